@@ -1,0 +1,124 @@
+//! Host capabilities: one file per imported WIT interface.
+//!
+//! Each file implements the generated `Host` trait of its interface for [`CallState`],
+//! the per-call state held in the wasmtime store. A capability the admin did not grant
+//! answers `forbidden`; a limit broken by the guest is an expected error where the
+//! plugin can recover (oversized key) and a trap where it cannot.
+
+mod context;
+mod events;
+mod log;
+mod plugins;
+mod scheduler;
+mod storage;
+mod wasi;
+
+pub use wasi::{ALLOWED_WASI, add_wasi_to_linker};
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::auth::Principal;
+use crate::bindings::{self, WitError};
+use crate::runtime::{Limits, MemoryLimiter};
+use crate::store::{Scope, Transaction};
+
+/// Bytes of stdout and stderr kept per call; the rest is dropped.
+const CAPTURE_BYTES: usize = 16 << 10;
+
+/// Who and what a call is about. Filled by the host before the plugin runs.
+#[derive(Debug, Clone)]
+pub struct CallInfo {
+    /// Tenant and plugin owning the data this call touches.
+    pub scope: Scope,
+    /// Plugin version.
+    pub version: String,
+    /// Operation, job or event being run, for logs and errors.
+    pub action: String,
+    /// Who is calling.
+    pub principal: Principal,
+    /// Business time of the call, fixed at its start.
+    pub now: OffsetDateTime,
+    /// The tenant's IANA time zone.
+    pub time_zone: String,
+    /// Capabilities granted to the plugin.
+    pub grants: Vec<String>,
+    /// Unique id of the call.
+    pub invocation_id: String,
+}
+
+/// Everything one call's store holds.
+pub struct CallState {
+    pub(crate) info: CallInfo,
+    pub(crate) tx: Box<dyn Transaction>,
+    pub(crate) limiter: MemoryLimiter,
+    limits: Arc<Limits>,
+    log_records: u32,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl CallState {
+    /// State for one call running in transaction `tx`.
+    pub fn new(info: CallInfo, tx: Box<dyn Transaction>, limits: Arc<Limits>) -> Self {
+        let stdout = MemoryOutputPipe::new(CAPTURE_BYTES);
+        let stderr = MemoryOutputPipe::new(CAPTURE_BYTES);
+        let wasi = wasi::context(&info, stdout.clone(), stderr.clone());
+        CallState {
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            info,
+            tx,
+            limits,
+            log_records: 0,
+            wasi,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// What the guest printed to stdout and stderr, lossily decoded.
+    pub fn captured_output(&self) -> (String, String) {
+        let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
+        (text(&self.stdout), text(&self.stderr))
+    }
+
+    fn require(&self, capability: &str) -> Result<(), WitError> {
+        if self.info.grants.iter().any(|g| g == capability) {
+            Ok(())
+        } else {
+            Err(WitError::Forbidden(format!(
+                "plugin '{}' was not granted the '{capability}' capability; add it to \
+                 `capabilities` in plugin.toml and reinstall, granting it",
+                self.info.scope.plugin
+            )))
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::backoffice::host::types::Host for CallState {}
+
+/// Add every `backoffice:host` import to `linker`.
+pub fn add_host_to_linker(
+    linker: &mut wasmtime::component::Linker<CallState>,
+) -> wasmtime::Result<()> {
+    bindings::Plugin::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+        linker,
+        |state| state,
+    )
+}

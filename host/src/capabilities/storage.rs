@@ -1,0 +1,102 @@
+//! `backoffice:host/storage`: ordered key-value data scoped to (tenant, plugin).
+//!
+//! The scope comes from the call, never from the guest, so isolation between tenants
+//! and plugins holds by construction. Reads and writes go through the call's one
+//! transaction.
+
+use crate::bindings::WitError;
+use crate::bindings::backoffice::host::storage::{Entry, Host, KeyRange, Page};
+use crate::store::{ScanQuery, StoreError};
+
+use super::CallState;
+
+/// A storage failure is the host's problem, not the plugin's: trap, so the call rolls
+/// back and the error is reported with the plugin's name.
+fn trap(e: StoreError) -> wasmtime::Error {
+    wasmtime::Error::msg(e.to_string())
+}
+
+impl CallState {
+    fn check_key(&self, key: &str) -> Result<(), WitError> {
+        if key.is_empty() || key.len() > self.limits.max_key_bytes {
+            return Err(WitError::InvalidInput(format!(
+                "storage keys must be 1 to {} bytes; got {} bytes",
+                self.limits.max_key_bytes,
+                key.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Host for CallState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, WitError>> {
+        if let Err(e) = self.require("storage").and_then(|()| self.check_key(&key)) {
+            return Ok(Err(e));
+        }
+        let value = self.tx.kv_get(&self.info.scope, &key).map_err(trap)?;
+        Ok(Ok(value))
+    }
+
+    fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
+        if let Err(e) = self.require("storage").and_then(|()| self.check_key(&key)) {
+            return Ok(Err(e));
+        }
+        if value.len() > self.limits.max_value_bytes {
+            return Ok(Err(WitError::InvalidInput(format!(
+                "storage value of {} bytes for key '{key}' exceeds the {} byte limit",
+                value.len(),
+                self.limits.max_value_bytes
+            ))));
+        }
+        self.tx
+            .kv_put(&self.info.scope, &key, &value)
+            .map_err(trap)?;
+        Ok(Ok(()))
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, WitError>> {
+        if let Err(e) = self.require("storage").and_then(|()| self.check_key(&key)) {
+            return Ok(Err(e));
+        }
+        let existed = self.tx.kv_delete(&self.info.scope, &key).map_err(trap)?;
+        Ok(Ok(existed))
+    }
+
+    fn scan(
+        &mut self,
+        range: KeyRange,
+        reverse: bool,
+        limit: u32,
+        after: Option<String>,
+    ) -> wasmtime::Result<Result<Page, WitError>> {
+        if let Err(e) = self.require("storage") {
+            return Ok(Err(e));
+        }
+        let query = ScanQuery {
+            start: range.start,
+            end: range.end,
+            after,
+            reverse,
+            limit: limit.clamp(1, self.limits.max_scan_entries),
+        };
+        let page = self.tx.kv_scan(&self.info.scope, &query).map_err(trap)?;
+        let mut more = page.more;
+        let mut bytes = 0usize;
+        let mut entries = Vec::with_capacity(page.entries.len());
+        for (key, value) in page.entries {
+            bytes += key.len() + value.len();
+            if bytes > self.limits.max_scan_bytes && !entries.is_empty() {
+                more = true;
+                break;
+            }
+            entries.push(Entry { key, value });
+        }
+        let next = if more {
+            entries.last().map(|e| e.key.clone())
+        } else {
+            None
+        };
+        Ok(Ok(Page { entries, next }))
+    }
+}

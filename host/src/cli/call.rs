@@ -1,0 +1,41 @@
+//! `backoffice call`: invoke an operation as the system principal.
+
+use std::io::Read;
+
+use crate::Host;
+use crate::auth::Principal;
+use crate::error::HostError;
+
+#[derive(Debug, clap::Args)]
+pub struct CallArgs {
+    /// Tenant to run the operation for.
+    #[arg(long)]
+    tenant: String,
+    /// Plugin id.
+    plugin: String,
+    /// Operation name.
+    operation: String,
+    /// JSON input; read from stdin when absent.
+    #[arg(long)]
+    input: Option<String>,
+}
+
+pub fn run(host: &Host, args: &CallArgs) -> Result<(), HostError> {
+    let input = match &args.input {
+        Some(text) => text.clone(),
+        None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| HostError::InvalidInput(format!("cannot read input from stdin: {e}")))?;
+            if text.trim().is_empty() {
+                return Err(HostError::InvalidInput(
+                    "no input: pass --input '<json>' or pipe JSON on stdin".into(),
+                ));
+            }
+            text
+        }
+    };
+    let output = host.invoke(&args.tenant, &args.plugin, &args.operation, &input, &Principal::system())?;
+    super::print_json(&output)
+}

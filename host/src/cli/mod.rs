@@ -1,0 +1,120 @@
+//! The `backoffice` command line: one file per command group.
+//!
+//! Exit codes: 0 success, 1 host failure, 2 bad input or usage, 3 not found,
+//! 4 conflict, 5 forbidden or not enabled, 6 the plugin failed (trap, limit, error).
+
+mod call;
+mod plugin;
+mod serve;
+mod tenant;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::HostError;
+use crate::runtime::Limits;
+use crate::store::Durability;
+use crate::{Host, HostConfig};
+
+/// Run a company's back office as sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "backoffice", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Directory holding the database and compiled-code cache.
+    /// [default: $XDG_DATA_HOME/backoffice or ~/.local/share/backoffice]
+    #[arg(long, env = "BACKOFFICE_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Commit durability: `full` survives a power cut, `normal` only a host crash.
+    #[arg(long, env = "BACKOFFICE_DURABILITY", value_enum, default_value_t = Durability::Full, global = true)]
+    durability: Durability,
+    /// Deadline of one plugin operation, in milliseconds.
+    #[arg(long, env = "BACKOFFICE_CALL_TIMEOUT_MS", default_value_t = 2000, global = true)]
+    call_timeout_ms: u64,
+    /// Memory cap of one plugin instance, all memories together, in MiB.
+    #[arg(long, env = "BACKOFFICE_MEMORY_LIMIT_MIB", default_value_t = 64, global = true)]
+    memory_limit_mib: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create and list tenants (companies).
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Install, list, enable, disable and remove plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Invoke a plugin operation for a tenant and print its JSON output.
+    Call(call::CallArgs),
+    /// Serve the HTTP API.
+    Serve(serve::ServeArgs),
+}
+
+impl GlobalArgs {
+    fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("backoffice")
+    }
+
+    fn open(&self) -> Result<Host, HostError> {
+        let limits = Limits {
+            call_deadline: Duration::from_millis(self.call_timeout_ms.max(1)),
+            memory_bytes: self.memory_limit_mib.max(1) << 20,
+            ..Limits::default()
+        };
+        Host::open(HostConfig {
+            data_dir: self.data_dir(),
+            durability: self.durability,
+            limits,
+        })
+    }
+}
+
+/// Print `value` as pretty JSON on stdout.
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), HostError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| HostError::Internal(format!("cannot encode output: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Parse the command line, run it and map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BACKOFFICE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,plugin=info,backoffice=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match &cli.command {
+        Command::Tenant(cmd) => cli.global.open().and_then(|h| tenant::run(&h, cmd)),
+        Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
+        Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
+        Command::Serve(args) => cli.global.open().and_then(|h| serve::run(h, args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

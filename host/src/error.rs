@@ -1,0 +1,94 @@
+//! The errors the host reports to people: CLI users and API callers.
+//!
+//! Each variant knows its process exit code and HTTP status, so the CLI and the API
+//! agree on what a failure means.
+
+use crate::package::PackageError;
+use crate::runtime::Failure;
+use crate::store::StoreError;
+
+/// A failure of a host operation, with a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The request itself is wrong (bad JSON, schema violation, bad id).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// Something named does not exist (tenant, plugin, operation).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The caller may not do this, or the plugin is not enabled for the tenant.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A plugin package was refused.
+    #[error("{0}")]
+    Package(#[from] PackageError),
+    /// A plugin call failed; names the plugin, its version and what it was doing.
+    #[error("plugin {plugin} {version}, {action}: {failure}")]
+    Call {
+        /// Plugin id.
+        plugin: String,
+        /// Plugin version.
+        version: String,
+        /// `operation 'x'`, `migration`, ...
+        action: String,
+        /// What happened.
+        failure: Failure,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+    /// A host-side failure that is not the caller's doing.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl HostError {
+    /// Process exit code for the CLI: 2 bad input, 3 not found, 4 conflict,
+    /// 5 forbidden, 6 plugin failure, 1 anything else.
+    pub fn exit_code(&self) -> u8 {
+        use crate::bindings::WitError as W;
+        match self {
+            HostError::InvalidInput(_) | HostError::Package(_) => 2,
+            HostError::NotFound(_) => 3,
+            HostError::Conflict(_) => 4,
+            HostError::Forbidden(_) => 5,
+            HostError::Storage(StoreError::Conflict(_)) => 4,
+            HostError::Call { failure, .. } => match failure {
+                Failure::Plugin(W::InvalidInput(_)) => 2,
+                Failure::Plugin(W::NotFound(_)) => 3,
+                Failure::Plugin(W::Conflict(_)) => 4,
+                Failure::Plugin(W::Forbidden(_)) => 5,
+                _ => 6,
+            },
+            HostError::Storage(_) | HostError::Internal(_) => 1,
+        }
+    }
+
+    /// HTTP status for the API.
+    pub fn http_status(&self) -> u16 {
+        use crate::bindings::WitError as W;
+        match self {
+            HostError::InvalidInput(_) | HostError::Package(_) => 400,
+            HostError::NotFound(_) => 404,
+            HostError::Conflict(_) | HostError::Storage(StoreError::Conflict(_)) => 409,
+            HostError::Forbidden(_) => 403,
+            HostError::Call { failure, .. } => match failure {
+                Failure::Plugin(W::InvalidInput(_)) => 400,
+                Failure::Plugin(W::NotFound(_)) => 404,
+                Failure::Plugin(W::Conflict(_)) => 409,
+                Failure::Plugin(W::Forbidden(_)) => 403,
+                Failure::Plugin(W::Unsupported(_)) => 501,
+                Failure::Deadline(_) => 504,
+                Failure::Instantiate(_) => 503,
+                _ => 500,
+            },
+            HostError::Storage(_) | HostError::Internal(_) => 500,
+        }
+    }
+}
+
+/// Result of a host operation.
+pub type HostResult<T> = Result<T, HostError>;

@@ -1,0 +1,206 @@
+//! One plugin call, start to finish: checks, a fresh instance, one transaction.
+//!
+//! ```text
+//! tenant exists -> plugin installed -> enabled for tenant -> operation declared
+//!   -> caller holds its permission -> input parses and fits its schema
+//!   -> instance runs with deadline + memory cap, its writes in one transaction
+//!   -> Ok: output checked against its schema, transaction committed
+//!   -> anything else: transaction dropped (rolled back), error names the plugin
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::auth::Principal;
+use crate::capabilities::{CallInfo, CallState};
+use crate::error::{HostError, HostResult};
+use crate::host::{Host, Loaded};
+use crate::runtime::{Action, Failure};
+use crate::store::{PackageRecord, Scope, Tenant, Transaction};
+
+/// Process-wide counter making invocation ids unique together with the start time.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+fn invocation_id(now: OffsetDateTime) -> String {
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    format!("{:x}-{}-{n:x}", now.unix_timestamp_nanos(), std::process::id())
+}
+
+/// Render schema violations as `path: message` lines.
+fn schema_errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Option<String> {
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .take(10)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            if path.is_empty() {
+                e.to_string()
+            } else {
+                format!("{path}: {e}")
+            }
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
+}
+
+impl Host {
+    /// Invoke `operation` of `plugin` for `tenant` as `principal` with JSON `input`.
+    pub fn invoke(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+        principal: &Principal,
+    ) -> HostResult<serde_json::Value> {
+        let mut tx = self.begin()?;
+        let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
+        let record = Host::require_package(tx.as_mut(), plugin)?;
+        let enabled = tx.enablement_get(tenant, plugin)?.is_some_and(|e| e.enabled);
+        if !enabled {
+            return Err(HostError::Forbidden(format!(
+                "plugin '{plugin}' is not enabled for tenant '{tenant}'; an admin can enable it with `backoffice plugin enable {plugin} --tenant {tenant}`"
+            )));
+        }
+        let loaded = self.load(&record)?;
+        let Some(op) = loaded.manifest.operation(operation) else {
+            let known: Vec<&str> = loaded.manifest.operations.iter().map(|o| o.name.as_str()).collect();
+            return Err(HostError::NotFound(format!(
+                "plugin {plugin} {} has no operation '{operation}'; its operations are: {}",
+                record.version,
+                known.join(", ")
+            )));
+        };
+        if !principal.has_permission(&op.permission) {
+            return Err(HostError::Forbidden(format!(
+                "operation '{operation}' of plugin {plugin} needs the permission '{}', which the caller does not hold in tenant '{tenant}'",
+                op.permission
+            )));
+        }
+        let limits = self.runtime.limits().clone();
+        if input.len() > limits.max_input_bytes {
+            return Err(HostError::InvalidInput(format!(
+                "input of {} bytes exceeds the {} byte limit",
+                input.len(),
+                limits.max_input_bytes
+            )));
+        }
+        let value: serde_json::Value = serde_json::from_str(input)
+            .map_err(|e| HostError::InvalidInput(format!("input is not valid JSON: {e}")))?;
+        let (input_schema, output_schema) = loaded
+            .schemas
+            .get(operation)
+            .ok_or_else(|| HostError::Internal(format!("no compiled schema for {plugin}.{operation}")))?;
+        if let Some(errors) = schema_errors(input_schema, &value) {
+            return Err(HostError::InvalidInput(format!(
+                "input does not match the schema of {plugin}.{operation}: {errors}"
+            )));
+        }
+
+        let action = Action::Invoke {
+            operation: operation.to_string(),
+            input: input.to_string(),
+        };
+        let label = format!("operation '{operation}'");
+        let (output, tx) = self.run(tx, &tenant_row, &record, &loaded, principal, action, &label, limits.call_deadline)?;
+        let output: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
+            call_error(&record, &label, Failure::Trap(format!("returned output that is not JSON: {e}")))
+        })?;
+        if let Some(errors) = schema_errors(output_schema, &output) {
+            return Err(call_error(
+                &record,
+                &label,
+                Failure::Trap(format!("returned output that does not match its declared schema: {errors}")),
+            ));
+        }
+        tx.commit()?;
+        Ok(output)
+    }
+
+    /// Run `migrate(from)` of a plugin for a tenant inside `tx`; the caller commits.
+    pub(crate) fn migrate_in(
+        &self,
+        tx: Box<dyn Transaction>,
+        tenant: &Tenant,
+        record: &PackageRecord,
+        from: Option<String>,
+    ) -> HostResult<Box<dyn Transaction>> {
+        let loaded = self.load(record)?;
+        let deadline = self.runtime.limits().long_deadline;
+        let (_, tx) = self.run(
+            tx,
+            tenant,
+            record,
+            &loaded,
+            &Principal::system(),
+            Action::Migrate { from },
+            "migration",
+            deadline,
+        )?;
+        Ok(tx)
+    }
+
+    /// Run one action in a fresh instance; on success hand back the output and the
+    /// still-open transaction, on failure drop (roll back) the transaction.
+    #[allow(clippy::too_many_arguments, reason = "internal plumbing of one call")]
+    fn run(
+        &self,
+        mut tx: Box<dyn Transaction>,
+        tenant: &Tenant,
+        record: &PackageRecord,
+        loaded: &Arc<Loaded>,
+        principal: &Principal,
+        action: Action,
+        label: &str,
+        deadline: Duration,
+    ) -> HostResult<(String, Box<dyn Transaction>)> {
+        let grants = tx.grants_get(&record.id)?;
+        let now = OffsetDateTime::now_utc();
+        let info = CallInfo {
+            scope: Scope {
+                tenant: tenant.id.clone(),
+                plugin: record.id.clone(),
+            },
+            version: record.version.clone(),
+            action: label.to_string(),
+            principal: principal.clone(),
+            now,
+            time_zone: tenant.time_zone.clone(),
+            grants,
+            invocation_id: invocation_id(now),
+        };
+        let state = CallState::new(info, tx, self.runtime.limits().clone());
+        let (result, state) = self.runtime.call(&loaded.prepared, state, &action, deadline);
+        let (stdout, stderr) = state.captured_output();
+        for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
+            if !text.is_empty() {
+                tracing::info!(target: "plugin", plugin = %record.id, version = %record.version,
+                    tenant = %tenant.id, stream, "{}", text.trim_end());
+            }
+        }
+        match result {
+            Ok(output) => Ok((output, state.tx)),
+            Err(failure) => {
+                // Dropping the state drops the transaction: nothing the call wrote stays.
+                drop(state);
+                let err = call_error(record, label, failure);
+                if err.http_status() >= 500 {
+                    tracing::warn!(tenant = %tenant.id, "{err}");
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+fn call_error(record: &PackageRecord, label: &str, failure: Failure) -> HostError {
+    HostError::Call {
+        plugin: record.id.clone(),
+        version: record.version.clone(),
+        action: label.to_string(),
+        failure,
+    }
+}

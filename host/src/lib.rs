@@ -1,0 +1,33 @@
+//! The backoffice host: runs a company's back office as sandboxed WebAssembly plugins.
+//!
+//! The host owns storage, identity, scheduling, events and the HTTP API; every business
+//! function is a plugin component targeting the `backoffice:host/plugin` world in
+//! `wit/`. See `docs/architecture.md` for the picture and the flow of one call.
+//!
+//! ```no_run
+//! use backoffice::{Host, HostConfig, auth::Principal};
+//! let host = Host::open(HostConfig::new("/var/lib/backoffice"))?;
+//! host.create_tenant("acme", Some("Acme Ltd"), Some("Europe/London"))?;
+//! let plan = host.inspect(std::fs::read("contacts.wasm")?)?;
+//! host.install(plan)?;
+//! host.enable("contacts", "acme")?;
+//! let out = host.invoke("acme", "contacts", "create", r#"{"name":"Ada"}"#, &Principal::system())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod api;
+pub mod auth;
+pub mod bindings;
+pub mod capabilities;
+pub mod cli;
+pub mod error;
+mod host;
+mod invoke;
+pub mod manifest;
+pub mod package;
+pub mod registry;
+pub mod runtime;
+pub mod store;
+
+pub use error::{HostError, HostResult};
+pub use host::{DATABASE_FILE, Host, HostConfig};

@@ -1,0 +1,367 @@
+//! Plugin manifests: the `plugin.toml` a plugin embeds in its component.
+//!
+//! The SDK copies the author's `plugin.toml` verbatim into a custom section named
+//! [`SECTION`]; the host reads it without running plugin code and validates it here.
+//! Schemas may be written as JSON text or as TOML tables; both normalise to JSON.
+
+use std::collections::BTreeMap;
+
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+
+/// Name of the custom section holding the manifest.
+pub const SECTION: &str = "backoffice:manifest";
+
+/// Capabilities a plugin may request. `log` and `context` are always available.
+pub const CAPABILITIES: &[&str] = &["storage", "events", "scheduler", "plugins"];
+
+/// A validated manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Manifest {
+    /// Stable plugin id, lowercase.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Who publishes the plugin.
+    pub vendor: String,
+    /// The package version.
+    pub version: Version,
+    /// What the plugin does.
+    #[serde(default)]
+    pub description: String,
+    /// The host API versions the plugin works with.
+    pub host_api: VersionReq,
+    /// Requested capabilities.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Event topics the plugin wants delivered.
+    #[serde(default)]
+    pub subscriptions: Vec<String>,
+    /// Other plugins this one needs, with acceptable versions.
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, VersionReq>,
+    /// Operations callers can invoke.
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+    /// Jobs the plugin can run.
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+}
+
+/// One invocable operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Operation {
+    /// Operation name, unique in the plugin.
+    pub name: String,
+    /// Permission the caller needs, such as `ledger.post`.
+    pub permission: String,
+    /// What the operation does.
+    #[serde(default)]
+    pub description: String,
+    /// JSON Schema of the input.
+    #[serde(default = "any_object")]
+    pub input: serde_json::Value,
+    /// JSON Schema of the output.
+    #[serde(default = "any_value")]
+    pub output: serde_json::Value,
+}
+
+/// A job the plugin runs by cron or on request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Job {
+    /// Job name, unique in the plugin.
+    pub name: String,
+    /// Five-field cron expression in the tenant's time zone, or none for on-request jobs.
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// What the job does.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn any_object() -> serde_json::Value {
+    serde_json::json!({ "type": "object" })
+}
+
+fn any_value() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+/// Why a manifest was refused. Each message says what to change in `plugin.toml`.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The TOML does not parse or has wrong types.
+    #[error("plugin.toml is not valid: {0}")]
+    Syntax(String),
+    /// A field breaks a rule.
+    #[error("plugin.toml: {0}")]
+    Invalid(String),
+}
+
+fn invalid(msg: impl Into<String>) -> ManifestError {
+    ManifestError::Invalid(msg.into())
+}
+
+/// Whether `s` is a lowercase identifier: `[a-z][a-z0-9-]*`, at most `max` bytes.
+pub fn is_ident(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && s.len() <= max
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+        && !s.ends_with('-')
+}
+
+/// Whether `s` is a dotted name like `ledger.post` or `ledger.entry-posted`.
+fn is_dotted(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() >= 2 && parts.iter().all(|p| is_ident(p, 64))
+}
+
+/// Text form of a schema field: JSON text is parsed, a TOML table is converted.
+fn schema_value(v: toml::Value, what: &str) -> Result<serde_json::Value, ManifestError> {
+    match v {
+        toml::Value::String(text) => serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("{what} is not valid JSON: {e}"))),
+        other => serde_json::to_value(other)
+            .map_err(|e| invalid(format!("{what} cannot be read as JSON: {e}"))),
+    }
+}
+
+impl Manifest {
+    /// Parse and validate the manifest text embedded in a component.
+    pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        let raw: RawManifest =
+            toml::from_str(text).map_err(|e| ManifestError::Syntax(e.message().to_string()))?;
+        let operations = raw
+            .operations
+            .into_iter()
+            .map(|op| {
+                let schema = |v: Option<toml::Value>, field: &str, default: fn() -> serde_json::Value| {
+                    v.map(|v| schema_value(v, &format!("operation '{}': {field}", op.name)))
+                        .unwrap_or_else(|| Ok(default()))
+                };
+                Ok(Operation {
+                    input: schema(op.input, "input", any_object)?,
+                    output: schema(op.output, "output", any_value)?,
+                    name: op.name,
+                    permission: op.permission,
+                    description: op.description,
+                })
+            })
+            .collect::<Result<Vec<_>, ManifestError>>()?;
+        let manifest = Manifest {
+            id: raw.id,
+            name: raw.name,
+            vendor: raw.vendor,
+            version: raw.version,
+            description: raw.description,
+            host_api: raw.host_api,
+            capabilities: raw.capabilities,
+            subscriptions: raw.subscriptions,
+            dependencies: raw.dependencies,
+            operations,
+            jobs: raw.jobs,
+        };
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// Check every rule a manifest must follow.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        if !is_ident(&self.id, 40) {
+            return Err(invalid(format!(
+                "id '{}' must be lowercase letters, digits and '-', starting with a letter, at most 40 characters",
+                self.id
+            )));
+        }
+        if self.name.trim().is_empty() {
+            return Err(invalid("name must not be empty"));
+        }
+        if self.vendor.trim().is_empty() {
+            return Err(invalid("vendor must not be empty"));
+        }
+        for cap in &self.capabilities {
+            if !CAPABILITIES.contains(&cap.as_str()) {
+                return Err(invalid(format!(
+                    "unknown capability '{cap}'; known capabilities are {}",
+                    CAPABILITIES.join(", ")
+                )));
+            }
+        }
+        for topic in &self.subscriptions {
+            if !is_dotted(topic) {
+                return Err(invalid(format!(
+                    "subscription '{topic}' must be a dotted topic such as 'ledger.entry-posted'"
+                )));
+            }
+        }
+        for dep in self.dependencies.keys() {
+            if !is_ident(dep, 40) || dep == &self.id {
+                return Err(invalid(format!("dependency '{dep}' is not a valid plugin id")));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for op in &self.operations {
+            if !is_ident(&op.name, 64) {
+                return Err(invalid(format!(
+                    "operation name '{}' must be lowercase letters, digits and '-'",
+                    op.name
+                )));
+            }
+            if !names.insert(op.name.as_str()) {
+                return Err(invalid(format!("operation '{}' is declared twice", op.name)));
+            }
+            if !is_dotted(&op.permission) {
+                return Err(invalid(format!(
+                    "operation '{}': permission '{}' must look like 'plugin.action'",
+                    op.name, op.permission
+                )));
+            }
+            for (field, schema) in [("input", &op.input), ("output", &op.output)] {
+                jsonschema::meta::validate(schema).map_err(|e| {
+                    invalid(format!(
+                        "operation '{}': {field} is not a valid JSON Schema: {e}",
+                        op.name
+                    ))
+                })?;
+            }
+        }
+        let mut jobs = std::collections::BTreeSet::new();
+        for job in &self.jobs {
+            if !is_ident(&job.name, 64) {
+                return Err(invalid(format!("job name '{}' is not valid", job.name)));
+            }
+            if !jobs.insert(job.name.as_str()) {
+                return Err(invalid(format!("job '{}' is declared twice", job.name)));
+            }
+            if let Some(cron) = &job.cron {
+                check_cron(cron).map_err(|e| invalid(format!("job '{}': {e}", job.name)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The operation called `name`.
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.name == name)
+    }
+}
+
+/// Shape check of a five-field cron expression (minute hour day month weekday).
+fn check_cron(expr: &str) -> Result<(), String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "cron '{expr}' must have 5 fields (minute hour day-of-month month day-of-week)"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '-' | '/');
+    if let Some(bad) = fields.iter().find(|f| !f.chars().all(allowed)) {
+        return Err(format!("cron field '{bad}' has characters other than digits, names, * , - /"));
+    }
+    Ok(())
+}
+
+/// `plugin.toml` as written, before schemas are normalised to JSON.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawManifest {
+    id: String,
+    name: String,
+    vendor: String,
+    version: Version,
+    #[serde(default)]
+    description: String,
+    host_api: VersionReq,
+    #[serde(default)]
+    capabilities: Vec<String>,
+    #[serde(default)]
+    subscriptions: Vec<String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, VersionReq>,
+    #[serde(default)]
+    operations: Vec<RawOperation>,
+    #[serde(default)]
+    jobs: Vec<Job>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawOperation {
+    name: String,
+    permission: String,
+    #[serde(default)]
+    description: String,
+    input: Option<toml::Value>,
+    output: Option<toml::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "contacts"
+name = "Contacts"
+vendor = "backoffice"
+version = "0.1.0"
+host-api = "^0.1"
+capabilities = ["storage"]
+
+[dependencies]
+ledger = "^1.2"
+
+[[operations]]
+name = "create"
+permission = "contacts.write"
+input = '''{ "type": "object", "required": ["name"] }'''
+
+[operations.output]
+type = "object"
+
+[[jobs]]
+name = "nightly"
+cron = "0 2 * * *"
+"#;
+
+    #[test]
+    fn parses_json_and_table_schemas() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.id, "contacts");
+        assert_eq!(m.version, Version::new(0, 1, 0));
+        let op = m.operation("create").unwrap();
+        assert_eq!(op.input["required"][0], "name");
+        assert_eq!(op.output["type"], "object");
+        assert!(m.dependencies["ledger"].matches(&Version::new(1, 3, 0)));
+    }
+
+    #[test]
+    fn refuses_bad_fields_with_a_useful_message() {
+        let cases = [
+            (GOOD.replace("\"contacts\"", "\"Contacts!\""), "id 'Contacts!'"),
+            (GOOD.replace("version = \"0.1.0\"", "version = \"one\""), "not valid"),
+            (GOOD.replace("[\"storage\"]", "[\"network\"]"), "unknown capability 'network'"),
+            (GOOD.replace("contacts.write", "write"), "permission 'write'"),
+            (GOOD.replace("0 2 * * *", "every night"), "5 fields"),
+            (GOOD.replace("\"type\": \"object\", ", "\"type\": 5, "), "not a valid JSON Schema"),
+            (GOOD.replace("{ \"type\"", "{ type"), "not valid JSON"),
+            ("id = ".to_string(), "not valid"),
+        ];
+        for (text, expected) in cases {
+            let err = Manifest::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "expected '{expected}' in: {err}");
+        }
+    }
+
+    #[test]
+    fn idents() {
+        assert!(is_ident("payroll-us", 40));
+        assert!(!is_ident("9lives", 40));
+        assert!(!is_ident("trailing-", 40));
+        assert!(is_dotted("ledger.entry-posted"));
+        assert!(!is_dotted("ledger"));
+    }
+}

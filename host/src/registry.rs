@@ -1,0 +1,320 @@
+//! The plugin registry: install once per host, enable per tenant.
+//!
+//! Install is two steps so an admin sees what a plugin asks for before granting it:
+//! [`Host::inspect`] validates a package without changing anything, and
+//! [`Host::install`] records it with the grants the admin approved.
+
+use serde::Serialize;
+
+use crate::error::{HostError, HostResult};
+use crate::host::{Host, now_rfc3339};
+use crate::manifest::Manifest;
+use crate::package::{self, PackageError};
+use crate::store::{Enablement, PackageRecord, Transaction};
+
+/// A validated package, ready to install.
+#[derive(Debug)]
+pub struct InstallPlan {
+    /// The embedded manifest.
+    pub manifest: Manifest,
+    /// SHA-256 of the component.
+    pub digest: String,
+    /// Interfaces the component imports.
+    pub imports: Vec<String>,
+    bytes: Vec<u8>,
+    code: Vec<u8>,
+}
+
+/// What `plugin list` and `plugin info` show.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginInfo {
+    /// Plugin id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Installed version.
+    pub version: String,
+    /// What it does.
+    pub description: String,
+    /// SHA-256 of the component.
+    pub digest: String,
+    /// When this version was installed.
+    pub installed_at: String,
+    /// Capabilities the manifest requests.
+    pub capabilities: Vec<String>,
+    /// Capabilities the admin granted.
+    pub granted: Vec<String>,
+    /// Dependencies and their version requirements.
+    pub dependencies: std::collections::BTreeMap<String, String>,
+    /// Operations with their permissions.
+    pub operations: Vec<OperationInfo>,
+    /// Tenants the plugin is enabled for.
+    pub enabled_for: Vec<String>,
+}
+
+/// An operation as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationInfo {
+    /// Operation name.
+    pub name: String,
+    /// Permission it needs.
+    pub permission: String,
+    /// What it does.
+    pub description: String,
+}
+
+/// What removing a plugin did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removal {
+    /// Plugin id.
+    pub id: String,
+    /// Keys of plugin data deleted (with purge).
+    pub purged_keys: u64,
+    /// Keys of plugin data kept (without purge).
+    pub kept_keys: u64,
+}
+
+fn manifest_of(record: &PackageRecord) -> HostResult<Manifest> {
+    serde_json::from_str(&record.manifest_json).map_err(|e| {
+        HostError::Internal(format!("stored manifest of {} is unreadable: {e}", record.id))
+    })
+}
+
+impl Host {
+    /// Validate a package without installing it: a component of our world, with a
+    /// valid manifest, importing only what we offer, for our host API, with its
+    /// dependencies installed and not installed already.
+    pub fn inspect(&self, bytes: Vec<u8>) -> HostResult<InstallPlan> {
+        let manifest = package::read_manifest(&bytes)?;
+        let (component, code) = self
+            .runtime
+            .compile(&bytes)
+            .map_err(|e| PackageError::Malformed(format!("{e:#}")))?;
+        let (imports, _) = package::check_interfaces(self.runtime.engine(), &component)?;
+        self.runtime
+            .prepare(&component, crate::runtime::CacheOutcome::Compiled)
+            .map_err(|e| PackageError::Link(format!("{e:#}")))?;
+
+        let mut tx = self.begin()?;
+        if let Some(current) = tx.package_current(&manifest.id)? {
+            return Err(HostError::Conflict(if current.version == manifest.version.to_string() {
+                format!(
+                    "plugin '{}' version {} is already installed; nothing to do",
+                    manifest.id, manifest.version
+                )
+            } else {
+                format!(
+                    "plugin '{}' is already installed at version {}; remove it first or wait for `backoffice plugin upgrade`",
+                    manifest.id, current.version
+                )
+            }));
+        }
+        for (dep, req) in &manifest.dependencies {
+            match tx.package_current(dep)? {
+                None => {
+                    return Err(HostError::Conflict(format!(
+                        "plugin '{}' depends on '{dep}' {req}, which is not installed; install '{dep}' first",
+                        manifest.id
+                    )));
+                }
+                Some(installed) if !version_matches(req, &installed.version) => {
+                    return Err(HostError::Conflict(format!(
+                        "plugin '{}' depends on '{dep}' {req}, but version {} is installed",
+                        manifest.id, installed.version
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(InstallPlan {
+            digest: package::digest(&bytes),
+            manifest,
+            imports,
+            bytes,
+            code,
+        })
+    }
+
+    /// Install a validated package, granting it all the capabilities it requested
+    /// (the caller has shown them to the admin and had them approved).
+    pub fn install(&self, plan: InstallPlan) -> HostResult<PluginInfo> {
+        let manifest_json = serde_json::to_string(&plan.manifest)
+            .map_err(|e| HostError::Internal(format!("cannot encode manifest: {e}")))?;
+        let record = PackageRecord {
+            id: plan.manifest.id.clone(),
+            version: plan.manifest.version.to_string(),
+            manifest_json,
+            digest: plan.digest.clone(),
+            component: plan.bytes,
+            installed_at: now_rfc3339(),
+        };
+        let mut tx = self.begin()?;
+        // Checked again inside the write transaction: another admin may have raced us.
+        if tx.package_current(&record.id)?.is_some() {
+            return Err(HostError::Conflict(format!(
+                "plugin '{}' is already installed",
+                record.id
+            )));
+        }
+        tx.package_insert(&record)?;
+        tx.grants_set(&record.id, &plan.manifest.capabilities)?;
+        tx.commit()?;
+        self.runtime.cache().store(&plan.digest, &plan.code);
+        self.plugin_info(&record.id)
+    }
+
+    /// Every installed plugin.
+    pub fn plugins(&self) -> HostResult<Vec<PluginInfo>> {
+        let mut tx = self.begin()?;
+        let records = tx.package_list()?;
+        records.iter().map(|r| info_of(tx.as_mut(), r)).collect()
+    }
+
+    /// One installed plugin.
+    pub fn plugin_info(&self, id: &str) -> HostResult<PluginInfo> {
+        let mut tx = self.begin()?;
+        let record = Host::require_package(tx.as_mut(), id)?;
+        info_of(tx.as_mut(), &record)
+    }
+
+    /// Enable a plugin for a tenant, running its migration; refused until every
+    /// dependency is enabled for the tenant.
+    pub fn enable(&self, id: &str, tenant: &str) -> HostResult<Enablement> {
+        let mut tx = self.begin()?;
+        let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
+        let record = Host::require_package(tx.as_mut(), id)?;
+        let previous = tx.enablement_get(tenant, id)?;
+        if let Some(e) = previous.as_ref().filter(|e| e.enabled) {
+            return Ok(e.clone());
+        }
+        let manifest = manifest_of(&record)?;
+        for (dep, req) in &manifest.dependencies {
+            let dep_on = tx.enablement_get(tenant, dep)?.filter(|e| e.enabled);
+            let dep_record = tx.package_current(dep)?;
+            match (dep_on, dep_record) {
+                (Some(_), Some(r)) if version_matches(req, &r.version) => {}
+                _ => {
+                    return Err(HostError::Conflict(format!(
+                        "plugin '{id}' needs '{dep}' {req} enabled for tenant '{tenant}'; run `backoffice plugin enable {dep} --tenant {tenant}` first"
+                    )));
+                }
+            }
+        }
+        let from = previous.map(|e| e.data_version);
+        let mut tx = self.migrate_in(tx, &tenant_row, &record, from)?;
+        let enablement = Enablement {
+            tenant: tenant.to_string(),
+            plugin: id.to_string(),
+            enabled: true,
+            data_version: record.version.clone(),
+            changed_at: now_rfc3339(),
+        };
+        tx.enablement_put(&enablement)?;
+        tx.commit()?;
+        Ok(enablement)
+    }
+
+    /// Disable a plugin for a tenant, keeping its data; refused while an enabled
+    /// plugin of the tenant depends on it.
+    pub fn disable(&self, id: &str, tenant: &str) -> HostResult<()> {
+        let mut tx = self.begin()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        Host::require_package(tx.as_mut(), id)?;
+        let Some(mut e) = tx.enablement_get(tenant, id)?.filter(|e| e.enabled) else {
+            return Err(HostError::Conflict(format!(
+                "plugin '{id}' is not enabled for tenant '{tenant}'"
+            )));
+        };
+        for other in tx.enablement_for_tenant(tenant)?.into_iter().filter(|o| o.enabled) {
+            if let Some(r) = tx.package_current(&other.plugin)?
+                && manifest_of(&r)?.dependencies.contains_key(id)
+            {
+                return Err(HostError::Conflict(format!(
+                    "plugin '{}' depends on '{id}' in tenant '{tenant}'; disable '{}' first",
+                    other.plugin, other.plugin
+                )));
+            }
+        }
+        e.enabled = false;
+        e.changed_at = now_rfc3339();
+        tx.enablement_put(&e)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Remove an installed plugin. Refused while it is enabled for a tenant or another
+    /// plugin depends on it. Its data is kept unless `purge`.
+    pub fn remove(&self, id: &str, purge: bool) -> HostResult<Removal> {
+        let mut tx = self.begin()?;
+        Host::require_package(tx.as_mut(), id)?;
+        let enabled: Vec<String> = tx
+            .enablement_for_plugin(id)?
+            .into_iter()
+            .filter(|e| e.enabled)
+            .map(|e| e.tenant)
+            .collect();
+        if !enabled.is_empty() {
+            return Err(HostError::Conflict(format!(
+                "plugin '{id}' is still enabled for tenant(s) {}; disable it there first with `backoffice plugin disable {id} --tenant <tenant>`",
+                enabled.join(", ")
+            )));
+        }
+        for other in tx.package_list()? {
+            if other.id != id && manifest_of(&other)?.dependencies.contains_key(id) {
+                return Err(HostError::Conflict(format!(
+                    "plugin '{}' depends on '{id}'; remove '{}' first",
+                    other.id, other.id
+                )));
+            }
+        }
+        tx.package_remove(id)?;
+        let (purged_keys, kept_keys) = if purge {
+            (tx.kv_purge_plugin(id)?, 0)
+        } else {
+            (0, tx.kv_count_plugin(id)?)
+        };
+        tx.commit()?;
+        Ok(Removal {
+            id: id.to_string(),
+            purged_keys,
+            kept_keys,
+        })
+    }
+}
+
+fn version_matches(req: &semver::VersionReq, version: &str) -> bool {
+    semver::Version::parse(version).is_ok_and(|v| req.matches(&v))
+}
+
+fn info_of(tx: &mut dyn Transaction, record: &PackageRecord) -> HostResult<PluginInfo> {
+    let m = manifest_of(record)?;
+    Ok(PluginInfo {
+        id: record.id.clone(),
+        name: m.name.clone(),
+        vendor: m.vendor.clone(),
+        version: record.version.clone(),
+        description: m.description.clone(),
+        digest: record.digest.clone(),
+        installed_at: record.installed_at.clone(),
+        capabilities: m.capabilities.clone(),
+        granted: tx.grants_get(&record.id)?,
+        dependencies: m.dependencies.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        operations: m
+            .operations
+            .iter()
+            .map(|o| OperationInfo {
+                name: o.name.clone(),
+                permission: o.permission.clone(),
+                description: o.description.clone(),
+            })
+            .collect(),
+        enabled_for: tx
+            .enablement_for_plugin(&record.id)?
+            .into_iter()
+            .filter(|e| e.enabled)
+            .map(|e| e.tenant)
+            .collect(),
+    })
+}

@@ -1,0 +1,271 @@
+//! The sandbox: one wasmtime engine, a linker offering only our imports, and one fresh
+//! instance per call.
+//!
+//! Instances come from an [`InstancePre`](wasmtime::component::InstancePre) on the
+//! pooling allocator, so a call costs microseconds. Each call's store gets an epoch
+//! deadline, a memory limiter summing all memories, and a cap on bytes the guest may
+//! copy into one host call.
+
+mod cache;
+mod limits;
+
+pub use cache::{CacheOutcome, CodeCache, engine_key};
+pub use limits::{Limits, MemoryLimitExceeded, MemoryLimiter};
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+
+use crate::bindings::{self, PluginPre, WitError};
+use crate::capabilities::{self, CallState};
+
+/// How often the epoch advances; deadlines are whole multiples of this.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// What a call asks the plugin to do.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// `invoke(operation, input)`.
+    Invoke { operation: String, input: String },
+    /// `migrate(from)`.
+    Migrate { from: Option<String> },
+}
+
+/// How a call ended when it did not return normally.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The plugin returned one of the WIT error cases.
+    #[error("{}", describe_wit_error(.0))]
+    Plugin(WitError),
+    /// The call ran past its deadline and was stopped.
+    #[error("stopped after the {0:?} deadline")]
+    Deadline(Duration),
+    /// The instance tried to use more memory than allowed.
+    #[error("{0}")]
+    Memory(MemoryLimitExceeded),
+    /// The plugin trapped (a panic, an `unreachable`, a host-side fault).
+    #[error("trapped: {0}")]
+    Trap(String),
+    /// The output is larger than the cap.
+    #[error("returned {size} bytes of output, more than the {cap} byte limit")]
+    OutputTooLarge { size: usize, cap: usize },
+    /// The plugin could not be instantiated (pool exhausted, bad component).
+    #[error("could not start an instance: {0}")]
+    Instantiate(String),
+}
+
+/// Readable text of a WIT error.
+pub fn describe_wit_error(e: &WitError) -> String {
+    match e {
+        WitError::InvalidInput(m) => format!("invalid input: {m}"),
+        WitError::NotFound(m) => format!("not found: {m}"),
+        WitError::Conflict(m) => format!("conflict: {m}"),
+        WitError::Forbidden(m) => format!("forbidden: {m}"),
+        WitError::Internal(m) => format!("internal error: {m}"),
+        WitError::Unsupported(m) => format!("unsupported: {m}"),
+    }
+}
+
+/// A component ready to instantiate.
+pub struct Prepared {
+    pre: PluginPre<CallState>,
+    /// Whether the code came from the cache.
+    pub cache: CacheOutcome,
+}
+
+/// The engine and linker shared by all calls.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    limits: Arc<Limits>,
+    cache: CodeCache,
+    _ticker: Ticker,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("limits", &self.limits).finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime keeping compiled code under `cache_dir`.
+    pub fn new(limits: Limits, cache_dir: &Path) -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(1 << 20);
+        let mut pool = PoolingAllocationConfig::default();
+        let slots = limits.max_instances;
+        pool.total_component_instances(slots);
+        // A Rust component has a handful of core instances (the program and the
+        // canonical-ABI shims) and one or two memories.
+        pool.total_core_instances(slots * 16);
+        pool.max_core_instances_per_component(32);
+        pool.total_memories(slots * 2);
+        pool.max_memories_per_component(4);
+        pool.total_tables(slots * 8);
+        pool.max_tables_per_component(16);
+        pool.max_memory_size(limits.memory_bytes);
+        pool.table_elements(100_000);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        capabilities::add_host_to_linker(&mut linker)?;
+        capabilities::add_wasi_to_linker(&mut linker)?;
+
+        let ticker = Ticker::start(engine.clone());
+        let cache = CodeCache::new(cache_dir, &engine);
+        Ok(Runtime {
+            engine,
+            linker,
+            limits: Arc::new(limits),
+            cache,
+            _ticker: ticker,
+        })
+    }
+
+    /// The limits every call gets.
+    pub fn limits(&self) -> &Arc<Limits> {
+        &self.limits
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The compiled-code cache.
+    pub fn cache(&self) -> &CodeCache {
+        &self.cache
+    }
+
+    /// Compile `bytes` (not cached) for inspection at install.
+    pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<(Component, Vec<u8>)> {
+        let code = self.engine.precompile_component(bytes)?;
+        #[allow(unsafe_code, reason = "bytes produced by this engine's precompile just above")]
+        // SAFETY: `code` is the output of `precompile_component` of this very engine.
+        let component = unsafe { Component::deserialize(&self.engine, &code)? };
+        Ok((component, code))
+    }
+
+    /// Link `component` against our imports and check it exports the handler.
+    pub fn prepare(&self, component: &Component, cache: CacheOutcome) -> wasmtime::Result<Prepared> {
+        let pre = self.linker.instantiate_pre(component)?;
+        let pre = PluginPre::new(pre)?;
+        Ok(Prepared { pre, cache })
+    }
+
+    /// Load an installed component from the cache (compiling if needed) and link it.
+    pub fn load(&self, digest: &str, bytes: &[u8]) -> wasmtime::Result<Prepared> {
+        let (component, outcome) = self.cache.load(&self.engine, digest, bytes)?;
+        self.prepare(&component, outcome)
+    }
+
+    /// Run one call in a fresh instance. The state (with its transaction) is handed
+    /// back whatever happened, so the caller decides to commit or drop it.
+    pub fn call(
+        &self,
+        prepared: &Prepared,
+        state: CallState,
+        action: &Action,
+        deadline: Duration,
+    ) -> (Result<String, Failure>, CallState) {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(self.limits.hostcall_fuel());
+        let ticks = deadline.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+
+        let result = match prepared.pre.instantiate(&mut store) {
+            Err(e) => Err(classify(e, deadline)),
+            Ok(plugin) => {
+                let handler = plugin.backoffice_host_handler();
+                let outcome = match action {
+                    Action::Invoke { operation, input } => {
+                        handler.call_invoke(&mut store, operation, input)
+                    }
+                    Action::Migrate { from } => handler
+                        .call_migrate(&mut store, from.as_deref())
+                        .map(|r| r.map(|()| String::new())),
+                };
+                match outcome {
+                    Ok(Ok(output)) if output.len() > self.limits.max_output_bytes => {
+                        Err(Failure::OutputTooLarge {
+                            size: output.len(),
+                            cap: self.limits.max_output_bytes,
+                        })
+                    }
+                    Ok(Ok(output)) => Ok(output),
+                    Ok(Err(e)) => Err(Failure::Plugin(e)),
+                    Err(e) => Err(classify(e, deadline)),
+                }
+            }
+        };
+        let state = store.into_data();
+        (result, state)
+    }
+}
+
+/// Turn a wasmtime error into the failure a person can act on.
+fn classify(e: wasmtime::Error, deadline: Duration) -> Failure {
+    if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
+        return Failure::Memory(MemoryLimitExceeded {
+            requested: limit.requested,
+            cap: limit.cap,
+        });
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Failure::Deadline(deadline),
+        Some(trap) => Failure::Trap(trap.to_string()),
+        None => {
+            let text = format!("{e:#}");
+            if text.contains("maximum concurrent") || text.contains("pooling") {
+                Failure::Instantiate(text)
+            } else {
+                Failure::Trap(text)
+            }
+        }
+    }
+}
+
+/// Advances the engine's epoch on a background thread until dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        Ticker { stop, thread }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub use bindings::HOST_API_VERSION;

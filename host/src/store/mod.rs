@@ -1,0 +1,184 @@
+//! Storage: the one place that knows how host tables and plugin data are kept.
+//!
+//! The rest of the host talks to a [`Storage`] and the [`Transaction`]s it opens; no
+//! other module writes SQL. Every plugin call runs in exactly one transaction that the
+//! runtime commits or drops, so the trait is shaped around "open, work, commit", which
+//! a PostgreSQL backend can implement with the same meaning (one database transaction
+//! per call).
+//!
+//! Plugin key-value data is addressed through a [`Scope`]: the host fills it from the
+//! call's tenant and plugin, so a plugin has no way to name anybody else's data.
+
+mod sqlite;
+
+pub use sqlite::{Durability, SqliteStorage};
+
+use serde::Serialize;
+
+/// What went wrong in the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with the same identity already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database could not be opened, read or written.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Result of a storage operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The (tenant, plugin) pair that owns a key-value space.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// Tenant id.
+    pub tenant: String,
+    /// Plugin id.
+    pub plugin: String,
+}
+
+/// A key range scan inside one scope.
+#[derive(Debug, Clone, Default)]
+pub struct ScanQuery {
+    /// Smallest key included.
+    pub start: Option<String>,
+    /// First key excluded.
+    pub end: Option<String>,
+    /// Continue past this key (exclusive) in the scan's direction.
+    pub after: Option<String>,
+    /// Descending key order.
+    pub reverse: bool,
+    /// Maximum number of entries returned.
+    pub limit: u32,
+}
+
+/// One page of scan results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanPage {
+    /// Entries in scan order.
+    pub entries: Vec<(String, Vec<u8>)>,
+    /// Whether more entries follow in the range.
+    pub more: bool,
+}
+
+/// A company served by the host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tenant {
+    /// Short stable id, used in URLs and on the command line.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone name.
+    pub time_zone: String,
+    /// RFC 3339 UTC timestamp.
+    pub created_at: String,
+}
+
+/// One installed version of a plugin package.
+#[derive(Debug, Clone)]
+pub struct PackageRecord {
+    /// Plugin id from the manifest.
+    pub id: String,
+    /// Semver version from the manifest.
+    pub version: String,
+    /// The manifest as JSON (normalised form of the embedded plugin.toml).
+    pub manifest_json: String,
+    /// SHA-256 of the component bytes, lowercase hex.
+    pub digest: String,
+    /// The component itself, so any host sharing this database can load it.
+    pub component: Vec<u8>,
+    /// RFC 3339 UTC timestamp.
+    pub installed_at: String,
+}
+
+/// A plugin's state for one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Enablement {
+    /// Tenant id.
+    pub tenant: String,
+    /// Plugin id.
+    pub plugin: String,
+    /// Whether calls are currently allowed.
+    pub enabled: bool,
+    /// The plugin version whose `migrate` last ran for this tenant.
+    pub data_version: String,
+    /// RFC 3339 UTC timestamp of the last change.
+    pub changed_at: String,
+}
+
+/// Opens transactions. Cheap to clone and share between threads.
+pub trait Storage: Send + Sync + 'static {
+    /// Start a read-write transaction. Dropping it without [`Transaction::commit`]
+    /// rolls everything back.
+    fn begin(&self) -> Result<Box<dyn Transaction>>;
+
+    /// Whether the database answers a trivial query.
+    fn ping(&self) -> Result<()>;
+}
+
+/// One unit of work. Everything done through it commits together or not at all.
+pub trait Transaction: Send {
+    /// Make every change of this transaction durable.
+    fn commit(self: Box<Self>) -> Result<()>;
+
+    // --- plugin key-value data ---
+
+    /// Value of `key`, if present.
+    fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Insert or replace `key`.
+    fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()>;
+    /// Remove `key`; whether it existed.
+    fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
+    /// Keys of a range in order.
+    fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage>;
+    /// Remove all data of a plugin in every tenant; the number of keys removed.
+    fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
+    /// Number of keys a plugin holds across tenants.
+    fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64>;
+
+    // --- tenants ---
+
+    /// Create a tenant; [`StoreError::Conflict`] if the id is taken.
+    fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()>;
+    /// A tenant by id.
+    fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>>;
+    /// All tenants ordered by id.
+    fn tenant_list(&mut self) -> Result<Vec<Tenant>>;
+
+    // --- plugin packages, grants, enablement ---
+
+    /// Record an installed package and make it the plugin's current version;
+    /// [`StoreError::Conflict`] if this id and version are already installed.
+    fn package_insert(&mut self, package: &PackageRecord) -> Result<()>;
+    /// The current version of a plugin.
+    fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+    /// `(id, version, manifest_json, digest, installed_at)` of every plugin's current
+    /// version, without the component bytes.
+    fn package_list(&mut self) -> Result<Vec<PackageRecord>>;
+    /// Forget a plugin: every installed version, grants and enablements.
+    fn package_remove(&mut self, id: &str) -> Result<()>;
+
+    /// Replace the capabilities granted to a plugin.
+    fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()>;
+    /// Capabilities granted to a plugin, sorted.
+    fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>>;
+
+    /// Insert or update a plugin's state for a tenant.
+    fn enablement_put(&mut self, enablement: &Enablement) -> Result<()>;
+    /// A plugin's state for a tenant.
+    fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>>;
+    /// Every tenant state of a plugin.
+    fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>>;
+    /// Every plugin state of a tenant.
+    fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>>;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,465 @@
+//! The embedded default backend: one SQLite database file in WAL mode.
+//!
+//! A small pool of connections is kept; each [`Transaction`] owns one connection for
+//! its lifetime and starts with `BEGIN IMMEDIATE`, so writers queue on SQLite's lock
+//! (with a busy timeout) instead of failing half way with `SQLITE_BUSY`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{
+    Enablement, PackageRecord, Result, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant,
+    Transaction,
+};
+
+/// How hard a commit works to survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk before the call returns.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crash of the host, may lose the last commits on
+    /// a power cut. Faster on slow disks.
+    Normal,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packages (
+    id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    component BLOB NOT NULL,
+    installed_at TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE IF NOT EXISTS plugins (
+    id TEXT PRIMARY KEY,
+    current_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    plugin TEXT NOT NULL,
+    capability TEXT NOT NULL,
+    PRIMARY KEY (plugin, capability)
+);
+CREATE TABLE IF NOT EXISTS enablements (
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    plugin TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    data_version TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, plugin)
+);
+CREATE TABLE IF NOT EXISTS kv (
+    tenant TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (tenant, plugin, key)
+) WITHOUT ROWID;
+"#;
+
+/// Upper bound of idle connections kept for reuse.
+const POOL_SIZE: usize = 8;
+
+/// SQLite storage in one file.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: std::path::PathBuf,
+    durability: Durability,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage").field("path", &self.inner.path).finish()
+    }
+}
+
+impl SqliteStorage {
+    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        let storage = SqliteStorage {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                durability,
+                idle: Mutex::new(Vec::new()),
+            }),
+        };
+        let conn = storage.connect()?;
+        conn.execute_batch(SCHEMA)?;
+        storage.release(conn);
+        Ok(storage)
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open(&self.inner.path).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot open database {}: {e}",
+                self.inner.path.display()
+            ))
+        })?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let sync = match self.inner.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+        ))?;
+        Ok(conn)
+    }
+
+    fn acquire(&self) -> Result<Connection> {
+        let reused = self.inner.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match reused {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn release(&self, conn: Connection) {
+        if let Ok(mut idle) = self.inner.idle.lock()
+            && idle.len() < POOL_SIZE
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn begin(&self) -> Result<Box<dyn Transaction>> {
+        let conn = self.acquire()?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Box::new(SqliteTx {
+            storage: self.clone(),
+            conn: Some(conn),
+        }))
+    }
+
+    fn ping(&self) -> Result<()> {
+        let conn = self.acquire()?;
+        conn.query_row("SELECT count(*) FROM plugins", [], |_| Ok(()))?;
+        self.release(conn);
+        Ok(())
+    }
+}
+
+struct SqliteTx {
+    storage: SqliteStorage,
+    /// Taken on commit; present while the transaction is open.
+    conn: Option<Connection>,
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // A connection whose rollback failed is in an unknown state: do not reuse it.
+            if conn.execute_batch("ROLLBACK").is_ok() {
+                self.storage.release(conn);
+            }
+        }
+    }
+}
+
+impl SqliteTx {
+    fn conn(&self) -> Result<&Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
+    }
+}
+
+fn conflict_on_unique(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(what())
+        }
+        other => other.into(),
+    }
+}
+
+fn row_to_tenant(row: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
+    Ok(Tenant {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        time_zone: row.get(2)?,
+        created_at: row.get(3)?,
+    })
+}
+
+fn row_to_enablement(row: &rusqlite::Row<'_>) -> rusqlite::Result<Enablement> {
+    Ok(Enablement {
+        tenant: row.get(0)?,
+        plugin: row.get(1)?,
+        enabled: row.get(2)?,
+        data_version: row.get(3)?,
+        changed_at: row.get(4)?,
+    })
+}
+
+const ENABLEMENT_COLUMNS: &str = "tenant, plugin, enabled, data_version, changed_at";
+
+impl Transaction for SqliteTx {
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StoreError::Backend("transaction already finished".into()))?;
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                self.storage.release(conn);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e.into())
+            }
+        }
+    }
+
+    fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
+        let mut stmt = self
+            .conn()?
+            .prepare_cached("SELECT value FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3")?;
+        Ok(stmt
+            .query_row(params![scope.tenant, scope.plugin, key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
+        let mut stmt = self.conn()?.prepare_cached(
+            "INSERT INTO kv (tenant, plugin, key, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
+        )?;
+        stmt.execute(params![scope.tenant, scope.plugin, key, value])?;
+        Ok(())
+    }
+
+    fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
+        let mut stmt = self
+            .conn()?
+            .prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3")?;
+        Ok(stmt.execute(params![scope.tenant, scope.plugin, key])? > 0)
+    }
+
+    fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
+        // Build one of a few fixed statement shapes so SQLite can use the primary key
+        // index for the range; `prepare_cached` keeps each shape compiled.
+        let mut sql = String::from("SELECT key, value FROM kv WHERE tenant = ?1 AND plugin = ?2");
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&scope.tenant, &scope.plugin];
+        if let Some(start) = &query.start {
+            args.push(start);
+            sql.push_str(&format!(" AND key >= ?{}", args.len()));
+        }
+        if let Some(end) = &query.end {
+            args.push(end);
+            sql.push_str(&format!(" AND key < ?{}", args.len()));
+        }
+        if let Some(after) = &query.after {
+            args.push(after);
+            let op = if query.reverse { "<" } else { ">" };
+            sql.push_str(&format!(" AND key {op} ?{}", args.len()));
+        }
+        // One row more than asked tells whether another page follows.
+        let fetch = i64::from(query.limit) + 1;
+        args.push(&fetch);
+        let order = if query.reverse { "DESC" } else { "ASC" };
+        sql.push_str(&format!(" ORDER BY key {order} LIMIT ?{}", args.len()));
+
+        let mut stmt = self.conn()?.prepare_cached(&sql)?;
+        let mut entries = stmt
+            .query_map(args.as_slice(), |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(String, Vec<u8>)>>>()?;
+        let more = entries.len() > query.limit as usize;
+        entries.truncate(query.limit as usize);
+        Ok(ScanPage { entries, more })
+    }
+
+    fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
+        let n = self
+            .conn()?
+            .execute("DELETE FROM kv WHERE plugin = ?1", params![plugin])?;
+        Ok(n as u64)
+    }
+
+    fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
+        let n: i64 = self.conn()?.query_row(
+            "SELECT count(*) FROM kv WHERE plugin = ?1",
+            params![plugin],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
+        self.conn()?
+            .execute(
+                "INSERT INTO tenants (id, name, time_zone, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![t.id, t.name, t.time_zone, t.created_at],
+            )
+            .map_err(|e| conflict_on_unique(e, || format!("tenant '{}' already exists", t.id)))?;
+        Ok(())
+    }
+
+    fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT id, name, time_zone, created_at FROM tenants WHERE id = ?1",
+                params![id],
+                row_to_tenant,
+            )
+            .optional()?)
+    }
+
+    fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT id, name, time_zone, created_at FROM tenants ORDER BY id")?;
+        let rows = stmt.query_map([], row_to_tenant)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn package_insert(&mut self, p: &PackageRecord) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO packages (id, version, manifest, digest, component, installed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![p.id, p.version, p.manifest_json, p.digest, p.component, p.installed_at],
+        )
+        .map_err(|e| {
+            conflict_on_unique(e, || {
+                format!("plugin '{}' version {} is already installed", p.id, p.version)
+            })
+        })?;
+        conn.execute(
+            "INSERT INTO plugins (id, current_version) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET current_version = excluded.current_version",
+            params![p.id, p.version],
+        )?;
+        Ok(())
+    }
+
+    fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT p.id, p.version, p.manifest, p.digest, p.component, p.installed_at
+                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+                 WHERE c.id = ?1",
+                params![id],
+                |r| {
+                    Ok(PackageRecord {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                        manifest_json: r.get(2)?,
+                        digest: r.get(3)?,
+                        component: r.get(4)?,
+                        installed_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
+             FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+             ORDER BY p.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PackageRecord {
+                id: r.get(0)?,
+                version: r.get(1)?,
+                manifest_json: r.get(2)?,
+                digest: r.get(3)?,
+                component: Vec::new(),
+                installed_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn package_remove(&mut self, id: &str) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute("DELETE FROM enablements WHERE plugin = ?1", params![id])?;
+        conn.execute("DELETE FROM grants WHERE plugin = ?1", params![id])?;
+        conn.execute("DELETE FROM plugins WHERE id = ?1", params![id])?;
+        conn.execute("DELETE FROM packages WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute("DELETE FROM grants WHERE plugin = ?1", params![plugin])?;
+        let mut stmt = conn.prepare("INSERT INTO grants (plugin, capability) VALUES (?1, ?2)")?;
+        for cap in capabilities {
+            stmt.execute(params![plugin, cap])?;
+        }
+        Ok(())
+    }
+
+    fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT capability FROM grants WHERE plugin = ?1 ORDER BY 1")?;
+        let rows = stmt.query_map(params![plugin], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn enablement_put(&mut self, e: &Enablement) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO enablements (tenant, plugin, enabled, data_version, changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, plugin) DO UPDATE SET enabled = excluded.enabled,
+                data_version = excluded.data_version, changed_at = excluded.changed_at",
+            params![e.tenant, e.plugin, e.enabled, e.data_version, e.changed_at],
+        )?;
+        Ok(())
+    }
+
+    fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>> {
+        let mut stmt = self.conn()?.prepare_cached(&format!(
+            "SELECT {ENABLEMENT_COLUMNS} FROM enablements WHERE tenant = ?1 AND plugin = ?2"
+        ))?;
+        Ok(stmt
+            .query_row(params![tenant, plugin], row_to_enablement)
+            .optional()?)
+    }
+
+    fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ENABLEMENT_COLUMNS} FROM enablements WHERE plugin = ?1 ORDER BY tenant"
+        ))?;
+        let rows = stmt.query_map(params![plugin], row_to_enablement)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ENABLEMENT_COLUMNS} FROM enablements WHERE tenant = ?1 ORDER BY plugin"
+        ))?;
+        let rows = stmt.query_map(params![tenant], row_to_enablement)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
