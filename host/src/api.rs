@@ -24,7 +24,8 @@ pub struct ApiError(pub HostError);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let code = match status.as_u16() {
             400 => "invalid-input",
             403 => "forbidden",
@@ -95,7 +96,9 @@ async fn invoke(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let input = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError(HostError::InvalidInput("request body is not UTF-8".into())))?;
-    let output = blocking(move || host.invoke(&tenant, &plugin, &operation, &input, &Principal::system())).await?;
+    let output =
+        blocking(move || host.invoke(&tenant, &plugin, &operation, &input, &Principal::system()))
+            .await?;
     Ok(axum::Json(output))
 }
 
@@ -124,7 +127,10 @@ pub fn app(host: Arc<Host>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/tenants/{tenant}/plugins", get(tenant_plugins))
-        .route("/v1/tenants/{tenant}/plugins/{plugin}/{operation}", post(invoke))
+        .route(
+            "/v1/tenants/{tenant}/plugins/{plugin}/{operation}",
+            post(invoke),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(host)
 }
@@ -134,6 +140,7 @@ pub async fn serve(host: Arc<Host>, addr: SocketAddr) -> Result<(), HostError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| HostError::Internal(format!("cannot listen on {addr}: {e}")))?;
+    let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, "listening");
     eprintln!("backoffice listening on http://{addr}");
     axum::serve(listener, app(host))
@@ -148,7 +155,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

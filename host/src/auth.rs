@@ -44,7 +44,9 @@ impl Principal {
 
     /// Whether any held pattern grants `permission`.
     pub fn has_permission(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| pattern_matches(p, permission))
+        self.permissions
+            .iter()
+            .any(|p| pattern_matches(p, permission))
     }
 }
 

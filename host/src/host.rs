@@ -57,7 +57,9 @@ pub struct Host {
 
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Host").field("data_dir", &self.data_dir).finish()
+        f.debug_struct("Host")
+            .field("data_dir", &self.data_dir)
+            .finish()
     }
 }
 
@@ -108,7 +110,12 @@ impl Host {
     }
 
     /// Create a tenant. `time_zone` is an IANA name; `UTC` when absent.
-    pub fn create_tenant(&self, id: &str, name: Option<&str>, time_zone: Option<&str>) -> HostResult<Tenant> {
+    pub fn create_tenant(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> HostResult<Tenant> {
         if !is_ident(id, 63) {
             return Err(HostError::InvalidInput(format!(
                 "tenant id '{id}' must be lowercase letters, digits and '-', starting with a letter, at most 63 characters"
@@ -156,26 +163,47 @@ impl Host {
     /// The loaded form of an installed package, compiling or reading the code cache
     /// the first time it is needed in this process.
     pub(crate) fn load(&self, record: &PackageRecord) -> HostResult<Arc<Loaded>> {
-        if let Some(hit) = self.loaded.lock().ok().and_then(|m| m.get(&record.digest).cloned()) {
+        if let Some(hit) = self
+            .loaded
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&record.digest).cloned())
+        {
             return Ok(hit);
         }
         let manifest: Manifest = serde_json::from_str(&record.manifest_json).map_err(|e| {
-            HostError::Internal(format!("stored manifest of {} {} is unreadable: {e}", record.id, record.version))
+            HostError::Internal(format!(
+                "stored manifest of {} {} is unreadable: {e}",
+                record.id, record.version
+            ))
         })?;
-        let prepared = self.runtime.load(&record.digest, &record.component).map_err(|e| {
-            HostError::Internal(format!("cannot load plugin {} {}: {e:#}", record.id, record.version))
-        })?;
+        let prepared = self
+            .runtime
+            .load(&record.digest, &record.component)
+            .map_err(|e| {
+                HostError::Internal(format!(
+                    "cannot load plugin {} {}: {e:#}",
+                    record.id, record.version
+                ))
+            })?;
         tracing::debug!(plugin = %record.id, version = %record.version, cache = ?prepared.cache, "plugin loaded");
         let mut schemas = HashMap::new();
         for op in &manifest.operations {
             let compile = |schema: &serde_json::Value| {
                 jsonschema::validator_for(schema).map_err(|e| {
-                    HostError::Internal(format!("schema of {} operation '{}': {e}", record.id, op.name))
+                    HostError::Internal(format!(
+                        "schema of {} operation '{}': {e}",
+                        record.id, op.name
+                    ))
                 })
             };
             schemas.insert(op.name.clone(), (compile(&op.input)?, compile(&op.output)?));
         }
-        let loaded = Arc::new(Loaded { prepared, manifest, schemas });
+        let loaded = Arc::new(Loaded {
+            prepared,
+            manifest,
+            schemas,
+        });
         if let Ok(mut map) = self.loaded.lock() {
             map.insert(record.digest.clone(), loaded.clone());
         }
@@ -185,6 +213,10 @@ impl Host {
     /// Whether the code of `digest` was read from the compiled-code cache when it was
     /// loaded into this process (none when not loaded yet).
     pub fn cache_outcome(&self, digest: &str) -> Option<crate::runtime::CacheOutcome> {
-        self.loaded.lock().ok()?.get(digest).map(|l| l.prepared.cache)
+        self.loaded
+            .lock()
+            .ok()?
+            .get(digest)
+            .map(|l| l.prepared.cache)
     }
 }

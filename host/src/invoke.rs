@@ -26,7 +26,11 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 
 fn invocation_id(now: OffsetDateTime) -> String {
     let n = CALLS.fetch_add(1, Ordering::Relaxed);
-    format!("{:x}-{}-{n:x}", now.unix_timestamp_nanos(), std::process::id())
+    format!(
+        "{:x}-{}-{n:x}",
+        now.unix_timestamp_nanos(),
+        std::process::id()
+    )
 }
 
 /// Render schema violations as `path: message` lines.
@@ -59,7 +63,9 @@ impl Host {
         let mut tx = self.begin()?;
         let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), plugin)?;
-        let enabled = tx.enablement_get(tenant, plugin)?.is_some_and(|e| e.enabled);
+        let enabled = tx
+            .enablement_get(tenant, plugin)?
+            .is_some_and(|e| e.enabled);
         if !enabled {
             return Err(HostError::Forbidden(format!(
                 "plugin '{plugin}' is not enabled for tenant '{tenant}'; an admin can enable it with `backoffice plugin enable {plugin} --tenant {tenant}`"
@@ -67,7 +73,12 @@ impl Host {
         }
         let loaded = self.load(&record)?;
         let Some(op) = loaded.manifest.operation(operation) else {
-            let known: Vec<&str> = loaded.manifest.operations.iter().map(|o| o.name.as_str()).collect();
+            let known: Vec<&str> = loaded
+                .manifest
+                .operations
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect();
             return Err(HostError::NotFound(format!(
                 "plugin {plugin} {} has no operation '{operation}'; its operations are: {}",
                 record.version,
@@ -90,10 +101,9 @@ impl Host {
         }
         let value: serde_json::Value = serde_json::from_str(input)
             .map_err(|e| HostError::InvalidInput(format!("input is not valid JSON: {e}")))?;
-        let (input_schema, output_schema) = loaded
-            .schemas
-            .get(operation)
-            .ok_or_else(|| HostError::Internal(format!("no compiled schema for {plugin}.{operation}")))?;
+        let (input_schema, output_schema) = loaded.schemas.get(operation).ok_or_else(|| {
+            HostError::Internal(format!("no compiled schema for {plugin}.{operation}"))
+        })?;
         if let Some(errors) = schema_errors(input_schema, &value) {
             return Err(HostError::InvalidInput(format!(
                 "input does not match the schema of {plugin}.{operation}: {errors}"
@@ -105,19 +115,69 @@ impl Host {
             input: input.to_string(),
         };
         let label = format!("operation '{operation}'");
-        let (output, tx) = self.run(tx, &tenant_row, &record, &loaded, principal, action, &label, limits.call_deadline)?;
+        let (output, tx) = self.run(
+            tx,
+            &tenant_row,
+            &record,
+            &loaded,
+            principal,
+            action,
+            &label,
+            limits.call_deadline,
+        )?;
         let output: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
-            call_error(&record, &label, Failure::Trap(format!("returned output that is not JSON: {e}")))
+            call_error(
+                &record,
+                &label,
+                Failure::Trap(format!("returned output that is not JSON: {e}")),
+            )
         })?;
         if let Some(errors) = schema_errors(output_schema, &output) {
             return Err(call_error(
                 &record,
                 &label,
-                Failure::Trap(format!("returned output that does not match its declared schema: {errors}")),
+                Failure::Trap(format!(
+                    "returned output that does not match its declared schema: {errors}"
+                )),
             ));
         }
         tx.commit()?;
         Ok(output)
+    }
+
+    /// Time `iterations` bare instantiations of an enabled plugin (no call, no
+    /// commit): the instantiation cost alone, for benchmarks.
+    #[doc(hidden)]
+    pub fn time_instantiation(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        iterations: u64,
+    ) -> HostResult<Vec<Duration>> {
+        let mut tx = self.begin()?;
+        let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
+        let record = Host::require_package(tx.as_mut(), plugin)?;
+        let loaded = self.load(&record)?;
+        let now = OffsetDateTime::now_utc();
+        let info = CallInfo {
+            scope: Scope {
+                tenant: tenant_row.id.clone(),
+                plugin: record.id.clone(),
+            },
+            version: record.version.clone(),
+            action: "benchmark".into(),
+            principal: Principal::system(),
+            now,
+            time_zone: tenant_row.time_zone.clone(),
+            grants: Vec::new(),
+            invocation_id: invocation_id(now),
+        };
+        let state = CallState::new(info, tx, self.runtime.limits().clone());
+        let (times, _state) = self
+            .runtime
+            .time_instantiation(&loaded.prepared, state, iterations)
+            .map_err(|e| HostError::Internal(format!("instantiation failed: {e:#}")))?;
+        Ok(times)
     }
 
     /// Run `migrate(from)` of a plugin for a tenant inside `tx`; the caller commits.
@@ -173,7 +233,9 @@ impl Host {
             invocation_id: invocation_id(now),
         };
         let state = CallState::new(info, tx, self.runtime.limits().clone());
-        let (result, state) = self.runtime.call(&loaded.prepared, state, &action, deadline);
+        let (result, state) = self
+            .runtime
+            .call(&loaded.prepared, state, &action, deadline);
         let (stdout, stderr) = state.captured_output();
         for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
             if !text.is_empty() {

@@ -139,10 +139,11 @@ impl Manifest {
             .operations
             .into_iter()
             .map(|op| {
-                let schema = |v: Option<toml::Value>, field: &str, default: fn() -> serde_json::Value| {
-                    v.map(|v| schema_value(v, &format!("operation '{}': {field}", op.name)))
-                        .unwrap_or_else(|| Ok(default()))
-                };
+                let schema =
+                    |v: Option<toml::Value>, field: &str, default: fn() -> serde_json::Value| {
+                        v.map(|v| schema_value(v, &format!("operation '{}': {field}", op.name)))
+                            .unwrap_or_else(|| Ok(default()))
+                    };
                 Ok(Operation {
                     input: schema(op.input, "input", any_object)?,
                     output: schema(op.output, "output", any_value)?,
@@ -200,7 +201,9 @@ impl Manifest {
         }
         for dep in self.dependencies.keys() {
             if !is_ident(dep, 40) || dep == &self.id {
-                return Err(invalid(format!("dependency '{dep}' is not a valid plugin id")));
+                return Err(invalid(format!(
+                    "dependency '{dep}' is not a valid plugin id"
+                )));
             }
         }
         let mut names = std::collections::BTreeSet::new();
@@ -212,7 +215,10 @@ impl Manifest {
                 )));
             }
             if !names.insert(op.name.as_str()) {
-                return Err(invalid(format!("operation '{}' is declared twice", op.name)));
+                return Err(invalid(format!(
+                    "operation '{}' is declared twice",
+                    op.name
+                )));
             }
             if !is_dotted(&op.permission) {
                 return Err(invalid(format!(
@@ -260,7 +266,9 @@ fn check_cron(expr: &str) -> Result<(), String> {
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '-' | '/');
     if let Some(bad) = fields.iter().find(|f| !f.chars().all(allowed)) {
-        return Err(format!("cron field '{bad}' has characters other than digits, names, * , - /"));
+        return Err(format!(
+            "cron field '{bad}' has characters other than digits, names, * , - /"
+        ));
     }
     Ok(())
 }
@@ -341,12 +349,27 @@ cron = "0 2 * * *"
     #[test]
     fn refuses_bad_fields_with_a_useful_message() {
         let cases = [
-            (GOOD.replace("\"contacts\"", "\"Contacts!\""), "id 'Contacts!'"),
-            (GOOD.replace("version = \"0.1.0\"", "version = \"one\""), "not valid"),
-            (GOOD.replace("[\"storage\"]", "[\"network\"]"), "unknown capability 'network'"),
-            (GOOD.replace("contacts.write", "write"), "permission 'write'"),
+            (
+                GOOD.replace("\"contacts\"", "\"Contacts!\""),
+                "id 'Contacts!'",
+            ),
+            (
+                GOOD.replace("version = \"0.1.0\"", "version = \"one\""),
+                "not valid",
+            ),
+            (
+                GOOD.replace("[\"storage\"]", "[\"network\"]"),
+                "unknown capability 'network'",
+            ),
+            (
+                GOOD.replace("contacts.write", "write"),
+                "permission 'write'",
+            ),
             (GOOD.replace("0 2 * * *", "every night"), "5 fields"),
-            (GOOD.replace("\"type\": \"object\", ", "\"type\": 5, "), "not a valid JSON Schema"),
+            (
+                GOOD.replace("\"type\": \"object\", ", "\"type\": 5, "),
+                "not a valid JSON Schema",
+            ),
             (GOOD.replace("{ \"type\"", "{ type"), "not valid JSON"),
             ("id = ".to_string(), "not valid"),
         ];

@@ -11,7 +11,15 @@ use crate::capabilities::ALLOWED_WASI;
 use crate::manifest::{self, Manifest, ManifestError};
 
 /// Interfaces of `backoffice:host` a plugin may import.
-const HOST_INTERFACES: &[&str] = &["types", "storage", "context", "events", "scheduler", "plugins", "log"];
+const HOST_INTERFACES: &[&str] = &[
+    "types",
+    "storage",
+    "context",
+    "events",
+    "scheduler",
+    "plugins",
+    "log",
+];
 
 /// The interface every plugin exports.
 pub const HANDLER: &str = "backoffice:host/handler";
@@ -20,16 +28,23 @@ pub const HANDLER: &str = "backoffice:host/handler";
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
     /// Not WebAssembly at all.
-    #[error("the file is not a WebAssembly binary (it does not start with the '\\0asm' header); pass the .wasm file your plugin build produced")]
+    #[error(
+        "the file is not a WebAssembly binary (it does not start with the '\\0asm' header); pass the .wasm file your plugin build produced"
+    )]
     NotWasm,
     /// A core module, not a component.
-    #[error("the file is a core WebAssembly module, not a component; build the plugin with `cargo build --target wasm32-wasip2` (the SDK's default) so it becomes a component")]
+    #[error(
+        "the file is a core WebAssembly module, not a component; build the plugin with `cargo build --target wasm32-wasip2` (the SDK's default) so it becomes a component"
+    )]
     CoreModule,
     /// The bytes do not parse.
     #[error("the component is malformed: {0}")]
     Malformed(String),
     /// No manifest section.
-    #[error("the component has no '{}' custom section; build it with the backoffice SDK and its `export_plugin!` macro, which embeds plugin.toml", manifest::SECTION)]
+    #[error(
+        "the component has no '{}' custom section; build it with the backoffice SDK and its `export_plugin!` macro, which embeds plugin.toml",
+        manifest::SECTION
+    )]
     NoManifest,
     /// More than one manifest section.
     #[error("the component has {0} '{section}' custom sections; a package must embed exactly one manifest", section = manifest::SECTION)]
@@ -38,13 +53,19 @@ pub enum PackageError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     /// The component needs a host API this host does not provide.
-    #[error("the plugin needs host API {required}, but this host provides {HOST_API_VERSION}; use a plugin version built for host API {HOST_API_VERSION}")]
+    #[error(
+        "the plugin needs host API {required}, but this host provides {HOST_API_VERSION}; use a plugin version built for host API {HOST_API_VERSION}"
+    )]
     HostApi { required: semver::VersionReq },
     /// The component does not export our handler.
-    #[error("the component does not target the backoffice:host/plugin world: it does not export {HANDLER}@0.1.x (it exports: {exports}); build it against the WIT in this host's wit/ folder")]
+    #[error(
+        "the component does not target the backoffice:host/plugin world: it does not export {HANDLER}@0.1.x (it exports: {exports}); build it against the WIT in this host's wit/ folder"
+    )]
     WrongWorld { exports: String },
     /// The component imports something we do not offer.
-    #[error("the component imports '{0}', which this host does not offer: plugins get no filesystem, network or other ambient access; use the backoffice:host interfaces (storage, context, events, scheduler, plugins, log) instead")]
+    #[error(
+        "the component imports '{0}', which this host does not offer: plugins get no filesystem, network or other ambient access; use the backoffice:host interfaces (storage, context, events, scheduler, plugins, log) instead"
+    )]
     ForbiddenImport(String),
     /// Linking failed for another reason (a type mismatch, for example).
     #[error("the component does not link against this host: {0}")]
@@ -65,7 +86,9 @@ pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, PackageError> {
         return Err(PackageError::CoreModule);
     }
     if !Parser::is_component(bytes) {
-        return Err(PackageError::Malformed("unknown WebAssembly encoding version".into()));
+        return Err(PackageError::Malformed(
+            "unknown WebAssembly encoding version".into(),
+        ));
     }
     let mut found = Vec::new();
     // `parse_all` walks nested modules and components too: the SDK's section ends up
@@ -80,9 +103,8 @@ pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, PackageError> {
     }
     let text = match found.as_slice() {
         [] => return Err(PackageError::NoManifest),
-        [one] => String::from_utf8(one.clone()).map_err(|_| {
-            ManifestError::Syntax("the manifest section is not UTF-8 text".into())
-        })?,
+        [one] => String::from_utf8(one.clone())
+            .map_err(|_| ManifestError::Syntax("the manifest section is not UTF-8 text".into()))?,
         many => return Err(PackageError::ManyManifests(many.len())),
     };
     let manifest = Manifest::parse(&text)?;
@@ -145,11 +167,20 @@ mod tests {
 
     #[test]
     fn refuses_non_wasm_and_core_modules() {
-        assert!(matches!(read_manifest(b"hello world"), Err(PackageError::NotWasm)));
+        assert!(matches!(
+            read_manifest(b"hello world"),
+            Err(PackageError::NotWasm)
+        ));
         let core = wat::parse_str("(module)").unwrap();
-        assert!(matches!(read_manifest(&core), Err(PackageError::CoreModule)));
+        assert!(matches!(
+            read_manifest(&core),
+            Err(PackageError::CoreModule)
+        ));
         let empty = wat::parse_str("(component)").unwrap();
-        assert!(matches!(read_manifest(&empty), Err(PackageError::NoManifest)));
+        assert!(matches!(
+            read_manifest(&empty),
+            Err(PackageError::NoManifest)
+        ));
     }
 
     #[test]

@@ -78,7 +78,10 @@ pub struct Removal {
 
 fn manifest_of(record: &PackageRecord) -> HostResult<Manifest> {
     serde_json::from_str(&record.manifest_json).map_err(|e| {
-        HostError::Internal(format!("stored manifest of {} is unreadable: {e}", record.id))
+        HostError::Internal(format!(
+            "stored manifest of {} is unreadable: {e}",
+            record.id
+        ))
     })
 }
 
@@ -99,17 +102,19 @@ impl Host {
 
         let mut tx = self.begin()?;
         if let Some(current) = tx.package_current(&manifest.id)? {
-            return Err(HostError::Conflict(if current.version == manifest.version.to_string() {
-                format!(
-                    "plugin '{}' version {} is already installed; nothing to do",
-                    manifest.id, manifest.version
-                )
-            } else {
-                format!(
-                    "plugin '{}' is already installed at version {}; remove it first or wait for `backoffice plugin upgrade`",
-                    manifest.id, current.version
-                )
-            }));
+            return Err(HostError::Conflict(
+                if current.version == manifest.version.to_string() {
+                    format!(
+                        "plugin '{}' version {} is already installed; nothing to do",
+                        manifest.id, manifest.version
+                    )
+                } else {
+                    format!(
+                        "plugin '{}' is already installed at version {}; remove it first or wait for `backoffice plugin upgrade`",
+                        manifest.id, current.version
+                    )
+                },
+            ));
         }
         for (dep, req) in &manifest.dependencies {
             match tx.package_current(dep)? {
@@ -227,7 +232,11 @@ impl Host {
                 "plugin '{id}' is not enabled for tenant '{tenant}'"
             )));
         };
-        for other in tx.enablement_for_tenant(tenant)?.into_iter().filter(|o| o.enabled) {
+        for other in tx
+            .enablement_for_tenant(tenant)?
+            .into_iter()
+            .filter(|o| o.enabled)
+        {
             if let Some(r) = tx.package_current(&other.plugin)?
                 && manifest_of(&r)?.dependencies.contains_key(id)
             {
@@ -300,7 +309,11 @@ fn info_of(tx: &mut dyn Transaction, record: &PackageRecord) -> HostResult<Plugi
         installed_at: record.installed_at.clone(),
         capabilities: m.capabilities.clone(),
         granted: tx.grants_get(&record.id)?,
-        dependencies: m.dependencies.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        dependencies: m
+            .dependencies
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
         operations: m
             .operations
             .iter()

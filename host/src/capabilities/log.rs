@@ -30,11 +30,21 @@ impl Host for CallState {
         let (plugin, version, tenant) = (&info.scope.plugin, &info.version, &info.scope.tenant);
         let action = &info.action;
         match level {
-            Level::Trace => tracing::trace!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}"),
-            Level::Debug => tracing::debug!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}"),
-            Level::Info => tracing::info!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}"),
-            Level::Warn => tracing::warn!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}"),
-            Level::Error => tracing::error!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}"),
+            Level::Trace => {
+                tracing::trace!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}")
+            }
+            Level::Debug => {
+                tracing::debug!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}")
+            }
+            Level::Info => {
+                tracing::info!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}")
+            }
+            Level::Warn => {
+                tracing::warn!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}")
+            }
+            Level::Error => {
+                tracing::error!(target: "plugin", %plugin, %version, %tenant, %action, "{msg}")
+            }
         }
         Ok(())
     }

@@ -25,9 +25,9 @@ pub fn run(host: &Host, args: &CallArgs) -> Result<(), HostError> {
         Some(text) => text.clone(),
         None => {
             let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| HostError::InvalidInput(format!("cannot read input from stdin: {e}")))?;
+            std::io::stdin().read_to_string(&mut text).map_err(|e| {
+                HostError::InvalidInput(format!("cannot read input from stdin: {e}"))
+            })?;
             if text.trim().is_empty() {
                 return Err(HostError::InvalidInput(
                     "no input: pass --input '<json>' or pipe JSON on stdin".into(),
@@ -36,6 +36,12 @@ pub fn run(host: &Host, args: &CallArgs) -> Result<(), HostError> {
             text
         }
     };
-    let output = host.invoke(&args.tenant, &args.plugin, &args.operation, &input, &Principal::system())?;
+    let output = host.invoke(
+        &args.tenant,
+        &args.plugin,
+        &args.operation,
+        &input,
+        &Principal::system(),
+    )?;
     super::print_json(&output)
 }

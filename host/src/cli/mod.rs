@@ -40,10 +40,20 @@ pub struct GlobalArgs {
     #[arg(long, env = "BACKOFFICE_DURABILITY", value_enum, default_value_t = Durability::Full, global = true)]
     durability: Durability,
     /// Deadline of one plugin operation, in milliseconds.
-    #[arg(long, env = "BACKOFFICE_CALL_TIMEOUT_MS", default_value_t = 2000, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_CALL_TIMEOUT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
     call_timeout_ms: u64,
     /// Memory cap of one plugin instance, all memories together, in MiB.
-    #[arg(long, env = "BACKOFFICE_MEMORY_LIMIT_MIB", default_value_t = 64, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_MEMORY_LIMIT_MIB",
+        default_value_t = 64,
+        global = true
+    )]
     memory_limit_mib: usize,
 }
 
@@ -103,6 +113,7 @@ pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match &cli.command {
         Command::Tenant(cmd) => cli.global.open().and_then(|h| tenant::run(&h, cmd)),

@@ -68,10 +68,15 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
                 return super::print_json(&plugins);
             }
             if plugins.is_empty() {
-                println!("no plugins installed; install one with `backoffice plugin install <file.wasm>`");
+                println!(
+                    "no plugins installed; install one with `backoffice plugin install <file.wasm>`"
+                );
                 return Ok(());
             }
-            println!("{:<20} {:<10} {:<16} {:<24} ENABLED FOR", "ID", "VERSION", "VENDOR", "CAPABILITIES");
+            println!(
+                "{:<20} {:<10} {:<16} {:<24} ENABLED FOR",
+                "ID", "VERSION", "VENDOR", "CAPABILITIES"
+            );
             for p in plugins {
                 println!(
                     "{:<20} {:<10} {:<16} {:<24} {}",
@@ -106,7 +111,10 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
         PluginCommand::Remove { id, purge } => {
             let r = host.remove(id, *purge)?;
             if *purge {
-                println!("removed '{id}' and deleted {} keys of its data", r.purged_keys);
+                println!(
+                    "removed '{id}' and deleted {} keys of its data",
+                    r.purged_keys
+                );
             } else {
                 println!(
                     "removed '{id}'; kept {} keys of its data (reinstall to use them, or remove with --purge to delete them)",
@@ -119,9 +127,8 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
 }
 
 fn install(host: &Host, file: &PathBuf, yes: bool) -> Result<(), HostError> {
-    let bytes = std::fs::read(file).map_err(|e| {
-        HostError::InvalidInput(format!("cannot read {}: {e}", file.display()))
-    })?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| HostError::InvalidInput(format!("cannot read {}: {e}", file.display())))?;
     let plan = host.inspect(bytes)?;
     let m = &plan.manifest;
     println!("{} {} by {} ({})", m.id, m.version, m.vendor, m.name);
@@ -139,8 +146,16 @@ fn install(host: &Host, file: &PathBuf, yes: bool) -> Result<(), HostError> {
         }
     }
     let info = host.install(plan)?;
-    println!("installed '{}' {} (sha256 {})", info.id, info.version, &info.digest[..16]);
-    println!("enable it with `backoffice plugin enable {} --tenant <tenant>`", info.id);
+    println!(
+        "installed '{}' {} (sha256 {})",
+        info.id,
+        info.version,
+        &info.digest[..16]
+    );
+    println!(
+        "enable it with `backoffice plugin enable {} --tenant <tenant>`",
+        info.id
+    );
     Ok(())
 }
 
@@ -179,14 +194,32 @@ fn print_info(p: &PluginInfo) {
     }
     println!("sha256:        {}", p.digest);
     println!("installed at:  {}", p.installed_at);
-    println!("capabilities:  requested [{}], granted [{}]", p.capabilities.join(", "), p.granted.join(", "));
+    println!(
+        "capabilities:  requested [{}], granted [{}]",
+        p.capabilities.join(", "),
+        p.granted.join(", ")
+    );
     if !p.dependencies.is_empty() {
-        let deps: Vec<String> = p.dependencies.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let deps: Vec<String> = p
+            .dependencies
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         println!("depends on:    {}", deps.join(", "));
     }
-    println!("enabled for:   {}", if p.enabled_for.is_empty() { "no tenant".into() } else { p.enabled_for.join(", ") });
+    println!(
+        "enabled for:   {}",
+        if p.enabled_for.is_empty() {
+            "no tenant".into()
+        } else {
+            p.enabled_for.join(", ")
+        }
+    );
     println!("operations:");
     for op in &p.operations {
-        println!("  {:<20} needs {:<24} {}", op.name, op.permission, op.description);
+        println!(
+            "  {:<20} needs {:<24} {}",
+            op.name, op.permission, op.description
+        );
     }
 }

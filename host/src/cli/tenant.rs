@@ -28,9 +28,16 @@ pub enum TenantCommand {
 
 pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
     match cmd {
-        TenantCommand::Create { id, name, time_zone } => {
+        TenantCommand::Create {
+            id,
+            name,
+            time_zone,
+        } => {
             let t = host.create_tenant(id, name.as_deref(), Some(time_zone))?;
-            println!("created tenant '{}' ({}, time zone {})", t.id, t.name, t.time_zone);
+            println!(
+                "created tenant '{}' ({}, time zone {})",
+                t.id, t.name, t.time_zone
+            );
         }
         TenantCommand::List { json } => {
             let tenants = host.tenants()?;
@@ -41,7 +48,10 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
             } else {
                 println!("{:<24} {:<32} {:<20} CREATED", "ID", "NAME", "TIME ZONE");
                 for t in tenants {
-                    println!("{:<24} {:<32} {:<20} {}", t.id, t.name, t.time_zone, t.created_at);
+                    println!(
+                        "{:<24} {:<32} {:<20} {}",
+                        t.id, t.name, t.time_zone, t.created_at
+                    );
                 }
             }
         }

@@ -81,7 +81,9 @@ impl CodeCache {
     pub fn store(&self, digest: &str, code: &[u8]) {
         let path = self.path(digest);
         let result = std::fs::create_dir_all(&self.dir).and_then(|()| {
-            let tmp = self.dir.join(format!(".{digest}.{}.tmp", std::process::id()));
+            let tmp = self
+                .dir
+                .join(format!(".{digest}.{}.tmp", std::process::id()));
             std::fs::write(&tmp, code)?;
             std::fs::rename(&tmp, &path)
         });
@@ -119,7 +121,10 @@ mod tests {
         let mut cfg = wasmtime::Config::new();
         cfg.cranelift_opt_level(wasmtime::OptLevel::None);
         let b = Engine::new(&cfg).unwrap();
-        assert_eq!(engine_key(&a), engine_key(&Engine::new(&wasmtime::Config::new()).unwrap()));
+        assert_eq!(
+            engine_key(&a),
+            engine_key(&Engine::new(&wasmtime::Config::new()).unwrap())
+        );
         assert_ne!(engine_key(&a), engine_key(&b));
     }
 
@@ -137,6 +142,9 @@ mod tests {
         std::fs::write(cache.path("d1"), b"not wasmtime code").unwrap();
         let (_, third) = cache.load(&engine, "d1", &bytes).unwrap();
         assert_eq!(third, CacheOutcome::Compiled);
-        assert_eq!(cache.load(&engine, "d1", &bytes).unwrap().1, CacheOutcome::Hit);
+        assert_eq!(
+            cache.load(&engine, "d1", &bytes).unwrap().1,
+            CacheOutcome::Hit
+        );
     }
 }

@@ -89,7 +89,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("limits", &self.limits).finish()
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -149,14 +151,21 @@ impl Runtime {
     /// Compile `bytes` (not cached) for inspection at install.
     pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<(Component, Vec<u8>)> {
         let code = self.engine.precompile_component(bytes)?;
-        #[allow(unsafe_code, reason = "bytes produced by this engine's precompile just above")]
+        #[allow(
+            unsafe_code,
+            reason = "bytes produced by this engine's precompile just above"
+        )]
         // SAFETY: `code` is the output of `precompile_component` of this very engine.
         let component = unsafe { Component::deserialize(&self.engine, &code)? };
         Ok((component, code))
     }
 
     /// Link `component` against our imports and check it exports the handler.
-    pub fn prepare(&self, component: &Component, cache: CacheOutcome) -> wasmtime::Result<Prepared> {
+    pub fn prepare(
+        &self,
+        component: &Component,
+        cache: CacheOutcome,
+    ) -> wasmtime::Result<Prepared> {
         let pre = self.linker.instantiate_pre(component)?;
         let pre = PluginPre::new(pre)?;
         Ok(Prepared { pre, cache })
@@ -211,6 +220,34 @@ impl Runtime {
         };
         let state = store.into_data();
         (result, state)
+    }
+}
+
+impl Runtime {
+    /// Instantiate `prepared` `iterations` times with the per-call store setup (limits,
+    /// fuel, deadline) but without calling it; the time of each, for benchmarks.
+    #[doc(hidden)]
+    pub fn time_instantiation(
+        &self,
+        prepared: &Prepared,
+        mut state: CallState,
+        iterations: u64,
+    ) -> wasmtime::Result<(Vec<Duration>, CallState)> {
+        let mut times = Vec::with_capacity(usize::try_from(iterations).unwrap_or(0));
+        for _ in 0..iterations {
+            let started = std::time::Instant::now();
+            let mut store = Store::new(&self.engine, state);
+            store.limiter(|s| &mut s.limiter);
+            store.set_hostcall_fuel(self.limits.hostcall_fuel());
+            store.set_epoch_deadline(1000);
+            store.epoch_deadline_trap();
+            let instance = prepared.pre.instantiate(&mut store)?;
+            drop(instance);
+            state = store.into_data();
+            state.limiter = MemoryLimiter::new(self.limits.memory_bytes);
+            times.push(started.elapsed());
+        }
+        Ok((times, state))
     }
 }
 

@@ -85,7 +85,9 @@ struct Inner {
 
 impl std::fmt::Debug for SqliteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStorage").field("path", &self.inner.path).finish()
+        f.debug_struct("SqliteStorage")
+            .field("path", &self.inner.path)
+            .finish()
     }
 }
 
@@ -234,9 +236,9 @@ impl Transaction for SqliteTx {
     }
 
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
-        let mut stmt = self
-            .conn()?
-            .prepare_cached("SELECT value FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3")?;
+        let mut stmt = self.conn()?.prepare_cached(
+            "SELECT value FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",
+        )?;
         Ok(stmt
             .query_row(params![scope.tenant, scope.plugin, key], |r| r.get(0))
             .optional()?)
@@ -341,11 +343,21 @@ impl Transaction for SqliteTx {
         conn.execute(
             "INSERT INTO packages (id, version, manifest, digest, component, installed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![p.id, p.version, p.manifest_json, p.digest, p.component, p.installed_at],
+            params![
+                p.id,
+                p.version,
+                p.manifest_json,
+                p.digest,
+                p.component,
+                p.installed_at
+            ],
         )
         .map_err(|e| {
             conflict_on_unique(e, || {
-                format!("plugin '{}' version {} is already installed", p.id, p.version)
+                format!(
+                    "plugin '{}' version {} is already installed",
+                    p.id, p.version
+                )
             })
         })?;
         conn.execute(

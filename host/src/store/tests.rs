@@ -33,7 +33,11 @@ pub(crate) fn kv_is_scoped_and_transactional(storage: &dyn Storage) {
 
     let mut tx = storage.begin().unwrap();
     assert_eq!(tx.kv_get(&b, "k").unwrap().as_deref(), Some(&b"globex"[..]));
-    assert_eq!(tx.kv_get(&c, "k").unwrap(), None, "other plugin sees nothing");
+    assert_eq!(
+        tx.kv_get(&c, "k").unwrap(),
+        None,
+        "other plugin sees nothing"
+    );
     tx.kv_put(&a, "k", b"changed").unwrap();
     tx.kv_put(&a, "new", b"x").unwrap();
     drop(tx); // rollback
@@ -52,11 +56,18 @@ pub(crate) fn kv_is_scoped_and_transactional(storage: &dyn Storage) {
 pub(crate) fn scans_ranges_in_both_directions(storage: &dyn Storage) {
     let s = scope("acme", "ledger");
     let mut tx = storage.begin().unwrap();
-    for d in ["2026-01-05", "2026-01-10", "2026-02-01", "2026-02-15", "2026-03-01"] {
+    for d in [
+        "2026-01-05",
+        "2026-01-10",
+        "2026-02-01",
+        "2026-02-15",
+        "2026-03-01",
+    ] {
         tx.kv_put(&s, &format!("bal/{d}"), d.as_bytes()).unwrap();
     }
     tx.kv_put(&s, "other", b"x").unwrap();
-    tx.kv_put(&scope("globex", "ledger"), "bal/2026-01-07", b"no").unwrap();
+    tx.kv_put(&scope("globex", "ledger"), "bal/2026-01-07", b"no")
+        .unwrap();
 
     let all = |reverse, limit, after: Option<&str>| ScanQuery {
         start: Some("bal/".into()),
@@ -74,9 +85,13 @@ pub(crate) fn scans_ranges_in_both_directions(storage: &dyn Storage) {
     let p1 = tx.kv_scan(&s, &all(false, 2, None)).unwrap();
     assert_eq!(keys(&p1), ["bal/2026-01-05", "bal/2026-01-10"]);
     assert!(p1.more);
-    let p2 = tx.kv_scan(&s, &all(false, 2, Some("bal/2026-01-10"))).unwrap();
+    let p2 = tx
+        .kv_scan(&s, &all(false, 2, Some("bal/2026-01-10")))
+        .unwrap();
     assert_eq!(keys(&p2), ["bal/2026-02-01", "bal/2026-02-15"]);
-    let p3 = tx.kv_scan(&s, &all(false, 2, Some("bal/2026-02-15"))).unwrap();
+    let p3 = tx
+        .kv_scan(&s, &all(false, 2, Some("bal/2026-02-15")))
+        .unwrap();
     assert_eq!(keys(&p3), ["bal/2026-03-01"]);
     assert!(!p3.more);
 
@@ -94,7 +109,9 @@ pub(crate) fn scans_ranges_in_both_directions(storage: &dyn Storage) {
         )
         .unwrap();
     assert_eq!(keys(&latest), ["bal/2026-02-01"]);
-    let rev = tx.kv_scan(&s, &all(true, 2, Some("bal/2026-02-01"))).unwrap();
+    let rev = tx
+        .kv_scan(&s, &all(true, 2, Some("bal/2026-02-01")))
+        .unwrap();
     assert_eq!(keys(&rev), ["bal/2026-01-10", "bal/2026-01-05"]);
 }
 
@@ -119,7 +136,8 @@ pub(crate) fn registry_rows(storage: &dyn Storage) {
     tx.package_insert(&pkg).unwrap();
     let dup = tx.package_insert(&pkg).unwrap_err();
     assert!(dup.to_string().contains("already installed"), "{dup}");
-    tx.grants_set("notes", &["storage".into(), "events".into()]).unwrap();
+    tx.grants_set("notes", &["storage".into(), "events".into()])
+        .unwrap();
     tx.enablement_put(&Enablement {
         tenant: "acme".into(),
         plugin: "notes".into(),

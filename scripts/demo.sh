@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Build everything and start a host with every bundled plugin installed and enabled
+# for the tenant "demo", on the embedded SQLite default.
+#   BACKOFFICE_DATA_DIR  where data lives (default: ./.backoffice)
+#   BACKOFFICE_LISTEN    address to serve on (default: 127.0.0.1:8080)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build-wasm.sh --plugins-only
+cargo build --locked -p backoffice-host --bin backoffice
+bin=target/debug/backoffice
+export BACKOFFICE_DATA_DIR="${BACKOFFICE_DATA_DIR:-$PWD/.backoffice}"
+wasm_dir=target/wasm/wasm32-wasip2/release
+
+if ! "$bin" tenant list --json | grep -q '"id": "demo"'; then
+  "$bin" tenant create demo --name "Demo Company" --time-zone Europe/London
+fi
+
+# Install and enable each bundled plugin; repeat passes so dependencies go first.
+pending=()
+for manifest in plugins/*/plugin.toml; do
+  pending+=("$(dirname "$manifest")")
+done
+while [ ${#pending[@]} -gt 0 ]; do
+  left=()
+  for dir in "${pending[@]}"; do
+    id=$(sed -n 's/^id *= *"\(.*\)"/\1/p' "$dir/plugin.toml")
+    crate=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1 | tr - _)
+    if { "$bin" plugin info "$id" >/dev/null 2>&1 || "$bin" plugin install "$wasm_dir/$crate.wasm" --yes; } \
+       && "$bin" plugin enable "$id" --tenant demo; then
+      :
+    else
+      left+=("$dir")
+    fi
+  done
+  if [ ${#left[@]} -eq ${#pending[@]} ]; then
+    echo "could not install: ${left[*]}" >&2
+    exit 1
+  fi
+  pending=("${left[@]}")
+done
+
+"$bin" plugin list
+echo "try: curl -s -X POST http://${BACKOFFICE_LISTEN:-127.0.0.1:8080}/v1/tenants/demo/plugins/contacts/list -d '{}'"
+exec "$bin" serve --listen "${BACKOFFICE_LISTEN:-127.0.0.1:8080}"

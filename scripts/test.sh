@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: builds the components, then runs every test of the host
+# workspace (unit, sandbox, CLI and HTTP end-to-end) and the plugins' own unit tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build-wasm.sh
+cargo build --locked -p backoffice-host --bin backoffice
+cargo test --locked --workspace
+# Plugin logic tests run natively; the components themselves are tested through the host.
+host_triple=$(rustc -vV | sed -n 's/^host: //p')
+(cd plugins && cargo test --locked --target "$host_triple")

@@ -1,0 +1,258 @@
+//! Shared helpers for the end-to-end tests: where the built components and the
+//! `backoffice` binary are, an in-process host in a temporary directory, and a runner
+//! for the real CLI.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test loudly on setup errors"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use backoffice::runtime::Limits;
+use backoffice::{Host, HostConfig};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// A component built by `scripts/build-wasm.sh`: bundled plugins and test fixtures.
+pub fn wasm(name: &str) -> Vec<u8> {
+    let path = target_dir()
+        .join("wasm/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; build the components first with `bash scripts/build-wasm.sh`",
+            path.display()
+        )
+    })
+}
+
+/// Path of a built component.
+pub fn wasm_path(name: &str) -> PathBuf {
+    target_dir()
+        .join("wasm/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"))
+}
+
+/// The `backoffice` binary built by cargo for this test run.
+pub fn bin() -> PathBuf {
+    let path = target_dir().join("debug/backoffice");
+    assert!(
+        path.exists(),
+        "{} is missing; run `cargo build -p backoffice-host` first",
+        path.display()
+    );
+    path
+}
+
+/// Append a custom section `name` with `data` to a component (custom sections may
+/// appear anywhere, so this keeps the component valid).
+pub fn with_custom_section(mut component: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    component.push(0);
+    leb(payload.len(), &mut component);
+    component.extend_from_slice(&payload);
+    component
+}
+
+/// An in-process host in a temporary directory, with short limits for sandbox tests.
+pub struct TestHost {
+    /// The host.
+    pub host: Host,
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestHost {
+    /// A host with a 300 ms deadline and a 32 MiB memory cap.
+    pub fn new() -> Self {
+        Self::with_limits(Limits {
+            call_deadline: Duration::from_millis(300),
+            memory_bytes: 32 << 20,
+            ..Limits::default()
+        })
+    }
+
+    /// A host with the given limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = HostConfig::new(dir.path());
+        config.limits = limits;
+        config.durability = backoffice::store::Durability::Normal;
+        TestHost {
+            host: Host::open(config).unwrap(),
+            dir,
+        }
+    }
+
+    /// Install a built component, granting what it asks for.
+    pub fn install(&self, name: &str) {
+        let plan = self.host.inspect(wasm(name)).unwrap();
+        self.host.install(plan).unwrap();
+    }
+
+    /// Create tenants, install `plugin` and enable it for each tenant.
+    pub fn with_plugin(self, plugin: &str, file: &str, tenants: &[&str]) -> Self {
+        self.install(file);
+        for t in tenants {
+            self.host
+                .create_tenant(t, None, Some("Europe/Berlin"))
+                .unwrap();
+            self.host.enable(plugin, t).unwrap();
+        }
+        self
+    }
+
+    /// Call as the system principal.
+    pub fn call(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        op: &str,
+        input: serde_json::Value,
+    ) -> backoffice::HostResult<serde_json::Value> {
+        self.host.invoke(
+            tenant,
+            plugin,
+            op,
+            &input.to_string(),
+            &backoffice::auth::Principal::system(),
+        )
+    }
+}
+
+impl Default for TestHost {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The outcome of one CLI run.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Assert success and return stdout.
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        self.stdout
+    }
+
+    /// Assert failure with `code` and a stderr mentioning every fragment.
+    pub fn fails(self, code: i32, fragments: &[&str]) -> Self {
+        assert_eq!(self.code, code, "unexpected exit code: {self:?}");
+        for f in fragments {
+            assert!(self.stderr.contains(f), "stderr lacks '{f}': {self:?}");
+        }
+        self
+    }
+
+    /// Stdout parsed as JSON.
+    pub fn json(self) -> serde_json::Value {
+        let out = self.ok();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+}
+
+/// The real binary run against one data directory.
+pub struct Cli {
+    /// The data directory.
+    pub dir: tempfile::TempDir,
+}
+
+impl Cli {
+    /// A CLI on a fresh data directory.
+    pub fn new() -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A command with the data directory set.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env("BACKOFFICE_DATA_DIR", self.dir.path())
+            .env("BACKOFFICE_DURABILITY", "normal")
+            .env_remove("BACKOFFICE_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run with `args` and no stdin.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Run with `stdin` piped in.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    /// `plugin list --json` and `tenant list --json`, to compare state before and after.
+    pub fn state(&self) -> (serde_json::Value, serde_json::Value) {
+        (
+            self.run(&["plugin", "list", "--json"]).json(),
+            self.run(&["tenant", "list", "--json"]).json(),
+        )
+    }
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Self::new()
+    }
+}
