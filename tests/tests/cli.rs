@@ -1,6 +1,11 @@
 //! The `backoffice` binary driven as an admin would, including every kind of bad input:
 //! each must fail with a clear message and a proper exit code and change nothing.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap fails the test with its message"
+)]
+
 use backoffice_tests::{Cli, wasm, wasm_path, with_custom_section};
 use serde_json::json;
 

@@ -1,5 +1,10 @@
 //! The real server on loopback: health, plugin calls and problem-details errors.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap fails the test with its message"
+)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};

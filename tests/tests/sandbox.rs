@@ -1,6 +1,11 @@
 //! Every sandbox limit, driven with the purpose-built `probe` component through the
 //! real host in process.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap fails the test with its message"
+)]
+
 use std::time::{Duration, Instant};
 
 use backoffice::HostError;

@@ -241,8 +241,7 @@ impl Runtime {
             store.set_hostcall_fuel(self.limits.hostcall_fuel());
             store.set_epoch_deadline(1000);
             store.epoch_deadline_trap();
-            let instance = prepared.pre.instantiate(&mut store)?;
-            drop(instance);
+            prepared.pre.instantiate(&mut store)?;
             state = store.into_data();
             state.limiter = MemoryLimiter::new(self.limits.memory_bytes);
             times.push(started.elapsed());
