@@ -217,9 +217,20 @@ fn bad_calls_are_refused_clearly_and_change_nothing() {
         .ok();
     cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
         .ok();
+    cli.run(&[
+        "call",
+        "--tenant",
+        "acme",
+        "contacts",
+        "create",
+        "--input",
+        r#"{"name": "Existing Ltd", "kind": "supplier"}"#,
+    ])
+    .ok();
     let before = cli.state();
     let list = |t: &str| cli.run(&["call", "--tenant", t, "contacts", "list", "--input", "{}"]);
-    let count_before = list("acme").json()["contacts"].as_array().map(Vec::len);
+    let count_before = list("acme").json()["items"].as_array().map(Vec::len);
+    assert_eq!(count_before, Some(1));
 
     cli.run(&[
         "call", "--tenant", "nobody", "contacts", "list", "--input", "{}",
@@ -286,7 +297,7 @@ fn bad_calls_are_refused_clearly_and_change_nothing() {
 
     assert_eq!(cli.state(), before);
     assert_eq!(
-        list("acme").json()["contacts"].as_array().map(Vec::len),
+        list("acme").json()["items"].as_array().map(Vec::len),
         count_before
     );
 }
