@@ -1,0 +1,239 @@
+//! The SDK for writing backoffice plugins: WebAssembly components that the
+//! backoffice host runs in a sandbox.
+//!
+//! A plugin is a `cdylib` crate built for `wasm32-wasip2` with a `plugin.toml`
+//! manifest next to its `Cargo.toml`. It implements [`Plugin`], lists its operations
+//! as typed functions in [`Operations`], and registers itself with
+//! [`export_plugin!`], which also embeds `plugin.toml` in the component.
+//!
+//! # A minimal plugin
+//!
+//! `Cargo.toml`:
+//!
+//! ```toml
+//! [package]
+//! name = "hello"
+//! version = "0.1.0"
+//! edition = "2024"
+//!
+//! [lib]
+//! crate-type = ["cdylib"]
+//!
+//! [dependencies]
+//! backoffice-sdk = { path = "../../sdk" }
+//! serde = { version = "1", features = ["derive"] }
+//! ```
+//!
+//! `plugin.toml`:
+//!
+//! ```toml
+//! id = "hello"
+//! name = "Hello"
+//! vendor = "example"
+//! version = "0.1.0"
+//! description = "Greets people and counts the greetings."
+//! host-api = "^0.1"
+//! capabilities = ["storage"]
+//!
+//! [[operations]]
+//! name = "greet"
+//! permission = "hello.greet"
+//! description = "Greet someone."
+//! input = '''{"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}, "additionalProperties": false}'''
+//! output = '''{"type": "object", "required": ["text", "count"], "properties": {"text": {"type": "string"}, "count": {"type": "integer"}}}'''
+//! ```
+//!
+//! `src/lib.rs`:
+//!
+//! ```
+//! use backoffice_sdk::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! struct Hello;
+//!
+//! impl Plugin for Hello {
+//!     fn operations() -> Operations {
+//!         Operations::new().op("greet", greet)
+//!     }
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct GreetInput {
+//!     name: String,
+//! }
+//!
+//! #[derive(Serialize)]
+//! struct Greeting {
+//!     text: String,
+//!     count: u64,
+//! }
+//!
+//! fn greet(input: GreetInput) -> Result<Greeting> {
+//!     if input.name.trim().is_empty() {
+//!         return Err(Error::invalid("name must not be blank"));
+//!     }
+//!     let count = storage::get::<u64>("greetings")?.unwrap_or(0) + 1;
+//!     storage::put("greetings", &count)?;
+//!     log::info(format!("greeting #{count}"));
+//!     Ok(Greeting { text: format!("Hello, {}!", input.name), count })
+//! }
+//!
+//! # #[cfg(any())]
+//! backoffice_sdk::export_plugin!(Hello);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2`; the component is
+//! `target/wasm32-wasip2/release/hello.wasm`.
+//!
+//! # What is where
+//!
+//! * [`Plugin`], [`Operations`], [`export_plugin!`]: the plugin's entry points.
+//! * [`Error`] and [`Result`]: expected failures, mapped by the host to HTTP statuses.
+//! * [`storage`]: transactional key-value storage with JSON values and scans.
+//! * [`context`]: the caller, permissions, business time, time zone, settings.
+//! * [`log`], [`events`], [`scheduler`], [`plugins`]: the other host interfaces.
+//! * [`Money`], [`Currency`], [`Timestamp`]: exact business value types.
+//!
+//! Every call of an operation runs in one storage transaction: returning `Err` or
+//! panicking rolls back all its writes.
+
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod context;
+mod error;
+pub mod events;
+pub mod log;
+mod money;
+mod ops;
+pub mod plugins;
+pub mod scheduler;
+pub mod storage;
+mod time;
+
+pub use error::{Error, Result};
+pub use money::{Currency, MAX_EXPONENT, Money};
+pub use ops::{Empty, Operations, Plugin};
+pub use time::Timestamp;
+
+/// The `wit-bindgen` this SDK is built with, so plugins need not depend on it.
+pub use wit_bindgen;
+
+/// The version of the host API (the WIT package `backoffice:host`) this SDK targets.
+pub const HOST_API_VERSION: &str = "0.1.0";
+
+/// The name of the custom section in which [`export_plugin!`] embeds `plugin.toml`.
+pub const MANIFEST_SECTION: &str = "backoffice:manifest";
+
+/// The usual imports for writing a plugin: `use backoffice_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::context::{self, Caller, PrincipalKind};
+    pub use crate::{
+        Currency, Empty, Error, Money, Operations, Plugin, Result, Timestamp, events, log, plugins,
+        scheduler, storage,
+    };
+}
+
+/// Register `$plugin` (a type implementing [`Plugin`]) as the component's
+/// implementation of the `handler` interface, and embed the crate's `plugin.toml`
+/// (next to its `Cargo.toml`) verbatim in a custom section named
+/// `backoffice:manifest`.
+///
+/// Use it once, at the top level of the plugin's `lib.rs`:
+///
+/// ```ignore
+/// backoffice_sdk::export_plugin!(MyPlugin);
+/// ```
+///
+/// Plugins may keep `#![forbid(unsafe_code)]` (or `unsafe_code = "forbid"` in their
+/// lints): the attributes this macro needs come from the SDK, and lints do not fire
+/// in code expanded from another crate's macro.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        const _: () = {
+            type __BackofficePlugin = $crate::__private::Adapter<$plugin>;
+            $crate::__private::__backoffice_export!(
+                __BackofficePlugin with_types_in $crate::__private::bindings
+            );
+        };
+
+        // On wasm, rustc emits a `link_section` static's bytes as a custom section by
+        // itself. `#[used]` would also keep a second copy in linear memory, so it is
+        // deliberately absent; the static is never referenced and never in memory.
+        #[doc(hidden)]
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(link_section = "backoffice:manifest")]
+        static __BACKOFFICE_MANIFEST: [u8; ::core::include_bytes!(::core::concat!(
+            ::core::env!("CARGO_MANIFEST_DIR"),
+            "/plugin.toml"
+        ))
+        .len()] = *::core::include_bytes!(::core::concat!(
+            ::core::env!("CARGO_MANIFEST_DIR"),
+            "/plugin.toml"
+        ));
+    };
+}
+
+/// Implementation details of [`export_plugin!`]; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    use std::marker::PhantomData;
+
+    use crate::Plugin;
+    use bindings::backoffice::host::types::{Error as WitError, Json};
+    use bindings::exports::backoffice::host::handler::Guest;
+
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod bindings {
+        wit_bindgen::generate!({
+            path: "../wit",
+            world: "backoffice:host/plugin",
+            pub_export_macro: true,
+            export_macro_name: "__backoffice_export",
+            default_bindings_module: "$crate::__private::bindings",
+        });
+    }
+
+    #[doc(hidden)]
+    pub use bindings::__backoffice_export;
+
+    /// Adapts a [`Plugin`] to the generated `handler` trait.
+    pub struct Adapter<P>(PhantomData<P>);
+
+    fn parse(what: &str, json: &str) -> Result<serde_json::Value, WitError> {
+        serde_json::from_str(json)
+            .map_err(|e| WitError::InvalidInput(format!("{what} is not JSON: {e}")))
+    }
+
+    /// Route panic messages to the host log (level error) instead of stderr, so the
+    /// host attributes them to the plugin and the call. Panics still trap.
+    fn install_panic_hook() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            std::panic::set_hook(Box::new(|info| crate::log::error(format!("panic: {info}"))));
+        });
+    }
+
+    impl<P: Plugin> Guest for Adapter<P> {
+        fn invoke(operation: String, input: Json) -> Result<Json, WitError> {
+            install_panic_hook();
+            Ok(P::operations().invoke(&operation, &input)?)
+        }
+
+        fn on_event(topic: String, payload: Json) -> Result<(), WitError> {
+            install_panic_hook();
+            Ok(P::on_event(&topic, parse("the event payload", &payload)?)?)
+        }
+
+        fn run_job(job: String, payload: Json) -> Result<(), WitError> {
+            install_panic_hook();
+            Ok(P::run_job(&job, parse("the job payload", &payload)?)?)
+        }
+
+        fn migrate(from: Option<String>) -> Result<(), WitError> {
+            install_panic_hook();
+            Ok(P::migrate(from.as_deref())?)
+        }
+    }
+}
