@@ -246,6 +246,12 @@ impl Host {
         match result {
             Ok(output) => Ok((output, state.tx)),
             Err(failure) => {
+                let failure = match (failure, state.last_error_log()) {
+                    (Failure::Trap(trap), Some(logged)) => {
+                        Failure::Trap(format!("{trap}; the plugin last logged: {logged}"))
+                    }
+                    (other, _) => other,
+                };
                 // Dropping the state drops the transaction: nothing the call wrote stays.
                 drop(state);
                 let err = call_error(record, label, failure);

@@ -69,6 +69,8 @@ fn a_trap_or_error_after_writes_leaves_no_writes_behind() {
     let (f, text) = failure(t.call("acme", "probe", "write-then-trap", json!({"key": "ghost"})));
     assert!(matches!(f, Failure::Trap(_)), "{f:?}");
     assert!(text.contains("probe 0.1.0"), "{text}");
+    // The panic message reaches the admin with the trap.
+    assert!(text.contains("trapping after writing ghost"), "{text}");
     let (f, _) = failure(t.call("acme", "probe", "write-then-fail", json!({"key": "ghost2"})));
     assert!(matches!(f, Failure::Plugin(WitError::Conflict(_))), "{f:?}");
     for key in ["ghost", "ghost2"] {

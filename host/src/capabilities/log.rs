@@ -9,6 +9,13 @@ const MAX_MESSAGE_BYTES: usize = 4096;
 
 impl Host for CallState {
     fn write(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        if matches!(level, Level::Error) {
+            let mut end = message.len().min(512);
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.last_error_log = Some(message[..end].to_string());
+        }
         self.log_records += 1;
         if self.log_records > self.limits.max_log_records {
             if self.log_records == self.limits.max_log_records + 1 {

@@ -58,6 +58,8 @@ pub struct CallState {
     pub(crate) limiter: MemoryLimiter,
     limits: Arc<Limits>,
     log_records: u32,
+    /// The last error-level record, shown with a trap (a panic message, typically).
+    last_error_log: Option<String>,
     wasi: WasiCtx,
     table: ResourceTable,
     stdout: MemoryOutputPipe,
@@ -76,6 +78,7 @@ impl CallState {
             tx,
             limits,
             log_records: 0,
+            last_error_log: None,
             wasi,
             table: ResourceTable::new(),
             stdout,
@@ -87,6 +90,11 @@ impl CallState {
     pub fn captured_output(&self) -> (String, String) {
         let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
         (text(&self.stdout), text(&self.stderr))
+    }
+
+    /// The last message the plugin logged at error level during this call.
+    pub fn last_error_log(&self) -> Option<&str> {
+        self.last_error_log.as_deref()
     }
 
     fn require(&self, capability: &str) -> Result<(), WitError> {

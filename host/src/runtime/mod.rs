@@ -177,6 +177,17 @@ impl Runtime {
         self.prepare(&component, outcome)
     }
 
+    /// A store for one call: memory limiter, hostcall fuel and epoch deadline set.
+    fn store(&self, state: CallState, deadline: Duration) -> Store<CallState> {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(self.limits.hostcall_fuel());
+        let ticks = deadline.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        store
+    }
+
     /// Run one call in a fresh instance. The state (with its transaction) is handed
     /// back whatever happened, so the caller decides to commit or drop it.
     pub fn call(
@@ -186,13 +197,7 @@ impl Runtime {
         action: &Action,
         deadline: Duration,
     ) -> (Result<String, Failure>, CallState) {
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_hostcall_fuel(self.limits.hostcall_fuel());
-        let ticks = deadline.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
-
+        let mut store = self.store(state, deadline);
         let result = match prepared.pre.instantiate(&mut store) {
             Err(e) => Err(classify(e, deadline)),
             Ok(plugin) => {
@@ -236,11 +241,7 @@ impl Runtime {
         let mut times = Vec::with_capacity(usize::try_from(iterations).unwrap_or(0));
         for _ in 0..iterations {
             let started = std::time::Instant::now();
-            let mut store = Store::new(&self.engine, state);
-            store.limiter(|s| &mut s.limiter);
-            store.set_hostcall_fuel(self.limits.hostcall_fuel());
-            store.set_epoch_deadline(1000);
-            store.epoch_deadline_trap();
+            let mut store = self.store(state, self.limits.call_deadline);
             prepared.pre.instantiate(&mut store)?;
             state = store.into_data();
             state.limiter = MemoryLimiter::new(self.limits.memory_bytes);
