@@ -158,20 +158,13 @@ impl Host {
         let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), plugin)?;
         let loaded = self.load(&record)?;
-        let now = OffsetDateTime::now_utc();
-        let info = CallInfo {
-            scope: Scope {
-                tenant: tenant_row.id.clone(),
-                plugin: record.id.clone(),
-            },
-            version: record.version.clone(),
-            action: "benchmark".into(),
-            principal: Principal::system(),
-            now,
-            time_zone: tenant_row.time_zone.clone(),
-            grants: Vec::new(),
-            invocation_id: invocation_id(now),
-        };
+        let info = call_info(
+            &tenant_row,
+            &record,
+            &Principal::system(),
+            "benchmark",
+            Vec::new(),
+        );
         let state = CallState::new(info, tx, self.runtime.limits().clone());
         let (times, _state) = self
             .runtime
@@ -218,20 +211,7 @@ impl Host {
         deadline: Duration,
     ) -> HostResult<(String, Box<dyn Transaction>)> {
         let grants = tx.grants_get(&record.id)?;
-        let now = OffsetDateTime::now_utc();
-        let info = CallInfo {
-            scope: Scope {
-                tenant: tenant.id.clone(),
-                plugin: record.id.clone(),
-            },
-            version: record.version.clone(),
-            action: label.to_string(),
-            principal: principal.clone(),
-            now,
-            time_zone: tenant.time_zone.clone(),
-            grants,
-            invocation_id: invocation_id(now),
-        };
+        let info = call_info(tenant, record, principal, label, grants);
         let state = CallState::new(info, tx, self.runtime.limits().clone());
         let (result, state) = self
             .runtime
@@ -261,6 +241,30 @@ impl Host {
                 Err(err)
             }
         }
+    }
+}
+
+/// Who and what one call is about, with the business time fixed now.
+fn call_info(
+    tenant: &Tenant,
+    record: &PackageRecord,
+    principal: &Principal,
+    label: &str,
+    grants: Vec<String>,
+) -> CallInfo {
+    let now = OffsetDateTime::now_utc();
+    CallInfo {
+        scope: Scope {
+            tenant: tenant.id.clone(),
+            plugin: record.id.clone(),
+        },
+        version: record.version.clone(),
+        action: label.to_string(),
+        principal: principal.clone(),
+        now,
+        time_zone: tenant.time_zone.clone(),
+        grants,
+        invocation_id: invocation_id(now),
     }
 }
 
