@@ -8,9 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use backoffice::auth::Principal;
-use backoffice::store::Durability;
-use backoffice::{Host, HostConfig};
+use backoffice_host::auth::Principal;
+use backoffice_host::store::Durability;
+use backoffice_host::{Host, HostConfig};
 use criterion::{Criterion, criterion_group};
 
 fn probe_path() -> std::path::PathBuf {

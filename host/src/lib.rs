@@ -5,7 +5,7 @@
 //! `wit/`. See `docs/architecture.md` for the picture and the flow of one call.
 //!
 //! ```no_run
-//! use backoffice::{Host, HostConfig, auth::Principal};
+//! use backoffice_host::{Host, HostConfig, auth::Principal};
 //! let host = Host::open(HostConfig::new("/var/lib/backoffice"))?;
 //! host.create_tenant("acme", Some("Acme Ltd"), Some("Europe/London"))?;
 //! let plan = host.inspect(std::fs::read("contacts.wasm")?)?;

@@ -1,5 +1,5 @@
 //! The `backoffice` binary: admin CLI and server.
 
 fn main() -> std::process::ExitCode {
-    backoffice::cli::main()
+    backoffice_host::cli::main()
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use backoffice::runtime::Limits;
-use backoffice::{Host, HostConfig};
+use backoffice_host::runtime::Limits;
+use backoffice_host::{Host, HostConfig};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -102,7 +102,7 @@ impl TestHost {
         let dir = tempfile::tempdir().unwrap();
         let mut config = HostConfig::new(dir.path());
         config.limits = limits;
-        config.durability = backoffice::store::Durability::Normal;
+        config.durability = backoffice_host::store::Durability::Normal;
         TestHost {
             host: Host::open(config).unwrap(),
             dir,
@@ -134,13 +134,13 @@ impl TestHost {
         plugin: &str,
         op: &str,
         input: serde_json::Value,
-    ) -> backoffice::HostResult<serde_json::Value> {
+    ) -> backoffice_host::HostResult<serde_json::Value> {
         self.host.invoke(
             tenant,
             plugin,
             op,
             &input.to_string(),
-            &backoffice::auth::Principal::system(),
+            &backoffice_host::auth::Principal::system(),
         )
     }
 }

@@ -6,7 +6,7 @@
     reason = "a failed unwrap fails the test with its message"
 )]
 
-use backoffice::HostError;
+use backoffice_host::HostError;
 use backoffice_tests::TestHost;
 use serde_json::{Value, json};
 

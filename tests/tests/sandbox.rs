@@ -8,9 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use backoffice::HostError;
-use backoffice::bindings::WitError;
-use backoffice::runtime::{Failure, Limits};
+use backoffice_host::HostError;
+use backoffice_host::bindings::WitError;
+use backoffice_host::runtime::{Failure, Limits};
 use backoffice_tests::TestHost;
 use serde_json::json;
 
@@ -18,7 +18,7 @@ fn probe(tenants: &[&str]) -> TestHost {
     TestHost::new().with_plugin("probe", "probe", tenants)
 }
 
-fn failure(result: backoffice::HostResult<serde_json::Value>) -> (Failure, String) {
+fn failure(result: backoffice_host::HostResult<serde_json::Value>) -> (Failure, String) {
     match result {
         Err(e @ HostError::Call { .. }) => {
             let text = e.to_string();
