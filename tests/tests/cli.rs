@@ -6,11 +6,18 @@
     reason = "a failed unwrap fails the test with its message"
 )]
 
-use backoffice_tests::{Cli, wasm, wasm_path, with_custom_section};
+use backoffice_tests::{Cli, Run, wasm, wasm_path, with_custom_section};
 use serde_json::json;
 
 fn path(name: &str) -> String {
     wasm_path(name).display().to_string()
+}
+
+/// `backoffice call --tenant <tenant> contacts <operation> --input <input>`.
+fn call(cli: &Cli, tenant: &str, operation: &str, input: &str) -> Run {
+    cli.run(&[
+        "call", "--tenant", tenant, "contacts", operation, "--input", input,
+    ])
 }
 
 fn write(cli: &Cli, name: &str, bytes: &[u8]) -> String {
@@ -47,17 +54,13 @@ fn admin_tour_install_enable_call_disable_remove() {
     cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
         .ok();
 
-    let created = cli
-        .run(&[
-            "call",
-            "--tenant",
-            "acme",
-            "contacts",
-            "create",
-            "--input",
-            r#"{"name":"Ada Lovelace","kind":"customer","email":"ada@example.com"}"#,
-        ])
-        .json();
+    let created = call(
+        &cli,
+        "acme",
+        "create",
+        r#"{"name":"Ada Lovelace","kind":"customer","email":"ada@example.com"}"#,
+    )
+    .json();
     let id = created["id"].as_str().unwrap().to_string();
     // JSON on stdin works too.
     let got = cli
@@ -67,15 +70,12 @@ fn admin_tour_install_enable_call_disable_remove() {
         )
         .json();
     assert_eq!(got["name"], "Ada Lovelace");
-    let dup = cli.run(&[
-        "call",
-        "--tenant",
+    let dup = call(
+        &cli,
         "acme",
-        "contacts",
         "create",
-        "--input",
         r#"{"name":"Ada again","kind":"customer","email":"ADA@example.com"}"#,
-    ]);
+    );
     dup.fails(
         4,
         &["plugin contacts 0.1.0, operation 'create'", "conflict"],
@@ -89,16 +89,7 @@ fn admin_tour_install_enable_call_disable_remove() {
         .fails(4, &["still enabled for tenant(s) acme"]);
     cli.run(&["plugin", "disable", "contacts", "--tenant", "acme"])
         .ok();
-    cli.run(&[
-        "call",
-        "--tenant",
-        "acme",
-        "contacts",
-        "get",
-        "--input",
-        &format!(r#"{{"id":"{id}"}}"#),
-    ])
-    .fails(
+    call(&cli, "acme", "get", &format!(r#"{{"id":"{id}"}}"#)).fails(
         5,
         &[
             "not enabled for tenant 'acme'",
@@ -108,17 +99,7 @@ fn admin_tour_install_enable_call_disable_remove() {
     // Disabling keeps data: enabling again finds the contact.
     cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
         .ok();
-    let again = cli
-        .run(&[
-            "call",
-            "--tenant",
-            "acme",
-            "contacts",
-            "get",
-            "--input",
-            &format!(r#"{{"id":"{id}"}}"#),
-        ])
-        .json();
+    let again = call(&cli, "acme", "get", &format!(r#"{{"id":"{id}"}}"#)).json();
     assert_eq!(again["name"], "Ada Lovelace");
     cli.run(&["plugin", "disable", "contacts", "--tenant", "acme"])
         .ok();
@@ -217,25 +198,19 @@ fn bad_calls_are_refused_clearly_and_change_nothing() {
         .ok();
     cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
         .ok();
-    cli.run(&[
-        "call",
-        "--tenant",
+    call(
+        &cli,
         "acme",
-        "contacts",
         "create",
-        "--input",
         r#"{"name": "Existing Ltd", "kind": "supplier"}"#,
-    ])
+    )
     .ok();
     let before = cli.state();
-    let list = |t: &str| cli.run(&["call", "--tenant", t, "contacts", "list", "--input", "{}"]);
+    let list = |t: &str| call(&cli, t, "list", "{}");
     let count_before = list("acme").json()["items"].as_array().map(Vec::len);
     assert_eq!(count_before, Some(1));
 
-    cli.run(&[
-        "call", "--tenant", "nobody", "contacts", "list", "--input", "{}",
-    ])
-    .fails(
+    call(&cli, "nobody", "list", "{}").fails(
         3,
         &["unknown tenant 'nobody'", "backoffice tenant create nobody"],
     );
@@ -245,46 +220,25 @@ fn bad_calls_are_refused_clearly_and_change_nothing() {
         .fails(3, &["plugin 'ghost' is not installed"]);
     cli.run(&["plugin", "info", "ghost"])
         .fails(3, &["plugin 'ghost' is not installed"]);
-    cli.run(&[
-        "call", "--tenant", "globex", "contacts", "list", "--input", "{}",
-    ])
-    .fails(5, &["not enabled for tenant 'globex'"]);
-    cli.run(&[
-        "call", "--tenant", "acme", "contacts", "explode", "--input", "{}",
-    ])
-    .fails(3, &["has no operation 'explode'", "create"]);
-    cli.run(&[
-        "call",
-        "--tenant",
+    call(&cli, "globex", "list", "{}").fails(5, &["not enabled for tenant 'globex'"]);
+    call(&cli, "acme", "explode", "{}").fails(3, &["has no operation 'explode'", "create"]);
+    call(&cli, "acme", "create", "{\"name\": ").fails(2, &["input is not valid JSON"]);
+    call(
+        &cli,
         "acme",
-        "contacts",
         "create",
-        "--input",
-        "{\"name\": ",
-    ])
-    .fails(2, &["input is not valid JSON"]);
-    cli.run(&[
-        "call",
-        "--tenant",
-        "acme",
-        "contacts",
-        "create",
-        "--input",
         r#"{"name": 42, "kind": "customer"}"#,
-    ])
+    )
     .fails(
         2,
         &["does not match the schema of contacts.create", "/name"],
     );
-    cli.run(&[
-        "call",
-        "--tenant",
+    call(
+        &cli,
         "acme",
-        "contacts",
         "create",
-        "--input",
         r#"{"name": "X", "kind": "customer", "colour": "red"}"#,
-    ])
+    )
     .fails(2, &["does not match the schema"]);
     cli.run(&["tenant", "create", "Bad Name!"])
         .fails(2, &["tenant id 'Bad Name!'"]);
