@@ -162,7 +162,13 @@ impl Host {
 
     /// The loaded form of an installed package, compiling or reading the code cache
     /// the first time it is needed in this process.
-    pub(crate) fn load(&self, record: &PackageRecord) -> HostResult<Arc<Loaded>> {
+    /// Reads the component bytes through `tx` only on a miss, so a call does not pull
+    /// the whole package out of the database each time.
+    pub(crate) fn load(
+        &self,
+        tx: &mut dyn Transaction,
+        record: &PackageRecord,
+    ) -> HostResult<Arc<Loaded>> {
         if let Some(hit) = self
             .loaded
             .lock()
@@ -177,15 +183,20 @@ impl Host {
                 record.id, record.version
             ))
         })?;
-        let prepared = self
-            .runtime
-            .load(&record.digest, &record.component)
-            .map_err(|e| {
+        let bytes = tx
+            .package_component(&record.id, &record.version)?
+            .ok_or_else(|| {
                 HostError::Internal(format!(
-                    "cannot load plugin {} {}: {e:#}",
+                    "component bytes of {} {} are missing from the database",
                     record.id, record.version
                 ))
             })?;
+        let prepared = self.runtime.load(&record.digest, &bytes).map_err(|e| {
+            HostError::Internal(format!(
+                "cannot load plugin {} {}: {e:#}",
+                record.id, record.version
+            ))
+        })?;
         tracing::debug!(plugin = %record.id, version = %record.version, cache = ?prepared.cache, "plugin loaded");
         let mut schemas = HashMap::new();
         for op in &manifest.operations {

@@ -71,7 +71,7 @@ impl Host {
                 "plugin '{plugin}' is not enabled for tenant '{tenant}'; an admin can enable it with `backoffice plugin enable {plugin} --tenant {tenant}`"
             )));
         }
-        let loaded = self.load(&record)?;
+        let loaded = self.load(tx.as_mut(), &record)?;
         let Some(op) = loaded.manifest.operation(operation) else {
             let known: Vec<&str> = loaded
                 .manifest
@@ -157,7 +157,7 @@ impl Host {
         let mut tx = self.begin()?;
         let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), plugin)?;
-        let loaded = self.load(&record)?;
+        let loaded = self.load(tx.as_mut(), &record)?;
         let info = call_info(
             &tenant_row,
             &record,
@@ -176,12 +176,12 @@ impl Host {
     /// Run `migrate(from)` of a plugin for a tenant inside `tx`; the caller commits.
     pub(crate) fn migrate_in(
         &self,
-        tx: Box<dyn Transaction>,
+        mut tx: Box<dyn Transaction>,
         tenant: &Tenant,
         record: &PackageRecord,
         from: Option<String>,
     ) -> HostResult<Box<dyn Transaction>> {
-        let loaded = self.load(record)?;
+        let loaded = self.load(tx.as_mut(), record)?;
         let deadline = self.runtime.limits().long_deadline;
         let (_, tx) = self.run(
             tx,

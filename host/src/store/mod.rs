@@ -92,7 +92,8 @@ pub struct PackageRecord {
     pub manifest_json: String,
     /// SHA-256 of the component bytes, lowercase hex.
     pub digest: String,
-    /// The component itself, so any host sharing this database can load it.
+    /// The component itself, so any host sharing this database can load it; empty
+    /// when read back through [`Transaction::package_current`] or `package_list`.
     pub component: Vec<u8>,
     /// RFC 3339 UTC timestamp.
     pub installed_at: String,
@@ -157,8 +158,11 @@ pub trait Transaction: Send {
     /// Record an installed package and make it the plugin's current version;
     /// [`StoreError::Conflict`] if this id and version are already installed.
     fn package_insert(&mut self, package: &PackageRecord) -> Result<()>;
-    /// The current version of a plugin.
+    /// The current version of a plugin, without its component bytes (`component` is
+    /// empty): calls need only the metadata once the code is loaded.
     fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+    /// The component bytes of an installed plugin version.
+    fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>>;
     /// `(id, version, manifest_json, digest, installed_at)` of every plugin's current
     /// version, without the component bytes.
     fn package_list(&mut self) -> Result<Vec<PackageRecord>>;

@@ -215,6 +215,18 @@ fn row_to_enablement(row: &rusqlite::Row<'_>) -> rusqlite::Result<Enablement> {
     })
 }
 
+/// A package row of `id, version, manifest, digest, installed_at`, without the bytes.
+fn row_to_package(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRecord> {
+    Ok(PackageRecord {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        manifest_json: r.get(2)?,
+        digest: r.get(3)?,
+        component: Vec::new(),
+        installed_at: r.get(4)?,
+    })
+}
+
 const ENABLEMENT_COLUMNS: &str = "tenant, plugin, enabled, data_version, changed_at";
 
 impl Transaction for SqliteTx {
@@ -369,24 +381,20 @@ impl Transaction for SqliteTx {
     }
 
     fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        Ok(self
+        let mut stmt = self.conn()?.prepare_cached(
+            "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
+             FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+             WHERE c.id = ?1",
+        )?;
+        Ok(stmt.query_row(params![id], row_to_package).optional()?)
+    }
+
+    fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
+        let mut stmt = self
             .conn()?
-            .query_row(
-                "SELECT p.id, p.version, p.manifest, p.digest, p.component, p.installed_at
-                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
-                 WHERE c.id = ?1",
-                params![id],
-                |r| {
-                    Ok(PackageRecord {
-                        id: r.get(0)?,
-                        version: r.get(1)?,
-                        manifest_json: r.get(2)?,
-                        digest: r.get(3)?,
-                        component: r.get(4)?,
-                        installed_at: r.get(5)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT component FROM packages WHERE id = ?1 AND version = ?2")?;
+        Ok(stmt
+            .query_row(params![id, version], |r| r.get(0))
             .optional()?)
     }
 
@@ -397,16 +405,7 @@ impl Transaction for SqliteTx {
              FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
              ORDER BY p.id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(PackageRecord {
-                id: r.get(0)?,
-                version: r.get(1)?,
-                manifest_json: r.get(2)?,
-                digest: r.get(3)?,
-                component: Vec::new(),
-                installed_at: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([], row_to_package)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

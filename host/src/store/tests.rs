@@ -152,7 +152,16 @@ pub(crate) fn registry_rows(storage: &dyn Storage) {
     let mut tx = storage.begin().unwrap();
     assert_eq!(tx.tenant_list().unwrap(), vec![t]);
     let current = tx.package_current("notes").unwrap().unwrap();
-    assert_eq!(current.component, vec![0, 97, 115, 109]);
+    assert_eq!(current.digest, "ab");
+    assert!(
+        current.component.is_empty(),
+        "metadata reads skip the bytes"
+    );
+    assert_eq!(
+        tx.package_component("notes", "1.0.0").unwrap(),
+        Some(vec![0, 97, 115, 109])
+    );
+    assert_eq!(tx.package_component("notes", "9.9.9").unwrap(), None);
     assert_eq!(tx.package_list().unwrap().len(), 1);
     assert_eq!(tx.grants_get("notes").unwrap(), ["events", "storage"]);
     assert!(tx.enablement_get("acme", "notes").unwrap().unwrap().enabled);
