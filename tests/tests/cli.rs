@@ -20,6 +20,16 @@ fn call(cli: &Cli, tenant: &str, operation: &str, input: &str) -> Run {
     ])
 }
 
+/// The manifest-less fixture with `manifest` embedded, written to `name`.
+fn with_manifest(cli: &Cli, name: &str, manifest: &str) -> String {
+    let bytes = with_custom_section(
+        wasm("no_manifest"),
+        "backoffice:manifest",
+        manifest.as_bytes(),
+    );
+    write(cli, name, &bytes)
+}
+
 fn write(cli: &Cli, name: &str, bytes: &[u8]) -> String {
     let p = cli.dir.path().join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -143,21 +153,15 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
             &["no 'backoffice:manifest' custom section", "export_plugin!"],
         );
 
-    let broken = with_custom_section(
-        wasm("no_manifest"),
-        "backoffice:manifest",
-        b"id = \"x\"\nversion = ",
-    );
-    let broken = write(&cli, "broken.wasm", &broken);
+    let broken = with_manifest(&cli, "broken.wasm", "id = \"x\"\nversion = ");
     cli.run(&["plugin", "install", &broken, "--yes"])
         .fails(2, &["plugin.toml is not valid"]);
 
-    let future = with_custom_section(
-        wasm("no_manifest"),
-        "backoffice:manifest",
-        b"id = \"future\"\nname = \"F\"\nvendor = \"v\"\nversion = \"1.0.0\"\nhost-api = \"^2.0\"\n",
+    let future = with_manifest(
+        &cli,
+        "future.wasm",
+        "id = \"future\"\nname = \"F\"\nvendor = \"v\"\nversion = \"1.0.0\"\nhost-api = \"^2.0\"\n",
     );
-    let future = write(&cli, "future.wasm", &future);
     cli.run(&["plugin", "install", &future, "--yes"])
         .fails(2, &["needs host API ^2.0", "provides 0.1.0"]);
 

@@ -18,6 +18,15 @@ fn probe(tenants: &[&str]) -> TestHost {
     TestHost::new().with_plugin("probe", "probe", tenants)
 }
 
+fn put(t: &TestHost, tenant: &str, key: &str, value: serde_json::Value) {
+    let out = t.call(tenant, "probe", "put", json!({"key": key, "value": value}));
+    assert_eq!(out.unwrap(), json!({}));
+}
+
+fn get(t: &TestHost, tenant: &str, key: &str) -> serde_json::Value {
+    t.call(tenant, "probe", "get", json!({"key": key})).unwrap()["value"].clone()
+}
+
 fn failure(result: backoffice_host::HostResult<serde_json::Value>) -> (Failure, String) {
     match result {
         Err(e @ HostError::Call { .. }) => {
@@ -44,10 +53,7 @@ fn an_infinite_loop_is_stopped_at_the_deadline_and_the_host_keeps_serving() {
     );
     // Stopped near the 300 ms deadline, not after seconds (coarse bound: not a timing test).
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    let out = t
-        .call("acme", "probe", "put", json!({"key": "after", "value": 1}))
-        .unwrap();
-    assert_eq!(out, json!({}));
+    put(&t, "acme", "after", json!(1));
 }
 
 #[test]
@@ -59,8 +65,7 @@ fn unbounded_memory_growth_is_stopped_at_the_cap() {
         other => panic!("expected the memory cap, got {other:?}: {text}"),
     }
     assert!(text.contains("memory limit exceeded"), "{text}");
-    t.call("acme", "probe", "put", json!({"key": "k", "value": "v"}))
-        .unwrap();
+    put(&t, "acme", "k", json!("v"));
 }
 
 #[test]
@@ -74,9 +79,8 @@ fn a_trap_or_error_after_writes_leaves_no_writes_behind() {
     let (f, _) = failure(t.call("acme", "probe", "write-then-fail", json!({"key": "ghost2"})));
     assert!(matches!(f, Failure::Plugin(WitError::Conflict(_))), "{f:?}");
     for key in ["ghost", "ghost2"] {
-        let got = t.call("acme", "probe", "get", json!({"key": key})).unwrap();
         assert_eq!(
-            got["value"],
+            get(&t, "acme", key),
             json!(null),
             "{key} must have been rolled back"
         );
@@ -105,28 +109,10 @@ fn an_oversized_result_is_refused() {
 #[test]
 fn tenants_cannot_read_each_others_data_under_the_same_key() {
     let t = probe(&["acme", "globex"]);
-    t.call(
-        "acme",
-        "probe",
-        "put",
-        json!({"key": "salary", "value": 1000}),
-    )
-    .unwrap();
-    let seen = t
-        .call("globex", "probe", "get", json!({"key": "salary"}))
-        .unwrap();
-    assert_eq!(seen["value"], json!(null));
-    t.call(
-        "globex",
-        "probe",
-        "put",
-        json!({"key": "salary", "value": 2}),
-    )
-    .unwrap();
-    let acme = t
-        .call("acme", "probe", "get", json!({"key": "salary"}))
-        .unwrap();
-    assert_eq!(acme["value"], json!(1000));
+    put(&t, "acme", "salary", json!(1000));
+    assert_eq!(get(&t, "globex", "salary"), json!(null));
+    put(&t, "globex", "salary", json!(2));
+    assert_eq!(get(&t, "acme", "salary"), json!(1000));
 }
 
 #[test]
@@ -158,21 +144,9 @@ fn the_plugin_sees_its_caller_and_a_frozen_business_time() {
 fn scans_page_through_the_plugins_own_keys() {
     let t = probe(&["acme", "globex"]);
     for i in 0..5 {
-        t.call(
-            "acme",
-            "probe",
-            "put",
-            json!({"key": format!("item/{i}"), "value": i}),
-        )
-        .unwrap();
+        put(&t, "acme", &format!("item/{i}"), json!(i));
     }
-    t.call(
-        "globex",
-        "probe",
-        "put",
-        json!({"key": "item/9", "value": 9}),
-    )
-    .unwrap();
+    put(&t, "globex", "item/9", json!(9));
     let fwd = t
         .call(
             "acme",
