@@ -41,7 +41,7 @@ impl HostConfig {
 /// A plugin version compiled, linked and ready to instantiate.
 pub(crate) struct Loaded {
     pub(crate) prepared: Prepared,
-    pub(crate) manifest: Manifest,
+    pub(crate) manifest: Arc<Manifest>,
     /// Compiled input and output validators per operation.
     pub(crate) schemas: HashMap<String, (jsonschema::Validator, jsonschema::Validator)>,
 }
@@ -212,7 +212,7 @@ impl Host {
         }
         let loaded = Arc::new(Loaded {
             prepared,
-            manifest,
+            manifest: Arc::new(manifest),
             schemas,
         });
         if let Ok(mut map) = self.loaded.lock() {

@@ -161,6 +161,7 @@ impl Host {
         let info = call_info(
             &tenant_row,
             &record,
+            &loaded,
             &Principal::system(),
             "benchmark",
             Vec::new(),
@@ -211,7 +212,7 @@ impl Host {
         deadline: Duration,
     ) -> HostResult<(String, Box<dyn Transaction>)> {
         let grants = tx.grants_get(&record.id)?;
-        let info = call_info(tenant, record, principal, label, grants);
+        let info = call_info(tenant, record, loaded, principal, label, grants);
         let state = CallState::new(info, tx, self.runtime.limits().clone());
         let (result, state) = self
             .runtime
@@ -248,6 +249,7 @@ impl Host {
 fn call_info(
     tenant: &Tenant,
     record: &PackageRecord,
+    loaded: &Loaded,
     principal: &Principal,
     label: &str,
     grants: Vec<String>,
@@ -265,6 +267,7 @@ fn call_info(
         time_zone: tenant.time_zone.clone(),
         grants,
         invocation_id: invocation_id(now),
+        manifest: loaded.manifest.clone(),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod bindings;
 pub mod capabilities;
 pub mod cli;
 pub mod error;
+mod events;
 mod host;
 mod invoke;
 pub mod manifest;

@@ -9,8 +9,11 @@
 //! Plugin key-value data is addressed through a [`Scope`]: the host fills it from the
 //! call's tenant and plugin, so a plugin has no way to name anybody else's data.
 
+mod events;
 mod sqlite;
+mod sqlite_events;
 
+pub use events::{EventFilter, EventRecord, NewEvent};
 pub use sqlite::{Durability, SqliteStorage};
 
 use serde::Serialize;
@@ -182,6 +185,15 @@ pub trait Transaction: Send {
     fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>>;
     /// Every plugin state of a tenant.
     fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>>;
+
+    // --- events: the outbox (see `events.rs` for the rows) ---
+
+    /// Append an event to the outbox; it is visible to others only once this
+    /// transaction commits, and gone if it rolls back. Assigns the next id and the
+    /// next per-tenant sequence number.
+    fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord>;
+    /// Events matching `filter`, newest first.
+    fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>>;
 }
 
 #[cfg(test)]

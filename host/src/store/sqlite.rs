@@ -11,8 +11,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Enablement, PackageRecord, Result, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant,
-    Transaction,
+    Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result, ScanPage, ScanQuery,
+    Scope, Storage, StoreError, Tenant, Transaction, sqlite_events,
 };
 
 /// How hard a commit works to survive a power cut.
@@ -103,6 +103,7 @@ impl SqliteStorage {
         };
         let conn = storage.connect()?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(sqlite_events::SCHEMA)?;
         storage.release(conn);
         Ok(storage)
     }
@@ -472,5 +473,13 @@ impl Transaction for SqliteTx {
         ))?;
         let rows = stmt.query_map(params![tenant], row_to_enablement)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
+        sqlite_events::append(self.conn()?, event)
+    }
+
+    fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
+        sqlite_events::list(self.conn()?, filter)
     }
 }
