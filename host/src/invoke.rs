@@ -142,6 +142,8 @@ impl Host {
             ));
         }
         tx.commit()?;
+        // The call may have emitted events: let the background worker look now.
+        self.worker.wake();
         Ok(output)
     }
 
@@ -159,6 +161,7 @@ impl Host {
         let record = Host::require_package(tx.as_mut(), plugin)?;
         let loaded = self.load(tx.as_mut(), &record)?;
         let info = call_info(
+            self.clock.now(),
             &tenant_row,
             &record,
             &loaded,
@@ -200,7 +203,7 @@ impl Host {
     /// Run one action in a fresh instance; on success hand back the output and the
     /// still-open transaction, on failure drop (roll back) the transaction.
     #[allow(clippy::too_many_arguments, reason = "internal plumbing of one call")]
-    fn run(
+    pub(crate) fn run(
         &self,
         mut tx: Box<dyn Transaction>,
         tenant: &Tenant,
@@ -212,7 +215,15 @@ impl Host {
         deadline: Duration,
     ) -> HostResult<(String, Box<dyn Transaction>)> {
         let grants = tx.grants_get(&record.id)?;
-        let info = call_info(tenant, record, loaded, principal, label, grants);
+        let info = call_info(
+            self.clock.now(),
+            tenant,
+            record,
+            loaded,
+            principal,
+            label,
+            grants,
+        );
         let state = CallState::new(info, tx, self.runtime.limits().clone());
         let (result, state) = self
             .runtime
@@ -247,6 +258,7 @@ impl Host {
 
 /// Who and what one call is about, with the business time fixed now.
 fn call_info(
+    now: OffsetDateTime,
     tenant: &Tenant,
     record: &PackageRecord,
     loaded: &Loaded,
@@ -254,7 +266,6 @@ fn call_info(
     label: &str,
     grants: Vec<String>,
 ) -> CallInfo {
-    let now = OffsetDateTime::now_utc();
     CallInfo {
         scope: Scope {
             tenant: tenant.id.clone(),

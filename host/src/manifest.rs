@@ -281,21 +281,9 @@ impl Manifest {
     }
 }
 
-/// Shape check of a five-field cron expression (minute hour day month weekday).
+/// Full check of a cron expression: fields, ranges, and that it ever fires.
 fn check_cron(expr: &str) -> Result<(), String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!(
-            "cron '{expr}' must have 5 fields (minute hour day-of-month month day-of-week)"
-        ));
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '-' | '/');
-    if let Some(bad) = fields.iter().find(|f| !f.chars().all(allowed)) {
-        return Err(format!(
-            "cron field '{bad}' has characters other than digits, names, * , - /"
-        ));
-    }
-    Ok(())
+    crate::scheduler::Cron::parse(expr).map(|_| ())
 }
 
 /// `plugin.toml` as written, before schemas are normalised to JSON.
@@ -393,6 +381,11 @@ cron = "0 2 * * *"
                 "permission 'write'",
             ),
             (GOOD.replace("0 2 * * *", "every night"), "5 fields"),
+            (
+                GOOD.replace("0 2 * * *", "0 25 * * *"),
+                "hour: 25 is outside 0-23",
+            ),
+            (GOOD.replace("0 2 * * *", "0 0 31 2 *"), "never fires"),
             (
                 GOOD.replace("\"type\": \"object\", ", "\"type\": 5, "),
                 "not a valid JSON Schema",

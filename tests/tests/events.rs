@@ -8,6 +8,7 @@
 
 use backoffice_host::HostError;
 use backoffice_host::bindings::WitError;
+use backoffice_host::clock::TestClock;
 use backoffice_host::runtime::Failure;
 use backoffice_host::store::{EventFilter, EventRecord};
 use backoffice_tests::TestHost;
@@ -106,4 +107,137 @@ fn undeclared_and_foreign_topics_are_refused() {
     )
     .unwrap();
     assert_eq!(events(&t, "acme")[0].topic, "ledger.entry-posted");
+}
+
+fn clocked() -> (std::sync::Arc<TestClock>, TestHost) {
+    let clock = std::sync::Arc::new(TestClock::at_rfc3339("2026-03-02T08:00:00Z"));
+    let t = TestHost::with_clock(clock.clone());
+    t.install("probe");
+    t.install("listener");
+    t.host
+        .create_tenant("acme", None, Some("Europe/Berlin"))
+        .unwrap();
+    t.host.enable("probe", "acme").unwrap();
+    t.host.enable("listener", "acme").unwrap();
+    (clock, t)
+}
+
+fn seen(t: &TestHost, plugin: &str, topic: &str) -> Vec<serde_json::Value> {
+    let out = if plugin == "probe" {
+        t.call(
+            "acme",
+            "probe",
+            "get",
+            json!({"key": format!("seen:{topic}")}),
+        )
+        .unwrap()["value"]
+            .clone()
+    } else {
+        t.call("acme", "listener", "seen", json!({"topic": topic}))
+            .unwrap()["seen"]
+            .clone()
+    };
+    out.as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn events_reach_every_subscriber_once_in_emit_order_after_commit() {
+    let (_clock, t) = clocked();
+    for n in 0..5 {
+        let input = json!({"topic": "probe.happened", "payload": {"n": n}});
+        t.call("acme", "probe", "emit", input).unwrap();
+    }
+    // Rolled back: never delivered.
+    let input = json!({"topic": "probe.happened", "payload": {"n": 99}, "fail": true});
+    t.call("acme", "probe", "emit", input).unwrap_err();
+    // Only the listener subscribes to probe.other.
+    t.call(
+        "acme",
+        "probe",
+        "emit",
+        json!({"topic": "probe.other", "payload": {"n": 7}}),
+    )
+    .unwrap();
+
+    let report = t.host.run_due().unwrap();
+    assert_eq!(report.fanned_out, 6);
+    assert_eq!(report.deliveries, 11);
+    let expected: Vec<_> = (0..5).map(|n| json!({"n": n})).collect();
+    assert_eq!(seen(&t, "probe", "probe.happened"), expected);
+    assert_eq!(seen(&t, "listener", "probe.happened"), expected);
+    assert_eq!(seen(&t, "listener", "probe.other"), vec![json!({"n": 7})]);
+    assert!(seen(&t, "probe", "probe.other").is_empty());
+
+    // Nothing is delivered twice.
+    assert_eq!(t.host.run_due().unwrap().deliveries, 0);
+    let views = t.host.event_views(&EventFilter {
+        tenant: Some("acme".into()),
+        topic: None,
+        limit: 100,
+    });
+    let views = views.unwrap();
+    assert_eq!(views.len(), 6);
+    for v in &views {
+        assert!(
+            v.deliveries
+                .iter()
+                .all(|d| d.state == "done" && d.attempts == 1),
+            "{v:?}"
+        );
+    }
+}
+
+#[test]
+fn a_trapping_subscriber_is_retried_then_dead_lettered_without_blocking_others() {
+    let (clock, t) = clocked();
+    let trap = json!({"topic": "probe.happened", "payload": {"trap": true}});
+    t.call("acme", "probe", "emit", trap).unwrap();
+    let ok = json!({"topic": "probe.happened", "payload": {"n": 1}});
+    t.call("acme", "probe", "emit", ok).unwrap();
+
+    t.host.run_due().unwrap();
+    // The listener got both; the probe trapped on the first and waits to retry it,
+    // holding back its second event (emit order per subscriber).
+    assert_eq!(seen(&t, "listener", "probe.happened").len(), 2);
+    assert!(seen(&t, "probe", "probe.happened").is_empty());
+
+    // Backoff 1 s, then 2 s; the third attempt is the last (max 3).
+    clock.advance(std::time::Duration::from_secs(1));
+    t.host.run_due().unwrap();
+    clock.advance(std::time::Duration::from_secs(2));
+    t.host.run_due().unwrap();
+
+    let views = t
+        .host
+        .event_views(&EventFilter {
+            tenant: Some("acme".into()),
+            topic: None,
+            limit: 10,
+        })
+        .unwrap();
+    let first = views.last().unwrap();
+    let probe = first
+        .deliveries
+        .iter()
+        .find(|d| d.subscriber == "probe")
+        .unwrap();
+    assert_eq!(probe.state, "dead");
+    assert_eq!(probe.attempts, 3);
+    assert!(
+        probe
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("trapping on event"),
+        "{probe:?}"
+    );
+    // Once the first is dead, the second reaches the probe.
+    assert_eq!(seen(&t, "probe", "probe.happened"), vec![json!({"n": 1})]);
+
+    // An admin can revive the dead delivery; it traps again, and is dead again after
+    // its attempts.
+    t.host.retry_delivery(probe.id).unwrap();
+    t.host.run_due().unwrap();
+    let err = t.host.retry_delivery(probe.id).unwrap_err();
+    assert!(err.to_string().contains("not dead"), "{err}");
 }

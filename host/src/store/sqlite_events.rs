@@ -25,9 +25,10 @@ CREATE INDEX IF NOT EXISTS events_pending_fanout ON events (fanned_out, id);
 CREATE INDEX IF NOT EXISTS events_by_topic ON events (tenant, topic, id);
 "#;
 
-const EVENT_COLUMNS: &str = "id, tenant, seq, topic, payload, plugin, version, created_at_ms";
+pub(super) const EVENT_COLUMNS: &str =
+    "id, tenant, seq, topic, payload, plugin, version, created_at_ms";
 
-fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
+pub(super) fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
     Ok(EventRecord {
         id: r.get(0)?,
         tenant: r.get(1)?,
