@@ -25,6 +25,11 @@ pub struct HostConfig {
     pub durability: Durability,
     /// Sandbox limits for every call.
     pub limits: Limits,
+    /// How long a session token from `login` stays valid.
+    pub session_ttl: std::time::Duration,
+    /// Who admin actions of this process are recorded as in the audit log
+    /// (`cli:<os user>` for the command line).
+    pub operator: String,
 }
 
 impl HostConfig {
@@ -34,6 +39,8 @@ impl HostConfig {
             data_dir: data_dir.into(),
             durability: Durability::default(),
             limits: Limits::default(),
+            session_ttl: std::time::Duration::from_secs(8 * 3600),
+            operator: "system".into(),
         }
     }
 }
@@ -53,6 +60,9 @@ pub struct Host {
     /// Loaded plugins by component digest.
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
     data_dir: PathBuf,
+    pub(crate) login_throttle: Mutex<crate::identity::LoginThrottle>,
+    pub(crate) session_ttl: std::time::Duration,
+    operator: String,
 }
 
 impl std::fmt::Debug for Host {
@@ -87,12 +97,20 @@ impl Host {
             runtime,
             loaded: Mutex::new(HashMap::new()),
             data_dir: config.data_dir,
+            login_throttle: Mutex::default(),
+            session_ttl: config.session_ttl,
+            operator: config.operator,
         })
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Who admin actions of this process are recorded as.
+    pub fn operator(&self) -> &str {
+        &self.operator
     }
 
     /// The sandbox runtime.
@@ -109,7 +127,8 @@ impl Host {
         Ok(self.storage.begin()?)
     }
 
-    /// Create a tenant. `time_zone` is an IANA name; `UTC` when absent.
+    /// Create a tenant with an `admin` role holding every permission of the tenant.
+    /// `time_zone` is an IANA name; `UTC` when absent.
     pub fn create_tenant(
         &self,
         id: &str,
@@ -135,13 +154,26 @@ impl Host {
         };
         let mut tx = self.begin()?;
         tx.tenant_insert(&tenant)?;
+        tx.role_insert(&crate::store::RoleRecord {
+            tenant: tenant.id.clone(),
+            name: "admin".into(),
+            description: "Every permission in this tenant".into(),
+            permissions: vec!["*".into()],
+        })?;
+        self.audit_admin(
+            tx.as_mut(),
+            None,
+            "tenant.create",
+            format!("tenant:{id}"),
+            serde_json::json!({ "name": tenant.name, "time_zone": tenant.time_zone }),
+        )?;
         tx.commit()?;
         Ok(tenant)
     }
 
     /// Every tenant.
     pub fn tenants(&self) -> HostResult<Vec<Tenant>> {
-        Ok(self.begin()?.tenant_list()?)
+        Ok(self.storage.begin_read()?.tenant_list()?)
     }
 
     pub(crate) fn require_tenant(tx: &mut dyn Transaction, id: &str) -> HostResult<Tenant> {

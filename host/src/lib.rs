@@ -16,12 +16,14 @@
 //! ```
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod bindings;
 pub mod capabilities;
 pub mod cli;
 pub mod error;
 mod host;
+pub mod identity;
 mod invoke;
 pub mod manifest;
 pub mod package;

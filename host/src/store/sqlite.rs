@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::sqlite_identity as identity;
 use super::{
-    Enablement, PackageRecord, Result, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant,
-    Transaction,
+    AuditQuery, AuditRecord, Enablement, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery,
+    Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, UserRecord,
 };
 
 /// How hard a commit works to survive a power cut.
@@ -103,6 +104,7 @@ impl SqliteStorage {
         };
         let conn = storage.connect()?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(identity::SCHEMA)?;
         storage.release(conn);
         Ok(storage)
     }
@@ -152,6 +154,15 @@ impl Storage for SqliteStorage {
         }))
     }
 
+    fn begin_read(&self) -> Result<Box<dyn Transaction>> {
+        let conn = self.acquire()?;
+        conn.execute_batch("BEGIN DEFERRED")?;
+        Ok(Box::new(SqliteTx {
+            storage: self.clone(),
+            conn: Some(conn),
+        }))
+    }
+
     fn ping(&self) -> Result<()> {
         let conn = self.acquire()?;
         conn.query_row("SELECT count(*) FROM plugins", [], |_| Ok(()))?;
@@ -185,7 +196,7 @@ impl SqliteTx {
     }
 }
 
-fn conflict_on_unique(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
+pub(super) fn conflict_on_unique(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -472,5 +483,88 @@ impl Transaction for SqliteTx {
         ))?;
         let rows = stmt.query_map(params![tenant], row_to_enablement)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+    fn user_insert(&mut self, user: &UserRecord) -> Result<()> {
+        identity::user_insert(self.conn()?, user)
+    }
+
+    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
+        identity::user_get(self.conn()?, tenant, username)
+    }
+
+    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
+        identity::user_list(self.conn()?, tenant)
+    }
+
+    fn user_update(&mut self, user: &UserRecord) -> Result<()> {
+        identity::user_update(self.conn()?, user)
+    }
+
+    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
+        identity::role_insert(self.conn()?, role)
+    }
+
+    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
+        identity::role_get(self.conn()?, tenant, name)
+    }
+
+    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
+        identity::role_list(self.conn()?, tenant)
+    }
+
+    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        identity::role_grant(self.conn()?, tenant, role, permission)
+    }
+
+    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        identity::role_revoke(self.conn()?, tenant, role, permission)
+    }
+
+    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        identity::user_role_add(self.conn()?, tenant, username, role)
+    }
+
+    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        identity::user_role_remove(self.conn()?, tenant, username, role)
+    }
+
+    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
+        identity::user_access(self.conn()?, tenant, username)
+    }
+
+    fn token_insert(&mut self, token: &TokenRecord) -> Result<()> {
+        identity::token_insert(self.conn()?, token)
+    }
+
+    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
+        identity::token_get(self.conn()?, id)
+    }
+
+    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
+        identity::token_list(self.conn()?, tenant)
+    }
+
+    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
+        identity::token_revoke(self.conn()?, id, at)
+    }
+
+    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
+        identity::token_touch(self.conn()?, id, at)
+    }
+
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
+        identity::audit_head(self.conn()?, tenant)
+    }
+
+    fn audit_append(&mut self, record: &AuditRecord) -> Result<()> {
+        identity::audit_append(self.conn()?, record)
+    }
+
+    fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        identity::audit_list(self.conn()?, query)
+    }
+
+    fn audit_chains(&mut self) -> Result<Vec<String>> {
+        identity::audit_chains(self.conn()?)
     }
 }
