@@ -40,5 +40,15 @@ while [ ${#pending[@]} -gt 0 ]; do
 done
 
 "$bin" plugin list
-echo "try: curl -s -X POST http://${BACKOFFICE_LISTEN:-127.0.0.1:8080}/v1/tenants/demo/plugins/contacts/list -d '{}'"
-exec "$bin" serve --listen "${BACKOFFICE_LISTEN:-127.0.0.1:8080}"
+
+# A tenant administrator to sign in with, and an API token for scripts.
+listen="${BACKOFFICE_LISTEN:-127.0.0.1:8080}"
+if ! "$bin" user list --tenant demo --json | grep -q '"username": "admin"'; then
+  password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  printf '%s' "$password" | "$bin" user create admin --tenant demo --display-name "Demo Admin" --password-stdin
+  "$bin" user assign-role admin admin --tenant demo
+  echo "sign in as admin (tenant demo) with password: $password"
+fi
+token=$("$bin" token create --user admin --tenant demo --name demo-shell --expires-in 7d)
+echo "try: curl -s -H 'Authorization: Bearer $token' -X POST http://$listen/v1/tenants/demo/plugins/contacts/list -d '{}'"
+exec "$bin" serve --listen "$listen"

@@ -3,6 +3,9 @@
 # workspace (unit, sandbox, CLI and HTTP end-to-end) and the plugins' own unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tools the tests use as independent checkers.
+python3 -c 'import openapi_spec_validator' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 bash scripts/build-wasm.sh
 cargo build --locked -p backoffice-host --bin backoffice
 cargo test --locked --workspace

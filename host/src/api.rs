@@ -1,112 +1,315 @@
-//! The HTTP API (axum). This first version serves health checks and plugin calls on
-//! loopback as the system principal; users, tokens and the full route set build on it.
+//! The HTTP API (axum on tokio).
 //!
-//! Errors are RFC 9457 problem details with a stable `code`.
+//! Every route but the health checks, `/v1/login` and `/openapi.json` needs
+//! `Authorization: Bearer <token>`: a session token from `/v1/login` or an API token
+//! from `backoffice token create`. A tenant principal may only touch its own tenant,
+//! whatever the URL says; `/v1/admin/*` is for system administrators.
+//!
+//! Errors are RFC 9457 problem details (`application/problem+json`) with a stable
+//! `code`; 5xx bodies never carry internals (the full error goes to the log).
+
+mod openapi;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::Host;
+use crate::audit::parse_since;
 use crate::auth::Principal;
 use crate::error::HostError;
+use crate::store::AuditQuery;
 
-/// An error as an HTTP response.
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Longest time a request may take before it is answered with 504. Plugin calls
+    /// have their own, shorter deadline; this bounds everything else too.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ApiState {
+    host: Arc<Host>,
+    config: ApiConfig,
+}
+
+/// An error as an HTTP response: a problem details document.
 #[derive(Debug)]
-pub struct ApiError(pub HostError);
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    retry_after: Option<u64>,
+}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let code = match status.as_u16() {
-            400 => "invalid-input",
-            403 => "forbidden",
-            404 => "not-found",
-            409 => "conflict",
-            501 => "unsupported",
-            503 => "unavailable",
-            504 => "deadline-exceeded",
-            _ => "internal",
-        };
-        // 5xx bodies never carry internals; the full error is logged once here.
-        let detail = if status.is_server_error() {
-            tracing::error!(error = %self.0, "request failed");
-            match status.as_u16() {
-                504 => "the plugin did not finish before its deadline".to_string(),
-                503 => "the host is at capacity; retry shortly".to_string(),
-                501 => self.0.to_string(),
-                _ => "the plugin or the host failed; the error was logged".to_string(),
-            }
-        } else {
-            self.0.to_string()
-        };
-        let body = json!({
-            "type": format!("https://backoffice.invalid/problems/{code}"),
-            "title": status.canonical_reason().unwrap_or("error"),
-            "status": status.as_u16(),
-            "code": code,
-            "detail": detail,
-        });
-        let mut response = (status, axum::Json(body)).into_response();
-        response.headers_mut().insert(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/problem+json"),
-        );
-        response
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            retry_after: None,
+        }
     }
 }
 
 impl From<HostError> for ApiError {
     fn from(e: HostError) -> Self {
-        ApiError(e)
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // 5xx bodies never carry internals; the full error is logged once here.
+        let detail = if status.is_server_error() {
+            tracing::error!(error = %e, "request failed");
+            match status.as_u16() {
+                504 => "the plugin did not finish before its deadline".to_string(),
+                503 => "the host is at capacity; retry shortly".to_string(),
+                501 => e.to_string(),
+                _ => "the plugin or the host failed; the error was logged".to_string(),
+            }
+        } else {
+            e.to_string()
+        };
+        let retry_after = match e {
+            HostError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
+        ApiError {
+            status,
+            code: e.code(),
+            detail,
+            retry_after,
+        }
     }
 }
 
-/// Run blocking host work (SQLite, wasm) off the async workers.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("https://backoffice.invalid/problems/{}", self.code),
+            "title": self.status.canonical_reason().unwrap_or("error"),
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "detail": self.detail,
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Run blocking host work (SQLite, wasm, password hashing) off the async workers,
+/// answering 504 if it outlives the request timeout.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, HostError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError(HostError::Internal(format!("worker failed: {e}"))))?
-        .map_err(ApiError)
+    state: &ApiState,
+    f: impl FnOnce(&Host) -> Result<T, HostError> + Send + 'static,
+) -> ApiResult<T> {
+    let host = state.host.clone();
+    let task = tokio::task::spawn_blocking(move || f(&host));
+    match tokio::time::timeout(state.config.request_timeout, task).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "deadline-exceeded",
+            "the request did not finish in time",
+        )),
+        Ok(Err(e)) => Err(HostError::Internal(format!("worker failed: {e}")).into()),
+        Ok(Ok(result)) => result.map_err(ApiError::from),
+    }
+}
+
+/// The authenticated caller of a request.
+struct Caller(Principal);
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> ApiResult<Self> {
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::from(HostError::Unauthenticated(
+                "this route needs 'Authorization: Bearer <token>'; get a session token from POST /v1/login or an API token from `backoffice token create`".into(),
+            ))
+        })?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+            .ok_or_else(|| {
+                ApiError::from(HostError::Unauthenticated(
+                    "the Authorization header must read 'Bearer <token>'".into(),
+                ))
+            })?;
+        let principal = blocking(state, move |host| host.authenticate(&token)).await?;
+        Ok(Caller(principal))
+    }
+}
+
+/// The peer address, when the server recorded it.
+struct ClientAddr(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+fn require_tenant_access(caller: &Principal, tenant: &str) -> ApiResult<()> {
+    if caller.can_access(tenant) {
+        Ok(())
+    } else {
+        Err(HostError::Forbidden(format!(
+            "this token belongs to tenant '{}' and cannot be used for tenant '{tenant}'",
+            caller.tenant.as_deref().unwrap_or_default()
+        ))
+        .into())
+    }
+}
+
+fn require_system_admin(caller: &Principal) -> ApiResult<()> {
+    if caller.is_system_admin() {
+        Ok(())
+    } else {
+        Err(HostError::Forbidden("admin routes need a system administrator's token".into()).into())
+    }
+}
+
+/// Parse a JSON body, turning every extractor failure into a problem document.
+fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
+    let bytes = body_bytes(body)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| HostError::InvalidInput(format!("request body is not valid JSON: {e}")).into())
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "payload-too-large",
+                "the request body is larger than the host accepts",
+            )
+        } else {
+            ApiError::new(status, "invalid-input", rejection.body_text())
+        }
+    })
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(host): State<Arc<Host>>) -> Result<&'static str, ApiError> {
-    blocking(move || host.ready()).await?;
+async fn readyz(State(state): State<ApiState>) -> ApiResult<&'static str> {
+    blocking(&state, |host| {
+        host.ready()?;
+        host.load_all()
+    })
+    .await
+    .map_err(|e| ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: "unavailable",
+        ..e
+    })?;
     Ok("ready")
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    #[serde(default)]
+    tenant: Option<String>,
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<ApiState>,
+    ClientAddr(client): ClientAddr,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let req: LoginRequest = json_body(body)?;
+    let new = blocking(&state, move |host| {
+        host.login(req.tenant.as_deref(), &req.username, &req.password, &client)
+    })
+    .await?;
+    Ok(Json(json!({
+        "token": new.token,
+        "token_id": new.record.id,
+        "expires_at": new.record.expires_at,
+    })))
+}
+
+async fn logout(State(state): State<ApiState>, Caller(caller): Caller) -> ApiResult<StatusCode> {
+    blocking(&state, move |host| host.logout(&caller)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(Caller(caller): Caller) -> Json<Principal> {
+    Json(caller)
+}
+
 async fn invoke(
-    State(host): State<Arc<Host>>,
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
     Path((tenant, plugin, operation)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let input = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError(HostError::InvalidInput("request body is not UTF-8".into())))?;
-    let output =
-        blocking(move || host.invoke(&tenant, &plugin, &operation, &input, &Principal::system()))
-            .await?;
-    Ok(axum::Json(output))
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    require_tenant_access(&caller, &tenant)?;
+    let bytes = body_bytes(body)?;
+    let input = String::from_utf8(bytes.to_vec())
+        .map_err(|_| HostError::InvalidInput("request body is not UTF-8".into()))?;
+    let output = blocking(&state, move |host| {
+        host.invoke(&tenant, &plugin, &operation, &input, &caller)
+    })
+    .await?;
+    Ok(Json(output))
 }
 
 async fn tenant_plugins(
-    State(host): State<Arc<Host>>,
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let plugins = blocking(move || {
+) -> ApiResult<Json<serde_json::Value>> {
+    require_tenant_access(&caller, &tenant)?;
+    let plugins = blocking(&state, move |host| {
         if !host.tenants()?.iter().any(|t| t.id == tenant) {
             return Err(HostError::NotFound(format!("unknown tenant '{tenant}'")));
         }
@@ -114,39 +317,156 @@ async fn tenant_plugins(
             .plugins()?
             .into_iter()
             .filter(|p| p.enabled_for.contains(&tenant))
+            .map(|mut p| {
+                // A tenant sees its own enablement only, not which other tenants exist.
+                p.enabled_for = vec![tenant.clone()];
+                p
+            })
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(axum::Json(json!({ "plugins": plugins })))
+    Ok(Json(json!({ "plugins": plugins })))
+}
+
+async fn admin_tenants(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<serde_json::Value>> {
+    require_system_admin(&caller)?;
+    let tenants = blocking(&state, |host| host.tenants()).await?;
+    Ok(Json(json!({ "tenants": tenants })))
+}
+
+async fn admin_plugins(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<serde_json::Value>> {
+    require_system_admin(&caller)?;
+    let plugins = blocking(&state, |host| host.plugins()).await?;
+    Ok(Json(json!({ "plugins": plugins })))
+}
+
+async fn admin_plugin(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::registry::PluginInfo>> {
+    require_system_admin(&caller)?;
+    Ok(Json(
+        blocking(&state, move |host| host.plugin_info(&id)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct AuditParams {
+    tenant: Option<String>,
+    since: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn admin_audit(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Query(params): Query<AuditParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    require_system_admin(&caller)?;
+    let links = blocking(&state, move |host| {
+        host.audit_list(&AuditQuery {
+            tenant: params.tenant,
+            since: params.since.as_deref().map(parse_since).transpose()?,
+            after_seq: None,
+            limit: params.limit.unwrap_or(1000).clamp(1, 10_000),
+        })
+    })
+    .await?;
+    Ok(Json(json!({ "links": links })))
+}
+
+async fn admin_audit_verify(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<crate::audit::VerifyReport>> {
+    require_system_admin(&caller)?;
+    Ok(Json(
+        blocking(&state, |host| host.audit_verify(None)).await?,
+    ))
+}
+
+async fn openapi_document(State(state): State<ApiState>) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(blocking(&state, openapi::document).await?))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such route; see GET /openapi.json for the routes this host serves",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this route does not accept that method; see GET /openapi.json",
+    )
 }
 
 /// The API routes.
-pub fn app(host: Arc<Host>) -> Router {
+pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
+    // The body limit is the plugin input limit plus room for nothing else: plugin
+    // input is the largest body any route takes.
     let max_body = host.runtime().limits().max_input_bytes;
+    let state = ApiState { host, config };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi_document))
+        .route("/v1/login", post(login))
+        .route("/v1/logout", post(logout))
+        .route("/v1/me", get(me))
         .route("/v1/tenants/{tenant}/plugins", get(tenant_plugins))
         .route(
             "/v1/tenants/{tenant}/plugins/{plugin}/{operation}",
             post(invoke),
         )
+        .route("/v1/admin/tenants", get(admin_tenants))
+        .route("/v1/admin/plugins", get(admin_plugins))
+        .route("/v1/admin/plugins/{id}", get(admin_plugin))
+        .route("/v1/admin/audit", get(admin_audit))
+        .route("/v1/admin/audit/verify", get(admin_audit_verify))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
-        .with_state(host)
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+                )
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
+        .with_state(state)
 }
 
 /// Serve until ctrl-c or SIGTERM, finishing calls in flight.
-pub async fn serve(host: Arc<Host>, addr: SocketAddr) -> Result<(), HostError> {
+pub async fn serve(host: Arc<Host>, addr: SocketAddr, config: ApiConfig) -> Result<(), HostError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| HostError::Internal(format!("cannot listen on {addr}: {e}")))?;
     let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, "listening");
     eprintln!("backoffice listening on http://{addr}");
-    axum::serve(listener, app(host))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| HostError::Internal(format!("server failed: {e}")))
+    axum::serve(
+        listener,
+        app(host, config).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| HostError::Internal(format!("server failed: {e}")))
 }
 
 async fn shutdown_signal() {

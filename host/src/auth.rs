@@ -1,8 +1,10 @@
 //! Principals and permission checks.
 //!
-//! A principal is who a call runs for. Users, roles and tokens arrive with the HTTP API;
-//! this module already owns the one rule every layer shares: how a held permission
-//! pattern matches a required permission.
+//! A principal is who a call runs for: the host itself, a signed-in user or an API
+//! token, always bound to one tenant except for system administrators. This module
+//! owns the rules every layer shares: how a held permission pattern matches a required
+//! permission, and which tenants a principal may act in. `crate::identity` turns
+//! credentials into principals.
 
 use serde::Serialize;
 
@@ -21,8 +23,14 @@ pub enum PrincipalKind {
 /// Who a call runs for, within one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Principal {
-    /// User or token id; none for the system principal.
+    /// User name (or `cli:<os user>` for an operator at the command line); none for
+    /// the host's own system principal.
     pub id: Option<String>,
+    /// The tenant the principal belongs to; none for host-wide principals (the system,
+    /// system administrators), which may act in every tenant.
+    pub tenant: Option<String>,
+    /// Public id of the token the request came with.
+    pub token_id: Option<String>,
     /// How the principal authenticated.
     pub kind: PrincipalKind,
     /// Role names held in the tenant.
@@ -36,9 +44,41 @@ impl Principal {
     pub fn system() -> Self {
         Principal {
             id: None,
+            tenant: None,
+            token_id: None,
             kind: PrincipalKind::System,
             roles: vec!["system".into()],
             permissions: vec!["*".into()],
+        }
+    }
+
+    /// An administrator working at the host's command line: every permission, named
+    /// after the operating-system user in the audit log.
+    pub fn operator(name: &str) -> Self {
+        Principal {
+            id: Some(format!("cli:{name}")),
+            ..Principal::system()
+        }
+    }
+
+    /// Whether the principal may act in `tenant` at all.
+    pub fn can_access(&self, tenant: &str) -> bool {
+        self.tenant.as_deref().is_none_or(|t| t == tenant)
+    }
+
+    /// Whether this is a host-wide administrator (or the host itself).
+    pub fn is_system_admin(&self) -> bool {
+        self.tenant.is_none()
+    }
+
+    /// How the principal appears in the audit log: `system`, `cli:root`,
+    /// `user:alice`, `token:<id>(alice)`.
+    pub fn actor(&self) -> String {
+        match (&self.kind, &self.id, &self.token_id) {
+            (PrincipalKind::Token, Some(user), Some(token)) => format!("token:{token}({user})"),
+            (PrincipalKind::User, Some(user), _) => format!("user:{user}"),
+            (_, Some(id), _) => id.clone(),
+            (_, None, _) => "system".into(),
         }
     }
 
@@ -83,6 +123,8 @@ mod tests {
     fn principal_checks_all_patterns() {
         let p = Principal {
             id: Some("u1".into()),
+            tenant: Some("acme".into()),
+            token_id: None,
             kind: PrincipalKind::User,
             roles: vec!["clerk".into()],
             permissions: vec!["contacts.read".into(), "ledger.*".into()],
@@ -91,5 +133,9 @@ mod tests {
         assert!(p.has_permission("contacts.read"));
         assert!(!p.has_permission("contacts.write"));
         assert!(Principal::system().has_permission("anything.at-all"));
+        assert!(p.can_access("acme"));
+        assert!(!p.can_access("globex"));
+        assert!(Principal::system().can_access("globex"));
+        assert_eq!(p.actor(), "user:u1");
     }
 }

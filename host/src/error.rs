@@ -37,6 +37,19 @@ pub enum HostError {
         /// What happened.
         failure: Failure,
     },
+    /// No valid credentials were presented (missing, malformed, unknown, expired or
+    /// revoked token, wrong password).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many failed attempts; retry after the given number of seconds.
+    #[error("too many failed sign-in attempts; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next attempt is considered.
+        retry_after_secs: u64,
+    },
+    /// A stored record failed an integrity check (the audit chain).
+    #[error("{0}")]
+    Integrity(String),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StoreError),
@@ -47,14 +60,17 @@ pub enum HostError {
 
 impl HostError {
     /// Process exit code for the CLI: 2 bad input, 3 not found, 4 conflict,
-    /// 5 forbidden, 6 plugin failure, 1 anything else.
+    /// 5 forbidden or unauthenticated, 6 plugin failure, 7 integrity check failed,
+    /// 1 anything else.
     pub fn exit_code(&self) -> u8 {
         use crate::bindings::WitError as W;
         match self {
             HostError::InvalidInput(_) | HostError::Package(_) => 2,
             HostError::NotFound(_) => 3,
             HostError::Conflict(_) => 4,
-            HostError::Forbidden(_) => 5,
+            HostError::Forbidden(_) | HostError::Unauthenticated(_) => 5,
+            HostError::RateLimited { .. } => 5,
+            HostError::Integrity(_) => 7,
             HostError::Storage(StoreError::Conflict(_)) => 4,
             HostError::Call { failure, .. } => match failure {
                 Failure::Plugin(W::InvalidInput(_)) => 2,
@@ -75,6 +91,9 @@ impl HostError {
             HostError::NotFound(_) => 404,
             HostError::Conflict(_) | HostError::Storage(StoreError::Conflict(_)) => 409,
             HostError::Forbidden(_) => 403,
+            HostError::Unauthenticated(_) => 401,
+            HostError::RateLimited { .. } => 429,
+            HostError::Integrity(_) => 500,
             HostError::Call { failure, .. } => match failure {
                 Failure::Plugin(W::InvalidInput(_)) => 400,
                 Failure::Plugin(W::NotFound(_)) => 404,
@@ -86,6 +105,34 @@ impl HostError {
                 _ => 500,
             },
             HostError::Storage(_) | HostError::Internal(_) => 500,
+        }
+    }
+}
+
+impl HostError {
+    /// Stable machine-readable code, the `code` of API problem details and of audit
+    /// outcomes.
+    pub fn code(&self) -> &'static str {
+        use crate::bindings::WitError as W;
+        match self {
+            HostError::InvalidInput(_) | HostError::Package(_) => "invalid-input",
+            HostError::NotFound(_) => "not-found",
+            HostError::Conflict(_) | HostError::Storage(StoreError::Conflict(_)) => "conflict",
+            HostError::Forbidden(_) => "forbidden",
+            HostError::Unauthenticated(_) => "unauthenticated",
+            HostError::RateLimited { .. } => "rate-limited",
+            HostError::Integrity(_) => "integrity",
+            HostError::Call { failure, .. } => match failure {
+                Failure::Plugin(W::InvalidInput(_)) => "invalid-input",
+                Failure::Plugin(W::NotFound(_)) => "not-found",
+                Failure::Plugin(W::Conflict(_)) => "conflict",
+                Failure::Plugin(W::Forbidden(_)) => "forbidden",
+                Failure::Plugin(W::Unsupported(_)) => "unsupported",
+                Failure::Deadline(_) => "deadline-exceeded",
+                Failure::Instantiate(_) => "unavailable",
+                _ => "plugin-failed",
+            },
+            HostError::Storage(_) | HostError::Internal(_) => "internal",
         }
     }
 }

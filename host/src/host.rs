@@ -31,6 +31,11 @@ pub struct HostConfig {
     pub clock: Arc<dyn Clock>,
     /// Leases, retries and backoff of jobs and event deliveries.
     pub work: WorkConfig,
+    /// How long a session token from `login` stays valid.
+    pub session_ttl: std::time::Duration,
+    /// Who admin actions of this process are recorded as in the audit log
+    /// (`cli:<os user>` for the command line).
+    pub operator: String,
 }
 
 impl HostConfig {
@@ -42,6 +47,8 @@ impl HostConfig {
             limits: Limits::default(),
             clock: Arc::new(SystemClock),
             work: WorkConfig::default(),
+            session_ttl: std::time::Duration::from_secs(8 * 3600),
+            operator: "system".into(),
         }
     }
 }
@@ -63,6 +70,9 @@ pub struct Host {
     data_dir: PathBuf,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker: Worker,
+    pub(crate) login_throttle: Mutex<crate::identity::LoginThrottle>,
+    pub(crate) session_ttl: std::time::Duration,
+    operator: String,
 }
 
 impl std::fmt::Debug for Host {
@@ -99,6 +109,9 @@ impl Host {
             data_dir: config.data_dir,
             clock: config.clock,
             worker: Worker::new(config.work),
+            login_throttle: Mutex::default(),
+            session_ttl: config.session_ttl,
+            operator: config.operator,
         })
     }
 
@@ -110,6 +123,11 @@ impl Host {
     /// The clock business time and the scheduler read.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Who admin actions of this process are recorded as.
+    pub fn operator(&self) -> &str {
+        &self.operator
     }
 
     /// The sandbox runtime.
@@ -126,7 +144,8 @@ impl Host {
         Ok(self.storage.begin()?)
     }
 
-    /// Create a tenant. `time_zone` is an IANA name; `UTC` when absent.
+    /// Create a tenant with an `admin` role holding every permission of the tenant.
+    /// `time_zone` is an IANA name; `UTC` when absent.
     pub fn create_tenant(
         &self,
         id: &str,
@@ -152,13 +171,26 @@ impl Host {
         };
         let mut tx = self.begin()?;
         tx.tenant_insert(&tenant)?;
+        tx.role_insert(&crate::store::RoleRecord {
+            tenant: tenant.id.clone(),
+            name: "admin".into(),
+            description: "Every permission in this tenant".into(),
+            permissions: vec!["*".into()],
+        })?;
+        self.audit_admin(
+            tx.as_mut(),
+            None,
+            "tenant.create",
+            format!("tenant:{id}"),
+            serde_json::json!({ "name": tenant.name, "time_zone": tenant.time_zone }),
+        )?;
         tx.commit()?;
         Ok(tenant)
     }
 
     /// Every tenant.
     pub fn tenants(&self) -> HostResult<Vec<Tenant>> {
-        Ok(self.begin()?.tenant_list()?)
+        Ok(self.storage.begin_read()?.tenant_list()?)
     }
 
     pub(crate) fn require_tenant(tx: &mut dyn Transaction, id: &str) -> HostResult<Tenant> {

@@ -10,10 +10,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+use crate::audit;
 use crate::auth::Principal;
 use crate::capabilities::{CallInfo, CallState};
 use crate::error::{HostError, HostResult};
@@ -52,6 +53,10 @@ fn schema_errors(validator: &jsonschema::Validator, value: &serde_json::Value) -
 
 impl Host {
     /// Invoke `operation` of `plugin` for `tenant` as `principal` with JSON `input`.
+    ///
+    /// Every invocation leaves an audit link in the tenant's chain: a successful one in
+    /// the same transaction as its writes, a refused or failed one in a transaction of
+    /// its own after the call's writes were rolled back.
     pub fn invoke(
         &self,
         tenant: &str,
@@ -60,6 +65,72 @@ impl Host {
         input: &str,
         principal: &Principal,
     ) -> HostResult<serde_json::Value> {
+        let started = Instant::now();
+        let target = format!("{plugin}.{operation}");
+        match self.invoke_uncommitted(tenant, plugin, operation, input, principal) {
+            Ok((output, mut tx, version)) => {
+                audit::append(
+                    tx.as_mut(),
+                    audit::Entry {
+                        tenant: tenant.to_string(),
+                        actor: principal.actor(),
+                        action: "invoke".into(),
+                        target,
+                        outcome: "ok".into(),
+                        detail: serde_json::json!({ "version": version }),
+                        duration: Some(started.elapsed()),
+                    },
+                )?;
+                tx.commit()?;
+                Ok(output)
+            }
+            Err(err) => {
+                let entry = audit::Entry {
+                    tenant: tenant.to_string(),
+                    actor: principal.actor(),
+                    action: "invoke".into(),
+                    target,
+                    outcome: err.code().into(),
+                    detail: serde_json::json!({}),
+                    duration: Some(started.elapsed()),
+                };
+                if let Err(audit_err) = self.audit_refusal(entry) {
+                    tracing::error!(%tenant, error = %audit_err, "cannot record a failed invocation in the audit log");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Record a refused or failed invocation, if the tenant exists (attempts on
+    /// unknown tenants are logged, not chained).
+    fn audit_refusal(&self, entry: audit::Entry) -> HostResult<()> {
+        let mut tx = self.begin()?;
+        if tx.tenant_get(&entry.tenant)?.is_none() {
+            tracing::info!(tenant = %entry.tenant, actor = %entry.actor, target = %entry.target, "invocation for an unknown tenant");
+            return Ok(());
+        }
+        audit::append(tx.as_mut(), entry)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Everything of [`Host::invoke`] but the commit: the output, the open
+    /// transaction and the plugin version that ran.
+    fn invoke_uncommitted(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+        principal: &Principal,
+    ) -> HostResult<(serde_json::Value, Box<dyn Transaction>, String)> {
+        if !principal.can_access(tenant) {
+            return Err(HostError::Forbidden(format!(
+                "the caller belongs to tenant '{}' and cannot act in tenant '{tenant}'",
+                principal.tenant.as_deref().unwrap_or_default()
+            )));
+        }
         let mut tx = self.begin()?;
         let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), plugin)?;
@@ -141,10 +212,7 @@ impl Host {
                 )),
             ));
         }
-        tx.commit()?;
-        // The call may have emitted events: let the background worker look now.
-        self.worker.wake();
-        Ok(output)
+        Ok((output, tx, record.version.clone()))
     }
 
     /// Time `iterations` bare instantiations of an enabled plugin (no call, no
@@ -236,7 +304,15 @@ impl Host {
             }
         }
         match result {
-            Ok(output) => Ok((output, state.tx)),
+            Ok(output) => {
+                if state.queued_work {
+                    // Events or runs were queued: wake the background worker. Its
+                    // write transaction waits for this call's commit (or rollback),
+                    // so it sees exactly what was committed.
+                    self.worker.wake();
+                }
+                Ok((output, state.tx))
+            }
             Err(failure) => {
                 let failure = match (failure, state.last_error_log()) {
                     (Failure::Trap(trap), Some(logged)) => {

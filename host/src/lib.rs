@@ -16,6 +16,7 @@
 //! ```
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod bindings;
 pub mod capabilities;
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod error;
 mod events;
 mod host;
+pub mod identity;
 mod invoke;
 pub mod manifest;
 pub mod package;

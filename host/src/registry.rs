@@ -165,6 +165,17 @@ impl Host {
         }
         tx.package_insert(&record)?;
         tx.grants_set(&record.id, &plan.manifest.capabilities)?;
+        self.audit_admin(
+            tx.as_mut(),
+            None,
+            "plugin.install",
+            format!("plugin:{}@{}", record.id, record.version),
+            serde_json::json!({
+                "digest": record.digest,
+                "vendor": plan.manifest.vendor,
+                "granted": plan.manifest.capabilities,
+            }),
+        )?;
         tx.commit()?;
         self.runtime.cache().store(&plan.digest, &plan.code);
         self.plugin_info(&record.id)
@@ -172,14 +183,14 @@ impl Host {
 
     /// Every installed plugin.
     pub fn plugins(&self) -> HostResult<Vec<PluginInfo>> {
-        let mut tx = self.begin()?;
+        let mut tx = self.storage.begin_read()?;
         let records = tx.package_list()?;
         records.iter().map(|r| info_of(tx.as_mut(), r)).collect()
     }
 
     /// One installed plugin.
     pub fn plugin_info(&self, id: &str) -> HostResult<PluginInfo> {
-        let mut tx = self.begin()?;
+        let mut tx = self.storage.begin_read()?;
         let record = Host::require_package(tx.as_mut(), id)?;
         info_of(tx.as_mut(), &record)
     }
@@ -218,6 +229,13 @@ impl Host {
             changed_at: now_rfc3339(),
         };
         tx.enablement_put(&enablement)?;
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "plugin.enable",
+            format!("plugin:{id}@{}", record.version),
+            serde_json::json!({}),
+        )?;
         tx.commit()?;
         Ok(enablement)
     }
@@ -251,6 +269,13 @@ impl Host {
         e.changed_at = now_rfc3339();
         tx.enablement_put(&e)?;
         tx.job_pause(tenant, id)?;
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "plugin.disable",
+            format!("plugin:{id}"),
+            serde_json::json!({}),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -287,6 +312,13 @@ impl Host {
         } else {
             (0, tx.kv_count_plugin(id)?)
         };
+        self.audit_admin(
+            tx.as_mut(),
+            None,
+            "plugin.remove",
+            format!("plugin:{id}"),
+            serde_json::json!({ "purge": purge, "purged_keys": purged_keys, "kept_keys": kept_keys }),
+        )?;
         tx.commit()?;
         Ok(Removal {
             id: id.to_string(),
@@ -333,4 +365,22 @@ fn info_of(tx: &mut dyn Transaction, record: &PackageRecord) -> HostResult<Plugi
             .map(|e| e.tenant)
             .collect(),
     })
+}
+
+impl Host {
+    /// The manifest of every installed plugin's current version, by id.
+    pub fn manifests(&self) -> HostResult<Vec<Manifest>> {
+        let mut tx = self.storage.begin_read()?;
+        tx.package_list()?.iter().map(manifest_of).collect()
+    }
+
+    /// Load (compile or read from the code cache) every installed plugin, so the
+    /// first call of each does not pay for it; fails naming the first that cannot load.
+    pub fn load_all(&self) -> HostResult<()> {
+        let mut tx = self.storage.begin_read()?;
+        for record in tx.package_list()? {
+            self.load(tx.as_mut(), &record)?;
+        }
+        Ok(())
+    }
 }

@@ -276,3 +276,153 @@ impl Default for Cli {
         Self::new()
     }
 }
+
+/// A `backoffice serve` child process on a free loopback port, killed on drop.
+pub struct Server {
+    /// The process.
+    pub child: std::process::Child,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP response as the tests see it.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header lines, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// Body text (chunked framing undone).
+    pub body: String,
+}
+
+impl Response {
+    /// A header value by lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {self:?}"))
+    }
+
+    /// Assert a problem-details error with `status` and `code`; returns the document.
+    pub fn problem(&self, status: u16, code: &str) -> serde_json::Value {
+        assert_eq!(self.status, status, "{self:?}");
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/problem+json")),
+            "not problem+json: {self:?}"
+        );
+        let doc = self.json();
+        assert_eq!(doc["code"], code, "{self:?}");
+        assert_eq!(doc["status"], status, "{self:?}");
+        doc
+    }
+}
+
+impl Server {
+    /// Start `serve` for `cli`'s data directory with extra arguments.
+    pub fn start(cli: &Cli, extra: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = cli
+            .command(&args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.trim().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, addr }
+    }
+
+    /// One HTTP/1.1 request with an optional bearer token.
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Response {
+        self.raw_request(method, path, token, body.as_bytes())
+    }
+
+    /// One HTTP/1.1 request with a body of bytes.
+    pub fn raw_request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+    ) -> Response {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        // The server may answer (413) and close before reading a large body.
+        let _ = stream.write_all(body);
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP status in {raw:?}"));
+        let headers: Vec<(String, String)> = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let chunked = headers
+            .iter()
+            .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+        let body = if chunked {
+            let mut out = String::new();
+            let mut rest = body;
+            while let Some((size, tail)) = rest.split_once("\r\n") {
+                let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+                if n == 0 || tail.len() < n {
+                    break;
+                }
+                out.push_str(&tail[..n]);
+                rest = tail.get(n + 2..).unwrap_or("");
+            }
+            out
+        } else {
+            body.to_string()
+        };
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+}

@@ -75,6 +75,7 @@ impl Host for CallState {
         self.tx
             .event_append(&event)
             .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+        self.queued_work = true;
         Ok(Ok(()))
     }
 }

@@ -60,6 +60,9 @@ pub struct CallState {
     pub(crate) info: CallInfo,
     pub(crate) tx: Box<dyn Transaction>,
     pub(crate) limiter: MemoryLimiter,
+    /// Set when the call emitted an event or scheduled a run: the background worker
+    /// has something to look at once the call commits.
+    pub(crate) queued_work: bool,
     limits: Arc<Limits>,
     log_records: u32,
     /// The last error-level record, shown with a trap (a panic message, typically).
@@ -78,6 +81,7 @@ impl CallState {
         let wasi = wasi::context(&info, stdout.clone(), stderr.clone());
         CallState {
             limiter: MemoryLimiter::new(limits.memory_bytes),
+            queued_work: false,
             info,
             tx,
             limits,

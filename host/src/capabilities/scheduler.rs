@@ -52,6 +52,7 @@ impl Host for CallState {
             .tx
             .job_insert_once(&scope.tenant, &scope.plugin, &job, &payload, at_ms)
             .map_err(trap)?;
+        self.queued_work = true;
         Ok(Ok(id.to_string()))
     }
 

@@ -1,4 +1,5 @@
-//! `backoffice call`: invoke an operation as the system principal.
+//! `backoffice call`: invoke an operation as the operator at the command line, who
+//! holds every permission (the audit log names the operating-system user).
 
 use std::io::Read;
 
@@ -41,7 +42,7 @@ pub fn run(host: &Host, args: &CallArgs) -> Result<(), HostError> {
         &args.plugin,
         &args.operation,
         &input,
-        &Principal::system(),
+        &Principal::operator(&super::os_user()),
     )?;
     super::print_json(&output)
 }

@@ -1,14 +1,18 @@
 //! The `backoffice` command line: one file per command group.
 //!
 //! Exit codes: 0 success, 1 host failure, 2 bad input or usage, 3 not found,
-//! 4 conflict, 5 forbidden or not enabled, 6 the plugin failed (trap, limit, error).
+//! 4 conflict, 5 forbidden, not enabled or unauthenticated, 6 the plugin failed (trap,
+//! limit, error), 7 an integrity check failed (`audit verify`).
 
+mod audit;
 mod call;
 mod events;
 mod jobs;
 mod plugin;
 mod serve;
 mod tenant;
+mod token;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +83,25 @@ enum Command {
     /// Events between plugins and their delivery.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Create, update and list users; give them roles.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Create roles and grant or revoke their permissions.
+    #[command(subcommand)]
+    Role(user::RoleCommand),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// List and verify the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+/// The operating-system user running the command, for the audit log.
+fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 impl GlobalArgs {
@@ -93,19 +116,23 @@ impl GlobalArgs {
         base.join("backoffice")
     }
 
-    fn open(&self) -> Result<Host, HostError> {
+    fn config(&self) -> HostConfig {
         let limits = Limits {
             call_deadline: Duration::from_millis(self.call_timeout_ms.max(1)),
             memory_bytes: self.memory_limit_mib.max(1) << 20,
             ..Limits::default()
         };
-        Host::open(HostConfig {
-            data_dir: self.data_dir(),
-            durability: self.durability,
+        HostConfig {
             limits,
             work: self.work.config(),
+            durability: self.durability,
+            operator: format!("cli:{}", os_user()),
             ..HostConfig::new(self.data_dir())
-        })
+        }
+    }
+
+    fn open(&self) -> Result<Host, HostError> {
+        Host::open(self.config())
     }
 }
 
@@ -120,8 +147,10 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), HostError> {
 /// Parse the command line, run it and map the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BACKOFFICE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,plugin=info,backoffice=info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("BACKOFFICE_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,plugin=info,backoffice=info,tower_http=info")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -131,9 +160,13 @@ pub fn main() -> ExitCode {
         Command::Tenant(cmd) => cli.global.open().and_then(|h| tenant::run(&h, cmd)),
         Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
         Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
-        Command::Serve(args) => cli.global.open().and_then(|h| serve::run(h, args)),
         Command::Jobs(cmd) => cli.global.open().and_then(|h| jobs::run(&h, cmd)),
         Command::Events(cmd) => cli.global.open().and_then(|h| events::run(&h, cmd)),
+        Command::Serve(args) => serve::run(cli.global.config(), args),
+        Command::User(cmd) => cli.global.open().and_then(|h| user::run_user(&h, cmd)),
+        Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),
+        Command::Token(cmd) => cli.global.open().and_then(|h| token::run(&h, cmd)),
+        Command::Audit(cmd) => cli.global.open().and_then(|h| audit::run(&h, cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

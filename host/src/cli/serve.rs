@@ -1,26 +1,38 @@
-//! `backoffice serve`: the HTTP API on loopback.
+//! `backoffice serve`: the HTTP API, with the scheduler and event delivery beside it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use crate::Host;
+use crate::api::ApiConfig;
 use crate::error::HostError;
+use crate::identity::parse_duration;
+use crate::{Host, HostConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Only loopback addresses are accepted until the API has
-    /// authentication.
+    /// Address to listen on. The API speaks plain HTTP: put a TLS-terminating proxy in
+    /// front of it for anything beyond loopback.
     #[arg(long, env = "BACKOFFICE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Lifetime of session tokens from /v1/login, such as 8h or 30m.
+    #[arg(long, env = "BACKOFFICE_SESSION_TTL", default_value = "8h")]
+    session_ttl: String,
+    /// Longest time one request may take, in milliseconds, before it is answered 504.
+    #[arg(long, env = "BACKOFFICE_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    request_timeout_ms: u64,
 }
 
-pub fn run(host: Host, args: &ServeArgs) -> Result<(), HostError> {
+pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
+    config.session_ttl = parse_duration(&args.session_ttl)?;
+    let host = Host::open(config)?;
     if !args.listen.ip().is_loopback() {
-        return Err(HostError::InvalidInput(format!(
-            "refusing to listen on {}: this version of the API has no authentication yet, so it only listens on loopback (127.0.0.1 or ::1)",
-            args.listen
-        )));
+        tracing::warn!(listen = %args.listen, "serving plain HTTP beyond loopback; terminate TLS in a proxy in front of the host");
+    }
+    // Compile (or read from the cache) every plugin before taking traffic.
+    if let Err(e) = host.load_all() {
+        tracing::error!(error = %e, "a plugin could not be loaded; /readyz reports not ready");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -34,7 +46,10 @@ pub fn run(host: Host, args: &ServeArgs) -> Result<(), HostError> {
         let (host, stop) = (host.clone(), stop.clone());
         runtime.spawn_blocking(move || host.work_loop(&stop))
     };
-    let served = runtime.block_on(crate::api::serve(host.clone(), args.listen));
+    let api = ApiConfig {
+        request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+    };
+    let served = runtime.block_on(crate::api::serve(host.clone(), args.listen, api));
     stop.store(true, Ordering::Relaxed);
     host.wake_worker();
     let _ = runtime.block_on(worker);

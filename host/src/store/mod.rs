@@ -10,12 +10,15 @@
 //! call's tenant and plugin, so a plugin has no way to name anybody else's data.
 
 mod events;
+mod identity;
 mod sqlite;
 mod sqlite_events;
+mod sqlite_identity;
 mod sqlite_work;
 mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
+pub use identity::{AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord, UserRecord};
 pub use sqlite::{Durability, SqliteStorage};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
 
@@ -125,6 +128,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Start a read-write transaction. Dropping it without [`Transaction::commit`]
     /// rolls everything back.
     fn begin(&self) -> Result<Box<dyn Transaction>>;
+
+    /// Start a transaction for reading only. It does not wait for or block writers,
+    /// and sees one consistent snapshot. Writing through it is a caller bug and may
+    /// fail with a busy error.
+    fn begin_read(&self) -> Result<Box<dyn Transaction>>;
 
     /// Whether the database answers a trivial query.
     fn ping(&self) -> Result<()>;
@@ -285,6 +293,55 @@ pub trait Transaction: Send {
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
     /// Revive a dead delivery; whether it was dead.
     fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
+    // --- identity: users, roles, tokens ---
+
+    /// Create a user; [`StoreError::Conflict`] if the name is taken in the tenant.
+    fn user_insert(&mut self, user: &UserRecord) -> Result<()>;
+    /// A user by tenant and name.
+    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>>;
+    /// Users of a tenant ([`HOST_SCOPE`] for system administrators), by name.
+    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>>;
+    /// Replace a user's password hash and disabled mark.
+    fn user_update(&mut self, user: &UserRecord) -> Result<()>;
+
+    /// Create a role; [`StoreError::Conflict`] if it exists.
+    fn role_insert(&mut self, role: &RoleRecord) -> Result<()>;
+    /// A role with its permissions.
+    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>>;
+    /// Roles of a tenant with their permissions, by name.
+    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>>;
+    /// Add a permission pattern to a role; whether it was new.
+    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
+    /// Remove a permission pattern from a role; whether it was held.
+    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
+    /// Give a user a role; whether it was new.
+    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
+    /// Take a role from a user; whether it was held.
+    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
+    /// Role names of a user and the permission patterns they carry, each sorted.
+    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)>;
+
+    /// Store a token (its hash only); [`StoreError::Conflict`] if the id is taken.
+    fn token_insert(&mut self, token: &TokenRecord) -> Result<()>;
+    /// A token by public id.
+    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>>;
+    /// Tokens of a tenant, newest first.
+    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>>;
+    /// Mark a token revoked at `at`; whether it was active.
+    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool>;
+    /// Record a use of the token at `at`.
+    fn token_touch(&mut self, id: &str, at: &str) -> Result<()>;
+
+    // --- audit log ---
+
+    /// The last link of a chain: `(seq, hash)`.
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>>;
+    /// Append a link; [`StoreError::Conflict`] if its sequence number is taken.
+    fn audit_append(&mut self, record: &AuditRecord) -> Result<()>;
+    /// Links matching a query, oldest first.
+    fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
+    /// Every chain that has links.
+    fn audit_chains(&mut self) -> Result<Vec<String>>;
 }
 
 #[cfg(test)]

@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
+use super::sqlite_identity as identity;
 use super::{
-    Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result, ScanPage, ScanQuery,
-    Scope, Storage, StoreError, Tenant, Transaction, sqlite_events,
+    AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result,
+    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
+    UserRecord, sqlite_events,
 };
+use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
 /// How hard a commit works to survive a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -106,6 +108,7 @@ impl SqliteStorage {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(sqlite_events::SCHEMA)?;
         conn.execute_batch(sqlite_work::SCHEMA)?;
+        conn.execute_batch(identity::SCHEMA)?;
         storage.release(conn);
         Ok(storage)
     }
@@ -155,6 +158,15 @@ impl Storage for SqliteStorage {
         }))
     }
 
+    fn begin_read(&self) -> Result<Box<dyn Transaction>> {
+        let conn = self.acquire()?;
+        conn.execute_batch("BEGIN DEFERRED")?;
+        Ok(Box::new(SqliteTx {
+            storage: self.clone(),
+            conn: Some(conn),
+        }))
+    }
+
     fn ping(&self) -> Result<()> {
         let conn = self.acquire()?;
         conn.query_row("SELECT count(*) FROM plugins", [], |_| Ok(()))?;
@@ -188,7 +200,7 @@ impl SqliteTx {
     }
 }
 
-fn conflict_on_unique(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
+pub(super) fn conflict_on_unique(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -599,5 +611,89 @@ impl Transaction for SqliteTx {
 
     fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
         sqlite_work::delivery_retry(self.conn()?, id, now_ms)
+    }
+
+    fn user_insert(&mut self, user: &UserRecord) -> Result<()> {
+        identity::user_insert(self.conn()?, user)
+    }
+
+    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
+        identity::user_get(self.conn()?, tenant, username)
+    }
+
+    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
+        identity::user_list(self.conn()?, tenant)
+    }
+
+    fn user_update(&mut self, user: &UserRecord) -> Result<()> {
+        identity::user_update(self.conn()?, user)
+    }
+
+    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
+        identity::role_insert(self.conn()?, role)
+    }
+
+    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
+        identity::role_get(self.conn()?, tenant, name)
+    }
+
+    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
+        identity::role_list(self.conn()?, tenant)
+    }
+
+    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        identity::role_grant(self.conn()?, tenant, role, permission)
+    }
+
+    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        identity::role_revoke(self.conn()?, tenant, role, permission)
+    }
+
+    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        identity::user_role_add(self.conn()?, tenant, username, role)
+    }
+
+    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        identity::user_role_remove(self.conn()?, tenant, username, role)
+    }
+
+    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
+        identity::user_access(self.conn()?, tenant, username)
+    }
+
+    fn token_insert(&mut self, token: &TokenRecord) -> Result<()> {
+        identity::token_insert(self.conn()?, token)
+    }
+
+    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
+        identity::token_get(self.conn()?, id)
+    }
+
+    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
+        identity::token_list(self.conn()?, tenant)
+    }
+
+    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
+        identity::token_revoke(self.conn()?, id, at)
+    }
+
+    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
+        identity::token_touch(self.conn()?, id, at)
+    }
+
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
+        identity::audit_head(self.conn()?, tenant)
+    }
+
+    fn audit_append(&mut self, record: &AuditRecord) -> Result<()> {
+        identity::audit_append(self.conn()?, record)
+    }
+
+    fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        identity::audit_list(self.conn()?, query)
+    }
+
+    fn audit_chains(&mut self) -> Result<Vec<String>> {
+        identity::audit_chains(self.conn()?)
     }
 }

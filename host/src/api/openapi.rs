@@ -1,0 +1,217 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 document built from the installed plugins'
+//! manifests, so clients can be generated for exactly what this host serves.
+//!
+//! Each plugin operation becomes `POST /v1/tenants/{tenant}/plugins/<id>/<op>` with
+//! the operation's input schema as request body and its output schema as the 200
+//! response; OpenAPI 3.1 schemas are JSON Schema 2020-12, so manifest schemas are
+//! used as they are. The permission each operation needs is in `x-permission`.
+
+use serde_json::{Map, Value, json};
+
+use crate::Host;
+use crate::error::HostResult;
+use crate::manifest::Manifest;
+
+fn problem_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+    })
+}
+
+/// The error responses every authenticated route can give.
+fn error_responses(extra: &[(&str, &str)]) -> Map<String, Value> {
+    let mut responses = Map::new();
+    for (status, description) in [
+        ("401", "Missing, malformed, expired or revoked token"),
+        ("403", "The caller may not do this, or not in this tenant"),
+    ]
+    .iter()
+    .chain(extra)
+    {
+        responses.insert((*status).to_string(), problem_response(description));
+    }
+    responses
+}
+
+fn tenant_parameter() -> Value {
+    json!({
+        "name": "tenant", "in": "path", "required": true,
+        "description": "Tenant (company) id",
+        "schema": { "type": "string", "pattern": "^[a-z][a-z0-9-]*$" }
+    })
+}
+
+fn operation_path(manifest: &Manifest, op: &crate::manifest::Operation) -> Value {
+    let mut responses = error_responses(&[
+        (
+            "400",
+            "The input does not match the schema, or the plugin refused it",
+        ),
+        (
+            "404",
+            "Unknown tenant, or the plugin did not find what was named",
+        ),
+        ("409", "The request conflicts with the current state"),
+        ("413", "The request body is too large"),
+        ("500", "The plugin trapped or exceeded a limit"),
+        ("503", "The host is at capacity"),
+        ("504", "The plugin did not finish before its deadline"),
+    ]);
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "The operation's output",
+            "content": { "application/json": { "schema": op.output } }
+        }),
+    );
+    let description = if op.description.is_empty() {
+        format!("Needs the permission `{}`.", op.permission)
+    } else {
+        format!(
+            "{}\n\nNeeds the permission `{}`.",
+            op.description, op.permission
+        )
+    };
+    json!({
+        "post": {
+            "operationId": format!("{}.{}", manifest.id, op.name),
+            "tags": [manifest.id],
+            "summary": if op.description.is_empty() { op.name.clone() } else { op.description.clone() },
+            "description": description,
+            "x-permission": op.permission,
+            "parameters": [tenant_parameter()],
+            "requestBody": {
+                "required": true,
+                "content": { "application/json": { "schema": op.input } }
+            },
+            "responses": responses
+        }
+    })
+}
+
+fn host_paths() -> Map<String, Value> {
+    let json_ok = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } });
+    let mut paths = Map::new();
+    paths.insert(
+        "/v1/login".into(),
+        json!({ "post": {
+            "operationId": "login", "tags": ["host"], "security": [],
+            "summary": "Sign in with a password and get a session token",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object", "required": ["username", "password"], "additionalProperties": false,
+                "properties": {
+                    "tenant": { "type": "string", "description": "Omit for system administrators" },
+                    "username": { "type": "string" }, "password": { "type": "string" }
+                }
+            } } } },
+            "responses": {
+                "200": { "description": "A session token", "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["token", "token_id", "expires_at"],
+                    "properties": { "token": { "type": "string" }, "token_id": { "type": "string" },
+                        "expires_at": { "type": "string", "format": "date-time" } } } } } },
+                "400": problem_response("Malformed request"),
+                "401": problem_response("Wrong user name or password"),
+                "429": problem_response("Too many failed attempts; see Retry-After")
+            }
+        } }),
+    );
+    paths.insert(
+        "/v1/logout".into(),
+        json!({ "post": { "operationId": "logout", "tags": ["host"], "summary": "Revoke the token of this request",
+            "responses": { "204": { "description": "Revoked" }, "401": problem_response("Not signed in") } } }),
+    );
+    paths.insert(
+        "/v1/me".into(),
+        json!({ "get": { "operationId": "me", "tags": ["host"], "summary": "Who the token stands for",
+            "responses": { "200": json_ok("The principal"), "401": problem_response("Not signed in") } } }),
+    );
+    let mut listing = error_responses(&[("404", "Unknown tenant")]);
+    listing.insert("200".into(), json_ok("The plugins enabled for the tenant"));
+    paths.insert(
+        "/v1/tenants/{tenant}/plugins".into(),
+        json!({ "get": { "operationId": "tenant-plugins", "tags": ["host"],
+            "summary": "Plugins enabled for the tenant, with versions and operations",
+            "parameters": [tenant_parameter()], "responses": listing } }),
+    );
+    for (path, id, summary) in [
+        ("/v1/admin/tenants", "admin-tenants", "Every tenant"),
+        (
+            "/v1/admin/plugins",
+            "admin-plugins",
+            "Every installed plugin",
+        ),
+        (
+            "/v1/admin/audit",
+            "admin-audit",
+            "Audit links, oldest first",
+        ),
+        (
+            "/v1/admin/audit/verify",
+            "admin-audit-verify",
+            "Verify every audit chain",
+        ),
+    ] {
+        let mut responses = error_responses(&[]);
+        responses.insert("200".into(), json_ok(summary));
+        paths.insert(
+            path.into(),
+            json!({ "get": { "operationId": id, "tags": ["admin"], "summary": summary, "responses": responses } }),
+        );
+    }
+    paths
+}
+
+/// The document for the plugins installed now.
+pub(super) fn document(host: &Host) -> HostResult<Value> {
+    let mut paths = host_paths();
+    let manifests = host.manifests()?;
+    let mut tags = vec![
+        json!({ "name": "host", "description": "Sign-in and the tenant's modules" }),
+        json!({ "name": "admin", "description": "Host administration (system administrators)" }),
+    ];
+    for m in &manifests {
+        tags.push(json!({
+            "name": m.id,
+            "description": format!("{} {} by {}. {}", m.name, m.version, m.vendor, m.description).trim().to_string()
+        }));
+        for op in &m.operations {
+            paths.insert(
+                format!("/v1/tenants/{{tenant}}/plugins/{}/{}", m.id, op.name),
+                operation_path(m, op),
+            );
+        }
+    }
+    Ok(json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "backoffice",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "A company's back office as sandboxed WebAssembly plugins. Plugin routes are generated from the installed plugins' manifests."
+        },
+        "servers": [{ "url": "/" }],
+        "tags": tags,
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer",
+                    "description": "A session token from /v1/login or an API token from `backoffice token create`" }
+            },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "description": "RFC 9457 problem details",
+                    "required": ["type", "title", "status", "code", "detail"],
+                    "properties": {
+                        "type": { "type": "string" },
+                        "title": { "type": "string" },
+                        "status": { "type": "integer" },
+                        "code": { "type": "string", "description": "Stable machine-readable code" },
+                        "detail": { "type": "string" }
+                    }
+                }
+            }
+        }
+    }))
+}

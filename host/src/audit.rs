@@ -1,0 +1,299 @@
+//! The audit log: one hash chain per tenant (and one for host administration).
+//!
+//! Each link stores what happened and `hash = SHA-256(prev_hash, fields)`; a link is
+//! written in the same transaction as the change it records, so a change without its
+//! link (or a link without its change) cannot be committed. `verify` recomputes every
+//! chain and reports the first link that does not match: an edited, deleted or
+//! inserted row breaks the chain from that point.
+//!
+//! What a chain cannot show on its own: removal of the newest links. Exporting the
+//! head hash elsewhere (`audit verify` prints it) closes that gap.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+
+use crate::Host;
+use crate::error::{HostError, HostResult};
+use crate::store::{AuditQuery, AuditRecord, HOST_SCOPE, Transaction};
+
+/// `prev_hash` of the first link of a chain.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Fixed-width UTC timestamps, so text order is time order.
+const AT_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+/// Format a time the way audit links store it.
+pub fn format_at(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(AT_FORMAT)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000000Z".into())
+}
+
+/// Parse a `--since` value: an RFC 3339 time or a date (midnight UTC).
+pub fn parse_since(text: &str) -> HostResult<String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(format_at(t));
+    }
+    let date_format = format_description!("[year]-[month]-[day]");
+    if let Ok(d) = time::Date::parse(text, date_format) {
+        return Ok(format_at(d.midnight().assume_utc()));
+    }
+    Err(HostError::InvalidInput(format!(
+        "'{text}' is not a date (2026-01-31) or an RFC 3339 time (2026-01-31T09:00:00Z)"
+    )))
+}
+
+/// One thing to record.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Tenant id, or [`HOST_SCOPE`].
+    pub tenant: String,
+    /// Who acted.
+    pub actor: String,
+    /// What was done (`invoke`, `plugin.enable`, ...).
+    pub action: String,
+    /// What it was done to.
+    pub target: String,
+    /// `ok` or an error code.
+    pub outcome: String,
+    /// Further facts.
+    pub detail: serde_json::Value,
+    /// How long it took, for invocations.
+    pub duration: Option<Duration>,
+}
+
+impl Entry {
+    /// A successful admin action.
+    pub fn admin(
+        tenant: &str,
+        actor: &str,
+        action: &str,
+        target: impl Into<String>,
+        detail: serde_json::Value,
+    ) -> Entry {
+        Entry {
+            tenant: tenant.to_string(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            target: target.into(),
+            outcome: "ok".into(),
+            detail,
+            duration: None,
+        }
+    }
+}
+
+/// The hash of a link from its fields and its predecessor's hash.
+pub fn link_hash(r: &AuditRecord) -> String {
+    // A JSON array is an unambiguous encoding of the fields: no separator games.
+    let canonical = serde_json::json!([
+        r.tenant,
+        r.seq,
+        r.at,
+        r.actor,
+        r.action,
+        r.target,
+        r.outcome,
+        r.detail,
+        r.duration_us,
+        r.prev_hash
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Append `entry` to its chain inside `tx`.
+pub fn append(tx: &mut dyn Transaction, entry: Entry) -> HostResult<AuditRecord> {
+    let (seq, prev_hash) = match tx.audit_head(&entry.tenant)? {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let mut record = AuditRecord {
+        tenant: entry.tenant,
+        seq,
+        at: format_at(OffsetDateTime::now_utc()),
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        outcome: entry.outcome,
+        detail: entry.detail.to_string(),
+        duration_us: entry
+            .duration
+            .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        prev_hash,
+        hash: String::new(),
+    };
+    record.hash = link_hash(&record);
+    tx.audit_append(&record)?;
+    Ok(record)
+}
+
+/// The verification result of one chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainReport {
+    /// Tenant id; empty for the host chain.
+    pub tenant: String,
+    /// Links checked.
+    pub links: u64,
+    /// Hash of the newest link; keep it elsewhere to detect truncation later.
+    pub head: Option<String>,
+    /// The first link that does not match, if any.
+    pub broken_at: Option<u64>,
+    /// What does not match there.
+    pub problem: Option<String>,
+}
+
+/// The verification result of every chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// Whether every chain is intact.
+    pub ok: bool,
+    /// Per chain.
+    pub chains: Vec<ChainReport>,
+}
+
+const PAGE: u32 = 1000;
+
+fn verify_chain(tx: &mut dyn Transaction, tenant: &str) -> HostResult<ChainReport> {
+    let mut report = ChainReport {
+        tenant: tenant.to_string(),
+        links: 0,
+        head: None,
+        broken_at: None,
+        problem: None,
+    };
+    let mut expected_prev = GENESIS.to_string();
+    let mut expected_seq = 1u64;
+    let mut after = 0u64;
+    loop {
+        let page = tx.audit_list(&AuditQuery {
+            tenant: Some(tenant.to_string()),
+            since: None,
+            after_seq: Some(after),
+            limit: PAGE,
+        })?;
+        for link in &page {
+            let problem = if link.seq != expected_seq {
+                Some(format!(
+                    "link {expected_seq} is missing (next stored link is {})",
+                    link.seq
+                ))
+            } else if link.prev_hash != expected_prev {
+                Some("its previous-hash does not match the link before it".to_string())
+            } else if link_hash(link) != link.hash {
+                Some("its content does not match its hash (the row was edited)".to_string())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                report.broken_at = Some(expected_seq);
+                report.problem = Some(problem);
+                return Ok(report);
+            }
+            report.links += 1;
+            expected_seq += 1;
+            expected_prev = link.hash.clone();
+            report.head = Some(link.hash.clone());
+            after = link.seq;
+        }
+        if page.len() < PAGE as usize {
+            return Ok(report);
+        }
+    }
+}
+
+impl Host {
+    /// Audit links, oldest first.
+    pub fn audit_list(&self, query: &AuditQuery) -> HostResult<Vec<AuditRecord>> {
+        let mut tx = self.storage.begin_read()?;
+        Ok(tx.audit_list(query)?)
+    }
+
+    /// Recompute every chain (or one tenant's).
+    pub fn audit_verify(&self, tenant: Option<&str>) -> HostResult<VerifyReport> {
+        let mut tx = self.storage.begin_read()?;
+        let chains = match tenant {
+            Some(t) => vec![t.to_string()],
+            None => tx.audit_chains()?,
+        };
+        let mut reports = Vec::new();
+        for chain in chains {
+            reports.push(verify_chain(tx.as_mut(), &chain)?);
+        }
+        Ok(VerifyReport {
+            ok: reports.iter().all(|r| r.broken_at.is_none()),
+            chains: reports,
+        })
+    }
+
+    /// Record an admin action of this process's operator in `tx`.
+    pub(crate) fn audit_admin(
+        &self,
+        tx: &mut dyn Transaction,
+        tenant: Option<&str>,
+        action: &str,
+        target: impl Into<String>,
+        detail: serde_json::Value,
+    ) -> HostResult<()> {
+        append(
+            tx,
+            Entry::admin(
+                tenant.unwrap_or(HOST_SCOPE),
+                self.operator(),
+                action,
+                target,
+                detail,
+            ),
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_dates_and_times() {
+        assert_eq!(
+            parse_since("2026-01-31").unwrap(),
+            "2026-01-31T00:00:00.000000Z"
+        );
+        assert_eq!(
+            parse_since("2026-01-31T10:00:00+01:00").unwrap(),
+            "2026-01-31T09:00:00.000000Z"
+        );
+        assert!(parse_since("yesterday").is_err());
+    }
+
+    #[test]
+    fn hash_covers_every_field() {
+        let base = AuditRecord {
+            tenant: "acme".into(),
+            seq: 1,
+            at: "2026-01-01T00:00:00.000000Z".into(),
+            actor: "user:ada".into(),
+            action: "invoke".into(),
+            target: "ledger.post-entry".into(),
+            outcome: "ok".into(),
+            detail: "{}".into(),
+            duration_us: Some(10),
+            prev_hash: GENESIS.into(),
+            hash: String::new(),
+        };
+        let h = link_hash(&base);
+        let mut changed = base.clone();
+        changed.outcome = "forbidden".into();
+        assert_ne!(h, link_hash(&changed));
+        let mut changed = base.clone();
+        changed.duration_us = None;
+        assert_ne!(h, link_hash(&changed));
+        assert_eq!(h, link_hash(&base.clone()));
+    }
+}
