@@ -51,6 +51,9 @@ impl Default for ApiConfig {
 struct ApiState {
     host: Arc<Host>,
     config: ApiConfig,
+    /// Blocking work admitted at once. More threads than cores only contend for the
+    /// cores and the database; waiting here costs nothing.
+    workers: Arc<tokio::sync::Semaphore>,
 }
 
 /// An error as an HTTP response: a problem details document.
@@ -136,15 +139,23 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Host) -> Result<T, HostError> + Send + 'static,
 ) -> ApiResult<T> {
     let host = state.host.clone();
-    let task = tokio::task::spawn_blocking(move || f(&host));
+    let workers = state.workers.clone();
+    let task = async move {
+        let _permit = workers
+            .acquire_owned()
+            .await
+            .map_err(|e| HostError::Internal(format!("worker pool closed: {e}")))?;
+        tokio::task::spawn_blocking(move || f(&host))
+            .await
+            .map_err(|e| HostError::Internal(format!("worker failed: {e}")))?
+    };
     match tokio::time::timeout(state.config.request_timeout, task).await {
         Err(_) => Err(ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "deadline-exceeded",
             "the request did not finish in time",
         )),
-        Ok(Err(e)) => Err(HostError::Internal(format!("worker failed: {e}")).into()),
-        Ok(Ok(result)) => result.map_err(ApiError::from),
+        Ok(result) => result.map_err(ApiError::from),
     }
 }
 
@@ -417,7 +428,12 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
     // The body limit is the plugin input limit plus room for nothing else: plugin
     // input is the largest body any route takes.
     let max_body = host.runtime().limits().max_input_bytes;
-    let state = ApiState { host, config };
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let state = ApiState {
+        host,
+        config,
+        workers: Arc::new(tokio::sync::Semaphore::new(parallel * 4)),
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -297,3 +297,97 @@ mod tests {
         assert_eq!(h, link_hash(&base.clone()));
     }
 }
+
+/// Group commit for audit links that are not part of a change of their own (read-only
+/// invocations, refused and failed calls): concurrent callers queue their links, one of
+/// them writes the whole queue in one transaction, and each caller returns once its
+/// link is committed. Under load this turns many small commits (one disk sync each)
+/// into a few larger ones.
+#[derive(Default)]
+pub(crate) struct Queue {
+    pending: std::sync::Mutex<Vec<(Entry, std::sync::Arc<Slot>)>>,
+    leader: std::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Slot {
+    done: std::sync::Mutex<Option<Result<(), String>>>,
+    signal: std::sync::Condvar,
+}
+
+impl Slot {
+    fn finish(&self, result: Result<(), String>) {
+        if let Ok(mut done) = self.done.lock() {
+            *done = Some(result);
+        }
+        self.signal.notify_all();
+    }
+}
+
+impl Queue {
+    /// Append `entry` to its chain; returns once it is committed. Entries for tenants
+    /// that do not exist are logged instead of chained.
+    pub(crate) fn record(&self, host: &Host, entry: Entry) -> HostResult<()> {
+        let slot = std::sync::Arc::new(Slot::default());
+        self.pending
+            .lock()
+            .map_err(|_| HostError::Internal("audit queue poisoned".into()))?
+            .push((entry, slot.clone()));
+        loop {
+            if let Ok(_leader) = self.leader.try_lock() {
+                // Write batches until the queue is empty: entries queued while one
+                // batch commits go out with the next.
+                loop {
+                    let batch = self
+                        .pending
+                        .lock()
+                        .map(|mut p| std::mem::take(&mut *p))
+                        .unwrap_or_default();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let result = write_batch(host, &batch).map_err(|e| e.to_string());
+                    for (_, s) in &batch {
+                        s.finish(result.clone());
+                    }
+                }
+            }
+            let done = slot
+                .done
+                .lock()
+                .map_err(|_| HostError::Internal("audit queue poisoned".into()))?;
+            // Wait briefly for the current leader; if it took its batch before our
+            // entry arrived, we become the leader on the next turn.
+            let (mut done, _) = slot
+                .signal
+                .wait_timeout_while(done, Duration::from_millis(2), |d| d.is_none())
+                .map_err(|_| HostError::Internal("audit queue poisoned".into()))?;
+            if let Some(result) = done.take() {
+                return result.map_err(HostError::Internal);
+            }
+        }
+    }
+}
+
+fn write_batch(host: &Host, batch: &[(Entry, std::sync::Arc<Slot>)]) -> HostResult<()> {
+    let mut tx = host.begin()?;
+    let mut known: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    for (entry, _) in batch {
+        let exists = match known.get(&entry.tenant) {
+            Some(e) => *e,
+            None => {
+                let e = entry.tenant == HOST_SCOPE || tx.tenant_get(&entry.tenant)?.is_some();
+                known.insert(entry.tenant.clone(), e);
+                e
+            }
+        };
+        if exists {
+            append(tx.as_mut(), entry.clone())?;
+        } else {
+            tracing::info!(tenant = %entry.tenant, actor = %entry.actor, target = %entry.target,
+                "request for an unknown tenant");
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

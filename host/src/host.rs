@@ -71,6 +71,7 @@ pub struct Host {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker: Worker,
     pub(crate) login_throttle: Mutex<crate::identity::LoginThrottle>,
+    pub(crate) audit_queue: crate::audit::Queue,
     pub(crate) session_ttl: std::time::Duration,
     operator: String,
 }
@@ -110,6 +111,7 @@ impl Host {
             clock: config.clock,
             worker: Worker::new(config.work),
             login_throttle: Mutex::default(),
+            audit_queue: crate::audit::Queue::default(),
             session_ttl: config.session_ttl,
             operator: config.operator,
         })

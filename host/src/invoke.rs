@@ -66,35 +66,35 @@ impl Host {
         principal: &Principal,
     ) -> HostResult<serde_json::Value> {
         let started = Instant::now();
-        let target = format!("{plugin}.{operation}");
+        let entry = |outcome: &str, detail: serde_json::Value| audit::Entry {
+            tenant: tenant.to_string(),
+            actor: principal.actor(),
+            action: "invoke".into(),
+            target: format!("{plugin}.{operation}"),
+            outcome: outcome.into(),
+            detail,
+            duration: Some(started.elapsed()),
+        };
         match self.invoke_uncommitted(tenant, plugin, operation, input, principal) {
-            Ok((output, mut tx, version)) => {
-                audit::append(
-                    tx.as_mut(),
-                    audit::Entry {
-                        tenant: tenant.to_string(),
-                        actor: principal.actor(),
-                        action: "invoke".into(),
-                        target,
-                        outcome: "ok".into(),
-                        detail: serde_json::json!({ "version": version }),
-                        duration: Some(started.elapsed()),
-                    },
-                )?;
-                tx.commit()?;
+            Ok((output, mut tx, version, read_only)) => {
+                let link = entry("ok", serde_json::json!({ "version": version }));
+                if read_only {
+                    // Nothing to commit: end the snapshot, then chain the link with
+                    // other concurrent ones in one write.
+                    drop(tx);
+                    self.audit_queue.record(self, link)?;
+                } else {
+                    audit::append(tx.as_mut(), link)?;
+                    tx.commit()?;
+                }
                 Ok(output)
             }
             Err(err) => {
-                let entry = audit::Entry {
-                    tenant: tenant.to_string(),
-                    actor: principal.actor(),
-                    action: "invoke".into(),
-                    target,
-                    outcome: err.code().into(),
-                    detail: serde_json::json!({}),
-                    duration: Some(started.elapsed()),
-                };
-                if let Err(audit_err) = self.audit_refusal(entry) {
+                // The call's writes are rolled back; the attempt is still recorded.
+                if let Err(audit_err) = self
+                    .audit_queue
+                    .record(self, entry(err.code(), serde_json::json!({})))
+                {
                     tracing::error!(%tenant, error = %audit_err, "cannot record a failed invocation in the audit log");
                 }
                 Err(err)
@@ -102,38 +102,19 @@ impl Host {
         }
     }
 
-    /// Record a refused or failed invocation, if the tenant exists (attempts on
-    /// unknown tenants are logged, not chained).
-    fn audit_refusal(&self, entry: audit::Entry) -> HostResult<()> {
-        let mut tx = self.begin()?;
-        if tx.tenant_get(&entry.tenant)?.is_none() {
-            tracing::info!(tenant = %entry.tenant, actor = %entry.actor, target = %entry.target, "invocation for an unknown tenant");
-            return Ok(());
-        }
-        audit::append(tx.as_mut(), entry)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Everything of [`Host::invoke`] but the commit: the output, the open
-    /// transaction and the plugin version that ran.
-    fn invoke_uncommitted(
+    /// Check that `principal` may run `operation` of `plugin` in `tenant`, reading
+    /// through `tx`: the tenant, the plugin's current version (loaded), and whether
+    /// the operation is read-only.
+    fn resolve(
         &self,
+        tx: &mut dyn Transaction,
         tenant: &str,
         plugin: &str,
         operation: &str,
-        input: &str,
         principal: &Principal,
-    ) -> HostResult<(serde_json::Value, Box<dyn Transaction>, String)> {
-        if !principal.can_access(tenant) {
-            return Err(HostError::Forbidden(format!(
-                "the caller belongs to tenant '{}' and cannot act in tenant '{tenant}'",
-                principal.tenant.as_deref().unwrap_or_default()
-            )));
-        }
-        let mut tx = self.begin()?;
-        let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
-        let record = Host::require_package(tx.as_mut(), plugin)?;
+    ) -> HostResult<(Tenant, PackageRecord, Arc<Loaded>, bool)> {
+        let tenant_row = Host::require_tenant(tx, tenant)?;
+        let record = Host::require_package(tx, plugin)?;
         let enabled = tx
             .enablement_get(tenant, plugin)?
             .is_some_and(|e| e.enabled);
@@ -142,7 +123,7 @@ impl Host {
                 "plugin '{plugin}' is not enabled for tenant '{tenant}'; an admin can enable it with `backoffice plugin enable {plugin} --tenant {tenant}`"
             )));
         }
-        let loaded = self.load(tx.as_mut(), &record)?;
+        let loaded = self.load(tx, &record)?;
         let Some(op) = loaded.manifest.operation(operation) else {
             let known: Vec<&str> = loaded
                 .manifest
@@ -161,6 +142,39 @@ impl Host {
                 "operation '{operation}' of plugin {plugin} needs the permission '{}', which the caller does not hold in tenant '{tenant}'",
                 op.permission
             )));
+        }
+        let read_only = op.read_only;
+        Ok((tenant_row, record, loaded, read_only))
+    }
+
+    /// Everything of [`Host::invoke`] but the commit: the output, the open
+    /// transaction, the plugin version that ran and whether the operation is
+    /// read-only (then the transaction is a read snapshot with nothing to commit).
+    fn invoke_uncommitted(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+        principal: &Principal,
+    ) -> HostResult<(serde_json::Value, Box<dyn Transaction>, String, bool)> {
+        if !principal.can_access(tenant) {
+            return Err(HostError::Forbidden(format!(
+                "the caller belongs to tenant '{}' and cannot act in tenant '{tenant}'",
+                principal.tenant.as_deref().unwrap_or_default()
+            )));
+        }
+        // Checks run on a read snapshot; read-only operations also run on it, beside
+        // other calls. Anything that may write takes the write lock and checks again
+        // under it, so it runs on exactly the state it was checked against.
+        let mut tx = self.storage.begin_read()?;
+        let (mut tenant_row, mut record, mut loaded, read_only) =
+            self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
+        if !read_only {
+            drop(tx);
+            tx = self.begin()?;
+            (tenant_row, record, loaded, _) =
+                self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
         }
         let limits = self.runtime.limits().clone();
         if input.len() > limits.max_input_bytes {
@@ -212,7 +226,7 @@ impl Host {
                 )),
             ));
         }
-        Ok((output, tx, record.version.clone()))
+        Ok((output, tx, record.version.clone(), read_only))
     }
 
     /// Time `iterations` bare instantiations of an enabled plugin (no call, no
@@ -292,6 +306,14 @@ impl Host {
             label,
             grants,
         );
+        let mut info = info;
+        info.read_only = match &action {
+            Action::Invoke { operation, .. } => loaded
+                .manifest
+                .operation(operation)
+                .is_some_and(|o| o.read_only),
+            _ => false,
+        };
         let state = CallState::new(info, tx, self.runtime.limits().clone());
         let (result, state) = self
             .runtime
@@ -355,6 +377,7 @@ fn call_info(
         grants,
         invocation_id: invocation_id(now),
         manifest: loaded.manifest.clone(),
+        read_only: false,
     }
 }
 

@@ -70,6 +70,10 @@ pub struct Operation {
     /// JSON Schema of the output.
     #[serde(default = "any_value")]
     pub output: serde_json::Value,
+    /// The operation only reads: it runs in a read-only snapshot beside other calls
+    /// instead of queueing for the write lock, and any write it tries is refused.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// A job the plugin runs by cron or on request.
@@ -153,6 +157,7 @@ impl Manifest {
                     output: schema(op.output, "output", any_value)?,
                     name: op.name,
                     permission: op.permission,
+                    read_only: op.read_only,
                     description: op.description,
                 })
             })
@@ -320,6 +325,8 @@ struct RawOperation {
     description: String,
     input: Option<toml::Value>,
     output: Option<toml::Value>,
+    #[serde(default)]
+    read_only: bool,
 }
 
 #[cfg(test)]

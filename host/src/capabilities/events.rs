@@ -24,7 +24,7 @@ pub fn foreign_topic_grant(topic: &str) -> String {
 
 impl CallState {
     fn check_emit(&self, topic: &str, payload: &str) -> Result<(), WitError> {
-        self.require("events")?;
+        self.require_write("events")?;
         let m = &self.info.manifest;
         if !m.emits.iter().any(|t| t == topic) {
             return Err(WitError::Forbidden(format!(

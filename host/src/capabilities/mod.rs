@@ -53,6 +53,8 @@ pub struct CallInfo {
     pub invocation_id: String,
     /// The plugin's manifest: what it may emit, schedule and call.
     pub manifest: Arc<Manifest>,
+    /// The call runs a `read-only` operation: every write is refused.
+    pub read_only: bool,
 }
 
 /// Everything one call's store holds.
@@ -103,6 +105,18 @@ impl CallState {
     /// The last message the plugin logged at error level during this call.
     pub fn last_error_log(&self) -> Option<&str> {
         self.last_error_log.as_deref()
+    }
+
+    /// [`CallState::require`] for imports that write: refused in read-only calls.
+    fn require_write(&self, capability: &str) -> Result<(), WitError> {
+        self.require(capability)?;
+        if self.info.read_only {
+            return Err(WitError::Forbidden(format!(
+                "{} of plugin '{}' is declared `read-only` in plugin.toml, so it cannot write (storage put or delete, events, scheduler); remove `read-only` from the operation if it must write",
+                self.info.action, self.info.scope.plugin
+            )));
+        }
+        Ok(())
     }
 
     fn require(&self, capability: &str) -> Result<(), WitError> {

@@ -19,7 +19,7 @@ impl Host for CallState {
         job: String,
         payload: String,
     ) -> wasmtime::Result<Result<String, WitError>> {
-        if let Err(e) = self.require("scheduler") {
+        if let Err(e) = self.require_write("scheduler") {
             return Ok(Err(e));
         }
         let m = &self.info.manifest;
@@ -57,7 +57,7 @@ impl Host for CallState {
     }
 
     fn cancel(&mut self, id: String) -> wasmtime::Result<Result<bool, WitError>> {
-        if let Err(e) = self.require("scheduler") {
+        if let Err(e) = self.require_write("scheduler") {
             return Ok(Err(e));
         }
         let Ok(id) = id.parse::<i64>() else {

@@ -39,7 +39,10 @@ impl Host for CallState {
     }
 
     fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
-        if let Err(e) = self.require("storage").and_then(|()| self.check_key(&key)) {
+        if let Err(e) = self
+            .require_write("storage")
+            .and_then(|()| self.check_key(&key))
+        {
             return Ok(Err(e));
         }
         if value.len() > self.limits.max_value_bytes {
@@ -56,7 +59,10 @@ impl Host for CallState {
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, WitError>> {
-        if let Err(e) = self.require("storage").and_then(|()| self.check_key(&key)) {
+        if let Err(e) = self
+            .require_write("storage")
+            .and_then(|()| self.check_key(&key))
+        {
             return Ok(Err(e));
         }
         let existed = self.tx.kv_delete(&self.info.scope, &key).map_err(trap)?;

@@ -71,8 +71,9 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID;
 "#;
 
-/// Upper bound of idle connections kept for reuse.
-const POOL_SIZE: usize = 8;
+/// Upper bound of idle connections kept for reuse. Opening a connection costs far more
+/// than a call (file, WAL index, schema), so keep enough for every concurrent request.
+const POOL_SIZE: usize = 64;
 
 /// SQLite storage in one file.
 #[derive(Clone)]
@@ -84,6 +85,46 @@ struct Inner {
     path: std::path::PathBuf,
     durability: Durability,
     idle: Mutex<Vec<Connection>>,
+    gate: WriteGate,
+}
+
+/// How long a writer waits for the write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One writer at a time inside this process, queued on a condition variable. SQLite's
+/// own busy handler polls with growing sleeps (up to 100 ms), which under load makes
+/// every waiting writer late; writers of other processes (a CLI beside `serve`) still
+/// meet that busy handler.
+#[derive(Default)]
+struct WriteGate {
+    held: Mutex<bool>,
+    free: std::sync::Condvar,
+}
+
+impl WriteGate {
+    fn acquire(&self) -> Result<()> {
+        let poisoned = || StoreError::Backend("write gate poisoned".into());
+        let held = self.held.lock().map_err(|_| poisoned())?;
+        let (mut held, _) = self
+            .free
+            .wait_timeout_while(held, BUSY_TIMEOUT, |held| *held)
+            .map_err(|_| poisoned())?;
+        if *held {
+            return Err(StoreError::Backend(format!(
+                "another write kept the database busy for {} s; retry",
+                BUSY_TIMEOUT.as_secs()
+            )));
+        }
+        *held = true;
+        Ok(())
+    }
+
+    fn release(&self) {
+        if let Ok(mut held) = self.held.lock() {
+            *held = false;
+        }
+        self.free.notify_one();
+    }
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -102,6 +143,7 @@ impl SqliteStorage {
                 path: path.to_owned(),
                 durability,
                 idle: Mutex::new(Vec::new()),
+                gate: WriteGate::default(),
             }),
         };
         let conn = storage.connect()?;
@@ -150,12 +192,18 @@ impl SqliteStorage {
 
 impl Storage for SqliteStorage {
     fn begin(&self) -> Result<Box<dyn Transaction>> {
+        self.inner.gate.acquire()?;
+        // From here the transaction owns the gate: dropping it (also on the error
+        // paths below) releases it.
+        let mut tx = SqliteTx {
+            storage: self.clone(),
+            conn: None,
+            holds_gate: true,
+        };
         let conn = self.acquire()?;
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Box::new(SqliteTx {
-            storage: self.clone(),
-            conn: Some(conn),
-        }))
+        tx.conn = Some(conn);
+        Ok(Box::new(tx))
     }
 
     fn begin_read(&self) -> Result<Box<dyn Transaction>> {
@@ -164,6 +212,7 @@ impl Storage for SqliteStorage {
         Ok(Box::new(SqliteTx {
             storage: self.clone(),
             conn: Some(conn),
+            holds_gate: false,
         }))
     }
 
@@ -179,6 +228,16 @@ struct SqliteTx {
     storage: SqliteStorage,
     /// Taken on commit; present while the transaction is open.
     conn: Option<Connection>,
+    /// Whether this is a write transaction holding the process's write gate.
+    holds_gate: bool,
+}
+
+impl SqliteTx {
+    fn release_gate(&mut self) {
+        if std::mem::take(&mut self.holds_gate) {
+            self.storage.inner.gate.release();
+        }
+    }
 }
 
 impl Drop for SqliteTx {
@@ -189,6 +248,7 @@ impl Drop for SqliteTx {
                 self.storage.release(conn);
             }
         }
+        self.release_gate();
     }
 }
 
@@ -250,7 +310,7 @@ impl Transaction for SqliteTx {
             .conn
             .take()
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))?;
-        match conn.execute_batch("COMMIT") {
+        let result = match conn.execute_batch("COMMIT") {
             Ok(()) => {
                 self.storage.release(conn);
                 Ok(())
@@ -259,7 +319,9 @@ impl Transaction for SqliteTx {
                 let _ = conn.execute_batch("ROLLBACK");
                 Err(e.into())
             }
-        }
+        };
+        self.release_gate();
+        result
     }
 
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
