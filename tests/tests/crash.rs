@@ -43,7 +43,9 @@ fn path(name: &str) -> String {
 
 fn events(cli: &Cli) -> Vec<Value> {
     let list = cli
-        .run(&["events", "list", "--tenant", "acme", "--limit", "1000", "--json"])
+        .run(&[
+            "events", "list", "--tenant", "acme", "--limit", "1000", "--json",
+        ])
         .json();
     list.as_array().unwrap().clone()
 }
@@ -56,7 +58,9 @@ fn deliveries(cli: &Cli) -> Vec<Value> {
 }
 
 fn once_job(cli: &Cli) -> Value {
-    let jobs = cli.run(&["jobs", "list", "--tenant", "acme", "--json"]).json();
+    let jobs = cli
+        .run(&["jobs", "list", "--tenant", "acme", "--json"])
+        .json();
     jobs.as_array()
         .unwrap()
         .iter()
@@ -123,8 +127,7 @@ fn sigkill_mid_work_loses_no_job_and_no_delivery() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
     for plugin in ["probe", "listener"] {
-        cli.run(&["plugin", "install", &path(plugin), "--yes"])
-            .ok();
+        cli.run(&["plugin", "install", &path(plugin), "--yes"]).ok();
         cli.run(&["plugin", "enable", plugin, "--tenant", "acme"])
             .ok();
     }
@@ -193,9 +196,19 @@ fn sigkill_mid_work_loses_no_job_and_no_delivery() {
     // Every event reached both subscribers (at least once; the killed attempt's
     // writes were rolled back with its transaction, so in fact once).
     let all: BTreeSet<u64> = (0..EVENTS).collect();
-    let listener = call(&cli, "listener", "seen", json!({ "topic": "probe.happened" }));
+    let listener = call(
+        &cli,
+        "listener",
+        "seen",
+        json!({ "topic": "probe.happened" }),
+    );
     assert_eq!(numbers(&listener["seen"]), all, "listener got {listener}");
-    let probe = call(&cli, "probe", "get", json!({ "key": "seen:probe.happened" }));
+    let probe = call(
+        &cli,
+        "probe",
+        "get",
+        json!({ "key": "seen:probe.happened" }),
+    );
     assert_eq!(numbers(&probe["value"]), all, "probe got {probe}");
 
     // The job ran, and its history shows a successful attempt.
