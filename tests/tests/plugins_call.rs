@@ -14,9 +14,11 @@ use backoffice_host::runtime::Failure;
 use backoffice_tests::TestHost;
 use serde_json::{Value, json};
 
-/// Tenant `acme` with contacts and needs-contacts enabled.
+/// Tenant `acme` with contacts, probe and needs-contacts enabled.
 fn host() -> TestHost {
     let t = TestHost::new().with_plugin("contacts", "contacts", &["acme"]);
+    t.install("probe");
+    t.host.enable("probe", "acme").unwrap();
     t.install("needs_contacts");
     t.host.enable("needs-contacts", "acme").unwrap();
     t
@@ -141,11 +143,81 @@ fn a_nested_error_reaches_the_caller_which_may_handle_it() {
 }
 
 #[test]
+fn a_failing_target_has_its_writes_undone_and_the_caller_may_go_on() {
+    let t = host();
+    let probe_key = |key: &str| {
+        t.call("acme", "probe", "get", json!({ "key": key }))
+            .unwrap()["value"]
+            .clone()
+    };
+    // The target writes, then returns an error: its write is rolled back to the
+    // savepoint, the caller's stays and commits.
+    let out = relay(
+        &t,
+        json!({ "plugin": "probe", "operation": "write-then-fail",
+                "input": { "key": "p1" }, "key": "k5", "catch": true }),
+    )
+    .unwrap();
+    assert!(
+        out["error"].as_str().unwrap().starts_with("conflict"),
+        "{out}"
+    );
+    assert_eq!(probe_key("p1"), json!(null));
+    assert_eq!(key(&t, "k5"), json!("written by relay"));
+    // The target traps after writing: the caller gets `internal`, same rollback.
+    let out = relay(
+        &t,
+        json!({ "plugin": "probe", "operation": "write-then-trap",
+                "input": { "key": "p2" }, "key": "k6", "catch": true }),
+    )
+    .unwrap();
+    let error = out["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("internal") && error.contains("trapped"),
+        "{out}"
+    );
+    assert_eq!(probe_key("p2"), json!(null));
+    assert_eq!(key(&t, "k6"), json!("written by relay"));
+    // The target succeeds: its write commits with the caller's.
+    relay(
+        &t,
+        json!({ "plugin": "probe", "operation": "put",
+                "input": { "key": "p3", "value": 3 }, "key": "k7" }),
+    )
+    .unwrap();
+    assert_eq!(probe_key("p3"), json!(3));
+    assert_eq!(key(&t, "k7"), json!("written by relay"));
+}
+
+#[test]
+fn a_nested_call_runs_as_the_callers_principal_at_the_callers_time() {
+    let t = host();
+    let clerk = clerk(&["needs-contacts.*", "probe.run"]);
+    let input = json!({ "plugin": "probe", "operation": "whoami", "input": {} });
+    let out = t
+        .host
+        .invoke(
+            "acme",
+            "needs-contacts",
+            "relay",
+            &input.to_string(),
+            &clerk,
+        )
+        .unwrap();
+    let inner = &out["output"];
+    assert_eq!(inner["caller"]["id"], "clerk", "{out}");
+    assert_eq!(inner["caller"]["tenant"], "acme", "{out}");
+    assert_eq!(inner["caller"]["roles"], json!(["clerk"]), "{out}");
+    assert_eq!(inner["time-zone"], "Europe/Berlin");
+    assert_eq!(inner["has-permission"], true);
+}
+
+#[test]
 fn a_plugin_not_listed_as_a_dependency_is_refused() {
     let t = host();
-    t.install("probe");
-    t.host.enable("probe", "acme").unwrap();
-    let input = json!({ "plugin": "probe", "operation": "echo", "input": { "text": "hi" } });
+    t.install("listener");
+    t.host.enable("listener", "acme").unwrap();
+    let input = json!({ "plugin": "listener", "operation": "seen", "input": { "topic": "x" } });
     match plugin_error(relay(&t, input)) {
         WitError::Forbidden(m) => assert!(m.contains("[dependencies]"), "{m}"),
         other => panic!("expected forbidden, got {other:?}"),
@@ -170,17 +242,21 @@ fn a_dependency_not_enabled_for_the_tenant_is_refused() {
     }
 }
 
-#[test]
-fn the_callers_principal_needs_the_targets_permission() {
-    let t = host();
-    let clerk = |permissions: &[&str]| Principal {
+/// A user of `acme` holding `permissions`.
+fn clerk(permissions: &[&str]) -> Principal {
+    Principal {
         id: Some("clerk".into()),
         tenant: Some("acme".into()),
         token_id: None,
         kind: PrincipalKind::User,
         roles: vec!["clerk".into()],
         permissions: permissions.iter().map(|p| p.to_string()).collect(),
-    };
+    }
+}
+
+#[test]
+fn the_callers_principal_needs_the_targets_permission() {
+    let t = host();
     let input = create("Barbara").to_string();
     let result = t.host.invoke(
         "acme",
