@@ -61,12 +61,20 @@ pub(crate) struct Loaded {
     pub(crate) schemas: HashMap<String, (jsonschema::Validator, jsonschema::Validator)>,
 }
 
+/// The runtime and the plugins loaded into it: the part of the host a running call
+/// needs to call another plugin (`plugins.call`). Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Loader {
+    pub(crate) runtime: Arc<Runtime>,
+    /// Loaded plugins by component digest.
+    loaded: Arc<Mutex<HashMap<String, Arc<Loaded>>>>,
+}
+
 /// The running host.
 pub struct Host {
     pub(crate) storage: Arc<dyn Storage>,
-    pub(crate) runtime: Runtime,
-    /// Loaded plugins by component digest.
-    loaded: Mutex<HashMap<String, Arc<Loaded>>>,
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) loader: Loader,
     data_dir: PathBuf,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker: Worker,
@@ -103,10 +111,14 @@ impl Host {
         let storage = SqliteStorage::open(&config.data_dir.join(DATABASE_FILE), config.durability)?;
         let runtime = Runtime::new(config.limits, &config.data_dir.join("cache"))
             .map_err(|e| HostError::Internal(format!("cannot start the wasm runtime: {e:#}")))?;
+        let runtime = Arc::new(runtime);
         Ok(Host {
             storage: Arc::new(storage),
+            loader: Loader {
+                runtime: runtime.clone(),
+                loaded: Arc::default(),
+            },
             runtime,
-            loaded: Mutex::new(HashMap::new()),
             data_dir: config.data_dir,
             clock: config.clock,
             worker: Worker::new(config.work),
@@ -220,6 +232,28 @@ impl Host {
         tx: &mut dyn Transaction,
         record: &PackageRecord,
     ) -> HostResult<Arc<Loaded>> {
+        self.loader.load(tx, record)
+    }
+
+    /// Whether the code of `digest` was read from the compiled-code cache when it was
+    /// loaded into this process (none when not loaded yet).
+    pub fn cache_outcome(&self, digest: &str) -> Option<crate::runtime::CacheOutcome> {
+        self.loader
+            .loaded
+            .lock()
+            .ok()?
+            .get(digest)
+            .map(|l| l.prepared.cache)
+    }
+}
+
+impl Loader {
+    /// See [`Host::load`].
+    pub(crate) fn load(
+        &self,
+        tx: &mut dyn Transaction,
+        record: &PackageRecord,
+    ) -> HostResult<Arc<Loaded>> {
         if let Some(hit) = self
             .loaded
             .lock()
@@ -270,15 +304,5 @@ impl Host {
             map.insert(record.digest.clone(), loaded.clone());
         }
         Ok(loaded)
-    }
-
-    /// Whether the code of `digest` was read from the compiled-code cache when it was
-    /// loaded into this process (none when not loaded yet).
-    pub fn cache_outcome(&self, digest: &str) -> Option<crate::runtime::CacheOutcome> {
-        self.loaded
-            .lock()
-            .ok()?
-            .get(digest)
-            .map(|l| l.prepared.cache)
     }
 }

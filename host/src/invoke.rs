@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::audit;
 use crate::auth::Principal;
-use crate::capabilities::{CallInfo, CallState};
+use crate::capabilities::{CallInfo, CallState, Nesting};
 use crate::error::{HostError, HostResult};
 use crate::host::{Host, Loaded};
 use crate::runtime::{Action, Failure};
@@ -25,7 +25,7 @@ use crate::store::{PackageRecord, Scope, Tenant, Transaction};
 /// Process-wide counter making invocation ids unique together with the start time.
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
-fn invocation_id(now: OffsetDateTime) -> String {
+pub(crate) fn invocation_id(now: OffsetDateTime) -> String {
     let n = CALLS.fetch_add(1, Ordering::Relaxed);
     format!(
         "{:x}-{}-{n:x}",
@@ -35,7 +35,10 @@ fn invocation_id(now: OffsetDateTime) -> String {
 }
 
 /// Render schema violations as `path: message` lines.
-fn schema_errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Option<String> {
+pub(crate) fn schema_errors(
+    validator: &jsonschema::Validator,
+    value: &serde_json::Value,
+) -> Option<String> {
     let errors: Vec<String> = validator
         .iter_errors(value)
         .take(10)
@@ -314,7 +317,12 @@ impl Host {
                 .is_some_and(|o| o.read_only),
             _ => false,
         };
-        let state = CallState::new(info, tx, self.runtime.limits().clone());
+        let mut state = CallState::new(info, tx, self.runtime.limits().clone());
+        state.nesting = Some(Nesting {
+            loader: self.loader.clone(),
+            depth: 0,
+            deadline: Instant::now() + deadline,
+        });
         let (result, state) = self
             .runtime
             .call(&loaded.prepared, state, &action, deadline);
@@ -333,7 +341,10 @@ impl Host {
                     // so it sees exactly what was committed.
                     self.worker.wake();
                 }
-                Ok((output, state.tx))
+                let tx = state.into_tx().ok_or_else(|| {
+                    HostError::Internal("a call did not hand its transaction back".into())
+                })?;
+                Ok((output, tx))
             }
             Err(failure) => {
                 let failure = match (failure, state.last_error_log()) {

@@ -264,7 +264,11 @@ fn bad_calls_are_refused_clearly_and_change_nothing() {
 fn dependencies_must_be_installed_and_enabled_first() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
-    cli.run(&["plugin", "install", &path("contacts"), "--yes"])
+    for dependency in ["contacts", "probe"] {
+        cli.run(&["plugin", "install", &path(dependency), "--yes"])
+            .ok();
+    }
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
         .ok();
     cli.run(&["plugin", "install", &path("needs_contacts"), "--yes"])
         .ok();

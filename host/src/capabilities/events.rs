@@ -12,7 +12,7 @@ use crate::bindings::WitError;
 use crate::bindings::backoffice::host::events::Host;
 use crate::store::NewEvent;
 
-use super::CallState;
+use super::{CallState, tx_of};
 
 /// Largest payload accepted, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 256 << 10;
@@ -72,7 +72,7 @@ impl Host for CallState {
             created_at_ms: unix_ms(self.info.now),
         };
         // A storage failure is the host's problem: trap, so the call rolls back.
-        self.tx
+        tx_of(&mut self.tx)?
             .event_append(&event)
             .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
         self.queued_work = true;

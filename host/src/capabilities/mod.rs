@@ -57,10 +57,24 @@ pub struct CallInfo {
     pub read_only: bool,
 }
 
+/// What a running call needs to call another plugin in its transaction.
+#[derive(Clone)]
+pub(crate) struct Nesting {
+    /// Loads and runs the target.
+    pub(crate) loader: crate::host::Loader,
+    /// 0 for a call from outside, 1 for a call made by a plugin, ...
+    pub(crate) depth: u32,
+    /// When the outermost call's deadline passes; nested calls get what is left.
+    pub(crate) deadline: std::time::Instant,
+}
+
 /// Everything one call's store holds.
 pub struct CallState {
     pub(crate) info: CallInfo,
-    pub(crate) tx: Box<dyn Transaction>,
+    /// The call's transaction; lent to a nested call (`plugins.call`) while it runs.
+    pub(crate) tx: Option<Box<dyn Transaction>>,
+    /// Set for calls run by the host (not for benchmarks' bare instantiation).
+    pub(crate) nesting: Option<Nesting>,
     pub(crate) limiter: MemoryLimiter,
     /// Set when the call emitted an event or scheduled a run: the background worker
     /// has something to look at once the call commits.
@@ -85,7 +99,8 @@ impl CallState {
             limiter: MemoryLimiter::new(limits.memory_bytes),
             queued_work: false,
             info,
-            tx,
+            tx: Some(tx),
+            nesting: None,
             limits,
             log_records: 0,
             last_error_log: None,
@@ -94,6 +109,11 @@ impl CallState {
             stdout,
             stderr,
         }
+    }
+
+    /// Take the call's transaction back out of its state.
+    pub(crate) fn into_tx(self) -> Option<Box<dyn Transaction>> {
+        self.tx
     }
 
     /// What the guest printed to stdout and stderr, lossily decoded.
@@ -142,6 +162,20 @@ impl WasiView for CallState {
 }
 
 impl bindings::backoffice::host::types::Host for CallState {}
+
+/// A call's transaction (`&mut state.tx`, so other fields stay borrowable); a trap if
+/// it is lent out, which cannot happen while the guest waits for the nested call that
+/// borrowed it.
+pub(crate) fn tx_of(
+    tx: &mut Option<Box<dyn Transaction>>,
+) -> wasmtime::Result<&mut dyn Transaction> {
+    match tx.as_mut() {
+        Some(tx) => Ok(tx.as_mut()),
+        None => Err(wasmtime::Error::msg(
+            "the call's transaction is in use by a nested call",
+        )),
+    }
+}
 
 /// Add every `backoffice:host` import to `linker`.
 pub fn add_host_to_linker(

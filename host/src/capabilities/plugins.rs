@@ -1,26 +1,336 @@
 //! `backoffice:host/plugins`: calls into other plugins of the same tenant.
 //!
-//! Only dependencies named in the manifest may be called. The in-transaction call path
-//! lands with the payroll work; until then the call is refused clearly.
+//! ```text
+//! capability `plugins` granted -> depth below MAX_DEPTH -> target listed under
+//!   [dependencies] -> target installed and enabled for the tenant -> operation
+//!   declared -> the caller's principal holds its permission -> input fits its schema
+//!   -> target runs in a fresh instance, in the caller's transaction (lent to it, behind
+//!      a savepoint), with the caller's principal, business time and remaining deadline
+//!   -> Ok: output checked against its schema, savepoint released, audit link added
+//!   -> Err: savepoint rolled back (the target's writes undone), the WIT error handed to
+//!      the caller, which may handle it or fail (rolling back everything)
+//! ```
 
+use std::time::{Duration, Instant};
+
+use crate::audit;
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::plugins::Host;
+use crate::invoke::schema_errors;
+use crate::runtime::{Action, Failure};
+use crate::store::{Scope, Transaction};
 
-use super::CallState;
+use super::{CallInfo, CallState, Nesting};
+
+/// Deepest chain of plugin-to-plugin calls: a plugin called from outside is depth 0.
+pub const MAX_DEPTH: u32 = 6;
+
+/// A store failure while preparing or finishing a nested call is the host's problem:
+/// trap, so the whole call rolls back.
+fn trap(e: impl std::fmt::Display) -> wasmtime::Error {
+    wasmtime::Error::msg(e.to_string())
+}
 
 impl Host for CallState {
     fn call(
         &mut self,
         plugin: String,
         operation: String,
-        _input: String,
+        input: String,
     ) -> wasmtime::Result<Result<String, WitError>> {
         if let Err(e) = self.require("plugins") {
             return Ok(Err(e));
         }
-        Ok(Err(WitError::Unsupported(format!(
-            "plugin-to-plugin calls are not available in this host version yet \
-             ({plugin}.{operation} was not called)"
-        ))))
+        let Some(nesting) = self.nesting.clone() else {
+            return Ok(Err(WitError::Unsupported(
+                "plugin-to-plugin calls are not available in this context".into(),
+            )));
+        };
+        let caller = self.info.scope.plugin.clone();
+        if nesting.depth + 1 >= MAX_DEPTH {
+            return Ok(Err(WitError::Forbidden(format!(
+                "plugin '{caller}' cannot call {plugin}.{operation}: plugin-to-plugin calls \
+                 nest at most {MAX_DEPTH} deep"
+            ))));
+        }
+        if !self.info.manifest.dependencies.contains_key(&plugin) {
+            return Ok(Err(WitError::Forbidden(format!(
+                "plugin '{caller}' may only call plugins listed under [dependencies] in its \
+                 plugin.toml, and '{plugin}' is not"
+            ))));
+        }
+        let Some(mut tx) = self.tx.take() else {
+            return Err(trap("the call's transaction is in use by a nested call"));
+        };
+        let started = Instant::now();
+        let outcome = self.nested(&nesting, tx.as_mut(), &plugin, &operation, &input);
+        let result = match outcome {
+            Ok(Prepared {
+                target,
+                version,
+                output_check,
+                state,
+            }) => {
+                let (result, state) = {
+                    tx.savepoint("nested_call").map_err(trap)?;
+                    let remaining = nesting
+                        .deadline
+                        .saturating_duration_since(Instant::now())
+                        .max(Duration::from_millis(1));
+                    let state = state.with_tx(tx, nesting.deeper());
+                    let action = Action::Invoke {
+                        operation: operation.clone(),
+                        input,
+                    };
+                    nesting
+                        .loader
+                        .runtime
+                        .call(&target.prepared, state, &action, remaining)
+                };
+                self.queued_work |= state.queued_work;
+                log_output(&state);
+                let Some(back) = state.into_tx() else {
+                    return Err(trap("a nested call did not hand the transaction back"));
+                };
+                tx = back;
+                let checked = result
+                    .map_err(|f| match f {
+                        Failure::Plugin(e) => e,
+                        other => WitError::Internal(format!(
+                            "plugin {plugin} {version}, operation '{operation}' called by \
+                             '{caller}': {other}"
+                        )),
+                    })
+                    .and_then(|output| output_check(&output).map(|()| output));
+                match checked {
+                    Ok(output) => {
+                        tx.release("nested_call").map_err(trap)?;
+                        // A read-only caller runs on a read snapshot: its nested calls
+                        // are covered by its own audit link.
+                        if !self.info.read_only {
+                            audit::append(
+                            tx.as_mut(),
+                            audit::Entry {
+                                tenant: self.info.scope.tenant.clone(),
+                                actor: self.info.principal.actor(),
+                                action: "invoke".into(),
+                                target: format!("{plugin}.{operation}"),
+                                outcome: "ok".into(),
+                                detail: serde_json::json!({ "version": version, "caller": caller }),
+                                duration: Some(started.elapsed()),
+                            },
+                            )
+                            .map_err(trap)?;
+                        }
+                        Ok(output)
+                    }
+                    Err(e) => {
+                        tx.rollback_to("nested_call").map_err(trap)?;
+                        Err(e)
+                    }
+                }
+            }
+            Err(Ok(refused)) => refused,
+            Err(Err(trap)) => {
+                self.tx = Some(tx);
+                return Err(trap);
+            }
+        };
+        self.tx = Some(tx);
+        Ok(result)
+    }
+}
+
+/// Checks a nested call's output against the target operation's output schema.
+type OutputCheck = Box<dyn Fn(&str) -> Result<(), WitError>>;
+
+/// A refusal the caller gets as a WIT error (`Ok`), or a trap (`Err`).
+type Refusal = wasmtime::Result<Result<String, WitError>>;
+
+/// A checked nested call, ready to run.
+struct Prepared {
+    target: std::sync::Arc<crate::host::Loaded>,
+    version: String,
+    output_check: OutputCheck,
+    /// The target's state without its transaction yet.
+    state: PendingState,
+}
+
+/// The target's call info, waiting for the lent transaction.
+struct PendingState {
+    info: CallInfo,
+    limits: std::sync::Arc<crate::runtime::Limits>,
+}
+
+impl PendingState {
+    fn with_tx(self, tx: Box<dyn Transaction>, nesting: Nesting) -> CallState {
+        let mut state = CallState::new(self.info, tx, self.limits);
+        state.nesting = Some(nesting);
+        state
+    }
+}
+
+impl Nesting {
+    fn deeper(&self) -> Nesting {
+        Nesting {
+            depth: self.depth + 1,
+            ..self.clone()
+        }
+    }
+}
+
+/// Log what a nested call printed, like the host does for a top-level call.
+fn log_output(state: &CallState) {
+    let (stdout, stderr) = state.captured_output();
+    for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
+        if !text.is_empty() {
+            tracing::info!(target: "plugin", plugin = %state.info.scope.plugin,
+                version = %state.info.version, tenant = %state.info.scope.tenant, stream,
+                "{}", text.trim_end());
+        }
+    }
+}
+
+impl CallState {
+    /// Every check before a nested call, then the target's call info.
+    fn nested(
+        &self,
+        nesting: &Nesting,
+        tx: &mut dyn Transaction,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+    ) -> Result<Prepared, Refusal> {
+        let refuse = |e: WitError| Err(Ok(Err(e)));
+        let tenant = self.info.scope.tenant.clone();
+        let record = match tx.package_current(plugin) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return refuse(WitError::NotFound(format!(
+                    "plugin '{plugin}' is not installed"
+                )));
+            }
+            Err(e) => return Err(Err(trap(e))),
+        };
+        let req = self.info.manifest.dependencies.get(plugin);
+        if !semver::Version::parse(&record.version)
+            .is_ok_and(|v| req.is_some_and(|req| req.matches(&v)))
+        {
+            return refuse(WitError::Conflict(format!(
+                "plugin '{}' needs '{plugin}' {}, but {} is installed",
+                self.info.scope.plugin,
+                req.map(ToString::to_string).unwrap_or_default(),
+                record.version
+            )));
+        }
+        match tx.enablement_get(&tenant, plugin) {
+            Ok(e) if e.as_ref().is_some_and(|e| e.enabled) => {}
+            Ok(_) => {
+                return refuse(WitError::Forbidden(format!(
+                    "plugin '{plugin}' is not enabled for tenant '{tenant}'"
+                )));
+            }
+            Err(e) => return Err(Err(trap(e))),
+        }
+        let target = nesting.loader.load(tx, &record).map_err(|e| Err(trap(e)))?;
+        let Some(op) = target.manifest.operation(operation) else {
+            return refuse(WitError::NotFound(format!(
+                "plugin {plugin} {} has no operation '{operation}'",
+                record.version
+            )));
+        };
+        if !self.info.principal.has_permission(&op.permission) {
+            return refuse(WitError::Forbidden(format!(
+                "operation '{operation}' of plugin {plugin} needs the permission '{}', which \
+                 the caller does not hold in tenant '{tenant}'",
+                op.permission
+            )));
+        }
+        let limits = nesting.loader.runtime.limits().clone();
+        if input.len() > limits.max_input_bytes {
+            return refuse(WitError::InvalidInput(format!(
+                "input of {} bytes for {plugin}.{operation} exceeds the {} byte limit",
+                input.len(),
+                limits.max_input_bytes
+            )));
+        }
+        let value: serde_json::Value = match serde_json::from_str(input) {
+            Ok(v) => v,
+            Err(e) => {
+                return refuse(WitError::InvalidInput(format!(
+                    "input for {plugin}.{operation} is not valid JSON: {e}"
+                )));
+            }
+        };
+        let Some((input_schema, _)) = target.schemas.get(operation) else {
+            return Err(Err(trap(format!(
+                "no compiled schema for {plugin}.{operation}"
+            ))));
+        };
+        if let Some(errors) = schema_errors(input_schema, &value) {
+            return refuse(WitError::InvalidInput(format!(
+                "input does not match the schema of {plugin}.{operation}: {errors}"
+            )));
+        }
+        let target_read_only = target
+            .manifest
+            .operation(operation)
+            .is_some_and(|o| o.read_only);
+        if self.info.read_only && !target_read_only {
+            return refuse(WitError::Forbidden(format!(
+                "{} is read-only, so it may only call read-only operations; {plugin}.{operation} may write",
+                self.info.action
+            )));
+        }
+        let grants = tx.grants_get(plugin).map_err(|e| Err(trap(e)))?;
+        let info = CallInfo {
+            scope: Scope {
+                tenant: tenant.clone(),
+                plugin: plugin.to_string(),
+            },
+            version: record.version.clone(),
+            action: format!(
+                "operation '{operation}' called by '{}'",
+                self.info.scope.plugin
+            ),
+            principal: self.info.principal.clone(),
+            now: self.info.now,
+            time_zone: self.info.time_zone.clone(),
+            grants,
+            invocation_id: crate::invoke::invocation_id(self.info.now),
+            manifest: target.manifest.clone(),
+            read_only: self.info.read_only || target_read_only,
+        };
+        let checker = target.clone();
+        let (plugin, operation, version) = (
+            plugin.to_string(),
+            operation.to_string(),
+            record.version.clone(),
+        );
+        let output_check = Box::new(move |output: &str| {
+            let value: serde_json::Value = serde_json::from_str(output).map_err(|e| {
+                WitError::Internal(format!(
+                    "plugin {plugin} {version}, operation '{operation}' returned output that \
+                     is not JSON: {e}"
+                ))
+            })?;
+            let errors = checker
+                .schemas
+                .get(&operation)
+                .and_then(|(_, output_schema)| schema_errors(output_schema, &value));
+            match errors {
+                Some(errors) => Err(WitError::Internal(format!(
+                    "plugin {plugin} {version}, operation '{operation}' returned output that \
+                     does not match its declared schema: {errors}"
+                ))),
+                None => Ok(()),
+            }
+        });
+        Ok(Prepared {
+            target,
+            version: record.version,
+            output_check,
+            state: PendingState { info, limits },
+        })
     }
 }

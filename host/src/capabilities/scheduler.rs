@@ -6,7 +6,7 @@
 use crate::bindings::backoffice::host::scheduler::Host;
 use crate::bindings::{Instant, WitError};
 
-use super::CallState;
+use super::{CallState, tx_of};
 
 fn trap(e: crate::store::StoreError) -> wasmtime::Error {
     wasmtime::Error::msg(e.to_string())
@@ -48,8 +48,7 @@ impl Host for CallState {
             .saturating_mul(1000)
             .saturating_add(i64::from(at.nanoseconds / 1_000_000));
         let scope = &self.info.scope;
-        let id = self
-            .tx
+        let id = tx_of(&mut self.tx)?
             .job_insert_once(&scope.tenant, &scope.plugin, &job, &payload, at_ms)
             .map_err(trap)?;
         self.queued_work = true;
@@ -64,8 +63,7 @@ impl Host for CallState {
             return Ok(Ok(false));
         };
         let scope = &self.info.scope;
-        let cancelled = self
-            .tx
+        let cancelled = tx_of(&mut self.tx)?
             .job_cancel(&scope.tenant, &scope.plugin, id)
             .map_err(trap)?;
         Ok(Ok(cancelled))

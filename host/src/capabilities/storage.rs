@@ -8,7 +8,7 @@ use crate::bindings::WitError;
 use crate::bindings::backoffice::host::storage::{Entry, Host, KeyRange, Page};
 use crate::store::{ScanQuery, StoreError};
 
-use super::CallState;
+use super::{CallState, tx_of};
 
 /// A storage failure is the host's problem, not the plugin's: trap, so the call rolls
 /// back and the error is reported with the plugin's name.
@@ -34,7 +34,9 @@ impl Host for CallState {
         if let Err(e) = self.require("storage").and_then(|()| self.check_key(&key)) {
             return Ok(Err(e));
         }
-        let value = self.tx.kv_get(&self.info.scope, &key).map_err(trap)?;
+        let value = tx_of(&mut self.tx)?
+            .kv_get(&self.info.scope, &key)
+            .map_err(trap)?;
         Ok(Ok(value))
     }
 
@@ -52,7 +54,7 @@ impl Host for CallState {
                 self.limits.max_value_bytes
             ))));
         }
-        self.tx
+        tx_of(&mut self.tx)?
             .kv_put(&self.info.scope, &key, &value)
             .map_err(trap)?;
         Ok(Ok(()))
@@ -65,7 +67,9 @@ impl Host for CallState {
         {
             return Ok(Err(e));
         }
-        let existed = self.tx.kv_delete(&self.info.scope, &key).map_err(trap)?;
+        let existed = tx_of(&mut self.tx)?
+            .kv_delete(&self.info.scope, &key)
+            .map_err(trap)?;
         Ok(Ok(existed))
     }
 
@@ -86,7 +90,9 @@ impl Host for CallState {
             reverse,
             limit: limit.clamp(1, self.limits.max_scan_entries),
         };
-        let page = self.tx.kv_scan(&self.info.scope, &query).map_err(trap)?;
+        let page = tx_of(&mut self.tx)?
+            .kv_scan(&self.info.scope, &query)
+            .map_err(trap)?;
         let mut more = page.more;
         let mut bytes = 0usize;
         let mut entries = Vec::with_capacity(page.entries.len());

@@ -142,6 +142,12 @@ pub trait Storage: Send + Sync + 'static {
 pub trait Transaction: Send {
     /// Make every change of this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;
+    /// Open savepoint `name` (an identifier) inside this transaction.
+    fn savepoint(&mut self, name: &str) -> Result<()>;
+    /// Keep the changes since savepoint `name` in the transaction and close it.
+    fn release(&mut self, name: &str) -> Result<()>;
+    /// Undo every change since savepoint `name` and close it.
+    fn rollback_to(&mut self, name: &str) -> Result<()>;
 
     // --- plugin key-value data ---
 

@@ -324,6 +324,20 @@ impl Transaction for SqliteTx {
         result
     }
 
+    fn savepoint(&mut self, name: &str) -> Result<()> {
+        Ok(self.conn()?.execute_batch(&format!("SAVEPOINT {name}"))?)
+    }
+
+    fn release(&mut self, name: &str) -> Result<()> {
+        Ok(self.conn()?.execute_batch(&format!("RELEASE {name}"))?)
+    }
+
+    fn rollback_to(&mut self, name: &str) -> Result<()> {
+        Ok(self
+            .conn()?
+            .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
+    }
+
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
         let mut stmt = self.conn()?.prepare_cached(
             "SELECT value FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",

@@ -263,3 +263,24 @@ fn sqlite_data_survives_reopen() {
         Some(&b"v"[..])
     );
 }
+
+#[test]
+fn sqlite_savepoints_undo_or_keep_a_nested_calls_writes() {
+    let (_dir, storage) = sqlite();
+    let a = scope("acme", "caller");
+    let b = scope("acme", "callee");
+    let mut tx = storage.begin().unwrap();
+    tx.kv_put(&a, "before", b"1").unwrap();
+    tx.savepoint("nested_call").unwrap();
+    tx.kv_put(&b, "undone", b"2").unwrap();
+    tx.rollback_to("nested_call").unwrap();
+    tx.savepoint("nested_call").unwrap();
+    tx.kv_put(&b, "kept", b"3").unwrap();
+    tx.release("nested_call").unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    assert!(tx.kv_get(&a, "before").unwrap().is_some());
+    assert!(tx.kv_get(&b, "undone").unwrap().is_none());
+    assert!(tx.kv_get(&b, "kept").unwrap().is_some());
+}
