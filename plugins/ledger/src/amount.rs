@@ -64,6 +64,12 @@ impl Decimal {
         if !grouped_ok || !groups.iter().all(|g| digits(g)) || frac.is_some_and(|f| !digits(f)) {
             return Err(err());
         }
+        if groups.len() == 2 && frac.is_none() {
+            // hledger reads `1,000` as one point zero: refuse rather than guess.
+            return Err(format!(
+                "{text:?} is ambiguous: write 1000 or 1,000.00 (',' groups thousands, '.' marks decimals)"
+            ));
+        }
         let frac = frac.unwrap_or("");
         let mut mantissa: i128 = 0;
         for c in groups.concat().bytes().chain(frac.bytes()) {
@@ -172,6 +178,8 @@ mod tests {
             assert!(Decimal::parse(bad).is_err(), "{bad}");
         }
         assert!(minor("92233720368547758.08", 2).is_err());
+        assert!(Decimal::parse("1,000").unwrap_err().contains("ambiguous"));
+        assert_eq!(minor("1,000,000", 0), Ok(1_000_000));
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub fn parse(text: &str) -> Result<Journal, String> {
     let mut j = Journal::default();
     let mut block = Block::None;
     let mut in_comment = false;
+    // Commodities whose directive groups thousands with ',' (`commodity $1,000.00`).
+    let mut grouped: Vec<String> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let at = |e: String| format!("line {n}: {e}");
@@ -128,14 +130,18 @@ pub fn parse(text: &str) -> Result<Journal, String> {
             }
             match block {
                 Block::Transaction => {
-                    let posting = parse_posting(n, body).map_err(at)?;
+                    let posting = parse_posting(n, body, &grouped).map_err(at)?;
                     if let Some(t) = j.transactions.last_mut() {
                         t.postings.push(posting);
                     }
                 }
                 Block::Commodity(c) => {
                     if let Some(fmt) = body.strip_prefix("format ") {
-                        let a = parse_amount(strip_comment(fmt)).map_err(at)?;
+                        let sample = strip_comment(fmt);
+                        let a = parse_amount(sample, &[]).map_err(at)?;
+                        if sample.contains(',') {
+                            grouped.push(a.commodity.clone());
+                        }
                         if let Some(d) = j.commodities.get_mut(c) {
                             d.precision = Some(a.number.scale);
                         }
@@ -161,7 +167,11 @@ pub fn parse(text: &str) -> Result<Journal, String> {
         match word {
             "account" => j.accounts.push(parse_account(n, rest).map_err(at)?),
             "commodity" => {
-                j.commodities.push(parse_commodity(n, rest).map_err(at)?);
+                let c = parse_commodity(n, rest).map_err(at)?;
+                if strip_comment(rest).contains(',') {
+                    grouped.push(c.symbol.clone());
+                }
+                j.commodities.push(c);
                 block = Block::Commodity(j.commodities.len() - 1);
             }
             "comment" => in_comment = true,
@@ -229,7 +239,7 @@ fn parse_header(line: usize, text: &str) -> Result<JTransaction, String> {
     })
 }
 
-fn parse_posting(line: usize, body: &str) -> Result<JPosting, String> {
+fn parse_posting(line: usize, body: &str, grouped: &[String]) -> Result<JPosting, String> {
     let memo = comment(body);
     let mut s = body.split_once(';').map_or(body, |(a, _)| a).trim_end();
     for mark in ["* ", "! "] {
@@ -254,17 +264,17 @@ fn parse_posting(line: usize, body: &str) -> Result<JPosting, String> {
     } else if let Some((a, c)) = rest.split_once("@@") {
         let cost = JCost {
             total: true,
-            amount: parse_amount(c)?,
+            amount: parse_amount(c, grouped)?,
         };
-        (Some(parse_amount(a)?), Some(cost))
+        (Some(parse_amount(a, grouped)?), Some(cost))
     } else if let Some((a, c)) = rest.split_once('@') {
         let cost = JCost {
             total: false,
-            amount: parse_amount(c)?,
+            amount: parse_amount(c, grouped)?,
         };
-        (Some(parse_amount(a)?), Some(cost))
+        (Some(parse_amount(a, grouped)?), Some(cost))
     } else {
-        (Some(parse_amount(rest)?), None)
+        (Some(parse_amount(rest, grouped)?), None)
     };
     Ok(JPosting {
         line,
@@ -291,7 +301,7 @@ fn take_symbol(s: &str) -> Result<(&str, &str), String> {
 }
 
 /// Parse `$-1,000.50`, `-$5`, `5 EUR`, `EUR 5`, `"AAPL" 3`.
-pub fn parse_amount(text: &str) -> Result<JAmount, String> {
+pub fn parse_amount(text: &str, grouped: &[String]) -> Result<JAmount, String> {
     let bad = || {
         format!(
             "{:?} is not an amount (like $12.50, 12.50 EUR or EUR -3)",
@@ -342,7 +352,14 @@ pub fn parse_amount(text: &str) -> Result<JAmount, String> {
         (false, false) => return Err(bad()),
     };
     crate::amount::validate_commodity(commodity)?;
-    let mut number = Decimal::parse(num).map_err(|_| bad())?;
+    let parsed = match Decimal::parse(num) {
+        // `1,000` is thousands when the commodity directive groups thousands with ','.
+        Err(e) if e.contains("ambiguous") && grouped.iter().any(|g| g == commodity) => {
+            Decimal::parse(&num.replace(',', ""))
+        }
+        other => other,
+    };
+    let mut number = parsed.map_err(|e| if e.contains("ambiguous") { e } else { bad() })?;
     if neg {
         number.mantissa = -number.mantissa;
     }
@@ -377,7 +394,7 @@ fn parse_account(_line: usize, rest: &str) -> Result<JAccount, String> {
 fn parse_commodity(line: usize, rest: &str) -> Result<JCommodity, String> {
     let decl = strip_comment(rest);
     if decl.chars().any(|c| c.is_ascii_digit()) {
-        let a = parse_amount(decl)?;
+        let a = parse_amount(decl, &[])?;
         return Ok(JCommodity {
             line,
             symbol: a.commodity,
@@ -401,7 +418,7 @@ mod tests {
     use super::*;
 
     fn amt(s: &str) -> (String, i128, u32) {
-        let a = parse_amount(s).unwrap();
+        let a = parse_amount(s, &["$".to_string()]).unwrap();
         (a.commodity, a.number.mantissa, a.number.scale)
     }
 
@@ -415,8 +432,14 @@ mod tests {
         assert_eq!(amt("EUR -3"), ("EUR".into(), -3, 0));
         assert_eq!(amt("\"AAPL\" 3"), ("AAPL".into(), 3, 0));
         assert_eq!(amt("€7"), ("€".into(), 7, 0));
+        assert_eq!(amt("$1,500"), ("$".into(), 1500, 0));
+        assert!(
+            parse_amount("1,500 EUR", &[])
+                .unwrap_err()
+                .contains("ambiguous")
+        );
         for bad in ["12", "$", "$5 EUR", "--5 EUR", "5 EUR x", "1.2.3 EUR"] {
-            assert!(parse_amount(bad).is_err(), "{bad}");
+            assert!(parse_amount(bad, &[]).is_err(), "{bad}");
         }
     }
 

@@ -49,6 +49,7 @@ pub fn totals(rows: &Rows) -> BTreeMap<String, i64> {
     for amounts in rows.values() {
         add_into(&mut t, amounts);
     }
+    t.retain(|_, v| *v != 0);
     t
 }
 
