@@ -353,10 +353,10 @@ fn post_entry(input: PostEntryInput) -> Result<EntryOut> {
     .map_err(invalid)?;
     let mut accounts = BTreeMap::new();
     for p in &postings {
-        if !accounts.contains_key(&p.account) {
-            if let Some(a) = store::account(&p.account)? {
-                accounts.insert(p.account.clone(), a);
-            }
+        if !accounts.contains_key(&p.account)
+            && let Some(a) = store::account(&p.account)?
+        {
+            accounts.insert(p.account.clone(), a);
         }
     }
     check_postings(input.date, &postings, &accounts, store::lock()?).map_err(invalid)?;

@@ -251,10 +251,10 @@ pub(crate) fn balance_sheet(input: AsOfInput) -> Result<StatementOutput> {
 
 /// Movements within `from..=to`: the balance at `to` minus the balance before `from`.
 fn movements(from: Option<Date>, to: Option<Date>) -> Result<report::Balances> {
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
     }
     let end = store::balances_as_of(to)?;
     match from.and_then(Date::pred) {
@@ -335,10 +335,10 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
     if !(1..=MAX_REGISTER).contains(&limit) {
         return Err(Error::invalid(format!("limit must be 1 to {MAX_REGISTER}")));
     }
-    if let (Some(f), Some(t)) = (input.from, input.to) {
-        if f > t {
-            return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
-        }
+    if let (Some(f), Some(t)) = (input.from, input.to)
+        && f > t
+    {
+        return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
     }
     let prefix = model::normalise_prefix(input.account.as_deref());
     let accounts = store::accounts()?;
