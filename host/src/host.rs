@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{HostError, HostResult};
 use crate::manifest::{Manifest, is_ident};
 use crate::runtime::{Limits, Prepared, Runtime};
+use crate::scheduler::{WorkConfig, Worker};
 use crate::store::{Durability, PackageRecord, SqliteStorage, Storage, Tenant, Transaction};
 
 /// File name of the SQLite database inside the data directory.
@@ -25,6 +27,10 @@ pub struct HostConfig {
     pub durability: Durability,
     /// Sandbox limits for every call.
     pub limits: Limits,
+    /// Where business time and the scheduler read "now".
+    pub clock: Arc<dyn Clock>,
+    /// Leases, retries and backoff of jobs and event deliveries.
+    pub work: WorkConfig,
 }
 
 impl HostConfig {
@@ -34,6 +40,8 @@ impl HostConfig {
             data_dir: data_dir.into(),
             durability: Durability::default(),
             limits: Limits::default(),
+            clock: Arc::new(SystemClock),
+            work: WorkConfig::default(),
         }
     }
 }
@@ -41,7 +49,7 @@ impl HostConfig {
 /// A plugin version compiled, linked and ready to instantiate.
 pub(crate) struct Loaded {
     pub(crate) prepared: Prepared,
-    pub(crate) manifest: Manifest,
+    pub(crate) manifest: Arc<Manifest>,
     /// Compiled input and output validators per operation.
     pub(crate) schemas: HashMap<String, (jsonschema::Validator, jsonschema::Validator)>,
 }
@@ -53,6 +61,8 @@ pub struct Host {
     /// Loaded plugins by component digest.
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
     data_dir: PathBuf,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) worker: Worker,
 }
 
 impl std::fmt::Debug for Host {
@@ -87,12 +97,19 @@ impl Host {
             runtime,
             loaded: Mutex::new(HashMap::new()),
             data_dir: config.data_dir,
+            clock: config.clock,
+            worker: Worker::new(config.work),
         })
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The clock business time and the scheduler read.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The sandbox runtime.
@@ -212,7 +229,7 @@ impl Host {
         }
         let loaded = Arc::new(Loaded {
             prepared,
-            manifest,
+            manifest: Arc::new(manifest),
             schemas,
         });
         if let Ok(mut map) = self.loaded.lock() {

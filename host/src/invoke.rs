@@ -142,6 +142,8 @@ impl Host {
             ));
         }
         tx.commit()?;
+        // The call may have emitted events: let the background worker look now.
+        self.worker.wake();
         Ok(output)
     }
 
@@ -159,8 +161,10 @@ impl Host {
         let record = Host::require_package(tx.as_mut(), plugin)?;
         let loaded = self.load(tx.as_mut(), &record)?;
         let info = call_info(
+            self.clock.now(),
             &tenant_row,
             &record,
+            &loaded,
             &Principal::system(),
             "benchmark",
             Vec::new(),
@@ -199,7 +203,7 @@ impl Host {
     /// Run one action in a fresh instance; on success hand back the output and the
     /// still-open transaction, on failure drop (roll back) the transaction.
     #[allow(clippy::too_many_arguments, reason = "internal plumbing of one call")]
-    fn run(
+    pub(crate) fn run(
         &self,
         mut tx: Box<dyn Transaction>,
         tenant: &Tenant,
@@ -211,7 +215,15 @@ impl Host {
         deadline: Duration,
     ) -> HostResult<(String, Box<dyn Transaction>)> {
         let grants = tx.grants_get(&record.id)?;
-        let info = call_info(tenant, record, principal, label, grants);
+        let info = call_info(
+            self.clock.now(),
+            tenant,
+            record,
+            loaded,
+            principal,
+            label,
+            grants,
+        );
         let state = CallState::new(info, tx, self.runtime.limits().clone());
         let (result, state) = self
             .runtime
@@ -246,13 +258,14 @@ impl Host {
 
 /// Who and what one call is about, with the business time fixed now.
 fn call_info(
+    now: OffsetDateTime,
     tenant: &Tenant,
     record: &PackageRecord,
+    loaded: &Loaded,
     principal: &Principal,
     label: &str,
     grants: Vec<String>,
 ) -> CallInfo {
-    let now = OffsetDateTime::now_utc();
     CallInfo {
         scope: Scope {
             tenant: tenant.id.clone(),
@@ -265,6 +278,7 @@ fn call_info(
         time_zone: tenant.time_zone.clone(),
         grants,
         invocation_id: invocation_id(now),
+        manifest: loaded.manifest.clone(),
     }
 }
 

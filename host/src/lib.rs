@@ -20,13 +20,16 @@ pub mod auth;
 pub mod bindings;
 pub mod capabilities;
 pub mod cli;
+pub mod clock;
 pub mod error;
+mod events;
 mod host;
 mod invoke;
 pub mod manifest;
 pub mod package;
 pub mod registry;
 pub mod runtime;
+pub mod scheduler;
 pub mod store;
 
 pub use error::{HostError, HostResult};

@@ -38,6 +38,10 @@ pub struct Manifest {
     /// Event topics the plugin wants delivered.
     #[serde(default)]
     pub subscriptions: Vec<String>,
+    /// Event topics the plugin may emit. Topics outside its own `<id>.` prefix also
+    /// need an admin's grant (`backoffice events grant`).
+    #[serde(default)]
+    pub emits: Vec<String>,
     /// Other plugins this one needs, with acceptable versions.
     #[serde(default)]
     pub dependencies: BTreeMap<String, VersionReq>,
@@ -162,6 +166,7 @@ impl Manifest {
             host_api: raw.host_api,
             capabilities: raw.capabilities,
             subscriptions: raw.subscriptions,
+            emits: raw.emits,
             dependencies: raw.dependencies,
             operations,
             jobs: raw.jobs,
@@ -198,6 +203,19 @@ impl Manifest {
                     "subscription '{topic}' must be a dotted topic such as 'ledger.entry-posted'"
                 )));
             }
+        }
+        for topic in &self.emits {
+            if !is_dotted(topic) {
+                return Err(invalid(format!(
+                    "emitted topic '{topic}' must be a dotted topic such as '{}.something-happened'",
+                    self.id
+                )));
+            }
+        }
+        if !self.emits.is_empty() && !self.capabilities.iter().any(|c| c == "events") {
+            return Err(invalid(
+                "`emits` lists topics but `capabilities` lacks \"events\"; add it",
+            ));
         }
         for dep in self.dependencies.keys() {
             if !is_ident(dep, 40) || dep == &self.id {
@@ -250,27 +268,22 @@ impl Manifest {
         Ok(())
     }
 
+    /// Whether `topic` lies under this plugin's own prefix `<id>.`.
+    pub fn owns_topic(&self, topic: &str) -> bool {
+        topic
+            .strip_prefix(self.id.as_str())
+            .is_some_and(|rest| rest.starts_with('.'))
+    }
+
     /// The operation called `name`.
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.name == name)
     }
 }
 
-/// Shape check of a five-field cron expression (minute hour day month weekday).
+/// Full check of a cron expression: fields, ranges, and that it ever fires.
 fn check_cron(expr: &str) -> Result<(), String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!(
-            "cron '{expr}' must have 5 fields (minute hour day-of-month month day-of-week)"
-        ));
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '-' | '/');
-    if let Some(bad) = fields.iter().find(|f| !f.chars().all(allowed)) {
-        return Err(format!(
-            "cron field '{bad}' has characters other than digits, names, * , - /"
-        ));
-    }
-    Ok(())
+    crate::scheduler::Cron::parse(expr).map(|_| ())
 }
 
 /// `plugin.toml` as written, before schemas are normalised to JSON.
@@ -288,6 +301,8 @@ struct RawManifest {
     capabilities: Vec<String>,
     #[serde(default)]
     subscriptions: Vec<String>,
+    #[serde(default)]
+    emits: Vec<String>,
     #[serde(default)]
     dependencies: BTreeMap<String, VersionReq>,
     #[serde(default)]
@@ -367,11 +382,27 @@ cron = "0 2 * * *"
             ),
             (GOOD.replace("0 2 * * *", "every night"), "5 fields"),
             (
+                GOOD.replace("0 2 * * *", "0 25 * * *"),
+                "hour: 25 is outside 0-23",
+            ),
+            (GOOD.replace("0 2 * * *", "0 0 31 2 *"), "never fires"),
+            (
                 GOOD.replace("\"type\": \"object\", ", "\"type\": 5, "),
                 "not a valid JSON Schema",
             ),
             (GOOD.replace("{ \"type\"", "{ type"), "not valid JSON"),
             ("id = ".to_string(), "not valid"),
+            (
+                GOOD.replace("[\"storage\"]", "[\"storage\"]\nemits = [\"contacts\"]"),
+                "emitted topic 'contacts'",
+            ),
+            (
+                GOOD.replace(
+                    "[\"storage\"]",
+                    "[\"storage\"]\nemits = [\"contacts.added\"]",
+                ),
+                "lacks \"events\"",
+            ),
         ];
         for (text, expected) in cases {
             let err = Manifest::parse(&text).unwrap_err().to_string();
@@ -386,5 +417,9 @@ cron = "0 2 * * *"
         assert!(!is_ident("trailing-", 40));
         assert!(is_dotted("ledger.entry-posted"));
         assert!(!is_dotted("ledger"));
+        let m = Manifest::parse(GOOD).unwrap();
+        assert!(m.owns_topic("contacts.added"));
+        assert!(!m.owns_topic("contactsx.added"));
+        assert!(!m.owns_topic("ledger.entry-posted"));
     }
 }

@@ -209,6 +209,7 @@ impl Host {
         }
         let from = previous.map(|e| e.data_version);
         let mut tx = self.migrate_in(tx, &tenant_row, &record, from)?;
+        self.arm_schedules(tx.as_mut(), tenant, &tenant_row.time_zone, id, &manifest)?;
         let enablement = Enablement {
             tenant: tenant.to_string(),
             plugin: id.to_string(),
@@ -249,6 +250,7 @@ impl Host {
         e.enabled = false;
         e.changed_at = now_rfc3339();
         tx.enablement_put(&e)?;
+        tx.job_pause(tenant, id)?;
         tx.commit()?;
         Ok(())
     }
@@ -279,6 +281,7 @@ impl Host {
             }
         }
         tx.package_remove(id)?;
+        tx.job_delete_plugin(id)?;
         let (purged_keys, kept_keys) = if purge {
             (tx.kv_purge_plugin(id)?, 0)
         } else {

@@ -1,7 +1,7 @@
 //! Events to other plugins, delivered after the emitting call commits.
 //!
-//! Requires the `events` capability. The host does not offer events yet: calls
-//! currently return [`Error::Unsupported`].
+//! Requires the `events` capability; the topic must be listed under `emits` in
+//! `plugin.toml`. Subscribers receive it through [`Plugin::on_event`](crate::Plugin::on_event).
 
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
 //! One-off runs of jobs the plugin declares in its manifest.
 //!
-//! Requires the `scheduler` capability. The host does not offer it yet: calls
-//! currently return [`Error::Unsupported`].
+//! Requires the `scheduler` capability; the job must be declared under `[[jobs]]` in
+//! `plugin.toml`. The run calls [`Plugin::run_job`](crate::Plugin::run_job).
 
 use serde::Serialize;
 

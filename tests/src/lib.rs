@@ -99,9 +99,29 @@ impl TestHost {
 
     /// A host with the given limits.
     pub fn with_limits(limits: Limits) -> Self {
+        Self::with_config(|c| c.limits = limits)
+    }
+
+    /// A host whose clock stands at `clock` and whose retries back off 1 s, 2 s, ...
+    /// up to 3 attempts, so tests move time instead of sleeping.
+    pub fn with_clock(clock: std::sync::Arc<backoffice_host::clock::TestClock>) -> Self {
+        Self::with_config(|c| {
+            c.clock = clock;
+            c.work.max_attempts = 3;
+            c.work.backoff = Duration::from_secs(1);
+        })
+    }
+
+    /// A host with a configuration adjusted by `adjust` (short default limits).
+    pub fn with_config(adjust: impl FnOnce(&mut HostConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = HostConfig::new(dir.path());
-        config.limits = limits;
+        config.limits = Limits {
+            call_deadline: Duration::from_millis(300),
+            memory_bytes: 32 << 20,
+            ..Limits::default()
+        };
+        adjust(&mut config);
         config.durability = backoffice_host::store::Durability::Normal;
         TestHost {
             host: Host::open(config).unwrap(),

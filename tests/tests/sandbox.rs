@@ -118,10 +118,11 @@ fn tenants_cannot_read_each_others_data_under_the_same_key() {
 #[test]
 fn capabilities_not_granted_are_refused() {
     let t = probe(&["acme"]);
-    let (f, _) = failure(t.call("acme", "probe", "emit", json!({"topic": "probe.happened"})));
+    let input = json!({"plugin": "contacts", "operation": "list"});
+    let (f, _) = failure(t.call("acme", "probe", "call", input));
     match f {
         Failure::Plugin(WitError::Forbidden(m)) => {
-            assert!(m.contains("'events' capability"), "{m}")
+            assert!(m.contains("'plugins' capability"), "{m}")
         }
         other => panic!("expected forbidden, got {other:?}"),
     }

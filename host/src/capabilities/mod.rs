@@ -13,6 +13,7 @@ mod scheduler;
 mod storage;
 mod wasi;
 
+pub use events::{MAX_PAYLOAD_BYTES, foreign_topic_grant};
 pub use wasi::{ALLOWED_WASI, add_wasi_to_linker};
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::auth::Principal;
 use crate::bindings::{self, WitError};
+use crate::manifest::Manifest;
 use crate::runtime::{Limits, MemoryLimiter};
 use crate::store::{Scope, Transaction};
 
@@ -49,6 +51,8 @@ pub struct CallInfo {
     pub grants: Vec<String>,
     /// Unique id of the call.
     pub invocation_id: String,
+    /// The plugin's manifest: what it may emit, schedule and call.
+    pub manifest: Arc<Manifest>,
 }
 
 /// Everything one call's store holds.

@@ -1,34 +1,72 @@
-//! `backoffice:host/scheduler`: one-off job runs.
+//! `backoffice:host/scheduler`: one-off runs of the plugin's own declared jobs.
 //!
-//! The durable scheduler lands with its own work item; until then scheduling is
-//! refused clearly so no plugin relies on a run that will never happen.
+//! `schedule-at` writes the run through the call's transaction, so it exists only if
+//! the call commits; the scheduler (`crate::scheduler`) runs it when due.
 
 use crate::bindings::backoffice::host::scheduler::Host;
 use crate::bindings::{Instant, WitError};
 
 use super::CallState;
 
+fn trap(e: crate::store::StoreError) -> wasmtime::Error {
+    wasmtime::Error::msg(e.to_string())
+}
+
 impl Host for CallState {
     fn schedule_at(
         &mut self,
-        _at: Instant,
+        at: Instant,
         job: String,
-        _payload: String,
+        payload: String,
     ) -> wasmtime::Result<Result<String, WitError>> {
         if let Err(e) = self.require("scheduler") {
             return Ok(Err(e));
         }
-        Ok(Err(WitError::Unsupported(format!(
-            "the scheduler is not available in this host version yet; job '{job}' was not scheduled"
-        ))))
+        let m = &self.info.manifest;
+        if !m.jobs.iter().any(|j| j.name == job) {
+            let known: Vec<&str> = m.jobs.iter().map(|j| j.name.as_str()).collect();
+            return Ok(Err(WitError::NotFound(format!(
+                "plugin '{}' declares no job '{job}' in its plugin.toml; declared jobs: [{}]",
+                m.id,
+                known.join(", ")
+            ))));
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&payload) {
+            return Ok(Err(WitError::InvalidInput(format!(
+                "job payload is not JSON: {e}"
+            ))));
+        }
+        if payload.len() > super::MAX_PAYLOAD_BYTES {
+            return Ok(Err(WitError::InvalidInput(format!(
+                "job payload of {} bytes exceeds the {} byte limit",
+                payload.len(),
+                super::MAX_PAYLOAD_BYTES
+            ))));
+        }
+        let at_ms = at
+            .seconds
+            .saturating_mul(1000)
+            .saturating_add(i64::from(at.nanoseconds / 1_000_000));
+        let scope = &self.info.scope;
+        let id = self
+            .tx
+            .job_insert_once(&scope.tenant, &scope.plugin, &job, &payload, at_ms)
+            .map_err(trap)?;
+        Ok(Ok(id.to_string()))
     }
 
-    fn cancel(&mut self, _id: String) -> wasmtime::Result<Result<bool, WitError>> {
+    fn cancel(&mut self, id: String) -> wasmtime::Result<Result<bool, WitError>> {
         if let Err(e) = self.require("scheduler") {
             return Ok(Err(e));
         }
-        Ok(Err(WitError::Unsupported(
-            "the scheduler is not available in this host version yet".into(),
-        )))
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(Ok(false));
+        };
+        let scope = &self.info.scope;
+        let cancelled = self
+            .tx
+            .job_cancel(&scope.tenant, &scope.plugin, id)
+            .map_err(trap)?;
+        Ok(Ok(cancelled))
     }
 }

@@ -4,6 +4,8 @@
 //! 4 conflict, 5 forbidden or not enabled, 6 the plugin failed (trap, limit, error).
 
 mod call;
+mod events;
+mod jobs;
 mod plugin;
 mod serve;
 mod tenant;
@@ -55,6 +57,8 @@ pub struct GlobalArgs {
         global = true
     )]
     memory_limit_mib: usize,
+    #[command(flatten)]
+    work: jobs::WorkArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +73,12 @@ enum Command {
     Call(call::CallArgs),
     /// Serve the HTTP API.
     Serve(serve::ServeArgs),
+    /// Scheduled jobs: list, history, run now, retry.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Events between plugins and their delivery.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
 }
 
 impl GlobalArgs {
@@ -93,6 +103,8 @@ impl GlobalArgs {
             data_dir: self.data_dir(),
             durability: self.durability,
             limits,
+            work: self.work.config(),
+            ..HostConfig::new(self.data_dir())
         })
     }
 }
@@ -120,6 +132,8 @@ pub fn main() -> ExitCode {
         Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
         Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
         Command::Serve(args) => cli.global.open().and_then(|h| serve::run(h, args)),
+        Command::Jobs(cmd) => cli.global.open().and_then(|h| jobs::run(&h, cmd)),
+        Command::Events(cmd) => cli.global.open().and_then(|h| events::run(&h, cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

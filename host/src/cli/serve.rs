@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::Host;
 use crate::error::HostError;
@@ -25,5 +26,17 @@ pub fn run(host: Host, args: &ServeArgs) -> Result<(), HostError> {
         .enable_all()
         .build()
         .map_err(|e| HostError::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(crate::api::serve(Arc::new(host), args.listen))
+    let host = Arc::new(host);
+    // The scheduler and event delivery run beside the API on a blocking thread
+    // (storage and plugin calls are synchronous) until the server stops.
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (host, stop) = (host.clone(), stop.clone());
+        runtime.spawn_blocking(move || host.work_loop(&stop))
+    };
+    let served = runtime.block_on(crate::api::serve(host.clone(), args.listen));
+    stop.store(true, Ordering::Relaxed);
+    host.wake_worker();
+    let _ = runtime.block_on(worker);
+    served
 }

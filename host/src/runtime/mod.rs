@@ -34,6 +34,10 @@ pub enum Action {
     Invoke { operation: String, input: String },
     /// `migrate(from)`.
     Migrate { from: Option<String> },
+    /// `on-event(topic, payload)`.
+    OnEvent { topic: String, payload: String },
+    /// `run-job(job, payload)`.
+    RunJob { job: String, payload: String },
 }
 
 /// How a call ended when it did not return normally.
@@ -208,6 +212,12 @@ impl Runtime {
                     }
                     Action::Migrate { from } => handler
                         .call_migrate(&mut store, from.as_deref())
+                        .map(|r| r.map(|()| String::new())),
+                    Action::OnEvent { topic, payload } => handler
+                        .call_on_event(&mut store, topic, payload)
+                        .map(|r| r.map(|()| String::new())),
+                    Action::RunJob { job, payload } => handler
+                        .call_run_job(&mut store, job, payload)
                         .map(|r| r.map(|()| String::new())),
                 };
                 match outcome {

@@ -9,9 +9,15 @@
 //! Plugin key-value data is addressed through a [`Scope`]: the host fills it from the
 //! call's tenant and plugin, so a plugin has no way to name anybody else's data.
 
+mod events;
 mod sqlite;
+mod sqlite_events;
+mod sqlite_work;
+mod work;
 
+pub use events::{EventFilter, EventRecord, NewEvent};
 pub use sqlite::{Durability, SqliteStorage};
+pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
 
 use serde::Serialize;
 
@@ -182,6 +188,103 @@ pub trait Transaction: Send {
     fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>>;
     /// Every plugin state of a tenant.
     fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>>;
+
+    // --- events: the outbox (see `events.rs` for the rows) ---
+
+    /// Append an event to the outbox; it is visible to others only once this
+    /// transaction commits, and gone if it rolls back. Assigns the next id and the
+    /// next per-tenant sequence number.
+    fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord>;
+    /// Events matching `filter`, newest first.
+    fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>>;
+
+    // --- durable work: jobs and deliveries (see `work.rs` for the protocol) ---
+
+    /// Create or re-arm the cron schedule of a job; a dead-lettered one stays failed.
+    fn job_upsert_cron(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        cron: &str,
+        next_run_ms: i64,
+    ) -> Result<()>;
+    /// Schedule a one-off run; its id.
+    fn job_insert_once(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        payload: &str,
+        at_ms: i64,
+    ) -> Result<i64>;
+    /// Pause every scheduled job of a plugin in a tenant (the plugin was disabled).
+    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()>;
+    /// Resume paused one-off runs of a plugin in a tenant (it was enabled again).
+    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()>;
+    /// Forget every job of a plugin (it was removed).
+    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()>;
+    /// Cancel a pending one-off run of this tenant and plugin; whether it was pending.
+    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>;
+    /// Lease up to `limit` due jobs to `owner`, counting an attempt and opening a
+    /// `running` history row each; returns the jobs and their run ids.
+    fn job_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(JobRecord, i64)>>;
+    /// Record the outcome (and duration) of run `run_id` of job `id` leased by
+    /// `owner`; false when the lease was lost meanwhile.
+    fn job_finish(
+        &mut self,
+        id: i64,
+        run_id: i64,
+        owner: &str,
+        duration_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool>;
+    /// One job.
+    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>>;
+    /// Jobs matching `filter`.
+    fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>>;
+    /// Run history, newest first, of one job or all.
+    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>>;
+    /// Revive a failed (dead-lettered) job to run at `now_ms`; whether it was failed.
+    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
+
+    /// Events not yet expanded into deliveries, oldest first.
+    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>;
+    /// Create a pending delivery of `event` per subscriber and mark it expanded.
+    fn event_fan_out(
+        &mut self,
+        event: &EventRecord,
+        subscribers: &[String],
+        now_ms: i64,
+    ) -> Result<()>;
+    /// Lease up to `limit` due deliveries to `owner`, counting an attempt; never one
+    /// whose subscriber still has an earlier pending event of the same tenant and
+    /// topic, so each subscriber sees a topic in emit order.
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+    /// Record the outcome of a delivery leased by `owner`; false when the lease was lost.
+    fn delivery_finish(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool>;
+    /// Deliveries of one event.
+    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
+    /// Revive a dead delivery; whether it was dead.
+    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
 }
 
 #[cfg(test)]

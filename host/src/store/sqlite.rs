@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 use super::{
-    Enablement, PackageRecord, Result, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant,
-    Transaction,
+    Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result, ScanPage, ScanQuery,
+    Scope, Storage, StoreError, Tenant, Transaction, sqlite_events,
 };
 
 /// How hard a commit works to survive a power cut.
@@ -103,6 +104,8 @@ impl SqliteStorage {
         };
         let conn = storage.connect()?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(sqlite_events::SCHEMA)?;
+        conn.execute_batch(sqlite_work::SCHEMA)?;
         storage.release(conn);
         Ok(storage)
     }
@@ -472,5 +475,129 @@ impl Transaction for SqliteTx {
         ))?;
         let rows = stmt.query_map(params![tenant], row_to_enablement)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
+        sqlite_events::append(self.conn()?, event)
+    }
+
+    fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
+        sqlite_events::list(self.conn()?, filter)
+    }
+
+    fn job_upsert_cron(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        cron: &str,
+        next_run_ms: i64,
+    ) -> Result<()> {
+        sqlite_work::job_upsert_cron(self.conn()?, tenant, plugin, job, cron, next_run_ms)
+    }
+
+    fn job_insert_once(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        payload: &str,
+        at_ms: i64,
+    ) -> Result<i64> {
+        sqlite_work::job_insert_once(self.conn()?, tenant, plugin, job, payload, at_ms)
+    }
+
+    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        sqlite_work::job_pause(self.conn()?, tenant, plugin)
+    }
+
+    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        sqlite_work::job_resume_once(self.conn()?, tenant, plugin)
+    }
+
+    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
+        sqlite_work::job_delete_plugin(self.conn()?, plugin)
+    }
+
+    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
+        sqlite_work::job_cancel(self.conn()?, tenant, plugin, id)
+    }
+
+    fn job_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(JobRecord, i64)>> {
+        sqlite_work::job_claim(self.conn()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn job_finish(
+        &mut self,
+        id: i64,
+        run_id: i64,
+        owner: &str,
+        duration_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        sqlite_work::job_finish(self.conn()?, id, run_id, owner, duration_ms, finish)
+    }
+
+    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
+        sqlite_work::job_get(self.conn()?, id)
+    }
+
+    fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
+        sqlite_work::job_list(self.conn()?, filter)
+    }
+
+    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
+        sqlite_work::job_runs(self.conn()?, job_id, limit)
+    }
+
+    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        sqlite_work::job_retry(self.conn()?, id, now_ms)
+    }
+
+    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
+        sqlite_work::event_unfanned(self.conn()?, limit)
+    }
+
+    fn event_fan_out(
+        &mut self,
+        event: &EventRecord,
+        subscribers: &[String],
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlite_work::event_fan_out(self.conn()?, event, subscribers, now_ms)
+    }
+
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+        sqlite_work::delivery_claim(self.conn()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn delivery_finish(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        sqlite_work::delivery_finish(self.conn()?, id, owner, now_ms, finish)
+    }
+
+    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
+        sqlite_work::delivery_list(self.conn()?, event_id)
+    }
+
+    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        sqlite_work::delivery_retry(self.conn()?, id, now_ms)
     }
 }

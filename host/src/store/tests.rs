@@ -176,6 +176,58 @@ pub(crate) fn registry_rows(storage: &dyn Storage) {
     assert!(tx.grants_get("notes").unwrap().is_empty());
 }
 
+pub(crate) fn outbox_is_transactional_and_sequenced(storage: &dyn Storage) {
+    let event = |tenant: &str, topic: &str| NewEvent {
+        tenant: tenant.into(),
+        topic: topic.into(),
+        payload: "{}".into(),
+        plugin: "ledger".into(),
+        version: "1.0.0".into(),
+        created_at_ms: 1_700_000_000_000,
+    };
+    let mut tx = storage.begin().unwrap();
+    let a1 = tx.event_append(&event("acme", "ledger.posted")).unwrap();
+    let g1 = tx.event_append(&event("globex", "ledger.posted")).unwrap();
+    let a2 = tx.event_append(&event("acme", "ledger.closed")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!((a1.seq, g1.seq, a2.seq), (1, 1, 2));
+    assert!(a1.id < g1.id && g1.id < a2.id);
+
+    let mut tx = storage.begin().unwrap();
+    tx.event_append(&event("acme", "ledger.posted")).unwrap();
+    drop(tx); // rollback: the event never existed
+
+    let mut tx = storage.begin().unwrap();
+    let all = tx
+        .event_list(&EventFilter {
+            tenant: Some("acme".into()),
+            topic: None,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(
+        all,
+        vec![a2.clone(), a1.clone()],
+        "newest first, rollback gone"
+    );
+    let posted = tx
+        .event_list(&EventFilter {
+            tenant: None,
+            topic: Some("ledger.posted".into()),
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(posted, vec![g1, a1]);
+    let next = tx.event_append(&event("acme", "ledger.posted")).unwrap();
+    assert_eq!(next.seq, 3, "a rolled-back number is reused, never skipped");
+}
+
+#[test]
+fn sqlite_outbox_is_transactional_and_sequenced() {
+    let (_dir, s) = sqlite();
+    outbox_is_transactional_and_sequenced(&s);
+}
+
 #[test]
 fn sqlite_kv_is_scoped_and_transactional() {
     let (_dir, s) = sqlite();

@@ -1,0 +1,123 @@
+//! Rows of durable work: scheduled jobs, their run history and event deliveries.
+//!
+//! Both kinds of work follow one protocol: a worker *claims* due rows, which sets a
+//! lease (owner and expiry) and counts an attempt, commits, runs the plugin in a
+//! separate transaction, then *finishes* the row. A worker that dies leaves the lease
+//! to expire; the row is then due again. Times are ms since the Unix epoch.
+
+use serde::Serialize;
+
+/// What to do with a claimed row after its attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// Succeeded. A cron job is rescheduled at `next_ms`; other work is done.
+    Done {
+        /// Next cron occurrence, for cron jobs.
+        next_ms: Option<i64>,
+    },
+    /// Failed; try again at `at_ms`.
+    Retry {
+        /// When.
+        at_ms: i64,
+        /// Why it failed.
+        error: String,
+    },
+    /// Failed for the last time: dead letter, until an admin retries it.
+    Dead {
+        /// Why it failed.
+        error: String,
+    },
+    /// No longer applicable (the plugin was disabled or removed for the tenant).
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A scheduled job of one plugin in one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRecord {
+    /// Id.
+    pub id: i64,
+    /// Tenant.
+    pub tenant: String,
+    /// Plugin.
+    pub plugin: String,
+    /// Job name from the manifest.
+    pub job: String,
+    /// Cron expression, or none for a one-off run.
+    pub cron: Option<String>,
+    /// JSON payload passed to `run-job`.
+    pub payload: String,
+    /// `scheduled`, `paused`, `done`, `failed` (dead letter) or `cancelled`.
+    pub state: String,
+    /// When it runs next.
+    pub next_run_ms: i64,
+    /// Attempts of the current run so far.
+    pub attempts: u32,
+    /// Lease expiry while a worker runs it.
+    pub lease_until_ms: Option<i64>,
+    /// The worker holding the lease.
+    pub lease_owner: Option<String>,
+    /// Error of the last failed attempt.
+    pub last_error: Option<String>,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRun {
+    /// Id.
+    pub id: i64,
+    /// The job row.
+    pub job_id: i64,
+    /// Tenant.
+    pub tenant: String,
+    /// Plugin.
+    pub plugin: String,
+    /// Job name.
+    pub job: String,
+    /// Attempt number of this run, from 1.
+    pub attempt: u32,
+    /// When it started.
+    pub started_ms: i64,
+    /// How long it took, once finished.
+    pub duration_ms: Option<i64>,
+    /// `running`, `ok`, `error` or `abandoned` (its worker died).
+    pub outcome: String,
+    /// The error, if it failed.
+    pub error: Option<String>,
+}
+
+/// The delivery of one event to one subscriber.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryRecord {
+    /// Id.
+    pub id: i64,
+    /// The event.
+    pub event_id: i64,
+    /// Tenant of the event.
+    pub tenant: String,
+    /// Topic of the event.
+    pub topic: String,
+    /// Subscribing plugin.
+    pub subscriber: String,
+    /// `pending`, `done`, `dead` or `skipped`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_ms: i64,
+    /// Error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// When it succeeded.
+    pub done_ms: Option<i64>,
+}
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only this tenant's.
+    pub tenant: Option<String>,
+    /// Only this plugin's.
+    pub plugin: Option<String>,
+}
