@@ -549,3 +549,49 @@ account savings  ; type: Asset
     );
     assert_eq!(bs["sections"][0]["totals"][0]["formatted"], "1037.66");
 }
+
+fn outbox(t: &TestHost) -> Vec<(String, Value)> {
+    let filter = backoffice_host::store::EventFilter {
+        tenant: Some("acme".into()),
+        topic: None,
+        limit: 1000,
+    };
+    let mut list = t.host.events(&filter).unwrap();
+    list.sort_by_key(|e| e.seq);
+    list.into_iter()
+        .map(|e| (e.topic, serde_json::from_str(&e.payload).unwrap()))
+        .collect()
+}
+
+#[test]
+fn posting_and_reversing_emit_events_and_refused_calls_emit_none() {
+    let t = books();
+    let e = call(
+        &t,
+        "post-entry",
+        json!({"date": "2024-01-05", "description": "Payroll", "reference": {"source": "payroll", "document": "run-1"},
+               "postings": [eur("expenses:rent", 500), eur("assets:bank:checking", -500)]}),
+    );
+    call(&t, "reverse-entry", json!({"id": e["id"]}));
+    fails(
+        &t,
+        "reverse-entry",
+        json!({"id": e["id"]}),
+        409,
+        &["already reversed"],
+    );
+    fails(
+        &t,
+        "post-entry",
+        json!({"date": "2024-01-05", "description": "bad", "postings": [eur("expenses:rent", 1), eur("assets:cash", -2)]}),
+        400,
+        &["does not balance"],
+    );
+    let events = outbox(&t);
+    let topics: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(topics, ["ledger.entry-posted", "ledger.entry-reversed"]);
+    assert_eq!(events[0].1["id"], "e-000001");
+    assert_eq!(events[0].1["reference"]["document"], "run-1");
+    assert_eq!(events[0].1["postings"][1]["amount"], -500);
+    assert_eq!(events[1].1["reverses"], "e-000001");
+}
