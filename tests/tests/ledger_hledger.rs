@@ -532,7 +532,8 @@ fn fmt_commodity(commodity: &str, v: i64) -> String {
 }
 
 /// `n` random balanced transactions over two years, dates out of order, with elided
-/// amounts (single and multi-commodity) and parent accounts that have postings too.
+/// amounts (single and multi-commodity), conversions at a total cost, and parent
+/// accounts that have postings too.
 fn generate(seed: u64, n: usize) -> String {
     let mut rng = Rng(seed | 1);
     let mut out = String::from("commodity $1,000.00\n\n");
@@ -543,6 +544,20 @@ fn generate(seed: u64, n: usize) -> String {
             1 + rng.below(12),
             1 + rng.below(28)
         );
+        if rng.below(8) == 0 {
+            // A conversion at an explicit total cost.
+            let sign = if rng.below(2) == 0 { 1 } else { -1 };
+            let (v, _) = money(&mut rng, "EUR", sign);
+            let cost = rng.below(500_000) as i64 + 1;
+            let (a, b) = (rng.pick(ACCOUNTS), rng.pick(ACCOUNTS));
+            out.push_str(&format!(
+                "{date} Conversion {i}\n    {a}  {} @@ ${}\n    {b}  {}\n\n",
+                fmt_commodity("EUR", v),
+                fmt2(cost),
+                fmt_commodity("$", -sign * cost)
+            ));
+            continue;
+        }
         let status = ["", "* ", "! "][rng.below(3) as usize];
         out.push_str(&format!("{date} {status}Transaction {i}\n"));
         let currencies = 1 + rng.below(2) as usize;
