@@ -167,6 +167,35 @@ mod tests {
     }
 
     #[test]
+    fn accounts_refuse_postings_outside_their_dates_and_currencies() {
+        let d = |s| Date::parse(s).unwrap();
+        let a = Account {
+            name: "assets:bank".into(),
+            kind: Kind::Asset,
+            currencies: vec!["EUR".into()],
+            opened: Some(d("2024-01-01")),
+            closed: Some(d("2024-06-30")),
+            description: None,
+        };
+        assert_eq!(a.refuses(d("2024-06-30"), "EUR"), None);
+        assert!(
+            a.refuses(d("2024-07-01"), "EUR")
+                .unwrap()
+                .contains("is closed (since 2024-06-30)")
+        );
+        assert!(
+            a.refuses(d("2023-12-31"), "EUR")
+                .unwrap()
+                .contains("opens on 2024-01-01")
+        );
+        assert!(
+            a.refuses(d("2024-03-01"), "USD")
+                .unwrap()
+                .contains("allows only EUR, not USD")
+        );
+    }
+
+    #[test]
     fn names_prefixes_and_depth() {
         assert!(validate_name("assets:bank:checking").is_ok());
         assert!(validate_name("assets:my bank").is_ok());
