@@ -595,3 +595,33 @@ fn posting_and_reversing_emit_events_and_refused_calls_emit_none() {
     assert_eq!(events[0].1["postings"][1]["amount"], -500);
     assert_eq!(events[1].1["reverses"], "e-000001");
 }
+
+#[test]
+fn journal_balance_assertions_are_checked_against_the_books() {
+    let t = books();
+    post(
+        &t,
+        "2024-01-01",
+        "Opening",
+        json!([eur("assets:cash", 10_000), eur("equity:opening", -10_000)]),
+    );
+    let before = state(&t);
+    let wrong =
+        "2024-02-01 Lunch\n    expenses:food  12.50 EUR\n    assets:cash  -12.50 EUR = 90.00 EUR\n";
+    fails(
+        &t,
+        "import-journal",
+        json!({"journal": wrong}),
+        400,
+        &[
+            "line 3: balance assertion failed: assets:cash is 87.50 EUR after this posting, not 90.00",
+        ],
+    );
+    assert_eq!(state(&t), before);
+    let right =
+        "2024-02-01 Lunch\n    expenses:food  12.50 EUR\n    assets:cash  -12.50 EUR = 87.50 EUR\n";
+    assert_eq!(
+        call(&t, "import-journal", json!({"journal": right}))["entries"],
+        1
+    );
+}

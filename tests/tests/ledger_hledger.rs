@@ -379,7 +379,7 @@ account liabilities:card
     equity:opening
 
 2024-01-03 ! (INV-1) Customer A | invoice 1  ; paid at once
-    assets:bank:checking        $1,250.50
+    assets:bank:checking        $1,250.50 = $11,250.50
     income:sales:services
 
 2024-01-10 Card purchases
@@ -405,8 +405,8 @@ account liabilities:card
     revenue:sales:export          -800 EUR
 
 2024-03-05 Card payment
-    liabilities:card               $45.99
-    liabilities:card               30 EUR
+    liabilities:card               $45.99 = $0
+    liabilities:card               30 EUR = 0 EUR
     assets:bank:savings          -30 EUR
     assets:bank:checking
 ";

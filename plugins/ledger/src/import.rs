@@ -43,6 +43,8 @@ pub trait Known {
     fn account(&self, name: &str) -> Option<Kind>;
     /// The precision of an existing (or ISO) commodity.
     fn precision(&self, commodity: &str) -> Option<u8>;
+    /// An account's own balance in `commodity` at the end of `date`, before the import.
+    fn balance(&self, account: &str, commodity: &str, date: Date) -> Result<i64, String>;
 }
 
 /// At most this many problems are listed in one error.
@@ -57,7 +59,11 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
     let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
     for t in &journal.transactions {
         for p in &t.postings {
-            let amounts = p.amount.iter().chain(p.cost.iter().map(|c| &c.amount));
+            let amounts = p
+                .amount
+                .iter()
+                .chain(p.cost.iter().map(|c| &c.amount))
+                .chain(p.assertion.iter());
             for a in amounts {
                 let s = seen.entry(a.commodity.as_str()).or_default();
                 *s = (*s).max(a.number.scale);
@@ -114,6 +120,8 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
         a.number.to_minor(p, &a.commodity)
     };
     let mut entries = Vec::with_capacity(journal.transactions.len());
+    // (entry, posting index after balancing, line, asserted amount)
+    let mut assertions: Vec<(usize, usize, usize, &JAmount)> = Vec::new();
     for t in &journal.transactions {
         if errors.len() >= MAX_ERRORS {
             break;
@@ -158,17 +166,44 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
         if bad {
             continue;
         }
+        let raw_count = raw.len();
         match entry::balance(raw, &show) {
-            Ok(postings) => entries.push(PlannedEntry {
-                line: t.line,
-                date: t.date,
-                description: t.description.clone(),
-                payee: t.payee.clone(),
-                code: t.code.clone(),
-                postings,
-            }),
+            Ok(postings) => {
+                // Output postings follow the input's order; an elided posting may
+                // expand into one posting per commodity.
+                let mut at = 0;
+                for p in &t.postings {
+                    let span = if p.amount.is_none() {
+                        postings.len() + 1 - raw_count
+                    } else {
+                        1
+                    };
+                    at += span;
+                    if let Some(a) = &p.assertion {
+                        if let Some(k) = (at - span..at)
+                            .rev()
+                            .find(|k| postings.get(*k).is_some_and(|q| q.currency == a.commodity))
+                        {
+                            assertions.push((entries.len(), k, p.line, a));
+                        } else {
+                            assertions.push((entries.len(), at - 1, p.line, a));
+                        }
+                    }
+                }
+                entries.push(PlannedEntry {
+                    line: t.line,
+                    date: t.date,
+                    description: t.description.clone(),
+                    payee: t.payee.clone(),
+                    code: t.code.clone(),
+                    postings,
+                });
+            }
             Err(e) => errors.push(format!("line {}: {e}", t.line)),
         }
+    }
+    if errors.is_empty() {
+        check_assertions(&entries, &assertions, known, &precisions, &mut errors);
     }
     if !errors.is_empty() {
         return Err(format!(
@@ -181,6 +216,69 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
         commodities: new_commodities,
         entries,
     })
+}
+
+/// Check balance assertions in date order (file order within a day), as hledger does:
+/// the account's own balance in the asserted commodity right after the posting,
+/// counting what the ledger held before the import.
+fn check_assertions(
+    entries: &[PlannedEntry],
+    assertions: &[(usize, usize, usize, &JAmount)],
+    known: &dyn Known,
+    precisions: &BTreeMap<String, u8>,
+    errors: &mut Vec<String>,
+) {
+    if assertions.is_empty() {
+        return;
+    }
+    let mut at: BTreeMap<(usize, usize), (usize, &JAmount)> = BTreeMap::new();
+    for (e, p, line, a) in assertions {
+        at.insert((*e, *p), (*line, *a));
+    }
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|i| (entries[*i].date, *i));
+    let mut imported: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for i in order {
+        let e = &entries[i];
+        for (k, p) in e.postings.iter().enumerate() {
+            let sum = imported
+                .entry((p.account.as_str(), p.currency.as_str()))
+                .or_default();
+            *sum = sum.saturating_add(p.amount);
+            let Some((line, a)) = at.get(&(i, k)) else {
+                continue;
+            };
+            let prec = precisions.get(&a.commodity).copied().unwrap_or(0);
+            let expected = match a.number.to_minor(prec, &a.commodity) {
+                Ok(v) => v,
+                Err(err) => {
+                    errors.push(format!("line {line}: {err}"));
+                    continue;
+                }
+            };
+            let before = match known.balance(&p.account, &a.commodity, e.date) {
+                Ok(v) => v,
+                Err(err) => {
+                    errors.push(format!("line {line}: {err}"));
+                    continue;
+                }
+            };
+            let mine = imported
+                .get(&(p.account.as_str(), a.commodity.as_str()))
+                .copied()
+                .unwrap_or(0);
+            let actual = before.saturating_add(mine);
+            if actual != expected {
+                errors.push(format!(
+                    "line {line}: balance assertion failed: {} is {} {} after this posting, not {}",
+                    p.account,
+                    amount::format(actual, prec),
+                    a.commodity,
+                    amount::format(expected, prec)
+                ));
+            }
+        }
+    }
 }
 
 /// The total cost in minor units of the price's commodity; unit prices are multiplied
@@ -229,6 +327,25 @@ mod tests {
         fn precision(&self, c: &str) -> Option<u8> {
             amount::iso_precision(c)
         }
+        fn balance(&self, _: &str, _: &str, _: Date) -> Result<i64, String> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn checks_balance_assertions_in_date_order() {
+        let j = parse(
+            "2024-02-01 B\n    assets:a  2 EUR = 3 EUR\n    assets:b  5 USD\n    income:x\n\n2024-01-01 A\n    assets:a  1 EUR = 1 EUR\n    income:x\n",
+        )
+        .unwrap();
+        assert!(plan(&j, &Empty).is_ok());
+        let j =
+            parse("2024-01-01 A\n    assets:a  1 EUR\n    income:x  -1 EUR = -1.50 EUR\n").unwrap();
+        let err = plan(&j, &Empty).unwrap_err();
+        assert!(
+            err.contains("line 3: balance assertion failed: income:x is -1.00 EUR after this posting, not -1.50"),
+            "{err}"
+        );
     }
 
     #[test]

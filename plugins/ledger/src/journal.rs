@@ -7,8 +7,10 @@
 //! costs, one elided amount, comments (`;`, `#`, `*` lines, `comment` blocks,
 //! trailing `; ...`), and the `account` (with a `type:` tag) and `commodity`
 //! directives. `P`, `payee`, `tag` and `decimal-mark .` are accepted and ignored.
-//! Everything else (virtual postings, balance assertions, `include`, `alias`,
-//! periodic and automated transactions) is refused with its line number.
+//! Single-commodity balance assertions (`= AMOUNT`) are kept and checked by the import.
+//! Everything else (virtual postings, `==` and `=*` assertions, balance assignments,
+//! `include`, `alias`, periodic and automated transactions) is refused with its line
+//! number.
 
 use crate::amount::Decimal;
 use crate::date::Date;
@@ -45,6 +47,9 @@ pub struct JPosting {
     pub cost: Option<JCost>,
     /// The posting's comment.
     pub memo: Option<String>,
+    /// A balance assertion `= AMOUNT`: the account's own balance in that commodity
+    /// right after this posting.
+    pub assertion: Option<JAmount>,
 }
 
 /// One transaction.
@@ -256,9 +261,18 @@ fn parse_posting(line: usize, body: &str, grouped: &[String]) -> Result<JPosting
         return Err(format!("virtual posting {account} is not supported"));
     }
     model::validate_name(account)?;
-    if rest.contains('=') {
-        return Err("balance assertions and assignments are not supported".into());
-    }
+    let (rest, assertion) = match rest.split_once('=') {
+        None => (rest, None),
+        Some((_, a)) if a.starts_with('=') || a.starts_with('*') => {
+            return Err(
+                "only single-commodity balance assertions (=) are supported, not == or =*".into(),
+            );
+        }
+        Some((r, _)) if r.trim().is_empty() => {
+            return Err("balance assignments are not supported; write the amount".into());
+        }
+        Some((r, a)) => (r.trim(), Some(parse_amount(a, grouped)?)),
+    };
     let (amount, cost) = if rest.is_empty() {
         (None, None)
     } else if let Some((a, c)) = rest.split_once("@@") {
@@ -282,6 +296,7 @@ fn parse_posting(line: usize, body: &str, grouped: &[String]) -> Result<JPosting
         amount,
         cost,
         memo,
+        assertion,
     })
 }
 
@@ -483,6 +498,12 @@ P 2024-01-01 EUR $1.10
         let s = &j.transactions[1];
         assert!(s.postings[0].cost.as_ref().unwrap().total);
         assert_eq!(s.postings[1].amount, None);
+        let a = parse("2024-01-01 x\n    a  $1 = $1,000.00\n    b\n").unwrap();
+        let asserted = a.transactions[0].postings[0].assertion.as_ref().unwrap();
+        assert_eq!(
+            (asserted.commodity.as_str(), asserted.number.mantissa),
+            ("$", 100_000)
+        );
     }
 
     #[test]
@@ -493,7 +514,8 @@ P 2024-01-01 EUR $1.10
             ("\n\n    a  $1\n", 3, "outside a transaction"),
             ("include other.journal\n", 1, "unsupported directive"),
             ("2024-01-01 x\n    (a)  $1\n", 2, "virtual posting"),
-            ("2024-01-01 x\n    a  $1 = $5\n", 2, "balance assertions"),
+            ("2024-01-01 x\n    a  $1 == $5\n", 2, "not == or =*"),
+            ("2024-01-01 x\n    a  = $5\n", 2, "balance assignments"),
             ("2024-01-01 x\n    a  12\n", 2, "no commodity"),
         ] {
             let err = parse(text).unwrap_err();
