@@ -16,33 +16,33 @@ use crate::store::{self, Precisions};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct AsOfInput {
-    as_of: Option<Date>,
-    prefix: Option<String>,
-    depth: Option<usize>,
+    pub(crate) as_of: Option<Date>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) depth: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct RangeInput {
-    from: Option<Date>,
-    to: Option<Date>,
-    prefix: Option<String>,
-    depth: Option<usize>,
+    pub(crate) from: Option<Date>,
+    pub(crate) to: Option<Date>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) depth: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Row {
-    account: String,
-    amounts: Vec<Amount>,
+    pub(crate) account: String,
+    pub(crate) amounts: Vec<Amount>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct BalanceOutput {
-    as_of: Option<Date>,
-    rows: Vec<Row>,
-    totals: Vec<Amount>,
+    pub(crate) as_of: Option<Date>,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) totals: Vec<Amount>,
 }
 
 fn rows_out(rows: &Rows, prec: &mut Precisions) -> Result<Vec<Row>> {
@@ -79,21 +79,21 @@ pub(crate) fn balance(input: AsOfInput) -> Result<BalanceOutput> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct TrialRow {
-    account: String,
+    pub(crate) account: String,
     #[serde(rename = "type")]
-    kind: Option<Kind>,
-    debit: Vec<Amount>,
-    credit: Vec<Amount>,
+    pub(crate) kind: Option<Kind>,
+    pub(crate) debit: Vec<Amount>,
+    pub(crate) credit: Vec<Amount>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct TrialBalanceOutput {
-    as_of: Option<Date>,
-    rows: Vec<TrialRow>,
-    debit: Vec<Amount>,
-    credit: Vec<Amount>,
-    balanced: bool,
+    pub(crate) as_of: Option<Date>,
+    pub(crate) rows: Vec<TrialRow>,
+    pub(crate) debit: Vec<Amount>,
+    pub(crate) credit: Vec<Amount>,
+    pub(crate) balanced: bool,
 }
 
 /// The type of a shown (possibly rolled-up) account: its own, or its first sub-account's.
@@ -151,10 +151,10 @@ pub(crate) fn trial_balance(input: AsOfInput) -> Result<TrialBalanceOutput> {
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Section {
     #[serde(rename = "type")]
-    kind: Kind,
-    title: &'static str,
-    rows: Vec<Row>,
-    totals: Vec<Amount>,
+    pub(crate) kind: Kind,
+    pub(crate) title: &'static str,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) totals: Vec<Amount>,
 }
 
 fn section(
@@ -207,13 +207,13 @@ fn net(parts: &[(BTreeMap<String, i64>, bool)], prec: &mut Precisions) -> Result
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct StatementOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
-    as_of: Option<Date>,
+    pub(crate) as_of: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    from: Option<Date>,
+    pub(crate) from: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    to: Option<Date>,
-    sections: Vec<Section>,
-    net: Vec<Amount>,
+    pub(crate) to: Option<Date>,
+    pub(crate) sections: Vec<Section>,
+    pub(crate) net: Vec<Amount>,
 }
 
 pub(crate) fn balance_sheet(input: AsOfInput) -> Result<StatementOutput> {
@@ -300,34 +300,34 @@ pub(crate) fn income_statement(input: RangeInput) -> Result<StatementOutput> {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct RegisterInput {
-    account: Option<String>,
-    from: Option<Date>,
-    to: Option<Date>,
-    depth: Option<usize>,
-    limit: Option<usize>,
+    pub(crate) account: Option<String>,
+    pub(crate) from: Option<Date>,
+    pub(crate) to: Option<Date>,
+    pub(crate) depth: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct RegisterRow {
-    date: Date,
-    entry: String,
-    description: String,
-    account: String,
-    amount: Amount,
-    balance: Vec<Amount>,
+    pub(crate) date: Date,
+    pub(crate) entry: String,
+    pub(crate) description: String,
+    pub(crate) account: String,
+    pub(crate) amount: Amount,
+    pub(crate) balance: Vec<Amount>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct RegisterOutput {
-    opening: Vec<Amount>,
-    rows: Vec<RegisterRow>,
-    closing: Vec<Amount>,
-    truncated: bool,
+    pub(crate) opening: Vec<Amount>,
+    pub(crate) rows: Vec<RegisterRow>,
+    pub(crate) closing: Vec<Amount>,
+    pub(crate) truncated: bool,
 }
 
-const MAX_REGISTER: usize = 5000;
+pub(crate) const MAX_REGISTER: usize = 5000;
 
 pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
     check_depth(input.depth)?;
@@ -385,239 +385,5 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
         closing: prec.amounts(&running)?,
         rows,
         truncated,
-    })
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum What {
-    Entries,
-    Balance,
-    TrialBalance,
-    BalanceSheet,
-    IncomeStatement,
-    Register,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Format {
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub(crate) struct ExportInput {
-    what: What,
-    format: Format,
-    as_of: Option<Date>,
-    from: Option<Date>,
-    to: Option<Date>,
-    prefix: Option<String>,
-    depth: Option<usize>,
-    limit: Option<usize>,
-    cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) struct ExportOutput {
-    format: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    csv: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
-
-fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(v).map_err(|e| Error::internal(e.to_string()))
-}
-
-fn amount_rows(account: &str, amounts: &[Amount], out: &mut Vec<Vec<String>>, lead: &[String]) {
-    for a in amounts {
-        let mut r = lead.to_vec();
-        r.extend([
-            account.to_owned(),
-            a.currency.clone(),
-            a.amount.to_string(),
-            a.formatted.clone(),
-        ]);
-        out.push(r);
-    }
-}
-
-pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
-    let as_of = AsOfInput {
-        as_of: input.as_of,
-        prefix: input.prefix.clone(),
-        depth: input.depth,
-    };
-    let mut next_cursor = None;
-    let (json, header, rows): (serde_json::Value, Vec<&str>, Vec<Vec<String>>) = match input.what {
-        What::Entries => {
-            let limit = input.limit.unwrap_or(1000).clamp(1, MAX_REGISTER);
-            let after = match &input.cursor {
-                Some(c) => {
-                    store::parse_id(c).ok_or_else(|| Error::invalid(format!("bad cursor {c:?}")))?
-                }
-                None => 0,
-            };
-            let prefix = model::normalise_prefix(input.prefix.as_deref());
-            let page = store::entries_page(after, limit)?;
-            if page.len() == limit {
-                next_cursor = page.last().map(|e| e.id.clone());
-            }
-            let entries: Vec<_> = page
-                .into_iter()
-                .filter(|e| {
-                    input.from.is_none_or(|f| e.date >= f) && input.to.is_none_or(|t| e.date <= t)
-                })
-                .filter(|e| {
-                    e.postings
-                        .iter()
-                        .any(|p| model::under(&p.account, prefix.as_deref()))
-                })
-                .collect();
-            let mut prec = Precisions::default();
-            let mut rows = Vec::new();
-            for e in &entries {
-                for p in &e.postings {
-                    rows.push(vec![
-                        e.id.clone(),
-                        e.date.to_string(),
-                        e.description.clone(),
-                        e.payee.clone().unwrap_or_default(),
-                        p.account.clone(),
-                        p.currency.clone(),
-                        p.amount.to_string(),
-                        prec.amount(&p.currency, p.amount)?.formatted,
-                        e.reverses.clone().unwrap_or_default(),
-                    ]);
-                }
-            }
-            (
-                to_json(&entries)?,
-                vec![
-                    "entry",
-                    "date",
-                    "description",
-                    "payee",
-                    "account",
-                    "currency",
-                    "amount",
-                    "formatted",
-                    "reverses",
-                ],
-                rows,
-            )
-        }
-        What::Balance => {
-            let b = balance(as_of)?;
-            let mut rows = Vec::new();
-            for r in &b.rows {
-                amount_rows(&r.account, &r.amounts, &mut rows, &[]);
-            }
-            (
-                to_json(&b)?,
-                vec!["account", "currency", "amount", "formatted"],
-                rows,
-            )
-        }
-        What::TrialBalance => {
-            let t = trial_balance(as_of)?;
-            let mut rows = Vec::new();
-            for r in &t.rows {
-                amount_rows(&r.account, &r.debit, &mut rows, &["debit".to_owned()]);
-                amount_rows(&r.account, &r.credit, &mut rows, &["credit".to_owned()]);
-            }
-            (
-                to_json(&t)?,
-                vec!["side", "account", "currency", "amount", "formatted"],
-                rows,
-            )
-        }
-        What::BalanceSheet | What::IncomeStatement => {
-            let s = if input.what == What::BalanceSheet {
-                balance_sheet(as_of)?
-            } else {
-                income_statement(RangeInput {
-                    from: input.from,
-                    to: input.to,
-                    prefix: input.prefix.clone(),
-                    depth: input.depth,
-                })?
-            };
-            let mut rows = Vec::new();
-            for sec in &s.sections {
-                for r in &sec.rows {
-                    amount_rows(&r.account, &r.amounts, &mut rows, &[sec.title.to_owned()]);
-                }
-            }
-            (
-                to_json(&s)?,
-                vec!["section", "account", "currency", "amount", "formatted"],
-                rows,
-            )
-        }
-        What::Register => {
-            let r = register(RegisterInput {
-                account: input.prefix.clone(),
-                from: input.from,
-                to: input.to,
-                depth: input.depth,
-                limit: input.limit,
-            })?;
-            let rows = r
-                .rows
-                .iter()
-                .map(|x| {
-                    vec![
-                        x.date.to_string(),
-                        x.entry.clone(),
-                        x.description.clone(),
-                        x.account.clone(),
-                        x.amount.currency.clone(),
-                        x.amount.amount.to_string(),
-                        x.amount.formatted.clone(),
-                        x.balance
-                            .iter()
-                            .map(|b| format!("{} {}", b.formatted, b.currency))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    ]
-                })
-                .collect();
-            (
-                to_json(&r)?,
-                vec![
-                    "date",
-                    "entry",
-                    "description",
-                    "account",
-                    "currency",
-                    "amount",
-                    "formatted",
-                    "balance",
-                ],
-                rows,
-            )
-        }
-    };
-    Ok(match input.format {
-        Format::Json => ExportOutput {
-            format: "json",
-            data: Some(json),
-            csv: None,
-            next_cursor,
-        },
-        Format::Csv => ExportOutput {
-            format: "csv",
-            data: None,
-            csv: Some(report::csv(&header, &rows)),
-            next_cursor,
-        },
     })
 }
