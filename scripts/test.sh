@@ -3,7 +3,11 @@
 # workspace (unit, sandbox, CLI and HTTP end-to-end) and the plugins' own unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Tools the tests use as independent checkers.
+# Tools the tests use as independent checkers: hledger (the ledger's reference
+# implementation) and an OpenAPI 3.1 validator.
+if ! command -v hledger >/dev/null; then
+  apt-get update && apt-get install -y hledger
+fi
 python3 -c 'import openapi_spec_validator' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 bash scripts/build-wasm.sh

@@ -165,6 +165,34 @@ impl TestHost {
     }
 }
 
+impl TestHost {
+    /// Call as `principal`, for permission checks.
+    pub fn call_as(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        op: &str,
+        input: serde_json::Value,
+        principal: &backoffice_host::auth::Principal,
+    ) -> backoffice_host::HostResult<serde_json::Value> {
+        self.host
+            .invoke(tenant, plugin, op, &input.to_string(), principal)
+    }
+}
+
+/// A user principal holding exactly `permissions` (patterns like `ledger.*`), not bound
+/// to one tenant.
+pub fn user(id: &str, permissions: &[&str]) -> backoffice_host::auth::Principal {
+    backoffice_host::auth::Principal {
+        id: Some(id.to_owned()),
+        tenant: None,
+        token_id: None,
+        kind: backoffice_host::auth::PrincipalKind::User,
+        roles: vec!["clerk".to_owned()],
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+    }
+}
+
 impl Default for TestHost {
     fn default() -> Self {
         Self::new()

@@ -1,0 +1,389 @@
+//! Report operations: balance, trial balance, balance sheet, income statement,
+//! register and export. They read the balance index (never the entries) except
+//! register, which reads the per-account posting index.
+
+use std::collections::BTreeMap;
+
+use backoffice_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::amount::Amount;
+use crate::date::Date;
+use crate::model::{self, Account, Kind};
+use crate::report::{self, Rows};
+use crate::store::{self, Precisions};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct AsOfInput {
+    pub(crate) as_of: Option<Date>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) depth: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RangeInput {
+    pub(crate) from: Option<Date>,
+    pub(crate) to: Option<Date>,
+    pub(crate) prefix: Option<String>,
+    pub(crate) depth: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Row {
+    pub(crate) account: String,
+    pub(crate) amounts: Vec<Amount>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct BalanceOutput {
+    pub(crate) as_of: Option<Date>,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) totals: Vec<Amount>,
+}
+
+fn rows_out(rows: &Rows, prec: &mut Precisions) -> Result<Vec<Row>> {
+    rows.iter()
+        .map(|(account, m)| {
+            Ok(Row {
+                account: account.clone(),
+                amounts: prec.amounts(m)?,
+            })
+        })
+        .collect()
+}
+
+fn check_depth(depth: Option<usize>) -> Result<()> {
+    match depth {
+        Some(0) => Err(Error::invalid("depth must be at least 1")),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn balance(input: AsOfInput) -> Result<BalanceOutput> {
+    check_depth(input.depth)?;
+    let prefix = model::normalise_prefix(input.prefix.as_deref());
+    let bal = store::balances_as_of(input.as_of)?;
+    let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
+    let mut prec = Precisions::default();
+    Ok(BalanceOutput {
+        as_of: input.as_of,
+        totals: prec.amounts(&report::totals(&rows))?,
+        rows: rows_out(&rows, &mut prec)?,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct TrialRow {
+    pub(crate) account: String,
+    #[serde(rename = "type")]
+    pub(crate) kind: Option<Kind>,
+    pub(crate) debit: Vec<Amount>,
+    pub(crate) credit: Vec<Amount>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct TrialBalanceOutput {
+    pub(crate) as_of: Option<Date>,
+    pub(crate) rows: Vec<TrialRow>,
+    pub(crate) debit: Vec<Amount>,
+    pub(crate) credit: Vec<Amount>,
+    pub(crate) balanced: bool,
+}
+
+/// The type of a shown (possibly rolled-up) account: its own, or its first sub-account's.
+fn kind_of(shown: &str, accounts: &BTreeMap<String, Account>) -> Option<Kind> {
+    accounts
+        .get(shown)
+        .or_else(|| {
+            accounts
+                .range(shown.to_owned()..)
+                .find(|(n, _)| model::under(n, Some(shown)))
+                .map(|(_, a)| a)
+        })
+        .map(|a| a.kind)
+}
+
+pub(crate) fn trial_balance(input: AsOfInput) -> Result<TrialBalanceOutput> {
+    check_depth(input.depth)?;
+    let prefix = model::normalise_prefix(input.prefix.as_deref());
+    let accounts = store::accounts()?;
+    let bal = store::balances_as_of(input.as_of)?;
+    let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
+    let mut prec = Precisions::default();
+    let (mut debit, mut credit) = (BTreeMap::new(), BTreeMap::new());
+    let mut out = Vec::with_capacity(rows.len());
+    for (account, m) in &rows {
+        let d: BTreeMap<String, i64> = m
+            .iter()
+            .filter(|(_, v)| **v > 0)
+            .map(|(c, v)| (c.clone(), *v))
+            .collect();
+        let c: BTreeMap<String, i64> = m
+            .iter()
+            .filter(|(_, v)| **v < 0)
+            .map(|(c, v)| (c.clone(), v.saturating_neg()))
+            .collect();
+        report::add_into(&mut debit, &d);
+        report::add_into(&mut credit, &c);
+        out.push(TrialRow {
+            account: account.clone(),
+            kind: kind_of(account, &accounts),
+            debit: prec.amounts(&d)?,
+            credit: prec.amounts(&c)?,
+        });
+    }
+    Ok(TrialBalanceOutput {
+        as_of: input.as_of,
+        rows: out,
+        balanced: debit == credit,
+        debit: prec.amounts(&debit)?,
+        credit: prec.amounts(&credit)?,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Section {
+    #[serde(rename = "type")]
+    pub(crate) kind: Kind,
+    pub(crate) title: &'static str,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) totals: Vec<Amount>,
+}
+
+fn section(
+    kind: Kind,
+    bal: &report::Balances,
+    accounts: &BTreeMap<String, Account>,
+    prefix: Option<&str>,
+    depth: Option<usize>,
+    prec: &mut Precisions,
+) -> Result<(Section, BTreeMap<String, i64>)> {
+    let rows = report::rollup(bal, prefix, depth, kind.credit_normal(), &|a| {
+        accounts.get(a).map(|x| x.kind) == Some(kind)
+    });
+    let totals = report::totals(&rows);
+    let title = match kind {
+        Kind::Asset => "Assets",
+        Kind::Liability => "Liabilities",
+        Kind::Equity => "Equity",
+        Kind::Income => "Income",
+        Kind::Expense => "Expenses",
+    };
+    Ok((
+        Section {
+            kind,
+            title,
+            rows: rows_out(&rows, prec)?,
+            totals: prec.amounts(&totals)?,
+        },
+        totals,
+    ))
+}
+
+fn net(parts: &[(BTreeMap<String, i64>, bool)], prec: &mut Precisions) -> Result<Vec<Amount>> {
+    let mut n: BTreeMap<String, i64> = BTreeMap::new();
+    for (m, minus) in parts {
+        for (c, v) in m {
+            let slot = n.entry(c.clone()).or_default();
+            *slot = if *minus {
+                slot.saturating_sub(*v)
+            } else {
+                slot.saturating_add(*v)
+            };
+        }
+    }
+    n.retain(|_, v| *v != 0);
+    prec.amounts(&n)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct StatementOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) as_of: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) from: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) to: Option<Date>,
+    pub(crate) sections: Vec<Section>,
+    pub(crate) net: Vec<Amount>,
+}
+
+pub(crate) fn balance_sheet(input: AsOfInput) -> Result<StatementOutput> {
+    check_depth(input.depth)?;
+    let prefix = model::normalise_prefix(input.prefix.as_deref());
+    let accounts = store::accounts()?;
+    let bal = store::balances_as_of(input.as_of)?;
+    let mut prec = Precisions::default();
+    let mut sections = Vec::new();
+    let mut parts = Vec::new();
+    for (kind, minus) in [
+        (Kind::Asset, false),
+        (Kind::Liability, true),
+        (Kind::Equity, true),
+    ] {
+        let (s, t) = section(
+            kind,
+            &bal,
+            &accounts,
+            prefix.as_deref(),
+            input.depth,
+            &mut prec,
+        )?;
+        sections.push(s);
+        parts.push((t, minus));
+    }
+    Ok(StatementOutput {
+        as_of: input.as_of,
+        from: None,
+        to: None,
+        sections,
+        net: net(&parts, &mut prec)?,
+    })
+}
+
+/// Movements within `from..=to`: the balance at `to` minus the balance before `from`.
+fn movements(from: Option<Date>, to: Option<Date>) -> Result<report::Balances> {
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
+    }
+    let end = store::balances_as_of(to)?;
+    match from.and_then(Date::pred) {
+        Some(before) => Ok(report::difference(
+            &end,
+            &store::balances_as_of(Some(before))?,
+        )),
+        None => Ok(end),
+    }
+}
+
+pub(crate) fn income_statement(input: RangeInput) -> Result<StatementOutput> {
+    check_depth(input.depth)?;
+    let prefix = model::normalise_prefix(input.prefix.as_deref());
+    let accounts = store::accounts()?;
+    let bal = movements(input.from, input.to)?;
+    let mut prec = Precisions::default();
+    let (inc, ti) = section(
+        Kind::Income,
+        &bal,
+        &accounts,
+        prefix.as_deref(),
+        input.depth,
+        &mut prec,
+    )?;
+    let (exp, te) = section(
+        Kind::Expense,
+        &bal,
+        &accounts,
+        prefix.as_deref(),
+        input.depth,
+        &mut prec,
+    )?;
+    Ok(StatementOutput {
+        as_of: None,
+        from: input.from,
+        to: input.to,
+        sections: vec![inc, exp],
+        net: net(&[(ti, false), (te, true)], &mut prec)?,
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RegisterInput {
+    pub(crate) account: Option<String>,
+    pub(crate) from: Option<Date>,
+    pub(crate) to: Option<Date>,
+    pub(crate) depth: Option<usize>,
+    pub(crate) limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RegisterRow {
+    pub(crate) date: Date,
+    pub(crate) entry: String,
+    pub(crate) description: String,
+    pub(crate) account: String,
+    pub(crate) amount: Amount,
+    pub(crate) balance: Vec<Amount>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RegisterOutput {
+    pub(crate) opening: Vec<Amount>,
+    pub(crate) rows: Vec<RegisterRow>,
+    pub(crate) closing: Vec<Amount>,
+    pub(crate) truncated: bool,
+}
+
+pub(crate) const MAX_REGISTER: usize = 5000;
+
+pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
+    check_depth(input.depth)?;
+    let limit = input.limit.unwrap_or(1000);
+    if !(1..=MAX_REGISTER).contains(&limit) {
+        return Err(Error::invalid(format!("limit must be 1 to {MAX_REGISTER}")));
+    }
+    if let (Some(f), Some(t)) = (input.from, input.to)
+        && f > t
+    {
+        return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
+    }
+    let prefix = model::normalise_prefix(input.account.as_deref());
+    let accounts = store::accounts()?;
+    let mut running: BTreeMap<String, i64> = BTreeMap::new();
+    if let Some(before) = input.from.and_then(Date::pred) {
+        let bal = store::balances_as_of(Some(before))?;
+        for ((a, c), v) in bal {
+            if model::under(&a, prefix.as_deref()) {
+                let slot = running.entry(c).or_default();
+                *slot = slot.saturating_add(v);
+            }
+        }
+        running.retain(|_, v| *v != 0);
+    }
+    let mut prec = Precisions::default();
+    let opening = prec.amounts(&running)?;
+    let mut all = Vec::new();
+    for name in accounts
+        .keys()
+        .filter(|n| model::under(n, prefix.as_deref()))
+    {
+        for (k, r) in store::register_rows(name, input.from, input.to)? {
+            all.push((k, name.clone(), r));
+        }
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let truncated = all.len() > limit;
+    let mut rows = Vec::with_capacity(all.len().min(limit));
+    for (k, account, r) in all.into_iter().take(limit) {
+        let slot = running.entry(r.c.clone()).or_default();
+        *slot = slot.saturating_add(r.n);
+        running.retain(|_, v| *v != 0);
+        rows.push(RegisterRow {
+            date: Date::parse(&k[..10.min(k.len())]).map_err(Error::internal)?,
+            entry: r.e,
+            description: r.d,
+            account: model::clip(&account, input.depth).to_owned(),
+            amount: prec.amount(&r.c, r.n)?,
+            balance: prec.amounts(&running)?,
+        });
+    }
+    Ok(RegisterOutput {
+        opening,
+        closing: prec.amounts(&running)?,
+        rows,
+        truncated,
+    })
+}
