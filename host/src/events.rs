@@ -14,7 +14,7 @@ use crate::store::{EventFilter, EventRecord};
 impl Host {
     /// Events matching `filter`, newest first.
     pub fn events(&self, filter: &EventFilter) -> HostResult<Vec<EventRecord>> {
-        let mut tx = self.begin()?;
+        let mut tx = self.storage.begin_read()?;
         Ok(tx.event_list(filter)?)
     }
 

@@ -423,12 +423,12 @@ impl Host {
 
     /// Jobs matching `filter`.
     pub fn jobs(&self, filter: &JobFilter) -> HostResult<Vec<JobRecord>> {
-        Ok(self.begin()?.job_list(filter)?)
+        Ok(self.storage.begin_read()?.job_list(filter)?)
     }
 
     /// Run history, newest first, of one job or of all.
     pub fn job_history(&self, job_id: Option<i64>, limit: u32) -> HostResult<Vec<JobRun>> {
-        Ok(self.begin()?.job_runs(job_id, limit)?)
+        Ok(self.storage.begin_read()?.job_runs(job_id, limit)?)
     }
 
     /// Schedule a run of a declared job of an enabled plugin now; the worker (or the
@@ -505,7 +505,7 @@ impl Host {
 
     /// Events matching `filter`, newest first, with their deliveries.
     pub fn event_views(&self, filter: &EventFilter) -> HostResult<Vec<EventView>> {
-        let mut tx = self.begin()?;
+        let mut tx = self.storage.begin_read()?;
         let events = tx.event_list(filter)?;
         events
             .into_iter()

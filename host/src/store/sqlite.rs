@@ -71,6 +71,18 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID;
 "#;
 
+/// A non-zero 31-bit fingerprint of the schema text, stored as `PRAGMA user_version`.
+fn schema_fingerprint(parts: &[&str]) -> i32 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+    }
+    let digest = hash.finalize();
+    let n = i32::from_be_bytes([digest[0] & 0x7f, digest[1], digest[2], digest[3]]);
+    n.max(1)
+}
+
 /// Upper bound of idle connections kept for reuse. Opening a connection costs far more
 /// than a call (file, WAL index, schema), so keep enough for every concurrent request.
 const POOL_SIZE: usize = 64;
@@ -147,10 +159,25 @@ impl SqliteStorage {
             }),
         };
         let conn = storage.connect()?;
-        conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(sqlite_events::SCHEMA)?;
-        conn.execute_batch(sqlite_work::SCHEMA)?;
-        conn.execute_batch(identity::SCHEMA)?;
+        // The schema is (re)applied only when it changed: DDL needs the write lock,
+        // and a CLI command opening the database beside a busy `serve` must not
+        // queue behind it just to start. `user_version` holds a fingerprint of the DDL.
+        let ddl = [
+            SCHEMA,
+            sqlite_events::SCHEMA,
+            sqlite_work::SCHEMA,
+            identity::SCHEMA,
+        ];
+        let fingerprint = schema_fingerprint(&ddl);
+        let applied: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if applied != fingerprint {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            for part in ddl {
+                conn.execute_batch(part)?;
+            }
+            conn.pragma_update(None, "user_version", fingerprint)?;
+            conn.execute_batch("COMMIT")?;
+        }
         storage.release(conn);
         Ok(storage)
     }
