@@ -606,3 +606,31 @@ fn cli_manages_users_roles_and_tokens_with_clear_errors() {
             .all(|u| u.get("password_hash").is_none())
     );
 }
+
+#[test]
+fn sigterm_lets_calls_in_flight_finish() {
+    let cli = setup();
+    let bob = api_token(&cli, "bob", "acme", &[]);
+    let mut server = Server::start(&cli, &["--call-timeout-ms", "20000"]);
+    let addr = server.addr.clone();
+    let slow = std::thread::spawn(move || {
+        backoffice_tests::http_request(
+            &addr,
+            "POST",
+            "/v1/tenants/acme/plugins/probe/busy",
+            Some(&bob),
+            br#"{"iterations": 400000000}"#,
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let response = slow.join().unwrap();
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.json()["done"], 400_000_000u64);
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "server exit: {status:?}");
+}
