@@ -248,6 +248,18 @@ impl Case {
         }
     }
 
+    /// The income statement for a date range, in full and rolled up to depth 1.
+    fn check_income_statement(&self, from: &str, to: &str) {
+        for depth in [None, Some(1)] {
+            self.check_statement(
+                "is",
+                &["Revenues", "Expenses"],
+                (Some(from), Some(to)),
+                depth,
+            );
+        }
+    }
+
     fn check_statement(
         &self,
         command: &str,
@@ -445,18 +457,7 @@ fn a_sample_journal_matches_hledger() {
         ("2024-02-01", "2024-03-31"),
         ("2024-01-01", "2024-01-01"),
     ] {
-        c.check_statement(
-            "is",
-            &["Revenues", "Expenses"],
-            (Some(from), Some(to)),
-            None,
-        );
-        c.check_statement(
-            "is",
-            &["Revenues", "Expenses"],
-            (Some(from), Some(to)),
-            Some(1),
-        );
+        c.check_income_statement(from, to);
         c.check_register("assets", Some(from), Some(to), None);
         c.check_register("assets:bank", Some(from), None, Some(2));
     }
@@ -626,18 +627,7 @@ fn generated_journals_match_hledger() {
             ("2023-06-15", "2024-03-10"),
             ("2024-02-01", "2024-02-29"),
         ] {
-            c.check_statement(
-                "is",
-                &["Revenues", "Expenses"],
-                (Some(from), Some(to)),
-                None,
-            );
-            c.check_statement(
-                "is",
-                &["Revenues", "Expenses"],
-                (Some(from), Some(to)),
-                Some(1),
-            );
+            c.check_income_statement(from, to);
             c.check_register("assets:bank", Some(from), Some(to), None);
             c.check_register("expenses", Some(from), Some(to), Some(2));
         }
