@@ -51,7 +51,7 @@ impl Default for ApiConfig {
 struct ApiState {
     host: Arc<Host>,
     config: ApiConfig,
-    /// Blocking work admitted at once. More threads than cores only contend for the
+    /// Blocking work admitted at once (four per core). More threads only contend for the
     /// cores and the database; waiting here costs nothing.
     workers: Arc<tokio::sync::Semaphore>,
 }
@@ -166,24 +166,27 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> ApiResult<Self> {
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::from(HostError::Unauthenticated(
-                "this route needs 'Authorization: Bearer <token>'; get a session token from POST /v1/login or an API token from `backoffice token create`".into(),
-            ))
-        })?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_string())
-            .ok_or_else(|| {
-                ApiError::from(HostError::Unauthenticated(
-                    "the Authorization header must read 'Bearer <token>'".into(),
-                ))
-            })?;
+        let token = bearer(&parts.headers)?;
         let principal = blocking(state, move |host| host.authenticate(&token)).await?;
         Ok(Caller(principal))
     }
+}
+
+/// The bearer token of a request; checking it is [`Host::authenticate`]'s job.
+fn bearer(headers: &axum::http::HeaderMap) -> Result<String, HostError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        HostError::Unauthenticated(
+            "this route needs 'Authorization: Bearer <token>'; get a session token from POST /v1/login or an API token from `backoffice token create`".into(),
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .ok_or_else(|| {
+            HostError::Unauthenticated("the Authorization header must read 'Bearer <token>'".into())
+        })
 }
 
 /// The peer address, when the server recorded it.
@@ -202,15 +205,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-fn require_tenant_access(caller: &Principal, tenant: &str) -> ApiResult<()> {
+fn require_tenant_access(caller: &Principal, tenant: &str) -> Result<(), HostError> {
     if caller.can_access(tenant) {
         Ok(())
     } else {
         Err(HostError::Forbidden(format!(
             "this token belongs to tenant '{}' and cannot be used for tenant '{tenant}'",
             caller.tenant.as_deref().unwrap_or_default()
-        ))
-        .into())
+        )))
     }
 }
 
@@ -299,15 +301,19 @@ async fn me(Caller(caller): Caller) -> Json<Principal> {
 
 async fn invoke(
     State(state): State<ApiState>,
-    Caller(caller): Caller,
+    headers: axum::http::HeaderMap,
     Path((tenant, plugin, operation)): Path<(String, String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    require_tenant_access(&caller, &tenant)?;
+    let token = bearer(&headers)?;
     let bytes = body_bytes(body)?;
     let input = String::from_utf8(bytes.to_vec())
         .map_err(|_| HostError::InvalidInput("request body is not UTF-8".into()))?;
+    // Authentication and the call share one trip to the blocking pool: the hot path
+    // of the API.
     let output = blocking(&state, move |host| {
+        let caller = host.authenticate(&token)?;
+        require_tenant_access(&caller, &tenant)?;
         host.invoke(&tenant, &plugin, &operation, &input, &caller)
     })
     .await?;

@@ -195,7 +195,8 @@ impl SqliteStorage {
             Durability::Normal => "NORMAL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
+             PRAGMA mmap_size=268435456;"
         ))?;
         Ok(conn)
     }
