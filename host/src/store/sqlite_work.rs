@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (tenant, topic, subscriber, state, event_id);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, event_id);
+CREATE INDEX IF NOT EXISTS deliveries_heads ON deliveries (state, tenant, topic, subscriber, event_id);
 "#;
 
 const JOB_COLUMNS: &str = "id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts, \
@@ -358,19 +359,35 @@ pub(super) fn delivery_claim(
     owner: &str,
     limit: u32,
 ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-    let due: Vec<DeliveryRecord> = conn
-        .prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries d
-             WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1
-               AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= ?1)
-               AND NOT EXISTS (SELECT 1 FROM deliveries p
-                   WHERE p.tenant = d.tenant AND p.topic = d.topic
-                     AND p.subscriber = d.subscriber AND p.state = 'pending'
-                     AND p.event_id < d.event_id)
-             ORDER BY d.event_id LIMIT ?2"
-        ))?
-        .query_map(params![now_ms, limit], row_to_delivery)?
-        .collect::<rusqlite::Result<_>>()?;
+    // Only the oldest pending delivery of each (tenant, topic, subscriber) may run.
+    // The groups are walked by a loose index scan (a few index seeks per group) and
+    // each group's head is one more seek, so a long backlog costs nothing per claim;
+    // filtering every pending row instead made draining a backlog quadratic.
+    let mut heads: Vec<DeliveryRecord> = Vec::new();
+    let mut group = next_pending_group(conn, None)?;
+    while let Some((tenant, topic, subscriber)) = group {
+        let head = conn
+            .prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS}, d.lease_until_ms FROM deliveries d
+                 WHERE d.state = 'pending' AND d.tenant = ?1 AND d.topic = ?2
+                   AND d.subscriber = ?3
+                 ORDER BY d.event_id LIMIT 1"
+            ))?
+            .query_row(params![tenant, topic, subscriber], |r| {
+                Ok((row_to_delivery(r)?, r.get::<_, Option<i64>>(10)?))
+            })
+            .optional()?;
+        if let Some((d, lease_until)) = head
+            && d.next_attempt_ms <= now_ms
+            && lease_until.is_none_or(|l| l <= now_ms)
+        {
+            heads.push(d);
+        }
+        group = next_pending_group(conn, Some((tenant, topic, subscriber)))?;
+    }
+    heads.sort_by_key(|d| d.event_id);
+    heads.truncate(limit as usize);
+    let due = heads;
     let mut claimed = Vec::with_capacity(due.len());
     for mut d in due {
         conn.prepare_cached(
@@ -388,6 +405,53 @@ pub(super) fn delivery_claim(
         claimed.push((d, event));
     }
     Ok(claimed)
+}
+
+type Group = (String, String, String);
+
+/// The next (tenant, topic, subscriber) with pending deliveries after `after`, in
+/// index order; each step is an index seek on `deliveries_heads`.
+fn next_pending_group(conn: &Connection, after: Option<Group>) -> Result<Option<Group>> {
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+    let Some((tenant, topic, subscriber)) = after else {
+        return Ok(conn
+            .prepare_cached(
+                "SELECT tenant, topic, subscriber FROM deliveries WHERE state = 'pending'
+                 ORDER BY tenant, topic, subscriber LIMIT 1",
+            )?
+            .query_row([], row)
+            .optional()?);
+    };
+    let same_topic = conn
+        .prepare_cached(
+            "SELECT tenant, topic, subscriber FROM deliveries
+             WHERE state = 'pending' AND tenant = ?1 AND topic = ?2 AND subscriber > ?3
+             ORDER BY subscriber LIMIT 1",
+        )?
+        .query_row(params![tenant, topic, subscriber], row)
+        .optional()?;
+    if same_topic.is_some() {
+        return Ok(same_topic);
+    }
+    let same_tenant = conn
+        .prepare_cached(
+            "SELECT tenant, topic, subscriber FROM deliveries
+             WHERE state = 'pending' AND tenant = ?1 AND topic > ?2
+             ORDER BY topic, subscriber LIMIT 1",
+        )?
+        .query_row(params![tenant, topic], row)
+        .optional()?;
+    if same_tenant.is_some() {
+        return Ok(same_tenant);
+    }
+    Ok(conn
+        .prepare_cached(
+            "SELECT tenant, topic, subscriber FROM deliveries
+             WHERE state = 'pending' AND tenant > ?1
+             ORDER BY tenant, topic, subscriber LIMIT 1",
+        )?
+        .query_row(params![tenant], row)
+        .optional()?)
 }
 
 pub(super) fn delivery_finish(
