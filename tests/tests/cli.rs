@@ -211,7 +211,7 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
         .fails(5, &["re-run with --yes"]);
     // Unsigned packages are never installed silently either.
     cli.run(&["plugin", "install", &path("contacts"), "--yes"])
-        .fails(5, &["unsigned", "--allow-unsigned"]);
+        .fails(5, &["refusing plugin 'contacts'", "--allow-unsigned"]);
 
     assert_eq!(cli.state(), before, "a refused install changed state");
 }
