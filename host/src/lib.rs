@@ -33,8 +33,10 @@ pub mod manifest;
 pub mod package;
 pub mod registry;
 pub mod runtime;
+pub mod scaffold;
 pub mod scheduler;
 pub mod store;
+pub mod testkit;
 pub mod trust;
 
 pub use error::{HostError, HostResult};

@@ -164,6 +164,7 @@ pub fn main() -> ExitCode {
         .init();
     let result = match &cli.command {
         Command::Tenant(cmd) => cli.global.open().and_then(|h| tenant::run(&h, cmd)),
+        Command::Plugin(plugin::PluginCommand::New(args)) => plugin::new(args),
         Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
         Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
         Command::Jobs(cmd) => cli.global.open().and_then(|h| jobs::run(&h, cmd)),

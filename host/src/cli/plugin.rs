@@ -59,6 +59,9 @@ pub enum PluginCommand {
         /// Plugin id.
         id: String,
     },
+    /// Create a plugin project: Cargo.toml, plugin.toml, src/lib.rs with one
+    /// operation and a test that runs it in a real in-process host.
+    New(NewArgs),
     /// List installed plugins.
     List {
         /// Print JSON instead of a table.
@@ -99,6 +102,51 @@ pub enum PluginCommand {
     },
 }
 
+/// `backoffice plugin new`.
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// Plugin id and crate name: lowercase letters, digits and '-'.
+    name: String,
+    /// Vendor name for the manifest (and the signing key).
+    #[arg(long, default_value = "example")]
+    vendor: String,
+    /// Directory to create the project in.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Path of the backoffice `sdk` crate [default: the source tree this binary was built from].
+    #[arg(long)]
+    sdk_path: Option<PathBuf>,
+    /// Path of the backoffice `host` crate, for the test kit [default: as for --sdk-path].
+    #[arg(long)]
+    host_path: Option<PathBuf>,
+}
+
+/// Write a new plugin project; needs no host.
+pub fn new(args: &NewArgs) -> Result<(), HostError> {
+    let tree = crate::scaffold::Sources::from_build_tree();
+    let pick = |given: &Option<PathBuf>, from_tree: Option<PathBuf>, what: &str| {
+        given.clone().or(from_tree).ok_or_else(|| {
+            HostError::InvalidInput(format!(
+                "cannot find the backoffice {what} crate; pass --{what}-path <dir>"
+            ))
+        })
+    };
+    let sources = crate::scaffold::Sources {
+        sdk: pick(&args.sdk_path, tree.as_ref().map(|t| t.sdk.clone()), "sdk")?,
+        host: pick(&args.host_path, tree.map(|t| t.host), "host")?,
+    };
+    let files = crate::scaffold::new_plugin(&args.name, &args.vendor, &args.dir, &sources)?;
+    for f in &files {
+        println!("created {}", f.display());
+    }
+    let dir = args.dir.join(&args.name);
+    println!(
+        "build it with `cargo build --release --target wasm32-wasip2` in {}; test it with `cargo test`",
+        dir.display()
+    );
+    Ok(())
+}
+
 pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
     match cmd {
         PluginCommand::Install {
@@ -107,6 +155,7 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
             allow_unsigned,
         } => install(host, file, *yes, *allow_unsigned),
         PluginCommand::Inspect { file, json } => inspect(host, file, *json),
+        PluginCommand::New(args) => new(args),
         PluginCommand::Sign { key, file } => {
             let key_text = std::fs::read_to_string(key).map_err(|e| {
                 HostError::InvalidInput(format!("cannot read {}: {e}", key.display()))
