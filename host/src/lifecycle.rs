@@ -281,6 +281,7 @@ impl Host {
             .into_iter()
             .filter(|e| e.enabled)
             .collect();
+        let mut migrated = Vec::new();
         for mut e in enabled {
             let tenant = Host::require_tenant(tx.as_mut(), &e.tenant)?;
             tx = self
@@ -301,6 +302,7 @@ impl Host {
             e.data_version = to.clone();
             e.changed_at = now_rfc3339();
             tx.enablement_put(&e)?;
+            migrated.push(e.tenant);
         }
         self.audit_admin(
             tx.as_mut(),
@@ -311,7 +313,7 @@ impl Host {
                 "from": plan.from_version,
                 "digest": plan.digest,
                 "added_capabilities": plan.added_capabilities,
-                "tenants": plan.tenants,
+                "migrated_tenants": migrated,
                 "signature": plan.signature,
             }),
         )?;

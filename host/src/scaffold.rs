@@ -119,6 +119,18 @@ lto = true
 codegen-units = 1
 strip = "debuginfo"
 panic = "abort"
+
+# The test kit compiles your component with Cranelift; unoptimised it is ~14x slower.
+[profile.dev.package.cranelift-codegen]
+opt-level = 3
+[profile.dev.package.regalloc2]
+opt-level = 3
+[profile.dev.package.wasmtime-internal-cranelift]
+opt-level = 3
+[profile.dev.package.wasmparser]
+opt-level = 3
+[profile.dev.package.argon2]
+opt-level = 3
 "#;
 
 const PLUGIN_TOML: &str = r#"# The manifest: embedded in the component by `export_plugin!`, read by the host
@@ -231,8 +243,7 @@ mod tests {
         };
         let files = new_plugin("hello-world", "acme", dir.path(), &sources).unwrap();
         assert_eq!(files.len(), 6);
-        let manifest =
-            std::fs::read_to_string(dir.path().join("hello-world/plugin.toml")).unwrap();
+        let manifest = std::fs::read_to_string(dir.path().join("hello-world/plugin.toml")).unwrap();
         let m = crate::manifest::Manifest::parse(&manifest).unwrap();
         assert_eq!((m.id.as_str(), m.vendor.as_str()), ("hello-world", "acme"));
         assert!(m.operation("greet").is_some());

@@ -131,10 +131,7 @@ pub fn build_component(crate_dir: impl AsRef<Path>) -> HostResult<PathBuf> {
                 .map(|s| s.replace('-', "_"))
         })
         .ok_or_else(|| {
-            HostError::InvalidInput(format!(
-                "{}/Cargo.toml has no package name",
-                dir.display()
-            ))
+            HostError::InvalidInput(format!("{}/Cargo.toml has no package name", dir.display()))
         })?;
     let target_dir = std::env::var_os("BACKOFFICE_TESTKIT_TARGET_DIR")
         .map(PathBuf::from)

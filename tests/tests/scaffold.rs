@@ -24,7 +24,10 @@ fn plugin_new_writes_a_project_that_names_the_sdk() {
     let out = cli
         .run(&["plugin", "new", "hello", "--vendor", "acme", "--dir", &dir])
         .ok();
-    assert!(out.contains("cargo build --release --target wasm32-wasip2"), "{out}");
+    assert!(
+        out.contains("cargo build --release --target wasm32-wasip2"),
+        "{out}"
+    );
     let project = cli.dir.path().join("hello");
     for f in [
         "Cargo.toml",
@@ -92,8 +95,14 @@ fn the_tutorial_plugin_builds_signs_installs_and_upgrades() {
     cli.run(&["keygen", "--name", "acme", "--out", &keys]).ok();
     let key = format!("{keys}/acme.key");
     cli.run(&["plugin", "sign", "--key", &key, &wasm]).ok();
-    cli.run(&["trust", "add", &format!("{keys}/acme.pub"), "--name", "acme"])
-        .ok();
+    cli.run(&[
+        "trust",
+        "add",
+        &format!("{keys}/acme.pub"),
+        "--name",
+        "acme",
+    ])
+    .ok();
     let out = cli.run(&["plugin", "install", &wasm, "--yes"]).ok();
     assert!(out.contains("signed by trusted key 'acme'"), "{out}");
     cli.run(&["tenant", "create", "test"]).ok();
@@ -126,8 +135,6 @@ fn the_tutorial_plugin_builds_signs_installs_and_upgrades() {
     let out = cli.run(&["plugin", "upgrade", &wasm, "--yes"]).ok();
     assert!(out.contains("upgraded 'tutorial-hello' to 0.1.1"), "{out}");
     assert_eq!(greet("Bob")["count"], 2, "data survives the upgrade");
-    cli.run(&["plugin", "rollback", "tutorial-hello"]).fails(
-        4,
-        &["not reversible"],
-    );
+    cli.run(&["plugin", "rollback", "tutorial-hello"])
+        .fails(4, &["not reversible"]);
 }
