@@ -378,6 +378,20 @@ impl Host {
             e.changed_at = now_rfc3339();
             tx.enablement_put(&e)?;
         }
+        for e in tx
+            .enablement_for_plugin(id)?
+            .into_iter()
+            .filter(|e| e.enabled)
+        {
+            let tenant = Host::require_tenant(tx.as_mut(), &e.tenant)?;
+            self.arm_schedules(
+                tx.as_mut(),
+                &e.tenant,
+                &tenant.time_zone,
+                id,
+                &target_manifest,
+            )?;
+        }
         self.audit_admin(
             tx.as_mut(),
             None,
