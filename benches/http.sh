@@ -18,7 +18,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 export BACKOFFICE_DATA_DIR=$dir BACKOFFICE_DURABILITY=${DURABILITY:-full} BACKOFFICE_LOG=warn
 
 $bin tenant create acme >/dev/null
-$bin plugin install target/wasm/wasm32-wasip2/release/probe.wasm --yes >/dev/null
+$bin plugin install target/wasm/wasm32-wasip2/release/probe.wasm --yes --allow-unsigned >/dev/null
 $bin plugin enable probe --tenant acme >/dev/null
 $bin role create runner --tenant acme --permission probe.run >/dev/null
 $bin user create bench --tenant acme >/dev/null

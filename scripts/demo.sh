@@ -11,6 +11,21 @@ bin=target/debug/backoffice
 export BACKOFFICE_DATA_DIR="${BACKOFFICE_DATA_DIR:-$PWD/.backoffice}"
 wasm_dir=target/wasm/wasm32-wasip2/release
 
+# The bundled plugins are published by vendor "backoffice": make a demo signing key
+# (kept beside the data), trust it, and sign each package, as a vendor and an admin
+# would. Real vendors keep their .key private and hand admins only the .pub file.
+keys="$BACKOFFICE_DATA_DIR/demo-keys"
+if [ ! -f "$keys/backoffice.key" ]; then
+  "$bin" keygen --name backoffice --out "$keys"
+fi
+if ! "$bin" trust list --json | grep -q '"name": "backoffice"'; then
+  "$bin" trust add "$keys/backoffice.pub" --name backoffice
+fi
+for manifest in plugins/*/plugin.toml; do
+  crate=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$(dirname "$manifest")/Cargo.toml" | head -n1 | tr - _)
+  "$bin" plugin sign --key "$keys/backoffice.key" "$wasm_dir/$crate.wasm" >/dev/null
+done
+
 if ! "$bin" tenant list --json | grep -q '"id": "demo"'; then
   "$bin" tenant create demo --name "Demo Company" --time-zone Europe/London
 fi

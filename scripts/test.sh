@@ -13,6 +13,8 @@ python3 -c 'import openapi_spec_validator' 2>/dev/null \
 bash scripts/build-wasm.sh
 cargo build --locked -p backoffice-host --bin backoffice
 cargo test --locked --workspace
+# The tutorial of docs/writing-a-plugin.md: scaffold, build, sign, install, upgrade.
+cargo test --locked -p backoffice-tests --test scaffold -- --ignored
 # Plugin logic tests run natively; the components themselves are tested through the host.
 host_triple=$(rustc -vV | sed -n 's/^host: //p')
 (cd plugins && cargo test --locked --target "$host_triple")

@@ -8,7 +8,8 @@
 //! use backoffice_host::{Host, HostConfig, auth::Principal};
 //! let host = Host::open(HostConfig::new("/var/lib/backoffice"))?;
 //! host.create_tenant("acme", Some("Acme Ltd"), Some("Europe/London"))?;
-//! let plan = host.inspect(std::fs::read("contacts.wasm")?)?;
+//! let mut plan = host.inspect(std::fs::read("contacts.wasm")?)?;
+//! plan.allow_unsigned = true; // or pass the `.sig` text: `inspect_signed`
 //! host.install(plan)?;
 //! host.enable("contacts", "acme")?;
 //! let out = host.invoke("acme", "contacts", "create", r#"{"name":"Ada"}"#, &Principal::system())?;
@@ -27,12 +28,16 @@ mod events;
 mod host;
 pub mod identity;
 mod invoke;
+pub mod lifecycle;
 pub mod manifest;
 pub mod package;
 pub mod registry;
 pub mod runtime;
+pub mod scaffold;
 pub mod scheduler;
 pub mod store;
+pub mod testkit;
+pub mod trust;
 
 pub use error::{HostError, HostResult};
 pub use host::{DATABASE_FILE, Host, HostConfig};

@@ -51,6 +51,10 @@ pub struct Manifest {
     /// Jobs the plugin can run.
     #[serde(default)]
     pub jobs: Vec<Job>,
+    /// The previous version can read the data this version's `migrate` leaves, so
+    /// `backoffice plugin rollback` may return to it.
+    #[serde(default)]
+    pub reversible_migrations: bool,
 }
 
 /// One invocable operation.
@@ -175,6 +179,7 @@ impl Manifest {
             dependencies: raw.dependencies,
             operations,
             jobs: raw.jobs,
+            reversible_migrations: raw.reversible_migrations,
         };
         manifest.validate()?;
         Ok(manifest)
@@ -314,6 +319,8 @@ struct RawManifest {
     operations: Vec<RawOperation>,
     #[serde(default)]
     jobs: Vec<Job>,
+    #[serde(default)]
+    reversible_migrations: bool,
 }
 
 #[derive(Deserialize)]

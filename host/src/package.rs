@@ -62,6 +62,16 @@ pub enum PackageError {
         "the component does not target the backoffice:host/plugin world: it does not export {HANDLER}@0.1.x (it exports: {exports}); build it against the WIT in this host's wit/ folder"
     )]
     WrongWorld { exports: String },
+    /// The component was built against a newer host API than this host provides.
+    #[error(
+        "the plugin was built against host API {required} (it imports '{import}'), but this host provides {HOST_API_VERSION}; upgrade the host to one that provides backoffice:host {required}, or use a plugin version built for {HOST_API_VERSION}"
+    )]
+    NeedsNewerHost {
+        /// The host API version the import names.
+        required: semver::Version,
+        /// The import.
+        import: String,
+    },
     /// The component imports something we do not offer.
     #[error(
         "the component imports '{0}', which this host does not offer: plugins get no filesystem, network or other ambient access; use the backoffice:host interfaces (storage, context, events, scheduler, plugins, log) instead"
@@ -156,6 +166,15 @@ pub fn check_interfaces(
         });
     }
     if let Some(bad) = imports.iter().find(|i| !import_allowed(i)) {
+        if let (base, Some(required)) = split_version(bad)
+            && base.starts_with("backoffice:host/")
+            && required > HOST_API_VERSION
+        {
+            return Err(PackageError::NeedsNewerHost {
+                required,
+                import: bad.clone(),
+            });
+        }
         return Err(PackageError::ForbiddenImport(bad.clone()));
     }
     Ok((imports, exports))
@@ -180,6 +199,32 @@ mod tests {
         assert!(matches!(
             read_manifest(&empty),
             Err(PackageError::NoManifest)
+        ));
+    }
+
+    #[test]
+    fn a_plugin_for_a_newer_host_names_the_version_it_needs() {
+        let engine = Engine::default();
+        let wat = |import: &str| {
+            format!(
+                r#"(component
+                    (import "{import}" (instance))
+                    (instance $h)
+                    (export "backoffice:host/handler@0.1.0" (instance $h)))"#
+            )
+        };
+        let newer = Component::new(&engine, wat("backoffice:host/log@0.2.0")).unwrap();
+        let err = check_interfaces(&engine, &newer).unwrap_err().to_string();
+        assert!(
+            err.contains("built against host API 0.2.0") && err.contains("provides 0.1.0"),
+            "{err}"
+        );
+        let same = Component::new(&engine, wat("backoffice:host/log@0.1.0")).unwrap();
+        assert!(check_interfaces(&engine, &same).is_ok());
+        let foreign = Component::new(&engine, wat("wasi:filesystem/types@0.2.0")).unwrap();
+        assert!(matches!(
+            check_interfaces(&engine, &foreign),
+            Err(PackageError::ForbiddenImport(_))
         ));
     }
 

@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::error::{HostError, HostResult};
 use crate::host::{Host, now_rfc3339};
 use crate::manifest::Manifest;
-use crate::package::{self, PackageError};
 use crate::store::{Enablement, PackageRecord, Transaction};
+use crate::trust::SignatureStatus;
 
 /// A validated package, ready to install.
 #[derive(Debug)]
@@ -21,8 +21,13 @@ pub struct InstallPlan {
     pub digest: String,
     /// Interfaces the component imports.
     pub imports: Vec<String>,
-    bytes: Vec<u8>,
-    code: Vec<u8>,
+    /// What the signature check found.
+    pub signature: SignatureStatus,
+    /// Install even if the package is unsigned or signed by an untrusted key (never
+    /// when the signature is invalid). False unless the admin asked explicitly.
+    pub allow_unsigned: bool,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) code: Vec<u8>,
 }
 
 /// What `plugin list` and `plugin info` show.
@@ -52,6 +57,10 @@ pub struct PluginInfo {
     pub operations: Vec<OperationInfo>,
     /// Tenants the plugin is enabled for.
     pub enabled_for: Vec<String>,
+    /// What install found about the package's signature.
+    pub signature: SignatureStatus,
+    /// Every installed version, oldest first (the current one last unless rolled back).
+    pub versions: Vec<String>,
 }
 
 /// An operation as listed.
@@ -76,7 +85,7 @@ pub struct Removal {
     pub kept_keys: u64,
 }
 
-fn manifest_of(record: &PackageRecord) -> HostResult<Manifest> {
+pub(crate) fn manifest_of(record: &PackageRecord) -> HostResult<Manifest> {
     serde_json::from_str(&record.manifest_json).map_err(|e| {
         HostError::Internal(format!(
             "stored manifest of {} is unreadable: {e}",
@@ -86,21 +95,29 @@ fn manifest_of(record: &PackageRecord) -> HostResult<Manifest> {
 }
 
 impl Host {
-    /// Validate a package without installing it: a component of our world, with a
-    /// valid manifest, importing only what we offer, for our host API, with its
-    /// dependencies installed and not installed already.
+    /// Validate an unsigned package without installing it; see [`Host::inspect_signed`].
     pub fn inspect(&self, bytes: Vec<u8>) -> HostResult<InstallPlan> {
-        let manifest = package::read_manifest(&bytes)?;
-        let (component, code) = self
-            .runtime
-            .compile(&bytes)
-            .map_err(|e| PackageError::Malformed(format!("{e:#}")))?;
-        let (imports, _) = package::check_interfaces(self.runtime.engine(), &component)?;
-        self.runtime
-            .prepare(&component, crate::runtime::CacheOutcome::Compiled)
-            .map_err(|e| PackageError::Link(format!("{e:#}")))?;
+        self.inspect_signed(bytes, None)
+    }
 
-        let mut tx = self.begin()?;
+    /// Validate a package and its signature (the `.sig` text, if any) without
+    /// installing it: a component of our world, with a valid manifest, importing only
+    /// what we offer, for our host API, with its dependencies installed and not
+    /// installed already. A signature that does not match is refused here; whether an
+    /// unsigned package may be installed is decided by [`InstallPlan::allow_unsigned`].
+    pub fn inspect_signed(
+        &self,
+        bytes: Vec<u8>,
+        signature: Option<&str>,
+    ) -> HostResult<InstallPlan> {
+        let checked = self.check_package(bytes, signature)?;
+        let manifest = checked.manifest;
+        if let SignatureStatus::Invalid { .. } = checked.signature
+            && let Some(err) = checked.signature.refusal(&manifest.id, true)
+        {
+            return Err(err);
+        }
+        let mut tx = self.storage.begin_read()?;
         if let Some(current) = tx.package_current(&manifest.id)? {
             return Err(HostError::Conflict(
                 if current.version == manifest.version.to_string() {
@@ -110,41 +127,32 @@ impl Host {
                     )
                 } else {
                     format!(
-                        "plugin '{}' is already installed at version {}; remove it first or wait for `backoffice plugin upgrade`",
+                        "plugin '{}' is already installed at version {}; use `backoffice plugin upgrade <file.wasm>` to change versions",
                         manifest.id, current.version
                     )
                 },
             ));
         }
-        for (dep, req) in &manifest.dependencies {
-            match tx.package_current(dep)? {
-                None => {
-                    return Err(HostError::Conflict(format!(
-                        "plugin '{}' depends on '{dep}' {req}, which is not installed; install '{dep}' first",
-                        manifest.id
-                    )));
-                }
-                Some(installed) if !version_matches(req, &installed.version) => {
-                    return Err(HostError::Conflict(format!(
-                        "plugin '{}' depends on '{dep}' {req}, but version {} is installed",
-                        manifest.id, installed.version
-                    )));
-                }
-                Some(_) => {}
-            }
-        }
+        check_dependencies(tx.as_mut(), &manifest)?;
         Ok(InstallPlan {
-            digest: package::digest(&bytes),
+            digest: checked.digest,
             manifest,
-            imports,
-            bytes,
-            code,
+            imports: checked.imports,
+            signature: checked.signature,
+            allow_unsigned: false,
+            bytes: checked.bytes,
+            code: checked.code,
         })
     }
-
     /// Install a validated package, granting it all the capabilities it requested
     /// (the caller has shown them to the admin and had them approved).
     pub fn install(&self, plan: InstallPlan) -> HostResult<PluginInfo> {
+        if let Some(err) = plan
+            .signature
+            .refusal(&plan.manifest.id, plan.allow_unsigned)
+        {
+            return Err(err);
+        }
         let manifest_json = serde_json::to_string(&plan.manifest)
             .map_err(|e| HostError::Internal(format!("cannot encode manifest: {e}")))?;
         let record = PackageRecord {
@@ -164,6 +172,11 @@ impl Host {
             )));
         }
         tx.package_insert(&record)?;
+        tx.package_signature_set(
+            &record.id,
+            &record.version,
+            &signature_json(&plan.signature)?,
+        )?;
         tx.grants_set(&record.id, &plan.manifest.capabilities)?;
         self.audit_admin(
             tx.as_mut(),
@@ -174,6 +187,7 @@ impl Host {
                 "digest": record.digest,
                 "vendor": plan.manifest.vendor,
                 "granted": plan.manifest.capabilities,
+                "signature": plan.signature,
             }),
         )?;
         tx.commit()?;
@@ -328,7 +342,34 @@ impl Host {
     }
 }
 
-fn version_matches(req: &semver::VersionReq, version: &str) -> bool {
+/// Every dependency of `manifest` is installed at a version its range accepts.
+pub(crate) fn check_dependencies(tx: &mut dyn Transaction, manifest: &Manifest) -> HostResult<()> {
+    for (dep, req) in &manifest.dependencies {
+        match tx.package_current(dep)? {
+            None => {
+                return Err(HostError::Conflict(format!(
+                    "plugin '{}' depends on '{dep}' {req}, which is not installed; install '{dep}' first",
+                    manifest.id
+                )));
+            }
+            Some(installed) if !version_matches(req, &installed.version) => {
+                return Err(HostError::Conflict(format!(
+                    "plugin '{}' depends on '{dep}' {req}, but version {} is installed",
+                    manifest.id, installed.version
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn signature_json(status: &SignatureStatus) -> HostResult<String> {
+    serde_json::to_string(status)
+        .map_err(|e| HostError::Internal(format!("cannot encode signature status: {e}")))
+}
+
+pub(crate) fn version_matches(req: &semver::VersionReq, version: &str) -> bool {
     semver::Version::parse(version).is_ok_and(|v| req.matches(&v))
 }
 
@@ -364,6 +405,19 @@ fn info_of(tx: &mut dyn Transaction, record: &PackageRecord) -> HostResult<Plugi
             .filter(|e| e.enabled)
             .map(|e| e.tenant)
             .collect(),
+        signature: tx
+            .package_signature_get(&record.id, &record.version)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(SignatureStatus::Unsigned),
+        versions: {
+            let mut versions: Vec<semver::Version> = tx
+                .package_versions(&record.id)?
+                .iter()
+                .filter_map(|p| semver::Version::parse(&p.version).ok())
+                .collect();
+            versions.sort();
+            versions.iter().map(ToString::to_string).collect()
+        },
     })
 }
 

@@ -129,9 +129,15 @@ impl TestHost {
         }
     }
 
-    /// Install a built component, granting what it asks for.
+    /// Install a built (unsigned) component, granting what it asks for.
     pub fn install(&self, name: &str) {
-        let plan = self.host.inspect(wasm(name)).unwrap();
+        self.install_bytes(wasm(name));
+    }
+
+    /// Install component bytes (unsigned), granting what they ask for.
+    pub fn install_bytes(&self, bytes: Vec<u8>) {
+        let mut plan = self.host.inspect(bytes).unwrap();
+        plan.allow_unsigned = true;
         self.host.install(plan).unwrap();
     }
 

@@ -17,6 +17,7 @@ fn listings_do_not_wait_for_a_writer() {
         "install",
         &wasm_path("contacts").display().to_string(),
         "--yes",
+        "--allow-unsigned",
     ])
     .ok();
     cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])

@@ -50,7 +50,13 @@ fn admin_tour_install_enable_call_disable_remove() {
     ])
     .ok();
     let out = cli
-        .run(&["plugin", "install", &path("contacts"), "--yes"])
+        .run(&[
+            "plugin",
+            "install",
+            &path("contacts"),
+            "--yes",
+            "--allow-unsigned",
+        ])
         .ok();
     assert!(
         out.contains("requests capabilities") && out.contains("storage"),
@@ -125,7 +131,7 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
     let before = cli.state();
 
     let not_wasm = write(&cli, "notes.txt", b"just some text");
-    cli.run(&["plugin", "install", &not_wasm, "--yes"])
+    cli.run(&["plugin", "install", &not_wasm, "--yes", "--allow-unsigned"])
         .fails(2, &["not a WebAssembly binary"]);
 
     let core = write(
@@ -133,28 +139,41 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
         "core.wasm",
         &wat::parse_str("(module (func (export \"f\")))").unwrap(),
     );
-    cli.run(&["plugin", "install", &core, "--yes"]).fails(
+    cli.run(&["plugin", "install", &core, "--yes", "--allow-unsigned"])
+        .fails(
+            2,
+            &["core WebAssembly module, not a component", "wasm32-wasip2"],
+        );
+
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("other_world"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .fails(
         2,
-        &["core WebAssembly module, not a component", "wasm32-wasip2"],
+        &[
+            "does not target the backoffice:host/plugin world",
+            "it exports: run",
+        ],
     );
 
-    cli.run(&["plugin", "install", &path("other_world"), "--yes"])
-        .fails(
-            2,
-            &[
-                "does not target the backoffice:host/plugin world",
-                "it exports: run",
-            ],
-        );
-
-    cli.run(&["plugin", "install", &path("no_manifest"), "--yes"])
-        .fails(
-            2,
-            &["no 'backoffice:manifest' custom section", "export_plugin!"],
-        );
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("no_manifest"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .fails(
+        2,
+        &["no 'backoffice:manifest' custom section", "export_plugin!"],
+    );
 
     let broken = with_manifest(&cli, "broken.wasm", "id = \"x\"\nversion = ");
-    cli.run(&["plugin", "install", &broken, "--yes"])
+    cli.run(&["plugin", "install", &broken, "--yes", "--allow-unsigned"])
         .fails(2, &["plugin.toml is not valid"]);
 
     let future = with_manifest(
@@ -162,22 +181,37 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
         "future.wasm",
         "id = \"future\"\nname = \"F\"\nvendor = \"v\"\nversion = \"1.0.0\"\nhost-api = \"^2.0\"\n",
     );
-    cli.run(&["plugin", "install", &future, "--yes"])
+    cli.run(&["plugin", "install", &future, "--yes", "--allow-unsigned"])
         .fails(2, &["needs host API ^2.0", "provides 0.1.0"]);
 
-    cli.run(&["plugin", "install", &path("rogue_fs"), "--yes"])
-        .fails(2, &["imports 'wasi:filesystem", "does not offer"]);
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("rogue_fs"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .fails(2, &["imports 'wasi:filesystem", "does not offer"]);
 
-    cli.run(&["plugin", "install", &path("needs_contacts"), "--yes"])
-        .fails(4, &["depends on 'contacts' ^0.1, which is not installed"]);
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("needs_contacts"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .fails(4, &["depends on 'contacts' ^0.1, which is not installed"]);
 
     let missing = cli.dir.path().join("nope.wasm").display().to_string();
-    cli.run(&["plugin", "install", &missing, "--yes"])
+    cli.run(&["plugin", "install", &missing, "--yes", "--allow-unsigned"])
         .fails(2, &["cannot read"]);
 
     // Capabilities are never granted silently.
-    cli.run(&["plugin", "install", &path("contacts")])
+    cli.run(&["plugin", "install", &path("contacts"), "--allow-unsigned"])
         .fails(5, &["re-run with --yes"]);
+    // Unsigned packages are never installed silently either.
+    cli.run(&["plugin", "install", &path("contacts"), "--yes"])
+        .fails(5, &["refusing plugin 'contacts'", "--allow-unsigned"]);
 
     assert_eq!(cli.state(), before, "a refused install changed state");
 }
@@ -185,11 +219,23 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
 #[test]
 fn installing_the_same_version_twice_is_a_conflict() {
     let cli = Cli::new();
-    cli.run(&["plugin", "install", &path("contacts"), "--yes"])
-        .ok();
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("contacts"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .ok();
     let before = cli.state();
-    cli.run(&["plugin", "install", &path("contacts"), "--yes"])
-        .fails(4, &["'contacts' version 0.1.0 is already installed"]);
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("contacts"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .fails(4, &["'contacts' version 0.1.0 is already installed"]);
     assert_eq!(cli.state(), before);
 }
 
@@ -198,8 +244,14 @@ fn bad_calls_are_refused_clearly_and_change_nothing() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
     cli.run(&["tenant", "create", "globex"]).ok();
-    cli.run(&["plugin", "install", &path("contacts"), "--yes"])
-        .ok();
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("contacts"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .ok();
     cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
         .ok();
     call(
@@ -265,13 +317,25 @@ fn dependencies_must_be_installed_and_enabled_first() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
     for dependency in ["contacts", "probe"] {
-        cli.run(&["plugin", "install", &path(dependency), "--yes"])
-            .ok();
+        cli.run(&[
+            "plugin",
+            "install",
+            &path(dependency),
+            "--yes",
+            "--allow-unsigned",
+        ])
+        .ok();
     }
     cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
         .ok();
-    cli.run(&["plugin", "install", &path("needs_contacts"), "--yes"])
-        .ok();
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("needs_contacts"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .ok();
     cli.run(&["plugin", "enable", "needs-contacts", "--tenant", "acme"])
         .fails(
             4,
@@ -298,8 +362,14 @@ fn dependencies_must_be_installed_and_enabled_first() {
 fn a_restart_loads_compiled_code_from_the_cache() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
-    cli.run(&["plugin", "install", &path("contacts"), "--yes"])
-        .ok();
+    cli.run(&[
+        "plugin",
+        "install",
+        &path("contacts"),
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .ok();
     let cache_dir = cli.dir.path().join("cache");
     let files: Vec<_> = std::fs::read_dir(&cache_dir)
         .unwrap()
@@ -356,6 +426,14 @@ fn help_is_available_on_every_command() {
         vec!["tenant", "create", "--help"],
         vec!["plugin", "install", "--help"],
         vec!["plugin", "remove", "--help"],
+        vec!["plugin", "inspect", "--help"],
+        vec!["plugin", "sign", "--help"],
+        vec!["plugin", "upgrade", "--help"],
+        vec!["plugin", "rollback", "--help"],
+        vec!["plugin", "new", "--help"],
+        vec!["keygen", "--help"],
+        vec!["trust", "--help"],
+        vec!["trust", "add", "--help"],
         vec!["call", "--help"],
         vec!["serve", "--help"],
     ] {

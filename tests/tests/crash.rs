@@ -127,7 +127,14 @@ fn sigkill_mid_work_loses_no_job_and_no_delivery() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
     for plugin in ["probe", "listener"] {
-        cli.run(&["plugin", "install", &path(plugin), "--yes"]).ok();
+        cli.run(&[
+            "plugin",
+            "install",
+            &path(plugin),
+            "--yes",
+            "--allow-unsigned",
+        ])
+        .ok();
         cli.run(&["plugin", "enable", plugin, "--tenant", "acme"])
             .ok();
     }

@@ -24,6 +24,7 @@ fn setup() -> Cli {
             "install",
             &wasm_path(p).display().to_string(),
             "--yes",
+            "--allow-unsigned",
         ])
         .ok();
     }

@@ -12,6 +12,7 @@ mod plugin;
 mod serve;
 mod tenant;
 mod token;
+mod trust;
 mod user;
 
 use std::path::PathBuf;
@@ -95,6 +96,11 @@ enum Command {
     /// List and verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Create a vendor signing key pair (no host needed).
+    Keygen(trust::KeygenArgs),
+    /// Trust, list and remove vendor keys that sign plugins.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
 }
 
 /// The operating-system user running the command, for the audit log.
@@ -158,6 +164,7 @@ pub fn main() -> ExitCode {
         .init();
     let result = match &cli.command {
         Command::Tenant(cmd) => cli.global.open().and_then(|h| tenant::run(&h, cmd)),
+        Command::Plugin(plugin::PluginCommand::New(args)) => plugin::new(args),
         Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
         Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
         Command::Jobs(cmd) => cli.global.open().and_then(|h| jobs::run(&h, cmd)),
@@ -167,6 +174,8 @@ pub fn main() -> ExitCode {
         Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),
         Command::Token(cmd) => cli.global.open().and_then(|h| token::run(&h, cmd)),
         Command::Audit(cmd) => cli.global.open().and_then(|h| audit::run(&h, cmd)),
+        Command::Keygen(args) => trust::keygen(args),
+        Command::Trust(cmd) => cli.global.open().and_then(|h| trust::run(&h, cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

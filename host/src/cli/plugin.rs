@@ -1,7 +1,7 @@
 //! `backoffice plugin ...`
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
@@ -18,7 +18,50 @@ pub enum PluginCommand {
         /// Grant the requested capabilities without asking.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Install even if the package is unsigned or its key is not trusted
+        /// (a signature that does not match the file is always refused).
+        #[arg(long)]
+        allow_unsigned: bool,
     },
+    /// Show a package's manifest, capabilities, imports, exports, host API range and
+    /// signature status without installing it.
+    Inspect {
+        /// The plugin's .wasm component (its signature is read from <file>.sig).
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a package with a vendor key: writes <file.wasm>.sig beside it.
+    Sign {
+        /// The vendor's secret key file from `backoffice keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        /// The plugin's .wasm component.
+        file: PathBuf,
+    },
+    /// Upgrade an installed plugin to a higher version, migrating every tenant's data.
+    Upgrade {
+        /// The new version's .wasm component.
+        file: PathBuf,
+        /// Approve added capabilities without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Accept a major (breaking) version change.
+        #[arg(long)]
+        allow_major: bool,
+        /// Accept an unsigned package or an untrusted key.
+        #[arg(long)]
+        allow_unsigned: bool,
+    },
+    /// Return a plugin to its previously installed version.
+    Rollback {
+        /// Plugin id.
+        id: String,
+    },
+    /// Create a plugin project: Cargo.toml, plugin.toml, src/lib.rs with one
+    /// operation and a test that runs it in a real in-process host.
+    New(NewArgs),
     /// List installed plugins.
     List {
         /// Print JSON instead of a table.
@@ -59,9 +102,92 @@ pub enum PluginCommand {
     },
 }
 
+/// `backoffice plugin new`.
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// Plugin id and crate name: lowercase letters, digits and '-'.
+    name: String,
+    /// Vendor name for the manifest (and the signing key).
+    #[arg(long, default_value = "example")]
+    vendor: String,
+    /// Directory to create the project in.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Path of the backoffice `sdk` crate [default: the source tree this binary was built from].
+    #[arg(long)]
+    sdk_path: Option<PathBuf>,
+    /// Path of the backoffice `host` crate, for the test kit [default: as for --sdk-path].
+    #[arg(long)]
+    host_path: Option<PathBuf>,
+}
+
+/// Write a new plugin project; needs no host.
+pub fn new(args: &NewArgs) -> Result<(), HostError> {
+    let tree = crate::scaffold::Sources::from_build_tree();
+    let pick = |given: &Option<PathBuf>, from_tree: Option<PathBuf>, what: &str| {
+        given.clone().or(from_tree).ok_or_else(|| {
+            HostError::InvalidInput(format!(
+                "cannot find the backoffice {what} crate; pass --{what}-path <dir>"
+            ))
+        })
+    };
+    let sources = crate::scaffold::Sources {
+        sdk: pick(&args.sdk_path, tree.as_ref().map(|t| t.sdk.clone()), "sdk")?,
+        host: pick(&args.host_path, tree.map(|t| t.host), "host")?,
+    };
+    let files = crate::scaffold::new_plugin(&args.name, &args.vendor, &args.dir, &sources)?;
+    for f in &files {
+        println!("created {}", f.display());
+    }
+    let dir = args.dir.join(&args.name);
+    println!(
+        "build it with `cargo build --release --target wasm32-wasip2` in {}; test it with `cargo test`",
+        dir.display()
+    );
+    Ok(())
+}
+
 pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
     match cmd {
-        PluginCommand::Install { file, yes } => install(host, file, *yes),
+        PluginCommand::Install {
+            file,
+            yes,
+            allow_unsigned,
+        } => install(host, file, *yes, *allow_unsigned),
+        PluginCommand::Inspect { file, json } => inspect(host, file, *json),
+        PluginCommand::New(args) => new(args),
+        PluginCommand::Sign { key, file } => {
+            let key_text = std::fs::read_to_string(key).map_err(|e| {
+                HostError::InvalidInput(format!("cannot read {}: {e}", key.display()))
+            })?;
+            let bytes = read(file)?;
+            let sig = crate::trust::sign(&key_text, &bytes)?;
+            let out = crate::trust::signature_path(file);
+            std::fs::write(&out, sig).map_err(|e| {
+                HostError::InvalidInput(format!("cannot write {}: {e}", out.display()))
+            })?;
+            println!(
+                "signed {}; signature written to {}",
+                file.display(),
+                out.display()
+            );
+            println!("ship both files; the signature covers the whole component");
+            Ok(())
+        }
+        PluginCommand::Upgrade {
+            file,
+            yes,
+            allow_major,
+            allow_unsigned,
+        } => upgrade(host, file, *yes, *allow_major, *allow_unsigned),
+        PluginCommand::Rollback { id } => {
+            let r = host.rollback(id)?;
+            println!(
+                "rolled back '{id}' from {} to {}; {} is no longer installed",
+                r.from_version, r.to_version, r.from_version
+            );
+            Ok(())
+        }
         PluginCommand::List { json } => {
             let plugins = host.plugins()?;
             if *json {
@@ -74,15 +200,16 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
                 return Ok(());
             }
             println!(
-                "{:<20} {:<10} {:<16} {:<24} ENABLED FOR",
-                "ID", "VERSION", "VENDOR", "CAPABILITIES"
+                "{:<20} {:<10} {:<16} {:<12} {:<24} ENABLED FOR",
+                "ID", "VERSION", "VENDOR", "SIGNATURE", "CAPABILITIES"
             );
             for p in plugins {
                 println!(
-                    "{:<20} {:<10} {:<16} {:<24} {}",
+                    "{:<20} {:<10} {:<16} {:<12} {:<24} {}",
                     p.id,
                     p.version,
                     p.vendor,
+                    p.signature.word(),
                     p.granted.join(","),
                     p.enabled_for.join(",")
                 );
@@ -126,12 +253,21 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
     }
 }
 
-fn install(host: &Host, file: &PathBuf, yes: bool) -> Result<(), HostError> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| HostError::InvalidInput(format!("cannot read {}: {e}", file.display())))?;
-    let plan = host.inspect(bytes)?;
+fn read(file: &Path) -> Result<Vec<u8>, HostError> {
+    std::fs::read(file)
+        .map_err(|e| HostError::InvalidInput(format!("cannot read {}: {e}", file.display())))
+}
+
+fn install(host: &Host, file: &Path, yes: bool, allow_unsigned: bool) -> Result<(), HostError> {
+    let signature = crate::trust::read_signature(file)?;
+    let mut plan = host.inspect_signed(read(file)?, signature.as_deref())?;
+    plan.allow_unsigned = allow_unsigned;
     let m = &plan.manifest;
     println!("{} {} by {} ({})", m.id, m.version, m.vendor, m.name);
+    println!("signature: {}", plan.signature.describe());
+    if let Some(err) = plan.signature.refusal(&m.id, allow_unsigned) {
+        return Err(err);
+    }
     if m.capabilities.is_empty() {
         println!("requests no capabilities");
     } else {
@@ -139,7 +275,7 @@ fn install(host: &Host, file: &PathBuf, yes: bool) -> Result<(), HostError> {
         for cap in &m.capabilities {
             println!("  - {cap}: {}", describe_capability(cap));
         }
-        if !yes && !confirm()? {
+        if !yes && !confirm("grant these capabilities and install?")? {
             return Err(HostError::Forbidden(
                 "installation cancelled: the requested capabilities were not granted".into(),
             ));
@@ -159,6 +295,111 @@ fn install(host: &Host, file: &PathBuf, yes: bool) -> Result<(), HostError> {
     Ok(())
 }
 
+fn inspect(host: &Host, file: &Path, json: bool) -> Result<(), HostError> {
+    let signature = crate::trust::read_signature(file)?;
+    let r = host.inspect_package(read(file)?, signature.as_deref())?;
+    if json {
+        return super::print_json(&r);
+    }
+    let m = &r.manifest;
+    println!("{} {} ({})", m.id, m.version, m.name);
+    println!("vendor:        {}", m.vendor);
+    if !m.description.is_empty() {
+        println!("description:   {}", m.description);
+    }
+    println!("sha256:        {}", r.digest);
+    println!("signature:     {}", r.signature.describe());
+    println!(
+        "host API:      needs {}, this host provides {}",
+        r.host_api_required, r.host_api_provided
+    );
+    println!(
+        "installed:     {}",
+        r.installed_version.as_deref().unwrap_or("no")
+    );
+    println!("capabilities:");
+    if m.capabilities.is_empty() {
+        println!("  (none)");
+    }
+    for cap in &m.capabilities {
+        println!("  - {cap}: {}", describe_capability(cap));
+    }
+    if !m.dependencies.is_empty() {
+        for (dep, req) in &m.dependencies {
+            println!("depends on:    {dep} {req}");
+        }
+    }
+    println!("imports:");
+    for i in &r.imports {
+        println!("  {i}");
+    }
+    println!("exports:");
+    for e in &r.exports {
+        println!("  {e}");
+    }
+    println!("operations:");
+    for op in &m.operations {
+        println!(
+            "  {:<20} needs {:<24} {}",
+            op.name, op.permission, op.description
+        );
+    }
+    Ok(())
+}
+
+fn upgrade(
+    host: &Host,
+    file: &Path,
+    yes: bool,
+    allow_major: bool,
+    allow_unsigned: bool,
+) -> Result<(), HostError> {
+    let signature = crate::trust::read_signature(file)?;
+    let mut plan = host.upgrade_plan(read(file)?, signature.as_deref())?;
+    plan.allow_major = allow_major;
+    plan.allow_unsigned = allow_unsigned;
+    let id = plan.manifest.id.clone();
+    println!(
+        "{id}: {} -> {}{}",
+        plan.from_version,
+        plan.manifest.version,
+        if plan.major { " (major)" } else { "" }
+    );
+    println!("signature: {}", plan.signature.describe());
+    if let Some(err) = plan.signature.refusal(&id, allow_unsigned) {
+        return Err(err);
+    }
+    if plan.major && !allow_major {
+        return Err(HostError::Conflict(format!(
+            "upgrading '{id}' from {} to {} is a major (breaking) version change; read the vendor's release notes and pass --allow-major to go ahead",
+            plan.from_version, plan.manifest.version
+        )));
+    }
+    for cap in &plan.dropped_capabilities {
+        println!("  - {cap} (no longer requested; the grant is withdrawn)");
+    }
+    if !plan.added_capabilities.is_empty() {
+        println!("the new version requests more capabilities:");
+        for cap in &plan.added_capabilities {
+            println!("  + {cap}: {}", describe_capability(cap));
+        }
+        if !yes && !confirm("grant these capabilities and upgrade?")? {
+            return Err(HostError::Forbidden(
+                "upgrade cancelled: the added capabilities were not granted".into(),
+            ));
+        }
+    }
+    if !plan.tenants.is_empty() {
+        println!(
+            "migrating the data of tenant(s) {}",
+            plan.tenants.join(", ")
+        );
+    }
+    let info = host.upgrade(plan)?;
+    println!("upgraded '{}' to {}", info.id, info.version);
+    Ok(())
+}
+
 fn describe_capability(cap: &str) -> &'static str {
     match cap {
         "storage" => "read and write its own data in each tenant that enables it",
@@ -169,14 +410,14 @@ fn describe_capability(cap: &str) -> &'static str {
     }
 }
 
-fn confirm() -> Result<bool, HostError> {
+fn confirm(question: &str) -> Result<bool, HostError> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(HostError::Forbidden(
             "the plugin requests capabilities and there is no terminal to confirm them; re-run with --yes to grant them".into(),
         ));
     }
-    print!("grant these capabilities and install? [y/N] ");
+    print!("{question} [y/N] ");
     std::io::stdout().flush().ok();
     let mut answer = String::new();
     stdin
@@ -193,7 +434,9 @@ fn print_info(p: &PluginInfo) {
         println!("description:   {}", p.description);
     }
     println!("sha256:        {}", p.digest);
+    println!("signature:     {}", p.signature.describe());
     println!("installed at:  {}", p.installed_at);
+    println!("versions:      {}", p.versions.join(", "));
     println!(
         "capabilities:  requested [{}], granted [{}]",
         p.capabilities.join(", "),

@@ -14,6 +14,7 @@ mod identity;
 mod sqlite;
 mod sqlite_events;
 mod sqlite_identity;
+mod sqlite_trust;
 mod sqlite_work;
 mod work;
 
@@ -106,6 +107,17 @@ pub struct PackageRecord {
     pub component: Vec<u8>,
     /// RFC 3339 UTC timestamp.
     pub installed_at: String,
+}
+
+/// A vendor public key trusted to sign plugins of the vendor `name`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrustedKey {
+    /// Vendor name; must equal the `vendor` of the manifests the key signs.
+    pub name: String,
+    /// Ed25519 public key, lowercase hex.
+    pub public_key: String,
+    /// RFC 3339 UTC timestamp.
+    pub added_at: String,
 }
 
 /// A plugin's state for one tenant.
@@ -348,6 +360,25 @@ pub trait Transaction: Send {
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
     /// Every chain that has links.
     fn audit_chains(&mut self) -> Result<Vec<String>>;
+
+    // --- trusted keys and package lifecycle ---
+
+    /// Trust a vendor key; [`StoreError::Conflict`] if the key is already trusted.
+    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()>;
+    /// Every trusted key, by name.
+    fn trust_list(&mut self) -> Result<Vec<TrustedKey>>;
+    /// Stop trusting every key of `name`; how many were removed.
+    fn trust_remove(&mut self, name: &str) -> Result<u64>;
+    /// Record what install found about a package version's signature (JSON text).
+    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>;
+    /// The recorded signature status of a package version.
+    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
+    /// Every installed version of a plugin, in no particular order, without bytes.
+    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
+    /// Make an installed version current; false if that version is not installed.
+    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
+    /// Forget one installed version (not the current one) and its signature status.
+    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
 }
 
 #[cfg(test)]

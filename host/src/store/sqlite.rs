@@ -11,10 +11,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sqlite_identity as identity;
+use super::sqlite_trust as trust;
 use super::{
     AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result,
     RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
-    UserRecord, sqlite_events,
+    TrustedKey, UserRecord, sqlite_events,
 };
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
@@ -167,6 +168,7 @@ impl SqliteStorage {
             sqlite_events::SCHEMA,
             sqlite_work::SCHEMA,
             identity::SCHEMA,
+            trust::SCHEMA,
         ];
         let fingerprint = schema_fingerprint(&ddl);
         let applied: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -534,6 +536,7 @@ impl Transaction for SqliteTx {
         conn.execute("DELETE FROM grants WHERE plugin = ?1", params![id])?;
         conn.execute("DELETE FROM plugins WHERE id = ?1", params![id])?;
         conn.execute("DELETE FROM packages WHERE id = ?1", params![id])?;
+        trust::package_forget_signatures(conn, id)?;
         Ok(())
     }
 
@@ -799,5 +802,37 @@ impl Transaction for SqliteTx {
 
     fn audit_chains(&mut self) -> Result<Vec<String>> {
         identity::audit_chains(self.conn()?)
+    }
+
+    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
+        trust::trust_insert(self.conn()?, key)
+    }
+
+    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
+        trust::trust_list(self.conn()?)
+    }
+
+    fn trust_remove(&mut self, name: &str) -> Result<u64> {
+        trust::trust_remove(self.conn()?, name)
+    }
+
+    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
+        trust::signature_set(self.conn()?, id, version, signature)
+    }
+
+    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        trust::signature_get(self.conn()?, id, version)
+    }
+
+    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
+        trust::package_versions(self.conn()?, id)
+    }
+
+    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
+        trust::package_set_current(self.conn()?, id, version)
+    }
+
+    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
+        trust::package_delete_version(self.conn()?, id, version)
     }
 }

@@ -284,3 +284,76 @@ fn sqlite_savepoints_undo_or_keep_a_nested_calls_writes() {
     assert!(tx.kv_get(&b, "undone").unwrap().is_none());
     assert!(tx.kv_get(&b, "kept").unwrap().is_some());
 }
+
+pub(crate) fn trust_and_package_versions(storage: &dyn Storage) {
+    let key = |name: &str, hex: &str| TrustedKey {
+        name: name.into(),
+        public_key: hex.into(),
+        added_at: "2026-11-23T00:00:00Z".into(),
+    };
+    let mut tx = storage.begin().unwrap();
+    tx.trust_insert(&key("acme", "aa")).unwrap();
+    tx.trust_insert(&key("acme", "bb")).unwrap();
+    tx.trust_insert(&key("globex", "cc")).unwrap();
+    assert!(matches!(
+        tx.trust_insert(&key("other", "aa")),
+        Err(StoreError::Conflict(_))
+    ));
+    let pkg = |version: &str| PackageRecord {
+        id: "notes".into(),
+        version: version.into(),
+        manifest_json: "{}".into(),
+        digest: version.into(),
+        component: vec![1],
+        installed_at: "2026-11-23T00:00:00Z".into(),
+    };
+    tx.package_insert(&pkg("1.0.0")).unwrap();
+    tx.package_signature_set("notes", "1.0.0", "{\"status\":\"unsigned\"}")
+        .unwrap();
+    tx.package_insert(&pkg("1.1.0")).unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.trust_list().unwrap().len(), 3);
+    assert_eq!(tx.trust_remove("acme").unwrap(), 2);
+    assert_eq!(tx.trust_list().unwrap(), vec![key("globex", "cc")]);
+    assert_eq!(
+        tx.package_current("notes").unwrap().unwrap().version,
+        "1.1.0"
+    );
+    let mut versions: Vec<String> = tx
+        .package_versions("notes")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.version)
+        .collect();
+    versions.sort();
+    assert_eq!(versions, ["1.0.0", "1.1.0"]);
+    assert!(tx.package_set_current("notes", "1.0.0").unwrap());
+    assert!(!tx.package_set_current("notes", "9.0.0").unwrap());
+    tx.package_delete_version("notes", "1.1.0").unwrap();
+    assert_eq!(
+        tx.package_current("notes").unwrap().unwrap().version,
+        "1.0.0"
+    );
+    assert_eq!(tx.package_versions("notes").unwrap().len(), 1);
+    assert_eq!(
+        tx.package_signature_get("notes", "1.0.0")
+            .unwrap()
+            .as_deref(),
+        Some("{\"status\":\"unsigned\"}")
+    );
+    drop(tx);
+    // Rolled back: both versions and the acme keys are still there.
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.package_versions("notes").unwrap().len(), 2);
+    assert_eq!(tx.trust_list().unwrap().len(), 3);
+    tx.package_remove("notes").unwrap();
+    assert_eq!(tx.package_signature_get("notes", "1.0.0").unwrap(), None);
+}
+
+#[test]
+fn sqlite_trust_and_package_versions() {
+    let (_dir, s) = sqlite();
+    trust_and_package_versions(&s);
+}

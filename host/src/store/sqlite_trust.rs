@@ -1,0 +1,114 @@
+//! SQLite side of plugin lifecycle rows: trusted vendor keys, the signature status of
+//! each installed package version, and moving a plugin between its installed
+//! versions. Called from the [`Transaction`](super::Transaction) impl in `sqlite.rs`.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::sqlite::conflict_on_unique;
+use super::{PackageRecord, Result, TrustedKey};
+
+/// `trusted_keys` holds vendor public keys (hex); one key belongs to one name.
+/// `package_signatures` keeps, per installed version, what install found (JSON).
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS trusted_keys (
+    public_key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trusted_keys_by_name ON trusted_keys (name);
+CREATE TABLE IF NOT EXISTS package_signatures (
+    id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+"#;
+
+pub(super) fn trust_insert(conn: &Connection, key: &TrustedKey) -> Result<()> {
+    conn.execute(
+        "INSERT INTO trusted_keys (public_key, name, added_at) VALUES (?1, ?2, ?3)",
+        params![key.public_key, key.name, key.added_at],
+    )
+    .map_err(|e| conflict_on_unique(e, || format!("key {} is already trusted", key.public_key)))?;
+    Ok(())
+}
+
+pub(super) fn trust_list(conn: &Connection) -> Result<Vec<TrustedKey>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, public_key, added_at FROM trusted_keys ORDER BY name, added_at",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(TrustedKey {
+            name: r.get(0)?,
+            public_key: r.get(1)?,
+            added_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn trust_remove(conn: &Connection, name: &str) -> Result<u64> {
+    let n = conn.execute("DELETE FROM trusted_keys WHERE name = ?1", params![name])?;
+    Ok(n as u64)
+}
+
+pub(super) fn signature_set(conn: &Connection, id: &str, version: &str, sig: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO package_signatures (id, version, signature) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id, version) DO UPDATE SET signature = excluded.signature",
+        params![id, version, sig],
+    )?;
+    Ok(())
+}
+
+pub(super) fn signature_get(conn: &Connection, id: &str, version: &str) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT signature FROM package_signatures WHERE id = ?1 AND version = ?2",
+    )?;
+    Ok(stmt
+        .query_row(params![id, version], |r| r.get(0))
+        .optional()?)
+}
+
+pub(super) fn package_versions(conn: &Connection, id: &str) -> Result<Vec<PackageRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, version, manifest, digest, installed_at FROM packages WHERE id = ?1",
+    )?;
+    let rows = stmt.query_map(params![id], |r| {
+        Ok(PackageRecord {
+            id: r.get(0)?,
+            version: r.get(1)?,
+            manifest_json: r.get(2)?,
+            digest: r.get(3)?,
+            component: Vec::new(),
+            installed_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn package_set_current(conn: &Connection, id: &str, version: &str) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE plugins SET current_version = ?2
+         WHERE id = ?1 AND EXISTS (SELECT 1 FROM packages WHERE id = ?1 AND version = ?2)",
+        params![id, version],
+    )?;
+    Ok(n == 1)
+}
+
+pub(super) fn package_delete_version(conn: &Connection, id: &str, version: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM packages WHERE id = ?1 AND version = ?2",
+        params![id, version],
+    )?;
+    conn.execute(
+        "DELETE FROM package_signatures WHERE id = ?1 AND version = ?2",
+        params![id, version],
+    )?;
+    Ok(())
+}
+
+pub(super) fn package_forget_signatures(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute("DELETE FROM package_signatures WHERE id = ?1", params![id])?;
+    Ok(())
+}
