@@ -296,6 +296,13 @@ impl Cli {
         Run::from(child.wait_with_output().unwrap())
     }
 
+    /// `plugin install <fixture or plugin> --yes --allow-unsigned`: the built
+    /// components of this repository are not signed.
+    pub fn install_unsigned(&self, name: &str) -> Run {
+        let file = wasm_path(name).display().to_string();
+        self.run(&["plugin", "install", &file, "--yes", "--allow-unsigned"])
+    }
+
     /// `plugin list --json` and `tenant list --json`, to compare state before and after.
     pub fn state(&self) -> (serde_json::Value, serde_json::Value) {
         (

@@ -145,14 +145,7 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
             &["core WebAssembly module, not a component", "wasm32-wasip2"],
         );
 
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("other_world"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .fails(
+    cli.install_unsigned("other_world").fails(
         2,
         &[
             "does not target the backoffice:host/plugin world",
@@ -160,14 +153,7 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
         ],
     );
 
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("no_manifest"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .fails(
+    cli.install_unsigned("no_manifest").fails(
         2,
         &["no 'backoffice:manifest' custom section", "export_plugin!"],
     );
@@ -184,23 +170,11 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
     cli.run(&["plugin", "install", &future, "--yes", "--allow-unsigned"])
         .fails(2, &["needs host API ^2.0", "provides 0.1.0"]);
 
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("rogue_fs"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .fails(2, &["imports 'wasi:filesystem", "does not offer"]);
+    cli.install_unsigned("rogue_fs")
+        .fails(2, &["imports 'wasi:filesystem", "does not offer"]);
 
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("needs_contacts"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .fails(4, &["depends on 'contacts' ^0.1, which is not installed"]);
+    cli.install_unsigned("needs_contacts")
+        .fails(4, &["depends on 'contacts' ^0.1, which is not installed"]);
 
     let missing = cli.dir.path().join("nope.wasm").display().to_string();
     cli.run(&["plugin", "install", &missing, "--yes", "--allow-unsigned"])
@@ -219,23 +193,10 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
 #[test]
 fn installing_the_same_version_twice_is_a_conflict() {
     let cli = Cli::new();
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("contacts"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .ok();
+    cli.install_unsigned("contacts").ok();
     let before = cli.state();
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("contacts"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .fails(4, &["'contacts' version 0.1.0 is already installed"]);
+    cli.install_unsigned("contacts")
+        .fails(4, &["'contacts' version 0.1.0 is already installed"]);
     assert_eq!(cli.state(), before);
 }
 
@@ -244,14 +205,7 @@ fn bad_calls_are_refused_clearly_and_change_nothing() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
     cli.run(&["tenant", "create", "globex"]).ok();
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("contacts"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .ok();
+    cli.install_unsigned("contacts").ok();
     cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
         .ok();
     call(
@@ -317,25 +271,11 @@ fn dependencies_must_be_installed_and_enabled_first() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
     for dependency in ["contacts", "probe"] {
-        cli.run(&[
-            "plugin",
-            "install",
-            &path(dependency),
-            "--yes",
-            "--allow-unsigned",
-        ])
-        .ok();
+        cli.install_unsigned(dependency).ok();
     }
     cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
         .ok();
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("needs_contacts"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .ok();
+    cli.install_unsigned("needs_contacts").ok();
     cli.run(&["plugin", "enable", "needs-contacts", "--tenant", "acme"])
         .fails(
             4,
@@ -362,14 +302,7 @@ fn dependencies_must_be_installed_and_enabled_first() {
 fn a_restart_loads_compiled_code_from_the_cache() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
-    cli.run(&[
-        "plugin",
-        "install",
-        &path("contacts"),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .ok();
+    cli.install_unsigned("contacts").ok();
     let cache_dir = cli.dir.path().join("cache");
     let files: Vec<_> = std::fs::read_dir(&cache_dir)
         .unwrap()
