@@ -216,17 +216,30 @@ impl Host {
     }
 
     pub(crate) fn require_package(tx: &mut dyn Transaction, id: &str) -> HostResult<PackageRecord> {
-        tx.package_current(id)?.ok_or_else(|| {
-            HostError::NotFound(format!(
-                "plugin '{id}' is not installed; see `backoffice plugin list`, or install it with `backoffice plugin install <file.wasm>`"
-            ))
-        })
+        tx.package_current(id)?.ok_or_else(|| not_installed(id))
     }
 
+    /// [`Host::require_package`] without the manifest: the per-call lookup.
+    pub(crate) fn require_package_head(
+        tx: &mut dyn Transaction,
+        id: &str,
+    ) -> HostResult<PackageRecord> {
+        tx.package_head(id)?.ok_or_else(|| not_installed(id))
+    }
+}
+
+fn not_installed(id: &str) -> HostError {
+    HostError::NotFound(format!(
+        "plugin '{id}' is not installed; see `backoffice plugin list`, or install it with `backoffice plugin install <file.wasm>`"
+    ))
+}
+
+impl Host {
     /// The loaded form of an installed package, compiling or reading the code cache
     /// the first time it is needed in this process.
-    /// Reads the component bytes through `tx` only on a miss, so a call does not pull
-    /// the whole package out of the database each time.
+    /// Reads the manifest (when `record` came without it) and the component bytes
+    /// through `tx` only on a miss, so a call does not pull the whole package out of
+    /// the database each time.
     pub(crate) fn load(
         &self,
         tx: &mut dyn Transaction,
@@ -262,7 +275,22 @@ impl Loader {
         {
             return Ok(hit);
         }
-        let manifest: Manifest = serde_json::from_str(&record.manifest_json).map_err(|e| {
+        // Records from `package_head` carry no manifest: read it now, on a miss only.
+        let fetched;
+        let manifest_json = if record.manifest_json.is_empty() {
+            fetched = tx
+                .package_manifest(&record.id, &record.version)?
+                .ok_or_else(|| {
+                    HostError::Internal(format!(
+                        "manifest of {} {} is missing from the database",
+                        record.id, record.version
+                    ))
+                })?;
+            fetched.as_str()
+        } else {
+            record.manifest_json.as_str()
+        };
+        let manifest: Manifest = serde_json::from_str(manifest_json).map_err(|e| {
             HostError::Internal(format!(
                 "stored manifest of {} {} is unreadable: {e}",
                 record.id, record.version

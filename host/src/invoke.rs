@@ -117,7 +117,7 @@ impl Host {
         principal: &Principal,
     ) -> HostResult<(Tenant, PackageRecord, Arc<Loaded>, bool)> {
         let tenant_row = Host::require_tenant(tx, tenant)?;
-        let record = Host::require_package(tx, plugin)?;
+        let record = Host::require_package_head(tx, plugin)?;
         let enabled = tx
             .enablement_get(tenant, plugin)?
             .is_some_and(|e| e.enabled);

@@ -193,6 +193,11 @@ pub trait Transaction: Send {
     /// The current version of a plugin, without its component bytes (`component` is
     /// empty): calls need only the metadata once the code is loaded.
     fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+    /// The current version of a plugin without its manifest or component bytes (both
+    /// empty): what a call needs once the plugin is loaded, read on every call.
+    fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+    /// The manifest (JSON) of an installed plugin version.
+    fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>>;
     /// The component bytes of an installed plugin version.
     fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>>;
     /// `(id, version, manifest_json, digest, installed_at)` of every plugin's current

@@ -510,6 +510,24 @@ impl Transaction for SqliteTx {
         Ok(stmt.query_row(params![id], row_to_package).optional()?)
     }
 
+    fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
+        let mut stmt = self.conn()?.prepare_cached(
+            "SELECT p.id, p.version, '', p.digest, p.installed_at
+             FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+             WHERE c.id = ?1",
+        )?;
+        Ok(stmt.query_row(params![id], row_to_package).optional()?)
+    }
+
+    fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        let mut stmt = self
+            .conn()?
+            .prepare_cached("SELECT manifest FROM packages WHERE id = ?1 AND version = ?2")?;
+        Ok(stmt
+            .query_row(params![id, version], |r| r.get(0))
+            .optional()?)
+    }
+
     fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
         let mut stmt = self
             .conn()?

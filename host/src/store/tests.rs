@@ -321,6 +321,18 @@ pub(crate) fn trust_and_package_versions(storage: &dyn Storage) {
         tx.package_current("notes").unwrap().unwrap().version,
         "1.1.0"
     );
+    let head = tx.package_head("notes").unwrap().unwrap();
+    assert_eq!(
+        (head.version.as_str(), head.digest.as_str()),
+        ("1.1.0", "1.1.0")
+    );
+    assert!(head.manifest_json.is_empty() && head.component.is_empty());
+    assert_eq!(
+        tx.package_manifest("notes", "1.0.0").unwrap().as_deref(),
+        Some("{}")
+    );
+    assert!(tx.package_head("nothing").unwrap().is_none());
+    assert_eq!(tx.package_manifest("notes", "9.9.9").unwrap(), None);
     let mut versions: Vec<String> = tx
         .package_versions("notes")
         .unwrap()
