@@ -106,6 +106,7 @@ pub mod events;
 pub mod log;
 mod money;
 mod ops;
+pub mod payroll;
 pub mod plugins;
 pub mod scheduler;
 pub mod storage;

@@ -1,0 +1,324 @@
+//! Payroll rules: the typed extension point `backoffice:payroll@0.1.0`.
+//!
+//! A *country rules* plugin computes one payslip for one employee and one pay period:
+//! it implements [`Rules`] and registers it with
+//! [`export_payroll_rules!`](crate::export_payroll_rules) next to
+//! [`export_plugin!`](crate::export_plugin). Its manifest declares what it provides:
+//!
+//! ```toml
+//! [[provides]]
+//! interface = "backoffice:payroll/rules@0.1.0"
+//! keys = ["US"]
+//! ```
+//!
+//! A plugin that runs payroll (the bundled `payroll` plugin, or a vendor's) calls
+//! [`calculate`]: the host routes the call to the rules plugin enabled for the
+//! tenant that provides the input's country, in the caller's transaction.
+//!
+//! Amounts are integer minor units of the payslip's currency (cents, pence).
+//! Every deduction or contribution line carries a positive amount when it is taken
+//! from (or paid on top of) the gross; a refund of tax is a negative amount.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The WIT interface name a rules plugin exports and declares under `[[provides]]`.
+pub const RULES_INTERFACE: &str = "backoffice:payroll/rules@0.1.0";
+
+/// How often an employee is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Frequency {
+    /// 52 periods a year.
+    Weekly,
+    /// Every two weeks (UK: fortnightly), 26 periods a year.
+    Biweekly,
+    /// Every four weeks, 13 periods a year.
+    FourWeekly,
+    /// Twice a month, 24 periods a year.
+    SemiMonthly,
+    /// 12 periods a year.
+    Monthly,
+    /// 4 periods a year.
+    Quarterly,
+    /// Once a year.
+    Annual,
+}
+
+impl Frequency {
+    /// Every frequency, in the order above.
+    pub const ALL: [Frequency; 7] = [
+        Frequency::Weekly,
+        Frequency::Biweekly,
+        Frequency::FourWeekly,
+        Frequency::SemiMonthly,
+        Frequency::Monthly,
+        Frequency::Quarterly,
+        Frequency::Annual,
+    ];
+
+    /// Pay periods in a year: 52, 26, 13, 24, 12, 4 or 1.
+    pub fn periods_per_year(self) -> u32 {
+        match self {
+            Frequency::Weekly => 52,
+            Frequency::Biweekly => 26,
+            Frequency::FourWeekly => 13,
+            Frequency::SemiMonthly => 24,
+            Frequency::Monthly => 12,
+            Frequency::Quarterly => 4,
+            Frequency::Annual => 1,
+        }
+    }
+
+    /// The kebab-case name used in JSON, e.g. `semi-monthly`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::Weekly => "weekly",
+            Frequency::Biweekly => "biweekly",
+            Frequency::FourWeekly => "four-weekly",
+            Frequency::SemiMonthly => "semi-monthly",
+            Frequency::Monthly => "monthly",
+            Frequency::Quarterly => "quarterly",
+            Frequency::Annual => "annual",
+        }
+    }
+}
+
+impl fmt::Display for Frequency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a payslip line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LineKind {
+    /// A tax withheld from the employee's pay (income tax, surcharges, church tax).
+    EmployeeTax,
+    /// A social contribution withheld from the employee's pay.
+    EmployeeContribution,
+    /// A contribution the employer pays on top of the gross; does not change net pay.
+    EmployerContribution,
+}
+
+impl LineKind {
+    /// Whether the line is taken from the employee's pay (and so reduces net pay).
+    pub fn reduces_net(self) -> bool {
+        !matches!(self, LineKind::EmployerContribution)
+    }
+}
+
+/// The input of one calculation: one employee, one pay period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CalcInput {
+    /// ISO 3166-1 alpha-2 country code of the rules to apply, e.g. `US`, `GB`, `DE`.
+    pub country: String,
+    /// The date the wages are paid, `YYYY-MM-DD`; selects the tax year and the
+    /// parameters in force.
+    pub pay_date: String,
+    /// The pay frequency; rules plugins refuse the ones their country does not use.
+    pub frequency: Frequency,
+    /// Gross pay for the period, in minor units of `currency`. Never negative.
+    pub gross: i64,
+    /// ISO 4217 code of every amount: USD, GBP, EUR.
+    pub currency: String,
+    /// Year-to-date figures of the same tax year before this period, by code (the
+    /// codes are the rules plugin's own; it returns the updated ones in
+    /// [`Payslip::ytd`]). Missing codes count as zero.
+    #[serde(default)]
+    pub ytd: BTreeMap<String, i64>,
+    /// The employee's country-specific tax profile (W-4, tax code, Steuerklasse ...),
+    /// as the rules plugin's [`Rules::profile_schema`] describes it.
+    #[serde(default = "empty_object")]
+    pub profile: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+/// One line of a payslip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Line {
+    /// A stable code, e.g. `us-fit`, `us-social-security`, `gb-paye`, `de-lohnsteuer`.
+    pub code: String,
+    /// What a person reads on the payslip.
+    pub description: String,
+    /// Minor units; positive when taken from pay or paid by the employer.
+    pub amount: i64,
+    /// What kind of line it is.
+    pub kind: LineKind,
+}
+
+/// The result of one calculation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Payslip {
+    /// The country of the rules applied.
+    pub country: String,
+    /// The tax year the pay date falls in, as the country names it: `2025`, `2025-26`.
+    pub tax_year: String,
+    /// The pay period within the tax year when the country numbers them (UK tax
+    /// week or month), otherwise `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    /// Gross pay of the period, as in the input.
+    pub gross: i64,
+    /// Taxes and contributions, in the order a payslip shows them.
+    pub lines: Vec<Line>,
+    /// Gross minus every line that [reduces net pay](LineKind::reduces_net).
+    pub net: i64,
+    /// The year-to-date figures after this period, to pass as `ytd` next period.
+    pub ytd: BTreeMap<String, i64>,
+    /// Remarks for the reader, e.g. which parameters were applied.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl Payslip {
+    /// Sum of the lines of `kind`.
+    pub fn total(&self, kind: LineKind) -> i64 {
+        self.lines
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.amount)
+            .sum()
+    }
+
+    /// Build a payslip from its lines, computing `net` as gross minus the lines
+    /// that reduce net pay.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        input: &CalcInput,
+        tax_year: impl Into<String>,
+        period: Option<u32>,
+        lines: Vec<Line>,
+        ytd: BTreeMap<String, i64>,
+        notes: Vec<String>,
+    ) -> Payslip {
+        let deducted: i64 = lines
+            .iter()
+            .filter(|l| l.kind.reduces_net())
+            .map(|l| l.amount)
+            .sum();
+        Payslip {
+            country: input.country.clone(),
+            tax_year: tax_year.into(),
+            period,
+            currency: input.currency.clone(),
+            gross: input.gross,
+            net: input.gross - deducted,
+            lines,
+            ytd,
+            notes,
+        }
+    }
+}
+
+/// What a rules plugin supports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Support {
+    /// Countries (ISO 3166-1 alpha-2) it computes; must match its manifest's keys.
+    pub countries: Vec<String>,
+    /// ISO 4217 currency of its amounts.
+    pub currency: String,
+    /// Tax years it has parameters for, as [`Payslip::tax_year`] names them.
+    pub tax_years: Vec<String>,
+    /// Pay frequencies it accepts.
+    pub frequencies: Vec<Frequency>,
+}
+
+/// What a country rules plugin implements; register it with
+/// [`export_payroll_rules!`](crate::export_payroll_rules).
+pub trait Rules {
+    /// Countries, currency, tax years and frequencies supported.
+    fn support() -> Support;
+
+    /// A JSON Schema of the `profile` this plugin accepts, for forms and validation.
+    fn profile_schema() -> serde_json::Value;
+
+    /// Compute one payslip. Refuse, with [`Error::InvalidInput`] naming the field and
+    /// what is accepted, any input the rules do not support.
+    fn calculate(input: &CalcInput) -> Result<Payslip>;
+}
+
+/// Read the check of a payslip a rules plugin returned: lines and net consistent.
+pub fn check_payslip(input: &CalcInput, slip: &Payslip) -> Result<()> {
+    let deducted: i64 = slip
+        .lines
+        .iter()
+        .filter(|l| l.kind.reduces_net())
+        .map(|l| l.amount)
+        .sum();
+    if slip.gross != input.gross || slip.net != slip.gross - deducted {
+        return Err(Error::internal(format!(
+            "the {} rules returned an inconsistent payslip: gross {} net {} but lines deduct {}",
+            slip.country, slip.gross, slip.net, deducted
+        )));
+    }
+    if slip.currency != input.currency {
+        return Err(Error::internal(format!(
+            "the {} rules returned amounts in {} for an input in {}",
+            slip.country, slip.currency, input.currency
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_json_is_kebab_case_and_strict() {
+        let input: CalcInput = serde_json::from_str(
+            r#"{"country":"US","pay-date":"2025-03-14","frequency":"semi-monthly","gross":250000,"currency":"USD","ytd":{"gross":500000},"profile":{"filing-status":"single"}}"#,
+        )
+        .unwrap();
+        assert_eq!(input.frequency, Frequency::SemiMonthly);
+        assert_eq!(input.ytd["gross"], 500000);
+        let bad = serde_json::from_str::<CalcInput>(
+            r#"{"country":"US","pay-date":"2025-03-14","frequency":"monthly","gross":1,"currency":"USD","salary":2}"#,
+        );
+        assert!(bad.unwrap_err().to_string().contains("salary"));
+    }
+
+    #[test]
+    fn net_is_gross_minus_employee_lines() {
+        let input: CalcInput = serde_json::from_str(
+            r#"{"country":"GB","pay-date":"2025-05-30","frequency":"monthly","gross":300000,"currency":"GBP"}"#,
+        )
+        .unwrap();
+        let line = |code: &str, amount, kind| Line {
+            code: code.into(),
+            description: code.into(),
+            amount,
+            kind,
+        };
+        let slip = Payslip::new(
+            &input,
+            "2025-26",
+            Some(2),
+            vec![
+                line("gb-paye", 39000, LineKind::EmployeeTax),
+                line("gb-ni-employee", 12000, LineKind::EmployeeContribution),
+                line("gb-ni-employer", 30000, LineKind::EmployerContribution),
+            ],
+            BTreeMap::new(),
+            vec![],
+        );
+        assert_eq!(slip.net, 300000 - 39000 - 12000);
+        assert_eq!(slip.total(LineKind::EmployerContribution), 30000);
+        check_payslip(&input, &slip).unwrap();
+    }
+}
