@@ -15,3 +15,28 @@ pub use exports::backoffice::host::handler;
 
 /// The version of the host API this build implements.
 pub const HOST_API_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+
+/// Host bindings of the `backoffice:payroll` extension package (`wit/payroll/`).
+pub mod payroll {
+    /// The provider side: calling a country rules plugin's `rules` export.
+    pub mod provider {
+        wasmtime::component::bindgen!({
+            path: "../wit/payroll",
+            world: "backoffice:payroll/rules-provider",
+        });
+    }
+
+    /// The consumer side: the `engine` import the host implements.
+    pub mod consumer {
+        wasmtime::component::bindgen!({
+            path: "../wit/payroll",
+            world: "backoffice:payroll/rules-consumer",
+            imports: { default: trappable },
+            with: {
+                "backoffice:payroll/types": crate::bindings::payroll::provider::backoffice::payroll::types,
+            },
+        });
+    }
+
+    pub use provider::backoffice::payroll::types;
+}

@@ -203,6 +203,14 @@ impl Host {
             input: input.to_string(),
         };
         let label = format!("operation '{operation}'");
+        // An operation may declare a longer deadline for batch work (`deadline-ms`).
+        let deadline = loaded
+            .manifest
+            .operation(operation)
+            .and_then(|o| o.deadline_ms)
+            .map_or(limits.call_deadline, |ms| {
+                limits.call_deadline.max(Duration::from_millis(ms))
+            });
         let (output, tx) = self.run(
             tx,
             &tenant_row,
@@ -211,7 +219,7 @@ impl Host {
             principal,
             action,
             &label,
-            limits.call_deadline,
+            deadline,
         )?;
         let output: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
             call_error(

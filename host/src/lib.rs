@@ -25,6 +25,7 @@ pub mod cli;
 pub mod clock;
 pub mod error;
 mod events;
+pub mod extensions;
 mod host;
 pub mod identity;
 mod invoke;

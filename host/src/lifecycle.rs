@@ -121,6 +121,7 @@ impl Host {
             .compile(&bytes)
             .map_err(|e| PackageError::Malformed(format!("{e:#}")))?;
         let (imports, exports) = package::check_interfaces(self.runtime.engine(), &component)?;
+        crate::extensions::check_exports(&manifest, &exports).map_err(PackageError::Link)?;
         self.runtime
             .prepare(&component, crate::runtime::CacheOutcome::Compiled)
             .map_err(|e| PackageError::Link(format!("{e:#}")))?;

@@ -45,6 +45,11 @@ pub struct Manifest {
     /// Other plugins this one needs, with acceptable versions.
     #[serde(default)]
     pub dependencies: BTreeMap<String, VersionReq>,
+    /// Plugins this one calls when the tenant has them enabled, but works without:
+    /// callable with `plugins.call`, not needed to install or enable, free to be
+    /// disabled. A call while one is disabled gets `forbidden`.
+    #[serde(default)]
+    pub optional_dependencies: BTreeMap<String, VersionReq>,
     /// Operations callers can invoke.
     #[serde(default)]
     pub operations: Vec<Operation>,
@@ -55,7 +60,23 @@ pub struct Manifest {
     /// `backoffice plugin rollback` may return to it.
     #[serde(default)]
     pub reversible_migrations: bool,
+    /// Extension interfaces the plugin exports, with the keys it serves.
+    #[serde(default)]
+    pub provides: Vec<Provide>,
 }
+
+/// An extension interface a plugin exports (see [`crate::extensions`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Provide {
+    /// The interface with its version, e.g. `backoffice:payroll/rules@0.1.0`.
+    pub interface: String,
+    /// What the plugin serves: countries for payroll rules.
+    pub keys: Vec<String>,
+}
+
+/// The longest deadline an operation may declare with `deadline-ms`.
+pub const MAX_DEADLINE_MS: u64 = 60_000;
 
 /// One invocable operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +99,11 @@ pub struct Operation {
     /// instead of queueing for the write lock, and any write it tries is refused.
     #[serde(default)]
     pub read_only: bool,
+    /// A deadline longer than the host's default for this operation (batch work such
+    /// as a pay run), in milliseconds, at most [`MAX_DEADLINE_MS`]. The admin's
+    /// `--call-timeout-ms` still applies when it is longer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 /// A job the plugin runs by cron or on request.
@@ -162,6 +188,7 @@ impl Manifest {
                     name: op.name,
                     permission: op.permission,
                     read_only: op.read_only,
+                    deadline_ms: op.deadline_ms,
                     description: op.description,
                 })
             })
@@ -177,9 +204,11 @@ impl Manifest {
             subscriptions: raw.subscriptions,
             emits: raw.emits,
             dependencies: raw.dependencies,
+            optional_dependencies: raw.optional_dependencies,
             operations,
             jobs: raw.jobs,
             reversible_migrations: raw.reversible_migrations,
+            provides: raw.provides,
         };
         manifest.validate()?;
         Ok(manifest)
@@ -227,7 +256,18 @@ impl Manifest {
                 "`emits` lists topics but `capabilities` lacks \"events\"; add it",
             ));
         }
-        for dep in self.dependencies.keys() {
+        for dep in self.optional_dependencies.keys() {
+            if self.dependencies.contains_key(dep) {
+                return Err(invalid(format!(
+                    "'{dep}' is listed under both [dependencies] and [optional-dependencies]; keep one"
+                )));
+            }
+        }
+        for dep in self
+            .dependencies
+            .keys()
+            .chain(self.optional_dependencies.keys())
+        {
             if !is_ident(dep, 40) || dep == &self.id {
                 return Err(invalid(format!(
                     "dependency '{dep}' is not a valid plugin id"
@@ -254,6 +294,14 @@ impl Manifest {
                     op.name, op.permission
                 )));
             }
+            if let Some(ms) = op.deadline_ms
+                && !(1..=MAX_DEADLINE_MS).contains(&ms)
+            {
+                return Err(invalid(format!(
+                    "operation '{}': deadline-ms {ms} must be between 1 and {MAX_DEADLINE_MS}",
+                    op.name
+                )));
+            }
             for (field, schema) in [("input", &op.input), ("output", &op.output)] {
                 jsonschema::meta::validate(schema).map_err(|e| {
                     invalid(format!(
@@ -261,6 +309,36 @@ impl Manifest {
                         op.name
                     ))
                 })?;
+            }
+        }
+        let mut provided = std::collections::BTreeSet::new();
+        for p in &self.provides {
+            let Some(ext) = crate::extensions::find(&p.interface) else {
+                return Err(invalid(format!(
+                    "[[provides]] interface '{}' is not an extension point of this host; known: {}",
+                    p.interface,
+                    crate::extensions::KNOWN
+                        .iter()
+                        .map(|e| e.interface)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if p.keys.is_empty() {
+                return Err(invalid(format!(
+                    "[[provides]] {}: list at least one {} under keys",
+                    p.interface, ext.key_name
+                )));
+            }
+            for key in &p.keys {
+                (ext.check_key)(key)
+                    .map_err(|e| invalid(format!("[[provides]] {}: {e}", p.interface)))?;
+            }
+            if !provided.insert(p.interface.as_str()) {
+                return Err(invalid(format!(
+                    "[[provides]] {} is listed twice; put all keys in one entry",
+                    p.interface
+                )));
             }
         }
         let mut jobs = std::collections::BTreeSet::new();
@@ -283,6 +361,14 @@ impl Manifest {
         topic
             .strip_prefix(self.id.as_str())
             .is_some_and(|rest| rest.starts_with('.'))
+    }
+
+    /// The acceptable versions of `plugin` when this one may call it: listed under
+    /// `[dependencies]` or `[optional-dependencies]`.
+    pub fn callable(&self, plugin: &str) -> Option<&VersionReq> {
+        self.dependencies
+            .get(plugin)
+            .or_else(|| self.optional_dependencies.get(plugin))
     }
 
     /// The operation called `name`.
@@ -316,11 +402,15 @@ struct RawManifest {
     #[serde(default)]
     dependencies: BTreeMap<String, VersionReq>,
     #[serde(default)]
+    optional_dependencies: BTreeMap<String, VersionReq>,
+    #[serde(default)]
     operations: Vec<RawOperation>,
     #[serde(default)]
     jobs: Vec<Job>,
     #[serde(default)]
     reversible_migrations: bool,
+    #[serde(default)]
+    provides: Vec<Provide>,
 }
 
 #[derive(Deserialize)]
@@ -334,6 +424,7 @@ struct RawOperation {
     output: Option<toml::Value>,
     #[serde(default)]
     read_only: bool,
+    deadline_ms: Option<u64>,
 }
 
 #[cfg(test)]

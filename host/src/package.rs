@@ -145,6 +145,9 @@ fn import_allowed(name: &str) -> bool {
         });
         return HOST_INTERFACES.contains(&iface) && compatible;
     }
+    if crate::extensions::import_allowed(base, version.as_ref()) {
+        return true;
+    }
     ALLOWED_WASI.contains(&base) && version.is_some_and(|v| v.major == 0 && v.minor == 2)
 }
 

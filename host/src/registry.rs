@@ -232,6 +232,32 @@ impl Host {
                 }
             }
         }
+        if !manifest.provides.is_empty() {
+            for other in tx
+                .enablement_for_tenant(tenant)?
+                .into_iter()
+                .filter(|o| o.enabled && o.plugin != id)
+            {
+                let Some(r) = tx.package_current(&other.plugin)? else {
+                    continue;
+                };
+                let theirs = manifest_of(&r)?;
+                for mine in &manifest.provides {
+                    for p in theirs
+                        .provides
+                        .iter()
+                        .filter(|p| p.interface == mine.interface)
+                    {
+                        if let Some(key) = mine.keys.iter().find(|k| p.keys.contains(k)) {
+                            return Err(HostError::Conflict(format!(
+                                "plugin '{id}' provides {} for {key}, and so does '{}', already enabled for tenant '{tenant}'; a tenant uses one provider per key: disable '{}' first (`backoffice plugin disable {} --tenant {tenant}`)",
+                                mine.interface, other.plugin, other.plugin, other.plugin
+                            )));
+                        }
+                    }
+                }
+            }
+        }
         let from = previous.map(|e| e.data_version);
         let mut tx = self.migrate_in(tx, &tenant_row, &record, from)?;
         self.arm_schedules(tx.as_mut(), tenant, &tenant_row.time_zone, id, &manifest)?;

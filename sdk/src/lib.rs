@@ -101,6 +101,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod context;
+mod date;
 mod error;
 pub mod events;
 pub mod log;
@@ -112,6 +113,7 @@ pub mod scheduler;
 pub mod storage;
 mod time;
 
+pub use date::Date;
 pub use error::{Error, Result};
 pub use money::{Currency, MAX_EXPONENT, Money};
 pub use ops::{Empty, Operations, Plugin};
@@ -130,8 +132,8 @@ pub const MANIFEST_SECTION: &str = "backoffice:manifest";
 pub mod prelude {
     pub use crate::context::{self, Caller, PrincipalKind};
     pub use crate::{
-        Currency, Empty, Error, Money, Operations, Plugin, Result, Timestamp, events, log, plugins,
-        scheduler, storage,
+        Currency, Date, Empty, Error, Money, Operations, Plugin, Result, Timestamp, events, log,
+        plugins, scheduler, storage,
     };
 }
 
@@ -176,6 +178,21 @@ macro_rules! export_plugin {
     };
 }
 
+/// Register `$rules` (a type implementing [`payroll::Rules`]) as the component's
+/// implementation of `backoffice:payroll/rules@0.1.0`. Use it next to
+/// [`export_plugin!`], and declare the countries under `[[provides]]` in `plugin.toml`.
+#[macro_export]
+macro_rules! export_payroll_rules {
+    ($rules:ty) => {
+        const _: () = {
+            type __BackofficeRules = $crate::__private::RulesAdapter<$rules>;
+            $crate::__private::__backoffice_export_rules!(
+                __BackofficeRules with_types_in $crate::__private::payroll_rules_bindings
+            );
+        };
+    };
+}
+
 /// Implementation details of [`export_plugin!`]; not a stable API.
 #[doc(hidden)]
 pub mod __private {
@@ -198,6 +215,34 @@ pub mod __private {
 
     #[doc(hidden)]
     pub use bindings::__backoffice_export;
+
+    /// The `engine` import of `backoffice:payroll` (world `rules-consumer`). Only the
+    /// functions a plugin calls end up as imports of its component.
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod payroll_bindings {
+        wit_bindgen::generate!({
+            path: "../wit/payroll",
+            world: "backoffice:payroll/rules-consumer",
+        });
+    }
+
+    /// The `rules` export of `backoffice:payroll` (world `rules-provider`), used by
+    /// [`export_payroll_rules!`](crate::export_payroll_rules).
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod payroll_rules_bindings {
+        wit_bindgen::generate!({
+            path: "../wit/payroll",
+            world: "backoffice:payroll/rules-provider",
+            pub_export_macro: true,
+            export_macro_name: "__backoffice_export_rules",
+            default_bindings_module: "$crate::__private::payroll_rules_bindings",
+        });
+    }
+
+    #[doc(hidden)]
+    pub use crate::payroll::RulesAdapter;
+    #[doc(hidden)]
+    pub use payroll_rules_bindings::__backoffice_export_rules;
 
     /// Adapts a [`Plugin`] to the generated `handler` trait.
     pub struct Adapter<P>(PhantomData<P>);

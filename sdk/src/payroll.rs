@@ -322,3 +322,270 @@ mod tests {
         check_payslip(&input, &slip).unwrap();
     }
 }
+
+// ---- WIT glue: conversions between the serde types above and the generated ones.
+
+mod glue {
+    use std::marker::PhantomData;
+
+    use super::{CalcInput, Frequency, Line, LineKind, Payslip, Rules, Support};
+    use crate::__private::payroll_bindings::backoffice::payroll::{engine, types as c};
+    use crate::__private::payroll_rules_bindings::backoffice::payroll::types as p;
+    use crate::__private::payroll_rules_bindings::exports::backoffice::payroll::rules;
+    use crate::Error;
+
+    /// Implements the generated `rules` export for a [`Rules`] type.
+    pub struct RulesAdapter<R>(PhantomData<R>);
+
+    macro_rules! conversions {
+        ($m:ident) => {
+            impl From<Frequency> for $m::Frequency {
+                fn from(f: Frequency) -> Self {
+                    match f {
+                        Frequency::Weekly => $m::Frequency::Weekly,
+                        Frequency::Biweekly => $m::Frequency::Biweekly,
+                        Frequency::FourWeekly => $m::Frequency::FourWeekly,
+                        Frequency::SemiMonthly => $m::Frequency::SemiMonthly,
+                        Frequency::Monthly => $m::Frequency::Monthly,
+                        Frequency::Quarterly => $m::Frequency::Quarterly,
+                        Frequency::Annual => $m::Frequency::Annual,
+                    }
+                }
+            }
+
+            impl From<$m::Frequency> for Frequency {
+                fn from(f: $m::Frequency) -> Self {
+                    match f {
+                        $m::Frequency::Weekly => Frequency::Weekly,
+                        $m::Frequency::Biweekly => Frequency::Biweekly,
+                        $m::Frequency::FourWeekly => Frequency::FourWeekly,
+                        $m::Frequency::SemiMonthly => Frequency::SemiMonthly,
+                        $m::Frequency::Monthly => Frequency::Monthly,
+                        $m::Frequency::Quarterly => Frequency::Quarterly,
+                        $m::Frequency::Annual => Frequency::Annual,
+                    }
+                }
+            }
+
+            impl From<Error> for $m::Error {
+                fn from(e: Error) -> Self {
+                    match e {
+                        Error::InvalidInput(m) => $m::Error::InvalidInput(m),
+                        Error::NotFound(m) => $m::Error::NotFound(m),
+                        Error::Conflict(m) => $m::Error::Conflict(m),
+                        Error::Forbidden(m) => $m::Error::Forbidden(m),
+                        Error::Internal(m) => $m::Error::Internal(m),
+                        Error::Unsupported(m) => $m::Error::Unsupported(m),
+                    }
+                }
+            }
+
+            impl From<$m::Error> for Error {
+                fn from(e: $m::Error) -> Self {
+                    match e {
+                        $m::Error::InvalidInput(m) => Error::InvalidInput(m),
+                        $m::Error::NotFound(m) => Error::NotFound(m),
+                        $m::Error::Conflict(m) => Error::Conflict(m),
+                        $m::Error::Forbidden(m) => Error::Forbidden(m),
+                        $m::Error::Internal(m) => Error::Internal(m),
+                        $m::Error::Unsupported(m) => Error::Unsupported(m),
+                    }
+                }
+            }
+
+            impl From<&CalcInput> for $m::CalcInput {
+                fn from(i: &CalcInput) -> Self {
+                    $m::CalcInput {
+                        country: i.country.clone(),
+                        pay_date: i.pay_date.clone(),
+                        frequency: i.frequency.into(),
+                        gross: i.gross,
+                        currency: i.currency.clone(),
+                        ytd: figures_out!($m, &i.ytd),
+                        profile: i.profile.to_string(),
+                    }
+                }
+            }
+
+            impl TryFrom<$m::CalcInput> for CalcInput {
+                type Error = Error;
+                fn try_from(i: $m::CalcInput) -> Result<Self, Error> {
+                    let profile = serde_json::from_str(&i.profile)
+                        .map_err(|e| Error::invalid(format!("the tax profile is not JSON: {e}")))?;
+                    Ok(CalcInput {
+                        country: i.country,
+                        pay_date: i.pay_date,
+                        frequency: i.frequency.into(),
+                        gross: i.gross,
+                        currency: i.currency,
+                        ytd: i.ytd.into_iter().map(|f| (f.code, f.amount)).collect(),
+                        profile,
+                    })
+                }
+            }
+
+            impl From<Payslip> for $m::Payslip {
+                fn from(s: Payslip) -> Self {
+                    $m::Payslip {
+                        country: s.country,
+                        tax_year: s.tax_year,
+                        period: s.period,
+                        currency: s.currency,
+                        gross: s.gross,
+                        lines: s
+                            .lines
+                            .into_iter()
+                            .map(|l| $m::Line {
+                                code: l.code,
+                                description: l.description,
+                                amount: l.amount,
+                                kind: match l.kind {
+                                    LineKind::EmployeeTax => $m::LineKind::EmployeeTax,
+                                    LineKind::EmployeeContribution => {
+                                        $m::LineKind::EmployeeContribution
+                                    }
+                                    LineKind::EmployerContribution => {
+                                        $m::LineKind::EmployerContribution
+                                    }
+                                },
+                            })
+                            .collect(),
+                        net: s.net,
+                        ytd: figures_out!($m, &s.ytd),
+                        notes: s.notes,
+                    }
+                }
+            }
+
+            impl From<$m::Payslip> for Payslip {
+                fn from(s: $m::Payslip) -> Self {
+                    Payslip {
+                        country: s.country,
+                        tax_year: s.tax_year,
+                        period: s.period,
+                        currency: s.currency,
+                        gross: s.gross,
+                        lines: s
+                            .lines
+                            .into_iter()
+                            .map(|l| Line {
+                                code: l.code,
+                                description: l.description,
+                                amount: l.amount,
+                                kind: match l.kind {
+                                    $m::LineKind::EmployeeTax => LineKind::EmployeeTax,
+                                    $m::LineKind::EmployeeContribution => {
+                                        LineKind::EmployeeContribution
+                                    }
+                                    $m::LineKind::EmployerContribution => {
+                                        LineKind::EmployerContribution
+                                    }
+                                },
+                            })
+                            .collect(),
+                        net: s.net,
+                        ytd: s.ytd.into_iter().map(|f| (f.code, f.amount)).collect(),
+                        notes: s.notes,
+                    }
+                }
+            }
+
+            impl From<Support> for $m::Support {
+                fn from(s: Support) -> Self {
+                    $m::Support {
+                        countries: s.countries,
+                        currency: s.currency,
+                        tax_years: s.tax_years,
+                        frequencies: s.frequencies.into_iter().map(Into::into).collect(),
+                    }
+                }
+            }
+
+            impl From<$m::Support> for Support {
+                fn from(s: $m::Support) -> Self {
+                    Support {
+                        countries: s.countries,
+                        currency: s.currency,
+                        tax_years: s.tax_years,
+                        frequencies: s.frequencies.into_iter().map(Into::into).collect(),
+                    }
+                }
+            }
+        };
+    }
+
+    macro_rules! figures_out {
+        ($m:ident, $map:expr) => {
+            $map.iter()
+                .map(|(code, amount)| $m::Figure {
+                    code: code.clone(),
+                    amount: *amount,
+                })
+                .collect()
+        };
+    }
+
+    conversions!(c);
+    conversions!(p);
+
+    impl<R: Rules> rules::Guest for RulesAdapter<R> {
+        fn describe() -> p::Support {
+            R::support().into()
+        }
+
+        fn profile_schema() -> String {
+            R::profile_schema().to_string()
+        }
+
+        fn calculate(input: p::CalcInput) -> Result<p::Payslip, p::Error> {
+            let input = CalcInput::try_from(input)?;
+            Ok(R::calculate(&input)?.into())
+        }
+    }
+
+    pub(super) fn calculate(input: &CalcInput) -> Result<Payslip, Error> {
+        Ok(engine::calculate(&input.into())?.into())
+    }
+
+    pub(super) fn support(country: &str) -> Result<Support, Error> {
+        Ok(engine::describe(country)?.into())
+    }
+
+    pub(super) fn profile_schema(country: &str) -> Result<serde_json::Value, Error> {
+        let text = engine::profile_schema(country)?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::internal(format!("the {country} profile schema is not JSON: {e}")))
+    }
+
+    pub(super) fn countries() -> Vec<String> {
+        engine::countries()
+    }
+}
+
+pub use glue::RulesAdapter;
+
+/// Compute a payslip with the rules plugin the tenant has enabled for
+/// `input.country`, in this call's transaction. Requires the `plugins` capability.
+///
+/// [`Error::NotFound`] names what to install and enable when no enabled plugin
+/// provides the country.
+pub fn calculate(input: &CalcInput) -> Result<Payslip> {
+    let slip = glue::calculate(input)?;
+    check_payslip(input, &slip)?;
+    Ok(slip)
+}
+
+/// What the rules enabled for `country` support.
+pub fn support(country: &str) -> Result<Support> {
+    glue::support(country)
+}
+
+/// The tax profile schema of the rules enabled for `country`.
+pub fn profile_schema(country: &str) -> Result<serde_json::Value> {
+    glue::profile_schema(country)
+}
+
+/// Countries with rules enabled for this tenant.
+pub fn countries() -> Vec<String> {
+    glue::countries()
+}

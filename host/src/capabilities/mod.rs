@@ -8,6 +8,7 @@
 mod context;
 mod events;
 mod log;
+mod payroll;
 mod plugins;
 mod scheduler;
 mod storage;
@@ -79,6 +80,8 @@ pub struct CallState {
     /// Set when the call emitted an event or scheduled a run: the background worker
     /// has something to look at once the call commits.
     pub(crate) queued_work: bool,
+    /// Payroll rules plugins resolved during this call, by country.
+    pub(crate) providers: std::collections::HashMap<String, Arc<payroll::Provider>>,
     limits: Arc<Limits>,
     log_records: u32,
     /// The last error-level record, shown with a trap (a panic message, typically).
@@ -98,6 +101,7 @@ impl CallState {
         CallState {
             limiter: MemoryLimiter::new(limits.memory_bytes),
             queued_work: false,
+            providers: std::collections::HashMap::new(),
             info,
             tx: Some(tx),
             nesting: None,
@@ -184,5 +188,6 @@ pub fn add_host_to_linker(
     bindings::Plugin::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
         linker,
         |state| state,
-    )
+    )?;
+    payroll::add_to_linker(linker)
 }

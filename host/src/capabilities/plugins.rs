@@ -53,10 +53,10 @@ impl Host for CallState {
                  nest at most {MAX_DEPTH} deep"
             ))));
         }
-        if !self.info.manifest.dependencies.contains_key(&plugin) {
+        if self.info.manifest.callable(&plugin).is_none() {
             return Ok(Err(WitError::Forbidden(format!(
-                "plugin '{caller}' may only call plugins listed under [dependencies] in its \
-                 plugin.toml, and '{plugin}' is not"
+                "plugin '{caller}' may only call plugins listed under [dependencies] or \
+                 [optional-dependencies] in its plugin.toml, and '{plugin}' is not"
             ))));
         }
         let Some(mut tx) = self.tx.take() else {
@@ -212,7 +212,7 @@ impl CallState {
             }
             Err(e) => return Err(Err(trap(e))),
         };
-        let req = self.info.manifest.dependencies.get(plugin);
+        let req = self.info.manifest.callable(plugin);
         if !semver::Version::parse(&record.version)
             .is_ok_and(|v| req.is_some_and(|req| req.matches(&v)))
         {

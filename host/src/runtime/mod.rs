@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
-use crate::bindings::{self, PluginPre, WitError};
+use crate::bindings::payroll::provider::{RulesProvider, RulesProviderIndices};
+use crate::bindings::{self, Plugin, PluginIndices, WitError};
 use crate::capabilities::{self, CallState};
 
 /// How often the epoch advances; deadlines are whole multiples of this.
@@ -77,7 +78,10 @@ pub fn describe_wit_error(e: &WitError) -> String {
 
 /// A component ready to instantiate.
 pub struct Prepared {
-    pre: PluginPre<CallState>,
+    pre: InstancePre<CallState>,
+    handler: PluginIndices,
+    /// Set when the component exports `backoffice:payroll/rules`.
+    rules: Option<RulesProviderIndices>,
     /// Whether the code came from the cache.
     pub cache: CacheOutcome,
 }
@@ -171,8 +175,31 @@ impl Runtime {
         cache: CacheOutcome,
     ) -> wasmtime::Result<Prepared> {
         let pre = self.linker.instantiate_pre(component)?;
-        let pre = PluginPre::new(pre)?;
-        Ok(Prepared { pre, cache })
+        let handler = PluginIndices::new(&pre)?;
+        let exports_rules = component
+            .get_export_index(None, crate::extensions::PAYROLL_RULES.interface)
+            .is_some();
+        let rules = if exports_rules {
+            Some(RulesProviderIndices::new(&pre).map_err(|e| {
+                e.context(format!(
+                    "the component exports {} with types that do not match this host's",
+                    crate::extensions::PAYROLL_RULES.interface
+                ))
+            })?)
+        } else {
+            None
+        };
+        Ok(Prepared {
+            pre,
+            handler,
+            rules,
+            cache,
+        })
+    }
+
+    /// Whether the component exports `backoffice:payroll/rules`.
+    pub fn exports_rules(prepared: &Prepared) -> bool {
+        prepared.rules.is_some()
     }
 
     /// Load an installed component from the cache (compiling if needed) and link it.
@@ -201,40 +228,77 @@ impl Runtime {
         action: &Action,
         deadline: Duration,
     ) -> (Result<String, Failure>, CallState) {
+        let (result, state) = self.run(prepared, state, deadline, |store, instance| {
+            let plugin: Plugin = prepared.handler.load(&mut *store, instance)?;
+            let handler = plugin.backoffice_host_handler();
+            match action {
+                Action::Invoke { operation, input } => {
+                    handler.call_invoke(&mut *store, operation, input)
+                }
+                Action::Migrate { from } => handler
+                    .call_migrate(&mut *store, from.as_deref())
+                    .map(|r| r.map(|()| String::new())),
+                Action::OnEvent { topic, payload } => handler
+                    .call_on_event(&mut *store, topic, payload)
+                    .map(|r| r.map(|()| String::new())),
+                Action::RunJob { job, payload } => handler
+                    .call_run_job(&mut *store, job, payload)
+                    .map(|r| r.map(|()| String::new())),
+            }
+        });
+        let result = match result {
+            Ok(Ok(output)) if output.len() > self.limits.max_output_bytes => {
+                Err(Failure::OutputTooLarge {
+                    size: output.len(),
+                    cap: self.limits.max_output_bytes,
+                })
+            }
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(e)) => Err(Failure::Plugin(e)),
+            Err(f) => Err(f),
+        };
+        (result, state)
+    }
+
+    /// Call the `backoffice:payroll/rules` export of `prepared` in a fresh instance:
+    /// `f` gets the loaded export. Errors of the WIT `error` type come back as
+    /// `Ok(Err(..))`; traps, deadlines and limits as `Err`.
+    pub fn call_rules<T>(
+        &self,
+        prepared: &Prepared,
+        state: CallState,
+        deadline: Duration,
+        f: impl FnOnce(&mut Store<CallState>, &RulesProvider) -> wasmtime::Result<T>,
+    ) -> (Result<T, Failure>, CallState) {
+        let Some(indices) = &prepared.rules else {
+            return (
+                Err(Failure::Trap(format!(
+                    "the component does not export {}",
+                    crate::extensions::PAYROLL_RULES.interface
+                ))),
+                state,
+            );
+        };
+        self.run(prepared, state, deadline, |store, instance| {
+            let rules = indices.load(&mut *store, instance)?;
+            f(store, &rules)
+        })
+    }
+
+    /// Instantiate `prepared` in a store set up for one call and run `f` on it.
+    fn run<T>(
+        &self,
+        prepared: &Prepared,
+        state: CallState,
+        deadline: Duration,
+        f: impl FnOnce(&mut Store<CallState>, &Instance) -> wasmtime::Result<T>,
+    ) -> (Result<T, Failure>, CallState) {
         let mut store = self.store(state, deadline);
         let result = match prepared.pre.instantiate(&mut store) {
             Err(e) => Err(classify(e, deadline)),
-            Ok(plugin) => {
-                let handler = plugin.backoffice_host_handler();
-                let outcome = match action {
-                    Action::Invoke { operation, input } => {
-                        handler.call_invoke(&mut store, operation, input)
-                    }
-                    Action::Migrate { from } => handler
-                        .call_migrate(&mut store, from.as_deref())
-                        .map(|r| r.map(|()| String::new())),
-                    Action::OnEvent { topic, payload } => handler
-                        .call_on_event(&mut store, topic, payload)
-                        .map(|r| r.map(|()| String::new())),
-                    Action::RunJob { job, payload } => handler
-                        .call_run_job(&mut store, job, payload)
-                        .map(|r| r.map(|()| String::new())),
-                };
-                match outcome {
-                    Ok(Ok(output)) if output.len() > self.limits.max_output_bytes => {
-                        Err(Failure::OutputTooLarge {
-                            size: output.len(),
-                            cap: self.limits.max_output_bytes,
-                        })
-                    }
-                    Ok(Ok(output)) => Ok(output),
-                    Ok(Err(e)) => Err(Failure::Plugin(e)),
-                    Err(e) => Err(classify(e, deadline)),
-                }
-            }
+            Ok(instance) => f(&mut store, &instance).map_err(|e| classify(e, deadline)),
         };
-        let state = store.into_data();
-        (result, state)
+        (result, store.into_data())
     }
 }
 

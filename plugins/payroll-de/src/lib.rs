@@ -32,4 +32,4 @@ impl Plugin for DERules {
 }
 
 backoffice_sdk::export_plugin!(DERules);
-// backoffice_sdk::export_payroll_rules!(DERules);
+backoffice_sdk::export_payroll_rules!(DERules);

@@ -32,4 +32,4 @@ impl Plugin for GBRules {
 }
 
 backoffice_sdk::export_plugin!(GBRules);
-// backoffice_sdk::export_payroll_rules!(GBRules);
+backoffice_sdk::export_payroll_rules!(GBRules);

@@ -32,4 +32,4 @@ impl Plugin for USRules {
 }
 
 backoffice_sdk::export_plugin!(USRules);
-// backoffice_sdk::export_payroll_rules!(USRules);
+backoffice_sdk::export_payroll_rules!(USRules);

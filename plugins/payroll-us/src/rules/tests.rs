@@ -1,0 +1,438 @@
+// Cent literals are grouped as dollars and cents, as in params.rs.
+#![allow(clippy::inconsistent_digit_grouping)]
+
+use std::collections::BTreeMap;
+
+use backoffice_sdk::Error;
+use backoffice_sdk::payroll::{CalcInput, Frequency, LineKind, check_payslip};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::params::{self, Schedule, YearParams};
+use super::*;
+
+const FIXTURE: &str = include_str!("../../../../tests/data/payroll/us.json");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fixture {
+    country: String,
+    sources: Vec<String>,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    source: String,
+    input: CalcInput,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    lines: BTreeMap<String, i64>,
+    net: i64,
+    #[serde(default)]
+    ytd: Option<BTreeMap<String, i64>>,
+}
+
+#[test]
+fn fixture_cases() {
+    let fixture: Fixture = serde_json::from_str(FIXTURE).expect("us.json parses");
+    assert_eq!(fixture.country, "US");
+    assert!(!fixture.sources.is_empty());
+    assert!(fixture.cases.len() >= 15, "at least 15 cases");
+    let mut names = std::collections::BTreeSet::new();
+    let mut failures = Vec::new();
+    for case in &fixture.cases {
+        assert!(
+            names.insert(case.name.clone()),
+            "duplicate name {}",
+            case.name
+        );
+        assert!(!case.source.is_empty(), "{}: no source", case.name);
+        let slip = match calculate(&case.input) {
+            Ok(slip) => slip,
+            Err(e) => {
+                failures.push(format!("{}: error {e:?}", case.name));
+                continue;
+            }
+        };
+        if let Err(e) = check_payslip(&case.input, &slip) {
+            failures.push(format!("{}: inconsistent payslip {e:?}", case.name));
+        }
+        let got: BTreeMap<String, i64> = slip
+            .lines
+            .iter()
+            .map(|l| (l.code.clone(), l.amount))
+            .collect();
+        if got.len() != slip.lines.len() {
+            failures.push(format!("{}: duplicate line codes", case.name));
+        }
+        let codes: std::collections::BTreeSet<&String> =
+            got.keys().chain(case.expect.lines.keys()).collect();
+        for code in codes {
+            let (e, g) = (case.expect.lines.get(code), got.get(code));
+            if e != g {
+                failures.push(format!(
+                    "{}: line {code}: expected {e:?}, got {g:?}",
+                    case.name
+                ));
+            }
+        }
+        if slip.net != case.expect.net {
+            failures.push(format!(
+                "{}: net: expected {}, got {}",
+                case.name, case.expect.net, slip.net
+            ));
+        }
+        if let Some(ytd) = &case.expect.ytd
+            && ytd != &slip.ytd
+        {
+            failures.push(format!(
+                "{}: ytd: expected {ytd:?}, got {:?}",
+                case.name, slip.ytd
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn input(value: Value) -> CalcInput {
+    let mut base = json!({
+        "country": "US",
+        "pay-date": "2025-04-30",
+        "frequency": "monthly",
+        "gross": 500000,
+        "currency": "USD",
+        "ytd": {},
+        "profile": {"filing-status": "single"}
+    });
+    if let (Some(b), Some(v)) = (base.as_object_mut(), value.as_object()) {
+        for (k, x) in v {
+            b.insert(k.clone(), x.clone());
+        }
+    }
+    serde_json::from_value(base).expect("valid CalcInput")
+}
+
+fn invalid(value: Value) -> String {
+    match calculate(&input(value)) {
+        Err(Error::InvalidInput(msg)) => msg,
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+#[test]
+fn base_input_is_valid() {
+    let slip = calculate(&input(json!({}))).expect("valid");
+    assert_eq!(slip.tax_year, "2025");
+    assert_eq!(slip.period, None);
+    assert_eq!(slip.total(LineKind::EmployeeTax), 43013);
+}
+
+#[test]
+fn rejects_wrong_country() {
+    let msg = invalid(json!({"country": "GB"}));
+    assert!(msg.contains("\"GB\"") && msg.contains("\"US\""), "{msg}");
+}
+
+#[test]
+fn rejects_wrong_currency() {
+    let msg = invalid(json!({"currency": "EUR"}));
+    assert!(msg.contains("\"EUR\"") && msg.contains("USD"), "{msg}");
+}
+
+#[test]
+fn rejects_negative_gross() {
+    let msg = invalid(json!({"gross": -1}));
+    assert!(msg.contains("gross -1"), "{msg}");
+}
+
+#[test]
+fn rejects_huge_gross() {
+    let msg = invalid(json!({"gross": MAX_AMOUNT + 1}));
+    assert!(msg.contains("gross"), "{msg}");
+}
+
+#[test]
+fn rejects_four_weekly() {
+    let msg = invalid(json!({"frequency": "four-weekly"}));
+    assert!(
+        msg.contains("four-weekly") && msg.contains("weekly, biweekly, semi-monthly"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn rejects_bad_dates() {
+    for bad in [
+        "2025-4-30",
+        "30/04/2025",
+        "2025-02-29",
+        "2025-13-01",
+        "2025-00-10",
+        "x",
+    ] {
+        let msg = invalid(json!({"pay-date": bad}));
+        assert!(msg.contains(bad) && msg.contains("YYYY-MM-DD"), "{msg}");
+    }
+}
+
+#[test]
+fn rejects_unsupported_tax_year() {
+    let msg = invalid(json!({"pay-date": "2024-12-31"}));
+    assert_eq!(
+        msg,
+        "pay date 2024-12-31 is in tax year 2024; payroll-us has rules for 2025 and 2026"
+    );
+    let msg = invalid(json!({"pay-date": "2027-01-01"}));
+    assert!(msg.contains("tax year 2027"), "{msg}");
+}
+
+#[test]
+fn rejects_unknown_profile_field() {
+    let msg = invalid(json!({"profile": {"allowances": 2}}));
+    assert!(
+        msg.contains("\"allowances\"") && msg.contains("filing-status"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn rejects_bad_profile_values() {
+    let msg = invalid(json!({"profile": {"filing-status": "married"}}));
+    assert!(
+        msg.contains("\"married\"") && msg.contains("married-filing-jointly"),
+        "{msg}"
+    );
+    let msg = invalid(json!({"profile": {"multiple-jobs": "yes"}}));
+    assert!(
+        msg.contains("multiple-jobs") && msg.contains("true or false"),
+        "{msg}"
+    );
+    let msg = invalid(json!({"profile": {"dependents-amount": -100}}));
+    assert!(
+        msg.contains("dependents-amount") && msg.contains("-100"),
+        "{msg}"
+    );
+    let msg = invalid(json!({"profile": {"deductions": 12.5}}));
+    assert!(msg.contains("deductions") && msg.contains("12.5"), "{msg}");
+    let msg = invalid(json!({"profile": [1]}));
+    assert!(msg.contains("profile must be a JSON object"), "{msg}");
+}
+
+#[test]
+fn rejects_exempt_with_adjustments() {
+    let msg = invalid(json!({"profile": {"exempt": true, "extra-withholding": 1000}}));
+    assert!(
+        msg.contains("exempt") && msg.contains("extra-withholding"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn rejects_bad_ytd() {
+    let msg = invalid(json!({"ytd": {"wages": 1}}));
+    assert!(
+        msg.contains("\"wages\"") && msg.contains("medicare-wages"),
+        "{msg}"
+    );
+    let msg = invalid(json!({"ytd": {"medicare-wages": -5}}));
+    assert!(msg.contains("medicare-wages is -5"), "{msg}");
+    let msg = invalid(json!({"ytd": {"social-security-wages": 17610001}}));
+    assert!(
+        msg.contains("17610001") && msg.contains("wage base"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn rounding_helpers() {
+    assert_eq!(round_div(5, 2), 3); // half up
+    assert_eq!(round_div(7, 3), 2);
+    assert_eq!(round_div(8, 3), 3);
+    assert_eq!(round_div(-5, 2), -3); // half away from zero
+    assert_eq!(round_div(0, 7), 0);
+    assert_eq!(round_div(516150, 12), 43013); // 430.125 -> 430.13
+    assert_eq!(percent_bp(333333, 145), 4833); // 48.333 -> 48.33
+    assert_eq!(percent_bp(50, 90), 0); // 0.45 cent -> 0
+    assert_eq!(percent_bp(100, 50), 1); // 0.5 cent -> 1
+    assert_eq!(round_to_dollar(43013), 43000); // 13 cents dropped
+    assert_eq!(round_to_dollar(19455), 19500); // 55 cents raised
+    assert_eq!(round_to_dollar(19450), 19500); // 50 cents raised
+    assert_eq!(round_to_dollar(19449), 19400);
+}
+
+#[test]
+fn dates() {
+    assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
+    assert_eq!(parse_date("2100-02-29"), None);
+    assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
+    assert_eq!(parse_date("2025-04-31"), None);
+    assert_eq!(parse_date("+025-04-30"), None);
+}
+
+#[test]
+fn find_row_uses_at_least() {
+    let s = &params::Y2025.standard.single;
+    assert_eq!(find_row(s, 0).percent, 0);
+    assert_eq!(find_row(s, 6_400_00 - 1).percent, 0);
+    assert_eq!(find_row(s, 6_400_00).percent, 10);
+    assert_eq!(find_row(s, 632_750_00).percent, 37);
+    assert_eq!(find_row(s, i64::MAX / 4).percent, 37);
+}
+
+#[test]
+fn support_and_schema() {
+    let s = support();
+    assert_eq!(s.countries, vec!["US".to_string()]);
+    assert_eq!(s.currency, "USD");
+    assert_eq!(s.tax_years, vec!["2025".to_string(), "2026".to_string()]);
+    assert!(!s.frequencies.contains(&Frequency::FourWeekly));
+    let schema = profile_schema();
+    assert_eq!(schema["additionalProperties"], json!(false));
+    let props = schema["properties"].as_object().expect("properties");
+    assert_eq!(props.len(), 8);
+    for (k, v) in props {
+        assert!(v["description"].is_string(), "{k} has no description");
+    }
+    // Every field the schema lists is accepted by the parser, and nothing else.
+    let mut full = serde_json::Map::new();
+    for k in props.keys() {
+        full.insert(k.clone(), props[k]["default"].clone());
+    }
+    assert_eq!(parse_profile(&Value::Object(full)), Ok(Profile::default()));
+}
+
+/// The tax rate schedules and standard deductions the Pub. 15-T tables are built
+/// from: Rev. Proc. 2024-40 sections 3.01 and 3.15 (2025, as used for the 2025
+/// Pub. 15-T, before P.L. 119-21) and Rev. Proc. 2025-32 sections 4.01 and 4.14
+/// (2026). Bracket tops in dollars for 10%, 12%, 22%, 24%, 32%, 35%.
+struct Law {
+    year: &'static YearParams,
+    /// (standard deduction, bracket tops) for MFJ, single, HoH.
+    mfj: (i64, [i64; 6]),
+    single: (i64, [i64; 6]),
+    hoh: (i64, [i64; 6]),
+}
+
+const LAW: [Law; 2] = [
+    Law {
+        year: &params::Y2025,
+        mfj: (30_000, [23_850, 96_950, 206_700, 394_600, 501_050, 751_600]),
+        single: (15_000, [11_925, 48_475, 103_350, 197_300, 250_525, 626_350]),
+        hoh: (22_500, [17_000, 64_850, 103_350, 197_300, 250_500, 626_350]),
+    },
+    Law {
+        year: &params::Y2026,
+        mfj: (
+            32_200,
+            [24_800, 100_800, 211_400, 403_550, 512_450, 768_700],
+        ),
+        single: (16_100, [12_400, 50_400, 105_700, 201_775, 256_225, 640_600]),
+        hoh: (24_150, [17_700, 67_450, 105_700, 201_750, 256_200, 640_600]),
+    },
+];
+
+const RATES: [i64; 7] = [10, 12, 22, 24, 32, 35, 37];
+
+/// Tax in cents × 2 at the top of each bracket (× 2 so halves stay exact).
+fn doubled_tax_at_tops(tops: &[i64; 6]) -> [i64; 6] {
+    let mut out = [0; 6];
+    let mut acc = 0; // cents
+    let mut lo = 0;
+    for (i, top) in tops.iter().enumerate() {
+        acc += (top - lo) * RATES[i]; // dollars × percent = cents
+        lo = *top;
+        out[i] = acc * 2;
+    }
+    out
+}
+
+fn check(s: &Schedule, expected: [(i64, i64); 8], what: &str) {
+    for (i, (row, (over, base))) in s.iter().zip(expected).enumerate() {
+        assert_eq!(row.over, over, "{what} row {i} column A");
+        assert_eq!(row.base, base, "{what} row {i} column C");
+        let pct = if i == 0 { 0 } else { RATES[i - 1] };
+        assert_eq!(row.percent, pct, "{what} row {i} column D");
+    }
+}
+
+#[test]
+fn tables_follow_the_tax_rate_schedules() {
+    for law in &LAW {
+        let y = law.year;
+        for (name, (std_ded, tops), line_1g, standard, checkbox) in [
+            (
+                "married filing jointly",
+                law.mfj,
+                y.line_1g_married_filing_jointly,
+                &y.standard.married_filing_jointly,
+                &y.checkbox.married_filing_jointly,
+            ),
+            (
+                "single",
+                law.single,
+                y.line_1g_other,
+                &y.standard.single,
+                &y.checkbox.single,
+            ),
+            (
+                "head of household",
+                law.hoh,
+                y.line_1g_other,
+                &y.standard.head_of_household,
+                &y.checkbox.head_of_household,
+            ),
+        ] {
+            let taxes = doubled_tax_at_tops(&tops);
+            // STANDARD: brackets shifted by (standard deduction − line 1g).
+            let shift = std_ded * 100 - line_1g;
+            let mut exp = [(0, 0); 8];
+            exp[1] = (shift, 0);
+            for i in 0..6 {
+                exp[i + 2] = (shift + tops[i] * 100, taxes[i] / 2);
+            }
+            check(standard, exp, &format!("{} STANDARD {name}", y.year));
+            // Checkbox: half the standard deduction plus half of each bracket top,
+            // rounded up to the dollar; base = half the tax, rounded to the cent.
+            let mut exp = [(0, 0); 8];
+            exp[1] = (std_ded * 50, 0);
+            for i in 0..6 {
+                let half_dollars_x2 = std_ded + tops[i]; // 2 × (S/2 + top/2)
+                let over = (half_dollars_x2 + 1) / 2 * 100;
+                let base = round_div(taxes[i], 4);
+                exp[i + 2] = (over, base);
+            }
+            check(checkbox, exp, &format!("{} Checkbox {name}", y.year));
+        }
+    }
+}
+
+#[test]
+fn ytd_accumulates_over_a_year() {
+    // Twelve monthly payments of $20,000 in 2025: Social Security stops at the wage
+    // base, Additional Medicare starts above $200,000.
+    let mut ytd: BTreeMap<String, i64> = BTreeMap::new();
+    for month in 1..=12 {
+        let mut inp = input(json!({"gross": 2_000_000, "pay-date": format!("2025-{month:02}-28")}));
+        inp.ytd = ytd.clone();
+        let slip = calculate(&inp).expect("valid");
+        ytd = slip.ytd;
+    }
+    assert_eq!(ytd["gross"], 24_000_000);
+    assert_eq!(ytd["social-security-wages"], 17_610_000);
+    assert_eq!(ytd["medicare-wages"], 24_000_000);
+    assert_eq!(ytd["social-security"], 1_091_820); // 6.2% of $176,100
+    assert_eq!(ytd["medicare"], 348_000);
+    assert_eq!(ytd["additional-medicare"], 36_000); // 0.9% of $40,000
+}
