@@ -69,9 +69,13 @@ pub fn div_round(num: i128, den: i128) -> i64 {
 
 /// Hours as hundredths from `"37.5"`, `"80"` or `"7.25"` (at most two decimals).
 pub fn parse_hours(text: &str) -> std::result::Result<i64, String> {
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let (whole, frac) = match text.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (text, None),
+    };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || (!frac.is_empty() && !digits(frac)) || frac.len() > 2 || whole.len() > 6 {
+    let frac_ok = frac.is_none_or(|f| digits(f) && f.len() <= 2);
+    if !digits(whole) || !frac_ok || whole.len() > 6 {
         return Err(format!(
             "hours {text:?} must be a non-negative decimal with at most two decimals, e.g. \"37.5\""
         ));
@@ -79,7 +83,7 @@ pub fn parse_hours(text: &str) -> std::result::Result<i64, String> {
     let whole: i64 = whole
         .parse()
         .map_err(|_| format!("hours {text:?} are too large"))?;
-    let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+    let frac: i64 = format!("{:0<2}", frac.unwrap_or("")).parse().unwrap_or(0);
     Ok(whole * 100 + frac)
 }
 
