@@ -1,0 +1,143 @@
+//! A pay run of 10,000 employees spread over the US, the UK and Germany through the
+//! real host: the payroll plugin drafts every payslip through the country rules
+//! plugins (one `backoffice:payroll/rules` call per employee), then a second person
+//! approves it, which posts one ledger entry and updates every year-to-date record.
+//!
+//! Needs the components: `bash scripts/build-wasm.sh --plugins-only`. Run with
+//! `cargo bench -p backoffice-host --bench payroll`; it prints the times and the
+//! rate of calls to the rules plugins. `PAYROLL_EMPLOYEES` changes the head count.
+
+use std::time::{Duration, Instant};
+
+use backoffice_host::auth::{Principal, PrincipalKind};
+use backoffice_host::runtime::Limits;
+use backoffice_host::store::Durability;
+use backoffice_host::{Host, HostConfig};
+use serde_json::json;
+
+fn wasm(name: &str) -> Vec<u8> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join(format!("wasm/wasm32-wasip2/release/{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} missing: run `bash scripts/build-wasm.sh --plugins-only` first",
+            path.display()
+        )
+    })
+}
+
+fn person(name: &str) -> Principal {
+    Principal {
+        id: Some(name.into()),
+        tenant: None,
+        token_id: None,
+        kind: PrincipalKind::User,
+        roles: vec!["payroll".into()],
+        permissions: vec!["payroll.*".into(), "ledger.*".into()],
+    }
+}
+
+fn main() {
+    let employees: usize = std::env::var("PAYROLL_EMPLOYEES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = HostConfig::new(dir.path());
+    config.durability = Durability::Normal;
+    config.limits = Limits::default();
+    let host = Host::open(config).expect("open host");
+    for name in [
+        "ledger",
+        "payroll_us",
+        "payroll_gb",
+        "payroll_de",
+        "payroll",
+    ] {
+        let mut plan = host.inspect(wasm(name)).expect("inspect");
+        plan.allow_unsigned = true; // the bundled builds are not signed
+        host.install(plan).expect("install");
+    }
+    host.create_tenant("bench", None, Some("Europe/London"))
+        .expect("tenant");
+    for id in [
+        "ledger",
+        "payroll-us",
+        "payroll-gb",
+        "payroll-de",
+        "payroll",
+    ] {
+        host.enable(id, "bench").expect("enable");
+    }
+    let (alice, bob) = (person("alice"), person("bob"));
+    let call = |who: &Principal, op: &str, input: serde_json::Value| {
+        host.invoke("bench", "payroll", op, &input.to_string(), who)
+            .unwrap_or_else(|e| panic!("{op}: {e}"))
+    };
+    call(&alice, "setup-ledger", json!({}));
+
+    let started = Instant::now();
+    for i in 0..employees {
+        let (country, salary, profile) = match i % 3 {
+            0 => (
+                "US",
+                4_000_000 + (i as i64 % 97) * 100_000,
+                json!({"filing-status": "single"}),
+            ),
+            1 => (
+                "GB",
+                2_500_000 + (i as i64 % 89) * 100_000,
+                json!({"tax-code": "1257L", "ni-category": "A"}),
+            ),
+            _ => (
+                "DE",
+                3_000_000 + (i as i64 % 83) * 100_000,
+                json!({"steuerklasse": 1 + (i % 6) as i64, "bundesland": "NW", "kv-zusatzbeitrag": "2.5", "kirchensteuer": i % 2 == 0}),
+            ),
+        };
+        call(
+            &alice,
+            "set-employee",
+            json!({"id": format!("E{i:05}"), "name": format!("Employee {i}"), "country": country,
+                   "frequency": "monthly", "salary": salary, "department": format!("D{}", i % 12),
+                   "start-date": "2026-01-01", "profile": profile}),
+        );
+    }
+    let hiring = started.elapsed();
+
+    let started = Instant::now();
+    let run = call(
+        &alice,
+        "create-run",
+        json!({"frequency": "monthly", "period-start": "2026-03-01",
+               "period-end": "2026-03-31", "pay-date": "2026-03-31"}),
+    );
+    let draft = started.elapsed();
+    let started = Instant::now();
+    let posted = call(&bob, "approve-run", json!({"id": run["id"]}));
+    let approve = started.elapsed();
+    assert_eq!(posted["status"], "posted");
+
+    let per_sec = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    println!("payroll run of {employees} employees (US, GB, DE in equal thirds), release build");
+    println!(
+        "  hiring (set-employee, one call each, profile checked by the rules): {:.2} s, {:.0} calls/s",
+        hiring.as_secs_f64(),
+        per_sec(employees, hiring)
+    );
+    println!(
+        "  create-run (draft, one rules call per employee): {:.2} s, {:.0} rules calls/s",
+        draft.as_secs_f64(),
+        per_sec(employees, draft)
+    );
+    println!(
+        "  approve-run (ledger entry, year-to-date records, event): {:.2} s",
+        approve.as_secs_f64()
+    );
+    println!(
+        "  draft + approve: {:.2} s",
+        (draft + approve).as_secs_f64()
+    );
+}
