@@ -40,3 +40,28 @@ pub mod payroll {
 
     pub use provider::backoffice::payroll::types;
 }
+
+/// Host bindings of the `backoffice:compliance` extension package (`wit/compliance/`).
+pub mod compliance {
+    /// The provider side: calling a plugin's `checks` export.
+    pub mod provider {
+        wasmtime::component::bindgen!({
+            path: "../wit/compliance",
+            world: "backoffice:compliance/checks-provider",
+        });
+    }
+
+    /// The consumer side: the `registry` import the host implements.
+    pub mod consumer {
+        wasmtime::component::bindgen!({
+            path: "../wit/compliance",
+            world: "backoffice:compliance/checks-consumer",
+            imports: { default: trappable },
+            with: {
+                "backoffice:compliance/types": crate::bindings::compliance::provider::backoffice::compliance::types,
+            },
+        });
+    }
+
+    pub use provider::backoffice::compliance::types;
+}

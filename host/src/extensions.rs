@@ -52,12 +52,35 @@ pub const PAYROLL_RULES: Extension = Extension {
     ],
 };
 
+fn check_name(key: &str) -> Result<(), String> {
+    if crate::manifest::is_ident(key, 64) {
+        Ok(())
+    } else {
+        Err(format!(
+            "check name '{key}' must be lowercase letters, digits and '-', starting with a letter"
+        ))
+    }
+}
+
+/// Compliance checks contributed by any plugin.
+pub const COMPLIANCE_CHECKS: Extension = Extension {
+    interface: "backoffice:compliance/checks@0.1.0",
+    key_name: "check",
+    check_key: check_name,
+    bundled: &[],
+};
+
 /// Every extension interface this host knows.
-pub const KNOWN: &[Extension] = &[PAYROLL_RULES];
+pub const KNOWN: &[Extension] = &[PAYROLL_RULES, COMPLIANCE_CHECKS];
 
 /// Interfaces of extension packages a plugin may import (consumer sides and shared
 /// types), without version.
-pub const IMPORTABLE: &[&str] = &["backoffice:payroll/types", "backoffice:payroll/engine"];
+pub const IMPORTABLE: &[&str] = &[
+    "backoffice:payroll/types",
+    "backoffice:payroll/engine",
+    "backoffice:compliance/types",
+    "backoffice:compliance/registry",
+];
 
 /// The extension of `interface`, if this host knows it.
 pub fn find(interface: &str) -> Option<&'static Extension> {
@@ -77,7 +100,7 @@ pub fn check_exports(manifest: &Manifest, exports: &[String]) -> Result<(), Stri
             return Err(format!(
                 "plugin.toml declares that the plugin provides {} but the component does not \
                  export it (it exports {}); export it (backoffice_sdk::export_payroll_rules! \
-                 for payroll rules) or remove the [[provides]] entry",
+                 or export_compliance_checks!) or remove the [[provides]] entry",
                 p.interface,
                 exports.join(", ")
             ));

@@ -5,8 +5,10 @@
 //! answers `forbidden`; a limit broken by the guest is an expected error where the
 //! plugin can recover (oversized key) and a trap where it cannot.
 
+mod compliance;
 mod context;
 mod events;
+mod extension;
 mod log;
 mod payroll;
 mod plugins;
@@ -81,7 +83,7 @@ pub struct CallState {
     /// has something to look at once the call commits.
     pub(crate) queued_work: bool,
     /// Payroll rules plugins resolved during this call, by country.
-    pub(crate) providers: std::collections::HashMap<String, Arc<payroll::Provider>>,
+    pub(crate) providers: std::collections::HashMap<String, Arc<extension::Provider>>,
     limits: Arc<Limits>,
     log_records: u32,
     /// The last error-level record, shown with a trap (a panic message, typically).
@@ -189,5 +191,6 @@ pub fn add_host_to_linker(
         linker,
         |state| state,
     )?;
-    payroll::add_to_linker(linker)
+    payroll::add_to_linker(linker)?;
+    compliance::add_to_linker(linker)
 }

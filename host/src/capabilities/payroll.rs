@@ -1,41 +1,23 @@
 //! `backoffice:payroll/engine`: payroll calculations routed to the tenant's country
-//! rules plugins (the typed extension point `backoffice:payroll/rules`).
+//! rules plugin (the typed extension point `backoffice:payroll/rules`), on the shared
+//! path of [`super::extension`].
 //!
-//! ```text
-//! capability `plugins` granted -> depth below MAX_DEPTH -> provider of the country:
-//!   the plugin enabled for the tenant whose manifest lists the country under
-//!   [[provides]] backoffice:payroll/rules@0.1.0 (looked up once per call, then cached)
-//!   -> fresh instance of the provider, read-only, in the caller's transaction, with the
-//!      caller's principal, business time and remaining deadline
-//!   -> `rules.calculate` -> the payslip checked (gross, currency, net = gross minus
-//!      employee lines) before the caller sees it
-//! ```
-//!
-//! Calculations are pure: the provider runs read-only (its storage reads work, writes
-//! are refused), so no savepoint is needed, and no audit link is written per payslip:
-//! the consumer's own call is audited.
+//! The provider of a country is the enabled plugin whose manifest lists it under
+//! `[[provides]] backoffice:payroll/rules@0.1.0`; it is looked up once per call and
+//! then cached (a pay run computes thousands of payslips in one call). Every payslip
+//! is checked (gross, currency, country, net = gross minus employee lines) before the
+//! caller sees it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use crate::bindings::WitError;
 use crate::bindings::payroll::consumer::backoffice::payroll::engine::Host as EngineHost;
 use crate::bindings::payroll::types::{self, CalcInput, Error, LineKind, Payslip, Support};
 use crate::extensions::{self, PAYROLL_RULES};
-use crate::host::Loaded;
 use crate::runtime::Failure;
-use crate::store::Scope;
 
-use super::plugins::MAX_DEPTH;
-use super::{CallInfo, CallState, Nesting, tx_of};
-
-/// A rules plugin resolved for one country during a call.
-pub(crate) struct Provider {
-    loaded: Arc<Loaded>,
-    plugin: String,
-    version: String,
-    grants: Vec<String>,
-}
+use super::CallState;
+use super::extension::{Provider, Refused, trap};
 
 fn to_payroll(e: WitError) -> Error {
     match e {
@@ -48,56 +30,33 @@ fn to_payroll(e: WitError) -> Error {
     }
 }
 
-fn trap(e: impl std::fmt::Display) -> wasmtime::Error {
-    wasmtime::Error::msg(e.to_string())
+fn refused(r: Refused) -> Error {
+    match r {
+        Refused::Capability(m) => Error::Forbidden(m),
+        Refused::Context(m) => Error::Unsupported(m),
+    }
 }
 
 impl types::Host for CallState {}
 
 impl CallState {
-    /// The plugins enabled for this call's tenant that provide payroll rules, with
-    /// the countries each serves.
-    fn rules_plugins(
-        &mut self,
-        nesting: &Nesting,
-    ) -> wasmtime::Result<Vec<(Arc<Loaded>, crate::store::PackageRecord)>> {
-        let tenant = self.info.scope.tenant.clone();
-        let tx = tx_of(&mut self.tx)?;
-        let mut found = Vec::new();
-        for e in tx.enablement_for_tenant(&tenant).map_err(trap)? {
-            if !e.enabled {
-                continue;
-            }
-            let Some(record) = tx.package_head(&e.plugin).map_err(trap)? else {
-                continue;
-            };
-            let loaded = nesting.loader.load(tx, &record).map_err(trap)?;
-            if loaded
-                .manifest
-                .provides
-                .iter()
-                .any(|p| p.interface == PAYROLL_RULES.interface)
-            {
-                found.push((loaded, record));
-            }
-        }
-        Ok(found)
-    }
-
     /// The enabled provider of `country`, from the call's cache or the registry.
-    fn provider(
+    fn rules_provider(
         &mut self,
-        nesting: &Nesting,
+        nesting: &super::Nesting,
         country: &str,
     ) -> wasmtime::Result<Result<Arc<Provider>, Error>> {
         if let Some(p) = self.providers.get(country) {
             return Ok(Ok(p.clone()));
         }
-        let serving = self.rules_plugins(nesting)?.into_iter().find(|(l, _)| {
-            l.manifest.provides.iter().any(|p| {
-                p.interface == PAYROLL_RULES.interface && p.keys.iter().any(|k| k == country)
-            })
-        });
+        let serving = self
+            .providers_of(nesting, PAYROLL_RULES.interface)?
+            .into_iter()
+            .find(|(l, _)| {
+                l.manifest.provides.iter().any(|p| {
+                    p.interface == PAYROLL_RULES.interface && p.keys.iter().any(|k| k == country)
+                })
+            });
         let Some((loaded, record)) = serving else {
             return Ok(Err(Error::NotFound(extensions::missing_provider(
                 &PAYROLL_RULES,
@@ -105,13 +64,7 @@ impl CallState {
                 &self.info.scope.tenant,
             ))));
         };
-        let grants = tx_of(&mut self.tx)?.grants_get(&record.id).map_err(trap)?;
-        let provider = Arc::new(Provider {
-            loaded,
-            plugin: record.id,
-            version: record.version,
-            grants,
-        });
+        let provider = self.provider(loaded, record)?;
         self.providers.insert(country.to_string(), provider.clone());
         Ok(Ok(provider))
     }
@@ -124,73 +77,33 @@ impl CallState {
         f: impl FnOnce(
             &mut wasmtime::Store<CallState>,
             &crate::bindings::payroll::provider::RulesProvider,
-        ) -> wasmtime::Result<T>,
+        ) -> wasmtime::Result<Result<T, Error>>,
     ) -> wasmtime::Result<Result<T, Error>> {
-        if let Err(e) = self.require("plugins") {
-            return Ok(Err(to_payroll(e)));
-        }
-        let Some(nesting) = self.nesting.clone() else {
-            return Ok(Err(Error::Unsupported(
-                "payroll calculations are not available in this context".into(),
-            )));
+        let nesting = match self.extension_nesting("payroll rules") {
+            Ok(n) => n,
+            Err(r) => return Ok(Err(refused(r))),
         };
-        let caller = self.info.scope.plugin.clone();
-        if nesting.depth + 1 >= MAX_DEPTH {
-            return Ok(Err(Error::Forbidden(format!(
-                "plugin '{caller}' cannot compute payroll for {country}: calls nest at most \
-                 {MAX_DEPTH} deep"
-            ))));
-        }
-        let provider = match self.provider(&nesting, country)? {
+        let provider = match self.rules_provider(&nesting, country)? {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
-        let Some(tx) = self.tx.take() else {
-            return Err(trap("the call's transaction is in use by a nested call"));
-        };
-        let info = CallInfo {
-            scope: Scope {
-                tenant: self.info.scope.tenant.clone(),
-                plugin: provider.plugin.clone(),
-            },
-            version: provider.version.clone(),
-            action: format!("payroll rules ({what}) called by '{caller}'"),
-            principal: self.info.principal.clone(),
-            now: self.info.now,
-            time_zone: self.info.time_zone.clone(),
-            grants: provider.grants.clone(),
-            invocation_id: self.info.invocation_id.clone(),
-            manifest: provider.loaded.manifest.clone(),
-            read_only: true,
-        };
-        let limits = nesting.loader.runtime.limits().clone();
-        let mut state = CallState::new(info, tx, limits);
-        state.nesting = Some(Nesting {
-            depth: nesting.depth + 1,
-            ..nesting.clone()
-        });
-        let remaining = nesting
-            .deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        let (result, state) =
-            nesting
-                .loader
-                .runtime
-                .call_rules(&provider.loaded.prepared, state, remaining, f);
-        let Some(tx) = state.into_tx() else {
-            return Err(trap(
-                "the payroll rules call did not hand the transaction back",
-            ));
-        };
-        self.tx = Some(tx);
-        Ok(result.map_err(|failure| match failure {
-            Failure::Plugin(e) => to_payroll(e),
-            other => Error::Internal(format!(
-                "payroll rules plugin {} {} ({what} for {country}, called by '{caller}'): {other}",
-                provider.plugin, provider.version
-            )),
-        }))
+        let label = format!("payroll rules {what} for {country}");
+        let result =
+            self.run_provider(&nesting, &provider, &label, |store, prepared, instance| {
+                let indices = prepared.rules.as_ref().ok_or_else(|| {
+                    trap("the component does not export backoffice:payroll/rules")
+                })?;
+                let rules = indices.load(&mut *store, instance)?;
+                f(store, &rules)
+            })?;
+        Ok(match result {
+            Ok(r) => r,
+            Err(Failure::Plugin(e)) => Err(to_payroll(e)),
+            Err(other) => Err(Error::Internal(format!(
+                "payroll rules plugin {} {} ({what} for {country}, called by '{}'): {other}",
+                provider.plugin, provider.version, self.info.scope.plugin
+            ))),
+        })
     }
 }
 
@@ -244,7 +157,7 @@ impl EngineHost for CallState {
                 .backoffice_payroll_rules()
                 .call_calculate(store, &sent)
         })?;
-        Ok(result.and_then(|r| r).and_then(|slip| {
+        Ok(result.and_then(|slip| {
             let plugin = self
                 .providers
                 .get(&country)
@@ -256,25 +169,28 @@ impl EngineHost for CallState {
 
     fn describe(&mut self, country: String) -> wasmtime::Result<Result<Support, Error>> {
         self.with_rules(&country, "describe", |store, rules| {
-            rules.backoffice_payroll_rules().call_describe(store)
+            rules
+                .backoffice_payroll_rules()
+                .call_describe(store)
+                .map(Ok)
         })
     }
 
     fn profile_schema(&mut self, country: String) -> wasmtime::Result<Result<String, Error>> {
         self.with_rules(&country, "profile-schema", |store, rules| {
-            rules.backoffice_payroll_rules().call_profile_schema(store)
+            rules
+                .backoffice_payroll_rules()
+                .call_profile_schema(store)
+                .map(Ok)
         })
     }
 
     fn countries(&mut self) -> wasmtime::Result<Vec<String>> {
-        if self.require("plugins").is_err() {
-            return Ok(Vec::new());
-        }
-        let Some(nesting) = self.nesting.clone() else {
+        let Ok(nesting) = self.extension_nesting("payroll rules") else {
             return Ok(Vec::new());
         };
         let mut countries: Vec<String> = self
-            .rules_plugins(&nesting)?
+            .providers_of(&nesting, PAYROLL_RULES.interface)?
             .iter()
             .flat_map(|(l, _)| {
                 l.manifest

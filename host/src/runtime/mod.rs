@@ -21,7 +21,8 @@ use std::time::Duration;
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
-use crate::bindings::payroll::provider::{RulesProvider, RulesProviderIndices};
+use crate::bindings::compliance::provider::ChecksProviderIndices;
+use crate::bindings::payroll::provider::RulesProviderIndices;
 use crate::bindings::{self, Plugin, PluginIndices, WitError};
 use crate::capabilities::{self, CallState};
 
@@ -81,7 +82,9 @@ pub struct Prepared {
     pre: InstancePre<CallState>,
     handler: PluginIndices,
     /// Set when the component exports `backoffice:payroll/rules`.
-    rules: Option<RulesProviderIndices>,
+    pub(crate) rules: Option<RulesProviderIndices>,
+    /// Set when the component exports `backoffice:compliance/checks`.
+    pub(crate) checks: Option<ChecksProviderIndices>,
     /// Whether the code came from the cache.
     pub cache: CacheOutcome,
 }
@@ -176,30 +179,35 @@ impl Runtime {
     ) -> wasmtime::Result<Prepared> {
         let pre = self.linker.instantiate_pre(component)?;
         let handler = PluginIndices::new(&pre)?;
-        let exports_rules = component
-            .get_export_index(None, crate::extensions::PAYROLL_RULES.interface)
-            .is_some();
-        let rules = if exports_rules {
-            Some(RulesProviderIndices::new(&pre).map_err(|e| {
+        let exports = |interface: &str| component.get_export_index(None, interface).is_some();
+        let mismatch = |interface: &'static str| {
+            move |e: wasmtime::Error| {
                 e.context(format!(
-                    "the component exports {} with types that do not match this host's",
-                    crate::extensions::PAYROLL_RULES.interface
+                    "the component exports {interface} with types that do not match this host's"
                 ))
-            })?)
-        } else {
-            None
+            }
+        };
+        let rules = match exports(crate::extensions::PAYROLL_RULES.interface) {
+            true => Some(
+                RulesProviderIndices::new(&pre)
+                    .map_err(mismatch(crate::extensions::PAYROLL_RULES.interface))?,
+            ),
+            false => None,
+        };
+        let checks = match exports(crate::extensions::COMPLIANCE_CHECKS.interface) {
+            true => Some(
+                ChecksProviderIndices::new(&pre)
+                    .map_err(mismatch(crate::extensions::COMPLIANCE_CHECKS.interface))?,
+            ),
+            false => None,
         };
         Ok(Prepared {
             pre,
             handler,
             rules,
+            checks,
             cache,
         })
-    }
-
-    /// Whether the component exports `backoffice:payroll/rules`.
-    pub fn exports_rules(prepared: &Prepared) -> bool {
-        prepared.rules.is_some()
     }
 
     /// Load an installed component from the cache (compiling if needed) and link it.
@@ -228,7 +236,7 @@ impl Runtime {
         action: &Action,
         deadline: Duration,
     ) -> (Result<String, Failure>, CallState) {
-        let (result, state) = self.run(prepared, state, deadline, |store, instance| {
+        let (result, state) = self.call_with(prepared, state, deadline, |store, instance| {
             let plugin: Plugin = prepared.handler.load(&mut *store, instance)?;
             let handler = plugin.backoffice_host_handler();
             match action {
@@ -260,33 +268,9 @@ impl Runtime {
         (result, state)
     }
 
-    /// Call the `backoffice:payroll/rules` export of `prepared` in a fresh instance:
-    /// `f` gets the loaded export. Errors of the WIT `error` type come back as
-    /// `Ok(Err(..))`; traps, deadlines and limits as `Err`.
-    pub fn call_rules<T>(
-        &self,
-        prepared: &Prepared,
-        state: CallState,
-        deadline: Duration,
-        f: impl FnOnce(&mut Store<CallState>, &RulesProvider) -> wasmtime::Result<T>,
-    ) -> (Result<T, Failure>, CallState) {
-        let Some(indices) = &prepared.rules else {
-            return (
-                Err(Failure::Trap(format!(
-                    "the component does not export {}",
-                    crate::extensions::PAYROLL_RULES.interface
-                ))),
-                state,
-            );
-        };
-        self.run(prepared, state, deadline, |store, instance| {
-            let rules = indices.load(&mut *store, instance)?;
-            f(store, &rules)
-        })
-    }
-
-    /// Instantiate `prepared` in a store set up for one call and run `f` on it.
-    fn run<T>(
+    /// Instantiate `prepared` in a store set up for one call and run `f` on it (to
+    /// call an extension export). The state is handed back whatever happened.
+    pub fn call_with<T>(
         &self,
         prepared: &Prepared,
         state: CallState,

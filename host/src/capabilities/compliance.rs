@@ -1,0 +1,140 @@
+//! `backoffice:compliance/registry`: the checks contributed by plugins enabled for
+//! the tenant (the typed extension point `backoffice:compliance/checks`), listed and
+//! evaluated on the shared path of [`super::extension`].
+
+use crate::bindings::WitError;
+use crate::bindings::compliance::consumer::backoffice::compliance::registry::{
+    Contributed, Host as RegistryHost,
+};
+use crate::bindings::compliance::types::{self, Error, Finding, Subject};
+use crate::extensions::COMPLIANCE_CHECKS;
+use crate::runtime::Failure;
+
+use super::CallState;
+use super::extension::{Refused, trap};
+
+impl types::Host for CallState {}
+
+fn to_error(e: WitError) -> Error {
+    match e {
+        WitError::InvalidInput(m) => Error::InvalidInput(m),
+        WitError::NotFound(m) => Error::NotFound(m),
+        WitError::Conflict(m) => Error::Conflict(m),
+        WitError::Forbidden(m) => Error::Forbidden(m),
+        WitError::Internal(m) => Error::Internal(m),
+        WitError::Unsupported(m) => Error::Unsupported(m),
+    }
+}
+
+fn refused(r: Refused) -> Error {
+    match r {
+        Refused::Capability(m) => Error::Forbidden(m),
+        Refused::Context(m) => Error::Unsupported(m),
+    }
+}
+
+fn failed(plugin: &str, what: &str, f: Failure) -> Error {
+    match f {
+        Failure::Plugin(e) => to_error(e),
+        other => Error::Internal(format!("check plugin {plugin} ({what}): {other}")),
+    }
+}
+
+impl RegistryHost for CallState {
+    fn checks(&mut self) -> wasmtime::Result<Result<Vec<Contributed>, Error>> {
+        let nesting = match self.extension_nesting("compliance checks") {
+            Ok(n) => n,
+            Err(r) => return Ok(Err(refused(r))),
+        };
+        let mut out = Vec::new();
+        for (loaded, record) in self.providers_of(&nesting, COMPLIANCE_CHECKS.interface)? {
+            let declared: Vec<String> = loaded
+                .manifest
+                .provides
+                .iter()
+                .filter(|p| p.interface == COMPLIANCE_CHECKS.interface)
+                .flat_map(|p| p.keys.clone())
+                .collect();
+            let provider = self.provider(loaded, record)?;
+            let listed = self.run_provider(
+                &nesting,
+                &provider,
+                "compliance list-checks",
+                |store, prepared, instance| {
+                    let indices = prepared.checks.as_ref().ok_or_else(|| {
+                        trap("the component does not export backoffice:compliance/checks")
+                    })?;
+                    indices
+                        .load(&mut *store, instance)?
+                        .backoffice_compliance_checks()
+                        .call_list_checks(store)
+                },
+            )?;
+            let listed = match listed {
+                Ok(l) => l,
+                Err(f) => return Ok(Err(failed(&provider.plugin, "list-checks", f))),
+            };
+            // Only the checks its manifest declares count: what an admin saw at install.
+            for check in listed {
+                if declared.contains(&check.name) {
+                    out.push(Contributed {
+                        plugin: provider.plugin.clone(),
+                        check,
+                    });
+                }
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    fn evaluate(
+        &mut self,
+        plugin: String,
+        check: String,
+        subject: Subject,
+    ) -> wasmtime::Result<Result<Vec<Finding>, Error>> {
+        let nesting = match self.extension_nesting("compliance checks") {
+            Ok(n) => n,
+            Err(r) => return Ok(Err(refused(r))),
+        };
+        let found = self
+            .providers_of(&nesting, COMPLIANCE_CHECKS.interface)?
+            .into_iter()
+            .find(|(l, r)| {
+                r.id == plugin
+                    && l.manifest.provides.iter().any(|p| {
+                        p.interface == COMPLIANCE_CHECKS.interface && p.keys.contains(&check)
+                    })
+            });
+        let Some((loaded, record)) = found else {
+            return Ok(Err(Error::NotFound(format!(
+                "no plugin '{plugin}' enabled for tenant '{}' provides the compliance check '{check}'",
+                self.info.scope.tenant
+            ))));
+        };
+        let provider = self.provider(loaded, record)?;
+        let label = format!("compliance check {check}");
+        let result =
+            self.run_provider(&nesting, &provider, &label, |store, prepared, instance| {
+                let indices = prepared.checks.as_ref().ok_or_else(|| {
+                    trap("the component does not export backoffice:compliance/checks")
+                })?;
+                indices
+                    .load(&mut *store, instance)?
+                    .backoffice_compliance_checks()
+                    .call_evaluate(store, &check, &subject)
+            })?;
+        Ok(match result {
+            Ok(r) => r,
+            Err(f) => Err(failed(&provider.plugin, &label, f)),
+        })
+    }
+}
+
+/// Add the `backoffice:compliance` imports to `linker`.
+pub fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
+    crate::bindings::compliance::consumer::ChecksConsumer::add_to_linker::<
+        CallState,
+        wasmtime::component::HasSelf<CallState>,
+    >(linker, |state| state)
+}
