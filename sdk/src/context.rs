@@ -81,3 +81,49 @@ pub fn setting(name: &str) -> Option<String> {
 pub fn invocation_id() -> String {
     wit::invocation_id()
 }
+
+/// Today's business date: [`now`] in the tenant's [`time_zone`] (UTC if the zone is
+/// unknown to the compiled-in database).
+pub fn today() -> crate::Date {
+    date_in_zone(now().seconds(), &time_zone())
+}
+
+/// The calendar date in IANA zone `zone` at `seconds` since the Unix epoch.
+pub fn date_in_zone(seconds: i64, zone: &str) -> crate::Date {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let date = jiff::Timestamp::from_second(seconds)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(tz)
+        .date();
+    let fallback = || crate::Date::new(1970, 1, 1).expect("a valid date");
+    match (
+        u16::try_from(date.year()),
+        u8::try_from(date.month()),
+        u8::try_from(date.day()),
+    ) {
+        (Ok(y), Ok(m), Ok(d)) => crate::Date::new(y, m, d).unwrap_or_else(fallback),
+        _ => fallback(),
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    #[test]
+    fn dates_follow_the_zone() {
+        // 2025-03-30T23:30:00Z
+        let t = 1_743_377_400;
+        assert_eq!(super::date_in_zone(t, "UTC").to_string(), "2025-03-30");
+        assert_eq!(
+            super::date_in_zone(t, "Europe/Berlin").to_string(),
+            "2025-03-31"
+        );
+        assert_eq!(
+            super::date_in_zone(t, "America/New_York").to_string(),
+            "2025-03-30"
+        );
+        assert_eq!(
+            super::date_in_zone(t, "Nowhere/Else").to_string(),
+            "2025-03-30"
+        );
+    }
+}

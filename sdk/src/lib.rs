@@ -100,6 +100,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod compliance;
 pub mod context;
 mod date;
 mod error;
@@ -193,6 +194,21 @@ macro_rules! export_payroll_rules {
     };
 }
 
+/// Register `$checks` (a type implementing [`compliance::Checks`]) as the component's
+/// implementation of `backoffice:compliance/checks@0.1.0`. Use it next to
+/// [`export_plugin!`], and name the checks under `[[provides]]` in `plugin.toml`.
+#[macro_export]
+macro_rules! export_compliance_checks {
+    ($checks:ty) => {
+        const _: () = {
+            type __BackofficeChecks = $crate::__private::ChecksAdapter<$checks>;
+            $crate::__private::__backoffice_export_checks!(
+                __BackofficeChecks with_types_in $crate::__private::compliance_checks_bindings
+            );
+        };
+    };
+}
+
 /// Implementation details of [`export_plugin!`]; not a stable API.
 #[doc(hidden)]
 pub mod __private {
@@ -243,6 +259,33 @@ pub mod __private {
     pub use crate::payroll::RulesAdapter;
     #[doc(hidden)]
     pub use payroll_rules_bindings::__backoffice_export_rules;
+
+    /// The `registry` import of `backoffice:compliance` (world `checks-consumer`).
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod compliance_bindings {
+        wit_bindgen::generate!({
+            path: "../wit/compliance",
+            world: "backoffice:compliance/checks-consumer",
+        });
+    }
+
+    /// The `checks` export of `backoffice:compliance` (world `checks-provider`), used
+    /// by [`export_compliance_checks!`](crate::export_compliance_checks).
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod compliance_checks_bindings {
+        wit_bindgen::generate!({
+            path: "../wit/compliance",
+            world: "backoffice:compliance/checks-provider",
+            pub_export_macro: true,
+            export_macro_name: "__backoffice_export_checks",
+            default_bindings_module: "$crate::__private::compliance_checks_bindings",
+        });
+    }
+
+    #[doc(hidden)]
+    pub use crate::compliance::ChecksAdapter;
+    #[doc(hidden)]
+    pub use compliance_checks_bindings::__backoffice_export_checks;
 
     /// Adapts a [`Plugin`] to the generated `handler` trait.
     pub struct Adapter<P>(PhantomData<P>);

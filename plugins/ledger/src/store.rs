@@ -66,6 +66,10 @@ pub struct Entry {
     pub postings: Vec<Posting>,
     /// When it was posted.
     pub posted_at: Timestamp,
+    /// Who posted it (user id; absent for the system and for entries posted before
+    /// this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posted_by: Option<String>,
 }
 
 /// One register line, as indexed under `reg/`.
@@ -239,6 +243,7 @@ pub struct NewEntry {
 pub fn write_entries(new: Vec<NewEntry>) -> Result<Vec<Entry>> {
     let mut seq = storage::get::<u64>("seq")?.unwrap_or(0);
     let now = context::now();
+    let posted_by = context::caller().id;
     let mut deltas: BTreeMap<String, i64> = BTreeMap::new();
     let mut out = Vec::with_capacity(new.len());
     for n in new {
@@ -254,6 +259,7 @@ pub fn write_entries(new: Vec<NewEntry>) -> Result<Vec<Entry>> {
             idempotency_key: n.idempotency_key,
             postings: n.postings,
             posted_at: now,
+            posted_by: posted_by.clone(),
         };
         for (i, p) in e.postings.iter().enumerate() {
             let row = RegRow {

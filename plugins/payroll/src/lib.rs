@@ -120,11 +120,6 @@ fn check_id(what: &str, id: &str) -> Result<()> {
     }
 }
 
-fn today_utc() -> Date {
-    let days = context::now().seconds().div_euclid(86_400);
-    Date::from_days_since_epoch(days).unwrap_or_else(|| Date::new(1970, 1, 1).expect("valid"))
-}
-
 fn set_employee(input: SetEmployee) -> Result<Employee> {
     check_id("employee id", &input.id)?;
     if input.name.trim().is_empty() {
@@ -194,7 +189,7 @@ fn set_employee(input: SetEmployee) -> Result<Employee> {
     // rules plugins keep only the current tax years).
     payroll::calculate(&CalcInput {
         country: country.clone(),
-        pay_date: effective_date.max(today_utc()).to_string(),
+        pay_date: effective_date.max(context::today()).to_string(),
         frequency: input.frequency,
         gross: 0,
         currency: currency.clone(),
@@ -301,7 +296,7 @@ fn all_employees(as_of: Option<Date>) -> Result<Vec<Employee>> {
 }
 
 fn list_employees(input: ListEmployees) -> Result<Employees> {
-    let on = input.as_of.unwrap_or_else(today_utc);
+    let on = input.as_of.unwrap_or_else(context::today);
     let employees = all_employees(input.as_of)?
         .into_iter()
         .filter(|e| {
