@@ -217,10 +217,7 @@ fn row(r: &Record, index: &[usize; 5]) -> Result<Row, Vec<String>> {
     }
     let certificate = cell(4);
     if certificate.chars().count() > 200 {
-        problem(
-            "certificate",
-            "longer than 200 characters".to_string(),
-        );
+        problem("certificate", "longer than 200 characters".to_string());
     }
     match (date, score) {
         (Ok(date), Some(score)) if errors.is_empty() => Ok(Row {
@@ -246,11 +243,26 @@ mod tests {
         let r = records("a,\"b,c\",\"say \"\"hi\"\"\"\r\n\n\"multi\nline\",x\nlast").unwrap();
         assert_eq!(r.len(), 3);
         assert_eq!(r[0].fields, ["a", "b,c", "say \"hi\""]);
-        assert_eq!((r[1].line, r[1].fields.clone()), (3, vec!["multi\nline".to_string(), "x".into()]));
+        assert_eq!(
+            (r[1].line, r[1].fields.clone()),
+            (3, vec!["multi\nline".to_string(), "x".into()])
+        );
         assert_eq!(r[2].line, 5);
-        assert!(records("a,\"open\nb").unwrap_err().starts_with("line 1: a quoted field is not closed"));
-        assert!(records("ok\nab\"c\n").unwrap_err().starts_with("line 2: a quote inside"));
-        assert!(records("\"a\"b\n").unwrap_err().starts_with("line 1: text after a closing quote"));
+        assert!(
+            records("a,\"open\nb")
+                .unwrap_err()
+                .starts_with("line 1: a quoted field is not closed")
+        );
+        assert!(
+            records("ok\nab\"c\n")
+                .unwrap_err()
+                .starts_with("line 2: a quote inside")
+        );
+        assert!(
+            records("\"a\"b\n")
+                .unwrap_err()
+                .starts_with("line 1: text after a closing quote")
+        );
     }
 
     #[test]
@@ -282,9 +294,10 @@ mod tests {
             ]
         );
         assert_eq!(rows(&text, 2).unwrap_err().len(), 2);
-        assert_eq!(rows(&format!("{HEADER}E1,FIRE,2026-01-05,-1,\n"), 20).unwrap_err(), [
-            "line 2, field score: \"-1\" is not a whole number from 0 to 100"
-        ]);
+        assert_eq!(
+            rows(&format!("{HEADER}E1,FIRE,2026-01-05,-1,\n"), 20).unwrap_err(),
+            ["line 2, field score: \"-1\" is not a whole number from 0 to 100"]
+        );
     }
 
     #[test]
@@ -299,7 +312,10 @@ mod tests {
                 "line 1: the header lacks the column certificate; it must name employee,course,date,score,certificate",
             ]
         );
-        assert!(rows("employee,employee,course,date,score,certificate\n", 20).unwrap_err()[0].contains("appears twice"));
+        assert!(
+            rows("employee,employee,course,date,score,certificate\n", 20).unwrap_err()[0]
+                .contains("appears twice")
+        );
         assert_eq!(rows(HEADER, 20).unwrap(), vec![]);
     }
 }

@@ -9,9 +9,13 @@ use jiff::{Span, Timestamp};
 pub fn parse(s: &str) -> Result<Date, String> {
     let b = s.as_bytes();
     let shape = b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     if !shape {
         return Err(format!("{s:?} is not a date of the form YYYY-MM-DD"));
     }
@@ -44,6 +48,21 @@ pub fn days_between(from: Date, to: Date) -> i64 {
     from.until(to).map(|s| i64::from(s.get_days())).unwrap_or(0)
 }
 
+/// Serde for input dates: strict `YYYY-MM-DD`, with a message naming the value.
+/// Use with `#[serde(deserialize_with = "dates::strict")]`.
+pub fn strict<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    parse(&s).map_err(serde::de::Error::custom)
+}
+
+/// [`strict`] for an optional date (`null` or absent is `None`; pair with `default`).
+pub fn strict_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+    match <Option<String> as serde::Deserialize>::deserialize(d)? {
+        Some(s) => parse(&s).map(Some).map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,9 +74,39 @@ mod tests {
     #[test]
     fn parses_strictly() {
         assert_eq!(d("2024-02-29").to_string(), "2024-02-29");
-        for bad in ["2023-02-29", "2024-13-01", "20240101", "2024-1-01", "", "2024-01-01x"] {
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "20240101",
+            "2024-1-01",
+            "",
+            "2024-01-01x",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn strict_serde() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(deserialize_with = "strict")]
+            a: Date,
+            #[serde(default, deserialize_with = "strict_opt")]
+            b: Option<Date>,
+        }
+        let t: T = serde_json::from_str(r#"{"a": "2024-02-29", "b": null}"#).unwrap();
+        assert_eq!((t.a, t.b), (d("2024-02-29"), None));
+        let t: T = serde_json::from_str(r#"{"a": "2024-02-29"}"#).unwrap();
+        assert_eq!(t.b, None);
+        let e = serde_json::from_str::<T>(r#"{"a": "2026-02-30"}"#)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("\"2026-02-30\" is not a valid calendar date"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::model::{Completion, Course, Source};
 use crate::reports::{self, StatusRow};
 use crate::roster::{course, employee};
 use crate::store::{self, NewCompletion};
-use crate::{csv, today};
+use crate::{csv, dates, today};
 
 /// At most this many problems are listed when an import is refused.
 const MAX_IMPORT_ERRORS: usize = 20;
@@ -21,6 +21,7 @@ const MAX_IMPORT_ERRORS: usize = 20;
 pub struct Record {
     employee: String,
     course: String,
+    #[serde(deserialize_with = "dates::strict")]
     date: Date,
     score: i64,
     #[serde(default)]
@@ -117,10 +118,7 @@ pub struct ImportOut {
 /// `import-completions`: every row or none. Errors name the line and the field.
 pub fn import_completions(i: Import) -> Result<ImportOut> {
     let refuse = |errors: Vec<String>| {
-        Error::invalid(format!(
-            "nothing was imported: {}",
-            errors.join("; ")
-        ))
+        Error::invalid(format!("nothing was imported: {}", errors.join("; ")))
     };
     let rows = csv::rows(&i.csv, MAX_IMPORT_ERRORS).map_err(refuse)?;
     let day = today();
@@ -143,7 +141,10 @@ pub fn import_completions(i: Import) -> Result<ImportOut> {
         if !known {
             problem(
                 "employee",
-                format!("no employee {}; add them with set-employee first", r.employee),
+                format!(
+                    "no employee {}; add them with set-employee first",
+                    r.employee
+                ),
             );
         }
         if !courses.contains_key(&r.course) {

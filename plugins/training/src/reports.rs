@@ -146,7 +146,7 @@ pub struct Filter {
     course: Option<String>,
     #[serde(default)]
     department: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "dates::strict_opt")]
     as_of: Option<Date>,
     #[serde(default)]
     include_not_required: bool,
@@ -215,7 +215,7 @@ pub struct ReportInput {
     course: Option<String>,
     #[serde(default)]
     department: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "dates::strict_opt")]
     as_of: Option<Date>,
 }
 
@@ -330,7 +330,10 @@ pub fn remind() -> Result<Vec<Reminder>> {
             continue;
         }
         for c in courses.values() {
-            if !book.assignments.contains_key(&(e.id.clone(), c.code.clone())) {
+            if !book
+                .assignments
+                .contains_key(&(e.id.clone(), c.code.clone()))
+            {
                 continue;
             }
             let row = book.row(&e, c, day, settings.expiring_window_days);

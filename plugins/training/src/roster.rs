@@ -109,9 +109,9 @@ pub struct SetEmployee {
     job_role: String,
     #[serde(default)]
     country: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "dates::strict_opt")]
     start_date: Option<Date>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "dates::strict_opt")]
     end_date: Option<Date>,
     #[serde(default)]
     active: Option<bool>,
@@ -169,9 +169,9 @@ pub fn employee_changed(payload: serde_json::Value) -> Result<()> {
         job_role: String,
         #[serde(default)]
         country: Option<String>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "dates::strict_opt")]
         start_date: Option<Date>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "dates::strict_opt")]
         end_date: Option<Date>,
     }
     let c: Changed = serde_json::from_value(payload).map_err(|e| {
@@ -321,7 +321,7 @@ pub fn list_courses(_: Empty) -> Result<CourseList> {
 pub struct Assign {
     employee: String,
     course: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "dates::strict_opt")]
     due_date: Option<Date>,
 }
 

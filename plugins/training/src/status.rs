@@ -63,7 +63,10 @@ pub struct Evaluation {
 /// The pass that counts for status: the latest by date, the later recorded on a tie.
 /// `completions` are in recording order.
 pub fn latest_pass(completions: &[Completion]) -> Option<&Completion> {
-    completions.iter().filter(|c| c.passed).max_by_key(|c| c.date)
+    completions
+        .iter()
+        .filter(|c| c.passed)
+        .max_by_key(|c| c.date)
 }
 
 /// The last day a pass on `completed` stays valid: `validity_months` later, less a day.
@@ -246,8 +249,18 @@ mod tests {
     fn a_course_without_validity_never_expires() {
         let c = course(None);
         let p = done("c-000001", "2000-01-01", true);
-        let e = evaluate(&c, Some(&assigned("2000-01-31")), true, Some(&p), d("2099-01-01"), 90);
-        assert_eq!((e.status, e.due_date, e.expiry_date), (Status::Valid, None, None));
+        let e = evaluate(
+            &c,
+            Some(&assigned("2000-01-31")),
+            true,
+            Some(&p),
+            d("2099-01-01"),
+            90,
+        );
+        assert_eq!(
+            (e.status, e.due_date, e.expiry_date),
+            (Status::Valid, None, None)
+        );
     }
 
     #[test]
