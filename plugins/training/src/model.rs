@@ -69,11 +69,8 @@ pub struct Course {
 impl Course {
     /// Whether the course is mandatory for `e` by role or department.
     pub fn mandatory_for(&self, e: &Employee) -> bool {
-        self.mandatory_roles.iter().any(|r| *r == e.job_role)
-            || self
-                .mandatory_departments
-                .iter()
-                .any(|d| *d == e.department)
+        self.mandatory_roles.contains(&e.job_role)
+            || self.mandatory_departments.contains(&e.department)
     }
 }
 
