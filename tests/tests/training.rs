@@ -14,7 +14,7 @@ use std::time::Duration;
 use backoffice_host::clock::{Clock, TestClock};
 use backoffice_host::runtime::Limits;
 use backoffice_host::store::EventFilter;
-use backoffice_tests::{TestHost, user};
+use backoffice_tests::{Cli, TestHost, user};
 use serde_json::{Value, json};
 
 /// A host whose clock shows `now`, with the training plugin and the probe (which
@@ -876,4 +876,70 @@ fn permissions_separate_reading_recording_and_administration() {
     .unwrap_err();
     assert_eq!(err.http_status(), 403, "{err}");
     assert!(err.to_string().contains("training.admin"), "{err}");
+}
+
+#[test]
+fn the_cli_imports_a_file_and_reports_bad_rows_with_exit_codes() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme", "--time-zone", "Europe/London"])
+        .ok();
+    cli.install_unsigned("training").ok();
+    cli.run(&["plugin", "enable", "training", "--tenant", "acme"])
+        .ok();
+    let run = |op: &str, input: &str| {
+        cli.run(&["call", "--tenant", "acme", "training", op, "--input", input])
+    };
+    run(
+        "set-course",
+        r#"{"code": "FIRE", "title": "Fire safety", "pass-mark": 70, "mandatory-departments": ["Finance"]}"#,
+    )
+    .ok();
+    run(
+        "set-employee",
+        r#"{"id": "E1", "name": "Ada Lovelace", "department": "Finance", "job-role": "accountant"}"#,
+    )
+    .ok();
+
+    // A file from a learning system, piped in as the operation's input.
+    let bad = json!({"csv": "employee,course,date,score,certificate\nE1,FIRE,2020-01-05,95,F-1\nE1,FIRE,2020-01-06,abc,\n"});
+    cli.run_with_stdin(
+        &["call", "--tenant", "acme", "training", "import-completions"],
+        &bad.to_string(),
+    )
+    .fails(
+        2,
+        &[
+            "plugin training 0.1.0, operation 'import-completions'",
+            "nothing was imported: line 3, field score: \"abc\" is not a whole number from 0 to 100",
+        ],
+    );
+    run(
+        "record-completion",
+        r#"{"employee": "E9", "course": "FIRE", "date": "2020-01-05", "score": 90}"#,
+    )
+    .fails(3, &["no employee E9"]);
+    run(
+        "record-completion",
+        r#"{"employee": "E1", "course": "FIRE", "date": "2020-01-05", "score": 250}"#,
+    )
+    .fails(2, &["/score: 250 is greater than the maximum of 100"]);
+    assert_eq!(
+        run("list-completions", "{}").json(),
+        json!({"completions": []})
+    );
+
+    let good =
+        json!({"csv": "employee,course,date,score,certificate\nE1,FIRE,2020-01-05,95,F-1\n"});
+    let out = cli
+        .run_with_stdin(
+            &["call", "--tenant", "acme", "training", "import-completions"],
+            &good.to_string(),
+        )
+        .json();
+    assert_eq!(out["imported"], 1);
+    let status = run("status", r#"{"employee": "E1"}"#).json();
+    assert_eq!(status["rows"][0]["status"], "valid");
+    // The CLI runs on the real clock: a course without validity never expires.
+    assert_eq!(status["rows"][0]["expiry-date"], Value::Null);
+    assert_eq!(status["rows"][0]["last-completed"], "2020-01-05");
 }
