@@ -1,0 +1,368 @@
+//! Status and reports: `status`, `report`, `configure`, and the reminders sent by the
+//! daily job (or `send-reminders`) as `training.expiring` / `training.overdue` events.
+
+use std::collections::BTreeMap;
+
+use backoffice_sdk::prelude::*;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    Assignment, Completion, Course, DEFAULT_EXPIRING_WINDOW_DAYS, DEFAULT_REMINDER_INTERVAL_DAYS,
+    Employee, Settings,
+};
+use crate::status::{self, Status, Tally};
+use crate::{dates, store, today};
+
+/// The tenant setting that sets the expiring window when `configure` has not.
+pub const WINDOW_SETTING: &str = "training.expiring-window-days";
+/// The tenant setting that sets the reminder interval when `configure` has not.
+pub const INTERVAL_SETTING: &str = "training.reminder-interval-days";
+
+/// Settings in force: `configure`'s value, else the tenant setting, else the default.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Effective {
+    /// Days before expiry that count as expiring.
+    pub expiring_window_days: u32,
+    /// Days before the same reminder is sent again.
+    pub reminder_interval_days: u32,
+}
+
+fn tenant_setting(name: &str) -> Option<u32> {
+    let v = context::setting(name)?;
+    match v.trim().parse() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            log::warn(format!(
+                "tenant setting {name} = {v:?} is not a number of days; using the default"
+            ));
+            None
+        }
+    }
+}
+
+/// The settings in force for this tenant.
+pub fn effective() -> Result<Effective> {
+    let s = store::settings()?;
+    Ok(Effective {
+        expiring_window_days: s
+            .expiring_window_days
+            .or_else(|| tenant_setting(WINDOW_SETTING))
+            .unwrap_or(DEFAULT_EXPIRING_WINDOW_DAYS),
+        reminder_interval_days: s
+            .reminder_interval_days
+            .or_else(|| tenant_setting(INTERVAL_SETTING))
+            .unwrap_or(DEFAULT_REMINDER_INTERVAL_DAYS),
+    })
+}
+
+/// One employee and course.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StatusRow {
+    employee: String,
+    employee_name: String,
+    department: String,
+    job_role: String,
+    course: String,
+    course_title: String,
+    course_version: String,
+    status: Status,
+    assigned_on: Option<Date>,
+    due_date: Option<Date>,
+    expiry_date: Option<Date>,
+    days_left: Option<i64>,
+    last_completed: Option<Date>,
+    last_score: Option<u8>,
+    certificate: Option<String>,
+    completion: Option<String>,
+}
+
+/// Records loaded once for many rows.
+struct Book {
+    assignments: BTreeMap<(String, String), Assignment>,
+    completions: BTreeMap<(String, String), Vec<Completion>>,
+}
+
+impl Book {
+    fn load(employee: Option<&str>) -> Result<Book> {
+        let assignments = store::assignments(employee)?
+            .into_iter()
+            .map(|a| ((a.employee.clone(), a.course.clone()), a))
+            .collect();
+        let mut completions: BTreeMap<(String, String), Vec<Completion>> = BTreeMap::new();
+        for c in store::completions(employee, None)? {
+            completions
+                .entry((c.employee.clone(), c.course.clone()))
+                .or_default()
+                .push(c);
+        }
+        Ok(Book {
+            assignments,
+            completions,
+        })
+    }
+
+    fn row(&self, e: &Employee, c: &Course, day: Date, window: u32) -> StatusRow {
+        let key = (e.id.clone(), c.code.clone());
+        let assignment = self.assignments.get(&key);
+        let history = self.completions.get(&key).map_or(&[][..], |v| v.as_slice());
+        let pass = status::latest_pass(history);
+        let eval = status::evaluate(c, assignment, e.employed_on(day), pass, day, window);
+        StatusRow {
+            employee: e.id.clone(),
+            employee_name: e.name.clone(),
+            department: e.department.clone(),
+            job_role: e.job_role.clone(),
+            course: c.code.clone(),
+            course_title: c.title.clone(),
+            course_version: c.version.clone(),
+            status: eval.status,
+            assigned_on: assignment.map(|a| a.assigned_on),
+            due_date: eval.due_date,
+            expiry_date: eval.expiry_date,
+            days_left: eval.due_date.map(|d| dates::days_between(day, d)),
+            last_completed: pass.map(|p| p.date),
+            last_score: pass.map(|p| p.score),
+            certificate: pass.and_then(|p| p.certificate.clone()),
+            completion: pass.map(|p| p.id.clone()),
+        }
+    }
+}
+
+/// The status row of one pair on `day`.
+pub fn row_for(e: &Employee, c: &Course, day: Date) -> Result<StatusRow> {
+    let window = effective()?.expiring_window_days;
+    Ok(Book::load(Some(&e.id))?.row(e, c, day, window))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Filter {
+    #[serde(default)]
+    employee: Option<String>,
+    #[serde(default)]
+    course: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default, deserialize_with = "dates::strict_opt")]
+    as_of: Option<Date>,
+    #[serde(default)]
+    include_not_required: bool,
+}
+
+/// Status rows for the filter, by employee then course.
+fn rows(f: &Filter) -> Result<(Date, u32, Vec<StatusRow>)> {
+    let day = f.as_of.unwrap_or_else(today);
+    let window = effective()?.expiring_window_days;
+    let book = Book::load(f.employee.as_deref())?;
+    let courses = store::courses()?;
+    let mut out = Vec::new();
+    for e in store::employees()? {
+        if f.employee.as_ref().is_some_and(|id| *id != e.id)
+            || f.department.as_ref().is_some_and(|d| *d != e.department)
+        {
+            continue;
+        }
+        for c in courses.values() {
+            if f.course.as_ref().is_some_and(|code| *code != c.code) {
+                continue;
+            }
+            let row = book.row(&e, c, day, window);
+            if f.include_not_required || row.status != Status::NotRequired {
+                out.push(row);
+            }
+        }
+    }
+    Ok((day, window, out))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StatusOut {
+    as_of: Date,
+    expiring_window_days: u32,
+    rows: Vec<StatusRow>,
+}
+
+/// `status`: each employee and required course (every pair with
+/// `include-not-required`), filtered by employee, course and department.
+pub fn status(f: Filter) -> Result<StatusOut> {
+    let (as_of, expiring_window_days, rows) = rows(&f)?;
+    Ok(StatusOut {
+        as_of,
+        expiring_window_days,
+        rows,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum By {
+    Employee,
+    Course,
+    Department,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ReportInput {
+    by: By,
+    #[serde(default)]
+    employee: Option<String>,
+    #[serde(default)]
+    course: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default, deserialize_with = "dates::strict_opt")]
+    as_of: Option<Date>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Group {
+    key: String,
+    name: String,
+    #[serde(flatten)]
+    tally: Tally,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ReportOut {
+    as_of: Date,
+    by: By,
+    groups: Vec<Group>,
+    total: Tally,
+}
+
+/// `report`: counts per employee, course or department with the compliance
+/// percentage (valid + expiring over required).
+pub fn report(i: ReportInput) -> Result<ReportOut> {
+    let filter = Filter {
+        employee: i.employee,
+        course: i.course,
+        department: i.department,
+        as_of: i.as_of,
+        include_not_required: false,
+    };
+    let (as_of, _, rows) = rows(&filter)?;
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut total = Tally::default();
+    for r in rows {
+        let (key, name) = match i.by {
+            By::Employee => (r.employee.clone(), r.employee_name.clone()),
+            By::Course => (r.course.clone(), r.course_title.clone()),
+            By::Department => (r.department.clone(), r.department.clone()),
+        };
+        groups
+            .entry(key.clone())
+            .or_insert_with(|| Group {
+                key,
+                name,
+                tally: Tally::default(),
+            })
+            .tally
+            .add(r.status);
+        total.add(r.status);
+    }
+    Ok(ReportOut {
+        as_of,
+        by: i.by,
+        groups: groups.into_values().collect(),
+        total,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Configure {
+    #[serde(default, with = "double_option")]
+    expiring_window_days: Option<Option<u32>>,
+    #[serde(default, with = "double_option")]
+    reminder_interval_days: Option<Option<u32>>,
+}
+
+/// Tells a missing field (keep) from `null` (back to the default).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+        Option::<u32>::deserialize(d).map(Some)
+    }
+}
+
+/// `configure`: set (or with `null`, reset) the expiring window and the reminder
+/// interval; returns the settings in force.
+pub fn configure(i: Configure) -> Result<Effective> {
+    let mut s: Settings = store::settings()?;
+    if let Some(v) = i.expiring_window_days {
+        s.expiring_window_days = v;
+    }
+    if let Some(v) = i.reminder_interval_days {
+        s.reminder_interval_days = v;
+    }
+    store::put_settings(&s)?;
+    effective()
+}
+
+/// A reminder sent.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Reminder {
+    topic: &'static str,
+    #[serde(flatten)]
+    row: StatusRow,
+    as_of: Date,
+}
+
+/// Emit a reminder for each employed employee's expiring, expired or overdue course,
+/// unless the same reminder went out within the interval.
+pub fn remind() -> Result<Vec<Reminder>> {
+    let day = today();
+    let settings = effective()?;
+    let book = Book::load(None)?;
+    let courses = store::courses()?;
+    let mut sent = Vec::new();
+    for e in store::employees()? {
+        if !e.employed_on(day) {
+            continue;
+        }
+        for c in courses.values() {
+            if !book
+                .assignments
+                .contains_key(&(e.id.clone(), c.code.clone()))
+            {
+                continue;
+            }
+            let row = book.row(&e, c, day, settings.expiring_window_days);
+            let Some(topic) = row.status.reminder_topic() else {
+                continue;
+            };
+            let last = store::last_reminder(topic, &e.id, &c.code)?;
+            if !status::reminder_due(last, day, settings.reminder_interval_days) {
+                continue;
+            }
+            let reminder = Reminder {
+                topic,
+                row,
+                as_of: day,
+            };
+            events::emit(topic, &reminder)?;
+            store::put_reminder(topic, &e.id, &c.code, day)?;
+            sent.push(reminder);
+        }
+    }
+    Ok(sent)
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemindersOut {
+    sent: Vec<Reminder>,
+}
+
+/// `send-reminders`: what the daily job does, on demand.
+pub fn send_reminders(_: Empty) -> Result<RemindersOut> {
+    Ok(RemindersOut { sent: remind()? })
+}
