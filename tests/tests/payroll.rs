@@ -170,7 +170,7 @@ fn hire(t: &TestHost, admin: &Principal) {
         "set-employee",
         json!({"id": "GB1", "name": "Ada Lovelace", "country": "GB", "frequency": "monthly",
                "salary": 4_800_000, "department": "Finance", "job-role": "accountant",
-               "start-date": "2025-01-06", "profile": {"tax-code": "1257L", "ni-category": "A"}}),
+               "start-date": "2025-04-07", "profile": {"tax-code": "1257L", "ni-category": "A"}}),
     );
     call(
         t,
@@ -500,4 +500,72 @@ fn a_missing_rules_plugin_is_named() {
         ],
     );
     assert_eq!(call(&t, &alice, "list-runs", json!({}))["runs"], json!([]));
+}
+
+/// Year-to-date figures belong to a tax year: a late December run approved after
+/// January's keeps each year's figures apart. Periods must match the frequency, and
+/// an employee is paid once per period.
+#[test]
+fn year_to_date_figures_follow_the_tax_year() {
+    let t = host();
+    let (alice, bob) = (clerk("alice"), clerk("bob"));
+    call(&t, &alice, "setup-ledger", json!({}));
+    call(
+        &t,
+        &alice,
+        "set-employee",
+        json!({"id": "US1", "name": "Grace Hopper", "country": "US", "frequency": "monthly",
+               "salary": 12_000_000, "start-date": "2025-01-01",
+               "profile": {"filing-status": "single"}}),
+    );
+    let run = |start: &str, end: &str| {
+        let r = call(
+            &t,
+            &alice,
+            "create-run",
+            json!({"frequency": "monthly", "period-start": start, "period-end": end,
+                   "pay-date": end}),
+        );
+        call(&t, &bob, "approve-run", json!({"id": r["id"]}));
+        call(
+            &t,
+            &bob,
+            "get-payslip",
+            json!({"run": r["id"], "employee": "US1"}),
+        )["payslip"]
+            .clone()
+    };
+    let january = run("2026-01-01", "2026-01-31");
+    assert_eq!(january["tax-year"], "2026");
+    assert_eq!(january["ytd"]["gross"], 1_000_000);
+    let december = run("2025-12-01", "2025-12-31");
+    assert_eq!(december["tax-year"], "2025");
+    assert_eq!(
+        december["ytd"]["gross"], 1_000_000,
+        "2025 starts from its own figures"
+    );
+    let february = run("2026-02-01", "2026-02-28");
+    assert_eq!(
+        february["ytd"]["gross"], 2_000_000,
+        "2026 continues from January"
+    );
+
+    fails(
+        &t,
+        &alice,
+        "create-run",
+        json!({"frequency": "monthly", "period-start": "2026-03-01",
+               "period-end": "2026-03-15", "pay-date": "2026-03-15"}),
+        400,
+        &["a monthly period lasts 28 to 31 days", "15 days"],
+    );
+    fails(
+        &t,
+        &alice,
+        "create-run",
+        json!({"frequency": "monthly", "period-start": "2026-02-01",
+               "period-end": "2026-02-28", "pay-date": "2026-02-28", "employees": ["US1"]}),
+        409,
+        &["already paid US1"],
+    );
 }

@@ -184,22 +184,35 @@ fn set_employee(input: SetEmployee) -> Result<Employee> {
     let profile = input
         .profile
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-    // Let the rules check the tax profile: a zero payslip under the rules in force
-    // on the later of the effective date and today (back-dated hires are common;
-    // rules plugins keep only the current tax years).
-    payroll::calculate(&CalcInput {
-        country: country.clone(),
-        pay_date: effective_date.max(context::today()).to_string(),
-        frequency: input.frequency,
-        gross: 0,
-        currency: currency.clone(),
-        ytd: BTreeMap::new(),
-        profile: profile.clone(),
-    })
-    .map_err(|e| match e {
-        Error::InvalidInput(m) => Error::invalid(format!("employee {}: {m}", input.id)),
-        other => other,
-    })?;
+    // Let the rules check the tax profile: a zero payslip under the rules in force on
+    // the effective date or, when the rules do not cover that date (a back-dated hire,
+    // rules not yet updated for a future date), today.
+    let dry_run = |date: Date| {
+        payroll::calculate(&CalcInput {
+            country: country.clone(),
+            pay_date: date.to_string(),
+            frequency: input.frequency,
+            gross: 0,
+            currency: currency.clone(),
+            ytd: BTreeMap::new(),
+            profile: profile.clone(),
+        })
+    };
+    if let Err(first) = dry_run(effective_date) {
+        let fallback = match &first {
+            Error::InvalidInput(_) if context::today() != effective_date => {
+                dry_run(context::today())
+            }
+            _ => Err(first.clone()),
+        };
+        // Both refused: today's rules have the last word.
+        if let Err(e) = fallback {
+            return Err(match e {
+                Error::InvalidInput(m) => Error::invalid(format!("employee {}: {m}", input.id)),
+                other => other,
+            });
+        }
+    }
     let caller = context::caller();
     let employee = Employee {
         id: input.id.clone(),
@@ -312,7 +325,8 @@ fn list_employees(input: ListEmployees) -> Result<Employees> {
 
 // ---------------------------------------------------------------- what-if
 
-fn calculate_payslip(input: CalcInput) -> Result<Payslip> {
+fn calculate_payslip(mut input: CalcInput) -> Result<Payslip> {
+    input.country = input.country.to_ascii_uppercase();
     if input.gross < 0 {
         return Err(Error::invalid(format!(
             "gross must not be negative (got {})",
@@ -407,8 +421,16 @@ struct Ytd {
     run: String,
 }
 
-fn ytd_key(employee: &str, country: &str) -> String {
-    format!("ytd/{employee}/{country}")
+fn ytd_key(employee: &str, country: &str, tax_year: &str) -> String {
+    format!("ytd/{employee}/{country}/{tax_year}")
+}
+
+/// Whether the employee has year-to-date figures of any tax year in `country`.
+fn has_ytd(employee: &str, country: &str) -> Result<bool> {
+    Ok(!storage::scan_prefix(&format!("ytd/{employee}/{country}/"))
+        .limit(1)
+        .keys()?
+        .is_empty())
 }
 
 fn run_key(id: &str) -> String {
@@ -452,26 +474,39 @@ fn create_run(input: CreateRun) -> Result<Run> {
             input.pay_date, input.period_start
         )));
     }
-    // A period is paid once per frequency: an overlapping draft must be deleted, an
-    // overlapping posted run is a conflict.
-    for item in storage::scan_prefix("run/").iter::<Run>() {
-        let (_, r) = item?;
-        if r.frequency == input.frequency
-            && r.period_start <= input.period_end
-            && r.period_end >= input.period_start
-        {
-            return Err(Error::conflict(match r.status {
-                Status::Draft => format!(
-                    "draft run {} already covers {} to {} for {} pay; review and approve it, or delete it first",
-                    r.id, r.period_start, r.period_end, r.frequency
-                ),
-                Status::Posted => format!(
-                    "run {} already paid {} to {} for {} pay",
-                    r.id, r.period_start, r.period_end, r.frequency
-                ),
-            }));
-        }
+    let days = input.period_start.days_until(input.period_end) + 1;
+    let (min, max) = match input.frequency {
+        Frequency::Weekly => (7, 7),
+        Frequency::Biweekly => (14, 14),
+        Frequency::FourWeekly => (28, 28),
+        Frequency::SemiMonthly => (13, 16),
+        Frequency::Monthly => (28, 31),
+        Frequency::Quarterly => (89, 92),
+        Frequency::Annual => (365, 366),
+    };
+    if !(min..=max).contains(&days) {
+        return Err(Error::invalid(format!(
+            "a {} period lasts {} days, but {} to {} is {days} days",
+            input.frequency,
+            if min == max {
+                min.to_string()
+            } else {
+                format!("{min} to {max}")
+            },
+            input.period_start,
+            input.period_end
+        )));
     }
+    let overlapping: Vec<Run> = storage::scan_prefix("run/")
+        .collect::<Run>()?
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| {
+            r.frequency == input.frequency
+                && r.period_start <= input.period_end
+                && r.period_end >= input.period_start
+        })
+        .collect();
     let mut hours = BTreeMap::new();
     for (id, text) in &input.hours {
         let h =
@@ -499,6 +534,25 @@ fn create_run(input: CreateRun) -> Result<Run> {
             "no employee is paid {} between {} and {}",
             input.frequency, input.period_start, input.period_end
         )));
+    }
+    // An employee is paid once per period and frequency: a draft covering them must
+    // be deleted first; a posted run is a conflict. Runs for other employees (an
+    // off-cycle run for a late joiner) may overlap.
+    for r in &overlapping {
+        if let Some(e) = employees.iter().find(|e| {
+            storage::get_raw(&format!("slip/{}/{}", r.id, e.id)).is_ok_and(|v| v.is_some())
+        }) {
+            return Err(Error::conflict(match r.status {
+                Status::Draft => format!(
+                    "draft run {} already pays {} for {} to {}; review and approve it, or delete it first",
+                    r.id, e.id, r.period_start, r.period_end
+                ),
+                Status::Posted => format!(
+                    "run {} already paid {} for {} to {}",
+                    r.id, e.id, r.period_start, r.period_end
+                ),
+            }));
+        }
     }
     if let Some(stray) = hours
         .keys()
@@ -534,26 +588,31 @@ fn create_run(input: CreateRun) -> Result<Run> {
             input.period_end,
             hours.get(&emp.id).copied(),
         )?;
-        let ytd = storage::get::<Ytd>(&ytd_key(&emp.id, &emp.country))?;
         let mut calc = CalcInput {
             country: emp.country.clone(),
             pay_date: input.pay_date.to_string(),
             frequency: emp.frequency,
             gross,
             currency: emp.currency.clone(),
-            ytd: ytd.as_ref().map(|y| y.figures.clone()).unwrap_or_default(),
+            ytd: BTreeMap::new(),
             profile: emp.profile.clone(),
         };
         let in_employee = |e: Error| match e {
             Error::InvalidInput(m) => Error::invalid(format!("employee {}: {m}", emp.id)),
             other => other,
         };
+        // The rules decide which tax year the pay date falls in: ask with no figures,
+        // then, when the employee has figures of that year, compute with them. Runs
+        // approved out of order (a late December run after January's) each carry
+        // their own year's figures.
         let mut slip = payroll::calculate(&calc).map_err(in_employee)?;
-        // The figures carried belong to another tax year: this is the first pay of
-        // a new one, so it starts from zero.
-        if ytd.as_ref().is_some_and(|y| y.tax_year != slip.tax_year) {
-            calc.ytd.clear();
-            slip = payroll::calculate(&calc).map_err(in_employee)?;
+        let mut ytd = None;
+        if has_ytd(&emp.id, &emp.country)? {
+            ytd = storage::get::<Ytd>(&ytd_key(&emp.id, &emp.country, &slip.tax_year))?;
+            if let Some(y) = &ytd {
+                calc.ytd = y.figures.clone();
+                slip = payroll::calculate(&calc).map_err(in_employee)?;
+            }
         }
         run.totals
             .entry(slip.currency.clone())
@@ -637,7 +696,11 @@ fn approve_run(input: RunId) -> Result<Run> {
     }
     let slips = run_slips(&run.id)?;
     for s in &slips {
-        let current = storage::get::<Ytd>(&ytd_key(&s.employee.id, &s.employee.country))?;
+        let current = storage::get::<Ytd>(&ytd_key(
+            &s.employee.id,
+            &s.employee.country,
+            &s.payslip.tax_year,
+        ))?;
         if current.map(|y| y.run) != s.ytd_after_run {
             return Err(Error::conflict(format!(
                 "the year-to-date figures of employee {} changed after run {} was computed; delete the run and create it again",
@@ -673,7 +736,7 @@ fn approve_run(input: RunId) -> Result<Run> {
     })?;
     for s in &slips {
         storage::put(
-            &ytd_key(&s.employee.id, &s.employee.country),
+            &ytd_key(&s.employee.id, &s.employee.country, &s.payslip.tax_year),
             &Ytd {
                 tax_year: s.payslip.tax_year.clone(),
                 figures: s.payslip.ytd.clone(),
