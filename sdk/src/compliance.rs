@@ -140,32 +140,6 @@ mod glue {
                 }
             }
 
-            impl From<Error> for $m::Error {
-                fn from(e: Error) -> Self {
-                    match e {
-                        Error::InvalidInput(m) => $m::Error::InvalidInput(m),
-                        Error::NotFound(m) => $m::Error::NotFound(m),
-                        Error::Conflict(m) => $m::Error::Conflict(m),
-                        Error::Forbidden(m) => $m::Error::Forbidden(m),
-                        Error::Internal(m) => $m::Error::Internal(m),
-                        Error::Unsupported(m) => $m::Error::Unsupported(m),
-                    }
-                }
-            }
-
-            impl From<$m::Error> for Error {
-                fn from(e: $m::Error) -> Self {
-                    match e {
-                        $m::Error::InvalidInput(m) => Error::InvalidInput(m),
-                        $m::Error::NotFound(m) => Error::NotFound(m),
-                        $m::Error::Conflict(m) => Error::Conflict(m),
-                        $m::Error::Forbidden(m) => Error::Forbidden(m),
-                        $m::Error::Internal(m) => Error::Internal(m),
-                        $m::Error::Unsupported(m) => Error::Unsupported(m),
-                    }
-                }
-            }
-
             impl From<CheckInfo> for $m::CheckInfo {
                 fn from(c: CheckInfo) -> Self {
                     $m::CheckInfo {
@@ -234,6 +208,8 @@ mod glue {
 
     conversions!(c);
     conversions!(p);
+    crate::error::wit_error_conversions!(c::Error);
+    crate::error::wit_error_conversions!(p::Error);
 
     impl<C: Checks> checks::Guest for ChecksAdapter<C> {
         fn list_checks() -> Vec<p::CheckInfo> {

@@ -100,31 +100,42 @@ impl From<serde_json::Error> for Error {
     }
 }
 
-impl From<WitError> for Error {
-    fn from(e: WitError) -> Self {
-        match e {
-            WitError::InvalidInput(m) => Error::InvalidInput(m),
-            WitError::NotFound(m) => Error::NotFound(m),
-            WitError::Conflict(m) => Error::Conflict(m),
-            WitError::Forbidden(m) => Error::Forbidden(m),
-            WitError::Internal(m) => Error::Internal(m),
-            WitError::Unsupported(m) => Error::Unsupported(m),
+/// `From` both ways between [`Error`] and a generated WIT `error` variant with the
+/// same six cases (`backoffice:host`, `backoffice:payroll`, `backoffice:compliance`).
+macro_rules! wit_error_conversions {
+    ($wit:ty) => {
+        impl From<$wit> for $crate::Error {
+            fn from(e: $wit) -> Self {
+                type W = $wit;
+                match e {
+                    W::InvalidInput(m) => $crate::Error::InvalidInput(m),
+                    W::NotFound(m) => $crate::Error::NotFound(m),
+                    W::Conflict(m) => $crate::Error::Conflict(m),
+                    W::Forbidden(m) => $crate::Error::Forbidden(m),
+                    W::Internal(m) => $crate::Error::Internal(m),
+                    W::Unsupported(m) => $crate::Error::Unsupported(m),
+                }
+            }
         }
-    }
-}
 
-impl From<Error> for WitError {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::InvalidInput(m) => WitError::InvalidInput(m),
-            Error::NotFound(m) => WitError::NotFound(m),
-            Error::Conflict(m) => WitError::Conflict(m),
-            Error::Forbidden(m) => WitError::Forbidden(m),
-            Error::Internal(m) => WitError::Internal(m),
-            Error::Unsupported(m) => WitError::Unsupported(m),
+        impl From<$crate::Error> for $wit {
+            fn from(e: $crate::Error) -> Self {
+                type W = $wit;
+                match e {
+                    $crate::Error::InvalidInput(m) => W::InvalidInput(m),
+                    $crate::Error::NotFound(m) => W::NotFound(m),
+                    $crate::Error::Conflict(m) => W::Conflict(m),
+                    $crate::Error::Forbidden(m) => W::Forbidden(m),
+                    $crate::Error::Internal(m) => W::Internal(m),
+                    $crate::Error::Unsupported(m) => W::Unsupported(m),
+                }
+            }
         }
-    }
+    };
 }
+pub(crate) use wit_error_conversions;
+
+wit_error_conversions!(WitError);
 
 #[cfg(test)]
 mod tests {

@@ -209,6 +209,48 @@ macro_rules! export_compliance_checks {
     };
 }
 
+/// A whole country rules plugin from a module of three functions: declares
+/// `pub struct $name`, implements [`payroll::Rules`] with `$rules::support`,
+/// `$rules::profile_schema` and `$rules::calculate`, gives it no operations, and
+/// exports it with [`export_plugin!`] and [`export_payroll_rules!`].
+///
+/// ```ignore
+/// pub mod rules; // fn support() -> Support, fn profile_schema() -> Value, fn calculate(&CalcInput) -> Result<Payslip>
+/// backoffice_sdk::payroll_rules_plugin!(UsRules, rules);
+/// ```
+#[macro_export]
+macro_rules! payroll_rules_plugin {
+    ($name:ident, $rules:ident) => {
+        /// The plugin: the country rules, registered with the host.
+        pub struct $name;
+
+        impl $crate::payroll::Rules for $name {
+            fn support() -> $crate::payroll::Support {
+                $rules::support()
+            }
+
+            fn profile_schema() -> $crate::__private::serde_json::Value {
+                $rules::profile_schema()
+            }
+
+            fn calculate(
+                input: &$crate::payroll::CalcInput,
+            ) -> $crate::Result<$crate::payroll::Payslip> {
+                $rules::calculate(input)
+            }
+        }
+
+        impl $crate::Plugin for $name {
+            fn operations() -> $crate::Operations {
+                $crate::Operations::new()
+            }
+        }
+
+        $crate::export_plugin!($name);
+        $crate::export_payroll_rules!($name);
+    };
+}
+
 /// Implementation details of [`export_plugin!`]; not a stable API.
 #[doc(hidden)]
 pub mod __private {
@@ -231,6 +273,8 @@ pub mod __private {
 
     #[doc(hidden)]
     pub use bindings::__backoffice_export;
+    #[doc(hidden)]
+    pub use serde_json;
 
     /// The `engine` import of `backoffice:payroll` (world `rules-consumer`). Only the
     /// functions a plugin calls end up as imports of its component.

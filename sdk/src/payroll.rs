@@ -367,32 +367,6 @@ mod glue {
                 }
             }
 
-            impl From<Error> for $m::Error {
-                fn from(e: Error) -> Self {
-                    match e {
-                        Error::InvalidInput(m) => $m::Error::InvalidInput(m),
-                        Error::NotFound(m) => $m::Error::NotFound(m),
-                        Error::Conflict(m) => $m::Error::Conflict(m),
-                        Error::Forbidden(m) => $m::Error::Forbidden(m),
-                        Error::Internal(m) => $m::Error::Internal(m),
-                        Error::Unsupported(m) => $m::Error::Unsupported(m),
-                    }
-                }
-            }
-
-            impl From<$m::Error> for Error {
-                fn from(e: $m::Error) -> Self {
-                    match e {
-                        $m::Error::InvalidInput(m) => Error::InvalidInput(m),
-                        $m::Error::NotFound(m) => Error::NotFound(m),
-                        $m::Error::Conflict(m) => Error::Conflict(m),
-                        $m::Error::Forbidden(m) => Error::Forbidden(m),
-                        $m::Error::Internal(m) => Error::Internal(m),
-                        $m::Error::Unsupported(m) => Error::Unsupported(m),
-                    }
-                }
-            }
-
             impl From<&CalcInput> for $m::CalcInput {
                 fn from(i: &CalcInput) -> Self {
                     $m::CalcInput {
@@ -527,6 +501,8 @@ mod glue {
 
     conversions!(c);
     conversions!(p);
+    crate::error::wit_error_conversions!(c::Error);
+    crate::error::wit_error_conversions!(p::Error);
 
     impl<R: Rules> rules::Guest for RulesAdapter<R> {
         fn describe() -> p::Support {
@@ -588,4 +564,109 @@ pub fn profile_schema(country: &str) -> Result<serde_json::Value> {
 /// Countries with rules enabled for this tenant.
 pub fn countries() -> Vec<String> {
     glue::countries()
+}
+
+/// Check a rules plugin against its fixture file (`tests/data/payroll/<cc>.json`):
+/// the file names its `country` and `sources`, has at least 15 `cases` with unique
+/// names and a `source` each, and every case's `input` gives exactly the expected
+/// `lines` (code to amount), `net` and, when given, `ytd`. Returns every problem,
+/// for a test to print at once.
+pub fn fixture_problems(
+    text: &str,
+    country: &str,
+    calculate: impl Fn(&CalcInput) -> Result<Payslip>,
+) -> Vec<String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fixture {
+        country: String,
+        sources: Vec<String>,
+        cases: Vec<Case>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Case {
+        name: String,
+        source: String,
+        input: CalcInput,
+        expect: Expect,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Expect {
+        lines: BTreeMap<String, i64>,
+        net: i64,
+        #[serde(default)]
+        ytd: Option<BTreeMap<String, i64>>,
+    }
+    let fixture: Fixture = match serde_json::from_str(text) {
+        Ok(f) => f,
+        Err(e) => return vec![format!("the fixture does not parse: {e}")],
+    };
+    let mut problems = Vec::new();
+    if fixture.country != country {
+        problems.push(format!(
+            "the fixture is for {}, not {country}",
+            fixture.country
+        ));
+    }
+    if fixture.sources.is_empty() {
+        problems.push("the fixture lists no sources".into());
+    }
+    if fixture.cases.len() < 15 {
+        problems.push(format!(
+            "only {} cases; at least 15 are needed",
+            fixture.cases.len()
+        ));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for case in &fixture.cases {
+        let name = &case.name;
+        if !names.insert(name.clone()) {
+            problems.push(format!("{name}: duplicate case name"));
+        }
+        if case.source.trim().is_empty() {
+            problems.push(format!("{name}: no source"));
+        }
+        let slip = match calculate(&case.input) {
+            Ok(slip) => slip,
+            Err(e) => {
+                problems.push(format!("{name}: error {e}"));
+                continue;
+            }
+        };
+        if let Err(e) = check_payslip(&case.input, &slip) {
+            problems.push(format!("{name}: {e}"));
+        }
+        let got: BTreeMap<String, i64> = slip
+            .lines
+            .iter()
+            .map(|l| (l.code.clone(), l.amount))
+            .collect();
+        if got.len() != slip.lines.len() {
+            problems.push(format!("{name}: duplicate line codes"));
+        }
+        let codes: std::collections::BTreeSet<&String> =
+            got.keys().chain(case.expect.lines.keys()).collect();
+        for code in codes {
+            let (want, have) = (case.expect.lines.get(code), got.get(code));
+            if want != have {
+                problems.push(format!(
+                    "{name}: line {code}: expected {want:?}, got {have:?}"
+                ));
+            }
+        }
+        if slip.net != case.expect.net {
+            problems.push(format!(
+                "{name}: net: expected {}, got {}",
+                case.expect.net, slip.net
+            ));
+        }
+        if let Some(ytd) = &case.expect.ytd
+            && ytd != &slip.ytd
+        {
+            problems.push(format!("{name}: ytd: expected {ytd:?}, got {:?}", slip.ytd));
+        }
+    }
+    problems
 }

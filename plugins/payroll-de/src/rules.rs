@@ -655,89 +655,19 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
-
-    #[derive(Deserialize)]
-    struct Fixture {
-        country: String,
-        sources: Vec<String>,
-        cases: Vec<Case>,
-    }
-
-    #[derive(Deserialize)]
-    struct Case {
-        name: String,
-        source: String,
-        input: CalcInput,
-        expect: Expect,
-    }
-
-    #[derive(Deserialize)]
-    struct Expect {
-        lines: BTreeMap<String, i64>,
-        net: i64,
-        #[serde(default)]
-        ytd: Option<BTreeMap<String, i64>>,
-    }
 
     #[test]
     fn fixture_cases_match() {
-        let fixture: Fixture =
-            serde_json::from_str(include_str!("../../../tests/data/payroll/de.json"))
-                .expect("de.json parses");
-        assert_eq!(fixture.country, "DE");
-        assert!(!fixture.sources.is_empty());
-        assert!(fixture.cases.len() >= 15, "at least 15 cases");
-        let mut names = std::collections::BTreeSet::new();
-        let mut failures = Vec::new();
-        for case in &fixture.cases {
-            assert!(
-                names.insert(case.name.clone()),
-                "duplicate case {}",
-                case.name
-            );
-            assert!(!case.source.is_empty(), "{}: source missing", case.name);
-            let slip = match calculate(&case.input) {
-                Ok(s) => s,
-                Err(e) => {
-                    failures.push(format!("{}: error {e}", case.name));
-                    continue;
-                }
-            };
-            backoffice_sdk::payroll::check_payslip(&case.input, &slip).expect("consistent");
-            let got: BTreeMap<String, i64> = slip
-                .lines
-                .iter()
-                .map(|l| (l.code.clone(), l.amount))
-                .collect();
-            let codes: std::collections::BTreeSet<&String> =
-                got.keys().chain(case.expect.lines.keys()).collect();
-            for code in codes {
-                let (e, g) = (case.expect.lines.get(code), got.get(code));
-                if e != g {
-                    failures.push(format!("{}: {code}: expected {e:?}, got {g:?}", case.name));
-                }
-            }
-            if slip.net != case.expect.net {
-                failures.push(format!(
-                    "{}: net: expected {}, got {}",
-                    case.name, case.expect.net, slip.net
-                ));
-            }
-            if let Some(ytd) = &case.expect.ytd
-                && ytd != &slip.ytd
-            {
-                failures.push(format!(
-                    "{}: ytd: expected {ytd:?}, got {:?}",
-                    case.name, slip.ytd
-                ));
-            }
-        }
+        let problems = backoffice_sdk::payroll::fixture_problems(
+            include_str!("../../../tests/data/payroll/de.json"),
+            "DE",
+            calculate,
+        );
         assert!(
-            failures.is_empty(),
-            "{} mismatches:\n{}",
-            failures.len(),
-            failures.join("\n")
+            problems.is_empty(),
+            "{} problems:\n{}",
+            problems.len(),
+            problems.join("\n")
         );
     }
 

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use backoffice_sdk::Error;
-use backoffice_sdk::payroll::{CalcInput, Frequency, LineKind, check_payslip};
-use serde::Deserialize;
+use backoffice_sdk::payroll::{CalcInput, Frequency, LineKind};
 use serde_json::{Value, json};
 
 use super::params::{self, Schedule, YearParams};
@@ -13,96 +12,14 @@ use super::*;
 
 const FIXTURE: &str = include_str!("../../../../tests/data/payroll/us.json");
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Fixture {
-    country: String,
-    sources: Vec<String>,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    name: String,
-    source: String,
-    input: CalcInput,
-    expect: Expect,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expect {
-    lines: BTreeMap<String, i64>,
-    net: i64,
-    #[serde(default)]
-    ytd: Option<BTreeMap<String, i64>>,
-}
-
 #[test]
 fn fixture_cases() {
-    let fixture: Fixture = serde_json::from_str(FIXTURE).expect("us.json parses");
-    assert_eq!(fixture.country, "US");
-    assert!(!fixture.sources.is_empty());
-    assert!(fixture.cases.len() >= 15, "at least 15 cases");
-    let mut names = std::collections::BTreeSet::new();
-    let mut failures = Vec::new();
-    for case in &fixture.cases {
-        assert!(
-            names.insert(case.name.clone()),
-            "duplicate name {}",
-            case.name
-        );
-        assert!(!case.source.is_empty(), "{}: no source", case.name);
-        let slip = match calculate(&case.input) {
-            Ok(slip) => slip,
-            Err(e) => {
-                failures.push(format!("{}: error {e:?}", case.name));
-                continue;
-            }
-        };
-        if let Err(e) = check_payslip(&case.input, &slip) {
-            failures.push(format!("{}: inconsistent payslip {e:?}", case.name));
-        }
-        let got: BTreeMap<String, i64> = slip
-            .lines
-            .iter()
-            .map(|l| (l.code.clone(), l.amount))
-            .collect();
-        if got.len() != slip.lines.len() {
-            failures.push(format!("{}: duplicate line codes", case.name));
-        }
-        let codes: std::collections::BTreeSet<&String> =
-            got.keys().chain(case.expect.lines.keys()).collect();
-        for code in codes {
-            let (e, g) = (case.expect.lines.get(code), got.get(code));
-            if e != g {
-                failures.push(format!(
-                    "{}: line {code}: expected {e:?}, got {g:?}",
-                    case.name
-                ));
-            }
-        }
-        if slip.net != case.expect.net {
-            failures.push(format!(
-                "{}: net: expected {}, got {}",
-                case.name, case.expect.net, slip.net
-            ));
-        }
-        if let Some(ytd) = &case.expect.ytd
-            && ytd != &slip.ytd
-        {
-            failures.push(format!(
-                "{}: ytd: expected {ytd:?}, got {:?}",
-                case.name, slip.ytd
-            ));
-        }
-    }
+    let problems = backoffice_sdk::payroll::fixture_problems(FIXTURE, "US", calculate);
     assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
     );
 }
 
