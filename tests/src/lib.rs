@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+pub mod webdriver;
+
 use backoffice_host::runtime::Limits;
 use backoffice_host::{Host, HostConfig};
 

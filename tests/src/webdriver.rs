@@ -1,0 +1,246 @@
+//! A small W3C WebDriver client over the system's `chromedriver` and headless
+//! Chromium (Debian's `chromium` and `chromium-driver`, installed by
+//! `scripts/test.sh`). WebDriver is JSON over HTTP, so the test crate's own HTTP
+//! helper is all it needs: no browser download, no async runtime.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::http_request;
+
+/// The element reference key of the W3C protocol.
+const ELEMENT: &str = "element-6066-11e4-a4c3-bcd9d4b5a86a";
+
+/// A headless Chromium session, closed (and its driver stopped) on drop.
+pub struct Browser {
+    driver: Child,
+    addr: String,
+    session: String,
+    /// Base URL of the server under test, such as `http://127.0.0.1:4000`.
+    pub base: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// Where screenshots go: `target/console-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target"));
+    target.join("console-screenshots")
+}
+
+impl Browser {
+    /// Start `chromedriver` and a headless Chromium session against `base`.
+    pub fn start(base: &str) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start chromedriver ({e}); install it with `apt-get install -y chromium chromium-driver` (scripts/test.sh does)")
+            });
+        let addr = format!("127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]
+            }
+        }}});
+        let r = http_request(&addr, "POST", "/session", None, caps.to_string().as_bytes());
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {}", r.body))
+            .to_string();
+        Browser {
+            driver,
+            addr,
+            session,
+            base: base.to_string(),
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let body = if method == "GET" {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let r = http_request(&self.addr, method, &path, None, body.as_bytes());
+        let v: Value = serde_json::from_str(&r.body)
+            .unwrap_or_else(|e| panic!("WebDriver answered non-JSON ({e}): {}", r.body));
+        if r.status >= 400 {
+            panic!("WebDriver {method} {path} failed: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+
+    /// Open a path of the server under test.
+    pub fn open(&self, path: &str) {
+        self.cmd("POST", "/url", json!({"url": format!("{}{path}", self.base)}));
+    }
+
+    /// The current URL.
+    pub fn url(&self) -> String {
+        self.cmd("GET", "/url", Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The page's HTML.
+    pub fn source(&self) -> String {
+        self.cmd("GET", "/source", Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The first element matching `css`, if any.
+    pub fn try_find(&self, css: &str) -> Option<String> {
+        let found = self.cmd(
+            "POST",
+            "/elements",
+            json!({"using": "css selector", "value": css}),
+        );
+        found.as_array()?.first()?[ELEMENT]
+            .as_str()
+            .map(String::from)
+    }
+
+    /// The first element matching `css`; fails the test if there is none.
+    pub fn find(&self, css: &str) -> String {
+        self.try_find(css).unwrap_or_else(|| {
+            panic!(
+                "no element matches {css} on {}:\n{}",
+                self.url(),
+                self.source()
+            )
+        })
+    }
+
+    /// Click the element matching `css`.
+    pub fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    /// Replace the value of the input matching `css` by typing `text`.
+    pub fn fill(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/clear"), json!({}));
+        self.cmd("POST", &format!("/element/{id}/value"), json!({"text": text}));
+    }
+
+    /// Choose the option with `value` of the select matching `css`.
+    pub fn choose(&self, css: &str, value: &str) {
+        self.click(&format!("{css} option[value=\"{value}\"]"));
+    }
+
+    /// The visible text of the element matching `css`.
+    pub fn text(&self, css: &str) -> String {
+        let id = self.find(css);
+        self.cmd("GET", &format!("/element/{id}/text"), Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The `value` property of the input matching `css`.
+    pub fn value(&self, css: &str) -> String {
+        let id = self.find(css);
+        self.cmd("GET", &format!("/element/{id}/property/value"), Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// A cookie's value (HttpOnly ones included: the driver sees them all).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let all = self.cmd("GET", "/cookie", Value::Null);
+        all.as_array()?
+            .iter()
+            .find(|c| c["name"] == name)?["value"]
+            .as_str()
+            .map(String::from)
+    }
+
+    /// Save a PNG of the page as `target/console-screenshots/<name>.png`.
+    pub fn screenshot(&self, name: &str) {
+        let data = self.cmd("GET", "/screenshot", Value::Null);
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.png")),
+            decode_base64(data.as_str().unwrap_or_default()),
+        )
+        .unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = http_request(
+            &self.addr,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+            b"",
+        );
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_decodes() {
+        assert_eq!(super::decode_base64("aGVsbG8="), b"hello");
+        assert_eq!(super::decode_base64("iVBORw0KGgo="), b"\x89PNG\r\n\x1a\n");
+    }
+}
