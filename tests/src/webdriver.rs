@@ -176,6 +176,17 @@ impl Browser {
         self.cmd("POST", &format!("/element/{id}/value"), json!({"text": text}));
     }
 
+    /// Set the value of the input matching `css` directly: date inputs take typed
+    /// text in the browser's locale format, so tests set ISO dates this way.
+    pub fn set_value(&self, css: &str, value: &str) {
+        self.find(css);
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({"script": "document.querySelector(arguments[0]).value = arguments[1];", "args": [css, value]}),
+        );
+    }
+
     /// Choose the option with `value` of the select matching `css`.
     pub fn choose(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value=\"{value}\"]"));

@@ -353,7 +353,7 @@ fn parse_value(
             };
             if parsed.is_none() {
                 let what = if types(s).contains(&"integer") {
-                    "a whole number, such as 1200 (money in minor units: cents, pence)"
+                    "a whole number, such as 12 (amounts of money here are in minor units: cents, pence)"
                 } else {
                     "a number, such as 12.5"
                 };
