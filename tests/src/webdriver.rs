@@ -9,10 +9,49 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::http_request;
+/// One request to the driver. chromedriver keeps connections open whatever the
+/// client asks, so the body is read by its Content-Length, not to the end.
+fn driver_request(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status from the driver: {line:?}"));
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((n, v)) = l.split_once(':')
+            && n.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut buf = vec![0; length];
+    reader.read_exact(&mut buf).unwrap();
+    (status, String::from_utf8_lossy(&buf).into_owned())
+}
 
 /// The element reference key of the W3C protocol.
-const ELEMENT: &str = "element-6066-11e4-a4c3-bcd9d4b5a86a";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A headless Chromium session, closed (and its driver stopped) on drop.
 pub struct Browser {
@@ -89,11 +128,11 @@ impl Browser {
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]
             }
         }}});
-        let r = http_request(&addr, "POST", "/session", None, caps.to_string().as_bytes());
-        let v: Value = serde_json::from_str(&r.body).unwrap();
+        let (_, body) = driver_request(&addr, "POST", "/session", caps.to_string().as_bytes());
+        let v: Value = serde_json::from_str(&body).unwrap();
         let session = v["value"]["sessionId"]
             .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {}", r.body))
+            .unwrap_or_else(|| panic!("no WebDriver session: {body}"))
             .to_string();
         Browser {
             driver,
@@ -110,10 +149,10 @@ impl Browser {
         } else {
             body.to_string()
         };
-        let r = http_request(&self.addr, method, &path, None, body.as_bytes());
-        let v: Value = serde_json::from_str(&r.body)
-            .unwrap_or_else(|e| panic!("WebDriver answered non-JSON ({e}): {}", r.body));
-        if r.status >= 400 {
+        let (status, text) = driver_request(&self.addr, method, &path, body.as_bytes());
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("WebDriver answered non-JSON ({e}): {text}"));
+        if status >= 400 {
             panic!("WebDriver {method} {path} failed: {}", v["value"]);
         }
         v["value"].clone()
@@ -167,6 +206,39 @@ impl Browser {
     pub fn click(&self, css: &str) {
         let id = self.find(css);
         self.cmd("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    /// Click the element matching `css` and wait until the browser has loaded the
+    /// page it leads to (the old page's root element is gone).
+    pub fn submit(&self, css: &str) {
+        let old = self.find("html");
+        self.click(css);
+        let started = Instant::now();
+        loop {
+            let path = format!("/session/{}/element/{old}/name", self.session);
+            let (status, _) = driver_request(&self.addr, "GET", &path, b"");
+            if status >= 400 {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                // Most often the browser's own validation held the form back.
+                let invalid = self.cmd(
+                    "POST",
+                    "/execute/sync",
+                    json!({"script": "return Array.from(document.querySelectorAll(':invalid')).map(e => e.name + ': ' + e.validationMessage).join('; ');", "args": []}),
+                );
+                panic!("clicking {css} did not load another page; invalid fields: {invalid}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        // Wait for the new document to finish loading.
+        while self
+            .cmd("POST", "/execute/sync", json!({"script": "return document.readyState;", "args": []}))
+            != "complete"
+        {
+            assert!(started.elapsed() < Duration::from_secs(20), "page did not load");
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 
     /// Replace the value of the input matching `css` by typing `text`.
@@ -235,11 +307,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = http_request(
+        let _ = driver_request(
             &self.addr,
             "DELETE",
             &format!("/session/{}", self.session),
-            None,
             b"",
         );
         let _ = self.driver.kill();

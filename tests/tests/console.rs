@@ -423,7 +423,7 @@ fn browser_walkthrough() {
         b.fill("#tenant", tenant);
         b.fill("#username", user);
         b.fill("#password", PASSWORD);
-        b.click("form button[type=submit]");
+        b.submit("form.card button[type=submit]");
     };
 
     b.open("/console/t/acme/");
@@ -432,16 +432,16 @@ fn browser_walkthrough() {
     b.fill("#tenant", "acme");
     b.fill("#username", "admin");
     b.fill("#password", PASSWORD);
-    b.click("form button[type=submit]");
+    b.submit("form.card button[type=submit]");
     assert!(b.url().ends_with("/console/t/acme/"), "{}", b.url());
     assert_eq!(b.text("[data-testid=user]"), "user:admin");
     b.screenshot("02-modules");
 
     for id in ["ledger", "payroll", "payroll-us"] {
-        b.click(&format!("[data-testid=enable-{id}]"));
+        b.submit(&format!("[data-testid=enable-{id}]"));
         assert!(b.text("[data-testid=notice]").contains(&format!("{id} enabled")));
     }
-    b.click("[data-testid=enable-needs-contacts]");
+    b.submit("[data-testid=enable-needs-contacts]");
     assert!(b.text("[data-testid=error]").contains("needs 'contacts'"));
     b.screenshot("03-enable-refused-with-reason");
 
@@ -449,7 +449,7 @@ fn browser_walkthrough() {
         b.open("/console/t/acme/p/ledger/create-account");
         b.fill("#f-name", name);
         b.choose("#f-type", kind);
-        b.click("[data-testid=submit]");
+        b.submit("[data-testid=submit]");
         assert!(b.text("[data-testid=output]").contains(name));
     }
 
@@ -460,13 +460,13 @@ fn browser_walkthrough() {
     b.fill("#f-postings-0-account", "expenses:rent");
     b.fill("#f-postings-0-amount", "800.00");
     b.fill("#f-postings-0-currency", "EUR");
-    b.click("[data-testid=submit]");
+    b.submit("[data-testid=submit]");
     assert!(b.text("#f-postings-error").contains("less than 2 items"), "{}", b.source());
     assert_eq!(b.value("#f-postings-0-amount"), "800.00");
     b.screenshot("04-validation-error");
     b.fill("#f-postings-1-account", "assets:bank");
     b.fill("#f-postings-1-currency", "EUR");
-    b.click("[data-testid=submit]");
+    b.submit("[data-testid=submit]");
     let out = b.text("[data-testid=output]");
     assert!(out.contains("e-000001"), "{out}");
     b.screenshot("05-entry-posted");
@@ -476,7 +476,7 @@ fn browser_walkthrough() {
     assert!(tb.contains("expenses:rent"), "{tb}");
     assert!(tb.contains("800.00 EUR"), "{tb}");
     b.screenshot("06-trial-balance");
-    b.click("main table a[href*='account=assets%3Abank']");
+    b.submit("main table a[href*='account=assets%3Abank']");
     assert!(b.text("h1").contains("Register of assets:bank"));
     assert!(b.try_find("svg.chart polyline").is_some(), "balance chart");
     assert!(b.text("main table").contains("January rent"));
@@ -490,7 +490,7 @@ fn browser_walkthrough() {
                       "profile": {"filing-status": "single"}});
     cli.run(&["call", "--tenant", "acme", "payroll", "set-employee", "--input", &hire.to_string()])
         .ok();
-    b.click("form[action='/console/logout'] button");
+    b.submit("form[action='/console/logout'] button");
     sign_in("acme", "clerk");
     assert!(b.try_find("[data-testid^=enable-]").is_none(), "clerk sees no admin action");
     b.open("/console/t/acme/p/payroll/create-run");
@@ -498,7 +498,7 @@ fn browser_walkthrough() {
     b.set_value("#f-period-start", "2025-01-01");
     b.set_value("#f-period-end", "2025-01-31");
     b.set_value("#f-pay-date", "2025-01-31");
-    b.click("[data-testid=submit]");
+    b.submit("[data-testid=submit]");
     assert!(b.text("[data-testid=output]").contains("r-000001"), "{}", b.source());
     b.open("/console/t/acme/payroll/runs");
     assert!(b.text("main table").contains("draft"));
@@ -507,10 +507,11 @@ fn browser_walkthrough() {
     assert!(b.text("[data-testid=error]").contains("audit.read"));
     b.screenshot("08-clerk-refused-audit");
 
-    b.click("form[action='/console/logout'] button");
+    b.open("/console/t/acme/");
+    b.submit("form[action='/console/logout'] button");
     sign_in("acme", "approver");
     b.open("/console/t/acme/payroll/runs");
-    b.click("form[action$='/runs/r-000001/approve'] button");
+    b.submit("form[action$='/runs/r-000001/approve'] button");
     assert!(b.text("[data-testid=notice]").contains("approved and posted"));
     let facts = b.text("main table");
     assert!(facts.contains("posted"), "{facts}");

@@ -162,12 +162,16 @@ fn kind_of(s: &Value, name: &str) -> &'static str {
 
 /// The fields of an object schema, filled with `values` (and `errors`).
 pub fn fields(schema: &Value, values: &Values, errors: &HashMap<String, String>) -> Vec<Field> {
-    object_fields(schema, "", values, errors)
+    object_fields(schema, "", true, values, errors)
 }
 
+/// `enforce`: whether the object itself must be present. The browser is told a field
+/// is required only then: inside an optional group or a repeatable row it is required
+/// only when the group or row is filled in, which the server checks.
 fn object_fields(
     schema: &Value,
     prefix: &str,
+    enforce: bool,
     values: &Values,
     errors: &HashMap<String, String>,
 ) -> Vec<Field> {
@@ -182,7 +186,7 @@ fn object_fields(
                 s,
                 &join(prefix, key),
                 key,
-                required.contains(&key.as_str()),
+                enforce && required.contains(&key.as_str()),
                 values,
                 errors,
             )
@@ -240,7 +244,7 @@ fn field(
         }
         "json" => f.placeholder = Some("JSON, e.g. {}"),
         "money" | "group" => {
-            f.children = object_fields(s, name, values, errors);
+            f.children = object_fields(s, name, required, values, errors);
         }
         "rows" => {
             let items = s.get("items").cloned().unwrap_or(json!({}));
@@ -251,7 +255,7 @@ fn field(
                 .map(|i| {
                     let row = format!("{name}.{i}");
                     if kind_of(&items, key) == "group" || kind_of(&items, key) == "money" {
-                        object_fields(&items, &row, values, errors)
+                        object_fields(&items, &row, false, values, errors)
                     } else {
                         let mut one = field(&items, &row, key, false, values, errors);
                         one.label = format!("{} {}", humanize(key), i + 1);
@@ -443,6 +447,10 @@ mod tests {
         assert_eq!(postings.rows[1][0].name, "postings.1.account");
         assert_eq!(postings.rows[1][1].kind, "text");
         assert!(f.iter().find(|f| f.name == "date").unwrap().required);
+        // Required inside an optional group or a row only once it is filled in.
+        let reference = f.iter().find(|f| f.name == "reference").unwrap();
+        assert!(!reference.children[0].required);
+        assert!(!postings.rows[0][0].required);
     }
 
     #[test]
