@@ -20,7 +20,9 @@ use crate::auth::Principal;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
 use crate::scheduler::EventView;
-use crate::store::{AuditQuery, AuditRecord, Enablement, EventFilter, JobFilter, JobRecord, JobRun};
+use crate::store::{
+    AuditQuery, AuditRecord, Enablement, EventFilter, JobFilter, JobRecord, JobRun,
+};
 
 /// Enable and disable plugins for the tenant.
 pub const PLUGINS_MANAGE: &str = "plugins.manage";
@@ -104,7 +106,12 @@ impl Host {
     }
 
     /// Retry one of the tenant's failed jobs, for `work.retry`.
-    pub fn retry_job_as(&self, principal: &Principal, tenant: &str, id: i64) -> HostResult<JobRecord> {
+    pub fn retry_job_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: i64,
+    ) -> HostResult<JobRecord> {
         require(principal, tenant, WORK_RETRY)?;
         let owned = self
             .jobs(&JobFilter {
@@ -122,7 +129,12 @@ impl Host {
     }
 
     /// Retry one of the tenant's dead deliveries, for `work.retry`.
-    pub fn retry_delivery_as(&self, principal: &Principal, tenant: &str, id: i64) -> HostResult<()> {
+    pub fn retry_delivery_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: i64,
+    ) -> HostResult<()> {
         require(principal, tenant, WORK_RETRY)?;
         let owned = self
             .event_views(&EventFilter {

@@ -352,7 +352,10 @@ async fn tenant_plugin_enable(
     Path((tenant, plugin)): Path<(String, String)>,
 ) -> ApiResult<Json<crate::store::Enablement>> {
     Ok(Json(
-        blocking(&state, move |host| host.enable_as(&caller, &plugin, &tenant)).await?,
+        blocking(&state, move |host| {
+            host.enable_as(&caller, &plugin, &tenant)
+        })
+        .await?,
     ))
 }
 
@@ -361,7 +364,10 @@ async fn tenant_plugin_disable(
     Caller(caller): Caller,
     Path((tenant, plugin)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    blocking(&state, move |host| host.disable_as(&caller, &plugin, &tenant)).await?;
+    blocking(&state, move |host| {
+        host.disable_as(&caller, &plugin, &tenant)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

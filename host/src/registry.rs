@@ -212,7 +212,7 @@ impl Host {
     /// Enable a plugin for a tenant, running its migration; refused until every
     /// dependency is enabled for the tenant.
     pub fn enable(&self, id: &str, tenant: &str) -> HostResult<Enablement> {
-        self.enable_by(id, tenant, &self.operator().to_string())
+        self.enable_by(id, tenant, self.operator())
     }
 
     /// [`Host::enable`], recorded in the audit log as done by `actor`.
@@ -289,7 +289,7 @@ impl Host {
     /// Disable a plugin for a tenant, keeping its data; refused while an enabled
     /// plugin of the tenant depends on it.
     pub fn disable(&self, id: &str, tenant: &str) -> HostResult<()> {
-        self.disable_by(id, tenant, &self.operator().to_string())
+        self.disable_by(id, tenant, self.operator())
     }
 
     /// [`Host::disable`], recorded in the audit log as done by `actor`.

@@ -160,7 +160,11 @@ impl Browser {
 
     /// Open a path of the server under test.
     pub fn open(&self, path: &str) {
-        self.cmd("POST", "/url", json!({"url": format!("{}{path}", self.base)}));
+        self.cmd(
+            "POST",
+            "/url",
+            json!({"url": format!("{}{path}", self.base)}),
+        );
     }
 
     /// The current URL.
@@ -232,11 +236,16 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(25));
         }
         // Wait for the new document to finish loading.
-        while self
-            .cmd("POST", "/execute/sync", json!({"script": "return document.readyState;", "args": []}))
-            != "complete"
+        while self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({"script": "return document.readyState;", "args": []}),
+        ) != "complete"
         {
-            assert!(started.elapsed() < Duration::from_secs(20), "page did not load");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "page did not load"
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -245,7 +254,11 @@ impl Browser {
     pub fn fill(&self, css: &str, text: &str) {
         let id = self.find(css);
         self.cmd("POST", &format!("/element/{id}/clear"), json!({}));
-        self.cmd("POST", &format!("/element/{id}/value"), json!({"text": text}));
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({"text": text}),
+        );
     }
 
     /// Set the value of the input matching `css` directly: date inputs take typed
@@ -285,9 +298,7 @@ impl Browser {
     /// A cookie's value (HttpOnly ones included: the driver sees them all).
     pub fn cookie(&self, name: &str) -> Option<String> {
         let all = self.cmd("GET", "/cookie", Value::Null);
-        all.as_array()?
-            .iter()
-            .find(|c| c["name"] == name)?["value"]
+        all.as_array()?.iter().find(|c| c["name"] == name)?["value"]
             .as_str()
             .map(String::from)
     }

@@ -58,7 +58,10 @@ fn env() -> &'static Environment<'static> {
             ("tenants.html", include_str!("console/assets/tenants.html")),
             ("modules.html", include_str!("console/assets/modules.html")),
             ("plugin.html", include_str!("console/assets/plugin.html")),
-            ("operation.html", include_str!("console/assets/operation.html")),
+            (
+                "operation.html",
+                include_str!("console/assets/operation.html"),
+            ),
             ("report.html", include_str!("console/assets/report.html")),
             ("jobs.html", include_str!("console/assets/jobs.html")),
             ("audit.html", include_str!("console/assets/audit.html")),
@@ -78,9 +81,7 @@ fn ser<T: Serialize>(v: &T) -> minijinja::Value {
 
 /// Render `template` with `ctx` as an HTML response.
 fn html(status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
-    let body = env()
-        .get_template(template)
-        .and_then(|t| t.render(ctx));
+    let body = env().get_template(template).and_then(|t| t.render(ctx));
     match body {
         Ok(body) => {
             let mut r = (status, axum::response::Html(body)).into_response();
@@ -182,15 +183,12 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn csrf_of(token: &str) -> String {
-    hex::encode(Sha256::digest(format!(
-        "backoffice console csrf\0{token}"
-    )))
+    hex::encode(Sha256::digest(format!("backoffice console csrf\0{token}")))
 }
 
 /// The signed-in user of a console request.
 pub(crate) struct Session {
     pub(crate) principal: Principal,
-    token: String,
     pub(crate) csrf: String,
 }
 
@@ -245,7 +243,6 @@ impl FromRequestParts<ApiState> for Session {
             Ok(principal) => Ok(Session {
                 principal,
                 csrf: csrf_of(&token),
-                token,
             }),
             Err(e) if e.code == "unauthenticated" => Err(to_login(true)),
             Err(e) => Err(e.into_response()),
@@ -286,11 +283,18 @@ struct LoginForm {
     next: String,
 }
 
-fn login_page(status: StatusCode, form: LoginForm, error: Option<String>, notice: Option<&str>) -> Response {
+fn login_page(
+    status: StatusCode,
+    form: LoginForm,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> Response {
     let mut nonce = [0u8; 16];
     if getrandom::fill(&mut nonce).is_err() {
-        return ConsoleError(HostError::Internal("no randomness for the sign-in form".into()))
-            .into_response();
+        return ConsoleError(HostError::Internal(
+            "no randomness for the sign-in form".into(),
+        ))
+        .into_response();
     }
     let nonce = hex::encode(nonce);
     let mut r = html(
@@ -347,12 +351,20 @@ async fn login_post(
         return login_page(
             StatusCode::FORBIDDEN,
             form,
-            Some("The sign-in form expired or did not come from this console; please sign in again.".into()),
+            Some(
+                "The sign-in form expired or did not come from this console; please sign in again."
+                    .into(),
+            ),
             None,
         );
     }
     if form.username.is_empty() {
-        return login_page(StatusCode::BAD_REQUEST, form, Some("Enter your user name.".into()), None);
+        return login_page(
+            StatusCode::BAD_REQUEST,
+            form,
+            Some("Enter your user name.".into()),
+            None,
+        );
     }
     let password = field(&fields, "password").to_string();
     let (tenant, username) = (form.tenant.clone(), form.username.clone());
@@ -372,14 +384,19 @@ async fn login_post(
             }
             r.headers_mut().append(
                 header::SET_COOKIE,
-                HeaderValue::from_static("bo_login=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"),
+                HeaderValue::from_static(
+                    "bo_login=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
             );
             r
         }
         Err(e) => {
             let status = e.status;
             let message = match e.code {
-                "unauthenticated" => "The company, user name or password is wrong, or the user is disabled.".to_string(),
+                "unauthenticated" => {
+                    "The company, user name or password is wrong, or the user is disabled."
+                        .to_string()
+                }
                 _ => e.detail,
             };
             login_page(status, form, Some(message), None)
@@ -395,17 +412,21 @@ async fn logout(
     session.check(&fields)?;
     let principal = session.principal.clone();
     work(&state, move |host| host.logout(&principal)).await?;
-    let _ = session.token;
     let mut r = Redirect::to("/console/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        HeaderValue::from_static("bo_session=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "bo_session=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     Ok(r)
 }
 
 async fn asset_css() -> Response {
-    asset("text/css; charset=utf-8", include_str!("console/assets/console.css"))
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("console/assets/console.css"),
+    )
 }
 
 async fn asset_js() -> Response {
@@ -446,7 +467,10 @@ pub(super) fn routes() -> Router<ApiState> {
             get(pages::operation_get).post(pages::operation_post),
         )
         .route("/console/t/{tenant}/jobs", get(pages::jobs))
-        .route("/console/t/{tenant}/jobs/{id}/retry", post(pages::job_retry))
+        .route(
+            "/console/t/{tenant}/jobs/{id}/retry",
+            post(pages::job_retry),
+        )
         .route(
             "/console/t/{tenant}/deliveries/{id}/retry",
             post(pages::delivery_retry),

@@ -93,7 +93,9 @@ fn scalar_union(s: &Value) -> bool {
         }),
         None => {
             let t = types(s);
-            t.len() > 1 && t.iter().all(|t| matches!(*t, "string" | "integer" | "number"))
+            t.len() > 1
+                && t.iter()
+                    .all(|t| matches!(*t, "string" | "integer" | "number"))
         }
     }
 }
@@ -110,9 +112,8 @@ fn required_of(s: &Value) -> Vec<&str> {
 }
 
 fn is_money(s: &Value) -> bool {
-    properties(s).is_some_and(|p| {
-        p.len() == 2 && p.contains_key("amount") && p.contains_key("currency")
-    })
+    properties(s)
+        .is_some_and(|p| p.len() == 2 && p.contains_key("amount") && p.contains_key("currency"))
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -209,9 +210,10 @@ fn field(
         label: humanize(key),
         kind,
         required,
-        value: values.get(name).cloned().unwrap_or_else(|| {
-            s.get("default").map(scalar_text).unwrap_or_default()
-        }),
+        value: values
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| s.get("default").map(scalar_text).unwrap_or_default()),
         description: s
             .get("description")
             .and_then(Value::as_str)
@@ -229,7 +231,11 @@ fn field(
                 .unwrap_or_default();
         }
         "number" => {
-            f.step = Some(if types(s).contains(&"integer") { "1" } else { "any" });
+            f.step = Some(if types(s).contains(&"integer") {
+                "1"
+            } else {
+                "any"
+            });
             f.min = s.get("minimum").map(scalar_text);
             f.max = s.get("maximum").map(scalar_text);
         }
@@ -390,13 +396,18 @@ pub fn schema_errors(schema: &Value, input: &Value) -> BTreeMap<String, String> 
             .to_string()
             .trim_start_matches('/')
             .replace('/', ".");
-        let message = if let jsonschema::error::ValidationErrorKind::Required { property } =
-            e.kind()
-        {
-            name = join(&name, &scalar_text(property));
-            "this field is required".to_string()
-        } else {
-            e.to_string()
+        use jsonschema::error::ValidationErrorKind as Kind;
+        let message = match e.kind() {
+            Kind::Required { property } => {
+                name = join(&name, &scalar_text(property));
+                "this field is required".to_string()
+            }
+            Kind::MinItems { limit } => format!("fill in at least {limit} rows"),
+            Kind::MaxItems { limit } => format!("at most {limit} rows are allowed"),
+            Kind::Pattern { pattern } => {
+                format!("this does not have the expected form ({pattern})")
+            }
+            _ => e.to_string(),
         };
         out.entry(name).or_insert(message);
     }
@@ -498,10 +509,11 @@ mod tests {
 
     #[test]
     fn schema_violations_land_on_fields() {
-        let input = json!({"count": 0, "postings": [{"amount": 1}, {"account": "a"}]});
+        let input = json!({"count": 0, "postings": [{"amount": 1}]});
         let errors = schema_errors(&post_entry_schema(), &input);
         assert_eq!(errors["date"], "this field is required");
         assert_eq!(errors["postings.0.account"], "this field is required");
         assert!(errors["count"].contains("minimum"), "{errors:?}");
+        assert_eq!(errors["postings"], "fill in at least 2 rows");
     }
 }

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -263,7 +263,12 @@ pub(crate) async fn module_action(
     let principal = session.principal.clone();
     let (t, p) = (tenant_id.clone(), plugin.clone());
     let result = match action.as_str() {
-        "enable" => work(&state, move |host| host.enable_as(&principal, &p, &t).map(|_| ())).await,
+        "enable" => {
+            work(&state, move |host| {
+                host.enable_as(&principal, &p, &t).map(|_| ())
+            })
+            .await
+        }
         "disable" => work(&state, move |host| host.disable_as(&principal, &p, &t)).await,
         other => Err(ConsoleError(HostError::NotFound(format!(
             "no module action '{other}'; use enable or disable"
@@ -276,9 +281,19 @@ pub(crate) async fn module_action(
         ))
         .into_response()),
         // A refusal (dependencies, permission) is shown on the page it came from.
-        Err(ConsoleError(e)) if e.http_status() < 500 && !matches!(e, HostError::Unauthenticated(_)) => {
+        Err(ConsoleError(e))
+            if e.http_status() < 500 && !matches!(e, HostError::Unauthenticated(_)) =>
+        {
             let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            modules_page(&state, &session, &tenant_id, status, Some(e.to_string()), None).await
+            modules_page(
+                &state,
+                &session,
+                &tenant_id,
+                status,
+                Some(e.to_string()),
+                None,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -443,11 +458,10 @@ pub(crate) async fn operation_post(
 /// Convert the form, place conversion and schema errors on their fields, then call
 /// the operation through [`crate::Host::invoke`] (which checks everything again).
 async fn submit(state: &ApiState, session: &Session, mut p: OpPage<'_>) -> Page {
-    let schema = p
-        .t
-        .manifest(p.plugin)
-        .and_then(|m| m.operation(p.operation))
-        .map(|o| o.input.clone());
+    let schema =
+        p.t.manifest(p.plugin)
+            .and_then(|m| m.operation(p.operation))
+            .map(|o| o.input.clone());
     let Some(schema) = schema else {
         return render_operation(session, p);
     };
@@ -493,7 +507,10 @@ async fn submit(state: &ApiState, session: &Session, mut p: OpPage<'_>) -> Page 
 fn ms_text(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ms.to_string())
 }
 
@@ -551,7 +568,10 @@ pub(crate) async fn jobs(
                 ("job", format!("{} {} (#{})", r.plugin, r.job, r.job_id)),
                 ("attempt", r.attempt.to_string()),
                 ("started", ms_text(r.started_ms)),
-                ("duration", r.duration_ms.map(|d| format!("{d} ms")).unwrap_or_default()),
+                (
+                    "duration",
+                    r.duration_ms.map(|d| format!("{d} ms")).unwrap_or_default(),
+                ),
                 ("outcome", r.outcome),
                 ("error", r.error.unwrap_or_default()),
             ])
@@ -596,7 +616,11 @@ pub(crate) async fn job_retry(
     session.check(&fields)?;
     let (principal, t) = (session.principal.clone(), tenant_id.clone());
     work(&state, move |host| host.retry_job_as(&principal, &t, id)).await?;
-    Ok(Redirect::to(&format!("/console/t/{tenant_id}/jobs?done={}", pct(&format!("job {id} will run again")))).into_response())
+    Ok(Redirect::to(&format!(
+        "/console/t/{tenant_id}/jobs?done={}",
+        pct(&format!("job {id} will run again"))
+    ))
+    .into_response())
 }
 
 pub(crate) async fn delivery_retry(
@@ -607,8 +631,15 @@ pub(crate) async fn delivery_retry(
 ) -> Page {
     session.check(&fields)?;
     let (principal, t) = (session.principal.clone(), tenant_id.clone());
-    work(&state, move |host| host.retry_delivery_as(&principal, &t, id)).await?;
-    Ok(Redirect::to(&format!("/console/t/{tenant_id}/jobs?done={}", pct(&format!("delivery {id} will be attempted again")))).into_response())
+    work(&state, move |host| {
+        host.retry_delivery_as(&principal, &t, id)
+    })
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/console/t/{tenant_id}/jobs?done={}",
+        pct(&format!("delivery {id} will be attempted again"))
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize, Default, Serialize)]

@@ -60,12 +60,9 @@ fn scalar(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::String(s) => Some(s.clone()),
         Value::Array(a) if a.iter().all(|x| money_text(x).is_some()) => Some(amounts_text(v)),
-        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => Some(
-            a.iter()
-                .filter_map(scalar)
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
+            Some(a.iter().filter_map(scalar).collect::<Vec<_>>().join(", "))
+        }
         Value::Object(_) => money_text(v),
         Value::Array(_) => None,
     }
@@ -100,8 +97,7 @@ fn value(v: &Value, level: u8, out: &mut String) {
 }
 
 fn object(map: &Map<String, Value>, level: u8, out: &mut String) {
-    let (simple, nested): (Vec<_>, Vec<_>) =
-        map.iter().partition(|(_, v)| scalar(v).is_some());
+    let (simple, nested): (Vec<_>, Vec<_>) = map.iter().partition(|(_, v)| scalar(v).is_some());
     if !simple.is_empty() {
         out.push_str("<dl class=\"kv\">");
         for (k, v) in simple {
@@ -115,10 +111,7 @@ fn object(map: &Map<String, Value>, level: u8, out: &mut String) {
     }
     let h = level.min(6);
     for (k, v) in nested {
-        out.push_str(&format!(
-            "<section><h{h}>{}</h{h}>",
-            esc(&label(k))
-        ));
+        out.push_str(&format!("<section><h{h}>{}</h{h}>", esc(&label(k))));
         value(v, level.saturating_add(1), out);
         out.push_str("</section>");
     }
@@ -148,7 +141,11 @@ fn table(rows: &[Value], out: &mut String) {
         out.push_str("<tr>");
         for c in &columns {
             let cell = row.get(c.as_str()).unwrap_or(&Value::Null);
-            let class = if cell.is_number() { " class=\"num\"" } else { "" };
+            let class = if cell.is_number() {
+                " class=\"num\""
+            } else {
+                ""
+            };
             let text = scalar(cell).unwrap_or_else(|| cell.to_string());
             out.push_str(&format!("<td{class}>{}</td>", esc(&text)));
         }
@@ -166,8 +163,8 @@ const PAD_T: f64 = 16.0;
 fn tick(v: f64) -> String {
     if v.abs() >= 1e6 {
         format!("{:.1}M", v / 1e6)
-    } else if v.abs() >= 1e4 {
-        format!("{:.0}k", v / 1e3)
+    } else if v.abs() >= 1e3 {
+        format!("{:.1}k", v / 1e3)
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -180,8 +177,16 @@ pub fn line_chart(title: &str, points: &[(String, f64)]) -> String {
     if points.is_empty() {
         return String::new();
     }
-    let lo = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min).min(0.0);
-    let hi = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max).max(0.0);
+    let lo = points
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .min(0.0);
+    let hi = points
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(0.0);
     let span = if hi - lo == 0.0 { 1.0 } else { hi - lo };
     let plot_w = W - PAD_L - 8.0;
     let plot_h = H - PAD_B - PAD_T;
@@ -281,7 +286,9 @@ mod tests {
 
     #[test]
     fn records_become_tables_and_text_is_escaped() {
-        let html = output(&json!({"accounts": [{"name": "<b>", "balance": [{"amount": 100, "currency": "EUR", "formatted": "1.00"}]}], "lock-date": null}));
+        let html = output(
+            &json!({"accounts": [{"name": "<b>", "balance": [{"amount": 100, "currency": "EUR", "formatted": "1.00"}]}], "lock-date": null}),
+        );
         assert!(html.contains("<th scope=\"col\">Name</th>"), "{html}");
         assert!(html.contains("&lt;b&gt;"));
         assert!(html.contains("1.00 EUR"));
@@ -290,11 +297,18 @@ mod tests {
 
     #[test]
     fn charts_are_svg_with_a_title() {
-        let svg = bar_chart("Cost <per> country", &[("US".into(), 10.0), ("DE".into(), 5.0)], None);
+        let svg = bar_chart(
+            "Cost <per> country",
+            &[("US".into(), 10.0), ("DE".into(), 5.0)],
+            None,
+        );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("aria-label=\"Cost &lt;per&gt; country\""));
         assert_eq!(svg.matches("<rect").count(), 2);
-        let line = line_chart("Balance", &[("2024-01-01".into(), -5.0), ("2024-02-01".into(), 7.5)]);
+        let line = line_chart(
+            "Balance",
+            &[("2024-01-01".into(), -5.0), ("2024-02-01".into(), 7.5)],
+        );
         assert!(line.contains("<polyline"));
         assert!(line_chart("x", &[]).is_empty());
     }

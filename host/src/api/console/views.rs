@@ -58,12 +58,21 @@ pub(crate) fn links(plugin: &str, m: &Manifest, principal: &Principal) -> Vec<(S
 
 pub(super) fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/console/t/{tenant}/ledger/trial-balance", get(trial_balance))
-        .route("/console/t/{tenant}/ledger/balance-sheet", get(balance_sheet))
+        .route(
+            "/console/t/{tenant}/ledger/trial-balance",
+            get(trial_balance),
+        )
+        .route(
+            "/console/t/{tenant}/ledger/balance-sheet",
+            get(balance_sheet),
+        )
         .route("/console/t/{tenant}/ledger/register", get(register))
         .route("/console/t/{tenant}/payroll/runs", get(runs))
         .route("/console/t/{tenant}/payroll/runs/{id}", get(run))
-        .route("/console/t/{tenant}/payroll/runs/{id}/approve", post(approve))
+        .route(
+            "/console/t/{tenant}/payroll/runs/{id}/approve",
+            post(approve),
+        )
         .route("/console/t/{tenant}/training", get(training))
         .route("/console/t/{tenant}/compliance", get(compliance))
         .route(
@@ -82,7 +91,12 @@ struct Filter {
     options: Vec<String>,
 }
 
-fn filter(name: &'static str, label: &'static str, kind: &'static str, value: &Option<String>) -> Filter {
+fn filter(
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    value: &Option<String>,
+) -> Filter {
     Filter {
         name,
         label,
@@ -234,16 +248,19 @@ struct LedgerQuery {
 
 fn depth_of(q: &LedgerQuery, input: &mut Value) -> Result<(), String> {
     if let Some(d) = q.depth.as_deref().filter(|d| !d.is_empty()) {
-        let n: u32 = d
-            .parse()
-            .map_err(|_| format!("depth '{d}' is not a whole number; leave it empty for every account"))?;
+        let n: u32 = d.parse().map_err(|_| {
+            format!("depth '{d}' is not a whole number; leave it empty for every account")
+        })?;
         input["depth"] = json!(n);
     }
     Ok(())
 }
 
 fn register_href(tenant: &str, account: &str, as_of: &Option<String>) -> String {
-    let mut h = format!("/console/t/{tenant}/ledger/register?account={}", pct(account));
+    let mut h = format!(
+        "/console/t/{tenant}/ledger/register?account={}",
+        pct(account)
+    );
     if let Some(a) = as_of.as_deref().filter(|a| !a.is_empty()) {
         h.push_str(&format!("&to={}", pct(a)));
     }
@@ -270,7 +287,16 @@ async fn trial_balance(
         r.error = Some(e);
         return show(t, r);
     }
-    match call(&state, &session, &tenant_id, "ledger", "trial-balance", input).await {
+    match call(
+        &state,
+        &session,
+        &tenant_id,
+        "ledger",
+        "trial-balance",
+        input,
+    )
+    .await
+    {
         Ok(out) => {
             let mut table = Table {
                 caption: "Debits and credits per account".into(),
@@ -290,7 +316,12 @@ async fn trial_balance(
                 });
             }
             table.rows.push(Row {
-                cells: vec![cell("Total"), cell(""), num(amounts_text(&out["debit"])), num(amounts_text(&out["credit"]))],
+                cells: vec![
+                    cell("Total"),
+                    cell(""),
+                    num(amounts_text(&out["debit"])),
+                    num(amounts_text(&out["credit"])),
+                ],
                 total: true,
                 ..Row::default()
             });
@@ -330,7 +361,16 @@ async fn balance_sheet(
         r.error = Some(e);
         return show(t, r);
     }
-    match call(&state, &session, &tenant_id, "ledger", "balance-sheet", input).await {
+    match call(
+        &state,
+        &session,
+        &tenant_id,
+        "ledger",
+        "balance-sheet",
+        input,
+    )
+    .await
+    {
         Ok(out) => {
             for s in out["sections"].as_array().into_iter().flatten() {
                 let mut table = Table {
@@ -406,11 +446,21 @@ async fn register(
         Ok(out) => {
             let mut table = Table {
                 caption: format!("Opening balance: {}", amounts_text(&out["opening"])),
-                headers: vec!["Date", "Entry", "Description", "Account", "Amount", "Balance"],
+                headers: vec![
+                    "Date",
+                    "Entry",
+                    "Description",
+                    "Account",
+                    "Amount",
+                    "Balance",
+                ],
                 ..Table::default()
             };
             // The chart follows the first currency of the closing balance.
-            let currency = out["closing"][0]["currency"].as_str().unwrap_or_default().to_string();
+            let currency = out["closing"][0]["currency"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let mut points: Vec<(String, f64)> = Vec::new();
             for row in out["rows"].as_array().into_iter().flatten() {
                 let date = row["date"].as_str().unwrap_or_default().to_string();
@@ -430,7 +480,13 @@ async fn register(
                 table.rows.push(Row {
                     cells: vec![
                         cell(date),
-                        link(entry, format!("/console/t/{tenant_id}/p/ledger/get-entry?id={}&_run=1", pct(entry))),
+                        link(
+                            entry,
+                            format!(
+                                "/console/t/{tenant_id}/p/ledger/get-entry?id={}&_run=1",
+                                pct(entry)
+                            ),
+                        ),
                         cell(row["description"].as_str().unwrap_or_default()),
                         cell(row["account"].as_str().unwrap_or_default()),
                         num(super::render::money_text(&row["amount"]).unwrap_or_default()),
@@ -507,7 +563,12 @@ fn major(minor: i64, currency: &str) -> String {
     let d = 10i64.pow(e);
     let sign = if minor < 0 { "-" } else { "" };
     let a = minor.unsigned_abs();
-    format!("{sign}{}.{:0w$}", a / d.unsigned_abs(), a % d.unsigned_abs(), w = e as usize)
+    format!(
+        "{sign}{}.{:0w$}",
+        a / d.unsigned_abs(),
+        a % d.unsigned_abs(),
+        w = e as usize
+    )
 }
 
 fn approve_action(tenant: &str, id: &str) -> Action {
@@ -536,7 +597,10 @@ async fn runs(
         ..Report::default()
     };
     if can(&t, &session.principal, "payroll", "create-run") {
-        r.links.push(("Draft a new run".into(), format!("/console/t/{tenant_id}/p/payroll/create-run")));
+        r.links.push((
+            "Draft a new run".into(),
+            format!("/console/t/{tenant_id}/p/payroll/create-run"),
+        ));
     }
     let approver = can(&t, &session.principal, "payroll", "approve-run");
     let input = input_of(&[("status", &q.status)]);
@@ -544,7 +608,17 @@ async fn runs(
         Ok(out) => {
             let mut table = Table {
                 caption: "Newest first".into(),
-                headers: vec!["Run", "Status", "Frequency", "Period", "Pay date", "Created by", "Approved by", "Gross", "Employer cost"],
+                headers: vec![
+                    "Run",
+                    "Status",
+                    "Frequency",
+                    "Period",
+                    "Pay date",
+                    "Created by",
+                    "Approved by",
+                    "Gross",
+                    "Employer cost",
+                ],
                 ..Table::default()
             };
             for run in out["runs"].as_array().into_iter().flatten() {
@@ -555,18 +629,29 @@ async fn runs(
                         link(id, format!("/console/t/{tenant_id}/payroll/runs/{id}")),
                         cell(status),
                         cell(run["frequency"].as_str().unwrap_or_default()),
-                        cell(format!("{} to {}", run["period-start"].as_str().unwrap_or_default(), run["period-end"].as_str().unwrap_or_default())),
+                        cell(format!(
+                            "{} to {}",
+                            run["period-start"].as_str().unwrap_or_default(),
+                            run["period-end"].as_str().unwrap_or_default()
+                        )),
                         cell(run["pay-date"].as_str().unwrap_or_default()),
                         cell(run["created-by"].as_str().unwrap_or_default()),
                         cell(run["approved-by"].as_str().unwrap_or_default()),
                         num(totals_text(&run["totals"], "gross")),
                         num(totals_text(&run["totals"], "employer-cost")),
                     ],
-                    actions: if approver && status == "draft" { vec![approve_action(&tenant_id, id)] } else { Vec::new() },
+                    actions: if approver && status == "draft" {
+                        vec![approve_action(&tenant_id, id)]
+                    } else {
+                        Vec::new()
+                    },
                     ..Row::default()
                 });
             }
-            r.sections.push(Section { table: Some(table), ..Section::default() });
+            r.sections.push(Section {
+                table: Some(table),
+                ..Section::default()
+            });
         }
         Err(e) => r.error = Some(soft(e)?),
     }
@@ -584,32 +669,69 @@ async fn run(
         title: format!("Pay run {id}"),
         done: q.done.clone(),
         error: q.error.clone(),
-        links: vec![("All runs".into(), format!("/console/t/{tenant_id}/payroll/runs"))],
+        links: vec![(
+            "All runs".into(),
+            format!("/console/t/{tenant_id}/payroll/runs"),
+        )],
         ..Report::default()
     };
-    let run = match call(&state, &session, &tenant_id, "payroll", "get-run", json!({ "id": id })).await {
+    let run = match call(
+        &state,
+        &session,
+        &tenant_id,
+        "payroll",
+        "get-run",
+        json!({ "id": id }),
+    )
+    .await
+    {
         Ok(run) => run,
         Err(e) => {
             r.error = Some(soft(e)?);
             return show(t, r);
         }
     };
-    let slips = call(&state, &session, &tenant_id, "payroll", "list-payslips", json!({ "run": id, "limit": 1000 })).await?;
+    let slips = call(
+        &state,
+        &session,
+        &tenant_id,
+        "payroll",
+        "list-payslips",
+        json!({ "run": id, "limit": 1000 }),
+    )
+    .await?;
     let status = run["status"].as_str().unwrap_or_default().to_string();
     let mut facts = Table {
         caption: String::new(),
-        headers: vec!["Status", "Period", "Pay date", "Created by", "Approved by", "Ledger entry"],
+        headers: vec![
+            "Status",
+            "Period",
+            "Pay date",
+            "Created by",
+            "Approved by",
+            "Ledger entry",
+        ],
         ..Table::default()
     };
     facts.rows.push(Row {
         cells: vec![
             cell(status.clone()),
-            cell(format!("{} to {}", run["period-start"].as_str().unwrap_or_default(), run["period-end"].as_str().unwrap_or_default())),
+            cell(format!(
+                "{} to {}",
+                run["period-start"].as_str().unwrap_or_default(),
+                run["period-end"].as_str().unwrap_or_default()
+            )),
             cell(run["pay-date"].as_str().unwrap_or_default()),
             cell(run["created-by"].as_str().unwrap_or_default()),
             cell(run["approved-by"].as_str().unwrap_or_default()),
             match run["ledger-entry"].as_str() {
-                Some(e) => link(e, format!("/console/t/{tenant_id}/p/ledger/get-entry?id={}&_run=1", pct(e))),
+                Some(e) => link(
+                    e,
+                    format!(
+                        "/console/t/{tenant_id}/p/ledger/get-entry?id={}&_run=1",
+                        pct(e)
+                    ),
+                ),
                 None => cell(""),
             },
         ],
@@ -620,12 +742,25 @@ async fn run(
         },
         ..Row::default()
     });
-    r.sections.push(Section { table: Some(facts), ..Section::default() });
+    r.sections.push(Section {
+        table: Some(facts),
+        ..Section::default()
+    });
     // Each country pays in one currency; take it from the payslips.
     let mut currency_of: BTreeMap<String, String> = BTreeMap::new();
     let mut slips_table = Table {
         caption: "Payslips".into(),
-        headers: vec!["Employee", "Name", "Country", "Department", "Gross", "Employee taxes", "Employee contributions", "Employer contributions", "Net"],
+        headers: vec![
+            "Employee",
+            "Name",
+            "Country",
+            "Department",
+            "Gross",
+            "Employee taxes",
+            "Employee contributions",
+            "Employer contributions",
+            "Net",
+        ],
         ..Table::default()
     };
     for s in slips["payslips"].as_array().into_iter().flatten() {
@@ -636,7 +771,14 @@ async fn run(
         let m = |f: &str| num(format!("{} {cur}", major(s[f].as_i64().unwrap_or(0), cur)));
         slips_table.rows.push(Row {
             cells: vec![
-                link(emp, format!("/console/t/{tenant_id}/p/payroll/get-payslip?run={}&employee={}&_run=1", pct(&id), pct(emp))),
+                link(
+                    emp,
+                    format!(
+                        "/console/t/{tenant_id}/p/payroll/get-payslip?run={}&employee={}&_run=1",
+                        pct(&id),
+                        pct(emp)
+                    ),
+                ),
                 cell(s["name"].as_str().unwrap_or_default()),
                 cell(country),
                 cell(s["department"].as_str().unwrap_or_default()),
@@ -652,26 +794,51 @@ async fn run(
     let mut bars = Vec::new();
     let mut cost_table = Table {
         caption: "Cost per country".into(),
-        headers: vec!["Country", "Employees", "Gross", "Employer contributions", "Employer cost"],
+        headers: vec![
+            "Country",
+            "Employees",
+            "Gross",
+            "Employer contributions",
+            "Employer cost",
+        ],
         ..Table::default()
     };
     for (country, tot) in run["countries"].as_object().into_iter().flatten() {
         let cur = currency_of.get(country).cloned().unwrap_or_default();
         let cost = tot["employer-cost"].as_i64().unwrap_or(0);
-        bars.push((format!("{country} ({cur})"), cost as f64 / 10f64.powi(exponent(&cur) as i32)));
-        let m = |f: &str| num(format!("{} {cur}", major(tot[f].as_i64().unwrap_or(0), &cur)));
+        bars.push((
+            format!("{country} ({cur})"),
+            cost as f64 / 10f64.powi(exponent(&cur) as i32),
+        ));
+        let m = |f: &str| {
+            num(format!(
+                "{} {cur}",
+                major(tot[f].as_i64().unwrap_or(0), &cur)
+            ))
+        };
         cost_table.rows.push(Row {
-            cells: vec![cell(country.clone()), num(tot["employees"].to_string()), m("gross"), m("employer-contributions"), m("employer-cost")],
+            cells: vec![
+                cell(country.clone()),
+                num(tot["employees"].to_string()),
+                m("gross"),
+                m("employer-contributions"),
+                m("employer-cost"),
+            ],
             ..Row::default()
         });
     }
     r.sections.push(Section {
         heading: "Employer cost per country".into(),
-        note: Some("Gross pay plus employer contributions, each country in its own currency.".into()),
+        note: Some(
+            "Gross pay plus employer contributions, each country in its own currency.".into(),
+        ),
         chart: chart(bar_chart("Employer cost per country", &bars, None)),
         table: Some(cost_table),
     });
-    r.sections.push(Section { table: Some(slips_table), ..Section::default() });
+    r.sections.push(Section {
+        table: Some(slips_table),
+        ..Section::default()
+    });
     show(t, r)
 }
 
@@ -683,8 +850,21 @@ async fn approve(
 ) -> Page {
     session.check(&fields)?;
     let back = format!("/console/t/{tenant_id}/payroll/runs/{id}");
-    match call(&state, &session, &tenant_id, "payroll", "approve-run", json!({ "id": id })).await {
-        Ok(_) => Ok(Redirect::to(&format!("{back}?done={}", pct(&format!("run {id} approved and posted")))).into_response()),
+    match call(
+        &state,
+        &session,
+        &tenant_id,
+        "payroll",
+        "approve-run",
+        json!({ "id": id }),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{back}?done={}",
+            pct(&format!("run {id} approved and posted"))
+        ))
+        .into_response()),
         Err(e) => {
             let m = match e.0 {
                 HostError::Forbidden(m) => m,
@@ -711,7 +891,9 @@ async fn training(
     let t = tenant(&state, &session, &tenant_id).await?;
     let mut r = Report {
         title: "Training status by department".into(),
-        intro: Some("Compliance is valid and expiring certifications over required courses.".into()),
+        intro: Some(
+            "Compliance is valid and expiring certifications over required courses.".into(),
+        ),
         filters: vec![
             filter("as-of", "As of", "date", &q.as_of),
             filter("department", "Department", "text", &q.department),
@@ -724,27 +906,65 @@ async fn training(
         Ok(out) => {
             let mut table = Table {
                 caption: format!("As of {}", out["as-of"].as_str().unwrap_or_default()),
-                headers: vec!["Department", "Required", "Valid", "Expiring", "Expired", "Overdue", "Assigned", "Compliance"],
+                headers: vec![
+                    "Department",
+                    "Required",
+                    "Valid",
+                    "Expiring",
+                    "Expired",
+                    "Overdue",
+                    "Assigned",
+                    "Compliance",
+                ],
                 ..Table::default()
             };
-            let pct_text = |v: &Value| v.as_f64().map(|p| format!("{p:.1} %")).unwrap_or_else(|| "n/a".into());
+            let pct_text = |v: &Value| {
+                v.as_f64()
+                    .map(|p| format!("{p:.1} %"))
+                    .unwrap_or_else(|| "n/a".into())
+            };
             let mut bars = Vec::new();
-            let rows = out["groups"].as_array().into_iter().flatten().map(|g| (false, g));
+            let rows = out["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|g| (false, g));
             for (total, g) in rows.chain(std::iter::once((true, &out["total"]))) {
-                let name = if total { "All departments".to_string() } else { g["name"].as_str().or(g["key"].as_str()).unwrap_or_default().to_string() };
+                let name = if total {
+                    "All departments".to_string()
+                } else {
+                    g["name"]
+                        .as_str()
+                        .or(g["key"].as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
                 if !total && let Some(p) = g["compliance-percent"].as_f64() {
                     bars.push((name.clone(), p));
                 }
                 let n = |f: &str| num(g[f].to_string());
                 table.rows.push(Row {
-                    cells: vec![cell(name), n("required"), n("valid"), n("expiring"), n("expired"), n("overdue"), n("assigned"), num(pct_text(&g["compliance-percent"]))],
+                    cells: vec![
+                        cell(name),
+                        n("required"),
+                        n("valid"),
+                        n("expiring"),
+                        n("expired"),
+                        n("overdue"),
+                        n("assigned"),
+                        num(pct_text(&g["compliance-percent"])),
+                    ],
                     total,
                     ..Row::default()
                 });
             }
             r.sections.push(Section {
                 heading: "Compliance per department".into(),
-                chart: chart(bar_chart("Training compliance per department, percent", &bars, Some(100.0))),
+                chart: chart(bar_chart(
+                    "Training compliance per department, percent",
+                    &bars,
+                    Some(100.0),
+                )),
                 table: Some(table),
                 ..Section::default()
             });
@@ -798,34 +1018,69 @@ async fn compliance(
         .filter(|op| can(&t, &session.principal, "compliance", op))
         .collect();
     let input = input_of(&[("severity", &q.severity), ("status", &q.status)]);
-    match call(&state, &session, &tenant_id, "compliance", "list-findings", input).await {
+    match call(
+        &state,
+        &session,
+        &tenant_id,
+        "compliance",
+        "list-findings",
+        input,
+    )
+    .await
+    {
         Ok(out) => {
             let findings: Vec<&Value> = out["findings"].as_array().into_iter().flatten().collect();
             // Counts by severity and status, and the open ones as a chart.
             let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
             for f in &findings {
-                let key = (f["severity"].as_str().unwrap_or("?").to_string(), f["status"].as_str().unwrap_or("?").to_string());
+                let key = (
+                    f["severity"].as_str().unwrap_or("?").to_string(),
+                    f["status"].as_str().unwrap_or("?").to_string(),
+                );
                 *counts.entry(key).or_default() += 1;
             }
             let mut by_severity: BTreeMap<String, f64> = BTreeMap::new();
-            let mut count_table = Table { caption: "Findings by severity and status".into(), headers: vec!["Severity", "Status", "Findings"], ..Table::default() };
+            let mut count_table = Table {
+                caption: "Findings by severity and status".into(),
+                headers: vec!["Severity", "Status", "Findings"],
+                ..Table::default()
+            };
             for ((sev, st), n) in &counts {
                 if st != "resolved" {
                     *by_severity.entry(sev.clone()).or_default() += *n as f64;
                 }
-                count_table.rows.push(Row { cells: vec![cell(sev.clone()), cell(st.clone()), num(n.to_string())], ..Row::default() });
+                count_table.rows.push(Row {
+                    cells: vec![cell(sev.clone()), cell(st.clone()), num(n.to_string())],
+                    ..Row::default()
+                });
             }
             r.sections.push(Section {
                 heading: "Summary".into(),
-                chart: chart(bar_chart("Unresolved findings by severity", &by_severity.into_iter().collect::<Vec<_>>(), None)),
+                chart: chart(bar_chart(
+                    "Unresolved findings by severity",
+                    &by_severity.into_iter().collect::<Vec<_>>(),
+                    None,
+                )),
                 table: Some(count_table),
                 ..Section::default()
             });
-            let mut table = Table { caption: "Findings".into(), headers: vec!["Finding", "Severity", "Status", "Rule", "Summary", "Found"], ..Table::default() };
+            let mut table = Table {
+                caption: "Findings".into(),
+                headers: vec!["Finding", "Severity", "Status", "Rule", "Summary", "Found"],
+                ..Table::default()
+            };
             for f in findings {
-                let id = f["id"].as_str().map(String::from).unwrap_or_else(|| f["id"].to_string());
+                let id = f["id"]
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| f["id"].to_string());
                 let st = f["status"].as_str().unwrap_or_default();
-                let text = |k: &[&str]| k.iter().find_map(|k| f[*k].as_str()).unwrap_or_default().to_string();
+                let text = |k: &[&str]| {
+                    k.iter()
+                        .find_map(|k| f[*k].as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
                 table.rows.push(Row {
                     cells: vec![
                         cell(id.clone()),
@@ -837,7 +1092,9 @@ async fn compliance(
                     ],
                     actions: actions
                         .iter()
-                        .filter(|a| st != "resolved" && !(**a == "acknowledge" && st == "acknowledged"))
+                        .filter(|a| {
+                            st != "resolved" && !(**a == "acknowledge" && st == "acknowledged")
+                        })
                         .map(|a| Action {
                             label: format!("{}{} {id}", a[..1].to_uppercase(), &a[1..]),
                             url: format!("/console/t/{tenant_id}/compliance/{}/{a}", pct(&id)),
@@ -847,7 +1104,10 @@ async fn compliance(
                     ..Row::default()
                 });
             }
-            r.sections.push(Section { table: Some(table), ..Section::default() });
+            r.sections.push(Section {
+                table: Some(table),
+                ..Section::default()
+            });
         }
         Err(e) => r.error = Some(soft(e)?),
     }
@@ -862,7 +1122,9 @@ async fn finding_action(
 ) -> Page {
     session.check(&fields)?;
     if action != "acknowledge" && action != "resolve" {
-        return Err(ConsoleError(HostError::NotFound(format!("no finding action '{action}'; use acknowledge or resolve"))));
+        return Err(ConsoleError(HostError::NotFound(format!(
+            "no finding action '{action}'; use acknowledge or resolve"
+        ))));
     }
     let t = tenant(&state, &session, &tenant_id).await?;
     // Send the fields the operation's input declares: the finding's id and the reason.
@@ -874,7 +1136,11 @@ async fn finding_action(
     let mut input = serde_json::Map::new();
     let declared = |k: &str| schema["properties"].get(k).is_some();
     input.insert("id".into(), json!(id));
-    let reason = fields.iter().find(|(k, _)| k == "reason").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let reason = fields
+        .iter()
+        .find(|(k, _)| k == "reason")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
     if !reason.is_empty() {
         for k in ["reason", "note", "comment"] {
             if declared(k) {
@@ -884,8 +1150,21 @@ async fn finding_action(
         }
     }
     let back = format!("/console/t/{tenant_id}/compliance");
-    match call(&state, &session, &tenant_id, "compliance", &action, Value::Object(input)).await {
-        Ok(_) => Ok(Redirect::to(&format!("{back}?done={}", pct(&format!("finding {id}: {action}d")))).into_response()),
+    match call(
+        &state,
+        &session,
+        &tenant_id,
+        "compliance",
+        &action,
+        Value::Object(input),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{back}?done={}",
+            pct(&format!("finding {id}: {action}d"))
+        ))
+        .into_response()),
         Err(e) => {
             let m = match e.0 {
                 HostError::Forbidden(m) => m,
