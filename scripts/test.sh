@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Tools the tests use as independent checkers: hledger (the ledger's reference
-# implementation) and an OpenAPI 3.1 validator.
+# implementation), an OpenAPI 3.1 validator and a real browser.
 if ! command -v hledger >/dev/null; then
   apt-get update && apt-get install -y hledger
+fi
+# The console's browser tests drive Debian's headless Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+  apt-get update && apt-get install -y chromium chromium-driver
 fi
 python3 -c 'import openapi_spec_validator' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator

@@ -8,6 +8,7 @@
 //! Errors are RFC 9457 problem details (`application/problem+json`) with a stable
 //! `code`; 5xx bodies never carry internals (the full error goes to the log).
 
+mod console;
 mod openapi;
 
 use std::net::SocketAddr;
@@ -345,6 +346,31 @@ async fn tenant_plugins(
     Ok(Json(json!({ "plugins": plugins })))
 }
 
+async fn tenant_plugin_enable(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, plugin)): Path<(String, String)>,
+) -> ApiResult<Json<crate::store::Enablement>> {
+    Ok(Json(
+        blocking(&state, move |host| {
+            host.enable_as(&caller, &plugin, &tenant)
+        })
+        .await?,
+    ))
+}
+
+async fn tenant_plugin_disable(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, plugin)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    blocking(&state, move |host| {
+        host.disable_as(&caller, &plugin, &tenant)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn admin_tenants(
     State(state): State<ApiState>,
     Caller(caller): Caller,
@@ -457,6 +483,15 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .route("/v1/admin/plugins/{id}", get(admin_plugin))
         .route("/v1/admin/audit", get(admin_audit))
         .route("/v1/admin/audit/verify", get(admin_audit_verify))
+        .route(
+            "/v1/tenants/{tenant}/plugins/{plugin}/enable",
+            post(tenant_plugin_enable),
+        )
+        .route(
+            "/v1/tenants/{tenant}/plugins/{plugin}/disable",
+            post(tenant_plugin_disable),
+        )
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))

@@ -241,15 +241,23 @@ impl Host {
         target: impl Into<String>,
         detail: serde_json::Value,
     ) -> HostResult<()> {
+        let operator = self.operator().to_string();
+        self.audit_admin_as(tx, tenant, &operator, action, target, detail)
+    }
+
+    /// Record an admin action of `actor` (a signed-in user of the console) in `tx`.
+    pub(crate) fn audit_admin_as(
+        &self,
+        tx: &mut dyn Transaction,
+        tenant: Option<&str>,
+        actor: &str,
+        action: &str,
+        target: impl Into<String>,
+        detail: serde_json::Value,
+    ) -> HostResult<()> {
         append(
             tx,
-            Entry::admin(
-                tenant.unwrap_or(HOST_SCOPE),
-                self.operator(),
-                action,
-                target,
-                detail,
-            ),
+            Entry::admin(tenant.unwrap_or(HOST_SCOPE), actor, action, target, detail),
         )?;
         Ok(())
     }

@@ -212,6 +212,11 @@ impl Host {
     /// Enable a plugin for a tenant, running its migration; refused until every
     /// dependency is enabled for the tenant.
     pub fn enable(&self, id: &str, tenant: &str) -> HostResult<Enablement> {
+        self.enable_by(id, tenant, self.operator())
+    }
+
+    /// [`Host::enable`], recorded in the audit log as done by `actor`.
+    pub(crate) fn enable_by(&self, id: &str, tenant: &str, actor: &str) -> HostResult<Enablement> {
         let mut tx = self.begin()?;
         let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), id)?;
@@ -269,9 +274,10 @@ impl Host {
             changed_at: now_rfc3339(),
         };
         tx.enablement_put(&enablement)?;
-        self.audit_admin(
+        self.audit_admin_as(
             tx.as_mut(),
             Some(tenant),
+            actor,
             "plugin.enable",
             format!("plugin:{id}@{}", record.version),
             serde_json::json!({}),
@@ -283,6 +289,11 @@ impl Host {
     /// Disable a plugin for a tenant, keeping its data; refused while an enabled
     /// plugin of the tenant depends on it.
     pub fn disable(&self, id: &str, tenant: &str) -> HostResult<()> {
+        self.disable_by(id, tenant, self.operator())
+    }
+
+    /// [`Host::disable`], recorded in the audit log as done by `actor`.
+    pub(crate) fn disable_by(&self, id: &str, tenant: &str, actor: &str) -> HostResult<()> {
         let mut tx = self.begin()?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         Host::require_package(tx.as_mut(), id)?;
@@ -309,9 +320,10 @@ impl Host {
         e.changed_at = now_rfc3339();
         tx.enablement_put(&e)?;
         tx.job_pause(tenant, id)?;
-        self.audit_admin(
+        self.audit_admin_as(
             tx.as_mut(),
             Some(tenant),
+            actor,
             "plugin.disable",
             format!("plugin:{id}"),
             serde_json::json!({}),

@@ -1,0 +1,176 @@
+//! Tenant administration on behalf of a principal: what a company's own admins may do
+//! to their company through the HTTP API and the web console.
+//!
+//! The host-wide functions ([`Host::enable`], [`Host::retry_job`], ...) trust their
+//! caller (the CLI operator). These wrappers first check that the principal belongs to
+//! the tenant and holds the permission below, then record the principal as the actor.
+//!
+//! | permission | allows |
+//! |---|---|
+//! | [`PLUGINS_MANAGE`] `plugins.manage` | enable and disable installed plugins for the tenant |
+//! | [`WORK_READ`] `work.read` | see the tenant's scheduled jobs, their runs and its events |
+//! | [`WORK_RETRY`] `work.retry` | retry the tenant's dead-lettered jobs and deliveries |
+//! | [`AUDIT_READ`] `audit.read` | read the tenant's audit chain and its verification |
+//!
+//! A tenant's `admin` role holds `*` and so all of them; system administrators hold
+//! them in every tenant.
+
+use crate::audit::VerifyReport;
+use crate::auth::Principal;
+use crate::error::{HostError, HostResult};
+use crate::host::Host;
+use crate::scheduler::EventView;
+use crate::store::{
+    AuditQuery, AuditRecord, Enablement, EventFilter, JobFilter, JobRecord, JobRun,
+};
+
+/// Enable and disable plugins for the tenant.
+pub const PLUGINS_MANAGE: &str = "plugins.manage";
+/// See the tenant's jobs, job runs and events.
+pub const WORK_READ: &str = "work.read";
+/// Retry the tenant's dead-lettered jobs and event deliveries.
+pub const WORK_RETRY: &str = "work.retry";
+/// Read the tenant's audit chain.
+pub const AUDIT_READ: &str = "audit.read";
+
+/// Refuse unless `principal` may act in `tenant` and holds `permission` there.
+pub fn require(principal: &Principal, tenant: &str, permission: &str) -> HostResult<()> {
+    if !principal.can_access(tenant) {
+        return Err(HostError::Forbidden(format!(
+            "the caller belongs to tenant '{}' and cannot act in tenant '{tenant}'",
+            principal.tenant.as_deref().unwrap_or_default()
+        )));
+    }
+    if !principal.has_permission(permission) {
+        return Err(HostError::Forbidden(format!(
+            "this needs the permission '{permission}' in tenant '{tenant}', which the caller does not hold; an admin can grant it with `backoffice role create <role> --tenant {tenant} --permission {permission}`"
+        )));
+    }
+    Ok(())
+}
+
+impl Host {
+    /// [`Host::enable`] for a tenant's admin holding `plugins.manage`.
+    pub fn enable_as(
+        &self,
+        principal: &Principal,
+        plugin: &str,
+        tenant: &str,
+    ) -> HostResult<Enablement> {
+        require(principal, tenant, PLUGINS_MANAGE)?;
+        self.enable_by(plugin, tenant, &principal.actor())
+    }
+
+    /// [`Host::disable`] for a tenant's admin holding `plugins.manage`.
+    pub fn disable_as(&self, principal: &Principal, plugin: &str, tenant: &str) -> HostResult<()> {
+        require(principal, tenant, PLUGINS_MANAGE)?;
+        self.disable_by(plugin, tenant, &principal.actor())
+    }
+
+    /// The tenant's scheduled jobs and their latest runs (newest first, at most
+    /// `runs`), for a principal holding `work.read`.
+    pub fn jobs_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        runs: u32,
+    ) -> HostResult<(Vec<JobRecord>, Vec<JobRun>)> {
+        require(principal, tenant, WORK_READ)?;
+        let jobs = self.jobs(&JobFilter {
+            tenant: Some(tenant.to_string()),
+            plugin: None,
+        })?;
+        // The run history is host-wide; keep this tenant's rows only.
+        let history = self
+            .job_history(None, runs.saturating_mul(4).max(runs))?
+            .into_iter()
+            .filter(|r| r.tenant == tenant)
+            .take(runs as usize)
+            .collect();
+        Ok((jobs, history))
+    }
+
+    /// The tenant's latest events with their deliveries, for `work.read`.
+    pub fn events_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        limit: u32,
+    ) -> HostResult<Vec<EventView>> {
+        require(principal, tenant, WORK_READ)?;
+        self.event_views(&EventFilter {
+            tenant: Some(tenant.to_string()),
+            topic: None,
+            limit,
+        })
+    }
+
+    /// Retry one of the tenant's failed jobs, for `work.retry`.
+    pub fn retry_job_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: i64,
+    ) -> HostResult<JobRecord> {
+        require(principal, tenant, WORK_RETRY)?;
+        let owned = self
+            .jobs(&JobFilter {
+                tenant: Some(tenant.to_string()),
+                plugin: None,
+            })?
+            .iter()
+            .any(|j| j.id == id);
+        if !owned {
+            return Err(HostError::NotFound(format!(
+                "tenant '{tenant}' has no job with id {id}"
+            )));
+        }
+        self.retry_job(id)
+    }
+
+    /// Retry one of the tenant's dead deliveries, for `work.retry`.
+    pub fn retry_delivery_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: i64,
+    ) -> HostResult<()> {
+        require(principal, tenant, WORK_RETRY)?;
+        let owned = self
+            .event_views(&EventFilter {
+                tenant: Some(tenant.to_string()),
+                topic: None,
+                limit: 10_000,
+            })?
+            .iter()
+            .flat_map(|e| e.deliveries.iter())
+            .any(|d| d.id == id && d.tenant == tenant);
+        if !owned {
+            return Err(HostError::NotFound(format!(
+                "tenant '{tenant}' has no event delivery with id {id}"
+            )));
+        }
+        self.retry_delivery(id)
+    }
+
+    /// The newest `limit` links of the tenant's audit chain (newest first) and the
+    /// chain's verification, for `audit.read`.
+    pub fn audit_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        limit: u32,
+    ) -> HostResult<(Vec<AuditRecord>, VerifyReport)> {
+        require(principal, tenant, AUDIT_READ)?;
+        let report = self.audit_verify(Some(tenant))?;
+        let links = report.chains.first().map_or(0, |c| c.links);
+        let mut rows = self.audit_list(&AuditQuery {
+            tenant: Some(tenant.to_string()),
+            since: None,
+            after_seq: Some(links.saturating_sub(u64::from(limit))),
+            limit,
+        })?;
+        rows.reverse();
+        Ok((rows, report))
+    }
+}

@@ -1,0 +1,682 @@
+//! The web console, end to end: the real `backoffice serve` driven over HTTP the way a
+//! browser posts its forms, and in a real headless Chromium (screenshots under
+//! `target/console-screenshots/`).
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected states")]
+
+use backoffice_tests::webdriver::Browser;
+use backoffice_tests::{Cli, Response, Server, http_request, http_request_with};
+use serde_json::json;
+
+const PASSWORD: &str = "a long password here";
+
+/// Two companies; in `acme` an admin (every permission), a clerk who books and
+/// drafts pay runs, an approver who approves them; in `globex` its own admin.
+fn setup(extra: &[&str]) -> (Cli, Server) {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme", "--name", "Acme Ltd"])
+        .ok();
+    cli.run(&["tenant", "create", "globex"]).ok();
+    for p in [
+        "contacts",
+        "probe",
+        "needs_contacts",
+        "ledger",
+        "payroll",
+        "payroll_us",
+    ] {
+        cli.install_unsigned(p).ok();
+    }
+    let roles: &[(&str, &[&str])] = &[
+        (
+            "clerk",
+            &[
+                "ledger.read",
+                "ledger.post",
+                "payroll.read",
+                "payroll.run",
+                "contacts.*",
+            ],
+        ),
+        (
+            "approver",
+            &[
+                "payroll.read",
+                "payroll.approve",
+                "ledger.post",
+                "ledger.read",
+            ],
+        ),
+    ];
+    for (role, perms) in roles {
+        let mut args = vec!["role", "create", role, "--tenant", "acme"];
+        for p in *perms {
+            args.extend(["--permission", p]);
+        }
+        cli.run(&args).ok();
+    }
+    for (tenant, user, role) in [
+        ("acme", "admin", "admin"),
+        ("acme", "clerk", "clerk"),
+        ("acme", "approver", "approver"),
+        ("globex", "gadmin", "admin"),
+    ] {
+        cli.run_with_stdin(
+            &[
+                "user",
+                "create",
+                user,
+                "--tenant",
+                tenant,
+                "--password-stdin",
+            ],
+            PASSWORD,
+        )
+        .ok();
+        cli.run(&["user", "assign-role", user, role, "--tenant", tenant])
+            .ok();
+    }
+    let server = Server::start(&cli, extra);
+    (cli, server)
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn set_cookies(r: &Response) -> Vec<&str> {
+    r.headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// The value of the hidden `_csrf` field of a page.
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"_csrf\" value=\"")
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"));
+    let rest = &html[at + 20..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// A browser-like client: a cookie jar of one session.
+struct Client<'a> {
+    server: &'a Server,
+    cookie: String,
+}
+
+impl Client<'_> {
+    fn get(&self, path: &str) -> Response {
+        http_request_with(
+            &self.server.addr,
+            "GET",
+            path,
+            &[("Cookie", &self.cookie)],
+            b"",
+        )
+    }
+
+    fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Response {
+        http_request_with(
+            &self.server.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", &self.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            form(pairs).as_bytes(),
+        )
+    }
+}
+
+fn sign_in<'a>(server: &'a Server, tenant: &str, user: &str) -> Client<'a> {
+    let page = http_request(&server.addr, "GET", "/console/login", None, b"");
+    assert_eq!(page.status, 200, "{page:?}");
+    let nonce = csrf_of(&page.body);
+    let r = http_request_with(
+        &server.addr,
+        "POST",
+        "/console/login",
+        &[
+            ("Cookie", &format!("bo_login={nonce}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        form(&[
+            ("_csrf", &nonce),
+            ("tenant", tenant),
+            ("username", user),
+            ("password", PASSWORD),
+            ("next", "/console/"),
+        ])
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("bo_session="))
+        .unwrap_or_else(|| panic!("no session cookie: {r:?}"))
+        .to_string();
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    Client {
+        server,
+        cookie: session.split(';').next().unwrap().to_string(),
+    }
+}
+
+fn enabled_for(cli: &Cli, plugin: &str) -> Vec<String> {
+    let list = cli.run(&["plugin", "list", "--json"]).json();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == plugin)
+        .map(|p| {
+            p["enabled_for"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sign-in, the session cookie, CSRF on state-changing forms, enabling a module with
+/// its dependency explained, and the company boundary in URLs.
+#[test]
+fn sign_in_csrf_modules_and_company_boundary() {
+    let (cli, server) = setup(&[]);
+    // Not signed in: every page sends the browser to the sign-in form.
+    let r = http_request(&server.addr, "GET", "/console/t/acme/", None, b"");
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.header("location"),
+        Some("/console/login?next=/console/t/acme/")
+    );
+
+    // A wrong password keeps the company and user name, never the password.
+    let page = http_request(&server.addr, "GET", "/console/login", None, b"");
+    let nonce = csrf_of(&page.body);
+    let wrong = http_request_with(
+        &server.addr,
+        "POST",
+        "/console/login",
+        &[
+            ("Cookie", &format!("bo_login={nonce}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        form(&[
+            ("_csrf", &nonce),
+            ("tenant", "acme"),
+            ("username", "admin"),
+            ("password", "not the password"),
+        ])
+        .as_bytes(),
+    );
+    assert_eq!(wrong.status, 401, "{wrong:?}");
+    assert!(wrong.body.contains("user name or password is wrong"));
+    assert!(wrong.body.contains("value=\"admin\""));
+    assert!(!wrong.body.contains("not the password"));
+    // A sign-in form posted without its cookie (another site's form) is refused.
+    let forged = http_request_with(
+        &server.addr,
+        "POST",
+        "/console/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form(&[
+            ("_csrf", &nonce),
+            ("tenant", "acme"),
+            ("username", "admin"),
+            ("password", PASSWORD),
+        ])
+        .as_bytes(),
+    );
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert!(
+        set_cookies(&forged)
+            .iter()
+            .all(|c| !c.starts_with("bo_session=bo_"))
+    );
+
+    let admin = sign_in(&server, "acme", "admin");
+    let modules = admin.get("/console/t/acme/");
+    assert_eq!(modules.status, 200, "{modules:?}");
+    for id in ["contacts", "ledger", "payroll"] {
+        assert!(
+            modules
+                .body
+                .contains(&format!("data-testid=\"enable-{id}\"")),
+            "{id}"
+        );
+    }
+    let csrf = csrf_of(&modules.body);
+
+    // State-changing forms without the session's CSRF token change nothing.
+    for token in ["", "0000", &csrf[..63]] {
+        let r = admin.post("/console/t/acme/modules/ledger/enable", &[("_csrf", token)]);
+        assert_eq!(r.status, 403, "{r:?}");
+        assert!(r.body.contains("CSRF"), "{}", r.body);
+    }
+    assert!(enabled_for(&cli, "ledger").is_empty());
+
+    let r = admin.post("/console/t/acme/modules/ledger/enable", &[("_csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(enabled_for(&cli, "ledger"), ["acme"]);
+    let after = admin.get(r.header("location").unwrap());
+    assert!(after.body.contains("ledger enabled"), "{}", after.body);
+    assert!(after.body.contains("data-testid=\"disable-ledger\""));
+
+    // A refused action says why: the dependency must be enabled first.
+    let r = admin.post(
+        "/console/t/acme/modules/needs-contacts/enable",
+        &[("_csrf", &csrf)],
+    );
+    assert_eq!(r.status, 409, "{r:?}");
+    assert!(r.body.contains("needs &#x27;contacts&#x27;"), "{}", r.body);
+    assert!(enabled_for(&cli, "needs-contacts").is_empty());
+
+    // Another company's pages cannot be opened by editing the URL.
+    for path in [
+        "/console/t/globex/",
+        "/console/t/globex/p/ledger/",
+        "/console/t/globex/ledger/trial-balance",
+        "/console/t/globex/audit",
+    ] {
+        let r = admin.get(path);
+        assert_eq!(r.status, 403, "{path}: {r:?}");
+        assert!(
+            r.body
+                .contains("cannot open pages of company &#x27;globex&#x27;"),
+            "{}",
+            r.body
+        );
+    }
+    let r = admin.post(
+        "/console/t/globex/modules/ledger/enable",
+        &[("_csrf", &csrf)],
+    );
+    assert_eq!(r.status, 403);
+    assert!(enabled_for(&cli, "ledger").iter().all(|t| t != "globex"));
+
+    // The audit page shows the chain's status and the console user as actor.
+    let audit = admin.get("/console/t/acme/audit?action=plugin.enable");
+    assert_eq!(audit.status, 200);
+    assert!(audit.body.contains("Chain verified"), "{}", audit.body);
+    assert!(audit.body.contains("user:admin"), "{}", audit.body);
+    assert!(audit.body.contains("plugin:ledger@0.1.0"));
+
+    // Signing out revokes the session: the old cookie leads back to sign-in.
+    let r = admin.post("/console/logout", &[("_csrf", &csrf)]);
+    assert_eq!(r.status, 303);
+    let r = admin.get("/console/t/acme/");
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().contains("expired=1"));
+}
+
+/// The admin routes of the API use the same rule as the console: `plugins.manage`.
+#[test]
+fn enabling_over_http_needs_plugins_manage() {
+    let (cli, server) = setup(&[]);
+    let token = |user: &str| {
+        let r = server.request(
+            "POST",
+            "/v1/login",
+            None,
+            &json!({"tenant": "acme", "username": user, "password": PASSWORD}).to_string(),
+        );
+        r.json()["token"].as_str().unwrap().to_string()
+    };
+    let clerk = token("clerk");
+    let r = server.request(
+        "POST",
+        "/v1/tenants/acme/plugins/contacts/enable",
+        Some(&clerk),
+        "",
+    );
+    let doc = r.problem(403, "forbidden");
+    assert!(
+        doc["detail"].as_str().unwrap().contains("plugins.manage"),
+        "{doc}"
+    );
+    assert!(enabled_for(&cli, "contacts").is_empty());
+    let admin = token("admin");
+    let r = server.request(
+        "POST",
+        "/v1/tenants/acme/plugins/contacts/enable",
+        Some(&admin),
+        "",
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["enabled"], true);
+    let r = server.request(
+        "POST",
+        "/v1/tenants/globex/plugins/contacts/enable",
+        Some(&admin),
+        "",
+    );
+    r.problem(403, "forbidden");
+    let r = server.request(
+        "POST",
+        "/v1/tenants/acme/plugins/contacts/disable",
+        Some(&admin),
+        "",
+    );
+    assert_eq!(r.status, 204, "{r:?}");
+    assert!(enabled_for(&cli, "contacts").is_empty());
+}
+
+/// A user without the permission sees no admin action and cannot reach one.
+#[test]
+fn a_clerk_neither_sees_nor_reaches_admin_actions() {
+    let (cli, server) = setup(&[]);
+    cli.run(&["plugin", "enable", "ledger", "--tenant", "acme"])
+        .ok();
+    let clerk = sign_in(&server, "acme", "clerk");
+    let modules = clerk.get("/console/t/acme/");
+    assert_eq!(modules.status, 200);
+    assert!(
+        !modules.body.contains("data-testid=\"enable-"),
+        "{}",
+        modules.body
+    );
+    assert!(!modules.body.contains("data-testid=\"disable-"));
+    assert!(
+        !modules.body.contains("/console/t/acme/audit"),
+        "no audit link"
+    );
+    let csrf = csrf_of(&modules.body);
+    let r = clerk.post(
+        "/console/t/acme/modules/ledger/disable",
+        &[("_csrf", &csrf)],
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.body.contains("plugins.manage"));
+    assert_eq!(enabled_for(&cli, "ledger"), ["acme"]);
+    assert_eq!(clerk.get("/console/t/acme/audit").status, 403);
+    assert_eq!(clerk.get("/console/t/acme/jobs").status, 403);
+    // Operations needing ledger.admin are not offered and not reachable.
+    let ledger = clerk.get("/console/t/acme/p/ledger/");
+    assert!(ledger.body.contains("post-entry"));
+    assert!(!ledger.body.contains("create-account"), "{}", ledger.body);
+    let r = clerk.post(
+        "/console/t/acme/p/ledger/create-account",
+        &[("_csrf", &csrf), ("name", "assets:cash"), ("type", "asset")],
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+}
+
+/// A form submitted with invalid data comes back with what the user typed and the
+/// error next to the field; the plugin's own refusals are shown too.
+#[test]
+fn invalid_forms_keep_what_was_typed() {
+    let (cli, server) = setup(&[]);
+    cli.run(&["plugin", "enable", "ledger", "--tenant", "acme"])
+        .ok();
+    let admin = sign_in(&server, "acme", "admin");
+    let page = admin.get("/console/t/acme/p/ledger/post-entry");
+    assert_eq!(page.status, 200);
+    // Generated from the schema: a date input, repeatable posting rows, labels.
+    assert!(page.body.contains("type=\"date\""), "{}", page.body);
+    assert!(page.body.contains("name=\"postings.1.account\""));
+    assert!(page.body.contains("<label for=\"f-postings-0-account\">"));
+    let csrf = csrf_of(&page.body);
+    let r = admin.post(
+        "/console/t/acme/p/ledger/post-entry",
+        &[
+            ("_csrf", &csrf),
+            ("date", "2024-01-15"),
+            ("description", "January rent"),
+            ("postings.0.account", "expenses:rent"),
+            ("postings.0.amount", "800.00"),
+            ("postings.0.currency", "EUR"),
+        ],
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.contains("value=\"800.00\""), "{}", r.body);
+    assert!(r.body.contains("value=\"January rent\""));
+    assert!(r.body.contains("id=\"f-postings-error\""), "{}", r.body);
+    // A number that is not one is reported on its field, the rest kept.
+    let r = admin.post(
+        "/console/t/acme/p/ledger/create-commodity",
+        &[("_csrf", &csrf), ("code", "HOURS"), ("precision", "one")],
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.body.contains("&#x27;one&#x27; is not a whole number"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"HOURS\""));
+    // The plugin refuses an unknown account: its message is shown, values kept.
+    let r = admin.post(
+        "/console/t/acme/p/ledger/post-entry",
+        &[
+            ("_csrf", &csrf),
+            ("date", "2024-01-15"),
+            ("description", "January rent"),
+            ("postings.0.account", "expenses:rent"),
+            ("postings.0.amount", "800.00"),
+            ("postings.0.currency", "EUR"),
+            ("postings.1.account", "assets:bank"),
+            ("postings.1.currency", "EUR"),
+        ],
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.contains("unknown account"), "{}", r.body);
+    assert!(r.body.contains("value=\"assets:bank\""));
+    // Nothing was posted.
+    let tb = cli
+        .run(&[
+            "call",
+            "--tenant",
+            "acme",
+            "ledger",
+            "trial-balance",
+            "--input",
+            "{}",
+        ])
+        .json();
+    assert_eq!(tb["rows"], json!([]));
+}
+
+/// An expired session sends the browser back to sign in, then to the page it asked for.
+#[test]
+fn an_expired_session_redirects_to_sign_in() {
+    let (_cli, server) = setup(&["--session-ttl", "1s"]);
+    let admin = sign_in(&server, "acme", "admin");
+    assert_eq!(admin.get("/console/t/acme/").status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let r = admin.get("/console/t/acme/audit");
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(
+        r.header("location"),
+        Some("/console/login?next=/console/t/acme/audit&expired=1")
+    );
+    let login = http_request(
+        &server.addr,
+        "GET",
+        r.header("location").unwrap(),
+        None,
+        b"",
+    );
+    assert!(
+        login.body.contains("Your session has ended"),
+        "{}",
+        login.body
+    );
+    assert!(
+        login
+            .body
+            .contains("value=\"&#x2f;console&#x2f;t&#x2f;acme&#x2f;audit\""),
+        "{}",
+        login.body
+    );
+}
+
+/// The walk through in a real browser: sign in, enable a module, fill a generated
+/// form with an error then a valid value, post an entry and find it in the trial
+/// balance and the register, draft a pay run as one user and approve it as another.
+#[test]
+fn browser_walkthrough() {
+    let (cli, server) = setup(&[]);
+    let b = Browser::start(&format!("http://{}", server.addr));
+    let sign_in = |tenant: &str, user: &str| {
+        b.open("/console/login");
+        b.fill("#tenant", tenant);
+        b.fill("#username", user);
+        b.fill("#password", PASSWORD);
+        b.submit("form.card button[type=submit]");
+    };
+
+    b.open("/console/t/acme/");
+    assert!(b.url().contains("/console/login?next="), "{}", b.url());
+    b.screenshot("01-sign-in");
+    b.fill("#tenant", "acme");
+    b.fill("#username", "admin");
+    b.fill("#password", PASSWORD);
+    b.submit("form.card button[type=submit]");
+    assert!(b.url().ends_with("/console/t/acme/"), "{}", b.url());
+    assert_eq!(b.text("[data-testid=user]"), "user:admin");
+    b.screenshot("02-modules");
+
+    for id in ["ledger", "payroll", "payroll-us"] {
+        b.submit(&format!("[data-testid=enable-{id}]"));
+        assert!(
+            b.text("[data-testid=notice]")
+                .contains(&format!("{id} enabled"))
+        );
+    }
+    b.submit("[data-testid=enable-needs-contacts]");
+    assert!(b.text("[data-testid=error]").contains("needs 'contacts'"));
+    b.screenshot("03-enable-refused-with-reason");
+
+    for (name, kind) in [("assets:bank", "asset"), ("expenses:rent", "expense")] {
+        b.open("/console/t/acme/p/ledger/create-account");
+        b.fill("#f-name", name);
+        b.choose("#f-type", kind);
+        b.submit("[data-testid=submit]");
+        assert!(b.text("[data-testid=output]").contains(name));
+    }
+
+    // A generated form: one posting only is a validation error shown at the rows.
+    b.open("/console/t/acme/p/ledger/post-entry");
+    b.set_value("#f-date", "2024-01-15");
+    b.fill("#f-description", "January rent");
+    b.fill("#f-postings-0-account", "expenses:rent");
+    b.fill("#f-postings-0-amount", "800.00");
+    b.fill("#f-postings-0-currency", "EUR");
+    b.submit("[data-testid=submit]");
+    assert!(
+        b.text("#f-postings-error")
+            .contains("fill in at least 2 rows"),
+        "{}",
+        b.source()
+    );
+    assert_eq!(b.value("#f-postings-0-amount"), "800.00");
+    b.screenshot("04-validation-error");
+    b.fill("#f-postings-1-account", "assets:bank");
+    b.fill("#f-postings-1-currency", "EUR");
+    b.submit("[data-testid=submit]");
+    let out = b.text("[data-testid=output]");
+    assert!(out.contains("e-000001"), "{out}");
+    b.screenshot("05-entry-posted");
+
+    b.open("/console/t/acme/ledger/trial-balance");
+    let tb = b.text("main table");
+    assert!(tb.contains("expenses:rent"), "{tb}");
+    assert!(tb.contains("800.00 EUR"), "{tb}");
+    b.screenshot("06-trial-balance");
+    b.submit("main table a[href*='account=assets%3Abank']");
+    assert!(b.text("h1").contains("Register of assets:bank"));
+    assert!(b.try_find("svg.chart polyline").is_some(), "balance chart");
+    assert!(b.text("main table").contains("January rent"));
+    b.screenshot("07-register-and-chart");
+
+    // Payroll: the clerk drafts, the approver approves.
+    cli.run(&[
+        "call",
+        "--tenant",
+        "acme",
+        "payroll",
+        "setup-ledger",
+        "--input",
+        "{}",
+    ])
+    .ok();
+    let hire = json!({"id": "US1", "name": "Grace Hopper", "country": "US", "frequency": "monthly",
+                      "salary": 12_000_000, "department": "Engineering", "start-date": "2025-01-01",
+                      "profile": {"filing-status": "single"}});
+    cli.run(&[
+        "call",
+        "--tenant",
+        "acme",
+        "payroll",
+        "set-employee",
+        "--input",
+        &hire.to_string(),
+    ])
+    .ok();
+    b.submit("form[action='/console/logout'] button");
+    sign_in("acme", "clerk");
+    assert!(
+        b.try_find("[data-testid^=enable-]").is_none(),
+        "clerk sees no admin action"
+    );
+    b.open("/console/t/acme/p/payroll/create-run");
+    b.choose("#f-frequency", "monthly");
+    b.set_value("#f-period-start", "2025-01-01");
+    b.set_value("#f-period-end", "2025-01-31");
+    b.set_value("#f-pay-date", "2025-01-31");
+    b.submit("[data-testid=submit]");
+    assert!(
+        b.text("[data-testid=output]").contains("r-000001"),
+        "{}",
+        b.source()
+    );
+    b.open("/console/t/acme/payroll/runs");
+    assert!(b.text("main table").contains("draft"));
+    assert!(
+        b.try_find("form[action$='/approve']").is_none(),
+        "the clerk cannot approve"
+    );
+    b.open("/console/t/acme/audit");
+    assert!(b.text("[data-testid=error]").contains("audit.read"));
+    b.screenshot("08-clerk-refused-audit");
+
+    b.open("/console/t/acme/");
+    b.submit("form[action='/console/logout'] button");
+    sign_in("acme", "approver");
+    b.open("/console/t/acme/payroll/runs");
+    b.submit("form[action$='/runs/r-000001/approve'] button");
+    assert!(
+        b.text("[data-testid=notice]")
+            .contains("approved and posted")
+    );
+    let facts = b.text("main table");
+    assert!(facts.contains("posted"), "{facts}");
+    assert!(facts.contains("approver"), "{facts}");
+    assert!(
+        b.try_find("svg.chart rect").is_some(),
+        "cost per country chart"
+    );
+    assert!(b.text("main").contains("Grace Hopper"));
+    b.screenshot("09-pay-run-approved");
+}
