@@ -23,6 +23,8 @@ fn setup(extra: &[&str]) -> (Cli, Server) {
         "ledger",
         "payroll",
         "payroll_us",
+        "compliance",
+        "training",
     ] {
         cli.install_unsigned(p).ok();
     }
@@ -44,6 +46,9 @@ fn setup(extra: &[&str]) -> (Cli, Server) {
                 "payroll.approve",
                 "ledger.post",
                 "ledger.read",
+                "compliance.read",
+                "compliance.manage",
+                "training.read",
             ],
         ),
     ];
@@ -679,4 +684,115 @@ fn browser_walkthrough() {
     );
     assert!(b.text("main").contains("Grace Hopper"));
     b.screenshot("09-pay-run-approved");
+
+    // Compliance: an hourly rate below the federal minimum wage is a finding; the
+    // approver acknowledges it, first without the reason the plugin requires.
+    cli.run(&["plugin", "enable", "compliance", "--tenant", "acme"])
+        .ok();
+    let hourly = json!({"id": "US2", "name": "Alan Turing", "country": "US", "frequency": "monthly",
+                        "hourly-rate": 700, "start-date": "2025-01-01",
+                        "profile": {"filing-status": "single"}});
+    for (plugin, op, input) in [
+        ("payroll", "set-employee", hourly),
+        ("compliance", "run-scan", json!({})),
+    ] {
+        cli.run(&[
+            "call",
+            "--tenant",
+            "acme",
+            plugin,
+            op,
+            "--input",
+            &input.to_string(),
+        ])
+        .ok();
+    }
+    b.open("/console/t/acme/compliance");
+    let findings = b.text("main");
+    assert!(findings.contains("minimum-wage"), "{findings}");
+    assert!(findings.contains("Alan Turing"), "{findings}");
+    b.submit("form[action$='/acknowledge'] button");
+    assert!(
+        b.text("[data-testid=error]").contains("needs a reason"),
+        "{}",
+        b.source()
+    );
+    b.fill(
+        "form[action$='/acknowledge'] input[name=reason]",
+        "trainee rate agreed with counsel",
+    );
+    b.submit("form[action$='/acknowledge'] button");
+    assert!(
+        b.text("[data-testid=notice]").contains("acknowledged"),
+        "{}",
+        b.source()
+    );
+    b.screenshot("10-finding-acknowledged");
+    let finding = cli
+        .run(&[
+            "call",
+            "--tenant",
+            "acme",
+            "compliance",
+            "list-findings",
+            "--input",
+            "{}",
+        ])
+        .json();
+    let f = &finding["findings"][0];
+    assert_eq!(f["status"], "acknowledged", "{finding}");
+    assert_eq!(f["acknowledged-by"], "approver");
+    assert_eq!(f["reason"], "trainee rate agreed with counsel");
+
+    // Training: compliance per department, as a table and a chart.
+    cli.run(&["plugin", "enable", "training", "--tenant", "acme"])
+        .ok();
+    for (op, input) in [
+        (
+            "set-course",
+            json!({"code": "SEC", "title": "Security awareness", "pass-mark": 70,
+                   "validity-months": 12, "mandatory-departments": ["Engineering", "Finance"]}),
+        ),
+        (
+            "set-employee",
+            json!({"id": "E1", "name": "Grace Hopper", "department": "Engineering", "job-role": "engineer"}),
+        ),
+        (
+            "set-employee",
+            json!({"id": "F1", "name": "Ada Lovelace", "department": "Finance", "job-role": "accountant"}),
+        ),
+        (
+            "record-completion",
+            json!({"employee": "E1", "course": "SEC", "date": yesterday(), "score": 90}),
+        ),
+    ] {
+        cli.run(&[
+            "call",
+            "--tenant",
+            "acme",
+            "training",
+            op,
+            "--input",
+            &input.to_string(),
+        ])
+        .ok();
+    }
+    b.open("/console/t/acme/training");
+    let page = b.text("main");
+    assert!(
+        page.contains("Engineering") && page.contains("Finance"),
+        "{page}"
+    );
+    assert!(
+        page.contains("100"),
+        "Engineering is fully compliant: {page}"
+    );
+    assert!(b.try_find("svg.chart rect").is_some(), "compliance chart");
+    b.screenshot("11-training-per-department");
+}
+
+/// Yesterday's date, `YYYY-MM-DD` (UTC), for records that must be current.
+fn yesterday() -> String {
+    let t = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }

@@ -1088,7 +1088,13 @@ async fn compliance(
                         cell(st),
                         cell(text(&["rule", "check"])),
                         cell(text(&["summary", "title", "description", "message"])),
-                        cell(text(&["found-at", "detected-at", "created-at", "at"])),
+                        cell(text(&[
+                            "last-seen",
+                            "found-at",
+                            "detected-at",
+                            "created-at",
+                            "at",
+                        ])),
                     ],
                     actions: actions
                         .iter()
