@@ -11,7 +11,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use backoffice_host::runtime::Limits;
+
+pub mod postgres;
 use backoffice_host::{Host, HostConfig};
+pub use postgres::PgServer;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -251,6 +254,8 @@ impl Run {
 pub struct Cli {
     /// The data directory.
     pub dir: tempfile::TempDir,
+    /// A PostgreSQL URL to keep the state in instead of SQLite (`--database`).
+    pub database: Option<String>,
 }
 
 impl Cli {
@@ -258,6 +263,16 @@ impl Cli {
     pub fn new() -> Self {
         Cli {
             dir: tempfile::tempdir().unwrap(),
+            database: None,
+        }
+    }
+
+    /// A CLI on a fresh data directory (the compiled-code cache) whose state is in the
+    /// PostgreSQL database `url`.
+    pub fn postgres(url: &str) -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+            database: Some(url.to_string()),
         }
     }
 
@@ -269,6 +284,10 @@ impl Cli {
             .env("BACKOFFICE_DURABILITY", "normal")
             .env_remove("BACKOFFICE_LOG")
             .stdin(Stdio::null());
+        match &self.database {
+            Some(url) => cmd.env("BACKOFFICE_DATABASE_URL", url),
+            None => cmd.env_remove("BACKOFFICE_DATABASE_URL"),
+        };
         cmd
     }
 

@@ -252,28 +252,19 @@ impl From<postgres::Error> for StoreError {
     }
 }
 
-fn is_unique_violation(e: &postgres::Error) -> bool {
-    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+/// An insert found a row with the same key and did nothing.
+struct Duplicate;
+
+/// A duplicate key is a conflict the caller reports.
+fn conflict_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
+    StoreError::Conflict(what())
 }
 
-/// A unique violation is a conflict the caller reports; anything else as usual.
-fn conflict_on_unique(e: postgres::Error, what: impl FnOnce() -> String) -> StoreError {
-    if is_unique_violation(&e) {
-        StoreError::Conflict(what())
-    } else {
-        e.into()
-    }
-}
-
-/// A unique violation on a number this transaction derived from the rows it saw (the
-/// next audit link, the next event) means a concurrent writer took it first: retry.
-fn retry_on_unique(e: postgres::Error, what: impl FnOnce() -> String) -> StoreError {
-    if is_unique_violation(&e) {
-        CONFLICT.with(|c| c.set(true));
-        StoreError::Retry(what())
-    } else {
-        e.into()
-    }
+/// A duplicate of a number this transaction derived from the rows it saw (the next
+/// audit link) means a concurrent writer took it first: retry.
+fn retry_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
+    CONFLICT.with(|c| c.set(true));
+    StoreError::Retry(what())
 }
 
 impl Conn {
@@ -306,14 +297,16 @@ impl Conn {
         Ok(self.client.execute(&s, params)?)
     }
 
-    /// `exec` that keeps the raw error, for callers that map unique violations.
+    /// Run an `INSERT` with `ON CONFLICT DO NOTHING` appended: a duplicate key leaves
+    /// the transaction usable (a failed statement would abort it in PostgreSQL, unlike
+    /// SQLite) and is reported as [`Duplicate`].
     fn exec_raw(
         &mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<std::result::Result<u64, postgres::Error>> {
-        let s = self.prepare(sql)?;
-        Ok(self.client.execute(&s, params))
+    ) -> Result<std::result::Result<u64, Duplicate>> {
+        let n = self.exec(&format!("{sql} ON CONFLICT DO NOTHING"), params)?;
+        Ok(if n == 0 { Err(Duplicate) } else { Ok(n) })
     }
 }
 
@@ -1060,32 +1053,28 @@ impl Transaction for PgTx {
                 &[&e.tenant],
             )?
             .get(0);
-        let sql = "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-        let stmt = c.prepare(sql)?;
-        let id: i64 = c
-            .client
-            .query_one(
-                &stmt,
-                &[
-                    &e.tenant,
-                    &seq,
-                    &e.topic,
-                    &e.payload,
-                    &e.plugin,
-                    &e.version,
-                    &e.created_at_ms,
-                ],
-            )
-            .map_err(|err| {
-                retry_on_unique(err, || {
-                    format!(
-                        "event {seq} of tenant '{}' was taken by a concurrent call",
-                        e.tenant
-                    )
-                })
-            })?
-            .get(0);
+        let row = c.query_opt(
+            "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, seq) DO NOTHING RETURNING id",
+            &[
+                &e.tenant,
+                &seq,
+                &e.topic,
+                &e.payload,
+                &e.plugin,
+                &e.version,
+                &e.created_at_ms,
+            ],
+        )?;
+        let Some(row) = row else {
+            return Err(retry_on_unique(Duplicate, || {
+                format!(
+                    "event {seq} of tenant '{}' was taken by a concurrent call",
+                    e.tenant
+                )
+            }));
+        };
+        let id: i64 = row.get(0);
         Ok(EventRecord {
             id,
             tenant: e.tenant.clone(),
