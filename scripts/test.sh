@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 if ! command -v hledger >/dev/null; then
   apt-get update && apt-get install -y hledger
 fi
+# PostgreSQL for the shared-database tests (tests/tests/postgres.rs, multihost.rs):
+# they start throwaway servers from /usr/lib/postgresql/*/bin and fail without them.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt-get update && apt-get install -y postgresql
+fi
 python3 -c 'import openapi_spec_validator' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 bash scripts/build-wasm.sh

@@ -133,6 +133,7 @@ impl HostError {
                 Failure::Instantiate(_) => "unavailable",
                 _ => "plugin-failed",
             },
+            HostError::Storage(StoreError::Retry(_)) => "unavailable",
             HostError::Storage(_) | HostError::Internal(_) => "internal",
         }
     }
