@@ -8,8 +8,11 @@
 
 use super::*;
 
+/// One case: it gets an empty database.
+pub type Case = fn(&dyn Storage);
+
 /// Every case of the suite, by name.
-pub const CASES: &[(&str, fn(&dyn Storage))] = &[
+pub const CASES: &[(&str, Case)] = &[
     (
         "kv_is_scoped_and_transactional",
         kv_is_scoped_and_transactional,
