@@ -361,3 +361,107 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
     let audit = b.run(&["audit", "verify", "--json"]).json();
     assert_eq!(audit["ok"], true, "{audit}");
 }
+
+/// The `versioned` fixture with a manifest of `version` (see `lifecycle.rs`).
+fn versioned(dir: &std::path::Path, version: &str) -> String {
+    let manifest = format!(
+        r#"
+id = "versioned"
+name = "Versioned"
+vendor = "acme"
+version = "{version}"
+host-api = "^0.1"
+capabilities = ["storage"]
+
+[[operations]]
+name = "put"
+permission = "versioned.write"
+
+[[operations]]
+name = "get"
+permission = "versioned.read"
+read-only = true
+"#
+    );
+    let bytes = backoffice_tests::with_custom_section(
+        backoffice_tests::wasm("versioned"),
+        "backoffice:manifest",
+        manifest.as_bytes(),
+    );
+    let path = dir.join(format!("versioned-{version}.wasm"));
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn an_upgrade_on_one_host_breaks_no_call_on_the_other() {
+    let pg = PgServer::start();
+    let url = pg.database();
+    let a = Cli::postgres(&url);
+    let b = Cli::postgres(&url);
+    a.run(&["tenant", "create", "acme"]).ok();
+    let token = admin_token(&a);
+    let v010 = versioned(a.dir.path(), "0.1.0");
+    a.run(&["plugin", "install", &v010, "--yes", "--allow-unsigned"])
+        .ok();
+    a.run(&["plugin", "enable", "versioned", "--tenant", "acme"])
+        .ok();
+    let server_b = Server::start(&b, SERVE);
+
+    // Writes through host B while host A's CLI upgrades the plugin: every call is
+    // answered 200, by one version or the other, and calls after the upgrade get the
+    // new version without B being told.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let answered = std::thread::scope(|s| {
+        let load = s.spawn(|| {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 5000 {
+                let (status, out) = try_post(
+                    &server_b.addr,
+                    "/v1/tenants/acme/plugins/versioned/put",
+                    &token,
+                    &json!({ "key": format!("k{n}"), "value": "v" }),
+                )
+                .unwrap();
+                assert_eq!(status, 200, "call {n} during the upgrade: {out}");
+                n += 1;
+            }
+            n
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let v011 = versioned(a.dir.path(), "0.1.1");
+        let out = a
+            .run(&["plugin", "upgrade", &v011, "--yes", "--allow-unsigned"])
+            .ok();
+        assert!(out.contains("upgraded 'versioned' to 0.1.1"), "{out}");
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        load.join().unwrap()
+    });
+    assert!(answered > 0);
+
+    let mut client = db(&url);
+    let versions: Vec<String> = client
+        .query(
+            "SELECT detail FROM audit WHERE tenant = 'acme' AND action = 'invoke'
+             AND target = 'versioned.put' ORDER BY seq",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let detail: Value = serde_json::from_str(&r.get::<_, String>(0)).unwrap();
+            detail["version"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(versions.len() as u64, answered);
+    let switch = versions.iter().position(|v| v == "0.1.1");
+    let switch = switch.unwrap_or_else(|| panic!("no call reached 0.1.1: {versions:?}"));
+    assert!(switch > 0, "the load started before the upgrade");
+    assert!(
+        versions[switch..].iter().all(|v| v == "0.1.1"),
+        "once upgraded, every call runs the new version: {versions:?}"
+    );
+    let migrated = call(&b, "versioned", "get", json!({ "key": "migrated-from" }));
+    assert_eq!(migrated["value"], "0.1.0");
+}
