@@ -52,7 +52,7 @@ setup() { # $1: data dir, $2: database URL or empty
   $bin plugin enable probe --tenant acme >/dev/null
   $bin call --tenant acme probe put --input '{"key":"k","value":{"answer":42}}' >/dev/null
   $bin user create bench --system-admin >/dev/null
-  $bin token create --user bench --name bench 2>/dev/null
+  $bin token create --user bench --system-admin --name bench 2>/dev/null
 }
 mkdir -p "$dir/sqlite" "$dir/a" "$dir/b"
 token_sqlite=$(setup "$dir/sqlite" "")

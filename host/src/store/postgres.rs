@@ -404,10 +404,17 @@ impl PostgresStorage {
 
     fn start(&self, locks: &[(&str, i32, i32)], begin: &str) -> Result<Box<dyn Transaction>> {
         let mut conn = self.acquire()?;
+        // All locks in one round trip (the keys are integers of our own), then BEGIN
+        // on its own: in one multi-statement query the lock's statement would start
+        // the transaction, and take its snapshot before the lock was granted.
         let mut started = || -> Result<()> {
-            for (function, class, key) in locks {
+            if !locks.is_empty() {
+                let calls: Vec<String> = locks
+                    .iter()
+                    .map(|(function, class, key)| format!("{function}({class}, {key})"))
+                    .collect();
                 conn.client
-                    .execute(&format!("SELECT {function}($1, $2)"), &[class, key])?;
+                    .batch_execute(&format!("SELECT {}", calls.join(", ")))?;
             }
             conn.client.batch_execute(begin)?;
             Ok(())
@@ -500,35 +507,30 @@ impl PgTx {
         let Some(mut conn) = self.conn.take() else {
             return Ok(());
         };
-        let ended = conn.client.batch_execute(end);
-        let unlocked = if self.locked {
-            conn.client.batch_execute("SELECT pg_advisory_unlock_all()")
+        // End and unlock in one round trip; if the end fails the unlock is skipped
+        // (a multi-statement query stops at the first error) and done below.
+        let sql = if self.locked {
+            format!("{end}; SELECT pg_advisory_unlock_all()")
         } else {
-            Ok(())
+            end.to_string()
         };
-        match (ended, unlocked) {
-            (Ok(()), Ok(())) => {
+        match conn.client.batch_execute(&sql) {
+            Ok(()) => {
                 self.storage.release(conn);
                 Ok(())
             }
-            (Err(e), _) => {
+            Err(e) => {
                 // A failed COMMIT rolled back; keep the connection if it is usable.
-                if conn.client.batch_execute("ROLLBACK").is_ok()
-                    && conn
-                        .client
-                        .batch_execute("SELECT pg_advisory_unlock_all()")
-                        .is_ok()
+                if conn
+                    .client
+                    .batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")
+                    .is_ok()
                 {
                     self.storage.release(conn);
                 } else {
                     drop(conn);
                     self.storage.forget();
                 }
-                Err(e.into())
-            }
-            (Ok(()), Err(e)) => {
-                drop(conn);
-                self.storage.forget();
                 Err(e.into())
             }
         }
