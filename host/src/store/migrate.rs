@@ -10,7 +10,7 @@ use std::path::Path;
 use postgres::types::{ToSql, Type};
 use rusqlite::types::ValueRef;
 
-use super::postgres::{TABLES, column_types};
+use super::postgres_schema::{TABLES, column_types};
 use super::{Durability, PostgresStorage, Result, SqliteStorage, StoreError};
 
 /// What was copied.

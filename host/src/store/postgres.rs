@@ -31,132 +31,16 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::types::{ToSql, Type};
+use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
+use super::postgres_schema::SCHEMA;
 use super::{
     AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord, Finish,
     JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery,
     Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey, UserRecord,
 };
-
-/// The schema; the same tables and columns as SQLite's, so `migrate-storage` can copy
-/// them one to one. Every text column uses the "C" collation: keys compare by bytes,
-/// as in SQLite, whatever the database's locale.
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS tenants (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, time_zone TEXT NOT NULL, created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS packages (
-    id TEXT NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL, digest TEXT NOT NULL,
-    component BYTEA NOT NULL, installed_at TEXT NOT NULL, PRIMARY KEY (id, version)
-);
-CREATE TABLE IF NOT EXISTS plugins (id TEXT PRIMARY KEY, current_version TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS grants (
-    plugin TEXT NOT NULL, capability TEXT NOT NULL, PRIMARY KEY (plugin, capability)
-);
-CREATE TABLE IF NOT EXISTS enablements (
-    tenant TEXT NOT NULL REFERENCES tenants(id), plugin TEXT NOT NULL, enabled BIGINT NOT NULL,
-    data_version TEXT NOT NULL, changed_at TEXT NOT NULL, PRIMARY KEY (tenant, plugin)
-);
-CREATE TABLE IF NOT EXISTS kv (
-    tenant TEXT NOT NULL, plugin TEXT NOT NULL, key TEXT NOT NULL, value BYTEA NOT NULL,
-    PRIMARY KEY (tenant, plugin, key)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, seq BIGINT NOT NULL, topic TEXT NOT NULL,
-    payload TEXT NOT NULL, plugin TEXT NOT NULL, version TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL, fanned_out BIGINT NOT NULL DEFAULT 0, UNIQUE (tenant, seq)
-);
-CREATE INDEX IF NOT EXISTS events_pending_fanout ON events (fanned_out, id);
-CREATE INDEX IF NOT EXISTS events_by_topic ON events (tenant, topic, id);
-CREATE TABLE IF NOT EXISTS jobs (
-    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, plugin TEXT NOT NULL, job TEXT NOT NULL,
-    cron TEXT, payload TEXT NOT NULL, state TEXT NOT NULL, next_run_ms BIGINT NOT NULL,
-    attempts BIGINT NOT NULL DEFAULT 0, lease_until_ms BIGINT, lease_owner TEXT, last_error TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_cron ON jobs (tenant, plugin, job) WHERE cron IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_run_ms);
-CREATE TABLE IF NOT EXISTS job_runs (
-    id BIGSERIAL PRIMARY KEY, job_id BIGINT NOT NULL, tenant TEXT NOT NULL, plugin TEXT NOT NULL,
-    job TEXT NOT NULL, attempt BIGINT NOT NULL, started_ms BIGINT NOT NULL, duration_ms BIGINT,
-    outcome TEXT NOT NULL, error TEXT
-);
-CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs (job_id, id);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id BIGSERIAL PRIMARY KEY, event_id BIGINT NOT NULL REFERENCES events(id),
-    tenant TEXT NOT NULL, topic TEXT NOT NULL, subscriber TEXT NOT NULL, state TEXT NOT NULL,
-    attempts BIGINT NOT NULL DEFAULT 0, next_attempt_ms BIGINT NOT NULL, lease_until_ms BIGINT,
-    lease_owner TEXT, last_error TEXT, done_ms BIGINT, UNIQUE (event_id, subscriber)
-);
-CREATE INDEX IF NOT EXISTS deliveries_heads ON deliveries (state, tenant, topic, subscriber, event_id);
-CREATE TABLE IF NOT EXISTS users (
-    tenant TEXT NOT NULL, username TEXT NOT NULL, display_name TEXT NOT NULL, password_hash TEXT,
-    system_admin BIGINT NOT NULL, created_at TEXT NOT NULL, disabled_at TEXT,
-    PRIMARY KEY (tenant, username)
-);
-CREATE TABLE IF NOT EXISTS roles (
-    tenant TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL, PRIMARY KEY (tenant, name)
-);
-CREATE TABLE IF NOT EXISTS role_permissions (
-    tenant TEXT NOT NULL, role TEXT NOT NULL, permission TEXT NOT NULL,
-    PRIMARY KEY (tenant, role, permission),
-    FOREIGN KEY (tenant, role) REFERENCES roles (tenant, name)
-);
-CREATE TABLE IF NOT EXISTS user_roles (
-    tenant TEXT NOT NULL, username TEXT NOT NULL, role TEXT NOT NULL,
-    PRIMARY KEY (tenant, username, role),
-    FOREIGN KEY (tenant, username) REFERENCES users (tenant, username),
-    FOREIGN KEY (tenant, role) REFERENCES roles (tenant, name)
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, username TEXT NOT NULL, kind TEXT NOT NULL,
-    name TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT,
-    last_used_at TEXT, revoked_at TEXT,
-    FOREIGN KEY (tenant, username) REFERENCES users (tenant, username)
-);
-CREATE INDEX IF NOT EXISTS tokens_by_tenant ON tokens (tenant, created_at);
-CREATE TABLE IF NOT EXISTS audit (
-    tenant TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,
-    action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL,
-    duration_us BIGINT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (tenant, seq)
-);
-CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
-CREATE TABLE IF NOT EXISTS trusted_keys (
-    public_key TEXT PRIMARY KEY, name TEXT NOT NULL, added_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS trusted_keys_by_name ON trusted_keys (name);
-CREATE TABLE IF NOT EXISTS package_signatures (
-    id TEXT NOT NULL, version TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (id, version)
-);
-CREATE TABLE IF NOT EXISTS login_failures (
-    key TEXT NOT NULL, at_ms BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at_ms);
-"#;
-
-/// Tables in an order that satisfies the foreign keys, for copying and counting.
-pub const TABLES: &[&str] = &[
-    "tenants",
-    "packages",
-    "plugins",
-    "grants",
-    "enablements",
-    "kv",
-    "events",
-    "jobs",
-    "job_runs",
-    "deliveries",
-    "users",
-    "roles",
-    "role_permissions",
-    "user_roles",
-    "tokens",
-    "audit",
-    "trusted_keys",
-    "package_signatures",
-    "login_failures",
-];
+use super::{postgres_identity, postgres_work};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
 const LOCK_HOST: i32 = 0x626f_0001;
@@ -208,8 +92,8 @@ pub fn redact(url: &str) -> String {
 }
 
 /// One connection and its prepared statements.
-struct Conn {
-    client: Client,
+pub(super) struct Conn {
+    pub(super) client: Client,
     statements: HashMap<String, Statement>,
 }
 
@@ -224,7 +108,7 @@ pub fn take_conflict() -> bool {
     CONFLICT.with(|c| c.replace(false))
 }
 
-fn is_retryable(e: &postgres::Error) -> bool {
+pub(super) fn is_retryable(e: &postgres::Error) -> bool {
     matches!(
         e.code(),
         Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
@@ -253,22 +137,22 @@ impl From<postgres::Error> for StoreError {
 }
 
 /// An insert found a row with the same key and did nothing.
-struct Duplicate;
+pub(super) struct Duplicate;
 
 /// A duplicate key is a conflict the caller reports.
-fn conflict_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
+pub(super) fn conflict_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
     StoreError::Conflict(what())
 }
 
 /// A duplicate of a number this transaction derived from the rows it saw (the next
 /// audit link) means a concurrent writer took it first: retry.
-fn retry_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
+pub(super) fn retry_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
     CONFLICT.with(|c| c.set(true));
     StoreError::Retry(what())
 }
 
 impl Conn {
-    fn prepare(&mut self, sql: &str) -> Result<Statement> {
+    pub(super) fn prepare(&mut self, sql: &str) -> Result<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
@@ -277,22 +161,26 @@ impl Conn {
         Ok(s)
     }
 
-    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+    pub(super) fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let s = self.prepare(sql)?;
         Ok(self.client.query(&s, params)?)
     }
 
-    fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>> {
         let s = self.prepare(sql)?;
         Ok(self.client.query_opt(&s, params)?)
     }
 
-    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+    pub(super) fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
         let s = self.prepare(sql)?;
         Ok(self.client.query_one(&s, params)?)
     }
 
-    fn exec(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+    pub(super) fn exec(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let s = self.prepare(sql)?;
         Ok(self.client.execute(&s, params)?)
     }
@@ -300,7 +188,7 @@ impl Conn {
     /// Run an `INSERT` with `ON CONFLICT DO NOTHING` appended: a duplicate key leaves
     /// the transaction usable (a failed statement would abort it in PostgreSQL, unlike
     /// SQLite) and is reported as [`Duplicate`].
-    fn exec_raw(
+    pub(super) fn exec_raw(
         &mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -328,14 +216,7 @@ impl PostgresStorage {
             }),
         };
         let mut conn = storage.connect()?;
-        // Hosts starting together must not run the DDL at once.
-        let ddl = SCHEMA.replace(" TEXT", " TEXT COLLATE \"C\"");
-        conn.client
-            .execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SCHEMA])?;
-        let applied = conn.client.batch_execute(&ddl);
-        conn.client
-            .execute("SELECT pg_advisory_unlock($1, 0)", &[&LOCK_SCHEMA])?;
-        applied?;
+        apply_schema(&mut conn.client)?;
         if let Ok(mut pool) = storage.inner.pool.lock() {
             pool.open += 1;
         }
@@ -442,6 +323,47 @@ impl PostgresStorage {
     }
 }
 
+/// Bring the schema up to date, once: the DDL's fingerprint is kept in
+/// `backoffice_schema`, because `CREATE INDEX IF NOT EXISTS` locks its table even when
+/// the index exists, which would wait for (or deadlock with) the transactions of hosts
+/// already serving. Hosts starting together take turns on an advisory lock; a DDL
+/// deadlock with serving hosts (a schema change during a rolling restart) is retried.
+fn apply_schema(client: &mut Client) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let ddl = SCHEMA.replace(" TEXT", " TEXT COLLATE \"C\"");
+    let fingerprint = hex::encode(Sha256::digest(ddl.as_bytes()));
+    client.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SCHEMA])?;
+    let mut attempt = 0;
+    let applied = loop {
+        attempt += 1;
+        let result = (|| -> std::result::Result<(), postgres::Error> {
+            client.batch_execute(
+                "CREATE TABLE IF NOT EXISTS backoffice_schema (fingerprint TEXT NOT NULL)",
+            )?;
+            let current = client.query_opt("SELECT fingerprint FROM backoffice_schema", &[])?;
+            if current.is_some_and(|r| r.get::<_, String>(0) == fingerprint) {
+                return Ok(());
+            }
+            let mut tx = client.transaction()?;
+            tx.batch_execute(&ddl)?;
+            tx.execute("DELETE FROM backoffice_schema", &[])?;
+            tx.execute(
+                "INSERT INTO backoffice_schema (fingerprint) VALUES ($1)",
+                &[&fingerprint],
+            )?;
+            tx.commit()
+        })();
+        match result {
+            Err(e) if is_retryable(&e) && attempt < 5 => {
+                std::thread::sleep(Duration::from_millis(50 * attempt));
+            }
+            other => break other,
+        }
+    };
+    client.execute("SELECT pg_advisory_unlock($1, 0)", &[&LOCK_SCHEMA])?;
+    Ok(applied?)
+}
+
 /// A stable 32-bit key of a text, for advisory locks.
 fn lock_key(text: &str) -> i32 {
     use sha2::{Digest, Sha256};
@@ -543,10 +465,6 @@ impl Drop for PgTx {
     }
 }
 
-fn u(n: i64) -> u32 {
-    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
-}
-
 fn row_to_tenant(r: &Row) -> Tenant {
     Tenant {
         id: r.get(0),
@@ -574,167 +492,6 @@ fn row_to_package(r: &Row) -> PackageRecord {
         digest: r.get(3),
         component: Vec::new(),
         installed_at: r.get(4),
-    }
-}
-
-const EVENT_COLUMNS: &str = "id, tenant, seq, topic, payload, plugin, version, created_at_ms";
-
-fn row_to_event(r: &Row) -> EventRecord {
-    EventRecord {
-        id: r.get(0),
-        tenant: r.get(1),
-        seq: r.get(2),
-        topic: r.get(3),
-        payload: r.get(4),
-        plugin: r.get(5),
-        version: r.get(6),
-        created_at_ms: r.get(7),
-    }
-}
-
-const JOB_COLUMNS: &str = "id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts, \
-                           lease_until_ms, lease_owner, last_error";
-
-fn row_to_job(r: &Row) -> JobRecord {
-    JobRecord {
-        id: r.get(0),
-        tenant: r.get(1),
-        plugin: r.get(2),
-        job: r.get(3),
-        cron: r.get(4),
-        payload: r.get(5),
-        state: r.get(6),
-        next_run_ms: r.get(7),
-        attempts: u(r.get(8)),
-        lease_until_ms: r.get(9),
-        lease_owner: r.get(10),
-        last_error: r.get(11),
-    }
-}
-
-const RUN_COLUMNS: &str =
-    "id, job_id, tenant, plugin, job, attempt, started_ms, duration_ms, outcome, error";
-
-fn row_to_run(r: &Row) -> JobRun {
-    JobRun {
-        id: r.get(0),
-        job_id: r.get(1),
-        tenant: r.get(2),
-        plugin: r.get(3),
-        job: r.get(4),
-        attempt: u(r.get(5)),
-        started_ms: r.get(6),
-        duration_ms: r.get(7),
-        outcome: r.get(8),
-        error: r.get(9),
-    }
-}
-
-const DELIVERY_COLUMNS: &str = "id, event_id, tenant, topic, subscriber, state, attempts, \
-                                next_attempt_ms, last_error, done_ms";
-
-fn row_to_delivery(r: &Row) -> DeliveryRecord {
-    DeliveryRecord {
-        id: r.get(0),
-        event_id: r.get(1),
-        tenant: r.get(2),
-        topic: r.get(3),
-        subscriber: r.get(4),
-        state: r.get(5),
-        attempts: u(r.get(6)),
-        next_attempt_ms: r.get(7),
-        last_error: r.get(8),
-        done_ms: r.get(9),
-    }
-}
-
-const USER_COLUMNS: &str =
-    "tenant, username, display_name, password_hash, system_admin, created_at, disabled_at";
-
-fn row_to_user(r: &Row) -> UserRecord {
-    UserRecord {
-        tenant: r.get(0),
-        username: r.get(1),
-        display_name: r.get(2),
-        password_hash: r.get(3),
-        system_admin: r.get::<_, i64>(4) != 0,
-        created_at: r.get(5),
-        disabled_at: r.get(6),
-    }
-}
-
-const TOKEN_COLUMNS: &str =
-    "id, tenant, username, kind, name, hash, created_at, expires_at, last_used_at, revoked_at";
-
-fn row_to_token(r: &Row) -> TokenRecord {
-    TokenRecord {
-        id: r.get(0),
-        tenant: r.get(1),
-        username: r.get(2),
-        kind: r.get(3),
-        name: r.get(4),
-        hash: r.get(5),
-        created_at: r.get(6),
-        expires_at: r.get(7),
-        last_used_at: r.get(8),
-        revoked_at: r.get(9),
-    }
-}
-
-const AUDIT_COLUMNS: &str =
-    "tenant, seq, at, actor, action, target, outcome, detail, duration_us, prev_hash, hash";
-
-fn row_to_audit(r: &Row) -> AuditRecord {
-    AuditRecord {
-        tenant: r.get(0),
-        seq: r.get::<_, i64>(1).max(0) as u64,
-        at: r.get(2),
-        actor: r.get(3),
-        action: r.get(4),
-        target: r.get(5),
-        outcome: r.get(6),
-        detail: r.get(7),
-        duration_us: r.get::<_, Option<i64>>(8).map(|d| d.max(0) as u64),
-        prev_hash: r.get(9),
-        hash: r.get(10),
-    }
-}
-
-fn role_permissions(c: &mut Conn, tenant: &str, role: &str) -> Result<Vec<String>> {
-    Ok(c.query(
-        "SELECT permission FROM role_permissions WHERE tenant = $1 AND role = $2 ORDER BY 1",
-        &[&tenant, &role],
-    )?
-    .iter()
-    .map(|r| r.get(0))
-    .collect())
-}
-
-impl PgTx {
-    /// Lock row `id` of `table` if `condition` still holds and no other worker has it
-    /// locked. A row another transaction changed after this one's snapshot counts as
-    /// taken: its savepoint is rolled back and the transaction goes on.
-    fn try_lock(&mut self, table: &str, id: i64, condition: &str, now_ms: i64) -> Result<bool> {
-        let c = self.c()?;
-        c.client.batch_execute("SAVEPOINT claim_row")?;
-        let sql = format!(
-            "SELECT id FROM {table} WHERE id = $1 AND {condition}
-               AND (lease_until_ms IS NULL OR lease_until_ms <= $2)
-             FOR UPDATE SKIP LOCKED"
-        );
-        let stmt = c.prepare(&sql)?;
-        match c.client.query_opt(&stmt, &[&id, &now_ms]) {
-            Ok(row) => {
-                c.client.batch_execute("RELEASE claim_row")?;
-                Ok(row.is_some())
-            }
-            Err(e) if is_retryable(&e) => {
-                c.client
-                    .batch_execute("ROLLBACK TO claim_row; RELEASE claim_row")?;
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
     }
 }
 
@@ -1048,61 +805,11 @@ impl Transaction for PgTx {
     }
 
     fn event_append(&mut self, e: &NewEvent) -> Result<EventRecord> {
-        let c = self.c()?;
-        let seq: i64 = c
-            .query_one(
-                "SELECT coalesce(max(seq), 0) + 1 FROM events WHERE tenant = $1",
-                &[&e.tenant],
-            )?
-            .get(0);
-        let row = c.query_opt(
-            "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, seq) DO NOTHING RETURNING id",
-            &[
-                &e.tenant,
-                &seq,
-                &e.topic,
-                &e.payload,
-                &e.plugin,
-                &e.version,
-                &e.created_at_ms,
-            ],
-        )?;
-        let Some(row) = row else {
-            return Err(retry_on_unique(Duplicate, || {
-                format!(
-                    "event {seq} of tenant '{}' was taken by a concurrent call",
-                    e.tenant
-                )
-            }));
-        };
-        let id: i64 = row.get(0);
-        Ok(EventRecord {
-            id,
-            tenant: e.tenant.clone(),
-            seq,
-            topic: e.topic.clone(),
-            payload: e.payload.clone(),
-            plugin: e.plugin.clone(),
-            version: e.version.clone(),
-            created_at_ms: e.created_at_ms,
-        })
+        postgres_work::event_append(self.c()?, e)
     }
 
     fn event_list(&mut self, f: &EventFilter) -> Result<Vec<EventRecord>> {
-        Ok(self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM events
-                     WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR topic = $2)
-                     ORDER BY id DESC LIMIT $3"
-                ),
-                &[&f.tenant, &f.topic, &i64::from(f.limit)],
-            )?
-            .iter()
-            .map(row_to_event)
-            .collect())
+        postgres_work::event_list(self.c()?, f)
     }
 
     fn job_upsert_cron(
@@ -1113,16 +820,7 @@ impl Transaction for PgTx {
         cron: &str,
         next_run_ms: i64,
     ) -> Result<()> {
-        self.c()?.exec(
-            "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
-             VALUES ($1, $2, $3, $4, 'null', 'scheduled', $5)
-             ON CONFLICT (tenant, plugin, job) WHERE cron IS NOT NULL DO UPDATE SET
-                cron = excluded.cron, next_run_ms = excluded.next_run_ms,
-                state = CASE WHEN jobs.state = 'failed' THEN 'failed' ELSE 'scheduled' END,
-                lease_until_ms = NULL, lease_owner = NULL",
-            &[&tenant, &plugin, &job, &cron, &next_run_ms],
-        )?;
-        Ok(())
+        postgres_work::job_upsert_cron(self.c()?, tenant, plugin, job, cron, next_run_ms)
     }
 
     fn job_insert_once(
@@ -1133,46 +831,23 @@ impl Transaction for PgTx {
         payload: &str,
         at_ms: i64,
     ) -> Result<i64> {
-        Ok(self
-            .c()?
-            .query_one(
-                "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
-                 VALUES ($1, $2, $3, NULL, $4, 'scheduled', $5) RETURNING id",
-                &[&tenant, &plugin, &job, &payload, &at_ms],
-            )?
-            .get(0))
+        postgres_work::job_insert_once(self.c()?, tenant, plugin, job, payload, at_ms)
     }
 
     fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        self.c()?.exec(
-            "UPDATE jobs SET state = 'paused' WHERE tenant = $1 AND plugin = $2 AND state = 'scheduled'",
-            &[&tenant, &plugin],
-        )?;
-        Ok(())
+        postgres_work::job_pause(self.c()?, tenant, plugin)
     }
 
     fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        self.c()?.exec(
-            "UPDATE jobs SET state = 'scheduled'
-             WHERE tenant = $1 AND plugin = $2 AND state = 'paused' AND cron IS NULL",
-            &[&tenant, &plugin],
-        )?;
-        Ok(())
+        postgres_work::job_resume_once(self.c()?, tenant, plugin)
     }
 
     fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
-        self.c()?
-            .exec("DELETE FROM jobs WHERE plugin = $1", &[&plugin])?;
-        Ok(())
+        postgres_work::job_delete_plugin(self.c()?, plugin)
     }
 
     fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "UPDATE jobs SET state = 'cancelled'
-             WHERE id = $1 AND tenant = $2 AND plugin = $3 AND cron IS NULL
-               AND state IN ('scheduled', 'paused') AND lease_owner IS NULL",
-            &[&id, &tenant, &plugin],
-        )? > 0)
+        postgres_work::job_cancel(self.c()?, tenant, plugin, id)
     }
 
     fn job_claim(
@@ -1182,60 +857,7 @@ impl Transaction for PgTx {
         owner: &str,
         limit: u32,
     ) -> Result<Vec<(JobRecord, i64)>> {
-        // Candidates beyond `limit`: some may turn out to be taken by another host.
-        let due: Vec<JobRecord> = self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs
-                     WHERE state = 'scheduled' AND next_run_ms <= $1
-                       AND (lease_until_ms IS NULL OR lease_until_ms <= $1)
-                     ORDER BY next_run_ms, id LIMIT $2"
-                ),
-                &[&now_ms, &(i64::from(limit) * 4)],
-            )?
-            .iter()
-            .map(row_to_job)
-            .collect();
-        let mut claimed = Vec::new();
-        for mut job in due {
-            if claimed.len() >= limit as usize {
-                break;
-            }
-            if !self.try_lock("jobs", job.id, "state = 'scheduled'", now_ms)? {
-                continue;
-            }
-            let c = self.c()?;
-            c.exec(
-                "UPDATE jobs SET lease_until_ms = $2, lease_owner = $3, attempts = attempts + 1
-                 WHERE id = $1",
-                &[&job.id, &lease_until_ms, &owner],
-            )?;
-            c.exec(
-                "UPDATE job_runs SET outcome = 'abandoned', error = 'the worker running it stopped'
-                 WHERE job_id = $1 AND outcome = 'running'",
-                &[&job.id],
-            )?;
-            job.attempts += 1;
-            job.lease_until_ms = Some(lease_until_ms);
-            job.lease_owner = Some(owner.to_string());
-            let run_id: i64 = c
-                .query_one(
-                    "INSERT INTO job_runs (job_id, tenant, plugin, job, attempt, started_ms, outcome)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'running') RETURNING id",
-                    &[
-                        &job.id,
-                        &job.tenant,
-                        &job.plugin,
-                        &job.job,
-                        &i64::from(job.attempts),
-                        &now_ms,
-                    ],
-                )?
-                .get(0);
-            claimed.push((job, run_id));
-        }
-        Ok(claimed)
+        postgres_work::job_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
     }
 
     fn job_finish(
@@ -1246,115 +868,27 @@ impl Transaction for PgTx {
         duration_ms: i64,
         finish: &Finish,
     ) -> Result<bool> {
-        let (outcome, error) = match finish {
-            Finish::Done { .. } => ("ok", None),
-            Finish::Retry { error, .. } | Finish::Dead { error } => ("error", Some(error.as_str())),
-            Finish::Skipped { reason } => ("skipped", Some(reason.as_str())),
-        };
-        let c = self.c()?;
-        c.exec(
-            "UPDATE job_runs SET outcome = $2, error = $3, duration_ms = $4
-             WHERE id = $1 AND outcome = 'running'",
-            &[&run_id, &outcome, &error, &duration_ms],
-        )?;
-        const RELEASE: &str = "lease_until_ms = NULL, lease_owner = NULL";
-        const MINE: &str = "WHERE id = $1 AND lease_owner = $2";
-        let n = match finish {
-            Finish::Done {
-                next_ms: Some(next),
-            } => c.exec(
-                &format!(
-                    "UPDATE jobs SET state = 'scheduled', next_run_ms = $3, attempts = 0,
-                       last_error = NULL, {RELEASE} {MINE}"
-                ),
-                &[&id, &owner, next],
-            )?,
-            Finish::Done { next_ms: None } => c.exec(
-                &format!("UPDATE jobs SET state = 'done', last_error = NULL, {RELEASE} {MINE}"),
-                &[&id, &owner],
-            )?,
-            Finish::Retry { at_ms, error } => c.exec(
-                &format!("UPDATE jobs SET next_run_ms = $3, last_error = $4, {RELEASE} {MINE}"),
-                &[&id, &owner, at_ms, error],
-            )?,
-            Finish::Dead { error } => c.exec(
-                &format!("UPDATE jobs SET state = 'failed', last_error = $3, {RELEASE} {MINE}"),
-                &[&id, &owner, error],
-            )?,
-            Finish::Skipped { reason } => c.exec(
-                &format!(
-                    "UPDATE jobs SET state = CASE WHEN cron IS NULL THEN 'paused' ELSE state END,
-                       last_error = $3, {RELEASE} {MINE}"
-                ),
-                &[&id, &owner, reason],
-            )?,
-        };
-        Ok(n > 0)
+        postgres_work::job_finish(self.c()?, id, run_id, owner, duration_ms, finish)
     }
 
     fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
-        Ok(self
-            .c()?
-            .query_opt(
-                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
-                &[&id],
-            )?
-            .as_ref()
-            .map(row_to_job))
+        postgres_work::job_get(self.c()?, id)
     }
 
     fn job_list(&mut self, f: &JobFilter) -> Result<Vec<JobRecord>> {
-        Ok(self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs
-                     WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR plugin = $2)
-                     ORDER BY tenant, plugin, job, id"
-                ),
-                &[&f.tenant, &f.plugin],
-            )?
-            .iter()
-            .map(row_to_job)
-            .collect())
+        postgres_work::job_list(self.c()?, f)
     }
 
     fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
-        Ok(self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {RUN_COLUMNS} FROM job_runs WHERE ($1::bigint IS NULL OR job_id = $1)
-                     ORDER BY id DESC LIMIT $2"
-                ),
-                &[&job_id, &i64::from(limit)],
-            )?
-            .iter()
-            .map(row_to_run)
-            .collect())
+        postgres_work::job_runs(self.c()?, job_id, limit)
     }
 
     fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "UPDATE jobs SET state = 'scheduled', attempts = 0, next_run_ms = $2,
-                lease_until_ms = NULL, lease_owner = NULL
-             WHERE id = $1 AND state = 'failed'",
-            &[&id, &now_ms],
-        )? > 0)
+        postgres_work::job_retry(self.c()?, id, now_ms)
     }
 
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
-        Ok(self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE fanned_out = 0 ORDER BY id LIMIT $1"
-                ),
-                &[&i64::from(limit)],
-            )?
-            .iter()
-            .map(row_to_event)
-            .collect())
+        postgres_work::event_unfanned(self.c()?, limit)
     }
 
     fn event_fan_out(
@@ -1363,19 +897,7 @@ impl Transaction for PgTx {
         subscribers: &[String],
         now_ms: i64,
     ) -> Result<()> {
-        let c = self.c()?;
-        for s in subscribers {
-            c.exec(
-                "INSERT INTO deliveries (event_id, tenant, topic, subscriber, state, next_attempt_ms)
-                 VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT DO NOTHING",
-                &[&event.id, &event.tenant, &event.topic, s, &now_ms],
-            )?;
-        }
-        c.exec(
-            "UPDATE events SET fanned_out = 1 WHERE id = $1",
-            &[&event.id],
-        )?;
-        Ok(())
+        postgres_work::event_fan_out(self.c()?, event, subscribers, now_ms)
     }
 
     fn delivery_claim(
@@ -1385,48 +907,7 @@ impl Transaction for PgTx {
         owner: &str,
         limit: u32,
     ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        // Only the oldest pending delivery of each (tenant, topic, subscriber) may run,
-        // so each subscriber sees a topic in emit order.
-        let heads: Vec<(DeliveryRecord, Option<i64>)> = self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {DELIVERY_COLUMNS}, lease_until_ms FROM (
-                       SELECT DISTINCT ON (tenant, topic, subscriber) *
-                       FROM deliveries WHERE state = 'pending'
-                       ORDER BY tenant, topic, subscriber, event_id
-                     ) heads ORDER BY event_id"
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| (row_to_delivery(r), r.get(10)))
-            .collect();
-        let mut claimed = Vec::new();
-        for (mut d, lease_until) in heads {
-            if claimed.len() >= limit as usize {
-                break;
-            }
-            if d.next_attempt_ms > now_ms || lease_until.is_some_and(|l| l > now_ms) {
-                continue;
-            }
-            if !self.try_lock("deliveries", d.id, "state = 'pending'", now_ms)? {
-                continue;
-            }
-            let c = self.c()?;
-            c.exec(
-                "UPDATE deliveries SET lease_until_ms = $2, lease_owner = $3,
-                    attempts = attempts + 1 WHERE id = $1",
-                &[&d.id, &lease_until_ms, &owner],
-            )?;
-            d.attempts += 1;
-            let event = c.query_one(
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"),
-                &[&d.event_id],
-            )?;
-            claimed.push((d, row_to_event(&event)));
-        }
-        Ok(claimed)
+        postgres_work::delivery_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
     }
 
     fn delivery_finish(
@@ -1436,357 +917,99 @@ impl Transaction for PgTx {
         now_ms: i64,
         finish: &Finish,
     ) -> Result<bool> {
-        let (state, next, error): (&str, Option<i64>, Option<&str>) = match finish {
-            Finish::Done { .. } => ("done", None, None),
-            Finish::Retry { at_ms, error } => ("pending", Some(*at_ms), Some(error.as_str())),
-            Finish::Dead { error } => ("dead", None, Some(error.as_str())),
-            Finish::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
-        };
-        Ok(self.c()?.exec(
-            "UPDATE deliveries SET state = $3, next_attempt_ms = coalesce($4, next_attempt_ms),
-                last_error = coalesce($5, last_error),
-                done_ms = CASE WHEN $3 = 'done' THEN $6 ELSE done_ms END,
-                lease_until_ms = NULL, lease_owner = NULL
-             WHERE id = $1 AND lease_owner = $2",
-            &[&id, &owner, &state, &next, &error, &now_ms],
-        )? > 0)
+        postgres_work::delivery_finish(self.c()?, id, owner, now_ms, finish)
     }
 
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
-        Ok(self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = $1 ORDER BY subscriber"
-                ),
-                &[&event_id],
-            )?
-            .iter()
-            .map(row_to_delivery)
-            .collect())
+        postgres_work::delivery_list(self.c()?, event_id)
     }
 
     fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = $2,
-                lease_until_ms = NULL, lease_owner = NULL
-             WHERE id = $1 AND state = 'dead'",
-            &[&id, &now_ms],
-        )? > 0)
+        postgres_work::delivery_retry(self.c()?, id, now_ms)
     }
 
     fn user_insert(&mut self, u: &UserRecord) -> Result<()> {
-        self.c()?
-            .exec_raw(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
-                &[
-                    &u.tenant,
-                    &u.username,
-                    &u.display_name,
-                    &u.password_hash,
-                    &i64::from(u.system_admin),
-                    &u.created_at,
-                    &u.disabled_at,
-                ],
-            )?
-            .map_err(|e| {
-                conflict_on_unique(e, || format!("user '{}' already exists", u.username))
-            })?;
-        Ok(())
+        postgres_identity::user_insert(self.c()?, u)
     }
 
     fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
-        Ok(self
-            .c()?
-            .query_opt(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 AND username = $2"),
-                &[&tenant, &username],
-            )?
-            .as_ref()
-            .map(row_to_user))
+        postgres_identity::user_get(self.c()?, tenant, username)
     }
 
     fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
-        Ok(self
-            .c()?
-            .query(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE tenant = $1 ORDER BY username"),
-                &[&tenant],
-            )?
-            .iter()
-            .map(row_to_user)
-            .collect())
+        postgres_identity::user_list(self.c()?, tenant)
     }
 
     fn user_update(&mut self, u: &UserRecord) -> Result<()> {
-        self.c()?.exec(
-            "UPDATE users SET display_name = $3, password_hash = $4, disabled_at = $5
-             WHERE tenant = $1 AND username = $2",
-            &[
-                &u.tenant,
-                &u.username,
-                &u.display_name,
-                &u.password_hash,
-                &u.disabled_at,
-            ],
-        )?;
-        Ok(())
+        postgres_identity::user_update(self.c()?, u)
     }
 
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
-        self.c()?
-            .exec_raw(
-                "INSERT INTO roles (tenant, name, description) VALUES ($1, $2, $3)",
-                &[&role.tenant, &role.name, &role.description],
-            )?
-            .map_err(|e| {
-                conflict_on_unique(e, || format!("role '{}' already exists", role.name))
-            })?;
-        for p in &role.permissions {
-            self.role_grant(&role.tenant, &role.name, p)?;
-        }
-        Ok(())
+        postgres_identity::role_insert(self.c()?, role)
     }
 
     fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
-        let c = self.c()?;
-        let Some(row) = c.query_opt(
-            "SELECT description FROM roles WHERE tenant = $1 AND name = $2",
-            &[&tenant, &name],
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(RoleRecord {
-            tenant: tenant.to_string(),
-            name: name.to_string(),
-            description: row.get(0),
-            permissions: role_permissions(c, tenant, name)?,
-        }))
+        postgres_identity::role_get(self.c()?, tenant, name)
     }
 
     fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
-        let c = self.c()?;
-        let rows: Vec<(String, String)> = c
-            .query(
-                "SELECT name, description FROM roles WHERE tenant = $1 ORDER BY name",
-                &[&tenant],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        rows.into_iter()
-            .map(|(name, description)| {
-                Ok(RoleRecord {
-                    permissions: role_permissions(c, tenant, &name)?,
-                    tenant: tenant.to_string(),
-                    name,
-                    description,
-                })
-            })
-            .collect()
+        postgres_identity::role_list(self.c()?, tenant)
     }
 
     fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "INSERT INTO role_permissions (tenant, role, permission) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-            &[&tenant, &role, &permission],
-        )? > 0)
+        postgres_identity::role_grant(self.c()?, tenant, role, permission)
     }
 
     fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "DELETE FROM role_permissions WHERE tenant = $1 AND role = $2 AND permission = $3",
-            &[&tenant, &role, &permission],
-        )? > 0)
+        postgres_identity::role_revoke(self.c()?, tenant, role, permission)
     }
 
     fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "INSERT INTO user_roles (tenant, username, role) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-            &[&tenant, &username, &role],
-        )? > 0)
+        postgres_identity::user_role_add(self.c()?, tenant, username, role)
     }
 
     fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "DELETE FROM user_roles WHERE tenant = $1 AND username = $2 AND role = $3",
-            &[&tenant, &username, &role],
-        )? > 0)
+        postgres_identity::user_role_remove(self.c()?, tenant, username, role)
     }
 
     fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
-        let c = self.c()?;
-        let roles = c
-            .query(
-                "SELECT role FROM user_roles WHERE tenant = $1 AND username = $2 ORDER BY 1",
-                &[&tenant, &username],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let permissions = c
-            .query(
-                "SELECT DISTINCT p.permission FROM user_roles u
-                 JOIN role_permissions p ON p.tenant = u.tenant AND p.role = u.role
-                 WHERE u.tenant = $1 AND u.username = $2 ORDER BY 1",
-                &[&tenant, &username],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        Ok((roles, permissions))
+        postgres_identity::user_access(self.c()?, tenant, username)
     }
 
     fn token_insert(&mut self, t: &TokenRecord) -> Result<()> {
-        self.c()?
-            .exec_raw(
-                &format!(
-                    "INSERT INTO tokens ({TOKEN_COLUMNS})
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                ),
-                &[
-                    &t.id,
-                    &t.tenant,
-                    &t.username,
-                    &t.kind,
-                    &t.name,
-                    &t.hash,
-                    &t.created_at,
-                    &t.expires_at,
-                    &t.last_used_at,
-                    &t.revoked_at,
-                ],
-            )?
-            .map_err(|e| conflict_on_unique(e, || format!("token id '{}' is taken", t.id)))?;
-        Ok(())
+        postgres_identity::token_insert(self.c()?, t)
     }
 
     fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
-        Ok(self
-            .c()?
-            .query_opt(
-                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"),
-                &[&id],
-            )?
-            .as_ref()
-            .map(row_to_token))
+        postgres_identity::token_get(self.c()?, id)
     }
 
     fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
-        Ok(self
-            .c()?
-            .query(
-                &format!(
-                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE tenant = $1 ORDER BY created_at DESC, id"
-                ),
-                &[&tenant],
-            )?
-            .iter()
-            .map(row_to_token)
-            .collect())
+        postgres_identity::token_list(self.c()?, tenant)
     }
 
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            &[&id, &at],
-        )? > 0)
+        postgres_identity::token_revoke(self.c()?, id, at)
     }
 
     fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
-        self.c()?.exec(
-            "UPDATE tokens SET last_used_at = $2 WHERE id = $1",
-            &[&id, &at],
-        )?;
-        Ok(())
+        postgres_identity::token_touch(self.c()?, id, at)
     }
 
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        Ok(self
-            .c()?
-            .query_opt(
-                "SELECT seq, hash FROM audit WHERE tenant = $1 ORDER BY seq DESC LIMIT 1",
-                &[&tenant],
-            )?
-            .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1))))
+        postgres_identity::audit_head(self.c()?, tenant)
     }
 
     fn audit_append(&mut self, a: &AuditRecord) -> Result<()> {
-        let seq = i64::try_from(a.seq).unwrap_or(i64::MAX);
-        let duration = a.duration_us.map(|d| i64::try_from(d).unwrap_or(i64::MAX));
-        self.c()?
-            .exec_raw(
-                &format!(
-                    "INSERT INTO audit ({AUDIT_COLUMNS})
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                ),
-                &[
-                    &a.tenant,
-                    &seq,
-                    &a.at,
-                    &a.actor,
-                    &a.action,
-                    &a.target,
-                    &a.outcome,
-                    &a.detail,
-                    &duration,
-                    &a.prev_hash,
-                    &a.hash,
-                ],
-            )?
-            .map_err(|e| {
-                retry_on_unique(e, || {
-                    format!(
-                        "audit link {} of chain '{}' was written by a concurrent transaction",
-                        a.seq, a.tenant
-                    )
-                })
-            })?;
-        Ok(())
+        postgres_identity::audit_append(self.c()?, a)
     }
 
     fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE true");
-        let after = q.after_seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-        let limit = i64::from(q.limit);
-        let mut args: Vec<&(dyn ToSql + Sync)> = Vec::new();
-        if let Some(t) = &q.tenant {
-            args.push(t);
-            sql.push_str(&format!(" AND tenant = ${}", args.len()));
-        }
-        if let Some(since) = &q.since {
-            args.push(since);
-            sql.push_str(&format!(" AND at >= ${}", args.len()));
-        }
-        if let Some(after) = &after {
-            args.push(after);
-            sql.push_str(&format!(" AND seq > ${}", args.len()));
-        }
-        args.push(&limit);
-        let order = if q.tenant.is_some() {
-            "seq"
-        } else {
-            "at, tenant, seq"
-        };
-        sql.push_str(&format!(" ORDER BY {order} LIMIT ${}", args.len()));
-        Ok(self
-            .c()?
-            .query(&sql, &args)?
-            .iter()
-            .map(row_to_audit)
-            .collect())
+        postgres_identity::audit_list(self.c()?, q)
     }
 
     fn audit_chains(&mut self) -> Result<Vec<String>> {
-        Ok(self
-            .c()?
-            .query("SELECT DISTINCT tenant FROM audit ORDER BY 1", &[])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
+        postgres_identity::audit_chains(self.c()?)
     }
 
     fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
@@ -1875,41 +1098,14 @@ impl Transaction for PgTx {
     }
 
     fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()> {
-        self.c()?.exec(
-            "INSERT INTO login_failures (key, at_ms) VALUES ($1, $2)",
-            &[&key, &at_ms],
-        )?;
-        Ok(())
+        postgres_identity::login_failure_add(self.c()?, key, at_ms)
     }
 
     fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
-        let row = self.c()?.query_one(
-            "SELECT count(*), min(at_ms) FROM login_failures WHERE key = $1 AND at_ms > $2",
-            &[&key, &since_ms],
-        )?;
-        Ok((u(row.get(0)), row.get(1)))
+        postgres_identity::login_failures(self.c()?, key, since_ms)
     }
 
     fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()> {
-        let c = self.c()?;
-        c.exec("DELETE FROM login_failures WHERE key = $1", &[&key])?;
-        c.exec(
-            "DELETE FROM login_failures WHERE at_ms <= $1",
-            &[&before_ms],
-        )?;
-        Ok(())
+        postgres_identity::login_failures_clear(self.c()?, key, before_ms)
     }
-}
-
-/// The SQL type of each column of `table`, in order, for copying rows.
-pub(crate) fn column_types(
-    client: &mut impl postgres::GenericClient,
-    table: &str,
-) -> Result<Vec<(String, Type)>> {
-    let stmt = client.prepare(&format!("SELECT * FROM {table} LIMIT 0"))?;
-    Ok(stmt
-        .columns()
-        .iter()
-        .map(|c| (c.name().to_string(), c.type_().clone()))
-        .collect())
 }
