@@ -465,3 +465,51 @@ fn an_upgrade_on_one_host_breaks_no_call_on_the_other() {
     let migrated = call(&b, "versioned", "get", json!({ "key": "migrated-from" }));
     assert_eq!(migrated["value"], "0.1.0");
 }
+
+#[test]
+fn failed_sign_ins_are_counted_across_hosts() {
+    const PASSWORD: &str = "correct horse battery staple";
+    let pg = PgServer::start();
+    let url = pg.database();
+    let a = Cli::postgres(&url);
+    let b = Cli::postgres(&url);
+    a.run(&["tenant", "create", "acme"]).ok();
+    a.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "alice",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    )
+    .ok();
+    let server_a = Server::start(&a, &[]);
+    let server_b = Server::start(&b, &[]);
+    let login = |server: &Server, password: &str| {
+        server.request(
+            "POST",
+            "/v1/login",
+            None,
+            &json!({ "tenant": "acme", "username": "alice", "password": password }).to_string(),
+        )
+    };
+    // Five failures spread over both hosts lock the account on both.
+    for i in 0..5 {
+        let server = if i % 2 == 0 { &server_a } else { &server_b };
+        login(server, "wrong password!").problem(401, "unauthenticated");
+    }
+    for server in [&server_a, &server_b] {
+        let r = login(server, PASSWORD);
+        r.problem(429, "rate-limited");
+        let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!(retry > 0 && retry <= 900, "{retry}");
+    }
+    // A host started afterwards (or restarted) knows it too.
+    drop(server_a);
+    let c = Cli::postgres(&url);
+    let server_c = Server::start(&c, &[]);
+    login(&server_c, PASSWORD).problem(429, "rate-limited");
+}
