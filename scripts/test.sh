@@ -12,6 +12,11 @@ fi
 if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
   apt-get update && apt-get install -y chromium chromium-driver
 fi
+# PostgreSQL for the shared-database tests (tests/tests/postgres.rs, multihost.rs):
+# they start throwaway servers from /usr/lib/postgresql/*/bin and fail without them.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt-get update && apt-get install -y postgresql
+fi
 python3 -c 'import openapi_spec_validator' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 bash scripts/build-wasm.sh

@@ -378,24 +378,28 @@ impl Queue {
 }
 
 fn write_batch(host: &Host, batch: &[(Entry, std::sync::Arc<Slot>)]) -> HostResult<()> {
-    let mut tx = host.begin()?;
-    let mut known: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    // One transaction per chain, scoped to its tenant: on a shared database it then
+    // never races the tenant's other writers (see `store::postgres`).
+    let mut chains: std::collections::BTreeMap<&str, Vec<&Entry>> = Default::default();
     for (entry, _) in batch {
-        let exists = match known.get(&entry.tenant) {
-            Some(e) => *e,
-            None => {
-                let e = entry.tenant == HOST_SCOPE || tx.tenant_get(&entry.tenant)?.is_some();
-                known.insert(entry.tenant.clone(), e);
-                e
-            }
-        };
-        if exists {
-            append(tx.as_mut(), entry.clone())?;
-        } else {
-            tracing::info!(tenant = %entry.tenant, actor = %entry.actor, target = %entry.target,
-                "request for an unknown tenant");
-        }
+        chains.entry(entry.tenant.as_str()).or_default().push(entry);
     }
-    tx.commit()?;
+    for (tenant, entries) in chains {
+        host.retrying(|| {
+            let mut tx = host.begin_scoped(tenant)?;
+            if tenant != HOST_SCOPE && tx.tenant_get(tenant)?.is_none() {
+                for entry in &entries {
+                    tracing::info!(tenant = %entry.tenant, actor = %entry.actor, target = %entry.target,
+                        "request for an unknown tenant");
+                }
+                return Ok(());
+            }
+            for entry in &entries {
+                append(tx.as_mut(), (*entry).clone())?;
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+    }
     Ok(())
 }

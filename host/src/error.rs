@@ -94,6 +94,7 @@ impl HostError {
             HostError::Unauthenticated(_) => 401,
             HostError::RateLimited { .. } => 429,
             HostError::Integrity(_) => 500,
+            HostError::Storage(StoreError::Retry(_)) => 503,
             HostError::Call { failure, .. } => match failure {
                 Failure::Plugin(W::InvalidInput(_)) => 400,
                 Failure::Plugin(W::NotFound(_)) => 404,
@@ -132,6 +133,7 @@ impl HostError {
                 Failure::Instantiate(_) => "unavailable",
                 _ => "plugin-failed",
             },
+            HostError::Storage(StoreError::Retry(_)) => "unavailable",
             HostError::Storage(_) | HostError::Internal(_) => "internal",
         }
     }

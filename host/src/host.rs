@@ -13,7 +13,10 @@ use crate::error::{HostError, HostResult};
 use crate::manifest::{Manifest, is_ident};
 use crate::runtime::{Limits, Prepared, Runtime};
 use crate::scheduler::{WorkConfig, Worker};
-use crate::store::{Durability, PackageRecord, SqliteStorage, Storage, Tenant, Transaction};
+use crate::store::{
+    Durability, PackageRecord, PostgresStorage, SqliteStorage, Storage, StoreError, Tenant,
+    Transaction,
+};
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "backoffice.db";
@@ -25,6 +28,10 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// Commit durability of the SQLite database.
     pub durability: Durability,
+    /// A PostgreSQL URL (`postgres://user:password@host:port/db`): keep every piece of
+    /// state there, shared with the other hosts naming it, instead of in the SQLite
+    /// file of `data_dir` (which then holds only the compiled-code cache).
+    pub database: Option<String>,
     /// Sandbox limits for every call.
     pub limits: Limits,
     /// Where business time and the scheduler read "now".
@@ -44,6 +51,7 @@ impl HostConfig {
         HostConfig {
             data_dir: data_dir.into(),
             durability: Durability::default(),
+            database: None,
             limits: Limits::default(),
             clock: Arc::new(SystemClock),
             work: WorkConfig::default(),
@@ -78,7 +86,6 @@ pub struct Host {
     data_dir: PathBuf,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker: Worker,
-    pub(crate) login_throttle: Mutex<crate::identity::LoginThrottle>,
     pub(crate) audit_queue: crate::audit::Queue,
     pub(crate) session_ttl: std::time::Duration,
     operator: String,
@@ -108,12 +115,18 @@ impl Host {
                 config.data_dir.display()
             ))
         })?;
-        let storage = SqliteStorage::open(&config.data_dir.join(DATABASE_FILE), config.durability)?;
+        let storage: Arc<dyn Storage> = match &config.database {
+            None => Arc::new(SqliteStorage::open(
+                &config.data_dir.join(DATABASE_FILE),
+                config.durability,
+            )?),
+            Some(url) => Arc::new(open_postgres(url)?),
+        };
         let runtime = Runtime::new(config.limits, &config.data_dir.join("cache"))
             .map_err(|e| HostError::Internal(format!("cannot start the wasm runtime: {e:#}")))?;
         let runtime = Arc::new(runtime);
         Ok(Host {
-            storage: Arc::new(storage),
+            storage,
             loader: Loader {
                 runtime: runtime.clone(),
                 loaded: Arc::default(),
@@ -122,7 +135,6 @@ impl Host {
             data_dir: config.data_dir,
             clock: config.clock,
             worker: Worker::new(config.work),
-            login_throttle: Mutex::default(),
             audit_queue: crate::audit::Queue::default(),
             session_ttl: config.session_ttl,
             operator: config.operator,
@@ -156,6 +168,34 @@ impl Host {
 
     pub(crate) fn begin(&self) -> HostResult<Box<dyn Transaction>> {
         Ok(self.storage.begin()?)
+    }
+
+    /// A write transaction that touches only `scope` (a tenant's data and chain).
+    pub(crate) fn begin_scoped(&self, scope: &str) -> HostResult<Box<dyn Transaction>> {
+        Ok(self.storage.begin_scoped(scope)?)
+    }
+
+    /// Run `work` (which opens, uses and commits its own transaction) again when a
+    /// concurrent transaction on a shared database got in its way, up to
+    /// [`MAX_ATTEMPTS`] times with a short random backoff. Whatever a failed attempt
+    /// did was rolled back, so running it again is safe.
+    pub(crate) fn retrying<T>(&self, mut work: impl FnMut() -> HostResult<T>) -> HostResult<T> {
+        let mut attempt = 1u32;
+        loop {
+            crate::store::take_conflict();
+            match work() {
+                Err(e)
+                    if attempt < MAX_ATTEMPTS
+                        && (is_retry(&e) || crate::store::take_conflict()) =>
+                {
+                    tracing::debug!(attempt, error = %e, "retrying after a concurrent change");
+                    let jitter = u64::from(rand_u8()) % (2 << attempt.min(6));
+                    std::thread::sleep(std::time::Duration::from_millis(1 + jitter));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Create a tenant with an `admin` role holding every permission of the tenant.
@@ -226,6 +266,31 @@ impl Host {
     ) -> HostResult<PackageRecord> {
         tx.package_head(id)?.ok_or_else(|| not_installed(id))
     }
+}
+
+/// How often a unit of work runs at most when concurrent changes keep getting in its
+/// way (PostgreSQL only; SQLite has one writer at a time).
+pub(crate) const MAX_ATTEMPTS: u32 = 12;
+
+fn is_retry(e: &HostError) -> bool {
+    matches!(e, HostError::Storage(StoreError::Retry(_)))
+}
+
+fn rand_u8() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    b[0]
+}
+
+/// Open the PostgreSQL database of `url`, refusing what is not a PostgreSQL URL.
+fn open_postgres(url: &str) -> HostResult<PostgresStorage> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(HostError::InvalidInput(format!(
+            "--database '{}' is not a PostgreSQL URL; use postgres://user:password@host:port/database, or leave it out to keep the data in SQLite under --data-dir",
+            crate::store::redact_url(url)
+        )));
+    }
+    Ok(PostgresStorage::open(url)?)
 }
 
 fn not_installed(id: &str) -> HostError {

@@ -10,8 +10,7 @@
 //! - Failed sign-ins are counted per account and per client address; past the limit,
 //!   attempts are refused with a retry delay before any password is checked.
 
-use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -148,54 +147,36 @@ pub struct NewToken {
     pub record: TokenRecord,
 }
 
-/// Failed sign-in counting, per key (account, client address).
-#[derive(Debug, Default)]
-pub(crate) struct LoginThrottle {
-    failures: HashMap<String, VecDeque<Instant>>,
-}
-
-/// Window in which failures count.
+/// Window in which failed sign-ins count.
 const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failures per account in the window before sign-ins are refused.
-const MAX_ACCOUNT_FAILURES: usize = 5;
+const MAX_ACCOUNT_FAILURES: u32 = 5;
 /// Failures per client address in the window before sign-ins are refused.
-const MAX_CLIENT_FAILURES: usize = 20;
+const MAX_CLIENT_FAILURES: u32 = 20;
 
-impl LoginThrottle {
-    fn prune(&mut self, now: Instant) {
-        self.failures.retain(|_, q| {
-            while q
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > THROTTLE_WINDOW)
-            {
-                q.pop_front();
-            }
-            !q.is_empty()
-        });
-    }
+/// Wall-clock ms since the epoch: failed sign-ins are kept in the database, so every
+/// host sharing it counts the same failures.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
-    /// Seconds to wait if `key` is over `max` failures.
-    fn blocked(&mut self, key: &str, max: usize, now: Instant) -> Option<u64> {
-        self.prune(now);
-        let q = self.failures.get(key)?;
-        if q.len() < max {
-            return None;
-        }
-        let oldest = *q.front()?;
-        let wait = THROTTLE_WINDOW.saturating_sub(now.duration_since(oldest));
-        Some(wait.as_secs().max(1))
+/// Seconds to wait if `key` had `max` failures or more within the window before `now_ms`.
+fn throttled(
+    tx: &mut dyn Transaction,
+    key: &str,
+    max: u32,
+    now_ms: i64,
+) -> HostResult<Option<u64>> {
+    let window = i64::try_from(THROTTLE_WINDOW.as_millis()).unwrap_or(i64::MAX);
+    let (count, oldest) = tx.login_failures(key, now_ms - window)?;
+    if count < max {
+        return Ok(None);
     }
-
-    fn fail(&mut self, key: &str, now: Instant) {
-        self.failures
-            .entry(key.to_string())
-            .or_default()
-            .push_back(now);
-    }
-
-    fn clear(&mut self, key: &str) {
-        self.failures.remove(key);
-    }
+    let waited = now_ms - oldest.unwrap_or(now_ms);
+    let wait_ms = (window - waited).max(1000);
+    Ok(Some(u64::try_from(wait_ms / 1000).unwrap_or(1)))
 }
 
 fn scope_of(tenant: Option<&str>) -> &str {
@@ -533,15 +514,13 @@ impl Host {
     ) -> HostResult<NewToken> {
         let account_key = format!("account:{}/{username}", scope_of(tenant));
         let client_key = format!("client:{client}");
+        let now_ms = wall_ms();
         {
-            let now = Instant::now();
-            let mut throttle = self
-                .login_throttle
-                .lock()
-                .map_err(|_| HostError::Internal("sign-in throttle poisoned".into()))?;
-            let wait = throttle
-                .blocked(&account_key, MAX_ACCOUNT_FAILURES, now)
-                .or_else(|| throttle.blocked(&client_key, MAX_CLIENT_FAILURES, now));
+            let mut tx = self.storage.begin_read()?;
+            let wait = match throttled(tx.as_mut(), &account_key, MAX_ACCOUNT_FAILURES, now_ms)? {
+                Some(wait) => Some(wait),
+                None => throttled(tx.as_mut(), &client_key, MAX_CLIENT_FAILURES, now_ms)?,
+            };
             if let Some(retry_after_secs) = wait {
                 return Err(HostError::RateLimited { retry_after_secs });
             }
@@ -560,14 +539,11 @@ impl Host {
                 false
             }
         };
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_scoped(scope_of(tenant))?;
         let chain = tenant.filter(|t| tx.tenant_get(t).ok().flatten().is_some());
         let Some(user) = user.filter(|_| valid) else {
-            if let Ok(mut throttle) = self.login_throttle.lock() {
-                let now = Instant::now();
-                throttle.fail(&account_key, now);
-                throttle.fail(&client_key, now);
-            }
+            tx.login_failure_add(&account_key, now_ms)?;
+            tx.login_failure_add(&client_key, now_ms)?;
             if tenant.is_none() || chain.is_some() {
                 crate::audit::append(
                     tx.as_mut(),
@@ -582,15 +558,14 @@ impl Host {
                         )
                     },
                 )?;
-                tx.commit()?;
             }
+            tx.commit()?;
             return Err(HostError::Unauthenticated(
                 "user name or password is wrong, or the user is disabled".into(),
             ));
         };
-        if let Ok(mut throttle) = self.login_throttle.lock() {
-            throttle.clear(&account_key);
-        }
+        let window = i64::try_from(THROTTLE_WINDOW.as_millis()).unwrap_or(i64::MAX);
+        tx.login_failures_clear(&account_key, now_ms - window)?;
         let new = self.issue_token(tx.as_mut(), &user, SESSION, "login", Some(self.session_ttl))?;
         crate::audit::append(
             tx.as_mut(),
@@ -675,7 +650,7 @@ impl Host {
             OffsetDateTime::parse(at, &Rfc3339).map_or(true, |t| now - t > time::Duration::MINUTE)
         });
         if stale {
-            let mut tx = self.begin()?;
+            let mut tx = self.begin_scoped(&record.tenant)?;
             tx.token_touch(&record.id, &rfc3339(now))?;
             tx.commit()?;
         }
@@ -741,19 +716,5 @@ mod tests {
         ] {
             assert!(check_permission_pattern(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn throttle_blocks_after_max_failures_in_window() {
-        let mut t = LoginThrottle::default();
-        let now = Instant::now();
-        for _ in 0..MAX_ACCOUNT_FAILURES {
-            assert!(t.blocked("a", MAX_ACCOUNT_FAILURES, now).is_none());
-            t.fail("a", now);
-        }
-        assert!(t.blocked("a", MAX_ACCOUNT_FAILURES, now).is_some());
-        assert!(t.blocked("b", MAX_ACCOUNT_FAILURES, now).is_none());
-        let later = now + THROTTLE_WINDOW + Duration::from_secs(1);
-        assert!(t.blocked("a", MAX_ACCOUNT_FAILURES, later).is_none());
     }
 }

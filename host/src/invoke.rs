@@ -78,17 +78,26 @@ impl Host {
             detail,
             duration: Some(started.elapsed()),
         };
-        match self.invoke_uncommitted(tenant, plugin, operation, input, principal) {
-            Ok((output, mut tx, version, read_only)) => {
-                let link = entry("ok", serde_json::json!({ "version": version }));
-                if read_only {
-                    // Nothing to commit: end the snapshot, then chain the link with
+        // On a shared database a concurrent writer may get in the way of the call's
+        // transaction; it is then rolled back and the whole call runs again.
+        let outcome = self.retrying(|| {
+            let (output, mut tx, version, read_only) =
+                self.invoke_uncommitted(tenant, plugin, operation, input, principal)?;
+            if read_only {
+                return Ok((output, Some(version)));
+            }
+            let link = entry("ok", serde_json::json!({ "version": version }));
+            audit::append(tx.as_mut(), link)?;
+            tx.commit()?;
+            Ok((output, None))
+        });
+        match outcome {
+            Ok((output, read_version)) => {
+                if let Some(version) = read_version {
+                    // Nothing to commit: the snapshot is closed; chain the link with
                     // other concurrent ones in one write.
-                    drop(tx);
+                    let link = entry("ok", serde_json::json!({ "version": version }));
                     self.audit_queue.record(self, link)?;
-                } else {
-                    audit::append(tx.as_mut(), link)?;
-                    tx.commit()?;
                 }
                 Ok(output)
             }
@@ -175,7 +184,7 @@ impl Host {
             self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
         if !read_only {
             drop(tx);
-            tx = self.begin()?;
+            tx = self.begin_scoped(tenant)?;
             (tenant_row, record, loaded, _) =
                 self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
         }

@@ -13,7 +13,10 @@ use std::time::Duration;
 pub mod webdriver;
 
 use backoffice_host::runtime::Limits;
+
+pub mod postgres;
 use backoffice_host::{Host, HostConfig};
+pub use postgres::PgServer;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -253,6 +256,8 @@ impl Run {
 pub struct Cli {
     /// The data directory.
     pub dir: tempfile::TempDir,
+    /// A PostgreSQL URL to keep the state in instead of SQLite (`--database`).
+    pub database: Option<String>,
 }
 
 impl Cli {
@@ -260,6 +265,16 @@ impl Cli {
     pub fn new() -> Self {
         Cli {
             dir: tempfile::tempdir().unwrap(),
+            database: None,
+        }
+    }
+
+    /// A CLI on a fresh data directory (the compiled-code cache) whose state is in the
+    /// PostgreSQL database `url`.
+    pub fn postgres(url: &str) -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+            database: Some(url.to_string()),
         }
     }
 
@@ -271,6 +286,10 @@ impl Cli {
             .env("BACKOFFICE_DURABILITY", "normal")
             .env_remove("BACKOFFICE_LOG")
             .stdin(Stdio::null());
+        match &self.database {
+            Some(url) => cmd.env("BACKOFFICE_DATABASE_URL", url),
+            None => cmd.env_remove("BACKOFFICE_DATABASE_URL"),
+        };
         cmd
     }
 
@@ -389,14 +408,16 @@ impl Server {
             .spawn()
             .unwrap();
         let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
         let addr = loop {
-            let line = lines
-                .next()
-                .expect("server exited before listening")
-                .unwrap();
+            let Some(line) = lines.next() else {
+                panic!("server exited before listening: {}", seen.join("\n"));
+            };
+            let line = line.unwrap();
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 break rest.trim().to_string();
             }
+            seen.push(line);
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});

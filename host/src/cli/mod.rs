@@ -8,6 +8,7 @@ mod audit;
 mod call;
 mod events;
 mod jobs;
+mod migrate;
 mod plugin;
 mod serve;
 mod tenant;
@@ -43,6 +44,16 @@ pub struct GlobalArgs {
     /// [default: $XDG_DATA_HOME/backoffice or ~/.local/share/backoffice]
     #[arg(long, env = "BACKOFFICE_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// Keep all state in this PostgreSQL database (postgres://user:password@host:port/db),
+    /// shared by every host naming it, instead of SQLite in the data directory (which
+    /// then holds only the compiled-code cache).
+    #[arg(
+        long,
+        env = "BACKOFFICE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database: Option<String>,
     /// Commit durability: `full` survives a power cut, `normal` only a host crash.
     #[arg(long, env = "BACKOFFICE_DURABILITY", value_enum, default_value_t = Durability::Full, global = true)]
     durability: Durability,
@@ -98,6 +109,9 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Create a vendor signing key pair (no host needed).
     Keygen(trust::KeygenArgs),
+    /// Copy a single-machine SQLite installation into an empty PostgreSQL database,
+    /// then verify row counts and every audit chain there.
+    MigrateStorage(migrate::MigrateArgs),
     /// Trust, list and remove vendor keys that sign plugins.
     #[command(subcommand)]
     Trust(trust::TrustCommand),
@@ -132,6 +146,7 @@ impl GlobalArgs {
             limits,
             work: self.work.config(),
             durability: self.durability,
+            database: self.database.clone(),
             operator: format!("cli:{}", os_user()),
             ..HostConfig::new(self.data_dir())
         }
@@ -175,6 +190,7 @@ pub fn main() -> ExitCode {
         Command::Token(cmd) => cli.global.open().and_then(|h| token::run(&h, cmd)),
         Command::Audit(cmd) => cli.global.open().and_then(|h| audit::run(&h, cmd)),
         Command::Keygen(args) => trust::keygen(args),
+        Command::MigrateStorage(args) => migrate::run(cli.global.config(), args),
         Command::Trust(cmd) => cli.global.open().and_then(|h| trust::run(&h, cmd)),
     };
     match result {

@@ -183,7 +183,8 @@ impl Host {
         let now = self.clock.now_ms();
         let lease_until = now + ms(self.worker.config.lease);
         let owner = self.worker.owner.clone();
-        let mut tx = self.begin()?;
+        // Hosts sharing a database claim one at a time (each row once per lease).
+        let mut tx = self.begin_scoped("work:claim")?;
         let deliveries = tx.delivery_claim(now, lease_until, &owner, BATCH)?;
         let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
         tx.commit()?;
@@ -199,7 +200,9 @@ impl Host {
     }
 
     fn fan_out(&self) -> HostResult<u32> {
-        let mut tx = self.begin()?;
+        // One host fans out at a time, in event order, so deliveries of a topic are
+        // created in emit order.
+        let mut tx = self.begin_scoped("work:fan-out")?;
         let events = tx.event_unfanned(256)?;
         let now = self.clock.now_ms();
         let mut subscribers: std::collections::HashMap<(String, String), Vec<String>> =
@@ -262,7 +265,7 @@ impl Host {
         label: &str,
         finish: impl FnOnce(&mut dyn Transaction) -> HostResult<()>,
     ) -> Result<Option<()>, HostError> {
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_scoped(tenant)?;
         let Some(tenant_row) = tx.tenant_get(tenant)? else {
             return Ok(None);
         };
@@ -326,7 +329,7 @@ impl Host {
     }
 
     fn finish_delivery(&self, d: &DeliveryRecord, finish: Finish) -> HostResult<()> {
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_scoped(&d.tenant)?;
         tx.delivery_finish(d.id, &self.worker.owner, self.clock.now_ms(), &finish)?;
         tx.commit()?;
         Ok(())
@@ -382,7 +385,7 @@ impl Host {
         took_ms: i64,
         finish: Finish,
     ) -> HostResult<()> {
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_scoped(&job.tenant)?;
         tx.job_finish(job.id, run_id, &self.worker.owner, took_ms, &finish)?;
         tx.commit()?;
         Ok(())
@@ -394,7 +397,7 @@ impl Host {
         let Some(expr) = &job.cron else {
             return Ok(None);
         };
-        let mut tx = self.begin()?;
+        let mut tx = self.storage.begin_read()?;
         let tenant = Host::require_tenant(tx.as_mut(), &job.tenant)?;
         drop(tx);
         next_cron_ms(expr, &tenant.time_zone, self.clock.now_ms()).map(Some)

@@ -11,6 +11,11 @@
 
 mod events;
 mod identity;
+mod migrate;
+mod postgres;
+mod postgres_identity;
+mod postgres_schema;
+mod postgres_work;
 mod sqlite;
 mod sqlite_events;
 mod sqlite_identity;
@@ -20,6 +25,8 @@ mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
 pub use identity::{AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord, UserRecord};
+pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
+pub use postgres::{PostgresStorage, redact as redact_url, take_conflict};
 pub use sqlite::{Durability, SqliteStorage};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
 
@@ -34,6 +41,11 @@ pub enum StoreError {
     /// The database could not be opened, read or written.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// A concurrent transaction (on this host or another sharing the database)
+    /// changed what this one read or wrote: nothing was committed, and running the
+    /// whole unit of work again will see the new state. PostgreSQL only.
+    #[error("a concurrent change got in the way, nothing was committed; retry: {0}")]
+    Retry(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -140,6 +152,15 @@ pub trait Storage: Send + Sync + 'static {
     /// Start a read-write transaction. Dropping it without [`Transaction::commit`]
     /// rolls everything back.
     fn begin(&self) -> Result<Box<dyn Transaction>>;
+
+    /// Start a read-write transaction that writes only what belongs to `scope` (a
+    /// tenant's data and audit chain, or one kind of background work). A backend
+    /// shared by several hosts runs the writers of one scope one at a time, so they
+    /// do not conflict; others may run beside them. SQLite has one writer anyway.
+    fn begin_scoped(&self, scope: &str) -> Result<Box<dyn Transaction>> {
+        let _ = scope;
+        self.begin()
+    }
 
     /// Start a transaction for reading only. It does not wait for or block writers,
     /// and sees one consistent snapshot. Writing through it is a caller bug and may
@@ -384,7 +405,18 @@ pub trait Transaction: Send {
     fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
     /// Forget one installed version (not the current one) and its signature status.
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
+
+    // --- sign-in throttle, shared by every host of the database ---
+
+    /// Record a failed sign-in for `key` (an account or a client address) at `at_ms`.
+    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()>;
+    /// Failures of `key` after `since_ms`: how many, and the oldest one's time.
+    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)>;
+    /// Forget the failures of `key`, and everybody's at or before `before_ms`.
+    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()>;
 }
 
+#[doc(hidden)]
+pub mod suite;
 #[cfg(test)]
 mod tests;

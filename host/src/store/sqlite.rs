@@ -853,4 +853,16 @@ impl Transaction for SqliteTx {
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
         trust::package_delete_version(self.conn()?, id, version)
     }
+
+    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()> {
+        identity::login_failure_add(self.conn()?, key, at_ms)
+    }
+
+    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
+        identity::login_failures(self.conn()?, key, since_ms)
+    }
+
+    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()> {
+        identity::login_failures_clear(self.conn()?, key, before_ms)
+    }
 }

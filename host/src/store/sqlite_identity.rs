@@ -68,6 +68,11 @@ CREATE TABLE IF NOT EXISTS audit (
     PRIMARY KEY (tenant, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
+CREATE TABLE IF NOT EXISTS login_failures (
+    key TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at_ms);
 "#;
 
 fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
@@ -419,4 +424,34 @@ pub(super) fn audit_chains(c: &Connection) -> Result<Vec<String>> {
     let mut stmt = c.prepare("SELECT DISTINCT tenant FROM audit ORDER BY 1")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn login_failure_add(c: &Connection, key: &str, at_ms: i64) -> Result<()> {
+    c.prepare_cached("INSERT INTO login_failures (key, at_ms) VALUES (?1, ?2)")?
+        .execute(params![key, at_ms])?;
+    Ok(())
+}
+
+pub(super) fn login_failures(
+    c: &Connection,
+    key: &str,
+    since_ms: i64,
+) -> Result<(u32, Option<i64>)> {
+    Ok(c.prepare_cached(
+        "SELECT count(*), min(at_ms) FROM login_failures WHERE key = ?1 AND at_ms > ?2",
+    )?
+    .query_row(params![key, since_ms], |r| {
+        Ok((
+            u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX),
+            r.get(1)?,
+        ))
+    })?)
+}
+
+pub(super) fn login_failures_clear(c: &Connection, key: &str, before_ms: i64) -> Result<()> {
+    c.prepare_cached("DELETE FROM login_failures WHERE key = ?1")?
+        .execute(params![key])?;
+    c.prepare_cached("DELETE FROM login_failures WHERE at_ms <= ?1")?
+        .execute(params![before_ms])?;
+    Ok(())
 }

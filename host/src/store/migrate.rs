@@ -1,0 +1,136 @@
+//! `backoffice migrate-storage`: copy a single-machine SQLite installation into an
+//! empty PostgreSQL database, table by table and row by row (ids kept), in one
+//! PostgreSQL transaction, then compare the row counts of every table.
+//!
+//! The audit chains are verified afterwards by the caller through the host, reading
+//! the PostgreSQL copy (`Host::audit_verify`).
+
+use std::path::Path;
+
+use postgres::types::{ToSql, Type};
+use rusqlite::types::ValueRef;
+
+use super::postgres_schema::{TABLES, column_types};
+use super::{Durability, PostgresStorage, Result, SqliteStorage, StoreError};
+
+/// What was copied.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrationReport {
+    /// Rows per table, equal in source and destination.
+    pub tables: Vec<(String, u64)>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Copy every table of the SQLite database at `from` into `to`, which must hold no
+/// rows yet. Nothing is written to `to` unless everything was copied and the counts
+/// match.
+pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<MigrationReport> {
+    if !from.is_file() {
+        return Err(StoreError::Backend(format!(
+            "{} is not a SQLite database file; pass --from sqlite:PATH with the backoffice.db of the installation",
+            from.display()
+        )));
+    }
+    // Bring the source's schema up to date (adds tables newer than the installation).
+    drop(SqliteStorage::open(from, Durability::Full)?);
+    let source = rusqlite::Connection::open_with_flags(
+        from,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // One snapshot of the source for the whole copy, even if a host still writes it.
+    source.execute_batch("BEGIN DEFERRED")?;
+    to.client(|client| {
+        let mut tx = client.transaction()?;
+        for table in TABLES {
+            let n: i64 = tx
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+                .get(0);
+            if n > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the destination database already has {n} rows in table {table}; migrate into an empty database (create one with `createdb`)"
+                )));
+            }
+        }
+        let mut report = MigrationReport { tables: Vec::new() };
+        for table in TABLES {
+            let columns = column_types(&mut tx, table)?;
+            let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+            let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+            let insert = tx.prepare(&format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                names.join(", "),
+                placeholders.join(", ")
+            ))?;
+            let mut select = source.prepare(&format!(
+                "SELECT {} FROM {table}",
+                names.join(", ")
+            ))?;
+            let mut rows = select.query([])?;
+            let mut copied = 0u64;
+            while let Some(row) = rows.next()? {
+                let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(columns.len());
+                for (i, (name, ty)) in columns.iter().enumerate() {
+                    values.push(convert(row.get_ref(i)?, ty).map_err(|what| {
+                        StoreError::Backend(format!(
+                            "table {table}, column {name}, row {}: {what}",
+                            copied + 1
+                        ))
+                    })?);
+                }
+                let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+                tx.execute(&insert, &params)?;
+                copied += 1;
+            }
+            if columns.iter().any(|(n, t)| n == "id" && *t == Type::INT8) {
+                tx.execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                                       coalesce(max(id), 0) + 1, false) FROM {table}"
+                    ),
+                    &[],
+                )?;
+            }
+            let source_count: i64 =
+                source.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+            let copy_count: i64 = tx
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+                .get(0);
+            if source_count != copy_count || copy_count != copied as i64 {
+                return Err(StoreError::Backend(format!(
+                    "table {table}: {source_count} rows in SQLite but {copy_count} in PostgreSQL; nothing was committed"
+                )));
+            }
+            report.tables.push(((*table).to_string(), copied));
+        }
+        tx.commit()?;
+        Ok(report)
+    })
+}
+
+/// One SQLite value as the PostgreSQL column type wants it.
+fn convert(value: ValueRef<'_>, ty: &Type) -> std::result::Result<Box<dyn ToSql + Sync>, String> {
+    Ok(match (value, ty) {
+        (ValueRef::Null, t) if *t == Type::INT8 => Box::new(None::<i64>),
+        (ValueRef::Null, t) if *t == Type::BYTEA => Box::new(None::<Vec<u8>>),
+        (ValueRef::Null, _) => Box::new(None::<String>),
+        (ValueRef::Integer(n), t) if *t == Type::INT8 => Box::new(n),
+        (ValueRef::Text(s), t) if *t == Type::TEXT => {
+            Box::new(std::str::from_utf8(s).map_err(backend_text)?.to_string())
+        }
+        (ValueRef::Blob(b), t) if *t == Type::BYTEA => Box::new(b.to_vec()),
+        (ValueRef::Text(s), t) if *t == Type::BYTEA => Box::new(s.to_vec()),
+        (other, t) => {
+            return Err(format!(
+                "a SQLite {:?} value cannot go into a {t} column",
+                other.data_type()
+            ));
+        }
+    })
+}
+
+fn backend_text(e: std::str::Utf8Error) -> String {
+    format!("text that is not UTF-8: {}", backend(e))
+}

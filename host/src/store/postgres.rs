@@ -1,0 +1,1111 @@
+//! The shared backend: one PostgreSQL database that several stateless hosts use at
+//! once (see `docs/scaling.md`).
+//!
+//! # Transactions and isolation
+//!
+//! Every [`Transaction`] is one PostgreSQL transaction at `REPEATABLE READ`: it sees
+//! one snapshot, and a write that meets a row another transaction changed after that
+//! snapshot fails with a serialization failure (SQLSTATE 40001) instead of
+//! overwriting it. Such failures, deadlocks (40P01) and a lost race for the next
+//! number of a per-tenant sequence (the audit chain, the event stream) surface as
+//! [`StoreError::Retry`]; the host runs the whole invocation again (see
+//! `Host::invoke`), so nothing half-done is ever committed.
+//!
+//! To keep those retries rare, write transactions are ordered by session-level
+//! advisory locks taken *before* `BEGIN`, so the snapshot is taken after the lock:
+//!
+//! - [`Storage::begin_scoped`] (a plugin call, a job or delivery run, the audit
+//!   queue) takes the tenant's lock exclusively and the host-wide lock shared: the
+//!   writers of one tenant run one at a time across every host (as all writers do on
+//!   SQLite), writers of different tenants run side by side.
+//! - [`Storage::begin`] (admin actions: install, enable, users, tokens...) takes the
+//!   host-wide lock exclusively, so it never races a tenant's writer.
+//! - [`Storage::begin_read`] takes no lock: `REPEATABLE READ, READ ONLY`.
+//!
+//! Jobs and deliveries are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`; a row
+//! another host claimed meanwhile is skipped (its savepoint rolled back), so each
+//! runs once per lease whichever host picks it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+
+use super::postgres_schema::SCHEMA;
+use super::{
+    AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord, Finish,
+    JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery,
+    Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey, UserRecord,
+};
+use super::{postgres_identity, postgres_work};
+
+/// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
+const LOCK_HOST: i32 = 0x626f_0001;
+const LOCK_SCOPE: i32 = 0x626f_0002;
+const LOCK_SCHEMA: i32 = 0x626f_0003;
+
+/// Connections one host keeps open at most; further transactions wait for one.
+const DEFAULT_MAX_CONNECTIONS: usize = 16;
+/// How long a transaction waits for a free connection.
+const CONNECTION_WAIT: Duration = Duration::from_secs(30);
+
+/// PostgreSQL storage shared by every host that names the same database.
+#[derive(Clone)]
+pub struct PostgresStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    pool: Mutex<Pool>,
+    free: Condvar,
+    max: usize,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStorage")
+            .field("url", &redact(&self.inner.url))
+            .finish()
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// One connection and its prepared statements.
+pub(super) struct Conn {
+    pub(super) client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+thread_local! {
+    static CONFLICT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a storage operation on this thread failed with a retryable conflict since
+/// the last call; clears the mark. Plugin calls turn storage errors into traps, so
+/// the host asks this to know that a failed call is worth running again.
+pub fn take_conflict() -> bool {
+    CONFLICT.with(|c| c.replace(false))
+}
+
+pub(super) fn is_retryable(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        if is_retryable(&e) {
+            CONFLICT.with(|c| c.set(true));
+            StoreError::Retry(describe(&e))
+        } else {
+            StoreError::Backend(describe(&e))
+        }
+    }
+}
+
+/// An insert found a row with the same key and did nothing.
+pub(super) struct Duplicate;
+
+/// A duplicate key is a conflict the caller reports.
+pub(super) fn conflict_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
+    StoreError::Conflict(what())
+}
+
+/// A duplicate of a number this transaction derived from the rows it saw (the next
+/// audit link) means a concurrent writer took it first: retry.
+pub(super) fn retry_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
+    CONFLICT.with(|c| c.set(true));
+    StoreError::Retry(what())
+}
+
+impl Conn {
+    pub(super) fn prepare(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    pub(super) fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let s = self.prepare(sql)?;
+        Ok(self.client.query(&s, params)?)
+    }
+
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>> {
+        let s = self.prepare(sql)?;
+        Ok(self.client.query_opt(&s, params)?)
+    }
+
+    pub(super) fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+        let s = self.prepare(sql)?;
+        Ok(self.client.query_one(&s, params)?)
+    }
+
+    pub(super) fn exec(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let s = self.prepare(sql)?;
+        Ok(self.client.execute(&s, params)?)
+    }
+
+    /// Run an `INSERT` with `ON CONFLICT DO NOTHING` appended: a duplicate key leaves
+    /// the transaction usable (a failed statement would abort it in PostgreSQL, unlike
+    /// SQLite) and is reported as [`Duplicate`].
+    pub(super) fn exec_raw(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<std::result::Result<u64, Duplicate>> {
+        let n = self.exec(&format!("{sql} ON CONFLICT DO NOTHING"), params)?;
+        Ok(if n == 0 { Err(Duplicate) } else { Ok(n) })
+    }
+}
+
+impl PostgresStorage {
+    /// Connect to `url` (`postgres://user:password@host:port/database`) and bring the
+    /// schema up to date.
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// [`PostgresStorage::open`] with at most `max_connections` connections.
+    pub fn open_with(url: &str, max_connections: usize) -> Result<Self> {
+        let storage = PostgresStorage {
+            inner: Arc::new(Inner {
+                url: url.to_string(),
+                pool: Mutex::new(Pool::default()),
+                free: Condvar::new(),
+                max: max_connections.max(2),
+            }),
+        };
+        let mut conn = storage.connect()?;
+        apply_schema(&mut conn.client)?;
+        if let Ok(mut pool) = storage.inner.pool.lock() {
+            pool.open += 1;
+        }
+        storage.release(conn);
+        Ok(storage)
+    }
+
+    fn connect(&self) -> Result<Conn> {
+        let client = Client::connect(&self.inner.url, NoTls).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot connect to PostgreSQL at {}: {}; check --database / BACKOFFICE_DATABASE_URL and that the server is running",
+                redact(&self.inner.url),
+                describe(&e)
+            ))
+        })?;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn acquire(&self) -> Result<Conn> {
+        let poisoned = || StoreError::Backend("connection pool poisoned".into());
+        let mut pool = self.inner.pool.lock().map_err(|_| poisoned())?;
+        let deadline = std::time::Instant::now() + CONNECTION_WAIT;
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(conn);
+            }
+            if pool.open < self.inner.max {
+                pool.open += 1;
+                drop(pool);
+                return self.connect().inspect_err(|_| self.forget());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Backend(format!(
+                    "all {} database connections stayed busy for {} s; retry",
+                    self.inner.max,
+                    CONNECTION_WAIT.as_secs()
+                )));
+            }
+            pool = self
+                .inner
+                .free
+                .wait_timeout(pool, left)
+                .map_err(|_| poisoned())?
+                .0;
+        }
+    }
+
+    fn release(&self, conn: Conn) {
+        if let Ok(mut pool) = self.inner.pool.lock() {
+            pool.idle.push(conn);
+        }
+        self.inner.free.notify_one();
+    }
+
+    /// A connection was closed instead of returned.
+    fn forget(&self) {
+        if let Ok(mut pool) = self.inner.pool.lock() {
+            pool.open = pool.open.saturating_sub(1);
+        }
+        self.inner.free.notify_one();
+    }
+
+    fn start(&self, locks: &[(&str, i32, i32)], begin: &str) -> Result<Box<dyn Transaction>> {
+        let mut conn = self.acquire()?;
+        // All locks in one round trip (the keys are integers of our own), then BEGIN
+        // on its own: in one multi-statement query the lock's statement would start
+        // the transaction, and take its snapshot before the lock was granted.
+        let mut started = || -> Result<()> {
+            if !locks.is_empty() {
+                let calls: Vec<String> = locks
+                    .iter()
+                    .map(|(function, class, key)| format!("{function}({class}, {key})"))
+                    .collect();
+                conn.client
+                    .batch_execute(&format!("SELECT {}", calls.join(", ")))?;
+            }
+            conn.client.batch_execute(begin)?;
+            Ok(())
+        };
+        if let Err(e) = started() {
+            // Locks may be held: a fresh connection is the simplest clean state.
+            drop(conn);
+            self.forget();
+            return Err(e);
+        }
+        Ok(Box::new(PgTx {
+            storage: self.clone(),
+            conn: Some(conn),
+            locked: !locks.is_empty(),
+        }))
+    }
+
+    /// Run `sql` (one statement without parameters) outside any transaction; for
+    /// `migrate-storage`.
+    pub fn client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let mut conn = self.acquire()?;
+        let out = f(&mut conn.client);
+        self.release(conn);
+        out
+    }
+}
+
+/// Bring the schema up to date, once: the DDL's fingerprint is kept in
+/// `backoffice_schema`, because `CREATE INDEX IF NOT EXISTS` locks its table even when
+/// the index exists, which would wait for (or deadlock with) the transactions of hosts
+/// already serving. Hosts starting together take turns on an advisory lock; a DDL
+/// deadlock with serving hosts (a schema change during a rolling restart) is retried.
+fn apply_schema(client: &mut Client) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let ddl = SCHEMA.replace(" TEXT", " TEXT COLLATE \"C\"");
+    let fingerprint = hex::encode(Sha256::digest(ddl.as_bytes()));
+    client.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SCHEMA])?;
+    let mut attempt = 0;
+    let applied = loop {
+        attempt += 1;
+        let result = (|| -> std::result::Result<(), postgres::Error> {
+            client.batch_execute(
+                "CREATE TABLE IF NOT EXISTS backoffice_schema (fingerprint TEXT NOT NULL)",
+            )?;
+            let current = client.query_opt("SELECT fingerprint FROM backoffice_schema", &[])?;
+            if current.is_some_and(|r| r.get::<_, String>(0) == fingerprint) {
+                return Ok(());
+            }
+            let mut tx = client.transaction()?;
+            tx.batch_execute(&ddl)?;
+            tx.execute("DELETE FROM backoffice_schema", &[])?;
+            tx.execute(
+                "INSERT INTO backoffice_schema (fingerprint) VALUES ($1)",
+                &[&fingerprint],
+            )?;
+            tx.commit()
+        })();
+        match result {
+            Err(e) if is_retryable(&e) && attempt < 5 => {
+                std::thread::sleep(Duration::from_millis(50 * attempt));
+            }
+            other => break other,
+        }
+    };
+    client.execute("SELECT pg_advisory_unlock($1, 0)", &[&LOCK_SCHEMA])?;
+    Ok(applied?)
+}
+
+/// A stable 32-bit key of a text, for advisory locks.
+fn lock_key(text: &str) -> i32 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(text.as_bytes());
+    i32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+impl Storage for PostgresStorage {
+    fn begin(&self) -> Result<Box<dyn Transaction>> {
+        self.start(
+            &[("pg_advisory_lock", LOCK_HOST, 0)],
+            "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        )
+    }
+
+    fn begin_scoped(&self, scope: &str) -> Result<Box<dyn Transaction>> {
+        self.start(
+            &[
+                ("pg_advisory_lock_shared", LOCK_HOST, 0),
+                ("pg_advisory_lock", LOCK_SCOPE, lock_key(scope)),
+            ],
+            "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        )
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn Transaction>> {
+        self.start(&[], "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    }
+
+    fn ping(&self) -> Result<()> {
+        let mut conn = self.acquire()?;
+        match conn.client.query_one("SELECT count(*) FROM plugins", &[]) {
+            Ok(_) => {
+                self.release(conn);
+                Ok(())
+            }
+            Err(e) => {
+                drop(conn);
+                self.forget();
+                Err(e.into())
+            }
+        }
+    }
+}
+
+struct PgTx {
+    storage: PostgresStorage,
+    conn: Option<Conn>,
+    /// Whether session advisory locks were taken before `BEGIN`.
+    locked: bool,
+}
+
+impl PgTx {
+    fn c(&mut self) -> Result<&mut Conn> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
+    }
+
+    /// End the transaction with `end` (COMMIT or ROLLBACK), drop the locks and return
+    /// the connection; a connection that failed to do so is closed.
+    fn finish(&mut self, end: &str) -> Result<()> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        // End and unlock in one round trip; if the end fails the unlock is skipped
+        // (a multi-statement query stops at the first error) and done below.
+        let sql = if self.locked {
+            format!("{end}; SELECT pg_advisory_unlock_all()")
+        } else {
+            end.to_string()
+        };
+        match conn.client.batch_execute(&sql) {
+            Ok(()) => {
+                self.storage.release(conn);
+                Ok(())
+            }
+            Err(e) => {
+                // A failed COMMIT rolled back; keep the connection if it is usable.
+                if conn
+                    .client
+                    .batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")
+                    .is_ok()
+                {
+                    self.storage.release(conn);
+                } else {
+                    drop(conn);
+                    self.storage.forget();
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        let _ = self.finish("ROLLBACK");
+    }
+}
+
+fn row_to_tenant(r: &Row) -> Tenant {
+    Tenant {
+        id: r.get(0),
+        name: r.get(1),
+        time_zone: r.get(2),
+        created_at: r.get(3),
+    }
+}
+
+fn row_to_enablement(r: &Row) -> Enablement {
+    Enablement {
+        tenant: r.get(0),
+        plugin: r.get(1),
+        enabled: r.get::<_, i64>(2) != 0,
+        data_version: r.get(3),
+        changed_at: r.get(4),
+    }
+}
+
+fn row_to_package(r: &Row) -> PackageRecord {
+    PackageRecord {
+        id: r.get(0),
+        version: r.get(1),
+        manifest_json: r.get(2),
+        digest: r.get(3),
+        component: Vec::new(),
+        installed_at: r.get(4),
+    }
+}
+
+impl Transaction for PgTx {
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        if self.conn.is_none() {
+            return Err(StoreError::Backend("transaction already finished".into()));
+        }
+        self.finish("COMMIT")
+    }
+
+    fn savepoint(&mut self, name: &str) -> Result<()> {
+        Ok(self
+            .c()?
+            .client
+            .batch_execute(&format!("SAVEPOINT {name}"))?)
+    }
+
+    fn release(&mut self, name: &str) -> Result<()> {
+        Ok(self.c()?.client.batch_execute(&format!("RELEASE {name}"))?)
+    }
+
+    fn rollback_to(&mut self, name: &str) -> Result<()> {
+        Ok(self
+            .c()?
+            .client
+            .batch_execute(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
+    }
+
+    fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT value FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3",
+                &[&scope.tenant, &scope.plugin, &key],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
+        self.c()?.exec(
+            "INSERT INTO kv (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
+            &[&scope.tenant, &scope.plugin, &key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
+        Ok(self.c()?.exec(
+            "DELETE FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3",
+            &[&scope.tenant, &scope.plugin, &key],
+        )? > 0)
+    }
+
+    fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
+        let mut sql = String::from("SELECT key, value FROM kv WHERE tenant = $1 AND plugin = $2");
+        let mut args: Vec<&(dyn ToSql + Sync)> = vec![&scope.tenant, &scope.plugin];
+        if let Some(start) = &query.start {
+            args.push(start);
+            sql.push_str(&format!(" AND key >= ${}", args.len()));
+        }
+        if let Some(end) = &query.end {
+            args.push(end);
+            sql.push_str(&format!(" AND key < ${}", args.len()));
+        }
+        if let Some(after) = &query.after {
+            args.push(after);
+            let op = if query.reverse { "<" } else { ">" };
+            sql.push_str(&format!(" AND key {op} ${}", args.len()));
+        }
+        let fetch = i64::from(query.limit) + 1;
+        args.push(&fetch);
+        let order = if query.reverse { "DESC" } else { "ASC" };
+        sql.push_str(&format!(" ORDER BY key {order} LIMIT ${}", args.len()));
+        let rows = self.c()?.query(&sql, &args)?;
+        let mut entries: Vec<(String, Vec<u8>)> =
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let more = entries.len() > query.limit as usize;
+        entries.truncate(query.limit as usize);
+        Ok(ScanPage { entries, more })
+    }
+
+    fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
+        self.c()?
+            .exec("DELETE FROM kv WHERE plugin = $1", &[&plugin])
+    }
+
+    fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
+        let n: i64 = self
+            .c()?
+            .query_one("SELECT count(*) FROM kv WHERE plugin = $1", &[&plugin])?
+            .get(0);
+        Ok(n.max(0) as u64)
+    }
+
+    fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
+        self.c()?
+            .exec_raw(
+                "INSERT INTO tenants (id, name, time_zone, created_at) VALUES ($1, $2, $3, $4)",
+                &[&t.id, &t.name, &t.time_zone, &t.created_at],
+            )?
+            .map_err(|e| conflict_on_unique(e, || format!("tenant '{}' already exists", t.id)))?;
+        Ok(())
+    }
+
+    fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT id, name, time_zone, created_at FROM tenants WHERE id = $1",
+                &[&id],
+            )?
+            .as_ref()
+            .map(row_to_tenant))
+    }
+
+    fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT id, name, time_zone, created_at FROM tenants ORDER BY id",
+                &[],
+            )?
+            .iter()
+            .map(row_to_tenant)
+            .collect())
+    }
+
+    fn package_insert(&mut self, p: &PackageRecord) -> Result<()> {
+        let c = self.c()?;
+        c.exec_raw(
+            "INSERT INTO packages (id, version, manifest, digest, component, installed_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &p.id,
+                &p.version,
+                &p.manifest_json,
+                &p.digest,
+                &p.component,
+                &p.installed_at,
+            ],
+        )?
+        .map_err(|e| {
+            conflict_on_unique(e, || {
+                format!(
+                    "plugin '{}' version {} is already installed",
+                    p.id, p.version
+                )
+            })
+        })?;
+        c.exec(
+            "INSERT INTO plugins (id, current_version) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET current_version = excluded.current_version",
+            &[&p.id, &p.version],
+        )?;
+        Ok(())
+    }
+
+    fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
+                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+                 WHERE c.id = $1",
+                &[&id],
+            )?
+            .as_ref()
+            .map(row_to_package))
+    }
+
+    fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT p.id, p.version, '', p.digest, p.installed_at
+                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+                 WHERE c.id = $1",
+                &[&id],
+            )?
+            .as_ref()
+            .map(row_to_package))
+    }
+
+    fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT manifest FROM packages WHERE id = $1 AND version = $2",
+                &[&id, &version],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT component FROM packages WHERE id = $1 AND version = $2",
+                &[&id, &version],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
+                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+                 ORDER BY p.id",
+                &[],
+            )?
+            .iter()
+            .map(row_to_package)
+            .collect())
+    }
+
+    fn package_remove(&mut self, id: &str) -> Result<()> {
+        let c = self.c()?;
+        for table in [
+            "DELETE FROM enablements WHERE plugin = $1",
+            "DELETE FROM grants WHERE plugin = $1",
+            "DELETE FROM plugins WHERE id = $1",
+            "DELETE FROM packages WHERE id = $1",
+            "DELETE FROM package_signatures WHERE id = $1",
+        ] {
+            c.exec(table, &[&id])?;
+        }
+        Ok(())
+    }
+
+    fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
+        let c = self.c()?;
+        c.exec("DELETE FROM grants WHERE plugin = $1", &[&plugin])?;
+        for cap in capabilities {
+            c.exec(
+                "INSERT INTO grants (plugin, capability) VALUES ($1, $2)",
+                &[&plugin, cap],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT capability FROM grants WHERE plugin = $1 ORDER BY 1",
+                &[&plugin],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn enablement_put(&mut self, e: &Enablement) -> Result<()> {
+        self.c()?.exec(
+            "INSERT INTO enablements (tenant, plugin, enabled, data_version, changed_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, plugin) DO UPDATE SET enabled = excluded.enabled,
+                data_version = excluded.data_version, changed_at = excluded.changed_at",
+            &[
+                &e.tenant,
+                &e.plugin,
+                &i64::from(e.enabled),
+                &e.data_version,
+                &e.changed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
+                 WHERE tenant = $1 AND plugin = $2",
+                &[&tenant, &plugin],
+            )?
+            .as_ref()
+            .map(row_to_enablement))
+    }
+
+    fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
+                 WHERE plugin = $1 ORDER BY tenant",
+                &[&plugin],
+            )?
+            .iter()
+            .map(row_to_enablement)
+            .collect())
+    }
+
+    fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
+                 WHERE tenant = $1 ORDER BY plugin",
+                &[&tenant],
+            )?
+            .iter()
+            .map(row_to_enablement)
+            .collect())
+    }
+
+    fn event_append(&mut self, e: &NewEvent) -> Result<EventRecord> {
+        postgres_work::event_append(self.c()?, e)
+    }
+
+    fn event_list(&mut self, f: &EventFilter) -> Result<Vec<EventRecord>> {
+        postgres_work::event_list(self.c()?, f)
+    }
+
+    fn job_upsert_cron(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        cron: &str,
+        next_run_ms: i64,
+    ) -> Result<()> {
+        postgres_work::job_upsert_cron(self.c()?, tenant, plugin, job, cron, next_run_ms)
+    }
+
+    fn job_insert_once(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        payload: &str,
+        at_ms: i64,
+    ) -> Result<i64> {
+        postgres_work::job_insert_once(self.c()?, tenant, plugin, job, payload, at_ms)
+    }
+
+    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        postgres_work::job_pause(self.c()?, tenant, plugin)
+    }
+
+    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        postgres_work::job_resume_once(self.c()?, tenant, plugin)
+    }
+
+    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
+        postgres_work::job_delete_plugin(self.c()?, plugin)
+    }
+
+    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
+        postgres_work::job_cancel(self.c()?, tenant, plugin, id)
+    }
+
+    fn job_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(JobRecord, i64)>> {
+        postgres_work::job_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn job_finish(
+        &mut self,
+        id: i64,
+        run_id: i64,
+        owner: &str,
+        duration_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        postgres_work::job_finish(self.c()?, id, run_id, owner, duration_ms, finish)
+    }
+
+    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
+        postgres_work::job_get(self.c()?, id)
+    }
+
+    fn job_list(&mut self, f: &JobFilter) -> Result<Vec<JobRecord>> {
+        postgres_work::job_list(self.c()?, f)
+    }
+
+    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
+        postgres_work::job_runs(self.c()?, job_id, limit)
+    }
+
+    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        postgres_work::job_retry(self.c()?, id, now_ms)
+    }
+
+    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
+        postgres_work::event_unfanned(self.c()?, limit)
+    }
+
+    fn event_fan_out(
+        &mut self,
+        event: &EventRecord,
+        subscribers: &[String],
+        now_ms: i64,
+    ) -> Result<()> {
+        postgres_work::event_fan_out(self.c()?, event, subscribers, now_ms)
+    }
+
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+        postgres_work::delivery_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn delivery_finish(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        postgres_work::delivery_finish(self.c()?, id, owner, now_ms, finish)
+    }
+
+    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
+        postgres_work::delivery_list(self.c()?, event_id)
+    }
+
+    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        postgres_work::delivery_retry(self.c()?, id, now_ms)
+    }
+
+    fn user_insert(&mut self, u: &UserRecord) -> Result<()> {
+        postgres_identity::user_insert(self.c()?, u)
+    }
+
+    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
+        postgres_identity::user_get(self.c()?, tenant, username)
+    }
+
+    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
+        postgres_identity::user_list(self.c()?, tenant)
+    }
+
+    fn user_update(&mut self, u: &UserRecord) -> Result<()> {
+        postgres_identity::user_update(self.c()?, u)
+    }
+
+    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
+        postgres_identity::role_insert(self.c()?, role)
+    }
+
+    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
+        postgres_identity::role_get(self.c()?, tenant, name)
+    }
+
+    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
+        postgres_identity::role_list(self.c()?, tenant)
+    }
+
+    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        postgres_identity::role_grant(self.c()?, tenant, role, permission)
+    }
+
+    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        postgres_identity::role_revoke(self.c()?, tenant, role, permission)
+    }
+
+    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        postgres_identity::user_role_add(self.c()?, tenant, username, role)
+    }
+
+    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        postgres_identity::user_role_remove(self.c()?, tenant, username, role)
+    }
+
+    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
+        postgres_identity::user_access(self.c()?, tenant, username)
+    }
+
+    fn token_insert(&mut self, t: &TokenRecord) -> Result<()> {
+        postgres_identity::token_insert(self.c()?, t)
+    }
+
+    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
+        postgres_identity::token_get(self.c()?, id)
+    }
+
+    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
+        postgres_identity::token_list(self.c()?, tenant)
+    }
+
+    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
+        postgres_identity::token_revoke(self.c()?, id, at)
+    }
+
+    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
+        postgres_identity::token_touch(self.c()?, id, at)
+    }
+
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
+        postgres_identity::audit_head(self.c()?, tenant)
+    }
+
+    fn audit_append(&mut self, a: &AuditRecord) -> Result<()> {
+        postgres_identity::audit_append(self.c()?, a)
+    }
+
+    fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        postgres_identity::audit_list(self.c()?, q)
+    }
+
+    fn audit_chains(&mut self) -> Result<Vec<String>> {
+        postgres_identity::audit_chains(self.c()?)
+    }
+
+    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
+        self.c()?
+            .exec_raw(
+                "INSERT INTO trusted_keys (public_key, name, added_at) VALUES ($1, $2, $3)",
+                &[&key.public_key, &key.name, &key.added_at],
+            )?
+            .map_err(|e| {
+                conflict_on_unique(e, || format!("key {} is already trusted", key.public_key))
+            })?;
+        Ok(())
+    }
+
+    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT name, public_key, added_at FROM trusted_keys ORDER BY name, added_at",
+                &[],
+            )?
+            .iter()
+            .map(|r| TrustedKey {
+                name: r.get(0),
+                public_key: r.get(1),
+                added_at: r.get(2),
+            })
+            .collect())
+    }
+
+    fn trust_remove(&mut self, name: &str) -> Result<u64> {
+        self.c()?
+            .exec("DELETE FROM trusted_keys WHERE name = $1", &[&name])
+    }
+
+    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
+        self.c()?.exec(
+            "INSERT INTO package_signatures (id, version, signature) VALUES ($1, $2, $3)
+             ON CONFLICT (id, version) DO UPDATE SET signature = excluded.signature",
+            &[&id, &version, &signature],
+        )?;
+        Ok(())
+    }
+
+    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT signature FROM package_signatures WHERE id = $1 AND version = $2",
+                &[&id, &version],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT id, version, manifest, digest, installed_at FROM packages WHERE id = $1",
+                &[&id],
+            )?
+            .iter()
+            .map(row_to_package)
+            .collect())
+    }
+
+    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
+        Ok(self.c()?.exec(
+            "UPDATE plugins SET current_version = $2
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM packages WHERE id = $1 AND version = $2)",
+            &[&id, &version],
+        )? == 1)
+    }
+
+    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
+        let c = self.c()?;
+        c.exec(
+            "DELETE FROM packages WHERE id = $1 AND version = $2",
+            &[&id, &version],
+        )?;
+        c.exec(
+            "DELETE FROM package_signatures WHERE id = $1 AND version = $2",
+            &[&id, &version],
+        )?;
+        Ok(())
+    }
+
+    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()> {
+        postgres_identity::login_failure_add(self.c()?, key, at_ms)
+    }
+
+    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
+        postgres_identity::login_failures(self.c()?, key, since_ms)
+    }
+
+    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()> {
+        postgres_identity::login_failures_clear(self.c()?, key, before_ms)
+    }
+}

@@ -1,0 +1,655 @@
+//! The storage contract, written against the trait so every backend runs the same
+//! suite: `host/src/store/tests.rs` runs it on SQLite, `tests/tests/postgres.rs` on a
+//! throwaway PostgreSQL server. Each case expects an empty database.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed storage call fails the suite loudly"
+)]
+
+use super::*;
+
+/// One case: it gets an empty database.
+pub type Case = fn(&dyn Storage);
+
+/// Every case of the suite, by name.
+pub const CASES: &[(&str, Case)] = &[
+    (
+        "kv_is_scoped_and_transactional",
+        kv_is_scoped_and_transactional,
+    ),
+    (
+        "scans_ranges_in_both_directions",
+        scans_ranges_in_both_directions,
+    ),
+    ("registry_rows", registry_rows),
+    (
+        "outbox_is_transactional_and_sequenced",
+        outbox_is_transactional_and_sequenced,
+    ),
+    ("trust_and_package_versions", trust_and_package_versions),
+    (
+        "savepoints_undo_or_keep_a_nested_calls_writes",
+        savepoints_undo_or_keep_a_nested_calls_writes,
+    ),
+    (
+        "jobs_are_leased_once_and_taken_over_after_expiry",
+        jobs_are_leased_once_and_taken_over_after_expiry,
+    ),
+    (
+        "deliveries_run_in_emit_order_per_subscriber",
+        deliveries_run_in_emit_order_per_subscriber,
+    ),
+    ("identity_and_audit_rows", identity_and_audit_rows),
+    (
+        "login_failures_are_counted_per_key",
+        login_failures_are_counted_per_key,
+    ),
+];
+
+fn scope(tenant: &str, plugin: &str) -> Scope {
+    Scope {
+        tenant: tenant.into(),
+        plugin: plugin.into(),
+    }
+}
+
+fn keys(page: &ScanPage) -> Vec<&str> {
+    page.entries.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+pub fn kv_is_scoped_and_transactional(storage: &dyn Storage) {
+    let a = scope("acme", "notes");
+    let b = scope("globex", "notes");
+    let c = scope("acme", "other");
+
+    let mut tx = storage.begin().unwrap();
+    tx.kv_put(&a, "k", b"acme").unwrap();
+    tx.kv_put(&b, "k", b"globex").unwrap();
+    assert_eq!(tx.kv_get(&a, "k").unwrap().as_deref(), Some(&b"acme"[..]));
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.kv_get(&b, "k").unwrap().as_deref(), Some(&b"globex"[..]));
+    assert_eq!(
+        tx.kv_get(&c, "k").unwrap(),
+        None,
+        "other plugin sees nothing"
+    );
+    tx.kv_put(&a, "k", b"changed").unwrap();
+    tx.kv_put(&a, "new", b"x").unwrap();
+    drop(tx); // rollback
+
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.kv_get(&a, "k").unwrap().as_deref(), Some(&b"acme"[..]));
+    assert_eq!(tx.kv_get(&a, "new").unwrap(), None);
+    assert!(tx.kv_delete(&a, "k").unwrap());
+    assert!(!tx.kv_delete(&a, "k").unwrap());
+    tx.commit().unwrap();
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.kv_get(&a, "k").unwrap(), None);
+    assert_eq!(tx.kv_get(&b, "k").unwrap().as_deref(), Some(&b"globex"[..]));
+}
+
+pub fn scans_ranges_in_both_directions(storage: &dyn Storage) {
+    let s = scope("acme", "ledger");
+    let mut tx = storage.begin().unwrap();
+    for d in [
+        "2026-01-05",
+        "2026-01-10",
+        "2026-02-01",
+        "2026-02-15",
+        "2026-03-01",
+    ] {
+        tx.kv_put(&s, &format!("bal/{d}"), d.as_bytes()).unwrap();
+    }
+    tx.kv_put(&s, "other", b"x").unwrap();
+    tx.kv_put(&scope("globex", "ledger"), "bal/2026-01-07", b"no")
+        .unwrap();
+
+    let all = |reverse, limit, after: Option<&str>| ScanQuery {
+        start: Some("bal/".into()),
+        end: Some("bal0".into()),
+        after: after.map(Into::into),
+        reverse,
+        limit,
+    };
+    let page = tx.kv_scan(&s, &all(false, 10, None)).unwrap();
+    assert_eq!(page.entries.len(), 5);
+    assert!(!page.more);
+    assert_eq!(keys(&page)[0], "bal/2026-01-05");
+
+    // Pages of two, following the continuation.
+    let p1 = tx.kv_scan(&s, &all(false, 2, None)).unwrap();
+    assert_eq!(keys(&p1), ["bal/2026-01-05", "bal/2026-01-10"]);
+    assert!(p1.more);
+    let p2 = tx
+        .kv_scan(&s, &all(false, 2, Some("bal/2026-01-10")))
+        .unwrap();
+    assert_eq!(keys(&p2), ["bal/2026-02-01", "bal/2026-02-15"]);
+    let p3 = tx
+        .kv_scan(&s, &all(false, 2, Some("bal/2026-02-15")))
+        .unwrap();
+    assert_eq!(keys(&p3), ["bal/2026-03-01"]);
+    assert!(!p3.more);
+
+    // "Latest key at or before 2026-02-10" in one reverse scan.
+    let latest = tx
+        .kv_scan(
+            &s,
+            &ScanQuery {
+                start: Some("bal/".into()),
+                end: Some("bal/2026-02-10\u{10FFFF}".into()),
+                after: None,
+                reverse: true,
+                limit: 1,
+            },
+        )
+        .unwrap();
+    assert_eq!(keys(&latest), ["bal/2026-02-01"]);
+    let rev = tx
+        .kv_scan(&s, &all(true, 2, Some("bal/2026-02-01")))
+        .unwrap();
+    assert_eq!(keys(&rev), ["bal/2026-01-10", "bal/2026-01-05"]);
+}
+
+pub fn registry_rows(storage: &dyn Storage) {
+    let mut tx = storage.begin().unwrap();
+    let t = Tenant {
+        id: "acme".into(),
+        name: "Acme Ltd".into(),
+        time_zone: "Europe/London".into(),
+        created_at: "2026-11-23T00:00:00Z".into(),
+    };
+    tx.tenant_insert(&t).unwrap();
+    assert!(matches!(tx.tenant_insert(&t), Err(StoreError::Conflict(_))));
+    let pkg = PackageRecord {
+        id: "notes".into(),
+        version: "1.0.0".into(),
+        manifest_json: "{}".into(),
+        digest: "ab".into(),
+        component: vec![0, 97, 115, 109],
+        installed_at: "2026-11-23T00:00:00Z".into(),
+    };
+    tx.package_insert(&pkg).unwrap();
+    let dup = tx.package_insert(&pkg).unwrap_err();
+    assert!(dup.to_string().contains("already installed"), "{dup}");
+    tx.grants_set("notes", &["storage".into(), "events".into()])
+        .unwrap();
+    tx.enablement_put(&Enablement {
+        tenant: "acme".into(),
+        plugin: "notes".into(),
+        enabled: true,
+        data_version: "1.0.0".into(),
+        changed_at: "2026-11-23T00:00:00Z".into(),
+    })
+    .unwrap();
+    tx.kv_put(&scope("acme", "notes"), "a", b"1").unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.tenant_list().unwrap(), vec![t]);
+    let current = tx.package_current("notes").unwrap().unwrap();
+    assert_eq!(current.digest, "ab");
+    assert!(
+        current.component.is_empty(),
+        "metadata reads skip the bytes"
+    );
+    assert_eq!(
+        tx.package_component("notes", "1.0.0").unwrap(),
+        Some(vec![0, 97, 115, 109])
+    );
+    assert_eq!(tx.package_component("notes", "9.9.9").unwrap(), None);
+    assert_eq!(tx.package_list().unwrap().len(), 1);
+    assert_eq!(tx.grants_get("notes").unwrap(), ["events", "storage"]);
+    assert!(tx.enablement_get("acme", "notes").unwrap().unwrap().enabled);
+    assert_eq!(tx.enablement_for_tenant("acme").unwrap().len(), 1);
+    assert_eq!(tx.kv_count_plugin("notes").unwrap(), 1);
+    tx.package_remove("notes").unwrap();
+    assert_eq!(tx.kv_purge_plugin("notes").unwrap(), 1);
+    tx.commit().unwrap();
+    let mut tx = storage.begin().unwrap();
+    assert!(tx.package_current("notes").unwrap().is_none());
+    assert!(tx.enablement_for_plugin("notes").unwrap().is_empty());
+    assert!(tx.grants_get("notes").unwrap().is_empty());
+}
+
+pub fn outbox_is_transactional_and_sequenced(storage: &dyn Storage) {
+    let event = |tenant: &str, topic: &str| NewEvent {
+        tenant: tenant.into(),
+        topic: topic.into(),
+        payload: "{}".into(),
+        plugin: "ledger".into(),
+        version: "1.0.0".into(),
+        created_at_ms: 1_700_000_000_000,
+    };
+    let mut tx = storage.begin().unwrap();
+    let a1 = tx.event_append(&event("acme", "ledger.posted")).unwrap();
+    let g1 = tx.event_append(&event("globex", "ledger.posted")).unwrap();
+    let a2 = tx.event_append(&event("acme", "ledger.closed")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!((a1.seq, g1.seq, a2.seq), (1, 1, 2));
+    assert!(a1.id < g1.id && g1.id < a2.id);
+
+    let mut tx = storage.begin().unwrap();
+    tx.event_append(&event("acme", "ledger.posted")).unwrap();
+    drop(tx); // rollback: the event never existed
+
+    let mut tx = storage.begin().unwrap();
+    let all = tx
+        .event_list(&EventFilter {
+            tenant: Some("acme".into()),
+            topic: None,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(
+        all,
+        vec![a2.clone(), a1.clone()],
+        "newest first, rollback gone"
+    );
+    let posted = tx
+        .event_list(&EventFilter {
+            tenant: None,
+            topic: Some("ledger.posted".into()),
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(posted, vec![g1, a1]);
+    let next = tx.event_append(&event("acme", "ledger.posted")).unwrap();
+    assert_eq!(next.seq, 3, "a rolled-back number is reused, never skipped");
+}
+
+pub fn trust_and_package_versions(storage: &dyn Storage) {
+    let key = |name: &str, hex: &str| TrustedKey {
+        name: name.into(),
+        public_key: hex.into(),
+        added_at: "2026-11-23T00:00:00Z".into(),
+    };
+    let mut tx = storage.begin().unwrap();
+    tx.trust_insert(&key("acme", "aa")).unwrap();
+    tx.trust_insert(&key("acme", "bb")).unwrap();
+    tx.trust_insert(&key("globex", "cc")).unwrap();
+    assert!(matches!(
+        tx.trust_insert(&key("other", "aa")),
+        Err(StoreError::Conflict(_))
+    ));
+    let pkg = |version: &str| PackageRecord {
+        id: "notes".into(),
+        version: version.into(),
+        manifest_json: "{}".into(),
+        digest: version.into(),
+        component: vec![1],
+        installed_at: "2026-11-23T00:00:00Z".into(),
+    };
+    tx.package_insert(&pkg("1.0.0")).unwrap();
+    tx.package_signature_set("notes", "1.0.0", "{\"status\":\"unsigned\"}")
+        .unwrap();
+    tx.package_insert(&pkg("1.1.0")).unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.trust_list().unwrap().len(), 3);
+    assert_eq!(tx.trust_remove("acme").unwrap(), 2);
+    assert_eq!(tx.trust_list().unwrap(), vec![key("globex", "cc")]);
+    assert_eq!(
+        tx.package_current("notes").unwrap().unwrap().version,
+        "1.1.0"
+    );
+    let head = tx.package_head("notes").unwrap().unwrap();
+    assert_eq!(
+        (head.version.as_str(), head.digest.as_str()),
+        ("1.1.0", "1.1.0")
+    );
+    assert!(head.manifest_json.is_empty() && head.component.is_empty());
+    assert_eq!(
+        tx.package_manifest("notes", "1.0.0").unwrap().as_deref(),
+        Some("{}")
+    );
+    assert!(tx.package_head("nothing").unwrap().is_none());
+    assert_eq!(tx.package_manifest("notes", "9.9.9").unwrap(), None);
+    let mut versions: Vec<String> = tx
+        .package_versions("notes")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.version)
+        .collect();
+    versions.sort();
+    assert_eq!(versions, ["1.0.0", "1.1.0"]);
+    assert!(tx.package_set_current("notes", "1.0.0").unwrap());
+    assert!(!tx.package_set_current("notes", "9.0.0").unwrap());
+    tx.package_delete_version("notes", "1.1.0").unwrap();
+    assert_eq!(
+        tx.package_current("notes").unwrap().unwrap().version,
+        "1.0.0"
+    );
+    assert_eq!(tx.package_versions("notes").unwrap().len(), 1);
+    assert_eq!(
+        tx.package_signature_get("notes", "1.0.0")
+            .unwrap()
+            .as_deref(),
+        Some("{\"status\":\"unsigned\"}")
+    );
+    drop(tx);
+    // Rolled back: both versions and the acme keys are still there.
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(tx.package_versions("notes").unwrap().len(), 2);
+    assert_eq!(tx.trust_list().unwrap().len(), 3);
+    tx.package_remove("notes").unwrap();
+    assert_eq!(tx.package_signature_get("notes", "1.0.0").unwrap(), None);
+}
+
+pub fn savepoints_undo_or_keep_a_nested_calls_writes(storage: &dyn Storage) {
+    let a = scope("acme", "caller");
+    let b = scope("acme", "callee");
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    tx.kv_put(&a, "before", b"1").unwrap();
+    tx.savepoint("nested_call").unwrap();
+    tx.kv_put(&b, "undone", b"2").unwrap();
+    tx.rollback_to("nested_call").unwrap();
+    tx.savepoint("nested_call").unwrap();
+    tx.kv_put(&b, "kept", b"3").unwrap();
+    tx.release("nested_call").unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin_read().unwrap();
+    assert!(tx.kv_get(&a, "before").unwrap().is_some());
+    assert!(tx.kv_get(&b, "undone").unwrap().is_none());
+    assert!(tx.kv_get(&b, "kept").unwrap().is_some());
+}
+
+pub fn jobs_are_leased_once_and_taken_over_after_expiry(storage: &dyn Storage) {
+    let mut tx = storage.begin().unwrap();
+    let once = tx
+        .job_insert_once("acme", "payroll", "close", "{\"m\":1}", 1_000)
+        .unwrap();
+    tx.job_upsert_cron("acme", "payroll", "nightly", "0 2 * * *", 500)
+        .unwrap();
+    tx.job_upsert_cron("acme", "payroll", "nightly", "0 3 * * *", 900)
+        .unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    let jobs = tx.job_list(&JobFilter::default()).unwrap();
+    assert_eq!(
+        jobs.len(),
+        2,
+        "re-arming a cron job keeps one row: {jobs:?}"
+    );
+    assert!(
+        tx.job_claim(100, 10_000, "a", 10).unwrap().is_empty(),
+        "nothing due yet"
+    );
+    let claimed = tx.job_claim(1_000, 5_000, "a", 10).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0].0.job, "nightly", "earliest due first");
+    assert!(
+        claimed
+            .iter()
+            .all(|(j, _)| j.attempts == 1 && j.lease_owner.as_deref() == Some("a"))
+    );
+
+    // Another worker finds nothing while the lease holds, and takes over after.
+    let mut tx = storage.begin().unwrap();
+    assert!(tx.job_claim(4_999, 9_000, "b", 10).unwrap().is_empty());
+    let taken = tx.job_claim(5_000, 9_000, "b", 1).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(taken.len(), 1, "limit respected");
+    let (job, run) = &taken[0];
+    assert_eq!((job.attempts, job.lease_owner.as_deref()), (2, Some("b")));
+
+    let mut tx = storage.begin().unwrap();
+    let (first, first_run) = &claimed[0];
+    assert!(
+        !tx.job_finish(
+            first.id,
+            *first_run,
+            "a",
+            5,
+            &Finish::Done {
+                next_ms: Some(86_400_000)
+            }
+        )
+        .unwrap(),
+        "the first worker lost its lease"
+    );
+    assert!(
+        tx.job_finish(
+            job.id,
+            *run,
+            "b",
+            7,
+            &Finish::Done {
+                next_ms: Some(86_400_000)
+            }
+        )
+        .unwrap()
+    );
+    let runs = tx.job_runs(Some(job.id), 10).unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
+        ["ok", "abandoned"],
+        "newest first: the takeover's run, then the dead worker's"
+    );
+    // A lease that expired but was not taken over can still be finished by its owner.
+    let (close, close_run) = &claimed[1];
+    assert_eq!(close.id, once);
+    assert!(
+        tx.job_finish(once, *close_run, "a", 3, &Finish::Done { next_ms: None })
+            .unwrap()
+    );
+    let later = tx
+        .job_insert_once("acme", "payroll", "close", "{}", 50_000)
+        .unwrap();
+    assert!(tx.job_cancel("acme", "payroll", later).unwrap());
+    assert!(
+        !tx.job_cancel("acme", "payroll", later).unwrap(),
+        "only pending runs"
+    );
+    assert!(
+        !tx.job_cancel("globex", "payroll", once).unwrap(),
+        "another tenant's job"
+    );
+    tx.commit().unwrap();
+    let mut tx = storage.begin_read().unwrap();
+    let after = tx.job_get(job.id).unwrap().unwrap();
+    assert_eq!(
+        (after.state.as_str(), after.next_run_ms),
+        ("scheduled", 86_400_000)
+    );
+    assert_eq!(after.lease_owner, None);
+}
+
+pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
+    let event = |topic: &str| NewEvent {
+        tenant: "acme".into(),
+        topic: topic.into(),
+        payload: "{}".into(),
+        plugin: "ledger".into(),
+        version: "1.0.0".into(),
+        created_at_ms: 0,
+    };
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let e1 = tx.event_append(&event("ledger.posted")).unwrap();
+    let e2 = tx.event_append(&event("ledger.posted")).unwrap();
+    let e3 = tx.event_append(&event("ledger.closed")).unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    let unfanned = tx.event_unfanned(10).unwrap();
+    assert_eq!(unfanned, vec![e1.clone(), e2.clone(), e3.clone()]);
+    for e in &unfanned {
+        tx.event_fan_out(e, &["reports".into(), "audit".into()], 10)
+            .unwrap();
+    }
+    tx.event_fan_out(&e1, &["reports".into()], 10).unwrap();
+    assert!(tx.event_unfanned(10).unwrap().is_empty());
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    let claimed = tx.delivery_claim(10, 1_000, "a", 10).unwrap();
+    tx.commit().unwrap();
+    let got: Vec<(i64, &str)> = claimed
+        .iter()
+        .map(|(d, e)| (e.id, d.subscriber.as_str()))
+        .collect();
+    // e2 waits behind e1 for each subscriber; e3 is another topic.
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got.iter().all(|(id, _)| *id != e2.id), "{got:?}");
+
+    let mut tx = storage.begin().unwrap();
+    assert!(
+        tx.delivery_claim(10, 1_000, "b", 10).unwrap().is_empty(),
+        "all leased"
+    );
+    for (d, _) in &claimed {
+        let finish = if d.subscriber == "audit" && d.event_id == e1.id {
+            Finish::Dead {
+                error: "boom".into(),
+            }
+        } else {
+            Finish::Done { next_ms: None }
+        };
+        assert!(tx.delivery_finish(d.id, "a", 20, &finish).unwrap());
+    }
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin().unwrap();
+    let next = tx.delivery_claim(30, 1_000, "b", 10).unwrap();
+    // e1 is done for reports and dead for audit: neither blocks e2 any longer.
+    let mut ids: Vec<(i64, String)> = next
+        .iter()
+        .map(|(d, _)| (d.event_id, d.subscriber.clone()))
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        vec![(e2.id, "audit".to_string()), (e2.id, "reports".to_string())]
+    );
+    let dead = tx
+        .delivery_list(e1.id)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.subscriber == "audit")
+        .unwrap();
+    assert_eq!(
+        (dead.state.as_str(), dead.last_error.as_deref()),
+        ("dead", Some("boom"))
+    );
+    assert!(tx.delivery_retry(dead.id, 40).unwrap());
+    assert!(!tx.delivery_retry(dead.id, 40).unwrap(), "only dead ones");
+    tx.commit().unwrap();
+}
+
+pub fn identity_and_audit_rows(storage: &dyn Storage) {
+    let mut tx = storage.begin().unwrap();
+    let user = UserRecord {
+        tenant: "acme".into(),
+        username: "ada".into(),
+        display_name: "Ada".into(),
+        password_hash: Some("$argon2id$x".into()),
+        system_admin: false,
+        created_at: "2026-11-23T00:00:00Z".into(),
+        disabled_at: None,
+    };
+    tx.user_insert(&user).unwrap();
+    assert!(matches!(
+        tx.user_insert(&user),
+        Err(StoreError::Conflict(_))
+    ));
+    tx.role_insert(&RoleRecord {
+        tenant: "acme".into(),
+        name: "clerk".into(),
+        description: "books".into(),
+        permissions: vec!["ledger.read".into(), "contacts.*".into()],
+    })
+    .unwrap();
+    assert!(tx.user_role_add("acme", "ada", "clerk").unwrap());
+    assert!(!tx.user_role_add("acme", "ada", "clerk").unwrap());
+    assert!(tx.role_grant("acme", "clerk", "ledger.post").unwrap());
+    assert!(!tx.role_grant("acme", "clerk", "ledger.post").unwrap());
+    let (roles, perms) = tx.user_access("acme", "ada").unwrap();
+    assert_eq!(roles, ["clerk"]);
+    assert_eq!(perms, ["contacts.*", "ledger.post", "ledger.read"]);
+    let token = TokenRecord {
+        id: "t1".into(),
+        tenant: "acme".into(),
+        username: "ada".into(),
+        kind: "api".into(),
+        name: "erp".into(),
+        hash: "h".into(),
+        created_at: "2026-11-23T00:00:00Z".into(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    tx.token_insert(&token).unwrap();
+    tx.token_touch("t1", "2026-11-23T01:00:00Z").unwrap();
+    assert!(tx.token_revoke("t1", "2026-11-23T02:00:00Z").unwrap());
+    assert!(!tx.token_revoke("t1", "2026-11-23T03:00:00Z").unwrap());
+    let got = tx.token_get("t1").unwrap().unwrap();
+    assert_eq!(got.last_used_at.as_deref(), Some("2026-11-23T01:00:00Z"));
+    assert_eq!(got.revoked_at.as_deref(), Some("2026-11-23T02:00:00Z"));
+    assert_eq!(tx.user_list("acme").unwrap(), vec![user]);
+
+    assert_eq!(tx.audit_head("acme").unwrap(), None);
+    let link = |seq: u64, prev: &str| AuditRecord {
+        tenant: "acme".into(),
+        seq,
+        at: format!("2026-11-23T00:00:0{seq}.000000Z"),
+        actor: "user:ada".into(),
+        action: "invoke".into(),
+        target: "ledger.post".into(),
+        outcome: "ok".into(),
+        detail: "{}".into(),
+        duration_us: Some(12),
+        prev_hash: prev.into(),
+        hash: format!("h{seq}"),
+    };
+    tx.audit_append(&link(1, "0")).unwrap();
+    tx.audit_append(&link(2, "h1")).unwrap();
+    assert!(
+        tx.audit_append(&link(2, "h1")).is_err(),
+        "a link number is taken once"
+    );
+    tx.commit().unwrap();
+    let mut tx = storage.begin_read().unwrap();
+    assert_eq!(tx.audit_head("acme").unwrap(), Some((2, "h2".to_string())));
+    let links = tx
+        .audit_list(&AuditQuery {
+            tenant: Some("acme".into()),
+            since: None,
+            after_seq: Some(1),
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(links, vec![link(2, "h1")]);
+    assert_eq!(tx.audit_chains().unwrap(), ["acme"]);
+}
+
+pub fn login_failures_are_counted_per_key(storage: &dyn Storage) {
+    let mut tx = storage.begin().unwrap();
+    for at in [100, 200, 300] {
+        tx.login_failure_add("account:acme/ada", at).unwrap();
+    }
+    tx.login_failure_add("client:1.2.3.4", 250).unwrap();
+    tx.commit().unwrap();
+    let mut tx = storage.begin().unwrap();
+    assert_eq!(
+        tx.login_failures("account:acme/ada", 0).unwrap(),
+        (3, Some(100))
+    );
+    assert_eq!(
+        tx.login_failures("account:acme/ada", 150).unwrap(),
+        (2, Some(200))
+    );
+    assert_eq!(tx.login_failures("nobody", 0).unwrap(), (0, None));
+    tx.login_failures_clear("account:acme/ada", 0).unwrap();
+    assert_eq!(tx.login_failures("account:acme/ada", 0).unwrap().0, 0);
+    tx.login_failures_clear("other", 250).unwrap();
+    assert_eq!(
+        tx.login_failures("client:1.2.3.4", 0).unwrap().0,
+        0,
+        "pruned by age"
+    );
+}
