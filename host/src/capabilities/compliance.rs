@@ -2,7 +2,6 @@
 //! the tenant (the typed extension point `backoffice:compliance/checks`), listed and
 //! evaluated on the shared path of [`super::extension`].
 
-use crate::bindings::WitError;
 use crate::bindings::compliance::consumer::backoffice::compliance::registry::{
     Contributed, Host as RegistryHost,
 };
@@ -11,31 +10,15 @@ use crate::extensions::COMPLIANCE_CHECKS;
 use crate::runtime::Failure;
 
 use super::CallState;
-use super::extension::{Refused, trap};
+use super::extension::trap;
 
 impl types::Host for CallState {}
 
-fn to_error(e: WitError) -> Error {
-    match e {
-        WitError::InvalidInput(m) => Error::InvalidInput(m),
-        WitError::NotFound(m) => Error::NotFound(m),
-        WitError::Conflict(m) => Error::Conflict(m),
-        WitError::Forbidden(m) => Error::Forbidden(m),
-        WitError::Internal(m) => Error::Internal(m),
-        WitError::Unsupported(m) => Error::Unsupported(m),
-    }
-}
-
-fn refused(r: Refused) -> Error {
-    match r {
-        Refused::Capability(m) => Error::Forbidden(m),
-        Refused::Context(m) => Error::Unsupported(m),
-    }
-}
+super::extension::extension_error!(Error);
 
 fn failed(plugin: &str, what: &str, f: Failure) -> Error {
     match f {
-        Failure::Plugin(e) => to_error(e),
+        Failure::Plugin(e) => Error::from(e),
         other => Error::Internal(format!("check plugin {plugin} ({what}): {other}")),
     }
 }
@@ -44,7 +27,7 @@ impl RegistryHost for CallState {
     fn checks(&mut self) -> wasmtime::Result<Result<Vec<Contributed>, Error>> {
         let nesting = match self.extension_nesting("compliance checks") {
             Ok(n) => n,
-            Err(r) => return Ok(Err(refused(r))),
+            Err(r) => return Ok(Err(Error::from(r))),
         };
         let mut out = Vec::new();
         for (loaded, record) in self.providers_of(&nesting, COMPLIANCE_CHECKS.interface)? {
@@ -95,7 +78,7 @@ impl RegistryHost for CallState {
     ) -> wasmtime::Result<Result<Vec<Finding>, Error>> {
         let nesting = match self.extension_nesting("compliance checks") {
             Ok(n) => n,
-            Err(r) => return Ok(Err(refused(r))),
+            Err(r) => return Ok(Err(Error::from(r))),
         };
         let found = self
             .providers_of(&nesting, COMPLIANCE_CHECKS.interface)?

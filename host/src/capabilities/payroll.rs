@@ -10,32 +10,15 @@
 
 use std::sync::Arc;
 
-use crate::bindings::WitError;
 use crate::bindings::payroll::consumer::backoffice::payroll::engine::Host as EngineHost;
 use crate::bindings::payroll::types::{self, CalcInput, Error, LineKind, Payslip, Support};
 use crate::extensions::{self, PAYROLL_RULES};
 use crate::runtime::Failure;
 
 use super::CallState;
-use super::extension::{Provider, Refused, trap};
+use super::extension::{Provider, trap};
 
-fn to_payroll(e: WitError) -> Error {
-    match e {
-        WitError::InvalidInput(m) => Error::InvalidInput(m),
-        WitError::NotFound(m) => Error::NotFound(m),
-        WitError::Conflict(m) => Error::Conflict(m),
-        WitError::Forbidden(m) => Error::Forbidden(m),
-        WitError::Internal(m) => Error::Internal(m),
-        WitError::Unsupported(m) => Error::Unsupported(m),
-    }
-}
-
-fn refused(r: Refused) -> Error {
-    match r {
-        Refused::Capability(m) => Error::Forbidden(m),
-        Refused::Context(m) => Error::Unsupported(m),
-    }
-}
+super::extension::extension_error!(Error);
 
 impl types::Host for CallState {}
 
@@ -81,7 +64,7 @@ impl CallState {
     ) -> wasmtime::Result<Result<T, Error>> {
         let nesting = match self.extension_nesting("payroll rules") {
             Ok(n) => n,
-            Err(r) => return Ok(Err(refused(r))),
+            Err(r) => return Ok(Err(Error::from(r))),
         };
         let provider = match self.rules_provider(&nesting, country)? {
             Ok(p) => p,
@@ -98,7 +81,7 @@ impl CallState {
             })?;
         Ok(match result {
             Ok(r) => r,
-            Err(Failure::Plugin(e)) => Err(to_payroll(e)),
+            Err(Failure::Plugin(e)) => Err(Error::from(e)),
             Err(other) => Err(Error::Internal(format!(
                 "payroll rules plugin {} {} ({what} for {country}, called by '{}'): {other}",
                 provider.plugin, provider.version, self.info.scope.plugin
