@@ -569,3 +569,46 @@ fn year_to_date_figures_follow_the_tax_year() {
         &["already paid US1"],
     );
 }
+
+/// What a form for an employee needs: the country's rules, their tax years and the
+/// profile schema; and ledger accounts for a country without configured authorities.
+#[test]
+fn countries_describe_their_rules_and_get_ledger_accounts() {
+    let t = host();
+    let alice = clerk("alice");
+    let gb = call(&t, &alice, "describe-country", json!({"country": "gb"}));
+    assert_eq!(gb["country"], "GB");
+    assert_eq!(gb["support"]["currency"], "GBP");
+    let years = gb["support"]["tax-years"].as_array().unwrap();
+    assert!(
+        years.contains(&json!("2025-26")) && years.contains(&json!("2026-27")),
+        "{gb}"
+    );
+    assert!(
+        gb["profile-schema"]["properties"]["tax-code"].is_object(),
+        "{gb}"
+    );
+    fails(
+        &t,
+        &alice,
+        "describe-country",
+        json!({"country": "FR"}),
+        404,
+        &["FR"],
+    );
+
+    let mut settings = call(&t, &alice, "get-settings", json!({}));
+    settings["authorities"]
+        .as_object_mut()
+        .unwrap()
+        .remove("DE");
+    call(&t, &alice, "set-settings", settings);
+    let setup = call(&t, &alice, "setup-ledger", json!({}));
+    assert!(
+        setup["created"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("liabilities:payroll:de")),
+        "{setup}"
+    );
+}

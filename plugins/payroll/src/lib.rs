@@ -35,6 +35,7 @@ impl Plugin for Payroll {
             .op("get-employee", get_employee)
             .op("list-employees", list_employees)
             .op("calculate-payslip", calculate_payslip)
+            .op("describe-country", describe_country)
             .op("create-run", create_run)
             .op("delete-run", delete_run)
             .op("approve-run", approve_run)
@@ -334,6 +335,31 @@ fn calculate_payslip(mut input: CalcInput) -> Result<Payslip> {
         )));
     }
     payroll::calculate(&input)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct Country {
+    country: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct CountryRules {
+    country: String,
+    support: payroll::Support,
+    profile_schema: serde_json::Value,
+}
+
+/// What the tenant's rules for a country support, and the JSON Schema of the tax
+/// profile they accept: what a form for `set-employee` needs.
+fn describe_country(input: Country) -> Result<CountryRules> {
+    let country = input.country.to_ascii_uppercase();
+    Ok(CountryRules {
+        support: payroll::support(&country)?,
+        profile_schema: payroll::profile_schema(&country)?,
+        country,
+    })
 }
 
 // ---------------------------------------------------------------- runs
@@ -1010,9 +1036,20 @@ struct SetupLedger {
     existing: Vec<String>,
 }
 
-/// Create the ledger accounts payroll posts to, where missing.
+/// Create the ledger accounts payroll posts to, where missing: the configured ones,
+/// and a liability account for each country with rules enabled but no authorities
+/// configured (where its lines are posted, see [`Settings::liability_account`]).
 fn setup_ledger(_: Empty) -> Result<SetupLedger> {
     let settings = settings()?;
+    let mut accounts = settings.accounts();
+    for country in payroll::countries() {
+        if !settings.authorities.contains_key(&country) {
+            let name = settings.liability_account(&country, LineKind::EmployeeTax);
+            if !accounts.iter().any(|(n, _)| *n == name) {
+                accounts.push((name, "liability"));
+            }
+        }
+    }
     let listed: serde_json::Value = plugins::call(
         "ledger",
         "list-accounts",
@@ -1028,7 +1065,7 @@ fn setup_ledger(_: Empty) -> Result<SetupLedger> {
         created: Vec::new(),
         existing: Vec::new(),
     };
-    for (name, kind) in settings.accounts() {
+    for (name, kind) in accounts {
         if known.contains(&name) {
             out.existing.push(name);
             continue;
