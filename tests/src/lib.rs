@@ -324,6 +324,52 @@ impl Cli {
         self.run(&["plugin", "install", &file, "--yes", "--allow-unsigned"])
     }
 
+    /// `call --tenant <tenant> <plugin> <op> --input <json>`: the call's JSON output.
+    pub fn call(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        op: &str,
+        input: &serde_json::Value,
+    ) -> serde_json::Value {
+        self.run(&[
+            "call",
+            "--tenant",
+            tenant,
+            plugin,
+            op,
+            "--input",
+            &input.to_string(),
+        ])
+        .json()
+    }
+
+    /// Queue work that keeps a host of tenant `acme` busy (probe and listener
+    /// installed and enabled): `events` numbered `probe.happened` events, on each of
+    /// which the listener spins `spin` iterations, and one run of the probe's `once`
+    /// job spinning as long.
+    pub fn queue_spinning_work(&self, events: u64, spin: u64) {
+        self.call(
+            "acme",
+            "probe",
+            "emit",
+            &serde_json::json!({ "topic": "probe.happened", "payload": { "spin": spin },
+                                 "count": events, "number": true }),
+        );
+        self.run(&[
+            "jobs",
+            "run",
+            "probe",
+            "once",
+            "--tenant",
+            "acme",
+            "--queue",
+            "--payload",
+            &serde_json::json!({ "spin": spin }).to_string(),
+        ])
+        .ok();
+    }
+
     /// `plugin list --json` and `tenant list --json`, to compare state before and after.
     pub fn state(&self) -> (serde_json::Value, serde_json::Value) {
         (

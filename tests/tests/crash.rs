@@ -70,16 +70,7 @@ fn once_job(cli: &Cli) -> Value {
 }
 
 fn call(cli: &Cli, plugin: &str, op: &str, input: Value) -> Value {
-    cli.run(&[
-        "call",
-        "--tenant",
-        "acme",
-        plugin,
-        op,
-        "--input",
-        &input.to_string(),
-    ])
-    .json()
+    cli.call("acme", plugin, op, &input)
 }
 
 /// (state, attempts) of every delivery, read straight from the database: a reader
@@ -140,25 +131,7 @@ fn sigkill_mid_work_loses_no_job_and_no_delivery() {
     }
     // Work queued before the host runs: 30 distinct events (two subscribers each,
     // the listener spinning per event) and a slow one-off job run.
-    call(
-        &cli,
-        "probe",
-        "emit",
-        json!({ "topic": "probe.happened", "payload": { "spin": SPIN },
-                "count": EVENTS, "number": true }),
-    );
-    cli.run(&[
-        "jobs",
-        "run",
-        "probe",
-        "once",
-        "--tenant",
-        "acme",
-        "--queue",
-        "--payload",
-        &json!({ "spin": SPIN }).to_string(),
-    ])
-    .ok();
+    cli.queue_spinning_work(EVENTS, SPIN);
     assert_eq!(events(&cli).len() as u64, EVENTS);
 
     // Let the host start on the work, then kill it while a claimed delivery is open.

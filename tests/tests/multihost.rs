@@ -82,16 +82,7 @@ fn try_post(addr: &str, path: &str, token: &str, body: &Value) -> Option<(u16, V
 }
 
 fn call(cli: &Cli, plugin: &str, op: &str, input: Value) -> Value {
-    cli.run(&[
-        "call",
-        "--tenant",
-        "acme",
-        plugin,
-        op,
-        "--input",
-        &input.to_string(),
-    ])
-    .json()
+    cli.call("acme", plugin, op, &input)
 }
 
 /// Poll every 200 ms until `done` holds or `timeout` passes.
@@ -226,25 +217,7 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
     install(&a, "probe");
     install(&a, "listener");
     // Queued before the hosts start: events the listener spins on, and a slow job.
-    call(
-        &a,
-        "probe",
-        "emit",
-        json!({ "topic": "probe.happened", "payload": { "spin": SPIN },
-                "count": EVENTS, "number": true }),
-    );
-    a.run(&[
-        "jobs",
-        "run",
-        "probe",
-        "once",
-        "--tenant",
-        "acme",
-        "--queue",
-        "--payload",
-        &json!({ "spin": SPIN }).to_string(),
-    ])
-    .ok();
+    a.queue_spinning_work(EVENTS, SPIN);
 
     let mut server_a = Server::start(&a, SERVE);
     let server_b = Server::start(&b, SERVE);

@@ -267,15 +267,19 @@ fn register_href(tenant: &str, account: &str, as_of: &Option<String>) -> String 
     h
 }
 
-async fn trial_balance(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<LedgerQuery>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+/// The start of a ledger report page: the as-of and depth filters and the output of
+/// the ledger `operation`, or the report already carrying the error to show.
+async fn ledger_report(
+    state: &ApiState,
+    session: &Session,
+    tenant_id: &str,
+    q: &LedgerQuery,
+    title: &str,
+    operation: &str,
+) -> Result<(Tenant, Report, Option<Value>), ConsoleError> {
+    let t = tenant(state, session, tenant_id).await?;
     let mut r = Report {
-        title: "Trial balance".into(),
+        title: title.into(),
         filters: vec![
             filter("as-of", "As of", "date", &q.as_of),
             filter("depth", "Depth", "number", &q.depth),
@@ -283,49 +287,63 @@ async fn trial_balance(
         ..Report::default()
     };
     let mut input = input_of(&[("as-of", &q.as_of)]);
-    if let Err(e) = depth_of(&q, &mut input) {
+    if let Err(e) = depth_of(q, &mut input) {
         r.error = Some(e);
-        return show(t, r);
+        return Ok((t, r, None));
     }
-    match call(
+    match call(state, session, tenant_id, "ledger", operation, input).await {
+        Ok(out) => Ok((t, r, Some(out))),
+        Err(e) => {
+            r.error = Some(soft(e)?);
+            Ok((t, r, None))
+        }
+    }
+}
+
+async fn trial_balance(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(tenant_id): Path<String>,
+    Query(q): Query<LedgerQuery>,
+) -> Page {
+    let (t, mut r, out) = ledger_report(
         &state,
         &session,
         &tenant_id,
-        "ledger",
+        &q,
+        "Trial balance",
         "trial-balance",
-        input,
     )
-    .await
-    {
-        Ok(out) => {
-            let mut table = Table {
-                caption: "Debits and credits per account".into(),
-                headers: vec!["Account", "Type", "Debit", "Credit"],
-                ..Table::default()
-            };
-            for row in out["rows"].as_array().into_iter().flatten() {
-                let account = row["account"].as_str().unwrap_or_default();
-                table.rows.push(Row {
-                    cells: vec![
-                        link(account, register_href(&tenant_id, account, &q.as_of)),
-                        cell(row["type"].as_str().unwrap_or_default()),
-                        num(amounts_text(&row["debit"])),
-                        num(amounts_text(&row["credit"])),
-                    ],
-                    ..Row::default()
-                });
-            }
+    .await?;
+    if let Some(out) = out {
+        let mut table = Table {
+            caption: "Debits and credits per account".into(),
+            headers: vec!["Account", "Type", "Debit", "Credit"],
+            ..Table::default()
+        };
+        for row in out["rows"].as_array().into_iter().flatten() {
+            let account = row["account"].as_str().unwrap_or_default();
             table.rows.push(Row {
                 cells: vec![
-                    cell("Total"),
-                    cell(""),
-                    num(amounts_text(&out["debit"])),
-                    num(amounts_text(&out["credit"])),
+                    link(account, register_href(&tenant_id, account, &q.as_of)),
+                    cell(row["type"].as_str().unwrap_or_default()),
+                    num(amounts_text(&row["debit"])),
+                    num(amounts_text(&row["credit"])),
                 ],
-                total: true,
                 ..Row::default()
             });
-            r.sections.push(Section {
+        }
+        table.rows.push(Row {
+            cells: vec![
+                cell("Total"),
+                cell(""),
+                num(amounts_text(&out["debit"])),
+                num(amounts_text(&out["credit"])),
+            ],
+            total: true,
+            ..Row::default()
+        });
+        r.sections.push(Section {
                 heading: String::new(),
                 note: Some(if out["balanced"].as_bool().unwrap_or(false) {
                     "Debits equal credits in every currency.".into()
@@ -335,8 +353,6 @@ async fn trial_balance(
                 table: Some(table),
                 ..Section::default()
             });
-        }
-        Err(e) => r.error = Some(soft(e)?),
     }
     show(t, r)
 }
@@ -347,70 +363,53 @@ async fn balance_sheet(
     Path(tenant_id): Path<String>,
     Query(q): Query<LedgerQuery>,
 ) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
-    let mut r = Report {
-        title: "Balance sheet".into(),
-        filters: vec![
-            filter("as-of", "As of", "date", &q.as_of),
-            filter("depth", "Depth", "number", &q.depth),
-        ],
-        ..Report::default()
-    };
-    let mut input = input_of(&[("as-of", &q.as_of)]);
-    if let Err(e) = depth_of(&q, &mut input) {
-        r.error = Some(e);
-        return show(t, r);
-    }
-    match call(
+    let (t, mut r, out) = ledger_report(
         &state,
         &session,
         &tenant_id,
-        "ledger",
+        &q,
+        "Balance sheet",
         "balance-sheet",
-        input,
     )
-    .await
-    {
-        Ok(out) => {
-            for s in out["sections"].as_array().into_iter().flatten() {
-                let mut table = Table {
-                    caption: s["title"].as_str().unwrap_or_default().to_string(),
-                    headers: vec!["Account", "Balance"],
-                    ..Table::default()
-                };
-                for row in s["rows"].as_array().into_iter().flatten() {
-                    let account = row["account"].as_str().unwrap_or_default();
-                    table.rows.push(Row {
-                        cells: vec![
-                            link(account, register_href(&tenant_id, account, &q.as_of)),
-                            num(amounts_text(&row["amounts"])),
-                        ],
-                        ..Row::default()
-                    });
-                }
+    .await?;
+    if let Some(out) = out {
+        for s in out["sections"].as_array().into_iter().flatten() {
+            let mut table = Table {
+                caption: s["title"].as_str().unwrap_or_default().to_string(),
+                headers: vec!["Account", "Balance"],
+                ..Table::default()
+            };
+            for row in s["rows"].as_array().into_iter().flatten() {
+                let account = row["account"].as_str().unwrap_or_default();
                 table.rows.push(Row {
-                    cells: vec![cell("Total"), num(amounts_text(&s["totals"]))],
-                    total: true,
+                    cells: vec![
+                        link(account, register_href(&tenant_id, account, &q.as_of)),
+                        num(amounts_text(&row["amounts"])),
+                    ],
                     ..Row::default()
                 });
-                r.sections.push(Section {
-                    heading: s["title"].as_str().unwrap_or_default().to_string(),
-                    table: Some(table),
-                    ..Section::default()
-                });
             }
-            let net = amounts_text(&out["net"]);
+            table.rows.push(Row {
+                cells: vec![cell("Total"), num(amounts_text(&s["totals"]))],
+                total: true,
+                ..Row::default()
+            });
             r.sections.push(Section {
-                heading: "Net".into(),
-                note: Some(if net.is_empty() {
-                    "Assets equal liabilities plus equity.".into()
-                } else {
-                    format!("Income not yet closed to equity: {net}")
-                }),
+                heading: s["title"].as_str().unwrap_or_default().to_string(),
+                table: Some(table),
                 ..Section::default()
             });
         }
-        Err(e) => r.error = Some(soft(e)?),
+        let net = amounts_text(&out["net"]);
+        r.sections.push(Section {
+            heading: "Net".into(),
+            note: Some(if net.is_empty() {
+                "Assets equal liabilities plus equity.".into()
+            } else {
+                format!("Income not yet closed to equity: {net}")
+            }),
+            ..Section::default()
+        });
     }
     show(t, r)
 }
