@@ -12,7 +12,7 @@ fi
 if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
   apt-get update && apt-get install -y chromium chromium-driver
 fi
-# PostgreSQL for the shared-database tests (tests/tests/postgres.rs, multihost.rs):
+# PostgreSQL for the shared-database tests (tests/tests/e2e/postgres.rs, multihost.rs):
 # they start throwaway servers from /usr/lib/postgresql/*/bin and fail without them.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get update && apt-get install -y postgresql
@@ -20,10 +20,10 @@ fi
 python3 -c 'import openapi_spec_validator' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 bash scripts/build-wasm.sh
-cargo build --locked -p backoffice-host --bin backoffice
+cargo build --locked --workspace --bins
 cargo test --locked --workspace
 # The tutorial of docs/writing-a-plugin.md: scaffold, build, sign, install, upgrade.
-cargo test --locked -p backoffice-tests --test scaffold -- --ignored
+cargo test --locked -p backoffice-tests --test e2e -- --ignored scaffold::
 # Plugin logic tests run natively; the components themselves are tested through the host.
 host_triple=$(rustc -vV | sed -n 's/^host: //p')
 (cd plugins && cargo test --locked --target "$host_triple")

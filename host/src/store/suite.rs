@@ -1,5 +1,5 @@
 //! The storage contract, written against the trait so every backend runs the same
-//! suite: `host/src/store/tests.rs` runs it on SQLite, `tests/tests/postgres.rs` on a
+//! suite: `host/src/store/tests.rs` runs it on SQLite, `tests/tests/e2e/postgres.rs` on a
 //! throwaway PostgreSQL server. Each case expects an empty database.
 #![allow(
     clippy::unwrap_used,

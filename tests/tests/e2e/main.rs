@@ -1,0 +1,28 @@
+//! The end-to-end suite: the real binary, the HTTP API, the sandbox and the bundled
+//! plugins, driven as a user would.
+//!
+//! Every area is a module of this one test binary rather than a binary of its own:
+//! each test binary links the whole host with wasmtime and Cranelift (about 80 MB),
+//! so twenty of them cost CI gigabytes of disk and minutes of linking. Run one area
+//! with a filter, e.g. `cargo test -p backoffice-tests --test e2e payroll::`.
+
+mod busy;
+mod cli;
+mod compliance;
+mod console;
+mod contacts;
+mod crash;
+mod events;
+mod http;
+mod ledger;
+mod ledger_hledger;
+mod lifecycle;
+mod multihost;
+mod payroll;
+mod plugins_call;
+mod postgres;
+mod read_only;
+mod sandbox;
+mod scaffold;
+mod scheduler;
+mod training;
