@@ -86,10 +86,7 @@ impl Plugin for Compliance {
             }
             t if t.starts_with("training.") => {
                 if let Some(emp) = payload["employee"].as_str() {
-                    let status: Value =
-                        plugins::call("training", "status", &json!({"employee": emp}))?;
-                    let rows = status["rows"].as_array().cloned().unwrap_or_default();
-                    let found = checks::training(&rows);
+                    let found = checks::training(&training_problems(json!({"employee": emp}))?);
                     record_all(
                         TRAINING,
                         &found,
@@ -478,6 +475,22 @@ fn skippable(e: &Error) -> bool {
     matches!(e, Error::Forbidden(_) | Error::NotFound(_))
 }
 
+/// The expired and overdue rows of the training plugin's `status` for `filter`,
+/// read page by page.
+fn training_problems(mut filter: Value) -> Result<Vec<Value>> {
+    filter["status"] = json!(["expired", "overdue"]);
+    filter["limit"] = json!(5000);
+    let mut rows = Vec::new();
+    loop {
+        let page: Value = plugins::call("training", "status", &filter)?;
+        rows.extend(page["rows"].as_array().cloned().unwrap_or_default());
+        match page["next-cursor"].as_str() {
+            Some(cursor) => filter["cursor"] = json!(cursor),
+            None => return Ok(rows),
+        }
+    }
+}
+
 fn scan() -> Result<ScanResult> {
     let config = config()?;
     let today = context::today();
@@ -563,12 +576,10 @@ fn scan() -> Result<ScanResult> {
         store_findings(MINIMUM_WAGE, Severity::High, &found, Scope::All)
     })?;
     step(TRAINING, &mut || {
-        let status: Value = plugins::call("training", "status", &json!({}))?;
-        let rows = status["rows"].as_array().cloned().unwrap_or_default();
         store_findings(
             TRAINING,
             Severity::Medium,
-            &checks::training(&rows),
+            &checks::training(&training_problems(json!({}))?),
             Scope::All,
         )
     })?;

@@ -150,32 +150,90 @@ pub struct Filter {
     as_of: Option<Date>,
     #[serde(default)]
     include_not_required: bool,
+    /// Only rows in one of these statuses.
+    #[serde(default)]
+    status: Option<Vec<Status>>,
+    /// Rows per page (`status` only).
+    #[serde(default)]
+    limit: Option<usize>,
+    /// `next-cursor` of the previous page: rows after that employee and course.
+    #[serde(default)]
+    cursor: Option<String>,
 }
 
-/// Status rows for the filter, by employee then course.
-fn rows(f: &Filter) -> Result<(Date, u32, Vec<StatusRow>)> {
+/// Rows of one `status` page when the caller does not say.
+pub const DEFAULT_STATUS_LIMIT: usize = 1000;
+/// The most rows of one page: about 2.5 MB of JSON, under the 4 MiB output cap.
+pub const MAX_STATUS_LIMIT: usize = 5000;
+
+/// One page of status rows.
+struct Rows {
+    day: Date,
+    window: u32,
+    rows: Vec<StatusRow>,
+    /// Set when more rows follow the page: `employee/course` of its last row.
+    next_cursor: Option<String>,
+}
+
+/// Status rows for the filter, by employee then course: all of them when `limit` is
+/// `None`.
+fn rows(f: &Filter, limit: Option<usize>) -> Result<Rows> {
     let day = f.as_of.unwrap_or_else(today);
     let window = effective()?.expiring_window_days;
+    // Employee ids and course codes never contain '/'.
+    let after = match &f.cursor {
+        Some(cursor) => Some(
+            cursor
+                .split_once('/')
+                .map(|(e, c)| (e.to_owned(), c.to_owned()))
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "bad cursor {cursor:?}: pass the next-cursor of the previous page"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
     let book = Book::load(f.employee.as_deref())?;
     let courses = store::courses()?;
-    let mut out = Vec::new();
-    for e in store::employees()? {
+    let mut rows = Vec::new();
+    let mut next_cursor = None;
+    'employees: for e in store::employees()? {
         if f.employee.as_ref().is_some_and(|id| *id != e.id)
             || f.department.as_ref().is_some_and(|d| *d != e.department)
+            || after.as_ref().is_some_and(|(id, _)| e.id < *id)
         {
             continue;
         }
         for c in courses.values() {
-            if f.course.as_ref().is_some_and(|code| *code != c.code) {
+            if f.course.as_ref().is_some_and(|code| *code != c.code)
+                || after
+                    .as_ref()
+                    .is_some_and(|(id, code)| e.id == *id && c.code <= *code)
+            {
                 continue;
             }
             let row = book.row(&e, c, day, window);
-            if f.include_not_required || row.status != Status::NotRequired {
-                out.push(row);
+            if !(f.include_not_required || row.status != Status::NotRequired)
+                || f.status.as_ref().is_some_and(|s| !s.contains(&row.status))
+            {
+                continue;
             }
+            if limit.is_some_and(|limit| rows.len() == limit) {
+                next_cursor = rows
+                    .last()
+                    .map(|r: &StatusRow| format!("{}/{}", r.employee, r.course));
+                break 'employees;
+            }
+            rows.push(row);
         }
     }
-    Ok((day, window, out))
+    Ok(Rows {
+        day,
+        window,
+        rows,
+        next_cursor,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -184,16 +242,25 @@ pub struct StatusOut {
     as_of: Date,
     expiring_window_days: u32,
     rows: Vec<StatusRow>,
+    next_cursor: Option<String>,
 }
 
 /// `status`: each employee and required course (every pair with
-/// `include-not-required`), filtered by employee, course and department.
+/// `include-not-required`), filtered by employee, course, department and status, a
+/// page at a time.
 pub fn status(f: Filter) -> Result<StatusOut> {
-    let (as_of, expiring_window_days, rows) = rows(&f)?;
+    let limit = f.limit.unwrap_or(DEFAULT_STATUS_LIMIT);
+    if !(1..=MAX_STATUS_LIMIT).contains(&limit) {
+        return Err(Error::invalid(format!(
+            "limit must be 1 to {MAX_STATUS_LIMIT}; read on with next-cursor"
+        )));
+    }
+    let page = rows(&f, Some(limit))?;
     Ok(StatusOut {
-        as_of,
-        expiring_window_days,
-        rows,
+        as_of: page.day,
+        expiring_window_days: page.window,
+        rows: page.rows,
+        next_cursor: page.next_cursor,
     })
 }
 
@@ -246,8 +313,13 @@ pub fn report(i: ReportInput) -> Result<ReportOut> {
         department: i.department,
         as_of: i.as_of,
         include_not_required: false,
+        status: None,
+        limit: None,
+        cursor: None,
     };
-    let (as_of, _, rows) = rows(&filter)?;
+    let Rows {
+        day: as_of, rows, ..
+    } = rows(&filter, None)?;
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut total = Tally::default();
     for r in rows {

@@ -2,13 +2,13 @@
 //! rule. Pure functions of the records and the business date.
 
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dates::{add_days, add_months, days_between};
 use crate::model::{Assignment, Completion, Course};
 
 /// Where an employee stands with a course on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Completed with a pass, not expiring within the window.

@@ -943,3 +943,65 @@ fn the_cli_imports_a_file_and_reports_bad_rows_with_exit_codes() {
     assert_eq!(status["rows"][0]["expiry-date"], Value::Null);
     assert_eq!(status["rows"][0]["last-completed"], "2020-01-05");
 }
+
+#[test]
+fn status_reads_page_by_page_and_filters_by_status() {
+    let (_clock, t) = host();
+    courses(&t);
+    for n in 1..=5 {
+        call(
+            &t,
+            "set-employee",
+            json!({"id": format!("E{n}"), "name": format!("Employee {n}"), "department": "Finance",
+                   "job-role": "accountant", "start-date": "2025-01-06"}),
+        );
+    }
+    call(
+        &t,
+        "record-completion",
+        json!({"employee": "E3", "course": "AML", "date": "2026-02-20", "score": 95}),
+    );
+    let all = statuses(&t, json!({}));
+    assert_eq!(all.len(), 10, "{all:?}");
+
+    // Three rows a page: four pages, the same rows in the same order.
+    let mut paged = Vec::new();
+    let mut input = json!({"limit": 3});
+    let mut pages = 0;
+    loop {
+        let page = call(&t, "status", input.clone());
+        pages += 1;
+        for r in page["rows"].as_array().unwrap() {
+            paged.push((
+                r["employee"].as_str().unwrap().to_owned(),
+                r["course"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page["next-cursor"].as_str() {
+            Some(cursor) => input["cursor"] = json!(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(paged, all);
+    // A page that ends exactly at the last row says so.
+    let last = call(&t, "status", json!({"limit": 10}));
+    assert_eq!(last["next-cursor"], Value::Null);
+
+    let valid = statuses(&t, json!({"status": ["valid", "expiring"]}));
+    assert_eq!(valid, triples(&[("E3", "AML", "valid")]));
+    let open = statuses(&t, json!({"status": ["assigned"], "course": "AML"}));
+    assert_eq!(open.len(), 4, "{open:?}");
+
+    fails(&t, "status", json!({"limit": 0}), 400, &["limit"]);
+    fails(&t, "status", json!({"limit": 5001}), 400, &["limit"]);
+    fails(
+        &t,
+        "status",
+        json!({"cursor": "nonsense"}),
+        400,
+        &["cursor"],
+    );
+    fails(&t, "status", json!({"status": ["lost"]}), 400, &["status"]);
+}
