@@ -159,14 +159,41 @@ impl GlobalArgs {
 
 /// Print `value` as pretty JSON on stdout.
 fn print_json<T: serde::Serialize>(value: &T) -> Result<(), HostError> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| HostError::Internal(format!("cannot encode output: {e}")))?;
-    println!("{text}");
-    Ok(())
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        // The reader went away (`backoffice call ... | head`): the work is done and
+        // committed, and nobody wants the rest of the output.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(HostError::Internal(format!("cannot write output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// `println!` panics when stdout is a pipe whose reader has exited (Rust ignores
+/// SIGPIPE). For a command-line tool that is the normal end of `... | head`: leave
+/// quietly, as a C tool killed by SIGPIPE would, instead of printing a panic.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Parse the command line, run it and map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("BACKOFFICE_LOG").unwrap_or_else(|_| {

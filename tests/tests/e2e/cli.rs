@@ -376,3 +376,41 @@ fn help_is_available_on_every_command() {
     cli.run(&["plugin", "frobnicate"])
         .fails(2, &["unrecognized subcommand"]);
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("contacts").ok();
+    cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
+        .ok();
+    // `backoffice ... | head`: the reader has gone before the command writes.
+    let closed_early = |args: &[&str]| {
+        let mut child = cli
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    };
+    // JSON output (print_json) of a call that writes: the write still commits.
+    closed_early(&[
+        "call",
+        "--tenant",
+        "acme",
+        "contacts",
+        "create",
+        "--input",
+        r#"{"name":"Ada Lovelace","kind":"customer","email":"ada@example.com"}"#,
+    ]);
+    // Table output printed line by line.
+    closed_early(&["plugin", "list"]);
+    let listed = call(&cli, "acme", "list", "{}").json();
+    assert_eq!(listed["items"][0]["name"], "Ada Lovelace", "{listed}");
+}
