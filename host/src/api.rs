@@ -38,12 +38,16 @@ pub struct ApiConfig {
     /// Longest time a request may take before it is answered with 504. Plugin calls
     /// have their own, shorter deadline; this bounds everything else too.
     pub request_timeout: Duration,
+    /// Mark the console's cookies `Secure`: browsers then send them over HTTPS only.
+    /// Set it when users reach the host through a TLS-terminating proxy.
+    pub secure_cookies: bool,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             request_timeout: Duration::from_secs(30),
+            secure_cookies: false,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! tenant's URLs.
 //!
 //! - Session: the session token in the `bo_session` cookie (`HttpOnly`,
-//!   `SameSite=Strict`, `Path=/console`); an expired or revoked one sends the browser
+//!   `SameSite=Strict`, `Path=/console`, and `Secure` with `serve --secure-cookies`); an expired or revoked one sends the browser
 //!   back to the sign-in page.
 //! - CSRF: every state-changing form carries `_csrf`, the SHA-256 of a fixed label and
 //!   the session token (so only a page rendered for this session knows it); the
@@ -34,13 +34,31 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{ApiState, ClientAddr};
+use super::{ApiConfig, ApiState, ClientAddr};
 use crate::Host;
 use crate::auth::Principal;
 use crate::error::HostError;
 
 const SESSION_COOKIE: &str = "bo_session";
 const LOGIN_COOKIE: &str = "bo_login";
+
+/// Add a console cookie to `r`: `HttpOnly`, `SameSite=Strict`, `Path=/console`, and
+/// `Secure` when the console is served over HTTPS (`serve --secure-cookies`).
+/// `None` clears the cookie.
+fn set_cookie(r: &mut Response, config: &ApiConfig, name: &str, value: Option<&str>) {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = match value {
+        Some(value) => format!("{name}={value}; Path=/console; HttpOnly; SameSite=Strict{secure}"),
+        None => format!("{name}=; Path=/console; HttpOnly; SameSite=Strict{secure}; Max-Age=0"),
+    };
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
 
 /// Submitted form fields, in order (repeated names kept).
 type Fields = Vec<(String, String)>;
@@ -226,12 +244,7 @@ impl FromRequestParts<ApiState> for Session {
             ))
             .into_response();
             if expired {
-                r.headers_mut().append(
-                    header::SET_COOKIE,
-                    HeaderValue::from_static(
-                        "bo_session=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
-                    ),
-                );
+                set_cookie(&mut r, &state.config, SESSION_COOKIE, None);
             }
             r
         };
@@ -284,6 +297,7 @@ struct LoginForm {
 }
 
 fn login_page(
+    config: &ApiConfig,
     status: StatusCode,
     form: LoginForm,
     error: Option<String>,
@@ -302,20 +316,17 @@ fn login_page(
         "login.html",
         minijinja::context! { title => "Sign in", form => ser(&form), error, notice, csrf => nonce.clone() },
     );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LOGIN_COOKIE}={nonce}; Path=/console; HttpOnly; SameSite=Strict"
-    )) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
+    set_cookie(&mut r, config, LOGIN_COOKIE, Some(&nonce));
     r
 }
 
-async fn login_get(Query(q): Query<LoginQuery>) -> Response {
+async fn login_get(State(state): State<ApiState>, Query(q): Query<LoginQuery>) -> Response {
     let notice = q
         .expired
         .is_some()
         .then_some("Your session has ended. Sign in again to continue.");
     login_page(
+        &state.config,
         StatusCode::OK,
         LoginForm {
             tenant: String::new(),
@@ -349,6 +360,7 @@ async fn login_post(
     let sent = field(&fields, "_csrf");
     if nonce.is_empty() || !bool::from(sent.as_bytes().ct_eq(nonce.as_bytes())) {
         return login_page(
+            &state.config,
             StatusCode::FORBIDDEN,
             form,
             Some(
@@ -360,6 +372,7 @@ async fn login_post(
     }
     if form.username.is_empty() {
         return login_page(
+            &state.config,
             StatusCode::BAD_REQUEST,
             form,
             Some("Enter your user name.".into()),
@@ -376,18 +389,8 @@ async fn login_post(
     match result {
         Ok(new) => {
             let mut r = Redirect::to(&form.next).into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict",
-                new.token
-            )) {
-                r.headers_mut().append(header::SET_COOKIE, v);
-            }
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                HeaderValue::from_static(
-                    "bo_login=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
-                ),
-            );
+            set_cookie(&mut r, &state.config, SESSION_COOKIE, Some(&new.token));
+            set_cookie(&mut r, &state.config, LOGIN_COOKIE, None);
             r
         }
         Err(e) => {
@@ -399,7 +402,7 @@ async fn login_post(
                 }
                 _ => e.detail,
             };
-            login_page(status, form, Some(message), None)
+            login_page(&state.config, status, form, Some(message), None)
         }
     }
 }
@@ -413,12 +416,7 @@ async fn logout(
     let principal = session.principal.clone();
     work(&state, move |host| host.logout(&principal)).await?;
     let mut r = Redirect::to("/console/login").into_response();
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "bo_session=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    set_cookie(&mut r, &state.config, SESSION_COOKIE, None);
     Ok(r)
 }
 

@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Longest time one request may take, in milliseconds, before it is answered 504.
     #[arg(long, env = "BACKOFFICE_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     request_timeout_ms: u64,
+    /// Mark the web console's cookies Secure, so browsers send them over HTTPS only.
+    /// Set it when users reach the console through a TLS-terminating proxy.
+    #[arg(long, env = "BACKOFFICE_SECURE_COOKIES")]
+    secure_cookies: bool,
 }
 
 pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
@@ -48,6 +52,7 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
     };
     let api = ApiConfig {
         request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+        secure_cookies: args.secure_cookies,
     };
     let served = runtime.block_on(crate::api::serve(host.clone(), args.listen, api));
     stop.store(true, Ordering::Relaxed);

@@ -125,6 +125,8 @@ fn csrf_of(html: &str) -> String {
 struct Client<'a> {
     server: &'a Server,
     cookie: String,
+    /// The `Set-Cookie` header that started the session, attributes included.
+    set_cookie: String,
 }
 
 impl Client<'_> {
@@ -184,6 +186,7 @@ fn sign_in<'a>(server: &'a Server, tenant: &str, user: &str) -> Client<'a> {
     Client {
         server,
         cookie: session.split(';').next().unwrap().to_string(),
+        set_cookie: session,
     }
 }
 
@@ -500,6 +503,26 @@ fn invalid_forms_keep_what_was_typed() {
         ])
         .json();
     assert_eq!(tb["rows"], json!([]));
+}
+
+/// Cookies are `Secure` only when the host is told it is served over HTTPS.
+#[test]
+fn secure_cookies_only_when_served_over_https() {
+    for (extra, secure) in [(&[][..], false), (&["--secure-cookies"][..], true)] {
+        let (_cli, server) = setup(extra);
+        let page = http_request(&server.addr, "GET", "/console/login", None, b"");
+        let login = set_cookies(&page);
+        assert_eq!(login.len(), 1, "{login:?}");
+        assert_eq!(login[0].ends_with("; Secure"), secure, "{login:?}");
+        let admin = sign_in(&server, "acme", "admin");
+        assert_eq!(
+            admin.set_cookie.ends_with("; Secure"),
+            secure,
+            "{}",
+            admin.set_cookie
+        );
+        assert_eq!(admin.get("/console/t/acme/").status, 200);
+    }
 }
 
 /// An expired session sends the browser back to sign in, then to the page it asked for.
