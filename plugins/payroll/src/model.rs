@@ -308,27 +308,36 @@ pub fn payslip_text(h: &SlipHeader<'_>, slip: &Payslip, exponent: u32) -> String
             .unwrap_or_default()
     ));
     out.push_str(&format!("Currency: {}\n\n", slip.currency));
-    out.push_str(&format!("{:<44}{}\n", "Gross pay", m(slip.gross)));
+    let mut pay = vec![("Gross pay".to_string(), slip.gross)];
     for kind in [LineKind::EmployeeTax, LineKind::EmployeeContribution] {
         for l in slip.lines.iter().filter(|l| l.kind == kind) {
-            out.push_str(&format!(
-                "{:<44}{}\n",
+            pay.push((
                 format!("{}: {}", kind_label(kind), l.description),
-                m(-l.amount)
+                -l.amount,
             ));
         }
     }
-    out.push_str(&format!("{:<44}{}\n", "NET PAY", m(slip.net)));
+    pay.push(("NET PAY".to_string(), slip.net));
     let employer: Vec<_> = slip
         .lines
         .iter()
         .filter(|l| l.kind == LineKind::EmployerContribution)
+        .map(|l| (l.description.clone(), l.amount))
         .collect();
+    // One label column wide enough for the longest description (at least 44
+    // characters), so the amounts always line up.
+    let width = pay
+        .iter()
+        .chain(&employer)
+        .map(|(label, _)| label.chars().count() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(44);
+    let row = |(label, amount): &(String, i64)| format!("{label:<width$}{}\n", m(*amount));
+    pay.iter().for_each(|r| out.push_str(&row(r)));
     if !employer.is_empty() {
         out.push_str("\nPaid by the employer on top of gross pay:\n");
-        for l in employer {
-            out.push_str(&format!("{:<44}{}\n", l.description, m(l.amount)));
-        }
+        employer.iter().for_each(|r| out.push_str(&row(r)));
     }
     for note in &slip.notes {
         out.push_str(&format!("\nNote: {note}"));
@@ -555,6 +564,19 @@ mod tests {
             text.contains("NET PAY") && text.contains("4090.00"),
             "{text}"
         );
+        // A long description widens the label column; every amount still ends in
+        // the same column.
+        let mut long = de.clone();
+        long.lines[1].description =
+            "Rentenversicherung, Arbeitnehmeranteil (allgemeiner Beitragssatz)".into();
+        let text = payslip_text(&header, &long, 2);
+        let ends: std::collections::BTreeSet<usize> = text
+            .lines()
+            .filter(|l| l.ends_with(".00"))
+            .map(|l| l.chars().count())
+            .collect();
+        assert_eq!(ends.len(), 1, "{text}");
+        assert!(text.contains("allgemeiner Beitragssatz)  "), "{text}");
         let html = payslip_html(&header, &us, 2);
         assert!(
             html.contains("<th scope=\"row\">Net pay</th><td>4090.00</td>"),
