@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-wasm.sh --plugins-only
-cargo build --locked -p backoffice-host --bin backoffice
+cargo build --locked --workspace --bins
 bin=target/debug/backoffice
 export BACKOFFICE_DATA_DIR="${BACKOFFICE_DATA_DIR:-$PWD/.backoffice}"
 wasm_dir=target/wasm/wasm32-wasip2/release
@@ -14,7 +14,11 @@ wasm_dir=target/wasm/wasm32-wasip2/release
 # The bundled plugins are published by vendor "backoffice": make a demo signing key
 # (kept beside the data), trust it, and sign each package, as a vendor and an admin
 # would. Real vendors keep their .key private and hand admins only the .pub file.
+# The signed copies live beside the data, so the build output stays unsigned (a
+# signature left beside a later rebuild would no longer match it).
 keys="$BACKOFFICE_DATA_DIR/demo-keys"
+packages="$BACKOFFICE_DATA_DIR/demo-packages"
+mkdir -p "$packages"
 if [ ! -f "$keys/backoffice.key" ]; then
   "$bin" keygen --name backoffice --out "$keys"
 fi
@@ -23,7 +27,8 @@ if ! "$bin" trust list --json | grep -q '"name": "backoffice"'; then
 fi
 for manifest in plugins/*/plugin.toml; do
   crate=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$(dirname "$manifest")/Cargo.toml" | head -n1 | tr - _)
-  "$bin" plugin sign --key "$keys/backoffice.key" "$wasm_dir/$crate.wasm" >/dev/null
+  cp "$wasm_dir/$crate.wasm" "$packages/$crate.wasm"
+  "$bin" plugin sign --key "$keys/backoffice.key" "$packages/$crate.wasm" >/dev/null
 done
 
 if ! "$bin" tenant list --json | grep -q '"id": "demo"'; then
@@ -40,7 +45,7 @@ while [ ${#pending[@]} -gt 0 ]; do
   for dir in "${pending[@]}"; do
     id=$(sed -n 's/^id *= *"\(.*\)"/\1/p' "$dir/plugin.toml")
     crate=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n1 | tr - _)
-    if { "$bin" plugin info "$id" >/dev/null 2>&1 || "$bin" plugin install "$wasm_dir/$crate.wasm" --yes; } \
+    if { "$bin" plugin info "$id" >/dev/null 2>&1 || "$bin" plugin install "$packages/$crate.wasm" --yes; } \
        && "$bin" plugin enable "$id" --tenant demo; then
       :
     else
