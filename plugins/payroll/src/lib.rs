@@ -10,8 +10,9 @@
 //! | `emp/<id>/<effective-date>` | [`model::Employee`], one per version |
 //! | `run/<run-id>` | [`Run`] |
 //! | `slip/<run-id>/<employee-id>` | [`Slip`] |
-//! | `ytd/<employee-id>/<country>` | [`Ytd`]: the tax year's figures after the last posted run |
+//! | `ytd/<employee-id>/<country>/<tax-year>` | [`Ytd`]: the tax year's figures after the last posted run (or the opening figures) |
 //! | `seq/run` | last run number |
+//! | `seq/opening` | last number of an opening-figures entry |
 //! | `settings` | [`model::Settings`] |
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +23,7 @@ use backoffice_sdk::storage::KeyRange;
 use serde::{Deserialize, Serialize};
 
 pub mod model;
+pub mod ytd;
 
 use model::{Basis, Employee, Settings, SlipHeader};
 
@@ -47,6 +49,8 @@ impl Plugin for Payroll {
             .op("get-settings", get_settings)
             .op("set-settings", set_settings)
             .op("setup-ledger", setup_ledger)
+            .op("get-ytd", ytd::get_ytd)
+            .op("set-opening-ytd", ytd::set_opening)
     }
 }
 
@@ -443,8 +447,12 @@ struct Slip {
 struct Ytd {
     tax_year: String,
     figures: BTreeMap<String, i64>,
-    /// The posted run that last updated them.
+    /// The posted run that last updated them, or [`ytd::OPENING_MARK`] and a number
+    /// for opening figures.
     run: String,
+    /// The figures the year opened with, when entered by `set-opening-ytd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    opening: Option<ytd::Opening>,
 }
 
 fn ytd_key(employee: &str, country: &str, tax_year: &str) -> String {
@@ -761,12 +769,15 @@ fn approve_run(input: RunId) -> Result<Run> {
         other => other,
     })?;
     for s in &slips {
+        let key = ytd_key(&s.employee.id, &s.employee.country, &s.payslip.tax_year);
+        let opening = storage::get::<Ytd>(&key)?.and_then(|y| y.opening);
         storage::put(
-            &ytd_key(&s.employee.id, &s.employee.country, &s.payslip.tax_year),
+            &key,
             &Ytd {
                 tax_year: s.payslip.tax_year.clone(),
                 figures: s.payslip.ytd.clone(),
                 run: run.id.clone(),
+                opening,
             },
         )?;
     }

@@ -612,3 +612,138 @@ fn countries_describe_their_rules_and_get_ledger_accounts() {
         "{setup}"
     );
 }
+
+/// A UK starter brings a P45: the opening figures feed cumulative PAYE, a draft made
+/// before they were entered cannot be approved, and once a run of the year is
+/// approved they are history.
+#[test]
+fn opening_figures_from_a_p45_feed_the_first_run() {
+    let t = host();
+    let (alice, bob) = (clerk("alice"), clerk("bob"));
+    call(&t, &alice, "setup-ledger", json!({}));
+    let profile = json!({"tax-code": "1257L", "ni-category": "A"});
+    call(
+        &t,
+        &alice,
+        "set-employee",
+        json!({"id": "GB2", "name": "Mary Somerville", "country": "GB", "frequency": "monthly",
+               "salary": 4_800_000, "start-date": "2026-09-01", "profile": profile}),
+    );
+    let september = json!({"frequency": "monthly", "period-start": "2026-09-01",
+                           "period-end": "2026-09-30", "pay-date": "2026-09-30"});
+    let stale = call(&t, &alice, "create-run", september.clone());
+
+    let p45 = json!({"taxable-pay": 2_000_000, "tax": 150_000});
+    let out = call(
+        &t,
+        &alice,
+        "set-opening-ytd",
+        json!({"employee": "GB2", "pay-date": "2026-09-30", "figures": p45,
+               "note": "P45 from Previous Ltd, left 2026-08-29"}),
+    );
+    assert_eq!(out["tax-year"], "2026-27");
+    assert_eq!(out["country"], "GB");
+    assert_eq!(out["figures"], p45);
+    assert_eq!(out["run"], Value::Null);
+    assert_eq!(out["opening"]["set-by"], "alice");
+
+    // The draft was computed without them.
+    fails(
+        &t,
+        &bob,
+        "approve-run",
+        json!({"id": stale["id"]}),
+        409,
+        &["year-to-date figures of employee GB2 changed"],
+    );
+    call(&t, &alice, "delete-run", json!({"id": stale["id"]}));
+    let run = call(&t, &alice, "create-run", september);
+    let slip = call(
+        &t,
+        &alice,
+        "get-payslip",
+        json!({"run": run["id"], "employee": "GB2"}),
+    )["payslip"]
+        .clone();
+    let what_if = |ytd: &Value| {
+        call(
+            &t,
+            &alice,
+            "calculate-payslip",
+            json!({"country": "GB", "pay-date": "2026-09-30", "frequency": "monthly",
+                   "gross": 400_000, "currency": "GBP", "ytd": ytd, "profile": profile}),
+        )
+    };
+    assert_eq!(slip, what_if(&p45));
+    assert_ne!(
+        lines(&slip).get("gb-paye"),
+        lines(&what_if(&json!({}))).get("gb-paye"),
+        "the previous employment's pay and tax change this month's PAYE"
+    );
+
+    call(&t, &bob, "approve-run", json!({"id": run["id"]}));
+    let years = call(&t, &bob, "get-ytd", json!({"employee": "GB2"}))["years"].clone();
+    assert_eq!(years.as_array().unwrap().len(), 1, "{years}");
+    assert_eq!(years[0]["run"], run["id"]);
+    assert_eq!(years[0]["figures"], slip["ytd"]);
+    assert_eq!(years[0]["figures"]["taxable-pay"], 2_400_000);
+    assert_eq!(years[0]["opening"]["figures"], p45);
+    assert_eq!(
+        years[0]["opening"]["note"],
+        "P45 from Previous Ltd, left 2026-08-29"
+    );
+
+    // Bad input, each refused with nothing written.
+    let set = |figures: Value, note: &str, employee: &str| json!({"employee": employee, "pay-date": "2026-09-30", "figures": figures, "note": note});
+    fails(
+        &t,
+        &alice,
+        "set-opening-ytd",
+        set(p45.clone(), "P45 again", "GB2"),
+        409,
+        &["already has GB figures of tax year 2026-27 from approved run"],
+    );
+    fails(
+        &t,
+        &alice,
+        "set-opening-ytd",
+        set(json!({"pay": 1}), "P45", "GB1"),
+        404,
+        &["employee GB1 does not exist", "set-employee"],
+    );
+    call(
+        &t,
+        &alice,
+        "set-employee",
+        json!({"id": "GB3", "name": "Caroline Herschel", "country": "GB", "frequency": "monthly",
+               "salary": 3_000_000, "start-date": "2026-10-01", "profile": profile}),
+    );
+    fails(
+        &t,
+        &alice,
+        "set-opening-ytd",
+        set(json!({"pay": 1}), "P45", "GB3"),
+        400,
+        &["opening figures", "ytd code 'pay' is not known"],
+    );
+    fails(
+        &t,
+        &alice,
+        "set-opening-ytd",
+        set(p45.clone(), "  ", "GB3"),
+        400,
+        &["note"],
+    );
+    fails(
+        &t,
+        &bob,
+        "get-ytd",
+        json!({"employee": "GB9"}),
+        404,
+        &["employee GB9 does not exist"],
+    );
+    assert_eq!(
+        call(&t, &bob, "get-ytd", json!({"employee": "GB3"}))["years"],
+        json!([])
+    );
+}
