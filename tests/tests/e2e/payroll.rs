@@ -622,13 +622,16 @@ fn opening_figures_from_a_p45_feed_the_first_run() {
     let (alice, bob) = (clerk("alice"), clerk("bob"));
     call(&t, &alice, "setup-ledger", json!({}));
     let profile = json!({"tax-code": "1257L", "ni-category": "A"});
-    call(
-        &t,
-        &alice,
-        "set-employee",
-        json!({"id": "GB2", "name": "Mary Somerville", "country": "GB", "frequency": "monthly",
-               "salary": 4_800_000, "start-date": "2026-09-01", "profile": profile}),
-    );
+    let hire = |id: &str, name: &str, salary: i64, start: &str| {
+        call(
+            &t,
+            &alice,
+            "set-employee",
+            json!({"id": id, "name": name, "country": "GB", "frequency": "monthly",
+                   "salary": salary, "start-date": start, "profile": profile}),
+        );
+    };
+    hire("GB2", "Mary Somerville", 4_800_000, "2026-09-01");
     let september = json!({"frequency": "monthly", "period-start": "2026-09-01",
                            "period-end": "2026-09-30", "pay-date": "2026-09-30"});
     let stale = call(&t, &alice, "create-run", september.clone());
@@ -711,13 +714,7 @@ fn opening_figures_from_a_p45_feed_the_first_run() {
         404,
         &["employee GB1 does not exist", "set-employee"],
     );
-    call(
-        &t,
-        &alice,
-        "set-employee",
-        json!({"id": "GB3", "name": "Caroline Herschel", "country": "GB", "frequency": "monthly",
-               "salary": 3_000_000, "start-date": "2026-10-01", "profile": profile}),
-    );
+    hire("GB3", "Caroline Herschel", 3_000_000, "2026-10-01");
     fails(
         &t,
         &alice,
