@@ -8,8 +8,8 @@
 //! tenant's URLs.
 //!
 //! - Session: the session token in the `bo_session` cookie (`HttpOnly`,
-//!   `SameSite=Strict`, `Path=/console`, and `Secure` with `serve --secure-cookies`); an expired or revoked one sends the browser
-//!   back to the sign-in page.
+//!   `SameSite=Strict`, `Path=/console`, and `Secure` with `serve --secure-cookies`);
+//!   an expired or revoked one sends the browser back to the sign-in page.
 //! - CSRF: every state-changing form carries `_csrf`, the SHA-256 of a fixed label and
 //!   the session token (so only a page rendered for this session knows it); the
 //!   sign-in form uses a double-submit cookie instead.
