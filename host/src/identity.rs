@@ -539,7 +539,9 @@ impl Host {
                 false
             }
         };
-        let mut tx = self.begin_scoped(scope_of(tenant))?;
+        // Sign-in failures and the session's token index are host rows: the main
+        // database is locked first, then the tenant's (the storage's lock order).
+        let mut tx = self.begin()?;
         let chain = tenant.filter(|t| tx.tenant_get(t).ok().flatten().is_some());
         let Some(user) = user.filter(|_| valid) else {
             tx.login_failure_add(&account_key, now_ms)?;

@@ -176,15 +176,31 @@ impl Host {
     }
 
     fn run_due_once(&self) -> HostResult<WorkReport> {
+        let mut report = WorkReport::default();
+        let now = self.clock.now_ms();
+        // Each tenant (on SQLite, which keeps a file per tenant) or all at once (on a
+        // shared database) is claimed in a transaction of its own, so one tenant's
+        // busy writer never delays another's work.
+        for scope in self.storage.work_scopes(now)? {
+            let pass = self.run_due_in(scope.as_deref())?;
+            report.fanned_out += pass.fanned_out;
+            report.deliveries += pass.deliveries;
+            report.jobs += pass.jobs;
+        }
+        Ok(report)
+    }
+
+    /// One pass over the work of `scope` (a tenant, or every tenant when `None`).
+    fn run_due_in(&self, scope: Option<&str>) -> HostResult<WorkReport> {
         let mut report = WorkReport {
-            fanned_out: self.fan_out()?,
+            fanned_out: self.fan_out(scope)?,
             ..WorkReport::default()
         };
         let now = self.clock.now_ms();
         let lease_until = now + ms(self.worker.config.lease);
         let owner = self.worker.owner.clone();
         // Hosts sharing a database claim one at a time (each row once per lease).
-        let mut tx = self.begin_scoped("work:claim")?;
+        let mut tx = self.begin_scoped(scope.unwrap_or("work:claim"))?;
         let deliveries = tx.delivery_claim(now, lease_until, &owner, BATCH)?;
         let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
         tx.commit()?;
@@ -199,10 +215,10 @@ impl Host {
         Ok(report)
     }
 
-    fn fan_out(&self) -> HostResult<u32> {
+    fn fan_out(&self, scope: Option<&str>) -> HostResult<u32> {
         // One host fans out at a time, in event order, so deliveries of a topic are
         // created in emit order.
-        let mut tx = self.begin_scoped("work:fan-out")?;
+        let mut tx = self.begin_scoped(scope.unwrap_or("work:fan-out"))?;
         let events = tx.event_unfanned(256)?;
         let now = self.clock.now_ms();
         let mut subscribers: std::collections::HashMap<(String, String), Vec<String>> =

@@ -34,14 +34,28 @@ pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<M
             from.display()
         )));
     }
-    // Bring the source's schema up to date (adds tables newer than the installation).
-    drop(SqliteStorage::open(from, Durability::Full)?);
-    let source = rusqlite::Connection::open_with_flags(
-        from,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    // One snapshot of the source for the whole copy, even if a host still writes it.
-    source.execute_batch("BEGIN DEFERRED")?;
+    // Bring the source's schema up to date (adds tables newer than the installation,
+    // splits a single-file installation into tenant files).
+    let storage = SqliteStorage::open(from, Durability::Full)?;
+    let mut paths = vec![from.to_path_buf()];
+    paths.extend(
+        storage
+            .registered()?
+            .into_iter()
+            .map(|(tenant, _)| storage.tenant_path(&tenant)),
+    );
+    drop(storage);
+    // One snapshot of each source file for the whole copy, even if a host still
+    // writes it; the main file and every tenant's file.
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let source = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        source.execute_batch("BEGIN DEFERRED")?;
+        sources.push(source);
+    }
     to.client(|client| {
         let mut tx = client.transaction()?;
         for table in TABLES {
@@ -64,25 +78,37 @@ pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<M
                 names.join(", "),
                 placeholders.join(", ")
             ))?;
-            let mut select = source.prepare(&format!(
-                "SELECT {} FROM {table}",
-                names.join(", ")
-            ))?;
-            let mut rows = select.query([])?;
             let mut copied = 0u64;
-            while let Some(row) = rows.next()? {
-                let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(columns.len());
-                for (i, (name, ty)) in columns.iter().enumerate() {
-                    values.push(convert(row.get_ref(i)?, ty).map_err(|what| {
-                        StoreError::Backend(format!(
-                            "table {table}, column {name}, row {}: {what}",
-                            copied + 1
-                        ))
-                    })?);
+            let mut source_count = 0i64;
+            for source in &sources {
+                let exists: i64 = source.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )?;
+                if exists == 0 {
+                    continue;
                 }
-                let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
-                tx.execute(&insert, &params)?;
-                copied += 1;
+                source_count +=
+                    source.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))?;
+                let mut select =
+                    source.prepare(&format!("SELECT {} FROM {table}", names.join(", ")))?;
+                let mut rows = select.query([])?;
+                while let Some(row) = rows.next()? {
+                    let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(columns.len());
+                    for (i, (name, ty)) in columns.iter().enumerate() {
+                        values.push(convert(row.get_ref(i)?, ty).map_err(|what| {
+                            StoreError::Backend(format!(
+                                "table {table}, column {name}, row {}: {what}",
+                                copied + 1
+                            ))
+                        })?);
+                    }
+                    let params: Vec<&(dyn ToSql + Sync)> =
+                        values.iter().map(|v| v.as_ref()).collect();
+                    tx.execute(&insert, &params)?;
+                    copied += 1;
+                }
             }
             if columns.iter().any(|(n, t)| n == "id" && *t == Type::INT8) {
                 tx.execute(
@@ -93,8 +119,6 @@ pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<M
                     &[],
                 )?;
             }
-            let source_count: i64 =
-                source.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
             let copy_count: i64 = tx
                 .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
                 .get(0);

@@ -19,6 +19,8 @@ mod postgres_work;
 mod sqlite;
 mod sqlite_events;
 mod sqlite_identity;
+mod sqlite_split;
+mod sqlite_tenants;
 mod sqlite_trust;
 mod sqlite_work;
 mod work;
@@ -27,7 +29,8 @@ pub use events::{EventFilter, EventRecord, NewEvent};
 pub use identity::{AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord, UserRecord};
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
 pub use postgres::{PostgresStorage, redact as redact_url, take_conflict};
-pub use sqlite::{Durability, SqliteStorage};
+pub use sqlite::Durability;
+pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
 
 use serde::Serialize;
@@ -169,6 +172,16 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Whether the database answers a trivial query.
     fn ping(&self) -> Result<()>;
+
+    /// The scopes in which the scheduler looks for due work, each claimed in a
+    /// transaction of its own from [`Storage::begin_scoped`]: `Some(tenant)` for each
+    /// tenant that may have work due at `now_ms` (SQLite keeps a file per tenant, and
+    /// a claim must not wait for another tenant's writer), or `None` for one shared
+    /// scope covering every tenant.
+    fn work_scopes(&self, now_ms: i64) -> Result<Vec<Option<String>>> {
+        let _ = now_ms;
+        Ok(vec![None])
+    }
 }
 
 /// One unit of work. Everything done through it commits together or not at all.

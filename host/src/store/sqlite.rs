@@ -1,20 +1,22 @@
-//! The embedded default backend: one SQLite database file in WAL mode.
+//! One SQLite database file in WAL mode: the host's main file or one tenant's.
 //!
-//! A small pool of connections is kept; each [`Transaction`] owns one connection for
-//! its lifetime and starts with `BEGIN IMMEDIATE`, so writers queue on SQLite's lock
-//! (with a busy timeout) instead of failing half way with `SQLITE_BUSY`.
+//! [`Db`] keeps a small pool of connections; each [`FileTx`] owns one connection for
+//! its lifetime. A writing one first takes the file's in-process write gate and then
+//! `BEGIN IMMEDIATE`, so writers queue instead of failing half way with
+//! `SQLITE_BUSY`. [`super::sqlite_tenants`] routes each part of a transaction to the
+//! file that holds it.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::sqlite_identity as identity;
 use super::sqlite_trust as trust;
 use super::{
     AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result,
-    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
+    RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord, Transaction,
     TrustedKey, UserRecord, sqlite_events,
 };
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
@@ -30,7 +32,8 @@ pub enum Durability {
     Normal,
 }
 
-const SCHEMA: &str = r#"
+/// Host tables of the main file.
+pub(super) const HOST_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -63,6 +66,10 @@ CREATE TABLE IF NOT EXISTS enablements (
     changed_at TEXT NOT NULL,
     PRIMARY KEY (tenant, plugin)
 );
+"#;
+
+/// Plugin key-value data, in each tenant's file.
+pub(super) const KV_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS kv (
     tenant TEXT NOT NULL,
     plugin TEXT NOT NULL,
@@ -84,13 +91,10 @@ fn schema_fingerprint(parts: &[&str]) -> i32 {
     n.max(1)
 }
 
-/// Upper bound of idle connections kept for reuse. Opening a connection costs far more
-/// than a call (file, WAL index, schema), so keep enough for every concurrent request.
-const POOL_SIZE: usize = 64;
-
-/// SQLite storage in one file.
+/// One database file: its path, a pool of idle connections and its write gate.
+/// Cheap to clone.
 #[derive(Clone)]
-pub struct SqliteStorage {
+pub(super) struct Db {
     inner: Arc<Inner>,
 }
 
@@ -98,6 +102,9 @@ struct Inner {
     path: std::path::PathBuf,
     durability: Durability,
     idle: Mutex<Vec<Connection>>,
+    /// Upper bound of idle connections kept for reuse. Opening a connection costs far
+    /// more than a call (file, WAL index, schema).
+    pool_size: usize,
     gate: WriteGate,
 }
 
@@ -115,7 +122,7 @@ struct WriteGate {
 }
 
 impl WriteGate {
-    fn acquire(&self) -> Result<()> {
+    fn acquire(&self, path: &Path) -> Result<()> {
         let poisoned = || StoreError::Backend("write gate poisoned".into());
         let held = self.held.lock().map_err(|_| poisoned())?;
         let (mut held, _) = self
@@ -124,7 +131,8 @@ impl WriteGate {
             .map_err(|_| poisoned())?;
         if *held {
             return Err(StoreError::Backend(format!(
-                "another write kept the database busy for {} s; retry",
+                "another write kept {} busy for {} s; retry",
+                path.display(),
                 BUSY_TIMEOUT.as_secs()
             )));
         }
@@ -140,37 +148,38 @@ impl WriteGate {
     }
 }
 
-impl std::fmt::Debug for SqliteStorage {
+impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStorage")
+        f.debug_struct("Db")
             .field("path", &self.inner.path)
             .finish()
     }
 }
 
-impl SqliteStorage {
-    /// Open (creating if needed) the database at `path` and bring its schema up to date.
-    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
-        let storage = SqliteStorage {
+impl Db {
+    /// Open the database at `path` and bring its schema (`ddl`) up to date. With
+    /// `create` false a missing file is an error instead of a new empty database.
+    pub(super) fn open(
+        path: &Path,
+        durability: Durability,
+        ddl: &[&str],
+        create: bool,
+        pool_size: usize,
+    ) -> Result<Self> {
+        let db = Db {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 durability,
                 idle: Mutex::new(Vec::new()),
+                pool_size,
                 gate: WriteGate::default(),
             }),
         };
-        let conn = storage.connect()?;
+        let conn = db.connect(create)?;
         // The schema is (re)applied only when it changed: DDL needs the write lock,
         // and a CLI command opening the database beside a busy `serve` must not
         // queue behind it just to start. `user_version` holds a fingerprint of the DDL.
-        let ddl = [
-            SCHEMA,
-            sqlite_events::SCHEMA,
-            sqlite_work::SCHEMA,
-            identity::SCHEMA,
-            trust::SCHEMA,
-        ];
-        let fingerprint = schema_fingerprint(&ddl);
+        let fingerprint = schema_fingerprint(ddl);
         let applied: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if applied != fingerprint {
             conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -180,18 +189,29 @@ impl SqliteStorage {
             conn.pragma_update(None, "user_version", fingerprint)?;
             conn.execute_batch("COMMIT")?;
         }
-        storage.release(conn);
-        Ok(storage)
+        db.release(conn);
+        Ok(db)
     }
 
-    fn connect(&self) -> Result<Connection> {
-        let conn = Connection::open(&self.inner.path).map_err(|e| {
+    /// The file's path.
+    pub(super) fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn connect(&self, create: bool) -> Result<Connection> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(&self.inner.path, flags).map_err(|e| {
             StoreError::Backend(format!(
                 "cannot open database {}: {e}",
                 self.inner.path.display()
             ))
         })?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let sync = match self.inner.durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
@@ -199,91 +219,93 @@ impl SqliteStorage {
         conn.execute_batch(&format!(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
              PRAGMA mmap_size=268435456;"
-        ))?;
+        ))
+        .map_err(|e| {
+            StoreError::Backend(format!(
+                "database {} cannot be used: {e}",
+                self.inner.path.display()
+            ))
+        })?;
         Ok(conn)
     }
 
-    fn acquire(&self) -> Result<Connection> {
+    /// A pooled connection, or a new one.
+    pub(super) fn acquire(&self) -> Result<Connection> {
         let reused = self.inner.idle.lock().ok().and_then(|mut idle| idle.pop());
         match reused {
             Some(conn) => Ok(conn),
-            None => self.connect(),
+            None => self.connect(false),
         }
     }
 
-    fn release(&self, conn: Connection) {
+    /// Give a connection (outside any transaction) back to the pool.
+    pub(super) fn release(&self, conn: Connection) {
         if let Ok(mut idle) = self.inner.idle.lock()
-            && idle.len() < POOL_SIZE
+            && idle.len() < self.inner.pool_size
         {
             idle.push(conn);
         }
     }
-}
 
-impl Storage for SqliteStorage {
-    fn begin(&self) -> Result<Box<dyn Transaction>> {
-        self.inner.gate.acquire()?;
+    /// Start a writing transaction: the file's write gate, then `BEGIN IMMEDIATE`.
+    pub(super) fn begin_write(&self) -> Result<FileTx> {
+        self.inner.gate.acquire(&self.inner.path)?;
         // From here the transaction owns the gate: dropping it (also on the error
         // paths below) releases it.
-        let mut tx = SqliteTx {
-            storage: self.clone(),
+        let mut tx = FileTx {
+            db: self.clone(),
             conn: None,
             holds_gate: true,
         };
         let conn = self.acquire()?;
         conn.execute_batch("BEGIN IMMEDIATE")?;
         tx.conn = Some(conn);
-        Ok(Box::new(tx))
+        Ok(tx)
     }
 
-    fn begin_read(&self) -> Result<Box<dyn Transaction>> {
+    /// Start a read snapshot that neither waits for nor blocks writers.
+    pub(super) fn begin_read(&self) -> Result<FileTx> {
         let conn = self.acquire()?;
         conn.execute_batch("BEGIN DEFERRED")?;
-        Ok(Box::new(SqliteTx {
-            storage: self.clone(),
+        Ok(FileTx {
+            db: self.clone(),
             conn: Some(conn),
             holds_gate: false,
-        }))
-    }
-
-    fn ping(&self) -> Result<()> {
-        let conn = self.acquire()?;
-        conn.query_row("SELECT count(*) FROM plugins", [], |_| Ok(()))?;
-        self.release(conn);
-        Ok(())
+        })
     }
 }
 
-struct SqliteTx {
-    storage: SqliteStorage,
+/// A transaction on one file. Dropping it without [`Transaction::commit`] rolls back.
+pub(super) struct FileTx {
+    db: Db,
     /// Taken on commit; present while the transaction is open.
     conn: Option<Connection>,
     /// Whether this is a write transaction holding the process's write gate.
     holds_gate: bool,
 }
 
-impl SqliteTx {
+impl FileTx {
     fn release_gate(&mut self) {
         if std::mem::take(&mut self.holds_gate) {
-            self.storage.inner.gate.release();
+            self.db.inner.gate.release();
         }
     }
 }
 
-impl Drop for SqliteTx {
+impl Drop for FileTx {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             // A connection whose rollback failed is in an unknown state: do not reuse it.
             if conn.execute_batch("ROLLBACK").is_ok() {
-                self.storage.release(conn);
+                self.db.release(conn);
             }
         }
         self.release_gate();
     }
 }
 
-impl SqliteTx {
-    fn conn(&self) -> Result<&Connection> {
+impl FileTx {
+    pub(super) fn conn(&self) -> Result<&Connection> {
         self.conn
             .as_ref()
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
@@ -334,7 +356,7 @@ fn row_to_package(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRecord> {
 
 const ENABLEMENT_COLUMNS: &str = "tenant, plugin, enabled, data_version, changed_at";
 
-impl Transaction for SqliteTx {
+impl Transaction for FileTx {
     fn commit(mut self: Box<Self>) -> Result<()> {
         let conn = self
             .conn
@@ -342,7 +364,7 @@ impl Transaction for SqliteTx {
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))?;
         let result = match conn.execute_batch("COMMIT") {
             Ok(()) => {
-                self.storage.release(conn);
+                self.db.release(conn);
                 Ok(())
             }
             Err(e) => {

@@ -46,6 +46,21 @@ pub const CASES: &[(&str, Case)] = &[
     ),
 ];
 
+/// The companies "acme" and "globex": tenant rows come first, as a host creates them.
+fn given_tenants(storage: &dyn Storage) {
+    let mut tx = storage.begin().unwrap();
+    for id in ["acme", "globex"] {
+        tx.tenant_insert(&Tenant {
+            id: id.into(),
+            name: id.into(),
+            time_zone: "UTC".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        })
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
 fn scope(tenant: &str, plugin: &str) -> Scope {
     Scope {
         tenant: tenant.into(),
@@ -58,6 +73,7 @@ fn keys(page: &ScanPage) -> Vec<&str> {
 }
 
 pub fn kv_is_scoped_and_transactional(storage: &dyn Storage) {
+    given_tenants(storage);
     let a = scope("acme", "notes");
     let b = scope("globex", "notes");
     let c = scope("acme", "other");
@@ -91,6 +107,7 @@ pub fn kv_is_scoped_and_transactional(storage: &dyn Storage) {
 }
 
 pub fn scans_ranges_in_both_directions(storage: &dyn Storage) {
+    given_tenants(storage);
     let s = scope("acme", "ledger");
     let mut tx = storage.begin().unwrap();
     for d in [
@@ -214,6 +231,7 @@ pub fn registry_rows(storage: &dyn Storage) {
 }
 
 pub fn outbox_is_transactional_and_sequenced(storage: &dyn Storage) {
+    given_tenants(storage);
     let event = |tenant: &str, topic: &str| NewEvent {
         tenant: tenant.into(),
         topic: topic.into(),
@@ -228,7 +246,9 @@ pub fn outbox_is_transactional_and_sequenced(storage: &dyn Storage) {
     let a2 = tx.event_append(&event("acme", "ledger.closed")).unwrap();
     tx.commit().unwrap();
     assert_eq!((a1.seq, g1.seq, a2.seq), (1, 1, 2));
-    assert!(a1.id < g1.id && g1.id < a2.id);
+    // Ids are unique and grow within a tenant; across tenants they need not be in
+    // emit order (SQLite numbers each tenant's file from its own range).
+    assert!(a1.id < a2.id && a1.id != g1.id && a2.id != g1.id);
 
     let mut tx = storage.begin().unwrap();
     tx.event_append(&event("acme", "ledger.posted")).unwrap();
@@ -339,6 +359,7 @@ pub fn trust_and_package_versions(storage: &dyn Storage) {
 }
 
 pub fn savepoints_undo_or_keep_a_nested_calls_writes(storage: &dyn Storage) {
+    given_tenants(storage);
     let a = scope("acme", "caller");
     let b = scope("acme", "callee");
     let mut tx = storage.begin_scoped("acme").unwrap();
@@ -358,6 +379,7 @@ pub fn savepoints_undo_or_keep_a_nested_calls_writes(storage: &dyn Storage) {
 }
 
 pub fn jobs_are_leased_once_and_taken_over_after_expiry(storage: &dyn Storage) {
+    given_tenants(storage);
     let mut tx = storage.begin().unwrap();
     let once = tx
         .job_insert_once("acme", "payroll", "close", "{\"m\":1}", 1_000)
@@ -461,6 +483,7 @@ pub fn jobs_are_leased_once_and_taken_over_after_expiry(storage: &dyn Storage) {
 }
 
 pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
+    given_tenants(storage);
     let event = |topic: &str| NewEvent {
         tenant: "acme".into(),
         topic: topic.into(),
@@ -542,6 +565,7 @@ pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
 }
 
 pub fn identity_and_audit_rows(storage: &dyn Storage) {
+    given_tenants(storage);
     let mut tx = storage.begin().unwrap();
     let user = UserRecord {
         tenant: "acme".into(),

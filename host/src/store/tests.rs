@@ -30,10 +30,217 @@ fn sqlite_data_survives_reopen() {
     {
         let s = SqliteStorage::open(&path, Durability::Full).unwrap();
         let mut tx = s.begin().unwrap();
+        tx.tenant_insert(&Tenant {
+            id: "acme".into(),
+            name: "Acme".into(),
+            time_zone: "UTC".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        })
+        .unwrap();
         tx.kv_put(&scope, "k", b"v").unwrap();
         tx.commit().unwrap();
     }
     let s = SqliteStorage::open(&path, Durability::Full).unwrap();
     let mut tx = s.begin().unwrap();
     assert_eq!(tx.kv_get(&scope, "k").unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+fn tenant(id: &str) -> Tenant {
+    Tenant {
+        id: id.into(),
+        name: id.into(),
+        time_zone: "UTC".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+fn with_tenants(ids: &[&str]) -> (tempfile::TempDir, SqliteStorage) {
+    let (dir, s) = sqlite();
+    let mut tx = s.begin().unwrap();
+    for id in ids {
+        tx.tenant_insert(&tenant(id)).unwrap();
+    }
+    tx.commit().unwrap();
+    (dir, s)
+}
+
+#[test]
+fn writers_of_different_tenants_do_not_wait_for_each_other() {
+    let (_dir, s) = with_tenants(&["acme", "globex"]);
+    let a = scope_of("acme");
+    let b = scope_of("globex");
+    // acme's writer stays open (a long call) while globex writes and commits.
+    let mut long = s.begin_scoped("acme").unwrap();
+    long.kv_put(&a, "k", b"slow").unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let other = s.clone();
+    std::thread::spawn(move || {
+        let mut tx = other.begin_scoped("globex").unwrap();
+        tx.kv_put(&b, "k", b"fast").unwrap();
+        tx.commit().unwrap();
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("globex's write finished while acme's writer was open");
+    long.commit().unwrap();
+    let mut tx = s.begin_read().unwrap();
+    assert_eq!(tx.kv_get(&a, "k").unwrap().as_deref(), Some(&b"slow"[..]));
+    assert_eq!(
+        tx.kv_get(&scope_of("globex"), "k").unwrap().as_deref(),
+        Some(&b"fast"[..])
+    );
+    // Each tenant has its own file.
+    assert!(s.tenant_path("acme").is_file());
+    assert!(s.tenant_path("globex").is_file());
+}
+
+fn scope_of(tenant: &str) -> Scope {
+    Scope {
+        tenant: tenant.into(),
+        plugin: "notes".into(),
+    }
+}
+
+#[test]
+fn ids_of_work_name_their_tenant() {
+    let (_dir, s) = with_tenants(&["acme", "globex"]);
+    let mut tx = s.begin().unwrap();
+    let a = tx.job_insert_once("acme", "p", "j", "{}", 10).unwrap();
+    let g = tx.job_insert_once("globex", "p", "j", "{}", 10).unwrap();
+    tx.commit().unwrap();
+    assert_ne!(a, g);
+    assert_ne!(a / sqlite_tenants::ID_SPAN, g / sqlite_tenants::ID_SPAN);
+    let mut tx = s.begin_read().unwrap();
+    assert_eq!(tx.job_get(a).unwrap().unwrap().tenant, "acme");
+    assert_eq!(tx.job_get(g).unwrap().unwrap().tenant, "globex");
+    assert_eq!(tx.job_list(&JobFilter::default()).unwrap().len(), 2);
+    // The scheduler looks only at tenants with work due.
+    assert!(s.work_scopes(5).unwrap().is_empty());
+    let mut due = s.work_scopes(10).unwrap();
+    due.sort();
+    assert_eq!(due, vec![Some("acme".into()), Some("globex".into())]);
+}
+
+#[test]
+fn a_broken_tenant_file_names_the_tenant_and_spares_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let s = SqliteStorage::open(&path, Durability::Full).unwrap();
+        let mut tx = s.begin().unwrap();
+        for id in ["acme", "globex", "initech"] {
+            tx.tenant_insert(&tenant(id)).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    // A new process finds one file gone and one overwritten.
+    let missing = tenant_file(dir.path(), "globex");
+    std::fs::remove_file(&missing).unwrap();
+    std::fs::write(tenant_file(dir.path(), "initech"), vec![7u8; 8192]).unwrap();
+    let s = SqliteStorage::open(&path, Durability::Full).unwrap();
+    let err = s
+        .begin_scoped("globex")
+        .err()
+        .expect("missing file refused")
+        .to_string();
+    assert!(
+        err.contains("tenant 'globex'") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("backoffice tenant restore"), "{err}");
+    let err = s
+        .begin_scoped("initech")
+        .err()
+        .expect("corrupt file refused")
+        .to_string();
+    assert!(
+        err.contains("tenant 'initech'") && err.contains("cannot be opened"),
+        "{err}"
+    );
+    let mut tx = s.begin_scoped("acme").unwrap();
+    tx.kv_put(&scope_of("acme"), "still", b"works").unwrap();
+    tx.commit().unwrap();
+    // The scheduler skips the broken tenants instead of failing.
+    assert!(s.work_scopes(0).unwrap().is_empty());
+}
+
+#[test]
+fn a_single_file_data_directory_is_split_per_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    // The layout before per-tenant files: every table in one file.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for ddl in [
+            sqlite::HOST_SCHEMA,
+            sqlite::KV_SCHEMA,
+            sqlite_events::SCHEMA,
+            sqlite_work::SCHEMA,
+            sqlite_identity::SCHEMA,
+            sqlite_trust::SCHEMA,
+        ] {
+            conn.execute_batch(ddl).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO tenants VALUES ('acme', 'Acme', 'UTC', 't'), ('globex', 'Globex', 'UTC', 't');
+             INSERT INTO kv VALUES ('acme', 'notes', 'a', x'01'), ('acme', 'notes', 'b', x'02'),
+                                   ('globex', 'notes', 'a', x'03');
+             INSERT INTO events (id, tenant, seq, topic, payload, plugin, version, created_at_ms)
+                 VALUES (7, 'acme', 1, 't.x', '{}', 'notes', '1.0.0', 1);
+             INSERT INTO jobs (id, tenant, plugin, job, payload, state, next_run_ms)
+                 VALUES (3, 'globex', 'notes', 'j', '{}', 'scheduled', 5);
+             INSERT INTO users VALUES ('', 'root', 'Root', NULL, 1, 't', NULL),
+                                      ('acme', 'ada', 'Ada', NULL, 0, 't', NULL);
+             INSERT INTO tokens VALUES ('tok1', 'acme', 'ada', 'api', 'n', 'h', 't', NULL, NULL, NULL);
+             INSERT INTO audit VALUES ('acme', 1, 't', 'a', 'x', 'y', 'ok', '{}', NULL, '', 'h1'),
+                                      ('', 1, 't', 'a', 'x', 'y', 'ok', '{}', NULL, '', 'h2');",
+        )
+        .unwrap();
+    }
+    let s = SqliteStorage::open(&path, Durability::Full).unwrap();
+    let mut tx = s.begin_read().unwrap();
+    assert_eq!(tx.kv_count_plugin("notes").unwrap(), 3);
+    assert_eq!(
+        tx.kv_get(&scope_of("globex"), "a").unwrap().as_deref(),
+        Some(&[3u8][..])
+    );
+    assert_eq!(tx.job_get(3).unwrap().unwrap().tenant, "globex");
+    assert_eq!(tx.token_get("tok1").unwrap().unwrap().username, "ada");
+    assert!(tx.user_get("", "root").unwrap().is_some());
+    assert!(tx.user_get("acme", "ada").unwrap().is_some());
+    assert_eq!(
+        tx.audit_chains().unwrap(),
+        vec!["".to_string(), "acme".into()]
+    );
+    let events = tx
+        .event_list(&EventFilter {
+            tenant: None,
+            topic: None,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), vec![7]);
+    drop(tx);
+    // The moved rows are gone from the main file, whose host rows stay.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let kv: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'kv'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kv, 0);
+    let users: i64 = conn
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(users, 1);
+    // New rows of a split tenant get ids of its own range, after the old ones.
+    let mut tx = s.begin_scoped("acme").unwrap();
+    let id = tx.job_insert_once("acme", "notes", "j", "{}", 1).unwrap();
+    tx.commit().unwrap();
+    assert!(id > sqlite_tenants::ID_SPAN, "{id}");
+    // Opening again does nothing more.
+    drop(SqliteStorage::open(&path, Durability::Full).unwrap());
 }

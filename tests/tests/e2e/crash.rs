@@ -78,7 +78,7 @@ fn call(cli: &Cli, plugin: &str, op: &str, input: Value) -> Value {
 /// opens the host, writing) can wait for all of them.
 fn delivery_states(cli: &Cli) -> Vec<(String, u32)> {
     let db = rusqlite::Connection::open_with_flags(
-        cli.dir.path().join(backoffice_host::DATABASE_FILE),
+        backoffice_host::store::tenant_file(cli.dir.path(), "acme"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();

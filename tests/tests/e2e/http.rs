@@ -243,12 +243,16 @@ fn api_tokens_are_shown_once_revocable_and_expire() {
     assert_eq!(r.status, 200, "{r:?}");
 
     // Only hashes are stored: the token text appears nowhere in the database.
-    let db = std::fs::read(cli.dir.path().join("backoffice.db")).unwrap();
     let secret = token.rsplit('_').next().unwrap();
-    assert!(
-        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
-        "token stored in clear"
-    );
+    let tenant_db = backoffice_host::store::tenant_file(cli.dir.path(), "acme");
+    for file in [cli.dir.path().join("backoffice.db"), tenant_db] {
+        let db = std::fs::read(&file).unwrap();
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "token stored in clear in {}",
+            file.display()
+        );
+    }
     let listed = cli
         .run(&["token", "list", "--tenant", "acme", "--json"])
         .json();
@@ -456,7 +460,9 @@ fn audit_chain_records_calls_and_admin_actions_and_detects_edits() {
 
     // Someone edits a row behind the host's back: verify names the link.
     let seq = invokes[1]["seq"].as_u64().unwrap();
-    let db = rusqlite::Connection::open(cli.dir.path().join("backoffice.db")).unwrap();
+    let db =
+        rusqlite::Connection::open(backoffice_host::store::tenant_file(cli.dir.path(), "acme"))
+            .unwrap();
     db.execute(
         "UPDATE audit SET outcome = 'ok' WHERE tenant = 'acme' AND seq = ?1",
         [seq as i64],

@@ -1,0 +1,1150 @@
+//! The embedded default backend: one SQLite file for the host and one per tenant.
+//!
+//! ```text
+//! <data dir>/backoffice.db          tenants, packages, grants, enablements, trust,
+//!                                   host users and tokens, the host audit chain,
+//!                                   sign-in failures, and two indexes:
+//!                                   tenant_files (tenant -> number) and
+//!                                   token_tenants (token id -> tenant)
+//! <data dir>/tenants/<tenant>.db    that tenant's plugin data, outbox, deliveries,
+//!                                   jobs and runs, users, roles, tokens, audit chain
+//! ```
+//!
+//! Each file has its own write lock, so writers of different tenants run side by side
+//! and a long call of one company never holds up another's. A [`RoutedTx`] opens the
+//! files it touches lazily and sends each [`Transaction`] method to the file that holds
+//! its rows; the SQL of each file is the one in `sqlite.rs` and its siblings.
+//!
+//! Lock order, which makes deadlocks impossible: a transaction scoped to a tenant
+//! (`begin_scoped`) writes only that tenant's file and reads the main file on a
+//! snapshot; an unscoped one (`begin`) takes the main file's lock first and then the
+//! tenants' locks it needs, in the order it touches them, and no other unscoped writer
+//! can hold a tenant lock at that time. A commit writes the tenant files first and the
+//! main file last, so a crash between them leaves host rows that point at nothing new.
+//!
+//! Ids of events, deliveries, jobs and runs are unique across tenants: a tenant's file
+//! numbers them from `number * 10^12`, so an id names its tenant (ids of a data
+//! directory split from a single file keep their old values and are looked up in
+//! every file).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::{OptionalExtension, params};
+
+use super::sqlite::{Db, FileTx, HOST_SCHEMA, KV_SCHEMA};
+use super::{
+    AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter, EventRecord,
+    Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord,
+    ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
+    UserRecord, sqlite_events, sqlite_identity, sqlite_trust, sqlite_work,
+};
+
+/// Folder of the tenant files inside the data directory.
+pub const TENANTS_DIR: &str = "tenants";
+
+/// Ids of a tenant's events, deliveries, jobs and runs start at `number * ID_SPAN`.
+pub(super) const ID_SPAN: i64 = 1_000_000_000_000;
+
+/// Indexes of the main file that route to tenant files.
+const ROUTING_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS tenant_files (
+    num INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS token_tenants (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL
+);
+"#;
+
+/// The main file's DDL.
+fn main_ddl() -> [&'static str; 4] {
+    [
+        HOST_SCHEMA,
+        sqlite_identity::SCHEMA,
+        sqlite_trust::SCHEMA,
+        ROUTING_SCHEMA,
+    ]
+}
+
+/// A tenant file's DDL.
+pub(super) fn tenant_ddl() -> [&'static str; 4] {
+    [
+        KV_SCHEMA,
+        sqlite_events::SCHEMA,
+        sqlite_work::SCHEMA,
+        sqlite_identity::SCHEMA,
+    ]
+}
+
+/// Idle connections kept per tenant file; the main file keeps more, as every call
+/// reads it.
+const TENANT_POOL: usize = 4;
+const MAIN_POOL: usize = 64;
+
+/// SQLite storage: the main file and one file per tenant. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    durability: Durability,
+    main: Db,
+    /// Open tenant files by tenant id, and tenant ids by number.
+    tenants: RwLock<HashMap<String, Arc<TenantDb>>>,
+    numbers: RwLock<HashMap<i64, String>>,
+    /// What the scheduler last found per tenant (see [`Storage::work_scopes`]).
+    work: Mutex<HashMap<String, WorkHint>>,
+}
+
+/// One tenant's file.
+pub(super) struct TenantDb {
+    pub(super) id: String,
+    pub(super) num: i64,
+    pub(super) db: Db,
+}
+
+/// When a tenant next has work, as of the file's state `stamp`.
+#[derive(Clone, Copy)]
+struct WorkHint {
+    stamp: (Option<SystemTime>, u64, Option<SystemTime>),
+    next_due_ms: Option<i64>,
+    /// When the hint was read; older ones are read again, as two commits within the
+    /// file system's time granularity can leave the stamp unchanged.
+    read_at: Instant,
+}
+
+/// How long a hint is trusted while the stamp stays the same.
+const HINT_TTL: Duration = Duration::from_secs(2);
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("main", &self.shared.main.path())
+            .finish()
+    }
+}
+
+/// Path of tenant `id`'s file in the data directory `dir`.
+pub fn tenant_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(TENANTS_DIR).join(format!("{id}.db"))
+}
+
+fn backend(what: String) -> StoreError {
+    StoreError::Backend(what)
+}
+
+impl SqliteStorage {
+    /// Open (creating if needed) the main database at `path`, whose folder also holds
+    /// the tenant files, and bring the schemas up to date. A main file that still holds
+    /// tenant rows (a data directory from before the split) is split first.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        let main = Db::open(path, durability, &main_ddl(), true, MAIN_POOL)?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let storage = SqliteStorage {
+            shared: Arc::new(Shared {
+                dir,
+                durability,
+                main,
+                tenants: RwLock::new(HashMap::new()),
+                numbers: RwLock::new(HashMap::new()),
+                work: Mutex::new(HashMap::new()),
+            }),
+        };
+        super::sqlite_split::split_if_needed(&storage)?;
+        Ok(storage)
+    }
+
+    pub(super) fn main_db(&self) -> &Db {
+        &self.shared.main
+    }
+
+    /// Path of tenant `id`'s file.
+    pub fn tenant_path(&self, id: &str) -> PathBuf {
+        tenant_file(&self.shared.dir, id)
+    }
+
+    /// Every tenant with a file, by id, with its number.
+    pub(super) fn registered(&self) -> Result<Vec<(String, i64)>> {
+        let conn = self.shared.main.acquire()?;
+        let rows = conn
+            .prepare_cached("SELECT tenant, num FROM tenant_files ORDER BY tenant")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(String, i64)>>>();
+        self.shared.main.release(conn);
+        Ok(rows?)
+    }
+
+    /// The open file of tenant `id`; `None` when the host has no such tenant file.
+    pub(super) fn tenant(&self, id: &str) -> Result<Option<Arc<TenantDb>>> {
+        if id == HOST_SCOPE {
+            return Ok(None);
+        }
+        if let Some(t) = self
+            .shared
+            .tenants
+            .read()
+            .ok()
+            .and_then(|m| m.get(id).cloned())
+        {
+            return Ok(Some(t));
+        }
+        // Another process (a CLI beside `serve`) may have created it since.
+        let conn = self.shared.main.acquire()?;
+        let num: Option<i64> = conn
+            .prepare_cached("SELECT num FROM tenant_files WHERE tenant = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?;
+        self.shared.main.release(conn);
+        let Some(num) = num else {
+            return Ok(None);
+        };
+        self.open_tenant(id, num, false).map(Some)
+    }
+
+    /// Open tenant `id`'s file (creating it if `create`) and remember it.
+    pub(super) fn open_tenant(&self, id: &str, num: i64, create: bool) -> Result<Arc<TenantDb>> {
+        let path = self.tenant_path(id);
+        if !create && !path.is_file() {
+            return Err(backend(format!(
+                "the database of tenant '{id}' is missing: {} does not exist; restore it from a backup (`backoffice tenant restore --tenant {id} --from FILE`), or remove the tenant",
+                path.display()
+            )));
+        }
+        if create && let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| backend(format!("cannot create folder {}: {e}", parent.display())))?;
+        }
+        let db = Db::open(
+            &path,
+            self.shared.durability,
+            &tenant_ddl(),
+            create,
+            TENANT_POOL,
+        )
+        .map_err(|e| {
+            backend(format!(
+                "the database of tenant '{id}' ({}) cannot be opened: {e}; other tenants are not affected. Restore it from a backup with `backoffice tenant restore --tenant {id} --from FILE`",
+                path.display()
+            ))
+        })?;
+        if create {
+            seed_ids(&db, num)?;
+        }
+        let tenant = Arc::new(TenantDb {
+            id: id.to_string(),
+            num,
+            db,
+        });
+        if let Ok(mut map) = self.shared.tenants.write() {
+            map.insert(id.to_string(), tenant.clone());
+        }
+        if let Ok(mut map) = self.shared.numbers.write() {
+            map.insert(num, id.to_string());
+        }
+        Ok(tenant)
+    }
+
+    /// Forget an open tenant file (it is being replaced or removed).
+    pub(super) fn forget_tenant(&self, id: &str) {
+        let removed = self
+            .shared
+            .tenants
+            .write()
+            .ok()
+            .and_then(|mut m| m.remove(id));
+        if let Some(t) = removed
+            && let Ok(mut map) = self.shared.numbers.write()
+        {
+            map.remove(&t.num);
+        }
+        if let Ok(mut work) = self.shared.work.lock() {
+            work.remove(id);
+        }
+    }
+
+    /// The tenant an id of an event, delivery, job or run belongs to, when it names one.
+    fn tenant_of_id(&self, id: i64) -> Option<String> {
+        let num = id / ID_SPAN;
+        if num <= 0 {
+            return None;
+        }
+        if let Some(t) = self
+            .shared
+            .numbers
+            .read()
+            .ok()
+            .and_then(|m| m.get(&num).cloned())
+        {
+            return Some(t);
+        }
+        self.registered()
+            .ok()?
+            .into_iter()
+            .find(|(_, n)| *n == num)
+            .map(|(t, _)| t)
+    }
+
+    /// When tenant `t` next has work, read from its file unless nothing changed there
+    /// since the last look.
+    fn next_due(&self, tenant: &TenantDb) -> Result<Option<i64>> {
+        let stamp = file_stamp(tenant.db.path());
+        if let Some(hint) = self
+            .shared
+            .work
+            .lock()
+            .ok()
+            .and_then(|w| w.get(&tenant.id).copied())
+            && hint.stamp == stamp
+            && hint.read_at.elapsed() < HINT_TTL
+        {
+            return Ok(hint.next_due_ms);
+        }
+        let conn = tenant.db.acquire()?;
+        let next: Option<i64> = conn
+            .prepare_cached(
+                "SELECT min(t) FROM (
+                   SELECT CASE WHEN EXISTS (SELECT 1 FROM events WHERE fanned_out = 0)
+                          THEN 0 END AS t
+                   UNION ALL
+                   SELECT min(max(next_run_ms, coalesce(lease_until_ms, 0))) FROM jobs
+                    WHERE state = 'scheduled'
+                   UNION ALL
+                   SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0))) FROM deliveries
+                    WHERE state = 'pending')",
+            )?
+            .query_row([], |r| r.get(0))?;
+        tenant.db.release(conn);
+        if let Ok(mut work) = self.shared.work.lock() {
+            work.insert(
+                tenant.id.clone(),
+                WorkHint {
+                    stamp,
+                    next_due_ms: next,
+                    read_at: Instant::now(),
+                },
+            );
+        }
+        Ok(next)
+    }
+}
+
+/// What changes when any process commits to the file: the WAL's time and size, and
+/// the database file's time (after a checkpoint).
+fn file_stamp(path: &Path) -> (Option<SystemTime>, u64, Option<SystemTime>) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::fs::metadata(PathBuf::from(wal)).ok();
+    let db = std::fs::metadata(path).ok();
+    (
+        wal.as_ref().and_then(|m| m.modified().ok()),
+        wal.map_or(0, |m| m.len()),
+        db.and_then(|m| m.modified().ok()),
+    )
+}
+
+/// Make a new tenant file number its rows from `num * ID_SPAN`.
+pub(super) fn seed_ids(db: &Db, num: i64) -> Result<()> {
+    let conn = db.acquire()?;
+    let base = num.saturating_mul(ID_SPAN);
+    let result = (|| -> Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for table in ["events", "deliveries", "jobs", "job_runs"] {
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2
+                  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
+                params![table, base],
+            )?;
+            conn.execute(
+                "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1",
+                params![table, base],
+            )?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    } else {
+        db.release(conn);
+    }
+    result
+}
+
+impl Storage for SqliteStorage {
+    fn begin(&self) -> Result<Box<dyn Transaction>> {
+        let main = self.shared.main.begin_write()?;
+        Ok(Box::new(RoutedTx::new(
+            self.clone(),
+            true,
+            None,
+            Some(main),
+        )))
+    }
+
+    fn begin_scoped(&self, scope: &str) -> Result<Box<dyn Transaction>> {
+        match self.tenant(scope)? {
+            Some(tenant) => {
+                let mut tx = RoutedTx::new(self.clone(), true, Some(tenant.id.clone()), None);
+                let file = tenant.db.begin_write()?;
+                tx.tenants.insert(tenant.id.clone(), file);
+                Ok(Box::new(tx))
+            }
+            // Host data (the host audit chain, host sign-ins) or a shared scope.
+            None => self.begin(),
+        }
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn Transaction>> {
+        Ok(Box::new(RoutedTx::new(self.clone(), false, None, None)))
+    }
+
+    fn ping(&self) -> Result<()> {
+        let conn = self.shared.main.acquire()?;
+        conn.query_row("SELECT count(*) FROM plugins", [], |_| Ok(()))?;
+        self.shared.main.release(conn);
+        Ok(())
+    }
+
+    fn work_scopes(&self, now_ms: i64) -> Result<Vec<Option<String>>> {
+        let mut due = Vec::new();
+        for (id, _) in self.registered()? {
+            // A tenant whose file cannot be opened must not stop the others' work.
+            let next = match self.tenant(&id) {
+                Ok(Some(t)) => self.next_due(&t),
+                Ok(None) => continue,
+                Err(e) => Err(e),
+            };
+            match next {
+                Ok(Some(at)) if at <= now_ms => due.push(Some(id)),
+                Ok(_) => {}
+                Err(e) => tracing::error!(tenant = %id, "cannot look for due work: {e}"),
+            }
+        }
+        Ok(due)
+    }
+}
+
+/// One transaction over the files it touches.
+pub(super) struct RoutedTx {
+    storage: SqliteStorage,
+    write: bool,
+    /// The tenant a scoped transaction writes; it writes nothing else.
+    bound: Option<String>,
+    main: Option<FileTx>,
+    tenants: BTreeMap<String, FileTx>,
+    /// Open savepoints, replayed on files opened after them.
+    savepoints: Vec<String>,
+}
+
+impl RoutedTx {
+    fn new(
+        storage: SqliteStorage,
+        write: bool,
+        bound: Option<String>,
+        main: Option<FileTx>,
+    ) -> Self {
+        RoutedTx {
+            storage,
+            write,
+            bound,
+            main,
+            tenants: BTreeMap::new(),
+            savepoints: Vec::new(),
+        }
+    }
+
+    fn replay(&self, tx: &mut FileTx) -> Result<()> {
+        for name in &self.savepoints {
+            tx.savepoint(name)?;
+        }
+        Ok(())
+    }
+
+    /// The main file, for reading.
+    fn main(&mut self) -> Result<&mut FileTx> {
+        if self.main.is_none() {
+            // A scoped writer reads host rows on a snapshot and never waits for the
+            // main file's lock (see the lock order above).
+            let mut tx = self.storage.shared.main.begin_read()?;
+            self.replay(&mut tx)?;
+            self.main = Some(tx);
+        }
+        self.main
+            .as_mut()
+            .ok_or_else(|| backend("main database not open".into()))
+    }
+
+    /// The main file, for writing.
+    fn main_mut(&mut self) -> Result<&mut FileTx> {
+        if let Some(t) = &self.bound {
+            return Err(backend(format!(
+                "internal error: a transaction of tenant '{t}' tried to write host data"
+            )));
+        }
+        self.main()
+    }
+
+    /// Tenant `id`'s file; `None` for a tenant the host does not have.
+    fn tenant(&mut self, id: &str) -> Result<Option<&mut FileTx>> {
+        if !self.tenants.contains_key(id) {
+            if self.write && self.bound.as_deref().is_some_and(|b| b != id) {
+                // Reading another tenant is harmless; writing it would break the
+                // lock order, and then fails like any write on a snapshot.
+                tracing::debug!(tenant = %id, "a scoped transaction reads another tenant");
+            }
+            let Some(t) = self.storage.tenant(id)? else {
+                return Ok(None);
+            };
+            let mut tx = if self.write && self.bound.as_deref().is_none_or(|b| b == id) {
+                t.db.begin_write()?
+            } else {
+                t.db.begin_read()?
+            };
+            self.replay(&mut tx)?;
+            self.tenants.insert(id.to_string(), tx);
+        }
+        Ok(self.tenants.get_mut(id))
+    }
+
+    /// Tenant `id`'s file, which must exist.
+    fn tenant_mut(&mut self, id: &str) -> Result<&mut FileTx> {
+        self.tenant(id)?.ok_or_else(|| {
+            backend(format!(
+                "tenant '{id}' has no database; create the tenant first"
+            ))
+        })
+    }
+
+    /// Where rows of users, roles, tokens and the audit chain `tenant` live.
+    fn identity(&mut self, tenant: &str) -> Result<Option<&mut FileTx>> {
+        if tenant == HOST_SCOPE {
+            self.main().map(Some)
+        } else {
+            self.tenant(tenant)
+        }
+    }
+
+    fn identity_mut(&mut self, tenant: &str) -> Result<&mut FileTx> {
+        if tenant == HOST_SCOPE {
+            self.main_mut()
+        } else {
+            self.tenant_mut(tenant)
+        }
+    }
+
+    /// The tenants a cross-tenant method covers: the bound one, or all.
+    fn all_tenants(&mut self) -> Result<Vec<String>> {
+        Ok(match &self.bound {
+            Some(t) => vec![t.clone()],
+            None => self
+                .storage
+                .registered()?
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect(),
+        })
+    }
+
+    /// The tenants that may hold the row with `id`.
+    fn tenants_of_id(&mut self, id: i64) -> Result<Vec<String>> {
+        match (&self.bound, self.storage.tenant_of_id(id)) {
+            (Some(b), Some(t)) if *b != t => Ok(Vec::new()),
+            (_, Some(t)) => Ok(vec![t]),
+            (_, None) => self.all_tenants(),
+        }
+    }
+
+    /// Run `f` on every tenant file in `tenants` that exists; the results in order.
+    fn each<T>(
+        &mut self,
+        tenants: Vec<String>,
+        mut f: impl FnMut(&mut FileTx) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(tenants.len());
+        for t in tenants {
+            if let Some(tx) = self.tenant(&t)? {
+                out.push(f(tx)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first answer of `f` over the tenants that may hold `id`.
+    fn find_by_id<T>(
+        &mut self,
+        id: i64,
+        mut f: impl FnMut(&mut FileTx) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        for t in self.tenants_of_id(id)? {
+            if let Some(tx) = self.tenant(&t)?
+                && let Some(found) = f(tx)?
+            {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `f` is true in one of the tenants that may hold `id`.
+    fn any_by_id(
+        &mut self,
+        id: i64,
+        mut f: impl FnMut(&mut FileTx) -> Result<bool>,
+    ) -> Result<bool> {
+        Ok(self
+            .find_by_id(id, |tx| Ok(f(tx)?.then_some(())))?
+            .is_some())
+    }
+
+    /// The tenant of a token, from the main file's index.
+    fn token_tenant(&mut self, id: &str) -> Result<Option<String>> {
+        let main = self.main()?;
+        Ok(main
+            .conn()?
+            .prepare_cached("SELECT tenant FROM token_tenants WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Where token `id` lives: its tenant's file, or the main file (host tokens).
+    fn token_file(&mut self, id: &str) -> Result<Option<&mut FileTx>> {
+        match self.token_tenant(id)? {
+            Some(t) => self.tenant(&t),
+            None => self.main().map(Some),
+        }
+    }
+}
+
+impl Transaction for RoutedTx {
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        // Tenant files first, the main file last (see the module doc).
+        let tenants = std::mem::take(&mut self.tenants);
+        for (_, tx) in tenants {
+            Box::new(tx).commit()?;
+        }
+        if let Some(main) = self.main.take() {
+            Box::new(main).commit()?;
+        }
+        Ok(())
+    }
+
+    fn savepoint(&mut self, name: &str) -> Result<()> {
+        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
+            tx.savepoint(name)?;
+        }
+        self.savepoints.push(name.to_string());
+        Ok(())
+    }
+
+    fn release(&mut self, name: &str) -> Result<()> {
+        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
+            tx.release(name)?;
+        }
+        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
+            self.savepoints.truncate(i);
+        }
+        Ok(())
+    }
+
+    fn rollback_to(&mut self, name: &str) -> Result<()> {
+        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
+            tx.rollback_to(name)?;
+        }
+        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
+            self.savepoints.truncate(i);
+        }
+        Ok(())
+    }
+
+    // --- plugin key-value data: the tenant's file ---
+
+    fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.kv_get(scope, key),
+            None => Ok(None),
+        }
+    }
+    fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
+        self.tenant_mut(&scope.tenant)?.kv_put(scope, key, value)
+    }
+    fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
+        self.tenant_mut(&scope.tenant)?.kv_delete(scope, key)
+    }
+    fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.kv_scan(scope, query),
+            None => Ok(ScanPage::default()),
+        }
+    }
+    fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
+        let all = self.all_tenants()?;
+        Ok(self
+            .each(all, |tx| tx.kv_purge_plugin(plugin))?
+            .into_iter()
+            .sum())
+    }
+    fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
+        let all = self.all_tenants()?;
+        Ok(self
+            .each(all, |tx| tx.kv_count_plugin(plugin))?
+            .into_iter()
+            .sum())
+    }
+
+    // --- tenants: the main file, and a new file per tenant ---
+
+    fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()> {
+        let main = self.main_mut()?;
+        main.tenant_insert(tenant)?;
+        let num: i64 = main
+            .conn()?
+            .prepare_cached("INSERT INTO tenant_files (tenant) VALUES (?1) RETURNING num")?
+            .query_row(params![tenant.id], |r| r.get(0))?;
+        // A file left by a creation that never committed is not this tenant's.
+        let path = self.storage.tenant_path(&tenant.id);
+        self.storage.forget_tenant(&tenant.id);
+        for leftover in sqlite_files(&path) {
+            let _ = std::fs::remove_file(leftover);
+        }
+        let db = self.storage.open_tenant(&tenant.id, num, true)?;
+        let mut tx = db.db.begin_write()?;
+        self.replay(&mut tx)?;
+        self.tenants.insert(tenant.id.clone(), tx);
+        Ok(())
+    }
+    fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
+        self.main()?.tenant_get(id)
+    }
+    fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
+        self.main()?.tenant_list()
+    }
+
+    // --- packages, grants, enablement, trust: the main file ---
+
+    fn package_insert(&mut self, package: &PackageRecord) -> Result<()> {
+        self.main_mut()?.package_insert(package)
+    }
+    fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
+        self.main()?.package_current(id)
+    }
+    fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
+        self.main()?.package_head(id)
+    }
+    fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        self.main()?.package_manifest(id, version)
+    }
+    fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
+        self.main()?.package_component(id, version)
+    }
+    fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
+        self.main()?.package_list()
+    }
+    fn package_remove(&mut self, id: &str) -> Result<()> {
+        self.main_mut()?.package_remove(id)
+    }
+    fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
+        self.main_mut()?.grants_set(plugin, capabilities)
+    }
+    fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
+        self.main()?.grants_get(plugin)
+    }
+    fn enablement_put(&mut self, enablement: &Enablement) -> Result<()> {
+        self.main_mut()?.enablement_put(enablement)
+    }
+    fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>> {
+        self.main()?.enablement_get(tenant, plugin)
+    }
+    fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> {
+        self.main()?.enablement_for_plugin(plugin)
+    }
+    fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> {
+        self.main()?.enablement_for_tenant(tenant)
+    }
+    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
+        self.main_mut()?.trust_insert(key)
+    }
+    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
+        self.main()?.trust_list()
+    }
+    fn trust_remove(&mut self, name: &str) -> Result<u64> {
+        self.main_mut()?.trust_remove(name)
+    }
+    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
+        self.main_mut()?
+            .package_signature_set(id, version, signature)
+    }
+    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        self.main()?.package_signature_get(id, version)
+    }
+    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
+        self.main()?.package_versions(id)
+    }
+    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
+        self.main_mut()?.package_set_current(id, version)
+    }
+    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
+        self.main_mut()?.package_delete_version(id, version)
+    }
+
+    // --- events and durable work: the tenant's file ---
+
+    fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
+        self.tenant_mut(&event.tenant)?.event_append(event)
+    }
+    fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
+        let tenants = match &filter.tenant {
+            Some(t) => vec![t.clone()],
+            None => self.all_tenants()?,
+        };
+        let mut all: Vec<EventRecord> = self
+            .each(tenants, |tx| tx.event_list(filter))?
+            .into_iter()
+            .flatten()
+            .collect();
+        all.sort_by(|a, b| (b.created_at_ms, b.id).cmp(&(a.created_at_ms, a.id)));
+        all.truncate(filter.limit as usize);
+        Ok(all)
+    }
+    fn job_upsert_cron(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        cron: &str,
+        next_run_ms: i64,
+    ) -> Result<()> {
+        self.tenant_mut(tenant)?
+            .job_upsert_cron(tenant, plugin, job, cron, next_run_ms)
+    }
+    fn job_insert_once(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        payload: &str,
+        at_ms: i64,
+    ) -> Result<i64> {
+        self.tenant_mut(tenant)?
+            .job_insert_once(tenant, plugin, job, payload, at_ms)
+    }
+    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        match self.tenant(tenant)? {
+            Some(tx) => tx.job_pause(tenant, plugin),
+            None => Ok(()),
+        }
+    }
+    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        match self.tenant(tenant)? {
+            Some(tx) => tx.job_resume_once(tenant, plugin),
+            None => Ok(()),
+        }
+    }
+    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
+        let all = self.all_tenants()?;
+        self.each(all, |tx| tx.job_delete_plugin(plugin))?;
+        Ok(())
+    }
+    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
+        match self.tenant(tenant)? {
+            Some(tx) => tx.job_cancel(tenant, plugin, id),
+            None => Ok(false),
+        }
+    }
+    fn job_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(JobRecord, i64)>> {
+        let all = self.all_tenants()?;
+        let mut claimed = Vec::new();
+        for t in all {
+            let left = limit.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
+            if left == 0 {
+                break;
+            }
+            if let Some(tx) = self.tenant(&t)? {
+                claimed.extend(tx.job_claim(now_ms, lease_until_ms, owner, left)?);
+            }
+        }
+        Ok(claimed)
+    }
+    fn job_finish(
+        &mut self,
+        id: i64,
+        run_id: i64,
+        owner: &str,
+        duration_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        self.any_by_id(id, |tx| {
+            tx.job_finish(id, run_id, owner, duration_ms, finish)
+        })
+    }
+    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
+        self.find_by_id(id, |tx| tx.job_get(id))
+    }
+    fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
+        let tenants = match &filter.tenant {
+            Some(t) => vec![t.clone()],
+            None => self.all_tenants()?,
+        };
+        // Each file answers in (tenant, plugin, job, id) order, and tenants in order.
+        Ok(self
+            .each(tenants, |tx| tx.job_list(filter))?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
+        let tenants = match job_id {
+            Some(id) => self.tenants_of_id(id)?,
+            None => self.all_tenants()?,
+        };
+        let mut runs: Vec<JobRun> = self
+            .each(tenants, |tx| tx.job_runs(job_id, limit))?
+            .into_iter()
+            .flatten()
+            .collect();
+        runs.sort_by(|a, b| (b.started_ms, b.id).cmp(&(a.started_ms, a.id)));
+        runs.truncate(limit as usize);
+        Ok(runs)
+    }
+    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        self.any_by_id(id, |tx| tx.job_retry(id, now_ms))
+    }
+    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
+        let all = self.all_tenants()?;
+        let mut events = Vec::new();
+        for t in all {
+            let left = limit.saturating_sub(u32::try_from(events.len()).unwrap_or(u32::MAX));
+            if left == 0 {
+                break;
+            }
+            if let Some(tx) = self.tenant(&t)? {
+                events.extend(tx.event_unfanned(left)?);
+            }
+        }
+        Ok(events)
+    }
+    fn event_fan_out(
+        &mut self,
+        event: &EventRecord,
+        subscribers: &[String],
+        now_ms: i64,
+    ) -> Result<()> {
+        self.tenant_mut(&event.tenant)?
+            .event_fan_out(event, subscribers, now_ms)
+    }
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+        let all = self.all_tenants()?;
+        let mut claimed = Vec::new();
+        for t in all {
+            let left = limit.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
+            if left == 0 {
+                break;
+            }
+            if let Some(tx) = self.tenant(&t)? {
+                claimed.extend(tx.delivery_claim(now_ms, lease_until_ms, owner, left)?);
+            }
+        }
+        Ok(claimed)
+    }
+    fn delivery_finish(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        self.any_by_id(id, |tx| tx.delivery_finish(id, owner, now_ms, finish))
+    }
+    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
+        Ok(self
+            .find_by_id(event_id, |tx| {
+                let list = tx.delivery_list(event_id)?;
+                Ok((!list.is_empty()).then_some(list))
+            })?
+            .unwrap_or_default())
+    }
+    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        self.any_by_id(id, |tx| tx.delivery_retry(id, now_ms))
+    }
+
+    // --- identity: the tenant's file, or the main file for the host ---
+
+    fn user_insert(&mut self, user: &UserRecord) -> Result<()> {
+        self.identity_mut(&user.tenant)?.user_insert(user)
+    }
+    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.user_get(tenant, username),
+            None => Ok(None),
+        }
+    }
+    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.user_list(tenant),
+            None => Ok(Vec::new()),
+        }
+    }
+    fn user_update(&mut self, user: &UserRecord) -> Result<()> {
+        self.identity_mut(&user.tenant)?.user_update(user)
+    }
+    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
+        self.identity_mut(&role.tenant)?.role_insert(role)
+    }
+    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.role_get(tenant, name),
+            None => Ok(None),
+        }
+    }
+    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.role_list(tenant),
+            None => Ok(Vec::new()),
+        }
+    }
+    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        self.identity_mut(tenant)?
+            .role_grant(tenant, role, permission)
+    }
+    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        self.identity_mut(tenant)?
+            .role_revoke(tenant, role, permission)
+    }
+    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        self.identity_mut(tenant)?
+            .user_role_add(tenant, username, role)
+    }
+    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        self.identity_mut(tenant)?
+            .user_role_remove(tenant, username, role)
+    }
+    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.user_access(tenant, username),
+            None => Ok((Vec::new(), Vec::new())),
+        }
+    }
+    fn token_insert(&mut self, token: &TokenRecord) -> Result<()> {
+        if token.tenant != HOST_SCOPE {
+            // The index row goes first: a token id taken anywhere is a conflict.
+            self.main_mut()?
+                .conn()?
+                .prepare_cached("INSERT INTO token_tenants (id, tenant) VALUES (?1, ?2)")?
+                .execute(params![token.id, token.tenant])
+                .map_err(|e| {
+                    super::sqlite::conflict_on_unique(e, || {
+                        format!("token id {} is taken", token.id)
+                    })
+                })?;
+        }
+        self.identity_mut(&token.tenant)?.token_insert(token)
+    }
+    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
+        match self.token_file(id)? {
+            Some(tx) => tx.token_get(id),
+            None => Ok(None),
+        }
+    }
+    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.token_list(tenant),
+            None => Ok(Vec::new()),
+        }
+    }
+    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
+        let tenant = self.token_tenant(id)?;
+        match tenant {
+            Some(t) => self.tenant_mut(&t)?.token_revoke(id, at),
+            None => self.main_mut()?.token_revoke(id, at),
+        }
+    }
+    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
+        let tenant = self.token_tenant(id)?;
+        match tenant {
+            Some(t) => self.tenant_mut(&t)?.token_touch(id, at),
+            None => self.main_mut()?.token_touch(id, at),
+        }
+    }
+
+    // --- audit: each chain in its tenant's file, the host chain in the main file ---
+
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.audit_head(tenant),
+            None => Ok(None),
+        }
+    }
+    fn audit_append(&mut self, record: &AuditRecord) -> Result<()> {
+        self.identity_mut(&record.tenant)?.audit_append(record)
+    }
+    fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        if let Some(t) = &query.tenant {
+            return match self.identity(t)? {
+                Some(tx) => tx.audit_list(query),
+                None => Ok(Vec::new()),
+            };
+        }
+        let mut rows = self.main()?.audit_list(query)?;
+        let all = self.all_tenants()?;
+        rows.extend(
+            self.each(all, |tx| tx.audit_list(query))?
+                .into_iter()
+                .flatten(),
+        );
+        rows.sort_by(|a, b| (&a.at, &a.tenant, a.seq).cmp(&(&b.at, &b.tenant, b.seq)));
+        rows.truncate(query.limit as usize);
+        Ok(rows)
+    }
+    fn audit_chains(&mut self) -> Result<Vec<String>> {
+        let mut chains = self.main()?.audit_chains()?;
+        let all = self.all_tenants()?;
+        chains.extend(
+            self.each(all, |tx| tx.audit_chains())?
+                .into_iter()
+                .flatten(),
+        );
+        chains.sort();
+        chains.dedup();
+        Ok(chains)
+    }
+
+    // --- sign-in throttle: the main file ---
+
+    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()> {
+        self.main_mut()?.login_failure_add(key, at_ms)
+    }
+    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
+        self.main()?.login_failures(key, since_ms)
+    }
+    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()> {
+        self.main_mut()?.login_failures_clear(key, before_ms)
+    }
+}
+
+/// A database file and the WAL and shared-memory files beside it.
+pub(super) fn sqlite_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        files.push(PathBuf::from(p));
+    }
+    files
+}
