@@ -7,8 +7,8 @@
 //! file that holds it.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -91,7 +91,7 @@ fn schema_fingerprint(parts: &[&str]) -> i32 {
     n.max(1)
 }
 
-/// One database file: its path, a pool of idle connections and its write gate.
+/// One database file: its path, a pool of idle connections and its writer queue.
 /// Cheap to clone.
 #[derive(Clone)]
 pub(super) struct Db {
@@ -105,46 +105,131 @@ struct Inner {
     /// Upper bound of idle connections kept for reuse. Opening a connection costs far
     /// more than a call (file, WAL index, schema).
     pool_size: usize,
-    gate: WriteGate,
+    writer: Writer,
 }
 
 /// How long a writer waits for the write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One writer at a time inside this process, queued on a condition variable. SQLite's
-/// own busy handler polls with growing sleeps (up to 100 ms), which under load makes
-/// every waiting writer late; writers of other processes (a CLI beside `serve`) still
-/// meet that busy handler.
+/// A batch takes in further writers while it is younger than this and smaller than
+/// [`MAX_BATCH`]; then it is committed. A writer that finished waits at most for the
+/// writers queued behind it up to these bounds.
+const MAX_BATCH_AGE: Duration = Duration::from_millis(4);
+const MAX_BATCH: usize = 64;
+
+/// The writers of one file: one at a time inside this process, sharing commits.
+///
+/// Group commit: a writer runs behind its own savepoint inside a batch transaction.
+/// When it finishes and others are queued, it hands them the open transaction and
+/// waits; the last writer of the batch commits (one fsync for all) and tells every
+/// member the outcome. No writer returns before the batch that holds its changes is
+/// durable, and a writer that fails rolls back its savepoint only. Queued writers
+/// wait on a condition variable: SQLite's own busy handler polls with growing sleeps
+/// (up to 100 ms), which under load makes every waiting writer late; writers of other
+/// processes (a CLI beside `serve`) still meet that busy handler.
 #[derive(Default)]
-struct WriteGate {
-    held: Mutex<bool>,
-    free: std::sync::Condvar,
+struct Writer {
+    state: Mutex<WriterState>,
+    turn: Condvar,
 }
 
-impl WriteGate {
-    fn acquire(&self, path: &Path) -> Result<()> {
-        let poisoned = || StoreError::Backend("write gate poisoned".into());
-        let held = self.held.lock().map_err(|_| poisoned())?;
-        let (mut held, _) = self
-            .free
-            .wait_timeout_while(held, BUSY_TIMEOUT, |held| *held)
+#[derive(Default)]
+struct WriterState {
+    /// A writer has the connection.
+    held: bool,
+    /// Writers queued for their turn.
+    waiting: usize,
+    /// A batch handed over between two writers.
+    open: Option<(Connection, Arc<Batch>)>,
+}
+
+/// One batch transaction and the writers whose changes it holds.
+struct Batch {
+    started: Instant,
+    members: Mutex<usize>,
+    outcome: Mutex<Option<std::result::Result<(), String>>>,
+    done: Condvar,
+}
+
+impl Batch {
+    fn new() -> Arc<Self> {
+        Arc::new(Batch {
+            started: Instant::now(),
+            members: Mutex::new(0),
+            outcome: Mutex::new(None),
+            done: Condvar::new(),
+        })
+    }
+
+    fn members(&self) -> usize {
+        self.members.lock().map_or(0, |m| *m)
+    }
+
+    fn join(&self) {
+        if let Ok(mut m) = self.members.lock() {
+            *m += 1;
+        }
+    }
+
+    fn publish(&self, outcome: std::result::Result<(), String>) {
+        if let Ok(mut o) = self.outcome.lock() {
+            *o = Some(outcome);
+        }
+        self.done.notify_all();
+    }
+
+    /// Wait until the batch is committed or failed.
+    fn wait(&self) -> Result<()> {
+        let poisoned = || StoreError::Backend("commit batch poisoned".into());
+        let outcome = self.outcome.lock().map_err(|_| poisoned())?;
+        let outcome = self
+            .done
+            .wait_while(outcome, |o| o.is_none())
             .map_err(|_| poisoned())?;
-        if *held {
+        match outcome.as_ref() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(StoreError::Backend(format!(
+                "the commit did not reach the disk, nothing of this call was kept: {e}"
+            ))),
+            None => Err(poisoned()),
+        }
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("writer queue poisoned".into())
+}
+
+/// The savepoint each writer of a batch runs behind.
+const CALL_SAVEPOINT: &str = "batch_member";
+
+impl Writer {
+    /// Wait for the turn; the batch to join, if one was handed over.
+    fn acquire(&self, path: &Path) -> Result<Option<(Connection, Arc<Batch>)>> {
+        let mut st = self.state.lock().map_err(|_| poisoned())?;
+        st.waiting += 1;
+        let (mut st, _) = self
+            .turn
+            .wait_timeout_while(st, BUSY_TIMEOUT, |s| s.held)
+            .map_err(|_| poisoned())?;
+        st.waiting -= 1;
+        if st.held {
             return Err(StoreError::Backend(format!(
                 "another write kept {} busy for {} s; retry",
                 path.display(),
                 BUSY_TIMEOUT.as_secs()
             )));
         }
-        *held = true;
-        Ok(())
+        st.held = true;
+        Ok(st.open.take())
     }
 
+    /// Give up the turn without a batch (it could not be started).
     fn release(&self) {
-        if let Ok(mut held) = self.held.lock() {
-            *held = false;
+        if let Ok(mut st) = self.state.lock() {
+            st.held = false;
         }
-        self.free.notify_one();
+        self.turn.notify_one();
     }
 }
 
@@ -172,7 +257,7 @@ impl Db {
                 durability,
                 idle: Mutex::new(Vec::new()),
                 pool_size,
-                gate: WriteGate::default(),
+                writer: Writer::default(),
             }),
         };
         let conn = db.connect(create)?;
@@ -247,20 +332,76 @@ impl Db {
         }
     }
 
-    /// Start a writing transaction: the file's write gate, then `BEGIN IMMEDIATE`.
+    /// Start a writing transaction: wait for the turn, then join the batch handed
+    /// over or start one with `BEGIN IMMEDIATE`, and open this writer's savepoint.
     pub(super) fn begin_write(&self) -> Result<FileTx> {
-        self.inner.gate.acquire(&self.inner.path)?;
-        // From here the transaction owns the gate: dropping it (also on the error
-        // paths below) releases it.
-        let mut tx = FileTx {
-            db: self.clone(),
-            conn: None,
-            holds_gate: true,
+        let writer = &self.inner.writer;
+        let (conn, batch) = match writer.acquire(&self.inner.path)? {
+            Some(open) => open,
+            None => {
+                let started = self.acquire().and_then(|conn| {
+                    conn.execute_batch("BEGIN IMMEDIATE")?;
+                    Ok(conn)
+                });
+                match started {
+                    Ok(conn) => (conn, Batch::new()),
+                    Err(e) => {
+                        writer.release();
+                        return Err(e);
+                    }
+                }
+            }
         };
-        let conn = self.acquire()?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        tx.conn = Some(conn);
+        // From here the transaction owns the turn: dropping it ends the turn.
+        let tx = FileTx {
+            db: self.clone(),
+            conn: Some(conn),
+            batch: Some(batch),
+        };
+        tx.conn()?
+            .execute_batch(&format!("SAVEPOINT {CALL_SAVEPOINT}"))?;
         Ok(tx)
+    }
+
+    /// End a writer's turn. Its savepoint is closed (released when `member`, its
+    /// changes then being part of the batch; rolled back otherwise). Hand the batch to
+    /// a queued writer while it is young and small, or commit it (roll back when it
+    /// holds nobody's changes); a member returns once its batch is durable.
+    fn end_turn(&self, conn: Connection, batch: Arc<Batch>, member: bool) -> Result<()> {
+        let writer = &self.inner.writer;
+        if member {
+            batch.join();
+        }
+        // A failed statement may have ended the whole transaction (SQLite does that
+        // on I/O errors): then nothing of the batch may be committed.
+        let broken = conn.is_autocommit();
+        let mut st = writer.state.lock().map_err(|_| poisoned())?;
+        let young = batch.started.elapsed() < MAX_BATCH_AGE && batch.members() < MAX_BATCH;
+        if !broken && st.waiting > 0 && young {
+            st.open = Some((conn, batch.clone()));
+            st.held = false;
+            drop(st);
+            writer.turn.notify_one();
+            return if member { batch.wait() } else { Ok(()) };
+        }
+        drop(st);
+        let outcome = if broken {
+            Err("the transaction was ended by an earlier error".to_string())
+        } else if batch.members() == 0 {
+            conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())
+        } else {
+            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+        };
+        match &outcome {
+            Ok(()) => self.release(conn),
+            // A connection whose transaction ended in an error is not reused.
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+        batch.publish(outcome);
+        writer.release();
+        if member { batch.wait() } else { Ok(()) }
     }
 
     /// Start a read snapshot that neither waits for nor blocks writers.
@@ -270,7 +411,7 @@ impl Db {
         Ok(FileTx {
             db: self.clone(),
             conn: Some(conn),
-            holds_gate: false,
+            batch: None,
         })
     }
 }
@@ -280,27 +421,36 @@ pub(super) struct FileTx {
     db: Db,
     /// Taken on commit; present while the transaction is open.
     conn: Option<Connection>,
-    /// Whether this is a write transaction holding the process's write gate.
-    holds_gate: bool,
-}
-
-impl FileTx {
-    fn release_gate(&mut self) {
-        if std::mem::take(&mut self.holds_gate) {
-            self.db.inner.gate.release();
-        }
-    }
+    /// The batch of a writer (which holds the file's turn); none for a reader.
+    batch: Option<Arc<Batch>>,
 }
 
 impl Drop for FileTx {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            // A connection whose rollback failed is in an unknown state: do not reuse it.
-            if conn.execute_batch("ROLLBACK").is_ok() {
-                self.db.release(conn);
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        match self.batch.take() {
+            Some(batch) => {
+                // Undo this writer's changes only; the batch may hold others'.
+                let undone = conn.execute_batch(&format!(
+                    "ROLLBACK TO {CALL_SAVEPOINT}; RELEASE {CALL_SAVEPOINT}"
+                ));
+                if undone.is_err() {
+                    // The batch cannot be trusted any more: end it for everyone.
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                if let Err(e) = self.db.end_turn(conn, batch, false) {
+                    tracing::error!(db = %self.db.path().display(), "ending a rolled-back writer's turn: {e}");
+                }
+            }
+            None => {
+                // A connection whose rollback failed is in an unknown state: do not reuse it.
+                if conn.execute_batch("ROLLBACK").is_ok() {
+                    self.db.release(conn);
+                }
             }
         }
-        self.release_gate();
     }
 }
 
@@ -362,18 +512,22 @@ impl Transaction for FileTx {
             .conn
             .take()
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))?;
-        let result = match conn.execute_batch("COMMIT") {
-            Ok(()) => {
+        let Some(batch) = self.batch.take() else {
+            // A reader: nothing to make durable.
+            let result = conn.execute_batch("COMMIT");
+            if result.is_ok() {
                 self.db.release(conn);
-                Ok(())
             }
+            return Ok(result?);
+        };
+        match conn.execute_batch(&format!("RELEASE {CALL_SAVEPOINT}")) {
+            Ok(()) => self.db.end_turn(conn, batch, true),
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
+                self.db.end_turn(conn, batch, false)?;
                 Err(e.into())
             }
-        };
-        self.release_gate();
-        result
+        }
     }
 
     fn savepoint(&mut self, name: &str) -> Result<()> {

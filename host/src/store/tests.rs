@@ -244,3 +244,36 @@ fn a_single_file_data_directory_is_split_per_tenant() {
     // Opening again does nothing more.
     drop(SqliteStorage::open(&path, Durability::Full).unwrap());
 }
+
+#[test]
+fn concurrent_writers_of_one_tenant_share_commits_and_fail_alone() {
+    let (_dir, s) = with_tenants(&["acme"]);
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for j in 0..20 {
+                    let mut tx = s.begin_scoped("acme").unwrap();
+                    let key = format!("{i}/{j}");
+                    tx.kv_put(&scope_of("acme"), &key, b"kept").unwrap();
+                    if j % 5 == 4 {
+                        // A call that fails: only its own writes go.
+                        drop(tx);
+                    } else {
+                        tx.commit().unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut tx = s.begin_read().unwrap();
+    for i in 0..16 {
+        for j in 0..20 {
+            let got = tx.kv_get(&scope_of("acme"), &format!("{i}/{j}")).unwrap();
+            assert_eq!(got.is_some(), j % 5 != 4, "{i}/{j}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Tenants in time: how long one company's calls wait while another's long writing
+//! calls run, and how many durable writing calls per second the host completes with
+//! 1, 4 and 16 concurrent callers over 1 and 4 tenants (`synchronous=FULL`).
+//!
+//! Needs the test fixtures: `bash scripts/build-wasm.sh`. Run with
+//! `cargo bench -p backoffice-host --bench tenants`; it prints figures, asserts none.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use backoffice_host::auth::Principal;
+use backoffice_host::store::Durability;
+use backoffice_host::{Host, HostConfig};
+
+fn probe_path() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("wasm/wasm32-wasip2/release/probe.wasm")
+}
+
+/// A host with the probe enabled for `tenants` companies named t0, t1, ...
+fn host(tenants: usize) -> (tempfile::TempDir, Arc<Host>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = HostConfig::new(dir.path());
+    config.durability = Durability::Full;
+    let host = Host::open(config).expect("open host");
+    let bytes = std::fs::read(probe_path())
+        .expect("probe.wasm missing: run `bash scripts/build-wasm.sh` first");
+    let mut plan = host.inspect(bytes).expect("inspect");
+    plan.allow_unsigned = true;
+    host.install(plan).expect("install");
+    for t in 0..tenants {
+        let id = format!("t{t}");
+        host.create_tenant(&id, None, None).expect("tenant");
+        host.enable("probe", &id).expect("enable");
+    }
+    (dir, Arc::new(host))
+}
+
+fn touch(host: &Host, tenant: &str, key: &str) {
+    let input = format!(r#"{{"key":"{key}"}}"#);
+    host.invoke(tenant, "probe", "touch", &input, &Principal::system())
+        .expect("touch");
+}
+
+fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    (at(0.50), at(0.99))
+}
+
+/// Tenant t1's touch calls (one read, one write each), timed one by one.
+fn tenant_b_calls(host: &Host, n: usize) -> Vec<Duration> {
+    (0..n)
+        .map(|i| {
+            let t = Instant::now();
+            touch(host, "t1", &format!("b{}", i % 16));
+            t.elapsed()
+        })
+        .collect()
+}
+
+fn fairness() {
+    let (_dir, host) = host(2);
+    let principal = Principal::system();
+    // Calibrate `busy` to about 0.8 s, under the 2 s deadline.
+    let probe = 50_000_000u64;
+    let t = Instant::now();
+    host.invoke(
+        "t0",
+        "probe",
+        "busy",
+        &format!(r#"{{"iterations":{probe}}}"#),
+        &principal,
+    )
+    .expect("busy");
+    let per = t.elapsed().as_secs_f64() / probe as f64;
+    let iterations = (0.8 / per) as u64;
+    let alone = tenant_b_calls(&host, 500);
+    let (p50, p99) = percentiles(alone);
+    println!("fairness: tenant B alone: p50 {p50:?}  p99 {p99:?}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let long = {
+        let (host, stop) = (host.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut calls = 0;
+            let input = format!(r#"{{"iterations":{iterations}}}"#);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                host.invoke("t0", "probe", "busy", &input, &Principal::system())
+                    .expect("busy");
+                calls += 1;
+                if calls == 1 {
+                    println!("fairness: tenant A's writing call takes {:?}", t.elapsed());
+                }
+            }
+            calls
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let contended = tenant_b_calls(&host, 500);
+    stop.store(true, Ordering::Relaxed);
+    let calls = long.join().expect("long calls");
+    let (p50, p99) = percentiles(contended);
+    println!(
+        "fairness: tenant B while tenant A runs writing calls back to back ({calls} of them): p50 {p50:?}  p99 {p99:?}"
+    );
+}
+
+fn throughput(callers: usize, tenants: usize) {
+    let (_dir, host) = host(tenants);
+    let run_for = Duration::from_secs(3);
+    let start = Instant::now();
+    let threads: Vec<_> = (0..callers)
+        .map(|c| {
+            let host = host.clone();
+            std::thread::spawn(move || {
+                let tenant = format!("t{}", c % tenants);
+                let key = format!("k{c}");
+                let mut times = Vec::new();
+                while start.elapsed() < run_for {
+                    let t = Instant::now();
+                    touch(&host, &tenant, &key);
+                    times.push(t.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let times: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("caller"))
+        .collect();
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = times.len();
+    let (p50, p99) = percentiles(times);
+    println!(
+        "durable writes: {callers:>2} callers over {tenants} tenant(s): {:.0} calls/s  p50 {p50:?}  p99 {p99:?}",
+        n as f64 / elapsed
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    fairness();
+    for tenants in [1, 4] {
+        for callers in [1, 4, 16] {
+            throughput(callers, tenants);
+        }
+    }
+}
