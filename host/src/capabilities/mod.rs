@@ -89,6 +89,8 @@ pub struct CallState {
     /// The last error-level record, shown with a trap (a panic message, typically).
     last_error_log: Option<String>,
     wasi: WasiCtx,
+    /// The virtual monotonic clock and the deadline of the call's waits.
+    pub(crate) waits: wasi::Waits,
     table: ResourceTable,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
@@ -111,6 +113,7 @@ impl CallState {
             log_records: 0,
             last_error_log: None,
             wasi,
+            waits: wasi::Waits::default(),
             table: ResourceTable::new(),
             stdout,
             stderr,

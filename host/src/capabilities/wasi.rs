@@ -1,24 +1,60 @@
 //! The sliver of WASI a Rust `wasm32-wasip2` guest needs to start, and nothing else.
 //!
 //! Linked: `wasi:cli` environment, exit and stdio; `wasi:io` error, poll and streams;
-//! `wasi:clocks` (frozen at the call's business time); `wasi:random`. Never linked:
-//! filesystem and sockets, so a component importing them is refused at install.
-//! The environment and arguments are empty, stdin is empty, and stdout/stderr go to
-//! bounded in-memory pipes that the host turns into log records after the call.
+//! `wasi:clocks`; `wasi:random`. Never linked: filesystem and sockets, so a component
+//! importing them is refused at install. The environment and arguments are empty,
+//! stdin is empty, and stdout/stderr go to bounded in-memory pipes that the host turns
+//! into log records after the call.
+//!
+//! # Time and waiting
+//!
+//! The wall clock shows the call's business time for the whole call, so plugin code is
+//! deterministic and cannot measure the host. The monotonic clock is virtual: it starts
+//! at zero and moves only when a wait on it completes, to exactly the instant the
+//! plugin asked for, so after `sleep(d)` the plugin sees `d` elapsed, never the
+//! host's real timing.
+//!
+//! A wait itself is real: a plugin that sleeps 10 ms waits 10 ms (a retry backoff
+//! works). It is bounded by the call's deadline, because the epoch interruption that
+//! stops a runaway loop cannot reach a guest blocked inside a host function, and a
+//! blocked call holds its tenant's write lock. So `wasi:io/poll.poll` and
+//! `pollable.block` wait at most until the deadline of the call's store and then
+//! trap with [`DeadlineExceeded`], which the runtime reports as the same deadline
+//! failure as a runaway loop; the call rolls back and its locks go with it. A wait
+//! that can only end past the deadline (every pollable is a clock whose time comes
+//! after it, as in a 600 s sleep) fails at once instead of holding the lock until
+//! then: the outcome would be the same. Completing instantly with the clock advanced
+//! would be deterministic too, but would let a plugin "sleep" through an hour in a
+//! 2 s call and spin on timeouts that never really elapse; failing matches what the
+//! plugin asked for.
+//!
+//! No other linked import waits: stdin is closed, stdout and stderr are in-memory
+//! pipes that are always ready, and the streams' `blocking-*` calls only wait on
+//! those.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::{cli, clocks, random};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiView};
+use wasmtime_wasi::p2::{DynPollable, Pollable};
+use wasmtime_wasi::runtime::in_tokio;
+use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiView};
+
+use crate::runtime::DeadlineExceeded;
+use wasmtime_wasi::p2::bindings::io::poll::{Host as AsyncPoll, HostPollable as AsyncPollable};
+use wasmtime_wasi::p2::bindings::sync::io::poll;
 
 use super::{CallInfo, CallState};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 
-/// The WASI context of one call.
+/// The WASI context of one call. Its monotonic clock is never read: `wasi:clocks/
+/// monotonic-clock` is served by [`Waits`] instead.
 pub(super) fn context(
     info: &CallInfo,
     stdout: MemoryOutputPipe,
@@ -34,9 +70,6 @@ pub(super) fn context(
         .stdout(stdout)
         .stderr(stderr)
         .wall_clock(wall)
-        .monotonic_clock(FrozenClock {
-            since_epoch: Duration::ZERO,
-        })
         .build()
 }
 
@@ -55,12 +88,170 @@ impl HostWallClock for FrozenClock {
     }
 }
 
-impl HostMonotonicClock for FrozenClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
+/// The waits of one call: the virtual monotonic clock and the deadline no wait may
+/// pass.
+#[derive(Default)]
+pub(crate) struct Waits {
+    /// When the store's epoch deadline passes; `None` (before the runtime set it)
+    /// refuses every wait that is not ready at once.
+    deadline: Option<Instant>,
+    /// Nanoseconds since the call started, as the plugin sees them. Shared with the
+    /// clock pollables, which move it when they fire.
+    clock: Arc<AtomicU64>,
+    /// The virtual and the real time (`None`: never) each clock pollable the plugin
+    /// holds fires at, by resource id, so a wait that cannot end before the deadline
+    /// fails at once.
+    alarms: HashMap<u32, (u64, Option<Instant>)>,
+}
+
+impl Waits {
+    /// No wait of this call may last past `deadline`.
+    pub(crate) fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
     }
-    fn now(&self) -> u64 {
-        u64::try_from(self.since_epoch.as_nanos()).unwrap_or(u64::MAX)
+
+    /// Whether every pollable in `pollables` is a clock that fires after the deadline,
+    /// so waiting for them can only end in the deadline failure.
+    fn hopeless(&self, pollables: &[u32]) -> bool {
+        let Some(deadline) = self.deadline else {
+            return false;
+        };
+        // Only firing alarms move the clock, so a list of alarms none of which is due
+        // or fires in time cannot become ready before the deadline.
+        let clock = self.clock.load(Ordering::Relaxed);
+        !pollables.is_empty()
+            && pollables.iter().all(|rep| match self.alarms.get(rep) {
+                Some((at, real)) => *at > clock && real.is_none_or(|real| real > deadline),
+                None => false,
+            })
+    }
+
+    /// Run `wait` on the host thread, for no longer than the call has left.
+    fn bounded<T>(&self, wait: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
+        let deadline = self.deadline;
+        in_tokio(async move {
+            // A pollable that is ready answers even past the deadline: only an
+            // actual wait is refused.
+            let deadline = deadline.unwrap_or_else(Instant::now);
+            match tokio::time::timeout_at(deadline.into(), wait).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(wasmtime::Error::new(DeadlineExceeded)),
+            }
+        })
+    }
+}
+
+/// A `monotonic-clock` pollable: fires when the real wait is over and moves the
+/// virtual clock to the instant the plugin asked for.
+struct Alarm {
+    /// Virtual time the plugin waits for, in nanoseconds.
+    at: u64,
+    /// Real time it fires; `None` for a wait too long to represent (never).
+    real: Option<tokio::time::Instant>,
+    clock: Arc<AtomicU64>,
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Alarm {
+    async fn ready(&mut self) {
+        if self.clock.load(Ordering::Relaxed) < self.at {
+            match self.real {
+                Some(real) => tokio::time::sleep_until(real).await,
+                None => std::future::pending().await,
+            }
+            self.clock.fetch_max(self.at, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the `wasi:io/poll` and `wasi:clocks/monotonic-clock` imports work on.
+struct WaitView<'a> {
+    table: &'a mut ResourceTable,
+    waits: &'a mut Waits,
+}
+
+struct HasWaits;
+
+impl HasData for HasWaits {
+    type Data<'a> = WaitView<'a>;
+}
+
+fn waits(state: &mut CallState) -> WaitView<'_> {
+    WaitView {
+        table: &mut state.table,
+        waits: &mut state.waits,
+    }
+}
+
+impl WaitView<'_> {
+    /// A pollable firing `wait` nanoseconds of virtual time from now.
+    fn alarm(&mut self, wait: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let clock = self.waits.clock.clone();
+        let at = clock.load(Ordering::Relaxed).saturating_add(wait);
+        let real = Instant::now().checked_add(Duration::from_nanos(wait));
+        let alarm = self.table.push(Alarm {
+            at,
+            real: real.map(tokio::time::Instant::from_std),
+            clock,
+        })?;
+        let pollable = wasmtime_wasi::p2::subscribe(self.table, alarm)?;
+        self.waits.alarms.insert(pollable.rep(), (at, real));
+        Ok(pollable)
+    }
+
+    fn refuse_hopeless(&self, pollables: &[u32]) -> wasmtime::Result<()> {
+        if self.waits.hopeless(pollables) {
+            return Err(wasmtime::Error::new(DeadlineExceeded));
+        }
+        Ok(())
+    }
+}
+
+impl clocks::monotonic_clock::Host for WaitView<'_> {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(self.waits.clock.load(Ordering::Relaxed))
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        Ok(1)
+    }
+
+    fn subscribe_instant(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let now = self.waits.clock.load(Ordering::Relaxed);
+        self.alarm(when.saturating_sub(now))
+    }
+
+    fn subscribe_duration(&mut self, wait: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.alarm(wait)
+    }
+}
+
+impl poll::Host for WaitView<'_> {
+    fn poll(&mut self, pollables: Vec<Resource<DynPollable>>) -> wasmtime::Result<Vec<u32>> {
+        let reps: Vec<u32> = pollables.iter().map(Resource::rep).collect();
+        self.refuse_hopeless(&reps)?;
+        let table = &mut *self.table;
+        self.waits
+            .bounded(async move { AsyncPoll::poll(table, pollables).await })
+    }
+}
+
+impl poll::HostPollable for WaitView<'_> {
+    fn ready(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<bool> {
+        in_tokio(AsyncPollable::ready(self.table, pollable))
+    }
+
+    fn block(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
+        self.refuse_hopeless(&[pollable.rep()])?;
+        let table = &mut *self.table;
+        self.waits
+            .bounded(async move { AsyncPollable::block(table, pollable).await })
+    }
+
+    fn drop(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
+        // Forget the alarm first: the table reuses the id for the next resource.
+        self.waits.alarms.remove(&pollable.rep());
+        AsyncPollable::drop(self.table, pollable)
     }
 }
 
@@ -72,12 +263,12 @@ impl HasData for HasIo {
 
 /// Add the WASI interfaces listed in the module docs to `linker`.
 pub fn add_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::p2::bindings::sync::io::{poll, streams};
+    use wasmtime_wasi::p2::bindings::sync::io::streams;
     let l = linker;
     wasmtime_wasi::p2::bindings::io::error::add_to_linker::<CallState, HasIo>(l, |t| {
         t.ctx().table
     })?;
-    poll::add_to_linker::<CallState, HasIo>(l, |t| t.ctx().table)?;
+    poll::add_to_linker::<CallState, HasWaits>(l, waits)?;
     streams::add_to_linker::<CallState, HasIo>(l, |t| t.ctx().table)?;
     cli::exit::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
     cli::environment::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
@@ -90,7 +281,7 @@ pub fn add_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()
     cli::terminal_stdout::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
     cli::terminal_stderr::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
     clocks::wall_clock::add_to_linker::<CallState, WasiClocks>(l, CallState::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<CallState, WasiClocks>(l, CallState::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<CallState, HasWaits>(l, waits)?;
     random::random::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
     random::insecure::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
     random::insecure_seed::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
@@ -118,3 +309,64 @@ pub const ALLOWED_WASI: &[&str] = &[
     "wasi:random/insecure",
     "wasi:random/insecure-seed",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waits_until(deadline: Instant) -> Waits {
+        let mut waits = Waits::default();
+        waits.set_deadline(deadline);
+        waits
+    }
+
+    #[test]
+    fn a_wait_that_never_ends_fails_at_the_deadline() {
+        let started = Instant::now();
+        let waits = waits_until(started + Duration::from_millis(50));
+        let result = waits.bounded(std::future::pending::<wasmtime::Result<()>>());
+        let err = result
+            .err()
+            .map(|e| e.downcast_ref::<DeadlineExceeded>().is_some());
+        assert_eq!(err, Some(true));
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(50), "{took:?}");
+        assert!(took < Duration::from_secs(10), "{took:?}");
+    }
+
+    #[test]
+    fn a_ready_wait_answers_even_past_the_deadline() {
+        let waits = waits_until(Instant::now());
+        assert_eq!(waits.bounded(async { Ok(7) }).ok(), Some(7));
+        // Before the runtime sets a deadline nothing may wait, but ready still answers.
+        let unset = Waits::default();
+        assert_eq!(unset.bounded(async { Ok(8) }).ok(), Some(8));
+        assert!(
+            unset
+                .bounded(std::future::pending::<wasmtime::Result<()>>())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn only_alarms_that_all_fire_after_the_deadline_are_hopeless() {
+        let now = Instant::now();
+        let mut waits = waits_until(now + Duration::from_secs(2));
+        let late = Some(now + Duration::from_secs(600));
+        waits.alarms.insert(1, (600_000_000_000, late));
+        waits
+            .alarms
+            .insert(2, (10_000_000, Some(now + Duration::from_millis(10))));
+        waits.alarms.insert(3, (u64::MAX, None));
+        assert!(waits.hopeless(&[1]));
+        assert!(waits.hopeless(&[1, 3]));
+        // One alarm in time, or a pollable that is not an alarm (a stream), may end
+        // the wait before the deadline.
+        assert!(!waits.hopeless(&[1, 2]));
+        assert!(!waits.hopeless(&[1, 4]));
+        assert!(!waits.hopeless(&[]));
+        // An alarm whose virtual time has come is ready, however late its real time.
+        waits.clock.store(600_000_000_000, Ordering::Relaxed);
+        assert!(!waits.hopeless(&[1]));
+    }
+}

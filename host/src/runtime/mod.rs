@@ -65,6 +65,12 @@ pub enum Failure {
     Instantiate(String),
 }
 
+/// A host function refused to wait past the call's deadline. The runtime reports it
+/// as [`Failure::Deadline`], like a runaway loop stopped by the epoch.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the plugin waited past the call's deadline")]
+pub struct DeadlineExceeded;
+
 /// Readable text of a WIT error.
 pub fn describe_wit_error(e: &WitError) -> String {
     match e {
@@ -216,8 +222,13 @@ impl Runtime {
         self.prepare(&component, outcome)
     }
 
-    /// A store for one call: memory limiter, hostcall fuel and epoch deadline set.
-    fn store(&self, state: CallState, deadline: Duration) -> Store<CallState> {
+    /// A store for one call: memory limiter, hostcall fuel and epoch deadline set, and
+    /// the same deadline for waits inside host functions, which the epoch cannot stop.
+    fn store(&self, mut state: CallState, deadline: Duration) -> Store<CallState> {
+        let now = std::time::Instant::now();
+        state
+            .waits
+            .set_deadline(now.checked_add(deadline).unwrap_or(now));
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(self.limits.hostcall_fuel());
@@ -311,6 +322,9 @@ impl Runtime {
 
 /// Turn a wasmtime error into the failure a person can act on.
 fn classify(e: wasmtime::Error, deadline: Duration) -> Failure {
+    if e.downcast_ref::<DeadlineExceeded>().is_some() {
+        return Failure::Deadline(deadline);
+    }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return Failure::Memory(MemoryLimitExceeded {
             requested: limit.requested,

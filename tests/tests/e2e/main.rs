@@ -26,3 +26,4 @@ mod sandbox;
 mod scaffold;
 mod scheduler;
 mod training;
+mod waits;
