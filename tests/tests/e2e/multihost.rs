@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use backoffice_tests::{Cli, PgServer, Server, wasm_path};
+use backoffice_tests::{Cli, PgServer, Server, try_post, wasm_path};
 use serde_json::{Value, json};
 
 /// Short leases so a surviving host takes over a dead host's claims quickly.
@@ -54,31 +54,6 @@ fn admin_token(cli: &Cli) -> String {
     .ok()
     .trim()
     .to_string()
-}
-
-/// A POST that reports a refused or cut connection as `None` instead of panicking:
-/// the load keeps going while a host dies.
-fn try_post(addr: &str, path: &str, token: &str, body: &Value) -> Option<(u16, Value)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .ok()?;
-    let body = body.to_string();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    // Bodies of these small answers come in one chunk or plain.
-    let json_start = body.find(['{', '['])?;
-    let json_end = body.rfind(['}', ']'])?;
-    let value = serde_json::from_str(&body[json_start..=json_end]).ok()?;
-    Some((status, value))
 }
 
 fn call(cli: &Cli, plugin: &str, op: &str, input: Value) -> Value {
