@@ -89,21 +89,17 @@ impl Host for CallState {
             after,
             reverse,
             limit: limit.clamp(1, self.limits.max_scan_entries),
+            max_bytes: u64::try_from(self.limits.max_scan_bytes).ok(),
         };
         let page = tx_of(&mut self.tx)?
             .kv_scan(&self.info.scope, &query)
             .map_err(trap)?;
-        let mut more = page.more;
-        let mut bytes = 0usize;
-        let mut entries = Vec::with_capacity(page.entries.len());
-        for (key, value) in page.entries {
-            bytes += key.len() + value.len();
-            if bytes > self.limits.max_scan_bytes && !entries.is_empty() {
-                more = true;
-                break;
-            }
-            entries.push(Entry { key, value });
-        }
+        let more = page.more;
+        let entries: Vec<Entry> = page
+            .entries
+            .into_iter()
+            .map(|(key, value)| Entry { key, value })
+            .collect();
         let next = if more {
             entries.last().map(|e| e.key.clone())
         } else {

@@ -82,6 +82,65 @@ pub struct ScanQuery {
     pub reverse: bool,
     /// Maximum number of entries returned.
     pub limit: u32,
+    /// Stop once the keys and values returned add up to more than this many bytes
+    /// (the first entry always comes back). The database applies it, so a scan never
+    /// brings more than about this much into the host's memory.
+    pub max_bytes: Option<u64>,
+}
+
+impl ScanQuery {
+    /// The one statement of this scan for both backends, with `$N` placeholders
+    /// (SQLite reads them too): tenant, plugin, the bounds that are present, the row
+    /// limit, the byte budget. Each row is `key, value, rows`, where `rows` counts the
+    /// entries the page could have had (more than returned: another page follows).
+    pub(crate) fn sql(&self) -> String {
+        let mut n = 2;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        let mut bounds = String::new();
+        if self.start.is_some() {
+            bounds.push_str(&format!(" AND key >= ${}", next()));
+        }
+        if self.end.is_some() {
+            bounds.push_str(&format!(" AND key < ${}", next()));
+        }
+        if self.after.is_some() {
+            let op = if self.reverse { "<" } else { ">" };
+            bounds.push_str(&format!(" AND key {op} ${}", next()));
+        }
+        let (fetch, limit, budget) = (next(), next(), next());
+        let order = if self.reverse { "DESC" } else { "ASC" };
+        // Innermost: one row more than asked tells whether another page follows.
+        // Then a running total of bytes in scan order; keep rows within the budget.
+        format!(
+            "SELECT key, value, rows FROM (
+               SELECT key, value, count(*) OVER () AS rows, row_number() OVER w AS n,
+                      sum(octet_length(key) + octet_length(value)) OVER w AS upto
+                 FROM (SELECT key, value FROM kv WHERE tenant = $1 AND plugin = $2{bounds}
+                        ORDER BY key {order} LIMIT ${fetch}) AS page
+               WINDOW w AS (ORDER BY key {order} ROWS UNBOUNDED PRECEDING)) AS sized
+             WHERE n <= ${limit} AND (n = 1 OR upto <= ${budget})
+             ORDER BY key {order}"
+        )
+    }
+
+    /// The values bound after tenant and plugin, in the order of [`ScanQuery::sql`].
+    pub(crate) fn bounds(&self) -> Vec<&String> {
+        [&self.start, &self.end, &self.after]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// `(fetch, limit, budget)`: the last three values bound.
+    pub(crate) fn sizes(&self) -> (i64, i64, i64) {
+        let budget = self
+            .max_bytes
+            .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        (i64::from(self.limit) + 1, i64::from(self.limit), budget)
+    }
 }
 
 /// One page of scan results.

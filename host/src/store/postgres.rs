@@ -548,30 +548,15 @@ impl Transaction for PgTx {
     }
 
     fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
-        let mut sql = String::from("SELECT key, value FROM kv WHERE tenant = $1 AND plugin = $2");
+        let (fetch, limit, budget) = query.sizes();
+        let bounds = query.bounds();
         let mut args: Vec<&(dyn ToSql + Sync)> = vec![&scope.tenant, &scope.plugin];
-        if let Some(start) = &query.start {
-            args.push(start);
-            sql.push_str(&format!(" AND key >= ${}", args.len()));
-        }
-        if let Some(end) = &query.end {
-            args.push(end);
-            sql.push_str(&format!(" AND key < ${}", args.len()));
-        }
-        if let Some(after) = &query.after {
-            args.push(after);
-            let op = if query.reverse { "<" } else { ">" };
-            sql.push_str(&format!(" AND key {op} ${}", args.len()));
-        }
-        let fetch = i64::from(query.limit) + 1;
-        args.push(&fetch);
-        let order = if query.reverse { "DESC" } else { "ASC" };
-        sql.push_str(&format!(" ORDER BY key {order} LIMIT ${}", args.len()));
-        let rows = self.c()?.query(&sql, &args)?;
-        let mut entries: Vec<(String, Vec<u8>)> =
-            rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let more = entries.len() > query.limit as usize;
-        entries.truncate(query.limit as usize);
+        args.extend(bounds.iter().map(|b| *b as &(dyn ToSql + Sync)));
+        args.extend([&fetch as &(dyn ToSql + Sync), &limit, &budget]);
+        let rows = self.c()?.query(&query.sql(), &args)?;
+        let total: i64 = rows.first().map_or(0, |r| r.get(2));
+        let entries: Vec<(String, Vec<u8>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let more = usize::try_from(total).unwrap_or(usize::MAX) > entries.len();
         Ok(ScanPage { entries, more })
     }
 

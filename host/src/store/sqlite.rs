@@ -570,35 +570,23 @@ impl Transaction for FileTx {
     }
 
     fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
-        // Build one of a few fixed statement shapes so SQLite can use the primary key
-        // index for the range; `prepare_cached` keeps each shape compiled.
-        let mut sql = String::from("SELECT key, value FROM kv WHERE tenant = ?1 AND plugin = ?2");
+        let (fetch, limit, budget) = query.sizes();
+        let bounds = query.bounds();
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![&scope.tenant, &scope.plugin];
-        if let Some(start) = &query.start {
-            args.push(start);
-            sql.push_str(&format!(" AND key >= ?{}", args.len()));
-        }
-        if let Some(end) = &query.end {
-            args.push(end);
-            sql.push_str(&format!(" AND key < ?{}", args.len()));
-        }
-        if let Some(after) = &query.after {
-            args.push(after);
-            let op = if query.reverse { "<" } else { ">" };
-            sql.push_str(&format!(" AND key {op} ?{}", args.len()));
-        }
-        // One row more than asked tells whether another page follows.
-        let fetch = i64::from(query.limit) + 1;
-        args.push(&fetch);
-        let order = if query.reverse { "DESC" } else { "ASC" };
-        sql.push_str(&format!(" ORDER BY key {order} LIMIT ?{}", args.len()));
-
-        let mut stmt = self.conn()?.prepare_cached(&sql)?;
-        let mut entries = stmt
-            .query_map(args.as_slice(), |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?
+        args.extend(bounds.iter().map(|b| *b as &dyn rusqlite::ToSql));
+        args.extend([&fetch as &dyn rusqlite::ToSql, &limit, &budget]);
+        // A few fixed shapes; `prepare_cached` keeps each compiled.
+        let mut stmt = self
+            .conn()?
+            .prepare_cached(&query.sql().replace('$', "?"))?;
+        let mut rows = 0i64;
+        let entries = stmt
+            .query_map(args.as_slice(), |r| {
+                rows = r.get(2)?;
+                Ok((r.get::<_, String>(0)?, r.get(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<(String, Vec<u8>)>>>()?;
-        let more = entries.len() > query.limit as usize;
-        entries.truncate(query.limit as usize);
+        let more = usize::try_from(rows).unwrap_or(usize::MAX) > entries.len();
         Ok(ScanPage { entries, more })
     }
 

@@ -129,6 +129,7 @@ pub fn scans_ranges_in_both_directions(storage: &dyn Storage) {
         after: after.map(Into::into),
         reverse,
         limit,
+        max_bytes: None,
     };
     let page = tx.kv_scan(&s, &all(false, 10, None)).unwrap();
     assert_eq!(page.entries.len(), 5);
@@ -159,6 +160,7 @@ pub fn scans_ranges_in_both_directions(storage: &dyn Storage) {
                 after: None,
                 reverse: true,
                 limit: 1,
+                max_bytes: None,
             },
         )
         .unwrap();
@@ -167,6 +169,27 @@ pub fn scans_ranges_in_both_directions(storage: &dyn Storage) {
         .kv_scan(&s, &all(true, 2, Some("bal/2026-02-01")))
         .unwrap();
     assert_eq!(keys(&rev), ["bal/2026-01-10", "bal/2026-01-05"]);
+    // The byte budget is applied by the database: 11 bytes an entry here.
+    let b = scope("acme", "blobs");
+    for k in ["a", "b", "c"] {
+        tx.kv_put(&b, k, &[7u8; 10]).unwrap();
+    }
+    let budget = |max_bytes| ScanQuery {
+        limit: 10,
+        max_bytes: Some(max_bytes),
+        ..ScanQuery::default()
+    };
+    let page = tx.kv_scan(&b, &budget(25)).unwrap();
+    assert_eq!((keys(&page), page.more), (vec!["a", "b"], true));
+    let page = tx.kv_scan(&b, &budget(5)).unwrap();
+    assert_eq!(
+        (keys(&page), page.more),
+        (vec!["a"], true),
+        "the first entry always"
+    );
+    let page = tx.kv_scan(&b, &budget(33)).unwrap();
+    assert_eq!((keys(&page), page.more), (vec!["a", "b", "c"], false));
+    drop(tx);
 }
 
 pub fn registry_rows(storage: &dyn Storage) {
