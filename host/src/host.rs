@@ -182,12 +182,8 @@ impl Host {
     pub(crate) fn retrying<T>(&self, mut work: impl FnMut() -> HostResult<T>) -> HostResult<T> {
         let mut attempt = 1u32;
         loop {
-            crate::store::take_conflict();
             match work() {
-                Err(e)
-                    if attempt < MAX_ATTEMPTS
-                        && (is_retry(&e) || crate::store::take_conflict()) =>
-                {
+                Err(e) if attempt < MAX_ATTEMPTS && is_retry(&e) => {
                     tracing::debug!(attempt, error = %e, "retrying after a concurrent change");
                     let jitter = u64::from(rand_u8()) % (2 << attempt.min(6));
                     std::thread::sleep(std::time::Duration::from_millis(1 + jitter));

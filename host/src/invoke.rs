@@ -372,6 +372,9 @@ impl Host {
                 };
                 // Dropping the state drops the transaction: nothing the call wrote stays.
                 drop(state);
+                if let Failure::Storage(e) = failure {
+                    return Err(HostError::Storage(e));
+                }
                 let err = call_error(record, label, failure);
                 if err.http_status() >= 500 {
                     tracing::warn!(tenant = %tenant.id, "{err}");

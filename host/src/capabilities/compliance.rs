@@ -55,6 +55,7 @@ impl RegistryHost for CallState {
             )?;
             let listed = match listed {
                 Ok(l) => l,
+                Err(Failure::Storage(e)) => return Err(trap(e)),
                 Err(f) => return Ok(Err(failed(&provider.plugin, "list-checks", f))),
             };
             // Only the checks its manifest declares count: what an admin saw at install.
@@ -109,6 +110,8 @@ impl RegistryHost for CallState {
             })?;
         Ok(match result {
             Ok(r) => r,
+            // The host's storage failed under the check: the caller's call fails whole.
+            Err(Failure::Storage(e)) => return Err(trap(e)),
             Err(f) => Err(failed(&provider.plugin, &label, f)),
         })
     }

@@ -34,9 +34,7 @@ pub(crate) struct Provider {
     grants: Vec<String>,
 }
 
-pub(crate) fn trap(e: impl std::fmt::Display) -> wasmtime::Error {
-    wasmtime::Error::msg(e.to_string())
-}
+pub(crate) use super::trap;
 
 /// `From` the host's WIT error and from [`Refused`] for an extension package's own
 /// `error` variant (the same six cases).

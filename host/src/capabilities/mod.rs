@@ -175,6 +175,46 @@ impl bindings::backoffice::host::types::Host for CallState {}
 /// A call's transaction (`&mut state.tx`, so other fields stay borrowable); a trap if
 /// it is lent out, which cannot happen while the guest waits for the nested call that
 /// borrowed it.
+/// A host-side failure inside a call: the call traps and rolls back everything.
+pub(crate) trait HostFault {
+    /// The trap.
+    fn into_trap(self) -> wasmtime::Error;
+}
+
+/// A storage failure stays typed in the trap, so the runtime can tell a retryable
+/// conflict on a shared database (the whole call runs again) from a fault.
+impl HostFault for crate::store::StoreError {
+    fn into_trap(self) -> wasmtime::Error {
+        wasmtime::Error::new(self)
+    }
+}
+
+impl HostFault for crate::error::HostError {
+    fn into_trap(self) -> wasmtime::Error {
+        match self {
+            crate::error::HostError::Storage(e) => e.into_trap(),
+            other => wasmtime::Error::msg(other.to_string()),
+        }
+    }
+}
+
+impl HostFault for &str {
+    fn into_trap(self) -> wasmtime::Error {
+        wasmtime::Error::msg(self.to_string())
+    }
+}
+
+impl HostFault for String {
+    fn into_trap(self) -> wasmtime::Error {
+        wasmtime::Error::msg(self)
+    }
+}
+
+/// Trap on a host-side failure (see [`HostFault`]).
+pub(crate) fn trap(e: impl HostFault) -> wasmtime::Error {
+    e.into_trap()
+}
+
 pub(crate) fn tx_of(
     tx: &mut Option<Box<dyn Transaction>>,
 ) -> wasmtime::Result<&mut dyn Transaction> {

@@ -82,6 +82,8 @@ impl CallState {
         Ok(match result {
             Ok(r) => r,
             Err(Failure::Plugin(e)) => Err(Error::from(e)),
+            // The host's storage failed under the rules: the caller's call fails whole.
+            Err(Failure::Storage(e)) => return Err(trap(e)),
             Err(other) => Err(Error::Internal(format!(
                 "payroll rules plugin {} {} ({what} for {country}, called by '{}'): {other}",
                 provider.plugin, provider.version, self.info.scope.plugin

@@ -25,11 +25,9 @@ use super::{CallInfo, CallState, Nesting};
 /// Deepest chain of plugin-to-plugin calls: a plugin called from outside is depth 0.
 pub const MAX_DEPTH: u32 = 6;
 
-/// A store failure while preparing or finishing a nested call is the host's problem:
-/// trap, so the whole call rolls back.
-fn trap(e: impl std::fmt::Display) -> wasmtime::Error {
-    wasmtime::Error::msg(e.to_string())
-}
+// A store failure while preparing or finishing a nested call is the host's problem:
+// trap, so the whole call rolls back.
+use super::trap;
 
 impl Host for CallState {
     fn call(
@@ -93,6 +91,12 @@ impl Host for CallState {
                     return Err(trap("a nested call did not hand the transaction back"));
                 };
                 tx = back;
+                if let Err(Failure::Storage(e)) = result {
+                    // The host's storage failed under the nested call: the caller's
+                    // call fails as a whole (and runs again on a conflict).
+                    self.tx = Some(tx);
+                    return Err(trap(e));
+                }
                 let checked = result
                     .map_err(|f| match f {
                         Failure::Plugin(e) => e,

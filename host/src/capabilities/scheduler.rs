@@ -8,9 +8,7 @@ use crate::bindings::{Instant, WitError};
 
 use super::{CallState, tx_of};
 
-fn trap(e: crate::store::StoreError) -> wasmtime::Error {
-    wasmtime::Error::msg(e.to_string())
-}
+use super::trap;
 
 impl Host for CallState {
     fn schedule_at(

@@ -6,15 +6,13 @@
 
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::storage::{Entry, Host, KeyRange, Page};
-use crate::store::{ScanQuery, StoreError};
+use crate::store::ScanQuery;
 
 use super::{CallState, tx_of};
 
-/// A storage failure is the host's problem, not the plugin's: trap, so the call rolls
-/// back and the error is reported with the plugin's name.
-fn trap(e: StoreError) -> wasmtime::Error {
-    wasmtime::Error::msg(e.to_string())
-}
+// A storage failure is the host's problem, not the plugin's: trap, so the call rolls
+// back and the error is reported with the plugin's name.
+use super::trap;
 
 impl CallState {
     fn check_key(&self, key: &str) -> Result<(), WitError> {

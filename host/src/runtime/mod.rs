@@ -63,6 +63,10 @@ pub enum Failure {
     /// The plugin could not be instantiated (pool exhausted, bad component).
     #[error("could not start an instance: {0}")]
     Instantiate(String),
+    /// The host's storage failed under the call (a retryable conflict on a shared
+    /// database, or a fault): not the plugin's doing.
+    #[error("{0}")]
+    Storage(crate::store::StoreError),
 }
 
 /// A host function refused to wait past the call's deadline. The runtime reports it
@@ -325,6 +329,9 @@ fn classify(e: wasmtime::Error, deadline: Duration) -> Failure {
     if e.downcast_ref::<DeadlineExceeded>().is_some() {
         return Failure::Deadline(deadline);
     }
+    if let Some(store) = e.downcast_ref::<crate::store::StoreError>() {
+        return Failure::Storage(store.clone());
+    }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return Failure::Memory(MemoryLimitExceeded {
             requested: limit.requested,
@@ -378,3 +385,25 @@ impl Drop for Ticker {
 }
 
 pub use bindings::HOST_API_VERSION;
+
+#[cfg(test)]
+mod storage_failure_tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_storage_failure_stays_typed_through_the_trap() {
+        // wasmtime wraps a host function's error in context (the wasm backtrace).
+        let trapped = crate::capabilities::trap(StoreError::Retry("serialization".into()))
+            .context("wasm backtrace");
+        match classify(trapped, Duration::from_secs(2)) {
+            Failure::Storage(StoreError::Retry(m)) => assert_eq!(m, "serialization"),
+            other => panic!("classified as {other:?}"),
+        }
+        let fault = crate::capabilities::trap("a plain fault");
+        assert!(matches!(
+            classify(fault, Duration::from_secs(2)),
+            Failure::Trap(_)
+        ));
+    }
+}

@@ -28,7 +28,7 @@ mod work;
 pub use events::{EventFilter, EventRecord, NewEvent};
 pub use identity::{AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord, UserRecord};
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
-pub use postgres::{PostgresStorage, redact as redact_url, take_conflict};
+pub use postgres::{PostgresStorage, redact as redact_url};
 pub use sqlite::Durability;
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
@@ -36,7 +36,7 @@ pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
 use serde::Serialize;
 
 /// What went wrong in the storage layer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A row with the same identity already exists.
     #[error("{0}")]

@@ -97,17 +97,6 @@ pub(super) struct Conn {
     statements: HashMap<String, Statement>,
 }
 
-thread_local! {
-    static CONFLICT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether a storage operation on this thread failed with a retryable conflict since
-/// the last call; clears the mark. Plugin calls turn storage errors into traps, so
-/// the host asks this to know that a failed call is worth running again.
-pub fn take_conflict() -> bool {
-    CONFLICT.with(|c| c.replace(false))
-}
-
 pub(super) fn is_retryable(e: &postgres::Error) -> bool {
     matches!(
         e.code(),
@@ -128,7 +117,6 @@ fn describe(e: &postgres::Error) -> String {
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
         if is_retryable(&e) {
-            CONFLICT.with(|c| c.set(true));
             StoreError::Retry(describe(&e))
         } else {
             StoreError::Backend(describe(&e))
@@ -147,7 +135,6 @@ pub(super) fn conflict_on_unique(_: Duplicate, what: impl FnOnce() -> String) ->
 /// A duplicate of a number this transaction derived from the rows it saw (the next
 /// audit link) means a concurrent writer took it first: retry.
 pub(super) fn retry_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
-    CONFLICT.with(|c| c.set(true));
     StoreError::Retry(what())
 }
 
