@@ -101,15 +101,13 @@ fn split(
     legacy: bool,
     tenants: Vec<String>,
 ) -> Result<()> {
-    let mut next: i64 = main.query_row(
+    let next: i64 = main.query_row(
         "SELECT coalesce(max(num), 0) + 1 FROM tenant_files",
         [],
         |r| r.get(0),
     )?;
     let mut moved = 0i64;
-    for tenant in &tenants {
-        let num = next;
-        next += 1;
+    for (num, tenant) in (next..).zip(&tenants) {
         let path = storage.tenant_path(tenant);
         for leftover in sqlite_files(&path) {
             let _ = std::fs::remove_file(leftover);

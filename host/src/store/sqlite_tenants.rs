@@ -807,7 +807,7 @@ impl Transaction for RoutedTx {
             .into_iter()
             .flatten()
             .collect();
-        all.sort_by(|a, b| (b.created_at_ms, b.id).cmp(&(a.created_at_ms, a.id)));
+        all.sort_by_key(|e| std::cmp::Reverse((e.created_at_ms, e.id)));
         all.truncate(filter.limit as usize);
         Ok(all)
     }
@@ -913,7 +913,7 @@ impl Transaction for RoutedTx {
             .into_iter()
             .flatten()
             .collect();
-        runs.sort_by(|a, b| (b.started_ms, b.id).cmp(&(a.started_ms, a.id)));
+        runs.sort_by_key(|r| std::cmp::Reverse((r.started_ms, r.id)));
         runs.truncate(limit as usize);
         Ok(runs)
     }
