@@ -81,6 +81,9 @@ pub(crate) struct Loader {
 /// The running host.
 pub struct Host {
     pub(crate) storage: Arc<dyn Storage>,
+    /// The same storage when it is SQLite: file-level operations (tenant backup and
+    /// restore) exist only there.
+    pub(crate) sqlite: Option<SqliteStorage>,
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) loader: Loader,
     data_dir: PathBuf,
@@ -115,18 +118,20 @@ impl Host {
                 config.data_dir.display()
             ))
         })?;
-        let storage: Arc<dyn Storage> = match &config.database {
-            None => Arc::new(SqliteStorage::open(
-                &config.data_dir.join(DATABASE_FILE),
-                config.durability,
-            )?),
-            Some(url) => Arc::new(open_postgres(url)?),
+        let (storage, sqlite): (Arc<dyn Storage>, _) = match &config.database {
+            None => {
+                let sqlite =
+                    SqliteStorage::open(&config.data_dir.join(DATABASE_FILE), config.durability)?;
+                (Arc::new(sqlite.clone()), Some(sqlite))
+            }
+            Some(url) => (Arc::new(open_postgres(url)?), None),
         };
         let runtime = Runtime::new(config.limits, &config.data_dir.join("cache"))
             .map_err(|e| HostError::Internal(format!("cannot start the wasm runtime: {e:#}")))?;
         let runtime = Arc::new(runtime);
         Ok(Host {
             storage,
+            sqlite,
             loader: Loader {
                 runtime: runtime.clone(),
                 loaded: Arc::default(),

@@ -38,6 +38,7 @@ pub mod runtime;
 pub mod scaffold;
 pub mod scheduler;
 pub mod store;
+pub mod tenant_ops;
 pub mod testkit;
 pub mod trust;
 

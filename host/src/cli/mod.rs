@@ -79,7 +79,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create and list tenants (companies).
+    /// Create, list, back up, restore and export tenants (companies).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
     /// Install, list, enable, disable and remove plugins.

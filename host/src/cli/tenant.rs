@@ -1,5 +1,7 @@
 //! `backoffice tenant ...`
 
+use std::path::PathBuf;
+
 use clap::Subcommand;
 
 use crate::Host;
@@ -21,6 +23,64 @@ pub enum TenantCommand {
     /// List tenants.
     List {
         /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a tenant's database to a file, consistently, while the host may be serving.
+    ///
+    /// The copy is a standalone SQLite file (readable by its owner only: it holds
+    /// password and token hashes). An existing FILE is never overwritten. The backup
+    /// is recorded in the host's audit chain. SQLite only: on PostgreSQL use pg_dump.
+    Backup {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// File to write; must not exist.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a tenant's data with a backup from `tenant backup`.
+    ///
+    /// STOP `backoffice serve` (every host process using this data directory) first:
+    /// a running server keeps the old file open and would go on using it. The file is
+    /// checked before anything changes: it must be a sound SQLite database with the
+    /// tenant tables, holding rows of this tenant only, made in this data directory.
+    /// Then it replaces the tenant's file in one atomic rename. Everything the tenant
+    /// did after the backup is gone, including the newest links of its audit chain;
+    /// the host's audit chain records the restore and the replaced chain head. Other
+    /// tenants are not touched. SQLite only: on PostgreSQL use pg_restore.
+    Restore {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Backup file written by `tenant backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write all of a tenant's data into a new folder as JSON lines, for a company
+    /// taking its data elsewhere.
+    ///
+    /// DIR gets `plugins/<plugin>.jsonl` (one line per key: {"key", "value"} with the
+    /// value as JSON, or {"key", "value_hex"} when it is not JSON), `users.jsonl`
+    /// (with their roles; no password hashes), `roles.jsonl`, `tokens.jsonl` (which
+    /// tokens exist; no hashes), `events.jsonl`, `jobs.jsonl`, `audit.jsonl` (the
+    /// tenant's audit chain with its hashes, verifiable without this host) and,
+    /// written last, `tenant.json` describing the export. DIR must not exist or be
+    /// empty. Works on SQLite and PostgreSQL.
+    Export {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Folder to create.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -52,6 +112,48 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
                         "{:<24} {:<32} {:<20} {}",
                         t.id, t.name, t.time_zone, t.created_at
                     );
+                }
+            }
+        }
+        TenantCommand::Backup { tenant, out, json } => {
+            let report = host.backup_tenant(tenant, out)?;
+            if *json {
+                super::print_json(&report)?;
+            } else {
+                println!(
+                    "backed up tenant '{tenant}' to {} ({} bytes, audit chain at link {})",
+                    report.file.display(),
+                    report.summary.bytes,
+                    report.summary.audit_seq.unwrap_or(0)
+                );
+            }
+        }
+        TenantCommand::Restore { tenant, from, json } => {
+            let report = host.restore_tenant(tenant, from)?;
+            if *json {
+                super::print_json(&report)?;
+            } else {
+                println!(
+                    "restored tenant '{tenant}' from {} (audit chain at link {}, was {}; {})",
+                    report.from.display(),
+                    report.summary.restored.audit_seq.unwrap_or(0),
+                    report.summary.replaced_audit_seq.unwrap_or(0),
+                    if report.audit_ok {
+                        "chain verifies"
+                    } else {
+                        "chain DOES NOT verify: run `backoffice audit verify`"
+                    }
+                );
+            }
+        }
+        TenantCommand::Export { tenant, out, json } => {
+            let report = host.export_tenant(tenant, out)?;
+            if *json {
+                super::print_json(&report)?;
+            } else {
+                println!("exported tenant '{tenant}' to {}:", report.folder.display());
+                for f in &report.files {
+                    println!("  {:<32} {} lines", f.file, f.lines);
                 }
             }
         }

@@ -17,6 +17,7 @@ mod postgres_identity;
 mod postgres_schema;
 mod postgres_work;
 mod sqlite;
+mod sqlite_backup;
 mod sqlite_events;
 mod sqlite_identity;
 mod sqlite_split;
@@ -30,6 +31,7 @@ pub use identity::{AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord,
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
 pub use postgres::{PostgresStorage, redact as redact_url};
 pub use sqlite::Durability;
+pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
 

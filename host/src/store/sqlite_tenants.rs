@@ -169,6 +169,17 @@ impl SqliteStorage {
         tenant_file(&self.shared.dir, id)
     }
 
+    /// Tenant `id`'s number in `tenant_files`, whether or not its file exists.
+    pub(super) fn tenant_number(&self, id: &str) -> Result<Option<i64>> {
+        let conn = self.shared.main.acquire()?;
+        let num = conn
+            .prepare_cached("SELECT num FROM tenant_files WHERE tenant = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional();
+        self.shared.main.release(conn);
+        Ok(num?)
+    }
+
     /// Every tenant with a file, by id, with its number.
     pub(super) fn registered(&self) -> Result<Vec<(String, i64)>> {
         let conn = self.shared.main.acquire()?;

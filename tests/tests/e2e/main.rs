@@ -25,5 +25,6 @@ mod read_only;
 mod sandbox;
 mod scaffold;
 mod scheduler;
+mod tenant_files;
 mod training;
 mod waits;
