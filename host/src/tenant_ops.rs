@@ -1,4 +1,4 @@
-//! Whole-tenant operations: backup, restore and export.
+//! Whole-tenant operations: backup, restore, export and deletion.
 //!
 //! Backup and restore work on the tenant's SQLite file (see
 //! `store/sqlite_backup.rs`); on PostgreSQL the database's own tools do that job.
@@ -62,6 +62,21 @@ pub struct RestoreReport {
     pub summary: RestoreSummary,
     /// Whether the tenant's audit chain verifies after the restore.
     pub audit_ok: bool,
+}
+
+/// The outcome of `tenant delete --purge`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteReport {
+    /// Tenant id.
+    pub tenant: String,
+    /// Rows removed (plugin data, outbox, work, users, roles, tokens, audit links,
+    /// enablements, the tenant itself).
+    pub rows: u64,
+    /// The last link of the tenant's audit chain when it was deleted, kept in the
+    /// host chain as evidence of what was removed.
+    pub audit_seq: Option<u64>,
+    /// That link's hash.
+    pub audit_head: Option<String>,
 }
 
 /// One file of an export and how many lines it holds.
@@ -157,6 +172,40 @@ fn kv_line(key: &str, value: &[u8]) -> Value {
 }
 
 impl Host {
+    /// Remove tenant `id` and every trace of its data, on either backend; the host
+    /// audit chain records the deletion with the tenant chain's last link. Refused
+    /// without `purge`, which the caller sets only on the admin's explicit request.
+    pub fn delete_tenant(&self, id: &str, purge: bool) -> HostResult<DeleteReport> {
+        if !purge {
+            return Err(HostError::InvalidInput(format!(
+                "deleting tenant '{id}' removes all of its data, users and audit chain for good; export it first (`backoffice tenant export --tenant {id} --out DIR`), then confirm with `backoffice tenant delete --tenant {id} --purge`"
+            )));
+        }
+        let mut tx = self.begin()?;
+        Host::require_tenant(tx.as_mut(), id)?;
+        let head = tx.audit_head(id)?;
+        let rows = tx.tenant_delete(id)?;
+        let report = DeleteReport {
+            tenant: id.to_string(),
+            rows,
+            audit_seq: head.as_ref().map(|(seq, _)| *seq),
+            audit_head: head.map(|(_, hash)| hash),
+        };
+        self.audit_admin(
+            tx.as_mut(),
+            None,
+            "tenant.delete",
+            format!("tenant:{id}"),
+            json!({
+                "rows": report.rows,
+                "audit_seq": report.audit_seq,
+                "audit_head": report.audit_head,
+            }),
+        )?;
+        tx.commit()?;
+        Ok(report)
+    }
+
     /// The SQLite storage, or the error saying what to use on PostgreSQL instead.
     fn sqlite_only(&self, what: &str) -> HostResult<&SqliteStorage> {
         self.sqlite.as_ref().ok_or_else(|| {

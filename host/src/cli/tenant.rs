@@ -84,6 +84,21 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove a tenant and all of its data for good: plugin data, events, jobs, users,
+    /// roles, tokens and its audit chain (on SQLite, its file). The host audit chain
+    /// records the deletion with the tenant chain's last link. Needs --purge; export
+    /// the tenant first if its data must be kept.
+    Delete {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Confirm that every trace of the tenant's data goes.
+        #[arg(long)]
+        purge: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
@@ -143,6 +158,21 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
                     } else {
                         "chain DOES NOT verify: run `backoffice audit verify`"
                     }
+                );
+            }
+        }
+        TenantCommand::Delete {
+            tenant,
+            purge,
+            json,
+        } => {
+            let report = host.delete_tenant(tenant, *purge)?;
+            if *json {
+                super::print_json(&report)?;
+            } else {
+                println!(
+                    "deleted tenant '{tenant}' and its data ({} rows); the host audit chain records it",
+                    report.rows
                 );
             }
         }

@@ -59,6 +59,21 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Tables with rows of one tenant, in an order that deletes referencing rows first.
+pub(crate) const TENANT_ROWS: &[&str] = &[
+    "deliveries",
+    "events",
+    "job_runs",
+    "jobs",
+    "kv",
+    "tokens",
+    "user_roles",
+    "role_permissions",
+    "roles",
+    "users",
+    "audit",
+];
+
 /// Result of a storage operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -279,6 +294,10 @@ pub trait Transaction: Send {
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>>;
     /// All tenants ordered by id.
     fn tenant_list(&mut self) -> Result<Vec<Tenant>>;
+    /// Remove a tenant and every row of it (plugin data, outbox, work, users, roles,
+    /// tokens, audit chain, enablements); the number of rows removed. SQLite removes
+    /// the tenant's file once the transaction commits.
+    fn tenant_delete(&mut self, id: &str) -> Result<u64>;
 
     // --- plugin packages, grants, enablement ---
 

@@ -570,6 +570,16 @@ impl Transaction for PgTx {
         Ok(())
     }
 
+    fn tenant_delete(&mut self, id: &str) -> Result<u64> {
+        let c = self.c()?;
+        let mut removed = 0;
+        for table in super::TENANT_ROWS.iter().chain(&["enablements", "tenants"]) {
+            let column = if *table == "tenants" { "id" } else { "tenant" };
+            removed += c.exec(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&id])?;
+        }
+        Ok(removed)
+    }
+
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
         Ok(self
             .c()?

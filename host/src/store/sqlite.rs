@@ -616,6 +616,26 @@ impl Transaction for FileTx {
         Ok(())
     }
 
+    fn tenant_delete(&mut self, id: &str) -> Result<u64> {
+        let conn = self.conn()?;
+        let mut removed = 0;
+        for table in super::TENANT_ROWS.iter().chain(&["enablements", "tenants"]) {
+            let exists: bool = conn.query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                params![table],
+                |r| r.get(0),
+            )?;
+            if exists {
+                let column = if *table == "tenants" { "id" } else { "tenant" };
+                removed += conn.execute(
+                    &format!("DELETE FROM {table} WHERE {column} = ?1"),
+                    params![id],
+                )?;
+            }
+        }
+        Ok(removed as u64)
+    }
+
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
         Ok(self
             .conn()?

@@ -451,6 +451,8 @@ pub(super) struct RoutedTx {
     tenants: BTreeMap<String, FileTx>,
     /// Open savepoints, replayed on files opened after them.
     savepoints: Vec<String>,
+    /// Tenants deleted by this transaction: their files go after the commit.
+    doomed: Vec<String>,
 }
 
 impl RoutedTx {
@@ -467,6 +469,7 @@ impl RoutedTx {
             main,
             tenants: BTreeMap::new(),
             savepoints: Vec::new(),
+            doomed: Vec::new(),
         }
     }
 
@@ -642,6 +645,18 @@ impl Transaction for RoutedTx {
         if let Some(main) = self.main.take() {
             Box::new(main).commit()?;
         }
+        for id in std::mem::take(&mut self.doomed) {
+            self.storage.forget_tenant(&id);
+            for file in sqlite_files(&self.storage.tenant_path(&id)) {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        tracing::error!(tenant = %id, file = %file.display(), "cannot remove a deleted tenant's file: {e}")
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -728,6 +743,21 @@ impl Transaction for RoutedTx {
         self.replay(&mut tx)?;
         self.tenants.insert(tenant.id.clone(), tx);
         Ok(())
+    }
+    fn tenant_delete(&mut self, id: &str) -> Result<u64> {
+        // The tenant's rows are counted in its file, which goes once the host rows
+        // are gone (after commit); its writers are waited for first.
+        let in_file = match self.tenant(id)? {
+            Some(tx) => tx.tenant_delete(id)?,
+            None => 0,
+        };
+        let main = self.main_mut()?;
+        let removed = main.tenant_delete(id)?;
+        let conn = main.conn()?;
+        conn.execute("DELETE FROM tenant_files WHERE tenant = ?1", params![id])?;
+        conn.execute("DELETE FROM token_tenants WHERE tenant = ?1", params![id])?;
+        self.doomed.push(id.to_string());
+        Ok(in_file + removed)
     }
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
         self.main()?.tenant_get(id)

@@ -44,6 +44,10 @@ pub const CASES: &[(&str, Case)] = &[
         "login_failures_are_counted_per_key",
         login_failures_are_counted_per_key,
     ),
+    (
+        "deleting_a_tenant_removes_its_rows_only",
+        deleting_a_tenant_removes_its_rows_only,
+    ),
 ];
 
 /// The companies "acme" and "globex": tenant rows come first, as a host creates them.
@@ -699,4 +703,65 @@ pub fn login_failures_are_counted_per_key(storage: &dyn Storage) {
         0,
         "pruned by age"
     );
+}
+
+pub fn deleting_a_tenant_removes_its_rows_only(storage: &dyn Storage) {
+    given_tenants(storage);
+    let mut tx = storage.begin().unwrap();
+    for t in ["acme", "globex"] {
+        tx.kv_put(&scope(t, "notes"), "k", t.as_bytes()).unwrap();
+        tx.job_insert_once(t, "notes", "j", "{}", 1).unwrap();
+        tx.user_insert(&UserRecord {
+            tenant: t.into(),
+            username: "ada".into(),
+            display_name: "Ada".into(),
+            password_hash: None,
+            system_admin: false,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            disabled_at: None,
+        })
+        .unwrap();
+        tx.enablement_put(&Enablement {
+            tenant: t.into(),
+            plugin: "notes".into(),
+            enabled: true,
+            data_version: "1.0.0".into(),
+            changed_at: "2026-01-01T00:00:00Z".into(),
+        })
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    let mut tx = storage.begin().unwrap();
+    // Plugin data, a job, a user and an enablement, and the tenant row.
+    assert_eq!(tx.tenant_delete("acme").unwrap(), 5);
+    tx.commit().unwrap();
+    let mut tx = storage.begin_read().unwrap();
+    assert!(tx.tenant_get("acme").unwrap().is_none());
+    assert!(tx.kv_get(&scope("acme", "notes"), "k").unwrap().is_none());
+    assert!(tx.user_get("acme", "ada").unwrap().is_none());
+    assert!(tx.enablement_for_tenant("acme").unwrap().is_empty());
+    let jobs = tx.job_list(&JobFilter::default()).unwrap();
+    assert_eq!(
+        jobs.iter().map(|j| j.tenant.as_str()).collect::<Vec<_>>(),
+        ["globex"]
+    );
+    assert_eq!(
+        tx.kv_get(&scope("globex", "notes"), "k")
+            .unwrap()
+            .as_deref(),
+        Some(&b"globex"[..])
+    );
+    assert!(tx.user_get("globex", "ada").unwrap().is_some());
+    drop(tx);
+    // The id can be used again, for a company that starts empty.
+    let mut tx = storage.begin().unwrap();
+    tx.tenant_insert(&Tenant {
+        id: "acme".into(),
+        name: "Acme again".into(),
+        time_zone: "UTC".into(),
+        created_at: "2026-02-01T00:00:00Z".into(),
+    })
+    .unwrap();
+    assert!(tx.kv_get(&scope("acme", "notes"), "k").unwrap().is_none());
+    tx.commit().unwrap();
 }

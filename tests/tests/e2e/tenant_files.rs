@@ -352,3 +352,59 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn delete_with_purge_removes_every_trace_of_one_tenant() {
+    let cli = two_tenants();
+    put(&cli, "acme", "books", json!("acme's"));
+    put(&cli, "beta", "books", json!("beta's"));
+    cli.run(&["user", "create", "ada", "--tenant", "acme"]).ok();
+
+    // Without --purge nothing happens, and the message says how to keep the data.
+    let refused = cli.run(&["tenant", "delete", "--tenant", "acme"]);
+    let refused = refused.fails(2, &["--purge", "tenant export"]);
+    assert!(refused.stderr.contains("acme"), "{refused:?}");
+    assert_eq!(get(&cli, "acme", "books"), json!("acme's"));
+
+    let report = cli
+        .run(&["tenant", "delete", "--tenant", "acme", "--purge", "--json"])
+        .json();
+    assert_eq!(report["tenant"], "acme");
+    assert!(report["rows"].as_u64().unwrap() >= 3, "{report}");
+    assert!(report["audit_seq"].as_u64().unwrap() >= 1, "{report}");
+
+    // Gone: the tenant, its file, its users, its calls.
+    let tenants = cli.run(&["tenant", "list", "--json"]).json();
+    let ids: Vec<&str> = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["beta"]);
+    assert_eq!(tenant_folder(&cli), ["beta.db"]);
+    cli.run(&["user", "list", "--tenant", "acme", "--json"])
+        .fails(3, &["unknown tenant 'acme'"]);
+    cli.run(&[
+        "call",
+        "--tenant",
+        "acme",
+        "probe",
+        "get",
+        "--input",
+        r#"{"key":"books"}"#,
+    ])
+    .fails(3, &["unknown tenant 'acme'"]);
+    // Kept: the other tenant, and the record of the deletion in the host chain.
+    assert_eq!(get(&cli, "beta", "books"), json!("beta's"));
+    assert!(host_actions(&cli).contains(&"tenant.delete".to_string()));
+    audit_ok(&cli);
+    // An unknown tenant is an error, not a silent success.
+    cli.run(&["tenant", "delete", "--tenant", "acme", "--purge"])
+        .fails(3, &["unknown tenant 'acme'"]);
+    // The id is free again, for a company that starts empty.
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    assert_eq!(get(&cli, "acme", "books"), Value::Null);
+}
