@@ -159,6 +159,35 @@ impl Host {
         Ok((tenant_row, record, loaded, read_only))
     }
 
+    /// Refuse an input over the size limit, not JSON, or outside the operation's
+    /// schema.
+    fn check_input(
+        &self,
+        loaded: &Loaded,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+    ) -> HostResult<()> {
+        let max = self.runtime.limits().max_input_bytes;
+        if input.len() > max {
+            return Err(HostError::InvalidInput(format!(
+                "input of {} bytes exceeds the {max} byte limit",
+                input.len()
+            )));
+        }
+        let value: serde_json::Value = serde_json::from_str(input)
+            .map_err(|e| HostError::InvalidInput(format!("input is not valid JSON: {e}")))?;
+        let (input_schema, _) = loaded.schemas.get(operation).ok_or_else(|| {
+            HostError::Internal(format!("no compiled schema for {plugin}.{operation}"))
+        })?;
+        if let Some(errors) = schema_errors(input_schema, &value) {
+            return Err(HostError::InvalidInput(format!(
+                "input does not match the schema of {plugin}.{operation}: {errors}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Everything of [`Host::invoke`] but the commit: the output, the open
     /// transaction, the plugin version that ran and whether the operation is
     /// read-only (then the transaction is a read snapshot with nothing to commit).
@@ -177,35 +206,27 @@ impl Host {
             )));
         }
         // Checks run on a read snapshot; read-only operations also run on it, beside
-        // other calls. Anything that may write takes the write lock and checks again
-        // under it, so it runs on exactly the state it was checked against.
+        // other calls. Anything that may write takes its tenant's write lock and checks
+        // again under it. The input is checked before the lock is taken, and again only
+        // if the plugin changed meanwhile: the lock is held for the call's own work.
         let mut tx = self.storage.begin_read()?;
         let (mut tenant_row, mut record, mut loaded, read_only) =
             self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
+        self.check_input(&loaded, plugin, operation, input)?;
         if !read_only {
             drop(tx);
             tx = self.begin_scoped(tenant)?;
+            let checked = record.digest.clone();
             (tenant_row, record, loaded, _) =
                 self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
+            if record.digest != checked {
+                self.check_input(&loaded, plugin, operation, input)?;
+            }
         }
         let limits = self.runtime.limits().clone();
-        if input.len() > limits.max_input_bytes {
-            return Err(HostError::InvalidInput(format!(
-                "input of {} bytes exceeds the {} byte limit",
-                input.len(),
-                limits.max_input_bytes
-            )));
-        }
-        let value: serde_json::Value = serde_json::from_str(input)
-            .map_err(|e| HostError::InvalidInput(format!("input is not valid JSON: {e}")))?;
-        let (input_schema, output_schema) = loaded.schemas.get(operation).ok_or_else(|| {
+        let (_, output_schema) = loaded.schemas.get(operation).ok_or_else(|| {
             HostError::Internal(format!("no compiled schema for {plugin}.{operation}"))
         })?;
-        if let Some(errors) = schema_errors(input_schema, &value) {
-            return Err(HostError::InvalidInput(format!(
-                "input does not match the schema of {plugin}.{operation}: {errors}"
-            )));
-        }
 
         let action = Action::Invoke {
             operation: operation.to_string(),

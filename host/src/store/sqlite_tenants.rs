@@ -589,6 +589,26 @@ impl RoutedTx {
         Ok(out)
     }
 
+    /// Up to `limit` rows from the tenants a cross-tenant method covers, in tenant
+    /// order; `f` gets a file and how many rows are still wanted.
+    fn gather<T>(
+        &mut self,
+        limit: u32,
+        mut f: impl FnMut(&mut FileTx, u32) -> Result<Vec<T>>,
+    ) -> Result<Vec<T>> {
+        let mut rows = Vec::new();
+        for t in self.all_tenants()? {
+            let left = limit.saturating_sub(u32::try_from(rows.len()).unwrap_or(u32::MAX));
+            if left == 0 {
+                break;
+            }
+            if let Some(tx) = self.tenant(&t)? {
+                rows.extend(f(tx, left)?);
+            }
+        }
+        Ok(rows)
+    }
+
     /// The first answer of `f` over the tenants that may hold `id`.
     fn find_by_id<T>(
         &mut self,
@@ -904,18 +924,9 @@ impl Transaction for RoutedTx {
         owner: &str,
         limit: u32,
     ) -> Result<Vec<(JobRecord, i64)>> {
-        let all = self.all_tenants()?;
-        let mut claimed = Vec::new();
-        for t in all {
-            let left = limit.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
-            if left == 0 {
-                break;
-            }
-            if let Some(tx) = self.tenant(&t)? {
-                claimed.extend(tx.job_claim(now_ms, lease_until_ms, owner, left)?);
-            }
-        }
-        Ok(claimed)
+        self.gather(limit, |tx, left| {
+            tx.job_claim(now_ms, lease_until_ms, owner, left)
+        })
     }
     fn job_finish(
         &mut self,
@@ -962,18 +973,7 @@ impl Transaction for RoutedTx {
         self.any_by_id(id, |tx| tx.job_retry(id, now_ms))
     }
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
-        let all = self.all_tenants()?;
-        let mut events = Vec::new();
-        for t in all {
-            let left = limit.saturating_sub(u32::try_from(events.len()).unwrap_or(u32::MAX));
-            if left == 0 {
-                break;
-            }
-            if let Some(tx) = self.tenant(&t)? {
-                events.extend(tx.event_unfanned(left)?);
-            }
-        }
-        Ok(events)
+        self.gather(limit, |tx, left| tx.event_unfanned(left))
     }
     fn event_fan_out(
         &mut self,
@@ -991,18 +991,9 @@ impl Transaction for RoutedTx {
         owner: &str,
         limit: u32,
     ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        let all = self.all_tenants()?;
-        let mut claimed = Vec::new();
-        for t in all {
-            let left = limit.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
-            if left == 0 {
-                break;
-            }
-            if let Some(tx) = self.tenant(&t)? {
-                claimed.extend(tx.delivery_claim(now_ms, lease_until_ms, owner, left)?);
-            }
-        }
-        Ok(claimed)
+        self.gather(limit, |tx, left| {
+            tx.delivery_claim(now_ms, lease_until_ms, owner, left)
+        })
     }
     fn delivery_finish(
         &mut self,
