@@ -32,6 +32,14 @@ pub enum Durability {
     Normal,
 }
 
+/// The storage layout this host writes; raised whenever a change would make an older
+/// host misread a file. Generation 1: one file per tenant (this layout).
+pub(super) const STORAGE_GENERATION: i64 = 1;
+
+/// Which generation wrote the file, in every file.
+const META_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS backoffice_meta (generation INTEGER NOT NULL);
+INSERT INTO backoffice_meta (generation) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM backoffice_meta);";
+
 /// Host tables of the main file.
 pub(super) const HOST_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS tenants (
@@ -271,10 +279,29 @@ impl Db {
         let fingerprint = schema_fingerprint(ddl);
         let applied: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if applied != fingerprint {
+            // A file a newer host wrote may have a layout this host does not know:
+            // refuse it before touching its schema.
+            let written_by: Option<i64> = conn
+                .query_row("SELECT max(generation) FROM backoffice_meta", [], |r| {
+                    r.get(0)
+                })
+                .ok()
+                .flatten();
+            if let Some(generation) = written_by.filter(|g| *g > STORAGE_GENERATION) {
+                return Err(StoreError::Backend(format!(
+                    "{} was written by a newer version of backoffice (storage generation {generation}; this host knows up to {STORAGE_GENERATION}): run that version, or restore a backup made with this one",
+                    path.display()
+                )));
+            }
             conn.execute_batch("BEGIN IMMEDIATE")?;
             for part in ddl {
                 conn.execute_batch(part)?;
             }
+            conn.execute_batch(META_SCHEMA)?;
+            conn.execute(
+                "UPDATE backoffice_meta SET generation = max(generation, ?1)",
+                params![STORAGE_GENERATION],
+            )?;
             conn.pragma_update(None, "user_version", fingerprint)?;
             conn.execute_batch("COMMIT")?;
         }

@@ -277,3 +277,39 @@ fn concurrent_writers_of_one_tenant_share_commits_and_fail_alone() {
         }
     }
 }
+
+#[test]
+fn a_tenant_file_from_a_newer_version_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let s = SqliteStorage::open(&path, Durability::Full).unwrap();
+        let mut tx = s.begin().unwrap();
+        tx.tenant_insert(&tenant("acme")).unwrap();
+        tx.tenant_insert(&tenant("globex")).unwrap();
+        tx.commit().unwrap();
+    }
+    // A newer host changed globex's layout and marked it.
+    let conn = rusqlite::Connection::open(tenant_file(dir.path(), "globex")).unwrap();
+    conn.execute_batch(
+        "UPDATE backoffice_meta SET generation = 99; CREATE TABLE newer (x); PRAGMA user_version = 7;",
+    )
+    .unwrap();
+    drop(conn);
+    let s = SqliteStorage::open(&path, Durability::Full).unwrap();
+    let err = s.begin_scoped("globex").err().expect("refused").to_string();
+    assert!(
+        err.contains("tenant 'globex'") && err.contains("newer version"),
+        "{err}"
+    );
+    assert!(err.contains("generation 99"), "{err}");
+    // Its schema was not touched, and the other tenant works.
+    let conn = rusqlite::Connection::open(tenant_file(dir.path(), "globex")).unwrap();
+    let version: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 7);
+    let mut tx = s.begin_scoped("acme").unwrap();
+    tx.kv_put(&scope_of("acme"), "k", b"v").unwrap();
+    tx.commit().unwrap();
+}
