@@ -215,7 +215,18 @@ impl Host {
         self.check_input(&loaded, plugin, operation, input)?;
         if !read_only {
             drop(tx);
-            tx = self.begin_scoped(tenant)?;
+            // Batch work (an operation declaring a longer deadline) does not keep the
+            // tenant's earlier writers waiting for their commit while it runs.
+            let long = loaded
+                .manifest
+                .operation(operation)
+                .and_then(|o| o.deadline_ms)
+                .is_some_and(|ms| Duration::from_millis(ms) > self.runtime.limits().call_deadline);
+            tx = if long {
+                self.storage.begin_scoped_long(tenant)?
+            } else {
+                self.begin_scoped(tenant)?
+            };
             let checked = record.digest.clone();
             (tenant_row, record, loaded, _) =
                 self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;

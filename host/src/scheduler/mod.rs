@@ -281,7 +281,12 @@ impl Host {
         label: &str,
         finish: impl FnOnce(&mut dyn Transaction) -> HostResult<()>,
     ) -> Result<Option<()>, HostError> {
-        let mut tx = self.begin_scoped(tenant)?;
+        // A job is batch work: it does not keep the tenant's earlier writers waiting
+        // for their commit while it runs (see `Storage::begin_scoped_long`).
+        let mut tx = match action {
+            Action::RunJob { .. } => self.storage.begin_scoped_long(tenant)?,
+            _ => self.begin_scoped(tenant)?,
+        };
         let Some(tenant_row) = tx.tenant_get(tenant)? else {
             return Ok(None);
         };

@@ -241,6 +241,13 @@ pub trait Storage: Send + Sync + 'static {
         self.begin()
     }
 
+    /// [`Storage::begin_scoped`] for batch work (a job run, an operation with a long
+    /// deadline): a backend that shares commits between writers does not make the
+    /// writers before it wait for their answer until this one is done.
+    fn begin_scoped_long(&self, scope: &str) -> Result<Box<dyn Transaction>> {
+        self.begin_scoped(scope)
+    }
+
     /// Start a transaction for reading only. It does not wait for or block writers,
     /// and sees one consistent snapshot. Writing through it is a caller bug and may
     /// fail with a busy error.

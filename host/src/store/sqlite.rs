@@ -365,9 +365,25 @@ impl Db {
 
     /// Start a writing transaction: wait for the turn, then join the batch handed
     /// over or start one with `BEGIN IMMEDIATE`, and open this writer's savepoint.
-    pub(super) fn begin_write(&self) -> Result<FileTx> {
+    ///
+    /// A `long` writer (batch work with a long deadline) first commits a batch it is
+    /// handed, so the writers in it are not kept waiting for their answer for as long
+    /// as its own work takes.
+    pub(super) fn begin_write(&self, long: bool) -> Result<FileTx> {
         let writer = &self.inner.writer;
-        let (conn, batch) = match writer.acquire(&self.inner.path)? {
+        let handed = writer.acquire(&self.inner.path)?;
+        let handed = match handed {
+            Some((conn, batch)) if long => self.settle(conn, &batch).map(|()| None),
+            other => Ok(other),
+        };
+        let handed = match handed {
+            Ok(handed) => handed,
+            Err(e) => {
+                writer.release();
+                return Err(e);
+            }
+        };
+        let (conn, batch) = match handed {
             Some(open) => open,
             None => {
                 let started = self.acquire().and_then(|conn| {
@@ -394,6 +410,27 @@ impl Db {
         Ok(tx)
     }
 
+    /// Commit a batch (roll it back when it holds nobody's changes) and tell its
+    /// members, keeping the turn; the connection goes back to the pool.
+    fn settle(&self, conn: Connection, batch: &Batch) -> Result<()> {
+        let outcome = if conn.is_autocommit() {
+            Err("the transaction was ended by an earlier error".to_string())
+        } else if batch.members() == 0 {
+            conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())
+        } else {
+            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+        };
+        match &outcome {
+            Ok(()) => self.release(conn),
+            // A connection whose transaction ended in an error is not reused.
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+        batch.publish(outcome.clone());
+        outcome.map_err(StoreError::Backend)
+    }
+
     /// End a writer's turn. Its savepoint is closed (released when `member`, its
     /// changes then being part of the batch; rolled back otherwise). Hand the batch to
     /// a queued writer while it is young and small, or commit it (roll back when it
@@ -416,21 +453,8 @@ impl Db {
             return if member { batch.wait() } else { Ok(()) };
         }
         drop(st);
-        let outcome = if broken {
-            Err("the transaction was ended by an earlier error".to_string())
-        } else if batch.members() == 0 {
-            conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())
-        } else {
-            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
-        };
-        match &outcome {
-            Ok(()) => self.release(conn),
-            // A connection whose transaction ended in an error is not reused.
-            Err(_) => {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-        }
-        batch.publish(outcome);
+        // A member learns the outcome from the batch below.
+        let _ = self.settle(conn, &batch);
         writer.release();
         if member { batch.wait() } else { Ok(()) }
     }

@@ -345,6 +345,22 @@ impl SqliteStorage {
     }
 }
 
+impl SqliteStorage {
+    /// A writer of tenant `scope` (see [`Storage::begin_scoped`]); `long` for batch work.
+    fn scoped(&self, scope: &str, long: bool) -> Result<Box<dyn Transaction>> {
+        match self.tenant(scope)? {
+            Some(tenant) => {
+                let mut tx = RoutedTx::new(self.clone(), true, Some(tenant.id.clone()), None);
+                let file = tenant.db.begin_write(long)?;
+                tx.tenants.insert(tenant.id.clone(), file);
+                Ok(Box::new(tx))
+            }
+            // Host data (the host audit chain, host sign-ins) or a shared scope.
+            None => self.begin(),
+        }
+    }
+}
+
 /// What changes when any process commits to the file: the WAL's time and size, and
 /// the database file's time (after a checkpoint).
 fn file_stamp(path: &Path) -> (Option<SystemTime>, u64, Option<SystemTime>) {
@@ -389,7 +405,7 @@ pub(super) fn seed_ids(db: &Db, num: i64) -> Result<()> {
 
 impl Storage for SqliteStorage {
     fn begin(&self) -> Result<Box<dyn Transaction>> {
-        let main = self.shared.main.begin_write()?;
+        let main = self.shared.main.begin_write(false)?;
         Ok(Box::new(RoutedTx::new(
             self.clone(),
             true,
@@ -399,16 +415,11 @@ impl Storage for SqliteStorage {
     }
 
     fn begin_scoped(&self, scope: &str) -> Result<Box<dyn Transaction>> {
-        match self.tenant(scope)? {
-            Some(tenant) => {
-                let mut tx = RoutedTx::new(self.clone(), true, Some(tenant.id.clone()), None);
-                let file = tenant.db.begin_write()?;
-                tx.tenants.insert(tenant.id.clone(), file);
-                Ok(Box::new(tx))
-            }
-            // Host data (the host audit chain, host sign-ins) or a shared scope.
-            None => self.begin(),
-        }
+        self.scoped(scope, false)
+    }
+
+    fn begin_scoped_long(&self, scope: &str) -> Result<Box<dyn Transaction>> {
+        self.scoped(scope, true)
     }
 
     fn begin_read(&self) -> Result<Box<dyn Transaction>> {
@@ -516,7 +527,7 @@ impl RoutedTx {
                 return Ok(None);
             };
             let mut tx = if self.write && self.bound.as_deref().is_none_or(|b| b == id) {
-                t.db.begin_write()?
+                t.db.begin_write(false)?
             } else {
                 t.db.begin_read()?
             };
@@ -759,7 +770,7 @@ impl Transaction for RoutedTx {
             let _ = std::fs::remove_file(leftover);
         }
         let db = self.storage.open_tenant(&tenant.id, num, true)?;
-        let mut tx = db.db.begin_write()?;
+        let mut tx = db.db.begin_write(false)?;
         self.replay(&mut tx)?;
         self.tenants.insert(tenant.id.clone(), tx);
         Ok(())
