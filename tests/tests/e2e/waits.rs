@@ -147,3 +147,44 @@ fn over_http_a_sleeping_call_times_out_and_the_next_calls_are_served() {
     let r = call("sleep", r#"{"ms":10}"#);
     assert_eq!(r.json(), json!({"slept-ms": 10}));
 }
+
+#[test]
+fn a_tenant_writes_while_another_tenants_writing_call_is_still_running() {
+    let t = TestHost::with_limits(backoffice_host::runtime::Limits {
+        call_deadline: Duration::from_secs(5),
+        ..backoffice_host::runtime::Limits::default()
+    })
+    .with_plugin("probe", "probe", &["acme", "globex"]);
+    let acme_done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // acme's call writes, then waits 1.5 s inside the call (under its 5 s deadline),
+        // holding acme's writer all that time.
+        let slow = s.spawn(|| {
+            let result = t.call("acme", "probe", "sleep", json!({"ms": 1500}));
+            acme_done.store(true, std::sync::atomic::Ordering::SeqCst);
+            result
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        // globex's writes go through meanwhile: they are done before acme's call is.
+        for i in 0..20 {
+            t.call(
+                "globex",
+                "probe",
+                "put",
+                json!({"key": format!("k{i}"), "value": i}),
+            )
+            .unwrap();
+        }
+        assert!(
+            !acme_done.load(std::sync::atomic::Ordering::SeqCst),
+            "globex's writes waited for acme's call"
+        );
+        let out = slow.join().unwrap().unwrap();
+        assert_eq!(out["slept-ms"], 1500, "{out}");
+    });
+    assert_eq!(
+        t.call("globex", "probe", "get", json!({"key": "k19"}))
+            .unwrap()["value"],
+        19
+    );
+}
