@@ -1,6 +1,7 @@
 //! Tenants in time: how long one company's calls wait while another's long writing
 //! calls run, and how many durable writing calls per second the host completes with
-//! 1, 4 and 16 concurrent callers over 1 and 4 tenants (`synchronous=FULL`).
+//! 1, 4 and 16 concurrent callers over 1 and 4 tenants (`synchronous=FULL`), and how
+//! long a tenant's own writes wait while it runs batch work.
 //!
 //! Needs the test fixtures: `bash scripts/build-wasm.sh`. Run with
 //! `cargo bench -p backoffice-host --bench tenants`; it prints figures, asserts none.
@@ -115,6 +116,46 @@ fn fairness() {
     );
 }
 
+/// Tenant t0's touch calls while t0 itself runs batch work back to back: `batch`
+/// (an operation declaring a 10 s deadline) reads a counter, waits 0.8 s, writes it.
+fn batch_beside() {
+    let (_dir, host) = host(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let batch = {
+        let (host, stop) = (host.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut calls = 0;
+            while !stop.load(Ordering::Relaxed) {
+                host.invoke(
+                    "t0",
+                    "probe",
+                    "batch",
+                    r#"{"key":"batch","ms":800}"#,
+                    &Principal::system(),
+                )
+                .expect("batch");
+                calls += 1;
+            }
+            calls
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < 500 || start.elapsed() < Duration::from_secs(3) {
+        let t = Instant::now();
+        touch(&host, "t0", &format!("b{}", times.len() % 16));
+        times.push(t.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let calls = batch.join().expect("batch calls");
+    let n = times.len();
+    let (p50, p99) = percentiles(times);
+    println!(
+        "batch work: the tenant's own writes ({n} calls) while it runs 0.8 s batch calls back to back ({calls} of them): p50 {p50:?}  p99 {p99:?}"
+    );
+}
+
 fn throughput(callers: usize, tenants: usize) {
     let (_dir, host) = host(tenants);
     let run_for = Duration::from_secs(3);
@@ -149,11 +190,24 @@ fn throughput(callers: usize, tenants: usize) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to parse.
-    fairness();
-    for tenants in [1, 4] {
-        for callers in [1, 4, 16] {
-            throughput(callers, tenants);
+    // `cargo bench` passes `--bench`; other words pick sections:
+    // `cargo bench -p backoffice-host --bench tenants -- batch`.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |section: &str| only.is_empty() || only.iter().any(|o| o == section);
+    if run("fairness") {
+        fairness();
+    }
+    if run("batch") {
+        batch_beside();
+    }
+    if run("throughput") {
+        for tenants in [1, 4] {
+            for callers in [1, 4, 16] {
+                throughput(callers, tenants);
+            }
         }
     }
 }

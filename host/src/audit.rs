@@ -160,7 +160,7 @@ pub struct VerifyReport {
 
 const PAGE: u32 = 1000;
 
-fn verify_chain(tx: &mut dyn Transaction, tenant: &str) -> HostResult<ChainReport> {
+pub(crate) fn verify_chain(tx: &mut dyn Transaction, tenant: &str) -> HostResult<ChainReport> {
     let mut report = ChainReport {
         tenant: tenant.to_string(),
         links: 0,

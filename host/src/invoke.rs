@@ -19,6 +19,7 @@ use crate::auth::Principal;
 use crate::capabilities::{CallInfo, CallState, Nesting};
 use crate::error::{HostError, HostResult};
 use crate::host::{Host, Loaded};
+use crate::optimistic::OptimisticTx;
 use crate::runtime::{Action, Failure};
 use crate::store::{PackageRecord, Scope, Tenant, Transaction};
 
@@ -80,9 +81,13 @@ impl Host {
         };
         // On a shared database a concurrent writer may get in the way of the call's
         // transaction; it is then rolled back and the whole call runs again.
+        // Batch work runs first on a snapshot (see `optimistic`); when another call
+        // changed what it writes meanwhile, it runs again holding the lock.
+        let mut attempt = 0u32;
         let outcome = self.retrying(|| {
+            attempt += 1;
             let (output, mut tx, version, read_only) =
-                self.invoke_uncommitted(tenant, plugin, operation, input, principal)?;
+                self.invoke_uncommitted(tenant, plugin, operation, input, principal, attempt == 1)?;
             if read_only {
                 return Ok((output, Some(version)));
             }
@@ -198,6 +203,7 @@ impl Host {
         operation: &str,
         input: &str,
         principal: &Principal,
+        optimistic: bool,
     ) -> HostResult<(serde_json::Value, Box<dyn Transaction>, String, bool)> {
         if !principal.can_access(tenant) {
             return Err(HostError::Forbidden(format!(
@@ -213,15 +219,22 @@ impl Host {
         let (mut tenant_row, mut record, mut loaded, read_only) =
             self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
         self.check_input(&loaded, plugin, operation, input)?;
-        if !read_only {
+        // Batch work (an operation declaring a longer deadline) does not hold the
+        // tenant's writer while it runs: it reads on this snapshot and writes at the
+        // end, in one short step (see `optimistic`).
+        let long = loaded
+            .manifest
+            .operation(operation)
+            .and_then(|o| o.deadline_ms)
+            .is_some_and(|ms| Duration::from_millis(ms) > self.runtime.limits().call_deadline);
+        if !read_only && long && optimistic {
+            tx = Box::new(
+                OptimisticTx::new(self.storage.clone(), tenant, tx).waking(self.worker.waker()),
+            );
+        } else if !read_only {
             drop(tx);
-            // Batch work (an operation declaring a longer deadline) does not keep the
-            // tenant's earlier writers waiting for their commit while it runs.
-            let long = loaded
-                .manifest
-                .operation(operation)
-                .and_then(|o| o.deadline_ms)
-                .is_some_and(|ms| Duration::from_millis(ms) > self.runtime.limits().call_deadline);
+            // Run again under the lock, batch work does not keep the tenant's earlier
+            // writers waiting for their commit while it runs.
             tx = if long {
                 self.storage.begin_scoped_long(tenant)?
             } else {

@@ -32,6 +32,7 @@ pub mod identity;
 mod invoke;
 pub mod lifecycle;
 pub mod manifest;
+mod optimistic;
 pub mod package;
 pub mod registry;
 pub mod runtime;

@@ -31,9 +31,11 @@ use serde::Serialize;
 use crate::auth::Principal;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
+use crate::optimistic::OptimisticTx;
 use crate::runtime::Action;
 use crate::store::{
-    DeliveryRecord, EventFilter, EventRecord, Finish, JobFilter, JobRecord, JobRun, Transaction,
+    DeliveryRecord, EventFilter, EventRecord, Finish, JobFilter, JobRecord, JobRun, StoreError,
+    Transaction,
 };
 
 pub use cron::Cron;
@@ -93,6 +95,18 @@ impl Worker {
             owner: format!("{}-{n}-{:x}", std::process::id(), rand_suffix()),
             wake: Arc::new((Mutex::new(false), Condvar::new())),
         }
+    }
+
+    /// A handle that wakes the background loop, for a commit made elsewhere.
+    pub(crate) fn waker(&self) -> Box<dyn Fn() + Send> {
+        let wake = self.wake.clone();
+        Box::new(move || {
+            let (flag, cv) = &*wake;
+            if let Ok(mut f) = flag.lock() {
+                *f = true;
+                cv.notify_all();
+            }
+        })
     }
 
     /// Wake the background loop (after a commit that may have produced work).
@@ -279,14 +293,40 @@ impl Host {
         plugin: &str,
         action: Action,
         label: &str,
-        finish: impl FnOnce(&mut dyn Transaction) -> HostResult<()>,
+        finish: impl Fn(&mut dyn Transaction) -> HostResult<()>,
     ) -> Result<Option<()>, HostError> {
-        // A job is batch work: it does not keep the tenant's earlier writers waiting
-        // for their commit while it runs (see `Storage::begin_scoped_long`).
-        let mut tx = match action {
-            Action::RunJob { .. } => self.storage.begin_scoped_long(tenant)?,
-            _ => self.begin_scoped(tenant)?,
-        };
+        // A job is batch work: it runs on a snapshot and writes in one short step at
+        // the end (see `optimistic`); if another call changed a key it writes
+        // meanwhile, it runs again holding the tenant's writer, without keeping the
+        // tenant's earlier writers waiting for their commit (`begin_scoped_long`).
+        if let Action::RunJob { .. } = action {
+            let snapshot = Box::new(
+                OptimisticTx::new(self.storage.clone(), tenant, self.storage.begin_read()?)
+                    .waking(self.worker.waker()),
+            );
+            match self.run_work_in(snapshot, tenant, plugin, action.clone(), label, &finish) {
+                Err(HostError::Storage(StoreError::Retry(reason))) => {
+                    tracing::debug!(%tenant, %plugin, "{label} runs again under the lock: {reason}");
+                }
+                other => return other,
+            }
+            let tx = self.storage.begin_scoped_long(tenant)?;
+            return self.run_work_in(tx, tenant, plugin, action, label, &finish);
+        }
+        let tx = self.begin_scoped(tenant)?;
+        self.run_work_in(tx, tenant, plugin, action, label, &finish)
+    }
+
+    /// [`Host::run_work`] in the transaction `tx`.
+    fn run_work_in(
+        &self,
+        mut tx: Box<dyn Transaction>,
+        tenant: &str,
+        plugin: &str,
+        action: Action,
+        label: &str,
+        finish: &dyn Fn(&mut dyn Transaction) -> HostResult<()>,
+    ) -> Result<Option<()>, HostError> {
         let Some(tenant_row) = tx.tenant_get(tenant)? else {
             return Ok(None);
         };
