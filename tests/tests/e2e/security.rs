@@ -1,0 +1,267 @@
+//! Issue 16: a hostile vendor, a curious user and an anonymous client each try what
+//! the security review found possible, and get nothing.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap fails the test with its message"
+)]
+
+use backoffice_tests::Cli;
+use serde_json::json;
+
+use crate::lifecycle::{audit_actions, get, put, version, versioned, write};
+
+/// Keys for `vendors` in `<data dir>/keys`, each trusted under its own name.
+fn trusted_vendors(cli: &Cli, vendors: &[&str]) -> std::path::PathBuf {
+    let keys = cli.dir.path().join("keys");
+    let dir = keys.display().to_string();
+    for v in vendors {
+        cli.run(&["keygen", "--name", v, "--out", &dir]).ok();
+        let public = keys.join(format!("{v}.pub")).display().to_string();
+        cli.run(&["trust", "add", &public, "--name", v]).ok();
+    }
+    keys
+}
+
+/// `versioned` at `version` by `vendor` (storage only), signed with `vendor`'s key.
+fn signed(cli: &Cli, keys: &std::path::Path, version: &str, vendor: &str) -> String {
+    let file = write(
+        cli,
+        &format!("versioned-{version}-{vendor}.wasm"),
+        &versioned(version, vendor, "\"storage\"", ""),
+    );
+    let key = keys.join(format!("{vendor}.key")).display().to_string();
+    cli.run(&["plugin", "sign", "--key", &key, &file]).ok();
+    file
+}
+
+/// The host chain's links of `action`, with their detail parsed.
+fn host_links(cli: &Cli, action: &str) -> Vec<(serde_json::Value, serde_json::Value)> {
+    cli.run(&["audit", "list", "--tenant", "", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["action"] == action)
+        .map(|l| {
+            let detail = serde_json::from_str(l["detail"].as_str().unwrap()).unwrap();
+            (l.clone(), detail)
+        })
+        .collect()
+}
+
+fn vendor(cli: &Cli) -> String {
+    cli.run(&["plugin", "info", "versioned", "--json"]).json()["vendor"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Finding 1: globex, whose key the admin trusts, signs a package claiming acme's
+/// plugin id. The upgrade is refused and the data stays acme's plugin's; only with
+/// `--allow-vendor-change`, after a prompt naming both vendors, does it go through,
+/// and the audit log records the change.
+#[test]
+fn a_second_trusted_vendor_cannot_take_over_an_installed_plugin_by_upgrade() {
+    let cli = Cli::new();
+    let keys = trusted_vendors(&cli, &["acme", "globex"]);
+    let genuine = signed(&cli, &keys, "0.1.0", "acme");
+    cli.run(&["plugin", "install", &genuine, "--yes"]).ok();
+    for t in ["a", "b"] {
+        cli.run(&["tenant", "create", t]).ok();
+        cli.run(&["plugin", "enable", "versioned", "--tenant", t])
+            .ok();
+        put(&cli, t, "note", &format!("payroll of {t}"));
+    }
+
+    let takeover = signed(&cli, &keys, "0.1.1", "globex");
+    let report = cli.run(&["plugin", "inspect", &takeover, "--json"]).json();
+    assert_eq!(
+        report["signature"]["status"], "verified",
+        "the attack uses a validly signed package of a trusted vendor: {report}"
+    );
+    let refused = cli.run(&["plugin", "upgrade", &takeover, "--yes"]).fails(
+        4,
+        &[
+            "refusing to upgrade 'versioned'",
+            "vendor 'acme'",
+            "vendor 'globex'",
+            "--allow-vendor-change",
+        ],
+    );
+    assert!(refused.stdout.contains("'acme' -> 'globex'"), "{refused:?}");
+    assert_eq!(version(&cli), "0.1.0");
+    assert_eq!(vendor(&cli), "acme");
+    for t in ["a", "b"] {
+        assert_eq!(get(&cli, t, "note"), format!("payroll of {t}"));
+        assert_eq!(
+            get(&cli, t, "migrated-from"),
+            json!(null),
+            "no migration ran"
+        );
+    }
+    assert!(!audit_actions(&cli).iter().any(|a| a == "plugin.upgrade"));
+
+    // The flag alone is not consent: the prompt names both vendors, and without a
+    // terminal to answer it nothing happens.
+    let unanswered = cli
+        .run(&["plugin", "upgrade", &takeover, "--allow-vendor-change"])
+        .fails(5, &["'acme'", "'globex'", "re-run with --yes"]);
+    assert!(
+        unanswered.stdout.contains("VENDOR CHANGE"),
+        "{unanswered:?}"
+    );
+    assert_eq!(version(&cli), "0.1.0");
+
+    let out = cli
+        .run(&[
+            "plugin",
+            "upgrade",
+            &takeover,
+            "--yes",
+            "--allow-vendor-change",
+        ])
+        .ok();
+    assert!(out.contains("'acme' -> 'globex'"), "{out}");
+    assert!(out.contains("upgraded 'versioned' to 0.1.1"), "{out}");
+    assert_eq!(version(&cli), "0.1.1");
+    assert_eq!(vendor(&cli), "globex");
+    assert_eq!(get(&cli, "a", "migrated-from"), "0.1.0");
+    let changes = host_links(&cli, "plugin.vendor-change");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let (link, detail) = &changes[0];
+    assert_eq!(link["target"], "plugin:versioned@0.1.1");
+    assert_eq!(detail["from_vendor"], "acme");
+    assert_eq!(detail["to_vendor"], "globex");
+    assert_eq!(detail["by"], "upgrade");
+    let upgrades = host_links(&cli, "plugin.upgrade");
+    assert_eq!(upgrades[0].1["vendor"], "globex");
+    let verify = cli.run(&["audit", "verify", "--json"]).json();
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+/// Finding 1, second door: acme's plugin is removed without `--purge`, so its data
+/// stays; globex's package claiming the same id may not install onto that data
+/// without the flag. acme's own package may.
+#[test]
+fn a_second_vendor_cannot_inherit_kept_data_by_reinstalling() {
+    let cli = Cli::new();
+    let keys = trusted_vendors(&cli, &["acme", "globex"]);
+    let genuine = signed(&cli, &keys, "0.1.0", "acme");
+    cli.run(&["plugin", "install", &genuine, "--yes"]).ok();
+    cli.run(&["tenant", "create", "a"]).ok();
+    cli.run(&["plugin", "enable", "versioned", "--tenant", "a"])
+        .ok();
+    put(&cli, "a", "note", "salaries");
+    cli.run(&["plugin", "disable", "versioned", "--tenant", "a"])
+        .ok();
+    cli.run(&["plugin", "remove", "versioned"]).ok();
+
+    let takeover = signed(&cli, &keys, "0.1.0", "globex");
+    cli.run(&["plugin", "install", &takeover, "--yes"]).fails(
+        4,
+        &[
+            "refusing to install 'versioned'",
+            "kept from its earlier install",
+            "vendor 'acme'",
+            "vendor 'globex'",
+            "--allow-vendor-change",
+        ],
+    );
+    assert_eq!(cli.run(&["plugin", "list", "--json"]).json(), json!([]));
+    assert!(host_links(&cli, "plugin.vendor-change").is_empty());
+
+    // The same vendor reinstalls onto its data without any flag.
+    let out = cli.run(&["plugin", "install", &genuine, "--yes"]).ok();
+    assert!(out.contains("kept from an earlier install"), "{out}");
+    assert!(!out.contains("VENDOR CHANGE"), "{out}");
+    cli.run(&["plugin", "remove", "versioned"]).ok();
+
+    // The prompt names both vendors; with the flag and --yes globex gets the data.
+    cli.run(&["plugin", "install", &takeover, "--allow-vendor-change"])
+        .fails(5, &["from vendor 'acme' to vendor 'globex'", "--yes"]);
+    let out = cli
+        .run(&[
+            "plugin",
+            "install",
+            &takeover,
+            "--yes",
+            "--allow-vendor-change",
+        ])
+        .ok();
+    assert!(out.contains("VENDOR CHANGE"), "{out}");
+    assert_eq!(vendor(&cli), "globex");
+    cli.run(&["plugin", "enable", "versioned", "--tenant", "a"])
+        .ok();
+    assert_eq!(get(&cli, "a", "note"), "salaries");
+    let changes = host_links(&cli, "plugin.vendor-change");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].1["from_vendor"], "acme");
+    assert_eq!(changes[0].1["to_vendor"], "globex");
+    assert_eq!(changes[0].1["by"], "install");
+    assert!(changes[0].1["kept_keys"].as_u64().unwrap() >= 1);
+}
+
+/// Finding 1, the prompt: an upgrade that adds no capability but a dependency, a
+/// subscription, a job and an emitted topic lists each and asks before applying.
+#[test]
+fn the_upgrade_prompt_lists_new_dependencies_subscriptions_jobs_and_topics() {
+    let cli = Cli::new();
+    let helper = write(
+        &cli,
+        "helper.wasm",
+        &backoffice_tests::with_custom_section(
+            backoffice_tests::wasm("versioned"),
+            "backoffice:manifest",
+            br#"
+id = "helper"
+name = "Helper"
+vendor = "acme"
+version = "0.1.0"
+host-api = "^0.1"
+"#,
+        ),
+    );
+    cli.run(&["plugin", "install", &helper, "--yes", "--allow-unsigned"])
+        .ok();
+    let caps = "\"storage\", \"events\"";
+    let v010 = write(&cli, "v010.wasm", &versioned("0.1.0", "acme", caps, ""));
+    cli.run(&["plugin", "install", &v010, "--yes", "--allow-unsigned"])
+        .ok();
+    let extra = r#"
+emits = ["versioned.changed"]
+subscriptions = ["helper.pinged"]
+
+[dependencies]
+helper = "^0.1"
+
+[[jobs]]
+name = "nightly"
+cron = "0 3 * * *"
+"#;
+    let v011 = write(&cli, "v011.wasm", &versioned("0.1.1", "acme", caps, extra));
+    let asked = cli
+        .run(&["plugin", "upgrade", &v011, "--allow-unsigned"])
+        .fails(5, &["re-run with --yes"]);
+    for line in [
+        "+ dependency helper ^0.1",
+        "+ subscription helper.pinged",
+        "+ job nightly (cron 0 3 * * *)",
+        "+ emits versioned.changed",
+    ] {
+        assert!(asked.stdout.contains(line), "lacks '{line}': {asked:?}");
+    }
+    assert!(!asked.stdout.contains("+ storage"), "{asked:?}");
+    assert_eq!(version(&cli), "0.1.0");
+
+    cli.run(&["plugin", "upgrade", &v011, "--yes", "--allow-unsigned"])
+        .ok();
+    assert_eq!(version(&cli), "0.1.1");
+    let upgrades = host_links(&cli, "plugin.upgrade");
+    let detail = &upgrades[0].1;
+    assert_eq!(detail["added_jobs"], json!(["nightly (cron 0 3 * * *)"]));
+    assert_eq!(detail["added_subscriptions"], json!(["helper.pinged"]));
+    assert_eq!(detail["added_emits"], json!(["versioned.changed"]));
+    assert_eq!(detail["added_dependencies"], json!(["helper ^0.1"]));
+    assert_eq!(detail["added_capabilities"], json!([]));
+}
