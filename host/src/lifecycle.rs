@@ -392,6 +392,11 @@ impl Host {
         tx.package_insert(&record)?;
         tx.package_signature_set(&id, &to, &signature_json(&plan.signature)?)?;
         tx.grants_set(&id, &plan.manifest.capabilities)?;
+        tx.code_digest_set(
+            &plan.digest,
+            self.runtime.cache().engine_key(),
+            &crate::runtime::code_digest(&plan.code),
+        )?;
         let enabled: Vec<Enablement> = tx
             .enablement_for_plugin(&id)?
             .into_iter()

@@ -290,6 +290,12 @@ impl Host {
             &signature_json(&plan.signature)?,
         )?;
         tx.grants_set(&record.id, &plan.manifest.capabilities)?;
+        tx.code_digest_set(
+            &plan.digest,
+            self.runtime.cache().engine_key(),
+            &crate::runtime::code_digest(&plan.code),
+        )?;
+        self.record_code_digests_in(tx.as_mut())?;
         self.audit_admin(
             tx.as_mut(),
             None,
@@ -601,6 +607,7 @@ impl Host {
         for record in tx.package_list()? {
             self.load(tx.as_mut(), &record)?;
         }
-        Ok(())
+        drop(tx);
+        self.record_code_digests()
     }
 }

@@ -1077,6 +1077,14 @@ impl Transaction for FileTx {
         trust::signature_set(self.conn()?, id, version, signature)
     }
 
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
+        trust::code_digest_get(self.conn()?, component, engine)
+    }
+
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
+        trust::code_digest_set(self.conn()?, component, engine, sha256)
+    }
+
     fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         trust::signature_get(self.conn()?, id, version)
     }

@@ -854,6 +854,12 @@ impl Transaction for RoutedTx {
     fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         self.main()?.package_signature_get(id, version)
     }
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
+        self.main()?.code_digest_get(component, engine)
+    }
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
+        self.main_mut()?.code_digest_set(component, engine, sha256)
+    }
     fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
         self.main()?.package_versions(id)
     }

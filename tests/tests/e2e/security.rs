@@ -265,3 +265,89 @@ cron = "0 3 * * *"
     assert_eq!(detail["added_dependencies"], json!(["helper ^0.1"]));
     assert_eq!(detail["added_capabilities"], json!([]));
 }
+
+/// The code-cache file of `plugin` (named by its component digest).
+fn cache_file(cli: &Cli, plugin: &str) -> std::path::PathBuf {
+    let digest = cli.run(&["plugin", "info", plugin, "--json"]).json()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let files: Vec<_> = std::fs::read_dir(cli.dir.path().join("cache"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&digest)
+        })
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+/// Finding 9a: someone who can write the cache directory puts valid compiled code of
+/// another component (here: another plugin's, compiled by this very host) under the
+/// file name of `contacts`. It is not loaded: the digest recorded at install does not
+/// match, so `contacts` is compiled afresh from the package in the database, a warning
+/// is logged, and the file is rewritten with the genuine code.
+#[test]
+fn a_swapped_code_cache_file_is_recompiled_never_loaded() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    for p in ["contacts", "probe"] {
+        cli.install_unsigned(p).ok();
+    }
+    cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
+        .ok();
+    let genuine_file = cache_file(&cli, "contacts");
+    let genuine = std::fs::read(&genuine_file).unwrap();
+    let intruder = std::fs::read(cache_file(&cli, "probe")).unwrap();
+    assert_ne!(genuine, intruder);
+    std::fs::write(&genuine_file, &intruder).unwrap();
+
+    let run = cli
+        .command(&[
+            "call",
+            "--tenant",
+            "acme",
+            "contacts",
+            "create",
+            "--input",
+            r#"{"name":"Ada","kind":"customer"}"#,
+        ])
+        .env("BACKOFFICE_LOG", "backoffice=debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("does not match the digest recorded"),
+        "a warning names the mismatch: {stderr}"
+    );
+    assert!(stderr.contains("cache=Compiled"), "{stderr}");
+    let created: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        created["id"].is_string(),
+        "contacts' own code answered: {created}"
+    );
+    assert_eq!(
+        std::fs::read(&genuine_file).unwrap(),
+        genuine,
+        "the file holds the genuine code again"
+    );
+
+    // The next process loads the rewritten file from the cache.
+    let run = cli
+        .command(&[
+            "call", "--tenant", "acme", "contacts", "list", "--input", "{}",
+        ])
+        .env("BACKOFFICE_LOG", "backoffice=debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("cache=Hit"), "{stderr}");
+}
