@@ -272,6 +272,7 @@ impl Db {
                 writer: Writer::default(),
             }),
         };
+        crate::fsperm::private_database(path, create);
         let conn = db.connect(create)?;
         // The schema is (re)applied only when it changed: DDL needs the write lock,
         // and a CLI command opening the database beside a busy `serve` must not

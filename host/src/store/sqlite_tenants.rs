@@ -228,7 +228,7 @@ impl SqliteStorage {
             )));
         }
         if create && let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
+            crate::fsperm::private_dir(parent)
                 .map_err(|e| backend(format!("cannot create folder {}: {e}", parent.display())))?;
         }
         let db = Db::open(

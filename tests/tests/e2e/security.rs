@@ -351,3 +351,85 @@ fn a_swapped_code_cache_file_is_recompiled_never_loaded() {
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("cache=Hit"), "{stderr}");
 }
+
+/// Finding 9b: the data directory is owner-only (0700) and so are the database files
+/// in it (0600), the tenants' files included; a directory and files left readable by
+/// others (an older version, a careless copy) are tightened when the host opens them.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_databases_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let cli = Cli::new();
+    let data = cli.dir.path().join("fresh").join("data");
+    let run = |args: &[&str]| {
+        let out = cli
+            .command(args)
+            .env("BACKOFFICE_DATA_DIR", &data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    run(&["tenant", "create", "acme"]);
+    // Let the tenant's file get a WAL: a write through a plugin call.
+    let file = backoffice_tests::wasm_path("contacts")
+        .display()
+        .to_string();
+    run(&["plugin", "install", &file, "--yes", "--allow-unsigned"]);
+    run(&["plugin", "enable", "contacts", "--tenant", "acme"]);
+
+    assert_eq!(mode(&data), 0o700, "data directory");
+    let mut databases = Vec::new();
+    for dir in [data.clone(), data.join("tenants")] {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                assert_eq!(mode(&path), 0o700, "{}", path.display());
+            } else if path.to_string_lossy().contains(".db") {
+                databases.push(path);
+            }
+        }
+    }
+    let names: Vec<String> = databases
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "backoffice.db"), "{names:?}");
+    assert!(
+        databases
+            .iter()
+            .any(|p| p.parent().unwrap().ends_with("tenants")),
+        "a tenant file: {names:?}"
+    );
+    for db in &databases {
+        assert_eq!(mode(db), 0o600, "{}", db.display());
+    }
+
+    // Loosened by someone else: tightened on the next open.
+    let main = data.join("backoffice.db");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&main, std::fs::Permissions::from_mode(0o644)).unwrap();
+    run(&["tenant", "list"]);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&main), 0o600);
+
+    // While a server runs, SQLite's -wal and -shm files exist: owner-only too.
+    let served = Cli::new();
+    served.run(&["tenant", "create", "acme"]).ok();
+    let server = backoffice_tests::Server::start(&served, &[]);
+    assert_eq!(server.request("GET", "/readyz", None, "").status, 200);
+    let mut side_files = Vec::new();
+    for dir in [
+        served.dir.path().to_path_buf(),
+        served.dir.path().join("tenants"),
+    ] {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with("-wal") || name.ends_with("-shm") {
+                assert_eq!(mode(&entry.path()), 0o600, "{name}");
+                side_files.push(name);
+            }
+        }
+    }
+    assert!(side_files.len() >= 2, "{side_files:?}");
+}
