@@ -207,12 +207,26 @@ fn parse_version(text: &str, id: &str) -> HostResult<semver::Version> {
 
 impl Host {
     /// Read, compile and check a package against this host and the trusted keys.
+    ///
+    /// With `allow_unsigned` given (install and upgrade), the signature is judged
+    /// *before* compiling: compilation runs Cranelift over the vendor's bytes and is
+    /// the expensive part, so a package that is refused anyway (a signature that does
+    /// not match, a key of another vendor, and unless `allow_unsigned` an unsigned
+    /// package or an untrusted key) never reaches it. `None` (`plugin inspect`) only
+    /// reports the signature.
     pub(crate) fn check_package(
         &self,
         bytes: Vec<u8>,
         signature: Option<&str>,
+        allow_unsigned: Option<bool>,
     ) -> HostResult<Checked> {
         let manifest = package::read_manifest(&bytes)?;
+        let signature = self.signature_status(&bytes, signature, &manifest.vendor)?;
+        if let Some(allow) = allow_unsigned
+            && let Some(err) = signature.refusal(&manifest.id, allow)
+        {
+            return Err(err);
+        }
         let (component, code) = self
             .runtime
             .compile(&bytes)
@@ -222,7 +236,6 @@ impl Host {
         self.runtime
             .prepare(&component, crate::runtime::CacheOutcome::Compiled)
             .map_err(|e| PackageError::Link(format!("{e:#}")))?;
-        let signature = self.signature_status(&bytes, signature, &manifest.vendor)?;
         Ok(Checked {
             digest: package::digest(&bytes),
             manifest,
@@ -240,7 +253,7 @@ impl Host {
         bytes: Vec<u8>,
         signature: Option<&str>,
     ) -> HostResult<PackageReport> {
-        let checked = self.check_package(bytes, signature)?;
+        let checked = self.check_package(bytes, signature, None)?;
         let installed_version = self
             .storage
             .begin_read()?
@@ -260,15 +273,26 @@ impl Host {
 
     /// Validate an upgrade of an installed plugin to the package `bytes`: a higher
     /// version, its dependencies satisfied, and every plugin that depends on it still
-    /// satisfied. A tampered signature is refused here.
+    /// satisfied. A tampered signature is refused here, before compiling; whether an
+    /// unsigned package may be applied is decided by [`UpgradePlan::allow_unsigned`]
+    /// (see [`Host::upgrade_plan_checked`] to refuse it before compiling too).
     pub fn upgrade_plan(&self, bytes: Vec<u8>, signature: Option<&str>) -> HostResult<UpgradePlan> {
-        let checked = self.check_package(bytes, signature)?;
+        let mut plan = self.upgrade_plan_checked(bytes, signature, true)?;
+        plan.allow_unsigned = false;
+        Ok(plan)
+    }
+
+    /// [`Host::upgrade_plan`] for an admin who did (`allow_unsigned`) or did not accept
+    /// unsigned packages: a package refused for its signature is refused before it is
+    /// compiled. The plan carries `allow_unsigned`.
+    pub fn upgrade_plan_checked(
+        &self,
+        bytes: Vec<u8>,
+        signature: Option<&str>,
+        allow_unsigned: bool,
+    ) -> HostResult<UpgradePlan> {
+        let checked = self.check_package(bytes, signature, Some(allow_unsigned))?;
         let m = &checked.manifest;
-        if let SignatureStatus::Invalid { .. } = checked.signature
-            && let Some(err) = checked.signature.refusal(&m.id, true)
-        {
-            return Err(err);
-        }
         let mut tx = self.storage.begin_read()?;
         let current = tx.package_current(&m.id)?.ok_or_else(|| {
             HostError::NotFound(format!(
@@ -339,7 +363,7 @@ impl Host {
             tenants,
             digest: checked.digest,
             signature: checked.signature,
-            allow_unsigned: false,
+            allow_unsigned,
             allow_major: false,
             allow_vendor_change: false,
             manifest: checked.manifest,

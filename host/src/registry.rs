@@ -193,13 +193,23 @@ impl Host {
         bytes: Vec<u8>,
         signature: Option<&str>,
     ) -> HostResult<InstallPlan> {
-        let checked = self.check_package(bytes, signature)?;
+        let mut plan = self.install_plan(bytes, signature, true)?;
+        plan.allow_unsigned = false;
+        Ok(plan)
+    }
+
+    /// [`Host::inspect_signed`] for an admin who did (`allow_unsigned`) or did not
+    /// accept unsigned packages: the signature is judged before the component is
+    /// compiled, so a package refused for its signature never reaches the compiler.
+    /// The plan carries `allow_unsigned`.
+    pub fn install_plan(
+        &self,
+        bytes: Vec<u8>,
+        signature: Option<&str>,
+        allow_unsigned: bool,
+    ) -> HostResult<InstallPlan> {
+        let checked = self.check_package(bytes, signature, Some(allow_unsigned))?;
         let manifest = checked.manifest;
-        if let SignatureStatus::Invalid { .. } = checked.signature
-            && let Some(err) = checked.signature.refusal(&manifest.id, true)
-        {
-            return Err(err);
-        }
         let mut tx = self.storage.begin_read()?;
         if let Some(current) = tx.package_current(&manifest.id)? {
             return Err(HostError::Conflict(
@@ -228,7 +238,7 @@ impl Host {
             manifest,
             imports: checked.imports,
             signature: checked.signature,
-            allow_unsigned: false,
+            allow_unsigned,
             kept_keys,
             kept_vendor,
             allow_vendor_change: false,

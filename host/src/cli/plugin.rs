@@ -285,8 +285,7 @@ fn install(
     allow_vendor_change: bool,
 ) -> Result<(), HostError> {
     let signature = crate::trust::read_signature(file)?;
-    let mut plan = host.inspect_signed(read(file)?, signature.as_deref())?;
-    plan.allow_unsigned = allow_unsigned;
+    let mut plan = host.install_plan(read(file)?, signature.as_deref(), allow_unsigned)?;
     plan.allow_vendor_change = allow_vendor_change;
     let m = &plan.manifest;
     println!("{} {} by {} ({})", m.id, m.version, m.vendor, m.name);
@@ -415,9 +414,9 @@ struct UpgradeFlags {
 
 fn upgrade(host: &Host, file: &Path, flags: &UpgradeFlags) -> Result<(), HostError> {
     let signature = crate::trust::read_signature(file)?;
-    let mut plan = host.upgrade_plan(read(file)?, signature.as_deref())?;
+    let mut plan =
+        host.upgrade_plan_checked(read(file)?, signature.as_deref(), flags.allow_unsigned)?;
     plan.allow_major = flags.allow_major;
-    plan.allow_unsigned = flags.allow_unsigned;
     plan.allow_vendor_change = flags.allow_vendor_change;
     let id = plan.manifest.id.clone();
     println!(

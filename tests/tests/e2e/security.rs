@@ -433,3 +433,92 @@ fn the_data_directory_and_databases_are_owner_only() {
     }
     assert!(side_files.len() >= 2, "{side_files:?}");
 }
+
+/// A package with a readable manifest of `versioned` at `version` by acme whose code
+/// does not compile (a function declared to return an i32 returns nothing): whether
+/// the compiler ran shows in the error.
+fn uncompilable(cli: &Cli, name: &str, version: &str) -> String {
+    let component = wat::parse_str("(component (core module (func (result i32))))").unwrap();
+    let manifest = format!(
+        "id = \"versioned\"\nname = \"Versioned\"\nvendor = \"acme\"\nversion = \"{version}\"\nhost-api = \"^0.1\"\n"
+    );
+    write(
+        cli,
+        name,
+        &backoffice_tests::with_custom_section(
+            component,
+            "backoffice:manifest",
+            manifest.as_bytes(),
+        ),
+    )
+}
+
+/// Finding 9c: the signature is checked before the component is compiled. Packages
+/// that fail to compile are refused for their signature (unsigned, untrusted key,
+/// tampered), which shows the compiler never ran; only once the admin accepts an
+/// unsigned package does compilation run and fail.
+#[test]
+fn signatures_are_checked_before_compiling() {
+    let cli = Cli::new();
+    let keys = cli.dir.path().join("keys");
+    let dir = keys.display().to_string();
+    for v in ["acme", "globex"] {
+        cli.run(&["keygen", "--name", v, "--out", &dir]).ok();
+    }
+    let acme_pub = keys.join("acme.pub").display().to_string();
+    cli.run(&["trust", "add", &acme_pub, "--name", "acme"]).ok();
+    let broken = uncompilable(&cli, "broken.wasm", "0.1.0");
+
+    // Control: allowed in, the compiler runs and refuses it (exit 2).
+    let compiled = cli
+        .run(&["plugin", "install", &broken, "--yes", "--allow-unsigned"])
+        .fails(2, &[]);
+    assert!(!compiled.stderr.contains("unsigned"), "{compiled:?}");
+
+    // Unsigned, not allowed: refused for that, before compiling.
+    cli.run(&["plugin", "install", &broken, "--yes"])
+        .fails(5, &["unsigned", "--allow-unsigned"]);
+
+    // Signed with a key nobody trusts (globex's own key, manifest says acme).
+    let impostor = keys.join("impostor.key");
+    let globex = std::fs::read_to_string(keys.join("globex.key")).unwrap();
+    std::fs::write(&impostor, globex.replace("vendor: globex", "vendor: acme")).unwrap();
+    let key = impostor.display().to_string();
+    cli.run(&["plugin", "sign", "--key", &key, &broken]).ok();
+    cli.run(&["plugin", "install", &broken, "--yes"])
+        .fails(5, &["not trusted"]);
+
+    // Signed by acme, then changed: refused as tampered even with --allow-unsigned.
+    let acme_key = keys.join("acme.key").display().to_string();
+    cli.run(&["plugin", "sign", "--key", &acme_key, &broken])
+        .ok();
+    let tampered = write(
+        &cli,
+        "tampered.wasm",
+        &backoffice_tests::with_custom_section(std::fs::read(&broken).unwrap(), "x", b"y"),
+    );
+    std::fs::copy(format!("{broken}.sig"), format!("{tampered}.sig")).unwrap();
+    cli.run(&["plugin", "install", &tampered, "--yes", "--allow-unsigned"])
+        .fails(7, &["signature is invalid"]);
+
+    // The same order on upgrade.
+    let v010 = write(
+        &cli,
+        "v010.wasm",
+        &versioned("0.1.0", "acme", "\"storage\"", ""),
+    );
+    cli.run(&["plugin", "install", &v010, "--yes", "--allow-unsigned"])
+        .ok();
+    let broken_upgrade = uncompilable(&cli, "broken-0.1.1.wasm", "0.1.1");
+    cli.run(&["plugin", "upgrade", &broken_upgrade, "--yes"])
+        .fails(5, &["unsigned"]);
+    cli.run(&[
+        "plugin",
+        "upgrade",
+        &broken_upgrade,
+        "--yes",
+        "--allow-unsigned",
+    ])
+    .fails(2, &[]);
+    assert_eq!(version(&cli), "0.1.0");
+}
