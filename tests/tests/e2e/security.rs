@@ -6,7 +6,7 @@
     reason = "a failed unwrap fails the test with its message"
 )]
 
-use backoffice_tests::Cli;
+use backoffice_tests::{Cli, Server};
 use serde_json::json;
 
 use crate::lifecycle::{audit_actions, get, put, version, versioned, write};
@@ -416,7 +416,7 @@ fn the_data_directory_and_databases_are_owner_only() {
     // While a server runs, SQLite's -wal and -shm files exist: owner-only too.
     let served = Cli::new();
     served.run(&["tenant", "create", "acme"]).ok();
-    let server = backoffice_tests::Server::start(&served, &[]);
+    let server = Server::start(&served, &[]);
     assert_eq!(server.request("GET", "/readyz", None, "").status, 200);
     let mut side_files = Vec::new();
     for dir in [
@@ -521,4 +521,108 @@ fn signatures_are_checked_before_compiling() {
     ])
     .fails(2, &[]);
     assert_eq!(version(&cli), "0.1.0");
+}
+
+/// Finding 9d: a password change ends the user's sessions. Alice signed in twice (two
+/// browsers); after her password is changed, neither session works, the old password
+/// does not sign in, the new one does, and her API token (made on purpose by an
+/// administrator) still works.
+#[test]
+fn a_password_change_ends_the_users_sessions() {
+    const OLD: &str = "correct horse battery staple";
+    const NEW: &str = "a much longer passphrase now";
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    for user in ["alice", "bob"] {
+        cli.run_with_stdin(
+            &[
+                "user",
+                "create",
+                user,
+                "--tenant",
+                "acme",
+                "--password-stdin",
+            ],
+            OLD,
+        )
+        .ok();
+    }
+    let api_token = cli
+        .run(&[
+            "token", "create", "--user", "alice", "--tenant", "acme", "--name", "sync",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let server = Server::start(&cli, &[]);
+    let login = |user: &str, password: &str| {
+        server.request(
+            "POST",
+            "/v1/login",
+            None,
+            &json!({ "tenant": "acme", "username": user, "password": password }).to_string(),
+        )
+    };
+    let session = |user: &str| {
+        let r = login(user, OLD);
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()["token"].as_str().unwrap().to_string()
+    };
+    let (laptop, phone, bobs) = (session("alice"), session("alice"), session("bob"));
+    for token in [&laptop, &phone, &bobs, &api_token] {
+        assert_eq!(server.request("GET", "/v1/me", Some(token), "").status, 200);
+    }
+
+    cli.run_with_stdin(
+        &[
+            "user",
+            "update",
+            "alice",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        NEW,
+    )
+    .ok();
+
+    for token in [&laptop, &phone] {
+        server
+            .request("GET", "/v1/me", Some(token), "")
+            .problem(401, "unauthenticated");
+    }
+    assert_eq!(
+        server.request("GET", "/v1/me", Some(&bobs), "").status,
+        200,
+        "another user's session is not touched"
+    );
+    assert_eq!(
+        server.request("GET", "/v1/me", Some(&api_token), "").status,
+        200,
+        "API tokens are revoked explicitly, not by a password change"
+    );
+    login("alice", OLD).problem(401, "unauthenticated");
+    let fresh = login("alice", NEW);
+    assert_eq!(fresh.status, 200, "{fresh:?}");
+    let fresh = fresh.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.request("GET", "/v1/me", Some(&fresh), "").status,
+        200
+    );
+    let update = cli
+        .run(&["audit", "list", "--tenant", "acme", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["action"] == "user.update")
+        .cloned()
+        .unwrap();
+    let detail: serde_json::Value =
+        serde_json::from_str(update["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        detail["ended_sessions"].as_array().unwrap().len(),
+        2,
+        "{detail}"
+    );
 }
