@@ -626,3 +626,123 @@ fn a_password_change_ends_the_users_sessions() {
         "{detail}"
     );
 }
+
+/// Finding 9e: `/openapi.json` tells an anonymous client nothing about the plugins
+/// installed, and a tenant's user only about its own tenant's enabled plugins.
+#[test]
+fn openapi_lists_plugins_only_to_whom_they_are_enabled() {
+    const PASSWORD: &str = "correct horse battery staple";
+    let cli = Cli::new();
+    for t in ["acme", "globex"] {
+        cli.run(&["tenant", "create", t]).ok();
+    }
+    for p in ["contacts", "probe"] {
+        cli.install_unsigned(p).ok();
+    }
+    cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
+        .ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "globex"])
+        .ok();
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "ada",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    )
+    .ok();
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "root",
+            "--system-admin",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    )
+    .ok();
+    let server = Server::start(&cli, &[]);
+    let token = |tenant: Option<&str>, user: &str| {
+        let mut body = json!({ "username": user, "password": PASSWORD });
+        if let Some(t) = tenant {
+            body["tenant"] = json!(t);
+        }
+        server
+            .request("POST", "/v1/login", None, &body.to_string())
+            .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let plugin_paths = |doc: &serde_json::Value| -> Vec<String> {
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|p| p.starts_with("/v1/tenants/{tenant}/plugins/"))
+            .cloned()
+            .collect()
+    };
+    let tags = |doc: &serde_json::Value| -> Vec<String> {
+        doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let anonymous = server.request("GET", "/openapi.json", None, "");
+    assert_eq!(anonymous.status, 200);
+    let anonymous = anonymous.json();
+    assert_eq!(
+        plugin_paths(&anonymous),
+        Vec::<String>::new(),
+        "{anonymous}"
+    );
+    assert_eq!(tags(&anonymous), ["host", "admin"]);
+    assert!(anonymous["paths"]["/v1/login"].is_object());
+    for secret in ["contacts", "probe"] {
+        assert!(!anonymous.to_string().contains(secret), "{secret} leaked");
+    }
+
+    let ada = token(Some("acme"), "ada");
+    let mine = server
+        .request("GET", "/openapi.json", Some(&ada), "")
+        .json();
+    let paths = plugin_paths(&mine);
+    assert!(!paths.is_empty());
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.starts_with("/v1/tenants/{tenant}/plugins/contacts/")),
+        "{paths:?}"
+    );
+    assert!(tags(&mine).contains(&"contacts".to_string()));
+    assert!(
+        !mine.to_string().contains("probe"),
+        "globex's plugin leaked"
+    );
+
+    let root = token(None, "root");
+    let all = plugin_paths(
+        &server
+            .request("GET", "/openapi.json", Some(&root), "")
+            .json(),
+    );
+    for p in ["contacts", "probe"] {
+        assert!(
+            all.iter()
+                .any(|x| x.starts_with(&format!("/v1/tenants/{{tenant}}/plugins/{p}/"))),
+            "{p}: {all:?}"
+        );
+    }
+    server
+        .request("GET", "/openapi.json", Some("bo_nonsense"), "")
+        .problem(401, "unauthenticated");
+}
