@@ -439,8 +439,30 @@ async fn admin_audit_verify(
     ))
 }
 
-async fn openapi_document(State(state): State<ApiState>) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(blocking(&state, openapi::document).await?))
+/// Without a token: the host's own routes only. With one: also the operations of
+/// the plugins the caller's tenant has enabled (every installed plugin for a system
+/// administrator). A token that does not authenticate is refused, as elsewhere.
+async fn openapi_document(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let token = match headers.contains_key(header::AUTHORIZATION) {
+        true => Some(bearer(&headers)?),
+        false => None,
+    };
+    Ok(Json(
+        blocking(&state, move |host| {
+            let audience = match token {
+                None => openapi::Audience::Anonymous,
+                Some(token) => match host.authenticate(&token)?.tenant {
+                    Some(tenant) => openapi::Audience::Tenant(tenant),
+                    None => openapi::Audience::Host,
+                },
+            };
+            openapi::document(host, &audience)
+        })
+        .await?,
+    ))
 }
 
 async fn not_found() -> ApiError {

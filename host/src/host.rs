@@ -76,6 +76,10 @@ pub(crate) struct Loader {
     pub(crate) runtime: Arc<Runtime>,
     /// Loaded plugins by component digest.
     loaded: Arc<Mutex<HashMap<String, Arc<Loaded>>>>,
+    /// `(component, engine key, code SHA-256)` of cache files written while loading,
+    /// to record in the database at the next safe point (a load happens inside other
+    /// transactions, which must not wait for the main file's writer).
+    pending_digests: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 
 /// The running host.
@@ -112,7 +116,7 @@ pub(crate) fn now_rfc3339() -> String {
 impl Host {
     /// Open the host in `config.data_dir`, creating the directory and database if needed.
     pub fn open(config: HostConfig) -> HostResult<Host> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        crate::fsperm::private_dir(&config.data_dir).map_err(|e| {
             HostError::Internal(format!(
                 "cannot create data directory {}: {e}; choose another with --data-dir or BACKOFFICE_DATA_DIR",
                 config.data_dir.display()
@@ -135,6 +139,7 @@ impl Host {
             loader: Loader {
                 runtime: runtime.clone(),
                 loaded: Arc::default(),
+                pending_digests: Arc::default(),
             },
             runtime,
             data_dir: config.data_dir,
@@ -314,6 +319,37 @@ impl Host {
         self.loader.load(tx, record)
     }
 
+    /// Record in `tx` the digests of compiled-code cache files written by loads since
+    /// the last call, so later processes load those files instead of recompiling.
+    pub(crate) fn record_code_digests_in(&self, tx: &mut dyn Transaction) -> HostResult<()> {
+        let pending = match self.loader.pending_digests.lock() {
+            Ok(mut p) => std::mem::take(&mut *p),
+            Err(_) => return Ok(()),
+        };
+        for (component, engine, sha) in &pending {
+            tx.code_digest_set(component, engine, sha)?;
+        }
+        Ok(())
+    }
+
+    /// [`Host::record_code_digests_in`] in a transaction of its own; call it holding no
+    /// other transaction. Does nothing when no cache file was written.
+    pub fn record_code_digests(&self) -> HostResult<()> {
+        let empty = self
+            .loader
+            .pending_digests
+            .lock()
+            .map(|p| p.is_empty())
+            .unwrap_or(true);
+        if empty {
+            return Ok(());
+        }
+        let mut tx = self.begin()?;
+        self.record_code_digests_in(tx.as_mut())?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Whether the code of `digest` was read from the compiled-code cache when it was
     /// loaded into this process (none when not loaded yet).
     pub fn cache_outcome(&self, digest: &str) -> Option<crate::runtime::CacheOutcome> {
@@ -370,12 +406,22 @@ impl Loader {
                     record.id, record.version
                 ))
             })?;
-        let prepared = self.runtime.load(&record.digest, &bytes).map_err(|e| {
-            HostError::Internal(format!(
-                "cannot load plugin {} {}: {e:#}",
-                record.id, record.version
-            ))
-        })?;
+        let engine_key = self.runtime.cache().engine_key().to_string();
+        let expected = tx.code_digest_get(&record.digest, &engine_key)?;
+        let (prepared, written) = self
+            .runtime
+            .load(&record.digest, &bytes, expected.as_deref())
+            .map_err(|e| {
+                HostError::Internal(format!(
+                    "cannot load plugin {} {}: {e:#}",
+                    record.id, record.version
+                ))
+            })?;
+        if let Some(sha) = written
+            && let Ok(mut pending) = self.pending_digests.lock()
+        {
+            pending.push((record.digest.clone(), engine_key, sha));
+        }
         tracing::debug!(plugin = %record.id, version = %record.version, cache = ?prepared.cache, "plugin loaded");
         let mut schemas = HashMap::new();
         for op in &manifest.operations {

@@ -256,7 +256,9 @@ impl Host {
     }
 
     /// Set or clear a user's password, or disable the user (which also stops every
-    /// token of the user from working).
+    /// token of the user from working). A new password ends every session the user
+    /// signed in to before it (their session tokens are revoked); API tokens, which an
+    /// administrator created on purpose, keep working until revoked.
     pub fn update_user(
         &self,
         tenant: Option<&str>,
@@ -274,12 +276,29 @@ impl Host {
             user.disabled_at = Some(now_rfc3339());
         }
         tx.user_update(&user)?;
+        let mut ended_sessions = Vec::new();
+        if password.is_some() {
+            let now = now_rfc3339();
+            for token in tx.token_list(scope_of(tenant))? {
+                if token.username == user.username
+                    && token.kind == SESSION
+                    && token.revoked_at.is_none()
+                    && tx.token_revoke(&token.id, &now)?
+                {
+                    ended_sessions.push(token.id);
+                }
+            }
+        }
         self.audit_admin(
             tx.as_mut(),
             tenant,
             "user.update",
             format!("user:{username}"),
-            serde_json::json!({ "password_changed": password.is_some(), "disabled": disable }),
+            serde_json::json!({
+                "password_changed": password.is_some(),
+                "disabled": disable,
+                "ended_sessions": ended_sessions,
+            }),
         )?;
         tx.commit()?;
         Ok(user)

@@ -27,6 +27,7 @@ pub mod clock;
 pub mod error;
 mod events;
 pub mod extensions;
+mod fsperm;
 mod host;
 pub mod identity;
 mod invoke;

@@ -68,6 +68,16 @@ pub struct UpgradePlan {
     pub added_capabilities: Vec<String>,
     /// Capabilities granted now that the new version no longer requests.
     pub dropped_capabilities: Vec<String>,
+    /// The vendor of the installed version.
+    pub from_vendor: String,
+    /// Dependencies (`id range`, optional ones marked) the new version adds.
+    pub added_dependencies: Vec<String>,
+    /// Event topics the new version subscribes to that the installed one does not.
+    pub added_subscriptions: Vec<String>,
+    /// Jobs (`name` or `name (cron ...)`) the new version adds or reschedules.
+    pub added_jobs: Vec<String>,
+    /// Event topics the new version may emit that the installed one may not.
+    pub added_emits: Vec<String>,
     /// Whether this is a breaking (major) version change under semver.
     pub major: bool,
     /// Tenants whose data `migrate` will bring up to the new version.
@@ -78,8 +88,95 @@ pub struct UpgradePlan {
     pub allow_unsigned: bool,
     /// Accept a breaking version change.
     pub allow_major: bool,
+    /// Accept a new version published by another vendor than the installed one.
+    /// False unless the admin asked explicitly: the new vendor's code would take over
+    /// every tenant's data of this plugin.
+    pub allow_vendor_change: bool,
     bytes: Vec<u8>,
     code: Vec<u8>,
+}
+
+impl UpgradePlan {
+    /// Whether the new version comes from another vendor than the installed one.
+    pub fn vendor_changed(&self) -> bool {
+        self.from_vendor != self.manifest.vendor
+    }
+
+    /// Whether the new version asks for anything the installed one did not have:
+    /// capabilities, dependencies, subscriptions, jobs or emitted topics.
+    pub fn requests_more(&self) -> bool {
+        !(self.added_capabilities.is_empty()
+            && self.added_dependencies.is_empty()
+            && self.added_subscriptions.is_empty()
+            && self.added_jobs.is_empty()
+            && self.added_emits.is_empty())
+    }
+
+    /// The refusal of a vendor change the admin did not allow, if this is one.
+    pub fn vendor_refusal(&self) -> Option<HostError> {
+        (self.vendor_changed() && !self.allow_vendor_change).then(|| {
+            vendor_change_refusal(
+                &self.manifest.id,
+                &format!("installed version {} is", self.from_version),
+                &self.from_vendor,
+                &self.manifest.vendor,
+                "upgrade",
+            )
+        })
+    }
+}
+
+/// The error for a package of `id` by `to` replacing what `from` published.
+pub(crate) fn vendor_change_refusal(
+    id: &str,
+    what: &str,
+    from: &str,
+    to: &str,
+    verb: &str,
+) -> HostError {
+    HostError::Conflict(format!(
+        "refusing to {verb} '{id}': the {what} by vendor '{from}', this package is by vendor '{to}'; \
+         a plugin id belongs to its vendor, and '{to}' would take over every tenant's data of '{id}'. \
+         If '{to}' really took over '{id}' from '{from}', re-run with --allow-vendor-change \
+         (the change is recorded in the audit log); otherwise ask '{to}' to publish under its own id"
+    ))
+}
+
+/// Entries of `new` missing from `old`.
+fn added<T: PartialEq + Clone>(new: &[T], old: &[T]) -> Vec<T> {
+    new.iter().filter(|x| !old.contains(x)).cloned().collect()
+}
+
+/// What `new` asks for beyond `old`, by kind: dependencies, subscriptions, jobs and
+/// emitted topics.
+fn additions(new: &Manifest, old: &Manifest) -> [Vec<String>; 4] {
+    let mut deps: Vec<String> = new
+        .dependencies
+        .iter()
+        .filter(|(k, v)| old.dependencies.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    deps.extend(
+        new.optional_dependencies
+            .iter()
+            .filter(|(k, v)| old.optional_dependencies.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k} {v} (optional)")),
+    );
+    let jobs = new
+        .jobs
+        .iter()
+        .filter(|j| !old.jobs.contains(j))
+        .map(|j| match &j.cron {
+            Some(cron) => format!("{} (cron {cron})", j.name),
+            None => j.name.clone(),
+        })
+        .collect();
+    [
+        deps,
+        added(&new.subscriptions, &old.subscriptions),
+        jobs,
+        added(&new.emits, &old.emits),
+    ]
 }
 
 /// What a rollback did.
@@ -110,12 +207,26 @@ fn parse_version(text: &str, id: &str) -> HostResult<semver::Version> {
 
 impl Host {
     /// Read, compile and check a package against this host and the trusted keys.
+    ///
+    /// With `allow_unsigned` given (install and upgrade), the signature is judged
+    /// *before* compiling: compilation runs Cranelift over the vendor's bytes and is
+    /// the expensive part, so a package that is refused anyway (a signature that does
+    /// not match, a key of another vendor, and unless `allow_unsigned` an unsigned
+    /// package or an untrusted key) never reaches it. `None` (`plugin inspect`) only
+    /// reports the signature.
     pub(crate) fn check_package(
         &self,
         bytes: Vec<u8>,
         signature: Option<&str>,
+        allow_unsigned: Option<bool>,
     ) -> HostResult<Checked> {
         let manifest = package::read_manifest(&bytes)?;
+        let signature = self.signature_status(&bytes, signature, &manifest.vendor)?;
+        if let Some(allow) = allow_unsigned
+            && let Some(err) = signature.refusal(&manifest.id, allow)
+        {
+            return Err(err);
+        }
         let (component, code) = self
             .runtime
             .compile(&bytes)
@@ -125,7 +236,6 @@ impl Host {
         self.runtime
             .prepare(&component, crate::runtime::CacheOutcome::Compiled)
             .map_err(|e| PackageError::Link(format!("{e:#}")))?;
-        let signature = self.signature_status(&bytes, signature, &manifest.vendor)?;
         Ok(Checked {
             digest: package::digest(&bytes),
             manifest,
@@ -143,7 +253,7 @@ impl Host {
         bytes: Vec<u8>,
         signature: Option<&str>,
     ) -> HostResult<PackageReport> {
-        let checked = self.check_package(bytes, signature)?;
+        let checked = self.check_package(bytes, signature, None)?;
         let installed_version = self
             .storage
             .begin_read()?
@@ -163,15 +273,26 @@ impl Host {
 
     /// Validate an upgrade of an installed plugin to the package `bytes`: a higher
     /// version, its dependencies satisfied, and every plugin that depends on it still
-    /// satisfied. A tampered signature is refused here.
+    /// satisfied. A tampered signature is refused here, before compiling; whether an
+    /// unsigned package may be applied is decided by [`UpgradePlan::allow_unsigned`]
+    /// (see [`Host::upgrade_plan_checked`] to refuse it before compiling too).
     pub fn upgrade_plan(&self, bytes: Vec<u8>, signature: Option<&str>) -> HostResult<UpgradePlan> {
-        let checked = self.check_package(bytes, signature)?;
+        let mut plan = self.upgrade_plan_checked(bytes, signature, true)?;
+        plan.allow_unsigned = false;
+        Ok(plan)
+    }
+
+    /// [`Host::upgrade_plan`] for an admin who did (`allow_unsigned`) or did not accept
+    /// unsigned packages: a package refused for its signature is refused before it is
+    /// compiled. The plan carries `allow_unsigned`.
+    pub fn upgrade_plan_checked(
+        &self,
+        bytes: Vec<u8>,
+        signature: Option<&str>,
+        allow_unsigned: bool,
+    ) -> HostResult<UpgradePlan> {
+        let checked = self.check_package(bytes, signature, Some(allow_unsigned))?;
         let m = &checked.manifest;
-        if let SignatureStatus::Invalid { .. } = checked.signature
-            && let Some(err) = checked.signature.refusal(&m.id, true)
-        {
-            return Err(err);
-        }
         let mut tx = self.storage.begin_read()?;
         let current = tx.package_current(&m.id)?.ok_or_else(|| {
             HostError::NotFound(format!(
@@ -207,6 +328,13 @@ impl Host {
             }
         }
         let granted = tx.grants_get(&m.id)?;
+        let installed = manifest_of(&current)?;
+        let [
+            added_dependencies,
+            added_subscriptions,
+            added_jobs,
+            added_emits,
+        ] = additions(m, &installed);
         let tenants = tx
             .enablement_for_plugin(&m.id)?
             .into_iter()
@@ -226,12 +354,18 @@ impl Host {
                 .cloned()
                 .collect(),
             major: is_breaking(&from, &m.version),
+            from_vendor: installed.vendor,
+            added_dependencies,
+            added_subscriptions,
+            added_jobs,
+            added_emits,
             from_version: current.version,
             tenants,
             digest: checked.digest,
             signature: checked.signature,
-            allow_unsigned: false,
+            allow_unsigned,
             allow_major: false,
+            allow_vendor_change: false,
             manifest: checked.manifest,
             bytes: checked.bytes,
             code: checked.code,
@@ -255,6 +389,10 @@ impl Host {
                 plan.from_version
             )));
         }
+        if let Some(err) = plan.vendor_refusal() {
+            return Err(err);
+        }
+        let vendor_changed = plan.vendor_changed();
         let manifest_json = serde_json::to_string(&plan.manifest)
             .map_err(|e| HostError::Internal(format!("cannot encode manifest: {e}")))?;
         let record = PackageRecord {
@@ -268,7 +406,8 @@ impl Host {
         let mut tx = self.begin()?;
         // Checked again under the write lock: another admin may have raced us.
         let current = Host::require_package(tx.as_mut(), &id)?;
-        if current.version != plan.from_version {
+        if current.version != plan.from_version || manifest_of(&current)?.vendor != plan.from_vendor
+        {
             return Err(HostError::Conflict(format!(
                 "plugin '{id}' changed to version {} while this upgrade was prepared; run it again",
                 current.version
@@ -277,6 +416,11 @@ impl Host {
         tx.package_insert(&record)?;
         tx.package_signature_set(&id, &to, &signature_json(&plan.signature)?)?;
         tx.grants_set(&id, &plan.manifest.capabilities)?;
+        tx.code_digest_set(
+            &plan.digest,
+            self.runtime.cache().engine_key(),
+            &crate::runtime::code_digest(&plan.code),
+        )?;
         let enabled: Vec<Enablement> = tx
             .enablement_for_plugin(&id)?
             .into_iter()
@@ -313,11 +457,31 @@ impl Host {
             serde_json::json!({
                 "from": plan.from_version,
                 "digest": plan.digest,
+                "vendor": plan.manifest.vendor,
                 "added_capabilities": plan.added_capabilities,
+                "added_dependencies": plan.added_dependencies,
+                "added_subscriptions": plan.added_subscriptions,
+                "added_jobs": plan.added_jobs,
+                "added_emits": plan.added_emits,
                 "migrated_tenants": migrated,
                 "signature": plan.signature,
             }),
         )?;
+        if vendor_changed {
+            self.audit_admin(
+                tx.as_mut(),
+                None,
+                "plugin.vendor-change",
+                format!("plugin:{id}@{to}"),
+                serde_json::json!({
+                    "from_vendor": plan.from_vendor,
+                    "to_vendor": plan.manifest.vendor,
+                    "from_version": plan.from_version,
+                    "by": "upgrade",
+                    "signature": plan.signature,
+                }),
+            )?;
+        }
         tx.commit()?;
         self.runtime.cache().store(&plan.digest, &plan.code);
         self.plugin_info(&id)
@@ -398,7 +562,7 @@ impl Host {
             None,
             "plugin.rollback",
             format!("plugin:{id}@{}", target.version),
-            serde_json::json!({ "from": current.version }),
+            serde_json::json!({ "from": current.version, "vendor": target_manifest.vendor }),
         )?;
         tx.commit()?;
         Ok(Rollback {

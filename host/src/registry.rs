@@ -26,6 +26,15 @@ pub struct InstallPlan {
     /// Install even if the package is unsigned or signed by an untrusted key (never
     /// when the signature is invalid). False unless the admin asked explicitly.
     pub allow_unsigned: bool,
+    /// Keys of data kept under this plugin id by an earlier install that was removed
+    /// without `--purge`; the new package inherits them.
+    pub kept_keys: u64,
+    /// The vendor of the earlier install whose data is kept, as the host audit log
+    /// recorded it (none if it is not recorded). Meaningful when `kept_keys > 0`.
+    pub kept_vendor: Option<String>,
+    /// Install even though the kept data was written by another vendor's plugin.
+    /// False unless the admin asked explicitly.
+    pub allow_vendor_change: bool,
     pub(crate) bytes: Vec<u8>,
     pub(crate) code: Vec<u8>,
 }
@@ -85,6 +94,80 @@ pub struct Removal {
     pub kept_keys: u64,
 }
 
+impl InstallPlan {
+    /// Whether this install would hand data kept from another vendor's plugin (or
+    /// from a plugin whose vendor is not recorded) to this package's vendor.
+    pub fn vendor_changed(&self) -> bool {
+        self.kept_keys > 0 && self.kept_vendor.as_deref() != Some(self.manifest.vendor.as_str())
+    }
+
+    /// The vendor the kept data came from, for messages.
+    pub fn kept_vendor_name(&self) -> &str {
+        self.kept_vendor.as_deref().unwrap_or("(not recorded)")
+    }
+
+    /// The refusal of a vendor change the admin did not allow, if this is one.
+    pub fn vendor_refusal(&self) -> Option<HostError> {
+        (self.vendor_changed() && !self.allow_vendor_change).then(|| {
+            kept_data_refusal(
+                &self.manifest.id,
+                self.kept_keys,
+                self.kept_vendor.as_deref(),
+                &self.manifest.vendor,
+            )
+        })
+    }
+}
+
+fn kept_data_refusal(id: &str, kept_keys: u64, from: Option<&str>, to: &str) -> HostError {
+    crate::lifecycle::vendor_change_refusal(
+        id,
+        &format!(
+            "{kept_keys} keys of data kept from its earlier install (removed without --purge) were written"
+        ),
+        from.unwrap_or("(not recorded)"),
+        to,
+        "install",
+    )
+}
+
+/// The vendor of plugin `id` as last recorded in the host audit chain by an install,
+/// upgrade, rollback or removal of it: who wrote the data an earlier install left.
+pub(crate) fn recorded_vendor(tx: &mut dyn Transaction, id: &str) -> HostResult<Option<String>> {
+    const PAGE: u32 = 1000;
+    let exact = format!("plugin:{id}");
+    let versioned = format!("plugin:{id}@");
+    let mut vendor = None;
+    let mut after = 0;
+    loop {
+        let page = tx.audit_list(&crate::store::AuditQuery {
+            tenant: Some(crate::store::HOST_SCOPE.to_string()),
+            after_seq: Some(after),
+            limit: PAGE,
+            ..Default::default()
+        })?;
+        for link in &page {
+            after = link.seq;
+            let ours = link.target == exact || link.target.starts_with(&versioned);
+            let lifecycle = matches!(
+                link.action.as_str(),
+                "plugin.install" | "plugin.upgrade" | "plugin.rollback" | "plugin.remove"
+            );
+            if ours
+                && lifecycle
+                && link.outcome == "ok"
+                && let Ok(detail) = serde_json::from_str::<serde_json::Value>(&link.detail)
+                && let Some(v) = detail.get("vendor").and_then(|v| v.as_str())
+            {
+                vendor = Some(v.to_string());
+            }
+        }
+        if page.len() < PAGE as usize {
+            return Ok(vendor);
+        }
+    }
+}
+
 pub(crate) fn manifest_of(record: &PackageRecord) -> HostResult<Manifest> {
     serde_json::from_str(&record.manifest_json).map_err(|e| {
         HostError::Internal(format!(
@@ -110,13 +193,23 @@ impl Host {
         bytes: Vec<u8>,
         signature: Option<&str>,
     ) -> HostResult<InstallPlan> {
-        let checked = self.check_package(bytes, signature)?;
+        let mut plan = self.install_plan(bytes, signature, true)?;
+        plan.allow_unsigned = false;
+        Ok(plan)
+    }
+
+    /// [`Host::inspect_signed`] for an admin who did (`allow_unsigned`) or did not
+    /// accept unsigned packages: the signature is judged before the component is
+    /// compiled, so a package refused for its signature never reaches the compiler.
+    /// The plan carries `allow_unsigned`.
+    pub fn install_plan(
+        &self,
+        bytes: Vec<u8>,
+        signature: Option<&str>,
+        allow_unsigned: bool,
+    ) -> HostResult<InstallPlan> {
+        let checked = self.check_package(bytes, signature, Some(allow_unsigned))?;
         let manifest = checked.manifest;
-        if let SignatureStatus::Invalid { .. } = checked.signature
-            && let Some(err) = checked.signature.refusal(&manifest.id, true)
-        {
-            return Err(err);
-        }
         let mut tx = self.storage.begin_read()?;
         if let Some(current) = tx.package_current(&manifest.id)? {
             return Err(HostError::Conflict(
@@ -134,12 +227,21 @@ impl Host {
             ));
         }
         check_dependencies(tx.as_mut(), &manifest)?;
+        let kept_keys = tx.kv_count_plugin(&manifest.id)?;
+        let kept_vendor = if kept_keys > 0 {
+            recorded_vendor(tx.as_mut(), &manifest.id)?
+        } else {
+            None
+        };
         Ok(InstallPlan {
             digest: checked.digest,
             manifest,
             imports: checked.imports,
             signature: checked.signature,
-            allow_unsigned: false,
+            allow_unsigned,
+            kept_keys,
+            kept_vendor,
+            allow_vendor_change: false,
             bytes: checked.bytes,
             code: checked.code,
         })
@@ -151,6 +253,9 @@ impl Host {
             .signature
             .refusal(&plan.manifest.id, plan.allow_unsigned)
         {
+            return Err(err);
+        }
+        if let Some(err) = plan.vendor_refusal() {
             return Err(err);
         }
         let manifest_json = serde_json::to_string(&plan.manifest)
@@ -171,6 +276,23 @@ impl Host {
                 record.id
             )));
         }
+        // Checked again under the write lock: data may have been kept meanwhile.
+        let kept_keys = tx.kv_count_plugin(&record.id)?;
+        let kept_vendor = if kept_keys > 0 {
+            recorded_vendor(tx.as_mut(), &record.id)?
+        } else {
+            None
+        };
+        let vendor_changed =
+            kept_keys > 0 && kept_vendor.as_deref() != Some(plan.manifest.vendor.as_str());
+        if vendor_changed && !plan.allow_vendor_change {
+            return Err(kept_data_refusal(
+                &record.id,
+                kept_keys,
+                kept_vendor.as_deref(),
+                &plan.manifest.vendor,
+            ));
+        }
         tx.package_insert(&record)?;
         tx.package_signature_set(
             &record.id,
@@ -178,6 +300,12 @@ impl Host {
             &signature_json(&plan.signature)?,
         )?;
         tx.grants_set(&record.id, &plan.manifest.capabilities)?;
+        tx.code_digest_set(
+            &plan.digest,
+            self.runtime.cache().engine_key(),
+            &crate::runtime::code_digest(&plan.code),
+        )?;
+        self.record_code_digests_in(tx.as_mut())?;
         self.audit_admin(
             tx.as_mut(),
             None,
@@ -188,8 +316,24 @@ impl Host {
                 "vendor": plan.manifest.vendor,
                 "granted": plan.manifest.capabilities,
                 "signature": plan.signature,
+                "kept_keys": kept_keys,
             }),
         )?;
+        if vendor_changed {
+            self.audit_admin(
+                tx.as_mut(),
+                None,
+                "plugin.vendor-change",
+                format!("plugin:{}@{}", record.id, record.version),
+                serde_json::json!({
+                    "from_vendor": kept_vendor,
+                    "to_vendor": plan.manifest.vendor,
+                    "kept_keys": kept_keys,
+                    "by": "install",
+                    "signature": plan.signature,
+                }),
+            )?;
+        }
         tx.commit()?;
         self.runtime.cache().store(&plan.digest, &plan.code);
         self.plugin_info(&record.id)
@@ -336,7 +480,7 @@ impl Host {
     /// plugin depends on it. Its data is kept unless `purge`.
     pub fn remove(&self, id: &str, purge: bool) -> HostResult<Removal> {
         let mut tx = self.begin()?;
-        Host::require_package(tx.as_mut(), id)?;
+        let vendor = manifest_of(&Host::require_package(tx.as_mut(), id)?)?.vendor;
         let enabled: Vec<String> = tx
             .enablement_for_plugin(id)?
             .into_iter()
@@ -369,7 +513,7 @@ impl Host {
             None,
             "plugin.remove",
             format!("plugin:{id}"),
-            serde_json::json!({ "purge": purge, "purged_keys": purged_keys, "kept_keys": kept_keys }),
+            serde_json::json!({ "purge": purge, "purged_keys": purged_keys, "kept_keys": kept_keys, "vendor": vendor }),
         )?;
         tx.commit()?;
         Ok(Removal {
@@ -473,6 +617,7 @@ impl Host {
         for record in tx.package_list()? {
             self.load(tx.as_mut(), &record)?;
         }
-        Ok(())
+        drop(tx);
+        self.record_code_digests()
     }
 }

@@ -5,6 +5,10 @@
 //! the operation's input schema as request body and its output schema as the 200
 //! response; OpenAPI 3.1 schemas are JSON Schema 2020-12, so manifest schemas are
 //! used as they are. The permission each operation needs is in `x-permission`.
+//!
+//! Which plugins a host runs, and for whom, is not public: an anonymous request gets
+//! the host's own routes only, a tenant's token the operations of the plugins enabled
+//! for that tenant, a system administrator's every installed plugin.
 
 use serde_json::{Map, Value, json};
 
@@ -162,10 +166,37 @@ fn host_paths() -> Map<String, Value> {
     paths
 }
 
-/// The document for the plugins installed now.
-pub(super) fn document(host: &Host) -> HostResult<Value> {
+/// Who asks for the document.
+pub(super) enum Audience {
+    /// No token: the host's own routes only.
+    Anonymous,
+    /// A principal of this tenant: the plugins enabled for it.
+    Tenant(String),
+    /// A host-wide principal (system administrator): every installed plugin.
+    Host,
+}
+
+/// The document for `audience`, from the plugins installed now.
+pub(super) fn document(host: &Host, audience: &Audience) -> HostResult<Value> {
     let mut paths = host_paths();
-    let manifests = host.manifests()?;
+    let manifests = match audience {
+        Audience::Anonymous => Vec::new(),
+        Audience::Host => host.manifests()?,
+        Audience::Tenant(tenant) => {
+            let enabled: std::collections::HashSet<String> = host
+                .storage
+                .begin_read()?
+                .enablement_for_tenant(tenant)?
+                .into_iter()
+                .filter(|e| e.enabled)
+                .map(|e| e.plugin)
+                .collect();
+            host.manifests()?
+                .into_iter()
+                .filter(|m| enabled.contains(&m.id))
+                .collect()
+        }
+    };
     let mut tags = vec![
         json!({ "name": "host", "description": "Sign-in and the tenant's modules" }),
         json!({ "name": "admin", "description": "Host administration (system administrators)" }),
@@ -187,7 +218,7 @@ pub(super) fn document(host: &Host) -> HostResult<Value> {
         "info": {
             "title": "backoffice",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "A company's back office as sandboxed WebAssembly plugins. Plugin routes are generated from the installed plugins' manifests."
+            "description": "A company's back office as sandboxed WebAssembly plugins. Plugin routes are generated from the manifests of the plugins the caller's tenant has enabled; without a token only the host's own routes are listed."
         },
         "servers": [{ "url": "/" }],
         "tags": tags,

@@ -43,6 +43,11 @@ pub fn run(host: &Host, args: &CallArgs) -> Result<(), HostError> {
         &args.operation,
         &input,
         &Principal::operator(&super::os_user()),
-    )?;
-    super::print_json(&output)
+    );
+    // A plugin compiled for this call wrote a cache file: record its digest so the
+    // next process may load it.
+    if let Err(e) = host.record_code_digests() {
+        tracing::warn!(error = %e, "cannot record compiled-code cache digests");
+    }
+    super::print_json(&output?)
 }

@@ -22,6 +22,10 @@ pub enum PluginCommand {
         /// (a signature that does not match the file is always refused).
         #[arg(long)]
         allow_unsigned: bool,
+        /// Install even though data kept under this plugin id (removed without
+        /// --purge) was written by another vendor's plugin; this package inherits it.
+        #[arg(long)]
+        allow_vendor_change: bool,
     },
     /// Show a package's manifest, capabilities, imports, exports, host API range and
     /// signature status without installing it.
@@ -53,6 +57,10 @@ pub enum PluginCommand {
         /// Accept an unsigned package or an untrusted key.
         #[arg(long)]
         allow_unsigned: bool,
+        /// Accept a new version published by another vendor than the installed one;
+        /// it takes over every tenant's data of the plugin.
+        #[arg(long)]
+        allow_vendor_change: bool,
     },
     /// Return a plugin to its previously installed version.
     Rollback {
@@ -153,7 +161,8 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
             file,
             yes,
             allow_unsigned,
-        } => install(host, file, *yes, *allow_unsigned),
+            allow_vendor_change,
+        } => install(host, file, *yes, *allow_unsigned, *allow_vendor_change),
         PluginCommand::Inspect { file, json } => inspect(host, file, *json),
         PluginCommand::New(args) => new(args),
         PluginCommand::Sign { key, file } => {
@@ -179,7 +188,17 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
             yes,
             allow_major,
             allow_unsigned,
-        } => upgrade(host, file, *yes, *allow_major, *allow_unsigned),
+            allow_vendor_change,
+        } => upgrade(
+            host,
+            file,
+            &UpgradeFlags {
+                yes: *yes,
+                allow_major: *allow_major,
+                allow_unsigned: *allow_unsigned,
+                allow_vendor_change: *allow_vendor_change,
+            },
+        ),
         PluginCommand::Rollback { id } => {
             let r = host.rollback(id)?;
             println!(
@@ -258,15 +277,41 @@ fn read(file: &Path) -> Result<Vec<u8>, HostError> {
         .map_err(|e| HostError::InvalidInput(format!("cannot read {}: {e}", file.display())))
 }
 
-fn install(host: &Host, file: &Path, yes: bool, allow_unsigned: bool) -> Result<(), HostError> {
+fn install(
+    host: &Host,
+    file: &Path,
+    yes: bool,
+    allow_unsigned: bool,
+    allow_vendor_change: bool,
+) -> Result<(), HostError> {
     let signature = crate::trust::read_signature(file)?;
-    let mut plan = host.inspect_signed(read(file)?, signature.as_deref())?;
-    plan.allow_unsigned = allow_unsigned;
+    let mut plan = host.install_plan(read(file)?, signature.as_deref(), allow_unsigned)?;
+    plan.allow_vendor_change = allow_vendor_change;
     let m = &plan.manifest;
     println!("{} {} by {} ({})", m.id, m.version, m.vendor, m.name);
     println!("signature: {}", plan.signature.describe());
     if let Some(err) = plan.signature.refusal(&m.id, allow_unsigned) {
         return Err(err);
+    }
+    let vendor_changed = plan.vendor_changed();
+    if plan.kept_keys > 0 {
+        println!(
+            "inherits {} keys of data kept from an earlier install of '{}' by vendor '{}'",
+            plan.kept_keys,
+            m.id,
+            plan.kept_vendor_name()
+        );
+    }
+    if let Some(err) = plan.vendor_refusal() {
+        return Err(err);
+    }
+    if vendor_changed {
+        println!(
+            "VENDOR CHANGE: data of '{}' written by vendor '{}' goes to vendor '{}'",
+            m.id,
+            plan.kept_vendor_name(),
+            m.vendor
+        );
     }
     if m.capabilities.is_empty() {
         println!("requests no capabilities");
@@ -275,7 +320,19 @@ fn install(host: &Host, file: &Path, yes: bool, allow_unsigned: bool) -> Result<
         for cap in &m.capabilities {
             println!("  - {cap}: {}", describe_capability(cap));
         }
-        if !yes && !confirm("grant these capabilities and install?")? {
+    }
+    if !yes && (vendor_changed || !m.capabilities.is_empty()) {
+        let question = if vendor_changed {
+            format!(
+                "hand the data of '{}' from vendor '{}' to vendor '{}', grant these capabilities and install?",
+                m.id,
+                plan.kept_vendor_name(),
+                m.vendor
+            )
+        } else {
+            "grant these capabilities and install?".to_string()
+        };
+        if !confirm(&question)? {
             return Err(HostError::Forbidden(
                 "installation cancelled: the requested capabilities were not granted".into(),
             ));
@@ -347,17 +404,20 @@ fn inspect(host: &Host, file: &Path, json: bool) -> Result<(), HostError> {
     Ok(())
 }
 
-fn upgrade(
-    host: &Host,
-    file: &Path,
+/// What the admin allowed on `plugin upgrade`.
+struct UpgradeFlags {
     yes: bool,
     allow_major: bool,
     allow_unsigned: bool,
-) -> Result<(), HostError> {
+    allow_vendor_change: bool,
+}
+
+fn upgrade(host: &Host, file: &Path, flags: &UpgradeFlags) -> Result<(), HostError> {
     let signature = crate::trust::read_signature(file)?;
-    let mut plan = host.upgrade_plan(read(file)?, signature.as_deref())?;
-    plan.allow_major = allow_major;
-    plan.allow_unsigned = allow_unsigned;
+    let mut plan =
+        host.upgrade_plan_checked(read(file)?, signature.as_deref(), flags.allow_unsigned)?;
+    plan.allow_major = flags.allow_major;
+    plan.allow_vendor_change = flags.allow_vendor_change;
     let id = plan.manifest.id.clone();
     println!(
         "{id}: {} -> {}{}",
@@ -365,11 +425,22 @@ fn upgrade(
         plan.manifest.version,
         if plan.major { " (major)" } else { "" }
     );
+    if plan.vendor_changed() {
+        println!(
+            "vendor: '{}' -> '{}' (VENDOR CHANGE: '{}' takes over every tenant's data of '{id}')",
+            plan.from_vendor, plan.manifest.vendor, plan.manifest.vendor
+        );
+    } else {
+        println!("vendor: {}", plan.manifest.vendor);
+    }
     println!("signature: {}", plan.signature.describe());
-    if let Some(err) = plan.signature.refusal(&id, allow_unsigned) {
+    if let Some(err) = plan.signature.refusal(&id, flags.allow_unsigned) {
         return Err(err);
     }
-    if plan.major && !allow_major {
+    if let Some(err) = plan.vendor_refusal() {
+        return Err(err);
+    }
+    if plan.major && !flags.allow_major {
         return Err(HostError::Conflict(format!(
             "upgrading '{id}' from {} to {} is a major (breaking) version change; read the vendor's release notes and pass --allow-major to go ahead",
             plan.from_version, plan.manifest.version
@@ -378,14 +449,36 @@ fn upgrade(
     for cap in &plan.dropped_capabilities {
         println!("  - {cap} (no longer requested; the grant is withdrawn)");
     }
-    if !plan.added_capabilities.is_empty() {
-        println!("the new version requests more capabilities:");
-        for cap in &plan.added_capabilities {
-            println!("  + {cap}: {}", describe_capability(cap));
-        }
-        if !yes && !confirm("grant these capabilities and upgrade?")? {
+    if plan.requests_more() {
+        println!("the new version asks for more:");
+    }
+    for cap in &plan.added_capabilities {
+        println!("  + {cap}: {}", describe_capability(cap));
+    }
+    for dep in &plan.added_dependencies {
+        println!("  + dependency {dep}: may call its operations as the caller");
+    }
+    for topic in &plan.added_subscriptions {
+        println!("  + subscription {topic}: receives these events of every tenant enabling it");
+    }
+    for job in &plan.added_jobs {
+        println!("  + job {job}: runs on its schedule or when scheduled, without a user asking");
+    }
+    for topic in &plan.added_emits {
+        println!("  + emits {topic}");
+    }
+    if !flags.yes && (plan.requests_more() || plan.vendor_changed()) {
+        let question = if plan.vendor_changed() {
+            format!(
+                "replace vendor '{}' by vendor '{}' for '{id}', grant the above and upgrade?",
+                plan.from_vendor, plan.manifest.vendor
+            )
+        } else {
+            "grant the above and upgrade?".to_string()
+        };
+        if !confirm(&question)? {
             return Err(HostError::Forbidden(
-                "upgrade cancelled: the added capabilities were not granted".into(),
+                "upgrade cancelled: the additions were not approved".into(),
             ));
         }
     }
@@ -413,9 +506,9 @@ fn describe_capability(cap: &str) -> &'static str {
 fn confirm(question: &str) -> Result<bool, HostError> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(HostError::Forbidden(
-            "the plugin requests capabilities and there is no terminal to confirm them; re-run with --yes to grant them".into(),
-        ));
+        return Err(HostError::Forbidden(format!(
+            "there is no terminal to answer \"{question}\"; re-run with --yes to approve what is listed above"
+        )));
     }
     print!("{question} [y/N] ");
     std::io::stdout().flush().ok();

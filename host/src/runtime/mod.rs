@@ -9,7 +9,7 @@
 mod cache;
 mod limits;
 
-pub use cache::{CacheOutcome, CodeCache, engine_key};
+pub use cache::{CacheOutcome, CodeCache, code_digest, engine_key};
 pub use limits::{Limits, MemoryLimitExceeded, MemoryLimiter};
 
 use std::path::Path;
@@ -221,9 +221,17 @@ impl Runtime {
     }
 
     /// Load an installed component from the cache (compiling if needed) and link it.
-    pub fn load(&self, digest: &str, bytes: &[u8]) -> wasmtime::Result<Prepared> {
-        let (component, outcome) = self.cache.load(&self.engine, digest, bytes)?;
-        self.prepare(&component, outcome)
+    /// `expected` is the SHA-256 recorded for its cache file; a new one to record is
+    /// returned when the file was (re)written with other code.
+    pub fn load(
+        &self,
+        digest: &str,
+        bytes: &[u8],
+        expected: Option<&str>,
+    ) -> wasmtime::Result<(Prepared, Option<String>)> {
+        let (component, outcome, written) =
+            self.cache.load(&self.engine, digest, bytes, expected)?;
+        Ok((self.prepare(&component, outcome)?, written))
     }
 
     /// A store for one call: memory limiter, hostcall fuel and epoch deadline set, and

@@ -505,6 +505,11 @@ pub trait Transaction: Send {
     fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
     /// Forget one installed version (not the current one) and its signature status.
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
+    /// The SHA-256 of the compiled code this host wrote to its code cache for the
+    /// component `component` under the engine key `engine`.
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>;
+    /// Record (insert or replace) what [`Transaction::code_digest_get`] returns.
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>;
 
     // --- sign-in throttle, shared by every host of the database ---
 

@@ -1036,6 +1036,25 @@ impl Transaction for PgTx {
         Ok(())
     }
 
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT sha256 FROM code_digests WHERE component = $1 AND engine = $2",
+                &[&component, &engine],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
+        self.c()?.exec(
+            "INSERT INTO code_digests (component, engine, sha256) VALUES ($1, $2, $3)
+             ON CONFLICT (component, engine) DO UPDATE SET sha256 = excluded.sha256",
+            &[&component, &engine, &sha256],
+        )?;
+        Ok(())
+    }
+
     fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         Ok(self
             .c()?

@@ -93,6 +93,10 @@ CREATE INDEX IF NOT EXISTS trusted_keys_by_name ON trusted_keys (name);
 CREATE TABLE IF NOT EXISTS package_signatures (
     id TEXT NOT NULL, version TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (id, version)
 );
+CREATE TABLE IF NOT EXISTS code_digests (
+    component TEXT NOT NULL, engine TEXT NOT NULL, sha256 TEXT NOT NULL,
+    PRIMARY KEY (component, engine)
+);
 CREATE TABLE IF NOT EXISTS login_failures (
     key TEXT NOT NULL, at_ms BIGINT NOT NULL
 );

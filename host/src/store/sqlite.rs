@@ -272,6 +272,7 @@ impl Db {
                 writer: Writer::default(),
             }),
         };
+        crate::fsperm::private_database(path, create);
         let conn = db.connect(create)?;
         // The schema is (re)applied only when it changed: DDL needs the write lock,
         // and a CLI command opening the database beside a busy `serve` must not
@@ -1075,6 +1076,14 @@ impl Transaction for FileTx {
 
     fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
         trust::signature_set(self.conn()?, id, version, signature)
+    }
+
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
+        trust::code_digest_get(self.conn()?, component, engine)
+    }
+
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
+        trust::code_digest_set(self.conn()?, component, engine, sha256)
     }
 
     fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {

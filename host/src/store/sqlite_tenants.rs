@@ -228,7 +228,7 @@ impl SqliteStorage {
             )));
         }
         if create && let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
+            crate::fsperm::private_dir(parent)
                 .map_err(|e| backend(format!("cannot create folder {}: {e}", parent.display())))?;
         }
         let db = Db::open(
@@ -853,6 +853,12 @@ impl Transaction for RoutedTx {
     }
     fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         self.main()?.package_signature_get(id, version)
+    }
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
+        self.main()?.code_digest_get(component, engine)
+    }
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
+        self.main_mut()?.code_digest_set(component, engine, sha256)
     }
     fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
         self.main()?.package_versions(id)

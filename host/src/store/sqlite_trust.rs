@@ -22,7 +22,40 @@ CREATE TABLE IF NOT EXISTS package_signatures (
     signature TEXT NOT NULL,
     PRIMARY KEY (id, version)
 );
+CREATE TABLE IF NOT EXISTS code_digests (
+    component TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (component, engine)
+);
 "#;
+
+/// `code_digests`: the SHA-256 of each compiled-code cache file this host wrote,
+/// checked before the file is deserialized.
+pub(super) fn code_digest_get(
+    conn: &Connection,
+    component: &str,
+    engine: &str,
+) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT sha256 FROM code_digests WHERE component = ?1 AND engine = ?2")?
+        .query_row(params![component, engine], |r| r.get(0))
+        .optional()?)
+}
+
+pub(super) fn code_digest_set(
+    conn: &Connection,
+    component: &str,
+    engine: &str,
+    sha256: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO code_digests (component, engine, sha256) VALUES (?1, ?2, ?3)
+         ON CONFLICT (component, engine) DO UPDATE SET sha256 = excluded.sha256",
+        params![component, engine, sha256],
+    )?;
+    Ok(())
+}
 
 pub(super) fn trust_insert(conn: &Connection, key: &TrustedKey) -> Result<()> {
     conn.execute(

@@ -497,7 +497,16 @@ fn audit_chain_records_calls_and_admin_actions_and_detects_edits() {
 fn openapi_document_is_valid_openapi_3_1() {
     let cli = setup();
     let server = Server::start(&cli, &[]);
-    let r = server.request("GET", "/openapi.json", None, "");
+    // Plugin operations are listed to a signed-in caller only (see security.rs).
+    let bob = login(
+        &server,
+        json!({ "tenant": "acme", "username": "bob", "password": PASSWORD }),
+    )
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = server.request("GET", "/openapi.json", Some(&bob), "");
     assert_eq!(r.status, 200);
     let doc = r.json();
     assert_eq!(doc["openapi"], "3.1.0");

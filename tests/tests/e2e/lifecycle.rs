@@ -15,7 +15,7 @@ use backoffice_tests::{Cli, TestHost, wasm, with_custom_section};
 use serde_json::json;
 
 /// The `versioned` fixture with a manifest of `version` by `vendor`.
-fn versioned(version: &str, vendor: &str, capabilities: &str, extra: &str) -> Vec<u8> {
+pub(crate) fn versioned(version: &str, vendor: &str, capabilities: &str, extra: &str) -> Vec<u8> {
     let manifest = format!(
         r#"
 id = "versioned"
@@ -43,14 +43,14 @@ read-only = true
     )
 }
 
-fn write(cli: &Cli, name: &str, bytes: &[u8]) -> String {
+pub(crate) fn write(cli: &Cli, name: &str, bytes: &[u8]) -> String {
     let p = cli.dir.path().join(name);
     std::fs::write(&p, bytes).unwrap();
     p.display().to_string()
 }
 
 /// Write `versioned` at `version` (storage only, vendor acme) to a file.
-fn version_file(cli: &Cli, version: &str, extra: &str) -> String {
+pub(crate) fn version_file(cli: &Cli, version: &str, extra: &str) -> String {
     write(
         cli,
         &format!("versioned-{version}.wasm"),
@@ -58,7 +58,7 @@ fn version_file(cli: &Cli, version: &str, extra: &str) -> String {
     )
 }
 
-fn get(cli: &Cli, tenant: &str, key: &str) -> serde_json::Value {
+pub(crate) fn get(cli: &Cli, tenant: &str, key: &str) -> serde_json::Value {
     cli.run(&[
         "call",
         "--tenant",
@@ -72,7 +72,7 @@ fn get(cli: &Cli, tenant: &str, key: &str) -> serde_json::Value {
         .clone()
 }
 
-fn put(cli: &Cli, tenant: &str, key: &str, value: &str) {
+pub(crate) fn put(cli: &Cli, tenant: &str, key: &str, value: &str) {
     cli.run(&[
         "call",
         "--tenant",
@@ -85,14 +85,14 @@ fn put(cli: &Cli, tenant: &str, key: &str, value: &str) {
     .ok();
 }
 
-fn version(cli: &Cli) -> String {
+pub(crate) fn version(cli: &Cli) -> String {
     cli.run(&["plugin", "info", "versioned", "--json"]).json()["version"]
         .as_str()
         .unwrap()
         .to_string()
 }
 
-fn audit_actions(cli: &Cli) -> Vec<String> {
+pub(crate) fn audit_actions(cli: &Cli) -> Vec<String> {
     cli.run(&["audit", "list", "--tenant", "", "--json"])
         .json()
         .as_array()

@@ -26,6 +26,7 @@ mod read_only;
 mod sandbox;
 mod scaffold;
 mod scheduler;
+mod security;
 mod tenant_files;
 mod training;
 mod waits;
