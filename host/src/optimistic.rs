@@ -515,6 +515,7 @@ impl Transaction for OptimisticTx {
         fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
         fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
         fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)>;
+        fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>;
     }
 
     write! {
@@ -555,6 +556,7 @@ impl Transaction for OptimisticTx {
         fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
         fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()>;
         fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()>;
+        fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>;
     }
 }
 
