@@ -14,8 +14,8 @@ use crate::manifest::{Manifest, is_ident};
 use crate::runtime::{Limits, Prepared, Runtime};
 use crate::scheduler::{WorkConfig, Worker};
 use crate::store::{
-    Durability, PackageRecord, PostgresStorage, SqliteStorage, Storage, StoreError, Tenant,
-    Transaction,
+    Durability, NoProgress, PackageRecord, PostgresStorage, Progress, SqliteStorage, Storage,
+    StoreError, Tenant, Transaction,
 };
 
 /// File name of the SQLite database inside the data directory.
@@ -43,6 +43,9 @@ pub struct HostConfig {
     /// Who admin actions of this process are recorded as in the audit log
     /// (`cli:<os user>` for the command line).
     pub operator: String,
+    /// Where long copies at open (splitting an older data directory per tenant)
+    /// report progress; the command line draws a bar.
+    pub progress: Arc<dyn Progress>,
 }
 
 impl HostConfig {
@@ -57,6 +60,7 @@ impl HostConfig {
             work: WorkConfig::default(),
             session_ttl: std::time::Duration::from_secs(8 * 3600),
             operator: "system".into(),
+            progress: Arc::new(NoProgress),
         }
     }
 }
@@ -124,8 +128,11 @@ impl Host {
         })?;
         let (storage, sqlite): (Arc<dyn Storage>, _) = match &config.database {
             None => {
-                let sqlite =
-                    SqliteStorage::open(&config.data_dir.join(DATABASE_FILE), config.durability)?;
+                let sqlite = SqliteStorage::open_with(
+                    &config.data_dir.join(DATABASE_FILE),
+                    config.durability,
+                    config.progress.as_ref(),
+                )?;
                 (Arc::new(sqlite.clone()), Some(sqlite))
             }
             Some(url) => (Arc::new(open_postgres(url)?), None),

@@ -38,7 +38,7 @@ pub fn run(mut config: HostConfig, args: &MigrateArgs) -> Result<(), HostError> 
         )));
     }
     let target = PostgresStorage::open(&args.to)?;
-    let report = migrate_sqlite_to_postgres(&path, &target)?;
+    let report = migrate_sqlite_to_postgres(&path, &target, &super::progress::Bar::default())?;
     drop(target);
     // Verify through a host on the copy, exactly as `audit verify` would.
     config.database = Some(args.to.clone());

@@ -10,6 +10,7 @@ mod events;
 mod jobs;
 mod migrate;
 mod plugin;
+mod progress;
 mod serve;
 mod tenant;
 mod token;
@@ -148,6 +149,7 @@ impl GlobalArgs {
             durability: self.durability,
             database: self.database.clone(),
             operator: format!("cli:{}", os_user()),
+            progress: std::sync::Arc::new(progress::Bar::default()),
             ..HostConfig::new(self.data_dir())
         }
     }

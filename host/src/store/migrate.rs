@@ -11,7 +11,7 @@ use postgres::types::{ToSql, Type};
 use rusqlite::types::ValueRef;
 
 use super::postgres_schema::{TABLES, column_types};
-use super::{Durability, PostgresStorage, Result, SqliteStorage, StoreError};
+use super::{Durability, PostgresStorage, Progress, Result, SqliteStorage, StoreError};
 
 /// What was copied.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,7 +27,11 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 /// Copy every table of the SQLite database at `from` into `to`, which must hold no
 /// rows yet. Nothing is written to `to` unless everything was copied and the counts
 /// match.
-pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<MigrationReport> {
+pub fn migrate_sqlite_to_postgres(
+    from: &Path,
+    to: &PostgresStorage,
+    progress: &dyn Progress,
+) -> Result<MigrationReport> {
     if !from.is_file() {
         return Err(StoreError::Backend(format!(
             "{} is not a SQLite database file; pass --from sqlite:PATH with the backoffice.db of the installation",
@@ -36,7 +40,7 @@ pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<M
     }
     // Bring the source's schema up to date (adds tables newer than the installation,
     // splits a single-file installation into tenant files).
-    let storage = SqliteStorage::open(from, Durability::Full)?;
+    let storage = SqliteStorage::open_with(from, Durability::Full, progress)?;
     let mut paths = vec![from.to_path_buf()];
     paths.extend(
         storage
@@ -56,6 +60,38 @@ pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<M
         source.execute_batch("BEGIN DEFERRED")?;
         sources.push(source);
     }
+    let mut total = 0u64;
+    for table in TABLES {
+        for source in &sources {
+            total += rows_of(source, table)?;
+        }
+    }
+    progress.begin("copying into PostgreSQL", total);
+    let outcome = copy(&sources, to, progress);
+    progress.end();
+    outcome
+}
+
+/// Rows of `table` in one source file; none if the file has no such table.
+fn rows_of(source: &rusqlite::Connection, table: &str) -> Result<u64> {
+    let exists: i64 = source.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [table],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        return Ok(0);
+    }
+    let n: i64 = source.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Copy every table from `sources` in one PostgreSQL transaction, counting rows.
+fn copy(
+    sources: &[rusqlite::Connection],
+    to: &PostgresStorage,
+    progress: &dyn Progress,
+) -> Result<MigrationReport> {
     to.client(|client| {
         let mut tx = client.transaction()?;
         for table in TABLES {
@@ -80,17 +116,12 @@ pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<M
             ))?;
             let mut copied = 0u64;
             let mut source_count = 0i64;
-            for source in &sources {
-                let exists: i64 = source.query_row(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                    [table],
-                    |r| r.get(0),
-                )?;
-                if exists == 0 {
+            for source in sources {
+                let rows = rows_of(source, table)?;
+                if rows == 0 {
                     continue;
                 }
-                source_count +=
-                    source.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))?;
+                source_count += i64::try_from(rows).unwrap_or(i64::MAX);
                 let mut select =
                     source.prepare(&format!("SELECT {} FROM {table}", names.join(", ")))?;
                 let mut rows = select.query([])?;
@@ -108,6 +139,7 @@ pub fn migrate_sqlite_to_postgres(from: &Path, to: &PostgresStorage) -> Result<M
                         values.iter().map(|v| v.as_ref()).collect();
                     tx.execute(&insert, &params)?;
                     copied += 1;
+                    progress.advance(1);
                 }
             }
             if columns.iter().any(|(n, t)| n == "id" && *t == Type::INT8) {

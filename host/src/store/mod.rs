@@ -74,6 +74,27 @@ pub(crate) const TENANT_ROWS: &[&str] = &[
     "audit",
 ];
 
+/// Where a long copy (splitting a data directory per tenant, `migrate-storage`)
+/// reports how far it is: the command line draws a progress bar.
+pub trait Progress: Send + Sync + std::fmt::Debug {
+    /// A copy of `total` rows, described by `what`, begins.
+    fn begin(&self, what: &str, total: u64);
+    /// `rows` more rows were copied.
+    fn advance(&self, rows: u64);
+    /// The copy begun last is done.
+    fn end(&self);
+}
+
+/// Reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}
+
 /// Result of a storage operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

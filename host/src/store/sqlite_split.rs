@@ -14,7 +14,7 @@
 use rusqlite::{Connection, params};
 
 use super::sqlite_tenants::{SqliteStorage, seed_ids, sqlite_files};
-use super::{Result, StoreError};
+use super::{Progress, Result, StoreError};
 
 /// Tables whose rows belong to a tenant, in an order that satisfies foreign keys.
 pub(super) const TENANT_TABLES: &[&str] = &[
@@ -63,7 +63,7 @@ fn count(conn: &Connection, schema: &str, table: &str, tenant: &str) -> Result<i
 
 /// Split the main file if it still holds tenant rows, and give every tenant without
 /// a file one.
-pub(super) fn split_if_needed(storage: &SqliteStorage) -> Result<()> {
+pub(super) fn split_if_needed(storage: &SqliteStorage, progress: &dyn Progress) -> Result<()> {
     let main = storage.main_db();
     let conn = main.acquire()?;
     let missing = |conn: &Connection| -> Result<Vec<String>> {
@@ -81,7 +81,7 @@ pub(super) fn split_if_needed(storage: &SqliteStorage) -> Result<()> {
         return Ok(());
     }
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let outcome = split(storage, &conn, legacy, missing(&conn)?);
+    let outcome = split(storage, &conn, legacy, missing(&conn)?, progress);
     match outcome {
         Ok(()) => {
             conn.execute_batch("COMMIT")?;
@@ -95,11 +95,46 @@ pub(super) fn split_if_needed(storage: &SqliteStorage) -> Result<()> {
     }
 }
 
+/// The tenant rows the main file holds, all tenant tables together.
+fn tenant_rows(main: &Connection) -> Result<i64> {
+    let mut rows = 0i64;
+    for table in TENANT_TABLES {
+        if !table_exists(main, "main", table)? {
+            continue;
+        }
+        rows += main.query_row(
+            &format!("SELECT count(*) FROM main.{table} WHERE tenant != ''"),
+            [],
+            |r| r.get::<_, i64>(0),
+        )?;
+    }
+    Ok(rows)
+}
+
 fn split(
     storage: &SqliteStorage,
     main: &Connection,
     legacy: bool,
     tenants: Vec<String>,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let left = if legacy { tenant_rows(main)? } else { 0 };
+    progress.begin(
+        "splitting the database into one file per tenant",
+        u64::try_from(left).unwrap_or(0),
+    );
+    let outcome = split_counted(storage, main, legacy, tenants, left, progress);
+    progress.end();
+    outcome
+}
+
+fn split_counted(
+    storage: &SqliteStorage,
+    main: &Connection,
+    legacy: bool,
+    tenants: Vec<String>,
+    left: i64,
+    progress: &dyn Progress,
 ) -> Result<()> {
     let next: i64 = main.query_row(
         "SELECT coalesce(max(num), 0) + 1 FROM tenant_files",
@@ -115,7 +150,7 @@ fn split(
         let db = storage.open_tenant(tenant, num, true)?;
         if legacy {
             let conn = db.db.acquire()?;
-            let copied = copy_tenant(&conn, storage, tenant);
+            let copied = copy_tenant(&conn, storage, tenant, progress);
             let _ = conn.execute_batch("DETACH DATABASE legacy");
             let copied = copied?;
             moved += copied;
@@ -129,17 +164,6 @@ fn split(
         )?;
     }
     if legacy {
-        let mut left = 0i64;
-        for table in TENANT_TABLES {
-            if !table_exists(main, "main", table)? {
-                continue;
-            }
-            left += main.query_row(
-                &format!("SELECT count(*) FROM main.{table} WHERE tenant != ''"),
-                [],
-                |r| r.get::<_, i64>(0),
-            )?;
-        }
         if left != moved {
             return Err(StoreError::Backend(format!(
                 "splitting the database into one file per tenant copied {moved} rows but the main file holds {left} tenant rows (rows of tenants that no longer exist?); nothing was changed in the main file. Keep a copy of {} and report this",
@@ -163,7 +187,12 @@ fn split(
 
 /// Copy tenant `tenant`'s rows of every tenant table from the main file into the
 /// tenant's file (`conn`), in one transaction, checking the counts; rows copied.
-fn copy_tenant(conn: &Connection, storage: &SqliteStorage, tenant: &str) -> Result<i64> {
+fn copy_tenant(
+    conn: &Connection,
+    storage: &SqliteStorage,
+    tenant: &str,
+    progress: &dyn Progress,
+) -> Result<i64> {
     let main_path = storage.main_db().path().display().to_string();
     conn.execute("ATTACH DATABASE ?1 AS legacy", params![main_path])?;
     // Deferred: `BEGIN IMMEDIATE` would also ask for the attached main file's write
@@ -192,6 +221,7 @@ fn copy_tenant(conn: &Connection, storage: &SqliteStorage, tenant: &str) -> Resu
                 )));
             }
             total += to;
+            progress.advance(u64::try_from(to).unwrap_or(0));
         }
         Ok(total)
     })();

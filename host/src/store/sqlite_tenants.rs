@@ -144,6 +144,15 @@ impl SqliteStorage {
     /// the tenant files, and bring the schemas up to date. A main file that still holds
     /// tenant rows (a data directory from before the split) is split first.
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        Self::open_with(path, durability, &super::NoProgress)
+    }
+
+    /// [`SqliteStorage::open`], reporting the copy of a split to `progress`.
+    pub fn open_with(
+        path: &Path,
+        durability: Durability,
+        progress: &dyn super::Progress,
+    ) -> Result<Self> {
         let main = Db::open(path, durability, &main_ddl(), true, MAIN_POOL)?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let storage = SqliteStorage {
@@ -156,7 +165,7 @@ impl SqliteStorage {
                 work: Mutex::new(HashMap::new()),
             }),
         };
-        super::sqlite_split::split_if_needed(&storage)?;
+        super::sqlite_split::split_if_needed(&storage, progress)?;
         Ok(storage)
     }
 

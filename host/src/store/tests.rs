@@ -165,6 +165,22 @@ fn a_broken_tenant_file_names_the_tenant_and_spares_the_others() {
     assert!(s.work_scopes(0).unwrap().is_empty());
 }
 
+/// Records what a copy reports.
+#[derive(Debug, Default)]
+struct Recorded(std::sync::Mutex<Vec<String>>);
+
+impl Progress for Recorded {
+    fn begin(&self, _: &str, total: u64) {
+        self.0.lock().unwrap().push(format!("begin {total}"));
+    }
+    fn advance(&self, rows: u64) {
+        self.0.lock().unwrap().push(format!("advance {rows}"));
+    }
+    fn end(&self) {
+        self.0.lock().unwrap().push("end".into());
+    }
+}
+
 #[test]
 fn a_single_file_data_directory_is_split_per_tenant() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,7 +214,17 @@ fn a_single_file_data_directory_is_split_per_tenant() {
         )
         .unwrap();
     }
-    let s = SqliteStorage::open(&path, Durability::Full).unwrap();
+    let progress = Recorded::default();
+    let s = SqliteStorage::open_with(&path, Durability::Full, &progress).unwrap();
+    // The copy reported its size first, then every row it moved, then its end.
+    let log = progress.0.lock().unwrap().clone();
+    assert_eq!(log.first(), Some(&"begin 8".to_string()), "{log:?}");
+    assert_eq!(log.last(), Some(&"end".to_string()), "{log:?}");
+    let advanced: u64 = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("advance ")?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(advanced, 8, "{log:?}");
     let mut tx = s.begin_read().unwrap();
     assert_eq!(tx.kv_count_plugin("notes").unwrap(), 3);
     assert_eq!(
