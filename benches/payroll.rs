@@ -2,6 +2,8 @@
 //! real host: the payroll plugin drafts every payslip through the country rules
 //! plugins (one `backoffice:payroll/rules` call per employee), then a second person
 //! approves it, which posts one ledger entry and updates every year-to-date record.
+//! During the second month's draft, another person edits employees of the same
+//! company: how long those writes take beside the pay run.
 //!
 //! Needs the components: `bash scripts/build-wasm.sh --plugins-only`. Run with
 //! `cargo bench -p backoffice-host --bench payroll`; it prints the times and the
@@ -122,13 +124,37 @@ fn main() {
 
     // The next month: every employee now has year-to-date figures, so each payslip
     // takes two rules calls (the tax year first, then the figures of that year).
+    // Meanwhile HR keeps editing employees in the same company: interactive writes
+    // beside the pay run, which runs on a snapshot and writes at its end.
     let started = Instant::now();
-    let april = call(
-        &alice,
-        "create-run",
-        json!({"frequency": "monthly", "period-start": "2026-04-01",
-               "period-end": "2026-04-30", "pay-date": "2026-04-30"}),
-    );
+    let running = std::sync::atomic::AtomicBool::new(true);
+    let (april, edits) = std::thread::scope(|s| {
+        let hr = s.spawn(|| {
+            let mut times = Vec::new();
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                let n = times.len();
+                let t = Instant::now();
+                call(
+                    &alice,
+                    "set-employee",
+                    json!({"id": format!("N{:05}", n % 50), "name": format!("New hire {n}"),
+                           "country": "GB", "frequency": "monthly", "salary": 3_000_000,
+                           "department": "D0", "start-date": "2026-05-01",
+                           "profile": {"tax-code": "1257L", "ni-category": "A"}}),
+                );
+                times.push(t.elapsed());
+            }
+            times
+        });
+        let april = call(
+            &alice,
+            "create-run",
+            json!({"frequency": "monthly", "period-start": "2026-04-01",
+                   "period-end": "2026-04-30", "pay-date": "2026-04-30"}),
+        );
+        running.store(false, std::sync::atomic::Ordering::Relaxed);
+        (april, hr.join().expect("hr"))
+    });
     let draft2 = started.elapsed();
     let started = Instant::now();
     call(&bob, "approve-run", json!({"id": april["id"]}));
@@ -160,5 +186,14 @@ fn main() {
         per_sec(2 * employees, draft2),
         approve2.as_secs_f64(),
         (draft2 + approve2).as_secs_f64()
+    );
+    let mut edits = edits;
+    edits.sort();
+    let at = |q: f64| edits[((edits.len() as f64 * q) as usize).min(edits.len() - 1)];
+    println!(
+        "  employee edits in the same company during that create-run: {} calls, p50 {:?}, p99 {:?}",
+        edits.len(),
+        at(0.50),
+        at(0.99)
     );
 }
