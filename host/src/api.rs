@@ -9,6 +9,7 @@
 //! `code`; 5xx bodies never carry internals (the full error goes to the log).
 
 mod console;
+mod limits;
 mod openapi;
 
 use std::net::SocketAddr;
@@ -41,6 +42,19 @@ pub struct ApiConfig {
     /// Mark the console's cookies `Secure`: browsers then send them over HTTPS only.
     /// Set it when users reach the host through a TLS-terminating proxy.
     pub secure_cookies: bool,
+    /// Longest time a client may take to send a request's headers (from the
+    /// connection's start or the previous response) before the connection is closed.
+    pub header_timeout: Duration,
+    /// Longest time a client may take to send a request's body once its headers are
+    /// in; past it the request is answered 408 and the connection closed.
+    pub body_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Requests a second allowed per token (per client address without one); 0
+    /// turns the rate limit off.
+    pub rate_limit: f64,
+    /// Requests a token may make at once beyond the rate.
+    pub rate_burst: u32,
 }
 
 impl Default for ApiConfig {
@@ -48,6 +62,11 @@ impl Default for ApiConfig {
         ApiConfig {
             request_timeout: Duration::from_secs(30),
             secure_cookies: false,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            rate_limit: 100.0,
+            rate_burst: 200,
         }
     }
 }
@@ -59,6 +78,8 @@ struct ApiState {
     /// Blocking work admitted at once (four per core). More threads only contend for the
     /// cores and the database; waiting here costs nothing.
     workers: Arc<tokio::sync::Semaphore>,
+    /// The per-token rate limit; none when it is off.
+    limiter: Option<Arc<limits::RateLimiter>>,
 }
 
 /// An error as an HTTP response: a problem details document.
@@ -244,6 +265,12 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
                 status,
                 "payload-too-large",
                 "the request body is larger than the host accepts",
+            )
+        } else if limits::is_body_timeout(&rejection) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "the request body did not arrive in time",
             )
         } else {
             ApiError::new(status, "invalid-input", rejection.body_text())
@@ -487,7 +514,9 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
     // input is the largest body any route takes.
     let max_body = host.runtime().limits().max_input_bytes;
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let body_timeout = config.body_timeout;
     let state = ApiState {
+        limiter: limits::RateLimiter::new(config.rate_limit, config.rate_burst).map(Arc::new),
         host,
         config,
         workers: Arc::new(tokio::sync::Semaphore::new(parallel * 4)),
@@ -521,6 +550,14 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            limits::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(
@@ -536,20 +573,123 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
 }
 
 /// Serve until ctrl-c or SIGTERM, finishing calls in flight.
+///
+/// HTTP/1.1 only, on hyper's connection builder: a client must send its headers
+/// within `header_timeout` or is disconnected (slowloris), and at most
+/// `max_connections` connections are served at once; the next ones wait, unaccepted,
+/// in the listen backlog until one closes.
 pub async fn serve(host: Arc<Host>, addr: SocketAddr, config: ApiConfig) -> Result<(), HostError> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| HostError::Internal(format!("cannot listen on {addr}: {e}")))?;
     let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, "listening");
     eprintln!("backoffice listening on http://{addr}");
-    axum::serve(
-        listener,
-        app(host, config).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| HostError::Internal(format!("server failed: {e}")))
+
+    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    // HTTP/1 only: the protocol sniffing of HTTP/2 prior knowledge would wait
+    // unbounded for a client's first bytes, outside the header timeout.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    let builder = Arc::new(builder);
+    let router = app(host, config);
+
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    // Dropped when the server stops accepting; connections watch it to finish.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    // Each connection holds a receiver; all dropped means all finished.
+    let (done_tx, done_rx) = tokio::sync::watch::channel(());
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = ConnectionService {
+            router: router.clone(),
+            remote,
+        };
+        let builder = builder.clone();
+        let mut stop = stop_rx.clone();
+        let done = done_rx.clone();
+        tokio::spawn(async move {
+            let connection = builder.serve_connection(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+            tokio::pin!(connection);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!(error = %e, %remote, "connection ended");
+                        }
+                        break;
+                    }
+                    _ = stop.changed(), if !stopping => {
+                        stopping = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop((permit, done));
+        });
+    }
+    drop(listener);
+    drop(stop_tx);
+    drop(done_rx);
+    done_tx.closed().await;
+    Ok(())
+}
+
+/// The router for one connection: every request learns the peer address, as axum's
+/// `into_make_service_with_connect_info` would record it.
+#[derive(Clone)]
+struct ConnectionService {
+    router: Router,
+    remote: SocketAddr,
+}
+
+impl tower_service::Service<axum::http::Request<hyper::body::Incoming>> for ConnectionService {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = <Router as tower_service::Service<axum::extract::Request>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::http::Request<hyper::body::Incoming>) -> Self::Future {
+        let mut request = request.map(axum::body::Body::new);
+        request.extensions_mut().insert(ConnectInfo(self.remote));
+        tower_service::Service::call(&mut self.router, request)
+    }
 }
 
 async fn shutdown_signal() {

@@ -39,7 +39,7 @@ use crate::Host;
 use crate::auth::Principal;
 use crate::error::HostError;
 
-const SESSION_COOKIE: &str = "bo_session";
+pub(super) const SESSION_COOKIE: &str = "bo_session";
 const LOGIN_COOKIE: &str = "bo_login";
 
 /// Add a console cookie to `r`: `HttpOnly`, `SameSite=Strict`, `Path=/console`, and

@@ -26,6 +26,24 @@ pub struct ServeArgs {
     /// Set it when users reach the console through a TLS-terminating proxy.
     #[arg(long, env = "BACKOFFICE_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Longest time a client may take to send a request's headers, in milliseconds,
+    /// before its connection is closed (slow clients holding connections open).
+    #[arg(long, env = "BACKOFFICE_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Longest time a client may take to send a request's body once its headers are
+    /// in, in milliseconds, before the request is answered 408.
+    #[arg(long, env = "BACKOFFICE_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    body_timeout_ms: u64,
+    /// Connections served at once; further ones wait until one closes.
+    #[arg(long, env = "BACKOFFICE_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Requests a second allowed per token (per client address for requests without
+    /// one); beyond it requests are answered 429 with Retry-After. 0 turns it off.
+    #[arg(long, env = "BACKOFFICE_RATE_LIMIT", default_value_t = 100.0)]
+    rate_limit: f64,
+    /// Requests a token may make in a burst beyond the rate limit.
+    #[arg(long, env = "BACKOFFICE_RATE_BURST", default_value_t = 200)]
+    rate_burst: u32,
 }
 
 pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
@@ -53,6 +71,11 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
     let api = ApiConfig {
         request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         secure_cookies: args.secure_cookies,
+        header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
+        body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
+        max_connections: args.max_connections.max(1),
+        rate_limit: args.rate_limit.max(0.0),
+        rate_burst: args.rate_burst.max(1),
     };
     let served = runtime.block_on(crate::api::serve(host.clone(), args.listen, api));
     stop.store(true, Ordering::Relaxed);

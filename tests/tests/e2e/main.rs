@@ -15,6 +15,7 @@ mod contacts;
 mod crash;
 mod events;
 mod http;
+mod http_limits;
 mod ledger;
 mod ledger_hledger;
 mod lifecycle;
