@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{ConsoleError, Fields, Page, Session, forms, html, pct, render, ser, work};
 use crate::admin::{AUDIT_READ, PLUGINS_MANAGE, WORK_READ, WORK_RETRY};
@@ -354,7 +353,8 @@ struct OpPage<'a> {
     values: forms::Values,
     errors: HashMap<String, String>,
     error: Option<String>,
-    output: Option<Value>,
+    /// The operation's output, rendered (on the blocking pool, bounded in size).
+    output: Option<String>,
     status: StatusCode,
 }
 
@@ -374,7 +374,7 @@ fn render_operation(session: &Session, p: OpPage<'_>) -> Page {
     }
     let fields = forms::fields(&op.input, &p.values, &p.errors);
     let field_errors = p.errors.len();
-    let output_html = p.output.as_ref().map(render::output);
+    let output_html = p.output;
     Ok(html(
         p.status,
         "operation.html",
@@ -482,12 +482,15 @@ async fn submit(state: &ApiState, session: &Session, mut p: OpPage<'_>) -> Page 
     );
     let principal = session.principal.clone();
     let text = input.to_string();
+    // The output is rendered where the call ran: a large one takes time, which
+    // belongs to the blocking pool and not to the async workers.
     match work(state, move |host| {
         host.invoke(&tenant, &plugin, &operation, &text, &principal)
+            .map(|output| render::output(&output))
     })
     .await
     {
-        Ok(output) => p.output = Some(output),
+        Ok(html) => p.output = Some(html),
         Err(ConsoleError(e)) if matches!(e, HostError::Unauthenticated(_)) => {
             return Err(ConsoleError(e));
         }

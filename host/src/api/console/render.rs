@@ -68,77 +68,167 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// The output of an operation as HTML.
-pub fn output(v: &Value) -> String {
-    let mut out = String::new();
-    value(v, 2, &mut out);
-    out
+/// Rows of one table (or items of one list) the console shows at most.
+const MAX_ROWS: usize = 200;
+/// Columns of one table the console shows at most.
+const MAX_COLUMNS: usize = 30;
+/// Characters of one cell or value the console shows at most.
+const MAX_TEXT: usize = 500;
+/// HTML of one output the console builds at most; the rest is left out.
+const MAX_HTML: usize = 1 << 20;
+
+/// HTML being built, with what was left out of it.
+struct Out {
+    html: String,
+    /// Whether the size limit cut the output short.
+    cut: bool,
 }
 
-fn value(v: &Value, level: u8, out: &mut String) {
+impl Out {
+    /// Whether there is room for more; once there is not, the output is marked cut.
+    fn room(&mut self) -> bool {
+        if self.html.len() >= MAX_HTML {
+            self.cut = true;
+        }
+        !self.cut
+    }
+}
+
+/// The output of an operation as HTML. Whatever the output, the page stays small:
+/// at most [`MAX_ROWS`] rows and [`MAX_COLUMNS`] columns per table, [`MAX_TEXT`]
+/// characters per value and [`MAX_HTML`] bytes in all, each cut said on the page
+/// (the API returns the whole result).
+pub fn output(v: &Value) -> String {
+    let mut out = Out {
+        html: String::new(),
+        cut: false,
+    };
+    value(v, 2, &mut out);
+    if out.cut {
+        out.html.push_str(&format!(
+            "<p class=\"cut\">The output is larger than the console shows ({} KiB at most); the rest is left out. The API returns all of it.</p>",
+            MAX_HTML / 1024
+        ));
+    }
+    out.html
+}
+
+/// `text` cut to [`MAX_TEXT`] characters, with an ellipsis when cut.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// A notice of rows or items left out, if any.
+fn rows_cut(shown_rows: usize, total: usize, what: &str, out: &mut Out) {
+    if total > shown_rows {
+        out.html.push_str(&format!(
+            "<p class=\"cut\">Showing the first {shown_rows} of {total} {what}; the API returns all of them.</p>"
+        ));
+    }
+}
+
+fn value(v: &Value, level: u8, out: &mut Out) {
+    if !out.room() {
+        return;
+    }
     if let Some(s) = scalar(v) {
-        out.push_str(&format!("<p class=\"scalar\">{}</p>", esc(&s)));
+        out.html
+            .push_str(&format!("<p class=\"scalar\">{}</p>", esc(&shown(&s))));
         return;
     }
     match v {
         Value::Array(rows) if rows.iter().all(Value::is_object) => table(rows, out),
         Value::Array(items) => {
-            out.push_str("<ol>");
-            for item in items {
-                out.push_str("<li>");
+            out.html.push_str("<ol>");
+            let mut listed = 0;
+            for item in items.iter().take(MAX_ROWS) {
+                if !out.room() {
+                    break;
+                }
+                out.html.push_str("<li>");
                 value(item, level.saturating_add(1), out);
-                out.push_str("</li>");
+                out.html.push_str("</li>");
+                listed += 1;
             }
-            out.push_str("</ol>");
+            out.html.push_str("</ol>");
+            rows_cut(listed, items.len(), "items", out);
         }
         Value::Object(map) => object(map, level, out),
         _ => {}
     }
 }
 
-fn object(map: &Map<String, Value>, level: u8, out: &mut String) {
+fn object(map: &Map<String, Value>, level: u8, out: &mut Out) {
     let (simple, nested): (Vec<_>, Vec<_>) = map.iter().partition(|(_, v)| scalar(v).is_some());
     if !simple.is_empty() {
-        out.push_str("<dl class=\"kv\">");
-        for (k, v) in simple {
-            out.push_str(&format!(
+        out.html.push_str("<dl class=\"kv\">");
+        let mut listed = 0;
+        for (k, v) in simple.iter().take(MAX_ROWS) {
+            if !out.room() {
+                break;
+            }
+            out.html.push_str(&format!(
                 "<dt>{}</dt><dd>{}</dd>",
-                esc(&label(k)),
-                esc(&scalar(v).unwrap_or_default())
+                esc(&shown(&label(k))),
+                esc(&shown(&scalar(v).unwrap_or_default()))
             ));
+            listed += 1;
         }
-        out.push_str("</dl>");
+        out.html.push_str("</dl>");
+        rows_cut(listed, simple.len(), "fields", out);
     }
     let h = level.min(6);
-    for (k, v) in nested {
-        out.push_str(&format!("<section><h{h}>{}</h{h}>", esc(&label(k))));
+    let mut listed = 0;
+    for (k, v) in nested.iter().take(MAX_ROWS) {
+        if !out.room() {
+            break;
+        }
+        out.html
+            .push_str(&format!("<section><h{h}>{}</h{h}>", esc(&shown(&label(k)))));
         value(v, level.saturating_add(1), out);
-        out.push_str("</section>");
+        out.html.push_str("</section>");
+        listed += 1;
     }
+    rows_cut(listed, nested.len(), "sections", out);
 }
 
-fn table(rows: &[Value], out: &mut String) {
+fn table(rows: &[Value], out: &mut Out) {
     if rows.is_empty() {
-        out.push_str("<p class=\"empty\">Nothing to show.</p>");
+        out.html.push_str("<p class=\"empty\">Nothing to show.</p>");
         return;
     }
+    // Columns come from the rows shown, in order of first appearance, up to the
+    // limit; the distinct keys past it are only counted.
+    let shown_rows = &rows[..rows.len().min(MAX_ROWS)];
     let mut columns: Vec<&String> = Vec::new();
-    for row in rows {
+    let mut seen: std::collections::HashSet<&String> = std::collections::HashSet::new();
+    for row in shown_rows {
         if let Some(o) = row.as_object() {
             for k in o.keys() {
-                if !columns.contains(&k) {
+                if seen.insert(k) && columns.len() < MAX_COLUMNS {
                     columns.push(k);
                 }
             }
         }
     }
-    out.push_str("<div class=\"scroll\"><table><thead><tr>");
+    out.html
+        .push_str("<div class=\"scroll\"><table><thead><tr>");
     for c in &columns {
-        out.push_str(&format!("<th scope=\"col\">{}</th>", esc(&label(c))));
+        out.html.push_str(&format!(
+            "<th scope=\"col\">{}</th>",
+            esc(&shown(&label(c)))
+        ));
     }
-    out.push_str("</tr></thead><tbody>");
-    for row in rows {
-        out.push_str("<tr>");
+    out.html.push_str("</tr></thead><tbody>");
+    let mut listed = 0;
+    for row in shown_rows {
+        if !out.room() {
+            break;
+        }
+        out.html.push_str("<tr>");
         for c in &columns {
             let cell = row.get(c.as_str()).unwrap_or(&Value::Null);
             let class = if cell.is_number() {
@@ -147,11 +237,20 @@ fn table(rows: &[Value], out: &mut String) {
                 ""
             };
             let text = scalar(cell).unwrap_or_else(|| cell.to_string());
-            out.push_str(&format!("<td{class}>{}</td>", esc(&text)));
+            out.html
+                .push_str(&format!("<td{class}>{}</td>", esc(&shown(&text))));
         }
-        out.push_str("</tr>");
+        out.html.push_str("</tr>");
+        listed += 1;
     }
-    out.push_str("</tbody></table></div>");
+    out.html.push_str("</tbody></table></div>");
+    rows_cut(listed, rows.len(), "rows", out);
+    let hidden = seen.len() - columns.len();
+    if hidden > 0 {
+        out.html.push_str(&format!(
+            "<p class=\"cut\">{hidden} more columns of these rows are not shown; the API returns all of them.</p>"
+        ));
+    }
 }
 
 const W: f64 = 640.0;
@@ -293,6 +392,38 @@ mod tests {
         assert!(html.contains("&lt;b&gt;"));
         assert!(html.contains("1.00 EUR"));
         assert!(html.contains("<dt>Lock date</dt>"));
+    }
+
+    #[test]
+    fn a_huge_output_renders_a_bounded_page_that_says_what_was_cut() {
+        // 20,000 rows, each with a key of its own: one column per key over all rows
+        // would be 4 * 10^8 cells.
+        let rows: Vec<Value> = (0..20_000)
+            .map(|i| json!({ format!("key-{i}"): "x".repeat(40) }))
+            .collect();
+        let html = output(&json!({ "rows": rows }));
+        assert!(html.len() < 200_000, "{} bytes", html.len());
+        assert_eq!(html.matches("<tr>").count(), 1 + MAX_ROWS);
+        assert_eq!(html.matches("<th ").count(), MAX_COLUMNS);
+        assert!(
+            html.contains("Showing the first 200 of 20000 rows"),
+            "{html}"
+        );
+        assert!(html.contains("170 more columns of these rows are not shown"));
+
+        // A long text is cut, and so is an output over the size limit.
+        let long = output(&json!({ "note": "y".repeat(10_000) }));
+        assert!(long.contains(&format!("{}…", "y".repeat(MAX_TEXT))));
+        assert!(!long.contains(&"y".repeat(MAX_TEXT + 1)));
+        let wide: Vec<Value> = (0..5_000)
+            .map(|i| json!({ "a": "z".repeat(400), "b": i, "c": "w".repeat(400), "d": [i] }))
+            .collect();
+        let sections: serde_json::Map<String, Value> = (0..100)
+            .map(|i| (format!("part {i}"), Value::Array(wide.clone())))
+            .collect();
+        let big = output(&Value::Object(sections));
+        assert!(big.len() < MAX_HTML + 64 * 1024, "{} bytes", big.len());
+        assert!(big.contains("larger than the console shows"));
     }
 
     #[test]
