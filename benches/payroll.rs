@@ -137,7 +137,7 @@ fn main() {
                 call(
                     &alice,
                     "set-employee",
-                    json!({"id": format!("N{:05}", n % 50), "name": format!("New hire {n}"),
+                    json!({"id": format!("N{n:06}"), "name": format!("New hire {n}"),
                            "country": "GB", "frequency": "monthly", "salary": 3_000_000,
                            "department": "D0", "start-date": "2026-05-01",
                            "profile": {"tax-code": "1257L", "ni-category": "A"}}),
