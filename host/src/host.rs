@@ -187,6 +187,15 @@ impl Host {
         Ok(self.storage.begin()?)
     }
 
+    /// An admin transaction that also writes `tenant`'s data (none: host data only);
+    /// see [`crate::store::Storage::begin_for`].
+    pub(crate) fn begin_for(&self, tenant: Option<&str>) -> HostResult<Box<dyn Transaction>> {
+        Ok(match tenant {
+            Some(t) => self.storage.begin_for(&[t])?,
+            None => self.storage.begin()?,
+        })
+    }
+
     /// A write transaction that touches only `scope` (a tenant's data and chain).
     pub(crate) fn begin_scoped(&self, scope: &str) -> HostResult<Box<dyn Transaction>> {
         Ok(self.storage.begin_scoped(scope)?)
@@ -236,7 +245,7 @@ impl Host {
             time_zone: time_zone.to_string(),
             created_at: now_rfc3339(),
         };
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(Some(id))?;
         tx.tenant_insert(&tenant)?;
         tx.role_insert(&crate::store::RoleRecord {
             tenant: tenant.id.clone(),

@@ -230,7 +230,7 @@ impl Host {
             )));
         }
         let password_hash = password.map(hash_password).transpose()?;
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(tenant)?;
         if let Some(t) = tenant {
             Host::require_tenant(tx.as_mut(), t)?;
         }
@@ -267,7 +267,7 @@ impl Host {
         disable: bool,
     ) -> HostResult<UserRecord> {
         let password_hash = password.map(hash_password).transpose()?;
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(tenant)?;
         let mut user = Host::require_user(tx.as_mut(), tenant, username)?;
         if password_hash.is_some() {
             user.password_hash = password_hash;
@@ -329,7 +329,7 @@ impl Host {
         for p in permissions {
             check_permission_pattern(p)?;
         }
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         let mut permissions = permissions.to_vec();
         permissions.sort();
@@ -368,7 +368,7 @@ impl Host {
         revoke: bool,
     ) -> HostResult<RoleRecord> {
         check_permission_pattern(permission)?;
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         Host::require_role(tx.as_mut(), tenant, role)?;
         let changed = if revoke {
@@ -399,7 +399,7 @@ impl Host {
         role: &str,
         remove: bool,
     ) -> HostResult<Vec<String>> {
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         Host::require_user(tx.as_mut(), Some(tenant), username)?;
         Host::require_role(tx.as_mut(), tenant, role)?;
@@ -468,7 +468,7 @@ impl Host {
                     .into(),
             ));
         }
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(tenant)?;
         let user = Host::require_user(tx.as_mut(), tenant, username)?;
         if user.disabled_at.is_some() {
             return Err(HostError::Conflict(format!(
@@ -498,7 +498,8 @@ impl Host {
 
     /// Revoke a token by its public id; it stops working at once.
     pub fn revoke_token(&self, id: &str) -> HostResult<TokenRecord> {
-        let mut tx = self.begin()?;
+        let owner = self.storage.begin_read()?.token_get(id)?.map(|t| t.tenant);
+        let mut tx = self.begin_for(owner.as_deref().filter(|t| *t != HOST_SCOPE))?;
         let token = tx.token_get(id)?.ok_or_else(|| {
             HostError::NotFound(format!(
                 "no token with id '{id}'; see `backoffice token list`"
@@ -560,7 +561,7 @@ impl Host {
         };
         // Sign-in failures and the session's token index are host rows: the main
         // database is locked first, then the tenant's (the storage's lock order).
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(tenant)?;
         let chain = tenant.filter(|t| tx.tenant_get(t).ok().flatten().is_some());
         let Some(user) = user.filter(|_| valid) else {
             tx.login_failure_add(&account_key, now_ms)?;
@@ -609,7 +610,7 @@ impl Host {
                 "this request was not made with a token".into(),
             ));
         };
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(principal.tenant.as_deref())?;
         if tx.token_revoke(id, &now_rfc3339())? {
             crate::audit::append(
                 tx.as_mut(),

@@ -206,6 +206,17 @@ fn parse_version(text: &str, id: &str) -> HostResult<semver::Version> {
 }
 
 impl Host {
+    /// The tenants that have (or had) `plugin` enabled: those whose data and jobs an
+    /// upgrade or rollback of it may write.
+    fn plugin_tenants(&self, plugin: &str) -> HostResult<Vec<String>> {
+        let mut tx = self.storage.begin_read()?;
+        Ok(tx
+            .enablement_for_plugin(plugin)?
+            .into_iter()
+            .map(|e| e.tenant)
+            .collect())
+    }
+
     /// Read, compile and check a package against this host and the trusted keys.
     ///
     /// With `allow_unsigned` given (install and upgrade), the signature is judged
@@ -403,7 +414,11 @@ impl Host {
             component: plan.bytes,
             installed_at: now_rfc3339(),
         };
-        let mut tx = self.begin()?;
+        // The tenants whose data the migrations write are locked first; one enabled
+        // meanwhile is caught by the transaction's snapshot (and run again).
+        let tenants = self.plugin_tenants(&id)?;
+        let tenants: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        let mut tx = self.storage.begin_for(&tenants)?;
         // Checked again under the write lock: another admin may have raced us.
         let current = Host::require_package(tx.as_mut(), &id)?;
         if current.version != plan.from_version || manifest_of(&current)?.vendor != plan.from_vendor
@@ -492,7 +507,9 @@ impl Host {
     /// the current version migrated and its manifest does not declare
     /// `reversible-migrations = true`.
     pub fn rollback(&self, id: &str) -> HostResult<Rollback> {
-        let mut tx = self.begin()?;
+        let tenants = self.plugin_tenants(id)?;
+        let tenants: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        let mut tx = self.storage.begin_for(&tenants)?;
         let current = Host::require_package(tx.as_mut(), id)?;
         let current_version = parse_version(&current.version, id)?;
         let mut earlier: Vec<(semver::Version, PackageRecord)> = tx

@@ -361,7 +361,7 @@ impl Host {
 
     /// [`Host::enable`], recorded in the audit log as done by `actor`.
     pub(crate) fn enable_by(&self, id: &str, tenant: &str, actor: &str) -> HostResult<Enablement> {
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(Some(tenant))?;
         let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), id)?;
         let previous = tx.enablement_get(tenant, id)?;
@@ -438,7 +438,7 @@ impl Host {
 
     /// [`Host::disable`], recorded in the audit log as done by `actor`.
     pub(crate) fn disable_by(&self, id: &str, tenant: &str, actor: &str) -> HostResult<()> {
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         Host::require_package(tx.as_mut(), id)?;
         let Some(mut e) = tx.enablement_get(tenant, id)?.filter(|e| e.enabled) else {
@@ -479,6 +479,12 @@ impl Host {
     /// Remove an installed plugin. Refused while it is enabled for a tenant or another
     /// plugin depends on it. Its data is kept unless `purge`.
     pub fn remove(&self, id: &str, purge: bool) -> HostResult<Removal> {
+        // It writes the plugin's jobs and data in every tenant without their locks (it
+        // is disabled everywhere): a race with a tenant's writer is run again.
+        self.retrying(|| self.remove_once(id, purge))
+    }
+
+    fn remove_once(&self, id: &str, purge: bool) -> HostResult<Removal> {
         let mut tx = self.begin()?;
         let vendor = manifest_of(&Host::require_package(tx.as_mut(), id)?)?.vendor;
         let enabled: Vec<String> = tx

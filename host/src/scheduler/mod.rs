@@ -504,7 +504,7 @@ impl Host {
         job: &str,
         payload: &str,
     ) -> HostResult<i64> {
-        let mut tx = self.begin()?;
+        let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), plugin)?;
         if !tx
@@ -538,7 +538,8 @@ impl Host {
 
     /// Revive a failed (dead-lettered) job so it runs again now.
     pub fn retry_job(&self, id: i64) -> HostResult<JobRecord> {
-        let mut tx = self.begin()?;
+        let owner = self.storage.begin_read()?.job_get(id)?.map(|j| j.tenant);
+        let mut tx = self.begin_for(owner.as_deref())?;
         let job = tx.job_get(id)?.ok_or_else(|| {
             HostError::NotFound(format!("no job with id {id}; see `backoffice jobs list`"))
         })?;
@@ -556,13 +557,18 @@ impl Host {
 
     /// Revive a dead delivery so it is attempted again now.
     pub fn retry_delivery(&self, id: i64) -> HostResult<()> {
-        let mut tx = self.begin()?;
-        if !tx.delivery_retry(id, self.clock.now_ms())? {
-            return Err(HostError::Conflict(format!(
-                "delivery {id} is not dead (or does not exist); see `backoffice events list`"
-            )));
-        }
-        tx.commit()?;
+        // The delivery's tenant is known only once it is read: a race with that
+        // tenant's writer is run again.
+        self.retrying(|| {
+            let mut tx = self.begin()?;
+            if !tx.delivery_retry(id, self.clock.now_ms())? {
+                return Err(HostError::Conflict(format!(
+                    "delivery {id} is not dead (or does not exist); see `backoffice events list`"
+                )));
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
         self.worker.wake();
         Ok(())
     }

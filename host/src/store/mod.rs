@@ -262,6 +262,17 @@ pub trait Storage: Send + Sync + 'static {
         self.begin()
     }
 
+    /// [`Storage::begin`] for an admin action that also writes what belongs to
+    /// `tenants` (their users, tokens, enablement, jobs, data or audit chains). A
+    /// backend shared by several hosts waits for those tenants' writers before it
+    /// takes the host-wide lock, so the action never races them and never holds the
+    /// host-wide lock while it waits. SQLite takes each tenant's writer when the
+    /// action first touches that tenant's file.
+    fn begin_for(&self, tenants: &[&str]) -> Result<Box<dyn Transaction>> {
+        let _ = tenants;
+        self.begin()
+    }
+
     /// [`Storage::begin_scoped`] for batch work (a job run, an operation with a long
     /// deadline): a backend that shares commits between writers does not make the
     /// writers before it wait for their answer until this one is done.

@@ -15,11 +15,18 @@
 //! advisory locks taken *before* `BEGIN`, so the snapshot is taken after the lock:
 //!
 //! - [`Storage::begin_scoped`] (a plugin call, a job or delivery run, the audit
-//!   queue) takes the tenant's lock exclusively and the host-wide lock shared: the
-//!   writers of one tenant run one at a time across every host (as all writers do on
-//!   SQLite), writers of different tenants run side by side.
-//! - [`Storage::begin`] (admin actions: install, enable, users, tokens...) takes the
-//!   host-wide lock exclusively, so it never races a tenant's writer.
+//!   queue) takes the tenant's lock and nothing host-wide: the writers of one tenant
+//!   run one at a time across every host (as on SQLite), writers of different
+//!   tenants run side by side, and no admin action can make them wait for another
+//!   tenant.
+//! - [`Storage::begin_for`] (admin actions on tenants: enable, users, tokens,
+//!   sign-in, upgrades that migrate tenants' data...) takes those tenants' locks in
+//!   one order, then the host-wide lock: it never races their writers, and holds
+//!   the host-wide lock only once it has them.
+//! - [`Storage::begin`] (admin actions on host data alone: trust, host users) takes
+//!   the host-wide lock. An action that touches a tenant's rows without its lock
+//!   (removing a plugin's jobs everywhere) may meet a serialization failure, which
+//!   surfaces as [`StoreError::Retry`] and is run again (`Host::retrying`).
 //! - [`Storage::begin_read`] takes no lock: `REPEATABLE READ, READ ONLY`.
 //!
 //! Jobs and deliveries are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`; a row
@@ -366,12 +373,25 @@ impl Storage for PostgresStorage {
         )
     }
 
+    fn begin_for(&self, tenants: &[&str]) -> Result<Box<dyn Transaction>> {
+        // The tenants' locks in one order (every admin action sorts them), then the
+        // host-wide one: waiting for a tenant's writer never holds up the host.
+        let mut keys: Vec<i32> = tenants.iter().map(|t| lock_key(t)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut locks: Vec<(&str, i32, i32)> = keys
+            .into_iter()
+            .map(|k| ("pg_advisory_lock", LOCK_SCOPE, k))
+            .collect();
+        locks.push(("pg_advisory_lock", LOCK_HOST, 0));
+        self.start(&locks, "BEGIN ISOLATION LEVEL REPEATABLE READ")
+    }
+
     fn begin_scoped(&self, scope: &str) -> Result<Box<dyn Transaction>> {
+        // Only the scope's own lock: nothing host-wide is taken on the call path, so
+        // an admin action waiting for one tenant never makes other tenants wait.
         self.start(
-            &[
-                ("pg_advisory_lock_shared", LOCK_HOST, 0),
-                ("pg_advisory_lock", LOCK_SCOPE, lock_key(scope)),
-            ],
+            &[("pg_advisory_lock", LOCK_SCOPE, lock_key(scope))],
             "BEGIN ISOLATION LEVEL REPEATABLE READ",
         )
     }

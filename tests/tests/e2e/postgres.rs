@@ -54,6 +54,68 @@ fn writers_of_one_tenant_wait_for_each_other_and_lose_nothing() {
     );
 }
 
+/// Run `work` on its own thread; fail the test if it has not finished within 30 s (it
+/// is waiting for a lock it should not need).
+fn finishes<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(work()));
+    result
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{what} is still waiting after 30 s"))
+}
+
+#[test]
+fn an_admin_action_waiting_for_one_tenant_holds_up_no_other() {
+    // Tenant A's writer is busy (a call in flight). An admin action on A (a new user,
+    // a token, an enablement) waits for it; meanwhile tenant B's writers and admin
+    // actions on host data go on: the call path takes nothing host-wide, and the
+    // admin action takes the host-wide lock only once it has A's.
+    let pg = PgServer::start();
+    let storage = PostgresStorage::open(&pg.database()).unwrap();
+    let scope = |tenant: &str| backoffice_host::store::Scope {
+        tenant: tenant.into(),
+        plugin: "counter".into(),
+    };
+    let mut busy = storage.begin_scoped("a").unwrap();
+    busy.kv_put(&scope("a"), "n", b"1").unwrap();
+
+    let (admin_started, admin_has_lock) = std::sync::mpsc::channel();
+    let admin = {
+        let storage = storage.clone();
+        std::thread::spawn(move || {
+            admin_started.send("asking").unwrap();
+            let mut tx = storage.begin_for(&["a"]).unwrap();
+            admin_started.send("granted").unwrap();
+            // It sees what A's writer committed before it was let in.
+            let seen = tx.kv_get(&scope("a"), "n").unwrap();
+            tx.commit().unwrap();
+            seen
+        })
+    };
+    assert_eq!(admin_has_lock.recv().unwrap(), "asking");
+    // Give the admin action time to queue for A's lock.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let s = storage.clone();
+    finishes("tenant B's writer", move || {
+        let mut tx = s.begin_scoped("b").unwrap();
+        tx.kv_put(&scope("b"), "n", b"1").unwrap();
+        tx.commit().unwrap();
+    });
+    let s = storage.clone();
+    finishes("an admin action on host data", move || {
+        s.begin().unwrap().commit().unwrap();
+    });
+    assert!(
+        admin_has_lock.try_recv().is_err(),
+        "the admin action on tenant A ran while A's writer was busy"
+    );
+
+    busy.commit().unwrap();
+    let seen = finishes("the admin action on tenant A", move || admin.join().unwrap());
+    assert_eq!(seen.as_deref(), Some(&b"1"[..]));
+}
+
 #[test]
 fn a_bad_database_url_is_refused_with_the_fix() {
     let cli = Cli::postgres("mysql://localhost/x");
