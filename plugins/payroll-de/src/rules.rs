@@ -473,7 +473,8 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
         }
         (0, 0)
     } else {
-        let p = pkpv.ok_or_else(|| {
+        // A Minijob's flat contributions do not depend on the private premium.
+        let p = pkpv.or(minijob.then_some(0)).ok_or_else(|| {
             Error::invalid(
                 "profile.pkv-beitrag is missing; with kv \"privat\" the monthly premium for the private Basis-Kranken- and Pflege-Pflichtversicherung in cents is required",
             )

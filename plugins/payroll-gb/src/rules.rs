@@ -442,6 +442,21 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         has_pension,
     );
 
+    // Deductions may not take more than the pay: a net pay pension of the whole pay
+    // still leaves National Insurance to deduct, for example.
+    let deducted: i64 = lines
+        .iter()
+        .filter(|l| l.kind != LineKind::EmployerContribution)
+        .map(|l| l.amount)
+        .sum();
+    if deducted > input.gross {
+        return Err(Error::invalid(format!(
+            "the deductions of the period, {}, are more than the pay, {}: lower the pension contribution (profile.pension) so that tax, National Insurance, loans and pension fit in the pay",
+            money(deducted),
+            money(input.gross)
+        )));
+    }
+
     Ok(Payslip::new(
         input,
         year.name,

@@ -140,3 +140,13 @@ fn refuses_bad_kinds_and_umlagen() {
     ));
     assert!(msg.contains("steuerklasse is missing"), "{msg}");
 }
+
+#[test]
+fn privately_insured_minijob_needs_no_premium() {
+    let i = input(
+        50_000,
+        json!({"bundesland": "NW", "beschaeftigung": "minijob", "kv": "privat"}),
+    );
+    assert_eq!(amount(&i, "de-minijob-kv-ag"), None);
+    assert_eq!(amount(&i, "de-minijob-rv-ag"), Some(7_500));
+}

@@ -209,3 +209,13 @@ fn schema_lists_the_new_fields() {
         assert!(schema["properties"].get(key).is_some(), "{key}");
     }
 }
+
+#[test]
+fn rejects_deductions_above_the_pay() {
+    // The whole pay into a net pay pension leaves no room for National Insurance.
+    let msg = error_of(&input(
+        json!({"tax-code": "1257L", "pension": {"scheme": "net-pay", "employee-amount": 300_000}}),
+        300_000,
+    ));
+    assert!(msg.contains("are more than the pay, £3,000.00"), "{msg}");
+}
