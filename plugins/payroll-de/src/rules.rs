@@ -519,70 +519,6 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
     })
 }
 
-/// A percentage string with up to two decimals, 0 to 9.99, in millionths.
-fn umlage_rate(field: &str, v: &Value) -> Result<i128> {
-    v.as_str()
-        .and_then(|s| parse_decimal(s, 2))
-        .filter(|r| *r < 1_000)
-        .map(|r| r * 100)
-        .ok_or_else(|| {
-            bad(
-                &format!("umlagen.{field}"),
-                v,
-                "the Krankenkasse's rate in percent as a string with up to two decimals, e.g. \"2.8\"",
-            )
-        })
-}
-
-/// Which Umlagen apply, from `profile.umlagen`: rates for regular and Midijob
-/// employments, switches (default on) at the Minijob-Zentrale's rates for Minijobs.
-fn umlagen_for(
-    u: Option<&Map<String, Value>>,
-    minijob: bool,
-    rates: &umlagen::MinijobUmlagen,
-) -> Result<umlagen::Umlagen> {
-    let empty = Map::new();
-    let Some(u) = u.or(minijob.then_some(&empty)) else {
-        return Ok(umlagen::Umlagen::default());
-    };
-    for key in u.keys() {
-        if !matches!(key.as_str(), "u1" | "u2" | "u3") {
-            return Err(Error::invalid(format!(
-                "profile.umlagen: unknown field `{key}`; accepted fields are u1, u2 and u3"
-            )));
-        }
-    }
-    let switch = |field: &str, rate: i128| -> Result<Option<i128>> {
-        match u.get(field) {
-            None | Some(Value::Bool(true)) => Ok(Some(rate)),
-            Some(Value::Bool(false)) => Ok(None),
-            Some(v) => Err(bad(
-                &format!("umlagen.{field}"),
-                v,
-                "true or false: a Minijob pays the Minijob-Zentrale's rates, which cannot be changed",
-            )),
-        }
-    };
-    if minijob {
-        return Ok(umlagen::Umlagen {
-            u1: switch("u1", rates.u1)?,
-            u2: switch("u2", rates.u2)?,
-            u3: switch("u3", umlagen::U3)?,
-        });
-    }
-    let rate = |field: &str| -> Result<Option<i128>> {
-        match u.get(field) {
-            None | Some(Value::Bool(false)) => Ok(None),
-            Some(v) => umlage_rate(field, v).map(Some),
-        }
-    };
-    Ok(umlagen::Umlagen {
-        u1: rate("u1")?,
-        u2: rate("u2")?,
-        u3: switch("u3", umlagen::U3)?,
-    })
-}
-
 /// Parse `YYYY-MM-DD` strictly (a real calendar date); returns the year.
 fn parse_date(s: &str) -> Option<i32> {
     let b = s.as_bytes();
@@ -751,7 +687,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         _ => {}
     }
     let minijob = sv_kind == Kind::Minijob;
-    let umlagen = umlagen_for(profile.umlagen.as_ref(), minijob, mj_umlagen)?;
+    let umlagen = umlagen::from_profile(profile.umlagen.as_ref(), minijob, mj_umlagen)?;
 
     let (land_code, land_name, kist_rate) = LAENDER[profile.land];
     let sachsen = land_code == "SN";

@@ -341,48 +341,13 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         });
     }
     let student_loan = loans.student.map_or(0, |(_, amount)| amount);
-    if let Some((plan, amount)) = loans.student.filter(|(_, a)| *a != 0) {
-        lines.push(Line {
-            code: "gb-student-loan".into(),
-            description: format!("Student loan repayment ({})", plan.label()),
-            amount,
-            kind: LineKind::EmployeeContribution,
-        });
-    }
     let postgraduate_loan = loans.postgraduate.unwrap_or(0);
-    if postgraduate_loan != 0 {
-        lines.push(Line {
-            code: "gb-postgraduate-loan".into(),
-            description: "Postgraduate loan repayment".into(),
-            amount: postgraduate_loan,
-            kind: LineKind::EmployeeContribution,
-        });
-    }
-    let pension_employer = pension.as_ref().map_or(0, |c| c.employer);
-    if let (Some(p), Some(c)) = (&profile.pension, &pension)
-        && c.employee_deducted != 0
-    {
-        let (code, description) = match p.scheme {
-            pension::Scheme::ReliefAtSource => (
-                "gb-pension-employee",
-                "Pension contribution (relief at source, 80% of the contribution)",
-            ),
-            pension::Scheme::NetPay => (
-                "gb-pension-employee",
-                "Pension contribution (net pay arrangement, before tax)",
-            ),
-            pension::Scheme::SalarySacrifice => (
-                "gb-salary-sacrifice",
-                "Pension salary sacrifice (before tax and National Insurance)",
-            ),
-        };
-        lines.push(Line {
-            code: code.into(),
-            description: description.into(),
-            amount: c.employee_deducted,
-            kind: LineKind::EmployeeContribution,
-        });
-    }
+    lines.extend(loans.lines());
+    lines.extend(
+        pension
+            .as_ref()
+            .and_then(pension::Contributions::employee_line),
+    );
     if ni_employer != 0 {
         lines.push(Line {
             code: "gb-ni-employer".into(),
@@ -395,14 +360,12 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         });
     }
 
-    if pension_employer != 0 {
-        lines.push(Line {
-            code: "gb-pension-employer".into(),
-            description: "Employer pension contribution".into(),
-            amount: pension_employer,
-            kind: LineKind::EmployerContribution,
-        });
-    }
+    lines.extend(
+        pension
+            .as_ref()
+            .and_then(pension::Contributions::employer_line),
+    );
+    let pension_employer = pension.as_ref().map_or(0, |c| c.employer);
 
     let mut out = BTreeMap::new();
     out.insert("taxable-pay".to_string(), ytd.taxable_pay + taxable_gross);

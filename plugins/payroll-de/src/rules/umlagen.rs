@@ -16,7 +16,11 @@
 //!   households do not pay it (§ 358 Absatz 1 Satz 2 SGB III): set `u3` false.
 //! * **Rounding**: each Umlage is rounded commercially to the cent per employee.
 
-use super::fixed::div_half_up;
+use backoffice_sdk::{Error, Result};
+use serde_json::{Map, Value};
+
+use super::bad;
+use super::fixed::{div_half_up, parse_decimal};
 
 const MIO: i128 = 1_000_000;
 
@@ -54,6 +58,70 @@ pub struct Umlagen {
     pub u2: Option<i128>,
     /// U3 rate.
     pub u3: Option<i128>,
+}
+
+/// A percentage string with up to two decimals, 0 to 9.99, in millionths.
+fn umlage_rate(field: &str, v: &Value) -> Result<i128> {
+    v.as_str()
+        .and_then(|s| parse_decimal(s, 2))
+        .filter(|r| *r < 1_000)
+        .map(|r| r * 100)
+        .ok_or_else(|| {
+            bad(
+                &format!("umlagen.{field}"),
+                v,
+                "the Krankenkasse's rate in percent as a string with up to two decimals, e.g. \"2.8\"",
+            )
+        })
+}
+
+/// Which Umlagen apply, from `profile.umlagen`: rates for regular and Midijob
+/// employments, switches (default on) at the Minijob-Zentrale's rates for Minijobs.
+pub fn from_profile(
+    u: Option<&Map<String, Value>>,
+    minijob: bool,
+    rates: &MinijobUmlagen,
+) -> Result<Umlagen> {
+    let empty = Map::new();
+    let Some(u) = u.or(minijob.then_some(&empty)) else {
+        return Ok(Umlagen::default());
+    };
+    for key in u.keys() {
+        if !matches!(key.as_str(), "u1" | "u2" | "u3") {
+            return Err(Error::invalid(format!(
+                "profile.umlagen: unknown field `{key}`; accepted fields are u1, u2 and u3"
+            )));
+        }
+    }
+    let switch = |field: &str, rate: i128| -> Result<Option<i128>> {
+        match u.get(field) {
+            None | Some(Value::Bool(true)) => Ok(Some(rate)),
+            Some(Value::Bool(false)) => Ok(None),
+            Some(v) => Err(bad(
+                &format!("umlagen.{field}"),
+                v,
+                "true or false: a Minijob pays the Minijob-Zentrale's rates, which cannot be changed",
+            )),
+        }
+    };
+    if minijob {
+        return Ok(Umlagen {
+            u1: switch("u1", rates.u1)?,
+            u2: switch("u2", rates.u2)?,
+            u3: switch("u3", U3)?,
+        });
+    }
+    let rate = |field: &str| -> Result<Option<i128>> {
+        match u.get(field) {
+            None | Some(Value::Bool(false)) => Ok(None),
+            Some(v) => umlage_rate(field, v).map(Some),
+        }
+    };
+    Ok(Umlagen {
+        u1: rate("u1")?,
+        u2: rate("u2")?,
+        u3: switch("u3", U3)?,
+    })
 }
 
 /// One line: (code, description, cents).

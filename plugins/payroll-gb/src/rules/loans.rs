@@ -21,6 +21,7 @@
 //! * **Plan and postgraduate loan together**: both are deducted, each on its own
 //!   threshold (same guidance, "postgraduate loan at the same time as a student loan").
 
+use backoffice_sdk::payroll::{Line, LineKind};
 use backoffice_sdk::{Error, Result};
 
 /// An undergraduate repayment plan, as on an SL1 start notice, P45 or starter
@@ -199,6 +200,30 @@ pub struct LoanDeductions {
     pub postgraduate: Option<i64>,
     /// Explanations for the payslip notes.
     pub notes: Vec<String>,
+}
+
+impl LoanDeductions {
+    /// The payslip lines: `gb-student-loan` and `gb-postgraduate-loan`, when not zero.
+    pub fn lines(&self) -> Vec<Line> {
+        let mut out = Vec::new();
+        if let Some((plan, amount)) = self.student.filter(|(_, a)| *a != 0) {
+            out.push(Line {
+                code: "gb-student-loan".into(),
+                description: format!("Student loan repayment ({})", plan.label()),
+                amount,
+                kind: LineKind::EmployeeContribution,
+            });
+        }
+        if let Some(amount) = self.postgraduate.filter(|a| *a != 0) {
+            out.push(Line {
+                code: "gb-postgraduate-loan".into(),
+                description: "Postgraduate loan repayment".into(),
+                amount,
+                kind: LineKind::EmployeeContribution,
+            });
+        }
+        out
+    }
 }
 
 /// Compute the loan deductions on `earnings` (NI-able pay of the period, pence).

@@ -25,7 +25,7 @@
 //!   £10,000 earnings trigger decide who must be enrolled and at what rates; they are
 //!   the employer's choice of inputs here and are not enforced.
 
-use backoffice_sdk::payroll::Frequency;
+use backoffice_sdk::payroll::{Frequency, Line, LineKind};
 use backoffice_sdk::{Error, Result};
 
 /// The lower and upper levels of qualifying earnings for one pay reference period, in
@@ -218,6 +218,8 @@ fn pct(pence: i64, bp: i64) -> i64 {
 /// The contributions of one period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contributions {
+    /// How the employee's share was taken.
+    pub scheme: Scheme,
     /// The employee's contribution before any relief at source, pence.
     pub employee_gross: i64,
     /// What is taken from the employee's pay (80% of it at relief at source), pence.
@@ -292,6 +294,7 @@ pub fn compute(
         Scheme::SalarySacrifice => (employee_gross, employee_gross, employee_gross),
     };
     Ok(Contributions {
+        scheme: p.scheme,
         employee_gross,
         employee_deducted,
         employer,
@@ -299,4 +302,41 @@ pub fn compute(
         reduces_ni,
         notes,
     })
+}
+
+impl Contributions {
+    /// The employee's line, when anything is taken from pay: `gb-pension-employee`
+    /// (relief at source, net pay arrangement) or `gb-salary-sacrifice`.
+    pub fn employee_line(&self) -> Option<Line> {
+        let (code, description) = match self.scheme {
+            Scheme::ReliefAtSource => (
+                "gb-pension-employee",
+                "Pension contribution (relief at source, 80% of the contribution)",
+            ),
+            Scheme::NetPay => (
+                "gb-pension-employee",
+                "Pension contribution (net pay arrangement, before tax)",
+            ),
+            Scheme::SalarySacrifice => (
+                "gb-salary-sacrifice",
+                "Pension salary sacrifice (before tax and National Insurance)",
+            ),
+        };
+        (self.employee_deducted != 0).then(|| Line {
+            code: code.into(),
+            description: description.into(),
+            amount: self.employee_deducted,
+            kind: LineKind::EmployeeContribution,
+        })
+    }
+
+    /// The employer's line `gb-pension-employer`, when not zero.
+    pub fn employer_line(&self) -> Option<Line> {
+        (self.employer != 0).then(|| Line {
+            code: "gb-pension-employer".into(),
+            description: "Employer pension contribution".into(),
+            amount: self.employer,
+            kind: LineKind::EmployerContribution,
+        })
+    }
 }
