@@ -19,6 +19,14 @@
 //! | `de-kirchensteuer` | tax | Kirchensteuer: BK × 8 % (BY, BW) or 9 %, cents dropped |
 //! | `de-kv-an`, `de-pv-an`, `de-rv-an`, `de-av-an` | employee contribution | KV (incl. Zusatzbeitrag), PV, RV, AV |
 //! | `de-kv-ag`, `de-pv-ag`, `de-rv-ag`, `de-av-ag` | employer contribution | the employer's shares |
+//! | `de-u1`, `de-u2`, `de-u3` | employer contribution | Umlagen U1, U2 and the Insolvenzgeldumlage (see [`umlagen`]) |
+//! | `de-minijob-rv-an` | employee contribution | a Minijob's RV top-up (see [`minijob`]) |
+//! | `de-minijob-kv-ag`, `de-minijob-rv-ag`, `de-minijob-pauschsteuer` | employer contribution | a Minijob's flat contributions and Pauschsteuer |
+//! | `de-minijob-u1`, `de-minijob-u2`, `de-minijob-u3` | employer contribution | a Minijob's Umlagen |
+//!
+//! `profile.beschaeftigung` says how the social insurance is computed: `regulaer`,
+//! `midijob` (the Übergangsbereich, see [`midijob`]) or `minijob`; without it a
+//! period paying 2,000 EUR a month or less while social insurance applies is refused.
 //!
 //! Lines of amount 0 are left out.
 //!
@@ -28,13 +36,15 @@
 //! codes below (missing ones count as 0; unknown codes and negative values are
 //! refused); the output `ytd` holds every code, previous + this period:
 //! `gross`, `lohnsteuer`, `solidaritaetszuschlag`, `kirchensteuer`, `kv-an`,
-//! `pv-an`, `rv-an`, `av-an`, `kv-ag`, `pv-ag`, `rv-ag`, `av-ag` (cents).
+//! `pv-an`, `rv-an`, `av-an`, `kv-ag`, `pv-ag`, `rv-ag`, `av-ag` (cents); and, once an
+//! employee has the line, `u1`, `u2`, `u3` and the `minijob-...` codes.
 //!
 //! # Not supported (refused or not modelled)
 //! Sonstige Bezüge (Einmalzahlungen), Versorgungsbezüge, Freibeträge and
-//! Hinzurechnungsbeträge from ELStAM, daily pay periods, the Übergangsbereich
-//! (Midijob) and geringfügige Beschäftigung (refused: gross up to 2,000 EUR a month
-//! while any social insurance applies), Umlagen U1/U2/U3, the Kappung and
+//! Hinzurechnungsbeträge from ELStAM, daily pay periods, Minijobs in private
+//! households (Haushaltsscheckverfahren) and the occasional exceeding of the Minijob
+//! limit, a Midijob month paying no more than the Geringfügigkeitsgrenze, the
+//! Übergangsbereich of several employments together, the Kappung and
 //! Mindestbetrag of the Kirchensteuer, the employer's subsidy to a private health
 //! insurance as a pay line (it only enters the Vorsorgepauschale).
 
@@ -45,8 +55,14 @@ use backoffice_sdk::{Error, Result};
 use serde_json::{Map, Value, json};
 
 mod fixed;
+mod midijob;
+mod minijob;
 mod pap;
 mod sv;
+mod umlagen;
+
+#[cfg(test)]
+mod low_pay_tests;
 
 use fixed::{div_down, parse_decimal};
 use pap::{Lzz, Params};
@@ -56,6 +72,12 @@ use sv::SvParams;
 const YEARS: [(i32, &Params, &SvParams); 2] = [
     (2025, &pap::PAP_2025, &sv::SV_2025),
     (2026, &pap::PAP_2026, &sv::SV_2026),
+];
+
+/// The Übergangsbereich and the Minijob-Zentrale's Umlagen per year.
+const LOW_PAY: [(i32, &midijob::MidiParams, &umlagen::MinijobUmlagen); 2] = [
+    (2025, &midijob::MIDI_2025, &umlagen::MINIJOB_2025),
+    (2026, &midijob::MIDI_2026, &umlagen::MINIJOB_2026),
 ];
 
 /// Bundesländer (ISO 3166-2:DE suffixes) and their Kirchensteuer rate in percent:
@@ -96,6 +118,21 @@ const YTD_CODES: [&str; 12] = [
     "av-ag",
 ];
 
+/// Year-to-date codes of the lines only some employees have (Umlagen, Minijob lines):
+/// accepted as input, and returned once an employee has the line.
+const EXTRA_YTD_CODES: [&str; 10] = [
+    "u1",
+    "u2",
+    "u3",
+    "minijob-rv-an",
+    "minijob-kv-ag",
+    "minijob-rv-ag",
+    "minijob-pauschsteuer",
+    "minijob-u1",
+    "minijob-u2",
+    "minijob-u3",
+];
+
 const FREQUENCIES: [Frequency; 3] = [Frequency::Weekly, Frequency::Monthly, Frequency::Annual];
 
 /// What these rules support.
@@ -117,7 +154,7 @@ pub fn profile_schema() -> Value {
         "description": "The employee's Lohnsteuerabzugsmerkmale and insurance status for the BMF Programmablaufplan and the social insurance contributions.",
         "type": "object",
         "additionalProperties": false,
-        "required": ["steuerklasse", "bundesland"],
+        "required": ["bundesland"],
         "properties": {
             "steuerklasse": {
                 "description": "Steuerklasse I to VI as a number 1 to 6 (PAP input STKL).",
@@ -174,6 +211,23 @@ pub fn profile_schema() -> Value {
             "geburtsjahr": {
                 "description": "Year of birth, for the Altersentlastungsbetrag (§ 24a EStG; PAP inputs ALTER1, AJAHR): granted when the employee turned 64 before the tax year, taken as born in the tax year minus 65 or earlier. Optional.",
                 "type": "integer", "minimum": 1900, "maximum": 2026
+            },
+            "beschaeftigung": {
+                "description": "Kind of employment: \"regulaer\" (contributions on the actual pay, also in a month paying 2,000 EUR or less, e.g. a partial month), \"midijob\" (regular pay in the Übergangsbereich, § 20 Absatz 2 SGB IV: reduced employee contributions) or \"minijob\" (geringfügig entlohnt, § 8 SGB IV: flat employer contributions to the Minijob-Zentrale, 2 % Pauschsteuer, no Lohnsteuer; steuerklasse and kv-zusatzbeitrag are then not needed). Without it, a period paying 2,000 EUR a month or less while social insurance applies is refused.",
+                "type": "string", "enum": ["regulaer", "midijob", "minijob"]
+            },
+            "rv-befreiung": {
+                "description": "Minijob only: the employee asked to be exempted from the Rentenversicherung (§ 6 Absatz 1b SGB VI), so the employee's 3.6 % top-up is not withheld. Default false.",
+                "type": "boolean"
+            },
+            "umlagen": {
+                "description": "The employer's Umlagen. Regular and Midijob employments: u1 and u2 are the rates of the employee's Krankenkasse in percent (e.g. \"2.8\" and \"0.5\"; leave u1 out when the employer has more than 30 employees), u3 (Insolvenzgeldumlage 0.15 %) defaults to true. Minijobs: u1, u2 and u3 are true or false and default to true, at the Minijob-Zentrale's rates. Without this object, regular and Midijob payslips carry no Umlagen.",
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "u1": {"type": ["string", "boolean"], "pattern": "^[0-9](\\.[0-9]{1,2})?$"},
+                    "u2": {"type": ["string", "boolean"], "pattern": "^[0-9](\\.[0-9]{1,2})?$"},
+                    "u3": {"type": "boolean"}
+                }
             }
         }
     })
@@ -196,9 +250,22 @@ struct Profile {
     rv: bool,
     av: bool,
     geburtsjahr: Option<i32>,
+    kind: Kind,
+    rv_befreit: bool,
+    umlagen: Option<Map<String, Value>>,
 }
 
-const PROFILE_FIELDS: [&str; 14] = [
+/// The kind of employment, for the social insurance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Not given: pay in the Minijob/Midijob range is refused.
+    Unset,
+    Regulaer,
+    Midijob,
+    Minijob,
+}
+
+const PROFILE_FIELDS: [&str; 17] = [
     "steuerklasse",
     "faktor",
     "kinderfreibetraege",
@@ -213,6 +280,9 @@ const PROFILE_FIELDS: [&str; 14] = [
     "rv",
     "av",
     "geburtsjahr",
+    "beschaeftigung",
+    "rv-befreiung",
+    "umlagen",
 ];
 
 fn bad(field: &str, value: &Value, accepted: &str) -> Error {
@@ -254,9 +324,42 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
             )));
         }
     }
-    let stkl = get_int(m, "steuerklasse", 1, 6)?.ok_or_else(|| {
-        Error::invalid("profile.steuerklasse is missing; expected an integer from 1 to 6")
-    })? as u8;
+    let kind = match m.get("beschaeftigung") {
+        None => Kind::Unset,
+        Some(Value::String(s)) if s == "regulaer" => Kind::Regulaer,
+        Some(Value::String(s)) if s == "midijob" => Kind::Midijob,
+        Some(Value::String(s)) if s == "minijob" => Kind::Minijob,
+        Some(v) => {
+            return Err(bad(
+                "beschaeftigung",
+                v,
+                "\"regulaer\", \"midijob\" or \"minijob\"",
+            ));
+        }
+    };
+    let minijob = kind == Kind::Minijob;
+    let rv_befreit = get_bool(m, "rv-befreiung", false)?;
+    if rv_befreit && !minijob {
+        return Err(Error::invalid(
+            "profile.rv-befreiung: the exemption from the Rentenversicherung (§ 6 Absatz 1b SGB VI) exists for Minijobs only; set beschaeftigung \"minijob\", or rv false for an employee not insured in the Rentenversicherung",
+        ));
+    }
+    let umlagen = match m.get("umlagen") {
+        None => None,
+        Some(Value::Object(u)) => Some(u.clone()),
+        Some(v) => return Err(bad("umlagen", v, "an object with u1, u2 and u3")),
+    };
+    // A Minijob pays the Pauschsteuer instead of Lohnsteuer by ELStAM, so it needs no
+    // Steuerklasse (1 stands in for the unused PAP inputs).
+    let stkl = match get_int(m, "steuerklasse", 1, 6)? {
+        Some(n) => n as u8,
+        None if minijob => 1,
+        None => {
+            return Err(Error::invalid(
+                "profile.steuerklasse is missing; expected an integer from 1 to 6",
+            ));
+        }
+    };
 
     let f_milli = match m.get("faktor") {
         None => 1000,
@@ -335,6 +438,7 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
     };
 
     let kvz = match (gkv, m.get("kv-zusatzbeitrag")) {
+        (true, None) if minijob => 0,
         (true, None) => {
             return Err(Error::invalid(
                 "profile.kv-zusatzbeitrag is missing; with kv \"gesetzlich\" the insurer's Zusatzbeitragssatz in percent is required, e.g. \"2.5\"",
@@ -369,7 +473,8 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
         }
         (0, 0)
     } else {
-        let p = pkpv.ok_or_else(|| {
+        // A Minijob's flat contributions do not depend on the private premium.
+        let p = pkpv.or(minijob.then_some(0)).ok_or_else(|| {
             Error::invalid(
                 "profile.pkv-beitrag is missing; with kv \"privat\" the monthly premium for the private Basis-Kranken- and Pflege-Pflichtversicherung in cents is required",
             )
@@ -408,6 +513,9 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
         rv,
         av,
         geburtsjahr,
+        kind,
+        rv_befreit,
+        umlagen,
     })
 }
 
@@ -496,10 +604,11 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
 
     let mut ytd: BTreeMap<String, i64> = BTreeMap::new();
     for (code, value) in &input.ytd {
-        if !YTD_CODES.contains(&code.as_str()) {
+        if !YTD_CODES.contains(&code.as_str()) && !EXTRA_YTD_CODES.contains(&code.as_str()) {
             return Err(Error::invalid(format!(
-                "ytd: unknown code `{code}`; accepted codes are {}",
-                YTD_CODES.join(", ")
+                "ytd: unknown code `{code}`; accepted codes are {}, {}",
+                YTD_CODES.join(", "),
+                EXTRA_YTD_CODES.join(", ")
             )));
         }
         if *value < 0 {
@@ -513,16 +622,72 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     let profile = parse_profile(&input.profile, year)?;
     let gross = i128::from(input.gross);
     let any_sv = profile.gkv || profile.rv || profile.av;
-    // The Übergangsbereich (§ 20 Absatz 2 SGB IV) ends at 2,000 EUR a month; below it
-    // the contributions follow a different formula we do not implement.
-    if any_sv && gross > 0 && gross * 30 <= sv_params.uebergang_og * days {
-        return Err(Error::invalid(format!(
-            "gross: {} for a {} period is within the Minijob/Midijob range (up to {} a month) where the social insurance contributions follow § 20 SGB IV; payroll-de supports pay above it, or set kv \"privat\", rv false and av false when no social insurance applies",
-            euro(gross),
-            input.frequency,
-            euro(sv_params.uebergang_og)
-        )));
+    let (_, midi, mj_umlagen) = LOW_PAY
+        .iter()
+        .find(|(y, _, _)| *y == year)
+        .ok_or_else(|| Error::internal(format!("no Übergangsbereich figures for {year}")))?;
+    let mut notes = Vec::new();
+    // How the social insurance is computed this period.
+    let mut sv_kind = profile.kind;
+    match profile.kind {
+        Kind::Minijob if gross * 30 > midi.g * days => {
+            return Err(Error::invalid(format!(
+                "gross: {} for a {} period is above the Minijob limit (Geringfügigkeitsgrenze) of {} a month in {year} (§ 8 Absatz 1a SGB IV){}; a Minijob may pay at most that, so pay above it makes the employment a Midijob (beschaeftigung \"midijob\", up to {} a month) or a regular one",
+                euro(gross),
+                input.frequency,
+                euro(midi.g),
+                if days == 30 {
+                    String::new()
+                } else {
+                    format!(", {} for {days} days", euro(midi.g * days / 30))
+                },
+                euro(midi.og)
+            )));
+        }
+        Kind::Midijob if gross > 0 => match midijob::range(midi, gross, days) {
+            midijob::Range::Below => {
+                return Err(Error::invalid(format!(
+                    "gross: {} for a {} period is not above the Geringfügigkeitsgrenze of {} a month in {year}; the Übergangsbereich formula of a Midijob needs pay above it (a Midijob month paying less is not supported)",
+                    euro(gross),
+                    input.frequency,
+                    euro(midi.g)
+                )));
+            }
+            midijob::Range::Above => {
+                notes.push(format!(
+                    "Midijob: the pay of this period, {}, is above the Übergangsbereich (up to {} a month); the contributions follow the general rules this period",
+                    euro(gross),
+                    euro(midi.og)
+                ));
+                sv_kind = Kind::Regulaer;
+            }
+            midijob::Range::Within => {
+                let (be, be_an) = midijob::bases(midi, gross, days);
+                notes.push(format!(
+                    "Übergangsbereich {year} ({} to {} a month, Faktor F 0.{:04}, § 20 Absatz 2a SGB IV): beitragspflichtige Einnahme {}, for the employee's share {}",
+                    euro(midi.g + 1),
+                    euro(midi.og),
+                    midi.f,
+                    euro(be),
+                    euro(be_an)
+                ));
+            }
+        },
+        Kind::Unset if any_sv && gross > 0 && gross * 30 <= midi.og * days => {
+            return Err(Error::invalid(format!(
+                "gross: {} for a {} period is within the Minijob/Midijob range (up to {} a month) where the social insurance contributions follow § 8 and § 20 SGB IV; set profile.beschaeftigung to \"minijob\" (up to {} a month in {year}), \"midijob\" (regular pay in the Übergangsbereich) or \"regulaer\" (a regular employment paid less this period, e.g. a partial month)",
+                euro(gross),
+                input.frequency,
+                euro(midi.og),
+                euro(midi.g)
+            )));
+        }
+        // No pay: nothing to compute the Übergangsbereich on; every line is zero.
+        Kind::Midijob => sv_kind = Kind::Regulaer,
+        _ => {}
     }
+    let minijob = sv_kind == Kind::Minijob;
+    let umlagen = umlagen::from_profile(profile.umlagen.as_ref(), minijob, mj_umlagen)?;
 
     let (land_code, land_name, kist_rate) = LAENDER[profile.land];
     let sachsen = land_code == "SN";
@@ -557,7 +722,14 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         alter1,
         ajahr,
     };
-    let out = pap::run(pap_params, &pap_in);
+    let mut out = pap::run(pap_params, &pap_in);
+    if minijob {
+        // The 2 % Pauschsteuer replaces Lohnsteuer, Solidaritätszuschlag and
+        // Kirchensteuer (§ 40a Absatz 2 EStG).
+        out.lstlzz = 0;
+        out.solzlzz = 0;
+        out.bk = 0;
+    }
     // Kirchensteuer: the rate on the Maßstabsteuer BK; fractions of a cent are dropped.
     let kist = if profile.kirche {
         div_down(out.bk * kist_rate, 100)
@@ -594,13 +766,29 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         rv: profile.rv,
         av: profile.av,
     };
-    for (code, desc, amount, employer) in sv::contributions(sv_params, &insured, gross, days) {
+    let contributions = match sv_kind {
+        Kind::Minijob => minijob::contributions(
+            gross,
+            days,
+            profile.gkv,
+            profile.rv_befreit,
+            sv_params.rv_rate,
+        ),
+        Kind::Midijob => midijob::contributions(sv_params, midi, &insured, gross, days),
+        _ => sv::contributions(sv_params, &insured, gross, days),
+    };
+    for (code, desc, amount, employer) in contributions {
         let kind = if employer {
             LineKind::EmployerContribution
         } else {
             LineKind::EmployeeContribution
         };
         raw.push((code, desc, amount, kind));
+    }
+    for (code, desc, amount) in
+        umlagen::lines(&umlagen, gross, days, sv_params.bbg_rv_year, minijob)
+    {
+        raw.push((code, desc, amount, LineKind::EmployerContribution));
     }
 
     *ytd.entry("gross".into()).or_insert(0) += input.gross;
@@ -624,7 +812,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     }
 
     let (bbg_rv, bbg_kv) = sv::ceilings(sv_params, days);
-    let mut notes = vec![format!(
+    let mut head = vec![format!(
         "Lohnsteuer by the BMF Programmablaufplan {year} (Steuerklasse {}, LZZ {}); Maßstabsteuer for the Kirchensteuer {}",
         profile.stkl,
         match lzz {
@@ -634,9 +822,23 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         },
         euro(out.bk)
     )];
-    if profile.kirche {
+    if minijob {
+        head = vec![format!(
+            "Minijob {year} (Geringfügigkeitsgrenze {} a month): 2 % Pauschsteuer instead of Lohnsteuer, flat employer contributions to the Minijob-Zentrale{}",
+            euro(midi.g),
+            if profile.rv_befreit {
+                "; the employee is exempted from the Rentenversicherung (no 3.6 % top-up)"
+            } else {
+                ""
+            }
+        )];
+    }
+    head.append(&mut notes);
+    let mut notes = head;
+    if profile.kirche && !minijob {
         notes.push(format!("Kirchensteuer {kist_rate} % ({land_name})"));
     }
+
     notes.push(format!(
         "Beitragsbemessungsgrenzen for {days} Sozialversicherungstage: RV/AV {}, KV/PV {}",
         euro(bbg_rv),

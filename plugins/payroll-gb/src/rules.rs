@@ -11,6 +11,11 @@
 //!   rest-of-UK rates in these years). See [`paye`] for every rounding step.
 //! * **Class 1 National Insurance**, employee and employer, by the exact percentage
 //!   method, categories A, B, C, H, J, M, X and Z. See [`ni`].
+//! * **Student and postgraduate loans** (plans 1, 2, 4, 5 and the postgraduate loan),
+//!   9% / 6% of the period's NI-able pay above the threshold, rounded down to the
+//!   pound. See [`loans`].
+//! * **Workplace pensions** under automatic enrolment: qualifying earnings, relief at
+//!   source, net pay arrangement and salary sacrifice. See [`pension`].
 //!
 //! # Periods
 //!
@@ -28,7 +33,9 @@
 //!
 //! `tax-code` (required, e.g. `1257L`, `S1257L`, `C1257L`, `K475`, `BR`, `D0`, `NT`,
 //! `0T`, optionally followed by ` W1`, ` M1` or ` X`), `basis` (`cumulative`, the
-//! default, or `week1-month1`) and `ni-category` (default `A`). See
+//! default, or `week1-month1`), `ni-category` (default `A`), `student-loan-plans`
+//! (e.g. `["plan-2"]`), `postgraduate-loan` (`true`/`false`) and `pension`
+//! (`{"scheme": "net-pay", "employee-percent": "5", "employer-percent": "3"}`). See
 //! [`profile_schema`].
 //!
 //! # Year-to-date codes
@@ -43,6 +50,8 @@
 //! | `tax`         | tax deducted to date, net of refunds (P11 column 7 summed, FPS "total tax to date"); the cumulative basis deducts the tax due to date minus this |
 //! | `ni-employee` | employee Class 1 contributions to date                           |
 //! | `ni-employer` | employer Class 1 contributions to date                           |
+//! | `student-loan`, `postgraduate-loan` | loan deductions to date (only once the employee has a loan) |
+//! | `pension-employee`, `pension-employer` | pension contributions to date, the employee's before relief at source (only with a pension) |
 //!
 //! # Lines
 //!
@@ -52,14 +61,19 @@
 //! | `gb-paye-refund` | employee tax          | tax refunded this period (negative), cumulative basis only |
 //! | `gb-ni-employee` | employee contribution | employee (primary) Class 1 NICs             |
 //! | `gb-ni-employer` | employer contribution | employer (secondary) Class 1 NICs           |
+//! | `gb-student-loan` | employee contribution | student loan repayment (the plan with the lowest threshold) |
+//! | `gb-postgraduate-loan` | employee contribution | postgraduate loan repayment            |
+//! | `gb-pension-employee` | employee contribution | pension, relief at source (80%) or net pay arrangement |
+//! | `gb-salary-sacrifice` | employee contribution | pay given up for the pension (salary sacrifice) |
+//! | `gb-pension-employer` | employer contribution | employer pension contribution          |
 //!
 //! Lines with a zero amount are left out.
 //!
 //! # Not covered
 //!
-//! Directors' annual earnings periods, student and postgraduate loans, pension
-//! deductions and salary sacrifice (the `gross` must already be the pay for PAYE and
-//! NI purposes, which are taken to be the same), freeport, investment zone and
+//! Directors' annual earnings periods, salary sacrifice for anything but the pension
+//! and other pre-tax deductions, the national minimum wage check on sacrificed pay,
+//! the student loan "more than one plan" split once an SL1 names the plan, freeport, investment zone and
 //! veteran categories (F, I, L, S, N, E, D, K, V), mariners, payments after leaving,
 //! quarterly and other irregular intervals, NI credits/earnings-band reporting.
 
@@ -68,15 +82,21 @@ use std::collections::BTreeMap;
 use backoffice_sdk::payroll::{CalcInput, Frequency, Line, LineKind, Payslip, Support};
 use backoffice_sdk::{Error, Result};
 
+pub mod loans;
 pub mod ni;
 pub mod params;
 pub mod paye;
+pub mod pension;
 
+#[cfg(test)]
+mod deduction_tests;
 #[cfg(test)]
 mod tests;
 
+use loans::Loans;
 use ni::Category;
 use params::{Regime, YEARS, YearParams};
+use pension::Pension;
 
 /// The frequencies these rules accept.
 const FREQUENCIES: [Frequency; 4] = [
@@ -87,7 +107,16 @@ const FREQUENCIES: [Frequency; 4] = [
 ];
 
 /// The year-to-date codes these rules read and return.
-pub const YTD_CODES: [&str; 4] = ["taxable-pay", "tax", "ni-employee", "ni-employer"];
+pub const YTD_CODES: [&str; 8] = [
+    "taxable-pay",
+    "tax",
+    "ni-employee",
+    "ni-employer",
+    "student-loan",
+    "postgraduate-loan",
+    "pension-employee",
+    "pension-employer",
+];
 
 /// What these rules support.
 pub fn support() -> Support {
@@ -126,6 +155,31 @@ pub fn profile_schema() -> serde_json::Value {
                 "enum": ["A", "B", "C", "H", "J", "M", "X", "Z"],
                 "default": "A",
                 "description": "Class 1 National Insurance category letter: A standard; B married woman or widow paying the reduced rate; C over State Pension age; H apprentice under 25; J deferment; M under 21; X not liable (e.g. under 16); Z under 21 with deferment."
+            },
+            "student-loan-plans": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["plan-1", "plan-2", "plan-4", "plan-5"]},
+                "uniqueItems": true,
+                "default": [],
+                "description": "Student loan repayment plans from the SL1 start notice, P45 or starter checklist. With more than one plan, 9% is deducted above the lowest threshold of them."
+            },
+            "postgraduate-loan": {
+                "type": "boolean",
+                "default": false,
+                "description": "The employee repays a postgraduate loan (6% above its threshold), alone or together with a plan."
+            },
+            "pension": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["scheme"],
+                "description": "Workplace pension (automatic enrolment). Contributions are a percentage of qualifying earnings (or of all pay), each rounded half up to the penny.",
+                "properties": {
+                    "scheme": {"type": "string", "enum": ["relief-at-source", "net-pay", "salary-sacrifice"], "description": "relief-at-source: 80% of the employee contribution taken after tax; net-pay: taken before tax; salary-sacrifice: pay given up, reducing pay for tax, NI and student loans."},
+                    "employee-percent": {"type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,2})?$", "description": "Employee contribution, percent of the pensionable earnings, e.g. \"5\" (before relief at source)."},
+                    "employee-amount": {"type": "integer", "minimum": 0, "description": "Instead of a percentage: a fixed employee contribution per pay period, pence."},
+                    "employer-percent": {"type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,2})?$", "default": "0", "description": "Employer contribution, percent of the pensionable earnings, e.g. \"3\"."},
+                    "earnings": {"type": "string", "enum": ["qualifying", "all"], "default": "qualifying", "description": "qualifying: pay between the lower and upper levels of qualifying earnings for the period; all: all pay of the period."}
+                }
             }
         }
     })
@@ -182,12 +236,27 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         ));
     }
 
+    // Pension first: a net pay arrangement lowers pay for PAYE, a salary sacrifice
+    // also pay for National Insurance and student loans.
+    let pension = match &profile.pension {
+        Some(p) => Some(pension::compute(
+            p,
+            input.gross,
+            input.frequency,
+            year.name,
+        )?),
+        None => None,
+    };
+    let (taxable_gross, ni_gross) = pension.as_ref().map_or((input.gross, input.gross), |c| {
+        (input.gross - c.reduces_taxable, input.gross - c.reduces_ni)
+    });
+
     // PAYE.
     let paye = compute_paye(
         &kind,
         regime,
         year,
-        input.gross,
+        taxable_gross,
         &ytd,
         cumulative,
         i64::from(period),
@@ -219,7 +288,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         _ => year.ni_weekly.times(weeks_in_interval),
     };
     let (ni_employee, ni_employer) =
-        ni::contributions(input.gross, &thresholds, &year.ni_rates, profile.category);
+        ni::contributions(ni_gross, &thresholds, &year.ni_rates, profile.category);
     notes.push(format!(
         "National Insurance category {}, {} thresholds: LEL {}, PT {}, ST {}, UEL {}",
         profile.category.letter(),
@@ -229,6 +298,20 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         money(thresholds.st * 100),
         money(thresholds.uel * 100),
     ));
+
+    // Student and postgraduate loans, on the NI-able pay of the period.
+    let loans = loans::compute(
+        &profile.loans,
+        &year.loans,
+        year.name,
+        ni_gross,
+        input.frequency == Frequency::Monthly,
+        weeks_in_interval,
+    );
+    notes.extend(loans.notes.iter().cloned());
+    if let Some(c) = &pension {
+        notes.extend(c.notes.iter().cloned());
+    }
 
     let mut lines = Vec::new();
     if paye.deducted > 0 {
@@ -257,6 +340,14 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
             kind: LineKind::EmployeeContribution,
         });
     }
+    let student_loan = loans.student.map_or(0, |(_, amount)| amount);
+    let postgraduate_loan = loans.postgraduate.unwrap_or(0);
+    lines.extend(loans.lines());
+    lines.extend(
+        pension
+            .as_ref()
+            .and_then(pension::Contributions::employee_line),
+    );
     if ni_employer != 0 {
         lines.push(Line {
             code: "gb-ni-employer".into(),
@@ -269,11 +360,65 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         });
     }
 
+    lines.extend(
+        pension
+            .as_ref()
+            .and_then(pension::Contributions::employer_line),
+    );
+    let pension_employer = pension.as_ref().map_or(0, |c| c.employer);
+
     let mut out = BTreeMap::new();
-    out.insert("taxable-pay".to_string(), ytd.taxable_pay + input.gross);
+    out.insert("taxable-pay".to_string(), ytd.taxable_pay + taxable_gross);
     out.insert("tax".to_string(), ytd.tax + paye.deducted);
     out.insert("ni-employee".to_string(), ytd.ni_employee + ni_employee);
     out.insert("ni-employer".to_string(), ytd.ni_employer + ni_employer);
+    // The loan and pension codes appear once the employee has them (or had them
+    // earlier in the year), so payslips without them keep the four PAYE/NI codes.
+    let mut extra = |code: &str, before: i64, now: i64, has: bool| {
+        if has || before != 0 {
+            out.insert(code.to_string(), before + now);
+        }
+    };
+    extra(
+        "student-loan",
+        ytd.student_loan,
+        student_loan,
+        !profile.loans.plans.is_empty(),
+    );
+    extra(
+        "postgraduate-loan",
+        ytd.postgraduate_loan,
+        postgraduate_loan,
+        profile.loans.postgraduate,
+    );
+    let has_pension = pension.is_some();
+    extra(
+        "pension-employee",
+        ytd.pension_employee,
+        pension.as_ref().map_or(0, |c| c.employee_gross),
+        has_pension,
+    );
+    extra(
+        "pension-employer",
+        ytd.pension_employer,
+        pension_employer,
+        has_pension,
+    );
+
+    // Deductions may not take more than the pay: a net pay pension of the whole pay
+    // still leaves National Insurance to deduct, for example.
+    let deducted: i64 = lines
+        .iter()
+        .filter(|l| l.kind != LineKind::EmployerContribution)
+        .map(|l| l.amount)
+        .sum();
+    if deducted > input.gross {
+        return Err(Error::invalid(format!(
+            "the deductions of the period, {}, are more than the pay, {}: lower the pension contribution (profile.pension) so that tax, National Insurance, loans and pension fit in the pay",
+            money(deducted),
+            money(input.gross)
+        )));
+    }
 
     Ok(Payslip::new(
         input,
@@ -666,6 +811,10 @@ impl TaxCode {
     }
 }
 
+/// The optional profile fields, for messages.
+const PROFILE_FIELDS: &str =
+    "'basis', 'ni-category', 'student-loan-plans', 'postgraduate-loan' and 'pension'";
+
 /// The validated profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
@@ -675,6 +824,10 @@ pub struct Profile {
     pub cumulative: bool,
     /// NI category.
     pub category: Category,
+    /// Student and postgraduate loans.
+    pub loans: Loans,
+    /// Workplace pension, if any.
+    pub pension: Option<Pension>,
 }
 
 impl Profile {
@@ -682,13 +835,21 @@ impl Profile {
     pub fn parse(value: &serde_json::Value) -> Result<Profile> {
         let obj = value.as_object().ok_or_else(|| {
             Error::invalid(format!(
-                "profile must be a JSON object with 'tax-code', 'basis' and 'ni-category', got {value}"
+                "profile must be a JSON object with 'tax-code' and optionally {PROFILE_FIELDS}, got {value}"
             ))
         })?;
         for key in obj.keys() {
-            if !matches!(key.as_str(), "tax-code" | "basis" | "ni-category") {
+            if !matches!(
+                key.as_str(),
+                "tax-code"
+                    | "basis"
+                    | "ni-category"
+                    | "student-loan-plans"
+                    | "postgraduate-loan"
+                    | "pension"
+            ) {
                 return Err(Error::invalid(format!(
-                    "profile field '{key}' is not known: accepted fields are 'tax-code', 'basis' and 'ni-category'"
+                    "profile field '{key}' is not known: accepted fields are 'tax-code', {PROFILE_FIELDS}"
                 )));
             }
         }
@@ -735,6 +896,8 @@ impl Profile {
             code,
             cumulative,
             category,
+            loans: Loans::parse(obj)?,
+            pension: Pension::parse(obj.get("pension"))?,
         })
     }
 }
@@ -750,6 +913,14 @@ pub struct Ytd {
     pub ni_employee: i64,
     /// Employer NICs to date.
     pub ni_employer: i64,
+    /// Student loan (plan) deductions to date.
+    pub student_loan: i64,
+    /// Postgraduate loan deductions to date.
+    pub postgraduate_loan: i64,
+    /// Employee pension contributions to date (before relief at source).
+    pub pension_employee: i64,
+    /// Employer pension contributions to date.
+    pub pension_employer: i64,
 }
 
 impl Ytd {
@@ -762,6 +933,10 @@ impl Ytd {
                 "tax" => &mut ytd.tax,
                 "ni-employee" => &mut ytd.ni_employee,
                 "ni-employer" => &mut ytd.ni_employer,
+                "student-loan" => &mut ytd.student_loan,
+                "postgraduate-loan" => &mut ytd.postgraduate_loan,
+                "pension-employee" => &mut ytd.pension_employee,
+                "pension-employer" => &mut ytd.pension_employer,
                 _ => {
                     return Err(Error::invalid(format!(
                         "ytd code '{key}' is not known: payroll-gb reads {}",

@@ -1037,6 +1037,13 @@ fn set_settings(input: Settings) -> Result<Settings> {
             )));
         }
     }
+    for (code, payee) in &input.payees {
+        if payee.trim().is_empty() || payee.contains('/') {
+            return Err(Error::invalid(format!(
+                "payees.{code}: payee {payee:?} must be a non-blank account name part without '/'"
+            )));
+        }
+    }
     storage::put("settings", &input)?;
     Ok(input)
 }

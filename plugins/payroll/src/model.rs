@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use backoffice_sdk::payroll::{Frequency, LineKind, Payslip};
+use backoffice_sdk::payroll::{Frequency, Line, LineKind, Payslip};
 use backoffice_sdk::{Date, Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -138,6 +138,40 @@ pub struct Settings {
     pub liabilities_parent: String,
     /// Per country: the authority owed taxes and the one owed contributions.
     pub authorities: BTreeMap<String, Authorities>,
+    /// Per payslip line code: who is owed the line instead of the country's
+    /// authority (`<liabilities-parent>:<payee>`), e.g. the pension scheme for
+    /// `gb-pension-employee`. Optional in `set-settings`: left out, the defaults apply.
+    #[serde(default = "default_payees")]
+    pub payees: BTreeMap<String, String>,
+}
+
+/// Lines owed to someone other than the country's tax or contributions authority.
+fn default_payees() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    // UK workplace pensions are paid to the pension scheme, not to HMRC (student
+    // loans, by contrast, are paid to HMRC with PAYE).
+    for code in [
+        "gb-pension-employee",
+        "gb-salary-sacrifice",
+        "gb-pension-employer",
+    ] {
+        out.insert(code.to_string(), "pension-scheme".to_string());
+    }
+    // A German Minijob's contributions, Pauschsteuer and Umlagen all go to the
+    // Minijob-Zentrale (Deutsche Rentenversicherung Knappschaft-Bahn-See), not to the
+    // employee's Krankenkasse or the Finanzamt.
+    for code in [
+        "de-minijob-kv-ag",
+        "de-minijob-rv-ag",
+        "de-minijob-rv-an",
+        "de-minijob-pauschsteuer",
+        "de-minijob-u1",
+        "de-minijob-u2",
+        "de-minijob-u3",
+    ] {
+        out.insert(code.to_string(), "minijob-zentrale".to_string());
+    }
+    out
 }
 
 /// Who a country's payroll lines are owed to.
@@ -170,6 +204,7 @@ impl Default for Settings {
                 // the collecting agency (Einzugsstelle).
                 ("DE".into(), a("finanzamt", "krankenkasse")),
             ]),
+            payees: default_payees(),
         }
     }
 }
@@ -191,6 +226,15 @@ impl Settings {
         format!("{}:{who}", self.liabilities_parent)
     }
 
+    /// The liability account for one payslip line: its payee when the line code has
+    /// one, else the country's authority for its kind.
+    pub fn line_account(&self, country: &str, line: &Line) -> String {
+        match self.payees.get(&line.code) {
+            Some(payee) => format!("{}:{payee}", self.liabilities_parent),
+            None => self.liability_account(country, line.kind),
+        }
+    }
+
     /// Every account a run may post to, with its ledger type.
     pub fn accounts(&self) -> Vec<(String, &'static str)> {
         let mut out = vec![
@@ -204,6 +248,12 @@ impl Settings {
                 if !out.iter().any(|(n, _)| *n == name) {
                     out.push((name, "liability"));
                 }
+            }
+        }
+        for who in self.payees.values() {
+            let name = format!("{}:{who}", self.liabilities_parent);
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, "liability"));
             }
         }
         out
@@ -231,7 +281,7 @@ pub fn run_postings(settings: &Settings, slips: &[&Payslip]) -> Vec<Posting> {
         add(settings.wages_account.clone(), &slip.currency, slip.gross);
         add(settings.net_pay_account.clone(), &slip.currency, -slip.net);
         for line in &slip.lines {
-            let owed = settings.liability_account(&slip.country, line.kind);
+            let owed = settings.line_account(&slip.country, line);
             add(owed, &slip.currency, -line.amount);
             if line.kind == LineKind::EmployerContribution {
                 add(
@@ -582,6 +632,66 @@ mod tests {
             html.contains("<th scope=\"row\">Net pay</th><td>4090.00</td>"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn payees_route_pension_and_minijob_lines() {
+        let line = |code: &str, amount, kind| Line {
+            code: code.into(),
+            description: code.into(),
+            amount,
+            kind,
+        };
+        let slip = Payslip {
+            country: "GB".into(),
+            tax_year: "2026-27".into(),
+            period: Some(1),
+            currency: "GBP".into(),
+            gross: 300_000,
+            net: 300_000 - 39_020 - 15_616 - 4_900 - 12_400,
+            lines: vec![
+                line("gb-paye", 39_020, LineKind::EmployeeTax),
+                line("gb-ni-employee", 15_616, LineKind::EmployeeContribution),
+                line("gb-student-loan", 4_900, LineKind::EmployeeContribution),
+                line(
+                    "gb-pension-employee",
+                    12_400,
+                    LineKind::EmployeeContribution,
+                ),
+                line("gb-ni-employer", 38_745, LineKind::EmployerContribution),
+                line("gb-pension-employer", 7_440, LineKind::EmployerContribution),
+            ],
+            ytd: BTreeMap::new(),
+            notes: vec![],
+        };
+        let settings = Settings::default();
+        let postings = run_postings(&settings, &[&slip]);
+        assert_eq!(postings.iter().map(|p| p.amount).sum::<i64>(), 0);
+        let find = |acct: &str| {
+            postings
+                .iter()
+                .find(|p| p.account == acct)
+                .map(|p| p.amount)
+        };
+        // PAYE, NI and the student loan to HMRC; both pension lines to the scheme.
+        assert_eq!(
+            find("liabilities:payroll:hmrc"),
+            Some(-(39_020 + 15_616 + 4_900 + 38_745))
+        );
+        assert_eq!(
+            find("liabilities:payroll:pension-scheme"),
+            Some(-(12_400 + 7_440))
+        );
+        let names: Vec<String> = settings.accounts().into_iter().map(|(n, _)| n).collect();
+        assert!(names.contains(&"liabilities:payroll:pension-scheme".to_string()));
+        assert!(names.contains(&"liabilities:payroll:minijob-zentrale".to_string()));
+        // Settings stored before payees existed still load, with the defaults.
+        let old: Settings = serde_json::from_value(serde_json::json!({
+            "wages-account": "w", "employer-contributions-account": "e",
+            "net-pay-account": "n", "liabilities-parent": "l", "authorities": {}
+        }))
+        .expect("old settings");
+        assert_eq!(old.payees, default_payees());
     }
 
     #[test]

@@ -16,6 +16,9 @@ use backoffice_host::runtime::Limits;
 use backoffice_tests::{TestHost, root, user};
 use serde_json::{Value, json};
 
+// Student loans and pensions (UK), Midijobs, Minijobs and Umlagen (Germany).
+mod deductions;
+
 /// A host with the ledger, payroll and the three rules plugins enabled for "acme".
 fn host() -> TestHost {
     let t = TestHost::with_limits(Limits {

@@ -44,8 +44,6 @@ pub struct SvParams {
     /// Reduction per child from the 2nd to the 5th child under 25, employee only
     /// (§ 55 Absatz 3 Satz 4 ff. SGB XI).
     pub pv_abschlag: i128,
-    /// Upper end of the Übergangsbereich per month (§ 20 Absatz 2 SGB IV), cents.
-    pub uebergang_og: i128,
 }
 
 /// 2025: BBG from the Sozialversicherungsrechengrößen-Verordnung 2025 (RV/AV
@@ -66,7 +64,6 @@ pub const SV_2025: SvParams = SvParams {
     pv_ag_sn: 13_000,
     pv_kinderlos: 6_000,
     pv_abschlag: 2_500,
-    uebergang_og: 200_000,
 };
 
 /// 2026: BBG from the Sozialversicherungsrechengrößen-Verordnung 2026 (RV/AV

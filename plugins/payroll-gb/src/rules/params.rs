@@ -5,6 +5,8 @@
 //! the name says otherwise; rates are in basis points (1/100 of a percent), so 20% is
 //! `2000` and the married women's reduced rate 1.85% is `185`.
 
+use super::loans::{self, LoanThresholds};
+
 /// One income tax band: the rate applies to taxable pay up to `upper` (cumulative,
 /// annual, whole pounds above the PAYE threshold); `None` for the top band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,8 @@ pub struct YearParams {
     pub ni_monthly: NiThresholds,
     /// NI rates.
     pub ni_rates: NiRates,
+    /// Student and postgraduate loan thresholds (see [`super::loans`]).
+    pub loans: LoanThresholds,
 }
 
 // ---------------------------------------------------------------------------------
@@ -257,6 +261,7 @@ pub const YEARS: &[YearParams] = &[
             aust: 4_189,
         },
         ni_rates: NI_RATES,
+        loans: loans::THRESHOLDS_2025_26,
     },
     YearParams {
         name: "2026-27",
@@ -294,5 +299,6 @@ pub const YEARS: &[YearParams] = &[
             aust: 4_189,
         },
         ni_rates: NI_RATES,
+        loans: loans::THRESHOLDS_2026_27,
     },
 ];
