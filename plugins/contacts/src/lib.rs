@@ -14,8 +14,8 @@ mod model;
 
 pub use model::{Contact, Kind};
 use model::{
-    contact_key, email_key, normalise_email, parse_id, validate_name, validate_notes,
-    validate_phone, validate_tax_id,
+    contact_key, email_key, normalise_email, parse_id, validate_address, validate_currency,
+    validate_name, validate_notes, validate_phone, validate_tax_id, validate_terms,
 };
 
 /// The plugin.
@@ -50,6 +50,9 @@ struct CreateInput {
     email: Option<String>,
     phone: Option<String>,
     tax_id: Option<String>,
+    billing_address: Option<String>,
+    payment_terms_days: Option<u32>,
+    default_currency: Option<String>,
     notes: Option<String>,
 }
 
@@ -59,6 +62,17 @@ fn create(input: CreateInput) -> Result<Contact> {
     let phone = input.phone.as_deref().map(validate_phone).transpose()?;
     let tax_id = input.tax_id.as_deref().map(validate_tax_id).transpose()?;
     let notes = input.notes.as_deref().map(validate_notes).transpose()?;
+    let billing_address = input
+        .billing_address
+        .as_deref()
+        .map(validate_address)
+        .transpose()?;
+    let payment_terms_days = input.payment_terms_days.map(validate_terms).transpose()?;
+    let default_currency = input
+        .default_currency
+        .as_deref()
+        .map(validate_currency)
+        .transpose()?;
 
     let seq = storage::get::<u64>(SEQ_KEY)?.unwrap_or(0) + 1;
     let now = context::now();
@@ -69,6 +83,9 @@ fn create(input: CreateInput) -> Result<Contact> {
         email,
         phone,
         tax_id,
+        billing_address,
+        payment_terms_days,
+        default_currency,
         notes,
         archived: false,
         revision: 1,
@@ -187,7 +204,20 @@ struct UpdateInput {
     #[serde(default, deserialize_with = "nullable")]
     tax_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    billing_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable_terms")]
+    payment_terms_days: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "nullable")]
+    default_currency: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
     notes: Option<Option<String>>,
+}
+
+/// [`nullable`] for the payment terms.
+fn nullable_terms<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
 }
 
 fn update(input: UpdateInput) -> Result<Contact> {
@@ -216,6 +246,15 @@ fn update(input: UpdateInput) -> Result<Contact> {
     }
     if let Some(notes) = optional(input.notes, validate_notes)? {
         contact.notes = notes;
+    }
+    if let Some(address) = optional(input.billing_address, validate_address)? {
+        contact.billing_address = address;
+    }
+    if let Some(terms) = input.payment_terms_days {
+        contact.payment_terms_days = terms.map(validate_terms).transpose()?;
+    }
+    if let Some(currency) = optional(input.default_currency, validate_currency)? {
+        contact.default_currency = currency;
     }
     if contact.email != old_email {
         if let Some(email) = &contact.email {

@@ -32,6 +32,15 @@ pub struct Contact {
     /// VAT or other tax number, trimmed and upper-cased.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_id: Option<String>,
+    /// Postal address invoices are sent to, lines separated by newlines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<String>,
+    /// Days after the document date an invoice or bill falls due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_terms_days: Option<u32>,
+    /// ISO 4217 code documents for this contact default to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_currency: Option<String>,
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
@@ -50,6 +59,8 @@ pub const MAX_EMAIL: usize = 254;
 pub const MAX_PHONE: usize = 40;
 pub const MAX_TAX_ID: usize = 40;
 pub const MAX_NOTES: usize = 4000;
+pub const MAX_ADDRESS: usize = 1000;
+pub const MAX_TERMS_DAYS: u32 = 3650;
 
 /// `c-000042` for sequence number 42.
 pub fn format_id(seq: u64) -> String {
@@ -141,6 +152,34 @@ pub fn validate_tax_id(tax_id: &str) -> Result<String> {
     }
 }
 
+/// A non-blank billing address of at most [`MAX_ADDRESS`] characters; each line trimmed.
+pub fn validate_address(address: &str) -> Result<String> {
+    bounded("billing-address", address, MAX_ADDRESS)?;
+    Ok(address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// Payment terms of 0 to [`MAX_TERMS_DAYS`] days.
+pub fn validate_terms(days: u32) -> Result<u32> {
+    if days > MAX_TERMS_DAYS {
+        return Err(Error::invalid(format!(
+            "payment-terms-days must be 0 to {MAX_TERMS_DAYS}, not {days}"
+        )));
+    }
+    Ok(days)
+}
+
+/// An ISO 4217 currency code the SDK knows (`GBP`, `EUR`, `JPY`, ...).
+pub fn validate_currency(code: &str) -> Result<String> {
+    backoffice_sdk::Currency::new(code.trim())
+        .map(|c| c.code().to_owned())
+        .map_err(|_| Error::invalid(format!("{code:?} is not an ISO 4217 currency code")))
+}
+
 /// Non-blank notes of at most [`MAX_NOTES`] characters (kept as entered).
 pub fn validate_notes(notes: &str) -> Result<String> {
     bounded("notes", notes, MAX_NOTES)?;
@@ -194,6 +233,9 @@ mod tests {
             email: None,
             phone: None,
             tax_id: None,
+            billing_address: None,
+            payment_terms_days: None,
+            default_currency: None,
             notes: None,
             archived,
             revision: 1,
@@ -267,6 +309,15 @@ mod tests {
         assert!(validate_tax_id("DE#1").is_err());
         assert_eq!(validate_notes(" keep spaces ").unwrap(), " keep spaces ");
         assert!(validate_notes("").is_err());
+        assert_eq!(
+            validate_address(" 1 High St \n\n London ").unwrap(),
+            "1 High St\nLondon"
+        );
+        assert!(validate_address(" ").is_err());
+        assert_eq!(validate_terms(30).unwrap(), 30);
+        assert!(validate_terms(3651).is_err());
+        assert_eq!(validate_currency("GBP").unwrap(), "GBP");
+        assert!(validate_currency("XXQ").is_err());
     }
 
     #[test]
