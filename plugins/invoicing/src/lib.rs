@@ -1,0 +1,247 @@
+//! Invoicing: receivables and payables next to the ledger. Tax codes per tenant,
+//! sales invoices, supplier bills and credit notes (drafts editable, issued documents
+//! numbered without gaps and immutable), payments allocated against them, each
+//! issued document and payment posted to the ledger as one balanced entry through
+//! `plugins.call`; open items, ageing, statements, printable HTML, and the
+//! `invoicing.invoice-issued`, `invoicing.payment-recorded` and daily
+//! `invoicing.overdue` events. See `docs/plugins/invoicing.md`.
+//!
+//! Pure logic lives in [`calc`] (amounts and rounding) and [`model`] (records,
+//! numbers, postings), unit-tested natively; [`store`] holds the storage layout;
+//! [`documents`], [`payments`], [`reports`] and [`html`] glue them to the operations.
+
+use std::collections::BTreeSet;
+
+use backoffice_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub mod calc;
+mod documents;
+pub mod html;
+pub mod model;
+mod payments;
+mod reports;
+mod store;
+
+use model::{Settings, TaxCode};
+
+/// The plugin.
+pub struct Invoicing;
+
+/// The daily overdue job.
+pub const OVERDUE_JOB: &str = "send-overdue";
+
+impl Plugin for Invoicing {
+    fn operations() -> Operations {
+        Operations::new()
+            .op("get-settings", get_settings)
+            .op("set-settings", set_settings)
+            .op("setup-ledger", setup_ledger)
+            .op("set-tax-code", set_tax_code)
+            .op("list-tax-codes", list_tax_codes)
+            .op("create-document", documents::create)
+            .op("update-draft", documents::update)
+            .op("delete-draft", documents::delete)
+            .op("issue", documents::issue)
+            .op("get-document", documents::get)
+            .op("list-documents", documents::list)
+            .op("record-payment", payments::record)
+            .op("get-payment", payments::get)
+            .op("list-payments", payments::list)
+            .op("open-items", reports::open_items_report)
+            .op("ageing", reports::ageing)
+            .op("statement", reports::statement)
+            .op("render-invoice", html::render_invoice)
+            .op("send-overdue", reports::send_overdue)
+    }
+
+    fn run_job(job: &str, _payload: Value) -> Result<()> {
+        match job {
+            OVERDUE_JOB => {
+                let sent = reports::remind()?;
+                log::info(format!("sent {} overdue reminders", sent.len()));
+                Ok(())
+            }
+            _ => Err(Error::not_found(format!("unknown job {job}"))),
+        }
+    }
+}
+
+backoffice_sdk::export_plugin!(Invoicing);
+
+/// An amount or quantity in a request: an integer, or a decimal string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Number {
+    Int(i64),
+    Str(String),
+}
+
+/// An amount in minor units of `currency`: an integer is minor units already, a
+/// string is a decimal (`"12.50"`), refused with more decimals than the currency has.
+pub(crate) fn parse_amount(n: &Number, currency: Currency) -> Result<i64> {
+    match n {
+        Number::Int(i) => Ok(*i),
+        Number::Str(s) => Money::parse_in(s, currency).map(|m| m.amount()),
+    }
+}
+
+/// A ledger error, explained for the person issuing or paying `what`.
+pub(crate) fn ledger_error(e: Error, what: &str) -> Error {
+    match e {
+        Error::Forbidden(m) => Error::forbidden(format!(
+            "cannot post {what} to the ledger: {m} (the ledger plugin must be enabled and the caller needs ledger.post)"
+        )),
+        Error::InvalidInput(m) | Error::NotFound(m) => Error::invalid(format!(
+            "the ledger refused the entry of {what}: {m}; nothing was issued or recorded (run setup-ledger to create the accounts invoicing posts to)"
+        )),
+        other => other,
+    }
+}
+
+fn get_settings(_: Empty) -> Result<Settings> {
+    store::settings()
+}
+
+fn check_account(field: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.trim() != name || name.contains('/') {
+        return Err(Error::invalid(format!(
+            "{field} {name:?} is not a ledger account name"
+        )));
+    }
+    Ok(())
+}
+
+fn set_settings(input: Settings) -> Result<Settings> {
+    for (field, name) in [
+        ("receivable-account", &input.receivable_account),
+        ("payable-account", &input.payable_account),
+        ("revenue-account", &input.revenue_account),
+        ("expense-account", &input.expense_account),
+        ("bank-account", &input.bank_account),
+    ] {
+        check_account(field, name)?;
+    }
+    if let Some(c) = &input.default_currency {
+        Currency::new(c)?;
+    }
+    store::put_settings(&input)?;
+    Ok(input)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct TaxCodeIn {
+    code: String,
+    description: Option<String>,
+    rate_bp: i64,
+    #[serde(default)]
+    inclusive: bool,
+    account: Option<String>,
+}
+
+/// Create or replace a tax code. Documents keep the rate and account they were
+/// computed with once issued; drafts take the new ones.
+fn set_tax_code(input: TaxCodeIn) -> Result<TaxCode> {
+    let code = input.code.trim();
+    if code.is_empty()
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(Error::invalid(format!(
+            "tax code {:?} must be letters, digits, '-', '_' or '.'",
+            input.code
+        )));
+    }
+    if !(0..=calc::FULL_BP).contains(&input.rate_bp) {
+        return Err(Error::invalid(format!(
+            "the rate of tax code {code} must be 0 to 10000 basis points (0 to 100 %), not {}",
+            input.rate_bp
+        )));
+    }
+    let account = input
+        .account
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "tax code {code} needs the ledger account its tax posts to (account)"
+            ))
+        })?;
+    check_account("account", account)?;
+    let t = TaxCode {
+        code: code.to_owned(),
+        description: input
+            .description
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty()),
+        rate_bp: input.rate_bp,
+        inclusive: input.inclusive,
+        account: account.to_owned(),
+    };
+    store::put_tax_code(&t)?;
+    Ok(t)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct TaxCodes {
+    tax_codes: Vec<TaxCode>,
+}
+
+fn list_tax_codes(_: Empty) -> Result<TaxCodes> {
+    Ok(TaxCodes {
+        tax_codes: store::tax_codes()?,
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct SetupLedger {
+    created: Vec<String>,
+    existing: Vec<String>,
+}
+
+/// Create in the ledger the accounts invoicing posts to, where missing: the settings'
+/// accounts and every tax code's account.
+fn setup_ledger(_: Empty) -> Result<SetupLedger> {
+    let s = store::settings()?;
+    let mut wanted: Vec<(String, &str)> = vec![
+        (s.receivable_account.clone(), "asset"),
+        (s.payable_account.clone(), "liability"),
+        (s.revenue_account.clone(), "income"),
+        (s.expense_account.clone(), "expense"),
+        (s.bank_account.clone(), "asset"),
+    ];
+    for t in store::tax_codes()? {
+        if !wanted.iter().any(|(n, _)| *n == t.account) {
+            wanted.push((t.account, "liability"));
+        }
+    }
+    let listed: Value = plugins::call("ledger", "list-accounts", &json!({"include-closed": true}))?;
+    let known: BTreeSet<String> = listed["accounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["name"].as_str().map(str::to_owned))
+        .collect();
+    let mut out = SetupLedger {
+        created: Vec::new(),
+        existing: Vec::new(),
+    };
+    for (name, kind) in wanted {
+        if known.contains(&name) || out.created.contains(&name) {
+            out.existing.push(name);
+            continue;
+        }
+        let _: Value = plugins::call(
+            "ledger",
+            "create-account",
+            &json!({"name": name, "type": kind, "description": "Created by invoicing setup-ledger"}),
+        )?;
+        out.created.push(name);
+    }
+    Ok(out)
+}

@@ -1,0 +1,369 @@
+//! Open items, ageing, customer and supplier statements, and the daily overdue
+//! reminders (`invoicing.overdue`).
+
+use std::collections::BTreeMap;
+
+use backoffice_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::calc::{BUCKETS, bucket};
+use crate::model::{Document, Kind, Side, Status};
+use crate::store;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Filter {
+    as_of: Option<Date>,
+    side: Option<Side>,
+    contact: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Item {
+    id: String,
+    number: Option<String>,
+    kind: Kind,
+    side: Side,
+    contact: String,
+    contact_name: String,
+    currency: String,
+    date: Option<Date>,
+    due_date: Option<Date>,
+    total: i64,
+    /// Signed: a credit note's unapplied credit is negative.
+    open: i64,
+    days_past_due: i64,
+}
+
+/// Issued documents with something open at the end of `as_of`, by due date.
+fn open_items(f: &Filter, as_of: Date) -> Result<Vec<Item>> {
+    let mut items: Vec<Item> = store::documents()?
+        .into_iter()
+        .filter(|d| {
+            d.status == Status::Issued
+                && f.side.is_none_or(|s| s == d.side)
+                && f.contact.as_ref().is_none_or(|c| *c == d.contact)
+        })
+        .filter_map(|d: Document| {
+            let open = d.open_at(as_of);
+            if open == 0 {
+                return None;
+            }
+            let due = d.due_date.or(d.date)?;
+            Some(Item {
+                open: d.sign() * open,
+                days_past_due: due.days_until(as_of),
+                id: d.id,
+                number: d.number,
+                kind: d.kind,
+                side: d.side,
+                contact: d.contact,
+                contact_name: d.contact_name,
+                currency: d.currency,
+                date: d.date,
+                due_date: d.due_date,
+                total: d.total,
+            })
+        })
+        .collect();
+    items.sort_by(|a, b| (a.side, &a.contact, a.due_date, &a.id).cmp(&(b.side, &b.contact, b.due_date, &b.id)));
+    Ok(items)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ContactTotal {
+    side: Side,
+    contact: String,
+    contact_name: String,
+    currency: String,
+    open: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct OpenItemsOut {
+    as_of: Date,
+    items: Vec<Item>,
+    contacts: Vec<ContactTotal>,
+}
+
+pub fn open_items_report(f: Filter) -> Result<OpenItemsOut> {
+    let as_of = f.as_of.unwrap_or_else(context::today);
+    let items = open_items(&f, as_of)?;
+    let mut totals: BTreeMap<(Side, String, String), ContactTotal> = BTreeMap::new();
+    for i in &items {
+        totals
+            .entry((i.side, i.contact.clone(), i.currency.clone()))
+            .or_insert_with(|| ContactTotal {
+                side: i.side,
+                contact: i.contact.clone(),
+                contact_name: i.contact_name.clone(),
+                currency: i.currency.clone(),
+                open: 0,
+            })
+            .open += i.open;
+    }
+    Ok(OpenItemsOut {
+        as_of,
+        items,
+        contacts: totals.into_values().collect(),
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AgeingRow {
+    side: Side,
+    contact: Option<String>,
+    contact_name: Option<String>,
+    currency: String,
+    buckets: BTreeMap<&'static str, i64>,
+    total: i64,
+}
+
+impl AgeingRow {
+    fn new(side: Side, contact: Option<(&str, &str)>, currency: &str) -> Self {
+        AgeingRow {
+            side,
+            contact: contact.map(|c| c.0.to_owned()),
+            contact_name: contact.map(|c| c.1.to_owned()),
+            currency: currency.to_owned(),
+            buckets: BUCKETS.iter().map(|b| (*b, 0)).collect(),
+            total: 0,
+        }
+    }
+
+    fn add(&mut self, i: &Item) {
+        *self.buckets.entry(BUCKETS[bucket(i.days_past_due)]).or_default() += i.open;
+        self.total += i.open;
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AgeingOut {
+    as_of: Date,
+    buckets: [&'static str; 5],
+    rows: Vec<AgeingRow>,
+    totals: Vec<AgeingRow>,
+}
+
+/// What is open at `as-of` by days past due: current (not yet due), 1-30, 31-60,
+/// 61-90, over 90, per contact and currency, with totals per side and currency.
+pub fn ageing(f: Filter) -> Result<AgeingOut> {
+    let as_of = f.as_of.unwrap_or_else(context::today);
+    let items = open_items(&f, as_of)?;
+    let mut rows: BTreeMap<(Side, String, String), AgeingRow> = BTreeMap::new();
+    let mut totals: BTreeMap<(Side, String), AgeingRow> = BTreeMap::new();
+    for i in &items {
+        rows.entry((i.side, i.contact.clone(), i.currency.clone()))
+            .or_insert_with(|| {
+                AgeingRow::new(i.side, Some((&i.contact, &i.contact_name)), &i.currency)
+            })
+            .add(i);
+        totals
+            .entry((i.side, i.currency.clone()))
+            .or_insert_with(|| AgeingRow::new(i.side, None, &i.currency))
+            .add(i);
+    }
+    Ok(AgeingOut {
+        as_of,
+        buckets: BUCKETS,
+        rows: rows.into_values().collect(),
+        totals: totals.into_values().collect(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StatementIn {
+    contact: String,
+    from: Option<Date>,
+    to: Option<Date>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StatementLine {
+    date: Date,
+    /// `invoice`, `bill`, `credit-note` or `payment`.
+    kind: String,
+    id: String,
+    number: Option<String>,
+    due_date: Option<Date>,
+    /// Positive when it adds to what is owed.
+    amount: i64,
+    balance: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CurrencyStatement {
+    currency: String,
+    opening: i64,
+    lines: Vec<StatementLine>,
+    closing: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StatementOut {
+    contact: String,
+    contact_name: String,
+    from: Option<Date>,
+    to: Date,
+    currencies: Vec<CurrencyStatement>,
+}
+
+/// A contact's account: the balance before `from`, every document and payment from
+/// `from` to `to` with the running balance, and the closing balance, per currency.
+/// Positive balances are owed by the customer (or, for a supplier, owed to them).
+pub fn statement(input: StatementIn) -> Result<StatementOut> {
+    let to = input.to.unwrap_or_else(context::today);
+    let mut name = None;
+    let mut moves: Vec<(String, StatementLine)> = Vec::new();
+    for d in store::documents()? {
+        if d.contact != input.contact || d.status != Status::Issued {
+            continue;
+        }
+        name.get_or_insert(d.contact_name.clone());
+        let Some(date) = d.date else { continue };
+        moves.push((
+            d.currency.clone(),
+            StatementLine {
+                date,
+                kind: serde_json::to_value(d.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                id: d.id.clone(),
+                number: d.number.clone(),
+                due_date: d.due_date,
+                amount: d.sign() * d.total,
+                balance: 0,
+            },
+        ));
+    }
+    for p in store::payments()? {
+        if p.contact != input.contact {
+            continue;
+        }
+        name.get_or_insert(p.contact_name.clone());
+        moves.push((
+            p.currency.clone(),
+            StatementLine {
+                date: p.date,
+                kind: "payment".into(),
+                id: p.id.clone(),
+                number: p.reference.clone(),
+                due_date: None,
+                amount: -p.amount,
+                balance: 0,
+            },
+        ));
+    }
+    let contact_name = match name {
+        Some(n) => n,
+        None => crate::documents::contact(&input.contact)?.name,
+    };
+    moves.sort_by(|a, b| (&a.0, a.1.date, &a.1.id).cmp(&(&b.0, b.1.date, &b.1.id)));
+    let mut currencies: Vec<CurrencyStatement> = Vec::new();
+    for (currency, mut line) in moves {
+        if line.date > to {
+            continue;
+        }
+        if currencies.last().is_none_or(|c| c.currency != currency) {
+            currencies.push(CurrencyStatement {
+                currency: currency.clone(),
+                opening: 0,
+                lines: Vec::new(),
+                closing: 0,
+            });
+        }
+        let Some(cs) = currencies.last_mut() else {
+            continue;
+        };
+        if input.from.is_some_and(|from| line.date < from) {
+            cs.opening += line.amount;
+            cs.closing += line.amount;
+            continue;
+        }
+        cs.closing += line.amount;
+        line.balance = cs.closing;
+        cs.lines.push(line);
+    }
+    Ok(StatementOut {
+        contact: input.contact,
+        contact_name,
+        from: input.from,
+        to,
+        currencies,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Overdue {
+    id: String,
+    number: Option<String>,
+    kind: Kind,
+    side: Side,
+    contact: String,
+    contact_name: String,
+    currency: String,
+    due_date: Option<Date>,
+    days_past_due: i64,
+    open: i64,
+    as_of: Date,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OverdueOut {
+    sent: Vec<Overdue>,
+}
+
+/// `send-overdue`: what the daily job does, now.
+pub fn send_overdue(_: Empty) -> Result<OverdueOut> {
+    Ok(OverdueOut { sent: remind()? })
+}
+
+/// Emit `invoicing.overdue` for each issued invoice or bill past its due date with
+/// something open, unless one went out for it within the settings' interval.
+pub fn remind() -> Result<Vec<Overdue>> {
+    let day = context::today();
+    let interval = i64::from(store::settings()?.overdue_interval_days.max(1));
+    let mut sent = Vec::new();
+    for d in store::documents()? {
+        if d.status != Status::Issued || d.kind == Kind::CreditNote || d.open <= 0 {
+            continue;
+        }
+        let Some(due) = d.due_date else { continue };
+        if due >= day {
+            continue;
+        }
+        if let Some(last) = store::last_overdue(&d.id)?
+            && last.days_until(day) < interval
+        {
+            continue;
+        }
+        let o = Overdue {
+            days_past_due: due.days_until(day),
+            open: d.open,
+            id: d.id,
+            number: d.number,
+            kind: d.kind,
+            side: d.side,
+            contact: d.contact,
+            contact_name: d.contact_name,
+            currency: d.currency,
+            due_date: d.due_date,
+            as_of: day,
+        };
+        events::emit("invoicing.overdue", &o)?;
+        store::put_last_overdue(&o.id, day)?;
+        sent.push(o);
+    }
+    Ok(sent)
+}
