@@ -16,6 +16,7 @@ mod crash;
 mod events;
 mod http;
 mod http_limits;
+mod invoicing;
 mod ledger;
 mod ledger_hledger;
 mod lifecycle;
