@@ -570,9 +570,7 @@ pub fn issue(input: IssueIn) -> Result<Document> {
         (None, Some(due)) => due,
         (None, None) => {
             let c = contact(&doc.contact)?;
-            let terms = c
-                .terms
-                .unwrap_or(i64::from(settings.default_terms_days));
+            let terms = c.terms.unwrap_or(i64::from(settings.default_terms_days));
             date.add_days(terms)
                 .ok_or_else(|| Error::invalid("the due date is out of range"))?
         }
@@ -583,9 +581,7 @@ pub fn issue(input: IssueIn) -> Result<Document> {
         )));
     }
     doc.due_date = Some(due);
-    let number = store::take_number(model::series(doc.kind, doc.side), date.year(), &doc.id)?;
-    doc.number = Some(number.clone());
-    if let Some(of) = &mut of {
+    if let Some(of) = &of {
         check_credit(doc.total, of)?;
         if date < of.date.unwrap_or(date) {
             return Err(Error::invalid(format!(
@@ -594,6 +590,12 @@ pub fn issue(input: IssueIn) -> Result<Document> {
                 of.date.map(|d| d.to_string()).unwrap_or_default()
             )));
         }
+    }
+    // Everything is checked: take the number. Should the ledger still refuse the
+    // entry, the call fails and the number goes back with the rest.
+    let number = store::take_number(model::series(doc.kind, doc.side), date.year(), &doc.id)?;
+    doc.number = Some(number.clone());
+    if let Some(of) = &mut of {
         let applied = doc.total.min(of.open.max(0));
         of.credited += doc.total;
         if applied > 0 {

@@ -82,7 +82,10 @@ pub fn render(d: &Document, p: &Parties, exponent: u8) -> String {
         h.push_str(&format!("<tr><th>Due</th><td>{due}</td></tr>"));
     }
     if let Some(r) = &d.reference {
-        h.push_str(&format!("<tr><th>Reference</th><td>{}</td></tr>", escape(r)));
+        h.push_str(&format!(
+            "<tr><th>Reference</th><td>{}</td></tr>",
+            escape(r)
+        ));
     }
     h.push_str(&format!(
         "<tr><th>Currency</th><td>{}</td></tr></table>\n",
@@ -161,7 +164,9 @@ pub fn render_invoice(input: RenderIn) -> Result<RenderOut> {
         address: c.as_ref().and_then(|c| c.field("billing-address")),
         tax_id: c.as_ref().and_then(|c| c.field("tax-id")),
     };
-    let exponent = Currency::new(&d.currency).map(|c| c.exponent()).unwrap_or(2);
+    let exponent = Currency::new(&d.currency)
+        .map(|c| c.exponent())
+        .unwrap_or(2);
     Ok(RenderOut {
         html: render(&d, &parties, exponent),
         id: d.id,

@@ -380,7 +380,10 @@ mod tests {
                 amounts,
             }
         };
-        let lines = vec![l(10000, 2000, "liabilities:vat"), l(5000, 0, "liabilities:vat")];
+        let lines = vec![
+            l(10000, 2000, "liabilities:vat"),
+            l(5000, 0, "liabilities:vat"),
+        ];
         let net = lines.iter().map(|l| l.amounts.net).sum();
         let tax = lines.iter().map(|l| l.amounts.tax).sum();
         Document {
@@ -466,7 +469,11 @@ mod tests {
             date: Date::new(2026, 2, 1).unwrap(),
             amount: 7000,
         });
-        assert_eq!(d.open_at(Date::new(2026, 1, 9).unwrap()), 0, "not yet issued");
+        assert_eq!(
+            d.open_at(Date::new(2026, 1, 9).unwrap()),
+            0,
+            "not yet issued"
+        );
         assert_eq!(d.open_at(Date::new(2026, 1, 31).unwrap()), 17000);
         assert_eq!(d.open_at(Date::new(2026, 2, 1).unwrap()), 10000);
     }

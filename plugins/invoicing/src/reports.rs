@@ -67,7 +67,9 @@ fn open_items(f: &Filter, as_of: Date) -> Result<Vec<Item>> {
             })
         })
         .collect();
-    items.sort_by(|a, b| (a.side, &a.contact, a.due_date, &a.id).cmp(&(b.side, &b.contact, b.due_date, &b.id)));
+    items.sort_by(|a, b| {
+        (a.side, &a.contact, a.due_date, &a.id).cmp(&(b.side, &b.contact, b.due_date, &b.id))
+    });
     Ok(items)
 }
 
@@ -136,7 +138,10 @@ impl AgeingRow {
     }
 
     fn add(&mut self, i: &Item) {
-        *self.buckets.entry(BUCKETS[bucket(i.days_past_due)]).or_default() += i.open;
+        *self
+            .buckets
+            .entry(BUCKETS[bucket(i.days_past_due)])
+            .or_default() += i.open;
         self.total += i.open;
     }
 }

@@ -75,8 +75,8 @@ pub fn document(id_or_number: &str) -> Result<Document> {
     let key = match doc_key(id_or_number) {
         Some(k) => k,
         None => {
-            let id = storage::get::<String>(&format!("number/{id_or_number}"))?
-                .ok_or_else(not_found)?;
+            let id =
+                storage::get::<String>(&format!("number/{id_or_number}"))?.ok_or_else(not_found)?;
             doc_key(&id).ok_or_else(not_found)?
         }
     };

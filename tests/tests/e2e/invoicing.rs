@@ -90,8 +90,14 @@ fn setup(t: &TestHost) {
     let out = inv(t, "setup-ledger", json!({}));
     assert_eq!(
         out["created"],
-        json!(["assets:receivable", "liabilities:payable", "income:sales", "expenses:purchases",
-               "assets:bank", "liabilities:vat"])
+        json!([
+            "assets:receivable",
+            "liabilities:payable",
+            "income:sales",
+            "expenses:purchases",
+            "assets:bank",
+            "liabilities:vat"
+        ])
     );
 }
 
@@ -172,7 +178,12 @@ fn state(t: &TestHost) -> (Value, Value, Value, Value) {
         inv(t, "list-documents", json!({})),
         inv(t, "list-payments", json!({})),
         trial_balance(t),
-        call_in(t, "ledger", "export", json!({"what": "entries", "format": "json"})),
+        call_in(
+            t,
+            "ledger",
+            "export",
+            json!({"what": "entries", "format": "json"}),
+        ),
     )
 }
 
@@ -238,7 +249,10 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
         ]
     );
     assert_eq!(postings.iter().map(|p| p.1).sum::<i64>(), 0);
-    assert_eq!(entry["reference"], json!({"source": "invoicing", "document": "INV-2026-0001"}));
+    assert_eq!(
+        entry["reference"],
+        json!({"source": "invoicing", "document": "INV-2026-0001"})
+    );
     assert_eq!(trial_balance(&t)["balanced"], true);
     assert_eq!(
         ledger_balance(&t, "liabilities:vat"),
@@ -246,7 +260,10 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
         "the VAT liability is the invoice's tax"
     );
     // By number as well as by id.
-    assert_eq!(inv(&t, "get-document", json!({"id": "INV-2026-0001"}))["id"], id);
+    assert_eq!(
+        inv(&t, "get-document", json!({"id": "INV-2026-0001"}))["id"],
+        id
+    );
     let issued_events = events(&t, "invoicing.invoice-issued");
     assert_eq!(issued_events.len(), 1);
     assert_eq!(issued_events[0]["number"], "INV-2026-0001");
@@ -271,7 +288,11 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
     assert_eq!(paid[0]["amount"], 10000);
 
     // Ageing: current before the due date, 31-60 days past due on 15 March.
-    let age = inv(&t, "ageing", json!({"as-of": "2026-02-01", "side": "sales"}));
+    let age = inv(
+        &t,
+        "ageing",
+        json!({"as-of": "2026-02-01", "side": "sales"}),
+    );
     assert_eq!(age["rows"][0]["buckets"]["current"], 17597);
     let age = inv(&t, "ageing", json!({"as-of": "2026-03-15"}));
     assert_eq!(
@@ -308,7 +329,11 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
     assert_eq!(ledger_balance(&t, "income:sales"), -23997 + 5000);
 
     // The customer's statement.
-    let st = inv(&t, "statement", json!({"contact": acme, "to": "2026-03-31"}));
+    let st = inv(
+        &t,
+        "statement",
+        json!({"contact": acme, "to": "2026-03-31"}),
+    );
     let gbp = &st["currencies"][0];
     let moves: Vec<(String, i64, i64)> = gbp["lines"]
         .as_array()
@@ -331,7 +356,11 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
         ]
     );
     assert_eq!(gbp["closing"], 11597);
-    let st = inv(&t, "statement", json!({"contact": acme, "from": "2026-02-01", "to": "2026-03-31"}));
+    let st = inv(
+        &t,
+        "statement",
+        json!({"contact": acme, "from": "2026-02-01", "to": "2026-03-31"}),
+    );
     assert_eq!(st["currencies"][0]["opening"], 17597);
     assert_eq!(st["currencies"][0]["lines"].as_array().unwrap().len(), 1);
 
@@ -366,7 +395,11 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
     assert_eq!(ledger_balance(&t, "liabilities:payable"), -60000);
     assert_eq!(ledger_balance(&t, "expenses:purchases"), 50000);
     assert_eq!(ledger_balance(&t, "liabilities:vat"), -3600 + 1000 + 10000);
-    let age = inv(&t, "ageing", json!({"as-of": "2026-03-15", "side": "purchase"}));
+    let age = inv(
+        &t,
+        "ageing",
+        json!({"as-of": "2026-03-15", "side": "purchase"}),
+    );
     assert_eq!(age["rows"][0]["buckets"]["31-60"], 60000);
     // Paid in full.
     inv(
@@ -378,7 +411,11 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
     assert_eq!(ledger_balance(&t, "liabilities:payable"), 0);
     assert_eq!(ledger_balance(&t, "assets:bank"), 10000 - 60000);
     assert_eq!(
-        inv(&t, "open-items", json!({"side": "purchase", "as-of": "2026-03-15"}))["items"],
+        inv(
+            &t,
+            "open-items",
+            json!({"side": "purchase", "as-of": "2026-03-15"})
+        )["items"],
         json!([])
     );
 
@@ -401,7 +438,11 @@ fn numbers_have_no_gaps_when_an_issue_fails() {
         "issue",
         json!({"id": first["id"]}),
         400,
-        &["the ledger refused the entry", "unknown account", "setup-ledger"],
+        &[
+            "the ledger refused the entry",
+            "unknown account",
+            "setup-ledger",
+        ],
     );
     let still = inv(&t, "get-document", json!({"id": first["id"]}));
     assert_eq!(still["status"], "draft");
@@ -429,13 +470,21 @@ fn numbers_have_no_gaps_when_an_issue_fails() {
         &["locked"],
     );
     assert_eq!(
-        inv(&t, "issue", json!({"id": third["id"], "date": "2026-02-02"}))["number"],
+        inv(
+            &t,
+            "issue",
+            json!({"id": third["id"], "date": "2026-02-02"})
+        )["number"],
         "INV-2026-0003"
     );
     // A new year starts a new sequence; bills have their own series.
     let next_year = draft_invoice(&t, &acme);
     assert_eq!(
-        inv(&t, "issue", json!({"id": next_year["id"], "date": "2027-01-04"}))["number"],
+        inv(
+            &t,
+            "issue",
+            json!({"id": next_year["id"], "date": "2027-01-04"})
+        )["number"],
         "INV-2027-0001"
     );
     let numbers: Vec<Value> = inv(&t, "list-documents", json!({"status": "issued"}))["documents"]
@@ -483,7 +532,13 @@ fn drafts_change_and_go_but_issued_documents_stay() {
         inv(&t, "delete-draft", json!({"id": gone["id"]}))["deleted"],
         gone["id"]
     );
-    fails(&t, "get-document", json!({"id": gone["id"]}), 404, &["no document"]);
+    fails(
+        &t,
+        "get-document",
+        json!({"id": gone["id"]}),
+        404,
+        &["no document"],
+    );
 
     // Tax included in the price: 120.00 including 20 % is 100.00 + 20.00.
     inv(
@@ -509,7 +564,10 @@ fn drafts_change_and_go_but_issued_documents_stay() {
         "update-draft",
         json!({"id": id, "notes": "changed my mind"}),
         409,
-        &["sales invoice INV-2026-0001 is issued and cannot be changed", "credit note"],
+        &[
+            "sales invoice INV-2026-0001 is issued and cannot be changed",
+            "credit note",
+        ],
     );
     fails(
         &t,
@@ -532,16 +590,34 @@ fn bad_input_is_refused_with_nothing_changed() {
 
     // Tax codes: the rate is 0 to 100 %, the account is named.
     for (input, fragment) in [
-        (json!({"code": "X", "rate-bp": 10001, "account": "liabilities:vat"}), "0 to 10000 basis points"),
-        (json!({"code": "X", "rate-bp": -1, "account": "liabilities:vat"}), "0 to 10000 basis points"),
-        (json!({"code": "X", "rate-bp": 2000}), "needs the ledger account"),
-        (json!({"code": "X", "rate-bp": 2000, "account": "  "}), "needs the ledger account"),
-        (json!({"code": "a b", "rate-bp": 2000, "account": "liabilities:vat"}), "must be letters"),
+        (
+            json!({"code": "X", "rate-bp": 10001, "account": "liabilities:vat"}),
+            "0 to 10000 basis points",
+        ),
+        (
+            json!({"code": "X", "rate-bp": -1, "account": "liabilities:vat"}),
+            "0 to 10000 basis points",
+        ),
+        (
+            json!({"code": "X", "rate-bp": 2000}),
+            "needs the ledger account",
+        ),
+        (
+            json!({"code": "X", "rate-bp": 2000, "account": "  "}),
+            "needs the ledger account",
+        ),
+        (
+            json!({"code": "a b", "rate-bp": 2000, "account": "liabilities:vat"}),
+            "must be letters",
+        ),
     ] {
         fails(&t, "set-tax-code", input, 400, &[fragment]);
     }
     assert_eq!(
-        inv(&t, "list-tax-codes", json!({}))["tax-codes"].as_array().unwrap().len(),
+        inv(&t, "list-tax-codes", json!({}))["tax-codes"]
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
 
@@ -606,7 +682,10 @@ fn bad_input_is_refused_with_nothing_changed() {
         "record-payment",
         json!({"contact": acme, "amount": "275.98"}),
         400,
-        &["payment of GBP 275.98 is larger than the GBP 275.97 open", "nothing was recorded"],
+        &[
+            "payment of GBP 275.98 is larger than the GBP 275.97 open",
+            "nothing was recorded",
+        ],
     );
     fails(
         &t,
@@ -705,9 +784,18 @@ fn issuing_needs_the_ledger_permission_too() {
         inv(&t, "get-document", json!({"id": d["id"]}))["status"],
         "draft"
     );
-    let bookkeeper = user("bookkeeper", &["invoicing.*", "contacts.read", "ledger.post"]);
+    let bookkeeper = user(
+        "bookkeeper",
+        &["invoicing.*", "contacts.read", "ledger.post"],
+    );
     let out = t
-        .call_as("acme", "invoicing", "issue", json!({"id": d["id"]}), &bookkeeper)
+        .call_as(
+            "acme",
+            "invoicing",
+            "issue",
+            json!({"id": d["id"]}),
+            &bookkeeper,
+        )
         .unwrap();
     assert_eq!(out["number"], "INV-2026-0001");
 }
@@ -730,17 +818,28 @@ fn the_daily_job_emits_overdue_reminders_once_per_interval() {
         events(&t, "invoicing.overdue")
     };
     // 07:00 in London is 07:00 UTC in winter.
-    assert!(run("2026-01-12T07:00:00Z").is_empty(), "due today, not overdue");
+    assert!(
+        run("2026-01-12T07:00:00Z").is_empty(),
+        "due today, not overdue"
+    );
     let sent = run("2026-01-13T07:00:00Z");
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["number"], "INV-2026-0001");
     assert_eq!(sent[0]["days-past-due"], 1);
     assert_eq!(sent[0]["open"], 27597);
     assert_eq!(sent[0]["as-of"], "2026-01-13");
-    assert_eq!(run("2026-01-14T07:00:00Z").len(), 1, "not again within 7 days");
+    assert_eq!(
+        run("2026-01-14T07:00:00Z").len(),
+        1,
+        "not again within 7 days"
+    );
     assert_eq!(run("2026-01-20T07:00:00Z").len(), 2, "a week later");
     // Paid: no more reminders.
-    inv(&t, "record-payment", json!({"contact": acme, "amount": 27597}));
+    inv(
+        &t,
+        "record-payment",
+        json!({"contact": acme, "amount": 27597}),
+    );
     assert_eq!(run("2026-01-28T07:00:00Z").len(), 2);
     let jobs = t
         .host
