@@ -61,15 +61,9 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         )));
     }
     let date = input.date.unwrap_or_else(context::today);
-    let open: Vec<Document> = store::documents()?
+    let open: Vec<Document> = store::open_documents(Some(&c.id))?
         .into_iter()
-        .filter(|d| {
-            d.status == Status::Issued
-                && d.contact == c.id
-                && d.side == side
-                && d.kind != Kind::CreditNote
-                && d.open > 0
-        })
+        .filter(|d| d.side == side && d.kind != Kind::CreditNote && d.open > 0)
         .collect();
 
     // (document, amount) pairs, checked.

@@ -340,7 +340,7 @@ pub fn remind() -> Result<Vec<Overdue>> {
     let day = context::today();
     let interval = i64::from(store::settings()?.overdue_interval_days.max(1));
     let mut sent = Vec::new();
-    for d in store::documents()? {
+    for d in store::open_documents(None)? {
         if d.status != Status::Issued || d.kind == Kind::CreditNote || d.open <= 0 {
             continue;
         }

@@ -9,11 +9,12 @@
 //! | `num/<series>/<yyyy>` | the last number given in that series and year |
 //! | `number/<number>` | the id of the document with that number |
 //! | `pay/<seq, 12 digits>` | a [`Payment`] |
+//! | `open/<contact>/<document id>` | present while an issued document has something open |
 //! | `od/<document id>` | the day `invoicing.overdue` was last emitted for it |
 
 use backoffice_sdk::prelude::*;
 
-use crate::model::{Document, Payment, Settings, TaxCode};
+use crate::model::{Document, Payment, Settings, Status, TaxCode};
 
 pub fn settings() -> Result<Settings> {
     Ok(storage::get::<Settings>("settings")?.unwrap_or_default())
@@ -83,9 +84,32 @@ pub fn document(id_or_number: &str) -> Result<Document> {
     storage::get(&key)?.ok_or_else(not_found)
 }
 
+/// Write a document and keep the open-item index in step with it.
 pub fn put_document(d: &Document) -> Result<()> {
     let key = doc_key(&d.id).ok_or_else(|| Error::internal(format!("bad id {}", d.id)))?;
-    storage::put(&key, d)
+    storage::put(&key, d)?;
+    let open = format!("open/{}/{}", d.contact, d.id);
+    if d.status == Status::Issued && d.open != 0 {
+        storage::put(&open, &true)
+    } else {
+        storage::delete(&open).map(|_| ())
+    }
+}
+
+/// The issued documents of `contact` (of every contact: `None`) with something open
+/// now.
+pub fn open_documents(contact: Option<&str>) -> Result<Vec<Document>> {
+    let prefix = match contact {
+        Some(c) => format!("open/{c}/"),
+        None => "open/".to_owned(),
+    };
+    let mut out = Vec::new();
+    for key in storage::scan_prefix(&prefix).keys()? {
+        if let Some((_, id)) = key.rsplit_once('/') {
+            out.push(document(id)?);
+        }
+    }
+    Ok(out)
 }
 
 pub fn delete_document(d: &Document) -> Result<()> {

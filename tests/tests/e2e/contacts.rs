@@ -128,3 +128,50 @@ fn list_pages_with_a_cursor_and_filters_by_kind_and_prefix() {
         .unwrap_err();
     assert_eq!(missing.http_status(), 404, "{missing}");
 }
+
+#[test]
+fn billing_details_are_optional_checked_and_clearable() {
+    let t = host();
+    // A contact without them reads as before: the fields are simply absent.
+    let plain = create(&t, "Initech", "customer");
+    for field in ["billing-address", "payment-terms-days", "default-currency"] {
+        assert!(plain.get(field).is_none(), "{plain}");
+    }
+    let c = t
+        .call(
+            "acme",
+            "contacts",
+            "create",
+            json!({"name": "Acme Retail Ltd", "kind": "customer",
+                   "billing-address": " 1 High Street \n\n London EC1A 1AA ",
+                   "payment-terms-days": 30, "default-currency": "GBP"}),
+        )
+        .unwrap();
+    assert_eq!(c["billing-address"], "1 High Street\nLondon EC1A 1AA");
+    assert_eq!(c["payment-terms-days"], 30);
+    assert_eq!(c["default-currency"], "GBP");
+    let id = c["id"].as_str().unwrap();
+    for (input, status, fragment) in [
+        (json!({"default-currency": "XYZ"}), 400, "not an ISO 4217 currency code"),
+        (json!({"payment-terms-days": 4000}), 400, "maximum"),
+        (json!({"billing-address": ""}), 400, ""),
+    ] {
+        let mut input = input;
+        input["id"] = json!(id);
+        let err = t.call("acme", "contacts", "update", input).unwrap_err();
+        assert_eq!(err.http_status(), status, "{err}");
+        assert!(err.to_string().contains(fragment), "{err}");
+    }
+    let cleared = t
+        .call(
+            "acme",
+            "contacts",
+            "update",
+            json!({"id": id, "payment-terms-days": null, "default-currency": null, "billing-address": null}),
+        )
+        .unwrap();
+    assert!(cleared.get("payment-terms-days").is_none(), "{cleared}");
+    assert!(cleared.get("default-currency").is_none(), "{cleared}");
+    assert!(cleared.get("billing-address").is_none(), "{cleared}");
+    assert_eq!(cleared["revision"], 2);
+}
