@@ -419,9 +419,27 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
         json!([])
     );
 
+    // The supplier credits 100.00 + VAT on the bill already paid: the credit stays
+    // open (negative) until used, and the entry reverses expense and input VAT.
+    let bcn = inv(
+        &t,
+        "create-document",
+        json!({"kind": "credit-note", "corrects": "BILL-2026-0001", "lines": [
+            {"description": "Damaged paper", "quantity": 20, "unit-price": 500, "tax-code": "UK-VAT20"}]}),
+    );
+    let bcn = inv(&t, "issue", json!({"id": bcn["id"], "date": "2026-02-03"}));
+    assert_eq!(bcn["number"], "BCN-2026-0001");
+    assert_eq!((&bcn["total"], &bcn["open"]), (&json!(12000), &json!(12000)));
+    assert_eq!(ledger_balance(&t, "liabilities:payable"), 12000);
+    assert_eq!(ledger_balance(&t, "expenses:purchases"), 40000);
+    assert_eq!(ledger_balance(&t, "liabilities:vat"), -3600 + 1000 + 10000 - 2000);
+    let open = inv(&t, "open-items", json!({"side": "purchase", "as-of": "2026-03-15"}));
+    assert_eq!(open["items"][0]["number"], "BCN-2026-0001");
+    assert_eq!(open["contacts"][0]["open"], -12000);
+
     let tb = trial_balance(&t);
     assert_eq!(tb["balanced"], true, "{tb}");
-    assert_eq!(events(&t, "invoicing.invoice-issued").len(), 3);
+    assert_eq!(events(&t, "invoicing.invoice-issued").len(), 4);
     assert_eq!(events(&t, "invoicing.payment-recorded").len(), 2);
 }
 
