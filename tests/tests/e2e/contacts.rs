@@ -152,7 +152,11 @@ fn billing_details_are_optional_checked_and_clearable() {
     assert_eq!(c["default-currency"], "GBP");
     let id = c["id"].as_str().unwrap();
     for (input, status, fragment) in [
-        (json!({"default-currency": "XYZ"}), 400, "not an ISO 4217 currency code"),
+        (
+            json!({"default-currency": "XYZ"}),
+            400,
+            "not an ISO 4217 currency code",
+        ),
         (json!({"payment-terms-days": 4000}), 400, "maximum"),
         (json!({"billing-address": ""}), 400, ""),
     ] {

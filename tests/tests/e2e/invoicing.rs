@@ -429,11 +429,21 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
     );
     let bcn = inv(&t, "issue", json!({"id": bcn["id"], "date": "2026-02-03"}));
     assert_eq!(bcn["number"], "BCN-2026-0001");
-    assert_eq!((&bcn["total"], &bcn["open"]), (&json!(12000), &json!(12000)));
+    assert_eq!(
+        (&bcn["total"], &bcn["open"]),
+        (&json!(12000), &json!(12000))
+    );
     assert_eq!(ledger_balance(&t, "liabilities:payable"), 12000);
     assert_eq!(ledger_balance(&t, "expenses:purchases"), 40000);
-    assert_eq!(ledger_balance(&t, "liabilities:vat"), -3600 + 1000 + 10000 - 2000);
-    let open = inv(&t, "open-items", json!({"side": "purchase", "as-of": "2026-03-15"}));
+    assert_eq!(
+        ledger_balance(&t, "liabilities:vat"),
+        -3600 + 1000 + 10000 - 2000
+    );
+    let open = inv(
+        &t,
+        "open-items",
+        json!({"side": "purchase", "as-of": "2026-03-15"}),
+    );
     assert_eq!(open["items"][0]["number"], "BCN-2026-0001");
     assert_eq!(open["contacts"][0]["open"], -12000);
 
