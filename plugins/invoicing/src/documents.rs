@@ -509,24 +509,36 @@ pub struct ListIn {
     side: Option<Side>,
     status: Option<Status>,
     contact: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ListOut {
     documents: Vec<Document>,
+    /// Pass back as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
 }
 
+/// A page of documents (default 100, at most 1000) in creation order.
 pub fn list(input: ListIn) -> Result<ListOut> {
-    let documents = store::documents()?
-        .into_iter()
-        .filter(|d| {
-            input.kind.is_none_or(|k| k == d.kind)
-                && input.side.is_none_or(|s| s == d.side)
-                && input.status.is_none_or(|s| s == d.status)
-                && input.contact.as_ref().is_none_or(|c| *c == d.contact)
-        })
-        .collect();
-    Ok(ListOut { documents })
+    let limit = input.limit.unwrap_or(100).clamp(1, 1000);
+    let (documents, more) = store::documents_page(input.cursor.as_deref(), limit, |d| {
+        input.kind.is_none_or(|k| k == d.kind)
+            && input.side.is_none_or(|s| s == d.side)
+            && input.status.is_none_or(|s| s == d.status)
+            && input.contact.as_ref().is_none_or(|c| *c == d.contact)
+    })?;
+    let next_cursor = if more {
+        documents.last().map(|d| d.id.clone())
+    } else {
+        None
+    };
+    Ok(ListOut {
+        documents,
+        next_cursor,
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -126,6 +126,31 @@ pub fn documents() -> Result<Vec<Document>> {
     Ok(out)
 }
 
+/// Up to `limit` documents after id `after` (from the start: `None`) that pass
+/// `keep`, in creation order, and whether more may follow.
+pub fn documents_page(
+    after: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&Document) -> bool,
+) -> Result<(Vec<Document>, bool)> {
+    let mut scan = storage::scan_prefix("doc/");
+    if let Some(a) = after {
+        let key = doc_key(a).ok_or_else(|| Error::invalid(format!("bad cursor {a:?}")))?;
+        scan = scan.after(key);
+    }
+    let mut out = Vec::new();
+    for item in scan.iter::<Document>() {
+        let d = item?.1;
+        if keep(&d) {
+            if out.len() == limit {
+                return Ok((out, true));
+            }
+            out.push(d);
+        }
+    }
+    Ok((out, false))
+}
+
 /// Take the next number of `series` in `year` and index it to document `id`.
 pub fn take_number(series: &str, year: u16, id: &str) -> Result<String> {
     let key = format!("num/{series}/{year:04}");

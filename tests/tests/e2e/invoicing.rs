@@ -530,6 +530,21 @@ fn numbers_have_no_gaps_when_an_issue_fails() {
             json!("INV-2027-0001")
         ]
     );
+    // In pages of two.
+    let page = inv(
+        &t,
+        "list-documents",
+        json!({"status": "issued", "limit": 2}),
+    );
+    assert_eq!(page["documents"].as_array().unwrap().len(), 2);
+    assert_eq!(page["next-cursor"], "d-000002");
+    let page = inv(
+        &t,
+        "list-documents",
+        json!({"status": "issued", "limit": 2, "cursor": "d-000002"}),
+    );
+    assert_eq!(page["documents"][0]["number"], "INV-2026-0003");
+    assert_eq!(page["next-cursor"], Value::Null);
 }
 
 #[test]
