@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::calc::format_minor;
 use crate::documents::contact;
-use crate::model::{self, Allocation, Document, Kind, Payment, Settlement, Side, Status};
+use crate::model::{self, Allocation, Kind, Payment, Settlement, Side, Status};
 use crate::{Number, ledger_error, parse_amount, store};
 
 #[derive(Debug, Deserialize)]
@@ -61,13 +61,8 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         )));
     }
     let date = input.date.unwrap_or_else(context::today);
-    let open: Vec<Document> = store::open_documents(Some(&c.id))?
-        .into_iter()
-        .filter(|d| d.side == side && d.kind != Kind::CreditNote && d.open > 0)
-        .collect();
-
-    // (document, amount) pairs, checked.
-    let mut plan: Vec<(Document, i64)> = Vec::new();
+    // (document id, number, amount), checked.
+    let mut plan: Vec<(String, Option<String>, i64)> = Vec::new();
     match &input.allocations {
         Some(list) if !list.is_empty() => {
             for a in list {
@@ -101,8 +96,8 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                 let part = parse_amount(&a.amount, currency)?;
                 let already: i64 = plan
                     .iter()
-                    .filter(|(p, _)| p.id == d.id)
-                    .map(|(_, n)| n)
+                    .filter(|(id, _, _)| *id == d.id)
+                    .map(|(_, _, n)| n)
                     .sum();
                 if part <= 0 || part + already > d.open {
                     return Err(Error::invalid(format!(
@@ -117,9 +112,9 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                         d.date.map(|d| d.to_string()).unwrap_or_default()
                     )));
                 }
-                plan.push((d, part));
+                plan.push((d.id, d.number, part));
             }
-            let sum: i64 = plan.iter().map(|(_, n)| n).sum();
+            let sum: i64 = plan.iter().map(|(_, _, n)| n).sum();
             if sum != amount {
                 return Err(Error::invalid(format!(
                     "the allocations add up to {}, the payment is {}",
@@ -129,9 +124,15 @@ pub fn record(input: RecordIn) -> Result<Payment> {
             }
         }
         _ => {
-            let mut candidates: Vec<Document> = open
+            let mut candidates: Vec<store::OpenRef> = store::open_refs(Some(&c.id))?
                 .into_iter()
-                .filter(|d| d.currency == currency_code && d.date.is_some_and(|x| x <= date))
+                .filter(|d| {
+                    d.side == side
+                        && d.kind != Kind::CreditNote
+                        && d.open > 0
+                        && d.currency == currency_code
+                        && d.date.is_some_and(|x| x <= date)
+                })
                 .collect();
             let total_open: i64 = candidates.iter().map(|d| d.open).sum();
             if amount > total_open {
@@ -151,7 +152,7 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                 }
                 let part = left.min(d.open);
                 left -= part;
-                plan.push((d, part));
+                plan.push((d.id, d.number, part));
             }
         }
     }
@@ -175,9 +176,9 @@ pub fn record(input: RecordIn) -> Result<Payment> {
             .filter(|r| !r.is_empty()),
         allocations: plan
             .iter()
-            .map(|(d, n)| Allocation {
-                document: d.id.clone(),
-                number: d.number.clone(),
+            .map(|(id, number, n)| Allocation {
+                document: id.clone(),
+                number: number.clone(),
                 amount: *n,
             })
             .collect(),
@@ -212,9 +213,9 @@ pub fn record(input: RecordIn) -> Result<Payment> {
     )
     .map_err(|e| ledger_error(e, &format!("payment {}", payment.id)))?;
     payment.ledger_entry = entry["id"].as_str().map(str::to_owned);
-    for (d, part) in plan {
-        // Reload: the plan may name one document twice.
-        let mut d = store::document(&d.id)?;
+    for (id, _, part) in plan {
+        // Read each time: the plan may name one document twice.
+        let mut d = store::document(&id)?;
         d.settlements.push(Settlement {
             kind: "payment".into(),
             id: payment.id.clone(),

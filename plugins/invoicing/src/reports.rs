@@ -340,19 +340,20 @@ pub fn remind() -> Result<Vec<Overdue>> {
     let day = context::today();
     let interval = i64::from(store::settings()?.overdue_interval_days.max(1));
     let mut sent = Vec::new();
-    for d in store::open_documents(None)? {
-        if d.status != Status::Issued || d.kind == Kind::CreditNote || d.open <= 0 {
+    for r in store::open_refs(None)? {
+        if r.kind == Kind::CreditNote || r.open <= 0 {
             continue;
         }
-        let Some(due) = d.due_date else { continue };
+        let Some(due) = r.due_date else { continue };
         if due >= day {
             continue;
         }
-        if let Some(last) = store::last_overdue(&d.id)?
+        if let Some(last) = store::last_overdue(&r.id)?
             && last.days_until(day) < interval
         {
             continue;
         }
+        let d = store::document(&r.id)?;
         let o = Overdue {
             days_past_due: due.days_until(day),
             open: d.open,

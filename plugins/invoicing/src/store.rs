@@ -9,12 +9,14 @@
 //! | `num/<series>/<yyyy>` | the last number given in that series and year |
 //! | `number/<number>` | the id of the document with that number |
 //! | `pay/<seq, 12 digits>` | a [`Payment`] |
-//! | `open/<contact>/<document id>` | present while an issued document has something open |
+//! | `open/<contact>/<document id>` | an [`OpenRef`] while an issued document has something open |
 //! | `od/<document id>` | the day `invoicing.overdue` was last emitted for it |
 
 use backoffice_sdk::prelude::*;
 
-use crate::model::{Document, Payment, Settings, Status, TaxCode};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Document, Kind, Payment, Settings, Side, Status, TaxCode};
 
 pub fn settings() -> Result<Settings> {
     Ok(storage::get::<Settings>("settings")?.unwrap_or_default())
@@ -84,32 +86,58 @@ pub fn document(id_or_number: &str) -> Result<Document> {
     storage::get(&key)?.ok_or_else(not_found)
 }
 
+/// What the open-item index keeps of a document: enough to choose what a payment
+/// pays and what is overdue without reading every document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct OpenRef {
+    pub id: String,
+    pub number: Option<String>,
+    pub kind: Kind,
+    pub side: Side,
+    pub currency: String,
+    pub date: Option<Date>,
+    pub due_date: Option<Date>,
+    pub open: i64,
+}
+
 /// Write a document and keep the open-item index in step with it.
 pub fn put_document(d: &Document) -> Result<()> {
     let key = doc_key(&d.id).ok_or_else(|| Error::internal(format!("bad id {}", d.id)))?;
     storage::put(&key, d)?;
     let open = format!("open/{}/{}", d.contact, d.id);
     if d.status == Status::Issued && d.open != 0 {
-        storage::put(&open, &true)
+        storage::put(
+            &open,
+            &OpenRef {
+                id: d.id.clone(),
+                number: d.number.clone(),
+                kind: d.kind,
+                side: d.side,
+                currency: d.currency.clone(),
+                date: d.date,
+                due_date: d.due_date,
+                open: d.open,
+            },
+        )
     } else {
         storage::delete(&open).map(|_| ())
     }
 }
 
 /// The issued documents of `contact` (of every contact: `None`) with something open
-/// now.
-pub fn open_documents(contact: Option<&str>) -> Result<Vec<Document>> {
+/// now, from the index.
+pub fn open_refs(contact: Option<&str>) -> Result<Vec<OpenRef>> {
     let prefix = match contact {
         Some(c) => format!("open/{c}/"),
         None => "open/".to_owned(),
     };
-    let mut out = Vec::new();
-    for key in storage::scan_prefix(&prefix).keys()? {
-        if let Some((_, id)) = key.rsplit_once('/') {
-            out.push(document(id)?);
-        }
-    }
-    Ok(out)
+    Ok(storage::scan_prefix(&prefix)
+        .page_size(500)
+        .collect::<OpenRef>()?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
 }
 
 pub fn delete_document(d: &Document) -> Result<()> {
