@@ -93,9 +93,16 @@ pub(crate) fn ledger_error(e: Error, what: &str) -> Error {
         Error::Forbidden(m) => Error::forbidden(format!(
             "cannot post {what} to the ledger: {m} (the ledger plugin must be enabled and the caller needs ledger.post)"
         )),
-        Error::InvalidInput(m) | Error::NotFound(m) => Error::invalid(format!(
-            "the ledger refused the entry of {what}: {m}; nothing was issued or recorded (run setup-ledger to create the accounts invoicing posts to)"
-        )),
+        Error::InvalidInput(m) | Error::NotFound(m) => {
+            let hint = if m.contains("unknown account") {
+                " (run setup-ledger to create the accounts invoicing posts to)"
+            } else {
+                ""
+            };
+            Error::invalid(format!(
+                "the ledger refused the entry of {what}: {m}; nothing was issued or recorded{hint}"
+            ))
+        }
         other => other,
     }
 }

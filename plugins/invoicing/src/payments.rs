@@ -248,18 +248,36 @@ pub fn get(input: GetIn) -> Result<Payment> {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ListIn {
     contact: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ListOut {
     payments: Vec<Payment>,
+    /// Pass back as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
 }
 
+/// A page of payments (default 100, at most 1000) in recording order.
 pub fn list(input: ListIn) -> Result<ListOut> {
+    let limit = input.limit.unwrap_or(100).clamp(1, 1000);
+    let mut payments = Vec::new();
+    let mut next_cursor = None;
+    for p in store::payments_after(input.cursor.as_deref())? {
+        let p = p?;
+        if input.contact.as_ref().is_some_and(|c| *c != p.contact) {
+            continue;
+        }
+        if payments.len() == limit {
+            next_cursor = payments.last().map(|p: &Payment| p.id.clone());
+            break;
+        }
+        payments.push(p);
+    }
     Ok(ListOut {
-        payments: store::payments()?
-            .into_iter()
-            .filter(|p| input.contact.as_ref().is_none_or(|c| *c == p.contact))
-            .collect(),
+        payments,
+        next_cursor,
     })
 }

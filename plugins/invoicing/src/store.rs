@@ -200,6 +200,17 @@ pub fn put_payment(p: &Payment) -> Result<()> {
     storage::put(&format!("pay/{n:012}"), p)
 }
 
+/// The payments after id `after` (from the first: `None`), in recording order, read
+/// as they are iterated.
+pub fn payments_after(after: Option<&str>) -> Result<impl Iterator<Item = Result<Payment>>> {
+    let mut scan = storage::scan_prefix("pay/");
+    if let Some(a) = after {
+        let n = id_seq(a, "p-").ok_or_else(|| Error::invalid(format!("bad cursor {a:?}")))?;
+        scan = scan.after(format!("pay/{n:012}"));
+    }
+    Ok(scan.iter::<Payment>().map(|item| item.map(|(_, p)| p)))
+}
+
 /// Every payment, in recording order.
 pub fn payments() -> Result<Vec<Payment>> {
     let mut out = Vec::new();

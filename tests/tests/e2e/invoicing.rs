@@ -451,6 +451,23 @@ fn a_vat_invoice_is_issued_part_paid_aged_credited_and_a_bill_booked() {
     assert_eq!(tb["balanced"], true, "{tb}");
     assert_eq!(events(&t, "invoicing.invoice-issued").len(), 4);
     assert_eq!(events(&t, "invoicing.payment-recorded").len(), 2);
+    let page = inv(&t, "list-payments", json!({"limit": 1}));
+    assert_eq!(page["payments"][0]["id"], "p-000001");
+    assert_eq!(page["next-cursor"], "p-000001");
+    let page = inv(
+        &t,
+        "list-payments",
+        json!({"limit": 1, "cursor": "p-000001"}),
+    );
+    assert_eq!(page["payments"][0]["contact"], paper.as_str());
+    assert_eq!(page["next-cursor"], Value::Null);
+    assert_eq!(
+        inv(&t, "list-payments", json!({"contact": acme}))["payments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
