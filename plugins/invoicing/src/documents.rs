@@ -1,13 +1,13 @@
-//! Drafts (create, update, delete), issue (number, ledger entry, event) and reads of
-//! invoices, bills and credit notes.
+//! Drafts of invoices, bills and credit notes (create, update, delete), their
+//! figures from the tax codes, and reads. Issuing is in [`crate::issue`].
 
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use crate::calc::{self, Rate};
-use crate::model::{self, Document, Kind, Line, Settlement, Side, Status, TaxTotal};
-use crate::{Number, ledger_error, parse_amount, store};
+use crate::model::{Document, Kind, Line, Side, Status, TaxTotal};
+use crate::{Number, parse_amount, store};
 
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
@@ -49,7 +49,7 @@ pub(crate) struct Contact {
     pub(crate) name: String,
     pub(crate) kind: String,
     archived: bool,
-    terms: Option<i64>,
+    pub(crate) terms: Option<i64>,
     pub(crate) currency: Option<String>,
     value: Value,
 }
@@ -165,7 +165,7 @@ fn build_lines(lines: &[LineIn], currency: Currency) -> Result<Vec<Line>> {
 }
 
 /// The line's figures from its tax code as it stands now.
-fn compute_line(line: &mut Line) -> Result<()> {
+pub(crate) fn compute_line(line: &mut Line) -> Result<()> {
     let code = store::tax_code(&line.tax_code)?.ok_or_else(|| {
         Error::invalid(format!(
             "unknown tax code {:?} (see list-tax-codes)",
@@ -189,7 +189,7 @@ fn compute_line(line: &mut Line) -> Result<()> {
 }
 
 /// The document's totals and tax breakdown from its lines.
-fn total(doc: &mut Document) -> Result<()> {
+pub(crate) fn total(doc: &mut Document) -> Result<()> {
     let overflow = || Error::invalid("the document's amounts are too large".to_owned());
     let (mut net, mut tax) = (0i64, 0i64);
     let mut taxes: Vec<TaxTotal> = Vec::new();
@@ -226,7 +226,7 @@ fn currency_of(code: &str) -> Result<Currency> {
 }
 
 /// The invoice or bill a credit note corrects: issued, and not itself a credit note.
-fn corrected(id_or_number: &str) -> Result<Document> {
+pub(crate) fn corrected(id_or_number: &str) -> Result<Document> {
     let d = store::document(id_or_number).map_err(|e| match e {
         Error::NotFound(m) => Error::invalid(format!("the corrected document: {m}")),
         other => other,
@@ -246,7 +246,7 @@ fn corrected(id_or_number: &str) -> Result<Document> {
 }
 
 /// Refuse a credit note of `total` beyond what `of` still has to correct.
-fn check_credit(total: i64, of: &Document) -> Result<()> {
+pub(crate) fn check_credit(total: i64, of: &Document) -> Result<()> {
     let left = of.total - of.credited;
     if total > left {
         let exp = currency_of(&of.currency)?.exponent();
@@ -376,7 +376,7 @@ fn clean(s: Option<String>) -> Option<String> {
 }
 
 /// A draft, or a conflict naming the issued document.
-fn draft(id: &str, expected_revision: Option<u64>) -> Result<Document> {
+pub(crate) fn draft(id: &str, expected_revision: Option<u64>) -> Result<Document> {
     let doc = store::document(id)?;
     if doc.status == Status::Issued {
         return Err(Error::conflict(format!(
@@ -539,148 +539,4 @@ pub fn list(input: ListIn) -> Result<ListOut> {
         documents,
         next_cursor,
     })
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct IssueIn {
-    id: String,
-    date: Option<Date>,
-    expected_revision: Option<u64>,
-}
-
-/// Issue a draft: date it, recompute it with the current tax codes, check it, take
-/// the next number of its series and year, post its entry to the ledger and emit
-/// `invoicing.invoice-issued`. All in the call's one transaction: when the ledger
-/// refuses the entry nothing is kept, the number included, so numbers have no gaps.
-pub fn issue(input: IssueIn) -> Result<Document> {
-    let mut doc = draft(&input.id, input.expected_revision)?;
-    let settings = store::settings()?;
-    let date = input.date.or(doc.date).unwrap_or_else(context::today);
-    if doc.lines.is_empty() {
-        return Err(Error::invalid("a document needs at least one line"));
-    }
-    for l in &mut doc.lines {
-        compute_line(l)?;
-    }
-    total(&mut doc)?;
-    if doc.total <= 0 {
-        return Err(Error::invalid(format!(
-            "{} {} totals {}; only a total above zero can be issued",
-            kind_name(doc.kind),
-            doc.id,
-            doc.total
-        )));
-    }
-    doc.date = Some(date);
-    let mut of = match &doc.corrects {
-        Some(of) => Some(corrected(of)?),
-        None => None,
-    };
-    let due = match (&of, doc.due_date) {
-        (Some(_), _) => date,
-        (None, Some(due)) => due,
-        (None, None) => {
-            let c = contact(&doc.contact)?;
-            let terms = c.terms.unwrap_or(i64::from(settings.default_terms_days));
-            date.add_days(terms)
-                .ok_or_else(|| Error::invalid("the due date is out of range"))?
-        }
-    };
-    if due < date {
-        return Err(Error::invalid(format!(
-            "the due date {due} is before the document date {date}"
-        )));
-    }
-    doc.due_date = Some(due);
-    if let Some(of) = &of {
-        check_credit(doc.total, of)?;
-        if date < of.date.unwrap_or(date) {
-            return Err(Error::invalid(format!(
-                "the credit note is dated {date}, before {} ({})",
-                of.number.as_deref().unwrap_or(&of.id),
-                of.date.map(|d| d.to_string()).unwrap_or_default()
-            )));
-        }
-    }
-    // Everything is checked: take the number. Should the ledger still refuse the
-    // entry, the call fails and the number goes back with the rest.
-    let number = store::take_number(model::series(doc.kind, doc.side), date.year(), &doc.id)?;
-    doc.number = Some(number.clone());
-    if let Some(of) = &mut of {
-        let applied = doc.total.min(of.open.max(0));
-        of.credited += doc.total;
-        if applied > 0 {
-            of.settlements.push(Settlement {
-                kind: "credit-note".into(),
-                id: doc.id.clone(),
-                number: Some(number.clone()),
-                date,
-                amount: applied,
-            });
-            of.open -= applied;
-            doc.settlements.push(Settlement {
-                kind: "applied-to".into(),
-                id: of.id.clone(),
-                number: of.number.clone(),
-                date,
-                amount: applied,
-            });
-            doc.open -= applied;
-        }
-        of.revision += 1;
-        store::put_document(of)?;
-    }
-    let postings: Vec<Value> = model::document_postings(&doc, &settings)
-        .into_iter()
-        .map(|(account, amount)| json!({"account": account, "amount": amount, "currency": doc.currency}))
-        .collect();
-    let description = format!(
-        "{} {number} {}",
-        match doc.kind {
-            Kind::Invoice => "Invoice",
-            Kind::Bill => "Bill",
-            Kind::CreditNote => "Credit note",
-        },
-        doc.contact_name
-    );
-    let entry: Value = plugins::call(
-        "ledger",
-        "post-entry",
-        &json!({
-            "date": date,
-            "description": description,
-            "payee": doc.contact_name,
-            "reference": {"source": "invoicing", "document": number},
-            "idempotency-key": format!("invoicing-{}", doc.id),
-            "postings": postings,
-        }),
-    )
-    .map_err(|e| ledger_error(e, &format!("{} {}", kind_name(doc.kind), doc.id)))?;
-    doc.ledger_entry = entry["id"].as_str().map(str::to_owned);
-    doc.status = Status::Issued;
-    doc.issued_at = Some(context::now().to_rfc3339());
-    doc.revision += 1;
-    store::put_document(&doc)?;
-    events::emit(
-        "invoicing.invoice-issued",
-        &json!({
-            "id": doc.id,
-            "number": doc.number,
-            "kind": doc.kind,
-            "side": doc.side,
-            "contact": doc.contact,
-            "contact-name": doc.contact_name,
-            "currency": doc.currency,
-            "date": doc.date,
-            "due-date": doc.due_date,
-            "net": doc.net,
-            "tax": doc.tax,
-            "total": doc.total,
-            "corrects": doc.corrects,
-            "ledger-entry": doc.ledger_entry,
-        }),
-    )?;
-    log::info(format!("issued {number} ({})", doc.id));
-    Ok(doc)
 }

@@ -8,7 +8,8 @@
 //!
 //! Pure logic lives in [`calc`] (amounts and rounding) and [`model`] (records,
 //! numbers, postings), unit-tested natively; [`store`] holds the storage layout;
-//! [`documents`], [`payments`], [`reports`] and [`html`] glue them to the operations.
+//! [`documents`], [`issue`], [`payments`], [`reports`] and [`html`] glue them to the
+//! operations.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 pub mod calc;
 mod documents;
 pub mod html;
+mod issue;
 pub mod model;
 mod payments;
 mod reports;
@@ -43,7 +45,7 @@ impl Plugin for Invoicing {
             .op("create-document", documents::create)
             .op("update-draft", documents::update)
             .op("delete-draft", documents::delete)
-            .op("issue", documents::issue)
+            .op("issue", issue::issue)
             .op("get-document", documents::get)
             .op("list-documents", documents::list)
             .op("record-payment", payments::record)

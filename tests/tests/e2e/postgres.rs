@@ -112,7 +112,9 @@ fn an_admin_action_waiting_for_one_tenant_holds_up_no_other() {
     );
 
     busy.commit().unwrap();
-    let seen = finishes("the admin action on tenant A", move || admin.join().unwrap());
+    let seen = finishes("the admin action on tenant A", move || {
+        admin.join().unwrap()
+    });
     assert_eq!(seen.as_deref(), Some(&b"1"[..]));
 }
 
