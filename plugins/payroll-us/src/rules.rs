@@ -1,7 +1,11 @@
 //! US federal payroll rules: federal income tax withholding (FIT) by the IRS
 //! Publication 15-T percentage method for automated payroll systems (Worksheet 1A,
 //! Form W-4 from 2020 or later), Social Security and Medicare (FICA) including the
-//! Additional Medicare Tax withholding. State and local taxes are out of scope.
+//! Additional Medicare Tax withholding; traditional 401(k) and section 125 pre-tax
+//! deductions ([`pretax`]); state income tax withholding for Pennsylvania and
+//! Illinois, with the states that have no income tax on wages recognised
+//! ([`state`]); FUTA and the employer's SUTA ([`unemployment`]). Local taxes,
+//! California and New York are out of scope.
 //!
 //! # Tax years
 //! The tax year is the calendar year of the pay date (wages are taxed when paid):
@@ -27,6 +31,12 @@
 //!   applies). Steps 2 to 4 must then be left out.
 //! - `whole-dollar-withholding`: the employer rounds FIT to whole dollars (Pub. 15-T
 //!   allows it with the percentage method when used consistently); default `false`.
+//! - `401k`, `401k-catch-up` (`none`, `age-50`, `age-60-63`), `section-125`: the
+//!   pre-tax deductions per period ([`pretax`]).
+//! - `state`, `il-basic-allowances`, `il-additional-allowances`,
+//!   `state-extra-withholding`: state income tax ([`state`]).
+//! - `employer`: the employer's SUTA set-up per state, filled in by the payroll
+//!   plugin from its settings ([`unemployment`]).
 //!
 //! # Year-to-date codes (`ytd`)
 //! Read from the input (missing = 0; any other code is refused):
@@ -34,10 +44,15 @@
 //!   (never above the year's wage base).
 //! - `medicare-wages`: wages already subject to Medicare tax this year (drives the
 //!   $200,000 Additional Medicare Tax threshold).
+//! - `401k`: elective deferrals so far (against the year's limit).
+//! - `futa-wages`: FUTA wages so far (missing: `medicare-wages` up to $7,000).
+//! - `suta-wages`: SUTA wages so far (against the employer's state wage base).
 //!
 //! Returned, each = previous + this period (the W-2 boxes 1 to 6):
 //! `gross`, `fit`, `social-security-wages`, `social-security`, `medicare-wages`,
-//! `medicare`, `additional-medicare`. Input values of the tax codes are only carried.
+//! `medicare`, `additional-medicare`, `fit-wages`, `401k`, `section-125`,
+//! `futa-wages`, `futa`, `state-wages`, `state-tax`, `suta-wages`, `suta`. Input
+//! values of the codes not read are only carried.
 //!
 //! # Lines
 //! | code | kind | what |
@@ -48,6 +63,11 @@
 //! | `us-additional-medicare` | employee contribution | Additional Medicare Tax, 0.9% |
 //! | `us-social-security-employer` | employer contribution | employer Social Security, 6.2% |
 //! | `us-medicare-employer` | employer contribution | employer Medicare, 1.45% |
+//! | `us-401k` | employee contribution | traditional 401(k) elective deferral |
+//! | `us-section-125` | employee contribution | section 125 cafeteria plan reduction |
+//! | `us-pa-income-tax`, `us-il-income-tax` | employee tax | state income tax |
+//! | `us-futa` | employer contribution | FUTA, 0.6% of the first $7,000 |
+//! | `us-suta-<state>` | employer contribution | state unemployment tax |
 //!
 //! Lines with a zero amount are left out.
 //!
