@@ -1,7 +1,11 @@
 //! US federal payroll rules: federal income tax withholding (FIT) by the IRS
 //! Publication 15-T percentage method for automated payroll systems (Worksheet 1A,
 //! Form W-4 from 2020 or later), Social Security and Medicare (FICA) including the
-//! Additional Medicare Tax withholding. State and local taxes are out of scope.
+//! Additional Medicare Tax withholding; traditional 401(k) and section 125 pre-tax
+//! deductions ([`pretax`]); state income tax withholding for Pennsylvania and
+//! Illinois, with the states that have no income tax on wages recognised
+//! ([`state`]); FUTA and the employer's SUTA ([`unemployment`]). Local taxes,
+//! California and New York are out of scope.
 //!
 //! # Tax years
 //! The tax year is the calendar year of the pay date (wages are taxed when paid):
@@ -27,6 +31,12 @@
 //!   applies). Steps 2 to 4 must then be left out.
 //! - `whole-dollar-withholding`: the employer rounds FIT to whole dollars (Pub. 15-T
 //!   allows it with the percentage method when used consistently); default `false`.
+//! - `401k`, `401k-catch-up` (`none`, `age-50`, `age-60-63`), `section-125`: the
+//!   pre-tax deductions per period ([`pretax`]).
+//! - `state`, `il-basic-allowances`, `il-additional-allowances`,
+//!   `state-extra-withholding`: state income tax ([`state`]).
+//! - `employer`: the employer's SUTA set-up per state, filled in by the payroll
+//!   plugin from its settings ([`unemployment`]).
 //!
 //! # Year-to-date codes (`ytd`)
 //! Read from the input (missing = 0; any other code is refused):
@@ -34,10 +44,15 @@
 //!   (never above the year's wage base).
 //! - `medicare-wages`: wages already subject to Medicare tax this year (drives the
 //!   $200,000 Additional Medicare Tax threshold).
+//! - `401k`: elective deferrals so far (against the year's limit).
+//! - `futa-wages`: FUTA wages so far (missing: `medicare-wages` up to $7,000).
+//! - `suta-wages`: SUTA wages so far (against the employer's state wage base).
 //!
 //! Returned, each = previous + this period (the W-2 boxes 1 to 6):
 //! `gross`, `fit`, `social-security-wages`, `social-security`, `medicare-wages`,
-//! `medicare`, `additional-medicare`. Input values of the tax codes are only carried.
+//! `medicare`, `additional-medicare`, `fit-wages`, `401k`, `section-125`,
+//! `futa-wages`, `futa`, `state-wages`, `state-tax`, `suta-wages`, `suta`. Input
+//! values of the codes not read are only carried.
 //!
 //! # Lines
 //! | code | kind | what |
@@ -48,6 +63,11 @@
 //! | `us-additional-medicare` | employee contribution | Additional Medicare Tax, 0.9% |
 //! | `us-social-security-employer` | employer contribution | employer Social Security, 6.2% |
 //! | `us-medicare-employer` | employer contribution | employer Medicare, 1.45% |
+//! | `us-401k` | employee contribution | traditional 401(k) elective deferral |
+//! | `us-section-125` | employee contribution | section 125 cafeteria plan reduction |
+//! | `us-pa-income-tax`, `us-il-income-tax` | employee tax | state income tax |
+//! | `us-futa` | employer contribution | FUTA, 0.6% of the first $7,000 |
+//! | `us-suta-<state>` | employer contribution | state unemployment tax |
 //!
 //! Lines with a zero amount are left out.
 //!
@@ -66,8 +86,14 @@ use backoffice_sdk::{Error, Result};
 use serde_json::{Value, json};
 
 pub mod params;
+pub mod pretax;
+pub mod state;
+pub mod unemployment;
 
 use params::{Row, Schedule, YearParams};
+use pretax::{CatchUp, dollars};
+use state::{StateProfile, StateTax};
+use unemployment::Suta;
 
 #[cfg(test)]
 mod tests;
@@ -86,8 +112,15 @@ pub const FREQUENCIES: [Frequency; 6] = [
 pub const YTD_SOCIAL_SECURITY_WAGES: &str = "social-security-wages";
 /// Input year-to-date code: Medicare wages.
 pub const YTD_MEDICARE_WAGES: &str = "medicare-wages";
+/// Input year-to-date code: 401(k) elective deferrals (against the annual limit).
+pub const YTD_401K: &str = "401k";
+/// Input year-to-date code: FUTA wages (against the $7,000 base); when missing, the
+/// Medicare wages (the same wages before the base) up to $7,000 are taken.
+pub const YTD_FUTA_WAGES: &str = "futa-wages";
+/// Input year-to-date code: SUTA wages (against the state's wage base).
+pub const YTD_SUTA_WAGES: &str = "suta-wages";
 /// Every year-to-date code, input or output.
-pub const YTD_CODES: [&str; 7] = [
+pub const YTD_CODES: [&str; 16] = [
     "gross",
     "fit",
     YTD_SOCIAL_SECURITY_WAGES,
@@ -95,6 +128,15 @@ pub const YTD_CODES: [&str; 7] = [
     YTD_MEDICARE_WAGES,
     "medicare",
     "additional-medicare",
+    "fit-wages",
+    YTD_401K,
+    "section-125",
+    YTD_FUTA_WAGES,
+    "futa",
+    "state-wages",
+    "state-tax",
+    YTD_SUTA_WAGES,
+    "suta",
 ];
 
 /// Largest amount accepted for `gross` and profile amounts: $10 billion, in cents.
@@ -153,6 +195,26 @@ pub fn profile_schema() -> Value {
                 "type": "boolean",
                 "default": false,
                 "description": "Employer choice, to be used consistently: round the federal income tax of each pay period to the nearest whole dollar (Pub. 15-T percentage method)."
+            },
+            "401k": amount("Traditional 401(k) elective deferral for each pay period, in cents: reduces federal (and Illinois) income-tax wages, not Social Security, Medicare or FUTA wages. Limited year to date to the IRS elective deferral limit (IRS Notice 2024-80 for 2025, Notice 2025-67 for 2026)."),
+            "401k-catch-up": {
+                "type": "string",
+                "enum": ["none", "age-50", "age-60-63"],
+                "default": "none",
+                "description": "Catch-up eligibility for the 401(k) limit: 'age-50' (50 or over by the end of the year), 'age-60-63' (attains 60 to 63 in the year)."
+            },
+            "section-125": amount("Section 125 cafeteria plan salary reduction for each pay period (health premiums, health FSA), in cents: reduces income-tax, Social Security, Medicare and FUTA wages."),
+            "state": {
+                "type": "string",
+                "enum": state::supported(),
+                "description": "The state whose income tax is withheld (where the employee works). PA and IL are withheld; AK, FL, NV, NH, SD, TN, TX, WA and WY have no income tax on wages. Left out: no state tax and no SUTA."
+            },
+            "il-basic-allowances": {"type": "integer", "minimum": 0, "maximum": 99, "default": 0, "description": "Form IL-W-4 Line 1: basic allowances."},
+            "il-additional-allowances": {"type": "integer", "minimum": 0, "maximum": 99, "default": 0, "description": "Form IL-W-4 Line 2: additional allowances."},
+            "state-extra-withholding": amount("Additional state income tax to withhold each pay period, in cents (Form IL-W-4 Line 3)."),
+            "employer": {
+                "type": "object",
+                "description": "The employer's state unemployment (SUTA) set-up per state, {\"suta\": {\"PA\": {\"rate\": \"3.822\", \"wage-base\": 1000000}}}; filled in by the payroll plugin from its settings (employer.US)."
             }
         }
     })
@@ -198,6 +260,16 @@ pub struct Profile {
     pub exempt: bool,
     /// Round FIT to whole dollars.
     pub whole_dollar_withholding: bool,
+    /// Traditional 401(k) deferral per period, cents.
+    pub deferral_401k: i64,
+    /// 401(k) catch-up eligibility.
+    pub catch_up: CatchUp,
+    /// Section 125 salary reduction per period, cents.
+    pub section_125: i64,
+    /// The state part.
+    pub state: StateProfile,
+    /// The employer's SUTA set-up per state.
+    pub suta: BTreeMap<String, Suta>,
 }
 
 impl Default for Profile {
@@ -211,11 +283,16 @@ impl Default for Profile {
             extra_withholding: 0,
             exempt: false,
             whole_dollar_withholding: false,
+            deferral_401k: 0,
+            catch_up: CatchUp::None,
+            section_125: 0,
+            state: StateProfile::default(),
+            suta: BTreeMap::new(),
         }
     }
 }
 
-const PROFILE_FIELDS: &str = "filing-status, multiple-jobs, dependents-amount, other-income, deductions, extra-withholding, exempt, whole-dollar-withholding";
+const PROFILE_FIELDS: &str = "filing-status, multiple-jobs, dependents-amount, other-income, deductions, extra-withholding, exempt, whole-dollar-withholding, 401k, 401k-catch-up, section-125, state, il-basic-allowances, il-additional-allowances, state-extra-withholding, employer";
 
 /// Parse and check the profile; unknown fields are refused.
 pub fn parse_profile(value: &Value) -> Result<Profile> {
@@ -234,6 +311,14 @@ pub fn parse_profile(value: &Value) -> Result<Profile> {
             Some(n) if (0..=MAX_AMOUNT).contains(&n) => Ok(n),
             _ => Err(Error::invalid(format!(
                 "profile {key} must be a whole number of cents from 0 to {MAX_AMOUNT}, got {v}"
+            ))),
+        }
+    };
+    let allowances = |key: &str, v: &Value| -> Result<i64> {
+        match v.as_i64() {
+            Some(n) if (0..=99).contains(&n) => Ok(n),
+            _ => Err(Error::invalid(format!(
+                "profile {key} must be a whole number of allowances from 0 to 99, got {v}"
             ))),
         }
     };
@@ -258,6 +343,28 @@ pub fn parse_profile(value: &Value) -> Result<Profile> {
             "extra-withholding" => p.extra_withholding = amount(key, v)?,
             "exempt" => p.exempt = boolean(key, v)?,
             "whole-dollar-withholding" => p.whole_dollar_withholding = boolean(key, v)?,
+            "401k" => p.deferral_401k = amount(key, v)?,
+            "401k-catch-up" => {
+                p.catch_up = v.as_str().and_then(CatchUp::parse).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "profile 401k-catch-up {v} is not accepted; use \"none\", \"age-50\" or \"age-60-63\""
+                    ))
+                })?
+            }
+            "section-125" => p.section_125 = amount(key, v)?,
+            "state" => {
+                let st = v.as_str().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "profile state must be a two-letter state code such as \"PA\", got {v}"
+                    ))
+                })?;
+                state::check(st)?;
+                p.state.state = Some(st.to_string());
+            }
+            "il-basic-allowances" => p.state.il_basic_allowances = allowances(key, v)?,
+            "il-additional-allowances" => p.state.il_additional_allowances = allowances(key, v)?,
+            "state-extra-withholding" => p.state.extra_withholding = amount(key, v)?,
+            "employer" => p.suta = unemployment::parse_employer(v)?,
             other => {
                 return Err(Error::invalid(format!(
                     "profile field {other:?} is unknown; accepted fields: {PROFILE_FIELDS}"
@@ -530,8 +637,44 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     let gross = input.gross;
     let mut notes = Vec::new();
 
-    // Federal income tax withholding.
-    let fit = federal_income_tax(year, periods, gross, &profile);
+    // Pre-tax deductions: what is left for each tax (see `pretax`).
+    let limits = pretax::limits(year.year).ok_or_else(|| {
+        Error::invalid(format!(
+            "payroll-us has no 401(k) limit for tax year {}",
+            year.year
+        ))
+    })?;
+    let wages = pretax::apply(
+        gross,
+        profile.deferral_401k,
+        profile.section_125,
+        ytd(YTD_401K),
+        limits,
+        profile.catch_up,
+    )?;
+    if gross == 0 && (profile.deferral_401k != 0 || profile.section_125 != 0) {
+        notes.push("No pay this period: no 401(k) or section 125 deduction taken.".to_string());
+    }
+    if wages.deferral != 0 {
+        notes.push(format!(
+            "401(k) elective deferral {} ({} so far this year of the {} limit, {}): not in federal income-tax wages, still in Social Security, Medicare and FUTA wages.",
+            dollars(wages.deferral),
+            dollars(ytd(YTD_401K) + wages.deferral),
+            dollars(limits.total(profile.catch_up)),
+            limits.source
+        ));
+    }
+    if wages.section_125 != 0 {
+        notes.push(format!(
+            "Section 125 cafeteria plan {}: not in income-tax, Social Security, Medicare or FUTA wages.",
+            dollars(wages.section_125)
+        ));
+    }
+    let fica_wages = wages.fica;
+
+    // Federal income tax withholding, on the wages left after both deductions
+    // (Worksheet 1A line 1a: "total taxable wages this payroll period").
+    let fit = federal_income_tax(year, periods, wages.income_tax, &profile);
     if profile.exempt {
         notes.push("Exempt from federal income tax withholding (Form W-4).".to_string());
     } else {
@@ -552,28 +695,28 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
 
     // Social Security: wages up to the wage base for the year (Pub. 15 section 9).
     let ss_room = year.social_security_wage_base - ss_wages_before;
-    let ss_wages = gross.min(ss_room);
+    let ss_wages = fica_wages.min(ss_room);
     // Employee and employer shares each 6.2% of the taxable wages of this payment,
     // rounded to the nearest cent.
     let ss_employee = percent_bp(ss_wages, year.social_security_rate);
     let ss_employer = percent_bp(ss_wages, year.social_security_rate);
-    if ss_wages < gross {
+    if ss_wages < fica_wages {
         notes.push(format!(
             "Social Security wage base for {} (${}) reached: {} of {} cents taxed.",
             year.year,
             year.social_security_wage_base / 100,
             ss_wages,
-            gross
+            fica_wages
         ));
     }
 
     // Medicare: all wages, 1.45% each share, rounded to the nearest cent.
-    let medicare_employee = percent_bp(gross, year.medicare_rate);
-    let medicare_employer = percent_bp(gross, year.medicare_rate);
+    let medicare_employee = percent_bp(fica_wages, year.medicare_rate);
+    let medicare_employer = percent_bp(fica_wages, year.medicare_rate);
     // Additional Medicare Tax: 0.9% of the wages of this payment that bring the
     // year's Medicare wages from this employer above $200,000, regardless of filing
     // status (Pub. 15 section 9); employee only; rounded to the nearest cent.
-    let medicare_wages_after = medicare_wages_before + gross;
+    let medicare_wages_after = medicare_wages_before + fica_wages;
     let additional_wages = (medicare_wages_after
         - medicare_wages_before.max(year.additional_medicare_threshold))
     .max(0);
@@ -584,6 +727,54 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         ));
     }
 
+    // State income tax.
+    let state_tax = state::withholding(year.year, periods, gross, &wages, &profile.state)?;
+    if let Some(st) = &state_tax {
+        notes.push(st.note.clone());
+    } else {
+        notes.push("No state given in the profile: no state income tax or state unemployment tax computed.".to_string());
+    }
+
+    // FUTA (see `unemployment`). Without FUTA figures of the year (runs before this
+    // version), the Medicare wages stand in: the same wages before the base.
+    let futa_before = input
+        .ytd
+        .get(YTD_FUTA_WAGES)
+        .copied()
+        .unwrap_or_else(|| medicare_wages_before.min(unemployment::FUTA_WAGE_BASE));
+    if futa_before > unemployment::FUTA_WAGE_BASE {
+        return Err(Error::invalid(format!(
+            "ytd {YTD_FUTA_WAGES} is {futa_before}, above the FUTA wage base of {} cents",
+            unemployment::FUTA_WAGE_BASE
+        )));
+    }
+    let (futa_wages, futa) = unemployment::futa(fica_wages, futa_before);
+
+    // SUTA, where the employer set up the employee's state.
+    let mut suta_line = None;
+    if let Some(st) = profile.state.state.as_deref() {
+        match profile.suta.get(st) {
+            Some(cfg) => {
+                let (w, tax) = unemployment::suta(cfg, fica_wages, ytd(YTD_SUTA_WAGES));
+                notes.push(format!(
+                    "{st} state unemployment tax at the employer's rate {} on {} (wage base {}).",
+                    unemployment::rate_text(cfg.rate_ppm),
+                    dollars(w),
+                    dollars(cfg.wage_base)
+                ));
+                suta_line = Some((
+                    format!("us-suta-{}", st.to_ascii_lowercase()),
+                    unemployment::suta_description(st, cfg),
+                    w,
+                    tax,
+                ));
+            }
+            None => notes.push(format!(
+                "No state unemployment (SUTA) rate set up for {st} (payroll settings employer.US.suta.{st}): none computed."
+            )),
+        }
+    }
+
     let mut lines = Vec::new();
     let mut push = |code: &str, description: &str, amount: i64, kind: LineKind| {
         if amount != 0 {
@@ -591,11 +782,32 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         }
     };
     push(
+        "us-401k",
+        "401(k) elective deferral (pre-tax)",
+        wages.deferral,
+        LineKind::EmployeeContribution,
+    );
+    push(
+        "us-section-125",
+        "Section 125 cafeteria plan (pre-tax)",
+        wages.section_125,
+        LineKind::EmployeeContribution,
+    );
+    push(
         "us-fit",
         "Federal income tax withheld",
         fit,
         LineKind::EmployeeTax,
     );
+    if let Some(StateTax {
+        code: Some(code),
+        description,
+        tax,
+        ..
+    }) = &state_tax
+    {
+        push(code, description, *tax, LineKind::EmployeeTax);
+    }
     push(
         "us-social-security",
         "Social Security tax (6.2%)",
@@ -626,6 +838,29 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         medicare_employer,
         LineKind::EmployerContribution,
     );
+    push(
+        "us-futa",
+        "Federal unemployment tax (FUTA, 0.6% of the first $7,000)",
+        futa,
+        LineKind::EmployerContribution,
+    );
+    if let Some((code, description, _, tax)) = &suta_line {
+        push(code, description, *tax, LineKind::EmployerContribution);
+    }
+
+    // Whatever the deductions, the employee cannot be paid less than nothing.
+    let taken: i64 = lines
+        .iter()
+        .filter(|l| l.kind != LineKind::EmployerContribution)
+        .map(|l| l.amount)
+        .sum();
+    if taken > gross {
+        return Err(Error::invalid(format!(
+            "the deductions and taxes of this payment ({}) exceed the pay ({}); lower profile 401k or section-125",
+            dollars(taken),
+            dollars(gross)
+        )));
+    }
 
     let mut out = BTreeMap::new();
     let mut add = |code: &str, amount: i64| {
@@ -635,9 +870,21 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     add("fit", fit);
     add(YTD_SOCIAL_SECURITY_WAGES, ss_wages);
     add("social-security", ss_employee);
-    add(YTD_MEDICARE_WAGES, gross);
+    add(YTD_MEDICARE_WAGES, fica_wages);
     add("medicare", medicare_employee);
     add("additional-medicare", additional_medicare);
+    add("fit-wages", wages.income_tax);
+    add(YTD_401K, wages.deferral);
+    add("section-125", wages.section_125);
+    add("futa", futa);
+    add(
+        "state-wages",
+        state_tax.as_ref().map(|s| s.wages).unwrap_or(0),
+    );
+    add("state-tax", state_tax.as_ref().map(|s| s.tax).unwrap_or(0));
+    add(YTD_SUTA_WAGES, suta_line.as_ref().map(|s| s.2).unwrap_or(0));
+    add("suta", suta_line.as_ref().map(|s| s.3).unwrap_or(0));
+    out.insert(YTD_FUTA_WAGES.to_string(), futa_before + futa_wages);
 
     Ok(Payslip::new(
         input,

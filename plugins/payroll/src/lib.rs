@@ -192,6 +192,8 @@ fn set_employee(input: SetEmployee) -> Result<Employee> {
     // Let the rules check the tax profile: a zero payslip under the rules in force on
     // the effective date or, when the rules do not cover that date (a back-dated hire,
     // rules not yet updated for a future date), today.
+    // The employer's part of the profile (settings.employer) is checked with it.
+    let rules_profile = model::rules_profile(&settings()?, &country, &profile);
     let dry_run = |date: Date| {
         payroll::calculate(&CalcInput {
             country: country.clone(),
@@ -200,7 +202,7 @@ fn set_employee(input: SetEmployee) -> Result<Employee> {
             gross: 0,
             currency: currency.clone(),
             ytd: BTreeMap::new(),
-            profile: profile.clone(),
+            profile: rules_profile.clone(),
         })
     };
     if let Err(first) = dry_run(effective_date) {
@@ -338,6 +340,7 @@ fn calculate_payslip(mut input: CalcInput) -> Result<Payslip> {
             input.gross
         )));
     }
+    input.profile = model::rules_profile(&settings()?, &input.country, &input.profile);
     payroll::calculate(&input)
 }
 
@@ -615,6 +618,7 @@ fn create_run(input: CreateRun) -> Result<Run> {
         totals: BTreeMap::new(),
         countries: BTreeMap::new(),
     };
+    let settings = settings()?;
     for emp in employees {
         let gross = model::gross_for_period(
             &emp,
@@ -629,7 +633,7 @@ fn create_run(input: CreateRun) -> Result<Run> {
             gross,
             currency: emp.currency.clone(),
             ytd: BTreeMap::new(),
-            profile: emp.profile.clone(),
+            profile: model::rules_profile(&settings, &emp.country, &emp.profile),
         };
         let in_employee = |e: Error| match e {
             Error::InvalidInput(m) => Error::invalid(format!("employee {}: {m}", emp.id)),
@@ -1043,6 +1047,35 @@ fn set_settings(input: Settings) -> Result<Settings> {
                 "payees.{code}: payee {payee:?} must be a non-blank account name part without '/'"
             )));
         }
+    }
+    // The employer's part of each country's profile is checked by that country's
+    // rules now, with a zero payslip dated today, rather than at the next run.
+    for (country, employer) in &input.employer {
+        let in_employer = |e: Error| match e {
+            Error::InvalidInput(m) => Error::invalid(format!("employer.{country}: {m}")),
+            other => other,
+        };
+        if !employer.is_object() {
+            return Err(Error::invalid(format!(
+                "employer.{country} must be a JSON object (the employer's part of the {country} tax profile), got {employer}"
+            )));
+        }
+        let support = payroll::support(country).map_err(in_employer)?;
+        let frequency = *support.frequencies.first().ok_or_else(|| {
+            Error::invalid(format!(
+                "employer.{country}: the rules support no pay frequency"
+            ))
+        })?;
+        payroll::calculate(&CalcInput {
+            country: country.clone(),
+            pay_date: context::today().to_string(),
+            frequency,
+            gross: 0,
+            currency: support.currency.clone(),
+            ytd: BTreeMap::new(),
+            profile: serde_json::json!({"employer": employer}),
+        })
+        .map_err(in_employer)?;
     }
     storage::put("settings", &input)?;
     Ok(input)

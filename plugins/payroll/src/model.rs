@@ -143,6 +143,13 @@ pub struct Settings {
     /// `gb-pension-employee`. Optional in `set-settings`: left out, the defaults apply.
     #[serde(default = "default_payees")]
     pub payees: BTreeMap<String, String>,
+    /// Per country: the employer's own part of the tax profile (a JSON object), given
+    /// to the rules as `profile.employer` for every employee of that country whose
+    /// profile has no `employer` of its own, e.g. the US state unemployment rates:
+    /// `{"US": {"suta": {"PA": {"rate": "3.822", "wage-base": 1000000}}}}`. Optional
+    /// in `set-settings`: left out, none.
+    #[serde(default)]
+    pub employer: BTreeMap<String, serde_json::Value>,
 }
 
 /// Lines owed to someone other than the country's tax or contributions authority.
@@ -170,6 +177,36 @@ fn default_payees() -> BTreeMap<String, String> {
         "de-minijob-u3",
     ] {
         out.insert(code.to_string(), "minijob-zentrale".to_string());
+    }
+    // US: 401(k) deferrals are paid over to the plan's trust, section 125 reductions
+    // to the benefits plan; state income tax to the state's revenue department and
+    // state unemployment tax to the state's unemployment fund, not to the IRS (FUTA,
+    // by contrast, goes to the IRS with Form 940).
+    out.insert("us-401k".into(), "401k-plan".into());
+    out.insert("us-section-125".into(), "section-125-plan".into());
+    for st in ["pa", "il"] {
+        out.insert(format!("us-{st}-income-tax"), format!("{st}-revenue"));
+    }
+    for st in [
+        "ak", "fl", "il", "nh", "nv", "pa", "sd", "tn", "tx", "wa", "wy",
+    ] {
+        out.insert(format!("us-suta-{st}"), format!("{st}-unemployment"));
+    }
+    out
+}
+
+/// The profile given to the rules: the employee's, with the employer's part from
+/// the settings as `employer` when the employee's has none.
+pub fn rules_profile(
+    settings: &Settings,
+    country: &str,
+    profile: &serde_json::Value,
+) -> serde_json::Value {
+    let mut out = profile.clone();
+    if let (Some(employer), Some(obj)) = (settings.employer.get(country), out.as_object_mut())
+        && !obj.contains_key("employer")
+    {
+        obj.insert("employer".into(), employer.clone());
     }
     out
 }
@@ -205,6 +242,7 @@ impl Default for Settings {
                 ("DE".into(), a("finanzamt", "krankenkasse")),
             ]),
             payees: default_payees(),
+            employer: BTreeMap::new(),
         }
     }
 }
@@ -692,6 +730,71 @@ mod tests {
         }))
         .expect("old settings");
         assert_eq!(old.payees, default_payees());
+    }
+
+    #[test]
+    fn employer_profile_and_us_payees() {
+        let mut settings = Settings::default();
+        let suta = serde_json::json!({"suta": {"PA": {"rate": "3.822", "wage-base": 1_000_000}}});
+        settings.employer.insert("US".into(), suta.clone());
+        // The employer's part is added under `employer` for that country only, and
+        // an employee's own `employer` is kept.
+        let p = rules_profile(&settings, "US", &serde_json::json!({"state": "PA"}));
+        assert_eq!(p, serde_json::json!({"state": "PA", "employer": suta}));
+        let own = serde_json::json!({"employer": {"suta": {}}});
+        assert_eq!(rules_profile(&settings, "US", &own), own);
+        assert_eq!(
+            rules_profile(&settings, "GB", &serde_json::json!({})),
+            serde_json::json!({})
+        );
+        // 401(k), section 125, state tax and SUTA lines have their own payees;
+        // FUTA stays with the IRS.
+        let line = |code: &str, kind| Line {
+            code: code.into(),
+            description: code.into(),
+            amount: 1,
+            kind,
+        };
+        for (code, kind, account) in [
+            (
+                "us-401k",
+                LineKind::EmployeeContribution,
+                "liabilities:payroll:401k-plan",
+            ),
+            (
+                "us-section-125",
+                LineKind::EmployeeContribution,
+                "liabilities:payroll:section-125-plan",
+            ),
+            (
+                "us-pa-income-tax",
+                LineKind::EmployeeTax,
+                "liabilities:payroll:pa-revenue",
+            ),
+            (
+                "us-suta-pa",
+                LineKind::EmployerContribution,
+                "liabilities:payroll:pa-unemployment",
+            ),
+            (
+                "us-futa",
+                LineKind::EmployerContribution,
+                "liabilities:payroll:irs",
+            ),
+        ] {
+            assert_eq!(
+                settings.line_account("US", &line(code, kind)),
+                account,
+                "{code}"
+            );
+        }
+        // Settings stored before `employer` existed still load, with none.
+        let old: Settings = serde_json::from_value(serde_json::json!({
+            "wages-account": "w", "employer-contributions-account": "e",
+            "net-pay-account": "n", "liabilities-parent": "l", "authorities": {}
+        }))
+        .expect("old settings");
+        assert!(old.employer.is_empty());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 // Student loans and pensions (UK), Midijobs, Minijobs and Umlagen (Germany).
 mod deductions;
+mod us_states;
 
 /// A host with the ledger, payroll and the three rules plugins enabled for "acme".
 fn host() -> TestHost {

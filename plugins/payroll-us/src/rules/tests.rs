@@ -218,15 +218,17 @@ fn support_and_schema() {
     let schema = profile_schema();
     assert_eq!(schema["additionalProperties"], json!(false));
     let props = schema["properties"].as_object().expect("properties");
-    assert_eq!(props.len(), 8);
+    assert_eq!(props.len(), 16);
     for (k, v) in props {
         assert!(v["description"].is_string(), "{k} has no description");
     }
     // Every field the schema lists is accepted by the parser, and nothing else.
     let mut full = serde_json::Map::new();
-    for k in props.keys() {
+    // (`state` and `employer` have no default: left out, none applies.)
+    for k in props.keys().filter(|k| !props[*k]["default"].is_null()) {
         full.insert(k.clone(), props[k]["default"].clone());
     }
+    assert_eq!(full.len(), 14);
     assert_eq!(parse_profile(&Value::Object(full)), Ok(Profile::default()));
 }
 
@@ -352,4 +354,98 @@ fn ytd_accumulates_over_a_year() {
     assert_eq!(ytd["social-security"], 1_091_820); // 6.2% of $176,100
     assert_eq!(ytd["medicare"], 348_000);
     assert_eq!(ytd["additional-medicare"], 36_000); // 0.9% of $40,000
+}
+
+#[test]
+fn refuses_an_unsupported_state_naming_the_supported_ones() {
+    let msg = invalid(json!({"profile": {"state": "OR"}}));
+    assert!(
+        msg.contains("\"OR\"")
+            && msg.contains("IL, PA (income tax withheld)")
+            && msg.contains("AK, FL, NV, NH, SD, TN, TX, WA, WY"),
+        "{msg}"
+    );
+    // California and New York are not implemented: refused the same way.
+    for st in ["CA", "NY", "pa"] {
+        let msg = invalid(json!({"profile": {"state": st}}));
+        assert!(msg.contains("not supported"), "{msg}");
+    }
+}
+
+#[test]
+fn refuses_a_401k_above_the_pay() {
+    let msg = invalid(json!({"gross": 100000, "profile": {"401k": 90000, "section-125": 20000}}));
+    assert!(
+        msg.contains("above the pay of the period ($1,000.00)") && msg.contains("$1,100.00"),
+        "{msg}"
+    );
+    // Deductions that fit but leave too little for the taxes are refused too.
+    let msg = invalid(json!({"gross": 100000, "profile": {"401k": 99000, "state": "PA"}}));
+    assert!(msg.contains("exceed the pay"), "{msg}");
+}
+
+#[test]
+fn refuses_a_deferral_beyond_the_annual_limit() {
+    let msg = invalid(json!({"pay-date": "2025-12-31", "ytd": {"401k": 2_300_000},
+                             "profile": {"401k": 100_000}}));
+    assert!(
+        msg.contains("$23,500.00")
+            && msg.contains("IRS Notice 2024-80")
+            && msg.contains("at most $500.00"),
+        "{msg}"
+    );
+    let msg = invalid(json!({"pay-date": "2026-12-31", "ytd": {"401k": 3_200_000},
+                             "profile": {"401k": 100_000, "401k-catch-up": "age-50"}}));
+    assert!(
+        msg.contains("$32,500.00") && msg.contains("IRS Notice 2025-67"),
+        "{msg}"
+    );
+    let msg = invalid(json!({"profile": {"401k-catch-up": "age-55"}}));
+    assert!(msg.contains("age-60-63"), "{msg}");
+}
+
+#[test]
+fn a_zero_payslip_takes_no_deduction() {
+    // set-employee checks a profile with a zero gross: it must pass.
+    let slip = calculate(&input(json!({"gross": 0, "profile": {
+        "401k": 50000, "section-125": 10000, "state": "IL", "il-basic-allowances": 1,
+        "employer": {"suta": {"IL": {"rate": "3.175", "wage-base": 1_375_000}}}}})))
+    .expect("valid");
+    assert!(slip.lines.is_empty(), "{:?}", slip.lines);
+    assert_eq!(slip.net, 0);
+}
+
+#[test]
+fn state_fields_are_checked() {
+    let msg = invalid(json!({"pay-date": "2026-01-30", "profile": {"state": "IL"}}));
+    assert!(
+        msg.contains("Illinois") && msg.contains("2026") && msg.contains("2025"),
+        "{msg}"
+    );
+    let msg = invalid(json!({"profile": {"state": "PA", "il-basic-allowances": 1}}));
+    assert!(msg.contains("Illinois only"), "{msg}");
+    let msg = invalid(json!({"profile": {"il-basic-allowances": 1}}));
+    assert!(msg.contains("need profile state"), "{msg}");
+    let msg = invalid(json!({"profile": {"state": "TX", "state-extra-withholding": 100}}));
+    assert!(msg.contains("TX has no state income tax"), "{msg}");
+    let msg = invalid(json!({"profile": {"il-basic-allowances": 100}}));
+    assert!(msg.contains("0 to 99"), "{msg}");
+    let msg = invalid(json!({"profile": {"state": "PA",
+        "employer": {"suta": {"OR": {"rate": "2.4", "wage-base": 5_460_000}}}}}));
+    assert!(
+        msg.contains("employer.suta") && msg.contains("\"OR\""),
+        "{msg}"
+    );
+    // A state without a SUTA set-up computes none, and says so.
+    let slip = calculate(&input(json!({"profile": {"state": "PA",
+        "employer": {"suta": {"IL": {"rate": "3.175", "wage-base": 1_375_000}}}}})))
+    .expect("valid");
+    assert!(slip.lines.iter().all(|l| !l.code.starts_with("us-suta")));
+    assert!(
+        slip.notes
+            .iter()
+            .any(|n| n.contains("No state unemployment (SUTA) rate set up for PA")),
+        "{:?}",
+        slip.notes
+    );
 }
