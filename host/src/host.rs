@@ -98,6 +98,8 @@ pub struct Host {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker: Worker,
     pub(crate) audit_queue: crate::audit::Queue,
+    /// Principals of recently authenticated tokens (see `identity::PrincipalCache`).
+    pub(crate) principals: crate::identity::PrincipalCache,
     pub(crate) session_ttl: std::time::Duration,
     operator: String,
 }
@@ -153,6 +155,7 @@ impl Host {
             clock: config.clock,
             worker: Worker::new(config.work),
             audit_queue: crate::audit::Queue::default(),
+            principals: crate::identity::PrincipalCache::default(),
             session_ttl: config.session_ttl,
             operator: config.operator,
         })

@@ -635,12 +635,19 @@ impl Host {
             refuse("the bearer token is malformed; tokens look like bo_<16 hex>_<64 hex>")
         })?;
         let now = OffsetDateTime::now_utc();
+        let hash = token_hash(token);
+        // Read before the rows: a change committed after this read moves the stamp
+        // again, so a principal cached below can only be stale by one request.
+        let stamp = self.storage.identity_stamp()?;
+        if let Some(principal) = self.principals.get(id, &hash, stamp, now) {
+            return Ok(principal);
+        }
         let (record, user, roles, permissions) = {
             let mut tx = self.storage.begin_read()?;
             let record = tx.token_get(id)?;
             // Compare even when the id is unknown, so both cases take the same time.
             let stored = record.as_ref().map_or("", |r| r.hash.as_str());
-            let matches: bool = token_hash(token).as_bytes().ct_eq(stored.as_bytes()).into();
+            let matches: bool = hash.as_bytes().ct_eq(stored.as_bytes()).into();
             let record = record
                 .filter(|_| matches)
                 .ok_or_else(|| refuse("the bearer token is not valid"))?;
@@ -676,10 +683,10 @@ impl Host {
             tx.token_touch(&record.id, &rfc3339(now))?;
             tx.commit()?;
         }
-        Ok(Principal {
+        let principal = Principal {
             id: Some(user.username),
-            tenant: (!user.system_admin).then_some(record.tenant),
-            token_id: Some(record.id),
+            tenant: (!user.system_admin).then_some(record.tenant.clone()),
+            token_id: Some(record.id.clone()),
             kind: if record.kind == SESSION {
                 PrincipalKind::User
             } else {
@@ -687,7 +694,85 @@ impl Host {
             },
             roles,
             permissions,
-        })
+        };
+        self.principals.put(&record, hash, stamp, now, &principal);
+        Ok(principal)
+    }
+}
+
+/// Principals of recently seen tokens, so that a request with a known token costs one
+/// small read (the identity stamp) instead of reading the token, the user and the
+/// roles. An entry is used only while the stamp is unchanged (any revocation, role,
+/// permission or user change anywhere moves it), before the token's expiry, and for
+/// the very token it was made from (its hash is compared in constant time).
+#[derive(Default)]
+pub(crate) struct PrincipalCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedPrincipal>>,
+}
+
+struct CachedPrincipal {
+    hash: String,
+    stamp: i64,
+    expires_at: Option<OffsetDateTime>,
+    /// When the token's use was last recorded (`token_touch`).
+    used_at: OffsetDateTime,
+    principal: Principal,
+}
+
+/// Entries kept at most; when full, the cache starts again empty.
+const PRINCIPAL_CACHE_SIZE: usize = 10_000;
+
+impl PrincipalCache {
+    /// The cached principal of token `id`, if it is still good at `now` under `stamp`.
+    fn get(&self, id: &str, hash: &str, stamp: i64, now: OffsetDateTime) -> Option<Principal> {
+        let entries = self.entries.lock().ok()?;
+        let entry = entries.get(id)?;
+        let same: bool = entry.hash.as_bytes().ct_eq(hash.as_bytes()).into();
+        let fresh = entry.stamp == stamp
+            && entry.expires_at.is_none_or(|at| now < at)
+            // Use is recorded once a minute, by the slow path.
+            && now - entry.used_at <= time::Duration::MINUTE;
+        (same && fresh).then(|| entry.principal.clone())
+    }
+
+    fn put(
+        &self,
+        record: &TokenRecord,
+        hash: String,
+        stamp: i64,
+        now: OffsetDateTime,
+        principal: &Principal,
+    ) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= PRINCIPAL_CACHE_SIZE {
+            entries.clear();
+        }
+        let expires_at = match record.expires_at.as_deref() {
+            Some(at) => match OffsetDateTime::parse(at, &Rfc3339) {
+                Ok(t) => Some(t),
+                // An expiry that cannot be read is not cached: the slow path decides.
+                Err(_) => return,
+            },
+            None => None,
+        };
+        let used_at = record
+            .last_used_at
+            .as_deref()
+            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok())
+            .filter(|t| now - *t <= time::Duration::MINUTE)
+            .unwrap_or(now);
+        entries.insert(
+            record.id.clone(),
+            CachedPrincipal {
+                hash,
+                stamp,
+                expires_at,
+                used_at,
+                principal: principal.clone(),
+            },
+        );
     }
 }
 

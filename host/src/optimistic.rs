@@ -589,6 +589,7 @@ impl Transaction for OptimisticTx {
         fn token_insert(&mut self, token: &TokenRecord) -> Result<()>;
         fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool>;
         fn token_touch(&mut self, id: &str, at: &str) -> Result<()>;
+        fn identity_changed(&mut self) -> Result<()>;
         fn trust_insert(&mut self, key: &TrustedKey) -> Result<()>;
         fn trust_remove(&mut self, name: &str) -> Result<u64>;
         fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>;

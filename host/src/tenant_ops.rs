@@ -265,6 +265,9 @@ impl Host {
         let summary = sqlite.restore_tenant(id, from)?;
         let from = std::path::absolute(from).unwrap_or_else(|_| from.to_path_buf());
         let mut tx = self.begin()?;
+        // Its users, roles and tokens are now those of the backup: hosts drop the
+        // principals they cached.
+        tx.identity_changed()?;
         self.audit_admin(
             tx.as_mut(),
             None,

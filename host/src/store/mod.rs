@@ -288,6 +288,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether the database answers a trivial query.
     fn ping(&self) -> Result<()>;
 
+    /// A number that moves on whenever a user, role, permission or token changes
+    /// anywhere (through any host or CLI): a host may keep authenticated principals
+    /// while it reads the same number, and drops them when it moves. One small read.
+    fn identity_stamp(&self) -> Result<i64>;
+
     /// The scopes in which the scheduler looks for due work, each claimed in a
     /// transaction of its own from [`Storage::begin_scoped`]: `Some(tenant)` for each
     /// tenant that may have work due at `now_ms` (SQLite keeps a file per tenant, and
@@ -507,6 +512,11 @@ pub trait Transaction: Send {
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool>;
     /// Record a use of the token at `at`.
     fn token_touch(&mut self, id: &str, at: &str) -> Result<()>;
+    /// Move the identity stamp on ([`Storage::identity_stamp`]): users, roles,
+    /// permissions or tokens changed, so every host drops the principals it cached.
+    /// The methods above that change them (updating a user, granting, revoking,
+    /// assigning, revoking a token, deleting a tenant) call it themselves.
+    fn identity_changed(&mut self) -> Result<()>;
 
     // --- audit log ---
 

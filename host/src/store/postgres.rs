@@ -414,6 +414,21 @@ impl Storage for PostgresStorage {
             }
         }
     }
+
+    fn identity_stamp(&self) -> Result<i64> {
+        let mut conn = self.acquire()?;
+        match conn.query_one("SELECT n FROM identity_stamp WHERE id = 1", &[]) {
+            Ok(row) => {
+                self.release(conn);
+                Ok(row.get(0))
+            }
+            Err(e) => {
+                drop(conn);
+                self.forget();
+                Err(e)
+            }
+        }
+    }
 }
 
 struct PgTx {
@@ -597,6 +612,7 @@ impl Transaction for PgTx {
             let column = if *table == "tenants" { "id" } else { "tenant" };
             removed += c.exec(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&id])?;
         }
+        self.identity_changed()?;
         Ok(removed)
     }
 
@@ -943,7 +959,9 @@ impl Transaction for PgTx {
     }
 
     fn user_update(&mut self, u: &UserRecord) -> Result<()> {
-        postgres_identity::user_update(self.c()?, u)
+        let changed = postgres_identity::user_update(self.c()?, u)?;
+        self.identity_changed()?;
+        Ok(changed)
     }
 
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
@@ -959,19 +977,27 @@ impl Transaction for PgTx {
     }
 
     fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        postgres_identity::role_grant(self.c()?, tenant, role, permission)
+        let changed = postgres_identity::role_grant(self.c()?, tenant, role, permission)?;
+        self.identity_changed()?;
+        Ok(changed)
     }
 
     fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        postgres_identity::role_revoke(self.c()?, tenant, role, permission)
+        let changed = postgres_identity::role_revoke(self.c()?, tenant, role, permission)?;
+        self.identity_changed()?;
+        Ok(changed)
     }
 
     fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        postgres_identity::user_role_add(self.c()?, tenant, username, role)
+        let changed = postgres_identity::user_role_add(self.c()?, tenant, username, role)?;
+        self.identity_changed()?;
+        Ok(changed)
     }
 
     fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        postgres_identity::user_role_remove(self.c()?, tenant, username, role)
+        let changed = postgres_identity::user_role_remove(self.c()?, tenant, username, role)?;
+        self.identity_changed()?;
+        Ok(changed)
     }
 
     fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
@@ -991,11 +1017,19 @@ impl Transaction for PgTx {
     }
 
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
-        postgres_identity::token_revoke(self.c()?, id, at)
+        let changed = postgres_identity::token_revoke(self.c()?, id, at)?;
+        self.identity_changed()?;
+        Ok(changed)
     }
 
     fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
         postgres_identity::token_touch(self.c()?, id, at)
+    }
+
+    fn identity_changed(&mut self) -> Result<()> {
+        self.c()?
+            .exec("UPDATE identity_stamp SET n = n + 1 WHERE id = 1", &[])?;
+        Ok(())
     }
 
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {

@@ -8,6 +8,8 @@ use super::Result;
 /// them one to one. Every text column uses the "C" collation: keys compare by bytes,
 /// as in SQLite, whatever the database's locale.
 pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS identity_stamp (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
+INSERT INTO identity_stamp (id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, time_zone TEXT NOT NULL, created_at TEXT NOT NULL
 );

@@ -41,6 +41,10 @@ pub const CASES: &[(&str, Case)] = &[
     ),
     ("identity_and_audit_rows", identity_and_audit_rows),
     (
+        "the_identity_stamp_moves_on_every_identity_change",
+        the_identity_stamp_moves_on_every_identity_change,
+    ),
+    (
         "login_failures_are_counted_per_key",
         login_failures_are_counted_per_key,
     ),
@@ -764,4 +768,93 @@ pub fn deleting_a_tenant_removes_its_rows_only(storage: &dyn Storage) {
     .unwrap();
     assert!(tx.kv_get(&scope("acme", "notes"), "k").unwrap().is_none());
     tx.commit().unwrap();
+}
+
+/// Each change to who may do what moves the stamp on, once committed; reads, new
+/// users, roles and tokens, sign-in bookkeeping and rolled-back changes do not.
+pub fn the_identity_stamp_moves_on_every_identity_change(storage: &dyn Storage) {
+    given_tenants(storage);
+    let mut tx = storage.begin_for(&["acme"]).unwrap();
+    let user = UserRecord {
+        tenant: "acme".into(),
+        username: "ada".into(),
+        display_name: "Ada".into(),
+        password_hash: None,
+        system_admin: false,
+        created_at: "2026-11-23T00:00:00Z".into(),
+        disabled_at: None,
+    };
+    tx.user_insert(&user).unwrap();
+    tx.role_insert(&RoleRecord {
+        tenant: "acme".into(),
+        name: "clerk".into(),
+        description: String::new(),
+        permissions: vec!["ledger.read".into()],
+    })
+    .unwrap();
+    tx.token_insert(&TokenRecord {
+        id: "t1".into(),
+        tenant: "acme".into(),
+        username: "ada".into(),
+        kind: "api".into(),
+        name: "erp".into(),
+        hash: "h".into(),
+        created_at: "2026-11-23T00:00:00Z".into(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    })
+    .unwrap();
+    tx.commit().unwrap();
+
+    let stamp = storage.identity_stamp().unwrap();
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    tx.token_touch("t1", "2026-11-23T01:00:00Z").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(storage.identity_stamp().unwrap(), stamp, "touching a token");
+
+    type Change = fn(&mut dyn Transaction);
+    let changes: [(&str, Change); 7] = [
+        ("role_grant", |tx| {
+            tx.role_grant("acme", "clerk", "ledger.post").unwrap();
+        }),
+        ("user_role_add", |tx| {
+            tx.user_role_add("acme", "ada", "clerk").unwrap();
+        }),
+        ("role_revoke", |tx| {
+            tx.role_revoke("acme", "clerk", "ledger.post").unwrap();
+        }),
+        ("user_role_remove", |tx| {
+            tx.user_role_remove("acme", "ada", "clerk").unwrap();
+        }),
+        ("user_update", |tx| {
+            let mut user = tx.user_get("acme", "ada").unwrap().unwrap();
+            user.disabled_at = Some("2026-11-23T02:00:00Z".into());
+            tx.user_update(&user).unwrap();
+        }),
+        ("token_revoke", |tx| {
+            tx.token_revoke("t1", "2026-11-23T03:00:00Z").unwrap();
+        }),
+        ("tenant_delete", |tx| {
+            tx.tenant_delete("acme").unwrap();
+        }),
+    ];
+    let mut last = stamp;
+    for (name, change) in changes {
+        // Rolled back: the stamp stays.
+        let mut tx = storage.begin_for(&["acme"]).unwrap();
+        change(tx.as_mut());
+        drop(tx);
+        assert_eq!(
+            storage.identity_stamp().unwrap(),
+            last,
+            "{name} rolled back"
+        );
+        let mut tx = storage.begin_for(&["acme"]).unwrap();
+        change(tx.as_mut());
+        tx.commit().unwrap();
+        let now = storage.identity_stamp().unwrap();
+        assert!(now > last, "{name} did not move the identity stamp");
+        last = now;
+    }
 }

@@ -535,6 +535,69 @@ fn openapi_document_is_valid_openapi_3_1() {
     assert!(stdout.contains("OK"), "{stdout}");
 }
 
+/// A host keeps the principals of tokens it has seen (issue 17): a change made through
+/// another process (here the CLI) to what a token may do applies to its very next
+/// request all the same.
+#[test]
+fn changes_made_elsewhere_apply_to_a_known_tokens_next_request() {
+    let cli = setup();
+    let token = api_token(&cli, "alice", "acme", &[]);
+    let server = Server::start(&cli, &[]);
+    let me = || {
+        let r = server.request("GET", "/v1/me", Some(&token), "");
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()
+    };
+    let list = || {
+        server.request(
+            "POST",
+            "/v1/tenants/acme/plugins/contacts/list",
+            Some(&token),
+            "{}",
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(me()["permissions"], json!(["contacts.read"]));
+        assert_eq!(list().status, 200);
+    }
+
+    cli.run(&[
+        "role",
+        "revoke",
+        "clerk",
+        "contacts.read",
+        "--tenant",
+        "acme",
+    ])
+    .ok();
+    assert_eq!(me()["permissions"], json!([]));
+    list().problem(403, "forbidden");
+
+    cli.run(&["role", "grant", "clerk", "contacts.*", "--tenant", "acme"])
+        .ok();
+    assert_eq!(me()["permissions"], json!(["contacts.*"]));
+    assert_eq!(list().status, 200);
+
+    cli.run(&[
+        "user",
+        "unassign-role",
+        "alice",
+        "clerk",
+        "--tenant",
+        "acme",
+    ])
+    .ok();
+    assert_eq!(me()["roles"], json!([]));
+    list().problem(403, "forbidden");
+
+    cli.run(&["user", "assign-role", "alice", "clerk", "--tenant", "acme"])
+        .ok();
+    assert_eq!(list().status, 200);
+    cli.run(&["user", "update", "alice", "--tenant", "acme", "--disable"])
+        .ok();
+    list().problem(401, "unauthenticated");
+}
+
 #[test]
 fn cli_manages_users_roles_and_tokens_with_clear_errors() {
     let cli = setup();
