@@ -21,6 +21,9 @@ use crate::Host;
 use crate::error::{HostError, HostResult};
 use crate::store::{AuditQuery, AuditRecord, HOST_SCOPE, Transaction};
 
+/// How long listing or verifying the log waits for read links still queued.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
 /// `prev_hash` of the first link of a chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -211,12 +214,14 @@ pub(crate) fn verify_chain(tx: &mut dyn Transaction, tenant: &str) -> HostResult
 impl Host {
     /// Audit links, oldest first.
     pub fn audit_list(&self, query: &AuditQuery) -> HostResult<Vec<AuditRecord>> {
+        self.audit_queue.flush(FLUSH_WAIT);
         let mut tx = self.storage.begin_read()?;
         Ok(tx.audit_list(query)?)
     }
 
     /// Recompute every chain (or one tenant's).
     pub fn audit_verify(&self, tenant: Option<&str>) -> HostResult<VerifyReport> {
+        self.audit_queue.flush(FLUSH_WAIT);
         let mut tx = self.storage.begin_read()?;
         let chains = match tenant {
             Some(t) => vec![t.to_string()],
@@ -311,11 +316,41 @@ mod tests {
 /// them writes the whole queue in one transaction, and each caller returns once its
 /// link is committed. Under load this turns many small commits (one disk sync each)
 /// into a few larger ones.
+///
+/// The links of successful reads ([`Queue::record_later`]) do not make their caller
+/// wait: a writer thread chains them in batches within milliseconds, and listing or
+/// verifying the log first waits for it ([`Queue::flush`]). A crash can lose the links
+/// of the reads answered in those last milliseconds, never a link of a change (it is
+/// part of the change's transaction) nor of a refused or failed call (written before
+/// the answer).
 #[derive(Default)]
 pub(crate) struct Queue {
     pending: std::sync::Mutex<Vec<(Entry, std::sync::Arc<Slot>)>>,
     leader: std::sync::Mutex<()>,
+    later: std::sync::Arc<Later>,
+    writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
+
+/// Read links waiting for the writer thread.
+#[derive(Default)]
+struct Later {
+    state: std::sync::Mutex<LaterState>,
+    /// Wakes the writer (links queued, or closing) and those waiting for a flush.
+    signal: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct LaterState {
+    entries: Vec<Entry>,
+    /// Links ever queued, and ever handled (written or reported lost).
+    queued: u64,
+    handled: u64,
+    closing: bool,
+}
+
+/// Read links queued at most; past this a reader writes its own link (and waits), so
+/// a slow disk slows readers down instead of filling memory.
+const MAX_LATER: usize = 16_384;
 
 #[derive(Default)]
 struct Slot {
@@ -354,7 +389,9 @@ impl Queue {
                     if batch.is_empty() {
                         break;
                     }
-                    let result = write_batch(host, &batch).map_err(|e| e.to_string());
+                    let entries: Vec<&Entry> = batch.iter().map(|(e, _)| e).collect();
+                    let result =
+                        write_batch(host.storage.as_ref(), &entries).map_err(|e| e.to_string());
                     for (_, s) in &batch {
                         s.finish(result.clone());
                     }
@@ -375,18 +412,113 @@ impl Queue {
             }
         }
     }
+
+    /// Queue the link of a successful read for the writer thread and return at once
+    /// (see the type's documentation); when the queue is full, [`Queue::record`] it.
+    pub(crate) fn record_later(&self, host: &Host, entry: Entry) -> HostResult<()> {
+        let mut state = self
+            .later
+            .state
+            .lock()
+            .map_err(|_| HostError::Internal("audit queue poisoned".into()))?;
+        if state.closing || state.entries.len() >= MAX_LATER {
+            drop(state);
+            return self.record(host, entry);
+        }
+        state.entries.push(entry);
+        state.queued += 1;
+        drop(state);
+        self.later.signal.notify_all();
+        self.start_writer(host);
+        Ok(())
+    }
+
+    fn start_writer(&self, host: &Host) {
+        let Ok(mut writer) = self.writer.lock() else {
+            return;
+        };
+        if writer.is_some() {
+            return;
+        }
+        let later = self.later.clone();
+        let storage = host.storage.clone();
+        match std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_later(&later, storage.as_ref()))
+        {
+            Ok(handle) => *writer = Some(handle),
+            Err(e) => tracing::error!("cannot start the audit writer thread: {e}"),
+        }
+    }
+
+    /// Wait until every read link queued so far is written (at most `timeout`).
+    pub(crate) fn flush(&self, timeout: Duration) {
+        let Ok(state) = self.later.state.lock() else {
+            return;
+        };
+        let target = state.queued;
+        let _ = self
+            .later
+            .signal
+            .wait_timeout_while(state, timeout, |s| s.handled < target);
+    }
 }
 
-fn write_batch(host: &Host, batch: &[(Entry, std::sync::Arc<Slot>)]) -> HostResult<()> {
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // Write what is queued before the host goes.
+        if let Ok(mut state) = self.later.state.lock() {
+            state.closing = true;
+        }
+        self.later.signal.notify_all();
+        if let Some(handle) = self.writer.get_mut().ok().and_then(Option::take) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The writer thread: chain queued read links in batches until the queue closes.
+fn write_later(later: &Later, storage: &dyn crate::store::Storage) {
+    loop {
+        let batch = {
+            let Ok(state) = later.state.lock() else {
+                return;
+            };
+            let Ok(mut state) = later
+                .signal
+                .wait_while(state, |s| s.entries.is_empty() && !s.closing)
+            else {
+                return;
+            };
+            if state.entries.is_empty() {
+                return;
+            }
+            std::mem::take(&mut state.entries)
+        };
+        let entries: Vec<&Entry> = batch.iter().collect();
+        if let Err(e) = write_batch(storage, &entries) {
+            tracing::error!(
+                links = batch.len(),
+                "cannot chain the audit links of reads: {e}"
+            );
+        }
+        if let Ok(mut state) = later.state.lock() {
+            state.handled += batch.len() as u64;
+        }
+        later.signal.notify_all();
+    }
+}
+
+fn write_batch(storage: &dyn crate::store::Storage, batch: &[&Entry]) -> HostResult<()> {
     // One transaction per chain, scoped to its tenant: on a shared database it then
     // never races the tenant's other writers (see `store::postgres`).
     let mut chains: std::collections::BTreeMap<&str, Vec<&Entry>> = Default::default();
-    for (entry, _) in batch {
+    for entry in batch {
         chains.entry(entry.tenant.as_str()).or_default().push(entry);
     }
     for (tenant, entries) in chains {
-        host.retrying(|| {
-            let mut tx = host.begin_scoped(tenant)?;
+        crate::host::retrying(|| {
+            let mut tx = storage.begin_scoped(tenant)?;
             if tenant != HOST_SCOPE && tx.tenant_get(tenant)?.is_none() {
                 for entry in &entries {
                     tracing::info!(tenant = %entry.tenant, actor = %entry.actor, target = %entry.target,

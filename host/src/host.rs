@@ -208,19 +208,8 @@ impl Host {
     /// concurrent transaction on a shared database got in its way, up to
     /// [`MAX_ATTEMPTS`] times with a short random backoff. Whatever a failed attempt
     /// did was rolled back, so running it again is safe.
-    pub(crate) fn retrying<T>(&self, mut work: impl FnMut() -> HostResult<T>) -> HostResult<T> {
-        let mut attempt = 1u32;
-        loop {
-            match work() {
-                Err(e) if attempt < MAX_ATTEMPTS && is_retry(&e) => {
-                    tracing::debug!(attempt, error = %e, "retrying after a concurrent change");
-                    let jitter = u64::from(rand_u8()) % (2 << attempt.min(6));
-                    std::thread::sleep(std::time::Duration::from_millis(1 + jitter));
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+    pub(crate) fn retrying<T>(&self, work: impl FnMut() -> HostResult<T>) -> HostResult<T> {
+        retrying(work)
     }
 
     /// Create a tenant with an `admin` role holding every permission of the tenant.
@@ -296,6 +285,22 @@ impl Host {
 /// How often a unit of work runs at most when concurrent changes keep getting in its
 /// way (PostgreSQL only; SQLite has one writer at a time).
 pub(crate) const MAX_ATTEMPTS: u32 = 12;
+
+/// [`Host::retrying`], for work that holds only the storage.
+pub(crate) fn retrying<T>(mut work: impl FnMut() -> HostResult<T>) -> HostResult<T> {
+    let mut attempt = 1u32;
+    loop {
+        match work() {
+            Err(e) if attempt < MAX_ATTEMPTS && is_retry(&e) => {
+                tracing::debug!(attempt, error = %e, "retrying after a concurrent change");
+                let jitter = u64::from(rand_u8()) % (2 << attempt.min(6));
+                std::thread::sleep(std::time::Duration::from_millis(1 + jitter));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 fn is_retry(e: &HostError) -> bool {
     matches!(e, HostError::Storage(StoreError::Retry(_)))

@@ -99,10 +99,10 @@ impl Host {
         match outcome {
             Ok((output, read_version)) => {
                 if let Some(version) = read_version {
-                    // Nothing to commit: the snapshot is closed; chain the link with
-                    // other concurrent ones in one write.
+                    // Nothing to commit: the snapshot is closed; the link is chained
+                    // with others by the audit writer, without keeping the caller.
                     let link = entry("ok", serde_json::json!({ "version": version }));
-                    self.audit_queue.record(self, link)?;
+                    self.audit_queue.record_later(self, link)?;
                 }
                 Ok(output)
             }
