@@ -28,7 +28,8 @@ $bin call --tenant acme probe put --input '{"key":"k","value":{"answer":42}}' >/
 
 # One token drives every connection: the per-token rate limit is off for the load.
 $bin serve --listen 127.0.0.1:18080 --rate-limit 0 2>/dev/null &
-target/release/examples/bare_read "$dir/backoffice.db" 127.0.0.1:18081 2>/dev/null &
+# The probe's data lives in the tenant's own database file.
+target/release/examples/bare_read "$dir/tenants/acme.db" 127.0.0.1:18081 2>/dev/null &
 for port in 18080 18081; do
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 done
@@ -45,7 +46,10 @@ run() {
     | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors"
 }
 # Check the routes answer before loading them.
-curl -sf -X POST -H "Authorization: Bearer $token" -d '{"key":"k"}' http://127.0.0.1:18080/v1/tenants/acme/plugins/probe/get >/dev/null
+for url in http://127.0.0.1:18080/v1/tenants/acme/plugins/probe/get http://127.0.0.1:18081/read; do
+  curl -sf -X POST -H "Authorization: Bearer $token" -d '{"key":"k"}' "$url" | grep -q answer \
+    || { echo "$url does not answer the stored value" >&2; exit 1; }
+done
 run "host: probe.get with token auth, durability ${BACKOFFICE_DURABILITY}" http://127.0.0.1:18080/v1/tenants/acme/plugins/probe/get
 run "bare axum + SQLite read" http://127.0.0.1:18081/read
 echo "audit links written: $($bin audit list --tenant acme --limit 100000 --json | grep -c '"seq"')"
