@@ -959,9 +959,8 @@ impl Transaction for PgTx {
     }
 
     fn user_update(&mut self, u: &UserRecord) -> Result<()> {
-        let changed = postgres_identity::user_update(self.c()?, u)?;
-        self.identity_changed()?;
-        Ok(changed)
+        postgres_identity::user_update(self.c()?, u)?;
+        self.identity_changed()
     }
 
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
