@@ -3,6 +3,8 @@
 # through the full host path with API-token auth, next to a bare axum handler doing
 # the same SQLite read natively (host/examples/bare_read.rs), measured with wrk in
 # the same run.
+# Then the same for a write: `probe.touch` (read a counter, write it plus one) next to a
+# bare handler doing that read and write in one transaction with its own disk sync.
 #   CONNECTIONS (default 64), DURATION (default 15s), DURABILITY (default full)
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
@@ -52,4 +54,23 @@ for url in http://127.0.0.1:18080/v1/tenants/acme/plugins/probe/get http://127.0
 done
 run "host: probe.get with token auth, durability ${BACKOFFICE_DURABILITY}" http://127.0.0.1:18080/v1/tenants/acme/plugins/probe/get
 run "bare axum + SQLite read" http://127.0.0.1:18081/read
+# Writes: a counter read and written plus one, each request its own durable
+# transaction on the bare side; the host shares disk syncs between calls (group commit).
+cat > "$dir/touch.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, '{"key":"t' .. (counter % 64) .. '"}')
+end
+LUA
+run_touch() {
+  echo "== $1"
+  wrk -t2 -c"$connections" -d"$duration" --latency -s "$dir/touch.lua" "$2" \
+    | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors"
+}
+run_touch "host: probe.touch with token auth, durability ${BACKOFFICE_DURABILITY}" http://127.0.0.1:18080/v1/tenants/acme/plugins/probe/touch
+run_touch "bare axum + SQLite read and write, synchronous=FULL" http://127.0.0.1:18081/touch
 echo "audit links written: $($bin audit list --tenant acme --limit 100000 --json | grep -c '"seq"')"

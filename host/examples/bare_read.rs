@@ -1,6 +1,7 @@
-//! The baseline of the HTTP benchmark (`benches/http.sh`): a bare axum handler doing
-//! the same single SQLite key read as the probe plugin's `get`, natively, with no
-//! authentication, sandbox, schema checks or audit. Not part of the product.
+//! The baseline of the HTTP benchmark (`benches/http.sh`): bare axum handlers doing
+//! natively what the probe plugin's `get` (one SQLite key read) and `touch` (read a
+//! counter and write it plus one, in one transaction with its own disk sync) do, with
+//! no authentication, sandbox, schema checks or audit. Not part of the product.
 //!
 //! Usage: `bare_read <database file> <listen address>`
 
@@ -14,12 +15,53 @@ use rusqlite::{Connection, OptionalExtension};
 
 type Pool = Arc<Mutex<Vec<Connection>>>;
 
+/// A pooled connection: WAL, `synchronous=FULL` (a durable commit syncs the log, as
+/// the host's `durability full`), waiting for the write lock like the host does.
+fn connection(pool: &Pool, path: &str) -> Option<Connection> {
+    if let Some(conn) = pool.lock().ok().and_then(|mut p| p.pop()) {
+        return Some(conn);
+    }
+    let conn = Connection::open(path).ok()?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).ok()?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        .ok()?;
+    Some(conn)
+}
+
+/// Read the counter at `key` and write it plus one, in one durable transaction.
+fn touch(pool: &Pool, path: &str, key: &str) -> Option<u64> {
+    let conn = connection(pool, path)?;
+    let count = (|| -> rusqlite::Result<u64> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let old: Option<Vec<u8>> = conn
+            .prepare_cached(
+                "SELECT value FROM kv WHERE tenant = 'acme' AND plugin = 'probe' AND key = ?1",
+            )?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        let count = old
+            .and_then(|v| serde_json::from_slice::<u64>(&v).ok())
+            .unwrap_or(0)
+            + 1;
+        conn.prepare_cached(
+            "INSERT INTO kv (tenant, plugin, key, value) VALUES ('acme', 'probe', ?1, ?2)
+             ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(rusqlite::params![key, count.to_string().into_bytes()])?;
+        conn.execute_batch("COMMIT")?;
+        Ok(count)
+    })();
+    if count.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Ok(mut p) = pool.lock() {
+        p.push(conn);
+    }
+    count.ok()
+}
+
 fn read(pool: &Pool, path: &str, key: &str) -> Option<Vec<u8>> {
-    let conn = pool
-        .lock()
-        .ok()
-        .and_then(|mut p| p.pop())
-        .or_else(|| Connection::open(path).ok())?;
+    let conn = connection(pool, path)?;
     let value = conn
         .prepare_cached(
             "SELECT value FROM kv WHERE tenant = 'acme' AND plugin = 'probe' AND key = ?1",
@@ -59,6 +101,31 @@ async fn main() {
                     axum::Json(serde_json::json!({
                         "value": value.map(|v| String::from_utf8_lossy(&v).into_owned())
                     }))
+                },
+            ),
+        )
+        .route(
+            "/touch",
+            post(
+                |State((pool, path)): State<(Pool, String)>, body: String| async move {
+                    let key = serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v["key"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let count = tokio::task::spawn_blocking(move || touch(&pool, &path, &key))
+                        .await
+                        .ok()
+                        .flatten();
+                    match count {
+                        Some(count) => (
+                            axum::http::StatusCode::OK,
+                            axum::Json(serde_json::json!({ "count": count })),
+                        ),
+                        None => (
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                            axum::Json(serde_json::json!({ "error": "the write failed" })),
+                        ),
+                    }
                 },
             ),
         )

@@ -56,8 +56,9 @@ pub const MIDI_2025: MidiParams = MidiParams {
 /// × 130 / 3 = 602.33, rounded up), Übergangsbereich 603.01 to 2,000 EUR; Faktor F
 /// 0.6619 (28 % / 42.3 %: KV 14.6 + average Zusatzbeitrag 2.9, PV 3.6, RV 18.6, AV
 /// 2.6), giving BE = 1.145937223 × AE − 291.8744452 and BE_AN = 1.431639227 × AE −
-/// 863.2784538, as reported by Haufe ("Neue Formeln für Midijobs ab 1.1.2026"); the
-/// BMAS Bekanntmachung of F for 2026 itself was not read offline.
+/// 863.2784538 (Haufe, "Neue Formeln für Midijobs ab 1.1.2026"). F and the 42.3 %
+/// were announced by the BMAS in the Bundesanzeiger of 18 December 2025 (as reported
+/// by IKK classic, "Gesamtsozialversicherungsbeitrag und Faktor F für 2026").
 pub const MIDI_2026: MidiParams = MidiParams {
     g: 60_300,
     og: 200_000,
