@@ -60,6 +60,14 @@ fn touch(pool: &Pool, path: &str, key: &str) -> Option<u64> {
     count.ok()
 }
 
+/// The `key` of a request body like `{"key":"k"}` (empty when there is none).
+fn key_of(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["key"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn read(pool: &Pool, path: &str, key: &str) -> Option<Vec<u8>> {
     let conn = connection(pool, path)?;
     let value = conn
@@ -90,10 +98,7 @@ async fn main() {
             "/read",
             post(
                 |State((pool, path)): State<(Pool, String)>, body: String| async move {
-                    let key = serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v["key"].as_str().map(str::to_string))
-                        .unwrap_or_default();
+                    let key = key_of(&body);
                     let value = tokio::task::spawn_blocking(move || read(&pool, &path, &key))
                         .await
                         .ok()
@@ -108,10 +113,7 @@ async fn main() {
             "/touch",
             post(
                 |State((pool, path)): State<(Pool, String)>, body: String| async move {
-                    let key = serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v["key"].as_str().map(str::to_string))
-                        .unwrap_or_default();
+                    let key = key_of(&body);
                     let count = tokio::task::spawn_blocking(move || touch(&pool, &path, &key))
                         .await
                         .ok()
