@@ -81,5 +81,7 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
     stop.store(true, Ordering::Relaxed);
     host.wake_worker();
     let _ = runtime.block_on(worker);
+    // The links of the last reads go to the log before the process ends.
+    host.audit_queue.flush(Duration::from_secs(5));
     served
 }
