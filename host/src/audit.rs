@@ -23,6 +23,9 @@ use crate::store::{AuditQuery, AuditRecord, HOST_SCOPE, Transaction};
 
 /// How long listing or verifying the log waits for read links still queued.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
+/// How long a change (or a refused call) waits for the read links queued before it,
+/// so that one caller's actions are chained in the order they happened.
+pub(crate) const ORDER_WAIT: Duration = Duration::from_secs(5);
 
 /// `prev_hash` of the first link of a chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -371,6 +374,8 @@ impl Queue {
     /// Append `entry` to its chain; returns once it is committed. Entries for tenants
     /// that do not exist are logged instead of chained.
     pub(crate) fn record(&self, host: &Host, entry: Entry) -> HostResult<()> {
+        // After the read links queued before it, so a caller's actions stay in order.
+        self.flush(ORDER_WAIT);
         let slot = std::sync::Arc::new(Slot::default());
         self.pending
             .lock()
@@ -451,12 +456,16 @@ impl Queue {
         }
     }
 
-    /// Wait until every read link queued so far is written (at most `timeout`).
+    /// Wait until every read link queued so far is written (at most `timeout`). Never
+    /// called while holding a tenant's writer: the audit writer needs it.
     pub(crate) fn flush(&self, timeout: Duration) {
         let Ok(state) = self.later.state.lock() else {
             return;
         };
         let target = state.queued;
+        if state.handled >= target {
+            return;
+        }
         let _ = self
             .later
             .signal

@@ -187,12 +187,15 @@ impl Host {
     }
 
     pub(crate) fn begin(&self) -> HostResult<Box<dyn Transaction>> {
+        // Admin actions are chained after the read links queued before them.
+        self.audit_queue.flush(crate::audit::ORDER_WAIT);
         Ok(self.storage.begin()?)
     }
 
     /// An admin transaction that also writes `tenant`'s data (none: host data only);
     /// see [`crate::store::Storage::begin_for`].
     pub(crate) fn begin_for(&self, tenant: Option<&str>) -> HostResult<Box<dyn Transaction>> {
+        self.audit_queue.flush(crate::audit::ORDER_WAIT);
         Ok(match tenant {
             Some(t) => self.storage.begin_for(&[t])?,
             None => self.storage.begin()?,

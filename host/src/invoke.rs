@@ -227,6 +227,12 @@ impl Host {
             .operation(operation)
             .and_then(|o| o.deadline_ms)
             .is_some_and(|ms| Duration::from_millis(ms) > self.runtime.limits().call_deadline);
+        if !read_only {
+            // A change is chained after the read links queued before it (by this
+            // caller too); waited for before any lock is taken, as the audit writer
+            // needs the tenant's writer.
+            self.audit_queue.flush(crate::audit::ORDER_WAIT);
+        }
         if !read_only && long && optimistic {
             tx = Box::new(
                 OptimisticTx::new(self.storage.clone(), tenant, tx).waking(self.worker.waker()),
