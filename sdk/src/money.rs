@@ -7,80 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// ISO 4217 codes and minor-unit exponents known to [`Currency::new`].
-const ISO_4217: &[(&str, u8)] = &[
-    ("AED", 2),
-    ("ARS", 2),
-    ("AUD", 2),
-    ("BDT", 2),
-    ("BGN", 2),
-    ("BHD", 3),
-    ("BIF", 0),
-    ("BRL", 2),
-    ("CAD", 2),
-    ("CHF", 2),
-    ("CLF", 4),
-    ("CLP", 0),
-    ("CNY", 2),
-    ("COP", 2),
-    ("CZK", 2),
-    ("DJF", 0),
-    ("DKK", 2),
-    ("EGP", 2),
-    ("EUR", 2),
-    ("GBP", 2),
-    ("GNF", 0),
-    ("HKD", 2),
-    ("HUF", 2),
-    ("IDR", 2),
-    ("ILS", 2),
-    ("INR", 2),
-    ("IQD", 3),
-    ("ISK", 0),
-    ("JOD", 3),
-    ("JPY", 0),
-    ("KES", 2),
-    ("KMF", 0),
-    ("KRW", 0),
-    ("KWD", 3),
-    ("LKR", 2),
-    ("LYD", 3),
-    ("MAD", 2),
-    ("MXN", 2),
-    ("MYR", 2),
-    ("NGN", 2),
-    ("NOK", 2),
-    ("NZD", 2),
-    ("OMR", 3),
-    ("PEN", 2),
-    ("PHP", 2),
-    ("PKR", 2),
-    ("PLN", 2),
-    ("PYG", 0),
-    ("QAR", 2),
-    ("RON", 2),
-    ("RSD", 2),
-    ("RWF", 0),
-    ("SAR", 2),
-    ("SEK", 2),
-    ("SGD", 2),
-    ("THB", 2),
-    ("TND", 3),
-    ("TRY", 2),
-    ("TWD", 2),
-    ("UAH", 2),
-    ("UGX", 0),
-    ("USD", 2),
-    ("UYI", 0),
-    ("UYU", 2),
-    ("UYW", 4),
-    ("VND", 0),
-    ("VUV", 0),
-    ("XAF", 0),
-    ("XOF", 0),
-    ("XPF", 0),
-    ("ZAR", 2),
-];
+// ISO 4217 codes and minor-unit exponents known to [`Currency::new`]: one table,
+// shared with the host's console.
+use backoffice_currency::ISO_4217;
 
 /// The largest exponent [`Currency::custom`] accepts.
 pub const MAX_EXPONENT: u8 = 18;
@@ -157,10 +86,6 @@ impl Currency {
     /// The number of decimal digits of the minor unit.
     pub fn exponent(&self) -> u8 {
         self.exponent
-    }
-
-    fn scale(&self) -> i64 {
-        10i64.pow(u32::from(self.exponent))
     }
 }
 
@@ -349,20 +274,8 @@ impl Money {
 /// `EUR 12.34`, `JPY 1200`, `USD -0.05`.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.amount < 0 { "-" } else { "" };
-        let abs = self.amount.unsigned_abs();
-        let exp = usize::from(self.currency.exponent);
-        if exp == 0 {
-            return write!(f, "{} {sign}{abs}", self.currency);
-        }
-        let scale = self.currency.scale().unsigned_abs();
-        write!(
-            f,
-            "{} {sign}{}.{:0exp$}",
-            self.currency,
-            abs / scale,
-            abs % scale
-        )
+        let amount = backoffice_currency::format_minor(self.amount, self.currency.exponent);
+        write!(f, "{} {amount}", self.currency)
     }
 }
 

@@ -545,29 +545,15 @@ fn totals_text(totals: &Value, field: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Decimal places of a currency's minor unit (ISO 4217).
-fn exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "XOF" | "XAF" | "UGX" | "PYG" => 0,
-        "KWD" | "BHD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
-        _ => 2,
-    }
+/// Minor units as a decimal in the currency's ISO 4217 exponent (the SDK's table).
+fn major(minor: i64, currency: &str) -> String {
+    backoffice_currency::format_minor(minor, exponent(currency))
 }
 
-fn major(minor: i64, currency: &str) -> String {
-    let e = exponent(currency);
-    if e == 0 {
-        return minor.to_string();
-    }
-    let d = 10i64.pow(e);
-    let sign = if minor < 0 { "-" } else { "" };
-    let a = minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:0w$}",
-        a / d.unsigned_abs(),
-        a % d.unsigned_abs(),
-        w = e as usize
-    )
+/// The currency's minor-unit exponent; a code the table lacks is shown with two
+/// decimals, the most common exponent.
+fn exponent(currency: &str) -> u8 {
+    backoffice_currency::exponent(currency).unwrap_or(2)
 }
 
 fn approve_action(tenant: &str, id: &str) -> Action {
@@ -807,7 +793,7 @@ async fn run(
         let cost = tot["employer-cost"].as_i64().unwrap_or(0);
         bars.push((
             format!("{country} ({cur})"),
-            cost as f64 / 10f64.powi(exponent(&cur) as i32),
+            cost as f64 / 10f64.powi(i32::from(exponent(&cur))),
         ));
         let m = |f: &str| {
             num(format!(
@@ -1190,5 +1176,8 @@ mod tests {
         assert_eq!(major(-5, "USD"), "-0.05");
         assert_eq!(major(1500, "JPY"), "1500");
         assert_eq!(major(1234, "KWD"), "1.234");
+        // Zero-decimal currencies the console's own list used to lack.
+        assert_eq!(major(1234, "GNF"), "1234");
+        assert_eq!(major(1234, "RWF"), "1234");
     }
 }
