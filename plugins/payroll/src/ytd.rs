@@ -14,7 +14,9 @@ use backoffice_sdk::payroll::{self, CalcInput};
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{Ytd, caller_name, employee_as_of, ytd_key};
+use crate::caller_name;
+use crate::employees::employee_as_of;
+use crate::runs::{Ytd, ytd_key};
 
 /// Marks [`Ytd::run`] of figures entered by `set-opening-ytd`, followed by a number
 /// that changes with each entry (so a draft computed before a change is caught at

@@ -1,0 +1,199 @@
+//! Reading a run's payslips: pages of rows, one payslip as JSON, text or HTML, and
+//! the run's summary per country, currency and line.
+
+use std::collections::BTreeMap;
+
+use backoffice_sdk::payroll::{LineKind, Payslip};
+use backoffice_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{self, Employee, SlipHeader};
+use crate::runs::{Run, RunId, Slip, Status, load_run, run_slips};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct ListPayslips {
+    run: String,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    100
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct PayslipRow {
+    employee: String,
+    name: String,
+    country: String,
+    department: Option<String>,
+    currency: String,
+    gross: i64,
+    employee_taxes: i64,
+    employee_contributions: i64,
+    employer_contributions: i64,
+    net: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct PayslipPage {
+    payslips: Vec<PayslipRow>,
+    next: Option<String>,
+}
+
+pub(crate) fn list_payslips(input: ListPayslips) -> Result<PayslipPage> {
+    load_run(&input.run)?;
+    let prefix = format!("slip/{}/", input.run);
+    let mut scan = storage::scan_prefix(&prefix).limit(input.limit.clamp(1, 1000) as usize);
+    if let Some(after) = &input.after {
+        scan = scan.after(format!("{prefix}{after}"));
+    }
+    let page = scan.page::<Slip>()?;
+    let payslips = page
+        .entries
+        .into_iter()
+        .map(|(_, s)| PayslipRow {
+            employee: s.employee.id.clone(),
+            name: s.employee.name.clone(),
+            country: s.payslip.country.clone(),
+            department: s.employee.department.clone(),
+            currency: s.payslip.currency.clone(),
+            gross: s.payslip.gross,
+            employee_taxes: s.payslip.total(LineKind::EmployeeTax),
+            employee_contributions: s.payslip.total(LineKind::EmployeeContribution),
+            employer_contributions: s.payslip.total(LineKind::EmployerContribution),
+            net: s.payslip.net,
+        })
+        .collect();
+    let next = page
+        .next
+        .and_then(|k| k.strip_prefix(&prefix).map(str::to_string));
+    Ok(PayslipPage { payslips, next })
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Format {
+    #[default]
+    Json,
+    Text,
+    Html,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct GetPayslip {
+    run: String,
+    employee: String,
+    #[serde(default)]
+    format: Format,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct PayslipOut {
+    run: String,
+    status: Status,
+    employee: Employee,
+    payslip: Payslip,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html: Option<String>,
+}
+
+pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
+    let run = load_run(&input.run)?;
+    let slip = storage::get::<Slip>(&format!("slip/{}/{}", input.run, input.employee))?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "employee {} has no payslip in run {}",
+                input.employee, input.run
+            ))
+        })?;
+    let company = context::caller().tenant;
+    let exponent = u32::from(
+        Currency::new(&slip.payslip.currency)
+            .map(|c| c.exponent())
+            .unwrap_or(2),
+    );
+    let header = SlipHeader {
+        company: &company,
+        employee: &slip.employee,
+        run: &run.id,
+        period_start: run.period_start,
+        period_end: run.period_end,
+        pay_date: run.pay_date,
+    };
+    let (text, html) = match input.format {
+        Format::Json => (None, None),
+        Format::Text => (
+            Some(model::payslip_text(&header, &slip.payslip, exponent)),
+            None,
+        ),
+        Format::Html => (
+            None,
+            Some(model::payslip_html(&header, &slip.payslip, exponent)),
+        ),
+    };
+    Ok(PayslipOut {
+        run: run.id,
+        status: run.status,
+        employee: slip.employee,
+        payslip: slip.payslip,
+        text,
+        html,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct SummaryLine {
+    code: String,
+    description: String,
+    kind: LineKind,
+    country: String,
+    currency: String,
+    amount: i64,
+    employees: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Summary {
+    run: Run,
+    lines: Vec<SummaryLine>,
+}
+
+pub(crate) fn run_summary(input: RunId) -> Result<Summary> {
+    let run = load_run(&input.id)?;
+    let mut lines: BTreeMap<(String, String, String), SummaryLine> = BTreeMap::new();
+    for s in run_slips(&run.id)? {
+        for l in &s.payslip.lines {
+            let key = (
+                s.payslip.country.clone(),
+                s.payslip.currency.clone(),
+                l.code.clone(),
+            );
+            let row = lines.entry(key).or_insert_with(|| SummaryLine {
+                code: l.code.clone(),
+                description: l.description.clone(),
+                kind: l.kind,
+                country: s.payslip.country.clone(),
+                currency: s.payslip.currency.clone(),
+                amount: 0,
+                employees: 0,
+            });
+            row.amount += l.amount;
+            row.employees += 1;
+        }
+    }
+    Ok(Summary {
+        run,
+        lines: lines.into_values().collect(),
+    })
+}

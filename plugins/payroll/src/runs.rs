@@ -1,0 +1,491 @@
+//! Pay runs: created as drafts from the employees paid in a period, approved by a
+//! second person (posting one ledger entry and moving the year-to-date figures on),
+//! listed and deleted while drafts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use backoffice_sdk::payroll::{self, CalcInput, Frequency, LineKind, Payslip};
+use backoffice_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::employees::all_employees;
+use crate::model::{self, Employee, Settings};
+use crate::settings::settings;
+use crate::{caller_name, ytd};
+
+/// Status of a pay run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Status {
+    /// Computed, open for review; can be deleted and created again.
+    Draft,
+    /// Approved by a second person and posted to the ledger.
+    Posted,
+}
+
+/// Totals of a run in one currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Totals {
+    pub(crate) employees: u64,
+    pub(crate) gross: i64,
+    pub(crate) employee_taxes: i64,
+    pub(crate) employee_contributions: i64,
+    pub(crate) employer_contributions: i64,
+    pub(crate) net: i64,
+    /// Gross plus employer contributions: what the run costs the company.
+    pub(crate) employer_cost: i64,
+}
+
+impl Totals {
+    fn add(&mut self, slip: &Payslip) {
+        self.employees += 1;
+        self.gross += slip.gross;
+        self.employee_taxes += slip.total(LineKind::EmployeeTax);
+        self.employee_contributions += slip.total(LineKind::EmployeeContribution);
+        let employer = slip.total(LineKind::EmployerContribution);
+        self.employer_contributions += employer;
+        self.net += slip.net;
+        self.employer_cost += slip.gross + employer;
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Run {
+    pub(crate) id: String,
+    pub(crate) status: Status,
+    pub(crate) frequency: Frequency,
+    pub(crate) period_start: Date,
+    pub(crate) period_end: Date,
+    pub(crate) pay_date: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
+    pub(crate) created_by: String,
+    pub(crate) created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) approved_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) approved_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ledger_entry: Option<String>,
+    /// Per currency.
+    pub(crate) totals: BTreeMap<String, Totals>,
+    /// Per country.
+    pub(crate) countries: BTreeMap<String, Totals>,
+}
+
+/// One employee's payslip in a run, with what it was computed from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Slip {
+    pub(crate) employee: Employee,
+    pub(crate) payslip: Payslip,
+    /// The run whose posting produced the year-to-date figures used, if any; the
+    /// approval checks they are still the latest.
+    pub(crate) ytd_after_run: Option<String>,
+}
+
+/// Year-to-date figures of one employee, country and tax year.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Ytd {
+    pub(crate) tax_year: String,
+    pub(crate) figures: BTreeMap<String, i64>,
+    /// The posted run that last updated them, or [`ytd::OPENING_MARK`] and a number
+    /// for opening figures.
+    pub(crate) run: String,
+    /// The figures the year opened with, when entered by `set-opening-ytd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) opening: Option<ytd::Opening>,
+}
+
+pub(crate) fn ytd_key(employee: &str, country: &str, tax_year: &str) -> String {
+    format!("ytd/{employee}/{country}/{tax_year}")
+}
+
+/// Whether the employee has year-to-date figures of any tax year in `country`.
+pub(crate) fn has_ytd(employee: &str, country: &str) -> Result<bool> {
+    Ok(!storage::scan_prefix(&format!("ytd/{employee}/{country}/"))
+        .limit(1)
+        .keys()?
+        .is_empty())
+}
+
+fn run_key(id: &str) -> String {
+    format!("run/{id}")
+}
+
+pub(crate) fn load_run(id: &str) -> Result<Run> {
+    storage::get::<Run>(&run_key(id))?
+        .ok_or_else(|| Error::not_found(format!("pay run {id} does not exist")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct CreateRun {
+    frequency: Frequency,
+    period_start: Date,
+    period_end: Date,
+    pay_date: Date,
+    #[serde(default)]
+    hours: BTreeMap<String, String>,
+    #[serde(default)]
+    employees: Option<Vec<String>>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
+    check_period(&input)?;
+    let mut hours = BTreeMap::new();
+    for (id, text) in &input.hours {
+        let h =
+            model::parse_hours(text).map_err(|e| Error::invalid(format!("hours of {id}: {e}")))?;
+        hours.insert(id.clone(), h);
+    }
+    let employees = employees_paid(&input)?;
+    check_not_paid_yet(&input, &employees)?;
+    if let Some(stray) = hours
+        .keys()
+        .find(|id| !employees.iter().any(|e| &e.id == *id))
+    {
+        return Err(Error::invalid(format!(
+            "hours are given for {stray}, who is not in this run"
+        )));
+    }
+    let number = storage::get::<u64>("seq/run")?.unwrap_or(0) + 1;
+    storage::put("seq/run", &number)?;
+    let id = format!("r-{number:06}");
+    let mut run = Run {
+        id: id.clone(),
+        status: Status::Draft,
+        frequency: input.frequency,
+        period_start: input.period_start,
+        period_end: input.period_end,
+        pay_date: input.pay_date,
+        description: input.description.clone(),
+        created_by: caller_name(),
+        created_at: context::now().to_rfc3339(),
+        approved_by: None,
+        approved_at: None,
+        ledger_entry: None,
+        totals: BTreeMap::new(),
+        countries: BTreeMap::new(),
+    };
+    let settings = settings()?;
+    for emp in employees {
+        let worked = hours.get(&emp.id).copied();
+        let slip = compute_slip(&input, emp, worked, &settings)?;
+        run.totals
+            .entry(slip.payslip.currency.clone())
+            .or_default()
+            .add(&slip.payslip);
+        run.countries
+            .entry(slip.payslip.country.clone())
+            .or_default()
+            .add(&slip.payslip);
+        storage::put(&format!("slip/{id}/{}", slip.employee.id), &slip)?;
+    }
+    storage::put(&run_key(&id), &run)?;
+    Ok(run)
+}
+
+/// The pay date is not before the period, which lasts as long as its frequency says.
+fn check_period(input: &CreateRun) -> Result<()> {
+    if input.period_end < input.period_start {
+        return Err(Error::invalid(format!(
+            "period-end {} is before period-start {}",
+            input.period_end, input.period_start
+        )));
+    }
+    if input.pay_date < input.period_start {
+        return Err(Error::invalid(format!(
+            "pay-date {} is before the period starts ({})",
+            input.pay_date, input.period_start
+        )));
+    }
+    let days = input.period_start.days_until(input.period_end) + 1;
+    let (min, max) = match input.frequency {
+        Frequency::Weekly => (7, 7),
+        Frequency::Biweekly => (14, 14),
+        Frequency::FourWeekly => (28, 28),
+        Frequency::SemiMonthly => (13, 16),
+        Frequency::Monthly => (28, 31),
+        Frequency::Quarterly => (89, 92),
+        Frequency::Annual => (365, 366),
+    };
+    if !(min..=max).contains(&days) {
+        return Err(Error::invalid(format!(
+            "a {} period lasts {} days, but {} to {} is {days} days",
+            input.frequency,
+            if min == max {
+                min.to_string()
+            } else {
+                format!("{min} to {max}")
+            },
+            input.period_start,
+            input.period_end
+        )));
+    }
+    Ok(())
+}
+
+/// The employees the run pays: those paid at its frequency and employed during its
+/// period, narrowed to `employees` when given (each of which must be among them).
+fn employees_paid(input: &CreateRun) -> Result<Vec<Employee>> {
+    let wanted: Option<BTreeSet<&String>> = input.employees.as_ref().map(|v| v.iter().collect());
+    let employees: Vec<Employee> = all_employees(Some(input.period_end))?
+        .into_iter()
+        .filter(|e| e.frequency == input.frequency)
+        .filter(|e| e.employed_during(input.period_start, input.period_end))
+        .filter(|e| wanted.as_ref().is_none_or(|w| w.contains(&e.id)))
+        .collect();
+    if let Some(w) = &wanted {
+        let found: BTreeSet<&String> = employees.iter().map(|e| &e.id).collect();
+        if let Some(missing) = w.iter().find(|id| !found.contains(*id)) {
+            return Err(Error::invalid(format!(
+                "employee {missing} is not paid {} in {} to {}, or does not exist",
+                input.frequency, input.period_start, input.period_end
+            )));
+        }
+    }
+    if employees.is_empty() {
+        return Err(Error::invalid(format!(
+            "no employee is paid {} between {} and {}",
+            input.frequency, input.period_start, input.period_end
+        )));
+    }
+    Ok(employees)
+}
+
+/// An employee is paid once per period and frequency: a draft covering them must be
+/// deleted first; a posted run is a conflict. Runs for other employees (an off-cycle
+/// run for a late joiner) may overlap.
+fn check_not_paid_yet(input: &CreateRun, employees: &[Employee]) -> Result<()> {
+    let overlapping = storage::scan_prefix("run/")
+        .collect::<Run>()?
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| {
+            r.frequency == input.frequency
+                && r.period_start <= input.period_end
+                && r.period_end >= input.period_start
+        });
+    for r in overlapping {
+        if let Some(e) = employees.iter().find(|e| {
+            storage::get_raw(&format!("slip/{}/{}", r.id, e.id)).is_ok_and(|v| v.is_some())
+        }) {
+            return Err(Error::conflict(match r.status {
+                Status::Draft => format!(
+                    "draft run {} already pays {} for {} to {}; review and approve it, or delete it first",
+                    r.id, e.id, r.period_start, r.period_end
+                ),
+                Status::Posted => format!(
+                    "run {} already paid {} for {} to {}",
+                    r.id, e.id, r.period_start, r.period_end
+                ),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// One employee's payslip for the run, computed by the country's rules with the
+/// year-to-date figures of the tax year its pay date falls in.
+fn compute_slip(
+    input: &CreateRun,
+    emp: Employee,
+    hours: Option<i64>,
+    settings: &Settings,
+) -> Result<Slip> {
+    let gross = model::gross_for_period(&emp, input.period_start, input.period_end, hours)?;
+    let mut calc = CalcInput {
+        country: emp.country.clone(),
+        pay_date: input.pay_date.to_string(),
+        frequency: emp.frequency,
+        gross,
+        currency: emp.currency.clone(),
+        ytd: BTreeMap::new(),
+        profile: model::rules_profile(settings, &emp.country, &emp.profile),
+    };
+    let in_employee = |e: Error| match e {
+        Error::InvalidInput(m) => Error::invalid(format!("employee {}: {m}", emp.id)),
+        other => other,
+    };
+    // The rules decide which tax year the pay date falls in: ask with no figures,
+    // then, when the employee has figures of that year, compute with them. Runs
+    // approved out of order (a late December run after January's) each carry their
+    // own year's figures.
+    let mut slip = payroll::calculate(&calc).map_err(in_employee)?;
+    let mut ytd = None;
+    if has_ytd(&emp.id, &emp.country)? {
+        ytd = storage::get::<Ytd>(&ytd_key(&emp.id, &emp.country, &slip.tax_year))?;
+        if let Some(y) = &ytd {
+            calc.ytd = y.figures.clone();
+            slip = payroll::calculate(&calc).map_err(in_employee)?;
+        }
+    }
+    Ok(Slip {
+        employee: emp,
+        payslip: slip,
+        ytd_after_run: ytd.map(|y| y.run),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct RunId {
+    pub(crate) id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Deleted {
+    deleted: String,
+    payslips: u64,
+}
+
+pub(crate) fn delete_run(input: RunId) -> Result<Deleted> {
+    let run = load_run(&input.id)?;
+    if run.status != Status::Draft {
+        return Err(Error::conflict(format!(
+            "run {} is posted; only drafts can be deleted (correct a posted run with an adjustment run)",
+            run.id
+        )));
+    }
+    let keys = storage::scan_prefix(&format!("slip/{}/", run.id)).keys()?;
+    for k in &keys {
+        storage::delete(k)?;
+    }
+    storage::delete(&run_key(&run.id))?;
+    Ok(Deleted {
+        deleted: run.id,
+        payslips: keys.len() as u64,
+    })
+}
+
+pub(crate) fn run_slips(id: &str) -> Result<Vec<Slip>> {
+    let mut slips = Vec::new();
+    for item in storage::scan_prefix(&format!("slip/{id}/")).iter::<Slip>() {
+        slips.push(item?.1);
+    }
+    Ok(slips)
+}
+
+pub(crate) fn approve_run(input: RunId) -> Result<Run> {
+    let mut run = load_run(&input.id)?;
+    if run.status != Status::Draft {
+        return Err(Error::conflict(format!(
+            "run {} is already approved and posted (ledger entry {})",
+            run.id,
+            run.ledger_entry.as_deref().unwrap_or("none")
+        )));
+    }
+    let approver = caller_name();
+    if approver == run.created_by {
+        return Err(Error::forbidden(format!(
+            "run {} was created by {approver}; another person holding payroll.approve must approve it (segregation of duties)",
+            run.id
+        )));
+    }
+    let slips = run_slips(&run.id)?;
+    for s in &slips {
+        let current = storage::get::<Ytd>(&ytd_key(
+            &s.employee.id,
+            &s.employee.country,
+            &s.payslip.tax_year,
+        ))?;
+        if current.map(|y| y.run) != s.ytd_after_run {
+            return Err(Error::conflict(format!(
+                "the year-to-date figures of employee {} changed after run {} was computed; delete the run and create it again",
+                s.employee.id, run.id
+            )));
+        }
+    }
+    let settings = settings()?;
+    let payslips: Vec<&Payslip> = slips.iter().map(|s| &s.payslip).collect();
+    let postings = model::run_postings(&settings, &payslips);
+    let entry: serde_json::Value = plugins::call(
+        "ledger",
+        "post-entry",
+        &serde_json::json!({
+            "date": run.pay_date,
+            "description": format!("Payroll {} {} to {}", run.id, run.period_start, run.period_end),
+            "payee": "payroll",
+            "reference": {"source": "payroll", "document": run.id},
+            "idempotency-key": format!("payroll-{}", run.id),
+            "postings": postings,
+        }),
+    )
+    .map_err(|e| match e {
+        Error::Forbidden(m) => Error::forbidden(format!(
+            "cannot post run {} to the ledger: {m} (the ledger plugin must be enabled and the approver needs ledger.post)",
+            run.id
+        )),
+        Error::InvalidInput(m) | Error::NotFound(m) => Error::invalid(format!(
+            "the ledger refused the entry of run {}: {m}; run setup-ledger to create the payroll accounts",
+            run.id
+        )),
+        other => other,
+    })?;
+    for s in &slips {
+        let key = ytd_key(&s.employee.id, &s.employee.country, &s.payslip.tax_year);
+        let opening = storage::get::<Ytd>(&key)?.and_then(|y| y.opening);
+        storage::put(
+            &key,
+            &Ytd {
+                tax_year: s.payslip.tax_year.clone(),
+                figures: s.payslip.ytd.clone(),
+                run: run.id.clone(),
+                opening,
+            },
+        )?;
+    }
+    run.status = Status::Posted;
+    run.approved_by = Some(approver);
+    run.approved_at = Some(context::now().to_rfc3339());
+    run.ledger_entry = entry["id"].as_str().map(str::to_string);
+    storage::put(&run_key(&run.id), &run)?;
+    events::emit(
+        "payroll.run-approved",
+        &serde_json::json!({
+            "run": run.id,
+            "frequency": run.frequency,
+            "period-start": run.period_start,
+            "period-end": run.period_end,
+            "pay-date": run.pay_date,
+            "created-by": run.created_by,
+            "approved-by": run.approved_by,
+            "ledger-entry": run.ledger_entry,
+            "totals": run.totals,
+        }),
+    )?;
+    Ok(run)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct ListRuns {
+    #[serde(default)]
+    status: Option<Status>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Runs {
+    runs: Vec<Run>,
+}
+
+pub(crate) fn list_runs(input: ListRuns) -> Result<Runs> {
+    let mut runs = Vec::new();
+    for item in storage::scan_prefix("run/").reverse().iter::<Run>() {
+        let (_, r) = item?;
+        if input.status.is_none_or(|s| s == r.status) {
+            runs.push(r);
+        }
+    }
+    Ok(Runs { runs })
+}
+
+pub(crate) fn get_run(input: RunId) -> Result<Run> {
+    load_run(&input.id)
+}
