@@ -1,0 +1,343 @@
+//! Pay runs: the list with a form to create one, a run with its payslips and cost
+//! chart, and the approval by a second person.
+
+use super::*;
+
+/// The plugin these views read.
+pub(super) const PLUGIN: &str = "payroll";
+
+/// (label, path under the tenant, operation the link needs).
+pub(super) const PAGES: &[(&str, &str, &str)] = &[("Pay runs", "payroll/runs", "list-runs")];
+
+pub(super) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/console/t/{tenant}/payroll/runs", get(runs))
+        .route("/console/t/{tenant}/payroll/runs/{id}", get(run))
+        .route(
+            "/console/t/{tenant}/payroll/runs/{id}/approve",
+            post(approve),
+        )
+}
+
+#[derive(Deserialize, Default)]
+struct Flash {
+    status: Option<String>,
+    done: Option<String>,
+    error: Option<String>,
+}
+
+fn totals_text(totals: &Value, field: &str) -> String {
+    totals
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(cur, t)| format!("{} {cur}", major(t[field].as_i64().unwrap_or(0), cur)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn approve_action(tenant: &str, id: &str) -> Action {
+    Action {
+        label: format!("Approve {id}"),
+        url: format!("/console/t/{tenant}/payroll/runs/{id}/approve"),
+        input: None,
+    }
+}
+
+async fn runs(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(tenant_id): Path<String>,
+    Query(q): Query<Flash>,
+) -> Page {
+    let t = tenant(&state, &session, &tenant_id).await?;
+    let mut f = filter("status", "Status", "select", &q.status);
+    f.options = vec![String::new(), "draft".into(), "posted".into()];
+    let mut r = Report {
+        title: "Pay runs".into(),
+        intro: Some("Runs are drafted, approved by a second person, then posted to the ledger in one entry.".into()),
+        filters: vec![f],
+        done: q.done.clone(),
+        error: q.error.clone(),
+        ..Report::default()
+    };
+    if can(&t, &session.principal, PLUGIN, "create-run") {
+        r.links.push((
+            "Draft a new run".into(),
+            format!("/console/t/{tenant_id}/p/payroll/create-run"),
+        ));
+    }
+    let approver = can(&t, &session.principal, PLUGIN, "approve-run");
+    let input = input_of(&[("status", &q.status)]);
+    match call(&state, &session, &tenant_id, PLUGIN, "list-runs", input).await {
+        Ok(out) => {
+            let mut table = Table {
+                caption: "Newest first".into(),
+                headers: vec![
+                    "Run",
+                    "Status",
+                    "Frequency",
+                    "Period",
+                    "Pay date",
+                    "Created by",
+                    "Approved by",
+                    "Gross",
+                    "Employer cost",
+                ],
+                ..Table::default()
+            };
+            for run in out["runs"].as_array().into_iter().flatten() {
+                let id = run["id"].as_str().unwrap_or_default();
+                let status = run["status"].as_str().unwrap_or_default();
+                table.rows.push(Row {
+                    cells: vec![
+                        link(id, format!("/console/t/{tenant_id}/payroll/runs/{id}")),
+                        cell(status),
+                        cell(run["frequency"].as_str().unwrap_or_default()),
+                        cell(format!(
+                            "{} to {}",
+                            run["period-start"].as_str().unwrap_or_default(),
+                            run["period-end"].as_str().unwrap_or_default()
+                        )),
+                        cell(run["pay-date"].as_str().unwrap_or_default()),
+                        cell(run["created-by"].as_str().unwrap_or_default()),
+                        cell(run["approved-by"].as_str().unwrap_or_default()),
+                        num(totals_text(&run["totals"], "gross")),
+                        num(totals_text(&run["totals"], "employer-cost")),
+                    ],
+                    actions: if approver && status == "draft" {
+                        vec![approve_action(&tenant_id, id)]
+                    } else {
+                        Vec::new()
+                    },
+                    ..Row::default()
+                });
+            }
+            r.sections.push(Section {
+                table: Some(table),
+                ..Section::default()
+            });
+        }
+        Err(e) => r.error = Some(soft(e)?),
+    }
+    show(t, r)
+}
+
+async fn run(
+    State(state): State<ApiState>,
+    session: Session,
+    Path((tenant_id, id)): Path<(String, String)>,
+    Query(q): Query<Flash>,
+) -> Page {
+    let t = tenant(&state, &session, &tenant_id).await?;
+    let mut r = Report {
+        title: format!("Pay run {id}"),
+        done: q.done.clone(),
+        error: q.error.clone(),
+        links: vec![(
+            "All runs".into(),
+            format!("/console/t/{tenant_id}/payroll/runs"),
+        )],
+        ..Report::default()
+    };
+    let run = match call(
+        &state,
+        &session,
+        &tenant_id,
+        PLUGIN,
+        "get-run",
+        json!({ "id": id }),
+    )
+    .await
+    {
+        Ok(run) => run,
+        Err(e) => {
+            r.error = Some(soft(e)?);
+            return show(t, r);
+        }
+    };
+    let slips = call(
+        &state,
+        &session,
+        &tenant_id,
+        PLUGIN,
+        "list-payslips",
+        json!({ "run": id, "limit": 1000 }),
+    )
+    .await?;
+    let status = run["status"].as_str().unwrap_or_default().to_string();
+    let mut facts = Table {
+        caption: String::new(),
+        headers: vec![
+            "Status",
+            "Period",
+            "Pay date",
+            "Created by",
+            "Approved by",
+            "Ledger entry",
+        ],
+        ..Table::default()
+    };
+    facts.rows.push(Row {
+        cells: vec![
+            cell(status.clone()),
+            cell(format!(
+                "{} to {}",
+                run["period-start"].as_str().unwrap_or_default(),
+                run["period-end"].as_str().unwrap_or_default()
+            )),
+            cell(run["pay-date"].as_str().unwrap_or_default()),
+            cell(run["created-by"].as_str().unwrap_or_default()),
+            cell(run["approved-by"].as_str().unwrap_or_default()),
+            match run["ledger-entry"].as_str() {
+                Some(e) => link(
+                    e,
+                    format!(
+                        "/console/t/{tenant_id}/p/ledger/get-entry?id={}&_run=1",
+                        pct(e)
+                    ),
+                ),
+                None => cell(""),
+            },
+        ],
+        actions: if status == "draft" && can(&t, &session.principal, PLUGIN, "approve-run") {
+            vec![approve_action(&tenant_id, &id)]
+        } else {
+            Vec::new()
+        },
+        ..Row::default()
+    });
+    r.sections.push(Section {
+        table: Some(facts),
+        ..Section::default()
+    });
+    // Each country pays in one currency; take it from the payslips.
+    let mut currency_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut slips_table = Table {
+        caption: "Payslips".into(),
+        headers: vec![
+            "Employee",
+            "Name",
+            "Country",
+            "Department",
+            "Gross",
+            "Employee taxes",
+            "Employee contributions",
+            "Employer contributions",
+            "Net",
+        ],
+        ..Table::default()
+    };
+    for s in slips["payslips"].as_array().into_iter().flatten() {
+        let cur = s["currency"].as_str().unwrap_or_default();
+        let country = s["country"].as_str().unwrap_or_default();
+        currency_of.insert(country.to_string(), cur.to_string());
+        let emp = s["employee"].as_str().unwrap_or_default();
+        let m = |f: &str| num(format!("{} {cur}", major(s[f].as_i64().unwrap_or(0), cur)));
+        slips_table.rows.push(Row {
+            cells: vec![
+                link(
+                    emp,
+                    format!(
+                        "/console/t/{tenant_id}/p/payroll/get-payslip?run={}&employee={}&_run=1",
+                        pct(&id),
+                        pct(emp)
+                    ),
+                ),
+                cell(s["name"].as_str().unwrap_or_default()),
+                cell(country),
+                cell(s["department"].as_str().unwrap_or_default()),
+                m("gross"),
+                m("employee-taxes"),
+                m("employee-contributions"),
+                m("employer-contributions"),
+                m("net"),
+            ],
+            ..Row::default()
+        });
+    }
+    let mut bars = Vec::new();
+    let mut cost_table = Table {
+        caption: "Cost per country".into(),
+        headers: vec![
+            "Country",
+            "Employees",
+            "Gross",
+            "Employer contributions",
+            "Employer cost",
+        ],
+        ..Table::default()
+    };
+    for (country, tot) in run["countries"].as_object().into_iter().flatten() {
+        let cur = currency_of.get(country).cloned().unwrap_or_default();
+        let cost = tot["employer-cost"].as_i64().unwrap_or(0);
+        bars.push((
+            format!("{country} ({cur})"),
+            cost as f64 / 10f64.powi(i32::from(exponent(&cur))),
+        ));
+        let m = |f: &str| {
+            num(format!(
+                "{} {cur}",
+                major(tot[f].as_i64().unwrap_or(0), &cur)
+            ))
+        };
+        cost_table.rows.push(Row {
+            cells: vec![
+                cell(country.clone()),
+                num(tot["employees"].to_string()),
+                m("gross"),
+                m("employer-contributions"),
+                m("employer-cost"),
+            ],
+            ..Row::default()
+        });
+    }
+    r.sections.push(Section {
+        heading: "Employer cost per country".into(),
+        note: Some(
+            "Gross pay plus employer contributions, each country in its own currency.".into(),
+        ),
+        chart: chart(bar_chart("Employer cost per country", &bars, None)),
+        table: Some(cost_table),
+    });
+    r.sections.push(Section {
+        table: Some(slips_table),
+        ..Section::default()
+    });
+    show(t, r)
+}
+
+async fn approve(
+    State(state): State<ApiState>,
+    session: Session,
+    Path((tenant_id, id)): Path<(String, String)>,
+    Form(fields): Form<Fields>,
+) -> Page {
+    session.check(&fields)?;
+    let back = format!("/console/t/{tenant_id}/payroll/runs/{id}");
+    match call(
+        &state,
+        &session,
+        &tenant_id,
+        PLUGIN,
+        "approve-run",
+        json!({ "id": id }),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{back}?done={}",
+            pct(&format!("run {id} approved and posted"))
+        ))
+        .into_response()),
+        Err(e) => {
+            let m = match e.0 {
+                HostError::Forbidden(m) => m,
+                other => soft(ConsoleError(other))?,
+            };
+            Ok(Redirect::to(&format!("{back}?error={}", pct(&m))).into_response())
+        }
+    }
+}
