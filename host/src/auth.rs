@@ -18,6 +18,9 @@ pub enum PrincipalKind {
     Token,
     /// The host itself or an admin at the CLI of the machine.
     System,
+    /// A plugin's own background work (jobs, event deliveries, migrations), holding
+    /// only the permissions its manifest declares under `[background]`.
+    Plugin,
 }
 
 /// Who a call runs for, within one tenant.
@@ -58,6 +61,20 @@ impl Principal {
         Principal {
             id: Some(format!("cli:{name}")),
             ..Principal::system()
+        }
+    }
+
+    /// A plugin running its own background work in `tenant`: named `plugin:<id>` in
+    /// the audit log, holding exactly `permissions` (its manifest's `[background]
+    /// permissions`; none for a migration).
+    pub fn plugin(plugin: &str, tenant: &str, permissions: &[String]) -> Self {
+        Principal {
+            id: Some(format!("plugin:{plugin}")),
+            tenant: Some(tenant.to_string()),
+            token_id: None,
+            kind: PrincipalKind::Plugin,
+            roles: Vec::new(),
+            permissions: permissions.to_vec(),
         }
     }
 
@@ -137,5 +154,16 @@ mod tests {
         assert!(!p.can_access("globex"));
         assert!(Principal::system().can_access("globex"));
         assert_eq!(p.actor(), "user:u1");
+    }
+
+    #[test]
+    fn a_plugin_principal_holds_only_its_declared_permissions_in_its_tenant() {
+        let p = Principal::plugin("training", "acme", &["ledger.read".to_string()]);
+        assert_eq!(p.actor(), "plugin:training");
+        assert!(p.has_permission("ledger.read"));
+        assert!(!p.has_permission("ledger.post"));
+        assert!(!p.has_permission("training.admin"));
+        assert!(p.can_access("acme") && !p.can_access("globex"));
+        assert!(!p.is_system_admin());
     }
 }

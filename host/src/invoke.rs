@@ -330,7 +330,8 @@ impl Host {
         Ok(times)
     }
 
-    /// Run `migrate(from)` of a plugin for a tenant inside `tx`; the caller commits.
+    /// Run `migrate(from)` of a plugin for a tenant inside `tx`, as the plugin itself
+    /// holding no permission; the caller commits.
     pub(crate) fn migrate_in(
         &self,
         mut tx: Box<dyn Transaction>,
@@ -340,12 +341,15 @@ impl Host {
     ) -> HostResult<Box<dyn Transaction>> {
         let loaded = self.load(tx.as_mut(), record)?;
         let deadline = self.runtime.limits().long_deadline;
+        // A migration only rewrites the plugin's own data: it runs as the plugin,
+        // with no permission to call other plugins' operations.
+        let principal = Principal::plugin(&record.id, &tenant.id, &[]);
         let (_, tx) = self.run(
             tx,
             tenant,
             record,
             &loaded,
-            &Principal::system(),
+            &principal,
             Action::Migrate { from },
             "migration",
             deadline,

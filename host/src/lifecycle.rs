@@ -78,6 +78,11 @@ pub struct UpgradePlan {
     pub added_jobs: Vec<String>,
     /// Event topics the new version may emit that the installed one may not.
     pub added_emits: Vec<String>,
+    /// Permissions the new version's background work (jobs, event handlers) holds
+    /// that the installed version's did not.
+    pub added_background_permissions: Vec<String>,
+    /// Extension interfaces the new version calls that the installed one did not.
+    pub added_uses: Vec<String>,
     /// Whether this is a breaking (major) version change under semver.
     pub major: bool,
     /// Tenants whose data `migrate` will bring up to the new version.
@@ -103,13 +108,16 @@ impl UpgradePlan {
     }
 
     /// Whether the new version asks for anything the installed one did not have:
-    /// capabilities, dependencies, subscriptions, jobs or emitted topics.
+    /// capabilities, dependencies, subscriptions, jobs, emitted topics, background
+    /// permissions or extension interfaces it calls.
     pub fn requests_more(&self) -> bool {
         !(self.added_capabilities.is_empty()
             && self.added_dependencies.is_empty()
             && self.added_subscriptions.is_empty()
             && self.added_jobs.is_empty()
-            && self.added_emits.is_empty())
+            && self.added_emits.is_empty()
+            && self.added_background_permissions.is_empty()
+            && self.added_uses.is_empty())
     }
 
     /// The refusal of a vendor change the admin did not allow, if this is one.
@@ -147,9 +155,9 @@ fn added<T: PartialEq + Clone>(new: &[T], old: &[T]) -> Vec<T> {
     new.iter().filter(|x| !old.contains(x)).cloned().collect()
 }
 
-/// What `new` asks for beyond `old`, by kind: dependencies, subscriptions, jobs and
-/// emitted topics.
-fn additions(new: &Manifest, old: &Manifest) -> [Vec<String>; 4] {
+/// What `new` asks for beyond `old`, by kind: dependencies, subscriptions, jobs,
+/// emitted topics, background permissions and extension interfaces it calls.
+fn additions(new: &Manifest, old: &Manifest) -> [Vec<String>; 6] {
     let mut deps: Vec<String> = new
         .dependencies
         .iter()
@@ -176,6 +184,8 @@ fn additions(new: &Manifest, old: &Manifest) -> [Vec<String>; 4] {
         added(&new.subscriptions, &old.subscriptions),
         jobs,
         added(&new.emits, &old.emits),
+        added(&new.background.permissions, &old.background.permissions),
+        added(&new.uses, &old.uses),
     ]
 }
 
@@ -345,6 +355,8 @@ impl Host {
             added_subscriptions,
             added_jobs,
             added_emits,
+            added_background_permissions,
+            added_uses,
         ] = additions(m, &installed);
         let tenants = tx
             .enablement_for_plugin(&m.id)?
@@ -370,6 +382,8 @@ impl Host {
             added_subscriptions,
             added_jobs,
             added_emits,
+            added_background_permissions,
+            added_uses,
             from_version: current.version,
             tenants,
             digest: checked.digest,
@@ -478,6 +492,8 @@ impl Host {
                 "added_subscriptions": plan.added_subscriptions,
                 "added_jobs": plan.added_jobs,
                 "added_emits": plan.added_emits,
+                "added_background_permissions": plan.added_background_permissions,
+                "added_uses": plan.added_uses,
                 "migrated_tenants": migrated,
                 "signature": plan.signature,
             }),

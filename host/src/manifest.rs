@@ -63,6 +63,25 @@ pub struct Manifest {
     /// Extension interfaces the plugin exports, with the keys it serves.
     #[serde(default)]
     pub provides: Vec<Provide>,
+    /// Extension interfaces the plugin calls (`backoffice:payroll/rules@0.1.0`): an
+    /// extension call to an interface not listed here is refused.
+    #[serde(default)]
+    pub uses: Vec<String>,
+    /// What the plugin's background work (jobs, event deliveries) may do.
+    #[serde(default)]
+    pub background: Background,
+}
+
+/// The `[background]` table: the permissions the plugin's jobs and event handlers
+/// run with. They run as the plugin itself (`plugin:<id>` in the audit log), holding
+/// exactly these permissions and no others.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Background {
+    /// Permissions of other plugins' operations that background work calls, each
+    /// written out (`ledger.read`): no `*` and no `ledger.*`.
+    #[serde(default)]
+    pub permissions: Vec<String>,
 }
 
 /// An extension interface a plugin exports (see [`crate::extensions`]).
@@ -209,6 +228,8 @@ impl Manifest {
             jobs: raw.jobs,
             reversible_migrations: raw.reversible_migrations,
             provides: raw.provides,
+            uses: raw.uses,
+            background: raw.background,
         };
         manifest.validate()?;
         Ok(manifest)
@@ -317,11 +338,7 @@ impl Manifest {
                 return Err(invalid(format!(
                     "[[provides]] interface '{}' is not an extension point of this host; known: {}",
                     p.interface,
-                    crate::extensions::KNOWN
-                        .iter()
-                        .map(|e| e.interface)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    known_extensions()
                 )));
             };
             if p.keys.is_empty() {
@@ -341,6 +358,24 @@ impl Manifest {
                 )));
             }
         }
+        let mut used = std::collections::BTreeSet::new();
+        for interface in &self.uses {
+            if crate::extensions::find(interface).is_none() {
+                return Err(invalid(format!(
+                    "uses: '{interface}' is not an extension point of this host; known: {}",
+                    known_extensions()
+                )));
+            }
+            if !used.insert(interface.as_str()) {
+                return Err(invalid(format!("uses: '{interface}' is listed twice")));
+            }
+        }
+        if !self.uses.is_empty() && !self.capabilities.iter().any(|c| c == "plugins") {
+            return Err(invalid(
+                "`uses` lists extension points but `capabilities` lacks \"plugins\"; add it",
+            ));
+        }
+        self.validate_background()?;
         let mut jobs = std::collections::BTreeSet::new();
         for job in &self.jobs {
             if !is_ident(&job.name, 64) {
@@ -354,6 +389,36 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// `[background] permissions`: each a plain dotted permission, listed once; no
+    /// wildcard, which would hand background work whatever a dependency adds later
+    /// (its admin operations included).
+    fn validate_background(&self) -> Result<(), ManifestError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &self.background.permissions {
+            if p == "*" || p.ends_with(".*") {
+                return Err(invalid(format!(
+                    "[background] permissions: '{p}' is a wildcard; list each permission your jobs and event handlers need, such as 'ledger.read'"
+                )));
+            }
+            if !is_dotted(p) {
+                return Err(invalid(format!(
+                    "[background] permissions: '{p}' must look like 'plugin.action', such as 'ledger.read'"
+                )));
+            }
+            if !seen.insert(p.as_str()) {
+                return Err(invalid(format!(
+                    "[background] permissions: '{p}' is listed twice"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the plugin declares that it calls the extension `interface`.
+    pub fn uses_extension(&self, interface: &str) -> bool {
+        self.uses.iter().any(|u| u == interface)
     }
 
     /// Whether `topic` lies under this plugin's own prefix `<id>.`.
@@ -375,6 +440,14 @@ impl Manifest {
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.name == name)
     }
+}
+
+fn known_extensions() -> String {
+    crate::extensions::KNOWN
+        .iter()
+        .map(|e| e.interface)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Full check of a cron expression: fields, ranges, and that it ever fires.
@@ -411,6 +484,10 @@ struct RawManifest {
     reversible_migrations: bool,
     #[serde(default)]
     provides: Vec<Provide>,
+    #[serde(default)]
+    uses: Vec<String>,
+    #[serde(default)]
+    background: Background,
 }
 
 #[derive(Deserialize)]
@@ -508,11 +585,55 @@ cron = "0 2 * * *"
                 ),
                 "lacks \"events\"",
             ),
+            (
+                format!("{GOOD}\n[background]\npermissions = [\"*\"]\n"),
+                "'*' is a wildcard",
+            ),
+            (
+                format!("{GOOD}\n[background]\npermissions = [\"ledger.*\"]\n"),
+                "'ledger.*' is a wildcard",
+            ),
+            (
+                format!("{GOOD}\n[background]\npermissions = [\"post\"]\n"),
+                "'post' must look like 'plugin.action'",
+            ),
+            (
+                format!("{GOOD}\n[background]\npermisions = [\"ledger.read\"]\n"),
+                "not valid",
+            ),
+            (
+                GOOD.replace(
+                    "[\"storage\"]",
+                    "[\"storage\", \"plugins\"]\nuses = [\"backoffice:payroll/rules\"]",
+                ),
+                "uses: 'backoffice:payroll/rules' is not an extension point",
+            ),
+            (
+                GOOD.replace(
+                    "[\"storage\"]",
+                    "[\"storage\"]\nuses = [\"backoffice:payroll/rules@0.1.0\"]",
+                ),
+                "lacks \"plugins\"",
+            ),
         ];
         for (text, expected) in cases {
             let err = Manifest::parse(&text).unwrap_err().to_string();
             assert!(err.contains(expected), "expected '{expected}' in: {err}");
         }
+    }
+
+    #[test]
+    fn background_permissions_and_uses_parse() {
+        let text = GOOD.replace(
+            "[\"storage\"]",
+            "[\"storage\", \"plugins\"]\nuses = [\"backoffice:payroll/rules@0.1.0\"]",
+        ) + "\n[background]\npermissions = [\"ledger.read\", \"ledger.post\"]\n";
+        let m = Manifest::parse(&text).unwrap();
+        assert_eq!(m.background.permissions, ["ledger.read", "ledger.post"]);
+        assert!(m.uses_extension("backoffice:payroll/rules@0.1.0"));
+        assert!(!m.uses_extension("backoffice:compliance/checks@0.1.0"));
+        let plain = Manifest::parse(GOOD).unwrap();
+        assert!(plain.background.permissions.is_empty() && plain.uses.is_empty());
     }
 
     #[test]

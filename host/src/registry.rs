@@ -64,6 +64,11 @@ pub struct PluginInfo {
     pub dependencies: std::collections::BTreeMap<String, String>,
     /// Operations with their permissions.
     pub operations: Vec<OperationInfo>,
+    /// Permissions its background work (jobs, event handlers) runs with, as
+    /// `plugin:<id>`.
+    pub background_permissions: Vec<String>,
+    /// Extension interfaces it calls.
+    pub uses: Vec<String>,
     /// Tenants the plugin is enabled for.
     pub enabled_for: Vec<String>,
     /// What install found about the package's signature.
@@ -587,6 +592,8 @@ fn info_of(tx: &mut dyn Transaction, record: &PackageRecord) -> HostResult<Plugi
                 description: o.description.clone(),
             })
             .collect(),
+        background_permissions: m.background.permissions.clone(),
+        uses: m.uses.clone(),
         enabled_for: tx
             .enablement_for_plugin(&record.id)?
             .into_iter()

@@ -25,7 +25,8 @@ fn failed(plugin: &str, what: &str, f: Failure) -> Error {
 
 impl RegistryHost for CallState {
     fn checks(&mut self) -> wasmtime::Result<Result<Vec<Contributed>, Error>> {
-        let nesting = match self.extension_nesting("compliance checks") {
+        let nesting = match self.extension_nesting("compliance checks", COMPLIANCE_CHECKS.interface)
+        {
             Ok(n) => n,
             Err(r) => return Ok(Err(Error::from(r))),
         };
@@ -77,7 +78,8 @@ impl RegistryHost for CallState {
         check: String,
         subject: Subject,
     ) -> wasmtime::Result<Result<Vec<Finding>, Error>> {
-        let nesting = match self.extension_nesting("compliance checks") {
+        let nesting = match self.extension_nesting("compliance checks", COMPLIANCE_CHECKS.interface)
+        {
             Ok(n) => n,
             Err(r) => return Ok(Err(Error::from(r))),
         };

@@ -14,7 +14,12 @@ impl Host for CallState {
             kind: match p.kind {
                 crate::auth::PrincipalKind::User => PrincipalKind::User,
                 crate::auth::PrincipalKind::Token => PrincipalKind::Token,
-                crate::auth::PrincipalKind::System => PrincipalKind::System,
+                // The WIT enum has no plugin kind (a new case would break every
+                // installed component): background work reads as the system, with
+                // the id `plugin:<id>`.
+                crate::auth::PrincipalKind::System | crate::auth::PrincipalKind::Plugin => {
+                    PrincipalKind::System
+                }
             },
             roles: p.roles.clone(),
         })

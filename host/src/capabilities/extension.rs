@@ -3,8 +3,9 @@
 //! interface and run one in a fresh instance inside the caller's call.
 //!
 //! ```text
-//! capability `plugins` granted -> depth below MAX_DEPTH -> providers: plugins enabled
-//!   for the tenant whose manifest lists the interface under [[provides]]
+//! interface listed under `uses` -> capability `plugins` granted -> depth below
+//!   MAX_DEPTH -> providers: plugins enabled for the tenant whose manifest lists the
+//!   interface under [[provides]]
 //!   -> fresh instance of the provider, read-only, in the caller's transaction, with
 //!      the caller's principal, business time and remaining deadline
 //! ```
@@ -70,15 +71,30 @@ pub(crate) use extension_error;
 
 /// Why an extension call cannot start: a message for the caller.
 pub(crate) enum Refused {
-    /// The plugin lacks the `plugins` capability.
+    /// The plugin lacks the `plugins` capability or did not declare the interface
+    /// under `uses`.
     Capability(String),
     /// Not in a context that can nest calls, or nested too deep.
     Context(String),
 }
 
 impl CallState {
-    /// The nesting of this call, if it may call an extension provider now.
-    pub(crate) fn extension_nesting(&self, what: &str) -> Result<Nesting, Refused> {
+    /// The nesting of this call, if it may call a provider of `interface` now: the
+    /// caller's manifest lists the interface under `uses` (what the admin saw at
+    /// install), it holds the `plugins` capability, and it runs where calls can nest.
+    pub(crate) fn extension_nesting(
+        &self,
+        what: &str,
+        interface: &str,
+    ) -> Result<Nesting, Refused> {
+        if !self.info.manifest.uses_extension(interface) {
+            return Err(Refused::Capability(format!(
+                "plugin '{}' called {what} ({interface}) without declaring it: add \
+                 uses = [\"{interface}\"] to its plugin.toml (the admin approves it at \
+                 install or upgrade)",
+                self.info.scope.plugin
+            )));
+        }
         if let Err(e) = self.require("plugins") {
             let text = match e {
                 crate::bindings::WitError::InvalidInput(m)

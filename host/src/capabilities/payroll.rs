@@ -62,7 +62,7 @@ impl CallState {
             &crate::bindings::payroll::provider::RulesProvider,
         ) -> wasmtime::Result<Result<T, Error>>,
     ) -> wasmtime::Result<Result<T, Error>> {
-        let nesting = match self.extension_nesting("payroll rules") {
+        let nesting = match self.extension_nesting("payroll rules", PAYROLL_RULES.interface) {
             Ok(n) => n,
             Err(r) => return Ok(Err(Error::from(r))),
         };
@@ -171,7 +171,7 @@ impl EngineHost for CallState {
     }
 
     fn countries(&mut self) -> wasmtime::Result<Vec<String>> {
-        let Ok(nesting) = self.extension_nesting("payroll rules") else {
+        let Ok(nesting) = self.extension_nesting("payroll rules", PAYROLL_RULES.interface) else {
             return Ok(Vec::new());
         };
         let mut countries: Vec<String> = self

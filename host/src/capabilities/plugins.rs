@@ -145,6 +145,31 @@ impl Host for CallState {
     }
 }
 
+/// Why `principal` may not do `what`, which needs `permission`. For a plugin's
+/// background work, says where to declare the permission.
+pub(crate) fn missing_permission(
+    principal: &crate::auth::Principal,
+    what: &str,
+    permission: &str,
+    tenant: &str,
+) -> String {
+    match (&principal.kind, &principal.id) {
+        (crate::auth::PrincipalKind::Plugin, Some(id)) => {
+            let plugin = id.strip_prefix("plugin:").unwrap_or(id);
+            format!(
+                "{what} needs the permission '{permission}', which the background work \
+                 (jobs, event handlers) of plugin '{plugin}' does not hold in tenant '{tenant}': \
+                 it runs with only the permissions its plugin.toml lists under [background] \
+                 permissions; add '{permission}' there and upgrade the plugin"
+            )
+        }
+        _ => format!(
+            "{what} needs the permission '{permission}', which the caller does not hold in \
+             tenant '{tenant}'"
+        ),
+    }
+}
+
 /// Checks a nested call's output against the target operation's output schema.
 type OutputCheck = Box<dyn Fn(&str) -> Result<(), WitError>>;
 
@@ -244,10 +269,11 @@ impl CallState {
             )));
         };
         if !self.info.principal.has_permission(&op.permission) {
-            return refuse(WitError::Forbidden(format!(
-                "operation '{operation}' of plugin {plugin} needs the permission '{}', which \
-                 the caller does not hold in tenant '{tenant}'",
-                op.permission
+            return refuse(WitError::Forbidden(missing_permission(
+                &self.info.principal,
+                &format!("operation '{operation}' of plugin {plugin}"),
+                &op.permission,
+                &tenant,
             )));
         }
         let limits = nesting.loader.runtime.limits().clone();

@@ -321,7 +321,10 @@ fn install(
             println!("  - {cap}: {}", describe_capability(cap));
         }
     }
-    if !yes && (vendor_changed || !m.capabilities.is_empty()) {
+    print_background(m);
+    let grants_more =
+        !m.capabilities.is_empty() || !m.background.permissions.is_empty() || !m.uses.is_empty();
+    if !yes && (vendor_changed || grants_more) {
         let question = if vendor_changed {
             format!(
                 "hand the data of '{}' from vendor '{}' to vendor '{}', grant these capabilities and install?",
@@ -330,7 +333,7 @@ fn install(
                 m.vendor
             )
         } else {
-            "grant these capabilities and install?".to_string()
+            "grant these capabilities and permissions and install?".to_string()
         };
         if !confirm(&question)? {
             return Err(HostError::Forbidden(
@@ -386,6 +389,7 @@ fn inspect(host: &Host, file: &Path, json: bool) -> Result<(), HostError> {
             println!("depends on:    {dep} {req}");
         }
     }
+    print_background(m);
     println!("imports:");
     for i in &r.imports {
         println!("  {i}");
@@ -467,6 +471,14 @@ fn upgrade(host: &Host, file: &Path, flags: &UpgradeFlags) -> Result<(), HostErr
     for topic in &plan.added_emits {
         println!("  + emits {topic}");
     }
+    for permission in &plan.added_background_permissions {
+        println!(
+            "  + background permission {permission}: its jobs and event handlers may call operations needing it"
+        );
+    }
+    for interface in &plan.added_uses {
+        println!("  + uses {interface}: calls the plugins that provide it");
+    }
     if !flags.yes && (plan.requests_more() || plan.vendor_changed()) {
         let question = if plan.vendor_changed() {
             format!(
@@ -491,6 +503,28 @@ fn upgrade(host: &Host, file: &Path, flags: &UpgradeFlags) -> Result<(), HostErr
     let info = host.upgrade(plan)?;
     println!("upgraded '{}' to {}", info.id, info.version);
     Ok(())
+}
+
+/// What the plugin's background work runs with and which extension points it calls,
+/// for the install prompt and `plugin inspect`.
+fn print_background(m: &crate::manifest::Manifest) {
+    if m.background.permissions.is_empty() {
+        println!(
+            "background work (jobs, event handlers) runs as plugin:{} with no permissions",
+            m.id
+        );
+    } else {
+        println!(
+            "background work (jobs, event handlers) runs as plugin:{} with permissions:",
+            m.id
+        );
+        for p in &m.background.permissions {
+            println!("  - {p}");
+        }
+    }
+    for interface in &m.uses {
+        println!("uses extension point {interface}: calls the plugins that provide it");
+    }
 }
 
 fn describe_capability(cap: &str) -> &'static str {
@@ -542,6 +576,14 @@ fn print_info(p: &PluginInfo) {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         println!("depends on:    {}", deps.join(", "));
+    }
+    println!(
+        "background:    runs as plugin:{} with permissions [{}]",
+        p.id,
+        p.background_permissions.join(", ")
+    );
+    if !p.uses.is_empty() {
+        println!("uses:          {}", p.uses.join(", "));
     }
     println!(
         "enabled for:   {}",

@@ -7,7 +7,8 @@
 //! 1. fan out: each new outbox event -> one pending delivery per subscriber
 //!    (plugins enabled for the tenant whose manifest subscribes to the topic)
 //! 2. claim due deliveries and jobs (lease + attempt, committed), then run each as
-//!    its own plugin call and transaction as the tenant's system principal
+//!    its own plugin call and transaction as the plugin itself (`plugin:<id>`),
+//!    holding only the permissions its manifest declares under `[background]`
 //! 3. finish: done (cron: next occurrence strictly after now), or retry with
 //!    exponential backoff, or dead letter after `max_attempts`
 //! ```
@@ -285,7 +286,7 @@ impl Host {
         }
     }
 
-    /// Run one plugin action for a tenant as its system principal in a fresh
+    /// Run one plugin action for a tenant as the plugin's background principal in a fresh
     /// transaction; on success `finish` records the outcome in that same transaction.
     fn run_work(
         &self,
@@ -338,12 +339,15 @@ impl Host {
         };
         let loaded = self.load(tx.as_mut(), &record)?;
         let deadline = self.runtime.limits().long_deadline;
+        // Not the system: whoever queued the work (a user with few permissions, by
+        // scheduling a job or emitting an event) must not gain more through it.
+        let principal = Principal::plugin(plugin, tenant, &loaded.manifest.background.permissions);
         let (_, mut tx) = self.run(
             tx,
             &tenant_row,
             &record,
             &loaded,
-            &Principal::system(),
+            &principal,
             action,
             label,
             deadline,
