@@ -15,9 +15,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use super::sqlite_identity as identity;
 use super::sqlite_trust as trust;
 use super::{
-    AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result,
-    RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord, Transaction,
-    TrustedKey, UserRecord, sqlite_events,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent,
+    PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord,
+    Transaction, TrustedKey, UserRecord, sqlite_events,
 };
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
@@ -1061,8 +1061,16 @@ impl Transaction for FileTx {
         identity::audit_head(self.conn()?, tenant)
     }
 
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<()> {
-        identity::audit_append(self.conn()?, record)
+    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+        identity::audit_append(self.conn()?, record, anchor)
+    }
+
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
+        identity::audit_anchor(self.conn()?, tenant)
+    }
+
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
+        identity::audit_anchor_create(self.conn()?, anchor)
     }
 
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {

@@ -661,14 +661,36 @@ pub fn identity_and_audit_rows(storage: &dyn Storage) {
         prev_hash: prev.into(),
         hash: format!("h{seq}"),
     };
-    tx.audit_append(&link(1, "0")).unwrap();
-    tx.audit_append(&link(2, "h1")).unwrap();
+    let anchor = |seq: u64, keyed_from: u64| AuditAnchor {
+        tenant: "acme".into(),
+        seq,
+        hash: format!("h{seq}"),
+        keyed_from,
+        mac: format!("m{seq}"),
+    };
+    assert_eq!(tx.audit_anchor("acme").unwrap(), None);
+    assert!(tx.audit_anchor_create(&anchor(0, 1)).unwrap());
     assert!(
-        tx.audit_append(&link(2, "h1")).is_err(),
+        !tx.audit_anchor_create(&anchor(5, 6)).unwrap(),
+        "an anchor is created once; appends move it"
+    );
+    tx.audit_append(&link(1, "0"), &anchor(1, 1)).unwrap();
+    tx.audit_append(&link(2, "h1"), &anchor(2, 1)).unwrap();
+    assert!(
+        tx.audit_append(&link(2, "h1"), &anchor(2, 1)).is_err(),
         "a link number is taken once"
     );
     tx.commit().unwrap();
+    let mut tx = storage.begin().unwrap();
+    tx.audit_append(&link(3, "h2"), &anchor(3, 1)).unwrap();
+    drop(tx);
     let mut tx = storage.begin_read().unwrap();
+    assert_eq!(
+        tx.audit_anchor("acme").unwrap(),
+        Some(anchor(2, 1)),
+        "the anchor moves with the committed links only"
+    );
+    assert_eq!(tx.audit_anchor("globex").unwrap(), None);
     assert_eq!(tx.audit_head("acme").unwrap(), Some((2, "h2".to_string())));
     let links = tx
         .audit_list(&AuditQuery {

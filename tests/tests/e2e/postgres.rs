@@ -205,7 +205,9 @@ fn migrate_storage_copies_an_installation_and_verifies_it() {
 
     // A host on PostgreSQL alone (a fresh data directory: no SQLite, no code cache)
     // sees the same audit chains and serves the copied installation.
-    let shared = Cli::postgres(&url);
+    let mut shared = Cli::postgres(&url);
+    // The copied chains are sealed with the source installation's audit key.
+    shared.audit_key_file = Some(sqlite.dir.path().join("audit.key"));
     let copied_audit = shared.run(&["audit", "verify", "--json"]).json();
     assert_eq!(copied_audit["ok"], true);
     for chain in source_audit["chains"].as_array().unwrap() {
