@@ -576,7 +576,7 @@ pub(crate) fn verify_chain(
                         )
                     }),
                     None if !keyed && !plain() => {
-                        Some("its content does not match its hash: the row was edited".to_string())
+                        Some("its content does not match its hash: the row was edited (or written with another audit key)".to_string())
                     }
                     _ => None,
                 }

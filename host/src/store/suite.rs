@@ -755,17 +755,28 @@ pub fn deleting_a_tenant_removes_its_rows_only(storage: &dyn Storage) {
             changed_at: "2026-01-01T00:00:00Z".into(),
         })
         .unwrap();
+        tx.audit_anchor_create(&AuditAnchor {
+            tenant: t.into(),
+            seq: 0,
+            hash: "0".into(),
+            keyed_from: 1,
+            mac: "m".into(),
+        })
+        .unwrap();
     }
     tx.commit().unwrap();
     let mut tx = storage.begin().unwrap();
-    // Plugin data, a job, a user and an enablement, and the tenant row.
-    assert_eq!(tx.tenant_delete("acme").unwrap(), 5);
+    // Plugin data, a job, a user, the audit anchor and an enablement, and the tenant
+    // row.
+    assert_eq!(tx.tenant_delete("acme").unwrap(), 6);
     tx.commit().unwrap();
     let mut tx = storage.begin_read().unwrap();
     assert!(tx.tenant_get("acme").unwrap().is_none());
     assert!(tx.kv_get(&scope("acme", "notes"), "k").unwrap().is_none());
     assert!(tx.user_get("acme", "ada").unwrap().is_none());
     assert!(tx.enablement_for_tenant("acme").unwrap().is_empty());
+    assert_eq!(tx.audit_anchor("acme").unwrap(), None);
+    assert!(tx.audit_anchor("globex").unwrap().is_some());
     let jobs = tx.job_list(&JobFilter::default()).unwrap();
     assert_eq!(
         jobs.iter().map(|j| j.tenant.as_str()).collect::<Vec<_>>(),
