@@ -548,7 +548,8 @@ pub(crate) fn verify_chain(
             limit: PAGE,
         })?;
         for link in &page {
-            let keyed = keyed_link_hash(key, link) == link.hash;
+            // Each hash computed only when needed: a keyed chain costs one HMAC per link.
+            let keyed = || keyed_link_hash(key, link) == link.hash;
             let plain = || link_hash(link) == link.hash;
             let problem = if link.seq != expected_seq {
                 Some(format!(
@@ -562,11 +563,11 @@ pub(crate) fn verify_chain(
                 ))
             } else {
                 match keyed_from {
-                    Some(from) if link.seq >= from && !keyed => Some(
+                    Some(from) if link.seq >= from && !keyed() => Some(
                         "its content does not match its keyed hash: the row was edited (or written with another audit key)"
                             .to_string(),
                     ),
-                    Some(from) if link.seq < from && !plain() => Some(if keyed {
+                    Some(from) if link.seq < from && !plain() => Some(if keyed() {
                         format!(
                             "it is keyed, but the chain's anchor says keying began at link {from}: the anchor was deleted or forged before link {from} was written"
                         )
@@ -575,7 +576,7 @@ pub(crate) fn verify_chain(
                             "its content does not match its hash (a link from before keying began at link {from}): the row was edited"
                         )
                     }),
-                    None if !keyed && !plain() => {
+                    None if !keyed() && !plain() => {
                         Some("its content does not match its hash: the row was edited (or written with another audit key)".to_string())
                     }
                     _ => None,
@@ -808,6 +809,49 @@ mod tests {
         changed.duration_us = None;
         assert_ne!(h, link_hash(&changed));
         assert_eq!(h, link_hash(&base.clone()));
+    }
+
+    #[test]
+    fn keyed_hashes_and_anchor_macs_need_the_key() {
+        let link = AuditRecord {
+            tenant: "acme".into(),
+            seq: 1,
+            at: "2026-01-01T00:00:00.000000Z".into(),
+            actor: "user:ada".into(),
+            action: "invoke".into(),
+            target: "ledger.post-entry".into(),
+            outcome: "ok".into(),
+            detail: "{}".into(),
+            duration_us: None,
+            prev_hash: GENESIS.into(),
+            hash: String::new(),
+        };
+        let key = AuditKey::for_tests();
+        let other = AuditKey::generate().unwrap();
+        let keyed = keyed_link_hash(&key, &link);
+        assert_eq!(keyed.len(), 64);
+        assert_ne!(keyed, link_hash(&link), "not the plain SHA-256");
+        assert_ne!(
+            keyed,
+            keyed_link_hash(&other, &link),
+            "another key, another hash"
+        );
+        let anchor = seal_anchor(&key, "acme", 1, keyed.clone(), 1);
+        assert_eq!(anchor_mac(&key, &anchor), anchor.mac);
+        assert_ne!(anchor_mac(&other, &anchor), anchor.mac);
+        for changed in [
+            seal_anchor(&key, "globex", 1, keyed.clone(), 1),
+            seal_anchor(&key, "acme", 2, keyed.clone(), 1),
+            seal_anchor(&key, "acme", 1, GENESIS.into(), 1),
+            seal_anchor(&key, "acme", 1, keyed.clone(), 2),
+        ] {
+            assert_ne!(changed.mac, anchor.mac, "{changed:?}");
+        }
+        assert_eq!(
+            format!("{key:?}"),
+            "AuditKey(..)",
+            "the key never reaches a log"
+        );
     }
 }
 

@@ -33,8 +33,10 @@ pub enum Durability {
 }
 
 /// The storage layout this host writes; raised whenever a change would make an older
-/// host misread a file. Generation 1: one file per tenant (this layout).
-pub(super) const STORAGE_GENERATION: i64 = 1;
+/// host misread a file. Generation 1: one file per tenant. Generation 2: keyed audit
+/// links whose chain anchor (`audit_anchors`) moves with every link; an older host
+/// would append unkeyed links behind the anchor, breaking every chain it wrote to.
+pub(super) const STORAGE_GENERATION: i64 = 2;
 
 /// Which generation wrote the file, in every file.
 const META_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS backoffice_meta (generation INTEGER NOT NULL);
