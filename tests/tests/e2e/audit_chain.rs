@@ -400,3 +400,41 @@ fn chains_written_before_audit_keys_verify_and_are_pinned_by_the_first_keyed_lin
     drop(db);
     broken(&cli, "acme", 5, &["previous-hash does not match link 4"]);
 }
+
+#[test]
+fn a_backup_from_before_audit_keys_is_anchored_when_restored() {
+    let cli = setup();
+    let backup = cli.dir.path().join("acme.backup");
+    let out = backup.display().to_string();
+    cli.run(&["tenant", "backup", "--tenant", "acme", "--out", &out])
+        .ok();
+    // Make it a backup of an older host: plain SHA-256 links, no anchors.
+    let db = rusqlite::Connection::open(&backup).unwrap();
+    rehash_from(&db, "acme", 1);
+    db.execute_batch(
+        "DROP TABLE audit_anchors; UPDATE backoffice_meta SET generation = 1; PRAGMA user_version = 0;",
+    )
+    .unwrap();
+    drop(db);
+    let restored = cli
+        .run(&[
+            "tenant", "restore", "--tenant", "acme", "--from", &out, "--json",
+        ])
+        .json();
+    assert_eq!(restored["audit_ok"], true, "{restored}");
+    let out = verifies(&cli);
+    assert!(
+        out.contains("chain acme: ok, 4 links (1 to 4 from before audit keys: plain SHA-256)"),
+        "{out}"
+    );
+    let host = cli.run(&["audit", "list", "--tenant", "", "--json"]).json();
+    let last = host.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "tenant.restore", "{last}");
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"anchored\":true"),
+        "{last}"
+    );
+}
