@@ -284,7 +284,7 @@ pub(crate) fn open_key(path: &Path, storage: &dyn Storage) -> HostResult<AuditKe
         let _ = dir.sync_all();
     }
     tracing::info!(file = %path.display(), "audit chains keyed; keep a copy of this file with the backups of the database");
-    Ok(AuditKey::read(path)?)
+    AuditKey::read(path)
 }
 
 /// Log loudly when the host chain's anchor does not verify with `key`: the key file is
