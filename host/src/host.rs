@@ -46,6 +46,9 @@ pub struct HostConfig {
     /// Where long copies at open (splitting an older data directory per tenant)
     /// report progress; the command line draws a bar.
     pub progress: Arc<dyn Progress>,
+    /// The file holding the key that seals the audit chains (`<data_dir>/audit.key`
+    /// when absent); every host sharing a PostgreSQL database needs the same one.
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl HostConfig {
@@ -61,6 +64,7 @@ impl HostConfig {
             session_ttl: std::time::Duration::from_secs(8 * 3600),
             operator: "system".into(),
             progress: Arc::new(NoProgress),
+            audit_key_file: None,
         }
     }
 }
@@ -78,6 +82,8 @@ pub(crate) struct Loaded {
 #[derive(Clone)]
 pub(crate) struct Loader {
     pub(crate) runtime: Arc<Runtime>,
+    /// Seals the audit links of nested calls (and every other link of the host).
+    pub(crate) audit_key: Arc<crate::audit::AuditKey>,
     /// Loaded plugins by component digest.
     loaded: Arc<Mutex<HashMap<String, Arc<Loaded>>>>,
     /// `(component, engine key, code SHA-256)` of cache files written while loading,
@@ -139,6 +145,11 @@ impl Host {
             }
             Some(url) => (Arc::new(open_postgres(url)?), None),
         };
+        let key_file = config
+            .audit_key_file
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join(crate::audit::KEY_FILE));
+        let audit_key = crate::audit::open_key(&key_file, storage.as_ref())?;
         let runtime = Runtime::new(config.limits, &config.data_dir.join("cache"))
             .map_err(|e| HostError::Internal(format!("cannot start the wasm runtime: {e:#}")))?;
         let runtime = Arc::new(runtime);
@@ -147,6 +158,7 @@ impl Host {
             sqlite,
             loader: Loader {
                 runtime: runtime.clone(),
+                audit_key: Arc::new(audit_key),
                 loaded: Arc::default(),
                 pending_digests: Arc::default(),
             },
@@ -248,6 +260,9 @@ impl Host {
             description: "Every permission in this tenant".into(),
             permissions: vec!["*".into()],
         })?;
+        // The tenant's chain is anchored from the start: without its anchor (and links)
+        // it would look dropped to `audit verify`.
+        crate::audit::anchor_if_missing(tx.as_mut(), self.audit_key(), id)?;
         self.audit_admin(
             tx.as_mut(),
             None,

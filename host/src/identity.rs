@@ -569,6 +569,7 @@ impl Host {
             if tenant.is_none() || chain.is_some() {
                 crate::audit::append(
                     tx.as_mut(),
+                    self.audit_key(),
                     crate::audit::Entry {
                         outcome: "unauthenticated".into(),
                         ..crate::audit::Entry::admin(
@@ -591,6 +592,7 @@ impl Host {
         let new = self.issue_token(tx.as_mut(), &user, SESSION, "login", Some(self.session_ttl))?;
         crate::audit::append(
             tx.as_mut(),
+            self.audit_key(),
             crate::audit::Entry::admin(
                 scope_of(tenant),
                 &format!("user:{username}"),
@@ -614,6 +616,7 @@ impl Host {
         if tx.token_revoke(id, &now_rfc3339())? {
             crate::audit::append(
                 tx.as_mut(),
+                self.audit_key(),
                 crate::audit::Entry::admin(
                     principal.tenant.as_deref().unwrap_or(HOST_SCOPE),
                     &principal.actor(),

@@ -92,7 +92,7 @@ impl Host {
                 return Ok((output, Some(version)));
             }
             let link = entry("ok", serde_json::json!({ "version": version }));
-            audit::append(tx.as_mut(), link)?;
+            audit::append(tx.as_mut(), self.audit_key(), link)?;
             tx.commit()?;
             Ok((output, None))
         });
@@ -235,7 +235,13 @@ impl Host {
         }
         if !read_only && long && optimistic {
             tx = Box::new(
-                OptimisticTx::new(self.storage.clone(), tenant, tx).waking(self.worker.waker()),
+                OptimisticTx::new(
+                    self.storage.clone(),
+                    self.loader.audit_key.clone(),
+                    tenant,
+                    tx,
+                )
+                .waking(self.worker.waker()),
             );
         } else if !read_only {
             drop(tx);

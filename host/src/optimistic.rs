@@ -34,9 +34,10 @@ use std::sync::Arc;
 
 use crate::audit;
 use crate::store::{
-    AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord, Finish,
-    JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery,
-    Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey, UserRecord,
+    AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
+    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage,
+    ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
+    UserRecord,
 };
 
 /// One deferred step, replayed in order at commit.
@@ -59,6 +60,8 @@ enum Op {
 /// module documentation.
 pub(crate) struct OptimisticTx {
     storage: Arc<dyn Storage>,
+    /// Seals the audit links replayed at commit.
+    audit_key: Arc<audit::AuditKey>,
     tenant: String,
     /// The read snapshot, until the transaction is promoted.
     snapshot: Option<Box<dyn Transaction>>,
@@ -82,11 +85,13 @@ impl OptimisticTx {
     /// `tenant`.
     pub(crate) fn new(
         storage: Arc<dyn Storage>,
+        audit_key: Arc<audit::AuditKey>,
         tenant: &str,
         snapshot: Box<dyn Transaction>,
     ) -> Self {
         OptimisticTx {
             storage,
+            audit_key,
             tenant: tenant.to_string(),
             snapshot: Some(snapshot),
             locked: None,
@@ -167,9 +172,8 @@ impl OptimisticTx {
     }
 
     /// Write the deferred steps into `tx`, in order; audit links are chained onto
-    /// the real head of their chain.
+    /// the real head of their chain and sealed there, moving its anchor.
     fn replay(&mut self, tx: &mut dyn Transaction) -> Result<()> {
-        let mut heads: HashMap<String, Option<(u64, String)>> = HashMap::new();
         for op in std::mem::take(&mut self.log) {
             match op {
                 Op::Put { plugin, key, value } => {
@@ -182,20 +186,7 @@ impl OptimisticTx {
                     tx.event_append(&event)?;
                 }
                 Op::Audit(mut record) => {
-                    let head = match heads.get(&record.tenant) {
-                        Some(head) => head.clone(),
-                        None => tx.audit_head(&record.tenant)?,
-                    };
-                    (record.seq, record.prev_hash) = match head {
-                        Some((seq, hash)) => (seq + 1, hash),
-                        None => (1, audit::GENESIS.to_string()),
-                    };
-                    record.hash = audit::link_hash(&record);
-                    heads.insert(
-                        record.tenant.clone(),
-                        Some((record.seq, record.hash.clone())),
-                    );
-                    tx.audit_append(&record)?;
+                    audit::chain(tx, &self.audit_key, &mut record)?;
                 }
                 Op::Savepoint(name) => tx.savepoint(&name)?,
             }
@@ -514,10 +505,11 @@ impl Transaction for OptimisticTx {
         self.reader()?.audit_head(tenant)
     }
 
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<()> {
+    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
         if self.locked.is_some() || record.tenant != self.tenant {
-            return self.promote()?.audit_append(record);
+            return self.promote()?.audit_append(record, anchor);
         }
+        // The link (and its anchor) is sealed again onto the real head at commit.
         self.audit_tail = Some((record.seq, record.hash.clone()));
         self.log.push(Op::Audit(record.clone()));
         Ok(())
@@ -551,6 +543,7 @@ impl Transaction for OptimisticTx {
         fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>>;
         fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
         fn audit_chains(&mut self) -> Result<Vec<String>>;
+        fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>>;
         fn trust_list(&mut self) -> Result<Vec<TrustedKey>>;
         fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
         fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
@@ -559,6 +552,7 @@ impl Transaction for OptimisticTx {
     }
 
     write! {
+        fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>;
         fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
         fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()>;
         fn tenant_delete(&mut self, id: &str) -> Result<u64>;
@@ -643,7 +637,12 @@ mod tests {
     }
 
     fn optimistic(storage: &Arc<dyn Storage>) -> OptimisticTx {
-        OptimisticTx::new(storage.clone(), TENANT, storage.begin_read().unwrap())
+        OptimisticTx::new(
+            storage.clone(),
+            Arc::new(audit::AuditKey::for_tests()),
+            TENANT,
+            storage.begin_read().unwrap(),
+        )
     }
 
     /// xorshift64: a fixed sequence, so a failure replays.
@@ -868,23 +867,24 @@ mod tests {
             version: "1.0.0".into(),
             created_at_ms: 0,
         };
+        let key = audit::AuditKey::for_tests();
         let mut batch = optimistic(&storage);
-        audit::append(&mut batch, link(1)).unwrap();
+        audit::append(&mut batch, &key, link(1)).unwrap();
         batch.event_append(&event("p.kept")).unwrap();
         batch.savepoint("nested_call").unwrap();
-        audit::append(&mut batch, link(2)).unwrap();
+        audit::append(&mut batch, &key, link(2)).unwrap();
         batch.event_append(&event("p.undone")).unwrap();
         batch.rollback_to("nested_call").unwrap();
-        audit::append(&mut batch, link(3)).unwrap();
+        audit::append(&mut batch, &key, link(3)).unwrap();
         // Meanwhile two interactive calls extend the chain.
         for n in [10, 11] {
             let mut other = storage.begin_scoped(TENANT).unwrap();
-            audit::append(other.as_mut(), link(n)).unwrap();
+            audit::append(other.as_mut(), &key, link(n)).unwrap();
             other.commit().unwrap();
         }
         Box::new(batch).commit().unwrap();
         let mut read = storage.begin_read().unwrap();
-        let report = audit::verify_chain(read.as_mut(), TENANT).unwrap();
+        let report = audit::verify_chain(read.as_mut(), &key, TENANT, true, |_| {}).unwrap();
         assert_eq!(report.broken_at, None, "{:?}", report.problem);
         let targets: Vec<String> = read
             .audit_list(&AuditQuery {

@@ -264,6 +264,14 @@ impl Host {
         self.require_tenant_read(id)?;
         let summary = sqlite.restore_tenant(id, from)?;
         let from = std::path::absolute(from).unwrap_or_else(|_| from.to_path_buf());
+        // A backup made before the host had an audit key holds no anchor: its chain
+        // is anchored at the restored head (its links stay plain SHA-256).
+        let anchored = self.retrying(|| {
+            let mut tx = self.storage.begin_scoped(id)?;
+            let anchored = crate::audit::anchor_if_missing(tx.as_mut(), self.audit_key(), id)?;
+            tx.commit()?;
+            Ok(anchored)
+        })?;
         let mut tx = self.begin()?;
         // Its users, roles and tokens are now those of the backup: hosts drop the
         // principals they cached.
@@ -280,6 +288,7 @@ impl Host {
                 "audit_head": summary.restored.audit_head,
                 "replaced_audit_seq": summary.replaced_audit_seq,
                 "replaced_audit_head": summary.replaced_audit_head,
+                "anchored": anchored,
             }),
         )
         .and_then(|()| Ok(tx.commit()?))

@@ -258,6 +258,8 @@ pub struct Cli {
     pub dir: tempfile::TempDir,
     /// A PostgreSQL URL to keep the state in instead of SQLite (`--database`).
     pub database: Option<String>,
+    /// The audit key file (`--audit-key-file`); the data directory's when absent.
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl Cli {
@@ -266,15 +268,24 @@ impl Cli {
         Cli {
             dir: tempfile::tempdir().unwrap(),
             database: None,
+            audit_key_file: None,
         }
     }
 
     /// A CLI on a fresh data directory (the compiled-code cache) whose state is in the
-    /// PostgreSQL database `url`.
+    /// PostgreSQL database `url`. Every CLI of one database shares its audit key file,
+    /// as the hosts of one installation do.
     pub fn postgres(url: &str) -> Self {
+        let keys = std::env::temp_dir().join("backoffice-test-audit-keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        let name: String = url
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         Cli {
             dir: tempfile::tempdir().unwrap(),
             database: Some(url.to_string()),
+            audit_key_file: Some(keys.join(format!("{name}.key"))),
         }
     }
 
@@ -289,6 +300,10 @@ impl Cli {
         match &self.database {
             Some(url) => cmd.env("BACKOFFICE_DATABASE_URL", url),
             None => cmd.env_remove("BACKOFFICE_DATABASE_URL"),
+        };
+        match &self.audit_key_file {
+            Some(file) => cmd.env("BACKOFFICE_AUDIT_KEY_FILE", file),
+            None => cmd.env_remove("BACKOFFICE_AUDIT_KEY_FILE"),
         };
         cmd
     }

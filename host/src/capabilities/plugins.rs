@@ -114,6 +114,7 @@ impl Host for CallState {
                         if !self.info.read_only {
                             audit::append(
                             tx.as_mut(),
+                            &nesting.loader.audit_key,
                             audit::Entry {
                                 tenant: self.info.scope.tenant.clone(),
                                 actor: self.info.principal.actor(),

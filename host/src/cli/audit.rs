@@ -24,8 +24,10 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Recompute every chain and report the first broken link. Exits with 7 when a
-    /// chain is broken.
+    /// Recompute every chain against its anchor and report the first broken link of
+    /// each: an edited, deleted or cut link, or a chain deleted whole. Exits with 7
+    /// when a chain is broken. Keep the printed heads elsewhere: a database rolled
+    /// back to an older copy of a chain and its anchor verifies, but its head is older.
     Verify {
         /// Only this tenant's chain.
         #[arg(long)]
@@ -86,9 +88,16 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
                             chain_name(&c.tenant)
                         ),
                         _ => println!(
-                            "chain {}: ok, {} links, head {}",
+                            "chain {}: ok, {} links{}, head {}",
                             chain_name(&c.tenant),
                             c.links,
+                            match c.keyed_from {
+                                Some(from) if from > 1 && c.links > 0 => format!(
+                                    " (1 to {} from before audit keys: plain SHA-256)",
+                                    (from - 1).min(c.links)
+                                ),
+                                _ => String::new(),
+                            },
                             c.head.as_deref().unwrap_or("-")
                         ),
                     }

@@ -40,8 +40,14 @@ pub fn run(mut config: HostConfig, args: &MigrateArgs) -> Result<(), HostError> 
     let target = PostgresStorage::open(&args.to)?;
     let report = migrate_sqlite_to_postgres(&path, &target, &super::progress::Bar::default())?;
     drop(target);
-    // Verify through a host on the copy, exactly as `audit verify` would.
+    // Verify through a host on the copy, exactly as `audit verify` would, with the
+    // audit key of the copied chains: the one beside the source database unless
+    // --audit-key-file names another.
     config.database = Some(args.to.clone());
+    if config.audit_key_file.is_none() {
+        let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
+        config.audit_key_file = Some(dir.join(crate::audit::KEY_FILE));
+    }
     let host = Host::open(config)?;
     let audit = host.audit_verify(None)?;
     let links: u64 = audit.chains.iter().map(|c| c.links).sum();

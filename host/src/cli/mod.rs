@@ -55,6 +55,12 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     database: Option<String>,
+    /// The file holding the key that seals the audit chains (32 random bytes as hex,
+    /// mode 0600), made on first start; keep a copy with the database's backups. Every
+    /// host sharing a PostgreSQL database needs the same file.
+    /// [default: <data-dir>/audit.key]
+    #[arg(long, env = "BACKOFFICE_AUDIT_KEY_FILE", global = true)]
+    audit_key_file: Option<PathBuf>,
     /// Commit durability: `full` survives a power cut, `normal` only a host crash.
     #[arg(long, env = "BACKOFFICE_DURABILITY", value_enum, default_value_t = Durability::Full, global = true)]
     durability: Durability,
@@ -148,6 +154,7 @@ impl GlobalArgs {
             work: self.work.config(),
             durability: self.durability,
             database: self.database.clone(),
+            audit_key_file: self.audit_key_file.clone(),
             operator: format!("cli:{}", os_user()),
             progress: std::sync::Arc::new(progress::Bar::default()),
             ..HostConfig::new(self.data_dir())

@@ -302,8 +302,13 @@ impl Host {
         // tenant's earlier writers waiting for their commit (`begin_scoped_long`).
         if let Action::RunJob { .. } = action {
             let snapshot = Box::new(
-                OptimisticTx::new(self.storage.clone(), tenant, self.storage.begin_read()?)
-                    .waking(self.worker.waker()),
+                OptimisticTx::new(
+                    self.storage.clone(),
+                    self.loader.audit_key.clone(),
+                    tenant,
+                    self.storage.begin_read()?,
+                )
+                .waking(self.worker.waker()),
             );
             match self.run_work_in(snapshot, tenant, plugin, action.clone(), label, &finish) {
                 Err(HostError::Storage(StoreError::Retry(reason))) => {

@@ -89,8 +89,28 @@ pub struct AuditRecord {
     pub duration_us: Option<u64>,
     /// Hash of the previous link (64 zeros for the first).
     pub prev_hash: String,
-    /// SHA-256 over this link's fields and `prev_hash`, lowercase hex.
+    /// HMAC-SHA256 under the host's audit key over this link's fields and
+    /// `prev_hash` (plain SHA-256 for links written before the chain was keyed),
+    /// lowercase hex.
     pub hash: String,
+}
+
+/// The anchor of one audit chain: where its head is, signed with the audit key. It
+/// moves in the same transaction as every link appended, so deleting the newest links
+/// (or the whole chain) leaves an anchor that points past them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditAnchor {
+    /// Chain: a tenant id, or [`HOST_SCOPE`].
+    pub tenant: String,
+    /// Sequence number of the head (0 for a chain without links).
+    pub seq: u64,
+    /// Hash of the head (64 zeros for a chain without links).
+    pub hash: String,
+    /// The first link hashed with the key; older links are plain SHA-256 (written
+    /// before the host had an audit key).
+    pub keyed_from: u64,
+    /// HMAC-SHA256 under the audit key over the fields above, lowercase hex.
+    pub mac: String,
 }
 
 /// Which audit rows to list.

@@ -27,7 +27,9 @@ mod sqlite_work;
 mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
-pub use identity::{AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord, UserRecord};
+pub use identity::{
+    AuditAnchor, AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord, UserRecord,
+};
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
 pub use postgres::{PostgresStorage, redact as redact_url};
 pub use sqlite::Durability;
@@ -72,6 +74,7 @@ pub(crate) const TENANT_ROWS: &[&str] = &[
     "roles",
     "users",
     "audit",
+    "audit_anchors",
 ];
 
 /// Where a long copy (splitting a data directory per tenant, `migrate-storage`)
@@ -522,8 +525,13 @@ pub trait Transaction: Send {
 
     /// The last link of a chain: `(seq, hash)`.
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>>;
-    /// Append a link; [`StoreError::Conflict`] if its sequence number is taken.
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<()>;
+    /// Append a link and move the chain's anchor to it (insert or replace) in the
+    /// same transaction; [`StoreError::Conflict`] if the sequence number is taken.
+    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()>;
+    /// The anchor of a chain, if it has one.
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>>;
+    /// Give a chain its first anchor; false (and nothing written) when it has one.
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>;
     /// Links matching a query, oldest first.
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
     /// Every chain that has links.

@@ -43,9 +43,10 @@ use postgres::{Client, NoTls, Row, Statement};
 
 use super::postgres_schema::SCHEMA;
 use super::{
-    AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord, Finish,
-    JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery,
-    Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey, UserRecord,
+    AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
+    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage,
+    ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
+    UserRecord,
 };
 use super::{postgres_identity, postgres_work};
 
@@ -1035,8 +1036,16 @@ impl Transaction for PgTx {
         postgres_identity::audit_head(self.c()?, tenant)
     }
 
-    fn audit_append(&mut self, a: &AuditRecord) -> Result<()> {
-        postgres_identity::audit_append(self.c()?, a)
+    fn audit_append(&mut self, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+        postgres_identity::audit_append(self.c()?, a, anchor)
+    }
+
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
+        postgres_identity::audit_anchor(self.c()?, tenant)
+    }
+
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
+        postgres_identity::audit_anchor_create(self.c()?, anchor)
     }
 
     fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {

@@ -6,7 +6,7 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use super::postgres::{Conn, conflict_on_unique, retry_on_unique};
-use super::{AuditQuery, AuditRecord, Result, RoleRecord, TokenRecord, UserRecord};
+use super::{AuditAnchor, AuditQuery, AuditRecord, Result, RoleRecord, TokenRecord, UserRecord};
 
 fn u(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
@@ -312,7 +312,7 @@ pub(super) fn audit_head(c: &mut Conn, tenant: &str) -> Result<Option<(u64, Stri
     .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1))))
 }
 
-pub(super) fn audit_append(c: &mut Conn, a: &AuditRecord) -> Result<()> {
+pub(super) fn audit_append(c: &mut Conn, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
     let seq = i64::try_from(a.seq).unwrap_or(i64::MAX);
     let duration = a.duration_us.map(|d| i64::try_from(d).unwrap_or(i64::MAX));
     c.exec_raw(
@@ -342,7 +342,46 @@ pub(super) fn audit_append(c: &mut Conn, a: &AuditRecord) -> Result<()> {
             )
         })
     })?;
+    let (seq, keyed_from) = anchor_numbers(anchor);
+    c.exec(
+        "INSERT INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+              VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant) DO UPDATE
+                 SET seq = $2, hash = $3, keyed_from = $4, mac = $5",
+        &[&anchor.tenant, &seq, &anchor.hash, &keyed_from, &anchor.mac],
+    )?;
     Ok(())
+}
+
+fn anchor_numbers(a: &AuditAnchor) -> (i64, i64) {
+    (
+        i64::try_from(a.seq).unwrap_or(i64::MAX),
+        i64::try_from(a.keyed_from).unwrap_or(i64::MAX),
+    )
+}
+
+pub(super) fn audit_anchor(c: &mut Conn, tenant: &str) -> Result<Option<AuditAnchor>> {
+    Ok(c.query_opt(
+        "SELECT tenant, seq, hash, keyed_from, mac FROM audit_anchors WHERE tenant = $1",
+        &[&tenant],
+    )?
+    .map(|r| AuditAnchor {
+        tenant: r.get(0),
+        seq: r.get::<_, i64>(1).max(0) as u64,
+        hash: r.get(2),
+        keyed_from: r.get::<_, i64>(3).max(0) as u64,
+        mac: r.get(4),
+    }))
+}
+
+pub(super) fn audit_anchor_create(c: &mut Conn, anchor: &AuditAnchor) -> Result<bool> {
+    let (seq, keyed_from) = anchor_numbers(anchor);
+    Ok(c.exec(
+        "INSERT INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+              VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant) DO NOTHING",
+        &[&anchor.tenant, &seq, &anchor.hash, &keyed_from, &anchor.mac],
+    )? > 0)
 }
 
 pub(super) fn audit_list(c: &mut Conn, q: &AuditQuery) -> Result<Vec<AuditRecord>> {

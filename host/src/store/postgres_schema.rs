@@ -88,6 +88,10 @@ CREATE TABLE IF NOT EXISTS audit (
     duration_us BIGINT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (tenant, seq)
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
+CREATE TABLE IF NOT EXISTS audit_anchors (
+    tenant TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL,
+    keyed_from BIGINT NOT NULL, mac TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS trusted_keys (
     public_key TEXT PRIMARY KEY, name TEXT NOT NULL, added_at TEXT NOT NULL
 );
@@ -123,6 +127,7 @@ pub const TABLES: &[&str] = &[
     "user_roles",
     "tokens",
     "audit",
+    "audit_anchors",
     "trusted_keys",
     "package_signatures",
     "login_failures",

@@ -15,9 +15,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use super::sqlite_identity as identity;
 use super::sqlite_trust as trust;
 use super::{
-    AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result,
-    RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord, Transaction,
-    TrustedKey, UserRecord, sqlite_events,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent,
+    PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord,
+    Transaction, TrustedKey, UserRecord, sqlite_events,
 };
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
@@ -33,8 +33,10 @@ pub enum Durability {
 }
 
 /// The storage layout this host writes; raised whenever a change would make an older
-/// host misread a file. Generation 1: one file per tenant (this layout).
-pub(super) const STORAGE_GENERATION: i64 = 1;
+/// host misread a file. Generation 1: one file per tenant. Generation 2: keyed audit
+/// links whose chain anchor (`audit_anchors`) moves with every link; an older host
+/// would append unkeyed links behind the anchor, breaking every chain it wrote to.
+pub(super) const STORAGE_GENERATION: i64 = 2;
 
 /// Which generation wrote the file, in every file.
 const META_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS backoffice_meta (generation INTEGER NOT NULL);
@@ -1061,8 +1063,16 @@ impl Transaction for FileTx {
         identity::audit_head(self.conn()?, tenant)
     }
 
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<()> {
-        identity::audit_append(self.conn()?, record)
+    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+        identity::audit_append(self.conn()?, record, anchor)
+    }
+
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
+        identity::audit_anchor(self.conn()?, tenant)
+    }
+
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
+        identity::audit_anchor_create(self.conn()?, anchor)
     }
 
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {

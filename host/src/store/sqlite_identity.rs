@@ -5,7 +5,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AuditQuery, AuditRecord, Result, RoleRecord, StoreError, TokenRecord, UserRecord};
+use super::{
+    AuditAnchor, AuditQuery, AuditRecord, Result, RoleRecord, StoreError, TokenRecord, UserRecord,
+};
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS users (
@@ -68,6 +70,13 @@ CREATE TABLE IF NOT EXISTS audit (
     PRIMARY KEY (tenant, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
+CREATE TABLE IF NOT EXISTS audit_anchors (
+    tenant TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    keyed_from INTEGER NOT NULL,
+    mac TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS login_failures (
     key TEXT NOT NULL,
     at_ms INTEGER NOT NULL
@@ -364,7 +373,7 @@ pub(super) fn audit_head(c: &Connection, tenant: &str) -> Result<Option<(u64, St
         .optional()?)
 }
 
-pub(super) fn audit_append(c: &Connection, a: &AuditRecord) -> Result<()> {
+pub(super) fn audit_append(c: &Connection, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
     c.prepare_cached(&format!(
         "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
@@ -389,7 +398,48 @@ pub(super) fn audit_append(c: &Connection, a: &AuditRecord) -> Result<()> {
             )
         })
     })?;
+    c.prepare_cached(
+        "INSERT OR REPLACE INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        anchor.tenant,
+        anchor.seq as i64,
+        anchor.hash,
+        anchor.keyed_from as i64,
+        anchor.mac
+    ])?;
     Ok(())
+}
+
+pub(super) fn audit_anchor(c: &Connection, tenant: &str) -> Result<Option<AuditAnchor>> {
+    Ok(c.prepare_cached(
+        "SELECT tenant, seq, hash, keyed_from, mac FROM audit_anchors WHERE tenant = ?1",
+    )?
+    .query_row(params![tenant], |r| {
+        Ok(AuditAnchor {
+            tenant: r.get(0)?,
+            seq: r.get::<_, i64>(1)?.max(0) as u64,
+            hash: r.get(2)?,
+            keyed_from: r.get::<_, i64>(3)?.max(0) as u64,
+            mac: r.get(4)?,
+        })
+    })
+    .optional()?)
+}
+
+pub(super) fn audit_anchor_create(c: &Connection, anchor: &AuditAnchor) -> Result<bool> {
+    Ok(c.prepare_cached(
+        "INSERT OR IGNORE INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        anchor.tenant,
+        anchor.seq as i64,
+        anchor.hash,
+        anchor.keyed_from as i64,
+        anchor.mac
+    ])? > 0)
 }
 
 pub(super) fn audit_list(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditRecord>> {

@@ -36,10 +36,10 @@ use rusqlite::{OptionalExtension, params};
 
 use super::sqlite::{Db, FileTx, HOST_SCHEMA, KV_SCHEMA};
 use super::{
-    AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter, EventRecord,
-    Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord,
-    ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
-    UserRecord, sqlite_events, sqlite_identity, sqlite_trust, sqlite_work,
+    AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter,
+    EventRecord, Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result,
+    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
+    TrustedKey, UserRecord, sqlite_events, sqlite_identity, sqlite_trust, sqlite_work,
 };
 
 /// Folder of the tenant files inside the data directory.
@@ -1187,8 +1187,19 @@ impl Transaction for RoutedTx {
             None => Ok(None),
         }
     }
-    fn audit_append(&mut self, record: &AuditRecord) -> Result<()> {
-        self.identity_mut(&record.tenant)?.audit_append(record)
+    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+        self.identity_mut(&record.tenant)?
+            .audit_append(record, anchor)
+    }
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
+        match self.identity(tenant)? {
+            Some(tx) => tx.audit_anchor(tenant),
+            None => Ok(None),
+        }
+    }
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
+        self.identity_mut(&anchor.tenant)?
+            .audit_anchor_create(anchor)
     }
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
         if let Some(t) = &query.tenant {

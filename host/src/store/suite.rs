@@ -661,14 +661,36 @@ pub fn identity_and_audit_rows(storage: &dyn Storage) {
         prev_hash: prev.into(),
         hash: format!("h{seq}"),
     };
-    tx.audit_append(&link(1, "0")).unwrap();
-    tx.audit_append(&link(2, "h1")).unwrap();
+    let anchor = |seq: u64, keyed_from: u64| AuditAnchor {
+        tenant: "acme".into(),
+        seq,
+        hash: format!("h{seq}"),
+        keyed_from,
+        mac: format!("m{seq}"),
+    };
+    assert_eq!(tx.audit_anchor("acme").unwrap(), None);
+    assert!(tx.audit_anchor_create(&anchor(0, 1)).unwrap());
     assert!(
-        tx.audit_append(&link(2, "h1")).is_err(),
+        !tx.audit_anchor_create(&anchor(5, 6)).unwrap(),
+        "an anchor is created once; appends move it"
+    );
+    tx.audit_append(&link(1, "0"), &anchor(1, 1)).unwrap();
+    tx.audit_append(&link(2, "h1"), &anchor(2, 1)).unwrap();
+    assert!(
+        tx.audit_append(&link(2, "h1"), &anchor(2, 1)).is_err(),
         "a link number is taken once"
     );
     tx.commit().unwrap();
+    let mut tx = storage.begin().unwrap();
+    tx.audit_append(&link(3, "h2"), &anchor(3, 1)).unwrap();
+    drop(tx);
     let mut tx = storage.begin_read().unwrap();
+    assert_eq!(
+        tx.audit_anchor("acme").unwrap(),
+        Some(anchor(2, 1)),
+        "the anchor moves with the committed links only"
+    );
+    assert_eq!(tx.audit_anchor("globex").unwrap(), None);
     assert_eq!(tx.audit_head("acme").unwrap(), Some((2, "h2".to_string())));
     let links = tx
         .audit_list(&AuditQuery {
@@ -733,17 +755,28 @@ pub fn deleting_a_tenant_removes_its_rows_only(storage: &dyn Storage) {
             changed_at: "2026-01-01T00:00:00Z".into(),
         })
         .unwrap();
+        tx.audit_anchor_create(&AuditAnchor {
+            tenant: t.into(),
+            seq: 0,
+            hash: "0".into(),
+            keyed_from: 1,
+            mac: "m".into(),
+        })
+        .unwrap();
     }
     tx.commit().unwrap();
     let mut tx = storage.begin().unwrap();
-    // Plugin data, a job, a user and an enablement, and the tenant row.
-    assert_eq!(tx.tenant_delete("acme").unwrap(), 5);
+    // Plugin data, a job, a user, the audit anchor and an enablement, and the tenant
+    // row.
+    assert_eq!(tx.tenant_delete("acme").unwrap(), 6);
     tx.commit().unwrap();
     let mut tx = storage.begin_read().unwrap();
     assert!(tx.tenant_get("acme").unwrap().is_none());
     assert!(tx.kv_get(&scope("acme", "notes"), "k").unwrap().is_none());
     assert!(tx.user_get("acme", "ada").unwrap().is_none());
     assert!(tx.enablement_for_tenant("acme").unwrap().is_empty());
+    assert_eq!(tx.audit_anchor("acme").unwrap(), None);
+    assert!(tx.audit_anchor("globex").unwrap().is_some());
     let jobs = tx.job_list(&JobFilter::default()).unwrap();
     assert_eq!(
         jobs.iter().map(|j| j.tenant.as_str()).collect::<Vec<_>>(),

@@ -6,6 +6,7 @@
 //! so twenty of them cost CI gigabytes of disk and minutes of linking. Run one area
 //! with a filter, e.g. `cargo test -p backoffice-tests --test e2e payroll::`.
 
+mod audit_chain;
 mod background;
 mod batch;
 mod busy;

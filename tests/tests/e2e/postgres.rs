@@ -119,6 +119,53 @@ fn an_admin_action_waiting_for_one_tenant_holds_up_no_other() {
 }
 
 #[test]
+fn audit_chains_on_postgres_are_keyed_and_anchored() {
+    // Issue 16, finding 5, on the shared database: a cut tail and a dropped chain are
+    // caught, and a host without the installation's key file does not start.
+    let pg = PgServer::start();
+    let url = pg.database();
+    let cli = Cli::postgres(&url);
+    for t in ["acme", "beta"] {
+        cli.run(&["tenant", "create", t]).ok();
+    }
+    for u in ["ada", "bob", "cy"] {
+        cli.run(&["user", "create", u, "--tenant", "acme"]).ok();
+    }
+    assert_eq!(cli.run(&["audit", "verify", "--json"]).json()["ok"], true);
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.batch_execute(
+        "DELETE FROM audit WHERE tenant = 'acme' AND seq = 3;
+         DELETE FROM audit WHERE tenant = 'beta'; DELETE FROM audit_anchors WHERE tenant = 'beta';",
+    )
+    .unwrap();
+    let run = cli
+        .run(&["audit", "verify"])
+        .fails(7, &["audit chain acme is broken at link 3"]);
+    assert!(
+        run.stdout.contains(
+            "chain acme: BROKEN at link 3: link 3 is missing: the anchor says the head is link 3"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("chain beta: BROKEN at link 1: the chain and its anchor are gone"),
+        "{run:?}"
+    );
+    // A second host with a key file of its own would seal links nobody can verify.
+    let mut other = Cli::postgres(&url);
+    other.audit_key_file = Some(other.dir.path().join("audit.key"));
+    other.run(&["tenant", "list"]).fails(
+        7,
+        &[
+            "audit key file",
+            "is missing",
+            "every host sharing a database needs the same file",
+        ],
+    );
+}
+
+#[test]
 fn a_bad_database_url_is_refused_with_the_fix() {
     let cli = Cli::postgres("mysql://localhost/x");
     cli.run(&["tenant", "list"]).fails(
@@ -205,7 +252,9 @@ fn migrate_storage_copies_an_installation_and_verifies_it() {
 
     // A host on PostgreSQL alone (a fresh data directory: no SQLite, no code cache)
     // sees the same audit chains and serves the copied installation.
-    let shared = Cli::postgres(&url);
+    let mut shared = Cli::postgres(&url);
+    // The copied chains are sealed with the source installation's audit key.
+    shared.audit_key_file = Some(sqlite.dir.path().join("audit.key"));
     let copied_audit = shared.run(&["audit", "verify", "--json"]).json();
     assert_eq!(copied_audit["ok"], true);
     for chain in source_audit["chains"].as_array().unwrap() {
