@@ -35,6 +35,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{OptionalExtension, params};
 
 use super::sqlite::{Db, FileTx, HOST_SCHEMA, KV_SCHEMA};
+use super::{DayUsage, KvUsage};
 use super::{
     AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter, EventRecord,
     Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord,
@@ -779,6 +780,23 @@ impl Transaction for RoutedTx {
             .each(all, |tx| tx.kv_count_plugin(plugin))?
             .into_iter()
             .sum())
+    }
+
+    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.kv_usage(scope),
+            None => Ok(KvUsage::default()),
+        }
+    }
+    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
+        self.tenant_mut(&scope.tenant)?
+            .quota_day_add(scope, day, add)
+    }
+    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.quota_day_get(scope, day),
+            None => Ok(DayUsage::default()),
+        }
     }
 
     // --- tenants: the main file, and a new file per tenant ---
