@@ -876,6 +876,57 @@ mod tests {
         }
     }
 
+    /// Keys and bytes of a model of the data.
+    fn usage_of(model: &BTreeMap<String, Vec<u8>>) -> KvUsage {
+        KvUsage {
+            keys: model.len() as u64,
+            bytes: model.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum(),
+        }
+    }
+
+    #[test]
+    fn a_quota_crossed_by_calls_committed_since_the_snapshot_fails_the_commit_with_retry() {
+        let (_dir, storage) = storage();
+        let quotas = Quotas {
+            stored_keys: 41,
+            events_per_day: 3,
+            ..Quotas::default()
+        };
+        // Each of two batch calls adds one key: within the quota on its snapshot.
+        let mut first = optimistic(&storage).guarding(quotas.clone());
+        let mut second = optimistic(&storage).guarding(quotas.clone());
+        first.kv_put(&scope("p"), "new-1", b"1").unwrap();
+        second.kv_put(&scope("p"), "new-2", b"2").unwrap();
+        assert_eq!(second.kv_usage(&scope("p")).unwrap().keys, 41);
+        Box::new(first).commit().unwrap();
+        let err = Box::new(second).commit().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Retry(m) if m.contains("stored keys")),
+            "{err}"
+        );
+        let mut read = storage.begin_read().unwrap();
+        assert_eq!(read.kv_usage(&scope("p")).unwrap().keys, 41);
+        assert!(read.kv_get(&scope("p"), "new-2").unwrap().is_none());
+        drop(read);
+
+        // The same for the day's events: two calls of two each, three allowed.
+        let (mut a, mut b) = (
+            optimistic(&storage).guarding(quotas.clone()),
+            optimistic(&storage).guarding(quotas),
+        );
+        let two = DayUsage { events: 2, runs: 0 };
+        assert_eq!(a.quota_day_add(&scope("p"), 7, two).unwrap(), two);
+        assert_eq!(b.quota_day_add(&scope("p"), 7, two).unwrap(), two);
+        Box::new(a).commit().unwrap();
+        let err = Box::new(b).commit().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Retry(m) if m.contains("per day")),
+            "{err}"
+        );
+        let mut read = storage.begin_read().unwrap();
+        assert_eq!(read.quota_day_get(&scope("p"), 7).unwrap(), two);
+    }
+
     /// 1,500 random steps against a model of the data, then commit and compare.
     fn model_run(seed: u64) {
         let (_dir, storage) = storage();
@@ -902,6 +953,11 @@ mod tests {
                     let key = rng.key();
                     let got = tx.kv_get(&scope("p"), &key).unwrap();
                     assert_eq!(got.as_ref(), model.get(&key), "get of {key} at step {step}");
+                    assert_eq!(
+                        tx.kv_usage(&scope("p")).unwrap(),
+                        usage_of(&model),
+                        "usage at step {step}"
+                    );
                 }
                 5 | 6 => {
                     let bound = |rng: &mut Rng| (rng.below(3) > 0).then(|| rng.key());
@@ -946,6 +1002,8 @@ mod tests {
             ..ScanQuery::default()
         };
         assert_eq!(page_through(read.as_mut(), &all), expected(&model, &all));
+        // The counters the database kept through the replay match the call's view.
+        assert_eq!(read.kv_usage(&scope("p")).unwrap(), usage_of(&model));
         let other = read.kv_scan(&scope("q"), &all).unwrap();
         assert_eq!(
             other.entries.len(),
