@@ -144,9 +144,7 @@ impl Host {
         principal: &Principal,
     ) -> HostResult<()> {
         let limit = self.runtime.limits().quotas.failed_calls_per_hour;
-        let gate = self
-            .failed_calls
-            .gate(home, id, self.clock.now_ms(), limit);
+        let gate = self.failed_calls.gate(home, id, self.clock.now_ms(), limit);
         let link = |outcome: &str, detail: serde_json::Value| audit::Entry {
             tenant: tenant.to_string(),
             actor: principal.actor(),
@@ -162,15 +160,13 @@ impl Host {
             }
         };
         if let Some((hour_ms, refused)) = gate.summary {
-            record(
-                link(
-                    "rate-limited",
-                    serde_json::json!({
-                        "refused_calls": refused,
-                        "hour": crate::clock::rfc3339_ms(hour_ms),
-                    }),
-                ),
-            );
+            record(link(
+                "rate-limited",
+                serde_json::json!({
+                    "refused_calls": refused,
+                    "hour": crate::clock::rfc3339_ms(hour_ms),
+                }),
+            ));
         }
         let Some(retry_after_secs) = gate.refuse else {
             return Ok(());
@@ -184,12 +180,10 @@ impl Host {
         if gate.first_refusal {
             // One link for the hour; the calls refused after it are counted and
             // recorded together in one link once the hour is over.
-            record(
-                link(
-                    err.code(),
-                    serde_json::json!({ "failed_calls": limit, "per": "hour" }),
-                ),
-            );
+            record(link(
+                err.code(),
+                serde_json::json!({ "failed_calls": limit, "per": "hour" }),
+            ));
         }
         Err(err)
     }

@@ -34,12 +34,12 @@ use std::sync::Arc;
 
 use crate::audit;
 use crate::runtime::Quotas;
-use crate::store::{DayUsage, KvUsage};
 use crate::store::{
     AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord, Finish,
     JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery,
     Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey, UserRecord,
 };
+use crate::store::{DayUsage, KvUsage};
 
 /// One deferred step, replayed in order at commit.
 enum Op {
@@ -321,8 +321,12 @@ impl OptimisticTx {
         }
         self.usage_delta.clear();
         for ((plugin, key), value) in &self.overlay {
-            let size = |v: Option<&Vec<u8>>| v.map_or((0i64, 0i64), |v| (1, (key.len() + v.len()) as i64));
-            let base = self.base.get(&(plugin.clone(), key.clone())).and_then(Option::as_ref);
+            let size =
+                |v: Option<&Vec<u8>>| v.map_or((0i64, 0i64), |v| (1, (key.len() + v.len()) as i64));
+            let base = self
+                .base
+                .get(&(plugin.clone(), key.clone()))
+                .and_then(Option::as_ref);
             let ((bk, bb), (nk, nb)) = (size(base), size(value.as_ref()));
             let delta = self.usage_delta.entry(plugin.clone()).or_default();
             delta.0 += nk - bk;

@@ -15,8 +15,7 @@ const DAY_MS: i64 = 86_400_000;
 /// The flag (and environment variable) setting each quota.
 pub const FLAG_STORED_BYTES: &str = "--quota-stored-mib (BACKOFFICE_QUOTA_STORED_MIB)";
 pub const FLAG_STORED_KEYS: &str = "--quota-stored-keys (BACKOFFICE_QUOTA_STORED_KEYS)";
-pub const FLAG_EVENTS_PER_CALL: &str =
-    "--quota-events-per-call (BACKOFFICE_QUOTA_EVENTS_PER_CALL)";
+pub const FLAG_EVENTS_PER_CALL: &str = "--quota-events-per-call (BACKOFFICE_QUOTA_EVENTS_PER_CALL)";
 pub const FLAG_RUNS_PER_CALL: &str = "--quota-runs-per-call (BACKOFFICE_QUOTA_RUNS_PER_CALL)";
 pub const FLAG_EVENTS_PER_DAY: &str = "--quota-events-per-day (BACKOFFICE_QUOTA_EVENTS_PER_DAY)";
 pub const FLAG_RUNS_PER_DAY: &str = "--quota-runs-per-day (BACKOFFICE_QUOTA_RUNS_PER_DAY)";

@@ -84,26 +84,61 @@ pub struct GlobalArgs {
 #[derive(Debug, clap::Args)]
 struct QuotaArgs {
     /// Data (keys plus values) one plugin may keep in one tenant, in MiB.
-    #[arg(long, env = "BACKOFFICE_QUOTA_STORED_MIB", default_value_t = 1024, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_STORED_MIB",
+        default_value_t = 1024,
+        global = true
+    )]
     quota_stored_mib: u64,
     /// Keys one plugin may keep in one tenant.
-    #[arg(long, env = "BACKOFFICE_QUOTA_STORED_KEYS", default_value_t = 1_000_000, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_STORED_KEYS",
+        default_value_t = 1_000_000,
+        global = true
+    )]
     quota_stored_keys: u64,
     /// Events one call may emit.
-    #[arg(long, env = "BACKOFFICE_QUOTA_EVENTS_PER_CALL", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_EVENTS_PER_CALL",
+        default_value_t = 10_000,
+        global = true
+    )]
     quota_events_per_call: u64,
     /// One-off runs one call may schedule.
-    #[arg(long, env = "BACKOFFICE_QUOTA_RUNS_PER_CALL", default_value_t = 1_000, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_RUNS_PER_CALL",
+        default_value_t = 1_000,
+        global = true
+    )]
     quota_runs_per_call: u64,
     /// Events one plugin may emit in one tenant per UTC day.
-    #[arg(long, env = "BACKOFFICE_QUOTA_EVENTS_PER_DAY", default_value_t = 1_000_000, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_EVENTS_PER_DAY",
+        default_value_t = 1_000_000,
+        global = true
+    )]
     quota_events_per_day: u64,
     /// One-off runs one plugin may schedule in one tenant per UTC day.
-    #[arg(long, env = "BACKOFFICE_QUOTA_RUNS_PER_DAY", default_value_t = 100_000, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_RUNS_PER_DAY",
+        default_value_t = 100_000,
+        global = true
+    )]
     quota_runs_per_day: u64,
     /// Failed calls one user may make per hour before further calls are refused until
     /// the hour ends (0: no limit).
-    #[arg(long, env = "BACKOFFICE_QUOTA_FAILED_CALLS_PER_HOUR", default_value_t = 1_000, global = true)]
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_FAILED_CALLS_PER_HOUR",
+        default_value_t = 1_000,
+        global = true
+    )]
     quota_failed_calls_per_hour: u64,
 }
 

@@ -47,8 +47,8 @@ use super::{
     JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery,
     Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey, UserRecord,
 };
-use super::{postgres_identity, postgres_work};
 use super::{DayUsage, KvUsage};
+use super::{postgres_identity, postgres_work};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
 const LOCK_HOST: i32 = 0x626f_0001;

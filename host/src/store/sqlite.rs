@@ -14,12 +14,12 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::sqlite_identity as identity;
 use super::sqlite_trust as trust;
-use super::{DayUsage, KvUsage};
 use super::{
     AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent, PackageRecord, Result,
     RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord, Transaction,
     TrustedKey, UserRecord, sqlite_events,
 };
+use super::{DayUsage, KvUsage};
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
 /// How hard a commit works to survive a power cut.

@@ -35,13 +35,13 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{OptionalExtension, params};
 
 use super::sqlite::{Db, FileTx, HOST_SCHEMA, KV_SCHEMA};
-use super::{DayUsage, KvUsage};
 use super::{
     AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter, EventRecord,
     Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord,
     ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
     UserRecord, sqlite_events, sqlite_identity, sqlite_trust, sqlite_work,
 };
+use super::{DayUsage, KvUsage};
 
 /// Folder of the tenant files inside the data directory.
 pub const TENANTS_DIR: &str = "tenants";

@@ -802,7 +802,10 @@ pub fn quota_counters_stay_exact_through_every_write_path(storage: &dyn Storage)
     let add = |events, runs| DayUsage { events, runs };
     assert_eq!(tx.quota_day_add(&notes, day, add(3, 0)).unwrap(), add(3, 0));
     assert_eq!(tx.quota_day_add(&notes, day, add(1, 2)).unwrap(), add(4, 2));
-    assert_eq!(tx.quota_day_add(&notes, day + 1, add(1, 0)).unwrap(), add(1, 0));
+    assert_eq!(
+        tx.quota_day_add(&notes, day + 1, add(1, 0)).unwrap(),
+        add(1, 0)
+    );
     tx.commit().unwrap();
     // A transaction that rolls back leaves the counters as they were.
     let mut tx = storage.begin_scoped("acme").unwrap();

@@ -64,23 +64,15 @@ fn a_tenant_file_from_before_quotas_gets_its_usage_counted_on_open() {
     // As an older host left it: no usage table, no triggers, another schema.
     {
         let conn = rusqlite::Connection::open(tenant_file(dir.path(), "acme")).unwrap();
-        conn.execute_batch(
-            "DROP TABLE kv_usage; DROP TABLE quota_day; PRAGMA user_version = 1;",
-        )
-        .unwrap();
+        conn.execute_batch("DROP TABLE kv_usage; DROP TABLE quota_day; PRAGMA user_version = 1;")
+            .unwrap();
     }
     let s = SqliteStorage::open(&path, Durability::Normal).unwrap();
     let mut tx = s.begin().unwrap();
-    assert_eq!(
-        tx.kv_usage(&notes).unwrap(),
-        KvUsage { keys: 2, bytes: 7 }
-    );
+    assert_eq!(tx.kv_usage(&notes).unwrap(), KvUsage { keys: 2, bytes: 7 });
     // And kept from then on.
     tx.kv_delete(&notes, "a").unwrap();
-    assert_eq!(
-        tx.kv_usage(&notes).unwrap(),
-        KvUsage { keys: 1, bytes: 3 }
-    );
+    assert_eq!(tx.kv_usage(&notes).unwrap(), KvUsage { keys: 1, bytes: 3 });
 }
 
 fn tenant(id: &str) -> Tenant {
