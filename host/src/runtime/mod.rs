@@ -56,7 +56,7 @@ pub enum Failure {
     Memory(MemoryLimitExceeded),
     /// The call went past a quota of its tenant and plugin.
     #[error("{0}")]
-    Quota(QuotaExceeded),
+    Quota(Box<QuotaExceeded>),
     /// The plugin trapped (a panic, an `unreachable`, a host-side fault).
     #[error("trapped: {0}")]
     Trap(String),
@@ -344,7 +344,7 @@ fn classify(e: wasmtime::Error, deadline: Duration) -> Failure {
         return Failure::Storage(store.clone());
     }
     if let Some(quota) = e.downcast_ref::<QuotaExceeded>() {
-        return Failure::Quota(quota.clone());
+        return Failure::Quota(Box::new(quota.clone()));
     }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return Failure::Memory(MemoryLimitExceeded {
