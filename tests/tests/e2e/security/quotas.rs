@@ -340,3 +340,46 @@ fn plugin_info_shows_usage_against_each_quota() {
     cli.run(&["plugin", "info", "probe", "--tenant", "nobody"])
         .fails(3, &["nobody"]);
 }
+
+#[test]
+fn on_postgresql_a_write_past_the_key_quota_is_refused_and_usage_is_shown() {
+    let pg = backoffice_tests::PgServer::start();
+    let cli = Cli::postgres(&pg.database());
+    cli.install_unsigned("probe").ok();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    let put = |key: &str| {
+        cli.run(&[
+            "call",
+            "--tenant",
+            "acme",
+            "probe",
+            "put",
+            "--input",
+            &json!({ "key": key, "value": 1 }).to_string(),
+            "--quota-stored-keys",
+            "2",
+        ])
+    };
+    put("a").ok();
+    put("b").ok();
+    put("c").fails(
+        6,
+        &[
+            "stored keys",
+            "would reach 3",
+            "limit of 2",
+            "--quota-stored-keys",
+        ],
+    );
+    // Rewriting a kept key still works; the refused key is not there.
+    put("a").ok();
+    let got = cli.call("acme", "probe", "get", &json!({ "key": "c" }));
+    assert_eq!(got["value"], serde_json::Value::Null);
+    let info = cli
+        .run(&["plugin", "info", "probe", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(info["usage"][0]["stored_keys"]["used"], 2);
+    assert_eq!(info["usage"][0]["stored_bytes"]["used"], 4);
+}
