@@ -119,7 +119,9 @@ impl From<HostError> for ApiError {
             e.to_string()
         };
         let retry_after = match e {
-            HostError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            HostError::RateLimited {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
             _ => None,
         };
         ApiError {

@@ -42,8 +42,10 @@ pub enum HostError {
     #[error("{0}")]
     Unauthenticated(String),
     /// Too many failed attempts; retry after the given number of seconds.
-    #[error("too many failed sign-in attempts; try again in {retry_after_secs} s")]
+    #[error("{reason}; try again in {retry_after_secs} s")]
     RateLimited {
+        /// What was refused and why.
+        reason: String,
         /// Seconds until the next attempt is considered.
         retry_after_secs: u64,
     },
@@ -102,6 +104,7 @@ impl HostError {
                 Failure::Plugin(W::Forbidden(_)) => 403,
                 Failure::Plugin(W::Unsupported(_)) => 501,
                 Failure::Deadline(_) => 504,
+                Failure::Quota(_) => 429,
                 Failure::Instantiate(_) => 503,
                 _ => 500,
             },
@@ -130,6 +133,7 @@ impl HostError {
                 Failure::Plugin(W::Forbidden(_)) => "forbidden",
                 Failure::Plugin(W::Unsupported(_)) => "unsupported",
                 Failure::Deadline(_) => "deadline-exceeded",
+                Failure::Quota(_) => "quota-exceeded",
                 Failure::Instantiate(_) => "unavailable",
                 _ => "plugin-failed",
             },

@@ -108,6 +108,8 @@ pub struct Host {
     pub(crate) principals: crate::identity::PrincipalCache,
     pub(crate) session_ttl: std::time::Duration,
     operator: String,
+    /// Failed calls per user in the current hour (see `throttle`).
+    pub(crate) failed_calls: crate::throttle::FailedCalls,
 }
 
 impl std::fmt::Debug for Host {
@@ -170,6 +172,7 @@ impl Host {
             principals: crate::identity::PrincipalCache::default(),
             session_ttl: config.session_ttl,
             operator: config.operator,
+            failed_calls: crate::throttle::FailedCalls::default(),
         })
     }
 

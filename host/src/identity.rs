@@ -542,7 +542,10 @@ impl Host {
                 None => throttled(tx.as_mut(), &client_key, MAX_CLIENT_FAILURES, now_ms)?,
             };
             if let Some(retry_after_secs) = wait {
-                return Err(HostError::RateLimited { retry_after_secs });
+                return Err(HostError::RateLimited {
+                    reason: "too many failed sign-in attempts".into(),
+                    retry_after_secs,
+                });
             }
         }
         let user = {

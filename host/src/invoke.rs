@@ -79,6 +79,15 @@ impl Host {
             detail,
             duration: Some(started.elapsed()),
         };
+        // A user whose calls keep failing is refused up front for the rest of the
+        // hour, so the failures cannot flood the audit chain (see `throttle`).
+        let user = principal.id.as_deref().map(|id| {
+            let home = principal.tenant.as_deref().unwrap_or("*");
+            (home, id)
+        });
+        if let Some((home, id)) = user {
+            self.gate_failed_calls(home, id, tenant, plugin, operation, principal)?;
+        }
         // On a shared database a concurrent writer may get in the way of the call's
         // transaction; it is then rolled back and the whole call runs again.
         // Batch work runs first on a snapshot (see `optimistic`); when another call
@@ -114,9 +123,69 @@ impl Host {
                 {
                     tracing::error!(%tenant, error = %audit_err, "cannot record a failed invocation in the audit log");
                 }
+                if let Some((home, id)) = user {
+                    self.failed_calls.failed(home, id, self.clock.now_ms());
+                }
                 Err(err)
             }
         }
+    }
+
+    /// Refuse the call of user `id` (of tenant `home`) when the user had too many
+    /// failed calls this hour; the first refusal of the hour, and the number refused
+    /// in an earlier hour, each get one audit link in `tenant`'s chain.
+    fn gate_failed_calls(
+        &self,
+        home: &str,
+        id: &str,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        principal: &Principal,
+    ) -> HostResult<()> {
+        let limit = self.runtime.limits().quotas.failed_calls_per_hour;
+        let gate = self.failed_calls.gate(home, id, self.clock.now_ms(), limit);
+        let link = |outcome: &str, detail: serde_json::Value| audit::Entry {
+            tenant: tenant.to_string(),
+            actor: principal.actor(),
+            action: "invoke".into(),
+            target: format!("{plugin}.{operation}"),
+            outcome: outcome.into(),
+            detail,
+            duration: None,
+        };
+        let record = |entry: audit::Entry| {
+            if let Err(e) = self.audit_queue.record(self, entry) {
+                tracing::error!(%tenant, error = %e, "cannot record refused calls in the audit log");
+            }
+        };
+        if let Some((hour_ms, refused)) = gate.summary {
+            record(link(
+                "rate-limited",
+                serde_json::json!({
+                    "refused_calls": refused,
+                    "hour": crate::clock::rfc3339_ms(hour_ms),
+                }),
+            ));
+        }
+        let Some(retry_after_secs) = gate.refuse else {
+            return Ok(());
+        };
+        let err = HostError::RateLimited {
+            reason: format!(
+                "user '{id}' had {limit} failed calls this hour, the limit; further calls are refused until the hour ends (an admin can raise the limit with --quota-failed-calls-per-hour or BACKOFFICE_QUOTA_FAILED_CALLS_PER_HOUR)"
+            ),
+            retry_after_secs,
+        };
+        if gate.first_refusal {
+            // One link for the hour; the calls refused after it are counted and
+            // recorded together in one link once the hour is over.
+            record(link(
+                err.code(),
+                serde_json::json!({ "failed_calls": limit, "per": "hour" }),
+            ));
+        }
+        Err(err)
     }
 
     /// Check that `principal` may run `operation` of `plugin` in `tenant`, reading
@@ -241,7 +310,8 @@ impl Host {
                     tenant,
                     tx,
                 )
-                .waking(self.worker.waker()),
+                .waking(self.worker.waker())
+                .guarding(self.runtime.limits().quotas.clone()),
             );
         } else if !read_only {
             drop(tx);

@@ -42,6 +42,7 @@ pub mod scheduler;
 pub mod store;
 pub mod tenant_ops;
 pub mod testkit;
+mod throttle;
 pub mod trust;
 
 pub use error::{HostError, HostResult};

@@ -33,12 +33,14 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::audit;
+use crate::runtime::Quotas;
 use crate::store::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
     Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage,
     ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
     UserRecord,
 };
+use crate::store::{DayUsage, KvUsage};
 
 /// One deferred step, replayed in order at commit.
 enum Op {
@@ -53,6 +55,12 @@ enum Op {
     },
     Event(NewEvent),
     Audit(AuditRecord),
+    /// Events or runs counted for a plugin's quota of one UTC day.
+    Day {
+        plugin: String,
+        day: i64,
+        add: DayUsage,
+    },
     Savepoint(String),
 }
 
@@ -78,6 +86,16 @@ pub(crate) struct OptimisticTx {
     queued_events: bool,
     /// Sequence number and hash of the last audit link queued, if any.
     audit_tail: Option<(u64, String)>,
+    /// Stored keys and bytes per plugin as the snapshot has them, read once each.
+    usage_base: HashMap<String, KvUsage>,
+    /// What the overlay adds to them (keys, bytes), per plugin.
+    usage_delta: HashMap<String, (i64, i64)>,
+    /// Per plugin and day: the snapshot's counters, read once each.
+    day_base: HashMap<(String, i64), DayUsage>,
+    /// Per plugin and day: what the queue adds to them.
+    day_pending: HashMap<(String, i64), DayUsage>,
+    /// Quotas checked again once the writes are replayed under the lock.
+    quotas: Option<Quotas>,
 }
 
 impl OptimisticTx {
@@ -101,7 +119,21 @@ impl OptimisticTx {
             wake: None,
             queued_events: false,
             audit_tail: None,
+            usage_base: HashMap::new(),
+            usage_delta: HashMap::new(),
+            day_base: HashMap::new(),
+            day_pending: HashMap::new(),
+            quotas: None,
         }
+    }
+
+    /// Check `quotas` again when the deferred writes are replayed under the tenant's
+    /// lock: calls committed since the snapshot count too. Past a quota the commit
+    /// fails with [`StoreError::Retry`], and the call runs again holding the lock,
+    /// where the quota refuses it at the write that crosses it.
+    pub(crate) fn guarding(mut self, quotas: Quotas) -> Self {
+        self.quotas = Some(quotas);
+        self
     }
 
     /// Call `wake` after a commit that made queued events visible (the worker that
@@ -188,10 +220,57 @@ impl OptimisticTx {
                 Op::Audit(mut record) => {
                     audit::chain(tx, &self.audit_key, &mut record)?;
                 }
+                Op::Day { plugin, day, add } => {
+                    let total = tx.quota_day_add(&self.scope(plugin.clone()), day, add)?;
+                    if let Some(q) = &self.quotas
+                        && ((add.events > 0 && total.events > q.events_per_day)
+                            || (add.runs > 0 && total.runs > q.runs_per_day))
+                    {
+                        return Err(self.over_quota(&plugin, "events or runs per day"));
+                    }
+                }
                 Op::Savepoint(name) => tx.savepoint(&name)?,
             }
         }
+        if let Some(q) = self.quotas.clone() {
+            let grown: Vec<String> = self
+                .usage_delta
+                .iter()
+                .filter(|(_, (keys, bytes))| *keys > 0 || *bytes > 0)
+                .map(|(plugin, _)| plugin.clone())
+                .collect();
+            for plugin in grown {
+                let usage = tx.kv_usage(&self.scope(plugin.clone()))?;
+                if usage.keys > q.stored_keys || usage.bytes > q.stored_bytes {
+                    return Err(self.over_quota(&plugin, "stored keys or bytes"));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The commit would take a plugin past a quota, counting what other calls
+    /// committed since the snapshot: run again under the lock.
+    fn over_quota(&self, plugin: &str, what: &str) -> StoreError {
+        StoreError::Retry(format!(
+            "with the calls committed since its snapshot, this call would take plugin '{plugin}' of tenant '{}' past its quota of {what}",
+            self.tenant
+        ))
+    }
+
+    /// Account for the overlay's value of `(plugin, key)` becoming `new` (its
+    /// length), before the overlay is changed.
+    fn track(&mut self, plugin: &str, key: &str, new: Option<usize>) {
+        let id = (plugin.to_string(), key.to_string());
+        let old = match self.overlay.get(&id) {
+            Some(current) => current.as_ref().map(Vec::len),
+            None => self.base.get(&id).and_then(|v| v.as_ref().map(Vec::len)),
+        };
+        let size = |v: Option<usize>| v.map_or((0i64, 0i64), |n| (1, (key.len() + n) as i64));
+        let ((old_keys, old_bytes), (new_keys, new_bytes)) = (size(old), size(new));
+        let delta = self.usage_delta.entry(plugin.to_string()).or_default();
+        delta.0 += new_keys - old_keys;
+        delta.1 += new_bytes - old_bytes;
     }
 
     fn scope(&self, plugin: String) -> Scope {
@@ -229,6 +308,27 @@ impl OptimisticTx {
                     self.overlay.insert((plugin.clone(), key.clone()), None);
                 }
                 _ => {}
+            }
+        }
+        self.usage_delta.clear();
+        for ((plugin, key), value) in &self.overlay {
+            let size =
+                |v: Option<&Vec<u8>>| v.map_or((0i64, 0i64), |v| (1, (key.len() + v.len()) as i64));
+            let base = self
+                .base
+                .get(&(plugin.clone(), key.clone()))
+                .and_then(Option::as_ref);
+            let ((bk, bb), (nk, nb)) = (size(base), size(value.as_ref()));
+            let delta = self.usage_delta.entry(plugin.clone()).or_default();
+            delta.0 += nk - bk;
+            delta.1 += nb - bb;
+        }
+        self.day_pending.clear();
+        for op in &self.log {
+            if let Op::Day { plugin, day, add } = op {
+                let pending = self.day_pending.entry((plugin.clone(), *day)).or_default();
+                pending.events += add.events;
+                pending.runs += add.runs;
             }
         }
     }
@@ -441,6 +541,7 @@ impl Transaction for OptimisticTx {
             return self.promote()?.kv_put(scope, key, value);
         }
         self.remember_base(scope, key)?;
+        self.track(&scope.plugin, key, Some(value.len()));
         self.overlay.insert(
             (scope.plugin.clone(), key.to_string()),
             Some(value.to_vec()),
@@ -459,6 +560,7 @@ impl Transaction for OptimisticTx {
         }
         let existed = self.kv_get(scope, key)?.is_some();
         self.remember_base(scope, key)?;
+        self.track(&scope.plugin, key, None);
         self.overlay
             .insert((scope.plugin.clone(), key.to_string()), None);
         self.log.push(Op::Delete {
@@ -473,6 +575,67 @@ impl Transaction for OptimisticTx {
             return self.reader()?.kv_scan(scope, query);
         }
         self.scan_merged(scope, query)
+    }
+
+    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
+        if !self.defers(scope) {
+            return self.reader()?.kv_usage(scope);
+        }
+        let base = match self.usage_base.get(&scope.plugin) {
+            Some(base) => *base,
+            None => {
+                let base = self.reader()?.kv_usage(scope)?;
+                self.usage_base.insert(scope.plugin.clone(), base);
+                base
+            }
+        };
+        let (keys, bytes) = self
+            .usage_delta
+            .get(&scope.plugin)
+            .copied()
+            .unwrap_or_default();
+        Ok(KvUsage {
+            keys: base.keys.saturating_add_signed(keys),
+            bytes: base.bytes.saturating_add_signed(bytes),
+        })
+    }
+
+    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
+        if !self.defers(scope) {
+            return self.promote()?.quota_day_add(scope, day, add);
+        }
+        self.log.push(Op::Day {
+            plugin: scope.plugin.clone(),
+            day,
+            add,
+        });
+        let pending = self
+            .day_pending
+            .entry((scope.plugin.clone(), day))
+            .or_default();
+        pending.events += add.events;
+        pending.runs += add.runs;
+        self.quota_day_get(scope, day)
+    }
+
+    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
+        if !self.defers(scope) {
+            return self.reader()?.quota_day_get(scope, day);
+        }
+        let id = (scope.plugin.clone(), day);
+        let base = match self.day_base.get(&id) {
+            Some(base) => *base,
+            None => {
+                let base = self.reader()?.quota_day_get(scope, day)?;
+                self.day_base.insert(id.clone(), base);
+                base
+            }
+        };
+        let pending = self.day_pending.get(&id).copied().unwrap_or_default();
+        Ok(DayUsage {
+            events: base.events + pending.events,
+            runs: base.runs + pending.runs,
+        })
     }
 
     fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
@@ -716,6 +879,57 @@ mod tests {
         }
     }
 
+    /// Keys and bytes of a model of the data.
+    fn usage_of(model: &BTreeMap<String, Vec<u8>>) -> KvUsage {
+        KvUsage {
+            keys: model.len() as u64,
+            bytes: model.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum(),
+        }
+    }
+
+    #[test]
+    fn a_quota_crossed_by_calls_committed_since_the_snapshot_fails_the_commit_with_retry() {
+        let (_dir, storage) = storage();
+        let quotas = Quotas {
+            stored_keys: 41,
+            events_per_day: 3,
+            ..Quotas::default()
+        };
+        // Each of two batch calls adds one key: within the quota on its snapshot.
+        let mut first = optimistic(&storage).guarding(quotas.clone());
+        let mut second = optimistic(&storage).guarding(quotas.clone());
+        first.kv_put(&scope("p"), "new-1", b"1").unwrap();
+        second.kv_put(&scope("p"), "new-2", b"2").unwrap();
+        assert_eq!(second.kv_usage(&scope("p")).unwrap().keys, 41);
+        Box::new(first).commit().unwrap();
+        let err = Box::new(second).commit().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Retry(m) if m.contains("stored keys")),
+            "{err}"
+        );
+        let mut read = storage.begin_read().unwrap();
+        assert_eq!(read.kv_usage(&scope("p")).unwrap().keys, 41);
+        assert!(read.kv_get(&scope("p"), "new-2").unwrap().is_none());
+        drop(read);
+
+        // The same for the day's events: two calls of two each, three allowed.
+        let (mut a, mut b) = (
+            optimistic(&storage).guarding(quotas.clone()),
+            optimistic(&storage).guarding(quotas),
+        );
+        let two = DayUsage { events: 2, runs: 0 };
+        assert_eq!(a.quota_day_add(&scope("p"), 7, two).unwrap(), two);
+        assert_eq!(b.quota_day_add(&scope("p"), 7, two).unwrap(), two);
+        Box::new(a).commit().unwrap();
+        let err = Box::new(b).commit().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Retry(m) if m.contains("per day")),
+            "{err}"
+        );
+        let mut read = storage.begin_read().unwrap();
+        assert_eq!(read.quota_day_get(&scope("p"), 7).unwrap(), two);
+    }
+
     /// 1,500 random steps against a model of the data, then commit and compare.
     fn model_run(seed: u64) {
         let (_dir, storage) = storage();
@@ -742,6 +956,11 @@ mod tests {
                     let key = rng.key();
                     let got = tx.kv_get(&scope("p"), &key).unwrap();
                     assert_eq!(got.as_ref(), model.get(&key), "get of {key} at step {step}");
+                    assert_eq!(
+                        tx.kv_usage(&scope("p")).unwrap(),
+                        usage_of(&model),
+                        "usage at step {step}"
+                    );
                 }
                 5 | 6 => {
                     let bound = |rng: &mut Rng| (rng.below(3) > 0).then(|| rng.key());
@@ -786,6 +1005,8 @@ mod tests {
             ..ScanQuery::default()
         };
         assert_eq!(page_through(read.as_mut(), &all), expected(&model, &all));
+        // The counters the database kept through the replay match the call's view.
+        assert_eq!(read.kv_usage(&scope("p")).unwrap(), usage_of(&model));
         let other = read.kv_scan(&scope("q"), &all).unwrap();
         assert_eq!(
             other.entries.len(),

@@ -75,6 +75,39 @@ pub struct PluginInfo {
     pub signature: SignatureStatus,
     /// Every installed version, oldest first (the current one last unless rolled back).
     pub versions: Vec<String>,
+    /// Usage against each quota in the tenants asked for ([`Host::plugin_usage`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<QuotaUsage>,
+}
+
+/// What a plugin uses of its quotas in one tenant (`backoffice plugin info`).
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaUsage {
+    /// Tenant id.
+    pub tenant: String,
+    /// The UTC day the daily counters are of (YYYY-MM-DD).
+    pub day: String,
+    /// Keys kept.
+    pub stored_keys: Meter,
+    /// Bytes of keys and values kept.
+    pub stored_bytes: Meter,
+    /// Events emitted today.
+    pub events_today: Meter,
+    /// One-off runs scheduled today.
+    pub runs_today: Meter,
+    /// Events one call may emit.
+    pub events_per_call: u64,
+    /// One-off runs one call may schedule.
+    pub runs_per_call: u64,
+}
+
+/// A count against its limit.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Meter {
+    /// Used now.
+    pub used: u64,
+    /// The quota.
+    pub limit: u64,
 }
 
 /// An operation as listed.
@@ -358,6 +391,44 @@ impl Host {
         info_of(tx.as_mut(), &record)
     }
 
+    /// [`Host::plugin_info`] with the plugin's usage against its quotas in `tenant`,
+    /// or in every tenant it is enabled for.
+    pub fn plugin_usage(&self, id: &str, tenant: Option<&str>) -> HostResult<PluginInfo> {
+        let mut tx = self.storage.begin_read()?;
+        let record = Host::require_package(tx.as_mut(), id)?;
+        let mut info = info_of(tx.as_mut(), &record)?;
+        let tenants: Vec<String> = match tenant {
+            Some(t) => {
+                Host::require_tenant(tx.as_mut(), t)?;
+                vec![t.to_string()]
+            }
+            None => info.enabled_for.clone(),
+        };
+        let q = self.runtime.limits().quotas.clone();
+        let now = self.clock.now();
+        let day = crate::capabilities::utc_day(now);
+        for t in tenants {
+            let scope = crate::store::Scope {
+                tenant: t.clone(),
+                plugin: id.to_string(),
+            };
+            let kv = tx.kv_usage(&scope)?;
+            let today = tx.quota_day_get(&scope, day)?;
+            let meter = |used, limit| Meter { used, limit };
+            info.usage.push(QuotaUsage {
+                tenant: t,
+                day: now.date().to_string(),
+                stored_keys: meter(kv.keys, q.stored_keys),
+                stored_bytes: meter(kv.bytes, q.stored_bytes),
+                events_today: meter(today.events, q.events_per_day),
+                runs_today: meter(today.runs, q.runs_per_day),
+                events_per_call: q.events_per_call,
+                runs_per_call: q.runs_per_call,
+            });
+        }
+        Ok(info)
+    }
+
     /// Enable a plugin for a tenant, running its migration; refused until every
     /// dependency is enabled for the tenant.
     pub fn enable(&self, id: &str, tenant: &str) -> HostResult<Enablement> {
@@ -613,6 +684,7 @@ fn info_of(tx: &mut dyn Transaction, record: &PackageRecord) -> HostResult<Plugi
             versions.sort();
             versions.iter().map(ToString::to_string).collect()
         },
+        usage: Vec::new(),
     })
 }
 

@@ -182,6 +182,11 @@ async fn work<T: Send + 'static>(
             "forbidden" => HostError::Forbidden(e.detail),
             "unauthenticated" => HostError::Unauthenticated(e.detail),
             "rate-limited" => HostError::RateLimited {
+                reason: e
+                    .detail
+                    .rsplit_once("; try again")
+                    .map_or(e.detail.as_str(), |(reason, _)| reason)
+                    .to_string(),
                 retry_after_secs: e.retry_after.unwrap_or(60),
             },
             _ => HostError::Internal(e.detail),

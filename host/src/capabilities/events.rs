@@ -12,6 +12,7 @@ use crate::bindings::WitError;
 use crate::bindings::backoffice::host::events::Host;
 use crate::store::NewEvent;
 
+use super::quota::Queued;
 use super::{CallState, tx_of};
 
 /// Largest payload accepted, in bytes.
@@ -63,6 +64,7 @@ impl Host for CallState {
         if let Err(e) = self.check_emit(&topic, &payload) {
             return Ok(Err(e));
         }
+        self.check_per_call(Queued::Event)?;
         let event = NewEvent {
             tenant: self.info.scope.tenant.clone(),
             topic,
@@ -75,6 +77,7 @@ impl Host for CallState {
         tx_of(&mut self.tx)?
             .event_append(&event)
             .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+        self.count_today(Queued::Event)?;
         self.queued_work = true;
         Ok(Ok(()))
     }

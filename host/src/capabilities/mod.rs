@@ -12,11 +12,16 @@ mod extension;
 mod log;
 mod payroll;
 mod plugins;
+mod quota;
 mod scheduler;
 mod storage;
 mod wasi;
 
 pub use events::{MAX_PAYLOAD_BYTES, foreign_topic_grant};
+pub use quota::{
+    FLAG_EVENTS_PER_CALL, FLAG_EVENTS_PER_DAY, FLAG_RUNS_PER_CALL, FLAG_RUNS_PER_DAY,
+    FLAG_STORED_BYTES, FLAG_STORED_KEYS, utc_day,
+};
 pub use wasi::{ALLOWED_WASI, add_wasi_to_linker};
 
 use std::sync::Arc;
@@ -82,6 +87,9 @@ pub struct CallState {
     /// Set when the call emitted an event or scheduled a run: the background worker
     /// has something to look at once the call commits.
     pub(crate) queued_work: bool,
+    /// Events this call emitted and one-off runs it scheduled (per-call quotas).
+    emitted: u64,
+    scheduled: u64,
     /// Payroll rules plugins resolved during this call, by country.
     pub(crate) providers: std::collections::HashMap<String, Arc<extension::Provider>>,
     limits: Arc<Limits>,
@@ -105,6 +113,8 @@ impl CallState {
         CallState {
             limiter: MemoryLimiter::new(limits.memory_bytes),
             queued_work: false,
+            emitted: 0,
+            scheduled: 0,
             providers: std::collections::HashMap::new(),
             info,
             tx: Some(tx),

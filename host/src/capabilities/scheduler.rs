@@ -6,6 +6,7 @@
 use crate::bindings::backoffice::host::scheduler::Host;
 use crate::bindings::{Instant, WitError};
 
+use super::quota::Queued;
 use super::{CallState, tx_of};
 
 use super::trap;
@@ -45,10 +46,12 @@ impl Host for CallState {
             .seconds
             .saturating_mul(1000)
             .saturating_add(i64::from(at.nanoseconds / 1_000_000));
+        self.check_per_call(Queued::Run)?;
         let scope = &self.info.scope;
         let id = tx_of(&mut self.tx)?
             .job_insert_once(&scope.tenant, &scope.plugin, &job, &payload, at_ms)
             .map_err(trap)?;
+        self.count_today(Queued::Run)?;
         self.queued_work = true;
         Ok(Ok(id.to_string()))
     }

@@ -55,6 +55,9 @@ impl Host for CallState {
         tx_of(&mut self.tx)?
             .kv_put(&self.info.scope, &key, &value)
             .map_err(trap)?;
+        // Past a stored-data quota the call traps: this write and the rest of the
+        // call are rolled back.
+        self.check_stored()?;
         Ok(Ok(()))
     }
 

@@ -24,7 +24,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::error::HostError;
-use crate::runtime::Limits;
+use crate::runtime::{Limits, Quotas};
 use crate::store::Durability;
 use crate::{Host, HostConfig};
 
@@ -82,6 +82,84 @@ pub struct GlobalArgs {
     memory_limit_mib: usize,
     #[command(flatten)]
     work: jobs::WorkArgs,
+    #[command(flatten)]
+    quotas: QuotaArgs,
+}
+
+/// Quotas per tenant and plugin, and on failing calls per user (`docs/security.md`).
+#[derive(Debug, clap::Args)]
+struct QuotaArgs {
+    /// Data (keys plus values) one plugin may keep in one tenant, in MiB.
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_STORED_MIB",
+        default_value_t = 1024,
+        global = true
+    )]
+    quota_stored_mib: u64,
+    /// Keys one plugin may keep in one tenant.
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_STORED_KEYS",
+        default_value_t = 1_000_000,
+        global = true
+    )]
+    quota_stored_keys: u64,
+    /// Events one call may emit.
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_EVENTS_PER_CALL",
+        default_value_t = 10_000,
+        global = true
+    )]
+    quota_events_per_call: u64,
+    /// One-off runs one call may schedule.
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_RUNS_PER_CALL",
+        default_value_t = 1_000,
+        global = true
+    )]
+    quota_runs_per_call: u64,
+    /// Events one plugin may emit in one tenant per UTC day.
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_EVENTS_PER_DAY",
+        default_value_t = 1_000_000,
+        global = true
+    )]
+    quota_events_per_day: u64,
+    /// One-off runs one plugin may schedule in one tenant per UTC day.
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_RUNS_PER_DAY",
+        default_value_t = 100_000,
+        global = true
+    )]
+    quota_runs_per_day: u64,
+    /// Failed calls one user may make per hour before further calls are refused until
+    /// the hour ends (0: no limit).
+    #[arg(
+        long,
+        env = "BACKOFFICE_QUOTA_FAILED_CALLS_PER_HOUR",
+        default_value_t = 1_000,
+        global = true
+    )]
+    quota_failed_calls_per_hour: u64,
+}
+
+impl QuotaArgs {
+    fn quotas(&self) -> Quotas {
+        Quotas {
+            stored_bytes: self.quota_stored_mib.saturating_mul(1 << 20),
+            stored_keys: self.quota_stored_keys,
+            events_per_call: self.quota_events_per_call,
+            runs_per_call: self.quota_runs_per_call,
+            events_per_day: self.quota_events_per_day,
+            runs_per_day: self.quota_runs_per_day,
+            failed_calls_per_hour: self.quota_failed_calls_per_hour,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +225,7 @@ impl GlobalArgs {
         let limits = Limits {
             call_deadline: Duration::from_millis(self.call_timeout_ms.max(1)),
             memory_bytes: self.memory_limit_mib.max(1) << 20,
+            quotas: self.quotas.quotas(),
             ..Limits::default()
         };
         HostConfig {

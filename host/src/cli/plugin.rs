@@ -76,10 +76,13 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one installed plugin.
+    /// Show one installed plugin, and its usage against its quotas.
     Info {
         /// Plugin id.
         id: String,
+        /// Show usage in this tenant only [default: every tenant it is enabled for].
+        #[arg(long)]
+        tenant: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -235,8 +238,8 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
             }
             Ok(())
         }
-        PluginCommand::Info { id, json } => {
-            let info = host.plugin_info(id)?;
+        PluginCommand::Info { id, tenant, json } => {
+            let info = host.plugin_usage(id, tenant.as_deref())?;
             if *json {
                 super::print_json(&info)
             } else {
@@ -598,6 +601,28 @@ fn print_info(p: &PluginInfo) {
         println!(
             "  {:<20} needs {:<24} {}",
             op.name, op.permission, op.description
+        );
+    }
+    for u in &p.usage {
+        let pct = |m: &crate::registry::Meter| {
+            if m.limit == 0 {
+                String::new()
+            } else {
+                format!(" ({:.1} %)", m.used as f64 * 100.0 / m.limit as f64)
+            }
+        };
+        println!("quotas in tenant '{}' (day {} UTC):", u.tenant, u.day);
+        for (name, m) in [
+            ("stored keys", &u.stored_keys),
+            ("stored bytes", &u.stored_bytes),
+            ("events today", &u.events_today),
+            ("runs today", &u.runs_today),
+        ] {
+            println!("  {name:<14} {} of {}{}", m.used, m.limit, pct(m));
+        }
+        println!(
+            "  per call       at most {} events, {} scheduled runs",
+            u.events_per_call, u.runs_per_call
         );
     }
 }

@@ -31,6 +31,65 @@ pub struct Limits {
     pub max_log_records: u32,
     /// Instances that can run at the same time (pooling allocator slots).
     pub max_instances: u32,
+    /// Quotas on what a plugin keeps and queues in a tenant (see [`Quotas`]).
+    pub quotas: Quotas,
+}
+
+/// Quotas per tenant and plugin, and on failing calls per user. Each names the flag
+/// that sets it, so a refusal can say how to raise it; see `docs/security.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quotas {
+    /// Bytes (keys plus values) a plugin may keep in one tenant.
+    pub stored_bytes: u64,
+    /// Keys a plugin may keep in one tenant.
+    pub stored_keys: u64,
+    /// Events one call may emit.
+    pub events_per_call: u64,
+    /// One-off runs one call may schedule.
+    pub runs_per_call: u64,
+    /// Events a plugin may emit in one tenant per UTC day.
+    pub events_per_day: u64,
+    /// One-off runs a plugin may schedule in one tenant per UTC day.
+    pub runs_per_day: u64,
+    /// Failed calls (each adding an audit link) one user may make per hour before
+    /// further calls are refused up front; 0 turns the throttle off.
+    pub failed_calls_per_hour: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            stored_bytes: 1 << 30,
+            stored_keys: 1_000_000,
+            events_per_call: 10_000,
+            runs_per_call: 1_000,
+            events_per_day: 1_000_000,
+            runs_per_day: 100_000,
+            failed_calls_per_hour: 1_000,
+        }
+    }
+}
+
+/// A call went past a quota. The call traps: nothing it did is kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "quota exceeded: {quota} of plugin '{plugin}' in tenant '{tenant}' would reach {usage}, over the limit of {limit}; nothing of this call was kept. {hint}An admin can raise the limit with {flag}"
+)]
+pub struct QuotaExceeded {
+    /// What is counted: `stored bytes`, `events per call`, ...
+    pub quota: &'static str,
+    /// Tenant id.
+    pub tenant: String,
+    /// Plugin id.
+    pub plugin: String,
+    /// The count the call would have reached.
+    pub usage: u64,
+    /// The limit.
+    pub limit: u64,
+    /// The command-line flag (and environment variable) that sets the limit.
+    pub flag: &'static str,
+    /// What the plugin's user can do meanwhile, with a trailing space, or empty.
+    pub hint: &'static str,
 }
 
 impl Default for Limits {
@@ -47,6 +106,7 @@ impl Default for Limits {
             max_scan_bytes: 4 << 20,
             max_log_records: 256,
             max_instances: 64,
+            quotas: Quotas::default(),
         }
     }
 }

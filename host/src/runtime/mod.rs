@@ -10,7 +10,7 @@ mod cache;
 mod limits;
 
 pub use cache::{CacheOutcome, CodeCache, code_digest, engine_key};
-pub use limits::{Limits, MemoryLimitExceeded, MemoryLimiter};
+pub use limits::{Limits, MemoryLimitExceeded, MemoryLimiter, QuotaExceeded, Quotas};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,6 +54,9 @@ pub enum Failure {
     /// The instance tried to use more memory than allowed.
     #[error("{0}")]
     Memory(MemoryLimitExceeded),
+    /// The call went past a quota of its tenant and plugin.
+    #[error("{0}")]
+    Quota(Box<QuotaExceeded>),
     /// The plugin trapped (a panic, an `unreachable`, a host-side fault).
     #[error("trapped: {0}")]
     Trap(String),
@@ -339,6 +342,9 @@ fn classify(e: wasmtime::Error, deadline: Duration) -> Failure {
     }
     if let Some(store) = e.downcast_ref::<crate::store::StoreError>() {
         return Failure::Storage(store.clone());
+    }
+    if let Some(quota) = e.downcast_ref::<QuotaExceeded>() {
+        return Failure::Quota(Box::new(quota.clone()));
     }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return Failure::Memory(MemoryLimitExceeded {

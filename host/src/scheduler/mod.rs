@@ -308,7 +308,8 @@ impl Host {
                     tenant,
                     self.storage.begin_read()?,
                 )
-                .waking(self.worker.waker()),
+                .waking(self.worker.waker())
+                .guarding(self.runtime.limits().quotas.clone()),
             );
             match self.run_work_in(snapshot, tenant, plugin, action.clone(), label, &finish) {
                 Err(HostError::Storage(StoreError::Retry(reason))) => {

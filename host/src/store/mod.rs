@@ -193,6 +193,26 @@ pub struct ScanPage {
     pub more: bool,
 }
 
+/// What a plugin keeps in one tenant: its keys, and their bytes (key plus value).
+/// The database keeps it exact, in the same transaction as every write of `kv`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KvUsage {
+    /// Keys held.
+    pub keys: u64,
+    /// Bytes of keys and values held.
+    pub bytes: u64,
+}
+
+/// Events a plugin emitted and one-off runs it scheduled in one tenant on one UTC
+/// day (days since the Unix epoch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DayUsage {
+    /// Events emitted.
+    pub events: u64,
+    /// One-off runs scheduled.
+    pub runs: u64,
+}
+
 /// A company served by the host.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tenant {
@@ -332,6 +352,16 @@ pub trait Transaction: Send {
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
     /// Number of keys a plugin holds across tenants.
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64>;
+    /// Keys and bytes the scope holds, as this transaction sees them (its own writes
+    /// included): kept by the database beside `kv`, never counted on the fly.
+    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage>;
+
+    // --- quotas: per tenant and plugin, per UTC day ---
+
+    /// Add `add` to the scope's counters of `day`; the totals after.
+    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage>;
+    /// The scope's counters of `day`.
+    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage>;
 
     // --- tenants ---
 

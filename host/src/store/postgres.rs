@@ -48,6 +48,7 @@ use super::{
     ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
     UserRecord,
 };
+use super::{DayUsage, KvUsage};
 use super::{postgres_identity, postgres_work};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
@@ -596,6 +597,45 @@ impl Transaction for PgTx {
         Ok(n.max(0) as u64)
     }
 
+    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
+        let row = self.c()?.query_opt(
+            "SELECT keys, bytes FROM kv_usage WHERE tenant = $1 AND plugin = $2",
+            &[&scope.tenant, &scope.plugin],
+        )?;
+        Ok(row.map_or_else(KvUsage::default, |r| KvUsage {
+            keys: r.get::<_, i64>(0).max(0) as u64,
+            bytes: r.get::<_, i64>(1).max(0) as u64,
+        }))
+    }
+
+    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
+        let events = i64::try_from(add.events).unwrap_or(i64::MAX);
+        let runs = i64::try_from(add.runs).unwrap_or(i64::MAX);
+        let r = self.c()?.query_one(
+            "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, plugin, day) DO UPDATE
+                 SET events = quota_day.events + excluded.events,
+                     runs = quota_day.runs + excluded.runs
+             RETURNING events, runs",
+            &[&scope.tenant, &scope.plugin, &day, &events, &runs],
+        )?;
+        Ok(DayUsage {
+            events: r.get::<_, i64>(0).max(0) as u64,
+            runs: r.get::<_, i64>(1).max(0) as u64,
+        })
+    }
+
+    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
+        let row = self.c()?.query_opt(
+            "SELECT events, runs FROM quota_day WHERE tenant = $1 AND plugin = $2 AND day = $3",
+            &[&scope.tenant, &scope.plugin, &day],
+        )?;
+        Ok(row.map_or_else(DayUsage::default, |r| DayUsage {
+            events: r.get::<_, i64>(0).max(0) as u64,
+            runs: r.get::<_, i64>(1).max(0) as u64,
+        }))
+    }
+
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
         self.c()?
             .exec_raw(
@@ -613,6 +653,9 @@ impl Transaction for PgTx {
             let column = if *table == "tenants" { "id" } else { "tenant" };
             removed += c.exec(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&id])?;
         }
+        // The tenant's quota counters go with it (not counted as rows of its data).
+        c.exec("DELETE FROM kv_usage WHERE tenant = $1", &[&id])?;
+        c.exec("DELETE FROM quota_day WHERE tenant = $1", &[&id])?;
         self.identity_changed()?;
         Ok(removed)
     }

@@ -29,6 +29,40 @@ CREATE TABLE IF NOT EXISTS kv (
     tenant TEXT NOT NULL, plugin TEXT NOT NULL, key TEXT NOT NULL, value BYTEA NOT NULL,
     PRIMARY KEY (tenant, plugin, key)
 );
+CREATE TABLE IF NOT EXISTS kv_usage (
+    tenant TEXT NOT NULL, plugin TEXT NOT NULL, keys BIGINT NOT NULL, bytes BIGINT NOT NULL,
+    PRIMARY KEY (tenant, plugin)
+);
+CREATE OR REPLACE FUNCTION kv_usage_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO kv_usage (tenant, plugin, keys, bytes)
+        VALUES (NEW.tenant, NEW.plugin, 1, octet_length(NEW.key) + octet_length(NEW.value))
+        ON CONFLICT (tenant, plugin) DO UPDATE
+            SET keys = kv_usage.keys + 1, bytes = kv_usage.bytes + excluded.bytes;
+    ELSIF TG_OP = 'UPDATE' THEN
+        UPDATE kv_usage SET bytes = bytes + octet_length(NEW.value) - octet_length(OLD.value)
+         WHERE tenant = NEW.tenant AND plugin = NEW.plugin;
+    ELSE
+        UPDATE kv_usage SET keys = keys - 1,
+               bytes = bytes - octet_length(OLD.key) - octet_length(OLD.value)
+         WHERE tenant = OLD.tenant AND plugin = OLD.plugin;
+    END IF;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS kv_usage_track ON kv;
+CREATE TRIGGER kv_usage_track AFTER INSERT OR UPDATE OR DELETE ON kv
+    FOR EACH ROW EXECUTE FUNCTION kv_usage_track();
+-- Filled once from `kv` (the trigger, created first, holds writers off until the DDL
+-- commits, so nothing is counted twice or missed); rows already kept stay.
+INSERT INTO kv_usage (tenant, plugin, keys, bytes)
+    SELECT tenant, plugin, count(*), sum(octet_length(key) + octet_length(value))
+      FROM kv GROUP BY tenant, plugin
+    ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS quota_day (
+    tenant TEXT NOT NULL, plugin TEXT NOT NULL, day BIGINT NOT NULL, events BIGINT NOT NULL,
+    runs BIGINT NOT NULL, PRIMARY KEY (tenant, plugin, day)
+);
 CREATE TABLE IF NOT EXISTS events (
     id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, seq BIGINT NOT NULL, topic TEXT NOT NULL,
     payload TEXT NOT NULL, plugin TEXT NOT NULL, version TEXT NOT NULL,

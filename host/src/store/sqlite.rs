@@ -19,6 +19,7 @@ use super::{
     PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord,
     Transaction, TrustedKey, UserRecord, sqlite_events,
 };
+use super::{DayUsage, KvUsage};
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
 /// How hard a commit works to survive a power cut.
@@ -90,6 +91,42 @@ CREATE TABLE IF NOT EXISTS kv (
     key TEXT NOT NULL,
     value BLOB NOT NULL,
     PRIMARY KEY (tenant, plugin, key)
+) WITHOUT ROWID;
+-- Keys and bytes (key plus value) per plugin, kept exact by the triggers below in the
+-- transaction (and savepoint) of each write, whichever path writes. Created and
+-- filled from `kv` once, when a file written by an older host is first opened.
+CREATE TABLE IF NOT EXISTS kv_usage (
+    tenant TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    keys INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (tenant, plugin)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO kv_usage (tenant, plugin, keys, bytes)
+    SELECT tenant, plugin, count(*), sum(length(CAST(key AS BLOB)) + length(value))
+      FROM kv GROUP BY tenant, plugin;
+CREATE TRIGGER IF NOT EXISTS kv_usage_insert AFTER INSERT ON kv BEGIN
+    INSERT INTO kv_usage (tenant, plugin, keys, bytes)
+    VALUES (NEW.tenant, NEW.plugin, 1, length(CAST(NEW.key AS BLOB)) + length(NEW.value))
+    ON CONFLICT (tenant, plugin) DO UPDATE SET keys = keys + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS kv_usage_update AFTER UPDATE OF value ON kv BEGIN
+    UPDATE kv_usage SET bytes = bytes + length(NEW.value) - length(OLD.value)
+     WHERE tenant = NEW.tenant AND plugin = NEW.plugin;
+END;
+CREATE TRIGGER IF NOT EXISTS kv_usage_delete AFTER DELETE ON kv BEGIN
+    UPDATE kv_usage SET keys = keys - 1,
+           bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(OLD.value)
+     WHERE tenant = OLD.tenant AND plugin = OLD.plugin;
+END;
+-- Events and one-off runs per plugin and UTC day (days since the epoch).
+CREATE TABLE IF NOT EXISTS quota_day (
+    tenant TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    runs INTEGER NOT NULL,
+    PRIMARY KEY (tenant, plugin, day)
 ) WITHOUT ROWID;
 "#;
 
@@ -669,6 +706,61 @@ impl Transaction for FileTx {
             |r| r.get(0),
         )?;
         Ok(n.max(0) as u64)
+    }
+
+    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
+        let mut stmt = self
+            .conn()?
+            .prepare_cached("SELECT keys, bytes FROM kv_usage WHERE tenant = ?1 AND plugin = ?2")?;
+        let row: Option<(i64, i64)> = stmt
+            .query_row(params![scope.tenant, scope.plugin], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (keys, bytes) = row.unwrap_or_default();
+        Ok(KvUsage {
+            keys: keys.max(0) as u64,
+            bytes: bytes.max(0) as u64,
+        })
+    }
+
+    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
+        let mut stmt = self.conn()?.prepare_cached(
+            "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, plugin, day)
+             DO UPDATE SET events = events + excluded.events, runs = runs + excluded.runs
+             RETURNING events, runs",
+        )?;
+        let (events, runs): (i64, i64) = stmt.query_row(
+            params![
+                scope.tenant,
+                scope.plugin,
+                day,
+                i64::try_from(add.events).unwrap_or(i64::MAX),
+                i64::try_from(add.runs).unwrap_or(i64::MAX)
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(DayUsage {
+            events: events.max(0) as u64,
+            runs: runs.max(0) as u64,
+        })
+    }
+
+    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
+        let mut stmt = self.conn()?.prepare_cached(
+            "SELECT events, runs FROM quota_day WHERE tenant = ?1 AND plugin = ?2 AND day = ?3",
+        )?;
+        let row: Option<(i64, i64)> = stmt
+            .query_row(params![scope.tenant, scope.plugin, day], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (events, runs) = row.unwrap_or_default();
+        Ok(DayUsage {
+            events: events.max(0) as u64,
+            runs: runs.max(0) as u64,
+        })
     }
 
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {

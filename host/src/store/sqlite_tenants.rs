@@ -41,6 +41,7 @@ use super::{
     RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
     TrustedKey, UserRecord, sqlite_events, sqlite_identity, sqlite_trust, sqlite_work,
 };
+use super::{DayUsage, KvUsage};
 
 /// Folder of the tenant files inside the data directory.
 pub const TENANTS_DIR: &str = "tenants";
@@ -779,6 +780,23 @@ impl Transaction for RoutedTx {
             .each(all, |tx| tx.kv_count_plugin(plugin))?
             .into_iter()
             .sum())
+    }
+
+    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.kv_usage(scope),
+            None => Ok(KvUsage::default()),
+        }
+    }
+    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
+        self.tenant_mut(&scope.tenant)?
+            .quota_day_add(scope, day, add)
+    }
+    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.quota_day_get(scope, day),
+            None => Ok(DayUsage::default()),
+        }
     }
 
     // --- tenants: the main file, and a new file per tenant ---

@@ -52,6 +52,10 @@ pub const CASES: &[(&str, Case)] = &[
         "deleting_a_tenant_removes_its_rows_only",
         deleting_a_tenant_removes_its_rows_only,
     ),
+    (
+        "quota_counters_stay_exact_through_every_write_path",
+        quota_counters_stay_exact_through_every_write_path,
+    ),
 ];
 
 /// The companies "acme" and "globex": tenant rows come first, as a host creates them.
@@ -801,6 +805,67 @@ pub fn deleting_a_tenant_removes_its_rows_only(storage: &dyn Storage) {
     .unwrap();
     assert!(tx.kv_get(&scope("acme", "notes"), "k").unwrap().is_none());
     tx.commit().unwrap();
+}
+
+/// Stored keys and bytes follow every put, overwrite, delete, rolled-back savepoint
+/// and purge, per tenant and plugin; day counters add up per day.
+pub fn quota_counters_stay_exact_through_every_write_path(storage: &dyn Storage) {
+    given_tenants(storage);
+    let notes = scope("acme", "notes");
+    let usage = |keys, bytes| KvUsage { keys, bytes };
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), usage(0, 0));
+    tx.kv_put(&notes, "a", b"xyz").unwrap();
+    // Bytes, not characters: "é" is two.
+    tx.kv_put(&notes, "é", b"12345").unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), usage(2, 4 + 7));
+    tx.kv_put(&notes, "a", b"x").unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), usage(2, 2 + 7));
+    tx.savepoint("nested_call").unwrap();
+    tx.kv_put(&notes, "undone", b"0123456789").unwrap();
+    tx.kv_delete(&notes, "a").unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), usage(2, 16 + 7));
+    tx.rollback_to("nested_call").unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), usage(2, 2 + 7));
+    assert!(tx.kv_delete(&notes, "é").unwrap());
+    assert!(!tx.kv_delete(&notes, "é").unwrap());
+    tx.kv_put(&scope("globex", "notes"), "g", b"1").unwrap();
+    tx.kv_put(&scope("acme", "other"), "o", b"1").unwrap();
+    let day = 20_000;
+    let add = |events, runs| DayUsage { events, runs };
+    assert_eq!(tx.quota_day_add(&notes, day, add(3, 0)).unwrap(), add(3, 0));
+    assert_eq!(tx.quota_day_add(&notes, day, add(1, 2)).unwrap(), add(4, 2));
+    assert_eq!(
+        tx.quota_day_add(&notes, day + 1, add(1, 0)).unwrap(),
+        add(1, 0)
+    );
+    tx.commit().unwrap();
+    // A transaction that rolls back leaves the counters as they were.
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    tx.kv_put(&notes, "dropped", b"0123456789").unwrap();
+    tx.quota_day_add(&notes, day, add(100, 100)).unwrap();
+    drop(tx);
+
+    let mut tx = storage.begin_read().unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), usage(1, 2));
+    assert_eq!(tx.kv_usage(&scope("globex", "notes")).unwrap(), usage(1, 2));
+    assert_eq!(tx.kv_usage(&scope("acme", "other")).unwrap(), usage(1, 2));
+    assert_eq!(tx.kv_usage(&scope("acme", "none")).unwrap(), usage(0, 0));
+    assert_eq!(tx.quota_day_get(&notes, day).unwrap(), add(4, 2));
+    assert_eq!(tx.quota_day_get(&notes, day + 1).unwrap(), add(1, 0));
+    assert_eq!(tx.quota_day_get(&notes, day - 1).unwrap(), add(0, 0));
+    assert_eq!(
+        tx.quota_day_get(&scope("globex", "notes"), day).unwrap(),
+        add(0, 0)
+    );
+    drop(tx);
+    let mut tx = storage.begin().unwrap();
+    tx.kv_purge_plugin("notes").unwrap();
+    tx.commit().unwrap();
+    let mut tx = storage.begin_read().unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), usage(0, 0));
+    assert_eq!(tx.kv_usage(&scope("globex", "notes")).unwrap(), usage(0, 0));
+    assert_eq!(tx.kv_usage(&scope("acme", "other")).unwrap(), usage(1, 2));
 }
 
 /// Each change to who may do what moves the stamp on, once committed; reads, new

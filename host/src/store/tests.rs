@@ -45,6 +45,36 @@ fn sqlite_data_survives_reopen() {
     assert_eq!(tx.kv_get(&scope, "k").unwrap().as_deref(), Some(&b"v"[..]));
 }
 
+#[test]
+fn a_tenant_file_from_before_quotas_gets_its_usage_counted_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let notes = Scope {
+        tenant: "acme".into(),
+        plugin: "notes".into(),
+    };
+    {
+        let s = SqliteStorage::open(&path, Durability::Normal).unwrap();
+        let mut tx = s.begin().unwrap();
+        tx.tenant_insert(&tenant("acme")).unwrap();
+        tx.kv_put(&notes, "a", b"xyz").unwrap();
+        tx.kv_put(&notes, "b", b"12").unwrap();
+        tx.commit().unwrap();
+    }
+    // As an older host left it: no usage table, no triggers, another schema.
+    {
+        let conn = rusqlite::Connection::open(tenant_file(dir.path(), "acme")).unwrap();
+        conn.execute_batch("DROP TABLE kv_usage; DROP TABLE quota_day; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let s = SqliteStorage::open(&path, Durability::Normal).unwrap();
+    let mut tx = s.begin().unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), KvUsage { keys: 2, bytes: 7 });
+    // And kept from then on.
+    tx.kv_delete(&notes, "a").unwrap();
+    assert_eq!(tx.kv_usage(&notes).unwrap(), KvUsage { keys: 1, bytes: 3 });
+}
+
 fn tenant(id: &str) -> Tenant {
     Tenant {
         id: id.into(),
@@ -227,6 +257,15 @@ fn a_single_file_data_directory_is_split_per_tenant() {
     assert_eq!(advanced, 8, "{log:?}");
     let mut tx = s.begin_read().unwrap();
     assert_eq!(tx.kv_count_plugin("notes").unwrap(), 3);
+    // The usage of quotas is counted as the rows arrive in the tenant files.
+    let acme_notes = Scope {
+        tenant: "acme".into(),
+        plugin: "notes".into(),
+    };
+    assert_eq!(
+        tx.kv_usage(&acme_notes).unwrap(),
+        KvUsage { keys: 2, bytes: 4 }
+    );
     assert_eq!(
         tx.kv_get(&scope_of("globex"), "a").unwrap().as_deref(),
         Some(&[3u8][..])

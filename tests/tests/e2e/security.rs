@@ -6,6 +6,8 @@
     reason = "a failed unwrap fails the test with its message"
 )]
 
+mod quotas;
+
 use backoffice_tests::{Cli, Server};
 use serde_json::json;
 
