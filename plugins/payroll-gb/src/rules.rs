@@ -91,6 +91,8 @@ pub mod pension;
 #[cfg(test)]
 mod deduction_tests;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 use loans::Loans;
