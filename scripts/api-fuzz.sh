@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # API fuzzing (issue 16): schemathesis against /openapi.json of a host with every
 # bundled plugin installed and enabled for a tenant, as the tenant's administrator.
-# Fails on a 5xx that is not a plugin's own documented failure, and on a response
-# that breaks the schema /openapi.json declares for it.
+# Fails on any 5xx (no bundled plugin documents a server error as its answer to an
+# input, so each is a bug) and on a response that breaks the schema /openapi.json
+# declares for it.
 #
 # Builds nothing: it uses the debug binary and the components that scripts/test.sh
 # has built ($CARGO_TARGET_DIR or target/).
-#   API_FUZZ_EXAMPLES  cases per operation and phase (default 25)
+#   API_FUZZ_EXAMPLES  random cases per operation (default 5; CI: ~5,200 cases in all, ~3.5 min)
 #   API_FUZZ_SEED      schemathesis seed (default: a fixed one, so CI runs the same cases)
 #   API_FUZZ_KEEP      set: keep the data directory, host log and report
 set -euo pipefail
@@ -79,12 +80,6 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 
-start=$(date +%s)
-status=0
-# POST /v1/logout is left out: it revokes the token the whole run uses (its own
-# test is http::sign_in_tokens_and_permissions). Phases: the schema's examples, its boundaries (coverage) and random cases
-# (fuzzing), each at most API_FUZZ_EXAMPLES cases per operation. Stateful runs are
-# left out: their length is not bounded by a case count.
 # Every operation of the tenant runs against the tenant "fuzz"; the token goes with
 # each request and with the schema's download (/openapi.json lists what it may use).
 cat >"$work/schemathesis.toml" <<CONFIG
@@ -93,13 +88,23 @@ headers = { Authorization = "Bearer $token" }
 [parameters]
 "path.tenant" = "fuzz"
 CONFIG
+start=$(date +%s)
+status=0
+# POST /v1/logout is left out: it revokes the token the whole run uses (its own test
+# is http::sign_in_tokens_and_permissions). Phases: the schema's examples, its
+# boundaries and wrong types (coverage), and random cases (fuzzing, at most
+# API_FUZZ_EXAMPLES per operation). The stateful phase is left out: no case count
+# bounds its length. One worker: schemathesis's generator is not safe across threads
+# on Python 3.11 (it fails with "AST constructor recursion depth mismatch"). The
+# security scheme's header is not generated, so every request carries the token.
+# `timeout` only guards against a hang, which fails the run.
 cd "$work"
 timeout 900 schemathesis --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
   --generation-database none \
   --exclude-path /v1/logout \
   --checks not_a_server_error,response_schema_conformance \
   --phases examples,coverage,fuzzing \
-  --max-examples "${API_FUZZ_EXAMPLES:-25}" \
+  --max-examples "${API_FUZZ_EXAMPLES:-5}" \
   --seed "${API_FUZZ_SEED:-16016}" \
   --request-timeout 25 \
   --workers 1 \
