@@ -27,3 +27,6 @@ cargo test --locked -p backoffice-tests --test e2e -- --ignored scaffold::
 # Plugin logic tests run natively; the components themselves are tested through the host.
 host_triple=$(rustc -vV | sed -n 's/^host: //p')
 (cd plugins && cargo test --locked --target "$host_triple")
+# API fuzzing (issue 16): schemathesis against a host with every bundled plugin,
+# using the debug binary and components built above.
+bash scripts/api-fuzz.sh

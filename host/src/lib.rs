@@ -28,6 +28,8 @@ pub mod error;
 mod events;
 pub mod extensions;
 mod fsperm;
+#[cfg(test)]
+mod fuzz;
 mod host;
 pub mod identity;
 mod invoke;

@@ -330,6 +330,16 @@ impl Manifest {
                         op.name
                     ))
                 })?;
+                // The host compiles each schema when it loads the plugin: a schema that
+                // passes the meta-schema but does not compile (a `pattern` that is not a
+                // regular expression, a `$ref` to nothing) is refused here, at install,
+                // not left to fail every load (found by fuzzing, issue 16).
+                jsonschema::validator_for(schema).map_err(|e| {
+                    invalid(format!(
+                        "operation '{}': {field} schema cannot be used: {e}",
+                        op.name
+                    ))
+                })?;
             }
         }
         let mut provided = std::collections::BTreeSet::new();
@@ -573,6 +583,21 @@ cron = "0 2 * * *"
                 "not a valid JSON Schema",
             ),
             (GOOD.replace("{ \"type\"", "{ type"), "not valid JSON"),
+            (
+                GOOD.replace("\"required\"", "\"pattern\": \"(\", \"required\""),
+                "input schema cannot be used: \"(\" is not a \"regex\"",
+            ),
+            (
+                GOOD.replace(
+                    "\"required\"",
+                    "\"patternProperties\": { \"(\": {} }, \"required\"",
+                ),
+                "input schema cannot be used",
+            ),
+            (
+                GOOD.replace("\"required\"", "\"$ref\": \"#/nowhere\", \"required\""),
+                "input schema cannot be used",
+            ),
             ("id = ".to_string(), "not valid"),
             (
                 GOOD.replace("[\"storage\"]", "[\"storage\"]\nemits = [\"contacts\"]"),

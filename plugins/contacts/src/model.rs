@@ -105,18 +105,27 @@ pub fn validate_name(name: &str) -> Result<String> {
     bounded("name", name, MAX_NAME)
 }
 
-/// A trimmed, lower-cased email with one `@` between a non-empty local part and a
-/// dotted domain, and no whitespace.
+/// A trimmed, lower-cased email: a dot-atom local part (ASCII letters, digits and
+/// ``!#$%&'*+/=?^_`{|}~-``, dots between) `@` a dotted domain of ASCII letters, digits
+/// and inner hyphens, so every address kept is an RFC 5321 mailbox, as the `email`
+/// format of the operation schemas says. Schemathesis found control characters and
+/// other non-ASCII text accepted and returned (issue 16, fuzzing).
 pub fn normalise_email(email: &str) -> Result<String> {
     let e = bounded("email", email, MAX_EMAIL)?.to_lowercase();
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
     let valid = match e.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.chars().any(char::is_whitespace)
+            local
+                .split('.')
+                .all(|a| !a.is_empty() && a.chars().all(atext))
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(label)
         }
         None => false,
     };
@@ -284,10 +293,25 @@ mod tests {
             "a b@c.d",
             "a@.com",
             "a@com.",
+            // Found by schemathesis (issue 16): control characters and non-ASCII text.
+            "\u{1c}@\u{a1}.\u{9b}p\u{1d}k8",
+            "a\u{1c}@b.c",
+            "ad\u{e9}@example.com",
+            "a@ex_ample.com",
+            "a@-example.com",
+            ".a@b.c",
+            "a..b@c.d",
         ] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }
         assert!(normalise_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+        for good in [
+            "a.b+tag@mail.example.co.uk",
+            "o'neil@x-y.example",
+            "a|b@c.d",
+        ] {
+            assert_eq!(normalise_email(good).unwrap(), good);
+        }
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod amount;
 pub mod date;
 pub mod entry;
 mod export;
+#[cfg(test)]
+mod fuzz;
 pub mod import;
 pub mod journal;
 pub mod model;

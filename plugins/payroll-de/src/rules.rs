@@ -62,6 +62,8 @@ mod sv;
 mod umlagen;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod low_pay_tests;
 
 use fixed::{div_down, parse_decimal};

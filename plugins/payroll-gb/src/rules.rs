@@ -91,6 +91,8 @@ pub mod pension;
 #[cfg(test)]
 mod deduction_tests;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 use loans::Loans;
@@ -105,6 +107,10 @@ const FREQUENCIES: [Frequency; 4] = [
     Frequency::FourWeekly,
     Frequency::Monthly,
 ];
+
+/// The largest gross pay accepted, in pence (£10 billion); year-to-date figures may
+/// be up to 100 times this. Bounds keep every sum in range (as payroll-us).
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
 /// The year-to-date codes these rules read and return.
 pub const YTD_CODES: [&str; 8] = [
@@ -202,6 +208,12 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     if input.gross < 0 {
         return Err(Error::invalid(format!(
             "gross {} is negative: gross pay must be zero or more pence",
+            input.gross
+        )));
+    }
+    if input.gross > MAX_AMOUNT {
+        return Err(Error::invalid(format!(
+            "gross {} is above the largest amount accepted, {MAX_AMOUNT} pence",
             input.gross
         )));
     }
@@ -753,7 +765,9 @@ impl TaxCode {
             }
             CodeBody::K(number)
         } else {
-            let (number, suffix) = rest.split_at(rest.len().saturating_sub(1));
+            // The suffix is the last character, which may be more than one byte.
+            let last = rest.char_indices().last().map_or(0, |(at, _)| at);
+            let (number, suffix) = rest.split_at(last);
             match suffix {
                 "L" | "M" | "N" | "T" => {}
                 "" => return Err(bad("it is empty")),
@@ -949,6 +963,12 @@ impl Ytd {
             if value < 0 {
                 return Err(Error::invalid(format!(
                     "ytd.{key} {value} is negative: year-to-date figures are zero or more pence"
+                )));
+            }
+            if value > MAX_AMOUNT * 100 {
+                return Err(Error::invalid(format!(
+                    "ytd.{key} {value} is above the largest amount accepted, {} pence",
+                    MAX_AMOUNT * 100
                 )));
             }
             *slot = value;

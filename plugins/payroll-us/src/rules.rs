@@ -96,6 +96,8 @@ use state::{StateProfile, StateTax};
 use unemployment::Suta;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 /// The pay frequencies accepted (Pub. 15-T Worksheet 1A, Table 3).

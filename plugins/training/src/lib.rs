@@ -14,6 +14,8 @@ use jiff::civil::Date;
 
 pub mod csv;
 pub mod dates;
+#[cfg(test)]
+mod fuzz;
 pub mod model;
 mod records;
 mod reports;

@@ -356,3 +356,27 @@ fn money_formats_pounds() {
     assert_eq!(money(-5), "-£0.05");
     assert_eq!(money(100_000), "£1,000.00");
 }
+
+/// Found by fuzzing (issue 16): a code ending in a character of more than one byte
+/// cut the text inside that character and panicked.
+#[test]
+fn a_tax_code_ending_in_a_multibyte_character_is_refused() {
+    for code in ["1257¥", "S1257€", "𞣔L\\N$=ꚑ¥", "¥"] {
+        let m = error_of(&with("profile", json!({ "tax-code": code })));
+        assert!(m.contains("is not a valid tax code"), "{code}: {m}");
+    }
+}
+
+/// Found by fuzzing (issue 16): a gross or year-to-date figure near `i64::MAX`
+/// overflowed the cumulative pay to date.
+#[test]
+fn amounts_beyond_the_largest_accepted_are_refused() {
+    let m = error_of(&with("gross", json!(i64::MAX)));
+    assert!(m.contains("above the largest amount accepted"), "{m}");
+    let m = error_of(&with("ytd", json!({ "taxable-pay": i64::MAX })));
+    assert!(m.contains("ytd.taxable-pay"), "{m}");
+    let mut v = base();
+    v["gross"] = json!(MAX_AMOUNT);
+    v["ytd"] = json!({ "taxable-pay": MAX_AMOUNT * 100, "tax": MAX_AMOUNT * 100 });
+    assert!(calculate(&input(v)).is_ok());
+}

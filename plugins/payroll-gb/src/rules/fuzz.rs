@@ -1,0 +1,7 @@
+//! Property tests of the tax profile and the calculation input (issue 16); the
+//! properties are shared by the payroll rules plugins (see the included file).
+
+/// A valid input, which every case edits.
+const BASE: &str = r#"{"country": "GB", "pay-date": "2025-04-30", "frequency": "monthly", "gross": 300000, "currency": "GBP", "ytd": {}, "profile": {"tax-code": "1257L"}}"#;
+
+include!("../../../payroll-fuzz.rs");

@@ -1,0 +1,83 @@
+//! Property tests of the completions CSV import (issue 16): any text, and valid files
+//! with characters flipped, inserted, deleted or duplicated, give rows or errors that
+//! name their lines; they never panic. Inputs are bounded, so no case can run long.
+//! Cases per test: [`CASES`], or `PROPTEST_CASES` for a longer local run.
+
+use proptest::prelude::*;
+
+use crate::csv;
+
+/// Cases per property in CI.
+const CASES: u32 = 1_000;
+
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CASES);
+    ProptestConfig {
+        cases,
+        // Failures are kept as named unit tests, not as files beside the source.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// `base` with up to `max` edits: a run deleted, text inserted, a character replaced,
+/// or a run duplicated in place. The inserted text favours the format's own syntax.
+fn mutated(base: &'static str, max: usize) -> impl Strategy<Value = String> {
+    let text = prop_oneof![
+        "[,\"\\r\\n 0-9A-Za-z._-]{0,8}",
+        "\\PC{0,4}",
+        Just("\u{feff}".to_string()),
+        Just("9".repeat(40)),
+    ];
+    prop::collection::vec((any::<usize>(), 0u8..4, text), 1..=max).prop_map(move |edits| {
+        let mut s: Vec<char> = base.chars().collect();
+        for (seed, kind, text) in edits {
+            let at = seed % (s.len() + 1);
+            let end = (at + 1 + seed % 16).min(s.len());
+            match kind {
+                0 => {
+                    s.drain(at..end);
+                }
+                1 => {
+                    s.splice(at..at, text.chars());
+                }
+                2 => {
+                    if let (Some(c), true) = (text.chars().next(), at < s.len()) {
+                        s[at] = c;
+                    }
+                }
+                _ => {
+                    let run: Vec<char> = s[at..end].to_vec();
+                    s.splice(at..at, run);
+                }
+            }
+        }
+        s.into_iter().collect()
+    })
+}
+
+const CSV: &str = "\u{feff}Score , date,employee,certificate,course\r\n95,2026-01-05,E1,CERT-1,FIRE\r\n\r\n60,2026-01-06,E2,,FIRE\n\"100\",\"2026-02-28\",\"E.3\",\"say \"\"hi\"\"\nthere\",FIRST-AID\n";
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_text_is_read_or_refused(text in "(?s).{0,400}") {
+        let _ = csv::rows(&text, 20);
+    }
+
+    #[test]
+    fn edited_files_are_read_or_refused(text in mutated(CSV, 8)) {
+        if let Err(errors) = csv::rows(&text, 20) {
+            prop_assert!(!errors.is_empty() && errors.len() <= 20, "{errors:?}");
+        }
+    }
+}
+
+#[test]
+fn the_seed_file_reads() {
+    assert_eq!(csv::rows(CSV, 20).expect("reads").len(), 3);
+}
