@@ -29,7 +29,15 @@ fn wasm(name: &str) -> Vec<u8> {
     })
 }
 
+// On a thread with the stack plugin calls need, so that calls run in place as on a
+// server's threads (see `runtime::stack`).
 fn main() {
+    let stack = backoffice_host::runtime::Limits::default().native_stack_bytes();
+    backoffice_host::runtime::stack::on_thread_with(stack, run)
+        .expect("start the benchmark thread");
+}
+
+fn run() {
     // `cargo bench` passes `--bench`; a filter argument is ignored.
     let events: u32 = std::env::var("FANOUT_EVENTS")
         .ok()

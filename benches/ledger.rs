@@ -168,4 +168,13 @@ criterion_group! {
     targets = benches
 }
 
-criterion::criterion_main!(group);
+// criterion_main!, on a thread with the stack plugin calls need, so that calls run
+// in place as on a server's threads (see `runtime::stack`).
+fn main() {
+    let stack = backoffice_host::runtime::Limits::default().native_stack_bytes();
+    backoffice_host::runtime::stack::on_thread_with(stack, || {
+        group();
+        Criterion::default().configure_from_args().final_summary();
+    })
+    .expect("start the benchmark thread");
+}

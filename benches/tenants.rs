@@ -46,6 +46,13 @@ fn touch(host: &Host, tenant: &str, key: &str) {
         .expect("touch");
 }
 
+/// A thread making calls, with the stack they need so they run on it in place, as on
+/// a server's threads (see `runtime::stack`).
+fn caller<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+    let stack = backoffice_host::runtime::Limits::default().native_stack_bytes();
+    backoffice_host::runtime::stack::spawn(stack, f).expect("start a caller thread")
+}
+
 fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
     times.sort();
     let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
@@ -85,7 +92,7 @@ fn fairness() {
     let stop = Arc::new(AtomicBool::new(false));
     let long = {
         let (host, stop) = (host.clone(), stop.clone());
-        std::thread::spawn(move || {
+        caller(move || {
             let mut calls = 0;
             let input = format!(r#"{{"iterations":{iterations}}}"#);
             while !stop.load(Ordering::Relaxed) {
@@ -123,7 +130,7 @@ fn batch_beside() {
     let stop = Arc::new(AtomicBool::new(false));
     let batch = {
         let (host, stop) = (host.clone(), stop.clone());
-        std::thread::spawn(move || {
+        caller(move || {
             let mut calls = 0;
             while !stop.load(Ordering::Relaxed) {
                 host.invoke(
@@ -163,7 +170,7 @@ fn throughput(callers: usize, tenants: usize) {
     let threads: Vec<_> = (0..callers)
         .map(|c| {
             let host = host.clone();
-            std::thread::spawn(move || {
+            caller(move || {
                 let tenant = format!("t{}", c % tenants);
                 let key = format!("k{c}");
                 let mut times = Vec::new();
@@ -189,7 +196,15 @@ fn throughput(callers: usize, tenants: usize) {
     );
 }
 
+// On a thread with the stack plugin calls need, so that calls run in place as on a
+// server's threads (see `runtime::stack`).
 fn main() {
+    let stack = backoffice_host::runtime::Limits::default().native_stack_bytes();
+    backoffice_host::runtime::stack::on_thread_with(stack, run)
+        .expect("start the benchmark thread");
+}
+
+fn run() {
     // `cargo bench` passes `--bench`; other words pick sections:
     // `cargo bench -p backoffice-host --bench tenants -- batch`.
     let only: Vec<String> = std::env::args()

@@ -8,9 +8,12 @@
 //! Errors are RFC 9457 problem details (`application/problem+json`) with a stable
 //! `code`; 5xx bodies never carry internals (the full error goes to the log).
 
+mod client;
 mod console;
 mod limits;
 mod openapi;
+
+pub use client::parse_trusted_proxy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +58,9 @@ pub struct ApiConfig {
     pub rate_limit: f64,
     /// Requests a token may make at once beyond the rate.
     pub rate_burst: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (see `api/client.rs`); from
+    /// any other peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ApiConfig {
@@ -67,6 +73,7 @@ impl Default for ApiConfig {
             max_connections: 1024,
             rate_limit: 100.0,
             rate_burst: 200,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -121,7 +128,8 @@ impl From<HostError> for ApiError {
         let retry_after = match e {
             HostError::RateLimited {
                 retry_after_secs, ..
-            } => Some(retry_after_secs),
+            }
+            | HostError::Busy { retry_after_secs } => Some(retry_after_secs),
             _ => None,
         };
         ApiError {
@@ -160,19 +168,41 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Run blocking host work (SQLite, wasm, password hashing) off the async workers,
-/// answering 504 if it outlives the request timeout.
+/// Run blocking host work (SQLite, wasm) off the async workers, once one of the
+/// general worker permits is free, answering 504 if it outlives the request timeout.
 async fn blocking<T: Send + 'static>(
     state: &ApiState,
     f: impl FnOnce(&Host) -> Result<T, HostError> + Send + 'static,
 ) -> ApiResult<T> {
+    off_the_workers(state, Some(state.workers.clone()), f).await
+}
+
+/// [`blocking`] for a sign-in, which takes no general worker permit: the host's
+/// password pool bounds sign-ins and refuses the excess at once (503), so a flood of
+/// them cannot make requests with a token wait for a permit.
+async fn sign_in<T: Send + 'static>(
+    state: &ApiState,
+    f: impl FnOnce(&Host) -> Result<T, HostError> + Send + 'static,
+) -> ApiResult<T> {
+    off_the_workers(state, None, f).await
+}
+
+async fn off_the_workers<T: Send + 'static>(
+    state: &ApiState,
+    permits: Option<Arc<tokio::sync::Semaphore>>,
+    f: impl FnOnce(&Host) -> Result<T, HostError> + Send + 'static,
+) -> ApiResult<T> {
     let host = state.host.clone();
-    let workers = state.workers.clone();
     let task = async move {
-        let _permit = workers
-            .acquire_owned()
-            .await
-            .map_err(|e| HostError::Internal(format!("worker pool closed: {e}")))?;
+        let _permit = match permits {
+            Some(permits) => Some(
+                permits
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| HostError::Internal(format!("worker pool closed: {e}")))?,
+            ),
+            None => None,
+        };
         tokio::task::spawn_blocking(move || f(&host))
             .await
             .map_err(|e| HostError::Internal(format!("worker failed: {e}")))?
@@ -217,7 +247,8 @@ fn bearer(headers: &axum::http::HeaderMap) -> Result<String, HostError> {
         })
 }
 
-/// The peer address, when the server recorded it.
+/// The client's address (see `api/client.rs`), `unknown` when the server recorded
+/// no peer.
 struct ClientAddr(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
@@ -227,8 +258,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         Ok(ClientAddr(
             parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
+                .get::<client::ClientIp>()
+                .map_or_else(|| "unknown".into(), client::ClientIp::key),
         ))
     }
 }
@@ -313,7 +344,7 @@ async fn login(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let req: LoginRequest = json_body(body)?;
-    let new = blocking(&state, move |host| {
+    let new = sign_in(&state, move |host| {
         host.login(req.tenant.as_deref(), &req.username, &req.password, &client)
     })
     .await?;
@@ -559,6 +590,10 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::rate_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client::resolve,
         ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()

@@ -49,6 +49,13 @@ pub enum HostError {
         /// Seconds until the next attempt is considered.
         retry_after_secs: u64,
     },
+    /// The host is at capacity for this kind of work (checking passwords); retry
+    /// after the given number of seconds.
+    #[error("the host is busy checking other passwords; try again in {retry_after_secs} s")]
+    Busy {
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
+    },
     /// A stored record failed an integrity check (the audit chain).
     #[error("{0}")]
     Integrity(String),
@@ -72,6 +79,7 @@ impl HostError {
             HostError::Conflict(_) => 4,
             HostError::Forbidden(_) | HostError::Unauthenticated(_) => 5,
             HostError::RateLimited { .. } => 5,
+            HostError::Busy { .. } => 1,
             HostError::Integrity(_) => 7,
             HostError::Storage(StoreError::Conflict(_)) => 4,
             HostError::Call { failure, .. } => match failure {
@@ -95,6 +103,7 @@ impl HostError {
             HostError::Forbidden(_) => 403,
             HostError::Unauthenticated(_) => 401,
             HostError::RateLimited { .. } => 429,
+            HostError::Busy { .. } => 503,
             HostError::Integrity(_) => 500,
             HostError::Storage(StoreError::Retry(_)) => 503,
             HostError::Call { failure, .. } => match failure {
@@ -125,6 +134,7 @@ impl HostError {
             HostError::Forbidden(_) => "forbidden",
             HostError::Unauthenticated(_) => "unauthenticated",
             HostError::RateLimited { .. } => "rate-limited",
+            HostError::Busy { .. } => "unavailable",
             HostError::Integrity(_) => "integrity",
             HostError::Call { failure, .. } => match failure {
                 Failure::Plugin(W::InvalidInput(_)) => "invalid-input",

@@ -106,6 +106,8 @@ pub struct Host {
     pub(crate) audit_queue: crate::audit::Queue,
     /// Principals of recently authenticated tokens (see `identity::PrincipalCache`).
     pub(crate) principals: crate::identity::PrincipalCache,
+    /// Where Argon2 runs: bounded, so sign-ins cannot take every core.
+    pub(crate) passwords: crate::identity::PasswordPool,
     pub(crate) session_ttl: std::time::Duration,
     operator: String,
     /// Failed calls per user in the current hour (see `throttle`).
@@ -170,6 +172,7 @@ impl Host {
             worker: Worker::new(config.work),
             audit_queue: crate::audit::Queue::default(),
             principals: crate::identity::PrincipalCache::default(),
+            passwords: crate::identity::PasswordPool::for_this_machine(),
             session_ttl: config.session_ttl,
             operator: config.operator,
             failed_calls: crate::throttle::FailedCalls::default(),

@@ -1,19 +1,25 @@
 //! Users, roles and bearer tokens, and how a token becomes a [`Principal`].
 //!
 //! - Passwords are hashed with Argon2id at the OWASP Password Storage Cheat Sheet
-//!   parameters (19 MiB memory, 2 iterations, 1 lane) and stored as PHC strings.
+//!   parameters (19 MiB memory, 2 iterations, 1 lane) and stored as PHC strings;
+//!   hashing runs on a bounded pool (`identity/passwords.rs`).
 //! - Tokens read `bo_<id>_<secret>`: a public id (to list and revoke) and 256 random
 //!   bits. Only SHA-256 of the whole text is stored (a slow hash adds nothing to a
 //!   256-bit random secret); the check compares hashes in constant time.
 //! - Session tokens come from `login` and expire; API tokens are created by an admin,
 //!   shown once, and expire only if asked to.
-//! - Failed sign-ins are counted per account and per client address; past the limit,
-//!   attempts are refused with a retry delay before any password is checked.
+//! - Sign-in attempts are counted per account and per client address; past a few
+//!   failures each further one makes the next attempt wait longer, up to a minute
+//!   ([`throttle`]).
+
+mod passwords;
+pub mod throttle;
+
+pub(crate) use passwords::PasswordPool;
+pub use passwords::hash_password;
 
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -35,46 +41,11 @@ pub const API: &str = "api";
 /// Prefix that makes tokens recognisable to people and secret scanners.
 const TOKEN_PREFIX: &str = "bo_";
 
-fn argon2() -> Argon2<'static> {
-    // OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1.
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
 fn random_bytes<const N: usize>() -> HostResult<[u8; N]> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf)
         .map_err(|e| HostError::Internal(format!("the system random source failed: {e}")))?;
     Ok(buf)
-}
-
-/// Hash a password for storage.
-pub fn hash_password(password: &str) -> HostResult<String> {
-    if password.chars().count() < 12 {
-        return Err(HostError::InvalidInput(
-            "passwords need at least 12 characters".into(),
-        ));
-    }
-    let salt = SaltString::encode_b64(&random_bytes::<16>()?)
-        .map_err(|e| HostError::Internal(format!("cannot encode salt: {e}")))?;
-    Ok(argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| HostError::Internal(format!("cannot hash password: {e}")))?
-        .to_string())
-}
-
-/// Whether `password` matches a stored PHC hash.
-fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
-}
-
-/// A hash to check against when the user does not exist, so that a missing account
-/// takes as long to refuse as a wrong password.
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("not-a-real-password-at-all").unwrap_or_default())
 }
 
 fn token_hash(token: &str) -> String {
@@ -147,38 +118,6 @@ pub struct NewToken {
     pub record: TokenRecord,
 }
 
-/// Window in which failed sign-ins count.
-const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failures per account in the window before sign-ins are refused.
-const MAX_ACCOUNT_FAILURES: u32 = 5;
-/// Failures per client address in the window before sign-ins are refused.
-const MAX_CLIENT_FAILURES: u32 = 20;
-
-/// Wall-clock ms since the epoch: failed sign-ins are kept in the database, so every
-/// host sharing it counts the same failures.
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Seconds to wait if `key` had `max` failures or more within the window before `now_ms`.
-fn throttled(
-    tx: &mut dyn Transaction,
-    key: &str,
-    max: u32,
-    now_ms: i64,
-) -> HostResult<Option<u64>> {
-    let window = i64::try_from(THROTTLE_WINDOW.as_millis()).unwrap_or(i64::MAX);
-    let (count, oldest) = tx.login_failures(key, now_ms - window)?;
-    if count < max {
-        return Ok(None);
-    }
-    let waited = now_ms - oldest.unwrap_or(now_ms);
-    let wait_ms = (window - waited).max(1000);
-    Ok(Some(u64::try_from(wait_ms / 1000).unwrap_or(1)))
-}
-
 fn scope_of(tenant: Option<&str>) -> &str {
     tenant.unwrap_or(HOST_SCOPE)
 }
@@ -191,6 +130,13 @@ fn describe_scope(tenant: Option<&str>) -> String {
 }
 
 impl Host {
+    /// Hash a password for storage, on the host's password pool.
+    fn hash_password(&self, password: &str) -> HostResult<String> {
+        self.passwords
+            .admit()?
+            .run(|| passwords::hash_password(password))
+    }
+
     fn require_user(
         tx: &mut dyn Transaction,
         tenant: Option<&str>,
@@ -229,7 +175,7 @@ impl Host {
                 "user name '{username}' must be lowercase letters, digits and '-', starting with a letter"
             )));
         }
-        let password_hash = password.map(hash_password).transpose()?;
+        let password_hash = password.map(|p| self.hash_password(p)).transpose()?;
         let mut tx = self.begin_for(tenant)?;
         if let Some(t) = tenant {
             Host::require_tenant(tx.as_mut(), t)?;
@@ -266,7 +212,7 @@ impl Host {
         password: Option<&str>,
         disable: bool,
     ) -> HostResult<UserRecord> {
-        let password_hash = password.map(hash_password).transpose()?;
+        let password_hash = password.map(|p| self.hash_password(p)).transpose()?;
         let mut tx = self.begin_for(tenant)?;
         let mut user = Host::require_user(tx.as_mut(), tenant, username)?;
         if password_hash.is_some() {
@@ -524,7 +470,12 @@ impl Host {
     }
 
     /// Sign in with a password; returns a session token that expires after the
-    /// configured session lifetime. `client` is the caller's address, for throttling.
+    /// configured session lifetime. `client` is the caller's address.
+    ///
+    /// An account or address still waiting out its delay is refused with
+    /// [`HostError::RateLimited`] before the password is looked at, and every attempt
+    /// is refused with [`HostError::Busy`] while the host's password pool is full
+    /// (see [`throttle`] and `identity/passwords.rs`).
     pub fn login(
         &self,
         tenant: Option<&str>,
@@ -532,43 +483,39 @@ impl Host {
         password: &str,
         client: &str,
     ) -> HostResult<NewToken> {
+        let ticket = self.passwords.admit()?;
         let account_key = format!("account:{}/{username}", scope_of(tenant));
         let client_key = format!("client:{client}");
-        let now_ms = wall_ms();
-        {
-            let mut tx = self.storage.begin_read()?;
-            let wait = match throttled(tx.as_mut(), &account_key, MAX_ACCOUNT_FAILURES, now_ms)? {
-                Some(wait) => Some(wait),
-                None => throttled(tx.as_mut(), &client_key, MAX_CLIENT_FAILURES, now_ms)?,
-            };
-            if let Some(retry_after_secs) = wait {
-                return Err(HostError::RateLimited {
-                    reason: "too many failed sign-in attempts".into(),
-                    retry_after_secs,
-                });
-            }
-        }
+        let keys = [
+            (account_key.as_str(), throttle::ACCOUNT_FREE),
+            (client_key.as_str(), throttle::CLIENT_FREE),
+        ];
+        // Checked and counted in one write, so that concurrent guesses take turns.
+        let counted = self.retrying(|| {
+            let mut tx = self.begin_scoped(throttle::SCOPE)?;
+            let counted = throttle::count_attempt(tx.as_mut(), &keys, self.clock.now_ms())?;
+            tx.commit()?;
+            Ok(counted)
+        })?;
         let user = {
             let mut tx = self.storage.begin_read()?;
             tx.user_get(scope_of(tenant), username)?
         };
-        let valid = match &user {
+        let valid = ticket.run(|| match &user {
             Some(u) if u.disabled_at.is_none() => u
                 .password_hash
                 .as_deref()
-                .is_some_and(|h| verify_password(password, h)),
+                .is_some_and(|h| passwords::verify_password(password, h)),
             _ => {
-                verify_password(password, dummy_hash());
+                passwords::verify_password(password, passwords::dummy_hash());
                 false
             }
-        };
-        // Sign-in failures and the session's token index are host rows: the main
-        // database is locked first, then the tenant's (the storage's lock order).
-        let mut tx = self.begin_for(tenant)?;
-        let chain = tenant.filter(|t| tx.tenant_get(t).ok().flatten().is_some());
+        });
+        drop(ticket);
         let Some(user) = user.filter(|_| valid) else {
-            tx.login_failure_add(&account_key, now_ms)?;
-            tx.login_failure_add(&client_key, now_ms)?;
+            // The attempt is counted already; the refusal goes to the audit log.
+            let mut tx = self.begin_for(tenant)?;
+            let chain = tenant.filter(|t| tx.tenant_get(t).ok().flatten().is_some());
             if tenant.is_none() || chain.is_some() {
                 crate::audit::append(
                     tx.as_mut(),
@@ -590,8 +537,15 @@ impl Host {
                 "user name or password is wrong, or the user is disabled".into(),
             ));
         };
-        let window = i64::try_from(THROTTLE_WINDOW.as_millis()).unwrap_or(i64::MAX);
-        tx.login_failures_clear(&account_key, now_ms - window)?;
+        self.retrying(|| {
+            let mut tx = self.begin_scoped(throttle::SCOPE)?;
+            throttle::succeeded(tx.as_mut(), &counted, &account_key, self.clock.now_ms())?;
+            tx.commit()?;
+            Ok(())
+        })?;
+        // The session's token index is a host row: the main database is locked
+        // first, then the tenant's (the storage's lock order).
+        let mut tx = self.begin_for(tenant)?;
         let new = self.issue_token(tx.as_mut(), &user, SESSION, "login", Some(self.session_ttl))?;
         crate::audit::append(
             tx.as_mut(),
@@ -785,15 +739,6 @@ impl PrincipalCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_round_trip_and_refuse_short_ones() {
-        let h = hash_password("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password("correct horse battery", &h));
-        assert!(!verify_password("correct horse battery!", &h));
-        assert!(hash_password("short").is_err());
-    }
 
     #[test]
     fn token_ids_parse_only_well_formed_tokens() {

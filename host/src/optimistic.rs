@@ -36,9 +36,9 @@ use crate::audit;
 use crate::runtime::Quotas;
 use crate::store::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
-    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage,
-    ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
-    UserRecord,
+    Finish, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent, PackageRecord, Result,
+    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
+    TrustedKey, UserRecord,
 };
 use crate::store::{DayUsage, KvUsage};
 
@@ -710,7 +710,7 @@ impl Transaction for OptimisticTx {
         fn trust_list(&mut self) -> Result<Vec<TrustedKey>>;
         fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
         fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
-        fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)>;
+        fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>>;
         fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>;
     }
 
@@ -752,8 +752,8 @@ impl Transaction for OptimisticTx {
         fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>;
         fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
         fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
-        fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()>;
-        fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()>;
+        fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()>;
+        fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()>;
         fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>;
     }
 }

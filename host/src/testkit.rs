@@ -3,7 +3,8 @@
 //! Add the host as a native-only dev-dependency of the plugin crate (the project
 //! `backoffice plugin new` writes does this) and test the built component exactly as
 //! an installed plugin runs: manifest checks, schemas, permissions, the sandbox and
-//! one transaction per call.
+//! one transaction per call. A call made from the test's own thread runs on a thread
+//! with the native stack nested calls need ([`crate::runtime::stack`]), as on a server.
 //!
 //! ```no_run
 //! use backoffice_host::testkit::{TestKit, build_component};

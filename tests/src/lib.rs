@@ -292,8 +292,15 @@ impl Cli {
     /// A command with the data directory set.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
-        cmd.args(args)
-            .env("BACKOFFICE_DATA_DIR", self.dir.path())
+        cmd.args(args);
+        self.environment(&mut cmd);
+        cmd
+    }
+
+    /// Give `cmd` (the binary, or a shell running it) this CLI's environment: the
+    /// data directory, fast commits, no log filter, the database if any.
+    pub fn environment(&self, cmd: &mut Command) {
+        cmd.env("BACKOFFICE_DATA_DIR", self.dir.path())
             .env("BACKOFFICE_DURABILITY", "normal")
             .env_remove("BACKOFFICE_LOG")
             .stdin(Stdio::null());
@@ -305,7 +312,6 @@ impl Cli {
             Some(file) => cmd.env("BACKOFFICE_AUDIT_KEY_FILE", file),
             None => cmd.env_remove("BACKOFFICE_AUDIT_KEY_FILE"),
         };
-        cmd
     }
 
     /// Run with `args` and no stdin.
@@ -406,6 +412,8 @@ pub struct Server {
     pub child: std::process::Child,
     /// `127.0.0.1:<port>`.
     pub addr: String,
+    /// What the server wrote to stderr (its log) after it started listening.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -481,8 +489,24 @@ impl Server {
             seen.push(line);
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, addr }
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Server { child, addr, log }
+    }
+
+    /// The server's log so far (stderr after it started listening), one line each.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// One HTTP/1.1 request with an optional bearer token.

@@ -386,7 +386,7 @@ async fn login_post(
     }
     let password = field(&fields, "password").to_string();
     let (tenant, username) = (form.tenant.clone(), form.username.clone());
-    let result = super::blocking(&state, move |host| {
+    let result = super::sign_in(&state, move |host| {
         let tenant = (!tenant.is_empty()).then_some(tenant.as_str());
         host.login(tenant, &username, &password, &client)
     })
@@ -407,7 +407,12 @@ async fn login_post(
                 }
                 _ => e.detail,
             };
-            login_page(&state.config, status, form, Some(message), None)
+            let mut page = login_page(&state.config, status, form, Some(message), None);
+            if let Some(secs) = e.retry_after {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            page
         }
     }
 }

@@ -4,19 +4,19 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+use super::client::ClientIp;
 use super::{ApiError, ApiState};
 
 /// The error a request body gives when its deadline passes before it is complete.
@@ -230,8 +230,8 @@ fn credential_key(headers: &HeaderMap) -> Option<String> {
 /// authenticate is answered 401 by the route and charged to the client address's
 /// failure bucket, and once that is empty further credentialed requests from the
 /// address are refused, so inventing tokens does not buy fresh buckets. Requests
-/// without a credential are limited per client address (the peer address: the host
-/// has no trusted-proxy setting yet, so behind a proxy they share one bucket).
+/// without a credential are limited per client address: the peer's, or behind a
+/// declared proxy the one it forwarded (`api/client.rs`).
 pub(super) async fn rate_limit(
     State(state): State<ApiState>,
     request: Request,
@@ -242,8 +242,8 @@ pub(super) async fn rate_limit(
     };
     let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        .get::<ClientIp>()
+        .map_or_else(|| "unknown".to_string(), ClientIp::key);
     let credential = credential_key(request.headers());
     let now = Instant::now();
     let failures = format!("f:{client}");

@@ -116,7 +116,8 @@ fn host_paths() -> Map<String, Value> {
                         "expires_at": { "type": "string", "format": "date-time" } } } } } },
                 "400": problem_response("Malformed request"),
                 "401": problem_response("Wrong user name or password"),
-                "429": problem_response("Too many failed attempts; see Retry-After")
+                "429": problem_response("Too many failed attempts; see Retry-After"),
+                "503": problem_response("Busy checking other passwords; see Retry-After")
             }
         } }),
     );

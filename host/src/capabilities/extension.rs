@@ -21,10 +21,9 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::host::Loaded;
-use crate::runtime::{Failure, Prepared};
+use crate::runtime::{Failure, MAX_DEPTH, Prepared};
 use crate::store::{PackageRecord, Scope};
 
-use super::plugins::MAX_DEPTH;
 use super::{CallInfo, CallState, Nesting, tx_of};
 
 /// A provider plugin resolved during a call.

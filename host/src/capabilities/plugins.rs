@@ -17,13 +17,10 @@ use crate::audit;
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::plugins::Host;
 use crate::invoke::schema_errors;
-use crate::runtime::{Action, Failure};
+use crate::runtime::{Action, Failure, MAX_DEPTH};
 use crate::store::{Scope, Transaction};
 
 use super::{CallInfo, CallState, Nesting};
-
-/// Deepest chain of plugin-to-plugin calls: a plugin called from outside is depth 0.
-pub const MAX_DEPTH: u32 = 6;
 
 // A store failure while preparing or finishing a nested call is the host's problem:
 // trap, so the whole call rolls back.

@@ -221,15 +221,18 @@ impl GlobalArgs {
         base.join("backoffice")
     }
 
-    fn config(&self) -> HostConfig {
-        let limits = Limits {
+    fn limits(&self) -> Limits {
+        Limits {
             call_deadline: Duration::from_millis(self.call_timeout_ms.max(1)),
             memory_bytes: self.memory_limit_mib.max(1) << 20,
             quotas: self.quotas.quotas(),
             ..Limits::default()
-        };
+        }
+    }
+
+    fn config(&self) -> HostConfig {
         HostConfig {
-            limits,
+            limits: self.limits(),
             work: self.work.config(),
             durability: self.durability,
             database: self.database.clone(),
@@ -292,7 +295,27 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let result = match &cli.command {
+    // Commands run plugin code (`call`, `plugin enable` runs migrations, `jobs run`...)
+    // on their own thread: run them on one with the stack nested calls need, whatever
+    // `ulimit -s` gave the main thread (see `runtime::stack`).
+    let stack = cli.global.limits().native_stack_bytes();
+    let result = crate::runtime::stack::on_thread_with(stack, || run(&cli)).unwrap_or_else(|e| {
+        Err(HostError::Internal(format!(
+            "cannot start a thread with {stack} bytes of stack for the command: {e}"
+        )))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Run the parsed command.
+fn run(cli: &Cli) -> Result<(), HostError> {
+    match &cli.command {
         Command::Tenant(cmd) => cli.global.open().and_then(|h| tenant::run(&h, cmd)),
         Command::Plugin(plugin::PluginCommand::New(args)) => plugin::new(args),
         Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
@@ -307,12 +330,5 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => trust::keygen(args),
         Command::MigrateStorage(args) => migrate::run(cli.global.config(), args),
         Command::Trust(cmd) => cli.global.open().and_then(|h| trust::run(&h, cmd)),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
-        }
     }
 }

@@ -44,10 +44,25 @@ pub struct ServeArgs {
     /// Requests a token may make in a burst beyond the rate limit.
     #[arg(long, env = "BACKOFFICE_RATE_BURST", default_value_t = 200)]
     rate_burst: u32,
+    /// A reverse proxy (an address or CIDR block, such as 10.0.0.0/8) whose
+    /// X-Forwarded-For names the client, for the sign-in throttle and the rate limit.
+    /// Repeat it for several; the environment variable takes a comma-separated list.
+    /// From any other peer the header is ignored: clients could write anything in it.
+    #[arg(
+        long = "trusted-proxy",
+        env = "BACKOFFICE_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = crate::api::parse_trusted_proxy
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
     config.session_ttl = parse_duration(&args.session_ttl)?;
+    // Every thread of the runtime may run plugin calls (the blocking pool, the
+    // worker): each gets the stack a chain of nested calls needs (`runtime::stack`).
+    let stack = config.limits.native_stack_bytes();
     let host = Host::open(config)?;
     if !args.listen.ip().is_loopback() {
         tracing::warn!(listen = %args.listen, "serving plain HTTP beyond loopback; terminate TLS in a proxy in front of the host");
@@ -58,6 +73,8 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(stack)
+        .on_thread_start(move || crate::runtime::stack::mark_thread(stack))
         .build()
         .map_err(|e| HostError::Internal(format!("cannot start the async runtime: {e}")))?;
     let host = Arc::new(host);
@@ -76,7 +93,16 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
         max_connections: args.max_connections.max(1),
         rate_limit: args.rate_limit.max(0.0),
         rate_burst: args.rate_burst.max(1),
+        trusted_proxies: args.trusted_proxies.clone(),
     };
+    if !api.trusted_proxies.is_empty() {
+        let proxies: Vec<String> = api
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        tracing::info!(proxies = %proxies.join(", "), "taking client addresses from X-Forwarded-For of these proxies");
+    }
     let served = runtime.block_on(crate::api::serve(host.clone(), args.listen, api));
     stop.store(true, Ordering::Relaxed);
     host.wake_worker();

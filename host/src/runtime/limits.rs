@@ -1,9 +1,25 @@
-//! Sandbox limits: how long a call may run, how much memory it may use and how much
-//! data may cross the boundary. Every call gets all of them.
+//! Sandbox limits: how long a call may run, how much memory and stack it may use and
+//! how much data may cross the boundary. Every call gets all of them.
 
 use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
+
+/// Deepest chain of plugin-to-plugin calls (`plugins.call`, payroll and compliance
+/// extension calls): a plugin called from outside is depth 0, so at most this many
+/// stores are on one thread's stack at once.
+pub const MAX_DEPTH: u32 = 6;
+
+/// Native stack one nesting level uses besides its wasm: wasmtime's trampolines, the
+/// host import that makes the nested call, its checks and the next store's
+/// instantiation. About 40 KiB in a debug build (measured with the `deep-stack`
+/// fixtures); kept generous, since only address space is reserved.
+pub const HOST_FRAMES_PER_LEVEL: usize = 256 << 10;
+
+/// Native stack outside the chain of calls: the frames of whatever starts the
+/// outermost call (an HTTP handler, the scheduler loop, a command), and the host
+/// functions the deepest level calls.
+pub const BASE_FRAMES: usize = 1 << 20;
 
 /// Limits applied to every plugin call. Defaults are documented in
 /// `docs/architecture.md`; every field can be set on the command line.
@@ -15,6 +31,9 @@ pub struct Limits {
     pub long_deadline: Duration,
     /// Memory of one instance, summed over all its linear memories.
     pub memory_bytes: usize,
+    /// Native stack the wasm of one call may use (wasmtime's `max_wasm_stack`); past
+    /// it the call traps with "call stack exhausted". Each nested call has its own.
+    pub max_wasm_stack: usize,
     /// Largest JSON input accepted for an operation.
     pub max_input_bytes: usize,
     /// Largest JSON output accepted from an operation.
@@ -98,6 +117,7 @@ impl Default for Limits {
             call_deadline: Duration::from_secs(2),
             long_deadline: Duration::from_secs(60),
             memory_bytes: 64 << 20,
+            max_wasm_stack: 1 << 20,
             max_input_bytes: 1 << 20,
             max_output_bytes: 4 << 20,
             max_key_bytes: 512,
@@ -117,6 +137,18 @@ impl Limits {
     /// the key and list overhead.
     pub fn hostcall_fuel(&self) -> usize {
         self.max_value_bytes.max(self.max_output_bytes) + (64 << 10)
+    }
+
+    /// Native stack a thread needs to run plugin calls: wasmtime counts
+    /// [`Limits::max_wasm_stack`] per store from where the store is entered, and each
+    /// nested call is a store of its own entered below its caller's frames, so the
+    /// worst case is [`MAX_DEPTH`] full wasm stacks with the host's frames between
+    /// them (see [`crate::runtime::stack`]). 8.5 MiB with the defaults.
+    pub fn native_stack_bytes(&self) -> usize {
+        let levels = usize::try_from(MAX_DEPTH).unwrap_or(usize::MAX);
+        levels
+            .saturating_mul(self.max_wasm_stack.saturating_add(HOST_FRAMES_PER_LEVEL))
+            .saturating_add(BASE_FRAMES)
     }
 }
 
@@ -198,6 +230,20 @@ mod tests {
         assert_eq!(l.used(), 100);
         let err = l.memory_growing(0, 1, None).unwrap_err();
         assert!(err.downcast_ref::<MemoryLimitExceeded>().is_some());
+    }
+
+    #[test]
+    fn the_native_stack_covers_every_level_of_nesting() {
+        let limits = Limits::default();
+        assert_eq!(
+            limits.native_stack_bytes(),
+            6 * ((1 << 20) + (256 << 10)) + (1 << 20)
+        );
+        let bigger = Limits {
+            max_wasm_stack: 2 << 20,
+            ..Limits::default()
+        };
+        assert!(bigger.native_stack_bytes() >= 6 * (2 << 20));
     }
 
     #[test]

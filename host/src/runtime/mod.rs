@@ -8,9 +8,13 @@
 
 mod cache;
 mod limits;
+pub mod stack;
 
 pub use cache::{CacheOutcome, CodeCache, code_digest, engine_key};
-pub use limits::{Limits, MemoryLimitExceeded, MemoryLimiter, QuotaExceeded, Quotas};
+pub use limits::{
+    BASE_FRAMES, HOST_FRAMES_PER_LEVEL, Limits, MAX_DEPTH, MemoryLimitExceeded, MemoryLimiter,
+    QuotaExceeded, Quotas,
+};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -125,7 +129,9 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        config.max_wasm_stack(1 << 20);
+        // Each nested call gets this much again: threads running calls are sized for
+        // all levels together (see `stack`).
+        config.max_wasm_stack(limits.max_wasm_stack);
         let mut pool = PoolingAllocationConfig::default();
         let slots = limits.max_instances;
         pool.total_component_instances(slots);
@@ -255,7 +261,41 @@ impl Runtime {
 
     /// Run one call in a fresh instance. The state (with its transaction) is handed
     /// back whatever happened, so the caller decides to commit or drop it.
+    ///
+    /// The call runs on a thread with [`Limits::native_stack_bytes`] of stack: in
+    /// place on a thread marked with that much (see [`stack`]), which is where every
+    /// nested call runs, else on a thread started for it.
     pub fn call(
+        &self,
+        prepared: &Prepared,
+        state: CallState,
+        action: &Action,
+        deadline: Duration,
+    ) -> (Result<String, Failure>, CallState) {
+        // Lent to the call's thread, and still here if that thread could not start.
+        let mut slot = Some(state);
+        let slot_ref = &mut slot;
+        let ran = stack::with_stack(self.limits.native_stack_bytes(), move || {
+            slot_ref
+                .take()
+                .map(|state| self.call_in_place(prepared, state, action, deadline))
+        });
+        match (ran, slot) {
+            (Ok(Some(done)), _) => done,
+            (Err(e), Some(state)) => (
+                Err(Failure::Instantiate(format!(
+                    "cannot start a thread with {} bytes of stack for the call: {e}",
+                    self.limits.native_stack_bytes()
+                ))),
+                state,
+            ),
+            // The state is taken only by the closure, which then answers.
+            (Ok(None), _) | (Err(_), None) => unreachable!("the call's state was lost"),
+        }
+    }
+
+    /// [`Runtime::call`] on the current thread, whatever its stack.
+    fn call_in_place(
         &self,
         prepared: &Prepared,
         state: CallState,
@@ -295,7 +335,9 @@ impl Runtime {
     }
 
     /// Instantiate `prepared` in a store set up for one call and run `f` on it (to
-    /// call an extension export). The state is handed back whatever happened.
+    /// call an extension export). The state is handed back whatever happened. Runs on
+    /// the current thread: for calls nested in one [`Runtime::call`] started, whose
+    /// thread has the stack for them.
     pub fn call_with<T>(
         &self,
         prepared: &Prepared,

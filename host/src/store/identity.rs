@@ -27,6 +27,17 @@ pub struct UserRecord {
     pub disabled_at: Option<String>,
 }
 
+/// How a sign-in key (an account or a client address) stands in the throttle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// Attempts counted since the count last started again (see `identity::throttle`).
+    pub failures: u32,
+    /// When the last one was counted, in ms since the Unix epoch.
+    pub last_failure_ms: i64,
+    /// No attempt of the key is checked before this time (ms since the epoch).
+    pub next_allowed_ms: i64,
+}
+
 /// A named set of permission patterns in one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleRecord {

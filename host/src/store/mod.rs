@@ -28,7 +28,8 @@ mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
 pub use identity::{
-    AuditAnchor, AuditQuery, AuditRecord, HOST_SCOPE, RoleRecord, TokenRecord, UserRecord,
+    AuditAnchor, AuditQuery, AuditRecord, HOST_SCOPE, LoginThrottle, RoleRecord, TokenRecord,
+    UserRecord,
 };
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
 pub use postgres::{PostgresStorage, redact as redact_url};
@@ -593,12 +594,13 @@ pub trait Transaction: Send {
 
     // --- sign-in throttle, shared by every host of the database ---
 
-    /// Record a failed sign-in for `key` (an account or a client address) at `at_ms`.
-    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()>;
-    /// Failures of `key` after `since_ms`: how many, and the oldest one's time.
-    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)>;
-    /// Forget the failures of `key`, and everybody's at or before `before_ms`.
-    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()>;
+    /// The throttle row of `key` (an account or a client address), if any.
+    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>>;
+    /// Insert or replace the throttle row of `key`.
+    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()>;
+    /// Forget the row of `key` (if given), and every row whose last failure is at or
+    /// before `before_ms`.
+    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()>;
 }
 
 #[doc(hidden)]

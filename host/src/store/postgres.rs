@@ -44,9 +44,9 @@ use postgres::{Client, NoTls, Row, Statement};
 use super::postgres_schema::SCHEMA;
 use super::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
-    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, RoleRecord, ScanPage,
-    ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction, TrustedKey,
-    UserRecord,
+    Finish, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent, PackageRecord, Result,
+    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
+    TrustedKey, UserRecord,
 };
 use super::{DayUsage, KvUsage};
 use super::{postgres_identity, postgres_work};
@@ -1203,15 +1203,15 @@ impl Transaction for PgTx {
         Ok(())
     }
 
-    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()> {
-        postgres_identity::login_failure_add(self.c()?, key, at_ms)
+    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
+        postgres_identity::login_throttle_get(self.c()?, key)
     }
 
-    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
-        postgres_identity::login_failures(self.c()?, key, since_ms)
+    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
+        postgres_identity::login_throttle_put(self.c()?, key, row)
     }
 
-    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()> {
-        postgres_identity::login_failures_clear(self.c()?, key, before_ms)
+    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
+        postgres_identity::login_throttle_clear(self.c()?, key, before_ms)
     }
 }

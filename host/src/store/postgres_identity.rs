@@ -6,7 +6,10 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use super::postgres::{Conn, conflict_on_unique, retry_on_unique};
-use super::{AuditAnchor, AuditQuery, AuditRecord, Result, RoleRecord, TokenRecord, UserRecord};
+use super::{
+    AuditAnchor, AuditQuery, AuditRecord, LoginThrottle, Result, RoleRecord, TokenRecord,
+    UserRecord,
+};
 
 fn u(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
@@ -420,26 +423,35 @@ pub(super) fn audit_chains(c: &mut Conn) -> Result<Vec<String>> {
     )
 }
 
-pub(super) fn login_failure_add(c: &mut Conn, key: &str, at_ms: i64) -> Result<()> {
+pub(super) fn login_throttle_get(c: &mut Conn, key: &str) -> Result<Option<LoginThrottle>> {
+    Ok(c.query_opt(
+        "SELECT failures, last_failure_ms, next_allowed_ms FROM login_throttle WHERE key = $1",
+        &[&key],
+    )?
+    .map(|r| LoginThrottle {
+        failures: u(r.get(0)),
+        last_failure_ms: r.get(1),
+        next_allowed_ms: r.get(2),
+    }))
+}
+
+pub(super) fn login_throttle_put(c: &mut Conn, key: &str, row: &LoginThrottle) -> Result<()> {
     c.exec(
-        "INSERT INTO login_failures (key, at_ms) VALUES ($1, $2)",
-        &[&key, &at_ms],
+        "INSERT INTO login_throttle (key, failures, last_failure_ms, next_allowed_ms)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+             last_failure_ms = excluded.last_failure_ms, next_allowed_ms = excluded.next_allowed_ms",
+        &[&key, &i64::from(row.failures), &row.last_failure_ms, &row.next_allowed_ms],
     )?;
     Ok(())
 }
 
-pub(super) fn login_failures(c: &mut Conn, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
-    let row = c.query_one(
-        "SELECT count(*), min(at_ms) FROM login_failures WHERE key = $1 AND at_ms > $2",
-        &[&key, &since_ms],
-    )?;
-    Ok((u(row.get(0)), row.get(1)))
-}
-
-pub(super) fn login_failures_clear(c: &mut Conn, key: &str, before_ms: i64) -> Result<()> {
-    c.exec("DELETE FROM login_failures WHERE key = $1", &[&key])?;
+pub(super) fn login_throttle_clear(c: &mut Conn, key: Option<&str>, before_ms: i64) -> Result<()> {
+    if let Some(key) = key {
+        c.exec("DELETE FROM login_throttle WHERE key = $1", &[&key])?;
+    }
     c.exec(
-        "DELETE FROM login_failures WHERE at_ms <= $1",
+        "DELETE FROM login_throttle WHERE last_failure_ms <= $1",
         &[&before_ms],
     )?;
     Ok(())

@@ -137,10 +137,12 @@ CREATE TABLE IF NOT EXISTS code_digests (
     component TEXT NOT NULL, engine TEXT NOT NULL, sha256 TEXT NOT NULL,
     PRIMARY KEY (component, engine)
 );
-CREATE TABLE IF NOT EXISTS login_failures (
-    key TEXT NOT NULL, at_ms BIGINT NOT NULL
+DROP TABLE IF EXISTS login_failures;
+CREATE TABLE IF NOT EXISTS login_throttle (
+    key TEXT PRIMARY KEY, failures BIGINT NOT NULL, last_failure_ms BIGINT NOT NULL,
+    next_allowed_ms BIGINT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at_ms);
+CREATE INDEX IF NOT EXISTS login_throttle_by_age ON login_throttle (last_failure_ms);
 "#;
 
 /// Tables in an order that satisfies the foreign keys, for copying and counting.
@@ -164,7 +166,7 @@ pub const TABLES: &[&str] = &[
     "audit_anchors",
     "trusted_keys",
     "package_signatures",
-    "login_failures",
+    "login_throttle",
 ];
 
 /// The SQL type of each column of `table`, in order, for copying rows.

@@ -15,9 +15,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use super::sqlite_identity as identity;
 use super::sqlite_trust as trust;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent,
-    PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant, TokenRecord,
-    Transaction, TrustedKey, UserRecord, sqlite_events,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, LoginThrottle,
+    NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant,
+    TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events,
 };
 use super::{DayUsage, KvUsage};
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
@@ -1215,15 +1215,15 @@ impl Transaction for FileTx {
         trust::package_delete_version(self.conn()?, id, version)
     }
 
-    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()> {
-        identity::login_failure_add(self.conn()?, key, at_ms)
+    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
+        identity::login_throttle_get(self.conn()?, key)
     }
 
-    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
-        identity::login_failures(self.conn()?, key, since_ms)
+    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
+        identity::login_throttle_put(self.conn()?, key, row)
     }
 
-    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()> {
-        identity::login_failures_clear(self.conn()?, key, before_ms)
+    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
+        identity::login_throttle_clear(self.conn()?, key, before_ms)
     }
 }

@@ -6,7 +6,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Result, RoleRecord, StoreError, TokenRecord, UserRecord,
+    AuditAnchor, AuditQuery, AuditRecord, LoginThrottle, Result, RoleRecord, StoreError,
+    TokenRecord, UserRecord,
 };
 
 pub(super) const SCHEMA: &str = r#"
@@ -77,11 +78,14 @@ CREATE TABLE IF NOT EXISTS audit_anchors (
     keyed_from INTEGER NOT NULL,
     mac TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS login_failures (
-    key TEXT NOT NULL,
-    at_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at_ms);
+DROP TABLE IF EXISTS login_failures;
+CREATE TABLE IF NOT EXISTS login_throttle (
+    key TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failure_ms INTEGER NOT NULL,
+    next_allowed_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS login_throttle_by_age ON login_throttle (last_failure_ms);
 "#;
 
 fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
@@ -476,32 +480,41 @@ pub(super) fn audit_chains(c: &Connection) -> Result<Vec<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(super) fn login_failure_add(c: &Connection, key: &str, at_ms: i64) -> Result<()> {
-    c.prepare_cached("INSERT INTO login_failures (key, at_ms) VALUES (?1, ?2)")?
-        .execute(params![key, at_ms])?;
+pub(super) fn login_throttle_get(c: &Connection, key: &str) -> Result<Option<LoginThrottle>> {
+    Ok(c.prepare_cached(
+        "SELECT failures, last_failure_ms, next_allowed_ms FROM login_throttle WHERE key = ?1",
+    )?
+    .query_row(params![key], |r| {
+        Ok(LoginThrottle {
+            failures: u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX),
+            last_failure_ms: r.get(1)?,
+            next_allowed_ms: r.get(2)?,
+        })
+    })
+    .optional()?)
+}
+
+pub(super) fn login_throttle_put(c: &Connection, key: &str, row: &LoginThrottle) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO login_throttle (key, failures, last_failure_ms, next_allowed_ms)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+             last_failure_ms = excluded.last_failure_ms, next_allowed_ms = excluded.next_allowed_ms",
+    )?
+    .execute(params![key, row.failures, row.last_failure_ms, row.next_allowed_ms])?;
     Ok(())
 }
 
-pub(super) fn login_failures(
+pub(super) fn login_throttle_clear(
     c: &Connection,
-    key: &str,
-    since_ms: i64,
-) -> Result<(u32, Option<i64>)> {
-    Ok(c.prepare_cached(
-        "SELECT count(*), min(at_ms) FROM login_failures WHERE key = ?1 AND at_ms > ?2",
-    )?
-    .query_row(params![key, since_ms], |r| {
-        Ok((
-            u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX),
-            r.get(1)?,
-        ))
-    })?)
-}
-
-pub(super) fn login_failures_clear(c: &Connection, key: &str, before_ms: i64) -> Result<()> {
-    c.prepare_cached("DELETE FROM login_failures WHERE key = ?1")?
-        .execute(params![key])?;
-    c.prepare_cached("DELETE FROM login_failures WHERE at_ms <= ?1")?
+    key: Option<&str>,
+    before_ms: i64,
+) -> Result<()> {
+    if let Some(key) = key {
+        c.prepare_cached("DELETE FROM login_throttle WHERE key = ?1")?
+            .execute(params![key])?;
+    }
+    c.prepare_cached("DELETE FROM login_throttle WHERE last_failure_ms <= ?1")?
         .execute(params![before_ms])?;
     Ok(())
 }

@@ -37,9 +37,10 @@ use rusqlite::{OptionalExtension, params};
 use super::sqlite::{Db, FileTx, HOST_SCHEMA, KV_SCHEMA};
 use super::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter,
-    EventRecord, Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result,
-    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
-    TrustedKey, UserRecord, sqlite_events, sqlite_identity, sqlite_trust, sqlite_work,
+    EventRecord, Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent,
+    PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant,
+    TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events, sqlite_identity, sqlite_trust,
+    sqlite_work,
 };
 use super::{DayUsage, KvUsage};
 
@@ -1252,14 +1253,14 @@ impl Transaction for RoutedTx {
 
     // --- sign-in throttle: the main file ---
 
-    fn login_failure_add(&mut self, key: &str, at_ms: i64) -> Result<()> {
-        self.main_mut()?.login_failure_add(key, at_ms)
+    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
+        self.main()?.login_throttle_get(key)
     }
-    fn login_failures(&mut self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>)> {
-        self.main()?.login_failures(key, since_ms)
+    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
+        self.main_mut()?.login_throttle_put(key, row)
     }
-    fn login_failures_clear(&mut self, key: &str, before_ms: i64) -> Result<()> {
-        self.main_mut()?.login_failures_clear(key, before_ms)
+    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
+        self.main_mut()?.login_throttle_clear(key, before_ms)
     }
 }
 

@@ -45,8 +45,8 @@ pub const CASES: &[(&str, Case)] = &[
         the_identity_stamp_moves_on_every_identity_change,
     ),
     (
-        "login_failures_are_counted_per_key",
-        login_failures_are_counted_per_key,
+        "login_throttle_rows_are_kept_per_key",
+        login_throttle_rows_are_kept_per_key,
     ),
     (
         "deleting_a_tenant_removes_its_rows_only",
@@ -708,30 +708,41 @@ pub fn identity_and_audit_rows(storage: &dyn Storage) {
     assert_eq!(tx.audit_chains().unwrap(), ["acme"]);
 }
 
-pub fn login_failures_are_counted_per_key(storage: &dyn Storage) {
+pub fn login_throttle_rows_are_kept_per_key(storage: &dyn Storage) {
+    let row = |failures, last_failure_ms| LoginThrottle {
+        failures,
+        last_failure_ms,
+        next_allowed_ms: last_failure_ms + 1000,
+    };
     let mut tx = storage.begin().unwrap();
-    for at in [100, 200, 300] {
-        tx.login_failure_add("account:acme/ada", at).unwrap();
-    }
-    tx.login_failure_add("client:1.2.3.4", 250).unwrap();
+    tx.login_throttle_put("account:acme/ada", &row(1, 100))
+        .unwrap();
+    tx.login_throttle_put("account:acme/ada", &row(2, 300))
+        .unwrap();
+    tx.login_throttle_put("client:1.2.3.4", &row(1, 250))
+        .unwrap();
+    tx.login_throttle_put("client:5.6.7.8", &row(7, 400))
+        .unwrap();
     tx.commit().unwrap();
     let mut tx = storage.begin().unwrap();
     assert_eq!(
-        tx.login_failures("account:acme/ada", 0).unwrap(),
-        (3, Some(100))
+        tx.login_throttle_get("account:acme/ada").unwrap(),
+        Some(row(2, 300)),
+        "replaced"
     );
+    assert_eq!(tx.login_throttle_get("nobody").unwrap(), None);
+    tx.login_throttle_clear(Some("account:acme/ada"), 0)
+        .unwrap();
+    assert_eq!(tx.login_throttle_get("account:acme/ada").unwrap(), None);
+    tx.login_throttle_clear(None, 250).unwrap();
     assert_eq!(
-        tx.login_failures("account:acme/ada", 150).unwrap(),
-        (2, Some(200))
-    );
-    assert_eq!(tx.login_failures("nobody", 0).unwrap(), (0, None));
-    tx.login_failures_clear("account:acme/ada", 0).unwrap();
-    assert_eq!(tx.login_failures("account:acme/ada", 0).unwrap().0, 0);
-    tx.login_failures_clear("other", 250).unwrap();
-    assert_eq!(
-        tx.login_failures("client:1.2.3.4", 0).unwrap().0,
-        0,
+        tx.login_throttle_get("client:1.2.3.4").unwrap(),
+        None,
         "pruned by age"
+    );
+    assert_eq!(
+        tx.login_throttle_get("client:5.6.7.8").unwrap(),
+        Some(row(7, 400))
     );
 }
 

@@ -13,6 +13,9 @@ use serde_json::json;
 
 use crate::lifecycle::{audit_actions, get, put, version, versioned, write};
 
+mod nested_stack;
+mod sign_in;
+
 /// Keys for `vendors` in `<data dir>/keys`, each trusted under its own name.
 fn trusted_vendors(cli: &Cli, vendors: &[&str]) -> std::path::PathBuf {
     let keys = cli.dir.path().join("keys");
