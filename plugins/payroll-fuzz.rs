@@ -17,17 +17,10 @@ use serde_json::{Value, json};
 const CASES: u32 = 512;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CASES);
-    ProptestConfig {
-        cases,
-        // Failures are kept as named unit tests, not as files beside the source.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    config_with(CASES)
 }
+
+include!("fuzz-support.rs");
 
 /// Every profile field path the schema names (`a`, `a.b` for nested objects), with
 /// the values its `enum`s list.

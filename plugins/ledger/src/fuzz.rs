@@ -14,17 +14,10 @@ use crate::model::Kind;
 const CASES: u32 = 1_000;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CASES);
-    ProptestConfig {
-        cases,
-        // Failures are kept as named unit tests, not as files beside the source.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    config_with(CASES)
 }
+
+include!("../../fuzz-support.rs");
 
 /// `base` with up to `max` edits: a run deleted, text inserted, a character replaced,
 /// or a run duplicated in place. The inserted text favours the journal's own syntax.
@@ -34,31 +27,7 @@ fn mutated(base: &'static str, max: usize) -> impl Strategy<Value = String> {
         "\\PC{0,4}",
         Just("9".repeat(40)),
     ];
-    prop::collection::vec((any::<usize>(), 0u8..4, text), 1..=max).prop_map(move |edits| {
-        let mut s: Vec<char> = base.chars().collect();
-        for (seed, kind, text) in edits {
-            let at = seed % (s.len() + 1);
-            let end = (at + 1 + seed % 16).min(s.len());
-            match kind {
-                0 => {
-                    s.drain(at..end);
-                }
-                1 => {
-                    s.splice(at..at, text.chars());
-                }
-                2 => {
-                    if let (Some(c), true) = (text.chars().next(), at < s.len()) {
-                        s[at] = c;
-                    }
-                }
-                _ => {
-                    let run: Vec<char> = s[at..end].to_vec();
-                    s.splice(at..at, run);
-                }
-            }
-        }
-        s.into_iter().collect()
-    })
+    mutated_with(base, max, text)
 }
 
 /// An empty ledger that knows the ISO currencies.

@@ -11,17 +11,10 @@ use crate::csv;
 const CASES: u32 = 1_000;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CASES);
-    ProptestConfig {
-        cases,
-        // Failures are kept as named unit tests, not as files beside the source.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    config_with(CASES)
 }
+
+include!("../../fuzz-support.rs");
 
 /// `base` with up to `max` edits: a run deleted, text inserted, a character replaced,
 /// or a run duplicated in place. The inserted text favours the format's own syntax.
@@ -32,31 +25,7 @@ fn mutated(base: &'static str, max: usize) -> impl Strategy<Value = String> {
         Just("\u{feff}".to_string()),
         Just("9".repeat(40)),
     ];
-    prop::collection::vec((any::<usize>(), 0u8..4, text), 1..=max).prop_map(move |edits| {
-        let mut s: Vec<char> = base.chars().collect();
-        for (seed, kind, text) in edits {
-            let at = seed % (s.len() + 1);
-            let end = (at + 1 + seed % 16).min(s.len());
-            match kind {
-                0 => {
-                    s.drain(at..end);
-                }
-                1 => {
-                    s.splice(at..at, text.chars());
-                }
-                2 => {
-                    if let (Some(c), true) = (text.chars().next(), at < s.len()) {
-                        s[at] = c;
-                    }
-                }
-                _ => {
-                    let run: Vec<char> = s[at..end].to_vec();
-                    s.splice(at..at, run);
-                }
-            }
-        }
-        s.into_iter().collect()
-    })
+    mutated_with(base, max, text)
 }
 
 const CSV: &str = "\u{feff}Score , date,employee,certificate,course\r\n95,2026-01-05,E1,CERT-1,FIRE\r\n\r\n60,2026-01-06,E2,,FIRE\n\"100\",\"2026-02-28\",\"E.3\",\"say \"\"hi\"\"\nthere\",FIRST-AID\n";
