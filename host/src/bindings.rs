@@ -1,11 +1,12 @@
-//! Host bindings of the `backoffice:host` WIT package, generated once from `wit/`.
+//! Host bindings of the `backoffice:host` WIT package, generated once from
+//! `wit/host@0.1.0/`, and of the extension packages next to it.
 //!
 //! Every import is trappable: a host function returns `wasmtime::Result<..>` whose
 //! `Err` traps the guest (host bug or limit), while the WIT `result<_, error>` inside
 //! carries expected failures back to the plugin.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../wit/host@0.1.0",
     world: "backoffice:host/plugin",
     imports: { default: trappable },
 });
@@ -16,23 +17,27 @@ pub use exports::backoffice::host::handler;
 /// The version of the host API this build implements.
 pub const HOST_API_VERSION: semver::Version = semver::Version::new(0, 1, 0);
 
-/// Host bindings of the `backoffice:payroll` extension package (`wit/payroll/`).
+/// Host bindings of the `backoffice:payroll` extension package (`wit/payroll@0.1.0/`).
 pub mod payroll {
     /// The provider side: calling a country rules plugin's `rules` export.
     pub mod provider {
         wasmtime::component::bindgen!({
-            path: "../wit/payroll",
+            path: "../wit/payroll@0.1.0",
             world: "backoffice:payroll/rules-provider",
+            with: {
+                "backoffice:host/types": crate::bindings::backoffice::host::types,
+            },
         });
     }
 
     /// The consumer side: the `engine` import the host implements.
     pub mod consumer {
         wasmtime::component::bindgen!({
-            path: "../wit/payroll",
+            path: "../wit/payroll@0.1.0",
             world: "backoffice:payroll/rules-consumer",
             imports: { default: trappable },
             with: {
+                "backoffice:host/types": crate::bindings::backoffice::host::types,
                 "backoffice:payroll/types": crate::bindings::payroll::provider::backoffice::payroll::types,
             },
         });
@@ -41,23 +46,27 @@ pub mod payroll {
     pub use provider::backoffice::payroll::types;
 }
 
-/// Host bindings of the `backoffice:compliance` extension package (`wit/compliance/`).
+/// Host bindings of the `backoffice:compliance` extension package (`wit/compliance@0.1.0/`).
 pub mod compliance {
     /// The provider side: calling a plugin's `checks` export.
     pub mod provider {
         wasmtime::component::bindgen!({
-            path: "../wit/compliance",
+            path: "../wit/compliance@0.1.0",
             world: "backoffice:compliance/checks-provider",
+            with: {
+                "backoffice:host/types": crate::bindings::backoffice::host::types,
+            },
         });
     }
 
     /// The consumer side: the `registry` import the host implements.
     pub mod consumer {
         wasmtime::component::bindgen!({
-            path: "../wit/compliance",
+            path: "../wit/compliance@0.1.0",
             world: "backoffice:compliance/checks-consumer",
             imports: { default: trappable },
             with: {
+                "backoffice:host/types": crate::bindings::backoffice::host::types,
                 "backoffice:compliance/types": crate::bindings::compliance::provider::backoffice::compliance::types,
             },
         });

@@ -208,8 +208,6 @@ mod glue {
 
     conversions!(c);
     conversions!(p);
-    crate::error::wit_error_conversions!(c::Error);
-    crate::error::wit_error_conversions!(p::Error);
 
     impl<C: Checks> checks::Guest for ChecksAdapter<C> {
         fn list_checks() -> Vec<p::CheckInfo> {

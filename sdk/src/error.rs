@@ -100,42 +100,35 @@ impl From<serde_json::Error> for Error {
     }
 }
 
-/// `From` both ways between [`Error`] and a generated WIT `error` variant with the
-/// same six cases (`backoffice:host`, `backoffice:payroll`, `backoffice:compliance`).
-macro_rules! wit_error_conversions {
-    ($wit:ty) => {
-        impl From<$wit> for $crate::Error {
-            fn from(e: $wit) -> Self {
-                type W = $wit;
-                match e {
-                    W::InvalidInput(m) => $crate::Error::InvalidInput(m),
-                    W::NotFound(m) => $crate::Error::NotFound(m),
-                    W::Conflict(m) => $crate::Error::Conflict(m),
-                    W::Forbidden(m) => $crate::Error::Forbidden(m),
-                    W::Internal(m) => $crate::Error::Internal(m),
-                    W::Unsupported(m) => $crate::Error::Unsupported(m),
-                }
-            }
+// `From` both ways between [`Error`] and the WIT `error` variant, which
+// `backoffice:payroll` and `backoffice:compliance` share with `backoffice:host`.
+impl From<WitError> for Error {
+    fn from(e: WitError) -> Self {
+        type W = WitError;
+        match e {
+            W::InvalidInput(m) => Error::InvalidInput(m),
+            W::NotFound(m) => Error::NotFound(m),
+            W::Conflict(m) => Error::Conflict(m),
+            W::Forbidden(m) => Error::Forbidden(m),
+            W::Internal(m) => Error::Internal(m),
+            W::Unsupported(m) => Error::Unsupported(m),
         }
-
-        impl From<$crate::Error> for $wit {
-            fn from(e: $crate::Error) -> Self {
-                type W = $wit;
-                match e {
-                    $crate::Error::InvalidInput(m) => W::InvalidInput(m),
-                    $crate::Error::NotFound(m) => W::NotFound(m),
-                    $crate::Error::Conflict(m) => W::Conflict(m),
-                    $crate::Error::Forbidden(m) => W::Forbidden(m),
-                    $crate::Error::Internal(m) => W::Internal(m),
-                    $crate::Error::Unsupported(m) => W::Unsupported(m),
-                }
-            }
-        }
-    };
+    }
 }
-pub(crate) use wit_error_conversions;
 
-wit_error_conversions!(WitError);
+impl From<Error> for WitError {
+    fn from(e: Error) -> Self {
+        type W = WitError;
+        match e {
+            Error::InvalidInput(m) => W::InvalidInput(m),
+            Error::NotFound(m) => W::NotFound(m),
+            Error::Conflict(m) => W::Conflict(m),
+            Error::Forbidden(m) => W::Forbidden(m),
+            Error::Internal(m) => W::Internal(m),
+            Error::Unsupported(m) => W::Unsupported(m),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

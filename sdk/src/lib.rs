@@ -263,7 +263,7 @@ pub mod __private {
     #[allow(missing_docs, unsafe_code, unused, clippy::all)]
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit",
+            path: "../wit/host@0.1.0",
             world: "backoffice:host/plugin",
             pub_export_macro: true,
             export_macro_name: "__backoffice_export",
@@ -281,7 +281,8 @@ pub mod __private {
     #[allow(missing_docs, unsafe_code, unused, clippy::all)]
     pub mod payroll_bindings {
         wit_bindgen::generate!({
-            path: "../wit/payroll",
+            path: "../wit/payroll@0.1.0",
+            with: { "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types },
             world: "backoffice:payroll/rules-consumer",
         });
     }
@@ -291,7 +292,8 @@ pub mod __private {
     #[allow(missing_docs, unsafe_code, unused, clippy::all)]
     pub mod payroll_rules_bindings {
         wit_bindgen::generate!({
-            path: "../wit/payroll",
+            path: "../wit/payroll@0.1.0",
+            with: { "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types },
             world: "backoffice:payroll/rules-provider",
             pub_export_macro: true,
             export_macro_name: "__backoffice_export_rules",
@@ -308,7 +310,8 @@ pub mod __private {
     #[allow(missing_docs, unsafe_code, unused, clippy::all)]
     pub mod compliance_bindings {
         wit_bindgen::generate!({
-            path: "../wit/compliance",
+            path: "../wit/compliance@0.1.0",
+            with: { "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types },
             world: "backoffice:compliance/checks-consumer",
         });
     }
@@ -318,7 +321,8 @@ pub mod __private {
     #[allow(missing_docs, unsafe_code, unused, clippy::all)]
     pub mod compliance_checks_bindings {
         wit_bindgen::generate!({
-            path: "../wit/compliance",
+            path: "../wit/compliance@0.1.0",
+            with: { "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types },
             world: "backoffice:compliance/checks-provider",
             pub_export_macro: true,
             export_macro_name: "__backoffice_export_checks",

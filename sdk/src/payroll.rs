@@ -501,8 +501,6 @@ mod glue {
 
     conversions!(c);
     conversions!(p);
-    crate::error::wit_error_conversions!(c::Error);
-    crate::error::wit_error_conversions!(p::Error);
 
     impl<R: Rules> rules::Guest for RulesAdapter<R> {
         fn describe() -> p::Support {

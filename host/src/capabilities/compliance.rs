@@ -14,11 +14,9 @@ use super::extension::trap;
 
 impl types::Host for CallState {}
 
-super::extension::extension_error!(Error);
-
 fn failed(plugin: &str, what: &str, f: Failure) -> Error {
     match f {
-        Failure::Plugin(e) => Error::from(e),
+        Failure::Plugin(e) => e,
         other => Error::Internal(format!("check plugin {plugin} ({what}): {other}")),
     }
 }

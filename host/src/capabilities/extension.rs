@@ -36,37 +36,16 @@ pub(crate) struct Provider {
 
 pub(crate) use super::trap;
 
-/// `From` the host's WIT error and from [`Refused`] for an extension package's own
-/// `error` variant (the same six cases).
-macro_rules! extension_error {
-    ($error:ty) => {
-        impl From<crate::bindings::WitError> for $error {
-            fn from(e: crate::bindings::WitError) -> Self {
-                use crate::bindings::WitError as W;
-                type E = $error;
-                match e {
-                    W::InvalidInput(m) => E::InvalidInput(m),
-                    W::NotFound(m) => E::NotFound(m),
-                    W::Conflict(m) => E::Conflict(m),
-                    W::Forbidden(m) => E::Forbidden(m),
-                    W::Internal(m) => E::Internal(m),
-                    W::Unsupported(m) => E::Unsupported(m),
-                }
-            }
+/// The extension packages share the host's `error` variant (`use
+/// backoffice:host/types.{error}`), so a refusal converts once for all of them.
+impl From<Refused> for crate::bindings::WitError {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Capability(m) => Self::Forbidden(m),
+            Refused::Context(m) => Self::Unsupported(m),
         }
-
-        impl From<super::extension::Refused> for $error {
-            fn from(r: super::extension::Refused) -> Self {
-                type E = $error;
-                match r {
-                    super::extension::Refused::Capability(m) => E::Forbidden(m),
-                    super::extension::Refused::Context(m) => E::Unsupported(m),
-                }
-            }
-        }
-    };
+    }
 }
-pub(crate) use extension_error;
 
 /// Why an extension call cannot start: a message for the caller.
 pub(crate) enum Refused {

@@ -18,8 +18,6 @@ use crate::runtime::Failure;
 use super::CallState;
 use super::extension::{Provider, trap};
 
-super::extension::extension_error!(Error);
-
 impl types::Host for CallState {}
 
 impl CallState {
@@ -81,7 +79,7 @@ impl CallState {
             })?;
         Ok(match result {
             Ok(r) => r,
-            Err(Failure::Plugin(e)) => Err(Error::from(e)),
+            Err(Failure::Plugin(e)) => Err(e),
             // The host's storage failed under the rules: the caller's call fails whole.
             Err(Failure::Storage(e)) => return Err(trap(e)),
             Err(other) => Err(Error::Internal(format!(
