@@ -19,14 +19,15 @@
 pub mod admin;
 pub mod api;
 pub mod audit;
-pub mod auth;
+/// Principals and permissions (`backoffice_core::principal`).
+pub use backoffice_core::principal as auth;
 pub mod bindings;
 pub mod capabilities;
 pub mod cli;
 pub mod clock;
 pub mod error;
 mod events;
-pub mod extensions;
+pub use backoffice_core::extensions;
 mod fsperm;
 #[cfg(test)]
 mod fuzz;
@@ -34,7 +35,7 @@ mod host;
 pub mod identity;
 mod invoke;
 pub mod lifecycle;
-pub mod manifest;
+pub use backoffice_core::manifest;
 mod optimistic;
 pub mod package;
 pub mod registry;

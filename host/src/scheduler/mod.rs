@@ -21,7 +21,8 @@
 //! once, and its next run is the first occurrence after that run, so a long outage
 //! gives one catch-up run, not one per missed tick.
 
-pub mod cron;
+/// Cron schedules live in `backoffice-core`; the old path keeps working.
+pub use backoffice_core::cron;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

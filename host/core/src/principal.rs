@@ -3,7 +3,7 @@
 //! A principal is who a call runs for: the host itself, a signed-in user or an API
 //! token, always bound to one tenant except for system administrators. This module
 //! owns the rules every layer shares: how a held permission pattern matches a required
-//! permission, and which tenants a principal may act in. `crate::identity` turns
+//! permission, and which tenants a principal may act in. The host's `identity` module turns
 //! credentials into principals.
 
 use serde::Serialize;

@@ -462,7 +462,7 @@ fn known_extensions() -> String {
 
 /// Full check of a cron expression: fields, ranges, and that it ever fires.
 fn check_cron(expr: &str) -> Result<(), String> {
-    crate::scheduler::Cron::parse(expr).map(|_| ())
+    crate::cron::Cron::parse(expr).map(|_| ())
 }
 
 /// `plugin.toml` as written, before schemas are normalised to JSON.
