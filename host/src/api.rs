@@ -435,6 +435,52 @@ async fn tenant_plugin_disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn tenant_settings(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, plugin)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let settings = blocking(&state, move |host| {
+        host.settings_as(&caller, &tenant, &plugin)
+    })
+    .await?;
+    Ok(Json(json!({ "settings": settings })))
+}
+
+/// The body is the new value as JSON (`30`, `"text"`, `{"a": 1}`).
+async fn tenant_setting_put(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, plugin, key)): Path<(String, String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<crate::settings::SettingView>> {
+    let bytes = body_bytes(body)?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        HostError::InvalidInput(format!(
+            "the body must be the setting's new value as JSON (a string in quotes): {e}"
+        ))
+    })?;
+    Ok(Json(
+        blocking(&state, move |host| {
+            host.set_setting_as(&caller, &tenant, &plugin, &key, Some(value))
+        })
+        .await?,
+    ))
+}
+
+async fn tenant_setting_delete(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, plugin, key)): Path<(String, String, String)>,
+) -> ApiResult<Json<crate::settings::SettingView>> {
+    Ok(Json(
+        blocking(&state, move |host| {
+            host.set_setting_as(&caller, &tenant, &plugin, &key, None)
+        })
+        .await?,
+    ))
+}
+
 async fn admin_tenants(
     State(state): State<ApiState>,
     Caller(caller): Caller,
@@ -578,6 +624,14 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .route(
             "/v1/tenants/{tenant}/plugins/{plugin}/disable",
             post(tenant_plugin_disable),
+        )
+        .route(
+            "/v1/tenants/{tenant}/settings/{plugin}",
+            get(tenant_settings),
+        )
+        .route(
+            "/v1/tenants/{tenant}/settings/{plugin}/{key}",
+            axum::routing::put(tenant_setting_put).delete(tenant_setting_delete),
         )
         .merge(console::routes())
         .fallback(not_found)

@@ -42,6 +42,7 @@ pub mod registry;
 pub mod runtime;
 pub mod scaffold;
 pub mod scheduler;
+pub mod settings;
 pub mod store;
 pub mod tenant_ops;
 pub mod testkit;

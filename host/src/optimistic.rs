@@ -679,6 +679,8 @@ impl Transaction for OptimisticTx {
     }
 
     read! {
+        fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>>;
+        fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>>;
         fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64>;
         fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>>;
         fn tenant_list(&mut self) -> Result<Vec<Tenant>>;
@@ -715,6 +717,8 @@ impl Transaction for OptimisticTx {
     }
 
     write! {
+        fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()>;
+        fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
         fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>;
         fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
         fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()>;

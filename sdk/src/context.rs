@@ -72,9 +72,25 @@ pub fn time_zone() -> String {
     wit::time_zone()
 }
 
-/// A tenant setting by name, or `None` when unset.
+/// A tenant setting declared under `[[settings]]` in `plugin.toml`, as JSON text: the
+/// value the tenant's admin set, else the declared default, else `None`. A name the
+/// manifest does not declare is always `None`.
 pub fn setting(name: &str) -> Option<String> {
     wit::setting(name)
+}
+
+/// [`setting`] decoded into `T` (the host has already checked the value against the
+/// setting's schema, so a decoding failure means `T` does not match the schema).
+pub fn setting_as<T: serde::de::DeserializeOwned>(name: &str) -> crate::Result<Option<T>> {
+    setting(name)
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|e| {
+                crate::Error::internal(format!(
+                    "setting '{name}' does not decode into the type the plugin expects: {e}"
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// A unique id of this call, for correlating logs.

@@ -70,6 +70,57 @@ pub struct Manifest {
     /// What the plugin's background work (jobs, event deliveries) may do.
     #[serde(default)]
     pub background: Background,
+    /// Tenant settings the plugin reads with `context.setting`; each tenant's admins
+    /// set them (`backoffice settings set`), checked against the schema.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<Setting>,
+}
+
+/// The most settings one plugin may declare.
+pub const MAX_SETTINGS: usize = 64;
+
+/// One `[[settings]]` entry: a value per tenant, with a JSON Schema and a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Setting {
+    /// The name `context.setting` asks for: lowercase letters, digits and '-'.
+    pub key: String,
+    /// What the setting changes, shown to admins.
+    #[serde(default)]
+    pub description: String,
+    /// JSON Schema every value must satisfy.
+    pub schema: serde_json::Value,
+    /// The value while a tenant has set none; without one the setting reads as unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+}
+
+impl Setting {
+    /// Check `value` against the schema; the error lists what is wrong.
+    pub fn check(&self, value: &serde_json::Value) -> Result<(), String> {
+        let validator = jsonschema::validator_for(&self.schema)
+            .map_err(|e| format!("setting '{}': its schema cannot be used: {e}", self.key))?;
+        let problems: Vec<String> = validator
+            .iter_errors(value)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{at}: {e}")
+                }
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "setting '{}' does not accept {value}: {}",
+                self.key,
+                problems.join("; ")
+            ))
+        }
+    }
 }
 
 /// The `[background]` table: the permissions the plugin's jobs and event handlers
@@ -212,6 +263,28 @@ impl Manifest {
                 })
             })
             .collect::<Result<Vec<_>, ManifestError>>()?;
+        let settings = raw
+            .settings
+            .into_iter()
+            .map(|s| {
+                let what = format!("setting '{}'", s.key);
+                Ok(Setting {
+                    schema: schema_value(s.schema, &format!("{what}: schema"))?,
+                    // A default is a value, not a schema: TOML converts as it is, and
+                    // a string stays a string.
+                    default: s
+                        .default
+                        .map(|d| {
+                            serde_json::to_value(d).map_err(|e| {
+                                invalid(format!("{what}: default cannot be read as JSON: {e}"))
+                            })
+                        })
+                        .transpose()?,
+                    key: s.key,
+                    description: s.description,
+                })
+            })
+            .collect::<Result<Vec<_>, ManifestError>>()?;
         let manifest = Manifest {
             id: raw.id,
             name: raw.name,
@@ -230,6 +303,7 @@ impl Manifest {
             provides: raw.provides,
             uses: raw.uses,
             background: raw.background,
+            settings,
         };
         manifest.validate()?;
         Ok(manifest)
@@ -386,6 +460,7 @@ impl Manifest {
             ));
         }
         self.validate_background()?;
+        self.validate_settings()?;
         let mut jobs = std::collections::BTreeSet::new();
         for job in &self.jobs {
             if !is_ident(&job.name, 64) {
@@ -446,6 +521,55 @@ impl Manifest {
             .or_else(|| self.optional_dependencies.get(plugin))
     }
 
+    /// The declared setting called `key`.
+    pub fn setting(&self, key: &str) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.key == key)
+    }
+
+    /// `[[settings]]`: valid unique keys, usable schemas, defaults that pass them.
+    fn validate_settings(&self) -> Result<(), ManifestError> {
+        if self.settings.len() > MAX_SETTINGS {
+            return Err(invalid(format!(
+                "{} settings are declared; at most {MAX_SETTINGS} are allowed (group related values in one object setting)",
+                self.settings.len()
+            )));
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for setting in &self.settings {
+            if !is_ident(&setting.key, 64) {
+                return Err(invalid(format!(
+                    "setting key '{}' must be lowercase letters, digits and '-', starting with a letter",
+                    setting.key
+                )));
+            }
+            if !keys.insert(setting.key.as_str()) {
+                return Err(invalid(format!(
+                    "setting '{}' is declared twice",
+                    setting.key
+                )));
+            }
+            jsonschema::meta::validate(&setting.schema).map_err(|e| {
+                invalid(format!(
+                    "setting '{}': schema is not a valid JSON Schema: {e}",
+                    setting.key
+                ))
+            })?;
+            if let Some(default) = &setting.default {
+                setting
+                    .check(default)
+                    .map_err(|e| invalid(format!("the default of {e}")))?;
+            } else {
+                jsonschema::validator_for(&setting.schema).map_err(|e| {
+                    invalid(format!(
+                        "setting '{}': schema cannot be used: {e}",
+                        setting.key
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// The operation called `name`.
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.name == name)
@@ -498,6 +622,18 @@ struct RawManifest {
     uses: Vec<String>,
     #[serde(default)]
     background: Background,
+    #[serde(default)]
+    settings: Vec<RawSetting>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawSetting {
+    key: String,
+    #[serde(default)]
+    description: String,
+    schema: toml::Value,
+    default: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -659,6 +795,48 @@ cron = "0 2 * * *"
         assert!(!m.uses_extension("backoffice:compliance/checks@0.1.0"));
         let plain = Manifest::parse(GOOD).unwrap();
         assert!(plain.background.permissions.is_empty() && plain.uses.is_empty());
+    }
+
+    #[test]
+    fn settings_parse_check_values_and_refuse_bad_declarations() {
+        let text = format!(
+            "{GOOD}\n[[settings]]\nkey = \"reminder-days\"\ndescription = \"Days before expiry\"\nschema = {{ type = \"integer\", minimum = 1, maximum = 365 }}\ndefault = 30\n\n[[settings]]\nkey = \"sender\"\nschema = '{{\"type\": \"string\", \"format\": \"email\"}}'\n"
+        );
+        let m = Manifest::parse(&text).unwrap();
+        let days = m.setting("reminder-days").unwrap();
+        assert_eq!(days.default, Some(serde_json::json!(30)));
+        assert!(days.check(&serde_json::json!(90)).is_ok());
+        let err = days.check(&serde_json::json!(400)).unwrap_err();
+        assert!(
+            err.contains("reminder-days") && err.contains("400"),
+            "{err}"
+        );
+        assert!(days.check(&serde_json::json!("30")).is_err());
+        assert_eq!(m.setting("sender").unwrap().default, None);
+        assert!(m.setting("missing").is_none());
+
+        let bad = [
+            (
+                text.replace("default = 30", "default = 0"),
+                "the default of setting 'reminder-days'",
+            ),
+            (
+                text.replace("key = \"sender\"", "key = \"reminder-days\""),
+                "declared twice",
+            ),
+            (
+                text.replace("key = \"sender\"", "key = \"Sender\""),
+                "setting key 'Sender'",
+            ),
+            (
+                text.replace("type = \"integer\"", "type = 7"),
+                "not a valid JSON Schema",
+            ),
+        ];
+        for (text, want) in bad {
+            let err = Manifest::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(want), "{err} lacks {want}");
+        }
     }
 
     #[test]

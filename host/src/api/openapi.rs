@@ -139,6 +139,56 @@ fn host_paths() -> Map<String, Value> {
             "summary": "Plugins enabled for the tenant, with versions and operations",
             "parameters": [tenant_parameter()], "responses": listing } }),
     );
+    let name_param = |name: &str, description: &str| {
+        json!({ "name": name, "in": "path", "required": true, "description": description,
+            "schema": { "type": "string", "pattern": "^[a-z][a-z0-9-]*$" } })
+    };
+    let plugin_param = name_param("plugin", "Plugin id");
+    let key_param = name_param("key", "The setting's key, as the plugin declares it");
+    let settings_errors = |extra: &[(&str, &str)]| {
+        let mut r = error_responses(&[
+            ("404", "Unknown tenant, plugin or setting"),
+            ("409", "The plugin is not enabled for the tenant"),
+        ]);
+        for (status, description) in extra {
+            r.insert((*status).to_string(), problem_response(description));
+        }
+        r
+    };
+    let mut listing = settings_errors(&[]);
+    listing.insert(
+        "200".into(),
+        json_ok("The plugin's declared settings with the tenant's values and the defaults"),
+    );
+    paths.insert(
+        "/v1/tenants/{tenant}/settings/{plugin}".into(),
+        json!({ "get": { "operationId": "tenant-settings", "tags": ["host"],
+            "summary": "A plugin's settings for the tenant (needs settings.manage)",
+            "parameters": [tenant_parameter(), plugin_param], "responses": listing } }),
+    );
+    let mut changed = settings_errors(&[
+        (
+            "400",
+            "The value is not JSON or does not pass the setting's schema",
+        ),
+        ("413", "The request body is too large"),
+    ]);
+    changed.insert("200".into(), json_ok("The setting with its new value"));
+    let mut cleared = settings_errors(&[]);
+    cleared.insert("200".into(), json_ok("The setting, back on its default"));
+    paths.insert(
+        "/v1/tenants/{tenant}/settings/{plugin}/{key}".into(),
+        json!({
+            "parameters": [tenant_parameter(), plugin_param, key_param],
+            "put": { "operationId": "tenant-setting-set", "tags": ["host"],
+                "summary": "Set the tenant's value of a plugin setting (needs settings.manage)",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {} } } },
+                "responses": changed },
+            "delete": { "operationId": "tenant-setting-unset", "tags": ["host"],
+                "summary": "Clear the tenant's value: the default applies (needs settings.manage)",
+                "responses": cleared }
+        }),
+    );
     for (path, id, summary) in [
         ("/v1/admin/tenants", "admin-tenants", "Every tenant"),
         (

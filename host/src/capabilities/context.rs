@@ -3,7 +3,7 @@
 use crate::bindings::Instant;
 use crate::bindings::backoffice::host::context::{Host, Principal, PrincipalKind};
 
-use super::CallState;
+use super::{CallState, tx_of};
 
 impl Host for CallState {
     fn caller(&mut self) -> wasmtime::Result<Principal> {
@@ -37,9 +37,17 @@ impl Host for CallState {
         Ok(self.info.time_zone.clone())
     }
 
-    fn setting(&mut self, _name: String) -> wasmtime::Result<Option<String>> {
-        // Tenant settings arrive with the admin API; until then every setting is unset.
-        Ok(None)
+    fn setting(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        // Only declared settings exist: any other name reads as unset. The value is
+        // read in the call's transaction: a change applies from the next call on.
+        let Some(decl) = self.info.manifest.setting(&name) else {
+            return Ok(None);
+        };
+        let default = decl.default.as_ref().map(|v| v.to_string());
+        let stored = tx_of(&mut self.tx)?
+            .setting_get(&self.info.scope, &name)
+            .map_err(super::trap)?;
+        Ok(stored.or(default))
     }
 
     fn invocation_id(&mut self) -> wasmtime::Result<String> {

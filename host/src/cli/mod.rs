@@ -12,6 +12,7 @@ mod migrate;
 mod plugin;
 mod progress;
 mod serve;
+mod settings;
 mod tenant;
 mod token;
 mod trust;
@@ -180,6 +181,9 @@ enum Command {
     /// Events between plugins and their delivery.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Tenant settings of plugins: list, set, unset.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
     /// Create, update and list users; give them roles.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -322,6 +326,7 @@ fn run(cli: &Cli) -> Result<(), HostError> {
         Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
         Command::Jobs(cmd) => cli.global.open().and_then(|h| jobs::run(&h, cmd)),
         Command::Events(cmd) => cli.global.open().and_then(|h| events::run(&h, cmd)),
+        Command::Settings(cmd) => cli.global.open().and_then(|h| settings::run(&h, cmd)),
         Command::Serve(args) => serve::run(cli.global.config(), args),
         Command::User(cmd) => cli.global.open().and_then(|h| user::run_user(&h, cmd)),
         Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),

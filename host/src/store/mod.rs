@@ -69,6 +69,7 @@ pub(crate) const TENANT_ROWS: &[&str] = &[
     "job_runs",
     "jobs",
     "kv",
+    "plugin_settings",
     "tokens",
     "user_roles",
     "role_permissions",
@@ -363,6 +364,17 @@ pub trait Transaction: Send {
     fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage>;
     /// The scope's counters of `day`.
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage>;
+
+    // --- plugin settings per tenant (`[[settings]]` in plugin.toml) ---
+
+    /// The value (JSON text) the scope's tenant set for its plugin's setting `key`.
+    fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>>;
+    /// Every value the scope's tenant set for its plugin, ordered by key.
+    fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>>;
+    /// Set or replace a value (JSON text).
+    fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()>;
+    /// Remove a value; whether there was one.
+    fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
 
     // --- tenants ---
 

@@ -625,6 +625,44 @@ impl Transaction for PgTx {
         })
     }
 
+    fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .c()?
+            .query_opt(
+                "SELECT value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3",
+                &[&scope.tenant, &scope.plugin, &key],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .c()?
+            .query(
+                "SELECT key, value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 ORDER BY key",
+                &[&scope.tenant, &scope.plugin],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
+        self.c()?.exec(
+            "INSERT INTO plugin_settings (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
+            &[&scope.tenant, &scope.plugin, &key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
+        Ok(self.c()?.exec(
+            "DELETE FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3",
+            &[&scope.tenant, &scope.plugin, &key],
+        )? > 0)
+    }
+
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
         let row = self.c()?.query_opt(
             "SELECT events, runs FROM quota_day WHERE tenant = $1 AND plugin = $2 AND day = $3",

@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS quota_day (
     tenant TEXT NOT NULL, plugin TEXT NOT NULL, day BIGINT NOT NULL, events BIGINT NOT NULL,
     runs BIGINT NOT NULL, PRIMARY KEY (tenant, plugin, day)
 );
+CREATE TABLE IF NOT EXISTS plugin_settings (
+    tenant TEXT NOT NULL, plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (tenant, plugin, key)
+);
 CREATE TABLE IF NOT EXISTS events (
     id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, seq BIGINT NOT NULL, topic TEXT NOT NULL,
     payload TEXT NOT NULL, plugin TEXT NOT NULL, version TEXT NOT NULL,
@@ -153,6 +157,7 @@ pub const TABLES: &[&str] = &[
     "grants",
     "enablements",
     "kv",
+    "plugin_settings",
     "events",
     "jobs",
     "job_runs",

@@ -128,6 +128,14 @@ CREATE TABLE IF NOT EXISTS quota_day (
     runs INTEGER NOT NULL,
     PRIMARY KEY (tenant, plugin, day)
 ) WITHOUT ROWID;
+-- Values of the settings plugins declare, per tenant; JSON text checked by the host.
+CREATE TABLE IF NOT EXISTS plugin_settings (
+    tenant TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (tenant, plugin, key)
+) WITHOUT ROWID;
 "#;
 
 /// A non-zero 31-bit fingerprint of the schema text, stored as `PRAGMA user_version`.
@@ -745,6 +753,45 @@ impl Transaction for FileTx {
             events: events.max(0) as u64,
             runs: runs.max(0) as u64,
         })
+    }
+
+    fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
+        let mut stmt = self.conn()?.prepare_cached(
+            "SELECT value FROM plugin_settings WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",
+        )?;
+        Ok(stmt
+            .query_row(params![scope.tenant, scope.plugin, key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn()?.prepare_cached(
+            "SELECT key, value FROM plugin_settings WHERE tenant = ?1 AND plugin = ?2 ORDER BY key",
+        )?;
+        let rows = stmt.query_map(params![scope.tenant, scope.plugin], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
+        self.conn()?
+            .prepare_cached(
+                "INSERT INTO plugin_settings (tenant, plugin, key, value) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![scope.tenant, scope.plugin, key, value])?;
+        Ok(())
+    }
+
+    fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
+        let n = self
+            .conn()?
+            .prepare_cached(
+                "DELETE FROM plugin_settings WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",
+            )?
+            .execute(params![scope.tenant, scope.plugin, key])?;
+        Ok(n > 0)
     }
 
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {

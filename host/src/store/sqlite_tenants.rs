@@ -793,6 +793,25 @@ impl Transaction for RoutedTx {
         self.tenant_mut(&scope.tenant)?
             .quota_day_add(scope, day, add)
     }
+    fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.setting_get(scope, key),
+            None => Ok(None),
+        }
+    }
+    fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
+        match self.tenant(&scope.tenant)? {
+            Some(tx) => tx.setting_list(scope),
+            None => Ok(Vec::new()),
+        }
+    }
+    fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
+        self.tenant_mut(&scope.tenant)?
+            .setting_put(scope, key, value)
+    }
+    fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
+        self.tenant_mut(&scope.tenant)?.setting_delete(scope, key)
+    }
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
         match self.tenant(&scope.tenant)? {
             Some(tx) => tx.quota_day_get(scope, day),

@@ -56,6 +56,10 @@ pub const CASES: &[(&str, Case)] = &[
         "quota_counters_stay_exact_through_every_write_path",
         quota_counters_stay_exact_through_every_write_path,
     ),
+    (
+        "settings_are_kept_per_tenant_and_plugin",
+        settings_are_kept_per_tenant_and_plugin,
+    ),
 ];
 
 /// The companies "acme" and "globex": tenant rows come first, as a host creates them.
@@ -877,6 +881,64 @@ pub fn quota_counters_stay_exact_through_every_write_path(storage: &dyn Storage)
     assert_eq!(tx.kv_usage(&notes).unwrap(), usage(0, 0));
     assert_eq!(tx.kv_usage(&scope("globex", "notes")).unwrap(), usage(0, 0));
     assert_eq!(tx.kv_usage(&scope("acme", "other")).unwrap(), usage(1, 2));
+}
+
+/// Setting values are per tenant and plugin, replaced in place, undone with their
+/// savepoint, and gone with their tenant.
+pub fn settings_are_kept_per_tenant_and_plugin(storage: &dyn Storage) {
+    given_tenants(storage);
+    let acme = scope("acme", "training");
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    assert_eq!(tx.setting_get(&acme, "reminder-days").unwrap(), None);
+    tx.setting_put(&acme, "reminder-days", "30").unwrap();
+    tx.setting_put(&acme, "reminder-days", "45").unwrap();
+    tx.setting_put(&acme, "cc", r#"["hr@example.com"]"#)
+        .unwrap();
+    tx.setting_put(&scope("acme", "ledger"), "reminder-days", "1")
+        .unwrap();
+    tx.savepoint("call").unwrap();
+    tx.setting_put(&acme, "undone", "true").unwrap();
+    assert!(tx.setting_delete(&acme, "cc").unwrap());
+    tx.rollback_to("call").unwrap();
+    tx.commit().unwrap();
+    let mut tx = storage.begin_scoped("globex").unwrap();
+    tx.setting_put(&scope("globex", "training"), "reminder-days", "7")
+        .unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin_read().unwrap();
+    assert_eq!(
+        tx.setting_get(&acme, "reminder-days").unwrap().as_deref(),
+        Some("45")
+    );
+    assert_eq!(
+        tx.setting_list(&acme).unwrap(),
+        vec![
+            ("cc".to_string(), r#"["hr@example.com"]"#.to_string()),
+            ("reminder-days".to_string(), "45".to_string()),
+        ]
+    );
+    assert_eq!(
+        tx.setting_get(&scope("globex", "training"), "reminder-days")
+            .unwrap()
+            .as_deref(),
+        Some("7")
+    );
+    drop(tx);
+
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    assert!(tx.setting_delete(&acme, "cc").unwrap());
+    assert!(!tx.setting_delete(&acme, "cc").unwrap());
+    tx.commit().unwrap();
+    let mut tx = storage.begin().unwrap();
+    tx.tenant_delete("acme").unwrap();
+    tx.commit().unwrap();
+    let mut tx = storage.begin_read().unwrap();
+    assert!(tx.setting_list(&acme).unwrap().is_empty());
+    assert_eq!(
+        tx.setting_list(&scope("globex", "training")).unwrap().len(),
+        1
+    );
 }
 
 /// Each change to who may do what moves the stamp on, once committed; reads, new

@@ -31,6 +31,7 @@ mod sandbox;
 mod scaffold;
 mod scheduler;
 mod security;
+mod settings;
 mod tenant_files;
 mod training;
 mod waits;
