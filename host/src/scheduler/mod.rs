@@ -84,7 +84,7 @@ static WORKERS: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug)]
 pub(crate) struct Worker {
     pub(crate) config: WorkConfig,
-    owner: String,
+    pub(crate) owner: String,
     wake: Arc<(Mutex<bool>, Condvar)>,
 }
 
@@ -146,11 +146,13 @@ pub struct WorkReport {
     pub deliveries: u32,
     /// Job runs attempted.
     pub jobs: u32,
+    /// Webhook deliveries attempted.
+    pub webhooks: u32,
 }
 
 impl WorkReport {
     fn is_idle(&self) -> bool {
-        self.fanned_out == 0 && self.deliveries == 0 && self.jobs == 0
+        self.fanned_out == 0 && self.deliveries == 0 && self.jobs == 0 && self.webhooks == 0
     }
 }
 
@@ -187,6 +189,7 @@ impl Host {
             total.fanned_out += pass.fanned_out;
             total.deliveries += pass.deliveries;
             total.jobs += pass.jobs;
+            total.webhooks += pass.webhooks;
         }
     }
 
@@ -201,6 +204,7 @@ impl Host {
             report.fanned_out += pass.fanned_out;
             report.deliveries += pass.deliveries;
             report.jobs += pass.jobs;
+            report.webhooks += pass.webhooks;
         }
         Ok(report)
     }
@@ -218,7 +222,12 @@ impl Host {
         let mut tx = self.begin_scoped(scope.unwrap_or("work:claim"))?;
         let deliveries = tx.delivery_claim(now, lease_until, &owner, BATCH)?;
         let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
+        let webhooks = tx.webhook_claim(now, lease_until, &owner, BATCH)?;
         tx.commit()?;
+        for (d, endpoint, event) in webhooks {
+            self.send_webhook(&d, &endpoint, &event)?;
+            report.webhooks += 1;
+        }
         for (d, event) in deliveries {
             self.deliver(&d, &event)?;
             report.deliveries += 1;
@@ -245,6 +254,9 @@ impl Host {
                 subscribers.insert(key.clone(), list);
             }
             let list = subscribers.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            // Webhook deliveries are created in the same transaction that marks the
+            // event expanded: each endpoint gets each event once, never twice.
+            tx.webhook_fan_out(e, now)?;
             tx.event_fan_out(e, list, now)?;
         }
         tx.commit()?;

@@ -34,3 +34,4 @@ mod security;
 mod tenant_files;
 mod training;
 mod waits;
+mod webhooks;

@@ -1,0 +1,363 @@
+//! Outbound webhooks: a tenant admin subscribes an HTTPS endpoint to event topics, and
+//! every event of those topics is POSTed to it, signed per Standard Webhooks.
+//!
+//! ```text
+//! plugin call emits event ──commit──▶ events (tenant file)
+//! worker fan-out (one tx) ──────────▶ deliveries (plugins) + webhook_deliveries
+//!                                     (one per endpoint wanting the topic, msg_id fixed)
+//! worker claim (lease + attempt, commit) ─▶ guard: resolve, check every address
+//!                                         ─▶ POST to a checked address, read the head
+//! finish: 2xx delivered | retry at now + backoff (x4, jitter) | dead after N attempts
+//! ```
+//!
+//! Nothing leaves before the emitting call commits (the event does not exist before),
+//! and a crash between the POST and the finish leaves the lease to expire: the
+//! delivery is sent again with the same `webhook-id`, so a receiver that deduplicates
+//! on it sees each event once.
+
+pub mod guard;
+pub mod send;
+pub mod sign;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{HostError, HostResult};
+use crate::host::Host;
+use crate::store::{EventRecord, Finish, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+
+/// What the host allows and how hard it tries.
+#[derive(Debug, Clone)]
+pub struct WebhookPolicy {
+    /// Allow plain HTTP and loopback, private and link-local destinations
+    /// (`BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1`): on-premises installs and tests.
+    pub allow_private: bool,
+    /// Attempts before a delivery is dead (`BACKOFFICE_WEBHOOK_MAX_ATTEMPTS`, 8).
+    pub max_attempts: u32,
+    /// Delay before the first retry, multiplied by 4 per further attempt
+    /// (`BACKOFFICE_WEBHOOK_BACKOFF_MS`, 5 s).
+    pub backoff: Duration,
+    /// Largest delay between attempts (6 h).
+    pub max_backoff: Duration,
+    /// One attempt, from connecting to the answer's head (`BACKOFFICE_WEBHOOK_TIMEOUT_MS`, 15 s).
+    pub timeout: Duration,
+    /// Connecting to one address (5 s, at most `timeout`).
+    pub connect_timeout: Duration,
+}
+
+impl Default for WebhookPolicy {
+    fn default() -> Self {
+        WebhookPolicy {
+            allow_private: false,
+            max_attempts: 8,
+            backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(6 * 3600),
+            timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl WebhookPolicy {
+    /// The defaults, changed by the `BACKOFFICE_WEBHOOK_*` environment variables.
+    pub fn from_env() -> Self {
+        let mut p = WebhookPolicy::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        p.allow_private = var("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE")
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        if let Some(n) = var("BACKOFFICE_WEBHOOK_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
+            p.max_attempts = std::cmp::max(n, 1);
+        }
+        if let Some(ms) = var("BACKOFFICE_WEBHOOK_BACKOFF_MS").and_then(|v| v.parse().ok()) {
+            p.backoff = Duration::from_millis(ms);
+        }
+        if let Some(ms) = var("BACKOFFICE_WEBHOOK_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+            p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
+            p.connect_timeout = p.connect_timeout.min(p.timeout);
+        }
+        p
+    }
+
+    /// Delay before attempt `attempts + 1` after `attempts` failures, without jitter:
+    /// `backoff * 4^(attempts - 1)`, at most `max_backoff`. With the defaults: 5 s,
+    /// 20 s, 80 s, 5 min 20 s, 21 min, 85 min, 5 h 41 min (then dead): about 7.6 h.
+    pub fn backoff_after(&self, attempts: u32) -> Duration {
+        let factor = 4u32.saturating_pow(attempts.saturating_sub(1).min(15));
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// The host's webhook machinery: its policy and sender.
+#[derive(Debug)]
+pub(crate) struct Webhooks {
+    pub(crate) policy: WebhookPolicy,
+    /// Built at the first attempt (the TLS roots cost a little; most commands never send).
+    sender: std::sync::OnceLock<Option<send::Sender>>,
+    /// Seals secrets at rest (derived from the audit key).
+    seal_key: [u8; 32],
+}
+
+impl Webhooks {
+    pub(crate) fn new(policy: WebhookPolicy, seal_key: [u8; 32]) -> Self {
+        Webhooks {
+            policy,
+            sender: std::sync::OnceLock::new(),
+            seal_key,
+        }
+    }
+
+    fn sender(&self) -> Option<&send::Sender> {
+        self.sender
+            .get_or_init(|| {
+                send::Sender::new(self.policy.connect_timeout, self.policy.timeout)
+                    .map_err(|e| tracing::error!("webhooks cannot be sent: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+/// A new endpoint and its secret, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddedWebhook {
+    /// The endpoint.
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    /// `whsec_...`: the receiver verifies signatures with it. Not shown again.
+    pub secret: String,
+}
+
+fn check_topics(topics: &[String]) -> HostResult<()> {
+    if topics.is_empty() {
+        return Err(HostError::InvalidInput(
+            "name at least one topic (--topic ledger.entry-posted, --topic 'ledger.*' or --topic '*')".into(),
+        ));
+    }
+    for t in topics {
+        let body = t.strip_suffix(".*").unwrap_or(t);
+        let ok = t == "*"
+            || (!body.is_empty()
+                && body
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                && !body.starts_with('.')
+                && !body.ends_with('.'));
+        if !ok {
+            return Err(HostError::InvalidInput(format!(
+                "'{t}' is not a topic pattern: use a topic (letters, digits, '.', '-', '_'), \
+                 a prefix ending in '.*', or '*'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Host {
+    /// Subscribe `url` to `topics` for `tenant`. The URL is checked (HTTPS, and every
+    /// address it resolves to public, unless private destinations are allowed).
+    pub fn webhook_add(
+        &self,
+        tenant: &str,
+        url: &str,
+        topics: &[String],
+    ) -> HostResult<AddedWebhook> {
+        check_topics(topics)?;
+        guard::resolve(url, self.webhooks.policy.allow_private)
+            .map_err(|e| HostError::InvalidInput(format!("webhook destination refused: {e}")))?;
+        let id = sign::new_id("wh_")?;
+        let (secret, text) = sign::new_secret()?;
+        let endpoint = WebhookEndpoint {
+            secret_sealed: sign::seal(&self.webhooks.seal_key, &id, &secret)?,
+            id,
+            tenant: tenant.to_string(),
+            url: url.to_string(),
+            topics: topics.to_vec(),
+            created_ms: self.clock.now_ms(),
+        };
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        tx.webhook_insert(&endpoint)?;
+        tx.commit()?;
+        Ok(AddedWebhook {
+            endpoint,
+            secret: text,
+        })
+    }
+
+    /// A tenant's endpoints.
+    pub fn webhook_list(&self, tenant: &str) -> HostResult<Vec<WebhookEndpoint>> {
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        Ok(tx.webhook_list(tenant)?)
+    }
+
+    /// Remove an endpoint; its pending deliveries are marked dead.
+    pub fn webhook_remove(&self, tenant: &str, id: &str) -> HostResult<()> {
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        if !tx.webhook_delete(tenant, id, self.clock.now_ms())? {
+            return Err(HostError::NotFound(format!(
+                "tenant '{tenant}' has no webhook '{id}'; see `backoffice webhook list --tenant {tenant}`"
+            )));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A tenant's delivery log, newest first.
+    pub fn webhook_deliveries(
+        &self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<WebhookDelivery>> {
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        Ok(tx.webhook_deliveries(tenant, endpoint, limit)?)
+    }
+
+    /// Send a dead or delivered delivery again now, with the same `webhook-id`.
+    pub fn webhook_replay(&self, tenant: &str, id: i64) -> HostResult<()> {
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        if !tx.webhook_replay(tenant, id, self.clock.now_ms())? {
+            return Err(HostError::Conflict(format!(
+                "delivery {id} of tenant '{tenant}' is pending, gone, or its endpoint was removed; \
+                 see `backoffice webhook deliveries --tenant {tenant}`"
+            )));
+        }
+        tx.commit()?;
+        self.worker.wake();
+        Ok(())
+    }
+
+    /// One attempt of a claimed delivery, recorded in a transaction of its tenant.
+    pub(crate) fn send_webhook(
+        &self,
+        d: &WebhookDelivery,
+        endpoint: &WebhookEndpoint,
+        event: &EventRecord,
+    ) -> HostResult<()> {
+        let answer = self.attempt_webhook(d, endpoint, event);
+        let now = self.clock.now_ms();
+        let finish = match &answer.error {
+            None => Finish::Done { next_ms: None },
+            Some(error) if d.attempts >= self.webhooks.policy.max_attempts => Finish::Dead {
+                error: error.clone(),
+            },
+            Some(error) => Finish::Retry {
+                at_ms: now + jittered(self.webhooks.policy.backoff_after(d.attempts)),
+                error: error.clone(),
+            },
+        };
+        if let Some(error) = &answer.error {
+            tracing::warn!(tenant = %d.tenant, webhook = %endpoint.id, delivery = d.id, attempt = d.attempts, "webhook attempt failed: {error}");
+        }
+        let attempt = WebhookAttempt {
+            status: answer.status,
+            error: answer.error,
+        };
+        let mut tx = self.begin_scoped(&d.tenant)?;
+        tx.webhook_finish(&d.tenant, d.id, &self.worker.owner, now, &attempt, &finish)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn attempt_webhook(
+        &self,
+        d: &WebhookDelivery,
+        endpoint: &WebhookEndpoint,
+        event: &EventRecord,
+    ) -> send::Answer {
+        let failed = |error: String| send::Answer {
+            status: None,
+            error: Some(error),
+        };
+        let Some(sender) = self.webhooks.sender() else {
+            return failed("the host could not set up TLS; see its log".into());
+        };
+        // Checked again at every attempt: the name may resolve elsewhere by now.
+        let target = match guard::resolve(&endpoint.url, self.webhooks.policy.allow_private) {
+            Ok(t) => t,
+            Err(e) => return failed(format!("destination refused: {e}")),
+        };
+        let secret = match sign::unseal(
+            &self.webhooks.seal_key,
+            &endpoint.id,
+            &endpoint.secret_sealed,
+        ) {
+            Ok(s) => s,
+            Err(e) => return failed(e.to_string()),
+        };
+        let body = payload(event);
+        let timestamp = self.clock.now_ms().div_euclid(1000);
+        let headers = [
+            ("webhook-id", d.msg_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            (
+                "webhook-signature",
+                sign::signature(&secret, &d.msg_id, timestamp, &body),
+            ),
+        ];
+        sender.post(&target, &headers, &body)
+    }
+}
+
+/// The body of a delivery, the same for every attempt:
+/// `{"type": topic, "timestamp": RFC 3339 of the event, "data": payload}`.
+pub fn payload(event: &EventRecord) -> Vec<u8> {
+    let data: serde_json::Value =
+        serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null);
+    let timestamp = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(event.created_at_ms) * 1_000_000,
+    )
+    .ok()
+    .and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .unwrap_or_default();
+    serde_json::to_vec(&serde_json::json!({
+        "type": event.topic,
+        "timestamp": timestamp,
+        "data": data,
+    }))
+    .unwrap_or_default()
+}
+
+/// `delay` plus up to a quarter more, at random, so endpoints that failed together
+/// are not all retried in the same instant.
+fn jittered(delay: Duration) -> i64 {
+    let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut b = [0u8; 4];
+    let r = if getrandom::fill(&mut b).is_ok() {
+        i64::from(u32::from_le_bytes(b))
+    } else {
+        0
+    };
+    ms.saturating_add(ms / 4 * r / i64::from(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_by_four_and_is_capped() {
+        let p = WebhookPolicy::default();
+        let secs: Vec<u64> = (1..=8).map(|n| p.backoff_after(n).as_secs()).collect();
+        assert_eq!(secs, [5, 20, 80, 320, 1280, 5120, 20480, 21600]);
+        let j = jittered(Duration::from_secs(8));
+        assert!((8000..=10000).contains(&j), "{j}");
+    }
+
+    #[test]
+    fn topic_patterns_are_checked() {
+        assert!(check_topics(&["ledger.entry-posted".into(), "a.*".into(), "*".into()]).is_ok());
+        for bad in ["", "a b", ".a", "a.", "a*", "*.a"] {
+            assert!(check_topics(&[bad.into()]).is_err(), "{bad}");
+        }
+        assert!(check_topics(&[]).is_err());
+    }
+}

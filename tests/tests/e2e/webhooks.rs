@@ -1,0 +1,303 @@
+//! Webhooks for integrators (issue 20): endpoints subscribed to event topics receive
+//! each event of a committed call once, signed per Standard Webhooks, retried with the
+//! same `webhook-id`; a rolled-back call sends nothing; private destinations are
+//! refused unless the host allows them. The receiver is a small socket server here.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap fails the test with its message"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backoffice_host::clock::TestClock;
+use backoffice_tests::{Cli, TestHost};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// A receiver on a loopback port answering each request with the next status of
+/// `statuses` (the last one repeats).
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(statuses: &[u16]) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let kept = got.clone();
+        let statuses = statuses.to_vec();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut headers = Vec::new();
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = l.split_once(':') {
+                        headers.push((name.trim().to_string(), value.trim().to_string()));
+                    }
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                    .map_or(0, |(_, v)| v.parse().unwrap());
+                let mut body = vec![0; len];
+                reader.read_exact(&mut body).unwrap();
+                kept.lock().unwrap().push(Received { headers, body });
+                let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { url, got }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// A host (probe enabled for acme) that may send to loopback over HTTP, whose clock
+/// stands still, with retries 10 s, 40 s, ... and 3 attempts.
+fn host(clock: &Arc<TestClock>) -> TestHost {
+    let clock = clock.clone();
+    TestHost::with_config(move |c| {
+        c.clock = clock;
+        c.webhooks.allow_private = true;
+        c.webhooks.backoff = Duration::from_secs(10);
+        c.webhooks.max_attempts = 3;
+        c.webhooks.timeout = Duration::from_secs(5);
+    })
+    .with_plugin("probe", "probe", &["acme"])
+}
+
+/// Verify a Standard Webhooks signature with the crates directly: base64 key after
+/// `whsec_`, HMAC-SHA256 over `id.timestamp.body`, `v1,<base64>`.
+fn verify(secret: &str, r: &Received) {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(r.header("webhook-id").as_bytes());
+    mac.update(b".");
+    mac.update(r.header("webhook-timestamp").as_bytes());
+    mac.update(b".");
+    mac.update(&r.body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(r.header("webhook-signature"), expected, "{r:?}");
+}
+
+#[test]
+fn an_event_of_a_committed_call_is_delivered_once_and_signed() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    let rx = Receiver::start(&[200]);
+    let added = t
+        .host
+        .webhook_add("acme", &rx.url, &["probe.*".to_string()])
+        .unwrap();
+    t.call(
+        "acme",
+        "probe",
+        "emit",
+        json!({"topic": "probe.happened", "payload": {"n": 7}}),
+    )
+    .unwrap();
+    t.call("acme", "probe", "emit", json!({"topic": "other.topic"}))
+        .ok();
+    t.host.run_due().unwrap();
+    t.host.run_due().unwrap();
+
+    let got = rx.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let r = &got[0];
+    verify(&added.secret, r);
+    assert!(r.header("webhook-id").starts_with("msg_"), "{r:?}");
+    assert_eq!(r.header("webhook-timestamp"), "1700000000");
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["type"], "probe.happened");
+    assert_eq!(body["data"], json!({"n": 7}));
+
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].state, "delivered");
+    assert_eq!(log[0].last_status, Some(200));
+    assert_eq!(log[0].attempts, 1);
+    assert_eq!(log[0].msg_id, r.header("webhook-id"));
+}
+
+#[test]
+fn a_rolled_back_call_sends_nothing() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    let rx = Receiver::start(&[200]);
+    t.host
+        .webhook_add("acme", &rx.url, &["*".to_string()])
+        .unwrap();
+    let input = json!({"topic": "probe.happened", "count": 2, "fail": true});
+    assert!(t.call("acme", "probe", "emit", input).is_err());
+    t.host.run_due().unwrap();
+    assert!(rx.received().is_empty());
+    assert!(
+        t.host
+            .webhook_deliveries("acme", None, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_500_is_retried_after_the_backoff_with_the_same_webhook_id() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    let rx = Receiver::start(&[500, 200]);
+    let added = t
+        .host
+        .webhook_add("acme", &rx.url, &["probe.happened".to_string()])
+        .unwrap();
+    t.call("acme", "probe", "emit", json!({"topic": "probe.happened"}))
+        .unwrap();
+    t.host.run_due().unwrap();
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "pending", "{log:?}");
+    assert_eq!(log[0].last_status, Some(500));
+    assert_eq!(log[0].last_error.as_deref(), Some("answered 500"));
+
+    // Not before the backoff (10 s, up to a quarter more of jitter).
+    clock.advance(Duration::from_secs(9));
+    t.host.run_due().unwrap();
+    assert_eq!(rx.received().len(), 1);
+    clock.advance(Duration::from_secs(4));
+    t.host.run_due().unwrap();
+
+    let got = rx.received();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    assert_eq!(got[0].body, got[1].body, "the same message");
+    verify(&added.secret, &got[1]);
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "delivered", "{log:?}");
+    assert_eq!(log[0].attempts, 2);
+    assert_eq!(log[0].last_status, Some(200));
+}
+
+#[test]
+fn a_dead_delivery_is_replayed_with_the_same_webhook_id() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    let rx = Receiver::start(&[302, 503, 500, 204]);
+    t.host
+        .webhook_add("acme", &rx.url, &["probe.happened".to_string()])
+        .unwrap();
+    t.call("acme", "probe", "emit", json!({"topic": "probe.happened"}))
+        .unwrap();
+    for _ in 0..3 {
+        t.host.run_due().unwrap();
+        clock.advance(Duration::from_secs(3600));
+    }
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "dead", "{log:?}");
+    assert_eq!(log[0].attempts, 3);
+    assert_eq!(rx.received().len(), 3);
+    assert!(
+        rx.received()[0].header("webhook-id") == log[0].msg_id,
+        "a redirect is a failure, not followed"
+    );
+
+    t.host.webhook_replay("acme", log[0].id).unwrap();
+    t.host.run_due().unwrap();
+    let got = rx.received();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3].header("webhook-id"), log[0].msg_id);
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "delivered", "{log:?}");
+    assert_eq!(log[0].last_status, Some(204));
+}
+
+#[test]
+fn the_cli_refuses_private_and_plain_http_destinations_without_the_setting() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    let add = |url: &str, allow: bool| {
+        let mut cmd = cli.command(&[
+            "webhook", "add", "--tenant", "acme", "--topic", "probe.*", "--url", url, "--json",
+        ]);
+        if allow {
+            cmd.env("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1");
+        } else {
+            cmd.env_remove("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE");
+        }
+        cmd.output().unwrap()
+    };
+    for (url, why) in [
+        ("https://127.0.0.1:8443/hook", "loopback"),
+        ("https://10.0.0.5/hook", "private"),
+        ("https://169.254.169.254/latest", "link-local"),
+        ("https://[::1]/hook", "loopback"),
+        ("http://example.com/hook", "plain HTTP"),
+    ] {
+        let out = add(url, false);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url} was accepted");
+        assert!(err.contains("webhook destination refused"), "{err}");
+        assert!(err.contains(why), "{url}: {err}");
+        assert!(err.contains("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE"), "{err}");
+    }
+    let list = cli
+        .run(&["webhook", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(list, json!([]));
+
+    let out = add("http://127.0.0.1:9/hook", true);
+    assert!(out.status.success(), "{out:?}");
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(added["id"].as_str().unwrap().starts_with("wh_"));
+    assert!(added["secret"].as_str().unwrap().starts_with("whsec_"));
+    let list = cli
+        .run(&["webhook", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(list[0]["id"], added["id"]);
+    assert!(list[0].get("secret").is_none(), "the secret is shown once");
+    assert!(list[0].get("secret_sealed").is_none());
+    let id = added["id"].as_str().unwrap();
+    cli.run(&["webhook", "remove", "--tenant", "acme", id]).ok();
+    let list = cli
+        .run(&["webhook", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(list, json!([]));
+}
