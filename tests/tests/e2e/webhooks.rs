@@ -42,7 +42,55 @@ struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
 }
 
+fn answer(mut stream: std::net::TcpStream, status: u16, kept: &Mutex<Vec<Received>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut headers = Vec::new();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = l.split_once(':') {
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    kept.lock().unwrap().push(Received { headers, body });
+    let _ = match status {
+        0 => {
+            std::thread::sleep(Duration::from_secs(30));
+            Ok(())
+        }
+        1 => write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 0\r\n\r\n",
+            "x".repeat(64 << 10)
+        ),
+        2 => write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            4 << 20
+        )
+        .and_then(|()| stream.write_all(&vec![b'y'; 4 << 20])),
+        status => write!(
+            stream,
+            "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    };
+}
+
 impl Receiver {
+    /// Statuses below 100 are behaviours: 0 holds the connection for 30 s without
+    /// answering, 1 answers with a 64 KiB head, 2 answers 200 with a 4 MiB body.
     fn start(statuses: &[u16]) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -51,34 +99,10 @@ impl Receiver {
         let statuses = statuses.to_vec();
         std::thread::spawn(move || {
             for (n, stream) in listener.incoming().enumerate() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut headers = Vec::new();
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                loop {
-                    line.clear();
-                    reader.read_line(&mut line).unwrap();
-                    let l = line.trim_end();
-                    if l.is_empty() {
-                        break;
-                    }
-                    if let Some((name, value)) = l.split_once(':') {
-                        headers.push((name.trim().to_string(), value.trim().to_string()));
-                    }
-                }
-                let len: usize = headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                    .map_or(0, |(_, v)| v.parse().unwrap());
-                let mut body = vec![0; len];
-                reader.read_exact(&mut body).unwrap();
-                kept.lock().unwrap().push(Received { headers, body });
+                let Ok(stream) = stream else { continue };
                 let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
+                let kept = kept.clone();
+                std::thread::spawn(move || answer(stream, status, &kept));
             }
         });
         Receiver { url, got }
@@ -300,4 +324,122 @@ fn the_cli_refuses_private_and_plain_http_destinations_without_the_setting() {
         .run(&["webhook", "list", "--tenant", "acme", "--json"])
         .json();
     assert_eq!(list, json!([]));
+}
+
+/// One pending delivery after a failed first attempt: its error.
+fn first_attempt_fails(t: &TestHost, url: &str) -> String {
+    t.host
+        .webhook_add("acme", url, &["probe.happened".to_string()])
+        .unwrap();
+    t.call("acme", "probe", "emit", json!({"topic": "probe.happened"}))
+        .unwrap();
+    t.host.run_due().unwrap();
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "pending", "{log:?}");
+    assert_eq!(log[0].attempts, 1);
+    log[0].last_error.clone().unwrap_or_default()
+}
+
+#[test]
+fn an_unreachable_endpoint_is_retried() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    // A port that was free a moment ago: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = first_attempt_fails(&t, &format!("http://127.0.0.1:{port}/hook"));
+    assert!(error.contains("cannot connect"), "{error}");
+}
+
+#[test]
+fn a_slow_endpoint_times_out_and_is_retried_with_the_same_id() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = {
+        let clock = clock.clone();
+        TestHost::with_config(move |c| {
+            c.clock = clock;
+            c.webhooks.allow_private = true;
+            c.webhooks.backoff = Duration::from_secs(10);
+            c.webhooks.timeout = Duration::from_millis(500);
+        })
+        .with_plugin("probe", "probe", &["acme"])
+    };
+    let rx = Receiver::start(&[0, 200]);
+    let error = first_attempt_fails(&t, &rx.url);
+    assert!(error.contains("timed out"), "{error}");
+    clock.advance(Duration::from_secs(13));
+    t.host.run_due().unwrap();
+    let got = rx.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "delivered", "{log:?}");
+}
+
+#[test]
+fn an_oversized_answer_head_fails_and_a_large_body_is_never_read() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    let rx = Receiver::start(&[1, 2]);
+    let error = first_attempt_fails(&t, &rx.url);
+    assert!(error.contains("larger than 16 KiB"), "{error}");
+    clock.advance(Duration::from_secs(13));
+    t.host.run_due().unwrap();
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "delivered", "{log:?}");
+    assert_eq!(log[0].last_status, Some(200));
+}
+
+#[test]
+fn sigkill_with_a_delivery_in_flight_delivers_it_after_restart_with_the_same_id() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("probe").ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    // The first request is held open: the delivery is in flight when the host dies.
+    let rx = Receiver::start(&[0, 200]);
+    let env = [
+        ("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1"),
+        ("BACKOFFICE_WEBHOOK_TIMEOUT_MS", "60000"),
+    ];
+    let mut add = cli.command(&[
+        "webhook", "add", "--tenant", "acme", "--topic", "probe.*", "--url", &rx.url, "--json",
+    ]);
+    let out = add.envs(env).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let serve = ["--lease-ms", "1500", "--poll-ms", "100"];
+
+    let mut server = backoffice_tests::Server::start_with_env(&cli, &serve, &env);
+    cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
+    wait_for("the first attempt", || rx.received().len() == 1);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let _server = backoffice_tests::Server::start_with_env(&cli, &serve, &env);
+    wait_for("the delivery after the restart", || {
+        let log = cli
+            .run(&["webhook", "deliveries", "--tenant", "acme", "--json"])
+            .json();
+        log[0]["state"] == "delivered"
+    });
+    let got = rx.received();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    verify(added["secret"].as_str().unwrap(), &got[1]);
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
