@@ -224,10 +224,6 @@ impl Host {
         let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
         let webhooks = tx.webhook_claim(now, lease_until, &owner, BATCH)?;
         tx.commit()?;
-        for (d, endpoint, event) in webhooks {
-            self.send_webhook(&d, &endpoint, &event)?;
-            report.webhooks += 1;
-        }
         for (d, event) in deliveries {
             self.deliver(&d, &event)?;
             report.deliveries += 1;
@@ -236,6 +232,20 @@ impl Host {
             self.run_job(&job, run_id)?;
             report.jobs += 1;
         }
+        // Attempts of one pass go out side by side: a slow endpoint holds the pass
+        // for one timeout at most, not one per delivery.
+        report.webhooks = u32::try_from(webhooks.len()).unwrap_or(u32::MAX);
+        std::thread::scope(|s| {
+            let sends: Vec<_> = webhooks
+                .iter()
+                .map(|(d, endpoint, event)| s.spawn(move || self.send_webhook(d, endpoint, event)))
+                .collect();
+            sends.into_iter().try_for_each(|send| {
+                send.join().unwrap_or_else(|_| {
+                    Err(HostError::Internal("a webhook sender panicked".into()))
+                })
+            })
+        })?;
         Ok(report)
     }
 

@@ -178,6 +178,14 @@ impl Host {
         let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         tx.webhook_insert(&endpoint)?;
+        let detail = serde_json::json!({ "url": endpoint.url, "topics": endpoint.topics });
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "webhook.add",
+            format!("webhook:{}", endpoint.id),
+            detail,
+        )?;
         tx.commit()?;
         Ok(AddedWebhook {
             endpoint,
@@ -201,6 +209,13 @@ impl Host {
                 "tenant '{tenant}' has no webhook '{id}'; see `backoffice webhook list --tenant {tenant}`"
             )));
         }
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "webhook.remove",
+            format!("webhook:{id}"),
+            serde_json::json!({}),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -227,6 +242,14 @@ impl Host {
                  see `backoffice webhook deliveries --tenant {tenant}`"
             )));
         }
+        let target = format!("delivery:{id}");
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "webhook.replay",
+            target,
+            serde_json::json!({}),
+        )?;
         tx.commit()?;
         self.worker.wake();
         Ok(())

@@ -324,6 +324,17 @@ fn the_cli_refuses_private_and_plain_http_destinations_without_the_setting() {
         .run(&["webhook", "list", "--tenant", "acme", "--json"])
         .json();
     assert_eq!(list, json!([]));
+    let audit = cli
+        .run(&["audit", "list", "--tenant", "acme", "--json"])
+        .ok();
+    assert!(
+        audit.contains("webhook.add") && audit.contains("webhook.remove"),
+        "{audit}"
+    );
+    assert!(
+        !audit.contains("whsec_"),
+        "the secret never reaches the audit log"
+    );
 }
 
 /// One pending delivery after a failed first attempt: its error.
