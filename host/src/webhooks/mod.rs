@@ -44,6 +44,9 @@ pub struct WebhookPolicy {
     pub timeout: Duration,
     /// Connecting to one address (5 s, at most `timeout`).
     pub connect_timeout: Duration,
+    /// Certificates (DER) trusted as roots besides Mozilla's: a private CA of an
+    /// on-premises install, or a test's.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for WebhookPolicy {
@@ -55,6 +58,7 @@ impl Default for WebhookPolicy {
             max_backoff: Duration::from_secs(6 * 3600),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(5),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -110,9 +114,13 @@ impl Webhooks {
     fn sender(&self) -> Option<&send::Sender> {
         self.sender
             .get_or_init(|| {
-                send::Sender::new(self.policy.connect_timeout, self.policy.timeout)
-                    .map_err(|e| tracing::error!("webhooks cannot be sent: {e}"))
-                    .ok()
+                send::Sender::new(
+                    self.policy.connect_timeout,
+                    self.policy.timeout,
+                    &self.policy.extra_roots,
+                )
+                .map_err(|e| tracing::error!("webhooks cannot be sent: {e}"))
+                .ok()
             })
             .as_ref()
     }

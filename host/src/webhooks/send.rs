@@ -50,11 +50,21 @@ impl std::fmt::Debug for Sender {
 }
 
 impl Sender {
-    /// A sender with these timeouts that trusts Mozilla's root certificates.
-    pub fn new(connect_timeout: Duration, timeout: Duration) -> Result<Sender, String> {
-        let roots = rustls::RootCertStore {
+    /// A sender with these timeouts that trusts Mozilla's root certificates and
+    /// `extra_roots` (DER).
+    pub fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        extra_roots: &[Vec<u8>],
+    ) -> Result<Sender, String> {
+        let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
+        for der in extra_roots {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(der.clone()))
+                .map_err(|e| format!("an extra root certificate: {e}"))?;
+        }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))

@@ -455,3 +455,89 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn https_is_verified_against_the_roots_and_delivers() {
+    // A certificate for `localhost`, trusted by the host as an extra root.
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_der = cert.cert.der().to_vec();
+    let key_der = cert.key_pair.serialize_der();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert_der.clone().into()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key_der.into()),
+        )
+        .unwrap();
+    let server = Arc::new(server);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://localhost:{}/hook",
+        listener.local_addr().unwrap().port()
+    );
+    let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let kept = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let conn = rustls::ServerConnection::new(server.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Head and body arrive together in practice; read until the body's end.
+            while let Ok(n) = tls.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+                if request.ends_with(b"}") {
+                    break;
+                }
+            }
+            if request.is_empty() {
+                // The client refused the handshake: nothing was sent.
+                continue;
+            }
+            kept.lock().unwrap().push(request);
+            let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            let _ = tls.flush();
+        }
+    });
+
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let trusting = |roots: Vec<Vec<u8>>| {
+        let clock = clock.clone();
+        TestHost::with_config(move |c| {
+            c.clock = clock;
+            c.webhooks.allow_private = true;
+            c.webhooks.extra_roots = roots;
+        })
+        .with_plugin("probe", "probe", &["acme"])
+    };
+    // Without the root, the certificate is refused and nothing is sent.
+    let t = trusting(Vec::new());
+    let error = first_attempt_fails(&t, &url);
+    assert!(error.contains("certificate"), "{error}");
+    assert!(got.lock().unwrap().is_empty());
+
+    let t = trusting(vec![cert_der]);
+    t.host
+        .webhook_add("acme", &url, &["probe.happened".to_string()])
+        .unwrap();
+    t.call("acme", "probe", "emit", json!({"topic": "probe.happened"}))
+        .unwrap();
+    t.host.run_due().unwrap();
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(log[0].state, "delivered", "{log:?}");
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 1);
+    let text = String::from_utf8_lossy(&got[0]);
+    assert!(text.starts_with("POST /hook HTTP/1.1\r\n"), "{text}");
+    assert!(
+        text.contains(&format!("webhook-id: {}", log[0].msg_id)),
+        "{text}"
+    );
+}
