@@ -15,6 +15,7 @@ mod migrate;
 mod postgres;
 mod postgres_identity;
 mod postgres_schema;
+mod postgres_webhooks;
 mod postgres_work;
 mod sqlite;
 mod sqlite_backup;
@@ -67,6 +68,8 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Tables with rows of one tenant, in an order that deletes referencing rows first.
 pub(crate) const TENANT_ROWS: &[&str] = &[
+    "webhook_deliveries",
+    "webhook_endpoints",
     "deliveries",
     "events",
     "job_runs",
@@ -511,7 +514,8 @@ pub trait Transaction: Send {
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
     /// Revive a dead delivery; whether it was dead.
     fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
-    // --- outbound webhooks (see `webhooks.rs`); SQLite only for now ---
+    // --- outbound webhooks (see `webhooks.rs`); both backends implement them, the
+    // defaults only serve wrappers that never touch webhooks (batch work) ---
 
     /// Subscribe an endpoint; [`StoreError::Conflict`] if the id is taken.
     fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
@@ -673,8 +677,7 @@ pub trait Transaction: Send {
 
 fn webhooks_unsupported() -> StoreError {
     StoreError::Backend(
-        "webhooks are kept only by the SQLite backend so far; PostgreSQL support is not built yet"
-            .into(),
+        "internal error: webhooks were used through a transaction that cannot hold them".into(),
     )
 }
 

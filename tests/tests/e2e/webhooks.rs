@@ -541,3 +541,45 @@ fn https_is_verified_against_the_roots_and_delivers() {
         "{text}"
     );
 }
+
+#[test]
+fn on_postgres_an_event_is_delivered_signed_by_serve() {
+    let pg = backoffice_tests::PgServer::start();
+    let cli = Cli::postgres(&pg.database());
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("probe").ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    let rx = Receiver::start(&[200]);
+    let env = [("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")];
+    let mut add = cli.command(&[
+        "webhook", "add", "--tenant", "acme", "--topic", "probe.*", "--url", &rx.url, "--json",
+    ]);
+    let out = add.envs(env).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let _server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+    cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
+    let failing = json!({"topic": "probe.happened", "fail": true});
+    cli.run(&[
+        "call",
+        "--tenant",
+        "acme",
+        "probe",
+        "emit",
+        "--input",
+        &failing.to_string(),
+    ]);
+    wait_for("the delivery", || {
+        let log = cli
+            .run(&["webhook", "deliveries", "--tenant", "acme", "--json"])
+            .json();
+        log[0]["state"] == "delivered"
+    });
+    // Time for a second delivery to show up, were there one.
+    std::thread::sleep(Duration::from_millis(500));
+    let got = rx.received();
+    assert_eq!(got.len(), 1, "the rolled-back call sent nothing: {got:?}");
+    verify(added["secret"].as_str().unwrap(), &got[0]);
+}
