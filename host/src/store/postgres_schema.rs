@@ -157,6 +157,8 @@ pub const TABLES: &[&str] = &[
     "jobs",
     "job_runs",
     "deliveries",
+    "webhook_endpoints",
+    "webhook_deliveries",
     "users",
     "roles",
     "role_permissions",
