@@ -117,7 +117,7 @@ pub struct Host {
     /// Failed calls per user in the current hour (see `throttle`).
     pub(crate) failed_calls: crate::throttle::FailedCalls,
     /// Outbound webhooks: policy, sender, the key sealing their secrets.
-    pub(crate) webhooks: crate::webhooks::Webhooks,
+    pub(crate) webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl std::fmt::Debug for Host {
@@ -160,8 +160,10 @@ impl Host {
             .clone()
             .unwrap_or_else(|| config.data_dir.join(crate::audit::KEY_FILE));
         let audit_key = crate::audit::open_key(&key_file, storage.as_ref())?;
-        let webhooks =
-            crate::webhooks::Webhooks::new(config.webhooks, audit_key.derive("webhook-secrets"));
+        let webhooks = Arc::new(crate::webhooks::Webhooks::new(
+            config.webhooks,
+            audit_key.derive("webhook-secrets"),
+        ));
         let runtime = Runtime::new(config.limits, &config.data_dir.join("cache"))
             .map_err(|e| HostError::Internal(format!("cannot start the wasm runtime: {e:#}")))?;
         let runtime = Arc::new(runtime);

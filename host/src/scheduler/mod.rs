@@ -180,9 +180,18 @@ impl Host {
     /// due: fan out new events, run due deliveries and jobs. Tests call this after
     /// moving a [`TestClock`](crate::clock::TestClock); `serve` calls it in a loop.
     pub fn run_due(&self) -> HostResult<WorkReport> {
+        self.run_due_waiting(true)
+    }
+
+    /// [`Host::run_due`]; `wait` for webhook attempts to end after each pass (the
+    /// background loop does not: attempts finish on their own threads).
+    fn run_due_waiting(&self, wait: bool) -> HostResult<WorkReport> {
         let mut total = WorkReport::default();
         loop {
             let pass = self.run_due_once()?;
+            if wait {
+                self.wait_for_webhooks();
+            }
             if pass.is_idle() {
                 return Ok(total);
             }
@@ -222,7 +231,13 @@ impl Host {
         let mut tx = self.begin_scoped(scope.unwrap_or("work:claim"))?;
         let deliveries = tx.delivery_claim(now, lease_until, &owner, BATCH)?;
         let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
-        let webhooks = tx.webhook_claim(now, lease_until, &owner, BATCH)?;
+        // Never more than the free sender threads: a claimed attempt starts at once.
+        let free = self.webhook_capacity(scope);
+        let webhooks = if free > 0 {
+            tx.webhook_claim(now, lease_until, &owner, free)?
+        } else {
+            Vec::new()
+        };
         tx.commit()?;
         for (d, event) in deliveries {
             self.deliver(&d, &event)?;
@@ -232,20 +247,11 @@ impl Host {
             self.run_job(&job, run_id)?;
             report.jobs += 1;
         }
-        // Attempts of one pass go out side by side: a slow endpoint holds the pass
-        // for one timeout at most, not one per delivery.
+        // Attempts run on the sender pool: the pass never waits for an endpoint.
         report.webhooks = u32::try_from(webhooks.len()).unwrap_or(u32::MAX);
-        std::thread::scope(|s| {
-            let sends: Vec<_> = webhooks
-                .iter()
-                .map(|(d, endpoint, event)| s.spawn(move || self.send_webhook(d, endpoint, event)))
-                .collect();
-            sends.into_iter().try_for_each(|send| {
-                send.join().unwrap_or_else(|_| {
-                    Err(HostError::Internal("a webhook sender panicked".into()))
-                })
-            })
-        })?;
+        for (d, endpoint, event) in webhooks {
+            self.submit_webhook(d, endpoint, event);
+        }
         Ok(report)
     }
 
@@ -629,7 +635,7 @@ impl Host {
     /// a commit signals new work. Errors are logged and retried.
     pub fn work_loop(&self, stop: &std::sync::atomic::AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.run_due() {
+            if let Err(e) = self.run_due_waiting(false) {
                 tracing::error!("scheduler pass failed: {e}");
             }
             self.worker.wait(self.worker.config.poll);

@@ -16,9 +16,11 @@
 //! on it sees each event once.
 
 pub mod guard;
+mod pool;
 pub mod send;
 pub mod sign;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -100,6 +102,8 @@ pub(crate) struct Webhooks {
     sender: std::sync::OnceLock<Option<send::Sender>>,
     /// Seals secrets at rest (derived from the audit key).
     seal_key: [u8; 32],
+    /// Where attempts run.
+    pool: pool::Pool,
 }
 
 impl Webhooks {
@@ -108,6 +112,7 @@ impl Webhooks {
             policy,
             sender: std::sync::OnceLock::new(),
             seal_key,
+            pool: pool::Pool::new(),
         }
     }
 
@@ -263,22 +268,67 @@ impl Host {
         Ok(())
     }
 
+    /// How many more webhook attempts of `tenant` (all tenants when `None`) may be
+    /// claimed now: the free sender threads.
+    pub(crate) fn webhook_capacity(&self, tenant: Option<&str>) -> u32 {
+        self.webhooks.pool.capacity(tenant)
+    }
+
+    /// Start the attempt of a claimed delivery on the sender pool; its outcome is
+    /// recorded in a transaction of its tenant when it ends.
+    pub(crate) fn submit_webhook(
+        &self,
+        d: WebhookDelivery,
+        endpoint: WebhookEndpoint,
+        event: EventRecord,
+    ) {
+        let attempt = AttemptCtx {
+            storage: self.storage.clone(),
+            clock: self.clock.clone(),
+            owner: self.worker.owner.clone(),
+            webhooks: self.webhooks.clone(),
+        };
+        let tenant = d.tenant.clone();
+        self.webhooks.pool.submit(&tenant, move || {
+            if let Err(e) = attempt.run(&d, &endpoint, &event) {
+                // The lease expires and the delivery is attempted again, same id.
+                tracing::error!(tenant = %d.tenant, delivery = d.id, "recording a webhook attempt failed: {e}");
+            }
+        });
+    }
+
+    /// Wait until no webhook attempt is in flight.
+    pub(crate) fn wait_for_webhooks(&self) {
+        self.webhooks.pool.wait_idle();
+    }
+}
+
+/// What an attempt needs, owned, for a sender thread.
+struct AttemptCtx {
+    storage: Arc<dyn crate::store::Storage>,
+    clock: Arc<dyn crate::clock::Clock>,
+    owner: String,
+    webhooks: Arc<Webhooks>,
+}
+
+impl AttemptCtx {
     /// One attempt of a claimed delivery, recorded in a transaction of its tenant.
-    pub(crate) fn send_webhook(
+    fn run(
         &self,
         d: &WebhookDelivery,
         endpoint: &WebhookEndpoint,
         event: &EventRecord,
     ) -> HostResult<()> {
-        let answer = self.attempt_webhook(d, endpoint, event);
+        let answer = self.attempt(d, endpoint, event);
         let now = self.clock.now_ms();
+        let policy = &self.webhooks.policy;
         let finish = match &answer.error {
             None => Finish::Done { next_ms: None },
-            Some(error) if d.attempts >= self.webhooks.policy.max_attempts => Finish::Dead {
+            Some(error) if d.attempts >= policy.max_attempts => Finish::Dead {
                 error: error.clone(),
             },
             Some(error) => Finish::Retry {
-                at_ms: now + jittered(self.webhooks.policy.backoff_after(d.attempts)),
+                at_ms: now + jittered(policy.backoff_after(d.attempts)),
                 error: error.clone(),
             },
         };
@@ -289,13 +339,13 @@ impl Host {
             status: answer.status,
             error: answer.error,
         };
-        let mut tx = self.begin_scoped(&d.tenant)?;
-        tx.webhook_finish(&d.tenant, d.id, &self.worker.owner, now, &attempt, &finish)?;
+        let mut tx = self.storage.begin_scoped(&d.tenant)?;
+        tx.webhook_finish(&d.tenant, d.id, &self.owner, now, &attempt, &finish)?;
         tx.commit()?;
         Ok(())
     }
 
-    fn attempt_webhook(
+    fn attempt(
         &self,
         d: &WebhookDelivery,
         endpoint: &WebhookEndpoint,

@@ -583,3 +583,49 @@ fn on_postgres_an_event_is_delivered_signed_by_serve() {
     assert_eq!(got.len(), 1, "the rolled-back call sent nothing: {got:?}");
     verify(added["secret"].as_str().unwrap(), &got[0]);
 }
+
+#[test]
+fn a_hanging_endpoint_of_one_tenant_does_not_hold_another_tenants_deliveries() {
+    let cli = Cli::new();
+    cli.install_unsigned("probe").ok();
+    for t in ["acme", "globex"] {
+        cli.run(&["tenant", "create", t]).ok();
+        cli.run(&["plugin", "enable", "probe", "--tenant", t]).ok();
+    }
+    // acme's endpoint holds every request for 30 s; globex's answers at once.
+    let slow = Receiver::start(&[0]);
+    let fast = Receiver::start(&[200]);
+    let env = [
+        ("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1"),
+        ("BACKOFFICE_WEBHOOK_TIMEOUT_MS", "25000"),
+    ];
+    for (tenant, rx) in [("acme", &slow), ("globex", &fast)] {
+        let out = cli
+            .command(&[
+                "webhook", "add", "--tenant", tenant, "--topic", "probe.*", "--url", &rx.url,
+            ])
+            .envs(env)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let _server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+    let many = json!({"topic": "probe.happened", "count": 10});
+    cli.call("acme", "probe", "emit", &many);
+    wait_for("acme's attempts to start", || slow.received().len() >= 4);
+    let started = std::time::Instant::now();
+    cli.call(
+        "globex",
+        "probe",
+        "emit",
+        &json!({"topic": "probe.happened"}),
+    );
+    wait_for("globex's delivery", || fast.received().len() == 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "globex waited {:?} behind acme's hanging endpoint",
+        started.elapsed()
+    );
+    // acme holds at most its share of the sender threads.
+    assert_eq!(slow.received().len(), 4, "per-tenant cap");
+}
