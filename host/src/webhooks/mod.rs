@@ -47,7 +47,7 @@ pub struct WebhookPolicy {
     /// Connecting to one address (5 s, at most `timeout`).
     pub connect_timeout: Duration,
     /// Certificates (DER) trusted as roots besides Mozilla's: a private CA of an
-    /// on-premises install, or a test's.
+    /// on-premises install, or a test's (`BACKOFFICE_WEBHOOK_CA_FILE`, PEM).
     pub extra_roots: Vec<Vec<u8>>,
 }
 
@@ -78,6 +78,14 @@ impl WebhookPolicy {
         if let Some(ms) = var("BACKOFFICE_WEBHOOK_BACKOFF_MS").and_then(|v| v.parse().ok()) {
             p.backoff = Duration::from_millis(ms);
         }
+        if let Some(file) = var("BACKOFFICE_WEBHOOK_CA_FILE") {
+            match read_roots(std::path::Path::new(&file)) {
+                Ok(roots) => p.extra_roots = roots,
+                // Attempts to endpoints of that CA then fail, visibly, in the log of
+                // each delivery; every other command keeps working.
+                Err(e) => tracing::error!("BACKOFFICE_WEBHOOK_CA_FILE: {e}"),
+            }
+        }
         if let Some(ms) = var("BACKOFFICE_WEBHOOK_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
             p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
             p.connect_timeout = p.connect_timeout.min(p.timeout);
@@ -92,6 +100,21 @@ impl WebhookPolicy {
         let factor = 4u32.saturating_pow(attempts.saturating_sub(1).min(15));
         self.backoff.saturating_mul(factor).min(self.max_backoff)
     }
+}
+
+/// The certificates (DER) of a PEM file.
+fn read_roots(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let roots = CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if roots.is_empty() {
+        return Err(format!("{} holds no certificate", path.display()));
+    }
+    Ok(roots)
 }
 
 /// The host's webhook machinery: its policy and sender.

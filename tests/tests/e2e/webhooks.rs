@@ -456,8 +456,9 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn https_is_verified_against_the_roots_and_delivers() {
+/// An HTTPS receiver for `localhost` answering 200: its URL, its certificate (DER),
+/// and the raw requests it got.
+fn tls_receiver() -> (String, Vec<u8>, Arc<Mutex<Vec<Vec<u8>>>>) {
     // A certificate for `localhost`, trusted by the host as an extra root.
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_der = cert.cert.der().to_vec();
@@ -507,6 +508,12 @@ fn https_is_verified_against_the_roots_and_delivers() {
         }
     });
 
+    (url, cert_der, got)
+}
+
+#[test]
+fn https_is_verified_against_the_roots_and_delivers() {
+    let (url, cert_der, got) = tls_receiver();
     let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
     let trusting = |roots: Vec<Vec<u8>>| {
         let clock = clock.clone();
@@ -628,4 +635,48 @@ fn a_hanging_endpoint_of_one_tenant_does_not_hold_another_tenants_deliveries() {
     );
     // acme holds at most its share of the sender threads.
     assert_eq!(slow.received().len(), 4, "per-tenant cap");
+}
+
+#[test]
+fn serve_trusts_the_ca_file_for_https_endpoints() {
+    let (url, cert_der, got) = tls_receiver();
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("probe").ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&cert_der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    let ca = cli.dir.path().join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let ca = ca.display().to_string();
+    let env = [
+        ("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1"),
+        ("BACKOFFICE_WEBHOOK_CA_FILE", ca.as_str()),
+    ];
+    let out = cli
+        .command(&[
+            "webhook", "add", "--tenant", "acme", "--topic", "probe.*", "--url", &url,
+        ])
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let _server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+    cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
+    wait_for("the HTTPS delivery", || got.lock().unwrap().len() == 1);
+    wait_for("the delivery log", || {
+        let log = cli
+            .run(&["webhook", "deliveries", "--tenant", "acme", "--json"])
+            .json();
+        log[0]["state"] == "delivered"
+    });
 }
