@@ -456,9 +456,12 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Raw requests an HTTPS receiver got.
+type Requests = Arc<Mutex<Vec<Vec<u8>>>>;
+
 /// An HTTPS receiver for `localhost` answering 200: its URL, its certificate (DER),
 /// and the raw requests it got.
-fn tls_receiver() -> (String, Vec<u8>, Arc<Mutex<Vec<Vec<u8>>>>) {
+fn tls_receiver() -> (String, Vec<u8>, Requests) {
     // A certificate for `localhost`, trusted by the host as an extra root.
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_der = cert.cert.der().to_vec();
@@ -479,7 +482,7 @@ fn tls_receiver() -> (String, Vec<u8>, Arc<Mutex<Vec<Vec<u8>>>>) {
         "https://localhost:{}/hook",
         listener.local_addr().unwrap().port()
     );
-    let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let got: Requests = Arc::default();
     let kept = got.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
