@@ -74,32 +74,65 @@ pub fn resolve(url: &str, allow_private: bool) -> Result<Target, String> {
         }
         None => return Err(format!("'{url}' names no host")),
     };
-    if found.is_empty() {
-        return Err(format!("'{host}' resolves to no address"));
-    }
-    let mut addrs = Vec::new();
-    let mut refused = Vec::new();
-    for a in found {
-        match forbidden(a.ip()) {
-            Some(why) if !allow_private => refused.push(format!("{} ({why})", a.ip())),
-            _ => addrs.push(a),
-        }
-    }
-    if !refused.is_empty() {
-        // One refused address refuses the name: a mix of public and private answers
-        // is what a rebinding attack looks like.
-        return Err(format!(
-            "'{host}' resolves to {}; webhooks are not sent to private networks \
-             (unless the host runs with BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1)",
-            refused.join(", ")
-        ));
-    }
+    let addrs = checked(&host, found, allow_private)?;
     Ok(Target {
         url: parsed,
         host,
         https,
         addrs,
     })
+}
+
+/// The addresses of `host` that may be connected to: all of `found`, or an error
+/// when there is none or one of them is refused. One refused address refuses the
+/// name: a mix of public and private answers is what a rebinding attack looks like.
+pub fn checked(
+    host: &str,
+    found: Vec<SocketAddr>,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, String> {
+    if found.is_empty() {
+        return Err(format!("'{host}' resolves to no address"));
+    }
+    if allow_private {
+        return Ok(found);
+    }
+    let refused: Vec<String> = found
+        .iter()
+        .filter_map(|a| forbidden(a.ip()).map(|why| format!("{} ({why})", a.ip())))
+        .collect();
+    if !refused.is_empty() {
+        return Err(format!(
+            "'{host}' resolves to {}; webhooks are not sent to private networks \
+             (unless the host runs with BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1)",
+            refused.join(", ")
+        ));
+    }
+    Ok(found)
+}
+
+/// Resolve a host name (port 0: the sender sets the URL's) and check every address.
+/// Used by the sender's resolver, so the connection goes only to an address that
+/// passed (no window for a rebinding between the check and the connection).
+pub fn resolve_name(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+    let found = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{host}': {e}"))?
+        .collect();
+    checked(host, found, allow_private)
+}
+
+/// Check the URL's form and, when its host is an IP address (which the sender's
+/// resolver never sees), that address. A name is checked when the sender resolves it.
+pub fn check_before_send(url: &str, allow_private: bool) -> Result<Url, String> {
+    let parsed = parse(url, allow_private)?;
+    let ip = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::from(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::from(ip),
+        _ => return Ok(parsed),
+    };
+    checked(&ip.to_string(), vec![SocketAddr::new(ip, 0)], allow_private)?;
+    Ok(parsed)
 }
 
 /// Why `ip` is not a public destination, if it is not.
@@ -213,6 +246,14 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(e.contains("loopback"), "{e}");
+        let e = check_before_send("https://[::ffff:10.0.0.1]/hook", false)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("private"), "{e}");
+        assert!(check_before_send("https://example.com/hook", false).is_ok());
+        let e = resolve_name("localhost", false).err().unwrap_or_default();
+        assert!(e.contains("loopback"), "{e}");
+        assert!(resolve_name("localhost", true).is_ok_and(|a| !a.is_empty()));
         let t = resolve("http://127.0.0.1:9/hook", true);
         assert!(t.is_ok_and(|t| !t.https && t.addrs.len() == 1));
     }

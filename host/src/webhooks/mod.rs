@@ -6,7 +6,7 @@
 //! worker fan-out (one tx) ──────────▶ deliveries (plugins) + webhook_deliveries
 //!                                     (one per endpoint wanting the topic, msg_id fixed)
 //! worker claim (lease + attempt, commit) ─▶ guard: resolve, check every address
-//!                                         ─▶ POST to a checked address, read the head
+//!                                         ─▶ POST to a checked address (send.rs)
 //! finish: 2xx delivered | retry at now + backoff (x4, jitter) | dead after N attempts
 //! ```
 //!
@@ -102,15 +102,29 @@ impl WebhookPolicy {
     }
 }
 
-/// The certificates (DER) of a PEM file.
+/// The certificates (DER) of a PEM file (RFC 7468: base64 between
+/// `-----BEGIN CERTIFICATE-----` and `-----END CERTIFICATE-----`; other blocks are
+/// skipped).
 fn read_roots(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let roots = CertificateDer::pem_slice_iter(&pem)
-        .map(|c| c.map(|c| c.to_vec()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    use base64::Engine as _;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let pem = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut roots = Vec::new();
+    let mut rest = pem.as_str();
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let Some(end) = after.find(END) else {
+            return Err(format!("{}: a certificate has no END line", path.display()));
+        };
+        let b64: String = after[..end].split_whitespace().collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("{}: certificate {}: {e}", path.display(), roots.len() + 1))?;
+        roots.push(der);
+        rest = &after[end + END.len()..];
+    }
     if roots.is_empty() {
         return Err(format!("{} holds no certificate", path.display()));
     }
@@ -121,7 +135,8 @@ fn read_roots(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
 #[derive(Debug)]
 pub(crate) struct Webhooks {
     pub(crate) policy: WebhookPolicy,
-    /// Built at the first attempt (the TLS roots cost a little; most commands never send).
+    /// Built at the first attempt, on a sender thread (the client starts a runtime
+    /// thread and loads the roots; most commands never send).
     sender: std::sync::OnceLock<Option<send::Sender>>,
     /// Seals secrets at rest (derived from the audit key).
     seal_key: [u8; 32],
@@ -142,13 +157,9 @@ impl Webhooks {
     fn sender(&self) -> Option<&send::Sender> {
         self.sender
             .get_or_init(|| {
-                send::Sender::new(
-                    self.policy.connect_timeout,
-                    self.policy.timeout,
-                    &self.policy.extra_roots,
-                )
-                .map_err(|e| tracing::error!("webhooks cannot be sent: {e}"))
-                .ok()
+                send::Sender::new(&self.policy)
+                    .map_err(|e| tracing::error!("webhooks cannot be sent: {e}"))
+                    .ok()
             })
             .as_ref()
     }
@@ -381,11 +392,6 @@ impl AttemptCtx {
         let Some(sender) = self.webhooks.sender() else {
             return failed("the host could not set up TLS; see its log".into());
         };
-        // Checked again at every attempt: the name may resolve elsewhere by now.
-        let target = match guard::resolve(&endpoint.url, self.webhooks.policy.allow_private) {
-            Ok(t) => t,
-            Err(e) => return failed(format!("destination refused: {e}")),
-        };
         let secret = match sign::unseal(
             &self.webhooks.seal_key,
             &endpoint.id,
@@ -404,7 +410,8 @@ impl AttemptCtx {
                 sign::signature(&secret, &d.msg_id, timestamp, &body),
             ),
         ];
-        sender.post(&target, &headers, &body)
+        // The address guard runs in the sender, on the addresses it connects to.
+        sender.post(&endpoint.url, &headers, &body)
     }
 }
 

@@ -1,27 +1,35 @@
-//! One attempt: a blocking HTTP/1.1 POST over a socket connected to a checked address.
+//! One attempt: a POST through reqwest's blocking client (hyper, rustls on ring,
+//! Mozilla's roots from `webpki-roots` plus `BACKOFFICE_WEBHOOK_CA_FILE`).
 //!
-//! Why not a client crate: the guard must choose the address the socket connects to
-//! (after checking it), redirects must never be followed, and only the status line
-//! matters. A std `TcpStream` plus rustls (ring provider, Mozilla roots from
-//! `webpki-roots`) does exactly that, with `httparse` (already built for hyper) for
-//! the response head; reqwest would bring a second HTTP stack, its own resolver hook
-//! and redirect policy to turn off, and tower layers the worker does not need.
+//! Where the connection goes is decided by our resolver ([`GuardedResolver`]): it
+//! resolves the name and runs the address guard on every address, and hands hyper
+//! only addresses that passed, so the connection is made to a checked address and a
+//! name rebound between a check and the connection cannot redirect the request. A URL
+//! whose host is an IP address never reaches a resolver: [`guard::check_before_send`]
+//! checks it before the request is made. Proxies from the environment (`HTTPS_PROXY`,
+//! ...) are ignored: a proxy would connect on our behalf to an unchecked address.
 //!
-//! Limits: connecting to each address takes at most `connect_timeout`; the whole
-//! attempt (connect, TLS, send, the response head) at most `timeout`. Only the head of
-//! the answer is read, at most [`MAX_HEAD`] bytes; the body is never read, so an
-//! oversized or endless answer costs nothing. A 2xx status delivers; any other status
-//! (a redirect included: never followed) or failure is retried.
+//! Redirects are never followed (`redirect::Policy::none()`): a 3xx is a failed
+//! attempt recorded with its status. Limits: connecting takes at most
+//! `connect_timeout`, the whole attempt (connect, TLS, request, answer) at most
+//! `timeout`. An answer head larger than [`MAX_HEAD`] fails the attempt; of the body
+//! at most [`MAX_BODY`] bytes are read, in chunks, and the rest is left unread (the
+//! connection is then dropped instead of being reused): an oversized or endless body
+//! costs nothing and the status alone decides.
+//!
+//! One client per host (per policy), built at the first attempt and shared by the
+//! sender threads, so connections to an endpoint are pooled and reused.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use super::guard::Target;
+use super::WebhookPolicy;
+use super::guard;
 
-/// Largest response head read.
+/// Largest response head accepted (status line and headers).
 pub const MAX_HEAD: usize = 16 * 1024;
+/// Most of a response body read; the rest is left unread.
+pub const MAX_BODY: u64 = 64 * 1024;
 
 /// How an attempt went: the status, if the endpoint answered, and whether it
 /// delivered.
@@ -33,55 +41,76 @@ pub struct Answer {
     pub error: Option<String>,
 }
 
-/// Sends attempts; cheap to share.
+/// Resolves names for the client, and lets through only addresses the guard allows.
+#[derive(Debug)]
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            // getaddrinfo blocks: off the client's runtime thread.
+            let found = tokio::task::spawn_blocking(move || {
+                guard::resolve_name(&host, allow_private)
+                    .map_err(|e| format!("destination refused: {e}"))
+            })
+            .await
+            .map_err(|e| format!("resolving: {e}"))
+            .and_then(|r| r);
+            match found {
+                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}
+
+/// Sends attempts; cheap to share (the client is reference counted).
 #[derive(Clone)]
 pub struct Sender {
-    tls: Arc<rustls::ClientConfig>,
-    connect_timeout: Duration,
-    timeout: Duration,
+    client: reqwest::blocking::Client,
+    allow_private: bool,
 }
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender")
-            .field("timeout", &self.timeout)
-            .finish()
+        f.debug_struct("Sender").finish_non_exhaustive()
     }
 }
 
 impl Sender {
-    /// A sender with these timeouts that trusts Mozilla's root certificates and
-    /// `extra_roots` (DER).
-    pub fn new(
-        connect_timeout: Duration,
-        timeout: Duration,
-        extra_roots: &[Vec<u8>],
-    ) -> Result<Sender, String> {
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        for der in extra_roots {
-            roots
-                .add(rustls::pki_types::CertificateDer::from(der.clone()))
+    /// A sender for `policy`: its timeouts, its extra roots (DER) besides Mozilla's,
+    /// its address rule. Must not be called on an async runtime's thread (the
+    /// blocking client starts its own).
+    pub fn new(policy: &WebhookPolicy) -> Result<Sender, String> {
+        let mut builder = reqwest::blocking::Client::builder()
+            .use_rustls_tls()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: policy.allow_private,
+            }))
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.timeout)
+            .user_agent(concat!("backoffice-webhooks/", env!("CARGO_PKG_VERSION")));
+        for der in &policy.extra_roots {
+            let cert = reqwest::Certificate::from_der(der)
                 .map_err(|e| format!("an extra root certificate: {e}"))?;
+            builder = builder.add_root_certificate(cert);
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
         Ok(Sender {
-            tls: Arc::new(tls),
-            connect_timeout,
-            timeout,
+            client,
+            allow_private: policy.allow_private,
         })
     }
 
-    /// POST `body` with `headers` to `target`.
-    pub fn post(&self, target: &Target, headers: &[(&str, String)], body: &[u8]) -> Answer {
-        match self.exchange(target, headers, body) {
+    /// POST `body` with `headers` to `url`.
+    pub fn post(&self, url: &str, headers: &[(&str, String)], body: &[u8]) -> Answer {
+        match self.exchange(url, headers, body) {
             Ok(status) if (200..300).contains(&status) => Answer {
                 status: Some(status),
                 error: None,
@@ -103,127 +132,65 @@ impl Sender {
         }
     }
 
-    fn exchange(
-        &self,
-        target: &Target,
-        headers: &[(&str, String)],
-        body: &[u8],
-    ) -> Result<u16, String> {
-        let deadline = Instant::now() + self.timeout;
-        let mut last = String::from("no address to connect to");
-        let mut socket = None;
-        for addr in &target.addrs {
-            let wait = self.connect_timeout.min(left(deadline)?);
-            match TcpStream::connect_timeout(addr, wait) {
-                Ok(s) => {
-                    socket = Some(s);
-                    break;
-                }
-                Err(e) => last = format!("cannot connect to {addr}: {e}"),
-            }
+    fn exchange(&self, url: &str, headers: &[(&str, String)], body: &[u8]) -> Result<u16, String> {
+        let parsed = guard::check_before_send(url, self.allow_private)
+            .map_err(|e| format!("destination refused: {e}"))?;
+        let mut request = self
+            .client
+            .post(parsed)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
         }
-        let socket = socket.ok_or(last)?;
-        let wait = left(deadline)?;
-        socket
-            .set_read_timeout(Some(wait))
-            .and_then(|()| socket.set_write_timeout(Some(wait)))
-            .map_err(|e| format!("socket: {e}"))?;
-        let request = request(target, headers, body);
-        if target.https {
-            let name = rustls::pki_types::ServerName::try_from(target.host.clone())
-                .map_err(|e| format!("'{}' is not a TLS server name: {e}", target.host))?;
-            let conn = rustls::ClientConnection::new(self.tls.clone(), name)
-                .map_err(|e| format!("TLS: {e}"))?;
-            let mut stream = rustls::StreamOwned::new(conn, socket);
-            exchange_on(&mut stream, &request, deadline)
-        } else {
-            let mut stream = socket;
-            exchange_on(&mut stream, &request, deadline)
-        }
-    }
-}
-
-fn left(deadline: Instant) -> Result<Duration, String> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        Err("timed out".into())
-    } else {
-        Ok(left)
-    }
-}
-
-fn request(target: &Target, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
-    let url = &target.url;
-    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let host = &url[url::Position::BeforeHost..url::Position::AfterPort];
-    let mut head = format!(
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: backoffice-webhooks/{}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        if path.is_empty() { "/" } else { path },
-        env!("CARGO_PKG_VERSION"),
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-/// Write the request, read the final response head; its status.
-fn exchange_on<S: Read + Write>(
-    stream: &mut S,
-    request: &[u8],
-    deadline: Instant,
-) -> Result<u16, String> {
-    stream
-        .write_all(request)
-        .and_then(|()| stream.flush())
-        .map_err(|e| io_error("sending", &e))?;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    loop {
-        left(deadline)?;
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| io_error("reading the answer", &e))?;
-        if n == 0 {
-            return Err("the connection closed before an answer".into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        loop {
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut response = httparse::Response::new(&mut headers);
-            match response.parse(&buf) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let status = response.code.unwrap_or(0);
-                    if (100..200).contains(&status) {
-                        // An interim answer (100 Continue): the real one follows.
-                        buf.drain(..len);
-                        continue;
-                    }
-                    return Ok(status);
-                }
-                Ok(httparse::Status::Partial) => break,
-                Err(e) => return Err(format!("the answer is not HTTP: {e}")),
-            }
-        }
-        if buf.len() > MAX_HEAD {
+        let mut response = request.send().map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        let head = 16
+            + response
+                .headers()
+                .iter()
+                .map(|(n, v)| n.as_str().len() + v.len() + 4)
+                .sum::<usize>();
+        if head > MAX_HEAD {
             return Err(format!(
                 "the answer's head is larger than {} KiB",
                 MAX_HEAD / 1024
             ));
         }
+        // Read a bounded part of the body: a small one lets the connection be reused;
+        // a large one is cut off (the status already decided).
+        let mut sink = Vec::new();
+        let _ = (&mut response).take(MAX_BODY).read_to_end(&mut sink);
+        Ok(status)
     }
 }
 
-fn io_error(what: &str, e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-            format!("timed out {what}")
+/// What went wrong, in words: the kind, then the causes (reqwest's own message names
+/// only the URL).
+fn describe(e: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
         }
-        _ => format!("{what}: {e}"),
+        source = s.source();
+    }
+    // Our resolver's refusal is the most useful cause; name it alone.
+    if let Some(refused) = causes.iter().find(|c| c.starts_with("destination refused")) {
+        return refused.clone();
+    }
+    let causes = causes.join(": ");
+    if e.is_timeout() {
+        format!("timed out: {causes}")
+    } else if e.is_connect() {
+        let host = e
+            .url()
+            .map(|u| u[url::Position::BeforeHost..url::Position::AfterPort].to_string())
+            .unwrap_or_default();
+        format!("cannot connect to {host}: {causes}")
+    } else {
+        format!("{e}: {causes}")
     }
 }

@@ -43,28 +43,8 @@ struct Receiver {
 }
 
 fn answer(mut stream: std::net::TcpStream, status: u16, kept: &Mutex<Vec<Received>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut headers = Vec::new();
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = l.split_once(':') {
-            headers.push((name.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    let len: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .map_or(0, |(_, v)| v.parse().unwrap());
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).unwrap();
-    kept.lock().unwrap().push(Received { headers, body });
+    let request = read_request(&stream);
+    kept.lock().unwrap().push(request);
     let _ = match status {
         0 => {
             std::thread::sleep(Duration::from_secs(30));
@@ -86,6 +66,32 @@ fn answer(mut stream: std::net::TcpStream, status: u16, kept: &Mutex<Vec<Receive
             "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ),
     };
+}
+
+/// Read one request (head and `Content-Length` body).
+fn read_request(stream: &std::net::TcpStream) -> Received {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut headers = Vec::new();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = l.split_once(':') {
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    Received { headers, body }
 }
 
 impl Receiver {
@@ -274,6 +280,111 @@ fn a_dead_delivery_is_replayed_with_the_same_webhook_id() {
     assert_eq!(log[0].last_status, Some(204));
 }
 
+/// A listener that answers every request with `302 Found` to `location`; how many
+/// requests it got.
+fn redirector(location: &str) -> (String, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let count = Arc::new(Mutex::new(0));
+    let kept = count.clone();
+    let location = location.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            read_request(&stream);
+            *kept.lock().unwrap() += 1;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+            );
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn a_redirect_to_a_private_address_is_not_followed() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    // The redirect points at a loopback receiver (private); even with private
+    // destinations allowed for the test, no redirect is ever followed.
+    let private = Receiver::start(&[200]);
+    let (url, redirected) = redirector(&private.url);
+    t.host
+        .webhook_add("acme", &url, &["probe.happened".to_string()])
+        .unwrap();
+    t.call("acme", "probe", "emit", json!({"topic": "probe.happened"}))
+        .unwrap();
+    t.host.run_due().unwrap();
+    let log = t.host.webhook_deliveries("acme", None, 10).unwrap();
+    assert_eq!(*redirected.lock().unwrap(), 1);
+    assert!(private.received().is_empty(), "the redirect was followed");
+    assert_eq!(log[0].state, "pending", "{log:?}");
+    assert_eq!(log[0].last_status, Some(302));
+    let error = log[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("do not follow redirects"), "{error}");
+}
+
+#[test]
+fn a_private_destination_is_refused_at_send_time_without_the_setting() {
+    // Endpoints added while the host allowed private destinations, then `serve`
+    // without the setting: a name (`localhost`, checked by the sender's resolver) and
+    // an IP literal (checked before the request) are refused, nothing connects.
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("probe").ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(Mutex::new(0));
+    let kept = connections.clone();
+    std::thread::spawn(move || {
+        for _ in listener.incoming() {
+            *kept.lock().unwrap() += 1;
+        }
+    });
+    for host in ["localhost", "127.0.0.1"] {
+        let url = format!("https://{host}:{port}/hook");
+        let out = cli
+            .command(&[
+                "webhook", "add", "--tenant", "acme", "--topic", "probe.*", "--url", &url,
+            ])
+            .env("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let env = [("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "0")];
+    let _server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+    cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
+    wait_for("both attempts", || {
+        let log = cli
+            .run(&["webhook", "deliveries", "--tenant", "acme", "--json"])
+            .json();
+        log.as_array().unwrap().len() == 2
+            && log
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["attempts"] == 1 && !d["last_error"].is_null())
+    });
+    let log = cli
+        .run(&["webhook", "deliveries", "--tenant", "acme", "--json"])
+        .json();
+    for d in log.as_array().unwrap() {
+        let error = d["last_error"].as_str().unwrap();
+        assert!(error.contains("destination refused"), "{error}");
+        assert!(error.contains("loopback"), "{error}");
+        assert_eq!(d["state"], "pending", "{d}");
+    }
+    assert_eq!(
+        *connections.lock().unwrap(),
+        0,
+        "a refused address was connected to"
+    );
+}
+
 #[test]
 fn the_cli_refuses_private_and_plain_http_destinations_without_the_setting() {
     let cli = Cli::new();
@@ -392,7 +503,7 @@ fn a_slow_endpoint_times_out_and_is_retried_with_the_same_id() {
 }
 
 #[test]
-fn an_oversized_answer_head_fails_and_a_large_body_is_never_read() {
+fn an_oversized_answer_head_fails_and_a_large_body_is_cut_off() {
     let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
     let t = host(&clock);
     let rx = Receiver::start(&[1, 2]);
