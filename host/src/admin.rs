@@ -11,6 +11,7 @@
 //! | [`WORK_READ`] `work.read` | see the tenant's scheduled jobs, their runs and its events |
 //! | [`WORK_RETRY`] `work.retry` | retry the tenant's dead-lettered jobs and deliveries |
 //! | [`AUDIT_READ`] `audit.read` | read the tenant's audit chain and its verification |
+//! | [`crate::webhooks::WEBHOOKS_MANAGE`] `webhooks.manage` | add, list, remove and rotate the tenant's webhooks, read and replay their deliveries |
 //!
 //! A tenant's `admin` role holds `*` and so all of them; system administrators hold
 //! them in every tenant.

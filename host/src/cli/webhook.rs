@@ -49,6 +49,9 @@ pub enum WebhookCommand {
         /// Only this endpoint's deliveries.
         #[arg(long)]
         webhook: Option<String>,
+        /// Only deliveries in this state: pending, delivered or dead.
+        #[arg(long)]
+        state: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
@@ -106,10 +109,11 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
         WebhookCommand::Deliveries {
             tenant,
             webhook,
+            state,
             limit,
             json,
         } => {
-            let list = host.webhook_deliveries(tenant, webhook.as_deref(), *limit)?;
+            let list = host.webhook_log(tenant, webhook.as_deref(), state.as_deref(), *limit)?;
             if *json {
                 return super::print_json(&list);
             }

@@ -569,12 +569,15 @@ pub trait Transaction: Send {
         &mut self,
         tenant: &str,
         endpoint: Option<&str>,
+        state: Option<&str>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>> {
-        let _ = (tenant, endpoint, limit);
+        let _ = (tenant, endpoint, state, limit);
         Err(webhooks_unsupported())
     }
-    /// Send a dead or delivered delivery again, same `webhook-id`; whether it was.
+    /// Send a dead or delivered delivery again, same `webhook-id`: true; false when
+    /// there is no such delivery; [`StoreError::Conflict`] when it is pending or its
+    /// endpoint was removed.
     fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
         let _ = (tenant, id, now_ms);
         Err(webhooks_unsupported())

@@ -991,9 +991,10 @@ impl Transaction for PgTx {
         &mut self,
         tenant: &str,
         endpoint: Option<&str>,
+        state: Option<&str>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>> {
-        postgres_webhooks::deliveries(self.c()?, tenant, endpoint, limit)
+        postgres_webhooks::deliveries(self.c()?, tenant, endpoint, state, limit)
     }
     fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
         postgres_webhooks::replay(self.c()?, tenant, id, now_ms)

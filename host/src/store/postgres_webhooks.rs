@@ -4,7 +4,9 @@
 use postgres::Row;
 
 use super::postgres::{Conn, conflict_on_unique};
-use super::{EventRecord, Finish, Result, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use super::{
+    EventRecord, Finish, Result, StoreError, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+};
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
@@ -218,15 +220,17 @@ pub(super) fn deliveries(
     c: &mut Conn,
     tenant: &str,
     endpoint: Option<&str>,
+    state: Option<&str>,
     limit: u32,
 ) -> Result<Vec<WebhookDelivery>> {
     Ok(c.query(
         &format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
               WHERE tenant = $1 AND ($2::TEXT IS NULL OR endpoint_id = $2)
+                AND ($4::TEXT IS NULL OR state = $4)
               ORDER BY id DESC LIMIT $3"
         ),
-        &[&tenant, &endpoint, &i64::from(limit)],
+        &[&tenant, &endpoint, &i64::from(limit), &state],
     )?
     .iter()
     .map(row_to_delivery)
@@ -241,5 +245,20 @@ pub(super) fn replay(c: &mut Conn, tenant: &str, id: i64, now_ms: i64) -> Result
             AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id)",
         &[&tenant, &id, &now_ms],
     )?;
-    Ok(n > 0)
+    if n > 0 {
+        return Ok(true);
+    }
+    let exists = !c
+        .query(
+            "SELECT 1 FROM webhook_deliveries WHERE tenant = $1 AND id = $2",
+            &[&tenant, &id],
+        )?
+        .is_empty();
+    if exists {
+        Err(StoreError::Conflict(format!(
+            "delivery {id} is pending or its endpoint was removed"
+        )))
+    } else {
+        Ok(false)
+    }
 }

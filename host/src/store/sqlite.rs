@@ -1083,9 +1083,10 @@ impl Transaction for FileTx {
         &mut self,
         tenant: &str,
         endpoint: Option<&str>,
+        state: Option<&str>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>> {
-        sqlite_webhooks::deliveries(self.conn()?, tenant, endpoint, limit)
+        sqlite_webhooks::deliveries(self.conn()?, tenant, endpoint, state, limit)
     }
     fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
         sqlite_webhooks::replay(self.conn()?, tenant, id, now_ms)

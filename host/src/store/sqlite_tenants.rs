@@ -1090,10 +1090,11 @@ impl Transaction for RoutedTx {
         &mut self,
         tenant: &str,
         endpoint: Option<&str>,
+        state: Option<&str>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>> {
         self.tenant_mut(tenant)?
-            .webhook_deliveries(tenant, endpoint, limit)
+            .webhook_deliveries(tenant, endpoint, state, limit)
     }
     fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
         self.tenant_mut(tenant)?.webhook_replay(tenant, id, now_ms)

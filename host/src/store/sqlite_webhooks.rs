@@ -245,21 +245,24 @@ pub(super) fn deliveries(
     conn: &Connection,
     tenant: &str,
     endpoint: Option<&str>,
+    state: Option<&str>,
     limit: u32,
 ) -> Result<Vec<WebhookDelivery>> {
     let rows = conn
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
               WHERE tenant = ?1 AND (?2 IS NULL OR endpoint_id = ?2)
+                AND (?4 IS NULL OR state = ?4)
               ORDER BY id DESC LIMIT ?3"
         ))?
-        .query_map(params![tenant, endpoint, limit], row_to_delivery)?
+        .query_map(params![tenant, endpoint, limit, state], row_to_delivery)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
 /// Send a delivery again (dead or delivered) with the same `webhook-id`, from a fresh
-/// count of attempts; false when it is pending or does not exist.
+/// count of attempts; false when the tenant has no such delivery, a conflict when it
+/// is pending or its endpoint was removed.
 pub(super) fn replay(conn: &Connection, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
     let n = conn.execute(
         "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?3,
@@ -268,5 +271,17 @@ pub(super) fn replay(conn: &Connection, tenant: &str, id: i64, now_ms: i64) -> R
             AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = endpoint_id)",
         params![tenant, id, now_ms],
     )?;
-    Ok(n > 0)
+    if n > 0 {
+        return Ok(true);
+    }
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM webhook_deliveries WHERE tenant = ?1 AND id = ?2")?
+        .exists(params![tenant, id])?;
+    if exists {
+        Err(StoreError::Conflict(format!(
+            "delivery {id} is pending or its endpoint was removed"
+        )))
+    } else {
+        Ok(false)
+    }
 }

@@ -1071,34 +1071,56 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
         tx.webhook_finish("acme", d.id, "b", 2_100, &failed, &dead)
             .unwrap()
     );
-    let log = tx.webhook_deliveries("acme", None, 10).unwrap();
+    let log = tx.webhook_deliveries("acme", None, None, 10).unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(
         (log[0].state.as_str(), log[0].last_status, log[0].done_ms),
         ("dead", Some(500), Some(2_100))
     );
     assert!(
-        tx.webhook_deliveries("globex", None, 10)
+        tx.webhook_deliveries("globex", None, None, 10)
             .unwrap()
             .is_empty()
     );
     assert!(tx.webhook_replay("acme", d.id, 3_000).unwrap());
     assert!(
-        !tx.webhook_replay("acme", d.id, 3_000).unwrap(),
+        matches!(
+            tx.webhook_replay("acme", d.id, 3_000),
+            Err(StoreError::Conflict(_))
+        ),
         "already pending"
+    );
+    assert!(
+        !tx.webhook_replay("acme", 999_999, 3_000).unwrap(),
+        "unknown"
     );
     tx.commit().unwrap();
 
     let mut tx = storage.begin_for(&["acme"]).unwrap();
     assert!(tx.webhook_delete("acme", "wh_a", 4_000).unwrap());
     assert!(!tx.webhook_delete("acme", "wh_a", 4_000).unwrap());
-    let log = tx.webhook_deliveries("acme", Some("wh_a"), 10).unwrap();
+    let log = tx
+        .webhook_deliveries("acme", Some("wh_a"), None, 10)
+        .unwrap();
     assert_eq!(
         log[0].state, "dead",
         "pending deliveries die with their endpoint"
     );
+    let dead = tx
+        .webhook_deliveries("acme", Some("wh_a"), Some("dead"), 10)
+        .unwrap();
+    assert_eq!(dead.len(), log.iter().filter(|d| d.state == "dead").count());
     assert!(
-        !tx.webhook_replay("acme", d.id, 5_000).unwrap(),
+        tx.webhook_deliveries("acme", Some("wh_a"), Some("pending"), 10)
+            .unwrap()
+            .is_empty(),
+        "the state filter"
+    );
+    assert!(
+        matches!(
+            tx.webhook_replay("acme", d.id, 5_000),
+            Err(StoreError::Conflict(_))
+        ),
         "no endpoint"
     );
     tx.commit().unwrap();

@@ -25,9 +25,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::admin::require;
+use crate::auth::Principal;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
-use crate::store::{EventRecord, Finish, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use crate::store::{
+    EventRecord, Finish, StoreError, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+};
 
 /// What the host allows and how hard it tries.
 #[derive(Debug, Clone)]
@@ -175,6 +179,12 @@ pub struct AddedWebhook {
     pub secret: String,
 }
 
+fn unknown_webhook(tenant: &str, id: &str) -> HostError {
+    HostError::NotFound(format!(
+        "tenant '{tenant}' has no webhook '{id}'; see `backoffice webhook list --tenant {tenant}`"
+    ))
+}
+
 fn check_topics(topics: &[String]) -> HostResult<()> {
     if topics.is_empty() {
         return Err(HostError::InvalidInput(
@@ -200,6 +210,12 @@ fn check_topics(topics: &[String]) -> HostResult<()> {
     Ok(())
 }
 
+/// Add, remove, rotate, replay and read a tenant's webhooks (HTTP API, console).
+pub const WEBHOOKS_MANAGE: &str = "webhooks.manage";
+
+/// Delivery states a log may be filtered by.
+pub const DELIVERY_STATES: &[&str] = &["pending", "delivered", "dead"];
+
 impl Host {
     /// Subscribe `url` to `topics` for `tenant`. The URL is checked (HTTPS, and every
     /// address it resolves to public, unless private destinations are allowed).
@@ -208,6 +224,28 @@ impl Host {
         tenant: &str,
         url: &str,
         topics: &[String],
+    ) -> HostResult<AddedWebhook> {
+        self.webhook_add_by(tenant, url, topics, &self.operator().to_string())
+    }
+
+    /// [`Host::webhook_add`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_add_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        url: &str,
+        topics: &[String],
+    ) -> HostResult<AddedWebhook> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_add_by(tenant, url, topics, &principal.actor())
+    }
+
+    fn webhook_add_by(
+        &self,
+        tenant: &str,
+        url: &str,
+        topics: &[String],
+        actor: &str,
     ) -> HostResult<AddedWebhook> {
         check_topics(topics)?;
         guard::resolve(url, self.webhooks.policy.allow_private)
@@ -226,9 +264,10 @@ impl Host {
         Host::require_tenant(tx.as_mut(), tenant)?;
         tx.webhook_insert(&endpoint)?;
         let detail = serde_json::json!({ "url": endpoint.url, "topics": endpoint.topics });
-        self.audit_admin(
+        self.audit_admin_as(
             tx.as_mut(),
             Some(tenant),
+            actor,
             "webhook.add",
             format!("webhook:{}", endpoint.id),
             detail,
@@ -247,18 +286,42 @@ impl Host {
         Ok(tx.webhook_list(tenant)?)
     }
 
+    /// [`Host::webhook_list`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_list_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+    ) -> HostResult<Vec<WebhookEndpoint>> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_list(tenant)
+    }
+
     /// Remove an endpoint; its pending deliveries are marked dead.
     pub fn webhook_remove(&self, tenant: &str, id: &str) -> HostResult<()> {
+        self.webhook_remove_by(tenant, id, &self.operator().to_string())
+    }
+
+    /// [`Host::webhook_remove`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_remove_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+    ) -> HostResult<()> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_remove_by(tenant, id, &principal.actor())
+    }
+
+    fn webhook_remove_by(&self, tenant: &str, id: &str, actor: &str) -> HostResult<()> {
         let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         if !tx.webhook_delete(tenant, id, self.clock.now_ms())? {
-            return Err(HostError::NotFound(format!(
-                "tenant '{tenant}' has no webhook '{id}'; see `backoffice webhook list --tenant {tenant}`"
-            )));
+            return Err(unknown_webhook(tenant, id));
         }
-        self.audit_admin(
+        self.audit_admin_as(
             tx.as_mut(),
             Some(tenant),
+            actor,
             "webhook.remove",
             format!("webhook:{id}"),
             serde_json::json!({}),
@@ -274,25 +337,82 @@ impl Host {
         endpoint: Option<&str>,
         limit: u32,
     ) -> HostResult<Vec<WebhookDelivery>> {
+        self.webhook_log(tenant, endpoint, None, limit)
+    }
+
+    /// A tenant's delivery log, newest first, of one endpoint and/or in one state
+    /// (`pending`, `delivered`, `dead`).
+    pub fn webhook_log(
+        &self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<WebhookDelivery>> {
+        if let Some(state) = state
+            && !DELIVERY_STATES.contains(&state)
+        {
+            return Err(HostError::InvalidInput(format!(
+                "'{state}' is not a delivery state; use one of {}",
+                DELIVERY_STATES.join(", ")
+            )));
+        }
         let mut tx = self.storage.begin_read()?;
         Host::require_tenant(tx.as_mut(), tenant)?;
-        Ok(tx.webhook_deliveries(tenant, endpoint, limit)?)
+        Ok(tx.webhook_deliveries(tenant, endpoint, state, limit)?)
+    }
+
+    /// [`Host::webhook_log`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_log_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<WebhookDelivery>> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_log(tenant, endpoint, state, limit)
     }
 
     /// Send a dead or delivered delivery again now, with the same `webhook-id`.
     pub fn webhook_replay(&self, tenant: &str, id: i64) -> HostResult<()> {
+        self.webhook_replay_by(tenant, id, &self.operator().to_string())
+    }
+
+    /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_replay_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: i64,
+    ) -> HostResult<()> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_replay_by(tenant, id, &principal.actor())
+    }
+
+    fn webhook_replay_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
         let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
-        if !tx.webhook_replay(tenant, id, self.clock.now_ms())? {
-            return Err(HostError::Conflict(format!(
-                "delivery {id} of tenant '{tenant}' is pending, gone, or its endpoint was removed; \
-                 see `backoffice webhook deliveries --tenant {tenant}`"
-            )));
+        match tx.webhook_replay(tenant, id, self.clock.now_ms()) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(HostError::NotFound(format!(
+                    "tenant '{tenant}' has no webhook delivery {id}; see `backoffice webhook deliveries --tenant {tenant}`"
+                )));
+            }
+            Err(StoreError::Conflict(why)) => {
+                return Err(HostError::Conflict(format!(
+                    "{why}: only a dead or delivered delivery of an existing endpoint can be replayed"
+                )));
+            }
+            Err(e) => return Err(e.into()),
         }
         let target = format!("delivery:{id}");
-        self.audit_admin(
+        self.audit_admin_as(
             tx.as_mut(),
             Some(tenant),
+            actor,
             "webhook.replay",
             target,
             serde_json::json!({}),

@@ -794,3 +794,189 @@ fn serve_trusts_the_ca_file_for_https_endpoints() {
         log[0]["state"] == "delivered"
     });
 }
+
+/// A user of `tenant` with `role`, and an API token for them.
+fn token_for(cli: &Cli, tenant: &str, user: &str, role: &str) -> String {
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            user,
+            "--tenant",
+            tenant,
+            "--password-stdin",
+        ],
+        "a long password for the test",
+    )
+    .ok();
+    cli.run(&["user", "assign-role", user, role, "--tenant", tenant])
+        .ok();
+    let out = cli
+        .run(&[
+            "token", "create", "--user", user, "--tenant", tenant, "--name", "test",
+        ])
+        .ok();
+    out.trim().to_string()
+}
+
+#[test]
+fn tenant_admins_manage_webhooks_over_http() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.run(&["tenant", "create", "globex"]).ok();
+    cli.install_unsigned("probe").ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    cli.run(&[
+        "role",
+        "create",
+        "clerk",
+        "--tenant",
+        "acme",
+        "--permission",
+        "work.read",
+    ])
+    .ok();
+    let boss = token_for(&cli, "acme", "boss", "admin");
+    let clerk = token_for(&cli, "acme", "clerk", "clerk");
+    let rx = Receiver::start(&[200]);
+    let env = [("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")];
+    let server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+    let hooks = "/v1/tenants/acme/webhooks";
+
+    // Without the permission, for another tenant, without a token: refused.
+    let r = server.request("GET", hooks, Some(&clerk), "");
+    let doc = r.problem(403, "forbidden");
+    assert!(
+        doc["detail"].as_str().unwrap().contains("webhooks.manage"),
+        "{doc}"
+    );
+    let body = json!({"url": rx.url, "topics": ["probe.*"]}).to_string();
+    server
+        .request("POST", "/v1/tenants/globex/webhooks", Some(&boss), &body)
+        .problem(403, "forbidden");
+    assert_eq!(server.request("GET", hooks, None, "").status, 401);
+
+    // Bad input: 400 saying what is wrong; unknown ids: 404.
+    for (bad, says) in [
+        (
+            json!({"url": "ftp://example.com/x", "topics": ["a"]}),
+            "scheme",
+        ),
+        (json!({"url": rx.url, "topics": []}), "at least one topic"),
+        (
+            json!({"url": rx.url, "topics": ["a b"]}),
+            "not a topic pattern",
+        ),
+        (json!({"topics": ["a"]}), "url"),
+    ] {
+        let r = server.request("POST", hooks, Some(&boss), &bad.to_string());
+        let doc = r.problem(400, "invalid-input");
+        assert!(doc["detail"].as_str().unwrap().contains(says), "{doc}");
+    }
+    server
+        .request("DELETE", &format!("{hooks}/wh_nope"), Some(&boss), "")
+        .problem(404, "not-found");
+    server
+        .request(
+            "POST",
+            &format!("{hooks}/deliveries/999999/replay"),
+            Some(&boss),
+            "",
+        )
+        .problem(404, "not-found");
+    server
+        .request(
+            "POST",
+            &format!("{hooks}/deliveries/abc/replay"),
+            Some(&boss),
+            "",
+        )
+        .problem(400, "invalid-input");
+    server
+        .request(
+            "GET",
+            &format!("{hooks}/deliveries?status=lost"),
+            Some(&boss),
+            "",
+        )
+        .problem(400, "invalid-input");
+
+    // Add: 201 with the secret, once; the list never shows it.
+    let r = server.request("POST", hooks, Some(&boss), &body);
+    assert_eq!(r.status, 201, "{r:?}");
+    let added = r.json();
+    let id = added["id"].as_str().unwrap().to_string();
+    let secret = added["secret"].as_str().unwrap().to_string();
+    assert!(
+        id.starts_with("wh_") && secret.starts_with("whsec_"),
+        "{added}"
+    );
+    let list = server.request("GET", hooks, Some(&boss), "").json();
+    assert_eq!(list["webhooks"][0]["id"], json!(id));
+    assert!(!list.to_string().contains("whsec_"), "{list}");
+
+    // An event is delivered, signed with that secret; the log filters by endpoint
+    // and state.
+    cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
+    let log_of = |query: &str| {
+        server
+            .request(
+                "GET",
+                &format!("{hooks}/deliveries{query}"),
+                Some(&boss),
+                "",
+            )
+            .json()["deliveries"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    wait_for("the delivery", || log_of("?status=delivered").len() == 1);
+    verify(&secret, &rx.received()[0]);
+    let delivered = log_of(&format!("?endpoint={id}&status=delivered"));
+    assert_eq!(delivered[0]["last_status"], 200);
+    assert!(log_of("?status=pending").is_empty());
+    assert!(log_of("?endpoint=wh_other").is_empty());
+
+    // Replay: 202, sent again with the same webhook-id.
+    let delivery = delivered[0]["id"].as_i64().unwrap();
+    let r = server.request(
+        "POST",
+        &format!("{hooks}/deliveries/{delivery}/replay"),
+        Some(&boss),
+        "",
+    );
+    assert_eq!(r.status, 202, "{r:?}");
+    wait_for("the replay", || rx.received().len() == 2);
+    let got = rx.received();
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+
+    // Remove: 204, gone from the list; the audit chain names the user, never the secret.
+    let r = server.request("DELETE", &format!("{hooks}/{id}"), Some(&boss), "");
+    assert_eq!(r.status, 204, "{r:?}");
+    let list = server.request("GET", hooks, Some(&boss), "").json();
+    assert_eq!(list["webhooks"], json!([]));
+    let audit = cli
+        .run(&["audit", "list", "--tenant", "acme", "--json"])
+        .ok();
+    for action in ["webhook.add", "webhook.replay", "webhook.remove"] {
+        assert!(audit.contains(action), "{action}: {audit}");
+    }
+    assert!(
+        audit.contains("boss"),
+        "the actor is the signed-in user: {audit}"
+    );
+    assert!(!audit.contains(&secret));
+
+    // The OpenAPI document lists the routes.
+    let doc = server.request("GET", "/openapi.json", None, "").json();
+    for path in [
+        "/v1/tenants/{tenant}/webhooks",
+        "/v1/tenants/{tenant}/webhooks/{id}",
+        "/v1/tenants/{tenant}/webhooks/deliveries",
+        "/v1/tenants/{tenant}/webhooks/deliveries/{id}/replay",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+}
