@@ -510,6 +510,35 @@ async fn webhook_remove(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RotateRequest {
+    /// Seconds the old secret keeps signing; 24 h when absent.
+    overlap_secs: Option<u64>,
+}
+
+/// 200 with the new secret, shown only this once.
+async fn webhook_rotate(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<crate::webhooks::RotatedWebhook>> {
+    let bytes = body_bytes(body)?;
+    let req: RotateRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        RotateRequest { overlap_secs: None }
+    } else {
+        json_body(Ok(bytes))?
+    };
+    let overlap = Duration::from_secs(req.overlap_secs.unwrap_or(24 * 3600));
+    Ok(Json(
+        blocking(&state, move |host| {
+            host.webhook_rotate_as(&caller, &tenant, &id, overlap)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DeliveryParams {
     endpoint: Option<String>,
     status: Option<String>,
@@ -689,6 +718,10 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .route(
             "/v1/tenants/{tenant}/webhooks/{id}",
             axum::routing::delete(webhook_remove),
+        )
+        .route(
+            "/v1/tenants/{tenant}/webhooks/{id}/rotate",
+            post(webhook_rotate),
         )
         .merge(console::routes())
         .fallback(not_found)

@@ -256,6 +256,27 @@ fn webhook_paths(paths: &mut Map<String, Value>) {
         } }),
     );
     paths.insert(
+        "/v1/tenants/{tenant}/webhooks/{id}/rotate".into(),
+        json!({ "post": {
+            "operationId": "webhooks-rotate", "tags": ["webhooks"], "x-permission": "webhooks.manage",
+            "summary": "Give an endpoint a new secret (shown once); the old one also signs during the overlap",
+            "description": permission,
+            "parameters": [tenant_parameter(), webhook_id_parameter()],
+            "requestBody": { "required": false, "content": { "application/json": { "schema": {
+                "type": "object", "additionalProperties": false,
+                "properties": { "overlap_secs": { "type": "integer", "minimum": 0, "maximum": 2_592_000,
+                    "description": "How long the old secret keeps signing beside the new one; 86400 when absent, 0 drops it at once" } }
+            } } } },
+            "responses": with("200", "The new secret", Some(json!({
+                "type": "object", "required": ["id", "secret"],
+                "properties": { "id": { "type": "string" },
+                    "secret": { "type": "string", "description": "`whsec_...`, shown only this once" },
+                    "previous_secret_until_ms": { "type": ["integer", "null"] } } })),
+                &[("400", "Overlap too long or malformed body"), ("404", "Unknown tenant or webhook"),
+                  ("409", "Rotated too often")])
+        } }),
+    );
+    paths.insert(
         "/v1/tenants/{tenant}/webhooks/deliveries".into(),
         json!({ "get": {
             "operationId": "webhooks-deliveries", "tags": ["webhooks"], "x-permission": "webhooks.manage",

@@ -41,6 +41,23 @@ pub enum WebhookCommand {
         /// Endpoint id (`wh_...`).
         id: String,
     },
+    /// Give an endpoint a new signing secret, printed only this once. During the
+    /// overlap both secrets sign (`webhook-signature: v1,<new> v1,<old>`), so the
+    /// receiver can switch without losing a delivery.
+    Rotate {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Endpoint id (`wh_...`).
+        id: String,
+        /// How long the old secret keeps signing: 45s, 30m, 24h, 7d (at most 30d), or
+        /// 0 to drop it at once.
+        #[arg(long, default_value = "24h")]
+        overlap: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// The delivery log, newest first: state, attempts, last status and error.
     Deliveries {
         /// Tenant.
@@ -137,6 +154,32 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
                     d.last_error.as_deref().unwrap_or("-")
                 );
             }
+            Ok(())
+        }
+        WebhookCommand::Rotate {
+            tenant,
+            id,
+            overlap,
+            json,
+        } => {
+            let overlap = match overlap.as_str() {
+                "0" => std::time::Duration::ZERO,
+                text => crate::identity::parse_duration(text)?,
+            };
+            let rotated = host.webhook_rotate(tenant, id, overlap)?;
+            if *json {
+                return super::print_json(&rotated);
+            }
+            println!("id      {}", rotated.id);
+            println!("secret  {}", rotated.secret);
+            match rotated.previous_secret_until_ms {
+                Some(ms) => println!(
+                    "the old secret also signs until {} (then only the new one)",
+                    crate::webhooks::rfc3339_ms(ms)
+                ),
+                None => println!("the old secret no longer signs"),
+            }
+            println!("(the secret is not shown again)");
             Ok(())
         }
         WebhookCommand::Replay { tenant, id } => {

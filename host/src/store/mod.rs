@@ -527,6 +527,11 @@ pub trait Transaction: Send {
         let _ = tenant;
         Err(webhooks_unsupported())
     }
+    /// Replace an endpoint's secret fields (a rotation); whether it exists.
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        let _ = endpoint;
+        Err(webhooks_unsupported())
+    }
     /// Remove an endpoint (its pending deliveries become dead); whether it existed.
     fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
         let _ = (tenant, id, now_ms);

@@ -961,6 +961,9 @@ impl Transaction for PgTx {
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
         postgres_webhooks::endpoint_list(self.c()?, tenant)
     }
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        postgres_webhooks::endpoint_set_secret(self.c()?, endpoint)
+    }
     fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
         postgres_webhooks::endpoint_delete(self.c()?, tenant, id, now_ms)
     }

@@ -11,7 +11,9 @@ use super::{
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, url TEXT NOT NULL, topics TEXT NOT NULL,
-    secret_sealed BYTEA NOT NULL, created_ms BIGINT NOT NULL
+    secret_sealed BYTEA NOT NULL, created_ms BIGINT NOT NULL,
+    secret_generation BIGINT NOT NULL DEFAULT 0, previous_secret_sealed BYTEA,
+    previous_secret_until_ms BIGINT
 );
 CREATE INDEX IF NOT EXISTS webhook_endpoints_by_tenant ON webhook_endpoints (tenant);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
@@ -26,7 +28,8 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, 
 CREATE INDEX IF NOT EXISTS webhook_deliveries_log ON webhook_deliveries (tenant, id);
 "#;
 
-const ENDPOINT_COLUMNS: &str = "id, tenant, url, topics, secret_sealed, created_ms";
+const ENDPOINT_COLUMNS: &str = "id, tenant, url, topics, secret_sealed, created_ms, \
+                                secret_generation, previous_secret_sealed, previous_secret_until_ms";
 
 fn row_to_endpoint(r: &Row) -> WebhookEndpoint {
     let topics: String = r.get(3);
@@ -37,6 +40,9 @@ fn row_to_endpoint(r: &Row) -> WebhookEndpoint {
         topics: serde_json::from_str(&topics).unwrap_or_default(),
         secret_sealed: r.get(4),
         created_ms: r.get(5),
+        secret_generation: u32::try_from(r.get::<_, i64>(6)).unwrap_or(0),
+        previous_secret_sealed: r.get(7),
+        previous_secret_until_ms: r.get(8),
     }
 }
 
@@ -68,7 +74,7 @@ pub(super) fn endpoint_insert(c: &mut Conn, ep: &WebhookEndpoint) -> Result<()> 
     let topics = serde_json::to_string(&ep.topics).unwrap_or_else(|_| "[]".into());
     c.exec_raw(
         &format!(
-            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ),
         &[
             &ep.id,
@@ -77,6 +83,9 @@ pub(super) fn endpoint_insert(c: &mut Conn, ep: &WebhookEndpoint) -> Result<()> 
             &topics,
             &ep.secret_sealed,
             &ep.created_ms,
+            &i64::from(ep.secret_generation),
+            &ep.previous_secret_sealed,
+            &ep.previous_secret_until_ms,
         ],
     )?
     .map_err(|e| conflict_on_unique(e, || format!("webhook '{}' already exists", ep.id)))?;
@@ -93,6 +102,24 @@ pub(super) fn endpoint_list(c: &mut Conn, tenant: &str) -> Result<Vec<WebhookEnd
     .iter()
     .map(row_to_endpoint)
     .collect())
+}
+
+/// Replace an endpoint's secrets (a rotation); whether it exists.
+pub(super) fn endpoint_set_secret(c: &mut Conn, ep: &WebhookEndpoint) -> Result<bool> {
+    let n = c.exec(
+        "UPDATE webhook_endpoints SET secret_sealed = $3, secret_generation = $4,
+                previous_secret_sealed = $5, previous_secret_until_ms = $6
+          WHERE tenant = $1 AND id = $2",
+        &[
+            &ep.tenant,
+            &ep.id,
+            &ep.secret_sealed,
+            &i64::from(ep.secret_generation),
+            &ep.previous_secret_sealed,
+            &ep.previous_secret_until_ms,
+        ],
+    )?;
+    Ok(n > 0)
 }
 
 pub(super) fn endpoint_delete(c: &mut Conn, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {

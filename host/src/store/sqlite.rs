@@ -1053,6 +1053,9 @@ impl Transaction for FileTx {
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
         sqlite_webhooks::endpoint_list(self.conn()?, tenant)
     }
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        sqlite_webhooks::endpoint_set_secret(self.conn()?, endpoint)
+    }
     fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
         sqlite_webhooks::endpoint_delete(self.conn()?, tenant, id, now_ms)
     }

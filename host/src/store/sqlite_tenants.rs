@@ -1056,6 +1056,10 @@ impl Transaction for RoutedTx {
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
         self.tenant_mut(tenant)?.webhook_list(tenant)
     }
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        self.tenant_mut(&endpoint.tenant)?
+            .webhook_set_secret(endpoint)
+    }
     fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
         self.tenant_mut(tenant)?.webhook_delete(tenant, id, now_ms)
     }

@@ -13,7 +13,10 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
     url TEXT NOT NULL,
     topics TEXT NOT NULL,
     secret_sealed BLOB NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    secret_generation INTEGER NOT NULL DEFAULT 0,
+    previous_secret_sealed BLOB,
+    previous_secret_until_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,7 +40,8 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, 
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, id);
 "#;
 
-const ENDPOINT_COLUMNS: &str = "id, tenant, url, topics, secret_sealed, created_ms";
+const ENDPOINT_COLUMNS: &str = "id, tenant, url, topics, secret_sealed, created_ms, \
+                                secret_generation, previous_secret_sealed, previous_secret_until_ms";
 
 fn row_to_endpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebhookEndpoint> {
     let topics: String = r.get(3)?;
@@ -48,6 +52,9 @@ fn row_to_endpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebhookEndpoint> {
         topics: serde_json::from_str(&topics).unwrap_or_default(),
         secret_sealed: r.get(4)?,
         created_ms: r.get(5)?,
+        secret_generation: r.get(6)?,
+        previous_secret_sealed: r.get(7)?,
+        previous_secret_until_ms: r.get(8)?,
     })
 }
 
@@ -78,7 +85,7 @@ pub(super) fn endpoint_insert(conn: &Connection, ep: &WebhookEndpoint) -> Result
         .map_err(|e| StoreError::Backend(format!("webhook topics: {e}")))?;
     conn.execute(
         &format!(
-            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ),
         params![
             ep.id,
@@ -86,7 +93,10 @@ pub(super) fn endpoint_insert(conn: &Connection, ep: &WebhookEndpoint) -> Result
             ep.url,
             topics,
             ep.secret_sealed,
-            ep.created_ms
+            ep.created_ms,
+            ep.secret_generation,
+            ep.previous_secret_sealed,
+            ep.previous_secret_until_ms
         ],
     )
     .map_err(|e| {
@@ -116,6 +126,24 @@ pub(super) fn endpoint_get(
         ))?
         .query_row(params![tenant, id], row_to_endpoint)
         .optional()?)
+}
+
+/// Replace an endpoint's secrets (a rotation); whether it exists.
+pub(super) fn endpoint_set_secret(conn: &Connection, ep: &WebhookEndpoint) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE webhook_endpoints SET secret_sealed = ?3, secret_generation = ?4,
+                previous_secret_sealed = ?5, previous_secret_until_ms = ?6
+          WHERE tenant = ?1 AND id = ?2",
+        params![
+            ep.tenant,
+            ep.id,
+            ep.secret_sealed,
+            ep.secret_generation,
+            ep.previous_secret_sealed,
+            ep.previous_secret_until_ms
+        ],
+    )?;
+    Ok(n > 0)
 }
 
 /// Remove an endpoint; its pending deliveries die with it (kept in the log as `dead`).

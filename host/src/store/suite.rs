@@ -983,6 +983,9 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
         topics: topics.iter().map(|t| t.to_string()).collect(),
         secret_sealed: vec![1, 2, 3],
         created_ms: 5,
+        secret_generation: 0,
+        previous_secret_sealed: None,
+        previous_secret_until_ms: None,
     };
     let mut tx = storage.begin_for(&["acme", "globex"]).unwrap();
     tx.webhook_insert(&endpoint("wh_a", "acme", &["ledger.*"]))
@@ -995,6 +998,21 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
         tx.webhook_insert(&endpoint("wh_a", "acme", &["x"])),
         Err(StoreError::Conflict(_))
     ));
+    // A rotation replaces the secret fields and nothing else.
+    let rotated = WebhookEndpoint {
+        secret_sealed: vec![4, 5, 6],
+        secret_generation: 1,
+        previous_secret_sealed: Some(vec![1, 2, 3]),
+        previous_secret_until_ms: Some(99),
+        ..endpoint("wh_b", "acme", &["payroll.run"])
+    };
+    assert!(tx.webhook_set_secret(&rotated).unwrap());
+    assert!(
+        !tx.webhook_set_secret(&endpoint("wh_nope", "acme", &["x"]))
+            .unwrap()
+    );
+    let listed = tx.webhook_list("acme").unwrap();
+    assert_eq!(listed.iter().find(|e| e.id == "wh_b"), Some(&rotated));
     tx.commit().unwrap();
 
     let mut tx = storage.begin_read().unwrap();

@@ -24,6 +24,16 @@ pub struct WebhookEndpoint {
     /// The signing key, sealed by the host (see `webhooks::seal`); never shown.
     #[serde(skip)]
     pub secret_sealed: Vec<u8>,
+    /// Rotations so far: the generation the secret is sealed under.
+    #[serde(skip)]
+    pub secret_generation: u32,
+    /// The secret before the last rotation (generation - 1), sealed; it still signs,
+    /// beside the new one, until `previous_secret_until_ms`.
+    #[serde(skip)]
+    pub previous_secret_sealed: Option<Vec<u8>>,
+    /// End of the overlap after a rotation, ms since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_until_ms: Option<i64>,
     /// When it was added, ms since the epoch.
     pub created_ms: i64,
 }

@@ -179,6 +179,21 @@ pub struct AddedWebhook {
     pub secret: String,
 }
 
+/// The longest overlap of a rotation.
+pub const MAX_OVERLAP: Duration = Duration::from_secs(30 * 86_400);
+
+/// A rotated endpoint's new secret, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct RotatedWebhook {
+    /// The endpoint.
+    pub id: String,
+    /// The new `whsec_...`; not shown again.
+    pub secret: String,
+    /// Until when (ms since the epoch) the previous secret also signs; none when it
+    /// was dropped at once.
+    pub previous_secret_until_ms: Option<i64>,
+}
+
 fn unknown_webhook(tenant: &str, id: &str) -> HostError {
     HostError::NotFound(format!(
         "tenant '{tenant}' has no webhook '{id}'; see `backoffice webhook list --tenant {tenant}`"
@@ -253,12 +268,15 @@ impl Host {
         let id = sign::new_id("wh_")?;
         let (secret, text) = sign::new_secret()?;
         let endpoint = WebhookEndpoint {
-            secret_sealed: sign::seal(&self.webhooks.seal_key, &id, &secret)?,
+            secret_sealed: sign::seal(&self.webhooks.seal_key, &id, 0, &secret)?,
             id,
             tenant: tenant.to_string(),
             url: url.to_string(),
             topics: topics.to_vec(),
             created_ms: self.clock.now_ms(),
+            secret_generation: 0,
+            previous_secret_sealed: None,
+            previous_secret_until_ms: None,
         };
         let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
@@ -328,6 +346,84 @@ impl Host {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Give an endpoint a new secret (shown once). For `overlap` the old one still
+    /// signs beside it (`webhook-signature: v1,<new> v1,<old>`), so the receiver can
+    /// switch without losing a delivery; zero drops the old one at once. At most
+    /// [`MAX_OVERLAP`].
+    pub fn webhook_rotate(
+        &self,
+        tenant: &str,
+        id: &str,
+        overlap: Duration,
+    ) -> HostResult<RotatedWebhook> {
+        self.webhook_rotate_by(tenant, id, overlap, &self.operator().to_string())
+    }
+
+    /// [`Host::webhook_rotate`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_rotate_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+        overlap: Duration,
+    ) -> HostResult<RotatedWebhook> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_rotate_by(tenant, id, overlap, &principal.actor())
+    }
+
+    fn webhook_rotate_by(
+        &self,
+        tenant: &str,
+        id: &str,
+        overlap: Duration,
+        actor: &str,
+    ) -> HostResult<RotatedWebhook> {
+        if overlap > MAX_OVERLAP {
+            return Err(HostError::InvalidInput(format!(
+                "an overlap of {} s is longer than the {} days allowed; receivers should switch to the new secret within that",
+                overlap.as_secs(),
+                MAX_OVERLAP.as_secs() / 86_400
+            )));
+        }
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        let Some(old) = tx.webhook_list(tenant)?.into_iter().find(|e| e.id == id) else {
+            return Err(unknown_webhook(tenant, id));
+        };
+        let key = &self.webhooks.seal_key;
+        let generation = old.secret_generation.checked_add(1).ok_or_else(|| {
+            HostError::Conflict(format!(
+                "webhook '{id}' was rotated too often; add a new one"
+            ))
+        })?;
+        let (secret, text) = sign::new_secret()?;
+        let now = self.clock.now_ms();
+        let until = now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
+        let rotated = WebhookEndpoint {
+            secret_sealed: sign::seal(key, id, generation, &secret)?,
+            secret_generation: generation,
+            // The secret of the generation before, kept sealed under its own pad.
+            previous_secret_sealed: (!overlap.is_zero()).then(|| old.secret_sealed.clone()),
+            previous_secret_until_ms: (!overlap.is_zero()).then_some(until),
+            ..old
+        };
+        tx.webhook_set_secret(&rotated)?;
+        self.audit_admin_as(
+            tx.as_mut(),
+            Some(tenant),
+            actor,
+            "webhook.rotate",
+            format!("webhook:{id}"),
+            serde_json::json!({ "overlap_secs": overlap.as_secs(), "generation": generation }),
+        )?;
+        tx.commit()?;
+        Ok(RotatedWebhook {
+            id: id.to_string(),
+            secret: text,
+            previous_secret_until_ms: rotated.previous_secret_until_ms,
+        })
     }
 
     /// A tenant's delivery log, newest first.
@@ -512,27 +608,59 @@ impl AttemptCtx {
         let Some(sender) = self.webhooks.sender() else {
             return failed("the host could not set up TLS; see its log".into());
         };
-        let secret = match sign::unseal(
-            &self.webhooks.seal_key,
-            &endpoint.id,
-            &endpoint.secret_sealed,
-        ) {
+        let body = payload(event);
+        let now = self.clock.now_ms();
+        let timestamp = now.div_euclid(1000);
+        let signature = match signatures(&self.webhooks.seal_key, endpoint, now, |secret| {
+            sign::signature(secret, &d.msg_id, timestamp, &body)
+        }) {
             Ok(s) => s,
             Err(e) => return failed(e.to_string()),
         };
-        let body = payload(event);
-        let timestamp = self.clock.now_ms().div_euclid(1000);
         let headers = [
             ("webhook-id", d.msg_id.clone()),
             ("webhook-timestamp", timestamp.to_string()),
-            (
-                "webhook-signature",
-                sign::signature(&secret, &d.msg_id, timestamp, &body),
-            ),
+            ("webhook-signature", signature),
         ];
         // The address guard runs in the sender, on the addresses it connects to.
         sender.post(&endpoint.url, &headers, &body)
     }
+}
+
+/// The `webhook-signature` value at `now`: `v1,<sig>` with the endpoint's secret,
+/// followed, during a rotation's overlap, by ` v1,<sig>` with the previous one
+/// (Standard Webhooks: several space-separated signatures, any one may match).
+fn signatures(
+    key: &[u8; 32],
+    endpoint: &WebhookEndpoint,
+    now_ms: i64,
+    sign: impl Fn(&[u8]) -> String,
+) -> HostResult<String> {
+    let generation = endpoint.secret_generation;
+    let secret = sign::unseal(key, &endpoint.id, generation, &endpoint.secret_sealed)?;
+    let mut value = sign(&secret);
+    if let (Some(previous), Some(until)) = (
+        &endpoint.previous_secret_sealed,
+        endpoint.previous_secret_until_ms,
+    ) && now_ms < until
+        && generation > 0
+    {
+        let old = sign::unseal(key, &endpoint.id, generation - 1, previous)?;
+        value.push(' ');
+        value.push_str(&sign(&old));
+    }
+    Ok(value)
+}
+
+/// RFC 3339 text of a time in ms since the epoch (empty when out of range).
+pub fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// The body of a delivery, the same for every attempt:
@@ -540,15 +668,7 @@ impl AttemptCtx {
 pub fn payload(event: &EventRecord) -> Vec<u8> {
     let data: serde_json::Value =
         serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null);
-    let timestamp = time::OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(event.created_at_ms) * 1_000_000,
-    )
-    .ok()
-    .and_then(|t| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    })
-    .unwrap_or_default();
+    let timestamp = rfc3339_ms(event.created_at_ms);
     serde_json::to_vec(&serde_json::json!({
         "type": event.topic,
         "timestamp": timestamp,

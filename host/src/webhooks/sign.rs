@@ -71,26 +71,53 @@ pub(crate) fn new_id(prefix: &str) -> HostResult<String> {
     Ok(format!("{prefix}{}", hex::encode(bytes)))
 }
 
-/// Seal `secret` of endpoint `endpoint_id` under `key` for storage.
-pub(crate) fn seal(key: &[u8; 32], endpoint_id: &str, secret: &[u8]) -> HostResult<Vec<u8>> {
+/// The pad of an endpoint's secret of one generation: `HMAC(key, "seal <id>")` for
+/// the first secret, `"seal <id> <generation>"` for each rotated one, so a pad is
+/// never used for two secrets.
+fn pad(key: &[u8; 32], endpoint_id: &str, generation: u32) -> [u8; 32] {
+    if generation == 0 {
+        hmac(key, &[b"seal ", endpoint_id.as_bytes()])
+    } else {
+        let g = generation.to_string();
+        hmac(key, &[b"seal ", endpoint_id.as_bytes(), b" ", g.as_bytes()])
+    }
+}
+
+/// Seal `secret` of generation `generation` of endpoint `endpoint_id` under `key`.
+pub(crate) fn seal(
+    key: &[u8; 32],
+    endpoint_id: &str,
+    generation: u32,
+    secret: &[u8],
+) -> HostResult<Vec<u8>> {
     if secret.len() > 32 {
         return Err(HostError::Internal(
             "a webhook secret longer than 32 bytes".into(),
         ));
     }
-    let pad = hmac(key, &[b"seal ", endpoint_id.as_bytes()]);
     let mut out = vec![SEAL_VERSION];
-    out.extend(secret.iter().zip(pad).map(|(s, p)| s ^ p));
+    out.extend(
+        secret
+            .iter()
+            .zip(pad(key, endpoint_id, generation))
+            .map(|(s, p)| s ^ p),
+    );
     Ok(out)
 }
 
 /// The secret [`seal`] sealed.
-pub(crate) fn unseal(key: &[u8; 32], endpoint_id: &str, sealed: &[u8]) -> HostResult<Vec<u8>> {
+pub(crate) fn unseal(
+    key: &[u8; 32],
+    endpoint_id: &str,
+    generation: u32,
+    sealed: &[u8],
+) -> HostResult<Vec<u8>> {
     match sealed.split_first() {
-        Some((&SEAL_VERSION, body)) if body.len() <= 32 => {
-            let pad = hmac(key, &[b"seal ", endpoint_id.as_bytes()]);
-            Ok(body.iter().zip(pad).map(|(s, p)| s ^ p).collect())
-        }
+        Some((&SEAL_VERSION, body)) if body.len() <= 32 => Ok(body
+            .iter()
+            .zip(pad(key, endpoint_id, generation))
+            .map(|(s, p)| s ^ p)
+            .collect()),
         _ => Err(HostError::Internal(format!(
             "the stored secret of webhook {endpoint_id} is not in a known form"
         ))),
@@ -123,15 +150,18 @@ mod tests {
         assert!(text.starts_with("whsec_"));
         assert_eq!(parse_secret(&text), Some(bytes.clone()));
         let key = [9u8; 32];
-        let sealed = seal(&key, "wh_1", &bytes)?;
+        let sealed = seal(&key, "wh_1", 0, &bytes)?;
         assert_ne!(&sealed[1..], &bytes[..], "stored in the clear");
-        assert_eq!(unseal(&key, "wh_1", &sealed)?, bytes);
+        assert_eq!(unseal(&key, "wh_1", 0, &sealed)?, bytes);
         assert_ne!(
-            unseal(&key, "wh_2", &sealed)?,
+            unseal(&key, "wh_2", 0, &sealed)?,
             bytes,
             "the pad depends on the id"
         );
-        assert_ne!(unseal(&[8u8; 32], "wh_1", &sealed)?, bytes);
+        assert_ne!(unseal(&[8u8; 32], "wh_1", 0, &sealed)?, bytes);
+        let rotated = seal(&key, "wh_1", 1, &bytes)?;
+        assert_ne!(rotated, sealed, "the pad depends on the generation");
+        assert_eq!(unseal(&key, "wh_1", 1, &rotated)?, bytes);
         Ok(())
     }
 }

@@ -136,6 +136,11 @@ fn host(clock: &Arc<TestClock>) -> TestHost {
 /// Verify a Standard Webhooks signature with the crates directly: base64 key after
 /// `whsec_`, HMAC-SHA256 over `id.timestamp.body`, `v1,<base64>`.
 fn verify(secret: &str, r: &Received) {
+    assert_eq!(r.header("webhook-signature"), expected(secret, r), "{r:?}");
+}
+
+/// The `v1,<base64>` signature of `r` with `secret`, computed here.
+fn expected(secret: &str, r: &Received) -> String {
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap())
         .unwrap();
@@ -145,11 +150,10 @@ fn verify(secret: &str, r: &Received) {
     mac.update(r.header("webhook-timestamp").as_bytes());
     mac.update(b".");
     mac.update(&r.body);
-    let expected = format!(
+    format!(
         "v1,{}",
         base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    );
-    assert_eq!(r.header("webhook-signature"), expected, "{r:?}");
+    )
 }
 
 #[test]
@@ -431,6 +435,32 @@ fn the_cli_refuses_private_and_plain_http_destinations_without_the_setting() {
     assert!(list[0].get("secret").is_none(), "the secret is shown once");
     assert!(list[0].get("secret_sealed").is_none());
     let id = added["id"].as_str().unwrap();
+    let rotated = cli
+        .run(&[
+            "webhook",
+            "rotate",
+            "--tenant",
+            "acme",
+            id,
+            "--overlap",
+            "1h",
+            "--json",
+        ])
+        .json();
+    assert_eq!(rotated["id"], added["id"]);
+    let new_secret = rotated["secret"].as_str().unwrap();
+    assert!(new_secret.starts_with("whsec_") && new_secret != added["secret"]);
+    assert!(rotated["previous_secret_until_ms"].is_i64(), "{rotated}");
+    cli.run(&[
+        "webhook",
+        "rotate",
+        "--tenant",
+        "acme",
+        id,
+        "--overlap",
+        "31d",
+    ])
+    .fails(2, &["30 days"]);
     cli.run(&["webhook", "remove", "--tenant", "acme", id]).ok();
     let list = cli
         .run(&["webhook", "list", "--tenant", "acme", "--json"])
@@ -440,7 +470,9 @@ fn the_cli_refuses_private_and_plain_http_destinations_without_the_setting() {
         .run(&["audit", "list", "--tenant", "acme", "--json"])
         .ok();
     assert!(
-        audit.contains("webhook.add") && audit.contains("webhook.remove"),
+        audit.contains("webhook.add")
+            && audit.contains("webhook.rotate")
+            && audit.contains("webhook.remove"),
         "{audit}"
     );
     assert!(
@@ -952,6 +984,32 @@ fn tenant_admins_manage_webhooks_over_http() {
     let got = rx.received();
     assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
 
+    // Rotate: 200 with the new secret (once); the next delivery carries both.
+    let r = server.request(
+        "POST",
+        &format!("{hooks}/{id}/rotate"),
+        Some(&boss),
+        r#"{"overlap_secs": 3600}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let new_secret = r.json()["secret"].as_str().unwrap().to_string();
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    server
+        .request("POST", &format!("{hooks}/wh_nope/rotate"), Some(&boss), "")
+        .problem(404, "not-found");
+    server
+        .request("POST", &format!("{hooks}/{id}/rotate"), Some(&clerk), "")
+        .problem(403, "forbidden");
+    cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
+    wait_for("the delivery after the rotation", || {
+        rx.received().len() == 3
+    });
+    let r = &rx.received()[2];
+    assert_eq!(
+        r.header("webhook-signature"),
+        format!("{} {}", expected(&new_secret, r), expected(&secret, r))
+    );
+
     // Remove: 204, gone from the list; the audit chain names the user, never the secret.
     let r = server.request("DELETE", &format!("{hooks}/{id}"), Some(&boss), "");
     assert_eq!(r.status, 204, "{r:?}");
@@ -960,23 +1018,101 @@ fn tenant_admins_manage_webhooks_over_http() {
     let audit = cli
         .run(&["audit", "list", "--tenant", "acme", "--json"])
         .ok();
-    for action in ["webhook.add", "webhook.replay", "webhook.remove"] {
+    for action in [
+        "webhook.add",
+        "webhook.replay",
+        "webhook.rotate",
+        "webhook.remove",
+    ] {
         assert!(audit.contains(action), "{action}: {audit}");
     }
     assert!(
         audit.contains("boss"),
         "the actor is the signed-in user: {audit}"
     );
-    assert!(!audit.contains(&secret));
+    assert!(!audit.contains(&secret) && !audit.contains(&new_secret));
 
     // The OpenAPI document lists the routes.
     let doc = server.request("GET", "/openapi.json", None, "").json();
     for path in [
         "/v1/tenants/{tenant}/webhooks",
         "/v1/tenants/{tenant}/webhooks/{id}",
+        "/v1/tenants/{tenant}/webhooks/{id}/rotate",
         "/v1/tenants/{tenant}/webhooks/deliveries",
         "/v1/tenants/{tenant}/webhooks/deliveries/{id}/replay",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
+}
+
+#[test]
+fn a_rotated_secret_signs_beside_the_old_one_during_the_overlap_only() {
+    let clock = Arc::new(TestClock::at_rfc3339("2023-11-14T22:13:20Z"));
+    let t = host(&clock);
+    let rx = Receiver::start(&[200]);
+    let added = t
+        .host
+        .webhook_add("acme", &rx.url, &["probe.happened".to_string()])
+        .unwrap();
+    let id = &added.endpoint.id;
+    let rotated = t
+        .host
+        .webhook_rotate("acme", id, Duration::from_secs(24 * 3600))
+        .unwrap();
+    assert_ne!(rotated.secret, added.secret);
+    let start_ms = 1_700_000_000_000;
+    assert_eq!(
+        rotated.previous_secret_until_ms,
+        Some(start_ms + 86_400_000)
+    );
+
+    // During the overlap: `v1,<new> v1,<old>`, each verifiable on its own.
+    let emit = || {
+        t.call("acme", "probe", "emit", json!({"topic": "probe.happened"}))
+            .unwrap();
+        t.host.run_due().unwrap();
+    };
+    emit();
+    let got = rx.received();
+    assert_eq!(got.len(), 1);
+    let both = format!(
+        "{} {}",
+        expected(&rotated.secret, &got[0]),
+        expected(&added.secret, &got[0])
+    );
+    assert_eq!(got[0].header("webhook-signature"), both);
+
+    // One second before the end: still both; at the end: only the new one.
+    clock.advance(Duration::from_secs(24 * 3600 - 1));
+    emit();
+    let got = rx.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].header("webhook-signature").split(' ').count(), 2);
+    clock.advance(Duration::from_secs(1));
+    emit();
+    let got = rx.received();
+    assert_eq!(got.len(), 3);
+    verify(&rotated.secret, &got[2]);
+
+    // A rotation without overlap drops the old secret at once; each rotation gets
+    // its own pad, so secrets of every generation unseal correctly.
+    let again = t.host.webhook_rotate("acme", id, Duration::ZERO).unwrap();
+    assert_eq!(again.previous_secret_until_ms, None);
+    emit();
+    let got = rx.received();
+    assert_eq!(got.len(), 4);
+    verify(&again.secret, &got[3]);
+
+    let err = t
+        .host
+        .webhook_rotate("acme", "wh_nope", Duration::ZERO)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no webhook 'wh_nope'"), "{err}");
+    let err = t
+        .host
+        .webhook_rotate("acme", id, Duration::from_secs(31 * 86_400))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("30 days"), "{err}");
 }
