@@ -1116,3 +1116,105 @@ fn a_rotated_secret_signs_beside_the_old_one_during_the_overlap_only() {
         .to_string();
     assert!(err.contains("30 days"), "{err}");
 }
+
+#[test]
+fn webhooks_are_in_the_export_and_come_back_with_a_restored_backup() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("probe").ok();
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    let rx = Receiver::start(&[200]);
+    let env = [("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")];
+    let out = cli
+        .command(&[
+            "webhook", "add", "--tenant", "acme", "--topic", "probe.*", "--url", &rx.url, "--json",
+        ])
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = added["secret"].as_str().unwrap();
+    let id = added["id"].as_str().unwrap();
+    let delivered = |n: usize| {
+        let server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+        cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
+        wait_for("the delivery", || rx.received().len() == n);
+        drop(server);
+        verify(secret, &rx.received()[n - 1]);
+    };
+    delivered(1);
+
+    // Export: the endpoint without its secret, and the delivery log.
+    let dir = cli.dir.path().join("acme-export");
+    let report = cli
+        .run(&[
+            "tenant",
+            "export",
+            "--tenant",
+            "acme",
+            "--out",
+            dir.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    assert!(report.to_string().contains("webhooks.jsonl"), "{report}");
+    let lines = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let hooks = lines("webhooks.jsonl");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["id"], added["id"]);
+    assert_eq!(hooks[0]["url"], json!(rx.url));
+    assert_eq!(hooks[0]["topics"], json!(["probe.*"]));
+    let text = std::fs::read_to_string(dir.join("webhooks.jsonl")).unwrap();
+    assert!(
+        !text.contains("secret_sealed") && !text.contains(secret),
+        "{text}"
+    );
+    let log = lines("webhook_deliveries.jsonl");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["state"], "delivered");
+    assert_eq!(
+        log[0]["msg_id"],
+        json!(rx.received()[0].header("webhook-id"))
+    );
+
+    // Backup counts the webhook rows; after a removal, the restore brings the
+    // endpoint back and its sealed secret still signs.
+    let file = cli.dir.path().join("acme.backup");
+    let backup = cli
+        .run(&[
+            "tenant",
+            "backup",
+            "--tenant",
+            "acme",
+            "--out",
+            file.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    assert_eq!(backup["rows"]["webhook_endpoints"], 1, "{backup}");
+    assert_eq!(backup["rows"]["webhook_deliveries"], 1, "{backup}");
+    cli.run(&["webhook", "remove", "--tenant", "acme", id]).ok();
+    cli.run(&[
+        "tenant",
+        "restore",
+        "--tenant",
+        "acme",
+        "--from",
+        file.to_str().unwrap(),
+        "--json",
+    ])
+    .ok();
+    let list = cli
+        .run(&["webhook", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(list[0]["id"], added["id"], "{list}");
+    delivered(2);
+}
