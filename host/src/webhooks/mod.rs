@@ -240,7 +240,7 @@ impl Host {
         url: &str,
         topics: &[String],
     ) -> HostResult<AddedWebhook> {
-        self.webhook_add_by(tenant, url, topics, &self.operator().to_string())
+        self.webhook_add_by(tenant, url, topics, self.operator())
     }
 
     /// [`Host::webhook_add`] for a principal holding `webhooks.manage` in `tenant`.
@@ -316,7 +316,7 @@ impl Host {
 
     /// Remove an endpoint; its pending deliveries are marked dead.
     pub fn webhook_remove(&self, tenant: &str, id: &str) -> HostResult<()> {
-        self.webhook_remove_by(tenant, id, &self.operator().to_string())
+        self.webhook_remove_by(tenant, id, self.operator())
     }
 
     /// [`Host::webhook_remove`] for a principal holding `webhooks.manage` in `tenant`.
@@ -358,7 +358,7 @@ impl Host {
         id: &str,
         overlap: Duration,
     ) -> HostResult<RotatedWebhook> {
-        self.webhook_rotate_by(tenant, id, overlap, &self.operator().to_string())
+        self.webhook_rotate_by(tenant, id, overlap, self.operator())
     }
 
     /// [`Host::webhook_rotate`] for a principal holding `webhooks.manage` in `tenant`.
@@ -473,7 +473,7 @@ impl Host {
 
     /// Send a dead or delivered delivery again now, with the same `webhook-id`.
     pub fn webhook_replay(&self, tenant: &str, id: i64) -> HostResult<()> {
-        self.webhook_replay_by(tenant, id, &self.operator().to_string())
+        self.webhook_replay_by(tenant, id, self.operator())
     }
 
     /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in `tenant`.
