@@ -12,6 +12,7 @@
 //! | [`WORK_RETRY`] `work.retry` | retry the tenant's dead-lettered jobs and deliveries |
 //! | [`AUDIT_READ`] `audit.read` | read the tenant's audit chain and its verification |
 //! | [`crate::settings::SETTINGS_MANAGE`] `settings.manage` | list, set and clear the tenant's plugin settings |
+//! | [`crate::webhooks::WEBHOOKS_MANAGE`] `webhooks.manage` | add, list, remove and rotate the tenant's webhooks, read and replay their deliveries |
 //!
 //! A tenant's `admin` role holds `*` and so all of them; system administrators hold
 //! them in every tenant.

@@ -511,6 +511,130 @@ async fn admin_plugin(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookAddRequest {
+    url: String,
+    topics: Vec<String>,
+}
+
+async fn webhooks_list(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let webhooks = blocking(&state, move |host| host.webhook_list_as(&caller, &tenant)).await?;
+    Ok(Json(json!({ "webhooks": webhooks })))
+}
+
+/// 201 with the endpoint and its secret, which is shown only this once.
+async fn webhooks_add(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(tenant): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<crate::webhooks::AddedWebhook>)> {
+    let req: WebhookAddRequest = json_body(body)?;
+    // Off the async workers: the guard resolves the URL's host name.
+    let added = blocking(&state, move |host| {
+        host.webhook_add_as(&caller, &tenant, &req.url, &req.topics)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+async fn webhook_remove(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    blocking(&state, move |host| {
+        host.webhook_remove_as(&caller, &tenant, &id)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateRequest {
+    /// Seconds the old secret keeps signing; 24 h when absent.
+    overlap_secs: Option<u64>,
+}
+
+/// 200 with the new secret, shown only this once.
+async fn webhook_rotate(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<crate::webhooks::RotatedWebhook>> {
+    let bytes = body_bytes(body)?;
+    let req: RotateRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        RotateRequest { overlap_secs: None }
+    } else {
+        json_body(Ok(bytes))?
+    };
+    let overlap = Duration::from_secs(req.overlap_secs.unwrap_or(24 * 3600));
+    Ok(Json(
+        blocking(&state, move |host| {
+            host.webhook_rotate_as(&caller, &tenant, &id, overlap)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryParams {
+    endpoint: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn webhook_deliveries(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(tenant): Path<String>,
+    params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(params) = params.map_err(|e| {
+        ApiError::from(HostError::InvalidInput(format!(
+            "query: {}; use endpoint=wh_..., status=pending|delivered|dead, limit=1..1000",
+            e.body_text()
+        )))
+    })?;
+    let deliveries = blocking(&state, move |host| {
+        host.webhook_log_as(
+            &caller,
+            &tenant,
+            params.endpoint.as_deref(),
+            params.status.as_deref(),
+            params.limit.unwrap_or(100).clamp(1, 1000),
+        )
+    })
+    .await?;
+    Ok(Json(json!({ "deliveries": deliveries })))
+}
+
+/// 202: the delivery is pending again and leaves with the worker's next pass.
+async fn webhook_replay(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = id.parse().map_err(|_| {
+        HostError::InvalidInput(format!(
+            "'{id}' is not a delivery id (a number from GET /v1/tenants/<t>/webhooks/deliveries)"
+        ))
+    })?;
+    blocking(&state, move |host| {
+        host.webhook_replay_as(&caller, &tenant, id)
+    })
+    .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
 struct AuditParams {
     tenant: Option<String>,
     since: Option<String>,
@@ -632,6 +756,26 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .route(
             "/v1/tenants/{tenant}/settings/{plugin}/{key}",
             axum::routing::put(tenant_setting_put).delete(tenant_setting_delete),
+        )
+        .route(
+            "/v1/tenants/{tenant}/webhooks",
+            get(webhooks_list).post(webhooks_add),
+        )
+        .route(
+            "/v1/tenants/{tenant}/webhooks/deliveries",
+            get(webhook_deliveries),
+        )
+        .route(
+            "/v1/tenants/{tenant}/webhooks/deliveries/{id}/replay",
+            post(webhook_replay),
+        )
+        .route(
+            "/v1/tenants/{tenant}/webhooks/{id}",
+            axum::routing::delete(webhook_remove),
+        )
+        .route(
+            "/v1/tenants/{tenant}/webhooks/{id}/rotate",
+            post(webhook_rotate),
         )
         .merge(console::routes())
         .fallback(not_found)

@@ -49,6 +49,9 @@ pub struct HostConfig {
     /// The file holding the key that seals the audit chains (`<data_dir>/audit.key`
     /// when absent); every host sharing a PostgreSQL database needs the same one.
     pub audit_key_file: Option<PathBuf>,
+    /// Where outbound webhooks may go and how they are retried (from the
+    /// `BACKOFFICE_WEBHOOK_*` environment variables by default).
+    pub webhooks: crate::webhooks::WebhookPolicy,
 }
 
 impl HostConfig {
@@ -65,6 +68,7 @@ impl HostConfig {
             operator: "system".into(),
             progress: Arc::new(NoProgress),
             audit_key_file: None,
+            webhooks: crate::webhooks::WebhookPolicy::from_env(),
         }
     }
 }
@@ -112,6 +116,8 @@ pub struct Host {
     operator: String,
     /// Failed calls per user in the current hour (see `throttle`).
     pub(crate) failed_calls: crate::throttle::FailedCalls,
+    /// Outbound webhooks: policy, sender, the key sealing their secrets.
+    pub(crate) webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl std::fmt::Debug for Host {
@@ -154,6 +160,10 @@ impl Host {
             .clone()
             .unwrap_or_else(|| config.data_dir.join(crate::audit::KEY_FILE));
         let audit_key = crate::audit::open_key(&key_file, storage.as_ref())?;
+        let webhooks = Arc::new(crate::webhooks::Webhooks::new(
+            config.webhooks,
+            audit_key.derive("webhook-secrets"),
+        ));
         let runtime = Runtime::new(config.limits, &config.data_dir.join("cache"))
             .map_err(|e| HostError::Internal(format!("cannot start the wasm runtime: {e:#}")))?;
         let runtime = Arc::new(runtime);
@@ -176,6 +186,7 @@ impl Host {
             session_ttl: config.session_ttl,
             operator: config.operator,
             failed_calls: crate::throttle::FailedCalls::default(),
+            webhooks,
         })
     }
 

@@ -48,6 +48,7 @@ pub mod tenant_ops;
 pub mod testkit;
 mod throttle;
 pub mod trust;
+pub mod webhooks;
 
 pub use error::{HostError, HostResult};
 pub use host::{DATABASE_FILE, Host, HostConfig};

@@ -309,7 +309,8 @@ impl Host {
 
     /// Write all of tenant `id`'s data into the new folder `out` as JSON lines: one
     /// file per plugin under `plugins/`, plus users, roles, tokens (no secrets),
-    /// events, jobs and the audit chain, and `tenant.json` describing them.
+    /// events, jobs, webhook endpoints (no secrets) and their delivery log, and the audit
+    /// chain, and `tenant.json` describing them.
     pub fn export_tenant(&self, id: &str, out: &Path) -> HostResult<ExportReport> {
         let mut tx = self.storage.begin_read()?;
         let tenant = Host::require_tenant(tx.as_mut(), id)?;
@@ -349,7 +350,21 @@ impl Host {
             let name = format!("plugins/{}.jsonl", en.plugin);
             let mut lines = Lines::create(folder.join(&name))?;
             export_kv(tx.as_mut(), id, &en.plugin, &mut lines)?;
+            // The tenant's setting values, as the JSON they were set to.
+            let scope = crate::store::Scope {
+                tenant: id.to_string(),
+                plugin: en.plugin.clone(),
+            };
+            let settings: serde_json::Map<String, serde_json::Value> = tx
+                .setting_list(&scope)?
+                .into_iter()
+                .map(|(k, v)| {
+                    let value = serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v));
+                    (k, value)
+                })
+                .collect();
             plugins.push(json!({
+                "settings": settings,
                 "plugin": en.plugin,
                 "enabled": en.enabled,
                 "data_version": en.data_version,
@@ -431,6 +446,31 @@ impl Host {
             jobs.write(&line)?;
         }
         files.push(jobs.finish(&folder)?);
+
+        // Webhook endpoints without their secrets (sealed, and useless without this
+        // host's audit key), and the delivery log, oldest first.
+        let mut webhooks = Lines::create(folder.join("webhooks.jsonl"))?;
+        for w in tx.webhook_list(id)? {
+            webhooks.write(&json!({
+                "id": w.id,
+                "url": w.url,
+                "topics": w.topics,
+                "created_ms": w.created_ms,
+                "secret_generation": w.secret_generation,
+                "previous_secret_until_ms": w.previous_secret_until_ms,
+            }))?;
+        }
+        files.push(webhooks.finish(&folder)?);
+        let mut log = Lines::create(folder.join("webhook_deliveries.jsonl"))?;
+        let mut list = tx.webhook_deliveries(id, None, None, u32::MAX)?;
+        list.reverse();
+        for d in list {
+            let line = serde_json::to_value(&d).map_err(|e| {
+                HostError::Internal(format!("cannot encode webhook delivery {}: {e}", d.id))
+            })?;
+            log.write(&line)?;
+        }
+        files.push(log.finish(&folder)?);
 
         let mut audit = Lines::create(folder.join("audit.jsonl"))?;
         let mut after = 0;

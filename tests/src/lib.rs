@@ -467,11 +467,17 @@ impl Response {
 impl Server {
     /// Start `serve` for `cli`'s data directory with extra arguments.
     pub fn start(cli: &Cli, extra: &[&str]) -> Server {
+        Server::start_with_env(cli, extra, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_with_env(cli: &Cli, extra: &[&str], env: &[(&str, &str)]) -> Server {
         use std::io::BufRead;
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let mut child = cli
             .command(&args)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

@@ -189,6 +189,7 @@ fn host_paths() -> Map<String, Value> {
                 "responses": cleared }
         }),
     );
+    webhook_paths(&mut paths);
     for (path, id, summary) in [
         ("/v1/admin/tenants", "admin-tenants", "Every tenant"),
         (
@@ -215,6 +216,150 @@ fn host_paths() -> Map<String, Value> {
         );
     }
     paths
+}
+
+fn webhook_id_parameter() -> Value {
+    json!({
+        "name": "id", "in": "path", "required": true,
+        "description": "Webhook endpoint id (`wh_...`)",
+        "schema": { "type": "string" }
+    })
+}
+
+/// The tenant's webhooks (`webhooks.manage`): `api.rs` routes, `webhooks/mod.rs`.
+fn webhook_paths(paths: &mut Map<String, Value>) {
+    let endpoint = json!({
+        "type": "object", "required": ["id", "tenant", "url", "topics", "created_ms"],
+        "properties": {
+            "id": { "type": "string" }, "tenant": { "type": "string" },
+            "url": { "type": "string" },
+            "topics": { "type": "array", "items": { "type": "string" } },
+            "created_ms": { "type": "integer" },
+            "previous_secret_until_ms": { "type": ["integer", "null"],
+                "description": "Until when (ms since the epoch) the previous secret still signs, after a rotation" }
+        }
+    });
+    let mut added = endpoint.clone();
+    added["required"] = json!(["id", "tenant", "url", "topics", "created_ms", "secret"]);
+    added["properties"]["secret"] =
+        json!({ "type": "string", "description": "`whsec_...`, shown only this once" });
+    let delivery = json!({
+        "type": "object",
+        "required": ["id", "tenant", "endpoint_id", "event_id", "msg_id", "topic", "state", "attempts", "next_attempt_ms", "created_ms"],
+        "properties": {
+            "id": { "type": "integer" }, "tenant": { "type": "string" },
+            "endpoint_id": { "type": "string" }, "event_id": { "type": "integer" },
+            "msg_id": { "type": "string", "description": "The `webhook-id` header, the same for every attempt" },
+            "topic": { "type": "string" },
+            "state": { "type": "string", "enum": ["pending", "delivered", "dead"] },
+            "attempts": { "type": "integer" }, "next_attempt_ms": { "type": "integer" },
+            "last_status": { "type": ["integer", "null"] }, "last_error": { "type": ["string", "null"] },
+            "created_ms": { "type": "integer" }, "done_ms": { "type": ["integer", "null"] }
+        }
+    });
+    let with = |status: &str, description: &str, schema: Option<Value>, extra: &[(&str, &str)]| {
+        let mut responses = error_responses(extra);
+        let mut ok = json!({ "description": description });
+        if let Some(schema) = schema {
+            ok["content"] = json!({ "application/json": { "schema": schema } });
+        }
+        responses.insert(status.to_string(), ok);
+        Value::Object(responses)
+    };
+    let permission = "Needs the permission `webhooks.manage` in the tenant.";
+    paths.insert(
+        "/v1/tenants/{tenant}/webhooks".into(),
+        json!({
+            "get": {
+                "operationId": "webhooks-list", "tags": ["webhooks"], "x-permission": "webhooks.manage",
+                "summary": "The tenant's webhook endpoints (never their secrets)", "description": permission,
+                "parameters": [tenant_parameter()],
+                "responses": with("200", "The endpoints", Some(json!({
+                    "type": "object", "required": ["webhooks"],
+                    "properties": { "webhooks": { "type": "array", "items": endpoint } } })),
+                    &[("404", "Unknown tenant")])
+            },
+            "post": {
+                "operationId": "webhooks-add", "tags": ["webhooks"], "x-permission": "webhooks.manage",
+                "summary": "Subscribe an HTTPS endpoint to event topics; the answer carries its secret, shown once",
+                "description": permission,
+                "parameters": [tenant_parameter()],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["url", "topics"], "additionalProperties": false,
+                    "properties": {
+                        "url": { "type": "string", "description": "https://... ; private and loopback destinations are refused" },
+                        "topics": { "type": "array", "items": { "type": "string" },
+                            "description": "Topics (`ledger.entry-posted`), prefixes (`ledger.*`) or `*`" }
+                    } } } } },
+                "responses": with("201", "The endpoint and its secret", Some(added),
+                    &[("400", "Bad URL (scheme, private address, unresolvable) or topic"), ("404", "Unknown tenant")])
+            }
+        }),
+    );
+    paths.insert(
+        "/v1/tenants/{tenant}/webhooks/{id}".into(),
+        json!({ "delete": {
+            "operationId": "webhooks-remove", "tags": ["webhooks"], "x-permission": "webhooks.manage",
+            "summary": "Remove an endpoint; its pending deliveries are marked dead", "description": permission,
+            "parameters": [tenant_parameter(), webhook_id_parameter()],
+            "responses": with("204", "Removed", None, &[("404", "Unknown tenant or webhook")])
+        } }),
+    );
+    paths.insert(
+        "/v1/tenants/{tenant}/webhooks/{id}/rotate".into(),
+        json!({ "post": {
+            "operationId": "webhooks-rotate", "tags": ["webhooks"], "x-permission": "webhooks.manage",
+            "summary": "Give an endpoint a new secret (shown once); the old one also signs during the overlap",
+            "description": permission,
+            "parameters": [tenant_parameter(), webhook_id_parameter()],
+            "requestBody": { "required": false, "content": { "application/json": { "schema": {
+                "type": "object", "additionalProperties": false,
+                "properties": { "overlap_secs": { "type": "integer", "minimum": 0, "maximum": 2_592_000,
+                    "description": "How long the old secret keeps signing beside the new one; 86400 when absent, 0 drops it at once" } }
+            } } } },
+            "responses": with("200", "The new secret", Some(json!({
+                "type": "object", "required": ["id", "secret"],
+                "properties": { "id": { "type": "string" },
+                    "secret": { "type": "string", "description": "`whsec_...`, shown only this once" },
+                    "previous_secret_until_ms": { "type": ["integer", "null"] } } })),
+                &[("400", "Overlap too long or malformed body"), ("404", "Unknown tenant or webhook"),
+                  ("409", "Rotated too often")])
+        } }),
+    );
+    paths.insert(
+        "/v1/tenants/{tenant}/webhooks/deliveries".into(),
+        json!({ "get": {
+            "operationId": "webhooks-deliveries", "tags": ["webhooks"], "x-permission": "webhooks.manage",
+            "summary": "The delivery log, newest first", "description": permission,
+            "parameters": [
+                tenant_parameter(),
+                { "name": "endpoint", "in": "query", "required": false, "schema": { "type": "string" },
+                  "description": "Only this endpoint's deliveries (`wh_...`)" },
+                { "name": "status", "in": "query", "required": false,
+                  "schema": { "type": "string", "enum": ["pending", "delivered", "dead"] },
+                  "description": "Only deliveries in this state" },
+                { "name": "limit", "in": "query", "required": false,
+                  "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }
+            ],
+            "responses": with("200", "The deliveries", Some(json!({
+                "type": "object", "required": ["deliveries"],
+                "properties": { "deliveries": { "type": "array", "items": delivery } } })),
+                &[("400", "Unknown state or malformed query"), ("404", "Unknown tenant")])
+        } }),
+    );
+    paths.insert(
+        "/v1/tenants/{tenant}/webhooks/deliveries/{id}/replay".into(),
+        json!({ "post": {
+            "operationId": "webhooks-replay", "tags": ["webhooks"], "x-permission": "webhooks.manage",
+            "summary": "Send a dead or delivered delivery again, with the same webhook-id", "description": permission,
+            "parameters": [tenant_parameter(),
+                { "name": "id", "in": "path", "required": true, "description": "Delivery id",
+                  "schema": { "type": "integer" } }],
+            "responses": with("202", "Pending again; the worker sends it shortly", None,
+                &[("400", "Not a delivery id"), ("404", "Unknown tenant or delivery"),
+                  ("409", "The delivery is pending, or its endpoint was removed")])
+        } }),
+    );
 }
 
 /// Who asks for the document.
@@ -251,6 +396,7 @@ pub(super) fn document(host: &Host, audience: &Audience) -> HostResult<Value> {
     let mut tags = vec![
         json!({ "name": "host", "description": "Sign-in and the tenant's modules" }),
         json!({ "name": "admin", "description": "Host administration (system administrators)" }),
+        json!({ "name": "webhooks", "description": "The tenant's outbound webhooks (Standard Webhooks signatures)" }),
     ];
     for m in &manifests {
         tags.push(json!({

@@ -17,6 +17,7 @@ mod tenant;
 mod token;
 mod trust;
 mod user;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -184,6 +185,10 @@ enum Command {
     /// Tenant settings of plugins: list, set, unset.
     #[command(subcommand)]
     Settings(settings::SettingsCommand),
+    /// Webhooks for integrators: subscribe endpoints to event topics, see and replay
+    /// deliveries.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Create, update and list users; give them roles.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -327,6 +332,7 @@ fn run(cli: &Cli) -> Result<(), HostError> {
         Command::Jobs(cmd) => cli.global.open().and_then(|h| jobs::run(&h, cmd)),
         Command::Events(cmd) => cli.global.open().and_then(|h| events::run(&h, cmd)),
         Command::Settings(cmd) => cli.global.open().and_then(|h| settings::run(&h, cmd)),
+        Command::Webhook(cmd) => cli.global.open().and_then(|h| webhook::run(&h, cmd)),
         Command::Serve(args) => serve::run(cli.global.config(), args),
         Command::User(cmd) => cli.global.open().and_then(|h| user::run_user(&h, cmd)),
         Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),

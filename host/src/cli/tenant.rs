@@ -69,7 +69,8 @@ pub enum TenantCommand {
     /// DIR gets `plugins/<plugin>.jsonl` (one line per key: {"key", "value"} with the
     /// value as JSON, or {"key", "value_hex"} when it is not JSON), `users.jsonl`
     /// (with their roles; no password hashes), `roles.jsonl`, `tokens.jsonl` (which
-    /// tokens exist; no hashes), `events.jsonl`, `jobs.jsonl`, `audit.jsonl` (the
+    /// tokens exist; no hashes), `events.jsonl`, `jobs.jsonl`, `webhooks.jsonl`
+    /// (endpoints; no secrets), `webhook_deliveries.jsonl`, `audit.jsonl` (the
     /// tenant's audit chain with its hashes, verifiable without this host) and,
     /// written last, `tenant.json` describing the export. DIR must not exist or be
     /// empty. Works on SQLite and PostgreSQL.

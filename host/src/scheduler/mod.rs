@@ -85,7 +85,7 @@ static WORKERS: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug)]
 pub(crate) struct Worker {
     pub(crate) config: WorkConfig,
-    owner: String,
+    pub(crate) owner: String,
     wake: Arc<(Mutex<bool>, Condvar)>,
 }
 
@@ -147,11 +147,13 @@ pub struct WorkReport {
     pub deliveries: u32,
     /// Job runs attempted.
     pub jobs: u32,
+    /// Webhook deliveries attempted.
+    pub webhooks: u32,
 }
 
 impl WorkReport {
     fn is_idle(&self) -> bool {
-        self.fanned_out == 0 && self.deliveries == 0 && self.jobs == 0
+        self.fanned_out == 0 && self.deliveries == 0 && self.jobs == 0 && self.webhooks == 0
     }
 }
 
@@ -179,15 +181,25 @@ impl Host {
     /// due: fan out new events, run due deliveries and jobs. Tests call this after
     /// moving a [`TestClock`](crate::clock::TestClock); `serve` calls it in a loop.
     pub fn run_due(&self) -> HostResult<WorkReport> {
+        self.run_due_waiting(true)
+    }
+
+    /// [`Host::run_due`]; `wait` for webhook attempts to end after each pass (the
+    /// background loop does not: attempts finish on their own threads).
+    fn run_due_waiting(&self, wait: bool) -> HostResult<WorkReport> {
         let mut total = WorkReport::default();
         loop {
             let pass = self.run_due_once()?;
+            if wait {
+                self.wait_for_webhooks();
+            }
             if pass.is_idle() {
                 return Ok(total);
             }
             total.fanned_out += pass.fanned_out;
             total.deliveries += pass.deliveries;
             total.jobs += pass.jobs;
+            total.webhooks += pass.webhooks;
         }
     }
 
@@ -202,6 +214,7 @@ impl Host {
             report.fanned_out += pass.fanned_out;
             report.deliveries += pass.deliveries;
             report.jobs += pass.jobs;
+            report.webhooks += pass.webhooks;
         }
         Ok(report)
     }
@@ -219,6 +232,13 @@ impl Host {
         let mut tx = self.begin_scoped(scope.unwrap_or("work:claim"))?;
         let deliveries = tx.delivery_claim(now, lease_until, &owner, BATCH)?;
         let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
+        // Never more than the free sender threads: a claimed attempt starts at once.
+        let free = self.webhook_capacity(scope);
+        let webhooks = if free > 0 {
+            tx.webhook_claim(now, lease_until, &owner, free)?
+        } else {
+            Vec::new()
+        };
         tx.commit()?;
         for (d, event) in deliveries {
             self.deliver(&d, &event)?;
@@ -227,6 +247,11 @@ impl Host {
         for (job, run_id) in jobs {
             self.run_job(&job, run_id)?;
             report.jobs += 1;
+        }
+        // Attempts run on the sender pool: the pass never waits for an endpoint.
+        report.webhooks = u32::try_from(webhooks.len()).unwrap_or(u32::MAX);
+        for (d, endpoint, event) in webhooks {
+            self.submit_webhook(d, endpoint, event);
         }
         Ok(report)
     }
@@ -246,6 +271,9 @@ impl Host {
                 subscribers.insert(key.clone(), list);
             }
             let list = subscribers.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            // Webhook deliveries are created in the same transaction that marks the
+            // event expanded: each endpoint gets each event once, never twice.
+            tx.webhook_fan_out(e, now)?;
             tx.event_fan_out(e, list, now)?;
         }
         tx.commit()?;
@@ -608,7 +636,7 @@ impl Host {
     /// a commit signals new work. Errors are logged and retried.
     pub fn work_loop(&self, stop: &std::sync::atomic::AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.run_due() {
+            if let Err(e) = self.run_due_waiting(false) {
                 tracing::error!("scheduler pass failed: {e}");
             }
             self.worker.wait(self.worker.config.poll);

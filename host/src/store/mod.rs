@@ -15,6 +15,7 @@ mod migrate;
 mod postgres;
 mod postgres_identity;
 mod postgres_schema;
+mod postgres_webhooks;
 mod postgres_work;
 mod sqlite;
 mod sqlite_backup;
@@ -23,7 +24,9 @@ mod sqlite_identity;
 mod sqlite_split;
 mod sqlite_tenants;
 mod sqlite_trust;
+mod sqlite_webhooks;
 mod sqlite_work;
+mod webhooks;
 mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
@@ -36,6 +39,7 @@ pub use postgres::{PostgresStorage, redact as redact_url};
 pub use sqlite::Durability;
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
+pub use webhooks::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
 
 use serde::Serialize;
@@ -64,6 +68,8 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Tables with rows of one tenant, in an order that deletes referencing rows first.
 pub(crate) const TENANT_ROWS: &[&str] = &[
+    "webhook_deliveries",
+    "webhook_endpoints",
     "deliveries",
     "events",
     "job_runs",
@@ -520,6 +526,80 @@ pub trait Transaction: Send {
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
     /// Revive a dead delivery; whether it was dead.
     fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
+    // --- outbound webhooks (see `webhooks.rs`); both backends implement them, the
+    // defaults only serve wrappers that never touch webhooks (batch work) ---
+
+    /// Subscribe an endpoint; [`StoreError::Conflict`] if the id is taken.
+    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
+        let _ = endpoint;
+        Err(webhooks_unsupported())
+    }
+    /// A tenant's endpoints, oldest first.
+    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
+        let _ = tenant;
+        Err(webhooks_unsupported())
+    }
+    /// Replace an endpoint's secret fields (a rotation); whether it exists.
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        let _ = endpoint;
+        Err(webhooks_unsupported())
+    }
+    /// Remove an endpoint (its pending deliveries become dead); whether it existed.
+    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
+        let _ = (tenant, id, now_ms);
+        Err(webhooks_unsupported())
+    }
+    /// Create a pending delivery of `event` per endpoint of its tenant that wants its
+    /// topic, in the transaction that fans the event out; how many. A backend that
+    /// cannot hold endpoints has none to deliver to.
+    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
+        let _ = (event, now_ms);
+        Ok(0)
+    }
+    /// Lease up to `limit` due deliveries to `owner`, counting an attempt.
+    fn webhook_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+        let _ = (now_ms, lease_until_ms, owner, limit);
+        Ok(Vec::new())
+    }
+    /// Record an attempt of a delivery of `tenant` leased by `owner`; false when the
+    /// lease was lost meanwhile.
+    fn webhook_finish(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        attempt: &WebhookAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        let _ = (tenant, id, owner, now_ms, attempt, finish);
+        Err(webhooks_unsupported())
+    }
+    /// A tenant's delivery log, newest first: one endpoint's or all.
+    fn webhook_deliveries(
+        &mut self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let _ = (tenant, endpoint, state, limit);
+        Err(webhooks_unsupported())
+    }
+    /// Send a dead or delivered delivery again, same `webhook-id`: true; false when
+    /// there is no such delivery; [`StoreError::Conflict`] when it is pending or its
+    /// endpoint was removed.
+    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        let _ = (tenant, id, now_ms);
+        Err(webhooks_unsupported())
+    }
+
     // --- identity: users, roles, tokens ---
 
     /// Create a user; [`StoreError::Conflict`] if the name is taken in the tenant.
@@ -613,6 +693,12 @@ pub trait Transaction: Send {
     /// Forget the row of `key` (if given), and every row whose last failure is at or
     /// before `before_ms`.
     fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()>;
+}
+
+fn webhooks_unsupported() -> StoreError {
+    StoreError::Backend(
+        "internal error: webhooks were used through a transaction that cannot hold them".into(),
+    )
 }
 
 #[doc(hidden)]

@@ -49,7 +49,8 @@ use super::{
     TrustedKey, UserRecord,
 };
 use super::{DayUsage, KvUsage};
-use super::{postgres_identity, postgres_work};
+use super::{WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use super::{postgres_identity, postgres_webhooks, postgres_work};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
 const LOCK_HOST: i32 = 0x626f_0001;
@@ -326,7 +327,8 @@ impl PostgresStorage {
 /// deadlock with serving hosts (a schema change during a rolling restart) is retried.
 fn apply_schema(client: &mut Client) -> Result<()> {
     use sha2::{Digest, Sha256};
-    let ddl = SCHEMA.replace(" TEXT", " TEXT COLLATE \"C\"");
+    let ddl = format!("{SCHEMA}{}", super::postgres_webhooks::SCHEMA)
+        .replace(" TEXT", " TEXT COLLATE \"C\"");
     let fingerprint = hex::encode(Sha256::digest(ddl.as_bytes()));
     client.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SCHEMA])?;
     let mut attempt = 0;
@@ -989,6 +991,54 @@ impl Transaction for PgTx {
 
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
         postgres_work::event_unfanned(self.c()?, limit)
+    }
+
+    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
+        postgres_webhooks::endpoint_insert(self.c()?, endpoint)
+    }
+    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
+        postgres_webhooks::endpoint_list(self.c()?, tenant)
+    }
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        postgres_webhooks::endpoint_set_secret(self.c()?, endpoint)
+    }
+    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
+        postgres_webhooks::endpoint_delete(self.c()?, tenant, id, now_ms)
+    }
+    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
+        postgres_webhooks::fan_out(self.c()?, event, now_ms)
+    }
+    fn webhook_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+        postgres_webhooks::claim(self.c()?, now_ms, lease_until_ms, owner, limit)
+    }
+    fn webhook_finish(
+        &mut self,
+        _tenant: &str,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        attempt: &WebhookAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        postgres_webhooks::finish(self.c()?, id, owner, now_ms, attempt, finish)
+    }
+    fn webhook_deliveries(
+        &mut self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        postgres_webhooks::deliveries(self.c()?, tenant, endpoint, state, limit)
+    }
+    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        postgres_webhooks::replay(self.c()?, tenant, id, now_ms)
     }
 
     fn event_fan_out(

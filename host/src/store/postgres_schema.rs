@@ -162,6 +162,8 @@ pub const TABLES: &[&str] = &[
     "jobs",
     "job_runs",
     "deliveries",
+    "webhook_endpoints",
+    "webhook_deliveries",
     "users",
     "roles",
     "role_permissions",

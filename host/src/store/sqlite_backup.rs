@@ -21,7 +21,18 @@ use super::sqlite_tenants::{ID_SPAN, SqliteStorage, sqlite_files};
 const REQUIRED_TABLES: &[&str] = &["kv", "events", "jobs", "users", "audit"];
 
 /// Tables whose AUTOINCREMENT ids are numbered per tenant (see `seed_ids`).
-const NUMBERED_TABLES: &[&str] = &["events", "deliveries", "jobs", "job_runs"];
+const NUMBERED_TABLES: &[&str] = &[
+    "events",
+    "deliveries",
+    "jobs",
+    "job_runs",
+    "webhook_deliveries",
+];
+
+/// Tenant tables of a tenant file beyond those of the legacy single file
+/// (`TENANT_TABLES`, which the split copies): counted and checked for rows of other
+/// tenants like them.
+const FILE_ONLY_TABLES: &[&str] = &["webhook_endpoints", "webhook_deliveries", "plugin_settings"];
 
 /// Why a backup or a restore did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +178,11 @@ fn inspect(path: &Path, shown: &Path, tenant: &str) -> Result<TenantFileSummary>
     }
     let mut rows = BTreeMap::new();
     let mut foreign = BTreeMap::<String, Vec<String>>::new();
-    for table in TENANT_TABLES.iter().filter(|t| present.contains(**t)) {
+    for table in TENANT_TABLES
+        .iter()
+        .chain(FILE_ONLY_TABLES)
+        .filter(|t| present.contains(**t))
+    {
         // Table names come from a fixed list, never from the file.
         let others: Vec<String> = conn
             .prepare(&format!(

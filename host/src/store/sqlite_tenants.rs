@@ -43,6 +43,7 @@ use super::{
     sqlite_work,
 };
 use super::{DayUsage, KvUsage};
+use super::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 
 /// Folder of the tenant files inside the data directory.
 pub const TENANTS_DIR: &str = "tenants";
@@ -78,11 +79,12 @@ fn main_ddl() -> [&'static str; 4] {
 }
 
 /// A tenant file's DDL.
-pub(super) fn tenant_ddl() -> [&'static str; 4] {
+pub(super) fn tenant_ddl() -> [&'static str; 5] {
     [
         KV_SCHEMA,
         sqlite_events::SCHEMA,
         sqlite_work::SCHEMA,
+        sqlite_webhooks::SCHEMA,
         sqlite_identity::SCHEMA,
     ]
 }
@@ -347,7 +349,10 @@ impl SqliteStorage {
                     WHERE state = 'scheduled'
                    UNION ALL
                    SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0))) FROM deliveries
-                    WHERE state = 'pending')",
+                    WHERE state = 'pending'
+                   UNION ALL
+                   SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0)))
+                     FROM webhook_deliveries WHERE state = 'pending')",
             )?
             .query_row([], |r| r.get(0))?;
         tenant.db.release(conn);
@@ -401,7 +406,13 @@ pub(super) fn seed_ids(db: &Db, num: i64) -> Result<()> {
     let base = num.saturating_mul(ID_SPAN);
     let result = (|| -> Result<()> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        for table in ["events", "deliveries", "jobs", "job_runs"] {
+        for table in [
+            "events",
+            "deliveries",
+            "jobs",
+            "job_runs",
+            "webhook_deliveries",
+        ] {
             conn.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2
                   WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
@@ -1058,6 +1069,60 @@ impl Transaction for RoutedTx {
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
         self.gather(limit, |tx, left| tx.event_unfanned(left))
     }
+    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
+        self.tenant_mut(&endpoint.tenant)?.webhook_insert(endpoint)
+    }
+    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
+        self.tenant_mut(tenant)?.webhook_list(tenant)
+    }
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        self.tenant_mut(&endpoint.tenant)?
+            .webhook_set_secret(endpoint)
+    }
+    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
+        self.tenant_mut(tenant)?.webhook_delete(tenant, id, now_ms)
+    }
+    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
+        self.tenant_mut(&event.tenant)?
+            .webhook_fan_out(event, now_ms)
+    }
+    fn webhook_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+        self.gather(limit, |tx, left| {
+            tx.webhook_claim(now_ms, lease_until_ms, owner, left)
+        })
+    }
+    fn webhook_finish(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        attempt: &WebhookAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        self.tenant_mut(tenant)?
+            .webhook_finish(tenant, id, owner, now_ms, attempt, finish)
+    }
+    fn webhook_deliveries(
+        &mut self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        self.tenant_mut(tenant)?
+            .webhook_deliveries(tenant, endpoint, state, limit)
+    }
+    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        self.tenant_mut(tenant)?.webhook_replay(tenant, id, now_ms)
+    }
+
     fn event_fan_out(
         &mut self,
         event: &EventRecord,

@@ -60,6 +60,10 @@ pub const CASES: &[(&str, Case)] = &[
         "settings_are_kept_per_tenant_and_plugin",
         settings_are_kept_per_tenant_and_plugin,
     ),
+    (
+        "webhook_deliveries_fan_out_once_and_keep_their_id",
+        webhook_deliveries_fan_out_once_and_keep_their_id,
+    ),
 ];
 
 /// The companies "acme" and "globex": tenant rows come first, as a host creates them.
@@ -1028,4 +1032,176 @@ pub fn the_identity_stamp_moves_on_every_identity_change(storage: &dyn Storage) 
         assert!(now > last, "{name} did not move the identity stamp");
         last = now;
     }
+}
+
+/// Webhook endpoints and deliveries: one delivery per (event, endpoint) whose topics
+/// match, leased once, retried with the same `msg_id`, dead, replayed; removal.
+pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) {
+    given_tenants(storage);
+    let endpoint = |id: &str, tenant: &str, topics: &[&str]| WebhookEndpoint {
+        id: id.into(),
+        tenant: tenant.into(),
+        url: "https://example.com/hook".into(),
+        topics: topics.iter().map(|t| t.to_string()).collect(),
+        secret_sealed: vec![1, 2, 3],
+        created_ms: 5,
+        secret_generation: 0,
+        previous_secret_sealed: None,
+        previous_secret_until_ms: None,
+    };
+    let mut tx = storage.begin_for(&["acme", "globex"]).unwrap();
+    tx.webhook_insert(&endpoint("wh_a", "acme", &["ledger.*"]))
+        .unwrap();
+    tx.webhook_insert(&endpoint("wh_b", "acme", &["payroll.run"]))
+        .unwrap();
+    tx.webhook_insert(&endpoint("wh_g", "globex", &["*"]))
+        .unwrap();
+    assert!(matches!(
+        tx.webhook_insert(&endpoint("wh_a", "acme", &["x"])),
+        Err(StoreError::Conflict(_))
+    ));
+    // A rotation replaces the secret fields and nothing else.
+    let rotated = WebhookEndpoint {
+        secret_sealed: vec![4, 5, 6],
+        secret_generation: 1,
+        previous_secret_sealed: Some(vec![1, 2, 3]),
+        previous_secret_until_ms: Some(99),
+        ..endpoint("wh_b", "acme", &["payroll.run"])
+    };
+    assert!(tx.webhook_set_secret(&rotated).unwrap());
+    assert!(
+        !tx.webhook_set_secret(&endpoint("wh_nope", "acme", &["x"]))
+            .unwrap()
+    );
+    let listed = tx.webhook_list("acme").unwrap();
+    assert_eq!(listed.iter().find(|e| e.id == "wh_b"), Some(&rotated));
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin_read().unwrap();
+    let listed = tx.webhook_list("acme").unwrap();
+    assert_eq!(
+        listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["wh_a", "wh_b"]
+    );
+    assert_eq!(listed[0].topics, ["ledger.*"]);
+    assert_eq!(listed[0].secret_sealed, [1, 2, 3]);
+    drop(tx);
+
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let e = tx
+        .event_append(&NewEvent {
+            tenant: "acme".into(),
+            topic: "ledger.posted".into(),
+            payload: "{}".into(),
+            plugin: "ledger".into(),
+            version: "1.0.0".into(),
+            created_at_ms: 0,
+        })
+        .unwrap();
+    assert_eq!(tx.webhook_fan_out(&e, 10).unwrap(), 1, "only wh_a wants it");
+    assert_eq!(tx.webhook_fan_out(&e, 10).unwrap(), 0, "never twice");
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    assert!(
+        tx.webhook_claim(9, 1_000, "a", 10).unwrap().is_empty(),
+        "not due"
+    );
+    let claimed = tx.webhook_claim(10, 1_000, "a", 10).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(claimed.len(), 1);
+    let (d, ep, event) = &claimed[0];
+    assert_eq!((ep.id.as_str(), event.id, d.attempts), ("wh_a", e.id, 1));
+    assert!(
+        d.msg_id.starts_with("msg_") && d.msg_id.len() == 36,
+        "{d:?}"
+    );
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    assert!(
+        tx.webhook_claim(500, 1_000, "b", 10).unwrap().is_empty(),
+        "leased"
+    );
+    let failed = WebhookAttempt {
+        status: Some(500),
+        error: Some("answered 500".into()),
+    };
+    let retry = Finish::Retry {
+        at_ms: 2_000,
+        error: "answered 500".into(),
+    };
+    assert!(
+        !tx.webhook_finish("acme", d.id, "b", 20, &failed, &retry)
+            .unwrap()
+    );
+    assert!(
+        tx.webhook_finish("acme", d.id, "a", 20, &failed, &retry)
+            .unwrap()
+    );
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let again = tx.webhook_claim(2_000, 3_000, "b", 10).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].0.msg_id, d.msg_id, "the same webhook-id");
+    assert_eq!(again[0].0.attempts, 2);
+    let dead = Finish::Dead {
+        error: "answered 500".into(),
+    };
+    assert!(
+        tx.webhook_finish("acme", d.id, "b", 2_100, &failed, &dead)
+            .unwrap()
+    );
+    let log = tx.webhook_deliveries("acme", None, None, 10).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].state.as_str(), log[0].last_status, log[0].done_ms),
+        ("dead", Some(500), Some(2_100))
+    );
+    assert!(
+        tx.webhook_deliveries("globex", None, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(tx.webhook_replay("acme", d.id, 3_000).unwrap());
+    assert!(
+        matches!(
+            tx.webhook_replay("acme", d.id, 3_000),
+            Err(StoreError::Conflict(_))
+        ),
+        "already pending"
+    );
+    assert!(
+        !tx.webhook_replay("acme", 999_999, 3_000).unwrap(),
+        "unknown"
+    );
+    tx.commit().unwrap();
+
+    let mut tx = storage.begin_for(&["acme"]).unwrap();
+    assert!(tx.webhook_delete("acme", "wh_a", 4_000).unwrap());
+    assert!(!tx.webhook_delete("acme", "wh_a", 4_000).unwrap());
+    let log = tx
+        .webhook_deliveries("acme", Some("wh_a"), None, 10)
+        .unwrap();
+    assert_eq!(
+        log[0].state, "dead",
+        "pending deliveries die with their endpoint"
+    );
+    let dead = tx
+        .webhook_deliveries("acme", Some("wh_a"), Some("dead"), 10)
+        .unwrap();
+    assert_eq!(dead.len(), log.iter().filter(|d| d.state == "dead").count());
+    assert!(
+        tx.webhook_deliveries("acme", Some("wh_a"), Some("pending"), 10)
+            .unwrap()
+            .is_empty(),
+        "the state filter"
+    );
+    assert!(
+        matches!(
+            tx.webhook_replay("acme", d.id, 5_000),
+            Err(StoreError::Conflict(_))
+        ),
+        "no endpoint"
+    );
+    tx.commit().unwrap();
 }

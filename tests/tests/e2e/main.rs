@@ -35,3 +35,4 @@ mod settings;
 mod tenant_files;
 mod training;
 mod waits;
+mod webhooks;

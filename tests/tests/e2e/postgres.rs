@@ -216,6 +216,19 @@ fn migrate_storage_copies_an_installation_and_verifies_it() {
             "token", "create", "--user", "erp", "--tenant", "acme", "--name", "sync",
         ])
         .ok();
+    // A public address literal: allowed without BACKOFFICE_WEBHOOK_ALLOW_PRIVATE.
+    sqlite
+        .run(&[
+            "webhook",
+            "add",
+            "--tenant",
+            "acme",
+            "--topic",
+            "contacts.*",
+            "--url",
+            "https://93.184.215.14/hook",
+        ])
+        .ok();
     let source_audit = sqlite.run(&["audit", "verify", "--json"]).json();
 
     let url = pg.database();
@@ -249,6 +262,7 @@ fn migrate_storage_copies_an_installation_and_verifies_it() {
     assert_eq!(rows("packages"), 1);
     assert!(rows("kv") >= 3, "{report}");
     assert!(rows("audit") >= 6, "{report}");
+    assert_eq!(rows("webhook_endpoints"), 1);
 
     // A host on PostgreSQL alone (a fresh data directory: no SQLite, no code cache)
     // sees the same audit chains and serves the copied installation.
@@ -280,6 +294,11 @@ fn migrate_storage_copies_an_installation_and_verifies_it() {
             .map(Vec::len),
         Some(1)
     );
+
+    let hooks = shared
+        .run(&["webhook", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(hooks[0]["url"], "https://93.184.215.14/hook", "{hooks}");
 
     // A second copy into the now non-empty database is refused, and nothing changes.
     sqlite

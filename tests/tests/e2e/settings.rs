@@ -94,6 +94,25 @@ fn the_cli_sets_settings_per_tenant_and_the_plugin_reads_them() {
     .fails(3, &["nobody"]);
     assert_eq!(read(&cli, "acme", "limit"), json!(42));
 
+    // A company leaving the service takes its values along.
+    let out = cli.dir.path().join("acme-export");
+    let report = cli
+        .run(&[
+            "tenant",
+            "export",
+            "--tenant",
+            "acme",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        report["plugins"][0]["settings"],
+        json!({ "greeting": "bonjour", "limit": 42 }),
+        "{report}"
+    );
+
     // Unset: the default applies again.
     cli.run(&["settings", "unset", "--tenant", "acme", "probe", "greeting"])
         .ok();

@@ -1,0 +1,714 @@
+//! Outbound webhooks: a tenant admin subscribes an HTTPS endpoint to event topics, and
+//! every event of those topics is POSTed to it, signed per Standard Webhooks.
+//!
+//! ```text
+//! plugin call emits event ──commit──▶ events (tenant file)
+//! worker fan-out (one tx) ──────────▶ deliveries (plugins) + webhook_deliveries
+//!                                     (one per endpoint wanting the topic, msg_id fixed)
+//! worker claim (lease + attempt, commit) ─▶ guard: resolve, check every address
+//!                                         ─▶ POST to a checked address (send.rs)
+//! finish: 2xx delivered | retry at now + backoff (x4, jitter) | dead after N attempts
+//! ```
+//!
+//! Nothing leaves before the emitting call commits (the event does not exist before),
+//! and a crash between the POST and the finish leaves the lease to expire: the
+//! delivery is sent again with the same `webhook-id`, so a receiver that deduplicates
+//! on it sees each event once.
+
+pub mod guard;
+mod pool;
+pub mod send;
+pub mod sign;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::admin::require;
+use crate::auth::Principal;
+use crate::error::{HostError, HostResult};
+use crate::host::Host;
+use crate::store::{
+    EventRecord, Finish, StoreError, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+};
+
+/// What the host allows and how hard it tries.
+#[derive(Debug, Clone)]
+pub struct WebhookPolicy {
+    /// Allow plain HTTP and loopback, private and link-local destinations
+    /// (`BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1`): on-premises installs and tests.
+    pub allow_private: bool,
+    /// Attempts before a delivery is dead (`BACKOFFICE_WEBHOOK_MAX_ATTEMPTS`, 8).
+    pub max_attempts: u32,
+    /// Delay before the first retry, multiplied by 4 per further attempt
+    /// (`BACKOFFICE_WEBHOOK_BACKOFF_MS`, 5 s).
+    pub backoff: Duration,
+    /// Largest delay between attempts (6 h).
+    pub max_backoff: Duration,
+    /// One attempt, from connecting to the answer's head (`BACKOFFICE_WEBHOOK_TIMEOUT_MS`, 15 s).
+    pub timeout: Duration,
+    /// Connecting to one address (5 s, at most `timeout`).
+    pub connect_timeout: Duration,
+    /// Certificates (DER) trusted as roots besides Mozilla's: a private CA of an
+    /// on-premises install, or a test's (`BACKOFFICE_WEBHOOK_CA_FILE`, PEM).
+    pub extra_roots: Vec<Vec<u8>>,
+}
+
+impl Default for WebhookPolicy {
+    fn default() -> Self {
+        WebhookPolicy {
+            allow_private: false,
+            max_attempts: 8,
+            backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(6 * 3600),
+            timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(5),
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+impl WebhookPolicy {
+    /// The defaults, changed by the `BACKOFFICE_WEBHOOK_*` environment variables.
+    pub fn from_env() -> Self {
+        let mut p = WebhookPolicy::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        p.allow_private = var("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE")
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        if let Some(n) = var("BACKOFFICE_WEBHOOK_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
+            p.max_attempts = std::cmp::max(n, 1);
+        }
+        if let Some(ms) = var("BACKOFFICE_WEBHOOK_BACKOFF_MS").and_then(|v| v.parse().ok()) {
+            p.backoff = Duration::from_millis(ms);
+        }
+        if let Some(file) = var("BACKOFFICE_WEBHOOK_CA_FILE") {
+            match read_roots(std::path::Path::new(&file)) {
+                Ok(roots) => p.extra_roots = roots,
+                // Attempts to endpoints of that CA then fail, visibly, in the log of
+                // each delivery; every other command keeps working.
+                Err(e) => tracing::error!("BACKOFFICE_WEBHOOK_CA_FILE: {e}"),
+            }
+        }
+        if let Some(ms) = var("BACKOFFICE_WEBHOOK_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+            p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
+            p.connect_timeout = p.connect_timeout.min(p.timeout);
+        }
+        p
+    }
+
+    /// Delay before attempt `attempts + 1` after `attempts` failures, without jitter:
+    /// `backoff * 4^(attempts - 1)`, at most `max_backoff`. With the defaults: 5 s,
+    /// 20 s, 80 s, 5 min 20 s, 21 min, 85 min, 5 h 41 min (then dead): about 7.6 h.
+    pub fn backoff_after(&self, attempts: u32) -> Duration {
+        let factor = 4u32.saturating_pow(attempts.saturating_sub(1).min(15));
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// The certificates (DER) of a PEM file (RFC 7468: base64 between
+/// `-----BEGIN CERTIFICATE-----` and `-----END CERTIFICATE-----`; other blocks are
+/// skipped).
+fn read_roots(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    use base64::Engine as _;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let pem = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut roots = Vec::new();
+    let mut rest = pem.as_str();
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let Some(end) = after.find(END) else {
+            return Err(format!("{}: a certificate has no END line", path.display()));
+        };
+        let b64: String = after[..end].split_whitespace().collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("{}: certificate {}: {e}", path.display(), roots.len() + 1))?;
+        roots.push(der);
+        rest = &after[end + END.len()..];
+    }
+    if roots.is_empty() {
+        return Err(format!("{} holds no certificate", path.display()));
+    }
+    Ok(roots)
+}
+
+/// The host's webhook machinery: its policy and sender.
+#[derive(Debug)]
+pub(crate) struct Webhooks {
+    pub(crate) policy: WebhookPolicy,
+    /// Built at the first attempt, on a sender thread (the client starts a runtime
+    /// thread and loads the roots; most commands never send).
+    sender: std::sync::OnceLock<Option<send::Sender>>,
+    /// Seals secrets at rest (derived from the audit key).
+    seal_key: [u8; 32],
+    /// Where attempts run.
+    pool: pool::Pool,
+}
+
+impl Webhooks {
+    pub(crate) fn new(policy: WebhookPolicy, seal_key: [u8; 32]) -> Self {
+        Webhooks {
+            policy,
+            sender: std::sync::OnceLock::new(),
+            seal_key,
+            pool: pool::Pool::new(),
+        }
+    }
+
+    fn sender(&self) -> Option<&send::Sender> {
+        self.sender
+            .get_or_init(|| {
+                send::Sender::new(&self.policy)
+                    .map_err(|e| tracing::error!("webhooks cannot be sent: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+/// A new endpoint and its secret, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddedWebhook {
+    /// The endpoint.
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    /// `whsec_...`: the receiver verifies signatures with it. Not shown again.
+    pub secret: String,
+}
+
+/// The longest overlap of a rotation.
+pub const MAX_OVERLAP: Duration = Duration::from_secs(30 * 86_400);
+
+/// A rotated endpoint's new secret, shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct RotatedWebhook {
+    /// The endpoint.
+    pub id: String,
+    /// The new `whsec_...`; not shown again.
+    pub secret: String,
+    /// Until when (ms since the epoch) the previous secret also signs; none when it
+    /// was dropped at once.
+    pub previous_secret_until_ms: Option<i64>,
+}
+
+fn unknown_webhook(tenant: &str, id: &str) -> HostError {
+    HostError::NotFound(format!(
+        "tenant '{tenant}' has no webhook '{id}'; see `backoffice webhook list --tenant {tenant}`"
+    ))
+}
+
+fn check_topics(topics: &[String]) -> HostResult<()> {
+    if topics.is_empty() {
+        return Err(HostError::InvalidInput(
+            "name at least one topic (--topic ledger.entry-posted, --topic 'ledger.*' or --topic '*')".into(),
+        ));
+    }
+    for t in topics {
+        let body = t.strip_suffix(".*").unwrap_or(t);
+        let ok = t == "*"
+            || (!body.is_empty()
+                && body
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                && !body.starts_with('.')
+                && !body.ends_with('.'));
+        if !ok {
+            return Err(HostError::InvalidInput(format!(
+                "'{t}' is not a topic pattern: use a topic (letters, digits, '.', '-', '_'), \
+                 a prefix ending in '.*', or '*'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Add, remove, rotate, replay and read a tenant's webhooks (HTTP API, console).
+pub const WEBHOOKS_MANAGE: &str = "webhooks.manage";
+
+/// Delivery states a log may be filtered by.
+pub const DELIVERY_STATES: &[&str] = &["pending", "delivered", "dead"];
+
+impl Host {
+    /// Subscribe `url` to `topics` for `tenant`. The URL is checked (HTTPS, and every
+    /// address it resolves to public, unless private destinations are allowed).
+    pub fn webhook_add(
+        &self,
+        tenant: &str,
+        url: &str,
+        topics: &[String],
+    ) -> HostResult<AddedWebhook> {
+        self.webhook_add_by(tenant, url, topics, self.operator())
+    }
+
+    /// [`Host::webhook_add`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_add_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        url: &str,
+        topics: &[String],
+    ) -> HostResult<AddedWebhook> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_add_by(tenant, url, topics, &principal.actor())
+    }
+
+    fn webhook_add_by(
+        &self,
+        tenant: &str,
+        url: &str,
+        topics: &[String],
+        actor: &str,
+    ) -> HostResult<AddedWebhook> {
+        check_topics(topics)?;
+        guard::resolve(url, self.webhooks.policy.allow_private)
+            .map_err(|e| HostError::InvalidInput(format!("webhook destination refused: {e}")))?;
+        let id = sign::new_id("wh_")?;
+        let (secret, text) = sign::new_secret()?;
+        let endpoint = WebhookEndpoint {
+            secret_sealed: sign::seal(&self.webhooks.seal_key, &id, 0, &secret)?,
+            id,
+            tenant: tenant.to_string(),
+            url: url.to_string(),
+            topics: topics.to_vec(),
+            created_ms: self.clock.now_ms(),
+            secret_generation: 0,
+            previous_secret_sealed: None,
+            previous_secret_until_ms: None,
+        };
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        tx.webhook_insert(&endpoint)?;
+        let detail = serde_json::json!({ "url": endpoint.url, "topics": endpoint.topics });
+        self.audit_admin_as(
+            tx.as_mut(),
+            Some(tenant),
+            actor,
+            "webhook.add",
+            format!("webhook:{}", endpoint.id),
+            detail,
+        )?;
+        tx.commit()?;
+        Ok(AddedWebhook {
+            endpoint,
+            secret: text,
+        })
+    }
+
+    /// A tenant's endpoints.
+    pub fn webhook_list(&self, tenant: &str) -> HostResult<Vec<WebhookEndpoint>> {
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        Ok(tx.webhook_list(tenant)?)
+    }
+
+    /// [`Host::webhook_list`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_list_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+    ) -> HostResult<Vec<WebhookEndpoint>> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_list(tenant)
+    }
+
+    /// Remove an endpoint; its pending deliveries are marked dead.
+    pub fn webhook_remove(&self, tenant: &str, id: &str) -> HostResult<()> {
+        self.webhook_remove_by(tenant, id, self.operator())
+    }
+
+    /// [`Host::webhook_remove`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_remove_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+    ) -> HostResult<()> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_remove_by(tenant, id, &principal.actor())
+    }
+
+    fn webhook_remove_by(&self, tenant: &str, id: &str, actor: &str) -> HostResult<()> {
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        if !tx.webhook_delete(tenant, id, self.clock.now_ms())? {
+            return Err(unknown_webhook(tenant, id));
+        }
+        self.audit_admin_as(
+            tx.as_mut(),
+            Some(tenant),
+            actor,
+            "webhook.remove",
+            format!("webhook:{id}"),
+            serde_json::json!({}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Give an endpoint a new secret (shown once). For `overlap` the old one still
+    /// signs beside it (`webhook-signature: v1,<new> v1,<old>`), so the receiver can
+    /// switch without losing a delivery; zero drops the old one at once. At most
+    /// [`MAX_OVERLAP`].
+    pub fn webhook_rotate(
+        &self,
+        tenant: &str,
+        id: &str,
+        overlap: Duration,
+    ) -> HostResult<RotatedWebhook> {
+        self.webhook_rotate_by(tenant, id, overlap, self.operator())
+    }
+
+    /// [`Host::webhook_rotate`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_rotate_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: &str,
+        overlap: Duration,
+    ) -> HostResult<RotatedWebhook> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_rotate_by(tenant, id, overlap, &principal.actor())
+    }
+
+    fn webhook_rotate_by(
+        &self,
+        tenant: &str,
+        id: &str,
+        overlap: Duration,
+        actor: &str,
+    ) -> HostResult<RotatedWebhook> {
+        if overlap > MAX_OVERLAP {
+            return Err(HostError::InvalidInput(format!(
+                "an overlap of {} s is longer than the {} days allowed; receivers should switch to the new secret within that",
+                overlap.as_secs(),
+                MAX_OVERLAP.as_secs() / 86_400
+            )));
+        }
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        let Some(old) = tx.webhook_list(tenant)?.into_iter().find(|e| e.id == id) else {
+            return Err(unknown_webhook(tenant, id));
+        };
+        let key = &self.webhooks.seal_key;
+        let generation = old.secret_generation.checked_add(1).ok_or_else(|| {
+            HostError::Conflict(format!(
+                "webhook '{id}' was rotated too often; add a new one"
+            ))
+        })?;
+        let (secret, text) = sign::new_secret()?;
+        let now = self.clock.now_ms();
+        let until = now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
+        let rotated = WebhookEndpoint {
+            secret_sealed: sign::seal(key, id, generation, &secret)?,
+            secret_generation: generation,
+            // The secret of the generation before, kept sealed under its own pad.
+            previous_secret_sealed: (!overlap.is_zero()).then(|| old.secret_sealed.clone()),
+            previous_secret_until_ms: (!overlap.is_zero()).then_some(until),
+            ..old
+        };
+        tx.webhook_set_secret(&rotated)?;
+        self.audit_admin_as(
+            tx.as_mut(),
+            Some(tenant),
+            actor,
+            "webhook.rotate",
+            format!("webhook:{id}"),
+            serde_json::json!({ "overlap_secs": overlap.as_secs(), "generation": generation }),
+        )?;
+        tx.commit()?;
+        Ok(RotatedWebhook {
+            id: id.to_string(),
+            secret: text,
+            previous_secret_until_ms: rotated.previous_secret_until_ms,
+        })
+    }
+
+    /// A tenant's delivery log, newest first.
+    pub fn webhook_deliveries(
+        &self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<WebhookDelivery>> {
+        self.webhook_log(tenant, endpoint, None, limit)
+    }
+
+    /// A tenant's delivery log, newest first, of one endpoint and/or in one state
+    /// (`pending`, `delivered`, `dead`).
+    pub fn webhook_log(
+        &self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<WebhookDelivery>> {
+        if let Some(state) = state
+            && !DELIVERY_STATES.contains(&state)
+        {
+            return Err(HostError::InvalidInput(format!(
+                "'{state}' is not a delivery state; use one of {}",
+                DELIVERY_STATES.join(", ")
+            )));
+        }
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        Ok(tx.webhook_deliveries(tenant, endpoint, state, limit)?)
+    }
+
+    /// [`Host::webhook_log`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_log_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<WebhookDelivery>> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_log(tenant, endpoint, state, limit)
+    }
+
+    /// Send a dead or delivered delivery again now, with the same `webhook-id`.
+    pub fn webhook_replay(&self, tenant: &str, id: i64) -> HostResult<()> {
+        self.webhook_replay_by(tenant, id, self.operator())
+    }
+
+    /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in `tenant`.
+    pub fn webhook_replay_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        id: i64,
+    ) -> HostResult<()> {
+        require(principal, tenant, WEBHOOKS_MANAGE)?;
+        self.webhook_replay_by(tenant, id, &principal.actor())
+    }
+
+    fn webhook_replay_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        match tx.webhook_replay(tenant, id, self.clock.now_ms()) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(HostError::NotFound(format!(
+                    "tenant '{tenant}' has no webhook delivery {id}; see `backoffice webhook deliveries --tenant {tenant}`"
+                )));
+            }
+            Err(StoreError::Conflict(why)) => {
+                return Err(HostError::Conflict(format!(
+                    "{why}: only a dead or delivered delivery of an existing endpoint can be replayed"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let target = format!("delivery:{id}");
+        self.audit_admin_as(
+            tx.as_mut(),
+            Some(tenant),
+            actor,
+            "webhook.replay",
+            target,
+            serde_json::json!({}),
+        )?;
+        tx.commit()?;
+        self.worker.wake();
+        Ok(())
+    }
+
+    /// How many more webhook attempts of `tenant` (all tenants when `None`) may be
+    /// claimed now: the free sender threads.
+    pub(crate) fn webhook_capacity(&self, tenant: Option<&str>) -> u32 {
+        self.webhooks.pool.capacity(tenant)
+    }
+
+    /// Start the attempt of a claimed delivery on the sender pool; its outcome is
+    /// recorded in a transaction of its tenant when it ends.
+    pub(crate) fn submit_webhook(
+        &self,
+        d: WebhookDelivery,
+        endpoint: WebhookEndpoint,
+        event: EventRecord,
+    ) {
+        let attempt = AttemptCtx {
+            storage: self.storage.clone(),
+            clock: self.clock.clone(),
+            owner: self.worker.owner.clone(),
+            webhooks: self.webhooks.clone(),
+        };
+        let tenant = d.tenant.clone();
+        self.webhooks.pool.submit(&tenant, move || {
+            if let Err(e) = attempt.run(&d, &endpoint, &event) {
+                // The lease expires and the delivery is attempted again, same id.
+                tracing::error!(tenant = %d.tenant, delivery = d.id, "recording a webhook attempt failed: {e}");
+            }
+        });
+    }
+
+    /// Wait until no webhook attempt is in flight.
+    pub(crate) fn wait_for_webhooks(&self) {
+        self.webhooks.pool.wait_idle();
+    }
+}
+
+/// What an attempt needs, owned, for a sender thread.
+struct AttemptCtx {
+    storage: Arc<dyn crate::store::Storage>,
+    clock: Arc<dyn crate::clock::Clock>,
+    owner: String,
+    webhooks: Arc<Webhooks>,
+}
+
+impl AttemptCtx {
+    /// One attempt of a claimed delivery, recorded in a transaction of its tenant.
+    fn run(
+        &self,
+        d: &WebhookDelivery,
+        endpoint: &WebhookEndpoint,
+        event: &EventRecord,
+    ) -> HostResult<()> {
+        let answer = self.attempt(d, endpoint, event);
+        let now = self.clock.now_ms();
+        let policy = &self.webhooks.policy;
+        let finish = match &answer.error {
+            None => Finish::Done { next_ms: None },
+            Some(error) if d.attempts >= policy.max_attempts => Finish::Dead {
+                error: error.clone(),
+            },
+            Some(error) => Finish::Retry {
+                at_ms: now + jittered(policy.backoff_after(d.attempts)),
+                error: error.clone(),
+            },
+        };
+        if let Some(error) = &answer.error {
+            tracing::warn!(tenant = %d.tenant, webhook = %endpoint.id, delivery = d.id, attempt = d.attempts, "webhook attempt failed: {error}");
+        }
+        let attempt = WebhookAttempt {
+            status: answer.status,
+            error: answer.error,
+        };
+        let mut tx = self.storage.begin_scoped(&d.tenant)?;
+        tx.webhook_finish(&d.tenant, d.id, &self.owner, now, &attempt, &finish)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn attempt(
+        &self,
+        d: &WebhookDelivery,
+        endpoint: &WebhookEndpoint,
+        event: &EventRecord,
+    ) -> send::Answer {
+        let failed = |error: String| send::Answer {
+            status: None,
+            error: Some(error),
+        };
+        let Some(sender) = self.webhooks.sender() else {
+            return failed("the host could not set up TLS; see its log".into());
+        };
+        let body = payload(event);
+        let now = self.clock.now_ms();
+        let timestamp = now.div_euclid(1000);
+        let signature = match signatures(&self.webhooks.seal_key, endpoint, now, |secret| {
+            sign::signature(secret, &d.msg_id, timestamp, &body)
+        }) {
+            Ok(s) => s,
+            Err(e) => return failed(e.to_string()),
+        };
+        let headers = [
+            ("webhook-id", d.msg_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ];
+        // The address guard runs in the sender, on the addresses it connects to.
+        sender.post(&endpoint.url, &headers, &body)
+    }
+}
+
+/// The `webhook-signature` value at `now`: `v1,<sig>` with the endpoint's secret,
+/// followed, during a rotation's overlap, by ` v1,<sig>` with the previous one
+/// (Standard Webhooks: several space-separated signatures, any one may match).
+fn signatures(
+    key: &[u8; 32],
+    endpoint: &WebhookEndpoint,
+    now_ms: i64,
+    sign: impl Fn(&[u8]) -> String,
+) -> HostResult<String> {
+    let generation = endpoint.secret_generation;
+    let secret = sign::unseal(key, &endpoint.id, generation, &endpoint.secret_sealed)?;
+    let mut value = sign(&secret);
+    if let (Some(previous), Some(until)) = (
+        &endpoint.previous_secret_sealed,
+        endpoint.previous_secret_until_ms,
+    ) && now_ms < until
+        && generation > 0
+    {
+        let old = sign::unseal(key, &endpoint.id, generation - 1, previous)?;
+        value.push(' ');
+        value.push_str(&sign(&old));
+    }
+    Ok(value)
+}
+
+/// RFC 3339 text of a time in ms since the epoch (empty when out of range).
+pub fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The body of a delivery, the same for every attempt:
+/// `{"type": topic, "timestamp": RFC 3339 of the event, "data": payload}`.
+pub fn payload(event: &EventRecord) -> Vec<u8> {
+    let data: serde_json::Value =
+        serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null);
+    let timestamp = rfc3339_ms(event.created_at_ms);
+    serde_json::to_vec(&serde_json::json!({
+        "type": event.topic,
+        "timestamp": timestamp,
+        "data": data,
+    }))
+    .unwrap_or_default()
+}
+
+/// `delay` plus up to a quarter more, at random, so endpoints that failed together
+/// are not all retried in the same instant.
+fn jittered(delay: Duration) -> i64 {
+    let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut b = [0u8; 4];
+    let r = if getrandom::fill(&mut b).is_ok() {
+        i64::from(u32::from_le_bytes(b))
+    } else {
+        0
+    };
+    ms.saturating_add(ms / 4 * r / i64::from(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_by_four_and_is_capped() {
+        let p = WebhookPolicy::default();
+        let secs: Vec<u64> = (1..=8).map(|n| p.backoff_after(n).as_secs()).collect();
+        assert_eq!(secs, [5, 20, 80, 320, 1280, 5120, 20480, 21600]);
+        let j = jittered(Duration::from_secs(8));
+        assert!((8000..=10000).contains(&j), "{j}");
+    }
+
+    #[test]
+    fn topic_patterns_are_checked() {
+        assert!(check_topics(&["ledger.entry-posted".into(), "a.*".into(), "*".into()]).is_ok());
+        for bad in ["", "a b", ".a", "a.", "a*", "*.a"] {
+            assert!(check_topics(&[bad.into()]).is_err(), "{bad}");
+        }
+        assert!(check_topics(&[]).is_err());
+    }
+}
