@@ -1172,4 +1172,52 @@ mod tests {
             std::fs::write(format!("{dir}/{name}.xml"), file.content).unwrap();
         }
     }
+
+    /// The three files for 10,000 payees: time and size, printed (not asserted).
+    /// `cargo test --release --target <host> -p payroll measure_10000 -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement, run by hand"]
+    fn measure_10000_payees() {
+        let n = 10_000;
+        let make = |account: &dyn Fn(usize) -> BankAccount| -> Vec<Payee> {
+            (0..n)
+                .map(|i| Payee {
+                    employee: format!("E{i:05}"),
+                    name: format!("Employee Müller {i}"),
+                    amount: 150_000 + i as i64,
+                    account: account(i),
+                })
+                .collect()
+        };
+        let sepa_payees = make(&|_| BankAccount::Sepa {
+            iban: "DE89370400440532013000".into(),
+            bic: Some("COBADEFFXXX".into()),
+        });
+        let bacs_payees = make(&|_| BankAccount::Bacs {
+            sort_code: "601613".into(),
+            account_number: "31926819".into(),
+            account_name: None,
+        });
+        let ach_payees = make(&|_| BankAccount::Ach {
+            routing_number: "026009593".into(),
+            account_number: "123456789".into(),
+            account_type: AccountType::Checking,
+        });
+        let timed = |name: &str, f: &dyn Fn() -> File| {
+            let start = std::time::Instant::now();
+            let file = f();
+            let made = start.elapsed();
+            let digest = crate::payments::sha256_hex(file.content.as_bytes());
+            println!(
+                "{name}: {n} payees, {} bytes, {:.1} ms to write, {:.1} ms with SHA-256 ({})",
+                file.content.len(),
+                made.as_secs_f64() * 1000.0,
+                start.elapsed().as_secs_f64() * 1000.0,
+                &digest[..8]
+            );
+        };
+        timed("sepa", &|| sepa(&batch(&sepa_payees), &debtor(Some("DEUTDEFF"))).unwrap());
+        timed("bacs18", &|| bacs18(&batch(&bacs_payees), &bacs_user()).unwrap());
+        timed("nacha", &|| nacha(&batch(&ach_payees), &nacha_originator()).unwrap());
+    }
 }
