@@ -20,7 +20,15 @@ pub(crate) struct PaymentFileInput {
     /// date; the run's pay date when left out.
     #[serde(default)]
     execution_date: Option<Date>,
+    /// Only these employees (a part of a run too large for one file); all when
+    /// left out.
+    #[serde(default)]
+    employees: Option<Vec<String>>,
 }
+
+/// The largest file returned: the host takes at most 4 MiB of JSON output from a
+/// call, and the rest of the answer and JSON escaping need some room.
+const MAX_CONTENT_BYTES: usize = 4_000_000;
 
 /// A payment file made for a run, as the run records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,8 +69,29 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
     let execution_date = input.execution_date.unwrap_or(run.pay_date);
     let mut payees = Vec::new();
     let mut unpaid = Vec::new();
-    for slip in run_slips(&run.id)? {
+    let slips = run_slips(&run.id)?;
+    if let Some(wanted) = &input.employees {
+        for id in wanted {
+            let paid = slips.iter().any(|s| {
+                &s.employee.id == id && s.payslip.currency == currency && s.payslip.net > 0
+            });
+            if !paid {
+                return Err(Error::invalid(format!(
+                    "employees: {id} has no payslip in run {} with a positive net pay in {currency}",
+                    run.id
+                )));
+            }
+        }
+    }
+    for slip in slips {
         if slip.payslip.currency != currency || slip.payslip.net <= 0 {
+            continue;
+        }
+        if input
+            .employees
+            .as_ref()
+            .is_some_and(|w| !w.contains(&slip.employee.id))
+        {
             continue;
         }
         // The account is the employee's latest: the one they asked to be paid to now.
@@ -113,6 +142,14 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
     };
     let file =
         payfile::generate(input.format, &batch, &settings()?.payments).map_err(Error::invalid)?;
+    if file.content.len() > MAX_CONTENT_BYTES {
+        return Err(Error::invalid(format!(
+            "the {} file for {} payees would be {} bytes, more than one call returns ({MAX_CONTENT_BYTES}); make it in parts, listing each part's employees in `employees`",
+            input.format.as_str(),
+            payees.len(),
+            file.content.len()
+        )));
+    }
     let total: i64 = payees.iter().map(|p| p.amount).sum();
     let produced = Produced {
         format: input.format,

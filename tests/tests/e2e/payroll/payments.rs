@@ -124,7 +124,13 @@ fn approved_runs_are_paid_by_sepa_bacs_and_nacha_files() {
     // A company IBAN with a wrong check digit is refused too.
     let mut bad = settings.clone();
     bad["payments"]["sepa"]["iban"] = json!("DE02120300000000202052");
-    call_fails(&cli, "set-settings", &bad, 2, &["payments.sepa.iban", "mod 97"]);
+    call_fails(
+        &cli,
+        "set-settings",
+        &bad,
+        2,
+        &["payments.sepa.iban", "mod 97"],
+    );
 
     // A bad IBAN is refused at hiring, naming the field; nothing is stored.
     let emmy = json!({"id": "DE1", "name": "Emmy Nöther", "country": "DE", "frequency": "monthly",
@@ -151,7 +157,13 @@ fn approved_runs_are_paid_by_sepa_bacs_and_nacha_files() {
         "salary": 4_800_000, "start-date": "2025-04-07",
         "profile": {"tax-code": "1257L", "ni-category": "A"},
         "bank": {"scheme": "bacs", "sort-code": "60-16-1", "account-number": "31926819"}});
-    call_fails(&cli, "set-employee", &ada, 2, &["bank.sort-code", "6 digits"]);
+    call_fails(
+        &cli,
+        "set-employee",
+        &ada,
+        2,
+        &["bank.sort-code", "6 digits"],
+    );
     let mut grace = json!({"id": "US1", "name": "Grace Hopper", "country": "US", "frequency": "monthly",
         "salary": 12_000_000, "start-date": "2025-01-01", "profile": {"filing-status": "single"},
         "bank": {"scheme": "ach", "routing-number": "026009594", "account-number": "000123456789",
@@ -163,7 +175,10 @@ fn approved_runs_are_paid_by_sepa_bacs_and_nacha_files() {
         2,
         &["bank.routing-number", "check digit"],
     );
-    assert_eq!(call(&cli, "list-employees", &json!({}))["employees"], json!([]));
+    assert_eq!(
+        call(&cli, "list-employees", &json!({}))["employees"],
+        json!([])
+    );
 
     emmy_ok(&cli, emmy);
     ada["bank"]["sort-code"] = json!("60-16-13");
@@ -231,7 +246,11 @@ fn approved_runs_are_paid_by_sepa_bacs_and_nacha_files() {
     }
 
     let slip_net = |employee: &str| {
-        let slip = call(&cli, "get-payslip", &json!({"run": id, "employee": employee}));
+        let slip = call(
+            &cli,
+            "get-payslip",
+            &json!({"run": id, "employee": employee}),
+        );
         slip["payslip"]["net"].as_i64().unwrap()
     };
     let net_total = |currency: &str| run["totals"][currency]["net"].as_i64().unwrap();
@@ -251,10 +270,7 @@ fn approved_runs_are_paid_by_sepa_bacs_and_nacha_files() {
     assert_eq!(sepa["run-net-total"], net_total("EUR"));
     assert_eq!(
         xml_values(xml, "CtrlSum"),
-        vec![
-            format!("{}.{:02}", net_total("EUR") / 100, net_total("EUR") % 100);
-            2
-        ]
+        vec![format!("{}.{:02}", net_total("EUR") / 100, net_total("EUR") % 100); 2]
     );
     let amounts = xml_values(xml, "InstdAmt");
     assert_eq!(amounts.len(), 1);
@@ -306,7 +322,10 @@ fn approved_runs_are_paid_by_sepa_bacs_and_nacha_files() {
         net_total("USD")
     );
     let file_control = records[4];
-    assert_eq!(file_control[43..55].parse::<i64>().unwrap(), net_total("USD"));
+    assert_eq!(
+        file_control[43..55].parse::<i64>().unwrap(),
+        net_total("USD")
+    );
     assert!(records[5..].iter().all(|r| *r == "9".repeat(94)));
 
     // The run records each file; the calls are in the audit chain.
@@ -328,15 +347,35 @@ fn approved_runs_are_paid_by_sepa_bacs_and_nacha_files() {
     // Three files made, and the refused draft.
     assert!(made >= 4, "{audit}");
 
-    // The payslip shows the account masked, and a second SEPA file is numbered on.
+    // A part of a run: only employees the run pays in the currency.
+    call_fails(
+        &cli,
+        "payment-file",
+        &json!({"run": id, "format": "nacha", "employees": ["GB1"]}),
+        2,
+        &["GB1 has no payslip", "positive net pay in USD"],
+    );
+    let part = call(
+        &cli,
+        "payment-file",
+        &json!({"run": id, "format": "nacha", "employees": ["US1"]}),
+    );
+    assert_eq!(part["total"], net_total("USD"));
+
+    // The payslip shows the account masked, and a later SEPA file is numbered on.
     let slip = call(&cli, "get-payslip", &json!({"run": id, "employee": "DE1"}));
     assert_eq!(
         slip["employee"]["bank"]["iban"],
         "DE89 **** **** **** **30 00"
     );
     let again = call(&cli, "payment-file", &json!({"run": id, "format": "sepa"}));
-    assert_eq!(again["filename"], format!("payroll-{id}-sepa-004.xml"));
-    assert!(again["content"].as_str().unwrap().contains("<Dt>2025-05-30</Dt>"));
+    assert_eq!(again["filename"], format!("payroll-{id}-sepa-005.xml"));
+    assert!(
+        again["content"]
+            .as_str()
+            .unwrap()
+            .contains("<Dt>2025-05-30</Dt>")
+    );
 }
 
 fn emmy_ok(cli: &Cli, emmy: Value) {
@@ -345,6 +384,9 @@ fn emmy_ok(cli: &Cli, emmy: Value) {
     let hired = call(cli, "set-employee", &emmy);
     assert_eq!(hired["bank"]["iban"], "DE89 **** **** **** **30 00");
     let got = call(cli, "get-employee", &json!({"id": "DE1"}));
-    assert_eq!(got["employee"]["bank"]["iban"], "DE89 **** **** **** **30 00");
+    assert_eq!(
+        got["employee"]["bank"]["iban"],
+        "DE89 **** **** **** **30 00"
+    );
     assert!(!got.to_string().contains("0532013000"), "{got}");
 }
