@@ -221,7 +221,7 @@ pub fn check_routing(field: &str, text: &str) -> Result<String, String> {
         .zip([3, 7, 1].iter().cycle())
         .map(|(b, w)| u32::from(b - b'0') * w)
         .sum();
-    if sum % 10 != 0 {
+    if !sum.is_multiple_of(10) {
         return Err(format!(
             "{field} {text:?}: the check digit does not match (ABA 3-7-1 weights); look for a mistyped digit"
         ));

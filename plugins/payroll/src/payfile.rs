@@ -771,7 +771,7 @@ pub fn nacha(batch: &Batch<'_>, o: &NachaOriginator) -> Result<File, String> {
         num(total, 12),
         alpha("", 39),
     ));
-    while records.len() % 10 != 0 {
+    while !records.len().is_multiple_of(10) {
         records.push("9".repeat(94));
     }
     let mut content = records.join("\n");
