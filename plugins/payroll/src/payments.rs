@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::caller_name;
-use crate::employees::employee_as_of;
+use crate::employees::all_employees;
 use crate::payfile::{self, Batch, Format, Payee};
 use crate::runs::{Status, load_run, run_key, run_slips};
 use crate::settings::settings;
@@ -70,6 +70,12 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
     let mut payees = Vec::new();
     let mut unpaid = Vec::new();
     let slips = run_slips(&run.id)?;
+    // Every employee's latest record, in one pass over the records.
+    let mut latest: std::collections::BTreeMap<String, crate::model::Employee> =
+        all_employees(None)?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect();
     if let Some(wanted) = &input.employees {
         for id in wanted {
             let paid = slips.iter().any(|s| {
@@ -95,7 +101,7 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
             continue;
         }
         // The account is the employee's latest: the one they asked to be paid to now.
-        let current = employee_as_of(&slip.employee.id, None)?.unwrap_or(slip.employee);
+        let current = latest.remove(&slip.employee.id).unwrap_or(slip.employee);
         match &current.bank {
             Some(account) if account.scheme() == input.format.scheme() => payees.push(Payee {
                 employee: current.id.clone(),
