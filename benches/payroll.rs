@@ -8,6 +8,9 @@
 //! Needs the components: `bash scripts/build-wasm.sh --plugins-only`. Run with
 //! `cargo bench -p backoffice-host --bench payroll`; it prints the times and the
 //! rate of calls to the rules plugins. `PAYROLL_EMPLOYEES` changes the head count.
+//! After the first approval it makes the SEPA, Bacs and NACHA payment files (a third
+//! of the employees each); `PAYROLL_COUNTRY=DE` (or `GB`, `US`) hires everyone in one
+//! country, for one file of every employee.
 
 use std::time::{Duration, Instant};
 
@@ -90,10 +93,29 @@ fn run() {
             .unwrap_or_else(|e| panic!("{op}: {e}"))
     };
     call(&alice, "setup-ledger", json!({}));
+    // The company's side of the payment files (issue 22).
+    let mut settings = call(&alice, "get-settings", json!({}));
+    settings["payments"] = json!({
+        "sepa": {"name": "Bench GmbH", "iban": "DE02120300000000202051", "bic": "BYLADEM1001"},
+        "bacs": {"service-user-number": "123456", "name": "Bench Ltd",
+                 "sort-code": "401276", "account-number": "12345678"},
+        "nacha": {"immediate-destination": "021000021", "immediate-destination-name": "JPMorgan Chase",
+                  "immediate-origin": "121000248", "immediate-origin-name": "Bench Inc",
+                  "company-name": "Bench Inc", "company-id": "1123456789",
+                  "originating-dfi": "121000248"}
+    });
+    call(&alice, "set-settings", settings);
 
+    // PAYROLL_COUNTRY=US|GB|DE: everyone in that country (one payment file of all).
+    let only = match std::env::var("PAYROLL_COUNTRY").as_deref() {
+        Ok("US") => Some(0),
+        Ok("GB") => Some(1),
+        Ok("DE") => Some(2),
+        _ => None,
+    };
     let started = Instant::now();
     for i in 0..employees {
-        let (country, salary, profile) = match i % 3 {
+        let (country, salary, profile) = match only.unwrap_or(i % 3) {
             0 => (
                 "US",
                 4_000_000 + (i as i64 % 97) * 100_000,
@@ -110,12 +132,18 @@ fn run() {
                 json!({"steuerklasse": 1 + (i % 6) as i64, "bundesland": "NW", "kv-zusatzbeitrag": "2.5", "kirchensteuer": i % 2 == 0}),
             ),
         };
+        let bank = match country {
+            "US" => json!({"scheme": "ach", "routing-number": "026009593",
+                           "account-number": format!("{:012}", i), "account-type": "checking"}),
+            "GB" => json!({"scheme": "bacs", "sort-code": "601613", "account-number": "31926819"}),
+            _ => json!({"scheme": "sepa", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}),
+        };
         call(
             &alice,
             "set-employee",
             json!({"id": format!("E{i:05}"), "name": format!("Employee {i}"), "country": country,
                    "frequency": "monthly", "salary": salary, "department": format!("D{}", i % 12),
-                   "start-date": "2026-01-01", "profile": profile}),
+                   "start-date": "2026-01-01", "profile": profile, "bank": bank}),
         );
     }
     let hiring = started.elapsed();
@@ -132,6 +160,29 @@ fn run() {
     let posted = call(&bob, "approve-run", json!({"id": run["id"]}));
     let approve = started.elapsed();
     assert_eq!(posted["status"], "posted");
+    // The net pay as payment files, one per scheme (a third of the employees each,
+    // or all of them with PAYROLL_COUNTRY).
+    let mut files = Vec::new();
+    for format in ["sepa", "bacs18", "nacha"] {
+        let started = Instant::now();
+        let made = host.invoke(
+            "bench",
+            "payroll",
+            "payment-file",
+            &json!({"run": run["id"], "format": format}).to_string(),
+            &bob,
+        );
+        let took = started.elapsed();
+        files.push(match made {
+            Ok(file) => format!(
+                "  payment-file {format}: {} payees, {} bytes, {:.2} s",
+                file["payees"],
+                file["content"].as_str().map_or(0, str::len),
+                took.as_secs_f64()
+            ),
+            Err(e) => format!("  payment-file {format}: {e}"),
+        });
+    }
 
     // The next month: every employee now has year-to-date figures, so each payslip
     // takes two rules calls (the tax year first, then the figures of that year).
@@ -202,6 +253,9 @@ fn run() {
         approve2.as_secs_f64(),
         (draft2 + approve2).as_secs_f64()
     );
+    for line in &files {
+        println!("{line}");
+    }
     let mut edits = edits;
     edits.sort();
     let at = |q: f64| edits[((edits.len() as f64 * q) as usize).min(edits.len() - 1)];

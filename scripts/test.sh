@@ -27,6 +27,9 @@ cargo test --locked -p backoffice-tests --test e2e -- --ignored scaffold::
 # Plugin logic tests run natively; the components themselves are tested through the host.
 host_triple=$(rustc -vV | sed -n 's/^host: //p')
 (cd plugins && cargo test --locked --target "$host_triple")
+# Payroll's SEPA files against the official ISO 20022 pain.001.001.09 schema,
+# installed from PyPI at test time (issue 22).
+bash scripts/sepa-xsd.sh
 # API fuzzing (issue 16): schemathesis against a host with every bundled plugin,
 # using the debug binary and components built above.
 bash scripts/api-fuzz.sh

@@ -8,6 +8,7 @@ use backoffice_sdk::prelude::*;
 use backoffice_sdk::storage::KeyRange;
 use serde::{Deserialize, Serialize};
 
+use crate::bank::BankAccount;
 use crate::model::{self, Basis, Employee};
 use crate::settings::settings;
 
@@ -35,6 +36,18 @@ pub(crate) struct SetEmployee {
     profile: Option<serde_json::Value>,
     #[serde(default)]
     effective_date: Option<Date>,
+    /// Left out: the previous version's account is kept; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    bank: Option<Option<BankAccount>>,
+}
+
+/// A field given (even as `null`) as `Some`, so a left-out field stays `None`.
+fn present<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 fn emp_prefix(id: &str) -> String {
@@ -107,6 +120,11 @@ pub(crate) fn set_employee(input: SetEmployee) -> Result<Employee> {
         return Err(Error::invalid("end-date is before start-date"));
     }
     let previous = employee_as_of(&input.id, None)?;
+    let bank = match input.bank {
+        Some(Some(account)) => Some(account.checked("bank").map_err(Error::invalid)?),
+        Some(None) => None,
+        None => previous.as_ref().and_then(|p| p.bank.clone()),
+    };
     let effective_date = match (input.effective_date, &previous) {
         (Some(d), _) => d,
         (None, None) => input.start_date,
@@ -187,6 +205,7 @@ pub(crate) fn set_employee(input: SetEmployee) -> Result<Employee> {
         start_date: input.start_date,
         end_date: input.end_date,
         profile,
+        bank,
         effective_date,
         changed_by: caller.id.unwrap_or_else(|| "system".into()),
         changed_at: context::now().to_rfc3339(),
@@ -208,7 +227,7 @@ pub(crate) fn set_employee(input: SetEmployee) -> Result<Employee> {
             "effective-date": employee.effective_date,
         }),
     )?;
-    Ok(employee)
+    Ok(employee.masked())
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,8 +253,11 @@ pub(crate) fn get_employee(input: GetEmployee) -> Result<EmployeeOut> {
         })
     })?;
     Ok(EmployeeOut {
-        employee,
-        history: employee_history(&input.id)?,
+        employee: employee.masked(),
+        history: employee_history(&input.id)?
+            .into_iter()
+            .map(Employee::masked)
+            .collect(),
     })
 }
 
@@ -279,6 +301,7 @@ pub(crate) fn list_employees(input: ListEmployees) -> Result<Employees> {
                 .is_none_or(|c| c.eq_ignore_ascii_case(&e.country))
         })
         .filter(|e| input.include_former || e.end_date.is_none_or(|end| end >= on))
+        .map(Employee::masked)
         .collect();
     Ok(Employees { employees })
 }

@@ -17,8 +17,11 @@
 
 use backoffice_sdk::prelude::*;
 
+pub mod bank;
 mod employees;
 pub mod model;
+pub mod payfile;
+mod payments;
 mod payslips;
 mod runs;
 mod settings;
@@ -53,6 +56,7 @@ impl Plugin for Payroll {
             .op("setup-ledger", setup_ledger)
             .op("get-ytd", ytd::get_ytd)
             .op("set-opening-ytd", ytd::set_opening)
+            .op("payment-file", payments::payment_file)
     }
 }
 

@@ -7,6 +7,9 @@ use backoffice_sdk::payroll::{Frequency, Line, LineKind, Payslip};
 use backoffice_sdk::{Date, Error, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::bank::BankAccount;
+use crate::payfile::PaymentSettings;
+
 /// How an employee is paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -40,6 +43,10 @@ pub struct Employee {
     pub end_date: Option<Date>,
     /// The country-specific tax profile.
     pub profile: serde_json::Value,
+    /// Where net pay is paid: stored in full, shown masked by every operation that
+    /// returns an employee (see [`Employee::masked`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<BankAccount>,
     /// From when this version applies.
     pub effective_date: Date,
     /// Who recorded this version.
@@ -52,6 +59,12 @@ impl Employee {
     /// Whether the employee works for the company on any day of `[start, end]`.
     pub fn employed_during(&self, start: Date, end: Date) -> bool {
         self.start_date <= end && self.end_date.is_none_or(|e| e >= start)
+    }
+
+    /// The employee as readers see it: the bank account masked.
+    pub fn masked(mut self) -> Employee {
+        self.bank = self.bank.as_ref().map(BankAccount::masked);
+        self
     }
 }
 
@@ -150,6 +163,10 @@ pub struct Settings {
     /// in `set-settings`: left out, none.
     #[serde(default)]
     pub employer: BTreeMap<String, serde_json::Value>,
+    /// The company's paying accounts and originator ids for payment files, per
+    /// scheme. Optional in `set-settings`: left out, none.
+    #[serde(default, skip_serializing_if = "PaymentSettings::is_empty")]
+    pub payments: PaymentSettings,
 }
 
 /// Lines owed to someone other than the country's tax or contributions authority.
@@ -243,6 +260,7 @@ impl Default for Settings {
             ]),
             payees: default_payees(),
             employer: BTreeMap::new(),
+            payments: PaymentSettings::default(),
         }
     }
 }
@@ -525,6 +543,7 @@ mod tests {
             start_date: d("2025-01-01"),
             end_date: None,
             profile: serde_json::json!({}),
+            bank: None,
             effective_date: d("2025-01-01"),
             changed_by: "alice".into(),
             changed_at: "2025-01-01T00:00:00Z".into(),

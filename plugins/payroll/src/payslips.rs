@@ -143,7 +143,7 @@ pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
     Ok(PayslipOut {
         run: run.id,
         status: run.status,
-        employee: slip.employee,
+        employee: slip.employee.masked(),
         payslip: slip.payslip,
         text,
         html,

@@ -73,6 +73,9 @@ pub(crate) struct Run {
     pub(crate) totals: BTreeMap<String, Totals>,
     /// Per country.
     pub(crate) countries: BTreeMap<String, Totals>,
+    /// The payment files made for the run, oldest first (what, not the content).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) payment_files: Vec<crate::payments::Produced>,
 }
 
 /// One employee's payslip in a run, with what it was computed from.
@@ -112,7 +115,7 @@ pub(crate) fn has_ytd(employee: &str, country: &str) -> Result<bool> {
         .is_empty())
 }
 
-fn run_key(id: &str) -> String {
+pub(crate) fn run_key(id: &str) -> String {
     format!("run/{id}")
 }
 
@@ -172,6 +175,7 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
         ledger_entry: None,
         totals: BTreeMap::new(),
         countries: BTreeMap::new(),
+        payment_files: Vec::new(),
     };
     let settings = settings()?;
     for emp in employees {

@@ -17,7 +17,8 @@ pub(crate) fn get_settings(_: Empty) -> Result<Settings> {
     settings()
 }
 
-pub(crate) fn set_settings(input: Settings) -> Result<Settings> {
+pub(crate) fn set_settings(mut input: Settings) -> Result<Settings> {
+    input.payments = input.payments.checked().map_err(Error::invalid)?;
     for name in [
         &input.wages_account,
         &input.employer_contributions_account,

@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 
 // Student loans and pensions (UK), Midijobs, Minijobs and Umlagen (Germany).
 mod deductions;
+// Payment files: SEPA, Bacs Standard 18 and NACHA, bank accounts shown masked.
+mod payments;
 mod us_states;
 
 /// A host with the ledger, payroll and the three rules plugins enabled for "acme".
