@@ -43,11 +43,13 @@ pub struct Candidate {
     pub reason: String,
 }
 
-/// Whether `number` occurs in `text` as a whole token (not inside a longer number:
-/// `INV-2026-0001` is not found in `INV-2026-00012`).
-fn contains_token(text: &str, number: &str) -> bool {
-    let t = text.to_uppercase();
+/// Whether `number` occurs in `t` (upper case) as a whole token (not inside a longer
+/// number: `INV-2026-0001` is not found in `INV-2026-00012`).
+fn contains_token(t: &str, number: &str) -> bool {
     let n = number.to_uppercase();
+    if n.is_empty() {
+        return false;
+    }
     let mut from = 0;
     while let Some(i) = t[from..].find(&n) {
         let start = from + i;
@@ -99,11 +101,12 @@ pub fn suggest(
         contra_account: None,
         reason,
     };
+    let (reference, description) = (reference.to_uppercase(), description.to_uppercase());
     let mut out: Vec<Candidate> = eligible
         .clone()
         .filter_map(|i| {
             let n = i.number.as_deref()?;
-            (contains_token(reference, n) || contains_token(description, n))
+            (contains_token(&reference, n) || contains_token(&description, n))
                 .then(|| candidate(i, format!("{kind} number {n} in the reference")))
         })
         .collect();
@@ -115,7 +118,7 @@ pub fn suggest(
             .collect();
     }
     for r in rules {
-        if r.matches(reference, description, counterparty, amount) {
+        if r.matches(&reference, &description, counterparty, amount) {
             out.push(Candidate {
                 kind: "rule".to_owned(),
                 document: None,

@@ -517,32 +517,64 @@ pub struct IdIn {
     id: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GetStatementIn {
+    id: String,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct StatementLines {
     #[serde(flatten)]
     statement: Statement,
     lines_detail: Vec<Line>,
+    next_after: Option<String>,
+}
+
+/// The lines of `s` after line `after` (from the first: `None`), read as iterated.
+fn statement_lines_after(
+    s: &Statement,
+    after: Option<u64>,
+) -> impl Iterator<Item = Result<Line>> + use<> {
+    let first = after.map_or(s.first_line, |a| (a + 1).max(s.first_line));
+    let end = s.first_line + s.lines;
+    let scan = (s.lines > 0 && first < end).then(|| {
+        let start = format!("line/{first:012}");
+        let end = format!("line/{end:012}");
+        storage::scan(start.as_str()..end.as_str()).iter::<Line>()
+    });
+    scan.into_iter().flatten().map(|item| item.map(|(_, l)| l))
 }
 
 fn statement_lines(s: &Statement) -> Result<Vec<Line>> {
-    if s.lines == 0 {
-        return Ok(Vec::new());
-    }
-    let start = format!("line/{:012}", s.first_line);
-    let end = format!("line/{:012}", s.first_line + s.lines);
-    let mut out = Vec::new();
-    for item in storage::scan(start.as_str()..end.as_str()).iter::<Line>() {
-        out.push(item?.1);
-    }
-    Ok(out)
+    statement_lines_after(s, None).collect()
 }
 
-pub fn get_statement(input: IdIn) -> Result<StatementLines> {
+/// A statement and up to `limit` (default and most 1000) of its lines after `after`.
+pub fn get_statement(input: GetStatementIn) -> Result<StatementLines> {
     let s = statement(&input.id)?;
+    let after = input
+        .after
+        .as_deref()
+        .map(|a| seq_of(a, "ln-").ok_or_else(|| Error::invalid(format!("bad line id {a:?}"))))
+        .transpose()?;
+    let limit = input.limit.unwrap_or(1000).clamp(1, 1000);
+    let mut lines = Vec::new();
+    let mut next_after = None;
+    for l in statement_lines_after(&s, after) {
+        if lines.len() == limit {
+            next_after = lines.last().map(|l: &Line| l.id.clone());
+            break;
+        }
+        lines.push(l?);
+    }
     Ok(StatementLines {
-        lines_detail: statement_lines(&s)?,
+        lines_detail: lines,
         statement: s,
+        next_after,
     })
 }
 
@@ -622,6 +654,7 @@ fn unmatched(account: Option<&str>) -> Result<Vec<Line>> {
 pub struct SuggestIn {
     account: Option<String>,
     statement: Option<String>,
+    limit: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -641,6 +674,8 @@ pub struct Suggestion {
 pub struct Suggestions {
     suggestions: Vec<Suggestion>,
     lines_without: usize,
+    /// Lines with candidates left out past `limit`.
+    more: usize,
 }
 
 fn open_items() -> Result<Vec<OpenItem>> {
@@ -675,7 +710,9 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
     let mut out = Suggestions {
         suggestions: Vec::new(),
         lines_without: 0,
+        more: 0,
     };
+    let limit = input.limit.unwrap_or(1000).clamp(1, 5000);
     for l in lines {
         let candidates = crate::matching::suggest(
             l.amount,
@@ -688,6 +725,10 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
         );
         if candidates.is_empty() {
             out.lines_without += 1;
+            continue;
+        }
+        if out.suggestions.len() == limit {
+            out.more += 1;
             continue;
         }
         out.suggestions.push(Suggestion {
@@ -915,6 +956,7 @@ pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct UnreconciledIn {
     account: Option<String>,
+    limit: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -941,15 +983,18 @@ pub fn unreconciled(input: UnreconciledIn) -> Result<Unreconciled> {
     for l in unmatched(input.account.as_deref())? {
         by.entry(l.account.clone()).or_default().push(l);
     }
+    let limit = input.limit.unwrap_or(1000).clamp(1, 5000);
     let mut out = Vec::new();
-    for (id, lines) in by {
+    for (id, mut lines) in by {
         let a = account(&id)?;
+        let (count, total) = (lines.len(), lines.iter().map(|l| l.amount).sum());
+        lines.truncate(limit);
         out.push(AccountItems {
             account: a.id,
             name: a.name,
             currency: a.currency,
-            count: lines.len(),
-            total: lines.iter().map(|l| l.amount).sum(),
+            count,
+            total,
             lines,
         });
     }

@@ -602,6 +602,17 @@ fn a_csv_statement_through_a_saved_mapping() {
     assert_eq!(lines[0]["raw"], "02.01.2026;1.234,56;;Miete;Vermieter");
     assert_eq!(lines[0]["origin"], "line 2");
     assert_eq!(lines[1]["amount"], 1_234);
+    // Page by page.
+    let page = bank(&t, "get-statement", json!({"id": st["id"], "limit": 1}));
+    assert_eq!(page["lines-detail"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next-after"], lines[0]["id"]);
+    let page = bank(
+        &t,
+        "get-statement",
+        json!({"id": st["id"], "after": page["next-after"]}),
+    );
+    assert_eq!(page["lines-detail"][0]["id"], lines[1]["id"]);
+    assert_eq!(page["next-after"], Value::Null);
     // The same file again, without a statement id: the content's hash refuses it.
     fails(
         &t,
@@ -630,14 +641,46 @@ fn measure_a_10000_line_statement() {
                "amount-column": 2, "reference-column": 3, "counterparty-column": 4,
                "bank-reference-column": 5}),
     );
+    // 100 open invoices of 10 customers; every 100th line pays one by its number.
+    call(
+        &t,
+        "invoicing",
+        "set-tax-code",
+        json!({"code": "UK-VAT20", "rate-bp": 2000, "account": "liabilities:vat"}),
+    );
+    let mut customers = Vec::new();
+    for c in 0..10 {
+        let made = call(
+            &t,
+            "contacts",
+            "create",
+            json!({"name": format!("Customer {c}"), "kind": "customer", "default-currency": "GBP"}),
+        );
+        customers.push(made["id"].clone());
+    }
+    for i in 0..100 {
+        let d = call(
+            &t,
+            "invoicing",
+            "create-document",
+            json!({"kind": "invoice", "contact": customers[i % 10], "lines": [
+                {"description": "Goods", "unit-price": 1000 + i, "tax-code": "UK-VAT20"}]}),
+        );
+        call(&t, "invoicing", "issue", json!({"id": d["id"]}));
+    }
     let mut csv = String::from("date,amount,reference,counterparty,bank-ref\n");
     for i in 0..10_000 {
+        let reference = if i % 100 == 0 {
+            format!("INV-2026-{:04}", 1 + i / 100)
+        } else {
+            format!("REF-{i:05}")
+        };
         csv.push_str(&format!(
-            "2026-01-{:02},{}.{:02},REF-{i:05},Customer {},BR-{i:06}\n",
+            "2026-01-{:02},{}.{:02},{reference},Customer {},BR-{i:06}\n",
             1 + i % 28,
             1 + i % 997,
             i % 100,
-            i % 50
+            i % 10
         ));
     }
     let started = Instant::now();
@@ -652,10 +695,11 @@ fn measure_a_10000_line_statement() {
     let s = bank(&t, "suggest", json!({"account": acct}));
     let suggest = started.elapsed();
     println!(
-        "10,000-line CSV ({} bytes): import {:.2?}, suggest {:.2?} ({} lines without a candidate)",
+        "10,000-line CSV ({} bytes): import {:.2?}; suggest against 100 open invoices {:.2?} ({} lines with candidates, {} without)",
         csv.len(),
         import,
         suggest,
+        s["suggestions"].as_array().unwrap().len(),
         s["lines-without"]
     );
     // camt.053: how many entries of this shape fit in one 1 MiB call.
