@@ -235,6 +235,9 @@ pub fn records(text: &str, delimiter: char) -> Result<Vec<Record>, String> {
 /// A date written as `format` (one of [`DATE_FORMATS`]).
 pub fn parse_date(s: &str, format: &str) -> Option<Date> {
     let s = s.trim();
+    if !s.is_ascii() {
+        return None;
+    }
     let num = |t: &str| -> Option<u32> {
         (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
             .then(|| t.parse().ok())
@@ -349,7 +352,12 @@ pub fn parse(text: &str, mapping: &Mapping, currency: Currency) -> Result<Vec<Pa
                         "both the debit and the credit column are empty".to_owned()
                     ));
                 }
-                (d, c) => c.unwrap_or(0).abs() - d.unwrap_or(0).abs(),
+                (d, c) => c
+                    .unwrap_or(0)
+                    .checked_abs()
+                    .zip(d.unwrap_or(0).checked_abs())
+                    .and_then(|(c, d)| c.checked_sub(d))
+                    .ok_or_else(|| at("the amount is too large".to_owned()))?,
             }
         };
         let text_of = |c, what| column(r, c, what).map(str::to_owned);

@@ -167,9 +167,10 @@ pub fn list_accounts(_: Empty) -> Result<Accounts> {
 
 // ---- CSV mappings ----
 
-pub fn save_mapping(m: Mapping) -> Result<Mapping> {
+pub fn save_mapping(mut m: Mapping) -> Result<Mapping> {
     m.check().map_err(Error::invalid)?;
-    storage::put(&format!("map/{}", m.name.trim()), &m)?;
+    m.name = m.name.trim().to_owned();
+    storage::put(&format!("map/{}", m.name), &m)?;
     Ok(m)
 }
 
@@ -580,8 +581,10 @@ pub fn get_statement(input: GetStatementIn) -> Result<StatementLines> {
 
 // ---- rules ----
 
-pub fn set_rule(r: Rule) -> Result<Rule> {
-    let name = r.name.trim();
+pub fn set_rule(mut r: Rule) -> Result<Rule> {
+    r.name = r.name.trim().to_owned();
+    r.contra_account = r.contra_account.trim().to_owned();
+    let name = r.name.as_str();
     if name.is_empty()
         || !name
             .chars()
@@ -609,7 +612,7 @@ pub fn set_rule(r: Rule) -> Result<Rule> {
             "give the rule's contra-account (a ledger account)",
         ));
     }
-    storage::put(&format!("rule/{name}"), &r)?;
+    storage::put(&format!("rule/{}", r.name), &r)?;
     Ok(r)
 }
 
@@ -946,7 +949,9 @@ pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
         date,
         closing_balance: closing,
         ledger_balance,
-        difference: closing - ledger_balance,
+        difference: closing
+            .checked_sub(ledger_balance)
+            .ok_or_else(|| Error::invalid("the closing balance is too large"))?,
         reconciled: closing == ledger_balance,
         unmatched_lines,
     })

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use backoffice_host::clock::TestClock;
 use backoffice_host::runtime::Limits;
 use backoffice_host::store::EventFilter;
-use backoffice_tests::TestHost;
+use backoffice_tests::{Cli, TestHost};
 use serde_json::{Value, json};
 
 const IBAN: &str = "GB29NWBK60161331926819";
@@ -625,6 +625,46 @@ fn a_csv_statement_through_a_saved_mapping() {
     let r = bank(&t, "reconcile", json!({"id": st["id"]}));
     assert_eq!(r["difference"], -122_222);
     assert_eq!(r["reconciled"], false);
+}
+
+#[test]
+fn through_the_cli_a_statement_is_imported_once() {
+    let cli = Cli::new();
+    let plugins = ["ledger", "contacts", "invoicing", "banking"];
+    for p in plugins {
+        cli.install_unsigned(p).ok();
+    }
+    cli.run(&["tenant", "create", "acme"]).ok();
+    for p in plugins {
+        cli.run(&["plugin", "enable", p, "--tenant", "acme"]).ok();
+    }
+    cli.call(
+        "acme",
+        "ledger",
+        "create-account",
+        &json!({"name": "assets:bank:current", "type": "asset"}),
+    );
+    let account = |iban: &str| {
+        json!({"name": "Current", "iban": iban, "currency": "GBP",
+               "ledger-account": "assets:bank:current"})
+        .to_string()
+    };
+    let add = ["call", "--tenant", "acme", "banking", "add-account"];
+    cli.run_with_stdin(&add, &account("GB28 NWBK 6016 1331 9268 19"))
+        .fails(2, &["wrong check digits", "ISO 7064 MOD 97-10"]);
+    let a = cli
+        .run_with_stdin(&add, &account("GB29 NWBK 6016 1331 9268 19"))
+        .json();
+    assert_eq!(a["iban"], IBAN);
+    let file = json!({"content": camt("CLI-1", IBAN, "GBP", "12.50", "0.00", &[FEE])}).to_string();
+    let import = ["call", "--tenant", "acme", "banking", "import-camt053"];
+    let out = cli.run_with_stdin(&import, &file).json();
+    assert_eq!(out["statements"][0]["imported"], 1);
+    cli.run_with_stdin(&import, &file)
+        .fails(4, &["statement CLI-1 was already imported"]);
+    let open = cli.call("acme", "banking", "unreconciled", &json!({}));
+    assert_eq!(open["accounts"][0]["count"], 1);
+    assert_eq!(open["accounts"][0]["total"], -1_250);
 }
 
 /// Not asserted, measured: `cargo test -p backoffice-tests --test e2e
