@@ -460,7 +460,7 @@ fn signed(a: &RawAmount, currency: Currency, stmt_at: &str) -> Result<i64, Strin
 pub fn convert(s: &CamtStatement, currency: Currency) -> Result<Converted, String> {
     if !s.currency.is_empty() && s.currency != currency.code() {
         return Err(format!(
-            "{}/Acct/Ccy: the statement is in {} but the account is in {currency}; nothing was imported",
+            "{}/Acct/Ccy: the statement is in {} but the account is in {currency}",
             s.at, s.currency
         ));
     }

@@ -439,7 +439,7 @@ pub fn import_camt(input: CamtIn) -> Result<Imported> {
                 };
                 if !same {
                     return Err(refused(format!(
-                        "{}/Acct/Id: the statement is for {}, not for {} ({}); nothing was imported",
+                        "{}/Acct/Id: the statement is for {}, not for {} ({})",
                         s.at,
                         if iban.is_empty() { other } else { iban },
                         a.id,
