@@ -488,6 +488,53 @@ pub fn import_camt(input: CamtIn) -> Result<Imported> {
     Ok(Imported { statements: out })
 }
 
+/// The account of an OFX statement with `ACCTID` `id`: the given one, which must have
+/// that account number (or IBAN), or the one that has it.
+fn ofx_account(given: Option<&BankAccount>, id: &str, line: usize) -> Result<BankAccount> {
+    let has =
+        |a: &BankAccount| a.account_number.as_deref() == Some(id) || a.iban.as_deref() == Some(id);
+    match given {
+        Some(a) if has(a) => Ok(a.clone()),
+        Some(a) => Err(Error::invalid(format!(
+            "line {line}: ACCTID: the statement is for account {id}, not for {} ({}); nothing was imported",
+            a.id,
+            a.account_number
+                .as_deref()
+                .or(a.iban.as_deref())
+                .unwrap_or("")
+        ))),
+        None => accounts()?.into_iter().find(has).ok_or_else(|| {
+            Error::invalid(format!(
+                "line {line}: ACCTID: no bank account has account number {id:?}; add it with add-account; nothing was imported"
+            ))
+        }),
+    }
+}
+
+pub fn import_ofx(input: CamtIn) -> Result<Imported> {
+    let refused = |e: String| Error::invalid(format!("{e}; nothing was imported"));
+    let stmts = crate::ofx::parse(&input.content).map_err(refused)?;
+    let given = input.account.as_deref().map(account).transpose()?;
+    let mut out = Vec::new();
+    for s in &stmts {
+        let acct = ofx_account(given.as_ref(), &s.account_id, s.line)?;
+        let c = crate::ofx::convert(s, Currency::new(&acct.currency)?).map_err(refused)?;
+        out.push(store_statement(
+            &acct,
+            NewStatement {
+                statement_id: s.id(),
+                format: "ofx",
+                from: c.from,
+                to: c.to,
+                opening: None,
+                closing: c.closing,
+                lines: c.lines,
+            },
+        )?);
+    }
+    Ok(Imported { statements: out })
+}
+
 // ---- statements ----
 
 #[derive(Debug, Deserialize)]

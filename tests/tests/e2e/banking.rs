@@ -627,6 +627,101 @@ fn a_csv_statement_through_a_saved_mapping() {
     assert_eq!(r["reconciled"], false);
 }
 
+/// An OFX 1.0.2 (SGML) statement of account 31926819 in `ccy` for January.
+fn ofx(ccy: &str, end: &str, balance: &str, transactions: &[(&str, &str, &str, &str)]) -> String {
+    let mut s = format!(
+        "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX>\n<BANKMSGSRSV1><STMTTRNRS><TRNUID>1\n<STMTRS>\n<CURDEF>{ccy}\n<BANKACCTFROM><BANKID>601613<ACCTID>31926819<ACCTTYPE>SAVINGS</BANKACCTFROM>\n<BANKTRANLIST><DTSTART>20260101<DTEND>{end}\n"
+    );
+    for (date, amount, fitid, memo) in transactions {
+        s.push_str(&format!(
+            "<STMTTRN>\n<TRNTYPE>OTHER\n<DTPOSTED>{date}\n<TRNAMT>{amount}\n<FITID>{fitid}\n<NAME>Northwind Bank\n<MEMO>{memo}\n</STMTTRN>\n"
+        ));
+    }
+    s.push_str(&format!(
+        "</BANKTRANLIST>\n<LEDGERBAL><BALAMT>{balance}<DTASOF>{end}</LEDGERBAL>\n</STMTRS></STMTTRNRS></BANKMSGSRSV1>\n</OFX>\n"
+    ));
+    s
+}
+
+#[test]
+fn an_ofx_statement_is_imported_matched_by_a_rule_and_reconciled() {
+    let t = host(Duration::from_secs(5));
+    books(&t);
+    call(
+        &t,
+        "ledger",
+        "create-account",
+        json!({"name": "assets:bank:savings", "type": "asset"}),
+    );
+    let savings = bank(
+        &t,
+        "add-account",
+        json!({"name": "Savings", "account-number": "31926819", "currency": "GBP",
+               "ledger-account": "assets:bank:savings"}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    bank(
+        &t,
+        "set-rule",
+        json!({"name": "fees", "counterparty-equals": "northwind bank", "amount-equals": -1250,
+               "contra-account": "expenses:bank-charges"}),
+    );
+    let file = ofx(
+        "GBP",
+        "20260131",
+        "-12.50",
+        &[("20260131", "-12.50", "F-1", "Fee")],
+    );
+    let before = state(&t);
+    let usd = ofx("USD", "20260228", "0", &[]);
+    fails(
+        &t,
+        "import-ofx",
+        json!({"content": usd}),
+        400,
+        &[
+            "CURDEF",
+            "in USD but the account is in GBP",
+            "nothing was imported",
+        ],
+    );
+    let broken = file.replace("<TRNAMT>-12.50", "<TRNAMT>-12.505");
+    fails(
+        &t,
+        "import-ofx",
+        json!({"content": broken}),
+        400,
+        &["line 14:", "TRNAMT", "more than 2 decimal places"],
+    );
+    assert_eq!(state(&t), before);
+    let out = bank(&t, "import-ofx", json!({"content": file}));
+    let st = &out["statements"][0];
+    assert_eq!(st["statement-id"], "ofx-31926819-20260101-20260131");
+    assert_eq!(st["account"], savings.as_str());
+    assert_eq!(st["format"], "ofx");
+    assert_eq!(st["closing-balance"], -1_250);
+    fails(
+        &t,
+        "import-ofx",
+        json!({"content": file}),
+        409,
+        &["already imported"],
+    );
+    let s = bank(&t, "suggest", json!({"account": savings}));
+    let c = &s["suggestions"][0]["candidates"];
+    assert_eq!(c[0]["rule"], "fees");
+    bank(
+        &t,
+        "confirm-match",
+        json!({"line": s["suggestions"][0]["line"], "rule": "fees"}),
+    );
+    let r = bank(&t, "reconcile", json!({"id": st["id"]}));
+    assert_eq!(r["ledger-balance"], -1_250);
+    assert_eq!(r["reconciled"], true);
+}
+
 #[test]
 fn through_the_cli_a_statement_is_imported_once() {
     let cli = Cli::new();
