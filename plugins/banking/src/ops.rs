@@ -682,17 +682,31 @@ pub fn list_rules(_: Empty) -> Result<Rules> {
 
 // ---- matching ----
 
-/// The unmatched lines of `account` (of every account: `None`).
+/// The unmatched lines of `account` (of every account: `None`): their sequence
+/// numbers from the index, then the lines in one range scan from the first to the last
+/// (unmatched lines are mostly recent, so the scan reads few matched ones).
 fn unmatched(account: Option<&str>) -> Result<Vec<Line>> {
     let prefix = match account {
         Some(a) => format!("open/{a}/"),
         None => "open/".to_owned(),
     };
-    let mut out = Vec::new();
-    for item in storage::scan_prefix(&prefix).page_size(1000).iter::<i64>() {
+    let mut seqs = std::collections::BTreeSet::new();
+    for item in storage::scan_prefix(&prefix).iter::<i64>() {
         let (key, _) = item?;
-        let seq = key.rsplit('/').next().unwrap_or_default();
-        if let Some(l) = storage::get::<Line>(&format!("line/{seq}"))? {
+        if let Some(n) = key.rsplit('/').next().and_then(|s| s.parse::<u64>().ok()) {
+            seqs.insert(n);
+        }
+    }
+    let (Some(first), Some(last)) = (seqs.first(), seqs.last()) else {
+        return Ok(Vec::new());
+    };
+    let start = format!("line/{first:012}");
+    let end = format!("line/{:012}", last + 1);
+    let mut out = Vec::with_capacity(seqs.len());
+    for item in storage::scan(start.as_str()..end.as_str()).iter::<Line>() {
+        let (key, l) = item?;
+        let n = key.rsplit('/').next().and_then(|s| s.parse::<u64>().ok());
+        if n.is_some_and(|n| seqs.contains(&n)) {
             out.push(l);
         }
     }

@@ -837,7 +837,32 @@ fn measure_a_10000_line_statement() {
         s["suggestions"].as_array().unwrap().len(),
         s["lines-without"]
     );
-    // camt.053: how many entries of this shape fit in one 1 MiB call.
+    // camt.053: 2,500 entries in one call, and how many of this shape fit in 1 MiB.
+    let entries: Vec<(String, String)> = (0..2_500)
+        .map(|i| {
+            (
+                format!("C-{i:06}"),
+                format!("{}.{:02}", 1 + i % 997, i % 100),
+            )
+        })
+        .collect();
+    let list: Vec<Entry> = entries
+        .iter()
+        .map(|(r, a)| Entry {
+            amount: a,
+            bank_ref: r,
+            ..PAYMENT
+        })
+        .collect();
+    let big = camt("BIG-1", IBAN, "GBP", "0", "0", &list);
+    let started = Instant::now();
+    let out = bank(&t, "import-camt053", json!({"content": big}));
+    println!(
+        "2,500-entry camt.053 ({} bytes): import {:.2?}",
+        big.len(),
+        started.elapsed()
+    );
+    assert_eq!(out["statements"][0]["imported"], 2_500);
     let e = ntry(&PAYMENT, "GBP");
     let head = camt("X", IBAN, "GBP", "0", "0", &[]).len();
     println!(
