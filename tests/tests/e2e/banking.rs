@@ -546,6 +546,25 @@ fn a_camt053_part_payment_is_suggested_confirmed_and_reconciled() {
     assert_eq!(open["accounts"][0]["count"], 1);
     assert_eq!(open["accounts"][0]["total"], 80);
     assert_eq!(open["accounts"][0]["lines"][0]["reference"], "Interest");
+    // A rule that does not hold for the line, or a line of money in against no
+    // invoice: refused, nothing posted or recorded.
+    let interest_line = open["accounts"][0]["lines"][0]["id"].clone();
+    let before = state(&t);
+    fails(
+        &t,
+        "confirm-match",
+        json!({"line": interest_line, "rule": "bank-fees"}),
+        400,
+        &["rule bank-fees does not hold for line", "GBP 0.80"],
+    );
+    fails(
+        &t,
+        "confirm-match",
+        json!({"line": interest_line, "document": "INV-2026-0099"}),
+        404,
+        &["INV-2026-0099"],
+    );
+    assert_eq!(state(&t), before);
 }
 
 #[test]
