@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use backoffice_host::clock::TestClock;
 use backoffice_host::runtime::Limits;
 use backoffice_host::store::EventFilter;
-use backoffice_tests::{Cli, TestHost};
+use backoffice_tests::{Cli, TestHost, user};
 use serde_json::{Value, json};
 
 const IBAN: &str = "GB29NWBK60161331926819";
@@ -644,6 +644,59 @@ fn a_csv_statement_through_a_saved_mapping() {
     let r = bank(&t, "reconcile", json!({"id": st["id"]}));
     assert_eq!(r["difference"], -122_222);
     assert_eq!(r["reconciled"], false);
+
+    // A supplier bill paid without a reference: found by its open amount and the
+    // supplier's name, and paid through invoicing.
+    let supplier = call(
+        &t,
+        "contacts",
+        "create",
+        json!({"name": "Paper Supplies plc", "kind": "supplier", "default-currency": "GBP"}),
+    );
+    let bill = call(
+        &t,
+        "invoicing",
+        "create-document",
+        json!({"kind": "bill", "contact": supplier["id"], "date": "2026-01-02", "lines": [
+            {"description": "Paper", "unit-price": "45.00", "tax-code": "UK-VAT20"}]}),
+    );
+    let bill = call(&t, "invoicing", "issue", json!({"id": bill["id"]}));
+    assert_eq!(bill["total"], 5_400);
+    let paid = "Datum;Soll;Haben;Zweck;Name\n05.01.2026;54,00;;;paper supplies PLC\n";
+    let out = bank(
+        &t,
+        "import-csv",
+        json!({"account": acct, "mapping": "sparkasse", "content": paid, "statement-id": "2026-01-05"}),
+    );
+    let st2 = out["statements"][0]["id"].clone();
+    let s = bank(&t, "suggest", json!({"statement": st2}));
+    let c = &s["suggestions"][0]["candidates"];
+    assert_eq!(c.as_array().unwrap().len(), 1);
+    assert_eq!(c[0]["kind"], "bill");
+    assert_eq!(c[0]["number"], bill["number"]);
+    assert_eq!(
+        c[0]["reason"],
+        "open amount and counterparty are the line's"
+    );
+    let m = bank(
+        &t,
+        "confirm-match",
+        json!({"line": s["suggestions"][0]["line"], "document": c[0]["document"]}),
+    );
+    assert_eq!(m["matched"]["kind"], "bill");
+    let bill = call(&t, "invoicing", "get-document", json!({"id": bill["id"]}));
+    assert_eq!(bill["open"], 0);
+    let payable = call(
+        &t,
+        "ledger",
+        "balance",
+        json!({"prefix": "liabilities:payable"}),
+    );
+    assert_eq!(payable["totals"], json!([]), "nothing owed to the supplier");
+    assert_eq!(
+        call(&t, "ledger", "trial-balance", json!({}))["balanced"],
+        true
+    );
 }
 
 /// An OFX 1.0.2 (SGML) statement of account 31926819 in `ccy` for January.
@@ -731,6 +784,21 @@ fn an_ofx_statement_is_imported_matched_by_a_rule_and_reconciled() {
     let s = bank(&t, "suggest", json!({"account": savings}));
     let c = &s["suggestions"][0]["candidates"];
     assert_eq!(c[0]["rule"], "fees");
+    // A clerk who may match bank lines but not post to the ledger.
+    let clerk = user("clerk", &["banking.*"]);
+    let before = state(&t);
+    let err = t
+        .call_as(
+            "acme",
+            "banking",
+            "confirm-match",
+            json!({"line": s["suggestions"][0]["line"], "rule": "fees"}),
+            &clerk,
+        )
+        .unwrap_err();
+    assert_eq!(err.http_status(), 403, "{err}");
+    assert!(err.to_string().contains("ledger.post"), "{err}");
+    assert_eq!(state(&t), before);
     bank(
         &t,
         "confirm-match",
