@@ -48,6 +48,8 @@ pub struct Entry {
     pub debtor: String,
     pub creditor: String,
     pub additional: String,
+    /// `Sts` (V02-V07) or `Sts/Cd` (V08 and later): `BOOK`, `PDNG` or `INFO`.
+    pub status: String,
     pub raw: String,
     pub at: String,
     tx_seen: usize,
@@ -368,6 +370,9 @@ fn close(
         ["Ntry", "ValDt", "Dt" | "DtTm"] => set_entry(entry, |e| e.value_date = value),
         ["Ntry", "AcctSvcrRef"] => set_entry(entry, |e| e.bank_reference = value),
         ["Ntry", "AddtlNtryInf"] => set_entry(entry, |e| e.additional = value),
+        ["Ntry", "Sts"] | ["Ntry", "Sts", "Cd"] if !value.is_empty() => {
+            set_entry(entry, |e| e.status = value)
+        }
         ["Ntry", "NtryDtls", "TxDtls", rest @ ..] => set_entry(entry, |e| {
             // Only the first transaction names the counterparty and references;
             // the remittance lines of all are kept.
@@ -487,6 +492,12 @@ pub fn convert(s: &CamtStatement, currency: Currency) -> Result<Converted, Strin
         }
     }
     for e in &s.entries {
+        if !e.status.is_empty() && e.status != "BOOK" {
+            return Err(format!(
+                "{}/Sts: the entry is {:?}, not booked (BOOK); a statement holds booked entries only",
+                e.at, e.status
+            ));
+        }
         let amount = signed(&e.amount, currency, &e.at)?;
         let counterparty = if amount >= 0 { &e.debtor } else { &e.creditor };
         let mut reference = e.remittance.join(" ");
@@ -623,6 +634,13 @@ mod tests {
         refused(
             &SAMPLE.replace("<Id>STMT-2026-001</Id>", ""),
             &["Stmt[1]/Id is missing"],
+        );
+        // The first entry booked, the second pending.
+        refused(
+            &SAMPLE
+                .replacen("<Cd>BOOK</Cd>", "<Cd>PDNG</Cd>", 2)
+                .replacen("<Cd>PDNG</Cd>", "<Cd>BOOK</Cd>", 1),
+            &["Stmt[1]/Ntry[2]/Sts", "\"PDNG\", not booked"],
         );
         refused(
             &SAMPLE.replace("camt.053.001.08", "camt.054.001.08"),
