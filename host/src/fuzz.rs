@@ -190,6 +190,7 @@ fn schema_with_keywords(max: usize) -> impl Strategy<Value = Value> {
 
 /// The manifests of the bundled plugins: real, large, every feature in use.
 const BUNDLED: &[&str] = &[
+    include_str!("../../plugins/banking/plugin.toml"),
     include_str!("../../plugins/compliance/plugin.toml"),
     include_str!("../../plugins/contacts/plugin.toml"),
     include_str!("../../plugins/invoicing/plugin.toml"),

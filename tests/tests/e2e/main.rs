@@ -8,6 +8,7 @@
 
 mod audit_chain;
 mod background;
+mod banking;
 mod batch;
 mod busy;
 mod cli;

@@ -1,0 +1,205 @@
+//! Suggestions: which open invoice or bill, or which rule, a bank line may settle.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Rule;
+
+/// An open item of the `invoicing` plugin (its `open-items` report).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct OpenItem {
+    pub id: String,
+    pub number: Option<String>,
+    pub kind: String,
+    pub side: String,
+    pub contact: String,
+    pub contact_name: String,
+    pub currency: String,
+    pub open: i64,
+    #[serde(default)]
+    pub days_past_due: i64,
+}
+
+/// One way to match a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Candidate {
+    /// `invoice`, `bill` or `rule`.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contra_account: Option<String>,
+    pub reason: String,
+}
+
+/// Whether `number` occurs in `t` (upper case) as a whole token (not inside a longer
+/// number: `INV-2026-0001` is not found in `INV-2026-00012`).
+fn contains_token(t: &str, number: &str) -> bool {
+    let n = number.to_uppercase();
+    if n.is_empty() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(i) = t[from..].find(&n) {
+        let start = from + i;
+        let end = start + n.len();
+        let before = t[..start].chars().next_back();
+        let after = t[end..].chars().next();
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+        {
+            return true;
+        }
+        from = start + 1;
+        while !t.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+/// The candidates for a line of `amount` (money in positive) in `currency`, best
+/// first: an invoice (money in) or bill (money out) whose number is in the reference
+/// or description; else one whose open amount equals the line's and whose contact's
+/// name is the counterparty; then every rule that holds.
+pub fn suggest(
+    amount: i64,
+    currency: &str,
+    reference: &str,
+    description: &str,
+    counterparty: &str,
+    items: &[OpenItem],
+    rules: &[Rule],
+) -> Vec<Candidate> {
+    let (kind, side) = if amount > 0 {
+        ("invoice", "sales")
+    } else {
+        ("bill", "purchase")
+    };
+    let eligible = items
+        .iter()
+        .filter(|i| i.kind == kind && i.side == side && i.currency == currency && i.open > 0);
+    let candidate = |i: &OpenItem, reason: String| Candidate {
+        kind: kind.to_owned(),
+        document: Some(i.id.clone()),
+        number: i.number.clone(),
+        contact: Some(i.contact.clone()),
+        contact_name: Some(i.contact_name.clone()),
+        open: Some(i.open),
+        rule: None,
+        contra_account: None,
+        reason,
+    };
+    let (reference, description) = (reference.to_uppercase(), description.to_uppercase());
+    let mut out: Vec<Candidate> = eligible
+        .clone()
+        .filter_map(|i| {
+            let n = i.number.as_deref()?;
+            (contains_token(&reference, n) || contains_token(&description, n))
+                .then(|| candidate(i, format!("{kind} number {n} in the reference")))
+        })
+        .collect();
+    if out.is_empty() && !counterparty.trim().is_empty() {
+        let who = counterparty.trim().to_lowercase();
+        out = eligible
+            .filter(|i| i.open == amount.abs() && i.contact_name.trim().to_lowercase() == who)
+            .map(|i| candidate(i, "open amount and counterparty are the line's".to_owned()))
+            .collect();
+    }
+    for r in rules {
+        if r.matches(&reference, &description, counterparty, amount) {
+            out.push(Candidate {
+                kind: "rule".to_owned(),
+                document: None,
+                number: None,
+                contact: None,
+                contact_name: None,
+                open: None,
+                rule: Some(r.name.clone()),
+                contra_account: Some(r.contra_account.clone()),
+                reason: format!("rule {}", r.name),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, number: &str, kind: &str, name: &str, open: i64) -> OpenItem {
+        OpenItem {
+            id: id.into(),
+            number: Some(number.into()),
+            kind: kind.into(),
+            side: if kind == "bill" { "purchase" } else { "sales" }.into(),
+            contact: "c-000001".into(),
+            contact_name: name.into(),
+            currency: "GBP".into(),
+            open,
+            days_past_due: 0,
+        }
+    }
+
+    #[test]
+    fn number_first_then_amount_and_counterparty_then_rules() {
+        let items = vec![
+            item(
+                "d-000001",
+                "INV-2026-0001",
+                "invoice",
+                "Acme Retail Ltd",
+                27_597,
+            ),
+            item(
+                "d-000002",
+                "INV-2026-0002",
+                "invoice",
+                "Acme Retail Ltd",
+                12_000,
+            ),
+            item("d-000003", "BILL-2026-0001", "bill", "Paper Ltd", 12_000),
+        ];
+        let rules = vec![Rule {
+            name: "fees".into(),
+            reference_contains: Some("fee".into()),
+            counterparty_equals: None,
+            amount_equals: None,
+            contra_account: "expenses:bank".into(),
+            description: None,
+        }];
+        let by_number = suggest(
+            10_000,
+            "GBP",
+            "pay inv-2026-0001 thanks",
+            "",
+            "x",
+            &items,
+            &rules,
+        );
+        assert_eq!(by_number.len(), 1);
+        assert_eq!(by_number[0].document.as_deref(), Some("d-000001"));
+        assert!(suggest(10_000, "GBP", "INV-2026-00012", "", "", &items, &rules).is_empty());
+        let by_amount = suggest(12_000, "GBP", "", "", "ACME RETAIL LTD", &items, &rules);
+        assert_eq!(by_amount.len(), 1);
+        assert_eq!(by_amount[0].document.as_deref(), Some("d-000002"));
+        let bill = suggest(-12_000, "GBP", "", "", "Paper Ltd", &items, &rules);
+        assert_eq!(bill[0].kind, "bill");
+        assert!(suggest(12_000, "EUR", "", "", "Acme Retail Ltd", &items, &rules).is_empty());
+        let fee = suggest(-500, "GBP", "", "Monthly FEE", "Bank", &items, &rules);
+        assert_eq!(fee.len(), 1);
+        assert_eq!(fee[0].rule.as_deref(), Some("fees"));
+    }
+}
