@@ -356,7 +356,8 @@ pub trait Transaction: Send {
     fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
     /// Keys of a range in order.
     fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage>;
-    /// Remove all data of a plugin in every tenant; the number of keys removed.
+    /// Remove all data of a plugin in every tenant (its keys and its tenants' setting
+    /// values); the number of keys removed.
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
     /// Number of keys a plugin holds across tenants.
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64>;

@@ -587,8 +587,10 @@ impl Transaction for PgTx {
     }
 
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
-        self.c()?
-            .exec("DELETE FROM kv WHERE plugin = $1", &[&plugin])
+        let c = self.c()?;
+        // The tenants' setting values go with the data (not counted as keys).
+        c.exec("DELETE FROM plugin_settings WHERE plugin = $1", &[&plugin])?;
+        c.exec("DELETE FROM kv WHERE plugin = $1", &[&plugin])
     }
 
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {

@@ -702,9 +702,13 @@ impl Transaction for FileTx {
     }
 
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let n = self
-            .conn()?
-            .execute("DELETE FROM kv WHERE plugin = ?1", params![plugin])?;
+        let conn = self.conn()?;
+        // The tenants' setting values go with the data (not counted as keys).
+        conn.execute(
+            "DELETE FROM plugin_settings WHERE plugin = ?1",
+            params![plugin],
+        )?;
+        let n = conn.execute("DELETE FROM kv WHERE plugin = ?1", params![plugin])?;
         Ok(n as u64)
     }
 

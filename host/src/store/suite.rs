@@ -934,6 +934,18 @@ pub fn settings_are_kept_per_tenant_and_plugin(storage: &dyn Storage) {
     assert!(tx.setting_delete(&acme, "cc").unwrap());
     assert!(!tx.setting_delete(&acme, "cc").unwrap());
     tx.commit().unwrap();
+    // Purging a removed plugin's data takes its values in every tenant.
+    let mut tx = storage.begin().unwrap();
+    tx.kv_purge_plugin("ledger").unwrap();
+    tx.commit().unwrap();
+    let mut tx = storage.begin_read().unwrap();
+    assert!(
+        tx.setting_list(&scope("acme", "ledger"))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(tx.setting_list(&acme).unwrap().len(), 1);
+    drop(tx);
     let mut tx = storage.begin().unwrap();
     tx.tenant_delete("acme").unwrap();
     tx.commit().unwrap();

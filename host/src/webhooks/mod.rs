@@ -106,29 +106,19 @@ impl WebhookPolicy {
     }
 }
 
-/// The certificates (DER) of a PEM file (RFC 7468: base64 between
-/// `-----BEGIN CERTIFICATE-----` and `-----END CERTIFICATE-----`; other blocks are
-/// skipped).
+/// The certificates (DER) of a PEM file; other blocks are skipped (rustls' PEM
+/// reader, RFC 7468).
 fn read_roots(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
-    use base64::Engine as _;
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let pem = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut roots = Vec::new();
-    let mut rest = pem.as_str();
-    while let Some(start) = rest.find(BEGIN) {
-        let after = &rest[start + BEGIN.len()..];
-        let Some(end) = after.find(END) else {
-            return Err(format!("{}: a certificate has no END line", path.display()));
-        };
-        let b64: String = after[..end].split_whitespace().collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| format!("{}: certificate {}: {e}", path.display(), roots.len() + 1))?;
-        roots.push(der);
-        rest = &after[end + END.len()..];
-    }
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let roots = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .enumerate()
+        .map(|(i, cert)| {
+            cert.map(|c| c.to_vec())
+                .map_err(|e| format!("{}: certificate {}: {e}", path.display(), i + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if roots.is_empty() {
         return Err(format!("{} holds no certificate", path.display()));
     }
