@@ -14,10 +14,10 @@ use crate::model::{
 use crate::status::{self, Status, Tally};
 use crate::{dates, store, today};
 
-/// The tenant setting that sets the expiring window when `configure` has not.
-pub const WINDOW_SETTING: &str = "training.expiring-window-days";
-/// The tenant setting that sets the reminder interval when `configure` has not.
-pub const INTERVAL_SETTING: &str = "training.reminder-interval-days";
+/// The tenant setting (`[[settings]]` in plugin.toml) for the expiring window.
+pub const WINDOW_SETTING: &str = "expiring-window-days";
+/// The tenant setting for the reminder interval.
+pub const INTERVAL_SETTING: &str = "reminder-interval-days";
 
 /// Settings in force: `configure`'s value, else the tenant setting, else the default.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -29,17 +29,13 @@ pub struct Effective {
     pub reminder_interval_days: u32,
 }
 
+/// The tenant's value of a days setting; the host checked it against the schema when
+/// it was set, so a value that does not decode is only logged and skipped.
 fn tenant_setting(name: &str) -> Option<u32> {
-    let v = context::setting(name)?;
-    match v.trim().parse() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            log::warn(format!(
-                "tenant setting {name} = {v:?} is not a number of days; using the default"
-            ));
-            None
-        }
-    }
+    context::setting_as::<u32>(name).unwrap_or_else(|e| {
+        log::warn(format!("{e}; using the default"));
+        None
+    })
 }
 
 /// The settings in force for this tenant.

@@ -495,6 +495,53 @@ fn reminder_runs(t: &TestHost) -> usize {
 }
 
 #[test]
+fn tenant_settings_set_the_window_and_configure_overrides_them() {
+    let (_clock, t) = host();
+    courses(&t);
+    payroll_sends(&t, ada());
+    call(
+        &t,
+        "record-completion",
+        json!({"employee": "E1", "course": "FIRE", "date": "2025-05-01", "score": 70}),
+    );
+    let fire = json!({"course": "FIRE"});
+    // The declared default: 90 days, so 59 days left is expiring.
+    let listed = t.host.settings("acme", "training").unwrap();
+    assert_eq!(listed[0].key, "expiring-window-days");
+    assert_eq!(listed[0].effective, Some(json!(90)));
+    assert_eq!(statuses(&t, fire.clone())[0].2, "expiring");
+
+    // The admin's setting applies from the next call.
+    t.host
+        .set_setting("acme", "training", "expiring-window-days", json!(30))
+        .unwrap();
+    assert_eq!(statuses(&t, fire.clone())[0].2, "valid");
+    assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 30);
+    // Out of range: refused by the host with the schema's reason, nothing changed.
+    let err = t
+        .host
+        .set_setting("acme", "training", "expiring-window-days", json!(5000))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expiring-window-days") && err.contains("5000"),
+        "{err}"
+    );
+    assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 30);
+
+    // `configure` overrides the setting; its null gives the setting back.
+    call(&t, "configure", json!({"expiring-window-days": 60}));
+    assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 60);
+    call(&t, "configure", json!({"expiring-window-days": null}));
+    assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 30);
+    // Unset: the default again.
+    t.host
+        .unset_setting("acme", "training", "expiring-window-days")
+        .unwrap();
+    assert_eq!(call(&t, "status", fire)["expiring-window-days"], 90);
+}
+
+#[test]
 fn configured_window_and_interval_change_status_and_reminders() {
     let (clock, t) = host();
     courses(&t);
