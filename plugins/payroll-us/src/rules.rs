@@ -5,7 +5,10 @@
 //! deductions ([`pretax`]); state income tax withholding for Pennsylvania and
 //! Illinois, with the states that have no income tax on wages recognised
 //! ([`state`]); FUTA and the employer's SUTA ([`unemployment`]). Local taxes,
-//! California and New York are out of scope.
+//! California and New York are out of scope. A bonus paid separately from regular
+//! wages (profile `payment: "bonus"`, set by the payroll plugin for a bonus run) is
+//! withheld by the optional flat rate method of IRS Pub. 15 (2026) section 7
+//! ([`supplemental`]).
 //!
 //! # Tax years
 //! The tax year is the calendar year of the pay date (wages are taxed when paid):
@@ -37,6 +40,12 @@
 //!   `state-extra-withholding`: state income tax ([`state`]).
 //! - `employer`: the employer's SUTA set-up per state, filled in by the payroll
 //!   plugin from its settings ([`unemployment`]).
+//! - `payment`: `regular` (default) or `bonus`, set per payment by the payroll plugin
+//!   (never stored with the employee). A bonus is supplemental wages paid separately:
+//!   federal income tax by the flat rate method ([`supplemental`]), no Form W-4
+//!   Step 3/4(c) amounts, no whole-dollar rounding and no per-period 401(k) or
+//!   section 125 deduction; FICA, FUTA, SUTA and Pennsylvania tax as for regular
+//!   wages; Illinois is refused (not implemented for bonuses yet).
 //!
 //! # Year-to-date codes (`ytd`)
 //! Read from the input (missing = 0; any other code is refused):
@@ -47,6 +56,9 @@
 //! - `401k`: elective deferrals so far (against the year's limit).
 //! - `futa-wages`: FUTA wages so far (missing: `medicare-wages` up to $7,000).
 //! - `suta-wages`: SUTA wages so far (against the employer's state wage base).
+//! - `supplemental-wages`: supplemental wages (bonuses) paid so far this year
+//!   (against the $1,000,000 of the mandatory 37% rate); returned after a bonus, and
+//!   carried by a regular payment when given.
 //!
 //! Returned, each = previous + this period (the W-2 boxes 1 to 6):
 //! `gross`, `fit`, `social-security-wages`, `social-security`, `medicare-wages`,
@@ -88,6 +100,7 @@ use serde_json::{Value, json};
 pub mod params;
 pub mod pretax;
 pub mod state;
+pub mod supplemental;
 pub mod unemployment;
 
 use params::{Row, Schedule, YearParams};
@@ -121,8 +134,10 @@ pub const YTD_401K: &str = "401k";
 pub const YTD_FUTA_WAGES: &str = "futa-wages";
 /// Input year-to-date code: SUTA wages (against the state's wage base).
 pub const YTD_SUTA_WAGES: &str = "suta-wages";
+/// Input year-to-date code: supplemental wages paid this year ([`supplemental`]).
+pub const YTD_SUPPLEMENTAL_WAGES: &str = "supplemental-wages";
 /// Every year-to-date code, input or output.
-pub const YTD_CODES: [&str; 16] = [
+pub const YTD_CODES: [&str; 17] = [
     "gross",
     "fit",
     YTD_SOCIAL_SECURITY_WAGES,
@@ -139,6 +154,7 @@ pub const YTD_CODES: [&str; 16] = [
     "state-tax",
     YTD_SUTA_WAGES,
     "suta",
+    YTD_SUPPLEMENTAL_WAGES,
 ];
 
 /// Largest amount accepted for `gross` and profile amounts: $10 billion, in cents.
@@ -214,6 +230,12 @@ pub fn profile_schema() -> Value {
             "il-basic-allowances": {"type": "integer", "minimum": 0, "maximum": 99, "default": 0, "description": "Form IL-W-4 Line 1: basic allowances."},
             "il-additional-allowances": {"type": "integer", "minimum": 0, "maximum": 99, "default": 0, "description": "Form IL-W-4 Line 2: additional allowances."},
             "state-extra-withholding": amount("Additional state income tax to withhold each pay period, in cents (Form IL-W-4 Line 3)."),
+            "payment": {
+                "type": "string",
+                "enum": ["regular", "bonus"],
+                "default": "regular",
+                "description": "Set per payment by the payroll plugin, not stored with the employee: 'bonus' is supplemental wages paid separately from regular wages, withheld at the flat 22% (37% above $1,000,000 of supplemental wages in the year), IRS Pub. 15 (2026) section 7."
+            },
             "employer": {
                 "type": "object",
                 "description": "The employer's state unemployment (SUTA) set-up per state, {\"suta\": {\"PA\": {\"rate\": \"3.822\", \"wage-base\": 1000000}}}; filled in by the payroll plugin from its settings (employer.US)."
@@ -272,6 +294,8 @@ pub struct Profile {
     pub state: StateProfile,
     /// The employer's SUTA set-up per state.
     pub suta: BTreeMap<String, Suta>,
+    /// This payment is a bonus (supplemental wages paid separately).
+    pub bonus: bool,
 }
 
 impl Default for Profile {
@@ -290,11 +314,12 @@ impl Default for Profile {
             section_125: 0,
             state: StateProfile::default(),
             suta: BTreeMap::new(),
+            bonus: false,
         }
     }
 }
 
-const PROFILE_FIELDS: &str = "filing-status, multiple-jobs, dependents-amount, other-income, deductions, extra-withholding, exempt, whole-dollar-withholding, 401k, 401k-catch-up, section-125, state, il-basic-allowances, il-additional-allowances, state-extra-withholding, employer";
+const PROFILE_FIELDS: &str = "filing-status, multiple-jobs, dependents-amount, other-income, deductions, extra-withholding, exempt, whole-dollar-withholding, 401k, 401k-catch-up, section-125, state, il-basic-allowances, il-additional-allowances, state-extra-withholding, employer, payment";
 
 /// Parse and check the profile; unknown fields are refused.
 pub fn parse_profile(value: &Value) -> Result<Profile> {
@@ -367,6 +392,17 @@ pub fn parse_profile(value: &Value) -> Result<Profile> {
             "il-additional-allowances" => p.state.il_additional_allowances = allowances(key, v)?,
             "state-extra-withholding" => p.state.extra_withholding = amount(key, v)?,
             "employer" => p.suta = unemployment::parse_employer(v)?,
+            "payment" => {
+                p.bonus = match v.as_str() {
+                    Some("regular") => false,
+                    Some("bonus") => true,
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "profile payment {v} is not accepted; use \"regular\" or \"bonus\""
+                        )));
+                    }
+                }
+            }
             other => {
                 return Err(Error::invalid(format!(
                     "profile field {other:?} is unknown; accepted fields: {PROFILE_FIELDS}"
@@ -646,15 +682,24 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
             year.year
         ))
     })?;
+    // A bonus takes none of the per-period deductions (see `supplemental`).
+    let (deferral_401k, section_125) = if profile.bonus {
+        (0, 0)
+    } else {
+        (profile.deferral_401k, profile.section_125)
+    };
     let wages = pretax::apply(
         gross,
-        profile.deferral_401k,
-        profile.section_125,
+        deferral_401k,
+        section_125,
         ytd(YTD_401K),
         limits,
         profile.catch_up,
     )?;
-    if gross == 0 && (profile.deferral_401k != 0 || profile.section_125 != 0) {
+    if profile.bonus && (profile.deferral_401k != 0 || profile.section_125 != 0) {
+        notes.push("Bonus: the per-period 401(k) and section 125 amounts are not taken from it.".to_string());
+    }
+    if gross == 0 && (deferral_401k != 0 || section_125 != 0) {
         notes.push("No pay this period: no 401(k) or section 125 deduction taken.".to_string());
     }
     if wages.deferral != 0 {
@@ -676,8 +721,32 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
 
     // Federal income tax withholding, on the wages left after both deductions
     // (Worksheet 1A line 1a: "total taxable wages this payroll period").
-    let fit = federal_income_tax(year, periods, wages.income_tax, &profile);
-    if profile.exempt {
+    let supplemental_before = ytd(YTD_SUPPLEMENTAL_WAGES);
+    let fit = if profile.bonus {
+        let w = supplemental::withholding(supplemental_before, wages.income_tax, profile.exempt);
+        notes.push(format!(
+            "Bonus (supplemental wages paid separately): federal income tax by the optional flat rate method, IRS Pub. 15 (2026) section 7: {}{}.",
+            if profile.exempt {
+                format!("nothing on {} (exempt on Form W-4)", dollars(w.flat_wages))
+            } else {
+                format!("22% of {}", dollars(w.flat_wages))
+            },
+            if w.mandatory_wages > 0 {
+                format!(
+                    ", and the mandatory 37% on {} above $1,000,000 of supplemental wages this year",
+                    dollars(w.mandatory_wages)
+                )
+            } else {
+                String::new()
+            }
+        ));
+        w.tax
+    } else {
+        federal_income_tax(year, periods, wages.income_tax, &profile)
+    };
+    if profile.bonus {
+        // Noted above with the amounts.
+    } else if profile.exempt {
         notes.push("Exempt from federal income tax withholding (Form W-4).".to_string());
     } else {
         let (_, table_name) = schedule(year, &profile);
@@ -730,7 +799,21 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     }
 
     // State income tax.
-    let state_tax = state::withholding(year.year, periods, gross, &wages, &profile.state)?;
+    if profile.bonus && profile.state.state.as_deref() == Some("IL") {
+        return Err(Error::invalid(
+            "a bonus for an employee working in Illinois is not supported by payroll-us yet (Illinois withholding on supplemental pay is not implemented); pay it with the regular wages instead",
+        ));
+    }
+    // A bonus takes no per-period extra state withholding.
+    let state_profile = if profile.bonus {
+        StateProfile {
+            extra_withholding: 0,
+            ..profile.state.clone()
+        }
+    } else {
+        profile.state.clone()
+    };
+    let state_tax = state::withholding(year.year, periods, gross, &wages, &state_profile)?;
     if let Some(st) = &state_tax {
         notes.push(st.note.clone());
     } else {
@@ -887,6 +970,12 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     add(YTD_SUTA_WAGES, suta_line.as_ref().map(|s| s.2).unwrap_or(0));
     add("suta", suta_line.as_ref().map(|s| s.3).unwrap_or(0));
     out.insert(YTD_FUTA_WAGES.to_string(), futa_before + futa_wages);
+    if profile.bonus || input.ytd.contains_key(YTD_SUPPLEMENTAL_WAGES) {
+        out.insert(
+            YTD_SUPPLEMENTAL_WAGES.to_string(),
+            supplemental_before + if profile.bonus { gross } else { 0 },
+        );
+    }
 
     Ok(Payslip::new(
         input,

@@ -218,7 +218,7 @@ fn support_and_schema() {
     let schema = profile_schema();
     assert_eq!(schema["additionalProperties"], json!(false));
     let props = schema["properties"].as_object().expect("properties");
-    assert_eq!(props.len(), 16);
+    assert_eq!(props.len(), 17);
     for (k, v) in props {
         assert!(v["description"].is_string(), "{k} has no description");
     }
