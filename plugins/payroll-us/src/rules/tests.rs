@@ -228,7 +228,7 @@ fn support_and_schema() {
     for k in props.keys().filter(|k| !props[*k]["default"].is_null()) {
         full.insert(k.clone(), props[k]["default"].clone());
     }
-    assert_eq!(full.len(), 14);
+    assert_eq!(full.len(), 15);
     assert_eq!(parse_profile(&Value::Object(full)), Ok(Profile::default()));
 }
 
