@@ -697,7 +697,10 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         profile.catch_up,
     )?;
     if profile.bonus && (profile.deferral_401k != 0 || profile.section_125 != 0) {
-        notes.push("Bonus: the per-period 401(k) and section 125 amounts are not taken from it.".to_string());
+        notes.push(
+            "Bonus: the per-period 401(k) and section 125 amounts are not taken from it."
+                .to_string(),
+        );
     }
     if gross == 0 && (deferral_401k != 0 || section_125 != 0) {
         notes.push("No pay this period: no 401(k) or section 125 deduction taken.".to_string());

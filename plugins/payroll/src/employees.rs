@@ -160,6 +160,12 @@ pub(crate) fn set_employee(input: SetEmployee) -> Result<Employee> {
     let profile = input
         .profile
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+    if profile.get("payment").is_some() {
+        return Err(Error::invalid(format!(
+            "employee {}: profile payment is set per payment by payroll (a bonus run sets \"bonus\"), not stored with the employee; remove it",
+            input.id
+        )));
+    }
     // Let the rules check the tax profile: a zero payslip under the rules in force on
     // the effective date or, when the rules do not cover that date (a back-dated hire,
     // rules not yet updated for a future date), today.

@@ -392,13 +392,20 @@ pub struct SlipHeader<'a> {
     pub period_start: Date,
     pub period_end: Date,
     pub pay_date: Date,
+    /// A bonus payslip (off-cycle), headed as such.
+    pub bonus: bool,
 }
 
 /// A plain-text payslip, fixed width, for printing or email.
 pub fn payslip_text(h: &SlipHeader<'_>, slip: &Payslip, exponent: u32) -> String {
     let m = |a: i64| format!("{:>14}", format_minor(a, exponent));
     let mut out = String::new();
-    out.push_str(&format!("PAYSLIP  {}  run {}\n", h.company, h.run));
+    out.push_str(&format!(
+        "{}  {}  run {}\n",
+        if h.bonus { "BONUS PAYSLIP" } else { "PAYSLIP" },
+        h.company,
+        h.run
+    ));
     out.push_str(&format!(
         "Employee: {} ({})\n",
         h.employee.name, h.employee.id
@@ -505,12 +512,13 @@ pub fn payslip_html(h: &SlipHeader<'_>, slip: &Payslip, exponent: u32) -> String
 <style>body{{font-family:sans-serif;max-width:40em;margin:2em auto;color:#111}}table{{border-collapse:collapse;width:100%}}\
 th,td{{padding:.3em .5em;border-bottom:1px solid #ccc;text-align:left}}td{{text-align:right;font-variant-numeric:tabular-nums}}\
 tr.net th,tr.net td{{font-weight:bold;border-top:2px solid #111}}</style></head>\n<body>\n\
-<h1>Payslip</h1>\n<p>{company} &middot; run {run}</p>\n<dl>\
+<h1>{title}</h1>\n<p>{company} &middot; run {run}</p>\n<dl>\
 <dt>Employee</dt><dd>{name} ({id})</dd><dt>Period</dt><dd>{ps} to {pe}</dd><dt>Paid</dt><dd>{pd}</dd>\
 <dt>Tax year</dt><dd>{ty}</dd><dt>Currency</dt><dd>{cur}</dd></dl>\n<table>\n{rows}</table>\n{employer}{notes}</body></html>\n",
         run = escape(h.run),
         id = escape(&h.employee.id),
         company = escape(h.company),
+        title = if h.bonus { "Bonus payslip" } else { "Payslip" },
         name = escape(&h.employee.name),
         ps = h.period_start,
         pe = h.period_end,
@@ -665,6 +673,7 @@ mod tests {
             period_start: d("2025-06-01"),
             period_end: d("2025-06-30"),
             pay_date: d("2025-06-30"),
+            bonus: false,
         };
         let text = payslip_text(&header, &us, 2);
         assert!(

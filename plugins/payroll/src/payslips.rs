@@ -8,7 +8,7 @@ use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{self, Employee, SlipHeader};
-use crate::runs::{Run, RunId, Slip, Status, load_run, run_slips};
+use crate::runs::{Kind, Run, RunId, Slip, Status, load_run, run_slips};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -98,6 +98,9 @@ pub(crate) struct GetPayslip {
 pub(crate) struct PayslipOut {
     run: String,
     status: Status,
+    /// `bonus` for a bonus payslip; left out for a regular one.
+    #[serde(skip_serializing_if = "Kind::is_regular")]
+    kind: Kind,
     employee: Employee,
     payslip: Payslip,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,6 +131,7 @@ pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
         period_start: run.period_start,
         period_end: run.period_end,
         pay_date: run.pay_date,
+        bonus: slip.kind == Kind::Bonus,
     };
     let (text, html) = match input.format {
         Format::Json => (None, None),
@@ -143,6 +147,7 @@ pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
     Ok(PayslipOut {
         run: run.id,
         status: run.status,
+        kind: slip.kind,
         employee: slip.employee.masked(),
         payslip: slip.payslip,
         text,

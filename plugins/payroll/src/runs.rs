@@ -23,6 +23,24 @@ pub(crate) enum Status {
     Posted,
 }
 
+/// What a run pays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Kind {
+    /// The wages of a pay period.
+    #[default]
+    Regular,
+    /// An off-cycle bonus (irregular pay) for some employees: the country's rules
+    /// are told with `"payment": "bonus"` in the tax profile.
+    Bonus,
+}
+
+impl Kind {
+    pub(crate) fn is_regular(&self) -> bool {
+        *self == Kind::Regular
+    }
+}
+
 /// Totals of a run in one currency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -55,6 +73,9 @@ impl Totals {
 pub(crate) struct Run {
     pub(crate) id: String,
     pub(crate) status: Status,
+    /// Left out for a regular run (and in runs stored before kinds existed).
+    #[serde(default, skip_serializing_if = "Kind::is_regular")]
+    pub(crate) kind: Kind,
     pub(crate) frequency: Frequency,
     pub(crate) period_start: Date,
     pub(crate) period_end: Date,
@@ -82,6 +103,9 @@ pub(crate) struct Run {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Slip {
+    /// A bonus payslip, or a regular one (left out).
+    #[serde(default, skip_serializing_if = "Kind::is_regular")]
+    pub(crate) kind: Kind,
     pub(crate) employee: Employee,
     pub(crate) payslip: Payslip,
     /// The run whose posting produced the year-to-date figures used, if any; the
@@ -137,10 +161,16 @@ pub(crate) struct CreateRun {
     employees: Option<Vec<String>>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    kind: Kind,
+    /// A bonus run's gross bonus per employee id, minor units.
+    #[serde(default)]
+    bonuses: Option<BTreeMap<String, i64>>,
 }
 
 pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
     check_period(&input)?;
+    check_kind(&input)?;
     let mut hours = BTreeMap::new();
     for (id, text) in &input.hours {
         let h =
@@ -149,6 +179,9 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
     }
     let employees = employees_paid(&input)?;
     check_not_paid_yet(&input, &employees)?;
+    if input.kind == Kind::Bonus {
+        check_rules_pay_bonuses(&employees)?;
+    }
     if let Some(stray) = hours
         .keys()
         .find(|id| !employees.iter().any(|e| &e.id == *id))
@@ -163,6 +196,7 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
     let mut run = Run {
         id: id.clone(),
         status: Status::Draft,
+        kind: input.kind,
         frequency: input.frequency,
         period_start: input.period_start,
         period_end: input.period_end,
@@ -180,7 +214,8 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
     let settings = settings()?;
     for emp in employees {
         let worked = hours.get(&emp.id).copied();
-        let slip = compute_slip(&input, emp, worked, &settings)?;
+        let bonus = input.bonuses.as_ref().and_then(|b| b.get(&emp.id).copied());
+        let slip = compute_slip(&input, emp, worked, bonus, &settings)?;
         run.totals
             .entry(slip.payslip.currency.clone())
             .or_default()
@@ -235,10 +270,83 @@ fn check_period(input: &CreateRun) -> Result<()> {
     Ok(())
 }
 
+/// A bonus run names its employees and amounts in `bonuses` (and nothing else); a
+/// regular run has no `bonuses`.
+fn check_kind(input: &CreateRun) -> Result<()> {
+    if input.kind == Kind::Regular {
+        if input.bonuses.is_some() {
+            return Err(Error::invalid(
+                "bonuses are paid by a bonus run: add \"kind\": \"bonus\" (a regular run pays the period's wages)",
+            ));
+        }
+        return Ok(());
+    }
+    let bonuses = match &input.bonuses {
+        Some(b) if !b.is_empty() => b,
+        _ => {
+            return Err(Error::invalid(
+                "a bonus run needs bonuses: the gross bonus per employee id in minor units, e.g. {\"E001\": 500000}",
+            ));
+        }
+    };
+    if input.employees.is_some() {
+        return Err(Error::invalid(
+            "a bonus run pays the employees named in bonuses; leave employees out",
+        ));
+    }
+    if !input.hours.is_empty() {
+        return Err(Error::invalid(
+            "a bonus run pays fixed amounts; leave hours out (hours belong to the regular run)",
+        ));
+    }
+    for (id, amount) in bonuses {
+        if *amount <= 0 {
+            return Err(Error::invalid(format!(
+                "bonus of {id} is {amount}: give the gross bonus as a positive whole number of minor units (cents, pence), e.g. 500000 for 5,000.00"
+            )));
+        }
+        if storage::scan_prefix(&format!("emp/{id}/"))
+            .limit(1)
+            .keys()?
+            .is_empty()
+        {
+            return Err(Error::not_found(format!("employee {id} does not exist")));
+        }
+    }
+    Ok(())
+}
+
+/// Every country of a bonus run must have rules that know bonus payments: their
+/// profile schema offers `"payment": "bonus"` (how a rules plugin says so without a
+/// change to `backoffice:payroll/rules@0.1.0`; see docs/plugins/payroll.md).
+fn check_rules_pay_bonuses(employees: &[Employee]) -> Result<()> {
+    let mut checked = BTreeSet::new();
+    for e in employees {
+        if !checked.insert(e.country.clone()) {
+            continue;
+        }
+        let schema = payroll::profile_schema(&e.country)?;
+        let offers_bonus = schema["properties"]["payment"]["enum"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|x| x == "bonus"));
+        if !offers_bonus {
+            return Err(Error::invalid(format!(
+                "employee {}: the payroll rules enabled for {} do not support bonus payments yet (their tax profile has no payment \"bonus\"); pay the bonus with the regular wages, or leave {} out of the bonus run",
+                e.id, e.country, e.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The employees the run pays: those paid at its frequency and employed during its
-/// period, narrowed to `employees` when given (each of which must be among them).
+/// period, narrowed to `employees` (or a bonus run's `bonuses`) when given (each of
+/// which must be among them).
 fn employees_paid(input: &CreateRun) -> Result<Vec<Employee>> {
-    let wanted: Option<BTreeSet<&String>> = input.employees.as_ref().map(|v| v.iter().collect());
+    let wanted: Option<BTreeSet<&String>> = match &input.bonuses {
+        Some(b) if input.kind == Kind::Bonus => Some(b.keys().collect()),
+        _ => input.employees.as_ref().map(|v| v.iter().collect()),
+    };
     let employees: Vec<Employee> = all_employees(Some(input.period_end))?
         .into_iter()
         .filter(|e| e.frequency == input.frequency)
@@ -266,13 +374,19 @@ fn employees_paid(input: &CreateRun) -> Result<Vec<Employee>> {
 /// An employee is paid once per period and frequency: a draft covering them must be
 /// deleted first; a posted run is a conflict. Runs for other employees (an off-cycle
 /// run for a late joiner) may overlap.
+///
+/// Bonus runs are off-cycle: they may overlap any run, and regular runs ignore them.
 fn check_not_paid_yet(input: &CreateRun, employees: &[Employee]) -> Result<()> {
+    if input.kind == Kind::Bonus {
+        return Ok(());
+    }
     let overlapping = storage::scan_prefix("run/")
         .collect::<Run>()?
         .into_iter()
         .map(|(_, r)| r)
         .filter(|r| {
-            r.frequency == input.frequency
+            r.kind == Kind::Regular
+                && r.frequency == input.frequency
                 && r.period_start <= input.period_end
                 && r.period_end >= input.period_start
         });
@@ -296,14 +410,23 @@ fn check_not_paid_yet(input: &CreateRun, employees: &[Employee]) -> Result<()> {
 }
 
 /// One employee's payslip for the run, computed by the country's rules with the
-/// year-to-date figures of the tax year its pay date falls in.
+/// year-to-date figures of the tax year its pay date falls in. `bonus`: the gross
+/// of a bonus payment, computed with `"payment": "bonus"` in the profile.
 fn compute_slip(
     input: &CreateRun,
     emp: Employee,
     hours: Option<i64>,
+    bonus: Option<i64>,
     settings: &Settings,
 ) -> Result<Slip> {
-    let gross = model::gross_for_period(&emp, input.period_start, input.period_end, hours)?;
+    let gross = match bonus {
+        Some(amount) => amount,
+        None => model::gross_for_period(&emp, input.period_start, input.period_end, hours)?,
+    };
+    let mut profile = model::rules_profile(settings, &emp.country, &emp.profile);
+    if let (Some(_), Some(obj)) = (bonus, profile.as_object_mut()) {
+        obj.insert("payment".into(), "bonus".into());
+    }
     let mut calc = CalcInput {
         country: emp.country.clone(),
         pay_date: input.pay_date.to_string(),
@@ -311,7 +434,7 @@ fn compute_slip(
         gross,
         currency: emp.currency.clone(),
         ytd: BTreeMap::new(),
-        profile: model::rules_profile(settings, &emp.country, &emp.profile),
+        profile,
     };
     let in_employee = |e: Error| match e {
         Error::InvalidInput(m) => Error::invalid(format!("employee {}: {m}", emp.id)),
@@ -331,6 +454,7 @@ fn compute_slip(
         }
     }
     Ok(Slip {
+        kind: input.kind,
         employee: emp,
         payslip: slip,
         ytd_after_run: ytd.map(|y| y.run),
@@ -414,7 +538,13 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
         "post-entry",
         &serde_json::json!({
             "date": run.pay_date,
-            "description": format!("Payroll {} {} to {}", run.id, run.period_start, run.period_end),
+            "description": format!(
+                "{} {} {} to {}",
+                if run.kind == Kind::Bonus { "Bonus payroll" } else { "Payroll" },
+                run.id,
+                run.period_start,
+                run.period_end
+            ),
             "payee": "payroll",
             "reference": {"source": "payroll", "document": run.id},
             "idempotency-key": format!("payroll-{}", run.id),
@@ -454,6 +584,7 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
         "payroll.run-approved",
         &serde_json::json!({
             "run": run.id,
+            "kind": run.kind,
             "frequency": run.frequency,
             "period-start": run.period_start,
             "period-end": run.period_end,

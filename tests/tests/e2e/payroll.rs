@@ -16,6 +16,8 @@ use backoffice_host::runtime::Limits;
 use backoffice_tests::{TestHost, root, user};
 use serde_json::{Value, json};
 
+// Off-cycle bonus runs (US supplemental wages).
+mod bonus;
 // Student loans and pensions (UK), Midijobs, Minijobs and Umlagen (Germany).
 mod deductions;
 // Payment files: SEPA, Bacs Standard 18 and NACHA, bank accounts shown masked.

@@ -92,7 +92,10 @@ mod tests {
     fn flat_rate_below_one_million() {
         // 22% of $5,000.00 = $1,100.00 (Pub. 15 section 7, 2(a)).
         let w = withholding(0, 5_000_00, false);
-        assert_eq!((w.flat_wages, w.mandatory_wages, w.tax), (5_000_00, 0, 1_100_00));
+        assert_eq!(
+            (w.flat_wages, w.mandatory_wages, w.tax),
+            (5_000_00, 0, 1_100_00)
+        );
         // Rounded to the nearest cent: 22% of $1,234.57 = $271.6054 → $271.61.
         assert_eq!(withholding(0, 1_234_57, false).tax, 271_61);
     }
