@@ -364,12 +364,26 @@ async fn me(Caller(caller): Caller) -> Json<Principal> {
     Json(caller)
 }
 
+/// Query of an operation call: `?dry-run=true` runs it and rolls it back.
+#[derive(Debug, Deserialize)]
+struct InvokeParams {
+    #[serde(rename = "dry-run", default)]
+    dry_run: bool,
+}
+
 async fn invoke(
     State(state): State<ApiState>,
     headers: axum::http::HeaderMap,
     Path((tenant, plugin, operation)): Path<(String, String, String)>,
+    params: Result<Query<InvokeParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
+    let Query(InvokeParams { dry_run }) = params.map_err(|e| {
+        ApiError::from(HostError::InvalidInput(format!(
+            "query: {}; the only parameter is dry-run=true|false",
+            e.body_text()
+        )))
+    })?;
     let token = bearer(&headers)?;
     let bytes = body_bytes(body)?;
     let input = String::from_utf8(bytes.to_vec())
@@ -379,6 +393,10 @@ async fn invoke(
     let output = blocking(&state, move |host| {
         let caller = host.authenticate(&token)?;
         require_tenant_access(&caller, &tenant)?;
+        if dry_run {
+            let run = host.dry_run(&tenant, &plugin, &operation, &input, &caller)?;
+            return serde_json::to_value(run).map_err(|e| HostError::Internal(e.to_string()));
+        }
         host.invoke(&tenant, &plugin, &operation, &input, &caller)
     })
     .await?;

@@ -17,11 +17,23 @@ use time::OffsetDateTime;
 use crate::audit;
 use crate::auth::Principal;
 use crate::capabilities::{CallInfo, CallState, Nesting};
+use crate::dry_run::{DryRun, Recorder};
 use crate::error::{HostError, HostResult};
 use crate::host::{Host, Loaded};
 use crate::optimistic::OptimisticTx;
 use crate::runtime::{Action, Failure};
 use crate::store::{PackageRecord, Scope, Tenant, Transaction};
+
+/// How [`Host::invoke_uncommitted`] runs a call that may write.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// Batch work may run on a snapshot first (see `optimistic`).
+    Optimistic,
+    /// Under the tenant's writer from the start.
+    Locked,
+    /// Under the writer, recording its effects; the caller rolls it back.
+    DryRun(&'a Recorder),
+}
 
 /// Process-wide counter making invocation ids unique together with the start time.
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -69,11 +81,55 @@ impl Host {
         input: &str,
         principal: &Principal,
     ) -> HostResult<serde_json::Value> {
+        self.perform(tenant, plugin, operation, input, principal, None)
+            .map(|(output, _)| output)
+    }
+
+    /// Run `operation` as [`Host::invoke`] does, then roll everything back: the
+    /// output and what the call would have done (nested calls, events, scheduled
+    /// runs, storage changes), with nothing kept but an audit link `dry-run`.
+    /// A read-only operation runs as usual and reports no effects; a refused or
+    /// failed call fails as [`Host::invoke`] would.
+    pub fn dry_run(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+        principal: &Principal,
+    ) -> HostResult<DryRun> {
+        let recorder = Recorder::default();
+        let (output, version) =
+            self.perform(tenant, plugin, operation, input, principal, Some(&recorder))?;
+        Ok(DryRun {
+            dry_run: true,
+            version,
+            output,
+            effects: recorder.take(),
+        })
+    }
+
+    /// One call, committed, or rolled back when `effects` is set (a dry run).
+    /// Answers the output and the plugin version that ran.
+    fn perform(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+        principal: &Principal,
+        effects: Option<&Recorder>,
+    ) -> HostResult<(serde_json::Value, String)> {
         let started = Instant::now();
+        let action = if effects.is_some() {
+            "dry-run"
+        } else {
+            "invoke"
+        };
         let entry = |outcome: &str, detail: serde_json::Value| audit::Entry {
             tenant: tenant.to_string(),
             actor: principal.actor(),
-            action: "invoke".into(),
+            action: action.into(),
             target: format!("{plugin}.{operation}"),
             outcome: outcome.into(),
             detail,
@@ -92,28 +148,42 @@ impl Host {
         // transaction; it is then rolled back and the whole call runs again.
         // Batch work runs first on a snapshot (see `optimistic`); when another call
         // changed what it writes meanwhile, it runs again holding the lock.
+        // A dry run holds the lock from the start: it never commits, so it cannot
+        // find out at commit that its snapshot was stale.
         let mut attempt = 0u32;
         let outcome = self.retrying(|| {
             attempt += 1;
+            if let Some(recorder) = effects {
+                // A retried attempt reports only its own effects.
+                recorder.take();
+            }
+            let mode = match effects {
+                Some(recorder) => Mode::DryRun(recorder),
+                None if attempt == 1 => Mode::Optimistic,
+                None => Mode::Locked,
+            };
             let (output, mut tx, version, read_only) =
-                self.invoke_uncommitted(tenant, plugin, operation, input, principal, attempt == 1)?;
-            if read_only {
-                return Ok((output, Some(version)));
+                self.invoke_uncommitted(tenant, plugin, operation, input, principal, mode)?;
+            if read_only || effects.is_some() {
+                // Dropped: a read snapshot has nothing to commit, a dry run's
+                // writes are rolled back here.
+                drop(tx);
+                return Ok((output, version, true));
             }
             let link = entry("ok", serde_json::json!({ "version": version }));
             audit::append(tx.as_mut(), self.audit_key(), link)?;
             tx.commit()?;
-            Ok((output, None))
+            Ok((output, version, false))
         });
         match outcome {
-            Ok((output, read_version)) => {
-                if let Some(version) = read_version {
-                    // Nothing to commit: the snapshot is closed; the link is chained
-                    // with others by the audit writer, without keeping the caller.
+            Ok((output, version, link_later)) => {
+                if link_later {
+                    // Nothing was committed: the link is chained with others by the
+                    // audit writer, without keeping the caller.
                     let link = entry("ok", serde_json::json!({ "version": version }));
                     self.audit_queue.record_later(self, link)?;
                 }
-                Ok(output)
+                Ok((output, version))
             }
             Err(err) => {
                 // The call's writes are rolled back; the attempt is still recorded.
@@ -272,8 +342,13 @@ impl Host {
         operation: &str,
         input: &str,
         principal: &Principal,
-        optimistic: bool,
+        mode: Mode<'_>,
     ) -> HostResult<(serde_json::Value, Box<dyn Transaction>, String, bool)> {
+        let (optimistic, effects) = match mode {
+            Mode::Optimistic => (true, None),
+            Mode::Locked => (false, None),
+            Mode::DryRun(recorder) => (false, Some(recorder)),
+        };
         if !principal.can_access(tenant) {
             return Err(HostError::Forbidden(format!(
                 "the caller belongs to tenant '{}' and cannot act in tenant '{tenant}'",
@@ -356,6 +431,7 @@ impl Host {
             action,
             &label,
             deadline,
+            effects.cloned(),
         )?;
         let output: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
             call_error(
@@ -429,6 +505,7 @@ impl Host {
             Action::Migrate { from },
             "migration",
             deadline,
+            None,
         )?;
         Ok(tx)
     }
@@ -446,6 +523,7 @@ impl Host {
         action: Action,
         label: &str,
         deadline: Duration,
+        effects: Option<Recorder>,
     ) -> HostResult<(String, Box<dyn Transaction>)> {
         let grants = tx.grants_get(&record.id)?;
         let info = call_info(
@@ -470,6 +548,7 @@ impl Host {
             loader: self.loader.clone(),
             depth: 0,
             deadline: Instant::now() + deadline,
+            effects,
         });
         let (result, state) = self
             .runtime

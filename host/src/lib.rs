@@ -25,6 +25,7 @@ pub mod bindings;
 pub mod capabilities;
 pub mod cli;
 pub mod clock;
+pub mod dry_run;
 pub mod error;
 mod events;
 pub use backoffice_core::extensions;

@@ -46,6 +46,56 @@ fn tenant_parameter() -> Value {
     })
 }
 
+fn dry_run_parameter() -> Value {
+    json!({
+        "name": "dry-run", "in": "query", "required": false,
+        "description": "Run the operation and roll it back: the answer is a `DryRun` report with the output and what the call would have done; nothing is kept but an audit entry `dry-run`.",
+        "schema": { "type": "boolean", "default": false }
+    })
+}
+
+/// The report of a dry run (`crate::dry_run::DryRun`).
+fn dry_run_schema() -> Value {
+    let list = |items: Value| json!({ "type": "array", "items": items });
+    let text = json!({ "type": "string" });
+    json!({
+        "type": "object",
+        "required": ["dry_run", "version", "output", "effects"],
+        "properties": {
+            "dry_run": { "const": true },
+            "version": text,
+            "output": {},
+            "effects": {
+                "type": "object",
+                "required": ["calls", "events", "runs", "cancelled_runs", "writes"],
+                "properties": {
+                    "calls": list(json!({ "type": "object",
+                        "required": ["depth", "caller", "plugin", "operation", "input"],
+                        "properties": { "depth": { "type": "integer", "minimum": 1 },
+                            "caller": text, "plugin": text, "operation": text,
+                            "input": {}, "output": {}, "error": text } })),
+                    "events": list(json!({ "type": "object",
+                        "required": ["plugin", "topic", "payload"],
+                        "properties": { "plugin": text, "topic": text, "payload": {} } })),
+                    "runs": list(json!({ "type": "object",
+                        "required": ["plugin", "job", "at", "payload"],
+                        "properties": { "plugin": text, "job": text,
+                            "at": { "type": "string", "format": "date-time" }, "payload": {} } })),
+                    "cancelled_runs": list(json!({ "type": "object",
+                        "required": ["plugin", "run", "cancelled"],
+                        "properties": { "plugin": text, "run": text, "cancelled": { "type": "boolean" } } })),
+                    "writes": list(json!({ "type": "object",
+                        "required": ["plugin", "puts", "deletes", "keys"],
+                        "properties": { "plugin": text,
+                            "puts": { "type": "integer", "minimum": 0 },
+                            "deletes": { "type": "integer", "minimum": 0 },
+                            "keys": list(text.clone()) } }))
+                }
+            }
+        }
+    })
+}
+
 fn operation_path(manifest: &Manifest, op: &crate::manifest::Operation) -> Value {
     let mut responses = error_responses(&[
         (
@@ -65,8 +115,10 @@ fn operation_path(manifest: &Manifest, op: &crate::manifest::Operation) -> Value
     responses.insert(
         "200".into(),
         json!({
-            "description": "The operation's output",
-            "content": { "application/json": { "schema": op.output } }
+            "description": "The operation's output; with `dry-run=true`, a dry run's report (`DryRun`) holding it",
+            "content": { "application/json": { "schema": {
+                "anyOf": [op.output, { "$ref": "#/components/schemas/DryRun" }]
+            } } }
         }),
     );
     let description = if op.description.is_empty() {
@@ -84,7 +136,7 @@ fn operation_path(manifest: &Manifest, op: &crate::manifest::Operation) -> Value
             "summary": if op.description.is_empty() { op.name.clone() } else { op.description.clone() },
             "description": description,
             "x-permission": op.permission,
-            "parameters": [tenant_parameter()],
+            "parameters": [tenant_parameter(), dry_run_parameter()],
             "requestBody": {
                 "required": true,
                 "content": { "application/json": { "schema": op.input } }
@@ -438,7 +490,8 @@ pub(super) fn document(host: &Host, audience: &Audience) -> HostResult<Value> {
                         "code": { "type": "string", "description": "Stable machine-readable code" },
                         "detail": { "type": "string" }
                     }
-                }
+                },
+                "DryRun": dry_run_schema()
             }
         }
     }))

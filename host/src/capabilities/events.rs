@@ -65,6 +65,13 @@ impl Host for CallState {
             return Ok(Err(e));
         }
         self.check_per_call(Queued::Event)?;
+        self.effect(|e| {
+            e.events.push(crate::dry_run::EventEffect {
+                plugin: self.info.scope.plugin.clone(),
+                topic: topic.clone(),
+                payload: crate::dry_run::json_or_text(&payload),
+            });
+        });
         let event = NewEvent {
             tenant: self.info.scope.tenant.clone(),
             topic,

@@ -74,6 +74,8 @@ pub(crate) struct Nesting {
     pub(crate) depth: u32,
     /// When the outermost call's deadline passes; nested calls get what is left.
     pub(crate) deadline: std::time::Instant,
+    /// Set for a dry run: what the call and its nested calls ask for is recorded.
+    pub(crate) effects: Option<crate::dry_run::Recorder>,
 }
 
 /// Everything one call's store holds.
@@ -144,6 +146,13 @@ impl CallState {
     /// The last message the plugin logged at error level during this call.
     pub fn last_error_log(&self) -> Option<&str> {
         self.last_error_log.as_deref()
+    }
+
+    /// Record an effect when this call is (part of) a dry run.
+    pub(crate) fn effect(&self, f: impl FnOnce(&mut crate::dry_run::Effects)) {
+        if let Some(recorder) = self.nesting.as_ref().and_then(|n| n.effects.as_ref()) {
+            recorder.with(f);
+        }
     }
 
     /// [`CallState::require`] for imports that write: refused in read-only calls.

@@ -58,6 +58,20 @@ impl Host for CallState {
             return Err(trap("the call's transaction is in use by a nested call"));
         };
         let started = Instant::now();
+        // A dry run lists the call before what it does in turn.
+        let mut slot = None;
+        self.effect(|e| {
+            slot = Some(e.calls.len());
+            e.calls.push(crate::dry_run::CallEffect {
+                depth: nesting.depth + 1,
+                caller: caller.clone(),
+                plugin: plugin.clone(),
+                operation: operation.clone(),
+                input: crate::dry_run::json_or_text(&input),
+                output: None,
+                error: None,
+            });
+        });
         let outcome = self.nested(&nesting, tx.as_mut(), &plugin, &operation, &input);
         let result = match outcome {
             Ok(Prepared {
@@ -139,6 +153,17 @@ impl Host for CallState {
             }
         };
         self.tx = Some(tx);
+        if let Some(slot) = slot {
+            self.effect(|e| {
+                let call = &mut e.calls[slot];
+                match &result {
+                    Ok(output) => call.output = Some(crate::dry_run::json_or_text(output)),
+                    Err(err) => {
+                        call.error = Some(crate::runtime::describe_wit_error(err));
+                    }
+                }
+            });
+        }
         Ok(result)
     }
 }

@@ -53,6 +53,14 @@ impl Host for CallState {
             .map_err(trap)?;
         self.count_today(Queued::Run)?;
         self.queued_work = true;
+        self.effect(|e| {
+            e.runs.push(crate::dry_run::RunEffect {
+                plugin: self.info.scope.plugin.clone(),
+                job: job.clone(),
+                at: crate::clock::rfc3339_ms(at_ms),
+                payload: crate::dry_run::json_or_text(&payload),
+            });
+        });
         Ok(Ok(id.to_string()))
     }
 
@@ -67,6 +75,13 @@ impl Host for CallState {
         let cancelled = tx_of(&mut self.tx)?
             .job_cancel(&scope.tenant, &scope.plugin, id)
             .map_err(trap)?;
+        self.effect(|e| {
+            e.cancelled_runs.push(crate::dry_run::CancelEffect {
+                plugin: self.info.scope.plugin.clone(),
+                run: id.to_string(),
+                cancelled,
+            });
+        });
         Ok(Ok(cancelled))
     }
 }

@@ -58,6 +58,7 @@ impl Host for CallState {
         // Past a stored-data quota the call traps: this write and the rest of the
         // call are rolled back.
         self.check_stored()?;
+        self.effect(|e| e.write(&self.info.scope.plugin, &key, false));
         Ok(Ok(()))
     }
 
@@ -71,6 +72,9 @@ impl Host for CallState {
         let existed = tx_of(&mut self.tx)?
             .kv_delete(&self.info.scope, &key)
             .map_err(trap)?;
+        if existed {
+            self.effect(|e| e.write(&self.info.scope.plugin, &key, true));
+        }
         Ok(Ok(existed))
     }
 

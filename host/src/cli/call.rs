@@ -19,6 +19,10 @@ pub struct CallArgs {
     /// JSON input; read from stdin when absent.
     #[arg(long)]
     input: Option<String>,
+    /// Run the operation and roll it back: print its output and what it would have
+    /// done (nested calls, events, scheduled runs, storage changes); nothing is kept.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 pub fn run(host: &Host, args: &CallArgs) -> Result<(), HostError> {
@@ -37,13 +41,14 @@ pub fn run(host: &Host, args: &CallArgs) -> Result<(), HostError> {
             text
         }
     };
-    let output = host.invoke(
-        &args.tenant,
-        &args.plugin,
-        &args.operation,
-        &input,
-        &Principal::operator(&super::os_user()),
-    );
+    let principal = Principal::operator(&super::os_user());
+    let (tenant, plugin, operation) = (&args.tenant, &args.plugin, &args.operation);
+    let output = if args.dry_run {
+        host.dry_run(tenant, plugin, operation, &input, &principal)
+            .and_then(|d| serde_json::to_value(d).map_err(|e| HostError::Internal(e.to_string())))
+    } else {
+        host.invoke(tenant, plugin, operation, &input, &principal)
+    };
     // A plugin compiled for this call wrote a cache file: record its digest so the
     // next process may load it.
     if let Err(e) = host.record_code_digests() {

@@ -386,6 +386,7 @@ impl Host {
             action,
             label,
             deadline,
+            None,
         )?;
         finish(tx.as_mut())?;
         tx.commit()?;

@@ -505,6 +505,54 @@ fn invalid_forms_keep_what_was_typed() {
     assert_eq!(tb["rows"], json!([]));
 }
 
+/// "Preview" on a form runs the operation as a dry run (issue 17): the page shows the
+/// result and what the call would change, and nothing is saved; "Submit" then does it.
+#[test]
+fn preview_shows_what_a_form_would_do_and_saves_nothing() {
+    let (cli, server) = setup(&[]);
+    cli.run(&["plugin", "enable", "ledger", "--tenant", "acme"])
+        .ok();
+    let admin = sign_in(&server, "acme", "admin");
+    let page = admin.get("/console/t/acme/p/ledger/create-account");
+    assert!(
+        page.body.contains("data-testid=\"preview\""),
+        "{}",
+        page.body
+    );
+    let csrf = csrf_of(&page.body);
+    let fields = [
+        ("_csrf", csrf.as_str()),
+        ("name", "assets:bank"),
+        ("type", "asset"),
+    ];
+    let mut preview = fields.to_vec();
+    preview.push(("_preview", "1"));
+    let r = admin.post("/console/t/acme/p/ledger/create-account", &preview);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("Preview: nothing was saved"), "{}", r.body);
+    assert!(r.body.contains("What it would do"), "{}", r.body);
+    assert!(r.body.contains("assets:bank"), "{}", r.body);
+    let accounts = || {
+        cli.run(&[
+            "call",
+            "--tenant",
+            "acme",
+            "ledger",
+            "list-accounts",
+            "--input",
+            "{}",
+        ])
+        .json()["accounts"]
+            .clone()
+    };
+    assert_eq!(accounts(), json!([]));
+    // Submitted, the same form creates the account.
+    let r = admin.post("/console/t/acme/p/ledger/create-account", &fields);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains(">Result<"), "{}", r.body);
+    assert_eq!(accounts().as_array().unwrap().len(), 1);
+}
+
 /// Cookies are `Secure` only when the host is told it is served over HTTPS.
 /// Issue 16, finding 3: an operation returning 20,000 records with a key of their
 /// own would be a table of 4 * 10^8 cells; the page stays small and says what it left

@@ -16,6 +16,7 @@ mod compliance;
 mod console;
 mod contacts;
 mod crash;
+mod dry_run;
 mod events;
 mod http;
 mod http_limits;

@@ -22,6 +22,8 @@ mod bonus;
 mod deductions;
 // Payment files: SEPA, Bacs Standard 18 and NACHA, bank accounts shown masked.
 mod payments;
+// Dry runs of an approval (issue 17).
+mod preview;
 mod us_states;
 
 /// A host with the ledger, payroll and the three rules plugins enabled for "acme".

@@ -355,6 +355,8 @@ struct OpPage<'a> {
     error: Option<String>,
     /// The operation's output, rendered (on the blocking pool, bounded in size).
     output: Option<String>,
+    /// The "Preview" button was pressed: a dry run, nothing kept.
+    preview: bool,
     status: StatusCode,
 }
 
@@ -390,6 +392,7 @@ fn render_operation(session: &Session, p: OpPage<'_>) -> Page {
             error => p.error,
             field_errors,
             output => output_html.map(minijinja::Value::from_safe_string),
+            preview => p.preview,
         },
     ))
 }
@@ -425,6 +428,7 @@ pub(crate) async fn operation_get(
         errors: HashMap::new(),
         error: None,
         output: None,
+        preview: false,
         status: StatusCode::OK,
     };
     if run {
@@ -450,6 +454,7 @@ pub(crate) async fn operation_post(
         errors: HashMap::new(),
         error: None,
         output: None,
+        preview: fields.iter().any(|(k, _)| k == "_preview"),
         status: StatusCode::OK,
     };
     submit(&state, &session, page).await
@@ -482,9 +487,21 @@ async fn submit(state: &ApiState, session: &Session, mut p: OpPage<'_>) -> Page 
     );
     let principal = session.principal.clone();
     let text = input.to_string();
+    let preview = p.preview;
     // The output is rendered where the call ran: a large one takes time, which
     // belongs to the blocking pool and not to the async workers.
     match work(state, move |host| {
+        if preview {
+            // A dry run: the output, then what the call would have done.
+            let run = host.dry_run(&tenant, &plugin, &operation, &text, &principal)?;
+            let effects = serde_json::to_value(&run.effects)
+                .map_err(|e| HostError::Internal(e.to_string()))?;
+            return Ok(format!(
+                "{}<h3>What it would do</h3>{}",
+                render::output(&run.output),
+                render::output(&effects)
+            ));
+        }
         host.invoke(&tenant, &plugin, &operation, &text, &principal)
             .map(|output| render::output(&output))
     })
