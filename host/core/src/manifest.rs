@@ -377,6 +377,12 @@ impl Manifest {
                     op.name
                 )));
             }
+            if RESERVED_OPERATIONS.contains(&op.name.as_str()) {
+                return Err(invalid(format!(
+                    "operation name '{0}' is reserved: POST /v1/tenants/{{tenant}}/plugins/{{plugin}}/{0} is the host's own route to {0} a plugin for a tenant; rename the operation (for example '{0}-feature')",
+                    op.name
+                )));
+            }
             if !names.insert(op.name.as_str()) {
                 return Err(invalid(format!(
                     "operation '{}' is declared twice",
@@ -650,6 +656,11 @@ struct RawOperation {
     deadline_ms: Option<u64>,
 }
 
+/// Operation names the host's own routes take under
+/// `/v1/tenants/{tenant}/plugins/{plugin}/`: an operation of that name could not be
+/// called over HTTP.
+pub const RESERVED_OPERATIONS: &[&str] = &["enable", "disable"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,6 +718,10 @@ cron = "0 2 * * *"
             (
                 GOOD.replace("contacts.write", "write"),
                 "permission 'write'",
+            ),
+            (
+                GOOD.replace("name = \"create\"", "name = \"enable\""),
+                "operation name 'enable' is reserved",
             ),
             (GOOD.replace("0 2 * * *", "every night"), "5 fields"),
             (
