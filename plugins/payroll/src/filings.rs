@@ -89,7 +89,7 @@ impl Columns {
 
 /// The figures of Form 941 (Employer's QUARTERLY Federal Tax Return), cents. Line
 /// numbers and rates as in the 2025 form and the Instructions for Form 941 (Rev.
-/// March 2025); the 2026 form keeps these lines.
+/// March 2025); the 2026 revision was not checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Form941Lines {
     /// Employees who received wages for the pay period including March 12, June
@@ -387,9 +387,10 @@ pub fn fps(records: &[Record]) -> Vec<FpsEmployee> {
 // German Lohnsteuer-Anmeldung
 // ---------------------------------------------------------------------------
 
-/// The Kennzahlen of a Lohnsteuer-Anmeldung (amtliches Vordruckmuster 2026, as for
-/// 2025), cents. Kirchensteuer cannot be split by denomination (Kz 61 ev., Kz 62
-/// rk., ...): the German rules' profile says only whether the employee pays it.
+/// The Kennzahlen of a Lohnsteuer-Anmeldung (amtliches Vordruckmuster, § 41a EStG;
+/// numbers as listed by Haufe Personal Office, "2.1 Auszufüllende Kennziffern"),
+/// cents. Kirchensteuer cannot be split by denomination (Kz 61 ev., Kz 62 rk., ...):
+/// the German rules' profile says only whether the employee pays it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LstaLines {
     /// Kz 86: Zahl der Arbeitnehmer (employees taxed by their
