@@ -19,6 +19,7 @@ use backoffice_sdk::prelude::*;
 
 pub mod bank;
 mod employees;
+pub mod filings;
 pub mod model;
 pub mod payfile;
 mod payments;
@@ -57,6 +58,10 @@ impl Plugin for Payroll {
             .op("get-ytd", ytd::get_ytd)
             .op("set-opening-ytd", ytd::set_opening)
             .op("payment-file", payments::payment_file)
+            .op("form-941", filings::form_941_op)
+            .op("form-w2", filings::w2_op)
+            .op("rti-fps", filings::fps_op)
+            .op("lohnsteuer-anmeldung", filings::lohnsteuer_anmeldung_op)
     }
 }
 

@@ -38,6 +38,13 @@ pub struct Opening {
     set_at: String,
 }
 
+impl Opening {
+    /// The figures entered.
+    pub(crate) fn figures(&self) -> &BTreeMap<String, i64> {
+        &self.figures
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SetOpening {

@@ -26,6 +26,7 @@ mod ledger_hledger;
 mod lifecycle;
 mod multihost;
 mod payroll;
+mod payroll_filings;
 mod plugins_call;
 mod postgres;
 mod read_only;

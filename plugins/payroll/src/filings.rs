@@ -1,0 +1,991 @@
+//! Filing figures from approved (posted) pay runs, as JSON: the US Form 941 of a
+//! quarter and the W-2 boxes of a year, the UK RTI Full Payment Submission of a run,
+//! and the German Lohnsteuer-Anmeldung of a month. Read-only: nothing is stored and
+//! nothing is sent to an authority. Every figure is a sum over payslips; the sources
+//! are cited per field here and in `docs/plugins/payroll.md` ("Filings").
+//!
+//! A payslip's figures for its own period are its lines (taxes and contributions)
+//! and, for wages, the difference between its year-to-date figures and those it was
+//! computed from ([`Record::before`]: the previous approved payslip of the same
+//! employee and tax year, or the opening figures, or nothing).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use backoffice_sdk::payroll::{Frequency, Payslip};
+use backoffice_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::div_round;
+use crate::runs::{Kind, Run, Slip, Status, Ytd, load_run, run_slips, ytd_key};
+use crate::ytd::OPENING_MARK;
+
+/// One approved payslip with what a filing needs about its run.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub run: String,
+    pub bonus: bool,
+    pub period_start: Date,
+    pub period_end: Date,
+    pub pay_date: Date,
+    pub employee: String,
+    pub name: String,
+    pub frequency: Frequency,
+    /// The employee's tax profile the payslip was computed with.
+    pub profile: serde_json::Value,
+    pub payslip: Payslip,
+    /// The year-to-date figures the payslip was computed from (empty: none).
+    pub before: BTreeMap<String, i64>,
+}
+
+impl Record {
+    /// The sum of the payslip's lines with one of `codes`.
+    fn lines(&self, codes: &[&str]) -> i64 {
+        self.payslip
+            .lines
+            .iter()
+            .filter(|l| codes.contains(&l.code.as_str()))
+            .map(|l| l.amount)
+            .sum()
+    }
+
+    /// This payslip's part of a year-to-date figure: after minus before.
+    fn period(&self, code: &str) -> i64 {
+        self.payslip.ytd.get(code).copied().unwrap_or(0)
+            - self.before.get(code).copied().unwrap_or(0)
+    }
+
+    fn after(&self, code: &str) -> i64 {
+        self.payslip.ytd.get(code).copied().unwrap_or(0)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// US Form 941
+// ---------------------------------------------------------------------------
+
+/// Wages above which Additional Medicare Tax is withheld, in cents: $200,000 in the
+/// calendar year (IRC section 3102(f); Instructions for Form 941 (Rev. March 2025),
+/// line 5d).
+pub const ADDITIONAL_MEDICARE_THRESHOLD: i64 = 20_000_000;
+
+/// A Form 941 line with two columns: the wages (column 1) and the tax figured on
+/// them at the line's rate (column 2), rounded to the cent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Columns {
+    pub column_1: i64,
+    pub column_2: i64,
+}
+
+impl Columns {
+    /// `wages` times `rate_per_mille` / 1000, rounded half away from zero.
+    fn at(wages: i64, rate_per_mille: i128) -> Columns {
+        Columns {
+            column_1: wages,
+            column_2: div_round(i128::from(wages) * rate_per_mille, 1000),
+        }
+    }
+}
+
+/// The figures of Form 941 (Employer's QUARTERLY Federal Tax Return), cents. Line
+/// numbers and rates as in the 2025 form and the Instructions for Form 941 (Rev.
+/// March 2025); the 2026 revision was not checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Form941Lines {
+    /// Employees who received wages for the pay period including March 12, June
+    /// 12, September 12 or December 12 (the quarter's third month).
+    #[serde(rename = "1")]
+    pub line_1: u64,
+    /// Wages, tips and other compensation: federal income tax wages (W-2 box 1),
+    /// gross less 401(k) deferrals and section 125 reductions.
+    #[serde(rename = "2")]
+    pub line_2: i64,
+    /// Federal income tax withheld (the `us-fit` lines).
+    #[serde(rename = "3")]
+    pub line_3: i64,
+    /// Taxable social security wages, times 0.124.
+    #[serde(rename = "5a")]
+    pub line_5a: Columns,
+    /// Taxable social security tips: none (tips are not paid through payroll).
+    #[serde(rename = "5b")]
+    pub line_5b: Columns,
+    /// Taxable Medicare wages and tips, times 0.029.
+    #[serde(rename = "5c")]
+    pub line_5c: Columns,
+    /// Wages subject to Additional Medicare Tax withholding (above $200,000 in the
+    /// year per employee), times 0.009.
+    #[serde(rename = "5d")]
+    pub line_5d: Columns,
+    /// Column 2 of lines 5a to 5d.
+    #[serde(rename = "5e")]
+    pub line_5e: i64,
+    /// Lines 3 + 5e (5f, tax on unreported tips, is 0).
+    #[serde(rename = "6")]
+    pub line_6: i64,
+    /// Fractions of cents: the employee share actually withheld (social security,
+    /// Medicare, Additional Medicare lines) minus the employee share figured on line
+    /// 5 (5e less the employer's 6.2 % of 5a and 1.45 % of 5c).
+    #[serde(rename = "7")]
+    pub line_7: i64,
+    /// Lines 6 + 7 (sick pay, tips and group-term life adjustments, lines 8 and 9,
+    /// are 0).
+    #[serde(rename = "10")]
+    pub line_10: i64,
+    /// Line 10 less nonrefundable credits (line 11: none are claimed here).
+    #[serde(rename = "12")]
+    pub line_12: i64,
+}
+
+/// Form 941 of one quarter from the US payslips paid in it (pay date in the
+/// quarter: wages are reported when paid). `year`/`quarter` name the quarter.
+pub fn form_941(records: &[Record], year: u16, quarter: u8) -> Form941Lines {
+    let twelfth = Date::new(year, quarter * 3, 12).expect("the 12th exists");
+    let mut counted = BTreeSet::new();
+    let (mut wages, mut fit, mut ss, mut medicare, mut additional, mut withheld) =
+        (0, 0, 0, 0, 0, 0);
+    for r in records {
+        if !r.bonus && r.period_start <= twelfth && twelfth <= r.period_end {
+            counted.insert(r.employee.clone());
+        }
+        wages += r.period("fit-wages");
+        fit += r.lines(&["us-fit"]);
+        ss += r.period("social-security-wages");
+        medicare += r.period("medicare-wages");
+        let above = |v: i64| (v - ADDITIONAL_MEDICARE_THRESHOLD).max(0);
+        additional += above(r.after("medicare-wages"))
+            - above(r.before.get("medicare-wages").copied().unwrap_or(0));
+        withheld += r.lines(&[
+            "us-social-security",
+            "us-medicare",
+            "us-additional-medicare",
+        ]);
+    }
+    let line_5a = Columns::at(ss, 124);
+    let line_5c = Columns::at(medicare, 29);
+    let line_5d = Columns::at(additional, 9);
+    let line_5e = line_5a.column_2 + line_5c.column_2 + line_5d.column_2;
+    let employer_share =
+        div_round(i128::from(ss) * 62, 1000) + div_round(i128::from(medicare) * 145, 10_000);
+    let line_7 = withheld - (line_5e - employer_share);
+    let line_6 = fit + line_5e;
+    let line_10 = line_6 + line_7;
+    Form941Lines {
+        line_1: counted.len() as u64,
+        line_2: wages,
+        line_3: fit,
+        line_5a,
+        line_5b: Columns::default(),
+        line_5c,
+        line_5d,
+        line_5e,
+        line_6,
+        line_7,
+        line_10,
+        line_12: line_10,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// US Form W-2
+// ---------------------------------------------------------------------------
+
+/// Box 16/17 of one state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StateBoxes {
+    /// Box 15: the state's two-letter code.
+    pub state: String,
+    /// Box 16: state wages.
+    pub wages: i64,
+    /// Box 17: state income tax withheld.
+    pub tax: i64,
+}
+
+/// One employee's Form W-2 boxes for a year, cents (General Instructions for Forms
+/// W-2 and W-3 (2025), "Specific Instructions for Form W-2", boxes 1 to 17).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct W2 {
+    pub employee: String,
+    pub name: String,
+    /// Box 1: wages, tips, other compensation (federal income tax wages).
+    pub box_1: i64,
+    /// Box 2: federal income tax withheld.
+    pub box_2: i64,
+    /// Box 3: social security wages (up to the year's wage base).
+    pub box_3: i64,
+    /// Box 4: social security tax withheld.
+    pub box_4: i64,
+    /// Box 5: Medicare wages and tips.
+    pub box_5: i64,
+    /// Box 6: Medicare tax withheld, including Additional Medicare Tax.
+    pub box_6: i64,
+    /// Box 12 code D: elective deferrals to a section 401(k) plan.
+    pub box_12_d: i64,
+    /// Boxes 15 to 17 per state with income tax withheld (none for states without
+    /// income tax on wages).
+    pub states: Vec<StateBoxes>,
+    /// The runs whose payslips are summed.
+    pub runs: Vec<String>,
+}
+
+/// The W-2 boxes of every employee with US payslips in `records` (all paid in one
+/// calendar year), in employee id order.
+pub fn w2(records: &[Record]) -> Vec<W2> {
+    let mut out: BTreeMap<String, W2> = BTreeMap::new();
+    for r in records {
+        let w = out.entry(r.employee.clone()).or_insert_with(|| W2 {
+            employee: r.employee.clone(),
+            name: r.name.clone(),
+            box_1: 0,
+            box_2: 0,
+            box_3: 0,
+            box_4: 0,
+            box_5: 0,
+            box_6: 0,
+            box_12_d: 0,
+            states: Vec::new(),
+            runs: Vec::new(),
+        });
+        // The latest name (records come in run order).
+        w.name = r.name.clone();
+        w.box_1 += r.period("fit-wages");
+        w.box_2 += r.lines(&["us-fit"]);
+        w.box_3 += r.period("social-security-wages");
+        w.box_4 += r.lines(&["us-social-security"]);
+        w.box_5 += r.period("medicare-wages");
+        w.box_6 += r.lines(&["us-medicare", "us-additional-medicare"]);
+        w.box_12_d += r.lines(&["us-401k"]);
+        let state_tax: i64 = r
+            .payslip
+            .lines
+            .iter()
+            .filter(|l| l.code.starts_with("us-") && l.code.ends_with("-income-tax"))
+            .map(|l| l.amount)
+            .sum();
+        let state_wages = r.period("state-wages");
+        if let Some(state) = r.profile.get("state").and_then(|s| s.as_str())
+            && (state_tax != 0 || state_wages != 0)
+        {
+            let state = state.to_ascii_uppercase();
+            match w.states.iter_mut().find(|s| s.state == state) {
+                Some(s) => {
+                    s.wages += state_wages;
+                    s.tax += state_tax;
+                }
+                None => w.states.push(StateBoxes {
+                    state,
+                    wages: state_wages,
+                    tax: state_tax,
+                }),
+            }
+        }
+        if !w.runs.contains(&r.run) {
+            w.runs.push(r.run.clone());
+        }
+    }
+    out.into_values().collect()
+}
+
+// ---------------------------------------------------------------------------
+// UK RTI Full Payment Submission
+// ---------------------------------------------------------------------------
+
+/// One employee's payment in an FPS, pence. Names of the data items as in HMRC's
+/// "RTI Data Items Guide" for 2026-27 (Full Payment Submission, "Employee details"
+/// and "Employment details" groups).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FpsEmployee {
+    /// Payroll ID (the employee id here).
+    pub payroll_id: String,
+    pub name: String,
+    /// Tax code operated on this payment, with its basis (`W1`, `M1` or `X` for
+    /// the non-cumulative basis) when not cumulative.
+    pub tax_code: String,
+    /// Tax week/month basis: `true` when the code is operated week 1 / month 1.
+    pub week1_month1: bool,
+    /// Pay frequency: `W1` weekly, `W2` fortnightly, `W4` four-weekly, `M1`
+    /// monthly.
+    pub pay_frequency: &'static str,
+    /// Payment date.
+    pub payment_date: Date,
+    /// Tax week number (weekly pay) or tax month number (monthly pay).
+    pub period: Option<u32>,
+    /// Taxable pay in this pay period (gross less net pay pension contributions and
+    /// salary sacrifice).
+    pub taxable_pay_in_period: i64,
+    /// Value of tax deducted or refunded from this payment (a refund is negative).
+    pub tax_deducted: i64,
+    /// Taxable pay to date in this employment.
+    pub taxable_pay_to_date: i64,
+    /// Total tax to date in this employment including this submission.
+    pub tax_to_date: i64,
+    /// National Insurance category letter.
+    pub ni_category: String,
+    /// Gross earnings for NICs in this period (gross less salary sacrifice).
+    pub gross_earnings_for_nics_in_period: i64,
+    /// Employee's contributions due on all earnings above the PT in this period.
+    pub employee_nics_in_period: i64,
+    /// Employer NICs in this period.
+    pub employer_nics_in_period: i64,
+    /// Employee's contributions year to date.
+    pub employee_nics_year_to_date: i64,
+    /// Student Loan recovered in this pay period.
+    pub student_loan_recovered: i64,
+    /// Postgraduate Loan recovered in this pay period.
+    pub postgraduate_loan_recovered: i64,
+    /// Pay after statutory deductions (the net pay of the payslip).
+    pub net_pay: i64,
+}
+
+/// The FPS payments of a run's UK payslips, in employee id order.
+pub fn fps(records: &[Record]) -> Vec<FpsEmployee> {
+    let mut out: Vec<FpsEmployee> = records
+        .iter()
+        .map(|r| {
+            let text = |k: &str| r.profile.get(k).and_then(|v| v.as_str());
+            let code = text("tax-code").unwrap_or("").trim().to_ascii_uppercase();
+            let week1 = text("basis") == Some("week1-month1")
+                || code.ends_with(" W1")
+                || code.ends_with(" M1")
+                || code.ends_with(" X");
+            FpsEmployee {
+                payroll_id: r.employee.clone(),
+                name: r.name.clone(),
+                tax_code: code,
+                week1_month1: week1,
+                pay_frequency: match r.frequency {
+                    Frequency::Weekly => "W1",
+                    Frequency::Biweekly => "W2",
+                    Frequency::FourWeekly => "W4",
+                    _ => "M1",
+                },
+                payment_date: r.pay_date,
+                period: r.payslip.period,
+                taxable_pay_in_period: r.period("taxable-pay"),
+                tax_deducted: r.lines(&["gb-paye", "gb-paye-refund"]),
+                taxable_pay_to_date: r.after("taxable-pay"),
+                tax_to_date: r.after("tax"),
+                ni_category: text("ni-category").unwrap_or("A").to_ascii_uppercase(),
+                gross_earnings_for_nics_in_period: r.payslip.gross
+                    - r.lines(&["gb-salary-sacrifice"]),
+                employee_nics_in_period: r.lines(&["gb-ni-employee"]),
+                employer_nics_in_period: r.lines(&["gb-ni-employer"]),
+                employee_nics_year_to_date: r.after("ni-employee"),
+                student_loan_recovered: r.lines(&["gb-student-loan"]),
+                postgraduate_loan_recovered: r.lines(&["gb-postgraduate-loan"]),
+                net_pay: r.payslip.net,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.payroll_id.cmp(&b.payroll_id));
+    out
+}
+
+// ---------------------------------------------------------------------------
+// German Lohnsteuer-Anmeldung
+// ---------------------------------------------------------------------------
+
+/// The Kennzahlen of a Lohnsteuer-Anmeldung (amtliches Vordruckmuster, § 41a EStG;
+/// numbers as listed by Haufe Personal Office, "2.1 Auszufüllende Kennziffern"),
+/// cents. Kirchensteuer cannot be split by denomination (Kz 61 ev., Kz 62 rk., ...):
+/// the German rules' profile says only whether the employee pays it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LstaLines {
+    /// Kz 86: Zahl der Arbeitnehmer (employees taxed by their
+    /// Lohnsteuerabzugsmerkmale; Minijobs taxed at the flat 2 % are not counted).
+    #[serde(rename = "86")]
+    pub kz_86: u64,
+    /// Kz 42: Summe der einzubehaltenden Lohnsteuer (the `de-lohnsteuer` lines).
+    #[serde(rename = "42")]
+    pub kz_42: i64,
+    /// Kz 49: Solidaritätszuschlag (the `de-solidaritaetszuschlag` lines).
+    #[serde(rename = "49")]
+    pub kz_49: i64,
+    /// Kz 83: Gesamtbetrag: Kz 42 + Kz 49 + all Kirchensteuer.
+    #[serde(rename = "83")]
+    pub kz_83: i64,
+}
+
+/// The Lohnsteuer-Anmeldung of the German payslips paid in one month, and the
+/// Kirchensteuer withheld (all denominations together).
+pub fn lohnsteuer_anmeldung(records: &[Record]) -> (LstaLines, i64) {
+    let mut employees = BTreeSet::new();
+    let (mut lst, mut soli, mut kist) = (0, 0, 0);
+    for r in records {
+        if r.lines(&["de-minijob-pauschsteuer"]) == 0 {
+            employees.insert(r.employee.clone());
+        }
+        lst += r.lines(&["de-lohnsteuer"]);
+        soli += r.lines(&["de-solidaritaetszuschlag"]);
+        kist += r.lines(&["de-kirchensteuer"]);
+    }
+    (
+        LstaLines {
+            kz_86: employees.len() as u64,
+            kz_42: lst,
+            kz_49: soli,
+            kz_83: lst + soli + kist,
+        },
+        kist,
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------
+
+/// The approved payslips of `country` paid from `from` to `to` (pay dates), in run
+/// order, with the runs looked at: posted ones and drafts (left out).
+struct Found {
+    records: Vec<Record>,
+    posted: Vec<String>,
+    drafts: Vec<String>,
+}
+
+fn runs_paid(from: Date, to: Date) -> Result<Vec<Run>> {
+    Ok(storage::scan_prefix("run/")
+        .collect::<Run>()?
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| from <= r.pay_date && r.pay_date <= to)
+        .collect())
+}
+
+fn record(run: &Run, slip: Slip) -> Result<Record> {
+    let before = match &slip.ytd_after_run {
+        None => BTreeMap::new(),
+        Some(mark) if mark.starts_with(OPENING_MARK) => {
+            let key = ytd_key(
+                &slip.employee.id,
+                &slip.employee.country,
+                &slip.payslip.tax_year,
+            );
+            storage::get::<Ytd>(&key)?
+                .and_then(|y| y.opening)
+                .map(|o| o.figures().clone())
+                .unwrap_or_default()
+        }
+        Some(prev) => storage::get::<Slip>(&format!("slip/{prev}/{}", slip.employee.id))?
+            .map(|s| s.payslip.ytd)
+            .unwrap_or_default(),
+    };
+    Ok(Record {
+        run: run.id.clone(),
+        bonus: run.kind == Kind::Bonus,
+        period_start: run.period_start,
+        period_end: run.period_end,
+        pay_date: run.pay_date,
+        employee: slip.employee.id.clone(),
+        name: slip.employee.name.clone(),
+        frequency: slip.employee.frequency,
+        profile: slip.employee.profile.clone(),
+        payslip: slip.payslip,
+        before,
+    })
+}
+
+/// The payslips of `country` in the runs paid from `from` to `to`. Refused when no
+/// run is approved in the period, or none of them pays anyone in `country`.
+fn find(country: &str, from: Date, to: Date, what: &str, label: &str) -> Result<Found> {
+    let mut found = Found {
+        records: Vec::new(),
+        posted: Vec::new(),
+        drafts: Vec::new(),
+    };
+    for run in runs_paid(from, to)? {
+        if run.status != Status::Posted {
+            found.drafts.push(run.id.clone());
+            continue;
+        }
+        found.posted.push(run.id.clone());
+        if !run.countries.contains_key(country) {
+            continue;
+        }
+        for slip in run_slips(&run.id)? {
+            if slip.payslip.country == country {
+                found.records.push(record(&run, slip)?);
+            }
+        }
+    }
+    let drafts = if found.drafts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (draft runs {} are not counted until approved)",
+            found.drafts.join(", ")
+        )
+    };
+    if found.posted.is_empty() {
+        return Err(Error::not_found(format!(
+            "no approved pay run has a pay date in {label} ({from} to {to}){drafts}; {what} is made from approved runs: approve the period's runs first (approve-run)"
+        )));
+    }
+    if found.records.is_empty() {
+        return Err(Error::invalid(format!(
+            "the approved runs paid in {label} ({}) pay no employee of country {country}; {what} covers employees paid under the {country} rules only",
+            found.posted.join(", ")
+        )));
+    }
+    Ok(found)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct QuarterInput {
+    year: u16,
+    quarter: u8,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Form941Out {
+    form: &'static str,
+    year: u16,
+    quarter: u8,
+    currency: &'static str,
+    lines: Form941Lines,
+    /// The sum of the payslips' federal income tax and employee and employer
+    /// social security and Medicare lines: what was deposited if each run's taxes
+    /// were deposited. Differs from line 12 by the employer share's rounding.
+    payslip_liability: i64,
+    employees: u64,
+    runs: Vec<String>,
+    drafts_not_counted: Vec<String>,
+}
+
+fn quarter_dates(year: u16, quarter: u8) -> Result<(Date, Date)> {
+    let bad = || {
+        Error::invalid(format!(
+            "quarter {year}-Q{quarter}: give a year from 2000 to 2100 and a quarter from 1 to 4"
+        ))
+    };
+    if !(1..=4).contains(&quarter) {
+        return Err(bad());
+    }
+    let from = Date::new(year, quarter * 3 - 2, 1).ok_or_else(bad)?;
+    let last = Date::new(year, quarter * 3, 1).ok_or_else(bad)?;
+    let to = Date::new(year, quarter * 3, last.days_in_month()).ok_or_else(bad)?;
+    Ok((from, to))
+}
+
+pub(crate) fn form_941_op(input: QuarterInput) -> Result<Form941Out> {
+    let (from, to) = quarter_dates(input.year, input.quarter)?;
+    let label = format!("{}-Q{}", input.year, input.quarter);
+    let found = find("US", from, to, "Form 941", &label)?;
+    let lines = form_941(&found.records, input.year, input.quarter);
+    let payslip_liability = found
+        .records
+        .iter()
+        .map(|r| {
+            r.lines(&[
+                "us-fit",
+                "us-social-security",
+                "us-medicare",
+                "us-additional-medicare",
+                "us-social-security-employer",
+                "us-medicare-employer",
+            ])
+        })
+        .sum();
+    let employees = found
+        .records
+        .iter()
+        .map(|r| &r.employee)
+        .collect::<BTreeSet<_>>()
+        .len() as u64;
+    Ok(Form941Out {
+        form: "941",
+        year: input.year,
+        quarter: input.quarter,
+        currency: "USD",
+        lines,
+        payslip_liability,
+        employees,
+        runs: runs_of(&found.records),
+        drafts_not_counted: found.drafts,
+    })
+}
+
+fn runs_of(records: &[Record]) -> Vec<String> {
+    let mut runs: Vec<String> = records.iter().map(|r| r.run.clone()).collect();
+    runs.dedup();
+    runs
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct W2Input {
+    year: u16,
+    #[serde(default)]
+    employee: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct W2Out {
+    form: &'static str,
+    year: u16,
+    currency: &'static str,
+    employees: Vec<W2>,
+    drafts_not_counted: Vec<String>,
+}
+
+pub(crate) fn w2_op(input: W2Input) -> Result<W2Out> {
+    let bad = || {
+        Error::invalid(format!(
+            "year {}: give a year from 2000 to 2100",
+            input.year
+        ))
+    };
+    let from = Date::new(input.year, 1, 1).ok_or_else(bad)?;
+    let to = Date::new(input.year, 12, 31).ok_or_else(bad)?;
+    let label = input.year.to_string();
+    let mut found = find("US", from, to, "Form W-2", &label)?;
+    if let Some(id) = &input.employee {
+        found.records.retain(|r| &r.employee == id);
+        if found.records.is_empty() {
+            return Err(Error::not_found(format!(
+                "employee {id} has no US payslip in an approved run paid in {}; leave employee out for every employee's W-2",
+                input.year
+            )));
+        }
+    }
+    Ok(W2Out {
+        form: "W-2",
+        year: input.year,
+        currency: "USD",
+        employees: w2(&found.records),
+        drafts_not_counted: found.drafts,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct FpsInput {
+    run: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct FpsOut {
+    submission: &'static str,
+    run: String,
+    tax_year: String,
+    payment_date: Date,
+    currency: &'static str,
+    employees: Vec<FpsEmployee>,
+    /// What the FPS needs and the payslips do not give.
+    not_included: Vec<&'static str>,
+}
+
+pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
+    let run = load_run(&input.run)?;
+    if run.status != Status::Posted {
+        return Err(Error::conflict(format!(
+            "run {} is a draft: an FPS reports payments made, so only approved runs are filed; approve it first (approve-run)",
+            run.id
+        )));
+    }
+    let mut records = Vec::new();
+    for slip in run_slips(&run.id)? {
+        if slip.payslip.country == "GB" {
+            records.push(record(&run, slip)?);
+        }
+    }
+    let Some(first) = records.first() else {
+        return Err(Error::invalid(format!(
+            "run {} pays no employee of country GB; an FPS reports UK PAYE employees only",
+            run.id
+        )));
+    };
+    let tax_year = first.payslip.tax_year.clone();
+    Ok(FpsOut {
+        submission: "FPS",
+        run: run.id,
+        tax_year,
+        payment_date: run.pay_date,
+        currency: "GBP",
+        employees: fps(&records),
+        not_included: vec![
+            "NI earnings bands (pay at the LEL, above the LEL up to the PT, above the PT up to the UEL): the payroll-gb rules do not return them yet",
+            "employee identity (NI number, date of birth, gender, address) and employer references (PAYE reference, Accounts Office reference): not stored by payroll",
+        ],
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct MonthInput {
+    year: u16,
+    month: u8,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct LstaOut {
+    form: &'static str,
+    year: u16,
+    month: u8,
+    currency: &'static str,
+    kennzahlen: LstaLines,
+    /// All Kirchensteuer withheld; to be split by denomination into Kz 61 (ev.),
+    /// Kz 62 (rk.) and the others, which payroll does not know.
+    kirchensteuer: i64,
+    runs: Vec<String>,
+    drafts_not_counted: Vec<String>,
+}
+
+pub(crate) fn lohnsteuer_anmeldung_op(input: MonthInput) -> Result<LstaOut> {
+    let bad = || {
+        Error::invalid(format!(
+            "month {}-{:02}: give a year from 2000 to 2100 and a month from 1 to 12",
+            input.year, input.month
+        ))
+    };
+    let from = Date::new(input.year, input.month, 1).ok_or_else(bad)?;
+    let to = Date::new(input.year, input.month, from.days_in_month()).ok_or_else(bad)?;
+    let label = format!("{}-{:02}", input.year, input.month);
+    let found = find("DE", from, to, "the Lohnsteuer-Anmeldung", &label)?;
+    let (kennzahlen, kirchensteuer) = lohnsteuer_anmeldung(&found.records);
+    Ok(LstaOut {
+        form: "Lohnsteuer-Anmeldung",
+        year: input.year,
+        month: input.month,
+        currency: "EUR",
+        kennzahlen,
+        kirchensteuer,
+        runs: runs_of(&found.records),
+        drafts_not_counted: found.drafts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backoffice_sdk::payroll::{Line, LineKind};
+    use serde_json::json;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn line(code: &str, amount: i64, kind: LineKind) -> Line {
+        Line {
+            code: code.into(),
+            description: code.into(),
+            amount,
+            kind,
+        }
+    }
+
+    fn rec(
+        employee: &str,
+        country: &str,
+        period: (&str, &str),
+        lines: Vec<Line>,
+        before: &[(&str, i64)],
+        after: &[(&str, i64)],
+    ) -> Record {
+        let gross = after
+            .iter()
+            .find(|(c, _)| *c == "gross")
+            .map_or(0, |(_, v)| *v)
+            - before
+                .iter()
+                .find(|(c, _)| *c == "gross")
+                .map_or(0, |(_, v)| *v);
+        let deducted: i64 = lines
+            .iter()
+            .filter(|l| l.kind.reduces_net())
+            .map(|l| l.amount)
+            .sum();
+        let map = |v: &[(&str, i64)]| v.iter().map(|(c, a)| (c.to_string(), *a)).collect();
+        Record {
+            run: "r-000001".into(),
+            bonus: false,
+            period_start: d(period.0),
+            period_end: d(period.1),
+            pay_date: d(period.1),
+            employee: employee.into(),
+            name: employee.into(),
+            frequency: Frequency::Monthly,
+            profile: json!({"state": "PA", "tax-code": "1257l", "ni-category": "a"}),
+            payslip: Payslip {
+                country: country.into(),
+                tax_year: "2026".into(),
+                period: Some(12),
+                currency: "USD".into(),
+                gross,
+                net: gross - deducted,
+                lines,
+                ytd: map(after),
+                notes: vec![],
+            },
+            before: map(before),
+        }
+    }
+
+    /// Two employees, one crossing the $200,000 Additional Medicare threshold and
+    /// the social security wage base within the quarter.
+    #[test]
+    fn form_941_adds_the_quarters_payslips() {
+        use LineKind::*;
+        let low = rec(
+            "A",
+            "US",
+            ("2026-03-01", "2026-03-31"),
+            vec![
+                line("us-fit", 80_000, EmployeeTax),
+                line("us-social-security", 31_000, EmployeeContribution),
+                line("us-medicare", 7_250, EmployeeContribution),
+                line("us-401k", 50_000, EmployeeContribution),
+                line("us-pa-income-tax", 13_816, EmployeeTax),
+                line("us-social-security-employer", 31_000, EmployerContribution),
+                line("us-medicare-employer", 7_250, EmployerContribution),
+            ],
+            &[("gross", 1_000_000), ("fit-wages", 950_000)],
+            &[
+                ("gross", 1_500_000),
+                ("fit-wages", 1_400_000),
+                ("social-security-wages", 500_000),
+                ("medicare-wages", 500_000),
+                ("state-wages", 450_000),
+            ],
+        );
+        // $250,000 paid on top of $150,000: $200,000 above the $200,000 threshold.
+        let high = rec(
+            "B",
+            "US",
+            ("2026-02-01", "2026-02-28"),
+            vec![
+                line("us-fit", 5_000_000, EmployeeTax),
+                line("us-social-security", 1_000_000, EmployeeContribution),
+                line("us-medicare", 362_500, EmployeeContribution),
+                line("us-additional-medicare", 180_000, EmployeeContribution),
+                line(
+                    "us-social-security-employer",
+                    1_000_000,
+                    EmployerContribution,
+                ),
+                line("us-medicare-employer", 362_500, EmployerContribution),
+            ],
+            &[("medicare-wages", 15_000_000)],
+            &[
+                ("medicare-wages", 40_000_000),
+                ("fit-wages", 25_000_000),
+                ("social-security-wages", 16_129_032),
+            ],
+        );
+        let f = form_941(&[low.clone(), high.clone()], 2026, 1);
+        // Only A's period includes March 12.
+        assert_eq!(f.line_1, 1);
+        assert_eq!(f.line_2, 450_000 + 25_000_000);
+        assert_eq!(f.line_3, 5_080_000);
+        assert_eq!(f.line_5a.column_1, 500_000 + 16_129_032);
+        // 16,629,032 x 0.124 = 2,061,999.968, rounded to the cent.
+        assert_eq!(f.line_5a.column_2, 2_062_000);
+        assert_eq!(f.line_5c.column_1, 500_000 + 25_000_000);
+        assert_eq!(f.line_5c.column_2, 739_500);
+        assert_eq!(f.line_5d, Columns::at(20_000_000, 9));
+        assert_eq!(f.line_5d.column_2, 180_000);
+        assert_eq!(f.line_5e, 2_062_000 + 739_500 + 180_000);
+        assert_eq!(f.line_6, 5_080_000 + f.line_5e);
+        // Employee share figured: 5e less 6.2 % of 5a (1,031,000) and 1.45 % of 5c
+        // (369,750); withheld: 31,000 + 7,250 + 1,000,000 + 362,500 + 180,000.
+        let figured = f.line_5e - 1_031_000 - 369_750;
+        assert_eq!(figured, 1_580_750);
+        assert_eq!(f.line_7, 0);
+        assert_eq!(f.line_10, f.line_6);
+        assert_eq!(f.line_12, f.line_10);
+        // A cent more withheld than line 5 figures (per-payment rounding) is line 7.
+        let mut rounded = low.clone();
+        rounded.payslip.lines[1].amount += 1;
+        let f = form_941(&[rounded, high.clone()], 2026, 1);
+        assert_eq!(f.line_7, 1);
+        assert_eq!(f.line_10, f.line_6 + 1);
+        // W-2 of the same payslips.
+        let w = w2(&[low, high]);
+        assert_eq!(w.len(), 2);
+        assert_eq!(
+            (w[0].box_1, w[0].box_2, w[0].box_3, w[0].box_4),
+            (450_000, 80_000, 500_000, 31_000)
+        );
+        assert_eq!(
+            (w[0].box_5, w[0].box_6, w[0].box_12_d),
+            (500_000, 7_250, 50_000)
+        );
+        assert_eq!(
+            w[0].states,
+            vec![StateBoxes {
+                state: "PA".into(),
+                wages: 450_000,
+                tax: 13_816
+            }]
+        );
+        assert_eq!(w[1].box_6, 362_500 + 180_000);
+    }
+
+    #[test]
+    fn fps_and_lohnsteuer_anmeldung_from_payslips() {
+        use LineKind::*;
+        let gb = rec(
+            "G",
+            "GB",
+            ("2026-05-01", "2026-05-31"),
+            vec![
+                line("gb-paye", 39_020, EmployeeTax),
+                line("gb-ni-employee", 15_616, EmployeeContribution),
+                line("gb-student-loan", 4_900, EmployeeContribution),
+                line("gb-ni-employer", 38_745, EmployerContribution),
+            ],
+            &[
+                ("gross", 300_000),
+                ("taxable-pay", 300_000),
+                ("tax", 39_020),
+            ],
+            &[
+                ("gross", 600_000),
+                ("taxable-pay", 600_000),
+                ("tax", 78_040),
+                ("ni-employee", 31_232),
+            ],
+        );
+        let f = fps(&[gb]);
+        assert_eq!(f[0].tax_code, "1257L");
+        assert_eq!(f[0].ni_category, "A");
+        assert_eq!(f[0].pay_frequency, "M1");
+        assert_eq!(f[0].taxable_pay_in_period, 300_000);
+        assert_eq!((f[0].tax_deducted, f[0].tax_to_date), (39_020, 78_040));
+        assert_eq!(f[0].taxable_pay_to_date, 600_000);
+        assert_eq!(f[0].student_loan_recovered, 4_900);
+        assert_eq!(f[0].gross_earnings_for_nics_in_period, 300_000);
+        assert_eq!(f[0].net_pay, 300_000 - 39_020 - 15_616 - 4_900);
+        assert!(!f[0].week1_month1);
+
+        let de = |id: &str, lines| rec(id, "DE", ("2026-01-01", "2026-01-31"), lines, &[], &[]);
+        let (k, kist) = lohnsteuer_anmeldung(&[
+            de(
+                "D1",
+                vec![
+                    line("de-lohnsteuer", 97_366, EmployeeTax),
+                    line("de-solidaritaetszuschlag", 1_234, EmployeeTax),
+                    line("de-kirchensteuer", 8_762, EmployeeTax),
+                ],
+            ),
+            de("D2", vec![line("de-lohnsteuer", 10_000, EmployeeTax)]),
+            // A Minijob with the flat 2 % tax: not an employee of Kz 86, nothing
+            // in Kz 42 (paid to the Minijob-Zentrale).
+            de(
+                "M1",
+                vec![line("de-minijob-pauschsteuer", 1_206, EmployerContribution)],
+            ),
+        ]);
+        assert_eq!(k.kz_86, 2);
+        assert_eq!(k.kz_42, 107_366);
+        assert_eq!(k.kz_49, 1_234);
+        assert_eq!(kist, 8_762);
+        assert_eq!(k.kz_83, 107_366 + 1_234 + 8_762);
+    }
+}
