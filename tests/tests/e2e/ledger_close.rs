@@ -191,7 +191,7 @@ fn theirs(rows: Vec<(String, String, String)>) -> Table {
             let p = places(&c);
             ((a, c), round(&v, p))
         })
-        .filter(|(_, v)| v.trim_start_matches(['-', '0', '.']) != "")
+        .filter(|(_, v)| !v.trim_start_matches(['-', '0', '.']).is_empty())
         .collect()
 }
 
