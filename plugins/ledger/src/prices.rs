@@ -5,8 +5,9 @@
 //! "Valuation"): each balance is converted at the latest price of its commodity in the
 //! target currency dated on or before the valuation date; a balance whose commodity
 //! has no such price keeps its commodity. Only prices declared directly as
-//! `COMMODITY -> TARGET` are used (no reverse or chained prices). The converted amount
-//! is rounded half away from zero to the target currency's precision.
+//! `COMMODITY -> TARGET` are used (no reverse or chained prices). An account's converted
+//! amounts are added exactly and the sum is rounded half away from zero to the target
+//! currency's precision.
 
 use std::collections::BTreeMap;
 
@@ -60,23 +61,33 @@ impl Table {
 /// `amount` minor units of a commodity with `from` decimals, times `price`, as minor
 /// units of a currency with `to` decimals, rounded half away from zero.
 pub fn convert(amount: i64, from: u8, price: Decimal, to: u8) -> Result<i64, String> {
-    let overflow = || "the valued amount is too large".to_owned();
+    let (num, exp) = exact(amount, from, price)?;
+    rescale(num, exp, to)
+}
+
+fn too_large() -> String {
+    "the valued amount is too large".to_owned()
+}
+
+/// `amount * price` exactly, as `num / 10^exp` of the target currency.
+fn exact(amount: i64, from: u8, price: Decimal) -> Result<(i128, u32), String> {
     let num = i128::from(amount)
         .checked_mul(price.mantissa)
-        .ok_or_else(overflow)?;
-    // value = num / 10^(from + scale) * 10^to
-    let down = i64::from(from) + i64::from(price.scale) - i64::from(to);
-    let v = if down <= 0 {
-        let f = 10i128
-            .checked_pow(u32::try_from(-down).map_err(|_| overflow())?)
-            .ok_or_else(overflow)?;
-        num.checked_mul(f).ok_or_else(overflow)?
+        .ok_or_else(too_large)?;
+    Ok((num, u32::from(from) + price.scale))
+}
+
+/// `num / 10^exp` as minor units with `to` decimals, rounded half away from zero.
+fn rescale(num: i128, exp: u32, to: u8) -> Result<i64, String> {
+    let to = u32::from(to);
+    let v = if exp <= to {
+        10i128
+            .checked_pow(to - exp)
+            .and_then(|f| num.checked_mul(f))
+            .ok_or_else(too_large)?
     } else {
-        let f = 10i128
-            .checked_pow(u32::try_from(down).map_err(|_| overflow())?)
-            .ok_or_else(overflow)?;
-        let q = num / f;
-        let r = num % f;
+        let f = 10i128.checked_pow(exp - to).ok_or_else(too_large)?;
+        let (q, r) = (num / f, num % f);
         // Half away from zero: a remainder of at least half rounds outwards.
         if r.abs() * 2 >= f {
             q + num.signum()
@@ -84,11 +95,13 @@ pub fn convert(amount: i64, from: u8, price: Decimal, to: u8) -> Result<i64, Str
             q
         }
     };
-    i64::try_from(v).map_err(|_| overflow())
+    i64::try_from(v).map_err(|_| too_large())
 }
 
 /// `balances` valued in `currency` at `date`; balances without a price keep their
-/// commodity. `precision` gives each commodity's decimals.
+/// commodity. The converted commodities of one account are added exactly and rounded
+/// once, as hledger rounds only for display. `precision` gives each commodity's
+/// decimals.
 pub fn value(
     balances: &Balances,
     table: &Table,
@@ -98,19 +111,43 @@ pub fn value(
 ) -> Result<Balances, String> {
     let mut out = Balances::new();
     let to = precision(currency);
+    // Per account: the exact converted parts, `num / 10^exp`.
+    let mut parts: BTreeMap<&str, Vec<(i128, u32)>> = BTreeMap::new();
     for ((account, commodity), v) in balances {
-        let (c, amount) = if commodity == currency {
-            (commodity.clone(), *v)
-        } else if let Some(p) = table.lookup(commodity, currency, date) {
-            let from = precision(commodity);
-            (currency.to_owned(), convert(*v, from, p, to)?)
+        let price = if commodity == currency {
+            Some(Decimal {
+                mantissa: 1,
+                scale: 0,
+            })
         } else {
-            (commodity.clone(), *v)
+            table.lookup(commodity, currency, date)
         };
-        let slot = out.entry((account.clone(), c)).or_default();
-        *slot = slot
-            .checked_add(amount)
-            .ok_or_else(|| format!("the valued balance of {account} overflows"))?;
+        match price {
+            Some(p) => {
+                parts
+                    .entry(account.as_str())
+                    .or_default()
+                    .push(exact(*v, precision(commodity), p)?)
+            }
+            None => {
+                out.insert((account.clone(), commodity.clone()), *v);
+            }
+        }
+    }
+    for (account, ps) in parts {
+        let exp = ps.iter().map(|(_, e)| *e).max().unwrap_or(0);
+        let mut sum: i128 = 0;
+        for (n, e) in ps {
+            let scaled = 10i128
+                .checked_pow(exp - e)
+                .and_then(|f| n.checked_mul(f))
+                .ok_or_else(too_large)?;
+            sum = sum.checked_add(scaled).ok_or_else(too_large)?;
+        }
+        out.insert(
+            (account.to_owned(), currency.to_owned()),
+            rescale(sum, exp, to)?,
+        );
     }
     out.retain(|_, v| *v != 0);
     Ok(out)
@@ -189,5 +226,19 @@ mod tests {
         assert_eq!(v[&("assets:usd".into(), "EUR".into())], 9_300);
         assert_eq!(v[&("assets:gbp".into(), "GBP".into())], 1_001);
         assert_eq!(v.len(), 2);
+        // Two parts of 0.0925 each: rounded separately 0.09 + 0.09, exactly 0.185 -> 0.19.
+        let t = Table::new(&[
+            price("2024-12-31", "USD", "EUR", "0.925"),
+            price("2024-12-31", "CHF", "EUR", "0.925"),
+        ])
+        .unwrap();
+        let b: Balances = [
+            (("x".to_string(), "USD".to_string()), 10),
+            (("x".to_string(), "CHF".to_string()), 10),
+        ]
+        .into_iter()
+        .collect();
+        let v = value(&b, &t, "EUR", d("2024-12-31"), &mut |_| 2).unwrap();
+        assert_eq!(v[&("x".into(), "EUR".into())], 19);
     }
 }
