@@ -21,6 +21,7 @@ pub(crate) enum What {
     BalanceSheet,
     IncomeStatement,
     Register,
+    Prices,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -42,6 +43,7 @@ pub(crate) struct ExportInput {
     depth: Option<usize>,
     limit: Option<usize>,
     cursor: Option<String>,
+    value: Option<crate::reports::ValueAt>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +80,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
         as_of: input.as_of,
         prefix: input.prefix.clone(),
         depth: input.depth,
+        value: input.value.clone(),
     };
     let mut next_cursor = None;
     let (json, header, rows): (serde_json::Value, Vec<&str>, Vec<Vec<String>>) = match input.what {
@@ -183,6 +186,30 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
             (
                 to_json(&s)?,
                 vec!["section", "account", "currency", "amount", "formatted"],
+                rows,
+            )
+        }
+        What::Prices => {
+            let l = crate::period::list_prices(crate::period::ListPricesInput {
+                from: input.from,
+                to: input.to,
+                ..Default::default()
+            })?;
+            let rows = l
+                .prices
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.date.to_string(),
+                        p.commodity.clone(),
+                        p.currency.clone(),
+                        p.price.clone(),
+                    ]
+                })
+                .collect();
+            (
+                to_json(&l)?,
+                vec!["date", "commodity", "currency", "price"],
                 rows,
             )
         }

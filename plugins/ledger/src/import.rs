@@ -18,6 +18,8 @@ pub struct Plan {
     pub commodities: Vec<(String, u8)>,
     /// Balanced entries in file order.
     pub entries: Vec<PlannedEntry>,
+    /// Market prices from `P` directives, in file order.
+    pub prices: Vec<crate::prices::Price>,
 }
 
 /// One transaction, balanced.
@@ -69,6 +71,12 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
                 *s = (*s).max(a.number.scale);
             }
         }
+    }
+    // A commodity only named by a `P` directive is created like one in a posting; the
+    // price's own decimals do not set its currency's precision.
+    for p in &journal.prices {
+        seen.entry(p.commodity.as_str()).or_default();
+        seen.entry(p.price.commodity.as_str()).or_default();
     }
     let declared: BTreeMap<&str, (usize, Option<u32>)> = journal
         .commodities
@@ -215,6 +223,16 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
         accounts,
         commodities: new_commodities,
         entries,
+        prices: journal
+            .prices
+            .iter()
+            .map(|p| crate::prices::Price {
+                date: p.date,
+                commodity: p.commodity.clone(),
+                currency: p.price.commodity.clone(),
+                price: p.price.number.text(),
+            })
+            .collect(),
     })
 }
 

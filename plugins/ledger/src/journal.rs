@@ -6,7 +6,8 @@
 //! number (`$1,000.00`, `-5 EUR`, `EUR -5`, `"AAPL" 3`), `@` unit and `@@` total
 //! costs, one elided amount, comments (`;`, `#`, `*` lines, `comment` blocks,
 //! trailing `; ...`), and the `account` (with a `type:` tag) and `commodity`
-//! directives. `P`, `payee`, `tag` and `decimal-mark .` are accepted and ignored.
+//! directives. `P DATE COMMODITY PRICE` market prices are kept; `payee`, `tag` and
+//! `decimal-mark .` are accepted and ignored.
 //! Single-commodity balance assertions (`= AMOUNT`) are kept and checked by the import.
 //! Everything else (virtual postings, `==` and `=*` assertions, balance assignments,
 //! `include`, `alias`, periodic and automated transactions) is refused with its line
@@ -91,9 +92,24 @@ pub struct JCommodity {
     pub precision: Option<u32>,
 }
 
+/// A `P DATE COMMODITY PRICE` market price directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JPrice {
+    /// Line.
+    pub line: usize,
+    /// The day the price applies from.
+    pub date: Date,
+    /// The commodity priced.
+    pub commodity: String,
+    /// One unit's price, in another commodity.
+    pub price: JAmount,
+}
+
 /// A parsed journal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Journal {
+    /// `P` directives in file order.
+    pub prices: Vec<JPrice>,
     /// `account` directives.
     pub accounts: Vec<JAccount>,
     /// `commodity` directives.
@@ -180,7 +196,8 @@ pub fn parse(text: &str) -> Result<Journal, String> {
                 block = Block::Commodity(j.commodities.len() - 1);
             }
             "comment" => in_comment = true,
-            "P" | "payee" | "tag" => {}
+            "P" => j.prices.push(parse_price(n, rest, &grouped).map_err(at)?),
+            "payee" | "tag" => {}
             "decimal-mark" if rest == "." => {}
             "decimal-mark" => {
                 return Err(at("only the decimal mark '.' is supported".into()));
@@ -406,6 +423,39 @@ fn parse_account(_line: usize, rest: &str) -> Result<JAccount, String> {
     })
 }
 
+/// `P 2024-12-31 USD 0.925 EUR` (hledger manual 1.25, "Declaring market prices").
+fn parse_price(line: usize, rest: &str, grouped: &[String]) -> Result<JPrice, String> {
+    let usage = "write a market price as `P 2024-12-31 USD 0.925 EUR` (P, a date, the commodity, its price)";
+    let decl = strip_comment(rest);
+    let (date_text, tail) = decl.split_once([' ', '\t']).unwrap_or((decl, ""));
+    let date = Date::parse_loose(date_text)
+        .ok_or_else(|| format!("{date_text:?} is not a date; {usage}"))?;
+    let tail = tail.trim_start();
+    if tail.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "a time or a number where the commodity belongs; {usage}"
+        ));
+    }
+    let (symbol, price) = take_symbol(tail)?;
+    if symbol.is_empty() || price.trim().is_empty() {
+        return Err(format!("{decl:?} is incomplete; {usage}"));
+    }
+    crate::amount::validate_commodity(symbol)?;
+    let price = parse_amount(price, grouped).map_err(|e| format!("{e}; {usage}"))?;
+    if price.number.mantissa <= 0 {
+        return Err(format!("a price must be positive; {usage}"));
+    }
+    if price.commodity == symbol {
+        return Err(format!("{symbol} cannot be priced in itself; {usage}"));
+    }
+    Ok(JPrice {
+        line,
+        date,
+        commodity: symbol.to_owned(),
+        price,
+    })
+}
+
 fn parse_commodity(line: usize, rest: &str) -> Result<JCommodity, String> {
     let decl = strip_comment(rest);
     if decl.chars().any(|c| c.is_ascii_digit()) {
@@ -498,6 +548,13 @@ P 2024-01-01 EUR $1.10
         let s = &j.transactions[1];
         assert!(s.postings[0].cost.as_ref().unwrap().total);
         assert_eq!(s.postings[1].amount, None);
+        let p = &j.prices[0];
+        assert_eq!((p.line, p.date.to_string()), (17, "2024-01-01".into()));
+        assert_eq!(
+            (p.commodity.as_str(), p.price.commodity.as_str()),
+            ("EUR", "$")
+        );
+        assert_eq!(p.price.number.text(), "1.10");
         let a = parse("2024-01-01 x\n    a  $1 = $1,000.00\n    b\n").unwrap();
         let asserted = a.transactions[0].postings[0].assertion.as_ref().unwrap();
         assert_eq!(
@@ -517,6 +574,11 @@ P 2024-01-01 EUR $1.10
             ("2024-01-01 x\n    a  $1 == $5\n", 2, "not == or =*"),
             ("2024-01-01 x\n    a  = $5\n", 2, "balance assignments"),
             ("2024-01-01 x\n    a  12\n", 2, "no commodity"),
+            ("\nP 2024-01-01 USD\n", 2, "is incomplete"),
+            ("P 2024-13-01 USD 1 EUR\n", 1, "not a date"),
+            ("\n\nP 2024-01-01 USD -1 EUR\n", 3, "must be positive"),
+            ("P 2024-01-01 10:00 USD 1 EUR\n", 1, "a time or a number"),
+            ("P 2024-01-01 USD 1 USD\n", 1, "priced in itself"),
         ] {
             let err = parse(text).unwrap_err();
             assert!(err.starts_with(&format!("line {line}: ")), "{err}");

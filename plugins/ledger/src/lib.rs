@@ -3,9 +3,9 @@
 //! hledger/ledger journals. See `docs/plugins/ledger.md` for every operation.
 //!
 //! Pure logic lives in [`amount`], [`date`], [`entry`], [`journal`], [`import`],
-//! [`model`] and [`report`] (unit-tested natively); [`store`] holds the storage layout,
-//! and [`accounts`], [`posting`], [`reports`], [`export`] and the import below glue them
-//! to the operations.
+//! [`model`], [`prices`] and [`report`] (unit-tested natively); [`store`] holds the
+//! storage layout, and [`accounts`], [`posting`], [`reports`], [`export`], [`period`]
+//! and the import below glue them to the operations.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,9 @@ mod fuzz;
 pub mod import;
 pub mod journal;
 pub mod model;
+mod period;
 mod posting;
+pub mod prices;
 pub mod report;
 mod reports;
 pub mod store;
@@ -52,6 +54,9 @@ impl Plugin for Ledger {
             .op("income-statement", reports::income_statement)
             .op("register", reports::register)
             .op("export", export::export)
+            .op("set-price", period::set_price)
+            .op("list-prices", period::list_prices)
+            .op("close-year", period::close_year)
     }
 }
 
@@ -76,6 +81,7 @@ struct ImportOutput {
     last_id: Option<String>,
     accounts_created: Vec<String>,
     commodities_created: Vec<String>,
+    prices: usize,
 }
 
 struct Known {
@@ -160,6 +166,9 @@ fn import_journal(input: ImportInput) -> Result<ImportOutput> {
             store::put_account(a)?;
         }
     }
+    for p in &plan.prices {
+        store::put_price(p)?;
+    }
     let written = store::write_entries(
         plan.entries
             .into_iter()
@@ -179,6 +188,7 @@ fn import_journal(input: ImportInput) -> Result<ImportOutput> {
         posting::emit("ledger.entry-posted", e)?;
     }
     Ok(ImportOutput {
+        prices: plan.prices.len(),
         entries: written.len(),
         first_id: written.first().map(|e| e.id.clone()),
         last_id: written.last().map(|e| e.id.clone()),

@@ -67,6 +67,16 @@ pub(crate) struct EntryOut {
     reversed_by: Option<String>,
 }
 
+impl EntryOut {
+    /// A newly written entry (not reversed).
+    pub(crate) fn new(entry: Entry) -> EntryOut {
+        EntryOut {
+            entry,
+            reversed_by: None,
+        }
+    }
+}
+
 fn minor(a: &AmountIn, currency: &str) -> Result<i64> {
     let p = store::precision(currency)?.ok_or_else(|| unknown_commodity(currency))?;
     match a {

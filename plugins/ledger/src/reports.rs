@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::amount::Amount;
 use crate::date::Date;
 use crate::model::{self, Account, Kind};
+use crate::prices;
 use crate::report::{self, Rows};
 use crate::store::{self, Precisions};
 
@@ -19,6 +20,45 @@ pub(crate) struct AsOfInput {
     pub(crate) as_of: Option<Date>,
     pub(crate) prefix: Option<String>,
     pub(crate) depth: Option<usize>,
+    pub(crate) value: Option<ValueAt>,
+}
+
+/// Report balances in `currency` at the market prices of `date`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct ValueAt {
+    pub(crate) currency: String,
+    pub(crate) date: Date,
+}
+
+/// The balances at the end of `as_of`, valued when `value` asks for it (see
+/// [`crate::prices`]).
+pub(crate) fn balances(as_of: Option<Date>, value: Option<&ValueAt>) -> Result<report::Balances> {
+    let bal = store::balances_as_of(as_of)?;
+    let Some(v) = value else {
+        return Ok(bal);
+    };
+    if store::precision(&v.currency)?.is_none() {
+        return Err(Error::invalid(format!(
+            "value.currency: unknown currency {}: use an ISO 4217 code or one declared with create-commodity",
+            v.currency
+        )));
+    }
+    let table = prices::Table::new(&store::prices()?).map_err(Error::internal)?;
+    let mut prec: BTreeMap<String, u8> = BTreeMap::new();
+    for c in bal
+        .keys()
+        .map(|(_, c)| c)
+        .chain(std::iter::once(&v.currency))
+    {
+        if !prec.contains_key(c) {
+            prec.insert(c.clone(), store::precision(c)?.unwrap_or(0));
+        }
+    }
+    prices::value(&bal, &table, &v.currency, v.date, &mut |c| {
+        prec.get(c).copied().unwrap_or(0)
+    })
+    .map_err(Error::invalid)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -66,7 +106,7 @@ fn check_depth(depth: Option<usize>) -> Result<()> {
 pub(crate) fn balance(input: AsOfInput) -> Result<BalanceOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
-    let bal = store::balances_as_of(input.as_of)?;
+    let bal = balances(input.as_of, input.value.as_ref())?;
     let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
     let mut prec = Precisions::default();
     Ok(BalanceOutput {
@@ -113,7 +153,7 @@ pub(crate) fn trial_balance(input: AsOfInput) -> Result<TrialBalanceOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let accounts = store::accounts()?;
-    let bal = store::balances_as_of(input.as_of)?;
+    let bal = balances(input.as_of, input.value.as_ref())?;
     let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
     let mut prec = Precisions::default();
     let (mut debit, mut credit) = (BTreeMap::new(), BTreeMap::new());
@@ -220,7 +260,7 @@ pub(crate) fn balance_sheet(input: AsOfInput) -> Result<StatementOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let accounts = store::accounts()?;
-    let bal = store::balances_as_of(input.as_of)?;
+    let bal = balances(input.as_of, input.value.as_ref())?;
     let mut prec = Precisions::default();
     let mut sections = Vec::new();
     let mut parts = Vec::new();

@@ -6,6 +6,7 @@
 //! * `idem/<key>`: the entry an idempotency key produced and the request's content;
 //! * `rev/<entry id>`: the id of the entry that reverses it;
 //! * `lock`: the lock date;
+//! * `price/<commodity>/<currency>/<yyyy-mm-dd>`: a market [`Price`];
 //! * the balance index, per account and commodity, as signed minor units:
 //!   `tot/<acct>/<cur>` (all time), `by/<yyyy>/<acct>/<cur>`, `bm/<yyyy-mm>/<acct>/<cur>`
 //!   and `bd/<yyyy-mm-dd>/<acct>/<cur>` (the movements of a year, month and day);
@@ -25,6 +26,7 @@ use crate::amount;
 use crate::date::Date;
 use crate::entry::Posting;
 use crate::model::Account;
+use crate::prices::Price;
 use crate::report::Balances;
 
 /// Where an entry came from: the posting plugin and its document.
@@ -375,5 +377,22 @@ pub fn entries_page(after: u64, limit: usize) -> Result<Vec<Entry>> {
         .collect::<Entry>()?
         .into_iter()
         .map(|(_, e)| e)
+        .collect())
+}
+
+/// Write a market price (replacing one of the same day and pair).
+pub fn put_price(p: &Price) -> Result<()> {
+    storage::put(
+        &format!("price/{}/{}/{}", p.commodity, p.currency, p.date),
+        p,
+    )
+}
+
+/// Every market price, by commodity, currency and date.
+pub fn prices() -> Result<Vec<Price>> {
+    Ok(storage::scan_prefix("price/")
+        .collect::<Price>()?
+        .into_iter()
+        .map(|(_, p)| p)
         .collect())
 }

@@ -22,6 +22,7 @@ mod http;
 mod http_limits;
 mod invoicing;
 mod ledger;
+mod ledger_close;
 mod ledger_hledger;
 mod lifecycle;
 mod multihost;
