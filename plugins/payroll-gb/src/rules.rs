@@ -334,7 +334,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         _ => year.ni_weekly.times(weeks_in_interval),
     };
     // Earlier payments in the same earnings period are aggregated with this one.
-    let key = i64::from(periods_per_year) * 100 + i64::from(period);
+    let key = periods_per_year * 100 + i64::from(period);
     let before = if ytd.period.key == key {
         ytd.period
     } else {
