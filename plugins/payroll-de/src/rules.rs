@@ -1,6 +1,8 @@
 //! German payroll rules: Lohnsteuer, Solidaritätszuschlag and Kirchensteuer on
 //! laufender Arbeitslohn by the BMF Programmablaufplan (PAP) 2025 and 2026, and the
-//! employee and employer shares of the social insurance contributions.
+//! employee and employer shares of the social insurance contributions; sonstige
+//! Bezüge (bonuses, `profile.payment` "bonus") by the PAP's annual-table method and
+//! § 23a SGB IV in [`bonus`].
 //!
 //! # Input
 //! - `country` `DE`, `currency` `EUR`, `gross` in cents (never negative), `pay-date`
@@ -38,9 +40,15 @@
 //! `gross`, `lohnsteuer`, `solidaritaetszuschlag`, `kirchensteuer`, `kv-an`,
 //! `pv-an`, `rv-an`, `av-an`, `kv-ag`, `pv-ag`, `rv-ag`, `av-ag` (cents); and, once an
 //! employee has the line, `u1`, `u2`, `u3` and the `minijob-...` codes.
+//! For sonstige Bezüge (see [`bonus`]) every payment also returns `laufend-gross`
+//! (regular pay, cents), `sonstige-bezuege` (bonuses, cents), `sv-tage`
+//! (Sozialversicherungstage of the regular periods, days, 30 a month) and
+//! `kv-entgelt` / `rv-entgelt` (pay charged to KV/PV and RV/AV, up to each period's
+//! ceiling, cents). A bonus does read the input `ytd`.
 //!
 //! # Not supported (refused or not modelled)
-//! Sonstige Bezüge (Einmalzahlungen), Versorgungsbezüge, Freibeträge and
+//! The Fünftelregelung and the Märzklausel for sonstige Bezüge, bonuses for Midijobs
+//! and Minijobs (see [`bonus`]), Versorgungsbezüge, Freibeträge and
 //! Hinzurechnungsbeträge from ELStAM, daily pay periods, Minijobs in private
 //! households (Haushaltsscheckverfahren) and the occasional exceeding of the Minijob
 //! limit, a Midijob month paying no more than the Geringfügigkeitsgrenze, the
@@ -54,6 +62,7 @@ use backoffice_sdk::payroll::{CalcInput, Frequency, Line, LineKind, Payslip, Sup
 use backoffice_sdk::{Error, Result};
 use serde_json::{Map, Value, json};
 
+mod bonus;
 mod fixed;
 mod midijob;
 mod minijob;
@@ -104,8 +113,9 @@ const LAENDER: [(&str, &str, i128); 16] = [
     ("TH", "Thüringen", 9),
 ];
 
-/// The year-to-date codes, in the order of the payslip.
-const YTD_CODES: [&str; 12] = [
+/// The year-to-date codes, in the order of the payslip; the last five feed the
+/// sonstige Bezüge (see [`bonus`]).
+const YTD_CODES: [&str; 17] = [
     "gross",
     "lohnsteuer",
     "solidaritaetszuschlag",
@@ -118,6 +128,11 @@ const YTD_CODES: [&str; 12] = [
     "pv-ag",
     "rv-ag",
     "av-ag",
+    "laufend-gross",
+    "sonstige-bezuege",
+    "sv-tage",
+    "kv-entgelt",
+    "rv-entgelt",
 ];
 
 /// Year-to-date codes of the lines only some employees have (Umlagen, Minijob lines):
@@ -230,6 +245,10 @@ pub fn profile_schema() -> Value {
                     "u2": {"type": ["string", "boolean"], "pattern": "^[0-9](\\.[0-9]{1,2})?$"},
                     "u3": {"type": "boolean"}
                 }
+            },
+            "payment": {
+                "description": "Set by payroll per payment, never stored with the employee: \"regular\" (default) for laufender Arbeitslohn, \"bonus\" for a sonstiger Bezug (Einmalzahlung) taxed by the PAP's annual-table method (MSONST) with contributions up to the anteilige Jahres-BBG (§ 23a SGB IV). Not with a Midijob or Minijob.",
+                "type": "string", "enum": ["regular", "bonus"]
             }
         }
     })
@@ -255,6 +274,8 @@ struct Profile {
     kind: Kind,
     rv_befreit: bool,
     umlagen: Option<Map<String, Value>>,
+    /// `payment` "bonus": the gross is a sonstiger Bezug (Einmalzahlung).
+    bonus: bool,
 }
 
 /// The kind of employment, for the social insurance.
@@ -267,7 +288,7 @@ enum Kind {
     Minijob,
 }
 
-const PROFILE_FIELDS: [&str; 17] = [
+const PROFILE_FIELDS: [&str; 18] = [
     "steuerklasse",
     "faktor",
     "kinderfreibetraege",
@@ -285,6 +306,7 @@ const PROFILE_FIELDS: [&str; 17] = [
     "beschaeftigung",
     "rv-befreiung",
     "umlagen",
+    "payment",
 ];
 
 fn bad(field: &str, value: &Value, accepted: &str) -> Error {
@@ -498,6 +520,12 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
     }
     let rv = get_bool(m, "rv", true)?;
     let av = get_bool(m, "av", true)?;
+    let bonus = match m.get("payment") {
+        None => false,
+        Some(Value::String(s)) if s == "regular" => false,
+        Some(Value::String(s)) if s == "bonus" => true,
+        Some(v) => return Err(bad("payment", v, "\"regular\" or \"bonus\"")),
+    };
     let geburtsjahr = get_int(m, "geburtsjahr", 1900, i64::from(year))?.map(|y| y as i32);
 
     Ok(Profile {
@@ -518,6 +546,7 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
         kind,
         rv_befreit,
         umlagen,
+        bonus,
     })
 }
 
@@ -550,6 +579,40 @@ fn euro(cents: i128) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let c = cents.abs();
     format!("{sign}{}.{:02} EUR", c / 100, c % 100)
+}
+
+/// The PAP inputs from the profile, for `re4` cents in a period of `lzz`.
+fn pap_input(profile: &Profile, year: i32, pap_params: &Params, lzz: Lzz, re4: i128) -> pap::Input {
+    let (alter1, ajahr) = match profile.geburtsjahr {
+        Some(g) if g + 65 <= year => (true, g + 65),
+        _ => (false, 0),
+    };
+    let pkv = if profile.gkv {
+        0
+    } else if pap_params.variant == pap::Variant::Y2025 && profile.pkpvagz > 0 {
+        2
+    } else {
+        1
+    };
+    pap::Input {
+        lzz,
+        re4,
+        stkl: profile.stkl,
+        f_milli: profile.f_milli,
+        zkf_tenths: profile.zkf_tenths,
+        r: profile.kirche,
+        krv: !profile.rv,
+        alv: !profile.av,
+        kvz: profile.kvz,
+        pkv,
+        pkpv: profile.pkpv,
+        pkpvagz: profile.pkpvagz,
+        pvs: LAENDER[profile.land].0 == "SN",
+        pvz: profile.kinderlos,
+        pva: (profile.pv_kinder - 1).clamp(0, 4),
+        alter1,
+        ajahr,
+    }
 }
 
 /// Compute one payslip.
@@ -622,6 +685,19 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     }
 
     let profile = parse_profile(&input.profile, year)?;
+    if profile.bonus {
+        return bonus::calculate(
+            input,
+            &bonus::Year {
+                year,
+                pap: pap_params,
+                sv: sv_params,
+                kist_rate: LAENDER[profile.land].2,
+            },
+            &profile,
+            ytd,
+        );
+    }
     let gross = i128::from(input.gross);
     let any_sv = profile.gkv || profile.rv || profile.av;
     let (_, midi, mj_umlagen) = LOW_PAY
@@ -694,36 +770,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     let (land_code, land_name, kist_rate) = LAENDER[profile.land];
     let sachsen = land_code == "SN";
     let pva = (profile.pv_kinder - 1).clamp(0, 4);
-    let (alter1, ajahr) = match profile.geburtsjahr {
-        Some(g) if g + 65 <= year => (true, g + 65),
-        _ => (false, 0),
-    };
-    let pkv = if profile.gkv {
-        0
-    } else if pap_params.variant == pap::Variant::Y2025 && profile.pkpvagz > 0 {
-        2
-    } else {
-        1
-    };
-    let pap_in = pap::Input {
-        lzz,
-        re4: gross,
-        stkl: profile.stkl,
-        f_milli: profile.f_milli,
-        zkf_tenths: profile.zkf_tenths,
-        r: profile.kirche,
-        krv: !profile.rv,
-        alv: !profile.av,
-        kvz: profile.kvz,
-        pkv,
-        pkpv: profile.pkpv,
-        pkpvagz: profile.pkpvagz,
-        pvs: sachsen,
-        pvz: profile.kinderlos,
-        pva,
-        alter1,
-        ajahr,
-    };
+    let pap_in = pap_input(&profile, year, pap_params, lzz, gross);
     let mut out = pap::run(pap_params, &pap_in);
     if minijob {
         // The 2 % Pauschsteuer replaces Lohnsteuer, Solidaritätszuschlag and
@@ -794,6 +841,19 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     }
 
     *ytd.entry("gross".into()).or_insert(0) += input.gross;
+    // What a later sonstiger Bezug needs (see [`bonus`]): the laufender Arbeitslohn,
+    // the Sozialversicherungstage and the pay charged to KV/PV and RV/AV so far (up
+    // to the period's ceilings).
+    *ytd.entry("laufend-gross".into()).or_insert(0) += input.gross;
+    *ytd.entry("sv-tage".into()).or_insert(0) += days as i64;
+    for (code, bbg_year) in [
+        ("kv-entgelt", sv_params.bbg_kv_year),
+        ("rv-entgelt", sv_params.bbg_rv_year),
+    ] {
+        let charged = gross.min(div_down(bbg_year * days, 360));
+        *ytd.entry(code.into()).or_insert(0) += i64::try_from(charged)
+            .map_err(|_| Error::internal(format!("{code}: {charged} out of range")))?;
+    }
     let mut lines = Vec::new();
     for (code, desc, amount, kind) in raw {
         let amount = i64::try_from(amount)

@@ -52,6 +52,24 @@
 //! | `ni-employer` | employer Class 1 contributions to date                           |
 //! | `student-loan`, `postgraduate-loan` | loan deductions to date (only once the employee has a loan) |
 //! | `pension-employee`, `pension-employer` | pension contributions to date, the employee's before relief at source (only with a pension) |
+//! | `period` | the earnings period of the last payment: periods per year × 100 + tax month or week (1201 = month 1, 5203 = week 3) |
+//! | `period-ni-pay`, `period-ni-employee`, `period-ni-employer` | NI-able pay and NICs of all payments in that period |
+//!
+//! # Bonuses (`payment` "bonus", issue 22)
+//!
+//! A bonus is an extra payment in the tax month or week of its pay date. PAYE needs
+//! nothing new: on the cumulative basis the tax due to date is figured on
+//! `taxable-pay` (which already holds the period's regular pay when that was paid
+//! first) plus the bonus with the same period's free pay and bands, minus the tax
+//! paid to date (Specification for PAYE Tax Table Routines v24.0, cumulative basis).
+//! Class 1 NICs are worked out on all the earnings paid in the same earnings period
+//! together (HMRC CWG2 (2026), more than one payment in an earnings period), minus the
+//! NICs already deducted in it; every payment does this, so a regular payment after a
+//! bonus in its period is aggregated too. The period is matched by the tax month
+//! (monthly) or the tax week of the pay date (weekly, fortnightly, four-weekly: a
+//! fortnightly bonus aggregates only with a payment in the same tax week). Refused
+//! for a bonus: the week 1/month 1 basis, tax week 53, student and postgraduate
+//! loans, pensions.
 //!
 //! # Lines
 //!
@@ -89,6 +107,8 @@ pub mod paye;
 pub mod pension;
 
 #[cfg(test)]
+mod bonus_tests;
+#[cfg(test)]
 mod deduction_tests;
 #[cfg(test)]
 mod fuzz;
@@ -112,8 +132,9 @@ const FREQUENCIES: [Frequency; 4] = [
 /// be up to 100 times this. Bounds keep every sum in range (as payroll-us).
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
-/// The year-to-date codes these rules read and return.
-pub const YTD_CODES: [&str; 8] = [
+/// The year-to-date codes these rules read and return; the last four describe the
+/// current earnings period (see [`PeriodSoFar`]).
+pub const YTD_CODES: [&str; 12] = [
     "taxable-pay",
     "tax",
     "ni-employee",
@@ -122,6 +143,10 @@ pub const YTD_CODES: [&str; 8] = [
     "postgraduate-loan",
     "pension-employee",
     "pension-employer",
+    "period",
+    "period-ni-pay",
+    "period-ni-employee",
+    "period-ni-employer",
 ];
 
 /// What these rules support.
@@ -173,6 +198,12 @@ pub fn profile_schema() -> serde_json::Value {
                 "type": "boolean",
                 "default": false,
                 "description": "The employee repays a postgraduate loan (6% above its threshold), alone or together with a plan."
+            },
+            "payment": {
+                "type": "string",
+                "enum": ["regular", "bonus"],
+                "default": "regular",
+                "description": "Set by payroll per payment, never stored with the employee: 'bonus' for an extra payment (a bonus run) in the same tax period as the regular pay. PAYE is cumulative on the pay to date as for any payment; National Insurance is figured on all the earnings of the period together (HMRC CWG2), less what was already deducted in it. Cumulative basis only; not with student loans or a pension (refused)."
             },
             "pension": {
                 "type": "object",
@@ -240,6 +271,9 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     };
     let mut notes = Vec::new();
     let mut cumulative = profile.cumulative;
+    if profile.bonus {
+        refuse_unsupported_bonus(&profile, period, periods_per_year)?;
+    }
     if periods_per_year == 52 && period == 53 && cumulative {
         cumulative = false;
         notes.push(format!(
@@ -299,8 +333,35 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         Frequency::Monthly => year.ni_monthly,
         _ => year.ni_weekly.times(weeks_in_interval),
     };
-    let (ni_employee, ni_employer) =
-        ni::contributions(ni_gross, &thresholds, &year.ni_rates, profile.category);
+    // Earlier payments in the same earnings period are aggregated with this one.
+    let key = periods_per_year * 100 + i64::from(period);
+    let before = if ytd.period.key == key {
+        ytd.period
+    } else {
+        PeriodSoFar {
+            key,
+            ..PeriodSoFar::default()
+        }
+    };
+    let (all_employee, all_employer) = ni::contributions(
+        before.ni_pay + ni_gross,
+        &thresholds,
+        &year.ni_rates,
+        profile.category,
+    );
+    let (ni_employee, ni_employer) = (
+        all_employee - before.ni_employee,
+        all_employer - before.ni_employer,
+    );
+    if before.ni_pay > 0 || before.ni_employee > 0 {
+        notes.push(format!(
+            "National Insurance on the earnings of the period together (HMRC CWG2): {} paid earlier in this period + {} now, less {} employee and {} employer NICs already deducted",
+            money(before.ni_pay),
+            money(ni_gross),
+            money(before.ni_employee),
+            money(before.ni_employer)
+        ));
+    }
     notes.push(format!(
         "National Insurance category {}, {} thresholds: LEL {}, PT {}, ST {}, UEL {}",
         profile.category.letter(),
@@ -384,6 +445,10 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     out.insert("tax".to_string(), ytd.tax + paye.deducted);
     out.insert("ni-employee".to_string(), ytd.ni_employee + ni_employee);
     out.insert("ni-employer".to_string(), ytd.ni_employer + ni_employer);
+    out.insert("period".to_string(), key);
+    out.insert("period-ni-pay".to_string(), before.ni_pay + ni_gross);
+    out.insert("period-ni-employee".to_string(), all_employee);
+    out.insert("period-ni-employer".to_string(), all_employer);
     // The loan and pension codes appear once the employee has them (or had them
     // earlier in the year), so payslips without them keep the four PAYE/NI codes.
     let mut extra = |code: &str, before: i64, now: i64, has: bool| {
@@ -440,6 +505,27 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         out,
         notes,
     ))
+}
+
+/// What a bonus (`payment` "bonus") does not support yet, refused with the reason.
+fn refuse_unsupported_bonus(profile: &Profile, period: u32, periods_per_year: i64) -> Result<()> {
+    let why = if !profile.cumulative {
+        Some("the week 1/month 1 basis (the tax of the period would have to be aggregated as well)")
+    } else if periods_per_year == 52 && period == 53 {
+        Some("a pay date in tax week 53")
+    } else if !profile.loans.plans.is_empty() || profile.loans.postgraduate {
+        Some("student or postgraduate loans (the period's repayment would have to be aggregated)")
+    } else if profile.pension.is_some() {
+        Some("a workplace pension (qualifying earnings are per pay reference period)")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::invalid(format!(
+            "profile.payment 'bonus': payroll-gb does not compute bonuses with {why} yet; pay the bonus with the regular pay of the period instead"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The result of the PAYE routine for one payment.
@@ -827,7 +913,7 @@ impl TaxCode {
 
 /// The optional profile fields, for messages.
 const PROFILE_FIELDS: &str =
-    "'basis', 'ni-category', 'student-loan-plans', 'postgraduate-loan' and 'pension'";
+    "'basis', 'ni-category', 'student-loan-plans', 'postgraduate-loan', 'pension' and 'payment'";
 
 /// The validated profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -842,6 +928,8 @@ pub struct Profile {
     pub loans: Loans,
     /// Workplace pension, if any.
     pub pension: Option<Pension>,
+    /// `payment` "bonus": an extra payment in the period (set by payroll per payment).
+    pub bonus: bool,
 }
 
 impl Profile {
@@ -861,6 +949,7 @@ impl Profile {
                     | "student-loan-plans"
                     | "postgraduate-loan"
                     | "pension"
+                    | "payment"
             ) {
                 return Err(Error::invalid(format!(
                     "profile field '{key}' is not known: accepted fields are 'tax-code', {PROFILE_FIELDS}"
@@ -906,7 +995,17 @@ impl Profile {
                 ))
             })?,
         };
+        let bonus = match string("payment")? {
+            None | Some("regular") => false,
+            Some("bonus") => true,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "profile.payment '{other}' is not known: accepted are 'regular' and 'bonus'"
+                )));
+            }
+        };
         Ok(Profile {
+            bonus,
             code,
             cumulative,
             category,
@@ -935,6 +1034,26 @@ pub struct Ytd {
     pub pension_employee: i64,
     /// Employer pension contributions to date.
     pub pension_employer: i64,
+    /// The earnings period of the last payment and what was paid in it.
+    pub period: PeriodSoFar,
+}
+
+/// The last payment's earnings period and the National Insurance figures of all the
+/// payments in it, so that a further payment in the same period (a bonus) is
+/// aggregated with them: HMRC CWG2 (2026) "Employer further guide to PAYE and
+/// National Insurance contributions", the part on more than one payment in an
+/// earnings period (earnings paid in the same earnings period are added together and
+/// NICs worked out on the total; the section number was not verified offline).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeriodSoFar {
+    /// `period`: periods per year × 100 + the tax week or month number (1201 = tax
+    /// month 1, 5203 = tax week 3), 0 for none.
+    pub key: i64,
+    /// `period-ni-pay`: NI-able pay of the period so far, pence.
+    pub ni_pay: i64,
+    /// `period-ni-employee`, `period-ni-employer`: NICs deducted in the period so far.
+    pub ni_employee: i64,
+    pub ni_employer: i64,
 }
 
 impl Ytd {
@@ -951,6 +1070,10 @@ impl Ytd {
                 "postgraduate-loan" => &mut ytd.postgraduate_loan,
                 "pension-employee" => &mut ytd.pension_employee,
                 "pension-employer" => &mut ytd.pension_employer,
+                "period" => &mut ytd.period.key,
+                "period-ni-pay" => &mut ytd.period.ni_pay,
+                "period-ni-employee" => &mut ytd.period.ni_employee,
+                "period-ni-employer" => &mut ytd.period.ni_employer,
                 _ => {
                     return Err(Error::invalid(format!(
                         "ytd code '{key}' is not known: payroll-gb reads {}",

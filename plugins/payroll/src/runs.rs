@@ -444,14 +444,28 @@ fn compute_slip(
     // then, when the employee has figures of that year, compute with them. Runs
     // approved out of order (a late December run after January's) each carry their
     // own year's figures.
-    let mut slip = payroll::calculate(&calc).map_err(in_employee)?;
+    // A bonus may need the figures (payroll-de refuses a bonus with no regular pay on
+    // record), so its tax year is asked as a regular payment of 0.
+    let probe = if bonus.is_some() {
+        let mut p = calc.clone();
+        p.gross = 0;
+        if let Some(obj) = p.profile.as_object_mut() {
+            obj.remove("payment");
+        }
+        p
+    } else {
+        calc.clone()
+    };
+    let mut slip = payroll::calculate(&probe).map_err(in_employee)?;
     let mut ytd = None;
     if has_ytd(&emp.id, &emp.country)? {
         ytd = storage::get::<Ytd>(&ytd_key(&emp.id, &emp.country, &slip.tax_year))?;
         if let Some(y) = &ytd {
             calc.ytd = y.figures.clone();
-            slip = payroll::calculate(&calc).map_err(in_employee)?;
         }
+    }
+    if bonus.is_some() || ytd.is_some() {
+        slip = payroll::calculate(&calc).map_err(in_employee)?;
     }
     Ok(Slip {
         kind: input.kind,

@@ -18,6 +18,10 @@ use serde_json::{Value, json};
 
 // Off-cycle bonus runs (US supplemental wages).
 mod bonus;
+// German bonus runs (sonstige Bezüge).
+mod bonus_de;
+// UK bonus runs (cumulative PAYE, NI aggregated per earnings period).
+mod bonus_gb;
 // Student loans and pensions (UK), Midijobs, Minijobs and Umlagen (Germany).
 mod deductions;
 // Payment files: SEPA, Bacs Standard 18 and NACHA, bank accounts shown masked.

@@ -19,8 +19,11 @@
 //! helper of [`super::fixed`] with the same rounding mode, commented at its place.
 //!
 //! Not implemented (the caller never sets them): Versorgungsbezüge (VBEZ ..., so FVB,
-//! FVBZ, ZVBEZ stay 0), Freibetrag/Hinzurechnungsbetrag (LZZFREIB, LZZHINZU), sonstige
-//! Bezüge (MSONST, SONSTB ...), the DBA outputs, and the daily LZZ 4.
+//! FVBZ, ZVBEZ stay 0), Freibetrag/Hinzurechnungsbetrag (LZZFREIB, LZZHINZU), the
+//! Fünftelregelung for Vergütungen für mehrjährige Tätigkeit and Entschädigungen
+//! (MVMT, VMT, ENTSCH), Vermögensbeteiligungen (MBV), the DBA outputs, and the daily
+//! LZZ 4. Sonstige Bezüge (MSONST with SONSTB and JRE4, JVBEZ = VBS = 0) are in
+//! [`run_sonstig`].
 
 use super::fixed::{div_down, div_up};
 
@@ -206,6 +209,86 @@ pub fn run(p: &Params, input: &Input) -> Output {
     }
 }
 
+/// Run the PAP for a sonstiger Bezug: MSONST of PAP 2025 and 2026 (called from MAIN
+/// after MBERECH) with its sub-steps MOSONST, MRE4SONST, STSMIN and MSOLZSTS, as
+/// named in `Lohnsteuer2025.xml` / `Lohnsteuer2026.xml` (the PDF page numbers of
+/// these steps, between MSOLZ on Seite 31 and UPTAB on Seite 38, were not verified
+/// offline), with JVBEZ = VBS = STERBE = MBV = JFREIB = JHINZU =
+/// JRE4ENT = SONSTENT = 0 (no Versorgungsbezüge, Freibeträge or
+/// Entschädigungen). `jre4` is the voraussichtlicher Jahresarbeitslohn without the
+/// sonstiger Bezug and `sonstb` the sonstiger Bezug, both in cents; `input.re4` and
+/// `input.lzz` are not used (MSONST sets LZZ = 1).
+///
+/// Returns STS (Lohnsteuer on the sonstiger Bezug), SOLZS and BKS in the fields
+/// `lstlzz`, `solzlzz` and `bk`.
+pub fn run_sonstig(p: &Params, input: &Input, jre4: i128, sonstb: i128) -> Output {
+    if sonstb <= 0 {
+        // MSONST: SONSTB = 0 (and MBV = 0): STS = SOLZS = BKS = 0.
+        return Output::default();
+    }
+    // MOSONST: the annual tax on JRE4 (ZRE4J = JRE4 / 100, 2 decimals: cents),
+    // through MRE4 (MRE4ALTE), MRE4ABZ, MZTABFB and MLSTJAHR; LSTOSO = ST * 100.
+    let without = Input {
+        lzz: Lzz::Jahr,
+        re4: jre4,
+        ..*input
+    };
+    let mut o = State::new(p, &without);
+    o.annual_tax();
+    let lstoso = o.st * 100;
+    // MRE4SONST: the same with ZRE4J = (JRE4 + SONSTB) / 100; the Vorsorgepauschale
+    // is figured on it too (ZRE4VP = ZRE4J, MBV = JRE4ENT = SONSTENT = 0);
+    // LSTSO = ST * 100.
+    let with = Input {
+        lzz: Lzz::Jahr,
+        re4: jre4 + sonstb,
+        ..*input
+    };
+    let mut s = State::new(p, &with);
+    s.annual_tax();
+    let lstso = s.st * 100;
+    // STS = ((LSTSO - LSTOSO) * f).divide(100, 0, ROUND_DOWN) * 100: whole euros.
+    // STSMIN: STS < 0 (only possible with MBV) becomes 0.
+    let sts = (div_down((lstso - lstoso) * s.i.f_milli, 1000 * 100) * 100).max(0);
+    // MSOLZSTS: the Freigrenze of the Solidaritätszuschlag is tested on the annual
+    // tax including the sonstiger Bezug, with the Kinderfreibeträge.
+    // SOLZSZVE = ZVE - KFB (ZKF > 0), else ZVE.
+    let solzszve = if s.i.zkf_tenths > 0 {
+        s.zve - s.kfb * 100
+    } else {
+        s.zve
+    };
+    // SOLZSZVE < 1: X = 0; else X = (SOLZSZVE / KZTAB).setScale(0, ROUND_DOWN).
+    s.x = if solzszve < 100 {
+        0
+    } else {
+        div_down(solzszve, 100 * s.kztab) * 100
+    };
+    if s.i.stkl < 5 {
+        s.uptab();
+    } else {
+        s.mst5_6();
+    }
+    // SOLZSBMG = (ST * f).setScale(0, ROUND_DOWN), compared with SOLZFREI * KZTAB
+    // (MSOLZ of MAIN multiplied it before MSONST runs).
+    let solzsbmg = div_down(s.st * s.i.f_milli, 1000);
+    // SOLZS = (STS * 5.5).divide(100, 0, ROUND_DOWN): no Milderungszone for sonstige
+    // Bezüge (§ 3 Absatz 4a SolZG 1995), 5.5 % once the Freigrenze is exceeded.
+    let solzs = if solzsbmg > p.solzfrei * s.kztab {
+        div_down(sts * 55, 1000)
+    } else {
+        0
+    };
+    // BKS = STS when R > 0: the Maßstabsteuer of a sonstiger Bezug is its Lohnsteuer
+    // (no Kinderfreibeträge).
+    let bks = if s.i.r { sts } else { 0 };
+    Output {
+        lstlzz: sts,
+        solzlzz: solzs,
+        bk: bks,
+    }
+}
+
 /// The PAP's internal fields. Suffix-free names follow the PAP; units in comments.
 struct State<'a> {
     p: &'a Params,
@@ -298,6 +381,17 @@ impl<'a> State<'a> {
         } else {
             self.pvsatzan -= self.i.pva * 2_500;
         }
+    }
+
+    /// The annual tax ST of MOSONST and MRE4SONST (LZZ = 1): MPARA, MRE4JL, MRE4
+    /// (MRE4ALTE), MRE4ABZ, MZTABFB and MLSTJAHR.
+    fn annual_tax(&mut self) {
+        self.mpara();
+        self.mre4jl();
+        self.mre4alte();
+        self.mre4abz();
+        self.mztabfb();
+        self.mlstjahr();
     }
 
     /// MRE4JL (PAP Seite 15): ZRE4J = RE4 scaled to a year, divide(…, 2, ROUND_DOWN).

@@ -217,17 +217,25 @@ fn bad_bonus_runs_are_refused_and_nothing_is_written() {
         404,
         &["employee NOBODY does not exist"],
     );
-    // The UK rules do not support bonuses yet: refused, even next to a US bonus.
+    // A bonus the UK rules cannot compute (an employee repaying a student loan):
+    // the whole run is refused, even next to a US bonus.
+    call(
+        &t,
+        &alice,
+        "set-employee",
+        json!({"id": "GB2", "name": "Student Loan", "country": "GB", "frequency": "monthly",
+               "salary": 3_600_000, "start-date": "2026-04-06",
+               "profile": {"tax-code": "1257L", "student-loan-plans": ["plan-2"]}}),
+    );
     fails(
         &t,
         &alice,
         "create-run",
-        bonus_run(json!({"US1": 100_000, "GB1": 100_000})),
+        bonus_run(json!({"US1": 100_000, "GB2": 100_000})),
         400,
         &[
-            "employee GB1",
-            "rules enabled for GB",
-            "do not support bonus",
+            "GB2",
+            "does not compute bonuses with student or postgraduate loans",
         ],
     );
     fails(
