@@ -458,6 +458,12 @@ mod tests {
             vec![-123_456, 9_990]
         );
         assert_eq!(lines[1].origin, "line 4");
+        // A chunk of a larger file: data rows name the file's lines, from 1001 here.
+        let lines = parse(text, &m, Currency::new("EUR").unwrap(), 998).unwrap();
+        assert_eq!(lines[0].origin, "line 1001");
+        let bad = "Kontoauszug\nDatum;Soll;Haben;Verwendungszweck\n02.01.2026;1.234,56;;Miete\n31.02.2026;;1;x\n";
+        let e = parse(bad, &m, Currency::new("EUR").unwrap(), 998).unwrap_err();
+        assert!(e.starts_with("line 1002:"), "{e}");
     }
 
     #[test]

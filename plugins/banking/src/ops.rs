@@ -274,7 +274,7 @@ fn store_statement(acct: &BankAccount, s: NewStatement) -> Result<StatementOut> 
                         == dedup;
                     let batch_mate = match (&s.batch, same_batch.get(&o.statement)) {
                         (None, _) => false,
-                        _ if !same => false,
+                        _ if !same || o.statement == id => false,
                         (Some(_), Some(known)) => *known,
                         (Some(b), None) => {
                             let mate =
