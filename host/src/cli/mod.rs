@@ -7,6 +7,7 @@
 mod audit;
 mod call;
 mod events;
+mod import;
 mod jobs;
 mod migrate;
 mod plugin;
@@ -174,6 +175,12 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Invoke a plugin operation for a tenant and print its JSON output.
     Call(call::CallArgs),
+    /// The ledger's helpers: import a journal of any size.
+    #[command(subcommand)]
+    Ledger(import::LedgerCommand),
+    /// The banking plugin's helpers: import a statement of any size.
+    #[command(subcommand)]
+    Banking(import::BankingCommand),
     /// Serve the HTTP API.
     Serve(serve::ServeArgs),
     /// Scheduled jobs: list, history, run now, retry.
@@ -329,6 +336,8 @@ fn run(cli: &Cli) -> Result<(), HostError> {
         Command::Plugin(plugin::PluginCommand::New(args)) => plugin::new(args),
         Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
         Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
+        Command::Ledger(cmd) => cli.global.open().and_then(|h| import::run_ledger(&h, cmd)),
+        Command::Banking(cmd) => cli.global.open().and_then(|h| import::run_banking(&h, cmd)),
         Command::Jobs(cmd) => cli.global.open().and_then(|h| jobs::run(&h, cmd)),
         Command::Events(cmd) => cli.global.open().and_then(|h| events::run(&h, cmd)),
         Command::Settings(cmd) => cli.global.open().and_then(|h| settings::run(&h, cmd)),

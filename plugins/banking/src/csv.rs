@@ -318,11 +318,22 @@ fn column<'a>(r: &'a Record, col: Option<usize>, what: &str) -> Result<&'a str, 
     }
 }
 
-/// The lines of a CSV statement in `currency`, read with `mapping`.
-pub fn parse(text: &str, mapping: &Mapping, currency: Currency) -> Result<Vec<ParsedLine>, String> {
+/// The lines of a CSV statement in `currency`, read with `mapping`. `line_offset` is
+/// added to the line numbers of data rows (not of the header rows), in errors and
+/// origins: a chunk of a larger file (`backoffice banking import`) names the file's
+/// lines.
+pub fn parse(
+    text: &str,
+    mapping: &Mapping,
+    currency: Currency,
+    line_offset: usize,
+) -> Result<Vec<ParsedLine>, String> {
     let delimiter = mapping.delimiter.chars().next().unwrap_or(',');
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let records = records(text, delimiter)?;
+    let mut records = records(text, delimiter)?;
+    for r in records.iter_mut().skip(mapping.skip_rows) {
+        r.line += line_offset;
+    }
     let mut out = Vec::new();
     for r in records.iter().skip(mapping.skip_rows) {
         let at = |e: String| format!("line {}: {e}", r.line);
@@ -417,7 +428,7 @@ mod tests {
         let m = mapping();
         m.check().unwrap();
         let text = "Date,Amount,Reference,Payee,Memo\n05/01/2026,120.00,INV-2026-0001,Acme Retail Ltd,Faster payment\n06/01/2026,-4.5,,Coffee Shop,\n";
-        let lines = parse(text, &m, gbp()).unwrap();
+        let lines = parse(text, &m, gbp(), 0).unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].date, Date::new(2026, 1, 5).unwrap());
         assert_eq!(lines[0].amount, 12_000);
@@ -441,19 +452,25 @@ mod tests {
         .unwrap();
         m.check().unwrap();
         let text = "Kontoauszug\nDatum;Soll;Haben;Verwendungszweck\n02.01.2026;1.234,56;;Miete\n03.01.2026;;99,9;RE-17\n";
-        let lines = parse(text, &m, Currency::new("EUR").unwrap()).unwrap();
+        let lines = parse(text, &m, Currency::new("EUR").unwrap(), 0).unwrap();
         assert_eq!(
             lines.iter().map(|l| l.amount).collect::<Vec<_>>(),
             vec![-123_456, 9_990]
         );
         assert_eq!(lines[1].origin, "line 4");
+        // A chunk of a larger file: data rows name the file's lines, from 1001 here.
+        let lines = parse(text, &m, Currency::new("EUR").unwrap(), 998).unwrap();
+        assert_eq!(lines[0].origin, "line 1001");
+        let bad = "Kontoauszug\nDatum;Soll;Haben;Verwendungszweck\n02.01.2026;1.234,56;;Miete\n31.02.2026;;1;x\n";
+        let e = parse(bad, &m, Currency::new("EUR").unwrap(), 998).unwrap_err();
+        assert!(e.starts_with("line 1002:"), "{e}");
     }
 
     #[test]
     fn bad_rows_are_refused_with_their_line() {
         let m = mapping();
         let bad = |text: &str, want: &[&str]| {
-            let e = parse(text, &m, gbp()).unwrap_err();
+            let e = parse(text, &m, gbp(), 0).unwrap_err();
             for w in want {
                 assert!(e.contains(w), "{e:?} lacks {w:?}");
             }

@@ -72,6 +72,10 @@ pub struct Statement {
     pub lines: u64,
     pub duplicates: Vec<Duplicate>,
     pub imported_at: String,
+    /// The file this statement is a chunk of (`backoffice banking import`): lines of
+    /// statements of the same batch are never duplicates of each other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 /// A line of a file that was already imported for the account.

@@ -215,6 +215,7 @@ struct NewStatement {
     opening: Option<i64>,
     closing: Option<(i64, Date)>,
     lines: Vec<ParsedLine>,
+    batch: Option<String>,
 }
 
 /// Store one statement of `acct`: refused when its id was imported before; lines
@@ -240,6 +241,8 @@ fn store_statement(acct: &BankAccount, s: NewStatement) -> Result<StatementOut> 
     let mut duplicates = Vec::new();
     let mut last_seq = storage::get::<u64>("seq/line")?.unwrap_or(0);
     let mut max_date = None;
+    // Statements already found to be (or not to be) of this statement's batch.
+    let mut same_batch: std::collections::BTreeMap<String, bool> = Default::default();
     for p in s.lines {
         max_date = max_date.max(Some(p.date));
         let dedup = p.dedup_key();
@@ -269,7 +272,18 @@ fn store_statement(acct: &BankAccount, s: NewStatement) -> Result<StatementOut> 
                     }
                     .dedup_key()
                         == dedup;
-                    if same && o.statement != id {
+                    let batch_mate = match (&s.batch, same_batch.get(&o.statement)) {
+                        (None, _) => false,
+                        _ if !same || o.statement == id => false,
+                        (Some(_), Some(known)) => *known,
+                        (Some(b), None) => {
+                            let mate =
+                                statement(&o.statement)?.batch.as_deref() == Some(b.as_str());
+                            same_batch.insert(o.statement.clone(), mate);
+                            mate
+                        }
+                    };
+                    if same && o.statement != id && !batch_mate {
                         duplicate_of = Some(other);
                         break key;
                     }
@@ -326,6 +340,7 @@ fn store_statement(acct: &BankAccount, s: NewStatement) -> Result<StatementOut> 
         lines: imported,
         duplicates,
         imported_at: now(),
+        batch: s.batch,
     };
     storage::put(&sid_key, &id)?;
     storage::put(&format!("stmt/{n:012}"), &st)?;
@@ -367,6 +382,11 @@ pub struct CsvIn {
     opening_balance: Option<Number>,
     closing_balance: Option<Number>,
     closing_date: Option<Date>,
+    /// The file this content is a chunk of (see `Statement::batch`).
+    batch: Option<String>,
+    /// Added to the line numbers of data rows in errors and origins (the file line of
+    /// the chunk's first data row minus the header rows minus one).
+    line_offset: Option<usize>,
 }
 
 pub fn import_csv(input: CsvIn) -> Result<Imported> {
@@ -378,8 +398,13 @@ pub fn import_csv(input: CsvIn) -> Result<Imported> {
         ))
     })?;
     let currency = Currency::new(&acct.currency)?;
-    let lines = crate::csv::parse(&input.content, &mapping, currency)
-        .map_err(|e| Error::invalid(format!("{e}; nothing was imported")))?;
+    let lines = crate::csv::parse(
+        &input.content,
+        &mapping,
+        currency,
+        input.line_offset.unwrap_or(0),
+    )
+    .map_err(|e| Error::invalid(format!("{e}; nothing was imported")))?;
     if lines.is_empty() {
         return Err(Error::invalid(format!(
             "the file has no lines after the {} header rows of mapping {}; nothing was imported",
@@ -410,6 +435,10 @@ pub fn import_csv(input: CsvIn) -> Result<Imported> {
                 .transpose()?,
             closing: closing.zip(closing_date),
             lines,
+            batch: input
+                .batch
+                .map(|b| b.trim().to_owned())
+                .filter(|b| !b.is_empty()),
         },
     )?;
     Ok(Imported {
@@ -481,6 +510,7 @@ pub fn import_camt(input: CamtIn) -> Result<Imported> {
                 to: c.to,
                 opening: c.opening.map(|o| o.0),
                 closing: c.closing,
+                batch: None,
                 lines: c.lines,
             },
         )?);
@@ -528,6 +558,7 @@ pub fn import_ofx(input: CamtIn) -> Result<Imported> {
                 to: c.to,
                 opening: None,
                 closing: c.closing,
+                batch: None,
                 lines: c.lines,
             },
         )?);

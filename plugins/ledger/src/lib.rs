@@ -71,9 +71,13 @@ pub(crate) fn invalid(e: String) -> Error {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct ImportInput {
     journal: String,
+    /// Makes the import idempotent: a second import with the same key and journal
+    /// writes nothing and answers the first one's output with `replayed: true`
+    /// (`backoffice ledger import` gives one per chunk).
+    idempotency_key: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct ImportOutput {
     entries: usize,
@@ -82,6 +86,30 @@ struct ImportOutput {
     accounts_created: Vec<String>,
     commodities_created: Vec<String>,
     prices: usize,
+    /// The key was used before for this journal: nothing was written now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    replayed: bool,
+}
+
+/// What an import's idempotency key recorded (`imp/<key>`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ImportRecord {
+    /// Length and FNV-1a digest of the journal text.
+    digest: String,
+    output: ImportOutput,
+}
+
+/// A cheap fingerprint of the journal text: its length and 64-bit FNV-1a hash. The key
+/// (chosen by the client) says which import this is; the fingerprint only catches a key
+/// reused for a different journal.
+fn fingerprint(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{}-{h:016x}", text.len())
 }
 
 struct Known {
@@ -122,6 +150,27 @@ impl import::Known for Known {
 }
 
 fn import_journal(input: ImportInput) -> Result<ImportOutput> {
+    let key = input.idempotency_key.as_deref().map(str::trim);
+    if let Some(k) = key {
+        if k.is_empty() || k.len() > 200 {
+            return Err(Error::invalid(
+                "idempotency-key must be 1 to 200 characters",
+            ));
+        }
+        if let Some(rec) = storage::get::<ImportRecord>(&format!("imp/{k}"))? {
+            if rec.digest != fingerprint(&input.journal) {
+                return Err(Error::conflict(format!(
+                    "idempotency key {k:?} was already used to import a different journal (entries {} to {}); nothing was imported",
+                    rec.output.first_id.as_deref().unwrap_or("-"),
+                    rec.output.last_id.as_deref().unwrap_or("-")
+                )));
+            }
+            return Ok(ImportOutput {
+                replayed: true,
+                ..rec.output
+            });
+        }
+    }
     let parsed = journal::parse(&input.journal)
         .map_err(|e| Error::invalid(format!("the journal was not imported: {e}")))?;
     let mut known = Known {
@@ -187,12 +236,24 @@ fn import_journal(input: ImportInput) -> Result<ImportOutput> {
     for e in &written {
         posting::emit("ledger.entry-posted", e)?;
     }
-    Ok(ImportOutput {
+    let output = ImportOutput {
         prices: plan.prices.len(),
         entries: written.len(),
         first_id: written.first().map(|e| e.id.clone()),
         last_id: written.last().map(|e| e.id.clone()),
         accounts_created: plan.accounts.into_iter().map(|(n, _)| n).collect(),
         commodities_created: plan.commodities.into_iter().map(|(c, _)| c).collect(),
-    })
+        replayed: false,
+    };
+    if let Some(k) = key {
+        // Written in the same call, so the host's transaction commits it with the
+        // entries or not at all.
+        let rec = ImportRecord {
+            digest: fingerprint(&input.journal),
+            output,
+        };
+        storage::put(&format!("imp/{k}"), &rec)?;
+        return Ok(rec.output);
+    }
+    Ok(output)
 }

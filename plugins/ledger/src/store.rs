@@ -4,6 +4,8 @@
 //! * `cmdty/<code>`: a custom commodity's precision (ISO currencies need none);
 //! * `seq`: the last entry sequence number; `entry/<seq:012>`: an [`Entry`];
 //! * `idem/<key>`: the entry an idempotency key produced and the request's content;
+//! * `imp/<key>`: what an `import-journal` with an idempotency key wrote (its output and
+//!   a fingerprint of the journal);
 //! * `rev/<entry id>`: the id of the entry that reverses it;
 //! * `lock`: the lock date;
 //! * `price/<commodity>/<currency>/<yyyy-mm-dd>`: a market [`Price`];

@@ -10,6 +10,7 @@ mod audit_chain;
 mod background;
 mod banking;
 mod batch;
+mod big_import;
 mod busy;
 mod cli;
 mod compliance;
