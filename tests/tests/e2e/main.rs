@@ -28,7 +28,6 @@ mod ledger_hledger;
 mod lifecycle;
 mod multihost;
 mod payroll;
-mod payroll_filings;
 mod plugins_call;
 mod postgres;
 mod read_only;

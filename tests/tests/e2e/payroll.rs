@@ -28,6 +28,8 @@ mod deductions;
 mod payments;
 // Dry runs of an approval (issue 17).
 mod preview;
+// Filings: Form 941, W-2, RTI FPS, Lohnsteuer-Anmeldung (issue 22, item 6).
+mod filings;
 mod us_states;
 
 /// A host with the ledger, payroll and the three rules plugins enabled for "acme".
@@ -88,6 +90,41 @@ fn nothing_was_paid(t: &TestHost, who: &Principal) {
         .call("acme", "ledger", "trial-balance", json!({}))
         .unwrap();
     assert_eq!(trial["balanced"], true);
+}
+
+/// The creator of run `id` may not approve it (segregation of duties); `approver`
+/// does. Answers the approval, the entry it posted and the entry's amounts per account.
+fn approve_by_second_person(
+    t: &TestHost,
+    creator: &Principal,
+    approver: &Principal,
+    id: &Value,
+) -> (Value, Value, BTreeMap<String, i64>) {
+    fails(
+        t,
+        creator,
+        "approve-run",
+        json!({"id": id}),
+        403,
+        &["segregation of duties"],
+    );
+    let posted = call(t, approver, "approve-run", json!({"id": id}));
+    assert_eq!(posted["status"], "posted");
+    let entry = t
+        .call(
+            "acme",
+            "ledger",
+            "get-entry",
+            json!({"id": posted["ledger-entry"]}),
+        )
+        .unwrap();
+    let mut by_account: BTreeMap<String, i64> = BTreeMap::new();
+    for p in entry["postings"].as_array().unwrap() {
+        *by_account
+            .entry(p["account"].as_str().unwrap().to_string())
+            .or_insert(0) += p["amount"].as_i64().unwrap();
+    }
+    (posted, entry, by_account)
 }
 
 fn lines(slip: &Value) -> BTreeMap<String, i64> {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{call, clerk, fails, hire, host, lines, nothing_was_paid};
+use super::{approve_by_second_person, call, clerk, fails, hire, host, lines, nothing_was_paid};
 
 fn regular(t: &backoffice_tests::TestHost, month: &str, last: &str) -> Value {
     let alice = clerk("alice");
@@ -98,30 +98,7 @@ fn a_german_bonus_run_is_taxed_by_the_annual_table_and_posted() {
     assert_eq!(slip["payslip"], what_if);
 
     // A second person approves; one balanced entry.
-    fails(
-        &t,
-        &alice,
-        "approve-run",
-        json!({"id": bonus["id"]}),
-        403,
-        &["segregation of duties"],
-    );
-    let posted = call(&t, &bob, "approve-run", json!({"id": bonus["id"]}));
-    assert_eq!(posted["status"], "posted");
-    let entry = t
-        .call(
-            "acme",
-            "ledger",
-            "get-entry",
-            json!({"id": posted["ledger-entry"]}),
-        )
-        .unwrap();
-    let mut by_account: BTreeMap<String, i64> = BTreeMap::new();
-    for p in entry["postings"].as_array().unwrap() {
-        *by_account
-            .entry(p["account"].as_str().unwrap().to_string())
-            .or_insert(0) += p["amount"].as_i64().unwrap();
-    }
+    let (_, entry, by_account) = approve_by_second_person(&t, &alice, &bob, &bonus["id"]);
     assert_eq!(
         by_account,
         BTreeMap::from([

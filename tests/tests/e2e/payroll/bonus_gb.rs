@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{call, clerk, fails, hire, host, lines, nothing_was_paid};
+use super::{approve_by_second_person, call, clerk, fails, hire, host, lines, nothing_was_paid};
 
 fn bonus_run(bonuses: Value) -> Value {
     json!({"frequency": "monthly", "period-start": "2026-04-01", "period-end": "2026-04-30",
@@ -79,30 +79,7 @@ fn a_uk_bonus_is_aggregated_with_the_months_pay_and_posted() {
     );
     assert_eq!(slip["payslip"], what_if);
 
-    fails(
-        &t,
-        &alice,
-        "approve-run",
-        json!({"id": bonus["id"]}),
-        403,
-        &["segregation of duties"],
-    );
-    let posted = call(&t, &bob, "approve-run", json!({"id": bonus["id"]}));
-    assert_eq!(posted["status"], "posted");
-    let entry = t
-        .call(
-            "acme",
-            "ledger",
-            "get-entry",
-            json!({"id": posted["ledger-entry"]}),
-        )
-        .unwrap();
-    let mut by_account: BTreeMap<String, i64> = BTreeMap::new();
-    for p in entry["postings"].as_array().unwrap() {
-        *by_account
-            .entry(p["account"].as_str().unwrap().to_string())
-            .or_insert(0) += p["amount"].as_i64().unwrap();
-    }
+    let (_, entry, by_account) = approve_by_second_person(&t, &alice, &bob, &bonus["id"]);
     assert_eq!(
         by_account,
         BTreeMap::from([

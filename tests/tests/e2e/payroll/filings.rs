@@ -5,68 +5,13 @@
 //! run in the period, a run or period without employees of the country, a draft,
 //! an unknown run).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "a failed unwrap fails the test with its message"
-)]
-
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use backoffice_host::auth::Principal;
-use backoffice_host::runtime::Limits;
 use backoffice_tests::{TestHost, user};
 use serde_json::{Value, json};
 
-fn host() -> TestHost {
-    let t = TestHost::with_limits(Limits {
-        call_deadline: Duration::from_secs(10),
-        ..Limits::default()
-    });
-    for file in [
-        "ledger",
-        "payroll_us",
-        "payroll_gb",
-        "payroll_de",
-        "payroll",
-    ] {
-        t.install(file);
-    }
-    t.host
-        .create_tenant("acme", None, Some("America/New_York"))
-        .unwrap();
-    for plugin in [
-        "ledger",
-        "payroll-us",
-        "payroll-gb",
-        "payroll-de",
-        "payroll",
-    ] {
-        t.host.enable(plugin, "acme").unwrap();
-    }
-    t
-}
-
-fn clerk(name: &str) -> Principal {
-    user(name, &["payroll.*", "ledger.*"])
-}
-
-fn call(t: &TestHost, who: &Principal, op: &str, input: Value) -> Value {
-    t.call_as("acme", "payroll", op, input, who)
-        .unwrap_or_else(|e| panic!("{op} failed: {e}"))
-}
-
-/// The call fails with `status` and a message containing every fragment.
-fn fails(t: &TestHost, who: &Principal, op: &str, input: Value, status: u16, fragments: &[&str]) {
-    let err = t
-        .call_as("acme", "payroll", op, input.clone(), who)
-        .expect_err(&format!("{op} {input} should fail"));
-    let msg = err.to_string();
-    assert_eq!(err.http_status(), status, "{msg}");
-    for f in fragments {
-        assert!(msg.contains(f), "{msg:?} lacks {f:?}");
-    }
-}
+use super::{call, clerk, fails, host};
 
 fn hire(t: &TestHost, who: &Principal, id: &str, country: &str, salary: i64, profile: Value) {
     call(
