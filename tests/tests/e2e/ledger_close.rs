@@ -11,28 +11,15 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::time::Duration;
 
-use backoffice_host::runtime::Limits;
 use backoffice_tests::{TestHost, user};
 use serde_json::{Value, json};
+
+use crate::ledger_hledger::{call, host};
 
 /// Per (account, commodity): the amount as a decimal string with the commodity's
 /// decimals.
 type Table = BTreeMap<(String, String), String>;
-
-fn host() -> TestHost {
-    TestHost::with_limits(Limits {
-        call_deadline: Duration::from_secs(20),
-        ..Limits::default()
-    })
-    .with_plugin("ledger", "ledger", &["acme"])
-}
-
-fn call(t: &TestHost, op: &str, input: Value) -> Value {
-    t.call("acme", "ledger", op, input)
-        .unwrap_or_else(|e| panic!("{op} failed: {e}"))
-}
 
 /// The call fails with 400 and a message containing every fragment.
 fn refused(t: &TestHost, op: &str, input: Value, fragments: &[&str]) {

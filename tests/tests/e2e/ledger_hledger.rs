@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 /// Per (account, commodity): the amount as a normalised decimal string.
 type Table = BTreeMap<(String, String), String>;
 
-fn host() -> TestHost {
+/// A host with the ledger enabled for "acme" and a deadline for large journals
+/// (also used by `ledger_close`).
+pub(crate) fn host() -> TestHost {
     TestHost::with_limits(Limits {
         call_deadline: Duration::from_secs(20),
         ..Limits::default()
@@ -27,7 +29,7 @@ fn host() -> TestHost {
     .with_plugin("ledger", "ledger", &["acme"])
 }
 
-fn call(t: &TestHost, op: &str, input: Value) -> Value {
+pub(crate) fn call(t: &TestHost, op: &str, input: Value) -> Value {
     t.call("acme", "ledger", op, input)
         .unwrap_or_else(|e| panic!("{op} failed: {e}"))
 }
