@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{call, clerk, fails, host, lines, nothing_was_paid};
+use super::{approve_by_second_person, call, clerk, fails, host, lines, nothing_was_paid};
 use backoffice_tests::TestHost;
 
 fn hire(t: &TestHost, id: &str, salary: i64, profile: Value) -> Value {
@@ -115,22 +115,7 @@ fn us_401k_section_125_pa_futa_and_suta_are_paid_and_posted() {
         "{tx:?}"
     );
 
-    let posted = call(&t, &bob, "approve-run", json!({"id": run["id"]}));
-    assert_eq!(posted["status"], "posted", "{posted}");
-    let entry = t
-        .call(
-            "acme",
-            "ledger",
-            "get-entry",
-            json!({"id": posted["ledger-entry"]}),
-        )
-        .unwrap();
-    let mut by_account: BTreeMap<String, i64> = BTreeMap::new();
-    for p in entry["postings"].as_array().unwrap() {
-        *by_account
-            .entry(p["account"].as_str().unwrap().to_string())
-            .or_insert(0) += p["amount"].as_i64().unwrap();
-    }
+    let (_, _, by_account) = approve_by_second_person(&t, &alice, &bob, &run["id"]);
     assert_eq!(by_account.values().sum::<i64>(), 0, "{by_account:?}");
     let trial = t
         .call("acme", "ledger", "trial-balance", json!({}))
