@@ -61,6 +61,9 @@ pub struct ApiConfig {
     /// Proxies whose `X-Forwarded-For` names the client (see `api/client.rs`); from
     /// any other peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// SHA-256 of the token a scraper sends to `GET /metrics` (besides system
+    /// administrators' tokens); none: only system administrators may scrape.
+    pub metrics_token: Option<[u8; 32]>,
 }
 
 impl Default for ApiConfig {
@@ -74,6 +77,7 @@ impl Default for ApiConfig {
             rate_limit: 100.0,
             rate_burst: 200,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -713,6 +717,56 @@ async fn openapi_document(
     ))
 }
 
+/// The metrics for Prometheus: with the metrics token or a system administrator's
+/// token (`serve --metrics-listen` serves them without a token on a separate address).
+async fn metrics(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::response::Response> {
+    use subtle::ConstantTimeEq;
+    let token = bearer(&headers)?;
+    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).into();
+    let scraper = state
+        .config
+        .metrics_token
+        .is_some_and(|want| bool::from(want.ct_eq(&digest)));
+    let text = blocking(&state, move |host| {
+        if !scraper {
+            let caller = host.authenticate(&token)?;
+            if !caller.is_system_admin() {
+                return Err(HostError::Forbidden(
+                    "/metrics needs the metrics token (serve --metrics-token-file) or a system administrator's token".into(),
+                ));
+            }
+        }
+        crate::metrics::render(host)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
+}
+
+/// The routes of `serve --metrics-listen`: `/metrics` without a token, nothing else.
+pub fn metrics_app(host: Arc<Host>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(host): State<Arc<Host>>| async move {
+                let rendered =
+                    tokio::task::spawn_blocking(move || crate::metrics::render(&host)).await;
+                match rendered {
+                    Ok(Ok(text)) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text)
+                        .into_response(),
+                    Ok(Err(e)) => ApiError::from(e).into_response(),
+                    Err(e) => {
+                        ApiError::from(HostError::Internal(format!("metrics: {e}"))).into_response()
+                    }
+                }
+            }),
+        )
+        .fallback(not_found)
+        .with_state(host)
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -746,6 +800,7 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi_document))
+        .route("/metrics", get(metrics))
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
         .route("/v1/me", get(me))
@@ -822,6 +877,8 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
+        // Outermost, so refusals of the layers above (429, 408) are counted too.
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 

@@ -928,6 +928,18 @@ impl Slot {
 }
 
 impl Queue {
+    /// Links waiting to be written: changes' links being chained now and read links
+    /// queued for the writer thread (for `/metrics`).
+    pub(crate) fn depth(&self) -> u64 {
+        let pending = self.pending.lock().map_or(0, |p| p.len() as u64);
+        let later = self
+            .later
+            .state
+            .lock()
+            .map_or(0, |s| s.queued.saturating_sub(s.handled));
+        pending + later
+    }
+
     /// Append `entry` to its chain; returns once it is committed. Entries for tenants
     /// that do not exist are logged instead of chained.
     pub(crate) fn record(&self, host: &Host, entry: Entry) -> HostResult<()> {

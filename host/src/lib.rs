@@ -36,6 +36,7 @@ mod host;
 pub mod identity;
 mod invoke;
 pub mod lifecycle;
+pub mod metrics;
 pub use backoffice_core::manifest;
 mod optimistic;
 pub mod package;

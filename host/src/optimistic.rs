@@ -697,6 +697,7 @@ impl Transaction for OptimisticTx {
         fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>>;
         fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>>;
         fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>>;
+        fn work_depth(&mut self, now_ms: i64) -> Result<crate::store::WorkDepth>;
         fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>;
         fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
         fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>>;

@@ -56,10 +56,43 @@ pub struct ServeArgs {
         value_parser = crate::api::parse_trusted_proxy
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// A file holding the token Prometheus sends to GET /metrics (as a bearer token);
+    /// the host keeps only its SHA-256. Without it only system administrators'
+    /// tokens may read /metrics.
+    #[arg(long, env = "BACKOFFICE_METRICS_TOKEN_FILE", value_name = "PATH")]
+    metrics_token_file: Option<std::path::PathBuf>,
+    /// Also serve GET /metrics, without a token, on this separate address (for a
+    /// scraper on a private network; keep it off the public one).
+    #[arg(long, env = "BACKOFFICE_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+}
+
+/// The SHA-256 of the token in `path` (surrounding white space ignored).
+fn metrics_token(path: &std::path::Path) -> Result<[u8; 32], HostError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        HostError::InvalidInput(format!(
+            "cannot read the metrics token file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let token = text.trim();
+    if token.len() < 16 {
+        return Err(HostError::InvalidInput(format!(
+            "the metrics token in {} is {} characters long; use at least 16 random characters (for example `openssl rand -hex 32`)",
+            path.display(),
+            token.len()
+        )));
+    }
+    Ok(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).into())
 }
 
 pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
     config.session_ttl = parse_duration(&args.session_ttl)?;
+    let metrics_token = args
+        .metrics_token_file
+        .as_deref()
+        .map(metrics_token)
+        .transpose()?;
     // Every thread of the runtime may run plugin calls (the blocking pool, the
     // worker): each gets the stack a chain of nested calls needs (`runtime::stack`).
     let stack = config.limits.native_stack_bytes();
@@ -94,6 +127,7 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
         rate_limit: args.rate_limit.max(0.0),
         rate_burst: args.rate_burst.max(1),
         trusted_proxies: args.trusted_proxies.clone(),
+        metrics_token,
     };
     if !api.trusted_proxies.is_empty() {
         let proxies: Vec<String> = api
@@ -102,6 +136,22 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
             .map(ToString::to_string)
             .collect();
         tracing::info!(proxies = %proxies.join(", "), "taking client addresses from X-Forwarded-For of these proxies");
+    }
+    if let Some(addr) = args.metrics_listen {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|e| {
+                HostError::Internal(format!("cannot listen on {addr} for metrics: {e}"))
+            })?;
+        let addr = listener.local_addr().unwrap_or(addr);
+        eprintln!("backoffice metrics on http://{addr}/metrics");
+        let app = crate::api::metrics_app(host.clone());
+        // Ends with the runtime, when the API server has stopped.
+        runtime.spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
     }
     let served = runtime.block_on(crate::api::serve(host.clone(), args.listen, api));
     stop.store(true, Ordering::Relaxed);

@@ -123,6 +123,11 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// Linear memories the pool holds for `component_slots` component instances.
+pub(crate) fn memory_slots(component_slots: u64) -> u64 {
+    component_slots * 2
+}
+
 impl Runtime {
     /// A runtime keeping compiled code under `cache_dir`.
     pub fn new(limits: Limits, cache_dir: &Path) -> wasmtime::Result<Self> {
@@ -139,7 +144,7 @@ impl Runtime {
         // canonical-ABI shims) and one or two memories.
         pool.total_core_instances(slots * 16);
         pool.max_core_instances_per_component(32);
-        pool.total_memories(slots * 2);
+        pool.total_memories(memory_slots(u64::from(slots)) as u32);
         pool.max_memories_per_component(4);
         pool.total_tables(slots * 8);
         pool.max_tables_per_component(16);

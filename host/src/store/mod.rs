@@ -40,7 +40,7 @@ pub use sqlite::Durability;
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
 pub use webhooks::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};
-pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun};
+pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, WorkDepth};
 
 use serde::Serialize;
 
@@ -495,6 +495,9 @@ pub trait Transaction: Send {
     fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>>;
     /// Revive a failed (dead-lettered) job to run at `now_ms`; whether it was failed.
     fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
+    /// How much durable work waits at `now_ms`, over every tenant this transaction
+    /// covers (a tenant-bound one: that tenant's).
+    fn work_depth(&mut self, now_ms: i64) -> Result<WorkDepth>;
 
     /// Events not yet expanded into deliveries, oldest first.
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>;

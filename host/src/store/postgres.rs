@@ -991,6 +991,14 @@ impl Transaction for PgTx {
         postgres_work::job_retry(self.c()?, id, now_ms)
     }
 
+    fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
+        let row = self
+            .c()?
+            .query_one(super::work::WORK_DEPTH_SQL, &[&now_ms])?;
+        let counts: [i64; 8] = std::array::from_fn(|i| row.get(i));
+        Ok(super::WorkDepth::from_counts(counts))
+    }
+
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
         postgres_work::event_unfanned(self.c()?, limit)
     }

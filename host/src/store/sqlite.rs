@@ -474,7 +474,11 @@ impl Db {
         } else if batch.members() == 0 {
             conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())
         } else {
-            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+            let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+            if committed.is_ok() {
+                crate::metrics::commit_batch(batch.members());
+            }
+            committed
         };
         match &outcome {
             Ok(()) => self.release(conn),
@@ -1092,6 +1096,23 @@ impl Transaction for FileTx {
 
     fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
         sqlite_work::job_retry(self.conn()?, id, now_ms)
+    }
+
+    fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
+        let mut stmt = self.conn()?.prepare_cached(super::work::WORK_DEPTH_SQL)?;
+        let counts = stmt.query_row(params![now_ms], |r| {
+            Ok([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ])
+        })?;
+        Ok(super::WorkDepth::from_counts(counts))
     }
 
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {

@@ -1066,6 +1066,14 @@ impl Transaction for RoutedTx {
     fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
         self.any_by_id(id, |tx| tx.job_retry(id, now_ms))
     }
+    fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
+        let tenants = self.all_tenants()?;
+        let mut total = super::WorkDepth::default();
+        for depth in self.each(tenants, |tx| tx.work_depth(now_ms))? {
+            total.add(&depth);
+        }
+        Ok(total)
+    }
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
         self.gather(limit, |tx, left| tx.event_unfanned(left))
     }

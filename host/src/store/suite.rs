@@ -64,6 +64,7 @@ pub const CASES: &[(&str, Case)] = &[
         "webhook_deliveries_fan_out_once_and_keep_their_id",
         webhook_deliveries_fan_out_once_and_keep_their_id,
     ),
+    ("work_depth_counts_what_waits", work_depth_counts_what_waits),
 ];
 
 /// The companies "acme" and "globex": tenant rows come first, as a host creates them.
@@ -605,6 +606,82 @@ pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
     assert!(tx.delivery_retry(dead.id, 40).unwrap());
     assert!(!tx.delivery_retry(dead.id, 40).unwrap(), "only dead ones");
     tx.commit().unwrap();
+}
+
+pub fn work_depth_counts_what_waits(storage: &dyn Storage) {
+    given_tenants(storage);
+    let depth = |now: i64| storage.begin_read().unwrap().work_depth(now).unwrap();
+    assert_eq!(depth(0), WorkDepth::default(), "nothing waits yet");
+
+    let mut tx = storage.begin().unwrap();
+    let due = tx
+        .job_insert_once("acme", "payroll", "close", "{}", 1_000)
+        .unwrap();
+    tx.job_insert_once("acme", "payroll", "close", "{}", 50_000)
+        .unwrap();
+    tx.job_insert_once("globex", "payroll", "close", "{}", 500)
+        .unwrap();
+    tx.commit().unwrap();
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let event = tx
+        .event_append(&NewEvent {
+            tenant: "acme".into(),
+            topic: "ledger.posted".into(),
+            payload: "{}".into(),
+            plugin: "ledger".into(),
+            version: "1.0.0".into(),
+            created_at_ms: 0,
+        })
+        .unwrap();
+    tx.commit().unwrap();
+    let before = depth(2_000);
+    assert_eq!(
+        (before.jobs_due, before.events_unfanned),
+        (2, 1),
+        "two runs are due at 2 s (one per tenant), one is later: {before:?}"
+    );
+    assert_eq!(depth(100).jobs_due, 0, "{:?}", depth(100));
+
+    // Fanned out to two subscribers: two deliveries wait; one dies.
+    let mut tx = storage.begin().unwrap();
+    tx.event_fan_out(&event, &["reports".into(), "audit".into()], 10)
+        .unwrap();
+    tx.commit().unwrap();
+    let fanned = depth(2_000);
+    assert_eq!(
+        (fanned.events_unfanned, fanned.deliveries_pending),
+        (0, 2),
+        "{fanned:?}"
+    );
+    let mut tx = storage.begin().unwrap();
+    let claimed = tx.delivery_claim(20, 1_000, "a", 1).unwrap();
+    let (delivery, _) = &claimed[0];
+    let dead = Finish::Dead {
+        error: "boom".into(),
+    };
+    assert!(tx.delivery_finish(delivery.id, "a", 30, &dead).unwrap());
+    // The due acme run fails for good: a dead letter, no longer due.
+    let jobs = tx.job_claim(2_000, 10_000, "a", 10).unwrap();
+    let (job, run) = jobs.iter().find(|(j, _)| j.id == due).unwrap();
+    assert!(tx.job_finish(job.id, *run, "a", 1, &dead).unwrap());
+    tx.commit().unwrap();
+    let after = depth(2_000);
+    assert_eq!(
+        (
+            after.deliveries_pending,
+            after.deliveries_dead,
+            after.jobs_due,
+            after.jobs_running,
+            after.jobs_failed
+        ),
+        (1, 1, 0, 1, 1),
+        "globex's run is leased until 10 s: {after:?}"
+    );
+    assert_eq!(
+        depth(10_000).jobs_due,
+        1,
+        "a run whose lease ran out is due again"
+    );
 }
 
 pub fn identity_and_audit_rows(storage: &dyn Storage) {

@@ -121,3 +121,66 @@ pub struct JobFilter {
     /// Only this plugin's.
     pub plugin: Option<String>,
 }
+
+/// How much durable work is waiting, summed over every tenant (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkDepth {
+    /// Scheduled jobs whose time has come and that no worker has claimed yet.
+    pub jobs_due: u64,
+    /// Jobs a worker has claimed and not finished (their lease holds).
+    pub jobs_running: u64,
+    /// Jobs that failed every attempt (dead letters).
+    pub jobs_failed: u64,
+    /// Events not yet expanded into deliveries.
+    pub events_unfanned: u64,
+    /// Event deliveries to subscribing plugins still to be made.
+    pub deliveries_pending: u64,
+    /// Event deliveries that failed every attempt.
+    pub deliveries_dead: u64,
+    /// Webhook deliveries still to be sent.
+    pub webhooks_pending: u64,
+    /// Webhook deliveries that failed every attempt.
+    pub webhooks_dead: u64,
+}
+
+impl WorkDepth {
+    /// Add another scope's counts (one tenant file's) to these.
+    pub fn add(&mut self, other: &WorkDepth) {
+        self.jobs_due += other.jobs_due;
+        self.jobs_running += other.jobs_running;
+        self.jobs_failed += other.jobs_failed;
+        self.events_unfanned += other.events_unfanned;
+        self.deliveries_pending += other.deliveries_pending;
+        self.deliveries_dead += other.deliveries_dead;
+        self.webhooks_pending += other.webhooks_pending;
+        self.webhooks_dead += other.webhooks_dead;
+    }
+
+    /// From the counts of [`WORK_DEPTH_SQL`], in its column order.
+    pub(super) fn from_counts(c: [i64; 8]) -> WorkDepth {
+        let n = |i: usize| u64::try_from(c[i]).unwrap_or(0);
+        WorkDepth {
+            jobs_due: n(0),
+            jobs_running: n(1),
+            jobs_failed: n(2),
+            events_unfanned: n(3),
+            deliveries_pending: n(4),
+            deliveries_dead: n(5),
+            webhooks_pending: n(6),
+            webhooks_dead: n(7),
+        }
+    }
+}
+
+/// The counts of [`WorkDepth`] at `$1` (now, ms), one statement for both backends
+/// (SQLite reads `$1` as the first parameter too).
+pub(super) const WORK_DEPTH_SQL: &str = "SELECT
+    (SELECT count(*) FROM jobs WHERE state = 'scheduled' AND next_run_ms <= $1
+        AND (lease_until_ms IS NULL OR lease_until_ms <= $1)),
+    (SELECT count(*) FROM jobs WHERE state = 'scheduled' AND lease_until_ms > $1),
+    (SELECT count(*) FROM jobs WHERE state = 'failed'),
+    (SELECT count(*) FROM events WHERE fanned_out = 0),
+    (SELECT count(*) FROM deliveries WHERE state = 'pending'),
+    (SELECT count(*) FROM deliveries WHERE state = 'dead'),
+    (SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'),
+    (SELECT count(*) FROM webhook_deliveries WHERE state = 'dead')";

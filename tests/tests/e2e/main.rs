@@ -26,6 +26,7 @@ mod ledger;
 mod ledger_close;
 mod ledger_hledger;
 mod lifecycle;
+mod metrics;
 mod multihost;
 mod payroll;
 mod plugins_call;
