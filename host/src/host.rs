@@ -307,14 +307,6 @@ impl Host {
     pub(crate) fn require_package(tx: &mut dyn Transaction, id: &str) -> HostResult<PackageRecord> {
         tx.package_current(id)?.ok_or_else(|| not_installed(id))
     }
-
-    /// [`Host::require_package`] without the manifest: the per-call lookup.
-    pub(crate) fn require_package_head(
-        tx: &mut dyn Transaction,
-        id: &str,
-    ) -> HostResult<PackageRecord> {
-        tx.package_head(id)?.ok_or_else(|| not_installed(id))
-    }
 }
 
 /// How often a unit of work runs at most when concurrent changes keep getting in its
@@ -358,7 +350,7 @@ fn open_postgres(url: &str) -> HostResult<PostgresStorage> {
     Ok(PostgresStorage::open(url)?)
 }
 
-fn not_installed(id: &str) -> HostError {
+pub(crate) fn not_installed(id: &str) -> HostError {
     HostError::NotFound(format!(
         "plugin '{id}' is not installed; see `backoffice plugin list`, or install it with `backoffice plugin install <file.wasm>`"
     ))

@@ -21,6 +21,7 @@ use crate::dry_run::{DryRun, Recorder};
 use crate::error::{HostError, HostResult};
 use crate::host::{Host, Loaded};
 use crate::optimistic::OptimisticTx;
+use crate::plan::{Caller, Plan};
 use crate::runtime::{Action, Failure};
 use crate::store::{PackageRecord, Scope, Tenant, Transaction};
 
@@ -258,80 +259,6 @@ impl Host {
         Err(err)
     }
 
-    /// Check that `principal` may run `operation` of `plugin` in `tenant`, reading
-    /// through `tx`: the tenant, the plugin's current version (loaded), and whether
-    /// the operation is read-only.
-    fn resolve(
-        &self,
-        tx: &mut dyn Transaction,
-        tenant: &str,
-        plugin: &str,
-        operation: &str,
-        principal: &Principal,
-    ) -> HostResult<(Tenant, PackageRecord, Arc<Loaded>, bool)> {
-        let tenant_row = Host::require_tenant(tx, tenant)?;
-        let record = Host::require_package_head(tx, plugin)?;
-        let enabled = tx
-            .enablement_get(tenant, plugin)?
-            .is_some_and(|e| e.enabled);
-        if !enabled {
-            return Err(HostError::Forbidden(format!(
-                "plugin '{plugin}' is not enabled for tenant '{tenant}'; an admin can enable it with `backoffice plugin enable {plugin} --tenant {tenant}`"
-            )));
-        }
-        let loaded = self.load(tx, &record)?;
-        let Some(op) = loaded.manifest.operation(operation) else {
-            let known: Vec<&str> = loaded
-                .manifest
-                .operations
-                .iter()
-                .map(|o| o.name.as_str())
-                .collect();
-            return Err(HostError::NotFound(format!(
-                "plugin {plugin} {} has no operation '{operation}'; its operations are: {}",
-                record.version,
-                known.join(", ")
-            )));
-        };
-        if !principal.has_permission(&op.permission) {
-            return Err(HostError::Forbidden(format!(
-                "operation '{operation}' of plugin {plugin} needs the permission '{}', which the caller does not hold in tenant '{tenant}'",
-                op.permission
-            )));
-        }
-        let read_only = op.read_only;
-        Ok((tenant_row, record, loaded, read_only))
-    }
-
-    /// Refuse an input over the size limit, not JSON, or outside the operation's
-    /// schema.
-    fn check_input(
-        &self,
-        loaded: &Loaded,
-        plugin: &str,
-        operation: &str,
-        input: &str,
-    ) -> HostResult<()> {
-        let max = self.runtime.limits().max_input_bytes;
-        if input.len() > max {
-            return Err(HostError::InvalidInput(format!(
-                "input of {} bytes exceeds the {max} byte limit",
-                input.len()
-            )));
-        }
-        let value: serde_json::Value = serde_json::from_str(input)
-            .map_err(|e| HostError::InvalidInput(format!("input is not valid JSON: {e}")))?;
-        let (input_schema, _) = loaded.schemas.get(operation).ok_or_else(|| {
-            HostError::Internal(format!("no compiled schema for {plugin}.{operation}"))
-        })?;
-        if let Some(errors) = schema_errors(input_schema, &value) {
-            return Err(HostError::InvalidInput(format!(
-                "input does not match the schema of {plugin}.{operation}: {errors}"
-            )));
-        }
-        Ok(())
-    }
-
     /// Everything of [`Host::invoke`] but the commit: the output, the open
     /// transaction, the plugin version that ran and whether the operation is
     /// read-only (then the transaction is a read snapshot with nothing to commit).
@@ -360,13 +287,28 @@ impl Host {
         // again under it. The input is checked before the lock is taken, and again only
         // if the plugin changed meanwhile: the lock is held for the call's own work.
         let mut tx = self.storage.begin_read()?;
-        let (mut tenant_row, mut record, mut loaded, read_only) =
-            self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
-        self.check_input(&loaded, plugin, operation, input)?;
+        let resolve = |tx: &mut dyn Transaction| -> HostResult<(Tenant, Plan)> {
+            let tenant_row = Host::require_tenant(tx, tenant)?;
+            let plan = Plan::resolve(
+                &self.loader,
+                tx,
+                tenant,
+                plugin,
+                operation,
+                principal,
+                Caller::Outside,
+            )?;
+            Ok((tenant_row, plan))
+        };
+        let max_input = self.runtime.limits().max_input_bytes;
+        let (mut tenant_row, mut plan) = resolve(tx.as_mut())?;
+        plan.check_input(max_input, operation, input)?;
+        let read_only = plan.read_only;
         // Batch work (an operation declaring a longer deadline) does not hold the
         // tenant's writer while it runs: it reads on this snapshot and writes at the
         // end, in one short step (see `optimistic`).
-        let long = loaded
+        let long = plan
+            .loaded
             .manifest
             .operation(operation)
             .and_then(|o| o.deadline_ms)
@@ -397,13 +339,13 @@ impl Host {
             } else {
                 self.begin_scoped(tenant)?
             };
-            let checked = record.digest.clone();
-            (tenant_row, record, loaded, _) =
-                self.resolve(tx.as_mut(), tenant, plugin, operation, principal)?;
-            if record.digest != checked {
-                self.check_input(&loaded, plugin, operation, input)?;
+            let checked = plan.record.digest.clone();
+            (tenant_row, plan) = resolve(tx.as_mut())?;
+            if plan.record.digest != checked {
+                plan.check_input(max_input, operation, input)?;
             }
         }
+        let Plan { record, loaded, .. } = plan;
         let limits = self.runtime.limits().clone();
         let (_, output_schema) = loaded.schemas.get(operation).ok_or_else(|| {
             HostError::Internal(format!("no compiled schema for {plugin}.{operation}"))

@@ -40,6 +40,7 @@ pub mod metrics;
 pub use backoffice_core::manifest;
 mod optimistic;
 pub mod package;
+mod plan;
 pub mod registry;
 pub mod runtime;
 pub mod scaffold;

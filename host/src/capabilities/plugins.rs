@@ -17,6 +17,7 @@ use crate::audit;
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::plugins::Host;
 use crate::invoke::schema_errors;
+use crate::plan::{Caller, Plan};
 use crate::runtime::{Action, Failure, MAX_DEPTH};
 use crate::store::{Scope, Transaction};
 
@@ -168,31 +169,6 @@ impl Host for CallState {
     }
 }
 
-/// Why `principal` may not do `what`, which needs `permission`. For a plugin's
-/// background work, says where to declare the permission.
-pub(crate) fn missing_permission(
-    principal: &crate::auth::Principal,
-    what: &str,
-    permission: &str,
-    tenant: &str,
-) -> String {
-    match (&principal.kind, &principal.id) {
-        (crate::auth::PrincipalKind::Plugin, Some(id)) => {
-            let plugin = id.strip_prefix("plugin:").unwrap_or(id);
-            format!(
-                "{what} needs the permission '{permission}', which the background work \
-                 (jobs, event handlers) of plugin '{plugin}' does not hold in tenant '{tenant}': \
-                 it runs with only the permissions its plugin.toml lists under [background] \
-                 permissions; add '{permission}' there and upgrade the plugin"
-            )
-        }
-        _ => format!(
-            "{what} needs the permission '{permission}', which the caller does not hold in \
-             tenant '{tenant}'"
-        ),
-    }
-}
-
 /// Checks a nested call's output against the target operation's output schema.
 type OutputCheck = Box<dyn Fn(&str) -> Result<(), WitError>>;
 
@@ -253,88 +229,29 @@ impl CallState {
         operation: &str,
         input: &str,
     ) -> Result<Prepared, Refusal> {
-        let refuse = |e: WitError| Err(Ok(Err(e)));
         let tenant = self.info.scope.tenant.clone();
-        let record = match tx.package_current(plugin) {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                return refuse(WitError::NotFound(format!(
-                    "plugin '{plugin}' is not installed"
-                )));
-            }
-            Err(e) => return Err(Err(trap(e))),
-        };
-        let req = self.info.manifest.callable(plugin);
-        if !semver::Version::parse(&record.version)
-            .is_ok_and(|v| req.is_some_and(|req| req.matches(&v)))
-        {
-            return refuse(WitError::Conflict(format!(
-                "plugin '{}' needs '{plugin}' {}, but {} is installed",
-                self.info.scope.plugin,
-                req.map(ToString::to_string).unwrap_or_default(),
-                record.version
-            )));
-        }
-        match tx.enablement_get(&tenant, plugin) {
-            Ok(e) if e.as_ref().is_some_and(|e| e.enabled) => {}
-            Ok(_) => {
-                return refuse(WitError::Forbidden(format!(
-                    "plugin '{plugin}' is not enabled for tenant '{tenant}'"
-                )));
-            }
-            Err(e) => return Err(Err(trap(e))),
-        }
-        let target = nesting.loader.load(tx, &record).map_err(|e| Err(trap(e)))?;
-        let Some(op) = target.manifest.operation(operation) else {
-            return refuse(WitError::NotFound(format!(
-                "plugin {plugin} {} has no operation '{operation}'",
-                record.version
-            )));
-        };
-        if !self.info.principal.has_permission(&op.permission) {
-            return refuse(WitError::Forbidden(missing_permission(
-                &self.info.principal,
-                &format!("operation '{operation}' of plugin {plugin}"),
-                &op.permission,
-                &tenant,
-            )));
-        }
         let limits = nesting.loader.runtime.limits().clone();
-        if input.len() > limits.max_input_bytes {
-            return refuse(WitError::InvalidInput(format!(
-                "input of {} bytes for {plugin}.{operation} exceeds the {} byte limit",
-                input.len(),
-                limits.max_input_bytes
-            )));
-        }
-        let value: serde_json::Value = match serde_json::from_str(input) {
-            Ok(v) => v,
-            Err(e) => {
-                return refuse(WitError::InvalidInput(format!(
-                    "input for {plugin}.{operation} is not valid JSON: {e}"
-                )));
-            }
+        let resolved = Plan::resolve(
+            &nesting.loader,
+            tx,
+            &tenant,
+            plugin,
+            operation,
+            &self.info.principal,
+            Caller::Plugin(&self.info),
+        )
+        .and_then(|plan| {
+            plan.check_input(limits.max_input_bytes, operation, input)
+                .map(|()| plan)
+        });
+        let Plan {
+            record,
+            loaded: target,
+            read_only: target_read_only,
+        } = match resolved {
+            Ok(plan) => plan,
+            Err(refusal) => return Err(refusal.into_wit().map(Err)),
         };
-        let Some((input_schema, _)) = target.schemas.get(operation) else {
-            return Err(Err(trap(format!(
-                "no compiled schema for {plugin}.{operation}"
-            ))));
-        };
-        if let Some(errors) = schema_errors(input_schema, &value) {
-            return refuse(WitError::InvalidInput(format!(
-                "input does not match the schema of {plugin}.{operation}: {errors}"
-            )));
-        }
-        let target_read_only = target
-            .manifest
-            .operation(operation)
-            .is_some_and(|o| o.read_only);
-        if self.info.read_only && !target_read_only {
-            return refuse(WitError::Forbidden(format!(
-                "{} is read-only, so it may only call read-only operations; {plugin}.{operation} may write",
-                self.info.action
-            )));
-        }
         let grants = tx.grants_get(plugin).map_err(|e| Err(trap(e)))?;
         let info = CallInfo {
             scope: Scope {
