@@ -114,6 +114,35 @@ impl Host {
         self.set_setting_by(tenant, plugin, key, value, &principal.actor())
     }
 
+    /// Several settings of one plugin at once, in one transaction (a console form):
+    /// `Some` sets, `None` clears. All pass their schemas or nothing changes; each
+    /// change is audited as done by `principal`.
+    pub fn set_settings_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        plugin: &str,
+        changes: &[(String, Option<serde_json::Value>)],
+    ) -> HostResult<Vec<SettingView>> {
+        require(principal, tenant, SETTINGS_MANAGE)?;
+        let mut tx = self.begin_for(Some(tenant))?;
+        let manifest = enabled_manifest(tx.as_mut(), tenant, plugin)?;
+        let mut views = Vec::with_capacity(changes.len());
+        for (key, value) in changes {
+            views.push(self.change_setting(
+                tx.as_mut(),
+                &manifest,
+                tenant,
+                plugin,
+                key,
+                value.clone(),
+                &principal.actor(),
+            )?);
+        }
+        tx.commit()?;
+        Ok(views)
+    }
+
     fn set_setting_by(
         &self,
         tenant: &str,
@@ -124,6 +153,24 @@ impl Host {
     ) -> HostResult<SettingView> {
         let mut tx = self.begin_for(Some(tenant))?;
         let manifest = enabled_manifest(tx.as_mut(), tenant, plugin)?;
+        let view =
+            self.change_setting(tx.as_mut(), &manifest, tenant, plugin, key, value, actor)?;
+        tx.commit()?;
+        Ok(view)
+    }
+
+    /// Check, store and audit one change in `tx`.
+    #[allow(clippy::too_many_arguments, reason = "one change's coordinates")]
+    fn change_setting(
+        &self,
+        tx: &mut dyn Transaction,
+        manifest: &Manifest,
+        tenant: &str,
+        plugin: &str,
+        key: &str,
+        value: Option<serde_json::Value>,
+        actor: &str,
+    ) -> HostResult<SettingView> {
         let Some(decl) = manifest.setting(key) else {
             let known: Vec<&str> = manifest.settings.iter().map(|s| s.key.as_str()).collect();
             return Err(HostError::NotFound(if known.is_empty() {
@@ -148,14 +195,13 @@ impl Host {
             }
         };
         self.audit_admin_as(
-            tx.as_mut(),
+            tx,
             Some(tenant),
             actor,
             action,
             format!("plugin:{plugin}/setting:{key}"),
             serde_json::json!({ "value": value }),
         )?;
-        tx.commit()?;
         Ok(SettingView::new(decl, text.as_deref()))
     }
 }

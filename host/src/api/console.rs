@@ -19,6 +19,7 @@
 mod forms;
 mod pages;
 mod render;
+mod settings;
 mod views;
 
 use std::sync::OnceLock;
@@ -83,6 +84,10 @@ fn env() -> &'static Environment<'static> {
             ("report.html", include_str!("console/assets/report.html")),
             ("jobs.html", include_str!("console/assets/jobs.html")),
             ("audit.html", include_str!("console/assets/audit.html")),
+            (
+                "settings.html",
+                include_str!("console/assets/settings.html"),
+            ),
         ] {
             if let Err(e) = env.add_template(name, text) {
                 tracing::error!(template = name, error = %e, "console template does not compile");
@@ -473,6 +478,10 @@ pub(super) fn routes() -> Router<ApiState> {
         .route(
             "/console/t/{tenant}/p/{plugin}/{operation}",
             get(pages::operation_get).post(pages::operation_post),
+        )
+        .route(
+            "/console/t/{tenant}/settings/{plugin}",
+            get(settings::settings_get).post(settings::settings_post),
         )
         .route("/console/t/{tenant}/jobs", get(pages::jobs))
         .route(

@@ -916,3 +916,101 @@ fn yesterday() -> String {
     let t = time::OffsetDateTime::now_utc() - time::Duration::days(1);
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
+
+/// A plugin's tenant settings as a generated form (issue 19): shown to those holding
+/// `settings.manage`, every value checked before anything is saved, an emptied field
+/// back to the default, and the plugin reads the new values on its next call.
+#[test]
+fn settings_form_sets_checks_and_clears_a_companys_values() {
+    let (cli, server) = setup(&[]);
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+    let read = |name: &str| {
+        cli.call("acme", "probe", "setting", &json!({ "name": name }))["value"].clone()
+    };
+    let admin = sign_in(&server, "acme", "admin");
+    let page = admin.get("/console/t/acme/p/probe/");
+    assert!(
+        page.body.contains("/console/t/acme/settings/probe"),
+        "{}",
+        page.body
+    );
+    let page = admin.get("/console/t/acme/settings/probe");
+    assert_eq!(page.status, 200, "{page:?}");
+    // One field per declared setting, typed by its schema, with its default said.
+    assert!(page.body.contains("name=\"greeting\""), "{}", page.body);
+    assert!(page.body.contains("name=\"limit\""), "{}", page.body);
+    assert!(page.body.contains("type=\"number\""), "{}", page.body);
+    assert!(
+        page.body.contains("the default, &quot;hello&quot;"),
+        "{}",
+        page.body
+    );
+    let csrf = csrf_of(&page.body);
+
+    let r = admin.post(
+        "/console/t/acme/settings/probe",
+        &[("_csrf", &csrf), ("greeting", "bonjour"), ("limit", "42")],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("data-testid=\"saved\""), "{}", r.body);
+    assert!(r.body.contains("value=\"bonjour\""), "{}", r.body);
+    assert_eq!(read("greeting"), json!("bonjour"));
+    assert_eq!(read("limit"), json!(42));
+
+    // One value outside its schema: nothing is saved, what was typed is kept.
+    let r = admin.post(
+        "/console/t/acme/settings/probe",
+        &[("_csrf", &csrf), ("greeting", "salut"), ("limit", "500")],
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.contains("nothing was saved"), "{}", r.body);
+    assert!(r.body.contains("value=\"500\""), "{}", r.body);
+    assert!(r.body.contains("value=\"salut\""), "{}", r.body);
+    assert_eq!(read("greeting"), json!("bonjour"));
+    assert_eq!(read("limit"), json!(42));
+
+    // Emptied: back to the default (greeting) or to none (limit).
+    let r = admin.post(
+        "/console/t/acme/settings/probe",
+        &[("_csrf", &csrf), ("greeting", ""), ("limit", "")],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(read("greeting"), json!("hello"));
+    assert_eq!(read("limit"), serde_json::Value::Null);
+
+    // Each change is audited as the console user's.
+    let audit = cli
+        .run(&["audit", "list", "--tenant", "acme", "--json"])
+        .json();
+    let changes: Vec<(String, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["action"].as_str().unwrap_or("").starts_with("settings."))
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap().to_string(),
+                l["actor"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    assert!(
+        changes.iter().all(|(_, actor)| actor.contains("admin")),
+        "{changes:?}"
+    );
+
+    // Without the form's token nothing changes; a clerk sees no link and is refused.
+    let r = admin.post(
+        "/console/t/acme/settings/probe",
+        &[("_csrf", "forged"), ("greeting", "hacked")],
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(read("greeting"), json!("hello"));
+    let clerk = sign_in(&server, "acme", "clerk");
+    let page = clerk.get("/console/t/acme/p/probe/");
+    assert!(!page.body.contains("settings-link"), "{}", page.body);
+    let r = clerk.get("/console/t/acme/settings/probe");
+    assert_eq!(r.status, 403, "{r:?}");
+}

@@ -325,14 +325,22 @@ pub(crate) async fn plugin(
         })
         .collect();
     let views: Vec<(String, String)> = super::views::links(&plugin, m, &session.principal);
+    // Settings are the company admin's: shown to those who may change them.
+    let settings = !m.settings.is_empty()
+        && session
+            .principal
+            .has_permission(crate::settings::SETTINGS_MANAGE);
     Ok(html(
         StatusCode::OK,
         "plugin.html",
-        minijinja::context! { title => m.name.clone(), base => ser(&t.base), plugin => m.id.clone(), description => m.description.clone(), version => m.version.to_string(), ops => ser(&ops), views => ser(&views) },
+        minijinja::context! { title => m.name.clone(), base => ser(&t.base), plugin => m.id.clone(), description => m.description.clone(), version => m.version.to_string(), ops => ser(&ops), views => ser(&views), settings },
     ))
 }
 
-fn enabled_manifest<'a>(t: &'a Tenant, plugin: &str) -> Result<&'a Manifest, ConsoleError> {
+pub(crate) fn enabled_manifest<'a>(
+    t: &'a Tenant,
+    plugin: &str,
+) -> Result<&'a Manifest, ConsoleError> {
     match t.manifest(plugin) {
         Some(m) if t.enabled(plugin) => Ok(m),
         Some(_) => Err(ConsoleError(HostError::Forbidden(format!(
