@@ -125,6 +125,31 @@ impl Host {
         changes: &[(String, Option<serde_json::Value>)],
     ) -> HostResult<Vec<SettingView>> {
         require(principal, tenant, SETTINGS_MANAGE)?;
+        self.change_settings(tenant, plugin, changes, &principal.actor())
+    }
+
+    fn set_setting_by(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        key: &str,
+        value: Option<serde_json::Value>,
+        actor: &str,
+    ) -> HostResult<SettingView> {
+        let mut views = self.change_settings(tenant, plugin, &[(key.to_string(), value)], actor)?;
+        views
+            .pop()
+            .ok_or_else(|| HostError::Internal("a setting change answered nothing".into()))
+    }
+
+    /// `changes` in one transaction: all stored, or none.
+    fn change_settings(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        changes: &[(String, Option<serde_json::Value>)],
+        actor: &str,
+    ) -> HostResult<Vec<SettingView>> {
         let mut tx = self.begin_for(Some(tenant))?;
         let manifest = enabled_manifest(tx.as_mut(), tenant, plugin)?;
         let mut views = Vec::with_capacity(changes.len());
@@ -136,27 +161,11 @@ impl Host {
                 plugin,
                 key,
                 value.clone(),
-                &principal.actor(),
+                actor,
             )?);
         }
         tx.commit()?;
         Ok(views)
-    }
-
-    fn set_setting_by(
-        &self,
-        tenant: &str,
-        plugin: &str,
-        key: &str,
-        value: Option<serde_json::Value>,
-        actor: &str,
-    ) -> HostResult<SettingView> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        let manifest = enabled_manifest(tx.as_mut(), tenant, plugin)?;
-        let view =
-            self.change_setting(tx.as_mut(), &manifest, tenant, plugin, key, value, actor)?;
-        tx.commit()?;
-        Ok(view)
     }
 
     /// Check, store and audit one change in `tx`.

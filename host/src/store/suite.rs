@@ -67,6 +67,18 @@ pub const CASES: &[(&str, Case)] = &[
     ("work_depth_counts_what_waits", work_depth_counts_what_waits),
 ];
 
+/// An event of acme's ledger on `topic`, emitted at time 0.
+fn ledger_event(topic: &str) -> NewEvent {
+    NewEvent {
+        tenant: "acme".into(),
+        topic: topic.into(),
+        payload: "{}".into(),
+        plugin: "ledger".into(),
+        version: "1.0.0".into(),
+        created_at_ms: 0,
+    }
+}
+
 /// The companies "acme" and "globex": tenant rows come first, as a host creates them.
 fn given_tenants(storage: &dyn Storage) {
     let mut tx = storage.begin().unwrap();
@@ -528,14 +540,7 @@ pub fn jobs_are_leased_once_and_taken_over_after_expiry(storage: &dyn Storage) {
 
 pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
     given_tenants(storage);
-    let event = |topic: &str| NewEvent {
-        tenant: "acme".into(),
-        topic: topic.into(),
-        payload: "{}".into(),
-        plugin: "ledger".into(),
-        version: "1.0.0".into(),
-        created_at_ms: 0,
-    };
+    let event = ledger_event;
     let mut tx = storage.begin_scoped("acme").unwrap();
     let e1 = tx.event_append(&event("ledger.posted")).unwrap();
     let e2 = tx.event_append(&event("ledger.posted")).unwrap();
@@ -623,16 +628,7 @@ pub fn work_depth_counts_what_waits(storage: &dyn Storage) {
         .unwrap();
     tx.commit().unwrap();
     let mut tx = storage.begin_scoped("acme").unwrap();
-    let event = tx
-        .event_append(&NewEvent {
-            tenant: "acme".into(),
-            topic: "ledger.posted".into(),
-            payload: "{}".into(),
-            plugin: "ledger".into(),
-            version: "1.0.0".into(),
-            created_at_ms: 0,
-        })
-        .unwrap();
+    let event = tx.event_append(&ledger_event("ledger.posted")).unwrap();
     tx.commit().unwrap();
     let before = depth(2_000);
     assert_eq!(
@@ -1177,16 +1173,7 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
     drop(tx);
 
     let mut tx = storage.begin_scoped("acme").unwrap();
-    let e = tx
-        .event_append(&NewEvent {
-            tenant: "acme".into(),
-            topic: "ledger.posted".into(),
-            payload: "{}".into(),
-            plugin: "ledger".into(),
-            version: "1.0.0".into(),
-            created_at_ms: 0,
-        })
-        .unwrap();
+    let e = tx.event_append(&ledger_event("ledger.posted")).unwrap();
     assert_eq!(tx.webhook_fan_out(&e, 10).unwrap(), 1, "only wh_a wants it");
     assert_eq!(tx.webhook_fan_out(&e, 10).unwrap(), 0, "never twice");
     tx.commit().unwrap();

@@ -6,7 +6,7 @@
     reason = "a failed unwrap fails the test with its message"
 )]
 
-use backoffice_tests::{Cli, Server, http_request, wasm_path};
+use backoffice_tests::{Cli, Server, http_request};
 use serde_json::json;
 
 const CALL_ROUTE: &str = "/v1/tenants/{tenant}/plugins/{plugin}/{operation}";
@@ -41,14 +41,7 @@ fn free_port() -> u16 {
 fn metrics_count_calls_by_operation_and_status_for_those_allowed_to_scrape() {
     let cli = Cli::new();
     cli.run(&["tenant", "create", "acme"]).ok();
-    cli.run(&[
-        "plugin",
-        "install",
-        &wasm_path("probe").display().to_string(),
-        "--yes",
-        "--allow-unsigned",
-    ])
-    .ok();
+    cli.install_unsigned("probe").ok();
     cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
         .ok();
     for (user, extra) in [

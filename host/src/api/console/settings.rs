@@ -54,21 +54,34 @@ fn stored_values(settings: &[SettingView]) -> forms::Values {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments, reason = "everything one page shows")]
-fn render(
-    t: &super::pages::Tenant,
-    plugin: &str,
-    settings: &[SettingView],
-    values: &forms::Values,
-    errors: &HashMap<String, String>,
+/// What the form shows besides the settings: the values typed or stored, errors,
+/// whether it was just saved.
+struct FormState {
+    values: forms::Values,
+    errors: HashMap<String, String>,
     error: Option<String>,
     saved: bool,
     status: StatusCode,
-) -> Page {
+}
+
+impl FormState {
+    /// The company's values, as stored.
+    fn stored(settings: &[SettingView], saved: bool) -> FormState {
+        FormState {
+            values: stored_values(settings),
+            errors: HashMap::new(),
+            error: None,
+            saved,
+            status: StatusCode::OK,
+        }
+    }
+}
+
+fn render(t: &super::pages::Tenant, plugin: &str, settings: &[SettingView], f: FormState) -> Page {
     let m = enabled_manifest(t, plugin)?;
-    let fields = forms::fields(&form_schema(settings), values, errors);
+    let fields = forms::fields(&form_schema(settings), &f.values, &f.errors);
     Ok(html(
-        status,
+        f.status,
         "settings.html",
         minijinja::context! {
             title => format!("{} · settings", m.name),
@@ -76,9 +89,9 @@ fn render(
             plugin => m.id.clone(),
             plugin_name => m.name.clone(),
             fields => ser(&fields),
-            error,
-            field_errors => errors.len(),
-            saved,
+            error => f.error,
+            field_errors => f.errors.len(),
+            saved => f.saved,
         },
     ))
 }
@@ -92,17 +105,8 @@ pub(crate) async fn settings_get(
     enabled_manifest(&t, &plugin)?;
     let (principal, id, p) = (session.principal.clone(), tenant_id.clone(), plugin.clone());
     let settings = work(&state, move |host| host.settings_as(&principal, &id, &p)).await?;
-    let values = stored_values(&settings);
-    render(
-        &t,
-        &plugin,
-        &settings,
-        &values,
-        &HashMap::new(),
-        None,
-        false,
-        StatusCode::OK,
-    )
+    let state = FormState::stored(&settings, false);
+    render(&t, &plugin, &settings, state)
 }
 
 pub(crate) async fn settings_post(
@@ -128,16 +132,14 @@ pub(crate) async fn settings_post(
     if !errors.is_empty() {
         let error = errors.get("").cloned();
         let errors = errors.into_iter().filter(|(k, _)| !k.is_empty()).collect();
-        return render(
-            &t,
-            &plugin,
-            &settings,
-            &values,
-            &errors,
+        let state = FormState {
+            values,
+            errors,
             error,
-            false,
-            StatusCode::BAD_REQUEST,
-        );
+            saved: false,
+            status: StatusCode::BAD_REQUEST,
+        };
+        return render(&t, &plugin, &settings, state);
     }
     // Only what changed: a new value, or a value emptied (back to the default).
     let changes: Vec<(String, Option<Value>)> = settings
@@ -155,33 +157,21 @@ pub(crate) async fn settings_post(
     .await;
     match saved {
         Ok(settings) => {
-            let values = stored_values(&settings);
-            render(
-                &t,
-                &plugin,
-                &settings,
-                &values,
-                &HashMap::new(),
-                None,
-                true,
-                StatusCode::OK,
-            )
+            let state = FormState::stored(&settings, true);
+            render(&t, &plugin, &settings, state)
         }
         Err(ConsoleError(e))
             if e.http_status() < 500
                 && !matches!(e, crate::error::HostError::Unauthenticated(_)) =>
         {
-            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            render(
-                &t,
-                &plugin,
-                &settings,
-                &values,
-                &HashMap::new(),
-                Some(e.to_string()),
-                false,
-                status,
-            )
+            let state = FormState {
+                values,
+                errors: HashMap::new(),
+                error: Some(e.to_string()),
+                saved: false,
+                status: StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+            };
+            render(&t, &plugin, &settings, state)
         }
         Err(e) => Err(e),
     }
