@@ -86,6 +86,27 @@ mod tests {
     }
 
     #[test]
+    fn a_payslip_stored_before_provenance_reads_back_with_no_rules() {
+        // A `slip/<run>/<employee>` value as payroll stored it before engine 0.2.0.
+        let old = serde_json::json!({
+            "employee": {"id": "US1", "name": "Grace Hopper", "country": "US",
+                         "currency": "USD", "frequency": "monthly", "basis": "salary",
+                         "rate": 6000000, "start-date": "2025-01-01",
+                         "profile": {"filing-status": "single"},
+                         "effective-date": "2025-01-01", "changed-by": "alice",
+                         "changed-at": "2025-01-02T09:00:00Z"},
+            "payslip": {"country": "US", "tax-year": "2025", "currency": "USD",
+                        "gross": 500000, "lines": [], "net": 500000, "ytd": {},
+                        "notes": []},
+            "ytd-after-run": null
+        });
+        let slip: crate::runs::Slip = serde_json::from_value(old.clone()).unwrap();
+        assert!(slip.rules.is_none());
+        // Written back unchanged: no `rules` is invented for it.
+        assert_eq!(serde_json::to_value(&slip).unwrap(), old);
+    }
+
+    #[test]
     fn a_printed_payslip_names_its_rules_or_says_it_predates_them() {
         let r = RulesProvider {
             plugin: "payroll-gb".into(),
