@@ -17,7 +17,8 @@ pub use exports::backoffice::host::handler;
 /// The version of the host API this build implements.
 pub const HOST_API_VERSION: semver::Version = semver::Version::new(0, 1, 0);
 
-/// Host bindings of the `backoffice:payroll` extension package (`wit/payroll@0.1.0/`).
+/// Host bindings of the `backoffice:payroll` extension packages (`wit/payroll@0.1.0/`
+/// and `wit/payroll@0.2.0/`); the host links both consumer sides.
 pub mod payroll {
     /// The provider side: calling a country rules plugin's `rules` export.
     pub mod provider {
@@ -35,6 +36,22 @@ pub mod payroll {
         wasmtime::component::bindgen!({
             path: "../wit/payroll@0.1.0",
             world: "backoffice:payroll/rules-consumer",
+            imports: { default: trappable },
+            with: {
+                "backoffice:host/types": crate::bindings::backoffice::host::types,
+                "backoffice:payroll/types": crate::bindings::payroll::provider::backoffice::payroll::types,
+            },
+        });
+    }
+
+    /// The consumer side of `wit/payroll@0.2.0/`: the same `engine` whose
+    /// `calculate` also names the rules plugin that answered. The package uses the
+    /// 0.1.0 `types`, mapped here onto the Rust types above, so both engines share
+    /// every record and conversion; only `provider` and `calculation` are new.
+    pub mod consumer_v0_2 {
+        wasmtime::component::bindgen!({
+            path: "../wit/payroll@0.2.0",
+            world: "backoffice:payroll/rules-consumer@0.2.0",
             imports: { default: trappable },
             with: {
                 "backoffice:host/types": crate::bindings::backoffice::host::types,

@@ -287,6 +287,22 @@ pub mod __private {
         });
     }
 
+    /// The `engine` import of `backoffice:payroll@0.2.0` (world `rules-consumer`):
+    /// 0.1.0's engine whose `calculate` also names the rules plugin that answered.
+    /// Its types are 0.1.0's, mapped onto [`payroll_bindings`]' so the conversions are
+    /// shared. As above, only the functions a plugin calls become imports.
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod payroll_v0_2_bindings {
+        wit_bindgen::generate!({
+            path: "../wit/payroll@0.2.0",
+            with: {
+                "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types,
+                "backoffice:payroll/types@0.1.0": crate::__private::payroll_bindings::backoffice::payroll::types,
+            },
+            world: "backoffice:payroll/rules-consumer@0.2.0",
+        });
+    }
+
     /// The `rules` export of `backoffice:payroll` (world `rules-provider`), used by
     /// [`export_payroll_rules!`](crate::export_payroll_rules).
     #[allow(missing_docs, unsafe_code, unused, clippy::all)]

@@ -13,7 +13,10 @@
 //!
 //! A plugin that runs payroll (the bundled `payroll` plugin, or a vendor's) calls
 //! [`calculate`]: the host routes the call to the rules plugin enabled for the
-//! tenant that provides the input's country, in the caller's transaction.
+//! tenant that provides the input's country, in the caller's transaction. The
+//! functions here import `backoffice:payroll/engine@0.1.0`; those of [`v0_2`] import
+//! `engine@0.2.0`, which also says which plugin, version and package computed each
+//! payslip ([`v0_2::calculate_with_rules`]).
 //!
 //! Amounts are integer minor units of the payslip's currency (cents, pence).
 //! Every deduction or contribution line carries a positive amount when it is taken
@@ -534,9 +537,113 @@ mod glue {
     pub(super) fn countries() -> Vec<String> {
         engine::countries()
     }
+
+    /// The same four calls over `backoffice:payroll/engine@0.2.0`.
+    pub(super) mod v0_2 {
+        use super::super::{CalcInput, Calculation, Payslip, RulesProvider, Support};
+        use crate::__private::payroll_v0_2_bindings::backoffice::payroll0_2_0::engine;
+        use crate::Error;
+
+        pub(in super::super) fn calculate(input: &CalcInput) -> Result<Calculation, Error> {
+            let engine::Calculation { payslip, provider } = engine::calculate(&input.into())?;
+            Ok(Calculation {
+                payslip: Payslip::from(payslip),
+                rules: RulesProvider {
+                    plugin: provider.plugin,
+                    version: provider.version,
+                    digest: provider.digest,
+                },
+            })
+        }
+
+        pub(in super::super) fn support(country: &str) -> Result<Support, Error> {
+            Ok(engine::describe(country)?.into())
+        }
+
+        pub(in super::super) fn profile_schema(country: &str) -> Result<serde_json::Value, Error> {
+            let text = engine::profile_schema(country)?;
+            serde_json::from_str(&text).map_err(|e| {
+                Error::internal(format!("the {country} profile schema is not JSON: {e}"))
+            })
+        }
+
+        pub(in super::super) fn countries() -> Vec<String> {
+            engine::countries()
+        }
+    }
 }
 
 pub use glue::RulesAdapter;
+
+/// The installed rules plugin that computed a payslip, as the host reports it
+/// (`backoffice:payroll/engine@0.2.0`): enough to trace a payslip to the exact rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RulesProvider {
+    /// Plugin id, e.g. `payroll-us`.
+    pub plugin: String,
+    /// Its version installed when it computed, e.g. `0.1.0`.
+    pub version: String,
+    /// SHA-256 of its installed package file, lowercase hex, as
+    /// `backoffice plugin list --json` shows it.
+    pub digest: String,
+}
+
+/// A payslip and the rules plugin that computed it ([`v0_2::calculate_with_rules`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calculation {
+    /// The payslip, checked as [`calculate`] checks it.
+    pub payslip: Payslip,
+    /// The rules plugin that computed it.
+    pub rules: RulesProvider,
+}
+
+/// The consumer calls over `backoffice:payroll/engine@0.2.0`, which also names the
+/// rules plugin behind each payslip ([`calculate_with_rules`](v0_2::calculate_with_rules)).
+///
+/// The functions of [`payroll`](crate::payroll) itself import `engine@0.1.0`, which
+/// every host since extension points serves; these need a host that serves 0.2.0 (this
+/// repository's, from the release that adds it). The types are the same: switch a
+/// plugin over by importing this module as `payroll`
+/// (`use backoffice_sdk::payroll::{v0_2 as payroll, CalcInput}`). A plugin that mixes
+/// both imports both engines, which works but shows both in `plugin inspect`.
+pub mod v0_2 {
+    pub use super::{
+        CalcInput, Calculation, Frequency, Line, LineKind, Payslip, RulesProvider, Support,
+        check_payslip,
+    };
+    use crate::Result;
+
+    /// Compute a payslip with the rules plugin the tenant has enabled for
+    /// `input.country`, and learn which plugin, version and package computed it.
+    /// Requires the `plugins` capability.
+    pub fn calculate_with_rules(input: &CalcInput) -> Result<Calculation> {
+        let c = super::glue::v0_2::calculate(input)?;
+        check_payslip(input, &c.payslip)?;
+        Ok(c)
+    }
+
+    /// [`calculate_with_rules`] without the provider, for a check or a probe whose
+    /// payslip is not kept.
+    pub fn calculate(input: &CalcInput) -> Result<Payslip> {
+        Ok(calculate_with_rules(input)?.payslip)
+    }
+
+    /// What the rules enabled for `country` support.
+    pub fn support(country: &str) -> Result<Support> {
+        super::glue::v0_2::support(country)
+    }
+
+    /// The tax profile schema of the rules enabled for `country`.
+    pub fn profile_schema(country: &str) -> Result<serde_json::Value> {
+        super::glue::v0_2::profile_schema(country)
+    }
+
+    /// Countries with rules enabled for this tenant.
+    pub fn countries() -> Vec<String> {
+        super::glue::v0_2::countries()
+    }
+}
 
 /// Compute a payslip with the rules plugin the tenant has enabled for
 /// `input.country`, in this call's transaction. Requires the `plugins` capability.

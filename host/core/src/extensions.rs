@@ -11,7 +11,8 @@
 //!
 //! Install checks that the component really exports the interface with the right
 //! types; enabling refuses a second enabled provider of the same key for a tenant.
-//! A consumer imports the interface's host side (`backoffice:payroll/engine`), which
+//! A consumer imports the interface's host side (`backoffice:payroll/engine`, at 0.1.0
+//! or 0.2.0, which also names the provider of each payslip), which
 //! needs the `plugins` capability; the host finds the tenant's enabled provider of
 //! the key and calls it in the consumer's transaction (see `capabilities/payroll.rs`).
 
@@ -74,12 +75,14 @@ pub const COMPLIANCE_CHECKS: Extension = Extension {
 pub const KNOWN: &[Extension] = &[PAYROLL_RULES, COMPLIANCE_CHECKS];
 
 /// Interfaces of extension packages a plugin may import (consumer sides and shared
-/// types), without version.
-pub const IMPORTABLE: &[&str] = &[
-    "backoffice:payroll/types",
-    "backoffice:payroll/engine",
-    "backoffice:compliance/types",
-    "backoffice:compliance/registry",
+/// types), without version, with the `0.minor` versions this host serves. Each
+/// published package stays served when a newer one is added: `engine@0.1.0` keeps
+/// working next to `engine@0.2.0`, which reuses the 0.1.0 `types`.
+pub const IMPORTABLE: &[(&str, &[u64])] = &[
+    ("backoffice:payroll/types", &[1]),
+    ("backoffice:payroll/engine", &[1, 2]),
+    ("backoffice:compliance/types", &[1]),
+    ("backoffice:compliance/registry", &[1]),
 ];
 
 /// The extension of `interface`, if this host knows it.
@@ -88,9 +91,12 @@ pub fn find(interface: &str) -> Option<&'static Extension> {
 }
 
 /// Whether an import of `base` (no version) at `version` is an extension import this
-/// host satisfies: the same major.minor as the packages here, not newer.
+/// host satisfies: the major.minor of a package here (a patch release of it links to
+/// the same definitions).
 pub fn import_allowed(base: &str, version: Option<&semver::Version>) -> bool {
-    IMPORTABLE.contains(&base) && version.is_some_and(|v| v.major == 0 && v.minor == 1)
+    IMPORTABLE.iter().any(|(name, minors)| {
+        *name == base && version.is_some_and(|v| v.major == 0 && minors.contains(&v.minor))
+    })
 }
 
 /// Check a manifest's `provides` against the component's exports.
@@ -130,4 +136,30 @@ pub fn missing_provider(ext: &Extension, key: &str, tenant: &str) -> String {
         "no plugin enabled for tenant '{tenant}' provides {} for {} {key}; {hint}",
         ext.interface, ext.key_name
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(name: &str) -> bool {
+        let (base, version) = name.split_once('@').unwrap_or((name, ""));
+        import_allowed(base, semver::Version::parse(version).ok().as_ref())
+    }
+
+    #[test]
+    fn both_payroll_engines_are_importable_over_the_0_1_types() {
+        assert!(allowed("backoffice:payroll/engine@0.1.0"));
+        assert!(allowed("backoffice:payroll/engine@0.2.0"));
+        assert!(allowed("backoffice:payroll/types@0.1.0"));
+        // 0.2.0 publishes no types of its own, and nothing newer exists.
+        assert!(!allowed("backoffice:payroll/types@0.2.0"));
+        assert!(!allowed("backoffice:payroll/engine@0.3.0"));
+        assert!(!allowed("backoffice:payroll/engine@1.0.0"));
+        assert!(!allowed("backoffice:payroll/engine"));
+        assert!(!allowed("backoffice:compliance/registry@0.2.0"));
+        assert!(allowed("backoffice:compliance/registry@0.1.0"));
+        // The provider side is exported, never imported.
+        assert!(!allowed("backoffice:payroll/rules@0.1.0"));
+    }
 }

@@ -31,6 +31,8 @@ pub(crate) struct Provider {
     pub(crate) loaded: Arc<Loaded>,
     pub(crate) plugin: String,
     pub(crate) version: String,
+    /// SHA-256 of the installed package ([`PackageRecord::digest`]).
+    pub(crate) digest: String,
     grants: Vec<String>,
 }
 
@@ -138,6 +140,7 @@ impl CallState {
             loaded,
             plugin: record.id,
             version: record.version,
+            digest: record.digest,
             grants,
         }))
     }

@@ -2,6 +2,11 @@
 //! rules plugin (the typed extension point `backoffice:payroll/rules`), on the shared
 //! path of [`super::extension`].
 //!
+//! Both published engines are linked: `engine@0.1.0` answers the payslip,
+//! `engine@0.2.0` the payslip and the provider that computed it (plugin id, installed
+//! version, package digest). Both run [`CallState::calculate_traced`]; the types are
+//! 0.1.0's in both, so there is one set of records.
+//!
 //! The provider of a country is the enabled plugin whose manifest lists it under
 //! `[[provides]] backoffice:payroll/rules@0.1.0`; it is looked up once per call and
 //! then cached (a pay run computes thousands of payslips in one call). Every payslip
@@ -11,6 +16,9 @@
 use std::sync::Arc;
 
 use crate::bindings::payroll::consumer::backoffice::payroll::engine::Host as EngineHost;
+use crate::bindings::payroll::consumer_v0_2::backoffice::payroll0_2_0::engine::{
+    Calculation, Host as EngineV02Host, Provider as RulesProviderV02,
+};
 use crate::bindings::payroll::types::{self, CalcInput, Error, LineKind, Payslip, Support};
 use crate::extensions::{self, PAYROLL_RULES};
 use crate::runtime::Failure;
@@ -131,8 +139,14 @@ fn check_payslip(input: &CalcInput, slip: &Payslip, plugin: &str) -> Result<(), 
     }
 }
 
-impl EngineHost for CallState {
-    fn calculate(&mut self, input: CalcInput) -> wasmtime::Result<Result<Payslip, Error>> {
+impl CallState {
+    /// Compute one payslip with the rules enabled for `input.country`, checked, with
+    /// the provider that computed it: the one routing behind both engines (0.1.0
+    /// drops the provider, 0.2.0 returns it).
+    fn calculate_traced(
+        &mut self,
+        input: CalcInput,
+    ) -> wasmtime::Result<Result<(Payslip, Arc<Provider>), Error>> {
         let country = input.country.clone();
         let sent = input.clone();
         let result = self.with_rules(&country, "calculate", move |store, rules| {
@@ -140,14 +154,24 @@ impl EngineHost for CallState {
                 .backoffice_payroll_rules()
                 .call_calculate(store, &sent)
         })?;
-        Ok(result.and_then(|slip| {
-            let plugin = self
-                .providers
-                .get(&country)
-                .map(|p| p.plugin.clone())
-                .unwrap_or_default();
-            check_payslip(&input, &slip, &plugin).map(|()| slip)
-        }))
+        let slip = match result {
+            Ok(slip) => slip,
+            Err(e) => return Ok(Err(e)),
+        };
+        // `with_rules` cached the provider it called; the cache lives as long as this
+        // call, so it is the plugin, version and package that just answered.
+        let Some(provider) = self.providers.get(&country).cloned() else {
+            return Err(trap(format!(
+                "the payroll rules provider for {country} left the call's cache"
+            )));
+        };
+        Ok(check_payslip(&input, &slip, &provider.plugin).map(|()| (slip, provider)))
+    }
+}
+
+impl EngineHost for CallState {
+    fn calculate(&mut self, input: CalcInput) -> wasmtime::Result<Result<Payslip, Error>> {
+        Ok(self.calculate_traced(input)?.map(|(slip, _)| slip))
     }
 
     fn describe(&mut self, country: String) -> wasmtime::Result<Result<Support, Error>> {
@@ -190,9 +214,43 @@ impl EngineHost for CallState {
     }
 }
 
-/// Add the `backoffice:payroll` imports to `linker`.
+/// `backoffice:payroll/engine@0.2.0`: the 0.1.0 engine's routing, with the provider
+/// of each payslip. `describe`, `profile-schema` and `countries` are 0.1.0's.
+impl EngineV02Host for CallState {
+    fn calculate(&mut self, input: CalcInput) -> wasmtime::Result<Result<Calculation, Error>> {
+        Ok(self
+            .calculate_traced(input)?
+            .map(|(payslip, provider)| Calculation {
+                payslip,
+                provider: RulesProviderV02 {
+                    plugin: provider.plugin.clone(),
+                    version: provider.version.clone(),
+                    digest: provider.digest.clone(),
+                },
+            }))
+    }
+
+    fn describe(&mut self, country: String) -> wasmtime::Result<Result<Support, Error>> {
+        EngineHost::describe(self, country)
+    }
+
+    fn profile_schema(&mut self, country: String) -> wasmtime::Result<Result<String, Error>> {
+        EngineHost::profile_schema(self, country)
+    }
+
+    fn countries(&mut self) -> wasmtime::Result<Vec<String>> {
+        EngineHost::countries(self)
+    }
+}
+
+/// Add the `backoffice:payroll` imports to `linker`: the `engine` of 0.1.0 and of
+/// 0.2.0 (a component imports either, or both), over one shared `types@0.1.0`.
 pub fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
     crate::bindings::payroll::consumer::RulesConsumer::add_to_linker::<
+        CallState,
+        wasmtime::component::HasSelf<CallState>,
+    >(linker, |state| state)?;
+    crate::bindings::payroll::consumer_v0_2::backoffice::payroll0_2_0::engine::add_to_linker::<
         CallState,
         wasmtime::component::HasSelf<CallState>,
     >(linker, |state| state)

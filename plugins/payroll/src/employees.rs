@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use backoffice_sdk::payroll::{self, CalcInput, Frequency, Payslip};
+use backoffice_sdk::payroll::{CalcInput, Frequency, v0_2 as payroll};
 use backoffice_sdk::prelude::*;
 use backoffice_sdk::storage::KeyRange;
 use serde::{Deserialize, Serialize};
@@ -314,7 +314,7 @@ pub(crate) fn list_employees(input: ListEmployees) -> Result<Employees> {
 
 // ---------------------------------------------------------------- what-if
 
-pub(crate) fn calculate_payslip(mut input: CalcInput) -> Result<Payslip> {
+pub(crate) fn calculate_payslip(mut input: CalcInput) -> Result<crate::provenance::Preview> {
     input.country = input.country.to_ascii_uppercase();
     if input.gross < 0 {
         return Err(Error::invalid(format!(
@@ -323,7 +323,7 @@ pub(crate) fn calculate_payslip(mut input: CalcInput) -> Result<Payslip> {
         )));
     }
     input.profile = model::rules_profile(&settings()?, &input.country, &input.profile);
-    payroll::calculate(&input)
+    crate::provenance::preview(&input)
 }
 
 #[derive(Debug, Deserialize)]

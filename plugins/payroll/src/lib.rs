@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `emp/<id>/<effective-date>` | [`model::Employee`], one per version |
 //! | `run/<run-id>` | [`runs::Run`] |
-//! | `slip/<run-id>/<employee-id>` | [`runs::Slip`] |
+//! | `slip/<run-id>/<employee-id>` | [`runs::Slip`], with the rules plugin that computed it (`rules`, absent on payslips stored before 0.2.0 of the engine was used) |
 //! | `ytd/<employee-id>/<country>/<tax-year>` | [`runs::Ytd`]: the tax year's figures after the last posted run (or the opening figures) |
 //! | `seq/run` | last run number |
 //! | `seq/opening` | last number of an opening-figures entry |
@@ -24,6 +24,7 @@ pub mod model;
 pub mod payfile;
 mod payments;
 mod payslips;
+mod provenance;
 mod runs;
 mod settings;
 pub mod ytd;

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use backoffice_sdk::payroll::{LineKind, Payslip};
+use backoffice_sdk::payroll::{LineKind, Payslip, RulesProvider};
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{self, Employee, SlipHeader};
+use crate::provenance;
 use crate::runs::{Kind, Run, RunId, Slip, Status, load_run, run_slips};
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +38,9 @@ pub(crate) struct PayslipRow {
     employee_contributions: i64,
     employer_contributions: i64,
     net: i64,
+    /// The rules plugin that computed the payslip; left out for older payslips.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<RulesProvider>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +71,7 @@ pub(crate) fn list_payslips(input: ListPayslips) -> Result<PayslipPage> {
             employee_contributions: s.payslip.total(LineKind::EmployeeContribution),
             employer_contributions: s.payslip.total(LineKind::EmployerContribution),
             net: s.payslip.net,
+            rules: s.rules,
         })
         .collect();
     let next = page
@@ -107,6 +112,9 @@ pub(crate) struct PayslipOut {
     text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     html: Option<String>,
+    /// The rules plugin that computed the payslip; left out for older payslips.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<RulesProvider>,
 }
 
 pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
@@ -144,6 +152,7 @@ pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
             Some(model::payslip_html(&header, &slip.payslip, exponent)),
         ),
     };
+    let (text, html) = provenance::printed_in(text, html, slip.rules.as_ref());
     Ok(PayslipOut {
         run: run.id,
         status: run.status,
@@ -152,6 +161,7 @@ pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
         payslip: slip.payslip,
         text,
         html,
+        rules: slip.rules,
     })
 }
 

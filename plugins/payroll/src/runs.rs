@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use backoffice_sdk::payroll::{self, CalcInput, Frequency, LineKind, Payslip};
+use backoffice_sdk::payroll::{CalcInput, Frequency, LineKind, Payslip, v0_2 as payroll};
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::employees::all_employees;
 use crate::model::{self, Employee, Settings};
 use crate::settings::settings;
-use crate::{caller_name, ytd};
+use crate::{caller_name, provenance, ytd};
 
 /// Status of a pay run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +111,10 @@ pub(crate) struct Slip {
     /// The run whose posting produced the year-to-date figures used, if any; the
     /// approval checks they are still the latest.
     pub(crate) ytd_after_run: Option<String>,
+    /// The rules plugin that computed the payslip (id, version, package digest);
+    /// `None` for payslips stored before payroll recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rules: Option<backoffice_sdk::payroll::RulesProvider>,
 }
 
 /// Year-to-date figures of one employee, country and tax year.
@@ -456,7 +460,7 @@ fn compute_slip(
     } else {
         calc.clone()
     };
-    let mut slip = payroll::calculate(&probe).map_err(in_employee)?;
+    let (mut slip, mut rules) = provenance::calculate(&probe).map_err(in_employee)?;
     let mut ytd = None;
     if has_ytd(&emp.id, &emp.country)? {
         ytd = storage::get::<Ytd>(&ytd_key(&emp.id, &emp.country, &slip.tax_year))?;
@@ -465,13 +469,14 @@ fn compute_slip(
         }
     }
     if bonus.is_some() || ytd.is_some() {
-        slip = payroll::calculate(&calc).map_err(in_employee)?;
+        (slip, rules) = provenance::calculate(&calc).map_err(in_employee)?;
     }
     Ok(Slip {
         kind: input.kind,
         employee: emp,
         payslip: slip,
         ytd_after_run: ytd.map(|y| y.run),
+        rules: Some(rules),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use backoffice_sdk::payroll::{self, CalcInput, LineKind};
+use backoffice_sdk::payroll::{CalcInput, LineKind, v0_2 as payroll};
 use backoffice_sdk::prelude::*;
 use serde::Serialize;
 

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use backoffice_sdk::payroll::{self, CalcInput};
+use backoffice_sdk::payroll::{CalcInput, v0_2 as payroll};
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -31,6 +31,8 @@ mod preview;
 // Filings: Form 941, W-2, RTI FPS, Lohnsteuer-Anmeldung (issue 22, item 6).
 mod filings;
 mod us_states;
+// Which rules plugin, version and package computed each payslip (issue 22, item 7).
+mod provenance;
 
 /// A host with the ledger, payroll and the three rules plugins enabled for "acme".
 fn host() -> TestHost {
@@ -125,6 +127,20 @@ fn approve_by_second_person(
             .or_insert(0) += p["amount"].as_i64().unwrap();
     }
     (posted, entry, by_account)
+}
+
+/// A stored payslip (`get-payslip`'s output) is what `calculate-payslip` gives for the
+/// same input, computed by the same rules plugin: `rules` sits beside the payslip in
+/// one and among its fields in the other (issue 22, item 7).
+fn same_payslip(stored: &Value, what_if: &Value) {
+    let mut fields = what_if.clone();
+    let rules = fields.as_object_mut().unwrap().remove("rules");
+    assert_eq!(stored["payslip"], fields);
+    assert!(
+        rules.is_some(),
+        "calculate-payslip names no rules: {what_if}"
+    );
+    assert_eq!(stored.get("rules"), rules.as_ref(), "{stored}");
 }
 
 fn lines(slip: &Value) -> BTreeMap<String, i64> {
@@ -284,7 +300,7 @@ fn pay_run_is_approved_by_a_second_person_and_posted_to_the_ledger() {
                "gross": 400_000, "currency": "GBP", "ytd": {},
                "profile": {"tax-code": "1257L", "ni-category": "A"}}),
     );
-    assert_eq!(slip["payslip"], what_if);
+    same_payslip(&slip, &what_if);
     let text = slip["text"].as_str().unwrap();
     assert!(
         text.contains("Ada Lovelace (GB1)") && text.contains("NET PAY"),
@@ -721,13 +737,13 @@ fn opening_figures_from_a_p45_feed_the_first_run() {
     );
     call(&t, &alice, "delete-run", json!({"id": stale["id"]}));
     let run = call(&t, &alice, "create-run", september);
-    let slip = call(
+    let stored = call(
         &t,
         &alice,
         "get-payslip",
         json!({"run": run["id"], "employee": "GB2"}),
-    )["payslip"]
-        .clone();
+    );
+    let slip = stored["payslip"].clone();
     let what_if = |ytd: &Value| {
         call(
             &t,
@@ -737,7 +753,7 @@ fn opening_figures_from_a_p45_feed_the_first_run() {
                    "gross": 400_000, "currency": "GBP", "ytd": ytd, "profile": profile}),
         )
     };
-    assert_eq!(slip, what_if(&p45));
+    same_payslip(&stored, &what_if(&p45));
     assert_ne!(
         lines(&slip).get("gb-paye"),
         lines(&what_if(&json!({}))).get("gb-paye"),
