@@ -821,7 +821,7 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
         );
         if let Some(more) = by_posting.remove(&l.id) {
             candidates.extend(more);
-            candidates.sort_by(|a, b| b.score.cmp(&a.score));
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.score));
         }
         if candidates.is_empty() {
             out.lines_without += 1;
