@@ -12,6 +12,7 @@
 //! | `line/<seq, 12 digits>` | a [`Line`] |
 //! | `dup/<account>/<hash of the dedup key>[-n]` | the id of the line with that key |
 //! | `open/<account>/<line seq>` | present while the line is unmatched |
+//! | `plink/<ledger entry>/<posting>` | the line linked to that posting ([`crate::postings`]) |
 
 use std::collections::BTreeMap;
 
