@@ -9,6 +9,8 @@
 //! directives. `P DATE COMMODITY PRICE` market prices are kept; `payee`, `tag` and
 //! `decimal-mark .` are accepted and ignored.
 //! Single-commodity balance assertions (`= AMOUNT`) are kept and checked by the import.
+//! Status marks (`*` cleared, `!` pending) on a transaction or a posting are kept
+//! ([`crate::status`]).
 //! Everything else (virtual postings, `==` and `=*` assertions, balance assignments,
 //! `include`, `alias`, periodic and automated transactions) is refused with its line
 //! number.

@@ -257,6 +257,56 @@ mod tests {
         assert_eq!(Status::Unmarked.mark(), None);
     }
 
+    struct Empty;
+    impl crate::import::Known for Empty {
+        fn account(&self, _: &str) -> Option<crate::model::Kind> {
+            None
+        }
+        fn precision(&self, c: &str) -> Option<u8> {
+            crate::amount::iso_precision(c)
+        }
+        fn balance(&self, _: &str, _: &str, _: Date) -> std::result::Result<i64, String> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn an_import_keeps_the_marks_of_transactions_and_postings() {
+        let j = crate::journal::parse(
+            "2024-01-01 * A\n    assets:a  1 EUR\n    ! assets:b  2 USD\n    ! income:x\n\n\
+             2024-01-02 ! (7) B\n    * assets:a  1 EUR\n    income:x\n\n\
+             2024-01-03 C\n    assets:a  1 EUR\n    * income:x\n",
+        )
+        .unwrap();
+        let plan = crate::import::plan(&j, &Empty).unwrap();
+        let got: Vec<Vec<(&str, i64, Status)>> = plan
+            .entries
+            .iter()
+            .map(|e| {
+                e.postings
+                    .iter()
+                    .map(|p| (p.account.as_str(), p.amount, p.status))
+                    .collect()
+            })
+            .collect();
+        use Status::*;
+        assert_eq!(
+            got,
+            vec![
+                // The elided posting takes two commodities; both keep its mark.
+                vec![
+                    ("assets:a", 100, Cleared),
+                    ("assets:b", 200, Pending),
+                    ("income:x", -100, Pending),
+                    ("income:x", -200, Pending),
+                ],
+                vec![("assets:a", 100, Cleared), ("income:x", -100, Pending)],
+                vec![("assets:a", 100, Unmarked), ("income:x", -100, Cleared)],
+            ]
+        );
+        assert_eq!(plan.entries[1].code.as_deref(), Some("7"));
+    }
+
     #[test]
     fn filters_take_one_status_or_several() {
         let one: StatusFilter = serde_json::from_str("\"cleared\"").unwrap();

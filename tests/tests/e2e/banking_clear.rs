@@ -712,3 +712,108 @@ fn a_bank_line_is_matched_to_a_ledger_posting_which_is_cleared() {
     let u = call(&t, "banking", "unreconciled", json!({"account": acct}));
     assert_eq!(u["accounts"][0]["count"], 2);
 }
+
+/// Measured by hand (`cargo test -p backoffice-tests --test e2e -- --ignored
+/// banking_clear::measure`): `suggest` for a 5,000-line statement against a ledger
+/// with 5,000 unmarked postings to the bank account, confirming one line, and
+/// `balance` with and without a status filter.
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn measure_suggest_against_ledger_postings() {
+    use std::time::{Duration, Instant};
+    let clock = Arc::new(TestClock::at_rfc3339("2026-03-01T10:00:00Z"));
+    let t = TestHost::with_config(|c| {
+        c.clock = clock.clone();
+        c.limits = backoffice_host::runtime::Limits {
+            call_deadline: Duration::from_secs(120),
+            ..backoffice_host::runtime::Limits::default()
+        };
+    });
+    for p in ["ledger", "contacts", "invoicing", "banking"] {
+        t.install(p);
+    }
+    t.host.create_tenant("acme", None, None).unwrap();
+    for p in ["ledger", "contacts", "invoicing", "banking"] {
+        t.host.enable(p, "acme").unwrap();
+    }
+    let n = 5_000;
+    let day = |i: usize| format!("2026-01-{:02}", 1 + i % 28);
+    let amount = |i: usize| format!("{}.{:02}", 10 + i % 4_000, i % 100);
+    let mut journal = String::new();
+    for i in 0..n {
+        journal.push_str(&format!(
+            "{} Payment {i}\n    expenses:misc  {} GBP\n    assets:bank:current\n\n",
+            day(i),
+            amount(i)
+        ));
+    }
+    call(
+        &t,
+        "ledger",
+        "import-journal",
+        json!({ "journal": journal }),
+    );
+    let acct = call(
+        &t,
+        "banking",
+        "add-account",
+        json!({"name": "Current", "account-number": "1", "currency": "GBP", "ledger-account": "assets:bank:current"}),
+    )["id"]
+        .clone();
+    call(
+        &t,
+        "banking",
+        "save-csv-mapping",
+        json!({"name": "plain", "skip-rows": 1, "date-column": 1, "date-format": "YYYY-MM-DD",
+               "amount-column": 2, "reference-column": 3, "counterparty-column": 4}),
+    );
+    let mut csv = String::from("Date,Amount,Reference,Name\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "2026-01-{:02},-{},R{i},Payee {i}\n",
+            3 + i % 28,
+            amount(i)
+        ));
+    }
+    call(
+        &t,
+        "banking",
+        "import-csv",
+        json!({"account": acct, "mapping": "plain", "content": csv}),
+    );
+    let started = Instant::now();
+    let s = call(
+        &t,
+        "banking",
+        "suggest",
+        json!({"account": acct, "limit": 5000}),
+    );
+    let suggest = started.elapsed();
+    let with = s["suggestions"].as_array().unwrap();
+    assert_eq!(with.len(), n, "every line has its posting");
+    let first = &with[0];
+    let started = Instant::now();
+    call(
+        &t,
+        "banking",
+        "confirm-match",
+        json!({"line": first["line"], "entry": first["candidates"][0]["entry"],
+               "posting": first["candidates"][0]["posting"]}),
+    );
+    let confirm = started.elapsed();
+    let started = Instant::now();
+    call(&t, "ledger", "balance", json!({}));
+    let plain = started.elapsed();
+    let started = Instant::now();
+    let b = call(&t, "ledger", "balance", json!({"status": "cleared"}));
+    let filtered = started.elapsed();
+    assert_eq!(
+        b["rows"].as_array().unwrap().len(),
+        1,
+        "only the bank posting is cleared"
+    );
+    println!(
+        "suggest: {n} lines against {n} unmarked postings {suggest:.2?}; confirm-match to a posting {confirm:.2?}; balance {plain:.2?}, with status {filtered:.2?} ({} postings)",
+        2 * n
+    );
+}
