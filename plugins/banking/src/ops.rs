@@ -1023,6 +1023,11 @@ pub struct Reconciliation {
     difference: i64,
     reconciled: bool,
     unmatched_lines: usize,
+    /// The ledger's balance counting only cleared postings (`hledger bal -C`): lines
+    /// matched to postings clear them, so it is what the bank has seen.
+    cleared_balance: i64,
+    /// The closing balance minus the cleared balance.
+    cleared_difference: i64,
 }
 
 pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
@@ -1039,15 +1044,8 @@ pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
         "balance",
         &json!({"as-of": date, "prefix": acct.ledger_account}),
     )?;
-    let ledger_balance: i64 = b["rows"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["account"] == acct.ledger_account.as_str())
-        .flat_map(|r| r["amounts"].as_array().into_iter().flatten())
-        .filter(|a| a["currency"] == acct.currency.as_str())
-        .filter_map(|a| a["amount"].as_i64())
-        .sum();
+    let ledger_balance = crate::postings::account_balance(&b, &acct);
+    let cleared_balance = crate::postings::cleared_balance(&acct, date)?;
     let unmatched_lines = statement_lines(&s)?
         .iter()
         .filter(|l| l.matched.is_none())
@@ -1066,6 +1064,10 @@ pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
             .ok_or_else(|| Error::invalid("the closing balance is too large"))?,
         reconciled: closing == ledger_balance,
         unmatched_lines,
+        cleared_balance,
+        cleared_difference: closing
+            .checked_sub(cleared_balance)
+            .ok_or_else(|| Error::invalid("the closing balance is too large"))?,
     })
 }
 

@@ -102,6 +102,34 @@ pub fn candidates(
         .collect()
 }
 
+/// The bank account's ledger account's balance in its currency in a ledger `balance`
+/// answer.
+pub(crate) fn account_balance(balance: &Value, acct: &BankAccount) -> i64 {
+    balance["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["account"] == acct.ledger_account.as_str())
+        .flat_map(|r| r["amounts"].as_array().into_iter().flatten())
+        .filter(|a| a["currency"] == acct.currency.as_str())
+        .filter_map(|a| a["amount"].as_i64())
+        .sum()
+}
+
+/// The balance of the bank account's cleared postings at the end of `date`.
+pub(crate) fn cleared_balance(acct: &BankAccount, date: Date) -> Result<i64> {
+    let b: Value = plugins::call(
+        "ledger",
+        "balance",
+        &json!({"as-of": date, "prefix": acct.ledger_account, "status": "cleared"}),
+    )
+    .map_err(ledger_error(
+        "read the ledger's cleared balance",
+        "ledger.read",
+    ))?;
+    Ok(account_balance(&b, acct))
+}
+
 fn link_key(entry: &str, posting: usize) -> String {
     format!("plink/{entry}/{posting}")
 }

@@ -662,6 +662,22 @@ fn a_bank_line_is_matched_to_a_ledger_posting_which_is_cleared() {
     assert_eq!(u["accounts"][0]["count"], 3);
     let r = call(&t, "banking", "reconcile", json!({"id": st["id"]}));
     assert_eq!(r["unmatched-lines"], 3);
+    // The ledger holds 1,055.00 at the statement's end; what the bank has seen of it
+    // (the cleared postings: opening, interest, and now the cheque) is 935.00.
+    assert_eq!(
+        (
+            &r["closing-balance"],
+            &r["ledger-balance"],
+            &r["cleared-balance"],
+            &r["cleared-difference"]
+        ),
+        (
+            &json!(81_821),
+            &json!(105_500),
+            &json!(93_500),
+            &json!(81_821 - 93_500)
+        )
+    );
 
     // A rule's entry: its bank posting is cleared and linked at once, so it is never
     // suggested for another line; that match cannot be undone here.
