@@ -14,6 +14,7 @@ pub mod matching;
 pub mod model;
 pub mod ofx;
 mod ops;
+pub mod postings;
 
 use backoffice_sdk::prelude::*;
 
@@ -38,6 +39,7 @@ impl Plugin for Banking {
             .op("confirm-match", ops::confirm)
             .op("reconcile", ops::reconcile)
             .op("unreconciled", ops::unreconciled)
+            .op("unmatch", postings::unmatch)
     }
 }
 

@@ -21,10 +21,10 @@ pub struct OpenItem {
 }
 
 /// One way to match a line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Candidate {
-    /// `invoice`, `bill` or `rule`.
+    /// `invoice`, `bill`, `rule` or `posting` (see [`crate::postings`]).
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
@@ -41,7 +41,25 @@ pub struct Candidate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contra_account: Option<String>,
     pub reason: String,
+    /// How good the match is, 0 to 100; candidates come best first (see [`SCORE_NUMBER`]).
+    pub score: u32,
+    /// A ledger posting: its entry, its index in the entry, its date and description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posting: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<backoffice_sdk::Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
+
+/// The score of an invoice or bill whose number is in the line's reference.
+pub const SCORE_NUMBER: u32 = 100;
+/// The score of an invoice or bill whose open amount and contact are the line's.
+pub const SCORE_AMOUNT_AND_CONTACT: u32 = 80;
+/// The score of a rule that holds.
+pub const SCORE_RULE: u32 = 50;
 
 /// Whether `number` occurs in `t` (upper case) as a whole token (not inside a longer
 /// number: `INV-2026-0001` is not found in `INV-2026-00012`).
@@ -90,7 +108,7 @@ pub fn suggest(
     let eligible = items
         .iter()
         .filter(|i| i.kind == kind && i.side == side && i.currency == currency && i.open > 0);
-    let candidate = |i: &OpenItem, reason: String| Candidate {
+    let candidate = |i: &OpenItem, reason: String, score: u32| Candidate {
         kind: kind.to_owned(),
         document: Some(i.id.clone()),
         number: i.number.clone(),
@@ -100,21 +118,34 @@ pub fn suggest(
         rule: None,
         contra_account: None,
         reason,
+        score,
+        ..Candidate::default()
     };
     let (reference, description) = (reference.to_uppercase(), description.to_uppercase());
     let mut out: Vec<Candidate> = eligible
         .clone()
         .filter_map(|i| {
             let n = i.number.as_deref()?;
-            (contains_token(&reference, n) || contains_token(&description, n))
-                .then(|| candidate(i, format!("{kind} number {n} in the reference")))
+            (contains_token(&reference, n) || contains_token(&description, n)).then(|| {
+                candidate(
+                    i,
+                    format!("{kind} number {n} in the reference"),
+                    SCORE_NUMBER,
+                )
+            })
         })
         .collect();
     if out.is_empty() && !counterparty.trim().is_empty() {
         let who = counterparty.trim().to_lowercase();
         out = eligible
             .filter(|i| i.open == amount.abs() && i.contact_name.trim().to_lowercase() == who)
-            .map(|i| candidate(i, "open amount and counterparty are the line's".to_owned()))
+            .map(|i| {
+                candidate(
+                    i,
+                    "open amount and counterparty are the line's".to_owned(),
+                    SCORE_AMOUNT_AND_CONTACT,
+                )
+            })
             .collect();
     }
     for r in rules {
@@ -129,6 +160,8 @@ pub fn suggest(
                 rule: Some(r.name.clone()),
                 contra_account: Some(r.contra_account.clone()),
                 reason: format!("rule {}", r.name),
+                score: SCORE_RULE,
+                ..Candidate::default()
             });
         }
     }

@@ -105,6 +105,10 @@ pub struct Matched {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger_entry: Option<String>,
     pub matched_at: String,
+    /// The index of the bank account's posting in `ledger_entry`, linked to the line
+    /// and cleared in the ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posting: Option<usize>,
 }
 
 /// A stored statement line.

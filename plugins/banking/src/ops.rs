@@ -12,6 +12,7 @@
 //! | `line/<seq, 12 digits>` | a [`Line`] |
 //! | `dup/<account>/<hash of the dedup key>[-n]` | the id of the line with that key |
 //! | `open/<account>/<line seq>` | present while the line is unmatched |
+//! | `plink/<ledger entry>/<posting>` | the line linked to that posting ([`crate::postings`]) |
 
 use std::collections::BTreeMap;
 
@@ -38,7 +39,7 @@ fn seq_of(id: &str, prefix: &str) -> Option<u64> {
         .flatten()
 }
 
-fn account(id: &str) -> Result<BankAccount> {
+pub(crate) fn account(id: &str) -> Result<BankAccount> {
     storage::get(&format!("acct/{id}"))?.ok_or_else(|| {
         Error::not_found(format!(
             "no bank account {id}; list-accounts shows the accounts, add-account adds one"
@@ -54,13 +55,13 @@ fn accounts() -> Result<Vec<BankAccount>> {
         .collect())
 }
 
-fn line(id: &str) -> Result<Line> {
+pub(crate) fn line(id: &str) -> Result<Line> {
     let not_found = || Error::not_found(format!("no statement line {id}"));
     let n = seq_of(id, "ln-").ok_or_else(not_found)?;
     storage::get(&format!("line/{n:012}"))?.ok_or_else(not_found)
 }
 
-fn put_line(l: &Line) -> Result<()> {
+pub(crate) fn put_line(l: &Line) -> Result<()> {
     let n = seq_of(&l.id, "ln-").ok_or_else(|| Error::internal(format!("bad id {}", l.id)))?;
     storage::put(&format!("line/{n:012}"), l)?;
     let open = format!("open/{}/{n:012}", l.account);
@@ -77,12 +78,12 @@ fn statement(id: &str) -> Result<Statement> {
     storage::get(&format!("stmt/{n:012}"))?.ok_or_else(not_found)
 }
 
-fn money(amount: i64, currency: &str) -> String {
+pub(crate) fn money(amount: i64, currency: &str) -> String {
     let exp = Currency::new(currency).map(|c| c.exponent()).unwrap_or(2);
     format!("{currency} {}", format_minor(amount, exp))
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     context::now().to_string()
 }
 
@@ -716,7 +717,7 @@ pub fn list_rules(_: Empty) -> Result<Rules> {
 /// The unmatched lines of `account` (of every account: `None`): their sequence
 /// numbers from the index, then the lines in one range scan from the first to the last
 /// (unmatched lines are mostly recent, so the scan reads few matched ones).
-fn unmatched(account: Option<&str>) -> Result<Vec<Line>> {
+pub(crate) fn unmatched(account: Option<&str>) -> Result<Vec<Line>> {
     let prefix = match account {
         Some(a) => format!("open/{a}/"),
         None => "open/".to_owned(),
@@ -802,6 +803,7 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
     };
     let items = open_items()?;
     let rules = rules()?;
+    let mut by_posting = crate::postings::suggest(&lines)?;
     let mut out = Suggestions {
         suggestions: Vec::new(),
         lines_without: 0,
@@ -809,7 +811,7 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
     };
     let limit = input.limit.unwrap_or(1000).clamp(1, 5000);
     for l in lines {
-        let candidates = crate::matching::suggest(
+        let mut candidates = crate::matching::suggest(
             l.amount,
             &l.currency,
             &l.reference,
@@ -818,6 +820,10 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
             &items,
             &rules,
         );
+        if let Some(more) = by_posting.remove(&l.id) {
+            candidates.extend(more);
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.score));
+        }
         if candidates.is_empty() {
             out.lines_without += 1;
             continue;
@@ -845,6 +851,9 @@ pub struct ConfirmIn {
     line: String,
     document: Option<String>,
     rule: Option<String>,
+    /// A ledger entry with a posting to the bank account (see [`crate::postings`]).
+    entry: Option<String>,
+    posting: Option<usize>,
 }
 
 pub fn confirm(input: ConfirmIn) -> Result<Line> {
@@ -862,12 +871,21 @@ pub fn confirm(input: ConfirmIn) -> Result<Line> {
         )));
     }
     let acct = account(&l.account)?;
-    let matched = match (&input.document, &input.rule) {
-        (Some(doc), None) => confirm_document(&l, &acct, doc)?,
-        (None, Some(rule)) => confirm_rule(&l, &acct, rule)?,
+    let matched = match (&input.document, &input.rule, &input.entry) {
+        (Some(doc), None, None) if input.posting.is_none() => {
+            let mut m = confirm_document(&l, &acct, doc)?;
+            crate::postings::clear_booked(&l, &acct, &mut m)?;
+            m
+        }
+        (None, Some(rule), None) if input.posting.is_none() => {
+            let mut m = confirm_rule(&l, &acct, rule)?;
+            crate::postings::clear_booked(&l, &acct, &mut m)?;
+            m
+        }
+        (None, None, Some(entry)) => crate::postings::confirm(&l, &acct, entry, input.posting)?,
         _ => {
             return Err(Error::invalid(
-                "give either document (an invoice or bill id or number) or rule",
+                "give one of document (an invoice or bill id or number), rule, or entry (a ledger entry id, with posting: the index of its posting to the bank account)",
             ));
         }
     };
@@ -933,6 +951,7 @@ fn confirm_document(l: &Line, acct: &BankAccount, doc: &str) -> Result<Matched> 
         contra_account: None,
         ledger_entry: p["ledger-entry"].as_str().map(str::to_owned),
         matched_at: now(),
+        posting: None,
     })
 }
 
@@ -984,6 +1003,7 @@ fn confirm_rule(l: &Line, acct: &BankAccount, name: &str) -> Result<Matched> {
         contra_account: Some(r.contra_account),
         ledger_entry: e["id"].as_str().map(str::to_owned),
         matched_at: now(),
+        posting: None,
     })
 }
 
@@ -1003,6 +1023,11 @@ pub struct Reconciliation {
     difference: i64,
     reconciled: bool,
     unmatched_lines: usize,
+    /// The ledger's balance counting only cleared postings (`hledger bal -C`): lines
+    /// matched to postings clear them, so it is what the bank has seen.
+    cleared_balance: i64,
+    /// The closing balance minus the cleared balance.
+    cleared_difference: i64,
 }
 
 pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
@@ -1019,15 +1044,8 @@ pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
         "balance",
         &json!({"as-of": date, "prefix": acct.ledger_account}),
     )?;
-    let ledger_balance: i64 = b["rows"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["account"] == acct.ledger_account.as_str())
-        .flat_map(|r| r["amounts"].as_array().into_iter().flatten())
-        .filter(|a| a["currency"] == acct.currency.as_str())
-        .filter_map(|a| a["amount"].as_i64())
-        .sum();
+    let ledger_balance = crate::postings::account_balance(&b, &acct);
+    let cleared_balance = crate::postings::cleared_balance(&acct, date)?;
     let unmatched_lines = statement_lines(&s)?
         .iter()
         .filter(|l| l.matched.is_none())
@@ -1046,6 +1064,10 @@ pub fn reconcile(input: IdIn) -> Result<Reconciliation> {
             .ok_or_else(|| Error::invalid("the closing balance is too large"))?,
         reconciled: closing == ledger_balance,
         unmatched_lines,
+        cleared_balance,
+        cleared_difference: closing
+            .checked_sub(cleared_balance)
+            .ok_or_else(|| Error::invalid("the closing balance is too large"))?,
     })
 }
 

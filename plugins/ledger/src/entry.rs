@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::status::Status;
+
 /// A conversion of a posting: the total it cost in another commodity (always
 /// positive; it takes the sign of the posting's amount when balancing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,9 @@ pub struct Posting {
     /// Note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
+    /// Cleared or pending (hledger's `*` and `!`); unmarked is not written.
+    #[serde(default, skip_serializing_if = "Status::is_unmarked")]
+    pub status: Status,
 }
 
 /// The commodity and signed amount a posting contributes to the balance check.
@@ -119,6 +124,7 @@ pub fn balance(
                 currency,
                 cost: p.cost,
                 memo: p.memo,
+                status: Status::Unmarked,
             }),
             (None, Some(currency)) => {
                 let sum = sums.remove(&currency).unwrap_or(0);
@@ -128,6 +134,7 @@ pub fn balance(
                     currency,
                     cost: None,
                     memo: p.memo,
+                    status: Status::Unmarked,
                 });
             }
             (None, None) if open == Some(i) => {
@@ -148,6 +155,7 @@ pub fn balance(
                         currency,
                         cost: None,
                         memo: p.memo.clone(),
+                        status: Status::Unmarked,
                     });
                 }
             }

@@ -44,6 +44,9 @@ pub(crate) struct ExportInput {
     limit: Option<usize>,
     cursor: Option<String>,
     value: Option<crate::reports::ValueAt>,
+    /// Only postings of these statuses (balance and register).
+    #[serde(default)]
+    status: Option<crate::status::StatusFilter>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +84,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
         prefix: input.prefix.clone(),
         depth: input.depth,
         value: input.value.clone(),
+        status: input.status.clone(),
     };
     let mut next_cursor = None;
     let (json, header, rows): (serde_json::Value, Vec<&str>, Vec<Vec<String>>) = match input.what {
@@ -122,6 +126,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                         p.amount.to_string(),
                         prec.amount(&p.currency, p.amount)?.formatted,
                         e.reverses.clone().unwrap_or_default(),
+                        p.status.name().to_owned(),
                     ]);
                 }
             }
@@ -137,6 +142,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                     "amount",
                     "formatted",
                     "reverses",
+                    "status",
                 ],
                 rows,
             )
@@ -220,6 +226,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                 to: input.to,
                 depth: input.depth,
                 limit: input.limit,
+                status: input.status.clone(),
             })?;
             let rows = r
                 .rows
@@ -238,6 +245,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                             .map(|b| format!("{} {}", b.formatted, b.currency))
                             .collect::<Vec<_>>()
                             .join("; "),
+                        x.status.name().to_owned(),
                     ]
                 })
                 .collect();
@@ -252,6 +260,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                     "amount",
                     "formatted",
                     "balance",
+                    "status",
                 ],
                 rows,
             )

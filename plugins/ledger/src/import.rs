@@ -176,7 +176,7 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
         }
         let raw_count = raw.len();
         match entry::balance(raw, &show) {
-            Ok(postings) => {
+            Ok(mut postings) => {
                 // Output postings follow the input's order; an elided posting may
                 // expand into one posting per commodity.
                 let mut at = 0;
@@ -187,6 +187,9 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
                         1
                     };
                     at += span;
+                    for q in postings.iter_mut().take(at).skip(at - span) {
+                        q.status = crate::status::Status::effective(p.status, t.status);
+                    }
                     if let Some(a) = &p.assertion {
                         if let Some(k) = (at - span..at)
                             .rev()

@@ -9,6 +9,8 @@
 //! directives. `P DATE COMMODITY PRICE` market prices are kept; `payee`, `tag` and
 //! `decimal-mark .` are accepted and ignored.
 //! Single-commodity balance assertions (`= AMOUNT`) are kept and checked by the import.
+//! Status marks (`*` cleared, `!` pending) on a transaction or a posting are kept
+//! ([`crate::status`]).
 //! Everything else (virtual postings, `==` and `=*` assertions, balance assignments,
 //! `include`, `alias`, periodic and automated transactions) is refused with its line
 //! number.
@@ -16,6 +18,7 @@
 use crate::amount::Decimal;
 use crate::date::Date;
 use crate::model::{self, Kind};
+use crate::status::Status;
 
 /// An amount as written in the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,8 @@ pub struct JPosting {
     /// A balance assertion `= AMOUNT`: the account's own balance in that commodity
     /// right after this posting.
     pub assertion: Option<JAmount>,
+    /// The posting's own `*` or `!` mark.
+    pub status: Status,
 }
 
 /// One transaction.
@@ -68,6 +73,8 @@ pub struct JTransaction {
     pub payee: Option<String>,
     /// Postings in order.
     pub postings: Vec<JPosting>,
+    /// The header's `*` or `!` mark, which postings without their own take.
+    pub status: Status,
 }
 
 /// An `account` directive.
@@ -229,15 +236,7 @@ fn parse_header(line: usize, text: &str) -> Result<JTransaction, String> {
     let primary = date_text.split_once('=').map_or(date_text, |(d, _)| d);
     let date = Date::parse_loose(primary)
         .ok_or_else(|| format!("{primary:?} is not a date (use YYYY-MM-DD)"))?;
-    let mut rest = rest.trim_start();
-    for mark in ["* ", "! "] {
-        if let Some(r) = rest.strip_prefix(mark) {
-            rest = r.trim_start();
-        }
-    }
-    if rest == "*" || rest == "!" {
-        rest = "";
-    }
+    let (status, mut rest) = Status::strip(rest.trim_start());
     let mut code = None;
     if let Some(r) = rest.strip_prefix('(') {
         let (c, after) = r
@@ -258,17 +257,13 @@ fn parse_header(line: usize, text: &str) -> Result<JTransaction, String> {
         description,
         payee,
         postings: Vec::new(),
+        status,
     })
 }
 
 fn parse_posting(line: usize, body: &str, grouped: &[String]) -> Result<JPosting, String> {
     let memo = comment(body);
-    let mut s = body.split_once(';').map_or(body, |(a, _)| a).trim_end();
-    for mark in ["* ", "! "] {
-        if let Some(r) = s.strip_prefix(mark) {
-            s = r.trim_start();
-        }
-    }
+    let (status, s) = Status::strip(body.split_once(';').map_or(body, |(a, _)| a).trim_end());
     let end = match (s.find("  "), s.find('\t')) {
         (Some(a), Some(b)) => a.min(b),
         (a, b) => a.or(b).unwrap_or(s.len()),
@@ -314,6 +309,7 @@ fn parse_posting(line: usize, body: &str, grouped: &[String]) -> Result<JPosting
         cost,
         memo,
         assertion,
+        status,
     })
 }
 

@@ -27,6 +27,7 @@ mod posting;
 pub mod prices;
 pub mod report;
 mod reports;
+pub mod status;
 pub mod store;
 
 use date::Date;
@@ -57,6 +58,7 @@ impl Plugin for Ledger {
             .op("set-price", period::set_price)
             .op("list-prices", period::list_prices)
             .op("close-year", period::close_year)
+            .op("set-status", status::set_status)
     }
 }
 

@@ -63,8 +63,8 @@ pub(crate) struct PostEntryInput {
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct EntryOut {
     #[serde(flatten)]
-    entry: Entry,
-    reversed_by: Option<String>,
+    pub(crate) entry: Entry,
+    pub(crate) reversed_by: Option<String>,
 }
 
 impl EntryOut {
@@ -257,6 +257,7 @@ pub(crate) fn reverse_entry(input: ReverseInput) -> Result<EntryOut> {
         .iter()
         .map(|p| entry::Posting {
             amount: -p.amount,
+            status: Default::default(),
             ..p.clone()
         })
         .collect();

@@ -12,6 +12,7 @@ use crate::date::Date;
 use crate::model::{self, Account, Kind};
 use crate::prices;
 use crate::report::{self, Rows};
+use crate::status::{self, Status, StatusFilter};
 use crate::store::{self, Precisions};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,6 +22,9 @@ pub(crate) struct AsOfInput {
     pub(crate) prefix: Option<String>,
     pub(crate) depth: Option<usize>,
     pub(crate) value: Option<ValueAt>,
+    /// Only postings of these statuses (`balance` only; see [`crate::status`]).
+    #[serde(default)]
+    pub(crate) status: Option<StatusFilter>,
 }
 
 /// Report balances in `currency` at the market prices of `date`.
@@ -34,7 +38,11 @@ pub(crate) struct ValueAt {
 /// The balances at the end of `as_of`, valued when `value` asks for it (see
 /// [`crate::prices`]).
 pub(crate) fn balances(as_of: Option<Date>, value: Option<&ValueAt>) -> Result<report::Balances> {
-    let bal = store::balances_as_of(as_of)?;
+    value_balances(store::balances_as_of(as_of)?, value)
+}
+
+/// `bal` valued when `value` asks for it.
+fn value_balances(bal: report::Balances, value: Option<&ValueAt>) -> Result<report::Balances> {
     let Some(v) = value else {
         return Ok(bal);
     };
@@ -106,7 +114,13 @@ fn check_depth(depth: Option<usize>) -> Result<()> {
 pub(crate) fn balance(input: AsOfInput) -> Result<BalanceOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
-    let bal = balances(input.as_of, input.value.as_ref())?;
+    let bal = match &input.status {
+        None => balances(input.as_of, input.value.as_ref())?,
+        Some(f) => value_balances(
+            status::balances_as_of(input.as_of, f)?,
+            input.value.as_ref(),
+        )?,
+    };
     let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
     let mut prec = Precisions::default();
     Ok(BalanceOutput {
@@ -345,6 +359,9 @@ pub(crate) struct RegisterInput {
     pub(crate) to: Option<Date>,
     pub(crate) depth: Option<usize>,
     pub(crate) limit: Option<usize>,
+    /// Only postings of these statuses, as hledger's `-U`, `-P`, `-C`.
+    #[serde(default)]
+    pub(crate) status: Option<StatusFilter>,
 }
 
 #[derive(Debug, Serialize)]
@@ -356,6 +373,10 @@ pub(crate) struct RegisterRow {
     pub(crate) account: String,
     pub(crate) amount: Amount,
     pub(crate) balance: Vec<Amount>,
+    /// The posting's index in its entry (for `set-status`).
+    pub(crate) posting: usize,
+    /// The posting's status.
+    pub(crate) status: Status,
 }
 
 #[derive(Debug, Serialize)]
@@ -383,7 +404,23 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
     let prefix = model::normalise_prefix(input.account.as_deref());
     let accounts = store::accounts()?;
     let mut running: BTreeMap<String, i64> = BTreeMap::new();
-    if let Some(before) = input.from.and_then(Date::pred) {
+    let filter = input.status.as_ref();
+    // With a status filter the balance index (which has no status) cannot give the
+    // opening balance: the rows before `from` are read and summed instead.
+    if let (Some(_), Some(from)) = (filter, input.from) {
+        for name in accounts
+            .keys()
+            .filter(|n| model::under(n, prefix.as_deref()))
+        {
+            for (_, r) in store::register_rows(name, None, from.pred())? {
+                if status::passes(filter, r.s) {
+                    let slot = running.entry(r.c).or_default();
+                    *slot = slot.saturating_add(r.n);
+                }
+            }
+        }
+        running.retain(|_, v| *v != 0);
+    } else if let Some(before) = input.from.and_then(Date::pred) {
         let bal = store::balances_as_of(Some(before))?;
         for ((a, c), v) in bal {
             if model::under(&a, prefix.as_deref()) {
@@ -401,7 +438,9 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
         .filter(|n| model::under(n, prefix.as_deref()))
     {
         for (k, r) in store::register_rows(name, input.from, input.to)? {
-            all.push((k, name.clone(), r));
+            if status::passes(filter, r.s) {
+                all.push((k, name.clone(), r));
+            }
         }
     }
     all.sort_by(|a, b| a.0.cmp(&b.0));
@@ -418,6 +457,8 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
             account: model::clip(&account, input.depth).to_owned(),
             amount: prec.amount(&r.c, r.n)?,
             balance: prec.amounts(&running)?,
+            posting: status::posting_of(&k),
+            status: r.s,
         });
     }
     Ok(RegisterOutput {

@@ -30,6 +30,7 @@ use crate::entry::Posting;
 use crate::model::Account;
 use crate::prices::Price;
 use crate::report::Balances;
+use crate::status::Status;
 
 /// Where an entry came from: the posting plugin and its document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +88,9 @@ pub struct RegRow {
     pub n: i64,
     /// Commodity.
     pub c: String,
+    /// The posting's status (see [`crate::status`]).
+    #[serde(default, skip_serializing_if = "Status::is_unmarked")]
+    pub s: Status,
 }
 
 /// What an idempotency key recorded.
@@ -120,6 +124,19 @@ pub fn load_entry(id: &str) -> Result<Entry> {
     let missing = || Error::not_found(format!("no entry {id}"));
     let seq = parse_id(id).ok_or_else(missing)?;
     storage::get(&entry_key(seq))?.ok_or_else(missing)
+}
+
+/// Rewrite a stored entry: only [`crate::status::set_status`] does, to change the
+/// status of a posting.
+pub fn put_entry(e: &Entry) -> Result<()> {
+    let seq = parse_id(&e.id).ok_or_else(|| Error::internal(format!("bad entry id {}", e.id)))?;
+    storage::put(&entry_key(seq), e)
+}
+
+/// The register key of posting `index` of entry `id` dated `date` to `account`.
+pub fn reg_key(account: &str, date: Date, id: &str, index: usize) -> Result<String> {
+    let seq = parse_id(id).ok_or_else(|| Error::internal(format!("bad entry id {id}")))?;
+    Ok(format!("reg/{account}/{date}/{seq:012}/{index:04}"))
 }
 
 /// The entry that reverses `id`, if any.
@@ -271,6 +288,7 @@ pub fn write_entries(new: Vec<NewEntry>) -> Result<Vec<Entry>> {
                 d: e.description.clone(),
                 n: p.amount,
                 c: p.currency.clone(),
+                s: p.status,
             };
             storage::put(
                 &format!("reg/{}/{}/{seq:012}/{i:04}", p.account, e.date),

@@ -9,6 +9,7 @@
 mod audit_chain;
 mod background;
 mod banking;
+mod banking_clear;
 mod batch;
 mod big_import;
 mod busy;
