@@ -30,6 +30,9 @@ pub struct RawPosting {
     pub cost: Option<Cost>,
     /// A note on the posting.
     pub memo: Option<String>,
+    /// Tags (see [`crate::tags`]).
+    #[serde(default)]
+    pub tags: crate::tags::Tags,
 }
 
 /// A posting of a balanced entry.
@@ -48,6 +51,9 @@ pub struct Posting {
     /// Note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
+    /// Tags, inherited ones included (see [`crate::tags`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: crate::tags::Tags,
 }
 
 /// The commodity and signed amount a posting contributes to the balance check.
@@ -119,6 +125,7 @@ pub fn balance(
                 currency,
                 cost: p.cost,
                 memo: p.memo,
+                tags: p.tags,
             }),
             (None, Some(currency)) => {
                 let sum = sums.remove(&currency).unwrap_or(0);
@@ -128,6 +135,7 @@ pub fn balance(
                     currency,
                     cost: None,
                     memo: p.memo,
+                    tags: p.tags,
                 });
             }
             (None, None) if open == Some(i) => {
@@ -148,6 +156,7 @@ pub fn balance(
                         currency,
                         cost: None,
                         memo: p.memo.clone(),
+                        tags: p.tags.clone(),
                     });
                 }
             }
@@ -179,6 +188,7 @@ mod tests {
             currency: currency.map(Into::into),
             cost: None,
             memo: None,
+            tags: Default::default(),
         }
     }
 

@@ -81,6 +81,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
         prefix: input.prefix.clone(),
         depth: input.depth,
         value: input.value.clone(),
+        tag: None,
     };
     let mut next_cursor = None;
     let (json, header, rows): (serde_json::Value, Vec<&str>, Vec<Vec<String>>) = match input.what {
@@ -122,6 +123,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                         p.amount.to_string(),
                         prec.amount(&p.currency, p.amount)?.formatted,
                         e.reverses.clone().unwrap_or_default(),
+                        crate::tags::text(&p.tags),
                     ]);
                 }
             }
@@ -137,6 +139,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                     "amount",
                     "formatted",
                     "reverses",
+                    "tags",
                 ],
                 rows,
             )
@@ -220,6 +223,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                 to: input.to,
                 depth: input.depth,
                 limit: input.limit,
+                tag: None,
             })?;
             let rows = r
                 .rows

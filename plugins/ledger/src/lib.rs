@@ -28,6 +28,7 @@ pub mod prices;
 pub mod report;
 mod reports;
 pub mod store;
+pub mod tags;
 
 use date::Date;
 use model::{Account, Kind};

@@ -123,6 +123,7 @@ pub(crate) fn closing_postings(
             currency: currency.clone(),
             cost: None,
             memo: None,
+            tags: Default::default(),
         });
         let t = totals.entry(currency.clone()).or_default();
         *t = t
@@ -137,6 +138,7 @@ pub(crate) fn closing_postings(
                 currency,
                 cost: None,
                 memo: None,
+                tags: Default::default(),
             });
         }
     }

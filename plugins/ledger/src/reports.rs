@@ -13,6 +13,7 @@ use crate::model::{self, Account, Kind};
 use crate::prices;
 use crate::report::{self, Rows};
 use crate::store::{self, Precisions};
+use crate::tags::{self, TagFilter};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -21,6 +22,8 @@ pub(crate) struct AsOfInput {
     pub(crate) prefix: Option<String>,
     pub(crate) depth: Option<usize>,
     pub(crate) value: Option<ValueAt>,
+    /// Only postings with this tag (see [`crate::tags`]).
+    pub(crate) tag: Option<TagFilter>,
 }
 
 /// Report balances in `currency` at the market prices of `date`.
@@ -33,8 +36,16 @@ pub(crate) struct ValueAt {
 
 /// The balances at the end of `as_of`, valued when `value` asks for it (see
 /// [`crate::prices`]).
-pub(crate) fn balances(as_of: Option<Date>, value: Option<&ValueAt>) -> Result<report::Balances> {
-    let bal = store::balances_as_of(as_of)?;
+pub(crate) fn balances(
+    as_of: Option<Date>,
+    value: Option<&ValueAt>,
+    tag: Option<&TagFilter>,
+) -> Result<report::Balances> {
+    tags::check_filter(tag)?;
+    let bal = match tag {
+        Some(f) => tags::balances(f, as_of)?,
+        None => store::balances_as_of(as_of)?,
+    };
     let Some(v) = value else {
         return Ok(bal);
     };
@@ -106,7 +117,7 @@ fn check_depth(depth: Option<usize>) -> Result<()> {
 pub(crate) fn balance(input: AsOfInput) -> Result<BalanceOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
-    let bal = balances(input.as_of, input.value.as_ref())?;
+    let bal = balances(input.as_of, input.value.as_ref(), input.tag.as_ref())?;
     let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
     let mut prec = Precisions::default();
     Ok(BalanceOutput {
@@ -153,7 +164,7 @@ pub(crate) fn trial_balance(input: AsOfInput) -> Result<TrialBalanceOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let accounts = store::accounts()?;
-    let bal = balances(input.as_of, input.value.as_ref())?;
+    let bal = balances(input.as_of, input.value.as_ref(), input.tag.as_ref())?;
     let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
     let mut prec = Precisions::default();
     let (mut debit, mut credit) = (BTreeMap::new(), BTreeMap::new());
@@ -260,7 +271,7 @@ pub(crate) fn balance_sheet(input: AsOfInput) -> Result<StatementOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let accounts = store::accounts()?;
-    let bal = balances(input.as_of, input.value.as_ref())?;
+    let bal = balances(input.as_of, input.value.as_ref(), input.tag.as_ref())?;
     let mut prec = Precisions::default();
     let mut sections = Vec::new();
     let mut parts = Vec::new();
@@ -345,6 +356,8 @@ pub(crate) struct RegisterInput {
     pub(crate) to: Option<Date>,
     pub(crate) depth: Option<usize>,
     pub(crate) limit: Option<usize>,
+    /// Only postings with this tag.
+    pub(crate) tag: Option<TagFilter>,
 }
 
 #[derive(Debug, Serialize)]
@@ -356,6 +369,8 @@ pub(crate) struct RegisterRow {
     pub(crate) account: String,
     pub(crate) amount: Amount,
     pub(crate) balance: Vec<Amount>,
+    #[serde(skip_serializing_if = "tags::Tags::is_empty")]
+    pub(crate) tags: tags::Tags,
 }
 
 #[derive(Debug, Serialize)]
@@ -380,11 +395,15 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
     {
         return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
     }
+    tags::check_filter(input.tag.as_ref())?;
     let prefix = model::normalise_prefix(input.account.as_deref());
     let accounts = store::accounts()?;
     let mut running: BTreeMap<String, i64> = BTreeMap::new();
     if let Some(before) = input.from.and_then(Date::pred) {
-        let bal = store::balances_as_of(Some(before))?;
+        let bal = match &input.tag {
+            Some(f) => tags::balances(f, Some(before))?,
+            None => store::balances_as_of(Some(before))?,
+        };
         for ((a, c), v) in bal {
             if model::under(&a, prefix.as_deref()) {
                 let slot = running.entry(c).or_default();
@@ -401,6 +420,9 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
         .filter(|n| model::under(n, prefix.as_deref()))
     {
         for (k, r) in store::register_rows(name, input.from, input.to)? {
+            if input.tag.as_ref().is_some_and(|f| !f.matches(&r.t)) {
+                continue;
+            }
             all.push((k, name.clone(), r));
         }
     }
@@ -418,6 +440,7 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
             account: model::clip(&account, input.depth).to_owned(),
             amount: prec.amount(&r.c, r.n)?,
             balance: prec.amounts(&running)?,
+            tags: r.t,
         });
     }
     Ok(RegisterOutput {

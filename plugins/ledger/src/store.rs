@@ -12,7 +12,9 @@
 //! * the balance index, per account and commodity, as signed minor units:
 //!   `tot/<acct>/<cur>` (all time), `by/<yyyy>/<acct>/<cur>`, `bm/<yyyy-mm>/<acct>/<cur>`
 //!   and `bd/<yyyy-mm-dd>/<acct>/<cur>` (the movements of a year, month and day);
-//! * `reg/<acct>/<yyyy-mm-dd>/<seq:012>/<posting:04>`: a [`RegRow`] per posting.
+//! * `reg/<acct>/<yyyy-mm-dd>/<seq:012>/<posting:04>`: a [`RegRow`] per posting;
+//! * `tag/<name>/<yyyy-mm-dd>/<seq:012>/<posting:04>`: a [`crate::tags::TagRow`] per
+//!   tagged posting and tag.
 //!
 //! A balance as of day D is the sum of the years before D's year, the months of that
 //! year before D's month, and the days of D's month up to D: three range scans whose
@@ -87,6 +89,9 @@ pub struct RegRow {
     pub n: i64,
     /// Commodity.
     pub c: String,
+    /// The posting's tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub t: crate::tags::Tags,
 }
 
 /// What an idempotency key recorded.
@@ -271,11 +276,13 @@ pub fn write_entries(new: Vec<NewEntry>) -> Result<Vec<Entry>> {
                 d: e.description.clone(),
                 n: p.amount,
                 c: p.currency.clone(),
+                t: p.tags.clone(),
             };
             storage::put(
                 &format!("reg/{}/{}/{seq:012}/{i:04}", p.account, e.date),
                 &row,
             )?;
+            crate::tags::index(seq, e.date, i, p)?;
             let tail = format!("{}/{}", p.account, p.currency);
             for key in [
                 format!("tot/{tail}"),
