@@ -27,6 +27,7 @@ mod posting;
 pub mod prices;
 pub mod report;
 mod reports;
+pub mod revalue;
 pub mod store;
 pub mod tags;
 
@@ -58,6 +59,7 @@ impl Plugin for Ledger {
             .op("set-price", period::set_price)
             .op("list-prices", period::list_prices)
             .op("close-year", period::close_year)
+            .op("revalue", revalue::revalue)
     }
 }
 

@@ -25,6 +25,7 @@ mod invoicing;
 mod ledger;
 mod ledger_close;
 mod ledger_hledger;
+mod ledger_revalue;
 mod ledger_tags;
 mod lifecycle;
 mod multihost;
