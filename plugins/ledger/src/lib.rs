@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod accounts;
 pub mod amount;
+pub mod carry;
 pub mod date;
 pub mod entry;
 mod export;
