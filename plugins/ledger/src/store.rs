@@ -13,8 +13,8 @@
 //!   `tot/<acct>/<cur>` (all time), `by/<yyyy>/<acct>/<cur>`, `bm/<yyyy-mm>/<acct>/<cur>`
 //!   and `bd/<yyyy-mm-dd>/<acct>/<cur>` (the movements of a year, month and day);
 //! * `reg/<acct>/<yyyy-mm-dd>/<seq:012>/<posting:04>`: a [`RegRow`] per posting;
-//! * `tag/<name>/<yyyy-mm-dd>/<seq:012>/<posting:04>`: a [`crate::tags::TagRow`] per
-//!   tagged posting and tag.
+//! * `tagd/<name>/=<value>/<yyyy-mm-dd>/<acct>/<cur>`: the day's movement among postings
+//!   with that tag value (see [`crate::tags::keys`]).
 //!
 //! A balance as of day D is the sum of the years before D's year, the months of that
 //! year before D's month, and the days of D's month up to D: three range scans whose
@@ -282,14 +282,16 @@ pub fn write_entries(new: Vec<NewEntry>) -> Result<Vec<Entry>> {
                 &format!("reg/{}/{}/{seq:012}/{i:04}", p.account, e.date),
                 &row,
             )?;
-            crate::tags::index(seq, e.date, i, p)?;
             let tail = format!("{}/{}", p.account, p.currency);
             for key in [
                 format!("tot/{tail}"),
                 format!("by/{}/{tail}", e.date.year_key()),
                 format!("bm/{}/{tail}", e.date.month_key()),
                 format!("bd/{}/{tail}", e.date),
-            ] {
+            ]
+            .into_iter()
+            .chain(crate::tags::keys(e.date, p))
+            {
                 let slot = deltas.entry(key).or_default();
                 *slot = slot
                     .checked_add(p.amount)

@@ -8,15 +8,14 @@
 //! name (hledger keeps both). Through `post-entry`, tags are given as a JSON object per
 //! posting and per entry, with the same inheritance.
 //!
-//! Every posting stores its effective tags. For tag-filtered balances the plugin also
-//! keeps a tag index: `tag/<name>/<yyyy-mm-dd>/<seq:012>/<posting:04>` holding a
-//! [`TagRow`] (the name with `%` and `/` percent-encoded).
+//! Every posting stores its effective tags (and so does its register row). For
+//! tag-filtered balances the balance index has a tag part (see [`keys`]).
 
 use std::collections::BTreeMap;
 
 use backoffice_sdk::prelude::*;
 use backoffice_sdk::storage::KeyRange;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::date::Date;
 use crate::report::Balances;
@@ -157,61 +156,64 @@ impl TagFilter {
     }
 }
 
-/// One posting in the tag index.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TagRow {
-    /// Account.
-    pub a: String,
-    /// The tag's value.
-    pub v: String,
-    /// Amount.
-    pub n: i64,
-    /// Commodity.
-    pub c: String,
+/// A tag name or value as one storage key segment (`%` and `/` percent-encoded).
+fn key_part(text: &str) -> String {
+    text.replace('%', "%25").replace('/', "%2F")
 }
 
-/// A tag name as one storage key segment.
-fn key_name(name: &str) -> String {
-    name.replace('%', "%25").replace('/', "%2F")
-}
-
-/// Index posting `index` of entry `seq` dated `date`.
-pub fn index(
-    seq: u64,
-    date: Date,
-    index: usize,
-    p: &crate::entry::Posting,
-) -> backoffice_sdk::Result<()> {
-    for (name, value) in &p.tags {
-        storage::put(
-            &format!("tag/{}/{date}/{seq:012}/{index:04}", key_name(name)),
-            &TagRow {
-                a: p.account.clone(),
-                v: value.clone(),
-                n: p.amount,
-                c: p.currency.clone(),
-            },
-        )?;
-    }
-    Ok(())
+/// The tag index rows a posting dated `date` adds its amount to: one per tag,
+/// `tagd/<name>/=<value>/<yyyy-mm-dd>/<account>/<commodity>`, the day's movement of
+/// the account in that commodity among postings with that tag value.
+pub fn keys(date: Date, p: &crate::entry::Posting) -> Vec<String> {
+    p.tags
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "tagd/{}/={}/{date}/{}/{}",
+                key_part(name),
+                key_part(value),
+                p.account,
+                p.currency
+            )
+        })
+        .collect()
 }
 
 /// The balances per account and commodity of the postings that pass `filter`, at the
-/// end of `as_of` (all time when `None`).
+/// end of `as_of` (all time when `None`), from the tag index: with a value, one range
+/// scan of that value's days up to `as_of`; without, a scan of every value of the tag.
 pub fn balances(filter: &TagFilter, as_of: Option<Date>) -> backoffice_sdk::Result<Balances> {
-    let base = format!("tag/{}/", key_name(&filter.name));
-    let end = match as_of {
-        Some(d) => format!("{base}{d}0"),
-        None => format!("tag/{}0", key_name(&filter.name)),
+    let base = format!("tagd/{}/", key_part(&filter.name));
+    let range = match (&filter.value, as_of) {
+        (Some(v), Some(d)) => {
+            let from = format!("{base}={}/", key_part(v));
+            let to = format!("{from}{d}0");
+            KeyRange::between(from, to)
+        }
+        (Some(v), None) => KeyRange::prefix(&format!("{base}={}/", key_part(v))),
+        (None, _) => KeyRange::prefix(&base),
     };
+    let last = as_of.map(|d| d.to_string());
     let mut b = Balances::new();
-    for item in storage::scan(KeyRange::between(base, end)).iter::<TagRow>() {
-        let (_, r) = item?;
-        if filter.value.as_ref().is_some_and(|v| *v != r.v) {
+    for item in storage::scan(range).iter::<i64>() {
+        let (key, n) = item?;
+        // `=<value>/<date>/<account>/<commodity>`; value, account and commodity hold no
+        // `/`, so the date is the segment after the first `/`.
+        let Some((_, rest)) = key[base.len()..].split_once('/') else {
+            continue;
+        };
+        let (Some(date), Some(tail)) = (rest.get(..10), rest.get(11..)) else {
+            continue;
+        };
+        if last.as_deref().is_some_and(|l| date > l) {
             continue;
         }
-        let slot = b.entry((r.a, r.c)).or_default();
-        *slot = slot.saturating_add(r.n);
+        if let Some((account, commodity)) = tail.rsplit_once('/') {
+            let slot = b
+                .entry((account.to_owned(), commodity.to_owned()))
+                .or_default();
+            *slot = slot.saturating_add(n);
+        }
     }
     b.retain(|_, v| *v != 0);
     Ok(b)
@@ -319,6 +321,22 @@ mod tests {
         assert!(!apollo.matches(&m));
         assert!(apollo.matches(&txn));
         assert_eq!(text(&m), "cc=;project=gemini");
-        assert_eq!(key_name("a/b%"), "a%2Fb%25");
+        assert_eq!(key_part("a/b%"), "a%2Fb%25");
+        let p = crate::entry::Posting {
+            account: "expenses:food".into(),
+            amount: 5,
+            currency: "EUR".into(),
+            cost: None,
+            memo: None,
+            tags: m,
+        };
+        let d = Date::parse("2024-03-01").unwrap();
+        assert_eq!(
+            keys(d, &p),
+            [
+                "tagd/cc/=/2024-03-01/expenses:food/EUR",
+                "tagd/project/=gemini/2024-03-01/expenses:food/EUR"
+            ]
+        );
     }
 }
