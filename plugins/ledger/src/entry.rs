@@ -32,6 +32,9 @@ pub struct RawPosting {
     pub cost: Option<Cost>,
     /// A note on the posting.
     pub memo: Option<String>,
+    /// Tags (see [`crate::tags`]).
+    #[serde(default)]
+    pub tags: crate::tags::Tags,
 }
 
 /// A posting of a balanced entry.
@@ -53,6 +56,9 @@ pub struct Posting {
     /// Cleared or pending (hledger's `*` and `!`); unmarked is not written.
     #[serde(default, skip_serializing_if = "Status::is_unmarked")]
     pub status: Status,
+    /// Tags, inherited ones included (see [`crate::tags`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: crate::tags::Tags,
 }
 
 /// The commodity and signed amount a posting contributes to the balance check.
@@ -125,6 +131,7 @@ pub fn balance(
                 cost: p.cost,
                 memo: p.memo,
                 status: Status::Unmarked,
+                tags: p.tags,
             }),
             (None, Some(currency)) => {
                 let sum = sums.remove(&currency).unwrap_or(0);
@@ -135,6 +142,7 @@ pub fn balance(
                     cost: None,
                     memo: p.memo,
                     status: Status::Unmarked,
+                    tags: p.tags,
                 });
             }
             (None, None) if open == Some(i) => {
@@ -156,6 +164,7 @@ pub fn balance(
                         cost: None,
                         memo: p.memo.clone(),
                         status: Status::Unmarked,
+                        tags: p.tags.clone(),
                     });
                 }
             }
@@ -187,6 +196,7 @@ mod tests {
             currency: currency.map(Into::into),
             cost: None,
             memo: None,
+            tags: Default::default(),
         }
     }
 

@@ -85,6 +85,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
         depth: input.depth,
         value: input.value.clone(),
         status: input.status.clone(),
+        tag: None,
     };
     let mut next_cursor = None;
     let (json, header, rows): (serde_json::Value, Vec<&str>, Vec<Vec<String>>) = match input.what {
@@ -127,6 +128,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                         prec.amount(&p.currency, p.amount)?.formatted,
                         e.reverses.clone().unwrap_or_default(),
                         p.status.name().to_owned(),
+                        crate::tags::text(&p.tags),
                     ]);
                 }
             }
@@ -143,6 +145,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                     "formatted",
                     "reverses",
                     "status",
+                    "tags",
                 ],
                 rows,
             )
@@ -227,6 +230,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                 depth: input.depth,
                 limit: input.limit,
                 status: input.status.clone(),
+                tag: None,
             })?;
             let rows = r
                 .rows

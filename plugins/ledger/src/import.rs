@@ -161,6 +161,7 @@ pub fn plan(journal: &Journal, known: &dyn Known) -> Result<Plan, String> {
                     currency: p.amount.as_ref().map(|a| a.commodity.clone()),
                     cost,
                     memo: p.memo.clone(),
+                    tags: crate::tags::merge(&t.tags, &p.tags)?,
                 })
             })();
             match converted {

@@ -19,6 +19,7 @@ use crate::amount::Decimal;
 use crate::date::Date;
 use crate::model::{self, Kind};
 use crate::status::Status;
+use crate::tags::{self, Tags};
 
 /// An amount as written in the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,8 @@ pub struct JPosting {
     pub assertion: Option<JAmount>,
     /// The posting's own `*` or `!` mark.
     pub status: Status,
+    /// Tags from the posting's comment lines (not the inherited ones).
+    pub tags: Tags,
 }
 
 /// One transaction.
@@ -75,6 +78,8 @@ pub struct JTransaction {
     pub postings: Vec<JPosting>,
     /// The header's `*` or `!` mark, which postings without their own take.
     pub status: Status,
+    /// Tags from the transaction's comment lines, inherited by its postings.
+    pub tags: Tags,
 }
 
 /// An `account` directive.
@@ -154,6 +159,17 @@ pub fn parse(text: &str) -> Result<Journal, String> {
         if first == ' ' || first == '\t' {
             let body = line.trim();
             if body.starts_with(';') || body.starts_with('#') {
+                // A comment line of a transaction: before the first posting it is the
+                // transaction's, after one it continues that posting's comment.
+                if let (Block::Transaction, Some(c)) = (&block, body.strip_prefix(';'))
+                    && let Some(t) = j.transactions.last_mut()
+                {
+                    match t.postings.last_mut() {
+                        Some(p) => tags::add_from_comment(&mut p.tags, c, true),
+                        None => tags::add_from_comment(&mut t.tags, c, false),
+                    }
+                    .map_err(at)?;
+                }
                 continue;
             }
             match block {
@@ -250,6 +266,10 @@ fn parse_header(line: usize, text: &str) -> Result<JTransaction, String> {
         .split_once('|')
         .map(|(p, _)| p.trim().to_owned())
         .filter(|p| !p.is_empty());
+    let mut tags = Tags::new();
+    if let Some(c) = comment(text) {
+        tags::add_from_comment(&mut tags, &c, false)?;
+    }
     Ok(JTransaction {
         line,
         date,
@@ -258,6 +278,7 @@ fn parse_header(line: usize, text: &str) -> Result<JTransaction, String> {
         payee,
         postings: Vec::new(),
         status,
+        tags,
     })
 }
 
@@ -302,6 +323,10 @@ fn parse_posting(line: usize, body: &str, grouped: &[String]) -> Result<JPosting
     } else {
         (Some(parse_amount(rest, grouped)?), None)
     };
+    let mut tags = Tags::new();
+    if let Some(c) = &memo {
+        tags::add_from_comment(&mut tags, c, true)?;
+    }
     Ok(JPosting {
         line,
         account: account.to_owned(),
@@ -310,6 +335,7 @@ fn parse_posting(line: usize, body: &str, grouped: &[String]) -> Result<JPosting
         memo,
         assertion,
         status,
+        tags,
     })
 }
 
@@ -560,6 +586,28 @@ P 2024-01-01 EUR $1.10
     }
 
     #[test]
+    fn keeps_tags_of_transactions_and_postings() {
+        let text = "\
+2024-01-05 Grocer  ; project: apollo
+    ; client: ACME
+    assets:bank    -$12.34  ; cc: 7, just a note
+    ; kind: food
+    expenses:food
+";
+        let j = parse(text).unwrap();
+        let t = &j.transactions[0];
+        let names = |m: &Tags| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&t.tags), ["client=ACME", "project=apollo"]);
+        assert_eq!(names(&t.postings[0].tags), ["cc=7", "kind=food"]);
+        assert!(t.postings[1].tags.is_empty());
+        assert_eq!(t.postings[0].memo.as_deref(), Some("cc: 7, just a note"));
+    }
+
+    #[test]
     fn errors_name_the_line() {
         for (text, line, what) in [
             ("2024-01-01 x\n    a  $1\n    b  $1 $\n", 3, "not an amount"),
@@ -575,6 +623,16 @@ P 2024-01-01 EUR $1.10
             ("\n\nP 2024-01-01 USD -1 EUR\n", 3, "must be positive"),
             ("P 2024-01-01 10:00 USD 1 EUR\n", 1, "a time or a number"),
             ("P 2024-01-01 USD 1 USD\n", 1, "priced in itself"),
+            (
+                "2024-01-01 x\n    a  $1  ; date: 2024-01-02\n",
+                2,
+                "posting dates",
+            ),
+            (
+                "2024-01-01 x\n    a  $1\n    ; p: 1, p: 2\n",
+                3,
+                "given twice",
+            ),
         ] {
             let err = parse(text).unwrap_err();
             assert!(err.starts_with(&format!("line {line}: ")), "{err}");

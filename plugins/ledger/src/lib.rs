@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod accounts;
 pub mod amount;
+pub mod carry;
 pub mod date;
 pub mod entry;
 mod export;
@@ -27,8 +28,10 @@ mod posting;
 pub mod prices;
 pub mod report;
 mod reports;
+pub mod revalue;
 pub mod status;
 pub mod store;
+pub mod tags;
 
 use date::Date;
 use model::{Account, Kind};
@@ -59,6 +62,7 @@ impl Plugin for Ledger {
             .op("list-prices", period::list_prices)
             .op("close-year", period::close_year)
             .op("set-status", status::set_status)
+            .op("revalue", revalue::revalue)
     }
 }
 

@@ -92,6 +92,7 @@ pub(crate) struct CloseYearInput {
     date: Date,
     retained_earnings: String,
     description: Option<String>,
+    carry_forward: Option<crate::carry::CarryForward>,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +101,8 @@ pub(crate) struct CloseYearOutput {
     closing_entry: Option<EntryOut>,
     lock_date: Date,
     previous_lock_date: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    carry_forward: Option<crate::carry::Carried>,
 }
 
 /// The closing postings: every income and expense balance at the end of `date`
@@ -124,6 +127,7 @@ pub(crate) fn closing_postings(
             cost: None,
             memo: None,
             status: Default::default(),
+            tags: Default::default(),
         });
         let t = totals.entry(currency.clone()).or_default();
         *t = t
@@ -139,6 +143,7 @@ pub(crate) fn closing_postings(
                 cost: None,
                 memo: None,
                 status: Default::default(),
+                tags: Default::default(),
             });
         }
     }
@@ -179,6 +184,14 @@ pub(crate) fn close_year(input: CloseYearInput) -> Result<CloseYearOutput> {
         &retained.name,
     )
     .map_err(Error::invalid)?;
+    let carry = crate::carry::prepare(
+        input.carry_forward.as_ref(),
+        &accounts,
+        input.date,
+        previous,
+        &balances,
+        &postings,
+    )?;
     let mut closing_entry = None;
     if !postings.is_empty() {
         posting::check_postings(input.date, &postings, &accounts, previous).map_err(|e| {
@@ -203,11 +216,13 @@ pub(crate) fn close_year(input: CloseYearInput) -> Result<CloseYearOutput> {
             closing_entry = Some(EntryOut::new(e));
         }
     }
+    let carry_forward = carry.map(crate::carry::write).transpose()?;
     store::set_lock(Some(input.date))?;
     Ok(CloseYearOutput {
         closing_entry,
         lock_date: input.date,
         previous_lock_date: previous,
+        carry_forward,
     })
 }
 

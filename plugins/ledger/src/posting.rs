@@ -11,6 +11,7 @@ use crate::date::Date;
 use crate::entry::{self, Cost, RawPosting};
 use crate::model::Account;
 use crate::store::{self, Entry, NewEntry, Reference};
+use crate::tags::{self, Tags};
 use crate::{amount, invalid};
 
 /// An amount in a request: integer minor units, or a decimal string like `"12.34"`.
@@ -40,6 +41,8 @@ struct PostingIn {
     cost: Option<CostIn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     memo: Option<String>,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -56,6 +59,9 @@ pub(crate) struct PostEntryInput {
     postings: Vec<PostingIn>,
     #[serde(skip_serializing)]
     idempotency_key: Option<String>,
+    /// Tags every posting inherits.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
 }
 
 /// An entry with whether (and by what) it has been reversed.
@@ -152,8 +158,12 @@ pub(crate) fn post_entry(input: PostEntryInput) -> Result<EntryOut> {
     if input.description.trim().is_empty() {
         return Err(Error::invalid("description must not be blank"));
     }
+    tags::validate(&input.tags).map_err(|e| invalid(format!("tags: {e}")))?;
     let mut raw = Vec::with_capacity(input.postings.len());
-    for p in &input.postings {
+    for (i, p) in input.postings.iter().enumerate() {
+        let own = tags::validate(&p.tags)
+            .and_then(|()| tags::merge(&input.tags, &p.tags))
+            .map_err(|e| invalid(format!("postings[{i}].tags: {e}")))?;
         let amount = match (&p.amount, &p.currency) {
             (Some(a), Some(c)) => Some(minor(a, c)?),
             (None, Some(c)) => {
@@ -181,6 +191,7 @@ pub(crate) fn post_entry(input: PostEntryInput) -> Result<EntryOut> {
             currency: p.currency.clone(),
             cost,
             memo: p.memo.clone(),
+            tags: own,
         });
     }
     let postings = entry::balance(raw, &|c, v| {

@@ -14,6 +14,7 @@ use crate::prices;
 use crate::report::{self, Rows};
 use crate::status::{self, Status, StatusFilter};
 use crate::store::{self, Precisions};
+use crate::tags::{self, TagFilter};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -25,6 +26,8 @@ pub(crate) struct AsOfInput {
     /// Only postings of these statuses (`balance` only; see [`crate::status`]).
     #[serde(default)]
     pub(crate) status: Option<StatusFilter>,
+    /// Only postings with this tag (see [`crate::tags`]).
+    pub(crate) tag: Option<TagFilter>,
 }
 
 /// Report balances in `currency` at the market prices of `date`.
@@ -37,8 +40,17 @@ pub(crate) struct ValueAt {
 
 /// The balances at the end of `as_of`, valued when `value` asks for it (see
 /// [`crate::prices`]).
-pub(crate) fn balances(as_of: Option<Date>, value: Option<&ValueAt>) -> Result<report::Balances> {
-    value_balances(store::balances_as_of(as_of)?, value)
+pub(crate) fn balances(
+    as_of: Option<Date>,
+    value: Option<&ValueAt>,
+    tag: Option<&TagFilter>,
+) -> Result<report::Balances> {
+    tags::check_filter(tag)?;
+    let bal = match tag {
+        Some(f) => tags::balances(f, as_of)?,
+        None => store::balances_as_of(as_of)?,
+    };
+    value_balances(bal, value)
 }
 
 /// `bal` valued when `value` asks for it.
@@ -115,11 +127,14 @@ pub(crate) fn balance(input: AsOfInput) -> Result<BalanceOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let bal = match &input.status {
-        None => balances(input.as_of, input.value.as_ref())?,
-        Some(f) => value_balances(
-            status::balances_as_of(input.as_of, f)?,
-            input.value.as_ref(),
-        )?,
+        None => balances(input.as_of, input.value.as_ref(), input.tag.as_ref())?,
+        Some(f) => {
+            tags::check_filter(input.tag.as_ref())?;
+            value_balances(
+                status::balances_as_of(input.as_of, f, input.tag.as_ref())?,
+                input.value.as_ref(),
+            )?
+        }
     };
     let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
     let mut prec = Precisions::default();
@@ -167,7 +182,7 @@ pub(crate) fn trial_balance(input: AsOfInput) -> Result<TrialBalanceOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let accounts = store::accounts()?;
-    let bal = balances(input.as_of, input.value.as_ref())?;
+    let bal = balances(input.as_of, input.value.as_ref(), input.tag.as_ref())?;
     let rows = report::rollup(&bal, prefix.as_deref(), input.depth, false, &|_| true);
     let mut prec = Precisions::default();
     let (mut debit, mut credit) = (BTreeMap::new(), BTreeMap::new());
@@ -274,7 +289,7 @@ pub(crate) fn balance_sheet(input: AsOfInput) -> Result<StatementOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let accounts = store::accounts()?;
-    let bal = balances(input.as_of, input.value.as_ref())?;
+    let bal = balances(input.as_of, input.value.as_ref(), input.tag.as_ref())?;
     let mut prec = Precisions::default();
     let mut sections = Vec::new();
     let mut parts = Vec::new();
@@ -362,6 +377,8 @@ pub(crate) struct RegisterInput {
     /// Only postings of these statuses, as hledger's `-U`, `-P`, `-C`.
     #[serde(default)]
     pub(crate) status: Option<StatusFilter>,
+    /// Only postings with this tag.
+    pub(crate) tag: Option<TagFilter>,
 }
 
 #[derive(Debug, Serialize)]
@@ -377,6 +394,8 @@ pub(crate) struct RegisterRow {
     pub(crate) posting: usize,
     /// The posting's status.
     pub(crate) status: Status,
+    #[serde(skip_serializing_if = "tags::Tags::is_empty")]
+    pub(crate) tags: tags::Tags,
 }
 
 #[derive(Debug, Serialize)]
@@ -401,10 +420,12 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
     {
         return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
     }
+    tags::check_filter(input.tag.as_ref())?;
     let prefix = model::normalise_prefix(input.account.as_deref());
     let accounts = store::accounts()?;
     let mut running: BTreeMap<String, i64> = BTreeMap::new();
     let filter = input.status.as_ref();
+    let tagged = |r: &store::RegRow| input.tag.as_ref().is_none_or(|f| f.matches(&r.t));
     // With a status filter the balance index (which has no status) cannot give the
     // opening balance: the rows before `from` are read and summed instead.
     if let (Some(_), Some(from)) = (filter, input.from) {
@@ -413,7 +434,7 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
             .filter(|n| model::under(n, prefix.as_deref()))
         {
             for (_, r) in store::register_rows(name, None, from.pred())? {
-                if status::passes(filter, r.s) {
+                if status::passes(filter, r.s) && tagged(&r) {
                     let slot = running.entry(r.c).or_default();
                     *slot = slot.saturating_add(r.n);
                 }
@@ -421,7 +442,10 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
         }
         running.retain(|_, v| *v != 0);
     } else if let Some(before) = input.from.and_then(Date::pred) {
-        let bal = store::balances_as_of(Some(before))?;
+        let bal = match &input.tag {
+            Some(f) => tags::balances(f, Some(before))?,
+            None => store::balances_as_of(Some(before))?,
+        };
         for ((a, c), v) in bal {
             if model::under(&a, prefix.as_deref()) {
                 let slot = running.entry(c).or_default();
@@ -438,7 +462,7 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
         .filter(|n| model::under(n, prefix.as_deref()))
     {
         for (k, r) in store::register_rows(name, input.from, input.to)? {
-            if status::passes(filter, r.s) {
+            if status::passes(filter, r.s) && tagged(&r) {
                 all.push((k, name.clone(), r));
             }
         }
@@ -459,6 +483,7 @@ pub(crate) fn register(input: RegisterInput) -> Result<RegisterOutput> {
             balance: prec.amounts(&running)?,
             posting: status::posting_of(&k),
             status: r.s,
+            tags: r.t,
         });
     }
     Ok(RegisterOutput {

@@ -134,7 +134,11 @@ fn split_reg_key(key: &str) -> Option<(&str, &str, usize)> {
 /// Every account's balance at the end of `as_of` counting only the postings whose
 /// status passes `filter`: a scan of the register index (the balance index has no
 /// status), so it costs one read per posting.
-pub fn balances_as_of(as_of: Option<Date>, filter: &StatusFilter) -> Result<Balances> {
+pub fn balances_as_of(
+    as_of: Option<Date>,
+    filter: &StatusFilter,
+    tag: Option<&crate::tags::TagFilter>,
+) -> Result<Balances> {
     let mut b = Balances::new();
     let last = as_of.map(|d| d.to_string());
     for item in storage::scan(KeyRange::prefix("reg/")).iter::<RegRow>() {
@@ -142,7 +146,10 @@ pub fn balances_as_of(as_of: Option<Date>, filter: &StatusFilter) -> Result<Bala
         let Some((account, date, _)) = split_reg_key(&key) else {
             continue;
         };
-        if last.as_deref().is_some_and(|l| date > l) || !filter.allows(row.s) {
+        if last.as_deref().is_some_and(|l| date > l)
+            || !filter.allows(row.s)
+            || tag.is_some_and(|t| !t.matches(&row.t))
+        {
             continue;
         }
         let slot = b.entry((account.to_owned(), row.c)).or_default();

@@ -12,7 +12,9 @@
 //! * the balance index, per account and commodity, as signed minor units:
 //!   `tot/<acct>/<cur>` (all time), `by/<yyyy>/<acct>/<cur>`, `bm/<yyyy-mm>/<acct>/<cur>`
 //!   and `bd/<yyyy-mm-dd>/<acct>/<cur>` (the movements of a year, month and day);
-//! * `reg/<acct>/<yyyy-mm-dd>/<seq:012>/<posting:04>`: a [`RegRow`] per posting.
+//! * `reg/<acct>/<yyyy-mm-dd>/<seq:012>/<posting:04>`: a [`RegRow`] per posting;
+//! * `tagd/<name>/=<value>/<yyyy-mm-dd>/<acct>/<cur>`: the day's movement among postings
+//!   with that tag value (see [`crate::tags::keys`]).
 //!
 //! A balance as of day D is the sum of the years before D's year, the months of that
 //! year before D's month, and the days of D's month up to D: three range scans whose
@@ -91,6 +93,9 @@ pub struct RegRow {
     /// The posting's status (see [`crate::status`]).
     #[serde(default, skip_serializing_if = "Status::is_unmarked")]
     pub s: Status,
+    /// The posting's tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub t: crate::tags::Tags,
 }
 
 /// What an idempotency key recorded.
@@ -289,6 +294,7 @@ pub fn write_entries(new: Vec<NewEntry>) -> Result<Vec<Entry>> {
                 n: p.amount,
                 c: p.currency.clone(),
                 s: p.status,
+                t: p.tags.clone(),
             };
             storage::put(
                 &format!("reg/{}/{}/{seq:012}/{i:04}", p.account, e.date),
@@ -300,7 +306,10 @@ pub fn write_entries(new: Vec<NewEntry>) -> Result<Vec<Entry>> {
                 format!("by/{}/{tail}", e.date.year_key()),
                 format!("bm/{}/{tail}", e.date.month_key()),
                 format!("bd/{}/{tail}", e.date),
-            ] {
+            ]
+            .into_iter()
+            .chain(crate::tags::keys(e.date, p))
+            {
                 let slot = deltas.entry(key).or_default();
                 *slot = slot
                     .checked_add(p.amount)

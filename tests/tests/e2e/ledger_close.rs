@@ -202,6 +202,7 @@ fn next_day(date: &str) -> &'static str {
     match date {
         "2024-06-30" => "2024-07-01",
         "2024-12-31" => "2025-01-01",
+        "2025-01-01" => "2025-01-02",
         "2025-12-31" => "2026-01-01",
         other => panic!("add {other} to next_day"),
     }
@@ -436,6 +437,125 @@ fn closing_a_year_matches_hledger_close_and_locks_the_year() {
     call(&c.t, "set-lock-date", json!({"date": null}));
     let rev = call(&c.t, "reverse-entry", json!({"id": id}));
     assert_eq!(rev["reverses"], id);
+}
+
+/// `hledger ARGS` on the case's journal, appended to it.
+fn append_hledger(c: &Case, journal: &mut String, args: &[&str]) {
+    let out = Command::new("hledger")
+        .arg("-f")
+        .arg(c.file.path())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    journal.push('\n');
+    journal.push_str(&String::from_utf8(out.stdout).unwrap());
+    std::fs::write(c.file.path(), &journal).unwrap();
+}
+
+#[test]
+fn carrying_forward_matches_hledger_close_and_opens_the_next_year() {
+    let c = Case::new(JOURNAL);
+    call(
+        &c.t,
+        "create-account",
+        json!({"name": "equity:carried", "type": "equity"}),
+    );
+    let before = state(&c.t);
+    // The opening date must follow the year end, and the account must be equity.
+    refused(
+        &c.t,
+        "close-year",
+        json!({"date": "2024-12-31", "retained-earnings": "equity:retained",
+               "carry-forward": {"opening-date": "2024-12-31", "equity-account": "equity:carried"}}),
+        &[
+            "carry-forward: opening-date (2024-12-31) must be after the year end (2024-12-31)",
+            "nothing was written",
+        ],
+    );
+    refused(
+        &c.t,
+        "close-year",
+        json!({"date": "2024-12-31", "retained-earnings": "equity:retained",
+               "carry-forward": {"opening-date": "2025-01-01", "equity-account": "income:sales"}}),
+        &[
+            "carry-forward: income:sales is of type income, not equity",
+            "nothing was written",
+        ],
+    );
+    refused(
+        &c.t,
+        "close-year",
+        json!({"date": "2024-12-31", "retained-earnings": "equity:retained",
+               "carry-forward": {"opening-date": "2025-01-01", "equity-account": "equity:nope"}}),
+        &[
+            "carry-forward: there is no account equity:nope",
+            "nothing was written",
+        ],
+    );
+    assert_eq!(state(&c.t), before);
+    let out = call(
+        &c.t,
+        "close-year",
+        json!({"date": "2024-12-31", "retained-earnings": "equity:retained",
+               "carry-forward": {"opening-date": "2025-01-01", "equity-account": "equity:carried"}}),
+    );
+    let carried = &out["carry-forward"];
+    assert_eq!(carried["closing-entry"]["date"], "2024-12-31");
+    assert_eq!(carried["closing-entry"]["description"], "closing balances");
+    assert_eq!(carried["opening-entry"]["date"], "2025-01-01");
+    assert_eq!(carried["opening-entry"]["description"], "opening balances");
+    // hledger's own closing of income and expenses, then of the balance sheet
+    // (`close --close-acct=E --open-acct=E`: both the closing and opening transactions).
+    let mut journal = JOURNAL.to_owned();
+    append_hledger(
+        &c,
+        &mut journal,
+        &[
+            "close",
+            "--close",
+            "--close-acct=equity:retained",
+            "-e",
+            "2025-01-01",
+            "income",
+            "expenses",
+        ],
+    );
+    append_hledger(
+        &c,
+        &mut journal,
+        &[
+            "close",
+            "--close-acct=equity:carried",
+            "--open-acct=equity:carried",
+            "-e",
+            "2025-01-01",
+            "assets",
+            "liabilities",
+            "equity",
+            "not:equity:carried",
+        ],
+    );
+    for as_of in ["2024-12-31", "2025-01-01", "2025-12-31"] {
+        let want = theirs(c.hledger(&["bal", "-e", next_day(as_of)]));
+        let got = ours(&call(&c.t, "balance", json!({"as-of": as_of}))["rows"]);
+        assert_eq!(got, want, "balance as of {as_of} after carrying forward");
+    }
+    // At the year end only the carry-forward account holds anything (the costs-free
+    // journal nets to zero per currency, so nothing); the next day every balance-sheet
+    // balance is back.
+    let end = call(&c.t, "balance", json!({"as-of": "2024-12-31"}));
+    assert_eq!(end["rows"], json!([]), "{end}");
+    let opened = call(
+        &c.t,
+        "balance",
+        json!({"as-of": "2025-01-01", "prefix": "assets:bank:usd"}),
+    );
+    assert_eq!(opened["rows"][0]["amounts"][0]["formatted"], "100.00");
 }
 
 #[test]

@@ -26,6 +26,8 @@ mod invoicing;
 mod ledger;
 mod ledger_close;
 mod ledger_hledger;
+mod ledger_revalue;
+mod ledger_tags;
 mod lifecycle;
 mod metrics;
 mod multihost;
