@@ -313,13 +313,13 @@ fn tags_are_kept_posted_shown_and_exported() {
     let csv = csv["csv"].as_str().unwrap();
     assert!(
         csv.starts_with(
-            "entry,date,description,payee,account,currency,amount,formatted,reverses,tags\r\n"
+            "entry,date,description,payee,account,currency,amount,formatted,reverses,status,tags\r\n"
         ),
         "{csv}"
     );
     assert!(
         csv.contains(
-            "e-000003,2024-02-01,Lunch,,expenses:food,EUR,1550,15.50,,billable=;cc=sales;project=apollo\r\n"
+            "e-000003,2024-02-01,Lunch,,expenses:food,EUR,1550,15.50,,,billable=;cc=sales;project=apollo\r\n"
         ),
         "{csv}"
     );
