@@ -17,7 +17,7 @@
 //! An employee whose run is followed by a later approved run of the same tax year
 //! is refused: the later run's payslip was computed from the figures the adjustment
 //! would change, and this version does not recompute it (see
-//! docs/plugins/payroll.md, "Adjustment runs").
+//! docs/plugins/payroll.md, "create-adjustment").
 
 use std::collections::{BTreeMap, BTreeSet};
 

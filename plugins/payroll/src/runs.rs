@@ -514,7 +514,7 @@ pub(crate) fn delete_run(input: RunId) -> Result<Deleted> {
     let run = load_run(&input.id)?;
     if run.status != Status::Draft {
         return Err(Error::conflict(format!(
-            "run {} is posted; only drafts can be deleted (correct a posted run with an adjustment run)",
+            "run {} is posted; only drafts can be deleted (correct a posted run with an adjustment run: create-adjustment)",
             run.id
         )));
     }
