@@ -4,8 +4,11 @@
 //! (`calculate-payslip`, with the year-to-date figures the original started from),
 //! its approval by a second person posts exactly that difference, the year to date
 //! becomes what a run at the corrected salary would have left, and both payslips
-//! stay readable and linked. A second adjustment compares against the first; a run
-//! followed by a later approved run, and bad input, are refused and change nothing.
+//! stay readable and linked. A second adjustment compares against the first; a pay
+//! cut reverses lines and is not paid by file; an employee with no difference is left
+//! out; a run followed by a later approved run, and bad input, are refused and change
+//! nothing. US and Germany (non-cumulative) and the UK (cumulative PAYE from the
+//! figures the original started from).
 
 use std::collections::BTreeMap;
 
@@ -55,6 +58,15 @@ fn expected_postings(
     kinds: &BTreeMap<String, String>,
     owed: &str,
 ) -> BTreeMap<String, i64> {
+    expected_postings_by_kind(diff, kinds, &|_| owed.to_string())
+}
+
+/// As [`expected_postings`], with the authority owed each line by its kind.
+fn expected_postings_by_kind(
+    diff: &Value,
+    kinds: &BTreeMap<String, String>,
+    owed: &dyn Fn(&str) -> String,
+) -> BTreeMap<String, i64> {
     let mut want = BTreeMap::new();
     let mut add = |account: &str, amount: i64| {
         *want.entry(account.to_string()).or_insert(0) += amount;
@@ -65,7 +77,7 @@ fn expected_postings(
         -diff["net"].as_i64().unwrap(),
     );
     for (code, amount) in lines(diff) {
-        add(owed, -amount);
+        add(&owed(&kinds[&code]), -amount);
         if kinds[&code] == "employer-contribution" {
             add("expenses:payroll:employer-contributions", amount);
         }
@@ -557,4 +569,112 @@ fn bad_adjustments_are_refused_and_change_nothing() {
     assert_eq!((runs(&t, &alice), trial(&t)), before);
     let got = call(&t, &alice, "get-run", json!({"id": march["id"]}));
     assert!(got.get("adjustments").is_none(), "{got}");
+}
+
+#[test]
+fn a_german_pay_cut_reverses_lines_and_is_not_paid_by_file() {
+    let t = host();
+    let (alice, bob) = (clerk("alice"), clerk("bob"));
+    call(&t, &alice, "setup-ledger", json!({}));
+    hire(&t, &alice); // DE1: 60,000 EUR a year, Steuerklasse 1; US1.
+    let march = call(
+        &t,
+        &alice,
+        "create-run",
+        monthly("2026-03-01", "2026-03-31", "2026-03-31", &["DE1", "US1"]),
+    );
+    call(&t, &bob, "approve-run", json!({"id": march["id"]}));
+    let original = call(
+        &t,
+        &alice,
+        "get-payslip",
+        json!({"run": march["id"], "employee": "DE1"}),
+    );
+
+    // The contract said 54,000 EUR from 1 March: March was overpaid by 500 EUR.
+    let profile = json!({"steuerklasse": 1, "kirchensteuer": false, "bundesland": "NW",
+                         "kv-zusatzbeitrag": "2.5", "kinderlos": true});
+    call(
+        &t,
+        &alice,
+        "set-employee",
+        json!({"id": "DE1", "name": "Emmy Noether", "country": "DE", "frequency": "monthly",
+               "salary": 5_400_000, "start-date": "2025-01-01", "profile": profile,
+               "effective-date": "2026-03-01"}),
+    );
+    let adj = call(&t, &alice, "create-adjustment", json!({"run": march["id"]}));
+    // US1's pay did not change: left out, and said so.
+    assert_eq!(adj["unchanged"], json!(["US1"]), "{adj}");
+    assert_eq!(adj["totals"]["EUR"]["employees"], 1, "{adj}");
+    assert!(adj["totals"].get("USD").is_none(), "{adj}");
+    let rows = call(&t, &alice, "list-payslips", json!({"run": march["id"]}));
+    assert_eq!(
+        rows["payslips"][0]["adjusted-by"],
+        json!([adj["id"]]),
+        "{rows}"
+    );
+    assert!(rows["payslips"][1].get("adjusted-by").is_none(), "{rows}");
+    let slip = call(
+        &t,
+        &alice,
+        "get-payslip",
+        json!({"run": adj["id"], "employee": "DE1"}),
+    );
+    let want = call(
+        &t,
+        &alice,
+        "calculate-payslip",
+        json!({"country": "DE", "pay-date": "2026-03-31", "frequency": "monthly",
+               "gross": 450_000, "currency": "EUR", "profile": profile}),
+    );
+    assert_eq!(slip["corrected"], want, "{slip}");
+    let diff = &slip["payslip"];
+    assert_eq!(diff["gross"], -50_000);
+    let expected = line_differences(&original["payslip"], &want);
+    assert!(expected["de-lohnsteuer"] < 0, "{expected:?}");
+    assert_eq!(lines(diff), expected);
+    assert!(diff["net"].as_i64().unwrap() < 0, "{diff}");
+
+    // Approved: the entry reverses wages, taxes, contributions and net pay by the
+    // differences.
+    let (_, entry, by_account) = approve_by_second_person(&t, &alice, &bob, &adj["id"]);
+    let owed = |kind: &str| {
+        if kind == "employee-tax" {
+            "liabilities:payroll:finanzamt".to_string()
+        } else {
+            "liabilities:payroll:krankenkasse".to_string()
+        }
+    };
+    assert_eq!(
+        by_account,
+        expected_postings_by_kind(diff, &kinds(&want), &owed),
+        "{entry}"
+    );
+    assert_eq!(by_account["expenses:payroll:wages"], -50_000);
+    assert_eq!(trial(&t)["balanced"], true);
+    let ytd = call(&t, &alice, "get-ytd", json!({"employee": "DE1"}));
+    assert_eq!(ytd["years"][0]["figures"], want["ytd"], "{ytd}");
+
+    // An overpayment is not paid by file; the month's Lohnsteuer-Anmeldung counts the
+    // corrected tax.
+    fails(
+        &t,
+        &alice,
+        "payment-file",
+        json!({"run": adj["id"], "format": "sepa"}),
+        400,
+        &["pays no one in EUR"],
+    );
+    let lsta = call(
+        &t,
+        &alice,
+        "lohnsteuer-anmeldung",
+        json!({"year": 2026, "month": 3}),
+    );
+    assert_eq!(
+        lsta["kennzahlen"]["42"],
+        lines(&want)["de-lohnsteuer"],
+        "{lsta}"
+    );
+    assert_eq!(lsta["kennzahlen"]["86"], 1, "{lsta}");
 }
