@@ -210,7 +210,7 @@ pub(crate) struct Summary {
 }
 
 pub(crate) fn run_summary(input: RunId) -> Result<Summary> {
-    let run = load_run(&input.id)?;
+    let run = crate::adjust::with_links(load_run(&input.id)?)?;
     let mut lines: BTreeMap<(String, String, String), SummaryLine> = BTreeMap::new();
     for s in run_slips(&run.id)? {
         for l in &s.payslip.lines {

@@ -622,21 +622,23 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
     run.approved_at = Some(context::now().to_rfc3339());
     run.ledger_entry = entry["id"].as_str().map(str::to_string);
     storage::put(&run_key(&run.id), &run)?;
-    events::emit(
-        "payroll.run-approved",
-        &serde_json::json!({
-            "run": run.id,
-            "kind": run.kind,
-            "frequency": run.frequency,
-            "period-start": run.period_start,
-            "period-end": run.period_end,
-            "pay-date": run.pay_date,
-            "created-by": run.created_by,
-            "approved-by": run.approved_by,
-            "ledger-entry": run.ledger_entry,
-            "totals": run.totals,
-        }),
-    )?;
+    let mut event = serde_json::json!({
+        "run": run.id,
+        "kind": run.kind,
+        "frequency": run.frequency,
+        "period-start": run.period_start,
+        "period-end": run.period_end,
+        "pay-date": run.pay_date,
+        "created-by": run.created_by,
+        "approved-by": run.approved_by,
+        "ledger-entry": run.ledger_entry,
+        "totals": run.totals,
+    });
+    // An adjustment names the run it corrects; its totals are the differences.
+    if let (Some(original), Some(obj)) = (&run.adjusts, event.as_object_mut()) {
+        obj.insert("adjusts".into(), original.clone().into());
+    }
+    events::emit("payroll.run-approved", &event)?;
     Ok(run)
 }
 

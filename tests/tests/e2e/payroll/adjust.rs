@@ -233,6 +233,23 @@ fn a_back_dated_us_raise_is_adjusted_posted_and_filed() {
         "{entry}"
     );
     assert_eq!(entry["date"], "2026-03-31", "{entry}");
+    // The event names the run corrected and carries the differences.
+    let events = t
+        .host
+        .events(&backoffice_host::store::EventFilter {
+            tenant: Some("acme".into()),
+            topic: Some("payroll.run-approved".into()),
+            limit: 100,
+        })
+        .unwrap();
+    let payloads: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect();
+    assert_eq!(payloads.len(), 2);
+    let last = payloads.iter().find(|p| p["run"] == adj["id"]).unwrap();
+    assert_eq!(last["adjusts"], march["id"], "{last}");
+    assert_eq!(last["totals"]["USD"]["gross"], 100_000, "{last}");
     assert_eq!(trial(&t)["balanced"], true);
     // The year to date is what a run at $11,000.00 would have left.
     let ytd = call(&t, &alice, "get-ytd", json!({"employee": "US1"}));
