@@ -26,7 +26,7 @@ use backoffice_sdk::prelude::*;
 use serde::Deserialize;
 
 use crate::caller_name;
-use crate::employees::employee_as_of;
+use crate::employees::{all_employees, employee_as_of};
 use crate::model;
 use crate::runs::{Kind, Run, Slip, Status, Ytd, load_run, run_key, ytd_key};
 use crate::settings::settings;
@@ -204,12 +204,23 @@ pub(crate) fn create_adjustment(input: CreateAdjustment) -> Result<Run> {
     }
     let links = adjustments_of(&original.id)?;
     let settings = settings()?;
+    // A whole run reads every record in one pass, as create-run does; a few
+    // employees are looked up one by one.
+    let records: Option<BTreeMap<String, model::Employee>> = match input.employees {
+        Some(_) => None,
+        None => Some(
+            all_employees(Some(original.period_end))?
+                .into_iter()
+                .map(|e| (e.id.clone(), e))
+                .collect(),
+        ),
+    };
     let mut corrected_slips = Vec::new();
     let mut unchanged_ids = Vec::new();
     for id in &chosen {
         let orig = &slips[id];
         let latest = latest_slip(&original, orig, &links)?;
-        let emp = current_employee(&original, orig)?;
+        let emp = current_employee(&original, orig, records.as_ref())?;
         let gross = match original.kind {
             // A bonus is a fixed amount: recomputed as paid, with the current profile.
             Kind::Bonus => latest.1.gross,
@@ -357,12 +368,20 @@ fn latest_slip(
     Ok(latest)
 }
 
-/// The employee's record in force at the end of the run's period, as recorded now;
-/// it must still be paid under the same country and frequency.
-fn current_employee(original: &Run, orig: &Slip) -> Result<model::Employee> {
+/// The employee's record in force at the end of the run's period, as recorded now
+/// (from `records` when read in one pass); it must still be paid under the same
+/// country and frequency.
+fn current_employee(
+    original: &Run,
+    orig: &Slip,
+    records: Option<&BTreeMap<String, model::Employee>>,
+) -> Result<model::Employee> {
     let id = &orig.employee.id;
-    let emp = employee_as_of(id, Some(original.period_end))?
-        .ok_or_else(|| Error::not_found(format!("employee {id} does not exist")))?;
+    let emp = match records {
+        Some(all) => all.get(id).cloned(),
+        None => employee_as_of(id, Some(original.period_end))?,
+    }
+    .ok_or_else(|| Error::not_found(format!("employee {id} does not exist")))?;
     if emp.country != orig.employee.country || emp.currency != orig.employee.currency {
         return Err(Error::invalid(format!(
             "employee {id} is now paid under the {} rules in {}, but run {} paid them under the {} rules in {}; an adjustment recomputes under the same rules",

@@ -695,3 +695,55 @@ fn a_german_pay_cut_reverses_lines_and_is_not_paid_by_file() {
     );
     assert_eq!(lsta["kennzahlen"]["86"], 1, "{lsta}");
 }
+
+/// How long an adjustment of a whole run takes next to the run itself, for
+/// `PAYROLL_ADJUST_EMPLOYEES` (default 1,000) US employees who all got a raise:
+/// `cargo test -p backoffice-tests --test e2e measure_adjustment -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn measure_adjustment_of_a_whole_run() {
+    let n: usize = std::env::var("PAYROLL_ADJUST_EMPLOYEES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    let t = host();
+    let (alice, bob) = (clerk("alice"), clerk("bob"));
+    call(&t, &alice, "setup-ledger", json!({}));
+    let employee = |i: usize, salary: i64| {
+        json!({"id": format!("U{i:05}"), "name": format!("Employee {i}"), "country": "US",
+               "frequency": "monthly", "salary": salary, "start-date": "2025-01-01",
+               "profile": {"filing-status": "single"}, "effective-date": "2025-01-01"})
+    };
+    for i in 0..n {
+        call(&t, &alice, "set-employee", employee(i, 6_000_000));
+    }
+    let timed = |what: &str, f: &dyn Fn() -> Value| {
+        let start = std::time::Instant::now();
+        let out = f();
+        eprintln!("{what}: {:.2} s", start.elapsed().as_secs_f64());
+        out
+    };
+    let march = timed("create-run", &|| {
+        call(
+            &t,
+            &alice,
+            "create-run",
+            json!({"frequency": "monthly", "period-start": "2026-03-01",
+                   "period-end": "2026-03-31", "pay-date": "2026-03-31"}),
+        )
+    });
+    timed("approve-run", &|| {
+        call(&t, &bob, "approve-run", json!({"id": march["id"]}))
+    });
+    for i in 0..n {
+        call(&t, &alice, "set-employee", employee(i, 6_600_000));
+    }
+    let adj = timed("create-adjustment", &|| {
+        call(&t, &alice, "create-adjustment", json!({"run": march["id"]}))
+    });
+    assert_eq!(adj["totals"]["USD"]["employees"], n as u64);
+    timed("approve-run (adjustment)", &|| {
+        call(&t, &bob, "approve-run", json!({"id": adj["id"]}))
+    });
+    eprintln!("{n} employees");
+}
