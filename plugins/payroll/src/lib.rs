@@ -11,12 +11,14 @@
 //! | `run/<run-id>` | [`runs::Run`] |
 //! | `slip/<run-id>/<employee-id>` | [`runs::Slip`], with the rules plugin that computed it (`rules`, absent on payslips stored before 0.2.0 of the engine was used) |
 //! | `ytd/<employee-id>/<country>/<tax-year>` | [`runs::Ytd`]: the tax year's figures after the last posted run (or the opening figures) |
+//! | `adj/<run-id>/<adjustment-run-id>` | the employees an adjustment run corrects |
 //! | `seq/run` | last run number |
 //! | `seq/opening` | last number of an opening-figures entry |
 //! | `settings` | [`model::Settings`] |
 
 use backoffice_sdk::prelude::*;
 
+pub mod adjust;
 pub mod bank;
 mod employees;
 pub mod filings;
@@ -63,6 +65,7 @@ impl Plugin for Payroll {
             .op("form-w2", filings::w2_op)
             .op("rti-fps", filings::fps_op)
             .op("lohnsteuer-anmeldung", filings::lohnsteuer_anmeldung_op)
+            .op("create-adjustment", adjust::create_adjustment)
     }
 }
 

@@ -41,6 +41,12 @@ pub(crate) struct PayslipRow {
     /// The rules plugin that computed the payslip; left out for older payslips.
     #[serde(skip_serializing_if = "Option::is_none")]
     rules: Option<RulesProvider>,
+    /// In an adjustment run (whose amounts are differences): the run it corrects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adjusts: Option<String>,
+    /// The adjustment runs that correct this employee's payslip, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    adjusted_by: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,7 +56,8 @@ pub(crate) struct PayslipPage {
 }
 
 pub(crate) fn list_payslips(input: ListPayslips) -> Result<PayslipPage> {
-    load_run(&input.run)?;
+    let run = load_run(&input.run)?;
+    let links = crate::adjust::adjustments_of(&run.id)?;
     let prefix = format!("slip/{}/", input.run);
     let mut scan = storage::scan_prefix(&prefix).limit(input.limit.clamp(1, 1000) as usize);
     if let Some(after) = &input.after {
@@ -72,6 +79,12 @@ pub(crate) fn list_payslips(input: ListPayslips) -> Result<PayslipPage> {
             employer_contributions: s.payslip.total(LineKind::EmployerContribution),
             net: s.payslip.net,
             rules: s.rules,
+            adjusts: run.adjusts.clone(),
+            adjusted_by: links
+                .iter()
+                .filter(|(_, e)| e.contains(&s.employee.id))
+                .map(|(id, _)| id.clone())
+                .collect(),
         })
         .collect();
     let next = page
@@ -115,6 +128,19 @@ pub(crate) struct PayslipOut {
     /// The rules plugin that computed the payslip; left out for older payslips.
     #[serde(skip_serializing_if = "Option::is_none")]
     rules: Option<RulesProvider>,
+    /// In an adjustment run, where `payslip` is the difference: the run it corrects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adjusts: Option<String>,
+    /// In an adjustment run: the run whose payslip this one corrects (the original
+    /// or the adjustment approved before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaces: Option<String>,
+    /// In an adjustment run: the corrected payslip in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    corrected: Option<Payslip>,
+    /// The adjustment runs that correct this payslip, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    adjusted_by: Vec<String>,
 }
 
 pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
@@ -141,19 +167,28 @@ pub(crate) fn get_payslip(input: GetPayslip) -> Result<PayslipOut> {
         pay_date: run.pay_date,
         bonus: slip.kind == Kind::Bonus,
     };
+    // A printed adjustment says what its amounts are.
+    let mut printed = slip.payslip.clone();
+    if let (Some(original), Some(replaces)) = (&run.adjusts, &slip.replaces) {
+        printed.notes.insert(
+            0,
+            format!(
+                "Adjustment of run {original}: every amount is the difference to the payslip of run {replaces}; net pay is what is paid (or recovered, when negative) in addition."
+            ),
+        );
+    }
     let (text, html) = match input.format {
         Format::Json => (None, None),
-        Format::Text => (
-            Some(model::payslip_text(&header, &slip.payslip, exponent)),
-            None,
-        ),
-        Format::Html => (
-            None,
-            Some(model::payslip_html(&header, &slip.payslip, exponent)),
-        ),
+        Format::Text => (Some(model::payslip_text(&header, &printed, exponent)), None),
+        Format::Html => (None, Some(model::payslip_html(&header, &printed, exponent))),
     };
     let (text, html) = provenance::printed_in(text, html, slip.rules.as_ref());
+    let adjusted_by = crate::adjust::adjustments_of_employee(&run.id, &input.employee)?;
     Ok(PayslipOut {
+        adjusts: run.adjusts.clone(),
+        replaces: slip.replaces,
+        corrected: slip.corrected,
+        adjusted_by,
         run: run.id,
         status: run.status,
         kind: slip.kind,
@@ -185,7 +220,7 @@ pub(crate) struct Summary {
 }
 
 pub(crate) fn run_summary(input: RunId) -> Result<Summary> {
-    let run = load_run(&input.id)?;
+    let run = crate::adjust::with_links(load_run(&input.id)?)?;
     let mut lines: BTreeMap<(String, String, String), SummaryLine> = BTreeMap::new();
     for s in run_slips(&run.id)? {
         for l in &s.payslip.lines {

@@ -56,7 +56,7 @@ pub(crate) struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, slip: &Payslip) {
+    pub(crate) fn add(&mut self, slip: &Payslip) {
         self.employees += 1;
         self.gross += slip.gross;
         self.employee_taxes += slip.total(LineKind::EmployeeTax);
@@ -97,6 +97,16 @@ pub(crate) struct Run {
     /// The payment files made for the run, oldest first (what, not the content).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) payment_files: Vec<crate::payments::Produced>,
+    /// An adjustment run: the approved run it corrects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) adjusts: Option<String>,
+    /// The adjustment runs of this run, oldest first (filled in when read, from the
+    /// `adj/` links; not stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) adjustments: Vec<String>,
+    /// An adjustment run: the employees left out because recomputing changed nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) unchanged: Vec<String>,
 }
 
 /// One employee's payslip in a run, with what it was computed from.
@@ -115,6 +125,14 @@ pub(crate) struct Slip {
     /// `None` for payslips stored before payroll recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) rules: Option<backoffice_sdk::payroll::RulesProvider>,
+    /// In an adjustment run, where `payslip` holds the difference: the corrected
+    /// payslip in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) corrected: Option<Payslip>,
+    /// In an adjustment run: the run whose payslip of the employee this one
+    /// corrects (the original, or the adjustment approved last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) replaces: Option<String>,
 }
 
 /// Year-to-date figures of one employee, country and tax year.
@@ -214,6 +232,9 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
         totals: BTreeMap::new(),
         countries: BTreeMap::new(),
         payment_files: Vec::new(),
+        adjusts: None,
+        adjustments: Vec::new(),
+        unchanged: Vec::new(),
     };
     let settings = settings()?;
     for emp in employees {
@@ -477,6 +498,8 @@ fn compute_slip(
         payslip: slip,
         ytd_after_run: ytd.map(|y| y.run),
         rules: Some(rules),
+        corrected: None,
+        replaces: None,
     })
 }
 
@@ -496,7 +519,7 @@ pub(crate) fn delete_run(input: RunId) -> Result<Deleted> {
     let run = load_run(&input.id)?;
     if run.status != Status::Draft {
         return Err(Error::conflict(format!(
-            "run {} is posted; only drafts can be deleted (correct a posted run with an adjustment run)",
+            "run {} is posted; only drafts can be deleted (correct a posted run with an adjustment run: create-adjustment)",
             run.id
         )));
     }
@@ -505,6 +528,7 @@ pub(crate) fn delete_run(input: RunId) -> Result<Deleted> {
         storage::delete(k)?;
     }
     storage::delete(&run_key(&run.id))?;
+    crate::adjust::unlink(&run)?;
     Ok(Deleted {
         deleted: run.id,
         payslips: keys.len() as u64,
@@ -558,11 +582,15 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
         &serde_json::json!({
             "date": run.pay_date,
             "description": format!(
-                "{} {} {} to {}",
+                "{} {} {} to {}{}",
                 if run.kind == Kind::Bonus { "Bonus payroll" } else { "Payroll" },
                 run.id,
                 run.period_start,
-                run.period_end
+                run.period_end,
+                run.adjusts
+                    .as_ref()
+                    .map(|o| format!(", adjustment of run {o}"))
+                    .unwrap_or_default()
             ),
             "payee": "payroll",
             "reference": {"source": "payroll", "document": run.id},
@@ -599,21 +627,23 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
     run.approved_at = Some(context::now().to_rfc3339());
     run.ledger_entry = entry["id"].as_str().map(str::to_string);
     storage::put(&run_key(&run.id), &run)?;
-    events::emit(
-        "payroll.run-approved",
-        &serde_json::json!({
-            "run": run.id,
-            "kind": run.kind,
-            "frequency": run.frequency,
-            "period-start": run.period_start,
-            "period-end": run.period_end,
-            "pay-date": run.pay_date,
-            "created-by": run.created_by,
-            "approved-by": run.approved_by,
-            "ledger-entry": run.ledger_entry,
-            "totals": run.totals,
-        }),
-    )?;
+    let mut event = serde_json::json!({
+        "run": run.id,
+        "kind": run.kind,
+        "frequency": run.frequency,
+        "period-start": run.period_start,
+        "period-end": run.period_end,
+        "pay-date": run.pay_date,
+        "created-by": run.created_by,
+        "approved-by": run.approved_by,
+        "ledger-entry": run.ledger_entry,
+        "totals": run.totals,
+    });
+    // An adjustment names the run it corrects; its totals are the differences.
+    if let (Some(original), Some(obj)) = (&run.adjusts, event.as_object_mut()) {
+        obj.insert("adjusts".into(), original.clone().into());
+    }
+    events::emit("payroll.run-approved", &event)?;
     Ok(run)
 }
 
@@ -634,12 +664,12 @@ pub(crate) fn list_runs(input: ListRuns) -> Result<Runs> {
     for item in storage::scan_prefix("run/").reverse().iter::<Run>() {
         let (_, r) = item?;
         if input.status.is_none_or(|s| s == r.status) {
-            runs.push(r);
+            runs.push(crate::adjust::with_links(r)?);
         }
     }
     Ok(Runs { runs })
 }
 
 pub(crate) fn get_run(input: RunId) -> Result<Run> {
-    load_run(&input.id)
+    crate::adjust::with_links(load_run(&input.id)?)
 }

@@ -288,7 +288,10 @@ fn posting_status_is_kept_filtered_and_set_like_hledger() {
         .unwrap()
         .to_owned();
     assert!(
-        csv.lines().next().unwrap().ends_with(",reverses,status,tags"),
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",reverses,status,tags"),
         "{csv}"
     );
     assert!(

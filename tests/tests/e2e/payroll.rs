@@ -16,6 +16,8 @@ use backoffice_host::runtime::Limits;
 use backoffice_tests::{TestHost, root, user};
 use serde_json::{Value, json};
 
+// Adjustment runs correcting approved runs (issue 22, item 1).
+mod adjust;
 // Off-cycle bonus runs (US supplemental wages).
 mod bonus;
 // German bonus runs (sonstige Bezüge).
