@@ -319,7 +319,7 @@ fn tags_are_kept_posted_shown_and_exported() {
     );
     assert!(
         csv.contains(
-            "e-000003,2024-02-01,Lunch,,expenses:food,EUR,1550,15.50,,,billable=;cc=sales;project=apollo\r\n"
+            "e-000003,2024-02-01,Lunch,,expenses:food,EUR,1550,15.50,,unmarked,billable=;cc=sales;project=apollo\r\n"
         ),
         "{csv}"
     );
