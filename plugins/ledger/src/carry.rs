@@ -47,46 +47,17 @@ pub fn closing_postings(
     kinds: &dyn Fn(&str) -> Option<Kind>,
     equity: &str,
 ) -> std::result::Result<Vec<Posting>, String> {
-    let mut postings = Vec::new();
-    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
-    for ((account, currency), v) in balances {
-        let sheet = matches!(
-            kinds(account),
-            Some(Kind::Asset | Kind::Liability | Kind::Equity)
-        );
-        if *v == 0 || !sheet || account == equity {
-            continue;
-        }
-        postings.push(Posting {
-            account: account.clone(),
-            amount: v
-                .checked_neg()
-                .ok_or_else(|| format!("the balance of {account} overflows"))?,
-            currency: currency.clone(),
-            cost: None,
-            memo: None,
-            status: Default::default(),
-            tags: Default::default(),
-        });
-        let t = totals.entry(currency.clone()).or_default();
-        *t = t
-            .checked_add(*v)
-            .ok_or_else(|| format!("the total in {currency} overflows"))?;
-    }
-    for (currency, v) in totals {
-        if v != 0 {
-            postings.push(Posting {
-                account: equity.to_owned(),
-                amount: v,
-                currency,
-                cost: None,
-                memo: None,
-                status: Default::default(),
-                tags: Default::default(),
-            });
-        }
-    }
-    Ok(postings)
+    crate::period::zeroing_postings(
+        balances,
+        &|account| {
+            account != equity
+                && matches!(
+                    kinds(account),
+                    Some(Kind::Asset | Kind::Liability | Kind::Equity)
+                )
+        },
+        equity,
+    )
 }
 
 fn refuse(msg: String) -> Error {

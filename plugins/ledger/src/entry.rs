@@ -61,6 +61,21 @@ pub struct Posting {
     pub tags: crate::tags::Tags,
 }
 
+impl Posting {
+    /// `amount` of `currency` to `account`, with no cost, memo, status or tags.
+    pub fn plain(account: &str, amount: i64, currency: &str) -> Posting {
+        Posting {
+            account: account.to_owned(),
+            amount,
+            currency: currency.to_owned(),
+            cost: None,
+            memo: None,
+            status: Status::Unmarked,
+            tags: crate::tags::Tags::new(),
+        }
+    }
+}
+
 /// The commodity and signed amount a posting contributes to the balance check.
 fn weight(amount: i64, currency: &str, cost: Option<&Cost>) -> Result<(String, i64), String> {
     match cost {

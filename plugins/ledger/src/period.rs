@@ -112,23 +112,32 @@ pub(crate) fn closing_postings(
     kinds: &dyn Fn(&str) -> Option<Kind>,
     retained: &str,
 ) -> std::result::Result<Vec<Posting>, String> {
+    zeroing_postings(
+        balances,
+        &|account| matches!(kinds(account), Some(Kind::Income | Kind::Expense)),
+        retained,
+    )
+}
+
+/// Postings that bring every balance of an account `closes` selects to zero, and per
+/// commodity the opposite total to `into` (left out where it is zero).
+pub(crate) fn zeroing_postings(
+    balances: &crate::report::Balances,
+    closes: &dyn Fn(&str) -> bool,
+    into: &str,
+) -> std::result::Result<Vec<Posting>, String> {
     let mut postings = Vec::new();
     let mut totals: BTreeMap<String, i64> = BTreeMap::new();
     for ((account, currency), v) in balances {
-        if *v == 0 || !matches!(kinds(account), Some(Kind::Income | Kind::Expense)) {
+        if *v == 0 || !closes(account) {
             continue;
         }
-        postings.push(Posting {
-            account: account.clone(),
-            amount: v
-                .checked_neg()
+        postings.push(Posting::plain(
+            account,
+            v.checked_neg()
                 .ok_or_else(|| format!("the balance of {account} overflows"))?,
-            currency: currency.clone(),
-            cost: None,
-            memo: None,
-            status: Default::default(),
-            tags: Default::default(),
-        });
+            currency,
+        ));
         let t = totals.entry(currency.clone()).or_default();
         *t = t
             .checked_add(*v)
@@ -136,15 +145,7 @@ pub(crate) fn closing_postings(
     }
     for (currency, v) in totals {
         if v != 0 {
-            postings.push(Posting {
-                account: retained.to_owned(),
-                amount: v,
-                currency,
-                cost: None,
-                memo: None,
-                status: Default::default(),
-                tags: Default::default(),
-            });
+            postings.push(Posting::plain(into, v, &currency));
         }
     }
     Ok(postings)

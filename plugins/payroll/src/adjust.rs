@@ -37,27 +37,24 @@ use crate::ytd::OPENING_MARK;
 /// Lines whose amount does not change are left out. The year-to-date figures and
 /// everything else are the corrected slip's: they are what the employee stands at
 /// once the adjustment is approved.
+/// The sum of a slip's lines of `code`.
+fn code_total(slip: &Payslip, code: &str) -> i64 {
+    slip.lines
+        .iter()
+        .filter(|l| l.code == code)
+        .map(|l| l.amount)
+        .sum()
+}
+
 pub fn difference(previous: &Payslip, corrected: &Payslip) -> Payslip {
     let mut lines: Vec<Line> = Vec::new();
     for line in &corrected.lines {
-        let before: i64 = previous
-            .lines
-            .iter()
-            .filter(|l| l.code == line.code)
-            .map(|l| l.amount)
-            .sum();
         // A code seen twice in the corrected slip is compared once, in total.
         if lines.iter().any(|l| l.code == line.code) {
             continue;
         }
-        let after: i64 = corrected
-            .lines
-            .iter()
-            .filter(|l| l.code == line.code)
-            .map(|l| l.amount)
-            .sum();
         lines.push(Line {
-            amount: after - before,
+            amount: code_total(corrected, &line.code) - code_total(previous, &line.code),
             ..line.clone()
         });
     }
@@ -67,14 +64,8 @@ pub fn difference(previous: &Payslip, corrected: &Payslip) -> Payslip {
         {
             continue;
         }
-        let before: i64 = previous
-            .lines
-            .iter()
-            .filter(|l| l.code == line.code)
-            .map(|l| l.amount)
-            .sum();
         lines.push(Line {
-            amount: -before,
+            amount: -code_total(previous, &line.code),
             ..line.clone()
         });
     }
