@@ -329,33 +329,50 @@ pub struct Posting {
 /// wages (gross) and employer contributions; credit each authority what is owed to
 /// it (employee and employer lines) and employees their net pay.
 pub fn run_postings(settings: &Settings, slips: &[&Payslip]) -> Vec<Posting> {
-    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let mut add = |account: String, currency: &str, amount: i64| {
-        *sums.entry((currency.to_string(), account)).or_default() += amount;
-    };
+    let mut sums = PostingSums::default();
     for slip in slips {
-        add(settings.wages_account.clone(), &slip.currency, slip.gross);
-        add(settings.net_pay_account.clone(), &slip.currency, -slip.net);
+        sums.add(settings, slip);
+    }
+    sums.postings()
+}
+
+/// The sums of a run's entry per currency and account, payslip by payslip.
+#[derive(Debug, Default)]
+pub struct PostingSums {
+    sums: BTreeMap<(String, String), i64>,
+}
+
+impl PostingSums {
+    /// Add one payslip: wages, net pay, each line owed, employer contributions.
+    pub fn add(&mut self, settings: &Settings, slip: &Payslip) {
+        let mut add = |account: String, amount: i64| {
+            *self
+                .sums
+                .entry((slip.currency.clone(), account))
+                .or_default() += amount;
+        };
+        add(settings.wages_account.clone(), slip.gross);
+        add(settings.net_pay_account.clone(), -slip.net);
         for line in &slip.lines {
-            let owed = settings.line_account(&slip.country, line);
-            add(owed, &slip.currency, -line.amount);
+            add(settings.line_account(&slip.country, line), -line.amount);
             if line.kind == LineKind::EmployerContribution {
-                add(
-                    settings.employer_contributions_account.clone(),
-                    &slip.currency,
-                    line.amount,
-                );
+                add(settings.employer_contributions_account.clone(), line.amount);
             }
         }
     }
-    sums.into_iter()
-        .filter(|(_, amount)| *amount != 0)
-        .map(|((currency, account), amount)| Posting {
-            account,
-            amount,
-            currency,
-        })
-        .collect()
+
+    /// The entry's postings, leaving out accounts that sum to zero.
+    pub fn postings(self) -> Vec<Posting> {
+        self.sums
+            .into_iter()
+            .filter(|(_, amount)| *amount != 0)
+            .map(|((currency, account), amount)| Posting {
+                account,
+                amount,
+                currency,
+            })
+            .collect()
+    }
 }
 
 /// `12345` with exponent 2 as `123.45`.

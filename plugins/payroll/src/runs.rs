@@ -535,6 +535,14 @@ pub(crate) fn delete_run(input: RunId) -> Result<Deleted> {
     })
 }
 
+/// Each payslip of run `id` in turn, one in memory at a time.
+pub(crate) fn for_each_slip(id: &str, mut f: impl FnMut(Slip) -> Result<()>) -> Result<()> {
+    for item in storage::scan_prefix(&format!("slip/{id}/")).iter::<Slip>() {
+        f(item?.1)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn run_slips(id: &str) -> Result<Vec<Slip>> {
     let mut slips = Vec::new();
     for item in storage::scan_prefix(&format!("slip/{id}/")).iter::<Slip>() {
@@ -559,8 +567,12 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
             run.id
         )));
     }
-    let slips = run_slips(&run.id)?;
-    for s in &slips {
+    // The slips are read one at a time, twice (checked and summed, then their
+    // year-to-date figures written): a run of tens of thousands of employees never
+    // sits in the instance's memory at once.
+    let settings = settings()?;
+    let mut sums = model::PostingSums::default();
+    for_each_slip(&run.id, |s| {
         let current = storage::get::<Ytd>(&ytd_key(
             &s.employee.id,
             &s.employee.country,
@@ -572,10 +584,10 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
                 s.employee.id, run.id
             )));
         }
-    }
-    let settings = settings()?;
-    let payslips: Vec<&Payslip> = slips.iter().map(|s| &s.payslip).collect();
-    let postings = model::run_postings(&settings, &payslips);
+        sums.add(&settings, &s.payslip);
+        Ok(())
+    })?;
+    let postings = sums.postings();
     let entry: serde_json::Value = plugins::call(
         "ledger",
         "post-entry",
@@ -609,7 +621,7 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
         )),
         other => other,
     })?;
-    for s in &slips {
+    for_each_slip(&run.id, |s| {
         let key = ytd_key(&s.employee.id, &s.employee.country, &s.payslip.tax_year);
         let opening = storage::get::<Ytd>(&key)?.and_then(|y| y.opening);
         storage::put(
@@ -620,8 +632,8 @@ pub(crate) fn approve_run(input: RunId) -> Result<Run> {
                 run: run.id.clone(),
                 opening,
             },
-        )?;
-    }
+        )
+    })?;
     run.status = Status::Posted;
     run.approved_by = Some(approver);
     run.approved_at = Some(context::now().to_rfc3339());

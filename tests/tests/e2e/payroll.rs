@@ -33,15 +33,22 @@ mod preview;
 // Filings: Form 941, W-2, RTI FPS, Lohnsteuer-Anmeldung (issue 22, item 6).
 mod filings;
 mod us_states;
+// A large run approved under a small memory cap.
+mod large;
 // Which rules plugin, version and package computed each payslip (issue 22, item 7).
 mod provenance;
 
 /// A host with the ledger, payroll and the three rules plugins enabled for "acme".
 fn host() -> TestHost {
-    let t = TestHost::with_limits(Limits {
+    host_with(Limits {
         call_deadline: Duration::from_secs(10),
         ..Limits::default()
-    });
+    })
+}
+
+/// [`host`] with other limits.
+fn host_with(limits: Limits) -> TestHost {
+    let t = TestHost::with_limits(limits);
     for file in [
         "ledger",
         "payroll_us",
