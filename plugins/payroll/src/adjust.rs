@@ -314,15 +314,7 @@ pub(crate) fn create_adjustment(input: CreateAdjustment) -> Result<Run> {
     };
     let mut employees = Vec::new();
     for slip in corrected_slips {
-        run.totals
-            .entry(slip.payslip.currency.clone())
-            .or_default()
-            .add(&slip.payslip);
-        run.countries
-            .entry(slip.payslip.country.clone())
-            .or_default()
-            .add(&slip.payslip);
-        storage::put(&format!("slip/{run_id}/{}", slip.employee.id), &slip)?;
+        run.store_slip(&slip)?;
         employees.push(slip.employee.id.clone());
     }
     storage::put(&run_key(&run_id), &run)?;

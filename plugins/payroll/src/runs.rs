@@ -149,6 +149,22 @@ pub(crate) struct Ytd {
     pub(crate) opening: Option<ytd::Opening>,
 }
 
+impl Run {
+    /// Store `slip` as one of this run's payslips and count it in the run's totals
+    /// per currency and per country.
+    pub(crate) fn store_slip(&mut self, slip: &Slip) -> Result<()> {
+        self.totals
+            .entry(slip.payslip.currency.clone())
+            .or_default()
+            .add(&slip.payslip);
+        self.countries
+            .entry(slip.payslip.country.clone())
+            .or_default()
+            .add(&slip.payslip);
+        storage::put(&format!("slip/{}/{}", self.id, slip.employee.id), slip)
+    }
+}
+
 pub(crate) fn ytd_key(employee: &str, country: &str, tax_year: &str) -> String {
     format!("ytd/{employee}/{country}/{tax_year}")
 }
@@ -241,15 +257,7 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
         let worked = hours.get(&emp.id).copied();
         let bonus = input.bonuses.as_ref().and_then(|b| b.get(&emp.id).copied());
         let slip = compute_slip(&input, emp, worked, bonus, &settings)?;
-        run.totals
-            .entry(slip.payslip.currency.clone())
-            .or_default()
-            .add(&slip.payslip);
-        run.countries
-            .entry(slip.payslip.country.clone())
-            .or_default()
-            .add(&slip.payslip);
-        storage::put(&format!("slip/{id}/{}", slip.employee.id), &slip)?;
+        run.store_slip(&slip)?;
     }
     storage::put(&run_key(&id), &run)?;
     Ok(run)

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{approve_by_second_person, call, clerk, fails, hire, host, lines};
+use backoffice_host::auth::Principal;
 use backoffice_tests::TestHost;
 
 fn monthly(start: &str, end: &str, pay: &str, employees: &[&str]) -> Value {
@@ -109,12 +110,7 @@ fn a_back_dated_us_raise_is_adjusted_posted_and_filed() {
         monthly("2026-03-01", "2026-03-31", "2026-03-31", &["US1"]),
     );
     call(&t, &bob, "approve-run", json!({"id": march["id"]}));
-    let original = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": march["id"], "employee": "US1"}),
-    );
+    let original = payslip(&t, &alice, &march["id"], "US1");
     assert_eq!(original["payslip"]["gross"], 1_000_000);
 
     // Nothing changed yet: nothing to adjust, and nothing is stored.
@@ -155,12 +151,7 @@ fn a_back_dated_us_raise_is_adjusted_posted_and_filed() {
 
     // The corrected payslip is the rules plugin's own for $11,000.00 in March,
     // computed with the figures March started from (none: the first run of 2026).
-    let slip = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": adj["id"], "employee": "US1"}),
-    );
+    let slip = payslip(&t, &alice, &adj["id"], "US1");
     let want = call(
         &t,
         &alice,
@@ -187,12 +178,7 @@ fn a_back_dated_us_raise_is_adjusted_posted_and_filed() {
     // The links both ways; the original payslip is unchanged.
     let got = call(&t, &alice, "get-run", json!({"id": march["id"]}));
     assert_eq!(got["adjustments"], json!([adj["id"]]));
-    let again = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": march["id"], "employee": "US1"}),
-    );
+    let again = payslip(&t, &alice, &march["id"], "US1");
     assert_eq!(again["payslip"], original["payslip"]);
     assert_eq!(again["adjusted-by"], json!([adj["id"]]));
     let rows = call(&t, &alice, "list-payslips", json!({"run": march["id"]}));
@@ -264,12 +250,7 @@ fn a_back_dated_us_raise_is_adjusted_posted_and_filed() {
         "create-adjustment",
         json!({"run": march["id"], "employees": ["US1"]}),
     );
-    let slip2 = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": adj2["id"], "employee": "US1"}),
-    );
+    let slip2 = payslip(&t, &alice, &adj2["id"], "US1");
     let want2 = call(
         &t,
         &alice,
@@ -309,12 +290,7 @@ fn a_back_dated_us_raise_is_adjusted_posted_and_filed() {
         "create-run",
         monthly("2026-04-01", "2026-04-30", "2026-04-30", &["US1"]),
     );
-    let april_slip = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": april["id"], "employee": "US1"}),
-    );
+    let april_slip = payslip(&t, &alice, &april["id"], "US1");
     let want_april = call(
         &t,
         &alice,
@@ -378,18 +354,8 @@ fn a_uk_correction_uses_the_cumulative_figures_and_pays_the_difference_by_bacs()
         monthly("2026-05-01", "2026-05-31", "2026-05-29", &["GB1"]),
     );
     call(&t, &bob, "approve-run", json!({"id": may["id"]}));
-    let april_slip = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": april["id"], "employee": "GB1"}),
-    );
-    let may_slip = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": may["id"], "employee": "GB1"}),
-    );
+    let april_slip = payslip(&t, &alice, &april["id"], "GB1");
+    let may_slip = payslip(&t, &alice, &may["id"], "GB1");
 
     // A promotion to £60,000 from 1 May, recorded after May was paid.
     call(&t, &alice, "set-employee", ada(6_000_000, "2026-05-01"));
@@ -423,12 +389,7 @@ fn a_uk_correction_uses_the_cumulative_figures_and_pays_the_difference_by_bacs()
                "profile": {"tax-code": "1257L", "ni-category": "A"}}),
     );
     assert_eq!(want["period"], 2);
-    let slip = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": adj["id"], "employee": "GB1"}),
-    );
+    let slip = payslip(&t, &alice, &adj["id"], "GB1");
     same_corrected(&slip, &want);
     let diff = &slip["payslip"];
     assert_eq!(diff["gross"], 100_000);
@@ -449,12 +410,7 @@ fn a_uk_correction_uses_the_cumulative_figures_and_pays_the_difference_by_bacs()
     let ytd = call(&t, &alice, "get-ytd", json!({"employee": "GB1"}));
     assert_eq!(ytd["years"][0]["figures"], want["ytd"], "{ytd}");
     // Both May payslips stay readable.
-    let again = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": may["id"], "employee": "GB1"}),
-    );
+    let again = payslip(&t, &alice, &may["id"], "GB1");
     assert_eq!(again["payslip"], may_slip["payslip"]);
     assert_eq!(again["adjusted-by"], json!([adj["id"]]));
 
@@ -481,12 +437,7 @@ fn a_uk_correction_uses_the_cumulative_figures_and_pays_the_difference_by_bacs()
         "create-run",
         monthly("2026-06-01", "2026-06-30", "2026-06-30", &["GB1"]),
     );
-    let june_slip = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": june["id"], "employee": "GB1"}),
-    );
+    let june_slip = payslip(&t, &alice, &june["id"], "GB1");
     let want_june = call(
         &t,
         &alice,
@@ -601,12 +552,7 @@ fn a_german_pay_cut_reverses_lines_and_is_not_paid_by_file() {
         monthly("2026-03-01", "2026-03-31", "2026-03-31", &["DE1", "US1"]),
     );
     call(&t, &bob, "approve-run", json!({"id": march["id"]}));
-    let original = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": march["id"], "employee": "DE1"}),
-    );
+    let original = payslip(&t, &alice, &march["id"], "DE1");
 
     // The contract said 54,000 EUR from 1 March: March was overpaid by 500 EUR.
     let profile = json!({"steuerklasse": 1, "kirchensteuer": false, "bundesland": "NW",
@@ -631,12 +577,7 @@ fn a_german_pay_cut_reverses_lines_and_is_not_paid_by_file() {
         "{rows}"
     );
     assert!(rows["payslips"][1].get("adjusted-by").is_none(), "{rows}");
-    let slip = call(
-        &t,
-        &alice,
-        "get-payslip",
-        json!({"run": adj["id"], "employee": "DE1"}),
-    );
+    let slip = payslip(&t, &alice, &adj["id"], "DE1");
     let want = call(
         &t,
         &alice,
@@ -759,4 +700,14 @@ fn same_corrected(slip: &Value, what_if: &Value) {
         "calculate-payslip names no rules: {what_if}"
     );
     assert_eq!(slip.get("rules"), rules.as_ref(), "{slip}");
+}
+
+/// `get-payslip` of `employee` in `run`.
+fn payslip(t: &TestHost, who: &Principal, run: &Value, employee: &str) -> Value {
+    call(
+        t,
+        who,
+        "get-payslip",
+        json!({"run": run, "employee": employee}),
+    )
 }
