@@ -28,6 +28,7 @@
 //! transaction on the spot: the writer is taken, the queue checked and replayed, and
 //! the rest of the call runs under the lock as usual.
 
+use crate::store::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -525,7 +526,9 @@ impl Transaction for OptimisticTx {
         self.rebuild_overlay();
         Ok(())
     }
+}
 
+impl KvStore for OptimisticTx {
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
         if self.locked.is_none()
             && let Some(value) = self.overlay.get(&(scope.plugin.clone(), key.to_string()))
@@ -638,6 +641,55 @@ impl Transaction for OptimisticTx {
         })
     }
 
+    read! {
+        fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>>;
+        fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>>;
+        fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64>;
+    }
+
+    write! {
+        fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()>;
+        fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
+        fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
+    }
+}
+
+impl RegistryStore for OptimisticTx {
+    read! {
+        fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>>;
+        fn tenant_list(&mut self) -> Result<Vec<Tenant>>;
+        fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+        fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+        fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>>;
+        fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>>;
+        fn package_list(&mut self) -> Result<Vec<PackageRecord>>;
+        fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>>;
+        fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>>;
+        fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>>;
+        fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>>;
+        fn trust_list(&mut self) -> Result<Vec<TrustedKey>>;
+        fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
+        fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
+        fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>;
+    }
+
+    write! {
+        fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()>;
+        fn tenant_delete(&mut self, id: &str) -> Result<u64>;
+        fn package_insert(&mut self, package: &PackageRecord) -> Result<()>;
+        fn package_remove(&mut self, id: &str) -> Result<()>;
+        fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()>;
+        fn enablement_put(&mut self, enablement: &Enablement) -> Result<()>;
+        fn trust_insert(&mut self, key: &TrustedKey) -> Result<()>;
+        fn trust_remove(&mut self, name: &str) -> Result<u64>;
+        fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>;
+        fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
+        fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
+        fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>;
+    }
+}
+
+impl WorkStore for OptimisticTx {
     fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
         if self.locked.is_some() || event.tenant != self.tenant {
             return self.promote()?.event_append(event);
@@ -658,6 +710,66 @@ impl Transaction for OptimisticTx {
         })
     }
 
+    read! {
+        fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>>;
+        fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>>;
+        fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>>;
+        fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>>;
+        fn work_depth(&mut self, now_ms: i64) -> Result<crate::store::WorkDepth>;
+        fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>;
+        fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
+    }
+
+    write! {
+        fn job_upsert_cron(&mut self, tenant: &str, plugin: &str, job: &str, cron: &str, next_run_ms: i64) -> Result<()>;
+        fn job_insert_once(&mut self, tenant: &str, plugin: &str, job: &str, payload: &str, at_ms: i64) -> Result<i64>;
+        fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()>;
+        fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()>;
+        fn job_delete_plugin(&mut self, plugin: &str) -> Result<()>;
+        fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>;
+        fn job_claim(&mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32) -> Result<Vec<(JobRecord, i64)>>;
+        fn job_finish(&mut self, id: i64, run_id: i64, owner: &str, duration_ms: i64, finish: &Finish) -> Result<bool>;
+        fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
+        fn event_fan_out(&mut self, event: &EventRecord, subscribers: &[String], now_ms: i64) -> Result<()>;
+        fn delivery_claim(&mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+        fn delivery_finish(&mut self, id: i64, owner: &str, now_ms: i64, finish: &Finish) -> Result<bool>;
+        fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
+    }
+}
+
+/// Batch work never touches webhooks (the defaults refuse).
+impl WebhookStore for OptimisticTx {}
+
+impl IdentityStore for OptimisticTx {
+    read! {
+        fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>>;
+        fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>>;
+        fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>>;
+        fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>>;
+        fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)>;
+        fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>>;
+        fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>>;
+        fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>>;
+    }
+
+    write! {
+        fn user_insert(&mut self, user: &UserRecord) -> Result<()>;
+        fn user_update(&mut self, user: &UserRecord) -> Result<()>;
+        fn role_insert(&mut self, role: &RoleRecord) -> Result<()>;
+        fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
+        fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
+        fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
+        fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
+        fn token_insert(&mut self, token: &TokenRecord) -> Result<()>;
+        fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool>;
+        fn token_touch(&mut self, id: &str, at: &str) -> Result<()>;
+        fn identity_changed(&mut self) -> Result<()>;
+        fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()>;
+        fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()>;
+    }
+}
+
+impl AuditStore for OptimisticTx {
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
         if self.locked.is_none()
             && tenant == self.tenant
@@ -679,87 +791,13 @@ impl Transaction for OptimisticTx {
     }
 
     read! {
-        fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>>;
-        fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>>;
-        fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64>;
-        fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>>;
-        fn tenant_list(&mut self) -> Result<Vec<Tenant>>;
-        fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>>;
-        fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>>;
-        fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>>;
-        fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>>;
-        fn package_list(&mut self) -> Result<Vec<PackageRecord>>;
-        fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>>;
-        fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>>;
-        fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>>;
-        fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>>;
-        fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>>;
-        fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>>;
-        fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>>;
-        fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>>;
-        fn work_depth(&mut self, now_ms: i64) -> Result<crate::store::WorkDepth>;
-        fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>;
-        fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
-        fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>>;
-        fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>>;
-        fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>>;
-        fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>>;
-        fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)>;
-        fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>>;
-        fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>>;
         fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
         fn audit_chains(&mut self) -> Result<Vec<String>>;
         fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>>;
-        fn trust_list(&mut self) -> Result<Vec<TrustedKey>>;
-        fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
-        fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
-        fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>>;
-        fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>;
     }
 
     write! {
-        fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()>;
-        fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
         fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>;
-        fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
-        fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()>;
-        fn tenant_delete(&mut self, id: &str) -> Result<u64>;
-        fn package_insert(&mut self, package: &PackageRecord) -> Result<()>;
-        fn package_remove(&mut self, id: &str) -> Result<()>;
-        fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()>;
-        fn enablement_put(&mut self, enablement: &Enablement) -> Result<()>;
-        fn job_upsert_cron(&mut self, tenant: &str, plugin: &str, job: &str, cron: &str, next_run_ms: i64) -> Result<()>;
-        fn job_insert_once(&mut self, tenant: &str, plugin: &str, job: &str, payload: &str, at_ms: i64) -> Result<i64>;
-        fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()>;
-        fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()>;
-        fn job_delete_plugin(&mut self, plugin: &str) -> Result<()>;
-        fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>;
-        fn job_claim(&mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32) -> Result<Vec<(JobRecord, i64)>>;
-        fn job_finish(&mut self, id: i64, run_id: i64, owner: &str, duration_ms: i64, finish: &Finish) -> Result<bool>;
-        fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
-        fn event_fan_out(&mut self, event: &EventRecord, subscribers: &[String], now_ms: i64) -> Result<()>;
-        fn delivery_claim(&mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
-        fn delivery_finish(&mut self, id: i64, owner: &str, now_ms: i64, finish: &Finish) -> Result<bool>;
-        fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
-        fn user_insert(&mut self, user: &UserRecord) -> Result<()>;
-        fn user_update(&mut self, user: &UserRecord) -> Result<()>;
-        fn role_insert(&mut self, role: &RoleRecord) -> Result<()>;
-        fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
-        fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
-        fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
-        fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
-        fn token_insert(&mut self, token: &TokenRecord) -> Result<()>;
-        fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool>;
-        fn token_touch(&mut self, id: &str, at: &str) -> Result<()>;
-        fn identity_changed(&mut self) -> Result<()>;
-        fn trust_insert(&mut self, key: &TrustedKey) -> Result<()>;
-        fn trust_remove(&mut self, name: &str) -> Result<u64>;
-        fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>;
-        fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
-        fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
-        fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()>;
-        fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()>;
-        fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>;
     }
 }
 

@@ -42,6 +42,16 @@ pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
 pub use webhooks::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, WorkDepth};
 
+/// The storage traits in one import, for a backend or a wrapper that implements
+/// [`Transaction`] (one trait per concern), or code that calls them on a concrete
+/// transaction type. Calls through `dyn Transaction` need no import.
+pub mod prelude {
+    pub use super::{
+        AuditStore, IdentityStore, KvStore, RegistryStore, Storage, Transaction, WebhookStore,
+        WorkStore,
+    };
+}
+
 use serde::Serialize;
 
 /// What went wrong in the storage layer.
@@ -246,7 +256,7 @@ pub struct PackageRecord {
     /// SHA-256 of the component bytes, lowercase hex.
     pub digest: String,
     /// The component itself, so any host sharing this database can load it; empty
-    /// when read back through [`Transaction::package_current`] or `package_list`.
+    /// when read back through [`RegistryStore::package_current`] or `package_list`.
     pub component: Vec<u8>,
     /// RFC 3339 UTC timestamp.
     pub installed_at: String,
@@ -336,111 +346,169 @@ pub trait Storage: Send + Sync + 'static {
 }
 
 /// One unit of work. Everything done through it commits together or not at all.
-pub trait Transaction: Send {
+pub trait Transaction:
+    KvStore + RegistryStore + WorkStore + WebhookStore + IdentityStore + AuditStore + Send
+{
     /// Make every change of this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;
+
     /// Open savepoint `name` (an identifier) inside this transaction.
     fn savepoint(&mut self, name: &str) -> Result<()>;
+
     /// Keep the changes since savepoint `name` in the transaction and close it.
     fn release(&mut self, name: &str) -> Result<()>;
+
     /// Undo every change since savepoint `name` and close it.
     fn rollback_to(&mut self, name: &str) -> Result<()>;
+}
 
-    // --- plugin key-value data ---
-
+/// A plugin's data in a tenant: key-value entries, their usage, day quotas and the
+/// tenant's setting values. Lives with the tenant (its own file on SQLite).
+pub trait KvStore: Send {
     /// Value of `key`, if present.
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>>;
+
     /// Insert or replace `key`.
     fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()>;
+
     /// Remove `key`; whether it existed.
     fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
+
     /// Keys of a range in order.
     fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage>;
+
     /// Remove all data of a plugin in every tenant (its keys and its tenants' setting
     /// values); the number of keys removed.
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64>;
+
     /// Number of keys a plugin holds across tenants.
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64>;
+
     /// Keys and bytes the scope holds, as this transaction sees them (its own writes
     /// included): kept by the database beside `kv`, never counted on the fly.
     fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage>;
 
-    // --- quotas: per tenant and plugin, per UTC day ---
-
     /// Add `add` to the scope's counters of `day`; the totals after.
     fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage>;
+
     /// The scope's counters of `day`.
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage>;
 
-    // --- plugin settings per tenant (`[[settings]]` in plugin.toml) ---
-
     /// The value (JSON text) the scope's tenant set for its plugin's setting `key`.
     fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>>;
+
     /// Every value the scope's tenant set for its plugin, ordered by key.
     fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>>;
+
     /// Set or replace a value (JSON text).
     fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()>;
+
     /// Remove a value; whether there was one.
     fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>;
+}
 
-    // --- tenants ---
-
+/// Host-level records: tenants, installed packages and their signatures, grants,
+/// enablements, trusted keys and the compiled-code index.
+pub trait RegistryStore: Send {
     /// Create a tenant; [`StoreError::Conflict`] if the id is taken.
     fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()>;
+
     /// A tenant by id.
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>>;
+
     /// All tenants ordered by id.
     fn tenant_list(&mut self) -> Result<Vec<Tenant>>;
+
     /// Remove a tenant and every row of it (plugin data, outbox, work, users, roles,
     /// tokens, audit chain, enablements); the number of rows removed. SQLite removes
     /// the tenant's file once the transaction commits.
     fn tenant_delete(&mut self, id: &str) -> Result<u64>;
 
-    // --- plugin packages, grants, enablement ---
-
     /// Record an installed package and make it the plugin's current version;
     /// [`StoreError::Conflict`] if this id and version are already installed.
     fn package_insert(&mut self, package: &PackageRecord) -> Result<()>;
+
     /// The current version of a plugin, without its component bytes (`component` is
     /// empty): calls need only the metadata once the code is loaded.
     fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+
     /// The current version of a plugin without its manifest or component bytes (both
     /// empty): what a call needs once the plugin is loaded, read on every call.
     fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>>;
+
     /// The manifest (JSON) of an installed plugin version.
     fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>>;
+
     /// The component bytes of an installed plugin version.
     fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>>;
+
     /// `(id, version, manifest_json, digest, installed_at)` of every plugin's current
     /// version, without the component bytes.
     fn package_list(&mut self) -> Result<Vec<PackageRecord>>;
+
     /// Forget a plugin: every installed version, grants and enablements.
     fn package_remove(&mut self, id: &str) -> Result<()>;
 
     /// Replace the capabilities granted to a plugin.
     fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()>;
+
     /// Capabilities granted to a plugin, sorted.
     fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>>;
 
     /// Insert or update a plugin's state for a tenant.
     fn enablement_put(&mut self, enablement: &Enablement) -> Result<()>;
+
     /// A plugin's state for a tenant.
     fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>>;
+
     /// Every tenant state of a plugin.
     fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>>;
+
     /// Every plugin state of a tenant.
     fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>>;
 
-    // --- events: the outbox (see `events.rs` for the rows) ---
+    /// Trust a vendor key; [`StoreError::Conflict`] if the key is already trusted.
+    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()>;
 
+    /// Every trusted key, by name.
+    fn trust_list(&mut self) -> Result<Vec<TrustedKey>>;
+
+    /// Stop trusting every key of `name`; how many were removed.
+    fn trust_remove(&mut self, name: &str) -> Result<u64>;
+
+    /// Record what install found about a package version's signature (JSON text).
+    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>;
+
+    /// The recorded signature status of a package version.
+    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
+
+    /// Every installed version of a plugin, in no particular order, without bytes.
+    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
+
+    /// Make an installed version current; false if that version is not installed.
+    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
+
+    /// Forget one installed version (not the current one) and its signature status.
+    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
+
+    /// The SHA-256 of the compiled code this host wrote to its code cache for the
+    /// component `component` under the engine key `engine`.
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>;
+
+    /// Record (insert or replace) what [`RegistryStore::code_digest_get`] returns.
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>;
+}
+
+/// Durable work: the event outbox, event deliveries to plugins, jobs and their runs
+/// (see `work.rs` for the protocol).
+pub trait WorkStore: Send {
     /// Append an event to the outbox; it is visible to others only once this
     /// transaction commits, and gone if it rolls back. Assigns the next id and the
     /// next per-tenant sequence number.
     fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord>;
+
     /// Events matching `filter`, newest first.
     fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>>;
-
-    // --- durable work: jobs and deliveries (see `work.rs` for the protocol) ---
 
     /// Create or re-arm the cron schedule of a job; a dead-lettered one stays failed.
     fn job_upsert_cron(
@@ -451,6 +519,7 @@ pub trait Transaction: Send {
         cron: &str,
         next_run_ms: i64,
     ) -> Result<()>;
+
     /// Schedule a one-off run; its id.
     fn job_insert_once(
         &mut self,
@@ -460,14 +529,19 @@ pub trait Transaction: Send {
         payload: &str,
         at_ms: i64,
     ) -> Result<i64>;
+
     /// Pause every scheduled job of a plugin in a tenant (the plugin was disabled).
     fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()>;
+
     /// Resume paused one-off runs of a plugin in a tenant (it was enabled again).
     fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()>;
+
     /// Forget every job of a plugin (it was removed).
     fn job_delete_plugin(&mut self, plugin: &str) -> Result<()>;
+
     /// Cancel a pending one-off run of this tenant and plugin; whether it was pending.
     fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>;
+
     /// Lease up to `limit` due jobs to `owner`, counting an attempt and opening a
     /// `running` history row each; returns the jobs and their run ids.
     fn job_claim(
@@ -477,6 +551,7 @@ pub trait Transaction: Send {
         owner: &str,
         limit: u32,
     ) -> Result<Vec<(JobRecord, i64)>>;
+
     /// Record the outcome (and duration) of run `run_id` of job `id` leased by
     /// `owner`; false when the lease was lost meanwhile.
     fn job_finish(
@@ -487,20 +562,26 @@ pub trait Transaction: Send {
         duration_ms: i64,
         finish: &Finish,
     ) -> Result<bool>;
+
     /// One job.
     fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>>;
+
     /// Jobs matching `filter`.
     fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>>;
+
     /// Run history, newest first, of one job or all.
     fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>>;
+
     /// Revive a failed (dead-lettered) job to run at `now_ms`; whether it was failed.
     fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
+
     /// How much durable work waits at `now_ms`, over every tenant this transaction
     /// covers (a tenant-bound one: that tenant's).
     fn work_depth(&mut self, now_ms: i64) -> Result<WorkDepth>;
 
     /// Events not yet expanded into deliveries, oldest first.
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>;
+
     /// Create a pending delivery of `event` per subscriber and mark it expanded.
     fn event_fan_out(
         &mut self,
@@ -508,6 +589,7 @@ pub trait Transaction: Send {
         subscribers: &[String],
         now_ms: i64,
     ) -> Result<()>;
+
     /// Lease up to `limit` due deliveries to `owner`, counting an attempt; never one
     /// whose subscriber still has an earlier pending event of the same tenant and
     /// topic, so each subscriber sees a topic in emit order.
@@ -518,6 +600,7 @@ pub trait Transaction: Send {
         owner: &str,
         limit: u32,
     ) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+
     /// Record the outcome of a delivery leased by `owner`; false when the lease was lost.
     fn delivery_finish(
         &mut self,
@@ -526,33 +609,42 @@ pub trait Transaction: Send {
         now_ms: i64,
         finish: &Finish,
     ) -> Result<bool>;
+
     /// Deliveries of one event.
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
+
     /// Revive a dead delivery; whether it was dead.
     fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
-    // --- outbound webhooks (see `webhooks.rs`); both backends implement them, the
-    // defaults only serve wrappers that never touch webhooks (batch work) ---
+}
 
+/// Outbound webhooks (see `webhooks.rs`). Both backends implement every method; the
+/// defaults serve wrappers that never touch webhooks (batch work).
+pub trait WebhookStore: Send {
+    // defaults only serve wrappers that never touch webhooks (batch work) ---
     /// Subscribe an endpoint; [`StoreError::Conflict`] if the id is taken.
     fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
         let _ = endpoint;
         Err(webhooks_unsupported())
     }
+
     /// A tenant's endpoints, oldest first.
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
         let _ = tenant;
         Err(webhooks_unsupported())
     }
+
     /// Replace an endpoint's secret fields (a rotation); whether it exists.
     fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
         let _ = endpoint;
         Err(webhooks_unsupported())
     }
+
     /// Remove an endpoint (its pending deliveries become dead); whether it existed.
     fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
         let _ = (tenant, id, now_ms);
         Err(webhooks_unsupported())
     }
+
     /// Create a pending delivery of `event` per endpoint of its tenant that wants its
     /// topic, in the transaction that fans the event out; how many. A backend that
     /// cannot hold endpoints has none to deliver to.
@@ -560,6 +652,7 @@ pub trait Transaction: Send {
         let _ = (event, now_ms);
         Ok(0)
     }
+
     /// Lease up to `limit` due deliveries to `owner`, counting an attempt.
     fn webhook_claim(
         &mut self,
@@ -571,6 +664,7 @@ pub trait Transaction: Send {
         let _ = (now_ms, lease_until_ms, owner, limit);
         Ok(Vec::new())
     }
+
     /// Record an attempt of a delivery of `tenant` leased by `owner`; false when the
     /// lease was lost meanwhile.
     fn webhook_finish(
@@ -585,6 +679,7 @@ pub trait Transaction: Send {
         let _ = (tenant, id, owner, now_ms, attempt, finish);
         Err(webhooks_unsupported())
     }
+
     /// A tenant's delivery log, newest first: one endpoint's or all.
     fn webhook_deliveries(
         &mut self,
@@ -596,6 +691,7 @@ pub trait Transaction: Send {
         let _ = (tenant, endpoint, state, limit);
         Err(webhooks_unsupported())
     }
+
     /// Send a dead or delivered delivery again, same `webhook-id`: true; false when
     /// there is no such delivery; [`StoreError::Conflict`] when it is pending or its
     /// endpoint was removed.
@@ -603,100 +699,98 @@ pub trait Transaction: Send {
         let _ = (tenant, id, now_ms);
         Err(webhooks_unsupported())
     }
+}
 
-    // --- identity: users, roles, tokens ---
-
+/// Users, roles, API tokens, the identity stamp and the sign-in throttle.
+pub trait IdentityStore: Send {
     /// Create a user; [`StoreError::Conflict`] if the name is taken in the tenant.
     fn user_insert(&mut self, user: &UserRecord) -> Result<()>;
+
     /// A user by tenant and name.
     fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>>;
+
     /// Users of a tenant ([`HOST_SCOPE`] for system administrators), by name.
     fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>>;
+
     /// Replace a user's password hash and disabled mark.
     fn user_update(&mut self, user: &UserRecord) -> Result<()>;
 
     /// Create a role; [`StoreError::Conflict`] if it exists.
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()>;
+
     /// A role with its permissions.
     fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>>;
+
     /// Roles of a tenant with their permissions, by name.
     fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>>;
+
     /// Add a permission pattern to a role; whether it was new.
     fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
+
     /// Remove a permission pattern from a role; whether it was held.
     fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>;
+
     /// Give a user a role; whether it was new.
     fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
+
     /// Take a role from a user; whether it was held.
     fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>;
+
     /// Role names of a user and the permission patterns they carry, each sorted.
     fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)>;
 
     /// Store a token (its hash only); [`StoreError::Conflict`] if the id is taken.
     fn token_insert(&mut self, token: &TokenRecord) -> Result<()>;
+
     /// A token by public id.
     fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>>;
+
     /// Tokens of a tenant, newest first.
     fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>>;
+
     /// Mark a token revoked at `at`; whether it was active.
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool>;
+
     /// Record a use of the token at `at`.
     fn token_touch(&mut self, id: &str, at: &str) -> Result<()>;
+
     /// Move the identity stamp on ([`Storage::identity_stamp`]): users, roles,
     /// permissions or tokens changed, so every host drops the principals it cached.
     /// The methods above that change them (updating a user, granting, revoking,
     /// assigning, revoking a token, deleting a tenant) call it themselves.
     fn identity_changed(&mut self) -> Result<()>;
 
-    // --- audit log ---
-
-    /// The last link of a chain: `(seq, hash)`.
-    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>>;
-    /// Append a link and move the chain's anchor to it (insert or replace) in the
-    /// same transaction; [`StoreError::Conflict`] if the sequence number is taken.
-    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()>;
-    /// The anchor of a chain, if it has one.
-    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>>;
-    /// Give a chain its first anchor; false (and nothing written) when it has one.
-    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>;
-    /// Links matching a query, oldest first.
-    fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
-    /// Every chain that has links.
-    fn audit_chains(&mut self) -> Result<Vec<String>>;
-
-    // --- trusted keys and package lifecycle ---
-
-    /// Trust a vendor key; [`StoreError::Conflict`] if the key is already trusted.
-    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()>;
-    /// Every trusted key, by name.
-    fn trust_list(&mut self) -> Result<Vec<TrustedKey>>;
-    /// Stop trusting every key of `name`; how many were removed.
-    fn trust_remove(&mut self, name: &str) -> Result<u64>;
-    /// Record what install found about a package version's signature (JSON text).
-    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>;
-    /// The recorded signature status of a package version.
-    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>;
-    /// Every installed version of a plugin, in no particular order, without bytes.
-    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>>;
-    /// Make an installed version current; false if that version is not installed.
-    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool>;
-    /// Forget one installed version (not the current one) and its signature status.
-    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>;
-    /// The SHA-256 of the compiled code this host wrote to its code cache for the
-    /// component `component` under the engine key `engine`.
-    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>;
-    /// Record (insert or replace) what [`Transaction::code_digest_get`] returns.
-    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>;
-
-    // --- sign-in throttle, shared by every host of the database ---
-
     /// The throttle row of `key` (an account or a client address), if any.
     fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>>;
+
     /// Insert or replace the throttle row of `key`.
     fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()>;
+
     /// Forget the row of `key` (if given), and every row whose last failure is at or
     /// before `before_ms`.
     fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()>;
+}
+
+/// The audit chains: links and their anchors.
+pub trait AuditStore: Send {
+    /// The last link of a chain: `(seq, hash)`.
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>>;
+
+    /// Append a link and move the chain's anchor to it (insert or replace) in the
+    /// same transaction; [`StoreError::Conflict`] if the sequence number is taken.
+    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()>;
+
+    /// The anchor of a chain, if it has one.
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>>;
+
+    /// Give a chain its first anchor; false (and nothing written) when it has one.
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>;
+
+    /// Links matching a query, oldest first.
+    fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
+
+    /// Every chain that has links.
+    fn audit_chains(&mut self) -> Result<Vec<String>>;
 }
 
 fn webhooks_unsupported() -> StoreError {

@@ -33,6 +33,7 @@
 //! another host claimed meanwhile is skipped (its savepoint rolled back), so each
 //! runs once per lease whichever host picks it.
 
+use crate::store::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -546,7 +547,9 @@ impl Transaction for PgTx {
             .client
             .batch_execute(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
     }
+}
 
+impl KvStore for PgTx {
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .c()?
@@ -677,7 +680,9 @@ impl Transaction for PgTx {
             runs: r.get::<_, i64>(1).max(0) as u64,
         }))
     }
+}
 
+impl RegistryStore for PgTx {
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
         self.c()?
             .exec_raw(
@@ -908,295 +913,6 @@ impl Transaction for PgTx {
             .collect())
     }
 
-    fn event_append(&mut self, e: &NewEvent) -> Result<EventRecord> {
-        postgres_work::event_append(self.c()?, e)
-    }
-
-    fn event_list(&mut self, f: &EventFilter) -> Result<Vec<EventRecord>> {
-        postgres_work::event_list(self.c()?, f)
-    }
-
-    fn job_upsert_cron(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        cron: &str,
-        next_run_ms: i64,
-    ) -> Result<()> {
-        postgres_work::job_upsert_cron(self.c()?, tenant, plugin, job, cron, next_run_ms)
-    }
-
-    fn job_insert_once(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        payload: &str,
-        at_ms: i64,
-    ) -> Result<i64> {
-        postgres_work::job_insert_once(self.c()?, tenant, plugin, job, payload, at_ms)
-    }
-
-    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        postgres_work::job_pause(self.c()?, tenant, plugin)
-    }
-
-    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        postgres_work::job_resume_once(self.c()?, tenant, plugin)
-    }
-
-    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
-        postgres_work::job_delete_plugin(self.c()?, plugin)
-    }
-
-    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
-        postgres_work::job_cancel(self.c()?, tenant, plugin, id)
-    }
-
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
-        postgres_work::job_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
-    }
-
-    fn job_finish(
-        &mut self,
-        id: i64,
-        run_id: i64,
-        owner: &str,
-        duration_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        postgres_work::job_finish(self.c()?, id, run_id, owner, duration_ms, finish)
-    }
-
-    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
-        postgres_work::job_get(self.c()?, id)
-    }
-
-    fn job_list(&mut self, f: &JobFilter) -> Result<Vec<JobRecord>> {
-        postgres_work::job_list(self.c()?, f)
-    }
-
-    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
-        postgres_work::job_runs(self.c()?, job_id, limit)
-    }
-
-    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        postgres_work::job_retry(self.c()?, id, now_ms)
-    }
-
-    fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
-        let row = self
-            .c()?
-            .query_one(super::work::WORK_DEPTH_SQL, &[&now_ms])?;
-        let counts: [i64; 8] = std::array::from_fn(|i| row.get(i));
-        Ok(super::WorkDepth::from_counts(counts))
-    }
-
-    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
-        postgres_work::event_unfanned(self.c()?, limit)
-    }
-
-    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
-        postgres_webhooks::endpoint_insert(self.c()?, endpoint)
-    }
-    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
-        postgres_webhooks::endpoint_list(self.c()?, tenant)
-    }
-    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
-        postgres_webhooks::endpoint_set_secret(self.c()?, endpoint)
-    }
-    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
-        postgres_webhooks::endpoint_delete(self.c()?, tenant, id, now_ms)
-    }
-    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
-        postgres_webhooks::fan_out(self.c()?, event, now_ms)
-    }
-    fn webhook_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        postgres_webhooks::claim(self.c()?, now_ms, lease_until_ms, owner, limit)
-    }
-    fn webhook_finish(
-        &mut self,
-        _tenant: &str,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        attempt: &WebhookAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        postgres_webhooks::finish(self.c()?, id, owner, now_ms, attempt, finish)
-    }
-    fn webhook_deliveries(
-        &mut self,
-        tenant: &str,
-        endpoint: Option<&str>,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<WebhookDelivery>> {
-        postgres_webhooks::deliveries(self.c()?, tenant, endpoint, state, limit)
-    }
-    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        postgres_webhooks::replay(self.c()?, tenant, id, now_ms)
-    }
-
-    fn event_fan_out(
-        &mut self,
-        event: &EventRecord,
-        subscribers: &[String],
-        now_ms: i64,
-    ) -> Result<()> {
-        postgres_work::event_fan_out(self.c()?, event, subscribers, now_ms)
-    }
-
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        postgres_work::delivery_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
-    }
-
-    fn delivery_finish(
-        &mut self,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        postgres_work::delivery_finish(self.c()?, id, owner, now_ms, finish)
-    }
-
-    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
-        postgres_work::delivery_list(self.c()?, event_id)
-    }
-
-    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        postgres_work::delivery_retry(self.c()?, id, now_ms)
-    }
-
-    fn user_insert(&mut self, u: &UserRecord) -> Result<()> {
-        postgres_identity::user_insert(self.c()?, u)
-    }
-
-    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
-        postgres_identity::user_get(self.c()?, tenant, username)
-    }
-
-    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
-        postgres_identity::user_list(self.c()?, tenant)
-    }
-
-    fn user_update(&mut self, u: &UserRecord) -> Result<()> {
-        postgres_identity::user_update(self.c()?, u)?;
-        self.identity_changed()
-    }
-
-    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
-        postgres_identity::role_insert(self.c()?, role)
-    }
-
-    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
-        postgres_identity::role_get(self.c()?, tenant, name)
-    }
-
-    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
-        postgres_identity::role_list(self.c()?, tenant)
-    }
-
-    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let changed = postgres_identity::role_grant(self.c()?, tenant, role, permission)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let changed = postgres_identity::role_revoke(self.c()?, tenant, role, permission)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let changed = postgres_identity::user_role_add(self.c()?, tenant, username, role)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let changed = postgres_identity::user_role_remove(self.c()?, tenant, username, role)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
-        postgres_identity::user_access(self.c()?, tenant, username)
-    }
-
-    fn token_insert(&mut self, t: &TokenRecord) -> Result<()> {
-        postgres_identity::token_insert(self.c()?, t)
-    }
-
-    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
-        postgres_identity::token_get(self.c()?, id)
-    }
-
-    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
-        postgres_identity::token_list(self.c()?, tenant)
-    }
-
-    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
-        let changed = postgres_identity::token_revoke(self.c()?, id, at)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
-        postgres_identity::token_touch(self.c()?, id, at)
-    }
-
-    fn identity_changed(&mut self) -> Result<()> {
-        self.c()?
-            .exec("UPDATE identity_stamp SET n = n + 1 WHERE id = 1", &[])?;
-        Ok(())
-    }
-
-    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        postgres_identity::audit_head(self.c()?, tenant)
-    }
-
-    fn audit_append(&mut self, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
-        postgres_identity::audit_append(self.c()?, a, anchor)
-    }
-
-    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
-        postgres_identity::audit_anchor(self.c()?, tenant)
-    }
-
-    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
-        postgres_identity::audit_anchor_create(self.c()?, anchor)
-    }
-
-    fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        postgres_identity::audit_list(self.c()?, q)
-    }
-
-    fn audit_chains(&mut self) -> Result<Vec<String>> {
-        postgres_identity::audit_chains(self.c()?)
-    }
-
     fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
         self.c()?
             .exec_raw(
@@ -1300,6 +1016,285 @@ impl Transaction for PgTx {
         )?;
         Ok(())
     }
+}
+
+impl WorkStore for PgTx {
+    fn event_append(&mut self, e: &NewEvent) -> Result<EventRecord> {
+        postgres_work::event_append(self.c()?, e)
+    }
+
+    fn event_list(&mut self, f: &EventFilter) -> Result<Vec<EventRecord>> {
+        postgres_work::event_list(self.c()?, f)
+    }
+
+    fn job_upsert_cron(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        cron: &str,
+        next_run_ms: i64,
+    ) -> Result<()> {
+        postgres_work::job_upsert_cron(self.c()?, tenant, plugin, job, cron, next_run_ms)
+    }
+
+    fn job_insert_once(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        payload: &str,
+        at_ms: i64,
+    ) -> Result<i64> {
+        postgres_work::job_insert_once(self.c()?, tenant, plugin, job, payload, at_ms)
+    }
+
+    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        postgres_work::job_pause(self.c()?, tenant, plugin)
+    }
+
+    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        postgres_work::job_resume_once(self.c()?, tenant, plugin)
+    }
+
+    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
+        postgres_work::job_delete_plugin(self.c()?, plugin)
+    }
+
+    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
+        postgres_work::job_cancel(self.c()?, tenant, plugin, id)
+    }
+
+    fn job_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(JobRecord, i64)>> {
+        postgres_work::job_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn job_finish(
+        &mut self,
+        id: i64,
+        run_id: i64,
+        owner: &str,
+        duration_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        postgres_work::job_finish(self.c()?, id, run_id, owner, duration_ms, finish)
+    }
+
+    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
+        postgres_work::job_get(self.c()?, id)
+    }
+
+    fn job_list(&mut self, f: &JobFilter) -> Result<Vec<JobRecord>> {
+        postgres_work::job_list(self.c()?, f)
+    }
+
+    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
+        postgres_work::job_runs(self.c()?, job_id, limit)
+    }
+
+    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        postgres_work::job_retry(self.c()?, id, now_ms)
+    }
+
+    fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
+        let row = self
+            .c()?
+            .query_one(super::work::WORK_DEPTH_SQL, &[&now_ms])?;
+        let counts: [i64; 8] = std::array::from_fn(|i| row.get(i));
+        Ok(super::WorkDepth::from_counts(counts))
+    }
+
+    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
+        postgres_work::event_unfanned(self.c()?, limit)
+    }
+
+    fn event_fan_out(
+        &mut self,
+        event: &EventRecord,
+        subscribers: &[String],
+        now_ms: i64,
+    ) -> Result<()> {
+        postgres_work::event_fan_out(self.c()?, event, subscribers, now_ms)
+    }
+
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+        postgres_work::delivery_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn delivery_finish(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        postgres_work::delivery_finish(self.c()?, id, owner, now_ms, finish)
+    }
+
+    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
+        postgres_work::delivery_list(self.c()?, event_id)
+    }
+
+    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        postgres_work::delivery_retry(self.c()?, id, now_ms)
+    }
+}
+
+impl WebhookStore for PgTx {
+    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
+        postgres_webhooks::endpoint_insert(self.c()?, endpoint)
+    }
+
+    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
+        postgres_webhooks::endpoint_list(self.c()?, tenant)
+    }
+
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        postgres_webhooks::endpoint_set_secret(self.c()?, endpoint)
+    }
+
+    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
+        postgres_webhooks::endpoint_delete(self.c()?, tenant, id, now_ms)
+    }
+
+    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
+        postgres_webhooks::fan_out(self.c()?, event, now_ms)
+    }
+
+    fn webhook_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+        postgres_webhooks::claim(self.c()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn webhook_finish(
+        &mut self,
+        _tenant: &str,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        attempt: &WebhookAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        postgres_webhooks::finish(self.c()?, id, owner, now_ms, attempt, finish)
+    }
+
+    fn webhook_deliveries(
+        &mut self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        postgres_webhooks::deliveries(self.c()?, tenant, endpoint, state, limit)
+    }
+
+    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        postgres_webhooks::replay(self.c()?, tenant, id, now_ms)
+    }
+}
+
+impl IdentityStore for PgTx {
+    fn user_insert(&mut self, u: &UserRecord) -> Result<()> {
+        postgres_identity::user_insert(self.c()?, u)
+    }
+
+    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
+        postgres_identity::user_get(self.c()?, tenant, username)
+    }
+
+    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
+        postgres_identity::user_list(self.c()?, tenant)
+    }
+
+    fn user_update(&mut self, u: &UserRecord) -> Result<()> {
+        postgres_identity::user_update(self.c()?, u)?;
+        self.identity_changed()
+    }
+
+    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
+        postgres_identity::role_insert(self.c()?, role)
+    }
+
+    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
+        postgres_identity::role_get(self.c()?, tenant, name)
+    }
+
+    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
+        postgres_identity::role_list(self.c()?, tenant)
+    }
+
+    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        let changed = postgres_identity::role_grant(self.c()?, tenant, role, permission)?;
+        self.identity_changed()?;
+        Ok(changed)
+    }
+
+    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        let changed = postgres_identity::role_revoke(self.c()?, tenant, role, permission)?;
+        self.identity_changed()?;
+        Ok(changed)
+    }
+
+    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        let changed = postgres_identity::user_role_add(self.c()?, tenant, username, role)?;
+        self.identity_changed()?;
+        Ok(changed)
+    }
+
+    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        let changed = postgres_identity::user_role_remove(self.c()?, tenant, username, role)?;
+        self.identity_changed()?;
+        Ok(changed)
+    }
+
+    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
+        postgres_identity::user_access(self.c()?, tenant, username)
+    }
+
+    fn token_insert(&mut self, t: &TokenRecord) -> Result<()> {
+        postgres_identity::token_insert(self.c()?, t)
+    }
+
+    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
+        postgres_identity::token_get(self.c()?, id)
+    }
+
+    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
+        postgres_identity::token_list(self.c()?, tenant)
+    }
+
+    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
+        let changed = postgres_identity::token_revoke(self.c()?, id, at)?;
+        self.identity_changed()?;
+        Ok(changed)
+    }
+
+    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
+        postgres_identity::token_touch(self.c()?, id, at)
+    }
+
+    fn identity_changed(&mut self) -> Result<()> {
+        self.c()?
+            .exec("UPDATE identity_stamp SET n = n + 1 WHERE id = 1", &[])?;
+        Ok(())
+    }
 
     fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
         postgres_identity::login_throttle_get(self.c()?, key)
@@ -1311,5 +1306,31 @@ impl Transaction for PgTx {
 
     fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
         postgres_identity::login_throttle_clear(self.c()?, key, before_ms)
+    }
+}
+
+impl AuditStore for PgTx {
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
+        postgres_identity::audit_head(self.c()?, tenant)
+    }
+
+    fn audit_append(&mut self, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+        postgres_identity::audit_append(self.c()?, a, anchor)
+    }
+
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
+        postgres_identity::audit_anchor(self.c()?, tenant)
+    }
+
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
+        postgres_identity::audit_anchor_create(self.c()?, anchor)
+    }
+
+    fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        postgres_identity::audit_list(self.c()?, q)
+    }
+
+    fn audit_chains(&mut self) -> Result<Vec<String>> {
+        postgres_identity::audit_chains(self.c()?)
     }
 }

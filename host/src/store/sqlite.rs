@@ -6,6 +6,7 @@
 //! `SQLITE_BUSY`. [`super::sqlite_tenants`] routes each part of a transaction to the
 //! file that holds it.
 
+use crate::store::prelude::*;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -658,7 +659,9 @@ impl Transaction for FileTx {
             .conn()?
             .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
     }
+}
 
+impl KvStore for FileTx {
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
         let mut stmt = self.conn()?.prepare_cached(
             "SELECT value FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",
@@ -818,7 +821,9 @@ impl Transaction for FileTx {
             runs: runs.max(0) as u64,
         })
     }
+}
 
+impl RegistryStore for FileTx {
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
         self.conn()?
             .execute(
@@ -855,13 +860,6 @@ impl Transaction for FileTx {
             .prepare_cached("SELECT id, name, time_zone, created_at FROM tenants WHERE id = ?1")?
             .query_row(params![id], row_to_tenant)
             .optional()?)
-    }
-
-    fn identity_changed(&mut self) -> Result<()> {
-        self.conn()?
-            .prepare_cached("UPDATE identity_stamp SET n = n + 1 WHERE id = 1")?
-            .execute([])?;
-        Ok(())
     }
 
     fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
@@ -1015,6 +1013,48 @@ impl Transaction for FileTx {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
+        trust::trust_insert(self.conn()?, key)
+    }
+
+    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
+        trust::trust_list(self.conn()?)
+    }
+
+    fn trust_remove(&mut self, name: &str) -> Result<u64> {
+        trust::trust_remove(self.conn()?, name)
+    }
+
+    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
+        trust::signature_set(self.conn()?, id, version, signature)
+    }
+
+    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
+        trust::code_digest_get(self.conn()?, component, engine)
+    }
+
+    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
+        trust::code_digest_set(self.conn()?, component, engine, sha256)
+    }
+
+    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        trust::signature_get(self.conn()?, id, version)
+    }
+
+    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
+        trust::package_versions(self.conn()?, id)
+    }
+
+    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
+        trust::package_set_current(self.conn()?, id, version)
+    }
+
+    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
+        trust::package_delete_version(self.conn()?, id, version)
+    }
+}
+
+impl WorkStore for FileTx {
     fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
         sqlite_events::append(self.conn()?, event)
     }
@@ -1119,54 +1159,6 @@ impl Transaction for FileTx {
         sqlite_work::event_unfanned(self.conn()?, limit)
     }
 
-    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
-        sqlite_webhooks::endpoint_insert(self.conn()?, endpoint)
-    }
-    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
-        sqlite_webhooks::endpoint_list(self.conn()?, tenant)
-    }
-    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
-        sqlite_webhooks::endpoint_set_secret(self.conn()?, endpoint)
-    }
-    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
-        sqlite_webhooks::endpoint_delete(self.conn()?, tenant, id, now_ms)
-    }
-    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
-        sqlite_webhooks::fan_out(self.conn()?, event, now_ms)
-    }
-    fn webhook_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        sqlite_webhooks::claim(self.conn()?, now_ms, lease_until_ms, owner, limit)
-    }
-    fn webhook_finish(
-        &mut self,
-        _tenant: &str,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        attempt: &WebhookAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        sqlite_webhooks::finish(self.conn()?, id, owner, now_ms, attempt, finish)
-    }
-    fn webhook_deliveries(
-        &mut self,
-        tenant: &str,
-        endpoint: Option<&str>,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<WebhookDelivery>> {
-        sqlite_webhooks::deliveries(self.conn()?, tenant, endpoint, state, limit)
-    }
-    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        sqlite_webhooks::replay(self.conn()?, tenant, id, now_ms)
-    }
-
     fn event_fan_out(
         &mut self,
         event: &EventRecord,
@@ -1202,6 +1194,73 @@ impl Transaction for FileTx {
 
     fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
         sqlite_work::delivery_retry(self.conn()?, id, now_ms)
+    }
+}
+
+impl WebhookStore for FileTx {
+    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
+        sqlite_webhooks::endpoint_insert(self.conn()?, endpoint)
+    }
+
+    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
+        sqlite_webhooks::endpoint_list(self.conn()?, tenant)
+    }
+
+    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
+        sqlite_webhooks::endpoint_set_secret(self.conn()?, endpoint)
+    }
+
+    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
+        sqlite_webhooks::endpoint_delete(self.conn()?, tenant, id, now_ms)
+    }
+
+    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
+        sqlite_webhooks::fan_out(self.conn()?, event, now_ms)
+    }
+
+    fn webhook_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+        sqlite_webhooks::claim(self.conn()?, now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn webhook_finish(
+        &mut self,
+        _tenant: &str,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        attempt: &WebhookAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        sqlite_webhooks::finish(self.conn()?, id, owner, now_ms, attempt, finish)
+    }
+
+    fn webhook_deliveries(
+        &mut self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        sqlite_webhooks::deliveries(self.conn()?, tenant, endpoint, state, limit)
+    }
+
+    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        sqlite_webhooks::replay(self.conn()?, tenant, id, now_ms)
+    }
+}
+
+impl IdentityStore for FileTx {
+    fn identity_changed(&mut self) -> Result<()> {
+        self.conn()?
+            .prepare_cached("UPDATE identity_stamp SET n = n + 1 WHERE id = 1")?
+            .execute([])?;
+        Ok(())
     }
 
     fn user_insert(&mut self, user: &UserRecord) -> Result<()> {
@@ -1272,6 +1331,20 @@ impl Transaction for FileTx {
         identity::token_touch(self.conn()?, id, at)
     }
 
+    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
+        identity::login_throttle_get(self.conn()?, key)
+    }
+
+    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
+        identity::login_throttle_put(self.conn()?, key, row)
+    }
+
+    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
+        identity::login_throttle_clear(self.conn()?, key, before_ms)
+    }
+}
+
+impl AuditStore for FileTx {
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
         identity::audit_head(self.conn()?, tenant)
     }
@@ -1294,57 +1367,5 @@ impl Transaction for FileTx {
 
     fn audit_chains(&mut self) -> Result<Vec<String>> {
         identity::audit_chains(self.conn()?)
-    }
-
-    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
-        trust::trust_insert(self.conn()?, key)
-    }
-
-    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
-        trust::trust_list(self.conn()?)
-    }
-
-    fn trust_remove(&mut self, name: &str) -> Result<u64> {
-        trust::trust_remove(self.conn()?, name)
-    }
-
-    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
-        trust::signature_set(self.conn()?, id, version, signature)
-    }
-
-    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
-        trust::code_digest_get(self.conn()?, component, engine)
-    }
-
-    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
-        trust::code_digest_set(self.conn()?, component, engine, sha256)
-    }
-
-    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        trust::signature_get(self.conn()?, id, version)
-    }
-
-    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
-        trust::package_versions(self.conn()?, id)
-    }
-
-    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
-        trust::package_set_current(self.conn()?, id, version)
-    }
-
-    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
-        trust::package_delete_version(self.conn()?, id, version)
-    }
-
-    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
-        identity::login_throttle_get(self.conn()?, key)
-    }
-
-    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
-        identity::login_throttle_put(self.conn()?, key, row)
-    }
-
-    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
-        identity::login_throttle_clear(self.conn()?, key, before_ms)
     }
 }

@@ -27,6 +27,7 @@
 //! directory split from a single file keep their old values and are looked up in
 //! every file).
 
+use crate::store::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -758,27 +759,31 @@ impl Transaction for RoutedTx {
         }
         Ok(())
     }
+}
 
-    // --- plugin key-value data: the tenant's file ---
-
+impl KvStore for RoutedTx {
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
         match self.tenant(&scope.tenant)? {
             Some(tx) => tx.kv_get(scope, key),
             None => Ok(None),
         }
     }
+
     fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
         self.tenant_mut(&scope.tenant)?.kv_put(scope, key, value)
     }
+
     fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
         self.tenant_mut(&scope.tenant)?.kv_delete(scope, key)
     }
+
     fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
         match self.tenant(&scope.tenant)? {
             Some(tx) => tx.kv_scan(scope, query),
             None => Ok(ScanPage::default()),
         }
     }
+
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
         let all = self.all_tenants()?;
         Ok(self
@@ -786,6 +791,7 @@ impl Transaction for RoutedTx {
             .into_iter()
             .sum())
     }
+
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
         let all = self.all_tenants()?;
         Ok(self
@@ -800,38 +806,44 @@ impl Transaction for RoutedTx {
             None => Ok(KvUsage::default()),
         }
     }
+
     fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
         self.tenant_mut(&scope.tenant)?
             .quota_day_add(scope, day, add)
     }
+
     fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
         match self.tenant(&scope.tenant)? {
             Some(tx) => tx.setting_get(scope, key),
             None => Ok(None),
         }
     }
+
     fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
         match self.tenant(&scope.tenant)? {
             Some(tx) => tx.setting_list(scope),
             None => Ok(Vec::new()),
         }
     }
+
     fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
         self.tenant_mut(&scope.tenant)?
             .setting_put(scope, key, value)
     }
+
     fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
         self.tenant_mut(&scope.tenant)?.setting_delete(scope, key)
     }
+
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
         match self.tenant(&scope.tenant)? {
             Some(tx) => tx.quota_day_get(scope, day),
             None => Ok(DayUsage::default()),
         }
     }
+}
 
-    // --- tenants: the main file, and a new file per tenant ---
-
+impl RegistryStore for RoutedTx {
     fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()> {
         let main = self.main_mut()?;
         main.tenant_insert(tenant)?;
@@ -851,6 +863,7 @@ impl Transaction for RoutedTx {
         self.tenants.insert(tenant.id.clone(), tx);
         Ok(())
     }
+
     fn tenant_delete(&mut self, id: &str) -> Result<u64> {
         // The tenant's rows are counted in its file, which goes once the host rows
         // are gone (after commit); its writers are waited for first.
@@ -867,91 +880,114 @@ impl Transaction for RoutedTx {
         self.doomed.push(id.to_string());
         Ok(in_file + removed)
     }
+
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
         self.main()?.tenant_get(id)
     }
+
     fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
         self.main()?.tenant_list()
     }
 
-    // --- packages, grants, enablement, trust: the main file ---
-
     fn package_insert(&mut self, package: &PackageRecord) -> Result<()> {
         self.main_mut()?.package_insert(package)
     }
+
     fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
         self.main()?.package_current(id)
     }
+
     fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
         self.main()?.package_head(id)
     }
+
     fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         self.main()?.package_manifest(id, version)
     }
+
     fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
         self.main()?.package_component(id, version)
     }
+
     fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
         self.main()?.package_list()
     }
+
     fn package_remove(&mut self, id: &str) -> Result<()> {
         self.main_mut()?.package_remove(id)
     }
+
     fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
         self.main_mut()?.grants_set(plugin, capabilities)
     }
+
     fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
         self.main()?.grants_get(plugin)
     }
+
     fn enablement_put(&mut self, enablement: &Enablement) -> Result<()> {
         self.main_mut()?.enablement_put(enablement)
     }
+
     fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>> {
         self.main()?.enablement_get(tenant, plugin)
     }
+
     fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> {
         self.main()?.enablement_for_plugin(plugin)
     }
+
     fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> {
         self.main()?.enablement_for_tenant(tenant)
     }
+
     fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
         self.main_mut()?.trust_insert(key)
     }
+
     fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
         self.main()?.trust_list()
     }
+
     fn trust_remove(&mut self, name: &str) -> Result<u64> {
         self.main_mut()?.trust_remove(name)
     }
+
     fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
         self.main_mut()?
             .package_signature_set(id, version, signature)
     }
+
     fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         self.main()?.package_signature_get(id, version)
     }
+
     fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
         self.main()?.code_digest_get(component, engine)
     }
+
     fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
         self.main_mut()?.code_digest_set(component, engine, sha256)
     }
+
     fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
         self.main()?.package_versions(id)
     }
+
     fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
         self.main_mut()?.package_set_current(id, version)
     }
+
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
         self.main_mut()?.package_delete_version(id, version)
     }
+}
 
-    // --- events and durable work: the tenant's file ---
-
+impl WorkStore for RoutedTx {
     fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
         self.tenant_mut(&event.tenant)?.event_append(event)
     }
+
     fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
         let tenants = match &filter.tenant {
             Some(t) => vec![t.clone()],
@@ -966,6 +1002,7 @@ impl Transaction for RoutedTx {
         all.truncate(filter.limit as usize);
         Ok(all)
     }
+
     fn job_upsert_cron(
         &mut self,
         tenant: &str,
@@ -977,6 +1014,7 @@ impl Transaction for RoutedTx {
         self.tenant_mut(tenant)?
             .job_upsert_cron(tenant, plugin, job, cron, next_run_ms)
     }
+
     fn job_insert_once(
         &mut self,
         tenant: &str,
@@ -988,29 +1026,34 @@ impl Transaction for RoutedTx {
         self.tenant_mut(tenant)?
             .job_insert_once(tenant, plugin, job, payload, at_ms)
     }
+
     fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
         match self.tenant(tenant)? {
             Some(tx) => tx.job_pause(tenant, plugin),
             None => Ok(()),
         }
     }
+
     fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
         match self.tenant(tenant)? {
             Some(tx) => tx.job_resume_once(tenant, plugin),
             None => Ok(()),
         }
     }
+
     fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
         let all = self.all_tenants()?;
         self.each(all, |tx| tx.job_delete_plugin(plugin))?;
         Ok(())
     }
+
     fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
         match self.tenant(tenant)? {
             Some(tx) => tx.job_cancel(tenant, plugin, id),
             None => Ok(false),
         }
     }
+
     fn job_claim(
         &mut self,
         now_ms: i64,
@@ -1022,6 +1065,7 @@ impl Transaction for RoutedTx {
             tx.job_claim(now_ms, lease_until_ms, owner, left)
         })
     }
+
     fn job_finish(
         &mut self,
         id: i64,
@@ -1034,9 +1078,11 @@ impl Transaction for RoutedTx {
             tx.job_finish(id, run_id, owner, duration_ms, finish)
         })
     }
+
     fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
         self.find_by_id(id, |tx| tx.job_get(id))
     }
+
     fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
         let tenants = match &filter.tenant {
             Some(t) => vec![t.clone()],
@@ -1049,6 +1095,7 @@ impl Transaction for RoutedTx {
             .flatten()
             .collect())
     }
+
     fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
         let tenants = match job_id {
             Some(id) => self.tenants_of_id(id)?,
@@ -1063,9 +1110,11 @@ impl Transaction for RoutedTx {
         runs.truncate(limit as usize);
         Ok(runs)
     }
+
     fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
         self.any_by_id(id, |tx| tx.job_retry(id, now_ms))
     }
+
     fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
         let tenants = self.all_tenants()?;
         let mut total = super::WorkDepth::default();
@@ -1074,26 +1123,80 @@ impl Transaction for RoutedTx {
         }
         Ok(total)
     }
+
     fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
         self.gather(limit, |tx, left| tx.event_unfanned(left))
     }
+
+    fn event_fan_out(
+        &mut self,
+        event: &EventRecord,
+        subscribers: &[String],
+        now_ms: i64,
+    ) -> Result<()> {
+        self.tenant_mut(&event.tenant)?
+            .event_fan_out(event, subscribers, now_ms)
+    }
+
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+        self.gather(limit, |tx, left| {
+            tx.delivery_claim(now_ms, lease_until_ms, owner, left)
+        })
+    }
+
+    fn delivery_finish(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        self.any_by_id(id, |tx| tx.delivery_finish(id, owner, now_ms, finish))
+    }
+
+    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
+        Ok(self
+            .find_by_id(event_id, |tx| {
+                let list = tx.delivery_list(event_id)?;
+                Ok((!list.is_empty()).then_some(list))
+            })?
+            .unwrap_or_default())
+    }
+
+    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        self.any_by_id(id, |tx| tx.delivery_retry(id, now_ms))
+    }
+}
+
+impl WebhookStore for RoutedTx {
     fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
         self.tenant_mut(&endpoint.tenant)?.webhook_insert(endpoint)
     }
+
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
         self.tenant_mut(tenant)?.webhook_list(tenant)
     }
+
     fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
         self.tenant_mut(&endpoint.tenant)?
             .webhook_set_secret(endpoint)
     }
+
     fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
         self.tenant_mut(tenant)?.webhook_delete(tenant, id, now_ms)
     }
+
     fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
         self.tenant_mut(&event.tenant)?
             .webhook_fan_out(event, now_ms)
     }
+
     fn webhook_claim(
         &mut self,
         now_ms: i64,
@@ -1105,6 +1208,7 @@ impl Transaction for RoutedTx {
             tx.webhook_claim(now_ms, lease_until_ms, owner, left)
         })
     }
+
     fn webhook_finish(
         &mut self,
         tenant: &str,
@@ -1117,6 +1221,7 @@ impl Transaction for RoutedTx {
         self.tenant_mut(tenant)?
             .webhook_finish(tenant, id, owner, now_ms, attempt, finish)
     }
+
     fn webhook_deliveries(
         &mut self,
         tenant: &str,
@@ -1127,87 +1232,54 @@ impl Transaction for RoutedTx {
         self.tenant_mut(tenant)?
             .webhook_deliveries(tenant, endpoint, state, limit)
     }
+
     fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
         self.tenant_mut(tenant)?.webhook_replay(tenant, id, now_ms)
     }
+}
 
-    fn event_fan_out(
-        &mut self,
-        event: &EventRecord,
-        subscribers: &[String],
-        now_ms: i64,
-    ) -> Result<()> {
-        self.tenant_mut(&event.tenant)?
-            .event_fan_out(event, subscribers, now_ms)
-    }
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        self.gather(limit, |tx, left| {
-            tx.delivery_claim(now_ms, lease_until_ms, owner, left)
-        })
-    }
-    fn delivery_finish(
-        &mut self,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        self.any_by_id(id, |tx| tx.delivery_finish(id, owner, now_ms, finish))
-    }
-    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
-        Ok(self
-            .find_by_id(event_id, |tx| {
-                let list = tx.delivery_list(event_id)?;
-                Ok((!list.is_empty()).then_some(list))
-            })?
-            .unwrap_or_default())
-    }
-    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        self.any_by_id(id, |tx| tx.delivery_retry(id, now_ms))
-    }
-
-    // --- identity: the tenant's file, or the main file for the host ---
-
+impl IdentityStore for RoutedTx {
     fn user_insert(&mut self, user: &UserRecord) -> Result<()> {
         self.identity_mut(&user.tenant)?.user_insert(user)
     }
+
     fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
         match self.identity(tenant)? {
             Some(tx) => tx.user_get(tenant, username),
             None => Ok(None),
         }
     }
+
     fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
         match self.identity(tenant)? {
             Some(tx) => tx.user_list(tenant),
             None => Ok(Vec::new()),
         }
     }
+
     fn user_update(&mut self, user: &UserRecord) -> Result<()> {
         self.identity_mut(&user.tenant)?.user_update(user)?;
         self.identity_changed()
     }
+
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
         self.identity_mut(&role.tenant)?.role_insert(role)
     }
+
     fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
         match self.identity(tenant)? {
             Some(tx) => tx.role_get(tenant, name),
             None => Ok(None),
         }
     }
+
     fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
         match self.identity(tenant)? {
             Some(tx) => tx.role_list(tenant),
             None => Ok(Vec::new()),
         }
     }
+
     fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
         let changed = self
             .identity_mut(tenant)?
@@ -1215,6 +1287,7 @@ impl Transaction for RoutedTx {
         self.identity_changed()?;
         Ok(changed)
     }
+
     fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
         let changed = self
             .identity_mut(tenant)?
@@ -1222,6 +1295,7 @@ impl Transaction for RoutedTx {
         self.identity_changed()?;
         Ok(changed)
     }
+
     fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
         let changed = self
             .identity_mut(tenant)?
@@ -1229,6 +1303,7 @@ impl Transaction for RoutedTx {
         self.identity_changed()?;
         Ok(changed)
     }
+
     fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
         let changed = self
             .identity_mut(tenant)?
@@ -1236,12 +1311,14 @@ impl Transaction for RoutedTx {
         self.identity_changed()?;
         Ok(changed)
     }
+
     fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
         match self.identity(tenant)? {
             Some(tx) => tx.user_access(tenant, username),
             None => Ok((Vec::new(), Vec::new())),
         }
     }
+
     fn token_insert(&mut self, token: &TokenRecord) -> Result<()> {
         if token.tenant != HOST_SCOPE {
             // The index row goes first: a token id taken anywhere is a conflict.
@@ -1257,18 +1334,21 @@ impl Transaction for RoutedTx {
         }
         self.identity_mut(&token.tenant)?.token_insert(token)
     }
+
     fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
         match self.token_file(id)? {
             Some(tx) => tx.token_get(id),
             None => Ok(None),
         }
     }
+
     fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
         match self.identity(tenant)? {
             Some(tx) => tx.token_list(tenant),
             None => Ok(Vec::new()),
         }
     }
+
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
         let tenant = self.token_tenant(id)?;
         let revoked = match tenant {
@@ -1278,10 +1358,12 @@ impl Transaction for RoutedTx {
         self.identity_changed()?;
         Ok(revoked)
     }
+
     fn identity_changed(&mut self) -> Result<()> {
         // The stamp lives in the main file, whichever file the change went to.
         self.main_mut()?.identity_changed()
     }
+
     fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
         let tenant = self.token_tenant(id)?;
         match tenant {
@@ -1290,28 +1372,44 @@ impl Transaction for RoutedTx {
         }
     }
 
-    // --- audit: each chain in its tenant's file, the host chain in the main file ---
+    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
+        self.main()?.login_throttle_get(key)
+    }
 
+    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
+        self.main_mut()?.login_throttle_put(key, row)
+    }
+
+    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
+        self.main_mut()?.login_throttle_clear(key, before_ms)
+    }
+}
+
+impl AuditStore for RoutedTx {
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
         match self.identity(tenant)? {
             Some(tx) => tx.audit_head(tenant),
             None => Ok(None),
         }
     }
+
     fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
         self.identity_mut(&record.tenant)?
             .audit_append(record, anchor)
     }
+
     fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
         match self.identity(tenant)? {
             Some(tx) => tx.audit_anchor(tenant),
             None => Ok(None),
         }
     }
+
     fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
         self.identity_mut(&anchor.tenant)?
             .audit_anchor_create(anchor)
     }
+
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
         if let Some(t) = &query.tenant {
             return match self.identity(t)? {
@@ -1330,6 +1428,7 @@ impl Transaction for RoutedTx {
         rows.truncate(query.limit as usize);
         Ok(rows)
     }
+
     fn audit_chains(&mut self) -> Result<Vec<String>> {
         let mut chains = self.main()?.audit_chains()?;
         let all = self.all_tenants()?;
@@ -1341,18 +1440,6 @@ impl Transaction for RoutedTx {
         chains.sort();
         chains.dedup();
         Ok(chains)
-    }
-
-    // --- sign-in throttle: the main file ---
-
-    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
-        self.main()?.login_throttle_get(key)
-    }
-    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
-        self.main_mut()?.login_throttle_put(key, row)
-    }
-    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
-        self.main_mut()?.login_throttle_clear(key, before_ms)
     }
 }
 
