@@ -17,6 +17,7 @@ mod postgres_identity;
 mod postgres_schema;
 mod postgres_webhooks;
 mod postgres_work;
+mod sql;
 mod sqlite;
 mod sqlite_backup;
 mod sqlite_events;

@@ -33,6 +33,7 @@
 //! another host claimed meanwhile is skipped (its savepoint rolled back), so each
 //! runs once per lease whichever host picks it.
 
+use super::sql;
 use crate::store::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -407,7 +408,7 @@ impl Storage for PostgresStorage {
 
     fn ping(&self) -> Result<()> {
         let mut conn = self.acquire()?;
-        match conn.client.query_one("SELECT count(*) FROM plugins", &[]) {
+        match conn.client.query_one(sql::PING.pg, &[]) {
             Ok(_) => {
                 self.release(conn);
                 Ok(())
@@ -422,7 +423,7 @@ impl Storage for PostgresStorage {
 
     fn identity_stamp(&self) -> Result<i64> {
         let mut conn = self.acquire()?;
-        match conn.query_one("SELECT n FROM identity_stamp WHERE id = 1", &[]) {
+        match conn.query_one(sql::IDENTITY_STAMP.pg, &[]) {
             Ok(row) => {
                 self.release(conn);
                 Ok(row.get(0))
@@ -553,27 +554,23 @@ impl KvStore for PgTx {
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT value FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3",
-                &[&scope.tenant, &scope.plugin, &key],
-            )?
+            .query_opt(sql::KV_GET.pg, &[&scope.tenant, &scope.plugin, &key])?
             .map(|r| r.get(0)))
     }
 
     fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
         self.c()?.exec(
-            "INSERT INTO kv (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
+            sql::KV_PUT.pg,
             &[&scope.tenant, &scope.plugin, &key, &value],
         )?;
         Ok(())
     }
 
     fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "DELETE FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3",
-            &[&scope.tenant, &scope.plugin, &key],
-        )? > 0)
+        Ok(self
+            .c()?
+            .exec(sql::KV_DELETE.pg, &[&scope.tenant, &scope.plugin, &key])?
+            > 0)
     }
 
     fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
@@ -592,23 +589,22 @@ impl KvStore for PgTx {
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
         let c = self.c()?;
         // The tenants' setting values go with the data (not counted as keys).
-        c.exec("DELETE FROM plugin_settings WHERE plugin = $1", &[&plugin])?;
-        c.exec("DELETE FROM kv WHERE plugin = $1", &[&plugin])
+        c.exec(sql::SETTINGS_PURGE_PLUGIN.pg, &[&plugin])?;
+        c.exec(sql::KV_PURGE_PLUGIN.pg, &[&plugin])
     }
 
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
         let n: i64 = self
             .c()?
-            .query_one("SELECT count(*) FROM kv WHERE plugin = $1", &[&plugin])?
+            .query_one(sql::KV_COUNT_PLUGIN.pg, &[&plugin])?
             .get(0);
         Ok(n.max(0) as u64)
     }
 
     fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
-        let row = self.c()?.query_opt(
-            "SELECT keys, bytes FROM kv_usage WHERE tenant = $1 AND plugin = $2",
-            &[&scope.tenant, &scope.plugin],
-        )?;
+        let row = self
+            .c()?
+            .query_opt(sql::KV_USAGE.pg, &[&scope.tenant, &scope.plugin])?;
         Ok(row.map_or_else(KvUsage::default, |r| KvUsage {
             keys: r.get::<_, i64>(0).max(0) as u64,
             bytes: r.get::<_, i64>(1).max(0) as u64,
@@ -635,20 +631,14 @@ impl KvStore for PgTx {
     fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3",
-                &[&scope.tenant, &scope.plugin, &key],
-            )?
+            .query_opt(sql::SETTING_GET.pg, &[&scope.tenant, &scope.plugin, &key])?
             .map(|r| r.get(0)))
     }
 
     fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
         Ok(self
             .c()?
-            .query(
-                "SELECT key, value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 ORDER BY key",
-                &[&scope.tenant, &scope.plugin],
-            )?
+            .query(sql::SETTING_LIST.pg, &[&scope.tenant, &scope.plugin])?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect())
@@ -656,8 +646,7 @@ impl KvStore for PgTx {
 
     fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
         self.c()?.exec(
-            "INSERT INTO plugin_settings (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
+            sql::SETTING_PUT.pg,
             &[&scope.tenant, &scope.plugin, &key, &value],
         )?;
         Ok(())
@@ -665,16 +654,15 @@ impl KvStore for PgTx {
 
     fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
         Ok(self.c()?.exec(
-            "DELETE FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3",
+            sql::SETTING_DELETE.pg,
             &[&scope.tenant, &scope.plugin, &key],
         )? > 0)
     }
 
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
-        let row = self.c()?.query_opt(
-            "SELECT events, runs FROM quota_day WHERE tenant = $1 AND plugin = $2 AND day = $3",
-            &[&scope.tenant, &scope.plugin, &day],
-        )?;
+        let row = self
+            .c()?
+            .query_opt(sql::QUOTA_DAY_GET.pg, &[&scope.tenant, &scope.plugin, &day])?;
         Ok(row.map_or_else(DayUsage::default, |r| DayUsage {
             events: r.get::<_, i64>(0).max(0) as u64,
             runs: r.get::<_, i64>(1).max(0) as u64,
@@ -686,7 +674,7 @@ impl RegistryStore for PgTx {
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
         self.c()?
             .exec_raw(
-                "INSERT INTO tenants (id, name, time_zone, created_at) VALUES ($1, $2, $3, $4)",
+                sql::TENANT_INSERT.pg,
                 &[&t.id, &t.name, &t.time_zone, &t.created_at],
             )?
             .map_err(|e| conflict_on_unique(e, || format!("tenant '{}' already exists", t.id)))?;
@@ -710,10 +698,7 @@ impl RegistryStore for PgTx {
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT id, name, time_zone, created_at FROM tenants WHERE id = $1",
-                &[&id],
-            )?
+            .query_opt(sql::TENANT_GET.pg, &[&id])?
             .as_ref()
             .map(row_to_tenant))
     }
@@ -721,10 +706,7 @@ impl RegistryStore for PgTx {
     fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
         Ok(self
             .c()?
-            .query(
-                "SELECT id, name, time_zone, created_at FROM tenants ORDER BY id",
-                &[],
-            )?
+            .query(sql::TENANT_LIST.pg, &[])?
             .iter()
             .map(row_to_tenant)
             .collect())
@@ -733,8 +715,7 @@ impl RegistryStore for PgTx {
     fn package_insert(&mut self, p: &PackageRecord) -> Result<()> {
         let c = self.c()?;
         c.exec_raw(
-            "INSERT INTO packages (id, version, manifest, digest, component, installed_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            sql::PACKAGE_INSERT.pg,
             &[
                 &p.id,
                 &p.version,
@@ -752,23 +733,14 @@ impl RegistryStore for PgTx {
                 )
             })
         })?;
-        c.exec(
-            "INSERT INTO plugins (id, current_version) VALUES ($1, $2)
-             ON CONFLICT (id) DO UPDATE SET current_version = excluded.current_version",
-            &[&p.id, &p.version],
-        )?;
+        c.exec(sql::PLUGIN_SET_CURRENT_INSERT.pg, &[&p.id, &p.version])?;
         Ok(())
     }
 
     fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
-                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
-                 WHERE c.id = $1",
-                &[&id],
-            )?
+            .query_opt(sql::PACKAGE_CURRENT.pg, &[&id])?
             .as_ref()
             .map(row_to_package))
     }
@@ -776,12 +748,7 @@ impl RegistryStore for PgTx {
     fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT p.id, p.version, '', p.digest, p.installed_at
-                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
-                 WHERE c.id = $1",
-                &[&id],
-            )?
+            .query_opt(sql::PACKAGE_HEAD.pg, &[&id])?
             .as_ref()
             .map(row_to_package))
     }
@@ -789,32 +756,21 @@ impl RegistryStore for PgTx {
     fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT manifest FROM packages WHERE id = $1 AND version = $2",
-                &[&id, &version],
-            )?
+            .query_opt(sql::PACKAGE_MANIFEST.pg, &[&id, &version])?
             .map(|r| r.get(0)))
     }
 
     fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT component FROM packages WHERE id = $1 AND version = $2",
-                &[&id, &version],
-            )?
+            .query_opt(sql::PACKAGE_COMPONENT.pg, &[&id, &version])?
             .map(|r| r.get(0)))
     }
 
     fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
         Ok(self
             .c()?
-            .query(
-                "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
-                 FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
-                 ORDER BY p.id",
-                &[],
-            )?
+            .query(sql::PACKAGE_LIST.pg, &[])?
             .iter()
             .map(row_to_package)
             .collect())
@@ -823,11 +779,11 @@ impl RegistryStore for PgTx {
     fn package_remove(&mut self, id: &str) -> Result<()> {
         let c = self.c()?;
         for table in [
-            "DELETE FROM enablements WHERE plugin = $1",
-            "DELETE FROM grants WHERE plugin = $1",
-            "DELETE FROM plugins WHERE id = $1",
-            "DELETE FROM packages WHERE id = $1",
-            "DELETE FROM package_signatures WHERE id = $1",
+            sql::PACKAGE_REMOVE_ENABLEMENTS.pg,
+            sql::PACKAGE_REMOVE_GRANTS.pg,
+            sql::PACKAGE_REMOVE_PLUGIN.pg,
+            sql::PACKAGE_REMOVE_VERSIONS.pg,
+            sql::PACKAGE_REMOVE_SIGNATURES.pg,
         ] {
             c.exec(table, &[&id])?;
         }
@@ -836,12 +792,9 @@ impl RegistryStore for PgTx {
 
     fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
         let c = self.c()?;
-        c.exec("DELETE FROM grants WHERE plugin = $1", &[&plugin])?;
+        c.exec(sql::PACKAGE_REMOVE_GRANTS.pg, &[&plugin])?;
         for cap in capabilities {
-            c.exec(
-                "INSERT INTO grants (plugin, capability) VALUES ($1, $2)",
-                &[&plugin, cap],
-            )?;
+            c.exec(sql::GRANTS_SET.pg, &[&plugin, cap])?;
         }
         Ok(())
     }
@@ -849,10 +802,7 @@ impl RegistryStore for PgTx {
     fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
         Ok(self
             .c()?
-            .query(
-                "SELECT capability FROM grants WHERE plugin = $1 ORDER BY 1",
-                &[&plugin],
-            )?
+            .query(sql::GRANTS_GET.pg, &[&plugin])?
             .iter()
             .map(|r| r.get(0))
             .collect())
@@ -860,10 +810,7 @@ impl RegistryStore for PgTx {
 
     fn enablement_put(&mut self, e: &Enablement) -> Result<()> {
         self.c()?.exec(
-            "INSERT INTO enablements (tenant, plugin, enabled, data_version, changed_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant, plugin) DO UPDATE SET enabled = excluded.enabled,
-                data_version = excluded.data_version, changed_at = excluded.changed_at",
+            sql::ENABLEMENT_PUT.pg,
             &[
                 &e.tenant,
                 &e.plugin,
@@ -916,7 +863,7 @@ impl RegistryStore for PgTx {
     fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
         self.c()?
             .exec_raw(
-                "INSERT INTO trusted_keys (public_key, name, added_at) VALUES ($1, $2, $3)",
+                sql::TRUST_INSERT.pg,
                 &[&key.public_key, &key.name, &key.added_at],
             )?
             .map_err(|e| {
@@ -928,10 +875,7 @@ impl RegistryStore for PgTx {
     fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
         Ok(self
             .c()?
-            .query(
-                "SELECT name, public_key, added_at FROM trusted_keys ORDER BY name, added_at",
-                &[],
-            )?
+            .query(sql::TRUST_LIST.pg, &[])?
             .iter()
             .map(|r| TrustedKey {
                 name: r.get(0),
@@ -942,78 +886,55 @@ impl RegistryStore for PgTx {
     }
 
     fn trust_remove(&mut self, name: &str) -> Result<u64> {
-        self.c()?
-            .exec("DELETE FROM trusted_keys WHERE name = $1", &[&name])
+        self.c()?.exec(sql::TRUST_REMOVE.pg, &[&name])
     }
 
     fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
-        self.c()?.exec(
-            "INSERT INTO package_signatures (id, version, signature) VALUES ($1, $2, $3)
-             ON CONFLICT (id, version) DO UPDATE SET signature = excluded.signature",
-            &[&id, &version, &signature],
-        )?;
+        self.c()?
+            .exec(sql::PACKAGE_SIGNATURE_SET.pg, &[&id, &version, &signature])?;
         Ok(())
     }
 
     fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT sha256 FROM code_digests WHERE component = $1 AND engine = $2",
-                &[&component, &engine],
-            )?
+            .query_opt(sql::CODE_DIGEST_GET.pg, &[&component, &engine])?
             .map(|r| r.get(0)))
     }
 
     fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
-        self.c()?.exec(
-            "INSERT INTO code_digests (component, engine, sha256) VALUES ($1, $2, $3)
-             ON CONFLICT (component, engine) DO UPDATE SET sha256 = excluded.sha256",
-            &[&component, &engine, &sha256],
-        )?;
+        self.c()?
+            .exec(sql::CODE_DIGEST_SET.pg, &[&component, &engine, &sha256])?;
         Ok(())
     }
 
     fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
         Ok(self
             .c()?
-            .query_opt(
-                "SELECT signature FROM package_signatures WHERE id = $1 AND version = $2",
-                &[&id, &version],
-            )?
+            .query_opt(sql::PACKAGE_SIGNATURE_GET.pg, &[&id, &version])?
             .map(|r| r.get(0)))
     }
 
     fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
         Ok(self
             .c()?
-            .query(
-                "SELECT id, version, manifest, digest, installed_at FROM packages WHERE id = $1",
-                &[&id],
-            )?
+            .query(sql::PACKAGE_VERSIONS.pg, &[&id])?
             .iter()
             .map(row_to_package)
             .collect())
     }
 
     fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            "UPDATE plugins SET current_version = $2
-             WHERE id = $1 AND EXISTS (SELECT 1 FROM packages WHERE id = $1 AND version = $2)",
-            &[&id, &version],
-        )? == 1)
+        Ok(self
+            .c()?
+            .exec(sql::PACKAGE_SET_CURRENT.pg, &[&id, &version])?
+            == 1)
     }
 
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
         let c = self.c()?;
-        c.exec(
-            "DELETE FROM packages WHERE id = $1 AND version = $2",
-            &[&id, &version],
-        )?;
-        c.exec(
-            "DELETE FROM package_signatures WHERE id = $1 AND version = $2",
-            &[&id, &version],
-        )?;
+        c.exec(sql::PACKAGE_DELETE_VERSION.pg, &[&id, &version])?;
+        c.exec(sql::PACKAGE_SIGNATURE_DELETE_VERSION.pg, &[&id, &version])?;
         Ok(())
     }
 }
@@ -1291,8 +1212,7 @@ impl IdentityStore for PgTx {
     }
 
     fn identity_changed(&mut self) -> Result<()> {
-        self.c()?
-            .exec("UPDATE identity_stamp SET n = n + 1 WHERE id = 1", &[])?;
+        self.c()?.exec(sql::IDENTITY_CHANGED.pg, &[])?;
         Ok(())
     }
 

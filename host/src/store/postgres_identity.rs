@@ -2,6 +2,7 @@
 //! failed sign-ins, called from the [`Transaction`](super::Transaction) impl in
 //! `postgres.rs`.
 
+use super::sql;
 use postgres::Row;
 use postgres::types::ToSql;
 
@@ -68,13 +69,10 @@ fn row_to_audit(r: &Row) -> AuditRecord {
 }
 
 fn role_permissions(c: &mut Conn, tenant: &str, role: &str) -> Result<Vec<String>> {
-    Ok(c.query(
-        "SELECT permission FROM role_permissions WHERE tenant = $1 AND role = $2 ORDER BY 1",
-        &[&tenant, &role],
-    )?
-    .iter()
-    .map(|r| r.get(0))
-    .collect())
+    Ok(c.query(sql::ROLE_PERMISSIONS.pg, &[&tenant, &role])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 pub(super) fn user_insert(c: &mut Conn, u: &UserRecord) -> Result<()> {
@@ -115,8 +113,7 @@ pub(super) fn user_list(c: &mut Conn, tenant: &str) -> Result<Vec<UserRecord>> {
 
 pub(super) fn user_update(c: &mut Conn, u: &UserRecord) -> Result<()> {
     c.exec(
-        "UPDATE users SET display_name = $3, password_hash = $4, disabled_at = $5
-             WHERE tenant = $1 AND username = $2",
+        sql::USER_UPDATE.pg,
         &[
             &u.tenant,
             &u.username,
@@ -130,7 +127,7 @@ pub(super) fn user_update(c: &mut Conn, u: &UserRecord) -> Result<()> {
 
 pub(super) fn role_insert(c: &mut Conn, role: &RoleRecord) -> Result<()> {
     c.exec_raw(
-        "INSERT INTO roles (tenant, name, description) VALUES ($1, $2, $3)",
+        sql::ROLE_INSERT.pg,
         &[&role.tenant, &role.name, &role.description],
     )?
     .map_err(|e| conflict_on_unique(e, || format!("role '{}' already exists", role.name)))?;
@@ -141,11 +138,7 @@ pub(super) fn role_insert(c: &mut Conn, role: &RoleRecord) -> Result<()> {
 }
 
 pub(super) fn role_get(c: &mut Conn, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
-    let Some(row) = c.query_opt(
-        "SELECT description FROM roles WHERE tenant = $1 AND name = $2",
-        &[&tenant, &name],
-    )?
-    else {
+    let Some(row) = c.query_opt(sql::ROLE_GET.pg, &[&tenant, &name])? else {
         return Ok(None);
     };
     Ok(Some(RoleRecord {
@@ -158,10 +151,7 @@ pub(super) fn role_get(c: &mut Conn, tenant: &str, name: &str) -> Result<Option<
 
 pub(super) fn role_list(c: &mut Conn, tenant: &str) -> Result<Vec<RoleRecord>> {
     let rows: Vec<(String, String)> = c
-        .query(
-            "SELECT name, description FROM roles WHERE tenant = $1 ORDER BY name",
-            &[&tenant],
-        )?
+        .query(sql::ROLE_LIST.pg, &[&tenant])?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -191,10 +181,7 @@ pub(super) fn role_revoke(
     role: &str,
     permission: &str,
 ) -> Result<bool> {
-    Ok(c.exec(
-        "DELETE FROM role_permissions WHERE tenant = $1 AND role = $2 AND permission = $3",
-        &[&tenant, &role, &permission],
-    )? > 0)
+    Ok(c.exec(sql::ROLE_REVOKE.pg, &[&tenant, &role, &permission])? > 0)
 }
 
 pub(super) fn user_role_add(
@@ -216,10 +203,7 @@ pub(super) fn user_role_remove(
     username: &str,
     role: &str,
 ) -> Result<bool> {
-    Ok(c.exec(
-        "DELETE FROM user_roles WHERE tenant = $1 AND username = $2 AND role = $3",
-        &[&tenant, &username, &role],
-    )? > 0)
+    Ok(c.exec(sql::USER_ROLE_REMOVE.pg, &[&tenant, &username, &role])? > 0)
 }
 
 pub(super) fn user_access(
@@ -228,20 +212,12 @@ pub(super) fn user_access(
     username: &str,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let roles = c
-        .query(
-            "SELECT role FROM user_roles WHERE tenant = $1 AND username = $2 ORDER BY 1",
-            &[&tenant, &username],
-        )?
+        .query(sql::USER_ROLES.pg, &[&tenant, &username])?
         .iter()
         .map(|r| r.get(0))
         .collect();
     let permissions = c
-        .query(
-            "SELECT DISTINCT p.permission FROM user_roles u
-                 JOIN role_permissions p ON p.tenant = u.tenant AND p.role = u.role
-                 WHERE u.tenant = $1 AND u.username = $2 ORDER BY 1",
-            &[&tenant, &username],
-        )?
+        .query(sql::USER_PERMISSIONS.pg, &[&tenant, &username])?
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -293,26 +269,17 @@ pub(super) fn token_list(c: &mut Conn, tenant: &str) -> Result<Vec<TokenRecord>>
 }
 
 pub(super) fn token_revoke(c: &mut Conn, id: &str, at: &str) -> Result<bool> {
-    Ok(c.exec(
-        "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-        &[&id, &at],
-    )? > 0)
+    Ok(c.exec(sql::TOKEN_REVOKE.pg, &[&id, &at])? > 0)
 }
 
 pub(super) fn token_touch(c: &mut Conn, id: &str, at: &str) -> Result<()> {
-    c.exec(
-        "UPDATE tokens SET last_used_at = $2 WHERE id = $1",
-        &[&id, &at],
-    )?;
+    c.exec(sql::TOKEN_TOUCH.pg, &[&id, &at])?;
     Ok(())
 }
 
 pub(super) fn audit_head(c: &mut Conn, tenant: &str) -> Result<Option<(u64, String)>> {
-    Ok(c.query_opt(
-        "SELECT seq, hash FROM audit WHERE tenant = $1 ORDER BY seq DESC LIMIT 1",
-        &[&tenant],
-    )?
-    .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1))))
+    Ok(c.query_opt(sql::AUDIT_HEAD.pg, &[&tenant])?
+        .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1))))
 }
 
 pub(super) fn audit_append(c: &mut Conn, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
@@ -364,17 +331,14 @@ fn anchor_numbers(a: &AuditAnchor) -> (i64, i64) {
 }
 
 pub(super) fn audit_anchor(c: &mut Conn, tenant: &str) -> Result<Option<AuditAnchor>> {
-    Ok(c.query_opt(
-        "SELECT tenant, seq, hash, keyed_from, mac FROM audit_anchors WHERE tenant = $1",
-        &[&tenant],
-    )?
-    .map(|r| AuditAnchor {
-        tenant: r.get(0),
-        seq: r.get::<_, i64>(1).max(0) as u64,
-        hash: r.get(2),
-        keyed_from: r.get::<_, i64>(3).max(0) as u64,
-        mac: r.get(4),
-    }))
+    Ok(c.query_opt(sql::AUDIT_ANCHOR.pg, &[&tenant])?
+        .map(|r| AuditAnchor {
+            tenant: r.get(0),
+            seq: r.get::<_, i64>(1).max(0) as u64,
+            hash: r.get(2),
+            keyed_from: r.get::<_, i64>(3).max(0) as u64,
+            mac: r.get(4),
+        }))
 }
 
 pub(super) fn audit_anchor_create(c: &mut Conn, anchor: &AuditAnchor) -> Result<bool> {
@@ -415,44 +379,38 @@ pub(super) fn audit_list(c: &mut Conn, q: &AuditQuery) -> Result<Vec<AuditRecord
 }
 
 pub(super) fn audit_chains(c: &mut Conn) -> Result<Vec<String>> {
-    Ok(
-        c.query("SELECT DISTINCT tenant FROM audit ORDER BY 1", &[])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
-    )
+    Ok(c.query(sql::AUDIT_CHAINS.pg, &[])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 pub(super) fn login_throttle_get(c: &mut Conn, key: &str) -> Result<Option<LoginThrottle>> {
-    Ok(c.query_opt(
-        "SELECT failures, last_failure_ms, next_allowed_ms FROM login_throttle WHERE key = $1",
-        &[&key],
-    )?
-    .map(|r| LoginThrottle {
-        failures: u(r.get(0)),
-        last_failure_ms: r.get(1),
-        next_allowed_ms: r.get(2),
-    }))
+    Ok(c.query_opt(sql::LOGIN_THROTTLE_GET.pg, &[&key])?
+        .map(|r| LoginThrottle {
+            failures: u(r.get(0)),
+            last_failure_ms: r.get(1),
+            next_allowed_ms: r.get(2),
+        }))
 }
 
 pub(super) fn login_throttle_put(c: &mut Conn, key: &str, row: &LoginThrottle) -> Result<()> {
     c.exec(
-        "INSERT INTO login_throttle (key, failures, last_failure_ms, next_allowed_ms)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-             last_failure_ms = excluded.last_failure_ms, next_allowed_ms = excluded.next_allowed_ms",
-        &[&key, &i64::from(row.failures), &row.last_failure_ms, &row.next_allowed_ms],
+        sql::LOGIN_THROTTLE_PUT.pg,
+        &[
+            &key,
+            &i64::from(row.failures),
+            &row.last_failure_ms,
+            &row.next_allowed_ms,
+        ],
     )?;
     Ok(())
 }
 
 pub(super) fn login_throttle_clear(c: &mut Conn, key: Option<&str>, before_ms: i64) -> Result<()> {
     if let Some(key) = key {
-        c.exec("DELETE FROM login_throttle WHERE key = $1", &[&key])?;
+        c.exec(sql::LOGIN_THROTTLE_CLEAR_KEY.pg, &[&key])?;
     }
-    c.exec(
-        "DELETE FROM login_throttle WHERE last_failure_ms <= $1",
-        &[&before_ms],
-    )?;
+    c.exec(sql::LOGIN_THROTTLE_CLEAR_BEFORE.pg, &[&before_ms])?;
     Ok(())
 }

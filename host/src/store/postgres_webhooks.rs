@@ -1,6 +1,7 @@
 //! PostgreSQL side of outbound webhooks (rows in `webhooks.rs`); the same tables and
 //! meaning as `sqlite_webhooks.rs`. Claims lock each row with `FOR UPDATE SKIP LOCKED`.
 
+use super::sql;
 use postgres::Row;
 
 use super::postgres::{Conn, conflict_on_unique};
@@ -107,9 +108,7 @@ pub(super) fn endpoint_list(c: &mut Conn, tenant: &str) -> Result<Vec<WebhookEnd
 /// Replace an endpoint's secrets (a rotation); whether it exists.
 pub(super) fn endpoint_set_secret(c: &mut Conn, ep: &WebhookEndpoint) -> Result<bool> {
     let n = c.exec(
-        "UPDATE webhook_endpoints SET secret_sealed = $3, secret_generation = $4,
-                previous_secret_sealed = $5, previous_secret_until_ms = $6
-          WHERE tenant = $1 AND id = $2",
+        sql::WEBHOOK_ENDPOINT_SET_SECRET.pg,
         &[
             &ep.tenant,
             &ep.id,
@@ -123,14 +122,9 @@ pub(super) fn endpoint_set_secret(c: &mut Conn, ep: &WebhookEndpoint) -> Result<
 }
 
 pub(super) fn endpoint_delete(c: &mut Conn, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
-    let n = c.exec(
-        "DELETE FROM webhook_endpoints WHERE tenant = $1 AND id = $2",
-        &[&tenant, &id],
-    )?;
+    let n = c.exec(sql::WEBHOOK_ENDPOINT_DELETE.pg, &[&tenant, &id])?;
     c.exec(
-        "UPDATE webhook_deliveries SET state = 'dead', last_error = 'the endpoint was removed',
-                lease_until_ms = NULL, lease_owner = NULL, done_ms = $3
-          WHERE tenant = $1 AND endpoint_id = $2 AND state = 'pending'",
+        sql::WEBHOOK_ENDPOINT_DELIVERIES_DEAD.pg,
         &[&tenant, &id, &now_ms],
     )?;
     Ok(n > 0)
@@ -179,8 +173,7 @@ pub(super) fn claim(
     let mut out = Vec::with_capacity(due.len());
     for mut d in due {
         c.exec(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, lease_until_ms = $2,
-                    lease_owner = $3 WHERE id = $1",
+            sql::WEBHOOK_DELIVERY_LEASE.pg,
             &[&d.id, &lease_until_ms, &owner],
         )?;
         d.attempts += 1;
@@ -191,11 +184,7 @@ pub(super) fn claim(
             &[&d.tenant, &d.endpoint_id],
         )?;
         let Some(ep) = ep.as_ref().map(row_to_endpoint) else {
-            c.exec(
-                "UPDATE webhook_deliveries SET state = 'dead', last_error = 'the endpoint was removed',
-                        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1",
-                &[&d.id],
-            )?;
+            c.exec(sql::WEBHOOK_DELIVERY_ORPHANED.pg, &[&d.id])?;
             continue;
         };
         let event = c.query_one(
@@ -233,11 +222,7 @@ pub(super) fn finish(
     };
     let status = attempt.status.map(i64::from);
     let n = c.exec(
-        "UPDATE webhook_deliveries SET state = $3,
-                next_attempt_ms = coalesce($4, next_attempt_ms), done_ms = $5,
-                last_status = coalesce($6, last_status), last_error = $7,
-                lease_until_ms = NULL, lease_owner = NULL
-          WHERE id = $1 AND lease_owner = $2",
+        sql::WEBHOOK_DELIVERY_FINISH.pg,
         &[&id, &owner, &state, &next, &done, &status, &attempt.error],
     )?;
     Ok(n > 0)
@@ -276,10 +261,7 @@ pub(super) fn replay(c: &mut Conn, tenant: &str, id: i64, now_ms: i64) -> Result
         return Ok(true);
     }
     let exists = !c
-        .query(
-            "SELECT 1 FROM webhook_deliveries WHERE tenant = $1 AND id = $2",
-            &[&tenant, &id],
-        )?
+        .query(sql::WEBHOOK_DELIVERY_EXISTS.pg, &[&tenant, &id])?
         .is_empty();
     if exists {
         Err(StoreError::Conflict(format!(

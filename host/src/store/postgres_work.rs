@@ -2,6 +2,7 @@
 //! deliveries), called from the [`Transaction`](super::Transaction) impl in
 //! `postgres.rs`. Claims lock each row with `FOR UPDATE SKIP LOCKED`.
 
+use super::sql;
 use postgres::Row;
 
 use super::postgres::{Conn, Duplicate, is_retryable, retry_on_unique};
@@ -111,12 +112,7 @@ fn try_lock(c: &mut Conn, table: &str, id: i64, condition: &str, now_ms: i64) ->
 }
 
 pub(super) fn event_append(c: &mut Conn, e: &NewEvent) -> Result<EventRecord> {
-    let seq: i64 = c
-        .query_one(
-            "SELECT coalesce(max(seq), 0) + 1 FROM events WHERE tenant = $1",
-            &[&e.tenant],
-        )?
-        .get(0);
+    let seq: i64 = c.query_one(sql::EVENT_APPEND.pg, &[&e.tenant])?.get(0);
     let row = c.query_opt(
         "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, seq) DO NOTHING RETURNING id",
@@ -202,34 +198,22 @@ pub(super) fn job_insert_once(
 }
 
 pub(super) fn job_pause(c: &mut Conn, tenant: &str, plugin: &str) -> Result<()> {
-    c.exec(
-            "UPDATE jobs SET state = 'paused' WHERE tenant = $1 AND plugin = $2 AND state = 'scheduled'",
-            &[&tenant, &plugin],
-        )?;
+    c.exec(sql::JOB_PAUSE.pg, &[&tenant, &plugin])?;
     Ok(())
 }
 
 pub(super) fn job_resume_once(c: &mut Conn, tenant: &str, plugin: &str) -> Result<()> {
-    c.exec(
-        "UPDATE jobs SET state = 'scheduled'
-             WHERE tenant = $1 AND plugin = $2 AND state = 'paused' AND cron IS NULL",
-        &[&tenant, &plugin],
-    )?;
+    c.exec(sql::JOB_RESUME_ONCE.pg, &[&tenant, &plugin])?;
     Ok(())
 }
 
 pub(super) fn job_delete_plugin(c: &mut Conn, plugin: &str) -> Result<()> {
-    c.exec("DELETE FROM jobs WHERE plugin = $1", &[&plugin])?;
+    c.exec(sql::JOB_DELETE_PLUGIN.pg, &[&plugin])?;
     Ok(())
 }
 
 pub(super) fn job_cancel(c: &mut Conn, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
-    Ok(c.exec(
-        "UPDATE jobs SET state = 'cancelled'
-             WHERE id = $1 AND tenant = $2 AND plugin = $3 AND cron IS NULL
-               AND state IN ('scheduled', 'paused') AND lease_owner IS NULL",
-        &[&id, &tenant, &plugin],
-    )? > 0)
+    Ok(c.exec(sql::JOB_CANCEL.pg, &[&id, &tenant, &plugin])? > 0)
 }
 
 pub(super) fn job_claim(
@@ -261,16 +245,8 @@ pub(super) fn job_claim(
         if !try_lock(c, "jobs", job.id, "state = 'scheduled'", now_ms)? {
             continue;
         }
-        c.exec(
-            "UPDATE jobs SET lease_until_ms = $2, lease_owner = $3, attempts = attempts + 1
-                 WHERE id = $1",
-            &[&job.id, &lease_until_ms, &owner],
-        )?;
-        c.exec(
-            "UPDATE job_runs SET outcome = 'abandoned', error = 'the worker running it stopped'
-                 WHERE job_id = $1 AND outcome = 'running'",
-            &[&job.id],
-        )?;
+        c.exec(sql::JOB_LEASE.pg, &[&job.id, &lease_until_ms, &owner])?;
+        c.exec(sql::JOB_RUNS_ABANDON.pg, &[&job.id])?;
         job.attempts += 1;
         job.lease_until_ms = Some(lease_until_ms);
         job.lease_owner = Some(owner.to_string());
@@ -307,8 +283,7 @@ pub(super) fn job_finish(
         Finish::Skipped { reason } => ("skipped", Some(reason.as_str())),
     };
     c.exec(
-        "UPDATE job_runs SET outcome = $2, error = $3, duration_ms = $4
-             WHERE id = $1 AND outcome = 'running'",
+        sql::JOB_FINISH.pg,
         &[&run_id, &outcome, &error, &duration_ms],
     )?;
     const RELEASE: &str = "lease_until_ms = NULL, lease_owner = NULL";
@@ -383,12 +358,7 @@ pub(super) fn job_runs(c: &mut Conn, job_id: Option<i64>, limit: u32) -> Result<
 }
 
 pub(super) fn job_retry(c: &mut Conn, id: i64, now_ms: i64) -> Result<bool> {
-    Ok(c.exec(
-        "UPDATE jobs SET state = 'scheduled', attempts = 0, next_run_ms = $2,
-                lease_until_ms = NULL, lease_owner = NULL
-             WHERE id = $1 AND state = 'failed'",
-        &[&id, &now_ms],
-    )? > 0)
+    Ok(c.exec(sql::JOB_RETRY.pg, &[&id, &now_ms])? > 0)
 }
 
 pub(super) fn event_unfanned(c: &mut Conn, limit: u32) -> Result<Vec<EventRecord>> {
@@ -409,15 +379,11 @@ pub(super) fn event_fan_out(
 ) -> Result<()> {
     for s in subscribers {
         c.exec(
-            "INSERT INTO deliveries (event_id, tenant, topic, subscriber, state, next_attempt_ms)
-                 VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT DO NOTHING",
+            sql::DELIVERY_INSERT.pg,
             &[&event.id, &event.tenant, &event.topic, s, &now_ms],
         )?;
     }
-    c.exec(
-        "UPDATE events SET fanned_out = 1 WHERE id = $1",
-        &[&event.id],
-    )?;
+    c.exec(sql::EVENT_MARK_FANNED.pg, &[&event.id])?;
     Ok(())
 }
 
@@ -455,11 +421,7 @@ pub(super) fn delivery_claim(
         if !try_lock(c, "deliveries", d.id, "state = 'pending'", now_ms)? {
             continue;
         }
-        c.exec(
-            "UPDATE deliveries SET lease_until_ms = $2, lease_owner = $3,
-                    attempts = attempts + 1 WHERE id = $1",
-            &[&d.id, &lease_until_ms, &owner],
-        )?;
+        c.exec(sql::DELIVERY_LEASE.pg, &[&d.id, &lease_until_ms, &owner])?;
         d.attempts += 1;
         let event = c.query_one(
             &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"),
@@ -484,11 +446,7 @@ pub(super) fn delivery_finish(
         Finish::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
     };
     Ok(c.exec(
-        "UPDATE deliveries SET state = $3, next_attempt_ms = coalesce($4, next_attempt_ms),
-                last_error = coalesce($5, last_error),
-                done_ms = CASE WHEN $3 = 'done' THEN $6 ELSE done_ms END,
-                lease_until_ms = NULL, lease_owner = NULL
-             WHERE id = $1 AND lease_owner = $2",
+        sql::DELIVERY_FINISH.pg,
         &[&id, &owner, &state, &next, &error, &now_ms],
     )? > 0)
 }
@@ -506,10 +464,5 @@ pub(super) fn delivery_list(c: &mut Conn, event_id: i64) -> Result<Vec<DeliveryR
 }
 
 pub(super) fn delivery_retry(c: &mut Conn, id: i64, now_ms: i64) -> Result<bool> {
-    Ok(c.exec(
-        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = $2,
-                lease_until_ms = NULL, lease_owner = NULL
-             WHERE id = $1 AND state = 'dead'",
-        &[&id, &now_ms],
-    )? > 0)
+    Ok(c.exec(sql::DELIVERY_RETRY.pg, &[&id, &now_ms])? > 0)
 }

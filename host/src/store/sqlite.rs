@@ -6,6 +6,7 @@
 //! `SQLITE_BUSY`. [`super::sqlite_tenants`] routes each part of a transaction to the
 //! file that holds it.
 
+use super::sql;
 use crate::store::prelude::*;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
@@ -663,27 +664,20 @@ impl Transaction for FileTx {
 
 impl KvStore for FileTx {
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "SELECT value FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",
-        )?;
+        let mut stmt = self.conn()?.prepare_cached(sql::KV_GET.lite)?;
         Ok(stmt
             .query_row(params![scope.tenant, scope.plugin, key], |r| r.get(0))
             .optional()?)
     }
 
     fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "INSERT INTO kv (tenant, plugin, key, value) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
-        )?;
+        let mut stmt = self.conn()?.prepare_cached(sql::KV_PUT.lite)?;
         stmt.execute(params![scope.tenant, scope.plugin, key, value])?;
         Ok(())
     }
 
     fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        let mut stmt = self
-            .conn()?
-            .prepare_cached("DELETE FROM kv WHERE tenant = ?1 AND plugin = ?2 AND key = ?3")?;
+        let mut stmt = self.conn()?.prepare_cached(sql::KV_DELETE.lite)?;
         Ok(stmt.execute(params![scope.tenant, scope.plugin, key])? > 0)
     }
 
@@ -711,27 +705,20 @@ impl KvStore for FileTx {
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
         let conn = self.conn()?;
         // The tenants' setting values go with the data (not counted as keys).
-        conn.execute(
-            "DELETE FROM plugin_settings WHERE plugin = ?1",
-            params![plugin],
-        )?;
-        let n = conn.execute("DELETE FROM kv WHERE plugin = ?1", params![plugin])?;
+        conn.execute(sql::SETTINGS_PURGE_PLUGIN.lite, params![plugin])?;
+        let n = conn.execute(sql::KV_PURGE_PLUGIN.lite, params![plugin])?;
         Ok(n as u64)
     }
 
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let n: i64 = self.conn()?.query_row(
-            "SELECT count(*) FROM kv WHERE plugin = ?1",
-            params![plugin],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self
+            .conn()?
+            .query_row(sql::KV_COUNT_PLUGIN.lite, params![plugin], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
     fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
-        let mut stmt = self
-            .conn()?
-            .prepare_cached("SELECT keys, bytes FROM kv_usage WHERE tenant = ?1 AND plugin = ?2")?;
+        let mut stmt = self.conn()?.prepare_cached(sql::KV_USAGE.lite)?;
         let row: Option<(i64, i64)> = stmt
             .query_row(params![scope.tenant, scope.plugin], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -768,18 +755,14 @@ impl KvStore for FileTx {
     }
 
     fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "SELECT value FROM plugin_settings WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",
-        )?;
+        let mut stmt = self.conn()?.prepare_cached(sql::SETTING_GET.lite)?;
         Ok(stmt
             .query_row(params![scope.tenant, scope.plugin, key], |r| r.get(0))
             .optional()?)
     }
 
     fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "SELECT key, value FROM plugin_settings WHERE tenant = ?1 AND plugin = ?2 ORDER BY key",
-        )?;
+        let mut stmt = self.conn()?.prepare_cached(sql::SETTING_LIST.lite)?;
         let rows = stmt.query_map(params![scope.tenant, scope.plugin], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
@@ -788,10 +771,7 @@ impl KvStore for FileTx {
 
     fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
         self.conn()?
-            .prepare_cached(
-                "INSERT INTO plugin_settings (tenant, plugin, key, value) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value",
-            )?
+            .prepare_cached(sql::SETTING_PUT.lite)?
             .execute(params![scope.tenant, scope.plugin, key, value])?;
         Ok(())
     }
@@ -799,17 +779,13 @@ impl KvStore for FileTx {
     fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
         let n = self
             .conn()?
-            .prepare_cached(
-                "DELETE FROM plugin_settings WHERE tenant = ?1 AND plugin = ?2 AND key = ?3",
-            )?
+            .prepare_cached(sql::SETTING_DELETE.lite)?
             .execute(params![scope.tenant, scope.plugin, key])?;
         Ok(n > 0)
     }
 
     fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "SELECT events, runs FROM quota_day WHERE tenant = ?1 AND plugin = ?2 AND day = ?3",
-        )?;
+        let mut stmt = self.conn()?.prepare_cached(sql::QUOTA_DAY_GET.lite)?;
         let row: Option<(i64, i64)> = stmt
             .query_row(params![scope.tenant, scope.plugin, day], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -827,7 +803,7 @@ impl RegistryStore for FileTx {
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
         self.conn()?
             .execute(
-                "INSERT INTO tenants (id, name, time_zone, created_at) VALUES (?1, ?2, ?3, ?4)",
+                sql::TENANT_INSERT.lite,
                 params![t.id, t.name, t.time_zone, t.created_at],
             )
             .map_err(|e| conflict_on_unique(e, || format!("tenant '{}' already exists", t.id)))?;
@@ -857,15 +833,14 @@ impl RegistryStore for FileTx {
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
         Ok(self
             .conn()?
-            .prepare_cached("SELECT id, name, time_zone, created_at FROM tenants WHERE id = ?1")?
+            .prepare_cached(sql::TENANT_GET.lite)?
             .query_row(params![id], row_to_tenant)
             .optional()?)
     }
 
     fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
         let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare("SELECT id, name, time_zone, created_at FROM tenants ORDER BY id")?;
+        let mut stmt = conn.prepare(sql::TENANT_LIST.lite)?;
         let rows = stmt.query_map([], row_to_tenant)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -873,8 +848,7 @@ impl RegistryStore for FileTx {
     fn package_insert(&mut self, p: &PackageRecord) -> Result<()> {
         let conn = self.conn()?;
         conn.execute(
-            "INSERT INTO packages (id, version, manifest, digest, component, installed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            sql::PACKAGE_INSERT.lite,
             params![
                 p.id,
                 p.version,
@@ -893,44 +867,31 @@ impl RegistryStore for FileTx {
             })
         })?;
         conn.execute(
-            "INSERT INTO plugins (id, current_version) VALUES (?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET current_version = excluded.current_version",
+            sql::PLUGIN_SET_CURRENT_INSERT.lite,
             params![p.id, p.version],
         )?;
         Ok(())
     }
 
     fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
-             FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
-             WHERE c.id = ?1",
-        )?;
+        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_CURRENT.lite)?;
         Ok(stmt.query_row(params![id], row_to_package).optional()?)
     }
 
     fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "SELECT p.id, p.version, '', p.digest, p.installed_at
-             FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
-             WHERE c.id = ?1",
-        )?;
+        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_HEAD.lite)?;
         Ok(stmt.query_row(params![id], row_to_package).optional()?)
     }
 
     fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        let mut stmt = self
-            .conn()?
-            .prepare_cached("SELECT manifest FROM packages WHERE id = ?1 AND version = ?2")?;
+        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_MANIFEST.lite)?;
         Ok(stmt
             .query_row(params![id, version], |r| r.get(0))
             .optional()?)
     }
 
     fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
-        let mut stmt = self
-            .conn()?
-            .prepare_cached("SELECT component FROM packages WHERE id = ?1 AND version = ?2")?;
+        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_COMPONENT.lite)?;
         Ok(stmt
             .query_row(params![id, version], |r| r.get(0))
             .optional()?)
@@ -938,29 +899,25 @@ impl RegistryStore for FileTx {
 
     fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(
-            "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
-             FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
-             ORDER BY p.id",
-        )?;
+        let mut stmt = conn.prepare(sql::PACKAGE_LIST.lite)?;
         let rows = stmt.query_map([], row_to_package)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn package_remove(&mut self, id: &str) -> Result<()> {
         let conn = self.conn()?;
-        conn.execute("DELETE FROM enablements WHERE plugin = ?1", params![id])?;
-        conn.execute("DELETE FROM grants WHERE plugin = ?1", params![id])?;
-        conn.execute("DELETE FROM plugins WHERE id = ?1", params![id])?;
-        conn.execute("DELETE FROM packages WHERE id = ?1", params![id])?;
+        conn.execute(sql::PACKAGE_REMOVE_ENABLEMENTS.lite, params![id])?;
+        conn.execute(sql::PACKAGE_REMOVE_GRANTS.lite, params![id])?;
+        conn.execute(sql::PACKAGE_REMOVE_PLUGIN.lite, params![id])?;
+        conn.execute(sql::PACKAGE_REMOVE_VERSIONS.lite, params![id])?;
         trust::package_forget_signatures(conn, id)?;
         Ok(())
     }
 
     fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
         let conn = self.conn()?;
-        conn.execute("DELETE FROM grants WHERE plugin = ?1", params![plugin])?;
-        let mut stmt = conn.prepare("INSERT INTO grants (plugin, capability) VALUES (?1, ?2)")?;
+        conn.execute(sql::PACKAGE_REMOVE_GRANTS.lite, params![plugin])?;
+        let mut stmt = conn.prepare(sql::GRANTS_SET.lite)?;
         for cap in capabilities {
             stmt.execute(params![plugin, cap])?;
         }
@@ -969,18 +926,14 @@ impl RegistryStore for FileTx {
 
     fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
         let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare_cached("SELECT capability FROM grants WHERE plugin = ?1 ORDER BY 1")?;
+        let mut stmt = conn.prepare_cached(sql::GRANTS_GET.lite)?;
         let rows = stmt.query_map(params![plugin], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn enablement_put(&mut self, e: &Enablement) -> Result<()> {
         self.conn()?.execute(
-            "INSERT INTO enablements (tenant, plugin, enabled, data_version, changed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (tenant, plugin) DO UPDATE SET enabled = excluded.enabled,
-                data_version = excluded.data_version, changed_at = excluded.changed_at",
+            sql::ENABLEMENT_PUT.lite,
             params![e.tenant, e.plugin, e.enabled, e.data_version, e.changed_at],
         )?;
         Ok(())
@@ -1258,7 +1211,7 @@ impl WebhookStore for FileTx {
 impl IdentityStore for FileTx {
     fn identity_changed(&mut self) -> Result<()> {
         self.conn()?
-            .prepare_cached("UPDATE identity_stamp SET n = n + 1 WHERE id = 1")?
+            .prepare_cached(sql::IDENTITY_CHANGED.lite)?
             .execute([])?;
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! this tenant) and only then renames it over the tenant's file, so a refused or
 //! failed restore leaves the tenant as it was.
 
+use super::sql;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -216,11 +217,9 @@ fn inspect(path: &Path, shown: &Path, tenant: &str) -> Result<TenantFileSummary>
         )));
     }
     let head: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT seq, hash FROM audit WHERE tenant = ?1 ORDER BY seq DESC LIMIT 1",
-            params![tenant],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row(sql::AUDIT_HEAD.lite, params![tenant], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let mut numbers = BTreeSet::new();
     if present.contains("sqlite_sequence") {
@@ -399,11 +398,9 @@ fn audit_head_of(path: &Path, tenant: &str) -> (Option<u64>, Option<String>) {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.query_row(
-            "SELECT seq, hash FROM audit WHERE tenant = ?1 ORDER BY seq DESC LIMIT 1",
-            params![tenant],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        conn.query_row(sql::AUDIT_HEAD.lite, params![tenant], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()
     };
     match read() {

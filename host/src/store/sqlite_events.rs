@@ -1,6 +1,7 @@
 //! SQLite side of the event outbox: tables and statements, called from the
 //! [`Transaction`](super::Transaction) impl in `sqlite.rs`.
 
+use super::sql;
 use rusqlite::{Connection, params};
 
 use super::{EventFilter, EventRecord, NewEvent, Result};
@@ -43,7 +44,7 @@ pub(super) fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecor
 
 pub(super) fn append(conn: &Connection, e: &NewEvent) -> Result<EventRecord> {
     let seq: i64 = conn
-        .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE tenant = ?1")?
+        .prepare_cached(sql::EVENT_APPEND.lite)?
         .query_row(params![e.tenant], |r| r.get(0))?;
     conn.prepare_cached(
         "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)

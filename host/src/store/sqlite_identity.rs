@@ -3,6 +3,7 @@
 //! [`super::sqlite`] delegates the identity part of its [`super::Transaction`]
 //! implementation here, so each table group keeps its SQL in one file.
 
+use super::sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
@@ -143,8 +144,7 @@ pub(super) fn user_list(c: &Connection, tenant: &str) -> Result<Vec<UserRecord>>
 
 pub(super) fn user_update(c: &Connection, u: &UserRecord) -> Result<()> {
     c.execute(
-        "UPDATE users SET display_name = ?3, password_hash = ?4, disabled_at = ?5
-         WHERE tenant = ?1 AND username = ?2",
+        sql::USER_UPDATE.lite,
         params![
             u.tenant,
             u.username,
@@ -157,16 +157,14 @@ pub(super) fn user_update(c: &Connection, u: &UserRecord) -> Result<()> {
 }
 
 fn role_permissions(c: &Connection, tenant: &str, role: &str) -> Result<Vec<String>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT permission FROM role_permissions WHERE tenant = ?1 AND role = ?2 ORDER BY 1",
-    )?;
+    let mut stmt = c.prepare_cached(sql::ROLE_PERMISSIONS.lite)?;
     let rows = stmt.query_map(params![tenant, role], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn role_insert(c: &Connection, role: &RoleRecord) -> Result<()> {
     c.execute(
-        "INSERT INTO roles (tenant, name, description) VALUES (?1, ?2, ?3)",
+        sql::ROLE_INSERT.lite,
         params![role.tenant, role.name, role.description],
     )
     .map_err(|e| conflict(e, || format!("role '{}' already exists", role.name)))?;
@@ -178,11 +176,9 @@ pub(super) fn role_insert(c: &Connection, role: &RoleRecord) -> Result<()> {
 
 pub(super) fn role_get(c: &Connection, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
     let row = c
-        .query_row(
-            "SELECT description FROM roles WHERE tenant = ?1 AND name = ?2",
-            params![tenant, name],
-            |r| r.get::<_, String>(0),
-        )
+        .query_row(sql::ROLE_GET.lite, params![tenant, name], |r| {
+            r.get::<_, String>(0)
+        })
         .optional()?;
     match row {
         None => Ok(None),
@@ -196,8 +192,7 @@ pub(super) fn role_get(c: &Connection, tenant: &str, name: &str) -> Result<Optio
 }
 
 pub(super) fn role_list(c: &Connection, tenant: &str) -> Result<Vec<RoleRecord>> {
-    let mut stmt =
-        c.prepare("SELECT name, description FROM roles WHERE tenant = ?1 ORDER BY name")?;
+    let mut stmt = c.prepare(sql::ROLE_LIST.lite)?;
     let rows = stmt
         .query_map(params![tenant], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -233,10 +228,7 @@ pub(super) fn role_revoke(
     role: &str,
     permission: &str,
 ) -> Result<bool> {
-    Ok(c.execute(
-        "DELETE FROM role_permissions WHERE tenant = ?1 AND role = ?2 AND permission = ?3",
-        params![tenant, role, permission],
-    )? > 0)
+    Ok(c.execute(sql::ROLE_REVOKE.lite, params![tenant, role, permission])? > 0)
 }
 
 pub(super) fn user_role_add(c: &Connection, tenant: &str, user: &str, role: &str) -> Result<bool> {
@@ -252,10 +244,7 @@ pub(super) fn user_role_remove(
     user: &str,
     role: &str,
 ) -> Result<bool> {
-    Ok(c.execute(
-        "DELETE FROM user_roles WHERE tenant = ?1 AND username = ?2 AND role = ?3",
-        params![tenant, user, role],
-    )? > 0)
+    Ok(c.execute(sql::USER_ROLE_REMOVE.lite, params![tenant, user, role])? > 0)
 }
 
 pub(super) fn user_access(
@@ -263,17 +252,11 @@ pub(super) fn user_access(
     tenant: &str,
     user: &str,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    let mut stmt = c.prepare_cached(
-        "SELECT role FROM user_roles WHERE tenant = ?1 AND username = ?2 ORDER BY 1",
-    )?;
+    let mut stmt = c.prepare_cached(sql::USER_ROLES.lite)?;
     let roles = stmt
         .query_map(params![tenant, user], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
-    let mut stmt = c.prepare_cached(
-        "SELECT DISTINCT p.permission FROM user_roles u
-         JOIN role_permissions p ON p.tenant = u.tenant AND p.role = u.role
-         WHERE u.tenant = ?1 AND u.username = ?2 ORDER BY 1",
-    )?;
+    let mut stmt = c.prepare_cached(sql::USER_PERMISSIONS.lite)?;
     let permissions = stmt
         .query_map(params![tenant, user], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
@@ -335,14 +318,11 @@ pub(super) fn token_list(c: &Connection, tenant: &str) -> Result<Vec<TokenRecord
 }
 
 pub(super) fn token_revoke(c: &Connection, id: &str, at: &str) -> Result<bool> {
-    Ok(c.execute(
-        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-        params![id, at],
-    )? > 0)
+    Ok(c.execute(sql::TOKEN_REVOKE.lite, params![id, at])? > 0)
 }
 
 pub(super) fn token_touch(c: &Connection, id: &str, at: &str) -> Result<()> {
-    c.prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1")?
+    c.prepare_cached(sql::TOKEN_TOUCH.lite)?
         .execute(params![id, at])?;
     Ok(())
 }
@@ -367,9 +347,7 @@ fn row_to_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
 }
 
 pub(super) fn audit_head(c: &Connection, tenant: &str) -> Result<Option<(u64, String)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT seq, hash FROM audit WHERE tenant = ?1 ORDER BY seq DESC LIMIT 1",
-    )?;
+    let mut stmt = c.prepare_cached(sql::AUDIT_HEAD.lite)?;
     Ok(stmt
         .query_row(params![tenant], |r| {
             Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?))
@@ -417,19 +395,17 @@ pub(super) fn audit_append(c: &Connection, a: &AuditRecord, anchor: &AuditAnchor
 }
 
 pub(super) fn audit_anchor(c: &Connection, tenant: &str) -> Result<Option<AuditAnchor>> {
-    Ok(c.prepare_cached(
-        "SELECT tenant, seq, hash, keyed_from, mac FROM audit_anchors WHERE tenant = ?1",
-    )?
-    .query_row(params![tenant], |r| {
-        Ok(AuditAnchor {
-            tenant: r.get(0)?,
-            seq: r.get::<_, i64>(1)?.max(0) as u64,
-            hash: r.get(2)?,
-            keyed_from: r.get::<_, i64>(3)?.max(0) as u64,
-            mac: r.get(4)?,
+    Ok(c.prepare_cached(sql::AUDIT_ANCHOR.lite)?
+        .query_row(params![tenant], |r| {
+            Ok(AuditAnchor {
+                tenant: r.get(0)?,
+                seq: r.get::<_, i64>(1)?.max(0) as u64,
+                hash: r.get(2)?,
+                keyed_from: r.get::<_, i64>(3)?.max(0) as u64,
+                mac: r.get(4)?,
+            })
         })
-    })
-    .optional()?)
+        .optional()?)
 }
 
 pub(super) fn audit_anchor_create(c: &Connection, anchor: &AuditAnchor) -> Result<bool> {
@@ -475,33 +451,31 @@ pub(super) fn audit_list(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditReco
 }
 
 pub(super) fn audit_chains(c: &Connection) -> Result<Vec<String>> {
-    let mut stmt = c.prepare("SELECT DISTINCT tenant FROM audit ORDER BY 1")?;
+    let mut stmt = c.prepare(sql::AUDIT_CHAINS.lite)?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn login_throttle_get(c: &Connection, key: &str) -> Result<Option<LoginThrottle>> {
-    Ok(c.prepare_cached(
-        "SELECT failures, last_failure_ms, next_allowed_ms FROM login_throttle WHERE key = ?1",
-    )?
-    .query_row(params![key], |r| {
-        Ok(LoginThrottle {
-            failures: u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX),
-            last_failure_ms: r.get(1)?,
-            next_allowed_ms: r.get(2)?,
+    Ok(c.prepare_cached(sql::LOGIN_THROTTLE_GET.lite)?
+        .query_row(params![key], |r| {
+            Ok(LoginThrottle {
+                failures: u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX),
+                last_failure_ms: r.get(1)?,
+                next_allowed_ms: r.get(2)?,
+            })
         })
-    })
-    .optional()?)
+        .optional()?)
 }
 
 pub(super) fn login_throttle_put(c: &Connection, key: &str, row: &LoginThrottle) -> Result<()> {
-    c.prepare_cached(
-        "INSERT INTO login_throttle (key, failures, last_failure_ms, next_allowed_ms)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-             last_failure_ms = excluded.last_failure_ms, next_allowed_ms = excluded.next_allowed_ms",
-    )?
-    .execute(params![key, row.failures, row.last_failure_ms, row.next_allowed_ms])?;
+    c.prepare_cached(sql::LOGIN_THROTTLE_PUT.lite)?
+        .execute(params![
+            key,
+            row.failures,
+            row.last_failure_ms,
+            row.next_allowed_ms
+        ])?;
     Ok(())
 }
 
@@ -511,10 +485,10 @@ pub(super) fn login_throttle_clear(
     before_ms: i64,
 ) -> Result<()> {
     if let Some(key) = key {
-        c.prepare_cached("DELETE FROM login_throttle WHERE key = ?1")?
+        c.prepare_cached(sql::LOGIN_THROTTLE_CLEAR_KEY.lite)?
             .execute(params![key])?;
     }
-    c.prepare_cached("DELETE FROM login_throttle WHERE last_failure_ms <= ?1")?
+    c.prepare_cached(sql::LOGIN_THROTTLE_CLEAR_BEFORE.lite)?
         .execute(params![before_ms])?;
     Ok(())
 }

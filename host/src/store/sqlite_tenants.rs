@@ -27,6 +27,7 @@
 //! directory split from a single file keep their old values and are looked up in
 //! every file).
 
+use super::sql;
 use crate::store::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -460,7 +461,7 @@ impl Storage for SqliteStorage {
 
     fn ping(&self) -> Result<()> {
         let conn = self.shared.main.acquire()?;
-        conn.query_row("SELECT count(*) FROM plugins", [], |_| Ok(()))?;
+        conn.query_row(sql::PING.lite, [], |_| Ok(()))?;
         self.shared.main.release(conn);
         Ok(())
     }
@@ -468,7 +469,7 @@ impl Storage for SqliteStorage {
     fn identity_stamp(&self) -> Result<i64> {
         let conn = self.shared.main.acquire()?;
         let n = conn
-            .prepare_cached("SELECT n FROM identity_stamp WHERE id = 1")?
+            .prepare_cached(sql::IDENTITY_STAMP.lite)?
             .query_row([], |r| r.get(0))?;
         self.shared.main.release(conn);
         Ok(n)

@@ -2,6 +2,7 @@
 //! each installed package version, and moving a plugin between its installed
 //! versions. Called from the [`Transaction`](super::Transaction) impl in `sqlite.rs`.
 
+use super::sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sqlite::conflict_on_unique;
@@ -38,7 +39,7 @@ pub(super) fn code_digest_get(
     engine: &str,
 ) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached("SELECT sha256 FROM code_digests WHERE component = ?1 AND engine = ?2")?
+        .prepare_cached(sql::CODE_DIGEST_GET.lite)?
         .query_row(params![component, engine], |r| r.get(0))
         .optional()?)
 }
@@ -50,8 +51,7 @@ pub(super) fn code_digest_set(
     sha256: &str,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO code_digests (component, engine, sha256) VALUES (?1, ?2, ?3)
-         ON CONFLICT (component, engine) DO UPDATE SET sha256 = excluded.sha256",
+        sql::CODE_DIGEST_SET.lite,
         params![component, engine, sha256],
     )?;
     Ok(())
@@ -59,7 +59,7 @@ pub(super) fn code_digest_set(
 
 pub(super) fn trust_insert(conn: &Connection, key: &TrustedKey) -> Result<()> {
     conn.execute(
-        "INSERT INTO trusted_keys (public_key, name, added_at) VALUES (?1, ?2, ?3)",
+        sql::TRUST_INSERT.lite,
         params![key.public_key, key.name, key.added_at],
     )
     .map_err(|e| conflict_on_unique(e, || format!("key {} is already trusted", key.public_key)))?;
@@ -67,9 +67,7 @@ pub(super) fn trust_insert(conn: &Connection, key: &TrustedKey) -> Result<()> {
 }
 
 pub(super) fn trust_list(conn: &Connection) -> Result<Vec<TrustedKey>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, public_key, added_at FROM trusted_keys ORDER BY name, added_at",
-    )?;
+    let mut stmt = conn.prepare_cached(sql::TRUST_LIST.lite)?;
     let rows = stmt.query_map([], |r| {
         Ok(TrustedKey {
             name: r.get(0)?,
@@ -81,32 +79,24 @@ pub(super) fn trust_list(conn: &Connection) -> Result<Vec<TrustedKey>> {
 }
 
 pub(super) fn trust_remove(conn: &Connection, name: &str) -> Result<u64> {
-    let n = conn.execute("DELETE FROM trusted_keys WHERE name = ?1", params![name])?;
+    let n = conn.execute(sql::TRUST_REMOVE.lite, params![name])?;
     Ok(n as u64)
 }
 
 pub(super) fn signature_set(conn: &Connection, id: &str, version: &str, sig: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO package_signatures (id, version, signature) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id, version) DO UPDATE SET signature = excluded.signature",
-        params![id, version, sig],
-    )?;
+    conn.execute(sql::PACKAGE_SIGNATURE_SET.lite, params![id, version, sig])?;
     Ok(())
 }
 
 pub(super) fn signature_get(conn: &Connection, id: &str, version: &str) -> Result<Option<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT signature FROM package_signatures WHERE id = ?1 AND version = ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(sql::PACKAGE_SIGNATURE_GET.lite)?;
     Ok(stmt
         .query_row(params![id, version], |r| r.get(0))
         .optional()?)
 }
 
 pub(super) fn package_versions(conn: &Connection, id: &str) -> Result<Vec<PackageRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, version, manifest, digest, installed_at FROM packages WHERE id = ?1",
-    )?;
+    let mut stmt = conn.prepare_cached(sql::PACKAGE_VERSIONS.lite)?;
     let rows = stmt.query_map(params![id], |r| {
         Ok(PackageRecord {
             id: r.get(0)?,
@@ -121,27 +111,20 @@ pub(super) fn package_versions(conn: &Connection, id: &str) -> Result<Vec<Packag
 }
 
 pub(super) fn package_set_current(conn: &Connection, id: &str, version: &str) -> Result<bool> {
-    let n = conn.execute(
-        "UPDATE plugins SET current_version = ?2
-         WHERE id = ?1 AND EXISTS (SELECT 1 FROM packages WHERE id = ?1 AND version = ?2)",
-        params![id, version],
-    )?;
+    let n = conn.execute(sql::PACKAGE_SET_CURRENT.lite, params![id, version])?;
     Ok(n == 1)
 }
 
 pub(super) fn package_delete_version(conn: &Connection, id: &str, version: &str) -> Result<()> {
+    conn.execute(sql::PACKAGE_DELETE_VERSION.lite, params![id, version])?;
     conn.execute(
-        "DELETE FROM packages WHERE id = ?1 AND version = ?2",
-        params![id, version],
-    )?;
-    conn.execute(
-        "DELETE FROM package_signatures WHERE id = ?1 AND version = ?2",
+        sql::PACKAGE_SIGNATURE_DELETE_VERSION.lite,
         params![id, version],
     )?;
     Ok(())
 }
 
 pub(super) fn package_forget_signatures(conn: &Connection, id: &str) -> Result<()> {
-    conn.execute("DELETE FROM package_signatures WHERE id = ?1", params![id])?;
+    conn.execute(sql::PACKAGE_REMOVE_SIGNATURES.lite, params![id])?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! SQLite side of outbound webhooks (rows in `webhooks.rs`), in each tenant's file.
 
+use super::sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
@@ -131,9 +132,7 @@ pub(super) fn endpoint_get(
 /// Replace an endpoint's secrets (a rotation); whether it exists.
 pub(super) fn endpoint_set_secret(conn: &Connection, ep: &WebhookEndpoint) -> Result<bool> {
     let n = conn.execute(
-        "UPDATE webhook_endpoints SET secret_sealed = ?3, secret_generation = ?4,
-                previous_secret_sealed = ?5, previous_secret_until_ms = ?6
-          WHERE tenant = ?1 AND id = ?2",
+        sql::WEBHOOK_ENDPOINT_SET_SECRET.lite,
         params![
             ep.tenant,
             ep.id,
@@ -153,14 +152,9 @@ pub(super) fn endpoint_delete(
     id: &str,
     now_ms: i64,
 ) -> Result<bool> {
-    let n = conn.execute(
-        "DELETE FROM webhook_endpoints WHERE tenant = ?1 AND id = ?2",
-        params![tenant, id],
-    )?;
+    let n = conn.execute(sql::WEBHOOK_ENDPOINT_DELETE.lite, params![tenant, id])?;
     conn.execute(
-        "UPDATE webhook_deliveries SET state = 'dead', last_error = 'the endpoint was removed',
-                lease_until_ms = NULL, lease_owner = NULL, done_ms = ?3
-          WHERE tenant = ?1 AND endpoint_id = ?2 AND state = 'pending'",
+        sql::WEBHOOK_ENDPOINT_DELIVERIES_DEAD.lite,
         params![tenant, id, now_ms],
     )?;
     Ok(n > 0)
@@ -205,18 +199,11 @@ pub(super) fn claim(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(due.len());
     for mut d in due {
-        conn.prepare_cached(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, lease_until_ms = ?2,
-                    lease_owner = ?3 WHERE id = ?1",
-        )?
-        .execute(params![d.id, lease_until_ms, owner])?;
+        conn.prepare_cached(sql::WEBHOOK_DELIVERY_LEASE.lite)?
+            .execute(params![d.id, lease_until_ms, owner])?;
         d.attempts += 1;
         let Some(ep) = endpoint_get(conn, &d.tenant, &d.endpoint_id)? else {
-            conn.execute(
-                "UPDATE webhook_deliveries SET state = 'dead', last_error = 'the endpoint was removed',
-                        lease_until_ms = NULL, lease_owner = NULL WHERE id = ?1",
-                params![d.id],
-            )?;
+            conn.execute(sql::WEBHOOK_DELIVERY_ORPHANED.lite, params![d.id])?;
             continue;
         };
         let event = conn
@@ -249,13 +236,7 @@ pub(super) fn finish(
         Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
     };
     let n = conn
-        .prepare_cached(
-            "UPDATE webhook_deliveries SET state = ?3,
-                    next_attempt_ms = coalesce(?4, next_attempt_ms), done_ms = ?5,
-                    last_status = coalesce(?6, last_status), last_error = ?7,
-                    lease_until_ms = NULL, lease_owner = NULL
-              WHERE id = ?1 AND lease_owner = ?2",
-        )?
+        .prepare_cached(sql::WEBHOOK_DELIVERY_FINISH.lite)?
         .execute(params![
             id,
             owner,
@@ -303,7 +284,7 @@ pub(super) fn replay(conn: &Connection, tenant: &str, id: i64, now_ms: i64) -> R
         return Ok(true);
     }
     let exists = conn
-        .prepare_cached("SELECT 1 FROM webhook_deliveries WHERE tenant = ?1 AND id = ?2")?
+        .prepare_cached(sql::WEBHOOK_DELIVERY_EXISTS.lite)?
         .exists(params![tenant, id])?;
     if exists {
         Err(StoreError::Conflict(format!(

@@ -1,6 +1,7 @@
 //! SQLite side of durable work: jobs, job runs and event deliveries. Called from the
 //! [`Transaction`](super::Transaction) impl in `sqlite.rs`.
 
+use super::sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
@@ -152,34 +153,22 @@ pub(super) fn job_insert_once(
 }
 
 pub(super) fn job_pause(conn: &Connection, tenant: &str, plugin: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE jobs SET state = 'paused' WHERE tenant = ?1 AND plugin = ?2 AND state = 'scheduled'",
-        params![tenant, plugin],
-    )?;
+    conn.execute(sql::JOB_PAUSE.lite, params![tenant, plugin])?;
     Ok(())
 }
 
 pub(super) fn job_resume_once(conn: &Connection, tenant: &str, plugin: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE jobs SET state = 'scheduled'
-         WHERE tenant = ?1 AND plugin = ?2 AND state = 'paused' AND cron IS NULL",
-        params![tenant, plugin],
-    )?;
+    conn.execute(sql::JOB_RESUME_ONCE.lite, params![tenant, plugin])?;
     Ok(())
 }
 
 pub(super) fn job_delete_plugin(conn: &Connection, plugin: &str) -> Result<()> {
-    conn.execute("DELETE FROM jobs WHERE plugin = ?1", params![plugin])?;
+    conn.execute(sql::JOB_DELETE_PLUGIN.lite, params![plugin])?;
     Ok(())
 }
 
 pub(super) fn job_cancel(conn: &Connection, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
-    let n = conn.execute(
-        "UPDATE jobs SET state = 'cancelled'
-         WHERE id = ?1 AND tenant = ?2 AND plugin = ?3 AND cron IS NULL
-           AND state IN ('scheduled', 'paused') AND lease_owner IS NULL",
-        params![id, tenant, plugin],
-    )?;
+    let n = conn.execute(sql::JOB_CANCEL.lite, params![id, tenant, plugin])?;
     Ok(n > 0)
 }
 
@@ -201,16 +190,13 @@ pub(super) fn job_claim(
         .collect::<rusqlite::Result<_>>()?;
     let mut claimed = Vec::with_capacity(due.len());
     for mut job in due {
-        conn.prepare_cached(
-            "UPDATE jobs SET lease_until_ms = ?2, lease_owner = ?3, attempts = attempts + 1
-             WHERE id = ?1",
-        )?
-        .execute(params![job.id, lease_until_ms, owner])?;
-        conn.prepare_cached(
-            "UPDATE job_runs SET outcome = 'abandoned', error = 'the worker running it stopped'
-             WHERE job_id = ?1 AND outcome = 'running'",
-        )?
-        .execute(params![job.id])?;
+        conn.prepare_cached(sql::JOB_LEASE.lite)?.execute(params![
+            job.id,
+            lease_until_ms,
+            owner
+        ])?;
+        conn.prepare_cached(sql::JOB_RUNS_ABANDON.lite)?
+            .execute(params![job.id])?;
         job.attempts += 1;
         job.lease_until_ms = Some(lease_until_ms);
         job.lease_owner = Some(owner.to_string());
@@ -244,11 +230,12 @@ pub(super) fn job_finish(
         Finish::Retry { error, .. } | Finish::Dead { error } => ("error", Some(error.as_str())),
         Finish::Skipped { reason } => ("skipped", Some(reason.as_str())),
     };
-    conn.prepare_cached(
-        "UPDATE job_runs SET outcome = ?2, error = ?3, duration_ms = ?4
-         WHERE id = ?1 AND outcome = 'running'",
-    )?
-    .execute(params![run_id, outcome, error, duration_ms])?;
+    conn.prepare_cached(sql::JOB_FINISH.lite)?.execute(params![
+        run_id,
+        outcome,
+        error,
+        duration_ms
+    ])?;
     const RELEASE: &str = "lease_until_ms = NULL, lease_owner = NULL";
     const MINE: &str = "WHERE id = ?1 AND lease_owner = ?2";
     let n = match finish {
@@ -314,12 +301,7 @@ pub(super) fn job_runs(conn: &Connection, job_id: Option<i64>, limit: u32) -> Re
 }
 
 pub(super) fn job_retry(conn: &Connection, id: i64, now_ms: i64) -> Result<bool> {
-    let n = conn.execute(
-        "UPDATE jobs SET state = 'scheduled', attempts = 0, next_run_ms = ?2,
-            lease_until_ms = NULL, lease_owner = NULL
-         WHERE id = ?1 AND state = 'failed'",
-        params![id, now_ms],
-    )?;
+    let n = conn.execute(sql::JOB_RETRY.lite, params![id, now_ms])?;
     Ok(n > 0)
 }
 
@@ -341,13 +323,10 @@ pub(super) fn event_fan_out(
     now_ms: i64,
 ) -> Result<()> {
     for s in subscribers {
-        conn.prepare_cached(
-            "INSERT INTO deliveries (event_id, tenant, topic, subscriber, state, next_attempt_ms)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![event.id, event.tenant, event.topic, s, now_ms])?;
+        conn.prepare_cached(sql::DELIVERY_INSERT.lite)?
+            .execute(params![event.id, event.tenant, event.topic, s, now_ms])?;
     }
-    conn.prepare_cached("UPDATE events SET fanned_out = 1 WHERE id = ?1")?
+    conn.prepare_cached(sql::EVENT_MARK_FANNED.lite)?
         .execute(params![event.id])?;
     Ok(())
 }
@@ -390,11 +369,8 @@ pub(super) fn delivery_claim(
     let due = heads;
     let mut claimed = Vec::with_capacity(due.len());
     for mut d in due {
-        conn.prepare_cached(
-            "UPDATE deliveries SET lease_until_ms = ?2, lease_owner = ?3, attempts = attempts + 1
-             WHERE id = ?1",
-        )?
-        .execute(params![d.id, lease_until_ms, owner])?;
+        conn.prepare_cached(sql::DELIVERY_LEASE.lite)?
+            .execute(params![d.id, lease_until_ms, owner])?;
         d.attempts += 1;
         let event = conn
             .prepare_cached(&format!(
@@ -468,13 +444,7 @@ pub(super) fn delivery_finish(
         Finish::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
     };
     let n = conn
-        .prepare_cached(
-            "UPDATE deliveries SET state = ?3, next_attempt_ms = coalesce(?4, next_attempt_ms),
-                last_error = coalesce(?5, last_error),
-                done_ms = CASE WHEN ?3 = 'done' THEN ?6 ELSE done_ms END,
-                lease_until_ms = NULL, lease_owner = NULL
-             WHERE id = ?1 AND lease_owner = ?2",
-        )?
+        .prepare_cached(sql::DELIVERY_FINISH.lite)?
         .execute(params![id, owner, state, next, error, now_ms])?;
     Ok(n > 0)
 }
@@ -488,11 +458,6 @@ pub(super) fn delivery_list(conn: &Connection, event_id: i64) -> Result<Vec<Deli
 }
 
 pub(super) fn delivery_retry(conn: &Connection, id: i64, now_ms: i64) -> Result<bool> {
-    let n = conn.execute(
-        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?2,
-            lease_until_ms = NULL, lease_owner = NULL
-         WHERE id = ?1 AND state = 'dead'",
-        params![id, now_ms],
-    )?;
+    let n = conn.execute(sql::DELIVERY_RETRY.lite, params![id, now_ms])?;
     Ok(n > 0)
 }

@@ -1,0 +1,267 @@
+//! SQL text both backends run, written once (issue 15, item 5).
+//!
+//! Each statement is written with PostgreSQL's `$N` parameters; [`Sql::lite`] is the
+//! same text with SQLite's `?N`, made at compile time. What differs between the
+//! backends (claims with `SKIP LOCKED`, locks, sequences, type casts, schema) stays in
+//! each backend's own files.
+
+/// One statement in each backend's parameter syntax.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Sql {
+    /// With `$N` parameters (PostgreSQL).
+    pub(super) pg: &'static str,
+    /// With `?N` parameters (SQLite).
+    pub(super) lite: &'static str,
+}
+
+/// `q` with every `$` turned into `?`: `$3` becomes `?3`.
+const fn to_lite<const N: usize>(q: &str) -> [u8; N] {
+    let bytes = q.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if bytes[i] == b'$' { b'?' } else { bytes[i] };
+        i += 1;
+    }
+    out
+}
+
+macro_rules! sql {
+    ($($(#[$doc:meta])* $name:ident = $q:literal;)*) => {$(
+        $(#[$doc])*
+        pub(super) const $name: Sql = Sql {
+            pg: $q,
+            lite: match std::str::from_utf8(&to_lite::<{ $q.len() }>($q)) {
+                Ok(text) => text,
+                Err(_) => panic!("SQL text is ASCII"),
+            },
+        };
+    )*};
+}
+
+sql! {
+    /// Used by `audit_anchor`.
+    AUDIT_ANCHOR = "SELECT tenant, seq, hash, keyed_from, mac FROM audit_anchors WHERE tenant = $1";
+    /// Used by `audit_chains`.
+    AUDIT_CHAINS = "SELECT DISTINCT tenant FROM audit ORDER BY 1";
+    /// Used by `audit_head`.
+    AUDIT_HEAD = "SELECT seq, hash FROM audit WHERE tenant = $1 ORDER BY seq DESC LIMIT 1";
+    /// Used by `code_digest_get`.
+    CODE_DIGEST_GET = "SELECT sha256 FROM code_digests WHERE component = $1 AND engine = $2";
+    /// Used by `code_digest_set`.
+    CODE_DIGEST_SET = "INSERT INTO code_digests (component, engine, sha256) VALUES ($1, $2, $3)
+        ON CONFLICT (component, engine) DO UPDATE SET sha256 = excluded.sha256";
+    /// Used by `delivery_finish`.
+    DELIVERY_FINISH = "UPDATE deliveries SET state = $3, next_attempt_ms = coalesce($4, next_attempt_ms),
+        last_error = coalesce($5, last_error),
+        done_ms = CASE WHEN $3 = 'done' THEN $6 ELSE done_ms END,
+        lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND lease_owner = $2";
+    /// Used by `event_fan_out`.
+    DELIVERY_INSERT = "INSERT INTO deliveries (event_id, tenant, topic, subscriber, state, next_attempt_ms)
+        VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT DO NOTHING";
+    /// Used by `delivery_claim`.
+    DELIVERY_LEASE = "UPDATE deliveries SET lease_until_ms = $2, lease_owner = $3,
+        attempts = attempts + 1 WHERE id = $1";
+    /// Used by `delivery_retry`.
+    DELIVERY_RETRY = "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = $2,
+        lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND state = 'dead'";
+    /// Used by `enablement_put`.
+    ENABLEMENT_PUT = "INSERT INTO enablements (tenant, plugin, enabled, data_version, changed_at)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (tenant, plugin) DO UPDATE SET enabled = excluded.enabled,
+        data_version = excluded.data_version, changed_at = excluded.changed_at";
+    /// Used by `event_append`.
+    EVENT_APPEND = "SELECT coalesce(max(seq), 0) + 1 FROM events WHERE tenant = $1";
+    /// Used by `event_fan_out`.
+    EVENT_MARK_FANNED = "UPDATE events SET fanned_out = 1 WHERE id = $1";
+    /// Used by `grants_get`.
+    GRANTS_GET = "SELECT capability FROM grants WHERE plugin = $1 ORDER BY 1";
+    /// Used by `grants_set`.
+    GRANTS_SET = "INSERT INTO grants (plugin, capability) VALUES ($1, $2)";
+    /// Used by `identity_changed`.
+    IDENTITY_CHANGED = "UPDATE identity_stamp SET n = n + 1 WHERE id = 1";
+    /// Used by `identity_stamp`.
+    IDENTITY_STAMP = "SELECT n FROM identity_stamp WHERE id = 1";
+    /// Used by `job_cancel`.
+    JOB_CANCEL = "UPDATE jobs SET state = 'cancelled'
+        WHERE id = $1 AND tenant = $2 AND plugin = $3 AND cron IS NULL
+        AND state IN ('scheduled', 'paused') AND lease_owner IS NULL";
+    /// Used by `job_delete_plugin`.
+    JOB_DELETE_PLUGIN = "DELETE FROM jobs WHERE plugin = $1";
+    /// Used by `job_finish`.
+    JOB_FINISH = "UPDATE job_runs SET outcome = $2, error = $3, duration_ms = $4
+        WHERE id = $1 AND outcome = 'running'";
+    /// Used by `job_claim`.
+    JOB_LEASE = "UPDATE jobs SET lease_until_ms = $2, lease_owner = $3, attempts = attempts + 1
+        WHERE id = $1";
+    /// Used by `job_pause`.
+    JOB_PAUSE = "UPDATE jobs SET state = 'paused' WHERE tenant = $1 AND plugin = $2 AND state = 'scheduled'";
+    /// Used by `job_resume_once`.
+    JOB_RESUME_ONCE = "UPDATE jobs SET state = 'scheduled'
+        WHERE tenant = $1 AND plugin = $2 AND state = 'paused' AND cron IS NULL";
+    /// Used by `job_retry`.
+    JOB_RETRY = "UPDATE jobs SET state = 'scheduled', attempts = 0, next_run_ms = $2,
+        lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND state = 'failed'";
+    /// Used by `job_claim`.
+    JOB_RUNS_ABANDON = "UPDATE job_runs SET outcome = 'abandoned', error = 'the worker running it stopped'
+        WHERE job_id = $1 AND outcome = 'running'";
+    /// Used by `kv_count_plugin`.
+    KV_COUNT_PLUGIN = "SELECT count(*) FROM kv WHERE plugin = $1";
+    /// Used by `kv_delete`.
+    KV_DELETE = "DELETE FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3";
+    /// Used by `kv_get`.
+    KV_GET = "SELECT value FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3";
+    /// Used by `kv_purge_plugin`.
+    KV_PURGE_PLUGIN = "DELETE FROM kv WHERE plugin = $1";
+    /// Used by `kv_put`.
+    KV_PUT = "INSERT INTO kv (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value";
+    /// Used by `kv_usage`.
+    KV_USAGE = "SELECT keys, bytes FROM kv_usage WHERE tenant = $1 AND plugin = $2";
+    /// Used by `login_throttle_clear`.
+    LOGIN_THROTTLE_CLEAR_BEFORE = "DELETE FROM login_throttle WHERE last_failure_ms <= $1";
+    /// Used by `login_throttle_clear`.
+    LOGIN_THROTTLE_CLEAR_KEY = "DELETE FROM login_throttle WHERE key = $1";
+    /// Used by `login_throttle_get`.
+    LOGIN_THROTTLE_GET = "SELECT failures, last_failure_ms, next_allowed_ms FROM login_throttle WHERE key = $1";
+    /// Used by `login_throttle_put`.
+    LOGIN_THROTTLE_PUT = "INSERT INTO login_throttle (key, failures, last_failure_ms, next_allowed_ms)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+        last_failure_ms = excluded.last_failure_ms, next_allowed_ms = excluded.next_allowed_ms";
+    /// Used by `package_component`.
+    PACKAGE_COMPONENT = "SELECT component FROM packages WHERE id = $1 AND version = $2";
+    /// Used by `package_current`.
+    PACKAGE_CURRENT = "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
+        FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+        WHERE c.id = $1";
+    /// Used by `package_delete_version`.
+    PACKAGE_DELETE_VERSION = "DELETE FROM packages WHERE id = $1 AND version = $2";
+    /// Used by `package_head`.
+    PACKAGE_HEAD = "SELECT p.id, p.version, '', p.digest, p.installed_at
+        FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+        WHERE c.id = $1";
+    /// Used by `package_insert`.
+    PACKAGE_INSERT = "INSERT INTO packages (id, version, manifest, digest, component, installed_at)
+        VALUES ($1, $2, $3, $4, $5, $6)";
+    /// Used by `package_list`.
+    PACKAGE_LIST = "SELECT p.id, p.version, p.manifest, p.digest, p.installed_at
+        FROM plugins c JOIN packages p ON p.id = c.id AND p.version = c.current_version
+        ORDER BY p.id";
+    /// Used by `package_manifest`.
+    PACKAGE_MANIFEST = "SELECT manifest FROM packages WHERE id = $1 AND version = $2";
+    /// Used by `package_remove`.
+    PACKAGE_REMOVE_ENABLEMENTS = "DELETE FROM enablements WHERE plugin = $1";
+    /// Used by `package_remove`.
+    PACKAGE_REMOVE_GRANTS = "DELETE FROM grants WHERE plugin = $1";
+    /// Used by `package_remove`.
+    PACKAGE_REMOVE_PLUGIN = "DELETE FROM plugins WHERE id = $1";
+    /// Used by `package_remove`.
+    PACKAGE_REMOVE_SIGNATURES = "DELETE FROM package_signatures WHERE id = $1";
+    /// Used by `package_remove`.
+    PACKAGE_REMOVE_VERSIONS = "DELETE FROM packages WHERE id = $1";
+    /// Used by `package_set_current`.
+    PACKAGE_SET_CURRENT = "UPDATE plugins SET current_version = $2
+        WHERE id = $1 AND EXISTS (SELECT 1 FROM packages WHERE id = $1 AND version = $2)";
+    /// Used by `package_delete_version`.
+    PACKAGE_SIGNATURE_DELETE_VERSION = "DELETE FROM package_signatures WHERE id = $1 AND version = $2";
+    /// Used by `package_signature_get`.
+    PACKAGE_SIGNATURE_GET = "SELECT signature FROM package_signatures WHERE id = $1 AND version = $2";
+    /// Used by `package_signature_set`.
+    PACKAGE_SIGNATURE_SET = "INSERT INTO package_signatures (id, version, signature) VALUES ($1, $2, $3)
+        ON CONFLICT (id, version) DO UPDATE SET signature = excluded.signature";
+    /// Used by `package_versions`.
+    PACKAGE_VERSIONS = "SELECT id, version, manifest, digest, installed_at FROM packages WHERE id = $1";
+    /// Used by `ping`.
+    PING = "SELECT count(*) FROM plugins";
+    /// Used by `package_insert`.
+    PLUGIN_SET_CURRENT_INSERT = "INSERT INTO plugins (id, current_version) VALUES ($1, $2)
+        ON CONFLICT (id) DO UPDATE SET current_version = excluded.current_version";
+    /// Used by `quota_day_get`.
+    QUOTA_DAY_GET = "SELECT events, runs FROM quota_day WHERE tenant = $1 AND plugin = $2 AND day = $3";
+    /// Used by `role_get`.
+    ROLE_GET = "SELECT description FROM roles WHERE tenant = $1 AND name = $2";
+    /// Used by `role_insert`.
+    ROLE_INSERT = "INSERT INTO roles (tenant, name, description) VALUES ($1, $2, $3)";
+    /// Used by `role_list`.
+    ROLE_LIST = "SELECT name, description FROM roles WHERE tenant = $1 ORDER BY name";
+    /// Used by `role_permissions`.
+    ROLE_PERMISSIONS = "SELECT permission FROM role_permissions WHERE tenant = $1 AND role = $2 ORDER BY 1";
+    /// Used by `role_revoke`.
+    ROLE_REVOKE = "DELETE FROM role_permissions WHERE tenant = $1 AND role = $2 AND permission = $3";
+    /// Used by `kv_purge_plugin`.
+    SETTINGS_PURGE_PLUGIN = "DELETE FROM plugin_settings WHERE plugin = $1";
+    /// Used by `setting_delete`.
+    SETTING_DELETE = "DELETE FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3";
+    /// Used by `setting_get`.
+    SETTING_GET = "SELECT value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3";
+    /// Used by `setting_list`.
+    SETTING_LIST = "SELECT key, value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 ORDER BY key";
+    /// Used by `setting_put`.
+    SETTING_PUT = "INSERT INTO plugin_settings (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value";
+    /// Used by `tenant_get`.
+    TENANT_GET = "SELECT id, name, time_zone, created_at FROM tenants WHERE id = $1";
+    /// Used by `tenant_insert`.
+    TENANT_INSERT = "INSERT INTO tenants (id, name, time_zone, created_at) VALUES ($1, $2, $3, $4)";
+    /// Used by `tenant_list`.
+    TENANT_LIST = "SELECT id, name, time_zone, created_at FROM tenants ORDER BY id";
+    /// Used by `token_revoke`.
+    TOKEN_REVOKE = "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+    /// Used by `token_touch`.
+    TOKEN_TOUCH = "UPDATE tokens SET last_used_at = $2 WHERE id = $1";
+    /// Used by `trust_insert`.
+    TRUST_INSERT = "INSERT INTO trusted_keys (public_key, name, added_at) VALUES ($1, $2, $3)";
+    /// Used by `trust_list`.
+    TRUST_LIST = "SELECT name, public_key, added_at FROM trusted_keys ORDER BY name, added_at";
+    /// Used by `trust_remove`.
+    TRUST_REMOVE = "DELETE FROM trusted_keys WHERE name = $1";
+    /// Used by `user_access`.
+    USER_PERMISSIONS = "SELECT DISTINCT p.permission FROM user_roles u
+        JOIN role_permissions p ON p.tenant = u.tenant AND p.role = u.role
+        WHERE u.tenant = $1 AND u.username = $2 ORDER BY 1";
+    /// Used by `user_access`.
+    USER_ROLES = "SELECT role FROM user_roles WHERE tenant = $1 AND username = $2 ORDER BY 1";
+    /// Used by `user_role_remove`.
+    USER_ROLE_REMOVE = "DELETE FROM user_roles WHERE tenant = $1 AND username = $2 AND role = $3";
+    /// Used by `user_update`.
+    USER_UPDATE = "UPDATE users SET display_name = $3, password_hash = $4, disabled_at = $5
+        WHERE tenant = $1 AND username = $2";
+    /// Used by `replay`.
+    WEBHOOK_DELIVERY_EXISTS = "SELECT 1 FROM webhook_deliveries WHERE tenant = $1 AND id = $2";
+    /// Used by `finish`.
+    WEBHOOK_DELIVERY_FINISH = "UPDATE webhook_deliveries SET state = $3,
+        next_attempt_ms = coalesce($4, next_attempt_ms), done_ms = $5,
+        last_status = coalesce($6, last_status), last_error = $7,
+        lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND lease_owner = $2";
+    /// Used by `claim`.
+    WEBHOOK_DELIVERY_LEASE = "UPDATE webhook_deliveries SET attempts = attempts + 1, lease_until_ms = $2,
+        lease_owner = $3 WHERE id = $1";
+    /// Used by `claim`.
+    WEBHOOK_DELIVERY_ORPHANED = "UPDATE webhook_deliveries SET state = 'dead', last_error = 'the endpoint was removed',
+        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1";
+    /// Used by `endpoint_delete`.
+    WEBHOOK_ENDPOINT_DELETE = "DELETE FROM webhook_endpoints WHERE tenant = $1 AND id = $2";
+    /// Used by `endpoint_delete`.
+    WEBHOOK_ENDPOINT_DELIVERIES_DEAD = "UPDATE webhook_deliveries SET state = 'dead', last_error = 'the endpoint was removed',
+        lease_until_ms = NULL, lease_owner = NULL, done_ms = $3
+        WHERE tenant = $1 AND endpoint_id = $2 AND state = 'pending'";
+    /// Used by `endpoint_set_secret`.
+    WEBHOOK_ENDPOINT_SET_SECRET = "UPDATE webhook_endpoints SET secret_sealed = $3, secret_generation = $4,
+        previous_secret_sealed = $5, previous_secret_until_ms = $6
+        WHERE tenant = $1 AND id = $2";
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_text_numbers_parameters_as_postgres_does() {
+        let q = super::USER_UPDATE;
+        assert!(q.pg.contains("$3") && !q.pg.contains('?'));
+        assert_eq!(q.lite, q.pg.replace('$', "?"));
+    }
+}
