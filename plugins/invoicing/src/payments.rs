@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::calc::format_minor;
 use crate::documents::contact;
 use crate::model::{self, Allocation, Kind, Payment, Settlement, Side, Status};
-use crate::{Number, ledger_error, parse_amount, store};
+use crate::{Number, fx, ledger_error, parse_amount, rate_for, store};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -27,6 +27,8 @@ pub struct RecordIn {
     bank_account: Option<String>,
     reference: Option<String>,
     allocations: Option<Vec<AllocationIn>>,
+    /// For a payment in another currency than the base currency: its exchange rate.
+    rate: Option<String>,
 }
 
 /// Record a payment: refused, with nothing changed, when it is larger than what is
@@ -157,6 +159,8 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         }
     }
 
+    let booked = book(&input, &settings, side, &currency_code, amount, date, &plan)?;
+
     let seq = store::next_seq("pay")?;
     let mut payment = Payment {
         id: store::payment_id(seq),
@@ -174,21 +178,30 @@ pub fn record(input: RecordIn) -> Result<Payment> {
             .reference
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty()),
+        rate: booked.as_ref().map(|b| b.rate.to_string()),
+        base_currency: booked.as_ref().map(|b| b.base.clone()),
+        base_amount: booked.as_ref().map(|b| b.base_amount),
+        exchange_difference: booked.as_ref().map(|b| b.difference),
         allocations: plan
             .iter()
-            .map(|(id, number, n)| Allocation {
+            .enumerate()
+            .map(|(i, (id, number, n))| Allocation {
                 document: id.clone(),
                 number: number.clone(),
                 amount: *n,
+                base_released: booked.as_ref().and_then(|b| b.released.get(i).copied()),
             })
             .collect(),
         ledger_entry: None,
         recorded_at: context::now().to_rfc3339(),
     };
-    let postings: Vec<Value> = model::payment_postings(&payment, &settings)
-        .into_iter()
-        .map(|(account, amount)| json!({"account": account, "amount": amount, "currency": currency_code}))
-        .collect();
+    let postings: Vec<Value> = match &booked {
+        Some(b) => b.postings(&payment, &settings),
+        None => model::payment_postings(&payment, &settings)
+            .into_iter()
+            .map(|(account, amount)| json!({"account": account, "amount": amount, "currency": currency_code}))
+            .collect(),
+    };
     let numbers: Vec<String> = payment
         .allocations
         .iter()
@@ -213,17 +226,22 @@ pub fn record(input: RecordIn) -> Result<Payment> {
     )
     .map_err(|e| ledger_error(e, &format!("payment {}", payment.id)))?;
     payment.ledger_entry = entry["id"].as_str().map(str::to_owned);
-    for (id, _, part) in plan {
+    for (i, (id, _, part)) in plan.into_iter().enumerate() {
         // Read each time: the plan may name one document twice.
         let mut d = store::document(&id)?;
+        let released = booked.as_ref().and_then(|b| b.released.get(i).copied());
         d.settlements.push(Settlement {
             kind: "payment".into(),
             id: payment.id.clone(),
             number: None,
             date,
             amount: part,
+            base_amount: released,
         });
         d.open -= part;
+        if let (Some(open), Some(r)) = (d.base_open, released) {
+            d.base_open = Some(open - r);
+        }
         d.revision += 1;
         store::put_document(&d)?;
     }
@@ -232,6 +250,128 @@ pub fn record(input: RecordIn) -> Result<Payment> {
     events::emit("invoicing.payment-recorded", &payment)?;
     log::info(format!("recorded payment {}", payment.id));
     Ok(payment)
+}
+
+/// How a payment in a foreign currency is booked.
+struct Booked {
+    rate: fx::Rate,
+    base: String,
+    /// The payment at its own rate: what the bank holds in the base currency.
+    base_amount: i64,
+    /// Per allocation, in the plan's order: the base value released at the
+    /// document's booked rate.
+    released: Vec<i64>,
+    /// Positive a gain, negative a loss.
+    difference: i64,
+}
+
+impl Booked {
+    /// The bank at the payment's rate, the receivable or payable at the documents'
+    /// booked rates (both as `@@` costs), the difference to the gain or loss account.
+    fn postings(&self, p: &Payment, settings: &model::Settings) -> Vec<Value> {
+        let sign = match p.side {
+            Side::Sales => 1,
+            Side::Purchase => -1,
+        };
+        let released: i64 = self.released.iter().sum();
+        let mut out = vec![
+            json!({"account": p.bank_account, "amount": sign * p.amount, "currency": p.currency,
+                   "cost": {"amount": self.base_amount, "currency": self.base}}),
+            json!({"account": settings.control_account(p.side), "amount": -sign * p.amount,
+                   "currency": p.currency, "cost": {"amount": released, "currency": self.base}}),
+        ];
+        if self.difference != 0 {
+            let account = if self.difference > 0 {
+                &settings.fx_gain_account
+            } else {
+                &settings.fx_loss_account
+            };
+            out.push(json!({"account": account, "amount": -self.difference, "currency": self.base}));
+        }
+        out
+    }
+}
+
+/// The booking of a payment in `currency` when that is not the base currency: its
+/// rate (given, else the ledger's price on `date`), its base value, what each planned
+/// allocation releases and the realised difference. `None` for a payment in the base
+/// currency, or without a base currency.
+fn book(
+    input: &RecordIn,
+    settings: &model::Settings,
+    side: Side,
+    currency: &str,
+    amount: i64,
+    date: Date,
+    plan: &[(String, Option<String>, i64)],
+) -> Result<Option<Booked>> {
+    let Some(base) = settings.base_currency.clone().filter(|b| b != currency) else {
+        if let Some(r) = &input.rate {
+            return Err(Error::invalid(format!(
+                "the payment is in {currency}, {}; a rate ({r}) is only for payments in another currency than the base currency",
+                match &settings.base_currency {
+                    Some(b) => format!("the base currency {b}"),
+                    None => "and no base-currency is set (set-settings)".to_owned(),
+                }
+            )));
+        }
+        return Ok(None);
+    };
+    let rate = rate_for(input.rate.as_deref(), currency, &base, date, "the payment")?;
+    let from_exp = Currency::new(currency)?.exponent();
+    let to_exp = Currency::new(&base)?.exponent();
+    let out_of_range = || Error::invalid("the payment's base value is out of range");
+    let base_amount = rate
+        .convert(amount, from_exp, to_exp)
+        .ok_or_else(out_of_range)?;
+    // Per document: its id, total, base total, and open and base open as the plan
+    // consumes them.
+    let mut state: Vec<(String, i64, i64, i64, i64)> = Vec::new();
+    let mut released = Vec::new();
+    for (id, number, part) in plan {
+        let slot = match state.iter().position(|s| s.0 == *id) {
+            Some(i) => i,
+            None => {
+                let d = store::document(id)?;
+                let (Some(base_open), Some(base_total), Some(doc_base)) =
+                    (d.base_open, d.base_total, &d.base_currency)
+                else {
+                    return Err(Error::invalid(format!(
+                        "{} is in {currency} but has no booked rate (it was issued before base-currency {base} was set); pay it without a base currency or correct it with a credit note",
+                        number.as_deref().unwrap_or(id)
+                    )));
+                };
+                if *doc_base != base {
+                    return Err(Error::invalid(format!(
+                        "{} was booked in {doc_base}, the base currency is now {base}",
+                        number.as_deref().unwrap_or(id)
+                    )));
+                }
+                state.push((id.clone(), d.total, base_total, d.open, base_open));
+                state.len() - 1
+            }
+        };
+        let Some((_, total, base_total, open, base_open)) = state.get_mut(slot) else {
+            return Err(Error::internal("lost track of a planned document"));
+        };
+        let r = fx::release(*part, *open, *total, *base_open, *base_total)
+            .ok_or_else(out_of_range)?;
+        *open -= part;
+        *base_open -= r;
+        released.push(r);
+    }
+    let total_released: i64 = released.iter().sum();
+    let sign = match side {
+        Side::Sales => 1,
+        Side::Purchase => -1,
+    };
+    Ok(Some(Booked {
+        rate,
+        base,
+        base_amount,
+        released,
+        difference: sign * (base_amount - total_released),
+    }))
 }
 
 #[derive(Debug, Deserialize)]
