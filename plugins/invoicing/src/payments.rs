@@ -53,6 +53,20 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         .or(settings.default_currency.clone())
         .ok_or_else(|| Error::invalid("give the payment's currency"))?;
     let currency = Currency::new(&currency_code)?;
+    if let Some(r) = &input.rate
+        && settings
+            .base_currency
+            .as_deref()
+            .is_none_or(|b| b == currency_code)
+    {
+        return Err(Error::invalid(format!(
+            "the payment is in {currency_code}, {}; a rate ({r}) is only for payments in another currency than the base currency",
+            match &settings.base_currency {
+                Some(b) => format!("the base currency {b}"),
+                None => "and no base-currency is set (set-settings)".to_owned(),
+            }
+        )));
+    }
     let exp = currency.exponent();
     let money = |n: i64| format!("{currency_code} {}", format_minor(n, exp));
     let amount = parse_amount(&input.amount, currency)?;
@@ -306,15 +320,6 @@ fn book(
     plan: &[(String, Option<String>, i64)],
 ) -> Result<Option<Booked>> {
     let Some(base) = settings.base_currency.clone().filter(|b| b != currency) else {
-        if let Some(r) = &input.rate {
-            return Err(Error::invalid(format!(
-                "the payment is in {currency}, {}; a rate ({r}) is only for payments in another currency than the base currency",
-                match &settings.base_currency {
-                    Some(b) => format!("the base currency {b}"),
-                    None => "and no base-currency is set (set-settings)".to_owned(),
-                }
-            )));
-        }
         return Ok(None);
     };
     let rate = rate_for(input.rate.as_deref(), currency, &base, date, "the payment")?;
