@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(jpy.convert(10_000, 0, 2), Some(6_100));
         // EUR into JPY: 1.00 EUR at 163.2 is 163 JPY.
         assert_eq!(Rate::parse("163.2").unwrap().convert(100, 2, 0), Some(163));
-        assert_eq!(Rate::parse("1000000").unwrap().convert(i64::MAX, 2, 2), None);
+        assert_eq!(
+            Rate::parse("1000000").unwrap().convert(i64::MAX, 2, 2),
+            None
+        );
     }
 
     #[test]
@@ -221,6 +224,9 @@ mod tests {
             base_open -= r;
         }
         assert_eq!((open, base_open), (0, 0));
-        assert_eq!(release(50_000, 100_000, 100_000, 92_000, 92_000), Some(46_000));
+        assert_eq!(
+            release(50_000, 100_000, 100_000, 92_000, 92_000),
+            Some(46_000)
+        );
     }
 }

@@ -300,7 +300,9 @@ impl Booked {
             } else {
                 &settings.fx_loss_account
             };
-            out.push(json!({"account": account, "amount": -self.difference, "currency": self.base}));
+            out.push(
+                json!({"account": account, "amount": -self.difference, "currency": self.base}),
+            );
         }
         out
     }
@@ -359,8 +361,8 @@ fn book(
         let Some((_, total, base_total, open, base_open)) = state.get_mut(slot) else {
             return Err(Error::internal("lost track of a planned document"));
         };
-        let r = fx::release(*part, *open, *total, *base_open, *base_total)
-            .ok_or_else(out_of_range)?;
+        let r =
+            fx::release(*part, *open, *total, *base_open, *base_total).ok_or_else(out_of_range)?;
         *open -= part;
         *base_open -= r;
         released.push(r);

@@ -54,7 +54,13 @@ pub(crate) fn inv(t: &TestHost, op: &str, input: Value) -> Value {
 }
 
 /// The call fails with `status` and a message containing every fragment.
-pub(crate) fn fails(t: &TestHost, op: &str, input: Value, status: u16, fragments: &[&str]) -> String {
+pub(crate) fn fails(
+    t: &TestHost,
+    op: &str,
+    input: Value,
+    status: u16,
+    fragments: &[&str],
+) -> String {
     let err = t
         .call("acme", "invoicing", op, input.clone())
         .expect_err(&format!("{op} {input} should fail"));

@@ -265,7 +265,11 @@ fn a_usd_invoice_booked_at_one_rate_and_paid_at_two_others_realises_the_differen
     );
 
     // The statement: USD with the base value of each line and of the closing balance.
-    let st = inv(&t, "statement", json!({"contact": globex, "to": "2026-02-28"}));
+    let st = inv(
+        &t,
+        "statement",
+        json!({"contact": globex, "to": "2026-02-28"}),
+    );
     let usd = &st["currencies"][0];
     assert_eq!(usd["currency"], "USD");
     assert_eq!(usd["base-currency"], "EUR");
@@ -276,7 +280,10 @@ fn a_usd_invoice_booked_at_one_rate_and_paid_at_two_others_realises_the_differen
         .map(|l| l["base-amount"].as_i64().unwrap())
         .collect();
     assert_eq!(base_lines, vec![booked, -released1, -released2]);
-    assert_eq!((&usd["closing"], &usd["base-closing"]), (&json!(0), &json!(0)));
+    assert_eq!(
+        (&usd["closing"], &usd["base-closing"]),
+        (&json!(0), &json!(0))
+    );
 
     // The books at cost: the receivable is back to exactly zero in EUR, the bank holds
     // what the two payments were worth, and everything balances in EUR.
@@ -296,7 +303,12 @@ fn a_usd_invoice_booked_at_one_rate_and_paid_at_two_others_realises_the_differen
             });
     assert_eq!(per_currency, BTreeMap::from([("EUR", 0)]));
     // The ledger's own balance of the receivable in USD is zero too.
-    let rec = call_in(&t, "ledger", "balance", json!({"prefix": "assets:receivable"}));
+    let rec = call_in(
+        &t,
+        "ledger",
+        "balance",
+        json!({"prefix": "assets:receivable"}),
+    );
     assert!(
         rec["totals"]
             .as_array()
@@ -334,7 +346,11 @@ fn a_usd_bill_booked_at_the_ledgers_price_is_paid_the_mirror_way() {
         draft["total"].as_i64().unwrap(),
     );
     assert_eq!(total, 20_000);
-    let bill = inv(&t, "issue", json!({"id": draft["id"], "date": "2026-01-12"}));
+    let bill = inv(
+        &t,
+        "issue",
+        json!({"id": draft["id"], "date": "2026-01-12"}),
+    );
     assert_eq!(bill["rate"], "0.925");
     let booked = at(total, 925, 1000);
     assert_eq!(bill["base-total"], booked);
@@ -374,7 +390,12 @@ fn a_usd_bill_booked_at_the_ledgers_price_is_paid_the_mirror_way() {
     assert_eq!(
         postings(&t, &p1["ledger-entry"]),
         vec![
-            ("assets:bank".into(), -10_000, "USD".into(), cost(bank1, "EUR")),
+            (
+                "assets:bank".into(),
+                -10_000,
+                "USD".into(),
+                cost(bank1, "EUR")
+            ),
             (
                 "liabilities:payable".into(),
                 10_000,
@@ -400,7 +421,12 @@ fn a_usd_bill_booked_at_the_ledgers_price_is_paid_the_mirror_way() {
     assert_eq!(
         postings(&t, &p2["ledger-entry"]),
         vec![
-            ("assets:bank".into(), -10_000, "USD".into(), cost(bank2, "EUR")),
+            (
+                "assets:bank".into(),
+                -10_000,
+                "USD".into(),
+                cost(bank2, "EUR")
+            ),
             (
                 "liabilities:payable".into(),
                 10_000,
@@ -524,8 +550,5 @@ fn bad_foreign_currency_input_is_refused_with_nothing_written() {
         &["cannot change from EUR", "INV-2026-0001"],
     );
     assert_eq!(state(&t), before, "a refused payment writes nothing");
-    assert_eq!(
-        inv(&t, "get-settings", json!({}))["base-currency"],
-        "EUR"
-    );
+    assert_eq!(inv(&t, "get-settings", json!({}))["base-currency"], "EUR");
 }
