@@ -24,6 +24,10 @@ use crate::calc::div_round;
 /// Most decimals a rate may have (ECB reference rates have 4 to 6, some 8).
 pub const MAX_RATE_DECIMALS: usize = 12;
 
+/// Decimals of a rate implied by a payment in the base currency (shown only: the
+/// payment's figures are the amounts themselves).
+pub const IMPLIED_RATE_DECIMALS: u32 = 6;
+
 /// An exchange rate: `units / 10^scale` base units per unit of a foreign currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
@@ -65,6 +69,27 @@ impl Rate {
         }
         let scale = u32::try_from(frac.len()).map_err(|_| bad())?;
         Ok(Rate { units, scale })
+    }
+
+    /// The rate `base` (minor units, `to_exp` decimals) per `amount` (minor units,
+    /// `from_exp` decimals) implies, rounded half away from zero to
+    /// [`IMPLIED_RATE_DECIMALS`] decimals; `None` when `amount` is not above zero.
+    pub fn implied(base: i64, amount: i64, from_exp: u8, to_exp: u8) -> Option<Rate> {
+        if amount <= 0 {
+            return None;
+        }
+        let scale = IMPLIED_RATE_DECIMALS;
+        let mut num = i128::from(base).checked_mul(10i128.checked_pow(scale)?)?;
+        let mut den = i128::from(amount);
+        if to_exp >= from_exp {
+            den = den.checked_mul(10i128.checked_pow(u32::from(to_exp - from_exp))?)?;
+        } else {
+            num = num.checked_mul(10i128.checked_pow(u32::from(from_exp - to_exp))?)?;
+        }
+        Some(Rate {
+            units: div_round(num, den),
+            scale,
+        })
     }
 
     /// `amount` minor units of a currency with `from_exp` decimals, in minor units of
@@ -195,6 +220,24 @@ mod tests {
             Rate::parse("1000000").unwrap().convert(i64::MAX, 2, 2),
             None
         );
+    }
+
+    #[test]
+    fn implied_rates() {
+        assert_eq!(
+            Rate::implied(47_500, 50_000, 2, 2).unwrap().to_string(),
+            "0.95"
+        );
+        assert_eq!(
+            Rate::implied(10_000, 30_000, 2, 2).unwrap().to_string(),
+            "0.333333"
+        );
+        // 61.00 EUR for 10000 JPY.
+        assert_eq!(
+            Rate::implied(6_100, 10_000, 0, 2).unwrap().to_string(),
+            "0.0061"
+        );
+        assert_eq!(Rate::implied(1, 0, 2, 2), None);
     }
 
     #[test]

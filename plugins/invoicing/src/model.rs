@@ -243,6 +243,10 @@ pub struct Payment {
     pub date: Date,
     pub amount: i64,
     pub currency: String,
+    /// Set when the bank received (or paid) the base currency for documents booked
+    /// in `currency`: the rate is then implied by `base-amount` and `amount`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_currency: Option<String>,
     pub bank_account: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,

@@ -77,6 +77,23 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         )));
     }
     let date = input.date.unwrap_or_else(context::today);
+    // Paid in the base currency for documents booked in a foreign one: the bank got
+    // `amount` in the base currency, the allocations are in the documents' currency
+    // and the rate is implied.
+    let in_base_for: Option<String> = match (&settings.base_currency, &input.allocations) {
+        (Some(base), Some(list)) if *base == currency_code => list
+            .first()
+            .and_then(|a| store::document(&a.document).ok())
+            .filter(|d| d.currency != *base && d.base_currency.as_deref() == Some(base))
+            .map(|d| d.currency),
+        _ => None,
+    };
+    let (doc_code, doc_currency) = match &in_base_for {
+        Some(code) => (code.clone(), Currency::new(code)?),
+        None => (currency_code.clone(), currency),
+    };
+    let doc_exp = doc_currency.exponent();
+    let doc_money = |n: i64| format!("{doc_code} {}", format_minor(n, doc_exp));
     // (document id, number, amount), checked.
     let mut plan: Vec<(String, Option<String>, i64)> = Vec::new();
     match &input.allocations {
@@ -103,13 +120,18 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                         c.id
                     )));
                 }
-                if d.currency != currency_code {
+                if d.currency != doc_code {
                     return Err(Error::invalid(format!(
-                        "{name} is in {}, the payment in {currency_code}; payments must be in the document's currency",
-                        d.currency
+                        "{name} is in {}, the payment in {doc_code}; payments must be in the document's currency{}",
+                        d.currency,
+                        if in_base_for.is_some() {
+                            " (or, for documents booked in one foreign currency, in the base currency)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
-                let part = parse_amount(&a.amount, currency)?;
+                let part = parse_amount(&a.amount, doc_currency)?;
                 let already: i64 = plan
                     .iter()
                     .filter(|(id, _, _)| *id == d.id)
@@ -118,8 +140,8 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                 if part <= 0 || part + already > d.open {
                     return Err(Error::invalid(format!(
                         "cannot allocate {} to {name}: {} is open",
-                        money(part + already),
-                        money(d.open)
+                        doc_money(part + already),
+                        doc_money(d.open)
                     )));
                 }
                 if date < d.date.unwrap_or(date) {
@@ -131,7 +153,7 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                 plan.push((d.id, d.number, part));
             }
             let sum: i64 = plan.iter().map(|(_, _, n)| n).sum();
-            if sum != amount {
+            if in_base_for.is_none() && sum != amount {
                 return Err(Error::invalid(format!(
                     "the allocations add up to {}, the payment is {}",
                     money(sum),
@@ -173,7 +195,20 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         }
     }
 
-    let booked = book(&input, &settings, side, &currency_code, amount, date, &plan)?;
+    let doc_amount: i64 = match &in_base_for {
+        Some(_) => plan.iter().map(|(_, _, n)| n).sum(),
+        None => amount,
+    };
+    let paid_in_base = in_base_for.as_ref().map(|_| amount);
+    let booked = book(
+        &input,
+        &settings,
+        side,
+        (&doc_code, doc_amount),
+        paid_in_base,
+        date,
+        &plan,
+    )?;
 
     let seq = store::next_seq("pay")?;
     let mut payment = Payment {
@@ -182,8 +217,9 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         contact: c.id.clone(),
         contact_name: c.name.clone(),
         date,
-        amount,
-        currency: currency_code.clone(),
+        amount: doc_amount,
+        currency: doc_code.clone(),
+        bank_currency: in_base_for.as_ref().map(|_| currency_code.clone()),
         bank_account: input
             .bank_account
             .clone()
@@ -277,6 +313,8 @@ struct Booked {
     released: Vec<i64>,
     /// Positive a gain, negative a loss.
     difference: i64,
+    /// Whether the bank received or paid the base currency (the rate is implied).
+    bank_in_base: bool,
 }
 
 impl Booked {
@@ -288,9 +326,14 @@ impl Booked {
             Side::Purchase => -1,
         };
         let released: i64 = self.released.iter().sum();
-        let mut out = vec![
+        let bank = if self.bank_in_base {
+            json!({"account": p.bank_account, "amount": sign * self.base_amount, "currency": self.base})
+        } else {
             json!({"account": p.bank_account, "amount": sign * p.amount, "currency": p.currency,
-                   "cost": {"amount": self.base_amount, "currency": self.base}}),
+                   "cost": {"amount": self.base_amount, "currency": self.base}})
+        };
+        let mut out = vec![
+            bank,
             json!({"account": settings.control_account(p.side), "amount": -sign * p.amount,
                    "currency": p.currency, "cost": {"amount": released, "currency": self.base}}),
         ];
@@ -308,29 +351,39 @@ impl Booked {
     }
 }
 
-/// The booking of a payment in `currency` when that is not the base currency: its
-/// rate (given, else the ledger's price on `date`), its base value, what each planned
-/// allocation releases and the realised difference. `None` for a payment in the base
-/// currency, or without a base currency.
+/// The booking of a payment of `amount` in `currency` when that is not the base
+/// currency: its rate (given, else the ledger's price on `date`; implied when the
+/// bank got `paid_in_base`), its base value, what each planned allocation releases
+/// and the realised difference. `None` for a payment in the base currency, or
+/// without a base currency.
 fn book(
     input: &RecordIn,
     settings: &model::Settings,
     side: Side,
-    currency: &str,
-    amount: i64,
+    (currency, amount): (&str, i64),
+    paid_in_base: Option<i64>,
     date: Date,
     plan: &[(String, Option<String>, i64)],
 ) -> Result<Option<Booked>> {
     let Some(base) = settings.base_currency.clone().filter(|b| b != currency) else {
         return Ok(None);
     };
-    let rate = rate_for(input.rate.as_deref(), currency, &base, date, "the payment")?;
     let from_exp = Currency::new(currency)?.exponent();
     let to_exp = Currency::new(&base)?.exponent();
     let out_of_range = || Error::invalid("the payment's base value is out of range");
-    let base_amount = rate
-        .convert(amount, from_exp, to_exp)
-        .ok_or_else(out_of_range)?;
+    let (rate, base_amount) = match paid_in_base {
+        Some(paid) => (
+            fx::Rate::implied(paid, amount, from_exp, to_exp).ok_or_else(out_of_range)?,
+            paid,
+        ),
+        None => {
+            let rate = rate_for(input.rate.as_deref(), currency, &base, date, "the payment")?;
+            let base_amount = rate
+                .convert(amount, from_exp, to_exp)
+                .ok_or_else(out_of_range)?;
+            (rate, base_amount)
+        }
+    };
     // Per document: its id, total, base total, and open and base open as the plan
     // consumes them.
     let mut state: Vec<(String, i64, i64, i64, i64)> = Vec::new();
@@ -378,6 +431,7 @@ fn book(
         base_amount,
         released,
         difference: sign * (base_amount - total_released),
+        bank_in_base: paid_in_base.is_some(),
     }))
 }
 

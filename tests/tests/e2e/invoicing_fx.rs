@@ -552,3 +552,69 @@ fn bad_foreign_currency_input_is_refused_with_nothing_written() {
     assert_eq!(state(&t), before, "a refused payment writes nothing");
     assert_eq!(inv(&t, "get-settings", json!({}))["base-currency"], "EUR");
 }
+
+#[test]
+fn a_usd_invoice_paid_from_a_eur_account_implies_the_rate() {
+    let (_clock, t) = host();
+    eur_company(&t);
+    let globex = contact(&t, "Globex Corp", "customer");
+    let draft = inv(
+        &t,
+        "create-document",
+        json!({"kind": "invoice", "contact": globex, "lines": [
+            {"description": "Consulting", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
+    );
+    let doc = inv(
+        &t,
+        "issue",
+        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.92"}),
+    );
+    let total = doc["total"].as_i64().unwrap();
+    let booked = at(total, 92, 100);
+
+    // The customer's 1000.00 USD arrive as 940.00 EUR: the amount is what the bank
+    // got, the allocation what it pays of the invoice.
+    let received = 94_000;
+    let p = inv(
+        &t,
+        "record-payment",
+        json!({"contact": globex, "date": "2026-01-20", "amount": "940.00", "currency": "EUR",
+               "allocations": [{"document": doc["number"], "amount": "1000.00"}]}),
+    );
+    assert_eq!(
+        (&p["amount"], &p["currency"]),
+        (&json!(total), &json!("USD"))
+    );
+    assert_eq!(p["bank-currency"], "EUR");
+    assert_eq!(p["base-amount"], received);
+    assert_eq!(p["rate"], "0.94", "implied: 940.00 / 1000.00");
+    let gain = received - booked;
+    assert_eq!(p["exchange-difference"], gain);
+    assert_eq!(
+        postings(&t, &p["ledger-entry"]),
+        vec![
+            ("assets:bank".into(), received, "EUR".into(), None),
+            (
+                "assets:receivable".into(),
+                -total,
+                "USD".into(),
+                cost(booked, "EUR")
+            ),
+            ("income:fx-gain".into(), -gain, "EUR".into(), None),
+        ]
+    );
+    let b = cost_basis(&t);
+    assert_eq!(eur(&b, "assets:receivable"), 0);
+    assert_eq!(eur(&b, "assets:bank"), received);
+    let paid = inv(&t, "get-document", json!({"id": doc["id"]}));
+    assert_eq!((&paid["open"], &paid["base-open"]), (&json!(0), &json!(0)));
+
+    // Without allocations a EUR amount cannot say how much USD it pays.
+    fails(
+        &t,
+        "record-payment",
+        json!({"contact": globex, "date": "2026-01-21", "amount": "10.00", "currency": "EUR"}),
+        400,
+        &["larger than the EUR 0.00 open"],
+    );
+}
