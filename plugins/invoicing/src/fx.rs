@@ -138,10 +138,10 @@ pub fn document_base(
     from_exp: u8,
     to_exp: u8,
 ) -> Option<Vec<i64>> {
-    let (control, _) = postings.split_first()?;
+    let (control, rest) = postings.split_first()?;
     let control_base = rate.convert(control.1, from_exp, to_exp)?;
     let mut out = vec![control_base];
-    for (_, amount) in &postings[1..] {
+    for (_, amount) in rest {
         out.push(rate.convert(*amount, from_exp, to_exp)?);
     }
     // The others must sum to minus the control posting's base value.

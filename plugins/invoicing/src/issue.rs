@@ -153,7 +153,7 @@ pub fn issue(input: IssueIn) -> Result<Document> {
                 .collect();
             let base_values = fx::document_base(&plain, &main, rate, from_exp, to_exp)
                 .ok_or_else(|| Error::invalid("the document's base value is out of range"))?;
-            let base_total = base_values[0].abs();
+            let base_total = base_values.first().map_or(0, |b| b.abs());
             doc.rate = Some(rate.to_string());
             doc.base_currency = Some(base.clone());
             doc.base_total = Some(base_total);
