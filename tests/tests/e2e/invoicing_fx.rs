@@ -66,9 +66,11 @@ fn contact(t: &TestHost, name: &str, kind: &str) -> String {
     c["id"].as_str().unwrap().to_owned()
 }
 
-/// The postings of a ledger entry as (account, amount, currency, cost amount, cost
-/// currency), in the entry's order.
-fn postings(t: &TestHost, entry: &Value) -> Vec<(String, i64, String, Option<(i64, String)>)> {
+/// A posting as (account, amount, currency, cost as amount and currency).
+type Posting = (String, i64, String, Option<(i64, String)>);
+
+/// The postings of a ledger entry, in the entry's order.
+fn postings(t: &TestHost, entry: &Value) -> Vec<Posting> {
     let e = call_in(t, "ledger", "get-entry", json!({ "id": entry }));
     e["postings"]
         .as_array()
