@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::documents::{check_credit, compute_line, contact, corrected, draft, kind_name, total};
 use crate::model::{self, Document, Kind, Settlement, Status};
-use crate::{ledger_error, store};
+use crate::{fx, ledger_error, rate_for, store};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -15,6 +15,8 @@ pub struct IssueIn {
     id: String,
     date: Option<Date>,
     expected_revision: Option<u64>,
+    /// For a document in another currency than the base currency: its exchange rate.
+    rate: Option<String>,
 }
 
 /// Issue a draft: date it, recompute it with the current tax codes, check it, take
@@ -71,6 +73,44 @@ pub fn issue(input: IssueIn) -> Result<Document> {
             )));
         }
     }
+    // A document in a foreign currency is booked at a rate: the one given, else the
+    // ledger's price on its date.
+    let foreign = settings
+        .base_currency
+        .clone()
+        .filter(|base| *base != doc.currency);
+    let rate = match &foreign {
+        Some(base) => {
+            if doc.kind == Kind::CreditNote {
+                return Err(Error::invalid(format!(
+                    "credit note {} is in {}, not the base currency {base}: credit notes on foreign-currency documents are not supported in this version; nothing was issued",
+                    doc.id, doc.currency
+                )));
+            }
+            Some(rate_for(
+                input.rate.as_deref(),
+                &doc.currency,
+                base,
+                date,
+                &format!("{} {}", kind_name(doc.kind), doc.id),
+            )?)
+        }
+        None => {
+            if let Some(r) = &input.rate {
+                return Err(Error::invalid(format!(
+                    "{} {} is in {}, {}; a rate ({r}) is only for documents in another currency than the base currency",
+                    kind_name(doc.kind),
+                    doc.id,
+                    doc.currency,
+                    match &settings.base_currency {
+                        Some(b) => format!("the base currency {b}"),
+                        None => "and no base-currency is set (set-settings)".to_owned(),
+                    }
+                )));
+            }
+            None
+        }
+    };
     // Everything is checked: take the number. Should the ledger still refuse the
     // entry, the call fails and the number goes back with the rest.
     let number = store::take_number(model::series(doc.kind, doc.side), date.year(), &doc.id)?;
@@ -85,6 +125,7 @@ pub fn issue(input: IssueIn) -> Result<Document> {
                 number: Some(number.clone()),
                 date,
                 amount: applied,
+                base_amount: None,
             });
             of.open -= applied;
             doc.settlements.push(Settlement {
@@ -93,16 +134,50 @@ pub fn issue(input: IssueIn) -> Result<Document> {
                 number: of.number.clone(),
                 date,
                 amount: applied,
+                base_amount: None,
             });
             doc.open -= applied;
         }
         of.revision += 1;
         store::put_document(of)?;
     }
-    let postings: Vec<Value> = model::document_postings(&doc, &settings)
-        .into_iter()
-        .map(|(account, amount)| json!({"account": account, "amount": amount, "currency": doc.currency}))
-        .collect();
+    let plain = model::document_postings(&doc, &settings);
+    let postings: Vec<Value> = match (&foreign, rate) {
+        (Some(base), Some(rate)) => {
+            let from_exp = Currency::new(&doc.currency)?.exponent();
+            let to_exp = Currency::new(base)?.exponent();
+            let main: Vec<bool> = plain
+                .iter()
+                .enumerate()
+                .map(|(i, (a, _))| i > 0 && !doc.lines.iter().any(|l| l.tax_account == *a))
+                .collect();
+            let base_values = fx::document_base(&plain, &main, rate, from_exp, to_exp)
+                .ok_or_else(|| Error::invalid("the document's base value is out of range"))?;
+            let base_total = base_values.first().map_or(0, |b| b.abs());
+            doc.rate = Some(rate.to_string());
+            doc.base_currency = Some(base.clone());
+            doc.base_total = Some(base_total);
+            doc.base_open = Some(base_total);
+            plain
+                .iter()
+                .zip(&base_values)
+                .enumerate()
+                .filter(|(i, (_, b))| *i == 0 || **b != 0)
+                .map(|(i, ((account, amount), b))| {
+                    if i == 0 {
+                        json!({"account": account, "amount": amount, "currency": doc.currency,
+                               "cost": {"amount": base_total, "currency": base}})
+                    } else {
+                        json!({"account": account, "amount": b, "currency": base})
+                    }
+                })
+                .collect()
+        }
+        _ => plain
+            .into_iter()
+            .map(|(account, amount)| json!({"account": account, "amount": amount, "currency": doc.currency}))
+            .collect(),
+    };
     let description = format!(
         "{} {number} {}",
         match doc.kind {

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 pub mod calc;
 mod documents;
+pub mod fx;
 pub mod html;
 mod issue;
 pub mod model;
@@ -26,7 +27,7 @@ mod payments;
 mod reports;
 mod store;
 
-use model::{Settings, TaxCode};
+use model::{Settings, Status, TaxCode};
 
 /// The plugin.
 pub struct Invoicing;
@@ -109,6 +110,46 @@ pub(crate) fn ledger_error(e: Error, what: &str) -> Error {
     }
 }
 
+/// The rate to book `amount`s of `currency` at on `date` in `base`: the one `given`
+/// in the call, else the ledger's latest market price of `currency` in `base` dated on
+/// or before `date` (`set-price`). Refused when there is neither.
+pub(crate) fn rate_for(
+    given: Option<&str>,
+    currency: &str,
+    base: &str,
+    date: Date,
+    what: &str,
+) -> Result<fx::Rate> {
+    if let Some(g) = given {
+        return fx::Rate::parse(g).map_err(Error::invalid);
+    }
+    let prices: Value = plugins::call(
+        "ledger",
+        "list-prices",
+        &json!({"commodity": currency, "currency": base, "to": date}),
+    )
+    .map_err(|e| match e {
+        Error::Forbidden(m) => Error::forbidden(format!(
+            "cannot read the ledger's price of {currency} in {base} for {what}: {m} (give rate, or the caller needs ledger.read)"
+        )),
+        other => other,
+    })?;
+    let latest = prices["prices"]
+        .as_array()
+        .and_then(|p| p.last())
+        .and_then(|p| p["price"].as_str())
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{what} is in {currency}, the base currency is {base}, and no rate was given: give rate (\"0.92\" {base} per {currency}) or record a price of {currency} in {base} on or before {date} with the ledger's set-price; nothing was written"
+            ))
+        })?;
+    fx::Rate::parse(latest).map_err(|e| {
+        Error::invalid(format!(
+            "the ledger's price of {currency} in {base} on or before {date} cannot be used: {e}"
+        ))
+    })
+}
+
 fn get_settings(_: Empty) -> Result<Settings> {
     store::settings()
 }
@@ -129,11 +170,30 @@ fn set_settings(input: Settings) -> Result<Settings> {
         ("revenue-account", &input.revenue_account),
         ("expense-account", &input.expense_account),
         ("bank-account", &input.bank_account),
+        ("fx-gain-account", &input.fx_gain_account),
+        ("fx-loss-account", &input.fx_loss_account),
     ] {
         check_account(field, name)?;
     }
     if let Some(c) = &input.default_currency {
         Currency::new(c)?;
+    }
+    if let Some(c) = &input.base_currency {
+        Currency::new(c)?;
+    }
+    let old = store::settings()?;
+    if old.base_currency.is_some() && old.base_currency != input.base_currency {
+        let booked = store::documents()?
+            .into_iter()
+            .find(|d| d.status == Status::Issued && d.base_currency.is_some());
+        if let Some(d) = booked {
+            return Err(Error::conflict(format!(
+                "the base currency cannot change from {} once documents are booked in it ({} is); keep base-currency {}",
+                old.base_currency.as_deref().unwrap_or_default(),
+                d.number.as_deref().unwrap_or(&d.id),
+                old.base_currency.as_deref().unwrap_or_default(),
+            )));
+        }
     }
     store::put_settings(&input)?;
     Ok(input)
@@ -224,6 +284,10 @@ fn setup_ledger(_: Empty) -> Result<SetupLedger> {
         (s.expense_account.clone(), "expense"),
         (s.bank_account.clone(), "asset"),
     ];
+    if s.base_currency.is_some() {
+        wanted.push((s.fx_gain_account.clone(), "income"));
+        wanted.push((s.fx_loss_account.clone(), "expense"));
+    }
     for t in store::tax_codes()? {
         if !wanted.iter().any(|(n, _)| *n == t.account) {
             wanted.push((t.account, "liability"));

@@ -122,6 +122,10 @@ pub struct Settlement {
     pub number: Option<String>,
     pub date: Date,
     pub amount: i64,
+    /// For a document in a foreign currency: the base-currency value this settlement
+    /// released at the document's booked rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_amount: Option<i64>,
 }
 
 /// An invoice, bill or credit note.
@@ -165,6 +169,19 @@ pub struct Document {
     /// `total` less every settlement: what is still owed (for a credit note: the credit
     /// not yet applied).
     pub open: i64,
+    /// For a document in another currency than the tenant's base currency: the
+    /// exchange rate it was booked at (base units per unit of its currency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// The base currency of `base-total` and `base-open`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_currency: Option<String>,
+    /// `total` at the booked rate: the base value of its receivable or payable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_total: Option<i64>,
+    /// What is open, at the booked rate: `base-total` less what settlements released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_open: Option<i64>,
     pub ledger_entry: Option<String>,
     pub revision: u64,
     pub created_at: String,
@@ -189,6 +206,24 @@ impl Document {
         }
     }
 
+    /// The base value of what is open at the end of `day` (see [`Document::open_at`]),
+    /// for a document booked in a foreign currency.
+    pub fn base_open_at(&self, day: Date) -> Option<i64> {
+        let base_total = self.base_total?;
+        Some(match (self.status, self.date) {
+            (Status::Issued, Some(d)) if d <= day => {
+                base_total
+                    - self
+                        .settlements
+                        .iter()
+                        .filter(|s| s.date <= day)
+                        .map(|s| s.base_amount.unwrap_or(0))
+                        .sum::<i64>()
+            }
+            _ => 0,
+        })
+    }
+
     /// Sign of the document in open items and statements: credit notes count against
     /// what the contact owes (or is owed).
     pub fn sign(&self) -> i64 {
@@ -208,9 +243,25 @@ pub struct Payment {
     pub date: Date,
     pub amount: i64,
     pub currency: String,
+    /// Set when the bank received (or paid) the base currency for documents booked
+    /// in `currency`: the rate is then implied by `base-amount` and `amount`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_currency: Option<String>,
     pub bank_account: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// For a payment in a foreign currency: the rate it was made at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_currency: Option<String>,
+    /// `amount` at `rate`: what the bank received or paid in the base currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_amount: Option<i64>,
+    /// The realised exchange difference in the base currency: positive a gain,
+    /// negative a loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_difference: Option<i64>,
     pub allocations: Vec<Allocation>,
     pub ledger_entry: Option<String>,
     pub recorded_at: String,
@@ -223,6 +274,9 @@ pub struct Allocation {
     pub document: String,
     pub number: Option<String>,
     pub amount: i64,
+    /// For a foreign-currency document: the base value released at its booked rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_released: Option<i64>,
 }
 
 /// The accounts and defaults of the tenant.
@@ -248,6 +302,25 @@ pub struct Settings {
     /// The company's VAT or other tax number, printed on documents.
     #[serde(default)]
     pub company_tax_id: Option<String>,
+    /// The currency the books are kept in. Documents and payments in another
+    /// currency are booked at an exchange rate; unset, every currency stands alone.
+    #[serde(default)]
+    pub base_currency: Option<String>,
+    /// Realised exchange gains (a payment worth more in the base currency than it
+    /// releases of a receivable, or less than it releases of a payable).
+    #[serde(default = "default_fx_gain")]
+    pub fx_gain_account: String,
+    /// Realised exchange losses.
+    #[serde(default = "default_fx_loss")]
+    pub fx_loss_account: String,
+}
+
+fn default_fx_gain() -> String {
+    "income:fx-gain".into()
+}
+
+fn default_fx_loss() -> String {
+    "expenses:fx-loss".into()
 }
 
 impl Default for Settings {
@@ -263,6 +336,9 @@ impl Default for Settings {
             overdue_interval_days: 7,
             company: None,
             company_tax_id: None,
+            base_currency: None,
+            fx_gain_account: default_fx_gain(),
+            fx_loss_account: default_fx_loss(),
         }
     }
 }
@@ -408,6 +484,10 @@ mod tests {
             settlements: vec![],
             credited: 0,
             open: net + tax,
+            rate: None,
+            base_currency: None,
+            base_total: None,
+            base_open: None,
             ledger_entry: None,
             revision: 1,
             created_at: String::new(),
@@ -468,6 +548,7 @@ mod tests {
             number: None,
             date: Date::new(2026, 2, 1).unwrap(),
             amount: 7000,
+            base_amount: None,
         });
         assert_eq!(
             d.open_at(Date::new(2026, 1, 9).unwrap()),

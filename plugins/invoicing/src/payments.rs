@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::calc::format_minor;
 use crate::documents::contact;
 use crate::model::{self, Allocation, Kind, Payment, Settlement, Side, Status};
-use crate::{Number, ledger_error, parse_amount, store};
+use crate::{Number, fx, ledger_error, parse_amount, rate_for, store};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -27,6 +27,8 @@ pub struct RecordIn {
     bank_account: Option<String>,
     reference: Option<String>,
     allocations: Option<Vec<AllocationIn>>,
+    /// For a payment in another currency than the base currency: its exchange rate.
+    rate: Option<String>,
 }
 
 /// Record a payment: refused, with nothing changed, when it is larger than what is
@@ -51,6 +53,20 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         .or(settings.default_currency.clone())
         .ok_or_else(|| Error::invalid("give the payment's currency"))?;
     let currency = Currency::new(&currency_code)?;
+    if let Some(r) = &input.rate
+        && settings
+            .base_currency
+            .as_deref()
+            .is_none_or(|b| b == currency_code)
+    {
+        return Err(Error::invalid(format!(
+            "the payment is in {currency_code}, {}; a rate ({r}) is only for payments in another currency than the base currency",
+            match &settings.base_currency {
+                Some(b) => format!("the base currency {b}"),
+                None => "and no base-currency is set (set-settings)".to_owned(),
+            }
+        )));
+    }
     let exp = currency.exponent();
     let money = |n: i64| format!("{currency_code} {}", format_minor(n, exp));
     let amount = parse_amount(&input.amount, currency)?;
@@ -61,6 +77,23 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         )));
     }
     let date = input.date.unwrap_or_else(context::today);
+    // Paid in the base currency for documents booked in a foreign one: the bank got
+    // `amount` in the base currency, the allocations are in the documents' currency
+    // and the rate is implied.
+    let in_base_for: Option<String> = match (&settings.base_currency, &input.allocations) {
+        (Some(base), Some(list)) if *base == currency_code => list
+            .first()
+            .and_then(|a| store::document(&a.document).ok())
+            .filter(|d| d.currency != *base && d.base_currency.as_deref() == Some(base))
+            .map(|d| d.currency),
+        _ => None,
+    };
+    let (doc_code, doc_currency) = match &in_base_for {
+        Some(code) => (code.clone(), Currency::new(code)?),
+        None => (currency_code.clone(), currency),
+    };
+    let doc_exp = doc_currency.exponent();
+    let doc_money = |n: i64| format!("{doc_code} {}", format_minor(n, doc_exp));
     // (document id, number, amount), checked.
     let mut plan: Vec<(String, Option<String>, i64)> = Vec::new();
     match &input.allocations {
@@ -87,13 +120,18 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                         c.id
                     )));
                 }
-                if d.currency != currency_code {
+                if d.currency != doc_code {
                     return Err(Error::invalid(format!(
-                        "{name} is in {}, the payment in {currency_code}; payments must be in the document's currency",
-                        d.currency
+                        "{name} is in {}, the payment in {doc_code}; payments must be in the document's currency{}",
+                        d.currency,
+                        if in_base_for.is_some() {
+                            " (or, for documents booked in one foreign currency, in the base currency)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
-                let part = parse_amount(&a.amount, currency)?;
+                let part = parse_amount(&a.amount, doc_currency)?;
                 let already: i64 = plan
                     .iter()
                     .filter(|(id, _, _)| *id == d.id)
@@ -102,8 +140,8 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                 if part <= 0 || part + already > d.open {
                     return Err(Error::invalid(format!(
                         "cannot allocate {} to {name}: {} is open",
-                        money(part + already),
-                        money(d.open)
+                        doc_money(part + already),
+                        doc_money(d.open)
                     )));
                 }
                 if date < d.date.unwrap_or(date) {
@@ -115,7 +153,7 @@ pub fn record(input: RecordIn) -> Result<Payment> {
                 plan.push((d.id, d.number, part));
             }
             let sum: i64 = plan.iter().map(|(_, _, n)| n).sum();
-            if sum != amount {
+            if in_base_for.is_none() && sum != amount {
                 return Err(Error::invalid(format!(
                     "the allocations add up to {}, the payment is {}",
                     money(sum),
@@ -157,6 +195,21 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         }
     }
 
+    let doc_amount: i64 = match &in_base_for {
+        Some(_) => plan.iter().map(|(_, _, n)| n).sum(),
+        None => amount,
+    };
+    let paid_in_base = in_base_for.as_ref().map(|_| amount);
+    let booked = book(
+        &input,
+        &settings,
+        side,
+        (&doc_code, doc_amount),
+        paid_in_base,
+        date,
+        &plan,
+    )?;
+
     let seq = store::next_seq("pay")?;
     let mut payment = Payment {
         id: store::payment_id(seq),
@@ -164,8 +217,9 @@ pub fn record(input: RecordIn) -> Result<Payment> {
         contact: c.id.clone(),
         contact_name: c.name.clone(),
         date,
-        amount,
-        currency: currency_code.clone(),
+        amount: doc_amount,
+        currency: doc_code.clone(),
+        bank_currency: in_base_for.as_ref().map(|_| currency_code.clone()),
         bank_account: input
             .bank_account
             .clone()
@@ -174,21 +228,30 @@ pub fn record(input: RecordIn) -> Result<Payment> {
             .reference
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty()),
+        rate: booked.as_ref().map(|b| b.rate.to_string()),
+        base_currency: booked.as_ref().map(|b| b.base.clone()),
+        base_amount: booked.as_ref().map(|b| b.base_amount),
+        exchange_difference: booked.as_ref().map(|b| b.difference),
         allocations: plan
             .iter()
-            .map(|(id, number, n)| Allocation {
+            .enumerate()
+            .map(|(i, (id, number, n))| Allocation {
                 document: id.clone(),
                 number: number.clone(),
                 amount: *n,
+                base_released: booked.as_ref().and_then(|b| b.released.get(i).copied()),
             })
             .collect(),
         ledger_entry: None,
         recorded_at: context::now().to_rfc3339(),
     };
-    let postings: Vec<Value> = model::payment_postings(&payment, &settings)
-        .into_iter()
-        .map(|(account, amount)| json!({"account": account, "amount": amount, "currency": currency_code}))
-        .collect();
+    let postings: Vec<Value> = match &booked {
+        Some(b) => b.postings(&payment, &settings),
+        None => model::payment_postings(&payment, &settings)
+            .into_iter()
+            .map(|(account, amount)| json!({"account": account, "amount": amount, "currency": currency_code}))
+            .collect(),
+    };
     let numbers: Vec<String> = payment
         .allocations
         .iter()
@@ -213,17 +276,22 @@ pub fn record(input: RecordIn) -> Result<Payment> {
     )
     .map_err(|e| ledger_error(e, &format!("payment {}", payment.id)))?;
     payment.ledger_entry = entry["id"].as_str().map(str::to_owned);
-    for (id, _, part) in plan {
+    for (i, (id, _, part)) in plan.into_iter().enumerate() {
         // Read each time: the plan may name one document twice.
         let mut d = store::document(&id)?;
+        let released = booked.as_ref().and_then(|b| b.released.get(i).copied());
         d.settlements.push(Settlement {
             kind: "payment".into(),
             id: payment.id.clone(),
             number: None,
             date,
             amount: part,
+            base_amount: released,
         });
         d.open -= part;
+        if let (Some(open), Some(r)) = (d.base_open, released) {
+            d.base_open = Some(open - r);
+        }
         d.revision += 1;
         store::put_document(&d)?;
     }
@@ -232,6 +300,139 @@ pub fn record(input: RecordIn) -> Result<Payment> {
     events::emit("invoicing.payment-recorded", &payment)?;
     log::info(format!("recorded payment {}", payment.id));
     Ok(payment)
+}
+
+/// How a payment in a foreign currency is booked.
+struct Booked {
+    rate: fx::Rate,
+    base: String,
+    /// The payment at its own rate: what the bank holds in the base currency.
+    base_amount: i64,
+    /// Per allocation, in the plan's order: the base value released at the
+    /// document's booked rate.
+    released: Vec<i64>,
+    /// Positive a gain, negative a loss.
+    difference: i64,
+    /// Whether the bank received or paid the base currency (the rate is implied).
+    bank_in_base: bool,
+}
+
+impl Booked {
+    /// The bank at the payment's rate, the receivable or payable at the documents'
+    /// booked rates (both as `@@` costs), the difference to the gain or loss account.
+    fn postings(&self, p: &Payment, settings: &model::Settings) -> Vec<Value> {
+        let sign = match p.side {
+            Side::Sales => 1,
+            Side::Purchase => -1,
+        };
+        let released: i64 = self.released.iter().sum();
+        let bank = if self.bank_in_base {
+            json!({"account": p.bank_account, "amount": sign * self.base_amount, "currency": self.base})
+        } else {
+            json!({"account": p.bank_account, "amount": sign * p.amount, "currency": p.currency,
+                   "cost": {"amount": self.base_amount, "currency": self.base}})
+        };
+        let mut out = vec![
+            bank,
+            json!({"account": settings.control_account(p.side), "amount": -sign * p.amount,
+                   "currency": p.currency, "cost": {"amount": released, "currency": self.base}}),
+        ];
+        if self.difference != 0 {
+            let account = if self.difference > 0 {
+                &settings.fx_gain_account
+            } else {
+                &settings.fx_loss_account
+            };
+            out.push(
+                json!({"account": account, "amount": -self.difference, "currency": self.base}),
+            );
+        }
+        out
+    }
+}
+
+/// The booking of a payment of `amount` in `currency` when that is not the base
+/// currency: its rate (given, else the ledger's price on `date`; implied when the
+/// bank got `paid_in_base`), its base value, what each planned allocation releases
+/// and the realised difference. `None` for a payment in the base currency, or
+/// without a base currency.
+fn book(
+    input: &RecordIn,
+    settings: &model::Settings,
+    side: Side,
+    (currency, amount): (&str, i64),
+    paid_in_base: Option<i64>,
+    date: Date,
+    plan: &[(String, Option<String>, i64)],
+) -> Result<Option<Booked>> {
+    let Some(base) = settings.base_currency.clone().filter(|b| b != currency) else {
+        return Ok(None);
+    };
+    let from_exp = Currency::new(currency)?.exponent();
+    let to_exp = Currency::new(&base)?.exponent();
+    let out_of_range = || Error::invalid("the payment's base value is out of range");
+    let (rate, base_amount) = match paid_in_base {
+        Some(paid) => (
+            fx::Rate::implied(paid, amount, from_exp, to_exp).ok_or_else(out_of_range)?,
+            paid,
+        ),
+        None => {
+            let rate = rate_for(input.rate.as_deref(), currency, &base, date, "the payment")?;
+            let base_amount = rate
+                .convert(amount, from_exp, to_exp)
+                .ok_or_else(out_of_range)?;
+            (rate, base_amount)
+        }
+    };
+    // Per document: its id, total, base total, and open and base open as the plan
+    // consumes them.
+    let mut state: Vec<(String, i64, i64, i64, i64)> = Vec::new();
+    let mut released = Vec::new();
+    for (id, number, part) in plan {
+        let slot = match state.iter().position(|s| s.0 == *id) {
+            Some(i) => i,
+            None => {
+                let d = store::document(id)?;
+                let (Some(base_open), Some(base_total), Some(doc_base)) =
+                    (d.base_open, d.base_total, &d.base_currency)
+                else {
+                    return Err(Error::invalid(format!(
+                        "{} is in {currency} but has no booked rate (it was issued before base-currency {base} was set); pay it without a base currency or correct it with a credit note",
+                        number.as_deref().unwrap_or(id)
+                    )));
+                };
+                if *doc_base != base {
+                    return Err(Error::invalid(format!(
+                        "{} was booked in {doc_base}, the base currency is now {base}",
+                        number.as_deref().unwrap_or(id)
+                    )));
+                }
+                state.push((id.clone(), d.total, base_total, d.open, base_open));
+                state.len() - 1
+            }
+        };
+        let Some((_, total, base_total, open, base_open)) = state.get_mut(slot) else {
+            return Err(Error::internal("lost track of a planned document"));
+        };
+        let r =
+            fx::release(*part, *open, *total, *base_open, *base_total).ok_or_else(out_of_range)?;
+        *open -= part;
+        *base_open -= r;
+        released.push(r);
+    }
+    let total_released: i64 = released.iter().sum();
+    let sign = match side {
+        Side::Sales => 1,
+        Side::Purchase => -1,
+    };
+    Ok(Some(Booked {
+        rate,
+        base,
+        base_amount,
+        released,
+        difference: sign * (base_amount - total_released),
+        bank_in_base: paid_in_base.is_some(),
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -34,6 +34,14 @@ pub struct Item {
     /// Signed: a credit note's unapplied credit is negative.
     open: i64,
     days_past_due: i64,
+    /// For a document in a foreign currency: its booked rate, the base currency and
+    /// the base value of what is open at that rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_open: Option<i64>,
 }
 
 /// Issued documents with something open at the end of `as_of`, by due date.
@@ -51,8 +59,13 @@ fn open_items(f: &Filter, as_of: Date) -> Result<Vec<Item>> {
                 return None;
             }
             let due = d.due_date.or(d.date)?;
+            let sign = d.sign();
+            let base_open = d.base_open_at(as_of).map(|b| sign * b);
             Some(Item {
-                open: d.sign() * open,
+                base_open,
+                open: sign * open,
+                rate: d.rate,
+                base_currency: d.base_currency,
                 days_past_due: due.days_until(as_of),
                 id: d.id,
                 number: d.number,
@@ -81,6 +94,10 @@ pub struct ContactTotal {
     contact_name: String,
     currency: String,
     open: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_open: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,7 +113,7 @@ pub fn open_items_report(f: Filter) -> Result<OpenItemsOut> {
     let items = open_items(&f, as_of)?;
     let mut totals: BTreeMap<(Side, String, String), ContactTotal> = BTreeMap::new();
     for i in &items {
-        totals
+        let t = totals
             .entry((i.side, i.contact.clone(), i.currency.clone()))
             .or_insert_with(|| ContactTotal {
                 side: i.side,
@@ -104,8 +121,14 @@ pub fn open_items_report(f: Filter) -> Result<OpenItemsOut> {
                 contact_name: i.contact_name.clone(),
                 currency: i.currency.clone(),
                 open: 0,
-            })
-            .open += i.open;
+                base_currency: None,
+                base_open: None,
+            });
+        t.open += i.open;
+        if let Some(b) = i.base_open {
+            t.base_currency.clone_from(&i.base_currency);
+            t.base_open = Some(t.base_open.unwrap_or(0) + b);
+        }
     }
     Ok(OpenItemsOut {
         as_of,
@@ -123,6 +146,12 @@ pub struct AgeingRow {
     currency: String,
     buckets: BTreeMap<&'static str, i64>,
     total: i64,
+    /// For a foreign currency: the base value of `total` at the documents' booked
+    /// rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_total: Option<i64>,
 }
 
 impl AgeingRow {
@@ -134,6 +163,8 @@ impl AgeingRow {
             currency: currency.to_owned(),
             buckets: BUCKETS.iter().map(|b| (*b, 0)).collect(),
             total: 0,
+            base_currency: None,
+            base_total: None,
         }
     }
 
@@ -143,6 +174,10 @@ impl AgeingRow {
             .entry(BUCKETS[bucket(i.days_past_due)])
             .or_default() += i.open;
         self.total += i.open;
+        if let Some(b) = i.base_open {
+            self.base_currency.clone_from(&i.base_currency);
+            self.base_total = Some(self.base_total.unwrap_or(0) + b);
+        }
     }
 }
 
@@ -201,6 +236,10 @@ pub struct StatementLine {
     /// Positive when it adds to what is owed.
     amount: i64,
     balance: i64,
+    /// For a foreign-currency document: `amount` at its booked rate; for a payment of
+    /// such documents: what it released of them at their booked rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_amount: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -210,6 +249,11 @@ pub struct CurrencyStatement {
     opening: i64,
     lines: Vec<StatementLine>,
     closing: i64,
+    /// For a foreign currency: the base value of `closing` at the booked rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_closing: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -229,6 +273,8 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
     let to = input.to.unwrap_or_else(context::today);
     let mut name = None;
     let mut moves: Vec<(String, StatementLine)> = Vec::new();
+    // The base currency of each foreign currency the contact's documents are in.
+    let mut bases: BTreeMap<String, String> = BTreeMap::new();
     for d in store::documents()? {
         if d.contact != input.contact || d.status != Status::Issued {
             continue;
@@ -248,8 +294,12 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
                 due_date: d.due_date,
                 amount: d.sign() * d.total,
                 balance: 0,
+                base_amount: d.base_total.map(|b| d.sign() * b),
             },
         ));
+        if let Some(b) = &d.base_currency {
+            bases.insert(d.currency.clone(), b.clone());
+        }
     }
     for p in store::payments()? {
         if p.contact != input.contact {
@@ -266,6 +316,12 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
                 due_date: None,
                 amount: -p.amount,
                 balance: 0,
+                base_amount: p.base_currency.as_ref().map(|_| {
+                    -p.allocations
+                        .iter()
+                        .map(|a| a.base_released.unwrap_or(0))
+                        .sum::<i64>()
+                }),
             },
         ));
     }
@@ -285,11 +341,16 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
                 opening: 0,
                 lines: Vec::new(),
                 closing: 0,
+                base_currency: bases.get(&currency).cloned(),
+                base_closing: bases.get(&currency).map(|_| 0),
             });
         }
         let Some(cs) = currencies.last_mut() else {
             continue;
         };
+        if let (Some(b), Some(a)) = (cs.base_closing.as_mut(), line.base_amount) {
+            *b += a;
+        }
         if input.from.is_some_and(|from| line.date < from) {
             cs.opening += line.amount;
             cs.closing += line.amount;

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 /// A host whose clock shows Saturday 10 January 2026, 10:00 in London, with the
 /// ledger, contacts and invoicing enabled for tenant `acme`.
-fn host() -> (Arc<TestClock>, TestHost) {
+pub(crate) fn host() -> (Arc<TestClock>, TestHost) {
     let clock = Arc::new(TestClock::at_rfc3339("2026-01-10T10:00:00Z"));
     let t = TestHost::with_config(|c| {
         c.clock = clock.clone();
@@ -44,17 +44,23 @@ fn host() -> (Arc<TestClock>, TestHost) {
     (clock, t)
 }
 
-fn call_in(t: &TestHost, plugin: &str, op: &str, input: Value) -> Value {
+pub(crate) fn call_in(t: &TestHost, plugin: &str, op: &str, input: Value) -> Value {
     t.call("acme", plugin, op, input)
         .unwrap_or_else(|e| panic!("{plugin} {op} failed: {e}"))
 }
 
-fn inv(t: &TestHost, op: &str, input: Value) -> Value {
+pub(crate) fn inv(t: &TestHost, op: &str, input: Value) -> Value {
     call_in(t, "invoicing", op, input)
 }
 
 /// The call fails with `status` and a message containing every fragment.
-fn fails(t: &TestHost, op: &str, input: Value, status: u16, fragments: &[&str]) -> String {
+pub(crate) fn fails(
+    t: &TestHost,
+    op: &str,
+    input: Value,
+    status: u16,
+    fragments: &[&str],
+) -> String {
     let err = t
         .call("acme", "invoicing", op, input.clone())
         .expect_err(&format!("{op} {input} should fail"));
@@ -173,7 +179,7 @@ fn events(t: &TestHost, topic: &str) -> Vec<Value> {
 }
 
 /// Everything a refused call could have changed.
-fn state(t: &TestHost) -> (Value, Value, Value, Value) {
+pub(crate) fn state(t: &TestHost) -> (Value, Value, Value, Value) {
     (
         inv(t, "list-documents", json!({})),
         inv(t, "list-payments", json!({})),

@@ -23,6 +23,7 @@ mod events;
 mod http;
 mod http_limits;
 mod invoicing;
+mod invoicing_fx;
 mod ledger;
 mod ledger_close;
 mod ledger_hledger;
