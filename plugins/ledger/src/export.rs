@@ -47,6 +47,8 @@ pub(crate) struct ExportInput {
     /// Only postings of these statuses (balance and register).
     #[serde(default)]
     status: Option<crate::status::StatusFilter>,
+    /// Only postings with this tag (entries: those with a posting that has it).
+    tag: Option<crate::tags::TagFilter>,
 }
 
 #[derive(Debug, Serialize)]
@@ -85,8 +87,14 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
         depth: input.depth,
         value: input.value.clone(),
         status: input.status.clone(),
-        tag: None,
+        tag: input.tag.clone(),
     };
+    crate::tags::check_filter(input.tag.as_ref())?;
+    if input.tag.is_some() && input.what == What::Prices {
+        return Err(Error::invalid(
+            "tag does not apply to prices: leave it out, or export entries or a report",
+        ));
+    }
     let mut next_cursor = None;
     let (json, header, rows): (serde_json::Value, Vec<&str>, Vec<Vec<String>>) = match input.what {
         What::Entries => {
@@ -111,6 +119,12 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                     e.postings
                         .iter()
                         .any(|p| model::under(&p.account, prefix.as_deref()))
+                })
+                .filter(|e| {
+                    input
+                        .tag
+                        .as_ref()
+                        .is_none_or(|f| e.postings.iter().any(|p| f.matches(&p.tags)))
                 })
                 .collect();
             let mut prec = Precisions::default();
@@ -184,6 +198,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                     to: input.to,
                     prefix: input.prefix.clone(),
                     depth: input.depth,
+                    tag: input.tag.clone(),
                 })?
             };
             let mut rows = Vec::new();
@@ -230,7 +245,7 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                 depth: input.depth,
                 limit: input.limit,
                 status: input.status.clone(),
-                tag: None,
+                tag: input.tag.clone(),
             })?;
             let rows = r
                 .rows

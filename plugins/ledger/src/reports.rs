@@ -88,6 +88,8 @@ pub(crate) struct RangeInput {
     pub(crate) to: Option<Date>,
     pub(crate) prefix: Option<String>,
     pub(crate) depth: Option<usize>,
+    /// Only postings with this tag (see [`crate::tags`]).
+    pub(crate) tag: Option<TagFilter>,
 }
 
 #[derive(Debug, Serialize)]
@@ -318,19 +320,26 @@ pub(crate) fn balance_sheet(input: AsOfInput) -> Result<StatementOutput> {
     })
 }
 
-/// Movements within `from..=to`: the balance at `to` minus the balance before `from`.
-fn movements(from: Option<Date>, to: Option<Date>) -> Result<report::Balances> {
+/// Movements within `from..=to`: the balance at `to` minus the balance before `from`,
+/// of the postings that pass `tag` when given.
+fn movements(
+    from: Option<Date>,
+    to: Option<Date>,
+    tag: Option<&TagFilter>,
+) -> Result<report::Balances> {
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
         return Err(Error::invalid(format!("from ({f}) is after to ({t})")));
     }
-    let end = store::balances_as_of(to)?;
+    tags::check_filter(tag)?;
+    let at = |date: Option<Date>| match tag {
+        Some(f) => tags::balances(f, date),
+        None => store::balances_as_of(date),
+    };
+    let end = at(to)?;
     match from.and_then(Date::pred) {
-        Some(before) => Ok(report::difference(
-            &end,
-            &store::balances_as_of(Some(before))?,
-        )),
+        Some(before) => Ok(report::difference(&end, &at(Some(before))?)),
         None => Ok(end),
     }
 }
@@ -339,7 +348,7 @@ pub(crate) fn income_statement(input: RangeInput) -> Result<StatementOutput> {
     check_depth(input.depth)?;
     let prefix = model::normalise_prefix(input.prefix.as_deref());
     let accounts = store::accounts()?;
-    let bal = movements(input.from, input.to)?;
+    let bal = movements(input.from, input.to, input.tag.as_ref())?;
     let mut prec = Precisions::default();
     let (inc, ti) = section(
         Kind::Income,

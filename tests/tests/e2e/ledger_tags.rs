@@ -1,8 +1,9 @@
 //! Tags on ledger postings (issue 21, item 3) through the real host: `; key: value`
 //! comments kept by `import-journal` (a transaction's tags inherited by its postings),
 //! `tags` on `post-entry`, shown by `get-entry`, `register` and `export`, and the `tag`
-//! filter of `balance`, `trial-balance` and `register`, compared with hledger 1.25
-//! (`hledger bal tag:project=apollo`, `hledger reg tag:cc`) reading the same journal.
+//! filter of `balance`, `trial-balance`, `register`, the statements and `export`,
+//! compared with hledger 1.25 (`hledger bal tag:project=apollo`, `hledger reg tag:cc`,
+//! `hledger print tag:...`) reading the same journal.
 //! Bad tags are refused with the books unchanged. Needs `hledger` on PATH.
 
 #![allow(
@@ -237,6 +238,120 @@ fn tag_filtered_reports_match_hledger() {
         json!({"billable": "", "cc": "sales", "project": "apollo"})
     );
     assert_eq!(reg["rows"][1]["tags"], json!({"project": "apollo"}));
+}
+
+/// The statements and the export take the same tag filter: the income statement's
+/// expenses of a period, the balance sheet's assets and the export's entries and
+/// reports, each compared with hledger or with the report it exports.
+#[test]
+fn statements_and_export_filter_by_tag_like_hledger() {
+    let (t, file) = imported();
+    let path = file.path();
+    let apollo = json!({"name": "project", "value": "apollo"});
+    // February's tagged expenses: Lunch's food (EUR) and Hardware's office (USD).
+    let is = call(
+        &t,
+        "income-statement",
+        json!({"tag": apollo, "from": "2024-02-01", "to": "2024-02-29"}),
+    );
+    assert_eq!(is["sections"][1]["title"], "Expenses", "{is}");
+    let want = their_balance_args(
+        path,
+        &[
+            "bal",
+            "tag:project=apollo",
+            "expenses",
+            "-b",
+            "2024-02-01",
+            "-e",
+            "2024-03-01",
+            "--layout=bare",
+        ],
+    );
+    assert_eq!(want.len(), 2, "{want:?}");
+    assert_eq!(our_balance(&is["sections"][1]["rows"]), want);
+    // Without the tag the same period also has nothing else, but all time has rent and
+    // the gemini supplies: the filter is what keeps them out.
+    let all = call(&t, "income-statement", json!({"tag": apollo}));
+    let want = their_balance_args(
+        path,
+        &["bal", "tag:project=apollo", "expenses", "--layout=bare"],
+    );
+    assert_eq!(our_balance(&all["sections"][1]["rows"]), want);
+    assert!(
+        !our_balance(&all["sections"][1]["rows"])
+            .contains_key(&("expenses:rent".to_owned(), "EUR".to_owned()))
+    );
+    // The balance sheet's assets carry only the tagged bank postings.
+    let bs = call(&t, "balance-sheet", json!({"tag": {"name": "cc"}}));
+    assert_eq!(bs["sections"][0]["title"], "Assets", "{bs}");
+    assert_eq!(
+        our_balance(&bs["sections"][0]["rows"]),
+        their_balance_args(path, &["bal", "tag:cc", "assets", "--layout=bare"])
+    );
+    // Export: whole entries that have a tagged posting (as `hledger print tag:...`),
+    // and each report exactly as the operation answers it.
+    let ex = call(
+        &t,
+        "export",
+        json!({"what": "entries", "format": "json", "tag": apollo}),
+    );
+    let described: Vec<&str> = ex["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(described, ["Kickoff", "Lunch", "Hardware"]);
+    let printed = Command::new("hledger")
+        .args(["-f", path.to_str().unwrap(), "print", "tag:project=apollo"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(printed.stdout).unwrap();
+    for d in ["Kickoff", "Lunch", "Hardware"] {
+        assert!(printed.contains(d), "{printed}");
+    }
+    assert!(!printed.contains("Supplies") && !printed.contains("Unrelated"));
+    for (what, op, input) in [
+        (
+            "income-statement",
+            "income-statement",
+            json!({"tag": apollo, "from": "2024-02-01"}),
+        ),
+        ("balance-sheet", "balance-sheet", json!({"tag": apollo})),
+        ("balance", "balance", json!({"tag": apollo})),
+        ("register", "register", json!({"tag": apollo})),
+    ] {
+        let mut ask = input.clone();
+        ask["what"] = json!(what);
+        ask["format"] = json!("json");
+        let ex = call(&t, "export", ask);
+        assert_eq!(ex["data"], call(&t, op, input), "{what}");
+    }
+    let csv = call(
+        &t,
+        "export",
+        json!({"what": "entries", "format": "csv", "tag": {"name": "project", "value": "gemini"}}),
+    );
+    let csv = csv["csv"].as_str().unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(
+        csv.contains("Supplies") && !csv.contains("Kickoff"),
+        "{csv}"
+    );
+    // A tag on a price export, or a bad tag name on a statement, is refused.
+    refused(
+        &t,
+        "export",
+        json!({"what": "prices", "format": "json", "tag": apollo}),
+        &["tag does not apply to prices"],
+    );
+    refused(
+        &t,
+        "income-statement",
+        json!({"tag": {"name": "two words"}}),
+        &["tag.name", "is not a tag name"],
+    );
 }
 
 fn their_balance_args(file: &std::path::Path, args: &[&str]) -> Table {
