@@ -18,7 +18,7 @@
 //! |---|---|---|
 //! | `de-lohnsteuer` | tax | Lohnsteuer (PAP output LSTLZZ) |
 //! | `de-solidaritaetszuschlag` | tax | Solidaritätszuschlag (SOLZLZZ) |
-//! | `de-kirchensteuer` | tax | Kirchensteuer: BK × 8 % (BY, BW) or 9 %, cents dropped |
+//! | `de-kirchensteuer-<key>` | tax | Kirchensteuer of the denomination `<key>` (`ev`, `rk`, ... see [`kirche`]): BK × 8 % (BY, BW) or 9 %, cents dropped; `de-kirchensteuer` for a profile with `"kirchensteuer": true` (no denomination) |
 //! | `de-kv-an`, `de-pv-an`, `de-rv-an`, `de-av-an` | employee contribution | KV (incl. Zusatzbeitrag), PV, RV, AV |
 //! | `de-kv-ag`, `de-pv-ag`, `de-rv-ag`, `de-av-ag` | employer contribution | the employer's shares |
 //! | `de-u1`, `de-u2`, `de-u3` | employer contribution | Umlagen U1, U2 and the Insolvenzgeldumlage (see [`umlagen`]) |
@@ -37,7 +37,8 @@
 //! no input `ytd` figure changes the result. The input `ytd` may carry any of the
 //! codes below (missing ones count as 0; unknown codes and negative values are
 //! refused); the output `ytd` holds every code, previous + this period:
-//! `gross`, `lohnsteuer`, `solidaritaetszuschlag`, `kirchensteuer`, `kv-an`,
+//! `gross`, `lohnsteuer`, `solidaritaetszuschlag`, `kirchensteuer` (every
+//! denomination's line), `kv-an`,
 //! `pv-an`, `rv-an`, `av-an`, `kv-ag`, `pv-ag`, `rv-ag`, `av-ag` (cents); and, once an
 //! employee has the line, `u1`, `u2`, `u3` and the `minijob-...` codes.
 //! For sonstige Bezüge (see [`bonus`]) every payment also returns `laufend-gross`
