@@ -18,7 +18,7 @@
 //! |---|---|---|
 //! | `de-lohnsteuer` | tax | Lohnsteuer (PAP output LSTLZZ) |
 //! | `de-solidaritaetszuschlag` | tax | Solidaritätszuschlag (SOLZLZZ) |
-//! | `de-kirchensteuer` | tax | Kirchensteuer: BK × 8 % (BY, BW) or 9 %, cents dropped |
+//! | `de-kirchensteuer-<key>` | tax | Kirchensteuer of the denomination `<key>` (`ev`, `rk`, ... see [`kirche`]): BK × 8 % (BY, BW) or 9 %, cents dropped; `de-kirchensteuer` for a profile with `"kirchensteuer": true` (no denomination) |
 //! | `de-kv-an`, `de-pv-an`, `de-rv-an`, `de-av-an` | employee contribution | KV (incl. Zusatzbeitrag), PV, RV, AV |
 //! | `de-kv-ag`, `de-pv-ag`, `de-rv-ag`, `de-av-ag` | employer contribution | the employer's shares |
 //! | `de-u1`, `de-u2`, `de-u3` | employer contribution | Umlagen U1, U2 and the Insolvenzgeldumlage (see [`umlagen`]) |
@@ -37,7 +37,8 @@
 //! no input `ytd` figure changes the result. The input `ytd` may carry any of the
 //! codes below (missing ones count as 0; unknown codes and negative values are
 //! refused); the output `ytd` holds every code, previous + this period:
-//! `gross`, `lohnsteuer`, `solidaritaetszuschlag`, `kirchensteuer`, `kv-an`,
+//! `gross`, `lohnsteuer`, `solidaritaetszuschlag`, `kirchensteuer` (every
+//! denomination's line), `kv-an`,
 //! `pv-an`, `rv-an`, `av-an`, `kv-ag`, `pv-ag`, `rv-ag`, `av-ag` (cents); and, once an
 //! employee has the line, `u1`, `u2`, `u3` and the `minijob-...` codes.
 //! For sonstige Bezüge (see [`bonus`]) every payment also returns `laufend-gross`
@@ -64,6 +65,7 @@ use serde_json::{Map, Value, json};
 
 mod bonus;
 mod fixed;
+pub mod kirche;
 mod midijob;
 mod minijob;
 mod pap;
@@ -112,6 +114,16 @@ const LAENDER: [(&str, &str, i128); 16] = [
     ("SH", "Schleswig-Holstein", 9),
     ("TH", "Thüringen", 9),
 ];
+
+/// The year-to-date code of a line: its code without `de-`, every Kirchensteuer
+/// line counting to `kirchensteuer`.
+fn ytd_code(line: &str) -> &str {
+    if line.starts_with("de-kirchensteuer") {
+        "kirchensteuer"
+    } else {
+        line.trim_start_matches("de-")
+    }
+}
 
 /// The year-to-date codes, in the order of the payslip; the last five feed the
 /// sonstige Bezüge (see [`bonus`]).
@@ -165,6 +177,7 @@ pub fn support() -> Support {
 /// JSON Schema of the tax profile.
 pub fn profile_schema() -> Value {
     let laender: Vec<&str> = LAENDER.iter().map(|(c, _, _)| *c).collect();
+    let konfessionen: Vec<&str> = kirche::KONFESSIONEN.iter().map(|(k, _, _)| *k).collect();
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "German payroll profile (ELStAM and social insurance)",
@@ -186,8 +199,11 @@ pub fn profile_schema() -> Value {
                 "type": "number", "minimum": 0, "maximum": 99, "multipleOf": 0.5
             },
             "kirchensteuer": {
-                "description": "Member of a church that levies Kirchensteuer (PAP input R > 0); 8 % of the Maßstabsteuer in BY and BW, 9 % elsewhere. Default false.",
-                "type": "boolean"
+                "description": "The employee's Kirchensteuermerkmal from the ELStAM (PAP input R > 0 unless false): the denomination's two-letter key, e.g. \"ev\" or \"rk\", so the payslip carries the Kirchensteuer under de-kirchensteuer-<key> and the Lohnsteuer-Anmeldung can split it (Kz 61 ev, Kz 62 rk, the others per Land); false for none (the default). true (member of a church, denomination not recorded, as profiles before payroll-de 0.2.0) still computes the tax, as the undivided de-kirchensteuer line. 8 % of the Maßstabsteuer in BY and BW, 9 % elsewhere.",
+                "oneOf": [
+                    {"type": "boolean"},
+                    {"type": "string", "enum": konfessionen}
+                ]
             },
             "bundesland": {
                 "description": "Bundesland of the place of work (Betriebsstätte) as the ISO 3166-2:DE code without prefix; sets the Kirchensteuer rate and, for SN, Saxony's Pflegeversicherung split (PAP input PVS).",
@@ -261,6 +277,9 @@ struct Profile {
     f_milli: i128,
     zkf_tenths: i128,
     kirche: bool,
+    /// The denomination (index in [`kirche::KONFESSIONEN`]); `None` with `kirche` for a
+    /// profile recorded before denominations were (`"kirchensteuer": true`).
+    konfession: Option<usize>,
     land: usize,
     gkv: bool,
     kvz: i128,
@@ -432,7 +451,7 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
         }
     };
 
-    let kirche = get_bool(m, "kirchensteuer", false)?;
+    let (kirche, konfession) = kirche::parse(m.get("kirchensteuer"))?;
 
     let land_codes: Vec<&str> = LAENDER.iter().map(|(c, _, _)| *c).collect();
     let land = match m.get("bundesland") {
@@ -533,6 +552,7 @@ fn parse_profile(value: &Value, year: i32) -> Result<Profile> {
         f_milli,
         zkf_tenths,
         kirche,
+        konfession,
         land,
         gkv,
         kvz,
@@ -800,7 +820,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
             LineKind::EmployeeTax,
         ),
         (
-            "de-kirchensteuer",
+            kirche::line(profile.konfession),
             "Kirchensteuer",
             kist,
             LineKind::EmployeeTax,
@@ -858,8 +878,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     for (code, desc, amount, kind) in raw {
         let amount = i64::try_from(amount)
             .map_err(|_| Error::internal(format!("{code}: amount {amount} out of range")))?;
-        *ytd.entry(code.trim_start_matches("de-").into())
-            .or_insert(0) += amount;
+        *ytd.entry(ytd_code(code).into()).or_insert(0) += amount;
         if amount != 0 {
             lines.push(Line {
                 code: code.into(),
@@ -898,7 +917,7 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     head.append(&mut notes);
     let mut notes = head;
     if profile.kirche && !minijob {
-        notes.push(format!("Kirchensteuer {kist_rate} % ({land_name})"));
+        notes.push(kirche::note(profile.konfession, kist_rate, land_name));
     }
 
     notes.push(format!(
@@ -1016,7 +1035,12 @@ mod tests {
         assert!(err(&with_profile("kv-zusatzbeitrag", json!(2.5))).contains("decimal string"));
         assert!(err(&with_profile("kv-zusatzbeitrag", json!("2.555"))).contains("two decimals"));
         assert!(err(&with_profile("faktor", json!("0.9"))).contains("steuerklasse 4"));
-        assert!(err(&with_profile("kirchensteuer", json!("ja"))).contains("true or false"));
+        let m = err(&with_profile("kirchensteuer", json!("ja")));
+        assert!(m.contains("true or false"), "{m}");
+        assert!(
+            m.contains("\"ev\" (evangelisch), \"rk\" (römisch-katholisch)"),
+            "{m}"
+        );
         let mut i = base();
         i.profile = json!([]);
         assert!(err(&i).contains("JSON object"));

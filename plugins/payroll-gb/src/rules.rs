@@ -50,6 +50,7 @@
 //! | `tax`         | tax deducted to date, net of refunds (P11 column 7 summed, FPS "total tax to date"); the cumulative basis deducts the tax due to date minus this |
 //! | `ni-employee` | employee Class 1 contributions to date                           |
 //! | `ni-employer` | employer Class 1 contributions to date                           |
+//! | `ni-at-lel`, `ni-lel-pt`, `ni-pt-uel` | NI earnings bands to date, as the FPS reports them: earnings at the LEL, above the LEL up to the PT, above the PT up to the UEL (see [`ni::Bands`]); a bonus adds the part its period's aggregated earnings bring |
 //! | `student-loan`, `postgraduate-loan` | loan deductions to date (only once the employee has a loan) |
 //! | `pension-employee`, `pension-employer` | pension contributions to date, the employee's before relief at source (only with a pension) |
 //! | `period` | the earnings period of the last payment: periods per year × 100 + tax month or week (1201 = month 1, 5203 = week 3) |
@@ -93,7 +94,8 @@
 //! and other pre-tax deductions, the national minimum wage check on sacrificed pay,
 //! the student loan "more than one plan" split once an SL1 names the plan, freeport, investment zone and
 //! veteran categories (F, I, L, S, N, E, D, K, V), mariners, payments after leaving,
-//! quarterly and other irregular intervals, NI credits/earnings-band reporting.
+//! quarterly and other irregular intervals, NI credits, directors' earnings bands (the
+//! annual earnings period: the bands here are per pay period).
 
 use std::collections::BTreeMap;
 
@@ -106,6 +108,8 @@ pub mod params;
 pub mod paye;
 pub mod pension;
 
+#[cfg(test)]
+mod band_tests;
 #[cfg(test)]
 mod bonus_tests;
 #[cfg(test)]
@@ -134,11 +138,14 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
 /// The year-to-date codes these rules read and return; the last four describe the
 /// current earnings period (see [`PeriodSoFar`]).
-pub const YTD_CODES: [&str; 12] = [
+pub const YTD_CODES: [&str; 15] = [
     "taxable-pay",
     "tax",
     "ni-employee",
     "ni-employer",
+    "ni-at-lel",
+    "ni-lel-pt",
+    "ni-pt-uel",
     "student-loan",
     "postgraduate-loan",
     "pension-employee",
@@ -353,6 +360,10 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
         all_employee - before.ni_employee,
         all_employer - before.ni_employer,
     );
+    // The FPS earnings bands of the period, less those of the earlier payments in it
+    // (aggregated like the NICs): what this payment adds.
+    let bands = ni::Bands::of(before.ni_pay + ni_gross, &thresholds, profile.category)
+        .minus(ni::Bands::of(before.ni_pay, &thresholds, profile.category));
     if before.ni_pay > 0 || before.ni_employee > 0 {
         notes.push(format!(
             "National Insurance on the earnings of the period together (HMRC CWG2): {} paid earlier in this period + {} now, less {} employee and {} employer NICs already deducted",
@@ -445,6 +456,9 @@ pub fn calculate(input: &CalcInput) -> Result<Payslip> {
     out.insert("tax".to_string(), ytd.tax + paye.deducted);
     out.insert("ni-employee".to_string(), ytd.ni_employee + ni_employee);
     out.insert("ni-employer".to_string(), ytd.ni_employer + ni_employer);
+    out.insert("ni-at-lel".to_string(), ytd.bands.at_lel + bands.at_lel);
+    out.insert("ni-lel-pt".to_string(), ytd.bands.lel_pt + bands.lel_pt);
+    out.insert("ni-pt-uel".to_string(), ytd.bands.pt_uel + bands.pt_uel);
     out.insert("period".to_string(), key);
     out.insert("period-ni-pay".to_string(), before.ni_pay + ni_gross);
     out.insert("period-ni-employee".to_string(), all_employee);
@@ -1026,6 +1040,8 @@ pub struct Ytd {
     pub ni_employee: i64,
     /// Employer NICs to date.
     pub ni_employer: i64,
+    /// The FPS NI earnings bands to date (`ni-at-lel`, `ni-lel-pt`, `ni-pt-uel`).
+    pub bands: ni::Bands,
     /// Student loan (plan) deductions to date.
     pub student_loan: i64,
     /// Postgraduate loan deductions to date.
@@ -1066,6 +1082,9 @@ impl Ytd {
                 "tax" => &mut ytd.tax,
                 "ni-employee" => &mut ytd.ni_employee,
                 "ni-employer" => &mut ytd.ni_employer,
+                "ni-at-lel" => &mut ytd.bands.at_lel,
+                "ni-lel-pt" => &mut ytd.bands.lel_pt,
+                "ni-pt-uel" => &mut ytd.bands.pt_uel,
                 "student-loan" => &mut ytd.student_loan,
                 "postgraduate-loan" => &mut ytd.postgraduate_loan,
                 "pension-employee" => &mut ytd.pension_employee,

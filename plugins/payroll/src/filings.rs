@@ -15,6 +15,7 @@ use backoffice_sdk::payroll::{Frequency, Payslip};
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::fps_ni::{NiLetter, chain, has_bands, ni_letters};
 use crate::model::div_round;
 use crate::runs::{Kind, Run, Slip, Status, Ytd, load_run, run_slips, ytd_key};
 use crate::ytd::OPENING_MARK;
@@ -35,11 +36,14 @@ pub struct Record {
     pub payslip: Payslip,
     /// The year-to-date figures the payslip was computed from (empty: none).
     pub before: BTreeMap<String, i64>,
+    /// The run whose payslip of the employee this one was computed from; `None`
+    /// when it was computed from the opening figures or from nothing.
+    pub previous: Option<String>,
 }
 
 impl Record {
     /// The sum of the payslip's lines with one of `codes`.
-    fn lines(&self, codes: &[&str]) -> i64 {
+    pub(crate) fn lines(&self, codes: &[&str]) -> i64 {
         self.payslip
             .lines
             .iter()
@@ -49,7 +53,7 @@ impl Record {
     }
 
     /// This payslip's part of a year-to-date figure: after minus before.
-    fn period(&self, code: &str) -> i64 {
+    pub(crate) fn period(&self, code: &str) -> i64 {
         self.payslip.ytd.get(code).copied().unwrap_or(0)
             - self.before.get(code).copied().unwrap_or(0)
     }
@@ -337,10 +341,14 @@ pub struct FpsEmployee {
     pub postgraduate_loan_recovered: i64,
     /// Pay after statutory deductions (the net pay of the payslip).
     pub net_pay: i64,
+    /// The NI letter groups: per category letter, the earnings bands and NICs year
+    /// to date (see [`crate::fps_ni`]).
+    pub ni_letters: Vec<NiLetter>,
 }
 
-/// The FPS payments of a run's UK payslips, in employee id order.
-pub fn fps(records: &[Record]) -> Vec<FpsEmployee> {
+/// The FPS payments of a run's UK payslips, in employee id order, with each
+/// employee's NI letter groups from `letters` (none when absent).
+pub fn fps(records: &[Record], letters: &BTreeMap<String, Vec<NiLetter>>) -> Vec<FpsEmployee> {
     let mut out: Vec<FpsEmployee> = records
         .iter()
         .map(|r| {
@@ -376,6 +384,7 @@ pub fn fps(records: &[Record]) -> Vec<FpsEmployee> {
                 student_loan_recovered: r.lines(&["gb-student-loan"]),
                 postgraduate_loan_recovered: r.lines(&["gb-postgraduate-loan"]),
                 net_pay: r.payslip.net,
+                ni_letters: letters.get(&r.employee).cloned().unwrap_or_default(),
             }
         })
         .collect();
@@ -389,8 +398,10 @@ pub fn fps(records: &[Record]) -> Vec<FpsEmployee> {
 
 /// The Kennzahlen of a Lohnsteuer-Anmeldung (amtliches Vordruckmuster, § 41a EStG;
 /// numbers as listed by Haufe Personal Office, "2.1 Auszufüllende Kennziffern"),
-/// cents. Kirchensteuer cannot be split by denomination (Kz 61 ev., Kz 62 rk., ...):
-/// the German rules' profile says only whether the employee pays it.
+/// cents. The Kirchensteuer is split by the denomination of the payslip line
+/// (`de-kirchensteuer-<key>`, `payroll-de` 0.2.0): Kz 61 evangelisch (`ev`), Kz 62
+/// römisch-katholisch (`rk`); other denominations are entered on the lines the
+/// Land's form gives them (see [`Kirchensteuer`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LstaLines {
     /// Kz 86: Zahl der Arbeitnehmer (employees taxed by their
@@ -403,30 +414,69 @@ pub struct LstaLines {
     /// Kz 49: Solidaritätszuschlag (the `de-solidaritaetszuschlag` lines).
     #[serde(rename = "49")]
     pub kz_49: i64,
+    /// Kz 61: evangelische Kirchensteuer (the `de-kirchensteuer-ev` lines).
+    #[serde(rename = "61")]
+    pub kz_61: i64,
+    /// Kz 62: römisch-katholische Kirchensteuer (the `de-kirchensteuer-rk` lines).
+    #[serde(rename = "62")]
+    pub kz_62: i64,
     /// Kz 83: Gesamtbetrag: Kz 42 + Kz 49 + all Kirchensteuer.
     #[serde(rename = "83")]
     pub kz_83: i64,
 }
 
+/// The Kirchensteuer of a Lohnsteuer-Anmeldung by denomination, cents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Kirchensteuer {
+    /// All Kirchensteuer withheld (every `de-kirchensteuer...` line).
+    pub total: i64,
+    /// Per denomination key of the ELStAM (`ev`, `rk`, `ak`, ...): `ev` and `rk`
+    /// always (they are Kz 61 and 62), the others when withheld.
+    pub by_denomination: BTreeMap<String, i64>,
+    /// Withheld under the undivided `de-kirchensteuer` line (a profile that says
+    /// only `"kirchensteuer": true`), and from whom: the user assigns it.
+    pub not_assigned: i64,
+    pub not_assigned_employees: Vec<String>,
+}
+
 /// The Lohnsteuer-Anmeldung of the German payslips paid in one month, and the
-/// Kirchensteuer withheld (all denominations together).
-pub fn lohnsteuer_anmeldung(records: &[Record]) -> (LstaLines, i64) {
+/// Kirchensteuer withheld by denomination.
+pub fn lohnsteuer_anmeldung(records: &[Record]) -> (LstaLines, Kirchensteuer) {
     let mut employees = BTreeSet::new();
-    let (mut lst, mut soli, mut kist) = (0, 0, 0);
+    let (mut lst, mut soli) = (0, 0);
+    let mut kist = Kirchensteuer::default();
+    kist.by_denomination.insert("ev".into(), 0);
+    kist.by_denomination.insert("rk".into(), 0);
+    let mut unassigned = BTreeSet::new();
     for r in records {
         if r.lines(&["de-minijob-pauschsteuer"]) == 0 {
             employees.insert(r.employee.clone());
         }
         lst += r.lines(&["de-lohnsteuer"]);
         soli += r.lines(&["de-solidaritaetszuschlag"]);
-        kist += r.lines(&["de-kirchensteuer"]);
+        for l in &r.payslip.lines {
+            if l.code == "de-kirchensteuer" {
+                kist.not_assigned += l.amount;
+                unassigned.insert(r.employee.clone());
+            } else if let Some(key) = l.code.strip_prefix("de-kirchensteuer-") {
+                *kist.by_denomination.entry(key.to_string()).or_insert(0) += l.amount;
+            } else {
+                continue;
+            }
+            kist.total += l.amount;
+        }
     }
+    kist.not_assigned_employees = unassigned.into_iter().collect();
+    let kz = |key: &str| kist.by_denomination.get(key).copied().unwrap_or(0);
     (
         LstaLines {
             kz_86: employees.len() as u64,
             kz_42: lst,
             kz_49: soli,
-            kz_83: lst + soli + kist,
+            kz_61: kz("ev"),
+            kz_62: kz("rk"),
+            kz_83: lst + soli + kist.total,
         },
         kist,
     )
@@ -453,7 +503,11 @@ fn runs_paid(from: Date, to: Date) -> Result<Vec<Run>> {
         .collect())
 }
 
-fn record(run: &Run, slip: Slip) -> Result<Record> {
+pub(crate) fn record(run: &Run, slip: Slip) -> Result<Record> {
+    let previous = slip
+        .ytd_after_run
+        .clone()
+        .filter(|m| !m.starts_with(OPENING_MARK));
     let before = match &slip.ytd_after_run {
         None => BTreeMap::new(),
         Some(mark) if mark.starts_with(OPENING_MARK) => {
@@ -483,6 +537,7 @@ fn record(run: &Run, slip: Slip) -> Result<Record> {
         profile: slip.employee.profile.clone(),
         payslip: slip.payslip,
         before,
+        previous,
     })
 }
 
@@ -677,7 +732,7 @@ pub(crate) struct FpsOut {
     currency: &'static str,
     employees: Vec<FpsEmployee>,
     /// What the FPS needs and the payslips do not give.
-    not_included: Vec<&'static str>,
+    not_included: Vec<String>,
 }
 
 pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
@@ -701,17 +756,34 @@ pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
         )));
     };
     let tax_year = first.payslip.tax_year.clone();
+    let mut runs = BTreeMap::new();
+    let mut letters = BTreeMap::new();
+    let mut without_bands = Vec::new();
+    for r in &records {
+        let year = chain(r.clone(), &mut runs)?;
+        if year.iter().any(|p| !has_bands(p)) {
+            without_bands.push(r.employee.clone());
+        }
+        letters.insert(r.employee.clone(), ni_letters(&year));
+    }
+    let mut not_included = vec![
+        "employee identity (NI number, date of birth, gender, address) and employer references (PAYE reference, Accounts Office reference): not stored by payroll".to_string(),
+        "directors' NICs (annual earnings period, director's NIC calculation method): payroll-gb computes every employee on pay-period earnings periods".to_string(),
+    ];
+    if !without_bands.is_empty() {
+        not_included.push(format!(
+            "NI earnings bands of payslips computed before payroll-gb 0.2.0 (employees {}): those payslips carry none, so the bands year to date leave them out; add their bands by hand",
+            without_bands.join(", ")
+        ));
+    }
     Ok(FpsOut {
         submission: "FPS",
         run: run.id,
         tax_year,
         payment_date: run.pay_date,
         currency: "GBP",
-        employees: fps(&records),
-        not_included: vec![
-            "NI earnings bands (pay at the LEL, above the LEL up to the PT, above the PT up to the UEL): the payroll-gb rules do not return them yet",
-            "employee identity (NI number, date of birth, gender, address) and employer references (PAYE reference, Accounts Office reference): not stored by payroll",
-        ],
+        employees: fps(&records, &letters),
+        not_included,
     })
 }
 
@@ -730,11 +802,22 @@ pub(crate) struct LstaOut {
     month: u8,
     currency: &'static str,
     kennzahlen: LstaLines,
-    /// All Kirchensteuer withheld; to be split by denomination into Kz 61 (ev.),
-    /// Kz 62 (rk.) and the others, which payroll does not know.
+    /// All Kirchensteuer withheld (unchanged from 0.1.0).
     kirchensteuer: i64,
+    /// The Kirchensteuer per denomination key (Kz 61 is `ev`, Kz 62 `rk`).
+    kirchensteuer_nach_konfession: BTreeMap<String, i64>,
+    /// Kirchensteuer of profiles without a denomination, and whose.
+    kirchensteuer_ohne_konfession: Unassigned,
     runs: Vec<String>,
     drafts_not_counted: Vec<String>,
+}
+
+/// Kirchensteuer the filing cannot assign to a denomination.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Unassigned {
+    amount: i64,
+    employees: Vec<String>,
 }
 
 pub(crate) fn lohnsteuer_anmeldung_op(input: MonthInput) -> Result<LstaOut> {
@@ -748,14 +831,19 @@ pub(crate) fn lohnsteuer_anmeldung_op(input: MonthInput) -> Result<LstaOut> {
     let to = Date::new(input.year, input.month, from.days_in_month()).ok_or_else(bad)?;
     let label = format!("{}-{:02}", input.year, input.month);
     let found = find("DE", from, to, "the Lohnsteuer-Anmeldung", &label)?;
-    let (kennzahlen, kirchensteuer) = lohnsteuer_anmeldung(&found.records);
+    let (kennzahlen, kist) = lohnsteuer_anmeldung(&found.records);
     Ok(LstaOut {
         form: "Lohnsteuer-Anmeldung",
         year: input.year,
         month: input.month,
         currency: "EUR",
         kennzahlen,
-        kirchensteuer,
+        kirchensteuer: kist.total,
+        kirchensteuer_nach_konfession: kist.by_denomination,
+        kirchensteuer_ohne_konfession: Unassigned {
+            amount: kist.not_assigned,
+            employees: kist.not_assigned_employees,
+        },
         runs: runs_of(&found.records),
         drafts_not_counted: found.drafts,
     })
@@ -824,6 +912,7 @@ mod tests {
                 notes: vec![],
             },
             before: map(before),
+            previous: None,
         }
     }
 
@@ -952,7 +1041,7 @@ mod tests {
                 ("ni-employee", 31_232),
             ],
         );
-        let f = fps(&[gb]);
+        let f = fps(&[gb], &BTreeMap::new());
         assert_eq!(f[0].tax_code, "1257L");
         assert_eq!(f[0].ni_category, "A");
         assert_eq!(f[0].pay_frequency, "M1");
@@ -985,7 +1074,101 @@ mod tests {
         assert_eq!(k.kz_86, 2);
         assert_eq!(k.kz_42, 107_366);
         assert_eq!(k.kz_49, 1_234);
-        assert_eq!(kist, 8_762);
+        assert_eq!(kist.total, 8_762);
+        assert_eq!((kist.not_assigned, k.kz_61, k.kz_62), (8_762, 0, 0));
+        assert_eq!(kist.not_assigned_employees, vec!["D1".to_string()]);
         assert_eq!(k.kz_83, 107_366 + 1_234 + 8_762);
+    }
+
+    #[test]
+    fn kirchensteuer_split_by_denomination() {
+        use LineKind::*;
+        let de = |id: &str, lines| rec(id, "DE", ("2026-01-01", "2026-01-31"), lines, &[], &[]);
+        let (k, kist) = lohnsteuer_anmeldung(&[
+            de("E", vec![line("de-kirchensteuer-ev", 5_000, EmployeeTax)]),
+            de("R", vec![line("de-kirchensteuer-rk", 7_000, EmployeeTax)]),
+            de("A", vec![line("de-kirchensteuer-ak", 300, EmployeeTax)]),
+            de("L", vec![line("de-kirchensteuer", 100, EmployeeTax)]),
+        ]);
+        assert_eq!((k.kz_61, k.kz_62), (5_000, 7_000));
+        assert_eq!(
+            kist.by_denomination,
+            BTreeMap::from([
+                ("ak".to_string(), 300),
+                ("ev".to_string(), 5_000),
+                ("rk".to_string(), 7_000)
+            ])
+        );
+        assert_eq!(kist.not_assigned, 100);
+        assert_eq!(kist.total, 12_400);
+        assert_eq!(k.kz_83, 12_400);
+    }
+
+    /// Two monthly payslips, the second computed from the first, and a letter
+    /// change in between: one group per letter, each payslip's part of the bands.
+    #[test]
+    fn fps_ni_letters_add_each_payslips_part_under_its_letter() {
+        use LineKind::*;
+        let april = rec(
+            "G",
+            "GB",
+            ("2026-04-01", "2026-04-30"),
+            vec![
+                line("gb-ni-employee", 15_616, EmployeeContribution),
+                line("gb-ni-employer", 38_745, EmployerContribution),
+            ],
+            &[],
+            &[
+                ("gross", 300_000),
+                ("ni-at-lel", 55_900),
+                ("ni-lel-pt", 48_900),
+                ("ni-pt-uel", 195_200),
+            ],
+        );
+        let mut may = rec(
+            "G",
+            "GB",
+            ("2026-05-01", "2026-05-31"),
+            vec![line("gb-ni-employer", 1_950, EmployerContribution)],
+            &[
+                ("gross", 300_000),
+                ("ni-at-lel", 55_900),
+                ("ni-lel-pt", 48_900),
+                ("ni-pt-uel", 195_200),
+            ],
+            &[
+                ("gross", 380_000),
+                ("ni-at-lel", 111_800),
+                ("ni-lel-pt", 73_000),
+                ("ni-pt-uel", 195_200),
+            ],
+        );
+        may.profile = json!({"tax-code": "1257L", "ni-category": "c"});
+        let letters = crate::fps_ni::ni_letters(&[may, april]);
+        assert_eq!(letters.len(), 2);
+        assert_eq!(letters[0].ni_category, "A");
+        assert_eq!(
+            (
+                letters[0].earnings_at_lel_year_to_date,
+                letters[0].earnings_above_lel_up_to_pt_year_to_date,
+                letters[0].earnings_above_pt_up_to_uel_year_to_date,
+                letters[0].employee_nics_year_to_date,
+                letters[0].employer_nics_year_to_date,
+                letters[0].gross_earnings_for_nics_year_to_date,
+            ),
+            (55_900, 48_900, 195_200, 15_616, 38_745, 300_000)
+        );
+        assert_eq!(letters[1].ni_category, "C");
+        assert_eq!(
+            (
+                letters[1].earnings_at_lel_year_to_date,
+                letters[1].earnings_above_lel_up_to_pt_year_to_date,
+                letters[1].earnings_above_pt_up_to_uel_year_to_date,
+                letters[1].employee_nics_year_to_date,
+                letters[1].employer_nics_year_to_date,
+                letters[1].gross_earnings_for_nics_year_to_date,
+            ),
+            (55_900, 24_100, 0, 0, 1_950, 80_000)
+        );
     }
 }

@@ -22,6 +22,7 @@ pub mod adjust;
 pub mod bank;
 mod employees;
 pub mod filings;
+mod fps_ni;
 pub mod model;
 pub mod payfile;
 mod payments;

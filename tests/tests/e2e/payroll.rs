@@ -32,6 +32,8 @@ mod payments;
 mod preview;
 // Filings: Form 941, W-2, RTI FPS, Lohnsteuer-Anmeldung (issue 22, item 6).
 mod filings;
+// The FPS NI earnings bands and the Kirchensteuer per denomination (issue 22, item 6).
+mod filings_bands;
 mod us_states;
 // A large run approved under a small memory cap.
 mod large;

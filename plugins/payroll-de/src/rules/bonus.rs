@@ -128,7 +128,7 @@ pub fn calculate(
             LineKind::EmployeeTax,
         ),
         (
-            "de-kirchensteuer",
+            super::kirche::line(profile.konfession),
             "Kirchensteuer (sonstiger Bezug)",
             kist,
             LineKind::EmployeeTax,
@@ -208,7 +208,7 @@ pub fn calculate(
     add("rv-entgelt", rv_base)?;
     let mut lines = Vec::new();
     for (code, desc, amount, kind) in raw {
-        add(code.trim_start_matches("de-"), amount)?;
+        add(super::ytd_code(code), amount)?;
         if amount != 0 {
             lines.push(Line {
                 code: code.into(),
@@ -241,9 +241,10 @@ pub fn calculate(
         ),
     ];
     if profile.kirche {
-        notes.push(format!(
-            "Kirchensteuer {} % ({})",
-            y.kist_rate, LAENDER[profile.land].1
+        notes.push(super::kirche::note(
+            profile.konfession,
+            y.kist_rate,
+            LAENDER[profile.land].1,
         ));
     }
     Ok(Payslip::new(

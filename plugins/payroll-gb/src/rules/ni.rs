@@ -109,3 +109,47 @@ pub fn contributions(gross: i64, t: &NiThresholds, rates: &NiRates, cat: Categor
     };
     (round_half_down(employee), round_half_down(employer))
 }
+
+/// The earnings of one earnings period split into the bands an FPS reports, pence.
+///
+/// HMRC "RTI Data Items Guide" (Full Payment Submission, NI letter and values
+/// group: "Earnings at the LEL", "Earnings above the LEL up to the PT" and "Earnings
+/// above the PT up to the UEL", each year to date). Earnings below the LEL are not
+/// reported, so every band is 0; from the LEL on, the whole LEL is "at the LEL", the
+/// part above it up to and including the PT is the second band, the part above the
+/// PT up to and including the UEL the third; earnings above the UEL are in no band.
+/// A category X employee (not liable) has no bands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bands {
+    /// `ni-at-lel`: the LEL when the earnings reach it, else 0.
+    pub at_lel: i64,
+    /// `ni-lel-pt`: earnings above the LEL up to the PT.
+    pub lel_pt: i64,
+    /// `ni-pt-uel`: earnings above the PT up to the UEL.
+    pub pt_uel: i64,
+}
+
+impl Bands {
+    /// The bands of `gross` pence in an earnings period with thresholds `t` (pounds).
+    pub fn of(gross: i64, t: &NiThresholds, cat: Category) -> Bands {
+        let (lel, pt, uel) = (t.lel * 100, t.pt * 100, t.uel * 100);
+        if cat == Category::X || gross < lel {
+            return Bands::default();
+        }
+        Bands {
+            at_lel: lel,
+            lel_pt: gross.min(pt) - lel,
+            pt_uel: (gross.min(uel) - pt).max(0),
+        }
+    }
+
+    /// What `self` adds to `earlier`: the part of a period's bands that a further
+    /// payment in the same earnings period brings.
+    pub fn minus(self, earlier: Bands) -> Bands {
+        Bands {
+            at_lel: self.at_lel - earlier.at_lel,
+            lel_pt: self.lel_pt - earlier.lel_pt,
+            pt_uel: self.pt_uel - earlier.pt_uel,
+        }
+    }
+}

@@ -410,11 +410,18 @@ fn rti_fps_reports_each_uk_payslip_of_the_run() {
             .unwrap()
             < slips["G2"]["gross"].as_i64().unwrap()
     );
+    // The NI earnings bands are reported (see filings_bands.rs), identities not.
+    assert!(
+        got[0]["ni-letters"][0]["earnings-at-lel-year-to-date"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
     assert!(
         fps["not-included"][0]
             .as_str()
             .unwrap()
-            .contains("NI earnings bands")
+            .contains("NI number")
     );
     fails(
         &t,
