@@ -12,8 +12,11 @@
 mod events;
 mod identity;
 mod migrate;
+mod notify;
+mod notify_sql;
 mod postgres;
 mod postgres_identity;
+mod postgres_notify;
 mod postgres_schema;
 mod postgres_webhooks;
 mod postgres_work;
@@ -21,6 +24,7 @@ mod sqlite;
 mod sqlite_backup;
 mod sqlite_events;
 mod sqlite_identity;
+mod sqlite_notify;
 mod sqlite_split;
 mod sqlite_tenants;
 mod sqlite_trust;
@@ -35,6 +39,7 @@ pub use identity::{
     UserRecord,
 };
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
+pub use notify::{NOTIFY_STATES, NewNotification, Notification, NotifyAttempt, NotifyStore};
 pub use postgres::{PostgresStorage, redact as redact_url};
 pub use sqlite::Durability;
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
@@ -68,6 +73,9 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Tables with rows of one tenant, in an order that deletes referencing rows first.
 pub(crate) const TENANT_ROWS: &[&str] = &[
+    "notification_attempts",
+    "notifications",
+    "user_emails",
     "webhook_deliveries",
     "webhook_endpoints",
     "deliveries",
@@ -336,7 +344,9 @@ pub trait Storage: Send + Sync + 'static {
 }
 
 /// One unit of work. Everything done through it commits together or not at all.
-pub trait Transaction: Send {
+///
+/// Concerns with traits of their own: [`NotifyStore`] (notifications, users' addresses).
+pub trait Transaction: NotifyStore + Send {
     /// Make every change of this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;
     /// Open savepoint `name` (an identifier) inside this transaction.
