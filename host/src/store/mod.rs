@@ -717,5 +717,7 @@ fn webhooks_unsupported() -> StoreError {
 
 #[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
+pub mod suite_notify;
 #[cfg(test)]
 mod tests;

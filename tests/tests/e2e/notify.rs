@@ -596,3 +596,62 @@ fn serve_refuses_a_malformed_relay_and_names_the_fix() {
     ]);
     run.fails(2, &["--smtp-from 'nobody' is not an email address"]);
 }
+
+/// Poll `done` until it holds (the server's worker runs on its own schedule); fails
+/// after a minute.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn on_postgres_serve_emails_after_commit_and_retries_a_refusal() {
+    let pg = backoffice_tests::PgServer::start();
+    let cli = Cli::postgres(&pg.database());
+    let sink = Sink::start(&[554, 250]);
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("notifier").ok();
+    cli.run(&["plugin", "enable", "notifier", "--tenant", "acme"])
+        .ok();
+    cli.run(&["role", "create", "hr", "--tenant", "acme"]).ok();
+    cli.run(&["user", "create", "ana", "--tenant", "acme", "--email", "ana@example.com"])
+        .ok();
+    cli.run(&["user", "assign-role", "ana", "hr", "--tenant", "acme"])
+        .ok();
+    let url = sink.url();
+    let _server = backoffice_tests::Server::start_with_env(
+        &cli,
+        &["--poll-ms", "100", "--smtp-url", &url, "--smtp-from", "alerts@example.com"],
+        &[("BACKOFFICE_NOTIFY_BACKOFF_MS", "200")],
+    );
+    cli.run(&[
+        "call", "--tenant", "acme", "notifier", "notify", "--input",
+        r#"{"role": "hr", "subject": "Rolled back", "body": "b", "fail": true}"#,
+    ])
+    .fails(4, &["failing on purpose"]);
+    cli.call(
+        "acme",
+        "notifier",
+        "notify",
+        &json!({"role": "hr", "subject": "From PostgreSQL", "body": "Hello from the outbox."}),
+    );
+    wait_for("the message to be accepted", || !sink.accepted().is_empty());
+    let got = sink.accepted();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].header("Subject"), "From PostgreSQL");
+    assert_eq!(sink.answered(), [554, 250], "refused once, then accepted");
+    wait_for("the attempt to be recorded", || {
+        cli.run(&["notify", "list", "--tenant", "acme", "--json"]).json()[0]["state"] == "sent"
+    });
+    let list = cli.run(&["notify", "list", "--tenant", "acme", "--json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "the failed call queued nothing: {list}");
+    let log = list[0]["attempts_log"].as_array().unwrap();
+    let codes: Vec<u64> = log.iter().map(|a| a["code"].as_u64().unwrap()).collect();
+    assert_eq!(codes, [554, 250]);
+}
