@@ -6,10 +6,7 @@
     reason = "a failed unwrap fails the contract test with its message"
 )]
 
-use super::{
-    Finish, NewNotification, NotifyAttempt, NotifyStore as _, RoleRecord, Storage, StoreError,
-    UserRecord,
-};
+use super::{Finish, NewNotification, NotifyAttempt, RoleRecord, Storage, StoreError, UserRecord};
 
 fn user(name: &str, disabled: bool) -> UserRecord {
     UserRecord {
@@ -131,7 +128,11 @@ pub fn notifications_are_leased_recorded_and_retried(storage: &dyn Storage) {
     let dead = Finish::Dead {
         error: "451 later".into(),
     };
-    assert!(finish("h2", &attempt(2, 11_000, 451, Some("451 later")), &dead));
+    assert!(finish(
+        "h2",
+        &attempt(2, 11_000, 451, Some("451 later")),
+        &dead
+    ));
     let mut tx = storage.begin_read().unwrap();
     let n = &tx.notify_list("acme", Some("dead"), 10).unwrap()[0];
     assert_eq!((n.attempts, n.done_ms), (2, Some(11_000)));
@@ -140,7 +141,11 @@ pub fn notifications_are_leased_recorded_and_retried(storage: &dyn Storage) {
         tx.notify_attempts("acme", id).unwrap(),
         [refused.clone(), attempt(2, 11_000, 451, Some("451 later"))]
     );
-    assert!(tx.notify_list("acme", Some("pending"), 10).unwrap().is_empty());
+    assert!(
+        tx.notify_list("acme", Some("pending"), 10)
+            .unwrap()
+            .is_empty()
+    );
     drop(tx);
 
     // A dead letter is retried by hand, same Message-ID; a pending one is not.

@@ -620,18 +620,38 @@ fn on_postgres_serve_emails_after_commit_and_retries_a_refusal() {
     cli.run(&["plugin", "enable", "notifier", "--tenant", "acme"])
         .ok();
     cli.run(&["role", "create", "hr", "--tenant", "acme"]).ok();
-    cli.run(&["user", "create", "ana", "--tenant", "acme", "--email", "ana@example.com"])
-        .ok();
+    cli.run(&[
+        "user",
+        "create",
+        "ana",
+        "--tenant",
+        "acme",
+        "--email",
+        "ana@example.com",
+    ])
+    .ok();
     cli.run(&["user", "assign-role", "ana", "hr", "--tenant", "acme"])
         .ok();
     let url = sink.url();
     let _server = backoffice_tests::Server::start_with_env(
         &cli,
-        &["--poll-ms", "100", "--smtp-url", &url, "--smtp-from", "alerts@example.com"],
+        &[
+            "--poll-ms",
+            "100",
+            "--smtp-url",
+            &url,
+            "--smtp-from",
+            "alerts@example.com",
+        ],
         &[("BACKOFFICE_NOTIFY_BACKOFF_MS", "200")],
     );
     cli.run(&[
-        "call", "--tenant", "acme", "notifier", "notify", "--input",
+        "call",
+        "--tenant",
+        "acme",
+        "notifier",
+        "notify",
+        "--input",
         r#"{"role": "hr", "subject": "Rolled back", "body": "b", "fail": true}"#,
     ])
     .fails(4, &["failing on purpose"]);
@@ -647,10 +667,18 @@ fn on_postgres_serve_emails_after_commit_and_retries_a_refusal() {
     assert_eq!(got[0].header("Subject"), "From PostgreSQL");
     assert_eq!(sink.answered(), [554, 250], "refused once, then accepted");
     wait_for("the attempt to be recorded", || {
-        cli.run(&["notify", "list", "--tenant", "acme", "--json"]).json()[0]["state"] == "sent"
+        cli.run(&["notify", "list", "--tenant", "acme", "--json"])
+            .json()[0]["state"]
+            == "sent"
     });
-    let list = cli.run(&["notify", "list", "--tenant", "acme", "--json"]).json();
-    assert_eq!(list.as_array().unwrap().len(), 1, "the failed call queued nothing: {list}");
+    let list = cli
+        .run(&["notify", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "the failed call queued nothing: {list}"
+    );
     let log = list[0]["attempts_log"].as_array().unwrap();
     let codes: Vec<u64> = log.iter().map(|a| a["code"].as_u64().unwrap()).collect();
     assert_eq!(codes, [554, 250]);
