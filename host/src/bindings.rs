@@ -91,3 +91,16 @@ pub mod compliance {
 
     pub use provider::backoffice::compliance::types;
 }
+
+/// Host bindings of the `backoffice:notify` package (`wit/notify@0.1.0/`): the
+/// `notify` import the host implements (`capabilities/notify.rs`).
+pub mod notify {
+    wasmtime::component::bindgen!({
+        path: "../wit/notify@0.1.0",
+        world: "backoffice:notify/notify-consumer",
+        imports: { default: trappable },
+        with: {
+            "backoffice:host/types": crate::bindings::backoffice::host::types,
+        },
+    });
+}

@@ -52,6 +52,9 @@ pub struct HostConfig {
     /// Where outbound webhooks may go and how they are retried (from the
     /// `BACKOFFICE_WEBHOOK_*` environment variables by default).
     pub webhooks: crate::webhooks::WebhookPolicy,
+    /// The SMTP relay of notifications and how they are retried (no relay and the
+    /// `BACKOFFICE_NOTIFY_*` environment variables by default).
+    pub notify: crate::notify::NotifyPolicy,
 }
 
 impl HostConfig {
@@ -69,6 +72,7 @@ impl HostConfig {
             progress: Arc::new(NoProgress),
             audit_key_file: None,
             webhooks: crate::webhooks::WebhookPolicy::from_env(),
+            notify: crate::notify::NotifyPolicy::from_env(),
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct Host {
     pub(crate) failed_calls: crate::throttle::FailedCalls,
     /// Outbound webhooks: policy, sender, the key sealing their secrets.
     pub(crate) webhooks: Arc<crate::webhooks::Webhooks>,
+    /// Notifications by email: the relay, retries, sender threads.
+    pub(crate) notifier: Arc<crate::notify::Notifier>,
 }
 
 impl std::fmt::Debug for Host {
@@ -187,6 +193,7 @@ impl Host {
             operator: config.operator,
             failed_calls: crate::throttle::FailedCalls::default(),
             webhooks,
+            notifier: Arc::new(crate::notify::Notifier::new(config.notify)),
         })
     }
 

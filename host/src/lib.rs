@@ -37,6 +37,7 @@ pub mod identity;
 mod invoke;
 pub mod lifecycle;
 pub mod metrics;
+pub mod notify;
 pub use backoffice_core::manifest;
 mod optimistic;
 pub mod package;

@@ -801,6 +801,22 @@ impl AuditStore for OptimisticTx {
     }
 }
 
+/// Addresses and role members are read on the snapshot; queuing a message promotes,
+/// so it commits (or rolls back) with the call's other writes.
+impl crate::store::NotifyStore for OptimisticTx {
+    read! {
+        fn user_emails(&mut self, tenant: &str) -> Result<Vec<(String, String)>>;
+        fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>>;
+        fn notify_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<crate::store::Notification>>;
+        fn notify_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<crate::store::NotifyAttempt>>;
+    }
+    write! {
+        fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()>;
+        fn notify_insert(&mut self, n: &crate::store::NewNotification) -> Result<i64>;
+        fn notify_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

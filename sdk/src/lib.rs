@@ -107,6 +107,7 @@ mod error;
 pub mod events;
 pub mod log;
 mod money;
+pub mod notify;
 mod ops;
 pub mod payroll;
 pub mod plugins;
@@ -321,6 +322,17 @@ pub mod __private {
     pub use crate::payroll::RulesAdapter;
     #[doc(hidden)]
     pub use payroll_rules_bindings::__backoffice_export_rules;
+
+    /// The `notify` import of `backoffice:notify` (world `notify-consumer`): only
+    /// plugins that call [`crate::notify::send`] import it.
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod notify_bindings {
+        wit_bindgen::generate!({
+            path: "../wit/notify@0.1.0",
+            with: { "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types },
+            world: "backoffice:notify/notify-consumer",
+        });
+    }
 
     /// The `registry` import of `backoffice:compliance` (world `checks-consumer`).
     #[allow(missing_docs, unsafe_code, unused, clippy::all)]

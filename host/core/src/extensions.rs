@@ -83,6 +83,9 @@ pub const IMPORTABLE: &[(&str, &[u64])] = &[
     ("backoffice:payroll/engine", &[1, 2]),
     ("backoffice:compliance/types", &[1]),
     ("backoffice:compliance/registry", &[1]),
+    // Not an extension point: the host itself serves it (`capabilities/notify.rs`);
+    // listed here because it is imported like the consumer sides above.
+    ("backoffice:notify/notify", &[1]),
 ];
 
 /// The extension of `interface`, if this host knows it.

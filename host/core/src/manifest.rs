@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const SECTION: &str = "backoffice:manifest";
 
 /// Capabilities a plugin may request. `log` and `context` are always available.
-pub const CAPABILITIES: &[&str] = &["storage", "events", "scheduler", "plugins"];
+pub const CAPABILITIES: &[&str] = &["storage", "events", "scheduler", "plugins", "notify"];
 
 /// A validated manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

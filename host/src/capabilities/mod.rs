@@ -10,6 +10,7 @@ mod context;
 mod events;
 mod extension;
 mod log;
+mod notify;
 mod payroll;
 mod plugins;
 mod quota;
@@ -18,6 +19,7 @@ mod storage;
 mod wasi;
 
 pub use events::{MAX_PAYLOAD_BYTES, foreign_topic_grant};
+pub use notify::{MAX_BODY_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_CHARS};
 pub use quota::{
     FLAG_EVENTS_PER_CALL, FLAG_EVENTS_PER_DAY, FLAG_RUNS_PER_CALL, FLAG_RUNS_PER_DAY,
     FLAG_STORED_BYTES, FLAG_STORED_KEYS, utc_day,
@@ -254,5 +256,6 @@ pub fn add_host_to_linker(
         |state| state,
     )?;
     payroll::add_to_linker(linker)?;
-    compliance::add_to_linker(linker)
+    compliance::add_to_linker(linker)?;
+    notify::add_to_linker(linker)
 }

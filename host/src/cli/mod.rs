@@ -10,6 +10,7 @@ mod events;
 mod import;
 mod jobs;
 mod migrate;
+mod notify;
 mod plugin;
 mod progress;
 mod serve;
@@ -196,6 +197,10 @@ enum Command {
     /// deliveries.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Email notifications plugins queued for a tenant's people: list them with
+    /// every attempt, retry a dead one.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// Create, update and list users; give them roles.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -342,6 +347,7 @@ fn run(cli: &Cli) -> Result<(), HostError> {
         Command::Events(cmd) => cli.global.open().and_then(|h| events::run(&h, cmd)),
         Command::Settings(cmd) => cli.global.open().and_then(|h| settings::run(&h, cmd)),
         Command::Webhook(cmd) => cli.global.open().and_then(|h| webhook::run(&h, cmd)),
+        Command::Notify(cmd) => cli.global.open().and_then(|h| notify::run(&h, cmd)),
         Command::Serve(args) => serve::run(cli.global.config(), args),
         Command::User(cmd) => cli.global.open().and_then(|h| user::run_user(&h, cmd)),
         Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),

@@ -536,6 +536,7 @@ fn describe_capability(cap: &str) -> &'static str {
         "events" => "emit events to other plugins",
         "scheduler" => "schedule runs of its own jobs",
         "plugins" => "call operations of the plugins it depends on",
+        "notify" => "email users and roles of each tenant that enables it",
         _ => "unknown capability",
     }
 }

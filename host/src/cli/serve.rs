@@ -65,6 +65,50 @@ pub struct ServeArgs {
     /// scraper on a private network; keep it off the public one).
     #[arg(long, env = "BACKOFFICE_METRICS_LISTEN", value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// The SMTP relay notifications go through: smtp://[USER@]HOST[:PORT] (STARTTLS
+    /// when the relay offers it) or smtps://[USER@]HOST[:PORT] (TLS). Without it,
+    /// notifications plugins queue wait, pending, until the host has a relay.
+    #[arg(
+        long,
+        env = "BACKOFFICE_SMTP_URL",
+        value_name = "URL",
+        requires = "smtp_from"
+    )]
+    smtp_url: Option<String>,
+    /// The From address of notifications, such as 'Back office <alerts@example.com>'.
+    #[arg(long, env = "BACKOFFICE_SMTP_FROM", value_name = "ADDRESS")]
+    smtp_from: Option<String>,
+    /// A file holding the password of the user named in --smtp-url (or set
+    /// BACKOFFICE_SMTP_PASSWORD).
+    #[arg(long, env = "BACKOFFICE_SMTP_PASSWORD_FILE", value_name = "PATH")]
+    smtp_password_file: Option<std::path::PathBuf>,
+}
+
+/// The relay of `--smtp-url`, `--smtp-from` and the password, if a URL was given.
+fn smtp_relay(args: &ServeArgs) -> Result<Option<crate::notify::SmtpRelay>, HostError> {
+    let Some(url) = &args.smtp_url else {
+        return Ok(None);
+    };
+    let from = args.smtp_from.as_deref().unwrap_or_default();
+    let password = match &args.smtp_password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| {
+                    HostError::InvalidInput(format!(
+                        "cannot read the SMTP password file {}: {e}",
+                        path.display()
+                    ))
+                })?
+                .trim_end_matches(['\r', '\n'])
+                .to_string(),
+        ),
+        None => std::env::var("BACKOFFICE_SMTP_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty()),
+    };
+    crate::notify::SmtpRelay::parse(url, from, password)
+        .map(Some)
+        .map_err(|e| HostError::InvalidInput(format!("--smtp-url: {e}")))
 }
 
 /// The SHA-256 of the token in `path` (surrounding white space ignored).
@@ -96,6 +140,10 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
     // Every thread of the runtime may run plugin calls (the blocking pool, the
     // worker): each gets the stack a chain of nested calls needs (`runtime::stack`).
     let stack = config.limits.native_stack_bytes();
+    if let Some(relay) = smtp_relay(args)? {
+        tracing::info!(relay = %relay.describe(), "notifications go through the SMTP relay");
+        config.notify.relay = Some(relay);
+    }
     let host = Host::open(config)?;
     if !args.listen.ip().is_loopback() {
         tracing::warn!(listen = %args.listen, "serving plain HTTP beyond loopback; terminate TLS in a proxy in front of the host");

@@ -34,6 +34,23 @@ pub enum UserCommand {
         /// Read the password from standard input (at least 12 characters).
         #[arg(long)]
         password_stdin: bool,
+        /// The user's email address, where plugins' notifications go (tenant users).
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+    },
+    /// Set or clear the email address notifications to a tenant user go to.
+    SetEmail {
+        /// Login name.
+        username: String,
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// The address, such as ana@example.com.
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        address: Option<String>,
+        /// Remove the address: the user is no longer notified.
+        #[arg(long)]
+        clear: bool,
     },
     /// Change a user's password (from standard input) or disable the user.
     Update {
@@ -140,7 +157,17 @@ pub fn run_user(host: &Host, cmd: &UserCommand) -> Result<(), HostError> {
             scope,
             display_name,
             password_stdin,
+            email,
         } => {
+            if let Some(address) = email {
+                if scope.tenant.is_none() {
+                    return Err(HostError::InvalidInput(
+                        "--email is for tenant users: notifications go to people of a tenant; create the user with --tenant".into(),
+                    ));
+                }
+                // Checked before the user exists, so a bad address creates nothing.
+                crate::notify::check_address(address)?;
+            }
             let password = password_stdin.then(read_password).transpose()?;
             let user = host.create_user(
                 scope.tenant.as_deref(),
@@ -154,7 +181,22 @@ pub fn run_user(host: &Host, cmd: &UserCommand) -> Result<(), HostError> {
                 .map_or("system administrator".to_string(), |t| {
                     format!("tenant '{t}'")
                 });
+            if let (Some(tenant), Some(address)) = (&scope.tenant, email) {
+                host.set_user_email(tenant, &user.username, Some(address))?;
+            }
             println!("created user '{}' ({place})", user.username);
+        }
+        UserCommand::SetEmail {
+            username,
+            tenant,
+            address,
+            clear: _,
+        } => {
+            host.set_user_email(tenant, username, address.as_deref())?;
+            match address {
+                Some(a) => println!("user '{username}' in tenant '{tenant}' is notified at {a}"),
+                None => println!("user '{username}' in tenant '{tenant}' has no email address now"),
+            }
         }
         UserCommand::Update {
             username,
@@ -178,19 +220,36 @@ pub fn run_user(host: &Host, cmd: &UserCommand) -> Result<(), HostError> {
         }
         UserCommand::List { scope, json } => {
             let users = host.users(scope.tenant.as_deref())?;
+            let emails: std::collections::HashMap<String, String> = match &scope.tenant {
+                Some(t) => host.user_emails(t)?.into_iter().collect(),
+                None => std::collections::HashMap::new(),
+            };
             if *json {
-                super::print_json(&users)?;
+                let mut rows = Vec::with_capacity(users.len());
+                for u in &users {
+                    let mut row = serde_json::to_value(u)
+                        .map_err(|e| HostError::Internal(format!("cannot print users: {e}")))?;
+                    if let Some(obj) = row.as_object_mut() {
+                        obj.insert("email".into(), emails.get(&u.username).cloned().into());
+                    }
+                    rows.push(row);
+                }
+                super::print_json(&rows)?;
             } else {
-                println!("{:<24} {:<32} {:<8} CREATED", "USER", "NAME", "STATE");
+                println!(
+                    "{:<24} {:<32} {:<8} {:<32} CREATED",
+                    "USER", "NAME", "STATE", "EMAIL"
+                );
                 for u in users {
                     let state = if u.disabled_at.is_some() {
                         "disabled"
                     } else {
                         "active"
                     };
+                    let email = emails.get(&u.username).map_or("-", String::as_str);
                     println!(
-                        "{:<24} {:<32} {:<8} {}",
-                        u.username, u.display_name, state, u.created_at
+                        "{:<24} {:<32} {:<8} {:<32} {}",
+                        u.username, u.display_name, state, email, u.created_at
                     );
                 }
             }

@@ -149,11 +149,17 @@ pub struct WorkReport {
     pub jobs: u32,
     /// Webhook deliveries attempted.
     pub webhooks: u32,
+    /// Notifications handed to the SMTP relay.
+    pub notifications: u32,
 }
 
 impl WorkReport {
     fn is_idle(&self) -> bool {
-        self.fanned_out == 0 && self.deliveries == 0 && self.jobs == 0 && self.webhooks == 0
+        self.fanned_out == 0
+            && self.deliveries == 0
+            && self.jobs == 0
+            && self.webhooks == 0
+            && self.notifications == 0
     }
 }
 
@@ -192,6 +198,7 @@ impl Host {
             let pass = self.run_due_once()?;
             if wait {
                 self.wait_for_webhooks();
+                self.wait_for_mail();
             }
             if pass.is_idle() {
                 return Ok(total);
@@ -200,6 +207,7 @@ impl Host {
             total.deliveries += pass.deliveries;
             total.jobs += pass.jobs;
             total.webhooks += pass.webhooks;
+            total.notifications += pass.notifications;
         }
     }
 
@@ -215,6 +223,7 @@ impl Host {
             report.deliveries += pass.deliveries;
             report.jobs += pass.jobs;
             report.webhooks += pass.webhooks;
+            report.notifications += pass.notifications;
         }
         Ok(report)
     }
@@ -239,6 +248,12 @@ impl Host {
         } else {
             Vec::new()
         };
+        let free = self.mail_capacity(scope);
+        let mails = if free > 0 {
+            tx.notify_claim(now, lease_until, &owner, free)?
+        } else {
+            Vec::new()
+        };
         tx.commit()?;
         for (d, event) in deliveries {
             self.deliver(&d, &event)?;
@@ -252,6 +267,10 @@ impl Host {
         report.webhooks = u32::try_from(webhooks.len()).unwrap_or(u32::MAX);
         for (d, endpoint, event) in webhooks {
             self.submit_webhook(d, endpoint, event);
+        }
+        report.notifications = u32::try_from(mails.len()).unwrap_or(u32::MAX);
+        for n in mails {
+            self.submit_mail(n);
         }
         Ok(report)
     }

@@ -12,8 +12,11 @@
 mod events;
 mod identity;
 mod migrate;
+mod notify;
+mod notify_sql;
 mod postgres;
 mod postgres_identity;
+mod postgres_notify;
 mod postgres_schema;
 mod postgres_webhooks;
 mod postgres_work;
@@ -22,6 +25,7 @@ mod sqlite;
 mod sqlite_backup;
 mod sqlite_events;
 mod sqlite_identity;
+mod sqlite_notify;
 mod sqlite_split;
 mod sqlite_tenants;
 mod sqlite_trust;
@@ -36,6 +40,7 @@ pub use identity::{
     UserRecord,
 };
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
+pub use notify::{NOTIFY_STATES, NewNotification, Notification, NotifyAttempt, NotifyStore};
 pub use postgres::{PostgresStorage, redact as redact_url};
 pub use sqlite::Durability;
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
@@ -48,8 +53,8 @@ pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, WorkDepth};
 /// transaction type. Calls through `dyn Transaction` need no import.
 pub mod prelude {
     pub use super::{
-        AuditStore, IdentityStore, KvStore, RegistryStore, Storage, Transaction, WebhookStore,
-        WorkStore,
+        AuditStore, IdentityStore, KvStore, NotifyStore, RegistryStore, Storage, Transaction,
+        WebhookStore, WorkStore,
     };
 }
 
@@ -79,6 +84,9 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Tables with rows of one tenant, in an order that deletes referencing rows first.
 pub(crate) const TENANT_ROWS: &[&str] = &[
+    "notification_attempts",
+    "notifications",
+    "user_emails",
     "webhook_deliveries",
     "webhook_endpoints",
     "deliveries",
@@ -348,7 +356,14 @@ pub trait Storage: Send + Sync + 'static {
 
 /// One unit of work. Everything done through it commits together or not at all.
 pub trait Transaction:
-    KvStore + RegistryStore + WorkStore + WebhookStore + IdentityStore + AuditStore + Send
+    KvStore
+    + RegistryStore
+    + WorkStore
+    + WebhookStore
+    + NotifyStore
+    + IdentityStore
+    + AuditStore
+    + Send
 {
     /// Make every change of this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;
@@ -802,5 +817,7 @@ fn webhooks_unsupported() -> StoreError {
 
 #[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
+pub mod suite_notify;
 #[cfg(test)]
 mod tests;

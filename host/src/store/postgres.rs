@@ -329,8 +329,12 @@ impl PostgresStorage {
 /// deadlock with serving hosts (a schema change during a rolling restart) is retried.
 fn apply_schema(client: &mut Client) -> Result<()> {
     use sha2::{Digest, Sha256};
-    let ddl = format!("{SCHEMA}{}", super::postgres_webhooks::SCHEMA)
-        .replace(" TEXT", " TEXT COLLATE \"C\"");
+    let ddl = format!(
+        "{SCHEMA}{}{}",
+        super::postgres_webhooks::SCHEMA,
+        super::postgres_notify::SCHEMA
+    )
+    .replace(" TEXT", " TEXT COLLATE \"C\"");
     let fingerprint = hex::encode(Sha256::digest(ddl.as_bytes()));
     client.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SCHEMA])?;
     let mut attempt = 0;
@@ -437,7 +441,7 @@ impl Storage for PostgresStorage {
     }
 }
 
-struct PgTx {
+pub(super) struct PgTx {
     storage: PostgresStorage,
     conn: Option<Conn>,
     /// Whether session advisory locks were taken before `BEGIN`.
@@ -445,7 +449,7 @@ struct PgTx {
 }
 
 impl PgTx {
-    fn c(&mut self) -> Result<&mut Conn> {
+    pub(super) fn c(&mut self) -> Result<&mut Conn> {
         self.conn
             .as_mut()
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))

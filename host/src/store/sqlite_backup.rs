@@ -28,12 +28,21 @@ const NUMBERED_TABLES: &[&str] = &[
     "jobs",
     "job_runs",
     "webhook_deliveries",
+    "notifications",
+    "notification_attempts",
 ];
 
 /// Tenant tables of a tenant file beyond those of the legacy single file
 /// (`TENANT_TABLES`, which the split copies): counted and checked for rows of other
 /// tenants like them.
-const FILE_ONLY_TABLES: &[&str] = &["webhook_endpoints", "webhook_deliveries", "plugin_settings"];
+const FILE_ONLY_TABLES: &[&str] = &[
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "plugin_settings",
+    "user_emails",
+    "notifications",
+    "notification_attempts",
+];
 
 /// Why a backup or a restore did not happen.
 #[derive(Debug, thiserror::Error)]

@@ -81,13 +81,14 @@ fn main_ddl() -> [&'static str; 4] {
 }
 
 /// A tenant file's DDL.
-pub(super) fn tenant_ddl() -> [&'static str; 5] {
+pub(super) fn tenant_ddl() -> [&'static str; 6] {
     [
         KV_SCHEMA,
         sqlite_events::SCHEMA,
         sqlite_work::SCHEMA,
         sqlite_webhooks::SCHEMA,
         sqlite_identity::SCHEMA,
+        super::sqlite_notify::SCHEMA,
     ]
 }
 
@@ -354,7 +355,10 @@ impl SqliteStorage {
                     WHERE state = 'pending'
                    UNION ALL
                    SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0)))
-                     FROM webhook_deliveries WHERE state = 'pending')",
+                     FROM webhook_deliveries WHERE state = 'pending'
+                   UNION ALL
+                   SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0)))
+                     FROM notifications WHERE state = 'pending')",
             )?
             .query_row([], |r| r.get(0))?;
         tenant.db.release(conn);
@@ -414,6 +418,8 @@ pub(super) fn seed_ids(db: &Db, num: i64) -> Result<()> {
             "jobs",
             "job_runs",
             "webhook_deliveries",
+            "notifications",
+            "notification_attempts",
         ] {
             conn.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2
@@ -580,7 +586,7 @@ impl RoutedTx {
     }
 
     /// Tenant `id`'s file, which must exist.
-    fn tenant_mut(&mut self, id: &str) -> Result<&mut FileTx> {
+    pub(super) fn tenant_mut(&mut self, id: &str) -> Result<&mut FileTx> {
         self.tenant(id)?.ok_or_else(|| {
             backend(format!(
                 "tenant '{id}' has no database; create the tenant first"
@@ -644,7 +650,7 @@ impl RoutedTx {
 
     /// Up to `limit` rows from the tenants a cross-tenant method covers, in tenant
     /// order; `f` gets a file and how many rows are still wanted.
-    fn gather<T>(
+    pub(super) fn gather<T>(
         &mut self,
         limit: u32,
         mut f: impl FnMut(&mut FileTx, u32) -> Result<Vec<T>>,

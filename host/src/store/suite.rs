@@ -65,6 +65,10 @@ pub const CASES: &[(&str, Case)] = &[
         webhook_deliveries_fan_out_once_and_keep_their_id,
     ),
     ("work_depth_counts_what_waits", work_depth_counts_what_waits),
+    (
+        "notifications_are_leased_recorded_and_retried",
+        super::suite_notify::notifications_are_leased_recorded_and_retried,
+    ),
 ];
 
 /// An event of acme's ledger on `topic`, emitted at time 0.
@@ -80,7 +84,7 @@ fn ledger_event(topic: &str) -> NewEvent {
 }
 
 /// The companies "acme" and "globex": tenant rows come first, as a host creates them.
-fn given_tenants(storage: &dyn Storage) {
+pub(super) fn given_tenants(storage: &dyn Storage) {
     let mut tx = storage.begin().unwrap();
     for id in ["acme", "globex"] {
         tx.tenant_insert(&Tenant {

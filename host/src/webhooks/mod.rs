@@ -16,7 +16,7 @@
 //! on it sees each event once.
 
 pub mod guard;
-mod pool;
+pub(crate) mod pool;
 pub mod send;
 pub mod sign;
 
@@ -669,7 +669,7 @@ pub fn payload(event: &EventRecord) -> Vec<u8> {
 
 /// `delay` plus up to a quarter more, at random, so endpoints that failed together
 /// are not all retried in the same instant.
-fn jittered(delay: Duration) -> i64 {
+pub(crate) fn jittered(delay: Duration) -> i64 {
     let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
     let mut b = [0u8; 4];
     let r = if getrandom::fill(&mut b).is_ok() {

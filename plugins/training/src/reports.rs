@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use backoffice_sdk::notify;
 use backoffice_sdk::prelude::*;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -385,11 +386,56 @@ pub struct Reminder {
     as_of: Date,
 }
 
+/// The tenant setting naming the role whose users get reminders by email.
+pub const NOTIFY_ROLE_SETTING: &str = "notify-role";
+
+/// The subject and body of the email of `r`.
+fn email_text(r: &Reminder) -> (String, String) {
+    let row = &r.row;
+    let what = match r.topic {
+        "training.expiring" => "expires soon",
+        _ => "is overdue",
+    };
+    let subject = format!(
+        "Training: {} of {} {what}",
+        row.course_title, row.employee_name
+    );
+    let mut body = format!(
+        "{} ({}, {}) - {} ({}) {what}.\n",
+        row.employee_name, row.employee, row.department, row.course_title, row.course
+    );
+    if let Some(d) = row.expiry_date {
+        body.push_str(&format!("Certificate valid until: {d}\n"));
+    }
+    if let Some(d) = row.due_date {
+        body.push_str(&format!("Due: {d}\n"));
+    }
+    body.push_str(&format!("Status on {}: {}\n", r.as_of, row.status.as_str()));
+    (subject, body)
+}
+
+/// Email `r` to the users holding `role`. A reminder is an event first: when the
+/// role is unknown or none of its users has an address, the reminder still counts as
+/// sent and the log says why nobody was emailed.
+fn email(role: &str, r: &Reminder) {
+    let (subject, body) = email_text(r);
+    if let Err(e) = notify::send(&notify::Recipient::Role(role.to_string()), &subject, &body) {
+        log::warn(format!(
+            "reminder {} for {} / {} not emailed to role '{role}': {e}",
+            r.topic, r.row.employee, r.row.course
+        ));
+    }
+}
+
 /// Emit a reminder for each employed employee's expiring, expired or overdue course,
 /// unless the same reminder went out within the interval.
 pub fn remind() -> Result<Vec<Reminder>> {
     let day = today();
     let settings = effective()?;
+    let notify_role = context::setting_as::<String>(NOTIFY_ROLE_SETTING).unwrap_or_else(|e| {
+        log::warn(format!("{e}; reminders are not emailed"));
+        None
+    });
     let book = Book::load(None)?;
     let courses = store::courses()?;
     let mut sent = Vec::new();
@@ -418,6 +464,9 @@ pub fn remind() -> Result<Vec<Reminder>> {
                 as_of: day,
             };
             events::emit(topic, &reminder)?;
+            if let Some(role) = &notify_role {
+                email(role, &reminder);
+            }
             store::put_reminder(topic, &e.id, &c.code, day)?;
             sent.push(reminder);
         }

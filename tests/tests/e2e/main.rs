@@ -32,6 +32,7 @@ mod ledger_tags;
 mod lifecycle;
 mod metrics;
 mod multihost;
+mod notify;
 mod payroll;
 mod plugins_call;
 mod postgres;

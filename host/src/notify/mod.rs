@@ -1,0 +1,322 @@
+//! Notifications to people by email: users' addresses, and the delivery of the
+//! messages plugins queue through `backoffice:notify/notify`.
+//!
+//! ```text
+//! plugin call: notify.send ─▶ notifications rows (call's tx) ──commit──▶ tenant file
+//! worker pass (only with a relay): notify_claim (lease + attempt, commit) ─▶ submit
+//! sender thread: SMTP to the relay (smtp.rs) ─▶ notify_finish + attempt row (one tx)
+//! finish: accepted = sent | retry at now + backoff (x4, jitter) | dead after N attempts
+//! ```
+//!
+//! The promise is the webhooks' one: nothing before the call commits (the rows do not
+//! exist before), every attempt recorded, a dead letter that an admin retries with
+//! `backoffice notify retry`. A crash between the relay's acceptance and the finish
+//! leaves the lease to expire and the message goes again with the same `Message-ID`.
+//! Without a relay (`serve --smtp-url`) messages wait, pending, until there is one.
+
+pub mod smtp;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{HostError, HostResult};
+use crate::host::Host;
+use crate::store::{Finish, NOTIFY_STATES, Notification, NotifyAttempt, StoreError};
+use crate::webhooks::pool::Pool;
+
+pub use smtp::SmtpRelay;
+
+/// Where notifications go and how hard the host tries.
+#[derive(Debug, Clone)]
+pub struct NotifyPolicy {
+    /// The relay; none: messages stay pending.
+    pub relay: Option<SmtpRelay>,
+    /// Attempts before a message is dead (`BACKOFFICE_NOTIFY_MAX_ATTEMPTS`, 8).
+    pub max_attempts: u32,
+    /// Delay before the first retry, times 4 per further attempt
+    /// (`BACKOFFICE_NOTIFY_BACKOFF_MS`, 30 s).
+    pub backoff: Duration,
+    /// Largest delay between attempts (6 h).
+    pub max_backoff: Duration,
+    /// Each network step of an attempt (`BACKOFFICE_NOTIFY_TIMEOUT_MS`, 30 s).
+    pub timeout: Duration,
+}
+
+impl Default for NotifyPolicy {
+    fn default() -> Self {
+        NotifyPolicy {
+            relay: None,
+            max_attempts: 8,
+            backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(6 * 3600),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl NotifyPolicy {
+    /// The defaults, changed by the `BACKOFFICE_NOTIFY_*` environment variables (the
+    /// relay itself comes from `serve --smtp-url`).
+    pub fn from_env() -> Self {
+        let mut p = NotifyPolicy::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(n) = var("BACKOFFICE_NOTIFY_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
+            p.max_attempts = std::cmp::max(n, 1);
+        }
+        if let Some(ms) = var("BACKOFFICE_NOTIFY_BACKOFF_MS").and_then(|v| v.parse().ok()) {
+            p.backoff = Duration::from_millis(ms);
+        }
+        if let Some(ms) = var("BACKOFFICE_NOTIFY_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+            p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
+        }
+        p
+    }
+
+    /// Delay after `attempts` failures: `backoff * 4^(attempts - 1)`, at most
+    /// `max_backoff`. With the defaults: 30 s, 2 min, 8 min, 32 min, 2 h 8 min, 6 h.
+    pub fn backoff_after(&self, attempts: u32) -> Duration {
+        let factor = 4u32.saturating_pow(attempts.saturating_sub(1).min(15));
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// The host's notification machinery: its policy and sender threads.
+#[derive(Debug)]
+pub(crate) struct Notifier {
+    pub(crate) policy: NotifyPolicy,
+    pool: Pool,
+}
+
+impl Notifier {
+    pub(crate) fn new(policy: NotifyPolicy) -> Self {
+        Notifier {
+            policy,
+            pool: Pool::new(),
+        }
+    }
+}
+
+/// A message with every attempt made to send it, as `notify list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationView {
+    /// The message.
+    #[serde(flatten)]
+    pub notification: Notification,
+    /// Its attempts, oldest first.
+    pub attempts_log: Vec<NotifyAttempt>,
+}
+
+/// Check an email address (RFC 5321 mailbox syntax, as lettre reads it).
+pub fn check_address(address: &str) -> HostResult<()> {
+    address.parse::<lettre::Address>().map(|_| ()).map_err(|e| {
+        HostError::InvalidInput(format!(
+            "'{address}' is not an email address ({e}); use the form name@example.com"
+        ))
+    })
+}
+
+impl Host {
+    /// Set (or with `None` clear) the email address of a user of `tenant`.
+    pub fn set_user_email(
+        &self,
+        tenant: &str,
+        username: &str,
+        email: Option<&str>,
+    ) -> HostResult<()> {
+        if let Some(a) = email {
+            check_address(a)?;
+        }
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        if tx.user_get(tenant, username)?.is_none() {
+            return Err(HostError::NotFound(format!(
+                "tenant '{tenant}' has no user '{username}'; see `backoffice user list --tenant {tenant}`"
+            )));
+        }
+        tx.user_email_set(tenant, username, email)?;
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "user.set-email",
+            format!("user:{username}"),
+            serde_json::json!({ "email": email }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The addresses of a tenant's users that have one, by username.
+    pub fn user_emails(&self, tenant: &str) -> HostResult<Vec<(String, String)>> {
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        Ok(tx.user_emails(tenant)?)
+    }
+
+    /// A tenant's notifications, newest first, optionally in one state, each with its
+    /// attempts.
+    pub fn notify_list(
+        &self,
+        tenant: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<NotificationView>> {
+        if let Some(state) = state
+            && !NOTIFY_STATES.contains(&state)
+        {
+            return Err(HostError::InvalidInput(format!(
+                "'{state}' is not a notification state; use one of {}",
+                NOTIFY_STATES.join(", ")
+            )));
+        }
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut out = Vec::new();
+        for n in tx.notify_list(tenant, state, limit)? {
+            let attempts_log = tx.notify_attempts(tenant, n.id)?;
+            out.push(NotificationView {
+                notification: n,
+                attempts_log,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Send a dead notification again now, with the same `Message-ID`.
+    pub fn notify_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        match tx.notify_retry(tenant, id, self.clock.now_ms()) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(HostError::NotFound(format!(
+                    "tenant '{tenant}' has no notification {id}; see `backoffice notify list --tenant {tenant}`"
+                )));
+            }
+            Err(StoreError::Conflict(why)) => {
+                return Err(HostError::Conflict(format!(
+                    "{why}: only a dead notification can be retried"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "notify.retry",
+            format!("notification:{id}"),
+            serde_json::json!({}),
+        )?;
+        tx.commit()?;
+        self.worker.wake();
+        Ok(())
+    }
+
+    /// How many more messages of `tenant` (all tenants when `None`) may be claimed
+    /// now: the free sender threads, none without a relay.
+    pub(crate) fn mail_capacity(&self, tenant: Option<&str>) -> u32 {
+        if self.notifier.policy.relay.is_none() {
+            return 0;
+        }
+        self.notifier.pool.capacity(tenant)
+    }
+
+    /// Start the attempt of a claimed message on the sender pool; its outcome is
+    /// recorded in a transaction of its tenant when it ends.
+    pub(crate) fn submit_mail(&self, n: Notification) {
+        let attempt = MailAttempt {
+            storage: self.storage.clone(),
+            clock: self.clock.clone(),
+            owner: self.worker.owner.clone(),
+            notifier: self.notifier.clone(),
+        };
+        let tenant = n.tenant.clone();
+        self.notifier.pool.submit(&tenant, move || {
+            if let Err(e) = attempt.run(&n) {
+                // The lease expires and the message is attempted again, same id.
+                tracing::error!(tenant = %n.tenant, notification = n.id, "recording a notification attempt failed: {e}");
+            }
+        });
+    }
+
+    /// Wait until no notification attempt is in flight.
+    pub(crate) fn wait_for_mail(&self) {
+        self.notifier.pool.wait_idle();
+    }
+}
+
+/// What an attempt needs, owned, for a sender thread.
+struct MailAttempt {
+    storage: Arc<dyn crate::store::Storage>,
+    clock: Arc<dyn crate::clock::Clock>,
+    owner: String,
+    notifier: Arc<Notifier>,
+}
+
+impl MailAttempt {
+    fn run(&self, n: &Notification) -> HostResult<()> {
+        let policy = &self.notifier.policy;
+        let outcome = match &policy.relay {
+            Some(relay) => smtp::send(
+                relay,
+                &smtp::Mail {
+                    to: &n.address,
+                    subject: &n.subject,
+                    body: &n.body,
+                    token: &n.message_id,
+                },
+                policy.timeout,
+            ),
+            None => smtp::Outcome {
+                code: None,
+                error: Some("the host has no SMTP relay; start it with --smtp-url".into()),
+            },
+        };
+        let now = self.clock.now_ms();
+        let finish = match &outcome.error {
+            None => Finish::Done { next_ms: None },
+            Some(error) if n.attempts >= policy.max_attempts => Finish::Dead {
+                error: error.clone(),
+            },
+            Some(error) => Finish::Retry {
+                at_ms: now + crate::webhooks::jittered(policy.backoff_after(n.attempts)),
+                error: error.clone(),
+            },
+        };
+        if let Some(error) = &outcome.error {
+            tracing::warn!(tenant = %n.tenant, notification = n.id, attempt = n.attempts, "notification attempt failed: {error}");
+        }
+        let attempt = NotifyAttempt {
+            attempt: n.attempts,
+            at_ms: now,
+            code: outcome.code,
+            error: outcome.error,
+        };
+        let mut tx = self.storage.begin_scoped(&n.tenant)?;
+        tx.notify_finish(&n.tenant, n.id, &self.owner, &attempt, &finish)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_by_four_and_is_capped() {
+        let p = NotifyPolicy::default();
+        let secs: Vec<u64> = (1..=7).map(|n| p.backoff_after(n).as_secs()).collect();
+        assert_eq!(secs, [30, 120, 480, 1920, 7680, 21600, 21600]);
+    }
+
+    #[test]
+    fn addresses_are_checked() {
+        assert!(check_address("ana@example.com").is_ok());
+        for bad in ["", "ana", "ana@", "@example.com", "a b@example.com"] {
+            let e = check_address(bad).unwrap_err().to_string();
+            assert!(e.contains("not an email address"), "{bad}: {e}");
+        }
+    }
+}
