@@ -356,14 +356,7 @@ pub trait Storage: Send + Sync + 'static {
 
 /// One unit of work. Everything done through it commits together or not at all.
 pub trait Transaction:
-    KvStore
-    + RegistryStore
-    + WorkStore
-    + WebhookStore
-    + NotifyStore
-    + IdentityStore
-    + AuditStore
-    + Send
+    KvStore + RegistryStore + WorkStore + WebhookStore + NotifyStore + IdentityStore + AuditStore + Send
 {
     /// Make every change of this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;

@@ -57,14 +57,14 @@ pub(super) fn email_set(
     email: Option<&str>,
 ) -> Result<()> {
     match email {
-        Some(email) => c.exec(sql::EMAIL_SET, &[&tenant, &username, &email])?,
-        None => c.exec(sql::EMAIL_CLEAR, &[&tenant, &username])?,
+        Some(email) => c.exec(sql::EMAIL_SET.pg, &[&tenant, &username, &email])?,
+        None => c.exec(sql::EMAIL_CLEAR.pg, &[&tenant, &username])?,
     };
     Ok(())
 }
 
 pub(super) fn emails(c: &mut Conn, tenant: &str) -> Result<Vec<(String, String)>> {
-    Ok(c.query(sql::EMAILS, &[&tenant])?
+    Ok(c.query(sql::EMAILS.pg, &[&tenant])?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())
@@ -75,7 +75,7 @@ pub(super) fn role_members(
     tenant: &str,
     role: &str,
 ) -> Result<Vec<(String, String)>> {
-    Ok(c.query(sql::ROLE_MEMBERS, &[&tenant, &role])?
+    Ok(c.query(sql::ROLE_MEMBERS.pg, &[&tenant, &role])?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())
@@ -83,7 +83,7 @@ pub(super) fn role_members(
 
 pub(super) fn insert(c: &mut Conn, n: &NewNotification) -> Result<i64> {
     Ok(c.query_one(
-        sql::INSERT,
+        sql::INSERT.pg,
         &[
             &n.tenant,
             &n.plugin,
@@ -113,7 +113,7 @@ pub(super) fn claim(
         .map(row)
         .collect();
     for n in &mut due {
-        c.exec(sql::CLAIM_UPDATE, &[&n.id, &lease_until_ms, &owner])?;
+        c.exec(sql::CLAIM_UPDATE.pg, &[&n.id, &lease_until_ms, &owner])?;
         n.attempts += 1;
     }
     Ok(due)
@@ -129,7 +129,7 @@ pub(super) fn finish(
 ) -> Result<bool> {
     let (state, next, done) = outcome(finish, attempt.at_ms);
     let n = c.exec(
-        sql::FINISH,
+        sql::FINISH.pg,
         &[&tenant, &id, &owner, &state, &next, &done, &attempt.error],
     )?;
     if n == 0 {
@@ -137,7 +137,7 @@ pub(super) fn finish(
     }
     let code = attempt.code.map(i64::from);
     c.exec(
-        sql::ATTEMPT_INSERT,
+        sql::ATTEMPT_INSERT.pg,
         &[
             &tenant,
             &id,
@@ -166,7 +166,7 @@ pub(super) fn list(
 }
 
 pub(super) fn attempts(c: &mut Conn, tenant: &str, id: i64) -> Result<Vec<NotifyAttempt>> {
-    Ok(c.query(sql::ATTEMPTS, &[&tenant, &id])?
+    Ok(c.query(sql::ATTEMPTS.pg, &[&tenant, &id])?
         .iter()
         .map(|r| NotifyAttempt {
             attempt: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
@@ -180,10 +180,10 @@ pub(super) fn attempts(c: &mut Conn, tenant: &str, id: i64) -> Result<Vec<Notify
 }
 
 pub(super) fn retry(c: &mut Conn, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-    if c.exec(sql::RETRY, &[&tenant, &id, &now_ms])? > 0 {
+    if c.exec(sql::RETRY.pg, &[&tenant, &id, &now_ms])? > 0 {
         return Ok(true);
     }
-    if c.query_opt(sql::EXISTS, &[&tenant, &id])?.is_some() {
+    if c.query_opt(sql::EXISTS.pg, &[&tenant, &id])?.is_some() {
         return Err(StoreError::Conflict(format!(
             "notification {id} is pending or was sent"
         )));

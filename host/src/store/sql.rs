@@ -15,7 +15,7 @@ pub(super) struct Sql {
 }
 
 /// `q` with every `$` turned into `?`: `$3` becomes `?3`.
-const fn to_lite<const N: usize>(q: &str) -> [u8; N] {
+pub(super) const fn to_lite<const N: usize>(q: &str) -> [u8; N] {
     let bytes = q.as_bytes();
     let mut out = [0u8; N];
     let mut i = 0;
@@ -29,15 +29,18 @@ const fn to_lite<const N: usize>(q: &str) -> [u8; N] {
 macro_rules! sql {
     ($($(#[$doc:meta])* $name:ident = $q:literal;)*) => {$(
         $(#[$doc])*
-        pub(super) const $name: Sql = Sql {
+        pub(super) const $name: $crate::store::sql::Sql = $crate::store::sql::Sql {
             pg: $q,
-            lite: match std::str::from_utf8(&to_lite::<{ $q.len() }>($q)) {
+            lite: match std::str::from_utf8(&$crate::store::sql::to_lite::<{ $q.len() }>($q)) {
                 Ok(text) => text,
                 Err(_) => panic!("SQL text is ASCII"),
             },
         };
     )*};
 }
+
+/// For the statements of concerns kept in files of their own (`notify_sql.rs`).
+pub(super) use sql;
 
 sql! {
     /// Used by `audit_anchor`.

@@ -79,10 +79,10 @@ pub(super) fn email_set(
 ) -> Result<()> {
     match email {
         Some(email) => conn
-            .prepare_cached(&numbered(sql::EMAIL_SET))?
+            .prepare_cached(sql::EMAIL_SET.lite)?
             .execute(params![tenant, username, email])?,
         None => conn
-            .prepare_cached(&numbered(sql::EMAIL_CLEAR))?
+            .prepare_cached(sql::EMAIL_CLEAR.lite)?
             .execute(params![tenant, username])?,
     };
     Ok(())
@@ -90,7 +90,7 @@ pub(super) fn email_set(
 
 fn pairs(conn: &Connection, statement: &str, args: &[&str]) -> Result<Vec<(String, String)>> {
     let rows = conn
-        .prepare_cached(&numbered(statement))?
+        .prepare_cached(statement)?
         .query_map(rusqlite::params_from_iter(args), |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
@@ -99,7 +99,7 @@ fn pairs(conn: &Connection, statement: &str, args: &[&str]) -> Result<Vec<(Strin
 }
 
 pub(super) fn emails(conn: &Connection, tenant: &str) -> Result<Vec<(String, String)>> {
-    pairs(conn, sql::EMAILS, &[tenant])
+    pairs(conn, sql::EMAILS.lite, &[tenant])
 }
 
 pub(super) fn role_members(
@@ -107,11 +107,11 @@ pub(super) fn role_members(
     tenant: &str,
     role: &str,
 ) -> Result<Vec<(String, String)>> {
-    pairs(conn, sql::ROLE_MEMBERS, &[tenant, role])
+    pairs(conn, sql::ROLE_MEMBERS.lite, &[tenant, role])
 }
 
 pub(super) fn insert(conn: &Connection, n: &NewNotification) -> Result<i64> {
-    Ok(conn.prepare_cached(&numbered(sql::INSERT))?.query_row(
+    Ok(conn.prepare_cached(sql::INSERT.lite)?.query_row(
         params![
             n.tenant,
             n.plugin,
@@ -138,7 +138,7 @@ pub(super) fn claim(
         .query_map(params![now_ms, limit], row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for n in &mut due {
-        conn.prepare_cached(&numbered(sql::CLAIM_UPDATE))?
+        conn.prepare_cached(sql::CLAIM_UPDATE.lite)?
             .execute(params![n.id, lease_until_ms, owner])?;
         n.attempts += 1;
     }
@@ -154,13 +154,19 @@ pub(super) fn finish(
     finish: &Finish,
 ) -> Result<bool> {
     let (state, next, done) = outcome(finish, attempt.at_ms);
-    let n = conn
-        .prepare_cached(&numbered(sql::FINISH))?
-        .execute(params![tenant, id, owner, state, next, done, attempt.error])?;
+    let n = conn.prepare_cached(sql::FINISH.lite)?.execute(params![
+        tenant,
+        id,
+        owner,
+        state,
+        next,
+        done,
+        attempt.error
+    ])?;
     if n == 0 {
         return Ok(false);
     }
-    conn.prepare_cached(&numbered(sql::ATTEMPT_INSERT))?
+    conn.prepare_cached(sql::ATTEMPT_INSERT.lite)?
         .execute(params![
             tenant,
             id,
@@ -187,7 +193,7 @@ pub(super) fn list(
 
 pub(super) fn attempts(conn: &Connection, tenant: &str, id: i64) -> Result<Vec<NotifyAttempt>> {
     let rows = conn
-        .prepare_cached(&numbered(sql::ATTEMPTS))?
+        .prepare_cached(sql::ATTEMPTS.lite)?
         .query_map(params![tenant, id], |r| {
             Ok(NotifyAttempt {
                 attempt: r.get(0)?,
@@ -202,14 +208,14 @@ pub(super) fn attempts(conn: &Connection, tenant: &str, id: i64) -> Result<Vec<N
 
 pub(super) fn retry(conn: &Connection, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
     if conn
-        .prepare_cached(&numbered(sql::RETRY))?
+        .prepare_cached(sql::RETRY.lite)?
         .execute(params![tenant, id, now_ms])?
         > 0
     {
         return Ok(true);
     }
     if conn
-        .prepare_cached(&numbered(sql::EXISTS))?
+        .prepare_cached(sql::EXISTS.lite)?
         .exists(params![tenant, id])?
     {
         return Err(StoreError::Conflict(format!(
