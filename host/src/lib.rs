@@ -39,6 +39,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub use backoffice_core::manifest;
 mod optimistic;
+pub mod pack;
 pub mod package;
 mod plan;
 pub mod registry;

@@ -31,6 +31,7 @@ mod ledger_tags;
 mod lifecycle;
 mod metrics;
 mod multihost;
+mod pack;
 mod payroll;
 mod plugins_call;
 mod postgres;
