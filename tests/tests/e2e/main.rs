@@ -35,6 +35,7 @@ mod pack;
 mod payroll;
 mod plugins_call;
 mod postgres;
+mod python_plugin;
 mod read_only;
 mod sandbox;
 mod scaffold;
