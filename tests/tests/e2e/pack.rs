@@ -1,6 +1,11 @@
 //! `backoffice plugin pack`: a component from any toolchain gets its manifest embedded
 //! by the CLI and then installs like an SDK-built plugin.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap fails the test with its message"
+)]
+
 use backoffice_tests::{Cli, wasm_path};
 
 const PING: &str = r#"id = "pinger"
