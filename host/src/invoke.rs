@@ -403,6 +403,22 @@ impl Host {
         plugin: &str,
         iterations: u64,
     ) -> HostResult<Vec<Duration>> {
+        Ok(self.instantiations(tenant, plugin, iterations)?.0)
+    }
+
+    /// Bytes of linear memory a fresh instance of an enabled plugin holds before any
+    /// call (what counts against the memory cap from the start), for benchmarks.
+    #[doc(hidden)]
+    pub fn instance_memory_bytes(&self, tenant: &str, plugin: &str) -> HostResult<usize> {
+        Ok(self.instantiations(tenant, plugin, 1)?.1)
+    }
+
+    fn instantiations(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        iterations: u64,
+    ) -> HostResult<(Vec<Duration>, usize)> {
         let mut tx = self.begin()?;
         let tenant_row = Host::require_tenant(tx.as_mut(), tenant)?;
         let record = Host::require_package(tx.as_mut(), plugin)?;
@@ -417,11 +433,11 @@ impl Host {
             Vec::new(),
         );
         let state = CallState::new(info, tx, self.runtime.limits().clone());
-        let (times, _state) = self
+        let (times, memory, _state) = self
             .runtime
             .time_instantiation(&loaded.prepared, state, iterations)
             .map_err(|e| HostError::Internal(format!("instantiation failed: {e:#}")))?;
-        Ok(times)
+        Ok((times, memory))
     }
 
     /// Run `migrate(from)` of a plugin for a tenant inside `tx`, as the plugin itself

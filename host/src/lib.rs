@@ -40,6 +40,7 @@ pub mod metrics;
 pub mod notify;
 pub use backoffice_core::manifest;
 mod optimistic;
+pub mod pack;
 pub mod package;
 mod plan;
 pub mod registry;

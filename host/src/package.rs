@@ -224,7 +224,7 @@ mod tests {
         );
         let same = Component::new(&engine, wat("backoffice:host/log@0.1.0")).unwrap();
         assert!(check_interfaces(&engine, &same).is_ok());
-        let foreign = Component::new(&engine, wat("wasi:filesystem/types@0.2.0")).unwrap();
+        let foreign = Component::new(&engine, wat("wasi:http/outgoing-handler@0.2.0")).unwrap();
         assert!(matches!(
             check_interfaces(&engine, &foreign),
             Err(PackageError::ForbiddenImport(_))
@@ -238,7 +238,12 @@ mod tests {
         assert!(!import_allowed("backoffice:host/storage@0.1.9"));
         assert!(!import_allowed("backoffice:host/secrets@0.1.0"));
         assert!(import_allowed("wasi:cli/environment@0.2.3"));
-        assert!(!import_allowed("wasi:filesystem/types@0.2.3"));
-        assert!(!import_allowed("wasi:sockets/tcp@0.2.0"));
+        // Linked empty, for toolchains that import them whether used or not.
+        assert!(import_allowed("wasi:filesystem/types@0.2.0"));
+        assert!(import_allowed("wasi:sockets/tcp@0.2.0"));
+        assert!(!import_allowed("wasi:filesystem/types@0.3.0"));
+        assert!(!import_allowed("wasi:http/outgoing-handler@0.2.0"));
+        assert!(!import_allowed("wasi:keyvalue/store@0.2.0"));
+        assert!(!import_allowed("wasi:cli/run@0.2.0"));
     }
 }

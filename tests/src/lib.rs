@@ -49,6 +49,20 @@ pub fn wasm_path(name: &str) -> PathBuf {
         .join(format!("{name}.wasm"))
 }
 
+/// Path of an example plugin of another language, built and packed by
+/// `scripts/build-wasm.sh` into `target/wasm/examples/<id>.wasm`.
+pub fn example_path(id: &str) -> PathBuf {
+    let path = target_dir()
+        .join("wasm/examples")
+        .join(format!("{id}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing; build the examples with `bash scripts/build-wasm.sh`",
+        path.display()
+    );
+    path
+}
+
 /// The `backoffice` binary built by cargo for this test run.
 pub fn bin() -> PathBuf {
     let path = target_dir().join("debug/backoffice");

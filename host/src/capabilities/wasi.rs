@@ -1,10 +1,22 @@
-//! The sliver of WASI a Rust `wasm32-wasip2` guest needs to start, and nothing else.
+//! The WASI a plugin's toolchain needs to start, with nothing behind what would grant
+//! access.
 //!
-//! Linked: `wasi:cli` environment, exit and stdio; `wasi:io` error, poll and streams;
-//! `wasi:clocks`; `wasi:random`. Never linked: filesystem and sockets, so a component
-//! importing them is refused at install. The environment and arguments are empty,
-//! stdin is empty, and stdout/stderr go to bounded in-memory pipes that the host turns
-//! into log records after the call.
+//! Linked with behaviour: `wasi:cli` environment, exit and stdio; `wasi:io` error,
+//! poll and streams; `wasi:clocks`; `wasi:random`. The environment and arguments are
+//! empty, stdin is empty, and stdout/stderr go to bounded in-memory pipes that the host
+//! turns into log records after the call.
+//!
+//! Linked empty: `wasi:filesystem` (types, preopens) and `wasi:sockets` (network,
+//! instance-network, ip-name-lookup, tcp, tcp-create-socket, udp, udp-create-socket).
+//! A Rust `wasm32-wasip2` plugin imports the filesystem only if it touches `std::fs`,
+//! but componentize-py's CPython and jco's runtime import all of these whether the
+//! plugin uses them or not, so a component that imports them must instantiate. Nothing
+//! stands behind them: there is no preopened directory (`get-directories` answers an
+//! empty list, and without a descriptor no other filesystem function can be called),
+//! TCP, UDP and name lookup are switched off and every socket address is refused, so
+//! every call answers `access-denied` or `not-permitted`. Any other import (`wasi:http`,
+//! `wasi:keyvalue`, interfaces of other hosts) is refused at install ([`ALLOWED_WASI`]
+//! is the exact list).
 //!
 //! # Time and waiting
 //!
@@ -66,10 +78,17 @@ pub(super) fn context(
             info.now.nanosecond(),
         ),
     };
+    // No preopened directory and no network. The socket address check already refuses
+    // every address by default; the switches below say so explicitly and also stop
+    // name lookups, which the address check does not cover.
     WasiCtxBuilder::new()
         .stdout(stdout)
         .stderr(stderr)
         .wall_clock(wall)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }))
         .build()
 }
 
@@ -285,6 +304,33 @@ pub fn add_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()
     random::random::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
     random::insecure::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
     random::insecure_seed::add_to_linker::<CallState, WasiRandom>(l, CallState::random)?;
+    add_empty_to_linker(l)
+}
+
+/// The filesystem and sockets, with nothing granted (see the module docs).
+///
+/// The `sync` bindings are used where they exist so that no import blocks on a future
+/// outside [`Waits`]: with no descriptor and no socket, none of them can wait anyway.
+fn add_empty_to_linker(l: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::filesystem::WasiFilesystem;
+    use wasmtime_wasi::p2::bindings::sockets as nonblocking;
+    use wasmtime_wasi::p2::bindings::sync::{filesystem, sockets};
+    use wasmtime_wasi::sockets::WasiSockets;
+    use wasmtime_wasi::{filesystem::WasiFilesystemView, sockets::WasiSocketsView};
+    let fs = <CallState as WasiFilesystemView>::filesystem;
+    let net = <CallState as WasiSocketsView>::sockets;
+    filesystem::types::add_to_linker::<CallState, WasiFilesystem>(l, fs)?;
+    wasmtime_wasi::p2::bindings::filesystem::preopens::add_to_linker::<CallState, WasiFilesystem>(
+        l, fs,
+    )?;
+    let options = nonblocking::network::LinkOptions::default();
+    nonblocking::network::add_to_linker::<CallState, WasiSockets>(l, &options, net)?;
+    nonblocking::instance_network::add_to_linker::<CallState, WasiSockets>(l, net)?;
+    nonblocking::ip_name_lookup::add_to_linker::<CallState, WasiSockets>(l, net)?;
+    nonblocking::tcp_create_socket::add_to_linker::<CallState, WasiSockets>(l, net)?;
+    sockets::tcp::add_to_linker::<CallState, WasiSockets>(l, net)?;
+    sockets::udp::add_to_linker::<CallState, WasiSockets>(l, net)?;
+    sockets::udp_create_socket::add_to_linker::<CallState, WasiSockets>(l, net)?;
     Ok(())
 }
 
@@ -308,6 +354,16 @@ pub const ALLOWED_WASI: &[&str] = &[
     "wasi:random/random",
     "wasi:random/insecure",
     "wasi:random/insecure-seed",
+    // Linked empty: no preopened directory, no network (see the module docs).
+    "wasi:filesystem/types",
+    "wasi:filesystem/preopens",
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/ip-name-lookup",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
 ];
 
 #[cfg(test)]

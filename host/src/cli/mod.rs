@@ -339,6 +339,7 @@ fn run(cli: &Cli) -> Result<(), HostError> {
     match &cli.command {
         Command::Tenant(cmd) => cli.global.open().and_then(|h| tenant::run(&h, cmd)),
         Command::Plugin(plugin::PluginCommand::New(args)) => plugin::new(args),
+        Command::Plugin(plugin::PluginCommand::Pack(args)) => plugin::pack(args),
         Command::Plugin(cmd) => cli.global.open().and_then(|h| plugin::run(&h, cmd)),
         Command::Call(args) => cli.global.open().and_then(|h| call::run(&h, args)),
         Command::Ledger(cmd) => cli.global.open().and_then(|h| import::run_ledger(&h, cmd)),

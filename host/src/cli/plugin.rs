@@ -67,6 +67,9 @@ pub enum PluginCommand {
         /// Plugin id.
         id: String,
     },
+    /// Embed a plugin.toml into a component built by any toolchain (componentize-py,
+    /// jco, wit-bindgen without the SDK), replacing a manifest it already carries.
+    Pack(PackArgs),
     /// Create a plugin project: Cargo.toml, plugin.toml, src/lib.rs with one
     /// operation and a test that runs it in a real in-process host.
     New(NewArgs),
@@ -132,6 +135,62 @@ pub struct NewArgs {
     host_path: Option<PathBuf>,
 }
 
+/// `backoffice plugin pack`.
+#[derive(Debug, clap::Args)]
+pub struct PackArgs {
+    /// The component (.wasm) to pack.
+    component: PathBuf,
+    /// The plugin.toml to embed.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// Where to write the packed component (may be the input itself).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Embed a manifest into a component; needs no host. The output is written to a
+/// temporary file beside `--out` and renamed, so a refused or interrupted pack leaves
+/// no partial file.
+pub fn pack(args: &PackArgs) -> Result<(), HostError> {
+    let component = read(&args.component)?;
+    let text = std::fs::read_to_string(&args.manifest).map_err(|e| {
+        HostError::InvalidInput(format!("cannot read {}: {e}", args.manifest.display()))
+    })?;
+    let (packed, m) = crate::pack::pack(&component, &text)?;
+    let name = args
+        .out
+        .file_name()
+        .ok_or_else(|| {
+            HostError::InvalidInput(format!(
+                "--out {} does not name a file; pass a path such as plugin.wasm",
+                args.out.display()
+            ))
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = args.out.with_file_name(format!(".{name}.packing"));
+    let write = std::fs::write(&tmp, &packed).and_then(|()| std::fs::rename(&tmp, &args.out));
+    if let Err(e) = write {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(HostError::InvalidInput(format!(
+            "cannot write {}: {e}",
+            args.out.display()
+        )));
+    }
+    println!(
+        "packed {} {} ({} bytes) into {}",
+        m.id,
+        m.version,
+        packed.len(),
+        args.out.display()
+    );
+    println!(
+        "sign it with `backoffice plugin sign --key <key> {}` after packing: packing changes the bytes",
+        args.out.display()
+    );
+    Ok(())
+}
+
 /// Write a new plugin project; needs no host.
 pub fn new(args: &NewArgs) -> Result<(), HostError> {
     let tree = crate::scaffold::Sources::from_build_tree();
@@ -168,6 +227,7 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
         } => install(host, file, *yes, *allow_unsigned, *allow_vendor_change),
         PluginCommand::Inspect { file, json } => inspect(host, file, *json),
         PluginCommand::New(args) => new(args),
+        PluginCommand::Pack(args) => pack(args),
         PluginCommand::Sign { key, file } => {
             let key_text = std::fs::read_to_string(key).map_err(|e| {
                 HostError::InvalidInput(format!("cannot read {}: {e}", key.display()))

@@ -368,17 +368,19 @@ impl Runtime {
         prepared: &Prepared,
         mut state: CallState,
         iterations: u64,
-    ) -> wasmtime::Result<(Vec<Duration>, CallState)> {
+    ) -> wasmtime::Result<(Vec<Duration>, usize, CallState)> {
         let mut times = Vec::with_capacity(usize::try_from(iterations).unwrap_or(0));
+        let mut memory = 0;
         for _ in 0..iterations {
             let started = std::time::Instant::now();
             let mut store = self.store(state, self.limits.call_deadline);
             prepared.pre.instantiate(&mut store)?;
             state = store.into_data();
+            memory = state.limiter.used();
             state.limiter = MemoryLimiter::new(self.limits.memory_bytes);
             times.push(started.elapsed());
         }
-        Ok((times, state))
+        Ok((times, memory, state))
     }
 }
 

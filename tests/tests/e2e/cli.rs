@@ -170,8 +170,26 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
     cli.run(&["plugin", "install", &future, "--yes", "--allow-unsigned"])
         .fails(2, &["needs host API ^2.0", "provides 0.1.0"]);
 
-    cli.install_unsigned("rogue_fs")
-        .fails(2, &["imports 'wasi:filesystem", "does not offer"]);
+    // WASI beyond the linked list (here wasi:http) is refused; the filesystem and
+    // sockets are linked empty (see `filesystem_and_network_give_nothing`).
+    let http = wat::parse_str(
+        r#"(component
+            (import "wasi:http/outgoing-handler@0.2.0" (instance))
+            (instance $h)
+            (export "backoffice:host/handler@0.1.0" (instance $h)))"#,
+    )
+    .unwrap();
+    let http = with_custom_section(
+        http,
+        "backoffice:manifest",
+        b"id = \"fetcher\"\nname = \"F\"\nvendor = \"v\"\nversion = \"0.1.0\"\nhost-api = \"^0.1\"\n",
+    );
+    let http = write(&cli, "http.wasm", &http);
+    cli.run(&["plugin", "install", &http, "--yes", "--allow-unsigned"])
+        .fails(
+            2,
+            &["imports 'wasi:http/outgoing-handler", "does not offer"],
+        );
 
     cli.install_unsigned("needs_contacts")
         .fails(4, &["depends on 'contacts' ^0.1, which is not installed"]);
@@ -188,6 +206,31 @@ fn bad_packages_are_refused_clearly_and_change_nothing() {
         .fails(5, &["refusing plugin 'contacts'", "--allow-unsigned"]);
 
     assert_eq!(cli.state(), before, "a refused install changed state");
+}
+
+#[test]
+fn filesystem_and_network_give_nothing() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("rogue_fs").ok();
+    cli.run(&["plugin", "enable", "rogue-fs", "--tenant", "acme"])
+        .ok();
+    let attempt = |op: &str, input: serde_json::Value| {
+        let out = cli.call("acme", "rogue-fs", op, &input);
+        assert_eq!(out["ok"], false, "{op} got through: {out}");
+        out["error"].as_str().unwrap_or_default().to_owned()
+    };
+    let empty = serde_json::json!({});
+    attempt("read", empty.clone());
+    attempt("list-root", empty);
+    let refused = attempt("connect", serde_json::json!({"address": "127.0.0.1:9"}));
+    assert!(
+        refused.contains("denied")
+            || refused.contains("not permitted")
+            || refused.contains("ermission"),
+        "{refused}"
+    );
+    attempt("resolve", serde_json::json!({"address": "localhost:80"}));
 }
 
 #[test]
@@ -364,6 +407,7 @@ fn help_is_available_on_every_command() {
         vec!["plugin", "upgrade", "--help"],
         vec!["plugin", "rollback", "--help"],
         vec!["plugin", "new", "--help"],
+        vec!["plugin", "pack", "--help"],
         vec!["keygen", "--help"],
         vec!["trust", "--help"],
         vec!["trust", "add", "--help"],
