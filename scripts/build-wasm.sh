@@ -28,7 +28,9 @@ fi
 # `plugin pack` embeds each example's plugin.toml, as a vendor would.
 backoffice=${BACKOFFICE_BIN:-}
 if [ -z "$backoffice" ]; then
-  cargo build --locked --quiet -p backoffice-host --bin backoffice
+  # The same build as the test suite's (`--workspace`): with `-p` Cargo would unify
+  # features differently and compile wasmtime a second time.
+  cargo build --locked --quiet --workspace --bins
   backoffice=$target/debug/backoffice
 fi
 mkdir -p "$wasm/examples"
