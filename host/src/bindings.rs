@@ -104,3 +104,16 @@ pub mod notify {
         },
     });
 }
+
+/// Host bindings of the `backoffice:http` package (`wit/http@0.1.0/`): the
+/// `outbound` import the host implements (`capabilities/http.rs`).
+pub mod http {
+    wasmtime::component::bindgen!({
+        path: "../wit/http@0.1.0",
+        world: "backoffice:http/http-consumer",
+        imports: { default: trappable },
+        with: {
+            "backoffice:host/types": crate::bindings::backoffice::host::types,
+        },
+    });
+}

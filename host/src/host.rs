@@ -55,6 +55,10 @@ pub struct HostConfig {
     /// The SMTP relay of notifications and how they are retried (no relay and the
     /// `BACKOFFICE_NOTIFY_*` environment variables by default).
     pub notify: crate::notify::NotifyPolicy,
+    /// How plugins' outbound HTTP requests are retried and capped (the
+    /// `BACKOFFICE_HTTP_*` environment variables by default; where they may go is
+    /// `webhooks.allow_private`).
+    pub http: crate::outbound::HttpPolicy,
 }
 
 impl HostConfig {
@@ -73,6 +77,7 @@ impl HostConfig {
             audit_key_file: None,
             webhooks: crate::webhooks::WebhookPolicy::from_env(),
             notify: crate::notify::NotifyPolicy::from_env(),
+            http: crate::outbound::HttpPolicy::from_env(),
         }
     }
 }
@@ -98,6 +103,9 @@ pub(crate) struct Loader {
     /// to record in the database at the next safe point (a load happens inside other
     /// transactions, which must not wait for the main file's writer).
     pending_digests: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// Plugins' HTTP requests may go to private addresses and plain HTTP
+    /// (`BACKOFFICE_WEBHOOK_ALLOW_PRIVATE`), checked when a request is queued.
+    pub(crate) allow_private: bool,
 }
 
 /// The running host.
@@ -124,6 +132,8 @@ pub struct Host {
     pub(crate) webhooks: Arc<crate::webhooks::Webhooks>,
     /// Notifications by email: the relay, retries, sender threads.
     pub(crate) notifier: Arc<crate::notify::Notifier>,
+    /// Plugins' outbound HTTP requests: retries, caps, sender threads.
+    pub(crate) outbound: Arc<crate::outbound::Outbound>,
 }
 
 impl std::fmt::Debug for Host {
@@ -166,6 +176,7 @@ impl Host {
             .clone()
             .unwrap_or_else(|| config.data_dir.join(crate::audit::KEY_FILE));
         let audit_key = crate::audit::open_key(&key_file, storage.as_ref())?;
+        let allow_private = config.webhooks.allow_private;
         let webhooks = Arc::new(crate::webhooks::Webhooks::new(
             config.webhooks,
             audit_key.derive("webhook-secrets"),
@@ -181,6 +192,7 @@ impl Host {
                 audit_key: Arc::new(audit_key),
                 loaded: Arc::default(),
                 pending_digests: Arc::default(),
+                allow_private,
             },
             runtime,
             data_dir: config.data_dir,
@@ -194,6 +206,7 @@ impl Host {
             failed_calls: crate::throttle::FailedCalls::default(),
             webhooks,
             notifier: Arc::new(crate::notify::Notifier::new(config.notify)),
+            outbound: Arc::new(crate::outbound::Outbound::new(config.http)),
         })
     }
 

@@ -38,6 +38,8 @@ mod invoke;
 pub mod lifecycle;
 pub mod metrics;
 pub mod notify;
+pub mod outbound;
+pub mod outbox;
 pub use backoffice_core::manifest;
 mod optimistic;
 pub mod pack;

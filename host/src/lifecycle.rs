@@ -83,6 +83,8 @@ pub struct UpgradePlan {
     pub added_background_permissions: Vec<String>,
     /// Extension interfaces the new version calls that the installed one did not.
     pub added_uses: Vec<String>,
+    /// Entries of `allowed-outbound-hosts` the installed version did not list.
+    pub added_outbound_hosts: Vec<String>,
     /// Whether this is a breaking (major) version change under semver.
     pub major: bool,
     /// Tenants whose data `migrate` will bring up to the new version.
@@ -117,7 +119,8 @@ impl UpgradePlan {
             && self.added_jobs.is_empty()
             && self.added_emits.is_empty()
             && self.added_background_permissions.is_empty()
-            && self.added_uses.is_empty())
+            && self.added_uses.is_empty()
+            && self.added_outbound_hosts.is_empty())
     }
 
     /// The refusal of a vendor change the admin did not allow, if this is one.
@@ -384,6 +387,10 @@ impl Host {
             added_emits,
             added_background_permissions,
             added_uses,
+            added_outbound_hosts: added(
+                &m.allowed_outbound_hosts,
+                &installed.allowed_outbound_hosts,
+            ),
             from_version: current.version,
             tenants,
             digest: checked.digest,
@@ -490,6 +497,7 @@ impl Host {
                 "added_capabilities": plan.added_capabilities,
                 "added_dependencies": plan.added_dependencies,
                 "added_subscriptions": plan.added_subscriptions,
+                "added_outbound_hosts": plan.added_outbound_hosts,
                 "added_jobs": plan.added_jobs,
                 "added_emits": plan.added_emits,
                 "added_background_permissions": plan.added_background_permissions,

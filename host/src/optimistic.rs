@@ -1209,3 +1209,16 @@ mod tests {
         assert_eq!(read.kv_get(&scope("p"), "after").unwrap().unwrap(), b"2");
     }
 }
+
+/// Requests are listed on the snapshot; queuing one promotes, so it commits (or rolls
+/// back) with the call's other writes.
+impl crate::store::HttpStore for OptimisticTx {
+    read! {
+        fn http_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<crate::store::HttpRequest>>;
+        fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<crate::store::HttpAttempt>>;
+    }
+    write! {
+        fn http_insert(&mut self, r: &crate::store::NewHttpRequest) -> Result<i64>;
+        fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>;
+    }
+}

@@ -105,6 +105,7 @@ pub mod context;
 mod date;
 mod error;
 pub mod events;
+pub mod http;
 pub mod log;
 mod money;
 pub mod notify;
@@ -331,6 +332,17 @@ pub mod __private {
             path: "../wit/notify@0.1.0",
             with: { "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types },
             world: "backoffice:notify/notify-consumer",
+        });
+    }
+
+    /// The `outbound` import of `backoffice:http` (world `http-consumer`): only
+    /// plugins that call [`crate::http::send`] import it.
+    #[allow(missing_docs, unsafe_code, unused, clippy::all)]
+    pub mod http_bindings {
+        wit_bindgen::generate!({
+            path: "../wit/http@0.1.0",
+            with: { "backoffice:host/types@0.1.0": crate::__private::bindings::backoffice::host::types },
+            world: "backoffice:http/http-consumer",
         });
     }
 

@@ -86,6 +86,8 @@ pub const IMPORTABLE: &[(&str, &[u64])] = &[
     // Not an extension point: the host itself serves it (`capabilities/notify.rs`);
     // listed here because it is imported like the consumer sides above.
     ("backoffice:notify/notify", &[1]),
+    // The same for outbound HTTP (`capabilities/http.rs`).
+    ("backoffice:http/outbound", &[1]),
 ];
 
 /// The extension of `interface`, if this host knows it.

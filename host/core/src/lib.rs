@@ -3,6 +3,7 @@
 //!
 //! - [`manifest`]: `plugin.toml`, parsed and checked;
 //! - [`extensions`]: the typed extension points the host routes;
+//! - [`outbound`]: the hosts a plugin may send HTTP requests to;
 //! - [`principal`]: who calls (users, tokens, plugins, the system) and their permissions;
 //! - [`cron`]: schedules in a tenant's time zone.
 //!
@@ -12,4 +13,5 @@
 pub mod cron;
 pub mod extensions;
 pub mod manifest;
+pub mod outbound;
 pub mod principal;

@@ -13,7 +13,14 @@ use serde::{Deserialize, Serialize};
 pub const SECTION: &str = "backoffice:manifest";
 
 /// Capabilities a plugin may request. `log` and `context` are always available.
-pub const CAPABILITIES: &[&str] = &["storage", "events", "scheduler", "plugins", "notify"];
+pub const CAPABILITIES: &[&str] = &[
+    "storage",
+    "events",
+    "scheduler",
+    "plugins",
+    "notify",
+    "http",
+];
 
 /// A validated manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +42,10 @@ pub struct Manifest {
     /// Requested capabilities.
     #[serde(default)]
     pub capabilities: Vec<String>,
+    /// Where the plugin may send HTTP requests (`scheme://host[:port]`, see
+    /// [`crate::outbound`]); needs the `http` capability.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_outbound_hosts: Vec<String>,
     /// Event topics the plugin wants delivered.
     #[serde(default)]
     pub subscriptions: Vec<String>,
@@ -293,6 +304,7 @@ impl Manifest {
             description: raw.description,
             host_api: raw.host_api,
             capabilities: raw.capabilities,
+            allowed_outbound_hosts: raw.allowed_outbound_hosts,
             subscriptions: raw.subscriptions,
             emits: raw.emits,
             dependencies: raw.dependencies,
@@ -345,6 +357,15 @@ impl Manifest {
                     self.id
                 )));
             }
+        }
+        crate::outbound::parse_all(&self.allowed_outbound_hosts).map_err(invalid)?;
+        let http = self.capabilities.iter().any(|c| c == "http");
+        if http != !self.allowed_outbound_hosts.is_empty() {
+            return Err(invalid(if http {
+                "`capabilities` has \"http\" but `allowed-outbound-hosts` lists no host; list where the plugin sends requests, such as allowed-outbound-hosts = [\"https://api.example.com\"]"
+            } else {
+                "`allowed-outbound-hosts` lists hosts but `capabilities` lacks \"http\"; add it"
+            }));
         }
         if !self.emits.is_empty() && !self.capabilities.iter().any(|c| c == "events") {
             return Err(invalid(
@@ -608,6 +629,8 @@ struct RawManifest {
     host_api: VersionReq,
     #[serde(default)]
     capabilities: Vec<String>,
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     subscriptions: Vec<String>,
     #[serde(default)]

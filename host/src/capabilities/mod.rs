@@ -9,6 +9,7 @@ mod compliance;
 mod context;
 mod events;
 mod extension;
+mod http;
 mod log;
 mod notify;
 mod payroll;
@@ -19,6 +20,10 @@ mod storage;
 mod wasi;
 
 pub use events::{MAX_PAYLOAD_BYTES, foreign_topic_grant};
+pub use http::{
+    DEFAULT_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_HEADERS, MAX_REQUEST_BODY, MAX_REQUESTS_PER_CALL,
+    MAX_TIMEOUT_MS,
+};
 pub use notify::{MAX_BODY_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_CHARS};
 pub use quota::{
     FLAG_EVENTS_PER_CALL, FLAG_EVENTS_PER_DAY, FLAG_RUNS_PER_CALL, FLAG_RUNS_PER_DAY,
@@ -94,6 +99,8 @@ pub struct CallState {
     /// Events this call emitted and one-off runs it scheduled (per-call quotas).
     emitted: u64,
     scheduled: u64,
+    /// HTTP requests this call queued (per-call cap).
+    http_requests: u32,
     /// Payroll rules plugins resolved during this call, by country.
     pub(crate) providers: std::collections::HashMap<String, Arc<extension::Provider>>,
     limits: Arc<Limits>,
@@ -119,6 +126,7 @@ impl CallState {
             queued_work: false,
             emitted: 0,
             scheduled: 0,
+            http_requests: 0,
             providers: std::collections::HashMap::new(),
             info,
             tx: Some(tx),
@@ -257,5 +265,6 @@ pub fn add_host_to_linker(
     )?;
     payroll::add_to_linker(linker)?;
     compliance::add_to_linker(linker)?;
-    notify::add_to_linker(linker)
+    notify::add_to_linker(linker)?;
+    http::add_to_linker(linker)
 }

@@ -7,6 +7,7 @@
 mod audit;
 mod call;
 mod events;
+mod http;
 mod import;
 mod jobs;
 mod migrate;
@@ -201,6 +202,10 @@ enum Command {
     /// every attempt, retry a dead one.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
+    /// Outbound HTTP requests plugins queued for a tenant: list them with every
+    /// attempt, retry a dead one.
+    #[command(subcommand)]
+    Http(http::HttpCommand),
     /// Create, update and list users; give them roles.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -349,6 +354,7 @@ fn run(cli: &Cli) -> Result<(), HostError> {
         Command::Settings(cmd) => cli.global.open().and_then(|h| settings::run(&h, cmd)),
         Command::Webhook(cmd) => cli.global.open().and_then(|h| webhook::run(&h, cmd)),
         Command::Notify(cmd) => cli.global.open().and_then(|h| notify::run(&h, cmd)),
+        Command::Http(cmd) => cli.global.open().and_then(|h| http::run(&h, cmd)),
         Command::Serve(args) => serve::run(cli.global.config(), args),
         Command::User(cmd) => cli.global.open().and_then(|h| user::run_user(&h, cmd)),
         Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),

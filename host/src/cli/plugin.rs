@@ -382,6 +382,11 @@ fn install(
         println!("requests capabilities:");
         for cap in &m.capabilities {
             println!("  - {cap}: {}", describe_capability(cap));
+            if cap == "http" {
+                for h in &m.allowed_outbound_hosts {
+                    println!("      {h}");
+                }
+            }
         }
     }
     print_background(m);
@@ -446,6 +451,11 @@ fn inspect(host: &Host, file: &Path, json: bool) -> Result<(), HostError> {
     }
     for cap in &m.capabilities {
         println!("  - {cap}: {}", describe_capability(cap));
+        if cap == "http" {
+            for h in &m.allowed_outbound_hosts {
+                println!("      {h}");
+            }
+        }
     }
     if !m.dependencies.is_empty() {
         for (dep, req) in &m.dependencies {
@@ -522,6 +532,9 @@ fn upgrade(host: &Host, file: &Path, flags: &UpgradeFlags) -> Result<(), HostErr
     for cap in &plan.added_capabilities {
         println!("  + {cap}: {}", describe_capability(cap));
     }
+    for h in &plan.added_outbound_hosts {
+        println!("  + HTTP requests to {h}");
+    }
     for dep in &plan.added_dependencies {
         println!("  + dependency {dep}: may call its operations as the caller");
     }
@@ -597,6 +610,7 @@ fn describe_capability(cap: &str) -> &'static str {
         "scheduler" => "schedule runs of its own jobs",
         "plugins" => "call operations of the plugins it depends on",
         "notify" => "email users and roles of each tenant that enables it",
+        "http" => "send HTTP requests, after each call commits, to the hosts it lists",
         _ => "unknown capability",
     }
 }

@@ -77,8 +77,16 @@ impl NotifyPolicy {
     /// Delay after `attempts` failures: `backoff * 4^(attempts - 1)`, at most
     /// `max_backoff`. With the defaults: 30 s, 2 min, 8 min, 32 min, 2 h 8 min, 6 h.
     pub fn backoff_after(&self, attempts: u32) -> Duration {
-        let factor = 4u32.saturating_pow(attempts.saturating_sub(1).min(15));
-        self.backoff.saturating_mul(factor).min(self.max_backoff)
+        self.schedule().after(attempts)
+    }
+
+    /// The retry schedule (shared with the other senders, `crate::outbox`).
+    pub fn schedule(&self) -> crate::outbox::Backoff {
+        crate::outbox::Backoff {
+            max_attempts: self.max_attempts,
+            first: self.backoff,
+            max: self.max_backoff,
+        }
     }
 }
 
@@ -276,13 +284,9 @@ impl MailAttempt {
         let now = self.clock.now_ms();
         let finish = match &outcome.error {
             None => Finish::Done { next_ms: None },
-            Some(error) if n.attempts >= policy.max_attempts => Finish::Dead {
-                error: error.clone(),
-            },
-            Some(error) => Finish::Retry {
-                at_ms: now + crate::webhooks::jittered(policy.backoff_after(n.attempts)),
-                error: error.clone(),
-            },
+            Some(error) => policy
+                .schedule()
+                .after_failure(n.attempts, now, error.clone(), false),
         };
         if let Some(error) = &outcome.error {
             tracing::warn!(tenant = %n.tenant, notification = n.id, attempt = n.attempts, "notification attempt failed: {error}");

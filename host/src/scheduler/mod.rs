@@ -151,6 +151,8 @@ pub struct WorkReport {
     pub webhooks: u32,
     /// Notifications handed to the SMTP relay.
     pub notifications: u32,
+    /// Plugins' outbound HTTP requests attempted.
+    pub http_requests: u32,
 }
 
 impl WorkReport {
@@ -160,6 +162,7 @@ impl WorkReport {
             && self.jobs == 0
             && self.webhooks == 0
             && self.notifications == 0
+            && self.http_requests == 0
     }
 }
 
@@ -199,6 +202,7 @@ impl Host {
             if wait {
                 self.wait_for_webhooks();
                 self.wait_for_mail();
+                self.wait_for_http();
             }
             if pass.is_idle() {
                 return Ok(total);
@@ -208,6 +212,7 @@ impl Host {
             total.jobs += pass.jobs;
             total.webhooks += pass.webhooks;
             total.notifications += pass.notifications;
+            total.http_requests += pass.http_requests;
         }
     }
 
@@ -224,6 +229,7 @@ impl Host {
             report.jobs += pass.jobs;
             report.webhooks += pass.webhooks;
             report.notifications += pass.notifications;
+            report.http_requests += pass.http_requests;
         }
         Ok(report)
     }
@@ -254,6 +260,12 @@ impl Host {
         } else {
             Vec::new()
         };
+        let free = self.http_capacity(scope);
+        let requests = if free > 0 {
+            tx.http_claim(now, lease_until, &owner, free)?
+        } else {
+            Vec::new()
+        };
         tx.commit()?;
         for (d, event) in deliveries {
             self.deliver(&d, &event)?;
@@ -271,6 +283,10 @@ impl Host {
         report.notifications = u32::try_from(mails.len()).unwrap_or(u32::MAX);
         for n in mails {
             self.submit_mail(n);
+        }
+        report.http_requests = u32::try_from(requests.len()).unwrap_or(u32::MAX);
+        for r in requests {
+            self.submit_http(r);
         }
         Ok(report)
     }

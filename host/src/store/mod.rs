@@ -10,11 +10,14 @@
 //! call's tenant and plugin, so a plugin has no way to name anybody else's data.
 
 mod events;
+mod http;
+mod http_sql;
 mod identity;
 mod migrate;
 mod notify;
 mod notify_sql;
 mod postgres;
+mod postgres_http;
 mod postgres_identity;
 mod postgres_notify;
 mod postgres_schema;
@@ -24,6 +27,7 @@ mod sql;
 mod sqlite;
 mod sqlite_backup;
 mod sqlite_events;
+mod sqlite_http;
 mod sqlite_identity;
 mod sqlite_notify;
 mod sqlite_split;
@@ -35,6 +39,7 @@ mod webhooks;
 mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
+pub use http::{HTTP_STATES, HttpAttempt, HttpRequest, HttpStore, NewHttpRequest};
 pub use identity::{
     AuditAnchor, AuditQuery, AuditRecord, HOST_SCOPE, LoginThrottle, RoleRecord, TokenRecord,
     UserRecord,
@@ -84,6 +89,8 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Tables with rows of one tenant, in an order that deletes referencing rows first.
 pub(crate) const TENANT_ROWS: &[&str] = &[
+    "http_attempts",
+    "http_requests",
     "notification_attempts",
     "notifications",
     "user_emails",
@@ -356,7 +363,15 @@ pub trait Storage: Send + Sync + 'static {
 
 /// One unit of work. Everything done through it commits together or not at all.
 pub trait Transaction:
-    KvStore + RegistryStore + WorkStore + WebhookStore + NotifyStore + IdentityStore + AuditStore + Send
+    KvStore
+    + RegistryStore
+    + WorkStore
+    + WebhookStore
+    + NotifyStore
+    + HttpStore
+    + IdentityStore
+    + AuditStore
+    + Send
 {
     /// Make every change of this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;
@@ -810,6 +825,8 @@ fn webhooks_unsupported() -> StoreError {
 
 #[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
+pub mod suite_http;
 #[doc(hidden)]
 pub mod suite_notify;
 #[cfg(test)]

@@ -330,9 +330,10 @@ impl PostgresStorage {
 fn apply_schema(client: &mut Client) -> Result<()> {
     use sha2::{Digest, Sha256};
     let ddl = format!(
-        "{SCHEMA}{}{}",
+        "{SCHEMA}{}{}{}",
         super::postgres_webhooks::SCHEMA,
-        super::postgres_notify::SCHEMA
+        super::postgres_notify::SCHEMA,
+        super::postgres_http::SCHEMA
     )
     .replace(" TEXT", " TEXT COLLATE \"C\"");
     let fingerprint = hex::encode(Sha256::digest(ddl.as_bytes()));

@@ -172,6 +172,8 @@ pub const TABLES: &[&str] = &[
     "user_emails",
     "notifications",
     "notification_attempts",
+    "http_requests",
+    "http_attempts",
     "audit",
     "audit_anchors",
     "trusted_keys",

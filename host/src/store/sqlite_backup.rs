@@ -30,6 +30,8 @@ const NUMBERED_TABLES: &[&str] = &[
     "webhook_deliveries",
     "notifications",
     "notification_attempts",
+    "http_requests",
+    "http_attempts",
 ];
 
 /// Tenant tables of a tenant file beyond those of the legacy single file
@@ -42,6 +44,8 @@ const FILE_ONLY_TABLES: &[&str] = &[
     "user_emails",
     "notifications",
     "notification_attempts",
+    "http_requests",
+    "http_attempts",
 ];
 
 /// Why a backup or a restore did not happen.

@@ -81,7 +81,7 @@ fn main_ddl() -> [&'static str; 4] {
 }
 
 /// A tenant file's DDL.
-pub(super) fn tenant_ddl() -> [&'static str; 6] {
+pub(super) fn tenant_ddl() -> [&'static str; 7] {
     [
         KV_SCHEMA,
         sqlite_events::SCHEMA,
@@ -89,6 +89,7 @@ pub(super) fn tenant_ddl() -> [&'static str; 6] {
         sqlite_webhooks::SCHEMA,
         sqlite_identity::SCHEMA,
         super::sqlite_notify::SCHEMA,
+        super::sqlite_http::SCHEMA,
     ]
 }
 
@@ -358,7 +359,10 @@ impl SqliteStorage {
                      FROM webhook_deliveries WHERE state = 'pending'
                    UNION ALL
                    SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0)))
-                     FROM notifications WHERE state = 'pending')",
+                     FROM notifications WHERE state = 'pending'
+                   UNION ALL
+                   SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0)))
+                     FROM http_requests WHERE state = 'pending')",
             )?
             .query_row([], |r| r.get(0))?;
         tenant.db.release(conn);
@@ -420,6 +424,8 @@ pub(super) fn seed_ids(db: &Db, num: i64) -> Result<()> {
             "webhook_deliveries",
             "notifications",
             "notification_attempts",
+            "http_requests",
+            "http_attempts",
         ] {
             conn.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2

@@ -69,6 +69,10 @@ pub const CASES: &[(&str, Case)] = &[
         "notifications_are_leased_recorded_and_retried",
         super::suite_notify::notifications_are_leased_recorded_and_retried,
     ),
+    (
+        "http_requests_are_leased_recorded_and_retried",
+        super::suite_http::http_requests_are_leased_recorded_and_retried,
+    ),
 ];
 
 /// An event of acme's ledger on `topic`, emitted at time 0.

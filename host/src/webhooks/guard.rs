@@ -1,4 +1,5 @@
-//! Where a webhook may go: the URL's scheme and the addresses its host resolves to.
+//! Where a webhook or a plugin's HTTP request (`crate::outbound`) may go: the URL's
+//! scheme and the addresses its host resolves to.
 //!
 //! A destination in a loopback, private, link-local, unspecified, multicast or
 //! otherwise reserved range is refused unless the host runs with
@@ -33,7 +34,7 @@ pub fn parse(url: &str, allow_private: bool) -> Result<Url, String> {
         "http" if allow_private => {}
         "http" => {
             return Err(format!(
-                "'{url}' uses plain HTTP; webhooks go only to https:// URLs \
+                "'{url}' uses plain HTTP; webhooks and plugins' requests go only to https:// URLs \
                  (unless the host runs with BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1)"
             ));
         }
@@ -41,7 +42,8 @@ pub fn parse(url: &str, allow_private: bool) -> Result<Url, String> {
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(format!(
-            "'{url}' carries credentials; webhooks are authenticated by their signature"
+            "'{url}' carries credentials (user:password@), which are never sent; \
+             webhooks are authenticated by their signature, plugins put credentials in a header"
         ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
@@ -103,8 +105,8 @@ pub fn checked(
         .collect();
     if !refused.is_empty() {
         return Err(format!(
-            "'{host}' resolves to {}; webhooks are not sent to private networks \
-             (unless the host runs with BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1)",
+            "'{host}' resolves to {}; webhooks and plugins' requests are not sent to private \
+             networks (unless the host runs with BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1)",
             refused.join(", ")
         ));
     }

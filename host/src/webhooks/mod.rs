@@ -101,8 +101,16 @@ impl WebhookPolicy {
     /// `backoff * 4^(attempts - 1)`, at most `max_backoff`. With the defaults: 5 s,
     /// 20 s, 80 s, 5 min 20 s, 21 min, 85 min, 5 h 41 min (then dead): about 7.6 h.
     pub fn backoff_after(&self, attempts: u32) -> Duration {
-        let factor = 4u32.saturating_pow(attempts.saturating_sub(1).min(15));
-        self.backoff.saturating_mul(factor).min(self.max_backoff)
+        self.schedule().after(attempts)
+    }
+
+    /// The retry schedule (shared with the other senders, `crate::outbox`).
+    pub fn schedule(&self) -> crate::outbox::Backoff {
+        crate::outbox::Backoff {
+            max_attempts: self.max_attempts,
+            first: self.backoff,
+            max: self.max_backoff,
+        }
     }
 }
 
@@ -148,7 +156,7 @@ impl Webhooks {
         }
     }
 
-    fn sender(&self) -> Option<&send::Sender> {
+    pub(crate) fn sender(&self) -> Option<&send::Sender> {
         self.sender
             .get_or_init(|| {
                 send::Sender::new(&self.policy)
@@ -564,13 +572,9 @@ impl AttemptCtx {
         let policy = &self.webhooks.policy;
         let finish = match &answer.error {
             None => Finish::Done { next_ms: None },
-            Some(error) if d.attempts >= policy.max_attempts => Finish::Dead {
-                error: error.clone(),
-            },
-            Some(error) => Finish::Retry {
-                at_ms: now + jittered(policy.backoff_after(d.attempts)),
-                error: error.clone(),
-            },
+            Some(error) => policy
+                .schedule()
+                .after_failure(d.attempts, now, error.clone(), false),
         };
         if let Some(error) = &answer.error {
             tracing::warn!(tenant = %d.tenant, webhook = %endpoint.id, delivery = d.id, attempt = d.attempts, "webhook attempt failed: {error}");
@@ -667,19 +671,6 @@ pub fn payload(event: &EventRecord) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// `delay` plus up to a quarter more, at random, so endpoints that failed together
-/// are not all retried in the same instant.
-pub(crate) fn jittered(delay: Duration) -> i64 {
-    let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-    let mut b = [0u8; 4];
-    let r = if getrandom::fill(&mut b).is_ok() {
-        i64::from(u32::from_le_bytes(b))
-    } else {
-        0
-    };
-    ms.saturating_add(ms / 4 * r / i64::from(u32::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,8 +680,6 @@ mod tests {
         let p = WebhookPolicy::default();
         let secs: Vec<u64> = (1..=8).map(|n| p.backoff_after(n).as_secs()).collect();
         assert_eq!(secs, [5, 20, 80, 320, 1280, 5120, 20480, 21600]);
-        let j = jittered(Duration::from_secs(8));
-        assert!((8000..=10000).contains(&j), "{j}");
     }
 
     #[test]

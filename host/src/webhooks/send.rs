@@ -19,9 +19,14 @@
 //!
 //! One client per host (per policy), built at the first attempt and shared by the
 //! sender threads, so connections to an endpoint are pooled and reused.
+//!
+//! Plugins' outbound HTTP requests (`crate::outbound`) go through the same client and
+//! the same guard with [`Sender::send`]: any method, the plugin's headers, a time
+//! limit per request, and the answer's status, headers and body (up to a cap) back.
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::WebhookPolicy;
 use super::guard;
@@ -39,6 +44,59 @@ pub struct Answer {
     pub status: Option<u16>,
     /// Why it did not deliver; none when it did.
     pub error: Option<String>,
+}
+
+/// A request of a plugin (`crate::outbound`).
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// Method, uppercase.
+    pub method: &'a str,
+    /// Destination.
+    pub url: &'a str,
+    /// Header names and values.
+    pub headers: &'a [(String, String)],
+    /// Body.
+    pub body: &'a [u8],
+    /// The whole attempt, connecting to the last byte of the answer.
+    pub timeout: Duration,
+    /// Largest answer body accepted.
+    pub max_body: usize,
+}
+
+/// An answer to an [`Outgoing`] request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// Header names (lowercase) and values, values lossily decoded.
+    pub headers: Vec<(String, String)>,
+    /// The body, at most the request's `max_body`.
+    pub body: Vec<u8>,
+}
+
+/// Why an [`Outgoing`] request got no usable answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The address guard refused the destination: trying again cannot help.
+    Refused(String),
+    /// No connection was made, so nothing was sent: safe to try again for any method.
+    Connect(String),
+    /// The answer broke a limit (head or body too large): trying again cannot help.
+    TooLarge(String),
+    /// Anything else (a timeout, a reset mid-answer): the request may have arrived.
+    Other(String),
+}
+
+impl Failure {
+    /// The words of the failure.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Refused(m)
+            | Failure::Connect(m)
+            | Failure::TooLarge(m)
+            | Failure::Other(m) => m,
+        }
+    }
 }
 
 /// Resolves names for the client, and lets through only addresses the guard allows.
@@ -133,18 +191,85 @@ impl Sender {
     }
 
     fn exchange(&self, url: &str, headers: &[(&str, String)], body: &[u8]) -> Result<u16, String> {
-        let parsed = guard::check_before_send(url, self.allow_private)
-            .map_err(|e| format!("destination refused: {e}"))?;
-        let mut request = self
-            .client
-            .post(parsed)
-            .header("content-type", "application/json")
-            .body(body.to_vec());
-        for (name, value) in headers {
-            request = request.header(*name, value.as_str());
-        }
-        let mut response = request.send().map_err(|e| describe(&e))?;
+        let mut all = vec![("content-type".to_string(), "application/json".to_string())];
+        all.extend(headers.iter().map(|(n, v)| (n.to_string(), v.clone())));
+        let mut response = self
+            .start(reqwest::Method::POST, url, &all, body, None)
+            .map_err(|f| f.message().to_string())?;
+        // Read a bounded part of the body: a small one lets the connection be reused;
+        // a large one is cut off (the status already decided).
+        let mut sink = Vec::new();
+        let _ = (&mut response).take(MAX_BODY).read_to_end(&mut sink);
+        Ok(response.status().as_u16())
+    }
+
+    /// Send a plugin's request and read its answer, the body up to `max_body`.
+    pub fn send(&self, out: &Outgoing<'_>) -> Result<Reply, Failure> {
+        let method = reqwest::Method::from_bytes(out.method.as_bytes())
+            .map_err(|e| Failure::Refused(format!("method '{}': {e}", out.method)))?;
+        let response = self.start(method, out.url, out.headers, out.body, Some(out.timeout))?;
         let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let cap = u64::try_from(out.max_body).unwrap_or(u64::MAX);
+        let mut body = Vec::new();
+        response
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut body)
+            .map_err(|e| Failure::Other(format!("reading the answer's body: {e}")))?;
+        if body.len() > out.max_body {
+            return Err(Failure::TooLarge(format!(
+                "the answer's body is larger than {} bytes, the most a plugin receives; \
+                 ask the server for less (a page, a range, a filter)",
+                out.max_body
+            )));
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Check the destination, send, and check the answer's head.
+    fn start(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::blocking::Response, Failure> {
+        let parsed = guard::check_before_send(url, self.allow_private)
+            .map_err(|e| Failure::Refused(format!("destination refused: {e}")))?;
+        let mut request = self.client.request(method, parsed);
+        if !body.is_empty() {
+            request = request.body(body.to_vec());
+        }
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.send().map_err(|e| {
+            let text = describe(&e);
+            if text.starts_with("destination refused") {
+                Failure::Refused(text)
+            } else if e.is_connect() {
+                Failure::Connect(text)
+            } else {
+                Failure::Other(text)
+            }
+        })?;
         let head = 16
             + response
                 .headers()
@@ -152,16 +277,12 @@ impl Sender {
                 .map(|(n, v)| n.as_str().len() + v.len() + 4)
                 .sum::<usize>();
         if head > MAX_HEAD {
-            return Err(format!(
+            return Err(Failure::TooLarge(format!(
                 "the answer's head is larger than {} KiB",
                 MAX_HEAD / 1024
-            ));
+            )));
         }
-        // Read a bounded part of the body: a small one lets the connection be reused;
-        // a large one is cut off (the status already decided).
-        let mut sink = Vec::new();
-        let _ = (&mut response).take(MAX_BODY).read_to_end(&mut sink);
-        Ok(status)
+        Ok(response)
     }
 }
 

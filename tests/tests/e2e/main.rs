@@ -33,6 +33,7 @@ mod lifecycle;
 mod metrics;
 mod multihost;
 mod notify;
+mod outbound;
 mod pack;
 mod payroll;
 mod plugins_call;

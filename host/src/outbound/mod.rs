@@ -1,0 +1,402 @@
+//! Plugins' outbound HTTP requests (`backoffice:http/outbound`): sent after the asking
+//! call commits, retried as documented, recorded, and answered back to the plugin as
+//! an `http.response` event.
+//!
+//! ```text
+//! plugin call: outbound.send ─▶ checks (grant, allowed-outbound-hosts, form, sizes)
+//!                            ─▶ http_requests row (call's tx) ──commit──▶ tenant file
+//! worker pass: http_claim (lease + attempt, commit) ─▶ submit to the sender pool
+//! sender thread: guard (resolve, check every address) ─▶ request to a checked address
+//!                (webhooks' client: no redirects, no proxy, time and size caps)
+//! finish, one tx: http_finish + attempt row, and when final an `http.response` event
+//!                 fanned out to the asking plugin alone ─▶ its on-event, own tx
+//! ```
+//!
+//! **Retries.** A connection that could not be made is retried for every method
+//! (nothing was sent). A timeout, a broken answer, a 5xx or a 429 is retried only when
+//! the request is idempotent: `GET`, `HEAD`, `OPTIONS`, `PUT`, `DELETE`, or any method
+//! carrying an `Idempotency-Key` header (which the receiver uses to drop repeats);
+//! otherwise the request is final and the plugin gets what happened. A destination the
+//! address guard refuses and an answer over the size caps are final at once (another
+//! attempt cannot go better). The schedule is the other senders' ([`crate::outbox`]):
+//! 5 s, 20 s, 80 s, ... at most 1 h, 5 attempts, then dead until `backoffice http
+//! retry`. A crash mid-attempt leaves the lease to expire and the request is sent
+//! again: at least once, as webhooks.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use crate::error::{HostError, HostResult};
+use crate::host::Host;
+use crate::store::{
+    Finish, HTTP_STATES, HttpAttempt, HttpRequest, NewEvent, StoreError, Transaction,
+};
+use crate::webhooks::pool::Pool;
+use crate::webhooks::send::{Failure, Outgoing, Reply};
+
+/// The topic of the event that brings an answer back to the plugin.
+pub const RESPONSE_TOPIC: &str = "http.response";
+
+/// How hard the host tries and how much it accepts back. Where requests may go is the
+/// webhooks' rule (`BACKOFFICE_WEBHOOK_ALLOW_PRIVATE`).
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    /// Attempts before a request is dead (`BACKOFFICE_HTTP_MAX_ATTEMPTS`, 5).
+    pub max_attempts: u32,
+    /// Delay before the first retry, times 4 per further attempt
+    /// (`BACKOFFICE_HTTP_BACKOFF_MS`, 5 s).
+    pub backoff: Duration,
+    /// Largest delay between attempts (1 h).
+    pub max_backoff: Duration,
+    /// Largest answer body a plugin receives (`BACKOFFICE_HTTP_MAX_RESPONSE_BYTES`,
+    /// 128 KiB; at most [`MAX_RESPONSE_LIMIT`]).
+    pub max_response_bytes: usize,
+}
+
+/// The most `max_response_bytes` may be: its base64 form stays within an event's
+/// 256 KiB payload.
+pub const MAX_RESPONSE_LIMIT: usize = 160 << 10;
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        HttpPolicy {
+            max_attempts: 5,
+            backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(3600),
+            max_response_bytes: 128 << 10,
+        }
+    }
+}
+
+impl HttpPolicy {
+    /// The defaults, changed by the `BACKOFFICE_HTTP_*` environment variables.
+    pub fn from_env() -> Self {
+        let mut p = HttpPolicy::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(n) = var("BACKOFFICE_HTTP_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
+            p.max_attempts = std::cmp::max(n, 1);
+        }
+        if let Some(ms) = var("BACKOFFICE_HTTP_BACKOFF_MS").and_then(|v| v.parse().ok()) {
+            p.backoff = Duration::from_millis(ms);
+        }
+        if let Some(n) = var("BACKOFFICE_HTTP_MAX_RESPONSE_BYTES").and_then(|v| v.parse().ok()) {
+            p.max_response_bytes = std::cmp::min(n, MAX_RESPONSE_LIMIT);
+        }
+        p
+    }
+
+    /// The retry schedule.
+    pub fn schedule(&self) -> crate::outbox::Backoff {
+        crate::outbox::Backoff {
+            max_attempts: self.max_attempts,
+            first: self.backoff,
+            max: self.max_backoff,
+        }
+    }
+}
+
+/// The host's outbound HTTP machinery: its policy and sender threads.
+#[derive(Debug)]
+pub(crate) struct Outbound {
+    pub(crate) policy: HttpPolicy,
+    pool: Pool,
+}
+
+impl Outbound {
+    pub(crate) fn new(policy: HttpPolicy) -> Self {
+        Outbound {
+            policy,
+            pool: Pool::new(),
+        }
+    }
+}
+
+/// A request with every attempt made to send it, as `http list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpRequestView {
+    /// The request (its header values and body are never shown).
+    #[serde(flatten)]
+    pub request: HttpRequest,
+    /// The names of the headers it carries.
+    pub header_names: Vec<String>,
+    /// Its attempts, oldest first.
+    pub attempts_log: Vec<HttpAttempt>,
+}
+
+/// Whether a failed attempt of `r` may be repeated although it may have reached the
+/// server: idempotent methods (RFC 9110, section 9.2.2) or an `Idempotency-Key`.
+pub fn repeatable(r: &HttpRequest) -> bool {
+    matches!(
+        r.method.as_str(),
+        "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE"
+    ) || r
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"))
+}
+
+impl Host {
+    /// A tenant's outbound HTTP requests, newest first, optionally in one state, each
+    /// with its attempts.
+    pub fn http_list(
+        &self,
+        tenant: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<HttpRequestView>> {
+        if let Some(state) = state
+            && !HTTP_STATES.contains(&state)
+        {
+            return Err(HostError::InvalidInput(format!(
+                "'{state}' is not a request state; use one of {}",
+                HTTP_STATES.join(", ")
+            )));
+        }
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut out = Vec::new();
+        for r in tx.http_list(tenant, state, limit)? {
+            let attempts_log = tx.http_attempts(tenant, r.id)?;
+            out.push(HttpRequestView {
+                header_names: r.headers.iter().map(|(n, _)| n.clone()).collect(),
+                request: r,
+                attempts_log,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Send a dead request again now, with a fresh count of attempts.
+    pub fn http_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        match tx.http_retry(tenant, id, self.clock.now_ms()) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(HostError::NotFound(format!(
+                    "tenant '{tenant}' has no HTTP request {id}; see `backoffice http list --tenant {tenant}`"
+                )));
+            }
+            Err(StoreError::Conflict(why)) => {
+                return Err(HostError::Conflict(format!(
+                    "{why}: only a dead request can be retried"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit_admin(
+            tx.as_mut(),
+            Some(tenant),
+            "http.retry",
+            format!("http-request:{id}"),
+            serde_json::json!({}),
+        )?;
+        tx.commit()?;
+        self.worker.wake();
+        Ok(())
+    }
+
+    /// How many more requests of `tenant` (all tenants when `None`) may be claimed
+    /// now: the free sender threads.
+    pub(crate) fn http_capacity(&self, tenant: Option<&str>) -> u32 {
+        self.outbound.pool.capacity(tenant)
+    }
+
+    /// Start the attempt of a claimed request on the sender pool; its outcome is
+    /// recorded in a transaction of its tenant when it ends.
+    pub(crate) fn submit_http(&self, r: HttpRequest) {
+        let attempt = HttpAttemptCtx {
+            storage: self.storage.clone(),
+            clock: self.clock.clone(),
+            owner: self.worker.owner.clone(),
+            outbound: self.outbound.clone(),
+            webhooks: self.webhooks.clone(),
+            wake: self.worker.waker(),
+        };
+        let tenant = r.tenant.clone();
+        self.outbound.pool.submit(&tenant, move || {
+            if let Err(e) = attempt.run(&r) {
+                // The lease expires and the request is attempted again.
+                tracing::error!(tenant = %r.tenant, request = r.id, "recording an HTTP attempt failed: {e}");
+            }
+        });
+    }
+
+    /// Wait until no HTTP attempt is in flight.
+    pub(crate) fn wait_for_http(&self) {
+        self.outbound.pool.wait_idle();
+    }
+}
+
+/// What an attempt needs, owned, for a sender thread.
+struct HttpAttemptCtx {
+    storage: Arc<dyn crate::store::Storage>,
+    clock: Arc<dyn crate::clock::Clock>,
+    owner: String,
+    outbound: Arc<Outbound>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
+    wake: Box<dyn Fn() + Send>,
+}
+
+impl HttpAttemptCtx {
+    fn run(&self, r: &HttpRequest) -> HostResult<()> {
+        let started = Instant::now();
+        let result = match self.webhooks.sender() {
+            Some(sender) => sender.send(&Outgoing {
+                method: &r.method,
+                url: &r.url,
+                headers: &r.headers,
+                body: &r.body,
+                timeout: Duration::from_millis(u64::from(r.timeout_ms)),
+                max_body: self.outbound.policy.max_response_bytes,
+            }),
+            None => Err(Failure::Other(
+                "the host could not set up TLS; see its log".into(),
+            )),
+        };
+        let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let now = self.clock.now_ms();
+        let schedule = self.outbound.policy.schedule();
+        let (finish, status, error) = match &result {
+            Ok(reply) if reply.status >= 500 || reply.status == 429 => {
+                let error = format!("answered {}", reply.status);
+                let finish = schedule.after_failure(r.attempts, now, error.clone(), !repeatable(r));
+                // Not repeatable: the answer is the plugin's to judge.
+                let finish = match finish {
+                    Finish::Dead { .. } if !repeatable(r) => Finish::Done { next_ms: None },
+                    other => other,
+                };
+                (finish, Some(reply.status), Some(error))
+            }
+            Ok(reply) => (Finish::Done { next_ms: None }, Some(reply.status), None),
+            Err(failure) => {
+                let final_ = match failure {
+                    Failure::Refused(_) | Failure::TooLarge(_) => true,
+                    Failure::Connect(_) => false,
+                    Failure::Other(_) => !repeatable(r),
+                };
+                let error = failure.message().to_string();
+                (
+                    schedule.after_failure(r.attempts, now, error.clone(), final_),
+                    None,
+                    Some(error),
+                )
+            }
+        };
+        if let Some(error) = &error {
+            tracing::warn!(tenant = %r.tenant, plugin = %r.plugin, request = r.id, attempt = r.attempts, "HTTP attempt failed: {error}");
+        }
+        let attempt = HttpAttempt {
+            attempt: r.attempts,
+            at_ms: now,
+            took_ms,
+            status,
+            // An answer handed to the plugin is not an error of the request.
+            error: match finish {
+                Finish::Done { .. } if status.is_some_and(|s| s < 500 && s != 429) => None,
+                _ => error,
+            },
+        };
+        let mut tx = self.storage.begin_scoped(&r.tenant)?;
+        let kept = tx.http_finish(&r.tenant, r.id, &self.owner, &attempt, &finish)?;
+        let answered = matches!(finish, Finish::Done { .. } | Finish::Dead { .. });
+        if kept && answered {
+            let payload = response_payload(r, &attempt, result.as_ref().ok());
+            answer(tx.as_mut(), r, payload, now)?;
+        }
+        tx.commit()?;
+        if answered {
+            (self.wake)();
+        }
+        Ok(())
+    }
+}
+
+/// The `http.response` event's payload.
+fn response_payload(r: &HttpRequest, attempt: &HttpAttempt, reply: Option<&Reply>) -> String {
+    let (text, base64) = match reply.map(|r| std::str::from_utf8(&r.body)) {
+        Some(Ok(text)) => (Some(text.to_string()), None),
+        Some(Err(_)) => (
+            None,
+            reply.map(|r| base64::engine::general_purpose::STANDARD.encode(&r.body)),
+        ),
+        None => (None, None),
+    };
+    serde_json::json!({
+        "request": r.id,
+        "method": r.method,
+        "url": r.url,
+        "ok": attempt.error.is_none(),
+        "status": reply.map(|r| r.status),
+        "headers": reply.map(|r| r.headers.clone()).unwrap_or_default(),
+        "body": text,
+        "body_base64": base64,
+        "error": attempt.error,
+        "attempts": attempt.attempt,
+    })
+    .to_string()
+}
+
+/// Append the answer's event and hand it to the asking plugin alone (no other
+/// subscriber, no webhook: an answer may carry the plugin's secrets).
+fn answer(tx: &mut dyn Transaction, r: &HttpRequest, payload: String, now: i64) -> HostResult<()> {
+    let event = tx.event_append(&NewEvent {
+        tenant: r.tenant.clone(),
+        topic: RESPONSE_TOPIC.into(),
+        payload,
+        plugin: "backoffice".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        created_at_ms: now,
+    })?;
+    tx.event_fan_out(&event, std::slice::from_ref(&r.plugin), now)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, headers: &[(&str, &str)]) -> HttpRequest {
+        HttpRequest {
+            id: 1,
+            tenant: "acme".into(),
+            plugin: "rates".into(),
+            method: method.into(),
+            url: "https://api.example.com/".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: Vec::new(),
+            body_bytes: 0,
+            timeout_ms: 1000,
+            state: "pending".into(),
+            attempts: 1,
+            next_attempt_ms: 0,
+            status: None,
+            last_error: None,
+            created_ms: 0,
+            done_ms: None,
+        }
+    }
+
+    #[test]
+    fn only_idempotent_requests_are_repeated() {
+        for m in ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"] {
+            assert!(repeatable(&req(m, &[])), "{m}");
+        }
+        assert!(!repeatable(&req("POST", &[])));
+        assert!(!repeatable(&req("PATCH", &[("content-type", "x")])));
+        assert!(repeatable(&req("POST", &[("Idempotency-Key", "k1")])));
+    }
+
+    #[test]
+    fn the_schedule_is_the_shared_one() {
+        let p = HttpPolicy::default();
+        let secs: Vec<u64> = (1..=5).map(|n| p.schedule().after(n).as_secs()).collect();
+        assert_eq!(secs, [5, 20, 80, 320, 1280]);
+    }
+}

@@ -1,0 +1,178 @@
+//! Rows of plugins' outbound HTTP requests (issue 20, item 3): the queue of requests
+//! a plugin asked for through `backoffice:http/outbound`, and every attempt to send
+//! one.
+//!
+//! A plugin's `send` inserts one row through the call's own transaction, so a request
+//! exists only if the call committed; the delivery worker claims due rows with a
+//! lease, like notifications, and records each attempt. The answer goes back to the
+//! plugin as an `http.response` event appended in the same transaction that finishes
+//! the row, so a response is recorded and delivered together or not at all.
+//!
+//! The methods live in [`HttpStore`], a trait of its own that every
+//! [`Transaction`](super::Transaction) also implements; its SQL is in `http_sql.rs`,
+//! written once for both backends.
+
+use serde::Serialize;
+
+use super::{Finish, Result, StoreError};
+
+/// A request queued by a plugin.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpRequest {
+    /// Row id, unique in the tenant; the `request` of the `http.response` event.
+    pub id: i64,
+    /// Tenant.
+    pub tenant: String,
+    /// The plugin that asked for it, and receives the answer.
+    pub plugin: String,
+    /// HTTP method.
+    pub method: String,
+    /// Destination.
+    pub url: String,
+    /// Header names and values as the plugin gave them (never listed: they may hold
+    /// credentials).
+    #[serde(skip)]
+    pub headers: Vec<(String, String)>,
+    /// The body (never listed).
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// The body's size.
+    pub body_bytes: usize,
+    /// One attempt's time limit.
+    pub timeout_ms: u32,
+    /// `pending`, `answered` or `dead`.
+    pub state: String,
+    /// Attempts since it was queued or last retried by hand.
+    pub attempts: u32,
+    /// When the next attempt is due, ms since the epoch.
+    pub next_attempt_ms: i64,
+    /// The status of the last answer, if any.
+    pub status: Option<u16>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_ms: i64,
+    /// When it was answered, or given up.
+    pub done_ms: Option<i64>,
+}
+
+/// What a call queues: an [`HttpRequest`] before it has an id and a state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewHttpRequest {
+    /// Tenant.
+    pub tenant: String,
+    /// The plugin asking.
+    pub plugin: String,
+    /// HTTP method, uppercase.
+    pub method: String,
+    /// Destination.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// One attempt's time limit.
+    pub timeout_ms: u32,
+    /// When it was queued (and is first due), ms since the epoch.
+    pub created_ms: i64,
+}
+
+/// One attempt to send a request, as the worker records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpAttempt {
+    /// Which attempt (1 for the first since queued or retried).
+    pub attempt: u32,
+    /// When it ended, ms since the epoch.
+    pub at_ms: i64,
+    /// How long it took, ms.
+    pub took_ms: i64,
+    /// The answer's status, when there was one.
+    pub status: Option<u16>,
+    /// What went wrong; none when the answer was accepted.
+    pub error: Option<String>,
+}
+
+/// Request states a list may be filtered by.
+pub const HTTP_STATES: &[&str] = &["pending", "answered", "dead"];
+
+/// Storage of outbound HTTP requests. Both backends implement every method; the
+/// defaults serve only transactions that never hold tenant rows.
+pub trait HttpStore {
+    /// Queue a request; its id.
+    fn http_insert(&mut self, r: &NewHttpRequest) -> Result<i64> {
+        let _ = r;
+        Err(unsupported())
+    }
+    /// Lease up to `limit` due requests to `owner`, counting an attempt.
+    fn http_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<HttpRequest>> {
+        let _ = (now_ms, lease_until_ms, owner, limit);
+        Ok(Vec::new())
+    }
+    /// Record an attempt of a request of `tenant` leased by `owner` and its outcome
+    /// (`Done`: answered); false (nothing written) when the lease was lost meanwhile.
+    fn http_finish(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        attempt: &HttpAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        let _ = (tenant, id, owner, attempt, finish);
+        Err(unsupported())
+    }
+    /// A tenant's requests, newest first, optionally in one state.
+    fn http_list(
+        &mut self,
+        tenant: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<HttpRequest>> {
+        let _ = (tenant, state, limit);
+        Err(unsupported())
+    }
+    /// Every attempt of one request, oldest first.
+    fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<HttpAttempt>> {
+        let _ = (tenant, id);
+        Err(unsupported())
+    }
+    /// Send a dead request again now with a fresh count of attempts: true; false when
+    /// there is no such request; [`StoreError::Conflict`] when it is pending or was
+    /// answered.
+    fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        let _ = (tenant, id, now_ms);
+        Err(unsupported())
+    }
+}
+
+fn unsupported() -> StoreError {
+    StoreError::Backend(
+        "internal error: HTTP requests were used through a transaction that cannot hold them"
+            .into(),
+    )
+}
+
+/// `(state, next_attempt_ms, done_ms)` after an attempt ended with `finish` at `now_ms`.
+pub(super) fn outcome(finish: &Finish, now_ms: i64) -> (&'static str, Option<i64>, Option<i64>) {
+    match finish {
+        Finish::Done { .. } => ("answered", None, Some(now_ms)),
+        Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
+        Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
+    }
+}
+
+/// Headers as stored: a JSON array of `[name, value]` pairs.
+pub(super) fn headers_text(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).unwrap_or_else(|_| "[]".into())
+}
+
+/// Headers read back from their stored text.
+pub(super) fn headers_from(text: &str) -> Vec<(String, String)> {
+    serde_json::from_str(text).unwrap_or_default()
+}

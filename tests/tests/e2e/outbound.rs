@@ -1,0 +1,627 @@
+//! Outbound HTTP for plugins (issue 20, item 3): the `fetcher` fixture queues a
+//! request through `backoffice:http/outbound`; the host sends it only after the call
+//! commits, retries what may be retried, refuses what its rules refuse, and brings
+//! the answer back to the plugin as an `http.response` event. The destination is a
+//! small HTTP server on loopback, written here.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap fails the test with its message"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backoffice_host::clock::TestClock;
+use backoffice_tests::{Cli, TestHost};
+use serde_json::{Value, json};
+
+/// A request the origin received.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP/1.1 server on a loopback port answering each request with the next of
+/// `replies` (the last repeats): `(status, body)`; status 0 holds the connection open
+/// without answering.
+struct Origin {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Origin {
+    fn start(replies: &[(u16, &[u8])]) -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let replies: Vec<(u16, Vec<u8>)> = replies.iter().map(|(s, b)| (*s, b.to_vec())).collect();
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (log, replies) = (log.clone(), replies.clone());
+                std::thread::spawn(move || serve(stream, &replies, &log));
+            }
+        });
+        Origin { port, seen }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: std::net::TcpStream, replies: &[(u16, Vec<u8>)], log: &Mutex<Vec<Seen>>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut out = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((n, v)) = h.trim_end().split_once(':') {
+            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    let (status, reply) = {
+        let mut seen = log.lock().unwrap();
+        let reply = replies
+            .get(seen.len())
+            .or(replies.last())
+            .cloned()
+            .unwrap_or((200, Vec::new()));
+        seen.push(Seen {
+            method,
+            path,
+            headers,
+            body,
+        });
+        reply
+    };
+    if status == 0 {
+        std::thread::sleep(Duration::from_secs(120));
+        return;
+    }
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\nx-origin: loopback\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        reply.len()
+    );
+    let _ = out.write_all(&reply);
+}
+
+/// A host whose clock stands at `clock`, with the fetcher enabled for acme, private
+/// destinations allowed unless `private` is false, retries after 5 s (x4) up to 3
+/// attempts, and at most 1 KiB of an answer's body.
+fn host(clock: &Arc<TestClock>, private: bool) -> TestHost {
+    let clock = clock.clone();
+    TestHost::with_config(move |c| {
+        c.clock = clock;
+        c.limits.call_deadline = Duration::from_secs(5);
+        c.webhooks.allow_private = private;
+        c.http.backoff = Duration::from_secs(5);
+        c.http.max_attempts = 3;
+        c.http.max_response_bytes = 1024;
+    })
+    .with_plugin("fetcher", "fetcher", &["acme"])
+}
+
+fn fetch(t: &TestHost, input: Value) -> backoffice_host::HostResult<Value> {
+    t.call("acme", "fetcher", "fetch", input)
+}
+
+fn list(t: &TestHost) -> Vec<Value> {
+    let list = t.host.http_list("acme", None, 50).unwrap();
+    serde_json::to_value(list)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// What the plugin received by event, in order.
+fn answers(t: &TestHost) -> Vec<Value> {
+    t.call("acme", "fetcher", "answers", json!({})).unwrap()["answers"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn now() -> Arc<TestClock> {
+    Arc::new(TestClock::at_rfc3339("2026-12-03T09:00:00Z"))
+}
+
+#[test]
+fn a_committed_call_sends_once_after_commit_and_the_answer_reaches_the_plugin() {
+    let clock = now();
+    let origin = Origin::start(&[(200, b"{\"EUR\":1.08}")]);
+    let t = host(&clock, true);
+    let out = fetch(
+        &t,
+        json!({"method": "POST", "url": origin.url("/rates?d=1"),
+               "headers": [["content-type", "application/json"], ["x-api-key", "s3cret"]],
+               "body": "{\"from\":\"USD\"}"}),
+    )
+    .unwrap();
+    let id = out["request"].as_i64().unwrap();
+    assert!(
+        origin.seen().is_empty(),
+        "nothing leaves before commit and the worker"
+    );
+    let report = t.host.run_due().unwrap();
+    assert_eq!(report.http_requests, 1, "{report:?}");
+    let seen = origin.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("POST", "/rates?d=1")
+    );
+    assert_eq!(seen[0].header("x-api-key"), Some("s3cret"));
+    assert_eq!(seen[0].body, b"{\"from\":\"USD\"}");
+
+    let r = &list(&t)[0];
+    assert_eq!(r["id"].as_i64(), Some(id));
+    assert_eq!(
+        (r["state"].as_str(), r["status"].as_u64()),
+        (Some("answered"), Some(200))
+    );
+    assert_eq!(r["attempts_log"].as_array().unwrap().len(), 1);
+    assert_eq!(r["header_names"], json!(["content-type", "x-api-key"]));
+    assert!(
+        !r.to_string().contains("s3cret"),
+        "header values are never listed: {r}"
+    );
+
+    let got = answers(&t);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["asked"], json!(origin.url("/rates?d=1")));
+    assert_eq!(got[0]["ok"], true);
+    let response = &got[0]["response"];
+    assert_eq!(response["request"].as_i64(), Some(id));
+    assert_eq!(response["status"], 200);
+    assert_eq!(response["body"], "{\"EUR\":1.08}");
+    assert!(
+        response["headers"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["x-origin", "loopback"])),
+        "{response}"
+    );
+    // Sent once: later passes find nothing, and only the fetcher got the answer.
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(t.host.run_due().unwrap().http_requests, 0);
+    assert_eq!(origin.seen().len(), 1);
+    assert_eq!(answers(&t).len(), 1);
+}
+
+#[test]
+fn a_failed_rolled_back_or_dry_run_call_sends_nothing() {
+    let clock = now();
+    let origin = Origin::start(&[(200, b"ok")]);
+    let t = host(&clock, true);
+    let err = fetch(&t, json!({"url": origin.url("/x"), "fail": true})).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("failing on purpose after queuing request"),
+        "{err}"
+    );
+    let dry = t
+        .host
+        .dry_run(
+            "acme",
+            "fetcher",
+            "fetch",
+            &json!({"url": origin.url("/dry")}).to_string(),
+            &backoffice_host::auth::Principal::system(),
+        )
+        .unwrap();
+    assert!(
+        dry.output.to_string().contains("request"),
+        "{:?}",
+        dry.output
+    );
+    // A read-only operation may not queue a request.
+    let err = t
+        .call(
+            "acme",
+            "fetcher",
+            "peek",
+            json!({"url": origin.url("/peek")}),
+        )
+        .unwrap_err();
+    assert_eq!(err.http_status(), 403, "{err}");
+    assert!(err.to_string().contains("read-only"), "{err}");
+    t.host.run_due().unwrap();
+    assert!(origin.seen().is_empty(), "{:?}", origin.seen());
+    assert!(
+        list(&t).is_empty(),
+        "no row survives a rollback or a dry run"
+    );
+    assert!(answers(&t).is_empty());
+}
+
+#[test]
+fn a_500_then_200_is_retried_for_a_get_and_a_post_without_a_key_is_not() {
+    let clock = now();
+    let origin = Origin::start(&[(500, b"down"), (200, b"up"), (503, b"busy")]);
+    let t = host(&clock, true);
+    fetch(&t, json!({"url": origin.url("/get")})).unwrap();
+    t.host.run_due().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("pending"), Some(1))
+    );
+    assert_eq!(r["last_error"], "answered 500");
+    assert!(
+        answers(&t).is_empty(),
+        "the plugin hears only the final outcome"
+    );
+    clock.advance(Duration::from_millis(6_300)); // 5 s plus at most a quarter of jitter
+    t.host.run_due().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["status"].as_u64()),
+        (Some("answered"), Some(200))
+    );
+    let statuses: Vec<Value> = r["attempts_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(500), json!(200)]);
+    let got = answers(&t);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (
+            got[0]["response"]["status"].as_u64(),
+            got[0]["response"]["attempts"].as_u64()
+        ),
+        (Some(200), Some(2))
+    );
+
+    // A POST without an Idempotency-Key is not sent twice: its 503 is the answer.
+    fetch(
+        &t,
+        json!({"method": "POST", "url": origin.url("/post"), "body": "x"}),
+    )
+    .unwrap();
+    t.host.run_due().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (
+            r["state"].as_str(),
+            r["status"].as_u64(),
+            r["attempts"].as_u64()
+        ),
+        (Some("answered"), Some(503), Some(1))
+    );
+    let got = answers(&t);
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (
+            got[1]["ok"].as_bool(),
+            got[1]["response"]["status"].as_u64()
+        ),
+        (Some(false), Some(503))
+    );
+    assert_eq!(got[1]["response"]["error"], "answered 503");
+    assert_eq!(origin.seen().len(), 3);
+}
+
+#[test]
+fn unreachable_is_retried_then_dead_and_retried_by_hand() {
+    let clock = now();
+    // A port nobody listens on: connecting fails, so even a POST is retried.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = host(&clock, true);
+    let url = format!("http://127.0.0.1:{port}/gone");
+    fetch(&t, json!({"method": "POST", "url": url, "body": "x"})).unwrap();
+    for step in [0, 7, 30] {
+        clock.advance(Duration::from_secs(step));
+        t.host.run_due().unwrap();
+    }
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("dead"), Some(3))
+    );
+    assert!(
+        r["last_error"].as_str().unwrap().contains("cannot connect"),
+        "{r}"
+    );
+    let got = answers(&t);
+    assert_eq!(got.len(), 1, "the dead letter is reported once: {got:?}");
+    assert_eq!(got[0]["ok"], false);
+    assert!(
+        got[0]["response"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect")
+    );
+    assert_eq!(got[0]["response"]["status"], Value::Null);
+
+    let id = r["id"].as_i64().unwrap();
+    let err = t.host.http_retry("acme", id + 1).unwrap_err();
+    assert_eq!(err.http_status(), 404, "{err}");
+    t.host.http_retry("acme", id).unwrap();
+    let err = t.host.http_retry("acme", id).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("only a dead request can be retried"),
+        "{err}"
+    );
+    t.host.run_due().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("pending"), Some(1))
+    );
+    assert_eq!(r["attempts_log"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn private_destinations_are_refused_without_the_allow_setting() {
+    let clock = now();
+    let origin = Origin::start(&[(200, b"secret")]);
+    let t = host(&clock, false);
+    // A literal loopback address is refused when queued; so is plain HTTP.
+    let https = format!("https://127.0.0.1:{}/", origin.port);
+    let err = fetch(&t, json!({"url": https})).unwrap_err();
+    assert_eq!(err.http_status(), 403, "{err}");
+    for fragment in [
+        "request refused",
+        "loopback",
+        "BACKOFFICE_WEBHOOK_ALLOW_PRIVATE=1",
+    ] {
+        assert!(err.to_string().contains(fragment), "{fragment}: {err}");
+    }
+    let err = fetch(&t, json!({"url": origin.url("/")})).unwrap_err();
+    assert!(err.to_string().contains("uses plain HTTP"), "{err}");
+    // A listed name that resolves to loopback is checked when sent: dead at once.
+    let name = format!("https://localhost:{}/", origin.port);
+    fetch(&t, json!({"url": name})).unwrap();
+    t.host.run_due().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("dead"), Some(1))
+    );
+    let error = r["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("destination refused") && error.contains("loopback"),
+        "{error}"
+    );
+    assert!(
+        origin.seen().is_empty(),
+        "nothing reached the private address"
+    );
+    let got = answers(&t);
+    assert_eq!(got[0]["response"]["error"].as_str(), Some(error));
+}
+
+#[test]
+fn a_host_not_listed_is_refused_at_queue_time_naming_the_list() {
+    let clock = now();
+    let t = host(&clock, true);
+    let list_text =
+        "http://127.0.0.1:*, https://127.0.0.1:*, https://localhost:*, https://api.example.com";
+    for url in [
+        "http://localhost:8080/",
+        "https://api.example.com:8443/",
+        "https://evil.example.com/",
+        "https://api.example.com.evil.net/",
+    ] {
+        let err = fetch(&t, json!({"url": url})).unwrap_err();
+        assert_eq!(err.http_status(), 403, "{url}: {err}");
+        let text = err.to_string();
+        assert!(text.contains(list_text), "{url}: {text}");
+        assert!(text.contains("allowed-outbound-hosts"), "{url}: {text}");
+    }
+    let cases = [
+        (
+            json!({"method": "TRACE", "url": "https://api.example.com/"}),
+            "is not one the host sends",
+        ),
+        (
+            json!({"url": "https://api.example.com/", "headers": [["host", "x"]]}),
+            "set by the host",
+        ),
+        (
+            json!({"url": "https://api.example.com/", "timeout_ms": 60_001}),
+            "between 1 and 60000",
+        ),
+        (json!({"url": "ftp://api.example.com/"}), "is not https"),
+    ];
+    // The 1 MiB cap of a request body is checked by the capability's unit test: an
+    // operation's input is itself capped at 1 MiB, so this fixture cannot pass more.
+    for (input, fragment) in cases {
+        let err = fetch(&t, input.clone()).unwrap_err();
+        assert!(err.to_string().contains(fragment), "{input}: {err}");
+    }
+    assert!(list(&t).is_empty(), "nothing was queued");
+}
+
+#[test]
+fn an_oversized_answer_is_recorded_as_failed_with_the_reason() {
+    let clock = now();
+    let big = vec![b'x'; 5000];
+    let origin = Origin::start(&[(200, &big)]);
+    let t = host(&clock, true);
+    fetch(&t, json!({"url": origin.url("/big")})).unwrap();
+    t.host.run_due().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("dead"), Some(1)),
+        "{r}"
+    );
+    let error = r["last_error"].as_str().unwrap();
+    assert!(error.contains("larger than 1024 bytes"), "{error}");
+    let got = answers(&t);
+    assert_eq!(got[0]["ok"], false);
+    assert_eq!(
+        got[0]["response"]["body"],
+        Value::Null,
+        "nothing of it is handed over"
+    );
+    assert_eq!(origin.seen().len(), 1, "not asked again");
+}
+
+#[test]
+fn the_manifest_rules_of_http_are_checked_at_install() {
+    let m = |extra: &str| {
+        backoffice_host::manifest::Manifest::parse(&format!(
+            "id = \"x\"\nname = \"X\"\nvendor = \"v\"\nversion = \"0.1.0\"\nhost-api = \"^0.1\"\n{extra}"
+        ))
+    };
+    let err = m("capabilities = [\"http\"]").unwrap_err().to_string();
+    assert!(err.contains("lists no host"), "{err}");
+    let err = m("allowed-outbound-hosts = [\"https://a.example.com\"]")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lacks \"http\""), "{err}");
+    let err =
+        m("capabilities = [\"http\"]\nallowed-outbound-hosts = [\"https://a.example.com/v1\"]")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("path"), "{err}");
+    assert!(
+        m("capabilities = [\"http\"]\nallowed-outbound-hosts = [\"https://*.example.com\"]")
+            .is_ok()
+    );
+}
+
+/// Poll `done` until it holds (the server's worker runs on its own schedule); fails
+/// after a minute.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `backoffice call` with private destinations allowed (checked when queued, in the
+/// calling process).
+fn call_allowing_private(cli: &Cli, input: &Value) -> Value {
+    let out = cli
+        .command(&[
+            "call",
+            "--tenant",
+            "acme",
+            "fetcher",
+            "fetch",
+            "--input",
+            &input.to_string(),
+        ])
+        .env("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn serve_sends_after_sigkill_mid_request_and_the_cli_lists_and_retries() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    let shown = cli.install_unsigned("fetcher").ok();
+    assert!(shown.contains("http: send HTTP requests"), "{shown}");
+    assert!(shown.contains("https://api.example.com"), "{shown}");
+    cli.run(&["plugin", "enable", "fetcher", "--tenant", "acme"])
+        .ok();
+    // The first request is held open: it is in flight when the host dies.
+    let origin = Origin::start(&[(0, b""), (200, b"after restart")]);
+    let env = [("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")];
+    let serve = ["--lease-ms", "1500", "--poll-ms", "100"];
+    let mut server = backoffice_tests::Server::start_with_env(&cli, &serve, &env);
+    let out = call_allowing_private(
+        &cli,
+        &json!({"url": origin.url("/once"), "timeout_ms": 60_000}),
+    );
+    let id = out["request"].as_i64().unwrap();
+    wait_for("the first attempt", || origin.seen().len() == 1);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let _server = backoffice_tests::Server::start_with_env(&cli, &serve, &env);
+    wait_for("the answer after the restart", || {
+        cli.run(&["http", "list", "--tenant", "acme", "--json"])
+            .json()[0]["state"]
+            == "answered"
+    });
+    assert_eq!(origin.seen().len(), 2, "sent again after the lease expired");
+    let list = cli
+        .run(&["http", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(list[0]["id"].as_i64(), Some(id));
+    assert_eq!(list[0]["attempts"], 2);
+    wait_for("the answer to reach the plugin", || {
+        let out = cli
+            .run(&[
+                "call", "--tenant", "acme", "fetcher", "answers", "--input", "{}",
+            ])
+            .json();
+        out["answers"].as_array().is_some_and(|a| a.len() == 1)
+    });
+    let text = cli.run(&["http", "list", "--tenant", "acme"]).ok();
+    assert!(
+        text.contains("answered") && text.contains("/once"),
+        "{text}"
+    );
+    cli.run(&["http", "list", "--tenant", "acme", "--state", "lost"])
+        .fails(
+            2,
+            &["'lost' is not a request state; use one of pending, answered, dead"],
+        );
+    cli.run(&["http", "retry", "--tenant", "acme", &id.to_string()])
+        .fails(4, &["only a dead request can be retried"]);
+    cli.run(&["http", "retry", "--tenant", "acme", "999"])
+        .fails(3, &["tenant 'acme' has no HTTP request 999"]);
+}
