@@ -817,6 +817,19 @@ impl crate::store::NotifyStore for OptimisticTx {
     }
 }
 
+/// Requests are listed on the snapshot; queuing one promotes, so it commits (or rolls
+/// back) with the call's other writes.
+impl crate::store::HttpStore for OptimisticTx {
+    read! {
+        fn http_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<crate::store::HttpRequest>>;
+        fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<crate::store::HttpAttempt>>;
+    }
+    write! {
+        fn http_insert(&mut self, r: &crate::store::NewHttpRequest) -> Result<i64>;
+        fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1210,15 +1223,3 @@ mod tests {
     }
 }
 
-/// Requests are listed on the snapshot; queuing one promotes, so it commits (or rolls
-/// back) with the call's other writes.
-impl crate::store::HttpStore for OptimisticTx {
-    read! {
-        fn http_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<crate::store::HttpRequest>>;
-        fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<crate::store::HttpAttempt>>;
-    }
-    write! {
-        fn http_insert(&mut self, r: &crate::store::NewHttpRequest) -> Result<i64>;
-        fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>;
-    }
-}

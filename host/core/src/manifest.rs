@@ -360,7 +360,8 @@ impl Manifest {
         }
         crate::outbound::parse_all(&self.allowed_outbound_hosts).map_err(invalid)?;
         let http = self.capabilities.iter().any(|c| c == "http");
-        if http != !self.allowed_outbound_hosts.is_empty() {
+        let hosts = !self.allowed_outbound_hosts.is_empty();
+        if http != hosts {
             return Err(invalid(if http {
                 "`capabilities` has \"http\" but `allowed-outbound-hosts` lists no host; list where the plugin sends requests, such as allowed-outbound-hosts = [\"https://api.example.com\"]"
             } else {
