@@ -220,6 +220,8 @@ pub fn render(host: &Host) -> HostResult<String> {
         ("deliveries", "dead", depth.deliveries_dead),
         ("webhooks", "pending", depth.webhooks_pending),
         ("webhooks", "dead", depth.webhooks_dead),
+        ("http", "pending", depth.http_pending),
+        ("http", "dead", depth.http_dead),
     ] {
         m.queue
             .get_or_create(&QueueLabels {

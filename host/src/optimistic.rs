@@ -1222,4 +1222,3 @@ mod tests {
         assert_eq!(read.kv_get(&scope("p"), "after").unwrap().unwrap(), b"2");
     }
 }
-

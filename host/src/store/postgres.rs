@@ -1032,7 +1032,7 @@ impl WorkStore for PgTx {
         let row = self
             .c()?
             .query_one(super::work::WORK_DEPTH_SQL, &[&now_ms])?;
-        let counts: [i64; 8] = std::array::from_fn(|i| row.get(i));
+        let counts: [i64; 10] = std::array::from_fn(|i| row.get(i));
         Ok(super::WorkDepth::from_counts(counts))
     }
 

@@ -1103,6 +1103,8 @@ impl WorkStore for FileTx {
                 r.get(5)?,
                 r.get(6)?,
                 r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
             ])
         })?;
         Ok(super::WorkDepth::from_counts(counts))

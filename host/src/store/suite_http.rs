@@ -120,6 +120,12 @@ pub fn http_requests_are_leased_recorded_and_retried(storage: &dyn Storage) {
             .unwrap()
             .is_empty()
     );
+    let depth = tx.work_depth(71_000).unwrap();
+    assert_eq!(
+        (depth.http_pending, depth.http_dead),
+        (1, 1),
+        "globex's waits, acme's is dead"
+    );
     drop(tx);
 
     // A dead letter is retried by hand; a pending one or an unknown id is not.

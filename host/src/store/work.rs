@@ -141,6 +141,10 @@ pub struct WorkDepth {
     pub webhooks_pending: u64,
     /// Webhook deliveries that failed every attempt.
     pub webhooks_dead: u64,
+    /// Plugins' outbound HTTP requests still to be sent.
+    pub http_pending: u64,
+    /// Plugins' outbound HTTP requests that failed for good.
+    pub http_dead: u64,
 }
 
 impl WorkDepth {
@@ -154,10 +158,12 @@ impl WorkDepth {
         self.deliveries_dead += other.deliveries_dead;
         self.webhooks_pending += other.webhooks_pending;
         self.webhooks_dead += other.webhooks_dead;
+        self.http_pending += other.http_pending;
+        self.http_dead += other.http_dead;
     }
 
     /// From the counts of [`WORK_DEPTH_SQL`], in its column order.
-    pub(super) fn from_counts(c: [i64; 8]) -> WorkDepth {
+    pub(super) fn from_counts(c: [i64; 10]) -> WorkDepth {
         let n = |i: usize| u64::try_from(c[i]).unwrap_or(0);
         WorkDepth {
             jobs_due: n(0),
@@ -168,6 +174,8 @@ impl WorkDepth {
             deliveries_dead: n(5),
             webhooks_pending: n(6),
             webhooks_dead: n(7),
+            http_pending: n(8),
+            http_dead: n(9),
         }
     }
 }
@@ -183,4 +191,6 @@ pub(super) const WORK_DEPTH_SQL: &str = "SELECT
     (SELECT count(*) FROM deliveries WHERE state = 'pending'),
     (SELECT count(*) FROM deliveries WHERE state = 'dead'),
     (SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'),
-    (SELECT count(*) FROM webhook_deliveries WHERE state = 'dead')";
+    (SELECT count(*) FROM webhook_deliveries WHERE state = 'dead'),
+    (SELECT count(*) FROM http_requests WHERE state = 'pending'),
+    (SELECT count(*) FROM http_requests WHERE state = 'dead')";

@@ -198,7 +198,13 @@ fn metrics_count_calls_by_operation_and_status_for_those_allowed_to_scrape() {
     )
     .unwrap();
     assert!(capacity >= 1.0 && in_use <= capacity, "{text}");
-    for (queue, state) in [("jobs", "due"), ("jobs", "failed"), ("deliveries", "dead")] {
+    for (queue, state) in [
+        ("jobs", "due"),
+        ("jobs", "failed"),
+        ("deliveries", "dead"),
+        ("http", "pending"),
+        ("http", "dead"),
+    ] {
         let labels = format!(r#"queue="{queue}",state="{state}""#);
         assert_eq!(
             sample(&text, "backoffice_work_queue", &labels),

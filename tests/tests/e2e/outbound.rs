@@ -625,3 +625,84 @@ fn serve_sends_after_sigkill_mid_request_and_the_cli_lists_and_retries() {
     cli.run(&["http", "retry", "--tenant", "acme", "999"])
         .fails(3, &["tenant 'acme' has no HTTP request 999"]);
 }
+
+#[test]
+fn a_redirect_is_an_answer_and_is_not_followed() {
+    let clock = now();
+    let origin = Origin::start(&[(302, b"moved")]);
+    let t = host(&clock, true);
+    fetch(&t, json!({"url": origin.url("/old")})).unwrap();
+    t.host.run_due().unwrap();
+    assert_eq!(origin.seen().len(), 1, "asked once, nothing followed");
+    let r = &list(&t)[0];
+    assert_eq!(
+        (
+            r["state"].as_str(),
+            r["status"].as_u64(),
+            r["attempts"].as_u64()
+        ),
+        (Some("answered"), Some(302), Some(1))
+    );
+    let got = answers(&t);
+    assert_eq!(got[0]["response"]["status"], 302);
+    assert_eq!(got[0]["response"]["body"], "moved");
+}
+
+#[test]
+fn on_postgres_serve_sends_after_commit_and_retries_a_500() {
+    let pg = backoffice_tests::PgServer::start();
+    let cli = Cli::postgres(&pg.database());
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("fetcher").ok();
+    cli.run(&["plugin", "enable", "fetcher", "--tenant", "acme"])
+        .ok();
+    let origin = Origin::start(&[(500, b"down"), (200, b"from PostgreSQL")]);
+    let _server = backoffice_tests::Server::start_with_env(
+        &cli,
+        &["--poll-ms", "100"],
+        &[
+            ("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("BACKOFFICE_HTTP_BACKOFF_MS", "200"),
+        ],
+    );
+    let out = cli
+        .command(&[
+            "call",
+            "--tenant",
+            "acme",
+            "fetcher",
+            "fetch",
+            "--input",
+            &json!({"url": origin.url("/rolled-back"), "fail": true}).to_string(),
+        ])
+        .env("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    call_allowing_private(&cli, &json!({"url": origin.url("/pg")}));
+    wait_for("the answer to reach the plugin", || {
+        let out = cli
+            .run(&[
+                "call", "--tenant", "acme", "fetcher", "answers", "--input", "{}",
+            ])
+            .json();
+        out["answers"].as_array().is_some_and(|a| a.len() == 1)
+    });
+    let seen = origin.seen();
+    let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(paths, ["/pg", "/pg"], "the rolled-back call sent nothing");
+    let list = cli
+        .run(&["http", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        (list[0]["state"].as_str(), list[0]["attempts"].as_u64()),
+        (Some("answered"), Some(2))
+    );
+    let out = cli
+        .run(&[
+            "call", "--tenant", "acme", "fetcher", "answers", "--input", "{}",
+        ])
+        .json();
+    assert_eq!(out["answers"][0]["response"]["body"], "from PostgreSQL");
+}
