@@ -32,6 +32,18 @@ pub struct Effects {
     pub cancelled_runs: Vec<CancelEffect>,
     /// Storage changes, per plugin whose data would have changed.
     pub writes: Vec<WriteEffect>,
+    /// Outbound HTTP requests that would have been queued (and sent after commit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_requests: Vec<HttpEffect>,
+}
+
+/// One outbound HTTP request.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HttpEffect {
+    /// Plugin that queued it.
+    pub plugin: String,
+    pub method: String,
+    pub url: String,
 }
 
 /// One nested call.

@@ -89,7 +89,10 @@ fn dry_run_schema() -> Value {
                         "properties": { "plugin": text,
                             "puts": { "type": "integer", "minimum": 0 },
                             "deletes": { "type": "integer", "minimum": 0 },
-                            "keys": list(text.clone()) } }))
+                            "keys": list(text.clone()) } })),
+                    "http_requests": list(json!({ "type": "object",
+                        "required": ["plugin", "method", "url"],
+                        "properties": { "plugin": text, "method": text, "url": text } }))
                 }
             }
         }

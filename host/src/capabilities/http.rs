@@ -179,6 +179,13 @@ impl Host for CallState {
             timeout_ms,
             created_ms: super::events::unix_ms(self.info.now),
         };
+        self.effect(|e| {
+            e.http_requests.push(crate::dry_run::HttpEffect {
+                plugin: row.plugin.clone(),
+                method: row.method.clone(),
+                url: row.url.clone(),
+            });
+        });
         let tx = tx_of(&mut self.tx)?;
         // A storage failure is the host's problem: trap, so the call rolls back.
         let id = tx.http_insert(&row).map_err(super::trap)?;

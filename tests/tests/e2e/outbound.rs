@@ -257,6 +257,12 @@ fn a_failed_rolled_back_or_dry_run_call_sends_nothing() {
         "{:?}",
         dry.output
     );
+    let effects = serde_json::to_value(&dry.effects).unwrap();
+    assert_eq!(
+        effects["http_requests"],
+        json!([{"plugin": "fetcher", "method": "GET", "url": origin.url("/dry")}]),
+        "the preview says what would be sent"
+    );
     // A read-only operation may not queue a request.
     let err = t
         .call(
