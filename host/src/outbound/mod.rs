@@ -300,17 +300,43 @@ impl HttpAttemptCtx {
                 _ => error,
             },
         };
-        let mut tx = self.storage.begin_scoped(&r.tenant)?;
-        let kept = tx.http_finish(&r.tenant, r.id, &self.owner, &attempt, &finish)?;
         let answered = matches!(finish, Finish::Done { .. } | Finish::Dead { .. });
-        if kept && answered {
-            let payload = response_payload(r, &attempt, result.as_ref().ok());
-            answer(tx.as_mut(), r, payload, now)?;
+        let payload = answered.then(|| response_payload(r, &attempt, result.as_ref().ok()));
+        // The request was sent: recording it must not fail on a lost race for the
+        // tenant's next event number (PostgreSQL), or the lease would expire and the
+        // request go out again. A conflict runs the short transaction again.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.record(r, &attempt, &finish, payload.as_deref(), now) {
+                Err(HostError::Storage(StoreError::Retry(why))) if tries < 8 => {
+                    tracing::debug!(request = r.id, "recording the attempt again: {why}");
+                }
+                other => break other?,
+            }
         }
-        tx.commit()?;
         if answered {
             (self.wake)();
         }
+        Ok(())
+    }
+
+    /// Finish the row, and when the request is over hand its answer to the plugin, in
+    /// one transaction of its tenant.
+    fn record(
+        &self,
+        r: &HttpRequest,
+        attempt: &HttpAttempt,
+        finish: &Finish,
+        payload: Option<&str>,
+        now: i64,
+    ) -> HostResult<()> {
+        let mut tx = self.storage.begin_scoped(&r.tenant)?;
+        let kept = tx.http_finish(&r.tenant, r.id, &self.owner, attempt, finish)?;
+        if let (true, Some(payload)) = (kept, payload) {
+            answer(tx.as_mut(), r, payload.to_string(), now)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 }
