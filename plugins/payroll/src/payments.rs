@@ -281,7 +281,6 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
     };
     let file =
         payfile::generate(input.format, &batch, &settings()?.payments).map_err(Error::invalid)?;
-    drop(batch);
     if file.content.len() > MAX_CONTENT_BYTES {
         // The same size per payee in parts: enough parts for each to fit.
         let per_file =
