@@ -295,7 +295,7 @@ pub(crate) fn all_employees(as_of: Option<Date>) -> Result<Vec<Employee>> {
 
 /// Records read per round trip by [`for_each_employee`]: a page of records is all
 /// that sits in memory at once.
-const EMPLOYEE_PAGE: u32 = 200;
+pub(crate) const EMPLOYEE_PAGE: u32 = 200;
 
 /// Each employee's version in force on `as_of` (latest when `None`), in key order,
 /// one at a time: the records are scanned page by page, and an employee's versions

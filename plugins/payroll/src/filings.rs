@@ -637,7 +637,7 @@ fn runs_paid(from: Date, to: Date) -> Result<Period> {
 pub(crate) const MAX_FILING_PAGE: u32 = 2000;
 
 /// Payslips read per round trip from all the runs of a filing together.
-const MERGE_PAGE_BUDGET: u32 = 400;
+const MERGE_PAGE_BUDGET: u32 = 1000;
 
 /// One run's payslips of a country, read in employee order a page at a time.
 struct Cursor<'a> {
@@ -678,7 +678,7 @@ fn for_each_employee_records(
     if with_country.is_empty() {
         return Ok(());
     }
-    let page = (MERGE_PAGE_BUDGET / with_country.len() as u32).clamp(4, 100);
+    let page = (MERGE_PAGE_BUDGET / with_country.len() as u32).clamp(4, 250);
     let mut cursors = Vec::new();
     for run in with_country {
         let prefix = format!("slip/{}/", run.id);
@@ -1046,7 +1046,7 @@ pub(crate) struct FpsOut {
 }
 
 /// Payslips of the run read per round trip by the FPS.
-const FPS_PAGE: u32 = 100;
+const FPS_PAGE: u32 = 250;
 
 pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
     let paging = paging(input.limit)?;

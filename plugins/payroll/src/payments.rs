@@ -5,10 +5,13 @@ use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use backoffice_sdk::storage::KeyRange;
 
 use crate::caller_name;
-use crate::employees::employee_as_of;
+use crate::employees::{EMPLOYEE_PAGE, employee_as_of};
+use crate::model::Employee;
 use crate::payfile::{self, Batch, Format, Payee};
 use crate::runs::{Slip, Status, load_run, run_key};
 use crate::settings::settings;
@@ -44,7 +47,7 @@ const MAX_PARTS: u32 = 1000;
 
 /// Payslips read per round trip while a file is made: the payslips of a page are all
 /// that sit in memory besides the file's payees.
-const SLIP_PAGE: u32 = 100;
+const SLIP_PAGE: u32 = 250;
 
 /// The most accounts named in the error of a run some payees of which cannot be paid
 /// (the count of the others follows).
@@ -133,20 +136,66 @@ struct Due {
 }
 
 /// Each payslip of the run in `currency` with a positive net pay (the payees of a
-/// file in that currency), in employee order, one page of payslips in memory at a
-/// time.
-fn for_each_due(run: &str, currency: &str, mut f: impl FnMut(Due) -> Result<()>) -> Result<()> {
+/// file in that currency), in employee order, with the employee's latest record,
+/// one page of payslips (and their employees' records) in memory at a time.
+fn for_each_due(
+    run: &str,
+    currency: &str,
+    mut f: impl FnMut(Due, Option<Employee>) -> Result<()>,
+) -> Result<()> {
+    let mut page = Vec::with_capacity(SLIP_PAGE as usize);
     for item in storage::scan_prefix(&format!("slip/{run}/"))
         .page_size(SLIP_PAGE)
         .iter::<Slip>()
     {
         let (_, slip) = item?;
         if slip.payslip.currency == currency && slip.payslip.net > 0 {
-            f(Due {
+            page.push(Due {
                 employee: slip.employee.id,
                 net: slip.payslip.net,
-            })?;
+            });
+            if page.len() == SLIP_PAGE as usize {
+                pay_page(&mut page, &mut f)?;
+            }
         }
+    }
+    pay_page(&mut page, &mut f)
+}
+
+/// Hand each payslip of `page` to `f` with its employee's latest record, read in one
+/// scan of the page's range of employee records where it can be (each employee
+/// alone otherwise), and empty the page.
+fn pay_page(
+    page: &mut Vec<Due>,
+    f: &mut impl FnMut(Due, Option<Employee>) -> Result<()>,
+) -> Result<()> {
+    let (Some(first), Some(last)) = (page.first(), page.last()) else {
+        return Ok(());
+    };
+    let mut latest: BTreeMap<String, Employee> = BTreeMap::new();
+    let (start, end) = (
+        format!("emp/{}/", first.employee),
+        format!("emp/{}/~", last.employee),
+    );
+    if start < end {
+        let wanted: BTreeSet<&str> = page.iter().map(|d| d.employee.as_str()).collect();
+        for item in storage::scan(KeyRange::between(start, end))
+            .page_size(EMPLOYEE_PAGE)
+            .iter::<Employee>()
+        {
+            let (_, e) = item?;
+            // Versions come in date order: the last one is the latest.
+            if wanted.contains(e.id.as_str()) {
+                latest.insert(e.id.clone(), e);
+            }
+        }
+    }
+    for due in page.drain(..) {
+        let employee = match latest.remove(&due.employee) {
+            Some(e) => Some(e),
+            None => employee_as_of(&due.employee, None)?,
+        };
+        f(due, employee)?;
     }
     Ok(())
 }
@@ -170,14 +219,14 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
     let mut unpaid = Vec::new();
     let mut unpaid_count = 0usize;
     let mut listed = BTreeSet::new();
-    for_each_due(&run.id, currency, |due| {
+    for_each_due(&run.id, currency, |due, employee| {
         if let Selection::Employees(wanted) = &selection {
             if !wanted.contains(&due.employee) {
                 return Ok(());
             }
             listed.insert(due.employee.clone());
         }
-        let problem = match employee_as_of(&due.employee, None)?.and_then(|e| e.bank) {
+        let problem = match employee.and_then(|e| e.bank) {
             Some(account) if account.scheme() == scheme => None,
             Some(account) => Some(format!(
                 "{} has a {} account, not a {scheme} one",
@@ -243,7 +292,7 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
     // Second pass: this file's payees only.
     let mut payees = Vec::new();
     let mut index = 0u64;
-    for_each_due(&run.id, currency, |due| {
+    for_each_due(&run.id, currency, |due, employee| {
         if let Selection::Employees(wanted) = &selection
             && !wanted.contains(&due.employee)
         {
@@ -254,7 +303,7 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
         if !(from..to).contains(&at) {
             return Ok(());
         }
-        let current = employee_as_of(&due.employee, None)?
+        let current = employee
             .ok_or_else(|| Error::internal(format!("employee {} has no record", due.employee)))?;
         let account = current.bank.ok_or_else(|| {
             Error::internal(format!("employee {} has no bank account", due.employee))

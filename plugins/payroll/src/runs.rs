@@ -560,7 +560,7 @@ pub(crate) fn delete_run(input: RunId) -> Result<Deleted> {
 
 /// Payslips read per round trip by [`for_each_slip`]: a page of payslips (a few
 /// KiB each) is what sits in memory.
-const SLIP_PAGE: u32 = 100;
+const SLIP_PAGE: u32 = 250;
 
 /// Each payslip of run `id` in turn, one decoded at a time (a page read at a time).
 pub(crate) fn for_each_slip(id: &str, mut f: impl FnMut(Slip) -> Result<()>) -> Result<()> {
