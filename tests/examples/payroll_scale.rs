@@ -23,7 +23,7 @@
 )]
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use backoffice_host::auth::{Principal, PrincipalKind};
 use backoffice_host::runtime::Limits;
@@ -79,8 +79,11 @@ fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = HostConfig::new(dir.path());
     config.durability = Durability::Normal;
+    // Deadlines out of the way: this measures time and memory, and the shared
+    // machine's load would otherwise stop a slow create-run at 60 s.
     config.limits = Limits {
         memory_bytes: cap_mib << 20,
+        long_deadline: Duration::from_secs(900),
         ..Limits::default()
     };
     let host = Host::open(config).expect("open host");
