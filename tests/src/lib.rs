@@ -12,6 +12,8 @@ use std::time::Duration;
 
 pub mod webdriver;
 
+pub mod payroll_mix;
+
 use backoffice_host::runtime::Limits;
 
 pub mod postgres;

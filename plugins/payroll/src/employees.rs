@@ -286,14 +286,45 @@ pub(crate) struct Employees {
 /// Every employee's version in force on `as_of` (latest when `None`).
 pub(crate) fn all_employees(as_of: Option<Date>) -> Result<Vec<Employee>> {
     let mut latest: BTreeMap<String, Employee> = BTreeMap::new();
-    for item in storage::scan_prefix("emp/").iter::<Employee>() {
+    for_each_employee(as_of, |e| {
+        latest.insert(e.id.clone(), e);
+        Ok(())
+    })?;
+    Ok(latest.into_values().collect())
+}
+
+/// Records read per round trip by [`for_each_employee`]: a page of records is all
+/// that sits in memory at once.
+pub(crate) const EMPLOYEE_PAGE: u32 = 200;
+
+/// Each employee's version in force on `as_of` (latest when `None`), in key order,
+/// one at a time: the records are scanned page by page, and an employee's versions
+/// (`emp/<id>/<effective-date>`, contiguous and in date order) are reduced to the
+/// one in force before `f` sees it. Employees hired after `as_of` are skipped.
+pub(crate) fn for_each_employee(
+    as_of: Option<Date>,
+    mut f: impl FnMut(Employee) -> Result<()>,
+) -> Result<()> {
+    let mut current: Option<Employee> = None;
+    for item in storage::scan_prefix("emp/")
+        .page_size(EMPLOYEE_PAGE)
+        .iter::<Employee>()
+    {
         let (_, e) = item?;
+        if current.as_ref().is_some_and(|c| c.id != e.id)
+            && let Some(done) = current.take()
+        {
+            f(done)?;
+        }
         if as_of.is_some_and(|d| e.effective_date > d) {
             continue;
         }
-        latest.insert(e.id.clone(), e);
+        current = Some(e);
     }
-    Ok(latest.into_values().collect())
+    if let Some(done) = current {
+        f(done)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn list_employees(input: ListEmployees) -> Result<Employees> {

@@ -9,7 +9,7 @@
 //! computed from ([`Record::before`]: the previous approved payslip of the same
 //! employee and tax year, or the opening figures, or nothing).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use backoffice_sdk::payroll::{Frequency, Payslip};
 use backoffice_sdk::prelude::*;
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fps_ni::{NiLetter, chain, has_bands, ni_letters};
 use crate::model::div_round;
-use crate::runs::{Kind, Run, Slip, Status, Ytd, load_run, run_slips, ytd_key};
+use crate::runs::{Kind, Run, Slip, Status, Ytd, load_run, ytd_key};
 use crate::ytd::OPENING_MARK;
 
 /// One approved payslip with what a filing needs about its run.
@@ -143,50 +143,108 @@ pub struct Form941Lines {
 /// Form 941 of one quarter from the US payslips paid in it (pay date in the
 /// quarter: wages are reported when paid). `year`/`quarter` name the quarter.
 pub fn form_941(records: &[Record], year: u16, quarter: u8) -> Form941Lines {
-    let twelfth = Date::new(year, quarter * 3, 12).expect("the 12th exists");
-    let mut counted = BTreeSet::new();
-    let (mut wages, mut fit, mut ss, mut medicare, mut additional, mut withheld) =
-        (0, 0, 0, 0, 0, 0);
-    for r in records {
-        if !r.bonus && r.period_start <= twelfth && twelfth <= r.period_end {
-            counted.insert(r.employee.clone());
+    let mut sum = Form941Sum::new(year, quarter);
+    for one in by_employee(records) {
+        sum.add_employee(&one);
+    }
+    sum.lines()
+}
+
+/// Form 941's running sums, fed one employee's payslips of the quarter at a time
+/// (so a quarter of any head count is filed with only these sums in memory).
+#[derive(Debug, Clone)]
+pub struct Form941Sum {
+    twelfth: Date,
+    counted: u64,
+    /// Employees with a payslip in the quarter.
+    pub employees: u64,
+    wages: i64,
+    fit: i64,
+    ss: i64,
+    medicare: i64,
+    additional: i64,
+    withheld: i64,
+}
+
+impl Form941Sum {
+    pub fn new(year: u16, quarter: u8) -> Form941Sum {
+        Form941Sum {
+            twelfth: Date::new(year, quarter * 3, 12).expect("the 12th exists"),
+            counted: 0,
+            employees: 0,
+            wages: 0,
+            fit: 0,
+            ss: 0,
+            medicare: 0,
+            additional: 0,
+            withheld: 0,
         }
-        wages += r.period("fit-wages");
-        fit += r.lines(&["us-fit"]);
-        ss += r.period("social-security-wages");
-        medicare += r.period("medicare-wages");
-        let above = |v: i64| (v - ADDITIONAL_MEDICARE_THRESHOLD).max(0);
-        additional += above(r.after("medicare-wages"))
-            - above(r.before.get("medicare-wages").copied().unwrap_or(0));
-        withheld += r.lines(&[
-            "us-social-security",
-            "us-medicare",
-            "us-additional-medicare",
-        ]);
     }
-    let line_5a = Columns::at(ss, 124);
-    let line_5c = Columns::at(medicare, 29);
-    let line_5d = Columns::at(additional, 9);
-    let line_5e = line_5a.column_2 + line_5c.column_2 + line_5d.column_2;
-    let employer_share =
-        div_round(i128::from(ss) * 62, 1000) + div_round(i128::from(medicare) * 145, 10_000);
-    let line_7 = withheld - (line_5e - employer_share);
-    let line_6 = fit + line_5e;
-    let line_10 = line_6 + line_7;
-    Form941Lines {
-        line_1: counted.len() as u64,
-        line_2: wages,
-        line_3: fit,
-        line_5a,
-        line_5b: Columns::default(),
-        line_5c,
-        line_5d,
-        line_5e,
-        line_6,
-        line_7,
-        line_10,
-        line_12: line_10,
+
+    /// Add one employee's payslips of the quarter (all of them: line 1 counts the
+    /// employee once).
+    pub fn add_employee(&mut self, records: &[Record]) {
+        if records.is_empty() {
+            return;
+        }
+        self.employees += 1;
+        if records
+            .iter()
+            .any(|r| !r.bonus && r.period_start <= self.twelfth && self.twelfth <= r.period_end)
+        {
+            self.counted += 1;
+        }
+        for r in records {
+            self.wages += r.period("fit-wages");
+            self.fit += r.lines(&["us-fit"]);
+            self.ss += r.period("social-security-wages");
+            self.medicare += r.period("medicare-wages");
+            let above = |v: i64| (v - ADDITIONAL_MEDICARE_THRESHOLD).max(0);
+            self.additional += above(r.after("medicare-wages"))
+                - above(r.before.get("medicare-wages").copied().unwrap_or(0));
+            self.withheld += r.lines(&[
+                "us-social-security",
+                "us-medicare",
+                "us-additional-medicare",
+            ]);
+        }
     }
+
+    /// The lines from the sums.
+    pub fn lines(&self) -> Form941Lines {
+        let line_5a = Columns::at(self.ss, 124);
+        let line_5c = Columns::at(self.medicare, 29);
+        let line_5d = Columns::at(self.additional, 9);
+        let line_5e = line_5a.column_2 + line_5c.column_2 + line_5d.column_2;
+        let employer_share = div_round(i128::from(self.ss) * 62, 1000)
+            + div_round(i128::from(self.medicare) * 145, 10_000);
+        let line_7 = self.withheld - (line_5e - employer_share);
+        let line_6 = self.fit + line_5e;
+        let line_10 = line_6 + line_7;
+        Form941Lines {
+            line_1: self.counted,
+            line_2: self.wages,
+            line_3: self.fit,
+            line_5a,
+            line_5b: Columns::default(),
+            line_5c,
+            line_5d,
+            line_5e,
+            line_6,
+            line_7,
+            line_10,
+            line_12: line_10,
+        }
+    }
+}
+
+/// `records` grouped by employee (employee order; run order within each).
+fn by_employee(records: &[Record]) -> Vec<Vec<Record>> {
+    let mut groups: BTreeMap<&str, Vec<Record>> = BTreeMap::new();
+    for r in records {
+        groups.entry(&r.employee).or_default().push(r.clone());
+    }
+    groups.into_values().collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -236,21 +294,30 @@ pub struct W2 {
 /// The W-2 boxes of every employee with US payslips in `records` (all paid in one
 /// calendar year), in employee id order.
 pub fn w2(records: &[Record]) -> Vec<W2> {
-    let mut out: BTreeMap<String, W2> = BTreeMap::new();
+    by_employee(records)
+        .iter()
+        .filter_map(|one| w2_of(one))
+        .collect()
+}
+
+/// One employee's W-2 boxes from their US payslips of the year, in run order
+/// (`None` for no payslip).
+pub fn w2_of(records: &[Record]) -> Option<W2> {
+    let first = records.first()?;
+    let mut w = W2 {
+        employee: first.employee.clone(),
+        name: first.name.clone(),
+        box_1: 0,
+        box_2: 0,
+        box_3: 0,
+        box_4: 0,
+        box_5: 0,
+        box_6: 0,
+        box_12_d: 0,
+        states: Vec::new(),
+        runs: Vec::new(),
+    };
     for r in records {
-        let w = out.entry(r.employee.clone()).or_insert_with(|| W2 {
-            employee: r.employee.clone(),
-            name: r.name.clone(),
-            box_1: 0,
-            box_2: 0,
-            box_3: 0,
-            box_4: 0,
-            box_5: 0,
-            box_6: 0,
-            box_12_d: 0,
-            states: Vec::new(),
-            runs: Vec::new(),
-        });
         // The latest name (records come in run order).
         w.name = r.name.clone();
         w.box_1 += r.period("fit-wages");
@@ -288,7 +355,7 @@ pub fn w2(records: &[Record]) -> Vec<W2> {
             w.runs.push(r.run.clone());
         }
     }
-    out.into_values().collect()
+    Some(w)
 }
 
 // ---------------------------------------------------------------------------
@@ -351,45 +418,48 @@ pub struct FpsEmployee {
 pub fn fps(records: &[Record], letters: &BTreeMap<String, Vec<NiLetter>>) -> Vec<FpsEmployee> {
     let mut out: Vec<FpsEmployee> = records
         .iter()
-        .map(|r| {
-            let text = |k: &str| r.profile.get(k).and_then(|v| v.as_str());
-            let code = text("tax-code").unwrap_or("").trim().to_ascii_uppercase();
-            let week1 = text("basis") == Some("week1-month1")
-                || code.ends_with(" W1")
-                || code.ends_with(" M1")
-                || code.ends_with(" X");
-            FpsEmployee {
-                payroll_id: r.employee.clone(),
-                name: r.name.clone(),
-                tax_code: code,
-                week1_month1: week1,
-                pay_frequency: match r.frequency {
-                    Frequency::Weekly => "W1",
-                    Frequency::Biweekly => "W2",
-                    Frequency::FourWeekly => "W4",
-                    _ => "M1",
-                },
-                payment_date: r.pay_date,
-                period: r.payslip.period,
-                taxable_pay_in_period: r.period("taxable-pay"),
-                tax_deducted: r.lines(&["gb-paye", "gb-paye-refund"]),
-                taxable_pay_to_date: r.after("taxable-pay"),
-                tax_to_date: r.after("tax"),
-                ni_category: text("ni-category").unwrap_or("A").to_ascii_uppercase(),
-                gross_earnings_for_nics_in_period: r.payslip.gross
-                    - r.lines(&["gb-salary-sacrifice"]),
-                employee_nics_in_period: r.lines(&["gb-ni-employee"]),
-                employer_nics_in_period: r.lines(&["gb-ni-employer"]),
-                employee_nics_year_to_date: r.after("ni-employee"),
-                student_loan_recovered: r.lines(&["gb-student-loan"]),
-                postgraduate_loan_recovered: r.lines(&["gb-postgraduate-loan"]),
-                net_pay: r.payslip.net,
-                ni_letters: letters.get(&r.employee).cloned().unwrap_or_default(),
-            }
-        })
+        .map(|r| fps_employee(r, letters.get(&r.employee).cloned().unwrap_or_default()))
         .collect();
     out.sort_by(|a, b| a.payroll_id.cmp(&b.payroll_id));
     out
+}
+
+/// One employee's FPS payment from their payslip in the run and their NI letter
+/// groups.
+pub fn fps_employee(r: &Record, ni_letters: Vec<NiLetter>) -> FpsEmployee {
+    let text = |k: &str| r.profile.get(k).and_then(|v| v.as_str());
+    let code = text("tax-code").unwrap_or("").trim().to_ascii_uppercase();
+    let week1 = text("basis") == Some("week1-month1")
+        || code.ends_with(" W1")
+        || code.ends_with(" M1")
+        || code.ends_with(" X");
+    FpsEmployee {
+        payroll_id: r.employee.clone(),
+        name: r.name.clone(),
+        tax_code: code,
+        week1_month1: week1,
+        pay_frequency: match r.frequency {
+            Frequency::Weekly => "W1",
+            Frequency::Biweekly => "W2",
+            Frequency::FourWeekly => "W4",
+            _ => "M1",
+        },
+        payment_date: r.pay_date,
+        period: r.payslip.period,
+        taxable_pay_in_period: r.period("taxable-pay"),
+        tax_deducted: r.lines(&["gb-paye", "gb-paye-refund"]),
+        taxable_pay_to_date: r.after("taxable-pay"),
+        tax_to_date: r.after("tax"),
+        ni_category: text("ni-category").unwrap_or("A").to_ascii_uppercase(),
+        gross_earnings_for_nics_in_period: r.payslip.gross - r.lines(&["gb-salary-sacrifice"]),
+        employee_nics_in_period: r.lines(&["gb-ni-employee"]),
+        employer_nics_in_period: r.lines(&["gb-ni-employer"]),
+        employee_nics_year_to_date: r.after("ni-employee"),
+        student_loan_recovered: r.lines(&["gb-student-loan"]),
+        postgraduate_loan_recovered: r.lines(&["gb-postgraduate-loan"]),
+        net_pay: r.payslip.net,
+        ni_letters,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -443,64 +513,291 @@ pub struct Kirchensteuer {
 /// The Lohnsteuer-Anmeldung of the German payslips paid in one month, and the
 /// Kirchensteuer withheld by denomination.
 pub fn lohnsteuer_anmeldung(records: &[Record]) -> (LstaLines, Kirchensteuer) {
-    let mut employees = BTreeSet::new();
-    let (mut lst, mut soli) = (0, 0);
-    let mut kist = Kirchensteuer::default();
-    kist.by_denomination.insert("ev".into(), 0);
-    kist.by_denomination.insert("rk".into(), 0);
-    let mut unassigned = BTreeSet::new();
-    for r in records {
-        if r.lines(&["de-minijob-pauschsteuer"]) == 0 {
-            employees.insert(r.employee.clone());
-        }
-        lst += r.lines(&["de-lohnsteuer"]);
-        soli += r.lines(&["de-solidaritaetszuschlag"]);
-        for l in &r.payslip.lines {
-            if l.code == "de-kirchensteuer" {
-                kist.not_assigned += l.amount;
-                unassigned.insert(r.employee.clone());
-            } else if let Some(key) = l.code.strip_prefix("de-kirchensteuer-") {
-                *kist.by_denomination.entry(key.to_string()).or_insert(0) += l.amount;
-            } else {
-                continue;
-            }
-            kist.total += l.amount;
+    let mut sum = LstaSum::new();
+    for one in by_employee(records) {
+        sum.add_employee(&one);
+    }
+    sum.finish()
+}
+
+/// The Lohnsteuer-Anmeldung's running sums, fed one employee's payslips of the
+/// month at a time.
+#[derive(Debug, Clone)]
+pub struct LstaSum {
+    employees: u64,
+    lst: i64,
+    soli: i64,
+    kist: Kirchensteuer,
+}
+
+impl Default for LstaSum {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LstaSum {
+    pub fn new() -> LstaSum {
+        let mut kist = Kirchensteuer::default();
+        kist.by_denomination.insert("ev".into(), 0);
+        kist.by_denomination.insert("rk".into(), 0);
+        LstaSum {
+            employees: 0,
+            lst: 0,
+            soli: 0,
+            kist,
         }
     }
-    kist.not_assigned_employees = unassigned.into_iter().collect();
-    let kz = |key: &str| kist.by_denomination.get(key).copied().unwrap_or(0);
-    (
-        LstaLines {
-            kz_86: employees.len() as u64,
-            kz_42: lst,
-            kz_49: soli,
-            kz_61: kz("ev"),
-            kz_62: kz("rk"),
-            kz_83: lst + soli + kist.total,
-        },
-        kist,
-    )
+
+    /// Add one employee's payslips of the month (Kz 86 counts the employee once).
+    pub fn add_employee(&mut self, records: &[Record]) {
+        if records
+            .iter()
+            .any(|r| r.lines(&["de-minijob-pauschsteuer"]) == 0)
+        {
+            self.employees += 1;
+        }
+        let mut unassigned = false;
+        for r in records {
+            self.lst += r.lines(&["de-lohnsteuer"]);
+            self.soli += r.lines(&["de-solidaritaetszuschlag"]);
+            for l in &r.payslip.lines {
+                if l.code == "de-kirchensteuer" {
+                    self.kist.not_assigned += l.amount;
+                    unassigned = true;
+                } else if let Some(key) = l.code.strip_prefix("de-kirchensteuer-") {
+                    *self
+                        .kist
+                        .by_denomination
+                        .entry(key.to_string())
+                        .or_insert(0) += l.amount;
+                } else {
+                    continue;
+                }
+                self.kist.total += l.amount;
+            }
+        }
+        if let (true, Some(first)) = (unassigned, records.first()) {
+            self.kist
+                .not_assigned_employees
+                .push(first.employee.clone());
+        }
+    }
+
+    /// The Kennzahlen and the Kirchensteuer by denomination.
+    pub fn finish(self) -> (LstaLines, Kirchensteuer) {
+        let kist = self.kist;
+        let kz = |key: &str| kist.by_denomination.get(key).copied().unwrap_or(0);
+        (
+            LstaLines {
+                kz_86: self.employees,
+                kz_42: self.lst,
+                kz_49: self.soli,
+                kz_61: kz("ev"),
+                kz_62: kz("rk"),
+                kz_83: self.lst + self.soli + kist.total,
+            },
+            kist,
+        )
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Operations
 // ---------------------------------------------------------------------------
 
-/// The approved payslips of `country` paid from `from` to `to` (pay dates), in run
-/// order, with the runs looked at: posted ones and drafts (left out).
-struct Found {
-    records: Vec<Record>,
-    posted: Vec<String>,
+/// The runs paid from `from` to `to` (pay dates), in run order: the approved ones
+/// filed and the drafts left out. A few runs, whatever the head count.
+struct Period {
+    posted: Vec<Run>,
     drafts: Vec<String>,
 }
 
-fn runs_paid(from: Date, to: Date) -> Result<Vec<Run>> {
-    Ok(storage::scan_prefix("run/")
-        .collect::<Run>()?
-        .into_iter()
-        .map(|(_, r)| r)
-        .filter(|r| from <= r.pay_date && r.pay_date <= to)
-        .collect())
+fn runs_paid(from: Date, to: Date) -> Result<Period> {
+    let mut period = Period {
+        posted: Vec::new(),
+        drafts: Vec::new(),
+    };
+    for item in storage::scan_prefix("run/").page_size(100).iter::<Run>() {
+        let (_, r) = item?;
+        if from <= r.pay_date && r.pay_date <= to {
+            if r.status == Status::Posted {
+                period.posted.push(r);
+            } else {
+                period.drafts.push(r.id);
+            }
+        }
+    }
+    Ok(period)
+}
+
+/// The most employees one filing call lists (W-2, FPS): more are asked for in pages
+/// with `after` and `limit`. About 2 MB of JSON for the FPS, half the 4 MiB a call
+/// returns, with room in an instance of a few MiB.
+pub(crate) const MAX_FILING_PAGE: u32 = 2000;
+
+/// Payslips read per round trip from all the runs of a filing together.
+const MERGE_PAGE_BUDGET: u32 = 1000;
+
+/// One run's payslips of a country, read in employee order a page at a time.
+struct Cursor<'a> {
+    run: &'a Run,
+    iter: backoffice_sdk::storage::ScanIter<Slip>,
+    country: &'a str,
+    head: Option<Slip>,
+}
+
+impl Cursor<'_> {
+    fn advance(&mut self) -> Result<()> {
+        self.head = None;
+        for item in self.iter.by_ref() {
+            let (_, slip) = item?;
+            if slip.payslip.country == self.country {
+                self.head = Some(slip);
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each employee's payslips of `country` in `runs` (approved, in run order), one
+/// employee at a time in employee id order, starting after employee `after`: a merge
+/// of the runs' payslips (each run's are stored in employee order), so only a page
+/// of each run's payslips is in memory. `f` returns whether to go on.
+fn for_each_employee_records(
+    runs: &[Run],
+    country: &str,
+    after: Option<&str>,
+    mut f: impl FnMut(Vec<Record>) -> Result<bool>,
+) -> Result<()> {
+    let with_country: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.countries.contains_key(country))
+        .collect();
+    if with_country.is_empty() {
+        return Ok(());
+    }
+    let page = (MERGE_PAGE_BUDGET / with_country.len() as u32).clamp(4, 250);
+    let mut cursors = Vec::new();
+    for run in with_country {
+        let prefix = format!("slip/{}/", run.id);
+        let mut scan = storage::scan_prefix(&prefix).page_size(page);
+        if let Some(a) = after {
+            scan = scan.after(format!("{prefix}{a}"));
+        }
+        let mut c = Cursor {
+            run,
+            iter: scan.iter::<Slip>(),
+            country,
+            head: None,
+        };
+        c.advance()?;
+        cursors.push(c);
+    }
+    loop {
+        let Some(next) = cursors
+            .iter()
+            .filter_map(|c| c.head.as_ref().map(|s| s.employee.id.clone()))
+            .min()
+        else {
+            return Ok(());
+        };
+        let mut records = Vec::new();
+        for c in cursors.iter_mut() {
+            if c.head.as_ref().is_some_and(|s| s.employee.id == next)
+                && let Some(slip) = c.head.take()
+            {
+                records.push(record(c.run, slip)?);
+                c.advance()?;
+            }
+        }
+        if !f(records)? {
+            return Ok(());
+        }
+    }
+}
+
+/// The refusals of a filing made from the runs paid in a period: none approved, or
+/// none paying an employee of `country`.
+fn check_found(
+    country: &str,
+    period: &Period,
+    (from, to): (Date, Date),
+    what: &str,
+    label: &str,
+) -> Result<()> {
+    let drafts = if period.drafts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (draft runs {} are not counted until approved)",
+            period.drafts.join(", ")
+        )
+    };
+    if period.posted.is_empty() {
+        return Err(Error::not_found(format!(
+            "no approved pay run has a pay date in {label} ({from} to {to}){drafts}; {what} is made from approved runs: approve the period's runs first (approve-run)"
+        )));
+    }
+    if !period
+        .posted
+        .iter()
+        .any(|r| r.countries.contains_key(country))
+    {
+        return Err(Error::invalid(format!(
+            "the approved runs paid in {label} ({}) pay no employee of country {country}; {what} covers employees paid under the {country} rules only",
+            period
+                .posted
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The approved runs of `period` that pay someone in `country`, in run order.
+fn runs_with(period: &Period, country: &str) -> Vec<String> {
+    period
+        .posted
+        .iter()
+        .filter(|r| r.countries.contains_key(country))
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+/// Paging of a filing listing employees: `after` an employee id, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+struct Paging {
+    limit: u32,
+    /// No limit was given: more than a page is refused rather than cut.
+    asked: bool,
+}
+
+fn paging(limit: Option<u32>) -> Result<Paging> {
+    match limit {
+        None => Ok(Paging {
+            limit: MAX_FILING_PAGE,
+            asked: false,
+        }),
+        Some(n) if (1..=MAX_FILING_PAGE).contains(&n) => Ok(Paging {
+            limit: n,
+            asked: true,
+        }),
+        Some(n) => Err(Error::invalid(format!(
+            "limit is {n}: give the most employees per page, 1 to {MAX_FILING_PAGE}"
+        ))),
+    }
+}
+
+/// The error of a filing with more employees than one answer holds, when no page
+/// was asked for.
+fn too_many(what: &str, shown: u32) -> Error {
+    Error::invalid(format!(
+        "{what} lists more than {shown} employees, more than one answer holds; ask for it in pages: \"limit\": {shown} (or fewer), then \"after\" set to the \"next\" of each answer until it has none"
+    ))
 }
 
 pub(crate) fn record(run: &Run, slip: Slip) -> Result<Record> {
@@ -539,51 +836,6 @@ pub(crate) fn record(run: &Run, slip: Slip) -> Result<Record> {
         before,
         previous,
     })
-}
-
-/// The payslips of `country` in the runs paid from `from` to `to`. Refused when no
-/// run is approved in the period, or none of them pays anyone in `country`.
-fn find(country: &str, from: Date, to: Date, what: &str, label: &str) -> Result<Found> {
-    let mut found = Found {
-        records: Vec::new(),
-        posted: Vec::new(),
-        drafts: Vec::new(),
-    };
-    for run in runs_paid(from, to)? {
-        if run.status != Status::Posted {
-            found.drafts.push(run.id.clone());
-            continue;
-        }
-        found.posted.push(run.id.clone());
-        if !run.countries.contains_key(country) {
-            continue;
-        }
-        for slip in run_slips(&run.id)? {
-            if slip.payslip.country == country {
-                found.records.push(record(&run, slip)?);
-            }
-        }
-    }
-    let drafts = if found.drafts.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (draft runs {} are not counted until approved)",
-            found.drafts.join(", ")
-        )
-    };
-    if found.posted.is_empty() {
-        return Err(Error::not_found(format!(
-            "no approved pay run has a pay date in {label} ({from} to {to}){drafts}; {what} is made from approved runs: approve the period's runs first (approve-run)"
-        )));
-    }
-    if found.records.is_empty() {
-        return Err(Error::invalid(format!(
-            "the approved runs paid in {label} ({}) pay no employee of country {country}; {what} covers employees paid under the {country} rules only",
-            found.posted.join(", ")
-        )));
-    }
-    Ok(found)
 }
 
 #[derive(Debug, Deserialize)]
@@ -628,45 +880,39 @@ fn quarter_dates(year: u16, quarter: u8) -> Result<(Date, Date)> {
 pub(crate) fn form_941_op(input: QuarterInput) -> Result<Form941Out> {
     let (from, to) = quarter_dates(input.year, input.quarter)?;
     let label = format!("{}-Q{}", input.year, input.quarter);
-    let found = find("US", from, to, "Form 941", &label)?;
-    let lines = form_941(&found.records, input.year, input.quarter);
-    let payslip_liability = found
-        .records
-        .iter()
-        .map(|r| {
-            r.lines(&[
-                "us-fit",
-                "us-social-security",
-                "us-medicare",
-                "us-additional-medicare",
-                "us-social-security-employer",
-                "us-medicare-employer",
-            ])
-        })
-        .sum();
-    let employees = found
-        .records
-        .iter()
-        .map(|r| &r.employee)
-        .collect::<BTreeSet<_>>()
-        .len() as u64;
+    let period = runs_paid(from, to)?;
+    check_found("US", &period, (from, to), "Form 941", &label)?;
+    // One employee's payslips at a time: only the sums stay in memory.
+    let mut sum = Form941Sum::new(input.year, input.quarter);
+    let mut payslip_liability = 0;
+    for_each_employee_records(&period.posted, "US", None, |records| {
+        sum.add_employee(&records);
+        payslip_liability += records
+            .iter()
+            .map(|r| {
+                r.lines(&[
+                    "us-fit",
+                    "us-social-security",
+                    "us-medicare",
+                    "us-additional-medicare",
+                    "us-social-security-employer",
+                    "us-medicare-employer",
+                ])
+            })
+            .sum::<i64>();
+        Ok(true)
+    })?;
     Ok(Form941Out {
         form: "941",
         year: input.year,
         quarter: input.quarter,
         currency: "USD",
-        lines,
+        lines: sum.lines(),
         payslip_liability,
-        employees,
-        runs: runs_of(&found.records),
-        drafts_not_counted: found.drafts,
+        employees: sum.employees,
+        runs: runs_with(&period, "US"),
+        drafts_not_counted: period.drafts,
     })
-}
-
-fn runs_of(records: &[Record]) -> Vec<String> {
-    let mut runs: Vec<String> = records.iter().map(|r| r.run.clone()).collect();
-    runs.dedup();
-    runs
 }
 
 #[derive(Debug, Deserialize)]
@@ -675,6 +921,12 @@ pub(crate) struct W2Input {
     year: u16,
     #[serde(default)]
     employee: Option<String>,
+    /// Paging: the employees after this employee id.
+    #[serde(default)]
+    after: Option<String>,
+    /// Paging: at most this many employees.
+    #[serde(default)]
+    limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -685,6 +937,9 @@ pub(crate) struct W2Out {
     currency: &'static str,
     employees: Vec<W2>,
     drafts_not_counted: Vec<String>,
+    /// More employees follow: pass as `after` for the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 pub(crate) fn w2_op(input: W2Input) -> Result<W2Out> {
@@ -697,22 +952,68 @@ pub(crate) fn w2_op(input: W2Input) -> Result<W2Out> {
     let from = Date::new(input.year, 1, 1).ok_or_else(bad)?;
     let to = Date::new(input.year, 12, 31).ok_or_else(bad)?;
     let label = input.year.to_string();
-    let mut found = find("US", from, to, "Form W-2", &label)?;
-    if let Some(id) = &input.employee {
-        found.records.retain(|r| &r.employee == id);
-        if found.records.is_empty() {
-            return Err(Error::not_found(format!(
-                "employee {id} has no US payslip in an approved run paid in {}; leave employee out for every employee's W-2",
-                input.year
-            )));
+    let paging = paging(input.limit)?;
+    if input.employee.is_some() && (input.after.is_some() || input.limit.is_some()) {
+        return Err(Error::invalid(
+            "give either employee (one W-2) or after and limit (a page of W-2s), not both",
+        ));
+    }
+    let period = runs_paid(from, to)?;
+    check_found("US", &period, (from, to), "Form W-2", &label)?;
+    let mut employees = Vec::new();
+    let mut next = None;
+    match &input.employee {
+        Some(id) => {
+            // One employee: their payslip of each run, read directly.
+            let mut records = Vec::new();
+            for run in &period.posted {
+                if !run.countries.contains_key("US") {
+                    continue;
+                }
+                if let Some(slip) = storage::get::<Slip>(&format!("slip/{}/{id}", run.id))?
+                    && slip.payslip.country == "US"
+                {
+                    records.push(record(run, slip)?);
+                }
+            }
+            match w2_of(&records) {
+                Some(w) => employees.push(w),
+                None => {
+                    return Err(Error::not_found(format!(
+                        "employee {id} has no US payslip in an approved run paid in {}; leave employee out for every employee's W-2",
+                        input.year
+                    )));
+                }
+            }
+        }
+        None => {
+            let mut more = false;
+            for_each_employee_records(&period.posted, "US", input.after.as_deref(), |records| {
+                if employees.len() as u32 == paging.limit {
+                    more = true;
+                    return Ok(false);
+                }
+                employees.extend(w2_of(&records));
+                Ok(true)
+            })?;
+            if more {
+                if !paging.asked {
+                    return Err(too_many(
+                        &format!("Form W-2 of {}", input.year),
+                        paging.limit,
+                    ));
+                }
+                next = employees.last().map(|w: &W2| w.employee.clone());
+            }
         }
     }
     Ok(W2Out {
         form: "W-2",
         year: input.year,
         currency: "USD",
-        employees: w2(&found.records),
-        drafts_not_counted: found.drafts,
+        employees,
+        drafts_not_counted: period.drafts,
+        next,
     })
 }
 
@@ -720,6 +1021,12 @@ pub(crate) fn w2_op(input: W2Input) -> Result<W2Out> {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct FpsInput {
     run: String,
+    /// Paging: the employees after this employee id.
+    #[serde(default)]
+    after: Option<String>,
+    /// Paging: at most this many employees.
+    #[serde(default)]
+    limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -733,9 +1040,16 @@ pub(crate) struct FpsOut {
     employees: Vec<FpsEmployee>,
     /// What the FPS needs and the payslips do not give.
     not_included: Vec<String>,
+    /// More employees follow: pass as `after` for the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
+/// Payslips of the run read per round trip by the FPS.
+const FPS_PAGE: u32 = 250;
+
 pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
+    let paging = paging(input.limit)?;
     let run = load_run(&input.run)?;
     if run.status != Status::Posted {
         return Err(Error::conflict(format!(
@@ -743,29 +1057,61 @@ pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
             run.id
         )));
     }
-    let mut records = Vec::new();
-    for slip in run_slips(&run.id)? {
-        if slip.payslip.country == "GB" {
-            records.push(record(&run, slip)?);
-        }
-    }
-    let Some(first) = records.first() else {
+    if !run.countries.contains_key("GB") {
         return Err(Error::invalid(format!(
             "run {} pays no employee of country GB; an FPS reports UK PAYE employees only",
             run.id
         )));
-    };
-    let tax_year = first.payslip.tax_year.clone();
+    }
+    // One employee at a time: their payslip, the payslips of the tax year it was
+    // built on (for the NI letter groups), and their FPS payment.
+    let prefix = format!("slip/{}/", run.id);
+    let mut scan = storage::scan_prefix(&prefix).page_size(FPS_PAGE);
+    if let Some(a) = &input.after {
+        scan = scan.after(format!("{prefix}{a}"));
+    }
+    let mut tax_year = None;
     let mut runs = BTreeMap::new();
-    let mut letters = BTreeMap::new();
+    let mut employees = Vec::new();
     let mut without_bands = Vec::new();
-    for r in &records {
+    let mut more = false;
+    for item in scan.iter::<Slip>() {
+        let (_, slip) = item?;
+        if slip.payslip.country != "GB" {
+            continue;
+        }
+        if employees.len() as u32 == paging.limit {
+            more = true;
+            break;
+        }
+        tax_year.get_or_insert_with(|| slip.payslip.tax_year.clone());
+        let r = record(&run, slip)?;
         let year = chain(r.clone(), &mut runs)?;
         if year.iter().any(|p| !has_bands(p)) {
             without_bands.push(r.employee.clone());
         }
-        letters.insert(r.employee.clone(), ni_letters(&year));
+        employees.push(fps_employee(&r, ni_letters(&year)));
     }
+    if more && !paging.asked {
+        return Err(too_many(
+            &format!("the FPS of run {}", run.id),
+            paging.limit,
+        ));
+    }
+    let tax_year = match tax_year {
+        Some(t) => t,
+        // A page after the last employee: the run's tax year from its first one.
+        None => storage::scan_prefix(&prefix)
+            .page_size(FPS_PAGE)
+            .iter::<Slip>()
+            .find_map(|item| match item {
+                Ok((_, s)) if s.payslip.country == "GB" => Some(Ok(s.payslip.tax_year)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .transpose()?
+            .unwrap_or_default(),
+    };
     let mut not_included = vec![
         "employee identity (NI number, date of birth, gender, address) and employer references (PAYE reference, Accounts Office reference): not stored by payroll".to_string(),
         "directors' NICs (annual earnings period, director's NIC calculation method): payroll-gb computes every employee on pay-period earnings periods".to_string(),
@@ -776,14 +1122,20 @@ pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
             without_bands.join(", ")
         ));
     }
+    let next = if more {
+        employees.last().map(|e: &FpsEmployee| e.payroll_id.clone())
+    } else {
+        None
+    };
     Ok(FpsOut {
         submission: "FPS",
         run: run.id,
         tax_year,
         payment_date: run.pay_date,
         currency: "GBP",
-        employees: fps(&records, &letters),
+        employees,
         not_included,
+        next,
     })
 }
 
@@ -830,8 +1182,20 @@ pub(crate) fn lohnsteuer_anmeldung_op(input: MonthInput) -> Result<LstaOut> {
     let from = Date::new(input.year, input.month, 1).ok_or_else(bad)?;
     let to = Date::new(input.year, input.month, from.days_in_month()).ok_or_else(bad)?;
     let label = format!("{}-{:02}", input.year, input.month);
-    let found = find("DE", from, to, "the Lohnsteuer-Anmeldung", &label)?;
-    let (kennzahlen, kist) = lohnsteuer_anmeldung(&found.records);
+    let period = runs_paid(from, to)?;
+    check_found(
+        "DE",
+        &period,
+        (from, to),
+        "the Lohnsteuer-Anmeldung",
+        &label,
+    )?;
+    let mut sum = LstaSum::new();
+    for_each_employee_records(&period.posted, "DE", None, |records| {
+        sum.add_employee(&records);
+        Ok(true)
+    })?;
+    let (kennzahlen, kist) = sum.finish();
     Ok(LstaOut {
         form: "Lohnsteuer-Anmeldung",
         year: input.year,
@@ -844,8 +1208,8 @@ pub(crate) fn lohnsteuer_anmeldung_op(input: MonthInput) -> Result<LstaOut> {
             amount: kist.not_assigned,
             employees: kist.not_assigned_employees,
         },
-        runs: runs_of(&found.records),
-        drafts_not_counted: found.drafts,
+        runs: runs_with(&period, "DE"),
+        drafts_not_counted: period.drafts,
     })
 }
 

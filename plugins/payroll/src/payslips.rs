@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{self, Employee, SlipHeader};
 use crate::provenance;
-use crate::runs::{Kind, Run, RunId, Slip, Status, load_run, run_slips};
+use crate::runs::{Kind, Run, RunId, Slip, Status, load_run};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -222,7 +222,8 @@ pub(crate) struct Summary {
 pub(crate) fn run_summary(input: RunId) -> Result<Summary> {
     let run = crate::adjust::with_links(load_run(&input.id)?)?;
     let mut lines: BTreeMap<(String, String, String), SummaryLine> = BTreeMap::new();
-    for s in run_slips(&run.id)? {
+    // One payslip in memory at a time: the summary keeps only its lines' sums.
+    crate::runs::for_each_slip(&run.id, |s| {
         for l in &s.payslip.lines {
             let key = (
                 s.payslip.country.clone(),
@@ -241,7 +242,8 @@ pub(crate) fn run_summary(input: RunId) -> Result<Summary> {
             row.amount += l.amount;
             row.employees += 1;
         }
-    }
+        Ok(())
+    })?;
     Ok(Summary {
         run,
         lines: lines.into_values().collect(),

@@ -8,7 +8,6 @@ use backoffice_sdk::payroll::{CalcInput, Frequency, LineKind, Payslip, v0_2 as p
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::employees::all_employees;
 use crate::model::{self, Employee, Settings};
 use crate::settings::settings;
 use crate::{caller_name, provenance, ytd};
@@ -215,19 +214,6 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
             model::parse_hours(text).map_err(|e| Error::invalid(format!("hours of {id}: {e}")))?;
         hours.insert(id.clone(), h);
     }
-    let employees = employees_paid(&input)?;
-    check_not_paid_yet(&input, &employees)?;
-    if input.kind == Kind::Bonus {
-        check_rules_pay_bonuses(&employees)?;
-    }
-    if let Some(stray) = hours
-        .keys()
-        .find(|id| !employees.iter().any(|e| &e.id == *id))
-    {
-        return Err(Error::invalid(format!(
-            "hours are given for {stray}, who is not in this run"
-        )));
-    }
     let number = storage::get::<u64>("seq/run")?.unwrap_or(0) + 1;
     storage::put("seq/run", &number)?;
     let id = format!("r-{number:06}");
@@ -253,11 +239,58 @@ pub(crate) fn create_run(input: CreateRun) -> Result<Run> {
         unchanged: Vec::new(),
     };
     let settings = settings()?;
-    for emp in employees {
+    // The employees are read page by page and each payslip is computed and written
+    // as its employee comes: only the run's running totals stay in memory, so a run
+    // is not bounded by the instance's memory (issue 22). Every check below refuses
+    // the whole call, so nothing written before it is kept.
+    let wanted = wanted(&input);
+    let overlapping = overlapping_runs(&input)?;
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    let mut bonus_countries: BTreeSet<String> = BTreeSet::new();
+    let mut paid = 0u64;
+    crate::employees::for_each_employee(Some(input.period_end), |emp| {
+        if emp.frequency != input.frequency
+            || !emp.employed_during(input.period_start, input.period_end)
+        {
+            return Ok(());
+        }
+        if let Some(w) = &wanted {
+            if !w.contains(&emp.id) {
+                return Ok(());
+            }
+            found.insert(emp.id.clone());
+        } else if hours.contains_key(&emp.id) {
+            found.insert(emp.id.clone());
+        }
+        check_not_paid_yet(&overlapping, &emp)?;
+        if input.kind == Kind::Bonus && bonus_countries.insert(emp.country.clone()) {
+            check_rules_pay_bonuses(&emp)?;
+        }
         let worked = hours.get(&emp.id).copied();
         let bonus = input.bonuses.as_ref().and_then(|b| b.get(&emp.id).copied());
         let slip = compute_slip(&input, emp, worked, bonus, &settings)?;
         run.store_slip(&slip)?;
+        paid += 1;
+        Ok(())
+    })?;
+    if let Some(w) = &wanted
+        && let Some(missing) = w.iter().find(|id| !found.contains(*id))
+    {
+        return Err(Error::invalid(format!(
+            "employee {missing} is not paid {} in {} to {}, or does not exist",
+            input.frequency, input.period_start, input.period_end
+        )));
+    }
+    if paid == 0 {
+        return Err(Error::invalid(format!(
+            "no employee is paid {} between {} and {}",
+            input.frequency, input.period_start, input.period_end
+        )));
+    }
+    if let Some(stray) = hours.keys().find(|id| !found.contains(*id)) {
+        return Err(Error::invalid(format!(
+            "hours are given for {stray}, who is not in this run"
+        )));
     }
     storage::put(&run_key(&id), &run)?;
     Ok(run)
@@ -351,57 +384,54 @@ fn check_kind(input: &CreateRun) -> Result<()> {
 
 /// Every country of a bonus run must have rules that know bonus payments: their
 /// profile schema offers `"payment": "bonus"` (how a rules plugin says so without a
-/// change to `backoffice:payroll/rules@0.1.0`; see docs/plugins/payroll.md).
-fn check_rules_pay_bonuses(employees: &[Employee]) -> Result<()> {
-    let mut checked = BTreeSet::new();
-    for e in employees {
-        if !checked.insert(e.country.clone()) {
-            continue;
-        }
-        let schema = payroll::profile_schema(&e.country)?;
-        let offers_bonus = schema["properties"]["payment"]["enum"]
-            .as_array()
-            .is_some_and(|v| v.iter().any(|x| x == "bonus"));
-        if !offers_bonus {
-            return Err(Error::invalid(format!(
-                "employee {}: the payroll rules enabled for {} do not support bonus payments yet (their tax profile has no payment \"bonus\"); pay the bonus with the regular wages, or leave {} out of the bonus run",
-                e.id, e.country, e.id
-            )));
-        }
+/// change to `backoffice:payroll/rules@0.1.0`; see docs/plugins/payroll.md). Asked
+/// once per country, with its first employee.
+fn check_rules_pay_bonuses(e: &Employee) -> Result<()> {
+    let schema = payroll::profile_schema(&e.country)?;
+    let offers_bonus = schema["properties"]["payment"]["enum"]
+        .as_array()
+        .is_some_and(|v| v.iter().any(|x| x == "bonus"));
+    if !offers_bonus {
+        return Err(Error::invalid(format!(
+            "employee {}: the payroll rules enabled for {} do not support bonus payments yet (their tax profile has no payment \"bonus\"); pay the bonus with the regular wages, or leave {} out of the bonus run",
+            e.id, e.country, e.id
+        )));
     }
     Ok(())
 }
 
-/// The employees the run pays: those paid at its frequency and employed during its
-/// period, narrowed to `employees` (or a bonus run's `bonuses`) when given (each of
-/// which must be among them).
-fn employees_paid(input: &CreateRun) -> Result<Vec<Employee>> {
-    let wanted: Option<BTreeSet<&String>> = match &input.bonuses {
-        Some(b) if input.kind == Kind::Bonus => Some(b.keys().collect()),
-        _ => input.employees.as_ref().map(|v| v.iter().collect()),
-    };
-    let employees: Vec<Employee> = all_employees(Some(input.period_end))?
-        .into_iter()
-        .filter(|e| e.frequency == input.frequency)
-        .filter(|e| e.employed_during(input.period_start, input.period_end))
-        .filter(|e| wanted.as_ref().is_none_or(|w| w.contains(&e.id)))
-        .collect();
-    if let Some(w) = &wanted {
-        let found: BTreeSet<&String> = employees.iter().map(|e| &e.id).collect();
-        if let Some(missing) = w.iter().find(|id| !found.contains(*id)) {
-            return Err(Error::invalid(format!(
-                "employee {missing} is not paid {} in {} to {}, or does not exist",
-                input.frequency, input.period_start, input.period_end
-            )));
+/// The employees a run is narrowed to: `employees`, or a bonus run's `bonuses`;
+/// `None` for everyone paid at the run's frequency and employed in its period.
+/// Bounded by the call's input.
+fn wanted(input: &CreateRun) -> Option<BTreeSet<String>> {
+    match &input.bonuses {
+        Some(b) if input.kind == Kind::Bonus => Some(b.keys().cloned().collect()),
+        _ => input
+            .employees
+            .as_ref()
+            .map(|v| v.iter().cloned().collect()),
+    }
+}
+
+/// The regular runs of the same frequency whose period overlaps the new regular
+/// run's (none for a bonus run): an employee paid by one of them is refused. Few
+/// runs, whatever the head count.
+fn overlapping_runs(input: &CreateRun) -> Result<Vec<Run>> {
+    if input.kind == Kind::Bonus {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for item in storage::scan_prefix("run/").page_size(100).iter::<Run>() {
+        let (_, r) = item?;
+        if r.kind == Kind::Regular
+            && r.frequency == input.frequency
+            && r.period_start <= input.period_end
+            && r.period_end >= input.period_start
+        {
+            found.push(r);
         }
     }
-    if employees.is_empty() {
-        return Err(Error::invalid(format!(
-            "no employee is paid {} between {} and {}",
-            input.frequency, input.period_start, input.period_end
-        )));
-    }
-    Ok(employees)
+    Ok(found)
 }
 
 /// An employee is paid once per period and frequency: a draft covering them must be
@@ -409,24 +439,9 @@ fn employees_paid(input: &CreateRun) -> Result<Vec<Employee>> {
 /// run for a late joiner) may overlap.
 ///
 /// Bonus runs are off-cycle: they may overlap any run, and regular runs ignore them.
-fn check_not_paid_yet(input: &CreateRun, employees: &[Employee]) -> Result<()> {
-    if input.kind == Kind::Bonus {
-        return Ok(());
-    }
-    let overlapping = storage::scan_prefix("run/")
-        .collect::<Run>()?
-        .into_iter()
-        .map(|(_, r)| r)
-        .filter(|r| {
-            r.kind == Kind::Regular
-                && r.frequency == input.frequency
-                && r.period_start <= input.period_end
-                && r.period_end >= input.period_start
-        });
+fn check_not_paid_yet(overlapping: &[Run], e: &Employee) -> Result<()> {
     for r in overlapping {
-        if let Some(e) = employees.iter().find(|e| {
-            storage::get_raw(&format!("slip/{}/{}", r.id, e.id)).is_ok_and(|v| v.is_some())
-        }) {
+        if storage::get_raw(&format!("slip/{}/{}", r.id, e.id))?.is_some() {
             return Err(Error::conflict(match r.status {
                 Status::Draft => format!(
                     "draft run {} already pays {} for {} to {}; review and approve it, or delete it first",
@@ -543,9 +558,16 @@ pub(crate) fn delete_run(input: RunId) -> Result<Deleted> {
     })
 }
 
-/// Each payslip of run `id` in turn, one in memory at a time.
+/// Payslips read per round trip by [`for_each_slip`]: a page of payslips (a few
+/// KiB each) is what sits in memory.
+const SLIP_PAGE: u32 = 250;
+
+/// Each payslip of run `id` in turn, one decoded at a time (a page read at a time).
 pub(crate) fn for_each_slip(id: &str, mut f: impl FnMut(Slip) -> Result<()>) -> Result<()> {
-    for item in storage::scan_prefix(&format!("slip/{id}/")).iter::<Slip>() {
+    for item in storage::scan_prefix(&format!("slip/{id}/"))
+        .page_size(SLIP_PAGE)
+        .iter::<Slip>()
+    {
         f(item?.1)?;
     }
     Ok(())

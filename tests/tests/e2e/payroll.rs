@@ -37,6 +37,8 @@ mod filings_bands;
 mod us_states;
 // A large run approved under a small memory cap.
 mod large;
+// Create, approve, pay by file in parts and file a large run in bounded memory.
+mod scale;
 // Which rules plugin, version and package computed each payslip (issue 22, item 7).
 mod provenance;
 
