@@ -8,11 +8,21 @@ export const handler = plugin({
       storage.put(input.key, count);
       return { count };
     },
-    // What the sandbox leaves a JavaScript plugin: StarlingMonkey built without HTTP
-    // (-d http) has no fetch, and no Node-style require/process to open files with.
+    // What the sandbox leaves a JavaScript plugin. StarlingMonkey keeps a fetch global
+    // even when built without HTTP (-d http), but the component imports no wasi:http
+    // or sockets, so no request can leave; there is no Node-style require or process
+    // to open files with.
     reach() {
+      let fetched;
+      try {
+        const pending = fetch('http://127.0.0.1:9/');
+        pending.catch(() => {});
+        fetched = 'returned a promise';
+      } catch (e) {
+        fetched = `threw: ${e}`;
+      }
       const files = typeof require === 'function' || typeof process === 'object';
-      return { fetch: typeof fetch === 'function' ? 'present' : 'absent', files: files ? 'present' : 'absent' };
+      return { fetch: fetched, files: files ? 'present' : 'absent' };
     },
   },
 });

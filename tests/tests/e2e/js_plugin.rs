@@ -186,10 +186,8 @@ fn a_javascript_plugin_depreciates_fixed_assets_into_the_ledger() {
     call("add", asset("chair-1", -100, 0, 12, "2026-01-01"))
         .fails(2, &["does not match the schema", "/cost"]);
     // A salvage value above the cost: the plugin's own message.
-    call("add", asset("chair-1", 100, 200, 12, "2026-01-01")).fails(
-        2,
-        &["the salvage value 200 must be less than the cost 100"],
-    );
+    call("add", asset("chair-1", 100, 200, 12, "2026-01-01"))
+        .fails(2, &["the salvage value 200 must be less than the cost 100"]);
     // A date that is not in the calendar.
     call("add", asset("chair-1", 100, 0, 12, "2026-02-30"))
         .fails(2, &["'in-service' is not a calendar date: '2026-02-30'"]);
@@ -207,7 +205,10 @@ fn a_javascript_plugin_depreciates_fixed_assets_into_the_ledger() {
     call("depreciate", json!({"period": "2025-12"}))
         .fails(2, &["no asset is depreciating in 2025-12"]);
     assert_eq!(cli.call("acme", "fixed-assets", "list", &json!({})), before);
-    assert_eq!(cli.run(&["events", "list", "--json"]).json(), entries_before);
+    assert_eq!(
+        cli.run(&["events", "list", "--json"]).json(),
+        entries_before
+    );
 
     // Disposal of the van in February: its cost leaves the books, the accumulated
     // depreciation is reversed and the book value is a loss.
@@ -253,9 +254,13 @@ fn a_javascript_plugin_depreciates_fixed_assets_into_the_ledger() {
     chair["expense-account"] = json!("Expenses:Unknown");
     cli.call("acme", "fixed-assets", "add", &chair);
     let before = cli.call("acme", "fixed-assets", "list", &json!({}));
-    let refused = call("depreciate", json!({"period": "2026-03"}));
-    let refused = refused.fails(3, &["Expenses:Unknown"]);
-    drop(refused);
+    call("depreciate", json!({"period": "2026-03"})).fails(
+        2,
+        &[
+            "plugin fixed-assets 0.1.0",
+            "unknown account Expenses:Unknown",
+        ],
+    );
     assert_eq!(cli.call("acme", "fixed-assets", "list", &json!({})), before);
     assert_eq!(depreciated_events(&cli).len(), 2);
     let schedule = cli.call(
@@ -283,7 +288,13 @@ fn a_javascript_plugin_counts_and_reaches_nothing_outside() {
         let out = cli.call("acme", "counter-js", "touch", &json!({"key": "a"}));
         assert_eq!(out, json!({"count": expected}));
     }
-    // From inside the plugin: no fetch, no files.
+    // From inside the plugin: StarlingMonkey keeps a `fetch` global, but with no
+    // wasi:http or sockets import (checked above) nothing can be sent; no file API.
     let reach = cli.call("acme", "counter-js", "reach", &json!({}));
-    assert_eq!(reach, json!({"fetch": "absent", "files": "absent"}));
+    assert_eq!(reach["files"], "absent", "{reach}");
+    let fetch = reach["fetch"].as_str().unwrap();
+    assert!(
+        fetch == "returned a promise" || fetch.starts_with("threw"),
+        "{reach}"
+    );
 }
