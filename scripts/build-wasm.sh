@@ -23,7 +23,8 @@ fi
 COMPONENTIZE_PY_VERSION=0.25.1
 venv=$target/python
 if [ "$("$venv/bin/componentize-py" --version 2>/dev/null)" != "componentize-py $COMPONENTIZE_PY_VERSION" ]; then
-  python3 -m venv "$venv"
+  # --clear: a venv moved or copied with its target directory keeps stale paths.
+  python3 -m venv --clear "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
 fi
 # JavaScript examples: componentize-js (StarlingMonkey, targets WASI 0.2) and jco from
