@@ -294,13 +294,23 @@ fn a_javascript_plugin_counts_and_reaches_nothing_outside() {
         let out = cli.call("acme", "counter-js", "touch", &json!({"key": "a"}));
         assert_eq!(out, json!({"count": expected}));
     }
-    // From inside the plugin: StarlingMonkey keeps a `fetch` global, but with no
-    // wasi:http or sockets import (checked above) nothing can be sent; no file API.
+    // From inside the plugin: no file API. StarlingMonkey keeps a `fetch` global, but
+    // with no wasi:http or sockets import (checked above) calling it traps: the call
+    // fails as a plugin failure (exit code 6) and nothing leaves the host.
     let reach = cli.call("acme", "counter-js", "reach", &json!({}));
-    assert_eq!(reach["files"], "absent", "{reach}");
-    let fetch = reach["fetch"].as_str().unwrap();
-    assert!(
-        fetch == "returned a promise" || fetch.starts_with("threw"),
-        "{reach}"
-    );
+    assert_eq!(reach, json!({"fetch": "function", "files": "absent"}));
+    let url = json!({"url": "http://127.0.0.1:9/"}).to_string();
+    cli.run(&[
+        "call",
+        "--tenant",
+        "acme",
+        "counter-js",
+        "fetch",
+        "--input",
+        &url,
+    ])
+    .fails(6, &["plugin counter-js 0.1.0, operation 'fetch': trapped"]);
+    // The instance after the trap is gone; the next call gets a fresh one.
+    let out = cli.call("acme", "counter-js", "touch", &json!({"key": "a"}));
+    assert_eq!(out, json!({"count": 4}));
 }
