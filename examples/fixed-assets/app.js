@@ -133,11 +133,11 @@ function list() {
 function schedule(input) {
   const asset = load(input.code);
   const start = monthIndex(asset['in-service'], 'in-service');
+  const stop = asset.disposed ? monthIndex(asset.disposed, 'disposed') : Infinity;
   const months = [];
   let accumulated = 0;
-  for (let i = 0; i < asset['life-months']; i++) {
+  for (let i = 0; i < asset['life-months'] && start + i < stop; i++) {
     const amount = dueIn(asset, start + i);
-    if (asset.disposed && amount === 0) break;
     accumulated += amount;
     const period = periodName(start + i);
     months.push({

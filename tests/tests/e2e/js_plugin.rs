@@ -236,6 +236,14 @@ fn a_javascript_plugin_depreciates_fixed_assets_into_the_ledger() {
             ("Expenses:Loss on Disposal".to_owned(), 2_930_556),
         ]
     );
+    // Its schedule ends before the month of the disposal.
+    let schedule = cli.call(
+        "acme",
+        "fixed-assets",
+        "schedule",
+        &json!({"code": "van-1"}),
+    );
+    assert_eq!(schedule["months"].as_array().map(Vec::len), Some(1));
     // February depreciates only the laptop.
     let february = cli.call(
         "acme",
