@@ -17,12 +17,19 @@ fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get update && apt-get install -y postgresql
 fi
+# Node.js and npm for the JavaScript plugins' toolchain (componentize-js, installed from
+# npm by scripts/build-wasm.sh). It needs Node.js 20 or later: Debian 13's nodejs is
+# 20.19; on Debian 12 (18.19) build-wasm.sh stops and says so.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get update && apt-get install -y nodejs npm
+fi
 python3 -c 'import openapi_spec_validator' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 bash scripts/build-wasm.sh
 cargo build --locked --workspace --bins
 cargo test --locked --workspace
-# The tutorial of docs/writing-a-plugin.md: scaffold, build, sign, install, upgrade.
+# The tutorials of docs/writing-a-plugin.md: scaffold, build, sign, install, upgrade
+# (Rust), and scaffold, build, pack, install, call (Python and JavaScript).
 cargo test --locked -p backoffice-tests --test e2e -- --ignored scaffold::
 # Plugin logic tests run natively; the components themselves are tested through the host.
 host_triple=$(rustc -vV | sed -n 's/^host: //p')

@@ -48,6 +48,7 @@ mod plan;
 pub mod registry;
 pub mod runtime;
 pub mod scaffold;
+pub mod scaffold_script;
 pub mod scheduler;
 pub mod settings;
 pub mod store;

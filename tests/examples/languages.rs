@@ -1,10 +1,11 @@
-//! Rust and Python plugins side by side, in one run: component size, install time
+//! Rust, Python and JavaScript plugins side by side, in one run: component size, install time
 //! (validation and compilation), instantiation time, memory held by a fresh instance,
 //! and p50/p99 of a trivial operation doing one storage read and one write through the
 //! whole call path.
 //!
-//! Compared: the Rust `probe` fixture's `touch` and the Python `examples/counter`'s
-//! `touch` (the same logic), plus the install of the Python `examples/leave`. Needs
+//! Compared: the Rust `probe` fixture's `touch`, the Python `examples/counter`'s and
+//! the JavaScript `examples/counter-js`'s `touch` (the same logic), plus the install of
+//! the Python `examples/leave` and the JavaScript `examples/fixed-assets`. Needs
 //! `bash scripts/build-wasm.sh`. Run with
 //! `cargo run -p backoffice-tests --example languages` (the dev profile, whose
 //! wasmtime and Cranelift are optimised by the workspace's Cargo.toml; our own host
@@ -118,6 +119,28 @@ fn run() {
         "python leave",
         wasm.join("examples/leave.wasm"),
         "leave",
+        None,
+    );
+    measure(
+        &host,
+        "js counter-js (touch)",
+        wasm.join("examples/counter-js.wasm"),
+        "counter-js",
+        Some("touch"),
+    );
+    // fixed-assets depends on the ledger.
+    measure(
+        &host,
+        "rust ledger",
+        wasm.join("wasm32-wasip2/release/ledger.wasm"),
+        "ledger",
+        None,
+    );
+    measure(
+        &host,
+        "js fixed-assets",
+        wasm.join("examples/fixed-assets.wasm"),
+        "fixed-assets",
         None,
     );
 }

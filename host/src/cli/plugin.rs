@@ -70,8 +70,9 @@ pub enum PluginCommand {
     /// Embed a plugin.toml into a component built by any toolchain (componentize-py,
     /// jco, wit-bindgen without the SDK), replacing a manifest it already carries.
     Pack(PackArgs),
-    /// Create a plugin project: Cargo.toml, plugin.toml, src/lib.rs with one
-    /// operation and a test that runs it in a real in-process host.
+    /// Create a plugin project with one operation and a test: in Rust (Cargo.toml,
+    /// src/lib.rs, a test in a real in-process host), Python or JavaScript (app.py or
+    /// app.js, the SDK helpers, build.sh with the pinned toolchain, test.sh).
     New(NewArgs),
     /// List installed plugins.
     List {
@@ -133,6 +134,20 @@ pub struct NewArgs {
     /// Path of the backoffice `host` crate, for the test kit [default: as for --sdk-path].
     #[arg(long)]
     host_path: Option<PathBuf>,
+    /// The language of the project.
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    lang: Lang,
+}
+
+/// A language `plugin new` scaffolds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Rust with the backoffice SDK crate.
+    Rust,
+    /// Python, built with componentize-py.
+    Python,
+    /// JavaScript, built with componentize-js.
+    Js,
 }
 
 /// `backoffice plugin pack`.
@@ -193,6 +208,24 @@ pub fn pack(args: &PackArgs) -> Result<(), HostError> {
 
 /// Write a new plugin project; needs no host.
 pub fn new(args: &NewArgs) -> Result<(), HostError> {
+    use crate::scaffold_script::{Script, new_script_plugin};
+    let script = match args.lang {
+        Lang::Rust => None,
+        Lang::Python => Some(Script::Python),
+        Lang::Js => Some(Script::JavaScript),
+    };
+    if let Some(lang) = script {
+        let files = new_script_plugin(&args.name, &args.vendor, &args.dir, lang)?;
+        for f in &files {
+            println!("created {}", f.display());
+        }
+        println!(
+            "build it with `./build.sh` in {} (it writes build/{}.wasm); test it with `./test.sh`",
+            args.dir.join(&args.name).display(),
+            args.name
+        );
+        return Ok(());
+    }
     let tree = crate::scaffold::Sources::from_build_tree();
     let pick = |given: &Option<PathBuf>, from_tree: Option<PathBuf>, what: &str| {
         given.clone().or(from_tree).ok_or_else(|| {

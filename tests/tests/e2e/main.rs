@@ -24,6 +24,7 @@ mod http;
 mod http_limits;
 mod invoicing;
 mod invoicing_fx;
+mod js_plugin;
 mod ledger;
 mod ledger_close;
 mod ledger_hledger;
