@@ -801,7 +801,7 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
             unmatched(input.account.as_deref())?
         }
     };
-    let items = open_items()?;
+    let items = crate::matching::Items::new(open_items()?);
     let rules = rules()?;
     let mut by_posting = crate::postings::suggest(&lines)?;
     let mut out = Suggestions {
