@@ -767,7 +767,7 @@ fn statement_file(host: &Host, args: &BankingImportArgs, format: Format) -> Resu
     let tail_lines: Vec<usize> = (0..tail.matches('\n').count().max(1))
         .map(|k| tail_line + k)
         .collect();
-    let room = budget.checked_sub(json_len(&tail)).unwrap_or(0);
+    let room = budget.saturating_sub(json_len(&tail));
     let mut chunks = chunk(&records, room, args.chunks.chunk_records, &preamble)?;
     for c in &mut chunks {
         c.text.push_str(&tail);
