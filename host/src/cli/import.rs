@@ -565,7 +565,7 @@ pub fn run_banking(host: &Host, cmd: &BankingCommand) -> Result<(), HostError> {
                 "--mapping, --opening-balance and --closing-balance are for CSV files; camt.053 and OFX statements carry their own balances".into(),
             ));
         }
-        return whole_statement(host, args, format);
+        return statement_file(host, args, format);
     }
     let mapping = args.mapping.as_deref().ok_or_else(|| {
         HostError::InvalidInput(
@@ -658,38 +658,163 @@ pub fn run_banking(host: &Host, cmd: &BankingCommand) -> Result<(), HostError> {
     result
 }
 
-/// A camt.053 or OFX file is imported whole, in one call: splitting them (keeping the
-/// statement's balances right for every chunk) is not built yet
-/// (`docs/plans/big-import.md`). The plugin refuses a statement imported before.
-fn whole_statement(host: &Host, args: &BankingImportArgs, format: Format) -> Result<(), HostError> {
+/// The start of the line holding byte `at` when only blanks precede it there, else
+/// `at`: an entry taken from there keeps its indentation and starts a line.
+fn line_start(text: &str, at: usize) -> usize {
+    let from = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if text[from..at].trim().is_empty() {
+        from
+    } else {
+        at
+    }
+}
+
+/// The end of the line holding byte `at` (after its line break) when only blanks
+/// follow there, else `at`.
+fn line_end(text: &str, at: usize) -> usize {
+    let to = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+    if text[at..to].trim().is_empty() {
+        to
+    } else {
+        at
+    }
+}
+
+/// A camt.053 or OFX statement split at its entries (`<Ntry>`, `<STMTTRN>`): the
+/// header before the first (document, statement, account, balances), each entry from
+/// the line of its opening tag, and the rest after the last entry's closing tag (the
+/// closing tags and, in OFX, the balances). `None` without entries.
+fn entry_records(
+    text: &str,
+    open: &str,
+    close: &str,
+) -> Option<(String, Vec<Record>, String, usize)> {
+    let starts: Vec<usize> = text
+        .match_indices(open)
+        .map(|(at, _)| line_start(text, at))
+        .collect();
+    let (&first, &last_start) = (starts.first()?, starts.last()?);
+    let last_close = text[last_start..].rfind(close)? + last_start;
+    let end = line_end(text, last_close + close.len());
+    let mut records = Vec::with_capacity(starts.len());
+    let mut line = 1 + text[..first].matches('\n').count();
+    for (i, &at) in starts.iter().enumerate() {
+        let to = starts.get(i + 1).copied().unwrap_or(end);
+        let piece = &text[at..to];
+        records.push(Record {
+            line,
+            text: piece.to_owned(),
+            counts: true,
+            preamble: false,
+        });
+        line += piece.matches('\n').count();
+    }
+    Some((
+        text[..first].to_owned(),
+        records,
+        text[end..].to_owned(),
+        line,
+    ))
+}
+
+/// A camt.053 or OFX file: whole in one call when it fits, which keeps the bank's
+/// statement id; else split at its entries into chunks, each the statement's header,
+/// some entries and the rest of the file, imported one call each as CSV chunks are
+/// (keys chained, `import-<key>` statement ids, one batch). The first chunk keeps the
+/// opening balance and the last the closing balance, so the last chunk's statement
+/// reconciles the whole file.
+fn statement_file(host: &Host, args: &BankingImportArgs, format: Format) -> Result<(), HostError> {
     let text = read(&args.file)?;
-    let input = json!({"content": text, "account": args.account});
-    let limit = host.runtime().limits().max_input_bytes;
-    let size = input.to_string().len();
-    let (op, name) = match format {
-        Format::Ofx => ("import-ofx", "OFX"),
-        _ => ("import-camt053", "camt.053"),
+    let (op, name, open, close, stmt) = match format {
+        Format::Ofx => ("import-ofx", "OFX", "<STMTTRN>", "</STMTTRN>", "<STMTRS>"),
+        _ => ("import-camt053", "camt.053", "<Ntry>", "</Ntry>", "<Stmt>"),
     };
-    if size > limit {
+    let whole = json!({"content": text, "account": args.account});
+    let limit = host.runtime().limits().max_input_bytes;
+    let size = whole.to_string().len();
+    let budget = budget(host, &args.chunks)?;
+    if size <= limit && args.chunks.chunk_bytes.is_none_or(|b| size <= b) {
+        let started = Instant::now();
+        let out = invoke(host, &args.tenant, "banking", op, &whole)?;
+        let lines: u64 = out["statements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["imported"].as_u64().unwrap_or(0))
+            .sum();
+        println!(
+            "imported {}: 1 chunk (1 imported, 0 already imported and skipped), {lines} lines ({lines} imported, 0 skipped) in {:.1} s",
+            args.file.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    let statements = text.matches(stmt).count();
+    if statements > 1 {
         return Err(HostError::InvalidInput(format!(
-            "{}: a {name} statement of {size} bytes (as JSON) does not fit in one call ({limit} bytes), and {name} files are not split yet: ask the bank for shorter statement periods, or export CSV and import it with --format csv --mapping NAME",
+            "{}: a {name} file of {size} bytes (as JSON) with {statements} statements does not fit in one call ({limit} bytes); only a file of one statement is split: ask the bank for one statement per file",
             args.file.display()
         )));
     }
-    let started = Instant::now();
-    let out = invoke(host, &args.tenant, "banking", op, &input)?;
-    let lines: u64 = out["statements"]
+    let (head, records, tail, tail_line) = entry_records(&text, open, close).ok_or_else(|| {
+        HostError::InvalidInput(format!(
+            "{}: a {name} file of {size} bytes (as JSON) does not fit in one call ({limit} bytes) and has no {open} entries to split it at",
+            args.file.display()
+        ))
+    })?;
+    let head_lines: Vec<usize> = (1..=head.matches('\n').count()).collect();
+    let preamble = |_: usize| (head.clone(), head_lines.clone());
+    let tail_lines: Vec<usize> = (0..tail.matches('\n').count().max(1))
+        .map(|k| tail_line + k)
+        .collect();
+    let room = budget.saturating_sub(json_len(&tail));
+    let mut chunks = chunk(&records, room, args.chunks.chunk_records, &preamble)?;
+    for c in &mut chunks {
+        c.text.push_str(&tail);
+        c.lines.extend(&tail_lines);
+    }
+    let listed = invoke(
+        host,
+        &args.tenant,
+        "banking",
+        "list-statements",
+        &json!({"account": args.account}),
+    )?;
+    let taken: BTreeSet<String> = listed["statements"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| s["imported"].as_u64().unwrap_or(0))
-        .sum();
-    println!(
-        "imported {}: 1 chunk (1 imported, 0 already imported and skipped), {lines} lines ({lines} imported, 0 skipped) in {:.1} s",
-        args.file.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+        .filter_map(|s| s["statement-id"].as_str().map(str::to_owned))
+        .collect();
+    let batch = chunks
+        .first()
+        .map(|c| format!("import-{}", c.key))
+        .unwrap_or_default();
+    let last = chunks.len().saturating_sub(1);
+    let result = run_chunks(&args.file, "lines", &chunks, |c, i| {
+        let sid = format!("import-{}", c.key);
+        if taken.contains(&sid) {
+            return Ok(true);
+        }
+        let part = match i {
+            0 => "first",
+            i if i == last => "last",
+            _ => "middle",
+        };
+        invoke(
+            host,
+            &args.tenant,
+            "banking",
+            op,
+            &json!({"account": args.account, "content": c.text, "chunk": part,
+                    "statement-id": sid, "batch": batch}),
+        )?;
+        Ok(false)
+    });
+    if let Err(e) = host.record_code_digests() {
+        tracing::warn!(error = %e, "cannot record compiled-code cache digests");
+    }
+    result
 }
 
 #[cfg(test)]
@@ -760,6 +885,21 @@ mod tests {
         assert_eq!(capped.len(), 15);
         let err = chunk(&records, 10, 1000, &no_preamble).unwrap_err();
         assert!(err.to_string().contains("line 1: this record is"), "{err}");
+    }
+
+    #[test]
+    fn statements_split_at_entries_with_header_and_rest() {
+        let text = "<Document>\n<Stmt><Id>S</Id>\n  <Ntry><Amt>1</Amt>\n  </Ntry>\n  <Ntry><Amt>2</Amt></Ntry>\n</Stmt>\n</Document>\n";
+        let (head, r, tail, tail_line) = entry_records(text, "<Ntry>", "</Ntry>").unwrap();
+        assert_eq!(head, "<Document>\n<Stmt><Id>S</Id>\n");
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].line, r[1].line), (3, 5));
+        assert_eq!(r[0].text, "  <Ntry><Amt>1</Amt>\n  </Ntry>\n");
+        assert_eq!(tail, "</Stmt>\n</Document>\n");
+        assert_eq!(tail_line, 6);
+        let joined: String = [head.as_str(), &r[0].text, &r[1].text, &tail].concat();
+        assert_eq!(joined, text);
+        assert!(entry_records("<OFX></OFX>", "<STMTTRN>", "</STMTTRN>").is_none());
     }
 
     #[test]

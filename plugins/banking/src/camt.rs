@@ -52,6 +52,8 @@ pub struct Entry {
     pub status: String,
     pub raw: String,
     pub at: String,
+    /// The line (from 1) of its `<Ntry>` in the text parsed.
+    pub line: usize,
     tx_seen: usize,
 }
 
@@ -117,6 +119,8 @@ pub fn parse(xml: &str) -> Result<Vec<CamtStatement>, String> {
     let mut bal: Option<Balance> = None;
     let mut pending_ccy = String::new();
     let mut saw_root = false;
+    // Lines counted so far, up to byte `.0` (entries' lines, without rescanning).
+    let mut counted = (0usize, 1usize);
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|e| {
@@ -177,8 +181,21 @@ pub fn parse(xml: &str) -> Result<Vec<CamtStatement>, String> {
                         });
                     }
                     ["Document", "BkToCstmrStmt", "Stmt", "Ntry"] => {
+                        let to = before.min(xml.len()).max(counted.0);
+                        counted.1 += xml.as_bytes()[counted.0..to]
+                            .iter()
+                            .filter(|b| **b == b'\n')
+                            .count();
+                        counted.0 = to;
+                        let line = counted.1
+                            + xml.as_bytes()[to..]
+                                .iter()
+                                .take_while(|b| b.is_ascii_whitespace())
+                                .filter(|b| **b == b'\n')
+                                .count();
                         entry = Some((
                             Entry {
+                                line,
                                 at: path_of(&stack),
                                 ..Entry::default()
                             },
@@ -355,7 +372,7 @@ fn close(
                 ("BookgDt/Dt", &e.booking_date),
             ] {
                 if v.is_empty() {
-                    return Err(format!("{}/{what} is missing", e.at));
+                    return Err(format!("line {}: {}/{what} is missing", e.line, e.at));
                 }
             }
             set(stmt, |s| s.entries.push(e));
@@ -492,23 +509,25 @@ pub fn convert(s: &CamtStatement, currency: Currency) -> Result<Converted, Strin
         }
     }
     for e in &s.entries {
+        let line = |m: String| format!("line {}: {m}", e.line);
         if !e.status.is_empty() && e.status != "BOOK" {
-            return Err(format!(
+            return Err(line(format!(
                 "{}/Sts: the entry is {:?}, not booked (BOOK); a statement holds booked entries only",
                 e.at, e.status
-            ));
+            )));
         }
-        let amount = signed(&e.amount, currency, &e.at)?;
+        let amount = signed(&e.amount, currency, &e.at).map_err(line)?;
         let counterparty = if amount >= 0 { &e.debtor } else { &e.creditor };
         let mut reference = e.remittance.join(" ");
         if reference.is_empty() && e.end_to_end_id != "NOTPROVIDED" {
             reference = e.end_to_end_id.clone();
         }
         out.lines.push(crate::model::ParsedLine {
-            date: day(&e.booking_date, &format!("{}/BookgDt", e.at))?,
+            date: day(&e.booking_date, &format!("{}/BookgDt", e.at)).map_err(line)?,
             value_date: (!e.value_date.is_empty())
                 .then(|| day(&e.value_date, &format!("{}/ValDt", e.at)))
-                .transpose()?,
+                .transpose()
+                .map_err(line)?,
             amount,
             reference,
             bank_reference: (!e.bank_reference.is_empty() && e.bank_reference != "NONREF")

@@ -1,5 +1,7 @@
 //! Suggestions: which open invoice or bill, or which rule, a bank line may settle.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::Rule;
@@ -87,6 +89,82 @@ fn contains_token(t: &str, number: &str) -> bool {
     false
 }
 
+/// The open items, indexed once per suggestion run so that each line looks up the
+/// numbers in its reference and its amount and counterparty instead of comparing
+/// itself with every item (10,000 lines against 10,000 items would be 10^8 checks).
+pub struct Items {
+    items: Vec<OpenItem>,
+    /// Upper-case number -> items, for numbers that begin and end with a letter or
+    /// digit (every number invoicing gives): such a number can only occur as a
+    /// token between the start of one run of letters and digits and the end of another.
+    by_number: HashMap<String, Vec<usize>>,
+    /// Numbers of another shape, compared the slow way.
+    odd_numbers: Vec<usize>,
+    /// (open amount, lower-case contact name) -> items.
+    by_amount: HashMap<(i64, String), Vec<usize>>,
+}
+
+impl Items {
+    pub fn new(items: Vec<OpenItem>) -> Items {
+        let mut by_number: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut odd_numbers = Vec::new();
+        let mut by_amount: HashMap<(i64, String), Vec<usize>> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(n) = &item.number {
+                let alnum_ends = n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && n.chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_ascii_alphanumeric());
+                if alnum_ends {
+                    by_number.entry(n.to_uppercase()).or_default().push(i);
+                } else {
+                    odd_numbers.push(i);
+                }
+            }
+            by_amount
+                .entry((item.open, item.contact_name.trim().to_lowercase()))
+                .or_default()
+                .push(i);
+        }
+        Items {
+            items,
+            by_number,
+            odd_numbers,
+            by_amount,
+        }
+    }
+
+    /// The items whose number occurs as a token in upper-case `t`, in item order
+    /// appended to `out`.
+    fn numbered_in(&self, t: &str, out: &mut Vec<usize>) {
+        let b = t.as_bytes();
+        let alnum = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric());
+        let starts: Vec<usize> = (0..b.len())
+            .filter(|&i| alnum(i) && (i == 0 || !alnum(i - 1)))
+            .collect();
+        let ends: Vec<usize> = (0..b.len())
+            .filter(|&i| alnum(i) && !alnum(i + 1))
+            .map(|i| i + 1)
+            .collect();
+        for &s in &starts {
+            for &e in ends.iter().filter(|&&e| e > s) {
+                if let Some(found) = t.get(s..e).and_then(|sub| self.by_number.get(sub)) {
+                    out.extend(found);
+                }
+            }
+        }
+        for &i in &self.odd_numbers {
+            if self.items[i]
+                .number
+                .as_deref()
+                .is_some_and(|n| contains_token(t, n))
+            {
+                out.push(i);
+            }
+        }
+    }
+}
+
 /// The candidates for a line of `amount` (money in positive) in `currency`, best
 /// first: an invoice (money in) or bill (money out) whose number is in the reference
 /// or description; else one whose open amount equals the line's and whose contact's
@@ -97,7 +175,7 @@ pub fn suggest(
     reference: &str,
     description: &str,
     counterparty: &str,
-    items: &[OpenItem],
+    items: &Items,
     rules: &[Rule],
 ) -> Vec<Candidate> {
     let (kind, side) = if amount > 0 {
@@ -105,9 +183,8 @@ pub fn suggest(
     } else {
         ("bill", "purchase")
     };
-    let eligible = items
-        .iter()
-        .filter(|i| i.kind == kind && i.side == side && i.currency == currency && i.open > 0);
+    let eligible =
+        |i: &OpenItem| i.kind == kind && i.side == side && i.currency == currency && i.open > 0;
     let candidate = |i: &OpenItem, reason: String, score: u32| Candidate {
         kind: kind.to_owned(),
         document: Some(i.id.clone()),
@@ -122,23 +199,33 @@ pub fn suggest(
         ..Candidate::default()
     };
     let (reference, description) = (reference.to_uppercase(), description.to_uppercase());
-    let mut out: Vec<Candidate> = eligible
-        .clone()
+    let mut found = Vec::new();
+    items.numbered_in(&reference, &mut found);
+    items.numbered_in(&description, &mut found);
+    found.sort_unstable();
+    found.dedup();
+    let mut out: Vec<Candidate> = found
+        .into_iter()
+        .filter_map(|i| items.items.get(i))
+        .filter(|i| eligible(i))
         .filter_map(|i| {
             let n = i.number.as_deref()?;
-            (contains_token(&reference, n) || contains_token(&description, n)).then(|| {
-                candidate(
-                    i,
-                    format!("{kind} number {n} in the reference"),
-                    SCORE_NUMBER,
-                )
-            })
+            Some(candidate(
+                i,
+                format!("{kind} number {n} in the reference"),
+                SCORE_NUMBER,
+            ))
         })
         .collect();
     if out.is_empty() && !counterparty.trim().is_empty() {
         let who = counterparty.trim().to_lowercase();
-        out = eligible
-            .filter(|i| i.open == amount.abs() && i.contact_name.trim().to_lowercase() == who)
+        out = items
+            .by_amount
+            .get(&(amount.abs(), who))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| items.items.get(i))
+            .filter(|i| eligible(i))
             .map(|i| {
                 candidate(
                     i,
@@ -188,7 +275,7 @@ mod tests {
 
     #[test]
     fn number_first_then_amount_and_counterparty_then_rules() {
-        let items = vec![
+        let items = Items::new(vec![
             item(
                 "d-000001",
                 "INV-2026-0001",
@@ -204,7 +291,7 @@ mod tests {
                 12_000,
             ),
             item("d-000003", "BILL-2026-0001", "bill", "Paper Ltd", 12_000),
-        ];
+        ]);
         let rules = vec![Rule {
             name: "fees".into(),
             reference_contains: Some("fee".into()),
@@ -234,5 +321,29 @@ mod tests {
         let fee = suggest(-500, "GBP", "", "Monthly FEE", "Bank", &items, &rules);
         assert_eq!(fee.len(), 1);
         assert_eq!(fee[0].rule.as_deref(), Some("fees"));
+    }
+
+    #[test]
+    fn numbers_are_found_as_tokens_by_the_index() {
+        let items = Items::new(vec![
+            item("d-000001", "INV-2026-0001", "invoice", "A", 100),
+            item("d-000002", "INV-2026-0002", "invoice", "A", 100),
+            item("d-000003", "#7/", "invoice", "A", 100),
+        ]);
+        let docs = |reference: &str| -> Vec<String> {
+            suggest(100, "GBP", reference, "", "", &items, &[])
+                .into_iter()
+                .filter_map(|c| c.document)
+                .collect()
+        };
+        assert_eq!(
+            docs("inv-2026-0002 and (INV-2026-0001)."),
+            ["d-000001", "d-000002"],
+            "both, in item order"
+        );
+        assert!(docs("XINV-2026-0001").is_empty(), "inside a longer token");
+        assert!(docs("INV-2026-00011").is_empty());
+        assert_eq!(docs("INV-2026-0001INV-2026-0002"), Vec::<String>::new());
+        assert_eq!(docs("paid #7/ in full"), ["d-000003"], "other shapes too");
     }
 }

@@ -452,6 +452,65 @@ pub fn import_csv(input: CsvIn) -> Result<Imported> {
 pub struct CamtIn {
     content: String,
     account: Option<String>,
+    /// Set by `backoffice banking import` for each chunk of a file too large for one
+    /// call: which chunk this is. The first keeps the statement's opening balance,
+    /// the last its closing balance, a middle one neither; each chunk repeats the
+    /// file's statement header and balances, and holds exactly one statement.
+    chunk: Option<ChunkPart>,
+    /// The chunk's statement id (replacing the file's, which every chunk repeats).
+    statement_id: Option<String>,
+    /// The file this content is a chunk of (see `Statement::batch`).
+    batch: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChunkPart {
+    First,
+    Middle,
+    Last,
+}
+
+/// A statement's id, opening balance, closing balance and day, and batch.
+type Chunked = (String, Option<i64>, Option<(i64, Date)>, Option<String>);
+
+impl CamtIn {
+    /// The statement id, balances and batch of statement `index` of `count`, as
+    /// this call's chunk settings make them.
+    fn chunked(
+        &self,
+        count: usize,
+        id: String,
+        opening: Option<i64>,
+        closing: Option<(i64, Date)>,
+    ) -> Result<Chunked> {
+        let Some(part) = self.chunk else {
+            if self.statement_id.is_some() || self.batch.is_some() {
+                return Err(Error::invalid(
+                    "statement-id and batch are for chunks of a file (give chunk too); nothing was imported",
+                ));
+            }
+            return Ok((id, opening, closing, None));
+        };
+        if count != 1 {
+            return Err(Error::invalid(format!(
+                "a chunk must hold exactly one statement, this one holds {count}; nothing was imported"
+            )));
+        }
+        let sid = self.statement_id.clone().unwrap_or(id);
+        let batch = self
+            .batch
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned);
+        Ok((
+            sid,
+            opening.filter(|_| part == ChunkPart::First),
+            closing.filter(|_| part == ChunkPart::Last),
+            batch,
+        ))
+    }
 }
 
 pub fn import_camt(input: CamtIn) -> Result<Imported> {
@@ -502,16 +561,18 @@ pub fn import_camt(input: CamtIn) -> Result<Imported> {
             }
         };
         let c = crate::camt::convert(s, Currency::new(&acct.currency)?).map_err(refused)?;
+        let (statement_id, opening, closing, batch) =
+            input.chunked(stmts.len(), s.id.clone(), c.opening.map(|o| o.0), c.closing)?;
         out.push(store_statement(
             &acct,
             NewStatement {
-                statement_id: s.id.clone(),
+                statement_id,
                 format: "camt.053",
                 from: c.from,
                 to: c.to,
-                opening: c.opening.map(|o| o.0),
-                closing: c.closing,
-                batch: None,
+                opening,
+                closing,
+                batch,
                 lines: c.lines,
             },
         )?);
@@ -550,16 +611,18 @@ pub fn import_ofx(input: CamtIn) -> Result<Imported> {
     for s in &stmts {
         let acct = ofx_account(given.as_ref(), &s.account_id, s.line)?;
         let c = crate::ofx::convert(s, Currency::new(&acct.currency)?).map_err(refused)?;
+        let (statement_id, _, closing, batch) =
+            input.chunked(stmts.len(), s.id(), None, c.closing)?;
         out.push(store_statement(
             &acct,
             NewStatement {
-                statement_id: s.id(),
+                statement_id,
                 format: "ofx",
                 from: c.from,
                 to: c.to,
                 opening: None,
-                closing: c.closing,
-                batch: None,
+                closing,
+                batch,
                 lines: c.lines,
             },
         )?);
@@ -801,7 +864,7 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
             unmatched(input.account.as_deref())?
         }
     };
-    let items = open_items()?;
+    let items = crate::matching::Items::new(open_items()?);
     let rules = rules()?;
     let mut by_posting = crate::postings::suggest(&lines)?;
     let mut out = Suggestions {

@@ -22,6 +22,7 @@ mod documents;
 pub mod fx;
 pub mod html;
 mod issue;
+pub mod items;
 pub mod model;
 mod payments;
 mod reports;
@@ -59,6 +60,18 @@ impl Plugin for Invoicing {
             .op("send-overdue", reports::send_overdue)
     }
 
+    /// 0.2.1 added the open-item index the reports walk: build it for documents
+    /// and payments written by earlier versions.
+    fn migrate(from: Option<&str>) -> Result<()> {
+        if from.is_some_and(|v| version_below(v, (0, 2, 1))) {
+            let (docs, pays) = store::rebuild_index()?;
+            log::info(format!(
+                "indexed {docs} documents and {pays} payments for the reports"
+            ));
+        }
+        Ok(())
+    }
+
     fn run_job(job: &str, _payload: Value) -> Result<()> {
         match job {
             OVERDUE_JOB => {
@@ -72,6 +85,17 @@ impl Plugin for Invoicing {
 }
 
 backoffice_sdk::export_plugin!(Invoicing);
+
+/// Whether semantic version `v` (`0.2.0`, `0.2.0-rc.1`) is below `than`; an
+/// unreadable version counts as below, so the index is rebuilt rather than missed.
+fn version_below(v: &str, than: (u64, u64, u64)) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or(v);
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Some(a)), Some(Some(b)), Some(Some(c))) => (a, b, c) < than,
+        _ => true,
+    }
+}
 
 /// An amount or quantity in a request: an integer, or a decimal string.
 #[derive(Debug, Clone, Deserialize)]

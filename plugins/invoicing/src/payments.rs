@@ -162,7 +162,7 @@ pub fn record(input: RecordIn) -> Result<Payment> {
             }
         }
         _ => {
-            let mut candidates: Vec<store::OpenRef> = store::open_refs(Some(&c.id))?
+            let mut candidates: Vec<crate::items::OpenRef> = store::open_refs(Some(&c.id))?
                 .into_iter()
                 .filter(|d| {
                     d.side == side

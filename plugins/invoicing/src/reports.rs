@@ -7,7 +7,8 @@ use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::calc::{BUCKETS, bucket};
-use crate::model::{Document, Kind, Side, Status};
+use crate::items::{self, OpenRef};
+use crate::model::{Kind, Side};
 use crate::store;
 
 #[derive(Debug, Deserialize)]
@@ -44,42 +45,62 @@ pub struct Item {
     base_open: Option<i64>,
 }
 
+/// The one walk of the reports over the open-item index: every issued document
+/// (of `f`'s side and contact) with something open at the end of `as_of`, from the
+/// records open now and those settled after `as_of`, never reading a document.
+fn walk(f: &Filter, as_of: Date, mut visit: impl FnMut(Item)) -> Result<()> {
+    let open = match &f.contact {
+        Some(c) => format!("open/{c}/"),
+        None => "open/".to_owned(),
+    };
+    let settled = store::refs("settled/", Some(items::settled_after(as_of)));
+    for r in store::refs(&open, None).chain(settled) {
+        let r = r?;
+        if f.side.is_some_and(|s| s != r.side)
+            || f.contact.as_ref().is_some_and(|c| *c != r.contact)
+        {
+            continue;
+        }
+        if let Some(i) = Item::at(r, as_of) {
+            visit(i);
+        }
+    }
+    Ok(())
+}
+
+impl Item {
+    /// The item `r` makes at the end of `as_of`; `None` when nothing was open.
+    fn at(r: OpenRef, as_of: Date) -> Option<Item> {
+        let open = r.open_at(as_of);
+        if open == 0 {
+            return None;
+        }
+        let due = r.due_date.or(r.date)?;
+        let sign = r.sign();
+        Some(Item {
+            base_open: r.base_open_at(as_of).map(|b| sign * b),
+            open: sign * open,
+            rate: r.rate,
+            base_currency: r.base_currency,
+            days_past_due: due.days_until(as_of),
+            id: r.id,
+            number: r.number,
+            kind: r.kind,
+            side: r.side,
+            contact: r.contact,
+            contact_name: r.contact_name,
+            currency: r.currency,
+            date: r.date,
+            due_date: r.due_date,
+            total: r.total,
+        })
+    }
+}
+
 /// Issued documents with something open at the end of `as_of`, by due date.
 fn open_items(f: &Filter, as_of: Date) -> Result<Vec<Item>> {
-    let mut items: Vec<Item> = store::documents()?
-        .into_iter()
-        .filter(|d| {
-            d.status == Status::Issued
-                && f.side.is_none_or(|s| s == d.side)
-                && f.contact.as_ref().is_none_or(|c| *c == d.contact)
-        })
-        .filter_map(|d: Document| {
-            let open = d.open_at(as_of);
-            if open == 0 {
-                return None;
-            }
-            let due = d.due_date.or(d.date)?;
-            let sign = d.sign();
-            let base_open = d.base_open_at(as_of).map(|b| sign * b);
-            Some(Item {
-                base_open,
-                open: sign * open,
-                rate: d.rate,
-                base_currency: d.base_currency,
-                days_past_due: due.days_until(as_of),
-                id: d.id,
-                number: d.number,
-                kind: d.kind,
-                side: d.side,
-                contact: d.contact,
-                contact_name: d.contact_name,
-                currency: d.currency,
-                date: d.date,
-                due_date: d.due_date,
-                total: d.total,
-            })
-        })
-        .collect();
+    let mut items = Vec::new();
+    walk(f, as_of, |i| items.push(i))?;
     items.sort_by(|a, b| {
         (a.side, &a.contact, a.due_date, &a.id).cmp(&(b.side, &b.contact, b.due_date, &b.id))
     });
@@ -194,20 +215,19 @@ pub struct AgeingOut {
 /// 61-90, over 90, per contact and currency, with totals per side and currency.
 pub fn ageing(f: Filter) -> Result<AgeingOut> {
     let as_of = f.as_of.unwrap_or_else(context::today);
-    let items = open_items(&f, as_of)?;
     let mut rows: BTreeMap<(Side, String, String), AgeingRow> = BTreeMap::new();
     let mut totals: BTreeMap<(Side, String), AgeingRow> = BTreeMap::new();
-    for i in &items {
+    walk(&f, as_of, |i| {
         rows.entry((i.side, i.contact.clone(), i.currency.clone()))
             .or_insert_with(|| {
                 AgeingRow::new(i.side, Some((&i.contact, &i.contact_name)), &i.currency)
             })
-            .add(i);
+            .add(&i);
         totals
             .entry((i.side, i.currency.clone()))
             .or_insert_with(|| AgeingRow::new(i.side, None, &i.currency))
-            .add(i);
-    }
+            .add(&i);
+    })?;
     Ok(AgeingOut {
         as_of,
         buckets: BUCKETS,
@@ -275,10 +295,8 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
     let mut moves: Vec<(String, StatementLine)> = Vec::new();
     // The base currency of each foreign currency the contact's documents are in.
     let mut bases: BTreeMap<String, String> = BTreeMap::new();
-    for d in store::documents()? {
-        if d.contact != input.contact || d.status != Status::Issued {
-            continue;
-        }
+    for d in store::refs(&format!("cdoc/{}/", input.contact), None) {
+        let d = d?;
         name.get_or_insert(d.contact_name.clone());
         let Some(date) = d.date else { continue };
         moves.push((
@@ -301,10 +319,8 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
             bases.insert(d.currency.clone(), b.clone());
         }
     }
-    for p in store::payments()? {
-        if p.contact != input.contact {
-            continue;
-        }
+    for p in store::contact_payments(&input.contact) {
+        let p = p?;
         name.get_or_insert(p.contact_name.clone());
         moves.push((
             p.currency.clone(),
@@ -316,12 +332,7 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
                 due_date: None,
                 amount: -p.amount,
                 balance: 0,
-                base_amount: p.base_currency.as_ref().map(|_| {
-                    -p.allocations
-                        .iter()
-                        .map(|a| a.base_released.unwrap_or(0))
-                        .sum::<i64>()
-                }),
+                base_amount: p.base_released.map(|b| -b),
             },
         ));
     }

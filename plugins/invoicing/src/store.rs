@@ -10,13 +10,15 @@
 //! | `number/<number>` | the id of the document with that number |
 //! | `pay/<seq, 12 digits>` | a [`Payment`] |
 //! | `open/<contact>/<document id>` | an [`OpenRef`] while an issued document has something open |
+//! | `settled/<yyyy-mm-dd>/<document id>` | an [`OpenRef`] of an issued document settled in full, by its last settlement's date |
+//! | `cdoc/<contact>/<document id>` | an [`OpenRef`] of every issued document, for statements |
+//! | `cpay/<contact>/<payment id>` | a [`PayRef`], for statements |
 //! | `od/<document id>` | the day `invoicing.overdue` was last emitted for it |
 
 use backoffice_sdk::prelude::*;
 
-use serde::{Deserialize, Serialize};
-
-use crate::model::{Document, Kind, Payment, Settings, Side, Status, TaxCode};
+use crate::items::{OpenRef, PayRef};
+use crate::model::{Document, Payment, Settings, TaxCode};
 
 pub fn settings() -> Result<Settings> {
     Ok(storage::get::<Settings>("settings")?.unwrap_or_default())
@@ -86,43 +88,33 @@ pub fn document(id_or_number: &str) -> Result<Document> {
     storage::get(&key)?.ok_or_else(not_found)
 }
 
-/// What the open-item index keeps of a document: enough to choose what a payment
-/// pays and what is overdue without reading every document.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct OpenRef {
-    pub id: String,
-    pub number: Option<String>,
-    pub kind: Kind,
-    pub side: Side,
-    pub currency: String,
-    pub date: Option<Date>,
-    pub due_date: Option<Date>,
-    pub open: i64,
-}
-
-/// Write a document and keep the open-item index in step with it.
+/// Write a document and keep the open-item index ([`crate::items`]) in step with
+/// it, in the same call.
 pub fn put_document(d: &Document) -> Result<()> {
     let key = doc_key(&d.id).ok_or_else(|| Error::internal(format!("bad id {}", d.id)))?;
+    let old = storage::get::<Document>(&key)?;
     storage::put(&key, d)?;
-    let open = format!("open/{}/{}", d.contact, d.id);
-    if d.status == Status::Issued && d.open != 0 {
-        storage::put(
-            &open,
-            &OpenRef {
-                id: d.id.clone(),
-                number: d.number.clone(),
-                kind: d.kind,
-                side: d.side,
-                currency: d.currency.clone(),
-                date: d.date,
-                due_date: d.due_date,
-                open: d.open,
-            },
-        )
-    } else {
-        storage::delete(&open).map(|_| ())
+    index_document(d, old.as_ref())
+}
+
+/// Put `d`'s index records and delete those of its earlier state `old` it no longer
+/// has.
+pub fn index_document(d: &Document, old: Option<&Document>) -> Result<()> {
+    let now = OpenRef::placement(d);
+    if let Some(old) = old {
+        for stale in OpenRef::placement(old).keys() {
+            if !now.keys().any(|k| k == stale) {
+                storage::delete(stale)?;
+            }
+        }
     }
+    if now.keys().next().is_some() {
+        let r = OpenRef::of(d);
+        for key in now.keys() {
+            storage::put(key, &r)?;
+        }
+    }
+    Ok(())
 }
 
 /// The issued documents of `contact` (of every contact: `None`) with something open
@@ -195,9 +187,46 @@ pub fn payment(id: &str) -> Result<Payment> {
     storage::get(&format!("pay/{n:012}"))?.ok_or_else(not_found)
 }
 
+/// Write a payment and its record in the contact's statement index.
 pub fn put_payment(p: &Payment) -> Result<()> {
     let n = id_seq(&p.id, "p-").ok_or_else(|| Error::internal(format!("bad id {}", p.id)))?;
-    storage::put(&format!("pay/{n:012}"), p)
+    storage::put(&format!("pay/{n:012}"), p)?;
+    storage::put(&PayRef::key(&p.contact, &p.id), &PayRef::of(p))
+}
+
+/// The index records of issued documents under `prefix` (`open/`, `open/<contact>/`,
+/// `cdoc/<contact>/`, `settled/`), after key `after`, read as they are iterated.
+pub fn refs(prefix: &str, after: Option<String>) -> impl Iterator<Item = Result<OpenRef>> {
+    let mut scan = storage::scan_prefix(prefix);
+    if let Some(a) = after {
+        scan = scan.after(a);
+    }
+    scan.iter::<OpenRef>().map(|item| item.map(|(_, r)| r))
+}
+
+/// The payments of `contact` as its statement shows them.
+pub fn contact_payments(contact: &str) -> impl Iterator<Item = Result<PayRef>> {
+    storage::scan_prefix(&format!("cpay/{contact}/"))
+        .iter::<PayRef>()
+        .map(|item| item.map(|(_, r)| r))
+}
+
+/// Build the index of documents and payments written before it existed (invoicing
+/// before 0.2.1): every record is put again, so running it twice changes nothing.
+pub fn rebuild_index() -> Result<(u64, u64)> {
+    let mut docs = 0;
+    for item in storage::scan_prefix("doc/").iter::<Document>() {
+        let d = item?.1;
+        index_document(&d, None)?;
+        docs += 1;
+    }
+    let mut pays = 0;
+    for item in storage::scan_prefix("pay/").iter::<Payment>() {
+        let p = item?.1;
+        storage::put(&PayRef::key(&p.contact, &p.id), &PayRef::of(&p))?;
+        pays += 1;
+    }
+    Ok((docs, pays))
 }
 
 /// The payments after id `after` (from the first: `None`), in recording order, read
@@ -209,15 +238,6 @@ pub fn payments_after(after: Option<&str>) -> Result<impl Iterator<Item = Result
         scan = scan.after(format!("pay/{n:012}"));
     }
     Ok(scan.iter::<Payment>().map(|item| item.map(|(_, p)| p)))
-}
-
-/// Every payment, in recording order.
-pub fn payments() -> Result<Vec<Payment>> {
-    let mut out = Vec::new();
-    for item in storage::scan_prefix("pay/").iter::<Payment>() {
-        out.push(item?.1);
-    }
-    Ok(out)
 }
 
 pub fn last_overdue(id: &str) -> Result<Option<Date>> {

@@ -410,3 +410,298 @@ fn measure_a_15_mb_journal() {
     );
     assert_eq!(ledger_totals(&cli), totals(&txns));
 }
+
+const IBAN: &str = "GB29NWBK60161331926819";
+
+/// A camt.053.001.08 statement of `n` entries, one a line, with bank references
+/// `{tag}-{i}` and long remittance text; entry `bad` has an amount with three
+/// decimals. The opening balance is 1,000.00 and the closing balance carries every
+/// entry. Returns the text, the sum of the entries and the file line of entry `bad`.
+fn camt(tag: &str, n: usize, bad: Option<usize>) -> (String, i64, usize) {
+    let mut entries = String::new();
+    let mut total = 0;
+    for i in 0..n {
+        let a = i64::try_from((i * 7919) % 200_000).unwrap() - 100_000;
+        let a = if a == 0 { 1 } else { a };
+        total += a;
+        let (ind, role) = if a < 0 {
+            ("DBIT", "Cdtr")
+        } else {
+            ("CRDT", "Dbtr")
+        };
+        let amount = if bad == Some(i) {
+            "12.345".to_owned()
+        } else {
+            format!("{}.{:02}", a.abs() / 100, a.abs() % 100)
+        };
+        entries.push_str(&format!(
+            "    <Ntry><Amt Ccy=\"EUR\">{amount}</Amt><CdtDbtInd>{ind}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-01-{:02}</Dt></BookgDt><AcctSvcrRef>{tag}-{i:06}</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><{role}><Pty><Nm>Party {}</Nm></Pty></{role}></RltdPties><RmtInf><Ustrd>Payment {i} for services rendered as agreed in the contract of the year</Ustrd><Ustrd>Second remittance line with order ORD-{i:06} and the customer's own reference</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n",
+            1 + (i / 1000) % 28,
+            i % 50
+        ));
+    }
+    let closing = 100_000 + total;
+    let head = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">\n<BkToCstmrStmt>\n<GrpHdr><MsgId>{tag}-MSG</MsgId><CreDtTm>2026-01-31T18:00:00Z</CreDtTm></GrpHdr>\n<Stmt>\n<Id>{tag}</Id>\n<Acct><Id><IBAN>{IBAN}</IBAN></Id><Ccy>EUR</Ccy></Acct>\n<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">1000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-01-01</Dt></Dt></Bal>\n<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">{}{}.{:02}</Amt><CdtDbtInd>{}</CdtDbtInd><Dt><Dt>2026-01-31</Dt></Dt></Bal>\n",
+        "",
+        closing.abs() / 100,
+        closing.abs() % 100,
+        if closing < 0 { "DBIT" } else { "CRDT" }
+    );
+    let line = head.matches('\n').count() + 1 + bad.unwrap_or(0);
+    (
+        format!("{head}{entries}</Stmt>\n</BkToCstmrStmt>\n</Document>\n"),
+        total,
+        line,
+    )
+}
+
+/// An OFX 1.0.2 (SGML) statement of account 31926819 with `n` transactions of eight
+/// lines each; transaction `bad` has an amount with three decimals. Returns the text,
+/// the sum and the file line of the bad transaction's TRNAMT.
+fn ofx(tag: &str, n: usize, bad: Option<usize>) -> (String, i64, usize) {
+    let mut s = String::from(
+        "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX>\n<BANKMSGSRSV1><STMTTRNRS><TRNUID>1\n<STMTRS>\n<CURDEF>EUR\n<BANKACCTFROM><BANKID>601613<ACCTID>31926819<ACCTTYPE>SAVINGS</BANKACCTFROM>\n<BANKTRANLIST><DTSTART>20260101<DTEND>20260131\n",
+    );
+    let mut total = 0;
+    let mut bad_line = 0;
+    for i in 0..n {
+        let a = i64::try_from((i * 7919) % 200_000).unwrap() - 100_000;
+        let a = if a == 0 { 1 } else { a };
+        total += a;
+        let sign = if a < 0 { "-" } else { "" };
+        let amount = if bad == Some(i) {
+            bad_line = s.matches('\n').count() + 4;
+            "12.345".to_owned()
+        } else {
+            format!("{sign}{}.{:02}", a.abs() / 100, a.abs() % 100)
+        };
+        s.push_str(&format!(
+            "<STMTTRN>\n<TRNTYPE>OTHER\n<DTPOSTED>202601{:02}\n<TRNAMT>{amount}\n<FITID>{tag}-{i:06}\n<NAME>Party {}\n<MEMO>Payment {i} for services rendered as agreed in the contract of the year, with a longer memo that names order ORD-{i:06}, the customer's own reference and the period the payment covers, as some banks write them in full\n</STMTTRN>\n",
+            1 + (i / 1000) % 28,
+            i % 50
+        ));
+    }
+    s.push_str(&format!(
+        "</BANKTRANLIST>\n<LEDGERBAL><BALAMT>{}{}.{:02}<DTASOF>20260131</LEDGERBAL>\n</STMTRS></STMTTRNRS></BANKMSGSRSV1>\n</OFX>\n",
+        if total < 0 { "-" } else { "" },
+        total.abs() / 100,
+        total.abs() % 100
+    ));
+    (s, total, bad_line)
+}
+
+/// The statements of `account`: (statement-id, lines, opening, closing) each.
+fn statements_of(cli: &Cli, account: &str) -> Vec<(String, i64, Value, Value, String)> {
+    let list = cli.call(
+        "acme",
+        "banking",
+        "list-statements",
+        &json!({"account": account}),
+    );
+    list["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["statement-id"].as_str().unwrap().to_owned(),
+                s["lines"].as_i64().unwrap(),
+                s["opening-balance"].clone(),
+                s["closing-balance"].clone(),
+                s["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every line of the statements of `account`: (count, sum).
+fn account_lines(cli: &Cli, account: &str) -> (usize, i64) {
+    let (mut count, mut sum) = (0, 0);
+    for (_, _, _, _, id) in statements_of(cli, account) {
+        let mut after = Value::Null;
+        loop {
+            let mut input = json!({"id": id, "limit": 1000});
+            if !after.is_null() {
+                input["after"] = after.clone();
+            }
+            let page = cli.call("acme", "banking", "get-statement", &input);
+            for l in page["lines-detail"].as_array().unwrap() {
+                count += 1;
+                sum += l["amount"].as_i64().unwrap();
+            }
+            after = page["next-after"].clone();
+            if after.is_null() {
+                break;
+            }
+        }
+    }
+    (count, sum)
+}
+
+/// Import `file` into `account` with the CLI (a long deadline for a busy machine).
+fn bank_import(cli: &Cli, file: &str, account: &str) -> backoffice_tests::Run {
+    cli.run(&[
+        "banking",
+        "import",
+        file,
+        "--tenant",
+        "acme",
+        "--account",
+        account,
+        "--call-timeout-ms",
+        "30000",
+    ])
+}
+
+/// The statement whose closing balance was kept (the file's last chunk) reconciles
+/// once the ledger holds the lines.
+fn reconciles(cli: &Cli, account: &str, ledger_account: &str, opening: i64, total: i64) {
+    let closed: Vec<_> = statements_of(cli, account)
+        .into_iter()
+        .filter(|s| !s.3.is_null())
+        .collect();
+    assert_eq!(closed.len(), 1, "one closing balance per file: {closed:?}");
+    assert_eq!(closed[0].3, json!(opening + total));
+    let amount = format!(
+        "{}{}.{:02}",
+        if total < 0 { "-" } else { "" },
+        total.abs() / 100,
+        total.abs() % 100
+    );
+    cli.call(
+        "acme",
+        "ledger",
+        "post-entry",
+        &json!({"date": "2026-01-31", "description": "The statement's lines", "postings": [
+            {"account": ledger_account, "amount": amount, "currency": "EUR"},
+            {"account": "equity:opening"}]}),
+    );
+    let r = cli.call("acme", "banking", "reconcile", &json!({"id": closed[0].4}));
+    assert_eq!(r["difference"], 0, "{r}");
+    assert_eq!(r["reconciled"], true, "{r}");
+}
+
+#[test]
+fn camt053_and_ofx_statements_of_a_few_mib_import_in_chunks_once() {
+    let cli = cli_with(&["ledger", "contacts", "invoicing", "banking"]);
+    for (name, kind) in [
+        ("assets:bank:current", "asset"),
+        ("assets:bank:savings", "asset"),
+        ("equity:opening", "equity"),
+    ] {
+        cli.call(
+            "acme",
+            "ledger",
+            "create-account",
+            &json!({"name": name, "type": kind}),
+        );
+    }
+    cli.call(
+        "acme",
+        "ledger",
+        "post-entry",
+        &json!({"date": "2025-12-31", "description": "Opening balance", "postings": [
+            {"account": "assets:bank:current", "amount": "1000.00", "currency": "EUR"},
+            {"account": "equity:opening"}]}),
+    );
+    cli.call(
+        "acme",
+        "banking",
+        "add-account",
+        &json!({"name": "Current", "currency": "EUR", "iban": IBAN, "ledger-account": "assets:bank:current"}),
+    );
+    cli.call(
+        "acme",
+        "banking",
+        "add-account",
+        &json!({"name": "Savings", "currency": "EUR", "account-number": "31926819", "ledger-account": "assets:bank:savings"}),
+    );
+
+    // camt.053: chunks of the header, entries and the closing tags.
+    let n = 5_000;
+    let (text, total, _) = camt("BIG", n, None);
+    assert!(text.len() > 2 << 20, "{} bytes", text.len());
+    let file = write(&cli, "statement.xml", &text);
+    let out = bank_import(&cli, &file, "ba-000001").ok();
+    let chunks = number_before(&out, "chunks");
+    assert!(chunks >= 3, "{out}");
+    assert_eq!(number_before(&out, "lines ("), n, "{out}");
+    assert_eq!(account_lines(&cli, "ba-000001"), (n, total));
+    let stmts = statements_of(&cli, "ba-000001");
+    assert_eq!(stmts.len(), chunks);
+    assert_eq!(
+        stmts[0].2,
+        json!(100_000),
+        "the opening balance on the first"
+    );
+    assert!(stmts[1..].iter().all(|s| s.2.is_null()), "{stmts:?}");
+    let again = bank_import(&cli, &file, "ba-000001").ok();
+    assert_eq!(number_before(&again, "imported,"), 0, "{again}");
+    assert_eq!(
+        account_lines(&cli, "ba-000001"),
+        (n, total),
+        "nothing twice"
+    );
+    reconciles(&cli, "ba-000001", "assets:bank:current", 100_000, total);
+
+    // A broken entry in the middle of another file: named by its line, the chunks
+    // before it kept; the fixed file imports the rest and nothing twice.
+    let (broken, _, line) = camt("FIX", n, Some(3_000));
+    let broken_file = write(&cli, "broken.xml", &broken);
+    bank_import(&cli, &broken_file, "ba-000001").fails(
+        2,
+        &[
+            &format!("line {line}:"),
+            "Amt",
+            "chunk 2 of",
+            "was not imported",
+            "chunks 1 to 1",
+        ],
+    );
+    assert_eq!(
+        account_lines(&cli, "ba-000001").0,
+        n + 2_000,
+        "chunk 1 kept"
+    );
+    let (fixed, fixed_total, _) = camt("FIX", n, None);
+    std::fs::write(&broken_file, &fixed).unwrap();
+    let out = bank_import(&cli, &broken_file, "ba-000001").ok();
+    assert_eq!(
+        number_before(&out, "already imported and skipped"),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        account_lines(&cli, "ba-000001"),
+        (2 * n, total + fixed_total)
+    );
+
+    // OFX: chunks at STMTTRN, the closing balance (LEDGERBAL) on the last.
+    let n = 7_000;
+    let (text, total, _) = ofx("OFX", n, None);
+    assert!(text.len() > 2 << 20, "{} bytes", text.len());
+    let file = write(&cli, "statement.ofx", &text);
+    let out = bank_import(&cli, &file, "ba-000002").ok();
+    assert!(number_before(&out, "chunks") >= 3, "{out}");
+    assert_eq!(account_lines(&cli, "ba-000002"), (n, total));
+    let again = bank_import(&cli, &file, "ba-000002").ok();
+    assert_eq!(number_before(&again, "imported,"), 0, "{again}");
+    assert_eq!(
+        account_lines(&cli, "ba-000002"),
+        (n, total),
+        "nothing twice"
+    );
+    reconciles(&cli, "ba-000002", "assets:bank:savings", 0, total);
+    let (broken, _, line) = ofx("OFX2", n, Some(3_000));
+    let broken_file = write(&cli, "broken.ofx", &broken);
+    bank_import(&cli, &broken_file, "ba-000002")
+        .fails(2, &[&format!("line {line}:"), "TRNAMT", "chunk 2 of"]);
+    let (fixed, fixed_total, _) = ofx("OFX2", n, None);
+    std::fs::write(&broken_file, &fixed).unwrap();
+    bank_import(&cli, &broken_file, "ba-000002").ok();
+    assert_eq!(
+        account_lines(&cli, "ba-000002"),
+        (2 * n, total + fixed_total)
+    );
+}
