@@ -6,6 +6,9 @@
 # Then the same for a write: `probe.touch` (read a counter, write it plus one) next to a
 # bare handler doing that read and write in one transaction with its own disk sync.
 #   CONNECTIONS (default 64), DURATION (default 15s), DURABILITY (default full)
+#   BIN and BARE: binaries to measure instead of building this checkout's (to compare
+#   two builds in one sitting: copy the first build's target/release/backoffice and
+#   target/release/examples/bare_read aside, then run once with each).
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +16,11 @@ connections=${CONNECTIONS:-64}
 duration=${DURATION:-15s}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 (cd tests/fixtures && cargo build --release --locked -q -p probe)
-cargo build --release --locked -q -p backoffice-host --bin backoffice --example bare_read
-bin=target/release/backoffice
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --locked -q -p backoffice-host --bin backoffice --example bare_read
+fi
+bin=${BIN:-target/release/backoffice}
+bare=${BARE:-target/release/examples/bare_read}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 export BACKOFFICE_DATA_DIR=$dir BACKOFFICE_DURABILITY=${DURABILITY:-full} BACKOFFICE_LOG=warn
@@ -31,7 +37,7 @@ $bin call --tenant acme probe put --input '{"key":"k","value":{"answer":42}}' >/
 # One token drives every connection: the per-token rate limit is off for the load.
 $bin serve --listen 127.0.0.1:18080 --rate-limit 0 2>/dev/null &
 # The probe's data lives in the tenant's own database file.
-target/release/examples/bare_read "$dir/tenants/acme.db" 127.0.0.1:18081 2>/dev/null &
+"$bare" "$dir/tenants/acme.db" 127.0.0.1:18081 2>/dev/null &
 for port in 18080 18081; do
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 done

@@ -381,7 +381,7 @@ async fn invoke(
     Path((tenant, plugin, operation)): Path<(String, String, String)>,
     params: Result<Query<InvokeParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     let Query(InvokeParams { dry_run }) = params.map_err(|e| {
         ApiError::from(HostError::InvalidInput(format!(
             "query: {}; the only parameter is dry-run=true|false",
@@ -399,12 +399,13 @@ async fn invoke(
         require_tenant_access(&caller, &tenant)?;
         if dry_run {
             let run = host.dry_run(&tenant, &plugin, &operation, &input, &caller)?;
-            return serde_json::to_value(run).map_err(|e| HostError::Internal(e.to_string()));
+            return serde_json::to_string(&run).map_err(|e| HostError::Internal(e.to_string()));
         }
-        host.invoke(&tenant, &plugin, &operation, &input, &caller)
+        // The plugin's own text, checked against the output schema, goes out as is.
+        host.invoke_text(&tenant, &plugin, &operation, &input, &caller)
     })
     .await?;
-    Ok(Json(output))
+    Ok(([(header::CONTENT_TYPE, "application/json")], output).into_response())
 }
 
 async fn tenant_plugins(

@@ -122,6 +122,8 @@ pub struct Host {
     pub(crate) audit_queue: crate::audit::Queue,
     /// Principals of recently authenticated tokens (see `identity::PrincipalCache`).
     pub(crate) principals: crate::identity::PrincipalCache,
+    /// What calls read of the registry (see `plan::RegistryCache`).
+    pub(crate) registry: crate::plan::RegistryCache,
     /// Where Argon2 runs: bounded, so sign-ins cannot take every core.
     pub(crate) passwords: crate::identity::PasswordPool,
     pub(crate) session_ttl: std::time::Duration,
@@ -200,6 +202,7 @@ impl Host {
             worker: Worker::new(config.work),
             audit_queue: crate::audit::Queue::default(),
             principals: crate::identity::PrincipalCache::default(),
+            registry: crate::plan::RegistryCache::default(),
             passwords: crate::identity::PasswordPool::for_this_machine(),
             session_ttl: config.session_ttl,
             operator: config.operator,

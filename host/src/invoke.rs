@@ -21,7 +21,7 @@ use crate::dry_run::{DryRun, Recorder};
 use crate::error::{HostError, HostResult};
 use crate::host::{Host, Loaded};
 use crate::optimistic::OptimisticTx;
-use crate::plan::{Caller, Plan};
+use crate::plan::{Caller, Plan, RegistryRows};
 use crate::runtime::{Action, Failure};
 use crate::store::{PackageRecord, Scope, Tenant, Transaction};
 
@@ -34,6 +34,12 @@ enum Mode<'a> {
     Locked,
     /// Under the writer, recording its effects; the caller rolls it back.
     DryRun(&'a Recorder),
+}
+
+/// What an operation answered: its text as the plugin wrote it, and parsed.
+struct Output {
+    text: String,
+    value: serde_json::Value,
 }
 
 /// Process-wide counter making invocation ids unique together with the start time.
@@ -83,7 +89,22 @@ impl Host {
         principal: &Principal,
     ) -> HostResult<serde_json::Value> {
         self.perform(tenant, plugin, operation, input, principal, None)
-            .map(|(output, _)| output)
+            .map(|(output, _)| output.value)
+    }
+
+    /// [`Host::invoke`], answering the output as the plugin wrote it (checked to be
+    /// JSON that fits the operation's output schema): what the HTTP API sends on,
+    /// without encoding it again.
+    pub fn invoke_text(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+        principal: &Principal,
+    ) -> HostResult<String> {
+        self.perform(tenant, plugin, operation, input, principal, None)
+            .map(|(output, _)| output.text)
     }
 
     /// Run `operation` as [`Host::invoke`] does, then roll everything back: the
@@ -105,7 +126,7 @@ impl Host {
         Ok(DryRun {
             dry_run: true,
             version,
-            output,
+            output: output.value,
             effects: recorder.take(),
         })
     }
@@ -120,7 +141,7 @@ impl Host {
         input: &str,
         principal: &Principal,
         effects: Option<&Recorder>,
-    ) -> HostResult<(serde_json::Value, String)> {
+    ) -> HostResult<(Output, String)> {
         let started = Instant::now();
         let action = if effects.is_some() {
             "dry-run"
@@ -270,7 +291,7 @@ impl Host {
         input: &str,
         principal: &Principal,
         mode: Mode<'_>,
-    ) -> HostResult<(serde_json::Value, Box<dyn Transaction>, String, bool)> {
+    ) -> HostResult<(Output, Box<dyn Transaction>, String, bool)> {
         let (optimistic, effects) = match mode {
             Mode::Optimistic => (true, None),
             Mode::Locked => (false, None),
@@ -286,22 +307,26 @@ impl Host {
         // other calls. Anything that may write takes its tenant's write lock and checks
         // again under it. The input is checked before the lock is taken, and again only
         // if the plugin changed meanwhile: the lock is held for the call's own work.
+        // What the checks read of the registry is kept while its stamp stands; the
+        // stamp is read before the snapshot starts, so rows kept with it are never
+        // older than it.
+        let stamp = self.storage.registry_stamp()?;
         let mut tx = self.storage.begin_read()?;
-        let resolve = |tx: &mut dyn Transaction| -> HostResult<(Tenant, Plan)> {
-            let tenant_row = Host::require_tenant(tx, tenant)?;
-            let plan = Plan::resolve(
+        let max_input = self.runtime.limits().max_input_bytes;
+        let mut rows = self.registry_rows(tx.as_mut(), stamp, tenant, plugin)?;
+        let resolve = |tx: &mut dyn Transaction, rows: &RegistryRows| -> HostResult<Plan> {
+            Ok(Plan::for_record(
                 &self.loader,
                 tx,
+                rows.record.clone(),
                 tenant,
                 plugin,
                 operation,
                 principal,
                 Caller::Outside,
-            )?;
-            Ok((tenant_row, plan))
+            )?)
         };
-        let max_input = self.runtime.limits().max_input_bytes;
-        let (mut tenant_row, mut plan) = resolve(tx.as_mut())?;
+        let mut plan = resolve(tx.as_mut(), &rows)?;
         plan.check_input(max_input, operation, input)?;
         let read_only = plan.read_only;
         // Batch work (an operation declaring a longer deadline) does not hold the
@@ -339,12 +364,19 @@ impl Host {
             } else {
                 self.begin_scoped(tenant)?
             };
-            let checked = plan.record.digest.clone();
-            (tenant_row, plan) = resolve(tx.as_mut())?;
-            if plan.record.digest != checked {
-                plan.check_input(max_input, operation, input)?;
+            // Under the lock: when the registry changed since the checks, check again.
+            if self.storage.registry_stamp()? != stamp {
+                let checked = plan.record.digest.clone();
+                // Not kept: this transaction may have started before the stamp
+                // was read.
+                rows = Arc::new(read_registry_rows(tx.as_mut(), tenant, plugin)?);
+                plan = resolve(tx.as_mut(), &rows)?;
+                if plan.record.digest != checked {
+                    plan.check_input(max_input, operation, input)?;
+                }
             }
         }
+        let tenant_row = &rows.tenant;
         let Plan { record, loaded, .. } = plan;
         let limits = self.runtime.limits().clone();
         let (_, output_schema) = loaded.schemas.get(operation).ok_or_else(|| {
@@ -366,7 +398,7 @@ impl Host {
             });
         let (output, tx) = self.run(
             tx,
-            &tenant_row,
+            tenant_row,
             &record,
             &loaded,
             principal,
@@ -374,8 +406,10 @@ impl Host {
             &label,
             deadline,
             effects.cloned(),
+            Some(rows.grants.clone()),
         )?;
-        let output: serde_json::Value = serde_json::from_str(&output).map_err(|e| {
+        let text = output;
+        let output: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             call_error(
                 &record,
                 &label,
@@ -391,7 +425,30 @@ impl Host {
                 )),
             ));
         }
+        let output = Output {
+            text,
+            value: output,
+        };
         Ok((output, tx, record.version.clone(), read_only))
+    }
+
+    /// The registry rows a call of `plugin` in `tenant` depends on, kept while the
+    /// registry stamp is `stamp` (read before `tx` started); refused as
+    /// [`Plan::resolve`] refuses when the tenant is unknown or the plugin not
+    /// installed or not enabled.
+    fn registry_rows(
+        &self,
+        tx: &mut dyn Transaction,
+        stamp: i64,
+        tenant: &str,
+        plugin: &str,
+    ) -> HostResult<Arc<RegistryRows>> {
+        if let Some(rows) = self.registry.get(stamp, tenant, plugin) {
+            return Ok(rows);
+        }
+        let rows = Arc::new(read_registry_rows(tx, tenant, plugin)?);
+        self.registry.put(stamp, tenant, plugin, rows.clone());
+        Ok(rows)
     }
 
     /// Time `iterations` bare instantiations of an enabled plugin (no call, no
@@ -464,6 +521,7 @@ impl Host {
             "migration",
             deadline,
             None,
+            None,
         )?;
         Ok(tx)
     }
@@ -482,8 +540,13 @@ impl Host {
         label: &str,
         deadline: Duration,
         effects: Option<Recorder>,
+        grants: Option<Vec<String>>,
     ) -> HostResult<(String, Box<dyn Transaction>)> {
-        let grants = tx.grants_get(&record.id)?;
+        // The granted capabilities, unless the caller read them with the registry.
+        let grants = match grants {
+            Some(grants) => grants,
+            None => tx.grants_get(&record.id)?,
+        };
         let info = call_info(
             self.clock.now(),
             tenant,
@@ -551,6 +614,19 @@ impl Host {
             }
         }
     }
+}
+
+/// The registry rows of an outside call, read through `tx`.
+fn read_registry_rows(
+    tx: &mut dyn Transaction,
+    tenant: &str,
+    plugin: &str,
+) -> HostResult<RegistryRows> {
+    Ok(RegistryRows {
+        tenant: Host::require_tenant(tx, tenant)?,
+        record: Plan::registry(tx, tenant, plugin, Caller::Outside)?,
+        grants: tx.grants_get(plugin)?,
+    })
 }
 
 /// Who and what one call is about, with the business time fixed now.

@@ -15,7 +15,8 @@
 //! [`Refusal::Failed`] the host's (storage or compiling failed: a 5xx, or a trap that
 //! rolls the calling plugin's whole call back).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::auth::Principal;
 use crate::bindings::WitError;
@@ -23,7 +24,7 @@ use crate::capabilities::CallInfo;
 use crate::error::HostError;
 use crate::host::{Loaded, Loader};
 use crate::invoke::schema_errors;
-use crate::store::{PackageRecord, Transaction};
+use crate::store::{PackageRecord, Tenant, Transaction};
 
 /// Who makes a call, besides its principal.
 #[derive(Clone, Copy)]
@@ -106,6 +107,19 @@ impl Plan {
         principal: &Principal,
         caller: Caller<'_>,
     ) -> Result<Plan, Refusal> {
+        let record = Plan::registry(tx, tenant, plugin, caller)?;
+        Plan::for_record(loader, tx, record, tenant, plugin, operation, principal, caller)
+    }
+
+    /// The registry's part of [`Plan::resolve`]: the plugin's current version, if it
+    /// is installed (within a calling plugin's range) and enabled for `tenant`. What
+    /// it reads moves the registry stamp when it changes (see [`RegistryCache`]).
+    pub(crate) fn registry(
+        tx: &mut dyn Transaction,
+        tenant: &str,
+        plugin: &str,
+        caller: Caller<'_>,
+    ) -> Result<PackageRecord, Refusal> {
         let Some(record) = tx.package_head(plugin)? else {
             return refuse(crate::host::not_installed(plugin));
         };
@@ -130,6 +144,23 @@ impl Plan {
                 "plugin '{plugin}' is not enabled for tenant '{tenant}'; an admin can enable it with `backoffice plugin enable {plugin} --tenant {tenant}`"
             )));
         }
+        Ok(record)
+    }
+
+    /// The rest of [`Plan::resolve`] for the current version `record`: the operation
+    /// is declared, the principal holds its permission, a read-only caller calls only
+    /// read-only operations.
+    #[allow(clippy::too_many_arguments, reason = "one call's coordinates")]
+    pub(crate) fn for_record(
+        loader: &Loader,
+        tx: &mut dyn Transaction,
+        record: PackageRecord,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        principal: &Principal,
+        caller: Caller<'_>,
+    ) -> Result<Plan, Refusal> {
         let loaded = loader.load(tx, &record)?;
         let Some(op) = loaded.manifest.operation(operation) else {
             let known: Vec<&str> = loaded
@@ -224,5 +255,50 @@ pub(crate) fn missing_permission(
             "{what} needs the permission '{permission}', which the caller does not hold in \
              tenant '{tenant}'"
         ),
+    }
+}
+
+/// The registry rows an outside call of `plugin` in `tenant` depends on: the tenant,
+/// the plugin's current version (installed and enabled) and its granted capabilities.
+#[derive(Clone)]
+pub(crate) struct RegistryRows {
+    pub(crate) tenant: Tenant,
+    pub(crate) record: PackageRecord,
+    pub(crate) grants: Vec<String>,
+}
+
+/// [`RegistryRows`] kept per tenant and plugin while the registry stamp
+/// ([`crate::store::Storage::registry_stamp`]) stands, so that a call reads one small
+/// row instead of four. Every write to the tables they come from moves the stamp in
+/// its own transaction (database triggers, so no writer can forget it), through this
+/// host, another host or the CLI alike; the next call then reads them again.
+#[derive(Default)]
+pub(crate) struct RegistryCache {
+    /// Tenant, then plugin: looked up by `&str` without allocating.
+    entries: Mutex<HashMap<String, HashMap<String, (i64, Arc<RegistryRows>)>>>,
+}
+
+/// Entries kept at most; past it the cache starts again empty.
+const REGISTRY_CACHE_ENTRIES: usize = 10_000;
+
+impl RegistryCache {
+    /// The rows of `plugin` in `tenant` read while the stamp was `stamp`, if kept.
+    pub(crate) fn get(&self, stamp: i64, tenant: &str, plugin: &str) -> Option<Arc<RegistryRows>> {
+        let entries = self.entries.lock().ok()?;
+        let (kept, rows) = entries.get(tenant)?.get(plugin)?;
+        (*kept == stamp).then(|| rows.clone())
+    }
+
+    /// Keep `rows`, read after the stamp `stamp` was read.
+    pub(crate) fn put(&self, stamp: i64, tenant: &str, plugin: &str, rows: Arc<RegistryRows>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.values().map(HashMap::len).sum::<usize>() >= REGISTRY_CACHE_ENTRIES {
+                entries.clear();
+            }
+            entries
+                .entry(tenant.to_string())
+                .or_default()
+                .insert(plugin.to_string(), (stamp, rows));
+        }
     }
 }

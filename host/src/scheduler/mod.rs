@@ -422,6 +422,7 @@ impl Host {
             label,
             deadline,
             None,
+            None,
         )?;
         finish(tx.as_mut())?;
         tx.commit()?;

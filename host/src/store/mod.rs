@@ -350,6 +350,12 @@ pub trait Storage: Send + Sync + 'static {
     /// while it reads the same number, and drops them when it moves. One small read.
     fn identity_stamp(&self) -> Result<i64>;
 
+    /// A number that moves on whenever a tenant, package version, current version,
+    /// grant or enablement changes anywhere (database triggers move it in the writing
+    /// transaction): a host may keep what a call reads of the registry while it reads
+    /// the same number. One small read.
+    fn registry_stamp(&self) -> Result<i64>;
+
     /// The scopes in which the scheduler looks for due work, each claimed in a
     /// transaction of its own from [`Storage::begin_scoped`]: `Some(tenant)` for each
     /// tenant that may have work due at `now_ms` (SQLite keeps a file per tenant, and

@@ -198,6 +198,22 @@ impl Conn {
 }
 
 impl PostgresStorage {
+    /// The one integer `statement` reads (the stamps).
+    fn number(&self, statement: &str) -> Result<i64> {
+        let mut conn = self.acquire()?;
+        match conn.query_one(statement, &[]) {
+            Ok(row) => {
+                self.release(conn);
+                Ok(row.get(0))
+            }
+            Err(e) => {
+                drop(conn);
+                self.forget();
+                Err(e)
+            }
+        }
+    }
+
     /// Connect to `url` (`postgres://user:password@host:port/database`) and bring the
     /// schema up to date.
     pub fn open(url: &str) -> Result<Self> {
@@ -427,18 +443,11 @@ impl Storage for PostgresStorage {
     }
 
     fn identity_stamp(&self) -> Result<i64> {
-        let mut conn = self.acquire()?;
-        match conn.query_one(sql::IDENTITY_STAMP.pg, &[]) {
-            Ok(row) => {
-                self.release(conn);
-                Ok(row.get(0))
-            }
-            Err(e) => {
-                drop(conn);
-                self.forget();
-                Err(e)
-            }
-        }
+        self.number(sql::IDENTITY_STAMP.pg)
+    }
+
+    fn registry_stamp(&self) -> Result<i64> {
+        self.number(sql::REGISTRY_STAMP.pg)
     }
 }
 

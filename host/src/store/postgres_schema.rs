@@ -10,6 +10,8 @@ use super::Result;
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS identity_stamp (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
 INSERT INTO identity_stamp (id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS registry_stamp (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
+INSERT INTO registry_stamp (id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, time_zone TEXT NOT NULL, created_at TEXT NOT NULL
 );
@@ -147,6 +149,28 @@ CREATE TABLE IF NOT EXISTS login_throttle (
     next_allowed_ms BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS login_throttle_by_age ON login_throttle (last_failure_ms);
+-- The registry stamp moves with every write to the tables a call's resolution reads,
+-- in the writing transaction, however the write is made (`Storage::registry_stamp`).
+CREATE OR REPLACE FUNCTION registry_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE registry_stamp SET n = n + 1 WHERE id = 1;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS registry_changed ON tenants;
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+DROP TRIGGER IF EXISTS registry_changed ON packages;
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON packages
+    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+DROP TRIGGER IF EXISTS registry_changed ON plugins;
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plugins
+    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+DROP TRIGGER IF EXISTS registry_changed ON grants;
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON grants
+    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
+DROP TRIGGER IF EXISTS registry_changed ON enablements;
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON enablements
+    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
 "#;
 
 /// Tables in an order that satisfies the foreign keys, for copying and counting.

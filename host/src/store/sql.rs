@@ -87,6 +87,8 @@ sql! {
     IDENTITY_CHANGED = "UPDATE identity_stamp SET n = n + 1 WHERE id = 1";
     /// Used by `identity_stamp`.
     IDENTITY_STAMP = "SELECT n FROM identity_stamp WHERE id = 1";
+    /// Used by `registry_stamp`.
+    REGISTRY_STAMP = "SELECT n FROM registry_stamp WHERE id = 1";
     /// Used by `job_cancel`.
     JOB_CANCEL = "UPDATE jobs SET state = 'cancelled'
         WHERE id = $1 AND tenant = $2 AND plugin = $3 AND cron IS NULL

@@ -68,15 +68,57 @@ CREATE TABLE IF NOT EXISTS identity_stamp (
     n INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO identity_stamp (id, n) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS registry_stamp (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO registry_stamp (id, n) VALUES (1, 0);
+"#;
+
+/// Triggers moving the registry stamp (`Storage::registry_stamp`) on every write to
+/// the tables a call's resolution reads, in the writing transaction: no writer,
+/// however it writes, can change them without moving it.
+const REGISTRY_TRIGGERS: &str = r#"
+CREATE TRIGGER IF NOT EXISTS registry_stamp_tenants_insert AFTER INSERT ON tenants
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_tenants_update AFTER UPDATE ON tenants
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_tenants_delete AFTER DELETE ON tenants
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_packages_insert AFTER INSERT ON packages
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_packages_update AFTER UPDATE ON packages
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_packages_delete AFTER DELETE ON packages
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_plugins_insert AFTER INSERT ON plugins
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_plugins_update AFTER UPDATE ON plugins
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_plugins_delete AFTER DELETE ON plugins
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_grants_insert AFTER INSERT ON grants
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_grants_update AFTER UPDATE ON grants
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_grants_delete AFTER DELETE ON grants
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_enablements_insert AFTER INSERT ON enablements
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_enablements_update AFTER UPDATE ON enablements
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS registry_stamp_enablements_delete AFTER DELETE ON enablements
+    BEGIN UPDATE registry_stamp SET n = n + 1 WHERE id = 1; END;
 "#;
 
 /// The main file's DDL.
-fn main_ddl() -> [&'static str; 4] {
+fn main_ddl() -> [&'static str; 5] {
     [
         HOST_SCHEMA,
         sqlite_identity::SCHEMA,
         sqlite_trust::SCHEMA,
         ROUTING_SCHEMA,
+        REGISTRY_TRIGGERS,
     ]
 }
 
@@ -381,6 +423,14 @@ impl SqliteStorage {
 }
 
 impl SqliteStorage {
+    /// The one integer a statement reads from the main file (the stamps).
+    fn main_number(&self, statement: &str) -> Result<i64> {
+        let conn = self.shared.main.acquire()?;
+        let n = conn.prepare_cached(statement)?.query_row([], |r| r.get(0))?;
+        self.shared.main.release(conn);
+        Ok(n)
+    }
+
     /// A writer of tenant `scope` (see [`Storage::begin_scoped`]); `long` for batch work.
     fn scoped(&self, scope: &str, long: bool) -> Result<Box<dyn Transaction>> {
         match self.tenant(scope)? {
@@ -479,12 +529,11 @@ impl Storage for SqliteStorage {
     }
 
     fn identity_stamp(&self) -> Result<i64> {
-        let conn = self.shared.main.acquire()?;
-        let n = conn
-            .prepare_cached(sql::IDENTITY_STAMP.lite)?
-            .query_row([], |r| r.get(0))?;
-        self.shared.main.release(conn);
-        Ok(n)
+        self.main_number(sql::IDENTITY_STAMP.lite)
+    }
+
+    fn registry_stamp(&self) -> Result<i64> {
+        self.main_number(sql::REGISTRY_STAMP.lite)
     }
 
     fn work_scopes(&self, now_ms: i64) -> Result<Vec<Option<String>>> {

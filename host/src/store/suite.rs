@@ -45,6 +45,10 @@ pub const CASES: &[(&str, Case)] = &[
         the_identity_stamp_moves_on_every_identity_change,
     ),
     (
+        "the_registry_stamp_moves_on_every_registry_change",
+        the_registry_stamp_moves_on_every_registry_change,
+    ),
+    (
         "login_throttle_rows_are_kept_per_key",
         login_throttle_rows_are_kept_per_key,
     ),
@@ -1125,6 +1129,109 @@ pub fn the_identity_stamp_moves_on_every_identity_change(storage: &dyn Storage) 
         assert!(now > last, "{name} did not move the identity stamp");
         last = now;
     }
+}
+
+/// Each committed change to what a call's resolution reads (tenants, package versions,
+/// the current version, grants, enablements) moves the registry stamp on; reads,
+/// other writes and rolled-back changes do not.
+pub fn the_registry_stamp_moves_on_every_registry_change(storage: &dyn Storage) {
+    let stamp = storage.registry_stamp().unwrap();
+    given_tenants(storage);
+    let mut last = storage.registry_stamp().unwrap();
+    assert!(last > stamp, "creating tenants did not move the registry stamp");
+
+    let pkg = |version: &str| PackageRecord {
+        id: "notes".into(),
+        version: version.into(),
+        manifest_json: "{}".into(),
+        digest: version.into(),
+        component: vec![1],
+        installed_at: "2026-11-23T00:00:00Z".into(),
+    };
+    let enablement = |enabled: bool| Enablement {
+        tenant: "acme".into(),
+        plugin: "notes".into(),
+        enabled,
+        data_version: "1.0.0".into(),
+        changed_at: "2026-11-23T00:00:00Z".into(),
+    };
+    type Change = Box<dyn Fn(&mut dyn Transaction)>;
+    let changes: Vec<(&str, Change)> = vec![
+        (
+            "package_insert",
+            Box::new(move |tx| tx.package_insert(&pkg("1.0.0")).unwrap()),
+        ),
+        (
+            "grants_set",
+            Box::new(|tx| tx.grants_set("notes", &["storage".into()]).unwrap()),
+        ),
+        (
+            "enablement_put",
+            Box::new(move |tx| tx.enablement_put(&enablement(true)).unwrap()),
+        ),
+        (
+            "enablement_put (disable)",
+            Box::new(move |tx| tx.enablement_put(&enablement(false)).unwrap()),
+        ),
+        (
+            "package_insert (upgrade)",
+            Box::new(move |tx| tx.package_insert(&pkg("1.1.0")).unwrap()),
+        ),
+        (
+            "package_set_current",
+            Box::new(|tx| {
+                assert!(tx.package_set_current("notes", "1.0.0").unwrap());
+            }),
+        ),
+        (
+            "package_delete_version",
+            Box::new(|tx| tx.package_delete_version("notes", "1.1.0").unwrap()),
+        ),
+        (
+            "tenant_insert",
+            Box::new(|tx| {
+                tx.tenant_insert(&Tenant {
+                    id: "initech".into(),
+                    name: "Initech".into(),
+                    time_zone: "UTC".into(),
+                    created_at: "2026-01-01T00:00:00Z".into(),
+                })
+                .unwrap()
+            }),
+        ),
+        (
+            "tenant_delete",
+            Box::new(|tx| {
+                tx.tenant_delete("initech").unwrap();
+            }),
+        ),
+        ("package_remove", Box::new(|tx| tx.package_remove("notes").unwrap())),
+    ];
+    for (name, change) in changes {
+        // Rolled back: the stamp stays.
+        let mut tx = storage.begin().unwrap();
+        change(tx.as_mut());
+        drop(tx);
+        assert_eq!(
+            storage.registry_stamp().unwrap(),
+            last,
+            "{name} rolled back"
+        );
+        let mut tx = storage.begin().unwrap();
+        change(tx.as_mut());
+        tx.commit().unwrap();
+        let now = storage.registry_stamp().unwrap();
+        assert!(now > last, "{name} did not move the registry stamp");
+        last = now;
+    }
+
+    // Reads and the tenants' own data leave it.
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    assert!(tx.package_head("notes").unwrap().is_none());
+    tx.tenant_get("acme").unwrap();
+    tx.kv_put(&scope("acme", "notes"), "k", b"v").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(storage.registry_stamp().unwrap(), last, "reads and data");
 }
 
 /// Webhook endpoints and deliveries: one delivery per (event, endpoint) whose topics

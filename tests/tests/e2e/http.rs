@@ -606,6 +606,46 @@ fn changes_made_elsewhere_apply_to_a_known_tokens_next_request() {
     list().problem(401, "unauthenticated");
 }
 
+/// A running server keeps what calls read of the registry only while nothing changed
+/// it: a plugin disabled or enabled through the CLI (another process) applies to the
+/// server's next call, reading and writing alike.
+#[test]
+fn registry_changes_made_elsewhere_apply_to_the_next_call() {
+    let cli = setup();
+    let token = api_token(&cli, "bob", "acme", &[]);
+    let server = Server::start(&cli, &[]);
+    let call = |op: &str, body: &str| {
+        server.request(
+            "POST",
+            &format!("/v1/tenants/acme/plugins/contacts/{op}"),
+            Some(&token),
+            body,
+        )
+    };
+    let list = || call("list", "{}");
+    let create = || call("create", r#"{"name":"Ada","kind":"customer"}"#);
+    for _ in 0..3 {
+        assert_eq!(list().status, 200);
+        assert_eq!(create().status, 200);
+    }
+
+    cli.run(&["plugin", "disable", "contacts", "--tenant", "acme"])
+        .ok();
+    let refused = list().problem(403, "forbidden");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("not enabled"),
+        "{refused}"
+    );
+    create().problem(403, "forbidden");
+
+    cli.run(&["plugin", "enable", "contacts", "--tenant", "acme"])
+        .ok();
+    assert_eq!(create().status, 200);
+    let listed = list();
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.json()["items"].as_array().map(Vec::len), Some(4));
+}
+
 #[test]
 fn cli_manages_users_roles_and_tokens_with_clear_errors() {
     let cli = setup();
