@@ -108,7 +108,9 @@ impl Plan {
         caller: Caller<'_>,
     ) -> Result<Plan, Refusal> {
         let record = Plan::registry(tx, tenant, plugin, caller)?;
-        Plan::for_record(loader, tx, record, tenant, plugin, operation, principal, caller)
+        Plan::for_record(
+            loader, tx, record, tenant, plugin, operation, principal, caller,
+        )
     }
 
     /// The registry's part of [`Plan::resolve`]: the plugin's current version, if it

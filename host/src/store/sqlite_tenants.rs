@@ -426,7 +426,9 @@ impl SqliteStorage {
     /// The one integer a statement reads from the main file (the stamps).
     fn main_number(&self, statement: &str) -> Result<i64> {
         let conn = self.shared.main.acquire()?;
-        let n = conn.prepare_cached(statement)?.query_row([], |r| r.get(0))?;
+        let n = conn
+            .prepare_cached(statement)?
+            .query_row([], |r| r.get(0))?;
         self.shared.main.release(conn);
         Ok(n)
     }

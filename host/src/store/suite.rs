@@ -1138,7 +1138,10 @@ pub fn the_registry_stamp_moves_on_every_registry_change(storage: &dyn Storage) 
     let stamp = storage.registry_stamp().unwrap();
     given_tenants(storage);
     let mut last = storage.registry_stamp().unwrap();
-    assert!(last > stamp, "creating tenants did not move the registry stamp");
+    assert!(
+        last > stamp,
+        "creating tenants did not move the registry stamp"
+    );
 
     let pkg = |version: &str| PackageRecord {
         id: "notes".into(),
@@ -1205,7 +1208,10 @@ pub fn the_registry_stamp_moves_on_every_registry_change(storage: &dyn Storage) 
                 tx.tenant_delete("initech").unwrap();
             }),
         ),
-        ("package_remove", Box::new(|tx| tx.package_remove("notes").unwrap())),
+        (
+            "package_remove",
+            Box::new(|tx| tx.package_remove("notes").unwrap()),
+        ),
     ];
     for (name, change) in changes {
         // Rolled back: the stamp stays.
