@@ -277,8 +277,11 @@ pub(crate) struct RegistryRows {
 #[derive(Default)]
 pub(crate) struct RegistryCache {
     /// Tenant, then plugin: looked up by `&str` without allocating.
-    entries: Mutex<HashMap<String, HashMap<String, (i64, Arc<RegistryRows>)>>>,
+    entries: Mutex<HashMap<String, HashMap<String, Kept>>>,
 }
+
+/// Rows and the stamp they were read under.
+type Kept = (i64, Arc<RegistryRows>);
 
 /// Entries kept at most; past it the cache starts again empty.
 const REGISTRY_CACHE_ENTRIES: usize = 10_000;
