@@ -128,6 +128,15 @@ pub(crate) fn memory_slots(component_slots: u64) -> u64 {
     component_slots * 2
 }
 
+/// Slot decommits batched together (see `Runtime::new`); when the pool runs out of
+/// slots, wasmtime flushes the batch first, so no call is refused for it.
+const DECOMMIT_BATCH: usize = 16;
+
+/// Bytes of each memory and table slot kept resident between instances where
+/// `PAGEMAP_SCAN` is available (without it, resetting them would mean a `memset` of
+/// the whole region, which measured slower than `madvise`).
+const KEEP_RESIDENT: usize = 1 << 20;
+
 impl Runtime {
     /// A runtime keeping compiled code under `cache_dir`.
     pub fn new(limits: Limits, cache_dir: &Path) -> wasmtime::Result<Self> {
@@ -150,6 +159,18 @@ impl Runtime {
         pool.max_tables_per_component(16);
         pool.max_memory_size(limits.memory_bytes);
         pool.table_elements(100_000);
+        // A slot's memory is given back (`madvise`) when its instance ends: with other
+        // cores running calls, each is a TLB shootdown across them. They are batched,
+        // and where Linux's `PAGEMAP_SCAN` can tell which pages a call touched, the
+        // first MiB stays resident and only those pages are reset to the module's
+        // image. Measured with `benches/http.sh` (`probe.get`, 64 connections, two
+        // run pairs): 4,418 and 5,037 requests/s before, 5,499 and 6,733 after.
+        pool.decommit_batch_size(DECOMMIT_BATCH);
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.pagemap_scan(wasmtime::Enabled::Yes);
+            pool.linear_memory_keep_resident(KEEP_RESIDENT);
+            pool.table_keep_resident(KEEP_RESIDENT);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
 
