@@ -30,7 +30,9 @@ cargo build --locked --workspace --bins
 cargo test --locked --workspace
 # The tutorials of docs/writing-a-plugin.md: scaffold, build, sign, install, upgrade
 # (Rust), and scaffold, build, pack, install, call (Python and JavaScript).
-cargo test --locked -p backoffice-tests --test e2e -- --ignored scaffold::
+# `--workspace` keeps the features of the build above: with `-p` Cargo would compile
+# wasmtime and the host a second time.
+cargo test --locked --workspace --test e2e -- --ignored scaffold::
 # Plugin logic tests run natively; the components themselves are tested through the host.
 host_triple=$(rustc -vV | sed -n 's/^host: //p')
 (cd plugins && cargo test --locked --target "$host_triple")
