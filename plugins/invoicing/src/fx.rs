@@ -138,8 +138,24 @@ pub fn document_base(
     from_exp: u8,
     to_exp: u8,
 ) -> Option<Vec<i64>> {
-    let (control, rest) = postings.split_first()?;
+    let control = postings.first()?;
     let control_base = rate.convert(control.1, from_exp, to_exp)?;
+    document_base_with(postings, main, rate, from_exp, to_exp, control_base)
+}
+
+/// As [`document_base`], but the control posting's base value is given (signed): a
+/// credit note releases a foreign-currency document's receivable or payable pro rata
+/// at its booked rate ([`release`]), and its other postings, converted at that rate,
+/// absorb the rounding so the entry still balances exactly.
+pub fn document_base_with(
+    postings: &[(String, i64)],
+    main: &[bool],
+    rate: Rate,
+    from_exp: u8,
+    to_exp: u8,
+    control_base: i64,
+) -> Option<Vec<i64>> {
+    let (_, rest) = postings.split_first()?;
     let mut out = vec![control_base];
     for (_, amount) in rest {
         out.push(rate.convert(*amount, from_exp, to_exp)?);
@@ -252,6 +268,24 @@ mod tests {
         let base = document_base(&postings, &[false, true, false], rate, 2, 2).unwrap();
         assert_eq!(base[0], rate.convert(10_001, 2, 2).unwrap());
         assert_eq!(base[2], rate.convert(-1_667, 2, 2).unwrap());
+        assert_eq!(base.iter().sum::<i64>(), 0);
+    }
+
+    #[test]
+    fn a_given_control_value_is_balanced_by_the_main_posting() {
+        // A third of a 360.03 invoice booked at 0.333 is credited: the receivable
+        // releases a third of its base value, the tax is converted on its own and the
+        // revenue takes the rounding.
+        let postings = vec![
+            ("assets:receivable".to_owned(), -12_001),
+            ("income:sales".to_owned(), 10_001),
+            ("liabilities:vat".to_owned(), 2_000),
+        ];
+        let rate = Rate::parse("0.333").unwrap();
+        let control = -release(12_001, 36_003, 36_003, 11_989, 11_989).unwrap();
+        let base = document_base_with(&postings, &[false, true, false], rate, 2, 2, control).unwrap();
+        assert_eq!(base[0], control);
+        assert_eq!(base[2], rate.convert(2_000, 2, 2).unwrap());
         assert_eq!(base.iter().sum::<i64>(), 0);
     }
 

@@ -79,14 +79,19 @@ pub fn issue(input: IssueIn) -> Result<Document> {
         .base_currency
         .clone()
         .filter(|base| *base != doc.currency);
+    // A credit note on a foreign-currency document: booked at that document's rate,
+    // releasing its receivable or payable pro rata as a payment does.
+    let mut credit_release: Option<i64> = None;
     let rate = match &foreign {
+        Some(base) if doc.kind == Kind::CreditNote => {
+            let of = of.as_ref().ok_or_else(|| {
+                Error::invalid("a credit note needs corrects: the invoice or bill it corrects")
+            })?;
+            let (rate, released) = credit_booking(&doc, of, base, input.rate.as_deref())?;
+            credit_release = Some(released);
+            Some(rate)
+        }
         Some(base) => {
-            if doc.kind == Kind::CreditNote {
-                return Err(Error::invalid(format!(
-                    "credit note {} is in {}, not the base currency {base}: credit notes on foreign-currency documents are not supported in this version; nothing was issued",
-                    doc.id, doc.currency
-                )));
-            }
             Some(rate_for(
                 input.rate.as_deref(),
                 &doc.currency,
@@ -125,16 +130,19 @@ pub fn issue(input: IssueIn) -> Result<Document> {
                 number: Some(number.clone()),
                 date,
                 amount: applied,
-                base_amount: None,
+                base_amount: credit_release,
             });
             of.open -= applied;
+            if let (Some(open), Some(r)) = (of.base_open, credit_release) {
+                of.base_open = Some(open - r);
+            }
             doc.settlements.push(Settlement {
                 kind: "applied-to".into(),
                 id: of.id.clone(),
                 number: of.number.clone(),
                 date,
                 amount: applied,
-                base_amount: None,
+                base_amount: credit_release,
             });
             doc.open -= applied;
         }
@@ -151,13 +159,24 @@ pub fn issue(input: IssueIn) -> Result<Document> {
                 .enumerate()
                 .map(|(i, (a, _))| i > 0 && !doc.lines.iter().any(|l| l.tax_account == *a))
                 .collect();
-            let base_values = fx::document_base(&plain, &main, rate, from_exp, to_exp)
-                .ok_or_else(|| Error::invalid("the document's base value is out of range"))?;
+            let base_values = match credit_release {
+                Some(r) => {
+                    let sign = plain.first().map_or(1, |(_, a)| a.signum());
+                    fx::document_base_with(&plain, &main, rate, from_exp, to_exp, sign * r)
+                }
+                None => fx::document_base(&plain, &main, rate, from_exp, to_exp),
+            }
+            .ok_or_else(|| Error::invalid("the document's base value is out of range"))?;
             let base_total = base_values.first().map_or(0, |b| b.abs());
             doc.rate = Some(rate.to_string());
             doc.base_currency = Some(base.clone());
             doc.base_total = Some(base_total);
-            doc.base_open = Some(base_total);
+            // A credit note is applied in full as it is issued (see credit_booking).
+            doc.base_open = Some(if credit_release.is_some() {
+                0
+            } else {
+                base_total
+            });
             plain
                 .iter()
                 .zip(&base_values)
@@ -226,4 +245,56 @@ pub fn issue(input: IssueIn) -> Result<Document> {
     )?;
     log::info(format!("issued {number} ({})", doc.id));
     Ok(doc)
+}
+
+/// The rate and base value of a credit note on a document booked in a foreign
+/// currency: that document's booked rate, and what the credit releases of its
+/// receivable or payable, pro rata as a payment releases it ([`fx::release`]: all of
+/// the base value still open when it credits all that is open). Refused unless it
+/// credits at most what is still open (a credit beyond it would have to be refunded
+/// at another rate) and the document was booked in the base currency `base`.
+fn credit_booking(
+    doc: &Document,
+    of: &Document,
+    base: &str,
+    given: Option<&str>,
+) -> Result<(fx::Rate, i64)> {
+    let name = of.number.as_deref().unwrap_or(&of.id);
+    let (Some(rate), Some(of_base), Some(base_total), Some(base_open)) = (
+        of.rate.as_deref(),
+        of.base_currency.as_deref(),
+        of.base_total,
+        of.base_open,
+    ) else {
+        return Err(Error::invalid(format!(
+            "{name} is in {} but has no booked rate (it was issued before base-currency {base} was set): a credit note on it cannot be booked in {base}; nothing was issued",
+            of.currency
+        )));
+    };
+    if of_base != base {
+        return Err(Error::invalid(format!(
+            "{name} was booked in {of_base}, the base currency is now {base}; nothing was issued"
+        )));
+    }
+    if let Some(r) = given
+        && r != rate
+    {
+        return Err(Error::invalid(format!(
+            "credit note {} is booked at the rate of {name} ({rate}), not at {r}: leave out rate; nothing was issued",
+            doc.id
+        )));
+    }
+    if doc.total > of.open {
+        let exp = Currency::new(&of.currency)?.exponent();
+        return Err(Error::invalid(format!(
+            "the credit note's total {cur} {} exceeds the {cur} {} still open on {name}: a credit note on a document in a foreign currency may credit at most what is open (refund a paid part as a payment); nothing was issued",
+            crate::calc::format_minor(doc.total, exp),
+            crate::calc::format_minor(of.open, exp),
+            cur = of.currency,
+        )));
+    }
+    let rate = fx::Rate::parse(rate).map_err(Error::invalid)?;
+    let released = fx::release(doc.total, of.open, of.total, base_open, base_total)
+        .ok_or_else(|| Error::invalid("the credit note's base value is out of range"))?;
+    Ok((rate, released))
 }
