@@ -178,6 +178,9 @@ pub struct PayRef {
     /// documents at their booked rates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_released: Option<i64>,
+    /// When the payment was voided (see [`crate::payments::void`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided: Option<Date>,
 }
 
 impl PayRef {
@@ -195,6 +198,7 @@ impl PayRef {
                     .map(|a| a.base_released.unwrap_or(0))
                     .sum()
             }),
+            voided: p.voided.as_ref().map(|v| v.date),
         }
     }
 

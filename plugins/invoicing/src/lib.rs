@@ -51,6 +51,7 @@ impl Plugin for Invoicing {
             .op("get-document", documents::get)
             .op("list-documents", documents::list)
             .op("record-payment", payments::record)
+            .op("void-payment", payments::void)
             .op("get-payment", payments::get)
             .op("list-payments", payments::list)
             .op("open-items", reports::open_items_report)

@@ -265,6 +265,22 @@ pub struct Payment {
     pub allocations: Vec<Allocation>,
     pub ledger_entry: Option<String>,
     pub recorded_at: String,
+    /// Set once the payment is voided: its entry reversed, its documents open again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided: Option<Voided>,
+}
+
+/// How a payment was voided (`void-payment`): nothing is deleted, the ledger keeps
+/// the payment's entry and its reversal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Voided {
+    pub date: Date,
+    /// The reversing ledger entry.
+    pub ledger_entry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub voided_at: String,
 }
 
 /// Part of a payment set against one document.

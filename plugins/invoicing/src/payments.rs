@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::calc::format_minor;
 use crate::documents::contact;
-use crate::model::{self, Allocation, Kind, Payment, Settlement, Side, Status};
+use crate::model::{self, Allocation, Kind, Payment, Settlement, Side, Status, Voided};
 use crate::{Number, fx, ledger_error, parse_amount, rate_for, store};
 
 #[derive(Debug, Deserialize)]
@@ -244,6 +244,7 @@ pub fn record(input: RecordIn) -> Result<Payment> {
             .collect(),
         ledger_entry: None,
         recorded_at: context::now().to_rfc3339(),
+        voided: None,
     };
     let postings: Vec<Value> = match &booked {
         Some(b) => b.postings(&payment, &settings),
@@ -433,6 +434,91 @@ fn book(
         difference: sign * (base_amount - total_released),
         bank_in_base: paid_in_base.is_some(),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct VoidIn {
+    id: String,
+    date: Option<Date>,
+    reason: Option<String>,
+}
+
+/// Void a payment (a bank match undone, a payment recorded by mistake): its ledger
+/// entry is reversed by a linked entry dated `date` (default today, never before the
+/// payment), and each document it paid is open again by what it paid, through a
+/// `payment-voided` settlement, so the documents' history still shows the payment
+/// and its voiding. Nothing is deleted. Emits `invoicing.payment-voided`.
+pub fn void(input: VoidIn) -> Result<Payment> {
+    let mut p = store::payment(&input.id)?;
+    if let Some(v) = &p.voided {
+        return Err(Error::conflict(format!(
+            "payment {} was already voided on {} (reversing entry {})",
+            p.id,
+            v.date,
+            v.ledger_entry.as_deref().unwrap_or("-")
+        )));
+    }
+    let date = input.date.unwrap_or_else(|| context::today().max(p.date));
+    if date < p.date {
+        return Err(Error::invalid(format!(
+            "the void is dated {date}, before payment {} ({}); give a date on or after it",
+            p.id, p.date
+        )));
+    }
+    let reason = input
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    let reversal = match &p.ledger_entry {
+        Some(entry) => {
+            let mut description = format!("Void payment {} {}", p.id, p.contact_name);
+            if let Some(r) = &reason {
+                description.push_str(&format!(": {r}"));
+            }
+            let rev: Value = plugins::call(
+                "ledger",
+                "reverse-entry",
+                &json!({
+                    "id": entry,
+                    "date": date,
+                    "description": description.chars().take(1000).collect::<String>(),
+                    "idempotency-key": format!("invoicing-void-{}", p.id),
+                }),
+            )
+            .map_err(|e| ledger_error(e, &format!("the void of payment {}", p.id)))?;
+            rev["id"].as_str().map(str::to_owned)
+        }
+        None => None,
+    };
+    for a in &p.allocations {
+        // Read each time: a payment may pay one document twice.
+        let mut d = store::document(&a.document)?;
+        d.settlements.push(Settlement {
+            kind: "payment-voided".into(),
+            id: p.id.clone(),
+            number: None,
+            date,
+            amount: -a.amount,
+            base_amount: a.base_released.map(|b| -b),
+        });
+        d.open += a.amount;
+        if let (Some(open), Some(r)) = (d.base_open, a.base_released) {
+            d.base_open = Some(open + r);
+        }
+        d.revision += 1;
+        store::put_document(&d)?;
+    }
+    p.voided = Some(Voided {
+        date,
+        ledger_entry: reversal,
+        reason,
+        voided_at: context::now().to_rfc3339(),
+    });
+    store::put_payment(&p)?;
+    events::emit("invoicing.payment-voided", &p)?;
+    log::info(format!("voided payment {}", p.id));
+    Ok(p)
 }
 
 #[derive(Debug, Deserialize)]

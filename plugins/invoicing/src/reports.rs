@@ -17,7 +17,14 @@ pub struct Filter {
     as_of: Option<Date>,
     side: Option<Side>,
     contact: Option<String>,
+    /// `open-items` paging: the items after this one (the `next` of the previous page).
+    after: Option<String>,
+    /// `open-items` paging: at most this many items.
+    limit: Option<usize>,
 }
+
+/// Most items one `open-items` answer holds; without `limit`, more are refused.
+pub const MAX_OPEN_ITEMS: usize = 10_000;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -97,14 +104,48 @@ impl Item {
     }
 }
 
-/// Issued documents with something open at the end of `as_of`, by due date.
-fn open_items(f: &Filter, as_of: Date) -> Result<Vec<Item>> {
+impl Item {
+    /// The item's place in the report's order (side, contact, due date, id) as a
+    /// string that sorts the same way: the paging cursor.
+    fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            match self.side {
+                Side::Sales => 0,
+                Side::Purchase => 1,
+            },
+            self.contact,
+            self.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            self.id
+        )
+    }
+}
+
+/// Issued documents with something open at the end of `as_of`, in the report's
+/// order (side, contact, due date, id), each with its key.
+fn open_items(f: &Filter, as_of: Date) -> Result<Vec<(String, Item)>> {
     let mut items = Vec::new();
-    walk(f, as_of, |i| items.push(i))?;
-    items.sort_by(|a, b| {
-        (a.side, &a.contact, a.due_date, &a.id).cmp(&(b.side, &b.contact, b.due_date, &b.id))
-    });
+    walk(f, as_of, |i| items.push((i.key(), i)))?;
+    items.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(items)
+}
+
+/// A paging cursor is an item key: `0/` (sales) or `1/` (purchase), contact, due
+/// date (may be empty) and document id.
+fn check_cursor(after: &str) -> Result<()> {
+    let parts: Vec<&str> = after.split('/').collect();
+    let ok = parts.len() == 4
+        && matches!(parts[0], "0" | "1")
+        && parts[1].starts_with("c-")
+        && (parts[2].is_empty() || Date::parse(parts[2]).is_ok())
+        && parts[3].starts_with("d-");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "after {after:?} is not a cursor of open-items: pass the next of the previous answer unchanged"
+        )))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -127,13 +168,53 @@ pub struct OpenItemsOut {
     as_of: Date,
     items: Vec<Item>,
     contacts: Vec<ContactTotal>,
+    /// Pass as `after` for the next page; `null` on the last.
+    next: Option<String>,
 }
 
+/// Open items, a page at a time: at most `limit` items after `after`, with `next`
+/// when more follow. `contacts` holds the totals (over every page) of the contacts
+/// on this page. Without `limit`, more than [`MAX_OPEN_ITEMS`] items are refused.
 pub fn open_items_report(f: Filter) -> Result<OpenItemsOut> {
     let as_of = f.as_of.unwrap_or_else(context::today);
-    let items = open_items(&f, as_of)?;
+    if let Some(a) = &f.after {
+        check_cursor(a)?;
+    }
+    if f.limit.is_some_and(|l| l == 0 || l > MAX_OPEN_ITEMS) {
+        return Err(Error::invalid(format!(
+            "limit must be 1 to {MAX_OPEN_ITEMS}"
+        )));
+    }
+    let all = open_items(&f, as_of)?;
+    let start = match &f.after {
+        Some(a) => all.partition_point(|(k, _)| k.as_str() <= a.as_str()),
+        None => 0,
+    };
+    let limit = match f.limit {
+        Some(l) => l,
+        None => {
+            if all.len() - start > MAX_OPEN_ITEMS {
+                return Err(Error::invalid(format!(
+                    "{} items are open at {as_of}, more than one answer holds ({MAX_OPEN_ITEMS}); read them in pages: give limit (at most {MAX_OPEN_ITEMS}) and pass each answer's next as after",
+                    all.len() - start
+                )));
+            }
+            MAX_OPEN_ITEMS
+        }
+    };
+    let end = start.saturating_add(limit).min(all.len());
+    let next = (end < all.len())
+        .then(|| all.get(end.wrapping_sub(1)).map(|(k, _)| k.clone()))
+        .flatten();
+    let page_contacts: std::collections::BTreeSet<(Side, String)> = all[start..end]
+        .iter()
+        .map(|(_, i)| (i.side, i.contact.clone()))
+        .collect();
     let mut totals: BTreeMap<(Side, String, String), ContactTotal> = BTreeMap::new();
-    for i in &items {
+    for (_, i) in all
+        .iter()
+        .filter(|(_, i)| page_contacts.contains(&(i.side, i.contact.clone())))
+    {
         let t = totals
             .entry((i.side, i.contact.clone(), i.currency.clone()))
             .or_insert_with(|| ContactTotal {
@@ -151,10 +232,17 @@ pub fn open_items_report(f: Filter) -> Result<OpenItemsOut> {
             t.base_open = Some(t.base_open.unwrap_or(0) + b);
         }
     }
+    let items = all
+        .into_iter()
+        .skip(start)
+        .take(end - start)
+        .map(|(_, i)| i)
+        .collect();
     Ok(OpenItemsOut {
         as_of,
         items,
         contacts: totals.into_values().collect(),
+        next,
     })
 }
 
@@ -335,6 +423,21 @@ pub fn statement(input: StatementIn) -> Result<StatementOut> {
                 base_amount: p.base_released.map(|b| -b),
             },
         ));
+        if let Some(day) = p.voided {
+            moves.push((
+                p.currency.clone(),
+                StatementLine {
+                    date: day,
+                    kind: "payment-voided".into(),
+                    id: p.id.clone(),
+                    number: p.reference.clone(),
+                    due_date: None,
+                    amount: p.amount,
+                    balance: 0,
+                    base_amount: p.base_released,
+                },
+            ));
+        }
     }
     let contact_name = match name {
         Some(n) => n,

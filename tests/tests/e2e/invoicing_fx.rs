@@ -620,3 +620,280 @@ fn a_usd_invoice_paid_from_a_eur_account_implies_the_rate() {
         &["larger than the EUR 0.00 open"],
     );
 }
+
+#[test]
+fn a_credit_note_on_a_usd_invoice_releases_it_at_the_booked_rate() {
+    let (_clock, t) = host();
+    eur_company(&t);
+    let globex = contact(&t, "Globex Corp", "customer");
+
+    // 333.33 USD + 20 % = 400.00 USD, booked at 0.9237.
+    let draft = inv(
+        &t,
+        "create-document",
+        json!({"kind": "invoice", "contact": globex, "lines": [
+            {"description": "Consulting", "quantity": 1, "unit-price": "333.33", "tax-code": "VAT20"}]}),
+    );
+    let total = draft["total"].as_i64().unwrap();
+    let inv_tax = draft["tax"].as_i64().unwrap();
+    assert_eq!((total, inv_tax), (40_000, 6_667));
+    let doc = inv(
+        &t,
+        "issue",
+        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.9237"}),
+    );
+    let booked = at(total, 9237, 10_000);
+    assert_eq!(doc["base-total"], booked);
+    let inv_tax_eur = at(inv_tax, 9237, 10_000);
+
+    // 100.00 paid at 0.95.
+    let p1 = inv(
+        &t,
+        "record-payment",
+        json!({"contact": globex, "date": "2026-01-15", "amount": "100.00", "rate": "0.95"}),
+    );
+    let released1 = at(10_000, booked, total);
+    assert_eq!(p1["allocations"][0]["base-released"], released1);
+
+    // A credit note of 100.00 + 20 % = 120.00: the receivable is released pro rata
+    // at the invoice's rate, the tax reversed at that rate, the revenue takes the rest.
+    let cn_draft = inv(
+        &t,
+        "create-document",
+        json!({"kind": "credit-note", "corrects": doc["number"], "lines": [
+            {"description": "Discount agreed", "quantity": 1, "unit-price": "100.00", "tax-code": "VAT20"}]}),
+    );
+    assert_eq!(cn_draft["currency"], "USD");
+    let (cn_net, cn_tax, cn_total) = (
+        cn_draft["net"].as_i64().unwrap(),
+        cn_draft["tax"].as_i64().unwrap(),
+        cn_draft["total"].as_i64().unwrap(),
+    );
+    assert_eq!((cn_net, cn_tax, cn_total), (10_000, 2_000, 12_000));
+    let cn = inv(
+        &t,
+        "issue",
+        json!({"id": cn_draft["id"], "date": "2026-01-20"}),
+    );
+    let released_cn = at(cn_total, booked, total);
+    let cn_tax_eur = at(cn_tax, 9237, 10_000);
+    assert_eq!(cn["rate"], "0.9237");
+    assert_eq!(cn["base-currency"], "EUR");
+    assert_eq!(cn["base-total"], released_cn);
+    assert_eq!((&cn["open"], &cn["base-open"]), (&json!(0), &json!(0)));
+    assert_eq!(
+        postings(&t, &cn["ledger-entry"]),
+        vec![
+            (
+                "assets:receivable".into(),
+                -cn_total,
+                "USD".into(),
+                cost(released_cn, "EUR")
+            ),
+            (
+                "income:sales".into(),
+                released_cn - cn_tax_eur,
+                "EUR".into(),
+                None
+            ),
+            ("liabilities:vat".into(), cn_tax_eur, "EUR".into(), None),
+        ],
+        "the entry balances exactly in EUR"
+    );
+    let after_cn = inv(&t, "get-document", json!({"id": doc["id"]}));
+    let open = total - 10_000 - cn_total;
+    assert_eq!(after_cn["open"], open);
+    assert_eq!(after_cn["base-open"], booked - released1 - released_cn);
+    let items = inv(&t, "open-items", json!({"as-of": "2026-01-20"}));
+    assert_eq!(items["items"][0]["open"], open);
+    assert_eq!(
+        items["items"][0]["base-open"],
+        booked - released1 - released_cn
+    );
+
+    // Refused with nothing changed: more than is open, a rate other than the
+    // invoice's, another currency.
+    let too_big = inv(
+        &t,
+        "create-document",
+        json!({"kind": "credit-note", "corrects": doc["number"], "lines": [
+            {"description": "Too much", "quantity": 1, "unit-price": "166.67", "tax-code": "VAT20"}]}),
+    );
+    assert_eq!(too_big["total"], 20_000);
+    let before = state(&t);
+    fails(
+        &t,
+        "issue",
+        json!({"id": too_big["id"], "date": "2026-01-21"}),
+        400,
+        &[
+            "exceeds the USD 180.00 still open on INV-2026-0001",
+            "nothing was issued",
+        ],
+    );
+    fails(
+        &t,
+        "issue",
+        json!({"id": too_big["id"], "date": "2026-01-21", "rate": "0.95"}),
+        400,
+        &["booked at the rate of INV-2026-0001 (0.9237), not at 0.95"],
+    );
+    fails(
+        &t,
+        "create-document",
+        json!({"kind": "credit-note", "corrects": doc["number"], "currency": "GBP", "lines": [
+            {"description": "Wrong currency", "quantity": 1, "unit-price": "10.00", "tax-code": "VAT20"}]}),
+        400,
+        &["the credit note's currency GBP is not INV-2026-0001's currency USD"],
+    );
+    assert_eq!(state(&t), before, "a refused credit note writes nothing");
+    inv(&t, "delete-draft", json!({"id": too_big["id"]}));
+
+    // The remaining 180.00 paid at 0.91 releases exactly what is left: zero remains.
+    let p2 = inv(
+        &t,
+        "record-payment",
+        json!({"contact": globex, "date": "2026-02-01", "amount": "180.00", "rate": "0.91"}),
+    );
+    let released2 = booked - released1 - released_cn;
+    let bank2 = at(open, 91, 100);
+    assert_eq!(p2["allocations"][0]["base-released"], released2);
+    assert_eq!(p2["exchange-difference"], bank2 - released2);
+    let paid = inv(&t, "get-document", json!({"id": doc["id"]}));
+    assert_eq!((&paid["open"], &paid["base-open"]), (&json!(0), &json!(0)));
+    assert_eq!(
+        inv(&t, "open-items", json!({"as-of": "2026-02-01"}))["items"],
+        json!([])
+    );
+    let st = inv(
+        &t,
+        "statement",
+        json!({"contact": globex, "to": "2026-02-28"}),
+    );
+    assert_eq!(
+        (
+            &st["currencies"][0]["closing"],
+            &st["currencies"][0]["base-closing"]
+        ),
+        (&json!(0), &json!(0))
+    );
+
+    // At cost: the receivable is zero in EUR, the VAT is the invoice's less the
+    // credit note's, and every EUR figure balances.
+    let b = cost_basis(&t);
+    assert_eq!(eur(&b, "assets:receivable"), 0);
+    assert_eq!(eur(&b, "liabilities:vat"), -(inv_tax_eur - cn_tax_eur));
+    assert_eq!(
+        eur(&b, "income:sales"),
+        -(booked - inv_tax_eur) + (released_cn - cn_tax_eur)
+    );
+    let sum: i64 = b.values().flat_map(|m| m.values()).sum();
+    assert_eq!(sum, 0, "balanced at cost: {b:?}");
+    let rec = call_in(
+        &t,
+        "ledger",
+        "balance",
+        json!({"prefix": "assets:receivable"}),
+    );
+    assert!(
+        rec["totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["amount"] == 0),
+        "{rec}"
+    );
+}
+
+#[test]
+fn open_items_are_read_in_pages() {
+    let (_clock, t) = host();
+    // No base currency: the documents are in USD only.
+    inv(
+        &t,
+        "set-tax-code",
+        json!({"code": "EXPORT", "rate-bp": 0, "account": "liabilities:vat"}),
+    );
+    inv(&t, "setup-ledger", json!({}));
+    let a = contact(&t, "Alpha Ltd", "customer");
+    let b = contact(&t, "Beta Ltd", "customer");
+    let vendor = contact(&t, "Gamma Supplies", "supplier");
+    // Seven documents over three contacts and both sides.
+    for (who, kind, price) in [
+        (&a, "invoice", "10.00"),
+        (&b, "invoice", "20.00"),
+        (&a, "invoice", "30.00"),
+        (&vendor, "bill", "40.00"),
+        (&b, "invoice", "50.00"),
+        (&a, "invoice", "60.00"),
+        (&vendor, "bill", "70.00"),
+    ] {
+        let d = inv(
+            &t,
+            "create-document",
+            json!({"kind": kind, "contact": who, "lines": [
+                {"description": "Work", "quantity": 1, "unit-price": price, "tax-code": "EXPORT"}]}),
+        );
+        inv(&t, "issue", json!({"id": d["id"], "date": "2026-01-10"}));
+    }
+    let whole = inv(&t, "open-items", json!({"as-of": "2026-01-31"}));
+    assert_eq!(whole["items"].as_array().unwrap().len(), 7);
+    assert_eq!(whole["next"], Value::Null);
+
+    // Pages of three: 3 + 3 + 1, in the same order as the whole answer.
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut input = json!({"as-of": "2026-01-31", "limit": 3});
+        if let Some(a) = &after {
+            input["after"] = json!(a);
+        }
+        let page = inv(&t, "open-items", input);
+        pages.push(page.clone());
+        match page["next"].as_str() {
+            Some(n) => after = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    let sizes: Vec<usize> = pages
+        .iter()
+        .map(|p| p["items"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, vec![3, 3, 1]);
+    let joined: Vec<Value> = pages
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(&json!(joined), &whole["items"]);
+    // A page's contact totals are over every page: Alpha's three invoices.
+    let alpha = pages[0]["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["contact"] == a.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(alpha["open"], 1_000 + 3_000 + 6_000);
+    // One contact's items page too.
+    let first = inv(
+        &t,
+        "open-items",
+        json!({"as-of": "2026-01-31", "contact": a, "limit": 2}),
+    );
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let rest = inv(
+        &t,
+        "open-items",
+        json!({"as-of": "2026-01-31", "contact": a, "limit": 2, "after": first["next"]}),
+    );
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next"], Value::Null);
+
+    fails(
+        &t,
+        "open-items",
+        json!({"after": "not-a-cursor", "limit": 2}),
+        400,
+        &["is not a cursor of open-items", "next of the previous answer"],
+    );
+}
