@@ -837,18 +837,40 @@ pub struct Suggestions {
     more: usize,
 }
 
+/// Items per page of invoicing's `open-items` that `suggest` reads.
+const OPEN_ITEMS_PAGE: usize = 5_000;
+
+/// Every open item of invoicing, read a page at a time (`after`/`limit`/`next`).
 fn open_items() -> Result<Vec<OpenItem>> {
     #[derive(Deserialize)]
     struct Report {
         items: Vec<OpenItem>,
+        #[serde(default)]
+        next: Option<String>,
     }
-    let r: Report = plugins::call("invoicing", "open-items", &json!({})).map_err(|e| match e {
-        Error::Forbidden(m) | Error::NotFound(m) => Error::forbidden(format!(
-            "cannot read invoicing's open items: {m} (the invoicing plugin must be enabled and the caller needs invoicing.read)"
-        )),
-        other => other,
-    })?;
-    Ok(r.items)
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut input = json!({"limit": OPEN_ITEMS_PAGE});
+        if let Some(a) = &after {
+            input["after"] = json!(a);
+        }
+        let r: Report = plugins::call("invoicing", "open-items", &input).map_err(|e| match e {
+            Error::Forbidden(m) | Error::NotFound(m) => Error::forbidden(format!(
+                "cannot read invoicing's open items: {m} (the invoicing plugin must be enabled and the caller needs invoicing.read)"
+            )),
+            Error::InvalidInput(m) if m.contains("limit") || m.contains("after") => Error::invalid(format!(
+                "invoicing's open-items does not page ({m}); banking needs invoicing 0.2.2 or later"
+            )),
+            other => other,
+        })?;
+        out.extend(r.items);
+        match r.next {
+            Some(n) if after.as_deref() != Some(n.as_str()) => after = Some(n),
+            _ => break,
+        }
+    }
+    Ok(out)
 }
 
 pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
@@ -1041,7 +1063,7 @@ fn confirm_rule(l: &Line, acct: &BankAccount, name: &str) -> Result<Matched> {
         "date": l.date,
         "description": if description.trim().is_empty() { format!("Bank line {}", l.id) } else { description },
         "reference": {"source": "banking", "document": l.id},
-        "idempotency-key": format!("banking-{}", l.id),
+        "idempotency-key": crate::postings::rule_entry_key(&l.id)?,
         "postings": [
             {"account": acct.ledger_account, "amount": l.amount, "currency": l.currency},
             {"account": r.contra_account, "amount": -l.amount, "currency": l.currency},
@@ -1075,22 +1097,33 @@ fn confirm_rule(l: &Line, acct: &BankAccount, name: &str) -> Result<Matched> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Reconciliation {
-    statement: String,
-    statement_id: String,
-    account: String,
-    ledger_account: String,
-    currency: String,
-    date: Date,
-    closing_balance: i64,
-    ledger_balance: i64,
-    difference: i64,
-    reconciled: bool,
-    unmatched_lines: usize,
+    pub(crate) statement: String,
+    pub(crate) statement_id: String,
+    pub(crate) account: String,
+    pub(crate) ledger_account: String,
+    pub(crate) currency: String,
+    pub(crate) date: Date,
+    pub(crate) closing_balance: i64,
+    pub(crate) ledger_balance: i64,
+    pub(crate) difference: i64,
+    pub(crate) reconciled: bool,
+    pub(crate) unmatched_lines: usize,
     /// The ledger's balance counting only cleared postings (`hledger bal -C`): lines
     /// matched to postings clear them, so it is what the bank has seen.
-    cleared_balance: i64,
+    pub(crate) cleared_balance: i64,
     /// The closing balance minus the cleared balance.
-    cleared_difference: i64,
+    pub(crate) cleared_difference: i64,
+}
+
+/// The reconciliation of statement `id` when it is reconciled with every line
+/// matched; `None` otherwise (or when it has no closing balance).
+pub(crate) fn reconciled(id: &str) -> Result<Option<Reconciliation>> {
+    let s = statement(id)?;
+    if s.closing_balance.is_none() || s.closing_date.is_none() {
+        return Ok(None);
+    }
+    let r = reconcile(IdIn { id: id.to_owned() })?;
+    Ok((r.reconciled && r.unmatched_lines == 0).then_some(r))
 }
 
 pub fn reconcile(input: IdIn) -> Result<Reconciliation> {

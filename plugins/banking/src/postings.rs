@@ -400,46 +400,133 @@ pub(crate) fn clear_booked(l: &Line, acct: &BankAccount, m: &mut Matched) -> Res
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct UnmatchIn {
     line: String,
+    /// Unmatch a line of a reconciled statement anyway (the statement is then no
+    /// longer reconciled until the line is matched again).
+    #[serde(default)]
+    reopen: bool,
 }
 
-/// `unmatch`: undo the match of a line to a ledger posting: the link is removed, the
-/// posting set back to unmarked and the line is unmatched again. Matches that booked
-/// something (an invoice or bill payment, a rule's entry) are refused: invoicing
-/// cannot take a payment back yet, and a rule's entry is undone by reversing it in the
-/// ledger, which this does not do.
+/// `unmatch`: undo what confirming a match did, posting reversals and deleting
+/// nothing from the ledger. A match to a ledger posting: the link is removed and the
+/// posting set back to unmarked. A match to an invoice or bill: the payment it
+/// recorded is voided in invoicing (its entry reversed, the document open again). A
+/// match by a rule: the rule's entry is reversed. The bank posting such a match
+/// booked and cleared is unlinked, and its reversal's bank posting is marked cleared
+/// too: the pair nets to zero in the cleared balance and neither is proposed to a
+/// line again. The line is unmatched again. A line
+/// of a reconciled statement (every line matched, the closing balance equal to the
+/// ledger's) is refused unless `reopen` is given.
 pub fn unmatch(input: UnmatchIn) -> Result<Line> {
     let mut l = ops::line(&input.line)?;
     let Some(m) = l.matched.clone() else {
-        return Err(Error::invalid(format!("line {} is not matched", l.id)));
+        return Err(Error::invalid(format!(
+            "line {} is not matched; nothing to undo",
+            l.id
+        )));
     };
+    if !input.reopen
+        && let Some(r) = ops::reconciled(&l.statement)?
+    {
+        return Err(Error::conflict(format!(
+            "line {} belongs to statement {} ({}), which is reconciled: every line is matched and its closing balance {} equals the ledger's on {}. Unmatching it would undo that reconciliation; if the match is wrong, call unmatch again with reopen: true, then match the line again and reconcile the statement",
+            l.id,
+            r.statement,
+            r.statement_id,
+            money(r.closing_balance, &r.currency),
+            r.date
+        )));
+    }
+    let what = format!("bank line {} unmatched", l.id);
     match (m.kind.as_str(), m.ledger_entry.as_deref(), m.posting) {
         ("posting", Some(entry), Some(i)) => {
             set_status(entry, i, "unmarked")?;
             storage::delete(&link_key(entry, i))?;
         }
-        (kind, _, _) => {
-            return Err(Error::invalid(format!(
-                "line {} is matched to {}; only a match to a ledger posting can be undone (a payment or a rule's entry was booked: reverse it in invoicing or the ledger instead)",
-                l.id,
-                match kind {
-                    "invoice" | "bill" => format!(
-                        "{kind} {} by payment {}",
-                        m.number.as_deref().or(m.document.as_deref()).unwrap_or("?"),
-                        m.payment.as_deref().unwrap_or("?")
-                    ),
-                    _ => format!(
-                        "rule {} (ledger entry {})",
-                        m.rule.as_deref().unwrap_or("?"),
-                        m.ledger_entry.as_deref().unwrap_or("?")
-                    ),
+        ("invoice" | "bill", entry, posting) => {
+            let payment = m.payment.as_deref().ok_or_else(|| {
+                Error::internal(format!("line {} is matched without its payment", l.id))
+            })?;
+            let voided: Value = plugins::call(
+                "invoicing",
+                "void-payment",
+                &json!({"id": payment, "reason": what}),
+            )
+            .map_err(|e| match e {
+                Error::Forbidden(msg) => Error::forbidden(format!(
+                    "cannot void payment {payment} in invoicing: {msg} (the caller needs invoicing.post and ledger.post)"
+                )),
+                Error::NotFound(msg) => Error::invalid(format!(
+                    "cannot void payment {payment}: {msg} (unmatching a payment needs invoicing 0.2.2 or later); nothing was unmatched"
+                )),
+                Error::InvalidInput(msg) | Error::Conflict(msg) => Error::invalid(format!(
+                    "invoicing refused to void payment {payment} of line {}: {msg}; nothing was unmatched",
+                    l.id
+                )),
+                other => other,
+            })?;
+            if let (Some(entry), Some(i)) = (entry, posting) {
+                storage::delete(&link_key(entry, i))?;
+                if let Some(reversal) = voided["voided"]["ledger-entry"].as_str() {
+                    set_status(reversal, i, "cleared")?;
                 }
+            }
+        }
+        ("rule", Some(entry), posting) => {
+            let reversal: Value = plugins::call(
+                "ledger",
+                "reverse-entry",
+                &json!({"id": entry, "date": context::today().max(l.date),
+                        "description": format!("Reversal: {what}")}),
+            )
+            .map_err(|e| match e {
+                Error::InvalidInput(msg) | Error::Conflict(msg) => Error::invalid(format!(
+                    "the ledger refused to reverse entry {entry} of line {}: {msg}; nothing was unmatched",
+                    l.id
+                )),
+                other => ledger_error("reverse the rule's entry", "ledger.post")(other),
+            })?;
+            if let Some(i) = posting {
+                storage::delete(&link_key(entry, i))?;
+                if let Some(id) = reversal["id"].as_str() {
+                    set_status(id, i, "cleared")?;
+                }
+            }
+            // The next match of this line by a rule posts a new entry.
+            let key = rematch_key(&l.id);
+            let n: u32 = storage::get(&key)?.unwrap_or(0);
+            storage::put(&key, &(n + 1))?;
+        }
+        (kind, _, _) => {
+            return Err(Error::internal(format!(
+                "line {} has a {kind} match without its ledger entry",
+                l.id
             )));
         }
     }
     l.status = "unmatched".to_owned();
     l.matched = None;
     ops::put_line(&l)?;
+    events::emit(
+        "banking.line-unmatched",
+        &json!({"line": l.id, "account": l.account, "statement": l.statement,
+                "date": l.date, "amount": l.amount, "currency": l.currency, "was": m}),
+    )?;
     Ok(l)
+}
+
+fn rematch_key(line: &str) -> String {
+    format!("rematch/{line}")
+}
+
+/// The idempotency key of the entry a rule books for `line`: a line matched again
+/// after its rule's entry was reversed needs a new one.
+pub(crate) fn rule_entry_key(line: &str) -> Result<String> {
+    let n: u32 = storage::get(&rematch_key(line))?.unwrap_or(0);
+    Ok(if n == 0 {
+        format!("banking-{line}")
+    } else {
+        format!("banking-{line}-{n}")
+    })
 }
 
 #[cfg(test)]

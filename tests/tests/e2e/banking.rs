@@ -958,3 +958,220 @@ fn measure_a_10000_line_statement() {
         (1_048_576 - head - 200) / (e.len() + 2)
     );
 }
+
+/// The trial balance's accounts with a balance, and its totals: what a match and its
+/// unmatching must leave as they were (an account whose postings were reversed has
+/// no balance, as before it had any).
+fn balances(t: &TestHost) -> Value {
+    let tb = call(t, "ledger", "trial-balance", json!({}));
+    let rows: Vec<Value> = tb["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            ["debit", "credit"].iter().any(|side| {
+                r[*side]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["amount"] != 0)
+            })
+        })
+        .map(|r| json!([r["account"], r["debit"], r["credit"]]))
+        .collect();
+    json!({"rows": rows, "debit": tb["debit"], "credit": tb["credit"], "balanced": tb["balanced"]})
+}
+
+#[test]
+fn an_invoice_match_and_a_rule_match_are_unmatched_by_reversals_and_matched_again() {
+    let t = host(Duration::from_secs(5));
+    books(&t);
+    let customer = call(
+        &t,
+        "contacts",
+        "create",
+        json!({"name": "Acme Retail Ltd", "kind": "customer", "payment-terms-days": 30,
+               "default-currency": "GBP"}),
+    );
+    let draft = call(
+        &t,
+        "invoicing",
+        "create-document",
+        json!({"kind": "invoice", "contact": customer["id"], "lines": [
+            {"description": "Consulting", "quantity": 2, "unit-price": "100.00", "tax-code": "UK-VAT20"}]}),
+    );
+    let invoice = call(&t, "invoicing", "issue", json!({"id": draft["id"]}));
+    let total = invoice["total"].as_i64().unwrap();
+    bank(
+        &t,
+        "set-rule",
+        json!({"name": "bank-fees", "reference-contains": "account fee",
+               "contra-account": "expenses:bank-charges"}),
+    );
+    let file = camt(
+        "STMT-2026-01",
+        IBAN,
+        "GBP",
+        "1000.00",
+        "1087.50",
+        &[PAYMENT, FEE],
+    );
+    let out = bank(&t, "import-camt053", json!({"content": file}));
+    let sid = out["statements"][0]["id"].as_str().unwrap().to_owned();
+    let detail = bank(&t, "get-statement", json!({"id": sid}));
+    let pay_line = detail["lines-detail"][0]["id"].as_str().unwrap().to_owned();
+    let fee_line = detail["lines-detail"][1]["id"].as_str().unwrap().to_owned();
+
+    // Before any match.
+    let as_of = json!({"as-of": "2026-01-31"});
+    let open_before = call(&t, "invoicing", "open-items", as_of.clone());
+    let ageing_before = call(&t, "invoicing", "ageing", as_of.clone());
+    assert_eq!(open_before["items"][0]["open"], total);
+    let books_before = balances(&t);
+    let rec_before = bank(&t, "reconcile", json!({"id": sid}));
+
+    // Matched: the payment and the fee; the statement reconciles.
+    let m = bank(
+        &t,
+        "confirm-match",
+        json!({"line": pay_line, "document": "INV-2026-0001"}),
+    );
+    let payment = m["matched"]["payment"].as_str().unwrap().to_owned();
+    let pay_entry = m["matched"]["ledger-entry"].as_str().unwrap().to_owned();
+    let pay_posting = m["matched"]["posting"].as_u64().unwrap();
+    let f = bank(
+        &t,
+        "confirm-match",
+        json!({"line": fee_line, "rule": "bank-fees"}),
+    );
+    let fee_entry = f["matched"]["ledger-entry"].as_str().unwrap().to_owned();
+    let r = bank(&t, "reconcile", json!({"id": sid}));
+    assert_eq!((&r["reconciled"], &r["unmatched-lines"]), (&json!(true), &json!(0)));
+    assert_eq!(
+        call(&t, "invoicing", "get-document", json!({"id": "INV-2026-0001"}))["open"],
+        total - 10_000
+    );
+
+    // A line of a reconciled statement is refused, saying why and what to do.
+    let before = state(&t);
+    fails(
+        &t,
+        "unmatch",
+        json!({"line": pay_line}),
+        409,
+        &["STMT-2026-01", "is reconciled", "reopen: true"],
+    );
+    assert_eq!(state(&t), before, "a refused unmatch changes nothing");
+
+    // Unmatched with reopen: the payment is voided by a reversing entry, the invoice
+    // is open again, the line unmatched.
+    let l = bank(&t, "unmatch", json!({"line": pay_line, "reopen": true}));
+    assert_eq!(l["status"], "unmatched");
+    assert!(l.get("matched").is_none());
+    let p = call(&t, "invoicing", "get-payment", json!({"id": payment}));
+    assert_eq!(p["voided"]["date"], "2026-01-20");
+    let reversal = p["voided"]["ledger-entry"].as_str().unwrap().to_owned();
+    let original = call(&t, "ledger", "get-entry", json!({"id": pay_entry}));
+    assert_eq!(original["reversed-by"], reversal.as_str(), "kept, and reversed");
+    let rev = call(&t, "ledger", "get-entry", json!({"id": reversal}));
+    let negated: Vec<i64> = original["postings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| -p["amount"].as_i64().unwrap())
+        .collect();
+    let got: Vec<i64> = rev["postings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, negated);
+    // The pair nets to zero in the cleared balance.
+    let i = usize::try_from(pay_posting).unwrap();
+    assert_eq!(original["postings"][i]["status"], "cleared");
+    assert_eq!(rev["postings"][i]["status"], "cleared");
+    let doc = call(&t, "invoicing", "get-document", json!({"id": "INV-2026-0001"}));
+    assert_eq!(doc["open"], total);
+    let kinds: Vec<&str> = doc["settlements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["payment", "payment-voided"], "the history is kept");
+    assert_eq!(
+        call(&t, "invoicing", "open-items", as_of.clone()),
+        open_before
+    );
+    assert_eq!(call(&t, "invoicing", "ageing", as_of.clone()), ageing_before);
+    let st = call(
+        &t,
+        "invoicing",
+        "statement",
+        json!({"contact": customer["id"], "to": "2026-01-31"}),
+    );
+    assert_eq!(st["currencies"][0]["closing"], total);
+    assert_eq!(events(&t, "invoicing.payment-voided").len(), 1);
+
+    // The rule's match: its entry is reversed too (the statement is no longer
+    // reconciled, so no reopen is needed).
+    let l = bank(&t, "unmatch", json!({"line": fee_line}));
+    assert_eq!(l["status"], "unmatched");
+    let fe = call(&t, "ledger", "get-entry", json!({"id": fee_entry}));
+    assert!(fe["reversed-by"].is_string(), "{fe}");
+    assert_eq!(events(&t, "banking.line-unmatched").len(), 2);
+
+    // The books are as before the matches.
+    assert_eq!(balances(&t), books_before);
+    let rec = bank(&t, "reconcile", json!({"id": sid}));
+    for field in [
+        "ledger-balance",
+        "difference",
+        "reconciled",
+        "unmatched-lines",
+        "cleared-balance",
+        "cleared-difference",
+    ] {
+        assert_eq!(rec[field], rec_before[field], "{field}");
+    }
+    // Neither reversed entry is proposed to a line: only the invoice and the rule.
+    let s = bank(&t, "suggest", json!({"statement": sid}));
+    for sug in s["suggestions"].as_array().unwrap() {
+        assert!(
+            sug["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["kind"] != "posting"),
+            "{sug}"
+        );
+    }
+    fails(
+        &t,
+        "unmatch",
+        json!({"line": pay_line}),
+        400,
+        &["is not matched"],
+    );
+
+    // Matched again: a new payment and a new rule entry; the statement reconciles.
+    let m2 = bank(
+        &t,
+        "confirm-match",
+        json!({"line": pay_line, "document": "INV-2026-0001"}),
+    );
+    assert_ne!(m2["matched"]["payment"], payment.as_str());
+    let f2 = bank(
+        &t,
+        "confirm-match",
+        json!({"line": fee_line, "rule": "bank-fees"}),
+    );
+    assert_ne!(f2["matched"]["ledger-entry"], fee_entry.as_str());
+    let r = bank(&t, "reconcile", json!({"id": sid}));
+    assert_eq!((&r["reconciled"], &r["unmatched-lines"]), (&json!(true), &json!(0)));
+    assert_eq!(
+        call(&t, "invoicing", "get-document", json!({"id": "INV-2026-0001"}))["open"],
+        total - 10_000
+    );
+}

@@ -683,7 +683,7 @@ fn a_bank_line_is_matched_to_a_ledger_posting_which_is_cleared() {
     );
 
     // A rule's entry: its bank posting is cleared and linked at once, so it is never
-    // suggested for another line; that match cannot be undone here.
+    // suggested for another line.
     call(
         &t,
         "banking",
@@ -700,17 +700,27 @@ fn a_bank_line_is_matched_to_a_ledger_posting_which_is_cleared() {
     assert_eq!(m["matched"]["posting"], 0);
     let e = call(&t, "ledger", "get-entry", json!({ "id": entry }));
     assert_eq!(e["postings"][0]["status"], "cleared");
-    fails(
+    // Unmatching it reverses the rule's entry (the ledger keeps both; the pair's
+    // bank postings are cleared, netting to zero); matched again, a new entry.
+    let l = call(&t, "banking", "unmatch", json!({"line": int_jan}));
+    assert_eq!(l["status"], "unmatched");
+    let e = call(&t, "ledger", "get-entry", json!({ "id": entry }));
+    let reversal = e["reversed-by"].as_str().unwrap().to_owned();
+    let r = call(&t, "ledger", "get-entry", json!({ "id": reversal }));
+    assert_eq!(
+        r["postings"][0]["amount"],
+        -e["postings"][0]["amount"].as_i64().unwrap()
+    );
+    assert_eq!(r["postings"][0]["status"], "cleared");
+    let m = call(
         &t,
         "banking",
-        "unmatch",
-        json!({"line": int_jan}),
-        400,
-        &[
-            "only a match to a ledger posting can be undone",
-            "rule interest",
-        ],
+        "confirm-match",
+        confirm(int_jan, json!({"rule": "interest"})),
     );
+    let again_entry = m["matched"]["ledger-entry"].as_str().unwrap();
+    assert_ne!(again_entry, entry, "a new entry, not the reversed one");
+    assert_eq!(m["matched"]["posting"], 0);
 
     // Unmatched: the posting is unmarked again, suggested again, and the other line
     // may take it.
