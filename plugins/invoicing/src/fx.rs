@@ -283,7 +283,8 @@ mod tests {
         ];
         let rate = Rate::parse("0.333").unwrap();
         let control = -release(12_001, 36_003, 36_003, 11_989, 11_989).unwrap();
-        let base = document_base_with(&postings, &[false, true, false], rate, 2, 2, control).unwrap();
+        let base =
+            document_base_with(&postings, &[false, true, false], rate, 2, 2, control).unwrap();
         assert_eq!(base[0], control);
         assert_eq!(base[2], rate.convert(2_000, 2, 2).unwrap());
         assert_eq!(base.iter().sum::<i64>(), 0);

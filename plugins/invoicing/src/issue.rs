@@ -91,15 +91,13 @@ pub fn issue(input: IssueIn) -> Result<Document> {
             credit_release = Some(released);
             Some(rate)
         }
-        Some(base) => {
-            Some(rate_for(
-                input.rate.as_deref(),
-                &doc.currency,
-                base,
-                date,
-                &format!("{} {}", kind_name(doc.kind), doc.id),
-            )?)
-        }
+        Some(base) => Some(rate_for(
+            input.rate.as_deref(),
+            &doc.currency,
+            base,
+            date,
+            &format!("{} {}", kind_name(doc.kind), doc.id),
+        )?),
         None => {
             if let Some(r) = &input.rate {
                 return Err(Error::invalid(format!(

@@ -1046,9 +1046,17 @@ fn an_invoice_match_and_a_rule_match_are_unmatched_by_reversals_and_matched_agai
     );
     let fee_entry = f["matched"]["ledger-entry"].as_str().unwrap().to_owned();
     let r = bank(&t, "reconcile", json!({"id": sid}));
-    assert_eq!((&r["reconciled"], &r["unmatched-lines"]), (&json!(true), &json!(0)));
     assert_eq!(
-        call(&t, "invoicing", "get-document", json!({"id": "INV-2026-0001"}))["open"],
+        (&r["reconciled"], &r["unmatched-lines"]),
+        (&json!(true), &json!(0))
+    );
+    assert_eq!(
+        call(
+            &t,
+            "invoicing",
+            "get-document",
+            json!({"id": "INV-2026-0001"})
+        )["open"],
         total - 10_000
     );
 
@@ -1072,7 +1080,11 @@ fn an_invoice_match_and_a_rule_match_are_unmatched_by_reversals_and_matched_agai
     assert_eq!(p["voided"]["date"], "2026-01-20");
     let reversal = p["voided"]["ledger-entry"].as_str().unwrap().to_owned();
     let original = call(&t, "ledger", "get-entry", json!({"id": pay_entry}));
-    assert_eq!(original["reversed-by"], reversal.as_str(), "kept, and reversed");
+    assert_eq!(
+        original["reversed-by"],
+        reversal.as_str(),
+        "kept, and reversed"
+    );
     let rev = call(&t, "ledger", "get-entry", json!({"id": reversal}));
     let negated: Vec<i64> = original["postings"]
         .as_array()
@@ -1091,7 +1103,12 @@ fn an_invoice_match_and_a_rule_match_are_unmatched_by_reversals_and_matched_agai
     let i = usize::try_from(pay_posting).unwrap();
     assert_eq!(original["postings"][i]["status"], "cleared");
     assert_eq!(rev["postings"][i]["status"], "cleared");
-    let doc = call(&t, "invoicing", "get-document", json!({"id": "INV-2026-0001"}));
+    let doc = call(
+        &t,
+        "invoicing",
+        "get-document",
+        json!({"id": "INV-2026-0001"}),
+    );
     assert_eq!(doc["open"], total);
     let kinds: Vec<&str> = doc["settlements"]
         .as_array()
@@ -1099,12 +1116,19 @@ fn an_invoice_match_and_a_rule_match_are_unmatched_by_reversals_and_matched_agai
         .iter()
         .map(|s| s["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, vec!["payment", "payment-voided"], "the history is kept");
+    assert_eq!(
+        kinds,
+        vec!["payment", "payment-voided"],
+        "the history is kept"
+    );
     assert_eq!(
         call(&t, "invoicing", "open-items", as_of.clone()),
         open_before
     );
-    assert_eq!(call(&t, "invoicing", "ageing", as_of.clone()), ageing_before);
+    assert_eq!(
+        call(&t, "invoicing", "ageing", as_of.clone()),
+        ageing_before
+    );
     let st = call(
         &t,
         "invoicing",
@@ -1169,9 +1193,17 @@ fn an_invoice_match_and_a_rule_match_are_unmatched_by_reversals_and_matched_agai
     );
     assert_ne!(f2["matched"]["ledger-entry"], fee_entry.as_str());
     let r = bank(&t, "reconcile", json!({"id": sid}));
-    assert_eq!((&r["reconciled"], &r["unmatched-lines"]), (&json!(true), &json!(0)));
     assert_eq!(
-        call(&t, "invoicing", "get-document", json!({"id": "INV-2026-0001"}))["open"],
+        (&r["reconciled"], &r["unmatched-lines"]),
+        (&json!(true), &json!(0))
+    );
+    assert_eq!(
+        call(
+            &t,
+            "invoicing",
+            "get-document",
+            json!({"id": "INV-2026-0001"})
+        )["open"],
         total - 10_000
     );
 }

@@ -894,6 +894,9 @@ fn open_items_are_read_in_pages() {
         "open-items",
         json!({"after": "not-a-cursor", "limit": 2}),
         400,
-        &["is not a cursor of open-items", "next of the previous answer"],
+        &[
+            "is not a cursor of open-items",
+            "next of the previous answer",
+        ],
     );
 }
