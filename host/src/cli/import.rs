@@ -717,6 +717,29 @@ fn entry_records(
     ))
 }
 
+/// The namespace prefix of a camt.053 document's elements with its colon (`ns2:` for
+/// `<ns2:Document xmlns:ns2="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">`), from
+/// its `BkToCstmrStmt` element; empty when they are unprefixed (or it is absent).
+fn camt_prefix(text: &str) -> String {
+    let Some(at) = text.find("BkToCstmrStmt") else {
+        return String::new();
+    };
+    let Some(lt) = text[..at].rfind('<') else {
+        return String::new();
+    };
+    let between = &text[lt + 1..at];
+    match between.strip_suffix(':') {
+        Some(p)
+            if !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) =>
+        {
+            between.to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
 /// A camt.053 or OFX file: whole in one call when it fits, which keeps the bank's
 /// statement id; else split at its entries into chunks, each the statement's header,
 /// some entries and the rest of the file, imported one call each as CSV chunks are
@@ -726,9 +749,25 @@ fn entry_records(
 fn statement_file(host: &Host, args: &BankingImportArgs, format: Format) -> Result<(), HostError> {
     let text = read(&args.file)?;
     let (op, name, open, close, stmt) = match format {
-        Format::Ofx => ("import-ofx", "OFX", "<STMTTRN>", "</STMTTRN>", "<STMTRS>"),
-        _ => ("import-camt053", "camt.053", "<Ntry>", "</Ntry>", "<Stmt>"),
+        Format::Ofx => (
+            "import-ofx",
+            "OFX",
+            "<STMTTRN>".to_owned(),
+            "</STMTTRN>".to_owned(),
+            "<STMTRS>".to_owned(),
+        ),
+        _ => {
+            let p = camt_prefix(&text);
+            (
+                "import-camt053",
+                "camt.053",
+                format!("<{p}Ntry>"),
+                format!("</{p}Ntry>"),
+                format!("<{p}Stmt>"),
+            )
+        }
     };
+    let (open, close, stmt) = (open.as_str(), close.as_str(), stmt.as_str());
     let whole = json!({"content": text, "account": args.account});
     let limit = host.runtime().limits().max_input_bytes;
     let size = whole.to_string().len();
@@ -885,6 +924,20 @@ mod tests {
         assert_eq!(capped.len(), 15);
         let err = chunk(&records, 10, 1000, &no_preamble).unwrap_err();
         assert!(err.to_string().contains("line 1: this record is"), "{err}");
+    }
+
+    #[test]
+    fn camt_namespace_prefixes_are_found() {
+        let prefixed = "<?xml version=\"1.0\"?>\n<ns2:Document xmlns:ns2=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">\n<ns2:BkToCstmrStmt>\n<ns2:Stmt><ns2:Id>S</ns2:Id>\n<ns2:Ntry><ns2:Amt>1</ns2:Amt></ns2:Ntry>\n<ns2:Ntry><ns2:Amt>2</ns2:Amt></ns2:Ntry>\n</ns2:Stmt>\n</ns2:BkToCstmrStmt>\n</ns2:Document>\n";
+        assert_eq!(camt_prefix(prefixed), "ns2:");
+        let (head, r, tail, _) = entry_records(prefixed, "<ns2:Ntry>", "</ns2:Ntry>").unwrap();
+        assert!(head.ends_with("<ns2:Stmt><ns2:Id>S</ns2:Id>\n"), "{head}");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].text, "<ns2:Ntry><ns2:Amt>2</ns2:Amt></ns2:Ntry>\n");
+        assert!(tail.starts_with("</ns2:Stmt>"));
+        assert_eq!(camt_prefix("<Document><BkToCstmrStmt>"), "");
+        assert_eq!(camt_prefix("<Document><x y:BkToCstmrStmt>"), "");
+        assert_eq!(camt_prefix("no statement here"), "");
     }
 
     #[test]

@@ -601,6 +601,59 @@ mod tests {
         assert_eq!(batch.reference, "BILL-2026-0001 BILL-2026-0002");
     }
 
+    /// `xml` with every element under the namespace prefix `ns2` (as some banks'
+    /// exports write it: `<ns2:Document xmlns:ns2="...">`).
+    fn prefixed(xml: &str) -> String {
+        let mut out = String::with_capacity(xml.len() * 2);
+        let mut rest = xml;
+        while let Some(i) = rest.find('<') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if after.starts_with('/') {
+                out.push_str("</ns2:");
+                rest = &after[1..];
+            } else if after.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                out.push_str("<ns2:");
+                rest = after;
+            } else {
+                out.push('<');
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out.replace("xmlns=", "xmlns:ns2=")
+    }
+
+    #[test]
+    fn namespace_prefixed_tags_are_read_as_the_plain_ones() {
+        let xml = prefixed(SAMPLE);
+        assert!(xml.contains("<ns2:Ntry>") && xml.contains("</ns2:BkToCstmrStmt>"));
+        let plain = convert(&parse(SAMPLE).unwrap()[0], gbp()).unwrap();
+        let stmts = parse(&xml).unwrap();
+        assert_eq!(stmts.len(), 1);
+        assert_eq!(stmts[0].id, "STMT-2026-001");
+        assert_eq!(stmts[0].at, "/Document/BkToCstmrStmt/Stmt[1]");
+        let c = convert(&stmts[0], gbp()).unwrap();
+        assert_eq!((c.opening, c.closing), (plain.opening, plain.closing));
+        assert_eq!(c.lines.len(), plain.lines.len());
+        for (a, b) in c.lines.iter().zip(&plain.lines) {
+            assert_eq!(
+                (a.date, a.amount, &a.reference, &a.counterparty, &a.origin),
+                (b.date, b.amount, &b.reference, &b.counterparty, &b.origin)
+            );
+            assert!(a.raw.starts_with("<ns2:Ntry>") && a.raw.ends_with("</ns2:Ntry>"));
+        }
+        // Refusals still name the element by its local path.
+        refused(
+            &xml.replacen(
+                "<ns2:CdtDbtInd>CRDT</ns2:CdtDbtInd>",
+                "<ns2:CdtDbtInd>XX</ns2:CdtDbtInd>",
+                1,
+            ),
+            &["CdtDbtInd"],
+        );
+    }
+
     fn refused(xml: &str, want: &[&str]) {
         let e = parse(xml)
             .and_then(|s| {

@@ -705,3 +705,89 @@ fn camt053_and_ofx_statements_of_a_few_mib_import_in_chunks_once() {
         (2 * n, total + fixed_total)
     );
 }
+
+/// `xml` with every element under the namespace prefix `ns2`, as some banks write
+/// camt.053 (`<ns2:Document xmlns:ns2="...">`, `<ns2:Ntry>`).
+fn ns2(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len() * 2);
+    let mut rest = xml;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(name) = after.strip_prefix('/') {
+            out.push_str("</ns2:");
+            rest = name;
+        } else if after.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str("<ns2:");
+            rest = after;
+        } else {
+            out.push('<');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out.replace("xmlns=", "xmlns:ns2=")
+}
+
+#[test]
+fn a_camt053_statement_with_namespace_prefixed_tags_is_split_and_imported() {
+    let cli = cli_with(&["ledger", "contacts", "invoicing", "banking"]);
+    for (name, kind) in [
+        ("assets:bank:current", "asset"),
+        ("equity:opening", "equity"),
+    ] {
+        cli.call(
+            "acme",
+            "ledger",
+            "create-account",
+            &json!({"name": name, "type": kind}),
+        );
+    }
+    cli.call(
+        "acme",
+        "ledger",
+        "post-entry",
+        &json!({"date": "2025-12-31", "description": "Opening balance", "postings": [
+            {"account": "assets:bank:current", "amount": "1000.00", "currency": "EUR"},
+            {"account": "equity:opening"}]}),
+    );
+    cli.call(
+        "acme",
+        "banking",
+        "add-account",
+        &json!({"name": "Current", "currency": "EUR", "iban": IBAN, "ledger-account": "assets:bank:current"}),
+    );
+    let n = 120;
+    let (plain, total, _) = camt("NS", n, None);
+    let text = ns2(&plain);
+    assert!(text.contains("<ns2:Ntry>") && !text.contains("<Ntry>"));
+    let file = write(&cli, "prefixed.xml", &text);
+    // Chunks of about 16 KiB: the file is split at its <ns2:Ntry> entries.
+    let out = cli
+        .run(&[
+            "banking",
+            "import",
+            &file,
+            "--tenant",
+            "acme",
+            "--account",
+            "ba-000001",
+            "--chunk-bytes",
+            "16384",
+            "--call-timeout-ms",
+            "30000",
+        ])
+        .ok();
+    let chunks = number_before(&out, "chunks");
+    assert!(chunks >= 3, "{out}");
+    assert_eq!(number_before(&out, "lines ("), n, "{out}");
+    assert_eq!(account_lines(&cli, "ba-000001"), (n, total));
+    let stmts = statements_of(&cli, "ba-000001");
+    assert_eq!(stmts.len(), chunks);
+    assert_eq!(
+        stmts[0].2,
+        json!(100_000),
+        "the opening balance on the first"
+    );
+    reconciles(&cli, "ba-000001", "assets:bank:current", 100_000, total);
+}
