@@ -609,9 +609,9 @@ mod tests {
         while let Some(i) = rest.find('<') {
             out.push_str(&rest[..i]);
             let after = &rest[i + 1..];
-            if after.starts_with('/') {
+            if let Some(name) = after.strip_prefix('/') {
                 out.push_str("</ns2:");
-                rest = &after[1..];
+                rest = name;
             } else if after.starts_with(|c: char| c.is_ascii_alphabetic()) {
                 out.push_str("<ns2:");
                 rest = after;
