@@ -900,3 +900,113 @@ fn open_items_are_read_in_pages() {
         ],
     );
 }
+
+#[test]
+fn a_voided_usd_payment_gives_back_what_it_released() {
+    let (_clock, t) = host();
+    eur_company(&t);
+    let globex = contact(&t, "Globex Corp", "customer");
+    let draft = inv(
+        &t,
+        "create-document",
+        json!({"kind": "invoice", "contact": globex, "lines": [
+            {"description": "Consulting", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
+    );
+    let doc = inv(
+        &t,
+        "issue",
+        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.92"}),
+    );
+    let total = doc["total"].as_i64().unwrap();
+    let booked = at(total, 92, 100);
+    let before = cost_basis(&t);
+    let p = inv(
+        &t,
+        "record-payment",
+        json!({"contact": globex, "date": "2026-01-20", "amount": "400.00", "rate": "0.90"}),
+    );
+    let released = at(40_000, booked, total);
+    assert_eq!(p["allocations"][0]["base-released"], released);
+
+    // A date before the payment is refused with nothing changed.
+    let unchanged = state(&t);
+    fails(
+        &t,
+        "void-payment",
+        json!({"id": p["id"], "date": "2026-01-19"}),
+        400,
+        &["before payment", "give a date on or after it"],
+    );
+    assert_eq!(state(&t), unchanged);
+
+    let v = inv(
+        &t,
+        "void-payment",
+        json!({"id": p["id"], "date": "2026-01-25", "reason": "wrong customer"}),
+    );
+    assert_eq!(v["voided"]["date"], "2026-01-25");
+    assert_eq!(v["voided"]["reason"], "wrong customer");
+    let reversal = v["voided"]["ledger-entry"].clone();
+    // The reversal negates every posting, costs included.
+    let negated: Vec<Posting> = postings(&t, &p["ledger-entry"])
+        .into_iter()
+        .map(|(a, n, c, cost)| (a, -n, c, cost))
+        .collect();
+    assert_eq!(postings(&t, &reversal), negated);
+    let d = inv(&t, "get-document", json!({"id": doc["id"]}));
+    assert_eq!(
+        (&d["open"], &d["base-open"]),
+        (&json!(total), &json!(booked))
+    );
+    // Open on the days between the payment and the void: what was left.
+    let mid = inv(&t, "open-items", json!({"as-of": "2026-01-22"}));
+    assert_eq!(mid["items"][0]["open"], total - 40_000);
+    assert_eq!(mid["items"][0]["base-open"], booked - released);
+    let after = inv(&t, "open-items", json!({"as-of": "2026-01-25"}));
+    assert_eq!(after["items"][0]["open"], total);
+    assert_eq!(after["items"][0]["base-open"], booked);
+    let st = inv(
+        &t,
+        "statement",
+        json!({"contact": globex, "to": "2026-01-31"}),
+    );
+    let usd = &st["currencies"][0];
+    let kinds: Vec<&str> = usd["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["invoice", "payment", "payment-voided"]);
+    assert_eq!(
+        (&usd["closing"], &usd["base-closing"]),
+        (&json!(total), &json!(booked))
+    );
+    // The books at cost are as before the payment.
+    assert_eq!(
+        cost_basis(&t)
+            .into_iter()
+            .filter(|(_, m)| m.values().any(|v| *v != 0))
+            .collect::<BTreeMap<_, _>>(),
+        before
+            .into_iter()
+            .filter(|(_, m)| m.values().any(|v| *v != 0))
+            .collect::<BTreeMap<_, _>>()
+    );
+
+    fails(
+        &t,
+        "void-payment",
+        json!({"id": p["id"]}),
+        409,
+        &["was already voided on 2026-01-25"],
+    );
+    // Paid again in full, it closes at zero in both currencies.
+    inv(
+        &t,
+        "record-payment",
+        json!({"contact": globex, "date": "2026-01-28", "amount": "1000.00", "rate": "0.93"}),
+    );
+    let d = inv(&t, "get-document", json!({"id": doc["id"]}));
+    assert_eq!((&d["open"], &d["base-open"]), (&json!(0), &json!(0)));
+}
