@@ -549,7 +549,7 @@ impl Host {
                     tracing::error!(tenant = %d.tenant, delivery = d.id, "recording a webhook attempt failed: {e}");
                 }
             },
-            move || wake(),
+            wake,
         );
     }
 
