@@ -936,6 +936,46 @@ fn tenant_admins_list_and_retry_requests_over_http_and_in_the_console() {
         .problem(403, "forbidden");
     assert_eq!(server.request("GET", reqs, None, "").status, 401);
 
+    // An unknown tenant: 404 for a system administrator (who may act in any).
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "root",
+            "--system-admin",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    )
+    .ok();
+    let login = json!({"username": "root", "password": PASSWORD}).to_string();
+    let root = server.request("POST", "/v1/login", None, &login).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        "/v1/tenants/nope/http-requests",
+        "/v1/tenants/nope/notifications",
+    ] {
+        server
+            .request("GET", path, Some(&root), "")
+            .problem(404, "not-found");
+    }
+    server
+        .request(
+            "POST",
+            "/v1/tenants/nope/http-requests/1/retry",
+            Some(&root),
+            "",
+        )
+        .problem(404, "not-found");
+    assert_eq!(
+        server
+            .request("GET", "/v1/tenants/globex/http-requests", Some(&root), "")
+            .status,
+        200
+    );
+
     // Unknown ids: 404; not an id: 400; not dead: 409.
     server
         .request("POST", &format!("{reqs}/999999/retry"), Some(&boss), "")
