@@ -13,6 +13,7 @@
 //! | [`AUDIT_READ`] `audit.read` | read the tenant's audit chain and its verification |
 //! | [`crate::settings::SETTINGS_MANAGE`] `settings.manage` | list, set and clear the tenant's plugin settings |
 //! | [`crate::webhooks::WEBHOOKS_MANAGE`] `webhooks.manage` | add, list, remove and rotate the tenant's webhooks, read and replay their deliveries |
+//! | [`crate::outbound::OUTBOUND_MANAGE`] `outbound.manage` | list and retry the tenant's plugins' outbound HTTP requests and email notifications |
 //!
 //! A tenant's `admin` role holds `*` and so all of them; system administrators hold
 //! them in every tenant.

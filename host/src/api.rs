@@ -658,6 +658,99 @@ async fn webhook_replay(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutboundParams {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+fn outbound_params(
+    params: Result<Query<OutboundParams>, axum::extract::rejection::QueryRejection>,
+    states: &str,
+) -> Result<OutboundParams, ApiError> {
+    params.map(|Query(p)| p).map_err(|e| {
+        ApiError::from(HostError::InvalidInput(format!(
+            "query: {}; use state={states}, limit=1..1000",
+            e.body_text()
+        )))
+    })
+}
+
+fn outbound_id(id: &str, what: &str, route: &str) -> Result<i64, HostError> {
+    id.parse().map_err(|_| {
+        HostError::InvalidInput(format!(
+            "'{id}' is not {what} id (a number from GET /v1/tenants/<t>/{route})"
+        ))
+    })
+}
+
+/// The plugins' outbound HTTP requests, newest first, with their attempts (header
+/// values and bodies are never shown).
+async fn http_requests(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(tenant): Path<String>,
+    params: Result<Query<OutboundParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let params = outbound_params(params, "pending|answered|dead")?;
+    let requests = blocking(&state, move |host| {
+        host.http_list_as(
+            &caller,
+            &tenant,
+            params.state.as_deref(),
+            params.limit.unwrap_or(100).clamp(1, 1000),
+        )
+    })
+    .await?;
+    Ok(Json(json!({ "requests": requests })))
+}
+
+/// 202: the dead request is pending again and leaves with the worker's next pass.
+async fn http_request_retry(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = outbound_id(&id, "an HTTP request", "http-requests")?;
+    blocking(&state, move |host| host.http_retry_as(&caller, &tenant, id)).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The email notifications plugins queued, newest first, with their attempts.
+async fn notifications(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(tenant): Path<String>,
+    params: Result<Query<OutboundParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let params = outbound_params(params, "pending|sent|dead")?;
+    let list = blocking(&state, move |host| {
+        host.notify_list_as(
+            &caller,
+            &tenant,
+            params.state.as_deref(),
+            params.limit.unwrap_or(100).clamp(1, 1000),
+        )
+    })
+    .await?;
+    Ok(Json(json!({ "notifications": list })))
+}
+
+/// 202: the dead notification is pending again (same Message-ID).
+async fn notification_retry(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = outbound_id(&id, "a notification", "notifications")?;
+    blocking(&state, move |host| {
+        host.notify_retry_as(&caller, &tenant, id)
+    })
+    .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
 struct AuditParams {
     tenant: Option<String>,
     since: Option<String>,
@@ -850,6 +943,16 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         .route(
             "/v1/tenants/{tenant}/webhooks/{id}/rotate",
             post(webhook_rotate),
+        )
+        .route("/v1/tenants/{tenant}/http-requests", get(http_requests))
+        .route(
+            "/v1/tenants/{tenant}/http-requests/{id}/retry",
+            post(http_request_retry),
+        )
+        .route("/v1/tenants/{tenant}/notifications", get(notifications))
+        .route(
+            "/v1/tenants/{tenant}/notifications/{id}/retry",
+            post(notification_retry),
         )
         .merge(console::routes())
         .fallback(not_found)

@@ -17,6 +17,7 @@
 //!   script (`include_str!`); charts are SVG drawn here. Nothing is fetched at run time.
 
 mod forms;
+mod outbound;
 mod pages;
 mod render;
 mod settings;
@@ -87,6 +88,10 @@ fn env() -> &'static Environment<'static> {
             (
                 "settings.html",
                 include_str!("console/assets/settings.html"),
+            ),
+            (
+                "outbound.html",
+                include_str!("console/assets/outbound.html"),
             ),
         ] {
             if let Err(e) = env.add_template(name, text) {
@@ -493,5 +498,14 @@ pub(super) fn routes() -> Router<ApiState> {
             post(pages::delivery_retry),
         )
         .route("/console/t/{tenant}/audit", get(pages::audit))
+        .route("/console/t/{tenant}/outbound", get(outbound::outbound))
+        .route(
+            "/console/t/{tenant}/http-requests/{id}/retry",
+            post(outbound::http_retry),
+        )
+        .route(
+            "/console/t/{tenant}/notifications/{id}/retry",
+            post(outbound::notification_retry),
+        )
         .merge(views::routes())
 }

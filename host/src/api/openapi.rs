@@ -245,6 +245,7 @@ fn host_paths() -> Map<String, Value> {
         }),
     );
     webhook_paths(&mut paths);
+    outbound_paths(&mut paths);
     for (path, id, summary) in [
         ("/v1/admin/tenants", "admin-tenants", "Every tenant"),
         (
@@ -417,6 +418,119 @@ fn webhook_paths(paths: &mut Map<String, Value>) {
     );
 }
 
+/// The plugins' outbound HTTP requests and email notifications (`outbound.manage`):
+/// `api.rs` routes, `outbound/mod.rs`, `notify/mod.rs`.
+fn outbound_paths(paths: &mut Map<String, Value>) {
+    let int = json!({ "type": "integer" });
+    let opt_int = json!({ "type": ["integer", "null"] });
+    let opt_text = json!({ "type": ["string", "null"] });
+    let request = json!({
+        "type": "object",
+        "required": ["id", "tenant", "plugin", "method", "url", "body_bytes", "timeout_ms", "state",
+            "attempts", "next_attempt_ms", "created_ms", "header_names", "attempts_log"],
+        "properties": {
+            "id": int, "tenant": { "type": "string" }, "plugin": { "type": "string" },
+            "method": { "type": "string" }, "url": { "type": "string" },
+            "body_bytes": int, "timeout_ms": int,
+            "state": { "type": "string", "enum": ["pending", "answered", "dead"] },
+            "attempts": int, "next_attempt_ms": int, "status": opt_int, "last_error": opt_text,
+            "created_ms": int, "done_ms": opt_int,
+            "held": { "type": ["string", "null"],
+                "description": "Why a pending request is not being sent (its plugin is disabled for the tenant)" },
+            "header_names": { "type": "array", "items": { "type": "string" },
+                "description": "The names of its headers; values are never shown" },
+            "attempts_log": { "type": "array", "items": { "type": "object",
+                "required": ["attempt", "at_ms", "took_ms"],
+                "properties": { "attempt": int, "at_ms": int, "took_ms": int,
+                    "status": opt_int, "error": opt_text } } }
+        }
+    });
+    let notification = json!({
+        "type": "object",
+        "required": ["id", "tenant", "plugin", "recipient", "address", "subject", "body", "message_id",
+            "state", "attempts", "next_attempt_ms", "created_ms", "attempts_log"],
+        "properties": {
+            "id": int, "tenant": { "type": "string" }, "plugin": { "type": "string" },
+            "recipient": { "type": "string" }, "address": { "type": "string" },
+            "subject": { "type": "string" }, "body": { "type": "string" },
+            "message_id": { "type": "string" },
+            "state": { "type": "string", "enum": ["pending", "sent", "dead"] },
+            "attempts": int, "next_attempt_ms": int, "last_error": opt_text,
+            "created_ms": int, "done_ms": opt_int,
+            "attempts_log": { "type": "array", "items": { "type": "object",
+                "required": ["attempt", "at_ms"],
+                "properties": { "attempt": int, "at_ms": int, "code": opt_int, "error": opt_text } } }
+        }
+    });
+    let with = |status: &str, description: &str, schema: Option<Value>, extra: &[(&str, &str)]| {
+        let mut responses = error_responses(extra);
+        let mut ok = json!({ "description": description });
+        if let Some(schema) = schema {
+            ok["content"] = json!({ "application/json": { "schema": schema } });
+        }
+        responses.insert(status.to_string(), ok);
+        Value::Object(responses)
+    };
+    let permission =
+        "Needs the permission `outbound.manage` in the tenant (the `admin` role holds it).";
+    let limit = json!({ "name": "limit", "in": "query", "required": false,
+        "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } });
+    for (route, key, op, summary, states, item, what, retry_summary) in [
+        (
+            "http-requests",
+            "requests",
+            "http-requests",
+            "The plugins' outbound HTTP requests, newest first (header values and bodies are never shown)",
+            ["pending", "answered", "dead"],
+            request,
+            "HTTP request",
+            "Send a dead request again with a fresh count of attempts",
+        ),
+        (
+            "notifications",
+            "notifications",
+            "notifications",
+            "The email notifications plugins queued, newest first",
+            ["pending", "sent", "dead"],
+            notification,
+            "notification",
+            "Send a dead notification again, with the same Message-ID",
+        ),
+    ] {
+        paths.insert(
+            format!("/v1/tenants/{{tenant}}/{route}"),
+            json!({ "get": {
+                "operationId": format!("{op}-list"), "tags": ["outbound"], "x-permission": "outbound.manage",
+                "summary": summary, "description": permission,
+                "parameters": [
+                    tenant_parameter(),
+                    { "name": "state", "in": "query", "required": false,
+                      "schema": { "type": "string", "enum": states },
+                      "description": "Only those in this state" },
+                    limit
+                ],
+                "responses": with("200", "The list", Some(json!({
+                    "type": "object", "required": [key],
+                    "properties": { key: { "type": "array", "items": item } } })),
+                    &[("400", "Unknown state or malformed query"), ("404", "Unknown tenant")])
+            } }),
+        );
+        paths.insert(
+            format!("/v1/tenants/{{tenant}}/{route}/{{id}}/retry"),
+            json!({ "post": {
+                "operationId": format!("{op}-retry"), "tags": ["outbound"], "x-permission": "outbound.manage",
+                "summary": retry_summary, "description": permission,
+                "parameters": [tenant_parameter(),
+                    { "name": "id", "in": "path", "required": true, "description": format!("The {what}'s id"),
+                      "schema": { "type": "integer" } }],
+                "responses": with("202", "Pending again; the worker sends it shortly", None,
+                    &[("400", "Not an id"), ("404", "Unknown tenant or id"),
+                      ("409", "It is not dead (pending, or already answered or sent)")])
+            } }),
+        );
+    }
+}
+
 /// Who asks for the document.
 pub(super) enum Audience {
     /// No token: the host's own routes only.
@@ -452,6 +566,7 @@ pub(super) fn document(host: &Host, audience: &Audience) -> HostResult<Value> {
         json!({ "name": "host", "description": "Sign-in and the tenant's modules" }),
         json!({ "name": "admin", "description": "Host administration (system administrators)" }),
         json!({ "name": "webhooks", "description": "The tenant's outbound webhooks (Standard Webhooks signatures)" }),
+        json!({ "name": "outbound", "description": "The plugins' outbound HTTP requests and email notifications" }),
     ];
     for m in &manifests {
         tags.push(json!({

@@ -191,8 +191,36 @@ impl Host {
         Ok(out)
     }
 
+    /// [`Host::notify_list`] for a principal holding `outbound.manage` in `tenant`.
+    pub fn notify_list_as(
+        &self,
+        principal: &crate::auth::Principal,
+        tenant: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<NotificationView>> {
+        crate::admin::require(principal, tenant, crate::outbound::OUTBOUND_MANAGE)?;
+        self.notify_list(tenant, state, limit)
+    }
+
     /// Send a dead notification again now, with the same `Message-ID`.
     pub fn notify_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
+        self.notify_retry_by(tenant, id, self.operator())
+    }
+
+    /// [`Host::notify_retry`] for a principal holding `outbound.manage` in `tenant`,
+    /// audited with the principal as the actor.
+    pub fn notify_retry_as(
+        &self,
+        principal: &crate::auth::Principal,
+        tenant: &str,
+        id: i64,
+    ) -> HostResult<()> {
+        crate::admin::require(principal, tenant, crate::outbound::OUTBOUND_MANAGE)?;
+        self.notify_retry_by(tenant, id, &principal.actor())
+    }
+
+    fn notify_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
         let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         match tx.notify_retry(tenant, id, self.clock.now_ms()) {
@@ -209,9 +237,10 @@ impl Host {
             }
             Err(e) => return Err(e.into()),
         }
-        self.audit_admin(
+        self.audit_admin_as(
             tx.as_mut(),
             Some(tenant),
+            actor,
             "notify.retry",
             format!("notification:{id}"),
             serde_json::json!({}),

@@ -22,6 +22,15 @@
 //! 5 s, 20 s, 80 s, ... at most 1 h, 5 attempts, then dead until `backoffice http
 //! retry`. A crash mid-attempt leaves the lease to expire and the request is sent
 //! again: at least once, as webhooks.
+//!
+//! **A disabled plugin.** A request whose plugin is disabled for its tenant when it
+//! comes due is held, not sent: the claim is given back without counting an attempt,
+//! `last_error` (and `held` in `http list`) says why, and the request is looked at
+//! again every [`HOLD_RECHECK`], so it leaves within that once the plugin is enabled
+//! again. A request already in flight when the plugin is disabled is recorded as
+//! usual (status, attempt), but its answer is not handed to the plugin: no
+//! `http.response` event is appended, and the attempt's error says so. The plugin,
+//! enabled again, can find the outcome through `http list` or the HTTP API.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +38,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde::Serialize;
 
+use crate::admin::require;
+use crate::auth::Principal;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
 use crate::store::{
@@ -114,12 +125,36 @@ impl Outbound {
     }
 }
 
+/// Read and retry the tenant's outbound HTTP requests and email notifications (HTTP
+/// API, console). A tenant's `admin` role holds it, as every permission.
+pub const OUTBOUND_MANAGE: &str = "outbound.manage";
+
+/// How often a request held for a disabled plugin is looked at again.
+pub const HOLD_RECHECK: Duration = Duration::from_secs(60);
+
+/// Why a request of `plugin` is held, or its answer not handed over.
+fn disabled_reason(tenant: &str, plugin: &str) -> String {
+    format!(
+        "held: plugin '{plugin}' is disabled for tenant '{tenant}'; the request is sent once it is enabled again (`backoffice plugin enable {plugin} --tenant {tenant}`)"
+    )
+}
+
+/// Whether `plugin` is enabled for `tenant` as `tx` sees it.
+fn enabled(tx: &mut dyn Transaction, tenant: &str, plugin: &str) -> HostResult<bool> {
+    Ok(tx
+        .enablement_get(tenant, plugin)?
+        .is_some_and(|e| e.enabled))
+}
+
 /// A request with every attempt made to send it, as `http list` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpRequestView {
     /// The request (its header values and body are never shown).
     #[serde(flatten)]
     pub request: HttpRequest,
+    /// Why a pending request is not being sent: its plugin is disabled for the
+    /// tenant.
+    pub held: Option<String>,
     /// The names of the headers it carries.
     pub header_names: Vec<String>,
     /// Its attempts, oldest first.
@@ -158,9 +193,24 @@ impl Host {
         let mut tx = self.storage.begin_read()?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         let mut out = Vec::new();
+        let mut enabled_of = std::collections::HashMap::new();
         for r in tx.http_list(tenant, state, limit)? {
             let attempts_log = tx.http_attempts(tenant, r.id)?;
+            let held = if r.state == "pending" {
+                let on = match enabled_of.get(&r.plugin) {
+                    Some(on) => *on,
+                    None => {
+                        let on = enabled(tx.as_mut(), tenant, &r.plugin)?;
+                        enabled_of.insert(r.plugin.clone(), on);
+                        on
+                    }
+                };
+                (!on).then(|| disabled_reason(tenant, &r.plugin))
+            } else {
+                None
+            };
             out.push(HttpRequestView {
+                held,
                 header_names: r.headers.iter().map(|(n, _)| n.clone()).collect(),
                 request: r,
                 attempts_log,
@@ -169,8 +219,31 @@ impl Host {
         Ok(out)
     }
 
+    /// [`Host::http_list`] for a principal holding `outbound.manage` in `tenant`.
+    pub fn http_list_as(
+        &self,
+        principal: &Principal,
+        tenant: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<HttpRequestView>> {
+        require(principal, tenant, OUTBOUND_MANAGE)?;
+        self.http_list(tenant, state, limit)
+    }
+
     /// Send a dead request again now, with a fresh count of attempts.
     pub fn http_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
+        self.http_retry_by(tenant, id, self.operator())
+    }
+
+    /// [`Host::http_retry`] for a principal holding `outbound.manage` in `tenant`,
+    /// audited with the principal as the actor.
+    pub fn http_retry_as(&self, principal: &Principal, tenant: &str, id: i64) -> HostResult<()> {
+        require(principal, tenant, OUTBOUND_MANAGE)?;
+        self.http_retry_by(tenant, id, &principal.actor())
+    }
+
+    fn http_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
         let mut tx = self.begin_for(Some(tenant))?;
         Host::require_tenant(tx.as_mut(), tenant)?;
         match tx.http_retry(tenant, id, self.clock.now_ms()) {
@@ -187,9 +260,10 @@ impl Host {
             }
             Err(e) => return Err(e.into()),
         }
-        self.audit_admin(
+        self.audit_admin_as(
             tx.as_mut(),
             Some(tenant),
+            actor,
             "http.retry",
             format!("http-request:{id}"),
             serde_json::json!({}),
@@ -203,6 +277,47 @@ impl Host {
     /// now: the free sender threads.
     pub(crate) fn http_capacity(&self, tenant: Option<&str>) -> u32 {
         self.outbound.pool.capacity(tenant)
+    }
+
+    /// Give back claimed requests whose plugin is disabled for their tenant, unsent
+    /// and without counting the attempt; the others, to be sent.
+    pub(crate) fn hold_disabled(&self, requests: Vec<HttpRequest>) -> HostResult<Vec<HttpRequest>> {
+        if requests.is_empty() {
+            return Ok(requests);
+        }
+        let mut read = self.storage.begin_read()?;
+        let mut on = std::collections::HashMap::new();
+        let mut send = Vec::with_capacity(requests.len());
+        for r in requests {
+            let key = (r.tenant.clone(), r.plugin.clone());
+            let enabled = match on.get(&key) {
+                Some(e) => *e,
+                None => {
+                    let e = enabled(read.as_mut(), &r.tenant, &r.plugin)?;
+                    on.insert(key, e);
+                    e
+                }
+            };
+            if enabled {
+                send.push(r);
+                continue;
+            }
+            let next = self
+                .clock
+                .now_ms()
+                .saturating_add(i64::try_from(HOLD_RECHECK.as_millis()).unwrap_or(i64::MAX));
+            let mut tx = self.storage.begin_scoped(&r.tenant)?;
+            tx.http_hold(
+                &r.tenant,
+                r.id,
+                &self.worker.owner,
+                next,
+                &disabled_reason(&r.tenant, &r.plugin),
+            )?;
+            tx.commit()?;
+            tracing::info!(tenant = %r.tenant, plugin = %r.plugin, request = r.id, "HTTP request held: its plugin is disabled");
+        }
+        Ok(send)
     }
 
     /// Start the attempt of a claimed request on the sender pool; its outcome is
@@ -332,8 +447,28 @@ impl HttpAttemptCtx {
         now: i64,
     ) -> HostResult<()> {
         let mut tx = self.storage.begin_scoped(&r.tenant)?;
+        // Disabled while the request was in flight: the outcome is recorded, the
+        // answer is not handed to the plugin (it could not take it).
+        let deliver = payload.is_some() && enabled(tx.as_mut(), &r.tenant, &r.plugin)?;
+        let undelivered;
+        let attempt = if payload.is_some() && !deliver {
+            let why = format!(
+                "answer not delivered: plugin '{}' was disabled for tenant '{}' while the request was in flight",
+                r.plugin, r.tenant
+            );
+            undelivered = HttpAttempt {
+                error: Some(match &attempt.error {
+                    Some(e) => format!("{e}; {why}"),
+                    None => why,
+                }),
+                ..attempt.clone()
+            };
+            &undelivered
+        } else {
+            attempt
+        };
         let kept = tx.http_finish(&r.tenant, r.id, &self.owner, attempt, finish)?;
-        if let (true, Some(payload)) = (kept, payload) {
+        if let (true, Some(payload), true) = (kept, payload, deliver) {
             answer(tx.as_mut(), r, payload.to_string(), now)?;
         }
         tx.commit()?;

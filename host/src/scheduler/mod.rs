@@ -284,6 +284,7 @@ impl Host {
         for n in mails {
             self.submit_mail(n);
         }
+        let requests = self.hold_disabled(requests)?;
         report.http_requests = u32::try_from(requests.len()).unwrap_or(u32::MAX);
         for r in requests {
             self.submit_http(r);

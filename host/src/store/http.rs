@@ -127,6 +127,20 @@ pub trait HttpStore {
         let _ = (tenant, id, owner, attempt, finish);
         Err(unsupported())
     }
+    /// Give back a request of `tenant` leased by `owner` without sending it: the
+    /// claim's attempt is not counted, the request is due again at `next_ms` and
+    /// `reason` is its `last_error`. False when the lease was lost meanwhile.
+    fn http_hold(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        next_ms: i64,
+        reason: &str,
+    ) -> Result<bool> {
+        let _ = (tenant, id, owner, next_ms, reason);
+        Err(unsupported())
+    }
     /// A tenant's requests, newest first, optionally in one state.
     fn http_list(
         &mut self,

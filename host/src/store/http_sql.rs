@@ -23,6 +23,10 @@ sql! {
         SET state = $4, next_attempt_ms = coalesce($5, next_attempt_ms), done_ms = $6,
             last_error = $7, status = $8, lease_until_ms = NULL, lease_owner = NULL
       WHERE tenant = $1 AND id = $2 AND lease_owner = $3";
+    HOLD = "UPDATE http_requests
+        SET attempts = attempts - 1, next_attempt_ms = $4, last_error = $5,
+            lease_until_ms = NULL, lease_owner = NULL
+      WHERE tenant = $1 AND id = $2 AND lease_owner = $3";
     ATTEMPT_INSERT = "INSERT INTO http_attempts
        (tenant, request_id, attempt, at_ms, took_ms, status, error)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";

@@ -159,6 +159,17 @@ pub(super) fn attempts(c: &mut Conn, tenant: &str, id: i64) -> Result<Vec<HttpAt
         .collect())
 }
 
+pub(super) fn hold(
+    c: &mut Conn,
+    tenant: &str,
+    id: i64,
+    owner: &str,
+    next_ms: i64,
+    reason: &str,
+) -> Result<bool> {
+    Ok(c.exec(sql::HOLD.pg, &[&tenant, &id, &owner, &next_ms, &reason])? > 0)
+}
+
 pub(super) fn retry(c: &mut Conn, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
     if c.exec(sql::RETRY.pg, &[&tenant, &id, &now_ms])? > 0 {
         return Ok(true);
@@ -193,6 +204,16 @@ impl super::HttpStore for super::postgres::PgTx {
         outcome: &Finish,
     ) -> Result<bool> {
         finish(self.c()?, tenant, id, owner, attempt, outcome)
+    }
+    fn http_hold(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        next_ms: i64,
+        reason: &str,
+    ) -> Result<bool> {
+        hold(self.c()?, tenant, id, owner, next_ms, reason)
     }
     fn http_list(
         &mut self,

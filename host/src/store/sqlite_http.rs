@@ -134,6 +134,20 @@ pub(super) fn finish(
     Ok(true)
 }
 
+pub(super) fn hold(
+    conn: &Connection,
+    tenant: &str,
+    id: i64,
+    owner: &str,
+    next_ms: i64,
+    reason: &str,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql::HOLD.lite)?
+        .execute(params![tenant, id, owner, next_ms, reason])?
+        > 0)
+}
+
 pub(super) fn list(
     conn: &Connection,
     tenant: &str,
@@ -205,6 +219,16 @@ impl super::HttpStore for super::sqlite::FileTx {
     ) -> Result<bool> {
         finish(self.conn()?, tenant, id, owner, attempt, outcome)
     }
+    fn http_hold(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        next_ms: i64,
+        reason: &str,
+    ) -> Result<bool> {
+        hold(self.conn()?, tenant, id, owner, next_ms, reason)
+    }
     fn http_list(
         &mut self,
         tenant: &str,
@@ -247,6 +271,17 @@ impl super::HttpStore for super::sqlite_tenants::RoutedTx {
     ) -> Result<bool> {
         self.tenant_mut(tenant)?
             .http_finish(tenant, id, owner, attempt, outcome)
+    }
+    fn http_hold(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        next_ms: i64,
+        reason: &str,
+    ) -> Result<bool> {
+        self.tenant_mut(tenant)?
+            .http_hold(tenant, id, owner, next_ms, reason)
     }
     fn http_list(
         &mut self,

@@ -140,6 +140,28 @@ pub fn http_requests_are_leased_recorded_and_retried(storage: &dyn Storage) {
     let got = claim(80_000, "h2");
     assert_eq!(got[0].attempts, 1);
 
+    // Held (its plugin disabled): given back uncounted, due again later, with why;
+    // only by the lease's owner.
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    assert!(!tx.http_hold("acme", id, "h1", 85_000, "held: x").unwrap());
+    assert!(tx.http_hold("acme", id, "h2", 85_000, "held: x").unwrap());
+    tx.commit().unwrap();
+    let mut tx = storage.begin_read().unwrap();
+    let r = &tx.http_list("acme", Some("pending"), 10).unwrap()[0];
+    assert_eq!(
+        (r.attempts, r.next_attempt_ms, r.last_error.as_deref()),
+        (0, 85_000, Some("held: x"))
+    );
+    assert_eq!(
+        tx.http_attempts("acme", id).unwrap().len(),
+        2,
+        "no attempt row"
+    );
+    drop(tx);
+    assert!(claim(84_999, "h2").iter().all(|r| r.id != id));
+    let got = claim(85_000, "h2");
+    assert_eq!((got[0].id, got[0].attempts), (id, 1));
+
     // The answer and its event commit together; the event goes to the asking plugin
     // only, even when another plugin is named as a subscriber elsewhere.
     let mut tx = storage.begin_scoped("acme").unwrap();

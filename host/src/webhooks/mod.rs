@@ -537,12 +537,20 @@ impl Host {
             webhooks: self.webhooks.clone(),
         };
         let tenant = d.tenant.clone();
-        self.webhooks.pool.submit(&tenant, move || {
-            if let Err(e) = attempt.run(&d, &endpoint, &event) {
-                // The lease expires and the delivery is attempted again, same id.
-                tracing::error!(tenant = %d.tenant, delivery = d.id, "recording a webhook attempt failed: {e}");
-            }
-        });
+        // The worker claims only as many attempts as there are free threads: wake it
+        // when this one's thread is free, rather than leave the next deliveries to
+        // its poll interval.
+        let wake = self.worker.waker();
+        self.webhooks.pool.submit_then(
+            &tenant,
+            move || {
+                if let Err(e) = attempt.run(&d, &endpoint, &event) {
+                    // The lease expires and the delivery is attempted again, same id.
+                    tracing::error!(tenant = %d.tenant, delivery = d.id, "recording a webhook attempt failed: {e}");
+                }
+            },
+            wake,
+        );
     }
 
     /// Wait until no webhook attempt is in flight.

@@ -64,6 +64,17 @@ impl Pool {
 
     /// Run `attempt` for `tenant` on a sender thread.
     pub(crate) fn submit(&self, tenant: &str, attempt: impl FnOnce() + Send + 'static) {
+        self.submit_then(tenant, attempt, || {});
+    }
+
+    /// Run `attempt` for `tenant` on a sender thread, then `freed` once its thread
+    /// counts as free again (to wake the worker, whose next claim sees the room).
+    pub(crate) fn submit_then(
+        &self,
+        tenant: &str,
+        attempt: impl FnOnce() + Send + 'static,
+        freed: impl FnOnce() + Send + 'static,
+    ) {
         if let Ok(mut s) = self.state.0.lock() {
             s.in_flight += 1;
             *s.per_tenant.entry(tenant.to_string()).or_default() += 1;
@@ -83,6 +94,7 @@ impl Pool {
                 }
                 idle.notify_all();
             }
+            freed();
         });
         let Ok(mut queue) = self.queue.lock() else {
             return;

@@ -38,7 +38,7 @@ impl Seen {
 
 /// An HTTP/1.1 server on a loopback port answering each request with the next of
 /// `replies` (the last repeats): `(status, body)`; status 0 holds the connection open
-/// without answering.
+/// without answering, 1000 + status answers status after 1.5 s.
 struct Origin {
     port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -119,6 +119,13 @@ fn serve(stream: std::net::TcpStream, replies: &[(u16, Vec<u8>)], log: &Mutex<Ve
         std::thread::sleep(Duration::from_secs(120));
         return;
     }
+    // 1000 + status: answer that status after 1.5 s (in flight meanwhile).
+    let status = if status >= 1000 {
+        std::thread::sleep(Duration::from_millis(1500));
+        status - 1000
+    } else {
+        status
+    };
     let _ = write!(
         out,
         "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\nx-origin: loopback\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -711,4 +718,403 @@ fn on_postgres_serve_sends_after_commit_and_retries_a_500() {
         ])
         .json();
     assert_eq!(out["answers"][0]["response"]["body"], "from PostgreSQL");
+}
+
+#[test]
+fn a_request_of_a_disabled_plugin_is_held_and_sent_once_it_is_enabled_again() {
+    let clock = now();
+    let origin = Origin::start(&[(200, b"rates")]);
+    let t = host(&clock, true);
+    fetch(&t, json!({"url": origin.url("/held")})).unwrap();
+    t.host.disable("fetcher", "acme").unwrap();
+    t.host.run_due().unwrap();
+    assert!(
+        origin.seen().is_empty(),
+        "nothing is sent for a disabled plugin"
+    );
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("pending"), Some(0)),
+        "held without counting an attempt: {r}"
+    );
+    let held = r["held"].as_str().unwrap();
+    assert!(
+        held.contains("plugin 'fetcher' is disabled for tenant 'acme'")
+            && held.contains("backoffice plugin enable fetcher --tenant acme"),
+        "{held}"
+    );
+    // Still held a minute later; the CLI's list shows why.
+    clock.advance(Duration::from_secs(61));
+    t.host.run_due().unwrap();
+    assert!(origin.seen().is_empty());
+    assert!(
+        list(&t)[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("held:")
+    );
+
+    t.host.enable("fetcher", "acme").unwrap();
+    assert!(
+        list(&t)[0]["held"].is_null(),
+        "enabled again: no longer held"
+    );
+    clock.advance(Duration::from_secs(61));
+    t.host.run_due().unwrap();
+    assert_eq!(origin.seen().len(), 1, "sent once enabled again");
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("answered"), Some(1))
+    );
+    assert!(r["last_error"].is_null(), "{r}");
+    let got = answers(&t);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["response"]["body"], "rates");
+}
+
+#[test]
+fn the_answer_of_a_request_in_flight_when_its_plugin_is_disabled_is_recorded_not_delivered() {
+    let clock = now();
+    let origin = Origin::start(&[(1200, b"late")]);
+    let t = Arc::new(host(&clock, true));
+    fetch(&t, json!({"url": origin.url("/slow")})).unwrap();
+    let worker = {
+        let t = t.clone();
+        std::thread::spawn(move || t.host.run_due().unwrap())
+    };
+    wait_for("the request to be in flight", || origin.seen().len() == 1);
+    t.host.disable("fetcher", "acme").unwrap();
+    worker.join().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["status"].as_u64()),
+        (Some("answered"), Some(200)),
+        "the outcome is recorded: {r}"
+    );
+    let why = r["last_error"].as_str().unwrap();
+    assert!(
+        why.contains("answer not delivered: plugin 'fetcher' was disabled"),
+        "{why}"
+    );
+    t.host.enable("fetcher", "acme").unwrap();
+    t.host.run_due().unwrap();
+    assert!(answers(&t).is_empty(), "no answer was handed over");
+    assert_eq!(origin.seen().len(), 1, "and nothing sent twice");
+}
+
+/// A user of `tenant` with `role` and the test password, and an API token for them.
+fn token_for(cli: &Cli, tenant: &str, user: &str, role: &str) -> String {
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            user,
+            "--tenant",
+            tenant,
+            "--password-stdin",
+        ],
+        PASSWORD,
+    )
+    .ok();
+    cli.run(&["user", "assign-role", user, role, "--tenant", tenant])
+        .ok();
+    cli.run(&[
+        "token", "create", "--user", user, "--tenant", tenant, "--name", "test",
+    ])
+    .ok()
+    .trim()
+    .to_string()
+}
+
+const PASSWORD: &str = "a long password for the test";
+
+/// Sign in to the console as `user` of `tenant`: the session cookie.
+fn console_session(server: &backoffice_tests::Server, tenant: &str, user: &str) -> String {
+    use backoffice_tests::http_request_with;
+    let page = http_request_with(&server.addr, "GET", "/console/login", &[], b"");
+    let nonce = csrf_in(&page.body);
+    let body = format!(
+        "_csrf={nonce}&tenant={tenant}&username={user}&password={}&next=%2Fconsole%2F",
+        PASSWORD.replace(' ', "+")
+    );
+    let r = http_request_with(
+        &server.addr,
+        "POST",
+        "/console/login",
+        &[
+            ("Cookie", &format!("bo_login={nonce}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    r.headers
+        .iter()
+        .find(|(n, v)| n == "set-cookie" && v.starts_with("bo_session="))
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .unwrap()
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+#[test]
+fn tenant_admins_list_and_retry_requests_over_http_and_in_the_console() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.run(&["tenant", "create", "globex"]).ok();
+    cli.install_unsigned("fetcher").ok();
+    cli.run(&["plugin", "enable", "fetcher", "--tenant", "acme"])
+        .ok();
+    cli.run(&[
+        "role",
+        "create",
+        "clerk",
+        "--tenant",
+        "acme",
+        "--permission",
+        "work.read",
+    ])
+    .ok();
+    let boss = token_for(&cli, "acme", "boss", "admin");
+    let clerk = token_for(&cli, "acme", "clerk", "clerk");
+    // The first answer of the flaky origin is a 500: with one attempt allowed, its
+    // GET is dead at once; retried by hand, it gets the 200.
+    let ok = Origin::start(&[(200, b"fine")]);
+    let flaky = Origin::start(&[(500, b"down"), (200, b"back")]);
+    let env = [
+        ("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1"),
+        ("BACKOFFICE_HTTP_MAX_ATTEMPTS", "1"),
+    ];
+    let server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+    call_allowing_private(&cli, &json!({"url": ok.url("/ok")}));
+    let dead =
+        call_allowing_private(&cli, &json!({"url": flaky.url("/rates?api_key=s3cret")}))["request"]
+            .as_i64()
+            .unwrap();
+    let reqs = "/v1/tenants/acme/http-requests";
+    let list_of = |query: &str| {
+        let r = server.request("GET", &format!("{reqs}{query}"), Some(&boss), "");
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()["requests"].as_array().unwrap().clone()
+    };
+    wait_for("both requests to end", || {
+        list_of("?state=pending").is_empty() && list_of("").len() == 2
+    });
+
+    // List and filter.
+    let answered = list_of("?state=answered");
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(answered[0]["status"], 200);
+    let dead_list = list_of("?state=dead");
+    assert_eq!(dead_list.len(), 1, "{dead_list:?}");
+    assert_eq!(dead_list[0]["id"].as_i64(), Some(dead));
+    assert_eq!(dead_list[0]["status"], 500);
+    assert_eq!(dead_list[0]["attempts_log"].as_array().unwrap().len(), 1);
+    assert_eq!(list_of("?limit=1").len(), 1);
+    server
+        .request("GET", &format!("{reqs}?state=lost"), Some(&boss), "")
+        .problem(400, "invalid-input");
+
+    // Refused: without the permission, in another tenant, without a token.
+    let doc = server
+        .request("GET", reqs, Some(&clerk), "")
+        .problem(403, "forbidden");
+    assert!(
+        doc["detail"].as_str().unwrap().contains("outbound.manage"),
+        "{doc}"
+    );
+    server
+        .request("POST", &format!("{reqs}/{dead}/retry"), Some(&clerk), "")
+        .problem(403, "forbidden");
+    server
+        .request("GET", "/v1/tenants/globex/http-requests", Some(&boss), "")
+        .problem(403, "forbidden");
+    assert_eq!(server.request("GET", reqs, None, "").status, 401);
+
+    // An unknown tenant: 404 for a system administrator (who may act in any).
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "root",
+            "--system-admin",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    )
+    .ok();
+    let login = json!({"username": "root", "password": PASSWORD}).to_string();
+    let root = server.request("POST", "/v1/login", None, &login).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        "/v1/tenants/nope/http-requests",
+        "/v1/tenants/nope/notifications",
+    ] {
+        server
+            .request("GET", path, Some(&root), "")
+            .problem(404, "not-found");
+    }
+    server
+        .request(
+            "POST",
+            "/v1/tenants/nope/http-requests/1/retry",
+            Some(&root),
+            "",
+        )
+        .problem(404, "not-found");
+    assert_eq!(
+        server
+            .request("GET", "/v1/tenants/globex/http-requests", Some(&root), "")
+            .status,
+        200
+    );
+
+    // Unknown ids: 404; not an id: 400; not dead: 409.
+    server
+        .request("POST", &format!("{reqs}/999999/retry"), Some(&boss), "")
+        .problem(404, "not-found");
+    server
+        .request("POST", &format!("{reqs}/abc/retry"), Some(&boss), "")
+        .problem(400, "invalid-input");
+    let answered_id = answered[0]["id"].as_i64().unwrap();
+    server
+        .request(
+            "POST",
+            &format!("{reqs}/{answered_id}/retry"),
+            Some(&boss),
+            "",
+        )
+        .problem(409, "conflict");
+
+    // Retry the dead one: 202, sent again, answered; audited with the user.
+    let r = server.request("POST", &format!("{reqs}/{dead}/retry"), Some(&boss), "");
+    assert_eq!(r.status, 202, "{r:?}");
+    wait_for("the retried request to be answered", || {
+        list_of("?state=answered").len() == 2
+    });
+    assert_eq!(flaky.seen().len(), 2);
+    let audit = cli
+        .run(&["audit", "list", "--tenant", "acme", "--json"])
+        .ok();
+    assert!(
+        audit.contains("http.retry") && audit.contains("boss"),
+        "{audit}"
+    );
+
+    // Notifications: listed (none yet); an unknown one is 404, and the same rules.
+    let r = server.request("GET", "/v1/tenants/acme/notifications", Some(&boss), "");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["notifications"], json!([]));
+    server
+        .request(
+            "GET",
+            "/v1/tenants/acme/notifications?state=gone",
+            Some(&boss),
+            "",
+        )
+        .problem(400, "invalid-input");
+    server
+        .request(
+            "POST",
+            "/v1/tenants/acme/notifications/42/retry",
+            Some(&boss),
+            "",
+        )
+        .problem(404, "not-found");
+    server
+        .request("GET", "/v1/tenants/acme/notifications", Some(&clerk), "")
+        .problem(403, "forbidden");
+
+    // The OpenAPI document describes the routes.
+    let doc = server.request("GET", "/openapi.json", None, "").json();
+    for path in [
+        "/v1/tenants/{tenant}/http-requests",
+        "/v1/tenants/{tenant}/http-requests/{id}/retry",
+        "/v1/tenants/{tenant}/notifications",
+        "/v1/tenants/{tenant}/notifications/{id}/retry",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+
+    // The console: linked for the admin, lists the requests without their query,
+    // and its retry button sends a dead one again.
+    let cookie = console_session(&server, "acme", "boss");
+    // Pages escape '/' in text and attributes as &#x2f;.
+    let get = |path: &str| {
+        let mut r = backoffice_tests::http_request_with(
+            &server.addr,
+            "GET",
+            path,
+            &[("Cookie", &cookie)],
+            b"",
+        );
+        r.body = r.body.replace("&#x2f;", "/");
+        r
+    };
+    let home = get("/console/t/acme/");
+    assert!(
+        home.body
+            .contains("/console/t/acme/outbound\">Outbound requests"),
+        "{}",
+        home.body
+    );
+    let page = get("/console/t/acme/outbound");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.body.contains("/rates?…"), "{}", page.body);
+    assert!(!page.body.contains("s3cret"), "the query is not shown");
+    assert!(page.body.contains("answered"), "{}", page.body);
+    let clerk_cookie = console_session(&server, "acme", "clerk");
+    let refused = backoffice_tests::http_request_with(
+        &server.addr,
+        "GET",
+        "/console/t/acme/outbound",
+        &[("Cookie", &clerk_cookie)],
+        b"",
+    );
+    assert_eq!(refused.status, 403, "{refused:?}");
+
+    // Make one dead again (a port nobody listens on), then retry it from the page.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = call_allowing_private(
+        &cli,
+        &json!({"url": format!("http://127.0.0.1:{port}/gone")}),
+    )["request"]
+        .as_i64()
+        .unwrap();
+    wait_for("the unreachable request to be dead", || {
+        list_of("?state=dead").len() == 1
+    });
+    let page = get("/console/t/acme/outbound?state=dead");
+    let action = format!("/console/t/acme/http-requests/{gone}/retry");
+    assert!(page.body.contains(&action), "{}", page.body);
+    let csrf = csrf_in(&page.body);
+    let r = backoffice_tests::http_request_with(
+        &server.addr,
+        "POST",
+        &action,
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        format!("_csrf={csrf}").as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    let audit = cli
+        .run(&["audit", "list", "--tenant", "acme", "--json"])
+        .ok();
+    assert!(
+        audit.contains(&format!("http-request:{gone}")),
+        "the console's retry is audited: {audit}"
+    );
 }

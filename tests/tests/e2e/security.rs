@@ -710,7 +710,7 @@ fn openapi_lists_plugins_only_to_whom_they_are_enabled() {
         Vec::<String>::new(),
         "{anonymous}"
     );
-    assert_eq!(tags(&anonymous), ["host", "admin", "webhooks"]);
+    assert_eq!(tags(&anonymous), ["host", "admin", "webhooks", "outbound"]);
     assert!(anonymous["paths"]["/v1/login"].is_object());
     for secret in ["contacts", "probe"] {
         assert!(!anonymous.to_string().contains(secret), "{secret} leaked");

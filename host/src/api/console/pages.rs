@@ -128,6 +128,12 @@ pub(crate) async fn tenant(
             href: format!("{root}/jobs"),
         });
     }
+    if super::outbound::linked(p) {
+        nav.push(Nav {
+            label: "Outbound requests".into(),
+            href: format!("{root}/outbound"),
+        });
+    }
     if p.has_permission(AUDIT_READ) {
         nav.push(Nav {
             label: "Audit".into(),
