@@ -459,6 +459,17 @@ impl Host {
         Ok(self.instantiations(tenant, plugin, 1)?.1)
     }
 
+    /// The most memory one instance of `plugin`'s current version held at the end
+    /// of a call since this host loaded it (see `Prepared::memory_high_water`), for
+    /// measuring what a plugin's `[limits] memory` must be.
+    #[doc(hidden)]
+    pub fn memory_high_water(&self, plugin: &str) -> HostResult<usize> {
+        let mut tx = self.begin()?;
+        let record = Host::require_package(tx.as_mut(), plugin)?;
+        let loaded = self.load(tx.as_mut(), &record)?;
+        Ok(loaded.prepared.memory_high_water())
+    }
+
     fn instantiations(
         &self,
         tenant: &str,

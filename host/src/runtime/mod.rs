@@ -107,6 +107,9 @@ pub struct Prepared {
     /// Memory cap of each instance: the host's default until the loader sets the
     /// plugin's own (see [`Prepared::with_memory_cap`]).
     memory_bytes: usize,
+    /// The most memory one instance held at the end of a call, over all calls since
+    /// the plugin was loaded (memories only grow, so the end is the peak).
+    high_water: std::sync::atomic::AtomicUsize,
 }
 
 impl Prepared {
@@ -120,6 +123,13 @@ impl Prepared {
     /// Memory cap of each instance.
     pub fn memory_bytes(&self) -> usize {
         self.memory_bytes
+    }
+
+    /// The most memory one instance held, over all its calls since it was loaded
+    /// (calls that trapped on the cap included, at what they held before the growth
+    /// that was refused): what to size a plugin's `[limits] memory` on.
+    pub fn memory_high_water(&self) -> usize {
+        self.high_water.load(Ordering::Relaxed)
     }
 }
 
@@ -271,6 +281,7 @@ impl Runtime {
             checks,
             cache,
             memory_bytes: self.limits.memory_bytes,
+            high_water: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -402,6 +413,9 @@ impl Runtime {
             Err(e) => Err(classify(e, deadline)),
             Ok(instance) => f(&mut store, &instance).map_err(|e| classify(e, deadline)),
         };
+        prepared
+            .high_water
+            .fetch_max(store.data().limiter.used(), Ordering::Relaxed);
         (result, store.into_data())
     }
 }
