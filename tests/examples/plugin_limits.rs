@@ -32,7 +32,14 @@ const MIB: f64 = 1024.0 * 1024.0;
 struct Slowest(BTreeMap<(String, String), (Duration, usize)>);
 
 impl Slowest {
-    fn call(&mut self, host: &Host, plugin: &str, op: &str, input: Value, who: &Principal) -> Value {
+    fn call(
+        &mut self,
+        host: &Host,
+        plugin: &str,
+        op: &str,
+        input: Value,
+        who: &Principal,
+    ) -> Value {
         let started = Instant::now();
         let out = host
             .invoke("bench", plugin, op, &input.to_string(), who)
@@ -83,12 +90,22 @@ fn main() {
     // Rust: the probe's storage round trip and a 1,000-row output.
     install(&host, wasm("probe"), "probe");
     for i in 0..200 {
-        slowest.call(&host, "probe", "touch", json!({ "key": format!("k{}", i % 20) }), &system);
+        slowest.call(
+            &host,
+            "probe",
+            "touch",
+            json!({ "key": format!("k{}", i % 20) }),
+            &system,
+        );
     }
     slowest.call(&host, "probe", "rows", json!({ "n": 1000 }), &system);
 
     // Python: a leave register with 100 requests, half approved, listed and totalled.
-    install(&host, std::fs::read(example_path("leave")).unwrap(), "leave");
+    install(
+        &host,
+        std::fs::read(example_path("leave")).unwrap(),
+        "leave",
+    );
     slowest.call(
         &host,
         "leave",
@@ -111,7 +128,10 @@ fn main() {
             slowest.call(&host, "leave", "approve", json!({ "id": out["id"] }), &bob);
         }
         day = day.next_day().unwrap();
-        while matches!(day.weekday(), time::Weekday::Saturday | time::Weekday::Sunday) {
+        while matches!(
+            day.weekday(),
+            time::Weekday::Saturday | time::Weekday::Sunday
+        ) {
             day = day.next_day().unwrap();
         }
     }
@@ -126,7 +146,13 @@ fn main() {
         ("Expenses:Depreciation", "expense"),
         ("Expenses:Loss on Disposal", "expense"),
     ] {
-        slowest.call(&host, "ledger", "create-account", json!({"name": name, "type": kind}), &system);
+        slowest.call(
+            &host,
+            "ledger",
+            "create-account",
+            json!({"name": name, "type": kind}),
+            &system,
+        );
     }
     install(
         &host,
@@ -135,7 +161,13 @@ fn main() {
     );
     for i in 0..50 {
         let code = format!("asset-{i}");
-        slowest.call(&host, "fixed-assets", "add", asset(&code, 100_000 + i * 1_000, 36), &system);
+        slowest.call(
+            &host,
+            "fixed-assets",
+            "add",
+            asset(&code, 100_000 + i * 1_000, 36),
+            &system,
+        );
     }
     for month in 1..=12 {
         slowest.call(
@@ -146,7 +178,13 @@ fn main() {
             &system,
         );
     }
-    slowest.call(&host, "fixed-assets", "schedule", json!({"code": "asset-0"}), &system);
+    slowest.call(
+        &host,
+        "fixed-assets",
+        "schedule",
+        json!({"code": "asset-0"}),
+        &system,
+    );
     slowest.call(&host, "fixed-assets", "list", json!({}), &system);
 
     println!(

@@ -698,7 +698,7 @@ fn print_info(p: &PluginInfo) {
     }
     println!(
         "limits:        {} of memory, {} ms per call ({})",
-        if p.limits.memory_bytes % (1 << 20) == 0 {
+        if p.limits.memory_bytes.is_multiple_of(1 << 20) {
             format!("{} MiB", p.limits.memory_bytes >> 20)
         } else {
             format!("{} bytes", p.limits.memory_bytes)

@@ -170,7 +170,7 @@ pub struct OverPolicy {
 
 /// `bytes` as MiB when whole, else bytes.
 fn readable_bytes(bytes: u64) -> String {
-    if bytes % (1 << 20) == 0 {
+    if bytes.is_multiple_of(1 << 20) {
         format!("{}MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")

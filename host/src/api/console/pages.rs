@@ -193,7 +193,7 @@ struct Module {
 }
 
 fn limits_text(l: &crate::registry::LimitsInfo) -> String {
-    let memory = if l.memory_bytes % (1 << 20) == 0 {
+    let memory = if l.memory_bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", l.memory_bytes >> 20)
     } else {
         format!("{} bytes", l.memory_bytes)
