@@ -8,7 +8,7 @@
     reason = "a failed unwrap fails the test with its message"
 )]
 
-use backoffice_tests::{Cli, root, wasm_path};
+use backoffice_tests::{Cli, Server, root, wasm_path};
 use serde_json::json;
 
 /// The probe fixture packed with its own `plugin.toml` plus `limits` (TOML lines of
@@ -82,6 +82,34 @@ fn a_plugin_declaring_more_memory_gets_it_and_no_more() {
         ),
         "{text}"
     );
+
+    // The admin's plugin view over HTTP shows the same.
+    let password = "correct horse battery staple";
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "root",
+            "--system-admin",
+            "--password-stdin",
+        ],
+        password,
+    )
+    .ok();
+    let server = Server::start(&cli, &[]);
+    let login = json!({ "username": "root", "password": password }).to_string();
+    let token = server.request("POST", "/v1/login", None, &login).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let view = server
+        .request("GET", "/v1/admin/plugins/probe", Some(&token), "")
+        .json();
+    assert_eq!(
+        view["limits"],
+        json!({ "memory_bytes": 128u64 << 20, "call_deadline_ms": 2000, "declared": true })
+    );
+    drop(server);
 
     // 96 MiB: more than the host's 64 MiB default, within the declared 128 MiB.
     let out = call(&cli, "alloc", &json!({ "mib": 96 })).json();
