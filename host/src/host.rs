@@ -86,6 +86,9 @@ impl HostConfig {
 pub(crate) struct Loaded {
     pub(crate) prepared: Prepared,
     pub(crate) manifest: Arc<Manifest>,
+    /// Memory cap and default call deadline: the plugin's `[limits]` or the host's
+    /// defaults, within the admin's policy (the memory cap is also in `prepared`).
+    pub(crate) limits: crate::runtime::PluginLimits,
     /// Compiled input and output validators per operation.
     pub(crate) schemas: HashMap<String, (jsonschema::Validator, jsonschema::Validator)>,
 }
@@ -509,9 +512,20 @@ impl Loader {
             };
             schemas.insert(op.name.clone(), (compile(&op.input)?, compile(&op.output)?));
         }
+        let limits = self.runtime.limits().for_plugin(&manifest.limits);
+        if self
+            .runtime
+            .limits()
+            .check_policy(&record.id, &manifest.limits)
+            .is_err()
+        {
+            tracing::warn!(plugin = %record.id, version = %record.version, ?limits,
+                "the plugin's [limits] exceed the current policy; it runs with the policy's maximum");
+        }
         let loaded = Arc::new(Loaded {
-            prepared,
+            prepared: prepared.with_memory_cap(limits.memory_bytes),
             manifest: Arc::new(manifest),
+            limits,
             schemas,
         });
         if let Ok(mut map) = self.loaded.lock() {

@@ -329,15 +329,11 @@ impl Host {
         let mut plan = resolve(tx.as_mut(), &rows)?;
         plan.check_input(max_input, operation, input)?;
         let read_only = plan.read_only;
-        // Batch work (an operation declaring a longer deadline) does not hold the
-        // tenant's writer while it runs: it reads on this snapshot and writes at the
-        // end, in one short step (see `optimistic`).
-        let long = plan
-            .loaded
-            .manifest
-            .operation(operation)
-            .and_then(|o| o.deadline_ms)
-            .is_some_and(|ms| Duration::from_millis(ms) > self.runtime.limits().call_deadline);
+        // Batch work (an operation or plugin declaring a longer deadline) does not
+        // hold the tenant's writer while it runs: it reads on this snapshot and writes
+        // at the end, in one short step (see `optimistic`).
+        let long = call_deadline(&plan.loaded, operation, self.runtime.limits().call_deadline)
+            > self.runtime.limits().call_deadline;
         if !read_only {
             // A change is chained after the read links queued before it (by this
             // caller too); waited for before any lock is taken, as the audit writer
@@ -388,14 +384,7 @@ impl Host {
             input: input.to_string(),
         };
         let label = format!("operation '{operation}'");
-        // An operation may declare a longer deadline for batch work (`deadline-ms`).
-        let deadline = loaded
-            .manifest
-            .operation(operation)
-            .and_then(|o| o.deadline_ms)
-            .map_or(limits.call_deadline, |ms| {
-                limits.call_deadline.max(Duration::from_millis(ms))
-            });
+        let deadline = call_deadline(&loaded, operation, limits.call_deadline);
         let (output, tx) = self.run(
             tx,
             tenant_row,
@@ -468,6 +457,17 @@ impl Host {
     #[doc(hidden)]
     pub fn instance_memory_bytes(&self, tenant: &str, plugin: &str) -> HostResult<usize> {
         Ok(self.instantiations(tenant, plugin, 1)?.1)
+    }
+
+    /// The most memory one instance of `plugin`'s current version held at the end
+    /// of a call since this host loaded it (see `Prepared::memory_high_water`), for
+    /// measuring what a plugin's `[limits] memory` must be.
+    #[doc(hidden)]
+    pub fn memory_high_water(&self, plugin: &str) -> HostResult<usize> {
+        let mut tx = self.begin()?;
+        let record = Host::require_package(tx.as_mut(), plugin)?;
+        let loaded = self.load(tx.as_mut(), &record)?;
+        Ok(loaded.prepared.memory_high_water())
     }
 
     fn instantiations(
@@ -614,6 +614,19 @@ impl Host {
             }
         }
     }
+}
+
+/// The deadline of a call of `operation`: its own `deadline-ms` for batch work (the
+/// host's `default` when that is longer), else the plugin's `[limits]` deadline, else
+/// `default`; the plugin's part was resolved when it was loaded.
+fn call_deadline(loaded: &Loaded, operation: &str, default: Duration) -> Duration {
+    loaded
+        .manifest
+        .operation(operation)
+        .and_then(|o| o.deadline_ms)
+        .map_or(loaded.limits.call_deadline, |ms| {
+            default.max(Duration::from_millis(ms))
+        })
 }
 
 /// The registry rows of an outside call, read through `tx`.

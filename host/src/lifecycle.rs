@@ -245,6 +245,10 @@ impl Host {
         allow_unsigned: Option<bool>,
     ) -> HostResult<Checked> {
         let manifest = package::read_manifest(&bytes)?;
+        self.runtime
+            .limits()
+            .check_policy(&manifest.id, &manifest.limits)
+            .map_err(|e| PackageError::OverPolicy(e.to_string()))?;
         let signature = self.signature_status(&bytes, signature, &manifest.vendor)?;
         if let Some(allow) = allow_unsigned
             && let Some(err) = signature.refusal(&manifest.id, allow)

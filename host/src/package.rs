@@ -77,6 +77,9 @@ pub enum PackageError {
         "the component imports '{0}', which this host does not offer: plugins get no filesystem, network or other ambient access; use the backoffice:host interfaces (storage, context, events, scheduler, plugins, log) instead"
     )]
     ForbiddenImport(String),
+    /// The manifest's `[limits]` ask for more than the admin's policy allows.
+    #[error("{0}")]
+    OverPolicy(String),
     /// Linking failed for another reason (a type mismatch, for example).
     #[error("the component does not link against this host: {0}")]
     Link(String),

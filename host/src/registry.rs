@@ -78,6 +78,20 @@ pub struct PluginInfo {
     /// Usage against each quota in the tenants asked for ([`Host::plugin_usage`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub usage: Vec<QuotaUsage>,
+    /// The memory cap and default call deadline its calls get.
+    pub limits: LimitsInfo,
+}
+
+/// The limits a plugin's calls get: its `[limits]` within the admin's policy, or the
+/// host's defaults.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsInfo {
+    /// Memory cap of one instance, all memories together.
+    pub memory_bytes: u64,
+    /// Deadline of a call of an operation declaring no `deadline-ms` of its own.
+    pub call_deadline_ms: u64,
+    /// Whether the values come from the plugin's `[limits]` (else the defaults).
+    pub declared: bool,
 }
 
 /// What a plugin uses of its quotas in one tenant (`backoffice plugin info`).
@@ -381,14 +395,17 @@ impl Host {
     pub fn plugins(&self) -> HostResult<Vec<PluginInfo>> {
         let mut tx = self.storage.begin_read()?;
         let records = tx.package_list()?;
-        records.iter().map(|r| info_of(tx.as_mut(), r)).collect()
+        records
+            .iter()
+            .map(|r| info_of(tx.as_mut(), r, self.runtime.limits()))
+            .collect()
     }
 
     /// One installed plugin.
     pub fn plugin_info(&self, id: &str) -> HostResult<PluginInfo> {
         let mut tx = self.storage.begin_read()?;
         let record = Host::require_package(tx.as_mut(), id)?;
-        info_of(tx.as_mut(), &record)
+        info_of(tx.as_mut(), &record, self.runtime.limits())
     }
 
     /// [`Host::plugin_info`] with the plugin's usage against its quotas in `tenant`,
@@ -396,7 +413,7 @@ impl Host {
     pub fn plugin_usage(&self, id: &str, tenant: Option<&str>) -> HostResult<PluginInfo> {
         let mut tx = self.storage.begin_read()?;
         let record = Host::require_package(tx.as_mut(), id)?;
-        let mut info = info_of(tx.as_mut(), &record)?;
+        let mut info = info_of(tx.as_mut(), &record, self.runtime.limits())?;
         let tenants: Vec<String> = match tenant {
             Some(t) => {
                 Host::require_tenant(tx.as_mut(), t)?;
@@ -637,9 +654,20 @@ pub(crate) fn version_matches(req: &semver::VersionReq, version: &str) -> bool {
     semver::Version::parse(version).is_ok_and(|v| req.matches(&v))
 }
 
-fn info_of(tx: &mut dyn Transaction, record: &PackageRecord) -> HostResult<PluginInfo> {
+fn info_of(
+    tx: &mut dyn Transaction,
+    record: &PackageRecord,
+    limits: &crate::runtime::Limits,
+) -> HostResult<PluginInfo> {
     let m = manifest_of(record)?;
+    let effective = limits.for_plugin(&m.limits);
     Ok(PluginInfo {
+        limits: LimitsInfo {
+            memory_bytes: u64::try_from(effective.memory_bytes).unwrap_or(u64::MAX),
+            call_deadline_ms: u64::try_from(effective.call_deadline.as_millis())
+                .unwrap_or(u64::MAX),
+            declared: !m.limits.is_empty(),
+        },
         id: record.id.clone(),
         name: m.name.clone(),
         vendor: m.vendor.clone(),

@@ -85,6 +85,113 @@ pub struct Manifest {
     /// set them (`backoffice settings set`), checked against the schema.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub settings: Vec<Setting>,
+    /// The `[limits]` table: memory and a default call deadline other than the host's
+    /// defaults, each bounded by the admin's policy when the plugin is installed.
+    #[serde(default, skip_serializing_if = "PluginLimits::is_empty")]
+    pub limits: PluginLimits,
+}
+
+/// The smallest memory cap a plugin may declare: 1 MiB.
+pub const MIN_MEMORY_BYTES: u64 = 1 << 20;
+
+/// The largest memory cap a plugin may declare: 4 GiB, all a 32-bit linear memory
+/// can address. The admin's policy (`--max-plugin-memory-mib`) is usually lower.
+pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
+
+/// The `[limits]` table of `plugin.toml`, normalised: what the plugin asks for
+/// instead of the host's defaults. `None` keeps the host's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PluginLimits {
+    /// Memory of one instance, summed over all its linear memories, in bytes
+    /// (written `memory = "96MiB"` or a number of bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Deadline of a call of any operation that declares no `deadline-ms` of its
+    /// own, in milliseconds (written `deadline = "500ms"`, `"5s"` or a number of
+    /// milliseconds), at most [`MAX_DEADLINE_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+}
+
+impl PluginLimits {
+    /// Whether the plugin declares no limit at all.
+    pub fn is_empty(&self) -> bool {
+        self.memory_bytes.is_none() && self.deadline_ms.is_none()
+    }
+}
+
+/// `[limits]` as written: sizes and durations as text with a unit, or plain numbers.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct RawLimits {
+    memory: Option<toml::Value>,
+    deadline: Option<toml::Value>,
+}
+
+impl RawLimits {
+    fn normalise(self) -> Result<PluginLimits, ManifestError> {
+        Ok(PluginLimits {
+            memory_bytes: self.memory.map(|v| parse_size(&v)).transpose()?,
+            deadline_ms: self.deadline.map(|v| parse_duration(&v)).transpose()?,
+        })
+    }
+}
+
+/// `"64MiB"`, `"512KiB"`, `"1GiB"` or a number of bytes.
+fn parse_size(v: &toml::Value) -> Result<u64, ManifestError> {
+    let bad = || {
+        invalid(format!(
+            "[limits] memory = {v} is not a size; write it as \"64MiB\" (units KiB, MiB, GiB) or a number of bytes"
+        ))
+    };
+    match v {
+        toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| bad()),
+        toml::Value::String(text) => {
+            let text = text.trim();
+            let split = text
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(text.len());
+            let (digits, unit) = text.split_at(split);
+            let n: u64 = digits.parse().map_err(|_| bad())?;
+            let shift = match unit.trim() {
+                "" | "B" => 0,
+                "KiB" => 10,
+                "MiB" => 20,
+                "GiB" => 30,
+                _ => return Err(bad()),
+            };
+            n.checked_mul(1 << shift).ok_or_else(bad)
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// `"500ms"`, `"5s"` or a number of milliseconds.
+fn parse_duration(v: &toml::Value) -> Result<u64, ManifestError> {
+    let bad = || {
+        invalid(format!(
+            "[limits] deadline = {v} is not a duration; write it as \"500ms\", \"5s\" or a number of milliseconds"
+        ))
+    };
+    match v {
+        toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| bad()),
+        toml::Value::String(text) => {
+            let text = text.trim();
+            let split = text
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(text.len());
+            let (digits, unit) = text.split_at(split);
+            let n: u64 = digits.parse().map_err(|_| bad())?;
+            let factor = match unit.trim() {
+                "ms" => 1,
+                "s" => 1000,
+                _ => return Err(bad()),
+            };
+            n.checked_mul(factor).ok_or_else(bad)
+        }
+        _ => Err(bad()),
+    }
 }
 
 /// The most settings one plugin may declare.
@@ -316,6 +423,7 @@ impl Manifest {
             uses: raw.uses,
             background: raw.background,
             settings,
+            limits: raw.limits.normalise()?,
         };
         manifest.validate()?;
         Ok(manifest)
@@ -489,6 +597,7 @@ impl Manifest {
         }
         self.validate_background()?;
         self.validate_settings()?;
+        self.validate_limits()?;
         let mut jobs = std::collections::BTreeSet::new();
         for job in &self.jobs {
             if !is_ident(&job.name, 64) {
@@ -525,6 +634,27 @@ impl Manifest {
                     "[background] permissions: '{p}' is listed twice"
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// `[limits]`: a memory cap of at least [`MIN_MEMORY_BYTES`] and at most
+    /// [`MAX_MEMORY_BYTES`], a deadline from 1 ms to [`MAX_DEADLINE_MS`]. Whether the
+    /// host's policy allows them is checked when the plugin is installed.
+    fn validate_limits(&self) -> Result<(), ManifestError> {
+        if let Some(bytes) = self.limits.memory_bytes
+            && !(MIN_MEMORY_BYTES..=MAX_MEMORY_BYTES).contains(&bytes)
+        {
+            return Err(invalid(format!(
+                "[limits] memory of {bytes} bytes must be between 1MiB and 4GiB"
+            )));
+        }
+        if let Some(ms) = self.limits.deadline_ms
+            && !(1..=MAX_DEADLINE_MS).contains(&ms)
+        {
+            return Err(invalid(format!(
+                "[limits] deadline of {ms} ms must be between 1 ms and {MAX_DEADLINE_MS} ms"
+            )));
         }
         Ok(())
     }
@@ -654,6 +784,8 @@ struct RawManifest {
     background: Background,
     #[serde(default)]
     settings: Vec<RawSetting>,
+    #[serde(default)]
+    limits: RawLimits,
 }
 
 #[derive(Deserialize)]
@@ -875,6 +1007,45 @@ cron = "0 2 * * *"
         for (text, want) in bad {
             let err = Manifest::parse(&text).unwrap_err().to_string();
             assert!(err.contains(want), "{err} lacks {want}");
+        }
+    }
+
+    #[test]
+    fn limits_parse_with_units_and_refuse_what_is_out_of_range() {
+        let with = |table: &str| format!("{GOOD}\n[limits]\n{table}\n");
+        let m = Manifest::parse(&with("memory = \"96MiB\"\ndeadline = \"500ms\"")).unwrap();
+        assert_eq!(m.limits.memory_bytes, Some(96 << 20));
+        assert_eq!(m.limits.deadline_ms, Some(500));
+        let m = Manifest::parse(&with("memory = 2097152\ndeadline = \"5s\"")).unwrap();
+        assert_eq!(m.limits.memory_bytes, Some(2 << 20));
+        assert_eq!(m.limits.deadline_ms, Some(5000));
+        let m = Manifest::parse(&with("memory = \"1GiB\"\ndeadline = 250")).unwrap();
+        assert_eq!(m.limits.memory_bytes, Some(1 << 30));
+        assert_eq!(m.limits.deadline_ms, Some(250));
+        // Nothing declared: the host's defaults, and nothing stored for it.
+        let plain = Manifest::parse(GOOD).unwrap();
+        assert!(plain.limits.is_empty());
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("limits"), "{json}");
+        // The stored form reads back the same.
+        let m = Manifest::parse(&with("memory = \"96MiB\"")).unwrap();
+        let back: Manifest = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back.limits, m.limits);
+
+        let bad = [
+            ("memory = \"96MB\"", "is not a size; write it as \"64MiB\""),
+            ("memory = \"lots\"", "is not a size"),
+            ("memory = -1", "is not a size"),
+            ("memory = \"512KiB\"", "must be between 1MiB and 4GiB"),
+            ("memory = \"5GiB\"", "must be between 1MiB and 4GiB"),
+            ("deadline = \"2m\"", "is not a duration"),
+            ("deadline = 0", "must be between 1 ms and 60000 ms"),
+            ("deadline = \"61s\"", "must be between 1 ms and 60000 ms"),
+            ("memroy = \"64MiB\"", "not valid"),
+        ];
+        for (table, want) in bad {
+            let err = Manifest::parse(&with(table)).unwrap_err().to_string();
+            assert!(err.contains(want), "{table}: {err} lacks {want}");
         }
     }
 

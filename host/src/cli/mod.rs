@@ -85,6 +85,24 @@ pub struct GlobalArgs {
         global = true
     )]
     memory_limit_mib: usize,
+    /// Policy: the most memory a plugin may declare in its `[limits]`, in MiB; a
+    /// plugin declaring more is refused at install. Pool slots are sized for it.
+    #[arg(
+        long,
+        env = "BACKOFFICE_MAX_PLUGIN_MEMORY_MIB",
+        default_value_t = 256,
+        global = true
+    )]
+    max_plugin_memory_mib: usize,
+    /// Policy: the longest default call deadline a plugin may declare in its
+    /// `[limits]`, in milliseconds; a plugin declaring more is refused at install.
+    #[arg(
+        long,
+        env = "BACKOFFICE_MAX_PLUGIN_DEADLINE_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    max_plugin_deadline_ms: u64,
     #[command(flatten)]
     work: jobs::WorkArgs,
     #[command(flatten)]
@@ -251,6 +269,8 @@ impl GlobalArgs {
         Limits {
             call_deadline: Duration::from_millis(self.call_timeout_ms.max(1)),
             memory_bytes: self.memory_limit_mib.max(1) << 20,
+            max_plugin_memory_bytes: self.max_plugin_memory_mib.max(1) << 20,
+            max_plugin_deadline: Duration::from_millis(self.max_plugin_deadline_ms.max(1)),
             quotas: self.quotas.quotas(),
             ..Limits::default()
         }

@@ -697,6 +697,20 @@ fn print_info(p: &PluginInfo) {
         println!("uses:          {}", p.uses.join(", "));
     }
     println!(
+        "limits:        {} of memory, {} ms per call ({})",
+        if p.limits.memory_bytes.is_multiple_of(1 << 20) {
+            format!("{} MiB", p.limits.memory_bytes >> 20)
+        } else {
+            format!("{} bytes", p.limits.memory_bytes)
+        },
+        p.limits.call_deadline_ms,
+        if p.limits.declared {
+            "declared in its [limits]"
+        } else {
+            "the host's defaults"
+        }
+    );
+    println!(
         "enabled for:   {}",
         if p.enabled_for.is_empty() {
             "no tenant".into()

@@ -29,8 +29,15 @@ pub struct Limits {
     pub call_deadline: Duration,
     /// Wall-clock deadline of a migration, job or event delivery.
     pub long_deadline: Duration,
-    /// Memory of one instance, summed over all its linear memories.
+    /// Memory of one instance, summed over all its linear memories, for a plugin
+    /// that declares none in its `[limits]`.
     pub memory_bytes: usize,
+    /// The admin's policy: the most memory a plugin may declare in `[limits]`
+    /// (`--max-plugin-memory-mib`). The pool's memory slots hold this much.
+    pub max_plugin_memory_bytes: usize,
+    /// The admin's policy: the longest default call deadline a plugin may declare
+    /// in `[limits]` (`--max-plugin-deadline-ms`).
+    pub max_plugin_deadline: Duration,
     /// Native stack the wasm of one call may use (wasmtime's `max_wasm_stack`); past
     /// it the call traps with "call stack exhausted". Each nested call has its own.
     pub max_wasm_stack: usize,
@@ -117,6 +124,8 @@ impl Default for Limits {
             call_deadline: Duration::from_secs(2),
             long_deadline: Duration::from_secs(60),
             memory_bytes: 64 << 20,
+            max_plugin_memory_bytes: 256 << 20,
+            max_plugin_deadline: Duration::from_secs(30),
             max_wasm_stack: 1 << 20,
             max_input_bytes: 1 << 20,
             max_output_bytes: 4 << 20,
@@ -131,7 +140,101 @@ impl Default for Limits {
     }
 }
 
+/// Memory and call deadline one plugin version gets: what its `[limits]` declare,
+/// else the host's defaults. Resolved once, when the plugin is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// Memory cap of one instance.
+    pub memory_bytes: usize,
+    /// Deadline of a call of an operation declaring no `deadline-ms`.
+    pub call_deadline: Duration,
+}
+
+/// A plugin's `[limits]` asks for more than the admin's policy allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "plugin '{plugin}' declares [limits] {what} = {declared}, more than this host's policy of {policy}; lower it in plugin.toml, or an admin can raise the policy with {flag}"
+)]
+pub struct OverPolicy {
+    /// Plugin id.
+    pub plugin: String,
+    /// `memory` or `deadline`.
+    pub what: &'static str,
+    /// The declared value, readable.
+    pub declared: String,
+    /// The policy, readable.
+    pub policy: String,
+    /// The flag and environment variable that set the policy.
+    pub flag: &'static str,
+}
+
+/// `bytes` as MiB when whole, else bytes.
+fn readable_bytes(bytes: u64) -> String {
+    if bytes.is_multiple_of(1 << 20) {
+        format!("{}MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 impl Limits {
+    /// The memory cap the pool's slots must hold: the larger of the default and the
+    /// policy's maximum.
+    pub fn pool_memory_bytes(&self) -> usize {
+        self.memory_bytes.max(self.max_plugin_memory_bytes)
+    }
+
+    /// Refuse `[limits]` over the admin's policy, naming the declared value, the
+    /// policy and the flag that raises it.
+    pub fn check_policy(
+        &self,
+        plugin: &str,
+        declared: &backoffice_core::manifest::PluginLimits,
+    ) -> Result<(), OverPolicy> {
+        let max_memory = u64::try_from(self.pool_memory_bytes()).unwrap_or(u64::MAX);
+        if let Some(bytes) = declared.memory_bytes
+            && bytes > max_memory
+        {
+            return Err(OverPolicy {
+                plugin: plugin.to_string(),
+                what: "memory",
+                declared: readable_bytes(bytes),
+                policy: readable_bytes(max_memory),
+                flag: "--max-plugin-memory-mib (BACKOFFICE_MAX_PLUGIN_MEMORY_MIB)",
+            });
+        }
+        let max_ms = u64::try_from(self.max_plugin_deadline.as_millis()).unwrap_or(u64::MAX);
+        if let Some(ms) = declared.deadline_ms
+            && ms > max_ms
+        {
+            return Err(OverPolicy {
+                plugin: plugin.to_string(),
+                what: "deadline",
+                declared: format!("{ms}ms"),
+                policy: format!("{max_ms}ms"),
+                flag: "--max-plugin-deadline-ms (BACKOFFICE_MAX_PLUGIN_DEADLINE_MS)",
+            });
+        }
+        Ok(())
+    }
+
+    /// What a plugin declaring `declared` gets: its values, else the defaults. A
+    /// value over the policy (the admin lowered it after the install) is cut to it.
+    pub fn for_plugin(&self, declared: &backoffice_core::manifest::PluginLimits) -> PluginLimits {
+        let memory_bytes = declared.memory_bytes.map_or(self.memory_bytes, |bytes| {
+            usize::try_from(bytes)
+                .unwrap_or(usize::MAX)
+                .min(self.pool_memory_bytes())
+        });
+        let call_deadline = declared.deadline_ms.map_or(self.call_deadline, |ms| {
+            Duration::from_millis(ms).min(self.max_plugin_deadline.max(self.call_deadline))
+        });
+        PluginLimits {
+            memory_bytes,
+            call_deadline,
+        }
+    }
+
     /// Bytes the guest may copy into one host call (wasmtime's "hostcall fuel"):
     /// enough for the largest storage value or operation output, with headroom for
     /// the key and list overhead.
@@ -244,6 +347,49 @@ mod tests {
             ..Limits::default()
         };
         assert!(bigger.native_stack_bytes() >= 6 * (2 << 20));
+    }
+
+    #[test]
+    fn plugin_limits_default_apply_and_are_bounded_by_the_policy() {
+        use backoffice_core::manifest::PluginLimits as Declared;
+        let limits = Limits::default();
+        let none = Declared::default();
+        assert!(limits.check_policy("p", &none).is_ok());
+        let got = limits.for_plugin(&none);
+        assert_eq!(got.memory_bytes, limits.memory_bytes);
+        assert_eq!(got.call_deadline, limits.call_deadline);
+
+        let declared = Declared {
+            memory_bytes: Some(128 << 20),
+            deadline_ms: Some(300),
+        };
+        assert!(limits.check_policy("p", &declared).is_ok());
+        let got = limits.for_plugin(&declared);
+        assert_eq!(got.memory_bytes, 128 << 20);
+        assert_eq!(got.call_deadline, Duration::from_millis(300));
+
+        let big = Declared {
+            memory_bytes: Some(512 << 20),
+            deadline_ms: None,
+        };
+        let err = limits.check_policy("p", &big).unwrap_err().to_string();
+        assert!(
+            err.contains("memory = 512MiB")
+                && err.contains("policy of 256MiB")
+                && err.contains("--max-plugin-memory-mib"),
+            "{err}"
+        );
+        // Installed under a higher policy: cut to the current one.
+        assert_eq!(limits.for_plugin(&big).memory_bytes, 256 << 20);
+        let slow = Declared {
+            memory_bytes: None,
+            deadline_ms: Some(45_000),
+        };
+        let err = limits.check_policy("p", &slow).unwrap_err().to_string();
+        assert!(
+            err.contains("deadline = 45000ms") && err.contains("--max-plugin-deadline-ms"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod stack;
 pub use cache::{CacheOutcome, CodeCache, code_digest, engine_key};
 pub use limits::{
     BASE_FRAMES, HOST_FRAMES_PER_LEVEL, Limits, MAX_DEPTH, MemoryLimitExceeded, MemoryLimiter,
-    QuotaExceeded, Quotas,
+    OverPolicy, PluginLimits, QuotaExceeded, Quotas,
 };
 
 use std::path::Path;
@@ -104,6 +104,33 @@ pub struct Prepared {
     pub(crate) checks: Option<ChecksProviderIndices>,
     /// Whether the code came from the cache.
     pub cache: CacheOutcome,
+    /// Memory cap of each instance: the host's default until the loader sets the
+    /// plugin's own (see [`Prepared::with_memory_cap`]).
+    memory_bytes: usize,
+    /// The most memory one instance held at the end of a call, over all calls since
+    /// the plugin was loaded (memories only grow, so the end is the peak).
+    high_water: std::sync::atomic::AtomicUsize,
+}
+
+impl Prepared {
+    /// Instances get `bytes` of memory instead of the host's default (at most what
+    /// the pool's slots hold, which the caller checked against the policy).
+    pub fn with_memory_cap(mut self, bytes: usize) -> Self {
+        self.memory_bytes = bytes;
+        self
+    }
+
+    /// Memory cap of each instance.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_bytes
+    }
+
+    /// The most memory one instance held, over all its calls since it was loaded
+    /// (calls that trapped on the cap included, at what they held before the growth
+    /// that was refused): what to size a plugin's `[limits] memory` on.
+    pub fn memory_high_water(&self) -> usize {
+        self.high_water.load(Ordering::Relaxed)
+    }
 }
 
 /// The engine and linker shared by all calls.
@@ -157,7 +184,8 @@ impl Runtime {
         pool.max_memories_per_component(4);
         pool.total_tables(slots * 8);
         pool.max_tables_per_component(16);
-        pool.max_memory_size(limits.memory_bytes);
+        // A slot holds the largest memory the admin's policy lets a plugin declare.
+        pool.max_memory_size(limits.pool_memory_bytes());
         pool.table_elements(100_000);
         // A slot's memory is given back (`madvise`) when its instance ends: with other
         // cores running calls, each is a TLB shootdown across them. They are batched,
@@ -252,6 +280,8 @@ impl Runtime {
             rules,
             checks,
             cache,
+            memory_bytes: self.limits.memory_bytes,
+            high_water: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -269,9 +299,16 @@ impl Runtime {
         Ok((self.prepare(&component, outcome)?, written))
     }
 
-    /// A store for one call: memory limiter, hostcall fuel and epoch deadline set, and
-    /// the same deadline for waits inside host functions, which the epoch cannot stop.
-    fn store(&self, mut state: CallState, deadline: Duration) -> Store<CallState> {
+    /// A store for one call of `prepared`: memory limiter with its cap, hostcall fuel
+    /// and epoch deadline set, and the same deadline for waits inside host functions,
+    /// which the epoch cannot stop.
+    fn store(
+        &self,
+        prepared: &Prepared,
+        mut state: CallState,
+        deadline: Duration,
+    ) -> Store<CallState> {
+        state.limiter = MemoryLimiter::new(prepared.memory_bytes);
         let now = std::time::Instant::now();
         state
             .waits
@@ -371,11 +408,14 @@ impl Runtime {
         deadline: Duration,
         f: impl FnOnce(&mut Store<CallState>, &Instance) -> wasmtime::Result<T>,
     ) -> (Result<T, Failure>, CallState) {
-        let mut store = self.store(state, deadline);
+        let mut store = self.store(prepared, state, deadline);
         let result = match prepared.pre.instantiate(&mut store) {
             Err(e) => Err(classify(e, deadline)),
             Ok(instance) => f(&mut store, &instance).map_err(|e| classify(e, deadline)),
         };
+        prepared
+            .high_water
+            .fetch_max(store.data().limiter.used(), Ordering::Relaxed);
         (result, store.into_data())
     }
 }
@@ -394,11 +434,10 @@ impl Runtime {
         let mut memory = 0;
         for _ in 0..iterations {
             let started = std::time::Instant::now();
-            let mut store = self.store(state, self.limits.call_deadline);
+            let mut store = self.store(prepared, state, self.limits.call_deadline);
             prepared.pre.instantiate(&mut store)?;
             state = store.into_data();
             memory = state.limiter.used();
-            state.limiter = MemoryLimiter::new(self.limits.memory_bytes);
             times.push(started.elapsed());
         }
         Ok((times, memory, state))

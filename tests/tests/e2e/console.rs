@@ -275,6 +275,14 @@ fn sign_in_csrf_modules_and_company_boundary() {
             "{id}"
         );
     }
+    // Each module shows the limits its calls get (bundled ones: the host's defaults).
+    assert!(
+        modules
+            .body
+            .contains("data-testid=\"limits-contacts\">64 MiB, 2000 ms per call (default)<"),
+        "{}",
+        modules.body
+    );
     let csrf = csrf_of(&modules.body);
 
     // State-changing forms without the session's CSRF token change nothing.

@@ -37,6 +37,7 @@ mod notify;
 mod outbound;
 mod pack;
 mod payroll;
+mod plugin_limits;
 mod plugins_call;
 mod postgres;
 mod python_plugin;

@@ -191,9 +191,21 @@ struct Module {
     description: String,
     signature: String,
     capabilities: Vec<String>,
+    /// Memory cap and default call deadline, with where they come from.
+    limits: String,
     dependencies: Vec<String>,
     dependents: Vec<String>,
     enabled: bool,
+}
+
+fn limits_text(l: &crate::registry::LimitsInfo) -> String {
+    let memory = if l.memory_bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", l.memory_bytes >> 20)
+    } else {
+        format!("{} bytes", l.memory_bytes)
+    };
+    let source = if l.declared { "declared" } else { "default" };
+    format!("{memory}, {} ms per call ({source})", l.call_deadline_ms)
 }
 
 fn signature_text(s: &crate::trust::SignatureStatus) -> String {
@@ -227,6 +239,7 @@ async fn modules_page(
             description: p.description.clone(),
             signature: signature_text(&p.signature),
             capabilities: p.capabilities.clone(),
+            limits: limits_text(&p.limits),
             dependencies: p
                 .dependencies
                 .iter()
