@@ -116,6 +116,17 @@ pub struct Line941X {
     pub column_4: Option<i64>,
 }
 
+/// A Form 941-X line to fill: its number, description, the Form 941 line, columns 1
+/// and 2, and column 4's rate per 1000 (none for wages).
+type Row941X = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    Option<i128>,
+);
+
 /// Form 941-X, Part 3, from the Form 941 lines as filed and as corrected: the lines
 /// whose column 3 is not 0. Line numbers, the Form 941 lines they correct and the
 /// column 4 rates as on Form 941-X (Rev. April 2025, Part 3) and in the Instructions
@@ -126,8 +137,7 @@ pub struct Line941X {
 /// Medicare Tax withholding (x 0.009). Column 4 is rounded to the cent. Lines 9 and
 /// 10 (COVID-19 qualified sick and family leave wages, 2020 and 2021) never apply.
 pub fn form_941x_lines(reported: &Form941Lines, corrected: &Form941Lines) -> Vec<Line941X> {
-    // (941-X line, description, 941 line, column 1 and 2 values, rate per 1000).
-    let rows: [(&str, &str, &str, i64, i64, Option<i128>); 6] = [
+    let rows: [Row941X; 6] = [
         (
             "6",
             "Wages, tips, and other compensation",
@@ -867,7 +877,7 @@ mod tests {
         let filed = lines(3_000_000, 425_000, 3_000_000, 3_000_000, 0);
         let now = lines(3_100_000, 448_700, 3_100_000, 3_100_000, 0);
         let x = form_941x_lines(&filed, &now);
-        let got: Vec<(&str, &str, i64, i64, i64, Option<i64>)> = x
+        let got: Vec<_> = x
             .iter()
             .map(|l| {
                 (
