@@ -26,8 +26,8 @@ use serde_json::{Map, Value, json};
 
 use crate::caller_name;
 use crate::filings::{
-    self, Form941Lines, MonthInput, QuarterInput, W2, check_found, for_each_employee_records,
-    paging, runs_paid, too_many, w2_of,
+    self, Form941Lines, MAX_FILING_PAGE, MonthInput, QuarterInput, W2, check_found,
+    for_each_employee_records, runs_paid, w2_of,
 };
 use crate::model::div_round;
 use crate::runs::Slip;
@@ -709,8 +709,6 @@ pub(crate) struct W2cInput {
     year: u16,
     #[serde(default)]
     employee: Option<String>,
-    #[serde(default)]
-    limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -727,12 +725,6 @@ pub(crate) struct W2cOut {
 
 pub(crate) fn w2c_op(input: W2cInput) -> Result<W2cOut> {
     let year = input.year;
-    let paging = paging(input.limit)?;
-    if input.employee.is_some() && input.limit.is_some() {
-        return Err(Error::invalid(
-            "give either employee (one W-2c) or limit, not both",
-        ));
-    }
     let current = current_w2s(year, input.employee.as_deref())?;
     let (mut employees, mut not_recorded) = (Vec::new(), Vec::new());
     let mut recorded_any = false;
@@ -744,8 +736,10 @@ pub(crate) fn w2c_op(input: W2cInput) -> Result<W2cOut> {
         recorded_any = true;
         let reported = w2_from(&filed)?;
         if let Some(c) = w2c(&reported, &w, filed.filed_on) {
-            if employees.len() as u32 == paging.limit {
-                return Err(too_many(&format!("Form W-2c of {year}"), paging.limit));
+            if employees.len() as u32 == MAX_FILING_PAGE {
+                return Err(Error::invalid(format!(
+                    "Form W-2c of {year} corrects more than {MAX_FILING_PAGE} employees, more than one answer holds; ask for them one employee at a time (\"employee\"), the employees from the adjustment runs' payslips (list-payslips)"
+                )));
             }
             employees.push(c);
         }
