@@ -74,7 +74,7 @@ pub const ADDITIONAL_MEDICARE_THRESHOLD: i64 = 20_000_000;
 
 /// A Form 941 line with two columns: the wages (column 1) and the tax figured on
 /// them at the line's rate (column 2), rounded to the cent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Columns {
     pub column_1: i64,
@@ -94,7 +94,7 @@ impl Columns {
 /// The figures of Form 941 (Employer's QUARTERLY Federal Tax Return), cents. Line
 /// numbers and rates as in the 2025 form and the Instructions for Form 941 (Rev.
 /// March 2025); the 2026 revision was not checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Form941Lines {
     /// Employees who received wages for the pay period including March 12, June
     /// 12, September 12 or December 12 (the quarter's third month).
@@ -252,7 +252,7 @@ fn by_employee(records: &[Record]) -> Vec<Vec<Record>> {
 // ---------------------------------------------------------------------------
 
 /// Box 16/17 of one state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct StateBoxes {
     /// Box 15: the state's two-letter code.
@@ -265,7 +265,7 @@ pub struct StateBoxes {
 
 /// One employee's Form W-2 boxes for a year, cents (General Instructions for Forms
 /// W-2 and W-3 (2025), "Specific Instructions for Form W-2", boxes 1 to 17).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct W2 {
     pub employee: String,
@@ -472,7 +472,7 @@ pub fn fps_employee(r: &Record, ni_letters: Vec<NiLetter>) -> FpsEmployee {
 /// (`de-kirchensteuer-<key>`, `payroll-de` 0.2.0): Kz 61 evangelisch (`ev`), Kz 62
 /// römisch-katholisch (`rk`); other denominations are entered on the lines the
 /// Land's form gives them (see [`Kirchensteuer`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LstaLines {
     /// Kz 86: Zahl der Arbeitnehmer (employees taxed by their
     /// Lohnsteuerabzugsmerkmale; Minijobs taxed at the flat 2 % are not counted).
@@ -608,12 +608,12 @@ impl LstaSum {
 
 /// The runs paid from `from` to `to` (pay dates), in run order: the approved ones
 /// filed and the drafts left out. A few runs, whatever the head count.
-struct Period {
-    posted: Vec<Run>,
-    drafts: Vec<String>,
+pub(crate) struct Period {
+    pub(crate) posted: Vec<Run>,
+    pub(crate) drafts: Vec<String>,
 }
 
-fn runs_paid(from: Date, to: Date) -> Result<Period> {
+pub(crate) fn runs_paid(from: Date, to: Date) -> Result<Period> {
     let mut period = Period {
         posted: Vec::new(),
         drafts: Vec::new(),
@@ -665,7 +665,7 @@ impl Cursor<'_> {
 /// employee at a time in employee id order, starting after employee `after`: a merge
 /// of the runs' payslips (each run's are stored in employee order), so only a page
 /// of each run's payslips is in memory. `f` returns whether to go on.
-fn for_each_employee_records(
+pub(crate) fn for_each_employee_records(
     runs: &[Run],
     country: &str,
     after: Option<&str>,
@@ -720,7 +720,7 @@ fn for_each_employee_records(
 
 /// The refusals of a filing made from the runs paid in a period: none approved, or
 /// none paying an employee of `country`.
-fn check_found(
+pub(crate) fn check_found(
     country: &str,
     period: &Period,
     (from, to): (Date, Date),
@@ -759,7 +759,7 @@ fn check_found(
 }
 
 /// The approved runs of `period` that pay someone in `country`, in run order.
-fn runs_with(period: &Period, country: &str) -> Vec<String> {
+pub(crate) fn runs_with(period: &Period, country: &str) -> Vec<String> {
     period
         .posted
         .iter()
@@ -770,13 +770,13 @@ fn runs_with(period: &Period, country: &str) -> Vec<String> {
 
 /// Paging of a filing listing employees: `after` an employee id, at most `limit`.
 #[derive(Debug, Clone, Copy)]
-struct Paging {
-    limit: u32,
+pub(crate) struct Paging {
+    pub(crate) limit: u32,
     /// No limit was given: more than a page is refused rather than cut.
-    asked: bool,
+    pub(crate) asked: bool,
 }
 
-fn paging(limit: Option<u32>) -> Result<Paging> {
+pub(crate) fn paging(limit: Option<u32>) -> Result<Paging> {
     match limit {
         None => Ok(Paging {
             limit: MAX_FILING_PAGE,
@@ -794,7 +794,7 @@ fn paging(limit: Option<u32>) -> Result<Paging> {
 
 /// The error of a filing with more employees than one answer holds, when no page
 /// was asked for.
-fn too_many(what: &str, shown: u32) -> Error {
+pub(crate) fn too_many(what: &str, shown: u32) -> Error {
     Error::invalid(format!(
         "{what} lists more than {shown} employees, more than one answer holds; ask for it in pages: \"limit\": {shown} (or fewer), then \"after\" set to the \"next\" of each answer until it has none"
     ))
@@ -841,28 +841,28 @@ pub(crate) fn record(run: &Run, slip: Slip) -> Result<Record> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct QuarterInput {
-    year: u16,
-    quarter: u8,
+    pub(crate) year: u16,
+    pub(crate) quarter: u8,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Form941Out {
-    form: &'static str,
-    year: u16,
-    quarter: u8,
-    currency: &'static str,
-    lines: Form941Lines,
+    pub(crate) form: &'static str,
+    pub(crate) year: u16,
+    pub(crate) quarter: u8,
+    pub(crate) currency: &'static str,
+    pub(crate) lines: Form941Lines,
     /// The sum of the payslips' federal income tax and employee and employer
     /// social security and Medicare lines: what was deposited if each run's taxes
     /// were deposited. Differs from line 12 by the employer share's rounding.
-    payslip_liability: i64,
-    employees: u64,
-    runs: Vec<String>,
-    drafts_not_counted: Vec<String>,
+    pub(crate) payslip_liability: i64,
+    pub(crate) employees: u64,
+    pub(crate) runs: Vec<String>,
+    pub(crate) drafts_not_counted: Vec<String>,
 }
 
-fn quarter_dates(year: u16, quarter: u8) -> Result<(Date, Date)> {
+pub(crate) fn quarter_dates(year: u16, quarter: u8) -> Result<(Date, Date)> {
     let bad = || {
         Error::invalid(format!(
             "quarter {year}-Q{quarter}: give a year from 2000 to 2100 and a quarter from 1 to 4"
@@ -1142,34 +1142,34 @@ pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct MonthInput {
-    year: u16,
-    month: u8,
+    pub(crate) year: u16,
+    pub(crate) month: u8,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct LstaOut {
-    form: &'static str,
-    year: u16,
-    month: u8,
-    currency: &'static str,
-    kennzahlen: LstaLines,
+    pub(crate) form: &'static str,
+    pub(crate) year: u16,
+    pub(crate) month: u8,
+    pub(crate) currency: &'static str,
+    pub(crate) kennzahlen: LstaLines,
     /// All Kirchensteuer withheld (unchanged from 0.1.0).
-    kirchensteuer: i64,
+    pub(crate) kirchensteuer: i64,
     /// The Kirchensteuer per denomination key (Kz 61 is `ev`, Kz 62 `rk`).
-    kirchensteuer_nach_konfession: BTreeMap<String, i64>,
+    pub(crate) kirchensteuer_nach_konfession: BTreeMap<String, i64>,
     /// Kirchensteuer of profiles without a denomination, and whose.
-    kirchensteuer_ohne_konfession: Unassigned,
-    runs: Vec<String>,
-    drafts_not_counted: Vec<String>,
+    pub(crate) kirchensteuer_ohne_konfession: Unassigned,
+    pub(crate) runs: Vec<String>,
+    pub(crate) drafts_not_counted: Vec<String>,
 }
 
 /// Kirchensteuer the filing cannot assign to a denomination.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Unassigned {
-    amount: i64,
-    employees: Vec<String>,
+    pub(crate) amount: i64,
+    pub(crate) employees: Vec<String>,
 }
 
 pub(crate) fn lohnsteuer_anmeldung_op(input: MonthInput) -> Result<LstaOut> {

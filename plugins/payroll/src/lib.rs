@@ -12,6 +12,7 @@
 //! | `slip/<run-id>/<employee-id>` | [`runs::Slip`], with the rules plugin that computed it (`rules`, absent on payslips stored before 0.2.0 of the engine was used) |
 //! | `ytd/<employee-id>/<country>/<tax-year>` | [`runs::Ytd`]: the tax year's figures after the last posted run (or the opening figures) |
 //! | `adj/<run-id>/<adjustment-run-id>` | the employees an adjustment run corrects |
+//! | `filing/941/<year>-Q<quarter>`, `filing/lsta/<year>-<month>`, `filing/w2/<year>/<employee-id>` | [`corrections::Recorded`] snapshots of a filing as filed, oldest first (`record-filing`) |
 //! | `seq/run` | last run number |
 //! | `seq/opening` | last number of an opening-figures entry |
 //! | `settings` | [`model::Settings`] |
@@ -20,6 +21,7 @@ use backoffice_sdk::prelude::*;
 
 pub mod adjust;
 pub mod bank;
+pub mod corrections;
 mod employees;
 pub mod filings;
 mod fps_ni;
@@ -67,6 +69,13 @@ impl Plugin for Payroll {
             .op("rti-fps", filings::fps_op)
             .op("lohnsteuer-anmeldung", filings::lohnsteuer_anmeldung_op)
             .op("create-adjustment", adjust::create_adjustment)
+            .op("record-filing", corrections::record_filing)
+            .op("form-941-x", corrections::form_941x_op)
+            .op("form-w2c", corrections::w2c_op)
+            .op(
+                "lohnsteuer-anmeldung-berichtigung",
+                corrections::berichtigung_op,
+            )
     }
 }
 

@@ -214,11 +214,16 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
     let scheme = input.format.scheme();
     // First pass: every payee of the selection has an account of the scheme (the
     // employee's latest record: the account they asked to be paid to now), counted
-    // and summed. Nothing but counts and the first few problems is kept.
+    // and summed. Without parts, the file pays every payee the pass sees, so the
+    // payees are kept as they come (while no problem is found) and the payslips are
+    // read once; with parts, only counts and the first few problems are kept, and a
+    // second pass picks the part's payees once the count is known.
+    let single_pass = !matches!(selection, Selection::Part { .. });
     let (mut count, mut sum) = (0u64, 0i64);
     let mut unpaid = Vec::new();
     let mut unpaid_count = 0usize;
     let mut listed = BTreeSet::new();
+    let mut payees = Vec::new();
     for_each_due(&run.id, currency, |due, employee| {
         if let Selection::Employees(wanted) = &selection {
             if !wanted.contains(&due.employee) {
@@ -226,23 +231,42 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
             }
             listed.insert(due.employee.clone());
         }
-        let problem = match employee.and_then(|e| e.bank) {
-            Some(account) if account.scheme() == scheme => None,
-            Some(account) => Some(format!(
+        count += 1;
+        sum += due.net;
+        let (current, account) = match employee {
+            Some(mut e) => {
+                let account = e.bank.take();
+                (Some(e), account)
+            }
+            None => (None, None),
+        };
+        let problem = match (&current, account) {
+            (Some(e), Some(account)) if account.scheme() == scheme => {
+                if single_pass && unpaid_count == 0 {
+                    payees.push(Payee {
+                        employee: e.id.clone(),
+                        name: e.name.clone(),
+                        amount: due.net,
+                        account,
+                    });
+                }
+                None
+            }
+            (_, Some(account)) => Some(format!(
                 "{} has a {} account, not a {scheme} one",
                 due.employee,
                 account.scheme()
             )),
-            None => Some(format!("{} has no bank account", due.employee)),
+            (_, None) => Some(format!("{} has no bank account", due.employee)),
         };
         if let Some(p) = problem {
             unpaid_count += 1;
+            // The call is refused: the payees kept so far are of no use.
+            payees = Vec::new();
             if unpaid.len() < MAX_NAMED {
                 unpaid.push(p);
             }
         }
-        count += 1;
-        sum += due.net;
         Ok(())
     })?;
     if let Selection::Employees(wanted) = &selection
@@ -289,33 +313,35 @@ pub(crate) fn payment_file(input: PaymentFileInput) -> Result<PaymentFileOut> {
         }
         _ => (0, count),
     };
-    // Second pass: this file's payees only.
-    let mut payees = Vec::new();
+    // Second pass, for a part only: this file's payees.
     let mut index = 0u64;
-    for_each_due(&run.id, currency, |due, employee| {
-        if let Selection::Employees(wanted) = &selection
-            && !wanted.contains(&due.employee)
-        {
-            return Ok(());
-        }
-        let at = index;
-        index += 1;
-        if !(from..to).contains(&at) {
-            return Ok(());
-        }
-        let current = employee
-            .ok_or_else(|| Error::internal(format!("employee {} has no record", due.employee)))?;
-        let account = current.bank.ok_or_else(|| {
-            Error::internal(format!("employee {} has no bank account", due.employee))
+    if !single_pass {
+        for_each_due(&run.id, currency, |due, employee| {
+            if let Selection::Employees(wanted) = &selection
+                && !wanted.contains(&due.employee)
+            {
+                return Ok(());
+            }
+            let at = index;
+            index += 1;
+            if !(from..to).contains(&at) {
+                return Ok(());
+            }
+            let current = employee.ok_or_else(|| {
+                Error::internal(format!("employee {} has no record", due.employee))
+            })?;
+            let account = current.bank.ok_or_else(|| {
+                Error::internal(format!("employee {} has no bank account", due.employee))
+            })?;
+            payees.push(Payee {
+                employee: current.id,
+                name: current.name,
+                amount: due.net,
+                account,
+            });
+            Ok(())
         })?;
-        payees.push(Payee {
-            employee: current.id,
-            name: current.name,
-            amount: due.net,
-            account,
-        });
-        Ok(())
-    })?;
+    }
     let now = context::now();
     let created = Timestamp::new(now.seconds(), 0)?.to_rfc3339();
     let sequence = u32::try_from(run.payment_files.len()).unwrap_or(u32::MAX);

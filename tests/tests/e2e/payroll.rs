@@ -34,6 +34,8 @@ mod preview;
 mod filings;
 // The FPS NI earnings bands and the Kirchensteuer per denomination (issue 22, item 6).
 mod filings_bands;
+// Correction filings: Form 941-X, W-2c, berichtigte Lohnsteuer-Anmeldung (issue 22).
+mod corrections;
 mod us_states;
 // A large run approved under a small memory cap.
 mod large;
