@@ -163,9 +163,22 @@ fn batch_beside() {
     );
 }
 
+/// CPU time this process has used so far (user and system, all threads), from
+/// `/proc/self/stat` in clock ticks of 10 ms; `None` where there is no procfs.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn throughput(callers: usize, tenants: usize) {
     let (_dir, host) = host(tenants);
     let run_for = Duration::from_secs(3);
+    let cpu_before = process_cpu();
     let start = Instant::now();
     let threads: Vec<_> = (0..callers)
         .map(|c| {
@@ -189,9 +202,17 @@ fn throughput(callers: usize, tenants: usize) {
         .collect();
     let elapsed = start.elapsed().as_secs_f64();
     let n = times.len();
+    // CPU per call is steadier than calls/s on a machine shared with other work.
+    let cpu = match (cpu_before, process_cpu()) {
+        (Some(before), Some(after)) => format!(
+            "  CPU {:.0} µs/call",
+            (after - before).as_secs_f64() * 1e6 / n as f64
+        ),
+        _ => String::new(),
+    };
     let (p50, p99) = percentiles(times);
     println!(
-        "durable writes: {callers:>2} callers over {tenants} tenant(s): {:.0} calls/s  p50 {p50:?}  p99 {p99:?}",
+        "durable writes: {callers:>2} callers over {tenants} tenant(s): {:.0} calls/s  p50 {p50:?}  p99 {p99:?}{cpu}",
         n as f64 / elapsed
     );
 }
