@@ -413,9 +413,12 @@ impl Runtime {
             Err(e) => Err(classify(e, deadline)),
             Ok(instance) => f(&mut store, &instance).map_err(|e| classify(e, deadline)),
         };
-        prepared
-            .high_water
-            .fetch_max(store.data().limiter.used(), Ordering::Relaxed);
+        // Written only when it rises: every call of the plugin reads this one word,
+        // and a write on each would bounce its cache line between the cores.
+        let used = store.data().limiter.used();
+        if used > prepared.high_water.load(Ordering::Relaxed) {
+            prepared.high_water.fetch_max(used, Ordering::Relaxed);
+        }
         (result, store.into_data())
     }
 }
