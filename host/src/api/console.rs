@@ -179,6 +179,25 @@ impl IntoResponse for ConsoleError {
 type Page = Result<Response, ConsoleError>;
 
 /// Run blocking host work from a console handler.
+/// A retry button's form: checked against the session, `retry` run as the signed-in
+/// user (the `*_as` functions check the permission and audit), then back to `back`
+/// (a path under `/console/t/{tenant}/`) saying `done`.
+async fn retry_button<T: Send + 'static>(
+    state: &ApiState,
+    session: &Session,
+    fields: &Fields,
+    tenant: String,
+    back: &str,
+    done: String,
+    retry: impl FnOnce(&Host, &Principal, &str) -> Result<T, HostError> + Send + 'static,
+) -> Page {
+    session.check(fields)?;
+    let principal = session.principal.clone();
+    let t = tenant.clone();
+    work(state, move |host| retry(host, &principal, &t)).await?;
+    Ok(Redirect::to(&format!("/console/t/{tenant}/{back}?done={}", pct(&done))).into_response())
+}
+
 async fn work<T: Send + 'static>(
     state: &ApiState,
     f: impl FnOnce(&Host) -> Result<T, HostError> + Send + 'static,

@@ -5,11 +5,10 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
 
 use super::pages::tenant;
-use super::{Fields, Page, Session, html, pct, ser, work};
+use super::{Fields, Page, Session, html, retry_button, ser, work};
 use crate::api::ApiState;
 use crate::outbound::OUTBOUND_MANAGE;
 
@@ -119,14 +118,16 @@ pub(crate) async fn http_retry(
     Path((tenant_id, id)): Path<(String, i64)>,
     Form(fields): Form<Fields>,
 ) -> Page {
-    session.check(&fields)?;
-    let (principal, t) = (session.principal.clone(), tenant_id.clone());
-    work(&state, move |host| host.http_retry_as(&principal, &t, id)).await?;
-    Ok(Redirect::to(&format!(
-        "/console/t/{tenant_id}/outbound?done={}",
-        pct(&format!("HTTP request {id} will be sent again"))
-    ))
-    .into_response())
+    retry_button(
+        &state,
+        &session,
+        &fields,
+        tenant_id,
+        "outbound",
+        format!("HTTP request {id} will be sent again"),
+        move |host, principal, t| host.http_retry_as(principal, t, id),
+    )
+    .await
 }
 
 pub(crate) async fn notification_retry(
@@ -135,14 +136,16 @@ pub(crate) async fn notification_retry(
     Path((tenant_id, id)): Path<(String, i64)>,
     Form(fields): Form<Fields>,
 ) -> Page {
-    session.check(&fields)?;
-    let (principal, t) = (session.principal.clone(), tenant_id.clone());
-    work(&state, move |host| host.notify_retry_as(&principal, &t, id)).await?;
-    Ok(Redirect::to(&format!(
-        "/console/t/{tenant_id}/outbound?done={}",
-        pct(&format!("notification {id} will be sent again"))
-    ))
-    .into_response())
+    retry_button(
+        &state,
+        &session,
+        &fields,
+        tenant_id,
+        "outbound",
+        format!("notification {id} will be sent again"),
+        move |host, principal, t| host.notify_retry_as(principal, t, id),
+    )
+    .await
 }
 
 /// Whether the navigation links the page for `principal`.

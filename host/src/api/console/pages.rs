@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
 
-use super::{ConsoleError, Fields, Page, Session, forms, html, pct, render, ser, work};
+use super::{
+    ConsoleError, Fields, Page, Session, forms, html, pct, render, retry_button, ser, work,
+};
 use crate::admin::{AUDIT_READ, PLUGINS_MANAGE, WORK_READ, WORK_RETRY};
 use crate::api::ApiState;
 use crate::auth::Principal;
@@ -660,14 +662,16 @@ pub(crate) async fn job_retry(
     Path((tenant_id, id)): Path<(String, i64)>,
     Form(fields): Form<Fields>,
 ) -> Page {
-    session.check(&fields)?;
-    let (principal, t) = (session.principal.clone(), tenant_id.clone());
-    work(&state, move |host| host.retry_job_as(&principal, &t, id)).await?;
-    Ok(Redirect::to(&format!(
-        "/console/t/{tenant_id}/jobs?done={}",
-        pct(&format!("job {id} will run again"))
-    ))
-    .into_response())
+    retry_button(
+        &state,
+        &session,
+        &fields,
+        tenant_id,
+        "jobs",
+        format!("job {id} will run again"),
+        move |host, principal, t| host.retry_job_as(principal, t, id),
+    )
+    .await
 }
 
 pub(crate) async fn delivery_retry(
@@ -676,17 +680,16 @@ pub(crate) async fn delivery_retry(
     Path((tenant_id, id)): Path<(String, i64)>,
     Form(fields): Form<Fields>,
 ) -> Page {
-    session.check(&fields)?;
-    let (principal, t) = (session.principal.clone(), tenant_id.clone());
-    work(&state, move |host| {
-        host.retry_delivery_as(&principal, &t, id)
-    })
-    .await?;
-    Ok(Redirect::to(&format!(
-        "/console/t/{tenant_id}/jobs?done={}",
-        pct(&format!("delivery {id} will be attempted again"))
-    ))
-    .into_response())
+    retry_button(
+        &state,
+        &session,
+        &fields,
+        tenant_id,
+        "jobs",
+        format!("delivery {id} will be attempted again"),
+        move |host, principal, t| host.retry_delivery_as(principal, t, id),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default, Serialize)]
