@@ -12,7 +12,7 @@
 //! | `f/<id>` | [`FindingRecord`] |
 //! | `k/<check>/<key>` | the id of the finding for that check and key |
 //! | `approval/<entry-id>/<n>` | [`checks::Approval`] of a ledger entry |
-//! | `config` | [`Config`] |
+//! | `config` | [`Config`] stored by the deprecated `configure` (settings come first) |
 //! | `seq/f` | last finding number |
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -153,14 +153,43 @@ impl Default for Config {
     }
 }
 
+/// Tenant setting (`[[settings]]` in plugin.toml): approval thresholds per currency.
+pub const THRESHOLDS_SETTING: &str = "approval-thresholds";
+/// Tenant setting: minimum wages by country and date.
+pub const MINIMUM_WAGES_SETTING: &str = "minimum-wages";
+/// Tenant setting: checks not run.
+pub const DISABLED_SETTING: &str = "disabled-checks";
+
+/// The tenant's value of a setting; the host checked it against the schema when it
+/// was set, so a value that does not decode is only logged and skipped.
+fn tenant_setting<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    context::setting_as::<T>(name).unwrap_or_else(|e| {
+        log::warn(format!("{e}; using the stored configuration or the default"));
+        None
+    })
+}
+
+/// The configuration in force, key by key: the tenant setting, else what the
+/// deprecated `configure` stored (before 0.1.3 the only way to configure), else the
+/// default. The settings declare no default of their own so that a stored
+/// configuration keeps applying until the tenant sets the setting.
 fn config() -> Result<Config> {
-    Ok(storage::get::<Config>("config")?.unwrap_or_default())
+    let stored = storage::get::<Config>("config")?.unwrap_or_default();
+    Ok(Config {
+        approval_thresholds: tenant_setting(THRESHOLDS_SETTING)
+            .unwrap_or(stored.approval_thresholds),
+        minimum_wages: tenant_setting(MINIMUM_WAGES_SETTING).unwrap_or(stored.minimum_wages),
+        disabled_checks: tenant_setting(DISABLED_SETTING).unwrap_or(stored.disabled_checks),
+    })
 }
 
 fn get_config(_: Empty) -> Result<Config> {
     config()
 }
 
+/// Deprecated since 0.1.3 (the tenant settings replace it; removed in 0.2): store a
+/// configuration that applies to each key the tenant has not set. Returns the
+/// configuration in force.
 fn configure(input: Config) -> Result<Config> {
     for (currency, amount) in &input.approval_thresholds {
         Currency::new(currency)?;
@@ -178,8 +207,11 @@ fn configure(input: Config) -> Result<Config> {
             )));
         }
     }
+    log::warn(
+        "compliance: `configure` is deprecated and will be removed in 0.2; set the tenant settings approval-thresholds, minimum-wages and disabled-checks instead (`backoffice settings set --tenant T compliance KEY VALUE`)",
+    );
     storage::put("config", &input)?;
-    Ok(input)
+    config()
 }
 
 // ---------------------------------------------------------------- findings

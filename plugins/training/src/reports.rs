@@ -20,7 +20,10 @@ pub const WINDOW_SETTING: &str = "expiring-window-days";
 /// The tenant setting for the reminder interval.
 pub const INTERVAL_SETTING: &str = "reminder-interval-days";
 
-/// Settings in force: `configure`'s value, else the tenant setting, else the default.
+/// Settings in force: the tenant setting, else the value the deprecated `configure`
+/// stored (before 0.1.1 it overrode the setting), else the default. The two settings
+/// declare no default in plugin.toml so that a stored value keeps applying until the
+/// tenant sets the setting.
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Effective {
@@ -43,13 +46,11 @@ fn tenant_setting(name: &str) -> Option<u32> {
 pub fn effective() -> Result<Effective> {
     let s = store::settings()?;
     Ok(Effective {
-        expiring_window_days: s
-            .expiring_window_days
-            .or_else(|| tenant_setting(WINDOW_SETTING))
+        expiring_window_days: tenant_setting(WINDOW_SETTING)
+            .or(s.expiring_window_days)
             .unwrap_or(DEFAULT_EXPIRING_WINDOW_DAYS),
-        reminder_interval_days: s
-            .reminder_interval_days
-            .or_else(|| tenant_setting(INTERVAL_SETTING))
+        reminder_interval_days: tenant_setting(INTERVAL_SETTING)
+            .or(s.reminder_interval_days)
             .unwrap_or(DEFAULT_REMINDER_INTERVAL_DAYS),
     })
 }
@@ -362,9 +363,13 @@ mod double_option {
     }
 }
 
-/// `configure`: set (or with `null`, reset) the expiring window and the reminder
-/// interval; returns the settings in force.
+/// `configure`, deprecated since 0.1.1 (removed in 0.2): store (or with `null`,
+/// clear) a window and interval that apply where the tenant has not set the
+/// settings; returns the settings in force.
 pub fn configure(i: Configure) -> Result<Effective> {
+    log::warn(
+        "training: `configure` is deprecated and will be removed in 0.2; set the tenant settings expiring-window-days and reminder-interval-days instead (`backoffice settings set --tenant T training KEY VALUE`)",
+    );
     let mut s: Settings = store::settings()?;
     if let Some(v) = i.expiring_window_days {
         s.expiring_window_days = v;

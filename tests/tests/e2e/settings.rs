@@ -263,3 +263,109 @@ fn tenant_admins_manage_settings_over_http() {
         "{links}"
     );
 }
+
+/// The bundled plugins' old `configure` operations became settings: the admin sets
+/// them with the CLI and the next call behaves accordingly. A configuration stored by
+/// the deprecated `configure` (as every version before this one did) keeps applying
+/// to each key the tenant has not set.
+#[test]
+fn bundled_plugins_take_their_configuration_from_settings() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    for p in ["compliance", "training"] {
+        cli.install_unsigned(p).ok();
+        cli.run(&["plugin", "enable", p, "--tenant", "acme"]).ok();
+    }
+    let set = |plugin: &str, key: &str, value: &str| {
+        cli.run(&[
+            "settings", "set", "--tenant", "acme", plugin, key, value,
+        ])
+        .ok();
+    };
+    let unset = |plugin: &str, key: &str| {
+        cli.run(&["settings", "unset", "--tenant", "acme", plugin, key])
+            .ok();
+    };
+
+    // Compliance: nothing set, nothing stored: the defaults.
+    let config = cli.call("acme", "compliance", "get-config", &json!({}));
+    assert_eq!(config["approval-thresholds"], json!({}));
+    assert_eq!(config["disabled-checks"], json!([]));
+    let default_wages = config["minimum-wages"].as_array().unwrap().len();
+    assert!(default_wages >= 5, "{config}");
+    // A configuration stored the old way applies.
+    let stored = cli.call(
+        "acme",
+        "compliance",
+        "configure",
+        &json!({"approval-thresholds": {"GBP": 500_000}}),
+    );
+    assert_eq!(stored["approval-thresholds"], json!({"GBP": 500_000}));
+    // The setting comes first, from the next call on; the other keys keep theirs.
+    set("compliance", "approval-thresholds", r#"{"EUR": 1000000}"#);
+    set(
+        "compliance",
+        "minimum-wages",
+        r#"[{"country": "DE", "from": "2025-01-01", "hourly-rate": 1282, "currency": "EUR", "source": "Vierte Mindestlohnanpassungsverordnung"}]"#,
+    );
+    let config = cli.call("acme", "compliance", "get-config", &json!({}));
+    assert_eq!(config["approval-thresholds"], json!({"EUR": 1_000_000}));
+    assert_eq!(config["minimum-wages"][0]["country"], "DE");
+    assert_eq!(config["minimum-wages"].as_array().unwrap().len(), 1);
+    // Disabling a check through its setting shows in list-checks.
+    let enabled = |name: &str| {
+        let checks = cli.call("acme", "compliance", "list-checks", &json!({}));
+        checks["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["enabled"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(enabled("ledger-integrity"));
+    set("compliance", "disabled-checks", r#"["ledger-integrity"]"#);
+    assert!(!enabled("ledger-integrity"));
+    // A bad value is refused by the schema, naming the setting; nothing changes.
+    cli.run(&[
+        "settings",
+        "set",
+        "--tenant",
+        "acme",
+        "compliance",
+        "approval-thresholds",
+        r#"{"GBP": -1}"#,
+    ])
+    .fails(2, &["approval-thresholds", "minimum"]);
+    // Unset: the stored configuration applies again, then the default.
+    unset("compliance", "approval-thresholds");
+    unset("compliance", "minimum-wages");
+    let config = cli.call("acme", "compliance", "get-config", &json!({}));
+    assert_eq!(config["approval-thresholds"], json!({"GBP": 500_000}));
+    assert_eq!(
+        config["minimum-wages"].as_array().unwrap().len(),
+        default_wages
+    );
+
+    // Training: the expiring window through its setting, over a stored value.
+    let window = || cli.call("acme", "training", "status", &json!({}))["expiring-window-days"].clone();
+    assert_eq!(window(), json!(90));
+    let out = cli.call(
+        "acme",
+        "training",
+        "configure",
+        &json!({"expiring-window-days": 60}),
+    );
+    assert_eq!(out["expiring-window-days"], json!(60));
+    assert_eq!(window(), json!(60));
+    set("training", "expiring-window-days", "30");
+    assert_eq!(window(), json!(30));
+    unset("training", "expiring-window-days");
+    assert_eq!(window(), json!(60));
+    let listed = cli
+        .run(&["settings", "list", "--tenant", "acme", "training", "--json"])
+        .json();
+    assert_eq!(listed[0]["key"], "expiring-window-days");
+    assert_eq!(listed[0]["effective"], Value::Null);
+}

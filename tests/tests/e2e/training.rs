@@ -495,7 +495,7 @@ fn reminder_runs(t: &TestHost) -> usize {
 }
 
 #[test]
-fn tenant_settings_set_the_window_and_configure_overrides_them() {
+fn tenant_settings_set_the_window_over_a_stored_configure() {
     let (_clock, t) = host();
     courses(&t);
     payroll_sends(&t, ada());
@@ -505,10 +505,12 @@ fn tenant_settings_set_the_window_and_configure_overrides_them() {
         json!({"employee": "E1", "course": "FIRE", "date": "2025-05-01", "score": 70}),
     );
     let fire = json!({"course": "FIRE"});
-    // The declared default: 90 days, so 59 days left is expiring.
+    // Unset (the setting declares no default, see plugin.toml): the plugin's 90
+    // days, so 59 days left is expiring.
     let listed = t.host.settings("acme", "training").unwrap();
     assert_eq!(listed[0].key, "expiring-window-days");
-    assert_eq!(listed[0].effective, Some(json!(90)));
+    assert_eq!(listed[0].effective, None);
+    assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 90);
     assert_eq!(statuses(&t, fire.clone())[0].2, "expiring");
 
     // The admin's setting applies from the next call.
@@ -529,15 +531,16 @@ fn tenant_settings_set_the_window_and_configure_overrides_them() {
     );
     assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 30);
 
-    // `configure` overrides the setting; its null gives the setting back.
+    // The deprecated `configure` no longer overrides the setting: what it stores
+    // applies only while the setting is unset.
     call(&t, "configure", json!({"expiring-window-days": 60}));
-    assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 60);
-    call(&t, "configure", json!({"expiring-window-days": null}));
     assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 30);
-    // Unset: the default again.
     t.host
         .unset_setting("acme", "training", "expiring-window-days")
         .unwrap();
+    assert_eq!(call(&t, "status", fire.clone())["expiring-window-days"], 60);
+    // Its null clears the stored value: the default again.
+    call(&t, "configure", json!({"expiring-window-days": null}));
     assert_eq!(call(&t, "status", fire)["expiring-window-days"], 90);
 }
 
@@ -956,7 +959,7 @@ fn the_cli_imports_a_file_and_reports_bad_rows_with_exit_codes() {
     .fails(
         2,
         &[
-            "plugin training 0.1.0, operation 'import-completions'",
+            "plugin training 0.1.1, operation 'import-completions'",
             "nothing was imported: line 3, field score: \"abc\" is not a whole number from 0 to 100",
         ],
     );
