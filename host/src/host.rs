@@ -437,6 +437,17 @@ impl Host {
             .get(digest)
             .map(|l| l.prepared.cache)
     }
+
+    /// The memory high-water mark of the code of `digest` in this process (see
+    /// [`crate::runtime::Prepared::memory_high_water`]); none when not loaded.
+    pub(crate) fn memory_high_water_of(&self, digest: &str) -> Option<usize> {
+        self.loader
+            .loaded
+            .lock()
+            .ok()?
+            .get(digest)
+            .map(|l| l.prepared.memory_high_water())
+    }
 }
 
 impl Loader {

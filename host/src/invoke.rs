@@ -507,7 +507,7 @@ impl Host {
         from: Option<String>,
     ) -> HostResult<Box<dyn Transaction>> {
         let loaded = self.load(tx.as_mut(), record)?;
-        let deadline = self.runtime.limits().long_deadline;
+        let deadline = self.runtime.limits().migration_deadline;
         // A migration only rewrites the plugin's own data: it runs as the plugin,
         // with no permission to call other plugins' operations.
         let principal = Principal::plugin(&record.id, &tenant.id, &[]);

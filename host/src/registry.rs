@@ -92,6 +92,12 @@ pub struct LimitsInfo {
     pub call_deadline_ms: u64,
     /// Whether the values come from the plugin's `[limits]` (else the defaults).
     pub declared: bool,
+    /// The most memory one instance of this version held at the end of a call, over
+    /// the calls this process made since it loaded the plugin (the runtime's
+    /// high-water mark, in memory only): what to size `[limits] memory` on. None when
+    /// this process has not called the plugin (a CLI command that made no call; ask
+    /// the running server's admin API).
+    pub memory_high_water_bytes: Option<u64>,
 }
 
 /// What a plugin uses of its quotas in one tenant (`backoffice plugin info`).
@@ -397,7 +403,7 @@ impl Host {
         let records = tx.package_list()?;
         records
             .iter()
-            .map(|r| info_of(tx.as_mut(), r, self.runtime.limits()))
+            .map(|r| info_of(tx.as_mut(), r, self.runtime.limits(), self.high_water(r)))
             .collect()
     }
 
@@ -405,7 +411,20 @@ impl Host {
     pub fn plugin_info(&self, id: &str) -> HostResult<PluginInfo> {
         let mut tx = self.storage.begin_read()?;
         let record = Host::require_package(tx.as_mut(), id)?;
-        info_of(tx.as_mut(), &record, self.runtime.limits())
+        info_of(
+            tx.as_mut(),
+            &record,
+            self.runtime.limits(),
+            self.high_water(&record),
+        )
+    }
+
+    /// The memory high-water mark of `record`'s code in this process, once a call
+    /// has run (see [`LimitsInfo::memory_high_water_bytes`]).
+    fn high_water(&self, record: &PackageRecord) -> Option<u64> {
+        self.memory_high_water_of(&record.digest)
+            .filter(|&bytes| bytes > 0)
+            .map(|bytes| u64::try_from(bytes).unwrap_or(u64::MAX))
     }
 
     /// [`Host::plugin_info`] with the plugin's usage against its quotas in `tenant`,
@@ -413,7 +432,12 @@ impl Host {
     pub fn plugin_usage(&self, id: &str, tenant: Option<&str>) -> HostResult<PluginInfo> {
         let mut tx = self.storage.begin_read()?;
         let record = Host::require_package(tx.as_mut(), id)?;
-        let mut info = info_of(tx.as_mut(), &record, self.runtime.limits())?;
+        let mut info = info_of(
+            tx.as_mut(),
+            &record,
+            self.runtime.limits(),
+            self.high_water(&record),
+        )?;
         let tenants: Vec<String> = match tenant {
             Some(t) => {
                 Host::require_tenant(tx.as_mut(), t)?;
@@ -658,6 +682,7 @@ fn info_of(
     tx: &mut dyn Transaction,
     record: &PackageRecord,
     limits: &crate::runtime::Limits,
+    memory_high_water_bytes: Option<u64>,
 ) -> HostResult<PluginInfo> {
     let m = manifest_of(record)?;
     let effective = limits.for_plugin(&m.limits);
@@ -667,6 +692,7 @@ fn info_of(
             call_deadline_ms: u64::try_from(effective.call_deadline.as_millis())
                 .unwrap_or(u64::MAX),
             declared: !m.limits.is_empty(),
+            memory_high_water_bytes,
         },
         id: record.id.clone(),
         name: m.name.clone(),

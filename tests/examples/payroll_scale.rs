@@ -83,7 +83,8 @@ fn run() {
     // machine's load would otherwise stop a slow create-run at 60 s.
     config.limits = Limits {
         memory_bytes: cap_mib << 20,
-        long_deadline: Duration::from_secs(900),
+        migration_deadline: Duration::from_secs(900),
+        background_deadline: Duration::from_secs(900),
         ..Limits::default()
     };
     let host = Host::open(config).expect("open host");

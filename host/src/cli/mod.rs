@@ -103,6 +103,24 @@ pub struct GlobalArgs {
         global = true
     )]
     max_plugin_deadline_ms: u64,
+    /// Deadline of one tenant's migration of a plugin (run when it is enabled or
+    /// upgraded), in milliseconds.
+    #[arg(
+        long,
+        env = "BACKOFFICE_MIGRATION_TIMEOUT_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
+    migration_timeout_ms: u64,
+    /// Deadline of one job run or event delivery, in milliseconds; `--lease-ms` must
+    /// be longer.
+    #[arg(
+        long,
+        env = "BACKOFFICE_BACKGROUND_TIMEOUT_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
+    background_timeout_ms: u64,
     #[command(flatten)]
     work: jobs::WorkArgs,
     #[command(flatten)]
@@ -271,26 +289,40 @@ impl GlobalArgs {
             memory_bytes: self.memory_limit_mib.max(1) << 20,
             max_plugin_memory_bytes: self.max_plugin_memory_mib.max(1) << 20,
             max_plugin_deadline: Duration::from_millis(self.max_plugin_deadline_ms.max(1)),
+            migration_deadline: Duration::from_millis(self.migration_timeout_ms.max(1)),
+            background_deadline: Duration::from_millis(self.background_timeout_ms.max(1)),
             quotas: self.quotas.quotas(),
             ..Limits::default()
         }
     }
 
-    fn config(&self) -> HostConfig {
-        HostConfig {
-            limits: self.limits(),
-            work: self.work.config(),
+    /// The host's configuration; refused when a worker's lease would not outlast the
+    /// deadline of the work it holds (another worker would take over work that is
+    /// still running).
+    fn config(&self) -> Result<HostConfig, HostError> {
+        let work = self.work.config();
+        let limits = self.limits();
+        if work.lease <= limits.background_deadline {
+            return Err(HostError::InvalidInput(format!(
+                "--lease-ms ({} ms) must be longer than --background-timeout-ms ({} ms): a job or event delivery still running when its lease ends would be run a second time by another worker; raise --lease-ms or lower --background-timeout-ms",
+                work.lease.as_millis(),
+                limits.background_deadline.as_millis()
+            )));
+        }
+        Ok(HostConfig {
+            limits,
+            work,
             durability: self.durability,
             database: self.database.clone(),
             audit_key_file: self.audit_key_file.clone(),
             operator: format!("cli:{}", os_user()),
             progress: std::sync::Arc::new(progress::Bar::default()),
             ..HostConfig::new(self.data_dir())
-        }
+        })
     }
 
     fn open(&self) -> Result<Host, HostError> {
-        Host::open(self.config())
+        Host::open(self.config()?)
     }
 }
 
@@ -375,13 +407,13 @@ fn run(cli: &Cli) -> Result<(), HostError> {
         Command::Webhook(cmd) => cli.global.open().and_then(|h| webhook::run(&h, cmd)),
         Command::Notify(cmd) => cli.global.open().and_then(|h| notify::run(&h, cmd)),
         Command::Http(cmd) => cli.global.open().and_then(|h| http::run(&h, cmd)),
-        Command::Serve(args) => serve::run(cli.global.config(), args),
+        Command::Serve(args) => cli.global.config().and_then(|c| serve::run(c, args)),
         Command::User(cmd) => cli.global.open().and_then(|h| user::run_user(&h, cmd)),
         Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),
         Command::Token(cmd) => cli.global.open().and_then(|h| token::run(&h, cmd)),
         Command::Audit(cmd) => cli.global.open().and_then(|h| audit::run(&h, cmd)),
         Command::Keygen(args) => trust::keygen(args),
-        Command::MigrateStorage(args) => migrate::run(cli.global.config(), args),
+        Command::MigrateStorage(args) => cli.global.config().and_then(|c| migrate::run(c, args)),
         Command::Trust(cmd) => cli.global.open().and_then(|h| trust::run(&h, cmd)),
     }
 }

@@ -711,6 +711,18 @@ fn print_info(p: &PluginInfo) {
         }
     );
     println!(
+        "memory peak:   {}",
+        match p.limits.memory_high_water_bytes {
+            Some(bytes) => format!(
+                "{} KiB held by one instance at most, over this process's calls",
+                bytes >> 10
+            ),
+            None =>
+                "not measured: no call in this process (see the server's GET /v1/admin/plugins/ID)"
+                    .into(),
+        }
+    );
+    println!(
         "enabled for:   {}",
         if p.enabled_for.is_empty() {
             "no tenant".into()

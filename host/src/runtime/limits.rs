@@ -27,8 +27,12 @@ pub const BASE_FRAMES: usize = 1 << 20;
 pub struct Limits {
     /// Wall-clock deadline of one operation call.
     pub call_deadline: Duration,
-    /// Wall-clock deadline of a migration, job or event delivery.
-    pub long_deadline: Duration,
+    /// Wall-clock deadline of one tenant's migration of a plugin (`migrate`, run at
+    /// enable and upgrade): `--migration-timeout-ms`.
+    pub migration_deadline: Duration,
+    /// Wall-clock deadline of a job run or an event delivery (`run-job`, `on-event`):
+    /// `--background-timeout-ms`. A worker's lease must outlast it.
+    pub background_deadline: Duration,
     /// Memory of one instance, summed over all its linear memories, for a plugin
     /// that declares none in its `[limits]`.
     pub memory_bytes: usize,
@@ -122,7 +126,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             call_deadline: Duration::from_secs(2),
-            long_deadline: Duration::from_secs(60),
+            migration_deadline: Duration::from_secs(60),
+            background_deadline: Duration::from_secs(60),
             memory_bytes: 64 << 20,
             max_plugin_memory_bytes: 256 << 20,
             max_plugin_deadline: Duration::from_secs(30),

@@ -47,7 +47,7 @@ pub use cron::Cron;
 pub struct WorkConfig {
     /// How long a claimed job or delivery stays leased to its worker; after that a
     /// worker that died is presumed dead and the work is claimed again. Must exceed
-    /// the long deadline of a call.
+    /// [`crate::runtime::Limits::background_deadline`] (checked by the CLI).
     pub lease: Duration,
     /// Attempts before a job run or delivery is dead-lettered.
     pub max_attempts: u32,
@@ -409,7 +409,7 @@ impl Host {
             return Ok(None);
         };
         let loaded = self.load(tx.as_mut(), &record)?;
-        let deadline = self.runtime.limits().long_deadline;
+        let deadline = self.runtime.limits().background_deadline;
         // Not the system: whoever queued the work (a user with few permissions, by
         // scheduling a job or emitting an event) must not gain more through it.
         let principal = Principal::plugin(plugin, tenant, &loaded.manifest.background.permissions);

@@ -96,6 +96,27 @@ fn a_plugin_declaring_more_memory_gets_it_and_no_more() {
         password,
     )
     .ok();
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "bob",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        password,
+    )
+    .ok();
+    cli.run(&["user", "assign-role", "bob", "admin", "--tenant", "acme"])
+        .ok();
+    let bob = cli
+        .run(&[
+            "token", "create", "--user", "bob", "--tenant", "acme", "--name", "t",
+        ])
+        .ok()
+        .trim()
+        .to_string();
     let server = Server::start(&cli, &[]);
     let login = json!({ "username": "root", "password": password }).to_string();
     let token = server.request("POST", "/v1/login", None, &login).json()["token"]
@@ -105,11 +126,41 @@ fn a_plugin_declaring_more_memory_gets_it_and_no_more() {
     let view = server
         .request("GET", "/v1/admin/plugins/probe", Some(&token), "")
         .json();
+    // No call in the server yet: no high-water mark.
     assert_eq!(
         view["limits"],
-        json!({ "memory_bytes": 128u64 << 20, "call_deadline_ms": 2000, "declared": true })
+        json!({ "memory_bytes": 128u64 << 20, "call_deadline_ms": 2000, "declared": true,
+                "memory_high_water_bytes": null })
     );
+    // After a call holding 96 MiB, the server reports what one instance held at
+    // most: at least the 96 MiB, within the 128 MiB cap.
+    let out = server
+        .request(
+            "POST",
+            "/v1/tenants/acme/plugins/probe/alloc",
+            Some(&bob),
+            &json!({ "mib": 96 }).to_string(),
+        )
+        .json();
+    assert_eq!(out, json!({ "allocated-mib": 96 }));
+    let view = server
+        .request("GET", "/v1/admin/plugins/probe", Some(&token), "")
+        .json();
+    let peak = view["limits"]["memory_high_water_bytes"].as_u64().unwrap();
+    assert!((96u64 << 20..=128u64 << 20).contains(&peak), "{view}");
     drop(server);
+    // A CLI process that made no call has no mark to show, and says where to look.
+    let info = cli.run(&["plugin", "info", "probe", "--json"]).json();
+    assert_eq!(
+        info["limits"]["memory_high_water_bytes"],
+        json!(null),
+        "{info}"
+    );
+    let text = cli.run(&["plugin", "info", "probe"]).ok();
+    assert!(
+        text.contains("memory peak:   not measured: no call in this process"),
+        "{text}"
+    );
 
     // 96 MiB: more than the host's 64 MiB default, within the declared 128 MiB.
     let out = call(&cli, "alloc", &json!({ "mib": 96 })).json();
@@ -239,4 +290,128 @@ fn a_declared_deadline_shorter_than_the_default_stops_a_slow_call() {
     // A quick call still runs.
     let out = call(&cli, "busy", &json!({ "iterations": 10 })).json();
     assert_eq!(out, json!({ "done": 10 }));
+}
+
+/// Migrations, job runs and event deliveries have deadlines of their own
+/// (`--migration-timeout-ms`, `--background-timeout-ms`, 60 s each by default),
+/// separate from an operation's: the probe sleeps past them when asked.
+#[test]
+fn migrations_jobs_and_event_handlers_have_their_own_deadlines() {
+    let cli = Cli::new();
+    cli.install_unsigned("probe").ok();
+    enable_probe(&cli);
+    let short = ["--background-timeout-ms", "500"];
+    let sleepy = json!({ "sleep-ms": 1500 }).to_string();
+
+    // An event whose handler sleeps 1.5 s: its delivery stops at 500 ms. The call
+    // that emitted it (an operation, 2 s deadline) is not concerned.
+    let mut args = vec![
+        "call",
+        "--tenant",
+        "acme",
+        "probe",
+        "emit",
+        "--input",
+        r#"{"topic": "probe.happened", "payload": {"sleep-ms": 1500}}"#,
+    ];
+    args.extend_from_slice(&short);
+    cli.run(&args).ok();
+    // A job sleeping as long stops at the same deadline (run here, in this process).
+    let mut args = vec![
+        "jobs",
+        "run",
+        "probe",
+        "once",
+        "--tenant",
+        "acme",
+        "--payload",
+        &sleepy,
+    ];
+    args.extend_from_slice(&short);
+    let runs = cli.run(&args).json();
+    assert_ne!(runs[0]["outcome"], "ok", "{runs}");
+    assert!(
+        runs[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped after the 500ms deadline"),
+        "{runs}"
+    );
+    let events = cli
+        .run(&["events", "list", "--tenant", "acme", "--json"])
+        .json();
+    assert!(
+        events
+            .to_string()
+            .contains("stopped after the 500ms deadline"),
+        "{events}"
+    );
+    // An operation sleeping 1 s keeps its own 2 s deadline under the short policy.
+    let mut args = vec![
+        "call",
+        "--tenant",
+        "acme",
+        "probe",
+        "sleep",
+        "--input",
+        r#"{"ms": 1000}"#,
+    ];
+    args.extend_from_slice(&short);
+    cli.run(&args).ok();
+    // With the default background deadline the same job finishes.
+    let runs = cli
+        .run(&[
+            "jobs",
+            "run",
+            "probe",
+            "once",
+            "--tenant",
+            "acme",
+            "--payload",
+            &sleepy,
+        ])
+        .json();
+    assert_eq!(runs[0]["outcome"], "ok", "{runs}");
+
+    // A migration sleeping 1.5 s (the probe's migrate when enabled again) stops at
+    // a 500 ms migration deadline: the plugin stays disabled, nothing half-done.
+    call(
+        &cli,
+        "put",
+        &json!({ "key": "migrate-sleep-ms", "value": 1500 }),
+    )
+    .ok();
+    cli.run(&["plugin", "disable", "probe", "--tenant", "acme"])
+        .ok();
+    let refused = cli.run(&[
+        "plugin",
+        "enable",
+        "probe",
+        "--tenant",
+        "acme",
+        "--migration-timeout-ms",
+        "500",
+    ]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("stopped after the 500ms deadline"),
+        "{}",
+        refused.stderr
+    );
+    let info = cli.run(&["plugin", "info", "probe", "--json"]).json();
+    assert_eq!(info["enabled_for"], json!([]), "{info}");
+    cli.run(&["plugin", "enable", "probe", "--tenant", "acme"])
+        .ok();
+
+    // A lease shorter than the background deadline is refused up front: another
+    // worker would run the same work again while it is still running.
+    cli.run(&[
+        "jobs",
+        "list",
+        "--background-timeout-ms",
+        "200000",
+        "--lease-ms",
+        "120000",
+    ])
+    .fails(2, &["--lease-ms", "--background-timeout-ms"]);
 }

@@ -277,10 +277,8 @@ fn bundled_plugins_take_their_configuration_from_settings() {
         cli.run(&["plugin", "enable", p, "--tenant", "acme"]).ok();
     }
     let set = |plugin: &str, key: &str, value: &str| {
-        cli.run(&[
-            "settings", "set", "--tenant", "acme", plugin, key, value,
-        ])
-        .ok();
+        cli.run(&["settings", "set", "--tenant", "acme", plugin, key, value])
+            .ok();
     };
     let unset = |plugin: &str, key: &str| {
         cli.run(&["settings", "unset", "--tenant", "acme", plugin, key])
@@ -349,7 +347,8 @@ fn bundled_plugins_take_their_configuration_from_settings() {
     );
 
     // Training: the expiring window through its setting, over a stored value.
-    let window = || cli.call("acme", "training", "status", &json!({}))["expiring-window-days"].clone();
+    let window =
+        || cli.call("acme", "training", "status", &json!({}))["expiring-window-days"].clone();
     assert_eq!(window(), json!(90));
     let out = cli.call(
         "acme",
