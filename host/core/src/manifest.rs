@@ -89,6 +89,184 @@ pub struct Manifest {
     /// defaults, each bounded by the admin's policy when the plugin is installed.
     #[serde(default, skip_serializing_if = "PluginLimits::is_empty")]
     pub limits: PluginLimits,
+    /// Screens the console shows for the plugin (`[[screens]]`), rendered by its
+    /// generic renderer: a table of a read-only operation's output, with chosen
+    /// columns, links and an optional chart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screens: Vec<Screen>,
+}
+
+/// Most screens one plugin may declare.
+pub const MAX_SCREENS: usize = 20;
+
+/// Most columns of one screen.
+pub const MAX_COLUMNS: usize = 20;
+
+/// A declared console screen: the console calls `operation` (read-only) as the
+/// signed-in user with `input` plus the filters the user filled in, and shows the
+/// array at `rows` of its output as a table of `columns`, the object at `total` as a
+/// last row, and a chart of one numeric field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Screen {
+    /// Path segment under `/console/t/<tenant>/screens/<plugin>/`: lowercase, digits, '-'.
+    pub name: String,
+    /// Heading and menu label.
+    pub title: String,
+    /// A sentence shown above the table.
+    #[serde(default)]
+    pub description: String,
+    /// The read-only operation called; the user needs its permission.
+    pub operation: String,
+    /// Fixed input fields, merged under the filters.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub input: serde_json::Map<String, serde_json::Value>,
+    /// Properties of the operation's input offered as filters, in this order (a
+    /// date, number, text or, for an `enum`, a choice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+    /// Field of the output holding the array of rows; empty: the output itself.
+    #[serde(default)]
+    pub rows: String,
+    /// Field of the output holding an object shown as a last, total row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Text of the total row's first cell.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub total_label: String,
+    /// The table's columns, in order.
+    pub columns: Vec<Column>,
+    /// A chart of one numeric field over the rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<Chart>,
+}
+
+/// A column of a [`Screen`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Column {
+    /// Field of each row.
+    pub field: String,
+    /// Header.
+    pub label: String,
+    /// Field shown when `field` is missing or null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// How the value is shown.
+    #[serde(default)]
+    pub format: ColumnFormat,
+    /// Makes the cell a link: a path under the tenant's console, where `{field}` is
+    /// replaced by the row's value of `field`, URL-encoded (`screens/hr/people?team={team}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// How a [`Column`]'s value is shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ColumnFormat {
+    /// As text (a number right-aligned).
+    #[default]
+    Text,
+    /// A number, right-aligned.
+    Number,
+    /// A number with one decimal and ` %`; null as `n/a`.
+    Percent,
+}
+
+/// The chart of a [`Screen`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Chart {
+    /// `bar` (one bar per row) or `line` (rows in order, a time series).
+    pub kind: ChartKind,
+    /// Field naming each bar or point (a date for a time series).
+    pub label: String,
+    /// The numeric field plotted; rows without a number are left out.
+    pub value: String,
+    /// The chart's title, for screen readers and as a caption.
+    #[serde(default)]
+    pub title: String,
+    /// Top of the scale of a bar chart (100 for percentages); default: the largest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// Kinds of [`Chart`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChartKind {
+    /// One bar per row.
+    Bar,
+    /// A line through the rows, in order.
+    Line,
+}
+
+impl Manifest {
+    /// The declared screen named `name`.
+    pub fn screen(&self, name: &str) -> Option<&Screen> {
+        self.screens.iter().find(|s| s.name == name)
+    }
+
+    fn validate_screens(&self) -> Result<(), ManifestError> {
+        if self.screens.len() > MAX_SCREENS {
+            return Err(invalid(format!(
+                "{} screens declared; at most {MAX_SCREENS}",
+                self.screens.len()
+            )));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.screens {
+            let what = format!("screen '{}'", s.name);
+            if !is_ident(&s.name, 64) {
+                return Err(invalid(format!(
+                    "{what}: name must be lowercase letters, digits and '-', starting with a letter"
+                )));
+            }
+            if !seen.insert(s.name.as_str()) {
+                return Err(invalid(format!("{what} is declared twice")));
+            }
+            if s.title.trim().is_empty() {
+                return Err(invalid(format!("{what}: title must not be empty")));
+            }
+            let Some(op) = self.operation(&s.operation) else {
+                return Err(invalid(format!(
+                    "{what}: operation '{}' is not declared",
+                    s.operation
+                )));
+            };
+            if !op.read_only {
+                return Err(invalid(format!(
+                    "{what}: operation '{}' must be read-only (the console calls it each time the screen is opened)",
+                    s.operation
+                )));
+            }
+            for f in &s.filters {
+                if op.input["properties"].get(f).is_none() {
+                    return Err(invalid(format!(
+                        "{what}: filter '{f}' is not a property of the input of '{}'",
+                        s.operation
+                    )));
+                }
+            }
+            if s.columns.is_empty() || s.columns.len() > MAX_COLUMNS {
+                return Err(invalid(format!(
+                    "{what}: declare 1 to {MAX_COLUMNS} columns"
+                )));
+            }
+            for c in &s.columns {
+                if let Some(link) = &c.link
+                    && (link.starts_with('/') || link.contains("://") || link.contains(".."))
+                {
+                    return Err(invalid(format!(
+                        "{what}: column '{}': link '{link}' must be a path under the tenant's console, like 'screens/{}/other?key={{field}}'",
+                        c.field, self.id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The smallest memory cap a plugin may declare: 1 MiB.
@@ -424,6 +602,7 @@ impl Manifest {
             background: raw.background,
             settings,
             limits: raw.limits.normalise()?,
+            screens: raw.screens,
         };
         manifest.validate()?;
         Ok(manifest)
@@ -610,7 +789,7 @@ impl Manifest {
                 check_cron(cron).map_err(|e| invalid(format!("job '{}': {e}", job.name)))?;
             }
         }
-        Ok(())
+        self.validate_screens()
     }
 
     /// `[background] permissions`: each a plain dotted permission, listed once; no
@@ -786,6 +965,8 @@ struct RawManifest {
     settings: Vec<RawSetting>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    screens: Vec<Screen>,
 }
 
 #[derive(Deserialize)]
@@ -854,6 +1035,48 @@ cron = "0 2 * * *"
         assert_eq!(op.input["required"][0], "name");
         assert_eq!(op.output["type"], "object");
         assert!(m.dependencies["ledger"].matches(&Version::new(1, 3, 0)));
+    }
+
+    #[test]
+    fn screens_need_a_read_only_operation_and_its_input_properties() {
+        let read = GOOD
+            .replace(
+                "permission = \"contacts.write\"",
+                "permission = \"contacts.read\"\nread-only = true",
+            )
+            .replace(
+                "\"required\": [\"name\"] }",
+                "\"required\": [\"name\"], \"properties\": {\"name\": {\"type\": \"string\"}} }",
+            );
+        let screen = |extra: &str| {
+            format!(
+                "{read}\n[[screens]]\nname = \"people\"\ntitle = \"People\"\noperation = \"create\"\n{extra}\ncolumns = [{{ field = \"name\", label = \"Name\", link = \"screens/contacts/people?name={{name}}\" }}]\n"
+            )
+        };
+        let m = Manifest::parse(&screen("filters = [\"name\"]")).unwrap_or_else(|e| panic!("{e}"));
+        let s = m.screen("people").unwrap();
+        assert_eq!(s.columns[0].format, ColumnFormat::Text);
+        // Stored as JSON and read back the same.
+        let back: Manifest = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        let refused = |text: String, needle: &str| {
+            let err = Manifest::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+        };
+        refused(screen("filters = [\"colour\"]"), "filter 'colour'");
+        refused(
+            screen("").replace("operation = \"create\"", "operation = \"nope\""),
+            "'nope' is not declared",
+        );
+        refused(
+            screen("").replace("read-only = true", ""),
+            "must be read-only",
+        );
+        refused(
+            screen("").replace("screens/contacts", "https://evil.example/x"),
+            "must be a path",
+        );
+        refused(screen("colour = 1"), "colour");
     }
 
     #[test]

@@ -164,7 +164,9 @@ pub const DISABLED_SETTING: &str = "disabled-checks";
 /// was set, so a value that does not decode is only logged and skipped.
 fn tenant_setting<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
     context::setting_as::<T>(name).unwrap_or_else(|e| {
-        log::warn(format!("{e}; using the stored configuration or the default"));
+        log::warn(format!(
+            "{e}; using the stored configuration or the default"
+        ));
         None
     })
 }

@@ -905,7 +905,7 @@ fn browser_walkthrough() {
         ])
         .ok();
     }
-    b.open("/console/t/acme/training");
+    b.open("/console/t/acme/screens/training/by-department");
     let page = b.text("main");
     assert!(
         page.contains("Engineering") && page.contains("Finance"),
@@ -1021,4 +1021,82 @@ fn settings_form_sets_checks_and_clears_a_companys_values() {
     assert!(!page.body.contains("settings-link"), "{}", page.body);
     let r = clerk.get("/console/t/acme/settings/probe");
     assert_eq!(r.status, 403, "{r:?}");
+}
+
+/// A screen a plugin declares in its `plugin.toml` (`[[screens]]`, training's status
+/// per department), rendered by the console's generic renderer: listed in the menu for
+/// those who may call its operation, a table of the declared columns with a total row,
+/// links from each department to the screen filtered to it, a bar chart, filters from
+/// the operation's input, and the operation's refusal of a bad filter on the page.
+#[test]
+fn a_declared_screen_renders_an_operations_output() {
+    let (cli, server) = setup(&[]);
+    cli.run(&["plugin", "enable", "training", "--tenant", "acme"])
+        .ok();
+    for (op, input) in [
+        (
+            "set-course",
+            json!({"code": "SEC", "title": "Security awareness", "pass-mark": 70,
+                   "validity-months": 12, "mandatory-departments": ["Engineering", "Finance"]}),
+        ),
+        (
+            "set-employee",
+            json!({"id": "E1", "name": "Grace Hopper", "department": "Engineering", "job-role": "engineer"}),
+        ),
+        (
+            "set-employee",
+            json!({"id": "F1", "name": "Ada Lovelace", "department": "Finance", "job-role": "accountant"}),
+        ),
+        (
+            "record-completion",
+            json!({"employee": "E1", "course": "SEC", "date": yesterday(), "score": 90}),
+        ),
+    ] {
+        cli.call("acme", "training", op, &input);
+    }
+    let path = "/console/t/acme/screens/training/by-department";
+    // Pages escape '/' in attributes.
+    let unescape = |html: &str| html.replace("&#x2f;", "/");
+    let approver = sign_in(&server, "acme", "approver");
+    let home = unescape(&approver.get("/console/t/acme/").body);
+    assert!(home.contains(path), "menu link: {home}");
+    let page = approver.get(path);
+    assert_eq!(page.status, 200, "{page:?}");
+    let body = &unescape(&page.body);
+    for text in [
+        "Training status",
+        "<th scope=\"col\">Department</th>",
+        "<th scope=\"col\">Compliance</th>",
+        "100.0 %",
+        "0.0 %",
+        "All departments",
+        "50.0 %",
+        "svg",
+        "name=\"as-of\" type=\"date\"",
+        "name=\"department\" type=\"text\"",
+    ] {
+        assert!(body.contains(text), "{text} missing: {body}");
+    }
+    assert!(
+        body.contains(&format!("href=\"{path}?department=Engineering\"")),
+        "{body}"
+    );
+    // The filter goes to the operation: one department only.
+    let one = approver.get(&format!("{path}?department=Finance"));
+    assert_eq!(one.status, 200);
+    assert!(one.body.contains("Finance") && !one.body.contains(">Engineering<"));
+    // A bad filter: the operation's reason on the page, status 400.
+    let bad = approver.get(&format!("{path}?as-of=yesterday"));
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(bad.body.contains("as-of"), "{}", bad.body);
+    // Not for a user without training.read, and no such screen is a 404.
+    let clerk = sign_in(&server, "acme", "clerk");
+    assert!(!unescape(&clerk.get("/console/t/acme/").body).contains(path));
+    assert_eq!(clerk.get(path).status, 403);
+    assert_eq!(
+        approver
+            .get("/console/t/acme/screens/training/nothing")
+            .status,
+        404
+    );
 }

@@ -76,7 +76,7 @@ async fn compliance(
             let mut by_severity: BTreeMap<String, f64> = BTreeMap::new();
             let mut count_table = Table {
                 caption: "Findings by severity and status".into(),
-                headers: vec!["Severity", "Status", "Findings"],
+                headers: headers!["Severity", "Status", "Findings"],
                 ..Table::default()
             };
             for ((sev, st), n) in &counts {
@@ -100,7 +100,7 @@ async fn compliance(
             });
             let mut table = Table {
                 caption: "Findings".into(),
-                headers: vec!["Finding", "Severity", "Status", "Rule", "Summary", "Found"],
+                headers: headers!["Finding", "Severity", "Status", "Rule", "Summary", "Found"],
                 ..Table::default()
             };
             for f in findings {

@@ -108,7 +108,7 @@ async fn trial_balance(
     if let Some(out) = out {
         let mut table = Table {
             caption: "Debits and credits per account".into(),
-            headers: vec!["Account", "Type", "Debit", "Credit"],
+            headers: headers!["Account", "Type", "Debit", "Credit"],
             ..Table::default()
         };
         for row in out["rows"].as_array().into_iter().flatten() {
@@ -166,7 +166,7 @@ async fn balance_sheet(
         for s in out["sections"].as_array().into_iter().flatten() {
             let mut table = Table {
                 caption: s["title"].as_str().unwrap_or_default().to_string(),
-                headers: vec!["Account", "Balance"],
+                headers: headers!["Account", "Balance"],
                 ..Table::default()
             };
             for row in s["rows"].as_array().into_iter().flatten() {
@@ -235,7 +235,7 @@ async fn register(
         Ok(out) => {
             let mut table = Table {
                 caption: format!("Opening balance: {}", amounts_text(&out["opening"])),
-                headers: vec![
+                headers: headers![
                     "Date",
                     "Entry",
                     "Description",

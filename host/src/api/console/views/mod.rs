@@ -1,14 +1,15 @@
-//! Dedicated views of bundled modules, where people would rather look than read:
-//! ledger reports with drill-down to the register and a balance chart, pay runs with
-//! payslips and a cost chart, training compliance per department, compliance
-//! findings with their actions.
+//! Dedicated views of bundled modules, where people would rather look than read and
+//! the generic renderer of declared screens (`screens.rs`, `[[screens]]` in a
+//! plugin's manifest) cannot show them: ledger reports with drill-down from several
+//! calls, pay runs with payslips and approval, compliance findings with their
+//! actions. Training's status per department is a declared screen.
 //!
 //! Each view is an ordinary client of its module's operations, called through
 //! [`crate::Host::invoke`] as the signed-in user, and is offered only when the module
 //! is enabled, has the operations and the user holds their permissions. A view is
 //! one function building a [`Report`] (filters, charts, tables, row actions) that
 //! `report.html` renders. Each module's views live in a file of their own
-//! (`ledger.rs`, `payroll.rs`, `training.rs`, `compliance.rs`) with the plugin id they
+//! (`ledger.rs`, `payroll.rs`, `compliance.rs`) with the plugin id they
 //! read, the pages they offer and their routes; [`MODULES`] lists the files, and
 //! [`links`] and [`routes`] read only that list.
 
@@ -33,7 +34,13 @@ use crate::manifest::Manifest;
 mod compliance;
 mod ledger;
 mod payroll;
-mod training;
+mod screens;
+
+/// Headers of a [`Table`] from literals.
+macro_rules! headers {
+    ($($h:expr),* $(,)?) => { vec![$(std::borrow::Cow::Borrowed($h)),*] };
+}
+use headers;
 
 /// A module's dedicated views: the plugin they read, the pages they offer (label,
 /// path under the tenant, and the operation the user must be allowed to call for the
@@ -56,43 +63,48 @@ const MODULES: &[Module] = &[
         routes: payroll::routes,
     },
     Module {
-        plugin: training::PLUGIN,
-        pages: training::PAGES,
-        routes: training::routes,
-    },
-    Module {
         plugin: compliance::PLUGIN,
         pages: compliance::PAGES,
         routes: compliance::routes,
     },
 ];
 
-/// The dedicated views `principal` may open for `plugin`: (label, path under the
-/// tenant).
+/// The dedicated views and declared screens `principal` may open for `plugin`:
+/// (label, path under the tenant).
 pub(crate) fn links(plugin: &str, m: &Manifest, principal: &Principal) -> Vec<(String, String)> {
+    let allowed = |op: &str| {
+        m.operation(op)
+            .is_some_and(|o| principal.has_permission(&o.permission))
+    };
     MODULES
         .iter()
         .filter(|module| module.plugin == plugin)
         .flat_map(|module| module.pages)
-        .filter(|(_, _, op)| {
-            m.operation(op)
-                .is_some_and(|o| principal.has_permission(&o.permission))
-        })
+        .filter(|(_, _, op)| allowed(op))
         .map(|(label, path, _)| (label.to_string(), path.to_string()))
+        .chain(
+            m.screens
+                .iter()
+                .filter(|s| allowed(&s.operation))
+                .map(|s| (s.title.clone(), screens::path(plugin, &s.name))),
+        )
         .collect()
 }
 
 pub(super) fn routes() -> Router<ApiState> {
-    MODULES.iter().fold(Router::new(), |router, module| {
-        router.merge((module.routes)())
-    })
+    MODULES
+        .iter()
+        .fold(Router::new(), |router, module| {
+            router.merge((module.routes)())
+        })
+        .merge(screens::routes())
 }
 
 /// A filter of a report (a GET form).
 #[derive(Serialize)]
 struct Filter {
-    name: &'static str,
-    label: &'static str,
+    name: std::borrow::Cow<'static, str>,
+    label: std::borrow::Cow<'static, str>,
     kind: &'static str,
     value: String,
     options: Vec<String>,
@@ -105,8 +117,8 @@ fn filter(
     value: &Option<String>,
 ) -> Filter {
     Filter {
-        name,
-        label,
+        name: name.into(),
+        label: label.into(),
         kind,
         value: value.clone().unwrap_or_default(),
         options: Vec::new(),
@@ -162,7 +174,7 @@ struct Row {
 #[derive(Serialize, Default)]
 struct Table {
     caption: String,
-    headers: Vec<&'static str>,
+    headers: Vec<std::borrow::Cow<'static, str>>,
     rows: Vec<Row>,
 }
 

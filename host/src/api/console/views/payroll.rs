@@ -75,7 +75,7 @@ async fn runs(
         Ok(out) => {
             let mut table = Table {
                 caption: "Newest first".into(),
-                headers: vec![
+                headers: headers![
                     "Run",
                     "Status",
                     "Frequency",
@@ -170,7 +170,7 @@ async fn run(
     let status = run["status"].as_str().unwrap_or_default().to_string();
     let mut facts = Table {
         caption: String::new(),
-        headers: vec![
+        headers: headers![
             "Status",
             "Period",
             "Pay date",
@@ -217,7 +217,7 @@ async fn run(
     let mut currency_of: BTreeMap<String, String> = BTreeMap::new();
     let mut slips_table = Table {
         caption: "Payslips".into(),
-        headers: vec![
+        headers: headers![
             "Employee",
             "Name",
             "Country",
@@ -261,7 +261,7 @@ async fn run(
     let mut bars = Vec::new();
     let mut cost_table = Table {
         caption: "Cost per country".into(),
-        headers: vec![
+        headers: headers![
             "Country",
             "Employees",
             "Gross",
