@@ -296,18 +296,19 @@ impl GlobalArgs {
         }
     }
 
-    /// The host's configuration; refused when a worker's lease would not outlast the
-    /// deadline of the work it holds (another worker would take over work that is
-    /// still running).
+    /// The host's configuration, with a warning when a worker's lease would not
+    /// outlast the deadline of the work it holds (another worker could take over work
+    /// that is still running). A warning, not a refusal: hosts running only short
+    /// jobs with a short lease keep starting.
     fn config(&self) -> Result<HostConfig, HostError> {
         let work = self.work.config();
         let limits = self.limits();
         if work.lease <= limits.background_deadline {
-            return Err(HostError::InvalidInput(format!(
-                "--lease-ms ({} ms) must be longer than --background-timeout-ms ({} ms): a job or event delivery still running when its lease ends would be run a second time by another worker; raise --lease-ms or lower --background-timeout-ms",
+            tracing::warn!(
+                "--lease-ms ({} ms) is not longer than --background-timeout-ms ({} ms): a job or event delivery still running when its lease ends could be run a second time by another worker; raise --lease-ms or lower --background-timeout-ms",
                 work.lease.as_millis(),
                 limits.background_deadline.as_millis()
-            )));
+            );
         }
         Ok(HostConfig {
             limits,

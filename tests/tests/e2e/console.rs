@@ -1099,4 +1099,13 @@ fn a_declared_screen_renders_an_operations_output() {
             .status,
         404
     );
+    // The server called training: its modules entry shows the memory high-water mark.
+    let admin = sign_in(&server, "acme", "admin");
+    let modules = admin.get("/console/t/acme/").body;
+    let at = modules.find("data-testid=\"limits-training\">").unwrap();
+    assert!(
+        modules[at..].starts_with("data-testid=\"limits-training\">64 MiB, 2000 ms per call (default); one instance held at most "),
+        "{}",
+        &modules[at..]
+    );
 }

@@ -207,7 +207,14 @@ fn limits_text(l: &crate::registry::LimitsInfo) -> String {
         format!("{} bytes", l.memory_bytes)
     };
     let source = if l.declared { "declared" } else { "default" };
-    format!("{memory}, {} ms per call ({source})", l.call_deadline_ms)
+    let peak = l
+        .memory_high_water_bytes
+        .map(|b| format!("; one instance held at most {} KiB so far", b >> 10))
+        .unwrap_or_default();
+    format!(
+        "{memory}, {} ms per call ({source}){peak}",
+        l.call_deadline_ms
+    )
 }
 
 fn signature_text(s: &crate::trust::SignatureStatus) -> String {
