@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 const EVENTS: u64 = 30;
 /// Iterations the listener spins per event and the probe per job run, so work is
 /// in flight when the host is killed: about 0.3 s each here, well below the
-/// 60 s long deadline of jobs and deliveries.
+/// 60 s `--background-timeout-ms` of jobs and deliveries.
 const SPIN: u64 = 200_000_000;
 
 /// Short leases so the restarted host takes over the dead host's claims quickly,
