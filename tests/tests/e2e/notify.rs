@@ -761,7 +761,9 @@ fn a_notification_dead_while_the_relay_was_down_is_retried_over_http_and_sent() 
         assert_eq!(r.status, 200, "{r:?}");
         r.json()["notifications"][0].clone()
     };
-    wait_for("the notification to be dead", || listed()["state"] == "dead");
+    wait_for("the notification to be dead", || {
+        listed()["state"] == "dead"
+    });
     let dead = listed();
     let id = dead["id"].as_i64().unwrap();
     assert_eq!(dead["attempts_log"].as_array().unwrap().len(), 1, "{dead}");

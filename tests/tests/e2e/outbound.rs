@@ -1201,7 +1201,9 @@ fn an_upgrade_adding_an_allowed_host_asks_again_and_the_host_is_reachable_only_o
     );
     let asked = cli.run(&["plugin", "upgrade", &v011, "--allow-unsigned"]);
     assert!(
-        asked.stdout.contains("+ HTTP requests to http://127.0.0.1:*"),
+        asked
+            .stdout
+            .contains("+ HTTP requests to http://127.0.0.1:*"),
         "{asked:?}"
     );
     asked.fails(5, &["re-run with --yes"]);
@@ -1221,7 +1223,10 @@ fn an_upgrade_adding_an_allowed_host_asks_again_and_the_host_is_reachable_only_o
     let out = cli
         .run(&["plugin", "upgrade", &v011, "--yes", "--allow-unsigned"])
         .ok();
-    assert!(out.contains("+ HTTP requests to http://127.0.0.1:*"), "{out}");
+    assert!(
+        out.contains("+ HTTP requests to http://127.0.0.1:*"),
+        "{out}"
+    );
     assert!(out.contains("upgraded 'fetcher' to 0.1.1"), "{out}");
     let out = try_fetch(&cli, &input);
     assert!(out.status.success(), "{out:?}");
