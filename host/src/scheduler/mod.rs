@@ -247,10 +247,14 @@ impl Host {
         let mut tx = self.begin_scoped(scope.unwrap_or("work:claim"))?;
         let deliveries = tx.delivery_claim(now, lease_until, &owner, BATCH)?;
         let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
-        // Never more than the free sender threads: a claimed attempt starts at once.
-        let free = self.webhook_capacity(scope);
-        let webhooks = if free > 0 {
-            tx.webhook_claim(now, lease_until, &owner, free)?
+        // Never more than the free sender threads of the tenant's share, nor more to
+        // one endpoint than its share: a claimed attempt starts at once. A claim that
+        // leaves due deliveries behind grows the tenant's share (`webhooks/pool.rs`).
+        let mut room = self.webhook_room(scope);
+        let webhooks = if room.limit > 0 {
+            let claimed = tx.webhook_claim(now, lease_until, &owner, &mut room)?;
+            self.webhook_adapt(scope, room.left_behind > 0);
+            claimed
         } else {
             Vec::new()
         };

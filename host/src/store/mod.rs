@@ -50,7 +50,7 @@ pub use postgres::{PostgresStorage, redact as redact_url};
 pub use sqlite::Durability;
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
-pub use webhooks::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};
+pub use webhooks::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};
 pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, WorkDepth};
 
 /// The storage traits in one import, for a backend or a wrapper that implements
@@ -683,15 +683,17 @@ pub trait WebhookStore: Send {
         Ok(0)
     }
 
-    /// Lease up to `limit` due deliveries to `owner`, counting an attempt.
+    /// Lease due deliveries to `owner`, counting an attempt: oldest due first, up to
+    /// `room.limit` and each endpoint's share ([`ClaimRoom`]), which are counted down
+    /// by what was leased.
     fn webhook_claim(
         &mut self,
         now_ms: i64,
         lease_until_ms: i64,
         owner: &str,
-        limit: u32,
+        room: &mut ClaimRoom,
     ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        let _ = (now_ms, lease_until_ms, owner, limit);
+        let _ = (now_ms, lease_until_ms, owner, room);
         Ok(Vec::new())
     }
 

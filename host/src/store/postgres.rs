@@ -50,8 +50,8 @@ use super::{
     RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
     TrustedKey, UserRecord,
 };
+use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use super::{DayUsage, KvUsage};
-use super::{WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use super::{postgres_identity, postgres_webhooks, postgres_work};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
@@ -1113,9 +1113,9 @@ impl WebhookStore for PgTx {
         now_ms: i64,
         lease_until_ms: i64,
         owner: &str,
-        limit: u32,
+        room: &mut ClaimRoom,
     ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        postgres_webhooks::claim(self.c()?, now_ms, lease_until_ms, owner, limit)
+        postgres_webhooks::claim(self.c()?, now_ms, lease_until_ms, owner, room)
     }
 
     fn webhook_finish(

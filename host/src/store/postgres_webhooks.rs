@@ -6,7 +6,8 @@ use postgres::Row;
 
 use super::postgres::{Conn, conflict_on_unique};
 use super::{
-    EventRecord, Finish, Result, StoreError, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+    ClaimRoom, EventRecord, Finish, Result, StoreError, WebhookAttempt, WebhookDelivery,
+    WebhookEndpoint,
 };
 
 pub(super) const SCHEMA: &str = r#"
@@ -153,23 +154,31 @@ pub(super) fn claim(
     now_ms: i64,
     lease_until_ms: i64,
     owner: &str,
-    limit: u32,
+    room: &mut ClaimRoom,
 ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-    // Rows another host holds are skipped, not waited for.
+    if room.limit == 0 {
+        return Ok(Vec::new());
+    }
+    // Rows another host holds are skipped, not waited for; so are endpoints at their
+    // share, and the rest are cut to their share by `take` (rows read and not taken
+    // stay locked only until this claim commits).
+    let full = room.full();
     let due: Vec<WebhookDelivery> = c
         .query(
             &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
                   WHERE state = 'pending' AND next_attempt_ms <= $1
                     AND (lease_until_ms IS NULL OR lease_until_ms <= $1)
+                    AND NOT (endpoint_id = ANY($3))
                   ORDER BY next_attempt_ms, id LIMIT $2
                   FOR UPDATE SKIP LOCKED"
             ),
-            &[&now_ms, &i64::from(limit)],
+            &[&now_ms, &i64::from(room.scan()), &full],
         )?
         .iter()
         .map(row_to_delivery)
         .collect();
+    let due = room.take(due, |d| d.endpoint_id.as_str());
     let mut out = Vec::with_capacity(due.len());
     for mut d in due {
         c.exec(

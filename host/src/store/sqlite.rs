@@ -21,9 +21,9 @@ use super::{
     NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant,
     TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events,
 };
+use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 use super::{DayUsage, KvUsage};
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
-use super::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 
 /// How hard a commit works to survive a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -1178,9 +1178,9 @@ impl WebhookStore for FileTx {
         now_ms: i64,
         lease_until_ms: i64,
         owner: &str,
-        limit: u32,
+        room: &mut ClaimRoom,
     ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        sqlite_webhooks::claim(self.conn()?, now_ms, lease_until_ms, owner, limit)
+        sqlite_webhooks::claim(self.conn()?, now_ms, lease_until_ms, owner, room)
     }
 
     fn webhook_finish(

@@ -44,8 +44,8 @@ use super::{
     TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events, sqlite_identity, sqlite_trust,
     sqlite_work,
 };
+use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 use super::{DayUsage, KvUsage};
-use super::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 
 /// Folder of the tenant files inside the data directory.
 pub const TENANTS_DIR: &str = "tenants";
@@ -370,7 +370,10 @@ impl SqliteStorage {
     }
 
     /// When tenant `t` next has work, read from its file unless nothing changed there
-    /// since the last look.
+    /// since the last look. Webhook deliveries are read in two index lookups (the
+    /// first unleased one by due time, and the few leased ones), never the whole
+    /// backlog: with tens of thousands pending, scanning them on every pass of the
+    /// worker was most of its time.
     fn next_due(&self, tenant: &TenantDb) -> Result<Option<i64>> {
         let stamp = file_stamp(tenant.db.path());
         if let Some(hint) = self
@@ -397,8 +400,13 @@ impl SqliteStorage {
                    SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0))) FROM deliveries
                     WHERE state = 'pending'
                    UNION ALL
-                   SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0)))
-                     FROM webhook_deliveries WHERE state = 'pending'
+                   SELECT * FROM (SELECT next_attempt_ms FROM webhook_deliveries
+                     WHERE state = 'pending' AND lease_until_ms IS NULL
+                     ORDER BY next_attempt_ms LIMIT 1)
+                   UNION ALL
+                   SELECT min(max(next_attempt_ms, lease_until_ms))
+                     FROM webhook_deliveries INDEXED BY webhook_deliveries_leased
+                    WHERE state = 'pending' AND lease_until_ms IS NOT NULL
                    UNION ALL
                    SELECT min(max(next_attempt_ms, coalesce(lease_until_ms, 0)))
                      FROM notifications WHERE state = 'pending'
@@ -1266,11 +1274,18 @@ impl WebhookStore for RoutedTx {
         now_ms: i64,
         lease_until_ms: i64,
         owner: &str,
-        limit: u32,
+        room: &mut ClaimRoom,
     ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        self.gather(limit, |tx, left| {
-            tx.webhook_claim(now_ms, lease_until_ms, owner, left)
-        })
+        let mut rows = Vec::new();
+        for t in self.all_tenants()? {
+            if room.limit == 0 {
+                break;
+            }
+            if let Some(tx) = self.tenant(&t)? {
+                rows.extend(tx.webhook_claim(now_ms, lease_until_ms, owner, room)?);
+            }
+        }
+        Ok(rows)
     }
 
     fn webhook_finish(

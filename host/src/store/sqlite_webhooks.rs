@@ -4,7 +4,8 @@ use super::sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    EventRecord, Finish, Result, StoreError, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+    ClaimRoom, EventRecord, Finish, Result, StoreError, WebhookAttempt, WebhookDelivery,
+    WebhookEndpoint,
 };
 
 pub(super) const SCHEMA: &str = r#"
@@ -39,6 +40,10 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_attempt_ms);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, id);
+-- The leased rows (attempts in flight, or of a worker that died), for the worker's
+-- look for the next due work without reading the whole backlog.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_leased ON webhook_deliveries (lease_until_ms)
+    WHERE state = 'pending' AND lease_until_ms IS NOT NULL;
 "#;
 
 const ENDPOINT_COLUMNS: &str = "id, tenant, url, topics, secret_sealed, created_ms, \
@@ -186,17 +191,26 @@ pub(super) fn claim(
     now_ms: i64,
     lease_until_ms: i64,
     owner: &str,
-    limit: u32,
+    room: &mut ClaimRoom,
 ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+    if room.limit == 0 {
+        return Ok(Vec::new());
+    }
+    // Endpoints at their share are skipped in the query (a hanging endpoint's backlog
+    // does not fill the scan); the rest are cut to their share by `take`.
+    let full =
+        serde_json::to_string(&room.full()).map_err(|e| StoreError::Backend(e.to_string()))?;
     let due: Vec<WebhookDelivery> = conn
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
               WHERE state = 'pending' AND next_attempt_ms <= ?1
                 AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)
+                AND endpoint_id NOT IN (SELECT value FROM json_each(?3))
               ORDER BY next_attempt_ms, id LIMIT ?2"
         ))?
-        .query_map(params![now_ms, limit], row_to_delivery)?
+        .query_map(params![now_ms, room.scan(), full], row_to_delivery)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let due = room.take(due, |d| d.endpoint_id.as_str());
     let mut out = Vec::with_capacity(due.len());
     for mut d in due {
         conn.prepare_cached(sql::WEBHOOK_DELIVERY_LEASE.lite)?

@@ -68,6 +68,10 @@ pub const CASES: &[(&str, Case)] = &[
         "webhook_deliveries_fan_out_once_and_keep_their_id",
         webhook_deliveries_fan_out_once_and_keep_their_id,
     ),
+    (
+        "webhook_claims_keep_each_endpoint_to_its_share",
+        webhook_claims_keep_each_endpoint_to_its_share,
+    ),
     ("work_depth_counts_what_waits", work_depth_counts_what_waits),
     (
         "notifications_are_leased_recorded_and_retried",
@@ -1301,10 +1305,14 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
 
     let mut tx = storage.begin_scoped("acme").unwrap();
     assert!(
-        tx.webhook_claim(9, 1_000, "a", 10).unwrap().is_empty(),
+        tx.webhook_claim(9, 1_000, "a", &mut ClaimRoom::any(10))
+            .unwrap()
+            .is_empty(),
         "not due"
     );
-    let claimed = tx.webhook_claim(10, 1_000, "a", 10).unwrap();
+    let claimed = tx
+        .webhook_claim(10, 1_000, "a", &mut ClaimRoom::any(10))
+        .unwrap();
     tx.commit().unwrap();
     assert_eq!(claimed.len(), 1);
     let (d, ep, event) = &claimed[0];
@@ -1315,7 +1323,9 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
     );
     let mut tx = storage.begin_scoped("acme").unwrap();
     assert!(
-        tx.webhook_claim(500, 1_000, "b", 10).unwrap().is_empty(),
+        tx.webhook_claim(500, 1_000, "b", &mut ClaimRoom::any(10))
+            .unwrap()
+            .is_empty(),
         "leased"
     );
     let failed = WebhookAttempt {
@@ -1337,7 +1347,9 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
     tx.commit().unwrap();
 
     let mut tx = storage.begin_scoped("acme").unwrap();
-    let again = tx.webhook_claim(2_000, 3_000, "b", 10).unwrap();
+    let again = tx
+        .webhook_claim(2_000, 3_000, "b", &mut ClaimRoom::any(10))
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].0.msg_id, d.msg_id, "the same webhook-id");
     assert_eq!(again[0].0.attempts, 2);
@@ -1401,4 +1413,81 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
         "no endpoint"
     );
     tx.commit().unwrap();
+}
+
+/// A claim leases the oldest due deliveries, but never more attempts to one endpoint
+/// than its share ([`ClaimRoom`]): an endpoint whose share is in flight is passed
+/// over, so the tenant's other endpoints get the senders.
+pub fn webhook_claims_keep_each_endpoint_to_its_share(storage: &dyn Storage) {
+    given_tenants(storage);
+    let mut tx = storage.begin_for(&["acme"]).unwrap();
+    for id in ["wh_slow", "wh_fast"] {
+        tx.webhook_insert(&WebhookEndpoint {
+            id: id.into(),
+            tenant: "acme".into(),
+            url: format!("https://example.com/{id}"),
+            topics: vec!["*".into()],
+            secret_sealed: vec![1],
+            created_ms: 0,
+            secret_generation: 0,
+            previous_secret_sealed: None,
+            previous_secret_until_ms: None,
+        })
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    // Six events: each endpoint gets six deliveries, interleaved by age.
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let mut events = Vec::new();
+    for i in 0..6 {
+        let e = tx.event_append(&ledger_event("ledger.posted")).unwrap();
+        assert_eq!(tx.webhook_fan_out(&e, 10 + i).unwrap(), 2);
+        events.push(e.id);
+    }
+    tx.commit().unwrap();
+    let endpoints = |claimed: &[(WebhookDelivery, WebhookEndpoint, EventRecord)]| {
+        let mut ids: Vec<String> = claimed.iter().map(|c| c.1.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+
+    // wh_slow has its share (2) in flight: only wh_fast's are leased, 2 of them.
+    let mut room = ClaimRoom {
+        limit: 10,
+        per_endpoint: 2,
+        busy: [("wh_slow".to_string(), 2)].into(),
+        left_behind: 0,
+    };
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let claimed = tx.webhook_claim(100, 1_000, "a", &mut room).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(endpoints(&claimed), ["wh_fast", "wh_fast"]);
+    assert_eq!(room.limit, 8, "the limit is counted down");
+    assert_eq!(room.room("wh_fast"), 0, "so is the share");
+    assert_eq!(room.left_behind, 0, "nothing left for want of room");
+
+    // One slot left in all: the oldest due delivery of an endpoint with room.
+    let mut room = ClaimRoom {
+        limit: 1,
+        per_endpoint: 2,
+        busy: [("wh_slow".to_string(), 1)].into(),
+        left_behind: 0,
+    };
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let claimed = tx.webhook_claim(100, 1_000, "b", &mut room).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(endpoints(&claimed), ["wh_slow"]);
+    assert_eq!(claimed[0].2.id, events[0], "the oldest");
+    assert_eq!(
+        room.left_behind, 4,
+        "wh_fast's four are left for want of room; wh_slow has no share left"
+    );
+
+    // Without shares, everything due is leased, oldest first.
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let claimed = tx
+        .webhook_claim(100, 1_000, "c", &mut ClaimRoom::any(100))
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(claimed.len(), 12 - 3);
 }

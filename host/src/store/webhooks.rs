@@ -93,3 +93,76 @@ pub struct WebhookAttempt {
     /// What went wrong, if it failed.
     pub error: Option<String>,
 }
+
+/// How many deliveries a claim may lease, and how many of them per endpoint.
+///
+/// The sender pool gives each endpoint at most `per_endpoint` attempts in flight, so a
+/// slow or hanging endpoint of a tenant holds only its share of the tenant's senders
+/// and the tenant's other endpoints keep being served. `busy` counts the attempts
+/// already in flight per endpoint id: an endpoint at its share is not claimed from,
+/// one below it gets at most the difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRoom {
+    /// Deliveries leased at most, over every endpoint.
+    pub limit: u32,
+    /// Attempts in flight per endpoint at most.
+    pub per_endpoint: u32,
+    /// Attempts in flight now, per endpoint id.
+    pub busy: std::collections::HashMap<String, u32>,
+    /// Set by the claim: due deliveries it read and left for want of `limit` (of
+    /// endpoints with room): the backlog the sender pool grows a tenant's share for.
+    pub left_behind: u32,
+}
+
+impl ClaimRoom {
+    /// Up to `limit`, no share per endpoint.
+    pub fn any(limit: u32) -> Self {
+        ClaimRoom {
+            limit,
+            per_endpoint: u32::MAX,
+            busy: std::collections::HashMap::new(),
+            left_behind: 0,
+        }
+    }
+
+    /// How many more attempts to `endpoint` may be claimed.
+    pub fn room(&self, endpoint: &str) -> u32 {
+        self.per_endpoint
+            .saturating_sub(self.busy.get(endpoint).copied().unwrap_or(0))
+    }
+
+    /// The endpoints that may not be claimed from at all (at their share).
+    pub fn full(&self) -> Vec<String> {
+        self.busy
+            .iter()
+            .filter(|(_, n)| **n >= self.per_endpoint)
+            .map(|(e, _)| e.clone())
+            .collect()
+    }
+
+    /// How many due rows a claim reads: more than `limit`, since rows of an endpoint
+    /// past its share are passed over and rows beyond `limit` tell of a backlog.
+    pub fn scan(&self) -> u32 {
+        self.limit.saturating_mul(4).max(64)
+    }
+
+    /// Take rows of `due` (in claim order) while the endpoints' shares and `limit`
+    /// allow; `limit` and the shares are counted down by what was taken.
+    pub fn take<T>(&mut self, due: Vec<T>, endpoint: impl Fn(&T) -> &str) -> Vec<T> {
+        let mut out = Vec::new();
+        for row in due {
+            let e = endpoint(&row);
+            if self.room(e) == 0 {
+                continue;
+            }
+            if self.limit == 0 {
+                self.left_behind = self.left_behind.saturating_add(1);
+                continue;
+            }
+            *self.busy.entry(e.to_string()).or_default() += 1;
+            self.limit -= 1;
+            out.push(row);
+        }
+        out
+    }
+}

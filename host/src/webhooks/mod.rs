@@ -144,6 +144,8 @@ pub(crate) struct Webhooks {
     seal_key: [u8; 32],
     /// Where attempts run.
     pool: pool::Pool,
+    /// Outcomes of attempts waiting to be recorded, per tenant (`Recorder`).
+    recorder: Recorder,
 }
 
 impl Webhooks {
@@ -152,7 +154,8 @@ impl Webhooks {
             policy,
             sender: std::sync::OnceLock::new(),
             seal_key,
-            pool: pool::Pool::new(),
+            pool: pool::Pool::with_limits(pool::Limits::WEBHOOKS),
+            recorder: Recorder::default(),
         }
     }
 
@@ -516,14 +519,21 @@ impl Host {
         Ok(())
     }
 
-    /// How many more webhook attempts of `tenant` (all tenants when `None`) may be
-    /// claimed now: the free sender threads.
-    pub(crate) fn webhook_capacity(&self, tenant: Option<&str>) -> u32 {
-        self.webhooks.pool.capacity(tenant)
+    /// What a claim of webhook deliveries of `tenant` (all tenants when `None`) may
+    /// lease now: the free sender threads of its share, and each endpoint's room.
+    pub(crate) fn webhook_room(&self, tenant: Option<&str>) -> crate::store::ClaimRoom {
+        self.webhooks.pool.room(tenant)
+    }
+
+    /// After a claim: grow `tenant`'s share of the senders when the claim left due
+    /// deliveries behind, shrink it back when it did not.
+    pub(crate) fn webhook_adapt(&self, tenant: Option<&str>, backlog: bool) {
+        self.webhooks.pool.adapt(tenant, backlog);
     }
 
     /// Start the attempt of a claimed delivery on the sender pool; its outcome is
-    /// recorded in a transaction of its tenant when it ends.
+    /// recorded, with the outcomes of other attempts of its tenant that ended
+    /// meanwhile, in one transaction of its tenant (`Recorder`).
     pub(crate) fn submit_webhook(
         &self,
         d: WebhookDelivery,
@@ -537,18 +547,15 @@ impl Host {
             webhooks: self.webhooks.clone(),
         };
         let tenant = d.tenant.clone();
+        let endpoint_id = endpoint.id.clone();
         // The worker claims only as many attempts as there are free threads: wake it
         // when this one's thread is free, rather than leave the next deliveries to
         // its poll interval.
         let wake = self.worker.waker();
         self.webhooks.pool.submit_then(
             &tenant,
-            move || {
-                if let Err(e) = attempt.run(&d, &endpoint, &event) {
-                    // The lease expires and the delivery is attempted again, same id.
-                    tracing::error!(tenant = %d.tenant, delivery = d.id, "recording a webhook attempt failed: {e}");
-                }
-            },
+            Some(&endpoint_id),
+            move || attempt.run(d, &endpoint, &event),
             wake,
         );
     }
@@ -568,14 +575,9 @@ struct AttemptCtx {
 }
 
 impl AttemptCtx {
-    /// One attempt of a claimed delivery, recorded in a transaction of its tenant.
-    fn run(
-        &self,
-        d: &WebhookDelivery,
-        endpoint: &WebhookEndpoint,
-        event: &EventRecord,
-    ) -> HostResult<()> {
-        let answer = self.attempt(d, endpoint, event);
+    /// One attempt of a claimed delivery; its outcome goes to the tenant's recorder.
+    fn run(&self, d: WebhookDelivery, endpoint: &WebhookEndpoint, event: &EventRecord) {
+        let answer = self.attempt(&d, endpoint, event);
         let now = self.clock.now_ms();
         let policy = &self.webhooks.policy;
         let finish = match &answer.error {
@@ -587,14 +589,47 @@ impl AttemptCtx {
         if let Some(error) = &answer.error {
             tracing::warn!(tenant = %d.tenant, webhook = %endpoint.id, delivery = d.id, attempt = d.attempts, "webhook attempt failed: {error}");
         }
-        let attempt = WebhookAttempt {
-            status: answer.status,
-            error: answer.error,
+        let outcome = Outcome {
+            id: d.id,
+            now_ms: now,
+            attempt: WebhookAttempt {
+                status: answer.status,
+                error: answer.error,
+            },
+            finish,
         };
-        let mut tx = self.storage.begin_scoped(&d.tenant)?;
-        tx.webhook_finish(&d.tenant, d.id, &self.owner, now, &attempt, &finish)?;
-        tx.commit()?;
-        Ok(())
+        self.webhooks
+            .recorder
+            .record(&d.tenant, outcome, |tenant, batch| {
+                self.write(tenant, batch)
+            });
+    }
+
+    /// Record `batch` (attempts of `tenant`) in one transaction of the tenant.
+    fn write(&self, tenant: &str, batch: &[Outcome]) {
+        let written = (|| -> HostResult<usize> {
+            let mut tx = self.storage.begin_scoped(tenant)?;
+            let mut lost = 0;
+            for o in batch {
+                if !tx.webhook_finish(tenant, o.id, &self.owner, o.now_ms, &o.attempt, &o.finish)? {
+                    lost += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(lost)
+        })();
+        match written {
+            Ok(0) => {}
+            // Another worker's claim took them over after the lease ran out: its
+            // attempt (same webhook-id) is the one recorded.
+            Ok(lost) => {
+                tracing::warn!(%tenant, lost, "webhook attempts ended after their lease ran out")
+            }
+            // Their leases expire and the deliveries are attempted again, same id.
+            Err(e) => {
+                tracing::error!(%tenant, attempts = batch.len(), "recording webhook attempts failed: {e}")
+            }
+        }
     }
 
     fn attempt(
@@ -626,6 +661,96 @@ impl AttemptCtx {
         ];
         // The address guard runs in the sender, on the addresses it connects to.
         sender.post(&endpoint.url, &headers, &body)
+    }
+}
+
+/// The outcome of one attempt, to be recorded.
+#[derive(Debug)]
+struct Outcome {
+    id: i64,
+    now_ms: i64,
+    attempt: WebhookAttempt,
+    finish: Finish,
+}
+
+/// Batched bookkeeping: the outcomes of a tenant's attempts are recorded many to a
+/// transaction. A sender thread whose attempt ended queues its outcome; if no thread
+/// is writing the tenant's outcomes it becomes the writer and writes everything queued,
+/// in transactions of at most [`Recorder::BATCH`], until the queue is empty; otherwise
+/// it is done at once and its thread takes the next attempt. One writer per tenant
+/// means one transaction per batch instead of one per delivery, and the other sender
+/// threads never wait for the tenant's write lock.
+///
+/// Nothing is promised before the write commits: until then the delivery stays leased
+/// to this host, and a crash leaves the lease to expire, so the delivery is sent again
+/// with the same `webhook-id` (at least once, as before). The writer is itself an
+/// attempt in flight on the pool, so `Host::run_due` (which waits for the pool to be
+/// idle) returns only after every outcome is written.
+#[derive(Debug, Default)]
+struct Recorder {
+    queues: std::sync::Mutex<std::collections::HashMap<String, Queue>>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    outcomes: Vec<Outcome>,
+    writing: bool,
+}
+
+impl Recorder {
+    /// Most outcomes written in one transaction.
+    const BATCH: usize = 512;
+
+    /// Queue `outcome` of `tenant`; write the tenant's queue with `write` unless
+    /// another thread is writing it.
+    fn record(&self, tenant: &str, outcome: Outcome, write: impl Fn(&str, &[Outcome])) {
+        {
+            let Ok(mut queues) = self.queues.lock() else {
+                return;
+            };
+            let q = queues.entry(tenant.to_string()).or_default();
+            q.outcomes.push(outcome);
+            if q.writing {
+                return;
+            }
+            q.writing = true;
+        }
+        // Ends the writer's turn if `write` panics, so the queue is not left without
+        // a writer (the next outcome queued starts a new one).
+        struct Turn<'a>(&'a Recorder, &'a str, bool);
+        impl Drop for Turn<'_> {
+            fn drop(&mut self) {
+                if self.2 {
+                    return;
+                }
+                if let Ok(mut queues) = self.0.queues.lock()
+                    && let Some(q) = queues.get_mut(self.1)
+                {
+                    q.writing = false;
+                }
+            }
+        }
+        let mut turn = Turn(self, tenant, false);
+        loop {
+            let batch: Vec<Outcome> = {
+                let Ok(mut queues) = self.queues.lock() else {
+                    return;
+                };
+                let Some(q) = queues.get_mut(tenant) else {
+                    return;
+                };
+                if q.outcomes.is_empty() {
+                    // Under the lock that queues outcomes: none can be queued between
+                    // this check and the end of the turn.
+                    queues.remove(tenant);
+                    turn.2 = true;
+                    return;
+                }
+                let n = q.outcomes.len().min(Self::BATCH);
+                q.outcomes.drain(..n).collect()
+            };
+            write(tenant, &batch);
+        }
     }
 }
 

@@ -55,7 +55,12 @@ struct Sink {
 
 impl Sink {
     fn start(codes: &[u16]) -> Sink {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Sink::start_on(0, codes)
+    }
+
+    /// [`Sink::start`] on loopback port `port` (0: any free one).
+    fn start_on(port: u16, codes: &[u16]) -> Sink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let accepted = Arc::new(Mutex::new(Vec::new()));
         let answered = Arc::new(Mutex::new(Vec::new()));
@@ -682,4 +687,114 @@ fn on_postgres_serve_emails_after_commit_and_retries_a_refusal() {
     let log = list[0]["attempts_log"].as_array().unwrap();
     let codes: Vec<u64> = log.iter().map(|a| a["code"].as_u64().unwrap()).collect();
     assert_eq!(codes, [554, 250]);
+}
+
+#[test]
+fn a_notification_dead_while_the_relay_was_down_is_retried_over_http_and_sent() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    cli.install_unsigned("notifier").ok();
+    cli.run(&["plugin", "enable", "notifier", "--tenant", "acme"])
+        .ok();
+    cli.run(&[
+        "user",
+        "create",
+        "ana",
+        "--tenant",
+        "acme",
+        "--email",
+        "ana@example.com",
+    ])
+    .ok();
+    cli.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "boss",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        "a long password for the test",
+    )
+    .ok();
+    cli.run(&["user", "assign-role", "boss", "admin", "--tenant", "acme"])
+        .ok();
+    let boss = cli
+        .run(&[
+            "token", "create", "--user", "boss", "--tenant", "acme", "--name", "test",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    // The relay's port, with nothing listening on it yet: the relay is down.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let server = backoffice_tests::Server::start_with_env(
+        &cli,
+        &[
+            "--poll-ms",
+            "100",
+            "--smtp-url",
+            &url,
+            "--smtp-from",
+            "alerts@example.com",
+        ],
+        &[
+            ("BACKOFFICE_NOTIFY_MAX_ATTEMPTS", "1"),
+            ("BACKOFFICE_NOTIFY_TIMEOUT_MS", "2000"),
+        ],
+    );
+    cli.call(
+        "acme",
+        "notifier",
+        "notify",
+        &json!({"user": "ana", "subject": "Certificate expiring", "body": "Renew it."}),
+    );
+    let path = "/v1/tenants/acme/notifications";
+    let listed = || {
+        let r = server.request("GET", path, Some(&boss), "");
+        assert_eq!(r.status, 200, "{r:?}");
+        r.json()["notifications"][0].clone()
+    };
+    wait_for("the notification to be dead", || {
+        listed()["state"] == "dead"
+    });
+    let dead = listed();
+    let id = dead["id"].as_i64().unwrap();
+    assert_eq!(dead["attempts_log"].as_array().unwrap().len(), 1, "{dead}");
+
+    // The relay comes up; the admin retries the dead one over HTTP.
+    let sink = Sink::start_on(port, &[250]);
+    let r = server.request("POST", &format!("{path}/{id}/retry"), Some(&boss), "");
+    assert_eq!(r.status, 202, "{r:?}");
+    wait_for("the retried notification to be sent", || {
+        listed()["state"] == "sent"
+    });
+    let got = sink.accepted();
+    assert_eq!(got.len(), 1, "sent once");
+    assert_eq!(got[0].rcpt, "ana@example.com");
+    assert_eq!(got[0].header("Subject"), "Certificate expiring");
+    assert_eq!(
+        got[0].header("Message-ID"),
+        format!("<{}@example.com>", dead["message_id"].as_str().unwrap()),
+        "the same message id as the failed attempt"
+    );
+    let sent = listed();
+    assert_eq!(sent["attempts_log"].as_array().unwrap().len(), 2, "{sent}");
+    // Sent is not dead: a second retry is refused.
+    server
+        .request("POST", &format!("{path}/{id}/retry"), Some(&boss), "")
+        .problem(409, "conflict");
+    let audit = cli
+        .run(&["audit", "list", "--tenant", "acme", "--json"])
+        .ok();
+    assert!(
+        audit.contains("notify.retry") && audit.contains("boss"),
+        "{audit}"
+    );
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backoffice_host::clock::TestClock;
-use backoffice_tests::{Cli, TestHost};
+use backoffice_tests::{Cli, TestHost, wasm_path};
 use serde_json::{Value, json};
 
 /// A request the origin received.
@@ -1117,4 +1117,127 @@ fn tenant_admins_list_and_retry_requests_over_http_and_in_the_console() {
         audit.contains(&format!("http-request:{gone}")),
         "the console's retry is audited: {audit}"
     );
+}
+
+/// The fetcher fixture packed with its own `plugin.toml` at `version`, listing only
+/// `hosts` under `allowed-outbound-hosts`.
+fn fetcher_file(cli: &Cli, version: &str, hosts: &str) -> String {
+    let toml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/fetcher/plugin.toml"
+    ))
+    .unwrap();
+    let listed = toml
+        .lines()
+        .find(|l| l.starts_with("allowed-outbound-hosts"))
+        .unwrap();
+    let toml = toml
+        .replace(listed, &format!("allowed-outbound-hosts = [{hosts}]"))
+        .replace("version = \"0.1.0\"", &format!("version = \"{version}\""));
+    let manifest = cli.dir.path().join(format!("fetcher-{version}.toml"));
+    std::fs::write(&manifest, toml).unwrap();
+    let out = cli.dir.path().join(format!("fetcher-{version}.wasm"));
+    let component = wasm_path("fetcher");
+    cli.run(&[
+        "plugin",
+        "pack",
+        component.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    out.display().to_string()
+}
+
+/// `backoffice call ... fetcher fetch` with private destinations allowed, as it ran.
+fn try_fetch(cli: &Cli, input: &Value) -> std::process::Output {
+    cli.command(&[
+        "call",
+        "--tenant",
+        "acme",
+        "fetcher",
+        "fetch",
+        "--input",
+        &input.to_string(),
+    ])
+    .env("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")
+    .output()
+    .unwrap()
+}
+
+#[test]
+fn an_upgrade_adding_an_allowed_host_asks_again_and_the_host_is_reachable_only_once_granted() {
+    let cli = Cli::new();
+    cli.run(&["tenant", "create", "acme"]).ok();
+    let v010 = fetcher_file(&cli, "0.1.0", r#""https://api.example.com""#);
+    let shown = cli
+        .run(&["plugin", "install", &v010, "--yes", "--allow-unsigned"])
+        .ok();
+    assert!(shown.contains("https://api.example.com"), "{shown}");
+    assert!(!shown.contains("127.0.0.1"), "{shown}");
+    cli.run(&["plugin", "enable", "fetcher", "--tenant", "acme"])
+        .ok();
+    let origin = Origin::start(&[(200, b"rates")]);
+    let input = json!({"url": origin.url("/rates")});
+    let not_listed = |when: &str| {
+        let out = try_fetch(&cli, &input);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{when}: {out:?}");
+        assert!(
+            stderr.contains("allowed-outbound-hosts") && stderr.contains("https://api.example.com"),
+            "{when}: {stderr}"
+        );
+    };
+    not_listed("before the upgrade");
+
+    // 0.1.1 adds the loopback origin: the upgrade shows it and asks; without --yes
+    // (no terminal to answer) nothing changes.
+    let v011 = fetcher_file(
+        &cli,
+        "0.1.1",
+        r#""https://api.example.com", "http://127.0.0.1:*""#,
+    );
+    let asked = cli.run(&["plugin", "upgrade", &v011, "--allow-unsigned"]);
+    assert!(
+        asked
+            .stdout
+            .contains("+ HTTP requests to http://127.0.0.1:*"),
+        "{asked:?}"
+    );
+    asked.fails(5, &["re-run with --yes"]);
+    let info = cli.run(&["plugin", "info", "fetcher", "--json"]).json();
+    assert_eq!(info["version"], "0.1.0", "{info}");
+    not_listed("after the refused upgrade");
+    assert!(
+        cli.run(&["http", "list", "--tenant", "acme", "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was queued"
+    );
+
+    // Granted: the same call queues, and the worker sends it.
+    let out = cli
+        .run(&["plugin", "upgrade", &v011, "--yes", "--allow-unsigned"])
+        .ok();
+    assert!(
+        out.contains("+ HTTP requests to http://127.0.0.1:*"),
+        "{out}"
+    );
+    assert!(out.contains("upgraded 'fetcher' to 0.1.1"), "{out}");
+    let out = try_fetch(&cli, &input);
+    assert!(out.status.success(), "{out:?}");
+    let env = [("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE", "1")];
+    let _server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
+    wait_for("the request to be answered", || {
+        cli.run(&["http", "list", "--tenant", "acme", "--json"])
+            .json()[0]["state"]
+            == "answered"
+    });
+    let seen = origin.seen();
+    assert_eq!(seen.len(), 1, "only the granted request was sent");
+    assert_eq!(seen[0].path, "/rates");
 }
