@@ -243,8 +243,8 @@ fn rerun(host: &Host, dir: &std::path::Path) {
 /// records, never a document, so they see `n` more open items. Written in the tenant's
 /// file with SQLite, between calls.
 fn copy_open_items(dir: &std::path::Path, n: usize) -> i64 {
-    let mut db = rusqlite::Connection::open(dir.join("tenants").join(format!("{TENANT}.db")))
-        .unwrap();
+    let mut db =
+        rusqlite::Connection::open(dir.join("tenants").join(format!("{TENANT}.db"))).unwrap();
     db.busy_timeout(Duration::from_secs(30)).unwrap();
     let tx = db.transaction().unwrap();
     let records: Vec<(String, Vec<u8>)> = tx
@@ -417,7 +417,11 @@ fn run() {
         );
         reports(&host, open_items, &customers);
         let started = Instant::now();
-        assert_eq!(total(&host), before + added, "ageing counts every open item");
+        assert_eq!(
+            total(&host),
+            before + added,
+            "ageing counts every open item"
+        );
         println!(
             "  ageing again (checked: its total is the {invoices} issued items' plus the copies'): {:.0} ms",
             started.elapsed().as_secs_f64() * 1e3

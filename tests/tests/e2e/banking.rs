@@ -1224,7 +1224,11 @@ fn suggest_finds_an_invoice_past_the_first_page_of_open_items() {
     );
     // Three invoices; open-items orders them by due date, so the latest is last.
     let mut numbers = Vec::new();
-    for (day, price) in [("2026-01-02", "10.00"), ("2026-01-03", "20.00"), ("2026-01-04", "30.00")] {
+    for (day, price) in [
+        ("2026-01-02", "10.00"),
+        ("2026-01-03", "20.00"),
+        ("2026-01-04", "30.00"),
+    ] {
         let draft = call(
             &t,
             "invoicing",
@@ -1232,7 +1236,12 @@ fn suggest_finds_an_invoice_past_the_first_page_of_open_items() {
             json!({"kind": "invoice", "contact": customer["id"], "lines": [
                 {"description": "Goods", "unit-price": price, "tax-code": "UK-VAT20"}]}),
         );
-        let inv = call(&t, "invoicing", "issue", json!({"id": draft["id"], "date": day}));
+        let inv = call(
+            &t,
+            "invoicing",
+            "issue",
+            json!({"id": draft["id"], "date": day}),
+        );
         numbers.push(inv["number"].as_str().unwrap().to_owned());
     }
     let pages = call(&t, "invoicing", "open-items", json!({"limit": 1}));

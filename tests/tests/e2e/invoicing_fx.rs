@@ -147,7 +147,9 @@ fn hledger_cost_basis(t: &TestHost) -> BTreeMap<String, BTreeMap<String, i64>> {
         .arg(file.path())
         .args(["bal", "-B", "--layout=bare", "-O", "csv"])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run hledger ({e}): install it with `apt-get install hledger`"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run hledger ({e}): install it with `apt-get install hledger`")
+        });
     assert!(
         out.status.success(),
         "hledger bal -B failed: {}\n{journal}",
@@ -163,7 +165,9 @@ fn hledger_cost_basis(t: &TestHost) -> BTreeMap<String, BTreeMap<String, i64>> {
         assert!(f[2].contains('.'), "{line}: expected 2 decimals");
         let n: i64 = digits.parse().unwrap();
         if n != 0 {
-            b.entry(f[0].to_owned()).or_default().insert(f[1].to_owned(), n);
+            b.entry(f[0].to_owned())
+                .or_default()
+                .insert(f[1].to_owned(), n);
         }
     }
     b
@@ -172,7 +176,14 @@ fn hledger_cost_basis(t: &TestHost) -> BTreeMap<String, BTreeMap<String, i64>> {
 /// `cost_basis` without zero balances, to compare with hledger's.
 fn nonzero(b: BTreeMap<String, BTreeMap<String, i64>>) -> BTreeMap<String, BTreeMap<String, i64>> {
     b.into_iter()
-        .map(|(a, m)| (a, m.into_iter().filter(|(_, v)| *v != 0).collect::<BTreeMap<_, _>>()))
+        .map(|(a, m)| {
+            (
+                a,
+                m.into_iter()
+                    .filter(|(_, v)| *v != 0)
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        })
         .filter(|(_, m)| !m.is_empty())
         .collect()
 }
@@ -345,7 +356,11 @@ fn a_usd_invoice_booked_at_one_rate_and_paid_at_two_others_realises_the_differen
     // The books at cost: the receivable is back to exactly zero in EUR, the bank holds
     // what the two payments were worth, and everything balances in EUR.
     let b = cost_basis(&t);
-    assert_eq!(hledger_cost_basis(&t), nonzero(b.clone()), "hledger bal -B on the ledger's journal export");
+    assert_eq!(
+        hledger_cost_basis(&t),
+        nonzero(b.clone()),
+        "hledger bal -B on the ledger's journal export"
+    );
     assert_eq!(eur(&b, "assets:receivable"), 0);
     assert_eq!(b["assets:receivable"].get("USD"), None);
     assert_eq!(eur(&b, "assets:bank"), bank1 + bank2);
@@ -496,7 +511,11 @@ fn a_usd_bill_booked_at_the_ledgers_price_is_paid_the_mirror_way() {
     );
 
     let b = cost_basis(&t);
-    assert_eq!(hledger_cost_basis(&t), nonzero(b.clone()), "hledger bal -B on the ledger's journal export");
+    assert_eq!(
+        hledger_cost_basis(&t),
+        nonzero(b.clone()),
+        "hledger bal -B on the ledger's journal export"
+    );
     assert_eq!(eur(&b, "liabilities:payable"), 0);
     assert_eq!(eur(&b, "assets:bank"), -(bank1 + bank2));
     assert_eq!(eur(&b, "income:fx-gain"), -gain);
@@ -838,7 +857,11 @@ fn a_credit_note_on_a_usd_invoice_releases_it_at_the_booked_rate() {
     // At cost: the receivable is zero in EUR, the VAT is the invoice's less the
     // credit note's, and every EUR figure balances.
     let b = cost_basis(&t);
-    assert_eq!(hledger_cost_basis(&t), nonzero(b.clone()), "hledger bal -B on the ledger's journal export");
+    assert_eq!(
+        hledger_cost_basis(&t),
+        nonzero(b.clone()),
+        "hledger bal -B on the ledger's journal export"
+    );
     assert_eq!(eur(&b, "assets:receivable"), 0);
     assert_eq!(eur(&b, "liabilities:vat"), -(inv_tax_eur - cn_tax_eur));
     assert_eq!(
@@ -1131,7 +1154,10 @@ fn crediting_more_than_is_open_on_a_usd_invoice_is_refused_with_the_ways_on() {
     assert_eq!((&d["open"], &d["base-open"]), (&json!(0), &json!(0)), "{d}");
     let items = inv(&t, "open-items", json!({"as-of": "2026-01-31"}));
     assert_eq!(items["items"], json!([]), "{items}");
-    assert_eq!(call_in(&t, "ledger", "trial-balance", json!({}))["balanced"], true);
+    assert_eq!(
+        call_in(&t, "ledger", "trial-balance", json!({}))["balanced"],
+        true
+    );
     // The receivable is back to zero at cost; no exchange difference remains.
     let b = cost_basis(&t);
     assert_eq!(eur(&b, "assets:receivable"), 0);

@@ -98,11 +98,7 @@ fn exported_journal_gives_hledger_the_ledgers_balances_values_and_closing() {
         ("equity:carried", "equity"),
         ("assets:broker:usd", "asset"),
     ] {
-        call(
-            &c.t,
-            "create-account",
-            json!({"name": name, "type": kind}),
-        );
+        call(&c.t, "create-account", json!({"name": name, "type": kind}));
     }
     // Made here, not imported: dollars bought at a cost (the holding revalued below),
     // with a tag and a memo, and a price.
@@ -126,7 +122,10 @@ fn exported_journal_gives_hledger_the_ledgers_balances_values_and_closing() {
     // (a revalued account's EUR adjustment would be counted twice when valued).
     let text = journal(&c, 3);
     assert!(text.contains("P 2024-12-31 CHF 1.05 EUR\n"), "{text}");
-    assert!(text.contains("account equity:retained  ; type: E\n"), "{text}");
+    assert!(
+        text.contains("account equity:retained  ; type: E\n"),
+        "{text}"
+    );
     assert!(
         text.contains("2024-10-01 Bank | Buy dollars  ; e-000009\n    assets:broker:usd  200.00 USD @@ 181.00 EUR  ; spot deal, project: apollo\n"),
         "{text}"
@@ -169,7 +168,10 @@ fn exported_journal_gives_hledger_the_ledgers_balances_values_and_closing() {
                "prefix": "assets:broker", "reverse-on": "2025-01-01"}),
     );
     // 200.00 USD at 0.925 is 185.00 EUR, carried at its cost of 181.00.
-    assert_eq!(reval["lines"][0]["difference"]["formatted"], "4.00", "{reval}");
+    assert_eq!(
+        reval["lines"][0]["difference"]["formatted"], "4.00",
+        "{reval}"
+    );
     let mut text = journal(&c, 4);
     assert!(text.contains("reverses e-"), "{text}");
     text.insert_str(0, "commodity 1,000.000000 EUR\n\n");
@@ -225,7 +227,11 @@ fn exported_journal_gives_hledger_the_ledgers_balances_values_and_closing() {
     let closed = journal(&c, 5);
     assert!(closed.contains("closing balances"), "{closed}");
     for_hledger(&c, &closed);
-    same_balances(&c, &["2024-12-31", "2025-12-31"], "the ledger's close exported");
+    same_balances(
+        &c,
+        &["2024-12-31", "2025-12-31"],
+        "the ledger's close exported",
+    );
 
     // 5. The journal imports into a fresh ledger with the same balances and prices.
     let fresh = host();
