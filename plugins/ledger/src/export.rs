@@ -430,3 +430,20 @@ fn journal_entry(out: &mut String, e: &store::Entry, prec: &mut Precisions) -> R
     out.push('\n');
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_commodities_are_quoted_unless_letters_only() {
+        assert_eq!(commodity("EUR"), "EUR");
+        assert_eq!(commodity("AAPL2"), "\"AAPL2\"");
+        assert_eq!(commodity("$"), "\"$\"");
+    }
+
+    #[test]
+    fn journal_comments_stay_on_one_line() {
+        assert_eq!(one_line("two\nlines\r\nhere"), "two lines  here");
+    }
+}
