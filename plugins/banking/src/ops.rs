@@ -814,6 +814,9 @@ pub struct SuggestIn {
     account: Option<String>,
     statement: Option<String>,
     limit: Option<usize>,
+    /// Items per page of invoicing's `open-items` read (default
+    /// [`OPEN_ITEMS_PAGE`], at most [`MAX_OPEN_ITEMS_PAGE`]).
+    open_items_page: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -837,11 +840,14 @@ pub struct Suggestions {
     more: usize,
 }
 
-/// Items per page of invoicing's `open-items` that `suggest` reads.
+/// Items per page of invoicing's `open-items` that `suggest` reads by default: about
+/// 2 MiB of answer, half the 4 MiB output limit of a call.
 const OPEN_ITEMS_PAGE: usize = 5_000;
+/// The most items per page `suggest` asks for: invoicing's own maximum per answer.
+const MAX_OPEN_ITEMS_PAGE: usize = 10_000;
 
-/// Every open item of invoicing, read a page at a time (`after`/`limit`/`next`).
-fn open_items() -> Result<Vec<OpenItem>> {
+/// Every open item of invoicing, read `page` items at a time (`after`/`limit`/`next`).
+fn open_items(page: usize) -> Result<Vec<OpenItem>> {
     #[derive(Deserialize)]
     struct Report {
         items: Vec<OpenItem>,
@@ -851,7 +857,7 @@ fn open_items() -> Result<Vec<OpenItem>> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let mut input = json!({"limit": OPEN_ITEMS_PAGE});
+        let mut input = json!({ "limit": page });
         if let Some(a) = &after {
             input["after"] = json!(a);
         }
@@ -886,7 +892,13 @@ pub fn suggest(input: SuggestIn) -> Result<Suggestions> {
             unmatched(input.account.as_deref())?
         }
     };
-    let items = crate::matching::Items::new(open_items()?);
+    let page = input.open_items_page.unwrap_or(OPEN_ITEMS_PAGE);
+    if !(1..=MAX_OPEN_ITEMS_PAGE).contains(&page) {
+        return Err(Error::invalid(format!(
+            "open-items-page must be 1 to {MAX_OPEN_ITEMS_PAGE} (invoicing's most items per answer), not {page}; leave it out for {OPEN_ITEMS_PAGE}"
+        )));
+    }
+    let items = crate::matching::Items::new(open_items(page)?);
     let rules = rules()?;
     let mut by_posting = crate::postings::suggest(&lines)?;
     let mut out = Suggestions {

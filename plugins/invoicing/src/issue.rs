@@ -245,6 +245,51 @@ pub fn issue(input: IssueIn) -> Result<Document> {
     Ok(doc)
 }
 
+/// The refusal of a credit note on a foreign-currency document for more than is open
+/// there: what is open, what its payments paid (by payment id, voided ones left
+/// out) and the two ways on. Invoicing refunds nothing, and the paid part was
+/// released at the payments' rates, so crediting it would need a refund at a rate of
+/// its own.
+fn over_credit(doc: &Document, of: &Document, name: &str) -> Error {
+    let exp = Currency::new(&of.currency).map_or(2, |c| c.exponent());
+    let money = |n: i64| format!("{} {}", of.currency, crate::calc::format_minor(n, exp));
+    let mut paid: Vec<(String, i64)> = Vec::new();
+    for s in &of.settlements {
+        match s.kind.as_str() {
+            "payment" => match paid.iter_mut().find(|(id, _)| *id == s.id) {
+                Some((_, n)) => *n += s.amount,
+                None => paid.push((s.id.clone(), s.amount)),
+            },
+            "payment-voided" => {
+                if let Some((_, n)) = paid.iter_mut().find(|(id, _)| *id == s.id) {
+                    *n += s.amount;
+                }
+            }
+            _ => {}
+        }
+    }
+    paid.retain(|(_, n)| *n != 0);
+    let by = if paid.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} of it was paid by {}",
+            money(paid.iter().map(|(_, n)| n).sum()),
+            paid.iter()
+                .map(|(id, n)| format!("{id} ({})", money(*n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Error::invalid(format!(
+        "the credit note's total {} exceeds the {} still open on {name} (total {}{by}): a credit note on a document in a foreign currency credits at most what is open, and invoicing does not refund a paid part. Credit at most {}, or, when what was paid is handed back, first void those payments (void-payment, or banking's unmatch of the bank line) so that {name} is open again, then issue the credit note; nothing was issued",
+        money(doc.total),
+        money(of.open),
+        money(of.total),
+        money(of.open),
+    ))
+}
+
 /// The rate and base value of a credit note on a document booked in a foreign
 /// currency: that document's booked rate, and what the credit releases of its
 /// receivable or payable, pro rata as a payment releases it ([`fx::release`]: all of
@@ -283,13 +328,7 @@ fn credit_booking(
         )));
     }
     if doc.total > of.open {
-        let exp = Currency::new(&of.currency)?.exponent();
-        return Err(Error::invalid(format!(
-            "the credit note's total {cur} {} exceeds the {cur} {} still open on {name}: a credit note on a document in a foreign currency may credit at most what is open (refund a paid part as a payment); nothing was issued",
-            crate::calc::format_minor(doc.total, exp),
-            crate::calc::format_minor(of.open, exp),
-            cur = of.currency,
-        )));
+        return Err(over_credit(doc, of, name));
     }
     let rate = fx::Rate::parse(rate).map_err(Error::invalid)?;
     let released = fx::release(doc.total, of.open, of.total, base_open, base_total)

@@ -1,4 +1,5 @@
-//! Export of entries and reports as JSON or CSV.
+//! Export of entries and reports as JSON or CSV, and of entries and prices as
+//! hledger journal text.
 
 use backoffice_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ pub(crate) enum What {
 pub(crate) enum Format {
     Json,
     Csv,
+    /// hledger journal text (entries and prices only).
+    Journal,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +62,8 @@ pub(crate) struct ExportOutput {
     data: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     csv: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    journal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
 }
@@ -95,7 +100,18 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
             "tag does not apply to prices: leave it out, or export entries or a report",
         ));
     }
+    if input.format == Format::Journal && !matches!(input.what, What::Entries | What::Prices) {
+        return Err(Error::invalid(
+            "format journal applies to what entries and prices only: export the entries as a journal and run the report in hledger, or choose json or csv",
+        ));
+    }
+    if input.format == Format::Journal && input.what == What::Entries && input.tag.is_some() {
+        return Err(Error::invalid(
+            "tag does not apply to a journal export: a journal holds whole books; leave tag out, or choose json or csv",
+        ));
+    }
     let mut next_cursor = None;
+    let mut journal = String::new();
     let (json, header, rows): (serde_json::Value, Vec<&str>, Vec<Vec<String>>) = match input.what {
         What::Entries => {
             let limit = input.limit.unwrap_or(1000).clamp(1, MAX_REGISTER);
@@ -128,6 +144,14 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                 })
                 .collect();
             let mut prec = Precisions::default();
+            if input.format == Format::Journal {
+                if input.cursor.is_none() {
+                    account_directives(&mut journal, prefix.as_deref())?;
+                }
+                for e in &entries {
+                    journal_entry(&mut journal, e, &mut prec)?;
+                }
+            }
             let mut rows = Vec::new();
             for e in &entries {
                 for p in &e.postings {
@@ -219,6 +243,15 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
                 to: input.to,
                 ..Default::default()
             })?;
+            for p in &l.prices {
+                journal.push_str(&format!(
+                    "P {} {} {} {}\n",
+                    p.date,
+                    commodity(&p.commodity),
+                    p.price,
+                    commodity(&p.currency)
+                ));
+            }
             let rows = l
                 .prices
                 .iter()
@@ -290,13 +323,127 @@ pub(crate) fn export(input: ExportInput) -> Result<ExportOutput> {
             format: "json",
             data: Some(json),
             csv: None,
+            journal: None,
             next_cursor,
         },
         Format::Csv => ExportOutput {
             format: "csv",
             data: None,
             csv: Some(report::csv(&header, &rows)),
+            journal: None,
+            next_cursor,
+        },
+        Format::Journal => ExportOutput {
+            format: "journal",
+            data: None,
+            csv: None,
+            journal: Some(journal),
             next_cursor,
         },
     })
+}
+
+/// A commodity as a journal writes it: bare when it is letters only (`EUR`), else
+/// in double quotes (`"AAPL2"`), as hledger requires.
+fn commodity(c: &str) -> String {
+    if !c.is_empty() && c.chars().all(char::is_alphabetic) {
+        c.to_owned()
+    } else {
+        format!("\"{c}\"")
+    }
+}
+
+/// Text for a one-line journal comment: line breaks become spaces.
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+/// `account NAME  ; type: X` for every account (under `prefix`), so that hledger and a
+/// later `import-journal` know each account's type whatever its name.
+fn account_directives(out: &mut String, prefix: Option<&str>) -> Result<()> {
+    for a in store::accounts()?.into_values() {
+        if !model::under(&a.name, prefix) {
+            continue;
+        }
+        let t = match a.kind {
+            model::Kind::Asset => "A",
+            model::Kind::Liability => "L",
+            model::Kind::Equity => "E",
+            model::Kind::Income => "R",
+            model::Kind::Expense => "X",
+        };
+        out.push_str(&format!("account {}  ; type: {t}\n", a.name));
+    }
+    out.push('\n');
+    Ok(())
+}
+
+/// One entry as an hledger transaction: `DATE [(CODE)] [PAYEE | ]DESCRIPTION` with the
+/// entry id (and what it reverses) in a comment, then each posting with its status
+/// mark, amount, `@@` total cost, memo and tags (`; name: value`).
+fn journal_entry(out: &mut String, e: &store::Entry, prec: &mut Precisions) -> Result<()> {
+    out.push_str(&e.date.to_string());
+    if let Some(code) = &e.code {
+        out.push_str(&format!(" ({})", one_line(code).replace(')', "")));
+    }
+    let description = one_line(&e.description);
+    match &e.payee {
+        Some(p) => out.push_str(&format!(" {} | {description}", one_line(p))),
+        None if description.contains('|') => out.push_str(&format!(" | {description}")),
+        None => out.push_str(&format!(" {description}")),
+    }
+    out.push_str(&format!("  ; {}", e.id));
+    if let Some(r) = &e.reverses {
+        out.push_str(&format!(", reverses {r}"));
+    }
+    out.push('\n');
+    for p in &e.postings {
+        let mark = match p.status {
+            crate::status::Status::Unmarked => "",
+            crate::status::Status::Pending => "! ",
+            crate::status::Status::Cleared => "* ",
+        };
+        out.push_str(&format!(
+            "    {mark}{}  {} {}",
+            p.account,
+            prec.amount(&p.currency, p.amount)?.formatted,
+            commodity(&p.currency)
+        ));
+        if let Some(c) = &p.cost {
+            out.push_str(&format!(
+                " @@ {} {}",
+                prec.amount(&c.currency, c.amount)?.formatted,
+                commodity(&c.currency)
+            ));
+        }
+        let mut comment: Vec<String> = p.memo.iter().map(|m| one_line(m)).collect();
+        comment.extend(
+            p.tags
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", one_line(v).replace(',', ";"))),
+        );
+        if !comment.is_empty() {
+            out.push_str(&format!("  ; {}", comment.join(", ")));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_commodities_are_quoted_unless_letters_only() {
+        assert_eq!(commodity("EUR"), "EUR");
+        assert_eq!(commodity("AAPL2"), "\"AAPL2\"");
+        assert_eq!(commodity("$"), "\"$\"");
+    }
+
+    #[test]
+    fn journal_comments_stay_on_one_line() {
+        assert_eq!(one_line("two\nlines\r\nhere"), "two lines  here");
+    }
 }

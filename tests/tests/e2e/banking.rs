@@ -1207,3 +1207,96 @@ fn an_invoice_match_and_a_rule_match_are_unmatched_by_reversals_and_matched_agai
         total - 10_000
     );
 }
+
+/// `suggest` reads invoicing's open items in pages (`open-items-page`): with one item
+/// a page, the invoice a line pays is found on the third page, with the same
+/// candidates as in one page; a page size out of range is refused.
+#[test]
+fn suggest_finds_an_invoice_past_the_first_page_of_open_items() {
+    let t = host(Duration::from_secs(5));
+    let acct = books(&t);
+    let customer = call(
+        &t,
+        "contacts",
+        "create",
+        json!({"name": "Acme Retail Ltd", "kind": "customer", "payment-terms-days": 30,
+               "default-currency": "GBP"}),
+    );
+    // Three invoices; open-items orders them by due date, so the latest is last.
+    let mut numbers = Vec::new();
+    for (day, price) in [
+        ("2026-01-02", "10.00"),
+        ("2026-01-03", "20.00"),
+        ("2026-01-04", "30.00"),
+    ] {
+        let draft = call(
+            &t,
+            "invoicing",
+            "create-document",
+            json!({"kind": "invoice", "contact": customer["id"], "lines": [
+                {"description": "Goods", "unit-price": price, "tax-code": "UK-VAT20"}]}),
+        );
+        let inv = call(
+            &t,
+            "invoicing",
+            "issue",
+            json!({"id": draft["id"], "date": day}),
+        );
+        numbers.push(inv["number"].as_str().unwrap().to_owned());
+    }
+    let pages = call(&t, "invoicing", "open-items", json!({"limit": 1}));
+    assert_eq!(pages["items"][0]["number"], numbers[0]);
+    assert!(pages["next"].is_string(), "{pages}");
+    bank(
+        &t,
+        "save-csv-mapping",
+        json!({"name": "plain", "date-column": 1, "date-format": "YYYY-MM-DD",
+               "amount-column": 2, "reference-column": 3, "counterparty-column": 4}),
+    );
+    // The third invoice, 30.00 + VAT, paid in full with its number in the reference.
+    let csv = format!(
+        "date,amount,reference,counterparty\n2026-01-09,36.00,Payment {},Acme Retail Ltd\n",
+        numbers[2]
+    );
+    bank(
+        &t,
+        "import-csv",
+        json!({"account": acct, "mapping": "plain", "content": csv}),
+    );
+    let paged = bank(
+        &t,
+        "suggest",
+        json!({"account": acct, "open-items-page": 1}),
+    );
+    let best = &paged["suggestions"][0]["candidates"][0];
+    assert_eq!(best["kind"], "invoice", "{paged}");
+    assert_eq!(best["number"], numbers[2].as_str(), "{paged}");
+    assert_eq!(
+        paged,
+        bank(&t, "suggest", json!({"account": acct})),
+        "one item a page finds what one page finds"
+    );
+    for bad in [0, 10_001] {
+        fails(
+            &t,
+            "suggest",
+            json!({"account": acct, "open-items-page": bad}),
+            400,
+            &[
+                "open-items-page must be 1 to 10000",
+                &format!("not {bad}"),
+                "leave it out for 5000",
+            ],
+        );
+    }
+    // The match found on the third page confirms like any other.
+    let line = paged["suggestions"][0]["line"].clone();
+    let m = bank(
+        &t,
+        "confirm-match",
+        json!({"line": line, "document": best["document"]}),
+    );
+    assert_eq!(m["matched"]["number"], numbers[2].as_str(), "{m}");
+    let doc = call(&t, "invoicing", "get-document", json!({"id": numbers[2]}));
+    assert_eq!(doc["open"], 0, "{doc}");
+}

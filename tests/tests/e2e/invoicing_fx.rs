@@ -122,6 +122,72 @@ fn cost_basis(t: &TestHost) -> BTreeMap<String, BTreeMap<String, i64>> {
     out
 }
 
+/// `cost_basis` as hledger computes it: the ledger's books exported as a journal
+/// (`export` with `format: journal`, page by page) and read by `hledger balance -B`
+/// (hledger 1.25; every amount here has 2 decimals). Zero balances are left out.
+fn hledger_cost_basis(t: &TestHost) -> BTreeMap<String, BTreeMap<String, i64>> {
+    let mut journal = String::new();
+    let mut cursor = Value::Null;
+    loop {
+        let mut input = json!({"what": "entries", "format": "journal", "limit": 2});
+        if !cursor.is_null() {
+            input["cursor"] = cursor.clone();
+        }
+        let page = call_in(t, "ledger", "export", input);
+        journal.push_str(page["journal"].as_str().unwrap());
+        match page.get("next-cursor") {
+            Some(next) if !next.is_null() => cursor = next.clone(),
+            _ => break,
+        }
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &journal).unwrap();
+    let out = std::process::Command::new("hledger")
+        .arg("-f")
+        .arg(file.path())
+        .args(["bal", "-B", "--layout=bare", "-O", "csv"])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run hledger ({e}): install it with `apt-get install hledger`")
+        });
+    assert!(
+        out.status.success(),
+        "hledger bal -B failed: {}\n{journal}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut b: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines().skip(1) {
+        let f: Vec<&str> = line.split("\",\"").map(|x| x.trim_matches('"')).collect();
+        if f[0] == "total" || f[1].is_empty() {
+            continue;
+        }
+        let digits: String = f[2].chars().filter(|c| *c != ',' && *c != '.').collect();
+        assert!(f[2].contains('.'), "{line}: expected 2 decimals");
+        let n: i64 = digits.parse().unwrap();
+        if n != 0 {
+            b.entry(f[0].to_owned())
+                .or_default()
+                .insert(f[1].to_owned(), n);
+        }
+    }
+    b
+}
+
+/// `cost_basis` without zero balances, to compare with hledger's.
+fn nonzero(b: BTreeMap<String, BTreeMap<String, i64>>) -> BTreeMap<String, BTreeMap<String, i64>> {
+    b.into_iter()
+        .map(|(a, m)| {
+            (
+                a,
+                m.into_iter()
+                    .filter(|(_, v)| *v != 0)
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        })
+        .filter(|(_, m)| !m.is_empty())
+        .collect()
+}
+
 fn eur(b: &BTreeMap<String, BTreeMap<String, i64>>, account: &str) -> i64 {
     b.get(account)
         .and_then(|m| m.get("EUR"))
@@ -290,6 +356,11 @@ fn a_usd_invoice_booked_at_one_rate_and_paid_at_two_others_realises_the_differen
     // The books at cost: the receivable is back to exactly zero in EUR, the bank holds
     // what the two payments were worth, and everything balances in EUR.
     let b = cost_basis(&t);
+    assert_eq!(
+        hledger_cost_basis(&t),
+        nonzero(b.clone()),
+        "hledger bal -B on the ledger's journal export"
+    );
     assert_eq!(eur(&b, "assets:receivable"), 0);
     assert_eq!(b["assets:receivable"].get("USD"), None);
     assert_eq!(eur(&b, "assets:bank"), bank1 + bank2);
@@ -440,6 +511,11 @@ fn a_usd_bill_booked_at_the_ledgers_price_is_paid_the_mirror_way() {
     );
 
     let b = cost_basis(&t);
+    assert_eq!(
+        hledger_cost_basis(&t),
+        nonzero(b.clone()),
+        "hledger bal -B on the ledger's journal export"
+    );
     assert_eq!(eur(&b, "liabilities:payable"), 0);
     assert_eq!(eur(&b, "assets:bank"), -(bank1 + bank2));
     assert_eq!(eur(&b, "income:fx-gain"), -gain);
@@ -781,6 +857,11 @@ fn a_credit_note_on_a_usd_invoice_releases_it_at_the_booked_rate() {
     // At cost: the receivable is zero in EUR, the VAT is the invoice's less the
     // credit note's, and every EUR figure balances.
     let b = cost_basis(&t);
+    assert_eq!(
+        hledger_cost_basis(&t),
+        nonzero(b.clone()),
+        "hledger bal -B on the ledger's journal export"
+    );
     assert_eq!(eur(&b, "assets:receivable"), 0);
     assert_eq!(eur(&b, "liabilities:vat"), -(inv_tax_eur - cn_tax_eur));
     assert_eq!(
@@ -1009,4 +1090,80 @@ fn a_voided_usd_payment_gives_back_what_it_released() {
     );
     let d = inv(&t, "get-document", json!({"id": doc["id"]}));
     assert_eq!((&d["open"], &d["base-open"]), (&json!(0), &json!(0)));
+}
+
+/// Crediting more than is open on a USD invoice is refused with nothing changed: the
+/// message says what is open, which payment paid the rest and the two ways on. The
+/// second way, voiding the payment first, then credits the whole invoice, which
+/// closes at zero in USD and in EUR.
+#[test]
+fn crediting_more_than_is_open_on_a_usd_invoice_is_refused_with_the_ways_on() {
+    let (_clock, t) = host();
+    eur_company(&t);
+    let globex = contact(&t, "Globex Corp", "customer");
+    let draft = inv(
+        &t,
+        "create-document",
+        json!({"kind": "invoice", "contact": globex, "lines": [
+            {"description": "Consulting", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
+    );
+    let doc = inv(
+        &t,
+        "issue",
+        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.92"}),
+    );
+    let before_payment = cost_basis(&t);
+    let p = inv(
+        &t,
+        "record-payment",
+        json!({"contact": globex, "date": "2026-01-20", "amount": "400.00", "rate": "0.90"}),
+    );
+    let cn = inv(
+        &t,
+        "create-document",
+        json!({"kind": "credit-note", "corrects": doc["number"], "lines": [
+            {"description": "Everything returned", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
+    );
+    let unchanged = state(&t);
+    let payment = p["id"].as_str().unwrap();
+    fails(
+        &t,
+        "issue",
+        json!({"id": cn["id"], "date": "2026-01-25"}),
+        400,
+        &[
+            "the credit note's total USD 1000.00 exceeds the USD 600.00 still open on INV-2026-0001",
+            &format!("(total USD 1000.00; USD 400.00 of it was paid by {payment} (USD 400.00))"),
+            "invoicing does not refund a paid part",
+            "Credit at most USD 600.00",
+            "first void those payments (void-payment, or banking's unmatch of the bank line)",
+            "nothing was issued",
+        ],
+    );
+    assert_eq!(state(&t), unchanged, "a refused credit note writes nothing");
+
+    // The money goes back: void the payment, then credit the whole invoice.
+    inv(
+        &t,
+        "void-payment",
+        json!({"id": payment, "date": "2026-01-25", "reason": "goods returned, money refunded"}),
+    );
+    let issued = inv(&t, "issue", json!({"id": cn["id"], "date": "2026-01-25"}));
+    assert_eq!(issued["base-total"], at(100_000, 92, 100), "{issued}");
+    let d = inv(&t, "get-document", json!({"id": doc["id"]}));
+    assert_eq!((&d["open"], &d["base-open"]), (&json!(0), &json!(0)), "{d}");
+    let items = inv(&t, "open-items", json!({"as-of": "2026-01-31"}));
+    assert_eq!(items["items"], json!([]), "{items}");
+    assert_eq!(
+        call_in(&t, "ledger", "trial-balance", json!({}))["balanced"],
+        true
+    );
+    // The receivable is back to zero at cost; no exchange difference remains.
+    let b = cost_basis(&t);
+    assert_eq!(eur(&b, "assets:receivable"), 0);
+    assert_eq!(eur(&b, "assets:bank"), eur(&before_payment, "assets:bank"));
+    assert_eq!(eur(&b, "income:fx-gain"), 0);
+    assert_eq!(eur(&b, "expenses:fx-loss"), 0);
+    // hledger reading the ledger's journal export agrees at cost (`bal -B`).
+    assert_eq!(hledger_cost_basis(&t), nonzero(b));
 }

@@ -19,7 +19,7 @@ use crate::ledger_hledger::{call, host};
 
 /// Per (account, commodity): the amount as a decimal string with the commodity's
 /// decimals.
-type Table = BTreeMap<(String, String), String>;
+pub(crate) type Table = BTreeMap<(String, String), String>;
 
 /// The call fails with 400 and a message containing every fragment.
 fn refused(t: &TestHost, op: &str, input: Value, fragments: &[&str]) {
@@ -43,7 +43,7 @@ fn state(t: &TestHost) -> Value {
 /// The journal both sides read. `commodity 1,000.000000 EUR` only makes hledger show
 /// valued euros with six decimals (exact here), so the test can round them itself;
 /// the ledger keeps EUR at its ISO 4217 precision of 2.
-const JOURNAL: &str = "\
+pub(crate) const JOURNAL: &str = "\
 commodity 1,000.000000 EUR
 account equity:retained  ; type: E
 
@@ -87,13 +87,13 @@ P 2024-05-01 JPY 0.0061 EUR
     income:sales
 ";
 
-struct Case {
-    t: TestHost,
-    file: tempfile::NamedTempFile,
+pub(crate) struct Case {
+    pub(crate) t: TestHost,
+    pub(crate) file: tempfile::NamedTempFile,
 }
 
 impl Case {
-    fn new(journal: &str) -> Case {
+    pub(crate) fn new(journal: &str) -> Case {
         let t = host();
         let out = call(&t, "import-journal", json!({ "journal": journal }));
         assert_eq!(out["prices"], 4, "{out}");
@@ -104,7 +104,7 @@ impl Case {
 
     /// hledger's `--layout=bare` CSV rows (account, commodity, amount), without the
     /// header, totals and section titles.
-    fn hledger(&self, args: &[&str]) -> Vec<(String, String, String)> {
+    pub(crate) fn hledger(&self, args: &[&str]) -> Vec<(String, String, String)> {
         let out = Command::new("hledger")
             .arg("-f")
             .arg(self.file.path())
@@ -172,7 +172,7 @@ fn places(commodity: &str) -> u32 {
     }
 }
 
-fn theirs(rows: Vec<(String, String, String)>) -> Table {
+pub(crate) fn theirs(rows: Vec<(String, String, String)>) -> Table {
     rows.into_iter()
         .map(|(a, c, v)| {
             let p = places(&c);
@@ -182,7 +182,7 @@ fn theirs(rows: Vec<(String, String, String)>) -> Table {
         .collect()
 }
 
-fn ours(rows: &Value) -> Table {
+pub(crate) fn ours(rows: &Value) -> Table {
     let mut t = Table::new();
     for r in rows.as_array().unwrap() {
         for a in r["amounts"].as_array().unwrap() {
@@ -198,7 +198,7 @@ fn ours(rows: &Value) -> Table {
     t
 }
 
-fn next_day(date: &str) -> &'static str {
+pub(crate) fn next_day(date: &str) -> &'static str {
     match date {
         "2024-06-30" => "2024-07-01",
         "2024-12-31" => "2025-01-01",

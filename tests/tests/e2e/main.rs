@@ -28,6 +28,7 @@ mod js_plugin;
 mod ledger;
 mod ledger_close;
 mod ledger_hledger;
+mod ledger_journal;
 mod ledger_revalue;
 mod ledger_tags;
 mod lifecycle;
