@@ -36,6 +36,8 @@ mod filings;
 mod filings_bands;
 // Correction filings: Form 941-X, W-2c, berichtigte Lohnsteuer-Anmeldung (issue 22).
 mod corrections;
+// Corrections of a tax year that has ended: its rules, its correction filings.
+mod prior_year;
 mod us_states;
 // A large run approved under a small memory cap.
 mod large;
