@@ -580,11 +580,11 @@ fn lsta_figures(out: &filings::LstaOut) -> Result<Value> {
 }
 
 /// The W-2s of a year as the approved runs give them now (one employee's, or all).
-struct CurrentW2s {
-    w2s: Vec<W2>,
+pub(crate) struct CurrentW2s {
+    pub(crate) w2s: Vec<W2>,
 }
 
-fn current_w2s(year: u16, employee: Option<&str>) -> Result<CurrentW2s> {
+pub(crate) fn current_w2s(year: u16, employee: Option<&str>) -> Result<CurrentW2s> {
     let bad = || Error::invalid(format!("year {year}: give a year from 2000 to 2100"));
     let from = Date::new(year, 1, 1).ok_or_else(bad)?;
     let to = Date::new(year, 12, 31).ok_or_else(bad)?;
