@@ -9,6 +9,9 @@
 //! - `form-941-x`: Form 941-X, Part 3, for a quarter: the lines whose figures
 //!   changed, with the corrected amount (column 1), the amount as filed (column 2),
 //!   the difference (column 3) and the tax correction (column 4).
+//!   Parts 1, 2 and 4 (process, certifications, date discovered, explanation) are
+//!   inputs checked against Part 3 ([`check_parts`]); a quarter of an earlier
+//!   calendar year carries [`notes_941x`].
 //! - `form-w2c`: Form W-2c per employee: each box that changed, previously reported
 //!   and correct.
 //! - `lohnsteuer-anmeldung-berichtigung`: the month's Lohnsteuer-Anmeldung in full,
@@ -730,11 +733,7 @@ const LINE_5: [(&str, &str); 4] = [
 ];
 
 /// The boxes of one certification line, each known and given once.
-fn boxes(
-    line: &str,
-    given: &[String],
-    known: &[(&str, &'static str)],
-) -> Result<Vec<Certified>> {
+fn boxes(line: &str, given: &[String], known: &[(&str, &'static str)]) -> Result<Vec<Certified>> {
     let mut out: Vec<Certified> = Vec::new();
     for letter in given {
         let Some((_, text)) = known.iter().find(|(l, _)| *l == letter.as_str()) else {
@@ -1384,7 +1383,8 @@ mod tests {
         let filed = lines(3_000_000, 425_000, 3_000_000, 3_000_000, 0);
         let up = form_941x_lines(&filed, &lines(3_100_000, 448_700, 3_100_000, 3_100_000, 0));
         let down = form_941x_lines(&filed, &lines(2_900_000, 401_300, 2_900_000, 2_900_000, 0));
-        let wages_only = form_941x_lines(&filed, &lines(3_100_000, 425_000, 3_000_000, 3_000_000, 0));
+        let wages_only =
+            form_941x_lines(&filed, &lines(3_100_000, 425_000, 3_000_000, 3_000_000, 0));
         let (q_start, today) = (d("2026-01-01"), d("2026-07-20"));
         let cert = |l4: &[&str], l5: &[&str]| Certifications {
             line_3: true,
@@ -1399,49 +1399,126 @@ mod tests {
             ..Parts::default()
         };
         // Nothing given: nothing checked (the answer lists what to complete).
-        assert_eq!(check_parts(&Parts::default(), &up, q_start, today).unwrap(), None);
+        assert_eq!(
+            check_parts(&Parts::default(), &up, q_start, today).unwrap(),
+            None
+        );
         // Underreported: an adjusted return, line 3 only.
-        let p = check_parts(&parts(Process::AdjustedReturn, cert(&[], &[])), &up, q_start, today)
-            .unwrap()
-            .unwrap();
+        let p = check_parts(
+            &parts(Process::AdjustedReturn, cert(&[], &[])),
+            &up,
+            q_start,
+            today,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((p.part_1_line, p.process), ("1", Process::AdjustedReturn));
         assert_eq!(
             p.part_2.iter().map(|c| c.line.as_str()).collect::<Vec<_>>(),
             vec!["3"]
         );
-        assert_eq!(p.line_43, "March raise recorded late; adjustment run r-000004");
+        assert_eq!(
+            p.line_43,
+            "March raise recorded late; adjustment run r-000004"
+        );
         assert_eq!(p.date_discovered, d("2026-07-10"));
         assert!(!p.line_41 && !p.line_42);
         // A claim can't correct underreported tax, nor a correction of wages only.
-        assert!(err(check_parts(&parts(Process::Claim, cert(&[], &["a"])), &up, q_start, today))
-            .contains("overreported tax only"));
-        assert!(err(check_parts(&parts(Process::Claim, cert(&[], &["a"])), &wages_only, q_start, today))
-            .contains("no tax is overreported"));
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &["a"])),
+                &up,
+                q_start,
+                today
+            ))
+            .contains("overreported tax only")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &["a"])),
+                &wages_only,
+                q_start,
+                today
+            ))
+            .contains("no tax is overreported")
+        );
         // Overreported: line 4 with an adjusted return, line 5 with a claim.
-        assert!(err(check_parts(&parts(Process::AdjustedReturn, cert(&[], &[])), &down, q_start, today))
-            .contains("at least one of boxes a, b and c of line 4"));
-        let p = check_parts(&parts(Process::AdjustedReturn, cert(&["a", "c"], &[])), &down, q_start, today)
-            .unwrap()
-            .unwrap();
+        assert!(
+            err(check_parts(
+                &parts(Process::AdjustedReturn, cert(&[], &[])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("at least one of boxes a, b and c of line 4")
+        );
+        let p = check_parts(
+            &parts(Process::AdjustedReturn, cert(&["a", "c"], &[])),
+            &down,
+            q_start,
+            today,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             p.part_2.iter().map(|c| c.line.as_str()).collect::<Vec<_>>(),
             vec!["3", "4a", "4c"]
         );
-        let p = check_parts(&parts(Process::Claim, cert(&[], &["b"])), &down, q_start, today)
-            .unwrap()
-            .unwrap();
+        let p = check_parts(
+            &parts(Process::Claim, cert(&[], &["b"])),
+            &down,
+            q_start,
+            today,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(p.part_1_line, "2");
         assert_eq!(p.part_2[1].line, "5b");
-        assert!(err(check_parts(&parts(Process::Claim, cert(&["a"], &["b"])), &down, q_start, today))
-            .contains("line-4 is for an adjusted return"));
-        assert!(err(check_parts(&parts(Process::Claim, cert(&[], &[])), &down, q_start, today))
-            .contains("at least one of boxes a, b, c and d of line 5"));
-        assert!(err(check_parts(&parts(Process::Claim, cert(&[], &["e"])), &down, q_start, today))
-            .contains("no box \"e\" on line 5"));
-        assert!(err(check_parts(&parts(Process::AdjustedReturn, cert(&["a", "a"], &[])), &down, q_start, today))
-            .contains("given twice"));
-        assert!(err(check_parts(&parts(Process::AdjustedReturn, cert(&["a"], &[])), &up, q_start, today))
-            .contains("leave line-4 out"));
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&["a"], &["b"])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("line-4 is for an adjusted return")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &[])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("at least one of boxes a, b, c and d of line 5")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &["e"])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("no box \"e\" on line 5")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::AdjustedReturn, cert(&["a", "a"], &[])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("given twice")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::AdjustedReturn, cert(&["a"], &[])),
+                &up,
+                q_start,
+                today
+            ))
+            .contains("leave line-4 out")
+        );
         // Line 3, the date, the explanation, reclassified workers.
         let mut no_3 = parts(Process::AdjustedReturn, cert(&[], &[]));
         no_3.certifications.as_mut().unwrap().line_3 = false;
@@ -1478,7 +1555,10 @@ mod tests {
         assert!(notes[1].contains("31 January 2026") && notes[1].contains("form-w2c"));
         assert!(hinweise_berichtigung(2026, d("2026-12-04")).is_empty());
         let h = hinweise_berichtigung(2025, d("2026-12-04"));
-        assert!(h[0].contains("§ 41c Abs. 3") && h[0].contains("2026-02-28"), "{h:?}");
+        assert!(
+            h[0].contains("§ 41c Abs. 3") && h[0].contains("2026-02-28"),
+            "{h:?}"
+        );
         let h = hinweise_berichtigung(2027, d("2028-01-15"));
         assert!(h[0].contains("2028-02-29"), "{h:?}");
     }

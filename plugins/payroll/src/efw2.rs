@@ -189,7 +189,9 @@ fn digits(name: &str, value: &str, min: usize, max: usize) -> Result<String, Str
         } else {
             format!("{min} to {max} digits")
         };
-        return Err(format!("{name} {v:?} must be {size}, without dashes or blanks"));
+        return Err(format!(
+            "{name} {v:?} must be {size}, without dashes or blanks"
+        ));
     }
     Ok(v.to_string())
 }
@@ -229,10 +231,10 @@ pub fn check_ssn(name: &str, value: &str) -> Result<String, String> {
 /// US states, DC, territories and military post offices (USPS abbreviations), the
 /// state abbreviations Pub. 42-007 accepts (Appendix F, "Postal Abbreviations").
 const STATES: [&str; 59] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
-    "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH",
-    "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT",
-    "VT", "VA", "WA", "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI", "AA", "AE", "AP",
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI", "AA", "AE", "AP",
 ];
 
 struct CheckedAddress {
@@ -253,7 +255,11 @@ fn address(whose: &str, a: &Address) -> Result<CheckedAddress, String> {
         ));
     }
     Ok(CheckedAddress {
-        location: field(&format!("{whose} address location"), a.location.as_deref().unwrap_or(""), 22)?,
+        location: field(
+            &format!("{whose} address location"),
+            a.location.as_deref().unwrap_or(""),
+            22,
+        )?,
         delivery: required(&format!("{whose} address delivery"), &a.delivery, 22)?,
         city: required(&format!("{whose} address city"), &a.city, 22)?,
         state,
@@ -270,7 +276,9 @@ fn money(name: &str, cents: i64, width: u32) -> Result<u64, String> {
     let v = u64::try_from(cents)
         .map_err(|_| format!("{name} is negative ({cents} cents); a W-2 amount is never below zero: correct the payslips first"))?;
     if v >= 10u64.pow(width) {
-        return Err(format!("{name} ({cents} cents) does not fit the {width} positions of EFW2"));
+        return Err(format!(
+            "{name} ({cents} cents) does not fit the {width} positions of EFW2"
+        ));
     }
     Ok(v)
 }
@@ -303,9 +311,16 @@ pub fn write(
     };
     let email = required("submitter contact-email", &submitter.contact_email, 40)?;
     if !email.contains('@') {
-        return Err(format!("submitter contact-email {email:?} is not an e-mail address"));
+        return Err(format!(
+            "submitter contact-email {email:?} is not an e-mail address"
+        ));
     }
-    let preparer = submitter.preparer_code.as_deref().unwrap_or("L").trim().to_ascii_uppercase();
+    let preparer = submitter
+        .preparer_code
+        .as_deref()
+        .unwrap_or("L")
+        .trim()
+        .to_ascii_uppercase();
     if !["A", "L", "S", "P", "O"].contains(&preparer.as_str()) {
         return Err(format!(
             "submitter preparer-code {preparer:?}: give A (accounting firm), L (self-prepared), S (service bureau), P (parent company) or O (other)"
@@ -352,7 +367,12 @@ pub fn write(
     let e_ein = check_ein("employer ein", &employer.ein)?;
     let e_name = required("employer name", &employer.name, 57)?;
     let e_addr = address("employer", &employer.address)?;
-    let kind = employer.kind_of_employer.as_deref().unwrap_or("N").trim().to_ascii_uppercase();
+    let kind = employer
+        .kind_of_employer
+        .as_deref()
+        .unwrap_or("N")
+        .trim()
+        .to_ascii_uppercase();
     if !["F", "S", "T", "Y", "N"].contains(&kind.as_str()) {
         return Err(format!(
             "employer kind-of-employer {kind:?}: give N (none apply), F (federal government), S (state or local government), T (tax-exempt employer) or Y (state or local tax-exempt employer)"
@@ -361,7 +381,15 @@ pub fn write(
     let mut re = Record::new("RE");
     re.number(3, 6, u64::from(year));
     re.text(8, 16, &e_ein);
-    re.text(26, 26, if employer.terminating_business { "1" } else { "0" });
+    re.text(
+        26,
+        26,
+        if employer.terminating_business {
+            "1"
+        } else {
+            "0"
+        },
+    );
     re.text(40, 96, &e_name);
     re.text(97, 118, &e_addr.location);
     re.text(119, 140, &e_addr.delivery);
@@ -388,10 +416,34 @@ pub fn write(
         }
         let mut rw = Record::new("RW");
         rw.text(3, 11, &ssn);
-        rw.text(12, 26, &required(&format!("employee {id} first-name"), &who.first_name, 15)?);
-        rw.text(27, 41, &field(&format!("employee {id} middle-name"), who.middle_name.as_deref().unwrap_or(""), 15)?);
-        rw.text(42, 61, &required(&format!("employee {id} last-name"), &who.last_name, 20)?);
-        rw.text(62, 65, &field(&format!("employee {id} suffix"), who.suffix.as_deref().unwrap_or(""), 4)?);
+        rw.text(
+            12,
+            26,
+            &required(&format!("employee {id} first-name"), &who.first_name, 15)?,
+        );
+        rw.text(
+            27,
+            41,
+            &field(
+                &format!("employee {id} middle-name"),
+                who.middle_name.as_deref().unwrap_or(""),
+                15,
+            )?,
+        );
+        rw.text(
+            42,
+            61,
+            &required(&format!("employee {id} last-name"), &who.last_name, 20)?,
+        );
+        rw.text(
+            62,
+            65,
+            &field(
+                &format!("employee {id} suffix"),
+                who.suffix.as_deref().unwrap_or(""),
+                4,
+            )?,
+        );
         let a = address(&format!("employee {id}"), &who.address)?;
         rw.text(66, 87, &a.location);
         rw.text(88, 109, &a.delivery);
@@ -408,7 +460,11 @@ pub fn write(
             (243, 253, "box 6", w.box_6),
             (287, 297, "box 12 code D", w.box_12_d),
         ] {
-            rw.number(from, to, money(&format!("employee {id} {name}"), cents, 11)?);
+            rw.number(
+                from,
+                to,
+                money(&format!("employee {id} {name}"), cents, 11)?,
+            );
         }
         // 254-264 social security tips, 276-286 dependent care and the other box
         // 12 codes: 0 (payroll pays none of them).
@@ -716,7 +772,11 @@ mod tests {
             ((243, 253), (85, 99)),
             ((287, 297), (145, 159)),
         ] {
-            assert_eq!(at(rt, tf, tt).parse::<u64>().unwrap(), sum(wf, wt), "RT {tf}-{tt}");
+            assert_eq!(
+                at(rt, tf, tt).parse::<u64>().unwrap(),
+                sum(wf, wt),
+                "RT {tf}-{tt}"
+            );
             assert_eq!(tt + 1 - tf, 15);
         }
         assert_eq!(f.totals.box_1, 14_550_000);
@@ -731,29 +791,49 @@ mod tests {
     fn bad_identities_are_refused_by_name() {
         let a = w2("U1", 100_000, 0);
         let good = person("123456789", "Ana", "Lopez");
-        let try_with = |p: &Identity| write(2025, &submitter(), &employer(), &[(&a, p)]).unwrap_err();
+        let try_with =
+            |p: &Identity| write(2025, &submitter(), &employer(), &[(&a, p)]).unwrap_err();
         assert!(try_with(&person("666123456", "Ana", "Lopez")).contains("employee U1 ssn"));
         assert!(try_with(&person("12345678", "Ana", "Lopez")).contains("9 digits"));
         assert!(try_with(&person("123456789", "Ana", "")).contains("last-name is required"));
         assert!(try_with(&person("123456789", "Zoë", "Lopez")).contains("ASCII"));
-        assert!(try_with(&person("123456789", "Ana", "A very long last name indeed")).contains("20 positions"));
+        assert!(
+            try_with(&person("123456789", "Ana", "A very long last name indeed"))
+                .contains("20 positions")
+        );
         let mut far = good.clone();
         far.address.state = "ZZ".into();
         assert!(try_with(&far).contains("postal abbreviation"));
         let mut s = submitter();
         s.ein = "07-1234567".into();
-        assert!(write(2025, &s, &employer(), &[(&a, &good)]).unwrap_err().contains("prefix"));
+        assert!(
+            write(2025, &s, &employer(), &[(&a, &good)])
+                .unwrap_err()
+                .contains("prefix")
+        );
         let mut s = submitter();
         s.user_id = "ABC".into();
-        assert!(write(2025, &s, &employer(), &[(&a, &good)]).unwrap_err().contains("BSO User ID"));
+        assert!(
+            write(2025, &s, &employer(), &[(&a, &good)])
+                .unwrap_err()
+                .contains("BSO User ID")
+        );
         let b = w2("U2", 100_000, 0);
-        assert!(write(2025, &submitter(), &employer(), &[(&a, &good), (&b, &good)])
-            .unwrap_err()
-            .contains("same SSN"));
+        assert!(
+            write(2025, &submitter(), &employer(), &[(&a, &good), (&b, &good)])
+                .unwrap_err()
+                .contains("same SSN")
+        );
         let neg = w2("U3", -5, 0);
-        assert!(write(2025, &submitter(), &employer(), &[(&neg, &good)])
-            .unwrap_err()
-            .contains("negative"));
-        assert!(write(2025, &submitter(), &employer(), &[]).unwrap_err().contains("at least one"));
+        assert!(
+            write(2025, &submitter(), &employer(), &[(&neg, &good)])
+                .unwrap_err()
+                .contains("negative")
+        );
+        assert!(
+            write(2025, &submitter(), &employer(), &[])
+                .unwrap_err()
+                .contains("at least one")
+        );
     }
 }

@@ -39,8 +39,16 @@ fn the_w2s_of_a_year_as_an_efw2_file() {
     let (alice, bob) = (clerk("alice"), clerk("bob"));
     call(&t, &alice, "setup-ledger", json!({}));
     for (id, salary, profile) in [
-        ("U1", 9_000_000, json!({"filing-status": "single", "401k": 50_000, "state": "PA"})),
-        ("U2", 6_000_000, json!({"filing-status": "married-filing-jointly", "state": "TX"})),
+        (
+            "U1",
+            9_000_000,
+            json!({"filing-status": "single", "401k": 50_000, "state": "PA"}),
+        ),
+        (
+            "U2",
+            6_000_000,
+            json!({"filing-status": "married-filing-jointly", "state": "TX"}),
+        ),
     ] {
         call(
             &t,
@@ -87,7 +95,10 @@ fn the_w2s_of_a_year_as_an_efw2_file() {
     // Each RW holds the employee's form-w2 boxes.
     let w2 = call(&t, &alice, "form-w2", json!({"year": 2026}));
     let boxes = w2["employees"].as_array().unwrap();
-    for (rw, (w, ssn)) in records[2..4].iter().zip(boxes.iter().zip(["123456789", "234567890"])) {
+    for (rw, (w, ssn)) in records[2..4]
+        .iter()
+        .zip(boxes.iter().zip(["123456789", "234567890"]))
+    {
         assert_eq!(at(rw, 1, 2), "RW");
         assert_eq!(at(rw, 3, 11), ssn, "{rw}");
         for (from, to, field) in [
@@ -99,7 +110,12 @@ fn the_w2s_of_a_year_as_an_efw2_file() {
             (243, 253, "box-6"),
             (287, 297, "box-12-d"),
         ] {
-            assert_eq!(cents(rw, from, to), w[field].as_i64().unwrap(), "{field} of {}", w["employee"]);
+            assert_eq!(
+                cents(rw, from, to),
+                w[field].as_i64().unwrap(),
+                "{field} of {}",
+                w["employee"]
+            );
         }
     }
     let (rw1, rw2) = (records[2], records[3]);
@@ -165,5 +181,12 @@ fn the_w2s_of_a_year_as_an_efw2_file() {
     );
     let mut ein = input(ids);
     ein["employer"]["ein"] = json!("07-1234567");
-    fails(&t, &alice, "form-w2-efw2", ein, 400, &["employer ein", "prefix"]);
+    fails(
+        &t,
+        &alice,
+        "form-w2-efw2",
+        ein,
+        400,
+        &["employer ein", "prefix"],
+    );
 }

@@ -92,7 +92,10 @@ fn december_2025_corrected_after_2026_began_uses_the_2025_wage_base() {
     // $90,000 + $86,100: the 2025 wage base is reached in December.
     assert_eq!(ytd(&dec_slip, "social-security-wages"), 17_610_000);
     assert_eq!(
-        ytd(&payslip(&t, &alice, &jan, "U1")["payslip"], "social-security-wages"),
+        ytd(
+            &payslip(&t, &alice, &jan, "U1")["payslip"],
+            "social-security-wages"
+        ),
         9_000_000,
         "2026 starts from zero"
     );
@@ -150,7 +153,10 @@ fn december_2025_corrected_after_2026_began_uses_the_2025_wage_base() {
     assert_eq!(diff["gross"], 3_000_000);
     assert_eq!(line(&diff, &["us-social-security"]), 0);
     assert_eq!(line(&diff, &["us-medicare"]), rate(3_000_000, 145, 10_000));
-    assert_eq!(line(&diff, &["us-additional-medicare"]), rate(1_000_000, 9, 1000));
+    assert_eq!(
+        line(&diff, &["us-additional-medicare"]),
+        rate(1_000_000, 9, 1000)
+    );
     let d_fit = line(&diff, &["us-fit"]);
     assert!(d_fit > 0, "{diff}");
 
@@ -192,7 +198,8 @@ fn december_2025_corrected_after_2026_began_uses_the_2025_wage_base() {
     parts["process"] = json!("adjusted-return");
     parts["certifications"] = json!({"line-3": true});
     parts["date-discovered"] = json!("2026-11-30");
-    parts["explanation"] = json!("Raise from 1 December 2025 recorded late; paid by adjustment run");
+    parts["explanation"] =
+        json!("Raise from 1 December 2025 recorded late; paid by adjustment run");
     let x = call(&t, &alice, "form-941-x", parts.clone());
     assert_eq!(
         x["parts"],
@@ -217,13 +224,34 @@ fn december_2025_corrected_after_2026_began_uses_the_2025_wage_base() {
     );
     let mut no_cert = parts.clone();
     no_cert["certifications"] = json!({"line-3": false});
-    fails(&t, &alice, "form-941-x", no_cert, 400, &["line-3 must be true"]);
+    fails(
+        &t,
+        &alice,
+        "form-941-x",
+        no_cert,
+        400,
+        &["line-3 must be true"],
+    );
     let mut over_cert = parts.clone();
     over_cert["certifications"] = json!({"line-3": true, "line-4": ["a"]});
-    fails(&t, &alice, "form-941-x", over_cert, 400, &["leave line-4 out"]);
+    fails(
+        &t,
+        &alice,
+        "form-941-x",
+        over_cert,
+        400,
+        &["leave line-4 out"],
+    );
     let mut early = parts.clone();
     early["date-discovered"] = json!("2025-09-30");
-    fails(&t, &alice, "form-941-x", early, 400, &["before the quarter"]);
+    fails(
+        &t,
+        &alice,
+        "form-941-x",
+        early,
+        400,
+        &["before the quarter"],
+    );
     let mut unexplained = parts;
     unexplained["explanation"] = json!(" ");
     fails(&t, &alice, "form-941-x", unexplained, 400, &["line 43"]);
@@ -292,7 +320,11 @@ fn a_uk_correction_after_the_tax_year_is_an_earlier_year_fps() {
 
     let fps = call(&t, &alice, "rti-fps", json!({"run": adj_id}));
     assert_eq!(
-        (&fps["tax-year"], &fps["related-tax-year"], &fps["payment-date"]),
+        (
+            &fps["tax-year"],
+            &fps["related-tax-year"],
+            &fps["payment-date"]
+        ),
         (&json!("2025-26"), &json!("25-26"), &json!("2026-03-31")),
         "{fps}"
     );
@@ -366,10 +398,18 @@ fn a_german_month_of_last_year_gets_a_berichtigte_anmeldung_with_pap_2025() {
                    "gross": 800_000, "currency": "EUR", "profile": profile}),
         )
     };
-    let taxes = ["de-lohnsteuer", "de-solidaritaetszuschlag", "de-kirchensteuer-ev"];
+    let taxes = [
+        "de-lohnsteuer",
+        "de-solidaritaetszuschlag",
+        "de-kirchensteuer-ev",
+    ];
     let (y2025, y2026) = (what_if("2025-12-31"), what_if("2026-12-31"));
     for code in taxes {
-        assert_eq!(line(corrected, &[code]), line(&y2025, &[code]), "{code}: {got}");
+        assert_eq!(
+            line(corrected, &[code]),
+            line(&y2025, &[code]),
+            "{code}: {got}"
+        );
     }
     assert_ne!(
         line(&y2025, &["de-lohnsteuer"]),
