@@ -9,6 +9,9 @@
 //! - `form-941-x`: Form 941-X, Part 3, for a quarter: the lines whose figures
 //!   changed, with the corrected amount (column 1), the amount as filed (column 2),
 //!   the difference (column 3) and the tax correction (column 4).
+//!   Parts 1, 2 and 4 (process, certifications, date discovered, explanation) are
+//!   inputs checked against Part 3 ([`check_parts`]); a quarter of an earlier
+//!   calendar year carries [`notes_941x`].
 //! - `form-w2c`: Form W-2c per employee: each box that changed, previously reported
 //!   and correct.
 //! - `lohnsteuer-anmeldung-berichtigung`: the month's Lohnsteuer-Anmeldung in full,
@@ -580,11 +583,11 @@ fn lsta_figures(out: &filings::LstaOut) -> Result<Value> {
 }
 
 /// The W-2s of a year as the approved runs give them now (one employee's, or all).
-struct CurrentW2s {
-    w2s: Vec<W2>,
+pub(crate) struct CurrentW2s {
+    pub(crate) w2s: Vec<W2>,
 }
 
-fn current_w2s(year: u16, employee: Option<&str>) -> Result<CurrentW2s> {
+pub(crate) fn current_w2s(year: u16, employee: Option<&str>) -> Result<CurrentW2s> {
     let bad = || Error::invalid(format!("year {year}: give a year from 2000 to 2100"));
     let from = Date::new(year, 1, 1).ok_or_else(bad)?;
     let to = Date::new(year, 12, 31).ok_or_else(bad)?;
@@ -625,16 +628,305 @@ fn current_w2s(year: u16, employee: Option<&str>) -> Result<CurrentW2s> {
 // form-941-x
 // ---------------------------------------------------------------------------
 
+/// Part 1 of Form 941-X: the one process chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Process {
+    /// Line 1, adjusted employment tax return: for underreported amounts, and for
+    /// overreported ones the employer wants credited on the return of the quarter
+    /// the 941-X is filed in.
+    AdjustedReturn,
+    /// Line 2, claim for refund or abatement: overreported amounts only.
+    Claim,
+}
+
+/// Part 2 as given: line 3, and the boxes of line 4 (adjusted return of
+/// overreported amounts) or line 5 (claim).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Certifications {
+    #[serde(default)]
+    pub line_3: bool,
+    #[serde(default)]
+    pub line_4: Vec<String>,
+    #[serde(default)]
+    pub line_5: Vec<String>,
+}
+
+/// What Parts 1, 2 and 4 of Form 941-X are given in a call.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub process: Option<Process>,
+    pub certifications: Option<Certifications>,
+    pub date_discovered: Option<Date>,
+    pub both_underreported_and_overreported: bool,
+    pub reclassified_workers: bool,
+    pub explanation: Option<String>,
+}
+
+/// One certification box checked, with what it certifies (in our words; the
+/// form's own text is on Form 941-X, Rev. April 2025, Part 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Certified {
+    pub line: String,
+    pub certifies: &'static str,
+}
+
+/// Parts 1, 2 and 4 as they go on the form, once checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Parts124 {
+    /// Part 1: `"1"` (adjusted employment tax return) or `"2"` (claim).
+    pub part_1_line: &'static str,
+    pub process: Process,
+    /// Part 2: the boxes checked (line 3 always; 4a to 4c or 5a to 5d).
+    pub part_2: Vec<Certified>,
+    /// The date the errors were discovered (page 1, beside the quarter).
+    pub date_discovered: Date,
+    /// Part 4, line 41: a line's correction includes both underreported and
+    /// overreported amounts.
+    pub line_41: bool,
+    /// Part 4, line 42: corrections involve reclassified workers (never: refused).
+    pub line_42: bool,
+    /// Part 4, line 43: the explanation of the corrections.
+    pub line_43: String,
+}
+
+/// Line 4's boxes (adjusting overreported amounts): Form 941-X (Rev. April 2025),
+/// Part 2, line 4, and the Instructions for Form 941-X (Rev. April 2025), "4.
+/// Certifying Overreporting Adjustments".
+const LINE_4: [(&str, &str); 3] = [
+    (
+        "a",
+        "each affected employee was repaid or reimbursed the overcollected tax (for employee social security and Medicare tax of prior years, with each employee's written statement that they have not claimed and will not claim it back)",
+    ),
+    (
+        "b",
+        "the social security and Medicare adjustments are of the employer's share only (employees not found, or without their written statement)",
+    ),
+    (
+        "c",
+        "the adjustment is of tax that was not withheld from employees' wages",
+    ),
+];
+
+/// Line 5's boxes (claim for refund or abatement): Form 941-X (Rev. April 2025),
+/// Part 2, line 5, and the Instructions, "5. Certifying Claims".
+const LINE_5: [(&str, &str); 4] = [
+    (
+        "a",
+        "each affected employee was repaid or reimbursed the overcollected social security and Medicare tax (for prior years, with their written statement)",
+    ),
+    (
+        "b",
+        "each affected employee consented in writing to the claim of their share of social security and Medicare tax (for prior years, with their written statement)",
+    ),
+    (
+        "c",
+        "the claim of social security and Medicare tax is for the employer's share only (employees not found, or without their consent or statement)",
+    ),
+    (
+        "d",
+        "the claim is of tax that was not withheld from employees' wages",
+    ),
+];
+
+/// The boxes of one certification line, each known and given once.
+fn boxes(line: &str, given: &[String], known: &[(&str, &'static str)]) -> Result<Vec<Certified>> {
+    let mut out: Vec<Certified> = Vec::new();
+    for letter in given {
+        let Some((_, text)) = known.iter().find(|(l, _)| *l == letter.as_str()) else {
+            let names: Vec<&str> = known.iter().map(|(l, _)| *l).collect();
+            return Err(Error::invalid(format!(
+                "certifications.line-{line}: there is no box {letter:?} on line {line}; the boxes are {}",
+                names.join(", ")
+            )));
+        };
+        let name = format!("{line}{letter}");
+        if out.iter().any(|c| c.line == name) {
+            return Err(Error::invalid(format!(
+                "certifications.line-{line}: box {letter} is given twice"
+            )));
+        }
+        out.push(Certified {
+            line: name,
+            certifies: text,
+        });
+    }
+    Ok(out)
+}
+
+/// Check Parts 1, 2 and 4 against the corrections of Part 3 (`lines`) per the
+/// Instructions for Form 941-X (Rev. April 2025): one process; a claim only for
+/// overreported tax and never with an underreported amount; line 3 always
+/// certified; line 4 (at least one box) when an adjusted return corrects
+/// overreported tax, line 5 (at least one box) for a claim, neither otherwise; the
+/// date the errors were discovered, not in the future nor before the quarter began;
+/// an explanation on line 43. `None` when no part is given (the answer then lists
+/// what is left to complete).
+pub fn check_parts(
+    parts: &Parts,
+    lines: &[Line941X],
+    quarter_start: Date,
+    today: Date,
+) -> Result<Option<Parts124>> {
+    let Some(process) = parts.process else {
+        if parts.certifications.is_some()
+            || parts.date_discovered.is_some()
+            || parts.explanation.is_some()
+            || parts.both_underreported_and_overreported
+            || parts.reclassified_workers
+        {
+            return Err(Error::invalid(
+                "give the process of Part 1 (\"process\": \"adjusted-return\" or \"claim\") with the certifications and explanation",
+            ));
+        }
+        return Ok(None);
+    };
+    let under = lines.iter().any(|l| l.column_4.is_some_and(|c| c > 0));
+    let over = lines.iter().any(|l| l.column_4.is_some_and(|c| c < 0));
+    if process == Process::Claim && under {
+        return Err(Error::invalid(
+            "process claim (Part 1, line 2) is for overreported tax only, and this correction underreports tax (a column 4 is positive); choose \"adjusted-return\" (line 1), which must be used whenever any amount is underreported",
+        ));
+    }
+    if process == Process::Claim && !over {
+        return Err(Error::invalid(
+            "process claim (Part 1, line 2) asks for a refund or abatement of overreported tax, and no tax is overreported here (no column 4 is negative); choose \"adjusted-return\" (line 1)",
+        ));
+    }
+    let c = parts.certifications.clone().unwrap_or_default();
+    if !c.line_3 {
+        return Err(Error::invalid(
+            "certifications.line-3 must be true: every filer of Form 941-X certifies on line 3 that the Forms W-2 or W-2c were or will be filed as required (form-w2c gives the W-2c)",
+        ));
+    }
+    let mut part_2 = vec![Certified {
+        line: "3".into(),
+        certifies: "Forms W-2 or W-2c were filed or will be filed as required",
+    }];
+    match process {
+        Process::AdjustedReturn => {
+            if !c.line_5.is_empty() {
+                return Err(Error::invalid(
+                    "certifications.line-5 is for a claim (Part 1, line 2); with an adjusted return certify on line 4",
+                ));
+            }
+            if over && c.line_4.is_empty() {
+                return Err(Error::invalid(
+                    "certifications.line-4: an adjusted return that corrects overreported tax certifies at least one of boxes a, b and c of line 4",
+                ));
+            }
+            if !over && !c.line_4.is_empty() {
+                return Err(Error::invalid(
+                    "certifications.line-4 applies only to overreported tax; this correction overreports none, so lines 4 and 5 are skipped: leave line-4 out",
+                ));
+            }
+            part_2.extend(boxes("4", &c.line_4, &LINE_4)?);
+        }
+        Process::Claim => {
+            if !c.line_4.is_empty() {
+                return Err(Error::invalid(
+                    "certifications.line-4 is for an adjusted return (Part 1, line 1); with a claim certify on line 5",
+                ));
+            }
+            if c.line_5.is_empty() {
+                return Err(Error::invalid(
+                    "certifications.line-5: a claim certifies at least one of boxes a, b, c and d of line 5",
+                ));
+            }
+            part_2.extend(boxes("5", &c.line_5, &LINE_5)?);
+        }
+    }
+    let Some(discovered) = parts.date_discovered else {
+        return Err(Error::invalid(
+            "give date-discovered: the date the errors were discovered goes on page 1 of Form 941-X (the earliest, when several)",
+        ));
+    };
+    if discovered > today {
+        return Err(Error::invalid(format!(
+            "date-discovered {discovered} is in the future (today is {today})"
+        )));
+    }
+    if discovered < quarter_start {
+        return Err(Error::invalid(format!(
+            "date-discovered {discovered} is before the quarter corrected began ({quarter_start})"
+        )));
+    }
+    if parts.reclassified_workers {
+        return Err(Error::invalid(
+            "reclassified-workers (Part 4, line 42): payroll does not compute the section 3509 rates of reclassified workers; prepare that correction by hand",
+        ));
+    }
+    let explanation = parts
+        .explanation
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| {
+            Error::invalid(
+                "give explanation: Part 4, line 43 must explain in detail how each correction was determined (for example the adjustment runs' reasons)",
+            )
+        })?;
+    if explanation.chars().count() > MAX_EXPLANATION {
+        return Err(Error::invalid(format!(
+            "explanation is longer than {MAX_EXPLANATION} characters; attach further sheets to the form and summarise here"
+        )));
+    }
+    Ok(Some(Parts124 {
+        part_1_line: match process {
+            Process::AdjustedReturn => "1",
+            Process::Claim => "2",
+        },
+        process,
+        part_2,
+        date_discovered: discovered,
+        line_41: parts.both_underreported_and_overreported,
+        line_42: false,
+        line_43: explanation.to_string(),
+    }))
+}
+
+/// The longest explanation taken (line 43 continues on attached sheets).
+const MAX_EXPLANATION: usize = 4000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub(crate) struct Form941XInput {
+    year: u16,
+    quarter: u8,
+    #[serde(default)]
+    process: Option<Process>,
+    #[serde(default)]
+    certifications: Option<Certifications>,
+    #[serde(default)]
+    date_discovered: Option<Date>,
+    #[serde(default)]
+    both_underreported_and_overreported: bool,
+    #[serde(default)]
+    reclassified_workers: bool,
+    #[serde(default)]
+    explanation: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Form941XOut {
     form: &'static str,
+    /// The form revision the line numbers follow.
+    revision: &'static str,
     year: u16,
     quarter: u8,
     currency: &'static str,
     /// When the return being corrected (the Form 941, or the last 941-X recorded)
     /// was filed.
     corrects_filing_of: Date,
+    /// Parts 1, 2 and 4 as given and checked; none when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts: Option<Parts124>,
+    /// What is left to complete when Parts 1, 2 and 4 were not given.
+    to_complete: Vec<String>,
     /// Part 3: the lines that changed.
     lines: Vec<Line941X>,
     /// The sum of column 4: positive, tax underreported (to pay); negative,
@@ -642,6 +934,8 @@ pub(crate) struct Form941XOut {
     total_tax_correction: i64,
     /// `underreported`, `overreported` or `none` (only wages changed).
     correction: &'static str,
+    /// Rules that apply to this correction (a prior year's quarter, ...).
+    notes: Vec<String>,
     /// Form 941 as filed, as corrected, and the difference, line by line.
     reported: Form941Lines,
     corrected: Form941Lines,
@@ -650,9 +944,29 @@ pub(crate) struct Form941XOut {
     runs_since_filing: Vec<String>,
 }
 
-pub(crate) fn form_941x_op(input: QuarterInput) -> Result<Form941XOut> {
+/// Notes on a 941-X of `year` filed in `today`'s year: federal income tax withheld
+/// of an earlier calendar year may be corrected only for an administrative error
+/// (Instructions for Form 941-X, Rev. April 2025, line 7, and Treas. Reg.
+/// 31.6413(a)-2(c)); the W-2c goes with it.
+pub fn notes_941x(year: u16, lines: &[Line941X], today: Date) -> Vec<String> {
+    let mut notes = Vec::new();
+    if year < today.year() {
+        if lines.iter().any(|l| l.line == "7") {
+            notes.push(format!(
+                "line 7 corrects federal income tax withheld in {year}, an earlier calendar year: allowed only for an administrative error (the amount reported differs from the amount actually withheld); an employer that withholds more or less after the year does not correct the withholding of {year} (Instructions for Form 941-X, Rev. April 2025, line 7)"
+            ));
+        }
+        notes.push(format!(
+            "the W-2s of {year} were due by 31 January {}: file Form W-2c for the employees corrected (form-w2c with \"year\": {year})",
+            year + 1
+        ));
+    }
+    notes
+}
+
+pub(crate) fn form_941x_op(input: Form941XInput) -> Result<Form941XOut> {
     let (year, quarter) = (input.year, input.quarter);
-    filings::quarter_dates(year, quarter)?;
+    let (quarter_start, _) = filings::quarter_dates(year, quarter)?;
     let label = format!("{year}-Q{quarter}");
     let filed = history(&key_941(year, quarter))?.pop().ok_or_else(|| {
         Error::not_found(format!(
@@ -673,13 +987,41 @@ pub(crate) fn form_941x_op(input: QuarterInput) -> Result<Form941XOut> {
         )));
     }
     let lines = form_941x_lines(&reported, &now.lines);
+    let today = context::today();
+    let parts = check_parts(
+        &Parts {
+            process: input.process,
+            certifications: input.certifications,
+            date_discovered: input.date_discovered,
+            both_underreported_and_overreported: input.both_underreported_and_overreported,
+            reclassified_workers: input.reclassified_workers,
+            explanation: input.explanation,
+        },
+        &lines,
+        quarter_start,
+        today,
+    )?;
+    let to_complete = if parts.is_some() {
+        Vec::new()
+    } else {
+        vec![
+            "Part 1: the process, line 1 (adjusted return) or line 2 (claim): give \"process\"".into(),
+            "Part 2: the certifications of line 3 and, for overreported tax, line 4 or 5: give \"certifications\"".into(),
+            "page 1: the date the errors were discovered: give \"date-discovered\"".into(),
+            "Part 4: lines 41 to 43, the explanation of the corrections: give \"explanation\"".into(),
+        ]
+    };
     let total: i64 = lines.iter().filter_map(|l| l.column_4).sum();
     Ok(Form941XOut {
         form: "941-X",
+        revision: "Rev. April 2025",
         year,
         quarter,
         currency: "USD",
         corrects_filing_of: filed.filed_on,
+        parts,
+        to_complete,
+        notes: notes_941x(year, &lines, today),
         lines,
         total_tax_correction: total,
         correction: match total {
@@ -794,7 +1136,27 @@ pub(crate) struct BerichtigungOut {
     angemeldet: Value,
     /// Corrected less filed, figure by figure.
     differenz: Value,
+    /// Rules that apply to this Berichtigung (a month of a year that has ended).
+    hinweise: Vec<String>,
     runs: Vec<String>,
+}
+
+/// Notes on a berichtigte Anmeldung of a month of `year` made on `today`: after the
+/// calendar year the Lohnsteuerabzug may be changed only until the
+/// Lohnsteuerbescheinigung is transmitted (§ 41c Abs. 3 Satz 1 EStG, as in force
+/// for 2025 and 2026), which is due by the last day of February of the following
+/// year (§ 41b Abs. 1 Satz 2 EStG).
+pub fn hinweise_berichtigung(year: u16, today: Date) -> Vec<String> {
+    if year >= today.year() {
+        return Vec::new();
+    }
+    let february = Date::new(year + 1, 3, 1)
+        .and_then(Date::pred)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    vec![format!(
+        "{year} ist abgelaufen: der Lohnsteuerabzug für {year} darf nur bis zur Übermittlung der Lohnsteuerbescheinigung {year} geändert werden (§ 41c Abs. 3 Satz 1 EStG; übermittelt bis {february}, § 41b Abs. 1 Satz 2 EStG); wurde sie übermittelt, ändert der Arbeitgeber den Abzug nicht mehr und der Unterschied wird in der Einkommensteuerveranlagung des Arbeitnehmers ausgeglichen; sonst mit der berichtigten Anmeldung eine berichtigte Lohnsteuerbescheinigung übermitteln"
+    )]
 }
 
 pub(crate) fn berichtigung_op(input: MonthInput) -> Result<BerichtigungOut> {
@@ -831,6 +1193,7 @@ pub(crate) fn berichtigung_op(input: MonthInput) -> Result<BerichtigungOut> {
         kirchensteuer_ohne_konfession: now.kirchensteuer_ohne_konfession.amount,
         angemeldet: filed.figures,
         differenz,
+        hinweise: hinweise_berichtigung(year, context::today()),
         runs: now.runs,
     })
 }
@@ -1000,5 +1363,203 @@ mod tests {
         let mut same = now.clone();
         same.runs.push("r-000003".into());
         assert_eq!(w2c(&now, &same, on), None);
+    }
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn err(r: Result<Option<Parts124>>) -> String {
+        match r {
+            Err(Error::InvalidInput(m)) => m,
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+    }
+
+    /// Parts 1, 2 and 4 of Form 941-X are checked against the corrections of Part
+    /// 3, by the Instructions for Form 941-X (Rev. April 2025), and echoed.
+    #[test]
+    fn form_941x_parts_1_2_and_4_follow_the_instructions() {
+        let filed = lines(3_000_000, 425_000, 3_000_000, 3_000_000, 0);
+        let up = form_941x_lines(&filed, &lines(3_100_000, 448_700, 3_100_000, 3_100_000, 0));
+        let down = form_941x_lines(&filed, &lines(2_900_000, 401_300, 2_900_000, 2_900_000, 0));
+        let wages_only =
+            form_941x_lines(&filed, &lines(3_100_000, 425_000, 3_000_000, 3_000_000, 0));
+        let (q_start, today) = (d("2026-01-01"), d("2026-07-20"));
+        let cert = |l4: &[&str], l5: &[&str]| Certifications {
+            line_3: true,
+            line_4: l4.iter().map(|s| s.to_string()).collect(),
+            line_5: l5.iter().map(|s| s.to_string()).collect(),
+        };
+        let parts = |process: Process, c: Certifications| Parts {
+            process: Some(process),
+            certifications: Some(c),
+            date_discovered: Some(d("2026-07-10")),
+            explanation: Some("  March raise recorded late; adjustment run r-000004  ".into()),
+            ..Parts::default()
+        };
+        // Nothing given: nothing checked (the answer lists what to complete).
+        assert_eq!(
+            check_parts(&Parts::default(), &up, q_start, today).unwrap(),
+            None
+        );
+        // Underreported: an adjusted return, line 3 only.
+        let p = check_parts(
+            &parts(Process::AdjustedReturn, cert(&[], &[])),
+            &up,
+            q_start,
+            today,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((p.part_1_line, p.process), ("1", Process::AdjustedReturn));
+        assert_eq!(
+            p.part_2.iter().map(|c| c.line.as_str()).collect::<Vec<_>>(),
+            vec!["3"]
+        );
+        assert_eq!(
+            p.line_43,
+            "March raise recorded late; adjustment run r-000004"
+        );
+        assert_eq!(p.date_discovered, d("2026-07-10"));
+        assert!(!p.line_41 && !p.line_42);
+        // A claim can't correct underreported tax, nor a correction of wages only.
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &["a"])),
+                &up,
+                q_start,
+                today
+            ))
+            .contains("overreported tax only")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &["a"])),
+                &wages_only,
+                q_start,
+                today
+            ))
+            .contains("no tax is overreported")
+        );
+        // Overreported: line 4 with an adjusted return, line 5 with a claim.
+        assert!(
+            err(check_parts(
+                &parts(Process::AdjustedReturn, cert(&[], &[])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("at least one of boxes a, b and c of line 4")
+        );
+        let p = check_parts(
+            &parts(Process::AdjustedReturn, cert(&["a", "c"], &[])),
+            &down,
+            q_start,
+            today,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            p.part_2.iter().map(|c| c.line.as_str()).collect::<Vec<_>>(),
+            vec!["3", "4a", "4c"]
+        );
+        let p = check_parts(
+            &parts(Process::Claim, cert(&[], &["b"])),
+            &down,
+            q_start,
+            today,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.part_1_line, "2");
+        assert_eq!(p.part_2[1].line, "5b");
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&["a"], &["b"])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("line-4 is for an adjusted return")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &[])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("at least one of boxes a, b, c and d of line 5")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::Claim, cert(&[], &["e"])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("no box \"e\" on line 5")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::AdjustedReturn, cert(&["a", "a"], &[])),
+                &down,
+                q_start,
+                today
+            ))
+            .contains("given twice")
+        );
+        assert!(
+            err(check_parts(
+                &parts(Process::AdjustedReturn, cert(&["a"], &[])),
+                &up,
+                q_start,
+                today
+            ))
+            .contains("leave line-4 out")
+        );
+        // Line 3, the date, the explanation, reclassified workers.
+        let mut no_3 = parts(Process::AdjustedReturn, cert(&[], &[]));
+        no_3.certifications.as_mut().unwrap().line_3 = false;
+        assert!(err(check_parts(&no_3, &up, q_start, today)).contains("line-3 must be true"));
+        let mut p = parts(Process::AdjustedReturn, cert(&[], &[]));
+        p.date_discovered = Some(d("2026-07-21"));
+        assert!(err(check_parts(&p, &up, q_start, today)).contains("in the future"));
+        p.date_discovered = Some(d("2025-12-31"));
+        assert!(err(check_parts(&p, &up, q_start, today)).contains("before the quarter"));
+        p.date_discovered = None;
+        assert!(err(check_parts(&p, &up, q_start, today)).contains("give date-discovered"));
+        let mut p = parts(Process::AdjustedReturn, cert(&[], &[]));
+        p.explanation = Some("   ".into());
+        assert!(err(check_parts(&p, &up, q_start, today)).contains("line 43"));
+        let mut p = parts(Process::AdjustedReturn, cert(&[], &[]));
+        p.reclassified_workers = true;
+        assert!(err(check_parts(&p, &up, q_start, today)).contains("section 3509"));
+        // Parts without the process.
+        let stray = Parts {
+            explanation: Some("x".into()),
+            ..Parts::default()
+        };
+        assert!(err(check_parts(&stray, &up, q_start, today)).contains("give the process"));
+    }
+
+    #[test]
+    fn prior_year_corrections_carry_their_notes() {
+        let filed = lines(3_000_000, 425_000, 3_000_000, 3_000_000, 0);
+        let up = form_941x_lines(&filed, &lines(3_100_000, 448_700, 3_100_000, 3_100_000, 0));
+        assert!(notes_941x(2026, &up, d("2026-12-04")).is_empty());
+        let notes = notes_941x(2025, &up, d("2026-12-04"));
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("line 7") && notes[0].contains("administrative error"));
+        assert!(notes[1].contains("31 January 2026") && notes[1].contains("form-w2c"));
+        assert!(hinweise_berichtigung(2026, d("2026-12-04")).is_empty());
+        let h = hinweise_berichtigung(2025, d("2026-12-04"));
+        assert!(
+            h[0].contains("§ 41c Abs. 3") && h[0].contains("2026-02-28"),
+            "{h:?}"
+        );
+        let h = hinweise_berichtigung(2027, d("2028-01-15"));
+        assert!(h[0].contains("2028-02-29"), "{h:?}");
     }
 }

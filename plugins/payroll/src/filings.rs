@@ -1017,6 +1017,64 @@ pub(crate) fn w2_op(input: W2Input) -> Result<W2Out> {
     })
 }
 
+/// The RTI header's RelatedTaxYear of a UK tax year named `2025-26`: `25-26`.
+pub fn related_tax_year(tax_year: &str) -> String {
+    match tax_year.split_once('-') {
+        Some((start, end)) if start.len() == 4 => format!("{}-{end}", &start[2..]),
+        _ => tax_year.to_string(),
+    }
+}
+
+/// The last day of a UK tax year named `2025-26`: 5 April 2026.
+pub fn gb_tax_year_end(tax_year: &str) -> Option<Date> {
+    let start: u16 = tax_year.get(..4)?.parse().ok()?;
+    Date::new(start + 1, 4, 5)
+}
+
+/// What an FPS correcting a tax year that has ended carries.
+///
+/// HMRC, "Correct payroll errors" / "Fixing mistakes on your FPS or EPS" (GOV.UK,
+/// PAYE Online for employers): a mistake in pay or deductions of the 2020-21 tax
+/// year or a later one, found after the year ended, is corrected with an additional
+/// FPS for that year giving the **correct year-to-date figures** (the Earlier Year
+/// Update is only for 2019-20 and earlier, which payroll never paid). The final FPS
+/// of a year is due by 19 April after it ends; after that date the correction is
+/// late and says why: late reporting reason `H`, "Correction to an earlier
+/// submission" (RTI Data Items Guide 2026-27, FPS "Late reporting reason"). The
+/// payment date is that of the last payment of the year to the employee; an
+/// adjustment keeps the pay date of the run it corrects, which is the employee's
+/// last of the tax year (create-adjustment refuses any other).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct EarlierYear {
+    /// The run corrected.
+    pub corrects_run: String,
+    /// The last day of the tax year corrected (5 April).
+    pub tax_year_ended: Date,
+    /// 19 April after the year: the final FPS's deadline.
+    pub final_submission_due: Date,
+    /// `H` (correction to an earlier submission) once the deadline has passed;
+    /// none before it (the FPS is then on time for the year).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_reporting_reason: Option<&'static str>,
+}
+
+/// The earlier-year marks of the FPS of an adjustment of run `original` whose
+/// payslips are of UK tax year `tax_year`, as of `today`: none while the year runs.
+pub fn earlier_year(tax_year: &str, original: &str, today: Date) -> Option<EarlierYear> {
+    let ended = gb_tax_year_end(tax_year)?;
+    if today <= ended {
+        return None;
+    }
+    let due = Date::new(ended.year(), 4, 19)?;
+    Some(EarlierYear {
+        corrects_run: original.to_string(),
+        tax_year_ended: ended,
+        final_submission_due: due,
+        late_reporting_reason: (today > due).then_some("H"),
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct FpsInput {
@@ -1035,7 +1093,14 @@ pub(crate) struct FpsOut {
     submission: &'static str,
     run: String,
     tax_year: String,
+    /// The header's RelatedTaxYear (`YY-YY`, e.g. `26-27`): the tax year the
+    /// submission is for (RTI Data Items Guide 2026-27, "Related tax year").
+    related_tax_year: String,
     payment_date: Date,
+    /// An adjustment of a tax year that has ended: the FPS that corrects it (see
+    /// [`EarlierYear`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    earlier_year_correction: Option<EarlierYear>,
     currency: &'static str,
     employees: Vec<FpsEmployee>,
     /// What the FPS needs and the payslips do not give.
@@ -1127,10 +1192,16 @@ pub(crate) fn fps_op(input: FpsInput) -> Result<FpsOut> {
     } else {
         None
     };
+    let earlier_year_correction = match &run.adjusts {
+        Some(original) => earlier_year(&tax_year, original, context::today()),
+        None => None,
+    };
     Ok(FpsOut {
         submission: "FPS",
         run: run.id,
+        related_tax_year: related_tax_year(&tax_year),
         tax_year,
+        earlier_year_correction,
         payment_date: run.pay_date,
         currency: "GBP",
         employees,
@@ -1534,5 +1605,23 @@ mod tests {
             ),
             (55_900, 24_100, 0, 0, 1_950, 80_000)
         );
+    }
+
+    /// A UK adjustment's FPS: nothing special while the tax year runs; once it has
+    /// ended, an earlier-year correction, late (reason H) after 19 April.
+    #[test]
+    fn fps_of_an_adjustment_after_the_tax_year_is_an_earlier_year_correction() {
+        assert_eq!(related_tax_year("2025-26"), "25-26");
+        assert_eq!(related_tax_year("2026-27"), "26-27");
+        assert_eq!(gb_tax_year_end("2025-26"), Some(d("2026-04-05")));
+        assert_eq!(earlier_year("2025-26", "r-000001", d("2026-04-05")), None);
+        let on_time = earlier_year("2025-26", "r-000001", d("2026-04-19")).unwrap();
+        assert_eq!(on_time.tax_year_ended, d("2026-04-05"));
+        assert_eq!(on_time.final_submission_due, d("2026-04-19"));
+        assert_eq!(on_time.late_reporting_reason, None);
+        let late = earlier_year("2025-26", "r-000001", d("2026-04-20")).unwrap();
+        assert_eq!(late.late_reporting_reason, Some("H"));
+        assert_eq!(late.corrects_run, "r-000001");
+        assert_eq!(earlier_year("2026-27", "r-000001", d("2026-12-04")), None);
     }
 }

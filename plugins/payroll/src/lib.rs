@@ -22,6 +22,7 @@ use backoffice_sdk::prelude::*;
 pub mod adjust;
 pub mod bank;
 pub mod corrections;
+pub mod efw2;
 mod employees;
 pub mod filings;
 mod fps_ni;
@@ -72,6 +73,7 @@ impl Plugin for Payroll {
             .op("record-filing", corrections::record_filing)
             .op("form-941-x", corrections::form_941x_op)
             .op("form-w2c", corrections::w2c_op)
+            .op("form-w2-efw2", efw2::efw2_op)
             .op(
                 "lohnsteuer-anmeldung-berichtigung",
                 corrections::berichtigung_op,

@@ -36,6 +36,10 @@ mod filings;
 mod filings_bands;
 // Correction filings: Form 941-X, W-2c, berichtigte Lohnsteuer-Anmeldung (issue 22).
 mod corrections;
+// Corrections of a tax year that has ended: its rules, its correction filings.
+mod prior_year;
+// The W-2s of a year as an SSA EFW2 file.
+mod efw2;
 mod us_states;
 // A large run approved under a small memory cap.
 mod large;
