@@ -337,7 +337,7 @@ fn sign_in_csrf_modules_and_company_boundary() {
     assert_eq!(audit.status, 200);
     assert!(audit.body.contains("Chain verified"), "{}", audit.body);
     assert!(audit.body.contains("user:admin"), "{}", audit.body);
-    assert!(audit.body.contains("plugin:ledger@0.1.0"));
+    assert!(audit.body.contains("plugin:ledger@"), "{}", audit.body);
 
     // Signing out revokes the session: the old cookie leads back to sign-in.
     let r = admin.post("/console/logout", &[("_csrf", &csrf)]);
