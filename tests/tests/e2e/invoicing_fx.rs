@@ -69,6 +69,24 @@ fn contact(t: &TestHost, name: &str, kind: &str) -> String {
 /// A posting as (account, amount, currency, cost as amount and currency).
 type Posting = (String, i64, String, Option<(i64, String)>);
 
+/// Globex Corp's 1000.00 USD of zero-rated consulting, issued on 2026-01-10 at 0.92
+/// EUR per USD: the contact's id and the issued document.
+fn usd_consulting_invoice(t: &TestHost) -> (String, Value) {
+    let globex = contact(t, "Globex Corp", "customer");
+    let draft = inv(
+        t,
+        "create-document",
+        json!({"kind": "invoice", "contact": globex, "lines": [
+            {"description": "Consulting", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
+    );
+    let doc = inv(
+        t,
+        "issue",
+        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.92"}),
+    );
+    (globex, doc)
+}
+
 /// The postings of a ledger entry, in the entry's order.
 fn postings(t: &TestHost, entry: &Value) -> Vec<Posting> {
     let e = call_in(t, "ledger", "get-entry", json!({ "id": entry }));
@@ -635,18 +653,7 @@ fn bad_foreign_currency_input_is_refused_with_nothing_written() {
 fn a_usd_invoice_paid_from_a_eur_account_implies_the_rate() {
     let (_clock, t) = host();
     eur_company(&t);
-    let globex = contact(&t, "Globex Corp", "customer");
-    let draft = inv(
-        &t,
-        "create-document",
-        json!({"kind": "invoice", "contact": globex, "lines": [
-            {"description": "Consulting", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
-    );
-    let doc = inv(
-        &t,
-        "issue",
-        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.92"}),
-    );
+    let (globex, doc) = usd_consulting_invoice(&t);
     let total = doc["total"].as_i64().unwrap();
     let booked = at(total, 92, 100);
 
@@ -986,18 +993,7 @@ fn open_items_are_read_in_pages() {
 fn a_voided_usd_payment_gives_back_what_it_released() {
     let (_clock, t) = host();
     eur_company(&t);
-    let globex = contact(&t, "Globex Corp", "customer");
-    let draft = inv(
-        &t,
-        "create-document",
-        json!({"kind": "invoice", "contact": globex, "lines": [
-            {"description": "Consulting", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
-    );
-    let doc = inv(
-        &t,
-        "issue",
-        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.92"}),
-    );
+    let (globex, doc) = usd_consulting_invoice(&t);
     let total = doc["total"].as_i64().unwrap();
     let booked = at(total, 92, 100);
     let before = cost_basis(&t);
@@ -1100,18 +1096,7 @@ fn a_voided_usd_payment_gives_back_what_it_released() {
 fn crediting_more_than_is_open_on_a_usd_invoice_is_refused_with_the_ways_on() {
     let (_clock, t) = host();
     eur_company(&t);
-    let globex = contact(&t, "Globex Corp", "customer");
-    let draft = inv(
-        &t,
-        "create-document",
-        json!({"kind": "invoice", "contact": globex, "lines": [
-            {"description": "Consulting", "quantity": 1, "unit-price": "1000.00", "tax-code": "EXPORT"}]}),
-    );
-    let doc = inv(
-        &t,
-        "issue",
-        json!({"id": draft["id"], "date": "2026-01-10", "rate": "0.92"}),
-    );
+    let (globex, doc) = usd_consulting_invoice(&t);
     let before_payment = cost_basis(&t);
     let p = inv(
         &t,
