@@ -26,21 +26,7 @@ fn person(id: &str, country: &str, salary: i64, profile: Value, effective: Optio
 
 /// An approved monthly run of 2026-`m` (created by `alice`, approved by `bob`).
 fn month_run(t: &TestHost, alice: &Principal, bob: &Principal, m: u8) -> String {
-    let last = match m {
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    let run = call(
-        t,
-        alice,
-        "create-run",
-        json!({"frequency": "monthly", "period-start": format!("2026-{m:02}-01"),
-               "period-end": format!("2026-{m:02}-{last}"), "pay-date": format!("2026-{m:02}-{last}")}),
-    );
-    let id = run["id"].as_str().unwrap().to_string();
-    call(t, bob, "approve-run", json!({"id": id}));
-    id
+    super::prior_year::month_run(t, alice, bob, 2026, m)
 }
 
 fn slip(t: &TestHost, who: &Principal, run: &str, employee: &str) -> Value {

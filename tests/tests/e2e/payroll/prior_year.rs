@@ -14,7 +14,13 @@ use serde_json::{Value, json};
 use super::{call, clerk, fails, host};
 
 /// An approved monthly run of `year`-`m` (created by `alice`, approved by `bob`).
-fn month_run(t: &TestHost, alice: &Principal, bob: &Principal, year: u16, m: u8) -> String {
+pub(super) fn month_run(
+    t: &TestHost,
+    alice: &Principal,
+    bob: &Principal,
+    year: u16,
+    m: u8,
+) -> String {
     let last = match m {
         2 => 28,
         4 | 6 | 9 | 11 => 30,
