@@ -375,26 +375,29 @@ fn seal_anchor(
 }
 
 fn anchor_mac(key: &AuditKey, a: &AuditAnchor) -> String {
-    let text = serde_json::json!([a.tenant, a.seq, a.hash, a.keyed_from]).to_string();
+    // A tuple is written as a JSON array, byte for byte as `json!([...])` would be,
+    // without building a `Value` first.
+    let text = serde_json::to_string(&(&a.tenant, a.seq, &a.hash, a.keyed_from))
+        .expect("strings and numbers always encode");
     key.mac("anchor", &text)
 }
 
 /// A link's fields and predecessor's hash, encoded for hashing: a JSON array is
 /// unambiguous, no separator games.
 fn canonical(r: &AuditRecord) -> String {
-    serde_json::json!([
-        r.tenant,
+    serde_json::to_string(&(
+        &r.tenant,
         r.seq,
-        r.at,
-        r.actor,
-        r.action,
-        r.target,
-        r.outcome,
-        r.detail,
+        &r.at,
+        &r.actor,
+        &r.action,
+        &r.target,
+        &r.outcome,
+        &r.detail,
         r.duration_us,
-        r.prev_hash
-    ])
-    .to_string()
+        &r.prev_hash,
+    ))
+    .expect("strings and numbers always encode")
 }
 
 /// The plain SHA-256 hash of a link written before its chain was keyed.
@@ -442,29 +445,10 @@ pub(crate) fn chain(
     key: &AuditKey,
     record: &mut AuditRecord,
 ) -> crate::store::Result<()> {
-    let head = tx
-        .audit_head(&record.tenant)?
-        .unwrap_or_else(|| (0, GENESIS.to_string()));
-    let anchor = tx
-        .audit_anchor(&record.tenant)?
-        .filter(|a| anchor_mac(key, a) == a.mac);
-    let (after, keyed_from) = match anchor {
-        Some(a) if a.seq >= head.0 => {
-            if (a.seq, &a.hash) != (head.0, &head.1) {
-                tracing::error!(chain = %record.tenant, anchored = a.seq, stored = head.0,
-                    "the audit chain ends before its anchor: links were deleted; the next link continues from the anchor, run `backoffice audit verify`");
-            }
-            ((a.seq, a.hash), a.keyed_from)
-        }
-        Some(a) => (head, a.keyed_from),
-        None => {
-            if head.0 > 0 {
-                tracing::error!(chain = %record.tenant,
-                    "the audit chain has no valid anchor: it was deleted or edited; run `backoffice audit verify`");
-            }
-            let next = head.0 + 1;
-            (head, next)
-        }
+    let (after, keyed_from) = match tx.audit_known_tip(&record.tenant) {
+        // This transaction wrote the anchor: no need to read or check it.
+        Some(tip) => ((tip.seq, tip.hash), tip.keyed_from),
+        None => read_tip(tx, key, &record.tenant)?,
     };
     record.seq = after.0 + 1;
     record.prev_hash = after.1;
@@ -477,6 +461,40 @@ pub(crate) fn chain(
         keyed_from,
     );
     tx.audit_append(record, &anchor)
+}
+
+/// Where a chain continues, from its stored head and anchor: `((seq, hash),
+/// keyed_from)` of the link to continue from (see [`chain`]).
+fn read_tip(
+    tx: &mut dyn Transaction,
+    key: &AuditKey,
+    chain: &str,
+) -> crate::store::Result<((u64, String), u64)> {
+    let head = tx
+        .audit_head(chain)?
+        .unwrap_or_else(|| (0, GENESIS.to_string()));
+    let anchor = tx
+        .audit_anchor(chain)?
+        .filter(|a| anchor_mac(key, a) == a.mac);
+    let (after, keyed_from) = match anchor {
+        Some(a) if a.seq >= head.0 => {
+            if (a.seq, &a.hash) != (head.0, &head.1) {
+                tracing::error!(chain = %chain, anchored = a.seq, stored = head.0,
+                    "the audit chain ends before its anchor: links were deleted; the next link continues from the anchor, run `backoffice audit verify`");
+            }
+            ((a.seq, a.hash), a.keyed_from)
+        }
+        Some(a) => (head, a.keyed_from),
+        None => {
+            if head.0 > 0 {
+                tracing::error!(chain = %chain,
+                    "the audit chain has no valid anchor: it was deleted or edited; run `backoffice audit verify`");
+            }
+            let next = head.0 + 1;
+            (head, next)
+        }
+    };
+    Ok((after, keyed_from))
 }
 
 /// The verification result of one chain.
@@ -825,6 +843,48 @@ mod tests {
         changed.duration_us = None;
         assert_ne!(h, link_hash(&changed));
         assert_eq!(h, link_hash(&base.clone()));
+    }
+
+    /// Chains written before links were encoded from tuples must still verify: the
+    /// encoding is byte for byte the JSON array it was.
+    #[test]
+    fn the_hashed_text_is_the_json_array_of_the_fields() {
+        let r = AuditRecord {
+            tenant: "acme \"ü\"\n".into(),
+            seq: 42,
+            at: "2026-01-01T00:00:00.000000Z".into(),
+            actor: "user:ada".into(),
+            action: "invoke".into(),
+            target: "ledger.post-entry".into(),
+            outcome: "ok".into(),
+            detail: r#"{"version":"0.1.0"}"#.into(),
+            duration_us: None,
+            prev_hash: GENESIS.into(),
+            hash: String::new(),
+        };
+        let array = serde_json::json!([
+            r.tenant,
+            r.seq,
+            r.at,
+            r.actor,
+            r.action,
+            r.target,
+            r.outcome,
+            r.detail,
+            r.duration_us,
+            r.prev_hash
+        ]);
+        assert_eq!(canonical(&r), array.to_string());
+        let a = AuditAnchor {
+            tenant: r.tenant.clone(),
+            seq: 7,
+            hash: "ab".into(),
+            keyed_from: 3,
+            mac: String::new(),
+        };
+        let key = AuditKey::for_tests();
+        let text = serde_json::json!([a.tenant, a.seq, a.hash, a.keyed_from]).to_string();
+        assert_eq!(anchor_mac(&key, &a), key.mac("anchor", &text));
     }
 
     #[test]

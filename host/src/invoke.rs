@@ -309,11 +309,9 @@ impl Host {
         // if the plugin changed meanwhile: the lock is held for the call's own work.
         // What the checks read of the registry is kept while its stamp stands; the
         // stamp is read before the snapshot starts, so rows kept with it are never
-        // older than it.
-        let stamp = self.storage.registry_stamp()?;
-        let mut tx = self.storage.begin_read()?;
+        // older than it. A write the kept rows plan reads the stamp once, under the
+        // lock (see `write_planned_ahead`).
         let max_input = self.runtime.limits().max_input_bytes;
-        let mut rows = self.registry_rows(tx.as_mut(), stamp, tenant, plugin)?;
         let resolve = |tx: &mut dyn Transaction, rows: &RegistryRows| -> HostResult<Plan> {
             Ok(Plan::for_record(
                 &self.loader,
@@ -326,52 +324,69 @@ impl Host {
                 Caller::Outside,
             )?)
         };
-        let mut plan = resolve(tx.as_mut(), &rows)?;
-        plan.check_input(max_input, operation, input)?;
-        let read_only = plan.read_only;
         // Batch work (an operation or plugin declaring a longer deadline) does not
         // hold the tenant's writer while it runs: it reads on this snapshot and writes
         // at the end, in one short step (see `optimistic`).
-        let long = call_deadline(&plan.loaded, operation, self.runtime.limits().call_deadline)
-            > self.runtime.limits().call_deadline;
-        if !read_only {
-            // A change is chained after the read links queued before it (by this
-            // caller too); waited for before any lock is taken, as the audit writer
-            // needs the tenant's writer.
-            self.audit_queue.flush(crate::audit::ORDER_WAIT);
-        }
-        if !read_only && long && optimistic {
-            tx = Box::new(
-                OptimisticTx::new(
-                    self.storage.clone(),
-                    self.loader.audit_key.clone(),
-                    tenant,
-                    tx,
-                )
-                .waking(self.worker.waker())
-                .guarding(self.runtime.limits().quotas.clone()),
-            );
-        } else if !read_only {
-            drop(tx);
-            // Run again under the lock, batch work does not keep the tenant's earlier
-            // writers waiting for their commit while it runs.
-            tx = if long {
-                self.storage.begin_scoped_long(tenant)?
+        let long = |plan: &Plan| {
+            call_deadline(&plan.loaded, operation, self.runtime.limits().call_deadline)
+                > self.runtime.limits().call_deadline
+        };
+        let check =
+            |plan: &Plan| -> HostResult<()> { Ok(plan.check_input(max_input, operation, input)?) };
+        let ahead = self.write_planned_ahead(tenant, plugin, &resolve, &check, &|plan| {
+            if long(plan) && optimistic {
+                None
             } else {
-                self.begin_scoped(tenant)?
-            };
-            // Under the lock: when the registry changed since the checks, check again.
-            if self.storage.registry_stamp()? != stamp {
-                let checked = plan.record.digest.clone();
-                // Not kept: this transaction may have started before the stamp
-                // was read.
-                rows = Arc::new(read_registry_rows(tx.as_mut(), tenant, plugin)?);
-                plan = resolve(tx.as_mut(), &rows)?;
-                if plan.record.digest != checked {
-                    plan.check_input(max_input, operation, input)?;
-                }
+                Some(long(plan))
             }
-        }
+        })?;
+        let (tx, rows, plan) = match ahead {
+            Some(planned) => planned,
+            None => {
+                let stamp = self.storage.registry_stamp()?;
+                let mut tx = self.storage.begin_read()?;
+                let mut rows = self.registry_rows(tx.as_mut(), stamp, tenant, plugin)?;
+                let mut plan = resolve(tx.as_mut(), &rows)?;
+                check(&plan)?;
+                let read_only = plan.read_only;
+                let long = long(&plan);
+                if !read_only {
+                    // A change is chained after the read links queued before it (by
+                    // this caller too); waited for before any lock is taken, as the
+                    // audit writer needs the tenant's writer.
+                    self.audit_queue.flush(crate::audit::ORDER_WAIT);
+                }
+                if !read_only && long && optimistic {
+                    tx = Box::new(
+                        OptimisticTx::new(
+                            self.storage.clone(),
+                            self.loader.audit_key.clone(),
+                            tenant,
+                            tx,
+                        )
+                        .waking(self.worker.waker())
+                        .guarding(self.runtime.limits().quotas.clone()),
+                    );
+                } else if !read_only {
+                    drop(tx);
+                    // Run again under the lock, batch work does not keep the tenant's
+                    // earlier writers waiting for their commit while it runs.
+                    tx = if long {
+                        self.storage.begin_scoped_long(tenant)?
+                    } else {
+                        self.begin_scoped(tenant)?
+                    };
+                    // Under the lock: when the registry changed since the checks,
+                    // check again.
+                    if self.storage.registry_stamp()? != stamp {
+                        (rows, plan) =
+                            replan(tx.as_mut(), tenant, plugin, &resolve, &check, &plan)?;
+                    }
+                }
+                (tx, rows, plan)
+            }
+        };
+        let read_only = plan.read_only;
         let tenant_row = &rows.tenant;
         let Plan { record, loaded, .. } = plan;
         let limits = self.runtime.limits().clone();
@@ -419,6 +434,51 @@ impl Host {
             value: output,
         };
         Ok((output, tx, record.version.clone(), read_only))
+    }
+
+    /// A write planned from the registry rows kept last for `plugin` in `tenant`,
+    /// without reading the registry stamp first: when those rows give a writing
+    /// operation whose input `check` accepts and that `lock` says runs under the
+    /// tenant's writer (`Some(long)`), the writer is taken, and the stamp is read
+    /// once, under it. When it still is the stamp the rows were kept under, nothing
+    /// the checks depend on changed since they were read; otherwise the call is
+    /// planned again from rows read under the writer. `None` when the kept rows do
+    /// not give such a write (nothing kept, a refusal, a read-only operation, batch
+    /// work that runs on a snapshot first): the caller plans from the start, as a
+    /// refusal from rows that may be out of date means nothing.
+    fn write_planned_ahead(
+        &self,
+        tenant: &str,
+        plugin: &str,
+        resolve: &dyn Fn(&mut dyn Transaction, &RegistryRows) -> HostResult<Plan>,
+        check: &dyn Fn(&Plan) -> HostResult<()>,
+        lock: &dyn Fn(&Plan) -> Option<bool>,
+    ) -> HostResult<Option<Planned>> {
+        let Some((kept, rows)) = self.registry.latest(tenant, plugin) else {
+            return Ok(None);
+        };
+        // Loading the plugin's code may read the registry; the rows say which version.
+        let mut snapshot = self.storage.begin_read()?;
+        let Ok(plan) = resolve(snapshot.as_mut(), &rows) else {
+            return Ok(None);
+        };
+        drop(snapshot);
+        let long = match lock(&plan) {
+            Some(long) if !plan.read_only && check(&plan).is_ok() => long,
+            _ => return Ok(None),
+        };
+        // See `perform`: chained after the read links queued before it.
+        self.audit_queue.flush(crate::audit::ORDER_WAIT);
+        let mut tx = if long {
+            self.storage.begin_scoped_long(tenant)?
+        } else {
+            self.begin_scoped(tenant)?
+        };
+        if self.storage.registry_stamp()? == kept {
+            return Ok(Some((tx, rows, plan)));
+        }
+        let (rows, plan) = replan(tx.as_mut(), tenant, plugin, resolve, check, &plan)?;
+        Ok(Some((tx, rows, plan)))
     }
 
     /// The registry rows a call of `plugin` in `tenant` depends on, kept while the
@@ -627,6 +687,30 @@ fn call_deadline(loaded: &Loaded, operation: &str, default: Duration) -> Duratio
         .map_or(loaded.limits.call_deadline, |ms| {
             default.max(Duration::from_millis(ms))
         })
+}
+
+/// A call planned: its transaction (a writer's once it may write), the registry
+/// rows it was planned from and the plan.
+type Planned = (Box<dyn Transaction>, Arc<RegistryRows>, Plan);
+
+/// Plan a call again from registry rows read through `tx`, a writer that started
+/// after the registry changed since `before` was planned; the input is checked again
+/// when another version of the plugin now runs. The rows are not kept: `tx` may have
+/// started before the stamp was read.
+fn replan(
+    tx: &mut dyn Transaction,
+    tenant: &str,
+    plugin: &str,
+    resolve: &dyn Fn(&mut dyn Transaction, &RegistryRows) -> HostResult<Plan>,
+    check: &dyn Fn(&Plan) -> HostResult<()>,
+    before: &Plan,
+) -> HostResult<(Arc<RegistryRows>, Plan)> {
+    let rows = Arc::new(read_registry_rows(tx, tenant, plugin)?);
+    let plan = resolve(tx, &rows)?;
+    if plan.record.digest != before.record.digest {
+        check(&plan)?;
+    }
+    Ok((rows, plan))
 }
 
 /// The registry rows of an outside call, read through `tx`.

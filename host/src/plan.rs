@@ -281,7 +281,7 @@ pub(crate) struct RegistryCache {
 }
 
 /// Rows and the stamp they were read under.
-type Kept = (i64, Arc<RegistryRows>);
+pub(crate) type Kept = (i64, Arc<RegistryRows>);
 
 /// Entries kept at most; past it the cache starts again empty.
 const REGISTRY_CACHE_ENTRIES: usize = 10_000;
@@ -292,6 +292,13 @@ impl RegistryCache {
         let entries = self.entries.lock().ok()?;
         let (kept, rows) = entries.get(tenant)?.get(plugin)?;
         (*kept == stamp).then(|| rows.clone())
+    }
+
+    /// The rows of `plugin` in `tenant` kept last, and the stamp they were read
+    /// under (which may have moved since).
+    pub(crate) fn latest(&self, tenant: &str, plugin: &str) -> Option<Kept> {
+        let entries = self.entries.lock().ok()?;
+        entries.get(tenant)?.get(plugin).cloned()
     }
 
     /// Keep `rows`, read after the stamp `stamp` was read.

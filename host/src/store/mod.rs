@@ -815,6 +815,15 @@ pub trait AuditStore: Send {
     /// The anchor of a chain, if it has one.
     fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>>;
 
+    /// Where `chain` continues, when this transaction knows it without reading: the
+    /// anchor it last wrote to the chain, or one a writer before it in the same
+    /// commit batch wrote (those writers' changes are in this transaction). `None`:
+    /// read the head and the anchor.
+    fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
+        let _ = chain;
+        None
+    }
+
     /// Give a chain its first anchor; false (and nothing written) when it has one.
     fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>;
 

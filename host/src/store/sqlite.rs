@@ -212,6 +212,10 @@ struct WriterState {
 struct Batch {
     started: Instant,
     members: Mutex<usize>,
+    /// The audit anchors the batch's members wrote, newest per chain: where each
+    /// of these chains continues while the batch holds the turn (see
+    /// [`AuditStore::audit_known_tip`]). Only the writer holding the turn touches it.
+    tips: Mutex<Vec<AuditAnchor>>,
     outcome: Mutex<Option<std::result::Result<(), String>>>,
     done: Condvar,
 }
@@ -221,6 +225,7 @@ impl Batch {
         Arc::new(Batch {
             started: Instant::now(),
             members: Mutex::new(0),
+            tips: Mutex::new(Vec::new()),
             outcome: Mutex::new(None),
             done: Condvar::new(),
         })
@@ -233,6 +238,30 @@ impl Batch {
     fn join(&self) {
         if let Ok(mut m) = self.members.lock() {
             *m += 1;
+        }
+    }
+
+    /// The tip of `chain` the batch's members left, if one wrote to it.
+    fn tip(&self, chain: &str) -> Option<AuditAnchor> {
+        let tips = self.tips.lock().ok()?;
+        tips.iter().find(|a| a.tenant == chain).cloned()
+    }
+
+    /// A member's changes became part of the batch: what it wrote of the audit
+    /// chains (`None`: unknown, as a savepoint inside it was rolled back) now
+    /// stands for the batch.
+    fn take_tips(&self, written: Option<Vec<AuditAnchor>>) {
+        let Ok(mut tips) = self.tips.lock() else {
+            return;
+        };
+        match written {
+            None => tips.clear(),
+            Some(written) => {
+                for anchor in written {
+                    tips.retain(|a| a.tenant != anchor.tenant);
+                    tips.push(anchor);
+                }
+            }
         }
     }
 
@@ -265,8 +294,16 @@ fn poisoned() -> StoreError {
     StoreError::Backend("writer queue poisoned".into())
 }
 
-/// The savepoint each writer of a batch runs behind.
-const CALL_SAVEPOINT: &str = "batch_member";
+/// The savepoint each writer of a batch runs behind, and its ends.
+const SAVEPOINT_MEMBER: &str = "SAVEPOINT batch_member";
+const RELEASE_MEMBER: &str = "RELEASE batch_member";
+const ROLLBACK_TO_MEMBER: &str = "ROLLBACK TO batch_member";
+
+/// Run one statement without parameters, prepared once per connection: the
+/// transaction control every writer runs.
+fn run(conn: &Connection, statement: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(statement)?.execute([]).map(|_| ())
+}
 
 impl Writer {
     /// Wait for the turn; the batch to join, if one was handed over.
@@ -445,7 +482,7 @@ impl Db {
             Some(open) => open,
             None => {
                 let started = self.acquire().and_then(|conn| {
-                    conn.execute_batch("BEGIN IMMEDIATE")?;
+                    run(&conn, "BEGIN IMMEDIATE")?;
                     Ok(conn)
                 });
                 match started {
@@ -462,9 +499,9 @@ impl Db {
             db: self.clone(),
             conn: Some(conn),
             batch: Some(batch),
+            tips: Some(Vec::new()),
         };
-        tx.conn()?
-            .execute_batch(&format!("SAVEPOINT {CALL_SAVEPOINT}"))?;
+        run(tx.conn()?, SAVEPOINT_MEMBER)?;
         Ok(tx)
     }
 
@@ -474,9 +511,9 @@ impl Db {
         let outcome = if conn.is_autocommit() {
             Err("the transaction was ended by an earlier error".to_string())
         } else if batch.members() == 0 {
-            conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())
+            run(&conn, "ROLLBACK").map_err(|e| e.to_string())
         } else {
-            let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+            let committed = run(&conn, "COMMIT").map_err(|e| e.to_string());
             if committed.is_ok() {
                 crate::metrics::commit_batch(batch.members());
             }
@@ -524,11 +561,12 @@ impl Db {
     /// Start a read snapshot that neither waits for nor blocks writers.
     pub(super) fn begin_read(&self) -> Result<FileTx> {
         let conn = self.acquire()?;
-        conn.execute_batch("BEGIN DEFERRED")?;
+        run(&conn, "BEGIN DEFERRED")?;
         Ok(FileTx {
             db: self.clone(),
             conn: Some(conn),
             batch: None,
+            tips: None,
         })
     }
 }
@@ -540,6 +578,10 @@ pub(super) struct FileTx {
     conn: Option<Connection>,
     /// The batch of a writer (which holds the file's turn); none for a reader.
     batch: Option<Arc<Batch>>,
+    /// A writer's audit anchors written so far, newest per chain; `None` for a
+    /// reader, or once a savepoint inside the writer was rolled back (what it
+    /// undid is not tracked: the chains are then read from the file).
+    tips: Option<Vec<AuditAnchor>>,
 }
 
 impl Drop for FileTx {
@@ -549,10 +591,10 @@ impl Drop for FileTx {
         };
         match self.batch.take() {
             Some(batch) => {
-                // Undo this writer's changes only; the batch may hold others'.
-                let undone = conn.execute_batch(&format!(
-                    "ROLLBACK TO {CALL_SAVEPOINT}; RELEASE {CALL_SAVEPOINT}"
-                ));
+                // Undo this writer's changes only; the batch may hold others'
+                // (and the tips it knows stay true).
+                let undone =
+                    run(&conn, ROLLBACK_TO_MEMBER).and_then(|()| run(&conn, RELEASE_MEMBER));
                 if undone.is_err() {
                     // The batch cannot be trusted any more: end it for everyone.
                     let _ = conn.execute_batch("ROLLBACK");
@@ -563,7 +605,7 @@ impl Drop for FileTx {
             }
             None => {
                 // A connection whose rollback failed is in an unknown state: do not reuse it.
-                if conn.execute_batch("ROLLBACK").is_ok() {
+                if run(&conn, "ROLLBACK").is_ok() {
                     self.db.release(conn);
                 }
             }
@@ -631,14 +673,17 @@ impl Transaction for FileTx {
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))?;
         let Some(batch) = self.batch.take() else {
             // A reader: nothing to make durable.
-            let result = conn.execute_batch("COMMIT");
+            let result = run(&conn, "COMMIT");
             if result.is_ok() {
                 self.db.release(conn);
             }
             return Ok(result?);
         };
-        match conn.execute_batch(&format!("RELEASE {CALL_SAVEPOINT}")) {
-            Ok(()) => self.db.end_turn(conn, batch, true),
+        match run(&conn, RELEASE_MEMBER) {
+            Ok(()) => {
+                batch.take_tips(self.tips.take());
+                self.db.end_turn(conn, batch, true)
+            }
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
                 self.db.end_turn(conn, batch, false)?;
@@ -656,6 +701,7 @@ impl Transaction for FileTx {
     }
 
     fn rollback_to(&mut self, name: &str) -> Result<()> {
+        self.tips = None;
         Ok(self
             .conn()?
             .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
@@ -1305,7 +1351,20 @@ impl AuditStore for FileTx {
     }
 
     fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
-        identity::audit_append(self.conn()?, record, anchor)
+        identity::audit_append(self.conn()?, record, anchor)?;
+        if let Some(tips) = &mut self.tips {
+            tips.retain(|a| a.tenant != anchor.tenant);
+            tips.push(anchor.clone());
+        }
+        Ok(())
+    }
+
+    fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
+        let tips = self.tips.as_ref()?;
+        if let Some(own) = tips.iter().find(|a| a.tenant == chain) {
+            return Some(own.clone());
+        }
+        self.batch.as_ref()?.tip(chain)
     }
 
     fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {

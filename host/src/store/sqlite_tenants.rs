@@ -1484,6 +1484,15 @@ impl AuditStore for RoutedTx {
         }
     }
 
+    fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
+        let tx = if chain == HOST_SCOPE {
+            self.main.as_mut()
+        } else {
+            self.tenants.get_mut(chain)
+        };
+        tx?.audit_known_tip(chain)
+    }
+
     fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
         self.identity_mut(&anchor.tenant)?
             .audit_anchor_create(anchor)

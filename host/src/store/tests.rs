@@ -378,3 +378,84 @@ fn a_tenant_file_from_a_newer_version_is_refused_by_name() {
     tx.kv_put(&scope_of("acme"), "k", b"v").unwrap();
     tx.commit().unwrap();
 }
+
+/// Writers of one batch continue the audit chain from where the writers before them
+/// left it (without reading it again), also when some of them roll back entirely or
+/// in part: the chain stays contiguous and every link's keyed hash holds.
+#[test]
+fn concurrent_writers_keep_one_unbroken_audit_chain() {
+    use crate::audit::{self, AuditKey, Entry};
+    let (_dir, s) = with_tenants(&["acme"]);
+    let key = AuditKey::for_tests();
+    let entry = |what: String| Entry {
+        tenant: "acme".into(),
+        actor: "test".into(),
+        action: "invoke".into(),
+        target: what,
+        outcome: "ok".into(),
+        detail: serde_json::json!({}),
+        duration: None,
+    };
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                for j in 0..25 {
+                    let mut tx = s.begin_scoped("acme").unwrap();
+                    audit::append(tx.as_mut(), &key, entry(format!("{i}/{j}/a"))).unwrap();
+                    match j % 5 {
+                        // The whole call fails.
+                        3 => drop(tx),
+                        // A nested call fails after linking; the outer one links again.
+                        4 => {
+                            tx.savepoint("nested").unwrap();
+                            audit::append(tx.as_mut(), &key, entry(format!("{i}/{j}/gone")))
+                                .unwrap();
+                            tx.rollback_to("nested").unwrap();
+                            audit::append(tx.as_mut(), &key, entry(format!("{i}/{j}/b"))).unwrap();
+                            tx.commit().unwrap();
+                            kept.extend([format!("{i}/{j}/a"), format!("{i}/{j}/b")]);
+                        }
+                        _ => {
+                            tx.commit().unwrap();
+                            kept.push(format!("{i}/{j}/a"));
+                        }
+                    }
+                }
+                kept
+            })
+        })
+        .collect();
+    let mut kept: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let mut tx = s.begin_read().unwrap();
+    let links = tx
+        .audit_list(&AuditQuery {
+            tenant: Some("acme".into()),
+            since: None,
+            after_seq: None,
+            limit: 10_000,
+        })
+        .unwrap();
+    let mut prev = audit::GENESIS.to_string();
+    for (n, link) in links.iter().enumerate() {
+        assert_eq!(link.seq, n as u64 + 1, "links are numbered without gaps");
+        assert_eq!(
+            link.prev_hash, prev,
+            "link {} follows the one before",
+            link.seq
+        );
+        assert_eq!(link.hash, audit::keyed_link_hash(&key, link));
+        prev = link.hash.clone();
+    }
+    let anchor = tx.audit_anchor("acme").unwrap().expect("anchor");
+    assert_eq!((anchor.seq, &anchor.hash), (links.len() as u64, &prev));
+    let mut linked: Vec<String> = links.into_iter().map(|l| l.target).collect();
+    linked.sort();
+    kept.sort();
+    assert_eq!(linked, kept, "exactly the committed links are in the chain");
+}
