@@ -1143,6 +1143,21 @@ fn webhooks_are_in_the_export_and_come_back_with_a_restored_backup() {
         let server = backoffice_tests::Server::start_with_env(&cli, &["--poll-ms", "100"], &env);
         cli.call("acme", "probe", "emit", &json!({"topic": "probe.happened"}));
         wait_for("the delivery", || rx.received().len() == n);
+        // The server records the answer after the receiver has it: wait for the
+        // record before stopping it, or the delivery stays pending (and is sent
+        // again by the next server).
+        wait_for("the delivery recorded", || {
+            let args = [
+                "webhook",
+                "deliveries",
+                "--tenant",
+                "acme",
+                "--state",
+                "delivered",
+                "--json",
+            ];
+            cli.run(&args).json().as_array().map_or(0, Vec::len) == n
+        });
         drop(server);
         verify(secret, &rx.received()[n - 1]);
     };
