@@ -225,7 +225,7 @@ pub fn profile_schema() -> Value {
             "state": {
                 "type": "string",
                 "enum": state::supported(),
-                "description": "The state whose income tax is withheld (where the employee works). PA and IL are withheld; AK, FL, NV, NH, SD, TN, TX, WA and WY have no income tax on wages. Left out: no state tax and no SUTA."
+                "description": "The state whose income tax is withheld (where the employee works). PA and IL are withheld; AK, FL, NV, NH, SD, TN, TX, WA and WY have no income tax on wages; CA and NY are refused (their DE 44 and NYS-50-T-NYS withholding is not implemented). Left out: no state tax and no SUTA."
             },
             "il-basic-allowances": {"type": "integer", "minimum": 0, "maximum": 99, "default": 0, "description": "Form IL-W-4 Line 1: basic allowances."},
             "il-additional-allowances": {"type": "integer", "minimum": 0, "maximum": 99, "default": 0, "description": "Form IL-W-4 Line 2: additional allowances."},

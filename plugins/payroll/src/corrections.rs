@@ -29,8 +29,8 @@ use serde_json::{Map, Value, json};
 
 use crate::caller_name;
 use crate::filings::{
-    self, Form941Lines, MAX_FILING_PAGE, MonthInput, QuarterInput, W2, check_found,
-    for_each_employee_records, runs_paid, w2_of,
+    self, Form941Lines, Form941Sum, MAX_FILING_PAGE, MonthInput, QuarterInput, Record, W2,
+    check_found, for_each_employee_records, runs_paid, w2_of,
 };
 use crate::model::div_round;
 use crate::runs::Slip;
@@ -757,6 +757,84 @@ fn boxes(line: &str, given: &[String], known: &[(&str, &'static str)]) -> Result
     Ok(out)
 }
 
+/// Part 4, line 41 of Form 941-X (Rev. April 2025): "Check here if any corrections
+/// you entered on a line include both underreported and overreported amounts". The
+/// Instructions for Form 941-X (Rev. April 2025), line 41: a line's correction is the
+/// net of each employee's; the box is checked when, on one line, some employees'
+/// amounts were underreported and others' overreported. From each employee's Form
+/// 941 figures as filed and as corrected, the Part 3 lines on which the employees'
+/// differences (column 3) have both signs, in form order.
+pub fn line_41_lines(per_employee: &[(Form941Lines, Form941Lines)]) -> Vec<&'static str> {
+    let mut acc = Line41::default();
+    for (filed, corrected) in per_employee {
+        acc.add(filed, corrected);
+    }
+    acc.lines()
+}
+
+/// The Part 3 lines on which some employee's difference was positive and some
+/// negative, gathered one employee at a time.
+#[derive(Debug, Default)]
+struct Line41 {
+    up: Vec<&'static str>,
+    down: Vec<&'static str>,
+}
+
+impl Line41 {
+    fn add(&mut self, filed: &Form941Lines, corrected: &Form941Lines) {
+        for l in form_941x_lines(filed, corrected) {
+            let side = if l.column_3 > 0 {
+                &mut self.up
+            } else {
+                &mut self.down
+            };
+            if l.column_3 != 0 && !side.contains(&l.line) {
+                side.push(l.line);
+            }
+        }
+    }
+
+    fn lines(&self) -> Vec<&'static str> {
+        ["6", "7", "8", "11", "12", "13"]
+            .into_iter()
+            .filter(|l| self.up.contains(l) && self.down.contains(l))
+            .collect()
+    }
+}
+
+/// One employee's Form 941 lines of the quarter from `records`.
+fn employee_941(year: u16, quarter: u8, records: &[Record]) -> Form941Lines {
+    let mut sum = Form941Sum::new(year, quarter);
+    sum.add_employee(records);
+    sum.lines()
+}
+
+/// [`line_41_lines`] of a quarter: each US employee's payslips in the runs the
+/// filing was made from (`filed_runs`) against their payslips in all approved runs
+/// of the quarter now. One employee at a time.
+pub(crate) fn line_41_of_quarter(
+    year: u16,
+    quarter: u8,
+    filed_runs: &[String],
+) -> Result<Vec<&'static str>> {
+    let (from, to) = filings::quarter_dates(year, quarter)?;
+    let period = runs_paid(from, to)?;
+    let mut acc = Line41::default();
+    for_each_employee_records(&period.posted, "US", None, |records| {
+        let filed: Vec<Record> = records
+            .iter()
+            .filter(|r| filed_runs.contains(&r.run))
+            .cloned()
+            .collect();
+        acc.add(
+            &employee_941(year, quarter, &filed),
+            &employee_941(year, quarter, &records),
+        );
+        Ok(true)
+    })?;
+    Ok(acc.lines())
+}
+
 /// Check Parts 1, 2 and 4 against the corrections of Part 3 (`lines`) per the
 /// Instructions for Form 941-X (Rev. April 2025): one process; a claim only for
 /// overreported tax and never with an underreported amount; line 3 always
@@ -775,7 +853,6 @@ pub fn check_parts(
         if parts.certifications.is_some()
             || parts.date_discovered.is_some()
             || parts.explanation.is_some()
-            || parts.both_underreported_and_overreported
             || parts.reclassified_workers
         {
             return Err(Error::invalid(
@@ -902,8 +979,9 @@ pub(crate) struct Form941XInput {
     certifications: Option<Certifications>,
     #[serde(default)]
     date_discovered: Option<Date>,
+    /// Part 4, line 41: derived from the payslips; when given, it must agree.
     #[serde(default)]
-    both_underreported_and_overreported: bool,
+    both_underreported_and_overreported: Option<bool>,
     #[serde(default)]
     reclassified_workers: bool,
     #[serde(default)]
@@ -927,6 +1005,11 @@ pub(crate) struct Form941XOut {
     parts: Option<Parts124>,
     /// What is left to complete when Parts 1, 2 and 4 were not given.
     to_complete: Vec<String>,
+    /// Part 4, line 41, derived: a Part 3 line nets employees' underreported and
+    /// overreported amounts.
+    line_41: bool,
+    /// The Part 3 lines that do (explain them on line 43).
+    line_41_lines: Vec<&'static str>,
     /// Part 3: the lines that changed.
     lines: Vec<Line941X>,
     /// The sum of column 4: positive, tax underreported (to pay); negative,
@@ -988,12 +1071,34 @@ pub(crate) fn form_941x_op(input: Form941XInput) -> Result<Form941XOut> {
     }
     let lines = form_941x_lines(&reported, &now.lines);
     let today = context::today();
+    let line_41_lines = line_41_of_quarter(year, quarter, &filed.runs)?;
+    let line_41 = !line_41_lines.is_empty();
+    if let Some(given) = input.both_underreported_and_overreported {
+        if input.process.is_none() {
+            return Err(Error::invalid(
+                "give the process of Part 1 (\"process\": \"adjusted-return\" or \"claim\") with the certifications and explanation",
+            ));
+        }
+        if given != line_41 {
+            let why = if line_41 {
+                format!(
+                    "line {} nets employees' underreported and overreported amounts",
+                    line_41_lines.join(", line ")
+                )
+            } else {
+                "on every line the employees' corrections go the same way".to_string()
+            };
+            return Err(Error::invalid(format!(
+                "both-underreported-and-overreported (Part 4, line 41) is {given}, but the payslips say {line_41}: {why}; leave it out (payroll derives it) or give {line_41}"
+            )));
+        }
+    }
     let parts = check_parts(
         &Parts {
             process: input.process,
             certifications: input.certifications,
             date_discovered: input.date_discovered,
-            both_underreported_and_overreported: input.both_underreported_and_overreported,
+            both_underreported_and_overreported: line_41,
             reclassified_workers: input.reclassified_workers,
             explanation: input.explanation,
         },
@@ -1021,6 +1126,8 @@ pub(crate) fn form_941x_op(input: Form941XInput) -> Result<Form941XOut> {
         corrects_filing_of: filed.filed_on,
         parts,
         to_complete,
+        line_41,
+        line_41_lines,
         notes: notes_941x(year, &lines, today),
         lines,
         total_tax_correction: total,
@@ -1048,9 +1155,9 @@ pub(crate) fn form_941x_op(input: Form941XInput) -> Result<Form941XOut> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct W2cInput {
-    year: u16,
+    pub(crate) year: u16,
     #[serde(default)]
-    employee: Option<String>,
+    pub(crate) employee: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1059,7 +1166,7 @@ pub(crate) struct W2cOut {
     form: &'static str,
     year: u16,
     currency: &'static str,
-    employees: Vec<W2c>,
+    pub(crate) employees: Vec<W2c>,
     /// Employees paid in the year whose W-2 was never recorded as filed: they need a
     /// W-2, not a W-2c.
     not_recorded: Vec<String>,
@@ -1271,6 +1378,31 @@ mod tests {
             ("13", 50, Some(0))
         );
         assert!(form_941x_lines(&now, &now).is_empty());
+    }
+
+    /// Instructions for Form 941-X (Rev. April 2025), line 41: one employee's wages
+    /// raised and another's lowered in the same quarter make line 6 (and the lines
+    /// that move with it) a net of both; two raises do not.
+    #[test]
+    fn line_41_is_checked_when_a_line_nets_raises_and_cuts() {
+        let a_filed = lines(1_000_000, 100_000, 1_000_000, 1_000_000, 0);
+        let a_now = lines(1_100_000, 120_000, 1_100_000, 1_100_000, 0);
+        let b_filed = lines(800_000, 80_000, 800_000, 800_000, 0);
+        let b_cut = lines(750_000, 80_000, 750_000, 750_000, 0);
+        let b_raise = lines(850_000, 90_000, 850_000, 850_000, 0);
+        // A raise and a cut: lines 6, 8 and 12 net both; line 7 changed for A only.
+        assert_eq!(
+            line_41_lines(&[(a_filed.clone(), a_now.clone()), (b_filed.clone(), b_cut)]),
+            vec!["6", "8", "12"]
+        );
+        // Two raises: every line goes one way.
+        assert!(
+            line_41_lines(&[(a_filed.clone(), a_now.clone()), (b_filed.clone(), b_raise)])
+                .is_empty()
+        );
+        // One employee alone never nets two signs on a line.
+        assert!(line_41_lines(&[(a_filed, a_now)]).is_empty());
+        assert!(line_41_lines(&[]).is_empty());
     }
 
     #[test]

@@ -12,9 +12,11 @@
 //! Alphabetic characters are upper case; text fields are left-justified and filled
 //! with blanks; money fields are dollars and cents without a decimal point,
 //! right-justified and filled with zeros (an RW money field has 11 positions, an RT
-//! one 15). The optional RO, RS, RU and RV records are not written: this payroll has
+//! one 15). The optional RO, RU and RV records are not written: this payroll has
 //! no amounts for the RO/RU fields (Puerto Rico, territories, box 12 codes other
-//! than D) and the RS state record's layout is set by each state.
+//! than D) and the RV state total record's fields are defined by each state. RS
+//! state wage records are written for the states given in the call (see
+//! [`write_with_states`]).
 //!
 //! Payroll does not store employees' SSNs, names split as SSA wants them or
 //! addresses, nor the employer's EIN: they are given in the call and used only to
@@ -125,17 +127,23 @@ pub struct File {
 }
 
 /// One record being filled; positions are 1-based and inclusive, as in Pub. 42-007.
-struct Record(Vec<u8>);
+pub(crate) struct Record(Vec<u8>);
 
 impl Record {
     fn new(id: &str) -> Record {
-        let mut r = Record(vec![b' '; RECORD_LENGTH]);
-        r.0[..2].copy_from_slice(id.as_bytes());
+        Record::sized(id, RECORD_LENGTH)
+    }
+
+    /// A blank record of `len` characters starting with `id` (EFW2C records are
+    /// 1,024 characters, Pub. 42-014).
+    pub(crate) fn sized(id: &str, len: usize) -> Record {
+        let mut r = Record(vec![b' '; len]);
+        r.0[..id.len()].copy_from_slice(id.as_bytes());
         r
     }
 
     /// Text, upper case, left-justified, blank-filled; checked to fit before.
-    fn text(&mut self, from: usize, to: usize, value: &str) {
+    pub(crate) fn text(&mut self, from: usize, to: usize, value: &str) {
         let bytes = value.as_bytes();
         let n = bytes.len().min(to + 1 - from);
         for (i, b) in bytes[..n].iter().enumerate() {
@@ -144,20 +152,20 @@ impl Record {
     }
 
     /// A number, right-justified and zero-filled; checked to fit before.
-    fn number(&mut self, from: usize, to: usize, value: u64) {
+    pub(crate) fn number(&mut self, from: usize, to: usize, value: u64) {
         let width = to + 1 - from;
         let s = format!("{value:0width$}");
         self.0[from - 1..to].copy_from_slice(&s.as_bytes()[s.len() - width..]);
     }
 
-    fn finish(self, out: &mut String) {
+    pub(crate) fn finish(self, out: &mut String) {
         out.push_str(std::str::from_utf8(&self.0).unwrap_or_default());
         out.push_str("\r\n");
     }
 }
 
 /// A text field: printable ASCII (SSA's character set), at most `width` long.
-fn field(name: &str, value: &str, width: usize) -> Result<String, String> {
+pub(crate) fn field(name: &str, value: &str, width: usize) -> Result<String, String> {
     let v = value.trim();
     if let Some(c) = v.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ')) {
         return Err(format!(
@@ -173,7 +181,7 @@ fn field(name: &str, value: &str, width: usize) -> Result<String, String> {
     Ok(v.to_string())
 }
 
-fn required(name: &str, value: &str, width: usize) -> Result<String, String> {
+pub(crate) fn required(name: &str, value: &str, width: usize) -> Result<String, String> {
     let v = field(name, value, width)?;
     if v.is_empty() {
         return Err(format!("{name} is required and empty"));
@@ -181,7 +189,7 @@ fn required(name: &str, value: &str, width: usize) -> Result<String, String> {
     Ok(v)
 }
 
-fn digits(name: &str, value: &str, min: usize, max: usize) -> Result<String, String> {
+pub(crate) fn digits(name: &str, value: &str, min: usize, max: usize) -> Result<String, String> {
     let v = value.trim();
     if v.len() < min || v.len() > max || !v.bytes().all(|b| b.is_ascii_digit()) {
         let size = if min == max {
@@ -237,16 +245,16 @@ const STATES: [&str; 59] = [
     "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI", "AA", "AE", "AP",
 ];
 
-struct CheckedAddress {
-    location: String,
-    delivery: String,
-    city: String,
-    state: String,
-    zip: String,
-    zip_extension: String,
+pub(crate) struct CheckedAddress {
+    pub(crate) location: String,
+    pub(crate) delivery: String,
+    pub(crate) city: String,
+    pub(crate) state: String,
+    pub(crate) zip: String,
+    pub(crate) zip_extension: String,
 }
 
-fn address(whose: &str, a: &Address) -> Result<CheckedAddress, String> {
+pub(crate) fn address(whose: &str, a: &Address) -> Result<CheckedAddress, String> {
     let state = a.state.trim().to_ascii_uppercase();
     if !STATES.contains(&state.as_str()) {
         return Err(format!(
@@ -272,7 +280,7 @@ fn address(whose: &str, a: &Address) -> Result<CheckedAddress, String> {
 }
 
 /// Money of an RW (11 positions) or RT (15) field: not negative, fits.
-fn money(name: &str, cents: i64, width: u32) -> Result<u64, String> {
+pub(crate) fn money(name: &str, cents: i64, width: u32) -> Result<u64, String> {
     let v = u64::try_from(cents)
         .map_err(|_| format!("{name} is negative ({cents} cents); a W-2 amount is never below zero: correct the payslips first"))?;
     if v >= 10u64.pow(width) {
@@ -281,6 +289,82 @@ fn money(name: &str, cents: i64, width: u32) -> Result<u64, String> {
         ));
     }
     Ok(v)
+}
+/// The submitter's fields checked as EFW2's RA and EFW2C's RCA record both need them
+/// (Pub. 42-007 section 5.2 and Pub. 42-014 "RCA Record" ask the same of them).
+pub(crate) struct CheckedSubmitter {
+    pub ein: String,
+    pub user: String,
+    pub name: String,
+    pub address: CheckedAddress,
+    pub contact: String,
+    pub phone: String,
+    pub ext: String,
+    pub email: String,
+    pub preparer: String,
+    pub wfid: Option<String>,
+}
+
+impl Submitter {
+    /// Check every field of the submitter, naming the first one that is wrong.
+    pub(crate) fn check(&self) -> Result<CheckedSubmitter, String> {
+        let s_ein = check_ein("submitter ein", &self.ein)?;
+        let user = self.user_id.trim();
+        if user.len() != 8 || !user.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "submitter user-id {user:?} must be the eight-character BSO User ID (letters and digits)"
+            ));
+        }
+        let s_name = required("submitter name", &self.name, 57)?;
+        let s_addr = address("submitter", &self.address)?;
+        let contact = required("submitter contact-name", &self.contact_name, 27)?;
+        let phone = digits("submitter contact-phone", &self.contact_phone, 10, 15)?;
+        let ext = match self.contact_phone_extension.as_deref() {
+            Some(e) => digits("submitter contact-phone-extension", e, 1, 5)?,
+            None => String::new(),
+        };
+        let email = required("submitter contact-email", &self.contact_email, 40)?;
+        if !email.contains('@') {
+            return Err(format!(
+                "submitter contact-email {email:?} is not an e-mail address"
+            ));
+        }
+        let preparer = self
+            .preparer_code
+            .as_deref()
+            .unwrap_or("L")
+            .trim()
+            .to_ascii_uppercase();
+        if !["A", "L", "S", "P", "O"].contains(&preparer.as_str()) {
+            return Err(format!(
+                "submitter preparer-code {preparer:?}: give A (accounting firm), L (self-prepared), S (service bureau), P (parent company) or O (other)"
+            ));
+        }
+        let wfid = match self.resubmission_wfid.as_deref() {
+            Some(w) => {
+                let w = w.trim();
+                if w.len() != 6 || !w.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(format!(
+                        "submitter resubmission-wfid {w:?} must be the six-character Wage File Identifier of SSA's notice"
+                    ));
+                }
+                Some(w.to_string())
+            }
+            None => None,
+        };
+        Ok(CheckedSubmitter {
+            ein: s_ein,
+            user: user.to_string(),
+            name: s_name,
+            address: s_addr,
+            contact,
+            phone,
+            ext,
+            email,
+            preparer,
+            wfid,
+        })
+    }
 }
 
 /// Write the EFW2 file of `year` for the W-2s and identities given (in the order
@@ -291,53 +375,71 @@ pub fn write(
     employer: &Employer,
     employees: &[(&W2, &Identity)],
 ) -> Result<File, String> {
+    write_with_states(year, submitter, employer, employees, &BTreeMap::new())
+}
+
+/// The state numeric codes of the states whose RS record is written (Pub. 42-007,
+/// "Appendix: Postal Abbreviations and Numeric Codes"): the states `payroll-us`
+/// withholds income tax for (Illinois and Pennsylvania; it refuses California and
+/// New York employees, so their W-2s have no box 16 or 17 to report).
+pub const RS_STATES: [(&str, &str); 2] = [("IL", "17"), ("PA", "42")];
+
+/// A state's RS record details given in the call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StateAccount {
+    /// The State Employer Account Number the state assigned (RS positions 248-267).
+    pub account: String,
+}
+
+/// [`write`], with an RS (State Wage) record after each employee's RW for every state
+/// of `states` in which the employee has box 16 or 17 amounts (Pub. 42-007, RS record:
+/// "The RS Record is optional ... it must follow the RW/RO records of the employee";
+/// SSA does not process it, so the RT totals stay those of the RW records).
+pub fn write_with_states(
+    year: u16,
+    submitter: &Submitter,
+    employer: &Employer,
+    employees: &[(&W2, &Identity)],
+    states: &BTreeMap<String, StateAccount>,
+) -> Result<File, String> {
+    let mut accounts: BTreeMap<&str, (&str, String)> = BTreeMap::new();
+    for (state, acct) in states {
+        let code = RS_STATES
+            .iter()
+            .find(|(s, _)| s.eq_ignore_ascii_case(state))
+            .map(|(_, c)| *c)
+            .ok_or_else(|| {
+                format!(
+                    "state {state:?}: RS records are written for the states payroll-us withholds income tax for: {}",
+                    RS_STATES.map(|(s, _)| s).join(", ")
+                )
+            })?;
+        let abbr = RS_STATES
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(s, _)| *s)
+            .unwrap_or("");
+        let a = required(&format!("states {abbr} account"), &acct.account, 20)?;
+        accounts.insert(abbr, (code, a));
+    }
+    let mut rs_records = 0u64;
     let mut out = String::with_capacity((employees.len() + 4) * (RECORD_LENGTH + 2));
 
     // RA, Submitter Record (Pub. 42-007, section 5.2).
-    let s_ein = check_ein("submitter ein", &submitter.ein)?;
-    let user = submitter.user_id.trim();
-    if user.len() != 8 || !user.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(format!(
-            "submitter user-id {user:?} must be the eight-character BSO User ID (letters and digits)"
-        ));
-    }
-    let s_name = required("submitter name", &submitter.name, 57)?;
-    let s_addr = address("submitter", &submitter.address)?;
-    let contact = required("submitter contact-name", &submitter.contact_name, 27)?;
-    let phone = digits("submitter contact-phone", &submitter.contact_phone, 10, 15)?;
-    let ext = match submitter.contact_phone_extension.as_deref() {
-        Some(e) => digits("submitter contact-phone-extension", e, 1, 5)?,
-        None => String::new(),
-    };
-    let email = required("submitter contact-email", &submitter.contact_email, 40)?;
-    if !email.contains('@') {
-        return Err(format!(
-            "submitter contact-email {email:?} is not an e-mail address"
-        ));
-    }
-    let preparer = submitter
-        .preparer_code
-        .as_deref()
-        .unwrap_or("L")
-        .trim()
-        .to_ascii_uppercase();
-    if !["A", "L", "S", "P", "O"].contains(&preparer.as_str()) {
-        return Err(format!(
-            "submitter preparer-code {preparer:?}: give A (accounting firm), L (self-prepared), S (service bureau), P (parent company) or O (other)"
-        ));
-    }
-    let wfid = match submitter.resubmission_wfid.as_deref() {
-        Some(w) => {
-            let w = w.trim();
-            if w.len() != 6 || !w.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(format!(
-                    "submitter resubmission-wfid {w:?} must be the six-character Wage File Identifier of SSA's notice"
-                ));
-            }
-            Some(w.to_string())
-        }
-        None => None,
-    };
+    let CheckedSubmitter {
+        ein: s_ein,
+        user,
+        name: s_name,
+        address: s_addr,
+        contact,
+        phone,
+        ext,
+        email,
+        preparer,
+        wfid,
+    } = submitter.check()?;
+    let user = user.as_str();
     let mut ra = Record::new("RA");
     ra.text(3, 11, &s_ein);
     ra.text(12, 19, user);
@@ -414,36 +516,24 @@ pub fn write(
                 "employees {other} and {id} are given the same SSN; each W-2 is for one person"
             ));
         }
+        let first = required(&format!("employee {id} first-name"), &who.first_name, 15)?;
+        let middle = field(
+            &format!("employee {id} middle-name"),
+            who.middle_name.as_deref().unwrap_or(""),
+            15,
+        )?;
+        let last = required(&format!("employee {id} last-name"), &who.last_name, 20)?;
+        let suffix = field(
+            &format!("employee {id} suffix"),
+            who.suffix.as_deref().unwrap_or(""),
+            4,
+        )?;
         let mut rw = Record::new("RW");
         rw.text(3, 11, &ssn);
-        rw.text(
-            12,
-            26,
-            &required(&format!("employee {id} first-name"), &who.first_name, 15)?,
-        );
-        rw.text(
-            27,
-            41,
-            &field(
-                &format!("employee {id} middle-name"),
-                who.middle_name.as_deref().unwrap_or(""),
-                15,
-            )?,
-        );
-        rw.text(
-            42,
-            61,
-            &required(&format!("employee {id} last-name"), &who.last_name, 20)?,
-        );
-        rw.text(
-            62,
-            65,
-            &field(
-                &format!("employee {id} suffix"),
-                who.suffix.as_deref().unwrap_or(""),
-                4,
-            )?,
-        );
+        rw.text(12, 26, &first);
+        rw.text(27, 41, &middle);
+        rw.text(42, 61, &last);
+        rw.text(62, 65, &suffix);
         let a = address(&format!("employee {id}"), &who.address)?;
         rw.text(66, 87, &a.location);
         rw.text(88, 109, &a.delivery);
@@ -495,6 +585,56 @@ pub fn write(
         rw.text(488, 488, if w.box_12_d > 0 { "1" } else { "0" });
         rw.text(489, 489, "0");
         rw.finish(&mut out);
+        // RS, State Wage Record (Pub. 42-007, section 5.6), per state of the call in
+        // which the employee has state wages or tax.
+        for sb in &w.states {
+            let Some((code, account)) = accounts.get(sb.state.to_ascii_uppercase().as_str()) else {
+                continue;
+            };
+            if sb.wages == 0 && sb.tax == 0 {
+                continue;
+            }
+            let mut rs = Record::new("RS");
+            // 3-4 state code (numeric); 5-9 taxing entity code: blank.
+            rs.text(3, 4, code);
+            rs.text(10, 18, &ssn);
+            // 19-72 employee name and 73-149 address, as in the RW.
+            rs.text(19, 33, &first);
+            rs.text(34, 48, &middle);
+            rs.text(49, 68, &last);
+            rs.text(69, 72, &suffix);
+            rs.text(73, 94, &a.location);
+            rs.text(95, 116, &a.delivery);
+            rs.text(117, 138, &a.city);
+            rs.text(139, 140, &a.state);
+            rs.text(141, 145, &a.zip);
+            rs.text(146, 149, &a.zip_extension);
+            // 195-247 unemployment insurance data (optional code, reporting period,
+            // quarterly UI wages, weeks worked, dates): blank, this is not a UI report.
+            // 248-267 state employer account number.
+            rs.text(248, 267, account);
+            // 274-275 state code; 276-286 state taxable wages (box 16); 287-297 state
+            // income tax withheld (box 17).
+            rs.text(274, 275, code);
+            rs.number(
+                276,
+                286,
+                money(
+                    &format!("employee {id} box 16 ({})", sb.state),
+                    sb.wages,
+                    11,
+                )?,
+            );
+            rs.number(
+                287,
+                297,
+                money(&format!("employee {id} box 17 ({})", sb.state), sb.tax, 11)?,
+            );
+            // 298-307 other state data, 308 tax type code, 309-330 local wages and
+            // tax, 331-337 state control number, 338-487 supplemental data: blank.
+            rs.finish(&mut out);
+            rs_records += 1;
+        }
         totals.employees += 1;
         totals.box_1 += w.box_1;
         totals.box_2 += w.box_2;
@@ -552,7 +692,7 @@ pub fn write(
     rf.finish(&mut out);
     Ok(File {
         content: out,
-        records: totals.employees + 4,
+        records: totals.employees + rs_records + 4,
         totals,
     })
 }
@@ -570,6 +710,10 @@ pub(crate) struct Efw2Input {
     /// Per employee id: the identity for the RW record; every US employee paid in
     /// the year, and only those.
     employees: BTreeMap<String, Identity>,
+    /// Per state (IL, PA): its employer account number; an RS record is
+    /// written per employee with wages or tax in it. None: no RS records.
+    #[serde(default)]
+    states: BTreeMap<String, StateAccount>,
 }
 
 #[derive(Debug, Serialize)]
@@ -584,7 +728,7 @@ pub(crate) struct Efw2Out {
     /// The file: records of 512 characters, each ending CR LF.
     content: String,
     /// What the file leaves out.
-    not_included: Vec<&'static str>,
+    not_included: Vec<String>,
 }
 
 pub(crate) fn efw2_op(input: Efw2Input) -> Result<Efw2Out> {
@@ -596,31 +740,49 @@ pub(crate) fn efw2_op(input: Efw2Input) -> Result<Efw2Out> {
             w2s.len()
         )));
     }
-    let missing: Vec<&str> = w2s
+    let pairs = with_identities(
+        &w2s,
+        |w| &w.employee,
+        &input.employees,
+        |missing| {
+            format!(
+                "employees {missing} were paid in {year} and have no identity in \"employees\" (ssn, first-name, last-name, address): every W-2 of the year goes in the file"
+            )
+        },
+        |stray| {
+            format!(
+                "employee {stray} has no US payslip in an approved run paid in {year}; leave them out of \"employees\""
+            )
+        },
+    )?;
+    let file = write_with_states(
+        year,
+        &input.submitter,
+        &input.employer,
+        &pairs,
+        &input.states,
+    )
+    .map_err(Error::invalid)?;
+    // States with box 16 or 17 amounts and no RS record.
+    let mut without: Vec<String> = w2s
         .iter()
-        .filter(|w| !input.employees.contains_key(&w.employee))
-        .map(|w| w.employee.as_str())
+        .flat_map(|w| &w.states)
+        .filter(|s| s.wages != 0 || s.tax != 0)
+        .map(|s| s.state.to_ascii_uppercase())
+        .filter(|s| !input.states.keys().any(|k| k.eq_ignore_ascii_case(s)))
         .collect();
-    if !missing.is_empty() {
-        return Err(Error::invalid(format!(
-            "employees {} were paid in {year} and have no identity in \"employees\" (ssn, first-name, last-name, address): every W-2 of the year goes in the file",
-            missing.join(", ")
-        )));
+    without.sort();
+    without.dedup();
+    let mut not_included = vec![
+        "RO and RU records: no Puerto Rico, territory or other box 12 amounts are paid through payroll".to_string(),
+        "RV state total record: its fields are defined by each state (Pub. 42-007); SSA does not process RS data, so the RT totals are those of the RW records".to_string(),
+    ];
+    if !without.is_empty() {
+        not_included.push(format!(
+            "RS state records of {}: give each state's employer account number in \"states\" (IL, PA); form-w2 gives the state boxes",
+            without.join(", ")
+        ));
     }
-    if let Some(stray) = input
-        .employees
-        .keys()
-        .find(|id| !w2s.iter().any(|w| &w.employee == *id))
-    {
-        return Err(Error::invalid(format!(
-            "employee {stray} has no US payslip in an approved run paid in {year}; leave them out of \"employees\""
-        )));
-    }
-    let pairs: Vec<(&W2, &Identity)> = w2s
-        .iter()
-        .map(|w| (w, &input.employees[&w.employee]))
-        .collect();
-    let file = write(year, &input.submitter, &input.employer, &pairs).map_err(Error::invalid)?;
     Ok(Efw2Out {
         format: "EFW2",
         specification: "SSA Publication No. 42-007, Specifications for Filing Forms W-2 Electronically (EFW2), tax year 2025",
@@ -629,16 +791,45 @@ pub(crate) fn efw2_op(input: Efw2Input) -> Result<Efw2Out> {
         records: file.records,
         totals: file.totals,
         content: file.content,
-        not_included: vec![
-            "RS state records (boxes 15 to 17): each state sets its own RS fields; form-w2 gives the state boxes",
-            "RO and RU records: no Puerto Rico, territory or other box 12 amounts are paid through payroll",
-        ],
+        not_included,
     })
+}
+
+/// Each form of the file with the identity the call gives for its employee: every
+/// form needs one (`missing` words the refusal, given the employees without), and
+/// every identity needs a form (`stray` words the refusal, given the first without).
+pub(crate) fn with_identities<'a, F>(
+    forms: &'a [F],
+    employee: impl Fn(&F) -> &String,
+    identities: &'a BTreeMap<String, Identity>,
+    missing: impl FnOnce(String) -> String,
+    stray: impl FnOnce(&str) -> String,
+) -> Result<Vec<(&'a F, &'a Identity)>> {
+    let without: Vec<&str> = forms
+        .iter()
+        .map(&employee)
+        .filter(|e| !identities.contains_key(*e))
+        .map(String::as_str)
+        .collect();
+    if !without.is_empty() {
+        return Err(Error::invalid(missing(without.join(", "))));
+    }
+    if let Some(id) = identities
+        .keys()
+        .find(|id| !forms.iter().any(|f| employee(f) == *id))
+    {
+        return Err(Error::invalid(stray(id)));
+    }
+    Ok(forms
+        .iter()
+        .map(|f| (f, &identities[employee(f)]))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filings::StateBoxes;
 
     fn addr(state: &str) -> Address {
         Address {
@@ -835,5 +1026,76 @@ mod tests {
                 .unwrap_err()
                 .contains("at least one")
         );
+    }
+
+    #[test]
+    fn rs_records_follow_each_rw_for_the_states_given_and_leave_rt_alone() {
+        let mut a = w2("U1", 100_000, 0);
+        a.states = vec![
+            StateBoxes {
+                state: "PA".into(),
+                wages: 60_000,
+                tax: 1_842,
+            },
+            StateBoxes {
+                state: "IL".into(),
+                wages: 40_000,
+                tax: 1_600,
+            },
+        ];
+        let mut b = w2("U2", 50_000, 0);
+        b.states = vec![StateBoxes {
+            state: "TX".into(),
+            wages: 50_000,
+            tax: 0,
+        }];
+        let (pa, pb) = (
+            person("123456789", "Ana", "Lopez"),
+            person("234567890", "Bo", "Smith"),
+        );
+        let acct = |n: &str| StateAccount { account: n.into() };
+        let states: BTreeMap<String, StateAccount> = [
+            ("pa".to_string(), acct("12345678")),
+            ("IL".to_string(), acct("IL-99")),
+        ]
+        .into_iter()
+        .collect();
+        let f = write_with_states(
+            2025,
+            &submitter(),
+            &employer(),
+            &[(&a, &pa), (&b, &pb)],
+            &states,
+        )
+        .expect("file");
+        let records: Vec<&str> = f.content.split_terminator("\r\n").collect();
+        let kinds: Vec<&str> = records.iter().map(|r| &r[..2]).collect();
+        assert_eq!(kinds, ["RA", "RE", "RW", "RS", "RS", "RW", "RT", "RF"]);
+        assert_eq!(f.records, 8);
+        assert!(records.iter().all(|r| r.len() == 512));
+        // The employee's states in their W-2 order: PA (42) then IL (17).
+        let (rs_pa, rs_il) = (records[3], records[4]);
+        assert_eq!((at(rs_pa, 3, 4), at(rs_pa, 274, 275)), ("42", "42"));
+        assert_eq!((at(rs_il, 3, 4), at(rs_il, 274, 275)), ("17", "17"));
+        assert_eq!(at(rs_pa, 10, 18), "123456789");
+        assert_eq!(at(rs_pa, 19, 33).trim_end(), "ANA");
+        assert_eq!(at(rs_pa, 49, 68).trim_end(), "LOPEZ");
+        assert_eq!(at(rs_pa, 139, 145), "NJ19102");
+        assert_eq!(at(rs_pa, 248, 267).trim_end(), "12345678");
+        assert_eq!(at(rs_il, 248, 267).trim_end(), "IL-99");
+        assert_eq!(at(rs_pa, 276, 286), "00000060000");
+        assert_eq!(at(rs_pa, 287, 297), "00000001842");
+        assert_eq!(at(rs_il, 276, 297), "0000004000000000001600");
+        assert_eq!(at(rs_pa, 298, 512).trim(), "");
+        // RT and RF count and sum the RW records only.
+        let (rt, rf) = (records[6], records[7]);
+        assert_eq!(at(rt, 3, 9), "0000002");
+        assert_eq!(at(rt, 10, 24), "000000000150000");
+        assert_eq!(at(rf, 8, 16), "000000002");
+        // A state payroll-us does not withhold for is named with those it does.
+        let tx: BTreeMap<String, StateAccount> =
+            [("TX".to_string(), acct("1"))].into_iter().collect();
+        let e = write_with_states(2025, &submitter(), &employer(), &[(&a, &pa)], &tx).unwrap_err();
+        assert!(e.contains("\"TX\"") && e.contains("IL, PA"), "{e}");
     }
 }

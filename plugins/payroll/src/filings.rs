@@ -1090,24 +1090,35 @@ pub(crate) struct FpsInput {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct FpsOut {
-    submission: &'static str,
-    run: String,
-    tax_year: String,
+    pub(crate) submission: &'static str,
+    pub(crate) run: String,
+    pub(crate) tax_year: String,
     /// The header's RelatedTaxYear (`YY-YY`, e.g. `26-27`): the tax year the
     /// submission is for (RTI Data Items Guide 2026-27, "Related tax year").
-    related_tax_year: String,
-    payment_date: Date,
+    pub(crate) related_tax_year: String,
+    pub(crate) payment_date: Date,
     /// An adjustment of a tax year that has ended: the FPS that corrects it (see
     /// [`EarlierYear`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    earlier_year_correction: Option<EarlierYear>,
-    currency: &'static str,
-    employees: Vec<FpsEmployee>,
+    pub(crate) earlier_year_correction: Option<EarlierYear>,
+    pub(crate) currency: &'static str,
+    pub(crate) employees: Vec<FpsEmployee>,
     /// What the FPS needs and the payslips do not give.
-    not_included: Vec<String>,
+    pub(crate) not_included: Vec<String>,
     /// More employees follow: pass as `after` for the next page.
     #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<String>,
+    pub(crate) next: Option<String>,
+}
+
+impl FpsInput {
+    /// The first `limit` employees of run `run`.
+    pub(crate) fn whole(run: String, limit: u32) -> FpsInput {
+        FpsInput {
+            run,
+            after: None,
+            limit: Some(limit),
+        }
+    }
 }
 
 /// Payslips of the run read per round trip by the FPS.

@@ -23,9 +23,11 @@ pub mod adjust;
 pub mod bank;
 pub mod corrections;
 pub mod efw2;
+pub mod efw2c;
 mod employees;
 pub mod filings;
 mod fps_ni;
+mod fps_xml;
 pub mod model;
 pub mod payfile;
 mod payments;
@@ -68,12 +70,14 @@ impl Plugin for Payroll {
             .op("form-941", filings::form_941_op)
             .op("form-w2", filings::w2_op)
             .op("rti-fps", filings::fps_op)
+            .op("rti-fps-xml", fps_xml::fps_xml_op)
             .op("lohnsteuer-anmeldung", filings::lohnsteuer_anmeldung_op)
             .op("create-adjustment", adjust::create_adjustment)
             .op("record-filing", corrections::record_filing)
             .op("form-941-x", corrections::form_941x_op)
             .op("form-w2c", corrections::w2c_op)
             .op("form-w2-efw2", efw2::efw2_op)
+            .op("form-w2c-efw2c", efw2c::efw2c_op)
             .op(
                 "lohnsteuer-anmeldung-berichtigung",
                 corrections::berichtigung_op,

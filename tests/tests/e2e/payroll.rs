@@ -40,6 +40,10 @@ mod corrections;
 mod prior_year;
 // The W-2s of a year as an SSA EFW2 file.
 mod efw2;
+// The W-2cs of a year as an SSA EFW2C file.
+mod efw2c;
+// The FPS as HMRC's XML (GovTalk envelope, IRmark).
+mod fps_xml;
 mod us_states;
 // A large run approved under a small memory cap.
 mod large;

@@ -8,8 +8,11 @@
 //!   wages, so nothing is withheld (New Hampshire taxed only interest and dividends,
 //!   and that tax was repealed for 2025; Washington taxes only capital gains).
 //!
-//! Any other state is refused, naming these. California and New York are not
-//! implemented (their DE 44 and NYS-50-T-NYS tables are not in this plugin).
+//! Any other state is refused, naming these. California and New York are refused
+//! with their own message ([`NOT_IMPLEMENTED`]): their withholding needs the tables
+//! of EDD's DE 44 and of the Tax Department's NYS-50-T-NYS, which could not be
+//! checked against the official publications for 2025 and 2026, so they are not in
+//! this plugin rather than guessed.
 
 // Cent literals are grouped as dollars and cents, as in params.rs.
 #![allow(clippy::inconsistent_digit_grouping)]
@@ -24,6 +27,34 @@ pub const NO_WAGE_TAX: [&str; 9] = ["AK", "FL", "NV", "NH", "SD", "TN", "TX", "W
 
 /// States whose income tax is withheld.
 pub const WITHHOLDING: [&str; 2] = ["IL", "PA"];
+
+/// States with a wage income tax that payroll-us deliberately does not withhold yet,
+/// each with the official publication its withholding needs. They are refused with
+/// this reason instead of the generic "not supported" message, so the clerk knows
+/// the gap is known and what would close it.
+///
+/// - California: EDD DE 44, "California Withholding Schedules" (Method B, exact
+///   calculation: Table 1 low income exemption, Table 2 estimated deduction, Table 3
+///   standard deduction, Table 4 exemption allowance, Table 5 tax rates). The 2026
+///   low income exemption table was not available from the EDD's publication when
+///   this was written; third-party transcriptions of the other tables were, but a
+///   partial table set cannot give Method B's result.
+/// - New York: Publication NYS-50-T-NYS, "New York State Withholding Tax Tables and
+///   Methods", Method II exact calculation (deduction and exemption allowance Tables
+///   A to C, the rate tables per filing status with the supplemental tables for
+///   higher wages). No 2025 or 2026 revision of the publication could be checked.
+///   New York City (NYS-50-T-NYC) and Yonkers (NYS-50-T-Y) withholding would come on
+///   top and are not implemented either.
+pub const NOT_IMPLEMENTED: [(&str, &str); 2] = [
+    (
+        "CA",
+        "California income tax withholding (EDD DE 44 California Withholding Schedules, Method B) is not implemented in payroll-us: its 2025 and 2026 tables could not be checked against the EDD publication",
+    ),
+    (
+        "NY",
+        "New York State income tax withholding (Publication NYS-50-T-NYS, exact calculation method) is not implemented in payroll-us, nor New York City or Yonkers withholding: the 2025 and 2026 tables could not be checked against the Tax Department's publication",
+    ),
+];
 
 /// Every state accepted in `profile.state`, in alphabetical order.
 pub fn supported() -> Vec<&'static str> {
@@ -49,6 +80,11 @@ pub fn supported_list() -> String {
 pub fn check(state: &str) -> Result<()> {
     if supported().contains(&state) {
         Ok(())
+    } else if let Some((_, why)) = NOT_IMPLEMENTED.iter().find(|(s, _)| *s == state) {
+        Err(Error::invalid(format!(
+            "profile state {state:?}: {why}; supported states: {}",
+            supported_list()
+        )))
     } else {
         Err(Error::invalid(format!(
             "profile state {state:?} is not supported by payroll-us; supported states: {}",

@@ -365,11 +365,37 @@ fn refuses_an_unsupported_state_naming_the_supported_ones() {
             && msg.contains("AK, FL, NV, NH, SD, TN, TX, WA, WY"),
         "{msg}"
     );
-    // California and New York are not implemented: refused the same way.
-    for st in ["CA", "NY", "pa"] {
-        let msg = invalid(json!({"profile": {"state": st}}));
-        assert!(msg.contains("not supported"), "{msg}");
+    // Lower case is not a state code.
+    let msg = invalid(json!({"profile": {"state": "pa"}}));
+    assert!(msg.contains("\"pa\" is not supported"), "{msg}");
+}
+
+#[test]
+fn refuses_california_and_new_york_naming_the_missing_tables() {
+    // California and New York have a wage income tax but are not implemented: the
+    // refusal says so, names the publication whose tables are missing, and lists the
+    // states that are supported. Nothing is computed, whatever the year.
+    for year in ["2025-06-30", "2026-06-30"] {
+        let msg = invalid(json!({"pay-date": year, "profile": {"state": "CA"}}));
+        assert!(
+            msg.contains("profile state \"CA\"")
+                && msg.contains("EDD DE 44 California Withholding Schedules, Method B")
+                && msg.contains("not implemented in payroll-us")
+                && msg.contains("supported states: IL, PA (income tax withheld)"),
+            "{msg}"
+        );
+        let msg = invalid(json!({"pay-date": year, "profile": {"state": "NY"}}));
+        assert!(
+            msg.contains("profile state \"NY\"")
+                && msg.contains("NYS-50-T-NYS")
+                && msg.contains("nor New York City or Yonkers withholding")
+                && msg.contains("AK, FL, NV, NH, SD, TN, TX, WA, WY"),
+            "{msg}"
+        );
     }
+    // The states stay out of the accepted list.
+    let accepted = super::state::supported();
+    assert!(!accepted.contains(&"CA") && !accepted.contains(&"NY"));
 }
 
 #[test]

@@ -506,3 +506,129 @@ fn a_raise_after_the_anmeldung_gives_a_berichtigte_anmeldung() {
         b["kennzahlen"]
     );
 }
+
+/// Form 941-X Part 4, line 41 derived (Instructions for Form 941-X, Rev. April
+/// 2025, line 41: a line whose correction nets some employees' underreported and
+/// others' overreported amounts): in Q1 2026, U1's March pay raised by $500 and
+/// U2's cut by $250, recorded late and paid by adjustment runs. Line 6 (wages) nets
+/// +$500 and -$250: line 41 is checked with or without the input, and an input
+/// saying otherwise is refused. The raise alone leaves it unchecked.
+#[test]
+fn line_41_is_derived_from_each_employees_correction() {
+    let t = host();
+    let (alice, bob) = (clerk("alice"), clerk("bob"));
+    call(&t, &alice, "setup-ledger", json!({}));
+    let profile = json!({"filing-status": "single", "state": "TX"});
+    for (id, salary) in [("U1", 6_000_000), ("U2", 6_000_000)] {
+        call(
+            &t,
+            &alice,
+            "set-employee",
+            person(id, "US", salary, profile.clone(), None),
+        );
+    }
+    let runs: Vec<String> = (1..=3).map(|m| month_run(&t, &alice, &bob, m)).collect();
+    call(
+        &t,
+        &alice,
+        "record-filing",
+        json!({"form": "941", "year": 2026, "quarter": 1, "filed-on": "2026-04-30"}),
+    );
+    let q1 = json!({"year": 2026, "quarter": 1});
+    let parts = |line_41: Option<bool>| {
+        let mut p = q1.clone();
+        p["process"] = json!("adjusted-return");
+        p["certifications"] = json!({"line-3": true});
+        p["date-discovered"] = json!("2026-11-30");
+        p["explanation"] = json!("U1's March raise and U2's March cut recorded late");
+        if let Some(v) = line_41 {
+            p["both-underreported-and-overreported"] = json!(v);
+        }
+        p
+    };
+
+    // A raise alone: every line goes up, line 41 unchecked.
+    call(
+        &t,
+        &alice,
+        "set-employee",
+        person("U1", "US", 6_600_000, profile.clone(), Some("2026-03-01")),
+    );
+    let adj = call(
+        &t,
+        &alice,
+        "create-adjustment",
+        json!({"run": runs[2], "reason": "raise"}),
+    );
+    let adj_id = adj["id"].as_str().unwrap().to_string();
+    call(&t, &bob, "approve-run", json!({"id": adj_id}));
+    let x = call(&t, &alice, "form-941-x", q1.clone());
+    assert_eq!(x["line-41"], false, "{x}");
+    assert_eq!(x["line-41-lines"], json!([]));
+    // Then U2's March pay cut by $250.
+    call(
+        &t,
+        &alice,
+        "set-employee",
+        person("U2", "US", 5_700_000, profile.clone(), Some("2026-03-01")),
+    );
+    let adj2 = call(
+        &t,
+        &alice,
+        "create-adjustment",
+        json!({"run": runs[2], "reason": "cut"}),
+    );
+    call(&t, &bob, "approve-run", json!({"id": adj2["id"]}));
+
+    let u1 = slip(&t, &alice, adj_id.as_str(), "U1");
+    let u2 = slip(&t, &alice, adj2["id"].as_str().unwrap(), "U2");
+    // $500 more for U1 in March, $250 less for U2.
+    assert_eq!(u1["gross"], 50_000);
+    assert_eq!(u2["gross"], -25_000);
+
+    let x = call(&t, &alice, "form-941-x", q1.clone());
+    assert_eq!(x["line-41"], true, "{x}");
+    let mixed: Vec<&str> = x["line-41-lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    // Wages, social security and Medicare wages each net +$500 and -$250.
+    for l in ["6", "8", "12"] {
+        assert!(mixed.contains(&l), "line {l}: {x}");
+    }
+    let line_6 = x["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["line"] == "6")
+        .unwrap();
+    assert_eq!(line_6["column-3"], 25_000, "{x}");
+
+    // Parts given: line 41 derived; an input that agrees is accepted, one that
+    // does not is refused naming the lines.
+    let with = call(&t, &alice, "form-941-x", parts(None));
+    assert_eq!(with["parts"]["line-41"], true, "{with}");
+    let agree = call(&t, &alice, "form-941-x", parts(Some(true)));
+    assert_eq!(agree["parts"]["line-41"], true);
+    fails(
+        &t,
+        &alice,
+        "form-941-x",
+        parts(Some(false)),
+        400,
+        &["line 41", "is false", "the payslips say true", "line 6"],
+    );
+    // Line 41 without Part 1 is refused as before.
+    let mut bare = q1.clone();
+    bare["both-underreported-and-overreported"] = json!(true);
+    fails(
+        &t,
+        &alice,
+        "form-941-x",
+        bare,
+        400,
+        &["give the process of Part 1"],
+    );
+}

@@ -9,13 +9,18 @@ use serde_json::{Value, json};
 
 use super::{call, clerk, fails, host};
 
-fn address(state: &str) -> Value {
+pub(super) fn address(state: &str) -> Value {
     json!({"delivery": "1500 Market Street", "city": "Philadelphia", "state": state, "zip": "19102"})
 }
 
 fn input(employees: Value) -> Value {
+    input_of(2026, employees)
+}
+
+/// The call's input for `year`: the submitter and employer every test uses.
+pub(super) fn input_of(year: u16, employees: Value) -> Value {
     json!({
-        "year": 2026,
+        "year": year,
         "submitter": {"ein": "23-1234567", "user-id": "ACME0001", "name": "Acme Widgets Inc",
                       "address": address("PA"), "contact-name": "Alice Clerk",
                       "contact-phone": "2155550100", "contact-email": "payroll@acme.example"},
@@ -24,8 +29,8 @@ fn input(employees: Value) -> Value {
     })
 }
 
-/// Positions 1-based inclusive, as in Pub. 42-007.
-fn at(record: &str, from: usize, to: usize) -> &str {
+/// Positions 1-based inclusive, as in Pub. 42-007 (and 42-014).
+pub(super) fn at(record: &str, from: usize, to: usize) -> &str {
     &record[from - 1..to]
 }
 
@@ -188,5 +193,125 @@ fn the_w2s_of_a_year_as_an_efw2_file() {
         ein,
         400,
         &["employer ein", "prefix"],
+    );
+}
+
+/// RS state records (Pub. 42-007, RS record) for the states `payroll-us` withholds
+/// income tax for (IL, PA), one employee each, and one in Texas (no state income
+/// tax: no RS): each RS follows its employee's RW with the state's numeric code
+/// (positions 3-4 and 274-275: IL 17, PA 42), the employer account
+/// number given (248-267) and the `form-w2` boxes 16 and 17 (276-286, 287-297); the
+/// RT totals and the RF count stay those of the RW records.
+#[test]
+fn rs_state_records_for_the_states_payroll_us_covers() {
+    let t = host();
+    let (alice, bob) = (clerk("alice"), clerk("bob"));
+    call(&t, &alice, "setup-ledger", json!({}));
+    let staff = [("S1", "IL", "17"), ("S2", "PA", "42"), ("S3", "TX", "")];
+    for (id, state, _) in staff {
+        call(
+            &t,
+            &alice,
+            "set-employee",
+            json!({"id": id, "name": format!("Employee {id}"), "country": "US",
+                   "frequency": "monthly", "salary": 7_200_000, "start-date": "2025-01-01",
+                   "profile": {"filing-status": "single", "state": state}}),
+        );
+    }
+    for (m, last) in [(1, 31), (2, 28)] {
+        let run = call(
+            &t,
+            &alice,
+            "create-run",
+            json!({"frequency": "monthly", "period-start": format!("2025-{m:02}-01"),
+                   "period-end": format!("2025-{m:02}-{last}"), "pay-date": format!("2025-{m:02}-{last}")}),
+        );
+        call(&t, &bob, "approve-run", json!({"id": run["id"]}));
+    }
+    let mut ids = json!({});
+    for (n, (id, _, _)) in staff.iter().enumerate() {
+        ids[*id] = json!({"ssn": format!("12345678{n}"), "first-name": "Ana", "last-name": format!("Lopez{n}"),
+                          "address": address("PA")});
+    }
+    // Illinois's allowance amounts are those of 2025 (Booklet IL-700-T): a 2025 file.
+    let year_2025 = |ids: Value| {
+        let mut b = input(ids);
+        b["year"] = json!(2025);
+        b
+    };
+    let mut body = year_2025(ids.clone());
+    body["states"] = json!({"IL": {"account": "IL-0042"}, "PA": {"account": "87654321"}});
+    let out = call(&t, &alice, "form-w2-efw2", body.clone());
+    let content = out["content"].as_str().unwrap();
+    let records: Vec<&str> = content.split_terminator("\r\n").collect();
+    assert!(records.iter().all(|r| r.len() == 512 && r.is_ascii()));
+    let kinds: Vec<&str> = records.iter().map(|r| &r[..2]).collect();
+    assert_eq!(
+        kinds,
+        ["RA", "RE", "RW", "RS", "RW", "RS", "RW", "RT", "RF"]
+    );
+    assert_eq!(out["records"], 9);
+    let w2 = call(&t, &alice, "form-w2", json!({"year": 2025}));
+    let boxes = w2["employees"].as_array().unwrap();
+    let accounts = ["IL-0042", "87654321"];
+    for (i, (id, state, code)) in staff[..2].iter().enumerate() {
+        let (rw, rs) = (records[2 + 2 * i], records[3 + 2 * i]);
+        assert_eq!(at(rs, 10, 18), at(rw, 3, 11), "{id}: the RW's SSN");
+        assert_eq!(at(rs, 49, 68), at(rw, 42, 61), "{id}: the RW's last name");
+        assert_eq!(
+            (at(rs, 3, 4), at(rs, 274, 275)),
+            (*code, *code),
+            "{id} {state}"
+        );
+        assert_eq!(at(rs, 248, 267).trim_end(), accounts[i]);
+        let w = &boxes[i];
+        assert_eq!(w["employee"], *id);
+        let s = &w["states"][0];
+        assert_eq!(s["state"], *state);
+        assert_eq!(
+            cents(rs, 276, 286),
+            s["wages"].as_i64().unwrap(),
+            "{id} box 16"
+        );
+        assert_eq!(
+            cents(rs, 287, 297),
+            s["tax"].as_i64().unwrap(),
+            "{id} box 17"
+        );
+        assert!(cents(rs, 287, 297) > 0, "{id} {state} withholds income tax");
+    }
+    // RT and RF: the three RW records only.
+    let (rt, rf) = (records[7], records[8]);
+    assert_eq!(at(rt, 3, 9), "0000003");
+    let rws: Vec<&str> = records
+        .iter()
+        .copied()
+        .filter(|r| r.starts_with("RW"))
+        .collect();
+    assert_eq!(
+        cents(rt, 10, 24),
+        rws.iter().map(|r| cents(r, 188, 198)).sum::<i64>()
+    );
+    assert_eq!(at(rf, 8, 16), "000000003");
+    // Without "states": no RS record, and not-included names the states.
+    let plain = call(&t, &alice, "form-w2-efw2", year_2025(ids.clone()));
+    assert_eq!(plain["records"], 7);
+    assert!(
+        plain["not-included"]
+            .to_string()
+            .contains("RS state records of IL, PA"),
+        "{}",
+        plain["not-included"]
+    );
+    // A state payroll-us does not withhold for is refused, naming those it does.
+    let mut texas = year_2025(ids);
+    texas["states"] = json!({"TX": {"account": "1"}});
+    fails(
+        &t,
+        &alice,
+        "form-w2-efw2",
+        texas,
+        400,
+        &["\"TX\"", "IL, PA"],
     );
 }

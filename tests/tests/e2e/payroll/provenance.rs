@@ -7,6 +7,11 @@ use backoffice_tests::{Cli, wasm, wasm_path};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// The version of the bundled `payroll-us` (its `plugin.toml`).
+const INSTALLED: &str = "0.1.1";
+/// The version the upgrade in these tests installs: the same code repackaged.
+const UPGRADED: &str = "0.1.2";
+
 /// The US employee these tests pay: monthly, 5,000.00 USD a month.
 fn us_employee() -> Value {
     json!({"id": "US1", "name": "Grace Hopper", "country": "US", "frequency": "monthly",
@@ -46,7 +51,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// `payroll-us` as the same code released under `version` (five characters, like
-/// `0.1.1`): the version of its embedded manifest rewritten in place, so the
+/// `0.1.2`): the version of its embedded manifest rewritten in place, so the
 /// component stays valid and its package digest changes.
 fn payroll_us_as(version: &str) -> Vec<u8> {
     fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -54,10 +59,11 @@ fn payroll_us_as(version: &str) -> Vec<u8> {
     }
     let mut bytes = wasm("payroll_us");
     let id = find(&bytes, b"id = \"payroll-us\"").expect("payroll-us embeds its manifest");
-    let old = b"version = \"0.1.0\"";
+    let old = format!("version = \"{INSTALLED}\"");
+    let old = old.as_bytes();
     let new = format!("version = \"{version}\"");
     assert_eq!(new.len(), old.len(), "a version of five characters");
-    let at = id + find(&bytes[id..], old).expect("the manifest names version 0.1.0");
+    let at = id + find(&bytes[id..], old).expect("the manifest names the installed version");
     bytes[at..at + old.len()].copy_from_slice(new.as_bytes());
     bytes
 }
@@ -86,14 +92,14 @@ fn payslips_name_the_rules_that_computed_them_before_and_after_an_upgrade() {
     // The payslip names what the registry lists: plugin, installed version and the
     // digest, which is the SHA-256 of the file that was installed.
     let before = listed(&cli, "payroll-us");
-    assert_eq!(before["version"], "0.1.0");
+    assert_eq!(before["version"], INSTALLED);
     assert_eq!(before["digest"], sha256_hex(&wasm("payroll_us")));
     let slip = payslip(&cli, &march["id"], "text");
     assert_eq!(slip["rules"], before, "{slip}");
     let text = slip["text"].as_str().unwrap();
     assert!(
         text.contains(&format!(
-            "Computed by payroll-us 0.1.0 (package sha256 {})",
+            "Computed by payroll-us {INSTALLED} (package sha256 {})",
             before["digest"].as_str().unwrap()
         )),
         "{text}"
@@ -101,7 +107,7 @@ fn payslips_name_the_rules_that_computed_them_before_and_after_an_upgrade() {
     let html = payslip(&cli, &march["id"], "html")["html"].clone();
     assert!(
         html.as_str().unwrap().contains(&format!(
-            "<p class=\"rules\">Computed by payroll-us 0.1.0 (package sha256 {})</p>",
+            "<p class=\"rules\">Computed by payroll-us {INSTALLED} (package sha256 {})</p>",
             before["digest"].as_str().unwrap()
         )),
         "{html}"
@@ -124,9 +130,9 @@ fn payslips_name_the_rules_that_computed_them_before_and_after_an_upgrade() {
     assert_eq!(what_if["rules"], before, "{what_if}");
     assert_eq!(what_if["net"], slip["payslip"]["net"]);
 
-    // The rules are upgraded: the same code as 0.1.1, a different package.
-    let file = cli.dir.path().join("payroll-us-0.1.1.wasm");
-    let upgraded = payroll_us_as("0.1.1");
+    // The rules are upgraded: the same code as the next version, a different package.
+    let file = cli.dir.path().join(format!("payroll-us-{UPGRADED}.wasm"));
+    let upgraded = payroll_us_as(UPGRADED);
     std::fs::write(&file, &upgraded).unwrap();
     cli.run(&[
         "plugin",
@@ -137,7 +143,7 @@ fn payslips_name_the_rules_that_computed_them_before_and_after_an_upgrade() {
     ])
     .ok();
     let after = listed(&cli, "payroll-us");
-    assert_eq!(after["version"], "0.1.1");
+    assert_eq!(after["version"], UPGRADED);
     assert_eq!(after["digest"], sha256_hex(&upgraded));
     assert_ne!(after["digest"], before["digest"]);
 

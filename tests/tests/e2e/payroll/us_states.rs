@@ -197,6 +197,34 @@ fn bad_us_input_is_refused_and_nothing_is_written() {
         404,
         &["BADS"],
     );
+    // California and New York have a wage income tax that payroll-us does not
+    // withhold yet: refused with the reason and the publication that is missing.
+    for (id, st, why) in [
+        (
+            "BADCA",
+            "CA",
+            "EDD DE 44 California Withholding Schedules, Method B",
+        ),
+        ("BADNY", "NY", "NYS-50-T-NYS"),
+    ] {
+        fails(
+            &t,
+            &alice,
+            "set-employee",
+            json!({"id": id, "name": "Not Yet", "country": "US", "frequency": "monthly",
+                   "salary": 6_000_000, "start-date": "2026-01-01",
+                   "profile": {"state": st}}),
+            400,
+            &[
+                &format!("employee {id}"),
+                &format!("profile state \"{st}\""),
+                why,
+                "not implemented in payroll-us",
+                "IL, PA (income tax withheld)",
+            ],
+        );
+        fails(&t, &alice, "get-employee", json!({"id": id}), 404, &[id]);
+    }
     // A SUTA set-up for a state the plugin does not cover is refused by set-settings.
     let mut settings = call(&t, &alice, "get-settings", json!({}));
     settings["employer"] = json!({"US": {"suta": {"CA": {"rate": "3.4", "wage-base": 700_000}}}});
