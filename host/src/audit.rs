@@ -966,7 +966,19 @@ struct LaterState {
     queued: u64,
     handled: u64,
     closing: bool,
+    /// The writer is gathering or writing a batch (it takes what was queued
+    /// meanwhile before it waits again): queuing a link then needs no wake-up.
+    writer_busy: bool,
+    /// Callers waiting in [`Queue::flush`]: the writer then stops gathering.
+    flushing: usize,
 }
+
+/// How long the writer gathers read links after the first before writing them: one
+/// transaction and disk sync then serves the reads of these milliseconds. Measured
+/// with `benches/http.sh` (64 connections reading): 5 ms took about a quarter off the
+/// host's CPU time per read, against writing as soon as the last batch was done. A
+/// flush (a change waiting for the read links before it) cuts the wait short.
+const GATHER: Duration = Duration::from_millis(5);
 
 /// Read links queued at most; past this a reader writes its own link (and waits), so
 /// a slow disk slows readers down instead of filling memory.
@@ -1061,8 +1073,14 @@ impl Queue {
         }
         state.entries.push(entry);
         state.queued += 1;
+        let wake = !state.writer_busy;
+        if wake {
+            state.writer_busy = true;
+        }
         drop(state);
-        self.later.signal.notify_all();
+        if wake {
+            self.later.signal.notify_all();
+        }
         self.start_writer(host);
         Ok(())
     }
@@ -1089,17 +1107,23 @@ impl Queue {
     /// Wait until every read link queued so far is written (at most `timeout`). Never
     /// called while holding a tenant's writer: the audit writer needs it.
     pub(crate) fn flush(&self, timeout: Duration) {
-        let Ok(state) = self.later.state.lock() else {
+        let Ok(mut state) = self.later.state.lock() else {
             return;
         };
         let target = state.queued;
         if state.handled >= target {
             return;
         }
-        let _ = self
+        // The writer may be gathering: tell it to write now.
+        state.flushing += 1;
+        self.later.signal.notify_all();
+        if let Ok((mut state, _)) = self
             .later
             .signal
-            .wait_timeout_while(state, timeout, |s| s.handled < target);
+            .wait_timeout_while(state, timeout, |s| s.handled < target)
+        {
+            state.flushing -= 1;
+        }
     }
 }
 
@@ -1120,9 +1144,10 @@ impl Drop for Queue {
 fn write_later(later: &Later, storage: &dyn crate::store::Storage, key: &AuditKey) {
     loop {
         let batch = {
-            let Ok(state) = later.state.lock() else {
+            let Ok(mut state) = later.state.lock() else {
                 return;
             };
+            state.writer_busy = false;
             let Ok(mut state) = later
                 .signal
                 .wait_while(state, |s| s.entries.is_empty() && !s.closing)
@@ -1132,6 +1157,13 @@ fn write_later(later: &Later, storage: &dyn crate::store::Storage, key: &AuditKe
             if state.entries.is_empty() {
                 return;
             }
+            state.writer_busy = true;
+            let Ok((mut state, _)) = later
+                .signal
+                .wait_timeout_while(state, GATHER, |s| s.flushing == 0 && !s.closing)
+            else {
+                return;
+            };
             std::mem::take(&mut state.entries)
         };
         let entries: Vec<&Entry> = batch.iter().collect();

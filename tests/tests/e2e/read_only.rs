@@ -90,3 +90,63 @@ fn concurrent_read_only_calls_each_leave_one_audit_link() {
     let report = t.host.audit_verify(Some("acme")).unwrap();
     assert!(report.ok, "{report:?}");
 }
+
+#[test]
+fn reads_and_changes_of_one_caller_are_chained_in_the_order_they_were_answered() {
+    let t = TestHost::new().with_plugin("probe", "probe", &["acme"]);
+    let mut expected = Vec::new();
+    for round in 0..10 {
+        t.call("acme", "probe", "get", json!({ "key": "k" }))
+            .unwrap();
+        t.call("acme", "probe", "get", json!({ "key": "k" }))
+            .unwrap();
+        t.call(
+            "acme",
+            "probe",
+            "put",
+            json!({ "key": "k", "value": round }),
+        )
+        .unwrap();
+        expected.extend(["probe.get", "probe.get", "probe.put"]);
+    }
+    let links = t
+        .host
+        .audit_list(&AuditQuery {
+            tenant: Some("acme".into()),
+            limit: 100,
+            ..AuditQuery::default()
+        })
+        .unwrap();
+    let targets: Vec<&str> = links
+        .iter()
+        .filter(|l| l.action == "invoke")
+        .map(|l| l.target.as_str())
+        .collect();
+    assert_eq!(targets, expected);
+    assert!(t.host.audit_verify(Some("acme")).unwrap().ok);
+}
+
+#[test]
+fn the_links_of_reads_reach_the_database_without_anyone_asking_for_them() {
+    let t = TestHost::new().with_plugin("probe", "probe", &["acme"]);
+    for _ in 0..3 {
+        t.call("acme", "probe", "get", json!({ "key": "k" }))
+            .unwrap();
+    }
+    // Read the tenant's file directly: no listing flushes the queue for us.
+    let db = rusqlite::Connection::open(backoffice_host::store::tenant_file(t.dir.path(), "acme"))
+        .unwrap();
+    let count = || -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM audit WHERE target = 'probe.get'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let waited = std::time::Instant::now();
+    while count() < 3 && waited.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(count(), 3);
+}
