@@ -24,6 +24,7 @@ mod postgres_schema;
 mod postgres_webhooks;
 mod postgres_work;
 mod sql;
+mod sql_conn;
 mod sqlite;
 mod sqlite_backup;
 mod sqlite_events;

@@ -501,6 +501,14 @@ impl PgTx {
     }
 }
 
+impl super::sql_conn::Backend for PgTx {
+    type Conn = Conn;
+
+    fn sql_conn(&mut self) -> Result<&mut Conn> {
+        self.c()
+    }
+}
+
 impl Drop for PgTx {
     fn drop(&mut self) {
         let _ = self.finish("ROLLBACK");

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use super::sql_conn::Backend;
 use super::sqlite_identity as identity;
 use super::sqlite_trust as trust;
 use super::{
@@ -617,6 +618,16 @@ impl FileTx {
     pub(super) fn conn(&self) -> Result<&Connection> {
         self.conn
             .as_ref()
+            .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
+    }
+}
+
+impl Backend for FileTx {
+    type Conn = Connection;
+
+    fn sql_conn(&mut self) -> Result<&mut Connection> {
+        self.conn
+            .as_mut()
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
     }
 }
