@@ -18,7 +18,6 @@ mod notify;
 mod notify_sql;
 mod postgres;
 mod postgres_http;
-mod postgres_identity;
 mod postgres_notify;
 mod postgres_schema;
 mod postgres_webhooks;

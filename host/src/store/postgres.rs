@@ -46,13 +46,12 @@ use postgres::{Client, NoTls, Row, Statement};
 use super::postgres_schema::SCHEMA;
 use super::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
-    Finish, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent, PackageRecord, Result,
-    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
-    TrustedKey, UserRecord,
+    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, ScanPage, ScanQuery,
+    Scope, Storage, StoreError, Tenant, Transaction, TrustedKey,
 };
 use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use super::{DayUsage, KvUsage};
-use super::{postgres_identity, postgres_webhooks, postgres_work};
+use super::{identity, postgres_webhooks, postgres_work};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
 const LOCK_HOST: i32 = 0x626f_0001;
@@ -506,6 +505,10 @@ impl super::sql_conn::Backend for PgTx {
 
     fn sql_conn(&mut self) -> Result<&mut Conn> {
         self.c()
+    }
+
+    fn identity_moved(&mut self) -> Result<()> {
+        self.identity_changed()
     }
 }
 
@@ -1153,126 +1156,28 @@ impl WebhookStore for PgTx {
     }
 }
 
-impl IdentityStore for PgTx {
-    fn user_insert(&mut self, u: &UserRecord) -> Result<()> {
-        postgres_identity::user_insert(self.c()?, u)
-    }
-
-    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
-        postgres_identity::user_get(self.c()?, tenant, username)
-    }
-
-    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
-        postgres_identity::user_list(self.c()?, tenant)
-    }
-
-    fn user_update(&mut self, u: &UserRecord) -> Result<()> {
-        postgres_identity::user_update(self.c()?, u)?;
-        self.identity_changed()
-    }
-
-    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
-        postgres_identity::role_insert(self.c()?, role)
-    }
-
-    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
-        postgres_identity::role_get(self.c()?, tenant, name)
-    }
-
-    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
-        postgres_identity::role_list(self.c()?, tenant)
-    }
-
-    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let changed = postgres_identity::role_grant(self.c()?, tenant, role, permission)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let changed = postgres_identity::role_revoke(self.c()?, tenant, role, permission)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let changed = postgres_identity::user_role_add(self.c()?, tenant, username, role)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let changed = postgres_identity::user_role_remove(self.c()?, tenant, username, role)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
-        postgres_identity::user_access(self.c()?, tenant, username)
-    }
-
-    fn token_insert(&mut self, t: &TokenRecord) -> Result<()> {
-        postgres_identity::token_insert(self.c()?, t)
-    }
-
-    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
-        postgres_identity::token_get(self.c()?, id)
-    }
-
-    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
-        postgres_identity::token_list(self.c()?, tenant)
-    }
-
-    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
-        let changed = postgres_identity::token_revoke(self.c()?, id, at)?;
-        self.identity_changed()?;
-        Ok(changed)
-    }
-
-    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
-        postgres_identity::token_touch(self.c()?, id, at)
-    }
-
-    fn identity_changed(&mut self) -> Result<()> {
-        self.c()?.exec(sql::IDENTITY_CHANGED.pg, &[])?;
-        Ok(())
-    }
-
-    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
-        postgres_identity::login_throttle_get(self.c()?, key)
-    }
-
-    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
-        postgres_identity::login_throttle_put(self.c()?, key, row)
-    }
-
-    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
-        postgres_identity::login_throttle_clear(self.c()?, key, before_ms)
-    }
-}
-
 impl AuditStore for PgTx {
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        postgres_identity::audit_head(self.c()?, tenant)
+        identity::audit_head(self.c()?, tenant)
     }
 
     fn audit_append(&mut self, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
-        postgres_identity::audit_append(self.c()?, a, anchor)
+        identity::audit_append(self.c()?, a, anchor)
     }
 
     fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
-        postgres_identity::audit_anchor(self.c()?, tenant)
+        identity::audit_anchor(self.c()?, tenant)
     }
 
     fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
-        postgres_identity::audit_anchor_create(self.c()?, anchor)
+        identity::audit_anchor_create(self.c()?, anchor)
     }
 
     fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        postgres_identity::audit_list(self.c()?, q)
+        identity::audit_list(self.c()?, q)
     }
 
     fn audit_chains(&mut self) -> Result<Vec<String>> {
-        postgres_identity::audit_chains(self.c()?)
+        identity::audit_chains(self.c()?)
     }
 }

@@ -1,9 +1,11 @@
 //! SQL text both backends run, written once (issue 15, item 5).
 //!
 //! Each statement is written with PostgreSQL's `$N` parameters; [`Sql::lite`] is the
-//! same text with SQLite's `?N`, made at compile time. What differs between the
-//! backends (claims with `SKIP LOCKED`, locks, sequences, type casts, schema) stays in
-//! each backend's own files.
+//! same text with SQLite's `?N`, made at compile time. A few statements that each
+//! backend words its own way (an upsert, an insert that skips a taken key) give both
+//! texts side by side. What differs between the backends beyond the text (claims with
+//! `SKIP LOCKED`, locks, sequences, type casts, schema) stays in each backend's own
+//! files.
 
 /// One statement in each backend's parameter syntax.
 #[derive(Debug, Clone, Copy)]
@@ -224,6 +226,33 @@ sql! {
     TRUST_LIST = "SELECT name, public_key, added_at FROM trusted_keys ORDER BY name, added_at";
     /// Used by `trust_remove`.
     TRUST_REMOVE = "DELETE FROM trusted_keys WHERE name = $1";
+    /// Used by `audit_append`.
+    AUDIT_INSERT = "INSERT INTO audit
+        (tenant, seq, at, actor, action, target, outcome, detail, duration_us, prev_hash, hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    /// Used by `audit_list`, followed by its conditions.
+    AUDIT_LIST = "SELECT tenant, seq, at, actor, action, target, outcome, detail, duration_us,
+        prev_hash, hash FROM audit WHERE true";
+    /// Used by `token_insert`.
+    TOKEN_INSERT = "INSERT INTO tokens
+        (id, tenant, username, kind, name, hash, created_at, expires_at, last_used_at, revoked_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    /// Used by `token_get`.
+    TOKEN_GET = "SELECT id, tenant, username, kind, name, hash, created_at, expires_at,
+        last_used_at, revoked_at FROM tokens WHERE id = $1";
+    /// Used by `token_list`.
+    TOKEN_LIST = "SELECT id, tenant, username, kind, name, hash, created_at, expires_at,
+        last_used_at, revoked_at FROM tokens WHERE tenant = $1 ORDER BY created_at DESC, id";
+    /// Used by `user_get`.
+    USER_GET = "SELECT tenant, username, display_name, password_hash, system_admin, created_at,
+        disabled_at FROM users WHERE tenant = $1 AND username = $2";
+    /// Used by `user_insert`.
+    USER_INSERT = "INSERT INTO users
+        (tenant, username, display_name, password_hash, system_admin, created_at, disabled_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    /// Used by `user_list`.
+    USER_LIST = "SELECT tenant, username, display_name, password_hash, system_admin, created_at,
+        disabled_at FROM users WHERE tenant = $1 ORDER BY username";
     /// Used by `user_access`.
     USER_PERMISSIONS = "SELECT DISTINCT p.permission FROM user_roles u
         JOIN role_permissions p ON p.tenant = u.tenant AND p.role = u.role
@@ -260,6 +289,39 @@ sql! {
         previous_secret_sealed = $5, previous_secret_until_ms = $6
         WHERE tenant = $1 AND id = $2";
 }
+
+/// Used by `audit_append`: the chain's anchor moves to the new link (insert or replace).
+pub(super) const AUDIT_ANCHOR_PUT: Sql = Sql {
+    pg: "INSERT INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+              VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant) DO UPDATE
+                 SET seq = $2, hash = $3, keyed_from = $4, mac = $5",
+    lite: "INSERT OR REPLACE INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/// Used by `audit_anchor_create`: a chain that has an anchor keeps it.
+pub(super) const AUDIT_ANCHOR_CREATE: Sql = Sql {
+    pg: "INSERT INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+              VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant) DO NOTHING",
+    lite: "INSERT OR IGNORE INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/// Used by `role_grant`: a permission the role holds already is left alone.
+pub(super) const ROLE_GRANT: Sql = Sql {
+    pg: "INSERT INTO role_permissions (tenant, role, permission) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+    lite: "INSERT OR IGNORE INTO role_permissions (tenant, role, permission) VALUES (?1, ?2, ?3)",
+};
+
+/// Used by `user_role_add`: a role the user holds already is left alone.
+pub(super) const USER_ROLE_ADD: Sql = Sql {
+    pg: "INSERT INTO user_roles (tenant, username, role) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+    lite: "INSERT OR IGNORE INTO user_roles (tenant, username, role) VALUES (?1, ?2, ?3)",
+};
 
 #[cfg(test)]
 mod tests {

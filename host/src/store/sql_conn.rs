@@ -43,6 +43,19 @@ impl From<u32> for Param<'_> {
     }
 }
 
+/// Numbers past `i64::MAX` are bound as `i64::MAX`.
+impl From<u64> for Param<'_> {
+    fn from(v: u64) -> Self {
+        Param::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<Option<u64>> for Param<'_> {
+    fn from(v: Option<u64>) -> Self {
+        Param::OptInt(v.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+    }
+}
+
 impl From<bool> for Param<'_> {
     fn from(v: bool) -> Self {
         Param::Int(i64::from(v))
@@ -168,6 +181,11 @@ pub(super) fn u32_of(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// A sequence number stored as a 64-bit integer, as `u64` (0 below 0).
+pub(super) fn u64_of(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
 /// An HTTP status stored as a 64-bit integer; none when there is none or it is no
 /// status.
 pub(super) fn status_of(n: Option<i64>) -> Option<u16> {
@@ -176,6 +194,11 @@ pub(super) fn status_of(n: Option<i64>) -> Option<u16> {
 
 /// A connection inside a transaction of either backend.
 pub(super) trait SqlConn {
+    /// Whether other hosts write the same database at once (PostgreSQL): a taken
+    /// number this transaction derived from what it read (the next audit link) is
+    /// then a lost race to retry, not a conflict.
+    const SHARED: bool;
+
     /// The row type [`SqlConn::query_opt`] and [`SqlConn::query_rows`] hand out.
     type Row<'r>: RowGet;
 
@@ -210,6 +233,20 @@ pub(super) trait SqlConn {
         self.query_rows(select, params, f)
     }
 
+    /// [`SqlConn::query_rows`] of a statement made at run time, written with `$N`
+    /// parameters.
+    fn query_rows_text<T>(
+        &mut self,
+        text: &str,
+        params: &[Param<'_>],
+        f: impl FnMut(&Self::Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>>;
+
+    /// Run an `INSERT` of a row whose key may be taken: false when it is, and then
+    /// nothing was written and the transaction goes on (a failed statement would
+    /// abort a PostgreSQL transaction, so there the insert does nothing instead).
+    fn insert_new(&mut self, sql: Sql, params: &[Param<'_>]) -> Result<bool>;
+
     /// The one row a query always returns (an `INSERT ... RETURNING`), mapped by `f`.
     fn query_one<T>(
         &mut self,
@@ -223,6 +260,7 @@ pub(super) trait SqlConn {
 }
 
 impl SqlConn for rusqlite::Connection {
+    const SHARED: bool = false;
     type Row<'r> = rusqlite::Row<'r>;
 
     fn execute(&mut self, sql: Sql, params: &[Param<'_>]) -> Result<u64> {
@@ -251,6 +289,31 @@ impl SqlConn for rusqlite::Connection {
     ) -> Result<Vec<T>> {
         lite_rows(self, sql.lite, params, f)
     }
+
+    fn query_rows_text<T>(
+        &mut self,
+        text: &str,
+        params: &[Param<'_>],
+        f: impl FnMut(&Self::Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        // SQLite would number `$N` by first appearance; `?N` binds the N-th value.
+        lite_rows(self, &text.replace('$', "?"), params, f)
+    }
+
+    fn insert_new(&mut self, sql: Sql, params: &[Param<'_>]) -> Result<bool> {
+        match self
+            .prepare_cached(sql.lite)?
+            .execute(rusqlite::params_from_iter(params))
+        {
+            Ok(_) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Every row of `text` (with `?N` parameters), each mapped by `f`.
@@ -270,6 +333,7 @@ fn lite_rows<T>(
 }
 
 impl SqlConn for Conn {
+    const SHARED: bool = true;
     type Row<'r> = postgres::Row;
 
     fn execute(&mut self, sql: Sql, params: &[Param<'_>]) -> Result<u64> {
@@ -294,10 +358,7 @@ impl SqlConn for Conn {
         params: &[Param<'_>],
         f: impl FnMut(&Self::Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        self.query(sql.pg, &pg_args(params))?
-            .iter()
-            .map(f)
-            .collect()
+        self.query_rows_text(sql.pg, params, f)
     }
 
     fn claim_rows<T>(
@@ -308,10 +369,20 @@ impl SqlConn for Conn {
     ) -> Result<Vec<T>> {
         // Rows another host holds are skipped, not waited for.
         let select = format!("{} FOR UPDATE SKIP LOCKED", select.pg);
-        self.query(&select, &pg_args(params))?
-            .iter()
-            .map(f)
-            .collect()
+        self.query_rows_text(&select, params, f)
+    }
+
+    fn query_rows_text<T>(
+        &mut self,
+        text: &str,
+        params: &[Param<'_>],
+        f: impl FnMut(&Self::Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.query(text, &pg_args(params))?.iter().map(f).collect()
+    }
+
+    fn insert_new(&mut self, sql: Sql, params: &[Param<'_>]) -> Result<bool> {
+        Ok(self.exec_raw(sql.pg, &pg_args(params))?.is_ok())
     }
 }
 
@@ -322,6 +393,14 @@ pub(super) trait Backend: Send {
 
     /// The transaction's connection; an error once the transaction is finished.
     fn sql_conn(&mut self) -> Result<&mut Self::Conn>;
+
+    /// Called after a change to users, roles, permissions or tokens: PostgreSQL moves
+    /// the identity stamp on (`IdentityStore::identity_changed`) in the same
+    /// transaction; a SQLite file leaves that to the routing transaction, as the stamp
+    /// lives in the main file.
+    fn identity_moved(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Lease the rows `select` (parameters `now_ms, limit`) finds due to `owner` until

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use super::identity;
 use super::sql_conn::Backend;
-use super::sqlite_identity as identity;
 use super::sqlite_trust as trust;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, LoginThrottle,
-    NewEvent, PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, StoreError, Tenant,
-    TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent,
+    PackageRecord, Result, ScanPage, ScanQuery, Scope, StoreError, Tenant, Transaction, TrustedKey,
+    sqlite_events,
 };
 use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 use super::{DayUsage, KvUsage};
@@ -1267,102 +1267,13 @@ impl WebhookStore for FileTx {
     }
 }
 
-impl IdentityStore for FileTx {
-    fn identity_changed(&mut self) -> Result<()> {
-        self.conn()?
-            .prepare_cached(sql::IDENTITY_CHANGED.lite)?
-            .execute([])?;
-        Ok(())
-    }
-
-    fn user_insert(&mut self, user: &UserRecord) -> Result<()> {
-        identity::user_insert(self.conn()?, user)
-    }
-
-    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
-        identity::user_get(self.conn()?, tenant, username)
-    }
-
-    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
-        identity::user_list(self.conn()?, tenant)
-    }
-
-    fn user_update(&mut self, user: &UserRecord) -> Result<()> {
-        identity::user_update(self.conn()?, user)
-    }
-
-    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
-        identity::role_insert(self.conn()?, role)
-    }
-
-    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
-        identity::role_get(self.conn()?, tenant, name)
-    }
-
-    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
-        identity::role_list(self.conn()?, tenant)
-    }
-
-    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        identity::role_grant(self.conn()?, tenant, role, permission)
-    }
-
-    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        identity::role_revoke(self.conn()?, tenant, role, permission)
-    }
-
-    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        identity::user_role_add(self.conn()?, tenant, username, role)
-    }
-
-    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        identity::user_role_remove(self.conn()?, tenant, username, role)
-    }
-
-    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
-        identity::user_access(self.conn()?, tenant, username)
-    }
-
-    fn token_insert(&mut self, token: &TokenRecord) -> Result<()> {
-        identity::token_insert(self.conn()?, token)
-    }
-
-    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
-        identity::token_get(self.conn()?, id)
-    }
-
-    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
-        identity::token_list(self.conn()?, tenant)
-    }
-
-    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
-        identity::token_revoke(self.conn()?, id, at)
-    }
-
-    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
-        identity::token_touch(self.conn()?, id, at)
-    }
-
-    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
-        identity::login_throttle_get(self.conn()?, key)
-    }
-
-    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
-        identity::login_throttle_put(self.conn()?, key, row)
-    }
-
-    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
-        identity::login_throttle_clear(self.conn()?, key, before_ms)
-    }
-}
-
 impl AuditStore for FileTx {
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        identity::audit_head(self.conn()?, tenant)
+        identity::audit_head(self.sql_conn()?, tenant)
     }
 
     fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
-        identity::audit_append(self.conn()?, record, anchor)?;
+        identity::audit_append(self.sql_conn()?, record, anchor)?;
         if let Some(tips) = &mut self.tips {
             tips.retain(|a| a.tenant != anchor.tenant);
             tips.push(anchor.clone());
@@ -1379,18 +1290,18 @@ impl AuditStore for FileTx {
     }
 
     fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
-        identity::audit_anchor(self.conn()?, tenant)
+        identity::audit_anchor(self.sql_conn()?, tenant)
     }
 
     fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
-        identity::audit_anchor_create(self.conn()?, anchor)
+        identity::audit_anchor_create(self.sql_conn()?, anchor)
     }
 
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        identity::audit_list(self.conn()?, query)
+        identity::audit_list(self.sql_conn()?, query)
     }
 
     fn audit_chains(&mut self) -> Result<Vec<String>> {
-        identity::audit_chains(self.conn()?)
+        identity::audit_chains(self.sql_conn()?)
     }
 }
