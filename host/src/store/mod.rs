@@ -13,6 +13,7 @@ mod events;
 mod http;
 mod http_sql;
 mod identity;
+mod kv;
 mod migrate;
 mod notify;
 mod notify_sql;

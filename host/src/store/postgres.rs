@@ -46,11 +46,10 @@ use postgres::{Client, NoTls, Row, Statement};
 use super::postgres_schema::SCHEMA;
 use super::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
-    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, ScanPage, ScanQuery,
-    Scope, Storage, StoreError, Tenant, Transaction, TrustedKey,
+    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, Storage, StoreError,
+    Tenant, Transaction, TrustedKey,
 };
 use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
-use super::{DayUsage, KvUsage};
 use super::{identity, postgres_webhooks, postgres_work};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
@@ -572,126 +571,6 @@ impl Transaction for PgTx {
             .c()?
             .client
             .batch_execute(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
-    }
-}
-
-impl KvStore for PgTx {
-    fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::KV_GET.pg, &[&scope.tenant, &scope.plugin, &key])?
-            .map(|r| r.get(0)))
-    }
-
-    fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
-        self.c()?.exec(
-            sql::KV_PUT.pg,
-            &[&scope.tenant, &scope.plugin, &key, &value],
-        )?;
-        Ok(())
-    }
-
-    fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        Ok(self
-            .c()?
-            .exec(sql::KV_DELETE.pg, &[&scope.tenant, &scope.plugin, &key])?
-            > 0)
-    }
-
-    fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
-        let (fetch, limit, budget) = query.sizes();
-        let bounds = query.bounds();
-        let mut args: Vec<&(dyn ToSql + Sync)> = vec![&scope.tenant, &scope.plugin];
-        args.extend(bounds.iter().map(|b| *b as &(dyn ToSql + Sync)));
-        args.extend([&fetch as &(dyn ToSql + Sync), &limit, &budget]);
-        let rows = self.c()?.query(&query.sql(), &args)?;
-        let total: i64 = rows.first().map_or(0, |r| r.get(2));
-        let entries: Vec<(String, Vec<u8>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let more = usize::try_from(total).unwrap_or(usize::MAX) > entries.len();
-        Ok(ScanPage { entries, more })
-    }
-
-    fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let c = self.c()?;
-        // The tenants' setting values go with the data (not counted as keys).
-        c.exec(sql::SETTINGS_PURGE_PLUGIN.pg, &[&plugin])?;
-        c.exec(sql::KV_PURGE_PLUGIN.pg, &[&plugin])
-    }
-
-    fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let n: i64 = self
-            .c()?
-            .query_one(sql::KV_COUNT_PLUGIN.pg, &[&plugin])?
-            .get(0);
-        Ok(n.max(0) as u64)
-    }
-
-    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
-        let row = self
-            .c()?
-            .query_opt(sql::KV_USAGE.pg, &[&scope.tenant, &scope.plugin])?;
-        Ok(row.map_or_else(KvUsage::default, |r| KvUsage {
-            keys: r.get::<_, i64>(0).max(0) as u64,
-            bytes: r.get::<_, i64>(1).max(0) as u64,
-        }))
-    }
-
-    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
-        let events = i64::try_from(add.events).unwrap_or(i64::MAX);
-        let runs = i64::try_from(add.runs).unwrap_or(i64::MAX);
-        let r = self.c()?.query_one(
-            "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant, plugin, day) DO UPDATE
-                 SET events = quota_day.events + excluded.events,
-                     runs = quota_day.runs + excluded.runs
-             RETURNING events, runs",
-            &[&scope.tenant, &scope.plugin, &day, &events, &runs],
-        )?;
-        Ok(DayUsage {
-            events: r.get::<_, i64>(0).max(0) as u64,
-            runs: r.get::<_, i64>(1).max(0) as u64,
-        })
-    }
-
-    fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::SETTING_GET.pg, &[&scope.tenant, &scope.plugin, &key])?
-            .map(|r| r.get(0)))
-    }
-
-    fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
-        Ok(self
-            .c()?
-            .query(sql::SETTING_LIST.pg, &[&scope.tenant, &scope.plugin])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
-    }
-
-    fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
-        self.c()?.exec(
-            sql::SETTING_PUT.pg,
-            &[&scope.tenant, &scope.plugin, &key, &value],
-        )?;
-        Ok(())
-    }
-
-    fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        Ok(self.c()?.exec(
-            sql::SETTING_DELETE.pg,
-            &[&scope.tenant, &scope.plugin, &key],
-        )? > 0)
-    }
-
-    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
-        let row = self
-            .c()?
-            .query_opt(sql::QUOTA_DAY_GET.pg, &[&scope.tenant, &scope.plugin, &day])?;
-        Ok(row.map_or_else(DayUsage::default, |r| DayUsage {
-            events: r.get::<_, i64>(0).max(0) as u64,
-            runs: r.get::<_, i64>(1).max(0) as u64,
-        }))
     }
 }
 

@@ -309,6 +309,19 @@ pub(super) const AUDIT_ANCHOR_CREATE: Sql = Sql {
          VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
+/// Used by `quota_day_add`: the counters of the day grow by what is added.
+pub(super) const QUOTA_DAY_ADD: Sql = Sql {
+    pg: "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, plugin, day) DO UPDATE
+                 SET events = quota_day.events + excluded.events,
+                     runs = quota_day.runs + excluded.runs
+             RETURNING events, runs",
+    lite: "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, plugin, day)
+             DO UPDATE SET events = events + excluded.events, runs = runs + excluded.runs
+             RETURNING events, runs",
+};
+
 /// Used by `role_grant`: a permission the role holds already is left alone.
 pub(super) const ROLE_GRANT: Sql = Sql {
     pg: "INSERT INTO role_permissions (tenant, role, permission) VALUES ($1, $2, $3)

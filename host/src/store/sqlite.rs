@@ -19,11 +19,9 @@ use super::sql_conn::Backend;
 use super::sqlite_trust as trust;
 use super::{
     AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent,
-    PackageRecord, Result, ScanPage, ScanQuery, Scope, StoreError, Tenant, Transaction, TrustedKey,
-    sqlite_events,
+    PackageRecord, Result, StoreError, Tenant, Transaction, TrustedKey, sqlite_events,
 };
 use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
-use super::{DayUsage, KvUsage};
 use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
 /// How hard a commit works to survive a power cut.
@@ -716,143 +714,6 @@ impl Transaction for FileTx {
         Ok(self
             .conn()?
             .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
-    }
-}
-
-impl KvStore for FileTx {
-    fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
-        let mut stmt = self.conn()?.prepare_cached(sql::KV_GET.lite)?;
-        Ok(stmt
-            .query_row(params![scope.tenant, scope.plugin, key], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
-        let mut stmt = self.conn()?.prepare_cached(sql::KV_PUT.lite)?;
-        stmt.execute(params![scope.tenant, scope.plugin, key, value])?;
-        Ok(())
-    }
-
-    fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        let mut stmt = self.conn()?.prepare_cached(sql::KV_DELETE.lite)?;
-        Ok(stmt.execute(params![scope.tenant, scope.plugin, key])? > 0)
-    }
-
-    fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
-        let (fetch, limit, budget) = query.sizes();
-        let bounds = query.bounds();
-        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&scope.tenant, &scope.plugin];
-        args.extend(bounds.iter().map(|b| *b as &dyn rusqlite::ToSql));
-        args.extend([&fetch as &dyn rusqlite::ToSql, &limit, &budget]);
-        // A few fixed shapes; `prepare_cached` keeps each compiled.
-        let mut stmt = self
-            .conn()?
-            .prepare_cached(&query.sql().replace('$', "?"))?;
-        let mut rows = 0i64;
-        let entries = stmt
-            .query_map(args.as_slice(), |r| {
-                rows = r.get(2)?;
-                Ok((r.get::<_, String>(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<(String, Vec<u8>)>>>()?;
-        let more = usize::try_from(rows).unwrap_or(usize::MAX) > entries.len();
-        Ok(ScanPage { entries, more })
-    }
-
-    fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let conn = self.conn()?;
-        // The tenants' setting values go with the data (not counted as keys).
-        conn.execute(sql::SETTINGS_PURGE_PLUGIN.lite, params![plugin])?;
-        let n = conn.execute(sql::KV_PURGE_PLUGIN.lite, params![plugin])?;
-        Ok(n as u64)
-    }
-
-    fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let n: i64 = self
-            .conn()?
-            .query_row(sql::KV_COUNT_PLUGIN.lite, params![plugin], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
-    }
-
-    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
-        let mut stmt = self.conn()?.prepare_cached(sql::KV_USAGE.lite)?;
-        let row: Option<(i64, i64)> = stmt
-            .query_row(params![scope.tenant, scope.plugin], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        let (keys, bytes) = row.unwrap_or_default();
-        Ok(KvUsage {
-            keys: keys.max(0) as u64,
-            bytes: bytes.max(0) as u64,
-        })
-    }
-
-    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
-        let mut stmt = self.conn()?.prepare_cached(
-            "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (tenant, plugin, day)
-             DO UPDATE SET events = events + excluded.events, runs = runs + excluded.runs
-             RETURNING events, runs",
-        )?;
-        let (events, runs): (i64, i64) = stmt.query_row(
-            params![
-                scope.tenant,
-                scope.plugin,
-                day,
-                i64::try_from(add.events).unwrap_or(i64::MAX),
-                i64::try_from(add.runs).unwrap_or(i64::MAX)
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(DayUsage {
-            events: events.max(0) as u64,
-            runs: runs.max(0) as u64,
-        })
-    }
-
-    fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
-        let mut stmt = self.conn()?.prepare_cached(sql::SETTING_GET.lite)?;
-        Ok(stmt
-            .query_row(params![scope.tenant, scope.plugin, key], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn()?.prepare_cached(sql::SETTING_LIST.lite)?;
-        let rows = stmt.query_map(params![scope.tenant, scope.plugin], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
-        self.conn()?
-            .prepare_cached(sql::SETTING_PUT.lite)?
-            .execute(params![scope.tenant, scope.plugin, key, value])?;
-        Ok(())
-    }
-
-    fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        let n = self
-            .conn()?
-            .prepare_cached(sql::SETTING_DELETE.lite)?
-            .execute(params![scope.tenant, scope.plugin, key])?;
-        Ok(n > 0)
-    }
-
-    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
-        let mut stmt = self.conn()?.prepare_cached(sql::QUOTA_DAY_GET.lite)?;
-        let row: Option<(i64, i64)> = stmt
-            .query_row(params![scope.tenant, scope.plugin, day], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        let (events, runs) = row.unwrap_or_default();
-        Ok(DayUsage {
-            events: events.max(0) as u64,
-            runs: runs.max(0) as u64,
-        })
     }
 }
 
