@@ -45,12 +45,11 @@ use postgres::{Client, NoTls, Row, Statement};
 
 use super::postgres_schema::SCHEMA;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
-    Finish, JobFilter, JobRecord, JobRun, NewEvent, PackageRecord, Result, Storage, StoreError,
-    Tenant, Transaction, TrustedKey,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventRecord, Finish, PackageRecord, Result,
+    Storage, StoreError, Tenant, Transaction, TrustedKey,
 };
 use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
-use super::{identity, postgres_webhooks, postgres_work};
+use super::{identity, postgres_webhooks};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
 const LOCK_HOST: i32 = 0x626f_0001;
@@ -140,12 +139,6 @@ pub(super) struct Duplicate;
 /// A duplicate key is a conflict the caller reports.
 pub(super) fn conflict_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
     StoreError::Conflict(what())
-}
-
-/// A duplicate of a number this transaction derived from the rows it saw (the next
-/// audit link) means a concurrent writer took it first: retry.
-pub(super) fn retry_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
-    StoreError::Retry(what())
 }
 
 impl Conn {
@@ -840,140 +833,6 @@ impl RegistryStore for PgTx {
         c.exec(sql::PACKAGE_DELETE_VERSION.pg, &[&id, &version])?;
         c.exec(sql::PACKAGE_SIGNATURE_DELETE_VERSION.pg, &[&id, &version])?;
         Ok(())
-    }
-}
-
-impl WorkStore for PgTx {
-    fn event_append(&mut self, e: &NewEvent) -> Result<EventRecord> {
-        postgres_work::event_append(self.c()?, e)
-    }
-
-    fn event_list(&mut self, f: &EventFilter) -> Result<Vec<EventRecord>> {
-        postgres_work::event_list(self.c()?, f)
-    }
-
-    fn job_upsert_cron(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        cron: &str,
-        next_run_ms: i64,
-    ) -> Result<()> {
-        postgres_work::job_upsert_cron(self.c()?, tenant, plugin, job, cron, next_run_ms)
-    }
-
-    fn job_insert_once(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        payload: &str,
-        at_ms: i64,
-    ) -> Result<i64> {
-        postgres_work::job_insert_once(self.c()?, tenant, plugin, job, payload, at_ms)
-    }
-
-    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        postgres_work::job_pause(self.c()?, tenant, plugin)
-    }
-
-    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        postgres_work::job_resume_once(self.c()?, tenant, plugin)
-    }
-
-    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
-        postgres_work::job_delete_plugin(self.c()?, plugin)
-    }
-
-    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
-        postgres_work::job_cancel(self.c()?, tenant, plugin, id)
-    }
-
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
-        postgres_work::job_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
-    }
-
-    fn job_finish(
-        &mut self,
-        id: i64,
-        run_id: i64,
-        owner: &str,
-        duration_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        postgres_work::job_finish(self.c()?, id, run_id, owner, duration_ms, finish)
-    }
-
-    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
-        postgres_work::job_get(self.c()?, id)
-    }
-
-    fn job_list(&mut self, f: &JobFilter) -> Result<Vec<JobRecord>> {
-        postgres_work::job_list(self.c()?, f)
-    }
-
-    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
-        postgres_work::job_runs(self.c()?, job_id, limit)
-    }
-
-    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        postgres_work::job_retry(self.c()?, id, now_ms)
-    }
-
-    fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
-        let row = self
-            .c()?
-            .query_one(super::work::WORK_DEPTH_SQL, &[&now_ms])?;
-        let counts: [i64; 10] = std::array::from_fn(|i| row.get(i));
-        Ok(super::WorkDepth::from_counts(counts))
-    }
-
-    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
-        postgres_work::event_unfanned(self.c()?, limit)
-    }
-
-    fn event_fan_out(
-        &mut self,
-        event: &EventRecord,
-        subscribers: &[String],
-        now_ms: i64,
-    ) -> Result<()> {
-        postgres_work::event_fan_out(self.c()?, event, subscribers, now_ms)
-    }
-
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        postgres_work::delivery_claim(self.c()?, now_ms, lease_until_ms, owner, limit)
-    }
-
-    fn delivery_finish(
-        &mut self,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        postgres_work::delivery_finish(self.c()?, id, owner, now_ms, finish)
-    }
-
-    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
-        postgres_work::delivery_list(self.c()?, event_id)
-    }
-
-    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        postgres_work::delivery_retry(self.c()?, id, now_ms)
     }
 }
 

@@ -115,6 +115,47 @@ sql! {
     /// Used by `job_claim`.
     JOB_RUNS_ABANDON = "UPDATE job_runs SET outcome = 'abandoned', error = 'the worker running it stopped'
         WHERE job_id = $1 AND outcome = 'running'";
+    /// Used by `job_claim`: the due jobs, oldest due first.
+    JOB_DUE = "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+        lease_until_ms, lease_owner, last_error FROM jobs
+        WHERE state = 'scheduled' AND next_run_ms <= $1
+          AND (lease_until_ms IS NULL OR lease_until_ms <= $1)
+        ORDER BY next_run_ms, id LIMIT $2";
+    /// Used by `job_finish` (`Finish::Done` with a next run).
+    JOB_FINISH_NEXT = "UPDATE jobs SET state = 'scheduled', next_run_ms = $3, attempts = 0,
+        last_error = NULL, lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Done` without a next run).
+    JOB_FINISH_DONE = "UPDATE jobs SET state = 'done', last_error = NULL,
+        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Retry`).
+    JOB_FINISH_RETRY = "UPDATE jobs SET next_run_ms = $3, last_error = $4,
+        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Dead`).
+    JOB_FINISH_DEAD = "UPDATE jobs SET state = 'failed', last_error = $3,
+        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Skipped`).
+    JOB_FINISH_SKIPPED = "UPDATE jobs SET state = CASE WHEN cron IS NULL THEN 'paused' ELSE state END,
+        last_error = $3, lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_get`.
+    JOB_GET = "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+        lease_until_ms, lease_owner, last_error FROM jobs WHERE id = $1";
+    /// Used by `job_insert_once`.
+    JOB_INSERT_ONCE = "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
+        VALUES ($1, $2, $3, NULL, $4, 'scheduled', $5) RETURNING id";
+    /// Used by `job_claim`: the run a lease opens.
+    JOB_RUN_INSERT = "INSERT INTO job_runs (job_id, tenant, plugin, job, attempt, started_ms, outcome)
+        VALUES ($1, $2, $3, $4, $5, $6, 'running') RETURNING id";
+    /// Used by `delivery_list`.
+    DELIVERY_LIST = "SELECT id, event_id, tenant, topic, subscriber, state, attempts,
+        next_attempt_ms, last_error, done_ms FROM deliveries WHERE event_id = $1 ORDER BY subscriber";
+    /// Used by `delivery_claim`: the event a delivery carries.
+    EVENT_GET = "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms
+        FROM events WHERE id = $1";
+    /// Used by `event_unfanned`.
+    EVENT_UNFANNED = "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms
+        FROM events WHERE fanned_out = 0 ORDER BY id LIMIT $1";
     /// Used by `kv_count_plugin`.
     KV_COUNT_PLUGIN = "SELECT count(*) FROM kv WHERE plugin = $1";
     /// Used by `kv_delete`.
@@ -307,6 +348,63 @@ pub(super) const AUDIT_ANCHOR_CREATE: Sql = Sql {
          ON CONFLICT (tenant) DO NOTHING",
     lite: "INSERT OR IGNORE INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
          VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/// Used by `event_append`. Two writers of a tenant cannot race for a number on
+/// SQLite (one writer per file); on PostgreSQL the loser inserts nothing.
+pub(super) const EVENT_INSERT: Sql = Sql {
+    pg: "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, seq) DO NOTHING RETURNING id",
+    lite: "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+};
+
+/// Used by `event_list`: PostgreSQL needs the type of a parameter that may be NULL.
+pub(super) const EVENT_LIST: Sql = Sql {
+    pg: "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms FROM events
+                     WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR topic = $2)
+                     ORDER BY id DESC LIMIT $3",
+    lite: "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms FROM events
+         WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR topic = ?2)
+         ORDER BY id DESC LIMIT ?3",
+};
+
+/// Used by `job_list`: PostgreSQL needs the type of a parameter that may be NULL.
+pub(super) const JOB_LIST: Sql = Sql {
+    pg: "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+                lease_until_ms, lease_owner, last_error FROM jobs
+                     WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR plugin = $2)
+                     ORDER BY tenant, plugin, job, id",
+    lite: "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+                lease_until_ms, lease_owner, last_error FROM jobs
+         WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR plugin = ?2)
+         ORDER BY tenant, plugin, job, id",
+};
+
+/// Used by `job_runs`: PostgreSQL needs the type of a parameter that may be NULL.
+pub(super) const JOB_RUNS: Sql = Sql {
+    pg: "SELECT id, job_id, tenant, plugin, job, attempt, started_ms, duration_ms, outcome, error
+            FROM job_runs WHERE ($1::bigint IS NULL OR job_id = $1)
+                     ORDER BY id DESC LIMIT $2",
+    lite: "SELECT id, job_id, tenant, plugin, job, attempt, started_ms, duration_ms, outcome, error
+            FROM job_runs WHERE (?1 IS NULL OR job_id = ?1)
+         ORDER BY id DESC LIMIT ?2",
+};
+
+/// Used by `job_upsert_cron`: a dead-lettered job stays failed.
+pub(super) const JOB_UPSERT_CRON: Sql = Sql {
+    pg: "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
+             VALUES ($1, $2, $3, $4, 'null', 'scheduled', $5)
+             ON CONFLICT (tenant, plugin, job) WHERE cron IS NOT NULL DO UPDATE SET
+                cron = excluded.cron, next_run_ms = excluded.next_run_ms,
+                state = CASE WHEN jobs.state = 'failed' THEN 'failed' ELSE 'scheduled' END,
+                lease_until_ms = NULL, lease_owner = NULL",
+    lite: "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
+         VALUES (?1, ?2, ?3, ?4, 'null', 'scheduled', ?5)
+         ON CONFLICT (tenant, plugin, job) WHERE cron IS NOT NULL DO UPDATE SET
+            cron = excluded.cron, next_run_ms = excluded.next_run_ms,
+            state = CASE WHEN state = 'failed' THEN 'failed' ELSE 'scheduled' END,
+            lease_until_ms = NULL, lease_owner = NULL",
 };
 
 /// Used by `quota_day_add`: the counters of the day grow by what is added.

@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use super::Finish;
 use super::identity;
 use super::sql_conn::Backend;
 use super::sqlite_trust as trust;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventFilter, EventRecord, NewEvent,
-    PackageRecord, Result, StoreError, Tenant, Transaction, TrustedKey, sqlite_events,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventRecord, PackageRecord, Result,
+    StoreError, Tenant, Transaction, TrustedKey,
 };
 use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
-use super::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, sqlite_work};
 
 /// How hard a commit works to survive a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -922,151 +922,6 @@ impl RegistryStore for FileTx {
 
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
         trust::package_delete_version(self.conn()?, id, version)
-    }
-}
-
-impl WorkStore for FileTx {
-    fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
-        sqlite_events::append(self.conn()?, event)
-    }
-
-    fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
-        sqlite_events::list(self.conn()?, filter)
-    }
-
-    fn job_upsert_cron(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        cron: &str,
-        next_run_ms: i64,
-    ) -> Result<()> {
-        sqlite_work::job_upsert_cron(self.conn()?, tenant, plugin, job, cron, next_run_ms)
-    }
-
-    fn job_insert_once(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        payload: &str,
-        at_ms: i64,
-    ) -> Result<i64> {
-        sqlite_work::job_insert_once(self.conn()?, tenant, plugin, job, payload, at_ms)
-    }
-
-    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        sqlite_work::job_pause(self.conn()?, tenant, plugin)
-    }
-
-    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        sqlite_work::job_resume_once(self.conn()?, tenant, plugin)
-    }
-
-    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
-        sqlite_work::job_delete_plugin(self.conn()?, plugin)
-    }
-
-    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
-        sqlite_work::job_cancel(self.conn()?, tenant, plugin, id)
-    }
-
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
-        sqlite_work::job_claim(self.conn()?, now_ms, lease_until_ms, owner, limit)
-    }
-
-    fn job_finish(
-        &mut self,
-        id: i64,
-        run_id: i64,
-        owner: &str,
-        duration_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        sqlite_work::job_finish(self.conn()?, id, run_id, owner, duration_ms, finish)
-    }
-
-    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
-        sqlite_work::job_get(self.conn()?, id)
-    }
-
-    fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
-        sqlite_work::job_list(self.conn()?, filter)
-    }
-
-    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
-        sqlite_work::job_runs(self.conn()?, job_id, limit)
-    }
-
-    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        sqlite_work::job_retry(self.conn()?, id, now_ms)
-    }
-
-    fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
-        let mut stmt = self.conn()?.prepare_cached(super::work::WORK_DEPTH_SQL)?;
-        let counts = stmt.query_row(params![now_ms], |r| {
-            Ok([
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ])
-        })?;
-        Ok(super::WorkDepth::from_counts(counts))
-    }
-
-    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
-        sqlite_work::event_unfanned(self.conn()?, limit)
-    }
-
-    fn event_fan_out(
-        &mut self,
-        event: &EventRecord,
-        subscribers: &[String],
-        now_ms: i64,
-    ) -> Result<()> {
-        sqlite_work::event_fan_out(self.conn()?, event, subscribers, now_ms)
-    }
-
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        sqlite_work::delivery_claim(self.conn()?, now_ms, lease_until_ms, owner, limit)
-    }
-
-    fn delivery_finish(
-        &mut self,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        sqlite_work::delivery_finish(self.conn()?, id, owner, now_ms, finish)
-    }
-
-    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
-        sqlite_work::delivery_list(self.conn()?, event_id)
-    }
-
-    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        sqlite_work::delivery_retry(self.conn()?, id, now_ms)
     }
 }
 
