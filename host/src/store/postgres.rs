@@ -43,13 +43,12 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
+use super::identity;
 use super::postgres_schema::SCHEMA;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventRecord, Finish, PackageRecord, Result,
-    Storage, StoreError, Tenant, Transaction, TrustedKey,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, PackageRecord, Result, Storage, StoreError,
+    Tenant, Transaction, TrustedKey,
 };
-use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
-use super::{identity, postgres_webhooks};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
 const LOCK_HOST: i32 = 0x626f_0001;
@@ -833,64 +832,6 @@ impl RegistryStore for PgTx {
         c.exec(sql::PACKAGE_DELETE_VERSION.pg, &[&id, &version])?;
         c.exec(sql::PACKAGE_SIGNATURE_DELETE_VERSION.pg, &[&id, &version])?;
         Ok(())
-    }
-}
-
-impl WebhookStore for PgTx {
-    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
-        postgres_webhooks::endpoint_insert(self.c()?, endpoint)
-    }
-
-    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
-        postgres_webhooks::endpoint_list(self.c()?, tenant)
-    }
-
-    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
-        postgres_webhooks::endpoint_set_secret(self.c()?, endpoint)
-    }
-
-    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
-        postgres_webhooks::endpoint_delete(self.c()?, tenant, id, now_ms)
-    }
-
-    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
-        postgres_webhooks::fan_out(self.c()?, event, now_ms)
-    }
-
-    fn webhook_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        room: &mut ClaimRoom,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        postgres_webhooks::claim(self.c()?, now_ms, lease_until_ms, owner, room)
-    }
-
-    fn webhook_finish(
-        &mut self,
-        _tenant: &str,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        attempt: &WebhookAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        postgres_webhooks::finish(self.c()?, id, owner, now_ms, attempt, finish)
-    }
-
-    fn webhook_deliveries(
-        &mut self,
-        tenant: &str,
-        endpoint: Option<&str>,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<WebhookDelivery>> {
-        postgres_webhooks::deliveries(self.c()?, tenant, endpoint, state, limit)
-    }
-
-    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        postgres_webhooks::replay(self.c()?, tenant, id, now_ms)
     }
 }
 

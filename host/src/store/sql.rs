@@ -156,6 +156,18 @@ sql! {
     /// Used by `event_unfanned`.
     EVENT_UNFANNED = "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms
         FROM events WHERE fanned_out = 0 ORDER BY id LIMIT $1";
+    /// Used by `webhook_insert`.
+    WEBHOOK_ENDPOINT_INSERT = "INSERT INTO webhook_endpoints (id, tenant, url, topics, secret_sealed,
+        created_ms, secret_generation, previous_secret_sealed, previous_secret_until_ms)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    /// Used by `webhook_list` and `webhook_fan_out`.
+    WEBHOOK_ENDPOINT_LIST = "SELECT id, tenant, url, topics, secret_sealed, created_ms,
+        secret_generation, previous_secret_sealed, previous_secret_until_ms
+        FROM webhook_endpoints WHERE tenant = $1 ORDER BY created_ms, id";
+    /// Used by `webhook_claim`.
+    WEBHOOK_ENDPOINT_GET = "SELECT id, tenant, url, topics, secret_sealed, created_ms,
+        secret_generation, previous_secret_sealed, previous_secret_until_ms
+        FROM webhook_endpoints WHERE tenant = $1 AND id = $2";
     /// Used by `kv_count_plugin`.
     KV_COUNT_PLUGIN = "SELECT count(*) FROM kv WHERE plugin = $1";
     /// Used by `kv_delete`.
@@ -418,6 +430,48 @@ pub(super) const QUOTA_DAY_ADD: Sql = Sql {
              ON CONFLICT (tenant, plugin, day)
              DO UPDATE SET events = events + excluded.events, runs = runs + excluded.runs
              RETURNING events, runs",
+};
+
+/// Used by `webhook_deliveries`: PostgreSQL needs the type of a parameter that may be
+/// NULL.
+pub(super) const WEBHOOK_DELIVERIES: Sql = Sql {
+    pg: "SELECT id, tenant, endpoint_id, event_id, msg_id, topic, state, attempts,
+                next_attempt_ms, last_status, last_error, created_ms, done_ms
+               FROM webhook_deliveries
+              WHERE tenant = $1 AND ($2::TEXT IS NULL OR endpoint_id = $2)
+                AND ($4::TEXT IS NULL OR state = $4)
+              ORDER BY id DESC LIMIT $3",
+    lite: "SELECT id, tenant, endpoint_id, event_id, msg_id, topic, state, attempts,
+                next_attempt_ms, last_status, last_error, created_ms, done_ms
+               FROM webhook_deliveries
+              WHERE tenant = ?1 AND (?2 IS NULL OR endpoint_id = ?2)
+                AND (?4 IS NULL OR state = ?4)
+              ORDER BY id DESC LIMIT ?3",
+};
+
+/// Used by `webhook_fan_out`: each backend makes the random `webhook-id` its own way.
+pub(super) const WEBHOOK_FAN_OUT: Sql = Sql {
+    pg: "INSERT INTO webhook_deliveries
+               (tenant, endpoint_id, event_id, msg_id, topic, state, next_attempt_ms, created_ms)
+             VALUES ($1, $2, $3, 'msg_' || replace(gen_random_uuid()::text, '-', ''), $4,
+                     'pending', $5, $5)
+             ON CONFLICT DO NOTHING",
+    lite: "INSERT INTO webhook_deliveries
+                   (tenant, endpoint_id, event_id, msg_id, topic, state, next_attempt_ms, created_ms)
+                 VALUES (?1, ?2, ?3, 'msg_' || lower(hex(randomblob(16))), ?4, 'pending', ?5, ?5)
+                 ON CONFLICT (event_id, endpoint_id) DO NOTHING",
+};
+
+/// Used by `webhook_replay`.
+pub(super) const WEBHOOK_REPLAY: Sql = Sql {
+    pg: "UPDATE webhook_deliveries d SET state = 'pending', attempts = 0, next_attempt_ms = $3,
+                done_ms = NULL, lease_until_ms = NULL, lease_owner = NULL
+          WHERE d.tenant = $1 AND d.id = $2 AND d.state IN ('dead', 'delivered')
+            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id)",
+    lite: "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?3,
+                done_ms = NULL, lease_until_ms = NULL, lease_owner = NULL
+          WHERE tenant = ?1 AND id = ?2 AND state IN ('dead', 'delivered')
+            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = endpoint_id)",
 };
 
 /// Used by `role_grant`: a permission the role holds already is left alone.

@@ -29,6 +29,8 @@ pub(super) enum Param<'a> {
     OptText(Option<&'a str>),
     /// Bytes.
     Blob(&'a [u8]),
+    /// Bytes or NULL.
+    OptBlob(Option<&'a [u8]>),
 }
 
 impl From<i64> for Param<'_> {
@@ -104,6 +106,12 @@ impl<'a> From<&'a [u8]> for Param<'a> {
     }
 }
 
+impl<'a> From<&'a Option<Vec<u8>>> for Param<'a> {
+    fn from(v: &'a Option<Vec<u8>>) -> Self {
+        Param::OptBlob(v.as_deref())
+    }
+}
+
 impl<'a> From<&'a Vec<u8>> for Param<'a> {
     fn from(v: &'a Vec<u8>) -> Self {
         Param::Blob(v)
@@ -124,8 +132,8 @@ impl rusqlite::ToSql for Param<'_> {
         Ok(ToSqlOutput::Borrowed(match *self {
             Param::Int(v) | Param::OptInt(Some(v)) => ValueRef::Integer(v),
             Param::Text(v) | Param::OptText(Some(v)) => ValueRef::Text(v.as_bytes()),
-            Param::OptInt(None) | Param::OptText(None) => ValueRef::Null,
-            Param::Blob(v) => ValueRef::Blob(v),
+            Param::Blob(v) | Param::OptBlob(Some(v)) => ValueRef::Blob(v),
+            Param::OptInt(None) | Param::OptText(None) | Param::OptBlob(None) => ValueRef::Null,
         }))
     }
 }
@@ -141,6 +149,7 @@ fn pg_args<'p>(params: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
                 Param::Text(v) => v,
                 Param::OptText(v) => v,
                 Param::Blob(v) => v,
+                Param::OptBlob(v) => v,
             }
         })
         .collect()
@@ -157,6 +166,7 @@ impl Column for Option<i64> {}
 impl Column for String {}
 impl Column for Option<String> {}
 impl Column for Vec<u8> {}
+impl Column for Option<Vec<u8>> {}
 
 /// One row of a result, of either backend.
 pub(super) trait RowGet {

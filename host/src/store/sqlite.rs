@@ -14,15 +14,13 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::Finish;
 use super::identity;
 use super::sql_conn::Backend;
 use super::sqlite_trust as trust;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Enablement, EventRecord, PackageRecord, Result,
-    StoreError, Tenant, Transaction, TrustedKey,
+    AuditAnchor, AuditQuery, AuditRecord, Enablement, PackageRecord, Result, StoreError, Tenant,
+    Transaction, TrustedKey,
 };
-use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 
 /// How hard a commit works to survive a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -922,64 +920,6 @@ impl RegistryStore for FileTx {
 
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
         trust::package_delete_version(self.conn()?, id, version)
-    }
-}
-
-impl WebhookStore for FileTx {
-    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
-        sqlite_webhooks::endpoint_insert(self.conn()?, endpoint)
-    }
-
-    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
-        sqlite_webhooks::endpoint_list(self.conn()?, tenant)
-    }
-
-    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
-        sqlite_webhooks::endpoint_set_secret(self.conn()?, endpoint)
-    }
-
-    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
-        sqlite_webhooks::endpoint_delete(self.conn()?, tenant, id, now_ms)
-    }
-
-    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
-        sqlite_webhooks::fan_out(self.conn()?, event, now_ms)
-    }
-
-    fn webhook_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        room: &mut ClaimRoom,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        sqlite_webhooks::claim(self.conn()?, now_ms, lease_until_ms, owner, room)
-    }
-
-    fn webhook_finish(
-        &mut self,
-        _tenant: &str,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        attempt: &WebhookAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        sqlite_webhooks::finish(self.conn()?, id, owner, now_ms, attempt, finish)
-    }
-
-    fn webhook_deliveries(
-        &mut self,
-        tenant: &str,
-        endpoint: Option<&str>,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<WebhookDelivery>> {
-        sqlite_webhooks::deliveries(self.conn()?, tenant, endpoint, state, limit)
-    }
-
-    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        sqlite_webhooks::replay(self.conn()?, tenant, id, now_ms)
     }
 }
 

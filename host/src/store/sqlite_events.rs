@@ -1,8 +1,6 @@
 //! SQLite tables of the event outbox (the methods both backends run on them are in
 //! `work.rs`).
 
-use super::EventRecord;
-
 /// Tables of the outbox. `seq` numbers a tenant's events from 1; the
 /// `(tenant, seq)` key makes two writers that raced for a number fail loudly
 /// instead of sharing it (they cannot race under `BEGIN IMMEDIATE`).
@@ -22,19 +20,3 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_pending_fanout ON events (fanned_out, id);
 CREATE INDEX IF NOT EXISTS events_by_topic ON events (tenant, topic, id);
 "#;
-
-pub(super) const EVENT_COLUMNS: &str =
-    "id, tenant, seq, topic, payload, plugin, version, created_at_ms";
-
-pub(super) fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
-    Ok(EventRecord {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        seq: r.get(2)?,
-        topic: r.get(3)?,
-        payload: r.get(4)?,
-        plugin: r.get(5)?,
-        version: r.get(6)?,
-        created_at_ms: r.get(7)?,
-    })
-}
