@@ -1,12 +1,12 @@
 //! Rows of the identity tables (users, roles, tokens) and of the audit log, and the
-//! methods both backends run on them ([`IdentityStore`] once for every
-//! [`Backend`], the audit statements for each backend's [`AuditStore`](super::AuditStore)).
+//! methods both backends run on them: [`IdentityStore`] and [`AuditStore`], once for
+//! every [`Backend`].
 
 use serde::Serialize;
 
 use super::sql;
 use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, u32_of, u64_of};
-use super::{IdentityStore, Result, StoreError};
+use super::{AuditStore, IdentityStore, Result, StoreError};
 
 /// Tenant column value of host-level rows: system administrators, their tokens and
 /// the host's own audit chain.
@@ -397,20 +397,80 @@ impl<B: Backend> IdentityStore for B {
     }
 }
 
-/// The last link of a chain: `(seq, hash)`.
-pub(super) fn audit_head(c: &mut impl SqlConn, tenant: &str) -> Result<Option<(u64, String)>> {
-    c.query_opt(sql::AUDIT_HEAD, &args![tenant], |r| {
-        Ok((u64_of(r.get(0)?), r.get(1)?))
-    })
+/// Both backends' transactions: a chain's file (SQLite) or the database. A SQLite
+/// writer also keeps the tips of the chains it wrote (`Backend::audit_linked`).
+impl<B: Backend> AuditStore for B {
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
+        self.sql_conn()?
+            .query_opt(sql::AUDIT_HEAD, &args![tenant], |r| {
+                Ok((u64_of(r.get(0)?), r.get(1)?))
+            })
+    }
+
+    fn audit_append(&mut self, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+        audit_append(self.sql_conn()?, a, anchor)?;
+        self.audit_linked(anchor);
+        Ok(())
+    }
+
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
+        self.sql_conn()?
+            .query_opt(sql::AUDIT_ANCHOR, &args![tenant], |r| {
+                Ok(AuditAnchor {
+                    tenant: r.get(0)?,
+                    seq: u64_of(r.get(1)?),
+                    hash: r.get(2)?,
+                    keyed_from: u64_of(r.get(3)?),
+                    mac: r.get(4)?,
+                })
+            })
+    }
+
+    fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
+        self.audit_tip(chain)
+    }
+
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
+        Ok(self
+            .sql_conn()?
+            .execute(sql::AUDIT_ANCHOR_CREATE, &anchor_args(anchor))?
+            > 0)
+    }
+
+    fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let mut text = sql::AUDIT_LIST.pg.to_string();
+        let mut args: Vec<Param<'_>> = Vec::with_capacity(4);
+        if let Some(t) = &q.tenant {
+            args.push(t.into());
+            text.push_str(&format!(" AND tenant = ${}", args.len()));
+        }
+        if let Some(since) = &q.since {
+            args.push(since.into());
+            text.push_str(&format!(" AND at >= ${}", args.len()));
+        }
+        if let Some(after) = q.after_seq {
+            args.push(after.into());
+            text.push_str(&format!(" AND seq > ${}", args.len()));
+        }
+        args.push(q.limit.into());
+        let order = if q.tenant.is_some() {
+            "seq"
+        } else {
+            "at, tenant, seq"
+        };
+        text.push_str(&format!(" ORDER BY {order} LIMIT ${}", args.len()));
+        self.sql_conn()?.query_rows_text(&text, &args, |r| audit(r))
+    }
+
+    fn audit_chains(&mut self) -> Result<Vec<String>> {
+        self.sql_conn()?
+            .query_rows(sql::AUDIT_CHAINS, &[], |r| r.get(0))
+    }
 }
 
 /// Append a link and move the chain's anchor to it. A taken sequence number is a
 /// conflict, or on a database other hosts write at once, a lost race to retry.
-pub(super) fn audit_append<C: SqlConn>(
-    c: &mut C,
-    a: &AuditRecord,
-    anchor: &AuditAnchor,
-) -> Result<()> {
+fn audit_append<C: SqlConn>(c: &mut C, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
     let link = args![
         &a.tenant,
         a.seq,
@@ -443,53 +503,4 @@ pub(super) fn audit_append<C: SqlConn>(
 
 fn anchor_args(a: &AuditAnchor) -> [Param<'_>; 5] {
     args![&a.tenant, a.seq, &a.hash, a.keyed_from, &a.mac]
-}
-
-/// The anchor of a chain, if it has one.
-pub(super) fn audit_anchor(c: &mut impl SqlConn, tenant: &str) -> Result<Option<AuditAnchor>> {
-    c.query_opt(sql::AUDIT_ANCHOR, &args![tenant], |r| {
-        Ok(AuditAnchor {
-            tenant: r.get(0)?,
-            seq: u64_of(r.get(1)?),
-            hash: r.get(2)?,
-            keyed_from: u64_of(r.get(3)?),
-            mac: r.get(4)?,
-        })
-    })
-}
-
-/// Give a chain its first anchor; false (and nothing written) when it has one.
-pub(super) fn audit_anchor_create(c: &mut impl SqlConn, anchor: &AuditAnchor) -> Result<bool> {
-    Ok(c.execute(sql::AUDIT_ANCHOR_CREATE, &anchor_args(anchor))? > 0)
-}
-
-/// Links matching a query, oldest first.
-pub(super) fn audit_list(c: &mut impl SqlConn, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
-    let mut text = sql::AUDIT_LIST.pg.to_string();
-    let mut args: Vec<Param<'_>> = Vec::with_capacity(4);
-    if let Some(t) = &q.tenant {
-        args.push(t.into());
-        text.push_str(&format!(" AND tenant = ${}", args.len()));
-    }
-    if let Some(since) = &q.since {
-        args.push(since.into());
-        text.push_str(&format!(" AND at >= ${}", args.len()));
-    }
-    if let Some(after) = q.after_seq {
-        args.push(after.into());
-        text.push_str(&format!(" AND seq > ${}", args.len()));
-    }
-    args.push(q.limit.into());
-    let order = if q.tenant.is_some() {
-        "seq"
-    } else {
-        "at, tenant, seq"
-    };
-    text.push_str(&format!(" ORDER BY {order} LIMIT ${}", args.len()));
-    c.query_rows_text(&text, &args, |r| audit(r))
-}
-
-/// Every chain that has links.
-pub(super) fn audit_chains(c: &mut impl SqlConn) -> Result<Vec<String>> {
-    c.query_rows(sql::AUDIT_CHAINS, &[], |r| r.get(0))
 }

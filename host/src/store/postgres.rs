@@ -43,11 +43,9 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
-use super::identity;
 use super::postgres_schema::SCHEMA;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Enablement, PackageRecord, Result, Storage, StoreError,
-    Tenant, Transaction, TrustedKey,
+    Enablement, PackageRecord, Result, Storage, StoreError, Tenant, Transaction, TrustedKey,
 };
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
@@ -832,31 +830,5 @@ impl RegistryStore for PgTx {
         c.exec(sql::PACKAGE_DELETE_VERSION.pg, &[&id, &version])?;
         c.exec(sql::PACKAGE_SIGNATURE_DELETE_VERSION.pg, &[&id, &version])?;
         Ok(())
-    }
-}
-
-impl AuditStore for PgTx {
-    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        identity::audit_head(self.c()?, tenant)
-    }
-
-    fn audit_append(&mut self, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
-        identity::audit_append(self.c()?, a, anchor)
-    }
-
-    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
-        identity::audit_anchor(self.c()?, tenant)
-    }
-
-    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
-        identity::audit_anchor_create(self.c()?, anchor)
-    }
-
-    fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        identity::audit_list(self.c()?, q)
-    }
-
-    fn audit_chains(&mut self) -> Result<Vec<String>> {
-        identity::audit_chains(self.c()?)
     }
 }

@@ -13,7 +13,7 @@ use postgres::types::ToSql;
 
 use super::postgres::Conn;
 use super::sql::Sql;
-use super::{Result, StoreError};
+use super::{AuditAnchor, Result, StoreError};
 
 /// One value bound to a statement, borrowed from the caller. Integers are bound as
 /// 64-bit on both backends (PostgreSQL's columns are `BIGINT`).
@@ -410,6 +410,20 @@ pub(super) trait Backend: Send {
     /// lives in the main file.
     fn identity_moved(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    /// Called after an audit link and its chain's anchor were written: a SQLite
+    /// writer remembers the anchor as where the chain continues (its commit batch
+    /// hands it on, see `AuditStore::audit_known_tip`).
+    fn audit_linked(&mut self, anchor: &AuditAnchor) {
+        let _ = anchor;
+    }
+
+    /// What `AuditStore::audit_known_tip` answers: none unless the transaction
+    /// knows the chain's tip without reading it.
+    fn audit_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
+        let _ = chain;
+        None
     }
 }
 

@@ -14,12 +14,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::identity;
 use super::sql_conn::Backend;
 use super::sqlite_trust as trust;
 use super::{
-    AuditAnchor, AuditQuery, AuditRecord, Enablement, PackageRecord, Result, StoreError, Tenant,
-    Transaction, TrustedKey,
+    AuditAnchor, Enablement, PackageRecord, Result, StoreError, Tenant, Transaction, TrustedKey,
 };
 
 /// How hard a commit works to survive a power cut.
@@ -626,6 +624,21 @@ impl Backend for FileTx {
             .as_mut()
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
     }
+
+    fn audit_linked(&mut self, anchor: &AuditAnchor) {
+        if let Some(tips) = &mut self.tips {
+            tips.retain(|a| a.tenant != anchor.tenant);
+            tips.push(anchor.clone());
+        }
+    }
+
+    fn audit_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
+        let tips = self.tips.as_ref()?;
+        if let Some(own) = tips.iter().find(|a| a.tenant == chain) {
+            return Some(own.clone());
+        }
+        self.batch.as_ref()?.tip(chain)
+    }
 }
 
 pub(super) fn conflict_on_unique(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
@@ -920,44 +933,5 @@ impl RegistryStore for FileTx {
 
     fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
         trust::package_delete_version(self.conn()?, id, version)
-    }
-}
-
-impl AuditStore for FileTx {
-    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        identity::audit_head(self.sql_conn()?, tenant)
-    }
-
-    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
-        identity::audit_append(self.sql_conn()?, record, anchor)?;
-        if let Some(tips) = &mut self.tips {
-            tips.retain(|a| a.tenant != anchor.tenant);
-            tips.push(anchor.clone());
-        }
-        Ok(())
-    }
-
-    fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
-        let tips = self.tips.as_ref()?;
-        if let Some(own) = tips.iter().find(|a| a.tenant == chain) {
-            return Some(own.clone());
-        }
-        self.batch.as_ref()?.tip(chain)
-    }
-
-    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
-        identity::audit_anchor(self.sql_conn()?, tenant)
-    }
-
-    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
-        identity::audit_anchor_create(self.sql_conn()?, anchor)
-    }
-
-    fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        identity::audit_list(self.sql_conn()?, query)
-    }
-
-    fn audit_chains(&mut self) -> Result<Vec<String>> {
-        identity::audit_chains(self.sql_conn()?)
     }
 }
