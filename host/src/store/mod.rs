@@ -23,6 +23,7 @@ mod postgres_notify;
 mod postgres_schema;
 mod postgres_webhooks;
 mod postgres_work;
+mod registry;
 mod sql;
 mod sql_conn;
 mod sqlite;

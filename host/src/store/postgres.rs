@@ -44,9 +44,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
 use super::postgres_schema::SCHEMA;
-use super::{
-    Enablement, PackageRecord, Result, Storage, StoreError, Tenant, Transaction, TrustedKey,
-};
+use super::{Result, Storage, StoreError, Transaction};
 
 /// Advisory lock classes (the first key of `pg_advisory_lock(int, int)`).
 const LOCK_HOST: i32 = 0x626f_0001;
@@ -132,11 +130,6 @@ impl From<postgres::Error> for StoreError {
 
 /// An insert found a row with the same key and did nothing.
 pub(super) struct Duplicate;
-
-/// A duplicate key is a conflict the caller reports.
-pub(super) fn conflict_on_unique(_: Duplicate, what: impl FnOnce() -> String) -> StoreError {
-    StoreError::Conflict(what())
-}
 
 impl Conn {
     pub(super) fn prepare(&mut self, sql: &str) -> Result<Statement> {
@@ -496,6 +489,20 @@ impl super::sql_conn::Backend for PgTx {
         self.c()
     }
 
+    fn delete_tenant(&mut self, id: &str) -> Result<u64> {
+        let c = self.c()?;
+        let mut removed = 0;
+        for table in super::TENANT_ROWS.iter().chain(&["enablements", "tenants"]) {
+            let column = if *table == "tenants" { "id" } else { "tenant" };
+            removed += c.exec(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&id])?;
+        }
+        // The tenant's quota counters go with it (not counted as rows of its data).
+        c.exec("DELETE FROM kv_usage WHERE tenant = $1", &[&id])?;
+        c.exec("DELETE FROM quota_day WHERE tenant = $1", &[&id])?;
+        self.identity_changed()?;
+        Ok(removed)
+    }
+
     fn identity_moved(&mut self) -> Result<()> {
         self.identity_changed()
     }
@@ -504,36 +511,6 @@ impl super::sql_conn::Backend for PgTx {
 impl Drop for PgTx {
     fn drop(&mut self) {
         let _ = self.finish("ROLLBACK");
-    }
-}
-
-fn row_to_tenant(r: &Row) -> Tenant {
-    Tenant {
-        id: r.get(0),
-        name: r.get(1),
-        time_zone: r.get(2),
-        created_at: r.get(3),
-    }
-}
-
-fn row_to_enablement(r: &Row) -> Enablement {
-    Enablement {
-        tenant: r.get(0),
-        plugin: r.get(1),
-        enabled: r.get::<_, i64>(2) != 0,
-        data_version: r.get(3),
-        changed_at: r.get(4),
-    }
-}
-
-fn row_to_package(r: &Row) -> PackageRecord {
-    PackageRecord {
-        id: r.get(0),
-        version: r.get(1),
-        manifest_json: r.get(2),
-        digest: r.get(3),
-        component: Vec::new(),
-        installed_at: r.get(4),
     }
 }
 
@@ -561,274 +538,5 @@ impl Transaction for PgTx {
             .c()?
             .client
             .batch_execute(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
-    }
-}
-
-impl RegistryStore for PgTx {
-    fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
-        self.c()?
-            .exec_raw(
-                sql::TENANT_INSERT.pg,
-                &[&t.id, &t.name, &t.time_zone, &t.created_at],
-            )?
-            .map_err(|e| conflict_on_unique(e, || format!("tenant '{}' already exists", t.id)))?;
-        Ok(())
-    }
-
-    fn tenant_delete(&mut self, id: &str) -> Result<u64> {
-        let c = self.c()?;
-        let mut removed = 0;
-        for table in super::TENANT_ROWS.iter().chain(&["enablements", "tenants"]) {
-            let column = if *table == "tenants" { "id" } else { "tenant" };
-            removed += c.exec(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&id])?;
-        }
-        // The tenant's quota counters go with it (not counted as rows of its data).
-        c.exec("DELETE FROM kv_usage WHERE tenant = $1", &[&id])?;
-        c.exec("DELETE FROM quota_day WHERE tenant = $1", &[&id])?;
-        self.identity_changed()?;
-        Ok(removed)
-    }
-
-    fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::TENANT_GET.pg, &[&id])?
-            .as_ref()
-            .map(row_to_tenant))
-    }
-
-    fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
-        Ok(self
-            .c()?
-            .query(sql::TENANT_LIST.pg, &[])?
-            .iter()
-            .map(row_to_tenant)
-            .collect())
-    }
-
-    fn package_insert(&mut self, p: &PackageRecord) -> Result<()> {
-        let c = self.c()?;
-        c.exec_raw(
-            sql::PACKAGE_INSERT.pg,
-            &[
-                &p.id,
-                &p.version,
-                &p.manifest_json,
-                &p.digest,
-                &p.component,
-                &p.installed_at,
-            ],
-        )?
-        .map_err(|e| {
-            conflict_on_unique(e, || {
-                format!(
-                    "plugin '{}' version {} is already installed",
-                    p.id, p.version
-                )
-            })
-        })?;
-        c.exec(sql::PLUGIN_SET_CURRENT_INSERT.pg, &[&p.id, &p.version])?;
-        Ok(())
-    }
-
-    fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::PACKAGE_CURRENT.pg, &[&id])?
-            .as_ref()
-            .map(row_to_package))
-    }
-
-    fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::PACKAGE_HEAD.pg, &[&id])?
-            .as_ref()
-            .map(row_to_package))
-    }
-
-    fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::PACKAGE_MANIFEST.pg, &[&id, &version])?
-            .map(|r| r.get(0)))
-    }
-
-    fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::PACKAGE_COMPONENT.pg, &[&id, &version])?
-            .map(|r| r.get(0)))
-    }
-
-    fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
-        Ok(self
-            .c()?
-            .query(sql::PACKAGE_LIST.pg, &[])?
-            .iter()
-            .map(row_to_package)
-            .collect())
-    }
-
-    fn package_remove(&mut self, id: &str) -> Result<()> {
-        let c = self.c()?;
-        for table in [
-            sql::PACKAGE_REMOVE_ENABLEMENTS.pg,
-            sql::PACKAGE_REMOVE_GRANTS.pg,
-            sql::PACKAGE_REMOVE_PLUGIN.pg,
-            sql::PACKAGE_REMOVE_VERSIONS.pg,
-            sql::PACKAGE_REMOVE_SIGNATURES.pg,
-        ] {
-            c.exec(table, &[&id])?;
-        }
-        Ok(())
-    }
-
-    fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
-        let c = self.c()?;
-        c.exec(sql::PACKAGE_REMOVE_GRANTS.pg, &[&plugin])?;
-        for cap in capabilities {
-            c.exec(sql::GRANTS_SET.pg, &[&plugin, cap])?;
-        }
-        Ok(())
-    }
-
-    fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
-        Ok(self
-            .c()?
-            .query(sql::GRANTS_GET.pg, &[&plugin])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
-    }
-
-    fn enablement_put(&mut self, e: &Enablement) -> Result<()> {
-        self.c()?.exec(
-            sql::ENABLEMENT_PUT.pg,
-            &[
-                &e.tenant,
-                &e.plugin,
-                &i64::from(e.enabled),
-                &e.data_version,
-                &e.changed_at,
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>> {
-        Ok(self
-            .c()?
-            .query_opt(
-                "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
-                 WHERE tenant = $1 AND plugin = $2",
-                &[&tenant, &plugin],
-            )?
-            .as_ref()
-            .map(row_to_enablement))
-    }
-
-    fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> {
-        Ok(self
-            .c()?
-            .query(
-                "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
-                 WHERE plugin = $1 ORDER BY tenant",
-                &[&plugin],
-            )?
-            .iter()
-            .map(row_to_enablement)
-            .collect())
-    }
-
-    fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> {
-        Ok(self
-            .c()?
-            .query(
-                "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
-                 WHERE tenant = $1 ORDER BY plugin",
-                &[&tenant],
-            )?
-            .iter()
-            .map(row_to_enablement)
-            .collect())
-    }
-
-    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
-        self.c()?
-            .exec_raw(
-                sql::TRUST_INSERT.pg,
-                &[&key.public_key, &key.name, &key.added_at],
-            )?
-            .map_err(|e| {
-                conflict_on_unique(e, || format!("key {} is already trusted", key.public_key))
-            })?;
-        Ok(())
-    }
-
-    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
-        Ok(self
-            .c()?
-            .query(sql::TRUST_LIST.pg, &[])?
-            .iter()
-            .map(|r| TrustedKey {
-                name: r.get(0),
-                public_key: r.get(1),
-                added_at: r.get(2),
-            })
-            .collect())
-    }
-
-    fn trust_remove(&mut self, name: &str) -> Result<u64> {
-        self.c()?.exec(sql::TRUST_REMOVE.pg, &[&name])
-    }
-
-    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
-        self.c()?
-            .exec(sql::PACKAGE_SIGNATURE_SET.pg, &[&id, &version, &signature])?;
-        Ok(())
-    }
-
-    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::CODE_DIGEST_GET.pg, &[&component, &engine])?
-            .map(|r| r.get(0)))
-    }
-
-    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
-        self.c()?
-            .exec(sql::CODE_DIGEST_SET.pg, &[&component, &engine, &sha256])?;
-        Ok(())
-    }
-
-    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        Ok(self
-            .c()?
-            .query_opt(sql::PACKAGE_SIGNATURE_GET.pg, &[&id, &version])?
-            .map(|r| r.get(0)))
-    }
-
-    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
-        Ok(self
-            .c()?
-            .query(sql::PACKAGE_VERSIONS.pg, &[&id])?
-            .iter()
-            .map(row_to_package)
-            .collect())
-    }
-
-    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
-        Ok(self
-            .c()?
-            .exec(sql::PACKAGE_SET_CURRENT.pg, &[&id, &version])?
-            == 1)
-    }
-
-    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
-        let c = self.c()?;
-        c.exec(sql::PACKAGE_DELETE_VERSION.pg, &[&id, &version])?;
-        c.exec(sql::PACKAGE_SIGNATURE_DELETE_VERSION.pg, &[&id, &version])?;
-        Ok(())
     }
 }

@@ -77,6 +77,15 @@ sql! {
         VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (tenant, plugin) DO UPDATE SET enabled = excluded.enabled,
         data_version = excluded.data_version, changed_at = excluded.changed_at";
+    /// Used by `enablement_get`.
+    ENABLEMENT_GET = "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
+        WHERE tenant = $1 AND plugin = $2";
+    /// Used by `enablement_for_plugin`.
+    ENABLEMENT_FOR_PLUGIN = "SELECT tenant, plugin, enabled, data_version, changed_at
+        FROM enablements WHERE plugin = $1 ORDER BY tenant";
+    /// Used by `enablement_for_tenant`.
+    ENABLEMENT_FOR_TENANT = "SELECT tenant, plugin, enabled, data_version, changed_at
+        FROM enablements WHERE tenant = $1 ORDER BY plugin";
     /// Used by `event_append`.
     EVENT_APPEND = "SELECT coalesce(max(seq), 0) + 1 FROM events WHERE tenant = $1";
     /// Used by `event_fan_out`.

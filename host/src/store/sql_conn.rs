@@ -404,6 +404,12 @@ pub(super) trait Backend: Send {
     /// The transaction's connection; an error once the transaction is finished.
     fn sql_conn(&mut self) -> Result<&mut Self::Conn>;
 
+    /// `RegistryStore::tenant_delete`: remove a tenant and every row of it; the
+    /// number of rows removed. A SQLite file holds only some of the tables, and the
+    /// routing transaction moves the identity stamp; PostgreSQL also drops the
+    /// tenant's quota counters and moves the stamp itself.
+    fn delete_tenant(&mut self, id: &str) -> Result<u64>;
+
     /// Called after a change to users, roles, permissions or tokens: PostgreSQL moves
     /// the identity stamp on (`IdentityStore::identity_changed`) in the same
     /// transaction; a SQLite file leaves that to the routing transaction, as the stamp

@@ -6,19 +6,14 @@
 //! `SQLITE_BUSY`. [`super::sqlite_tenants`] routes each part of a transaction to the
 //! file that holds it.
 
-use super::sql;
-use crate::store::prelude::*;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, params};
 
 use super::sql_conn::Backend;
-use super::sqlite_trust as trust;
-use super::{
-    AuditAnchor, Enablement, PackageRecord, Result, StoreError, Tenant, Transaction, TrustedKey,
-};
+use super::{AuditAnchor, Result, StoreError, Transaction};
 
 /// How hard a commit works to survive a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -625,6 +620,26 @@ impl Backend for FileTx {
             .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
     }
 
+    fn delete_tenant(&mut self, id: &str) -> Result<u64> {
+        let conn = self.conn()?;
+        let mut removed = 0;
+        for table in super::TENANT_ROWS.iter().chain(&["enablements", "tenants"]) {
+            let exists: bool = conn.query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                params![table],
+                |r| r.get(0),
+            )?;
+            if exists {
+                let column = if *table == "tenants" { "id" } else { "tenant" };
+                removed += conn.execute(
+                    &format!("DELETE FROM {table} WHERE {column} = ?1"),
+                    params![id],
+                )?;
+            }
+        }
+        Ok(removed as u64)
+    }
+
     fn audit_linked(&mut self, anchor: &AuditAnchor) {
         if let Some(tips) = &mut self.tips {
             tips.retain(|a| a.tenant != anchor.tenant);
@@ -651,39 +666,6 @@ pub(super) fn conflict_on_unique(e: rusqlite::Error, what: impl FnOnce() -> Stri
         other => other.into(),
     }
 }
-
-fn row_to_tenant(row: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
-    Ok(Tenant {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        time_zone: row.get(2)?,
-        created_at: row.get(3)?,
-    })
-}
-
-fn row_to_enablement(row: &rusqlite::Row<'_>) -> rusqlite::Result<Enablement> {
-    Ok(Enablement {
-        tenant: row.get(0)?,
-        plugin: row.get(1)?,
-        enabled: row.get(2)?,
-        data_version: row.get(3)?,
-        changed_at: row.get(4)?,
-    })
-}
-
-/// A package row of `id, version, manifest, digest, installed_at`, without the bytes.
-fn row_to_package(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRecord> {
-    Ok(PackageRecord {
-        id: r.get(0)?,
-        version: r.get(1)?,
-        manifest_json: r.get(2)?,
-        digest: r.get(3)?,
-        component: Vec::new(),
-        installed_at: r.get(4)?,
-    })
-}
-
-const ENABLEMENT_COLUMNS: &str = "tenant, plugin, enabled, data_version, changed_at";
 
 impl Transaction for FileTx {
     fn commit(mut self: Box<Self>) -> Result<()> {
@@ -725,213 +707,5 @@ impl Transaction for FileTx {
         Ok(self
             .conn()?
             .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
-    }
-}
-
-impl RegistryStore for FileTx {
-    fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
-        self.conn()?
-            .execute(
-                sql::TENANT_INSERT.lite,
-                params![t.id, t.name, t.time_zone, t.created_at],
-            )
-            .map_err(|e| conflict_on_unique(e, || format!("tenant '{}' already exists", t.id)))?;
-        Ok(())
-    }
-
-    fn tenant_delete(&mut self, id: &str) -> Result<u64> {
-        let conn = self.conn()?;
-        let mut removed = 0;
-        for table in super::TENANT_ROWS.iter().chain(&["enablements", "tenants"]) {
-            let exists: bool = conn.query_row(
-                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                params![table],
-                |r| r.get(0),
-            )?;
-            if exists {
-                let column = if *table == "tenants" { "id" } else { "tenant" };
-                removed += conn.execute(
-                    &format!("DELETE FROM {table} WHERE {column} = ?1"),
-                    params![id],
-                )?;
-            }
-        }
-        Ok(removed as u64)
-    }
-
-    fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
-        Ok(self
-            .conn()?
-            .prepare_cached(sql::TENANT_GET.lite)?
-            .query_row(params![id], row_to_tenant)
-            .optional()?)
-    }
-
-    fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(sql::TENANT_LIST.lite)?;
-        let rows = stmt.query_map([], row_to_tenant)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn package_insert(&mut self, p: &PackageRecord) -> Result<()> {
-        let conn = self.conn()?;
-        conn.execute(
-            sql::PACKAGE_INSERT.lite,
-            params![
-                p.id,
-                p.version,
-                p.manifest_json,
-                p.digest,
-                p.component,
-                p.installed_at
-            ],
-        )
-        .map_err(|e| {
-            conflict_on_unique(e, || {
-                format!(
-                    "plugin '{}' version {} is already installed",
-                    p.id, p.version
-                )
-            })
-        })?;
-        conn.execute(
-            sql::PLUGIN_SET_CURRENT_INSERT.lite,
-            params![p.id, p.version],
-        )?;
-        Ok(())
-    }
-
-    fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_CURRENT.lite)?;
-        Ok(stmt.query_row(params![id], row_to_package).optional()?)
-    }
-
-    fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_HEAD.lite)?;
-        Ok(stmt.query_row(params![id], row_to_package).optional()?)
-    }
-
-    fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_MANIFEST.lite)?;
-        Ok(stmt
-            .query_row(params![id, version], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
-        let mut stmt = self.conn()?.prepare_cached(sql::PACKAGE_COMPONENT.lite)?;
-        Ok(stmt
-            .query_row(params![id, version], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(sql::PACKAGE_LIST.lite)?;
-        let rows = stmt.query_map([], row_to_package)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn package_remove(&mut self, id: &str) -> Result<()> {
-        let conn = self.conn()?;
-        conn.execute(sql::PACKAGE_REMOVE_ENABLEMENTS.lite, params![id])?;
-        conn.execute(sql::PACKAGE_REMOVE_GRANTS.lite, params![id])?;
-        conn.execute(sql::PACKAGE_REMOVE_PLUGIN.lite, params![id])?;
-        conn.execute(sql::PACKAGE_REMOVE_VERSIONS.lite, params![id])?;
-        trust::package_forget_signatures(conn, id)?;
-        Ok(())
-    }
-
-    fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
-        let conn = self.conn()?;
-        conn.execute(sql::PACKAGE_REMOVE_GRANTS.lite, params![plugin])?;
-        let mut stmt = conn.prepare(sql::GRANTS_SET.lite)?;
-        for cap in capabilities {
-            stmt.execute(params![plugin, cap])?;
-        }
-        Ok(())
-    }
-
-    fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(sql::GRANTS_GET.lite)?;
-        let rows = stmt.query_map(params![plugin], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn enablement_put(&mut self, e: &Enablement) -> Result<()> {
-        self.conn()?.execute(
-            sql::ENABLEMENT_PUT.lite,
-            params![e.tenant, e.plugin, e.enabled, e.data_version, e.changed_at],
-        )?;
-        Ok(())
-    }
-
-    fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>> {
-        let mut stmt = self.conn()?.prepare_cached(&format!(
-            "SELECT {ENABLEMENT_COLUMNS} FROM enablements WHERE tenant = ?1 AND plugin = ?2"
-        ))?;
-        Ok(stmt
-            .query_row(params![tenant, plugin], row_to_enablement)
-            .optional()?)
-    }
-
-    fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {ENABLEMENT_COLUMNS} FROM enablements WHERE plugin = ?1 ORDER BY tenant"
-        ))?;
-        let rows = stmt.query_map(params![plugin], row_to_enablement)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {ENABLEMENT_COLUMNS} FROM enablements WHERE tenant = ?1 ORDER BY plugin"
-        ))?;
-        let rows = stmt.query_map(params![tenant], row_to_enablement)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
-        trust::trust_insert(self.conn()?, key)
-    }
-
-    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
-        trust::trust_list(self.conn()?)
-    }
-
-    fn trust_remove(&mut self, name: &str) -> Result<u64> {
-        trust::trust_remove(self.conn()?, name)
-    }
-
-    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
-        trust::signature_set(self.conn()?, id, version, signature)
-    }
-
-    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
-        trust::code_digest_get(self.conn()?, component, engine)
-    }
-
-    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
-        trust::code_digest_set(self.conn()?, component, engine, sha256)
-    }
-
-    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        trust::signature_get(self.conn()?, id, version)
-    }
-
-    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
-        trust::package_versions(self.conn()?, id)
-    }
-
-    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
-        trust::package_set_current(self.conn()?, id, version)
-    }
-
-    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
-        trust::package_delete_version(self.conn()?, id, version)
     }
 }
