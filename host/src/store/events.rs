@@ -5,6 +5,9 @@
 
 use serde::Serialize;
 
+use super::Result;
+use super::sql_conn::RowGet;
+
 /// An event as a plugin call emits it, before it has an id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -52,4 +55,18 @@ pub struct EventFilter {
     pub topic: Option<String>,
     /// At most this many, newest first.
     pub limit: u32,
+}
+
+/// An event row of `id, tenant, seq, topic, payload, plugin, version, created_at_ms`.
+pub(super) fn event(r: &impl RowGet) -> Result<EventRecord> {
+    Ok(EventRecord {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        seq: r.get(2)?,
+        topic: r.get(3)?,
+        payload: r.get(4)?,
+        plugin: r.get(5)?,
+        version: r.get(6)?,
+        created_at_ms: r.get(7)?,
+    })
 }

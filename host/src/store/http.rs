@@ -10,10 +10,13 @@
 //!
 //! The methods live in [`HttpStore`], a trait of its own that every
 //! [`Transaction`](super::Transaction) also implements; its SQL is in `http_sql.rs`,
-//! written once for both backends.
+//! and both backends run the one implementation below (through
+//! [`Backend`](super::sql_conn::Backend)).
 
 use serde::Serialize;
 
+use super::http_sql as sql;
+use super::sql_conn::{Backend, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of};
 use super::{Finish, Result, StoreError};
 
 /// A request queued by a plugin.
@@ -189,4 +192,147 @@ pub(super) fn headers_text(headers: &[(String, String)]) -> String {
 /// Headers read back from their stored text.
 pub(super) fn headers_from(text: &str) -> Vec<(String, String)> {
     serde_json::from_str(text).unwrap_or_default()
+}
+
+/// A request row of `http_sql.rs`'s column list.
+fn request(r: &impl RowGet) -> Result<HttpRequest> {
+    let body: Vec<u8> = r.get(6)?;
+    Ok(HttpRequest {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        plugin: r.get(2)?,
+        method: r.get(3)?,
+        url: r.get(4)?,
+        headers: headers_from(&r.get::<String>(5)?),
+        body_bytes: body.len(),
+        body,
+        timeout_ms: u32_of(r.get(7)?),
+        state: r.get(8)?,
+        attempts: u32_of(r.get(9)?),
+        next_attempt_ms: r.get(10)?,
+        status: status_of(r.get(11)?),
+        last_error: r.get(12)?,
+        created_ms: r.get(13)?,
+        done_ms: r.get(14)?,
+    })
+}
+
+/// Both backends' transactions, in their tenant's file (SQLite) or the database.
+impl<B: Backend> HttpStore for B {
+    fn http_insert(&mut self, n: &NewHttpRequest) -> Result<i64> {
+        let headers = headers_text(&n.headers);
+        let args = args![
+            &n.tenant,
+            &n.plugin,
+            &n.method,
+            &n.url,
+            headers.as_str(),
+            &n.body,
+            n.timeout_ms,
+            n.created_ms
+        ];
+        self.sql_conn()?.query_one(sql::INSERT, &args, |r| r.get(0))
+    }
+
+    fn http_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<HttpRequest>> {
+        lease_due(
+            self.sql_conn()?,
+            sql::CLAIM_SELECT,
+            sql::CLAIM_UPDATE,
+            now_ms,
+            lease_until_ms,
+            owner,
+            limit,
+            |r| request(r),
+            |r| (r.id, &mut r.attempts),
+        )
+    }
+
+    fn http_finish(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        attempt: &HttpAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        let (state, next, done) = outcome(finish, attempt.at_ms);
+        let c = self.sql_conn()?;
+        let finished = args![
+            tenant,
+            id,
+            owner,
+            state,
+            next,
+            done,
+            &attempt.error,
+            attempt.status
+        ];
+        if c.execute(sql::FINISH, &finished)? == 0 {
+            return Ok(false);
+        }
+        let attempt = args![
+            tenant,
+            id,
+            attempt.attempt,
+            attempt.at_ms,
+            attempt.took_ms,
+            attempt.status,
+            &attempt.error
+        ];
+        c.execute(sql::ATTEMPT_INSERT, &attempt)?;
+        Ok(true)
+    }
+
+    fn http_hold(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        next_ms: i64,
+        reason: &str,
+    ) -> Result<bool> {
+        let args = args![tenant, id, owner, next_ms, reason];
+        Ok(self.sql_conn()?.execute(sql::HOLD, &args)? > 0)
+    }
+
+    fn http_list(
+        &mut self,
+        tenant: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<HttpRequest>> {
+        let args = args![tenant, state.unwrap_or(""), limit];
+        self.sql_conn()?
+            .query_rows(sql::LIST, &args, |r| request(r))
+    }
+
+    fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<HttpAttempt>> {
+        self.sql_conn()?
+            .query_rows(sql::ATTEMPTS, &args![tenant, id], |r| {
+                Ok(HttpAttempt {
+                    attempt: u32_of(r.get(0)?),
+                    at_ms: r.get(1)?,
+                    took_ms: r.get(2)?,
+                    status: status_of(r.get(3)?),
+                    error: r.get(4)?,
+                })
+            })
+    }
+
+    fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        revive(
+            self.sql_conn()?,
+            sql::RETRY,
+            sql::EXISTS,
+            (tenant, id, now_ms),
+            || format!("HTTP request {id} is pending or was answered"),
+        )
+    }
 }

@@ -1,6 +1,12 @@
-//! Rows of the identity tables (users, roles, tokens) and of the audit log.
+//! Rows of the identity tables (users, roles, tokens) and of the audit log, and the
+//! methods both backends run on them: [`IdentityStore`] and [`AuditStore`], once for
+//! every [`Backend`].
 
 use serde::Serialize;
+
+use super::sql;
+use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, u32_of, u64_of};
+use super::{AuditStore, IdentityStore, Result, StoreError};
 
 /// Tenant column value of host-level rows: system administrators, their tokens and
 /// the host's own audit chain.
@@ -135,4 +141,366 @@ pub struct AuditQuery {
     pub after_seq: Option<u64>,
     /// Maximum rows.
     pub limit: u32,
+}
+
+fn user(r: &impl RowGet) -> Result<UserRecord> {
+    Ok(UserRecord {
+        tenant: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        password_hash: r.get(3)?,
+        system_admin: r.get::<i64>(4)? != 0,
+        created_at: r.get(5)?,
+        disabled_at: r.get(6)?,
+    })
+}
+
+fn token(r: &impl RowGet) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        username: r.get(2)?,
+        kind: r.get(3)?,
+        name: r.get(4)?,
+        hash: r.get(5)?,
+        created_at: r.get(6)?,
+        expires_at: r.get(7)?,
+        last_used_at: r.get(8)?,
+        revoked_at: r.get(9)?,
+    })
+}
+
+fn audit(r: &impl RowGet) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        tenant: r.get(0)?,
+        seq: u64_of(r.get(1)?),
+        at: r.get(2)?,
+        actor: r.get(3)?,
+        action: r.get(4)?,
+        target: r.get(5)?,
+        outcome: r.get(6)?,
+        detail: r.get(7)?,
+        duration_us: r.get::<Option<i64>>(8)?.map(u64_of),
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+fn role_permissions(c: &mut impl SqlConn, tenant: &str, role: &str) -> Result<Vec<String>> {
+    c.query_rows(sql::ROLE_PERMISSIONS, &args![tenant, role], |r| r.get(0))
+}
+
+fn role_grant(c: &mut impl SqlConn, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+    Ok(c.execute(sql::ROLE_GRANT, &args![tenant, role, permission])? > 0)
+}
+
+/// Both backends' transactions: a tenant's file or the main file (SQLite, routed by
+/// `sqlite_tenants.rs`), or the database.
+impl<B: Backend> IdentityStore for B {
+    fn user_insert(&mut self, u: &UserRecord) -> Result<()> {
+        let args = args![
+            &u.tenant,
+            &u.username,
+            &u.display_name,
+            &u.password_hash,
+            u.system_admin,
+            &u.created_at,
+            &u.disabled_at
+        ];
+        if !self.sql_conn()?.insert_new(sql::USER_INSERT, &args)? {
+            return Err(StoreError::Conflict(format!(
+                "user '{}' already exists",
+                u.username
+            )));
+        }
+        Ok(())
+    }
+
+    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
+        self.sql_conn()?
+            .query_opt(sql::USER_GET, &args![tenant, username], |r| user(r))
+    }
+
+    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
+        self.sql_conn()?
+            .query_rows(sql::USER_LIST, &args![tenant], |r| user(r))
+    }
+
+    fn user_update(&mut self, u: &UserRecord) -> Result<()> {
+        let args = args![
+            &u.tenant,
+            &u.username,
+            &u.display_name,
+            &u.password_hash,
+            &u.disabled_at
+        ];
+        self.sql_conn()?.execute(sql::USER_UPDATE, &args)?;
+        self.identity_moved()
+    }
+
+    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
+        let c = self.sql_conn()?;
+        let args = args![&role.tenant, &role.name, &role.description];
+        if !c.insert_new(sql::ROLE_INSERT, &args)? {
+            return Err(StoreError::Conflict(format!(
+                "role '{}' already exists",
+                role.name
+            )));
+        }
+        for p in &role.permissions {
+            role_grant(c, &role.tenant, &role.name, p)?;
+        }
+        Ok(())
+    }
+
+    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
+        let c = self.sql_conn()?;
+        let Some(description) = c.query_opt(sql::ROLE_GET, &args![tenant, name], |r| r.get(0))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(RoleRecord {
+            tenant: tenant.to_string(),
+            name: name.to_string(),
+            description,
+            permissions: role_permissions(c, tenant, name)?,
+        }))
+    }
+
+    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
+        let c = self.sql_conn()?;
+        let rows: Vec<(String, String)> = c.query_rows(sql::ROLE_LIST, &args![tenant], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        rows.into_iter()
+            .map(|(name, description)| {
+                Ok(RoleRecord {
+                    permissions: role_permissions(c, tenant, &name)?,
+                    tenant: tenant.to_string(),
+                    name,
+                    description,
+                })
+            })
+            .collect()
+    }
+
+    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        let changed = role_grant(self.sql_conn()?, tenant, role, permission)?;
+        self.identity_moved()?;
+        Ok(changed)
+    }
+
+    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
+        let args = args![tenant, role, permission];
+        let changed = self.sql_conn()?.execute(sql::ROLE_REVOKE, &args)? > 0;
+        self.identity_moved()?;
+        Ok(changed)
+    }
+
+    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        let args = args![tenant, username, role];
+        let changed = self.sql_conn()?.execute(sql::USER_ROLE_ADD, &args)? > 0;
+        self.identity_moved()?;
+        Ok(changed)
+    }
+
+    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
+        let args = args![tenant, username, role];
+        let changed = self.sql_conn()?.execute(sql::USER_ROLE_REMOVE, &args)? > 0;
+        self.identity_moved()?;
+        Ok(changed)
+    }
+
+    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let c = self.sql_conn()?;
+        let args = args![tenant, username];
+        let roles = c.query_rows(sql::USER_ROLES, &args, |r| r.get(0))?;
+        let permissions = c.query_rows(sql::USER_PERMISSIONS, &args, |r| r.get(0))?;
+        Ok((roles, permissions))
+    }
+
+    fn token_insert(&mut self, t: &TokenRecord) -> Result<()> {
+        let args = args![
+            &t.id,
+            &t.tenant,
+            &t.username,
+            &t.kind,
+            &t.name,
+            &t.hash,
+            &t.created_at,
+            &t.expires_at,
+            &t.last_used_at,
+            &t.revoked_at
+        ];
+        if !self.sql_conn()?.insert_new(sql::TOKEN_INSERT, &args)? {
+            return Err(StoreError::Conflict(format!(
+                "token id '{}' is taken",
+                t.id
+            )));
+        }
+        Ok(())
+    }
+
+    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
+        self.sql_conn()?
+            .query_opt(sql::TOKEN_GET, &args![id], |r| token(r))
+    }
+
+    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
+        self.sql_conn()?
+            .query_rows(sql::TOKEN_LIST, &args![tenant], |r| token(r))
+    }
+
+    fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
+        let changed = self
+            .sql_conn()?
+            .execute(sql::TOKEN_REVOKE, &args![id, at])?
+            > 0;
+        self.identity_moved()?;
+        Ok(changed)
+    }
+
+    fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {
+        self.sql_conn()?.execute(sql::TOKEN_TOUCH, &args![id, at])?;
+        Ok(())
+    }
+
+    fn identity_changed(&mut self) -> Result<()> {
+        self.sql_conn()?.execute(sql::IDENTITY_CHANGED, &[])?;
+        Ok(())
+    }
+
+    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
+        self.sql_conn()?
+            .query_opt(sql::LOGIN_THROTTLE_GET, &args![key], |r| {
+                Ok(LoginThrottle {
+                    failures: u32_of(r.get(0)?),
+                    last_failure_ms: r.get(1)?,
+                    next_allowed_ms: r.get(2)?,
+                })
+            })
+    }
+
+    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
+        let args = args![key, row.failures, row.last_failure_ms, row.next_allowed_ms];
+        self.sql_conn()?.execute(sql::LOGIN_THROTTLE_PUT, &args)?;
+        Ok(())
+    }
+
+    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
+        let c = self.sql_conn()?;
+        if let Some(key) = key {
+            c.execute(sql::LOGIN_THROTTLE_CLEAR_KEY, &args![key])?;
+        }
+        c.execute(sql::LOGIN_THROTTLE_CLEAR_BEFORE, &args![before_ms])?;
+        Ok(())
+    }
+}
+
+/// Both backends' transactions: a chain's file (SQLite) or the database. A SQLite
+/// writer also keeps the tips of the chains it wrote (`Backend::audit_linked`).
+impl<B: Backend> AuditStore for B {
+    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
+        self.sql_conn()?
+            .query_opt(sql::AUDIT_HEAD, &args![tenant], |r| {
+                Ok((u64_of(r.get(0)?), r.get(1)?))
+            })
+    }
+
+    fn audit_append(&mut self, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+        audit_append(self.sql_conn()?, a, anchor)?;
+        self.audit_linked(anchor);
+        Ok(())
+    }
+
+    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
+        self.sql_conn()?
+            .query_opt(sql::AUDIT_ANCHOR, &args![tenant], |r| {
+                Ok(AuditAnchor {
+                    tenant: r.get(0)?,
+                    seq: u64_of(r.get(1)?),
+                    hash: r.get(2)?,
+                    keyed_from: u64_of(r.get(3)?),
+                    mac: r.get(4)?,
+                })
+            })
+    }
+
+    fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
+        self.audit_tip(chain)
+    }
+
+    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
+        Ok(self
+            .sql_conn()?
+            .execute(sql::AUDIT_ANCHOR_CREATE, &anchor_args(anchor))?
+            > 0)
+    }
+
+    fn audit_list(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let mut text = sql::AUDIT_LIST.pg.to_string();
+        let mut args: Vec<Param<'_>> = Vec::with_capacity(4);
+        if let Some(t) = &q.tenant {
+            args.push(t.into());
+            text.push_str(&format!(" AND tenant = ${}", args.len()));
+        }
+        if let Some(since) = &q.since {
+            args.push(since.into());
+            text.push_str(&format!(" AND at >= ${}", args.len()));
+        }
+        if let Some(after) = q.after_seq {
+            args.push(after.into());
+            text.push_str(&format!(" AND seq > ${}", args.len()));
+        }
+        args.push(q.limit.into());
+        let order = if q.tenant.is_some() {
+            "seq"
+        } else {
+            "at, tenant, seq"
+        };
+        text.push_str(&format!(" ORDER BY {order} LIMIT ${}", args.len()));
+        self.sql_conn()?.query_rows_text(&text, &args, |r| audit(r))
+    }
+
+    fn audit_chains(&mut self) -> Result<Vec<String>> {
+        self.sql_conn()?
+            .query_rows(sql::AUDIT_CHAINS, &[], |r| r.get(0))
+    }
+}
+
+/// Append a link and move the chain's anchor to it. A taken sequence number is a
+/// conflict, or on a database other hosts write at once, a lost race to retry.
+fn audit_append<C: SqlConn>(c: &mut C, a: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
+    let link = args![
+        &a.tenant,
+        a.seq,
+        &a.at,
+        &a.actor,
+        &a.action,
+        &a.target,
+        &a.outcome,
+        &a.detail,
+        a.duration_us,
+        &a.prev_hash,
+        &a.hash
+    ];
+    if !c.insert_new(sql::AUDIT_INSERT, &link)? {
+        return Err(if C::SHARED {
+            StoreError::Retry(format!(
+                "audit link {} of chain '{}' was written by a concurrent transaction",
+                a.seq, a.tenant
+            ))
+        } else {
+            StoreError::Conflict(format!(
+                "audit link {} of chain '{}' already exists",
+                a.seq, a.tenant
+            ))
+        });
+    }
+    c.execute(sql::AUDIT_ANCHOR_PUT, &anchor_args(anchor))?;
+    Ok(())
+}
+
+fn anchor_args(a: &AuditAnchor) -> [Param<'_>; 5] {
+    args![&a.tenant, a.seq, &a.hash, a.keyed_from, &a.mac]
 }

@@ -10,10 +10,15 @@
 //!
 //! The methods live in [`NotifyStore`], a trait of its own that every
 //! [`Transaction`](super::Transaction) also implements: its SQL is in
-//! `notify_sql.rs`, written once for both backends.
+//! `notify_sql.rs`, and both backends run the one implementation below (through
+//! [`Backend`](super::sql_conn::Backend)).
 
 use serde::Serialize;
 
+use super::notify_sql as sql;
+use super::sql_conn::{
+    Backend, Param, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
+};
 use super::{Finish, Result, StoreError};
 
 /// A message queued by a plugin for one person.
@@ -171,5 +176,147 @@ pub(super) fn outcome(finish: &Finish, now_ms: i64) -> (&'static str, Option<i64
         Finish::Done { .. } => ("sent", None, Some(now_ms)),
         Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
         Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
+    }
+}
+
+/// A notification row of `notify_sql.rs`'s column list.
+fn notification(r: &impl RowGet) -> Result<Notification> {
+    Ok(Notification {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        plugin: r.get(2)?,
+        recipient: r.get(3)?,
+        address: r.get(4)?,
+        subject: r.get(5)?,
+        body: r.get(6)?,
+        message_id: r.get(7)?,
+        state: r.get(8)?,
+        attempts: u32_of(r.get(9)?),
+        next_attempt_ms: r.get(10)?,
+        last_error: r.get(11)?,
+        created_ms: r.get(12)?,
+        done_ms: r.get(13)?,
+    })
+}
+
+/// The `(text, text)` rows of a query.
+fn pairs(
+    c: &mut impl SqlConn,
+    q: super::sql::Sql,
+    args: &[Param<'_>],
+) -> Result<Vec<(String, String)>> {
+    c.query_rows(q, args, |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
+/// Both backends' transactions, in their tenant's file (SQLite) or the database.
+impl<B: Backend> NotifyStore for B {
+    fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()> {
+        let c = self.sql_conn()?;
+        match email {
+            Some(email) => c.execute(sql::EMAIL_SET, &args![tenant, username, email])?,
+            None => c.execute(sql::EMAIL_CLEAR, &args![tenant, username])?,
+        };
+        Ok(())
+    }
+
+    fn user_emails(&mut self, tenant: &str) -> Result<Vec<(String, String)>> {
+        pairs(self.sql_conn()?, sql::EMAILS, &args![tenant])
+    }
+
+    fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>> {
+        pairs(self.sql_conn()?, sql::ROLE_MEMBERS, &args![tenant, role])
+    }
+
+    fn notify_insert(&mut self, n: &NewNotification) -> Result<i64> {
+        let args = args![
+            &n.tenant,
+            &n.plugin,
+            &n.recipient,
+            &n.address,
+            &n.subject,
+            &n.body,
+            &n.message_id,
+            n.created_ms
+        ];
+        self.sql_conn()?.query_one(sql::INSERT, &args, |r| r.get(0))
+    }
+
+    fn notify_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<Notification>> {
+        lease_due(
+            self.sql_conn()?,
+            sql::CLAIM_SELECT,
+            sql::CLAIM_UPDATE,
+            now_ms,
+            lease_until_ms,
+            owner,
+            limit,
+            |r| notification(r),
+            |n| (n.id, &mut n.attempts),
+        )
+    }
+
+    fn notify_finish(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        owner: &str,
+        attempt: &NotifyAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        let (state, next, done) = outcome(finish, attempt.at_ms);
+        let c = self.sql_conn()?;
+        let finished = args![tenant, id, owner, state, next, done, &attempt.error];
+        if c.execute(sql::FINISH, &finished)? == 0 {
+            return Ok(false);
+        }
+        let attempt = args![
+            tenant,
+            id,
+            attempt.attempt,
+            attempt.at_ms,
+            attempt.code,
+            &attempt.error
+        ];
+        c.execute(sql::ATTEMPT_INSERT, &attempt)?;
+        Ok(true)
+    }
+
+    fn notify_list(
+        &mut self,
+        tenant: &str,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Notification>> {
+        let args = args![tenant, state.unwrap_or(""), limit];
+        self.sql_conn()?
+            .query_rows(sql::LIST, &args, |r| notification(r))
+    }
+
+    fn notify_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<NotifyAttempt>> {
+        self.sql_conn()?
+            .query_rows(sql::ATTEMPTS, &args![tenant, id], |r| {
+                Ok(NotifyAttempt {
+                    attempt: u32_of(r.get(0)?),
+                    at_ms: r.get(1)?,
+                    code: status_of(r.get(2)?),
+                    error: r.get(3)?,
+                })
+            })
+    }
+
+    fn notify_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        revive(
+            self.sql_conn()?,
+            sql::RETRY,
+            sql::EXISTS,
+            (tenant, id, now_ms),
+            || format!("notification {id} is pending or was sent"),
+        )
     }
 }

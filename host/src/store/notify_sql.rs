@@ -1,16 +1,10 @@
 //! The statements of notifications (rows in `notify.rs`), written once for both
-//! backends with PostgreSQL's `$N` placeholders; `sqlite_notify.rs` turns them into
-//! SQLite's `?N` (SQLite would number `$N` by first appearance, not by N): at
-//! compile time for the fixed statements (`sql!`, see `sql.rs`), at run time for the
-//! two built with the column list.
+//! backends with PostgreSQL's `$N` placeholders; the SQLite side uses
+//! [`Sql::lite`](super::sql::Sql) (`?N`, made at compile time: SQLite would number
+//! `$N` by first appearance, not by N). The two that read whole rows list the columns
+//! of a [`Notification`](super::Notification) in the order `notify.rs` reads them.
 
 use super::sql::sql;
-
-/// Columns of a [`Notification`](super::Notification), in the order the row
-/// mappers of both backends read them.
-pub(super) const COLUMNS: &str = "id, tenant, plugin, recipient, address, subject, body, \
-                                  message_id, state, attempts, next_attempt_ms, last_error, \
-                                  created_ms, done_ms";
 
 sql! {
     EMAIL_SET = "INSERT INTO user_emails (tenant, username, email)
@@ -31,17 +25,14 @@ sql! {
      RETURNING id";
 }
 
-/// Due rows, oldest due first; PostgreSQL appends `FOR UPDATE SKIP LOCKED`.
-pub(super) fn claim_select() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM notifications
-          WHERE state = 'pending' AND next_attempt_ms <= $1
-            AND (lease_until_ms IS NULL OR lease_until_ms <= $1)
-          ORDER BY next_attempt_ms, id LIMIT $2"
-    )
-}
-
 sql! {
+    /// Due rows, oldest due first; PostgreSQL appends `FOR UPDATE SKIP LOCKED`.
+    CLAIM_SELECT = "SELECT id, tenant, plugin, recipient, address, subject, body,
+        message_id, state, attempts, next_attempt_ms, last_error, created_ms, done_ms
+       FROM notifications
+      WHERE state = 'pending' AND next_attempt_ms <= $1
+        AND (lease_until_ms IS NULL OR lease_until_ms <= $1)
+      ORDER BY next_attempt_ms, id LIMIT $2";
     CLAIM_UPDATE = "UPDATE notifications
         SET attempts = attempts + 1, lease_until_ms = $2, lease_owner = $3
       WHERE id = $1";
@@ -54,15 +45,12 @@ sql! {
      VALUES ($1, $2, $3, $4, $5, $6)";
 }
 
-pub(super) fn list() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM notifications
-          WHERE tenant = $1 AND ($2 = '' OR state = $2)
-          ORDER BY id DESC LIMIT $3"
-    )
-}
-
 sql! {
+    LIST = "SELECT id, tenant, plugin, recipient, address, subject, body,
+        message_id, state, attempts, next_attempt_ms, last_error, created_ms, done_ms
+       FROM notifications
+      WHERE tenant = $1 AND ($2 = '' OR state = $2)
+      ORDER BY id DESC LIMIT $3";
     ATTEMPTS = "SELECT attempt, at_ms, code, error FROM notification_attempts
       WHERE tenant = $1 AND notification_id = $2 ORDER BY id";
     RETRY = "UPDATE notifications

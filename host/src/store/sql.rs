@@ -1,9 +1,11 @@
 //! SQL text both backends run, written once (issue 15, item 5).
 //!
 //! Each statement is written with PostgreSQL's `$N` parameters; [`Sql::lite`] is the
-//! same text with SQLite's `?N`, made at compile time. What differs between the
-//! backends (claims with `SKIP LOCKED`, locks, sequences, type casts, schema) stays in
-//! each backend's own files.
+//! same text with SQLite's `?N`, made at compile time. A few statements that each
+//! backend words its own way (an upsert, an insert that skips a taken key) give both
+//! texts side by side. What differs between the backends beyond the text (claims with
+//! `SKIP LOCKED`, locks, sequences, type casts, schema) stays in each backend's own
+//! files.
 
 /// One statement in each backend's parameter syntax.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +77,15 @@ sql! {
         VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (tenant, plugin) DO UPDATE SET enabled = excluded.enabled,
         data_version = excluded.data_version, changed_at = excluded.changed_at";
+    /// Used by `enablement_get`.
+    ENABLEMENT_GET = "SELECT tenant, plugin, enabled, data_version, changed_at FROM enablements
+        WHERE tenant = $1 AND plugin = $2";
+    /// Used by `enablement_for_plugin`.
+    ENABLEMENT_FOR_PLUGIN = "SELECT tenant, plugin, enabled, data_version, changed_at
+        FROM enablements WHERE plugin = $1 ORDER BY tenant";
+    /// Used by `enablement_for_tenant`.
+    ENABLEMENT_FOR_TENANT = "SELECT tenant, plugin, enabled, data_version, changed_at
+        FROM enablements WHERE tenant = $1 ORDER BY plugin";
     /// Used by `event_append`.
     EVENT_APPEND = "SELECT coalesce(max(seq), 0) + 1 FROM events WHERE tenant = $1";
     /// Used by `event_fan_out`.
@@ -113,6 +124,59 @@ sql! {
     /// Used by `job_claim`.
     JOB_RUNS_ABANDON = "UPDATE job_runs SET outcome = 'abandoned', error = 'the worker running it stopped'
         WHERE job_id = $1 AND outcome = 'running'";
+    /// Used by `job_claim`: the due jobs, oldest due first.
+    JOB_DUE = "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+        lease_until_ms, lease_owner, last_error FROM jobs
+        WHERE state = 'scheduled' AND next_run_ms <= $1
+          AND (lease_until_ms IS NULL OR lease_until_ms <= $1)
+        ORDER BY next_run_ms, id LIMIT $2";
+    /// Used by `job_finish` (`Finish::Done` with a next run).
+    JOB_FINISH_NEXT = "UPDATE jobs SET state = 'scheduled', next_run_ms = $3, attempts = 0,
+        last_error = NULL, lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Done` without a next run).
+    JOB_FINISH_DONE = "UPDATE jobs SET state = 'done', last_error = NULL,
+        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Retry`).
+    JOB_FINISH_RETRY = "UPDATE jobs SET next_run_ms = $3, last_error = $4,
+        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Dead`).
+    JOB_FINISH_DEAD = "UPDATE jobs SET state = 'failed', last_error = $3,
+        lease_until_ms = NULL, lease_owner = NULL WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_finish` (`Finish::Skipped`).
+    JOB_FINISH_SKIPPED = "UPDATE jobs SET state = CASE WHEN cron IS NULL THEN 'paused' ELSE state END,
+        last_error = $3, lease_until_ms = NULL, lease_owner = NULL
+        WHERE id = $1 AND lease_owner = $2";
+    /// Used by `job_get`.
+    JOB_GET = "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+        lease_until_ms, lease_owner, last_error FROM jobs WHERE id = $1";
+    /// Used by `job_insert_once`.
+    JOB_INSERT_ONCE = "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
+        VALUES ($1, $2, $3, NULL, $4, 'scheduled', $5) RETURNING id";
+    /// Used by `job_claim`: the run a lease opens.
+    JOB_RUN_INSERT = "INSERT INTO job_runs (job_id, tenant, plugin, job, attempt, started_ms, outcome)
+        VALUES ($1, $2, $3, $4, $5, $6, 'running') RETURNING id";
+    /// Used by `delivery_list`.
+    DELIVERY_LIST = "SELECT id, event_id, tenant, topic, subscriber, state, attempts,
+        next_attempt_ms, last_error, done_ms FROM deliveries WHERE event_id = $1 ORDER BY subscriber";
+    /// Used by `delivery_claim`: the event a delivery carries.
+    EVENT_GET = "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms
+        FROM events WHERE id = $1";
+    /// Used by `event_unfanned`.
+    EVENT_UNFANNED = "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms
+        FROM events WHERE fanned_out = 0 ORDER BY id LIMIT $1";
+    /// Used by `webhook_insert`.
+    WEBHOOK_ENDPOINT_INSERT = "INSERT INTO webhook_endpoints (id, tenant, url, topics, secret_sealed,
+        created_ms, secret_generation, previous_secret_sealed, previous_secret_until_ms)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    /// Used by `webhook_list` and `webhook_fan_out`.
+    WEBHOOK_ENDPOINT_LIST = "SELECT id, tenant, url, topics, secret_sealed, created_ms,
+        secret_generation, previous_secret_sealed, previous_secret_until_ms
+        FROM webhook_endpoints WHERE tenant = $1 ORDER BY created_ms, id";
+    /// Used by `webhook_claim`.
+    WEBHOOK_ENDPOINT_GET = "SELECT id, tenant, url, topics, secret_sealed, created_ms,
+        secret_generation, previous_secret_sealed, previous_secret_until_ms
+        FROM webhook_endpoints WHERE tenant = $1 AND id = $2";
     /// Used by `kv_count_plugin`.
     KV_COUNT_PLUGIN = "SELECT count(*) FROM kv WHERE plugin = $1";
     /// Used by `kv_delete`.
@@ -224,6 +288,33 @@ sql! {
     TRUST_LIST = "SELECT name, public_key, added_at FROM trusted_keys ORDER BY name, added_at";
     /// Used by `trust_remove`.
     TRUST_REMOVE = "DELETE FROM trusted_keys WHERE name = $1";
+    /// Used by `audit_append`.
+    AUDIT_INSERT = "INSERT INTO audit
+        (tenant, seq, at, actor, action, target, outcome, detail, duration_us, prev_hash, hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    /// Used by `audit_list`, followed by its conditions.
+    AUDIT_LIST = "SELECT tenant, seq, at, actor, action, target, outcome, detail, duration_us,
+        prev_hash, hash FROM audit WHERE true";
+    /// Used by `token_insert`.
+    TOKEN_INSERT = "INSERT INTO tokens
+        (id, tenant, username, kind, name, hash, created_at, expires_at, last_used_at, revoked_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    /// Used by `token_get`.
+    TOKEN_GET = "SELECT id, tenant, username, kind, name, hash, created_at, expires_at,
+        last_used_at, revoked_at FROM tokens WHERE id = $1";
+    /// Used by `token_list`.
+    TOKEN_LIST = "SELECT id, tenant, username, kind, name, hash, created_at, expires_at,
+        last_used_at, revoked_at FROM tokens WHERE tenant = $1 ORDER BY created_at DESC, id";
+    /// Used by `user_get`.
+    USER_GET = "SELECT tenant, username, display_name, password_hash, system_admin, created_at,
+        disabled_at FROM users WHERE tenant = $1 AND username = $2";
+    /// Used by `user_insert`.
+    USER_INSERT = "INSERT INTO users
+        (tenant, username, display_name, password_hash, system_admin, created_at, disabled_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    /// Used by `user_list`.
+    USER_LIST = "SELECT tenant, username, display_name, password_hash, system_admin, created_at,
+        disabled_at FROM users WHERE tenant = $1 ORDER BY username";
     /// Used by `user_access`.
     USER_PERMISSIONS = "SELECT DISTINCT p.permission FROM user_roles u
         JOIN role_permissions p ON p.tenant = u.tenant AND p.role = u.role
@@ -260,6 +351,151 @@ sql! {
         previous_secret_sealed = $5, previous_secret_until_ms = $6
         WHERE tenant = $1 AND id = $2";
 }
+
+/// Used by `audit_append`: the chain's anchor moves to the new link (insert or replace).
+pub(super) const AUDIT_ANCHOR_PUT: Sql = Sql {
+    pg: "INSERT INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+              VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant) DO UPDATE
+                 SET seq = $2, hash = $3, keyed_from = $4, mac = $5",
+    lite: "INSERT OR REPLACE INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/// Used by `audit_anchor_create`: a chain that has an anchor keeps it.
+pub(super) const AUDIT_ANCHOR_CREATE: Sql = Sql {
+    pg: "INSERT INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+              VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant) DO NOTHING",
+    lite: "INSERT OR IGNORE INTO audit_anchors (tenant, seq, hash, keyed_from, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/// Used by `event_append`. Two writers of a tenant cannot race for a number on
+/// SQLite (one writer per file); on PostgreSQL the loser inserts nothing.
+pub(super) const EVENT_INSERT: Sql = Sql {
+    pg: "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, seq) DO NOTHING RETURNING id",
+    lite: "INSERT INTO events (tenant, seq, topic, payload, plugin, version, created_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+};
+
+/// Used by `event_list`: PostgreSQL needs the type of a parameter that may be NULL.
+pub(super) const EVENT_LIST: Sql = Sql {
+    pg: "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms FROM events
+                     WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR topic = $2)
+                     ORDER BY id DESC LIMIT $3",
+    lite: "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms FROM events
+         WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR topic = ?2)
+         ORDER BY id DESC LIMIT ?3",
+};
+
+/// Used by `job_list`: PostgreSQL needs the type of a parameter that may be NULL.
+pub(super) const JOB_LIST: Sql = Sql {
+    pg: "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+                lease_until_ms, lease_owner, last_error FROM jobs
+                     WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR plugin = $2)
+                     ORDER BY tenant, plugin, job, id",
+    lite: "SELECT id, tenant, plugin, job, cron, payload, state, next_run_ms, attempts,
+                lease_until_ms, lease_owner, last_error FROM jobs
+         WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR plugin = ?2)
+         ORDER BY tenant, plugin, job, id",
+};
+
+/// Used by `job_runs`: PostgreSQL needs the type of a parameter that may be NULL.
+pub(super) const JOB_RUNS: Sql = Sql {
+    pg: "SELECT id, job_id, tenant, plugin, job, attempt, started_ms, duration_ms, outcome, error
+            FROM job_runs WHERE ($1::bigint IS NULL OR job_id = $1)
+                     ORDER BY id DESC LIMIT $2",
+    lite: "SELECT id, job_id, tenant, plugin, job, attempt, started_ms, duration_ms, outcome, error
+            FROM job_runs WHERE (?1 IS NULL OR job_id = ?1)
+         ORDER BY id DESC LIMIT ?2",
+};
+
+/// Used by `job_upsert_cron`: a dead-lettered job stays failed.
+pub(super) const JOB_UPSERT_CRON: Sql = Sql {
+    pg: "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
+             VALUES ($1, $2, $3, $4, 'null', 'scheduled', $5)
+             ON CONFLICT (tenant, plugin, job) WHERE cron IS NOT NULL DO UPDATE SET
+                cron = excluded.cron, next_run_ms = excluded.next_run_ms,
+                state = CASE WHEN jobs.state = 'failed' THEN 'failed' ELSE 'scheduled' END,
+                lease_until_ms = NULL, lease_owner = NULL",
+    lite: "INSERT INTO jobs (tenant, plugin, job, cron, payload, state, next_run_ms)
+         VALUES (?1, ?2, ?3, ?4, 'null', 'scheduled', ?5)
+         ON CONFLICT (tenant, plugin, job) WHERE cron IS NOT NULL DO UPDATE SET
+            cron = excluded.cron, next_run_ms = excluded.next_run_ms,
+            state = CASE WHEN state = 'failed' THEN 'failed' ELSE 'scheduled' END,
+            lease_until_ms = NULL, lease_owner = NULL",
+};
+
+/// Used by `quota_day_add`: the counters of the day grow by what is added.
+pub(super) const QUOTA_DAY_ADD: Sql = Sql {
+    pg: "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, plugin, day) DO UPDATE
+                 SET events = quota_day.events + excluded.events,
+                     runs = quota_day.runs + excluded.runs
+             RETURNING events, runs",
+    lite: "INSERT INTO quota_day (tenant, plugin, day, events, runs) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, plugin, day)
+             DO UPDATE SET events = events + excluded.events, runs = runs + excluded.runs
+             RETURNING events, runs",
+};
+
+/// Used by `webhook_deliveries`: PostgreSQL needs the type of a parameter that may be
+/// NULL.
+pub(super) const WEBHOOK_DELIVERIES: Sql = Sql {
+    pg: "SELECT id, tenant, endpoint_id, event_id, msg_id, topic, state, attempts,
+                next_attempt_ms, last_status, last_error, created_ms, done_ms
+               FROM webhook_deliveries
+              WHERE tenant = $1 AND ($2::TEXT IS NULL OR endpoint_id = $2)
+                AND ($4::TEXT IS NULL OR state = $4)
+              ORDER BY id DESC LIMIT $3",
+    lite: "SELECT id, tenant, endpoint_id, event_id, msg_id, topic, state, attempts,
+                next_attempt_ms, last_status, last_error, created_ms, done_ms
+               FROM webhook_deliveries
+              WHERE tenant = ?1 AND (?2 IS NULL OR endpoint_id = ?2)
+                AND (?4 IS NULL OR state = ?4)
+              ORDER BY id DESC LIMIT ?3",
+};
+
+/// Used by `webhook_fan_out`: each backend makes the random `webhook-id` its own way.
+pub(super) const WEBHOOK_FAN_OUT: Sql = Sql {
+    pg: "INSERT INTO webhook_deliveries
+               (tenant, endpoint_id, event_id, msg_id, topic, state, next_attempt_ms, created_ms)
+             VALUES ($1, $2, $3, 'msg_' || replace(gen_random_uuid()::text, '-', ''), $4,
+                     'pending', $5, $5)
+             ON CONFLICT DO NOTHING",
+    lite: "INSERT INTO webhook_deliveries
+                   (tenant, endpoint_id, event_id, msg_id, topic, state, next_attempt_ms, created_ms)
+                 VALUES (?1, ?2, ?3, 'msg_' || lower(hex(randomblob(16))), ?4, 'pending', ?5, ?5)
+                 ON CONFLICT (event_id, endpoint_id) DO NOTHING",
+};
+
+/// Used by `webhook_replay`.
+pub(super) const WEBHOOK_REPLAY: Sql = Sql {
+    pg: "UPDATE webhook_deliveries d SET state = 'pending', attempts = 0, next_attempt_ms = $3,
+                done_ms = NULL, lease_until_ms = NULL, lease_owner = NULL
+          WHERE d.tenant = $1 AND d.id = $2 AND d.state IN ('dead', 'delivered')
+            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id)",
+    lite: "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?3,
+                done_ms = NULL, lease_until_ms = NULL, lease_owner = NULL
+          WHERE tenant = ?1 AND id = ?2 AND state IN ('dead', 'delivered')
+            AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = endpoint_id)",
+};
+
+/// Used by `role_grant`: a permission the role holds already is left alone.
+pub(super) const ROLE_GRANT: Sql = Sql {
+    pg: "INSERT INTO role_permissions (tenant, role, permission) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+    lite: "INSERT OR IGNORE INTO role_permissions (tenant, role, permission) VALUES (?1, ?2, ?3)",
+};
+
+/// Used by `user_role_add`: a role the user holds already is left alone.
+pub(super) const USER_ROLE_ADD: Sql = Sql {
+    pg: "INSERT INTO user_roles (tenant, username, role) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+    lite: "INSERT OR IGNORE INTO user_roles (tenant, username, role) VALUES (?1, ?2, ?3)",
+};
 
 #[cfg(test)]
 mod tests {

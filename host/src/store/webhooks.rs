@@ -7,8 +7,16 @@
 //! the event expanded in that transaction, so no event gets two deliveries to one
 //! endpoint. A delivery keeps its `msg_id` (the `webhook-id` header) for every
 //! attempt and every replay, so receivers can deduplicate on it.
+//!
+//! [`WebhookStore`] is implemented here once for both backends; which deliveries a
+//! claim finds due is each backend's [`WebhookClaims`].
 
 use serde::Serialize;
+
+use super::events::{EventRecord, event};
+use super::sql;
+use super::sql_conn::{Backend, RowGet, SqlConn, args, revive, status_of, u32_of};
+use super::{Finish, Result, StoreError, WebhookStore};
 
 /// An endpoint a tenant subscribed to event topics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,5 +172,211 @@ impl ClaimRoom {
             out.push(row);
         }
         out
+    }
+}
+
+/// An endpoint row of `sql::WEBHOOK_ENDPOINT_LIST`'s column list.
+fn endpoint(r: &impl RowGet) -> Result<WebhookEndpoint> {
+    let topics: String = r.get(3)?;
+    Ok(WebhookEndpoint {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        url: r.get(2)?,
+        topics: serde_json::from_str(&topics).unwrap_or_default(),
+        secret_sealed: r.get(4)?,
+        created_ms: r.get(5)?,
+        secret_generation: u32::try_from(r.get::<i64>(6)?).unwrap_or(0),
+        previous_secret_sealed: r.get(7)?,
+        previous_secret_until_ms: r.get(8)?,
+    })
+}
+
+/// A delivery row of `id, tenant, endpoint_id, event_id, msg_id, topic, state,
+/// attempts, next_attempt_ms, last_status, last_error, created_ms, done_ms`.
+pub(super) fn webhook_delivery(r: &impl RowGet) -> Result<WebhookDelivery> {
+    Ok(WebhookDelivery {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        endpoint_id: r.get(2)?,
+        event_id: r.get(3)?,
+        msg_id: r.get(4)?,
+        topic: r.get(5)?,
+        state: r.get(6)?,
+        attempts: u32_of(r.get(7)?),
+        next_attempt_ms: r.get(8)?,
+        last_status: status_of(r.get(9)?),
+        last_error: r.get(10)?,
+        created_ms: r.get(11)?,
+        done_ms: r.get(12)?,
+    })
+}
+
+/// How each backend finds the deliveries a claim may lease.
+pub(super) trait WebhookClaims: SqlConn {
+    /// Up to `room.scan()` pending deliveries due at `now_ms`, oldest due first, of
+    /// endpoints not at their share (`room.full()`); on PostgreSQL each is locked, and
+    /// rows another host holds are skipped.
+    fn webhook_due(&mut self, now_ms: i64, room: &ClaimRoom) -> Result<Vec<WebhookDelivery>>;
+}
+
+/// Both backends' transactions, in their tenant's file (SQLite) or the database.
+impl<B: Backend> WebhookStore for B
+where
+    B::Conn: WebhookClaims,
+{
+    fn webhook_insert(&mut self, ep: &WebhookEndpoint) -> Result<()> {
+        let topics = serde_json::to_string(&ep.topics)
+            .map_err(|e| StoreError::Backend(format!("webhook topics: {e}")))?;
+        let args = args![
+            &ep.id,
+            &ep.tenant,
+            &ep.url,
+            topics.as_str(),
+            &ep.secret_sealed,
+            ep.created_ms,
+            ep.secret_generation,
+            &ep.previous_secret_sealed,
+            ep.previous_secret_until_ms
+        ];
+        if !self
+            .sql_conn()?
+            .insert_new(sql::WEBHOOK_ENDPOINT_INSERT, &args)?
+        {
+            return Err(StoreError::Conflict(format!(
+                "webhook '{}' already exists",
+                ep.id
+            )));
+        }
+        Ok(())
+    }
+
+    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
+        self.sql_conn()?
+            .query_rows(sql::WEBHOOK_ENDPOINT_LIST, &args![tenant], |r| endpoint(r))
+    }
+
+    fn webhook_set_secret(&mut self, ep: &WebhookEndpoint) -> Result<bool> {
+        let args = args![
+            &ep.tenant,
+            &ep.id,
+            &ep.secret_sealed,
+            ep.secret_generation,
+            &ep.previous_secret_sealed,
+            ep.previous_secret_until_ms
+        ];
+        Ok(self
+            .sql_conn()?
+            .execute(sql::WEBHOOK_ENDPOINT_SET_SECRET, &args)?
+            > 0)
+    }
+
+    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
+        let c = self.sql_conn()?;
+        let n = c.execute(sql::WEBHOOK_ENDPOINT_DELETE, &args![tenant, id])?;
+        c.execute(
+            sql::WEBHOOK_ENDPOINT_DELIVERIES_DEAD,
+            &args![tenant, id, now_ms],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
+        let c = self.sql_conn()?;
+        let endpoints = c.query_rows(sql::WEBHOOK_ENDPOINT_LIST, &args![&event.tenant], |r| {
+            endpoint(r)
+        })?;
+        let mut n = 0;
+        for ep in endpoints {
+            if !ep.wants(&event.topic) {
+                continue;
+            }
+            let args = args![&event.tenant, &ep.id, event.id, &event.topic, now_ms];
+            n += c.execute(sql::WEBHOOK_FAN_OUT, &args)?;
+        }
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn webhook_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        room: &mut ClaimRoom,
+    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+        if room.limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Endpoints at their share are skipped in the query (a hanging endpoint's
+        // backlog does not fill the scan); the rest are cut to their share by `take`.
+        let c = self.sql_conn()?;
+        let due = c.webhook_due(now_ms, room)?;
+        let due = room.take(due, |d| d.endpoint_id.as_str());
+        let mut out = Vec::with_capacity(due.len());
+        for mut d in due {
+            c.execute(
+                sql::WEBHOOK_DELIVERY_LEASE,
+                &args![d.id, lease_until_ms, owner],
+            )?;
+            d.attempts += 1;
+            let ep = c.query_opt(
+                sql::WEBHOOK_ENDPOINT_GET,
+                &args![&d.tenant, &d.endpoint_id],
+                |r| endpoint(r),
+            )?;
+            let Some(ep) = ep else {
+                c.execute(sql::WEBHOOK_DELIVERY_ORPHANED, &args![d.id])?;
+                continue;
+            };
+            let event = c
+                .query_opt(sql::EVENT_GET, &args![d.event_id], |r| event(r))?
+                .ok_or_else(|| {
+                    StoreError::Backend(format!("webhook delivery {} names no event", d.id))
+                })?;
+            out.push((d, ep, event));
+        }
+        Ok(out)
+    }
+
+    fn webhook_finish(
+        &mut self,
+        _tenant: &str,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        attempt: &WebhookAttempt,
+        finish: &Finish,
+    ) -> Result<bool> {
+        let (state, next, done) = match finish {
+            Finish::Done { .. } => ("delivered", None, Some(now_ms)),
+            Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
+            Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
+        };
+        let args = args![id, owner, state, next, done, attempt.status, &attempt.error];
+        Ok(self
+            .sql_conn()?
+            .execute(sql::WEBHOOK_DELIVERY_FINISH, &args)?
+            > 0)
+    }
+
+    fn webhook_deliveries(
+        &mut self,
+        tenant: &str,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let args = args![tenant, endpoint, limit, state];
+        self.sql_conn()?
+            .query_rows(sql::WEBHOOK_DELIVERIES, &args, |r| webhook_delivery(r))
+    }
+
+    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        revive(
+            self.sql_conn()?,
+            sql::WEBHOOK_REPLAY,
+            sql::WEBHOOK_DELIVERY_EXISTS,
+            (tenant, id, now_ms),
+            || format!("delivery {id} is pending or its endpoint was removed"),
+        )
     }
 }

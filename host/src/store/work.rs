@@ -4,8 +4,16 @@
 //! lease (owner and expiry) and counts an attempt, commits, runs the plugin in a
 //! separate transaction, then *finishes* the row. A worker that dies leaves the lease
 //! to expire; the row is then due again. Times are ms since the Unix epoch.
+//!
+//! [`WorkStore`] is implemented here once for both backends; what differs (how
+//! claims pick and lock their rows) is each backend's [`WorkClaims`].
 
 use serde::Serialize;
+
+use super::events::{EventFilter, EventRecord, NewEvent, event};
+use super::sql;
+use super::sql_conn::{Backend, RowGet, SqlConn, args, u32_of};
+use super::{Result, StoreError, WorkStore};
 
 /// What to do with a claimed row after its attempt.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +170,7 @@ impl WorkDepth {
         self.http_dead += other.http_dead;
     }
 
-    /// From the counts of [`WORK_DEPTH_SQL`], in its column order.
+    /// From the counts of [`WORK_DEPTH`], in its column order.
     pub(super) fn from_counts(c: [i64; 10]) -> WorkDepth {
         let n = |i: usize| u64::try_from(c[i]).unwrap_or(0);
         WorkDepth {
@@ -180,9 +188,9 @@ impl WorkDepth {
     }
 }
 
-/// The counts of [`WorkDepth`] at `$1` (now, ms), one statement for both backends
-/// (SQLite reads `$1` as the first parameter too).
-pub(super) const WORK_DEPTH_SQL: &str = "SELECT
+super::sql::sql! {
+    /// The counts of [`WorkDepth`] at `$1` (now, ms).
+    WORK_DEPTH = "SELECT
     (SELECT count(*) FROM jobs WHERE state = 'scheduled' AND next_run_ms <= $1
         AND (lease_until_ms IS NULL OR lease_until_ms <= $1)),
     (SELECT count(*) FROM jobs WHERE state = 'scheduled' AND lease_until_ms > $1),
@@ -194,3 +202,347 @@ pub(super) const WORK_DEPTH_SQL: &str = "SELECT
     (SELECT count(*) FROM webhook_deliveries WHERE state = 'dead'),
     (SELECT count(*) FROM http_requests WHERE state = 'pending'),
     (SELECT count(*) FROM http_requests WHERE state = 'dead')";
+}
+
+/// A job row of `sql::JOB_DUE`'s column list.
+pub(super) fn job(r: &impl RowGet) -> Result<JobRecord> {
+    Ok(JobRecord {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        plugin: r.get(2)?,
+        job: r.get(3)?,
+        cron: r.get(4)?,
+        payload: r.get(5)?,
+        state: r.get(6)?,
+        next_run_ms: r.get(7)?,
+        attempts: u32_of(r.get(8)?),
+        lease_until_ms: r.get(9)?,
+        lease_owner: r.get(10)?,
+        last_error: r.get(11)?,
+    })
+}
+
+fn run(r: &impl RowGet) -> Result<JobRun> {
+    Ok(JobRun {
+        id: r.get(0)?,
+        job_id: r.get(1)?,
+        tenant: r.get(2)?,
+        plugin: r.get(3)?,
+        job: r.get(4)?,
+        attempt: u32_of(r.get(5)?),
+        started_ms: r.get(6)?,
+        duration_ms: r.get(7)?,
+        outcome: r.get(8)?,
+        error: r.get(9)?,
+    })
+}
+
+/// A delivery row of `id, event_id, tenant, topic, subscriber, state, attempts,
+/// next_attempt_ms, last_error, done_ms`.
+pub(super) fn delivery(r: &impl RowGet) -> Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        tenant: r.get(2)?,
+        topic: r.get(3)?,
+        subscriber: r.get(4)?,
+        state: r.get(5)?,
+        attempts: u32_of(r.get(6)?),
+        next_attempt_ms: r.get(7)?,
+        last_error: r.get(8)?,
+        done_ms: r.get(9)?,
+    })
+}
+
+/// Lease a claimed job to `owner`: count the attempt, mark runs a dead worker left
+/// behind as abandoned and open this attempt's `running` run; the job and the run's
+/// id.
+pub(super) fn lease_job(
+    c: &mut impl SqlConn,
+    mut job: JobRecord,
+    now_ms: i64,
+    lease_until_ms: i64,
+    owner: &str,
+) -> Result<(JobRecord, i64)> {
+    c.execute(sql::JOB_LEASE, &args![job.id, lease_until_ms, owner])?;
+    c.execute(sql::JOB_RUNS_ABANDON, &args![job.id])?;
+    job.attempts += 1;
+    job.lease_until_ms = Some(lease_until_ms);
+    job.lease_owner = Some(owner.to_string());
+    let run = args![
+        job.id,
+        &job.tenant,
+        &job.plugin,
+        &job.job,
+        job.attempts,
+        now_ms
+    ];
+    let run_id = c.query_one(sql::JOB_RUN_INSERT, &run, |r| r.get(0))?;
+    Ok((job, run_id))
+}
+
+/// Lease a claimed delivery to `owner`, counting an attempt; the delivery and its
+/// event.
+pub(super) fn lease_delivery(
+    c: &mut impl SqlConn,
+    mut d: DeliveryRecord,
+    lease_until_ms: i64,
+    owner: &str,
+) -> Result<(DeliveryRecord, EventRecord)> {
+    c.execute(sql::DELIVERY_LEASE, &args![d.id, lease_until_ms, owner])?;
+    d.attempts += 1;
+    let event = c.query_one(sql::EVENT_GET, &args![d.event_id], |r| event(r))?;
+    Ok((d, event))
+}
+
+/// How each backend picks the due jobs and deliveries a claim leases (with
+/// [`lease_job`] and [`lease_delivery`]): a SQLite file has one writer; PostgreSQL
+/// hosts claim side by side and skip rows another holds.
+pub(super) trait WorkClaims: SqlConn {
+    /// See [`WorkStore::job_claim`].
+    fn job_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(JobRecord, i64)>>;
+
+    /// See [`WorkStore::delivery_claim`].
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+}
+
+/// Both backends' transactions, in their tenant's file (SQLite) or the database.
+impl<B: Backend> WorkStore for B
+where
+    B::Conn: WorkClaims,
+{
+    fn event_append(&mut self, e: &NewEvent) -> Result<EventRecord> {
+        let c = self.sql_conn()?;
+        let seq = c.query_one(sql::EVENT_APPEND, &args![&e.tenant], |r| r.get(0))?;
+        let row = args![
+            &e.tenant,
+            seq,
+            &e.topic,
+            &e.payload,
+            &e.plugin,
+            &e.version,
+            e.created_at_ms
+        ];
+        let Some(id) = c.query_opt(sql::EVENT_INSERT, &row, |r| r.get(0))? else {
+            return Err(StoreError::Retry(format!(
+                "event {seq} of tenant '{}' was taken by a concurrent call",
+                e.tenant
+            )));
+        };
+        Ok(EventRecord {
+            id,
+            tenant: e.tenant.clone(),
+            seq,
+            topic: e.topic.clone(),
+            payload: e.payload.clone(),
+            plugin: e.plugin.clone(),
+            version: e.version.clone(),
+            created_at_ms: e.created_at_ms,
+        })
+    }
+
+    fn event_list(&mut self, f: &EventFilter) -> Result<Vec<EventRecord>> {
+        let args = args![f.tenant.as_deref(), f.topic.as_deref(), f.limit];
+        self.sql_conn()?
+            .query_rows(sql::EVENT_LIST, &args, |r| event(r))
+    }
+
+    fn job_upsert_cron(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        cron: &str,
+        next_run_ms: i64,
+    ) -> Result<()> {
+        let args = args![tenant, plugin, job, cron, next_run_ms];
+        self.sql_conn()?.execute(sql::JOB_UPSERT_CRON, &args)?;
+        Ok(())
+    }
+
+    fn job_insert_once(
+        &mut self,
+        tenant: &str,
+        plugin: &str,
+        job: &str,
+        payload: &str,
+        at_ms: i64,
+    ) -> Result<i64> {
+        let args = args![tenant, plugin, job, payload, at_ms];
+        self.sql_conn()?
+            .query_one(sql::JOB_INSERT_ONCE, &args, |r| r.get(0))
+    }
+
+    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        self.sql_conn()?
+            .execute(sql::JOB_PAUSE, &args![tenant, plugin])?;
+        Ok(())
+    }
+
+    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
+        self.sql_conn()?
+            .execute(sql::JOB_RESUME_ONCE, &args![tenant, plugin])?;
+        Ok(())
+    }
+
+    fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
+        self.sql_conn()?
+            .execute(sql::JOB_DELETE_PLUGIN, &args![plugin])?;
+        Ok(())
+    }
+
+    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
+        let args = args![id, tenant, plugin];
+        Ok(self.sql_conn()?.execute(sql::JOB_CANCEL, &args)? > 0)
+    }
+
+    fn job_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(JobRecord, i64)>> {
+        self.sql_conn()?
+            .job_claim(now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn job_finish(
+        &mut self,
+        id: i64,
+        run_id: i64,
+        owner: &str,
+        duration_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        let (outcome, error) = match finish {
+            Finish::Done { .. } => ("ok", None),
+            Finish::Retry { error, .. } | Finish::Dead { error } => ("error", Some(error.as_str())),
+            Finish::Skipped { reason } => ("skipped", Some(reason.as_str())),
+        };
+        let c = self.sql_conn()?;
+        c.execute(sql::JOB_FINISH, &args![run_id, outcome, error, duration_ms])?;
+        let n = match finish {
+            Finish::Done {
+                next_ms: Some(next),
+            } => c.execute(sql::JOB_FINISH_NEXT, &args![id, owner, *next])?,
+            Finish::Done { next_ms: None } => c.execute(sql::JOB_FINISH_DONE, &args![id, owner])?,
+            Finish::Retry { at_ms, error } => {
+                c.execute(sql::JOB_FINISH_RETRY, &args![id, owner, *at_ms, error])?
+            }
+            Finish::Dead { error } => c.execute(sql::JOB_FINISH_DEAD, &args![id, owner, error])?,
+            Finish::Skipped { reason } => {
+                c.execute(sql::JOB_FINISH_SKIPPED, &args![id, owner, reason])?
+            }
+        };
+        Ok(n > 0)
+    }
+
+    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
+        self.sql_conn()?
+            .query_opt(sql::JOB_GET, &args![id], |r| job(r))
+    }
+
+    fn job_list(&mut self, f: &JobFilter) -> Result<Vec<JobRecord>> {
+        let args = args![f.tenant.as_deref(), f.plugin.as_deref()];
+        self.sql_conn()?
+            .query_rows(sql::JOB_LIST, &args, |r| job(r))
+    }
+
+    fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>> {
+        self.sql_conn()?
+            .query_rows(sql::JOB_RUNS, &args![job_id, limit], |r| run(r))
+    }
+
+    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        Ok(self
+            .sql_conn()?
+            .execute(sql::JOB_RETRY, &args![id, now_ms])?
+            > 0)
+    }
+
+    fn work_depth(&mut self, now_ms: i64) -> Result<WorkDepth> {
+        let counts = self
+            .sql_conn()?
+            .query_one(WORK_DEPTH, &args![now_ms], |r| {
+                let mut counts = [0i64; 10];
+                for (i, count) in counts.iter_mut().enumerate() {
+                    *count = r.get(i)?;
+                }
+                Ok(counts)
+            })?;
+        Ok(WorkDepth::from_counts(counts))
+    }
+
+    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
+        self.sql_conn()?
+            .query_rows(sql::EVENT_UNFANNED, &args![limit], |r| event(r))
+    }
+
+    fn event_fan_out(
+        &mut self,
+        event: &EventRecord,
+        subscribers: &[String],
+        now_ms: i64,
+    ) -> Result<()> {
+        let c = self.sql_conn()?;
+        for s in subscribers {
+            let args = args![event.id, &event.tenant, &event.topic, s, now_ms];
+            c.execute(sql::DELIVERY_INSERT, &args)?;
+        }
+        c.execute(sql::EVENT_MARK_FANNED, &args![event.id])?;
+        Ok(())
+    }
+
+    fn delivery_claim(
+        &mut self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        owner: &str,
+        limit: u32,
+    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+        self.sql_conn()?
+            .delivery_claim(now_ms, lease_until_ms, owner, limit)
+    }
+
+    fn delivery_finish(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now_ms: i64,
+        finish: &Finish,
+    ) -> Result<bool> {
+        let (state, next, error): (&str, Option<i64>, Option<&str>) = match finish {
+            Finish::Done { .. } => ("done", None, None),
+            Finish::Retry { at_ms, error } => ("pending", Some(*at_ms), Some(error.as_str())),
+            Finish::Dead { error } => ("dead", None, Some(error.as_str())),
+            Finish::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
+        };
+        let args = args![id, owner, state, next, error, now_ms];
+        Ok(self.sql_conn()?.execute(sql::DELIVERY_FINISH, &args)? > 0)
+    }
+
+    fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
+        self.sql_conn()?
+            .query_rows(sql::DELIVERY_LIST, &args![event_id], |r| delivery(r))
+    }
+
+    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
+        Ok(self
+            .sql_conn()?
+            .execute(sql::DELIVERY_RETRY, &args![id, now_ms])?
+            > 0)
+    }
+}
