@@ -468,6 +468,7 @@ impl Db {
                 return Err(e);
             }
         };
+        let joined = handed.is_some();
         let (conn, batch) = match handed {
             Some(open) => open,
             None => {
@@ -490,8 +491,16 @@ impl Db {
             conn: Some(conn),
             batch: Some(batch),
             tips: Some(Vec::new()),
+            joined,
         };
-        run(tx.conn()?, SAVEPOINT_MEMBER)?;
+        // Only a writer that joins others' changes needs a savepoint to undo its own:
+        // the first writer of a batch holds the transaction alone and undoes it
+        // whole. A savepoint costs a copy of every page the writer changes (SQLite's
+        // statement journal, a temporary file): a 5,000-entry ledger import spent a
+        // third of its time writing it (perf, `benches/ledger.rs`).
+        if joined {
+            run(tx.conn()?, SAVEPOINT_MEMBER)?;
+        }
         Ok(tx)
     }
 
@@ -557,6 +566,7 @@ impl Db {
             conn: Some(conn),
             batch: None,
             tips: None,
+            joined: false,
         })
     }
 }
@@ -572,6 +582,10 @@ pub(super) struct FileTx {
     /// reader, or once a savepoint inside the writer was rolled back (what it
     /// undid is not tracked: the chains are then read from the file).
     tips: Option<Vec<AuditAnchor>>,
+    /// A writer that joined a batch holding others' changes, behind its own
+    /// savepoint; the first writer of a batch has none (it holds the transaction
+    /// alone).
+    joined: bool,
 }
 
 impl Drop for FileTx {
@@ -580,6 +594,17 @@ impl Drop for FileTx {
             return;
         };
         match self.batch.take() {
+            Some(_) if !self.joined => {
+                // The first writer of its batch: the transaction holds its changes
+                // only, and nobody joined it yet.
+                match run(&conn, "ROLLBACK") {
+                    Ok(()) => self.db.release(conn),
+                    Err(e) => {
+                        tracing::error!(db = %self.db.path().display(), "rolling back a writer: {e}");
+                    }
+                }
+                self.db.inner.writer.release();
+            }
             Some(batch) => {
                 // Undo this writer's changes only; the batch may hold others'
                 // (and the tips it knows stay true).
@@ -681,7 +706,12 @@ impl Transaction for FileTx {
             }
             return Ok(result?);
         };
-        match run(&conn, RELEASE_MEMBER) {
+        let released = if self.joined {
+            run(&conn, RELEASE_MEMBER)
+        } else {
+            Ok(())
+        };
+        match released {
             Ok(()) => {
                 batch.take_tips(self.tips.take());
                 self.db.end_turn(conn, batch, true)

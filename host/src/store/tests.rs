@@ -310,6 +310,33 @@ fn a_single_file_data_directory_is_split_per_tenant() {
     drop(SqliteStorage::open(&path, Durability::Full).unwrap());
 }
 
+/// The first writer of a batch runs without a savepoint of its own: failing, it undoes
+/// the whole transaction, and the next writer starts clean on the same file.
+#[test]
+fn a_lone_writer_that_fails_leaves_nothing_and_the_next_one_starts_clean() {
+    let (_dir, s) = with_tenants(&["acme"]);
+    for round in 0..3 {
+        let mut tx = s.begin_scoped("acme").unwrap();
+        tx.kv_put(&scope_of("acme"), &format!("gone{round}"), b"x")
+            .unwrap();
+        drop(tx);
+        let mut tx = s.begin_scoped("acme").unwrap();
+        tx.kv_put(&scope_of("acme"), &format!("kept{round}"), b"y")
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let mut tx = s.begin_read().unwrap();
+    for round in 0..3 {
+        let gone = tx
+            .kv_get(&scope_of("acme"), &format!("gone{round}"))
+            .unwrap();
+        let kept = tx
+            .kv_get(&scope_of("acme"), &format!("kept{round}"))
+            .unwrap();
+        assert_eq!((gone, kept), (None, Some(b"y".to_vec())), "round {round}");
+    }
+}
+
 #[test]
 fn concurrent_writers_of_one_tenant_share_commits_and_fail_alone() {
     let (_dir, s) = with_tenants(&["acme"]);
