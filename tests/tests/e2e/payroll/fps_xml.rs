@@ -432,44 +432,40 @@ fn the_fps_of_a_month_as_hmrc_xml_with_its_irmark() {
     );
 
     // Refusals, each naming what is wrong.
-    let mut ids = identities();
-    ids.as_object_mut().unwrap().remove("G2");
-    fails(
-        &t,
-        &alice,
-        "rti-fps-xml",
-        json!({"run": may, "employer": employer(), "employees": ids}),
-        400,
+    let refused_identities = |edit: &dyn Fn(&mut Value), fragments: &[&str]| {
+        let mut ids = identities();
+        edit(&mut ids);
+        fails(
+            &t,
+            &alice,
+            "rti-fps-xml",
+            json!({"run": may, "employer": employer(), "employees": ids}),
+            400,
+            fragments,
+        );
+    };
+    refused_identities(
+        &|ids| {
+            ids.as_object_mut().unwrap().remove("G2");
+        },
         &["G2", "no identity"],
     );
-    let mut ids = identities();
-    ids["G1"]["ni-number"] = json!("TN123456A");
-    fails(
-        &t,
-        &alice,
-        "rti-fps-xml",
-        json!({"run": may, "employer": employer(), "employees": ids}),
-        400,
+    refused_identities(
+        &|ids| {
+            ids["G1"]["ni-number"] = json!("TN123456A");
+        },
         &["employee G1", "TN", "never issued"],
     );
-    let mut ids = identities();
-    ids["G2"]["address"]["postcode"] = json!("EH1");
-    fails(
-        &t,
-        &alice,
-        "rti-fps-xml",
-        json!({"run": may, "employer": employer(), "employees": ids}),
-        400,
+    refused_identities(
+        &|ids| {
+            ids["G2"]["address"]["postcode"] = json!("EH1");
+        },
         &["employee G2", "not a UK postcode"],
     );
-    let mut ids = identities();
-    ids["G1"]["birth-date"] = json!("1990-02-30");
-    fails(
-        &t,
-        &alice,
-        "rti-fps-xml",
-        json!({"run": may, "employer": employer(), "employees": ids}),
-        400,
+    refused_identities(
+        &|ids| {
+            ids["G1"]["birth-date"] = json!("1990-02-30");
+        },
         &["employee G1", "birth-date", "not a valid date"],
     );
     let mut refs = employer();
