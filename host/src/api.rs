@@ -64,6 +64,9 @@ pub struct ApiConfig {
     /// SHA-256 of the token a scraper sends to `GET /metrics` (besides system
     /// administrators' tokens); none: only system administrators may scrape.
     pub metrics_token: Option<[u8; 32]>,
+    /// Try read-only calls on the async worker that received them first (see
+    /// `runtime::inline`); off: every call goes to the blocking pool.
+    pub reads_in_place: bool,
 }
 
 impl Default for ApiConfig {
@@ -78,6 +81,7 @@ impl Default for ApiConfig {
             rate_burst: 200,
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            reads_in_place: true,
         }
     }
 }
@@ -392,17 +396,28 @@ async fn invoke(
     let bytes = body_bytes(body)?;
     let input = String::from_utf8(bytes.to_vec())
         .map_err(|_| HostError::InvalidInput("request body is not UTF-8".into()))?;
-    // Authentication and the call share one trip to the blocking pool: the hot path
-    // of the API.
+    // A read answers here, without a trip to the blocking pool, unless it would wait
+    // or write or fail: then it runs again there (see `runtime::inline`).
+    if !dry_run && state.config.reads_in_place && state.host.answers_in_place() {
+        let host = &state.host;
+        let answered = crate::runtime::inline::attempt(|| {
+            host.invoke_text_with_token(&token, &tenant, &plugin, &operation, &input)
+        });
+        crate::metrics::in_place(matches!(answered, Some(Ok(_))));
+        if let Some(Ok(output)) = answered {
+            return Ok(([(header::CONTENT_TYPE, "application/json")], output).into_response());
+        }
+    }
+    // Authentication and the call share one trip to the blocking pool.
     let output = blocking(&state, move |host| {
-        let caller = host.authenticate(&token)?;
-        require_tenant_access(&caller, &tenant)?;
         if dry_run {
+            let caller = host.authenticate(&token)?;
+            require_tenant_access(&caller, &tenant)?;
             let run = host.dry_run(&tenant, &plugin, &operation, &input, &caller)?;
             return serde_json::to_string(&run).map_err(|e| HostError::Internal(e.to_string()));
         }
         // The plugin's own text, checked against the output schema, goes out as is.
-        host.invoke_text(&tenant, &plugin, &operation, &input, &caller)
+        host.invoke_text_with_token(&token, &tenant, &plugin, &operation, &input)
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], output).into_response())

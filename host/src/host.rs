@@ -91,6 +91,23 @@ pub(crate) struct Loaded {
     pub(crate) limits: crate::runtime::PluginLimits,
     /// Compiled input and output validators per operation.
     pub(crate) schemas: HashMap<String, (jsonschema::Validator, jsonschema::Validator)>,
+    /// How the attempts in place of each operation went (see `runtime::inline`).
+    pub(crate) in_place: HashMap<String, crate::runtime::inline::Record>,
+}
+
+impl Loaded {
+    /// Whether a call of `operation` may be tried in place (see `runtime::inline`).
+    pub(crate) fn tried_in_place(&self, operation: &str) -> bool {
+        self.in_place.get(operation).is_some_and(|r| r.may_try())
+    }
+
+    /// How an attempt of `operation` in place ended: answered, or gave up past the
+    /// budget or at a wait.
+    pub(crate) fn attempted_in_place(&self, operation: &str, answered: bool) {
+        if let Some(record) = self.in_place.get(operation) {
+            record.attempted(answered);
+        }
+    }
 }
 
 /// The runtime and the plugins loaded into it: the part of the host a running call
@@ -266,6 +283,14 @@ impl Host {
     /// concurrent transaction on a shared database got in its way, up to
     /// [`MAX_ATTEMPTS`] times with a short random backoff. Whatever a failed attempt
     /// did was rolled back, so running it again is safe.
+    /// Whether a call may be tried on the current thread in place (see
+    /// `runtime::inline`): the storage reads without waiting, and the thread has the
+    /// stack a call needs.
+    pub fn answers_in_place(&self) -> bool {
+        self.storage.reads_in_place()
+            && crate::runtime::stack::marked_with(self.runtime.limits().native_stack_bytes())
+    }
+
     pub(crate) fn retrying<T>(&self, work: impl FnMut() -> HostResult<T>) -> HostResult<T> {
         retrying(work)
     }
@@ -344,6 +369,11 @@ pub(crate) fn retrying<T>(mut work: impl FnMut() -> HostResult<T>) -> HostResult
     let mut attempt = 1u32;
     loop {
         match work() {
+            // An attempt in place does not sleep: it gives up (see `runtime::inline`).
+            Err(e) if is_retry(&e) && crate::runtime::inline::active() => {
+                crate::runtime::inline::give_up();
+                return Err(e);
+            }
             Err(e) if attempt < MAX_ATTEMPTS && is_retry(&e) => {
                 tracing::debug!(attempt, error = %e, "retrying after a concurrent change");
                 let jitter = u64::from(rand_u8()) % (2 << attempt.min(6));
@@ -465,6 +495,10 @@ impl Loader {
         {
             return Ok(hit);
         }
+        if crate::runtime::inline::active() {
+            // Compiling takes from milliseconds to seconds: not on an async worker.
+            return Err(crate::runtime::inline::refuse());
+        }
         // Records from `package_head` carry no manifest: read it now, on a miss only.
         let fetched;
         let manifest_json = if record.manifest_json.is_empty() {
@@ -533,11 +567,16 @@ impl Loader {
             tracing::warn!(plugin = %record.id, version = %record.version, ?limits,
                 "the plugin's [limits] exceed the current policy; it runs with the policy's maximum");
         }
+        let in_place = schemas
+            .keys()
+            .map(|op| (op.clone(), crate::runtime::inline::Record::default()))
+            .collect();
         let loaded = Arc::new(Loaded {
             prepared: prepared.with_memory_cap(limits.memory_bytes),
             manifest: Arc::new(manifest),
             limits,
             schemas,
+            in_place,
         });
         if let Ok(mut map) = self.loaded.lock() {
             map.insert(record.digest.clone(), loaded.clone());

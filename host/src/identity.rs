@@ -590,6 +590,12 @@ impl Host {
     /// Turn a bearer token into the principal it stands for. Every failure is
     /// [`HostError::Unauthenticated`].
     pub fn authenticate(&self, token: &str) -> HostResult<Principal> {
+        self.authenticate_at(token, None)
+    }
+
+    /// [`Host::authenticate`] with the identity stamp read just before, if it was
+    /// (see [`crate::store::Storage::stamps`]).
+    pub(crate) fn authenticate_at(&self, token: &str, stamp: Option<i64>) -> HostResult<Principal> {
         let refuse = |why: &str| HostError::Unauthenticated(why.to_string());
         let id = token_id(token).ok_or_else(|| {
             refuse("the bearer token is malformed; tokens look like bo_<16 hex>_<64 hex>")
@@ -598,7 +604,10 @@ impl Host {
         let hash = token_hash(token);
         // Read before the rows: a change committed after this read moves the stamp
         // again, so a principal cached below can only be stale by one request.
-        let stamp = self.storage.identity_stamp()?;
+        let stamp = match stamp {
+            Some(stamp) => stamp,
+            None => self.storage.identity_stamp()?,
+        };
         if let Some(principal) = self.principals.get(id, &hash, stamp, now) {
             return Ok(principal);
         }
@@ -639,6 +648,10 @@ impl Host {
             OffsetDateTime::parse(at, &Rfc3339).map_or(true, |t| now - t > time::Duration::MINUTE)
         });
         if stale {
+            if crate::runtime::inline::active() {
+                // A write: not on an async worker (see `runtime::inline`).
+                return Err(crate::runtime::inline::refuse());
+            }
             let mut tx = self.begin_scoped(&record.tenant)?;
             tx.token_touch(&record.id, &rfc3339(now))?;
             tx.commit()?;

@@ -22,7 +22,7 @@ use crate::error::{HostError, HostResult};
 use crate::host::{Host, Loaded};
 use crate::optimistic::OptimisticTx;
 use crate::plan::{Caller, Plan, RegistryRows};
-use crate::runtime::{Action, Failure};
+use crate::runtime::{Action, Failure, inline};
 use crate::store::{PackageRecord, Scope, Tenant, Transaction};
 
 /// How [`Host::invoke_uncommitted`] runs a call that may write.
@@ -88,7 +88,7 @@ impl Host {
         input: &str,
         principal: &Principal,
     ) -> HostResult<serde_json::Value> {
-        self.perform(tenant, plugin, operation, input, principal, None)
+        self.perform(tenant, plugin, operation, input, principal, None, None)
             .map(|(output, _)| output.value)
     }
 
@@ -103,8 +103,39 @@ impl Host {
         input: &str,
         principal: &Principal,
     ) -> HostResult<String> {
-        self.perform(tenant, plugin, operation, input, principal, None)
+        self.perform(tenant, plugin, operation, input, principal, None, None)
             .map(|(output, _)| output.text)
+    }
+
+    /// A call from outside made with a bearer token: the token authenticated, the
+    /// caller's access to `tenant` checked, then [`Host::invoke_text`]. The stamps
+    /// both steps check their kept rows against are read once, together.
+    pub fn invoke_text_with_token(
+        &self,
+        token: &str,
+        tenant: &str,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+    ) -> HostResult<String> {
+        let stamps = self.storage.stamps()?;
+        let caller = self.authenticate_at(token, Some(stamps.identity))?;
+        if !caller.can_access(tenant) {
+            return Err(HostError::Forbidden(format!(
+                "this token belongs to tenant '{}' and cannot be used for tenant '{tenant}'",
+                caller.tenant.as_deref().unwrap_or_default()
+            )));
+        }
+        self.perform(
+            tenant,
+            plugin,
+            operation,
+            input,
+            &caller,
+            None,
+            Some(stamps.registry),
+        )
+        .map(|(output, _)| output.text)
     }
 
     /// Run `operation` as [`Host::invoke`] does, then roll everything back: the
@@ -121,8 +152,15 @@ impl Host {
         principal: &Principal,
     ) -> HostResult<DryRun> {
         let recorder = Recorder::default();
-        let (output, version) =
-            self.perform(tenant, plugin, operation, input, principal, Some(&recorder))?;
+        let (output, version) = self.perform(
+            tenant,
+            plugin,
+            operation,
+            input,
+            principal,
+            Some(&recorder),
+            None,
+        )?;
         Ok(DryRun {
             dry_run: true,
             version,
@@ -132,7 +170,9 @@ impl Host {
     }
 
     /// One call, committed, or rolled back when `effects` is set (a dry run).
-    /// Answers the output and the plugin version that ran.
+    /// Answers the output and the plugin version that ran. `stamp` is the registry
+    /// stamp when the caller read it already.
+    #[allow(clippy::too_many_arguments, reason = "internal plumbing of one call")]
     fn perform(
         &self,
         tenant: &str,
@@ -141,6 +181,7 @@ impl Host {
         input: &str,
         principal: &Principal,
         effects: Option<&Recorder>,
+        stamp: Option<i64>,
     ) -> HostResult<(Output, String)> {
         let started = Instant::now();
         let action = if effects.is_some() {
@@ -164,6 +205,15 @@ impl Host {
             (home, id)
         });
         if let Some((home, id)) = user {
+            let limit = self.runtime.limits().quotas.failed_calls_per_hour;
+            if inline::active()
+                && !self
+                    .failed_calls
+                    .quiet(home, id, self.clock.now_ms(), limit)
+            {
+                // The gate would refuse or record: both happen once, on the pool.
+                return Err(inline::refuse());
+            }
             self.gate_failed_calls(home, id, tenant, plugin, operation, principal)?;
         }
         // On a shared database a concurrent writer may get in the way of the call's
@@ -184,8 +234,10 @@ impl Host {
                 None if attempt == 1 => Mode::Optimistic,
                 None => Mode::Locked,
             };
+            // A stamp read before the first attempt is too old for a second.
+            let stamp = stamp.filter(|_| attempt == 1);
             let (output, mut tx, version, read_only) =
-                self.invoke_uncommitted(tenant, plugin, operation, input, principal, mode)?;
+                self.invoke_uncommitted(tenant, plugin, operation, input, principal, mode, stamp)?;
             if read_only || effects.is_some() {
                 // Dropped: a read snapshot has nothing to commit, a dry run's
                 // writes are rolled back here.
@@ -197,6 +249,12 @@ impl Host {
             tx.commit()?;
             Ok((output, version, false))
         });
+        if inline::active() && (outcome.is_err() || inline::gave_up()) {
+            // The attempt in place is thrown away and the call runs again on the
+            // blocking pool, which records its outcome (see `runtime::inline`).
+            let _ = inline::give_up();
+            return outcome.map(|(output, version, _)| (output, version));
+        }
         match outcome {
             Ok((output, version, link_later)) => {
                 if link_later {
@@ -283,6 +341,7 @@ impl Host {
     /// Everything of [`Host::invoke`] but the commit: the output, the open
     /// transaction, the plugin version that ran and whether the operation is
     /// read-only (then the transaction is a read snapshot with nothing to commit).
+    #[allow(clippy::too_many_arguments, reason = "internal plumbing of one call")]
     fn invoke_uncommitted(
         &self,
         tenant: &str,
@@ -291,6 +350,7 @@ impl Host {
         input: &str,
         principal: &Principal,
         mode: Mode<'_>,
+        stamp: Option<i64>,
     ) -> HostResult<(Output, Box<dyn Transaction>, String, bool)> {
         let (optimistic, effects) = match mode {
             Mode::Optimistic => (true, None),
@@ -343,12 +403,20 @@ impl Host {
         let (tx, rows, plan) = match ahead {
             Some(planned) => planned,
             None => {
-                let stamp = self.storage.registry_stamp()?;
+                let stamp = match stamp {
+                    Some(stamp) => stamp,
+                    None => self.storage.registry_stamp()?,
+                };
                 let mut tx = self.storage.begin_read()?;
                 let mut rows = self.registry_rows(tx.as_mut(), stamp, tenant, plugin)?;
                 let mut plan = resolve(tx.as_mut(), &rows)?;
                 check(&plan)?;
                 let read_only = plan.read_only;
+                if inline::active() && !(read_only && plan.loaded.tried_in_place(operation)) {
+                    // A write waits for the tenant's writer and the commit; a plugin
+                    // that ran past the budget lately runs on the pool.
+                    return Err(inline::refuse());
+                }
                 let long = long(&plan);
                 if !read_only {
                     // A change is chained after the read links queued before it (by
@@ -467,6 +535,10 @@ impl Host {
             Some(long) if !plan.read_only && check(&plan).is_ok() => long,
             _ => return Ok(None),
         };
+        if inline::active() {
+            // A write: not on an async worker (see `runtime::inline`).
+            return Err(inline::refuse());
+        }
         // See `perform`: chained after the read links queued before it.
         self.audit_queue.flush(crate::audit::ORDER_WAIT);
         let mut tx = if long {
@@ -634,9 +706,20 @@ impl Host {
         let (result, state) = self
             .runtime
             .call(&loaded.prepared, state, &action, deadline);
+        if let (true, Action::Invoke { operation, .. }) = (inline::active(), &action) {
+            // An operation that keeps running past the budget of an attempt in place,
+            // or waiting, runs on the pool for a while.
+            let answered = result.is_ok() && !inline::gave_up();
+            if answered || inline::gave_up() {
+                loaded.attempted_in_place(operation, answered);
+            }
+        }
+        // An attempt in place that fails runs again on the pool: its log lines and
+        // warnings are those of the run that counts.
+        let counts = !inline::active() || (result.is_ok() && !inline::gave_up());
         let (stdout, stderr) = state.captured_output();
         for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
-            if !text.is_empty() {
+            if counts && !text.is_empty() {
                 tracing::info!(target: "plugin", plugin = %record.id, version = %record.version,
                     tenant = %tenant.id, stream, "{}", text.trim_end());
             }
@@ -667,7 +750,7 @@ impl Host {
                     return Err(HostError::Storage(e));
                 }
                 let err = call_error(record, label, failure);
-                if err.http_status() >= 500 {
+                if counts && err.http_status() >= 500 {
                     tracing::warn!(tenant = %tenant.id, "{err}");
                 }
                 Err(err)

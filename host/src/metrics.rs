@@ -60,6 +60,11 @@ struct QueueLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InPlaceLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     resource: String,
 }
@@ -69,6 +74,8 @@ struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
     commit_batch: Histogram,
+    /// `answered` and `handed-on` of `calls_in_place`.
+    in_place: [Counter; 2],
     queue: Family<QueueLabels, Gauge>,
     pool_in_use: Family<PoolLabels, Gauge>,
     pool_capacity: Family<PoolLabels, Gauge>,
@@ -106,6 +113,20 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Writing calls made durable by one SQLite commit (group commit; PostgreSQL commits each call alone)",
         commit_batch.clone(),
     );
+    let in_place = Family::<InPlaceLabels, Counter>::default();
+    registry.register(
+        "calls_in_place",
+        "Plugin calls tried on the async worker that received them: answered there, or \
+         handed to the blocking pool (a write, a wait, a failure, past the budget)",
+        in_place.clone(),
+    );
+    let in_place = ["answered", "handed-on"].map(|outcome| {
+        in_place
+            .get_or_create(&InPlaceLabels {
+                outcome: outcome.into(),
+            })
+            .clone()
+    });
     let queue = Family::<QueueLabels, Gauge>::default();
     registry.register(
         "work_queue",
@@ -136,6 +157,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         requests,
         latency,
         commit_batch,
+        in_place,
         queue,
         pool_in_use,
         pool_capacity,
@@ -147,6 +169,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 /// Record one commit that made `writers` writing calls durable.
 pub(crate) fn commit_batch(writers: usize) {
     METRICS.commit_batch.observe(writers as f64);
+}
+
+/// Record one call tried in place: `answered` there, or handed to the pool.
+pub(crate) fn in_place(answered: bool) {
+    METRICS.in_place[usize::from(!answered)].inc();
 }
 
 /// The plugin and operation labels of a request to `route` answered `status`.

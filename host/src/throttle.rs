@@ -93,6 +93,20 @@ impl FailedCalls {
         })
     }
 
+    /// Whether [`FailedCalls::gate`] would let `actor` of `tenant` call at `now_ms`
+    /// with nothing to record: no refusal now, no summary of an earlier hour's.
+    pub(crate) fn quiet(&self, tenant: &str, actor: &str, now_ms: i64, limit: u64) -> bool {
+        let hour = now_ms.div_euclid(HOUR_MS);
+        self.with(|windows| {
+            windows
+                .get(&(tenant.to_string(), actor.to_string()))
+                .is_none_or(|w| match w.hour == hour {
+                    true => limit == 0 || w.failures < limit,
+                    false => w.refused == 0,
+                })
+        })
+    }
+
     /// Count a failed call of `actor` of `tenant` at `now_ms`.
     pub(crate) fn failed(&self, tenant: &str, actor: &str, now_ms: i64) {
         let hour = now_ms.div_euclid(HOUR_MS);

@@ -53,10 +53,10 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::{cli, clocks, random};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
-use wasmtime_wasi::runtime::in_tokio;
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiView};
 
 use crate::runtime::DeadlineExceeded;
+use crate::runtime::inline::block_on;
 use wasmtime_wasi::p2::bindings::io::poll::{Host as AsyncPoll, HostPollable as AsyncPollable};
 use wasmtime_wasi::p2::bindings::sync::io::poll;
 
@@ -148,7 +148,7 @@ impl Waits {
     /// Run `wait` on the host thread, for no longer than the call has left.
     fn bounded<T>(&self, wait: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
         let deadline = self.deadline;
-        in_tokio(async move {
+        block_on(async move {
             // A pollable that is ready answers even past the deadline: only an
             // actual wait is refused.
             let deadline = deadline.unwrap_or_else(Instant::now);
@@ -156,7 +156,7 @@ impl Waits {
                 Ok(result) => result,
                 Err(_elapsed) => Err(wasmtime::Error::new(DeadlineExceeded)),
             }
-        })
+        })?
     }
 }
 
@@ -257,7 +257,7 @@ impl poll::Host for WaitView<'_> {
 
 impl poll::HostPollable for WaitView<'_> {
     fn ready(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<bool> {
-        in_tokio(AsyncPollable::ready(self.table, pollable))
+        block_on(AsyncPollable::ready(self.table, pollable))?
     }
 
     fn block(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
@@ -280,6 +280,140 @@ impl HasData for HasIo {
     type Data<'a> = &'a mut ResourceTable;
 }
 
+/// `wasi:io/streams` for synchronous calls: wasmtime-wasi's own, except that a
+/// blocking operation waits through [`block_on`], so it never blocks an async
+/// worker (see `runtime::inline`). Every stream a call holds is an in-memory pipe
+/// that is always ready, so nothing here waits in practice.
+struct Streams<'a>(&'a mut ResourceTable);
+
+struct HasStreams;
+
+impl HasData for HasStreams {
+    type Data<'a> = Streams<'a>;
+}
+
+mod sync_streams {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::bindings::io::streams::{
+        Host as AsyncHost, HostInputStream as AsyncInput, HostOutputStream as AsyncOutput,
+    };
+    use wasmtime_wasi::p2::bindings::sync::io::poll::Pollable;
+    use wasmtime_wasi::p2::bindings::sync::io::streams::{
+        self, Host, HostInputStream, HostOutputStream, InputStream, OutputStream,
+    };
+    use wasmtime_wasi::p2::{StreamError, StreamResult};
+
+    use super::{Streams, block_on};
+
+    /// The outcome of a blocking stream operation, a give-up included.
+    fn waited<T>(r: wasmtime::Result<StreamResult<T>>) -> StreamResult<T> {
+        r.unwrap_or_else(|e| Err(StreamError::Trap(e)))
+    }
+
+    impl Host for Streams<'_> {
+        fn convert_stream_error(
+            &mut self,
+            err: StreamError,
+        ) -> wasmtime::Result<streams::StreamError> {
+            Ok(AsyncHost::convert_stream_error(self.0, err)?.into())
+        }
+    }
+
+    impl HostOutputStream for Streams<'_> {
+        fn drop(&mut self, stream: Resource<OutputStream>) -> wasmtime::Result<()> {
+            block_on(AsyncOutput::drop(self.0, stream))?
+        }
+        fn check_write(&mut self, stream: Resource<OutputStream>) -> StreamResult<u64> {
+            AsyncOutput::check_write(self.0, stream)
+        }
+        fn write(&mut self, stream: Resource<OutputStream>, bytes: Vec<u8>) -> StreamResult<()> {
+            AsyncOutput::write(self.0, stream, bytes)
+        }
+        fn blocking_write_and_flush(
+            &mut self,
+            stream: Resource<OutputStream>,
+            bytes: Vec<u8>,
+        ) -> StreamResult<()> {
+            waited(block_on(AsyncOutput::blocking_write_and_flush(
+                self.0, stream, bytes,
+            )))
+        }
+        fn blocking_write_zeroes_and_flush(
+            &mut self,
+            stream: Resource<OutputStream>,
+            len: u64,
+        ) -> StreamResult<()> {
+            waited(block_on(AsyncOutput::blocking_write_zeroes_and_flush(
+                self.0, stream, len,
+            )))
+        }
+        fn subscribe(
+            &mut self,
+            stream: Resource<OutputStream>,
+        ) -> wasmtime::Result<Resource<Pollable>> {
+            AsyncOutput::subscribe(self.0, stream)
+        }
+        fn write_zeroes(&mut self, stream: Resource<OutputStream>, len: u64) -> StreamResult<()> {
+            AsyncOutput::write_zeroes(self.0, stream, len)
+        }
+        fn flush(&mut self, stream: Resource<OutputStream>) -> StreamResult<()> {
+            AsyncOutput::flush(self.0, Resource::new_borrow(stream.rep()))
+        }
+        fn blocking_flush(&mut self, stream: Resource<OutputStream>) -> StreamResult<()> {
+            waited(block_on(AsyncOutput::blocking_flush(
+                self.0,
+                Resource::new_borrow(stream.rep()),
+            )))
+        }
+        fn splice(
+            &mut self,
+            dst: Resource<OutputStream>,
+            src: Resource<InputStream>,
+            len: u64,
+        ) -> StreamResult<u64> {
+            AsyncOutput::splice(self.0, dst, src, len)
+        }
+        fn blocking_splice(
+            &mut self,
+            dst: Resource<OutputStream>,
+            src: Resource<InputStream>,
+            len: u64,
+        ) -> StreamResult<u64> {
+            waited(block_on(AsyncOutput::blocking_splice(
+                self.0, dst, src, len,
+            )))
+        }
+    }
+
+    impl HostInputStream for Streams<'_> {
+        fn drop(&mut self, stream: Resource<InputStream>) -> wasmtime::Result<()> {
+            block_on(AsyncInput::drop(self.0, stream))?
+        }
+        fn read(&mut self, stream: Resource<InputStream>, len: u64) -> StreamResult<Vec<u8>> {
+            AsyncInput::read(self.0, stream, len)
+        }
+        fn blocking_read(
+            &mut self,
+            stream: Resource<InputStream>,
+            len: u64,
+        ) -> StreamResult<Vec<u8>> {
+            waited(block_on(AsyncInput::blocking_read(self.0, stream, len)))
+        }
+        fn skip(&mut self, stream: Resource<InputStream>, len: u64) -> StreamResult<u64> {
+            AsyncInput::skip(self.0, stream, len)
+        }
+        fn blocking_skip(&mut self, stream: Resource<InputStream>, len: u64) -> StreamResult<u64> {
+            waited(block_on(AsyncInput::blocking_skip(self.0, stream, len)))
+        }
+        fn subscribe(
+            &mut self,
+            stream: Resource<InputStream>,
+        ) -> wasmtime::Result<Resource<Pollable>> {
+            AsyncInput::subscribe(self.0, stream)
+        }
+    }
+}
+
 /// Add the WASI interfaces listed in the module docs to `linker`.
 pub fn add_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     use wasmtime_wasi::p2::bindings::sync::io::streams;
@@ -288,7 +422,7 @@ pub fn add_wasi_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()
         t.ctx().table
     })?;
     poll::add_to_linker::<CallState, HasWaits>(l, waits)?;
-    streams::add_to_linker::<CallState, HasIo>(l, |t| t.ctx().table)?;
+    streams::add_to_linker::<CallState, HasStreams>(l, |t| Streams(t.ctx().table))?;
     cli::exit::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
     cli::environment::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
     cli::stdin::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;

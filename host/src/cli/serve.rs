@@ -65,6 +65,11 @@ pub struct ServeArgs {
     /// scraper on a private network; keep it off the public one).
     #[arg(long, env = "BACKOFFICE_METRICS_LISTEN", value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// Answer read-only calls on the thread that received the request, before handing
+    /// them to the pool of threads that may wait (`on`, the default), or always on
+    /// that pool (`off`). See "Reads in place" in docs/admin-guide.md.
+    #[arg(long, env = "BACKOFFICE_READS_IN_PLACE", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    reads_in_place: String,
     /// The SMTP relay notifications go through: smtp://[USER@]HOST[:PORT] (STARTTLS
     /// when the relay offers it) or smtps://[USER@]HOST[:PORT] (TLS). Without it,
     /// notifications plugins queue wait, pending, until the host has a relay.
@@ -176,6 +181,7 @@ pub fn run(mut config: HostConfig, args: &ServeArgs) -> Result<(), HostError> {
         rate_burst: args.rate_burst.max(1),
         trusted_proxies: args.trusted_proxies.clone(),
         metrics_token,
+        reads_in_place: args.reads_in_place == "on",
     };
     if !api.trusted_proxies.is_empty() {
         let proxies: Vec<String> = api

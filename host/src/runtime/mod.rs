@@ -7,6 +7,7 @@
 //! copy into one host call.
 
 mod cache;
+pub mod inline;
 mod limits;
 pub mod stack;
 
@@ -310,6 +311,11 @@ impl Runtime {
     ) -> Store<CallState> {
         state.limiter = MemoryLimiter::new(prepared.memory_bytes);
         let now = std::time::Instant::now();
+        // An attempt in place (see `inline`) runs only until its budget is spent.
+        let deadline = match inline::deadline() {
+            Some(at) => deadline.min(at.saturating_duration_since(now)),
+            None => deadline,
+        };
         state
             .waits
             .set_deadline(now.checked_add(deadline).unwrap_or(now));
@@ -450,6 +456,11 @@ impl Runtime {
 /// Turn a wasmtime error into the failure a person can act on.
 fn classify(e: wasmtime::Error, deadline: Duration) -> Failure {
     if e.downcast_ref::<DeadlineExceeded>().is_some() {
+        // In an attempt, the deadline reached may be the attempt's budget.
+        let _ = inline::give_up();
+        return Failure::Deadline(deadline);
+    }
+    if e.downcast_ref::<inline::GaveUp>().is_some() {
         return Failure::Deadline(deadline);
     }
     if let Some(store) = e.downcast_ref::<crate::store::StoreError>() {
@@ -465,7 +476,10 @@ fn classify(e: wasmtime::Error, deadline: Duration) -> Failure {
         });
     }
     match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => Failure::Deadline(deadline),
+        Some(Trap::Interrupt) => {
+            let _ = inline::give_up();
+            Failure::Deadline(deadline)
+        }
         Some(trap) => Failure::Trap(trap.to_string()),
         None => {
             let text = format!("{e:#}");

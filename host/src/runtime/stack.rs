@@ -79,13 +79,19 @@ pub fn spawn<T: Send + 'static>(
         })
 }
 
+/// Whether the current thread was started (and marked) with at least `bytes` of
+/// stack, so a plugin call runs on it in place.
+pub fn marked_with(bytes: usize) -> bool {
+    STACK_BYTES.get() >= bytes
+}
+
 /// Run `f`, which starts a plugin call, with `bytes` of stack: in place on a thread
 /// marked with at least that much, else on a thread of its own.
 pub(crate) fn with_stack<R: Send>(
     bytes: usize,
     f: impl FnOnce() -> R + Send,
 ) -> std::io::Result<R> {
-    if STACK_BYTES.get() >= bytes {
+    if marked_with(bytes) {
         return Ok(f());
     }
     on_thread_with(bytes, f)

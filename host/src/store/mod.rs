@@ -306,6 +306,15 @@ pub struct Enablement {
     pub changed_at: String,
 }
 
+/// The identity and registry stamps, read together (see [`Storage::stamps`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamps {
+    /// [`Storage::identity_stamp`].
+    pub identity: i64,
+    /// [`Storage::registry_stamp`].
+    pub registry: i64,
+}
+
 /// Opens transactions. Cheap to clone and share between threads.
 pub trait Storage: Send + Sync + 'static {
     /// Start a read-write transaction. Dropping it without [`Transaction::commit`]
@@ -344,6 +353,13 @@ pub trait Storage: Send + Sync + 'static {
     /// fail with a busy error.
     fn begin_read(&self) -> Result<Box<dyn Transaction>>;
 
+    /// Whether reads (`begin_read` and what is read through it, the stamps) never
+    /// wait on another async runtime or the network, so an async worker may read in
+    /// place (see `runtime::inline`).
+    fn reads_in_place(&self) -> bool {
+        false
+    }
+
     /// Whether the database answers a trivial query.
     fn ping(&self) -> Result<()>;
 
@@ -357,6 +373,15 @@ pub trait Storage: Send + Sync + 'static {
     /// transaction): a host may keep what a call reads of the registry while it reads
     /// the same number. One small read.
     fn registry_stamp(&self) -> Result<i64>;
+
+    /// [`Storage::identity_stamp`] and [`Storage::registry_stamp`] together, in one
+    /// read: what a call from outside needs first.
+    fn stamps(&self) -> Result<Stamps> {
+        Ok(Stamps {
+            identity: self.identity_stamp()?,
+            registry: self.registry_stamp()?,
+        })
+    }
 
     /// The scopes in which the scheduler looks for due work, each claimed in a
     /// transaction of its own from [`Storage::begin_scoped`]: `Some(tenant)` for each

@@ -430,6 +430,24 @@ impl Storage for PostgresStorage {
     fn registry_stamp(&self) -> Result<i64> {
         self.number(sql::REGISTRY_STAMP.pg)
     }
+
+    fn stamps(&self) -> Result<super::Stamps> {
+        let mut conn = self.acquire()?;
+        match conn.query_one(sql::STAMPS.pg, &[]) {
+            Ok(row) => {
+                self.release(conn);
+                Ok(super::Stamps {
+                    identity: row.get(0),
+                    registry: row.get(1),
+                })
+            }
+            Err(e) => {
+                drop(conn);
+                self.forget();
+                Err(e)
+            }
+        }
+    }
 }
 
 pub(super) struct PgTx {

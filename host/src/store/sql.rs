@@ -100,6 +100,8 @@ sql! {
     IDENTITY_STAMP = "SELECT n FROM identity_stamp WHERE id = 1";
     /// Used by `registry_stamp`.
     REGISTRY_STAMP = "SELECT n FROM registry_stamp WHERE id = 1";
+    /// Used by `stamps`.
+    STAMPS = "SELECT (SELECT n FROM identity_stamp WHERE id = 1), (SELECT n FROM registry_stamp WHERE id = 1)";
     /// Used by `job_cancel`.
     JOB_CANCEL = "UPDATE jobs SET state = 'cancelled'
         WHERE id = $1 AND tenant = $2 AND plugin = $3 AND cron IS NULL

@@ -40,9 +40,9 @@ use super::sqlite::{Db, FileTx, HOST_SCHEMA, KV_SCHEMA};
 use super::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter,
     EventRecord, Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent,
-    PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant,
-    TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events, sqlite_identity, sqlite_trust,
-    sqlite_work,
+    PackageRecord, Result, RoleRecord, ScanPage, ScanQuery, Scope, Stamps, Storage, StoreError,
+    Tenant, TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events, sqlite_identity,
+    sqlite_trust, sqlite_work,
 };
 use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
 use super::{DayUsage, KvUsage};
@@ -531,6 +531,11 @@ impl Storage for SqliteStorage {
         Ok(Box::new(RoutedTx::new(self.clone(), false, None, None)))
     }
 
+    fn reads_in_place(&self) -> bool {
+        // Reads take an idle connection or open one; they never wait for a writer.
+        true
+    }
+
     fn ping(&self) -> Result<()> {
         let conn = self.shared.main.acquire()?;
         conn.query_row(sql::PING.lite, [], |_| Ok(()))?;
@@ -544,6 +549,18 @@ impl Storage for SqliteStorage {
 
     fn registry_stamp(&self) -> Result<i64> {
         self.main_number(sql::REGISTRY_STAMP.lite)
+    }
+
+    fn stamps(&self) -> Result<Stamps> {
+        let conn = self.shared.main.acquire()?;
+        let stamps = conn.prepare_cached(sql::STAMPS.lite)?.query_row([], |r| {
+            Ok(Stamps {
+                identity: r.get(0)?,
+                registry: r.get(1)?,
+            })
+        })?;
+        self.shared.main.release(conn);
+        Ok(stamps)
     }
 
     fn work_scopes(&self, now_ms: i64) -> Result<Vec<Option<String>>> {

@@ -22,6 +22,7 @@ mod dry_run;
 mod events;
 mod http;
 mod http_limits;
+mod in_place;
 mod invoicing;
 mod invoicing_fx;
 mod js_plugin;
