@@ -36,6 +36,62 @@ pub const WORK_RETRY: &str = "work.retry";
 /// Read the tenant's audit chain.
 pub const AUDIT_READ: &str = "audit.read";
 
+/// An item of outbound work sent again on an operator's or admin's word (a dead HTTP
+/// request or notification, a webhook delivery): what to call it in errors and audit.
+pub(crate) struct Resend<'a> {
+    /// The item in an error: `notification`, `HTTP request`, ...
+    pub(crate) item: &'a str,
+    /// The command listing the tenant's items, after `backoffice `.
+    pub(crate) list: &'a str,
+    /// Which items may be sent again, after "only ".
+    pub(crate) only: &'a str,
+    /// The audit action.
+    pub(crate) action: &'a str,
+    /// The audit target's kind, before `:{id}`.
+    pub(crate) target: &'a str,
+}
+
+impl Host {
+    /// Send item `id` of `tenant` again as `actor`: `resend` moves it back to pending
+    /// in the tenant's transaction (false: no such item; a conflict: not in a state
+    /// that may be sent again), audited in the same transaction; the worker is woken.
+    pub(crate) fn resend_by(
+        &self,
+        tenant: &str,
+        id: i64,
+        actor: &str,
+        what: &Resend<'_>,
+        resend: impl FnOnce(&mut dyn crate::store::Transaction, i64) -> crate::store::Result<bool>,
+    ) -> HostResult<()> {
+        let mut tx = self.begin_for(Some(tenant))?;
+        Host::require_tenant(tx.as_mut(), tenant)?;
+        match resend(tx.as_mut(), self.clock.now_ms()) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(HostError::NotFound(format!(
+                    "tenant '{tenant}' has no {} {id}; see `backoffice {} --tenant {tenant}`",
+                    what.item, what.list
+                )));
+            }
+            Err(crate::store::StoreError::Conflict(why)) => {
+                return Err(HostError::Conflict(format!("{why}: only {}", what.only)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit_admin_as(
+            tx.as_mut(),
+            Some(tenant),
+            actor,
+            what.action,
+            format!("{}:{id}", what.target),
+            serde_json::json!({}),
+        )?;
+        tx.commit()?;
+        self.worker.wake();
+        Ok(())
+    }
+}
+
 /// Refuse unless `principal` may act in `tenant` and holds `permission` there.
 pub fn require(principal: &Principal, tenant: &str, permission: &str) -> HostResult<()> {
     if !principal.can_access(tenant) {

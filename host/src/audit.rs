@@ -1069,6 +1069,10 @@ impl Queue {
             .map_err(|_| HostError::Internal("audit queue poisoned".into()))?;
         if state.closing || state.entries.len() >= MAX_LATER {
             drop(state);
+            if crate::runtime::inline::active() {
+                // Recording waits for a commit: not on an async worker.
+                return Err(crate::runtime::inline::refuse());
+            }
             return self.record(host, entry);
         }
         state.entries.push(entry);

@@ -92,24 +92,11 @@ impl Host {
             .map(|(output, _)| output.value)
     }
 
-    /// [`Host::invoke`], answering the output as the plugin wrote it (checked to be
-    /// JSON that fits the operation's output schema): what the HTTP API sends on,
-    /// without encoding it again.
-    pub fn invoke_text(
-        &self,
-        tenant: &str,
-        plugin: &str,
-        operation: &str,
-        input: &str,
-        principal: &Principal,
-    ) -> HostResult<String> {
-        self.perform(tenant, plugin, operation, input, principal, None, None)
-            .map(|(output, _)| output.text)
-    }
-
     /// A call from outside made with a bearer token: the token authenticated, the
-    /// caller's access to `tenant` checked, then [`Host::invoke_text`]. The stamps
-    /// both steps check their kept rows against are read once, together.
+    /// caller's access to `tenant` checked, then [`Host::invoke`], answering the
+    /// output as the plugin wrote it (checked to be JSON that fits the operation's
+    /// output schema): what the HTTP API sends on, without encoding it again. The
+    /// stamps both steps check their kept rows against are read once, together.
     pub fn invoke_text_with_token(
         &self,
         token: &str,

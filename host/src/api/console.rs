@@ -25,7 +25,7 @@ mod views;
 
 use std::sync::OnceLock;
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -179,22 +179,42 @@ impl IntoResponse for ConsoleError {
 type Page = Result<Response, ConsoleError>;
 
 /// Run blocking host work from a console handler.
-/// A retry button's form: checked against the session, `retry` run as the signed-in
-/// user (the `*_as` functions check the permission and audit), then back to `back`
-/// (a path under `/console/t/{tenant}/`) saying `done`.
-async fn retry_button<T: Send + 'static>(
-    state: &ApiState,
-    session: &Session,
-    fields: &Fields,
-    tenant: String,
-    back: &str,
-    done: String,
-    retry: impl FnOnce(&Host, &Principal, &str) -> Result<T, HostError> + Send + 'static,
+/// What a retry button retries: the path segment before `/{id}/retry`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Retried {
+    Jobs,
+    Deliveries,
+    HttpRequests,
+    Notifications,
+}
+
+/// A retry button's form (`POST /console/t/{tenant}/{kind}/{id}/retry`): checked
+/// against the session, the retry run as the signed-in user (the `*_as` functions
+/// check the permission and audit), then back to the page listing it, saying what
+/// was done.
+async fn retry(
+    State(state): State<ApiState>,
+    session: Session,
+    Path((tenant, kind, id)): Path<(String, Retried, i64)>,
+    Form(fields): Form<Fields>,
 ) -> Page {
-    session.check(fields)?;
+    session.check(&fields)?;
     let principal = session.principal.clone();
     let t = tenant.clone();
-    work(state, move |host| retry(host, &principal, &t)).await?;
+    work(&state, move |host| match kind {
+        Retried::Jobs => host.retry_job_as(&principal, &t, id).map(drop),
+        Retried::Deliveries => host.retry_delivery_as(&principal, &t, id).map(drop),
+        Retried::HttpRequests => host.http_retry_as(&principal, &t, id).map(drop),
+        Retried::Notifications => host.notify_retry_as(&principal, &t, id).map(drop),
+    })
+    .await?;
+    let (back, done) = match kind {
+        Retried::Jobs => ("jobs", format!("job {id} will run again")),
+        Retried::Deliveries => ("jobs", format!("delivery {id} will be attempted again")),
+        Retried::HttpRequests => ("outbound", format!("HTTP request {id} will be sent again")),
+        Retried::Notifications => ("outbound", format!("notification {id} will be sent again")),
+    };
     Ok(Redirect::to(&format!("/console/t/{tenant}/{back}?done={}", pct(&done))).into_response())
 }
 
@@ -508,23 +528,9 @@ pub(super) fn routes() -> Router<ApiState> {
             get(settings::settings_get).post(settings::settings_post),
         )
         .route("/console/t/{tenant}/jobs", get(pages::jobs))
-        .route(
-            "/console/t/{tenant}/jobs/{id}/retry",
-            post(pages::job_retry),
-        )
-        .route(
-            "/console/t/{tenant}/deliveries/{id}/retry",
-            post(pages::delivery_retry),
-        )
+        // jobs, deliveries, http-requests, notifications
+        .route("/console/t/{tenant}/{kind}/{id}/retry", post(retry))
         .route("/console/t/{tenant}/audit", get(pages::audit))
         .route("/console/t/{tenant}/outbound", get(outbound::outbound))
-        .route(
-            "/console/t/{tenant}/http-requests/{id}/retry",
-            post(outbound::http_retry),
-        )
-        .route(
-            "/console/t/{tenant}/notifications/{id}/retry",
-            post(outbound::notification_retry),
-        )
         .merge(views::routes())
 }

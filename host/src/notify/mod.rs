@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
-use crate::store::{Finish, NOTIFY_STATES, Notification, NotifyAttempt, StoreError};
+use crate::store::{Finish, NOTIFY_STATES, Notification, NotifyAttempt};
 use crate::webhooks::pool::Pool;
 
 pub use smtp::SmtpRelay;
@@ -221,33 +221,16 @@ impl Host {
     }
 
     fn notify_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
-        match tx.notify_retry(tenant, id, self.clock.now_ms()) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(HostError::NotFound(format!(
-                    "tenant '{tenant}' has no notification {id}; see `backoffice notify list --tenant {tenant}`"
-                )));
-            }
-            Err(StoreError::Conflict(why)) => {
-                return Err(HostError::Conflict(format!(
-                    "{why}: only a dead notification can be retried"
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        self.audit_admin_as(
-            tx.as_mut(),
-            Some(tenant),
-            actor,
-            "notify.retry",
-            format!("notification:{id}"),
-            serde_json::json!({}),
-        )?;
-        tx.commit()?;
-        self.worker.wake();
-        Ok(())
+        let what = crate::admin::Resend {
+            item: "notification",
+            list: "notify list",
+            only: "a dead notification can be retried",
+            action: "notify.retry",
+            target: "notification",
+        };
+        self.resend_by(tenant, id, actor, &what, |tx, now| {
+            tx.notify_retry(tenant, id, now)
+        })
     }
 
     /// How many more messages of `tenant` (all tenants when `None`) may be claimed

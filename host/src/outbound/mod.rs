@@ -244,33 +244,16 @@ impl Host {
     }
 
     fn http_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
-        match tx.http_retry(tenant, id, self.clock.now_ms()) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(HostError::NotFound(format!(
-                    "tenant '{tenant}' has no HTTP request {id}; see `backoffice http list --tenant {tenant}`"
-                )));
-            }
-            Err(StoreError::Conflict(why)) => {
-                return Err(HostError::Conflict(format!(
-                    "{why}: only a dead request can be retried"
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        self.audit_admin_as(
-            tx.as_mut(),
-            Some(tenant),
-            actor,
-            "http.retry",
-            format!("http-request:{id}"),
-            serde_json::json!({}),
-        )?;
-        tx.commit()?;
-        self.worker.wake();
-        Ok(())
+        let what = crate::admin::Resend {
+            item: "HTTP request",
+            list: "http list",
+            only: "a dead request can be retried",
+            action: "http.retry",
+            target: "http-request",
+        };
+        self.resend_by(tenant, id, actor, &what, |tx, now| {
+            tx.http_retry(tenant, id, now)
+        })
     }
 
     /// How many more requests of `tenant` (all tenants when `None`) may be claimed

@@ -10,7 +10,8 @@
 //! - write (an operation that is not read-only; a token's use recorded once a
 //!   minute): the tenant's writer and the commit's fsync wait;
 //! - wait (a `wasi:io/poll` wait or a blocking stream operation that is not ready at
-//!   once, a retry after a conflict, compiling a plugin not loaded yet);
+//!   once, a retry after a conflict, compiling a plugin not loaded yet, an audit queue
+//!   so full that the link would be written at once);
 //! - run past [`BUDGET`] (the epoch stops it, as it stops a call at its deadline);
 //! - fail in any way: a failure writes its audit link and counts against the
 //!   caller's hourly allowance, and both happen once, on the blocking pool, where the

@@ -29,9 +29,7 @@ use crate::admin::require;
 use crate::auth::Principal;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
-use crate::store::{
-    EventRecord, Finish, StoreError, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
-};
+use crate::store::{EventRecord, Finish, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 
 /// What the host allows and how hard it tries.
 #[derive(Debug, Clone)]
@@ -489,34 +487,16 @@ impl Host {
     }
 
     fn webhook_replay_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
-        match tx.webhook_replay(tenant, id, self.clock.now_ms()) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(HostError::NotFound(format!(
-                    "tenant '{tenant}' has no webhook delivery {id}; see `backoffice webhook deliveries --tenant {tenant}`"
-                )));
-            }
-            Err(StoreError::Conflict(why)) => {
-                return Err(HostError::Conflict(format!(
-                    "{why}: only a dead or delivered delivery of an existing endpoint can be replayed"
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let target = format!("delivery:{id}");
-        self.audit_admin_as(
-            tx.as_mut(),
-            Some(tenant),
-            actor,
-            "webhook.replay",
-            target,
-            serde_json::json!({}),
-        )?;
-        tx.commit()?;
-        self.worker.wake();
-        Ok(())
+        let what = crate::admin::Resend {
+            item: "webhook delivery",
+            list: "webhook deliveries",
+            only: "a dead or delivered delivery of an existing endpoint can be replayed",
+            action: "webhook.replay",
+            target: "delivery",
+        };
+        self.resend_by(tenant, id, actor, &what, |tx, now| {
+            tx.webhook_replay(tenant, id, now)
+        })
     }
 
     /// What a claim of webhook deliveries of `tenant` (all tenants when `None`) may

@@ -2,13 +2,12 @@
 //! email notifications, with a retry button for each dead one. The same checks as
 //! the HTTP API (`outbound.manage`, audited retries through the `*_as` functions).
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::pages::tenant;
-use super::{Fields, Page, Session, html, retry_button, ser, work};
+use super::{Page, Session, html, ser, work};
 use crate::api::ApiState;
 use crate::outbound::OUTBOUND_MANAGE;
 
@@ -110,42 +109,6 @@ pub(crate) async fn outbound(
         "outbound.html",
         minijinja::context! { title => "Outbound requests", base => ser(&t.base), requests => ser(&requests), notifications => ser(&notifications), state => q.state, done => q.done },
     ))
-}
-
-pub(crate) async fn http_retry(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, id)): Path<(String, i64)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    retry_button(
-        &state,
-        &session,
-        &fields,
-        tenant_id,
-        "outbound",
-        format!("HTTP request {id} will be sent again"),
-        move |host, principal, t| host.http_retry_as(principal, t, id),
-    )
-    .await
-}
-
-pub(crate) async fn notification_retry(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, id)): Path<(String, i64)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    retry_button(
-        &state,
-        &session,
-        &fields,
-        tenant_id,
-        "outbound",
-        format!("notification {id} will be sent again"),
-        move |host, principal, t| host.notify_retry_as(principal, t, id),
-    )
-    .await
 }
 
 /// Whether the navigation links the page for `principal`.

@@ -9,9 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ConsoleError, Fields, Page, Session, forms, html, pct, render, retry_button, ser, work,
-};
+use super::{ConsoleError, Fields, Page, Session, forms, html, pct, render, ser, work};
 use crate::admin::{AUDIT_READ, PLUGINS_MANAGE, WORK_READ, WORK_RETRY};
 use crate::api::ApiState;
 use crate::auth::Principal;
@@ -661,42 +659,6 @@ pub(crate) async fn jobs(
         "jobs.html",
         minijinja::context! { title => "Jobs and events", base => ser(&t.base), jobs => ser(&jobs), runs => ser(&runs), events => ser(&events), can_retry, done => n.done },
     ))
-}
-
-pub(crate) async fn job_retry(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, id)): Path<(String, i64)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    retry_button(
-        &state,
-        &session,
-        &fields,
-        tenant_id,
-        "jobs",
-        format!("job {id} will run again"),
-        move |host, principal, t| host.retry_job_as(principal, t, id),
-    )
-    .await
-}
-
-pub(crate) async fn delivery_retry(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, id)): Path<(String, i64)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    retry_button(
-        &state,
-        &session,
-        &fields,
-        tenant_id,
-        "jobs",
-        format!("delivery {id} will be attempted again"),
-        move |host, principal, t| host.retry_delivery_as(principal, t, id),
-    )
-    .await
 }
 
 #[derive(Deserialize, Default, Serialize)]
