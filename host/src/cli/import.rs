@@ -602,26 +602,7 @@ pub fn run_banking(host: &Host, cmd: &BankingCommand) -> Result<(), HostError> {
     let header_map: Vec<usize> = (1..=header_lines).collect();
     let preamble = |_: usize| (header.clone(), header_map.clone());
     let chunks = chunk(&records, budget, args.chunks.chunk_records, &preamble)?;
-    // Chunks already imported: their statement ids are taken.
-    let listed = invoke(
-        host,
-        &args.tenant,
-        "banking",
-        "list-statements",
-        &json!({"account": args.account}),
-    )?;
-    let taken: BTreeSet<String> = listed["statements"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["statement-id"].as_str().map(str::to_owned))
-        .collect();
-    // Lines of chunks of the same file are never duplicates of each other; the batch
-    // is named by the first chunk's key, which a fix later in the file keeps.
-    let batch = chunks
-        .first()
-        .map(|c| format!("import-{}", c.key))
-        .unwrap_or_default();
+    let (taken, batch) = statements_taken(host, &args.tenant, &args.account, &chunks)?;
     let last = chunks.len().saturating_sub(1);
     let result = run_chunks(&args.file, "lines", &chunks, |c, i| {
         let sid = format!("import-{}", c.key);
@@ -812,23 +793,7 @@ fn statement_file(host: &Host, args: &BankingImportArgs, format: Format) -> Resu
         c.text.push_str(&tail);
         c.lines.extend(&tail_lines);
     }
-    let listed = invoke(
-        host,
-        &args.tenant,
-        "banking",
-        "list-statements",
-        &json!({"account": args.account}),
-    )?;
-    let taken: BTreeSet<String> = listed["statements"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["statement-id"].as_str().map(str::to_owned))
-        .collect();
-    let batch = chunks
-        .first()
-        .map(|c| format!("import-{}", c.key))
-        .unwrap_or_default();
+    let (taken, batch) = statements_taken(host, &args.tenant, &args.account, &chunks)?;
     let last = chunks.len().saturating_sub(1);
     let result = run_chunks(&args.file, "lines", &chunks, |c, i| {
         let sid = format!("import-{}", c.key);
@@ -854,6 +819,36 @@ fn statement_file(host: &Host, args: &BankingImportArgs, format: Format) -> Resu
         tracing::warn!(error = %e, "cannot record compiled-code cache digests");
     }
     result
+}
+
+/// The statement ids of `account` already imported (chunks of an earlier run of the
+/// same file are skipped), and the import batch the chunks belong to: lines of chunks
+/// of one file are never duplicates of each other, and the batch is named by the
+/// first chunk's key, which a fix later in the file keeps.
+fn statements_taken(
+    host: &Host,
+    tenant: &str,
+    account: &str,
+    chunks: &[Chunk],
+) -> Result<(BTreeSet<String>, String), HostError> {
+    let listed = invoke(
+        host,
+        tenant,
+        "banking",
+        "list-statements",
+        &json!({ "account": account }),
+    )?;
+    let taken = listed["statements"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["statement-id"].as_str().map(str::to_owned))
+        .collect();
+    let batch = chunks
+        .first()
+        .map(|c| format!("import-{}", c.key))
+        .unwrap_or_default();
+    Ok((taken, batch))
 }
 
 #[cfg(test)]

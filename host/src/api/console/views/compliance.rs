@@ -144,10 +144,7 @@ async fn compliance(
                     ..Row::default()
                 });
             }
-            r.sections.push(Section {
-                table: Some(table),
-                ..Section::default()
-            });
+            r.push_table(table);
         }
         Err(e) => r.error = Some(soft(e)?),
     }

@@ -197,6 +197,16 @@ struct Report {
     done: Option<String>,
 }
 
+impl Report {
+    /// Add a section holding only `table`.
+    fn push_table(&mut self, table: Table) {
+        self.sections.push(Section {
+            table: Some(table),
+            ..Section::default()
+        });
+    }
+}
+
 fn chart(svg: String) -> Option<minijinja::Value> {
     (!svg.is_empty()).then(|| minijinja::Value::from_safe_string(svg))
 }

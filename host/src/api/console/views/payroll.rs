@@ -115,10 +115,7 @@ async fn runs(
                     ..Row::default()
                 });
             }
-            r.sections.push(Section {
-                table: Some(table),
-                ..Section::default()
-            });
+            r.push_table(table);
         }
         Err(e) => r.error = Some(soft(e)?),
     }
@@ -209,10 +206,7 @@ async fn run(
         },
         ..Row::default()
     });
-    r.sections.push(Section {
-        table: Some(facts),
-        ..Section::default()
-    });
+    r.push_table(facts);
     // Each country pays in one currency; take it from the payslips.
     let mut currency_of: BTreeMap<String, String> = BTreeMap::new();
     let mut slips_table = Table {
@@ -302,10 +296,7 @@ async fn run(
         chart: chart(bar_chart("Employer cost per country", &bars, None)),
         table: Some(cost_table),
     });
-    r.sections.push(Section {
-        table: Some(slips_table),
-        ..Section::default()
-    });
+    r.push_table(slips_table);
     show(t, r)
 }
 
