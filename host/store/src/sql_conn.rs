@@ -121,7 +121,7 @@ impl<'a> From<&'a Vec<u8>> for Param<'a> {
 /// `[Param; N]` of the values given, in order: `args![tenant, id, now_ms]`.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {
-        [$($crate::store::sql_conn::Param::from($value)),*]
+        [$($crate::sql_conn::Param::from($value)),*]
     };
 }
 pub(super) use args;

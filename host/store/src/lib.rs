@@ -8,8 +8,12 @@
 //!
 //! Plugin key-value data is addressed through a [`Scope`]: the host fills it from the
 //! call's tenant and plugin, so a plugin has no way to name anybody else's data.
+//!
+//! The crate `backoffice-store` holds the traits and both backends and knows nothing
+//! of the host (which names it `backoffice_host::store`).
 
 mod events;
+pub mod fsperm;
 mod http;
 mod http_sql;
 mod identity;
@@ -49,7 +53,7 @@ pub use identity::{
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
 pub use notify::{NOTIFY_STATES, NewNotification, Notification, NotifyAttempt, NotifyStore};
 pub use postgres::{PostgresStorage, redact as redact_url};
-pub use sqlite::Durability;
+pub use sqlite::{Durability, observe_commits};
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
 pub use webhooks::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};
