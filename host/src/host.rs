@@ -176,7 +176,9 @@ pub(crate) fn now_rfc3339() -> String {
 impl Host {
     /// Open the host in `config.data_dir`, creating the directory and database if needed.
     pub fn open(config: HostConfig) -> HostResult<Host> {
-        crate::fsperm::private_dir(&config.data_dir).map_err(|e| {
+        // The group-commit histogram of `/metrics`, from the first commit on.
+        crate::store::observe_commits(crate::metrics::commit_batch);
+        backoffice_store::fsperm::private_dir(&config.data_dir).map_err(|e| {
             HostError::Internal(format!(
                 "cannot create data directory {}: {e}; choose another with --data-dir or BACKOFFICE_DATA_DIR",
                 config.data_dir.display()

@@ -29,7 +29,6 @@ pub mod dry_run;
 pub mod error;
 mod events;
 pub use backoffice_core::extensions;
-mod fsperm;
 #[cfg(test)]
 mod fuzz;
 mod host;
@@ -51,7 +50,10 @@ pub mod scaffold;
 pub mod scaffold_script;
 pub mod scheduler;
 pub mod settings;
-pub mod store;
+/// Storage: the traits and both backends (the crate `backoffice-store`).
+pub use backoffice_store as store;
+#[cfg(test)]
+mod store_tests;
 pub mod tenant_ops;
 pub mod testkit;
 mod throttle;

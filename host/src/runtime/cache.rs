@@ -113,7 +113,7 @@ impl CodeCache {
     /// the SHA-256 of `code`, which the caller records so the file is loaded later.
     pub fn store(&self, digest: &str, code: &[u8]) -> String {
         let path = self.path(digest);
-        let result = crate::fsperm::private_dir(&self.dir).and_then(|()| {
+        let result = backoffice_store::fsperm::private_dir(&self.dir).and_then(|()| {
             let tmp = self
                 .dir
                 .join(format!(".{digest}.{}.tmp", std::process::id()));

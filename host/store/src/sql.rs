@@ -31,9 +31,9 @@ pub(super) const fn to_lite<const N: usize>(q: &str) -> [u8; N] {
 macro_rules! sql {
     ($($(#[$doc:meta])* $name:ident = $q:literal;)*) => {$(
         $(#[$doc])*
-        pub(super) const $name: $crate::store::sql::Sql = $crate::store::sql::Sql {
+        pub(super) const $name: $crate::sql::Sql = $crate::sql::Sql {
             pg: $q,
-            lite: match std::str::from_utf8(&$crate::store::sql::to_lite::<{ $q.len() }>($q)) {
+            lite: match std::str::from_utf8(&$crate::sql::to_lite::<{ $q.len() }>($q)) {
                 Ok(text) => text,
                 Err(_) => panic!("SQL text is ASCII"),
             },

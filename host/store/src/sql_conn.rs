@@ -9,8 +9,10 @@
 //! SKIP LOCKED` on PostgreSQL only; an insert meeting a taken key) or in hooks of
 //! [`Backend`].
 
+#[cfg(feature = "postgres")]
 use postgres::types::ToSql;
 
+#[cfg(feature = "postgres")]
 use super::postgres::Conn;
 use super::sql::Sql;
 use super::{AuditAnchor, Result, StoreError};
@@ -121,7 +123,7 @@ impl<'a> From<&'a Vec<u8>> for Param<'a> {
 /// `[Param; N]` of the values given, in order: `args![tenant, id, now_ms]`.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {
-        [$($crate::store::sql_conn::Param::from($value)),*]
+        [$($crate::sql_conn::Param::from($value)),*]
     };
 }
 pub(super) use args;
@@ -139,6 +141,7 @@ impl rusqlite::ToSql for Param<'_> {
 }
 
 /// The values as PostgreSQL's client binds them.
+#[cfg(feature = "postgres")]
 fn pg_args<'p>(params: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
     params
         .iter()
@@ -156,10 +159,15 @@ fn pg_args<'p>(params: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
 }
 
 /// A Rust type a column is read into on both backends.
+#[cfg(feature = "postgres")]
 pub(super) trait Column:
     rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>
 {
 }
+
+/// A Rust type a column is read into (SQLite alone: built without PostgreSQL).
+#[cfg(not(feature = "postgres"))]
+pub(super) trait Column: rusqlite::types::FromSql {}
 
 impl Column for i64 {}
 impl Column for Option<i64> {}
@@ -180,6 +188,7 @@ impl RowGet for rusqlite::Row<'_> {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl RowGet for postgres::Row {
     fn get<T: Column>(&self, i: usize) -> Result<T> {
         Ok(self.try_get(i)?)
@@ -342,6 +351,7 @@ fn lite_rows<T>(
     Ok(out)
 }
 
+#[cfg(feature = "postgres")]
 impl SqlConn for Conn {
     const SHARED: bool = true;
     type Row<'r> = postgres::Row;

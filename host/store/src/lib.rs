@@ -8,20 +8,33 @@
 //!
 //! Plugin key-value data is addressed through a [`Scope`]: the host fills it from the
 //! call's tenant and plugin, so a plugin has no way to name anybody else's data.
+//!
+//! The crate `backoffice-store` holds the traits and both backends and knows nothing
+//! of the host (which names it `backoffice_host::store`). The PostgreSQL backend and
+//! `migrate_sqlite_to_postgres` come with the cargo feature `postgres` (on by
+//! default).
 
 mod events;
+pub mod fsperm;
 mod http;
 mod http_sql;
 mod identity;
 mod kv;
+#[cfg(feature = "postgres")]
 mod migrate;
 mod notify;
 mod notify_sql;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
 mod postgres_http;
+#[cfg(feature = "postgres")]
 mod postgres_notify;
+#[cfg(feature = "postgres")]
 mod postgres_schema;
+#[cfg(feature = "postgres")]
 mod postgres_webhooks;
+#[cfg(feature = "postgres")]
 mod postgres_work;
 mod registry;
 mod sql;
@@ -46,10 +59,12 @@ pub use identity::{
     AuditAnchor, AuditQuery, AuditRecord, HOST_SCOPE, LoginThrottle, RoleRecord, TokenRecord,
     UserRecord,
 };
+#[cfg(feature = "postgres")]
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
 pub use notify::{NOTIFY_STATES, NewNotification, Notification, NotifyAttempt, NotifyStore};
+#[cfg(feature = "postgres")]
 pub use postgres::{PostgresStorage, redact as redact_url};
-pub use sqlite::Durability;
+pub use sqlite::{Durability, observe_commits};
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
 pub use webhooks::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};

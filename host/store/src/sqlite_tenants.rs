@@ -28,7 +28,7 @@
 //! every file).
 
 use super::sql;
-use crate::store::prelude::*;
+use crate::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};

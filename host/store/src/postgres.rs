@@ -34,7 +34,7 @@
 //! runs once per lease whichever host picks it.
 
 use super::sql;
-use crate::store::prelude::*;
+use crate::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;

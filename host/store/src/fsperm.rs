@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// Create `dir` (and missing parents) if needed and make it owner-only (0700). An
 /// existing directory readable by others loses those bits, with a warning.
-pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;

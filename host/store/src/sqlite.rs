@@ -7,7 +7,7 @@
 //! file that holds it.
 
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, params};
@@ -15,8 +15,27 @@ use rusqlite::{Connection, OpenFlags, params};
 use super::sql_conn::Backend;
 use super::{AuditAnchor, Result, StoreError, Transaction};
 
+/// What [`observe_commits`] registered.
+static COMMIT_OBSERVER: OnceLock<fn(usize)> = OnceLock::new();
+
+/// Have `observer` called after every commit of a SQLite file with the number of
+/// writing calls the commit made durable (group commit; the host counts them in a
+/// metric). The first observer registered stays; later calls change nothing.
+pub fn observe_commits(observer: fn(usize)) {
+    let _ = COMMIT_OBSERVER.set(observer);
+}
+
+/// Tell the observer of commits, if there is one, that a commit made `writers` calls
+/// durable.
+fn commits_observed(writers: usize) {
+    if let Some(observer) = COMMIT_OBSERVER.get() {
+        observer(writers);
+    }
+}
+
 /// How hard a commit works to survive a power cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Durability {
     /// `synchronous=FULL`: a commit is on disk before the call returns.
     #[default]
@@ -514,7 +533,7 @@ impl Db {
         } else {
             let committed = run(&conn, "COMMIT").map_err(|e| e.to_string());
             if committed.is_ok() {
-                crate::metrics::commit_batch(batch.members());
+                commits_observed(batch.members());
             }
             committed
         };
