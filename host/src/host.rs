@@ -255,6 +255,18 @@ impl Host {
         &self.runtime
     }
 
+    /// The storage behind every tenant, for the API's reads the host does not wrap.
+    #[doc(hidden)]
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Wait until the audit links of every read queued so far are written (at most
+    /// `timeout`): a server calls it before its process ends.
+    pub fn flush_audit(&self, timeout: std::time::Duration) {
+        self.audit_queue.flush(timeout);
+    }
+
     /// Whether storage answers.
     pub fn ready(&self) -> HostResult<()> {
         Ok(self.storage.ping()?)
