@@ -11,7 +11,7 @@ entries=${ENTRIES:-100000}
 runs=${RUNS:-20}
 profile=${PROFILE:-release}
 if [ "$profile" = release ]; then
-  cargo build --release --locked -q -p backoffice-host --bin backoffice
+  cargo build --release --locked -q -p backoffice-api --bin backoffice
 fi
 bin=target/$profile/backoffice
 dir=$(mktemp -d)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP load benchmark (not a test): the probe plugin's `get` (one storage read)
 # through the full host path with API-token auth, next to a bare axum handler doing
-# the same SQLite read natively (host/examples/bare_read.rs), measured with wrk in
+# the same SQLite read natively (host/api/examples/bare_read.rs), measured with wrk in
 # the same run.
 # Then the same for a write: `probe.touch` (read a counter, write it plus one) next to a
 # bare handler doing that read and write in one transaction with its own disk sync.
@@ -17,7 +17,7 @@ duration=${DURATION:-15s}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 (cd tests/fixtures && cargo build --release --locked -q -p probe)
 if [ -z "${BIN:-}" ]; then
-  cargo build --release --locked -q -p backoffice-host --bin backoffice --example bare_read
+  cargo build --release --locked -q -p backoffice-api --bin backoffice --example bare_read
 fi
 bin=${BIN:-target/release/backoffice}
 bare=${BARE:-target/release/examples/bare_read}

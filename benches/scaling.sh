@@ -19,7 +19,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$pgbin/initdb" ] || { echo "PostgreSQL is needed: apt-get install postgresql" >&2; exit 1; }
 bash scripts/build-wasm.sh >/dev/null
-cargo build --release --locked -q -p backoffice-host --bin backoffice
+cargo build --release --locked -q -p backoffice-api --bin backoffice
 bin=$PWD/target/release/backoffice
 dir=$(mktemp -d)
 chmod 755 "$dir"

@@ -13,9 +13,11 @@ use crate::error::{HostError, HostResult};
 use crate::manifest::{Manifest, is_ident};
 use crate::runtime::{Limits, Prepared, Runtime};
 use crate::scheduler::{WorkConfig, Worker};
+#[cfg(feature = "postgres")]
+use crate::store::PostgresStorage;
 use crate::store::{
-    Durability, NoProgress, PackageRecord, PostgresStorage, Progress, SqliteStorage, Storage,
-    StoreError, Tenant, Transaction,
+    Durability, NoProgress, PackageRecord, Progress, SqliteStorage, Storage, StoreError, Tenant,
+    Transaction,
 };
 
 /// File name of the SQLite database inside the data directory.
@@ -193,7 +195,7 @@ impl Host {
                 )?;
                 (Arc::new(sqlite.clone()), Some(sqlite))
             }
-            Some(url) => (Arc::new(open_postgres(url)?), None),
+            Some(url) => (open_postgres(url)?, None),
         };
         let key_file = config
             .audit_key_file
@@ -253,6 +255,18 @@ impl Host {
     /// The sandbox runtime.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The storage behind every tenant, for the API's reads the host does not wrap.
+    #[doc(hidden)]
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Wait until the audit links of every read queued so far are written (at most
+    /// `timeout`): a server calls it before its process ends.
+    pub fn flush_audit(&self, timeout: std::time::Duration) {
+        self.audit_queue.flush(timeout);
     }
 
     /// Whether storage answers.
@@ -398,14 +412,36 @@ fn rand_u8() -> u8 {
 }
 
 /// Open the PostgreSQL database of `url`, refusing what is not a PostgreSQL URL.
-fn open_postgres(url: &str) -> HostResult<PostgresStorage> {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> HostResult<Arc<dyn Storage>> {
+    if !is_postgres_url(url) {
         return Err(HostError::InvalidInput(format!(
             "--database '{}' is not a PostgreSQL URL; use postgres://user:password@host:port/database, or leave it out to keep the data in SQLite under --data-dir",
             crate::store::redact_url(url)
         )));
     }
-    Ok(PostgresStorage::open(url)?)
+    Ok(Arc::new(PostgresStorage::open(url)?))
+}
+
+/// Without the feature `postgres` there is no PostgreSQL backend: refuse every URL
+/// (without echoing it: it may hold a password).
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(url: &str) -> HostResult<Arc<dyn Storage>> {
+    Err(HostError::InvalidInput(if is_postgres_url(url) {
+        "this build of the host has no PostgreSQL support (the feature `postgres` of \
+         backoffice-host is off); leave --database out to keep the data in SQLite under \
+         --data-dir"
+            .to_string()
+    } else {
+        "--database is not a PostgreSQL URL, and this build of the host has no PostgreSQL \
+         support (the feature `postgres` of backoffice-host is off); leave it out to keep \
+         the data in SQLite under --data-dir"
+            .to_string()
+    }))
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 pub(crate) fn not_installed(id: &str) -> HostError {
@@ -584,5 +620,30 @@ impl Loader {
             map.insert(record.digest.clone(), loaded.clone());
         }
         Ok(loaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the feature `postgres`, a PostgreSQL URL is refused with a reason, and
+    /// the URL (which may hold a password) is not echoed.
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn postgres_urls_fail_clearly_without_the_feature() {
+        let Err(e) = open_postgres("postgres://user:secret@localhost/db") else {
+            panic!("a build without PostgreSQL opened a PostgreSQL URL");
+        };
+        let text = e.to_string();
+        assert!(text.contains("no PostgreSQL support"), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn postgres_urls_are_recognised() {
+        assert!(is_postgres_url("postgres://h/db"));
+        assert!(is_postgres_url("postgresql://h/db"));
+        assert!(!is_postgres_url("sqlite:///tmp/x"));
     }
 }

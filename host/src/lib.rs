@@ -1,8 +1,9 @@
 //! The backoffice host: runs a company's back office as sandboxed WebAssembly plugins.
 //!
-//! The host owns storage, identity, scheduling, events and the HTTP API; every business
-//! function is a plugin component targeting the `backoffice:host/plugin` world in
-//! `wit/`. See `docs/architecture.md` for the picture and the flow of one call.
+//! The host owns storage, identity, scheduling and events; every business function is a
+//! plugin component targeting the `backoffice:host/plugin` world in `wit/`. The HTTP API,
+//! web console and command line are the crate `backoffice-api`. See
+//! `docs/architecture.md` for the picture and the flow of one call.
 //!
 //! ```no_run
 //! use backoffice_host::{Host, HostConfig, auth::Principal};
@@ -17,13 +18,11 @@
 //! ```
 
 pub mod admin;
-pub mod api;
 pub mod audit;
 /// Principals and permissions (`backoffice_core::principal`).
 pub use backoffice_core::principal as auth;
 pub mod bindings;
 pub mod capabilities;
-pub mod cli;
 pub mod clock;
 pub mod dry_run;
 pub mod error;

@@ -2,7 +2,8 @@
 //! (`GET /metrics`, see `docs/admin-guide.md`, "Metrics").
 //!
 //! Counters and histograms live in one process-wide registry, as in every Prometheus
-//! client: the API's middleware ([`track`]) records requests, the SQLite store records
+//! client: the API's middleware (`track` in `backoffice-api`) records requests through
+//! [`record_request`], the SQLite store records
 //! the size of each group commit. Gauges (the instance pool, the queues of durable
 //! work, the audit queue) are read from the host when a scrape asks ([`render`]), so
 //! nothing is counted twice and nothing drifts.
@@ -14,11 +15,7 @@
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -30,7 +27,7 @@ use crate::Host;
 use crate::error::{HostError, HostResult};
 
 /// The route of plugin calls, whose plugin and operation become labels.
-pub(crate) const CALL_ROUTE: &str = "/v1/tenants/{tenant}/plugins/{plugin}/{operation}";
+pub const CALL_ROUTE: &str = "/v1/tenants/{tenant}/plugins/{plugin}/{operation}";
 
 /// Distinct (plugin, operation) label pairs kept; beyond them, `_other`.
 pub const MAX_OPERATIONS: usize = 1_000;
@@ -172,12 +169,15 @@ pub(crate) fn commit_batch(writers: usize) {
 }
 
 /// Record one call tried in place: `answered` there, or handed to the pool.
-pub(crate) fn in_place(answered: bool) {
+#[doc(hidden)]
+pub fn in_place(answered: bool) {
     METRICS.in_place[usize::from(!answered)].inc();
 }
 
-/// The plugin and operation labels of a request to `route` answered `status`.
-fn operation_labels(route: &str, path: &str, status: u16) -> (String, String) {
+/// The plugin and operation labels of a request to `route` (its pattern) at `path`
+/// answered `status`: empty unless it is an answered plugin call ([`CALL_ROUTE`]), and
+/// `_other` past [`MAX_OPERATIONS`] distinct pairs.
+pub fn operation_labels(route: &str, path: &str, status: u16) -> (String, String) {
     if route != CALL_ROUTE || matches!(status, 401 | 403 | 404 | 405 | 429) {
         return (String::new(), String::new());
     }
@@ -198,35 +198,26 @@ fn operation_labels(route: &str, path: &str, status: u16) -> (String, String) {
     }
 }
 
-/// Middleware counting every request and timing it, labelled by its route pattern.
-pub(crate) async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
-    let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let (plugin, operation) = operation_labels(&route, &path, status);
+/// Record one request to `route` (its pattern, or `unmatched`) labelled `plugin` and
+/// `operation` (see [`operation_labels`]), answered `status` after `seconds`.
+pub fn record_request(route: &str, plugin: &str, operation: &str, status: u16, seconds: f64) {
     METRICS
         .latency
         .get_or_create(&LatencyLabels {
-            route: route.clone(),
-            plugin: plugin.clone(),
-            operation: operation.clone(),
+            route: route.to_string(),
+            plugin: plugin.to_string(),
+            operation: operation.to_string(),
         })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(seconds);
     METRICS
         .requests
         .get_or_create(&RequestLabels {
-            route,
-            plugin,
-            operation,
+            route: route.to_string(),
+            plugin: plugin.to_string(),
+            operation: operation.to_string(),
             status: status.to_string(),
         })
         .inc();
-    response
 }
 
 fn gauge(value: u64) -> i64 {

@@ -71,7 +71,7 @@ pub fn bin() -> PathBuf {
     let path = target_dir().join("debug/backoffice");
     assert!(
         path.exists(),
-        "{} is missing; run `cargo build -p backoffice-host` first",
+        "{} is missing; run `cargo build -p backoffice-api` first",
         path.display()
     );
     path

@@ -1,0 +1,138 @@
+//! The console's page of a tenant's outbound traffic: the plugins' HTTP requests and
+//! email notifications, with a retry button for each dead one. The same checks as
+//! the HTTP API (`outbound.manage`, audited retries through the `*_as` functions).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::pages::tenant;
+use super::{Page, Session, html, ser, work};
+use crate::api::ApiState;
+use backoffice_host::outbound::OUTBOUND_MANAGE;
+
+#[derive(Deserialize, Default)]
+pub(crate) struct OutboundQuery {
+    /// Only requests in this state (pending, answered, dead).
+    #[serde(default)]
+    state: String,
+    done: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RequestRow {
+    id: i64,
+    plugin: String,
+    method: String,
+    url: String,
+    state: String,
+    attempts: u32,
+    status: String,
+    created: String,
+    why: String,
+}
+
+#[derive(Serialize)]
+struct NotificationRow {
+    id: i64,
+    plugin: String,
+    to: String,
+    subject: String,
+    state: String,
+    attempts: u32,
+    created: String,
+    why: String,
+}
+
+/// The URL without its query and fragment, where API keys tend to travel.
+fn without_query(url: &str) -> String {
+    match url.find(['?', '#']) {
+        Some(at) => format!("{}?…", &url[..at]),
+        None => url.to_string(),
+    }
+}
+
+fn ms_text(ms: i64) -> String {
+    backoffice_host::webhooks::rfc3339_ms(ms)
+}
+
+pub(crate) async fn outbound(
+    State(state): State<ApiState>,
+    session: Session,
+    Path(tenant_id): Path<String>,
+    Query(q): Query<OutboundQuery>,
+) -> Page {
+    let t = tenant(&state, &session, &tenant_id).await?;
+    let (principal, tid) = (session.principal.clone(), tenant_id.clone());
+    let filter = (!q.state.is_empty()).then(|| q.state.clone());
+    let (requests, notifications) = work(&state, move |host| {
+        let requests = host.http_list_as(&principal, &tid, filter.as_deref(), 200)?;
+        let notifications = host.notify_list_as(&principal, &tid, None, 200)?;
+        Ok((requests, notifications))
+    })
+    .await?;
+    let requests: Vec<RequestRow> = requests
+        .into_iter()
+        .map(|v| {
+            let r = v.request;
+            RequestRow {
+                id: r.id,
+                plugin: r.plugin,
+                method: r.method,
+                url: without_query(&r.url),
+                state: r.state,
+                attempts: r.attempts,
+                status: r.status.map(|s| s.to_string()).unwrap_or_default(),
+                created: ms_text(r.created_ms),
+                why: v.held.or(r.last_error).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let notifications: Vec<NotificationRow> = notifications
+        .into_iter()
+        .map(|v| {
+            let n = v.notification;
+            NotificationRow {
+                id: n.id,
+                plugin: n.plugin,
+                to: n.recipient,
+                subject: n.subject,
+                state: n.state,
+                attempts: n.attempts,
+                created: ms_text(n.created_ms),
+                why: n.last_error.unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(html(
+        StatusCode::OK,
+        "outbound.html",
+        minijinja::context! { title => "Outbound requests", base => ser(&t.base), requests => ser(&requests), notifications => ser(&notifications), state => q.state, done => q.done },
+    ))
+}
+
+/// Whether the navigation links the page for `principal`.
+pub(crate) fn linked(principal: &backoffice_host::auth::Principal) -> bool {
+    principal.has_permission(OUTBOUND_MANAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_of_a_url_is_not_shown() {
+        assert_eq!(
+            without_query("https://api.example.com/rates?key=s3cret"),
+            "https://api.example.com/rates?…"
+        );
+        assert_eq!(
+            without_query("https://api.example.com/a#k"),
+            "https://api.example.com/a?…"
+        );
+        assert_eq!(
+            without_query("http://127.0.0.1:8080/x"),
+            "http://127.0.0.1:8080/x"
+        );
+    }
+}

@@ -1,5 +1,0 @@
-//! The `backoffice` binary: admin CLI and server.
-
-fn main() -> std::process::ExitCode {
-    backoffice_host::cli::main()
-}
