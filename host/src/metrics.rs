@@ -200,21 +200,21 @@ pub fn operation_labels(route: &str, path: &str, status: u16) -> (String, String
 
 /// Record one request to `route` (its pattern, or `unmatched`) labelled `plugin` and
 /// `operation` (see [`operation_labels`]), answered `status` after `seconds`.
-pub fn record_request(route: &str, plugin: &str, operation: &str, status: u16, seconds: f64) {
+pub fn record_request(route: String, plugin: String, operation: String, status: u16, seconds: f64) {
     METRICS
         .latency
         .get_or_create(&LatencyLabels {
-            route: route.to_string(),
-            plugin: plugin.to_string(),
-            operation: operation.to_string(),
+            route: route.clone(),
+            plugin: plugin.clone(),
+            operation: operation.clone(),
         })
         .observe(seconds);
     METRICS
         .requests
         .get_or_create(&RequestLabels {
-            route: route.to_string(),
-            plugin: plugin.to_string(),
-            operation: operation.to_string(),
+            route,
+            plugin,
+            operation,
             status: status.to_string(),
         })
         .inc();

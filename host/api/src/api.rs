@@ -897,9 +897,9 @@ async fn track(request: axum::extract::Request, next: axum::middleware::Next) ->
     let status = response.status().as_u16();
     let (plugin, operation) = backoffice_host::metrics::operation_labels(&route, &path, status);
     backoffice_host::metrics::record_request(
-        &route,
-        &plugin,
-        &operation,
+        route,
+        plugin,
+        operation,
         status,
         started.elapsed().as_secs_f64(),
     );
