@@ -354,7 +354,9 @@ fn an_upgrade_on_one_host_breaks_no_call_on_the_other() {
         .ok();
     a.run(&["plugin", "enable", "versioned", "--tenant", "acme"])
         .ok();
-    let server_b = Server::start(&b, SERVE);
+    // Calls back to back for as long as the upgrade takes: past the per-token rate
+    // limit (100 a second after a burst of 200), which this test is not about.
+    let server_b = Server::start(&b, &[SERVE, &["--rate-limit", "0"]].concat());
 
     // Writes through host B while host A's CLI upgrades the plugin: every call is
     // answered 200, by one version or the other, and calls after the upgrade get the
