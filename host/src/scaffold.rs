@@ -21,7 +21,8 @@ use crate::manifest::is_ident;
 pub struct Sources {
     /// Path of the `sdk` crate.
     pub sdk: PathBuf,
-    /// Path of the `host` crate (for the test kit).
+    /// Path of the source tree's `host` folder: the test kit is its crate
+    /// `testkit` (`backoffice-testkit`).
     pub host: PathBuf,
 }
 
@@ -105,9 +106,10 @@ crate-type = ["cdylib"]
 backoffice-sdk = { path = "{sdk}" }
 serde = { version = "1", features = ["derive"] }
 
-# The test kit: a real backoffice host in-process, for `cargo test` (native only).
+# The test kit: a real backoffice host in-process, for `cargo test` (native only). Its
+# feature `http` delivers the plugin's outbound HTTP requests for real.
 [target.'cfg(not(target_arch = "wasm32"))'.dev-dependencies]
-backoffice-host = { path = "{host}" }
+backoffice-testkit = { path = "{host}/testkit" }
 serde_json = "1"
 
 [lints.rust]
@@ -191,7 +193,7 @@ backoffice_sdk::export_plugin!(Greeter);
 const TEST_RS: &str = r#"//! The built component, installed in a real in-process host.
 #![cfg(not(target_arch = "wasm32"))]
 
-use backoffice_host::testkit::{TestKit, build_component};
+use backoffice_testkit::{TestKit, build_component};
 use serde_json::json;
 
 #[test]
@@ -247,6 +249,13 @@ mod tests {
         let m = crate::manifest::Manifest::parse(&manifest).unwrap();
         assert_eq!((m.id.as_str(), m.vendor.as_str()), ("hello-world", "acme"));
         assert!(m.operation("greet").is_some());
+        let cargo = std::fs::read_to_string(dir.path().join("hello-world/Cargo.toml")).unwrap();
+        assert!(
+            cargo.contains(r#"backoffice-testkit = { path = "/host/testkit" }"#),
+            "{cargo}"
+        );
+        let test = std::fs::read_to_string(dir.path().join("hello-world/tests/plugin.rs")).unwrap();
+        assert!(test.contains("use backoffice_testkit::"), "{test}");
         assert!(new_plugin("hello-world", "acme", dir.path(), &sources).is_err());
         assert!(new_plugin("Hello", "acme", dir.path(), &sources).is_err());
     }

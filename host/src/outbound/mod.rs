@@ -343,7 +343,7 @@ impl HttpAttemptCtx {
     fn run(&self, r: &HttpRequest) -> HostResult<()> {
         let started = Instant::now();
         let result = match self.webhooks.sender() {
-            Some(sender) => sender.send(&Outgoing {
+            Ok(sender) => sender.send(&Outgoing {
                 method: &r.method,
                 url: &r.url,
                 headers: &r.headers,
@@ -351,9 +351,7 @@ impl HttpAttemptCtx {
                 timeout: Duration::from_millis(u64::from(r.timeout_ms)),
                 max_body: self.outbound.policy.max_response_bytes,
             }),
-            None => Err(Failure::Other(
-                "the host could not set up TLS; see its log".into(),
-            )),
+            Err(why) => Err(Failure::Refused(why.to_string())),
         };
         let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let now = self.clock.now_ms();

@@ -137,7 +137,7 @@ pub(crate) struct Webhooks {
     pub(crate) policy: WebhookPolicy,
     /// Built at the first attempt, on a sender thread (the client starts a runtime
     /// thread and loads the roots; most commands never send).
-    sender: std::sync::OnceLock<Option<send::Sender>>,
+    sender: std::sync::OnceLock<Result<send::Sender, String>>,
     /// Seals secrets at rest (derived from the audit key).
     seal_key: [u8; 32],
     /// Where attempts run.
@@ -157,14 +157,18 @@ impl Webhooks {
         }
     }
 
-    pub(crate) fn sender(&self) -> Option<&send::Sender> {
+    /// The sender, or why there is none (the host could not set up TLS, or was built
+    /// without its HTTP client); an attempt records the reason as its failure.
+    pub(crate) fn sender(&self) -> Result<&send::Sender, &str> {
         self.sender
             .get_or_init(|| {
-                send::Sender::new(&self.policy)
-                    .map_err(|e| tracing::error!("webhooks cannot be sent: {e}"))
-                    .ok()
+                send::Sender::new(&self.policy).map_err(|e| {
+                    tracing::error!("webhooks and outbound HTTP requests cannot be sent: {e}");
+                    format!("the host cannot send: {e}")
+                })
             })
             .as_ref()
+            .map_err(String::as_str)
     }
 }
 
@@ -622,8 +626,9 @@ impl AttemptCtx {
             status: None,
             error: Some(error),
         };
-        let Some(sender) = self.webhooks.sender() else {
-            return failed("the host could not set up TLS; see its log".into());
+        let sender = match self.webhooks.sender() {
+            Ok(sender) => sender,
+            Err(why) => return failed(why.to_string()),
         };
         let body = payload(event);
         let now = self.clock.now_ms();

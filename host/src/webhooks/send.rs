@@ -23,13 +23,24 @@
 //! Plugins' outbound HTTP requests (`crate::outbound`) go through the same client and
 //! the same guard with [`Sender::send`]: any method, the plugin's headers, a time
 //! limit per request, and the answer's status, headers and body (up to a cap) back.
+//!
+//! The client is the host's feature `http-client` (on by default). A build without it
+//! (the test kit's default) has no [`Sender`]: [`Sender::new`] fails with
+//! [`NO_CLIENT`], which every attempt then records.
 
+#[cfg(feature = "http-client")]
 use std::io::Read;
+#[cfg(feature = "http-client")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::WebhookPolicy;
+#[cfg(feature = "http-client")]
 use super::guard;
+
+/// Why a build without the feature `http-client` sends nothing.
+pub const NO_CLIENT: &str = "this build of the host has no HTTP client: build \
+     backoffice-host with its feature `http-client` (backoffice-testkit: its feature `http`)";
 
 /// Largest response head accepted (status line and headers).
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -100,11 +111,13 @@ impl Failure {
 }
 
 /// Resolves names for the client, and lets through only addresses the guard allows.
+#[cfg(feature = "http-client")]
 #[derive(Debug)]
 struct GuardedResolver {
     allow_private: bool,
 }
 
+#[cfg(feature = "http-client")]
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow_private = self.allow_private;
@@ -127,10 +140,36 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// Sends attempts; cheap to share (the client is reference counted).
+#[cfg(feature = "http-client")]
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::blocking::Client,
     allow_private: bool,
+}
+
+/// No sender can be made without the feature `http-client`.
+#[cfg(not(feature = "http-client"))]
+#[derive(Clone)]
+pub struct Sender {
+    never: std::convert::Infallible,
+}
+
+#[cfg(not(feature = "http-client"))]
+impl Sender {
+    /// Always [`NO_CLIENT`].
+    pub fn new(_policy: &WebhookPolicy) -> Result<Sender, String> {
+        Err(NO_CLIENT.to_string())
+    }
+
+    /// Never called: there is no sender.
+    pub fn post(&self, _url: &str, _headers: &[(&str, String)], _body: &[u8]) -> Answer {
+        match self.never {}
+    }
+
+    /// Never called: there is no sender.
+    pub fn send(&self, _out: &Outgoing<'_>) -> Result<Reply, Failure> {
+        match self.never {}
+    }
 }
 
 impl std::fmt::Debug for Sender {
@@ -139,6 +178,7 @@ impl std::fmt::Debug for Sender {
     }
 }
 
+#[cfg(feature = "http-client")]
 impl Sender {
     /// A sender for `policy`: its timeouts, its extra roots (DER) besides Mozilla's,
     /// its address rule. Must not be called on an async runtime's thread (the
@@ -159,7 +199,13 @@ impl Sender {
                 .map_err(|e| format!("an extra root certificate: {e}"))?;
             builder = builder.add_root_certificate(cert);
         }
-        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
+        let client = builder.build().map_err(|e| {
+            let roots = match policy.extra_roots.len() {
+                0 => String::new(),
+                n => format!(" with {n} extra root certificate(s) (BACKOFFICE_WEBHOOK_CA_FILE)"),
+            };
+            format!("HTTP client{roots}: {}", causes(&e).join(": "))
+        })?;
         Ok(Sender {
             client,
             allow_private: policy.allow_private,
@@ -288,16 +334,10 @@ impl Sender {
 
 /// What went wrong, in words: the kind, then the causes (reqwest's own message names
 /// only the URL).
+#[cfg(feature = "http-client")]
 fn describe(e: &reqwest::Error) -> String {
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !causes.contains(&text) {
-            causes.push(text);
-        }
-        source = s.source();
-    }
+    let mut causes = causes(e);
+    causes.remove(0);
     // Our resolver's refusal is the most useful cause; name it alone.
     if let Some(refused) = causes.iter().find(|c| c.starts_with("destination refused")) {
         return refused.clone();
@@ -314,4 +354,19 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         format!("{e}: {causes}")
     }
+}
+
+/// An error's message and its sources' after it, each once.
+#[cfg(feature = "http-client")]
+fn causes(e: &dyn std::error::Error) -> Vec<String> {
+    let mut causes = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = s.source();
+    }
+    causes
 }

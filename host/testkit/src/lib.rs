@@ -3,9 +3,11 @@
 //! Add this crate as a native-only dev-dependency of a plugin crate and test the built
 //! component exactly as an installed plugin runs: manifest checks, schemas,
 //! permissions, the sandbox and one transaction per call. It is the host library
-//! (`backoffice-host`) without its PostgreSQL backend, and without the HTTP API, web
-//! console and command line (those are `backoffice-api`), so a plugin's tests build
-//! none of them.
+//! (`backoffice-host`) without its PostgreSQL backend and outbound HTTP client, and
+//! without the HTTP API, web console and command line (those are `backoffice-api`), so
+//! a plugin's tests build none of them. With the feature `http` the kit delivers the
+//! plugin's outbound HTTP requests and webhooks for real; without it, each attempt is
+//! recorded as failed with a message naming that feature.
 //!
 //! ```no_run
 //! use backoffice_testkit::{TestKit, build_component};

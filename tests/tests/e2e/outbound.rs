@@ -456,6 +456,42 @@ fn private_destinations_are_refused_without_the_allow_setting() {
 }
 
 #[test]
+fn a_host_that_cannot_send_records_why_and_the_request_is_dead_at_once() {
+    // A sender that cannot be built (here an extra root that is not a certificate; in
+    // a build without the feature `http-client`, the missing client) fails every
+    // attempt with the reason: retrying cannot help, so the request is dead at once.
+    let clock = now();
+    let origin = Origin::start(&[(200, b"never")]);
+    let t = TestHost::with_config(move |c| {
+        c.clock = clock.clone();
+        c.webhooks.allow_private = true;
+        c.webhooks.extra_roots = vec![b"not a certificate".to_vec()];
+    })
+    .with_plugin("fetcher", "fetcher", &["acme"]);
+    fetch(
+        &t,
+        json!({"method": "POST", "url": origin.url("/x"), "body": "x"}),
+    )
+    .unwrap();
+    t.host.run_due().unwrap();
+    let r = &list(&t)[0];
+    assert_eq!(
+        (r["state"].as_str(), r["attempts"].as_u64()),
+        (Some("dead"), Some(1)),
+        "{r}"
+    );
+    let error = r["last_error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the host cannot send: HTTP client with 1 extra root certificate(s)")
+            && error.contains("invalid peer certificate"),
+        "{error}"
+    );
+    assert!(origin.seen().is_empty(), "nothing was sent");
+    let got = answers(&t);
+    assert_eq!(got[0]["response"]["error"].as_str(), Some(error));
+}
+
+#[test]
 fn a_host_not_listed_is_refused_at_queue_time_naming_the_list() {
     let clock = now();
     let t = host(&clock, true);

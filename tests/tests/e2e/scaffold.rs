@@ -41,6 +41,14 @@ fn plugin_new_writes_a_project_that_names_the_sdk() {
     let cargo = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
     let sdk = root().join("sdk").canonicalize().unwrap();
     assert!(cargo.contains(&sdk.display().to_string()), "{cargo}");
+    let testkit = root().join("host").canonicalize().unwrap().join("testkit");
+    assert!(
+        cargo.contains(&format!(
+            "backoffice-testkit = {{ path = \"{}\" }}",
+            testkit.display()
+        )),
+        "{cargo}"
+    );
     let manifest = std::fs::read_to_string(project.join("plugin.toml")).unwrap();
     let m = backoffice_host::manifest::Manifest::parse(&manifest).unwrap();
     assert_eq!((m.id.as_str(), m.vendor.as_str()), ("hello", "acme"));
