@@ -43,6 +43,32 @@ pub fn new_plugin(
     parent: &Path,
     sources: &Sources,
 ) -> HostResult<Vec<PathBuf>> {
+    let dir = project_dir(name, vendor, parent)?;
+    let fill = |template: &str| {
+        template
+            .replace("{name_file}", &name.replace('-', "_"))
+            .replace("{name}", name)
+            .replace("{vendor}", vendor)
+            .replace("{sdk}", &sources.sdk.display().to_string())
+            .replace("{host}", &sources.host.display().to_string())
+    };
+    let files = [
+        ("Cargo.toml", CARGO_TOML),
+        ("plugin.toml", &format!("{PLUGIN_TOML}{MANIFEST}")),
+        ("src/lib.rs", LIB_RS),
+        ("tests/plugin.rs", TEST_RS),
+        ("README.md", README),
+        (".gitignore", "/target\n"),
+    ];
+    write_project(
+        &dir,
+        files.map(|(path, template)| (path.to_string(), fill(template))),
+    )
+}
+
+/// `<parent>/<name>` for a new project: the name and vendor checked, the folder not
+/// there yet.
+pub(crate) fn project_dir(name: &str, vendor: &str, parent: &Path) -> HostResult<PathBuf> {
     for (what, value) in [("plugin name", name), ("vendor", vendor)] {
         if !is_ident(value, 40) {
             return Err(HostError::InvalidInput(format!(
@@ -57,36 +83,44 @@ pub fn new_plugin(
             dir.display()
         )));
     }
-    let fill = |template: &str| {
-        template
-            .replace("{name_file}", &name.replace('-', "_"))
-            .replace("{name}", name)
-            .replace("{vendor}", vendor)
-            .replace("{sdk}", &sources.sdk.display().to_string())
-            .replace("{host}", &sources.host.display().to_string())
-    };
-    let files = [
-        ("Cargo.toml", CARGO_TOML),
-        ("plugin.toml", PLUGIN_TOML),
-        ("src/lib.rs", LIB_RS),
-        ("tests/plugin.rs", TEST_RS),
-        ("README.md", README),
-        (".gitignore", "/target\n"),
-    ];
+    Ok(dir)
+}
+
+/// Write `files` (paths relative to `dir`, and their text) with the folders they need;
+/// shell scripts are made executable. The paths written.
+pub(crate) fn write_project(
+    dir: &Path,
+    files: impl IntoIterator<Item = (String, String)>,
+) -> HostResult<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for (path, template) in files {
+    for (path, text) in files {
         let path = dir.join(path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| {
                 HostError::InvalidInput(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        std::fs::write(&path, fill(template)).map_err(|e| {
+        std::fs::write(&path, text).map_err(|e| {
             HostError::InvalidInput(format!("cannot write {}: {e}", path.display()))
         })?;
+        if path.extension().is_some_and(|e| e == "sh") {
+            make_executable(&path)?;
+        }
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> HostResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| HostError::InvalidInput(format!("cannot chmod {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> HostResult<()> {
+    Ok(())
 }
 
 const CARGO_TOML: &str = r#"[package]
@@ -137,7 +171,10 @@ opt-level = 3
 
 const PLUGIN_TOML: &str = r#"# The manifest: embedded in the component by `export_plugin!`, read by the host
 # without running any code. See docs/writing-a-plugin.md for every field.
-id = "{name}"
+"#;
+
+/// The manifest of every new project, Rust or script, after its header comment.
+pub(crate) const MANIFEST: &str = r#"id = "{name}"
 name = "{name}"
 vendor = "{vendor}"
 version = "0.1.0"

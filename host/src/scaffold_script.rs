@@ -18,8 +18,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{HostError, HostResult};
-use crate::manifest::is_ident;
+use crate::error::HostResult;
+use crate::scaffold::{MANIFEST, project_dir, write_project};
 
 /// The languages `plugin new` scaffolds besides Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,20 +68,7 @@ pub fn new_script_plugin(
     parent: &Path,
     lang: Script,
 ) -> HostResult<Vec<PathBuf>> {
-    for (what, value) in [("plugin name", name), ("vendor", vendor)] {
-        if !is_ident(value, 40) {
-            return Err(HostError::InvalidInput(format!(
-                "{what} '{value}' must be lowercase letters, digits and '-', starting with a letter, at most 40 characters"
-            )));
-        }
-    }
-    let dir = parent.join(name);
-    if dir.exists() {
-        return Err(HostError::Conflict(format!(
-            "{} already exists; choose another name or directory",
-            dir.display()
-        )));
-    }
+    let dir = project_dir(name, vendor, parent)?;
     let fill = |template: &str| {
         template
             .replace("@NAME@", name)
@@ -89,7 +76,12 @@ pub fn new_script_plugin(
             .replace("@COMPONENTIZE_PY@", COMPONENTIZE_PY_VERSION)
     };
     let mut files: Vec<(String, String)> = vec![
-        ("plugin.toml".into(), fill(PLUGIN_TOML)),
+        (
+            "plugin.toml".into(),
+            format!("{PLUGIN_TOML}{MANIFEST}")
+                .replace("{name}", name)
+                .replace("{vendor}", vendor),
+        ),
         ("wit/host.wit".into(), WIT.into()),
         ("test.sh".into(), fill(TEST_SH)),
     ];
@@ -113,53 +105,11 @@ pub fn new_script_plugin(
             files.push((".gitignore".into(), "/build\n/node_modules\n".into()));
         }
     }
-    let mut written = Vec::new();
-    for (path, text) in files {
-        let path = dir.join(path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                HostError::InvalidInput(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
-        std::fs::write(&path, text).map_err(|e| {
-            HostError::InvalidInput(format!("cannot write {}: {e}", path.display()))
-        })?;
-        if path.extension().is_some_and(|e| e == "sh") {
-            make_executable(&path)?;
-        }
-        written.push(path);
-    }
-    Ok(written)
-}
-
-#[cfg(unix)]
-fn make_executable(path: &Path) -> HostResult<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| HostError::InvalidInput(format!("cannot chmod {}: {e}", path.display())))
-}
-
-#[cfg(not(unix))]
-fn make_executable(_: &Path) -> HostResult<()> {
-    Ok(())
+    write_project(&dir, files)
 }
 
 const PLUGIN_TOML: &str = r#"# The manifest, embedded in the component by `backoffice plugin pack` (build.sh).
 # See docs/writing-a-plugin.md for every field.
-id = "@NAME@"
-name = "@NAME@"
-vendor = "@VENDOR@"
-version = "0.1.0"
-description = "Greets people and counts the greetings."
-host-api = "^0.1"
-capabilities = ["storage"]
-
-[[operations]]
-name = "greet"
-permission = "@NAME@.greet"
-description = "Greet someone by name."
-input = '''{"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}, "additionalProperties": false}'''
-output = '''{"type": "object", "required": ["text", "count"]}'''
 "#;
 
 const APP_PY: &str = r#""""The @NAME@ plugin."""
