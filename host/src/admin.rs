@@ -63,8 +63,7 @@ impl Host {
         what: &Resend<'_>,
         resend: impl FnOnce(&mut dyn crate::store::Transaction, i64) -> crate::store::Result<bool>,
     ) -> HostResult<()> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         match resend(tx.as_mut(), self.clock.now_ms()) {
             Ok(true) => {}
             Ok(false) => {

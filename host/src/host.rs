@@ -363,6 +363,21 @@ impl Host {
         Ok(self.storage.begin_read()?.tenant_list()?)
     }
 
+    /// A read transaction, once tenant `id` is known to exist.
+    pub(crate) fn read_tenant(&self, id: &str) -> HostResult<Box<dyn Transaction>> {
+        let mut tx = self.storage.begin_read()?;
+        Host::require_tenant(tx.as_mut(), id)?;
+        Ok(tx)
+    }
+
+    /// A write transaction of tenant `id` ([`Host::begin_for`]), once it is known to
+    /// exist.
+    pub(crate) fn write_tenant(&self, id: &str) -> HostResult<Box<dyn Transaction>> {
+        let mut tx = self.begin_for(Some(id))?;
+        Host::require_tenant(tx.as_mut(), id)?;
+        Ok(tx)
+    }
+
     pub(crate) fn require_tenant(tx: &mut dyn Transaction, id: &str) -> HostResult<Tenant> {
         tx.tenant_get(id)?.ok_or_else(|| {
             HostError::NotFound(format!(

@@ -275,8 +275,7 @@ impl Host {
         for p in permissions {
             check_permission_pattern(p)?;
         }
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         let mut permissions = permissions.to_vec();
         permissions.sort();
         permissions.dedup();
@@ -300,8 +299,7 @@ impl Host {
 
     /// Roles of a tenant.
     pub fn roles(&self, tenant: &str) -> HostResult<Vec<RoleRecord>> {
-        let mut tx = self.storage.begin_read()?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.read_tenant(tenant)?;
         Ok(tx.role_list(tenant)?)
     }
 
@@ -314,8 +312,7 @@ impl Host {
         revoke: bool,
     ) -> HostResult<RoleRecord> {
         check_permission_pattern(permission)?;
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         Host::require_role(tx.as_mut(), tenant, role)?;
         let changed = if revoke {
             tx.role_revoke(tenant, role, permission)?
@@ -345,8 +342,7 @@ impl Host {
         role: &str,
         remove: bool,
     ) -> HostResult<Vec<String>> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         Host::require_user(tx.as_mut(), Some(tenant), username)?;
         Host::require_role(tx.as_mut(), tenant, role)?;
         let changed = if remove {

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use crate::error::{HostError, HostResult};
 use crate::store::Finish;
 
 /// A sender's retry schedule.
@@ -55,6 +56,18 @@ pub(crate) fn jittered(delay: Duration) -> i64 {
         0
     };
     ms.saturating_add(ms / 4 * r / i64::from(u32::MAX))
+}
+
+/// `state`, if given, is one of `states`: the states of a queue listing (`what` names
+/// its items, "a notification state").
+pub(crate) fn check_state(state: Option<&str>, states: &[&str], what: &str) -> HostResult<()> {
+    match state {
+        Some(state) if !states.contains(&state) => Err(HostError::InvalidInput(format!(
+            "'{state}' is not {what}; use one of {}",
+            states.join(", ")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

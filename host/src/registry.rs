@@ -555,8 +555,7 @@ impl Host {
 
     /// [`Host::disable`], recorded in the audit log as done by `actor`.
     pub(crate) fn disable_by(&self, id: &str, tenant: &str, actor: &str) -> HostResult<()> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         Host::require_package(tx.as_mut(), id)?;
         let Some(mut e) = tx.enablement_get(tenant, id)?.filter(|e| e.enabled) else {
             return Err(HostError::Conflict(format!(

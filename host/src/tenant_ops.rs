@@ -181,8 +181,7 @@ impl Host {
                 "deleting tenant '{id}' removes all of its data, users and audit chain for good; export it first (`backoffice tenant export --tenant {id} --out DIR`), then confirm with `backoffice tenant delete --tenant {id} --purge`"
             )));
         }
-        let mut tx = self.begin_for(Some(id))?;
-        Host::require_tenant(tx.as_mut(), id)?;
+        let mut tx = self.write_tenant(id)?;
         let head = tx.audit_head(id)?;
         let rows = tx.tenant_delete(id)?;
         let report = DeleteReport {

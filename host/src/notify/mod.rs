@@ -136,8 +136,7 @@ impl Host {
         if let Some(a) = email {
             check_address(a)?;
         }
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         if tx.user_get(tenant, username)?.is_none() {
             return Err(HostError::NotFound(format!(
                 "tenant '{tenant}' has no user '{username}'; see `backoffice user list --tenant {tenant}`"
@@ -157,8 +156,7 @@ impl Host {
 
     /// The addresses of a tenant's users that have one, by username.
     pub fn user_emails(&self, tenant: &str) -> HostResult<Vec<(String, String)>> {
-        let mut tx = self.storage.begin_read()?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.read_tenant(tenant)?;
         Ok(tx.user_emails(tenant)?)
     }
 
@@ -170,16 +168,8 @@ impl Host {
         state: Option<&str>,
         limit: u32,
     ) -> HostResult<Vec<NotificationView>> {
-        if let Some(state) = state
-            && !NOTIFY_STATES.contains(&state)
-        {
-            return Err(HostError::InvalidInput(format!(
-                "'{state}' is not a notification state; use one of {}",
-                NOTIFY_STATES.join(", ")
-            )));
-        }
-        let mut tx = self.storage.begin_read()?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        crate::outbox::check_state(state, NOTIFY_STATES, "a notification state")?;
+        let mut tx = self.read_tenant(tenant)?;
         let mut out = Vec::new();
         for n in tx.notify_list(tenant, state, limit)? {
             let attempts_log = tx.notify_attempts(tenant, n.id)?;

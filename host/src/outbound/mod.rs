@@ -182,16 +182,8 @@ impl Host {
         state: Option<&str>,
         limit: u32,
     ) -> HostResult<Vec<HttpRequestView>> {
-        if let Some(state) = state
-            && !HTTP_STATES.contains(&state)
-        {
-            return Err(HostError::InvalidInput(format!(
-                "'{state}' is not a request state; use one of {}",
-                HTTP_STATES.join(", ")
-            )));
-        }
-        let mut tx = self.storage.begin_read()?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        crate::outbox::check_state(state, HTTP_STATES, "a request state")?;
+        let mut tx = self.read_tenant(tenant)?;
         let mut out = Vec::new();
         let mut enabled_of = std::collections::HashMap::new();
         for r in tx.http_list(tenant, state, limit)? {

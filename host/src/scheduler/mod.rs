@@ -585,8 +585,7 @@ impl Host {
         job: &str,
         payload: &str,
     ) -> HostResult<i64> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         let record = Host::require_package(tx.as_mut(), plugin)?;
         if !tx
             .enablement_get(tenant, plugin)?

@@ -281,8 +281,7 @@ impl Host {
             previous_secret_sealed: None,
             previous_secret_until_ms: None,
         };
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         tx.webhook_insert(&endpoint)?;
         let detail = serde_json::json!({ "url": endpoint.url, "topics": endpoint.topics });
         self.audit_admin_as(
@@ -302,8 +301,7 @@ impl Host {
 
     /// A tenant's endpoints.
     pub fn webhook_list(&self, tenant: &str) -> HostResult<Vec<WebhookEndpoint>> {
-        let mut tx = self.storage.begin_read()?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.read_tenant(tenant)?;
         Ok(tx.webhook_list(tenant)?)
     }
 
@@ -334,8 +332,7 @@ impl Host {
     }
 
     fn webhook_remove_by(&self, tenant: &str, id: &str, actor: &str) -> HostResult<()> {
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         if !tx.webhook_delete(tenant, id, self.clock.now_ms())? {
             return Err(unknown_webhook(tenant, id));
         }
@@ -390,8 +387,7 @@ impl Host {
                 MAX_OVERLAP.as_secs() / 86_400
             )));
         }
-        let mut tx = self.begin_for(Some(tenant))?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        let mut tx = self.write_tenant(tenant)?;
         let Some(old) = tx.webhook_list(tenant)?.into_iter().find(|e| e.id == id) else {
             return Err(unknown_webhook(tenant, id));
         };
@@ -448,16 +444,8 @@ impl Host {
         state: Option<&str>,
         limit: u32,
     ) -> HostResult<Vec<WebhookDelivery>> {
-        if let Some(state) = state
-            && !DELIVERY_STATES.contains(&state)
-        {
-            return Err(HostError::InvalidInput(format!(
-                "'{state}' is not a delivery state; use one of {}",
-                DELIVERY_STATES.join(", ")
-            )));
-        }
-        let mut tx = self.storage.begin_read()?;
-        Host::require_tenant(tx.as_mut(), tenant)?;
+        crate::outbox::check_state(state, DELIVERY_STATES, "a delivery state")?;
+        let mut tx = self.read_tenant(tenant)?;
         Ok(tx.webhook_deliveries(tenant, endpoint, state, limit)?)
     }
 
