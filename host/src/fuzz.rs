@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::manifest::{self, Manifest};
+use crate::pack::write_leb;
 use crate::package::{self, PackageError};
 
 /// Cases per property in CI.
@@ -263,25 +264,14 @@ fn parse_and_compile(text: &str) -> Result<(), TestCaseError> {
 /// A component with the given custom sections, encoded by hand: the header, then
 /// section id 0, its size, the name's length and name, the payload.
 fn component(sections: &[(&str, &[u8])]) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
     let mut out = b"\0asm\x0d\x00\x01\x00".to_vec();
     for (name, data) in sections {
         let mut body = Vec::new();
-        leb(name.len(), &mut body);
+        write_leb(name.len(), &mut body);
         body.extend_from_slice(name.as_bytes());
         body.extend_from_slice(data);
         out.push(0);
-        leb(body.len(), &mut out);
+        write_leb(body.len(), &mut out);
         out.extend(body);
     }
     out

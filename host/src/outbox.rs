@@ -70,6 +70,25 @@ pub(crate) fn check_state(state: Option<&str>, states: &[&str], what: &str) -> H
     }
 }
 
+/// What a sender thread needs of the host to record its attempt, owned: the storage,
+/// the clock and the worker's lease owner.
+pub(crate) struct Recording {
+    pub(crate) storage: std::sync::Arc<dyn crate::store::Storage>,
+    pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
+    pub(crate) owner: String,
+}
+
+impl crate::Host {
+    /// The host's [`Recording`] for a sender thread.
+    pub(crate) fn recording(&self) -> Recording {
+        Recording {
+            storage: self.storage.clone(),
+            clock: self.clock.clone(),
+            owner: self.worker.owner.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,7 +114,8 @@ fn read_leb(bytes: &[u8], pos: &mut usize) -> Result<usize, PackageError> {
     Err(malformed("a section size is longer than 5 bytes"))
 }
 
-fn write_leb(mut n: usize, out: &mut Vec<u8>) {
+/// `n` as unsigned LEB128 (the encoding of sizes in a wasm binary), appended to `out`.
+pub(crate) fn write_leb(mut n: usize, out: &mut Vec<u8>) {
     loop {
         let byte = (n & 0x7f) as u8;
         n >>= 7;

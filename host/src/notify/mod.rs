@@ -236,9 +236,7 @@ impl Host {
     /// recorded in a transaction of its tenant when it ends.
     pub(crate) fn submit_mail(&self, n: Notification) {
         let attempt = MailAttempt {
-            storage: self.storage.clone(),
-            clock: self.clock.clone(),
-            owner: self.worker.owner.clone(),
+            rec: self.recording(),
             notifier: self.notifier.clone(),
         };
         let tenant = n.tenant.clone();
@@ -258,9 +256,7 @@ impl Host {
 
 /// What an attempt needs, owned, for a sender thread.
 struct MailAttempt {
-    storage: Arc<dyn crate::store::Storage>,
-    clock: Arc<dyn crate::clock::Clock>,
-    owner: String,
+    rec: crate::outbox::Recording,
     notifier: Arc<Notifier>,
 }
 
@@ -283,7 +279,7 @@ impl MailAttempt {
                 error: Some("the host has no SMTP relay; start it with --smtp-url".into()),
             },
         };
-        let now = self.clock.now_ms();
+        let now = self.rec.clock.now_ms();
         let finish = match &outcome.error {
             None => Finish::Done { next_ms: None },
             Some(error) => policy
@@ -299,8 +295,8 @@ impl MailAttempt {
             code: outcome.code,
             error: outcome.error,
         };
-        let mut tx = self.storage.begin_scoped(&n.tenant)?;
-        tx.notify_finish(&n.tenant, n.id, &self.owner, &attempt, &finish)?;
+        let mut tx = self.rec.storage.begin_scoped(&n.tenant)?;
+        tx.notify_finish(&n.tenant, n.id, &self.rec.owner, &attempt, &finish)?;
         tx.commit()?;
         Ok(())
     }

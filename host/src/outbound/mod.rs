@@ -299,9 +299,7 @@ impl Host {
     /// recorded in a transaction of its tenant when it ends.
     pub(crate) fn submit_http(&self, r: HttpRequest) {
         let attempt = HttpAttemptCtx {
-            storage: self.storage.clone(),
-            clock: self.clock.clone(),
-            owner: self.worker.owner.clone(),
+            rec: self.recording(),
             outbound: self.outbound.clone(),
             webhooks: self.webhooks.clone(),
             wake: self.worker.waker(),
@@ -323,9 +321,7 @@ impl Host {
 
 /// What an attempt needs, owned, for a sender thread.
 struct HttpAttemptCtx {
-    storage: Arc<dyn crate::store::Storage>,
-    clock: Arc<dyn crate::clock::Clock>,
-    owner: String,
+    rec: crate::outbox::Recording,
     outbound: Arc<Outbound>,
     webhooks: Arc<crate::webhooks::Webhooks>,
     wake: Box<dyn Fn() + Send>,
@@ -346,7 +342,7 @@ impl HttpAttemptCtx {
             Err(why) => Err(Failure::Refused(why.to_string())),
         };
         let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let now = self.clock.now_ms();
+        let now = self.rec.clock.now_ms();
         let schedule = self.outbound.policy.schedule();
         let (finish, status, error) = match &result {
             Ok(reply) if reply.status >= 500 || reply.status == 429 => {
@@ -419,7 +415,7 @@ impl HttpAttemptCtx {
         payload: Option<&str>,
         now: i64,
     ) -> HostResult<()> {
-        let mut tx = self.storage.begin_scoped(&r.tenant)?;
+        let mut tx = self.rec.storage.begin_scoped(&r.tenant)?;
         // Disabled while the request was in flight: the outcome is recorded, the
         // answer is not handed to the plugin (it could not take it).
         let deliver = payload.is_some() && enabled(tx.as_mut(), &r.tenant, &r.plugin)?;
@@ -440,7 +436,7 @@ impl HttpAttemptCtx {
         } else {
             attempt
         };
-        let kept = tx.http_finish(&r.tenant, r.id, &self.owner, attempt, finish)?;
+        let kept = tx.http_finish(&r.tenant, r.id, &self.rec.owner, attempt, finish)?;
         if let (true, Some(payload), true) = (kept, payload, deliver) {
             answer(tx.as_mut(), r, payload.to_string(), now)?;
         }

@@ -513,9 +513,7 @@ impl Host {
         event: EventRecord,
     ) {
         let attempt = AttemptCtx {
-            storage: self.storage.clone(),
-            clock: self.clock.clone(),
-            owner: self.worker.owner.clone(),
+            rec: self.recording(),
             webhooks: self.webhooks.clone(),
         };
         let tenant = d.tenant.clone();
@@ -540,9 +538,7 @@ impl Host {
 
 /// What an attempt needs, owned, for a sender thread.
 struct AttemptCtx {
-    storage: Arc<dyn crate::store::Storage>,
-    clock: Arc<dyn crate::clock::Clock>,
-    owner: String,
+    rec: crate::outbox::Recording,
     webhooks: Arc<Webhooks>,
 }
 
@@ -550,7 +546,7 @@ impl AttemptCtx {
     /// One attempt of a claimed delivery; its outcome goes to the tenant's recorder.
     fn run(&self, d: WebhookDelivery, endpoint: &WebhookEndpoint, event: &EventRecord) {
         let answer = self.attempt(&d, endpoint, event);
-        let now = self.clock.now_ms();
+        let now = self.rec.clock.now_ms();
         let policy = &self.webhooks.policy;
         let finish = match &answer.error {
             None => Finish::Done { next_ms: None },
@@ -580,10 +576,17 @@ impl AttemptCtx {
     /// Record `batch` (attempts of `tenant`) in one transaction of the tenant.
     fn write(&self, tenant: &str, batch: &[Outcome]) {
         let written = (|| -> HostResult<usize> {
-            let mut tx = self.storage.begin_scoped(tenant)?;
+            let mut tx = self.rec.storage.begin_scoped(tenant)?;
             let mut lost = 0;
             for o in batch {
-                if !tx.webhook_finish(tenant, o.id, &self.owner, o.now_ms, &o.attempt, &o.finish)? {
+                if !tx.webhook_finish(
+                    tenant,
+                    o.id,
+                    &self.rec.owner,
+                    o.now_ms,
+                    &o.attempt,
+                    &o.finish,
+                )? {
                     lost += 1;
                 }
             }
@@ -619,7 +622,7 @@ impl AttemptCtx {
             Err(why) => return failed(why.to_string()),
         };
         let body = payload(event);
-        let now = self.clock.now_ms();
+        let now = self.rec.clock.now_ms();
         let timestamp = now.div_euclid(1000);
         let signature = match signatures(&self.webhooks.seal_key, endpoint, now, |secret| {
             sign::signature(secret, &d.msg_id, timestamp, &body)
