@@ -365,8 +365,16 @@ impl Host {
 
     /// A read transaction, once tenant `id` is known to exist.
     pub(crate) fn read_tenant(&self, id: &str) -> HostResult<Box<dyn Transaction>> {
+        self.read_scope(Some(id))
+    }
+
+    /// A read transaction, once `tenant`, if any, is known to exist (none: the
+    /// host's own scope).
+    pub(crate) fn read_scope(&self, tenant: Option<&str>) -> HostResult<Box<dyn Transaction>> {
         let mut tx = self.storage.begin_read()?;
-        Host::require_tenant(tx.as_mut(), id)?;
+        if let Some(id) = tenant {
+            Host::require_tenant(tx.as_mut(), id)?;
+        }
         Ok(tx)
     }
 

@@ -252,10 +252,7 @@ impl Host {
 
     /// Users of a tenant, or the system administrators.
     pub fn users(&self, tenant: Option<&str>) -> HostResult<Vec<UserRecord>> {
-        let mut tx = self.storage.begin_read()?;
-        if let Some(t) = tenant {
-            Host::require_tenant(tx.as_mut(), t)?;
-        }
+        let mut tx = self.read_scope(tenant)?;
         Ok(tx.user_list(scope_of(tenant))?)
     }
 
@@ -431,10 +428,7 @@ impl Host {
 
     /// Tokens of a tenant (or of system administrators), without their secrets.
     pub fn tokens(&self, tenant: Option<&str>) -> HostResult<Vec<TokenRecord>> {
-        let mut tx = self.storage.begin_read()?;
-        if let Some(t) = tenant {
-            Host::require_tenant(tx.as_mut(), t)?;
-        }
+        let mut tx = self.read_scope(tenant)?;
         Ok(tx.token_list(scope_of(tenant))?)
     }
 

@@ -191,6 +191,18 @@ fn kept_data_refusal(id: &str, kept_keys: u64, from: Option<&str>, to: &str) -> 
 
 /// The vendor of plugin `id` as last recorded in the host audit chain by an install,
 /// upgrade, rollback or removal of it: who wrote the data an earlier install left.
+/// The keys plugin `id` left behind when it was removed with its data kept, and the
+/// vendor recorded for it then (none when nothing was kept).
+fn kept_data(tx: &mut dyn Transaction, id: &str) -> HostResult<(u64, Option<String>)> {
+    let keys = tx.kv_count_plugin(id)?;
+    let vendor = if keys > 0 {
+        recorded_vendor(tx, id)?
+    } else {
+        None
+    };
+    Ok((keys, vendor))
+}
+
 pub(crate) fn recorded_vendor(tx: &mut dyn Transaction, id: &str) -> HostResult<Option<String>> {
     const PAGE: u32 = 1000;
     let exact = format!("plugin:{id}");
@@ -285,12 +297,7 @@ impl Host {
             ));
         }
         check_dependencies(tx.as_mut(), &manifest)?;
-        let kept_keys = tx.kv_count_plugin(&manifest.id)?;
-        let kept_vendor = if kept_keys > 0 {
-            recorded_vendor(tx.as_mut(), &manifest.id)?
-        } else {
-            None
-        };
+        let (kept_keys, kept_vendor) = kept_data(tx.as_mut(), &manifest.id)?;
         Ok(InstallPlan {
             digest: checked.digest,
             manifest,
@@ -335,12 +342,7 @@ impl Host {
             )));
         }
         // Checked again under the write lock: data may have been kept meanwhile.
-        let kept_keys = tx.kv_count_plugin(&record.id)?;
-        let kept_vendor = if kept_keys > 0 {
-            recorded_vendor(tx.as_mut(), &record.id)?
-        } else {
-            None
-        };
+        let (kept_keys, kept_vendor) = kept_data(tx.as_mut(), &record.id)?;
         let vendor_changed =
             kept_keys > 0 && kept_vendor.as_deref() != Some(plan.manifest.vendor.as_str());
         if vendor_changed && !plan.allow_vendor_change {
