@@ -126,7 +126,7 @@ impl CallState {
         let allow_private = self
             .nesting
             .as_ref()
-            .is_some_and(|n| n.loader.allow_private);
+            .is_some_and(|n| n.plugins.allow_private());
         let parsed = crate::webhooks::guard::check_before_send(url, allow_private)
             .map_err(|e| WitError::Forbidden(format!("plugin '{plugin}': request refused: {e}")))?;
         let host = parsed.host_str().unwrap_or_default();

@@ -9,6 +9,7 @@
 mod cache;
 pub mod inline;
 mod limits;
+mod plugins;
 pub mod stack;
 
 pub use cache::{CacheOutcome, CodeCache, code_digest, engine_key};
@@ -16,6 +17,7 @@ pub use limits::{
     BASE_FRAMES, HOST_FRAMES_PER_LEVEL, Limits, MAX_DEPTH, MemoryLimitExceeded, MemoryLimiter,
     OverPolicy, PluginLimits, QuotaExceeded, Quotas,
 };
+pub use plugins::{Loaded, Plugins, Refusal, Resolved, schema_errors};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -152,7 +154,7 @@ impl std::fmt::Debug for Runtime {
 }
 
 /// Linear memories the pool holds for `component_slots` component instances.
-pub(crate) fn memory_slots(component_slots: u64) -> u64 {
+pub fn memory_slots(component_slots: u64) -> u64 {
     component_slots * 2
 }
 
