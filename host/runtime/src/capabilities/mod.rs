@@ -42,8 +42,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::auth::Principal;
 use crate::bindings::{self, WitError};
 use crate::manifest::Manifest;
-use crate::runtime::{Limits, MemoryLimiter, Plugins};
 use crate::store::{Scope, Transaction};
+use crate::{Limits, MemoryLimiter, Plugins};
 
 /// Bytes of stdout and stderr kept per call; the rest is dropped.
 const CAPTURE_BYTES: usize = 16 << 10;

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use crate::runtime::{Failure, Loaded, MAX_DEPTH, Prepared};
 use crate::store::{PackageRecord, Scope};
+use crate::{Failure, Loaded, MAX_DEPTH, Prepared};
 
 use super::{CallInfo, CallState, Nesting, tx_of};
 

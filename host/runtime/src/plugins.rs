@@ -14,8 +14,8 @@ use std::time::Duration;
 use crate::bindings::WitError;
 use crate::capabilities::CallInfo;
 use crate::manifest::Manifest;
-use crate::runtime::{PluginLimits, Prepared, Runtime, inline};
 use crate::store::{PackageRecord, Transaction};
+use crate::{PluginLimits, Prepared, Runtime, inline};
 
 /// A plugin version compiled, linked and ready to instantiate, with what every call of
 /// it checks.

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::plugins::Host;
-use crate::runtime::{Action, Failure, Loaded, MAX_DEPTH, Resolved, schema_errors};
 use crate::store::{Scope, Transaction};
+use crate::{Action, Failure, Loaded, MAX_DEPTH, Resolved, schema_errors};
 
 use super::{CallInfo, CallState, Nesting, invocation_id};
 
@@ -151,7 +151,7 @@ impl Host for CallState {
                 match &result {
                     Ok(output) => call.output = Some(crate::dry_run::json_or_text(output)),
                     Err(err) => {
-                        call.error = Some(crate::runtime::describe_wit_error(err));
+                        call.error = Some(crate::describe_wit_error(err));
                     }
                 }
             });
@@ -178,7 +178,7 @@ struct Prepared {
 /// The target's call info, waiting for the lent transaction.
 struct PendingState {
     info: CallInfo,
-    limits: std::sync::Arc<crate::runtime::Limits>,
+    limits: std::sync::Arc<crate::Limits>,
 }
 
 impl PendingState {

@@ -5,12 +5,27 @@
 //! pooling allocator, so a call costs microseconds. Each call's store gets an epoch
 //! deadline, a memory limiter summing all memories, and a cap on bytes the guest may
 //! copy into one host call.
+//!
+//! The crate `backoffice-runtime` holds the engine and its limits, the bindings of the
+//! WIT worlds ([`bindings`]) and the capabilities, one module per imported interface
+//! ([`capabilities`]). It knows nothing of the host (which names it
+//! `backoffice_host::runtime`): what a call needs to reach other plugins, the host
+//! gives it through the trait [`Plugins`].
 
+pub mod bindings;
 mod cache;
+pub mod capabilities;
+pub mod clock;
+pub mod dry_run;
+pub mod guard;
 pub mod inline;
 mod limits;
 mod plugins;
 pub mod stack;
+
+// The vocabulary and storage traits, under the names the host gives them.
+use backoffice_core::{extensions, manifest, principal as auth};
+use backoffice_store as store;
 
 pub use cache::{CacheOutcome, CodeCache, code_digest, engine_key};
 pub use limits::{
@@ -30,8 +45,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::bindings::compliance::provider::ChecksProviderIndices;
 use crate::bindings::payroll::provider::RulesProviderIndices;
-use crate::bindings::{self, Plugin, PluginIndices, WitError};
-use crate::capabilities::{self, CallState};
+use crate::bindings::{Plugin, PluginIndices, WitError};
+use crate::capabilities::CallState;
 
 /// How often the epoch advances; deadlines are whole multiples of this.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
