@@ -10,6 +10,10 @@
 //!   -> Err: savepoint rolled back (the target's writes undone), the WIT error handed to
 //!      the caller, which may handle it or fail (rolling back everything)
 //! ```
+//!
+//! The checks up to the input's schema and the audit link are the host's, reached
+//! through the call's [`Plugins`](crate::Plugins) (`resolve`, `audit_nested`), so a
+//! nested call is checked exactly like a call from outside.
 
 use std::time::{Duration, Instant};
 
