@@ -153,5 +153,24 @@ impl HostError {
     }
 }
 
+/// An attempt in place that gave up (see `runtime::inline`) ends with this error;
+/// it never reaches a caller.
+impl From<crate::runtime::inline::GaveUp> for HostError {
+    fn from(e: crate::runtime::inline::GaveUp) -> Self {
+        HostError::Internal(e.to_string())
+    }
+}
+
+/// A host error inside a call is a trap; a storage failure stays typed in it (see
+/// [`HostFault`](crate::capabilities::HostFault)).
+impl crate::capabilities::HostFault for HostError {
+    fn into_trap(self) -> wasmtime::Error {
+        match self {
+            HostError::Storage(e) => e.into_trap(),
+            other => wasmtime::Error::msg(other.to_string()),
+        }
+    }
+}
+
 /// Result of a host operation.
 pub type HostResult<T> = Result<T, HostError>;

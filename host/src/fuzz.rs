@@ -411,12 +411,12 @@ fn json_inputs_are_checked_against_every_bundled_schema() {
         .run(&strategy, |(which, value, noise)| {
             let (name, validator) = &validators[which.index(validators.len())];
             // The value itself, then its text with bytes inserted, as a body would be.
-            let _ = crate::invoke::schema_errors(validator, &value);
+            let _ = crate::runtime::schema_errors(validator, &value);
             let mut text = serde_json::to_vec(&value).expect("serialises");
             let at = text.len() / 2;
             text.splice(at..at, noise);
             if let Ok(parsed) = serde_json::from_slice::<Value>(&text) {
-                let errors = crate::invoke::schema_errors(validator, &parsed);
+                let errors = crate::runtime::schema_errors(validator, &parsed);
                 prop_assert!(errors.is_none_or(|e| !e.is_empty()), "{name}");
             }
             Ok(())

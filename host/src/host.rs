@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::capabilities::{CallInfo, HostFault};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{HostError, HostResult};
 use crate::manifest::{Manifest, is_ident};
-use crate::runtime::{Limits, Prepared, Runtime};
+use crate::plan::{Caller, Plan};
+use crate::runtime::{Limits, Refusal, Resolved, Runtime};
 use crate::scheduler::{WorkConfig, Worker};
 #[cfg(feature = "postgres")]
 use crate::store::PostgresStorage;
@@ -84,36 +86,12 @@ impl HostConfig {
     }
 }
 
-/// A plugin version compiled, linked and ready to instantiate.
-pub(crate) struct Loaded {
-    pub(crate) prepared: Prepared,
-    pub(crate) manifest: Arc<Manifest>,
-    /// Memory cap and default call deadline: the plugin's `[limits]` or the host's
-    /// defaults, within the admin's policy (the memory cap is also in `prepared`).
-    pub(crate) limits: crate::runtime::PluginLimits,
-    /// Compiled input and output validators per operation.
-    pub(crate) schemas: HashMap<String, (jsonschema::Validator, jsonschema::Validator)>,
-    /// How the attempts in place of each operation went (see `runtime::inline`).
-    pub(crate) in_place: HashMap<String, crate::runtime::inline::Record>,
-}
-
-impl Loaded {
-    /// Whether a call of `operation` may be tried in place (see `runtime::inline`).
-    pub(crate) fn tried_in_place(&self, operation: &str) -> bool {
-        self.in_place.get(operation).is_some_and(|r| r.may_try())
-    }
-
-    /// How an attempt of `operation` in place ended: answered, or gave up past the
-    /// budget or at a wait.
-    pub(crate) fn attempted_in_place(&self, operation: &str, answered: bool) {
-        if let Some(record) = self.in_place.get(operation) {
-            record.attempted(answered);
-        }
-    }
-}
+/// A plugin's version loaded into the runtime (the runtime's [`Loaded`](crate::runtime::Loaded)).
+pub(crate) use crate::runtime::Loaded;
 
 /// The runtime and the plugins loaded into it: the part of the host a running call
-/// needs to call another plugin (`plugins.call`). Cheap to clone.
+/// needs to call another plugin (`plugins.call`), as the runtime's
+/// [`Plugins`](crate::runtime::Plugins). Shared as `Arc<Loader>`.
 #[derive(Clone)]
 pub(crate) struct Loader {
     pub(crate) runtime: Arc<Runtime>,
@@ -137,7 +115,7 @@ pub struct Host {
     /// restore) exist only there.
     pub(crate) sqlite: Option<SqliteStorage>,
     pub(crate) runtime: Arc<Runtime>,
-    pub(crate) loader: Loader,
+    pub(crate) loader: Arc<Loader>,
     data_dir: PathBuf,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker: Worker,
@@ -213,13 +191,13 @@ impl Host {
         Ok(Host {
             storage,
             sqlite,
-            loader: Loader {
+            loader: Arc::new(Loader {
                 runtime: runtime.clone(),
                 audit_key: Arc::new(audit_key),
                 loaded: Arc::default(),
                 pending_digests: Arc::default(),
                 allow_private,
-            },
+            }),
             runtime,
             data_dir: config.data_dir,
             clock: config.clock,
@@ -643,6 +621,82 @@ impl Loader {
             map.insert(record.digest.clone(), loaded.clone());
         }
         Ok(loaded)
+    }
+}
+
+/// What a running call needs of the host to reach other plugins: loading, the checks
+/// of [`Plan`](crate::plan::Plan), the audit link of a nested call.
+impl crate::runtime::Plugins for Loader {
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    fn load(
+        &self,
+        tx: &mut dyn Transaction,
+        record: &PackageRecord,
+    ) -> wasmtime::Result<Arc<Loaded>> {
+        Loader::load(self, tx, record).map_err(HostFault::into_trap)
+    }
+
+    fn resolve(
+        &self,
+        tx: &mut dyn Transaction,
+        caller: &CallInfo,
+        plugin: &str,
+        operation: &str,
+        input: &str,
+    ) -> Result<Resolved, Refusal> {
+        let max_input_bytes = self.runtime.limits().max_input_bytes;
+        Plan::resolve(
+            self,
+            tx,
+            &caller.scope.tenant,
+            plugin,
+            operation,
+            &caller.principal,
+            Caller::Plugin(caller),
+        )
+        .and_then(|plan| {
+            plan.check_input(max_input_bytes, operation, input)
+                .map(|()| plan)
+        })
+        .map(|plan| Resolved {
+            version: plan.record.version,
+            loaded: plan.loaded,
+            read_only: plan.read_only,
+        })
+        .map_err(crate::plan::Refusal::into_wit)
+    }
+
+    fn audit_nested(
+        &self,
+        tx: &mut dyn Transaction,
+        caller: &CallInfo,
+        plugin: &str,
+        operation: &str,
+        version: &str,
+        duration: std::time::Duration,
+    ) -> wasmtime::Result<()> {
+        crate::audit::append(
+            tx,
+            &self.audit_key,
+            crate::audit::Entry {
+                tenant: caller.scope.tenant.clone(),
+                actor: caller.principal.actor(),
+                action: "invoke".into(),
+                target: format!("{plugin}.{operation}"),
+                outcome: "ok".into(),
+                detail: serde_json::json!({ "version": version, "caller": caller.scope.plugin }),
+                duration: Some(duration),
+            },
+        )
+        .map(|_| ())
+        .map_err(HostFault::into_trap)
+    }
+
+    fn allow_private(&self) -> bool {
+        self.allow_private
     }
 }
 

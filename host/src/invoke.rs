@@ -9,20 +9,19 @@
 //! ```
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
 use crate::audit;
 use crate::auth::Principal;
-use crate::capabilities::{CallInfo, CallState, Nesting};
+use crate::capabilities::{CallInfo, CallState, Nesting, invocation_id};
 use crate::dry_run::{DryRun, Recorder};
 use crate::error::{HostError, HostResult};
 use crate::host::{Host, Loaded};
 use crate::optimistic::OptimisticTx;
 use crate::plan::{Caller, Plan, RegistryRows};
-use crate::runtime::{Action, Failure, inline};
+use crate::runtime::{Action, Failure, inline, schema_errors};
 use crate::store::{PackageRecord, Scope, Tenant, Transaction};
 
 /// How [`Host::invoke_uncommitted`] runs a call that may write.
@@ -40,38 +39,6 @@ enum Mode<'a> {
 struct Output {
     text: String,
     value: serde_json::Value,
-}
-
-/// Process-wide counter making invocation ids unique together with the start time.
-static CALLS: AtomicU64 = AtomicU64::new(0);
-
-pub(crate) fn invocation_id(now: OffsetDateTime) -> String {
-    let n = CALLS.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{:x}-{}-{n:x}",
-        now.unix_timestamp_nanos(),
-        std::process::id()
-    )
-}
-
-/// Render schema violations as `path: message` lines.
-pub(crate) fn schema_errors(
-    validator: &jsonschema::Validator,
-    value: &serde_json::Value,
-) -> Option<String> {
-    let errors: Vec<String> = validator
-        .iter_errors(value)
-        .take(10)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            if path.is_empty() {
-                e.to_string()
-            } else {
-                format!("{path}: {e}")
-            }
-        })
-        .collect();
-    (!errors.is_empty()).then(|| errors.join("; "))
 }
 
 impl Host {
@@ -684,8 +651,8 @@ impl Host {
             _ => false,
         };
         let mut state = CallState::new(info, tx, self.runtime.limits().clone());
-        state.nesting = Some(Nesting {
-            loader: self.loader.clone(),
+        state.set_nesting(Nesting {
+            plugins: self.loader.clone(),
             depth: 0,
             deadline: Instant::now() + deadline,
             effects,
@@ -713,7 +680,7 @@ impl Host {
         }
         match result {
             Ok(output) => {
-                if state.queued_work {
+                if state.queued_work() {
                     // Events or runs were queued: wake the background worker. Its
                     // write transaction waits for this call's commit (or rollback),
                     // so it sees exactly what was committed.

@@ -21,10 +21,8 @@ pub mod admin;
 pub mod audit;
 /// Principals and permissions (`backoffice_core::principal`).
 pub use backoffice_core::principal as auth;
-pub mod bindings;
-pub mod capabilities;
-pub mod clock;
-pub mod dry_run;
+/// The sandbox's pieces (the crate `backoffice-runtime`).
+pub use backoffice_runtime::{bindings, capabilities, clock, dry_run};
 pub mod error;
 mod events;
 pub use backoffice_core::extensions;
@@ -44,7 +42,8 @@ pub mod pack;
 pub mod package;
 mod plan;
 pub mod registry;
-pub mod runtime;
+/// The sandbox: engine, limits, code cache (the crate `backoffice-runtime`).
+pub use backoffice_runtime as runtime;
 pub mod scaffold;
 pub mod scaffold_script;
 pub mod scheduler;

@@ -23,7 +23,7 @@ use crate::bindings::WitError;
 use crate::capabilities::CallInfo;
 use crate::error::HostError;
 use crate::host::{Loaded, Loader};
-use crate::invoke::schema_errors;
+use crate::runtime::schema_errors;
 use crate::store::{PackageRecord, Tenant, Transaction};
 
 /// Who makes a call, besides its principal.

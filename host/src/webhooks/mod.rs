@@ -15,7 +15,9 @@
 //! delivery is sent again with the same `webhook-id`, so a receiver that deduplicates
 //! on it sees each event once.
 
-pub mod guard;
+/// Address rules (the crate `backoffice-runtime`, which checks plugins' HTTP requests
+/// with them too).
+pub use backoffice_runtime::guard;
 pub(crate) mod pool;
 pub mod send;
 pub mod sign;

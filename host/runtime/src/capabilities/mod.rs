@@ -32,6 +32,7 @@ pub use quota::{
 pub use wasi::{ALLOWED_WASI, add_wasi_to_linker};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
 use wasmtime::component::ResourceTable;
@@ -41,8 +42,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::auth::Principal;
 use crate::bindings::{self, WitError};
 use crate::manifest::Manifest;
-use crate::runtime::{Limits, MemoryLimiter};
 use crate::store::{Scope, Transaction};
+use crate::{Limits, MemoryLimiter, Plugins};
 
 /// Bytes of stdout and stderr kept per call; the rest is dropped.
 const CAPTURE_BYTES: usize = 16 << 10;
@@ -74,15 +75,28 @@ pub struct CallInfo {
 
 /// What a running call needs to call another plugin in its transaction.
 #[derive(Clone)]
-pub(crate) struct Nesting {
-    /// Loads and runs the target.
-    pub(crate) loader: crate::host::Loader,
+pub struct Nesting {
+    /// Loads and resolves the target (the host).
+    pub plugins: Arc<dyn Plugins>,
     /// 0 for a call from outside, 1 for a call made by a plugin, ...
-    pub(crate) depth: u32,
+    pub depth: u32,
     /// When the outermost call's deadline passes; nested calls get what is left.
-    pub(crate) deadline: std::time::Instant,
+    pub deadline: std::time::Instant,
     /// Set for a dry run: what the call and its nested calls ask for is recorded.
-    pub(crate) effects: Option<crate::dry_run::Recorder>,
+    pub effects: Option<crate::dry_run::Recorder>,
+}
+
+/// Process-wide counter making invocation ids unique together with the start time.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// A unique id for a call starting at `now`.
+pub fn invocation_id(now: OffsetDateTime) -> String {
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:x}-{}-{n:x}",
+        now.unix_timestamp_nanos(),
+        std::process::id()
+    )
 }
 
 /// Everything one call's store holds.
@@ -143,8 +157,19 @@ impl CallState {
     }
 
     /// Take the call's transaction back out of its state.
-    pub(crate) fn into_tx(self) -> Option<Box<dyn Transaction>> {
+    pub fn into_tx(self) -> Option<Box<dyn Transaction>> {
         self.tx
+    }
+
+    /// Let the call nest others (set for calls run by the host).
+    pub fn set_nesting(&mut self, nesting: Nesting) {
+        self.nesting = Some(nesting);
+    }
+
+    /// Whether the call emitted an event or scheduled a run: the background worker
+    /// has something to look at once the call commits.
+    pub fn queued_work(&self) -> bool {
+        self.queued_work
     }
 
     /// What the guest printed to stdout and stderr, lossily decoded.
@@ -201,11 +226,9 @@ impl WasiView for CallState {
 
 impl bindings::backoffice::host::types::Host for CallState {}
 
-/// A call's transaction (`&mut state.tx`, so other fields stay borrowable); a trap if
-/// it is lent out, which cannot happen while the guest waits for the nested call that
-/// borrowed it.
-/// A host-side failure inside a call: the call traps and rolls back everything.
-pub(crate) trait HostFault {
+/// A host-side failure inside a call: the call traps and rolls back everything. The
+/// host implements it for its own error.
+pub trait HostFault {
     /// The trap.
     fn into_trap(self) -> wasmtime::Error;
 }
@@ -215,15 +238,6 @@ pub(crate) trait HostFault {
 impl HostFault for crate::store::StoreError {
     fn into_trap(self) -> wasmtime::Error {
         wasmtime::Error::new(self)
-    }
-}
-
-impl HostFault for crate::error::HostError {
-    fn into_trap(self) -> wasmtime::Error {
-        match self {
-            crate::error::HostError::Storage(e) => e.into_trap(),
-            other => wasmtime::Error::msg(other.to_string()),
-        }
     }
 }
 
@@ -244,6 +258,9 @@ pub(crate) fn trap(e: impl HostFault) -> wasmtime::Error {
     e.into_trap()
 }
 
+/// A call's transaction (`&mut state.tx`, so other fields stay borrowable); a trap if
+/// it is lent out, which cannot happen while the guest waits for the nested call that
+/// borrowed it.
 pub(crate) fn tx_of(
     tx: &mut Option<Box<dyn Transaction>>,
 ) -> wasmtime::Result<&mut dyn Transaction> {

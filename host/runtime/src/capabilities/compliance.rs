@@ -2,12 +2,12 @@
 //! the tenant (the typed extension point `backoffice:compliance/checks`), listed and
 //! evaluated on the shared path of [`super::extension`].
 
+use crate::Failure;
 use crate::bindings::compliance::consumer::backoffice::compliance::registry::{
     Contributed, Host as RegistryHost,
 };
 use crate::bindings::compliance::types::{self, Error, Finding, Subject};
 use crate::extensions::COMPLIANCE_CHECKS;
-use crate::runtime::Failure;
 
 use super::CallState;
 use super::extension::trap;

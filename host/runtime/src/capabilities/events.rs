@@ -2,7 +2,7 @@
 //!
 //! `emit` appends the event to the outbox through the call's own transaction, so the
 //! event exists exactly when the call's other writes do: a rollback (error, trap,
-//! limit) drops it. Delivery to subscribers happens after commit (`crate::events`).
+//! limit) drops it. Delivery to subscribers happens after commit (the host's `events`).
 //!
 //! A plugin may emit only topics its manifest lists under `emits`, and of those only
 //! topics under its own `<id>.` prefix unless an admin granted the topic

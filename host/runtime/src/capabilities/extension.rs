@@ -20,9 +20,8 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use crate::host::Loaded;
-use crate::runtime::{Failure, MAX_DEPTH, Prepared};
 use crate::store::{PackageRecord, Scope};
+use crate::{Failure, Loaded, MAX_DEPTH, Prepared};
 
 use super::{CallInfo, CallState, Nesting, tx_of};
 
@@ -116,7 +115,7 @@ impl CallState {
             let Some(record) = tx.package_head(&e.plugin).map_err(trap)? else {
                 continue;
             };
-            let loaded = nesting.loader.load(tx, &record).map_err(trap)?;
+            let loaded = nesting.plugins.load(tx, &record)?;
             if loaded
                 .manifest
                 .provides
@@ -172,7 +171,7 @@ impl CallState {
             manifest: provider.loaded.manifest.clone(),
             read_only: true,
         };
-        let limits = nesting.loader.runtime.limits().clone();
+        let limits = nesting.plugins.runtime().limits().clone();
         let mut state = CallState::new(info, tx, limits);
         state.nesting = Some(Nesting {
             depth: nesting.depth + 1,
@@ -185,8 +184,8 @@ impl CallState {
         let prepared = &provider.loaded.prepared;
         let (result, state) =
             nesting
-                .loader
-                .runtime
+                .plugins
+                .runtime()
                 .call_with(prepared, state, remaining, |store, instance| {
                     f(store, prepared, instance)
                 });

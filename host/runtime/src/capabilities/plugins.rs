@@ -10,18 +10,19 @@
 //!   -> Err: savepoint rolled back (the target's writes undone), the WIT error handed to
 //!      the caller, which may handle it or fail (rolling back everything)
 //! ```
+//!
+//! The checks up to the input's schema and the audit link are the host's, reached
+//! through the call's [`Plugins`](crate::Plugins) (`resolve`, `audit_nested`), so a
+//! nested call is checked exactly like a call from outside.
 
 use std::time::{Duration, Instant};
 
-use crate::audit;
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::plugins::Host;
-use crate::invoke::schema_errors;
-use crate::plan::{Caller, Plan};
-use crate::runtime::{Action, Failure, MAX_DEPTH};
 use crate::store::{Scope, Transaction};
+use crate::{Action, Failure, Loaded, MAX_DEPTH, Resolved, schema_errors};
 
-use super::{CallInfo, CallState, Nesting};
+use super::{CallInfo, CallState, Nesting, invocation_id};
 
 // A store failure while preparing or finishing a nested call is the host's problem:
 // trap, so the whole call rolls back.
@@ -93,8 +94,8 @@ impl Host for CallState {
                         input,
                     };
                     nesting
-                        .loader
-                        .runtime
+                        .plugins
+                        .runtime()
                         .call(&target.prepared, state, &action, remaining)
                 };
                 self.queued_work |= state.queued_work;
@@ -124,20 +125,14 @@ impl Host for CallState {
                         // A read-only caller runs on a read snapshot: its nested calls
                         // are covered by its own audit link.
                         if !self.info.read_only {
-                            audit::append(
-                            tx.as_mut(),
-                            &nesting.loader.audit_key,
-                            audit::Entry {
-                                tenant: self.info.scope.tenant.clone(),
-                                actor: self.info.principal.actor(),
-                                action: "invoke".into(),
-                                target: format!("{plugin}.{operation}"),
-                                outcome: "ok".into(),
-                                detail: serde_json::json!({ "version": version, "caller": caller }),
-                                duration: Some(started.elapsed()),
-                            },
-                            )
-                            .map_err(trap)?;
+                            nesting.plugins.audit_nested(
+                                tx.as_mut(),
+                                &self.info,
+                                &plugin,
+                                &operation,
+                                &version,
+                                started.elapsed(),
+                            )?;
                         }
                         Ok(output)
                     }
@@ -160,7 +155,7 @@ impl Host for CallState {
                 match &result {
                     Ok(output) => call.output = Some(crate::dry_run::json_or_text(output)),
                     Err(err) => {
-                        call.error = Some(crate::runtime::describe_wit_error(err));
+                        call.error = Some(crate::describe_wit_error(err));
                     }
                 }
             });
@@ -173,11 +168,11 @@ impl Host for CallState {
 type OutputCheck = Box<dyn Fn(&str) -> Result<(), WitError>>;
 
 /// A refusal the caller gets as a WIT error (`Ok`), or a trap (`Err`).
-type Refusal = wasmtime::Result<Result<String, WitError>>;
+type Refused = wasmtime::Result<Result<String, WitError>>;
 
 /// A checked nested call, ready to run.
 struct Prepared {
-    target: std::sync::Arc<crate::host::Loaded>,
+    target: std::sync::Arc<Loaded>,
     version: String,
     output_check: OutputCheck,
     /// The target's state without its transaction yet.
@@ -187,7 +182,7 @@ struct Prepared {
 /// The target's call info, waiting for the lent transaction.
 struct PendingState {
     info: CallInfo,
-    limits: std::sync::Arc<crate::runtime::Limits>,
+    limits: std::sync::Arc<crate::Limits>,
 }
 
 impl PendingState {
@@ -228,29 +223,19 @@ impl CallState {
         plugin: &str,
         operation: &str,
         input: &str,
-    ) -> Result<Prepared, Refusal> {
+    ) -> Result<Prepared, Refused> {
         let tenant = self.info.scope.tenant.clone();
-        let limits = nesting.loader.runtime.limits().clone();
-        let resolved = Plan::resolve(
-            &nesting.loader,
-            tx,
-            &tenant,
-            plugin,
-            operation,
-            &self.info.principal,
-            Caller::Plugin(&self.info),
-        )
-        .and_then(|plan| {
-            plan.check_input(limits.max_input_bytes, operation, input)
-                .map(|()| plan)
-        });
-        let Plan {
-            record,
+        let limits = nesting.plugins.runtime().limits().clone();
+        let resolved = nesting
+            .plugins
+            .resolve(tx, &self.info, plugin, operation, input);
+        let Resolved {
+            version: target_version,
             loaded: target,
             read_only: target_read_only,
         } = match resolved {
-            Ok(plan) => plan,
-            Err(refusal) => return Err(refusal.into_wit().map(Err)),
+            Ok(resolved) => resolved,
+            Err(refusal) => return Err(refusal.map(Err)),
         };
         let grants = tx.grants_get(plugin).map_err(|e| Err(trap(e)))?;
         let info = CallInfo {
@@ -258,7 +243,7 @@ impl CallState {
                 tenant: tenant.clone(),
                 plugin: plugin.to_string(),
             },
-            version: record.version.clone(),
+            version: target_version.clone(),
             action: format!(
                 "operation '{operation}' called by '{}'",
                 self.info.scope.plugin
@@ -267,7 +252,7 @@ impl CallState {
             now: self.info.now,
             time_zone: self.info.time_zone.clone(),
             grants,
-            invocation_id: crate::invoke::invocation_id(self.info.now),
+            invocation_id: invocation_id(self.info.now),
             manifest: target.manifest.clone(),
             read_only: self.info.read_only || target_read_only,
         };
@@ -275,7 +260,7 @@ impl CallState {
         let (plugin, operation, version) = (
             plugin.to_string(),
             operation.to_string(),
-            record.version.clone(),
+            target_version.clone(),
         );
         let output_check = Box::new(move |output: &str| {
             let value: serde_json::Value = serde_json::from_str(output).map_err(|e| {
@@ -298,7 +283,7 @@ impl CallState {
         });
         Ok(Prepared {
             target,
-            version: record.version,
+            version: target_version,
             output_check,
             state: PendingState { info, limits },
         })

@@ -1,4 +1,4 @@
-//! Where a webhook or a plugin's HTTP request (`crate::outbound`) may go: the URL's
+//! Where a webhook or a plugin's HTTP request (the host's `outbound`) may go: the URL's
 //! scheme and the addresses its host resolves to.
 //!
 //! A destination in a loopback, private, link-local, unspecified, multicast or

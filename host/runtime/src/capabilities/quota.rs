@@ -1,10 +1,10 @@
 //! Quotas of a call's tenant and plugin: what it keeps (keys, bytes), what it queues
 //! per call and per UTC day (events, one-off runs). Limits come from
-//! [`crate::runtime::Quotas`]; usage is kept in the tenant's own database, in the
+//! [`crate::Quotas`]; usage is kept in the tenant's own database, in the
 //! call's transaction, so a refused call (it traps) leaves nothing behind and counts
 //! stay exact whatever rolls back.
 
-use crate::runtime::QuotaExceeded;
+use crate::QuotaExceeded;
 use crate::store::DayUsage;
 
 use super::{CallState, trap, tx_of};

@@ -1,5 +1,5 @@
 //! `backoffice:http/outbound`: a plugin queues an HTTP request to a host its manifest
-//! lists; the host sends it after the call commits (`crate::outbound`).
+//! lists; the host sends it after the call commits (the host's `outbound`).
 //!
 //! ```text
 //! send(request) ─▶ grant + write check ─▶ method, headers, body, timeout checked
@@ -126,8 +126,8 @@ impl CallState {
         let allow_private = self
             .nesting
             .as_ref()
-            .is_some_and(|n| n.loader.allow_private);
-        let parsed = crate::webhooks::guard::check_before_send(url, allow_private)
+            .is_some_and(|n| n.plugins.allow_private());
+        let parsed = crate::guard::check_before_send(url, allow_private)
             .map_err(|e| WitError::Forbidden(format!("plugin '{plugin}': request refused: {e}")))?;
         let host = parsed.host_str().unwrap_or_default();
         let port = parsed.port_or_known_default().unwrap_or(0);

@@ -39,8 +39,6 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::error::HostError;
-
 /// How long an attempt may run in place: two epoch ticks at most, so between one and
 /// two ticks of the epoch once the call starts.
 pub const BUDGET: Duration = Duration::from_millis(10);
@@ -139,10 +137,10 @@ pub fn give_up() -> GaveUp {
     GaveUp
 }
 
-/// [`give_up`] as the host's error.
-pub fn refuse() -> HostError {
-    give_up();
-    HostError::Internal(GaveUp.to_string())
+/// [`give_up`] as the caller's error (the host's `HostError::Internal` with the
+/// text of [`GaveUp`]).
+pub fn refuse<E: From<GaveUp>>() -> E {
+    give_up().into()
 }
 
 /// Wait for `fut` from a synchronous host function: in an attempt, poll it once and

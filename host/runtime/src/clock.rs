@@ -2,7 +2,7 @@
 //!
 //! Production uses [`SystemClock`]; tests hand the host a [`TestClock`] and move time
 //! with [`TestClock::advance`] instead of sleeping, then run what is due with
-//! [`Host::run_due`](crate::Host::run_due).
+//! `Host::run_due` (backoffice-host).
 
 use std::sync::Mutex;
 use std::time::Duration;

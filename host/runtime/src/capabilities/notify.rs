@@ -4,7 +4,7 @@
 //! ```text
 //! send(to, message) ─▶ grant + write check ─▶ resolve to (user, address) pairs in the
 //!                      call's transaction ─▶ one `notifications` row each (same tx)
-//! commit ─▶ the delivery worker hands each row to the SMTP relay (`crate::notify`)
+//! commit ─▶ the delivery worker hands each row to the SMTP relay (the host's `notify`)
 //! ```
 //!
 //! The rows are written through the call's transaction, so a call that fails, traps

@@ -251,7 +251,7 @@ impl Limits {
     /// [`Limits::max_wasm_stack`] per store from where the store is entered, and each
     /// nested call is a store of its own entered below its caller's frames, so the
     /// worst case is [`MAX_DEPTH`] full wasm stacks with the host's frames between
-    /// them (see [`crate::runtime::stack`]). 8.5 MiB with the defaults.
+    /// them (see [`crate::stack`]). 8.5 MiB with the defaults.
     pub fn native_stack_bytes(&self) -> usize {
         let levels = usize::try_from(MAX_DEPTH).unwrap_or(usize::MAX);
         levels

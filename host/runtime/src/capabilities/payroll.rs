@@ -15,13 +15,13 @@
 
 use std::sync::Arc;
 
+use crate::Failure;
 use crate::bindings::payroll::consumer::backoffice::payroll::engine::Host as EngineHost;
 use crate::bindings::payroll::consumer_v0_2::backoffice::payroll0_2_0::engine::{
     Calculation, Host as EngineV02Host, Provider as RulesProviderV02,
 };
 use crate::bindings::payroll::types::{self, CalcInput, Error, LineKind, Payslip, Support};
 use crate::extensions::{self, PAYROLL_RULES};
-use crate::runtime::Failure;
 
 use super::CallState;
 use super::extension::{Provider, trap};

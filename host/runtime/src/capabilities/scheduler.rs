@@ -1,7 +1,7 @@
 //! `backoffice:host/scheduler`: one-off runs of the plugin's own declared jobs.
 //!
 //! `schedule-at` writes the run through the call's transaction, so it exists only if
-//! the call commits; the scheduler (`crate::scheduler`) runs it when due.
+//! the call commits; the host's scheduler (`scheduler`) runs it when due.
 
 use crate::bindings::backoffice::host::scheduler::Host;
 use crate::bindings::{Instant, WitError};

@@ -55,8 +55,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiView};
 
-use crate::runtime::DeadlineExceeded;
-use crate::runtime::inline::block_on;
+use crate::DeadlineExceeded;
+use crate::inline::block_on;
 use wasmtime_wasi::p2::bindings::io::poll::{Host as AsyncPoll, HostPollable as AsyncPollable};
 use wasmtime_wasi::p2::bindings::sync::io::poll;
 

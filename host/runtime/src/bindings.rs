@@ -6,7 +6,7 @@
 //! carries expected failures back to the plugin.
 
 wasmtime::component::bindgen!({
-    path: "../wit/host@0.1.0",
+    path: "../../wit/host@0.1.0",
     world: "backoffice:host/plugin",
     imports: { default: trappable },
 });
@@ -23,7 +23,7 @@ pub mod payroll {
     /// The provider side: calling a country rules plugin's `rules` export.
     pub mod provider {
         wasmtime::component::bindgen!({
-            path: "../wit/payroll@0.1.0",
+            path: "../../wit/payroll@0.1.0",
             world: "backoffice:payroll/rules-provider",
             with: {
                 "backoffice:host/types": crate::bindings::backoffice::host::types,
@@ -34,7 +34,7 @@ pub mod payroll {
     /// The consumer side: the `engine` import the host implements.
     pub mod consumer {
         wasmtime::component::bindgen!({
-            path: "../wit/payroll@0.1.0",
+            path: "../../wit/payroll@0.1.0",
             world: "backoffice:payroll/rules-consumer",
             imports: { default: trappable },
             with: {
@@ -50,7 +50,7 @@ pub mod payroll {
     /// every record and conversion; only `provider` and `calculation` are new.
     pub mod consumer_v0_2 {
         wasmtime::component::bindgen!({
-            path: "../wit/payroll@0.2.0",
+            path: "../../wit/payroll@0.2.0",
             world: "backoffice:payroll/rules-consumer@0.2.0",
             imports: { default: trappable },
             with: {
@@ -68,7 +68,7 @@ pub mod compliance {
     /// The provider side: calling a plugin's `checks` export.
     pub mod provider {
         wasmtime::component::bindgen!({
-            path: "../wit/compliance@0.1.0",
+            path: "../../wit/compliance@0.1.0",
             world: "backoffice:compliance/checks-provider",
             with: {
                 "backoffice:host/types": crate::bindings::backoffice::host::types,
@@ -79,7 +79,7 @@ pub mod compliance {
     /// The consumer side: the `registry` import the host implements.
     pub mod consumer {
         wasmtime::component::bindgen!({
-            path: "../wit/compliance@0.1.0",
+            path: "../../wit/compliance@0.1.0",
             world: "backoffice:compliance/checks-consumer",
             imports: { default: trappable },
             with: {
@@ -96,7 +96,7 @@ pub mod compliance {
 /// `notify` import the host implements (`capabilities/notify.rs`).
 pub mod notify {
     wasmtime::component::bindgen!({
-        path: "../wit/notify@0.1.0",
+        path: "../../wit/notify@0.1.0",
         world: "backoffice:notify/notify-consumer",
         imports: { default: trappable },
         with: {
@@ -109,7 +109,7 @@ pub mod notify {
 /// `outbound` import the host implements (`capabilities/http.rs`).
 pub mod http {
     wasmtime::component::bindgen!({
-        path: "../wit/http@0.1.0",
+        path: "../../wit/http@0.1.0",
         world: "backoffice:http/http-consumer",
         imports: { default: trappable },
         with: {

@@ -106,7 +106,7 @@ pub struct WriteEffect {
 
 /// The effects log of one dry run, shared by its nested calls.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Recorder(Arc<Mutex<Effects>>);
+pub struct Recorder(Arc<Mutex<Effects>>);
 
 impl Recorder {
     pub(crate) fn with(&self, f: impl FnOnce(&mut Effects)) {
@@ -115,7 +115,7 @@ impl Recorder {
     }
 
     /// The log so far, emptied (a call retried after a conflict starts again).
-    pub(crate) fn take(&self) -> Effects {
+    pub fn take(&self) -> Effects {
         let mut effects = self.0.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut effects)
     }

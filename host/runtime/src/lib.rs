@@ -5,17 +5,34 @@
 //! pooling allocator, so a call costs microseconds. Each call's store gets an epoch
 //! deadline, a memory limiter summing all memories, and a cap on bytes the guest may
 //! copy into one host call.
+//!
+//! The crate `backoffice-runtime` holds the engine and its limits, the bindings of the
+//! WIT worlds ([`bindings`]) and the capabilities, one module per imported interface
+//! ([`capabilities`]). It knows nothing of the host (which names it
+//! `backoffice_host::runtime`): what a call needs to reach other plugins, the host
+//! gives it through the trait [`Plugins`].
 
+pub mod bindings;
 mod cache;
+pub mod capabilities;
+pub mod clock;
+pub mod dry_run;
+pub mod guard;
 pub mod inline;
 mod limits;
+mod plugins;
 pub mod stack;
+
+// The vocabulary and storage traits, under the names the host gives them.
+use backoffice_core::{extensions, manifest, principal as auth};
+use backoffice_store as store;
 
 pub use cache::{CacheOutcome, CodeCache, code_digest, engine_key};
 pub use limits::{
     BASE_FRAMES, HOST_FRAMES_PER_LEVEL, Limits, MAX_DEPTH, MemoryLimitExceeded, MemoryLimiter,
     OverPolicy, PluginLimits, QuotaExceeded, Quotas,
 };
+pub use plugins::{Loaded, Plugins, Refusal, Resolved, schema_errors};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,8 +45,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::bindings::compliance::provider::ChecksProviderIndices;
 use crate::bindings::payroll::provider::RulesProviderIndices;
-use crate::bindings::{self, Plugin, PluginIndices, WitError};
-use crate::capabilities::{self, CallState};
+use crate::bindings::{Plugin, PluginIndices, WitError};
+use crate::capabilities::CallState;
 
 /// How often the epoch advances; deadlines are whole multiples of this.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -152,7 +169,7 @@ impl std::fmt::Debug for Runtime {
 }
 
 /// Linear memories the pool holds for `component_slots` component instances.
-pub(crate) fn memory_slots(component_slots: u64) -> u64 {
+pub fn memory_slots(component_slots: u64) -> u64 {
     component_slots * 2
 }
 
