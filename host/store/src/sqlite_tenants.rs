@@ -470,23 +470,26 @@ fn file_stamp(path: &Path) -> (Option<SystemTime>, u64, Option<SystemTime>) {
     )
 }
 
+/// Tables whose AUTOINCREMENT ids are numbered per tenant (see [`seed_ids`]).
+pub(super) const NUMBERED_TABLES: &[&str] = &[
+    "events",
+    "deliveries",
+    "jobs",
+    "job_runs",
+    "webhook_deliveries",
+    "notifications",
+    "notification_attempts",
+    "http_requests",
+    "http_attempts",
+];
+
 /// Make a new tenant file number its rows from `num * ID_SPAN`.
 pub(super) fn seed_ids(db: &Db, num: i64) -> Result<()> {
     let conn = db.acquire()?;
     let base = num.saturating_mul(ID_SPAN);
     let result = (|| -> Result<()> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        for table in [
-            "events",
-            "deliveries",
-            "jobs",
-            "job_runs",
-            "webhook_deliveries",
-            "notifications",
-            "notification_attempts",
-            "http_requests",
-            "http_attempts",
-        ] {
+        for table in NUMBERED_TABLES {
             conn.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2
                   WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
