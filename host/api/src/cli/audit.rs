@@ -56,15 +56,12 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
                 after_seq: None,
                 limit: (*limit).clamp(1, 100_000),
             })?;
-            if *json {
-                return super::print_json(&links);
-            }
-            println!(
+            let header = format!(
                 "{:<27} {:<12} {:>6} {:<28} {:<18} {:<36} OUTCOME",
                 "AT", "CHAIN", "SEQ", "ACTOR", "ACTION", "TARGET"
             );
-            for l in links {
-                println!(
+            super::print_list(&links, *json, None, &header, |l| {
+                format!(
                     "{:<27} {:<12} {:>6} {:<28} {:<18} {:<36} {}",
                     l.at,
                     chain_name(&l.tenant),
@@ -73,8 +70,8 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
                     l.action,
                     l.target,
                     l.outcome
-                );
-            }
+                )
+            })?;
         }
         AuditCommand::Verify { tenant, json } => {
             let report = host.audit_verify(tenant.as_deref())?;

@@ -117,19 +117,14 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
         }
         TenantCommand::List { json } => {
             let tenants = host.tenants()?;
-            if *json {
-                super::print_json(&tenants)?;
-            } else if tenants.is_empty() {
-                println!("no tenants; create one with `backoffice tenant create <id>`");
-            } else {
-                println!("{:<24} {:<32} {:<20} CREATED", "ID", "NAME", "TIME ZONE");
-                for t in tenants {
-                    println!(
-                        "{:<24} {:<32} {:<20} {}",
-                        t.id, t.name, t.time_zone, t.created_at
-                    );
-                }
-            }
+            let empty = "no tenants; create one with `backoffice tenant create <id>`";
+            let header = format!("{:<24} {:<32} {:<20} CREATED", "ID", "NAME", "TIME ZONE");
+            super::print_list(&tenants, *json, Some(empty), &header, |t| {
+                format!(
+                    "{:<24} {:<32} {:<20} {}",
+                    t.id, t.name, t.time_zone, t.created_at
+                )
+            })?;
         }
         TenantCommand::Backup { tenant, out, json } => {
             let report = host.backup_tenant(tenant, out)?;

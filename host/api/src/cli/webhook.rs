@@ -105,18 +105,10 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
         }
         WebhookCommand::List { tenant, json } => {
             let list = host.webhook_list(tenant)?;
-            if *json {
-                return super::print_json(&list);
-            }
-            if list.is_empty() {
-                println!("no webhooks");
-                return Ok(());
-            }
-            println!("{:<28} {:<40} TOPICS", "ID", "URL");
-            for w in list {
-                println!("{:<28} {:<40} {}", w.id, w.url, w.topics.join(" "));
-            }
-            Ok(())
+            let header = format!("{:<28} {:<40} TOPICS", "ID", "URL");
+            super::print_list(&list, *json, Some("no webhooks"), &header, |w| {
+                format!("{:<28} {:<40} {}", w.id, w.url, w.topics.join(" "))
+            })
         }
         WebhookCommand::Remove { tenant, id } => {
             host.webhook_remove(tenant, id)?;
@@ -131,19 +123,12 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
             json,
         } => {
             let list = host.webhook_log(tenant, webhook.as_deref(), state.as_deref(), *limit)?;
-            if *json {
-                return super::print_json(&list);
-            }
-            if list.is_empty() {
-                println!("no deliveries");
-                return Ok(());
-            }
-            println!(
+            let header = format!(
                 "{:<16} {:<28} {:<28} {:<10} {:<8} {:<6} ERROR",
                 "ID", "WEBHOOK", "TOPIC", "STATE", "ATTEMPTS", "STATUS"
             );
-            for d in list {
-                println!(
+            super::print_list(&list, *json, Some("no deliveries"), &header, |d| {
+                format!(
                     "{:<16} {:<28} {:<28} {:<10} {:<8} {:<6} {}",
                     d.id,
                     d.endpoint_id,
@@ -152,9 +137,8 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
                     d.attempts,
                     d.last_status.map_or("-".into(), |s| s.to_string()),
                     d.last_error.as_deref().unwrap_or("-")
-                );
-            }
-            Ok(())
+                )
+            })
         }
         WebhookCommand::Rotate {
             tenant,
