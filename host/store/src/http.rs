@@ -175,15 +175,6 @@ fn unsupported() -> StoreError {
     )
 }
 
-/// `(state, next_attempt_ms, done_ms)` after an attempt ended with `finish` at `now_ms`.
-pub(super) fn outcome(finish: &Finish, now_ms: i64) -> (&'static str, Option<i64>, Option<i64>) {
-    match finish {
-        Finish::Done { .. } => ("answered", None, Some(now_ms)),
-        Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
-        Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
-    }
-}
-
 /// Headers as stored: a JSON array of `[name, value]` pairs.
 pub(super) fn headers_text(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).unwrap_or_else(|_| "[]".into())
@@ -262,7 +253,7 @@ impl<B: Backend> HttpStore for B {
         attempt: &HttpAttempt,
         finish: &Finish,
     ) -> Result<bool> {
-        let (state, next, done) = outcome(finish, attempt.at_ms);
+        let (state, next, done) = finish.outcome("answered", attempt.at_ms);
         let c = self.sql_conn()?;
         let finished = args![
             tenant,

@@ -170,15 +170,6 @@ fn unsupported() -> StoreError {
     )
 }
 
-/// `(state, next_attempt_ms, done_ms)` after an attempt ended with `finish` at `now_ms`.
-pub(super) fn outcome(finish: &Finish, now_ms: i64) -> (&'static str, Option<i64>, Option<i64>) {
-    match finish {
-        Finish::Done { .. } => ("sent", None, Some(now_ms)),
-        Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
-        Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
-    }
-}
-
 /// A notification row of `notify_sql.rs`'s column list.
 fn notification(r: &impl RowGet) -> Result<Notification> {
     Ok(Notification {
@@ -269,7 +260,7 @@ impl<B: Backend> NotifyStore for B {
         attempt: &NotifyAttempt,
         finish: &Finish,
     ) -> Result<bool> {
-        let (state, next, done) = outcome(finish, attempt.at_ms);
+        let (state, next, done) = finish.outcome("sent", attempt.at_ms);
         let c = self.sql_conn()?;
         let finished = args![tenant, id, owner, state, next, done, &attempt.error];
         if c.execute(sql::FINISH, &finished)? == 0 {

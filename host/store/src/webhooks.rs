@@ -346,11 +346,7 @@ where
         attempt: &WebhookAttempt,
         finish: &Finish,
     ) -> Result<bool> {
-        let (state, next, done) = match finish {
-            Finish::Done { .. } => ("delivered", None, Some(now_ms)),
-            Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
-            Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
-        };
+        let (state, next, done) = finish.outcome("delivered", now_ms);
         let args = args![id, owner, state, next, done, attempt.status, &attempt.error];
         Ok(self
             .sql_conn()?

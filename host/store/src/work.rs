@@ -42,6 +42,23 @@ pub enum Finish {
     },
 }
 
+impl Finish {
+    /// `(state, next_attempt_ms, done_ms)` of an outbound row (a webhook delivery, a
+    /// notification, an HTTP request) whose attempt ended so at `now_ms`; `done` is
+    /// the state of an accepted one.
+    pub(super) fn outcome(
+        &self,
+        done: &'static str,
+        now_ms: i64,
+    ) -> (&'static str, Option<i64>, Option<i64>) {
+        match self {
+            Finish::Done { .. } => (done, None, Some(now_ms)),
+            Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
+            Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
+        }
+    }
+}
+
 /// A scheduled job of one plugin in one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRecord {
