@@ -207,13 +207,9 @@ impl<B: Backend> IdentityStore for B {
             &u.created_at,
             &u.disabled_at
         ];
-        if !self.sql_conn()?.insert_new(sql::USER_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "user '{}' already exists",
-                u.username
-            )));
-        }
-        Ok(())
+        self.sql_conn()?.insert_unique(sql::USER_INSERT, &args, || {
+            format!("user '{}' already exists", u.username)
+        })
     }
 
     fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
@@ -241,12 +237,9 @@ impl<B: Backend> IdentityStore for B {
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
         let c = self.sql_conn()?;
         let args = args![&role.tenant, &role.name, &role.description];
-        if !c.insert_new(sql::ROLE_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "role '{}' already exists",
-                role.name
-            )));
-        }
+        c.insert_unique(sql::ROLE_INSERT, &args, || {
+            format!("role '{}' already exists", role.name)
+        })?;
         for p in &role.permissions {
             role_grant(c, &role.tenant, &role.name, p)?;
         }
@@ -332,13 +325,10 @@ impl<B: Backend> IdentityStore for B {
             &t.last_used_at,
             &t.revoked_at
         ];
-        if !self.sql_conn()?.insert_new(sql::TOKEN_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "token id '{}' is taken",
-                t.id
-            )));
-        }
-        Ok(())
+        self.sql_conn()?
+            .insert_unique(sql::TOKEN_INSERT, &args, || {
+                format!("token id '{}' is taken", t.id)
+            })
     }
 
     fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {

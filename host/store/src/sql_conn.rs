@@ -266,6 +266,21 @@ pub(super) trait SqlConn {
     /// abort a PostgreSQL transaction, so there the insert does nothing instead).
     fn insert_new(&mut self, sql: Sql, params: &[Param<'_>]) -> Result<bool>;
 
+    /// [`SqlConn::insert_new`] of a row whose key the caller chose: a taken key is
+    /// [`StoreError::Conflict`] saying `taken`.
+    fn insert_unique(
+        &mut self,
+        sql: Sql,
+        params: &[Param<'_>],
+        taken: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if self.insert_new(sql, params)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(taken()))
+        }
+    }
+
     /// The one row a query always returns (an `INSERT ... RETURNING`), mapped by `f`.
     fn query_one<T>(
         &mut self,

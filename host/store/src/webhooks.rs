@@ -238,16 +238,10 @@ where
             &ep.previous_secret_sealed,
             ep.previous_secret_until_ms
         ];
-        if !self
-            .sql_conn()?
-            .insert_new(sql::WEBHOOK_ENDPOINT_INSERT, &args)?
-        {
-            return Err(StoreError::Conflict(format!(
-                "webhook '{}' already exists",
-                ep.id
-            )));
-        }
-        Ok(())
+        self.sql_conn()?
+            .insert_unique(sql::WEBHOOK_ENDPOINT_INSERT, &args, || {
+                format!("webhook '{}' already exists", ep.id)
+            })
     }
 
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
