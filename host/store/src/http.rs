@@ -16,7 +16,9 @@
 use serde::Serialize;
 
 use super::http_sql as sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of};
+use super::sql_conn::{
+    Backend, Lease, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
+};
 use super::{Finish, Result, StoreError};
 
 /// A request queued by a plugin.
@@ -234,12 +236,8 @@ impl<B: Backend> HttpStore for B {
     ) -> Result<Vec<HttpRequest>> {
         lease_due(
             self.sql_conn()?,
-            sql::CLAIM_SELECT,
-            sql::CLAIM_UPDATE,
-            now_ms,
-            lease_until_ms,
-            owner,
-            limit,
+            (sql::CLAIM_SELECT, sql::CLAIM_UPDATE),
+            &Lease::new(now_ms, lease_until_ms, owner, limit),
             |r| request(r),
             |r| (r.id, &mut r.attempts),
         )

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::notify_sql as sql;
 use super::sql_conn::{
-    Backend, Param, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
+    Backend, Lease, Param, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
 };
 use super::{Finish, Result, StoreError};
 
@@ -241,12 +241,8 @@ impl<B: Backend> NotifyStore for B {
     ) -> Result<Vec<Notification>> {
         lease_due(
             self.sql_conn()?,
-            sql::CLAIM_SELECT,
-            sql::CLAIM_UPDATE,
-            now_ms,
-            lease_until_ms,
-            owner,
-            limit,
+            (sql::CLAIM_SELECT, sql::CLAIM_UPDATE),
+            &Lease::new(now_ms, lease_until_ms, owner, limit),
             |r| notification(r),
             |n| (n.id, &mut n.attempts),
         )
