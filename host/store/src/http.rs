@@ -171,10 +171,7 @@ pub trait HttpStore {
 }
 
 fn unsupported() -> StoreError {
-    StoreError::Backend(
-        "internal error: HTTP requests were used through a transaction that cannot hold them"
-            .into(),
-    )
+    super::unsupported("HTTP requests")
 }
 
 /// Headers as stored: a JSON array of `[name, value]` pairs.

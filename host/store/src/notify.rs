@@ -164,10 +164,7 @@ pub trait NotifyStore {
 }
 
 fn unsupported() -> StoreError {
-    StoreError::Backend(
-        "internal error: notifications were used through a transaction that cannot hold them"
-            .into(),
-    )
+    super::unsupported("notifications")
 }
 
 /// A notification row of `notify_sql.rs`'s column list.
