@@ -75,9 +75,7 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
         }
         AuditCommand::Verify { tenant, json } => {
             let report = host.audit_verify(tenant.as_deref())?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 for c in &report.chains {
                     match (&c.broken_at, &c.problem) {
                         (Some(at), Some(problem)) => println!(
@@ -99,7 +97,7 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
                         ),
                     }
                 }
-            }
+            })?;
             if let Some(bad) = report.chains.iter().find(|c| c.broken_at.is_some()) {
                 return Err(HostError::Integrity(format!(
                     "audit chain {} is broken at link {}; investigate who changed the database",

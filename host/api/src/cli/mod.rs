@@ -342,6 +342,19 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), HostError> {
     }
 }
 
+/// A command's answer: `value` as JSON with `--json`, else as `text` prints it.
+fn print_report<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    text: impl FnOnce(&T),
+) -> Result<(), HostError> {
+    if json {
+        return print_json(value);
+    }
+    text(value);
+    Ok(())
+}
+
 /// A list command's output: `list` as JSON with `--json`; else `empty` when there is
 /// nothing to list (`None`: the header alone), or `header` and a line per item.
 fn print_list<T: serde::Serialize>(

@@ -326,12 +326,7 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
         }
         PluginCommand::Info { id, tenant, json } => {
             let info = host.plugin_usage(id, tenant.as_deref())?;
-            if *json {
-                super::print_json(&info)
-            } else {
-                print_info(&info);
-                Ok(())
-            }
+            super::print_report(&info, *json, print_info)
         }
         PluginCommand::Enable { id, tenant } => {
             let e = host.enable(id, tenant)?;

@@ -103,14 +103,12 @@ pub fn run(host: &Host, cmd: &SettingsCommand) -> Result<(), HostError> {
 }
 
 fn report(view: &SettingView, json: bool, tenant: &str, plugin: &str) -> Result<(), HostError> {
-    if json {
-        return super::print_json(view);
-    }
-    println!(
-        "{plugin} {} for tenant '{tenant}': {} (default {})",
-        view.key,
-        shown(&view.effective),
-        shown(&view.default)
-    );
-    Ok(())
+    super::print_report(view, json, |view| {
+        println!(
+            "{plugin} {} for tenant '{tenant}': {} (default {})",
+            view.key,
+            shown(&view.effective),
+            shown(&view.default)
+        );
+    })
 }

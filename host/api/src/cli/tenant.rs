@@ -128,22 +128,18 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
         }
         TenantCommand::Backup { tenant, out, json } => {
             let report = host.backup_tenant(tenant, out)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!(
                     "backed up tenant '{tenant}' to {} ({} bytes, audit chain at link {})",
                     report.file.display(),
                     report.summary.bytes,
                     report.summary.audit_seq.unwrap_or(0)
                 );
-            }
+            })?;
         }
         TenantCommand::Restore { tenant, from, json } => {
             let report = host.restore_tenant(tenant, from)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!(
                     "restored tenant '{tenant}' from {} (audit chain at link {}, was {}; {})",
                     report.from.display(),
@@ -155,7 +151,7 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
                         "chain DOES NOT verify: run `backoffice audit verify`"
                     }
                 );
-            }
+            })?;
         }
         TenantCommand::Delete {
             tenant,
@@ -163,25 +159,21 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
             json,
         } => {
             let report = host.delete_tenant(tenant, *purge)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!(
                     "deleted tenant '{tenant}' and its data ({} rows); the host audit chain records it",
                     report.rows
                 );
-            }
+            })?;
         }
         TenantCommand::Export { tenant, out, json } => {
             let report = host.export_tenant(tenant, out)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!("exported tenant '{tenant}' to {}:", report.folder.display());
                 for f in &report.files {
                     println!("  {:<32} {} lines", f.file, f.lines);
                 }
-            }
+            })?;
         }
     }
     Ok(())

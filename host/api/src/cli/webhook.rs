@@ -95,13 +95,13 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
             json,
         } => {
             let added = host.webhook_add(tenant, url, topics)?;
-            if *json {
-                return super::print_json(&added);
-            }
-            println!("id      {}", added.endpoint.id);
-            println!("secret  {}", added.secret);
-            println!("(the secret is not shown again; the receiver verifies signatures with it)");
-            Ok(())
+            super::print_report(&added, *json, |added| {
+                println!("id      {}", added.endpoint.id);
+                println!("secret  {}", added.secret);
+                println!(
+                    "(the secret is not shown again; the receiver verifies signatures with it)"
+                );
+            })
         }
         WebhookCommand::List { tenant, json } => {
             let list = host.webhook_list(tenant)?;
@@ -151,20 +151,18 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
                 text => backoffice_host::identity::parse_duration(text)?,
             };
             let rotated = host.webhook_rotate(tenant, id, overlap)?;
-            if *json {
-                return super::print_json(&rotated);
-            }
-            println!("id      {}", rotated.id);
-            println!("secret  {}", rotated.secret);
-            match rotated.previous_secret_until_ms {
-                Some(ms) => println!(
-                    "the old secret also signs until {} (then only the new one)",
-                    backoffice_host::webhooks::rfc3339_ms(ms)
-                ),
-                None => println!("the old secret no longer signs"),
-            }
-            println!("(the secret is not shown again)");
-            Ok(())
+            super::print_report(&rotated, *json, |rotated| {
+                println!("id      {}", rotated.id);
+                println!("secret  {}", rotated.secret);
+                match rotated.previous_secret_until_ms {
+                    Some(ms) => println!(
+                        "the old secret also signs until {} (then only the new one)",
+                        backoffice_host::webhooks::rfc3339_ms(ms)
+                    ),
+                    None => println!("the old secret no longer signs"),
+                }
+                println!("(the secret is not shown again)");
+            })
         }
         WebhookCommand::Replay { tenant, id } => {
             host.webhook_replay(tenant, *id)?;
