@@ -691,56 +691,60 @@ fn outbound_params(
     })
 }
 
-fn outbound_id(id: &str, what: &str, route: &str) -> Result<i64, HostError> {
-    id.parse().map_err(|_| {
-        HostError::InvalidInput(format!(
-            "'{id}' is not {what} id (a number from GET /v1/tenants/<t>/{route})"
-        ))
-    })
+/// A kind of message plugins queue for the outbound workers: what its two routes,
+/// the list and the retry of a dead one, differ in.
+struct Outbound<V> {
+    /// The key of the list in the answer.
+    key: &'static str,
+    /// The states a list may be filtered by, as an error names them.
+    states: &'static str,
+    /// What an id names, with its article: `an HTTP request`.
+    what: &'static str,
+    /// The route of the list, below the tenant.
+    route: &'static str,
+    /// The tenant's messages for the caller, newest first, with their attempts.
+    list: ListOutbound<V>,
+    /// Make a dead message pending again.
+    retry: fn(&Host, &Principal, &str, i64) -> Result<(), HostError>,
 }
 
-/// The plugins' outbound HTTP requests, newest first, with their attempts (header
-/// values and bodies are never shown).
-async fn http_requests(
+/// [`Host::http_list_as`] and its kin: the caller, the tenant, the state a list is
+/// filtered by and the most messages to list.
+type ListOutbound<V> = fn(&Host, &Principal, &str, Option<&str>, u32) -> Result<Vec<V>, HostError>;
+
+/// The plugins' outbound HTTP requests (header values and bodies are never shown); a
+/// retried one leaves with the worker's next pass.
+const HTTP_REQUESTS: Outbound<backoffice_host::outbound::HttpRequestView> = Outbound {
+    key: "requests",
+    states: "pending|answered|dead",
+    what: "an HTTP request",
+    route: "http-requests",
+    list: Host::http_list_as,
+    retry: Host::http_retry_as,
+};
+
+/// The email notifications plugins queued; a retried one keeps its Message-ID.
+const NOTIFICATIONS: Outbound<backoffice_host::notify::NotificationView> = Outbound {
+    key: "notifications",
+    states: "pending|sent|dead",
+    what: "a notification",
+    route: "notifications",
+    list: Host::notify_list_as,
+    retry: Host::notify_retry_as,
+};
+
+/// A tenant's messages of one kind, newest first, with their attempts.
+async fn outbound_list<V: serde::Serialize + Send + 'static>(
+    kind: &'static Outbound<V>,
     State(state): State<ApiState>,
     Caller(caller): Caller,
     Path(tenant): Path<String>,
     params: Result<Query<OutboundParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let params = outbound_params(params, "pending|answered|dead")?;
-    let requests = blocking(&state, move |host| {
-        host.http_list_as(
-            &caller,
-            &tenant,
-            params.state.as_deref(),
-            params.limit.unwrap_or(100).clamp(1, 1000),
-        )
-    })
-    .await?;
-    Ok(Json(json!({ "requests": requests })))
-}
-
-/// 202: the dead request is pending again and leaves with the worker's next pass.
-async fn http_request_retry(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
-    Path((tenant, id)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    let id = outbound_id(&id, "an HTTP request", "http-requests")?;
-    blocking(&state, move |host| host.http_retry_as(&caller, &tenant, id)).await?;
-    Ok(StatusCode::ACCEPTED)
-}
-
-/// The email notifications plugins queued, newest first, with their attempts.
-async fn notifications(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
-    Path(tenant): Path<String>,
-    params: Result<Query<OutboundParams>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let params = outbound_params(params, "pending|sent|dead")?;
+    let params = outbound_params(params, kind.states)?;
     let list = blocking(&state, move |host| {
-        host.notify_list_as(
+        (kind.list)(
+            host,
             &caller,
             &tenant,
             params.state.as_deref(),
@@ -748,20 +752,23 @@ async fn notifications(
         )
     })
     .await?;
-    Ok(Json(json!({ "notifications": list })))
+    Ok(Json(json!({ kind.key: list })))
 }
 
-/// 202: the dead notification is pending again (same Message-ID).
-async fn notification_retry(
+/// 202: the dead message is pending again.
+async fn outbound_retry<V>(
+    kind: &'static Outbound<V>,
     State(state): State<ApiState>,
     Caller(caller): Caller,
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let id = outbound_id(&id, "a notification", "notifications")?;
-    blocking(&state, move |host| {
-        host.notify_retry_as(&caller, &tenant, id)
-    })
-    .await?;
+    let id: i64 = id.parse().map_err(|_| {
+        HostError::InvalidInput(format!(
+            "'{id}' is not {} id (a number from GET /v1/tenants/<t>/{})",
+            kind.what, kind.route
+        ))
+    })?;
+    blocking(&state, move |host| (kind.retry)(host, &caller, &tenant, id)).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -989,15 +996,21 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
             "/v1/tenants/{tenant}/webhooks/{id}/rotate",
             post(webhook_rotate),
         )
-        .route("/v1/tenants/{tenant}/http-requests", get(http_requests))
+        .route(
+            "/v1/tenants/{tenant}/http-requests",
+            get(|s, c, t, q| outbound_list(&HTTP_REQUESTS, s, c, t, q)),
+        )
         .route(
             "/v1/tenants/{tenant}/http-requests/{id}/retry",
-            post(http_request_retry),
+            post(|s, c, p| outbound_retry(&HTTP_REQUESTS, s, c, p)),
         )
-        .route("/v1/tenants/{tenant}/notifications", get(notifications))
+        .route(
+            "/v1/tenants/{tenant}/notifications",
+            get(|s, c, t, q| outbound_list(&NOTIFICATIONS, s, c, t, q)),
+        )
         .route(
             "/v1/tenants/{tenant}/notifications/{id}/retry",
-            post(notification_retry),
+            post(|s, c, p| outbound_retry(&NOTIFICATIONS, s, c, p)),
         )
         .merge(console::routes())
         .fallback(not_found)

@@ -16,7 +16,9 @@
 use serde::Serialize;
 
 use super::http_sql as sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of};
+use super::sql_conn::{
+    Backend, Lease, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
+};
 use super::{Finish, Result, StoreError};
 
 /// A request queued by a plugin.
@@ -169,19 +171,7 @@ pub trait HttpStore {
 }
 
 fn unsupported() -> StoreError {
-    StoreError::Backend(
-        "internal error: HTTP requests were used through a transaction that cannot hold them"
-            .into(),
-    )
-}
-
-/// `(state, next_attempt_ms, done_ms)` after an attempt ended with `finish` at `now_ms`.
-pub(super) fn outcome(finish: &Finish, now_ms: i64) -> (&'static str, Option<i64>, Option<i64>) {
-    match finish {
-        Finish::Done { .. } => ("answered", None, Some(now_ms)),
-        Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
-        Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
-    }
+    super::unsupported("HTTP requests")
 }
 
 /// Headers as stored: a JSON array of `[name, value]` pairs.
@@ -243,12 +233,8 @@ impl<B: Backend> HttpStore for B {
     ) -> Result<Vec<HttpRequest>> {
         lease_due(
             self.sql_conn()?,
-            sql::CLAIM_SELECT,
-            sql::CLAIM_UPDATE,
-            now_ms,
-            lease_until_ms,
-            owner,
-            limit,
+            (sql::CLAIM_SELECT, sql::CLAIM_UPDATE),
+            &Lease::new(now_ms, lease_until_ms, owner, limit),
             |r| request(r),
             |r| (r.id, &mut r.attempts),
         )
@@ -262,7 +248,7 @@ impl<B: Backend> HttpStore for B {
         attempt: &HttpAttempt,
         finish: &Finish,
     ) -> Result<bool> {
-        let (state, next, done) = outcome(finish, attempt.at_ms);
+        let (state, next, done) = finish.outcome("answered", attempt.at_ms);
         let c = self.sql_conn()?;
         let finished = args![
             tenant,

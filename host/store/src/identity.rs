@@ -194,6 +194,14 @@ fn role_grant(c: &mut impl SqlConn, tenant: &str, role: &str, permission: &str) 
     Ok(c.execute(sql::ROLE_GRANT, &args![tenant, role, permission])? > 0)
 }
 
+/// Run `q`, a change to users, roles, permissions or tokens, and move the identity
+/// stamp on ([`Backend::identity_moved`]): whether it changed a row.
+fn change(tx: &mut impl Backend, q: sql::Sql, args: &[Param<'_>]) -> Result<bool> {
+    let changed = tx.sql_conn()?.execute(q, args)? > 0;
+    tx.identity_moved()?;
+    Ok(changed)
+}
+
 /// Both backends' transactions: a tenant's file or the main file (SQLite, routed by
 /// `sqlite_tenants.rs`), or the database.
 impl<B: Backend> IdentityStore for B {
@@ -207,13 +215,9 @@ impl<B: Backend> IdentityStore for B {
             &u.created_at,
             &u.disabled_at
         ];
-        if !self.sql_conn()?.insert_new(sql::USER_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "user '{}' already exists",
-                u.username
-            )));
-        }
-        Ok(())
+        self.sql_conn()?.insert_unique(sql::USER_INSERT, &args, || {
+            format!("user '{}' already exists", u.username)
+        })
     }
 
     fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
@@ -234,19 +238,16 @@ impl<B: Backend> IdentityStore for B {
             &u.password_hash,
             &u.disabled_at
         ];
-        self.sql_conn()?.execute(sql::USER_UPDATE, &args)?;
-        self.identity_moved()
+        change(self, sql::USER_UPDATE, &args)?;
+        Ok(())
     }
 
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
         let c = self.sql_conn()?;
         let args = args![&role.tenant, &role.name, &role.description];
-        if !c.insert_new(sql::ROLE_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "role '{}' already exists",
-                role.name
-            )));
-        }
+        c.insert_unique(sql::ROLE_INSERT, &args, || {
+            format!("role '{}' already exists", role.name)
+        })?;
         for p in &role.permissions {
             role_grant(c, &role.tenant, &role.name, p)?;
         }
@@ -285,30 +286,19 @@ impl<B: Backend> IdentityStore for B {
     }
 
     fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let changed = role_grant(self.sql_conn()?, tenant, role, permission)?;
-        self.identity_moved()?;
-        Ok(changed)
+        change(self, sql::ROLE_GRANT, &args![tenant, role, permission])
     }
 
     fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let args = args![tenant, role, permission];
-        let changed = self.sql_conn()?.execute(sql::ROLE_REVOKE, &args)? > 0;
-        self.identity_moved()?;
-        Ok(changed)
+        change(self, sql::ROLE_REVOKE, &args![tenant, role, permission])
     }
 
     fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let args = args![tenant, username, role];
-        let changed = self.sql_conn()?.execute(sql::USER_ROLE_ADD, &args)? > 0;
-        self.identity_moved()?;
-        Ok(changed)
+        change(self, sql::USER_ROLE_ADD, &args![tenant, username, role])
     }
 
     fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let args = args![tenant, username, role];
-        let changed = self.sql_conn()?.execute(sql::USER_ROLE_REMOVE, &args)? > 0;
-        self.identity_moved()?;
-        Ok(changed)
+        change(self, sql::USER_ROLE_REMOVE, &args![tenant, username, role])
     }
 
     fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
@@ -332,13 +322,10 @@ impl<B: Backend> IdentityStore for B {
             &t.last_used_at,
             &t.revoked_at
         ];
-        if !self.sql_conn()?.insert_new(sql::TOKEN_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "token id '{}' is taken",
-                t.id
-            )));
-        }
-        Ok(())
+        self.sql_conn()?
+            .insert_unique(sql::TOKEN_INSERT, &args, || {
+                format!("token id '{}' is taken", t.id)
+            })
     }
 
     fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
@@ -352,12 +339,7 @@ impl<B: Backend> IdentityStore for B {
     }
 
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
-        let changed = self
-            .sql_conn()?
-            .execute(sql::TOKEN_REVOKE, &args![id, at])?
-            > 0;
-        self.identity_moved()?;
-        Ok(changed)
+        change(self, sql::TOKEN_REVOKE, &args![id, at])
     }
 
     fn token_touch(&mut self, id: &str, at: &str) -> Result<()> {

@@ -876,10 +876,16 @@ pub trait AuditStore: Send {
     fn audit_chains(&mut self) -> Result<Vec<String>>;
 }
 
+/// What a store trait's default method answers on a transaction that cannot hold
+/// `rows`.
+fn unsupported(rows: &str) -> StoreError {
+    StoreError::Backend(format!(
+        "internal error: {rows} were used through a transaction that cannot hold them"
+    ))
+}
+
 fn webhooks_unsupported() -> StoreError {
-    StoreError::Backend(
-        "internal error: webhooks were used through a transaction that cannot hold them".into(),
-    )
+    unsupported("webhooks")
 }
 
 #[doc(hidden)]

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::notify_sql as sql;
 use super::sql_conn::{
-    Backend, Param, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
+    Backend, Lease, Param, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
 };
 use super::{Finish, Result, StoreError};
 
@@ -164,19 +164,7 @@ pub trait NotifyStore {
 }
 
 fn unsupported() -> StoreError {
-    StoreError::Backend(
-        "internal error: notifications were used through a transaction that cannot hold them"
-            .into(),
-    )
-}
-
-/// `(state, next_attempt_ms, done_ms)` after an attempt ended with `finish` at `now_ms`.
-pub(super) fn outcome(finish: &Finish, now_ms: i64) -> (&'static str, Option<i64>, Option<i64>) {
-    match finish {
-        Finish::Done { .. } => ("sent", None, Some(now_ms)),
-        Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
-        Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
-    }
+    super::unsupported("notifications")
 }
 
 /// A notification row of `notify_sql.rs`'s column list.
@@ -250,12 +238,8 @@ impl<B: Backend> NotifyStore for B {
     ) -> Result<Vec<Notification>> {
         lease_due(
             self.sql_conn()?,
-            sql::CLAIM_SELECT,
-            sql::CLAIM_UPDATE,
-            now_ms,
-            lease_until_ms,
-            owner,
-            limit,
+            (sql::CLAIM_SELECT, sql::CLAIM_UPDATE),
+            &Lease::new(now_ms, lease_until_ms, owner, limit),
             |r| notification(r),
             |n| (n.id, &mut n.attempts),
         )
@@ -269,7 +253,7 @@ impl<B: Backend> NotifyStore for B {
         attempt: &NotifyAttempt,
         finish: &Finish,
     ) -> Result<bool> {
-        let (state, next, done) = outcome(finish, attempt.at_ms);
+        let (state, next, done) = finish.outcome("sent", attempt.at_ms);
         let c = self.sql_conn()?;
         let finished = args![tenant, id, owner, state, next, done, &attempt.error];
         if c.execute(sql::FINISH, &finished)? == 0 {

@@ -5,7 +5,7 @@
 use super::events::EventRecord;
 use super::postgres::{Conn, is_retryable};
 use super::sql;
-use super::sql_conn::{RowGet, SqlConn, args};
+use super::sql_conn::{Lease, RowGet, SqlConn, args};
 use super::work::{WorkClaims, delivery, job, lease_delivery, lease_job};
 use super::{DeliveryRecord, JobRecord, Result};
 
@@ -35,36 +35,29 @@ fn try_lock(c: &mut Conn, table: &str, id: i64, condition: &str, now_ms: i64) ->
 }
 
 impl WorkClaims for Conn {
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
+    fn claim_jobs(&mut self, lease: &Lease<'_>) -> Result<Vec<(JobRecord, i64)>> {
+        let (now_ms, limit) = (lease.now_ms, lease.limit as usize);
         // Candidates beyond `limit`: some may turn out to be taken by another host.
-        let candidates = args![now_ms, i64::from(limit) * 4];
+        let candidates = args![now_ms, i64::from(lease.limit) * 4];
         let due = self.query_rows(sql::JOB_DUE, &candidates, job)?;
         let mut claimed = Vec::new();
         for job in due {
-            if claimed.len() >= limit as usize {
+            if claimed.len() >= limit {
                 break;
             }
             if !try_lock(self, "jobs", job.id, "state = 'scheduled'", now_ms)? {
                 continue;
             }
-            claimed.push(lease_job(self, job, now_ms, lease_until_ms, owner)?);
+            claimed.push(lease_job(self, job, lease)?);
         }
         Ok(claimed)
     }
 
-    fn delivery_claim(
+    fn claim_deliveries(
         &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
+        lease: &Lease<'_>,
     ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+        let (now_ms, limit) = (lease.now_ms, lease.limit as usize);
         // Only the oldest pending delivery of each (tenant, topic, subscriber) may run,
         // so each subscriber sees a topic in emit order.
         let heads = self.query_rows_text(
@@ -79,7 +72,7 @@ impl WorkClaims for Conn {
         )?;
         let mut claimed = Vec::new();
         for (d, lease_until) in heads {
-            if claimed.len() >= limit as usize {
+            if claimed.len() >= limit {
                 break;
             }
             if d.next_attempt_ms > now_ms || lease_until.is_some_and(|l| l > now_ms) {
@@ -88,7 +81,7 @@ impl WorkClaims for Conn {
             if !try_lock(self, "deliveries", d.id, "state = 'pending'", now_ms)? {
                 continue;
             }
-            claimed.push(lease_delivery(self, d, lease_until_ms, owner)?);
+            claimed.push(lease_delivery(self, d, lease)?);
         }
         Ok(claimed)
     }

@@ -5,7 +5,7 @@
 
 use super::sql;
 use super::sql_conn::{Backend, RowGet, SqlConn, args};
-use super::{Enablement, PackageRecord, RegistryStore, Result, StoreError, Tenant, TrustedKey};
+use super::{Enablement, PackageRecord, RegistryStore, Result, Tenant, TrustedKey};
 
 fn tenant(r: &impl RowGet) -> Result<Tenant> {
     Ok(Tenant {
@@ -42,13 +42,10 @@ fn package(r: &impl RowGet) -> Result<PackageRecord> {
 impl<B: Backend> RegistryStore for B {
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
         let args = args![&t.id, &t.name, &t.time_zone, &t.created_at];
-        if !self.sql_conn()?.insert_new(sql::TENANT_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "tenant '{}' already exists",
-                t.id
-            )));
-        }
-        Ok(())
+        self.sql_conn()?
+            .insert_unique(sql::TENANT_INSERT, &args, || {
+                format!("tenant '{}' already exists", t.id)
+            })
     }
 
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
@@ -75,12 +72,12 @@ impl<B: Backend> RegistryStore for B {
             &p.component,
             &p.installed_at
         ];
-        if !c.insert_new(sql::PACKAGE_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
+        c.insert_unique(sql::PACKAGE_INSERT, &args, || {
+            format!(
                 "plugin '{}' version {} is already installed",
                 p.id, p.version
-            )));
-        }
+            )
+        })?;
         c.execute(sql::PLUGIN_SET_CURRENT_INSERT, &args![&p.id, &p.version])?;
         Ok(())
     }
@@ -173,13 +170,10 @@ impl<B: Backend> RegistryStore for B {
 
     fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
         let args = args![&key.public_key, &key.name, &key.added_at];
-        if !self.sql_conn()?.insert_new(sql::TRUST_INSERT, &args)? {
-            return Err(StoreError::Conflict(format!(
-                "key {} is already trusted",
-                key.public_key
-            )));
-        }
-        Ok(())
+        self.sql_conn()?
+            .insert_unique(sql::TRUST_INSERT, &args, || {
+                format!("key {} is already trusted", key.public_key)
+            })
     }
 
     fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {

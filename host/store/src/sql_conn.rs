@@ -266,6 +266,21 @@ pub(super) trait SqlConn {
     /// abort a PostgreSQL transaction, so there the insert does nothing instead).
     fn insert_new(&mut self, sql: Sql, params: &[Param<'_>]) -> Result<bool>;
 
+    /// [`SqlConn::insert_new`] of a row whose key the caller chose: a taken key is
+    /// [`StoreError::Conflict`] saying `taken`.
+    fn insert_unique(
+        &mut self,
+        sql: Sql,
+        params: &[Param<'_>],
+        taken: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if self.insert_new(sql, params)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(taken()))
+        }
+    }
+
     /// The one row a query always returns (an `INSERT ... RETURNING`), mapped by `f`.
     fn query_one<T>(
         &mut self,
@@ -443,29 +458,48 @@ pub(super) trait Backend: Send {
     }
 }
 
-/// Lease the rows `select` (parameters `now_ms, limit`) finds due to `owner` until
-/// `lease_until_ms`, each through `lease` (parameters `id, lease_until_ms, owner`),
-/// which counts an attempt: the rows as `row` maps them, with the attempt that
-/// `leased` (the row's id and count of attempts) counts too.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the two statements and the lease's terms"
-)]
+/// A claim's terms: up to `limit` rows due at `now_ms`, leased to `owner` until
+/// `until_ms`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lease<'a> {
+    /// The claim's time, ms since the epoch.
+    pub now_ms: i64,
+    /// The end of the lease, ms since the epoch.
+    pub until_ms: i64,
+    /// The worker leasing the rows.
+    pub owner: &'a str,
+    /// The most rows to lease.
+    pub limit: u32,
+}
+
+impl<'a> Lease<'a> {
+    /// The terms of a claim at `now_ms` by `owner` until `until_ms` of up to `limit`
+    /// rows.
+    pub fn new(now_ms: i64, until_ms: i64, owner: &'a str, limit: u32) -> Self {
+        Lease {
+            now_ms,
+            until_ms,
+            owner,
+            limit,
+        }
+    }
+}
+
+/// Lease the rows `select` (parameters `now_ms, limit`) finds due, each through
+/// `update` (parameters `id, until_ms, owner`), which counts an attempt: the rows as
+/// `row` maps them, with the attempt that `leased` (the row's id and count of
+/// attempts) counts too.
 pub(super) fn lease_due<C: SqlConn, T>(
     c: &mut C,
-    select: Sql,
-    lease: Sql,
-    now_ms: i64,
-    lease_until_ms: i64,
-    owner: &str,
-    limit: u32,
+    (select, update): (Sql, Sql),
+    lease: &Lease<'_>,
     row: impl FnMut(&C::Row<'_>) -> Result<T>,
     leased: impl Fn(&mut T) -> (i64, &mut u32),
 ) -> Result<Vec<T>> {
-    let mut due = c.claim_rows(select, &args![now_ms, limit], row)?;
+    let mut due = c.claim_rows(select, &args![lease.now_ms, lease.limit], row)?;
     for r in &mut due {
         let (id, attempts) = leased(r);
-        c.execute(lease, &args![id, lease_until_ms, owner])?;
+        c.execute(update, &args![id, lease.until_ms, lease.owner])?;
         *attempts += 1;
     }
     Ok(due)

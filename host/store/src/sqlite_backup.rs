@@ -16,23 +16,10 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::sqlite_split::TENANT_TABLES;
-use super::sqlite_tenants::{ID_SPAN, SqliteStorage, sqlite_files};
+use super::sqlite_tenants::{ID_SPAN, NUMBERED_TABLES, SqliteStorage, sqlite_files};
 
 /// Tables without which a file is not a tenant database.
 const REQUIRED_TABLES: &[&str] = &["kv", "events", "jobs", "users", "audit"];
-
-/// Tables whose AUTOINCREMENT ids are numbered per tenant (see `seed_ids`).
-const NUMBERED_TABLES: &[&str] = &[
-    "events",
-    "deliveries",
-    "jobs",
-    "job_runs",
-    "webhook_deliveries",
-    "notifications",
-    "notification_attempts",
-    "http_requests",
-    "http_attempts",
-];
 
 /// Tenant tables of a tenant file beyond those of the legacy single file
 /// (`TENANT_TABLES`, which the split copies): counted and checked for rows of other

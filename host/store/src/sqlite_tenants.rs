@@ -470,23 +470,26 @@ fn file_stamp(path: &Path) -> (Option<SystemTime>, u64, Option<SystemTime>) {
     )
 }
 
+/// Tables whose AUTOINCREMENT ids are numbered per tenant (see [`seed_ids`]).
+pub(super) const NUMBERED_TABLES: &[&str] = &[
+    "events",
+    "deliveries",
+    "jobs",
+    "job_runs",
+    "webhook_deliveries",
+    "notifications",
+    "notification_attempts",
+    "http_requests",
+    "http_attempts",
+];
+
 /// Make a new tenant file number its rows from `num * ID_SPAN`.
 pub(super) fn seed_ids(db: &Db, num: i64) -> Result<()> {
     let conn = db.acquire()?;
     let base = num.saturating_mul(ID_SPAN);
     let result = (|| -> Result<()> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        for table in [
-            "events",
-            "deliveries",
-            "jobs",
-            "job_runs",
-            "webhook_deliveries",
-            "notifications",
-            "notification_attempts",
-            "http_requests",
-            "http_attempts",
-        ] {
+        for table in NUMBERED_TABLES {
             conn.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2
                   WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
@@ -691,6 +694,32 @@ impl RoutedTx {
         } else {
             self.tenant_mut(tenant)
         }
+    }
+
+    /// What `read` finds in the file holding `tenant`'s identity and audit rows (the
+    /// main file for the host scope); nothing (the default) when the tenant has no
+    /// file.
+    fn read_identity<T: Default>(
+        &mut self,
+        tenant: &str,
+        read: impl FnOnce(&mut FileTx) -> Result<T>,
+    ) -> Result<T> {
+        match self.identity(tenant)? {
+            Some(tx) => read(tx),
+            None => Ok(T::default()),
+        }
+    }
+
+    /// Make `change` in the file holding `tenant`'s identity rows, then move the
+    /// identity stamp.
+    fn change_identity<T>(
+        &mut self,
+        tenant: &str,
+        change: impl FnOnce(&mut FileTx) -> Result<T>,
+    ) -> Result<T> {
+        let changed = change(self.identity_mut(tenant)?)?;
+        self.identity_changed()?;
+        Ok(changed)
     }
 
     /// The tenants a cross-tenant method covers: the bound one, or all.
@@ -1340,22 +1369,15 @@ impl IdentityStore for RoutedTx {
     }
 
     fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.user_get(tenant, username),
-            None => Ok(None),
-        }
+        self.read_identity(tenant, |tx| tx.user_get(tenant, username))
     }
 
     fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.user_list(tenant),
-            None => Ok(Vec::new()),
-        }
+        self.read_identity(tenant, |tx| tx.user_list(tenant))
     }
 
     fn user_update(&mut self, user: &UserRecord) -> Result<()> {
-        self.identity_mut(&user.tenant)?.user_update(user)?;
-        self.identity_changed()
+        self.change_identity(&user.tenant, |tx| tx.user_update(user))
     }
 
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
@@ -1363,56 +1385,31 @@ impl IdentityStore for RoutedTx {
     }
 
     fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.role_get(tenant, name),
-            None => Ok(None),
-        }
+        self.read_identity(tenant, |tx| tx.role_get(tenant, name))
     }
 
     fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.role_list(tenant),
-            None => Ok(Vec::new()),
-        }
+        self.read_identity(tenant, |tx| tx.role_list(tenant))
     }
 
     fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let changed = self
-            .identity_mut(tenant)?
-            .role_grant(tenant, role, permission)?;
-        self.identity_changed()?;
-        Ok(changed)
+        self.change_identity(tenant, |tx| tx.role_grant(tenant, role, permission))
     }
 
     fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        let changed = self
-            .identity_mut(tenant)?
-            .role_revoke(tenant, role, permission)?;
-        self.identity_changed()?;
-        Ok(changed)
+        self.change_identity(tenant, |tx| tx.role_revoke(tenant, role, permission))
     }
 
     fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let changed = self
-            .identity_mut(tenant)?
-            .user_role_add(tenant, username, role)?;
-        self.identity_changed()?;
-        Ok(changed)
+        self.change_identity(tenant, |tx| tx.user_role_add(tenant, username, role))
     }
 
     fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        let changed = self
-            .identity_mut(tenant)?
-            .user_role_remove(tenant, username, role)?;
-        self.identity_changed()?;
-        Ok(changed)
+        self.change_identity(tenant, |tx| tx.user_role_remove(tenant, username, role))
     }
 
     fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.user_access(tenant, username),
-            None => Ok((Vec::new(), Vec::new())),
-        }
+        self.read_identity(tenant, |tx| tx.user_access(tenant, username))
     }
 
     fn token_insert(&mut self, token: &TokenRecord) -> Result<()> {
@@ -1439,10 +1436,7 @@ impl IdentityStore for RoutedTx {
     }
 
     fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.token_list(tenant),
-            None => Ok(Vec::new()),
-        }
+        self.read_identity(tenant, |tx| tx.token_list(tenant))
     }
 
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
@@ -1483,10 +1477,7 @@ impl IdentityStore for RoutedTx {
 
 impl AuditStore for RoutedTx {
     fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.audit_head(tenant),
-            None => Ok(None),
-        }
+        self.read_identity(tenant, |tx| tx.audit_head(tenant))
     }
 
     fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
@@ -1495,10 +1486,7 @@ impl AuditStore for RoutedTx {
     }
 
     fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
-        match self.identity(tenant)? {
-            Some(tx) => tx.audit_anchor(tenant),
-            None => Ok(None),
-        }
+        self.read_identity(tenant, |tx| tx.audit_anchor(tenant))
     }
 
     fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {

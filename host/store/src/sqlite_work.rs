@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::events::EventRecord;
 use super::sql;
-use super::sql_conn::{SqlConn, args};
+use super::sql_conn::{Lease, SqlConn, args};
 use super::work::{WorkClaims, delivery, job, lease_delivery, lease_job};
 use super::{DeliveryRecord, JobRecord, Result};
 
@@ -62,27 +62,19 @@ CREATE INDEX IF NOT EXISTS deliveries_heads ON deliveries (state, tenant, topic,
 
 /// One file has one writer: the due rows are simply the oldest.
 impl WorkClaims for Connection {
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
-        let due = self.query_rows(sql::JOB_DUE, &args![now_ms, limit], |r| job(r))?;
+    fn claim_jobs(&mut self, lease: &Lease<'_>) -> Result<Vec<(JobRecord, i64)>> {
+        let args = args![lease.now_ms, lease.limit];
+        let due = self.query_rows(sql::JOB_DUE, &args, |r| job(r))?;
         let mut claimed = Vec::with_capacity(due.len());
         for job in due {
-            claimed.push(lease_job(self, job, now_ms, lease_until_ms, owner)?);
+            claimed.push(lease_job(self, job, lease)?);
         }
         Ok(claimed)
     }
 
-    fn delivery_claim(
+    fn claim_deliveries(
         &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
+        lease: &Lease<'_>,
     ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
         // Only the oldest pending delivery of each (tenant, topic, subscriber) may run.
         // The groups are walked by a loose index scan (a few index seeks per group) and
@@ -92,18 +84,18 @@ impl WorkClaims for Connection {
         let mut group = next_pending_group(self, None)?;
         while let Some(g) = group {
             if let Some((d, lease_until)) = pending_head(self, &g)?
-                && d.next_attempt_ms <= now_ms
-                && lease_until.is_none_or(|l| l <= now_ms)
+                && d.next_attempt_ms <= lease.now_ms
+                && lease_until.is_none_or(|l| l <= lease.now_ms)
             {
                 heads.push(d);
             }
             group = next_pending_group(self, Some(g))?;
         }
         heads.sort_by_key(|d| d.event_id);
-        heads.truncate(limit as usize);
+        heads.truncate(lease.limit as usize);
         let mut claimed = Vec::with_capacity(heads.len());
         for d in heads {
-            claimed.push(lease_delivery(self, d, lease_until_ms, owner)?);
+            claimed.push(lease_delivery(self, d, lease)?);
         }
         Ok(claimed)
     }

@@ -238,16 +238,10 @@ where
             &ep.previous_secret_sealed,
             ep.previous_secret_until_ms
         ];
-        if !self
-            .sql_conn()?
-            .insert_new(sql::WEBHOOK_ENDPOINT_INSERT, &args)?
-        {
-            return Err(StoreError::Conflict(format!(
-                "webhook '{}' already exists",
-                ep.id
-            )));
-        }
-        Ok(())
+        self.sql_conn()?
+            .insert_unique(sql::WEBHOOK_ENDPOINT_INSERT, &args, || {
+                format!("webhook '{}' already exists", ep.id)
+            })
     }
 
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
@@ -346,11 +340,7 @@ where
         attempt: &WebhookAttempt,
         finish: &Finish,
     ) -> Result<bool> {
-        let (state, next, done) = match finish {
-            Finish::Done { .. } => ("delivered", None, Some(now_ms)),
-            Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
-            Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
-        };
+        let (state, next, done) = finish.outcome("delivered", now_ms);
         let args = args![id, owner, state, next, done, attempt.status, &attempt.error];
         Ok(self
             .sql_conn()?

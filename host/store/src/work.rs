@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::events::{EventFilter, EventRecord, NewEvent, event};
 use super::sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args, u32_of};
+use super::sql_conn::{Backend, Lease, RowGet, SqlConn, args, u32_of};
 use super::{Result, StoreError, WorkStore};
 
 /// What to do with a claimed row after its attempt.
@@ -40,6 +40,23 @@ pub enum Finish {
         /// Why.
         reason: String,
     },
+}
+
+impl Finish {
+    /// `(state, next_attempt_ms, done_ms)` of an outbound row (a webhook delivery, a
+    /// notification, an HTTP request) whose attempt ended so at `now_ms`; `done` is
+    /// the state of an accepted one.
+    pub(super) fn outcome(
+        &self,
+        done: &'static str,
+        now_ms: i64,
+    ) -> (&'static str, Option<i64>, Option<i64>) {
+        match self {
+            Finish::Done { .. } => (done, None, Some(now_ms)),
+            Finish::Retry { at_ms, .. } => ("pending", Some(*at_ms), None),
+            Finish::Dead { .. } | Finish::Skipped { .. } => ("dead", None, Some(now_ms)),
+        }
+    }
 }
 
 /// A scheduled job of one plugin in one tenant.
@@ -260,22 +277,20 @@ pub(super) fn delivery(r: &impl RowGet) -> Result<DeliveryRecord> {
 pub(super) fn lease_job(
     c: &mut impl SqlConn,
     mut job: JobRecord,
-    now_ms: i64,
-    lease_until_ms: i64,
-    owner: &str,
+    lease: &Lease<'_>,
 ) -> Result<(JobRecord, i64)> {
-    c.execute(sql::JOB_LEASE, &args![job.id, lease_until_ms, owner])?;
+    c.execute(sql::JOB_LEASE, &args![job.id, lease.until_ms, lease.owner])?;
     c.execute(sql::JOB_RUNS_ABANDON, &args![job.id])?;
     job.attempts += 1;
-    job.lease_until_ms = Some(lease_until_ms);
-    job.lease_owner = Some(owner.to_string());
+    job.lease_until_ms = Some(lease.until_ms);
+    job.lease_owner = Some(lease.owner.to_string());
     let run = args![
         job.id,
         &job.tenant,
         &job.plugin,
         &job.job,
         job.attempts,
-        now_ms
+        lease.now_ms
     ];
     let run_id = c.query_one(sql::JOB_RUN_INSERT, &run, |r| r.get(0))?;
     Ok((job, run_id))
@@ -286,10 +301,12 @@ pub(super) fn lease_job(
 pub(super) fn lease_delivery(
     c: &mut impl SqlConn,
     mut d: DeliveryRecord,
-    lease_until_ms: i64,
-    owner: &str,
+    lease: &Lease<'_>,
 ) -> Result<(DeliveryRecord, EventRecord)> {
-    c.execute(sql::DELIVERY_LEASE, &args![d.id, lease_until_ms, owner])?;
+    c.execute(
+        sql::DELIVERY_LEASE,
+        &args![d.id, lease.until_ms, lease.owner],
+    )?;
     d.attempts += 1;
     let event = c.query_one(sql::EVENT_GET, &args![d.event_id], |r| event(r))?;
     Ok((d, event))
@@ -300,22 +317,11 @@ pub(super) fn lease_delivery(
 /// hosts claim side by side and skip rows another holds.
 pub(super) trait WorkClaims: SqlConn {
     /// See [`WorkStore::job_claim`].
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>>;
+    fn claim_jobs(&mut self, lease: &Lease<'_>) -> Result<Vec<(JobRecord, i64)>>;
 
     /// See [`WorkStore::delivery_claim`].
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+    fn claim_deliveries(&mut self, lease: &Lease<'_>)
+    -> Result<Vec<(DeliveryRecord, EventRecord)>>;
 }
 
 /// Both backends' transactions, in their tenant's file (SQLite) or the database.
@@ -416,7 +422,7 @@ where
         limit: u32,
     ) -> Result<Vec<(JobRecord, i64)>> {
         self.sql_conn()?
-            .job_claim(now_ms, lease_until_ms, owner, limit)
+            .claim_jobs(&Lease::new(now_ms, lease_until_ms, owner, limit))
     }
 
     fn job_finish(
@@ -514,7 +520,7 @@ where
         limit: u32,
     ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
         self.sql_conn()?
-            .delivery_claim(now_ms, lease_until_ms, owner, limit)
+            .claim_deliveries(&Lease::new(now_ms, lease_until_ms, owner, limit))
     }
 
     fn delivery_finish(

@@ -243,7 +243,8 @@ async fn work<T: Send + 'static>(
     })
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the request's cookie `name`, if it sent one.
+pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -251,7 +252,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .map(|(_, v)| v)
 }
 
 fn csrf_of(token: &str) -> String {
@@ -305,11 +306,11 @@ impl FromRequestParts<ApiState> for Session {
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login(false));
         };
-        let t = token.clone();
+        let t = token.to_string();
         match super::blocking(state, move |host| host.authenticate(&t)).await {
             Ok(principal) => Ok(Session {
                 principal,
-                csrf: csrf_of(&token),
+                csrf: csrf_of(token),
             }),
             Err(e) if e.code == "unauthenticated" => Err(to_login(true)),
             Err(e) => Err(e.into_response()),

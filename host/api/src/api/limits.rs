@@ -208,16 +208,7 @@ fn credential_key(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty());
-    let session = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == super::console::SESSION_COOKIE)
-            .map(|(_, value)| value)
-    };
+    let session = || super::console::cookie(headers, super::console::SESSION_COOKIE);
     let credential = bearer.or_else(session)?;
     let digest = Sha256::digest(credential.as_bytes());
     Some(format!("t:{}", hex::encode(&digest[..16])))

@@ -56,15 +56,12 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
                 after_seq: None,
                 limit: (*limit).clamp(1, 100_000),
             })?;
-            if *json {
-                return super::print_json(&links);
-            }
-            println!(
+            let header = format!(
                 "{:<27} {:<12} {:>6} {:<28} {:<18} {:<36} OUTCOME",
                 "AT", "CHAIN", "SEQ", "ACTOR", "ACTION", "TARGET"
             );
-            for l in links {
-                println!(
+            super::print_list(&links, *json, None, &header, |l| {
+                format!(
                     "{:<27} {:<12} {:>6} {:<28} {:<18} {:<36} {}",
                     l.at,
                     chain_name(&l.tenant),
@@ -73,14 +70,12 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
                     l.action,
                     l.target,
                     l.outcome
-                );
-            }
+                )
+            })?;
         }
         AuditCommand::Verify { tenant, json } => {
             let report = host.audit_verify(tenant.as_deref())?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 for c in &report.chains {
                     match (&c.broken_at, &c.problem) {
                         (Some(at), Some(problem)) => println!(
@@ -102,7 +97,7 @@ pub fn run(host: &Host, cmd: &AuditCommand) -> Result<(), HostError> {
                         ),
                     }
                 }
-            }
+            })?;
             if let Some(bad) = report.chains.iter().find(|c| c.broken_at.is_some()) {
                 return Err(HostError::Integrity(format!(
                     "audit chain {} is broken at link {}; investigate who changed the database",

@@ -52,24 +52,17 @@ pub fn run(host: &Host, cmd: &EventsCommand) -> Result<(), HostError> {
                 limit: *limit,
             };
             let events = host.event_views(&filter)?;
-            if *json {
-                return super::print_json(&events);
-            }
-            if events.is_empty() {
-                println!("no events");
-                return Ok(());
-            }
-            println!(
+            let header = format!(
                 "{:<8} {:<12} {:<6} {:<32} {:<16} DELIVERIES",
                 "ID", "TENANT", "SEQ", "TOPIC", "EMITTER"
             );
-            for e in events {
+            super::print_list(&events, *json, Some("no events"), &header, |e| {
                 let deliveries: Vec<String> = e
                     .deliveries
                     .iter()
                     .map(|d| format!("{}={}({})", d.subscriber, d.state, d.attempts))
                     .collect();
-                println!(
+                format!(
                     "{:<8} {:<12} {:<6} {:<32} {:<16} {}",
                     e.id,
                     e.tenant,
@@ -81,9 +74,8 @@ pub fn run(host: &Host, cmd: &EventsCommand) -> Result<(), HostError> {
                     } else {
                         deliveries.join(" ")
                     }
-                );
-            }
-            Ok(())
+                )
+            })
         }
         EventsCommand::Retry { id } => {
             host.retry_delivery(*id)?;

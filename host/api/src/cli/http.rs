@@ -44,16 +44,13 @@ pub fn run(host: &Host, cmd: &HttpCommand) -> Result<(), HostError> {
             json,
         } => {
             let list = host.http_list(tenant, state.as_deref(), *limit)?;
-            if *json {
-                return super::print_json(&list);
-            }
-            println!(
+            let header = format!(
                 "{:<16} {:<12} {:<9} {:<8} {:<6} {:<20} {:<7} {:<40} LAST ERROR",
                 "ID", "PLUGIN", "STATE", "ATTEMPTS", "STATUS", "CREATED", "METHOD", "URL"
             );
-            for v in list {
+            super::print_list(&list, *json, None, &header, |v| {
                 let r = &v.request;
-                println!(
+                format!(
                     "{:<16} {:<12} {:<9} {:<8} {:<6} {:<20} {:<7} {:<40} {}",
                     r.id,
                     r.plugin,
@@ -64,9 +61,8 @@ pub fn run(host: &Host, cmd: &HttpCommand) -> Result<(), HostError> {
                     r.method,
                     r.url.chars().take(40).collect::<String>(),
                     r.last_error.as_deref().unwrap_or("-")
-                );
-            }
-            Ok(())
+                )
+            })
         }
         HttpCommand::Retry { tenant, id } => {
             host.http_retry(tenant, *id)?;

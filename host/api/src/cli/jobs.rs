@@ -109,19 +109,12 @@ pub fn run(host: &Host, cmd: &JobsCommand) -> Result<(), HostError> {
                 tenant: tenant.clone(),
                 plugin: None,
             })?;
-            if *json {
-                return super::print_json(&jobs);
-            }
-            if jobs.is_empty() {
-                println!("no jobs");
-                return Ok(());
-            }
-            println!(
+            let header = format!(
                 "{:<6} {:<12} {:<16} {:<20} {:<14} {:<10} {:<24} {:<8} LAST ERROR",
                 "ID", "TENANT", "PLUGIN", "JOB", "CRON", "STATE", "NEXT RUN", "ATTEMPTS"
             );
-            for j in jobs {
-                println!(
+            super::print_list(&jobs, *json, Some("no jobs"), &header, |j| {
+                format!(
                     "{:<6} {:<12} {:<16} {:<20} {:<14} {:<10} {:<24} {:<8} {}",
                     j.id,
                     j.tenant,
@@ -132,20 +125,12 @@ pub fn run(host: &Host, cmd: &JobsCommand) -> Result<(), HostError> {
                     rfc3339_ms(j.next_run_ms),
                     j.attempts,
                     j.last_error.as_deref().unwrap_or("")
-                );
-            }
-            Ok(())
+                )
+            })
         }
         JobsCommand::History { job, limit, json } => {
             let runs = host.job_history(*job, *limit)?;
-            if *json {
-                return super::print_json(&runs);
-            }
-            if runs.is_empty() {
-                println!("no job runs yet");
-                return Ok(());
-            }
-            println!(
+            let header = format!(
                 "{:<6} {:<6} {:<12} {:<16} {:<20} {:<8} {:<24} {:<10} {:<10} ERROR",
                 "RUN",
                 "JOB",
@@ -157,8 +142,8 @@ pub fn run(host: &Host, cmd: &JobsCommand) -> Result<(), HostError> {
                 "DURATION",
                 "OUTCOME"
             );
-            for r in runs {
-                println!(
+            super::print_list(&runs, *json, Some("no job runs yet"), &header, |r| {
+                format!(
                     "{:<6} {:<6} {:<12} {:<16} {:<20} {:<8} {:<24} {:<10} {:<10} {}",
                     r.id,
                     r.job_id,
@@ -170,9 +155,8 @@ pub fn run(host: &Host, cmd: &JobsCommand) -> Result<(), HostError> {
                     r.duration_ms.map(|d| format!("{d}ms")).unwrap_or_default(),
                     r.outcome,
                     r.error.as_deref().unwrap_or("")
-                );
-            }
-            Ok(())
+                )
+            })
         }
         JobsCommand::Run {
             plugin,

@@ -342,6 +342,44 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), HostError> {
     }
 }
 
+/// A command's answer: `value` as JSON with `--json`, else as `text` prints it.
+fn print_report<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    text: impl FnOnce(&T),
+) -> Result<(), HostError> {
+    if json {
+        return print_json(value);
+    }
+    text(value);
+    Ok(())
+}
+
+/// A list command's output: `list` as JSON with `--json`; else `empty` when there is
+/// nothing to list (`None`: the header alone), or `header` and a line per item.
+fn print_list<T: serde::Serialize>(
+    list: &[T],
+    json: bool,
+    empty: Option<&str>,
+    header: &str,
+    line: impl Fn(&T) -> String,
+) -> Result<(), HostError> {
+    if json {
+        return print_json(&list);
+    }
+    if let Some(empty) = empty
+        && list.is_empty()
+    {
+        println!("{empty}");
+        return Ok(());
+    }
+    println!("{header}");
+    for item in list {
+        println!("{}", line(item));
+    }
+    Ok(())
+}
+
 /// `println!` panics when stdout is a pipe whose reader has exited (Rust ignores
 /// SIGPIPE). For a command-line tool that is the normal end of `... | head`: leave
 /// quietly, as a C tool killed by SIGPIPE would, instead of printing a panic.

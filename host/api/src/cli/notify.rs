@@ -43,16 +43,13 @@ pub fn run(host: &Host, cmd: &NotifyCommand) -> Result<(), HostError> {
             json,
         } => {
             let list = host.notify_list(tenant, state.as_deref(), *limit)?;
-            if *json {
-                return super::print_json(&list);
-            }
-            println!(
+            let header = format!(
                 "{:<16} {:<8} {:<8} {:<20} {:<32} {:<24} LAST ERROR",
                 "ID", "STATE", "ATTEMPTS", "CREATED", "TO", "SUBJECT"
             );
-            for v in list {
+            super::print_list(&list, *json, None, &header, |v| {
                 let n = &v.notification;
-                println!(
+                format!(
                     "{:<16} {:<8} {:<8} {:<20} {:<32} {:<24} {}",
                     n.id,
                     n.state,
@@ -61,9 +58,8 @@ pub fn run(host: &Host, cmd: &NotifyCommand) -> Result<(), HostError> {
                     format!("{} <{}>", n.recipient, n.address),
                     n.subject.chars().take(24).collect::<String>(),
                     n.last_error.as_deref().unwrap_or("-")
-                );
-            }
-            Ok(())
+                )
+            })
         }
         NotifyCommand::Retry { tenant, id } => {
             host.notify_retry(tenant, *id)?;

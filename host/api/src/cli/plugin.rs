@@ -306,21 +306,14 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
         }
         PluginCommand::List { json } => {
             let plugins = host.plugins()?;
-            if *json {
-                return super::print_json(&plugins);
-            }
-            if plugins.is_empty() {
-                println!(
-                    "no plugins installed; install one with `backoffice plugin install <file.wasm>`"
-                );
-                return Ok(());
-            }
-            println!(
+            let empty =
+                "no plugins installed; install one with `backoffice plugin install <file.wasm>`";
+            let header = format!(
                 "{:<20} {:<10} {:<16} {:<12} {:<24} ENABLED FOR",
                 "ID", "VERSION", "VENDOR", "SIGNATURE", "CAPABILITIES"
             );
-            for p in plugins {
-                println!(
+            super::print_list(&plugins, *json, Some(empty), &header, |p| {
+                format!(
                     "{:<20} {:<10} {:<16} {:<12} {:<24} {}",
                     p.id,
                     p.version,
@@ -328,18 +321,12 @@ pub fn run(host: &Host, cmd: &PluginCommand) -> Result<(), HostError> {
                     p.signature.word(),
                     p.granted.join(","),
                     p.enabled_for.join(",")
-                );
-            }
-            Ok(())
+                )
+            })
         }
         PluginCommand::Info { id, tenant, json } => {
             let info = host.plugin_usage(id, tenant.as_deref())?;
-            if *json {
-                super::print_json(&info)
-            } else {
-                print_info(&info);
-                Ok(())
-            }
+            super::print_report(&info, *json, print_info)
         }
         PluginCommand::Enable { id, tenant } => {
             let e = host.enable(id, tenant)?;

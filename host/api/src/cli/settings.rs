@@ -66,27 +66,20 @@ pub fn run(host: &Host, cmd: &SettingsCommand) -> Result<(), HostError> {
             json,
         } => {
             let settings = host.settings(tenant, plugin)?;
-            if *json {
-                return super::print_json(&settings);
-            }
-            if settings.is_empty() {
-                println!("plugin '{plugin}' declares no settings");
-                return Ok(());
-            }
-            println!(
+            let empty = format!("plugin '{plugin}' declares no settings");
+            let header = format!(
                 "{:<28} {:<24} {:<24} DESCRIPTION",
                 "KEY", "VALUE", "DEFAULT"
             );
-            for s in &settings {
-                println!(
+            super::print_list(&settings, *json, Some(&empty), &header, |s| {
+                format!(
                     "{:<28} {:<24} {:<24} {}",
                     s.key,
                     shown(&s.value),
                     shown(&s.default),
                     s.description
-                );
-            }
-            Ok(())
+                )
+            })
         }
         SettingsCommand::Set {
             tenant,
@@ -110,14 +103,12 @@ pub fn run(host: &Host, cmd: &SettingsCommand) -> Result<(), HostError> {
 }
 
 fn report(view: &SettingView, json: bool, tenant: &str, plugin: &str) -> Result<(), HostError> {
-    if json {
-        return super::print_json(view);
-    }
-    println!(
-        "{plugin} {} for tenant '{tenant}': {} (default {})",
-        view.key,
-        shown(&view.effective),
-        shown(&view.default)
-    );
-    Ok(())
+    super::print_report(view, json, |view| {
+        println!(
+            "{plugin} {} for tenant '{tenant}': {} (default {})",
+            view.key,
+            shown(&view.effective),
+            shown(&view.default)
+        );
+    })
 }

@@ -117,38 +117,29 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
         }
         TenantCommand::List { json } => {
             let tenants = host.tenants()?;
-            if *json {
-                super::print_json(&tenants)?;
-            } else if tenants.is_empty() {
-                println!("no tenants; create one with `backoffice tenant create <id>`");
-            } else {
-                println!("{:<24} {:<32} {:<20} CREATED", "ID", "NAME", "TIME ZONE");
-                for t in tenants {
-                    println!(
-                        "{:<24} {:<32} {:<20} {}",
-                        t.id, t.name, t.time_zone, t.created_at
-                    );
-                }
-            }
+            let empty = "no tenants; create one with `backoffice tenant create <id>`";
+            let header = format!("{:<24} {:<32} {:<20} CREATED", "ID", "NAME", "TIME ZONE");
+            super::print_list(&tenants, *json, Some(empty), &header, |t| {
+                format!(
+                    "{:<24} {:<32} {:<20} {}",
+                    t.id, t.name, t.time_zone, t.created_at
+                )
+            })?;
         }
         TenantCommand::Backup { tenant, out, json } => {
             let report = host.backup_tenant(tenant, out)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!(
                     "backed up tenant '{tenant}' to {} ({} bytes, audit chain at link {})",
                     report.file.display(),
                     report.summary.bytes,
                     report.summary.audit_seq.unwrap_or(0)
                 );
-            }
+            })?;
         }
         TenantCommand::Restore { tenant, from, json } => {
             let report = host.restore_tenant(tenant, from)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!(
                     "restored tenant '{tenant}' from {} (audit chain at link {}, was {}; {})",
                     report.from.display(),
@@ -160,7 +151,7 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
                         "chain DOES NOT verify: run `backoffice audit verify`"
                     }
                 );
-            }
+            })?;
         }
         TenantCommand::Delete {
             tenant,
@@ -168,25 +159,21 @@ pub fn run(host: &Host, cmd: &TenantCommand) -> Result<(), HostError> {
             json,
         } => {
             let report = host.delete_tenant(tenant, *purge)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!(
                     "deleted tenant '{tenant}' and its data ({} rows); the host audit chain records it",
                     report.rows
                 );
-            }
+            })?;
         }
         TenantCommand::Export { tenant, out, json } => {
             let report = host.export_tenant(tenant, out)?;
-            if *json {
-                super::print_json(&report)?;
-            } else {
+            super::print_report(&report, *json, |report| {
                 println!("exported tenant '{tenant}' to {}:", report.folder.display());
                 for f in &report.files {
                     println!("  {:<32} {} lines", f.file, f.lines);
                 }
-            }
+            })?;
         }
     }
     Ok(())

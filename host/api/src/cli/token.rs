@@ -61,30 +61,26 @@ pub fn run(host: &Host, cmd: &TokenCommand) -> Result<(), HostError> {
         }
         TokenCommand::List { scope, json } => {
             let tokens = host.tokens(scope.tenant.as_deref())?;
-            if *json {
-                super::print_json(&tokens)?;
-            } else {
-                println!(
-                    "{:<18} {:<16} {:<8} {:<20} {:<22} {:<22} STATE",
-                    "ID", "USER", "KIND", "NAME", "EXPIRES", "LAST USED"
-                );
-                for t in tokens {
-                    let state = if t.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    };
-                    println!(
-                        "{:<18} {:<16} {:<8} {:<20} {:<22} {:<22} {state}",
-                        t.id,
-                        t.username,
-                        t.kind,
-                        t.name,
-                        t.expires_at.as_deref().unwrap_or("never"),
-                        t.last_used_at.as_deref().unwrap_or("never"),
-                    );
-                }
-            }
+            let header = format!(
+                "{:<18} {:<16} {:<8} {:<20} {:<22} {:<22} STATE",
+                "ID", "USER", "KIND", "NAME", "EXPIRES", "LAST USED"
+            );
+            super::print_list(&tokens, *json, None, &header, |t| {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                format!(
+                    "{:<18} {:<16} {:<8} {:<20} {:<22} {:<22} {state}",
+                    t.id,
+                    t.username,
+                    t.kind,
+                    t.name,
+                    t.expires_at.as_deref().unwrap_or("never"),
+                    t.last_used_at.as_deref().unwrap_or("never"),
+                )
+            })?;
         }
         TokenCommand::Revoke { id } => {
             host.revoke_token(id)?;

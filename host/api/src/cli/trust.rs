@@ -64,20 +64,12 @@ pub fn run(host: &Host, cmd: &TrustCommand) -> Result<(), HostError> {
         }
         TrustCommand::List { json } => {
             let keys = host.trusted_keys()?;
-            if *json {
-                return super::print_json(&keys);
-            }
-            if keys.is_empty() {
-                println!(
-                    "no trusted keys; add one with `backoffice trust add <vendor.pub> --name <vendor>`"
-                );
-                return Ok(());
-            }
-            println!("{:<20} {:<66} ADDED", "NAME", "KEY");
-            for k in keys {
-                println!("{:<20} {:<66} {}", k.name, k.public_key, k.added_at);
-            }
-            Ok(())
+            let empty =
+                "no trusted keys; add one with `backoffice trust add <vendor.pub> --name <vendor>`";
+            let header = format!("{:<20} {:<66} ADDED", "NAME", "KEY");
+            super::print_list(&keys, *json, Some(empty), &header, |k| {
+                format!("{:<20} {:<66} {}", k.name, k.public_key, k.added_at)
+            })
         }
         TrustCommand::Remove { name } => {
             let n = host.trust_remove(name)?;

@@ -268,15 +268,20 @@ pub fn run_user(host: &Host, cmd: &UserCommand) -> Result<(), HostError> {
             let roles = host.set_user_role(tenant, username, role, remove)?;
             println!(
                 "user '{username}' in tenant '{tenant}' now has roles: {}",
-                if roles.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    roles.join(", ")
-                }
+                joined(&roles, "(none)")
             );
         }
     }
     Ok(())
+}
+
+/// `items` separated by commas, or `none` when there are none.
+fn joined(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 pub fn run_role(host: &Host, cmd: &RoleCommand) -> Result<(), HostError> {
@@ -308,23 +313,15 @@ pub fn run_role(host: &Host, cmd: &RoleCommand) -> Result<(), HostError> {
             let updated = host.set_role_permission(tenant, role, permission, revoke)?;
             println!(
                 "role '{role}' in tenant '{tenant}' now grants: {}",
-                if updated.permissions.is_empty() {
-                    "(nothing)".to_string()
-                } else {
-                    updated.permissions.join(", ")
-                }
+                joined(&updated.permissions, "(nothing)")
             );
         }
         RoleCommand::List { tenant, json } => {
             let roles = host.roles(tenant)?;
-            if *json {
-                super::print_json(&roles)?;
-            } else {
-                println!("{:<24} PERMISSIONS", "ROLE");
-                for r in roles {
-                    println!("{:<24} {}", r.name, r.permissions.join(", "));
-                }
-            }
+            let header = format!("{:<24} PERMISSIONS", "ROLE");
+            super::print_list(&roles, *json, None, &header, |r| {
+                format!("{:<24} {}", r.name, r.permissions.join(", "))
+            })?;
         }
     }
     Ok(())

@@ -95,28 +95,20 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
             json,
         } => {
             let added = host.webhook_add(tenant, url, topics)?;
-            if *json {
-                return super::print_json(&added);
-            }
-            println!("id      {}", added.endpoint.id);
-            println!("secret  {}", added.secret);
-            println!("(the secret is not shown again; the receiver verifies signatures with it)");
-            Ok(())
+            super::print_report(&added, *json, |added| {
+                println!("id      {}", added.endpoint.id);
+                println!("secret  {}", added.secret);
+                println!(
+                    "(the secret is not shown again; the receiver verifies signatures with it)"
+                );
+            })
         }
         WebhookCommand::List { tenant, json } => {
             let list = host.webhook_list(tenant)?;
-            if *json {
-                return super::print_json(&list);
-            }
-            if list.is_empty() {
-                println!("no webhooks");
-                return Ok(());
-            }
-            println!("{:<28} {:<40} TOPICS", "ID", "URL");
-            for w in list {
-                println!("{:<28} {:<40} {}", w.id, w.url, w.topics.join(" "));
-            }
-            Ok(())
+            let header = format!("{:<28} {:<40} TOPICS", "ID", "URL");
+            super::print_list(&list, *json, Some("no webhooks"), &header, |w| {
+                format!("{:<28} {:<40} {}", w.id, w.url, w.topics.join(" "))
+            })
         }
         WebhookCommand::Remove { tenant, id } => {
             host.webhook_remove(tenant, id)?;
@@ -131,19 +123,12 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
             json,
         } => {
             let list = host.webhook_log(tenant, webhook.as_deref(), state.as_deref(), *limit)?;
-            if *json {
-                return super::print_json(&list);
-            }
-            if list.is_empty() {
-                println!("no deliveries");
-                return Ok(());
-            }
-            println!(
+            let header = format!(
                 "{:<16} {:<28} {:<28} {:<10} {:<8} {:<6} ERROR",
                 "ID", "WEBHOOK", "TOPIC", "STATE", "ATTEMPTS", "STATUS"
             );
-            for d in list {
-                println!(
+            super::print_list(&list, *json, Some("no deliveries"), &header, |d| {
+                format!(
                     "{:<16} {:<28} {:<28} {:<10} {:<8} {:<6} {}",
                     d.id,
                     d.endpoint_id,
@@ -152,9 +137,8 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
                     d.attempts,
                     d.last_status.map_or("-".into(), |s| s.to_string()),
                     d.last_error.as_deref().unwrap_or("-")
-                );
-            }
-            Ok(())
+                )
+            })
         }
         WebhookCommand::Rotate {
             tenant,
@@ -167,20 +151,18 @@ pub fn run(host: &Host, cmd: &WebhookCommand) -> Result<(), HostError> {
                 text => backoffice_host::identity::parse_duration(text)?,
             };
             let rotated = host.webhook_rotate(tenant, id, overlap)?;
-            if *json {
-                return super::print_json(&rotated);
-            }
-            println!("id      {}", rotated.id);
-            println!("secret  {}", rotated.secret);
-            match rotated.previous_secret_until_ms {
-                Some(ms) => println!(
-                    "the old secret also signs until {} (then only the new one)",
-                    backoffice_host::webhooks::rfc3339_ms(ms)
-                ),
-                None => println!("the old secret no longer signs"),
-            }
-            println!("(the secret is not shown again)");
-            Ok(())
+            super::print_report(&rotated, *json, |rotated| {
+                println!("id      {}", rotated.id);
+                println!("secret  {}", rotated.secret);
+                match rotated.previous_secret_until_ms {
+                    Some(ms) => println!(
+                        "the old secret also signs until {} (then only the new one)",
+                        backoffice_host::webhooks::rfc3339_ms(ms)
+                    ),
+                    None => println!("the old secret no longer signs"),
+                }
+                println!("(the secret is not shown again)");
+            })
         }
         WebhookCommand::Replay { tenant, id } => {
             host.webhook_replay(tenant, *id)?;
