@@ -2,8 +2,9 @@
 //! to their company through the HTTP API and the web console.
 //!
 //! The host-wide functions ([`Host::enable`], [`Host::retry_job`], ...) trust their
-//! caller (the CLI operator). These wrappers first check that the principal belongs to
-//! the tenant and holds the permission below, then record the principal as the actor.
+//! caller (the CLI operator). [`TenantAdmin`] wraps them for a principal: each method
+//! first checks that the principal belongs to the tenant and holds the permission
+//! below, then records the principal as the actor.
 //!
 //! | permission | allows |
 //! |---|---|
@@ -91,6 +92,53 @@ impl Host {
     }
 }
 
+/// A tenant's administration on behalf of a principal ([`Host::tenant_admin`]): what
+/// the HTTP API and the console do for a company's own admins. Every method first
+/// checks that the principal may act in the tenant and holds the permission it needs
+/// (the table above), then acts with the principal as the audited actor. The methods
+/// live beside what they wrap: enablement, jobs, events and audit here, settings in
+/// `settings`, webhooks in `webhooks`, HTTP requests in `outbound`, notifications in
+/// `notify`.
+#[derive(Clone, Copy)]
+pub struct TenantAdmin<'a> {
+    pub(crate) host: &'a Host,
+    pub(crate) principal: &'a Principal,
+    pub(crate) tenant: &'a str,
+}
+
+impl std::fmt::Debug for TenantAdmin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantAdmin")
+            .field("actor", &self.principal.actor())
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> TenantAdmin<'a> {
+    /// The host, once the principal may act in the tenant and holds `permission`.
+    pub(crate) fn check(&self, permission: &str) -> HostResult<&'a Host> {
+        require(self.principal, self.tenant, permission)?;
+        Ok(self.host)
+    }
+}
+
+impl Host {
+    /// Administration of `tenant` on behalf of `principal`: each action checks the
+    /// permission it needs (see [`TenantAdmin`]).
+    pub fn tenant_admin<'a>(
+        &'a self,
+        principal: &'a Principal,
+        tenant: &'a str,
+    ) -> TenantAdmin<'a> {
+        TenantAdmin {
+            host: self,
+            principal,
+            tenant,
+        }
+    }
+}
+
 /// Refuse unless `principal` may act in `tenant` and holds `permission` there.
 pub fn require(principal: &Principal, tenant: &str, permission: &str) -> HostResult<()> {
     if !principal.can_access(tenant) {
@@ -107,39 +155,32 @@ pub fn require(principal: &Principal, tenant: &str, permission: &str) -> HostRes
     Ok(())
 }
 
-impl Host {
+impl Host {}
+
+impl TenantAdmin<'_> {
     /// [`Host::enable`] for a tenant's admin holding `plugins.manage`.
-    pub fn enable_as(
-        &self,
-        principal: &Principal,
-        plugin: &str,
-        tenant: &str,
-    ) -> HostResult<Enablement> {
-        require(principal, tenant, PLUGINS_MANAGE)?;
-        self.enable_by(plugin, tenant, &principal.actor())
+    pub fn enable(&self, plugin: &str) -> HostResult<Enablement> {
+        let host = self.check(PLUGINS_MANAGE)?;
+        host.enable_by(plugin, self.tenant, &self.principal.actor())
     }
 
     /// [`Host::disable`] for a tenant's admin holding `plugins.manage`.
-    pub fn disable_as(&self, principal: &Principal, plugin: &str, tenant: &str) -> HostResult<()> {
-        require(principal, tenant, PLUGINS_MANAGE)?;
-        self.disable_by(plugin, tenant, &principal.actor())
+    pub fn disable(&self, plugin: &str) -> HostResult<()> {
+        let host = self.check(PLUGINS_MANAGE)?;
+        host.disable_by(plugin, self.tenant, &self.principal.actor())
     }
 
     /// The tenant's scheduled jobs and their latest runs (newest first, at most
     /// `runs`), for a principal holding `work.read`.
-    pub fn jobs_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        runs: u32,
-    ) -> HostResult<(Vec<JobRecord>, Vec<JobRun>)> {
-        require(principal, tenant, WORK_READ)?;
-        let jobs = self.jobs(&JobFilter {
+    pub fn jobs(&self, runs: u32) -> HostResult<(Vec<JobRecord>, Vec<JobRun>)> {
+        let tenant = self.tenant;
+        let host = self.check(WORK_READ)?;
+        let jobs = host.jobs(&JobFilter {
             tenant: Some(tenant.to_string()),
             plugin: None,
         })?;
         // The run history is host-wide; keep this tenant's rows only.
-        let history = self
+        let history = host
             .job_history(None, runs.saturating_mul(4).max(runs))?
             .into_iter()
             .filter(|r| r.tenant == tenant)
@@ -149,29 +190,20 @@ impl Host {
     }
 
     /// The tenant's latest events with their deliveries, for `work.read`.
-    pub fn events_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        limit: u32,
-    ) -> HostResult<Vec<EventView>> {
-        require(principal, tenant, WORK_READ)?;
-        self.event_views(&EventFilter {
-            tenant: Some(tenant.to_string()),
+    pub fn events(&self, limit: u32) -> HostResult<Vec<EventView>> {
+        let host = self.check(WORK_READ)?;
+        host.event_views(&EventFilter {
+            tenant: Some(self.tenant.to_string()),
             topic: None,
             limit,
         })
     }
 
     /// Retry one of the tenant's failed jobs, for `work.retry`.
-    pub fn retry_job_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        id: i64,
-    ) -> HostResult<JobRecord> {
-        require(principal, tenant, WORK_RETRY)?;
-        let owned = self
+    pub fn retry_job(&self, id: i64) -> HostResult<JobRecord> {
+        let tenant = self.tenant;
+        let host = self.check(WORK_RETRY)?;
+        let owned = host
             .jobs(&JobFilter {
                 tenant: Some(tenant.to_string()),
                 plugin: None,
@@ -183,18 +215,14 @@ impl Host {
                 "tenant '{tenant}' has no job with id {id}"
             )));
         }
-        self.retry_job(id)
+        host.retry_job(id)
     }
 
     /// Retry one of the tenant's dead deliveries, for `work.retry`.
-    pub fn retry_delivery_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        id: i64,
-    ) -> HostResult<()> {
-        require(principal, tenant, WORK_RETRY)?;
-        let owned = self
+    pub fn retry_delivery(&self, id: i64) -> HostResult<()> {
+        let tenant = self.tenant;
+        let host = self.check(WORK_RETRY)?;
+        let owned = host
             .event_views(&EventFilter {
                 tenant: Some(tenant.to_string()),
                 topic: None,
@@ -208,21 +236,17 @@ impl Host {
                 "tenant '{tenant}' has no event delivery with id {id}"
             )));
         }
-        self.retry_delivery(id)
+        host.retry_delivery(id)
     }
 
     /// The newest `limit` links of the tenant's audit chain (newest first) and the
     /// chain's verification, for `audit.read`.
-    pub fn audit_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        limit: u32,
-    ) -> HostResult<(Vec<AuditRecord>, VerifyReport)> {
-        require(principal, tenant, AUDIT_READ)?;
-        let report = self.audit_verify(Some(tenant))?;
+    pub fn audit(&self, limit: u32) -> HostResult<(Vec<AuditRecord>, VerifyReport)> {
+        let tenant = self.tenant;
+        let host = self.check(AUDIT_READ)?;
+        let report = host.audit_verify(Some(tenant))?;
         let links = report.chains.first().map_or(0, |c| c.links);
-        let mut rows = self.audit_list(&AuditQuery {
+        let mut rows = host.audit_list(&AuditQuery {
             tenant: Some(tenant.to_string()),
             since: None,
             after_seq: Some(links.saturating_sub(u64::from(limit))),

@@ -14,8 +14,7 @@
 
 use serde::Serialize;
 
-use crate::admin::require;
-use crate::auth::Principal;
+use crate::admin::TenantAdmin;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
 use crate::manifest::{Manifest, Setting};
@@ -87,45 +86,6 @@ impl Host {
     /// Clear a tenant's value of a plugin's setting: the default applies again.
     pub fn unset_setting(&self, tenant: &str, plugin: &str, key: &str) -> HostResult<SettingView> {
         self.set_setting_by(tenant, plugin, key, None, self.operator())
-    }
-
-    /// [`Host::settings`] for a principal of the tenant holding `settings.manage`.
-    pub fn settings_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        plugin: &str,
-    ) -> HostResult<Vec<SettingView>> {
-        require(principal, tenant, SETTINGS_MANAGE)?;
-        self.settings(tenant, plugin)
-    }
-
-    /// [`Host::set_setting`] (`Some`) or [`Host::unset_setting`] (`None`) for a
-    /// principal of the tenant holding `settings.manage`, audited as done by them.
-    pub fn set_setting_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        plugin: &str,
-        key: &str,
-        value: Option<serde_json::Value>,
-    ) -> HostResult<SettingView> {
-        require(principal, tenant, SETTINGS_MANAGE)?;
-        self.set_setting_by(tenant, plugin, key, value, &principal.actor())
-    }
-
-    /// Several settings of one plugin at once, in one transaction (a console form):
-    /// `Some` sets, `None` clears. All pass their schemas or nothing changes; each
-    /// change is audited as done by `principal`.
-    pub fn set_settings_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        plugin: &str,
-        changes: &[(String, Option<serde_json::Value>)],
-    ) -> HostResult<Vec<SettingView>> {
-        require(principal, tenant, SETTINGS_MANAGE)?;
-        self.change_settings(tenant, plugin, changes, &principal.actor())
     }
 
     fn set_setting_by(
@@ -235,4 +195,36 @@ fn enabled_manifest(tx: &mut dyn Transaction, tenant: &str, plugin: &str) -> Hos
         )));
     }
     manifest_of(&record)
+}
+
+impl TenantAdmin<'_> {
+    /// [`Host::settings`] for a principal of the tenant holding `settings.manage`.
+    pub fn settings(&self, plugin: &str) -> HostResult<Vec<SettingView>> {
+        let host = self.check(SETTINGS_MANAGE)?;
+        host.settings(self.tenant, plugin)
+    }
+
+    /// [`Host::set_setting`] (`Some`) or [`Host::unset_setting`] (`None`) for a
+    /// principal of the tenant holding `settings.manage`, audited as done by them.
+    pub fn set_setting(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: Option<serde_json::Value>,
+    ) -> HostResult<SettingView> {
+        let host = self.check(SETTINGS_MANAGE)?;
+        host.set_setting_by(self.tenant, plugin, key, value, &self.principal.actor())
+    }
+
+    /// Several settings of one plugin at once, in one transaction (a console form):
+    /// `Some` sets, `None` clears. All pass their schemas or nothing changes; each
+    /// change is audited as done by the principal.
+    pub fn set_settings(
+        &self,
+        plugin: &str,
+        changes: &[(String, Option<serde_json::Value>)],
+    ) -> HostResult<Vec<SettingView>> {
+        let host = self.check(SETTINGS_MANAGE)?;
+        host.change_settings(self.tenant, plugin, changes, &self.principal.actor())
+    }
 }

@@ -31,6 +31,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use backoffice_host::Host;
+use backoffice_host::admin::TenantAdmin;
 use backoffice_host::audit::parse_since;
 use backoffice_host::auth::Principal;
 use backoffice_host::error::HostError;
@@ -455,7 +456,7 @@ async fn tenant_plugin_enable(
 ) -> ApiResult<Json<backoffice_host::store::Enablement>> {
     Ok(Json(
         blocking(&state, move |host| {
-            host.enable_as(&caller, &plugin, &tenant)
+            host.tenant_admin(&caller, &tenant).enable(&plugin)
         })
         .await?,
     ))
@@ -467,7 +468,7 @@ async fn tenant_plugin_disable(
     Path((tenant, plugin)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     blocking(&state, move |host| {
-        host.disable_as(&caller, &plugin, &tenant)
+        host.tenant_admin(&caller, &tenant).disable(&plugin)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -479,7 +480,7 @@ async fn tenant_settings(
     Path((tenant, plugin)): Path<(String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let settings = blocking(&state, move |host| {
-        host.settings_as(&caller, &tenant, &plugin)
+        host.tenant_admin(&caller, &tenant).settings(&plugin)
     })
     .await?;
     Ok(Json(json!({ "settings": settings })))
@@ -500,7 +501,8 @@ async fn tenant_setting_put(
     })?;
     Ok(Json(
         blocking(&state, move |host| {
-            host.set_setting_as(&caller, &tenant, &plugin, &key, Some(value))
+            host.tenant_admin(&caller, &tenant)
+                .set_setting(&plugin, &key, Some(value))
         })
         .await?,
     ))
@@ -513,7 +515,8 @@ async fn tenant_setting_delete(
 ) -> ApiResult<Json<backoffice_host::settings::SettingView>> {
     Ok(Json(
         blocking(&state, move |host| {
-            host.set_setting_as(&caller, &tenant, &plugin, &key, None)
+            host.tenant_admin(&caller, &tenant)
+                .set_setting(&plugin, &key, None)
         })
         .await?,
     ))
@@ -560,7 +563,10 @@ async fn webhooks_list(
     Caller(caller): Caller,
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let webhooks = blocking(&state, move |host| host.webhook_list_as(&caller, &tenant)).await?;
+    let webhooks = blocking(&state, move |host| {
+        host.tenant_admin(&caller, &tenant).webhook_list()
+    })
+    .await?;
     Ok(Json(json!({ "webhooks": webhooks })))
 }
 
@@ -574,7 +580,8 @@ async fn webhooks_add(
     let req: WebhookAddRequest = json_body(body)?;
     // Off the async workers: the guard resolves the URL's host name.
     let added = blocking(&state, move |host| {
-        host.webhook_add_as(&caller, &tenant, &req.url, &req.topics)
+        host.tenant_admin(&caller, &tenant)
+            .webhook_add(&req.url, &req.topics)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(added)))
@@ -586,7 +593,7 @@ async fn webhook_remove(
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     blocking(&state, move |host| {
-        host.webhook_remove_as(&caller, &tenant, &id)
+        host.tenant_admin(&caller, &tenant).webhook_remove(&id)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -615,7 +622,8 @@ async fn webhook_rotate(
     let overlap = Duration::from_secs(req.overlap_secs.unwrap_or(24 * 3600));
     Ok(Json(
         blocking(&state, move |host| {
-            host.webhook_rotate_as(&caller, &tenant, &id, overlap)
+            host.tenant_admin(&caller, &tenant)
+                .webhook_rotate(&id, overlap)
         })
         .await?,
     ))
@@ -642,9 +650,7 @@ async fn webhook_deliveries(
         )))
     })?;
     let deliveries = blocking(&state, move |host| {
-        host.webhook_log_as(
-            &caller,
-            &tenant,
+        host.tenant_admin(&caller, &tenant).webhook_log(
             params.endpoint.as_deref(),
             params.status.as_deref(),
             params.limit.unwrap_or(100).clamp(1, 1000),
@@ -666,7 +672,7 @@ async fn webhook_replay(
         ))
     })?;
     blocking(&state, move |host| {
-        host.webhook_replay_as(&caller, &tenant, id)
+        host.tenant_admin(&caller, &tenant).webhook_replay(id)
     })
     .await?;
     Ok(StatusCode::ACCEPTED)
@@ -705,12 +711,12 @@ struct Outbound<V> {
     /// The tenant's messages for the caller, newest first, with their attempts.
     list: ListOutbound<V>,
     /// Make a dead message pending again.
-    retry: fn(&Host, &Principal, &str, i64) -> Result<(), HostError>,
+    retry: fn(&TenantAdmin<'_>, i64) -> Result<(), HostError>,
 }
 
-/// [`Host::http_list_as`] and its kin: the caller, the tenant, the state a list is
-/// filtered by and the most messages to list.
-type ListOutbound<V> = fn(&Host, &Principal, &str, Option<&str>, u32) -> Result<Vec<V>, HostError>;
+/// [`TenantAdmin::http_list`] and its kin: the caller in the tenant, the state a list
+/// is filtered by and the most messages to list.
+type ListOutbound<V> = fn(&TenantAdmin<'_>, Option<&str>, u32) -> Result<Vec<V>, HostError>;
 
 /// The plugins' outbound HTTP requests (header values and bodies are never shown); a
 /// retried one leaves with the worker's next pass.
@@ -719,8 +725,8 @@ const HTTP_REQUESTS: Outbound<backoffice_host::outbound::HttpRequestView> = Outb
     states: "pending|answered|dead",
     what: "an HTTP request",
     route: "http-requests",
-    list: Host::http_list_as,
-    retry: Host::http_retry_as,
+    list: |admin, state, limit| admin.http_list(state, limit),
+    retry: |admin, id| admin.http_retry(id),
 };
 
 /// The email notifications plugins queued; a retried one keeps its Message-ID.
@@ -729,8 +735,8 @@ const NOTIFICATIONS: Outbound<backoffice_host::notify::NotificationView> = Outbo
     states: "pending|sent|dead",
     what: "a notification",
     route: "notifications",
-    list: Host::notify_list_as,
-    retry: Host::notify_retry_as,
+    list: |admin, state, limit| admin.notify_list(state, limit),
+    retry: |admin, id| admin.notify_retry(id),
 };
 
 /// A tenant's messages of one kind, newest first, with their attempts.
@@ -744,9 +750,7 @@ async fn outbound_list<V: serde::Serialize + Send + 'static>(
     let params = outbound_params(params, kind.states)?;
     let list = blocking(&state, move |host| {
         (kind.list)(
-            host,
-            &caller,
-            &tenant,
+            &host.tenant_admin(&caller, &tenant),
             params.state.as_deref(),
             params.limit.unwrap_or(100).clamp(1, 1000),
         )
@@ -768,7 +772,10 @@ async fn outbound_retry<V>(
             kind.what, kind.route
         ))
     })?;
-    blocking(&state, move |host| (kind.retry)(host, &caller, &tenant, id)).await?;
+    blocking(&state, move |host| {
+        (kind.retry)(&host.tenant_admin(&caller, &tenant), id)
+    })
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

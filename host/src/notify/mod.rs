@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::admin::TenantAdmin;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
 use crate::store::{Finish, NOTIFY_STATES, Notification, NotifyAttempt};
@@ -181,33 +182,9 @@ impl Host {
         Ok(out)
     }
 
-    /// [`Host::notify_list`] for a principal holding `outbound.manage` in `tenant`.
-    pub fn notify_list_as(
-        &self,
-        principal: &crate::auth::Principal,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> HostResult<Vec<NotificationView>> {
-        crate::admin::require(principal, tenant, crate::outbound::OUTBOUND_MANAGE)?;
-        self.notify_list(tenant, state, limit)
-    }
-
     /// Send a dead notification again now, with the same `Message-ID`.
     pub fn notify_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
         self.notify_retry_by(tenant, id, self.operator())
-    }
-
-    /// [`Host::notify_retry`] for a principal holding `outbound.manage` in `tenant`,
-    /// audited with the principal as the actor.
-    pub fn notify_retry_as(
-        &self,
-        principal: &crate::auth::Principal,
-        tenant: &str,
-        id: i64,
-    ) -> HostResult<()> {
-        crate::admin::require(principal, tenant, crate::outbound::OUTBOUND_MANAGE)?;
-        self.notify_retry_by(tenant, id, &principal.actor())
     }
 
     fn notify_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
@@ -299,6 +276,25 @@ impl MailAttempt {
         tx.notify_finish(&n.tenant, n.id, &self.rec.owner, &attempt, &finish)?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+impl TenantAdmin<'_> {
+    /// [`Host::notify_list`] for a principal holding `outbound.manage` in the tenant.
+    pub fn notify_list(
+        &self,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<NotificationView>> {
+        let host = self.check(crate::outbound::OUTBOUND_MANAGE)?;
+        host.notify_list(self.tenant, state, limit)
+    }
+
+    /// [`Host::notify_retry`] for a principal holding `outbound.manage` in the tenant,
+    /// audited with the principal as the actor.
+    pub fn notify_retry(&self, id: i64) -> HostResult<()> {
+        let host = self.check(crate::outbound::OUTBOUND_MANAGE)?;
+        host.notify_retry_by(self.tenant, id, &self.principal.actor())
     }
 }
 

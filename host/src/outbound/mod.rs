@@ -38,8 +38,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::admin::require;
-use crate::auth::Principal;
+use crate::admin::TenantAdmin;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
 use crate::store::{
@@ -211,28 +210,9 @@ impl Host {
         Ok(out)
     }
 
-    /// [`Host::http_list`] for a principal holding `outbound.manage` in `tenant`.
-    pub fn http_list_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> HostResult<Vec<HttpRequestView>> {
-        require(principal, tenant, OUTBOUND_MANAGE)?;
-        self.http_list(tenant, state, limit)
-    }
-
     /// Send a dead request again now, with a fresh count of attempts.
     pub fn http_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
         self.http_retry_by(tenant, id, self.operator())
-    }
-
-    /// [`Host::http_retry`] for a principal holding `outbound.manage` in `tenant`,
-    /// audited with the principal as the actor.
-    pub fn http_retry_as(&self, principal: &Principal, tenant: &str, id: i64) -> HostResult<()> {
-        require(principal, tenant, OUTBOUND_MANAGE)?;
-        self.http_retry_by(tenant, id, &principal.actor())
     }
 
     fn http_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
@@ -483,6 +463,21 @@ fn answer(tx: &mut dyn Transaction, r: &HttpRequest, payload: String, now: i64) 
     })?;
     tx.event_fan_out(&event, std::slice::from_ref(&r.plugin), now)?;
     Ok(())
+}
+
+impl TenantAdmin<'_> {
+    /// [`Host::http_list`] for a principal holding `outbound.manage` in the tenant.
+    pub fn http_list(&self, state: Option<&str>, limit: u32) -> HostResult<Vec<HttpRequestView>> {
+        let host = self.check(OUTBOUND_MANAGE)?;
+        host.http_list(self.tenant, state, limit)
+    }
+
+    /// [`Host::http_retry`] for a principal holding `outbound.manage` in the tenant,
+    /// audited with the principal as the actor.
+    pub fn http_retry(&self, id: i64) -> HostResult<()> {
+        let host = self.check(OUTBOUND_MANAGE)?;
+        host.http_retry_by(self.tenant, id, &self.principal.actor())
+    }
 }
 
 #[cfg(test)]

@@ -27,8 +27,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::admin::require;
-use crate::auth::Principal;
+use crate::admin::TenantAdmin;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
 use crate::store::{EventRecord, Finish, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
@@ -248,18 +247,6 @@ impl Host {
         self.webhook_add_by(tenant, url, topics, self.operator())
     }
 
-    /// [`Host::webhook_add`] for a principal holding `webhooks.manage` in `tenant`.
-    pub fn webhook_add_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        url: &str,
-        topics: &[String],
-    ) -> HostResult<AddedWebhook> {
-        require(principal, tenant, WEBHOOKS_MANAGE)?;
-        self.webhook_add_by(tenant, url, topics, &principal.actor())
-    }
-
     fn webhook_add_by(
         &self,
         tenant: &str,
@@ -307,30 +294,9 @@ impl Host {
         Ok(tx.webhook_list(tenant)?)
     }
 
-    /// [`Host::webhook_list`] for a principal holding `webhooks.manage` in `tenant`.
-    pub fn webhook_list_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-    ) -> HostResult<Vec<WebhookEndpoint>> {
-        require(principal, tenant, WEBHOOKS_MANAGE)?;
-        self.webhook_list(tenant)
-    }
-
     /// Remove an endpoint; its pending deliveries are marked dead.
     pub fn webhook_remove(&self, tenant: &str, id: &str) -> HostResult<()> {
         self.webhook_remove_by(tenant, id, self.operator())
-    }
-
-    /// [`Host::webhook_remove`] for a principal holding `webhooks.manage` in `tenant`.
-    pub fn webhook_remove_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        id: &str,
-    ) -> HostResult<()> {
-        require(principal, tenant, WEBHOOKS_MANAGE)?;
-        self.webhook_remove_by(tenant, id, &principal.actor())
     }
 
     fn webhook_remove_by(&self, tenant: &str, id: &str, actor: &str) -> HostResult<()> {
@@ -361,18 +327,6 @@ impl Host {
         overlap: Duration,
     ) -> HostResult<RotatedWebhook> {
         self.webhook_rotate_by(tenant, id, overlap, self.operator())
-    }
-
-    /// [`Host::webhook_rotate`] for a principal holding `webhooks.manage` in `tenant`.
-    pub fn webhook_rotate_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        id: &str,
-        overlap: Duration,
-    ) -> HostResult<RotatedWebhook> {
-        require(principal, tenant, WEBHOOKS_MANAGE)?;
-        self.webhook_rotate_by(tenant, id, overlap, &principal.actor())
     }
 
     fn webhook_rotate_by(
@@ -451,33 +405,9 @@ impl Host {
         Ok(tx.webhook_deliveries(tenant, endpoint, state, limit)?)
     }
 
-    /// [`Host::webhook_log`] for a principal holding `webhooks.manage` in `tenant`.
-    pub fn webhook_log_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        endpoint: Option<&str>,
-        state: Option<&str>,
-        limit: u32,
-    ) -> HostResult<Vec<WebhookDelivery>> {
-        require(principal, tenant, WEBHOOKS_MANAGE)?;
-        self.webhook_log(tenant, endpoint, state, limit)
-    }
-
     /// Send a dead or delivered delivery again now, with the same `webhook-id`.
     pub fn webhook_replay(&self, tenant: &str, id: i64) -> HostResult<()> {
         self.webhook_replay_by(tenant, id, self.operator())
-    }
-
-    /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in `tenant`.
-    pub fn webhook_replay_as(
-        &self,
-        principal: &Principal,
-        tenant: &str,
-        id: i64,
-    ) -> HostResult<()> {
-        require(principal, tenant, WEBHOOKS_MANAGE)?;
-        self.webhook_replay_by(tenant, id, &principal.actor())
     }
 
     fn webhook_replay_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
@@ -780,6 +710,49 @@ pub fn payload(event: &EventRecord) -> Vec<u8> {
         "data": data,
     }))
     .unwrap_or_default()
+}
+
+impl TenantAdmin<'_> {
+    /// [`Host::webhook_add`] for a principal holding `webhooks.manage` in the tenant.
+    pub fn webhook_add(&self, url: &str, topics: &[String]) -> HostResult<AddedWebhook> {
+        let host = self.check(WEBHOOKS_MANAGE)?;
+        host.webhook_add_by(self.tenant, url, topics, &self.principal.actor())
+    }
+
+    /// [`Host::webhook_list`] for a principal holding `webhooks.manage` in the tenant.
+    pub fn webhook_list(&self) -> HostResult<Vec<WebhookEndpoint>> {
+        let host = self.check(WEBHOOKS_MANAGE)?;
+        host.webhook_list(self.tenant)
+    }
+
+    /// [`Host::webhook_remove`] for a principal holding `webhooks.manage` in the tenant.
+    pub fn webhook_remove(&self, id: &str) -> HostResult<()> {
+        let host = self.check(WEBHOOKS_MANAGE)?;
+        host.webhook_remove_by(self.tenant, id, &self.principal.actor())
+    }
+
+    /// [`Host::webhook_rotate`] for a principal holding `webhooks.manage` in the tenant.
+    pub fn webhook_rotate(&self, id: &str, overlap: Duration) -> HostResult<RotatedWebhook> {
+        let host = self.check(WEBHOOKS_MANAGE)?;
+        host.webhook_rotate_by(self.tenant, id, overlap, &self.principal.actor())
+    }
+
+    /// [`Host::webhook_log`] for a principal holding `webhooks.manage` in the tenant.
+    pub fn webhook_log(
+        &self,
+        endpoint: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> HostResult<Vec<WebhookDelivery>> {
+        let host = self.check(WEBHOOKS_MANAGE)?;
+        host.webhook_log(self.tenant, endpoint, state, limit)
+    }
+
+    /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in the tenant.
+    pub fn webhook_replay(&self, id: i64) -> HostResult<()> {
+        let host = self.check(WEBHOOKS_MANAGE)?;
+        host.webhook_replay_by(self.tenant, id, &self.principal.actor())
+    }
 }
 
 #[cfg(test)]

@@ -203,10 +203,13 @@ async fn retry(
     let principal = session.principal.clone();
     let t = tenant.clone();
     work(&state, move |host| match kind {
-        Retried::Jobs => host.retry_job_as(&principal, &t, id).map(drop),
-        Retried::Deliveries => host.retry_delivery_as(&principal, &t, id).map(drop),
-        Retried::HttpRequests => host.http_retry_as(&principal, &t, id).map(drop),
-        Retried::Notifications => host.notify_retry_as(&principal, &t, id).map(drop),
+        Retried::Jobs => host.tenant_admin(&principal, &t).retry_job(id).map(drop),
+        Retried::Deliveries => host
+            .tenant_admin(&principal, &t)
+            .retry_delivery(id)
+            .map(drop),
+        Retried::HttpRequests => host.tenant_admin(&principal, &t).http_retry(id).map(drop),
+        Retried::Notifications => host.tenant_admin(&principal, &t).notify_retry(id).map(drop),
     })
     .await?;
     let (back, done) = match kind {

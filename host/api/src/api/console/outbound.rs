@@ -66,8 +66,10 @@ pub(crate) async fn outbound(
     let (principal, tid) = (session.principal.clone(), tenant_id.clone());
     let filter = (!q.state.is_empty()).then(|| q.state.clone());
     let (requests, notifications) = work(&state, move |host| {
-        let requests = host.http_list_as(&principal, &tid, filter.as_deref(), 200)?;
-        let notifications = host.notify_list_as(&principal, &tid, None, 200)?;
+        let requests = host
+            .tenant_admin(&principal, &tid)
+            .http_list(filter.as_deref(), 200)?;
+        let notifications = host.tenant_admin(&principal, &tid).notify_list(None, 200)?;
         Ok((requests, notifications))
     })
     .await?;

@@ -293,11 +293,16 @@ pub(crate) async fn module_action(
     let result = match action.as_str() {
         "enable" => {
             work(&state, move |host| {
-                host.enable_as(&principal, &p, &t).map(|_| ())
+                host.tenant_admin(&principal, &t).enable(&p).map(|_| ())
             })
             .await
         }
-        "disable" => work(&state, move |host| host.disable_as(&principal, &p, &t)).await,
+        "disable" => {
+            work(&state, move |host| {
+                host.tenant_admin(&principal, &t).disable(&p)
+            })
+            .await
+        }
         other => Err(ConsoleError(HostError::NotFound(format!(
             "no module action '{other}'; use enable or disable"
         )))),
@@ -601,8 +606,8 @@ pub(crate) async fn jobs(
     let t = tenant(&state, &session, &tenant_id).await?;
     let (principal, tid) = (session.principal.clone(), tenant_id.clone());
     let (jobs, runs, events) = work(&state, move |host| {
-        let (jobs, runs) = host.jobs_as(&principal, &tid, 100)?;
-        Ok((jobs, runs, host.events_as(&principal, &tid, 100)?))
+        let (jobs, runs) = host.tenant_admin(&principal, &tid).jobs(100)?;
+        Ok((jobs, runs, host.tenant_admin(&principal, &tid).events(100)?))
     })
     .await?;
     let jobs: Vec<JobRow> = jobs
@@ -684,7 +689,10 @@ pub(crate) async fn audit(
     let t = tenant(&state, &session, &tenant_id).await?;
     let limit = filter.limit.unwrap_or(500).clamp(1, 10_000);
     let (principal, tid) = (session.principal.clone(), tenant_id.clone());
-    let (links, report) = work(&state, move |host| host.audit_as(&principal, &tid, limit)).await?;
+    let (links, report) = work(&state, move |host| {
+        host.tenant_admin(&principal, &tid).audit(limit)
+    })
+    .await?;
     let has = |hay: &str, needle: &str| needle.is_empty() || hay.contains(needle);
     let rows: Vec<_> = links
         .into_iter()

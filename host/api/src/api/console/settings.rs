@@ -5,7 +5,7 @@
 //! A filled field sets the company's value, an emptied one clears it (the declared
 //! default applies again). Every value is checked against its schema before anything
 //! is stored; the changes are then saved together in one transaction, each audited
-//! as done by the signed-in user (`Host::set_settings_as`).
+//! as done by the signed-in user (`TenantAdmin::set_settings`).
 
 use std::collections::HashMap;
 
@@ -104,7 +104,10 @@ pub(crate) async fn settings_get(
     let t = tenant(&state, &session, &tenant_id).await?;
     enabled_manifest(&t, &plugin)?;
     let (principal, id, p) = (session.principal.clone(), tenant_id.clone(), plugin.clone());
-    let settings = work(&state, move |host| host.settings_as(&principal, &id, &p)).await?;
+    let settings = work(&state, move |host| {
+        host.tenant_admin(&principal, &id).settings(&p)
+    })
+    .await?;
     let state = FormState::stored(&settings, false);
     render(&t, &plugin, &settings, state)
 }
@@ -119,7 +122,10 @@ pub(crate) async fn settings_post(
     let t = tenant(&state, &session, &tenant_id).await?;
     enabled_manifest(&t, &plugin)?;
     let (principal, id, p) = (session.principal.clone(), tenant_id.clone(), plugin.clone());
-    let settings = work(&state, move |host| host.settings_as(&principal, &id, &p)).await?;
+    let settings = work(&state, move |host| {
+        host.tenant_admin(&principal, &id).settings(&p)
+    })
+    .await?;
     let values: forms::Values = fields
         .into_iter()
         .filter(|(k, _)| !k.starts_with('_'))
@@ -151,8 +157,9 @@ pub(crate) async fn settings_post(
         .collect();
     let (principal, id, p) = (session.principal.clone(), tenant_id.clone(), plugin.clone());
     let saved = work(&state, move |host| {
-        host.set_settings_as(&principal, &id, &p, &changes)?;
-        host.settings_as(&principal, &id, &p)
+        host.tenant_admin(&principal, &id)
+            .set_settings(&p, &changes)?;
+        host.tenant_admin(&principal, &id).settings(&p)
     })
     .await;
     match saved {
