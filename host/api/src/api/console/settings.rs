@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::pages::{enabled_manifest, tenant};
+use super::pages::{Tenant, enabled_manifest, tenant};
 use super::{ConsoleError, Fields, Page, Session, forms, html, ser, work};
 use crate::api::ApiState;
 use backoffice_host::settings::SettingView;
@@ -96,18 +96,34 @@ fn render(t: &super::pages::Tenant, plugin: &str, settings: &[SettingView], f: F
     ))
 }
 
+/// The tenant page's data and the plugin's settings as stored, for a plugin enabled
+/// there.
+async fn stored(
+    state: &ApiState,
+    session: &Session,
+    tenant_id: &str,
+    plugin: &str,
+) -> Result<(Tenant, Vec<SettingView>), ConsoleError> {
+    let t = tenant(state, session, tenant_id).await?;
+    enabled_manifest(&t, plugin)?;
+    let (principal, id, p) = (
+        session.principal.clone(),
+        tenant_id.to_string(),
+        plugin.to_string(),
+    );
+    let settings = work(state, move |host| {
+        host.tenant_admin(&principal, &id).settings(&p)
+    })
+    .await?;
+    Ok((t, settings))
+}
+
 pub(crate) async fn settings_get(
     State(state): State<ApiState>,
     session: Session,
     Path((tenant_id, plugin)): Path<(String, String)>,
 ) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
-    enabled_manifest(&t, &plugin)?;
-    let (principal, id, p) = (session.principal.clone(), tenant_id.clone(), plugin.clone());
-    let settings = work(&state, move |host| {
-        host.tenant_admin(&principal, &id).settings(&p)
-    })
-    .await?;
+    let (t, settings) = stored(&state, &session, &tenant_id, &plugin).await?;
     let state = FormState::stored(&settings, false);
     render(&t, &plugin, &settings, state)
 }
@@ -119,13 +135,7 @@ pub(crate) async fn settings_post(
     Form(fields): Form<Fields>,
 ) -> Page {
     session.check(&fields)?;
-    let t = tenant(&state, &session, &tenant_id).await?;
-    enabled_manifest(&t, &plugin)?;
-    let (principal, id, p) = (session.principal.clone(), tenant_id.clone(), plugin.clone());
-    let settings = work(&state, move |host| {
-        host.tenant_admin(&principal, &id).settings(&p)
-    })
-    .await?;
+    let (t, settings) = stored(&state, &session, &tenant_id, &plugin).await?;
     let values: forms::Values = fields
         .into_iter()
         .filter(|(k, _)| !k.starts_with('_'))
