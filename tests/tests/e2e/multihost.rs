@@ -194,15 +194,14 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
     // Queued before the hosts start: events the listener spins on, and a slow job.
     a.queue_spinning_work(EVENTS, SPIN);
 
-    let mut server_a = Server::start(&a, SERVE);
-    let server_b = Server::start(&b, SERVE);
-    let a_pid = server_a.child.id().to_string();
+    let mut servers = [Server::start(&a, SERVE), Server::start(&b, SERVE)];
+    let pids = servers.each_ref().map(|s| s.child.id().to_string());
     let mut client = db(&url);
 
-    // A write load through both hosts while A dies.
+    // A write load through both hosts while one of them dies.
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let addrs = [server_a.addr.clone(), server_b.addr.clone()];
-    let acked = std::thread::scope(|s| {
+    let addrs = servers.each_ref().map(|s| s.addr.clone());
+    let (acked, killed) = std::thread::scope(|s| {
         let load = s.spawn(|| {
             let mut acked = 0u64;
             let mut i = 0usize;
@@ -220,30 +219,43 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
             }
             acked
         });
-        // Kill A while it holds a lease on a delivery or the job.
-        wait_for("host A to lease work", Duration::from_secs(120), || {
-            let leased: i64 = client
-                .query_one(
-                    "SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending'
-                               AND lease_owner LIKE $1 || '-%')
-                          + (SELECT count(*) FROM jobs WHERE state = 'scheduled'
-                               AND lease_owner LIKE $1 || '-%')",
-                    &[&a_pid],
+        // Kill a host while it holds a lease on a delivery or the job. Which host
+        // leases first is a race between two pollers, so the victim is whichever
+        // one is seen holding a lease.
+        let mut victim = None;
+        wait_for("a host to lease work", Duration::from_secs(120), || {
+            let owners = client
+                .query(
+                    "SELECT lease_owner FROM deliveries
+                      WHERE state = 'pending' AND lease_owner IS NOT NULL
+                     UNION ALL
+                     SELECT lease_owner FROM jobs
+                      WHERE state = 'scheduled' AND lease_owner IS NOT NULL",
+                    &[],
                 )
-                .unwrap()
-                .get(0);
-            leased > 0
+                .unwrap();
+            victim = owners.iter().find_map(|row| {
+                let owner: String = row.get(0);
+                let pid = owner.split('-').next()?;
+                pids.iter().position(|p| p == pid)
+            });
+            victim.is_some()
         });
-        server_a.child.kill().unwrap();
-        server_a.child.wait().unwrap();
+        let victim = victim.unwrap();
+        servers[victim].child.kill().unwrap();
+        servers[victim].child.wait().unwrap();
         std::thread::sleep(Duration::from_millis(500));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        load.join().unwrap()
+        (load.join().unwrap(), victim)
     });
+    eprintln!("killed host {}", ["A", "B"][killed]);
+    // Calls below run through the CLI on the shared database, as the surviving host
+    // sees it.
+    let survivor = [&b, &a][killed];
 
-    // B takes over the expired leases and finishes everything.
+    // The survivor takes over the expired leases and finishes everything.
     wait_for(
-        "every delivery and the job to finish on host B",
+        "every delivery and the job to finish on the surviving host",
         Duration::from_secs(240),
         || {
             let row = client
@@ -273,7 +285,12 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
 
     // Each event reached the listener once (the killed attempt rolled back), and in
     // emit order although two hosts delivered them.
-    let seen = call(&b, "listener", "seen", json!({ "topic": "probe.happened" }));
+    let seen = call(
+        survivor,
+        "listener",
+        "seen",
+        json!({ "topic": "probe.happened" }),
+    );
     let numbers: Vec<u64> = seen["seen"]
         .as_array()
         .unwrap()
@@ -281,7 +298,12 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
         .map(|p| p["n"].as_u64().unwrap())
         .collect();
     assert_eq!(numbers, (0..EVENTS).collect::<Vec<_>>(), "{seen}");
-    let probe = call(&b, "probe", "get", json!({ "key": "seen:probe.happened" }));
+    let probe = call(
+        survivor,
+        "probe",
+        "get",
+        json!({ "key": "seen:probe.happened" }),
+    );
     let probe_seen: BTreeSet<u64> = probe["value"]
         .as_array()
         .unwrap()
@@ -290,7 +312,7 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
         .collect();
     assert_eq!(probe_seen.len() as u64, EVENTS, "{probe}");
     // The job's effect committed once: one successful run, counted once.
-    let runs = call(&b, "probe", "get", json!({ "key": "job:once" }));
+    let runs = call(survivor, "probe", "get", json!({ "key": "job:once" }));
     assert_eq!(runs["value"].as_u64(), Some(1), "job ran once: {runs}");
     let ok_runs: i64 = client
         .query_one("SELECT count(*) FROM job_runs WHERE outcome = 'ok'", &[])
@@ -299,14 +321,14 @@ fn sigkill_of_one_host_mid_load_leaves_its_work_to_the_other() {
     assert_eq!(ok_runs, 1);
 
     // No acknowledged call was lost; calls cut by the kill may or may not have committed.
-    let hits = call(&b, "probe", "get", json!({ "key": "hits" }));
+    let hits = call(survivor, "probe", "get", json!({ "key": "hits" }));
     let hits = hits["value"].as_u64().unwrap_or(0);
     assert!(acked > 0, "the load made no call");
     assert!(
         hits >= acked,
         "{hits} increments stored, {acked} acknowledged"
     );
-    let audit = b.run(&["audit", "verify", "--json"]).json();
+    let audit = survivor.run(&["audit", "verify", "--json"]).json();
     assert_eq!(audit["ok"], true, "{audit}");
 }
 
