@@ -72,52 +72,32 @@ impl HostError {
     /// 5 forbidden or unauthenticated, 6 plugin failure, 7 integrity check failed,
     /// 1 anything else.
     pub fn exit_code(&self) -> u8 {
-        use crate::bindings::WitError as W;
-        match self {
-            HostError::InvalidInput(_) | HostError::Package(_) => 2,
-            HostError::NotFound(_) => 3,
-            HostError::Conflict(_) => 4,
-            HostError::Forbidden(_) | HostError::Unauthenticated(_) => 5,
-            HostError::RateLimited { .. } => 5,
-            HostError::Busy { .. } => 1,
-            HostError::Integrity(_) => 7,
-            HostError::Storage(StoreError::Conflict(_)) => 4,
-            HostError::Call { failure, .. } => match failure {
-                Failure::Plugin(W::InvalidInput(_)) => 2,
-                Failure::Plugin(W::NotFound(_)) => 3,
-                Failure::Plugin(W::Conflict(_)) => 4,
-                Failure::Plugin(W::Forbidden(_)) => 5,
-                _ => 6,
-            },
-            HostError::Storage(_) | HostError::Internal(_) => 1,
+        match (self.code(), self) {
+            ("invalid-input", _) => 2,
+            ("not-found", _) => 3,
+            ("conflict", _) => 4,
+            ("forbidden" | "unauthenticated" | "rate-limited", _) => 5,
+            // Any other way a plugin's call ends badly, unavailable included.
+            (_, HostError::Call { .. }) => 6,
+            ("integrity", _) => 7,
+            _ => 1,
         }
     }
 
-    /// HTTP status for the API.
+    /// HTTP status for the API, by [`HostError::code`].
     pub fn http_status(&self) -> u16 {
-        use crate::bindings::WitError as W;
-        match self {
-            HostError::InvalidInput(_) | HostError::Package(_) => 400,
-            HostError::NotFound(_) => 404,
-            HostError::Conflict(_) | HostError::Storage(StoreError::Conflict(_)) => 409,
-            HostError::Forbidden(_) => 403,
-            HostError::Unauthenticated(_) => 401,
-            HostError::RateLimited { .. } => 429,
-            HostError::Busy { .. } => 503,
-            HostError::Integrity(_) => 500,
-            HostError::Storage(StoreError::Retry(_)) => 503,
-            HostError::Call { failure, .. } => match failure {
-                Failure::Plugin(W::InvalidInput(_)) => 400,
-                Failure::Plugin(W::NotFound(_)) => 404,
-                Failure::Plugin(W::Conflict(_)) => 409,
-                Failure::Plugin(W::Forbidden(_)) => 403,
-                Failure::Plugin(W::Unsupported(_)) => 501,
-                Failure::Deadline(_) => 504,
-                Failure::Quota(_) => 429,
-                Failure::Instantiate(_) => 503,
-                _ => 500,
-            },
-            HostError::Storage(_) | HostError::Internal(_) => 500,
+        match self.code() {
+            "invalid-input" => 400,
+            "unauthenticated" => 401,
+            "forbidden" => 403,
+            "not-found" => 404,
+            "conflict" => 409,
+            "rate-limited" | "quota-exceeded" => 429,
+            "unsupported" => 501,
+            "unavailable" => 503,
+            "deadline-exceeded" => 504,
+            // integrity, plugin-failed, internal
+            _ => 500,
         }
     }
 }
@@ -174,3 +154,93 @@ impl crate::capabilities::HostFault for HostError {
 
 /// Result of a host operation.
 pub type HostResult<T> = Result<T, HostError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::WitError as W;
+
+    fn call(failure: Failure) -> HostError {
+        HostError::Call {
+            plugin: "p".into(),
+            version: "1.0.0".into(),
+            action: "operation 'x'".into(),
+            failure,
+        }
+    }
+
+    #[test]
+    fn each_error_has_one_code_status_and_exit_code() {
+        let cases = [
+            (HostError::InvalidInput("x".into()), "invalid-input", 400, 2),
+            (HostError::NotFound("x".into()), "not-found", 404, 3),
+            (HostError::Conflict("x".into()), "conflict", 409, 4),
+            (StoreError::Conflict("x".into()).into(), "conflict", 409, 4),
+            (HostError::Forbidden("x".into()), "forbidden", 403, 5),
+            (
+                HostError::Unauthenticated("x".into()),
+                "unauthenticated",
+                401,
+                5,
+            ),
+            (
+                HostError::RateLimited {
+                    reason: "x".into(),
+                    retry_after_secs: 1,
+                },
+                "rate-limited",
+                429,
+                5,
+            ),
+            (
+                HostError::Busy {
+                    retry_after_secs: 1,
+                },
+                "unavailable",
+                503,
+                1,
+            ),
+            (StoreError::Retry("x".into()).into(), "unavailable", 503, 1),
+            (HostError::Integrity("x".into()), "integrity", 500, 7),
+            (HostError::Internal("x".into()), "internal", 500, 1),
+            (
+                call(Failure::Plugin(W::NotFound("x".into()))),
+                "not-found",
+                404,
+                3,
+            ),
+            (
+                call(Failure::Plugin(W::Forbidden("x".into()))),
+                "forbidden",
+                403,
+                5,
+            ),
+            (
+                call(Failure::Plugin(W::Unsupported("x".into()))),
+                "unsupported",
+                501,
+                6,
+            ),
+            (
+                call(Failure::Deadline(std::time::Duration::from_secs(1))),
+                "deadline-exceeded",
+                504,
+                6,
+            ),
+            (
+                call(Failure::Instantiate("x".into())),
+                "unavailable",
+                503,
+                6,
+            ),
+            (call(Failure::Trap("x".into())), "plugin-failed", 500, 6),
+        ];
+        for (error, code, status, exit) in cases {
+            assert_eq!(
+                (error.code(), error.http_status(), error.exit_code()),
+                (code, status, exit),
+                "{error:?}"
+            );
+        }
+    }
+}

@@ -519,6 +519,17 @@ impl Host {
     }
 }
 
+/// A package's `what`, read from the database: missing is the host's fault, as the
+/// registry listed `record`.
+fn stored<T>(found: Option<T>, what: &str, record: &PackageRecord) -> HostResult<T> {
+    found.ok_or_else(|| {
+        HostError::Internal(format!(
+            "the database holds no {what} for {} {}",
+            record.id, record.version
+        ))
+    })
+}
+
 impl Loader {
     /// See [`Host::load`].
     pub(crate) fn load(
@@ -541,14 +552,11 @@ impl Loader {
         // Records from `package_head` carry no manifest: read it now, on a miss only.
         let fetched;
         let manifest_json = if record.manifest_json.is_empty() {
-            fetched = tx
-                .package_manifest(&record.id, &record.version)?
-                .ok_or_else(|| {
-                    HostError::Internal(format!(
-                        "manifest of {} {} is missing from the database",
-                        record.id, record.version
-                    ))
-                })?;
+            fetched = stored(
+                tx.package_manifest(&record.id, &record.version)?,
+                "manifest",
+                record,
+            )?;
             fetched.as_str()
         } else {
             record.manifest_json.as_str()
@@ -559,14 +567,11 @@ impl Loader {
                 record.id, record.version
             ))
         })?;
-        let bytes = tx
-            .package_component(&record.id, &record.version)?
-            .ok_or_else(|| {
-                HostError::Internal(format!(
-                    "component bytes of {} {} are missing from the database",
-                    record.id, record.version
-                ))
-            })?;
+        let bytes = stored(
+            tx.package_component(&record.id, &record.version)?,
+            "component bytes",
+            record,
+        )?;
         let engine_key = self.runtime.cache().engine_key().to_string();
         let expected = tx.code_digest_get(&record.digest, &engine_key)?;
         let (prepared, written) = self

@@ -372,17 +372,8 @@ impl Host {
             .map(|e| e.tenant)
             .collect();
         Ok(UpgradePlan {
-            added_capabilities: m
-                .capabilities
-                .iter()
-                .filter(|c| !granted.contains(c))
-                .cloned()
-                .collect(),
-            dropped_capabilities: granted
-                .iter()
-                .filter(|c| !m.capabilities.contains(c))
-                .cloned()
-                .collect(),
+            added_capabilities: added(&m.capabilities, &granted),
+            dropped_capabilities: added(&granted, &m.capabilities),
             major: is_breaking(&from, &m.version),
             from_vendor: installed.vendor,
             added_dependencies,

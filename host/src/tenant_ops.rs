@@ -105,6 +105,25 @@ pub struct ExportReport {
     pub files: Vec<ExportFile>,
 }
 
+/// `rows` written to `name` in the export `folder`, one JSON line each.
+fn write_lines(
+    folder: &Path,
+    name: &str,
+    rows: impl IntoIterator<Item = HostResult<Value>>,
+) -> HostResult<ExportFile> {
+    let mut lines = Lines::create(folder.join(name))?;
+    for row in rows {
+        lines.write(&row?)?;
+    }
+    lines.finish(folder)
+}
+
+/// A row as JSON, for an export line; `what` and `id` name it in an error.
+fn encoded(what: &str, id: impl std::fmt::Display, row: &impl Serialize) -> HostResult<Value> {
+    serde_json::to_value(row)
+        .map_err(|e| HostError::Internal(format!("cannot encode {what} {id}: {e}")))
+}
+
 /// A JSON-lines file being written.
 struct Lines {
     path: PathBuf,
@@ -373,35 +392,32 @@ impl Host {
             files.push(lines.finish(&folder)?);
         }
 
-        let mut users = Lines::create(folder.join("users.jsonl"))?;
-        for u in tx.user_list(id)? {
+        let users = tx.user_list(id)?.into_iter().map(|u| {
             let (roles, _) = tx.user_access(id, &u.username)?;
             // Spelled out field by field: a password hash never leaves the host.
-            users.write(&json!({
+            Ok(json!({
                 "username": u.username,
                 "display_name": u.display_name,
                 "created_at": u.created_at,
                 "disabled_at": u.disabled_at,
                 "has_password": u.password_hash.is_some(),
                 "roles": roles,
-            }))?;
-        }
-        files.push(users.finish(&folder)?);
+            }))
+        });
+        files.push(write_lines(&folder, "users.jsonl", users)?);
 
-        let mut roles = Lines::create(folder.join("roles.jsonl"))?;
-        for r in tx.role_list(id)? {
-            roles.write(&json!({
+        let roles = tx.role_list(id)?.into_iter().map(|r| {
+            Ok(json!({
                 "name": r.name,
                 "description": r.description,
                 "permissions": r.permissions,
-            }))?;
-        }
-        files.push(roles.finish(&folder)?);
+            }))
+        });
+        files.push(write_lines(&folder, "roles.jsonl", roles)?);
 
-        let mut tokens = Lines::create(folder.join("tokens.jsonl"))?;
-        for t in tx.token_list(id)? {
-            // Which tokens existed, never their hashes (nor, as ever, the tokens).
-            tokens.write(&json!({
+        // Which tokens existed, never their hashes (nor, as ever, the tokens).
+        let tokens = tx.token_list(id)?.into_iter().map(|t| {
+            Ok(json!({
                 "id": t.id,
                 "username": t.username,
                 "kind": t.kind,
@@ -410,19 +426,17 @@ impl Host {
                 "expires_at": t.expires_at,
                 "last_used_at": t.last_used_at,
                 "revoked_at": t.revoked_at,
-            }))?;
-        }
-        files.push(tokens.finish(&folder)?);
+            }))
+        });
+        files.push(write_lines(&folder, "tokens.jsonl", tokens)?);
 
-        let mut events = Lines::create(folder.join("events.jsonl"))?;
-        let mut list = tx.event_list(&EventFilter {
+        let events = tx.event_list(&EventFilter {
             tenant: Some(id.to_string()),
             topic: None,
             limit: u32::MAX,
         })?;
-        list.reverse();
-        for e in list {
-            events.write(&json!({
+        let events = events.into_iter().rev().map(|e| {
+            Ok(json!({
                 "id": e.id,
                 "seq": e.seq,
                 "topic": e.topic,
@@ -430,46 +444,40 @@ impl Host {
                 "plugin": e.plugin,
                 "version": e.version,
                 "created_at_ms": e.created_at_ms,
-            }))?;
-        }
-        files.push(events.finish(&folder)?);
+            }))
+        });
+        files.push(write_lines(&folder, "events.jsonl", events)?);
 
-        let mut jobs = Lines::create(folder.join("jobs.jsonl"))?;
-        for j in tx.job_list(&JobFilter {
+        let jobs = tx.job_list(&JobFilter {
             tenant: Some(id.to_string()),
             plugin: None,
-        })? {
-            let mut line = serde_json::to_value(&j)
-                .map_err(|e| HostError::Internal(format!("cannot encode job {}: {e}", j.id)))?;
+        })?;
+        let jobs = jobs.into_iter().map(|j| {
+            let mut line = encoded("job", j.id, &j)?;
             line["payload"] = json_or_text(&j.payload);
-            jobs.write(&line)?;
-        }
-        files.push(jobs.finish(&folder)?);
+            Ok(line)
+        });
+        files.push(write_lines(&folder, "jobs.jsonl", jobs)?);
 
         // Webhook endpoints without their secrets (sealed, and useless without this
         // host's audit key), and the delivery log, oldest first.
-        let mut webhooks = Lines::create(folder.join("webhooks.jsonl"))?;
-        for w in tx.webhook_list(id)? {
-            webhooks.write(&json!({
+        let webhooks = tx.webhook_list(id)?.into_iter().map(|w| {
+            Ok(json!({
                 "id": w.id,
                 "url": w.url,
                 "topics": w.topics,
                 "created_ms": w.created_ms,
                 "secret_generation": w.secret_generation,
                 "previous_secret_until_ms": w.previous_secret_until_ms,
-            }))?;
-        }
-        files.push(webhooks.finish(&folder)?);
-        let mut log = Lines::create(folder.join("webhook_deliveries.jsonl"))?;
-        let mut list = tx.webhook_deliveries(id, None, None, u32::MAX)?;
-        list.reverse();
-        for d in list {
-            let line = serde_json::to_value(&d).map_err(|e| {
-                HostError::Internal(format!("cannot encode webhook delivery {}: {e}", d.id))
-            })?;
-            log.write(&line)?;
-        }
-        files.push(log.finish(&folder)?);
+            }))
+        });
+        files.push(write_lines(&folder, "webhooks.jsonl", webhooks)?);
+        let log = tx.webhook_deliveries(id, None, None, u32::MAX)?;
+        let log = log
+            .into_iter()
+            .rev()
+            .map(|d| encoded("webhook delivery", d.id, &d));
+        files.push(write_lines(&folder, "webhook_deliveries.jsonl", log)?);
 
         let mut audit = Lines::create(folder.join("audit.jsonl"))?;
         let mut after = 0;
@@ -483,9 +491,7 @@ impl Host {
             for link in &page {
                 // Hashes of the chain are not secrets: with them the company can check
                 // its audit trail without this host.
-                let mut line = serde_json::to_value(link).map_err(|e| {
-                    HostError::Internal(format!("cannot encode audit link {}: {e}", link.seq))
-                })?;
+                let mut line = encoded("audit link", link.seq, link)?;
                 line["detail"] = json_or_text(&link.detail);
                 line["detail_text"] = Value::String(link.detail.clone());
                 audit.write(&line)?;

@@ -155,14 +155,20 @@ pub struct WorkReport {
     pub http_requests: u32,
 }
 
+impl std::ops::AddAssign for WorkReport {
+    fn add_assign(&mut self, pass: WorkReport) {
+        self.fanned_out += pass.fanned_out;
+        self.deliveries += pass.deliveries;
+        self.jobs += pass.jobs;
+        self.webhooks += pass.webhooks;
+        self.notifications += pass.notifications;
+        self.http_requests += pass.http_requests;
+    }
+}
+
 impl WorkReport {
     fn is_idle(&self) -> bool {
-        self.fanned_out == 0
-            && self.deliveries == 0
-            && self.jobs == 0
-            && self.webhooks == 0
-            && self.notifications == 0
-            && self.http_requests == 0
+        *self == WorkReport::default()
     }
 }
 
@@ -207,12 +213,7 @@ impl Host {
             if pass.is_idle() {
                 return Ok(total);
             }
-            total.fanned_out += pass.fanned_out;
-            total.deliveries += pass.deliveries;
-            total.jobs += pass.jobs;
-            total.webhooks += pass.webhooks;
-            total.notifications += pass.notifications;
-            total.http_requests += pass.http_requests;
+            total += pass;
         }
     }
 
@@ -224,12 +225,7 @@ impl Host {
         // busy writer never delays another's work.
         for scope in self.storage.work_scopes(now)? {
             let pass = self.run_due_in(scope.as_deref())?;
-            report.fanned_out += pass.fanned_out;
-            report.deliveries += pass.deliveries;
-            report.jobs += pass.jobs;
-            report.webhooks += pass.webhooks;
-            report.notifications += pass.notifications;
-            report.http_requests += pass.http_requests;
+            report += pass;
         }
         Ok(report)
     }

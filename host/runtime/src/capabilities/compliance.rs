@@ -10,7 +10,7 @@ use crate::bindings::compliance::types::{self, Error, Finding, Subject};
 use crate::extensions::COMPLIANCE_CHECKS;
 
 use super::CallState;
-use super::extension::trap;
+use super::extension::{exported, trap};
 
 impl types::Host for CallState {}
 
@@ -43,9 +43,7 @@ impl RegistryHost for CallState {
                 &provider,
                 "compliance list-checks",
                 |store, prepared, instance| {
-                    let indices = prepared.checks.as_ref().ok_or_else(|| {
-                        trap("the component does not export backoffice:compliance/checks")
-                    })?;
+                    let indices = exported(prepared.checks.as_ref(), COMPLIANCE_CHECKS.interface)?;
                     indices
                         .load(&mut *store, instance)?
                         .backoffice_compliance_checks()
@@ -100,9 +98,7 @@ impl RegistryHost for CallState {
         let label = format!("compliance check {check}");
         let result =
             self.run_provider(&nesting, &provider, &label, |store, prepared, instance| {
-                let indices = prepared.checks.as_ref().ok_or_else(|| {
-                    trap("the component does not export backoffice:compliance/checks")
-                })?;
+                let indices = exported(prepared.checks.as_ref(), COMPLIANCE_CHECKS.interface)?;
                 indices
                     .load(&mut *store, instance)?
                     .backoffice_compliance_checks()

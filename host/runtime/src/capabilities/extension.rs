@@ -37,6 +37,12 @@ pub(crate) struct Provider {
 
 pub(crate) use super::trap;
 
+/// The export indices of an extension `interface` a provider's component was
+/// prepared with; a trap when it does not export it (its manifest said it would).
+pub(crate) fn exported<'a, T>(indices: Option<&'a T>, interface: &str) -> wasmtime::Result<&'a T> {
+    indices.ok_or_else(|| trap(format!("the component does not export {interface}")))
+}
+
 /// The extension packages share the host's `error` variant (`use
 /// backoffice:host/types.{error}`), so a refusal converts once for all of them.
 impl From<Refused> for crate::bindings::WitError {

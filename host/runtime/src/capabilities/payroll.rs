@@ -24,7 +24,7 @@ use crate::bindings::payroll::types::{self, CalcInput, Error, LineKind, Payslip,
 use crate::extensions::{self, PAYROLL_RULES};
 
 use super::CallState;
-use super::extension::{Provider, trap};
+use super::extension::{Provider, exported, trap};
 
 impl types::Host for CallState {}
 
@@ -79,9 +79,7 @@ impl CallState {
         let label = format!("payroll rules {what} for {country}");
         let result =
             self.run_provider(&nesting, &provider, &label, |store, prepared, instance| {
-                let indices = prepared.rules.as_ref().ok_or_else(|| {
-                    trap("the component does not export backoffice:payroll/rules")
-                })?;
+                let indices = exported(prepared.rules.as_ref(), PAYROLL_RULES.interface)?;
                 let rules = indices.load(&mut *store, instance)?;
                 f(store, &rules)
             })?;

@@ -59,24 +59,20 @@ impl CallState {
             .kv_usage(&self.info.scope)
             .map_err(trap)?;
         let q = &self.limits.quotas;
-        let hint = "Deleting keys the plugin no longer needs frees room. ";
-        if usage.keys > q.stored_keys {
-            return Err(self.exceeded(
-                "stored keys",
-                usage.keys,
-                q.stored_keys,
-                FLAG_STORED_KEYS,
-                hint,
-            ));
-        }
-        if usage.bytes > q.stored_bytes {
-            return Err(self.exceeded(
+        let checks = [
+            ("stored keys", usage.keys, q.stored_keys, FLAG_STORED_KEYS),
+            (
                 "stored bytes",
                 usage.bytes,
                 q.stored_bytes,
                 FLAG_STORED_BYTES,
-                hint,
-            ));
+            ),
+        ];
+        for (quota, used, limit, flag) in checks {
+            if used > limit {
+                let hint = "Deleting keys the plugin no longer needs frees room. ";
+                return Err(self.exceeded(quota, used, limit, flag, hint));
+            }
         }
         Ok(())
     }
