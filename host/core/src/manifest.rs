@@ -396,25 +396,12 @@ impl Setting {
     pub fn check(&self, value: &serde_json::Value) -> Result<(), String> {
         let validator = jsonschema::validator_for(&self.schema)
             .map_err(|e| format!("setting '{}': its schema cannot be used: {e}", self.key))?;
-        let problems: Vec<String> = validator
-            .iter_errors(value)
-            .map(|e| {
-                let at = e.instance_path().to_string();
-                if at.is_empty() {
-                    e.to_string()
-                } else {
-                    format!("{at}: {e}")
-                }
-            })
-            .collect();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "setting '{}' does not accept {value}: {}",
-                self.key,
-                problems.join("; ")
-            ))
+        match schema_errors(&validator, value) {
+            None => Ok(()),
+            Some(problems) => Err(format!(
+                "setting '{}' does not accept {value}: {problems}",
+                self.key
+            )),
         }
     }
 }
@@ -997,6 +984,27 @@ struct RawOperation {
 /// `/v1/tenants/{tenant}/plugins/{plugin}/`: an operation of that name could not be
 /// called over HTTP.
 pub const RESERVED_OPERATIONS: &[&str] = &["enable", "disable"];
+
+/// Schema violations of `value` as `path: message`, `; `-separated (the first ten);
+/// none when it fits.
+pub fn schema_errors(
+    validator: &jsonschema::Validator,
+    value: &serde_json::Value,
+) -> Option<String> {
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .take(10)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            if path.is_empty() {
+                e.to_string()
+            } else {
+                format!("{path}: {e}")
+            }
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
+}
 
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,8 @@ pub use limits::{
     BASE_FRAMES, HOST_FRAMES_PER_LEVEL, Limits, MAX_DEPTH, MemoryLimitExceeded, MemoryLimiter,
     OverPolicy, PluginLimits, QuotaExceeded, Quotas,
 };
-pub use plugins::{Loaded, Plugins, Refusal, Resolved, schema_errors};
+pub use manifest::schema_errors;
+pub use plugins::{Loaded, Plugins, Refusal, Resolved};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -112,23 +112,3 @@ pub trait Plugins: Send + Sync {
     /// (`BACKOFFICE_WEBHOOK_ALLOW_PRIVATE`), checked when a request is queued.
     fn allow_private(&self) -> bool;
 }
-
-/// Render schema violations as `path: message` lines.
-pub fn schema_errors(
-    validator: &jsonschema::Validator,
-    value: &serde_json::Value,
-) -> Option<String> {
-    let errors: Vec<String> = validator
-        .iter_errors(value)
-        .take(10)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            if path.is_empty() {
-                e.to_string()
-            } else {
-                format!("{path}: {e}")
-            }
-        })
-        .collect();
-    (!errors.is_empty()).then(|| errors.join("; "))
-}
