@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::capabilities::{CallInfo, HostFault};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{HostError, HostResult};
-use crate::manifest::{Manifest, is_ident};
+use crate::manifest::{Manifest, check_ident};
 use crate::plan::{Caller, Plan};
 use crate::runtime::{Limits, Refusal, Resolved, Runtime};
 use crate::scheduler::{WorkConfig, Worker};
@@ -297,11 +297,7 @@ impl Host {
         name: Option<&str>,
         time_zone: Option<&str>,
     ) -> HostResult<Tenant> {
-        if !is_ident(id, 63) {
-            return Err(HostError::InvalidInput(format!(
-                "tenant id '{id}' must be lowercase letters, digits and '-', starting with a letter, at most 63 characters"
-            )));
-        }
+        check_ident("tenant id", id, 63).map_err(HostError::InvalidInput)?;
         let time_zone = time_zone.unwrap_or("UTC");
         jiff::tz::TimeZone::get(time_zone).map_err(|_| {
             HostError::InvalidInput(format!(

@@ -30,7 +30,7 @@ use crate::Host;
 use crate::auth::{Principal, PrincipalKind};
 use crate::error::{HostError, HostResult};
 use crate::host::now_rfc3339;
-use crate::manifest::is_ident;
+use crate::manifest::{check_ident, is_ident};
 use crate::store::{HOST_SCOPE, RoleRecord, TokenRecord, Transaction, UserRecord};
 
 /// Token kinds.
@@ -170,11 +170,7 @@ impl Host {
         display_name: Option<&str>,
         password: Option<&str>,
     ) -> HostResult<UserRecord> {
-        if !is_ident(username, 64) {
-            return Err(HostError::InvalidInput(format!(
-                "user name '{username}' must be lowercase letters, digits and '-', starting with a letter"
-            )));
-        }
+        check_ident("user name", username, 64).map_err(HostError::InvalidInput)?;
         let password_hash = password.map(|p| self.hash_password(p)).transpose()?;
         let mut tx = self.begin_for(tenant)?;
         if let Some(t) = tenant {
@@ -264,11 +260,7 @@ impl Host {
         description: &str,
         permissions: &[String],
     ) -> HostResult<RoleRecord> {
-        if !is_ident(name, 64) {
-            return Err(HostError::InvalidInput(format!(
-                "role name '{name}' must be lowercase letters, digits and '-', starting with a letter"
-            )));
-        }
+        check_ident("role name", name, 64).map_err(HostError::InvalidInput)?;
         for p in permissions {
             check_permission_pattern(p)?;
         }

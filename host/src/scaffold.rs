@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{HostError, HostResult};
-use crate::manifest::is_ident;
+use crate::manifest::check_ident;
 
 /// Where the project finds the SDK and the host crates.
 #[derive(Debug, Clone)]
@@ -70,11 +70,7 @@ pub fn new_plugin(
 /// there yet.
 pub(crate) fn project_dir(name: &str, vendor: &str, parent: &Path) -> HostResult<PathBuf> {
     for (what, value) in [("plugin name", name), ("vendor", vendor)] {
-        if !is_ident(value, 40) {
-            return Err(HostError::InvalidInput(format!(
-                "{what} '{value}' must be lowercase letters, digits and '-', starting with a letter, at most 40 characters"
-            )));
-        }
+        check_ident(what, value, 40).map_err(HostError::InvalidInput)?;
     }
     let dir = parent.join(name);
     if dir.exists() {

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::Host;
 use crate::error::{HostError, HostResult};
 use crate::host::now_rfc3339;
-use crate::manifest::is_ident;
+use crate::manifest::check_ident;
 use crate::package;
 use crate::store::TrustedKey;
 
@@ -115,11 +115,11 @@ pub struct KeyFiles {
 
 /// Create a new key pair for `vendor` in `dir`; never overwrites existing files.
 pub fn keygen(vendor: &str, dir: &Path) -> HostResult<KeyFiles> {
-    if !is_ident(vendor, 40) {
-        return Err(HostError::InvalidInput(format!(
-            "vendor name '{vendor}' must be lowercase letters, digits and '-', starting with a letter (it must equal the `vendor` in your plugin.toml)"
-        )));
-    }
+    check_ident("vendor name", vendor, 40).map_err(|e| {
+        HostError::InvalidInput(format!(
+            "{e} (it must equal the `vendor` in your plugin.toml)"
+        ))
+    })?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed)
         .map_err(|e| HostError::Internal(format!("no randomness for a key: {e}")))?;

@@ -54,13 +54,7 @@ pub const PAYROLL_RULES: Extension = Extension {
 };
 
 fn check_name(key: &str) -> Result<(), String> {
-    if crate::manifest::is_ident(key, 64) {
-        Ok(())
-    } else {
-        Err(format!(
-            "check name '{key}' must be lowercase letters, digits and '-', starting with a letter"
-        ))
-    }
+    crate::manifest::check_ident("check name", key, 64)
 }
 
 /// Compliance checks contributed by any plugin.

@@ -218,11 +218,7 @@ impl Manifest {
         let mut seen = std::collections::BTreeSet::new();
         for s in &self.screens {
             let what = format!("screen '{}'", s.name);
-            if !is_ident(&s.name, 64) {
-                return Err(invalid(format!(
-                    "{what}: name must be lowercase letters, digits and '-', starting with a letter"
-                )));
-            }
+            check_ident("screen name", &s.name, 64).map_err(invalid)?;
             if !seen.insert(s.name.as_str()) {
                 return Err(invalid(format!("{what} is declared twice")));
             }
@@ -496,6 +492,18 @@ fn invalid(msg: impl Into<String>) -> ManifestError {
     ManifestError::Invalid(msg.into())
 }
 
+/// `value` as a lowercase identifier (see [`is_ident`]); else what is wrong with it,
+/// naming it `what` ("tenant id", "user name", ...).
+pub fn check_ident(what: &str, value: &str, max: usize) -> Result<(), String> {
+    if is_ident(value, max) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} '{value}' must be lowercase letters, digits and '-', starting with a letter and not ending with '-', at most {max} characters"
+        ))
+    }
+}
+
 /// Whether `s` is a lowercase identifier: `[a-z][a-z0-9-]*`, at most `max` bytes.
 pub fn is_ident(s: &str, max: usize) -> bool {
     let mut chars = s.chars();
@@ -597,12 +605,7 @@ impl Manifest {
 
     /// Check every rule a manifest must follow.
     pub fn validate(&self) -> Result<(), ManifestError> {
-        if !is_ident(&self.id, 40) {
-            return Err(invalid(format!(
-                "id '{}' must be lowercase letters, digits and '-', starting with a letter, at most 40 characters",
-                self.id
-            )));
-        }
+        check_ident("id", &self.id, 40).map_err(invalid)?;
         if self.name.trim().is_empty() {
             return Err(invalid("name must not be empty"));
         }
@@ -860,12 +863,7 @@ impl Manifest {
         }
         let mut keys = std::collections::BTreeSet::new();
         for setting in &self.settings {
-            if !is_ident(&setting.key, 64) {
-                return Err(invalid(format!(
-                    "setting key '{}' must be lowercase letters, digits and '-', starting with a letter",
-                    setting.key
-                )));
-            }
+            check_ident("setting key", &setting.key, 64).map_err(invalid)?;
             if !keys.insert(setting.key.as_str()) {
                 return Err(invalid(format!(
                     "setting '{}' is declared twice",
