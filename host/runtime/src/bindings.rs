@@ -17,31 +17,53 @@ pub use exports::backoffice::host::handler;
 /// The version of the host API this build implements.
 pub const HOST_API_VERSION: semver::Version = semver::Version::new(0, 1, 0);
 
+/// `bindgen!` for a world of an extension package beside `wit/host@0.1.0/`: its
+/// uses of `backoffice:host/types` are the host's own types, and any further
+/// `"package/interface" => path` pairs map other shared types. A `consumer` world
+/// holds imports the host implements, all trappable; a `provider` world holds the
+/// exports the host calls.
+macro_rules! extension_bindings {
+    (consumer $path:tt, $world:tt $(, $iface:tt => $($seg:ident)::+)*) => {
+        wasmtime::component::bindgen!({
+            path: $path,
+            world: $world,
+            imports: { default: trappable },
+            with: {
+                "backoffice:host/types": crate::bindings::backoffice::host::types,
+                $($iface: $($seg)::+,)*
+            },
+        });
+    };
+    (provider $path:tt, $world:tt $(, $iface:tt => $($seg:ident)::+)*) => {
+        wasmtime::component::bindgen!({
+            path: $path,
+            world: $world,
+            with: {
+                "backoffice:host/types": crate::bindings::backoffice::host::types,
+                $($iface: $($seg)::+,)*
+            },
+        });
+    };
+}
+
 /// Host bindings of the `backoffice:payroll` extension packages (`wit/payroll@0.1.0/`
 /// and `wit/payroll@0.2.0/`); the host links both consumer sides.
 pub mod payroll {
     /// The provider side: calling a country rules plugin's `rules` export.
     pub mod provider {
-        wasmtime::component::bindgen!({
-            path: "../../wit/payroll@0.1.0",
-            world: "backoffice:payroll/rules-provider",
-            with: {
-                "backoffice:host/types": crate::bindings::backoffice::host::types,
-            },
-        });
+        extension_bindings!(
+            provider "../../wit/payroll@0.1.0",
+            "backoffice:payroll/rules-provider"
+        );
     }
 
     /// The consumer side: the `engine` import the host implements.
     pub mod consumer {
-        wasmtime::component::bindgen!({
-            path: "../../wit/payroll@0.1.0",
-            world: "backoffice:payroll/rules-consumer",
-            imports: { default: trappable },
-            with: {
-                "backoffice:host/types": crate::bindings::backoffice::host::types,
-                "backoffice:payroll/types": crate::bindings::payroll::provider::backoffice::payroll::types,
-            },
-        });
+        extension_bindings!(
+            consumer "../../wit/payroll@0.1.0",
+            "backoffice:payroll/rules-consumer",
+            "backoffice:payroll/types" => crate::bindings::payroll::provider::backoffice::payroll::types
+        );
     }
 
     /// The consumer side of `wit/payroll@0.2.0/`: the same `engine` whose
@@ -49,15 +71,11 @@ pub mod payroll {
     /// 0.1.0 `types`, mapped here onto the Rust types above, so both engines share
     /// every record and conversion; only `provider` and `calculation` are new.
     pub mod consumer_v0_2 {
-        wasmtime::component::bindgen!({
-            path: "../../wit/payroll@0.2.0",
-            world: "backoffice:payroll/rules-consumer@0.2.0",
-            imports: { default: trappable },
-            with: {
-                "backoffice:host/types": crate::bindings::backoffice::host::types,
-                "backoffice:payroll/types": crate::bindings::payroll::provider::backoffice::payroll::types,
-            },
-        });
+        extension_bindings!(
+            consumer "../../wit/payroll@0.2.0",
+            "backoffice:payroll/rules-consumer@0.2.0",
+            "backoffice:payroll/types" => crate::bindings::payroll::provider::backoffice::payroll::types
+        );
     }
 
     pub use provider::backoffice::payroll::types;
@@ -67,26 +85,19 @@ pub mod payroll {
 pub mod compliance {
     /// The provider side: calling a plugin's `checks` export.
     pub mod provider {
-        wasmtime::component::bindgen!({
-            path: "../../wit/compliance@0.1.0",
-            world: "backoffice:compliance/checks-provider",
-            with: {
-                "backoffice:host/types": crate::bindings::backoffice::host::types,
-            },
-        });
+        extension_bindings!(
+            provider "../../wit/compliance@0.1.0",
+            "backoffice:compliance/checks-provider"
+        );
     }
 
     /// The consumer side: the `registry` import the host implements.
     pub mod consumer {
-        wasmtime::component::bindgen!({
-            path: "../../wit/compliance@0.1.0",
-            world: "backoffice:compliance/checks-consumer",
-            imports: { default: trappable },
-            with: {
-                "backoffice:host/types": crate::bindings::backoffice::host::types,
-                "backoffice:compliance/types": crate::bindings::compliance::provider::backoffice::compliance::types,
-            },
-        });
+        extension_bindings!(
+            consumer "../../wit/compliance@0.1.0",
+            "backoffice:compliance/checks-consumer",
+            "backoffice:compliance/types" => crate::bindings::compliance::provider::backoffice::compliance::types
+        );
     }
 
     pub use provider::backoffice::compliance::types;
@@ -95,25 +106,11 @@ pub mod compliance {
 /// Host bindings of the `backoffice:notify` package (`wit/notify@0.1.0/`): the
 /// `notify` import the host implements (`capabilities/notify.rs`).
 pub mod notify {
-    wasmtime::component::bindgen!({
-        path: "../../wit/notify@0.1.0",
-        world: "backoffice:notify/notify-consumer",
-        imports: { default: trappable },
-        with: {
-            "backoffice:host/types": crate::bindings::backoffice::host::types,
-        },
-    });
+    extension_bindings!(consumer "../../wit/notify@0.1.0", "backoffice:notify/notify-consumer");
 }
 
 /// Host bindings of the `backoffice:http` package (`wit/http@0.1.0/`): the
 /// `outbound` import the host implements (`capabilities/http.rs`).
 pub mod http {
-    wasmtime::component::bindgen!({
-        path: "../../wit/http@0.1.0",
-        world: "backoffice:http/http-consumer",
-        imports: { default: trappable },
-        with: {
-            "backoffice:host/types": crate::bindings::backoffice::host::types,
-        },
-    });
+    extension_bindings!(consumer "../../wit/http@0.1.0", "backoffice:http/http-consumer");
 }
