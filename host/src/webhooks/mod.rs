@@ -235,6 +235,16 @@ pub const WEBHOOKS_MANAGE: &str = "webhooks.manage";
 /// Delivery states a log may be filtered by.
 pub const DELIVERY_STATES: &[&str] = &["pending", "delivered", "dead"];
 
+/// How a delivery is sent again ([`Host::webhook_replay`]).
+const REPLAY: crate::admin::Resend = crate::admin::Resend {
+    item: "webhook delivery",
+    list: "webhook deliveries",
+    only: "a dead or delivered delivery of an existing endpoint can be replayed",
+    action: "webhook.replay",
+    target: "delivery",
+    revive: |tx, tenant, id, now| tx.webhook_replay(tenant, id, now),
+};
+
 impl Host {
     /// Subscribe `url` to `topics` for `tenant`. The URL is checked (HTTPS, and every
     /// address it resolves to public, unless private destinations are allowed).
@@ -407,20 +417,7 @@ impl Host {
 
     /// Send a dead or delivered delivery again now, with the same `webhook-id`.
     pub fn webhook_replay(&self, tenant: &str, id: i64) -> HostResult<()> {
-        self.webhook_replay_by(tenant, id, self.operator())
-    }
-
-    fn webhook_replay_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
-        let what = crate::admin::Resend {
-            item: "webhook delivery",
-            list: "webhook deliveries",
-            only: "a dead or delivered delivery of an existing endpoint can be replayed",
-            action: "webhook.replay",
-            target: "delivery",
-        };
-        self.resend_by(tenant, id, actor, &what, |tx, now| {
-            tx.webhook_replay(tenant, id, now)
-        })
+        self.resend_by(tenant, id, self.operator(), &REPLAY)
     }
 
     /// What a claim of webhook deliveries of `tenant` (all tenants when `None`) may
@@ -480,12 +477,9 @@ impl AttemptCtx {
         let answer = self.attempt(&d, endpoint, event);
         let now = self.rec.clock.now_ms();
         let policy = &self.webhooks.policy;
-        let finish = match &answer.error {
-            None => Finish::Done { next_ms: None },
-            Some(error) => policy
-                .schedule()
-                .after_failure(d.attempts, now, error.clone(), false),
-        };
+        let finish = policy
+            .schedule()
+            .outcome(d.attempts, now, answer.error.as_deref());
         if let Some(error) = &answer.error {
             tracing::warn!(tenant = %d.tenant, webhook = %endpoint.id, delivery = d.id, attempt = d.attempts, "webhook attempt failed: {error}");
         }
@@ -751,7 +745,7 @@ impl TenantAdmin<'_> {
     /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in the tenant.
     pub fn webhook_replay(&self, id: i64) -> HostResult<()> {
         let host = self.check(WEBHOOKS_MANAGE)?;
-        host.webhook_replay_by(self.tenant, id, &self.principal.actor())
+        host.resend_by(self.tenant, id, &self.principal.actor(), &REPLAY)
     }
 }
 

@@ -96,18 +96,21 @@ pub struct HttpAttempt {
     pub error: Option<String>,
 }
 
-/// Request states a list may be filtered by.
-pub const HTTP_STATES: &[&str] = &["pending", "answered", "dead"];
-
 impl QueueKind for HttpRequest {
     type New = NewHttpRequest;
     type Attempt = HttpAttempt;
     const ROWS: &'static str = "HTTP requests";
+    const DONE: &'static str = "answered";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 queue_names! {
-    /// The queue of outbound HTTP requests ([`QueueStore`](super::QueueStore) of [`HttpRequest`]s) under
-    /// the names its callers use; `http_finish`'s `Done` is `answered`.
+    /// The queue of outbound HTTP requests ([`QueueStore`](super::QueueStore) of
+    /// [`HttpRequest`]s) under the names its callers use; `http_finish`'s `Done` is
+    /// `answered`.
     pub trait HttpQueue for HttpRequest {
         http_insert, http_claim, http_finish, http_hold, http_list, http_attempts, http_retry
     }
@@ -125,7 +128,6 @@ pub(super) fn headers_from(text: &str) -> Vec<(String, String)> {
 
 impl QueueSql for HttpRequest {
     const SQL: super::queue::Statements = sql::QUEUE;
-    const DONE: &'static str = "answered";
 
     fn tenant(new: &NewHttpRequest) -> &str {
         &new.tenant

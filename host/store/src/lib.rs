@@ -55,16 +55,14 @@ mod webhooks;
 mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
-pub use http::{HTTP_STATES, HttpAttempt, HttpQueue, HttpRequest, NewHttpRequest};
+pub use http::{HttpAttempt, HttpQueue, HttpRequest, NewHttpRequest};
 pub use identity::{
     AuditAnchor, AuditQuery, AuditRecord, HOST_SCOPE, LoginThrottle, RoleRecord, TokenRecord,
     UserRecord,
 };
 #[cfg(feature = "postgres")]
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
-pub use notify::{
-    NOTIFY_STATES, NewNotification, Notification, NotifyAttempt, NotifyQueue, NotifyStore,
-};
+pub use notify::{NewNotification, Notification, NotifyAttempt, NotifyQueue, NotifyStore};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStorage, redact as redact_url};
 pub use queue::{QueueKind, QueueStore};

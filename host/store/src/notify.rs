@@ -89,19 +89,21 @@ pub struct NotifyAttempt {
     pub error: Option<String>,
 }
 
-/// Notification states a list may be filtered by.
-pub const NOTIFY_STATES: &[&str] = &["pending", "sent", "dead"];
-
 impl QueueKind for Notification {
     type New = NewNotification;
     type Attempt = NotifyAttempt;
     const ROWS: &'static str = "notifications";
+    const DONE: &'static str = "sent";
+
+    fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 queue_names! {
-    /// The queue of notifications ([`QueueStore`](super::QueueStore) of [`Notification`]s) under the
-    /// names its callers use; `notify_finish`'s `Done` is `sent`, and a retried
-    /// message keeps its `Message-ID`.
+    /// The queue of notifications ([`QueueStore`](super::QueueStore) of
+    /// [`Notification`]s) under the names its callers use; `notify_finish`'s `Done` is
+    /// `sent`, and a retried message keeps its `Message-ID`.
     pub trait NotifyQueue for Notification {
         notify_insert, notify_claim, notify_finish, notify_hold, notify_list,
         notify_attempts, notify_retry
@@ -135,7 +137,6 @@ fn unsupported() -> StoreError {
 
 impl QueueSql for Notification {
     const SQL: super::queue::Statements = sql::QUEUE;
-    const DONE: &'static str = "sent";
 
     fn tenant(new: &NewNotification) -> &str {
         &new.tenant

@@ -28,6 +28,13 @@ pub trait QueueKind: Sized {
     type Attempt;
     /// The rows in words, for errors: "HTTP requests".
     const ROWS: &'static str;
+    /// The state of a row whose attempt was accepted (`sent`, `answered`).
+    const DONE: &'static str;
+    /// The states a row may be in, which a list may be filtered by.
+    const STATES: [&'static str; 3] = ["pending", Self::DONE, "dead"];
+
+    /// The row's id, unique in its tenant.
+    fn id(&self) -> i64;
 }
 
 /// Storage of the outbound queue of rows `K`. Both backends implement every method;
@@ -317,8 +324,6 @@ pub(super) use queue_statements;
 pub(super) trait QueueSql: QueueKind + Send {
     /// The kind's statements.
     const SQL: Statements;
-    /// The state of a row whose attempt was accepted (`sent`, `answered`).
-    const DONE: &'static str;
 
     /// The tenant `new` is queued for.
     fn tenant(new: &Self::New) -> &str;
