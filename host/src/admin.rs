@@ -51,6 +51,8 @@ pub(crate) struct Resend {
     pub(crate) action: &'static str,
     /// The audit target's kind, before `:{id}`.
     pub(crate) target: &'static str,
+    /// The permission a tenant's admin needs ([`TenantAdmin::resend`]).
+    pub(crate) permission: &'static str,
     /// Move item `id` of `tenant` back to pending at `now_ms` (the store's retry):
     /// false when there is no such item, a conflict when it is in a state that may
     /// not be sent again.
@@ -121,6 +123,13 @@ impl std::fmt::Debug for TenantAdmin<'_> {
 }
 
 impl<'a> TenantAdmin<'a> {
+    /// Send item `id` of the tenant again as `what` says, for a principal holding
+    /// `what.permission` in the tenant, audited with the principal as the actor.
+    pub(crate) fn resend(&self, id: i64, what: &Resend) -> HostResult<()> {
+        let host = self.check(what.permission)?;
+        host.resend_by(self.tenant, id, &self.principal.actor(), what)
+    }
+
     /// The host, once the principal may act in the tenant and holds `permission`.
     pub(crate) fn check(&self, permission: &str) -> HostResult<&'a Host> {
         require(self.principal, self.tenant, permission)?;

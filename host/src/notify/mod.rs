@@ -119,6 +119,7 @@ const RETRY: crate::admin::Resend = crate::admin::Resend {
     only: "a dead notification can be retried",
     action: "notify.retry",
     target: "notification",
+    permission: crate::outbound::OUTBOUND_MANAGE,
     revive: |tx, tenant, id, now| tx.notify_retry(tenant, id, now),
 };
 
@@ -205,11 +206,6 @@ impl Host {
         self.notifier
             .submit(&tenant, "a notification", id, move || attempt.run(&n));
     }
-
-    /// Wait until no notification attempt is in flight.
-    pub(crate) fn wait_for_mail(&self) {
-        self.notifier.wait_idle();
-    }
 }
 
 /// What an attempt needs, owned, for a sender thread.
@@ -271,8 +267,7 @@ impl TenantAdmin<'_> {
     /// [`Host::notify_retry`] for a principal holding `outbound.manage` in the tenant,
     /// audited with the principal as the actor.
     pub fn notify_retry(&self, id: i64) -> HostResult<()> {
-        let host = self.check(crate::outbound::OUTBOUND_MANAGE)?;
-        host.resend_by(self.tenant, id, &self.principal.actor(), &RETRY)
+        self.resend(id, &RETRY)
     }
 }
 

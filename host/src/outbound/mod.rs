@@ -163,6 +163,7 @@ const RETRY: crate::admin::Resend = crate::admin::Resend {
     only: "a dead request can be retried",
     action: "http.retry",
     target: "http-request",
+    permission: OUTBOUND_MANAGE,
     revive: |tx, tenant, id, now| tx.http_retry(tenant, id, now),
 };
 
@@ -207,12 +208,6 @@ impl Host {
     /// Send a dead request again now, with a fresh count of attempts.
     pub fn http_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
         self.resend_by(tenant, id, self.operator(), &RETRY)
-    }
-
-    /// How many more requests of `tenant` (all tenants when `None`) may be claimed
-    /// now: the free sender threads.
-    pub(crate) fn http_capacity(&self, tenant: Option<&str>) -> u32 {
-        self.outbound.capacity(tenant)
     }
 
     /// Give back claimed requests whose plugin is disabled for their tenant, unsent
@@ -268,11 +263,6 @@ impl Host {
         let (tenant, id) = (r.tenant.clone(), r.id);
         self.outbound
             .submit(&tenant, "an HTTP", id, move || attempt.run(&r));
-    }
-
-    /// Wait until no HTTP attempt is in flight.
-    pub(crate) fn wait_for_http(&self) {
-        self.outbound.wait_idle();
     }
 }
 
@@ -452,8 +442,7 @@ impl TenantAdmin<'_> {
     /// [`Host::http_retry`] for a principal holding `outbound.manage` in the tenant,
     /// audited with the principal as the actor.
     pub fn http_retry(&self, id: i64) -> HostResult<()> {
-        let host = self.check(OUTBOUND_MANAGE)?;
-        host.resend_by(self.tenant, id, &self.principal.actor(), &RETRY)
+        self.resend(id, &RETRY)
     }
 }
 

@@ -242,6 +242,7 @@ const REPLAY: crate::admin::Resend = crate::admin::Resend {
     only: "a dead or delivered delivery of an existing endpoint can be replayed",
     action: "webhook.replay",
     target: "delivery",
+    permission: WEBHOOKS_MANAGE,
     revive: |tx, tenant, id, now| tx.webhook_replay(tenant, id, now),
 };
 
@@ -744,8 +745,7 @@ impl TenantAdmin<'_> {
 
     /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in the tenant.
     pub fn webhook_replay(&self, id: i64) -> HostResult<()> {
-        let host = self.check(WEBHOOKS_MANAGE)?;
-        host.resend_by(self.tenant, id, &self.principal.actor(), &REPLAY)
+        self.resend(id, &REPLAY)
     }
 }
 
