@@ -58,6 +58,26 @@ impl Backoff {
     }
 }
 
+/// The environment variable `name` read as a `T`; none when it is unset, empty or
+/// not a `T`.
+pub(crate) fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A sender's `max_attempts` and `backoff` as `{prefix}_MAX_ATTEMPTS` (at least 1)
+/// and `{prefix}_BACKOFF_MS` change them, when set (`prefix`: `BACKOFFICE_NOTIFY`).
+pub(crate) fn retries_from_env(prefix: &str, max_attempts: &mut u32, backoff: &mut Duration) {
+    if let Some(n) = env::<u32>(&format!("{prefix}_MAX_ATTEMPTS")) {
+        *max_attempts = std::cmp::max(n, 1);
+    }
+    if let Some(ms) = env(&format!("{prefix}_BACKOFF_MS")) {
+        *backoff = Duration::from_millis(ms);
+    }
+}
+
 /// `delay` plus up to a quarter more, at random, in ms.
 pub(crate) fn jittered(delay: Duration) -> i64 {
     let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);

@@ -61,14 +61,9 @@ impl NotifyPolicy {
     /// relay itself comes from `serve --smtp-url`).
     pub fn from_env() -> Self {
         let mut p = NotifyPolicy::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(n) = var("BACKOFFICE_NOTIFY_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
-            p.max_attempts = std::cmp::max(n, 1);
-        }
-        if let Some(ms) = var("BACKOFFICE_NOTIFY_BACKOFF_MS").and_then(|v| v.parse().ok()) {
-            p.backoff = Duration::from_millis(ms);
-        }
-        if let Some(ms) = var("BACKOFFICE_NOTIFY_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+        let (attempts, backoff) = (&mut p.max_attempts, &mut p.backoff);
+        crate::outbox::retries_from_env("BACKOFFICE_NOTIFY", attempts, backoff);
+        if let Some(ms) = crate::outbox::env("BACKOFFICE_NOTIFY_TIMEOUT_MS") {
             p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
         }
         p

@@ -82,14 +82,9 @@ impl HttpPolicy {
     /// The defaults, changed by the `BACKOFFICE_HTTP_*` environment variables.
     pub fn from_env() -> Self {
         let mut p = HttpPolicy::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(n) = var("BACKOFFICE_HTTP_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
-            p.max_attempts = std::cmp::max(n, 1);
-        }
-        if let Some(ms) = var("BACKOFFICE_HTTP_BACKOFF_MS").and_then(|v| v.parse().ok()) {
-            p.backoff = Duration::from_millis(ms);
-        }
-        if let Some(n) = var("BACKOFFICE_HTTP_MAX_RESPONSE_BYTES").and_then(|v| v.parse().ok()) {
+        let (attempts, backoff) = (&mut p.max_attempts, &mut p.backoff);
+        crate::outbox::retries_from_env("BACKOFFICE_HTTP", attempts, backoff);
+        if let Some(n) = crate::outbox::env("BACKOFFICE_HTTP_MAX_RESPONSE_BYTES") {
             p.max_response_bytes = std::cmp::min(n, MAX_RESPONSE_LIMIT);
         }
         p

@@ -72,15 +72,11 @@ impl WebhookPolicy {
     /// The defaults, changed by the `BACKOFFICE_WEBHOOK_*` environment variables.
     pub fn from_env() -> Self {
         let mut p = WebhookPolicy::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let var = crate::outbox::env::<String>;
         p.allow_private = var("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE")
             .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
-        if let Some(n) = var("BACKOFFICE_WEBHOOK_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
-            p.max_attempts = std::cmp::max(n, 1);
-        }
-        if let Some(ms) = var("BACKOFFICE_WEBHOOK_BACKOFF_MS").and_then(|v| v.parse().ok()) {
-            p.backoff = Duration::from_millis(ms);
-        }
+        let (attempts, backoff) = (&mut p.max_attempts, &mut p.backoff);
+        crate::outbox::retries_from_env("BACKOFFICE_WEBHOOK", attempts, backoff);
         if let Some(file) = var("BACKOFFICE_WEBHOOK_CA_FILE") {
             match read_roots(std::path::Path::new(&file)) {
                 Ok(roots) => p.extra_roots = roots,
@@ -89,7 +85,7 @@ impl WebhookPolicy {
                 Err(e) => tracing::error!("BACKOFFICE_WEBHOOK_CA_FILE: {e}"),
             }
         }
-        if let Some(ms) = var("BACKOFFICE_WEBHOOK_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+        if let Some(ms) = crate::outbox::env("BACKOFFICE_WEBHOOK_TIMEOUT_MS") {
             p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
             p.connect_timeout = p.connect_timeout.min(p.timeout);
         }
