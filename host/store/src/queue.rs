@@ -264,8 +264,7 @@ macro_rules! queue_statements {
                 " SET state = $4, next_attempt_ms = coalesce($5, next_attempt_ms),
                       done_ms = $6, last_error = $7",
                 $sets,
-                ",
-                      lease_until_ms = NULL, lease_owner = NULL
+                ", lease_until_ms = NULL, lease_owner = NULL
                   WHERE tenant = $1 AND id = $2 AND lease_owner = $3"
             )),
             hold: $crate::sql::statement!(concat!(
