@@ -38,34 +38,41 @@ pub const WORK_RETRY: &str = "work.retry";
 pub const AUDIT_READ: &str = "audit.read";
 
 /// An item of outbound work sent again on an operator's or admin's word (a dead HTTP
-/// request or notification, a webhook delivery): what to call it in errors and audit.
-pub(crate) struct Resend<'a> {
+/// request or notification, a webhook delivery): how, and what to call it in errors
+/// and audit.
+pub(crate) struct Resend {
     /// The item in an error: `notification`, `HTTP request`, ...
-    pub(crate) item: &'a str,
+    pub(crate) item: &'static str,
     /// The command listing the tenant's items, after `backoffice `.
-    pub(crate) list: &'a str,
+    pub(crate) list: &'static str,
     /// Which items may be sent again, after "only ".
-    pub(crate) only: &'a str,
+    pub(crate) only: &'static str,
     /// The audit action.
-    pub(crate) action: &'a str,
+    pub(crate) action: &'static str,
     /// The audit target's kind, before `:{id}`.
-    pub(crate) target: &'a str,
+    pub(crate) target: &'static str,
+    /// The permission a tenant's admin needs ([`TenantAdmin::resend`]).
+    pub(crate) permission: &'static str,
+    /// Move item `id` of `tenant` back to pending at `now_ms` (the store's retry):
+    /// false when there is no such item, a conflict when it is in a state that may
+    /// not be sent again.
+    pub(crate) revive:
+        fn(&mut dyn crate::store::Transaction, &str, i64, i64) -> crate::store::Result<bool>,
 }
 
 impl Host {
-    /// Send item `id` of `tenant` again as `actor`: `resend` moves it back to pending
-    /// in the tenant's transaction (false: no such item; a conflict: not in a state
-    /// that may be sent again), audited in the same transaction; the worker is woken.
+    /// Send item `id` of `tenant` again as `actor`: `what.revive` moves it back to
+    /// pending in the tenant's transaction, audited in the same transaction; the
+    /// worker is woken.
     pub(crate) fn resend_by(
         &self,
         tenant: &str,
         id: i64,
         actor: &str,
-        what: &Resend<'_>,
-        resend: impl FnOnce(&mut dyn crate::store::Transaction, i64) -> crate::store::Result<bool>,
+        what: &Resend,
     ) -> HostResult<()> {
         let mut tx = self.write_tenant(tenant)?;
-        match resend(tx.as_mut(), self.clock.now_ms()) {
+        match (what.revive)(tx.as_mut(), tenant, id, self.clock.now_ms()) {
             Ok(true) => {}
             Ok(false) => {
                 return Err(HostError::NotFound(format!(
@@ -116,6 +123,13 @@ impl std::fmt::Debug for TenantAdmin<'_> {
 }
 
 impl<'a> TenantAdmin<'a> {
+    /// Send item `id` of the tenant again as `what` says, for a principal holding
+    /// `what.permission` in the tenant, audited with the principal as the actor.
+    pub(crate) fn resend(&self, id: i64, what: &Resend) -> HostResult<()> {
+        let host = self.check(what.permission)?;
+        host.resend_by(self.tenant, id, &self.principal.actor(), what)
+    }
+
     /// The host, once the principal may act in the tenant and holds `permission`.
     pub(crate) fn check(&self, permission: &str) -> HostResult<&'a Host> {
         require(self.principal, self.tenant, permission)?;

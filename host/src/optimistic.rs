@@ -37,9 +37,9 @@ use crate::audit;
 use crate::runtime::Quotas;
 use crate::store::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
-    Finish, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent, PackageRecord, Result,
-    RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord, Transaction,
-    TrustedKey, UserRecord,
+    Finish, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent, PackageRecord, QueueKind,
+    Result, RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord,
+    Transaction, TrustedKey, UserRecord,
 };
 use crate::store::{DayUsage, KvUsage};
 
@@ -801,32 +801,39 @@ impl AuditStore for OptimisticTx {
     }
 }
 
-/// Addresses and role members are read on the snapshot; queuing a message promotes,
-/// so it commits (or rolls back) with the call's other writes.
+/// Addresses and role members are read on the snapshot; setting one promotes.
 impl crate::store::NotifyStore for OptimisticTx {
     read! {
         fn user_emails(&mut self, tenant: &str) -> Result<Vec<(String, String)>>;
         fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>>;
-        fn notify_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<crate::store::Notification>>;
-        fn notify_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<crate::store::NotifyAttempt>>;
     }
     write! {
         fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()>;
-        fn notify_insert(&mut self, n: &crate::store::NewNotification) -> Result<i64>;
-        fn notify_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>;
     }
 }
 
-/// Requests are listed on the snapshot; queuing one promotes, so it commits (or rolls
-/// back) with the call's other writes.
-impl crate::store::HttpStore for OptimisticTx {
-    read! {
-        fn http_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<crate::store::HttpRequest>>;
-        fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<crate::store::HttpAttempt>>;
+/// An outbound queue's rows (notifications, HTTP requests) are listed on the
+/// snapshot; queuing or retrying one promotes, so it commits (or rolls back) with the
+/// call's other writes. Claims, finishes and holds are the worker's (the defaults
+/// refuse them).
+impl<K: QueueKind> QueueStore<K> for OptimisticTx
+where
+    for<'a> dyn Transaction + 'a: QueueStore<K>,
+{
+    fn queue_insert(&mut self, new: &K::New) -> Result<i64> {
+        QueueStore::<K>::queue_insert(self.promote()?, new)
     }
-    write! {
-        fn http_insert(&mut self, r: &crate::store::NewHttpRequest) -> Result<i64>;
-        fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>;
+
+    fn queue_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<K>> {
+        QueueStore::<K>::queue_list(self.reader()?, tenant, state, limit)
+    }
+
+    fn queue_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<K::Attempt>> {
+        QueueStore::<K>::queue_attempts(self.reader()?, tenant, id)
+    }
+
+    fn queue_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
+        QueueStore::<K>::queue_retry(self.promote()?, tenant, id, now_ms)
     }
 }
 

@@ -5,12 +5,15 @@
 //! thread and records the outcome with [`after_failure`]: retry after
 //! `first * 4^(attempts - 1)` (at most `max`) plus up to a quarter more at random, so
 //! destinations that failed together are not all retried in the same instant, or the
-//! dead letter once `max_attempts` attempts failed.
+//! dead letter once `max_attempts` attempts failed. Notifications and HTTP requests
+//! also share their [`Sender`] (a policy and a pool of sender threads) and how an
+//! admin lists a queue ([`crate::Host::queue_log`]).
 
 use std::time::Duration;
 
 use crate::error::{HostError, HostResult};
-use crate::store::Finish;
+use crate::store::{Finish, QueueKind, QueueStore, Transaction};
+use crate::webhooks::pool::Pool;
 
 /// A sender's retry schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +34,15 @@ impl Backoff {
         self.first.saturating_mul(factor).min(self.max)
     }
 
+    /// The outcome of attempt number `attempts` that ended at `now_ms`, accepted or
+    /// failed with `error` (then as [`Backoff::after_failure`], never final at once).
+    pub fn outcome(&self, attempts: u32, now_ms: i64, error: Option<&str>) -> Finish {
+        match error {
+            None => Finish::Done { next_ms: None },
+            Some(error) => self.after_failure(attempts, now_ms, error.to_string(), false),
+        }
+    }
+
     /// The outcome of attempt number `attempts` that failed with `error` at `now_ms`:
     /// retry at a jittered backoff, or dead after the last attempt (or at once when
     /// `final_` says another attempt cannot go better).
@@ -43,6 +55,26 @@ impl Backoff {
                 error,
             }
         }
+    }
+}
+
+/// The environment variable `name` read as a `T`; none when it is unset, empty or
+/// not a `T`.
+pub(crate) fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A sender's `max_attempts` and `backoff` as `{prefix}_MAX_ATTEMPTS` (at least 1)
+/// and `{prefix}_BACKOFF_MS` change them, when set (`prefix`: `BACKOFFICE_NOTIFY`).
+pub(crate) fn retries_from_env(prefix: &str, max_attempts: &mut u32, backoff: &mut Duration) {
+    if let Some(n) = env::<u32>(&format!("{prefix}_MAX_ATTEMPTS")) {
+        *max_attempts = std::cmp::max(n, 1);
+    }
+    if let Some(ms) = env(&format!("{prefix}_BACKOFF_MS")) {
+        *backoff = Duration::from_millis(ms);
     }
 }
 
@@ -67,6 +99,77 @@ pub(crate) fn check_state(state: Option<&str>, states: &[&str], what: &str) -> H
             states.join(", ")
         ))),
         _ => Ok(()),
+    }
+}
+
+/// The sender of an outbound queue (notifications, HTTP requests): its policy `P`
+/// and the threads its attempts run on.
+#[derive(Debug)]
+pub(crate) struct Sender<P> {
+    pub(crate) policy: P,
+    pool: Pool,
+}
+
+impl<P> Sender<P> {
+    pub(crate) fn new(policy: P) -> Self {
+        Sender {
+            policy,
+            pool: Pool::new(),
+        }
+    }
+
+    /// How many more rows of `tenant` (all tenants when `None`) may be claimed now:
+    /// the free sender threads.
+    pub(crate) fn capacity(&self, tenant: Option<&str>) -> u32 {
+        self.pool.capacity(tenant)
+    }
+
+    /// Start `attempt` of row `id` of `tenant` (`what`: "a notification") on a sender
+    /// thread; it records its outcome in a transaction of the tenant. When recording
+    /// fails the lease expires and the row is attempted again.
+    pub(crate) fn submit(
+        &self,
+        tenant: &str,
+        what: &'static str,
+        id: i64,
+        attempt: impl FnOnce() -> HostResult<()> + Send + 'static,
+    ) {
+        let owner = tenant.to_string();
+        self.pool.submit(tenant, move || {
+            if let Err(e) = attempt() {
+                tracing::error!(tenant = %owner, id, "recording {what} attempt failed: {e}");
+            }
+        });
+    }
+
+    /// Wait until no attempt is in flight.
+    pub(crate) fn wait_idle(&self) {
+        self.pool.wait_idle();
+    }
+}
+
+impl crate::Host {
+    /// A tenant's rows of the queue of `K`, newest first, optionally in one state
+    /// (`what` names the states in an error: "a request state"), each made with its
+    /// attempts into what the list shows by `view`, in the same read transaction.
+    pub(crate) fn queue_log<K: QueueKind, V>(
+        &self,
+        tenant: &str,
+        (state, limit): (Option<&str>, u32),
+        what: &str,
+        mut view: impl FnMut(&mut dyn Transaction, K, Vec<K::Attempt>) -> HostResult<V>,
+    ) -> HostResult<Vec<V>>
+    where
+        for<'a> dyn Transaction + 'a: QueueStore<K>,
+    {
+        check_state(state, &K::STATES, what)?;
+        let mut tx = self.read_tenant(tenant)?;
+        let mut out = Vec::new();
+        for row in QueueStore::<K>::queue_list(tx.as_mut(), tenant, state, limit)? {
+            let attempts = QueueStore::<K>::queue_attempts(tx.as_mut(), tenant, row.id())?;
+            out.push(view(tx.as_mut(), row, attempts)?);
+        }
+        Ok(out)
     }
 }
 

@@ -24,8 +24,7 @@ use serde::Serialize;
 use crate::admin::TenantAdmin;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
-use crate::store::{Finish, NOTIFY_STATES, Notification, NotifyAttempt};
-use crate::webhooks::pool::Pool;
+use crate::store::{Notification, NotifyAttempt};
 
 pub use smtp::SmtpRelay;
 
@@ -62,14 +61,9 @@ impl NotifyPolicy {
     /// relay itself comes from `serve --smtp-url`).
     pub fn from_env() -> Self {
         let mut p = NotifyPolicy::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(n) = var("BACKOFFICE_NOTIFY_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
-            p.max_attempts = std::cmp::max(n, 1);
-        }
-        if let Some(ms) = var("BACKOFFICE_NOTIFY_BACKOFF_MS").and_then(|v| v.parse().ok()) {
-            p.backoff = Duration::from_millis(ms);
-        }
-        if let Some(ms) = var("BACKOFFICE_NOTIFY_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+        let (attempts, backoff) = (&mut p.max_attempts, &mut p.backoff);
+        crate::outbox::retries_from_env("BACKOFFICE_NOTIFY", attempts, backoff);
+        if let Some(ms) = crate::outbox::env("BACKOFFICE_NOTIFY_TIMEOUT_MS") {
             p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
         }
         p
@@ -92,20 +86,7 @@ impl NotifyPolicy {
 }
 
 /// The host's notification machinery: its policy and sender threads.
-#[derive(Debug)]
-pub(crate) struct Notifier {
-    pub(crate) policy: NotifyPolicy,
-    pool: Pool,
-}
-
-impl Notifier {
-    pub(crate) fn new(policy: NotifyPolicy) -> Self {
-        Notifier {
-            policy,
-            pool: Pool::new(),
-        }
-    }
-}
+pub(crate) type Notifier = crate::outbox::Sender<NotifyPolicy>;
 
 /// A message with every attempt made to send it, as `notify list` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +106,17 @@ pub fn check_address(address: &str) -> HostResult<()> {
         ))
     })
 }
+
+/// How a dead notification is sent again ([`Host::notify_retry`]).
+const RETRY: crate::admin::Resend = crate::admin::Resend {
+    item: "notification",
+    list: "notify list",
+    only: "a dead notification can be retried",
+    action: "notify.retry",
+    target: "notification",
+    permission: crate::outbound::OUTBOUND_MANAGE,
+    revive: |tx, tenant, id, now| tx.notify_retry(tenant, id, now),
+};
 
 impl Host {
     /// Set (or with `None` clear) the email address of a user of `tenant`.
@@ -169,35 +161,23 @@ impl Host {
         state: Option<&str>,
         limit: u32,
     ) -> HostResult<Vec<NotificationView>> {
-        crate::outbox::check_state(state, NOTIFY_STATES, "a notification state")?;
-        let mut tx = self.read_tenant(tenant)?;
-        let mut out = Vec::new();
-        for n in tx.notify_list(tenant, state, limit)? {
-            let attempts_log = tx.notify_attempts(tenant, n.id)?;
-            out.push(NotificationView {
-                notification: n,
-                attempts_log,
-            });
-        }
-        Ok(out)
+        let what = "a notification state";
+        self.queue_log::<Notification, _>(
+            tenant,
+            (state, limit),
+            what,
+            |_, notification, attempts_log| {
+                Ok(NotificationView {
+                    notification,
+                    attempts_log,
+                })
+            },
+        )
     }
 
     /// Send a dead notification again now, with the same `Message-ID`.
     pub fn notify_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
-        self.notify_retry_by(tenant, id, self.operator())
-    }
-
-    fn notify_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
-        let what = crate::admin::Resend {
-            item: "notification",
-            list: "notify list",
-            only: "a dead notification can be retried",
-            action: "notify.retry",
-            target: "notification",
-        };
-        self.resend_by(tenant, id, actor, &what, |tx, now| {
-            tx.notify_retry(tenant, id, now)
-        })
+        self.resend_by(tenant, id, self.operator(), &RETRY)
     }
 
     /// How many more messages of `tenant` (all tenants when `None`) may be claimed
@@ -206,7 +186,7 @@ impl Host {
         if self.notifier.policy.relay.is_none() {
             return 0;
         }
-        self.notifier.pool.capacity(tenant)
+        self.notifier.capacity(tenant)
     }
 
     /// Start the attempt of a claimed message on the sender pool; its outcome is
@@ -216,18 +196,10 @@ impl Host {
             rec: self.recording(),
             notifier: self.notifier.clone(),
         };
-        let tenant = n.tenant.clone();
-        self.notifier.pool.submit(&tenant, move || {
-            if let Err(e) = attempt.run(&n) {
-                // The lease expires and the message is attempted again, same id.
-                tracing::error!(tenant = %n.tenant, notification = n.id, "recording a notification attempt failed: {e}");
-            }
-        });
-    }
-
-    /// Wait until no notification attempt is in flight.
-    pub(crate) fn wait_for_mail(&self) {
-        self.notifier.pool.wait_idle();
+        let (tenant, id) = (n.tenant.clone(), n.id);
+        // Not recorded: the message is attempted again, same `Message-ID`.
+        self.notifier
+            .submit(&tenant, "a notification", id, move || attempt.run(&n));
     }
 }
 
@@ -257,12 +229,9 @@ impl MailAttempt {
             },
         };
         let now = self.rec.clock.now_ms();
-        let finish = match &outcome.error {
-            None => Finish::Done { next_ms: None },
-            Some(error) => policy
-                .schedule()
-                .after_failure(n.attempts, now, error.clone(), false),
-        };
+        let finish = policy
+            .schedule()
+            .outcome(n.attempts, now, outcome.error.as_deref());
         if let Some(error) = &outcome.error {
             tracing::warn!(tenant = %n.tenant, notification = n.id, attempt = n.attempts, "notification attempt failed: {error}");
         }
@@ -293,8 +262,7 @@ impl TenantAdmin<'_> {
     /// [`Host::notify_retry`] for a principal holding `outbound.manage` in the tenant,
     /// audited with the principal as the actor.
     pub fn notify_retry(&self, id: i64) -> HostResult<()> {
-        let host = self.check(crate::outbound::OUTBOUND_MANAGE)?;
-        host.notify_retry_by(self.tenant, id, &self.principal.actor())
+        self.resend(id, &RETRY)
     }
 }
 

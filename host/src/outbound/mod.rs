@@ -41,10 +41,7 @@ use serde::Serialize;
 use crate::admin::TenantAdmin;
 use crate::error::{HostError, HostResult};
 use crate::host::Host;
-use crate::store::{
-    Finish, HTTP_STATES, HttpAttempt, HttpRequest, NewEvent, StoreError, Transaction,
-};
-use crate::webhooks::pool::Pool;
+use crate::store::{Finish, HttpAttempt, HttpRequest, NewEvent, StoreError, Transaction};
 use crate::webhooks::send::{Failure, Outgoing, Reply};
 
 /// The topic of the event that brings an answer back to the plugin.
@@ -85,14 +82,9 @@ impl HttpPolicy {
     /// The defaults, changed by the `BACKOFFICE_HTTP_*` environment variables.
     pub fn from_env() -> Self {
         let mut p = HttpPolicy::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(n) = var("BACKOFFICE_HTTP_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
-            p.max_attempts = std::cmp::max(n, 1);
-        }
-        if let Some(ms) = var("BACKOFFICE_HTTP_BACKOFF_MS").and_then(|v| v.parse().ok()) {
-            p.backoff = Duration::from_millis(ms);
-        }
-        if let Some(n) = var("BACKOFFICE_HTTP_MAX_RESPONSE_BYTES").and_then(|v| v.parse().ok()) {
+        let (attempts, backoff) = (&mut p.max_attempts, &mut p.backoff);
+        crate::outbox::retries_from_env("BACKOFFICE_HTTP", attempts, backoff);
+        if let Some(n) = crate::outbox::env("BACKOFFICE_HTTP_MAX_RESPONSE_BYTES") {
             p.max_response_bytes = std::cmp::min(n, MAX_RESPONSE_LIMIT);
         }
         p
@@ -109,20 +101,7 @@ impl HttpPolicy {
 }
 
 /// The host's outbound HTTP machinery: its policy and sender threads.
-#[derive(Debug)]
-pub(crate) struct Outbound {
-    pub(crate) policy: HttpPolicy,
-    pool: Pool,
-}
-
-impl Outbound {
-    pub(crate) fn new(policy: HttpPolicy) -> Self {
-        Outbound {
-            policy,
-            pool: Pool::new(),
-        }
-    }
-}
+pub(crate) type Outbound = crate::outbox::Sender<HttpPolicy>;
 
 /// Read and retry the tenant's outbound HTTP requests and email notifications (HTTP
 /// API, console). A tenant's `admin` role holds it, as every permission.
@@ -172,6 +151,17 @@ pub fn repeatable(r: &HttpRequest) -> bool {
         .any(|(n, _)| n.eq_ignore_ascii_case("idempotency-key"))
 }
 
+/// How a dead request is sent again ([`Host::http_retry`]).
+const RETRY: crate::admin::Resend = crate::admin::Resend {
+    item: "HTTP request",
+    list: "http list",
+    only: "a dead request can be retried",
+    action: "http.retry",
+    target: "http-request",
+    permission: OUTBOUND_MANAGE,
+    revive: |tx, tenant, id, now| tx.http_retry(tenant, id, now),
+};
+
 impl Host {
     /// A tenant's outbound HTTP requests, newest first, optionally in one state, each
     /// with its attempts.
@@ -181,57 +171,38 @@ impl Host {
         state: Option<&str>,
         limit: u32,
     ) -> HostResult<Vec<HttpRequestView>> {
-        crate::outbox::check_state(state, HTTP_STATES, "a request state")?;
-        let mut tx = self.read_tenant(tenant)?;
-        let mut out = Vec::new();
         let mut enabled_of = std::collections::HashMap::new();
-        for r in tx.http_list(tenant, state, limit)? {
-            let attempts_log = tx.http_attempts(tenant, r.id)?;
-            let held = if r.state == "pending" {
-                let on = match enabled_of.get(&r.plugin) {
-                    Some(on) => *on,
-                    None => {
-                        let on = enabled(tx.as_mut(), tenant, &r.plugin)?;
-                        enabled_of.insert(r.plugin.clone(), on);
-                        on
-                    }
+        self.queue_log::<HttpRequest, _>(
+            tenant,
+            (state, limit),
+            "a request state",
+            |tx, r, attempts_log| {
+                let held = if r.state == "pending" {
+                    let on = match enabled_of.get(&r.plugin) {
+                        Some(on) => *on,
+                        None => {
+                            let on = enabled(tx, tenant, &r.plugin)?;
+                            enabled_of.insert(r.plugin.clone(), on);
+                            on
+                        }
+                    };
+                    (!on).then(|| disabled_reason(tenant, &r.plugin))
+                } else {
+                    None
                 };
-                (!on).then(|| disabled_reason(tenant, &r.plugin))
-            } else {
-                None
-            };
-            out.push(HttpRequestView {
-                held,
-                header_names: r.headers.iter().map(|(n, _)| n.clone()).collect(),
-                request: r,
-                attempts_log,
-            });
-        }
-        Ok(out)
+                Ok(HttpRequestView {
+                    held,
+                    header_names: r.headers.iter().map(|(n, _)| n.clone()).collect(),
+                    request: r,
+                    attempts_log,
+                })
+            },
+        )
     }
 
     /// Send a dead request again now, with a fresh count of attempts.
     pub fn http_retry(&self, tenant: &str, id: i64) -> HostResult<()> {
-        self.http_retry_by(tenant, id, self.operator())
-    }
-
-    fn http_retry_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
-        let what = crate::admin::Resend {
-            item: "HTTP request",
-            list: "http list",
-            only: "a dead request can be retried",
-            action: "http.retry",
-            target: "http-request",
-        };
-        self.resend_by(tenant, id, actor, &what, |tx, now| {
-            tx.http_retry(tenant, id, now)
-        })
-    }
-
-    /// How many more requests of `tenant` (all tenants when `None`) may be claimed
-    /// now: the free sender threads.
-    pub(crate) fn http_capacity(&self, tenant: Option<&str>) -> u32 {
-        self.outbound.pool.capacity(tenant)
+        self.resend_by(tenant, id, self.operator(), &RETRY)
     }
 
     /// Give back claimed requests whose plugin is disabled for their tenant, unsent
@@ -284,18 +255,9 @@ impl Host {
             webhooks: self.webhooks.clone(),
             wake: self.worker.waker(),
         };
-        let tenant = r.tenant.clone();
-        self.outbound.pool.submit(&tenant, move || {
-            if let Err(e) = attempt.run(&r) {
-                // The lease expires and the request is attempted again.
-                tracing::error!(tenant = %r.tenant, request = r.id, "recording an HTTP attempt failed: {e}");
-            }
-        });
-    }
-
-    /// Wait until no HTTP attempt is in flight.
-    pub(crate) fn wait_for_http(&self) {
-        self.outbound.pool.wait_idle();
+        let (tenant, id) = (r.tenant.clone(), r.id);
+        self.outbound
+            .submit(&tenant, "an HTTP", id, move || attempt.run(&r));
     }
 }
 
@@ -475,8 +437,7 @@ impl TenantAdmin<'_> {
     /// [`Host::http_retry`] for a principal holding `outbound.manage` in the tenant,
     /// audited with the principal as the actor.
     pub fn http_retry(&self, id: i64) -> HostResult<()> {
-        let host = self.check(OUTBOUND_MANAGE)?;
-        host.http_retry_by(self.tenant, id, &self.principal.actor())
+        self.resend(id, &RETRY)
     }
 }
 

@@ -207,8 +207,8 @@ impl Host {
             let pass = self.run_due_once()?;
             if wait {
                 self.wait_for_webhooks();
-                self.wait_for_mail();
-                self.wait_for_http();
+                self.notifier.wait_idle();
+                self.outbound.wait_idle();
             }
             if pass.is_idle() {
                 return Ok(total);
@@ -260,7 +260,7 @@ impl Host {
         } else {
             Vec::new()
         };
-        let free = self.http_capacity(scope);
+        let free = self.outbound.capacity(scope);
         let requests = if free > 0 {
             tx.http_claim(now, lease_until, &owner, free)?
         } else {

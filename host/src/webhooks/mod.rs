@@ -72,15 +72,11 @@ impl WebhookPolicy {
     /// The defaults, changed by the `BACKOFFICE_WEBHOOK_*` environment variables.
     pub fn from_env() -> Self {
         let mut p = WebhookPolicy::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let var = crate::outbox::env::<String>;
         p.allow_private = var("BACKOFFICE_WEBHOOK_ALLOW_PRIVATE")
             .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
-        if let Some(n) = var("BACKOFFICE_WEBHOOK_MAX_ATTEMPTS").and_then(|v| v.parse().ok()) {
-            p.max_attempts = std::cmp::max(n, 1);
-        }
-        if let Some(ms) = var("BACKOFFICE_WEBHOOK_BACKOFF_MS").and_then(|v| v.parse().ok()) {
-            p.backoff = Duration::from_millis(ms);
-        }
+        let (attempts, backoff) = (&mut p.max_attempts, &mut p.backoff);
+        crate::outbox::retries_from_env("BACKOFFICE_WEBHOOK", attempts, backoff);
         if let Some(file) = var("BACKOFFICE_WEBHOOK_CA_FILE") {
             match read_roots(std::path::Path::new(&file)) {
                 Ok(roots) => p.extra_roots = roots,
@@ -89,7 +85,7 @@ impl WebhookPolicy {
                 Err(e) => tracing::error!("BACKOFFICE_WEBHOOK_CA_FILE: {e}"),
             }
         }
-        if let Some(ms) = var("BACKOFFICE_WEBHOOK_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+        if let Some(ms) = crate::outbox::env("BACKOFFICE_WEBHOOK_TIMEOUT_MS") {
             p.timeout = Duration::from_millis(std::cmp::max(ms, 1));
             p.connect_timeout = p.connect_timeout.min(p.timeout);
         }
@@ -234,6 +230,17 @@ pub const WEBHOOKS_MANAGE: &str = "webhooks.manage";
 
 /// Delivery states a log may be filtered by.
 pub const DELIVERY_STATES: &[&str] = &["pending", "delivered", "dead"];
+
+/// How a delivery is sent again ([`Host::webhook_replay`]).
+const REPLAY: crate::admin::Resend = crate::admin::Resend {
+    item: "webhook delivery",
+    list: "webhook deliveries",
+    only: "a dead or delivered delivery of an existing endpoint can be replayed",
+    action: "webhook.replay",
+    target: "delivery",
+    permission: WEBHOOKS_MANAGE,
+    revive: |tx, tenant, id, now| tx.webhook_replay(tenant, id, now),
+};
 
 impl Host {
     /// Subscribe `url` to `topics` for `tenant`. The URL is checked (HTTPS, and every
@@ -407,20 +414,7 @@ impl Host {
 
     /// Send a dead or delivered delivery again now, with the same `webhook-id`.
     pub fn webhook_replay(&self, tenant: &str, id: i64) -> HostResult<()> {
-        self.webhook_replay_by(tenant, id, self.operator())
-    }
-
-    fn webhook_replay_by(&self, tenant: &str, id: i64, actor: &str) -> HostResult<()> {
-        let what = crate::admin::Resend {
-            item: "webhook delivery",
-            list: "webhook deliveries",
-            only: "a dead or delivered delivery of an existing endpoint can be replayed",
-            action: "webhook.replay",
-            target: "delivery",
-        };
-        self.resend_by(tenant, id, actor, &what, |tx, now| {
-            tx.webhook_replay(tenant, id, now)
-        })
+        self.resend_by(tenant, id, self.operator(), &REPLAY)
     }
 
     /// What a claim of webhook deliveries of `tenant` (all tenants when `None`) may
@@ -480,12 +474,9 @@ impl AttemptCtx {
         let answer = self.attempt(&d, endpoint, event);
         let now = self.rec.clock.now_ms();
         let policy = &self.webhooks.policy;
-        let finish = match &answer.error {
-            None => Finish::Done { next_ms: None },
-            Some(error) => policy
-                .schedule()
-                .after_failure(d.attempts, now, error.clone(), false),
-        };
+        let finish = policy
+            .schedule()
+            .outcome(d.attempts, now, answer.error.as_deref());
         if let Some(error) = &answer.error {
             tracing::warn!(tenant = %d.tenant, webhook = %endpoint.id, delivery = d.id, attempt = d.attempts, "webhook attempt failed: {error}");
         }
@@ -750,8 +741,7 @@ impl TenantAdmin<'_> {
 
     /// [`Host::webhook_replay`] for a principal holding `webhooks.manage` in the tenant.
     pub fn webhook_replay(&self, id: i64) -> HostResult<()> {
-        let host = self.check(WEBHOOKS_MANAGE)?;
-        host.webhook_replay_by(self.tenant, id, &self.principal.actor())
+        self.resend(id, &REPLAY)
     }
 }
 

@@ -8,18 +8,17 @@
 //! plugin as an `http.response` event appended in the same transaction that finishes
 //! the row, so a response is recorded and delivered together or not at all.
 //!
-//! The methods live in [`HttpStore`], a trait of its own that every
-//! [`Transaction`](super::Transaction) also implements; its SQL is in `http_sql.rs`,
-//! and both backends run the one implementation below (through
-//! [`Backend`](super::sql_conn::Backend)).
+//! The requests are a [`QueueStore`](super::QueueStore) of [`HttpRequest`]s, run by the one queue of
+//! `queue.rs` (every [`Transaction`](super::Transaction) is one); callers use its
+//! methods under their names in [`HttpQueue`]. What is the requests' own is here:
+//! the rows, how they are read and bound, and their statements (`http_sql.rs`).
 
 use serde::Serialize;
 
+use super::Result;
 use super::http_sql as sql;
-use super::sql_conn::{
-    Backend, Lease, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
-};
-use super::{Finish, Result, StoreError};
+use super::queue::{QueueKind, QueueSql, queue_names};
+use super::sql_conn::{Param, RowGet, SqlConn, args, status_of, u32_of};
 
 /// A request queued by a plugin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,81 +96,24 @@ pub struct HttpAttempt {
     pub error: Option<String>,
 }
 
-/// Request states a list may be filtered by.
-pub const HTTP_STATES: &[&str] = &["pending", "answered", "dead"];
+impl QueueKind for HttpRequest {
+    type New = NewHttpRequest;
+    type Attempt = HttpAttempt;
+    const ROWS: &'static str = "HTTP requests";
+    const DONE: &'static str = "answered";
 
-/// Storage of outbound HTTP requests. Both backends implement every method; the
-/// defaults serve only transactions that never hold tenant rows.
-pub trait HttpStore {
-    /// Queue a request; its id.
-    fn http_insert(&mut self, r: &NewHttpRequest) -> Result<i64> {
-        let _ = r;
-        Err(unsupported())
-    }
-    /// Lease up to `limit` due requests to `owner`, counting an attempt.
-    fn http_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<HttpRequest>> {
-        let _ = (now_ms, lease_until_ms, owner, limit);
-        Ok(Vec::new())
-    }
-    /// Record an attempt of a request of `tenant` leased by `owner` and its outcome
-    /// (`Done`: answered); false (nothing written) when the lease was lost meanwhile.
-    fn http_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        attempt: &HttpAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        let _ = (tenant, id, owner, attempt, finish);
-        Err(unsupported())
-    }
-    /// Give back a request of `tenant` leased by `owner` without sending it: the
-    /// claim's attempt is not counted, the request is due again at `next_ms` and
-    /// `reason` is its `last_error`. False when the lease was lost meanwhile.
-    fn http_hold(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        next_ms: i64,
-        reason: &str,
-    ) -> Result<bool> {
-        let _ = (tenant, id, owner, next_ms, reason);
-        Err(unsupported())
-    }
-    /// A tenant's requests, newest first, optionally in one state.
-    fn http_list(
-        &mut self,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<HttpRequest>> {
-        let _ = (tenant, state, limit);
-        Err(unsupported())
-    }
-    /// Every attempt of one request, oldest first.
-    fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<HttpAttempt>> {
-        let _ = (tenant, id);
-        Err(unsupported())
-    }
-    /// Send a dead request again now with a fresh count of attempts: true; false when
-    /// there is no such request; [`StoreError::Conflict`] when it is pending or was
-    /// answered.
-    fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        let _ = (tenant, id, now_ms);
-        Err(unsupported())
+    fn id(&self) -> i64 {
+        self.id
     }
 }
 
-fn unsupported() -> StoreError {
-    super::unsupported("HTTP requests")
+queue_names! {
+    /// The queue of outbound HTTP requests ([`QueueStore`](super::QueueStore) of
+    /// [`HttpRequest`]s) under the names its callers use; `http_finish`'s `Done` is
+    /// `answered`.
+    pub trait HttpQueue for HttpRequest {
+        http_insert, http_claim, http_finish, http_hold, http_list, http_attempts, http_retry
+    }
 }
 
 /// Headers as stored: a JSON array of `[name, value]` pairs.
@@ -184,32 +126,14 @@ pub(super) fn headers_from(text: &str) -> Vec<(String, String)> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-/// A request row of `http_sql.rs`'s column list.
-fn request(r: &impl RowGet) -> Result<HttpRequest> {
-    let body: Vec<u8> = r.get(6)?;
-    Ok(HttpRequest {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        plugin: r.get(2)?,
-        method: r.get(3)?,
-        url: r.get(4)?,
-        headers: headers_from(&r.get::<String>(5)?),
-        body_bytes: body.len(),
-        body,
-        timeout_ms: u32_of(r.get(7)?),
-        state: r.get(8)?,
-        attempts: u32_of(r.get(9)?),
-        next_attempt_ms: r.get(10)?,
-        status: status_of(r.get(11)?),
-        last_error: r.get(12)?,
-        created_ms: r.get(13)?,
-        done_ms: r.get(14)?,
-    })
-}
+impl QueueSql for HttpRequest {
+    const SQL: super::queue::Statements = sql::QUEUE;
 
-/// Both backends' transactions, in their tenant's file (SQLite) or the database.
-impl<B: Backend> HttpStore for B {
-    fn http_insert(&mut self, n: &NewHttpRequest) -> Result<i64> {
+    fn tenant(new: &NewHttpRequest) -> &str {
+        &new.tenant
+    }
+
+    fn insert(c: &mut impl SqlConn, n: &NewHttpRequest) -> Result<i64> {
         let headers = headers_text(&n.headers);
         let args = args![
             &n.tenant,
@@ -221,104 +145,56 @@ impl<B: Backend> HttpStore for B {
             n.timeout_ms,
             n.created_ms
         ];
-        self.sql_conn()?.query_one(sql::INSERT, &args, |r| r.get(0))
+        c.query_one(sql::INSERT, &args, |r| r.get(0))
     }
 
-    fn http_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<HttpRequest>> {
-        lease_due(
-            self.sql_conn()?,
-            (sql::CLAIM_SELECT, sql::CLAIM_UPDATE),
-            &Lease::new(now_ms, lease_until_ms, owner, limit),
-            |r| request(r),
-            |r| (r.id, &mut r.attempts),
-        )
+    /// A request row of `http_sql.rs`'s column list.
+    fn row(r: &impl RowGet) -> Result<HttpRequest> {
+        let body: Vec<u8> = r.get(6)?;
+        Ok(HttpRequest {
+            id: r.get(0)?,
+            tenant: r.get(1)?,
+            plugin: r.get(2)?,
+            method: r.get(3)?,
+            url: r.get(4)?,
+            headers: headers_from(&r.get::<String>(5)?),
+            body_bytes: body.len(),
+            body,
+            timeout_ms: u32_of(r.get(7)?),
+            state: r.get(8)?,
+            attempts: u32_of(r.get(9)?),
+            next_attempt_ms: r.get(10)?,
+            status: status_of(r.get(11)?),
+            last_error: r.get(12)?,
+            created_ms: r.get(13)?,
+            done_ms: r.get(14)?,
+        })
     }
 
-    fn http_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        attempt: &HttpAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        let (state, next, done) = finish.outcome("answered", attempt.at_ms);
-        let c = self.sql_conn()?;
-        let finished = args![
-            tenant,
-            id,
-            owner,
-            state,
-            next,
-            done,
-            &attempt.error,
-            attempt.status
-        ];
-        if c.execute(sql::FINISH, &finished)? == 0 {
-            return Ok(false);
-        }
-        let attempt = args![
-            tenant,
-            id,
-            attempt.attempt,
-            attempt.at_ms,
-            attempt.took_ms,
-            attempt.status,
-            &attempt.error
-        ];
-        c.execute(sql::ATTEMPT_INSERT, &attempt)?;
-        Ok(true)
+    fn leased(&mut self) -> (i64, &mut u32) {
+        (self.id, &mut self.attempts)
     }
 
-    fn http_hold(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        next_ms: i64,
-        reason: &str,
-    ) -> Result<bool> {
-        let args = args![tenant, id, owner, next_ms, reason];
-        Ok(self.sql_conn()?.execute(sql::HOLD, &args)? > 0)
+    fn attempt(r: &impl RowGet) -> Result<HttpAttempt> {
+        Ok(HttpAttempt {
+            attempt: u32_of(r.get(0)?),
+            at_ms: r.get(1)?,
+            took_ms: r.get(2)?,
+            status: status_of(r.get(3)?),
+            error: r.get(4)?,
+        })
     }
 
-    fn http_list(
-        &mut self,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<HttpRequest>> {
-        let args = args![tenant, state.unwrap_or(""), limit];
-        self.sql_conn()?
-            .query_rows(sql::LIST, &args, |r| request(r))
+    /// The error, and the answer's status.
+    fn finished(a: &HttpAttempt) -> (i64, Vec<Param<'_>>) {
+        (a.at_ms, args![&a.error, a.status].to_vec())
     }
 
-    fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<HttpAttempt>> {
-        self.sql_conn()?
-            .query_rows(sql::ATTEMPTS, &args![tenant, id], |r| {
-                Ok(HttpAttempt {
-                    attempt: u32_of(r.get(0)?),
-                    at_ms: r.get(1)?,
-                    took_ms: r.get(2)?,
-                    status: status_of(r.get(3)?),
-                    error: r.get(4)?,
-                })
-            })
+    fn attempt_values(a: &HttpAttempt) -> Vec<Param<'_>> {
+        args![a.attempt, a.at_ms, a.took_ms, a.status, &a.error].to_vec()
     }
 
-    fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        revive(
-            self.sql_conn()?,
-            sql::RETRY,
-            sql::EXISTS,
-            (tenant, id, now_ms),
-            || format!("HTTP request {id} is pending or was answered"),
-        )
+    fn busy(id: i64) -> String {
+        format!("HTTP request {id} is pending or was answered")
     }
 }

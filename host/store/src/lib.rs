@@ -36,6 +36,7 @@ mod postgres_schema;
 mod postgres_webhooks;
 #[cfg(feature = "postgres")]
 mod postgres_work;
+mod queue;
 mod registry;
 mod sql;
 mod sql_conn;
@@ -54,16 +55,17 @@ mod webhooks;
 mod work;
 
 pub use events::{EventFilter, EventRecord, NewEvent};
-pub use http::{HTTP_STATES, HttpAttempt, HttpRequest, HttpStore, NewHttpRequest};
+pub use http::{HttpAttempt, HttpQueue, HttpRequest, NewHttpRequest};
 pub use identity::{
     AuditAnchor, AuditQuery, AuditRecord, HOST_SCOPE, LoginThrottle, RoleRecord, TokenRecord,
     UserRecord,
 };
 #[cfg(feature = "postgres")]
 pub use migrate::{MigrationReport, migrate_sqlite_to_postgres};
-pub use notify::{NOTIFY_STATES, NewNotification, Notification, NotifyAttempt, NotifyStore};
+pub use notify::{NewNotification, Notification, NotifyAttempt, NotifyQueue, NotifyStore};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStorage, redact as redact_url};
+pub use queue::{QueueKind, QueueStore};
 pub use sqlite::{Durability, observe_commits};
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
@@ -75,8 +77,8 @@ pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, WorkDepth};
 /// transaction type. Calls through `dyn Transaction` need no import.
 pub mod prelude {
     pub use super::{
-        AuditStore, IdentityStore, KvStore, NotifyStore, RegistryStore, Storage, Transaction,
-        WebhookStore, WorkStore,
+        AuditStore, HttpQueue, IdentityStore, KvStore, NotifyQueue, NotifyStore, QueueStore,
+        RegistryStore, Storage, Transaction, WebhookStore, WorkStore,
     };
 }
 
@@ -416,7 +418,8 @@ pub trait Transaction:
     + WorkStore
     + WebhookStore
     + NotifyStore
-    + HttpStore
+    + NotifyQueue
+    + HttpQueue
     + IdentityStore
     + AuditStore
     + Send

@@ -8,18 +8,19 @@
 //! mailbox that got a message twice (a crash after the relay accepted it) shows
 //! one conversation.
 //!
-//! The methods live in [`NotifyStore`], a trait of its own that every
-//! [`Transaction`](super::Transaction) also implements: its SQL is in
-//! `notify_sql.rs`, and both backends run the one implementation below (through
-//! [`Backend`](super::sql_conn::Backend)).
+//! The messages are a [`QueueStore`](super::QueueStore) of [`Notification`]s, run by the one queue of
+//! `queue.rs` (every [`Transaction`](super::Transaction) is one); callers use its
+//! methods under their names in [`NotifyQueue`]. Users' addresses live in
+//! [`NotifyStore`], a trait of its own that every transaction also implements; both
+//! backends run its one implementation below (through
+//! [`Backend`](super::sql_conn::Backend)). The SQL is in `notify_sql.rs`.
 
 use serde::Serialize;
 
 use super::notify_sql as sql;
-use super::sql_conn::{
-    Backend, Lease, Param, RowGet, SqlConn, args, lease_due, revive, status_of, u32_of,
-};
-use super::{Finish, Result, StoreError};
+use super::queue::{QueueKind, QueueSql, queue_names};
+use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, status_of, u32_of};
+use super::{Result, StoreError};
 
 /// A message queued by a plugin for one person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,11 +89,29 @@ pub struct NotifyAttempt {
     pub error: Option<String>,
 }
 
-/// Notification states a list may be filtered by.
-pub const NOTIFY_STATES: &[&str] = &["pending", "sent", "dead"];
+impl QueueKind for Notification {
+    type New = NewNotification;
+    type Attempt = NotifyAttempt;
+    const ROWS: &'static str = "notifications";
+    const DONE: &'static str = "sent";
 
-/// Storage of notifications and users' addresses. Both backends implement every
-/// method; the defaults serve only transactions that never hold tenant rows.
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+queue_names! {
+    /// The queue of notifications ([`QueueStore`](super::QueueStore) of
+    /// [`Notification`]s) under the names its callers use; `notify_finish`'s `Done` is
+    /// `sent`, and a retried message keeps its `Message-ID`.
+    pub trait NotifyQueue for Notification {
+        notify_insert, notify_claim, notify_finish, notify_hold, notify_list,
+        notify_attempts, notify_retry
+    }
+}
+
+/// Users' addresses. Both backends implement every method; the defaults serve only
+/// transactions that never hold tenant rows.
 pub trait NotifyStore {
     /// Set (or with `None` clear) the address of a user of `tenant`.
     fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()> {
@@ -110,81 +129,78 @@ pub trait NotifyStore {
         let _ = (tenant, role);
         Err(unsupported())
     }
-    /// Queue a message; its id.
-    fn notify_insert(&mut self, n: &NewNotification) -> Result<i64> {
-        let _ = n;
-        Err(unsupported())
-    }
-    /// Lease up to `limit` due messages to `owner`, counting an attempt.
-    fn notify_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<Notification>> {
-        let _ = (now_ms, lease_until_ms, owner, limit);
-        Ok(Vec::new())
-    }
-    /// Record an attempt of a message of `tenant` leased by `owner` and its outcome;
-    /// false (nothing written) when the lease was lost meanwhile.
-    fn notify_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        attempt: &NotifyAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        let _ = (tenant, id, owner, attempt, finish);
-        Err(unsupported())
-    }
-    /// A tenant's messages, newest first, optionally in one state.
-    fn notify_list(
-        &mut self,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Notification>> {
-        let _ = (tenant, state, limit);
-        Err(unsupported())
-    }
-    /// Every attempt of one message, oldest first.
-    fn notify_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<NotifyAttempt>> {
-        let _ = (tenant, id);
-        Err(unsupported())
-    }
-    /// Send a dead message again now, same `Message-ID`, with a fresh count of
-    /// attempts: true; false when there is no such message; [`StoreError::Conflict`]
-    /// when it is pending or was sent.
-    fn notify_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        let _ = (tenant, id, now_ms);
-        Err(unsupported())
-    }
 }
 
 fn unsupported() -> StoreError {
     super::unsupported("notifications")
 }
 
-/// A notification row of `notify_sql.rs`'s column list.
-fn notification(r: &impl RowGet) -> Result<Notification> {
-    Ok(Notification {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        plugin: r.get(2)?,
-        recipient: r.get(3)?,
-        address: r.get(4)?,
-        subject: r.get(5)?,
-        body: r.get(6)?,
-        message_id: r.get(7)?,
-        state: r.get(8)?,
-        attempts: u32_of(r.get(9)?),
-        next_attempt_ms: r.get(10)?,
-        last_error: r.get(11)?,
-        created_ms: r.get(12)?,
-        done_ms: r.get(13)?,
-    })
+impl QueueSql for Notification {
+    const SQL: super::queue::Statements = sql::QUEUE;
+
+    fn tenant(new: &NewNotification) -> &str {
+        &new.tenant
+    }
+
+    fn insert(c: &mut impl SqlConn, n: &NewNotification) -> Result<i64> {
+        let args = args![
+            &n.tenant,
+            &n.plugin,
+            &n.recipient,
+            &n.address,
+            &n.subject,
+            &n.body,
+            &n.message_id,
+            n.created_ms
+        ];
+        c.query_one(sql::INSERT, &args, |r| r.get(0))
+    }
+
+    /// A notification row of `notify_sql.rs`'s column list.
+    fn row(r: &impl RowGet) -> Result<Notification> {
+        Ok(Notification {
+            id: r.get(0)?,
+            tenant: r.get(1)?,
+            plugin: r.get(2)?,
+            recipient: r.get(3)?,
+            address: r.get(4)?,
+            subject: r.get(5)?,
+            body: r.get(6)?,
+            message_id: r.get(7)?,
+            state: r.get(8)?,
+            attempts: u32_of(r.get(9)?),
+            next_attempt_ms: r.get(10)?,
+            last_error: r.get(11)?,
+            created_ms: r.get(12)?,
+            done_ms: r.get(13)?,
+        })
+    }
+
+    fn leased(&mut self) -> (i64, &mut u32) {
+        (self.id, &mut self.attempts)
+    }
+
+    fn attempt(r: &impl RowGet) -> Result<NotifyAttempt> {
+        Ok(NotifyAttempt {
+            attempt: u32_of(r.get(0)?),
+            at_ms: r.get(1)?,
+            code: status_of(r.get(2)?),
+            error: r.get(3)?,
+        })
+    }
+
+    /// The error alone.
+    fn finished(a: &NotifyAttempt) -> (i64, Vec<Param<'_>>) {
+        (a.at_ms, args![&a.error].to_vec())
+    }
+
+    fn attempt_values(a: &NotifyAttempt) -> Vec<Param<'_>> {
+        args![a.attempt, a.at_ms, a.code, &a.error].to_vec()
+    }
+
+    fn busy(id: i64) -> String {
+        format!("notification {id} is pending or was sent")
+    }
 }
 
 /// The `(text, text)` rows of a query.
@@ -213,94 +229,5 @@ impl<B: Backend> NotifyStore for B {
 
     fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>> {
         pairs(self.sql_conn()?, sql::ROLE_MEMBERS, &args![tenant, role])
-    }
-
-    fn notify_insert(&mut self, n: &NewNotification) -> Result<i64> {
-        let args = args![
-            &n.tenant,
-            &n.plugin,
-            &n.recipient,
-            &n.address,
-            &n.subject,
-            &n.body,
-            &n.message_id,
-            n.created_ms
-        ];
-        self.sql_conn()?.query_one(sql::INSERT, &args, |r| r.get(0))
-    }
-
-    fn notify_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<Notification>> {
-        lease_due(
-            self.sql_conn()?,
-            (sql::CLAIM_SELECT, sql::CLAIM_UPDATE),
-            &Lease::new(now_ms, lease_until_ms, owner, limit),
-            |r| notification(r),
-            |n| (n.id, &mut n.attempts),
-        )
-    }
-
-    fn notify_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        attempt: &NotifyAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        let (state, next, done) = finish.outcome("sent", attempt.at_ms);
-        let c = self.sql_conn()?;
-        let finished = args![tenant, id, owner, state, next, done, &attempt.error];
-        if c.execute(sql::FINISH, &finished)? == 0 {
-            return Ok(false);
-        }
-        let attempt = args![
-            tenant,
-            id,
-            attempt.attempt,
-            attempt.at_ms,
-            attempt.code,
-            &attempt.error
-        ];
-        c.execute(sql::ATTEMPT_INSERT, &attempt)?;
-        Ok(true)
-    }
-
-    fn notify_list(
-        &mut self,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Notification>> {
-        let args = args![tenant, state.unwrap_or(""), limit];
-        self.sql_conn()?
-            .query_rows(sql::LIST, &args, |r| notification(r))
-    }
-
-    fn notify_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<NotifyAttempt>> {
-        self.sql_conn()?
-            .query_rows(sql::ATTEMPTS, &args![tenant, id], |r| {
-                Ok(NotifyAttempt {
-                    attempt: u32_of(r.get(0)?),
-                    at_ms: r.get(1)?,
-                    code: status_of(r.get(2)?),
-                    error: r.get(3)?,
-                })
-            })
-    }
-
-    fn notify_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        revive(
-            self.sql_conn()?,
-            sql::RETRY,
-            sql::EXISTS,
-            (tenant, id, now_ms),
-            || format!("notification {id} is pending or was sent"),
-        )
     }
 }

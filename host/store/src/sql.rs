@@ -28,21 +28,31 @@ pub(super) const fn to_lite<const N: usize>(q: &str) -> [u8; N] {
     out
 }
 
-macro_rules! sql {
-    ($($(#[$doc:meta])* $name:ident = $q:literal;)*) => {$(
-        $(#[$doc])*
-        pub(super) const $name: $crate::sql::Sql = $crate::sql::Sql {
+/// The [`Sql`] of a constant text written with `$N` parameters (a literal, or a
+/// `concat!` of literals).
+macro_rules! statement {
+    ($q:expr) => {{
+        const STATEMENT: $crate::sql::Sql = $crate::sql::Sql {
             pg: $q,
             lite: match std::str::from_utf8(&$crate::sql::to_lite::<{ $q.len() }>($q)) {
                 Ok(text) => text,
                 Err(_) => panic!("SQL text is ASCII"),
             },
         };
+        STATEMENT
+    }};
+}
+
+macro_rules! sql {
+    ($($(#[$doc:meta])* $name:ident = $q:literal;)*) => {$(
+        $(#[$doc])*
+        pub(super) const $name: $crate::sql::Sql = $crate::sql::statement!($q);
     )*};
 }
 
-/// For the statements of concerns kept in files of their own (`notify_sql.rs`).
-pub(super) use sql;
+/// For the statements of concerns kept in files of their own (`notify_sql.rs`), and
+/// those a macro puts together (`queue.rs`).
+pub(super) use {sql, statement};
 
 sql! {
     /// Used by `audit_anchor`.

@@ -1,9 +1,6 @@
-//! SQLite tables of outbound HTTP requests, in each tenant's file, and the routing of
-//! their methods to that file (rows and the methods both backends run in `http.rs`,
-//! statements in `http_sql.rs`).
-
-use super::http::{HttpAttempt, HttpRequest, NewHttpRequest};
-use super::{Finish, Result};
+//! SQLite tables of outbound HTTP requests, in each tenant's file (rows in `http.rs`,
+//! statements in `http_sql.rs`, and the methods both backends run, with their
+//! routing to the tenant's file, in `queue.rs`).
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS http_requests (
@@ -38,57 +35,3 @@ CREATE TABLE IF NOT EXISTS http_attempts (
 );
 CREATE INDEX IF NOT EXISTS http_attempts_by_request ON http_attempts (request_id, id);
 "#;
-
-/// Each method goes to the file of its tenant; claims gather over every tenant file.
-impl super::HttpStore for super::sqlite_tenants::RoutedTx {
-    fn http_insert(&mut self, r: &NewHttpRequest) -> Result<i64> {
-        self.tenant_mut(&r.tenant)?.http_insert(r)
-    }
-    fn http_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<HttpRequest>> {
-        self.gather(limit, |tx, left| {
-            tx.http_claim(now_ms, lease_until_ms, owner, left)
-        })
-    }
-    fn http_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        attempt: &HttpAttempt,
-        outcome: &Finish,
-    ) -> Result<bool> {
-        self.tenant_mut(tenant)?
-            .http_finish(tenant, id, owner, attempt, outcome)
-    }
-    fn http_hold(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        next_ms: i64,
-        reason: &str,
-    ) -> Result<bool> {
-        self.tenant_mut(tenant)?
-            .http_hold(tenant, id, owner, next_ms, reason)
-    }
-    fn http_list(
-        &mut self,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<HttpRequest>> {
-        self.tenant_mut(tenant)?.http_list(tenant, state, limit)
-    }
-    fn http_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<HttpAttempt>> {
-        self.tenant_mut(tenant)?.http_attempts(tenant, id)
-    }
-    fn http_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        self.tenant_mut(tenant)?.http_retry(tenant, id, now_ms)
-    }
-}

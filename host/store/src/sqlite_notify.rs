@@ -1,9 +1,8 @@
-//! SQLite tables of notifications, in each tenant's file, and the routing of their
-//! methods to that file (rows and the methods both backends run in `notify.rs`,
-//! statements in `notify_sql.rs`).
+//! SQLite tables of notifications, in each tenant's file, and the routing of users'
+//! addresses to that file (rows and the methods both backends run in `notify.rs`, the
+//! queue's in `queue.rs`, statements in `notify_sql.rs`).
 
-use super::notify::{NewNotification, Notification, NotifyAttempt};
-use super::{Finish, Result};
+use super::Result;
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS user_emails (
@@ -44,7 +43,7 @@ CREATE INDEX IF NOT EXISTS notification_attempts_by_id
     ON notification_attempts (notification_id, id);
 "#;
 
-/// Each method goes to the file of its tenant; claims gather over every tenant file.
+/// Each method goes to the file of its tenant.
 impl super::NotifyStore for super::sqlite_tenants::RoutedTx {
     fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()> {
         self.tenant_mut(tenant)?
@@ -55,44 +54,5 @@ impl super::NotifyStore for super::sqlite_tenants::RoutedTx {
     }
     fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>> {
         self.tenant_mut(tenant)?.role_members(tenant, role)
-    }
-    fn notify_insert(&mut self, n: &NewNotification) -> Result<i64> {
-        self.tenant_mut(&n.tenant)?.notify_insert(n)
-    }
-    fn notify_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<Notification>> {
-        self.gather(limit, |tx, left| {
-            tx.notify_claim(now_ms, lease_until_ms, owner, left)
-        })
-    }
-    fn notify_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        attempt: &NotifyAttempt,
-        outcome: &Finish,
-    ) -> Result<bool> {
-        self.tenant_mut(tenant)?
-            .notify_finish(tenant, id, owner, attempt, outcome)
-    }
-    fn notify_list(
-        &mut self,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Notification>> {
-        self.tenant_mut(tenant)?.notify_list(tenant, state, limit)
-    }
-    fn notify_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<NotifyAttempt>> {
-        self.tenant_mut(tenant)?.notify_attempts(tenant, id)
-    }
-    fn notify_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        self.tenant_mut(tenant)?.notify_retry(tenant, id, now_ms)
     }
 }

@@ -1,5 +1,5 @@
-//! The storage contract of outbound HTTP requests ([`HttpStore`]), run against both
-//! backends from [`super::suite::CASES`].
+//! The storage contract of outbound HTTP requests ([`HttpQueue`](super::HttpQueue)),
+//! run against both backends from [`super::suite::CASES`].
 
 #![allow(
     clippy::unwrap_used,

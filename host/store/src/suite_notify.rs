@@ -1,5 +1,6 @@
-//! The storage contract of notifications ([`NotifyStore`]), run against both backends
-//! from [`super::suite::CASES`].
+//! The storage contract of notifications ([`NotifyStore`](super::NotifyStore),
+//! [`NotifyQueue`](super::NotifyQueue)), run against both backends from
+//! [`super::suite::CASES`].
 
 #![allow(
     clippy::unwrap_used,
