@@ -169,8 +169,6 @@ pub fn require(principal: &Principal, tenant: &str, permission: &str) -> HostRes
     Ok(())
 }
 
-impl Host {}
-
 impl TenantAdmin<'_> {
     /// [`Host::enable`] for a tenant's admin holding `plugins.manage`.
     pub fn enable(&self, plugin: &str) -> HostResult<Enablement> {
@@ -215,42 +213,31 @@ impl TenantAdmin<'_> {
 
     /// Retry one of the tenant's failed jobs, for `work.retry`.
     pub fn retry_job(&self, id: i64) -> HostResult<JobRecord> {
-        let tenant = self.tenant;
         let host = self.check(WORK_RETRY)?;
-        let owned = host
-            .jobs(&JobFilter {
-                tenant: Some(tenant.to_string()),
-                plugin: None,
-            })?
-            .iter()
-            .any(|j| j.id == id);
-        if !owned {
-            return Err(HostError::NotFound(format!(
-                "tenant '{tenant}' has no job with id {id}"
-            )));
-        }
+        let job = host.read_scope(Some(self.tenant))?.job_get(id)?;
+        self.owned(job.map(|j| j.tenant), "job", id)?;
         host.retry_job(id)
     }
 
     /// Retry one of the tenant's dead deliveries, for `work.retry`.
     pub fn retry_delivery(&self, id: i64) -> HostResult<()> {
-        let tenant = self.tenant;
         let host = self.check(WORK_RETRY)?;
-        let owned = host
-            .event_views(&EventFilter {
-                tenant: Some(tenant.to_string()),
-                topic: None,
-                limit: 10_000,
-            })?
-            .iter()
-            .flat_map(|e| e.deliveries.iter())
-            .any(|d| d.id == id && d.tenant == tenant);
-        if !owned {
-            return Err(HostError::NotFound(format!(
-                "tenant '{tenant}' has no event delivery with id {id}"
-            )));
-        }
+        let delivery = host.read_scope(Some(self.tenant))?.delivery_get(id)?;
+        self.owned(delivery.map(|d| d.tenant), "event delivery", id)?;
         host.retry_delivery(id)
+    }
+
+    /// Not found unless the row `what` `id` (of tenant `owner`, if it exists) is the
+    /// tenant's: another tenant's rows are as good as absent.
+    fn owned(&self, owner: Option<String>, what: &str, id: i64) -> HostResult<()> {
+        if owner.as_deref() == Some(self.tenant) {
+            Ok(())
+        } else {
+            Err(HostError::NotFound(format!(
+                "tenant '{}' has no {what} with id {id}",
+                self.tenant
+            )))
+        }
     }
 
     /// The newest `limit` links of the tenant's audit chain (newest first) and the

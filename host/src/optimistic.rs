@@ -717,6 +717,7 @@ impl WorkStore for OptimisticTx {
         fn job_runs(&mut self, job_id: Option<i64>, limit: u32) -> Result<Vec<JobRun>>;
         fn work_depth(&mut self, now_ms: i64) -> Result<crate::store::WorkDepth>;
         fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>;
+        fn delivery_get(&mut self, id: i64) -> Result<Option<DeliveryRecord>>;
         fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
     }
 

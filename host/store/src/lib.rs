@@ -685,6 +685,9 @@ pub trait WorkStore: Send {
         finish: &Finish,
     ) -> Result<bool>;
 
+    /// One delivery by id.
+    fn delivery_get(&mut self, id: i64) -> Result<Option<DeliveryRecord>>;
+
     /// Deliveries of one event.
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>>;
 

@@ -171,6 +171,9 @@ sql! {
     /// Used by `delivery_list`.
     DELIVERY_LIST = "SELECT id, event_id, tenant, topic, subscriber, state, attempts,
         next_attempt_ms, last_error, done_ms FROM deliveries WHERE event_id = $1 ORDER BY subscriber";
+    /// Used by `delivery_get`.
+    DELIVERY_GET = "SELECT id, event_id, tenant, topic, subscriber, state, attempts,
+        next_attempt_ms, last_error, done_ms FROM deliveries WHERE id = $1";
     /// Used by `delivery_claim`: the event a delivery carries.
     EVENT_GET = "SELECT id, tenant, seq, topic, payload, plugin, version, created_at_ms
         FROM events WHERE id = $1";

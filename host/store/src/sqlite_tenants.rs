@@ -1278,6 +1278,10 @@ impl WorkStore for RoutedTx {
         self.any_by_id(id, |tx| tx.delivery_finish(id, owner, now_ms, finish))
     }
 
+    fn delivery_get(&mut self, id: i64) -> Result<Option<DeliveryRecord>> {
+        self.find_by_id(id, |tx| tx.delivery_get(id))
+    }
+
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
         Ok(self
             .find_by_id(event_id, |tx| {

@@ -624,8 +624,11 @@ pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
         (dead.state.as_str(), dead.last_error.as_deref()),
         ("dead", Some("boom"))
     );
+    assert_eq!(tx.delivery_get(dead.id).unwrap().as_ref(), Some(&dead));
     assert!(tx.delivery_retry(dead.id, 40).unwrap());
     assert!(!tx.delivery_retry(dead.id, 40).unwrap(), "only dead ones");
+    assert_eq!(tx.delivery_get(dead.id).unwrap().unwrap().state, "pending");
+    assert_eq!(tx.delivery_get(i64::MAX).unwrap(), None);
     tx.commit().unwrap();
 }
 

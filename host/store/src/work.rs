@@ -540,6 +540,11 @@ where
         Ok(self.sql_conn()?.execute(sql::DELIVERY_FINISH, &args)? > 0)
     }
 
+    fn delivery_get(&mut self, id: i64) -> Result<Option<DeliveryRecord>> {
+        self.sql_conn()?
+            .query_opt(sql::DELIVERY_GET, &args![id], |r| delivery(r))
+    }
+
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
         self.sql_conn()?
             .query_rows(sql::DELIVERY_LIST, &args![event_id], |r| delivery(r))

@@ -234,9 +234,24 @@ fn a_trapping_subscriber_is_retried_then_dead_lettered_without_blocking_others()
     // Once the first is dead, the second reaches the probe.
     assert_eq!(seen(&t, "probe", "probe.happened"), vec![json!({"n": 1})]);
 
-    // An admin can revive the dead delivery; it traps again, and is dead again after
+    // A tenant's administration revives only that tenant's deliveries: to another
+    // tenant the id is not found. Revived, it traps again, and is dead again after
     // its attempts.
-    t.host.retry_delivery(probe.id).unwrap();
+    t.host.create_tenant("globex", None, None).unwrap();
+    let system = backoffice_host::auth::Principal::system();
+    let err = t
+        .host
+        .tenant_admin(&system, "globex")
+        .retry_delivery(probe.id)
+        .unwrap_err();
+    assert!(
+        matches!(&err, HostError::NotFound(m) if m.contains("no event delivery")),
+        "{err}"
+    );
+    t.host
+        .tenant_admin(&system, "acme")
+        .retry_delivery(probe.id)
+        .unwrap();
     t.host.run_due().unwrap();
     let err = t.host.retry_delivery(probe.id).unwrap_err();
     assert!(err.to_string().contains("not dead"), "{err}");

@@ -186,7 +186,19 @@ fn a_failing_job_backs_off_then_is_dead_lettered_and_can_be_retried() {
     assert_eq!(runs.len(), 3);
     assert!(runs.iter().all(|r| r.outcome == "error"));
 
-    t.host.retry_job(id).unwrap();
+    // A tenant's administration retries only that tenant's jobs.
+    t.host.create_tenant("globex", None, None).unwrap();
+    let system = backoffice_host::auth::Principal::system();
+    let err = t
+        .host
+        .tenant_admin(&system, "globex")
+        .retry_job(id)
+        .unwrap_err();
+    assert!(
+        matches!(&err, HostError::NotFound(m) if m.contains("no job with id")),
+        "{err}"
+    );
+    t.host.tenant_admin(&system, "acme").retry_job(id).unwrap();
     t.host.run_due().unwrap();
     assert_eq!(t.host.job_history(Some(id), 10).unwrap().len(), 4);
     let err = t
