@@ -60,14 +60,12 @@ fn register_href(tenant: &str, account: &str, as_of: &Option<String>) -> String 
 /// The start of a ledger report page: the as-of and depth filters and the output of
 /// the ledger `operation`, or the report already carrying the error to show.
 async fn ledger_report(
-    state: &ApiState,
-    session: &Session,
-    tenant_id: &str,
+    cx: &TenantSession,
     q: &LedgerQuery,
     title: &str,
     operation: &str,
 ) -> Result<(Tenant, Report, Option<Value>), ConsoleError> {
-    let t = tenant(state, session, tenant_id).await?;
+    let t = cx.page().await?;
     let mut r = Report {
         title: title.into(),
         filters: vec![
@@ -81,7 +79,7 @@ async fn ledger_report(
         r.error = Some(e);
         return Ok((t, r, None));
     }
-    match call(state, session, tenant_id, PLUGIN, operation, input).await {
+    match call(cx, PLUGIN, operation, input).await {
         Ok(out) => Ok((t, r, Some(out))),
         Err(e) => {
             r.error = Some(soft(e)?);
@@ -90,21 +88,8 @@ async fn ledger_report(
     }
 }
 
-async fn trial_balance(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<LedgerQuery>,
-) -> Page {
-    let (t, mut r, out) = ledger_report(
-        &state,
-        &session,
-        &tenant_id,
-        &q,
-        "Trial balance",
-        "trial-balance",
-    )
-    .await?;
+async fn trial_balance(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
+    let (t, mut r, out) = ledger_report(&cx, &q, "Trial balance", "trial-balance").await?;
     if let Some(out) = out {
         let mut table = Table {
             caption: "Debits and credits per account".into(),
@@ -115,7 +100,7 @@ async fn trial_balance(
             let account = row["account"].as_str().unwrap_or_default();
             table.rows.push(Row {
                 cells: vec![
-                    link(account, register_href(&tenant_id, account, &q.as_of)),
+                    link(account, register_href(&cx.tenant, account, &q.as_of)),
                     cell(row["type"].as_str().unwrap_or_default()),
                     num(amounts_text(&row["debit"])),
                     num(amounts_text(&row["credit"])),
@@ -147,21 +132,8 @@ async fn trial_balance(
     show(t, r)
 }
 
-async fn balance_sheet(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<LedgerQuery>,
-) -> Page {
-    let (t, mut r, out) = ledger_report(
-        &state,
-        &session,
-        &tenant_id,
-        &q,
-        "Balance sheet",
-        "balance-sheet",
-    )
-    .await?;
+async fn balance_sheet(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
+    let (t, mut r, out) = ledger_report(&cx, &q, "Balance sheet", "balance-sheet").await?;
     if let Some(out) = out {
         for s in out["sections"].as_array().into_iter().flatten() {
             let mut table = Table {
@@ -173,7 +145,7 @@ async fn balance_sheet(
                 let account = row["account"].as_str().unwrap_or_default();
                 table.rows.push(Row {
                     cells: vec![
-                        link(account, register_href(&tenant_id, account, &q.as_of)),
+                        link(account, register_href(&cx.tenant, account, &q.as_of)),
                         num(amounts_text(&row["amounts"])),
                     ],
                     ..Row::default()
@@ -208,13 +180,9 @@ fn number_of(formatted: &Value) -> Option<f64> {
     formatted.as_str()?.replace(',', "").parse().ok()
 }
 
-async fn register(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<LedgerQuery>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+async fn register(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
+    let t = cx.page().await?;
+    let tenant_id = &cx.tenant;
     let mut r = Report {
         title: "Account register".into(),
         intro: Some("Postings to an account and its sub-accounts with the running balance. Pick an account in the trial balance or type its name.".into()),
@@ -231,7 +199,7 @@ async fn register(
     r.title = format!("Register of {account}");
     let mut input = input_of(&[("account", &q.account), ("from", &q.from), ("to", &q.to)]);
     input["limit"] = json!(1000);
-    match call(&state, &session, &tenant_id, PLUGIN, "register", input).await {
+    match call(&cx, PLUGIN, "register", input).await {
         Ok(out) => {
             let mut table = Table {
                 caption: format!("Opening balance: {}", amounts_text(&out["opening"])),
