@@ -25,7 +25,7 @@ mod views;
 
 use std::sync::OnceLock;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -347,6 +347,29 @@ impl FromRequestParts<ApiState> for TenantSession {
             session,
             tenant,
         })
+    }
+}
+
+/// A form posted to a tenant's pages: the [`TenantSession`] and the fields, refused
+/// unless they carry this session's CSRF token.
+pub(crate) struct TenantForm {
+    pub(crate) cx: TenantSession,
+    pub(crate) fields: Fields,
+}
+
+impl FromRequest<ApiState> for TenantForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &ApiState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let cx = TenantSession::from_request_parts(&mut parts, state).await?;
+        let Form(fields) = Form::<Fields>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        cx.session
+            .check(&fields)
+            .map_err(IntoResponse::into_response)?;
+        Ok(TenantForm { cx, fields })
     }
 }
 

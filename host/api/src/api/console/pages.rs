@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConsoleError, Fields, Page, Session, TenantSession, forms, html, pct, render, ser, work,
+    ConsoleError, Fields, Page, Session, TenantForm, TenantSession, forms, html, pct, render, ser,
+    work,
 };
 use crate::api::ApiState;
 use backoffice_host::admin::{AUDIT_READ, PLUGINS_MANAGE, WORK_READ, WORK_RETRY};
@@ -274,11 +274,9 @@ pub(crate) async fn modules(cx: TenantSession, Query(n): Query<Notice>) -> Page 
 }
 
 pub(crate) async fn module_action(
-    cx: TenantSession,
     Path((_, plugin, action)): Path<(String, String, String)>,
-    Form(fields): Form<Fields>,
+    TenantForm { cx, .. }: TenantForm,
 ) -> Page {
-    cx.session.check(&fields)?;
     let p = plugin.clone();
     let result = match action.as_str() {
         "enable" => cx.admin(move |admin| admin.enable(&p).map(drop)).await,
@@ -450,11 +448,9 @@ pub(crate) async fn operation_get(
 }
 
 pub(crate) async fn operation_post(
-    cx: TenantSession,
     Path((_, plugin, operation)): Path<(String, String, String)>,
-    Form(fields): Form<Fields>,
+    TenantForm { cx, fields }: TenantForm,
 ) -> Page {
-    cx.session.check(&fields)?;
     let t = cx.page().await?;
     let page = OpPage {
         t,

@@ -9,13 +9,12 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::pages::{Tenant, enabled_manifest};
-use super::{ConsoleError, Fields, Page, TenantSession, forms, html, ser};
+use super::{ConsoleError, Page, TenantForm, TenantSession, forms, html, ser};
 use backoffice_host::settings::SettingView;
 
 /// One object schema holding every setting, each with its description and default.
@@ -118,11 +117,9 @@ pub(crate) async fn settings_get(
 }
 
 pub(crate) async fn settings_post(
-    cx: TenantSession,
     Path((_, plugin)): Path<(String, String)>,
-    Form(fields): Form<Fields>,
+    TenantForm { cx, fields }: TenantForm,
 ) -> Page {
-    cx.session.check(&fields)?;
     let (t, settings) = stored(&cx, &plugin).await?;
     let values: forms::Values = fields
         .into_iter()

@@ -148,11 +148,9 @@ async fn compliance(cx: TenantSession, Query(q): Query<FindingQuery>) -> Page {
 }
 
 async fn finding_action(
-    cx: TenantSession,
     Path((_, id, action)): Path<(String, String, String)>,
-    Form(fields): Form<Fields>,
+    TenantForm { cx, fields }: TenantForm,
 ) -> Page {
-    cx.session.check(&fields)?;
     if action != "acknowledge" && action != "resolve" {
         return Err(ConsoleError(HostError::NotFound(format!(
             "no finding action '{action}'; use acknowledge or resolve"

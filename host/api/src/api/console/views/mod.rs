@@ -15,17 +15,17 @@
 
 use std::collections::BTreeMap;
 
+use axum::Router;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::pages::Tenant;
 use super::render::{amounts_text, bar_chart, line_chart, money_text};
-use super::{ConsoleError, Fields, Page, TenantSession, html, pct, ser, work};
+use super::{ConsoleError, Page, TenantForm, TenantSession, html, pct, ser, work};
 use crate::api::ApiState;
 use backoffice_host::auth::Principal;
 use backoffice_host::error::HostError;

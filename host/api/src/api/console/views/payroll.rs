@@ -285,12 +285,7 @@ async fn run(
     show(t, r)
 }
 
-async fn approve(
-    cx: TenantSession,
-    Path((_, id)): Path<(String, String)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    cx.session.check(&fields)?;
+async fn approve(Path((_, id)): Path<(String, String)>, TenantForm { cx, .. }: TenantForm) -> Page {
     let called = call(&cx, PLUGIN, "approve-run", json!({ "id": id })).await;
     back_after(
         called,
