@@ -317,44 +317,42 @@ fn file_lines(message: &str, lines: &[usize]) -> String {
     out
 }
 
+/// Pass the message of `$value` through `$f` in place when it is one of the listed
+/// variants of `$ty`, each holding only its message; `false` for any other variant.
+macro_rules! reword_in_place {
+    ($value:expr, $f:expr, $ty:ident: $($variant:ident),+) => {
+        match $value {
+            $($ty::$variant(m) => {
+                *m = $f(m);
+                true
+            })+
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    };
+}
+
 /// The same failure with its message passed through `f` (the exit code is kept).
-fn reword(e: HostError, f: impl Fn(&str) -> String) -> HostError {
+fn reword(mut e: HostError, f: impl Fn(&str) -> String) -> HostError {
     use backoffice_host::bindings::WitError as W;
     use backoffice_host::runtime::Failure;
-    match e {
-        HostError::InvalidInput(m) => HostError::InvalidInput(f(&m)),
-        HostError::NotFound(m) => HostError::NotFound(f(&m)),
-        HostError::Conflict(m) => HostError::Conflict(f(&m)),
-        HostError::Forbidden(m) => HostError::Forbidden(f(&m)),
-        HostError::Internal(m) => HostError::Internal(f(&m)),
+    let reworded = match &mut e {
         HostError::Call {
-            plugin,
-            version,
-            action,
             failure: Failure::Plugin(w),
+            ..
         } => {
-            let w = match w {
-                W::InvalidInput(m) => W::InvalidInput(f(&m)),
-                W::NotFound(m) => W::NotFound(f(&m)),
-                W::Conflict(m) => W::Conflict(f(&m)),
-                W::Forbidden(m) => W::Forbidden(f(&m)),
-                W::Internal(m) => W::Internal(f(&m)),
-                W::Unsupported(m) => W::Unsupported(f(&m)),
-            };
-            HostError::Call {
-                plugin,
-                version,
-                action,
-                failure: Failure::Plugin(w),
-            }
+            reword_in_place!(w, f, W: InvalidInput, NotFound, Conflict, Forbidden, Internal, Unsupported)
         }
         other => {
-            // Deadlines, quotas, traps: the message cannot carry the chunk, so say it
-            // on its own line first.
-            eprintln!("{}", f("the chunk failed"));
-            other
+            reword_in_place!(other, f, HostError: InvalidInput, NotFound, Conflict, Forbidden, Internal)
         }
+    };
+    if !reworded {
+        // Deadlines, quotas, traps: the message cannot carry the chunk, so say it on
+        // its own line first.
+        eprintln!("{}", f("the chunk failed"));
     }
+    e
 }
 
 /// What a run did.
