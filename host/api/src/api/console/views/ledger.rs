@@ -57,6 +57,35 @@ fn register_href(tenant: &str, account: &str, as_of: &Option<String>) -> String 
     h
 }
 
+/// `table` of a ledger report filled: a row per account of `rows`, its name linking to
+/// its register, then the cells `amounts` makes of the row; last the row of `totals`.
+fn accounts_table(
+    tenant: &str,
+    q: &LedgerQuery,
+    mut table: Table,
+    rows: &Value,
+    amounts: impl Fn(&Value) -> Vec<Cell>,
+    totals: Vec<Cell>,
+) -> Table {
+    for row in rows.as_array().into_iter().flatten() {
+        let account = row["account"].as_str().unwrap_or_default();
+        let mut cells = vec![link(account, register_href(tenant, account, &q.as_of))];
+        cells.extend(amounts(row));
+        table.rows.push(Row {
+            cells,
+            ..Row::default()
+        });
+    }
+    let mut cells = vec![cell("Total")];
+    cells.extend(totals);
+    table.rows.push(Row {
+        cells,
+        total: true,
+        ..Row::default()
+    });
+    table
+}
+
 /// The start of a ledger report page: the as-of and depth filters and the output of
 /// the ledger `operation`, or the report already carrying the error to show.
 async fn ledger_report(
@@ -91,33 +120,28 @@ async fn ledger_report(
 async fn trial_balance(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
     let (t, mut r, out) = ledger_report(&cx, &q, "Trial balance", "trial-balance").await?;
     if let Some(out) = out {
-        let mut table = Table {
-            caption: "Debits and credits per account".into(),
-            headers: headers!["Account", "Type", "Debit", "Credit"],
-            ..Table::default()
-        };
-        for row in out["rows"].as_array().into_iter().flatten() {
-            let account = row["account"].as_str().unwrap_or_default();
-            table.rows.push(Row {
-                cells: vec![
-                    link(account, register_href(&cx.tenant, account, &q.as_of)),
+        let table = accounts_table(
+            &cx.tenant,
+            &q,
+            Table {
+                caption: "Debits and credits per account".into(),
+                headers: headers!["Account", "Type", "Debit", "Credit"],
+                ..Table::default()
+            },
+            &out["rows"],
+            |row| {
+                vec![
                     cell(row["type"].as_str().unwrap_or_default()),
                     num(amounts_text(&row["debit"])),
                     num(amounts_text(&row["credit"])),
-                ],
-                ..Row::default()
-            });
-        }
-        table.rows.push(Row {
-            cells: vec![
-                cell("Total"),
+                ]
+            },
+            vec![
                 cell(""),
                 num(amounts_text(&out["debit"])),
                 num(amounts_text(&out["credit"])),
             ],
-            total: true,
-            ..Row::default()
-        });
+        );
         r.sections.push(Section {
                 heading: String::new(),
                 note: Some(if out["balanced"].as_bool().unwrap_or(false) {
@@ -136,26 +160,18 @@ async fn balance_sheet(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page 
     let (t, mut r, out) = ledger_report(&cx, &q, "Balance sheet", "balance-sheet").await?;
     if let Some(out) = out {
         for s in out["sections"].as_array().into_iter().flatten() {
-            let mut table = Table {
-                caption: s["title"].as_str().unwrap_or_default().to_string(),
-                headers: headers!["Account", "Balance"],
-                ..Table::default()
-            };
-            for row in s["rows"].as_array().into_iter().flatten() {
-                let account = row["account"].as_str().unwrap_or_default();
-                table.rows.push(Row {
-                    cells: vec![
-                        link(account, register_href(&cx.tenant, account, &q.as_of)),
-                        num(amounts_text(&row["amounts"])),
-                    ],
-                    ..Row::default()
-                });
-            }
-            table.rows.push(Row {
-                cells: vec![cell("Total"), num(amounts_text(&s["totals"]))],
-                total: true,
-                ..Row::default()
-            });
+            let table = accounts_table(
+                &cx.tenant,
+                &q,
+                Table {
+                    caption: s["title"].as_str().unwrap_or_default().to_string(),
+                    headers: headers!["Account", "Balance"],
+                    ..Table::default()
+                },
+                &s["rows"],
+                |row| vec![num(amounts_text(&row["amounts"]))],
+                vec![num(amounts_text(&s["totals"]))],
+            );
             r.sections.push(Section {
                 heading: s["title"].as_str().unwrap_or_default().to_string(),
                 table: Some(table),
