@@ -194,12 +194,12 @@ enum Retried {
 /// against the session, the retry run as the signed-in user (the `*_as` functions
 /// check the permission and audit), then back to the page listing it, saying what
 /// was done.
-async fn retry(
-    cx: TenantSession,
-    Path((_, kind, id)): Path<(String, Retried, i64)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    cx.session.check(&fields)?;
+async fn retry(form: TenantForm<(String, Retried, i64)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, kind, id),
+        ..
+    } = form;
     cx.admin(move |admin| match kind {
         Retried::Jobs => admin.retry_job(id).map(drop),
         Retried::Deliveries => admin.retry_delivery(id).map(drop),
@@ -350,26 +350,31 @@ impl FromRequestParts<ApiState> for TenantSession {
     }
 }
 
-/// A form posted to a tenant's pages: the [`TenantSession`] and the fields, refused
-/// unless they carry this session's CSRF token.
-pub(crate) struct TenantForm {
+/// A form posted to a tenant's pages: the [`TenantSession`], the route's parameters
+/// `P` and the fields (extracted in that order), refused unless the fields carry this
+/// session's CSRF token.
+pub(crate) struct TenantForm<P> {
     pub(crate) cx: TenantSession,
+    pub(crate) path: P,
     pub(crate) fields: Fields,
 }
 
-impl FromRequest<ApiState> for TenantForm {
+impl<P: serde::de::DeserializeOwned + Send> FromRequest<ApiState> for TenantForm<P> {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &ApiState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let cx = TenantSession::from_request_parts(&mut parts, state).await?;
+        let Path(path) = Path::<P>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let Form(fields) = Form::<Fields>::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
         cx.session
             .check(&fields)
             .map_err(IntoResponse::into_response)?;
-        Ok(TenantForm { cx, fields })
+        Ok(TenantForm { cx, path, fields })
     }
 }
 

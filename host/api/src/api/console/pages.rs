@@ -273,10 +273,12 @@ pub(crate) async fn modules(cx: TenantSession, Query(n): Query<Notice>) -> Page 
     modules_page(&cx, StatusCode::OK, None, n.done).await
 }
 
-pub(crate) async fn module_action(
-    Path((_, plugin, action)): Path<(String, String, String)>,
-    TenantForm { cx, .. }: TenantForm,
-) -> Page {
+pub(crate) async fn module_action(form: TenantForm<(String, String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, plugin, action),
+        ..
+    } = form;
     let p = plugin.clone();
     let result = match action.as_str() {
         "enable" => cx.admin(move |admin| admin.enable(&p).map(drop)).await,
@@ -447,10 +449,12 @@ pub(crate) async fn operation_get(
     }
 }
 
-pub(crate) async fn operation_post(
-    Path((_, plugin, operation)): Path<(String, String, String)>,
-    TenantForm { cx, fields }: TenantForm,
-) -> Page {
+pub(crate) async fn operation_post(form: TenantForm<(String, String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, plugin, operation),
+        fields,
+    } = form;
     let t = cx.page().await?;
     let page = OpPage {
         t,

@@ -116,10 +116,12 @@ pub(crate) async fn settings_get(
     render(&t, &plugin, &settings, state)
 }
 
-pub(crate) async fn settings_post(
-    Path((_, plugin)): Path<(String, String)>,
-    TenantForm { cx, fields }: TenantForm,
-) -> Page {
+pub(crate) async fn settings_post(form: TenantForm<(String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, plugin),
+        fields,
+    } = form;
     let (t, settings) = stored(&cx, &plugin).await?;
     let values: forms::Values = fields
         .into_iter()

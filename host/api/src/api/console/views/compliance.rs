@@ -147,10 +147,12 @@ async fn compliance(cx: TenantSession, Query(q): Query<FindingQuery>) -> Page {
     show(t, r)
 }
 
-async fn finding_action(
-    Path((_, id, action)): Path<(String, String, String)>,
-    TenantForm { cx, fields }: TenantForm,
-) -> Page {
+async fn finding_action(form: TenantForm<(String, String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, id, action),
+        fields,
+    } = form;
     if action != "acknowledge" && action != "resolve" {
         return Err(ConsoleError(HostError::NotFound(format!(
             "no finding action '{action}'; use acknowledge or resolve"

@@ -285,7 +285,10 @@ async fn run(
     show(t, r)
 }
 
-async fn approve(Path((_, id)): Path<(String, String)>, TenantForm { cx, .. }: TenantForm) -> Page {
+async fn approve(form: TenantForm<(String, String)>) -> Page {
+    let TenantForm {
+        cx, path: (_, id), ..
+    } = form;
     let called = call(&cx, PLUGIN, "approve-run", json!({ "id": id })).await;
     back_after(
         called,
