@@ -350,6 +350,27 @@ impl FromRequestParts<ApiState> for TenantSession {
     }
 }
 
+impl TenantSession {
+    /// What every page of the tenant shows, refusing other tenants' users and
+    /// unknown tenants.
+    pub(crate) async fn page(&self) -> Result<pages::Tenant, ConsoleError> {
+        pages::tenant(self).await
+    }
+
+    /// Run `f` off the async workers as what the signed-in user may do in the tenant
+    /// (each action checks its permission and is audited).
+    pub(crate) async fn admin<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&TenantAdmin<'_>) -> Result<T, HostError> + Send + 'static,
+    ) -> Result<T, ConsoleError> {
+        let (principal, tenant) = (self.session.principal.clone(), self.tenant.clone());
+        work(&self.state, move |host| {
+            f(&host.tenant_admin(&principal, &tenant))
+        })
+        .await
+    }
+}
+
 /// A form posted to a tenant's pages: the [`TenantSession`], the route's parameters
 /// `P` and the fields (extracted in that order), refused unless the fields carry this
 /// session's CSRF token.
@@ -375,27 +396,6 @@ impl<P: serde::de::DeserializeOwned + Send> FromRequest<ApiState> for TenantForm
             .check(&fields)
             .map_err(IntoResponse::into_response)?;
         Ok(TenantForm { cx, path, fields })
-    }
-}
-
-impl TenantSession {
-    /// What every page of the tenant shows, refusing other tenants' users and
-    /// unknown tenants.
-    pub(crate) async fn page(&self) -> Result<pages::Tenant, ConsoleError> {
-        pages::tenant(self).await
-    }
-
-    /// Run `f` off the async workers as what the signed-in user may do in the tenant
-    /// (each action checks its permission and is audited).
-    pub(crate) async fn admin<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&TenantAdmin<'_>) -> Result<T, HostError> + Send + 'static,
-    ) -> Result<T, ConsoleError> {
-        let (principal, tenant) = (self.session.principal.clone(), self.tenant.clone());
-        work(&self.state, move |host| {
-            f(&host.tenant_admin(&principal, &tenant))
-        })
-        .await
     }
 }
 
