@@ -1,6 +1,7 @@
 //! `backoffice http ...`: the outbound HTTP requests plugins queued for a tenant,
 //! every attempt to send them, and retrying a dead one.
 
+use super::outbound::ListFn;
 use backoffice_host::Host;
 use backoffice_host::error::HostError;
 use backoffice_host::outbound::HttpRequestView;
@@ -11,46 +12,39 @@ use backoffice_host::webhooks::rfc3339_ms;
 pub struct Http;
 
 impl super::outbound::Kind for Http {
-    const LIST: &'static str = "List a tenant's requests, newest first, with their attempts (header values and bodies are never shown)";
-    const STATE: &'static str = "Only those in this state: pending, answered or dead";
-    const RETRY: &'static str = "Send a dead request again now, with a fresh count of attempts";
-    const ID: &'static str = "The request's id, from `http list`";
+    const LIST_ABOUT: &'static str = "List a tenant's requests, newest first, with their attempts (header values and bodies are never shown)";
+    const STATE_HELP: &'static str = "Only those in this state: pending, answered or dead";
+    const RETRY_ABOUT: &'static str =
+        "Send a dead request again now, with a fresh count of attempts";
+    const ID_HELP: &'static str = "The request's id, from `http list`";
     type View = HttpRequestView;
+    const LIST: ListFn<HttpRequestView> = Host::http_list;
+    const RETRY: fn(&Host, &str, i64) -> Result<(), HostError> = Host::http_retry;
 
-    fn list(
-        host: &Host,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<HttpRequestView>, HostError> {
-        host.http_list(tenant, state, limit)
-    }
+    const COLUMNS: &'static [(&'static str, usize)] = &[
+        ("ID", 16),
+        ("PLUGIN", 12),
+        ("STATE", 9),
+        ("ATTEMPTS", 8),
+        ("STATUS", 6),
+        ("CREATED", 20),
+        ("METHOD", 7),
+        ("URL", 40),
+    ];
 
-    fn retry(host: &Host, tenant: &str, id: i64) -> Result<(), HostError> {
-        host.http_retry(tenant, id)
-    }
-
-    fn header() -> String {
-        format!(
-            "{:<16} {:<12} {:<9} {:<8} {:<6} {:<20} {:<7} {:<40} LAST ERROR",
-            "ID", "PLUGIN", "STATE", "ATTEMPTS", "STATUS", "CREATED", "METHOD", "URL"
-        )
-    }
-
-    fn line(v: &HttpRequestView) -> String {
+    fn cells(v: &HttpRequestView) -> Vec<String> {
         let r = &v.request;
-        format!(
-            "{:<16} {:<12} {:<9} {:<8} {:<6} {:<20} {:<7} {:<40} {}",
-            r.id,
-            r.plugin,
-            r.state,
-            r.attempts,
+        vec![
+            r.id.to_string(),
+            r.plugin.clone(),
+            r.state.clone(),
+            r.attempts.to_string(),
             r.status.map_or("-".to_string(), |s| s.to_string()),
             rfc3339_ms(r.created_ms),
-            r.method,
-            r.url.chars().take(40).collect::<String>(),
-            r.last_error.as_deref().unwrap_or("-")
-        )
+            r.method.clone(),
+            r.url.chars().take(40).collect(),
+            r.last_error.as_deref().unwrap_or("-").to_string(),
+        ]
     }
 
     fn retried(tenant: &str, id: i64) -> String {

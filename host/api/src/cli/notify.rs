@@ -1,6 +1,7 @@
 //! `backoffice notify ...`: the email notifications plugins queued for a tenant's
 //! people, every attempt to send them, and retrying a dead one.
 
+use super::outbound::ListFn;
 use backoffice_host::Host;
 use backoffice_host::error::HostError;
 use backoffice_host::notify::NotificationView;
@@ -11,44 +12,35 @@ use backoffice_host::webhooks::rfc3339_ms;
 pub struct Notify;
 
 impl super::outbound::Kind for Notify {
-    const LIST: &'static str = "List a tenant's notifications, newest first, with their attempts";
-    const STATE: &'static str = "Only those in this state: pending, sent or dead";
-    const RETRY: &'static str = "Send a dead notification again now (same Message-ID)";
-    const ID: &'static str = "The notification's id, from `notify list`";
+    const LIST_ABOUT: &'static str =
+        "List a tenant's notifications, newest first, with their attempts";
+    const STATE_HELP: &'static str = "Only those in this state: pending, sent or dead";
+    const RETRY_ABOUT: &'static str = "Send a dead notification again now (same Message-ID)";
+    const ID_HELP: &'static str = "The notification's id, from `notify list`";
     type View = NotificationView;
+    const LIST: ListFn<NotificationView> = Host::notify_list;
+    const RETRY: fn(&Host, &str, i64) -> Result<(), HostError> = Host::notify_retry;
 
-    fn list(
-        host: &Host,
-        tenant: &str,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<NotificationView>, HostError> {
-        host.notify_list(tenant, state, limit)
-    }
+    const COLUMNS: &'static [(&'static str, usize)] = &[
+        ("ID", 16),
+        ("STATE", 8),
+        ("ATTEMPTS", 8),
+        ("CREATED", 20),
+        ("TO", 32),
+        ("SUBJECT", 24),
+    ];
 
-    fn retry(host: &Host, tenant: &str, id: i64) -> Result<(), HostError> {
-        host.notify_retry(tenant, id)
-    }
-
-    fn header() -> String {
-        format!(
-            "{:<16} {:<8} {:<8} {:<20} {:<32} {:<24} LAST ERROR",
-            "ID", "STATE", "ATTEMPTS", "CREATED", "TO", "SUBJECT"
-        )
-    }
-
-    fn line(v: &NotificationView) -> String {
+    fn cells(v: &NotificationView) -> Vec<String> {
         let n = &v.notification;
-        format!(
-            "{:<16} {:<8} {:<8} {:<20} {:<32} {:<24} {}",
-            n.id,
-            n.state,
-            n.attempts,
+        vec![
+            n.id.to_string(),
+            n.state.clone(),
+            n.attempts.to_string(),
             rfc3339_ms(n.created_ms),
             format!("{} <{}>", n.recipient, n.address),
-            n.subject.chars().take(24).collect::<String>(),
-            n.last_error.as_deref().unwrap_or("-")
-        )
+            n.subject.chars().take(24).collect(),
+            n.last_error.as_deref().unwrap_or("-").to_string(),
+        ]
     }
 
     fn retried(tenant: &str, id: i64) -> String {
