@@ -84,6 +84,20 @@ fn read(pool: &Pool, path: &str, key: &str) -> Option<Vec<u8>> {
     value
 }
 
+/// Run `f` on the key of the request `body` on the blocking pool; `None` when it
+/// fails or panics.
+async fn blocking<T: Send + 'static>(
+    (pool, path): (Pool, String),
+    body: String,
+    f: fn(&Pool, &str, &str) -> Option<T>,
+) -> Option<T> {
+    let key = key_of(&body);
+    tokio::task::spawn_blocking(move || f(&pool, &path, &key))
+        .await
+        .ok()
+        .flatten()
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -97,12 +111,8 @@ async fn main() {
         .route(
             "/read",
             post(
-                |State((pool, path)): State<(Pool, String)>, body: String| async move {
-                    let key = key_of(&body);
-                    let value = tokio::task::spawn_blocking(move || read(&pool, &path, &key))
-                        .await
-                        .ok()
-                        .flatten();
+                |State(db): State<(Pool, String)>, body: String| async move {
+                    let value = blocking(db, body, read).await;
                     axum::Json(serde_json::json!({
                         "value": value.map(|v| String::from_utf8_lossy(&v).into_owned())
                     }))
@@ -112,12 +122,8 @@ async fn main() {
         .route(
             "/touch",
             post(
-                |State((pool, path)): State<(Pool, String)>, body: String| async move {
-                    let key = key_of(&body);
-                    let count = tokio::task::spawn_blocking(move || touch(&pool, &path, &key))
-                        .await
-                        .ok()
-                        .flatten();
+                |State(db): State<(Pool, String)>, body: String| async move {
+                    let count = blocking(db, body, touch).await;
                     match count {
                         Some(count) => (
                             axum::http::StatusCode::OK,

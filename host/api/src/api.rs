@@ -239,6 +239,51 @@ impl FromRequestParts<ApiState> for Caller {
     }
 }
 
+/// The authenticated caller of a request with the API's state, for handlers acting on
+/// the caller's behalf.
+struct Authenticated {
+    state: ApiState,
+    caller: Principal,
+}
+
+impl FromRequestParts<ApiState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> ApiResult<Self> {
+        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        Ok(Authenticated {
+            state: state.clone(),
+            caller,
+        })
+    }
+}
+
+impl Authenticated {
+    /// Run `f` off the async workers as what the caller may do in `tenant` (each
+    /// action checks its permission).
+    async fn admin<T: Send + 'static>(
+        self,
+        tenant: String,
+        f: impl FnOnce(&TenantAdmin<'_>) -> Result<T, HostError> + Send + 'static,
+    ) -> ApiResult<T> {
+        let caller = self.caller;
+        blocking(&self.state, move |host| {
+            f(&host.tenant_admin(&caller, &tenant))
+        })
+        .await
+    }
+
+    /// Run `f` off the async workers for a system administrator; anyone else is
+    /// refused.
+    async fn system<T: Send + 'static>(
+        self,
+        f: impl FnOnce(&Host) -> Result<T, HostError> + Send + 'static,
+    ) -> ApiResult<T> {
+        require_system_admin(&self.caller)?;
+        blocking(&self.state, f).await
+    }
+}
+
 /// The bearer token of a request; checking it is [`Host::authenticate`]'s job.
 fn bearer(headers: &axum::http::HeaderMap) -> Result<String, HostError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
@@ -450,46 +495,31 @@ async fn tenant_plugins(
 }
 
 async fn tenant_plugin_enable(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, plugin)): Path<(String, String)>,
 ) -> ApiResult<Json<backoffice_host::store::Enablement>> {
-    Ok(Json(
-        blocking(&state, move |host| {
-            host.tenant_admin(&caller, &tenant).enable(&plugin)
-        })
-        .await?,
-    ))
+    Ok(Json(auth.admin(tenant, move |a| a.enable(&plugin)).await?))
 }
 
 async fn tenant_plugin_disable(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, plugin)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    blocking(&state, move |host| {
-        host.tenant_admin(&caller, &tenant).disable(&plugin)
-    })
-    .await?;
+    auth.admin(tenant, move |a| a.disable(&plugin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn tenant_settings(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, plugin)): Path<(String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let settings = blocking(&state, move |host| {
-        host.tenant_admin(&caller, &tenant).settings(&plugin)
-    })
-    .await?;
+    let settings = auth.admin(tenant, move |a| a.settings(&plugin)).await?;
     Ok(Json(json!({ "settings": settings })))
 }
 
 /// The body is the new value as JSON (`30`, `"text"`, `{"a": 1}`).
 async fn tenant_setting_put(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, plugin, key)): Path<(String, String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<backoffice_host::settings::SettingView>> {
@@ -499,56 +529,33 @@ async fn tenant_setting_put(
             "the body must be the setting's new value as JSON (a string in quotes): {e}"
         ))
     })?;
-    Ok(Json(
-        blocking(&state, move |host| {
-            host.tenant_admin(&caller, &tenant)
-                .set_setting(&plugin, &key, Some(value))
-        })
-        .await?,
-    ))
+    let set = move |a: &TenantAdmin<'_>| a.set_setting(&plugin, &key, Some(value));
+    Ok(Json(auth.admin(tenant, set).await?))
 }
 
 async fn tenant_setting_delete(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, plugin, key)): Path<(String, String, String)>,
 ) -> ApiResult<Json<backoffice_host::settings::SettingView>> {
-    Ok(Json(
-        blocking(&state, move |host| {
-            host.tenant_admin(&caller, &tenant)
-                .set_setting(&plugin, &key, None)
-        })
-        .await?,
-    ))
+    let unset = move |a: &TenantAdmin<'_>| a.set_setting(&plugin, &key, None);
+    Ok(Json(auth.admin(tenant, unset).await?))
 }
 
-async fn admin_tenants(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<serde_json::Value>> {
-    require_system_admin(&caller)?;
-    let tenants = blocking(&state, |host| host.tenants()).await?;
+async fn admin_tenants(auth: Authenticated) -> ApiResult<Json<serde_json::Value>> {
+    let tenants = auth.system(|host| host.tenants()).await?;
     Ok(Json(json!({ "tenants": tenants })))
 }
 
-async fn admin_plugins(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
-) -> ApiResult<Json<serde_json::Value>> {
-    require_system_admin(&caller)?;
-    let plugins = blocking(&state, |host| host.plugins()).await?;
+async fn admin_plugins(auth: Authenticated) -> ApiResult<Json<serde_json::Value>> {
+    let plugins = auth.system(|host| host.plugins()).await?;
     Ok(Json(json!({ "plugins": plugins })))
 }
 
 async fn admin_plugin(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<Json<backoffice_host::registry::PluginInfo>> {
-    require_system_admin(&caller)?;
-    Ok(Json(
-        blocking(&state, move |host| host.plugin_info(&id)).await?,
-    ))
+    Ok(Json(auth.system(move |host| host.plugin_info(&id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -559,43 +566,32 @@ struct WebhookAddRequest {
 }
 
 async fn webhooks_list(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let webhooks = blocking(&state, move |host| {
-        host.tenant_admin(&caller, &tenant).webhook_list()
-    })
-    .await?;
+    let webhooks = auth.admin(tenant, |a| a.webhook_list()).await?;
     Ok(Json(json!({ "webhooks": webhooks })))
 }
 
 /// 201 with the endpoint and its secret, which is shown only this once.
 async fn webhooks_add(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path(tenant): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<backoffice_host::webhooks::AddedWebhook>)> {
     let req: WebhookAddRequest = json_body(body)?;
     // Off the async workers: the guard resolves the URL's host name.
-    let added = blocking(&state, move |host| {
-        host.tenant_admin(&caller, &tenant)
-            .webhook_add(&req.url, &req.topics)
-    })
-    .await?;
+    let added = auth
+        .admin(tenant, move |a| a.webhook_add(&req.url, &req.topics))
+        .await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
 async fn webhook_remove(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    blocking(&state, move |host| {
-        host.tenant_admin(&caller, &tenant).webhook_remove(&id)
-    })
-    .await?;
+    auth.admin(tenant, move |a| a.webhook_remove(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -608,8 +604,7 @@ struct RotateRequest {
 
 /// 200 with the new secret, shown only this once.
 async fn webhook_rotate(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, id)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<backoffice_host::webhooks::RotatedWebhook>> {
@@ -620,13 +615,8 @@ async fn webhook_rotate(
         json_body(Ok(bytes))?
     };
     let overlap = Duration::from_secs(req.overlap_secs.unwrap_or(24 * 3600));
-    Ok(Json(
-        blocking(&state, move |host| {
-            host.tenant_admin(&caller, &tenant)
-                .webhook_rotate(&id, overlap)
-        })
-        .await?,
-    ))
+    let rotate = move |a: &TenantAdmin<'_>| a.webhook_rotate(&id, overlap);
+    Ok(Json(auth.admin(tenant, rotate).await?))
 }
 
 #[derive(Deserialize)]
@@ -638,8 +628,7 @@ struct DeliveryParams {
 }
 
 async fn webhook_deliveries(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path(tenant): Path<String>,
     params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -649,21 +638,21 @@ async fn webhook_deliveries(
             e.body_text()
         )))
     })?;
-    let deliveries = blocking(&state, move |host| {
-        host.tenant_admin(&caller, &tenant).webhook_log(
-            params.endpoint.as_deref(),
-            params.status.as_deref(),
-            params.limit.unwrap_or(100).clamp(1, 1000),
-        )
-    })
-    .await?;
+    let deliveries = auth
+        .admin(tenant, move |a| {
+            a.webhook_log(
+                params.endpoint.as_deref(),
+                params.status.as_deref(),
+                params.limit.unwrap_or(100).clamp(1, 1000),
+            )
+        })
+        .await?;
     Ok(Json(json!({ "deliveries": deliveries })))
 }
 
 /// 202: the delivery is pending again and leaves with the worker's next pass.
 async fn webhook_replay(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let id: i64 = id.parse().map_err(|_| {
@@ -671,10 +660,7 @@ async fn webhook_replay(
             "'{id}' is not a delivery id (a number from GET /v1/tenants/<t>/webhooks/deliveries)"
         ))
     })?;
-    blocking(&state, move |host| {
-        host.tenant_admin(&caller, &tenant).webhook_replay(id)
-    })
-    .await?;
+    auth.admin(tenant, move |a| a.webhook_replay(id)).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -742,28 +728,27 @@ const NOTIFICATIONS: Outbound<backoffice_host::notify::NotificationView> = Outbo
 /// A tenant's messages of one kind, newest first, with their attempts.
 async fn outbound_list<V: serde::Serialize + Send + 'static>(
     kind: &'static Outbound<V>,
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path(tenant): Path<String>,
     params: Result<Query<OutboundParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let params = outbound_params(params, kind.states)?;
-    let list = blocking(&state, move |host| {
-        (kind.list)(
-            &host.tenant_admin(&caller, &tenant),
-            params.state.as_deref(),
-            params.limit.unwrap_or(100).clamp(1, 1000),
-        )
-    })
-    .await?;
+    let list = auth
+        .admin(tenant, move |a| {
+            (kind.list)(
+                a,
+                params.state.as_deref(),
+                params.limit.unwrap_or(100).clamp(1, 1000),
+            )
+        })
+        .await?;
     Ok(Json(json!({ kind.key: list })))
 }
 
 /// 202: the dead message is pending again.
 async fn outbound_retry<V>(
     kind: &'static Outbound<V>,
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let id: i64 = id.parse().map_err(|_| {
@@ -772,10 +757,7 @@ async fn outbound_retry<V>(
             kind.what, kind.route
         ))
     })?;
-    blocking(&state, move |host| {
-        (kind.retry)(&host.tenant_admin(&caller, &tenant), id)
-    })
-    .await?;
+    auth.admin(tenant, move |a| (kind.retry)(a, id)).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -787,31 +769,26 @@ struct AuditParams {
 }
 
 async fn admin_audit(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
     Query(params): Query<AuditParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    require_system_admin(&caller)?;
-    let links = blocking(&state, move |host| {
-        host.audit_list(&AuditQuery {
-            tenant: params.tenant,
-            since: params.since.as_deref().map(parse_since).transpose()?,
-            after_seq: None,
-            limit: params.limit.unwrap_or(1000).clamp(1, 10_000),
+    let links = auth
+        .system(move |host| {
+            host.audit_list(&AuditQuery {
+                tenant: params.tenant,
+                since: params.since.as_deref().map(parse_since).transpose()?,
+                after_seq: None,
+                limit: params.limit.unwrap_or(1000).clamp(1, 10_000),
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(Json(json!({ "links": links })))
 }
 
 async fn admin_audit_verify(
-    State(state): State<ApiState>,
-    Caller(caller): Caller,
+    auth: Authenticated,
 ) -> ApiResult<Json<backoffice_host::audit::VerifyReport>> {
-    require_system_admin(&caller)?;
-    Ok(Json(
-        blocking(&state, |host| host.audit_verify(None)).await?,
-    ))
+    Ok(Json(auth.system(|host| host.audit_verify(None)).await?))
 }
 
 /// Without a token: the host's own routes only. With one: also the operations of
@@ -1005,19 +982,19 @@ pub fn app(host: Arc<Host>, config: ApiConfig) -> Router {
         )
         .route(
             "/v1/tenants/{tenant}/http-requests",
-            get(|s, c, t, q| outbound_list(&HTTP_REQUESTS, s, c, t, q)),
+            get(|a, t, q| outbound_list(&HTTP_REQUESTS, a, t, q)),
         )
         .route(
             "/v1/tenants/{tenant}/http-requests/{id}/retry",
-            post(|s, c, p| outbound_retry(&HTTP_REQUESTS, s, c, p)),
+            post(|a, p| outbound_retry(&HTTP_REQUESTS, a, p)),
         )
         .route(
             "/v1/tenants/{tenant}/notifications",
-            get(|s, c, t, q| outbound_list(&NOTIFICATIONS, s, c, t, q)),
+            get(|a, t, q| outbound_list(&NOTIFICATIONS, a, t, q)),
         )
         .route(
             "/v1/tenants/{tenant}/notifications/{id}/retry",
-            post(|s, c, p| outbound_retry(&NOTIFICATIONS, s, c, p)),
+            post(|a, p| outbound_retry(&NOTIFICATIONS, a, p)),
         )
         .merge(console::routes())
         .fallback(not_found)

@@ -25,7 +25,7 @@ mod views;
 
 use std::sync::OnceLock;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -38,6 +38,7 @@ use subtle::ConstantTimeEq;
 
 use super::{ApiConfig, ApiState, ClientAddr};
 use backoffice_host::Host;
+use backoffice_host::admin::TenantAdmin;
 use backoffice_host::auth::Principal;
 use backoffice_host::error::HostError;
 
@@ -193,23 +194,17 @@ enum Retried {
 /// against the session, the retry run as the signed-in user (the `*_as` functions
 /// check the permission and audit), then back to the page listing it, saying what
 /// was done.
-async fn retry(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant, kind, id)): Path<(String, Retried, i64)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    session.check(&fields)?;
-    let principal = session.principal.clone();
-    let t = tenant.clone();
-    work(&state, move |host| match kind {
-        Retried::Jobs => host.tenant_admin(&principal, &t).retry_job(id).map(drop),
-        Retried::Deliveries => host
-            .tenant_admin(&principal, &t)
-            .retry_delivery(id)
-            .map(drop),
-        Retried::HttpRequests => host.tenant_admin(&principal, &t).http_retry(id).map(drop),
-        Retried::Notifications => host.tenant_admin(&principal, &t).notify_retry(id).map(drop),
+async fn retry(form: TenantForm<(String, Retried, i64)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, kind, id),
+        ..
+    } = form;
+    cx.admin(move |admin| match kind {
+        Retried::Jobs => admin.retry_job(id).map(drop),
+        Retried::Deliveries => admin.retry_delivery(id).map(drop),
+        Retried::HttpRequests => admin.http_retry(id),
+        Retried::Notifications => admin.notify_retry(id),
     })
     .await?;
     let (back, done) = match kind {
@@ -218,6 +213,7 @@ async fn retry(
         Retried::HttpRequests => ("outbound", format!("HTTP request {id} will be sent again")),
         Retried::Notifications => ("outbound", format!("notification {id} will be sent again")),
     };
+    let tenant = &cx.tenant;
     Ok(Redirect::to(&format!("/console/t/{tenant}/{back}?done={}", pct(&done))).into_response())
 }
 
@@ -318,6 +314,88 @@ impl FromRequestParts<ApiState> for Session {
             Err(e) if e.code == "unauthenticated" => Err(to_login(true)),
             Err(e) => Err(e.into_response()),
         }
+    }
+}
+
+/// A console request to a tenant's pages (`/console/t/{tenant}/...`): the signed-in
+/// user and the tenant the route names, extracted in that order. Nothing is checked
+/// yet: [`TenantSession::page`] loads the tenant for a user allowed there, and the
+/// host checks every action again.
+pub(crate) struct TenantSession {
+    pub(crate) state: ApiState,
+    pub(crate) session: Session,
+    /// The route's `{tenant}`.
+    pub(crate) tenant: String,
+}
+
+/// The tenant's parameter of a route; the other parameters are the handler's.
+#[derive(Deserialize)]
+struct TenantParam {
+    tenant: String,
+}
+
+impl FromRequestParts<ApiState> for TenantSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let Path(TenantParam { tenant }) = Path::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(TenantSession {
+            state: state.clone(),
+            session,
+            tenant,
+        })
+    }
+}
+
+impl TenantSession {
+    /// What every page of the tenant shows, refusing other tenants' users and
+    /// unknown tenants.
+    pub(crate) async fn page(&self) -> Result<pages::Tenant, ConsoleError> {
+        pages::tenant(self).await
+    }
+
+    /// Run `f` off the async workers as what the signed-in user may do in the tenant
+    /// (each action checks its permission and is audited).
+    pub(crate) async fn admin<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&TenantAdmin<'_>) -> Result<T, HostError> + Send + 'static,
+    ) -> Result<T, ConsoleError> {
+        let (principal, tenant) = (self.session.principal.clone(), self.tenant.clone());
+        work(&self.state, move |host| {
+            f(&host.tenant_admin(&principal, &tenant))
+        })
+        .await
+    }
+}
+
+/// A form posted to a tenant's pages: the [`TenantSession`], the route's parameters
+/// `P` and the fields (extracted in that order), refused unless the fields carry this
+/// session's CSRF token.
+pub(crate) struct TenantForm<P> {
+    pub(crate) cx: TenantSession,
+    pub(crate) path: P,
+    pub(crate) fields: Fields,
+}
+
+impl<P: serde::de::DeserializeOwned + Send> FromRequest<ApiState> for TenantForm<P> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &ApiState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let cx = TenantSession::from_request_parts(&mut parts, state).await?;
+        let Path(path) = Path::<P>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Form(fields) = Form::<Fields>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        cx.session
+            .check(&fields)
+            .map_err(IntoResponse::into_response)?;
+        Ok(TenantForm { cx, path, fields })
     }
 }
 

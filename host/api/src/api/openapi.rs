@@ -38,6 +38,44 @@ fn error_responses(extra: &[(&str, &str)]) -> Map<String, Value> {
     responses
 }
 
+/// The responses of an operation: `status` with `description` and the JSON `schema`
+/// of its body if it has one, and the error responses (`extra` besides 401 and 403).
+fn responses(
+    status: &str,
+    description: &str,
+    schema: Option<Value>,
+    extra: &[(&str, &str)],
+) -> Value {
+    let mut responses = error_responses(extra);
+    let mut ok = json!({ "description": description });
+    if let Some(schema) = schema {
+        ok["content"] = json!({ "application/json": { "schema": schema } });
+    }
+    responses.insert(status.to_string(), ok);
+    Value::Object(responses)
+}
+
+/// Routes of a tenant that one permission guards, under one tag.
+struct Guarded {
+    tag: &'static str,
+    permission: &'static str,
+    /// The operations' description, saying which permission they need.
+    description: &'static str,
+}
+
+impl Guarded {
+    /// The operation `id` with its `summary` and the rest of its `object` (parameters,
+    /// request body, responses).
+    fn operation(&self, id: &str, summary: &str, mut object: Value) -> Value {
+        object["operationId"] = json!(id);
+        object["tags"] = json!([self.tag]);
+        object["x-permission"] = json!(self.permission);
+        object["summary"] = json!(summary);
+        object["description"] = json!(self.description);
+        object
+    }
+}
+
 fn tenant_parameter() -> Value {
     json!({
         "name": "tenant", "in": "path", "required": true,
@@ -313,32 +351,22 @@ fn webhook_paths(paths: &mut Map<String, Value>) {
             "created_ms": { "type": "integer" }, "done_ms": { "type": ["integer", "null"] }
         }
     });
-    let with = |status: &str, description: &str, schema: Option<Value>, extra: &[(&str, &str)]| {
-        let mut responses = error_responses(extra);
-        let mut ok = json!({ "description": description });
-        if let Some(schema) = schema {
-            ok["content"] = json!({ "application/json": { "schema": schema } });
-        }
-        responses.insert(status.to_string(), ok);
-        Value::Object(responses)
+    let webhooks = Guarded {
+        tag: "webhooks",
+        permission: "webhooks.manage",
+        description: "Needs the permission `webhooks.manage` in the tenant.",
     };
-    let permission = "Needs the permission `webhooks.manage` in the tenant.";
     paths.insert(
         "/v1/tenants/{tenant}/webhooks".into(),
         json!({
-            "get": {
-                "operationId": "webhooks-list", "tags": ["webhooks"], "x-permission": "webhooks.manage",
-                "summary": "The tenant's webhook endpoints (never their secrets)", "description": permission,
+            "get": webhooks.operation("webhooks-list", "The tenant's webhook endpoints (never their secrets)", json!({
                 "parameters": [tenant_parameter()],
-                "responses": with("200", "The endpoints", Some(json!({
+                "responses": responses("200", "The endpoints", Some(json!({
                     "type": "object", "required": ["webhooks"],
                     "properties": { "webhooks": { "type": "array", "items": endpoint } } })),
                     &[("404", "Unknown tenant")])
-            },
-            "post": {
-                "operationId": "webhooks-add", "tags": ["webhooks"], "x-permission": "webhooks.manage",
-                "summary": "Subscribe an HTTPS endpoint to event topics; the answer carries its secret, shown once",
-                "description": permission,
+            })),
+            "post": webhooks.operation("webhooks-add", "Subscribe an HTTPS endpoint to event topics; the answer carries its secret, shown once", json!({
                 "parameters": [tenant_parameter()],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": {
                     "type": "object", "required": ["url", "topics"], "additionalProperties": false,
@@ -347,46 +375,39 @@ fn webhook_paths(paths: &mut Map<String, Value>) {
                         "topics": { "type": "array", "items": { "type": "string" },
                             "description": "Topics (`ledger.entry-posted`), prefixes (`ledger.*`) or `*`" }
                     } } } } },
-                "responses": with("201", "The endpoint and its secret", Some(added),
+                "responses": responses("201", "The endpoint and its secret", Some(added),
                     &[("400", "Bad URL (scheme, private address, unresolvable) or topic"), ("404", "Unknown tenant")])
-            }
+            }))
         }),
     );
     paths.insert(
         "/v1/tenants/{tenant}/webhooks/{id}".into(),
-        json!({ "delete": {
-            "operationId": "webhooks-remove", "tags": ["webhooks"], "x-permission": "webhooks.manage",
-            "summary": "Remove an endpoint; its pending deliveries are marked dead", "description": permission,
+        json!({ "delete": webhooks.operation("webhooks-remove", "Remove an endpoint; its pending deliveries are marked dead", json!({
             "parameters": [tenant_parameter(), webhook_id_parameter()],
-            "responses": with("204", "Removed", None, &[("404", "Unknown tenant or webhook")])
-        } }),
+            "responses": responses("204", "Removed", None, &[("404", "Unknown tenant or webhook")])
+        })) }),
     );
     paths.insert(
         "/v1/tenants/{tenant}/webhooks/{id}/rotate".into(),
-        json!({ "post": {
-            "operationId": "webhooks-rotate", "tags": ["webhooks"], "x-permission": "webhooks.manage",
-            "summary": "Give an endpoint a new secret (shown once); the old one also signs during the overlap",
-            "description": permission,
+        json!({ "post": webhooks.operation("webhooks-rotate", "Give an endpoint a new secret (shown once); the old one also signs during the overlap", json!({
             "parameters": [tenant_parameter(), webhook_id_parameter()],
             "requestBody": { "required": false, "content": { "application/json": { "schema": {
                 "type": "object", "additionalProperties": false,
                 "properties": { "overlap_secs": { "type": "integer", "minimum": 0, "maximum": 2_592_000,
                     "description": "How long the old secret keeps signing beside the new one; 86400 when absent, 0 drops it at once" } }
             } } } },
-            "responses": with("200", "The new secret", Some(json!({
+            "responses": responses("200", "The new secret", Some(json!({
                 "type": "object", "required": ["id", "secret"],
                 "properties": { "id": { "type": "string" },
                     "secret": { "type": "string", "description": "`whsec_...`, shown only this once" },
                     "previous_secret_until_ms": { "type": ["integer", "null"] } } })),
                 &[("400", "Overlap too long or malformed body"), ("404", "Unknown tenant or webhook"),
                   ("409", "Rotated too often")])
-        } }),
+        })) }),
     );
     paths.insert(
         "/v1/tenants/{tenant}/webhooks/deliveries".into(),
-        json!({ "get": {
-            "operationId": "webhooks-deliveries", "tags": ["webhooks"], "x-permission": "webhooks.manage",
-            "summary": "The delivery log, newest first", "description": permission,
+        json!({ "get": webhooks.operation("webhooks-deliveries", "The delivery log, newest first", json!({
             "parameters": [
                 tenant_parameter(),
                 { "name": "endpoint", "in": "query", "required": false, "schema": { "type": "string" },
@@ -397,24 +418,22 @@ fn webhook_paths(paths: &mut Map<String, Value>) {
                 { "name": "limit", "in": "query", "required": false,
                   "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }
             ],
-            "responses": with("200", "The deliveries", Some(json!({
+            "responses": responses("200", "The deliveries", Some(json!({
                 "type": "object", "required": ["deliveries"],
                 "properties": { "deliveries": { "type": "array", "items": delivery } } })),
                 &[("400", "Unknown state or malformed query"), ("404", "Unknown tenant")])
-        } }),
+        })) }),
     );
     paths.insert(
         "/v1/tenants/{tenant}/webhooks/deliveries/{id}/replay".into(),
-        json!({ "post": {
-            "operationId": "webhooks-replay", "tags": ["webhooks"], "x-permission": "webhooks.manage",
-            "summary": "Send a dead or delivered delivery again, with the same webhook-id", "description": permission,
+        json!({ "post": webhooks.operation("webhooks-replay", "Send a dead or delivered delivery again, with the same webhook-id", json!({
             "parameters": [tenant_parameter(),
                 { "name": "id", "in": "path", "required": true, "description": "Delivery id",
                   "schema": { "type": "integer" } }],
-            "responses": with("202", "Pending again; the worker sends it shortly", None,
+            "responses": responses("202", "Pending again; the worker sends it shortly", None,
                 &[("400", "Not a delivery id"), ("404", "Unknown tenant or delivery"),
                   ("409", "The delivery is pending, or its endpoint was removed")])
-        } }),
+        })) }),
     );
 }
 
@@ -462,17 +481,11 @@ fn outbound_paths(paths: &mut Map<String, Value>) {
                 "properties": { "attempt": int, "at_ms": int, "code": opt_int, "error": opt_text } } }
         }
     });
-    let with = |status: &str, description: &str, schema: Option<Value>, extra: &[(&str, &str)]| {
-        let mut responses = error_responses(extra);
-        let mut ok = json!({ "description": description });
-        if let Some(schema) = schema {
-            ok["content"] = json!({ "application/json": { "schema": schema } });
-        }
-        responses.insert(status.to_string(), ok);
-        Value::Object(responses)
+    let outbound = Guarded {
+        tag: "outbound",
+        permission: "outbound.manage",
+        description: "Needs the permission `outbound.manage` in the tenant (the `admin` role holds it).",
     };
-    let permission =
-        "Needs the permission `outbound.manage` in the tenant (the `admin` role holds it).";
     let limit = json!({ "name": "limit", "in": "query", "required": false,
         "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } });
     for (route, key, op, summary, states, item, what, retry_summary) in [
@@ -499,9 +512,7 @@ fn outbound_paths(paths: &mut Map<String, Value>) {
     ] {
         paths.insert(
             format!("/v1/tenants/{{tenant}}/{route}"),
-            json!({ "get": {
-                "operationId": format!("{op}-list"), "tags": ["outbound"], "x-permission": "outbound.manage",
-                "summary": summary, "description": permission,
+            json!({ "get": outbound.operation(&format!("{op}-list"), summary, json!({
                 "parameters": [
                     tenant_parameter(),
                     { "name": "state", "in": "query", "required": false,
@@ -509,24 +520,22 @@ fn outbound_paths(paths: &mut Map<String, Value>) {
                       "description": "Only those in this state" },
                     limit
                 ],
-                "responses": with("200", "The list", Some(json!({
+                "responses": responses("200", "The list", Some(json!({
                     "type": "object", "required": [key],
                     "properties": { key: { "type": "array", "items": item } } })),
                     &[("400", "Unknown state or malformed query"), ("404", "Unknown tenant")])
-            } }),
+            })) }),
         );
         paths.insert(
             format!("/v1/tenants/{{tenant}}/{route}/{{id}}/retry"),
-            json!({ "post": {
-                "operationId": format!("{op}-retry"), "tags": ["outbound"], "x-permission": "outbound.manage",
-                "summary": retry_summary, "description": permission,
+            json!({ "post": outbound.operation(&format!("{op}-retry"), retry_summary, json!({
                 "parameters": [tenant_parameter(),
                     { "name": "id", "in": "path", "required": true, "description": format!("The {what}'s id"),
                       "schema": { "type": "integer" } }],
-                "responses": with("202", "Pending again; the worker sends it shortly", None,
+                "responses": responses("202", "Pending again; the worker sends it shortly", None,
                     &[("400", "Not an id"), ("404", "Unknown tenant or id"),
                       ("409", "It is not dead (pending, or already answered or sent)")])
-            } }),
+            })) }),
         );
     }
 }

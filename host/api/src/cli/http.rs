@@ -1,73 +1,53 @@
 //! `backoffice http ...`: the outbound HTTP requests plugins queued for a tenant,
 //! every attempt to send them, and retrying a dead one.
 
-use clap::Subcommand;
-
+use super::outbound::ListFn;
 use backoffice_host::Host;
 use backoffice_host::error::HostError;
+use backoffice_host::outbound::HttpRequestView;
 use backoffice_host::webhooks::rfc3339_ms;
 
-#[derive(Debug, Subcommand)]
-pub enum HttpCommand {
-    /// List a tenant's requests, newest first, with their attempts (header values and
-    /// bodies are never shown).
-    List {
-        /// Tenant.
-        #[arg(long)]
-        tenant: String,
-        /// Only those in this state: pending, answered or dead.
-        #[arg(long)]
-        state: Option<String>,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Send a dead request again now, with a fresh count of attempts.
-    Retry {
-        /// Tenant.
-        #[arg(long)]
-        tenant: String,
-        /// The request's id, from `http list`.
-        id: i64,
-    },
-}
+/// The plugins' outbound HTTP requests.
+#[derive(Debug)]
+pub struct Http;
 
-pub fn run(host: &Host, cmd: &HttpCommand) -> Result<(), HostError> {
-    match cmd {
-        HttpCommand::List {
-            tenant,
-            state,
-            limit,
-            json,
-        } => {
-            let list = host.http_list(tenant, state.as_deref(), *limit)?;
-            let header = format!(
-                "{:<16} {:<12} {:<9} {:<8} {:<6} {:<20} {:<7} {:<40} LAST ERROR",
-                "ID", "PLUGIN", "STATE", "ATTEMPTS", "STATUS", "CREATED", "METHOD", "URL"
-            );
-            super::print_list(&list, *json, None, &header, |v| {
-                let r = &v.request;
-                format!(
-                    "{:<16} {:<12} {:<9} {:<8} {:<6} {:<20} {:<7} {:<40} {}",
-                    r.id,
-                    r.plugin,
-                    r.state,
-                    r.attempts,
-                    r.status.map_or("-".to_string(), |s| s.to_string()),
-                    rfc3339_ms(r.created_ms),
-                    r.method,
-                    r.url.chars().take(40).collect::<String>(),
-                    r.last_error.as_deref().unwrap_or("-")
-                )
-            })
-        }
-        HttpCommand::Retry { tenant, id } => {
-            host.http_retry(tenant, *id)?;
-            println!("HTTP request {id} of tenant '{tenant}' will be sent again");
-            Ok(())
-        }
+impl super::outbound::Kind for Http {
+    const LIST_ABOUT: &'static str = "List a tenant's requests, newest first, with their attempts (header values and bodies are never shown)";
+    const STATE_HELP: &'static str = "Only those in this state: pending, answered or dead";
+    const RETRY_ABOUT: &'static str =
+        "Send a dead request again now, with a fresh count of attempts";
+    const ID_HELP: &'static str = "The request's id, from `http list`";
+    type View = HttpRequestView;
+    const LIST: ListFn<HttpRequestView> = Host::http_list;
+    const RETRY: fn(&Host, &str, i64) -> Result<(), HostError> = Host::http_retry;
+
+    const COLUMNS: &'static [(&'static str, usize)] = &[
+        ("ID", 16),
+        ("PLUGIN", 12),
+        ("STATE", 9),
+        ("ATTEMPTS", 8),
+        ("STATUS", 6),
+        ("CREATED", 20),
+        ("METHOD", 7),
+        ("URL", 40),
+    ];
+
+    fn cells(v: &HttpRequestView) -> Vec<String> {
+        let r = &v.request;
+        vec![
+            r.id.to_string(),
+            r.plugin.clone(),
+            r.state.clone(),
+            r.attempts.to_string(),
+            r.status.map_or("-".to_string(), |s| s.to_string()),
+            rfc3339_ms(r.created_ms),
+            r.method.clone(),
+            r.url.chars().take(40).collect(),
+            r.last_error.as_deref().unwrap_or("-").to_string(),
+        ]
+    }
+
+    fn retried(tenant: &str, id: i64) -> String {
+        format!("HTTP request {id} of tenant '{tenant}' will be sent again")
     }
 }

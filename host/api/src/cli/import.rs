@@ -317,44 +317,42 @@ fn file_lines(message: &str, lines: &[usize]) -> String {
     out
 }
 
+/// Pass the message of `$value` through `$f` in place when it is one of the listed
+/// variants of `$ty`, each holding only its message; `false` for any other variant.
+macro_rules! reword_in_place {
+    ($value:expr, $f:expr, $ty:ident: $($variant:ident),+) => {
+        match $value {
+            $($ty::$variant(m) => {
+                *m = $f(m);
+                true
+            })+
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    };
+}
+
 /// The same failure with its message passed through `f` (the exit code is kept).
-fn reword(e: HostError, f: impl Fn(&str) -> String) -> HostError {
+fn reword(mut e: HostError, f: impl Fn(&str) -> String) -> HostError {
     use backoffice_host::bindings::WitError as W;
     use backoffice_host::runtime::Failure;
-    match e {
-        HostError::InvalidInput(m) => HostError::InvalidInput(f(&m)),
-        HostError::NotFound(m) => HostError::NotFound(f(&m)),
-        HostError::Conflict(m) => HostError::Conflict(f(&m)),
-        HostError::Forbidden(m) => HostError::Forbidden(f(&m)),
-        HostError::Internal(m) => HostError::Internal(f(&m)),
+    let reworded = match &mut e {
         HostError::Call {
-            plugin,
-            version,
-            action,
             failure: Failure::Plugin(w),
+            ..
         } => {
-            let w = match w {
-                W::InvalidInput(m) => W::InvalidInput(f(&m)),
-                W::NotFound(m) => W::NotFound(f(&m)),
-                W::Conflict(m) => W::Conflict(f(&m)),
-                W::Forbidden(m) => W::Forbidden(f(&m)),
-                W::Internal(m) => W::Internal(f(&m)),
-                W::Unsupported(m) => W::Unsupported(f(&m)),
-            };
-            HostError::Call {
-                plugin,
-                version,
-                action,
-                failure: Failure::Plugin(w),
-            }
+            reword_in_place!(w, f, W: InvalidInput, NotFound, Conflict, Forbidden, Internal, Unsupported)
         }
         other => {
-            // Deadlines, quotas, traps: the message cannot carry the chunk, so say it
-            // on its own line first.
-            eprintln!("{}", f("the chunk failed"));
-            other
+            reword_in_place!(other, f, HostError: InvalidInput, NotFound, Conflict, Forbidden, Internal)
         }
+    };
+    if !reworded {
+        // Deadlines, quotas, traps: the message cannot carry the chunk, so say it on
+        // its own line first.
+        eprintln!("{}", f("the chunk failed"));
     }
+    e
 }
 
 /// What a run did.
@@ -602,21 +600,10 @@ pub fn run_banking(host: &Host, cmd: &BankingCommand) -> Result<(), HostError> {
     let header_map: Vec<usize> = (1..=header_lines).collect();
     let preamble = |_: usize| (header.clone(), header_map.clone());
     let chunks = chunk(&records, budget, args.chunks.chunk_records, &preamble)?;
-    let (taken, batch) = statements_taken(host, &args.tenant, &args.account, &chunks)?;
     let last = chunks.len().saturating_sub(1);
-    let result = run_chunks(&args.file, "lines", &chunks, |c, i| {
-        let sid = format!("import-{}", c.key);
-        if taken.contains(&sid) {
-            return Ok(true);
-        }
-        let mut input = json!({
-            "account": args.account,
-            "mapping": mapping,
-            "content": c.text,
-            "statement-id": sid,
-            "batch": batch,
-            "line-offset": c.first_line.saturating_sub(header_lines + 1),
-        });
+    import_statement_chunks(host, args, "import-csv", &chunks, |c, i, input| {
+        input["mapping"] = json!(mapping);
+        input["line-offset"] = json!(c.first_line.saturating_sub(header_lines + 1));
         if i == 0
             && let Some(b) = &args.opening_balance
         {
@@ -630,7 +617,34 @@ pub fn run_banking(host: &Host, cmd: &BankingCommand) -> Result<(), HostError> {
                 input["closing-date"] = json!(d);
             }
         }
-        invoke(host, &args.tenant, "banking", "import-csv", &input)?;
+    })
+}
+
+/// Import the chunks of one statement file with a call of the banking `operation`
+/// each: the chunk's text for the account, as a statement of its own (`import-<key>`)
+/// in the file's batch, with what `add` puts in for the chunk at its index. Chunks an
+/// earlier run imported are skipped.
+fn import_statement_chunks(
+    host: &Host,
+    args: &BankingImportArgs,
+    operation: &str,
+    chunks: &[Chunk],
+    add: impl Fn(&Chunk, usize, &mut Value),
+) -> Result<(), HostError> {
+    let (taken, batch) = statements_taken(host, &args.tenant, &args.account, chunks)?;
+    let result = run_chunks(&args.file, "lines", chunks, |c, i| {
+        let sid = format!("import-{}", c.key);
+        if taken.contains(&sid) {
+            return Ok(true);
+        }
+        let mut input = json!({
+            "account": args.account,
+            "content": c.text,
+            "statement-id": sid,
+            "batch": batch,
+        });
+        add(c, i, &mut input);
+        invoke(host, &args.tenant, "banking", operation, &input)?;
         Ok(false)
     });
     if let Err(e) = host.record_code_digests() {
@@ -793,32 +807,14 @@ fn statement_file(host: &Host, args: &BankingImportArgs, format: Format) -> Resu
         c.text.push_str(&tail);
         c.lines.extend(&tail_lines);
     }
-    let (taken, batch) = statements_taken(host, &args.tenant, &args.account, &chunks)?;
     let last = chunks.len().saturating_sub(1);
-    let result = run_chunks(&args.file, "lines", &chunks, |c, i| {
-        let sid = format!("import-{}", c.key);
-        if taken.contains(&sid) {
-            return Ok(true);
-        }
-        let part = match i {
+    import_statement_chunks(host, args, op, &chunks, |_, i, input| {
+        input["chunk"] = json!(match i {
             0 => "first",
             i if i == last => "last",
             _ => "middle",
-        };
-        invoke(
-            host,
-            &args.tenant,
-            "banking",
-            op,
-            &json!({"account": args.account, "content": c.text, "chunk": part,
-                    "statement-id": sid, "batch": batch}),
-        )?;
-        Ok(false)
-    });
-    if let Err(e) = host.record_code_digests() {
-        tracing::warn!(error = %e, "cannot record compiled-code cache digests");
-    }
-    result
+        });
+    })
 }
 
 /// The statement ids of `account` already imported (chunks of an earlier run of the

@@ -12,6 +12,7 @@ mod import;
 mod jobs;
 mod migrate;
 mod notify;
+mod outbound;
 mod plugin;
 mod progress;
 mod serve;
@@ -237,11 +238,11 @@ enum Command {
     /// Email notifications plugins queued for a tenant's people: list them with
     /// every attempt, retry a dead one.
     #[command(subcommand)]
-    Notify(notify::NotifyCommand),
+    Notify(outbound::OutboundCommand<notify::Notify>),
     /// Outbound HTTP requests plugins queued for a tenant: list them with every
     /// attempt, retry a dead one.
     #[command(subcommand)]
-    Http(http::HttpCommand),
+    Http(outbound::OutboundCommand<http::Http>),
     /// Create, update and list users; give them roles.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -445,8 +446,8 @@ fn run(cli: &Cli) -> Result<(), HostError> {
         Command::Events(cmd) => cli.global.open().and_then(|h| events::run(&h, cmd)),
         Command::Settings(cmd) => cli.global.open().and_then(|h| settings::run(&h, cmd)),
         Command::Webhook(cmd) => cli.global.open().and_then(|h| webhook::run(&h, cmd)),
-        Command::Notify(cmd) => cli.global.open().and_then(|h| notify::run(&h, cmd)),
-        Command::Http(cmd) => cli.global.open().and_then(|h| http::run(&h, cmd)),
+        Command::Notify(cmd) => cli.global.open().and_then(|h| outbound::run(&h, cmd)),
+        Command::Http(cmd) => cli.global.open().and_then(|h| outbound::run(&h, cmd)),
         Command::Serve(args) => cli.global.config().and_then(|c| serve::run(c, args)),
         Command::User(cmd) => cli.global.open().and_then(|h| user::run_user(&h, cmd)),
         Command::Role(cmd) => cli.global.open().and_then(|h| user::run_role(&h, cmd)),

@@ -401,14 +401,7 @@ fn install(
         println!("requests no capabilities");
     } else {
         println!("requests capabilities:");
-        for cap in &m.capabilities {
-            println!("  - {cap}: {}", describe_capability(cap));
-            if cap == "http" {
-                for h in &m.allowed_outbound_hosts {
-                    println!("      {h}");
-                }
-            }
-        }
+        print_capabilities(m);
     }
     print_background(m);
     let grants_more =
@@ -451,13 +444,15 @@ fn inspect(host: &Host, file: &Path, json: bool) -> Result<(), HostError> {
         return super::print_json(&r);
     }
     let m = &r.manifest;
-    println!("{} {} ({})", m.id, m.version, m.name);
-    println!("vendor:        {}", m.vendor);
-    if !m.description.is_empty() {
-        println!("description:   {}", m.description);
-    }
-    println!("sha256:        {}", r.digest);
-    println!("signature:     {}", r.signature.describe());
+    print_identity(
+        &m.id,
+        &m.version,
+        &m.name,
+        &m.vendor,
+        &m.description,
+        &r.digest,
+        &r.signature,
+    );
     println!(
         "host API:      needs {}, this host provides {}",
         r.host_api_required, r.host_api_provided
@@ -470,14 +465,7 @@ fn inspect(host: &Host, file: &Path, json: bool) -> Result<(), HostError> {
     if m.capabilities.is_empty() {
         println!("  (none)");
     }
-    for cap in &m.capabilities {
-        println!("  - {cap}: {}", describe_capability(cap));
-        if cap == "http" {
-            for h in &m.allowed_outbound_hosts {
-                println!("      {h}");
-            }
-        }
-    }
+    print_capabilities(m);
     if !m.dependencies.is_empty() {
         for (dep, req) in &m.dependencies {
             println!("depends on:    {dep} {req}");
@@ -653,14 +641,49 @@ fn confirm(question: &str) -> Result<bool, HostError> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-fn print_info(p: &PluginInfo) {
-    println!("{} {} ({})", p.id, p.version, p.name);
-    println!("vendor:        {}", p.vendor);
-    if !p.description.is_empty() {
-        println!("description:   {}", p.description);
+/// A line per capability `m` requests, saying what it allows, and under `http` the
+/// hosts it may reach.
+fn print_capabilities(m: &backoffice_host::manifest::Manifest) {
+    for cap in &m.capabilities {
+        println!("  - {cap}: {}", describe_capability(cap));
+        if cap == "http" {
+            for h in &m.allowed_outbound_hosts {
+                println!("      {h}");
+            }
+        }
     }
-    println!("sha256:        {}", p.digest);
-    println!("signature:     {}", p.signature.describe());
+}
+
+/// The first lines about a package, installed or not: its id, version and name,
+/// vendor, description (when it has one), digest and signature.
+fn print_identity(
+    id: &str,
+    version: &dyn std::fmt::Display,
+    name: &str,
+    vendor: &str,
+    description: &str,
+    digest: &str,
+    signature: &backoffice_host::trust::SignatureStatus,
+) {
+    println!("{id} {version} ({name})");
+    println!("vendor:        {vendor}");
+    if !description.is_empty() {
+        println!("description:   {description}");
+    }
+    println!("sha256:        {digest}");
+    println!("signature:     {}", signature.describe());
+}
+
+fn print_info(p: &PluginInfo) {
+    print_identity(
+        &p.id,
+        &p.version,
+        &p.name,
+        &p.vendor,
+        &p.description,
+        &p.digest,
+        &p.signature,
+    );
     println!("installed at:  {}", p.installed_at);
     println!("versions:      {}", p.versions.join(", "));
     println!(

@@ -2,13 +2,11 @@
 //! email notifications, with a retry button for each dead one. The same checks as
 //! the HTTP API (`outbound.manage`, audited retries through the `*_as` functions).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::pages::tenant;
-use super::{Page, Session, html, ser, work};
-use crate::api::ApiState;
+use super::{Page, TenantSession, html, ser};
 use backoffice_host::outbound::OUTBOUND_MANAGE;
 
 #[derive(Deserialize, Default)]
@@ -56,23 +54,15 @@ fn ms_text(ms: i64) -> String {
     backoffice_host::webhooks::rfc3339_ms(ms)
 }
 
-pub(crate) async fn outbound(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<OutboundQuery>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
-    let (principal, tid) = (session.principal.clone(), tenant_id.clone());
+pub(crate) async fn outbound(cx: TenantSession, Query(q): Query<OutboundQuery>) -> Page {
+    let t = cx.page().await?;
     let filter = (!q.state.is_empty()).then(|| q.state.clone());
-    let (requests, notifications) = work(&state, move |host| {
-        let requests = host
-            .tenant_admin(&principal, &tid)
-            .http_list(filter.as_deref(), 200)?;
-        let notifications = host.tenant_admin(&principal, &tid).notify_list(None, 200)?;
-        Ok((requests, notifications))
-    })
-    .await?;
+    let (requests, notifications) = cx
+        .admin(move |admin| {
+            let requests = admin.http_list(filter.as_deref(), 200)?;
+            Ok((requests, admin.notify_list(None, 200)?))
+        })
+        .await?;
     let requests: Vec<RequestRow> = requests
         .into_iter()
         .map(|v| {

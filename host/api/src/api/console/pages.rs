@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
 
-use super::{ConsoleError, Fields, Page, Session, forms, html, pct, render, ser, work};
+use super::{
+    ConsoleError, Fields, Page, Session, TenantForm, TenantSession, forms, html, pct, render, ser,
+    work,
+};
 use crate::api::ApiState;
 use backoffice_host::admin::{AUDIT_READ, PLUGINS_MANAGE, WORK_READ, WORK_RETRY};
 use backoffice_host::auth::Principal;
@@ -64,11 +66,8 @@ fn uses(principal: &Principal, manifest: &Manifest) -> bool {
 
 /// Load what every tenant page needs, refusing other tenants' users and unknown
 /// tenants.
-pub(crate) async fn tenant(
-    state: &ApiState,
-    session: &Session,
-    tenant: &str,
-) -> Result<Tenant, ConsoleError> {
+pub(crate) async fn tenant(cx: &TenantSession) -> Result<Tenant, ConsoleError> {
+    let (session, tenant) = (&cx.session, cx.tenant.as_str());
     if !session.principal.can_access(tenant) {
         return Err(ConsoleError(HostError::Forbidden(format!(
             "you are signed in to company '{}' and cannot open pages of company '{tenant}'",
@@ -76,7 +75,7 @@ pub(crate) async fn tenant(
         ))));
     }
     let (t, principal) = (tenant.to_string(), session.principal.clone());
-    let (tenants, plugins, manifests) = work(state, move |host| {
+    let (tenants, plugins, manifests) = work(&cx.state, move |host| {
         let tenants: Vec<String> = host
             .tenants()?
             .into_iter()
@@ -230,14 +229,12 @@ fn signature_text(s: &backoffice_host::trust::SignatureStatus) -> String {
 }
 
 async fn modules_page(
-    state: &ApiState,
-    session: &Session,
-    tenant_id: &str,
+    cx: &TenantSession,
     status: StatusCode,
     error: Option<String>,
     done: Option<String>,
 ) -> Page {
-    let t = tenant(state, session, tenant_id).await?;
+    let t = cx.page().await?;
     let modules: Vec<Module> = t
         .plugins
         .iter()
@@ -264,7 +261,7 @@ async fn modules_page(
             enabled: !p.enabled_for.is_empty(),
         })
         .collect();
-    let admin = session.principal.has_permission(PLUGINS_MANAGE);
+    let admin = cx.session.principal.has_permission(PLUGINS_MANAGE);
     Ok(html(
         status,
         "modules.html",
@@ -272,44 +269,28 @@ async fn modules_page(
     ))
 }
 
-pub(crate) async fn modules(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(n): Query<Notice>,
-) -> Page {
-    modules_page(&state, &session, &tenant_id, StatusCode::OK, None, n.done).await
+pub(crate) async fn modules(cx: TenantSession, Query(n): Query<Notice>) -> Page {
+    modules_page(&cx, StatusCode::OK, None, n.done).await
 }
 
-pub(crate) async fn module_action(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, plugin, action)): Path<(String, String, String)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    session.check(&fields)?;
-    let principal = session.principal.clone();
-    let (t, p) = (tenant_id.clone(), plugin.clone());
+pub(crate) async fn module_action(form: TenantForm<(String, String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, plugin, action),
+        ..
+    } = form;
+    let p = plugin.clone();
     let result = match action.as_str() {
-        "enable" => {
-            work(&state, move |host| {
-                host.tenant_admin(&principal, &t).enable(&p).map(|_| ())
-            })
-            .await
-        }
-        "disable" => {
-            work(&state, move |host| {
-                host.tenant_admin(&principal, &t).disable(&p)
-            })
-            .await
-        }
+        "enable" => cx.admin(move |admin| admin.enable(&p).map(drop)).await,
+        "disable" => cx.admin(move |admin| admin.disable(&p)).await,
         other => Err(ConsoleError(HostError::NotFound(format!(
             "no module action '{other}'; use enable or disable"
         )))),
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!(
-            "/console/t/{tenant_id}/?done={}",
+            "/console/t/{}/?done={}",
+            cx.tenant,
             pct(&format!("{plugin} {action}d"))
         ))
         .into_response()),
@@ -318,15 +299,7 @@ pub(crate) async fn module_action(
             if e.http_status() < 500 && !matches!(e, HostError::Unauthenticated(_)) =>
         {
             let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            modules_page(
-                &state,
-                &session,
-                &tenant_id,
-                status,
-                Some(e.to_string()),
-                None,
-            )
-            .await
+            modules_page(&cx, status, Some(e.to_string()), None).await
         }
         Err(e) => Err(e),
     }
@@ -340,12 +313,9 @@ struct OpLink {
     read_only: bool,
 }
 
-pub(crate) async fn plugin(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, plugin)): Path<(String, String)>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+pub(crate) async fn plugin(cx: TenantSession, Path((_, plugin)): Path<(String, String)>) -> Page {
+    let t = cx.page().await?;
+    let session = &cx.session;
     let m = enabled_manifest(&t, &plugin)?;
     let ops: Vec<OpLink> = m
         .operations
@@ -448,12 +418,11 @@ fn values_of(fields: &Fields) -> forms::Values {
 }
 
 pub(crate) async fn operation_get(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, plugin, operation)): Path<(String, String, String)>,
+    cx: TenantSession,
+    Path((_, plugin, operation)): Path<(String, String, String)>,
     Query(query): Query<Fields>,
 ) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+    let t = cx.page().await?;
     let values = values_of(&query);
     // A read-only operation runs from the query string (`_run=1`): bookmarkable, and
     // a read needs no CSRF token.
@@ -474,20 +443,19 @@ pub(crate) async fn operation_get(
         status: StatusCode::OK,
     };
     if run {
-        submit(&state, &session, page).await
+        submit(&cx, page).await
     } else {
-        render_operation(&session, page)
+        render_operation(&cx.session, page)
     }
 }
 
-pub(crate) async fn operation_post(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, plugin, operation)): Path<(String, String, String)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    session.check(&fields)?;
-    let t = tenant(&state, &session, &tenant_id).await?;
+pub(crate) async fn operation_post(form: TenantForm<(String, String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, plugin, operation),
+        fields,
+    } = form;
+    let t = cx.page().await?;
     let page = OpPage {
         t,
         plugin: &plugin,
@@ -499,12 +467,13 @@ pub(crate) async fn operation_post(
         preview: fields.iter().any(|(k, _)| k == "_preview"),
         status: StatusCode::OK,
     };
-    submit(&state, &session, page).await
+    submit(&cx, page).await
 }
 
 /// Convert the form, place conversion and schema errors on their fields, then call
 /// the operation through [`backoffice_host::Host::invoke`] (which checks everything again).
-async fn submit(state: &ApiState, session: &Session, mut p: OpPage<'_>) -> Page {
+async fn submit(cx: &TenantSession, mut p: OpPage<'_>) -> Page {
+    let session = &cx.session;
     let schema =
         p.t.manifest(p.plugin)
             .and_then(|m| m.operation(p.operation))
@@ -532,7 +501,7 @@ async fn submit(state: &ApiState, session: &Session, mut p: OpPage<'_>) -> Page 
     let preview = p.preview;
     // The output is rendered where the call ran: a large one takes time, which
     // belongs to the blocking pool and not to the async workers.
-    match work(state, move |host| {
+    match work(&cx.state, move |host| {
         if preview {
             // A dry run: the output, then what the call would have done.
             let run = host.dry_run(&tenant, &plugin, &operation, &text, &principal)?;
@@ -597,19 +566,14 @@ struct EventRow {
     deliveries: Vec<(i64, String, String, u32, String)>,
 }
 
-pub(crate) async fn jobs(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(n): Query<Notice>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
-    let (principal, tid) = (session.principal.clone(), tenant_id.clone());
-    let (jobs, runs, events) = work(&state, move |host| {
-        let (jobs, runs) = host.tenant_admin(&principal, &tid).jobs(100)?;
-        Ok((jobs, runs, host.tenant_admin(&principal, &tid).events(100)?))
-    })
-    .await?;
+pub(crate) async fn jobs(cx: TenantSession, Query(n): Query<Notice>) -> Page {
+    let t = cx.page().await?;
+    let (jobs, runs, events) = cx
+        .admin(|admin| {
+            let (jobs, runs) = admin.jobs(100)?;
+            Ok((jobs, runs, admin.events(100)?))
+        })
+        .await?;
     let jobs: Vec<JobRow> = jobs
         .into_iter()
         .map(|j| JobRow {
@@ -661,7 +625,7 @@ pub(crate) async fn jobs(
                 .collect(),
         })
         .collect();
-    let can_retry = session.principal.has_permission(WORK_RETRY);
+    let can_retry = cx.session.principal.has_permission(WORK_RETRY);
     Ok(html(
         StatusCode::OK,
         "jobs.html",
@@ -680,19 +644,10 @@ pub(crate) struct AuditFilter {
     limit: Option<u32>,
 }
 
-pub(crate) async fn audit(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(filter): Query<AuditFilter>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+pub(crate) async fn audit(cx: TenantSession, Query(filter): Query<AuditFilter>) -> Page {
+    let t = cx.page().await?;
     let limit = filter.limit.unwrap_or(500).clamp(1, 10_000);
-    let (principal, tid) = (session.principal.clone(), tenant_id.clone());
-    let (links, report) = work(&state, move |host| {
-        host.tenant_admin(&principal, &tid).audit(limit)
-    })
-    .await?;
+    let (links, report) = cx.admin(move |admin| admin.audit(limit)).await?;
     let has = |hay: &str, needle: &str| needle.is_empty() || hay.contains(needle);
     let rows: Vec<_> = links
         .into_iter()

@@ -9,14 +9,12 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::pages::{Tenant, enabled_manifest, tenant};
-use super::{ConsoleError, Fields, Page, Session, forms, html, ser, work};
-use crate::api::ApiState;
+use super::pages::{Tenant, enabled_manifest};
+use super::{ConsoleError, Page, TenantForm, TenantSession, forms, html, ser};
 use backoffice_host::settings::SettingView;
 
 /// One object schema holding every setting, each with its description and default.
@@ -99,43 +97,32 @@ fn render(t: &super::pages::Tenant, plugin: &str, settings: &[SettingView], f: F
 /// The tenant page's data and the plugin's settings as stored, for a plugin enabled
 /// there.
 async fn stored(
-    state: &ApiState,
-    session: &Session,
-    tenant_id: &str,
+    cx: &TenantSession,
     plugin: &str,
 ) -> Result<(Tenant, Vec<SettingView>), ConsoleError> {
-    let t = tenant(state, session, tenant_id).await?;
+    let t = cx.page().await?;
     enabled_manifest(&t, plugin)?;
-    let (principal, id, p) = (
-        session.principal.clone(),
-        tenant_id.to_string(),
-        plugin.to_string(),
-    );
-    let settings = work(state, move |host| {
-        host.tenant_admin(&principal, &id).settings(&p)
-    })
-    .await?;
+    let p = plugin.to_string();
+    let settings = cx.admin(move |admin| admin.settings(&p)).await?;
     Ok((t, settings))
 }
 
 pub(crate) async fn settings_get(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, plugin)): Path<(String, String)>,
+    cx: TenantSession,
+    Path((_, plugin)): Path<(String, String)>,
 ) -> Page {
-    let (t, settings) = stored(&state, &session, &tenant_id, &plugin).await?;
+    let (t, settings) = stored(&cx, &plugin).await?;
     let state = FormState::stored(&settings, false);
     render(&t, &plugin, &settings, state)
 }
 
-pub(crate) async fn settings_post(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, plugin)): Path<(String, String)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    session.check(&fields)?;
-    let (t, settings) = stored(&state, &session, &tenant_id, &plugin).await?;
+pub(crate) async fn settings_post(form: TenantForm<(String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, plugin),
+        fields,
+    } = form;
+    let (t, settings) = stored(&cx, &plugin).await?;
     let values: forms::Values = fields
         .into_iter()
         .filter(|(k, _)| !k.starts_with('_'))
@@ -165,13 +152,13 @@ pub(crate) async fn settings_post(
             (new != s.value).then(|| (s.key.clone(), new))
         })
         .collect();
-    let (principal, id, p) = (session.principal.clone(), tenant_id.clone(), plugin.clone());
-    let saved = work(&state, move |host| {
-        host.tenant_admin(&principal, &id)
-            .set_settings(&p, &changes)?;
-        host.tenant_admin(&principal, &id).settings(&p)
-    })
-    .await;
+    let p = plugin.clone();
+    let saved = cx
+        .admin(move |admin| {
+            admin.set_settings(&p, &changes)?;
+            admin.settings(&p)
+        })
+        .await;
     match saved {
         Ok(settings) => {
             let state = FormState::stored(&settings, true);

@@ -38,13 +38,9 @@ fn options_of(t: &Tenant, op: &str, property: &str) -> Vec<String> {
     out
 }
 
-async fn compliance(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<FindingQuery>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+async fn compliance(cx: TenantSession, Query(q): Query<FindingQuery>) -> Page {
+    let t = cx.page().await?;
+    let tenant_id = &cx.tenant;
     let mut severity = filter("severity", "Severity", "select", &q.severity);
     severity.options = options_of(&t, "list-findings", "severity");
     let mut status = filter("status", "Status", "select", &q.status);
@@ -58,10 +54,10 @@ async fn compliance(
     };
     let actions: Vec<&str> = ["acknowledge", "resolve"]
         .into_iter()
-        .filter(|op| can(&t, &session.principal, PLUGIN, op))
+        .filter(|op| can(&t, &cx.session.principal, PLUGIN, op))
         .collect();
     let input = input_of(&[("severity", &q.severity), ("status", &q.status)]);
-    match call(&state, &session, &tenant_id, PLUGIN, "list-findings", input).await {
+    match call(&cx, PLUGIN, "list-findings", input).await {
         Ok(out) => {
             let findings: Vec<&Value> = out["findings"].as_array().into_iter().flatten().collect();
             // Counts by severity and status, and the open ones as a chart.
@@ -151,19 +147,18 @@ async fn compliance(
     show(t, r)
 }
 
-async fn finding_action(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, id, action)): Path<(String, String, String)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    session.check(&fields)?;
+async fn finding_action(form: TenantForm<(String, String, String)>) -> Page {
+    let TenantForm {
+        cx,
+        path: (_, id, action),
+        fields,
+    } = form;
     if action != "acknowledge" && action != "resolve" {
         return Err(ConsoleError(HostError::NotFound(format!(
             "no finding action '{action}'; use acknowledge or resolve"
         ))));
     }
-    let t = tenant(&state, &session, &tenant_id).await?;
+    let t = cx.page().await?;
     // Send the fields the operation's input declares: the finding's id and the reason.
     let schema = t
         .manifest(PLUGIN)
@@ -186,28 +181,10 @@ async fn finding_action(
             }
         }
     }
-    let back = format!("/console/t/{tenant_id}/compliance");
-    match call(
-        &state,
-        &session,
-        &tenant_id,
-        PLUGIN,
-        &action,
-        Value::Object(input),
+    let called = call(&cx, PLUGIN, &action, Value::Object(input)).await;
+    back_after(
+        called,
+        &format!("/console/t/{}/compliance", cx.tenant),
+        &format!("finding {id}: {action}d"),
     )
-    .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "{back}?done={}",
-            pct(&format!("finding {id}: {action}d"))
-        ))
-        .into_response()),
-        Err(e) => {
-            let m = match e.0 {
-                HostError::Forbidden(m) => m,
-                other => soft(ConsoleError(other))?,
-            };
-            Ok(Redirect::to(&format!("{back}?error={}", pct(&m))).into_response())
-        }
-    }
 }

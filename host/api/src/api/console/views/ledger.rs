@@ -57,17 +57,44 @@ fn register_href(tenant: &str, account: &str, as_of: &Option<String>) -> String 
     h
 }
 
+/// `table` of a ledger report filled: a row per account of `rows`, its name linking to
+/// its register, then the cells `amounts` makes of the row; last the row of `totals`.
+fn accounts_table(
+    tenant: &str,
+    q: &LedgerQuery,
+    mut table: Table,
+    rows: &Value,
+    amounts: impl Fn(&Value) -> Vec<Cell>,
+    totals: Vec<Cell>,
+) -> Table {
+    for row in rows.as_array().into_iter().flatten() {
+        let account = row["account"].as_str().unwrap_or_default();
+        let mut cells = vec![link(account, register_href(tenant, account, &q.as_of))];
+        cells.extend(amounts(row));
+        table.rows.push(Row {
+            cells,
+            ..Row::default()
+        });
+    }
+    let mut cells = vec![cell("Total")];
+    cells.extend(totals);
+    table.rows.push(Row {
+        cells,
+        total: true,
+        ..Row::default()
+    });
+    table
+}
+
 /// The start of a ledger report page: the as-of and depth filters and the output of
 /// the ledger `operation`, or the report already carrying the error to show.
 async fn ledger_report(
-    state: &ApiState,
-    session: &Session,
-    tenant_id: &str,
+    cx: &TenantSession,
     q: &LedgerQuery,
     title: &str,
     operation: &str,
 ) -> Result<(Tenant, Report, Option<Value>), ConsoleError> {
-    let t = tenant(state, session, tenant_id).await?;
+    let t = cx.page().await?;
     let mut r = Report {
         title: title.into(),
         filters: vec![
@@ -81,7 +108,7 @@ async fn ledger_report(
         r.error = Some(e);
         return Ok((t, r, None));
     }
-    match call(state, session, tenant_id, PLUGIN, operation, input).await {
+    match call(cx, PLUGIN, operation, input).await {
         Ok(out) => Ok((t, r, Some(out))),
         Err(e) => {
             r.error = Some(soft(e)?);
@@ -90,49 +117,31 @@ async fn ledger_report(
     }
 }
 
-async fn trial_balance(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<LedgerQuery>,
-) -> Page {
-    let (t, mut r, out) = ledger_report(
-        &state,
-        &session,
-        &tenant_id,
-        &q,
-        "Trial balance",
-        "trial-balance",
-    )
-    .await?;
+async fn trial_balance(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
+    let (t, mut r, out) = ledger_report(&cx, &q, "Trial balance", "trial-balance").await?;
     if let Some(out) = out {
-        let mut table = Table {
-            caption: "Debits and credits per account".into(),
-            headers: headers!["Account", "Type", "Debit", "Credit"],
-            ..Table::default()
-        };
-        for row in out["rows"].as_array().into_iter().flatten() {
-            let account = row["account"].as_str().unwrap_or_default();
-            table.rows.push(Row {
-                cells: vec![
-                    link(account, register_href(&tenant_id, account, &q.as_of)),
+        let table = accounts_table(
+            &cx.tenant,
+            &q,
+            Table {
+                caption: "Debits and credits per account".into(),
+                headers: headers!["Account", "Type", "Debit", "Credit"],
+                ..Table::default()
+            },
+            &out["rows"],
+            |row| {
+                vec![
                     cell(row["type"].as_str().unwrap_or_default()),
                     num(amounts_text(&row["debit"])),
                     num(amounts_text(&row["credit"])),
-                ],
-                ..Row::default()
-            });
-        }
-        table.rows.push(Row {
-            cells: vec![
-                cell("Total"),
+                ]
+            },
+            vec![
                 cell(""),
                 num(amounts_text(&out["debit"])),
                 num(amounts_text(&out["credit"])),
             ],
-            total: true,
-            ..Row::default()
-        });
+        );
         r.sections.push(Section {
                 heading: String::new(),
                 note: Some(if out["balanced"].as_bool().unwrap_or(false) {
@@ -147,43 +156,22 @@ async fn trial_balance(
     show(t, r)
 }
 
-async fn balance_sheet(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<LedgerQuery>,
-) -> Page {
-    let (t, mut r, out) = ledger_report(
-        &state,
-        &session,
-        &tenant_id,
-        &q,
-        "Balance sheet",
-        "balance-sheet",
-    )
-    .await?;
+async fn balance_sheet(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
+    let (t, mut r, out) = ledger_report(&cx, &q, "Balance sheet", "balance-sheet").await?;
     if let Some(out) = out {
         for s in out["sections"].as_array().into_iter().flatten() {
-            let mut table = Table {
-                caption: s["title"].as_str().unwrap_or_default().to_string(),
-                headers: headers!["Account", "Balance"],
-                ..Table::default()
-            };
-            for row in s["rows"].as_array().into_iter().flatten() {
-                let account = row["account"].as_str().unwrap_or_default();
-                table.rows.push(Row {
-                    cells: vec![
-                        link(account, register_href(&tenant_id, account, &q.as_of)),
-                        num(amounts_text(&row["amounts"])),
-                    ],
-                    ..Row::default()
-                });
-            }
-            table.rows.push(Row {
-                cells: vec![cell("Total"), num(amounts_text(&s["totals"]))],
-                total: true,
-                ..Row::default()
-            });
+            let table = accounts_table(
+                &cx.tenant,
+                &q,
+                Table {
+                    caption: s["title"].as_str().unwrap_or_default().to_string(),
+                    headers: headers!["Account", "Balance"],
+                    ..Table::default()
+                },
+                &s["rows"],
+                |row| vec![num(amounts_text(&row["amounts"]))],
+                vec![num(amounts_text(&s["totals"]))],
+            );
             r.sections.push(Section {
                 heading: s["title"].as_str().unwrap_or_default().to_string(),
                 table: Some(table),
@@ -208,13 +196,9 @@ fn number_of(formatted: &Value) -> Option<f64> {
     formatted.as_str()?.replace(',', "").parse().ok()
 }
 
-async fn register(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<LedgerQuery>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+async fn register(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
+    let t = cx.page().await?;
+    let tenant_id = &cx.tenant;
     let mut r = Report {
         title: "Account register".into(),
         intro: Some("Postings to an account and its sub-accounts with the running balance. Pick an account in the trial balance or type its name.".into()),
@@ -231,7 +215,7 @@ async fn register(
     r.title = format!("Register of {account}");
     let mut input = input_of(&[("account", &q.account), ("from", &q.from), ("to", &q.to)]);
     input["limit"] = json!(1000);
-    match call(&state, &session, &tenant_id, PLUGIN, "register", input).await {
+    match call(&cx, PLUGIN, "register", input).await {
         Ok(out) => {
             let mut table = Table {
                 caption: format!("Opening balance: {}", amounts_text(&out["opening"])),

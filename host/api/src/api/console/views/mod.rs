@@ -15,17 +15,17 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::Router;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::pages::{Tenant, tenant};
+use super::pages::Tenant;
 use super::render::{amounts_text, bar_chart, line_chart, money_text};
-use super::{ConsoleError, Fields, Page, Session, html, pct, ser, work};
+use super::{ConsoleError, Page, TenantForm, TenantSession, html, pct, ser, work};
 use crate::api::ApiState;
 use backoffice_host::auth::Principal;
 use backoffice_host::error::HostError;
@@ -226,23 +226,37 @@ fn show(t: Tenant, r: Report) -> Page {
 
 /// Call an operation as the signed-in user.
 async fn call(
-    state: &ApiState,
-    session: &Session,
-    tenant: &str,
+    cx: &TenantSession,
     plugin: &str,
     operation: &str,
     input: Value,
 ) -> Result<Value, ConsoleError> {
     let (t, p, o, principal) = (
-        tenant.to_string(),
+        cx.tenant.clone(),
         plugin.to_string(),
         operation.to_string(),
-        session.principal.clone(),
+        cx.session.principal.clone(),
     );
-    work(state, move |host| {
+    work(&cx.state, move |host| {
         host.invoke(&t, &p, &o, &input.to_string(), &principal)
     })
     .await
+}
+
+/// Back to the page at `back` after a row's action: saying it was `done`, or why it
+/// was refused or failed where the user can act on it.
+fn back_after(called: Result<Value, ConsoleError>, back: &str, done: &str) -> Page {
+    let query = match called {
+        Ok(_) => format!("done={}", pct(done)),
+        Err(e) => {
+            let m = match e.0 {
+                HostError::Forbidden(m) => m,
+                other => soft(ConsoleError(other))?,
+            };
+            format!("error={}", pct(&m))
+        }
+    };
+    Ok(Redirect::to(&format!("{back}?{query}")).into_response())
 }
 
 /// Report errors the user can act on (bad filter, not found) on the page itself.

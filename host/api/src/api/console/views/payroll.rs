@@ -46,13 +46,9 @@ fn approve_action(tenant: &str, id: &str) -> Action {
     }
 }
 
-async fn runs(
-    State(state): State<ApiState>,
-    session: Session,
-    Path(tenant_id): Path<String>,
-    Query(q): Query<Flash>,
-) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+async fn runs(cx: TenantSession, Query(q): Query<Flash>) -> Page {
+    let t = cx.page().await?;
+    let (session, tenant_id) = (&cx.session, &cx.tenant);
     let mut f = filter("status", "Status", "select", &q.status);
     f.options = vec![String::new(), "draft".into(), "posted".into()];
     let mut r = Report {
@@ -71,7 +67,7 @@ async fn runs(
     }
     let approver = can(&t, &session.principal, PLUGIN, "approve-run");
     let input = input_of(&[("status", &q.status)]);
-    match call(&state, &session, &tenant_id, PLUGIN, "list-runs", input).await {
+    match call(&cx, PLUGIN, "list-runs", input).await {
         Ok(out) => {
             let mut table = Table {
                 caption: "Newest first".into(),
@@ -108,7 +104,7 @@ async fn runs(
                         num(totals_text(&run["totals"], "employer-cost")),
                     ],
                     actions: if approver && status == "draft" {
-                        vec![approve_action(&tenant_id, id)]
+                        vec![approve_action(tenant_id, id)]
                     } else {
                         Vec::new()
                     },
@@ -123,12 +119,12 @@ async fn runs(
 }
 
 async fn run(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, id)): Path<(String, String)>,
+    cx: TenantSession,
+    Path((_, id)): Path<(String, String)>,
     Query(q): Query<Flash>,
 ) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+    let t = cx.page().await?;
+    let tenant_id = &cx.tenant;
     let mut r = Report {
         title: format!("Pay run {id}"),
         done: q.done.clone(),
@@ -139,16 +135,7 @@ async fn run(
         )],
         ..Report::default()
     };
-    let run = match call(
-        &state,
-        &session,
-        &tenant_id,
-        PLUGIN,
-        "get-run",
-        json!({ "id": id }),
-    )
-    .await
-    {
+    let run = match call(&cx, PLUGIN, "get-run", json!({ "id": id })).await {
         Ok(run) => run,
         Err(e) => {
             r.error = Some(soft(e)?);
@@ -156,9 +143,7 @@ async fn run(
         }
     };
     let slips = call(
-        &state,
-        &session,
-        &tenant_id,
+        &cx,
         PLUGIN,
         "list-payslips",
         json!({ "run": id, "limit": 1000 }),
@@ -199,8 +184,8 @@ async fn run(
                 None => cell(""),
             },
         ],
-        actions: if status == "draft" && can(&t, &session.principal, PLUGIN, "approve-run") {
-            vec![approve_action(&tenant_id, &id)]
+        actions: if status == "draft" && can(&t, &cx.session.principal, PLUGIN, "approve-run") {
+            vec![approve_action(tenant_id, &id)]
         } else {
             Vec::new()
         },
@@ -300,35 +285,14 @@ async fn run(
     show(t, r)
 }
 
-async fn approve(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, id)): Path<(String, String)>,
-    Form(fields): Form<Fields>,
-) -> Page {
-    session.check(&fields)?;
-    let back = format!("/console/t/{tenant_id}/payroll/runs/{id}");
-    match call(
-        &state,
-        &session,
-        &tenant_id,
-        PLUGIN,
-        "approve-run",
-        json!({ "id": id }),
+async fn approve(form: TenantForm<(String, String)>) -> Page {
+    let TenantForm {
+        cx, path: (_, id), ..
+    } = form;
+    let called = call(&cx, PLUGIN, "approve-run", json!({ "id": id })).await;
+    back_after(
+        called,
+        &format!("/console/t/{}/payroll/runs/{id}", cx.tenant),
+        &format!("run {id} approved and posted"),
     )
-    .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "{back}?done={}",
-            pct(&format!("run {id} approved and posted"))
-        ))
-        .into_response()),
-        Err(e) => {
-            let m = match e.0 {
-                HostError::Forbidden(m) => m,
-                other => soft(ConsoleError(other))?,
-            };
-            Ok(Redirect::to(&format!("{back}?error={}", pct(&m))).into_response())
-        }
-    }
 }

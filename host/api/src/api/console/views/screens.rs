@@ -23,12 +23,11 @@ pub(super) fn routes() -> Router<ApiState> {
 }
 
 async fn declared_screen(
-    State(state): State<ApiState>,
-    session: Session,
-    Path((tenant_id, plugin, name)): Path<(String, String, String)>,
+    cx: TenantSession,
+    Path((_, plugin, name)): Path<(String, String, String)>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Page {
-    let t = tenant(&state, &session, &tenant_id).await?;
+    let t = cx.page().await?;
     let Some((screen, op_input)) = t.manifest(&plugin).and_then(|m| {
         let s = m.screen(&name)?;
         Some((s.clone(), m.operation(&s.operation)?.input.clone()))
@@ -38,7 +37,7 @@ async fn declared_screen(
         ))
         .into());
     };
-    if !can(&t, &session.principal, &plugin, &screen.operation) {
+    if !can(&t, &cx.session.principal, &plugin, &screen.operation) {
         return Err(HostError::Forbidden(format!(
             "the screen '{}' needs the permission to call {plugin} '{}'",
             screen.title, screen.operation
@@ -62,19 +61,10 @@ async fn declared_screen(
         filters,
         ..Report::default()
     };
-    match call(
-        &state,
-        &session,
-        &tenant_id,
-        &plugin,
-        &screen.operation,
-        input,
-    )
-    .await
-    {
+    match call(&cx, &plugin, &screen.operation, input).await {
         Ok(out) => r
             .sections
-            .push(section(&format!("/console/t/{tenant_id}"), &screen, &out)),
+            .push(section(&format!("/console/t/{}", cx.tenant), &screen, &out)),
         Err(e) => r.error = Some(soft(e)?),
     }
     show(t, r)
