@@ -624,6 +624,22 @@ impl RoutedTx {
         Ok(())
     }
 
+    /// Run `f` on every file this transaction has open.
+    fn each_open(&mut self, mut f: impl FnMut(&mut FileTx) -> Result<()>) -> Result<()> {
+        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
+            f(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Savepoint `name` and the ones after it are no longer replayed on files opened
+    /// later.
+    fn forget_savepoint(&mut self, name: &str) {
+        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
+            self.savepoints.truncate(i);
+        }
+    }
+
     /// The main file, for reading.
     fn main(&mut self) -> Result<&mut FileTx> {
         if self.main.is_none() {
@@ -817,15 +833,16 @@ impl RoutedTx {
 /// - `tenant(key) or_default`: the file runs it, or the answer is the default
 ///   (nothing) when the tenant has no file;
 /// - `find_by_id(id) |tx|`, ...: the finder runs the method as a closure on the
-///   file(s) it picks.
+///   file(s) it picks; `gather(limit) |tx, limit|` passes each file how many rows
+///   are still wanted as the method's own `limit`.
 macro_rules! route {
     ($(
         fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) -> $ret:ty
-            => $route:ident($($key:expr)?) $(|$tx:ident|)? $($mode:ident)?;
+            => $route:ident($($key:expr)?) $(|$tx:ident $(, $more:ident)*|)? $($mode:ident)?;
     )*) => {
         $(
             fn $name(&mut self $(, $arg: $ty)*) -> $ret {
-                route!(@ self.$route($($key)?) $(|$tx|)? $($mode)?, $name($($arg),*))
+                route!(@ self.$route($($key)?) $(|$tx $(, $more)*|)? $($mode)?, $name($($arg),*))
             }
         )*
     };
@@ -838,8 +855,11 @@ macro_rules! route {
             None => Ok(Default::default()),
         }
     };
-    (@ $s:ident.$route:ident($($key:expr)?) |$tx:ident|, $name:ident($($arg:ident),*)) => {
-        $s.$route($($key,)? |$tx| $tx.$name($($arg),*))
+    (
+        @ $s:ident.$route:ident($($key:expr)?) |$tx:ident $(, $more:ident)*|,
+        $name:ident($($arg:ident),*)
+    ) => {
+        $s.$route($($key,)? |$tx $(, $more)*| $tx.$name($($arg),*))
     };
 }
 
@@ -869,30 +889,20 @@ impl Transaction for RoutedTx {
     }
 
     fn savepoint(&mut self, name: &str) -> Result<()> {
-        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
-            tx.savepoint(name)?;
-        }
+        self.each_open(|tx| tx.savepoint(name))?;
         self.savepoints.push(name.to_string());
         Ok(())
     }
 
     fn release(&mut self, name: &str) -> Result<()> {
-        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
-            tx.release(name)?;
-        }
-        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
-            self.savepoints.truncate(i);
-        }
+        self.each_open(|tx| tx.release(name))?;
+        self.forget_savepoint(name);
         Ok(())
     }
 
     fn rollback_to(&mut self, name: &str) -> Result<()> {
-        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
-            tx.rollback_to(name)?;
-        }
-        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
-            self.savepoints.truncate(i);
-        }
+        self.each_open(|tx| tx.rollback_to(name))?;
+        self.forget_savepoint(name);
         Ok(())
     }
 }
@@ -1032,6 +1042,14 @@ impl WorkStore for RoutedTx {
             => tenant(tenant) or_default;
         fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>
             => tenant(tenant) or_default;
+        fn job_claim(
+            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
+        ) -> Result<Vec<(JobRecord, i64)>> => gather(limit) |tx, limit|;
+        fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>
+            => gather(limit) |tx, limit|;
+        fn delivery_claim(
+            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
+        ) -> Result<Vec<(DeliveryRecord, EventRecord)>> => gather(limit) |tx, limit|;
         fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> => find_by_id(id) |tx|;
         fn job_finish(
             &mut self, id: i64, run_id: i64, owner: &str, duration_ms: i64, finish: &Finish
@@ -1069,18 +1087,6 @@ impl WorkStore for RoutedTx {
         Ok(())
     }
 
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
-        self.gather(limit, |tx, left| {
-            tx.job_claim(now_ms, lease_until_ms, owner, left)
-        })
-    }
-
     fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
         let tenants = match &filter.tenant {
             Some(t) => vec![t.clone()],
@@ -1116,22 +1122,6 @@ impl WorkStore for RoutedTx {
             total.add(&depth);
         }
         Ok(total)
-    }
-
-    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
-        self.gather(limit, |tx, left| tx.event_unfanned(left))
-    }
-
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        self.gather(limit, |tx, left| {
-            tx.delivery_claim(now_ms, lease_until_ms, owner, left)
-        })
     }
 
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
@@ -1213,7 +1203,8 @@ impl IdentityStore for RoutedTx {
         fn user_access(
             &mut self, tenant: &str, username: &str
         ) -> Result<(Vec<String>, Vec<String>)> => identity(tenant) or_default;
-        fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> => token_file(id) or_default;
+        fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>>
+            => token_file(id) or_default;
         fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>>
             => identity(tenant) or_default;
         fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> => main();
