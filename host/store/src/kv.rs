@@ -3,7 +3,7 @@
 //! tables in each backend's schema).
 
 use super::sql;
-use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, u64_of};
+use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, from_row, u64_of};
 use super::{DayUsage, KvStore, KvUsage, Result, ScanPage, ScanQuery, Scope};
 
 /// Both backends' transactions, in their tenant's file (SQLite) or the database.
@@ -104,8 +104,5 @@ impl<B: Backend> KvStore for B {
 
 /// A row of `events, runs`.
 fn day_usage(r: &impl RowGet) -> Result<DayUsage> {
-    Ok(DayUsage {
-        events: u64_of(r.get(0)?),
-        runs: u64_of(r.get(1)?),
-    })
+    Ok(from_row!(r => DayUsage { events: u64_of, runs: u64_of }))
 }
