@@ -835,33 +835,52 @@ impl RoutedTx {
 /// - `find_by_id(id) |tx|`, ...: the finder runs the method as a closure on the
 ///   file(s) it picks; `gather(limit) |tx, limit|` passes each file how many rows
 ///   are still wanted as the method's own `limit`.
+///
+/// A block that starts with `for Trait;` calls the file's methods as that trait's
+/// (for a trait a file has more than once, such as `QueueStore<K>`).
 macro_rules! route {
-    ($(
+    (@with $tr:tt $(
         fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) -> $ret:ty
             => $route:ident($($key:expr)?) $(|$tx:ident $(, $more:ident)*|)? $($mode:ident)?;
     )*) => {
         $(
             fn $name(&mut self $(, $arg: $ty)*) -> $ret {
-                route!(@ self.$route($($key)?) $(|$tx $(, $more)*|)? $($mode)?, $name($($arg),*))
+                route!(
+                    @ $tr self.$route($($key)?) $(|$tx $(, $more)*|)? $($mode)?,
+                    $name($($arg),*)
+                )
             }
         )*
     };
-    (@ $s:ident.$route:ident($($key:expr)?), $name:ident($($arg:ident),*)) => {
-        $s.$route($($key)?)?.$name($($arg),*)
+    (@ $tr:tt $s:ident.$route:ident($($key:expr)?), $name:ident $args:tt) => {
+        route!(@call $tr $s.$route($($key)?)?, $name $args)
     };
-    (@ $s:ident.$route:ident($($key:expr)?) or_default, $name:ident($($arg:ident),*)) => {
+    (@ $tr:tt $s:ident.$route:ident($($key:expr)?) or_default, $name:ident $args:tt) => {
         match $s.$route($($key)?)? {
-            Some(tx) => tx.$name($($arg),*),
+            Some(tx) => route!(@call $tr tx, $name $args),
             None => Ok(Default::default()),
         }
     };
     (
-        @ $s:ident.$route:ident($($key:expr)?) |$tx:ident $(, $more:ident)*|,
-        $name:ident($($arg:ident),*)
+        @ $tr:tt $s:ident.$route:ident($($key:expr)?) |$tx:ident $(, $more:ident)*|,
+        $name:ident $args:tt
     ) => {
-        $s.$route($($key,)? |$tx $(, $more)*| $tx.$name($($arg),*))
+        $s.$route($($key,)? |$tx $(, $more)*| route!(@call $tr $tx, $name $args))
+    };
+    (@call [] $file:expr, $name:ident($($arg:ident),*)) => {
+        $file.$name($($arg),*)
+    };
+    (@call [$tr:path] $file:expr, $name:ident($($arg:ident),*)) => {
+        <_ as $tr>::$name($file, $($arg),*)
+    };
+    (for $tr:path; $($methods:tt)*) => {
+        route!(@with [$tr] $($methods)*);
+    };
+    ($($methods:tt)*) => {
+        route!(@with [] $($methods)*);
     };
 }
+pub(super) use route;
 
 impl Transaction for RoutedTx {
     fn commit(mut self: Box<Self>) -> Result<()> {
