@@ -737,6 +737,14 @@ impl RoutedTx {
         })
     }
 
+    /// The tenants a method filtered by `tenant` covers: that one, or all.
+    fn tenant_or_all(&mut self, tenant: &Option<String>) -> Result<Vec<String>> {
+        match tenant {
+            Some(t) => Ok(vec![t.clone()]),
+            None => self.all_tenants(),
+        }
+    }
+
     /// The tenants that may hold the row with `id`.
     fn tenants_of_id(&mut self, id: i64) -> Result<Vec<String>> {
         match (&self.bound, self.storage.tenant_of_id(id)) {
@@ -759,6 +767,13 @@ impl RoutedTx {
             }
         }
         Ok(out)
+    }
+
+    /// Run `f` on every tenant file a cross-tenant method covers; the results in
+    /// tenant order.
+    fn each_tenant<T>(&mut self, f: impl FnMut(&mut FileTx) -> Result<T>) -> Result<Vec<T>> {
+        let all = self.all_tenants()?;
+        self.each(all, f)
     }
 
     /// Up to `limit` rows from the tenants a cross-tenant method covers, in tenant
@@ -953,17 +968,15 @@ impl KvStore for RoutedTx {
     }
 
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let all = self.all_tenants()?;
         Ok(self
-            .each(all, |tx| tx.kv_purge_plugin(plugin))?
+            .each_tenant(|tx| tx.kv_purge_plugin(plugin))?
             .into_iter()
             .sum())
     }
 
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let all = self.all_tenants()?;
         Ok(self
-            .each(all, |tx| tx.kv_count_plugin(plugin))?
+            .each_tenant(|tx| tx.kv_count_plugin(plugin))?
             .into_iter()
             .sum())
     }
@@ -1086,31 +1099,18 @@ impl WorkStore for RoutedTx {
     }
 
     fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
-        let tenants = match &filter.tenant {
-            Some(t) => vec![t.clone()],
-            None => self.all_tenants()?,
-        };
-        let mut all: Vec<EventRecord> = self
-            .each(tenants, |tx| tx.event_list(filter))?
-            .into_iter()
-            .flatten()
-            .collect();
-        all.sort_by_key(|e| std::cmp::Reverse((e.created_at_ms, e.id)));
-        all.truncate(filter.limit as usize);
-        Ok(all)
+        let tenants = self.tenant_or_all(&filter.tenant)?;
+        let lists = self.each(tenants, |tx| tx.event_list(filter))?;
+        Ok(newest(lists, filter.limit, |e| (e.created_at_ms, e.id)))
     }
 
     fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
-        let all = self.all_tenants()?;
-        self.each(all, |tx| tx.job_delete_plugin(plugin))?;
+        self.each_tenant(|tx| tx.job_delete_plugin(plugin))?;
         Ok(())
     }
 
     fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
-        let tenants = match &filter.tenant {
-            Some(t) => vec![t.clone()],
-            None => self.all_tenants()?,
-        };
+        let tenants = self.tenant_or_all(&filter.tenant)?;
         // Each file answers in (tenant, plugin, job, id) order, and tenants in order.
         Ok(self
             .each(tenants, |tx| tx.job_list(filter))?
@@ -1124,20 +1124,13 @@ impl WorkStore for RoutedTx {
             Some(id) => self.tenants_of_id(id)?,
             None => self.all_tenants()?,
         };
-        let mut runs: Vec<JobRun> = self
-            .each(tenants, |tx| tx.job_runs(job_id, limit))?
-            .into_iter()
-            .flatten()
-            .collect();
-        runs.sort_by_key(|r| std::cmp::Reverse((r.started_ms, r.id)));
-        runs.truncate(limit as usize);
-        Ok(runs)
+        let lists = self.each(tenants, |tx| tx.job_runs(job_id, limit))?;
+        Ok(newest(lists, limit, |r| (r.started_ms, r.id)))
     }
 
     fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
-        let tenants = self.all_tenants()?;
         let mut total = super::WorkDepth::default();
-        for depth in self.each(tenants, |tx| tx.work_depth(now_ms))? {
+        for depth in self.each_tenant(|tx| tx.work_depth(now_ms))? {
             total.add(&depth);
         }
         Ok(total)
@@ -1302,9 +1295,8 @@ impl AuditStore for RoutedTx {
             };
         }
         let mut rows = self.main()?.audit_list(query)?;
-        let all = self.all_tenants()?;
         rows.extend(
-            self.each(all, |tx| tx.audit_list(query))?
+            self.each_tenant(|tx| tx.audit_list(query))?
                 .into_iter()
                 .flatten(),
         );
@@ -1315,9 +1307,8 @@ impl AuditStore for RoutedTx {
 
     fn audit_chains(&mut self) -> Result<Vec<String>> {
         let mut chains = self.main()?.audit_chains()?;
-        let all = self.all_tenants()?;
         chains.extend(
-            self.each(all, |tx| tx.audit_chains())?
+            self.each_tenant(|tx| tx.audit_chains())?
                 .into_iter()
                 .flatten(),
         );
@@ -1325,6 +1316,15 @@ impl AuditStore for RoutedTx {
         chains.dedup();
         Ok(chains)
     }
+}
+
+/// The `limit` newest of the rows several files answered, newest first by `key`
+/// (time, then id).
+fn newest<T, K: Ord>(lists: Vec<Vec<T>>, limit: u32, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut rows: Vec<T> = lists.into_iter().flatten().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    rows.truncate(limit as usize);
+    rows
 }
 
 /// A database file and the WAL and shared-memory files beside it.
