@@ -2,7 +2,7 @@
 //! methods both backends run, once for every [`Backend`] (statements in `sql.rs`,
 //! tables in each backend's schema).
 
-use super::sql::{self, Sql};
+use super::sql::{self, Sql, statement};
 use super::sql_conn::{Backend, Column, Param, RowGet, SqlConn, args, from_row, u64_of};
 use super::{DayUsage, KvStore, KvUsage, Result, ScanPage, ScanQuery, Scope};
 
@@ -98,19 +98,35 @@ struct Keyed {
     delete: Sql,
 }
 
+/// The [`Keyed`] statements of `table`, of columns `tenant, plugin, key, value`.
+macro_rules! keyed {
+    ($table:literal) => {
+        Keyed {
+            get: statement!(concat!(
+                "SELECT value FROM ",
+                $table,
+                " WHERE tenant = $1 AND plugin = $2 AND key = $3"
+            )),
+            put: statement!(concat!(
+                "INSERT INTO ",
+                $table,
+                " (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value"
+            )),
+            delete: statement!(concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE tenant = $1 AND plugin = $2 AND key = $3"
+            )),
+        }
+    };
+}
+
 /// Plugins' key-value data.
-const KV: Keyed = Keyed {
-    get: sql::KV_GET,
-    put: sql::KV_PUT,
-    delete: sql::KV_DELETE,
-};
+const KV: Keyed = keyed!("kv");
 
 /// Plugins' setting values.
-const SETTINGS: Keyed = Keyed {
-    get: sql::SETTING_GET,
-    put: sql::SETTING_PUT,
-    delete: sql::SETTING_DELETE,
-};
+const SETTINGS: Keyed = keyed!("plugin_settings");
 
 impl Keyed {
     /// The value under `key` in `scope`, if there is one.
