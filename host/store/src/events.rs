@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::Result;
-use super::sql_conn::RowGet;
+use super::sql_conn::{RowGet, from_row};
 
 /// An event as a plugin call emits it, before it has an id.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,14 +59,7 @@ pub struct EventFilter {
 
 /// An event row of `id, tenant, seq, topic, payload, plugin, version, created_at_ms`.
 pub(super) fn event(r: &impl RowGet) -> Result<EventRecord> {
-    Ok(EventRecord {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        seq: r.get(2)?,
-        topic: r.get(3)?,
-        payload: r.get(4)?,
-        plugin: r.get(5)?,
-        version: r.get(6)?,
-        created_at_ms: r.get(7)?,
-    })
+    Ok(from_row!(r => EventRecord {
+        id, tenant, seq, topic, payload, plugin, version, created_at_ms,
+    }))
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::Result;
 use super::http_sql as sql;
 use super::queue::{QueueKind, QueueSql, queue_names};
-use super::sql_conn::{Param, RowGet, SqlConn, args, status_of, u32_of};
+use super::sql_conn::{Param, RowGet, SqlConn, args, from_row, status_of, u32_of};
 
 /// A request queued by a plugin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,25 +150,20 @@ impl QueueSql for HttpRequest {
 
     /// A request row of `http_sql.rs`'s column list.
     fn row(r: &impl RowGet) -> Result<HttpRequest> {
-        let body: Vec<u8> = r.get(6)?;
-        Ok(HttpRequest {
-            id: r.get(0)?,
-            tenant: r.get(1)?,
-            plugin: r.get(2)?,
-            method: r.get(3)?,
-            url: r.get(4)?,
-            headers: headers_from(&r.get::<String>(5)?),
-            body_bytes: body.len(),
+        let mut request = from_row!(r => HttpRequest {
+            id, tenant, plugin, method, url,
+            headers: |h: String| headers_from(&h),
             body,
-            timeout_ms: u32_of(r.get(7)?),
-            state: r.get(8)?,
-            attempts: u32_of(r.get(9)?),
-            next_attempt_ms: r.get(10)?,
-            status: status_of(r.get(11)?),
-            last_error: r.get(12)?,
-            created_ms: r.get(13)?,
-            done_ms: r.get(14)?,
-        })
+            timeout_ms: u32_of,
+            state,
+            attempts: u32_of,
+            next_attempt_ms,
+            status: status_of,
+            last_error, created_ms, done_ms;
+            body_bytes: 0,
+        });
+        request.body_bytes = request.body.len();
+        Ok(request)
     }
 
     fn leased(&mut self) -> (i64, &mut u32) {
@@ -176,13 +171,12 @@ impl QueueSql for HttpRequest {
     }
 
     fn attempt(r: &impl RowGet) -> Result<HttpAttempt> {
-        Ok(HttpAttempt {
-            attempt: u32_of(r.get(0)?),
-            at_ms: r.get(1)?,
-            took_ms: r.get(2)?,
-            status: status_of(r.get(3)?),
-            error: r.get(4)?,
-        })
+        Ok(from_row!(r => HttpAttempt {
+            attempt: u32_of,
+            at_ms, took_ms,
+            status: status_of,
+            error,
+        }))
     }
 
     /// The error, and the answer's status.

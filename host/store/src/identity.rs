@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::sql;
-use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, u32_of, u64_of};
+use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, bool_of, from_row, u32_of, u64_of};
 use super::{AuditStore, IdentityStore, Result, StoreError};
 
 /// Tenant column value of host-level rows: system administrators, their tokens and
@@ -144,46 +144,27 @@ pub struct AuditQuery {
 }
 
 fn user(r: &impl RowGet) -> Result<UserRecord> {
-    Ok(UserRecord {
-        tenant: r.get(0)?,
-        username: r.get(1)?,
-        display_name: r.get(2)?,
-        password_hash: r.get(3)?,
-        system_admin: r.get::<i64>(4)? != 0,
-        created_at: r.get(5)?,
-        disabled_at: r.get(6)?,
-    })
+    Ok(from_row!(r => UserRecord {
+        tenant, username, display_name, password_hash,
+        system_admin: bool_of,
+        created_at, disabled_at,
+    }))
 }
 
 fn token(r: &impl RowGet) -> Result<TokenRecord> {
-    Ok(TokenRecord {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        username: r.get(2)?,
-        kind: r.get(3)?,
-        name: r.get(4)?,
-        hash: r.get(5)?,
-        created_at: r.get(6)?,
-        expires_at: r.get(7)?,
-        last_used_at: r.get(8)?,
-        revoked_at: r.get(9)?,
-    })
+    Ok(from_row!(r => TokenRecord {
+        id, tenant, username, kind, name, hash, created_at, expires_at, last_used_at, revoked_at,
+    }))
 }
 
 fn audit(r: &impl RowGet) -> Result<AuditRecord> {
-    Ok(AuditRecord {
-        tenant: r.get(0)?,
-        seq: u64_of(r.get(1)?),
-        at: r.get(2)?,
-        actor: r.get(3)?,
-        action: r.get(4)?,
-        target: r.get(5)?,
-        outcome: r.get(6)?,
-        detail: r.get(7)?,
-        duration_us: r.get::<Option<i64>>(8)?.map(u64_of),
-        prev_hash: r.get(9)?,
-        hash: r.get(10)?,
-    })
+    Ok(from_row!(r => AuditRecord {
+        tenant,
+        seq: u64_of,
+        at, actor, action, target, outcome, detail,
+        duration_us: |us: Option<i64>| us.map(u64_of),
+        prev_hash, hash,
+    }))
 }
 
 fn role_permissions(c: &mut impl SqlConn, tenant: &str, role: &str) -> Result<Vec<String>> {

@@ -2,26 +2,22 @@
 //! methods both backends run, once for every [`Backend`] (statements in `sql.rs`,
 //! tables in each backend's schema).
 
-use super::sql;
-use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, u64_of};
+use super::sql::{self, Sql, statement};
+use super::sql_conn::{Backend, Column, Param, RowGet, SqlConn, args, from_row, u64_of};
 use super::{DayUsage, KvStore, KvUsage, Result, ScanPage, ScanQuery, Scope};
 
 /// Both backends' transactions, in their tenant's file (SQLite) or the database.
 impl<B: Backend> KvStore for B {
     fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
-        let args = args![&scope.tenant, &scope.plugin, key];
-        self.sql_conn()?.query_opt(sql::KV_GET, &args, |r| r.get(0))
+        KV.get(self.sql_conn()?, scope, key)
     }
 
     fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
-        let args = args![&scope.tenant, &scope.plugin, key, value];
-        self.sql_conn()?.execute(sql::KV_PUT, &args)?;
-        Ok(())
+        KV.put(self.sql_conn()?, scope, key, value.into())
     }
 
     fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        let args = args![&scope.tenant, &scope.plugin, key];
-        Ok(self.sql_conn()?.execute(sql::KV_DELETE, &args)? > 0)
+        KV.delete(self.sql_conn()?, scope, key)
     }
 
     fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
@@ -56,10 +52,7 @@ impl<B: Backend> KvStore for B {
     fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
         let args = args![&scope.tenant, &scope.plugin];
         let row = self.sql_conn()?.query_opt(sql::KV_USAGE, &args, |r| {
-            Ok(KvUsage {
-                keys: u64_of(r.get(0)?),
-                bytes: u64_of(r.get(1)?),
-            })
+            Ok(from_row!(r => KvUsage { keys: u64_of, bytes: u64_of }))
         })?;
         Ok(row.unwrap_or_default())
     }
@@ -79,9 +72,7 @@ impl<B: Backend> KvStore for B {
     }
 
     fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
-        let args = args![&scope.tenant, &scope.plugin, key];
-        self.sql_conn()?
-            .query_opt(sql::SETTING_GET, &args, |r| r.get(0))
+        SETTINGS.get(self.sql_conn()?, scope, key)
     }
 
     fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
@@ -91,21 +82,74 @@ impl<B: Backend> KvStore for B {
     }
 
     fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
-        let args = args![&scope.tenant, &scope.plugin, key, value];
-        self.sql_conn()?.execute(sql::SETTING_PUT, &args)?;
-        Ok(())
+        SETTINGS.put(self.sql_conn()?, scope, key, value.into())
     }
 
     fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
+        SETTINGS.delete(self.sql_conn()?, scope, key)
+    }
+}
+
+/// A plugin's values by key in a tenant: the statements of one such table, each
+/// taking the tenant, plugin and key as `$1` to `$3` (and `put` the value as `$4`).
+struct Keyed {
+    get: Sql,
+    put: Sql,
+    delete: Sql,
+}
+
+/// The [`Keyed`] statements of `table`, of columns `tenant, plugin, key, value`.
+macro_rules! keyed {
+    ($table:literal) => {
+        Keyed {
+            get: statement!(concat!(
+                "SELECT value FROM ",
+                $table,
+                " WHERE tenant = $1 AND plugin = $2 AND key = $3"
+            )),
+            put: statement!(concat!(
+                "INSERT INTO ",
+                $table,
+                " (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value"
+            )),
+            delete: statement!(concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE tenant = $1 AND plugin = $2 AND key = $3"
+            )),
+        }
+    };
+}
+
+/// Plugins' key-value data.
+const KV: Keyed = keyed!("kv");
+
+/// Plugins' setting values.
+const SETTINGS: Keyed = keyed!("plugin_settings");
+
+impl Keyed {
+    /// The value under `key` in `scope`, if there is one.
+    fn get<T: Column>(&self, c: &mut impl SqlConn, scope: &Scope, key: &str) -> Result<Option<T>> {
         let args = args![&scope.tenant, &scope.plugin, key];
-        Ok(self.sql_conn()?.execute(sql::SETTING_DELETE, &args)? > 0)
+        c.query_opt(self.get, &args, |r| r.get(0))
+    }
+
+    /// Set (insert or replace) the value under `key` in `scope`.
+    fn put(&self, c: &mut impl SqlConn, scope: &Scope, key: &str, value: Param<'_>) -> Result<()> {
+        let args = args![&scope.tenant, &scope.plugin, key, value];
+        c.execute(self.put, &args)?;
+        Ok(())
+    }
+
+    /// Remove the value under `key` in `scope`: whether there was one.
+    fn delete(&self, c: &mut impl SqlConn, scope: &Scope, key: &str) -> Result<bool> {
+        let args = args![&scope.tenant, &scope.plugin, key];
+        Ok(c.execute(self.delete, &args)? > 0)
     }
 }
 
 /// A row of `events, runs`.
 fn day_usage(r: &impl RowGet) -> Result<DayUsage> {
-    Ok(DayUsage {
-        events: u64_of(r.get(0)?),
-        runs: u64_of(r.get(1)?),
-    })
+    Ok(from_row!(r => DayUsage { events: u64_of, runs: u64_of }))
 }

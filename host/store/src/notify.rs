@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::notify_sql as sql;
 use super::queue::{QueueKind, QueueSql, queue_names};
-use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, status_of, u32_of};
+use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, from_row, status_of, u32_of};
 use super::{Result, StoreError};
 
 /// A message queued by a plugin for one person.
@@ -158,22 +158,11 @@ impl QueueSql for Notification {
 
     /// A notification row of `notify_sql.rs`'s column list.
     fn row(r: &impl RowGet) -> Result<Notification> {
-        Ok(Notification {
-            id: r.get(0)?,
-            tenant: r.get(1)?,
-            plugin: r.get(2)?,
-            recipient: r.get(3)?,
-            address: r.get(4)?,
-            subject: r.get(5)?,
-            body: r.get(6)?,
-            message_id: r.get(7)?,
-            state: r.get(8)?,
-            attempts: u32_of(r.get(9)?),
-            next_attempt_ms: r.get(10)?,
-            last_error: r.get(11)?,
-            created_ms: r.get(12)?,
-            done_ms: r.get(13)?,
-        })
+        Ok(from_row!(r => Notification {
+            id, tenant, plugin, recipient, address, subject, body, message_id, state,
+            attempts: u32_of,
+            next_attempt_ms, last_error, created_ms, done_ms,
+        }))
     }
 
     fn leased(&mut self) -> (i64, &mut u32) {
@@ -181,12 +170,12 @@ impl QueueSql for Notification {
     }
 
     fn attempt(r: &impl RowGet) -> Result<NotifyAttempt> {
-        Ok(NotifyAttempt {
-            attempt: u32_of(r.get(0)?),
-            at_ms: r.get(1)?,
-            code: status_of(r.get(2)?),
-            error: r.get(3)?,
-        })
+        Ok(from_row!(r => NotifyAttempt {
+            attempt: u32_of,
+            at_ms,
+            code: status_of,
+            error,
+        }))
     }
 
     /// The error alone.

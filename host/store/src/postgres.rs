@@ -141,9 +141,18 @@ impl Conn {
         Ok(s)
     }
 
-    pub(super) fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+    /// `run` on the client with the prepared statement of `sql`.
+    fn prepared<T>(
+        &mut self,
+        sql: &str,
+        run: impl FnOnce(&mut Client, &Statement) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
         let s = self.prepare(sql)?;
-        Ok(self.client.query(&s, params)?)
+        Ok(run(&mut self.client, &s)?)
+    }
+
+    pub(super) fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        self.prepared(sql, |c, s| c.query(s, params))
     }
 
     pub(super) fn query_opt(
@@ -151,18 +160,15 @@ impl Conn {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>> {
-        let s = self.prepare(sql)?;
-        Ok(self.client.query_opt(&s, params)?)
+        self.prepared(sql, |c, s| c.query_opt(s, params))
     }
 
     pub(super) fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
-        let s = self.prepare(sql)?;
-        Ok(self.client.query_one(&s, params)?)
+        self.prepared(sql, |c, s| c.query_one(s, params))
     }
 
     pub(super) fn exec(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let s = self.prepare(sql)?;
-        Ok(self.client.execute(&s, params)?)
+        self.prepared(sql, |c, s| c.execute(s, params))
     }
 
     /// Run an `INSERT` with `ON CONFLICT DO NOTHING` appended: a duplicate key leaves

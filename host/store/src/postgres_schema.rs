@@ -4,10 +4,23 @@ use postgres::types::Type;
 
 use super::Result;
 
+/// The triggers that move the registry stamp on every write to each of `tables`.
+macro_rules! registry_triggers {
+    ($($table:literal),+) => {
+        concat!($(
+            "DROP TRIGGER IF EXISTS registry_changed ON ", $table, ";\n",
+            "CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ",
+            $table,
+            "\n    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();\n",
+        )+)
+    };
+}
+
 /// The schema; the same tables and columns as SQLite's, so `migrate-storage` can copy
 /// them one to one. Every text column uses the "C" collation: keys compare by bytes,
 /// as in SQLite, whatever the database's locale.
-pub(super) const SCHEMA: &str = r#"
+pub(super) const SCHEMA: &str = concat!(
+    r#"
 CREATE TABLE IF NOT EXISTS identity_stamp (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
 INSERT INTO identity_stamp (id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS registry_stamp (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
@@ -156,22 +169,9 @@ BEGIN
     UPDATE registry_stamp SET n = n + 1 WHERE id = 1;
     RETURN NULL;
 END $$;
-DROP TRIGGER IF EXISTS registry_changed ON tenants;
-CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
-DROP TRIGGER IF EXISTS registry_changed ON packages;
-CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON packages
-    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
-DROP TRIGGER IF EXISTS registry_changed ON plugins;
-CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plugins
-    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
-DROP TRIGGER IF EXISTS registry_changed ON grants;
-CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON grants
-    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
-DROP TRIGGER IF EXISTS registry_changed ON enablements;
-CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON enablements
-    FOR EACH STATEMENT EXECUTE FUNCTION registry_changed();
-"#;
+"#,
+    registry_triggers!("tenants", "packages", "plugins", "grants", "enablements")
+);
 
 /// Tables in an order that satisfies the foreign keys, for copying and counting.
 pub const TABLES: &[&str] = &[

@@ -17,7 +17,7 @@
 
 use super::sql::Sql;
 use super::sql_conn::{Backend, Lease, Param, RowGet, SqlConn, args, lease_due, revive};
-use super::sqlite_tenants::RoutedTx;
+use super::sqlite_tenants::{RoutedTx, route};
 use super::{Finish, Result};
 
 /// A kind of outbound queue, named by the type of its rows.
@@ -424,55 +424,23 @@ impl<B: Backend, K: QueueSql> QueueStore<K> for B {
 /// SQLite: each method goes to the file of its tenant; claims gather over every
 /// tenant file.
 impl<K: QueueSql> QueueStore<K> for RoutedTx {
-    fn queue_insert(&mut self, new: &K::New) -> Result<i64> {
-        QueueStore::<K>::queue_insert(self.tenant_mut(K::tenant(new))?, new)
-    }
-
-    fn queue_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<K>> {
-        self.gather(limit, |tx, left| {
-            tx.queue_claim(now_ms, lease_until_ms, owner, left)
-        })
-    }
-
-    fn queue_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        attempt: &K::Attempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        let tx = self.tenant_mut(tenant)?;
-        QueueStore::<K>::queue_finish(tx, tenant, id, owner, attempt, finish)
-    }
-
-    fn queue_hold(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        next_ms: i64,
-        reason: &str,
-    ) -> Result<bool> {
-        let tx = self.tenant_mut(tenant)?;
-        QueueStore::<K>::queue_hold(tx, tenant, id, owner, next_ms, reason)
-    }
-
-    fn queue_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<K>> {
-        self.tenant_mut(tenant)?.queue_list(tenant, state, limit)
-    }
-
-    fn queue_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<K::Attempt>> {
-        QueueStore::<K>::queue_attempts(self.tenant_mut(tenant)?, tenant, id)
-    }
-
-    fn queue_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        QueueStore::<K>::queue_retry(self.tenant_mut(tenant)?, tenant, id, now_ms)
+    route! {
+        for QueueStore<K>;
+        fn queue_insert(&mut self, new: &K::New) -> Result<i64> => tenant_mut(K::tenant(new));
+        fn queue_claim(
+            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
+        ) -> Result<Vec<K>> => gather(limit) |tx, limit|;
+        fn queue_finish(
+            &mut self, tenant: &str, id: i64, owner: &str, attempt: &K::Attempt, finish: &Finish
+        ) -> Result<bool> => tenant_mut(tenant);
+        fn queue_hold(
+            &mut self, tenant: &str, id: i64, owner: &str, next_ms: i64, reason: &str
+        ) -> Result<bool> => tenant_mut(tenant);
+        fn queue_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<K>>
+            => tenant_mut(tenant);
+        fn queue_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<K::Attempt>>
+            => tenant_mut(tenant);
+        fn queue_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>
+            => tenant_mut(tenant);
     }
 }

@@ -4,38 +4,27 @@
 //! one that differs (`Backend::delete_tenant`).
 
 use super::sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args};
+use super::sql_conn::{Backend, RowGet, SqlConn, args, bool_of, from_row};
 use super::{Enablement, PackageRecord, RegistryStore, Result, Tenant, TrustedKey};
 
 fn tenant(r: &impl RowGet) -> Result<Tenant> {
-    Ok(Tenant {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        time_zone: r.get(2)?,
-        created_at: r.get(3)?,
-    })
+    Ok(from_row!(r => Tenant { id, name, time_zone, created_at }))
 }
 
 fn enablement(r: &impl RowGet) -> Result<Enablement> {
-    Ok(Enablement {
-        tenant: r.get(0)?,
-        plugin: r.get(1)?,
-        enabled: r.get::<i64>(2)? != 0,
-        data_version: r.get(3)?,
-        changed_at: r.get(4)?,
-    })
+    Ok(from_row!(r => Enablement {
+        tenant, plugin,
+        enabled: bool_of,
+        data_version, changed_at,
+    }))
 }
 
 /// A package row of `id, version, manifest, digest, installed_at`, without the bytes.
 fn package(r: &impl RowGet) -> Result<PackageRecord> {
-    Ok(PackageRecord {
-        id: r.get(0)?,
-        version: r.get(1)?,
-        manifest_json: r.get(2)?,
-        digest: r.get(3)?,
+    Ok(from_row!(r => PackageRecord {
+        id, version, manifest_json, digest, installed_at;
         component: Vec::new(),
-        installed_at: r.get(4)?,
-    })
+    }))
 }
 
 /// Both backends' transactions: the main file (SQLite) or the database.

@@ -51,7 +51,7 @@ macro_rules! sql {
 }
 
 /// For the statements of concerns kept in files of their own (`notify_sql.rs`), and
-/// those a macro puts together (`queue.rs`).
+/// those a macro puts together (`queue.rs`, `kv.rs`).
 pub(super) use {sql, statement};
 
 sql! {
@@ -194,15 +194,8 @@ sql! {
         FROM webhook_endpoints WHERE tenant = $1 AND id = $2";
     /// Used by `kv_count_plugin`.
     KV_COUNT_PLUGIN = "SELECT count(*) FROM kv WHERE plugin = $1";
-    /// Used by `kv_delete`.
-    KV_DELETE = "DELETE FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3";
-    /// Used by `kv_get`.
-    KV_GET = "SELECT value FROM kv WHERE tenant = $1 AND plugin = $2 AND key = $3";
     /// Used by `kv_purge_plugin`.
     KV_PURGE_PLUGIN = "DELETE FROM kv WHERE plugin = $1";
-    /// Used by `kv_put`.
-    KV_PUT = "INSERT INTO kv (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value";
     /// Used by `kv_usage`.
     KV_USAGE = "SELECT keys, bytes FROM kv_usage WHERE tenant = $1 AND plugin = $2";
     /// Used by `login_throttle_clear`.
@@ -278,15 +271,8 @@ sql! {
     ROLE_REVOKE = "DELETE FROM role_permissions WHERE tenant = $1 AND role = $2 AND permission = $3";
     /// Used by `kv_purge_plugin`.
     SETTINGS_PURGE_PLUGIN = "DELETE FROM plugin_settings WHERE plugin = $1";
-    /// Used by `setting_delete`.
-    SETTING_DELETE = "DELETE FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3";
-    /// Used by `setting_get`.
-    SETTING_GET = "SELECT value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 AND key = $3";
     /// Used by `setting_list`.
     SETTING_LIST = "SELECT key, value FROM plugin_settings WHERE tenant = $1 AND plugin = $2 ORDER BY key";
-    /// Used by `setting_put`.
-    SETTING_PUT = "INSERT INTO plugin_settings (tenant, plugin, key, value) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (tenant, plugin, key) DO UPDATE SET value = excluded.value";
     /// Used by `tenant_get`.
     TENANT_GET = "SELECT id, name, time_zone, created_at FROM tenants WHERE id = $1";
     /// Used by `tenant_insert`.

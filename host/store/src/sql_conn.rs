@@ -195,6 +195,56 @@ impl RowGet for postgres::Row {
     }
 }
 
+/// A row's columns, read one after the other (see [`from_row!`]).
+pub(super) struct Columns<'r, R> {
+    row: &'r R,
+    next: usize,
+}
+
+impl<'r, R: RowGet> Columns<'r, R> {
+    /// The columns of `row`, from the first.
+    pub(super) fn of(row: &'r R) -> Self {
+        Columns { row, next: 0 }
+    }
+
+    /// The next column.
+    pub(super) fn next<T: Column>(&mut self) -> Result<T> {
+        let value = self.row.get(self.next);
+        self.next += 1;
+        value
+    }
+}
+
+/// A struct read from a row whose columns are its fields in the order listed (the
+/// order of the statement's column list, named where the row reader is): `field`
+/// takes its column as it is, `field: f` takes `f(column)` (`u32_of`, `bool_of`, a
+/// closure, ...); after a `;`, `field: value` sets a field that no column holds.
+macro_rules! from_row {
+    (
+        $row:expr => $ty:ident {
+            $($field:ident $(: $conv:expr)?),+ $(; $($other:ident: $value:expr),+)? $(,)?
+        }
+    ) => {{
+        let mut columns = $crate::sql_conn::Columns::of($row);
+        $ty {
+            $($field: from_row!(@ columns $(, $conv)?),)+
+            $($($other: $value,)+)?
+        }
+    }};
+    (@ $columns:ident) => {
+        $columns.next()?
+    };
+    (@ $columns:ident, $conv:expr) => {
+        ($conv)($columns.next()?)
+    };
+}
+pub(super) use from_row;
+
+/// A flag stored as an integer: set unless 0.
+pub(super) fn bool_of(n: i64) -> bool {
+    n != 0
+}
+
 /// A count stored as a 64-bit integer, as `u32` (the largest `u32` beyond it).
 pub(super) fn u32_of(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)

@@ -3,6 +3,7 @@
 //! queue's in `queue.rs`, statements in `notify_sql.rs`).
 
 use super::Result;
+use super::sqlite_tenants::route;
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS user_emails (
@@ -45,14 +46,13 @@ CREATE INDEX IF NOT EXISTS notification_attempts_by_id
 
 /// Each method goes to the file of its tenant.
 impl super::NotifyStore for super::sqlite_tenants::RoutedTx {
-    fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()> {
-        self.tenant_mut(tenant)?
-            .user_email_set(tenant, username, email)
-    }
-    fn user_emails(&mut self, tenant: &str) -> Result<Vec<(String, String)>> {
-        self.tenant_mut(tenant)?.user_emails(tenant)
-    }
-    fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>> {
-        self.tenant_mut(tenant)?.role_members(tenant, role)
+    route! {
+        fn user_email_set(
+            &mut self, tenant: &str, username: &str, email: Option<&str>
+        ) -> Result<()> => tenant_mut(tenant);
+        fn user_emails(&mut self, tenant: &str) -> Result<Vec<(String, String)>>
+            => tenant_mut(tenant);
+        fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>>
+            => tenant_mut(tenant);
     }
 }

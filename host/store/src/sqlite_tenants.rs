@@ -624,6 +624,22 @@ impl RoutedTx {
         Ok(())
     }
 
+    /// Run `f` on every file this transaction has open.
+    fn each_open(&mut self, mut f: impl FnMut(&mut FileTx) -> Result<()>) -> Result<()> {
+        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
+            f(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Savepoint `name` and the ones after it are no longer replayed on files opened
+    /// later.
+    fn forget_savepoint(&mut self, name: &str) {
+        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
+            self.savepoints.truncate(i);
+        }
+    }
+
     /// The main file, for reading.
     fn main(&mut self) -> Result<&mut FileTx> {
         if self.main.is_none() {
@@ -696,20 +712,6 @@ impl RoutedTx {
         }
     }
 
-    /// What `read` finds in the file holding `tenant`'s identity and audit rows (the
-    /// main file for the host scope); nothing (the default) when the tenant has no
-    /// file.
-    fn read_identity<T: Default>(
-        &mut self,
-        tenant: &str,
-        read: impl FnOnce(&mut FileTx) -> Result<T>,
-    ) -> Result<T> {
-        match self.identity(tenant)? {
-            Some(tx) => read(tx),
-            None => Ok(T::default()),
-        }
-    }
-
     /// Make `change` in the file holding `tenant`'s identity rows, then move the
     /// identity stamp.
     fn change_identity<T>(
@@ -735,6 +737,14 @@ impl RoutedTx {
         })
     }
 
+    /// The tenants a method filtered by `tenant` covers: that one, or all.
+    fn tenant_or_all(&mut self, tenant: &Option<String>) -> Result<Vec<String>> {
+        match tenant {
+            Some(t) => Ok(vec![t.clone()]),
+            None => self.all_tenants(),
+        }
+    }
+
     /// The tenants that may hold the row with `id`.
     fn tenants_of_id(&mut self, id: i64) -> Result<Vec<String>> {
         match (&self.bound, self.storage.tenant_of_id(id)) {
@@ -757,6 +767,13 @@ impl RoutedTx {
             }
         }
         Ok(out)
+    }
+
+    /// Run `f` on every tenant file a cross-tenant method covers; the results in
+    /// tenant order.
+    fn each_tenant<T>(&mut self, f: impl FnMut(&mut FileTx) -> Result<T>) -> Result<Vec<T>> {
+        let all = self.all_tenants()?;
+        self.each(all, f)
     }
 
     /// Up to `limit` rows from the tenants a cross-tenant method covers, in tenant
@@ -825,6 +842,61 @@ impl RoutedTx {
     }
 }
 
+/// Store methods that each go to one file: every entry is the method as its trait
+/// declares it, then `=>` and the [`RoutedTx`] method that finds the file by a key:
+/// - `main()`, `tenant_mut(key)`, ...: the file, which must exist, runs the method;
+/// - `tenant(key) or_default`: the file runs it, or the answer is the default
+///   (nothing) when the tenant has no file;
+/// - `find_by_id(id) |tx|`, ...: the finder runs the method as a closure on the
+///   file(s) it picks; `gather(limit) |tx, limit|` passes each file how many rows
+///   are still wanted as the method's own `limit`.
+///
+/// A block that starts with `for Trait;` calls the file's methods as that trait's
+/// (for a trait a file has more than once, such as `QueueStore<K>`).
+macro_rules! route {
+    (@with $tr:tt $(
+        fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) -> $ret:ty
+            => $route:ident($($key:expr)?) $(|$tx:ident $(, $more:ident)*|)? $($mode:ident)?;
+    )*) => {
+        $(
+            fn $name(&mut self $(, $arg: $ty)*) -> $ret {
+                route!(
+                    @ $tr self.$route($($key)?) $(|$tx $(, $more)*|)? $($mode)?,
+                    $name($($arg),*)
+                )
+            }
+        )*
+    };
+    (@ $tr:tt $s:ident.$route:ident($($key:expr)?), $name:ident $args:tt) => {
+        route!(@call $tr $s.$route($($key)?)?, $name $args)
+    };
+    (@ $tr:tt $s:ident.$route:ident($($key:expr)?) or_default, $name:ident $args:tt) => {
+        match $s.$route($($key)?)? {
+            Some(tx) => route!(@call $tr tx, $name $args),
+            None => Ok(Default::default()),
+        }
+    };
+    (
+        @ $tr:tt $s:ident.$route:ident($($key:expr)?) |$tx:ident $(, $more:ident)*|,
+        $name:ident $args:tt
+    ) => {
+        $s.$route($($key,)? |$tx $(, $more)*| route!(@call $tr $tx, $name $args))
+    };
+    (@call [] $file:expr, $name:ident($($arg:ident),*)) => {
+        $file.$name($($arg),*)
+    };
+    (@call [$tr:path] $file:expr, $name:ident($($arg:ident),*)) => {
+        <_ as $tr>::$name($file, $($arg),*)
+    };
+    (for $tr:path; $($methods:tt)*) => {
+        route!(@with [$tr] $($methods)*);
+    };
+    ($($methods:tt)*) => {
+        route!(@with [] $($methods)*);
+    };
+}
+pub(super) use route;
+
 impl Transaction for RoutedTx {
     fn commit(mut self: Box<Self>) -> Result<()> {
         // Tenant files first, the main file last (see the module doc).
@@ -851,117 +923,103 @@ impl Transaction for RoutedTx {
     }
 
     fn savepoint(&mut self, name: &str) -> Result<()> {
-        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
-            tx.savepoint(name)?;
-        }
+        self.each_open(|tx| tx.savepoint(name))?;
         self.savepoints.push(name.to_string());
         Ok(())
     }
 
     fn release(&mut self, name: &str) -> Result<()> {
-        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
-            tx.release(name)?;
-        }
-        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
-            self.savepoints.truncate(i);
-        }
+        self.each_open(|tx| tx.release(name))?;
+        self.forget_savepoint(name);
         Ok(())
     }
 
     fn rollback_to(&mut self, name: &str) -> Result<()> {
-        for tx in self.main.iter_mut().chain(self.tenants.values_mut()) {
-            tx.rollback_to(name)?;
-        }
-        if let Some(i) = self.savepoints.iter().rposition(|s| s == name) {
-            self.savepoints.truncate(i);
-        }
+        self.each_open(|tx| tx.rollback_to(name))?;
+        self.forget_savepoint(name);
         Ok(())
     }
 }
 
 impl KvStore for RoutedTx {
-    fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>> {
-        match self.tenant(&scope.tenant)? {
-            Some(tx) => tx.kv_get(scope, key),
-            None => Ok(None),
-        }
-    }
-
-    fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()> {
-        self.tenant_mut(&scope.tenant)?.kv_put(scope, key, value)
-    }
-
-    fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        self.tenant_mut(&scope.tenant)?.kv_delete(scope, key)
-    }
-
-    fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage> {
-        match self.tenant(&scope.tenant)? {
-            Some(tx) => tx.kv_scan(scope, query),
-            None => Ok(ScanPage::default()),
-        }
+    route! {
+        fn kv_get(&mut self, scope: &Scope, key: &str) -> Result<Option<Vec<u8>>>
+            => tenant(&scope.tenant) or_default;
+        fn kv_put(&mut self, scope: &Scope, key: &str, value: &[u8]) -> Result<()>
+            => tenant_mut(&scope.tenant);
+        fn kv_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>
+            => tenant_mut(&scope.tenant);
+        fn kv_scan(&mut self, scope: &Scope, query: &ScanQuery) -> Result<ScanPage>
+            => tenant(&scope.tenant) or_default;
+        fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage>
+            => tenant(&scope.tenant) or_default;
+        fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage>
+            => tenant_mut(&scope.tenant);
+        fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>>
+            => tenant(&scope.tenant) or_default;
+        fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>>
+            => tenant(&scope.tenant) or_default;
+        fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()>
+            => tenant_mut(&scope.tenant);
+        fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool>
+            => tenant_mut(&scope.tenant);
+        fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage>
+            => tenant(&scope.tenant) or_default;
     }
 
     fn kv_purge_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let all = self.all_tenants()?;
         Ok(self
-            .each(all, |tx| tx.kv_purge_plugin(plugin))?
+            .each_tenant(|tx| tx.kv_purge_plugin(plugin))?
             .into_iter()
             .sum())
     }
 
     fn kv_count_plugin(&mut self, plugin: &str) -> Result<u64> {
-        let all = self.all_tenants()?;
         Ok(self
-            .each(all, |tx| tx.kv_count_plugin(plugin))?
+            .each_tenant(|tx| tx.kv_count_plugin(plugin))?
             .into_iter()
             .sum())
-    }
-
-    fn kv_usage(&mut self, scope: &Scope) -> Result<KvUsage> {
-        match self.tenant(&scope.tenant)? {
-            Some(tx) => tx.kv_usage(scope),
-            None => Ok(KvUsage::default()),
-        }
-    }
-
-    fn quota_day_add(&mut self, scope: &Scope, day: i64, add: DayUsage) -> Result<DayUsage> {
-        self.tenant_mut(&scope.tenant)?
-            .quota_day_add(scope, day, add)
-    }
-
-    fn setting_get(&mut self, scope: &Scope, key: &str) -> Result<Option<String>> {
-        match self.tenant(&scope.tenant)? {
-            Some(tx) => tx.setting_get(scope, key),
-            None => Ok(None),
-        }
-    }
-
-    fn setting_list(&mut self, scope: &Scope) -> Result<Vec<(String, String)>> {
-        match self.tenant(&scope.tenant)? {
-            Some(tx) => tx.setting_list(scope),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    fn setting_put(&mut self, scope: &Scope, key: &str, value: &str) -> Result<()> {
-        self.tenant_mut(&scope.tenant)?
-            .setting_put(scope, key, value)
-    }
-
-    fn setting_delete(&mut self, scope: &Scope, key: &str) -> Result<bool> {
-        self.tenant_mut(&scope.tenant)?.setting_delete(scope, key)
-    }
-
-    fn quota_day_get(&mut self, scope: &Scope, day: i64) -> Result<DayUsage> {
-        match self.tenant(&scope.tenant)? {
-            Some(tx) => tx.quota_day_get(scope, day),
-            None => Ok(DayUsage::default()),
-        }
     }
 }
 
 impl RegistryStore for RoutedTx {
+    route! {
+        fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> => main();
+        fn tenant_list(&mut self) -> Result<Vec<Tenant>> => main();
+        fn package_insert(&mut self, package: &PackageRecord) -> Result<()> => main_mut();
+        fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> => main();
+        fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> => main();
+        fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>>
+            => main();
+        fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>>
+            => main();
+        fn package_list(&mut self) -> Result<Vec<PackageRecord>> => main();
+        fn package_remove(&mut self, id: &str) -> Result<()> => main_mut();
+        fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()>
+            => main_mut();
+        fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> => main();
+        fn enablement_put(&mut self, enablement: &Enablement) -> Result<()> => main_mut();
+        fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>>
+            => main();
+        fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> => main();
+        fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> => main();
+        fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> => main_mut();
+        fn trust_list(&mut self) -> Result<Vec<TrustedKey>> => main();
+        fn trust_remove(&mut self, name: &str) -> Result<u64> => main_mut();
+        fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()>
+            => main_mut();
+        fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>>
+            => main();
+        fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>>
+            => main();
+        fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()>
+            => main_mut();
+        fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> => main();
+        fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> => main_mut();
+        fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()>
+            => main_mut();
+    }
+
     fn tenant_insert(&mut self, tenant: &Tenant) -> Result<()> {
         let main = self.main_mut()?;
         main.tenant_insert(tenant)?;
@@ -998,214 +1056,61 @@ impl RegistryStore for RoutedTx {
         self.doomed.push(id.to_string());
         Ok(in_file + removed)
     }
-
-    fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {
-        self.main()?.tenant_get(id)
-    }
-
-    fn tenant_list(&mut self) -> Result<Vec<Tenant>> {
-        self.main()?.tenant_list()
-    }
-
-    fn package_insert(&mut self, package: &PackageRecord) -> Result<()> {
-        self.main_mut()?.package_insert(package)
-    }
-
-    fn package_current(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        self.main()?.package_current(id)
-    }
-
-    fn package_head(&mut self, id: &str) -> Result<Option<PackageRecord>> {
-        self.main()?.package_head(id)
-    }
-
-    fn package_manifest(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        self.main()?.package_manifest(id, version)
-    }
-
-    fn package_component(&mut self, id: &str, version: &str) -> Result<Option<Vec<u8>>> {
-        self.main()?.package_component(id, version)
-    }
-
-    fn package_list(&mut self) -> Result<Vec<PackageRecord>> {
-        self.main()?.package_list()
-    }
-
-    fn package_remove(&mut self, id: &str) -> Result<()> {
-        self.main_mut()?.package_remove(id)
-    }
-
-    fn grants_set(&mut self, plugin: &str, capabilities: &[String]) -> Result<()> {
-        self.main_mut()?.grants_set(plugin, capabilities)
-    }
-
-    fn grants_get(&mut self, plugin: &str) -> Result<Vec<String>> {
-        self.main()?.grants_get(plugin)
-    }
-
-    fn enablement_put(&mut self, enablement: &Enablement) -> Result<()> {
-        self.main_mut()?.enablement_put(enablement)
-    }
-
-    fn enablement_get(&mut self, tenant: &str, plugin: &str) -> Result<Option<Enablement>> {
-        self.main()?.enablement_get(tenant, plugin)
-    }
-
-    fn enablement_for_plugin(&mut self, plugin: &str) -> Result<Vec<Enablement>> {
-        self.main()?.enablement_for_plugin(plugin)
-    }
-
-    fn enablement_for_tenant(&mut self, tenant: &str) -> Result<Vec<Enablement>> {
-        self.main()?.enablement_for_tenant(tenant)
-    }
-
-    fn trust_insert(&mut self, key: &TrustedKey) -> Result<()> {
-        self.main_mut()?.trust_insert(key)
-    }
-
-    fn trust_list(&mut self) -> Result<Vec<TrustedKey>> {
-        self.main()?.trust_list()
-    }
-
-    fn trust_remove(&mut self, name: &str) -> Result<u64> {
-        self.main_mut()?.trust_remove(name)
-    }
-
-    fn package_signature_set(&mut self, id: &str, version: &str, signature: &str) -> Result<()> {
-        self.main_mut()?
-            .package_signature_set(id, version, signature)
-    }
-
-    fn package_signature_get(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        self.main()?.package_signature_get(id, version)
-    }
-
-    fn code_digest_get(&mut self, component: &str, engine: &str) -> Result<Option<String>> {
-        self.main()?.code_digest_get(component, engine)
-    }
-
-    fn code_digest_set(&mut self, component: &str, engine: &str, sha256: &str) -> Result<()> {
-        self.main_mut()?.code_digest_set(component, engine, sha256)
-    }
-
-    fn package_versions(&mut self, id: &str) -> Result<Vec<PackageRecord>> {
-        self.main()?.package_versions(id)
-    }
-
-    fn package_set_current(&mut self, id: &str, version: &str) -> Result<bool> {
-        self.main_mut()?.package_set_current(id, version)
-    }
-
-    fn package_delete_version(&mut self, id: &str, version: &str) -> Result<()> {
-        self.main_mut()?.package_delete_version(id, version)
-    }
 }
 
 impl WorkStore for RoutedTx {
-    fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord> {
-        self.tenant_mut(&event.tenant)?.event_append(event)
+    route! {
+        fn event_append(&mut self, event: &NewEvent) -> Result<EventRecord>
+            => tenant_mut(&event.tenant);
+        fn job_upsert_cron(
+            &mut self, tenant: &str, plugin: &str, job: &str, cron: &str, next_run_ms: i64
+        ) -> Result<()> => tenant_mut(tenant);
+        fn job_insert_once(
+            &mut self, tenant: &str, plugin: &str, job: &str, payload: &str, at_ms: i64
+        ) -> Result<i64> => tenant_mut(tenant);
+        fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()>
+            => tenant(tenant) or_default;
+        fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()>
+            => tenant(tenant) or_default;
+        fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>
+            => tenant(tenant) or_default;
+        fn job_claim(
+            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
+        ) -> Result<Vec<(JobRecord, i64)>> => gather(limit) |tx, limit|;
+        fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>
+            => gather(limit) |tx, limit|;
+        fn delivery_claim(
+            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
+        ) -> Result<Vec<(DeliveryRecord, EventRecord)>> => gather(limit) |tx, limit|;
+        fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> => find_by_id(id) |tx|;
+        fn job_finish(
+            &mut self, id: i64, run_id: i64, owner: &str, duration_ms: i64, finish: &Finish
+        ) -> Result<bool> => any_by_id(id) |tx|;
+        fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> => any_by_id(id) |tx|;
+        fn event_fan_out(
+            &mut self, event: &EventRecord, subscribers: &[String], now_ms: i64
+        ) -> Result<()> => tenant_mut(&event.tenant);
+        fn delivery_finish(
+            &mut self, id: i64, owner: &str, now_ms: i64, finish: &Finish
+        ) -> Result<bool> => any_by_id(id) |tx|;
+        fn delivery_get(&mut self, id: i64) -> Result<Option<DeliveryRecord>>
+            => find_by_id(id) |tx|;
+        fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> => any_by_id(id) |tx|;
     }
 
     fn event_list(&mut self, filter: &EventFilter) -> Result<Vec<EventRecord>> {
-        let tenants = match &filter.tenant {
-            Some(t) => vec![t.clone()],
-            None => self.all_tenants()?,
-        };
-        let mut all: Vec<EventRecord> = self
-            .each(tenants, |tx| tx.event_list(filter))?
-            .into_iter()
-            .flatten()
-            .collect();
-        all.sort_by_key(|e| std::cmp::Reverse((e.created_at_ms, e.id)));
-        all.truncate(filter.limit as usize);
-        Ok(all)
-    }
-
-    fn job_upsert_cron(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        cron: &str,
-        next_run_ms: i64,
-    ) -> Result<()> {
-        self.tenant_mut(tenant)?
-            .job_upsert_cron(tenant, plugin, job, cron, next_run_ms)
-    }
-
-    fn job_insert_once(
-        &mut self,
-        tenant: &str,
-        plugin: &str,
-        job: &str,
-        payload: &str,
-        at_ms: i64,
-    ) -> Result<i64> {
-        self.tenant_mut(tenant)?
-            .job_insert_once(tenant, plugin, job, payload, at_ms)
-    }
-
-    fn job_pause(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        match self.tenant(tenant)? {
-            Some(tx) => tx.job_pause(tenant, plugin),
-            None => Ok(()),
-        }
-    }
-
-    fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()> {
-        match self.tenant(tenant)? {
-            Some(tx) => tx.job_resume_once(tenant, plugin),
-            None => Ok(()),
-        }
+        let tenants = self.tenant_or_all(&filter.tenant)?;
+        let lists = self.each(tenants, |tx| tx.event_list(filter))?;
+        Ok(newest(lists, filter.limit, |e| (e.created_at_ms, e.id)))
     }
 
     fn job_delete_plugin(&mut self, plugin: &str) -> Result<()> {
-        let all = self.all_tenants()?;
-        self.each(all, |tx| tx.job_delete_plugin(plugin))?;
+        self.each_tenant(|tx| tx.job_delete_plugin(plugin))?;
         Ok(())
     }
 
-    fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool> {
-        match self.tenant(tenant)? {
-            Some(tx) => tx.job_cancel(tenant, plugin, id),
-            None => Ok(false),
-        }
-    }
-
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
-        self.gather(limit, |tx, left| {
-            tx.job_claim(now_ms, lease_until_ms, owner, left)
-        })
-    }
-
-    fn job_finish(
-        &mut self,
-        id: i64,
-        run_id: i64,
-        owner: &str,
-        duration_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        self.any_by_id(id, |tx| {
-            tx.job_finish(id, run_id, owner, duration_ms, finish)
-        })
-    }
-
-    fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> {
-        self.find_by_id(id, |tx| tx.job_get(id))
-    }
-
     fn job_list(&mut self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
-        let tenants = match &filter.tenant {
-            Some(t) => vec![t.clone()],
-            None => self.all_tenants()?,
-        };
+        let tenants = self.tenant_or_all(&filter.tenant)?;
         // Each file answers in (tenant, plugin, job, id) order, and tenants in order.
         Ok(self
             .each(tenants, |tx| tx.job_list(filter))?
@@ -1219,67 +1124,16 @@ impl WorkStore for RoutedTx {
             Some(id) => self.tenants_of_id(id)?,
             None => self.all_tenants()?,
         };
-        let mut runs: Vec<JobRun> = self
-            .each(tenants, |tx| tx.job_runs(job_id, limit))?
-            .into_iter()
-            .flatten()
-            .collect();
-        runs.sort_by_key(|r| std::cmp::Reverse((r.started_ms, r.id)));
-        runs.truncate(limit as usize);
-        Ok(runs)
-    }
-
-    fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        self.any_by_id(id, |tx| tx.job_retry(id, now_ms))
+        let lists = self.each(tenants, |tx| tx.job_runs(job_id, limit))?;
+        Ok(newest(lists, limit, |r| (r.started_ms, r.id)))
     }
 
     fn work_depth(&mut self, now_ms: i64) -> Result<super::WorkDepth> {
-        let tenants = self.all_tenants()?;
         let mut total = super::WorkDepth::default();
-        for depth in self.each(tenants, |tx| tx.work_depth(now_ms))? {
+        for depth in self.each_tenant(|tx| tx.work_depth(now_ms))? {
             total.add(&depth);
         }
         Ok(total)
-    }
-
-    fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>> {
-        self.gather(limit, |tx, left| tx.event_unfanned(left))
-    }
-
-    fn event_fan_out(
-        &mut self,
-        event: &EventRecord,
-        subscribers: &[String],
-        now_ms: i64,
-    ) -> Result<()> {
-        self.tenant_mut(&event.tenant)?
-            .event_fan_out(event, subscribers, now_ms)
-    }
-
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        self.gather(limit, |tx, left| {
-            tx.delivery_claim(now_ms, lease_until_ms, owner, left)
-        })
-    }
-
-    fn delivery_finish(
-        &mut self,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        finish: &Finish,
-    ) -> Result<bool> {
-        self.any_by_id(id, |tx| tx.delivery_finish(id, owner, now_ms, finish))
-    }
-
-    fn delivery_get(&mut self, id: i64) -> Result<Option<DeliveryRecord>> {
-        self.find_by_id(id, |tx| tx.delivery_get(id))
     }
 
     fn delivery_list(&mut self, event_id: i64) -> Result<Vec<DeliveryRecord>> {
@@ -1290,33 +1144,30 @@ impl WorkStore for RoutedTx {
             })?
             .unwrap_or_default())
     }
-
-    fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool> {
-        self.any_by_id(id, |tx| tx.delivery_retry(id, now_ms))
-    }
 }
 
 impl WebhookStore for RoutedTx {
-    fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()> {
-        self.tenant_mut(&endpoint.tenant)?.webhook_insert(endpoint)
-    }
-
-    fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
-        self.tenant_mut(tenant)?.webhook_list(tenant)
-    }
-
-    fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool> {
-        self.tenant_mut(&endpoint.tenant)?
-            .webhook_set_secret(endpoint)
-    }
-
-    fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool> {
-        self.tenant_mut(tenant)?.webhook_delete(tenant, id, now_ms)
-    }
-
-    fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32> {
-        self.tenant_mut(&event.tenant)?
-            .webhook_fan_out(event, now_ms)
+    route! {
+        fn webhook_insert(&mut self, endpoint: &WebhookEndpoint) -> Result<()>
+            => tenant_mut(&endpoint.tenant);
+        fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>>
+            => tenant_mut(tenant);
+        fn webhook_set_secret(&mut self, endpoint: &WebhookEndpoint) -> Result<bool>
+            => tenant_mut(&endpoint.tenant);
+        fn webhook_delete(&mut self, tenant: &str, id: &str, now_ms: i64) -> Result<bool>
+            => tenant_mut(tenant);
+        fn webhook_fan_out(&mut self, event: &EventRecord, now_ms: i64) -> Result<u32>
+            => tenant_mut(&event.tenant);
+        fn webhook_finish(
+            &mut self, tenant: &str, id: i64, owner: &str, now_ms: i64,
+            attempt: &WebhookAttempt, finish: &Finish
+        ) -> Result<bool> => tenant_mut(tenant);
+        fn webhook_deliveries(
+            &mut self, tenant: &str, endpoint: Option<&str>, state: Option<&str>,
+            limit: u32
+        ) -> Result<Vec<WebhookDelivery>> => tenant_mut(tenant);
+        fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>
+            => tenant_mut(tenant);
     }
 
     fn webhook_claim(
@@ -1337,83 +1188,42 @@ impl WebhookStore for RoutedTx {
         }
         Ok(rows)
     }
-
-    fn webhook_finish(
-        &mut self,
-        tenant: &str,
-        id: i64,
-        owner: &str,
-        now_ms: i64,
-        attempt: &WebhookAttempt,
-        finish: &Finish,
-    ) -> Result<bool> {
-        self.tenant_mut(tenant)?
-            .webhook_finish(tenant, id, owner, now_ms, attempt, finish)
-    }
-
-    fn webhook_deliveries(
-        &mut self,
-        tenant: &str,
-        endpoint: Option<&str>,
-        state: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<WebhookDelivery>> {
-        self.tenant_mut(tenant)?
-            .webhook_deliveries(tenant, endpoint, state, limit)
-    }
-
-    fn webhook_replay(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        self.tenant_mut(tenant)?.webhook_replay(tenant, id, now_ms)
-    }
 }
 
 impl IdentityStore for RoutedTx {
-    fn user_insert(&mut self, user: &UserRecord) -> Result<()> {
-        self.identity_mut(&user.tenant)?.user_insert(user)
-    }
-
-    fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
-        self.read_identity(tenant, |tx| tx.user_get(tenant, username))
-    }
-
-    fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>> {
-        self.read_identity(tenant, |tx| tx.user_list(tenant))
-    }
-
-    fn user_update(&mut self, user: &UserRecord) -> Result<()> {
-        self.change_identity(&user.tenant, |tx| tx.user_update(user))
-    }
-
-    fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
-        self.identity_mut(&role.tenant)?.role_insert(role)
-    }
-
-    fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>> {
-        self.read_identity(tenant, |tx| tx.role_get(tenant, name))
-    }
-
-    fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>> {
-        self.read_identity(tenant, |tx| tx.role_list(tenant))
-    }
-
-    fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        self.change_identity(tenant, |tx| tx.role_grant(tenant, role, permission))
-    }
-
-    fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool> {
-        self.change_identity(tenant, |tx| tx.role_revoke(tenant, role, permission))
-    }
-
-    fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        self.change_identity(tenant, |tx| tx.user_role_add(tenant, username, role))
-    }
-
-    fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool> {
-        self.change_identity(tenant, |tx| tx.user_role_remove(tenant, username, role))
-    }
-
-    fn user_access(&mut self, tenant: &str, username: &str) -> Result<(Vec<String>, Vec<String>)> {
-        self.read_identity(tenant, |tx| tx.user_access(tenant, username))
+    route! {
+        fn user_insert(&mut self, user: &UserRecord) -> Result<()> => identity_mut(&user.tenant);
+        fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>>
+            => identity(tenant) or_default;
+        fn user_list(&mut self, tenant: &str) -> Result<Vec<UserRecord>>
+            => identity(tenant) or_default;
+        fn user_update(&mut self, user: &UserRecord) -> Result<()>
+            => change_identity(&user.tenant) |tx|;
+        fn role_insert(&mut self, role: &RoleRecord) -> Result<()> => identity_mut(&role.tenant);
+        fn role_get(&mut self, tenant: &str, name: &str) -> Result<Option<RoleRecord>>
+            => identity(tenant) or_default;
+        fn role_list(&mut self, tenant: &str) -> Result<Vec<RoleRecord>>
+            => identity(tenant) or_default;
+        fn role_grant(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>
+            => change_identity(tenant) |tx|;
+        fn role_revoke(&mut self, tenant: &str, role: &str, permission: &str) -> Result<bool>
+            => change_identity(tenant) |tx|;
+        fn user_role_add(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>
+            => change_identity(tenant) |tx|;
+        fn user_role_remove(&mut self, tenant: &str, username: &str, role: &str) -> Result<bool>
+            => change_identity(tenant) |tx|;
+        fn user_access(
+            &mut self, tenant: &str, username: &str
+        ) -> Result<(Vec<String>, Vec<String>)> => identity(tenant) or_default;
+        fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>>
+            => token_file(id) or_default;
+        fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>>
+            => identity(tenant) or_default;
+        fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> => main();
+        fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()>
+            => main_mut();
+        fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()>
+            => main_mut();
     }
 
     fn token_insert(&mut self, token: &TokenRecord) -> Result<()> {
@@ -1430,17 +1240,6 @@ impl IdentityStore for RoutedTx {
                 })?;
         }
         self.identity_mut(&token.tenant)?.token_insert(token)
-    }
-
-    fn token_get(&mut self, id: &str) -> Result<Option<TokenRecord>> {
-        match self.token_file(id)? {
-            Some(tx) => tx.token_get(id),
-            None => Ok(None),
-        }
-    }
-
-    fn token_list(&mut self, tenant: &str) -> Result<Vec<TokenRecord>> {
-        self.read_identity(tenant, |tx| tx.token_list(tenant))
     }
 
     fn token_revoke(&mut self, id: &str, at: &str) -> Result<bool> {
@@ -1465,32 +1264,18 @@ impl IdentityStore for RoutedTx {
             None => self.main_mut()?.token_touch(id, at),
         }
     }
-
-    fn login_throttle_get(&mut self, key: &str) -> Result<Option<LoginThrottle>> {
-        self.main()?.login_throttle_get(key)
-    }
-
-    fn login_throttle_put(&mut self, key: &str, row: &LoginThrottle) -> Result<()> {
-        self.main_mut()?.login_throttle_put(key, row)
-    }
-
-    fn login_throttle_clear(&mut self, key: Option<&str>, before_ms: i64) -> Result<()> {
-        self.main_mut()?.login_throttle_clear(key, before_ms)
-    }
 }
 
 impl AuditStore for RoutedTx {
-    fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>> {
-        self.read_identity(tenant, |tx| tx.audit_head(tenant))
-    }
-
-    fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()> {
-        self.identity_mut(&record.tenant)?
-            .audit_append(record, anchor)
-    }
-
-    fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>> {
-        self.read_identity(tenant, |tx| tx.audit_anchor(tenant))
+    route! {
+        fn audit_head(&mut self, tenant: &str) -> Result<Option<(u64, String)>>
+            => identity(tenant) or_default;
+        fn audit_append(&mut self, record: &AuditRecord, anchor: &AuditAnchor) -> Result<()>
+            => identity_mut(&record.tenant);
+        fn audit_anchor(&mut self, tenant: &str) -> Result<Option<AuditAnchor>>
+            => identity(tenant) or_default;
+        fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool>
+            => identity_mut(&anchor.tenant);
     }
 
     fn audit_known_tip(&mut self, chain: &str) -> Option<AuditAnchor> {
@@ -1502,11 +1287,6 @@ impl AuditStore for RoutedTx {
         tx?.audit_known_tip(chain)
     }
 
-    fn audit_anchor_create(&mut self, anchor: &AuditAnchor) -> Result<bool> {
-        self.identity_mut(&anchor.tenant)?
-            .audit_anchor_create(anchor)
-    }
-
     fn audit_list(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
         if let Some(t) = &query.tenant {
             return match self.identity(t)? {
@@ -1515,9 +1295,8 @@ impl AuditStore for RoutedTx {
             };
         }
         let mut rows = self.main()?.audit_list(query)?;
-        let all = self.all_tenants()?;
         rows.extend(
-            self.each(all, |tx| tx.audit_list(query))?
+            self.each_tenant(|tx| tx.audit_list(query))?
                 .into_iter()
                 .flatten(),
         );
@@ -1528,9 +1307,8 @@ impl AuditStore for RoutedTx {
 
     fn audit_chains(&mut self) -> Result<Vec<String>> {
         let mut chains = self.main()?.audit_chains()?;
-        let all = self.all_tenants()?;
         chains.extend(
-            self.each(all, |tx| tx.audit_chains())?
+            self.each_tenant(|tx| tx.audit_chains())?
                 .into_iter()
                 .flatten(),
         );
@@ -1538,6 +1316,15 @@ impl AuditStore for RoutedTx {
         chains.dedup();
         Ok(chains)
     }
+}
+
+/// The `limit` newest of the rows several files answered, newest first by `key`
+/// (time, then id).
+fn newest<T, K: Ord>(lists: Vec<Vec<T>>, limit: u32, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut rows: Vec<T> = lists.into_iter().flatten().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    rows.truncate(limit as usize);
+    rows
 }
 
 /// A database file and the WAL and shared-memory files beside it.

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::events::{EventRecord, event};
 use super::sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args, revive, status_of, u32_of};
+use super::sql_conn::{Backend, RowGet, SqlConn, args, from_row, revive, status_of, u32_of};
 use super::{Finish, Result, StoreError, WebhookStore};
 
 /// An endpoint a tenant subscribed to event topics.
@@ -177,38 +177,25 @@ impl ClaimRoom {
 
 /// An endpoint row of `sql::WEBHOOK_ENDPOINT_LIST`'s column list.
 fn endpoint(r: &impl RowGet) -> Result<WebhookEndpoint> {
-    let topics: String = r.get(3)?;
-    Ok(WebhookEndpoint {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        url: r.get(2)?,
-        topics: serde_json::from_str(&topics).unwrap_or_default(),
-        secret_sealed: r.get(4)?,
-        created_ms: r.get(5)?,
-        secret_generation: u32::try_from(r.get::<i64>(6)?).unwrap_or(0),
-        previous_secret_sealed: r.get(7)?,
-        previous_secret_until_ms: r.get(8)?,
-    })
+    Ok(from_row!(r => WebhookEndpoint {
+        id, tenant, url,
+        topics: |t: String| serde_json::from_str(&t).unwrap_or_default(),
+        secret_sealed, created_ms,
+        secret_generation: |g: i64| u32::try_from(g).unwrap_or(0),
+        previous_secret_sealed, previous_secret_until_ms,
+    }))
 }
 
 /// A delivery row of `id, tenant, endpoint_id, event_id, msg_id, topic, state,
 /// attempts, next_attempt_ms, last_status, last_error, created_ms, done_ms`.
 pub(super) fn webhook_delivery(r: &impl RowGet) -> Result<WebhookDelivery> {
-    Ok(WebhookDelivery {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        endpoint_id: r.get(2)?,
-        event_id: r.get(3)?,
-        msg_id: r.get(4)?,
-        topic: r.get(5)?,
-        state: r.get(6)?,
-        attempts: u32_of(r.get(7)?),
-        next_attempt_ms: r.get(8)?,
-        last_status: status_of(r.get(9)?),
-        last_error: r.get(10)?,
-        created_ms: r.get(11)?,
-        done_ms: r.get(12)?,
-    })
+    Ok(from_row!(r => WebhookDelivery {
+        id, tenant, endpoint_id, event_id, msg_id, topic, state,
+        attempts: u32_of,
+        next_attempt_ms,
+        last_status: status_of,
+        last_error, created_ms, done_ms,
+    }))
 }
 
 /// How each backend finds the deliveries a claim may lease.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::events::{EventFilter, EventRecord, NewEvent, event};
 use super::sql;
-use super::sql_conn::{Backend, Lease, RowGet, SqlConn, args, u32_of};
+use super::sql_conn::{Backend, Lease, RowGet, SqlConn, args, from_row, u32_of};
 use super::{Result, StoreError, WorkStore};
 
 /// What to do with a claimed row after its attempt.
@@ -223,52 +223,29 @@ super::sql::sql! {
 
 /// A job row of `sql::JOB_DUE`'s column list.
 pub(super) fn job(r: &impl RowGet) -> Result<JobRecord> {
-    Ok(JobRecord {
-        id: r.get(0)?,
-        tenant: r.get(1)?,
-        plugin: r.get(2)?,
-        job: r.get(3)?,
-        cron: r.get(4)?,
-        payload: r.get(5)?,
-        state: r.get(6)?,
-        next_run_ms: r.get(7)?,
-        attempts: u32_of(r.get(8)?),
-        lease_until_ms: r.get(9)?,
-        lease_owner: r.get(10)?,
-        last_error: r.get(11)?,
-    })
+    Ok(from_row!(r => JobRecord {
+        id, tenant, plugin, job, cron, payload, state, next_run_ms,
+        attempts: u32_of,
+        lease_until_ms, lease_owner, last_error,
+    }))
 }
 
 fn run(r: &impl RowGet) -> Result<JobRun> {
-    Ok(JobRun {
-        id: r.get(0)?,
-        job_id: r.get(1)?,
-        tenant: r.get(2)?,
-        plugin: r.get(3)?,
-        job: r.get(4)?,
-        attempt: u32_of(r.get(5)?),
-        started_ms: r.get(6)?,
-        duration_ms: r.get(7)?,
-        outcome: r.get(8)?,
-        error: r.get(9)?,
-    })
+    Ok(from_row!(r => JobRun {
+        id, job_id, tenant, plugin, job,
+        attempt: u32_of,
+        started_ms, duration_ms, outcome, error,
+    }))
 }
 
 /// A delivery row of `id, event_id, tenant, topic, subscriber, state, attempts,
 /// next_attempt_ms, last_error, done_ms`.
 pub(super) fn delivery(r: &impl RowGet) -> Result<DeliveryRecord> {
-    Ok(DeliveryRecord {
-        id: r.get(0)?,
-        event_id: r.get(1)?,
-        tenant: r.get(2)?,
-        topic: r.get(3)?,
-        subscriber: r.get(4)?,
-        state: r.get(5)?,
-        attempts: u32_of(r.get(6)?),
-        next_attempt_ms: r.get(7)?,
-        last_error: r.get(8)?,
-        done_ms: r.get(9)?,
-    })
+    Ok(from_row!(r => DeliveryRecord {
+        id, event_id, tenant, topic, subscriber, state,
+        attempts: u32_of,
+        next_attempt_ms, last_error, done_ms,
+    }))
 }
 
 /// Lease a claimed job to `owner`: count the attempt, mark runs a dead worker left
