@@ -2,6 +2,7 @@
 //! the tenant (the typed extension point `backoffice:compliance/checks`), listed and
 //! evaluated on the shared path of [`super::extension`].
 
+use super::WitResult;
 use crate::Failure;
 use crate::bindings::compliance::consumer::backoffice::compliance::registry::{
     Contributed, Host as RegistryHost,
@@ -22,12 +23,9 @@ fn failed(plugin: &str, what: &str, f: Failure) -> Error {
 }
 
 impl RegistryHost for CallState {
-    fn checks(&mut self) -> wasmtime::Result<Result<Vec<Contributed>, Error>> {
-        let nesting = match self.extension_nesting("compliance checks", COMPLIANCE_CHECKS.interface)
-        {
-            Ok(n) => n,
-            Err(r) => return Ok(Err(Error::from(r))),
-        };
+    fn checks(&mut self) -> WitResult<Vec<Contributed>, Error> {
+        let nesting =
+            try_wit!(self.extension_nesting("compliance checks", COMPLIANCE_CHECKS.interface));
         let mut out = Vec::new();
         for (loaded, record) in self.providers_of(&nesting, COMPLIANCE_CHECKS.interface)? {
             let declared: Vec<String> = loaded
@@ -73,12 +71,9 @@ impl RegistryHost for CallState {
         plugin: String,
         check: String,
         subject: Subject,
-    ) -> wasmtime::Result<Result<Vec<Finding>, Error>> {
-        let nesting = match self.extension_nesting("compliance checks", COMPLIANCE_CHECKS.interface)
-        {
-            Ok(n) => n,
-            Err(r) => return Ok(Err(Error::from(r))),
-        };
+    ) -> WitResult<Vec<Finding>, Error> {
+        let nesting =
+            try_wit!(self.extension_nesting("compliance checks", COMPLIANCE_CHECKS.interface));
         let found = self
             .providers_of(&nesting, COMPLIANCE_CHECKS.interface)?
             .into_iter()
@@ -113,10 +108,7 @@ impl RegistryHost for CallState {
     }
 }
 
-/// Add the `backoffice:compliance` imports to `linker`.
-pub fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
-    crate::bindings::compliance::consumer::ChecksConsumer::add_to_linker::<
-        CallState,
-        wasmtime::component::HasSelf<CallState>,
-    >(linker, |state| state)
-}
+consumer_linker!(
+    /// Add the `backoffice:compliance` imports to `linker`.
+    crate::bindings::compliance::consumer::ChecksConsumer
+);

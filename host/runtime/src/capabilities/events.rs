@@ -8,6 +8,7 @@
 //! topics under its own `<id>.` prefix unless an admin granted the topic
 //! (capability `emit:<topic>`, see `backoffice events grant`).
 
+use super::WitResult;
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::events::Host;
 use crate::store::NewEvent;
@@ -60,10 +61,8 @@ impl CallState {
 }
 
 impl Host for CallState {
-    fn emit(&mut self, topic: String, payload: String) -> wasmtime::Result<Result<(), WitError>> {
-        if let Err(e) = self.check_emit(&topic, &payload) {
-            return Ok(Err(e));
-        }
+    fn emit(&mut self, topic: String, payload: String) -> WitResult<()> {
+        try_wit!(self.check_emit(&topic, &payload));
         self.check_per_call(Queued::Event)?;
         self.effect(|e| {
             e.events.push(crate::dry_run::EventEffect {

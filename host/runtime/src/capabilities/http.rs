@@ -14,6 +14,7 @@
 //! again) only when the request is sent: a lookup here would hold the tenant's writer
 //! for as long as DNS takes, and the answer could change before the send anyway.
 
+use super::WitResult;
 use crate::bindings::WitError;
 use crate::bindings::http::backoffice::http::outbound::{Host, Request};
 use crate::store::NewHttpRequest;
@@ -153,17 +154,10 @@ impl CallState {
 }
 
 impl Host for CallState {
-    fn send(&mut self, req: Request) -> wasmtime::Result<Result<i64, WitError>> {
-        if let Err(e) = self.require_write("http") {
-            return Ok(Err(e));
-        }
-        let timeout_ms = match check_form(&req) {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
-        if let Err(e) = self.check_destination(&req.url) {
-            return Ok(Err(e));
-        }
+    fn send(&mut self, req: Request) -> WitResult<i64> {
+        try_wit!(self.require_write("http"));
+        let timeout_ms = try_wit!(check_form(&req));
+        try_wit!(self.check_destination(&req.url));
         if self.http_requests >= MAX_REQUESTS_PER_CALL {
             return Ok(Err(WitError::InvalidInput(format!(
                 "one call may queue at most {MAX_REQUESTS_PER_CALL} HTTP requests"
@@ -195,13 +189,10 @@ impl Host for CallState {
     }
 }
 
-/// Add the `backoffice:http` import to `linker`.
-pub fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
-    crate::bindings::http::HttpConsumer::add_to_linker::<
-        CallState,
-        wasmtime::component::HasSelf<CallState>,
-    >(linker, |state| state)
-}
+consumer_linker!(
+    /// Add the `backoffice:http` import to `linker`.
+    crate::bindings::http::HttpConsumer
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,37 @@
 //! answers `forbidden`; a limit broken by the guest is an expected error where the
 //! plugin can recover (oversized key) and a trap where it cannot.
 
+/// `?` for the error a plugin sees: the value of an `Ok`, or, for an `Err(e)`, return
+/// `Ok(Err(e.into()))` from the host function (the guest gets the error and runs on; a
+/// trap is the outer `Err`).
+macro_rules! try_wit {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(e) => return Ok(Err(From::from(e))),
+        }
+    };
+}
+
+/// `pub fn add_to_linker` over the generated `add_to_linker` of each named import
+/// (a world or an interface), all implemented by [`CallState`] itself (`HasSelf`).
+macro_rules! consumer_linker {
+    ($(#[$doc:meta])* $($($import:ident)::+),+ $(,)?) => {
+        $(#[$doc])*
+        pub fn add_to_linker(
+            linker: &mut wasmtime::component::Linker<CallState>,
+        ) -> wasmtime::Result<()> {
+            $(
+                $($import)::+::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+                    linker,
+                    |state| state,
+                )?;
+            )+
+            Ok(())
+        }
+    };
+}
+
 mod compliance;
 mod context;
 mod events;
@@ -44,6 +75,10 @@ use crate::bindings::{self, WitError};
 use crate::manifest::Manifest;
 use crate::store::{Scope, Transaction};
 use crate::{Limits, MemoryLimiter, Plugins};
+
+/// What a host function returns: a trap (the outer `Err`, which ends the call) or what
+/// the plugin sees, a value or an error it can handle.
+type WitResult<T, E = WitError> = wasmtime::Result<Result<T, E>>;
 
 /// Bytes of stdout and stderr kept per call; the rest is dropped.
 const CAPTURE_BYTES: usize = 16 << 10;

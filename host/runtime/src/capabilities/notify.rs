@@ -11,6 +11,7 @@
 //! or is rolled back queues nothing and nothing is sent. The plugin cannot name
 //! another tenant: recipients are looked up in the caller's tenant only.
 
+use super::WitResult;
 use crate::bindings::WitError;
 use crate::bindings::notify::backoffice::notify::notify::{Host, Message, Recipient};
 use crate::store::NewNotification;
@@ -61,10 +62,7 @@ fn message_token() -> wasmtime::Result<String> {
 
 impl CallState {
     /// `(username, address)` of each recipient, or why there are none.
-    fn recipients(
-        &mut self,
-        to: &Recipient,
-    ) -> wasmtime::Result<Result<Vec<(String, String)>, WitError>> {
+    fn recipients(&mut self, to: &Recipient) -> WitResult<Vec<(String, String)>> {
         let tenant = self.info.scope.tenant.clone();
         let plugin = self.info.scope.plugin.clone();
         let tx = tx_of(&mut self.tx)?;
@@ -124,17 +122,10 @@ impl CallState {
 }
 
 impl Host for CallState {
-    fn send(&mut self, to: Recipient, message: Message) -> wasmtime::Result<Result<u32, WitError>> {
-        if let Err(e) = self.require_write("notify") {
-            return Ok(Err(e));
-        }
-        if let Err(e) = check_message(&message) {
-            return Ok(Err(e));
-        }
-        let recipients = match self.recipients(&to)? {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
-        };
+    fn send(&mut self, to: Recipient, message: Message) -> WitResult<u32> {
+        try_wit!(self.require_write("notify"));
+        try_wit!(check_message(&message));
+        let recipients = try_wit!(self.recipients(&to)?);
         let created_ms = super::events::unix_ms(self.info.now);
         let tenant = self.info.scope.tenant.clone();
         let plugin = self.info.scope.plugin.clone();
@@ -161,10 +152,7 @@ impl Host for CallState {
     }
 }
 
-/// Add the `backoffice:notify` import to `linker`.
-pub fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
-    crate::bindings::notify::NotifyConsumer::add_to_linker::<
-        CallState,
-        wasmtime::component::HasSelf<CallState>,
-    >(linker, |state| state)
-}
+consumer_linker!(
+    /// Add the `backoffice:notify` import to `linker`.
+    crate::bindings::notify::NotifyConsumer
+);

@@ -13,6 +13,7 @@
 //! is checked (gross, currency, country, net = gross minus employee lines) before the
 //! caller sees it.
 
+use super::WitResult;
 use std::sync::Arc;
 
 use crate::Failure;
@@ -34,7 +35,7 @@ impl CallState {
         &mut self,
         nesting: &super::Nesting,
         country: &str,
-    ) -> wasmtime::Result<Result<Arc<Provider>, Error>> {
+    ) -> WitResult<Arc<Provider>, Error> {
         if let Some(p) = self.providers.get(country) {
             return Ok(Ok(p.clone()));
         }
@@ -66,16 +67,10 @@ impl CallState {
         f: impl FnOnce(
             &mut wasmtime::Store<CallState>,
             &crate::bindings::payroll::provider::RulesProvider,
-        ) -> wasmtime::Result<Result<T, Error>>,
-    ) -> wasmtime::Result<Result<T, Error>> {
-        let nesting = match self.extension_nesting("payroll rules", PAYROLL_RULES.interface) {
-            Ok(n) => n,
-            Err(r) => return Ok(Err(Error::from(r))),
-        };
-        let provider = match self.rules_provider(&nesting, country)? {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
+        ) -> WitResult<T, Error>,
+    ) -> WitResult<T, Error> {
+        let nesting = try_wit!(self.extension_nesting("payroll rules", PAYROLL_RULES.interface));
+        let provider = try_wit!(self.rules_provider(&nesting, country)?);
         let label = format!("payroll rules {what} for {country}");
         let result =
             self.run_provider(&nesting, &provider, &label, |store, prepared, instance| {
@@ -141,10 +136,7 @@ impl CallState {
     /// Compute one payslip with the rules enabled for `input.country`, checked, with
     /// the provider that computed it: the one routing behind both engines (0.1.0
     /// drops the provider, 0.2.0 returns it).
-    fn calculate_traced(
-        &mut self,
-        input: CalcInput,
-    ) -> wasmtime::Result<Result<(Payslip, Arc<Provider>), Error>> {
+    fn calculate_traced(&mut self, input: CalcInput) -> WitResult<(Payslip, Arc<Provider>), Error> {
         let country = input.country.clone();
         let sent = input.clone();
         let result = self.with_rules(&country, "calculate", move |store, rules| {
@@ -152,10 +144,7 @@ impl CallState {
                 .backoffice_payroll_rules()
                 .call_calculate(store, &sent)
         })?;
-        let slip = match result {
-            Ok(slip) => slip,
-            Err(e) => return Ok(Err(e)),
-        };
+        let slip = try_wit!(result);
         // `with_rules` cached the provider it called; the cache lives as long as this
         // call, so it is the plugin, version and package that just answered.
         let Some(provider) = self.providers.get(&country).cloned() else {
@@ -168,11 +157,11 @@ impl CallState {
 }
 
 impl EngineHost for CallState {
-    fn calculate(&mut self, input: CalcInput) -> wasmtime::Result<Result<Payslip, Error>> {
+    fn calculate(&mut self, input: CalcInput) -> WitResult<Payslip, Error> {
         Ok(self.calculate_traced(input)?.map(|(slip, _)| slip))
     }
 
-    fn describe(&mut self, country: String) -> wasmtime::Result<Result<Support, Error>> {
+    fn describe(&mut self, country: String) -> WitResult<Support, Error> {
         self.with_rules(&country, "describe", |store, rules| {
             rules
                 .backoffice_payroll_rules()
@@ -181,7 +170,7 @@ impl EngineHost for CallState {
         })
     }
 
-    fn profile_schema(&mut self, country: String) -> wasmtime::Result<Result<String, Error>> {
+    fn profile_schema(&mut self, country: String) -> WitResult<String, Error> {
         self.with_rules(&country, "profile-schema", |store, rules| {
             rules
                 .backoffice_payroll_rules()
@@ -215,7 +204,7 @@ impl EngineHost for CallState {
 /// `backoffice:payroll/engine@0.2.0`: the 0.1.0 engine's routing, with the provider
 /// of each payslip. `describe`, `profile-schema` and `countries` are 0.1.0's.
 impl EngineV02Host for CallState {
-    fn calculate(&mut self, input: CalcInput) -> wasmtime::Result<Result<Calculation, Error>> {
+    fn calculate(&mut self, input: CalcInput) -> WitResult<Calculation, Error> {
         Ok(self
             .calculate_traced(input)?
             .map(|(payslip, provider)| Calculation {
@@ -228,11 +217,11 @@ impl EngineV02Host for CallState {
             }))
     }
 
-    fn describe(&mut self, country: String) -> wasmtime::Result<Result<Support, Error>> {
+    fn describe(&mut self, country: String) -> WitResult<Support, Error> {
         EngineHost::describe(self, country)
     }
 
-    fn profile_schema(&mut self, country: String) -> wasmtime::Result<Result<String, Error>> {
+    fn profile_schema(&mut self, country: String) -> WitResult<String, Error> {
         EngineHost::profile_schema(self, country)
     }
 
@@ -241,15 +230,9 @@ impl EngineV02Host for CallState {
     }
 }
 
-/// Add the `backoffice:payroll` imports to `linker`: the `engine` of 0.1.0 and of
-/// 0.2.0 (a component imports either, or both), over one shared `types@0.1.0`.
-pub fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> wasmtime::Result<()> {
-    crate::bindings::payroll::consumer::RulesConsumer::add_to_linker::<
-        CallState,
-        wasmtime::component::HasSelf<CallState>,
-    >(linker, |state| state)?;
-    crate::bindings::payroll::consumer_v0_2::backoffice::payroll0_2_0::engine::add_to_linker::<
-        CallState,
-        wasmtime::component::HasSelf<CallState>,
-    >(linker, |state| state)
-}
+consumer_linker!(
+    /// Add the `backoffice:payroll` imports to `linker`: the `engine` of 0.1.0 and of
+    /// 0.2.0 (a component imports either, or both), over one shared `types@0.1.0`.
+    crate::bindings::payroll::consumer::RulesConsumer,
+    crate::bindings::payroll::consumer_v0_2::backoffice::payroll0_2_0::engine,
+);

@@ -15,6 +15,7 @@
 //! through the call's [`Plugins`](crate::Plugins) (`resolve`, `audit_nested`), so a
 //! nested call is checked exactly like a call from outside.
 
+use super::WitResult;
 use std::time::{Duration, Instant};
 
 use crate::bindings::WitError;
@@ -29,15 +30,8 @@ use super::{CallInfo, CallState, Nesting, invocation_id};
 use super::trap;
 
 impl Host for CallState {
-    fn call(
-        &mut self,
-        plugin: String,
-        operation: String,
-        input: String,
-    ) -> wasmtime::Result<Result<String, WitError>> {
-        if let Err(e) = self.require("plugins") {
-            return Ok(Err(e));
-        }
+    fn call(&mut self, plugin: String, operation: String, input: String) -> WitResult<String> {
+        try_wit!(self.require("plugins"));
         let Some(nesting) = self.nesting.clone() else {
             return Ok(Err(WitError::Unsupported(
                 "plugin-to-plugin calls are not available in this context".into(),
@@ -168,7 +162,7 @@ impl Host for CallState {
 type OutputCheck = Box<dyn Fn(&str) -> Result<(), WitError>>;
 
 /// A refusal the caller gets as a WIT error (`Ok`), or a trap (`Err`).
-type Refused = wasmtime::Result<Result<String, WitError>>;
+type Refused = WitResult<String>;
 
 /// A checked nested call, ready to run.
 struct Prepared {

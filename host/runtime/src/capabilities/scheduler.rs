@@ -3,6 +3,7 @@
 //! `schedule-at` writes the run through the call's transaction, so it exists only if
 //! the call commits; the host's scheduler (`scheduler`) runs it when due.
 
+use super::WitResult;
 use crate::bindings::backoffice::host::scheduler::Host;
 use crate::bindings::{Instant, WitError};
 
@@ -12,15 +13,8 @@ use super::{CallState, tx_of};
 use super::trap;
 
 impl Host for CallState {
-    fn schedule_at(
-        &mut self,
-        at: Instant,
-        job: String,
-        payload: String,
-    ) -> wasmtime::Result<Result<String, WitError>> {
-        if let Err(e) = self.require_write("scheduler") {
-            return Ok(Err(e));
-        }
+    fn schedule_at(&mut self, at: Instant, job: String, payload: String) -> WitResult<String> {
+        try_wit!(self.require_write("scheduler"));
         let m = &self.info.manifest;
         if !m.jobs.iter().any(|j| j.name == job) {
             let known: Vec<&str> = m.jobs.iter().map(|j| j.name.as_str()).collect();
@@ -64,10 +58,8 @@ impl Host for CallState {
         Ok(Ok(id.to_string()))
     }
 
-    fn cancel(&mut self, id: String) -> wasmtime::Result<Result<bool, WitError>> {
-        if let Err(e) = self.require_write("scheduler") {
-            return Ok(Err(e));
-        }
+    fn cancel(&mut self, id: String) -> WitResult<bool> {
+        try_wit!(self.require_write("scheduler"));
         let Ok(id) = id.parse::<i64>() else {
             return Ok(Ok(false));
         };

@@ -4,6 +4,7 @@
 //! and plugins holds by construction. Reads and writes go through the call's one
 //! transaction.
 
+use super::WitResult;
 use crate::bindings::WitError;
 use crate::bindings::backoffice::host::storage::{Entry, Host, KeyRange, Page};
 use crate::store::ScanQuery;
@@ -28,23 +29,18 @@ impl CallState {
 }
 
 impl Host for CallState {
-    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, WitError>> {
-        if let Err(e) = self.require("storage").and_then(|()| self.check_key(&key)) {
-            return Ok(Err(e));
-        }
+    fn get(&mut self, key: String) -> WitResult<Option<Vec<u8>>> {
+        try_wit!(self.require("storage"));
+        try_wit!(self.check_key(&key));
         let value = tx_of(&mut self.tx)?
             .kv_get(&self.info.scope, &key)
             .map_err(trap)?;
         Ok(Ok(value))
     }
 
-    fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
-        if let Err(e) = self
-            .require_write("storage")
-            .and_then(|()| self.check_key(&key))
-        {
-            return Ok(Err(e));
-        }
+    fn put(&mut self, key: String, value: Vec<u8>) -> WitResult<()> {
+        try_wit!(self.require_write("storage"));
+        try_wit!(self.check_key(&key));
         if value.len() > self.limits.max_value_bytes {
             return Ok(Err(WitError::InvalidInput(format!(
                 "storage value of {} bytes for key '{key}' exceeds the {} byte limit",
@@ -62,13 +58,9 @@ impl Host for CallState {
         Ok(Ok(()))
     }
 
-    fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, WitError>> {
-        if let Err(e) = self
-            .require_write("storage")
-            .and_then(|()| self.check_key(&key))
-        {
-            return Ok(Err(e));
-        }
+    fn delete(&mut self, key: String) -> WitResult<bool> {
+        try_wit!(self.require_write("storage"));
+        try_wit!(self.check_key(&key));
         let existed = tx_of(&mut self.tx)?
             .kv_delete(&self.info.scope, &key)
             .map_err(trap)?;
@@ -84,10 +76,8 @@ impl Host for CallState {
         reverse: bool,
         limit: u32,
         after: Option<String>,
-    ) -> wasmtime::Result<Result<Page, WitError>> {
-        if let Err(e) = self.require("storage") {
-            return Ok(Err(e));
-        }
+    ) -> WitResult<Page> {
+        try_wit!(self.require("storage"));
         let query = ScanQuery {
             start: range.start,
             end: range.end,
