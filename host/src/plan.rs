@@ -165,16 +165,10 @@ impl Plan {
     ) -> Result<Plan, Refusal> {
         let loaded = loader.load(tx, &record)?;
         let Some(op) = loaded.manifest.operation(operation) else {
-            let known: Vec<&str> = loaded
-                .manifest
-                .operations
-                .iter()
-                .map(|o| o.name.as_str())
-                .collect();
             return refuse(HostError::NotFound(format!(
                 "plugin {plugin} {} has no operation '{operation}'; its operations are: {}",
                 record.version,
-                known.join(", ")
+                loaded.manifest.operation_names()
             )));
         };
         if !principal.has_permission(&op.permission) {

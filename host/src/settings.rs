@@ -141,13 +141,12 @@ impl Host {
         actor: &str,
     ) -> HostResult<SettingView> {
         let Some(decl) = manifest.setting(key) else {
-            let known: Vec<&str> = manifest.settings.iter().map(|s| s.key.as_str()).collect();
-            return Err(HostError::NotFound(if known.is_empty() {
+            return Err(HostError::NotFound(if manifest.settings.is_empty() {
                 format!("plugin '{plugin}' declares no settings")
             } else {
                 format!(
                     "plugin '{plugin}' has no setting '{key}'; its settings are: {}",
-                    known.join(", ")
+                    manifest.setting_keys()
                 )
             }));
         };

@@ -896,6 +896,25 @@ impl Manifest {
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.name == name)
     }
+
+    /// The declared operations' names, `, `-separated, for an error naming the choices.
+    pub fn operation_names(&self) -> String {
+        listed(self.operations.iter().map(|o| o.name.as_str()))
+    }
+
+    /// The declared jobs' names, `, `-separated.
+    pub fn job_names(&self) -> String {
+        listed(self.jobs.iter().map(|j| j.name.as_str()))
+    }
+
+    /// The declared settings' keys, `, `-separated (empty when there are none).
+    pub fn setting_keys(&self) -> String {
+        listed(self.settings.iter().map(|s| s.key.as_str()))
+    }
+}
+
+fn listed<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
 }
 
 fn known_extensions() -> String {

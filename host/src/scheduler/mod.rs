@@ -593,15 +593,9 @@ impl Host {
         }
         let loaded = self.load(tx.as_mut(), &record)?;
         if !loaded.manifest.jobs.iter().any(|j| j.name == job) {
-            let known: Vec<&str> = loaded
-                .manifest
-                .jobs
-                .iter()
-                .map(|j| j.name.as_str())
-                .collect();
             return Err(HostError::NotFound(format!(
                 "plugin {plugin} declares no job '{job}'; its jobs are: [{}]",
-                known.join(", ")
+                loaded.manifest.job_names()
             )));
         }
         serde_json::from_str::<serde::de::IgnoredAny>(payload)

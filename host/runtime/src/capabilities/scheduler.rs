@@ -17,11 +17,10 @@ impl Host for CallState {
         try_wit!(self.require_write("scheduler"));
         let m = &self.info.manifest;
         if !m.jobs.iter().any(|j| j.name == job) {
-            let known: Vec<&str> = m.jobs.iter().map(|j| j.name.as_str()).collect();
             return Ok(Err(WitError::NotFound(format!(
                 "plugin '{}' declares no job '{job}' in its plugin.toml; declared jobs: [{}]",
                 m.id,
-                known.join(", ")
+                m.job_names()
             ))));
         }
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&payload) {
