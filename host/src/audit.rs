@@ -820,9 +820,9 @@ mod tests {
         assert!(parse_since("yesterday").is_err());
     }
 
-    #[test]
-    fn hash_covers_every_field() {
-        let base = AuditRecord {
+    /// The first link of tenant acme's chain, not yet hashed.
+    fn first_link(duration_us: Option<u64>) -> AuditRecord {
+        AuditRecord {
             tenant: "acme".into(),
             seq: 1,
             at: "2026-01-01T00:00:00.000000Z".into(),
@@ -831,10 +831,15 @@ mod tests {
             target: "ledger.post-entry".into(),
             outcome: "ok".into(),
             detail: "{}".into(),
-            duration_us: Some(10),
+            duration_us,
             prev_hash: GENESIS.into(),
             hash: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn hash_covers_every_field() {
+        let base = first_link(Some(10));
         let h = link_hash(&base);
         let mut changed = base.clone();
         changed.outcome = "forbidden".into();
@@ -852,15 +857,8 @@ mod tests {
         let r = AuditRecord {
             tenant: "acme \"ü\"\n".into(),
             seq: 42,
-            at: "2026-01-01T00:00:00.000000Z".into(),
-            actor: "user:ada".into(),
-            action: "invoke".into(),
-            target: "ledger.post-entry".into(),
-            outcome: "ok".into(),
             detail: r#"{"version":"0.1.0"}"#.into(),
-            duration_us: None,
-            prev_hash: GENESIS.into(),
-            hash: String::new(),
+            ..first_link(None)
         };
         let array = serde_json::json!([
             r.tenant,
@@ -889,19 +887,7 @@ mod tests {
 
     #[test]
     fn keyed_hashes_and_anchor_macs_need_the_key() {
-        let link = AuditRecord {
-            tenant: "acme".into(),
-            seq: 1,
-            at: "2026-01-01T00:00:00.000000Z".into(),
-            actor: "user:ada".into(),
-            action: "invoke".into(),
-            target: "ledger.post-entry".into(),
-            outcome: "ok".into(),
-            detail: "{}".into(),
-            duration_us: None,
-            prev_hash: GENESIS.into(),
-            hash: String::new(),
-        };
+        let link = first_link(None);
         let key = AuditKey::for_tests();
         let other = AuditKey::generate().unwrap();
         let keyed = keyed_link_hash(&key, &link);
