@@ -145,58 +145,81 @@ pub fn forbidden(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
+/// A range of addresses that are not public destinations and why, as a test; the first
+/// range that holds an address names it.
+type Range<A> = (fn(A) -> bool, &'static str);
+
+/// The IPv4 ranges no plugin may reach.
+const V4: &[Range<Ipv4Addr>] = &[
+    (|ip| ip.is_loopback(), "loopback"),
+    (|ip| ip.is_private(), "private"),
+    (|ip| ip.is_link_local(), "link-local"),
+    (
+        |ip| ip.is_unspecified() || ip.octets()[0] == 0,
+        "unspecified",
+    ),
+    (
+        |ip| ip.is_multicast() || ip.is_broadcast() || ip.octets()[0] >= 240,
+        "multicast or reserved",
+    ),
+    (
+        |ip| matches!(ip.octets(), [100, 64..128, ..]),
+        "shared address space",
+    ),
+    (
+        |ip| matches!(ip.octets(), [192, 0, 0, _]),
+        "IETF protocol assignments",
+    ),
+    (
+        |ip| matches!(ip.octets(), [198, 18 | 19, ..]),
+        "benchmarking",
+    ),
+    (|ip| ip.is_documentation(), "documentation"),
+];
+
+/// The IPv6 ranges no plugin may reach (mapped and NAT64 addresses are judged as IPv4).
+const V6: &[Range<Ipv6Addr>] = &[
+    (|ip| ip.is_loopback(), "loopback"),
+    (|ip| ip.is_unspecified(), "unspecified"),
+    (|ip| ip.is_multicast(), "multicast"),
+    (
+        |ip| ip.segments()[0] & 0xfe00 == 0xfc00,
+        "unique local (private)",
+    ),
+    (
+        |ip| matches!(ip.segments()[0] & 0xffc0, 0xfe80 | 0xfec0),
+        "link-local",
+    ),
+    (
+        |ip| matches!(ip.segments(), [0x2001, 0x0db8, ..]),
+        "documentation",
+    ),
+    (
+        |ip| matches!(ip.segments(), [0, 0, 0, 0, 0, 0, ..]),
+        "IPv4-compatible (deprecated)",
+    ),
+];
+
+fn first_range<A: Copy>(ranges: &[Range<A>], ip: A) -> Option<&'static str> {
+    ranges
+        .iter()
+        .find(|(holds, _)| holds(ip))
+        .map(|&(_, why)| why)
+}
+
 fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip.is_link_local() {
-        Some("link-local")
-    } else if ip.is_unspecified() || a == 0 {
-        Some("unspecified")
-    } else if ip.is_multicast() || ip.is_broadcast() || a >= 240 {
-        Some("multicast or reserved")
-    } else if a == 100 && (64..128).contains(&b) {
-        Some("shared address space")
-    } else if a == 192 && b == 0 && c == 0 {
-        Some("IETF protocol assignments")
-    } else if a == 198 && (b == 18 || b == 19) {
-        Some("benchmarking")
-    } else if ip.is_documentation() {
-        Some("documentation")
-    } else {
-        None
-    }
+    first_range(V4, ip)
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let seg = ip.segments();
     if let Some(v4) = ip.to_ipv4_mapped() {
         return forbidden_v4(v4);
     }
-    if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
+    if let [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] = ip.segments() {
         // NAT64: the IPv4 address is in the last 32 bits.
-        let [.., hi, lo] = seg;
         return forbidden_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
     }
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_unspecified() {
-        Some("unspecified")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if seg[0] & 0xfe00 == 0xfc00 {
-        Some("unique local (private)")
-    } else if seg[0] & 0xffc0 == 0xfe80 || seg[0] & 0xffc0 == 0xfec0 {
-        Some("link-local")
-    } else if seg[0] == 0x2001 && seg[1] == 0x0db8 {
-        Some("documentation")
-    } else if seg[..6] == [0, 0, 0, 0, 0, 0] {
-        Some("IPv4-compatible (deprecated)")
-    } else {
-        None
-    }
+    first_range(V6, ip)
 }
 
 #[cfg(test)]
