@@ -64,27 +64,12 @@ pub struct UpgradePlan {
     pub from_version: String,
     /// SHA-256 of the new component.
     pub digest: String,
-    /// Capabilities the new version requests that are not granted now.
-    pub added_capabilities: Vec<String>,
     /// Capabilities granted now that the new version no longer requests.
     pub dropped_capabilities: Vec<String>,
     /// The vendor of the installed version.
     pub from_vendor: String,
-    /// Dependencies (`id range`, optional ones marked) the new version adds.
-    pub added_dependencies: Vec<String>,
-    /// Event topics the new version subscribes to that the installed one does not.
-    pub added_subscriptions: Vec<String>,
-    /// Jobs (`name` or `name (cron ...)`) the new version adds or reschedules.
-    pub added_jobs: Vec<String>,
-    /// Event topics the new version may emit that the installed one may not.
-    pub added_emits: Vec<String>,
-    /// Permissions the new version's background work (jobs, event handlers) holds
-    /// that the installed version's did not.
-    pub added_background_permissions: Vec<String>,
-    /// Extension interfaces the new version calls that the installed one did not.
-    pub added_uses: Vec<String>,
-    /// Entries of `allowed-outbound-hosts` the installed version did not list.
-    pub added_outbound_hosts: Vec<String>,
+    /// What the new version asks for that the installed one did not have.
+    pub added: Additions,
     /// Whether this is a breaking (major) version change under semver.
     pub major: bool,
     /// Tenants whose data `migrate` will bring up to the new version.
@@ -109,18 +94,9 @@ impl UpgradePlan {
         self.from_vendor != self.manifest.vendor
     }
 
-    /// Whether the new version asks for anything the installed one did not have:
-    /// capabilities, dependencies, subscriptions, jobs, emitted topics, background
-    /// permissions or extension interfaces it calls.
+    /// Whether the new version asks for anything the installed one did not have.
     pub fn requests_more(&self) -> bool {
-        !(self.added_capabilities.is_empty()
-            && self.added_dependencies.is_empty()
-            && self.added_subscriptions.is_empty()
-            && self.added_jobs.is_empty()
-            && self.added_emits.is_empty()
-            && self.added_background_permissions.is_empty()
-            && self.added_uses.is_empty()
-            && self.added_outbound_hosts.is_empty())
+        self.added.lists().iter().any(|(_, list)| !list.is_empty())
     }
 
     /// The refusal of a vendor change the admin did not allow, if this is one.
@@ -158,38 +134,76 @@ fn added<T: PartialEq + Clone>(new: &[T], old: &[T]) -> Vec<T> {
     new.iter().filter(|x| !old.contains(x)).cloned().collect()
 }
 
-/// What `new` asks for beyond `old`, by kind: dependencies, subscriptions, jobs,
-/// emitted topics, background permissions and extension interfaces it calls.
-fn additions(new: &Manifest, old: &Manifest) -> [Vec<String>; 6] {
-    let mut deps: Vec<String> = new
-        .dependencies
-        .iter()
-        .filter(|(k, v)| old.dependencies.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    deps.extend(
-        new.optional_dependencies
+/// What a new version asks for that the installed one did not have, by kind.
+#[derive(Debug, Default)]
+pub struct Additions {
+    /// Capabilities it requests that are not granted now.
+    pub capabilities: Vec<String>,
+    /// Entries of `allowed-outbound-hosts` the installed version did not list.
+    pub outbound_hosts: Vec<String>,
+    /// Dependencies (`id range`, optional ones marked).
+    pub dependencies: Vec<String>,
+    /// Event topics it subscribes to.
+    pub subscriptions: Vec<String>,
+    /// Jobs (`name` or `name (cron ...)`) it adds or reschedules.
+    pub jobs: Vec<String>,
+    /// Event topics it may emit.
+    pub emits: Vec<String>,
+    /// Permissions its background work (jobs, event handlers) holds.
+    pub background_permissions: Vec<String>,
+    /// Extension interfaces it calls.
+    pub uses: Vec<String>,
+}
+
+impl Additions {
+    /// What `new` asks for beyond `old`, whose version holds the capabilities `granted`.
+    fn between(new: &Manifest, old: &Manifest, granted: &[String]) -> Additions {
+        let mut dependencies: Vec<String> = new
+            .dependencies
             .iter()
-            .filter(|(k, v)| old.optional_dependencies.get(*k) != Some(*v))
-            .map(|(k, v)| format!("{k} {v} (optional)")),
-    );
-    let jobs = new
-        .jobs
-        .iter()
-        .filter(|j| !old.jobs.contains(j))
-        .map(|j| match &j.cron {
-            Some(cron) => format!("{} (cron {cron})", j.name),
-            None => j.name.clone(),
-        })
-        .collect();
-    [
-        deps,
-        added(&new.subscriptions, &old.subscriptions),
-        jobs,
-        added(&new.emits, &old.emits),
-        added(&new.background.permissions, &old.background.permissions),
-        added(&new.uses, &old.uses),
-    ]
+            .filter(|(k, v)| old.dependencies.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        dependencies.extend(
+            new.optional_dependencies
+                .iter()
+                .filter(|(k, v)| old.optional_dependencies.get(*k) != Some(*v))
+                .map(|(k, v)| format!("{k} {v} (optional)")),
+        );
+        let jobs = new
+            .jobs
+            .iter()
+            .filter(|j| !old.jobs.contains(j))
+            .map(|j| match &j.cron {
+                Some(cron) => format!("{} (cron {cron})", j.name),
+                None => j.name.clone(),
+            })
+            .collect();
+        Additions {
+            capabilities: added(&new.capabilities, granted),
+            outbound_hosts: added(&new.allowed_outbound_hosts, &old.allowed_outbound_hosts),
+            dependencies,
+            subscriptions: added(&new.subscriptions, &old.subscriptions),
+            jobs,
+            emits: added(&new.emits, &old.emits),
+            background_permissions: added(&new.background.permissions, &old.background.permissions),
+            uses: added(&new.uses, &old.uses),
+        }
+    }
+
+    /// Each kind by its name in the audit record (`added_<kind>`).
+    fn lists(&self) -> [(&'static str, &Vec<String>); 8] {
+        [
+            ("added_capabilities", &self.capabilities),
+            ("added_outbound_hosts", &self.outbound_hosts),
+            ("added_dependencies", &self.dependencies),
+            ("added_subscriptions", &self.subscriptions),
+            ("added_jobs", &self.jobs),
+            ("added_emits", &self.emits),
+            ("added_background_permissions", &self.background_permissions),
+            ("added_uses", &self.uses),
+        ]
+    }
 }
 
 /// What a rollback did.
@@ -357,14 +371,6 @@ impl Host {
         }
         let granted = tx.grants_get(&m.id)?;
         let installed = manifest_of(&current)?;
-        let [
-            added_dependencies,
-            added_subscriptions,
-            added_jobs,
-            added_emits,
-            added_background_permissions,
-            added_uses,
-        ] = additions(m, &installed);
         let tenants = tx
             .enablement_for_plugin(&m.id)?
             .into_iter()
@@ -372,20 +378,10 @@ impl Host {
             .map(|e| e.tenant)
             .collect();
         Ok(UpgradePlan {
-            added_capabilities: added(&m.capabilities, &granted),
+            added: Additions::between(m, &installed, &granted),
             dropped_capabilities: added(&granted, &m.capabilities),
             major: is_breaking(&from, &m.version),
             from_vendor: installed.vendor,
-            added_dependencies,
-            added_subscriptions,
-            added_jobs,
-            added_emits,
-            added_background_permissions,
-            added_uses,
-            added_outbound_hosts: added(
-                &m.allowed_outbound_hosts,
-                &installed.allowed_outbound_hosts,
-            ),
             from_version: current.version,
             tenants,
             digest: checked.digest,
@@ -485,21 +481,19 @@ impl Host {
             None,
             "plugin.upgrade",
             format!("plugin:{id}@{to}"),
-            serde_json::json!({
-                "from": plan.from_version,
-                "digest": plan.digest,
-                "vendor": plan.manifest.vendor,
-                "added_capabilities": plan.added_capabilities,
-                "added_dependencies": plan.added_dependencies,
-                "added_subscriptions": plan.added_subscriptions,
-                "added_outbound_hosts": plan.added_outbound_hosts,
-                "added_jobs": plan.added_jobs,
-                "added_emits": plan.added_emits,
-                "added_background_permissions": plan.added_background_permissions,
-                "added_uses": plan.added_uses,
-                "migrated_tenants": migrated,
-                "signature": plan.signature,
-            }),
+            {
+                let mut detail = serde_json::json!({
+                    "from": plan.from_version,
+                    "digest": plan.digest,
+                    "vendor": plan.manifest.vendor,
+                    "migrated_tenants": migrated,
+                    "signature": plan.signature,
+                });
+                for (name, list) in plan.added.lists() {
+                    detail[name] = serde_json::json!(list);
+                }
+                detail
+            },
         )?;
         if vendor_changed {
             self.audit_admin(

@@ -538,30 +538,30 @@ fn upgrade(host: &Host, file: &Path, flags: &UpgradeFlags) -> Result<(), HostErr
     if plan.requests_more() {
         println!("the new version asks for more:");
     }
-    for cap in &plan.added_capabilities {
+    for cap in &plan.added.capabilities {
         println!("  + {cap}: {}", describe_capability(cap));
     }
-    for h in &plan.added_outbound_hosts {
+    for h in &plan.added.outbound_hosts {
         println!("  + HTTP requests to {h}");
     }
-    for dep in &plan.added_dependencies {
+    for dep in &plan.added.dependencies {
         println!("  + dependency {dep}: may call its operations as the caller");
     }
-    for topic in &plan.added_subscriptions {
+    for topic in &plan.added.subscriptions {
         println!("  + subscription {topic}: receives these events of every tenant enabling it");
     }
-    for job in &plan.added_jobs {
+    for job in &plan.added.jobs {
         println!("  + job {job}: runs on its schedule or when scheduled, without a user asking");
     }
-    for topic in &plan.added_emits {
+    for topic in &plan.added.emits {
         println!("  + emits {topic}");
     }
-    for permission in &plan.added_background_permissions {
+    for permission in &plan.added.background_permissions {
         println!(
             "  + background permission {permission}: its jobs and event handlers may call operations needing it"
         );
     }
-    for interface in &plan.added_uses {
+    for interface in &plan.added.uses {
         println!("  + uses {interface}: calls the plugins that provide it");
     }
     if !flags.yes && (plan.requests_more() || plan.vendor_changed()) {
