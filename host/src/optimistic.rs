@@ -959,6 +959,15 @@ mod tests {
         }
     }
 
+    /// Commit `tx`, which fails with [`StoreError::Retry`] for a reason naming `why`.
+    fn commit_is_retried(tx: impl Transaction + 'static, why: &str) {
+        let err = Box::new(tx).commit().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Retry(m) if m.contains(why)),
+            "{err}"
+        );
+    }
+
     /// Keys and bytes of a model of the data.
     fn usage_of(model: &BTreeMap<String, Vec<u8>>) -> KvUsage {
         KvUsage {
@@ -982,11 +991,7 @@ mod tests {
         second.kv_put(&scope("p"), "new-2", b"2").unwrap();
         assert_eq!(second.kv_usage(&scope("p")).unwrap().keys, 41);
         Box::new(first).commit().unwrap();
-        let err = Box::new(second).commit().unwrap_err();
-        assert!(
-            matches!(&err, StoreError::Retry(m) if m.contains("stored keys")),
-            "{err}"
-        );
+        commit_is_retried(second, "stored keys");
         let mut read = storage.begin_read().unwrap();
         assert_eq!(read.kv_usage(&scope("p")).unwrap().keys, 41);
         assert!(read.kv_get(&scope("p"), "new-2").unwrap().is_none());
@@ -1001,11 +1006,7 @@ mod tests {
         assert_eq!(a.quota_day_add(&scope("p"), 7, two).unwrap(), two);
         assert_eq!(b.quota_day_add(&scope("p"), 7, two).unwrap(), two);
         Box::new(a).commit().unwrap();
-        let err = Box::new(b).commit().unwrap_err();
-        assert!(
-            matches!(&err, StoreError::Retry(m) if m.contains("per day")),
-            "{err}"
-        );
+        commit_is_retried(b, "per day");
         let mut read = storage.begin_read().unwrap();
         assert_eq!(read.quota_day_get(&scope("p"), 7).unwrap(), two);
     }
@@ -1139,9 +1140,7 @@ mod tests {
                 other.kv_put(&scope("p"), "k05", b"again").unwrap();
             }
             other.commit().unwrap();
-            let err = Box::new(batch).commit().unwrap_err();
-            assert!(matches!(err, StoreError::Retry(_)), "{err}");
-            assert!(err.to_string().contains("'k05'"), "{err}");
+            commit_is_retried(batch, "'k05'");
             let mut read = storage.begin_read().unwrap();
             assert_eq!(read.kv_get(&scope("p"), "fresh").unwrap(), None);
             assert!(read.kv_get(&scope("p"), "k05").unwrap().is_some());
