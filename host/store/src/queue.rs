@@ -359,7 +359,7 @@ impl<B: Backend, K: QueueSql> QueueStore<K> for B {
         lease_due(
             self.sql_conn()?,
             (K::SQL.claim_select, K::SQL.claim_update),
-            &Lease::new(now_ms, lease_until_ms, owner, limit),
+            (&Lease::new(now_ms, lease_until_ms, owner), limit),
             |r| K::row(r),
             K::leased,
         )

@@ -4,11 +4,10 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::events::EventRecord;
 use super::sql;
 use super::sql_conn::{Lease, SqlConn, args};
 use super::work::{WorkClaims, delivery, job, lease_delivery, lease_job};
-use super::{DeliveryRecord, JobRecord, Result};
+use super::{ClaimedDelivery, DeliveryRecord, JobRecord, Result};
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS jobs (
@@ -62,8 +61,8 @@ CREATE INDEX IF NOT EXISTS deliveries_heads ON deliveries (state, tenant, topic,
 
 /// One file has one writer: the due rows are simply the oldest.
 impl WorkClaims for Connection {
-    fn claim_jobs(&mut self, lease: &Lease<'_>) -> Result<Vec<(JobRecord, i64)>> {
-        let args = args![lease.now_ms, lease.limit];
+    fn claim_jobs(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>> {
+        let args = args![lease.now_ms, limit];
         let due = self.query_rows(sql::JOB_DUE, &args, |r| job(r))?;
         let mut claimed = Vec::with_capacity(due.len());
         for job in due {
@@ -72,10 +71,7 @@ impl WorkClaims for Connection {
         Ok(claimed)
     }
 
-    fn claim_deliveries(
-        &mut self,
-        lease: &Lease<'_>,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+    fn claim_deliveries(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>> {
         // Only the oldest pending delivery of each (tenant, topic, subscriber) may run.
         // The groups are walked by a loose index scan (a few index seeks per group) and
         // each group's head is one more seek, so a long backlog costs nothing per claim;
@@ -92,7 +88,7 @@ impl WorkClaims for Connection {
             group = next_pending_group(self, Some(g))?;
         }
         heads.sort_by_key(|d| d.event_id);
-        heads.truncate(lease.limit as usize);
+        heads.truncate(limit as usize);
         let mut claimed = Vec::with_capacity(heads.len());
         for d in heads {
             claimed.push(lease_delivery(self, d, lease)?);

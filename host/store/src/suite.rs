@@ -1308,13 +1308,13 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
 
     let mut tx = storage.begin_scoped("acme").unwrap();
     assert!(
-        tx.webhook_claim(9, 1_000, "a", &mut ClaimRoom::any(10))
+        tx.webhook_claim(&Lease::new(9, 1_000, "a"), &mut ClaimRoom::any(10))
             .unwrap()
             .is_empty(),
         "not due"
     );
     let claimed = tx
-        .webhook_claim(10, 1_000, "a", &mut ClaimRoom::any(10))
+        .webhook_claim(&Lease::new(10, 1_000, "a"), &mut ClaimRoom::any(10))
         .unwrap();
     tx.commit().unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1326,7 +1326,7 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
     );
     let mut tx = storage.begin_scoped("acme").unwrap();
     assert!(
-        tx.webhook_claim(500, 1_000, "b", &mut ClaimRoom::any(10))
+        tx.webhook_claim(&Lease::new(500, 1_000, "b"), &mut ClaimRoom::any(10))
             .unwrap()
             .is_empty(),
         "leased"
@@ -1351,7 +1351,7 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
 
     let mut tx = storage.begin_scoped("acme").unwrap();
     let again = tx
-        .webhook_claim(2_000, 3_000, "b", &mut ClaimRoom::any(10))
+        .webhook_claim(&Lease::new(2_000, 3_000, "b"), &mut ClaimRoom::any(10))
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].0.msg_id, d.msg_id, "the same webhook-id");
@@ -1462,7 +1462,9 @@ pub fn webhook_claims_keep_each_endpoint_to_its_share(storage: &dyn Storage) {
         left_behind: 0,
     };
     let mut tx = storage.begin_scoped("acme").unwrap();
-    let claimed = tx.webhook_claim(100, 1_000, "a", &mut room).unwrap();
+    let claimed = tx
+        .webhook_claim(&Lease::new(100, 1_000, "a"), &mut room)
+        .unwrap();
     tx.commit().unwrap();
     assert_eq!(endpoints(&claimed), ["wh_fast", "wh_fast"]);
     assert_eq!(room.limit, 8, "the limit is counted down");
@@ -1477,7 +1479,9 @@ pub fn webhook_claims_keep_each_endpoint_to_its_share(storage: &dyn Storage) {
         left_behind: 0,
     };
     let mut tx = storage.begin_scoped("acme").unwrap();
-    let claimed = tx.webhook_claim(100, 1_000, "b", &mut room).unwrap();
+    let claimed = tx
+        .webhook_claim(&Lease::new(100, 1_000, "b"), &mut room)
+        .unwrap();
     tx.commit().unwrap();
     assert_eq!(endpoints(&claimed), ["wh_slow"]);
     assert_eq!(claimed[0].2.id, events[0], "the oldest");
@@ -1489,7 +1493,7 @@ pub fn webhook_claims_keep_each_endpoint_to_its_share(storage: &dyn Storage) {
     // Without shares, everything due is leased, oldest first.
     let mut tx = storage.begin_scoped("acme").unwrap();
     let claimed = tx
-        .webhook_claim(100, 1_000, "c", &mut ClaimRoom::any(100))
+        .webhook_claim(&Lease::new(100, 1_000, "c"), &mut ClaimRoom::any(100))
         .unwrap();
     tx.commit().unwrap();
     assert_eq!(claimed.len(), 12 - 3);

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::events::{EventRecord, event};
 use super::sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args, from_row, revive, status_of, u32_of};
+use super::sql_conn::{Backend, Lease, RowGet, SqlConn, args, from_row, revive, status_of, u32_of};
 use super::{Finish, Result, StoreError, WebhookStore};
 
 /// An endpoint a tenant subscribed to event topics.
@@ -92,6 +92,9 @@ pub struct WebhookDelivery {
     /// When it was delivered.
     pub done_ms: Option<i64>,
 }
+
+/// A leased delivery, its endpoint and the event it delivers.
+pub type ClaimedWebhook = (WebhookDelivery, WebhookEndpoint, EventRecord);
 
 /// How an attempt ended, as the worker records it.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,24 +282,22 @@ where
 
     fn webhook_claim(
         &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
+        lease: &Lease<'_>,
         room: &mut ClaimRoom,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+    ) -> Result<Vec<ClaimedWebhook>> {
         if room.limit == 0 {
             return Ok(Vec::new());
         }
         // Endpoints at their share are skipped in the query (a hanging endpoint's
         // backlog does not fill the scan); the rest are cut to their share by `take`.
         let c = self.sql_conn()?;
-        let due = c.webhook_due(now_ms, room)?;
+        let due = c.webhook_due(lease.now_ms, room)?;
         let due = room.take(due, |d| d.endpoint_id.as_str());
         let mut out = Vec::with_capacity(due.len());
         for mut d in due {
             c.execute(
                 sql::WEBHOOK_DELIVERY_LEASE,
-                &args![d.id, lease_until_ms, owner],
+                &args![d.id, lease.until_ms, lease.owner],
             )?;
             d.attempts += 1;
             let ep = c.query_opt(
