@@ -6,10 +6,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sql;
 use super::sql_conn::{Lease, SqlConn, args};
+use super::sqlite::lease_columns;
 use super::work::{WorkClaims, delivery, job, lease_delivery, lease_job};
 use super::{ClaimedDelivery, DeliveryRecord, JobRecord, Result};
 
-pub(super) const SCHEMA: &str = r#"
+pub(super) const SCHEMA: &str = concat!(
+    r#"
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant TEXT NOT NULL,
@@ -45,19 +47,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
     tenant TEXT NOT NULL,
     topic TEXT NOT NULL,
     subscriber TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL,
-    lease_until_ms INTEGER,
-    lease_owner TEXT,
-    last_error TEXT,
+"#,
+    lease_columns!(),
+    r#"    last_error TEXT,
     done_ms INTEGER,
     UNIQUE (event_id, subscriber)
 );
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (tenant, topic, subscriber, state, event_id);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, event_id);
 CREATE INDEX IF NOT EXISTS deliveries_heads ON deliveries (state, tenant, topic, subscriber, event_id);
-"#;
+"#
+);
 
 /// One file has one writer: the due rows are simply the oldest.
 impl WorkClaims for Connection {
