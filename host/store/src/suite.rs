@@ -110,6 +110,25 @@ pub(super) fn given_tenants(storage: &dyn Storage) {
     tx.commit().unwrap();
 }
 
+/// The dead row `id` of acme's queue of `K` is retried by hand at `now_ms`; retried
+/// again (it is pending now) it conflicts, and an id of no row (`unknown`) is not
+/// retried.
+pub(super) fn dead_row_is_retried_by_hand<K: QueueKind>(
+    storage: &dyn Storage,
+    id: i64,
+    unknown: i64,
+    now_ms: i64,
+) where
+    for<'a> dyn Transaction + 'a: QueueStore<K>,
+{
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let mut retry = |id| QueueStore::<K>::queue_retry(tx.as_mut(), "acme", id, now_ms);
+    assert!(retry(id).unwrap());
+    assert!(matches!(retry(id), Err(StoreError::Conflict(_))));
+    assert!(!retry(unknown).unwrap());
+    tx.commit().unwrap();
+}
+
 fn scope(tenant: &str, plugin: &str) -> Scope {
     Scope {
         tenant: tenant.into(),

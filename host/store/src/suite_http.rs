@@ -6,7 +6,8 @@
     reason = "a failed unwrap fails the contract test with its message"
 )]
 
-use super::{Finish, HttpAttempt, NewEvent, NewHttpRequest, Storage, StoreError};
+use super::suite::dead_row_is_retried_by_hand;
+use super::{Finish, HttpAttempt, HttpRequest, NewEvent, NewHttpRequest, Storage};
 
 fn request(tenant: &str, url: &str, at: i64) -> NewHttpRequest {
     NewHttpRequest {
@@ -129,14 +130,7 @@ pub fn http_requests_are_leased_recorded_and_retried(storage: &dyn Storage) {
     drop(tx);
 
     // A dead letter is retried by hand; a pending one or an unknown id is not.
-    let mut tx = storage.begin_scoped("acme").unwrap();
-    assert!(tx.http_retry("acme", id, 80_000).unwrap());
-    assert!(matches!(
-        tx.http_retry("acme", id, 80_000),
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(!tx.http_retry("acme", id + 1_000_000, 80_000).unwrap());
-    tx.commit().unwrap();
+    dead_row_is_retried_by_hand::<HttpRequest>(storage, id, id + 1_000_000, 80_000);
     let got = claim(80_000, "h2");
     assert_eq!(got[0].attempts, 1);
 

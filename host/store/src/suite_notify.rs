@@ -7,7 +7,10 @@
     reason = "a failed unwrap fails the contract test with its message"
 )]
 
-use super::{Finish, NewNotification, NotifyAttempt, RoleRecord, Storage, StoreError, UserRecord};
+use super::suite::dead_row_is_retried_by_hand;
+use super::{
+    Finish, NewNotification, Notification, NotifyAttempt, RoleRecord, Storage, UserRecord,
+};
 
 fn user(name: &str, disabled: bool) -> UserRecord {
     UserRecord {
@@ -150,14 +153,7 @@ pub fn notifications_are_leased_recorded_and_retried(storage: &dyn Storage) {
     drop(tx);
 
     // A dead letter is retried by hand, same Message-ID; a pending one is not.
-    let mut tx = storage.begin_scoped("acme").unwrap();
-    assert!(tx.notify_retry("acme", id, 20_000).unwrap());
-    assert!(matches!(
-        tx.notify_retry("acme", id, 20_000),
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(!tx.notify_retry("acme", id + 1, 20_000).unwrap());
-    tx.commit().unwrap();
+    dead_row_is_retried_by_hand::<Notification>(storage, id, id + 1, 20_000);
     let got = claim(20_000, "h1");
     assert_eq!((got[0].attempts, got[0].message_id.as_str()), (1, "m1"));
     assert!(finish(
