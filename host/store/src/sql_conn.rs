@@ -508,6 +508,12 @@ pub(super) trait Backend: Send {
     }
 }
 
+/// What [`SqlConn::insert_unique`] says of a taken key: "`what` '`id`' already
+/// exists".
+pub(super) fn exists<'a>(what: &'a str, id: &'a str) -> impl FnOnce() -> String + 'a {
+    move || format!("{what} '{id}' already exists")
+}
+
 /// A claim's lease: the rows it takes are due at `now_ms` and leased to `owner`
 /// until `until_ms`.
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use super::events::{EventRecord, event};
 use super::sql;
-use super::sql_conn::{Backend, Lease, RowGet, SqlConn, args, from_row, revive, status_of, u32_of};
+use super::sql_conn::{
+    Backend, Lease, RowGet, SqlConn, args, exists, from_row, revive, status_of, u32_of,
+};
 use super::{Finish, Result, StoreError, WebhookStore};
 
 /// An endpoint a tenant subscribed to event topics.
@@ -228,10 +230,11 @@ where
             &ep.previous_secret_sealed,
             ep.previous_secret_until_ms
         ];
-        self.sql_conn()?
-            .insert_unique(sql::WEBHOOK_ENDPOINT_INSERT, &args, || {
-                format!("webhook '{}' already exists", ep.id)
-            })
+        self.sql_conn()?.insert_unique(
+            sql::WEBHOOK_ENDPOINT_INSERT,
+            &args,
+            exists("webhook", &ep.id),
+        )
     }
 
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
