@@ -38,8 +38,8 @@ pub trait QueueKind: Sized {
 }
 
 /// Storage of the outbound queue of rows `K`. Both backends implement every method;
-/// the worker's (claim, finish, hold) refuse by default, for the transactions of
-/// plugin calls, which never run the worker.
+/// by default the worker's find nothing to claim and refuse to finish or hold, for
+/// the transactions of plugin calls, which never run the worker.
 pub trait QueueStore<K: QueueKind> {
     /// Queue a row; its id.
     fn queue_insert(&mut self, new: &K::New) -> Result<i64>;
