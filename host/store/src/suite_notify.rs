@@ -129,22 +129,16 @@ pub fn notifications_are_leased_recorded_and_retried(storage: &dyn Storage) {
     assert!(claim(10_999, "h2").is_empty());
     let got = claim(11_000, "h2");
     assert_eq!(got[0].attempts, 2);
+    let later = attempt(2, 11_000, 451, Some("451 later"));
     let dead = Finish::Dead {
         error: "451 later".into(),
     };
-    assert!(finish(
-        "h2",
-        &attempt(2, 11_000, 451, Some("451 later")),
-        &dead
-    ));
+    assert!(finish("h2", &later, &dead));
     let mut tx = storage.begin_read().unwrap();
     let n = &tx.notify_list("acme", Some("dead"), 10).unwrap()[0];
     assert_eq!((n.attempts, n.done_ms), (2, Some(11_000)));
     assert_eq!(n.last_error.as_deref(), Some("451 later"));
-    assert_eq!(
-        tx.notify_attempts("acme", id).unwrap(),
-        [refused.clone(), attempt(2, 11_000, 451, Some("451 later"))]
-    );
+    assert_eq!(tx.notify_attempts("acme", id).unwrap(), [refused, later]);
     assert!(
         tx.notify_list("acme", Some("pending"), 10)
             .unwrap()
