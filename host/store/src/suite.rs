@@ -110,6 +110,26 @@ pub(super) fn given_tenants(storage: &dyn Storage) {
     tx.commit().unwrap();
 }
 
+/// The first dead row of acme's queue of `K`, once no row is pending any more and
+/// the attempts of row `id` were `attempts`.
+pub(super) fn the_dead_row<K: QueueKind>(
+    storage: &dyn Storage,
+    id: i64,
+    attempts: &[K::Attempt],
+) -> K
+where
+    for<'a> dyn Transaction + 'a: QueueStore<K>,
+    K::Attempt: PartialEq + std::fmt::Debug,
+{
+    let mut tx = storage.begin_read().unwrap();
+    let mut list = |state| QueueStore::<K>::queue_list(tx.as_mut(), "acme", Some(state), 10);
+    assert!(list("pending").unwrap().is_empty());
+    let row = list("dead").unwrap().remove(0);
+    let recorded = QueueStore::<K>::queue_attempts(tx.as_mut(), "acme", id).unwrap();
+    assert_eq!(recorded, attempts);
+    row
+}
+
 /// The dead row `id` of acme's queue of `K` is retried by hand at `now_ms`; retried
 /// again (it is pending now) it conflicts, and an id of no row (`unknown`) is not
 /// retried.
