@@ -36,8 +36,8 @@ use crate::host::Host;
 use crate::optimistic::OptimisticTx;
 use crate::runtime::Action;
 use crate::store::{
-    DeliveryRecord, EventFilter, EventRecord, Finish, JobFilter, JobRecord, JobRun, StoreError,
-    Transaction,
+    DeliveryRecord, EventFilter, EventRecord, Finish, JobFilter, JobRecord, JobRun, Lease,
+    StoreError, Transaction,
 };
 
 pub use cron::Cron;
@@ -248,7 +248,8 @@ impl Host {
         // leaves due deliveries behind grows the tenant's share (`webhooks/pool.rs`).
         let mut room = self.webhook_room(scope);
         let webhooks = if room.limit > 0 {
-            let claimed = tx.webhook_claim(now, lease_until, &owner, &mut room)?;
+            let lease = Lease::new(now, lease_until, &owner);
+            let claimed = tx.webhook_claim(&lease, &mut room)?;
             self.webhook_adapt(scope, room.left_behind > 0);
             claimed
         } else {

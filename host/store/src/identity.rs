@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use super::sql;
-use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, bool_of, from_row, u32_of, u64_of};
+use super::sql_conn::{
+    Backend, Param, RowGet, SqlConn, args, bool_of, exists, from_row, u32_of, u64_of,
+};
 use super::{AuditStore, IdentityStore, Result, StoreError};
 
 /// Tenant column value of host-level rows: system administrators, their tokens and
@@ -196,9 +198,8 @@ impl<B: Backend> IdentityStore for B {
             &u.created_at,
             &u.disabled_at
         ];
-        self.sql_conn()?.insert_unique(sql::USER_INSERT, &args, || {
-            format!("user '{}' already exists", u.username)
-        })
+        self.sql_conn()?
+            .insert_unique(sql::USER_INSERT, &args, exists("user", &u.username))
     }
 
     fn user_get(&mut self, tenant: &str, username: &str) -> Result<Option<UserRecord>> {
@@ -226,9 +227,7 @@ impl<B: Backend> IdentityStore for B {
     fn role_insert(&mut self, role: &RoleRecord) -> Result<()> {
         let c = self.sql_conn()?;
         let args = args![&role.tenant, &role.name, &role.description];
-        c.insert_unique(sql::ROLE_INSERT, &args, || {
-            format!("role '{}' already exists", role.name)
-        })?;
+        c.insert_unique(sql::ROLE_INSERT, &args, exists("role", &role.name))?;
         for p in &role.permissions {
             role_grant(c, &role.tenant, &role.name, p)?;
         }

@@ -66,11 +66,14 @@ pub use notify::{NewNotification, Notification, NotifyAttempt, NotifyQueue, Noti
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStorage, redact as redact_url};
 pub use queue::{QueueKind, QueueStore};
+pub use sql_conn::Lease;
 pub use sqlite::{Durability, observe_commits};
 pub use sqlite_backup::{RestoreSummary, TenantFileError, TenantFileSummary};
 pub use sqlite_tenants::{SqliteStorage, TENANTS_DIR, tenant_file};
-pub use webhooks::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches};
-pub use work::{DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, WorkDepth};
+pub use webhooks::{
+    ClaimRoom, ClaimedWebhook, WebhookAttempt, WebhookDelivery, WebhookEndpoint, topic_matches,
+};
+pub use work::{ClaimedDelivery, DeliveryRecord, Finish, JobFilter, JobRecord, JobRun, WorkDepth};
 
 /// The storage traits in one import, for a backend or a wrapper that implements
 /// [`Transaction`] (one trait per concern), or code that calls them on a concrete
@@ -674,7 +677,7 @@ pub trait WorkStore: Send {
         lease_until_ms: i64,
         owner: &str,
         limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+    ) -> Result<Vec<ClaimedDelivery>>;
 
     /// Record the outcome of a delivery leased by `owner`; false when the lease was lost.
     fn delivery_finish(
@@ -731,17 +734,15 @@ pub trait WebhookStore: Send {
         Ok(0)
     }
 
-    /// Lease due deliveries to `owner`, counting an attempt: oldest due first, up to
-    /// `room.limit` and each endpoint's share ([`ClaimRoom`]), which are counted down
-    /// by what was leased.
+    /// Lease due deliveries by `lease`'s terms, counting an attempt: oldest due first,
+    /// up to `room.limit` and each endpoint's share ([`ClaimRoom`]), which are counted
+    /// down by what was leased.
     fn webhook_claim(
         &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
+        lease: &Lease<'_>,
         room: &mut ClaimRoom,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
-        let _ = (now_ms, lease_until_ms, owner, room);
+    ) -> Result<Vec<ClaimedWebhook>> {
+        let _ = (lease, room);
         Ok(Vec::new())
     }
 

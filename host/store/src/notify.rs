@@ -17,10 +17,10 @@
 
 use serde::Serialize;
 
+use super::Result;
 use super::notify_sql as sql;
 use super::queue::{QueueKind, QueueSql, queue_names};
 use super::sql_conn::{Backend, Param, RowGet, SqlConn, args, from_row, status_of, u32_of};
-use super::{Result, StoreError};
 
 /// A message queued by a plugin for one person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,29 +110,15 @@ queue_names! {
     }
 }
 
-/// Users' addresses. Both backends implement every method; the defaults serve only
-/// transactions that never hold tenant rows.
+/// Users' addresses.
 pub trait NotifyStore {
     /// Set (or with `None` clear) the address of a user of `tenant`.
-    fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()> {
-        let _ = (tenant, username, email);
-        Err(unsupported())
-    }
+    fn user_email_set(&mut self, tenant: &str, username: &str, email: Option<&str>) -> Result<()>;
     /// The addresses of a tenant's users that have one, by username.
-    fn user_emails(&mut self, tenant: &str) -> Result<Vec<(String, String)>> {
-        let _ = tenant;
-        Err(unsupported())
-    }
+    fn user_emails(&mut self, tenant: &str) -> Result<Vec<(String, String)>>;
     /// `(username, address)` of each enabled user holding `role` in `tenant`, with
     /// the address empty for those without one, by username.
-    fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>> {
-        let _ = (tenant, role);
-        Err(unsupported())
-    }
-}
-
-fn unsupported() -> StoreError {
-    super::unsupported("notifications")
+    fn role_members(&mut self, tenant: &str, role: &str) -> Result<Vec<(String, String)>>;
 }
 
 impl QueueSql for Notification {

@@ -2,12 +2,11 @@
 //! `FOR UPDATE SKIP LOCKED` so hosts claiming side by side never lease one row twice
 //! (the rest of [`WorkStore`](super::WorkStore) is in `work.rs`, for both backends).
 
-use super::events::EventRecord;
 use super::postgres::{Conn, is_retryable};
 use super::sql;
 use super::sql_conn::{Lease, RowGet, SqlConn, args};
 use super::work::{WorkClaims, delivery, job, lease_delivery, lease_job};
-use super::{DeliveryRecord, JobRecord, Result};
+use super::{ClaimedDelivery, JobRecord, Result};
 
 /// Lock row `id` of `table` if `condition` still holds and no other worker has it
 /// locked. A row another transaction changed after this one's snapshot counts as
@@ -35,14 +34,14 @@ fn try_lock(c: &mut Conn, table: &str, id: i64, condition: &str, now_ms: i64) ->
 }
 
 impl WorkClaims for Conn {
-    fn claim_jobs(&mut self, lease: &Lease<'_>) -> Result<Vec<(JobRecord, i64)>> {
-        let (now_ms, limit) = (lease.now_ms, lease.limit as usize);
+    fn claim_jobs(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>> {
+        let now_ms = lease.now_ms;
         // Candidates beyond `limit`: some may turn out to be taken by another host.
-        let candidates = args![now_ms, i64::from(lease.limit) * 4];
+        let candidates = args![now_ms, i64::from(limit) * 4];
         let due = self.query_rows(sql::JOB_DUE, &candidates, job)?;
         let mut claimed = Vec::new();
         for job in due {
-            if claimed.len() >= limit {
+            if claimed.len() >= limit as usize {
                 break;
             }
             if !try_lock(self, "jobs", job.id, "state = 'scheduled'", now_ms)? {
@@ -53,11 +52,8 @@ impl WorkClaims for Conn {
         Ok(claimed)
     }
 
-    fn claim_deliveries(
-        &mut self,
-        lease: &Lease<'_>,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
-        let (now_ms, limit) = (lease.now_ms, lease.limit as usize);
+    fn claim_deliveries(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>> {
+        let (now_ms, limit) = (lease.now_ms, limit as usize);
         // Only the oldest pending delivery of each (tenant, topic, subscriber) may run,
         // so each subscriber sees a topic in emit order.
         let heads = self.query_rows_text(

@@ -38,13 +38,11 @@ pub trait QueueKind: Sized {
 }
 
 /// Storage of the outbound queue of rows `K`. Both backends implement every method;
-/// the defaults serve only transactions that never hold tenant rows.
+/// by default the worker's find nothing to claim and refuse to finish or hold, for
+/// the transactions of plugin calls, which never run the worker.
 pub trait QueueStore<K: QueueKind> {
     /// Queue a row; its id.
-    fn queue_insert(&mut self, new: &K::New) -> Result<i64> {
-        let _ = new;
-        Err(unsupported::<K>())
-    }
+    fn queue_insert(&mut self, new: &K::New) -> Result<i64>;
 
     /// Lease up to `limit` due rows to `owner`, counting an attempt.
     fn queue_claim(
@@ -89,24 +87,15 @@ pub trait QueueStore<K: QueueKind> {
     }
 
     /// A tenant's rows, newest first, optionally in one state.
-    fn queue_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<K>> {
-        let _ = (tenant, state, limit);
-        Err(unsupported::<K>())
-    }
+    fn queue_list(&mut self, tenant: &str, state: Option<&str>, limit: u32) -> Result<Vec<K>>;
 
     /// Every attempt of one row, oldest first.
-    fn queue_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<K::Attempt>> {
-        let _ = (tenant, id);
-        Err(unsupported::<K>())
-    }
+    fn queue_attempts(&mut self, tenant: &str, id: i64) -> Result<Vec<K::Attempt>>;
 
     /// Send a dead row again now with a fresh count of attempts: true; false when
     /// there is no such row; [`StoreError::Conflict`](super::StoreError::Conflict)
     /// when it is pending or was accepted.
-    fn queue_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool> {
-        let _ = (tenant, id, now_ms);
-        Err(unsupported::<K>())
-    }
+    fn queue_retry(&mut self, tenant: &str, id: i64, now_ms: i64) -> Result<bool>;
 }
 
 fn unsupported<K: QueueKind>() -> super::StoreError {
@@ -359,7 +348,7 @@ impl<B: Backend, K: QueueSql> QueueStore<K> for B {
         lease_due(
             self.sql_conn()?,
             (K::SQL.claim_select, K::SQL.claim_update),
-            &Lease::new(now_ms, lease_until_ms, owner, limit),
+            (&Lease::new(now_ms, lease_until_ms, owner), limit),
             |r| K::row(r),
             K::leased,
         )

@@ -4,7 +4,7 @@
 //! one that differs (`Backend::delete_tenant`).
 
 use super::sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args, bool_of, from_row};
+use super::sql_conn::{Backend, RowGet, SqlConn, args, bool_of, exists, from_row};
 use super::{Enablement, PackageRecord, RegistryStore, Result, Tenant, TrustedKey};
 
 fn tenant(r: &impl RowGet) -> Result<Tenant> {
@@ -32,9 +32,7 @@ impl<B: Backend> RegistryStore for B {
     fn tenant_insert(&mut self, t: &Tenant) -> Result<()> {
         let args = args![&t.id, &t.name, &t.time_zone, &t.created_at];
         self.sql_conn()?
-            .insert_unique(sql::TENANT_INSERT, &args, || {
-                format!("tenant '{}' already exists", t.id)
-            })
+            .insert_unique(sql::TENANT_INSERT, &args, exists("tenant", &t.id))
     }
 
     fn tenant_get(&mut self, id: &str) -> Result<Option<Tenant>> {

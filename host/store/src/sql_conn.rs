@@ -508,45 +508,47 @@ pub(super) trait Backend: Send {
     }
 }
 
-/// A claim's terms: up to `limit` rows due at `now_ms`, leased to `owner` until
-/// `until_ms`.
+/// What [`SqlConn::insert_unique`] says of a taken key: "`what` '`id`' already
+/// exists".
+pub(super) fn exists<'a>(what: &'a str, id: &'a str) -> impl FnOnce() -> String + 'a {
+    move || format!("{what} '{id}' already exists")
+}
+
+/// A claim's lease: the rows it takes are due at `now_ms` and leased to `owner`
+/// until `until_ms`.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Lease<'a> {
+pub struct Lease<'a> {
     /// The claim's time, ms since the epoch.
     pub now_ms: i64,
     /// The end of the lease, ms since the epoch.
     pub until_ms: i64,
     /// The worker leasing the rows.
     pub owner: &'a str,
-    /// The most rows to lease.
-    pub limit: u32,
 }
 
 impl<'a> Lease<'a> {
-    /// The terms of a claim at `now_ms` by `owner` until `until_ms` of up to `limit`
-    /// rows.
-    pub fn new(now_ms: i64, until_ms: i64, owner: &'a str, limit: u32) -> Self {
+    /// A lease taken at `now_ms` by `owner` until `until_ms`.
+    pub fn new(now_ms: i64, until_ms: i64, owner: &'a str) -> Self {
         Lease {
             now_ms,
             until_ms,
             owner,
-            limit,
         }
     }
 }
 
-/// Lease the rows `select` (parameters `now_ms, limit`) finds due, each through
-/// `update` (parameters `id, until_ms, owner`), which counts an attempt: the rows as
-/// `row` maps them, with the attempt that `leased` (the row's id and count of
+/// Lease up to `limit` rows `select` (parameters `now_ms, limit`) finds due, each
+/// through `update` (parameters `id, until_ms, owner`), which counts an attempt: the
+/// rows as `row` maps them, with the attempt that `leased` (the row's id and count of
 /// attempts) counts too.
 pub(super) fn lease_due<C: SqlConn, T>(
     c: &mut C,
     (select, update): (Sql, Sql),
-    lease: &Lease<'_>,
+    (lease, limit): (&Lease<'_>, u32),
     row: impl FnMut(&C::Row<'_>) -> Result<T>,
     leased: impl Fn(&mut T) -> (i64, &mut u32),
 ) -> Result<Vec<T>> {
-    let mut due = c.claim_rows(select, &args![lease.now_ms, lease.limit], row)?;
+    let mut due = c.claim_rows(select, &args![lease.now_ms, limit], row)?;
     for r in &mut due {
         let (id, attempts) = leased(r);
         c.execute(update, &args![id, lease.until_ms, lease.owner])?;

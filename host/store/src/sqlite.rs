@@ -51,6 +51,45 @@ pub enum Durability {
 /// would append unkeyed links behind the anchor, breaking every chain it wrote to.
 pub(super) const STORAGE_GENERATION: i64 = 2;
 
+/// The columns that lease a row to a worker, in every SQLite table of rows a worker
+/// claims (`deliveries`, `webhook_deliveries`, `notifications`, `http_requests`),
+/// spliced into their schema text by `concat!`.
+macro_rules! lease_columns {
+    () => {
+        "    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    lease_until_ms INTEGER,
+    lease_owner TEXT,
+"
+    };
+}
+pub(super) use lease_columns;
+
+/// The start of the SQLite table `table` of the attempts of a queue's rows (see
+/// `queue.rs`): each attempt names its row of `rows` in `row_id`, then its own
+/// columns follow.
+macro_rules! attempt_table {
+    ($table:literal, $row_id:literal, $rows:literal) => {
+        concat!(
+            "CREATE TABLE IF NOT EXISTS ",
+            $table,
+            " (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    ",
+            $row_id,
+            " INTEGER NOT NULL REFERENCES ",
+            $rows,
+            "(id),
+    attempt INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+"
+        )
+    };
+}
+pub(super) use attempt_table;
+
 /// Which generation wrote the file, in every file.
 const META_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS backoffice_meta (generation INTEGER NOT NULL);
 INSERT INTO backoffice_meta (generation) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM backoffice_meta);";

@@ -3,9 +3,11 @@
 //! queue's in `queue.rs`, statements in `notify_sql.rs`).
 
 use super::Result;
+use super::sqlite::{attempt_table, lease_columns};
 use super::sqlite_tenants::route;
 
-pub(super) const SCHEMA: &str = r#"
+pub(super) const SCHEMA: &str = concat!(
+    r#"
 CREATE TABLE IF NOT EXISTS user_emails (
     tenant TEXT NOT NULL,
     username TEXT NOT NULL,
@@ -21,28 +23,22 @@ CREATE TABLE IF NOT EXISTS notifications (
     subject TEXT NOT NULL,
     body TEXT NOT NULL,
     message_id TEXT NOT NULL UNIQUE,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL,
-    lease_until_ms INTEGER,
-    lease_owner TEXT,
-    last_error TEXT,
+"#,
+    lease_columns!(),
+    r#"    last_error TEXT,
     created_ms INTEGER NOT NULL,
     done_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_ms);
-CREATE TABLE IF NOT EXISTS notification_attempts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant TEXT NOT NULL,
-    notification_id INTEGER NOT NULL REFERENCES notifications(id),
-    attempt INTEGER NOT NULL,
-    at_ms INTEGER NOT NULL,
-    code INTEGER,
+"#,
+    attempt_table!("notification_attempts", "notification_id", "notifications"),
+    r#"    code INTEGER,
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS notification_attempts_by_id
     ON notification_attempts (notification_id, id);
-"#;
+"#
+);
 
 /// Each method goes to the file of its tenant.
 impl super::NotifyStore for super::sqlite_tenants::RoutedTx {

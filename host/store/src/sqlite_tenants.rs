@@ -37,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{OptionalExtension, params};
 
 use super::sqlite::{Db, FileTx, HOST_SCHEMA, KV_SCHEMA};
+use super::sqlite_webhooks;
 use super::{
     AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Durability, Enablement, EventFilter,
     EventRecord, Finish, HOST_SCOPE, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent,
@@ -44,7 +45,7 @@ use super::{
     Tenant, TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events, sqlite_identity,
     sqlite_trust, sqlite_work,
 };
-use super::{ClaimRoom, WebhookAttempt, WebhookDelivery, WebhookEndpoint, sqlite_webhooks};
+use super::{ClaimRoom, ClaimedWebhook, Lease, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use super::{DayUsage, KvUsage};
 
 /// Folder of the tenant files inside the data directory.
@@ -1172,18 +1173,16 @@ impl WebhookStore for RoutedTx {
 
     fn webhook_claim(
         &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
+        lease: &Lease<'_>,
         room: &mut ClaimRoom,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+    ) -> Result<Vec<ClaimedWebhook>> {
         let mut rows = Vec::new();
         for t in self.all_tenants()? {
             if room.limit == 0 {
                 break;
             }
             if let Some(tx) = self.tenant(&t)? {
-                rows.extend(tx.webhook_claim(now_ms, lease_until_ms, owner, room)?);
+                rows.extend(tx.webhook_claim(lease, room)?);
             }
         }
         Ok(rows)

@@ -3,10 +3,12 @@
 
 use rusqlite::{Connection, params};
 
+use super::sqlite::lease_columns;
 use super::webhooks::{WebhookClaims, webhook_delivery};
 use super::{ClaimRoom, Result, StoreError, WebhookDelivery};
 
-pub(super) const SCHEMA: &str = r#"
+pub(super) const SCHEMA: &str = concat!(
+    r#"
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -25,12 +27,9 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     event_id INTEGER NOT NULL REFERENCES events(id),
     msg_id TEXT NOT NULL UNIQUE,
     topic TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL,
-    lease_until_ms INTEGER,
-    lease_owner TEXT,
-    last_status INTEGER,
+"#,
+    lease_columns!(),
+    r#"    last_status INTEGER,
     last_error TEXT,
     created_ms INTEGER NOT NULL,
     done_ms INTEGER,
@@ -42,7 +41,8 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_by_endpoint ON webhook_deliveries 
 -- look for the next due work without reading the whole backlog.
 CREATE INDEX IF NOT EXISTS webhook_deliveries_leased ON webhook_deliveries (lease_until_ms)
     WHERE state = 'pending' AND lease_until_ms IS NOT NULL;
-"#;
+"#
+);
 
 /// One file has one writer: the due rows are simply the oldest.
 impl WebhookClaims for Connection {

@@ -4,13 +4,14 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::events::EventRecord;
 use super::sql;
 use super::sql_conn::{Lease, SqlConn, args};
+use super::sqlite::lease_columns;
 use super::work::{WorkClaims, delivery, job, lease_delivery, lease_job};
-use super::{DeliveryRecord, JobRecord, Result};
+use super::{ClaimedDelivery, DeliveryRecord, JobRecord, Result};
 
-pub(super) const SCHEMA: &str = r#"
+pub(super) const SCHEMA: &str = concat!(
+    r#"
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant TEXT NOT NULL,
@@ -46,24 +47,22 @@ CREATE TABLE IF NOT EXISTS deliveries (
     tenant TEXT NOT NULL,
     topic TEXT NOT NULL,
     subscriber TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL,
-    lease_until_ms INTEGER,
-    lease_owner TEXT,
-    last_error TEXT,
+"#,
+    lease_columns!(),
+    r#"    last_error TEXT,
     done_ms INTEGER,
     UNIQUE (event_id, subscriber)
 );
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (tenant, topic, subscriber, state, event_id);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, event_id);
 CREATE INDEX IF NOT EXISTS deliveries_heads ON deliveries (state, tenant, topic, subscriber, event_id);
-"#;
+"#
+);
 
 /// One file has one writer: the due rows are simply the oldest.
 impl WorkClaims for Connection {
-    fn claim_jobs(&mut self, lease: &Lease<'_>) -> Result<Vec<(JobRecord, i64)>> {
-        let args = args![lease.now_ms, lease.limit];
+    fn claim_jobs(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>> {
+        let args = args![lease.now_ms, limit];
         let due = self.query_rows(sql::JOB_DUE, &args, |r| job(r))?;
         let mut claimed = Vec::with_capacity(due.len());
         for job in due {
@@ -72,10 +71,7 @@ impl WorkClaims for Connection {
         Ok(claimed)
     }
 
-    fn claim_deliveries(
-        &mut self,
-        lease: &Lease<'_>,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+    fn claim_deliveries(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>> {
         // Only the oldest pending delivery of each (tenant, topic, subscriber) may run.
         // The groups are walked by a loose index scan (a few index seeks per group) and
         // each group's head is one more seek, so a long backlog costs nothing per claim;
@@ -92,7 +88,7 @@ impl WorkClaims for Connection {
             group = next_pending_group(self, Some(g))?;
         }
         heads.sort_by_key(|d| d.event_id);
-        heads.truncate(lease.limit as usize);
+        heads.truncate(limit as usize);
         let mut claimed = Vec::with_capacity(heads.len());
         for d in heads {
             claimed.push(lease_delivery(self, d, lease)?);

@@ -110,6 +110,45 @@ pub(super) fn given_tenants(storage: &dyn Storage) {
     tx.commit().unwrap();
 }
 
+/// The first dead row of acme's queue of `K`, once no row is pending any more and
+/// the attempts of row `id` were `attempts`.
+pub(super) fn the_dead_row<K: QueueKind>(
+    storage: &dyn Storage,
+    id: i64,
+    attempts: &[K::Attempt],
+) -> K
+where
+    for<'a> dyn Transaction + 'a: QueueStore<K>,
+    K::Attempt: PartialEq + std::fmt::Debug,
+{
+    let mut tx = storage.begin_read().unwrap();
+    let mut list = |state| QueueStore::<K>::queue_list(tx.as_mut(), "acme", Some(state), 10);
+    assert!(list("pending").unwrap().is_empty());
+    let row = list("dead").unwrap().remove(0);
+    let recorded = QueueStore::<K>::queue_attempts(tx.as_mut(), "acme", id).unwrap();
+    assert_eq!(recorded, attempts);
+    row
+}
+
+/// The dead row `id` of acme's queue of `K` is retried by hand at `now_ms`; retried
+/// again (it is pending now) it conflicts, and an id of no row (`unknown`) is not
+/// retried.
+pub(super) fn dead_row_is_retried_by_hand<K: QueueKind>(
+    storage: &dyn Storage,
+    id: i64,
+    unknown: i64,
+    now_ms: i64,
+) where
+    for<'a> dyn Transaction + 'a: QueueStore<K>,
+{
+    let mut tx = storage.begin_scoped("acme").unwrap();
+    let mut retry = |id| QueueStore::<K>::queue_retry(tx.as_mut(), "acme", id, now_ms);
+    assert!(retry(id).unwrap());
+    assert!(matches!(retry(id), Err(StoreError::Conflict(_))));
+    assert!(!retry(unknown).unwrap());
+    tx.commit().unwrap();
+}
+
 fn scope(tenant: &str, plugin: &str) -> Scope {
     Scope {
         tenant: tenant.into(),
@@ -699,18 +738,39 @@ pub fn work_depth_counts_what_waits(storage: &dyn Storage) {
     );
 }
 
-pub fn identity_and_audit_rows(storage: &dyn Storage) {
-    given_tenants(storage);
-    let mut tx = storage.begin().unwrap();
-    let user = UserRecord {
+/// User `ada` of acme, with `password_hash`.
+fn ada(password_hash: Option<&str>) -> UserRecord {
+    UserRecord {
         tenant: "acme".into(),
         username: "ada".into(),
         display_name: "Ada".into(),
-        password_hash: Some("$argon2id$x".into()),
+        password_hash: password_hash.map(Into::into),
         system_admin: false,
         created_at: "2026-11-23T00:00:00Z".into(),
         disabled_at: None,
-    };
+    }
+}
+
+/// Ada's API token `t1`, never used nor revoked.
+fn ada_token() -> TokenRecord {
+    TokenRecord {
+        id: "t1".into(),
+        tenant: "acme".into(),
+        username: "ada".into(),
+        kind: "api".into(),
+        name: "erp".into(),
+        hash: "h".into(),
+        created_at: "2026-11-23T00:00:00Z".into(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+pub fn identity_and_audit_rows(storage: &dyn Storage) {
+    given_tenants(storage);
+    let mut tx = storage.begin().unwrap();
+    let user = ada(Some("$argon2id$x"));
     tx.user_insert(&user).unwrap();
     assert!(matches!(
         tx.user_insert(&user),
@@ -730,18 +790,7 @@ pub fn identity_and_audit_rows(storage: &dyn Storage) {
     let (roles, perms) = tx.user_access("acme", "ada").unwrap();
     assert_eq!(roles, ["clerk"]);
     assert_eq!(perms, ["contacts.*", "ledger.post", "ledger.read"]);
-    let token = TokenRecord {
-        id: "t1".into(),
-        tenant: "acme".into(),
-        username: "ada".into(),
-        kind: "api".into(),
-        name: "erp".into(),
-        hash: "h".into(),
-        created_at: "2026-11-23T00:00:00Z".into(),
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-    };
+    let token = ada_token();
     tx.token_insert(&token).unwrap();
     tx.token_touch("t1", "2026-11-23T01:00:00Z").unwrap();
     assert!(tx.token_revoke("t1", "2026-11-23T02:00:00Z").unwrap());
@@ -1054,15 +1103,7 @@ pub fn settings_are_kept_per_tenant_and_plugin(storage: &dyn Storage) {
 pub fn the_identity_stamp_moves_on_every_identity_change(storage: &dyn Storage) {
     given_tenants(storage);
     let mut tx = storage.begin_for(&["acme"]).unwrap();
-    let user = UserRecord {
-        tenant: "acme".into(),
-        username: "ada".into(),
-        display_name: "Ada".into(),
-        password_hash: None,
-        system_admin: false,
-        created_at: "2026-11-23T00:00:00Z".into(),
-        disabled_at: None,
-    };
+    let user = ada(None);
     tx.user_insert(&user).unwrap();
     tx.role_insert(&RoleRecord {
         tenant: "acme".into(),
@@ -1071,19 +1112,7 @@ pub fn the_identity_stamp_moves_on_every_identity_change(storage: &dyn Storage) 
         permissions: vec!["ledger.read".into()],
     })
     .unwrap();
-    tx.token_insert(&TokenRecord {
-        id: "t1".into(),
-        tenant: "acme".into(),
-        username: "ada".into(),
-        kind: "api".into(),
-        name: "erp".into(),
-        hash: "h".into(),
-        created_at: "2026-11-23T00:00:00Z".into(),
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-    })
-    .unwrap();
+    tx.token_insert(&ada_token()).unwrap();
     tx.commit().unwrap();
 
     let stamp = storage.identity_stamp().unwrap();
@@ -1308,13 +1337,13 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
 
     let mut tx = storage.begin_scoped("acme").unwrap();
     assert!(
-        tx.webhook_claim(9, 1_000, "a", &mut ClaimRoom::any(10))
+        tx.webhook_claim(&Lease::new(9, 1_000, "a"), &mut ClaimRoom::any(10))
             .unwrap()
             .is_empty(),
         "not due"
     );
     let claimed = tx
-        .webhook_claim(10, 1_000, "a", &mut ClaimRoom::any(10))
+        .webhook_claim(&Lease::new(10, 1_000, "a"), &mut ClaimRoom::any(10))
         .unwrap();
     tx.commit().unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1326,7 +1355,7 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
     );
     let mut tx = storage.begin_scoped("acme").unwrap();
     assert!(
-        tx.webhook_claim(500, 1_000, "b", &mut ClaimRoom::any(10))
+        tx.webhook_claim(&Lease::new(500, 1_000, "b"), &mut ClaimRoom::any(10))
             .unwrap()
             .is_empty(),
         "leased"
@@ -1351,7 +1380,7 @@ pub fn webhook_deliveries_fan_out_once_and_keep_their_id(storage: &dyn Storage) 
 
     let mut tx = storage.begin_scoped("acme").unwrap();
     let again = tx
-        .webhook_claim(2_000, 3_000, "b", &mut ClaimRoom::any(10))
+        .webhook_claim(&Lease::new(2_000, 3_000, "b"), &mut ClaimRoom::any(10))
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].0.msg_id, d.msg_id, "the same webhook-id");
@@ -1448,37 +1477,37 @@ pub fn webhook_claims_keep_each_endpoint_to_its_share(storage: &dyn Storage) {
         events.push(e.id);
     }
     tx.commit().unwrap();
-    let endpoints = |claimed: &[(WebhookDelivery, WebhookEndpoint, EventRecord)]| {
+    let endpoints = |claimed: &[ClaimedWebhook]| {
         let mut ids: Vec<String> = claimed.iter().map(|c| c.1.id.clone()).collect();
         ids.sort();
         ids
     };
+    // A claim by `owner` of up to `limit` with a share of 2 per endpoint, `slow` of
+    // them in flight to wh_slow; what it leased, and the room it left.
+    let claim = |owner: &str, limit: u32, slow: u32| {
+        let mut room = ClaimRoom {
+            limit,
+            per_endpoint: 2,
+            busy: [("wh_slow".to_string(), slow)].into(),
+            left_behind: 0,
+        };
+        let mut tx = storage.begin_scoped("acme").unwrap();
+        let claimed = tx
+            .webhook_claim(&Lease::new(100, 1_000, owner), &mut room)
+            .unwrap();
+        tx.commit().unwrap();
+        (claimed, room)
+    };
 
     // wh_slow has its share (2) in flight: only wh_fast's are leased, 2 of them.
-    let mut room = ClaimRoom {
-        limit: 10,
-        per_endpoint: 2,
-        busy: [("wh_slow".to_string(), 2)].into(),
-        left_behind: 0,
-    };
-    let mut tx = storage.begin_scoped("acme").unwrap();
-    let claimed = tx.webhook_claim(100, 1_000, "a", &mut room).unwrap();
-    tx.commit().unwrap();
+    let (claimed, room) = claim("a", 10, 2);
     assert_eq!(endpoints(&claimed), ["wh_fast", "wh_fast"]);
     assert_eq!(room.limit, 8, "the limit is counted down");
     assert_eq!(room.room("wh_fast"), 0, "so is the share");
     assert_eq!(room.left_behind, 0, "nothing left for want of room");
 
     // One slot left in all: the oldest due delivery of an endpoint with room.
-    let mut room = ClaimRoom {
-        limit: 1,
-        per_endpoint: 2,
-        busy: [("wh_slow".to_string(), 1)].into(),
-        left_behind: 0,
-    };
-    let mut tx = storage.begin_scoped("acme").unwrap();
-    let claimed = tx.webhook_claim(100, 1_000, "b", &mut room).unwrap();
-    tx.commit().unwrap();
+    let (claimed, room) = claim("b", 1, 1);
     assert_eq!(endpoints(&claimed), ["wh_slow"]);
     assert_eq!(claimed[0].2.id, events[0], "the oldest");
     assert_eq!(
@@ -1489,7 +1518,7 @@ pub fn webhook_claims_keep_each_endpoint_to_its_share(storage: &dyn Storage) {
     // Without shares, everything due is leased, oldest first.
     let mut tx = storage.begin_scoped("acme").unwrap();
     let claimed = tx
-        .webhook_claim(100, 1_000, "c", &mut ClaimRoom::any(100))
+        .webhook_claim(&Lease::new(100, 1_000, "c"), &mut ClaimRoom::any(100))
         .unwrap();
     tx.commit().unwrap();
     assert_eq!(claimed.len(), 12 - 3);

@@ -6,7 +6,8 @@
     reason = "a failed unwrap fails the contract test with its message"
 )]
 
-use super::{Finish, HttpAttempt, NewEvent, NewHttpRequest, Storage, StoreError};
+use super::suite::{dead_row_is_retried_by_hand, the_dead_row};
+use super::{Finish, HttpAttempt, HttpRequest, NewEvent, NewHttpRequest, Storage};
 
 fn request(tenant: &str, url: &str, at: i64) -> NewHttpRequest {
     NewHttpRequest {
@@ -110,33 +111,18 @@ pub fn http_requests_are_leased_recorded_and_retried(storage: &dyn Storage) {
     };
     let last = attempt(3, 71_000, None, Some("cannot connect"));
     assert!(finish("h1", &last, &dead));
-    let mut tx = storage.begin_read().unwrap();
-    let r = &tx.http_list("acme", Some("dead"), 10).unwrap()[0];
+    let r = the_dead_row::<HttpRequest>(storage, id, &[failed, last]);
     assert_eq!((r.attempts, r.done_ms, r.status), (3, Some(71_000), None));
     assert_eq!(r.last_error.as_deref(), Some("cannot connect"));
-    assert_eq!(tx.http_attempts("acme", id).unwrap(), [failed, last]);
-    assert!(
-        tx.http_list("acme", Some("pending"), 10)
-            .unwrap()
-            .is_empty()
-    );
-    let depth = tx.work_depth(71_000).unwrap();
+    let depth = storage.begin_read().unwrap().work_depth(71_000).unwrap();
     assert_eq!(
         (depth.http_pending, depth.http_dead),
         (1, 1),
         "globex's waits, acme's is dead"
     );
-    drop(tx);
 
     // A dead letter is retried by hand; a pending one or an unknown id is not.
-    let mut tx = storage.begin_scoped("acme").unwrap();
-    assert!(tx.http_retry("acme", id, 80_000).unwrap());
-    assert!(matches!(
-        tx.http_retry("acme", id, 80_000),
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(!tx.http_retry("acme", id + 1_000_000, 80_000).unwrap());
-    tx.commit().unwrap();
+    dead_row_is_retried_by_hand::<HttpRequest>(storage, id, id + 1_000_000, 80_000);
     let got = claim(80_000, "h2");
     assert_eq!(got[0].attempts, 1);
 

@@ -7,7 +7,10 @@
     reason = "a failed unwrap fails the contract test with its message"
 )]
 
-use super::{Finish, NewNotification, NotifyAttempt, RoleRecord, Storage, StoreError, UserRecord};
+use super::suite::{dead_row_is_retried_by_hand, the_dead_row};
+use super::{
+    Finish, NewNotification, Notification, NotifyAttempt, RoleRecord, Storage, UserRecord,
+};
 
 fn user(name: &str, disabled: bool) -> UserRecord {
     UserRecord {
@@ -126,38 +129,17 @@ pub fn notifications_are_leased_recorded_and_retried(storage: &dyn Storage) {
     assert!(claim(10_999, "h2").is_empty());
     let got = claim(11_000, "h2");
     assert_eq!(got[0].attempts, 2);
+    let later = attempt(2, 11_000, 451, Some("451 later"));
     let dead = Finish::Dead {
         error: "451 later".into(),
     };
-    assert!(finish(
-        "h2",
-        &attempt(2, 11_000, 451, Some("451 later")),
-        &dead
-    ));
-    let mut tx = storage.begin_read().unwrap();
-    let n = &tx.notify_list("acme", Some("dead"), 10).unwrap()[0];
+    assert!(finish("h2", &later, &dead));
+    let n = the_dead_row::<Notification>(storage, id, &[refused, later]);
     assert_eq!((n.attempts, n.done_ms), (2, Some(11_000)));
     assert_eq!(n.last_error.as_deref(), Some("451 later"));
-    assert_eq!(
-        tx.notify_attempts("acme", id).unwrap(),
-        [refused.clone(), attempt(2, 11_000, 451, Some("451 later"))]
-    );
-    assert!(
-        tx.notify_list("acme", Some("pending"), 10)
-            .unwrap()
-            .is_empty()
-    );
-    drop(tx);
 
     // A dead letter is retried by hand, same Message-ID; a pending one is not.
-    let mut tx = storage.begin_scoped("acme").unwrap();
-    assert!(tx.notify_retry("acme", id, 20_000).unwrap());
-    assert!(matches!(
-        tx.notify_retry("acme", id, 20_000),
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(!tx.notify_retry("acme", id + 1, 20_000).unwrap());
-    tx.commit().unwrap();
+    dead_row_is_retried_by_hand::<Notification>(storage, id, id + 1, 20_000);
     let got = claim(20_000, "h1");
     assert_eq!((got[0].attempts, got[0].message_id.as_str()), (1, "m1"));
     assert!(finish(

@@ -21,25 +21,9 @@ fn sqlite_passes_the_storage_suite() {
 
 #[test]
 fn sqlite_data_survives_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.sqlite");
-    let scope = Scope {
-        tenant: "acme".into(),
-        plugin: "notes".into(),
-    };
-    {
-        let s = SqliteStorage::open(&path, Durability::Full).unwrap();
-        let mut tx = s.begin().unwrap();
-        tx.tenant_insert(&Tenant {
-            id: "acme".into(),
-            name: "Acme".into(),
-            time_zone: "UTC".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-        })
-        .unwrap();
-        tx.kv_put(&scope, "k", b"v").unwrap();
-        tx.commit().unwrap();
-    }
+    let (_dir, path) = data_dir();
+    let scope = scope_of("acme");
+    acme_with_notes(&path, Durability::Full, &[("k", b"v")]);
     let s = SqliteStorage::open(&path, Durability::Full).unwrap();
     let mut tx = s.begin().unwrap();
     assert_eq!(tx.kv_get(&scope, "k").unwrap().as_deref(), Some(&b"v"[..]));
@@ -47,20 +31,9 @@ fn sqlite_data_survives_reopen() {
 
 #[test]
 fn a_tenant_file_from_before_quotas_gets_its_usage_counted_on_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.sqlite");
-    let notes = Scope {
-        tenant: "acme".into(),
-        plugin: "notes".into(),
-    };
-    {
-        let s = SqliteStorage::open(&path, Durability::Normal).unwrap();
-        let mut tx = s.begin().unwrap();
-        tx.tenant_insert(&tenant("acme")).unwrap();
-        tx.kv_put(&notes, "a", b"xyz").unwrap();
-        tx.kv_put(&notes, "b", b"12").unwrap();
-        tx.commit().unwrap();
-    }
+    let (dir, path) = data_dir();
+    let notes = scope_of("acme");
+    acme_with_notes(&path, Durability::Normal, &[("a", b"xyz"), ("b", b"12")]);
     // As an older host left it: no usage table, no triggers, another schema.
     {
         let conn = rusqlite::Connection::open(tenant_file(dir.path(), "acme")).unwrap();
@@ -73,6 +46,25 @@ fn a_tenant_file_from_before_quotas_gets_its_usage_counted_on_open() {
     // And kept from then on.
     tx.kv_delete(&notes, "a").unwrap();
     assert_eq!(tx.kv_usage(&notes).unwrap(), KvUsage { keys: 1, bytes: 3 });
+}
+
+/// A temporary data directory and the path of its main file.
+fn data_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    (dir, path)
+}
+
+/// Create the storage at `path` with tenant `acme` holding the keys `kv` of plugin
+/// `notes`, and close it.
+fn acme_with_notes(path: &std::path::Path, durability: Durability, kv: &[(&str, &[u8])]) {
+    let s = SqliteStorage::open(path, durability).unwrap();
+    let mut tx = s.begin().unwrap();
+    tx.tenant_insert(&tenant("acme")).unwrap();
+    for (key, value) in kv {
+        tx.kv_put(&scope_of("acme"), key, value).unwrap();
+    }
+    tx.commit().unwrap();
 }
 
 fn tenant(id: &str) -> Tenant {
@@ -154,8 +146,7 @@ fn ids_of_work_name_their_tenant() {
 
 #[test]
 fn a_broken_tenant_file_names_the_tenant_and_spares_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.sqlite");
+    let (dir, path) = data_dir();
     {
         let s = SqliteStorage::open(&path, Durability::Full).unwrap();
         let mut tx = s.begin().unwrap();
@@ -169,21 +160,14 @@ fn a_broken_tenant_file_names_the_tenant_and_spares_the_others() {
     std::fs::remove_file(&missing).unwrap();
     std::fs::write(tenant_file(dir.path(), "initech"), vec![7u8; 8192]).unwrap();
     let s = SqliteStorage::open(&path, Durability::Full).unwrap();
-    let err = s
-        .begin_scoped("globex")
-        .err()
-        .expect("missing file refused")
-        .to_string();
+    let refusal = |id: &str| s.begin_scoped(id).err().expect("refused").to_string();
+    let err = refusal("globex");
     assert!(
         err.contains("tenant 'globex'") && err.contains("does not exist"),
         "{err}"
     );
     assert!(err.contains("backoffice tenant restore"), "{err}");
-    let err = s
-        .begin_scoped("initech")
-        .err()
-        .expect("corrupt file refused")
-        .to_string();
+    let err = refusal("initech");
     assert!(
         err.contains("tenant 'initech'") && err.contains("cannot be opened"),
         "{err}"
@@ -213,8 +197,7 @@ impl Progress for Recorded {
 
 #[test]
 fn a_single_file_data_directory_is_split_per_tenant() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.sqlite");
+    let (_dir, path) = data_dir();
     // The layout before per-tenant files: every table in one file.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -258,10 +241,7 @@ fn a_single_file_data_directory_is_split_per_tenant() {
     let mut tx = s.begin_read().unwrap();
     assert_eq!(tx.kv_count_plugin("notes").unwrap(), 3);
     // The usage of quotas is counted as the rows arrive in the tenant files.
-    let acme_notes = Scope {
-        tenant: "acme".into(),
-        plugin: "notes".into(),
-    };
+    let acme_notes = scope_of("acme");
     assert_eq!(
         tx.kv_usage(&acme_notes).unwrap(),
         KvUsage { keys: 2, bytes: 4 }
@@ -372,8 +352,7 @@ fn concurrent_writers_of_one_tenant_share_commits_and_fail_alone() {
 
 #[test]
 fn a_tenant_file_from_a_newer_version_is_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db.sqlite");
+    let (dir, path) = data_dir();
     {
         let s = SqliteStorage::open(&path, Durability::Full).unwrap();
         let mut tx = s.begin().unwrap();

@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use super::events::{EventRecord, event};
 use super::sql;
-use super::sql_conn::{Backend, RowGet, SqlConn, args, from_row, revive, status_of, u32_of};
+use super::sql_conn::{
+    Backend, Lease, RowGet, SqlConn, args, exists, from_row, revive, status_of, u32_of,
+};
 use super::{Finish, Result, StoreError, WebhookStore};
 
 /// An endpoint a tenant subscribed to event topics.
@@ -92,6 +94,9 @@ pub struct WebhookDelivery {
     /// When it was delivered.
     pub done_ms: Option<i64>,
 }
+
+/// A leased delivery, its endpoint and the event it delivers.
+pub type ClaimedWebhook = (WebhookDelivery, WebhookEndpoint, EventRecord);
 
 /// How an attempt ended, as the worker records it.
 #[derive(Debug, Clone, PartialEq)]
@@ -225,10 +230,11 @@ where
             &ep.previous_secret_sealed,
             ep.previous_secret_until_ms
         ];
-        self.sql_conn()?
-            .insert_unique(sql::WEBHOOK_ENDPOINT_INSERT, &args, || {
-                format!("webhook '{}' already exists", ep.id)
-            })
+        self.sql_conn()?.insert_unique(
+            sql::WEBHOOK_ENDPOINT_INSERT,
+            &args,
+            exists("webhook", &ep.id),
+        )
     }
 
     fn webhook_list(&mut self, tenant: &str) -> Result<Vec<WebhookEndpoint>> {
@@ -279,24 +285,22 @@ where
 
     fn webhook_claim(
         &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
+        lease: &Lease<'_>,
         room: &mut ClaimRoom,
-    ) -> Result<Vec<(WebhookDelivery, WebhookEndpoint, EventRecord)>> {
+    ) -> Result<Vec<ClaimedWebhook>> {
         if room.limit == 0 {
             return Ok(Vec::new());
         }
         // Endpoints at their share are skipped in the query (a hanging endpoint's
         // backlog does not fill the scan); the rest are cut to their share by `take`.
         let c = self.sql_conn()?;
-        let due = c.webhook_due(now_ms, room)?;
+        let due = c.webhook_due(lease.now_ms, room)?;
         let due = room.take(due, |d| d.endpoint_id.as_str());
         let mut out = Vec::with_capacity(due.len());
         for mut d in due {
             c.execute(
                 sql::WEBHOOK_DELIVERY_LEASE,
-                &args![d.id, lease_until_ms, owner],
+                &args![d.id, lease.until_ms, lease.owner],
             )?;
             d.attempts += 1;
             let ep = c.query_opt(

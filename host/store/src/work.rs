@@ -113,6 +113,9 @@ pub struct JobRun {
     pub error: Option<String>,
 }
 
+/// A leased delivery and the event it delivers.
+pub type ClaimedDelivery = (DeliveryRecord, EventRecord);
+
 /// The delivery of one event to one subscriber.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryRecord {
@@ -279,7 +282,7 @@ pub(super) fn lease_delivery(
     c: &mut impl SqlConn,
     mut d: DeliveryRecord,
     lease: &Lease<'_>,
-) -> Result<(DeliveryRecord, EventRecord)> {
+) -> Result<ClaimedDelivery> {
     c.execute(
         sql::DELIVERY_LEASE,
         &args![d.id, lease.until_ms, lease.owner],
@@ -294,11 +297,10 @@ pub(super) fn lease_delivery(
 /// hosts claim side by side and skip rows another holds.
 pub(super) trait WorkClaims: SqlConn {
     /// See [`WorkStore::job_claim`].
-    fn claim_jobs(&mut self, lease: &Lease<'_>) -> Result<Vec<(JobRecord, i64)>>;
+    fn claim_jobs(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>>;
 
     /// See [`WorkStore::delivery_claim`].
-    fn claim_deliveries(&mut self, lease: &Lease<'_>)
-    -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+    fn claim_deliveries(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>>;
 }
 
 /// Both backends' transactions, in their tenant's file (SQLite) or the database.
@@ -399,7 +401,7 @@ where
         limit: u32,
     ) -> Result<Vec<(JobRecord, i64)>> {
         self.sql_conn()?
-            .claim_jobs(&Lease::new(now_ms, lease_until_ms, owner, limit))
+            .claim_jobs(&Lease::new(now_ms, lease_until_ms, owner), limit)
     }
 
     fn job_finish(
@@ -495,9 +497,9 @@ where
         lease_until_ms: i64,
         owner: &str,
         limit: u32,
-    ) -> Result<Vec<(DeliveryRecord, EventRecord)>> {
+    ) -> Result<Vec<ClaimedDelivery>> {
         self.sql_conn()?
-            .claim_deliveries(&Lease::new(now_ms, lease_until_ms, owner, limit))
+            .claim_deliveries(&Lease::new(now_ms, lease_until_ms, owner), limit)
     }
 
     fn delivery_finish(
