@@ -51,6 +51,9 @@ fn approve_actions(may_approve: bool, status: &str, tenant: &str, id: &str) -> V
     }
 }
 
+/// The headers of [`run_facts`].
+const RUN_FACTS: [&str; 4] = ["Period", "Pay date", "Created by", "Approved by"];
+
 /// The cells the list of runs and a run's page share: its period, pay date, and who
 /// created and approved it.
 fn run_facts(run: &Value) -> [Cell; 4] {
@@ -90,20 +93,13 @@ async fn runs(cx: TenantSession, Query(q): Query<Flash>) -> Page {
     let input = input_of(&[("status", &q.status)]);
     match call(&cx, PLUGIN, "list-runs", input).await {
         Ok(out) => {
-            let mut table = Table::new(
-                "Newest first",
-                &[
-                    "Run",
-                    "Status",
-                    "Frequency",
-                    "Period",
-                    "Pay date",
-                    "Created by",
-                    "Approved by",
-                    "Gross",
-                    "Employer cost",
-                ],
-            );
+            let headers = [
+                &["Run", "Status", "Frequency"][..],
+                &RUN_FACTS,
+                &["Gross", "Employer cost"],
+            ]
+            .concat();
+            let mut table = Table::new("Newest first", &headers);
             for run in out["runs"].as_array().into_iter().flatten() {
                 let id = run["id"].as_str().unwrap_or_default();
                 let status = run["status"].as_str().unwrap_or_default();
@@ -160,17 +156,8 @@ async fn run(
     )
     .await?;
     let status = run["status"].as_str().unwrap_or_default().to_string();
-    let mut facts = Table::new(
-        "",
-        &[
-            "Status",
-            "Period",
-            "Pay date",
-            "Created by",
-            "Approved by",
-            "Ledger entry",
-        ],
-    );
+    let headers = [&["Status"][..], &RUN_FACTS, &["Ledger entry"]].concat();
+    let mut facts = Table::new("", &headers);
     let mut cells = vec![cell(status.clone())];
     cells.extend(run_facts(&run));
     cells.push(match run["ledger-entry"].as_str() {
