@@ -1080,18 +1080,17 @@ cron = "0 2 * * *"
         assert_refused(&screen("filters = [\"colour\"]"), "filter 'colour'");
         assert_refused(&screen("colour = 1"), "colour");
         #[rustfmt::skip]
-        let replaced = [
+        assert_refused_replacing(&screen(""), &[
             ("operation = \"create\"", "operation = \"nope\"", "'nope' is not declared"),
             ("read-only = true", "", "must be read-only"),
             ("screens/contacts", "https://evil.example/x", "must be a path"),
-        ];
-        assert_refused_replacing(&screen(""), &replaced);
+        ]);
     }
 
     #[test]
     fn refuses_bad_fields_with_a_useful_message() {
         #[rustfmt::skip]
-        let replaced = [
+        assert_refused_replacing(GOOD, &[
             // (in GOOD, replaced by, expected in the error)
             ("\"contacts\"", "\"Contacts!\"", "id 'Contacts!'"),
             ("version = \"0.1.0\"", "version = \"one\"", "not valid"),
@@ -1110,8 +1109,7 @@ cron = "0 2 * * *"
             ("[\"storage\"]", "[\"storage\"]\nemits = [\"contacts.added\"]", "lacks \"events\""),
             ("[\"storage\"]", "[\"storage\", \"plugins\"]\nuses = [\"backoffice:payroll/rules\"]", "uses: 'backoffice:payroll/rules' is not an extension point"),
             ("[\"storage\"]", "[\"storage\"]\nuses = [\"backoffice:payroll/rules@0.1.0\"]", "lacks \"plugins\""),
-        ];
-        assert_refused_replacing(GOOD, &replaced);
+        ]);
         assert_refused("id = ", "not valid");
         for (table, needle) in [
             ("permissions = [\"*\"]", "'*' is a wildcard"),
@@ -1159,13 +1157,12 @@ cron = "0 2 * * *"
         assert!(m.setting("missing").is_none());
 
         #[rustfmt::skip]
-        let replaced = [
+        assert_refused_replacing(&text, &[
             ("default = 30", "default = 0", "the default of setting 'reminder-days'"),
             ("key = \"sender\"", "key = \"reminder-days\"", "declared twice"),
             ("key = \"sender\"", "key = \"Sender\"", "setting key 'Sender'"),
             ("type = \"integer\"", "type = 7", "not a valid JSON Schema"),
-        ];
-        assert_refused_replacing(&text, &replaced);
+        ]);
     }
 
     #[test]
