@@ -205,15 +205,6 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn next(expr: &str, after: &str, zone: &str) -> String {
-        let tz = TimeZone::get(zone).unwrap();
-        Cron::parse(expr)
-            .unwrap()
-            .next_after(ts(after), &tz)
-            .unwrap()
-            .to_string()
-    }
-
     #[test]
     fn parses_and_refuses() {
         assert!(Cron::parse("*/15 9-17 * * mon-fri").is_ok());
@@ -233,36 +224,28 @@ mod tests {
 
     #[test]
     fn next_occurrence_in_a_zone() {
-        assert_eq!(
-            next("0 2 * * *", "2026-01-10T12:00:00Z", "Europe/Berlin"),
-            "2026-01-11T01:00:00Z"
-        );
-        assert_eq!(
-            next("0 9 * * mon", "2026-01-10T12:00:00Z", "UTC"),
-            "2026-01-12T09:00:00Z"
-        );
-        // day-of-month or day-of-week when both are restricted
-        assert_eq!(
-            next("0 0 1 * fri", "2026-01-02T12:00:00Z", "UTC"),
-            "2026-01-09T00:00:00Z"
-        );
-    }
-
-    #[test]
-    fn daylight_saving_gaps_and_folds() {
-        // Berlin springs forward 2026-03-29 02:00 -> 03:00: 02:30 runs at 03:30 CEST.
-        assert_eq!(
-            next("30 2 * * *", "2026-03-28T12:00:00Z", "Europe/Berlin"),
-            "2026-03-29T01:30:00Z"
-        );
-        // Falls back 2026-10-25 03:00 -> 02:00: 02:30 runs once, the first time.
-        assert_eq!(
-            next("30 2 * * *", "2026-10-24T12:00:00Z", "Europe/Berlin"),
-            "2026-10-25T00:30:00Z"
-        );
-        assert_eq!(
-            next("30 2 * * *", "2026-10-25T00:30:00Z", "Europe/Berlin"),
-            "2026-10-26T01:30:00Z"
-        );
+        #[rustfmt::skip]
+        let cases = [
+            // (expression, after, zone, expected next run)
+            ("0 2 * * *", "2026-01-10T12:00:00Z", "Europe/Berlin", "2026-01-11T01:00:00Z"),
+            ("0 9 * * mon", "2026-01-10T12:00:00Z", "UTC", "2026-01-12T09:00:00Z"),
+            // day-of-month or day-of-week when both are restricted
+            ("0 0 1 * fri", "2026-01-02T12:00:00Z", "UTC", "2026-01-09T00:00:00Z"),
+            // Daylight saving gaps and folds.
+            // Berlin springs forward 2026-03-29 02:00 -> 03:00: 02:30 runs at 03:30 CEST.
+            ("30 2 * * *", "2026-03-28T12:00:00Z", "Europe/Berlin", "2026-03-29T01:30:00Z"),
+            // Falls back 2026-10-25 03:00 -> 02:00: 02:30 runs once, the first time.
+            ("30 2 * * *", "2026-10-24T12:00:00Z", "Europe/Berlin", "2026-10-25T00:30:00Z"),
+            ("30 2 * * *", "2026-10-25T00:30:00Z", "Europe/Berlin", "2026-10-26T01:30:00Z"),
+        ];
+        for (expr, after, zone, expected) in cases {
+            let tz = TimeZone::get(zone).unwrap();
+            let next = Cron::parse(expr).unwrap().next_after(ts(after), &tz);
+            assert_eq!(
+                next.unwrap().to_string(),
+                expected,
+                "{expr} after {after} in {zone}"
+            );
+        }
     }
 }

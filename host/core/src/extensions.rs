@@ -141,24 +141,25 @@ pub fn missing_provider(ext: &Extension, key: &str, tenant: &str) -> String {
 mod tests {
     use super::*;
 
-    fn allowed(name: &str) -> bool {
-        let (base, version) = name.split_once('@').unwrap_or((name, ""));
-        import_allowed(base, semver::Version::parse(version).ok().as_ref())
-    }
-
     #[test]
     fn both_payroll_engines_are_importable_over_the_0_1_types() {
-        assert!(allowed("backoffice:payroll/engine@0.1.0"));
-        assert!(allowed("backoffice:payroll/engine@0.2.0"));
-        assert!(allowed("backoffice:payroll/types@0.1.0"));
-        // 0.2.0 publishes no types of its own, and nothing newer exists.
-        assert!(!allowed("backoffice:payroll/types@0.2.0"));
-        assert!(!allowed("backoffice:payroll/engine@0.3.0"));
-        assert!(!allowed("backoffice:payroll/engine@1.0.0"));
-        assert!(!allowed("backoffice:payroll/engine"));
-        assert!(!allowed("backoffice:compliance/registry@0.2.0"));
-        assert!(allowed("backoffice:compliance/registry@0.1.0"));
-        // The provider side is exported, never imported.
-        assert!(!allowed("backoffice:payroll/rules@0.1.0"));
+        for (name, allowed) in [
+            ("backoffice:payroll/engine@0.1.0", true),
+            ("backoffice:payroll/engine@0.2.0", true),
+            ("backoffice:payroll/types@0.1.0", true),
+            // 0.2.0 publishes no types of its own, and nothing newer exists.
+            ("backoffice:payroll/types@0.2.0", false),
+            ("backoffice:payroll/engine@0.3.0", false),
+            ("backoffice:payroll/engine@1.0.0", false),
+            ("backoffice:payroll/engine", false),
+            ("backoffice:compliance/registry@0.2.0", false),
+            ("backoffice:compliance/registry@0.1.0", true),
+            // The provider side is exported, never imported.
+            ("backoffice:payroll/rules@0.1.0", false),
+        ] {
+            let (base, version) = name.split_once('@').unwrap_or((name, ""));
+            let version = semver::Version::parse(version).ok();
+            assert_eq!(import_allowed(base, version.as_ref()), allowed, "{name}");
+        }
     }
 }

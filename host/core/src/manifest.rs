@@ -314,40 +314,36 @@ impl RawLimits {
 
 /// `"64MiB"`, `"512KiB"`, `"1GiB"` or a number of bytes.
 fn parse_size(v: &toml::Value) -> Result<u64, ManifestError> {
-    let bad = || {
+    let units = [
+        ("", 1),
+        ("B", 1),
+        ("KiB", 1 << 10),
+        ("MiB", 1 << 20),
+        ("GiB", 1 << 30),
+    ];
+    parse_with_unit(v, &units, || {
         invalid(format!(
             "[limits] memory = {v} is not a size; write it as \"64MiB\" (units KiB, MiB, GiB) or a number of bytes"
         ))
-    };
-    match v {
-        toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| bad()),
-        toml::Value::String(text) => {
-            let text = text.trim();
-            let split = text
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(text.len());
-            let (digits, unit) = text.split_at(split);
-            let n: u64 = digits.parse().map_err(|_| bad())?;
-            let shift = match unit.trim() {
-                "" | "B" => 0,
-                "KiB" => 10,
-                "MiB" => 20,
-                "GiB" => 30,
-                _ => return Err(bad()),
-            };
-            n.checked_mul(1 << shift).ok_or_else(bad)
-        }
-        _ => Err(bad()),
-    }
+    })
 }
 
 /// `"500ms"`, `"5s"` or a number of milliseconds.
 fn parse_duration(v: &toml::Value) -> Result<u64, ManifestError> {
-    let bad = || {
+    parse_with_unit(v, &[("ms", 1), ("s", 1000)], || {
         invalid(format!(
             "[limits] deadline = {v} is not a duration; write it as \"500ms\", \"5s\" or a number of milliseconds"
         ))
-    };
+    })
+}
+
+/// A plain integer, or text of digits followed by one of `units` (its name and what one
+/// of it counts); `bad()` for anything else, a negative number or an overflow.
+fn parse_with_unit(
+    v: &toml::Value,
+    units: &[(&str, u64)],
+    bad: impl Fn() -> ManifestError,
+) -> Result<u64, ManifestError> {
     match v {
         toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| bad()),
         toml::Value::String(text) => {
@@ -357,12 +353,12 @@ fn parse_duration(v: &toml::Value) -> Result<u64, ManifestError> {
                 .unwrap_or(text.len());
             let (digits, unit) = text.split_at(split);
             let n: u64 = digits.parse().map_err(|_| bad())?;
-            let factor = match unit.trim() {
-                "ms" => 1,
-                "s" => 1000,
-                _ => return Err(bad()),
-            };
-            n.checked_mul(factor).ok_or_else(bad)
+            let unit = unit.trim();
+            let (_, factor) = units
+                .iter()
+                .find(|(name, _)| *name == unit)
+                .ok_or_else(&bad)?;
+            n.checked_mul(*factor).ok_or_else(bad)
         }
         _ => Err(bad()),
     }
@@ -1051,6 +1047,22 @@ name = "nightly"
 cron = "0 2 * * *"
 "#;
 
+    /// Asserts that parsing `text` fails with an error that contains `needle`.
+    #[track_caller]
+    fn assert_refused(text: &str, needle: &str) {
+        let err = Manifest::parse(text).unwrap_err().to_string();
+        assert!(err.contains(needle), "expected '{needle}' in: {err}");
+    }
+
+    /// Asserts, for each case `(from, to, needle)`, that `text` with `from` replaced by
+    /// `to` is refused with an error that contains `needle`.
+    #[track_caller]
+    fn assert_refused_replacing(text: &str, cases: &[(&str, &str, &str)]) {
+        for (from, to, needle) in cases {
+            assert_refused(&text.replace(from, to), needle);
+        }
+    }
+
     #[test]
     fn parses_json_and_table_schemas() {
         let m = Manifest::parse(GOOD).unwrap();
@@ -1084,121 +1096,50 @@ cron = "0 2 * * *"
         // Stored as JSON and read back the same.
         let back: Manifest = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
-        let refused = |text: String, needle: &str| {
-            let err = Manifest::parse(&text).unwrap_err().to_string();
-            assert!(err.contains(needle), "{needle}: {err}");
-        };
-        refused(screen("filters = [\"colour\"]"), "filter 'colour'");
-        refused(
-            screen("").replace("operation = \"create\"", "operation = \"nope\""),
-            "'nope' is not declared",
-        );
-        refused(
-            screen("").replace("read-only = true", ""),
-            "must be read-only",
-        );
-        refused(
-            screen("").replace("screens/contacts", "https://evil.example/x"),
-            "must be a path",
-        );
-        refused(screen("colour = 1"), "colour");
+        assert_refused(&screen("filters = [\"colour\"]"), "filter 'colour'");
+        assert_refused(&screen("colour = 1"), "colour");
+        #[rustfmt::skip]
+        assert_refused_replacing(&screen(""), &[
+            ("operation = \"create\"", "operation = \"nope\"", "'nope' is not declared"),
+            ("read-only = true", "", "must be read-only"),
+            ("screens/contacts", "https://evil.example/x", "must be a path"),
+        ]);
     }
 
     #[test]
     fn refuses_bad_fields_with_a_useful_message() {
-        let cases = [
+        #[rustfmt::skip]
+        assert_refused_replacing(GOOD, &[
+            // (in GOOD, replaced by, expected in the error)
+            ("\"contacts\"", "\"Contacts!\"", "id 'Contacts!'"),
+            ("version = \"0.1.0\"", "version = \"one\"", "not valid"),
+            ("[\"storage\"]", "[\"network\"]", "unknown capability 'network'"),
+            ("contacts.write", "write", "permission 'write'"),
+            ("name = \"create\"", "name = \"enable\"", "operation name 'enable' is reserved"),
+            ("0 2 * * *", "every night", "5 fields"),
+            ("0 2 * * *", "0 25 * * *", "hour: 25 is outside 0-23"),
+            ("0 2 * * *", "0 0 31 2 *", "never fires"),
+            ("\"type\": \"object\", ", "\"type\": 5, ", "not a valid JSON Schema"),
+            ("{ \"type\"", "{ type", "not valid JSON"),
+            ("\"required\"", "\"pattern\": \"(\", \"required\"", "input schema cannot be used: \"(\" is not a \"regex\""),
+            ("\"required\"", "\"patternProperties\": { \"(\": {} }, \"required\"", "input schema cannot be used"),
+            ("\"required\"", "\"$ref\": \"#/nowhere\", \"required\"", "input schema cannot be used"),
+            ("[\"storage\"]", "[\"storage\"]\nemits = [\"contacts\"]", "emitted topic 'contacts'"),
+            ("[\"storage\"]", "[\"storage\"]\nemits = [\"contacts.added\"]", "lacks \"events\""),
+            ("[\"storage\"]", "[\"storage\", \"plugins\"]\nuses = [\"backoffice:payroll/rules\"]", "uses: 'backoffice:payroll/rules' is not an extension point"),
+            ("[\"storage\"]", "[\"storage\"]\nuses = [\"backoffice:payroll/rules@0.1.0\"]", "lacks \"plugins\""),
+        ]);
+        assert_refused("id = ", "not valid");
+        for (table, needle) in [
+            ("permissions = [\"*\"]", "'*' is a wildcard"),
+            ("permissions = [\"ledger.*\"]", "'ledger.*' is a wildcard"),
             (
-                GOOD.replace("\"contacts\"", "\"Contacts!\""),
-                "id 'Contacts!'",
-            ),
-            (
-                GOOD.replace("version = \"0.1.0\"", "version = \"one\""),
-                "not valid",
-            ),
-            (
-                GOOD.replace("[\"storage\"]", "[\"network\"]"),
-                "unknown capability 'network'",
-            ),
-            (
-                GOOD.replace("contacts.write", "write"),
-                "permission 'write'",
-            ),
-            (
-                GOOD.replace("name = \"create\"", "name = \"enable\""),
-                "operation name 'enable' is reserved",
-            ),
-            (GOOD.replace("0 2 * * *", "every night"), "5 fields"),
-            (
-                GOOD.replace("0 2 * * *", "0 25 * * *"),
-                "hour: 25 is outside 0-23",
-            ),
-            (GOOD.replace("0 2 * * *", "0 0 31 2 *"), "never fires"),
-            (
-                GOOD.replace("\"type\": \"object\", ", "\"type\": 5, "),
-                "not a valid JSON Schema",
-            ),
-            (GOOD.replace("{ \"type\"", "{ type"), "not valid JSON"),
-            (
-                GOOD.replace("\"required\"", "\"pattern\": \"(\", \"required\""),
-                "input schema cannot be used: \"(\" is not a \"regex\"",
-            ),
-            (
-                GOOD.replace(
-                    "\"required\"",
-                    "\"patternProperties\": { \"(\": {} }, \"required\"",
-                ),
-                "input schema cannot be used",
-            ),
-            (
-                GOOD.replace("\"required\"", "\"$ref\": \"#/nowhere\", \"required\""),
-                "input schema cannot be used",
-            ),
-            ("id = ".to_string(), "not valid"),
-            (
-                GOOD.replace("[\"storage\"]", "[\"storage\"]\nemits = [\"contacts\"]"),
-                "emitted topic 'contacts'",
-            ),
-            (
-                GOOD.replace(
-                    "[\"storage\"]",
-                    "[\"storage\"]\nemits = [\"contacts.added\"]",
-                ),
-                "lacks \"events\"",
-            ),
-            (
-                format!("{GOOD}\n[background]\npermissions = [\"*\"]\n"),
-                "'*' is a wildcard",
-            ),
-            (
-                format!("{GOOD}\n[background]\npermissions = [\"ledger.*\"]\n"),
-                "'ledger.*' is a wildcard",
-            ),
-            (
-                format!("{GOOD}\n[background]\npermissions = [\"post\"]\n"),
+                "permissions = [\"post\"]",
                 "'post' must look like 'plugin.action'",
             ),
-            (
-                format!("{GOOD}\n[background]\npermisions = [\"ledger.read\"]\n"),
-                "not valid",
-            ),
-            (
-                GOOD.replace(
-                    "[\"storage\"]",
-                    "[\"storage\", \"plugins\"]\nuses = [\"backoffice:payroll/rules\"]",
-                ),
-                "uses: 'backoffice:payroll/rules' is not an extension point",
-            ),
-            (
-                GOOD.replace(
-                    "[\"storage\"]",
-                    "[\"storage\"]\nuses = [\"backoffice:payroll/rules@0.1.0\"]",
-                ),
-                "lacks \"plugins\"",
-            ),
-        ];
-        for (text, expected) in cases {
-            let err = Manifest::parse(&text).unwrap_err().to_string();
-            assert!(err.contains(expected), "expected '{expected}' in: {err}");
+            ("permisions = [\"ledger.read\"]", "not valid"),
+        ] {
+            assert_refused(&format!("{GOOD}\n[background]\n{table}\n"), needle);
         }
     }
 
@@ -1234,28 +1175,13 @@ cron = "0 2 * * *"
         assert_eq!(m.setting("sender").unwrap().default, None);
         assert!(m.setting("missing").is_none());
 
-        let bad = [
-            (
-                text.replace("default = 30", "default = 0"),
-                "the default of setting 'reminder-days'",
-            ),
-            (
-                text.replace("key = \"sender\"", "key = \"reminder-days\""),
-                "declared twice",
-            ),
-            (
-                text.replace("key = \"sender\"", "key = \"Sender\""),
-                "setting key 'Sender'",
-            ),
-            (
-                text.replace("type = \"integer\"", "type = 7"),
-                "not a valid JSON Schema",
-            ),
-        ];
-        for (text, want) in bad {
-            let err = Manifest::parse(&text).unwrap_err().to_string();
-            assert!(err.contains(want), "{err} lacks {want}");
-        }
+        #[rustfmt::skip]
+        assert_refused_replacing(&text, &[
+            ("default = 30", "default = 0", "the default of setting 'reminder-days'"),
+            ("key = \"sender\"", "key = \"reminder-days\"", "declared twice"),
+            ("key = \"sender\"", "key = \"Sender\"", "setting key 'Sender'"),
+            ("type = \"integer\"", "type = 7", "not a valid JSON Schema"),
+        ]);
     }
 
     #[test]
@@ -1292,8 +1218,7 @@ cron = "0 2 * * *"
             ("memroy = \"64MiB\"", "not valid"),
         ];
         for (table, want) in bad {
-            let err = Manifest::parse(&with(table)).unwrap_err().to_string();
-            assert!(err.contains(want), "{table}: {err} lacks {want}");
+            assert_refused(&with(table), want);
         }
     }
 

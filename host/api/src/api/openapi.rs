@@ -443,17 +443,30 @@ fn outbound_paths(paths: &mut Map<String, Value>) {
     let int = json!({ "type": "integer" });
     let opt_int = json!({ "type": ["integer", "null"] });
     let opt_text = json!({ "type": ["string", "null"] });
-    let request = json!({
-        "type": "object",
+    // An outbound message, an HTTP request or an email: `own` (its required list and
+    // the properties of its kind) with the properties the worker keeps of every kind.
+    let message = |mut own: Value| {
+        let common = json!({
+            "id": int, "tenant": { "type": "string" }, "plugin": { "type": "string" },
+            "attempts": int, "next_attempt_ms": int, "last_error": opt_text,
+            "created_ms": int, "done_ms": opt_int
+        });
+        if let (Some(properties), Value::Object(common)) =
+            (own["properties"].as_object_mut(), common)
+        {
+            properties.extend(common);
+        }
+        own["type"] = json!("object");
+        own
+    };
+    let request = message(json!({
         "required": ["id", "tenant", "plugin", "method", "url", "body_bytes", "timeout_ms", "state",
             "attempts", "next_attempt_ms", "created_ms", "header_names", "attempts_log"],
         "properties": {
-            "id": int, "tenant": { "type": "string" }, "plugin": { "type": "string" },
             "method": { "type": "string" }, "url": { "type": "string" },
             "body_bytes": int, "timeout_ms": int,
             "state": { "type": "string", "enum": ["pending", "answered", "dead"] },
-            "attempts": int, "next_attempt_ms": int, "status": opt_int, "last_error": opt_text,
-            "created_ms": int, "done_ms": opt_int,
+            "status": opt_int,
             "held": { "type": ["string", "null"],
                 "description": "Why a pending request is not being sent (its plugin is disabled for the tenant)" },
             "header_names": { "type": "array", "items": { "type": "string" },
@@ -463,24 +476,20 @@ fn outbound_paths(paths: &mut Map<String, Value>) {
                 "properties": { "attempt": int, "at_ms": int, "took_ms": int,
                     "status": opt_int, "error": opt_text } } }
         }
-    });
-    let notification = json!({
-        "type": "object",
+    }));
+    let notification = message(json!({
         "required": ["id", "tenant", "plugin", "recipient", "address", "subject", "body", "message_id",
             "state", "attempts", "next_attempt_ms", "created_ms", "attempts_log"],
         "properties": {
-            "id": int, "tenant": { "type": "string" }, "plugin": { "type": "string" },
             "recipient": { "type": "string" }, "address": { "type": "string" },
             "subject": { "type": "string" }, "body": { "type": "string" },
             "message_id": { "type": "string" },
             "state": { "type": "string", "enum": ["pending", "sent", "dead"] },
-            "attempts": int, "next_attempt_ms": int, "last_error": opt_text,
-            "created_ms": int, "done_ms": opt_int,
             "attempts_log": { "type": "array", "items": { "type": "object",
                 "required": ["attempt", "at_ms"],
                 "properties": { "attempt": int, "at_ms": int, "code": opt_int, "error": opt_text } } }
         }
-    });
+    }));
     let outbound = Guarded {
         tag: "outbound",
         permission: "outbound.manage",

@@ -74,25 +74,21 @@ pub enum UserCommand {
         json: bool,
     },
     /// Give a user a role in its tenant.
-    AssignRole {
-        /// Login name.
-        username: String,
-        /// Role name.
-        role: String,
-        /// Tenant id.
-        #[arg(long)]
-        tenant: String,
-    },
+    AssignRole(RoleOfUser),
     /// Take a role away from a user.
-    UnassignRole {
-        /// Login name.
-        username: String,
-        /// Role name.
-        role: String,
-        /// Tenant id.
-        #[arg(long)]
-        tenant: String,
-    },
+    UnassignRole(RoleOfUser),
+}
+
+/// The arguments of `user assign-role` and `user unassign-role`.
+#[derive(Debug, clap::Args)]
+pub struct RoleOfUser {
+    /// Login name.
+    username: String,
+    /// Role name.
+    role: String,
+    /// Tenant id.
+    #[arg(long)]
+    tenant: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,17 +250,17 @@ pub fn run_user(host: &Host, cmd: &UserCommand) -> Result<(), HostError> {
                 }
             }
         }
-        UserCommand::AssignRole {
+        UserCommand::AssignRole(RoleOfUser {
             username,
             role,
             tenant,
-        }
-        | UserCommand::UnassignRole {
+        })
+        | UserCommand::UnassignRole(RoleOfUser {
             username,
             role,
             tenant,
-        } => {
-            let remove = matches!(cmd, UserCommand::UnassignRole { .. });
+        }) => {
+            let remove = matches!(cmd, UserCommand::UnassignRole(_));
             let roles = host.set_user_role(tenant, username, role, remove)?;
             println!(
                 "user '{username}' in tenant '{tenant}' now has roles: {}",

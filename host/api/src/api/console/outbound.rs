@@ -17,29 +17,55 @@ pub(crate) struct OutboundQuery {
     done: Option<String>,
 }
 
+/// A message of either kind as the page lists it: the columns both kinds have, and
+/// those of its own kind (`C`).
 #[derive(Serialize)]
-struct RequestRow {
+struct Row<C> {
     id: i64,
     plugin: String,
-    method: String,
-    url: String,
     state: String,
     attempts: u32,
-    status: String,
     created: String,
     why: String,
+    #[serde(flatten)]
+    own: C,
 }
 
+impl<C> Row<C> {
+    fn new(
+        id: i64,
+        plugin: String,
+        state: String,
+        attempts: u32,
+        created_ms: i64,
+        why: Option<String>,
+        own: C,
+    ) -> Self {
+        Row {
+            id,
+            plugin,
+            state,
+            attempts,
+            created: ms_text(created_ms),
+            why: why.unwrap_or_default(),
+            own,
+        }
+    }
+}
+
+/// The columns of an HTTP request of its own.
 #[derive(Serialize)]
-struct NotificationRow {
-    id: i64,
-    plugin: String,
+struct RequestColumns {
+    method: String,
+    url: String,
+    status: String,
+}
+
+/// The columns of a notification of its own.
+#[derive(Serialize)]
+struct NotificationColumns {
     to: String,
     subject: String,
-    state: String,
-    attempts: u32,
-    created: String,
-    why: String,
 }
 
 /// The URL without its query and fragment, where API keys tend to travel.
@@ -63,37 +89,36 @@ pub(crate) async fn outbound(cx: TenantSession, Query(q): Query<OutboundQuery>) 
             Ok((requests, admin.notify_list(None, 200)?))
         })
         .await?;
-    let requests: Vec<RequestRow> = requests
+    let requests: Vec<_> = requests
         .into_iter()
         .map(|v| {
             let r = v.request;
-            RequestRow {
-                id: r.id,
-                plugin: r.plugin,
+            let why = v.held.or(r.last_error);
+            let own = RequestColumns {
                 method: r.method,
                 url: without_query(&r.url),
-                state: r.state,
-                attempts: r.attempts,
                 status: r.status.map(|s| s.to_string()).unwrap_or_default(),
-                created: ms_text(r.created_ms),
-                why: v.held.or(r.last_error).unwrap_or_default(),
-            }
+            };
+            Row::new(r.id, r.plugin, r.state, r.attempts, r.created_ms, why, own)
         })
         .collect();
-    let notifications: Vec<NotificationRow> = notifications
+    let notifications: Vec<_> = notifications
         .into_iter()
         .map(|v| {
             let n = v.notification;
-            NotificationRow {
-                id: n.id,
-                plugin: n.plugin,
+            let own = NotificationColumns {
                 to: n.recipient,
                 subject: n.subject,
-                state: n.state,
-                attempts: n.attempts,
-                created: ms_text(n.created_ms),
-                why: n.last_error.unwrap_or_default(),
-            }
+            };
+            Row::new(
+                n.id,
+                n.plugin,
+                n.state,
+                n.attempts,
+                n.created_ms,
+                n.last_error,
+                own,
+            )
         })
         .collect();
     Ok(html(

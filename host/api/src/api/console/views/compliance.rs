@@ -70,11 +70,10 @@ async fn compliance(cx: TenantSession, Query(q): Query<FindingQuery>) -> Page {
                 *counts.entry(key).or_default() += 1;
             }
             let mut by_severity: BTreeMap<String, f64> = BTreeMap::new();
-            let mut count_table = Table {
-                caption: "Findings by severity and status".into(),
-                headers: headers!["Severity", "Status", "Findings"],
-                ..Table::default()
-            };
+            let mut count_table = Table::new(
+                "Findings by severity and status",
+                &["Severity", "Status", "Findings"],
+            );
             for ((sev, st), n) in &counts {
                 if st != "resolved" {
                     *by_severity.entry(sev.clone()).or_default() += *n as f64;
@@ -94,11 +93,10 @@ async fn compliance(cx: TenantSession, Query(q): Query<FindingQuery>) -> Page {
                 table: Some(count_table),
                 ..Section::default()
             });
-            let mut table = Table {
-                caption: "Findings".into(),
-                headers: headers!["Finding", "Severity", "Status", "Rule", "Summary", "Found"],
-                ..Table::default()
-            };
+            let mut table = Table::new(
+                "Findings",
+                &["Finding", "Severity", "Status", "Rule", "Summary", "Found"],
+            );
             for f in findings {
                 let id = f["id"]
                     .as_str()

@@ -123,11 +123,10 @@ async fn trial_balance(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page 
         let table = accounts_table(
             &cx.tenant,
             &q,
-            Table {
-                caption: "Debits and credits per account".into(),
-                headers: headers!["Account", "Type", "Debit", "Credit"],
-                ..Table::default()
-            },
+            Table::new(
+                "Debits and credits per account",
+                &["Account", "Type", "Debit", "Credit"],
+            ),
             &out["rows"],
             |row| {
                 vec![
@@ -163,11 +162,10 @@ async fn balance_sheet(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page 
             let table = accounts_table(
                 &cx.tenant,
                 &q,
-                Table {
-                    caption: s["title"].as_str().unwrap_or_default().to_string(),
-                    headers: headers!["Account", "Balance"],
-                    ..Table::default()
-                },
+                Table::new(
+                    s["title"].as_str().unwrap_or_default().to_string(),
+                    &["Account", "Balance"],
+                ),
                 &s["rows"],
                 |row| vec![num(amounts_text(&row["amounts"]))],
                 vec![num(amounts_text(&s["totals"]))],
@@ -217,9 +215,9 @@ async fn register(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
     input["limit"] = json!(1000);
     match call(&cx, PLUGIN, "register", input).await {
         Ok(out) => {
-            let mut table = Table {
-                caption: format!("Opening balance: {}", amounts_text(&out["opening"])),
-                headers: headers![
+            let mut table = Table::new(
+                format!("Opening balance: {}", amounts_text(&out["opening"])),
+                &[
                     "Date",
                     "Entry",
                     "Description",
@@ -227,8 +225,7 @@ async fn register(cx: TenantSession, Query(q): Query<LedgerQuery>) -> Page {
                     "Amount",
                     "Balance",
                 ],
-                ..Table::default()
-            };
+            );
             // The chart follows the first currency of the closing balance.
             let currency = out["closing"][0]["currency"]
                 .as_str()

@@ -36,12 +36,6 @@ mod ledger;
 mod payroll;
 mod screens;
 
-/// Headers of a [`Table`] from literals.
-macro_rules! headers {
-    ($($h:expr),* $(,)?) => { vec![$(std::borrow::Cow::Borrowed($h)),*] };
-}
-use headers;
-
 /// A module's dedicated views: the plugin they read, the pages they offer (label,
 /// path under the tenant, and the operation the user must be allowed to call for the
 /// link to show) and their routes. Each module's file holds all three.
@@ -176,6 +170,20 @@ struct Table {
     caption: String,
     headers: Vec<std::borrow::Cow<'static, str>>,
     rows: Vec<Row>,
+}
+
+impl Table {
+    /// A table with a caption and literal column headers, its rows still to come.
+    fn new(caption: impl Into<String>, headers: &[&'static str]) -> Table {
+        Table {
+            caption: caption.into(),
+            headers: headers
+                .iter()
+                .map(|&h| std::borrow::Cow::Borrowed(h))
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
 }
 
 #[derive(Serialize, Default)]

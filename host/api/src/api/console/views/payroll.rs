@@ -38,12 +38,36 @@ fn totals_text(totals: &Value, field: &str) -> String {
         .unwrap_or_default()
 }
 
-fn approve_action(tenant: &str, id: &str) -> Action {
-    Action {
-        label: format!("Approve {id}"),
-        url: format!("/console/t/{tenant}/payroll/runs/{id}/approve"),
-        input: None,
+/// The approval button of run `id` when it is a draft and the user may approve it.
+fn approve_actions(may_approve: bool, status: &str, tenant: &str, id: &str) -> Vec<Action> {
+    if may_approve && status == "draft" {
+        vec![Action {
+            label: format!("Approve {id}"),
+            url: format!("/console/t/{tenant}/payroll/runs/{id}/approve"),
+            input: None,
+        }]
+    } else {
+        Vec::new()
     }
+}
+
+/// The headers of [`run_facts`].
+const RUN_FACTS: [&str; 4] = ["Period", "Pay date", "Created by", "Approved by"];
+
+/// The cells the list of runs and a run's page share: its period, pay date, and who
+/// created and approved it.
+fn run_facts(run: &Value) -> [Cell; 4] {
+    let text = |field: &str| run[field].as_str().unwrap_or_default().to_string();
+    [
+        cell(format!(
+            "{} to {}",
+            text("period-start"),
+            text("period-end")
+        )),
+        cell(text("pay-date")),
+        cell(text("created-by")),
+        cell(text("approved-by")),
+    ]
 }
 
 async fn runs(cx: TenantSession, Query(q): Query<Flash>) -> Page {
@@ -69,45 +93,27 @@ async fn runs(cx: TenantSession, Query(q): Query<Flash>) -> Page {
     let input = input_of(&[("status", &q.status)]);
     match call(&cx, PLUGIN, "list-runs", input).await {
         Ok(out) => {
-            let mut table = Table {
-                caption: "Newest first".into(),
-                headers: headers![
-                    "Run",
-                    "Status",
-                    "Frequency",
-                    "Period",
-                    "Pay date",
-                    "Created by",
-                    "Approved by",
-                    "Gross",
-                    "Employer cost",
-                ],
-                ..Table::default()
-            };
+            let headers = [
+                &["Run", "Status", "Frequency"][..],
+                &RUN_FACTS,
+                &["Gross", "Employer cost"],
+            ]
+            .concat();
+            let mut table = Table::new("Newest first", &headers);
             for run in out["runs"].as_array().into_iter().flatten() {
                 let id = run["id"].as_str().unwrap_or_default();
                 let status = run["status"].as_str().unwrap_or_default();
+                let mut cells = vec![
+                    link(id, format!("/console/t/{tenant_id}/payroll/runs/{id}")),
+                    cell(status),
+                    cell(run["frequency"].as_str().unwrap_or_default()),
+                ];
+                cells.extend(run_facts(run));
+                cells.push(num(totals_text(&run["totals"], "gross")));
+                cells.push(num(totals_text(&run["totals"], "employer-cost")));
                 table.rows.push(Row {
-                    cells: vec![
-                        link(id, format!("/console/t/{tenant_id}/payroll/runs/{id}")),
-                        cell(status),
-                        cell(run["frequency"].as_str().unwrap_or_default()),
-                        cell(format!(
-                            "{} to {}",
-                            run["period-start"].as_str().unwrap_or_default(),
-                            run["period-end"].as_str().unwrap_or_default()
-                        )),
-                        cell(run["pay-date"].as_str().unwrap_or_default()),
-                        cell(run["created-by"].as_str().unwrap_or_default()),
-                        cell(run["approved-by"].as_str().unwrap_or_default()),
-                        num(totals_text(&run["totals"], "gross")),
-                        num(totals_text(&run["totals"], "employer-cost")),
-                    ],
-                    actions: if approver && status == "draft" {
-                        vec![approve_action(tenant_id, id)]
-                    } else {
-                        Vec::new()
-                    },
+                    cells,
+                    actions: approve_actions(approver, status, tenant_id, id),
                     ..Row::default()
                 });
             }
@@ -150,53 +156,32 @@ async fn run(
     )
     .await?;
     let status = run["status"].as_str().unwrap_or_default().to_string();
-    let mut facts = Table {
-        caption: String::new(),
-        headers: headers![
-            "Status",
-            "Period",
-            "Pay date",
-            "Created by",
-            "Approved by",
-            "Ledger entry",
-        ],
-        ..Table::default()
-    };
+    let headers = [&["Status"][..], &RUN_FACTS, &["Ledger entry"]].concat();
+    let mut facts = Table::new("", &headers);
+    let mut cells = vec![cell(status.clone())];
+    cells.extend(run_facts(&run));
+    cells.push(match run["ledger-entry"].as_str() {
+        Some(e) => link(
+            e,
+            format!(
+                "/console/t/{tenant_id}/p/ledger/get-entry?id={}&_run=1",
+                pct(e)
+            ),
+        ),
+        None => cell(""),
+    });
+    let may_approve = can(&t, &cx.session.principal, PLUGIN, "approve-run");
     facts.rows.push(Row {
-        cells: vec![
-            cell(status.clone()),
-            cell(format!(
-                "{} to {}",
-                run["period-start"].as_str().unwrap_or_default(),
-                run["period-end"].as_str().unwrap_or_default()
-            )),
-            cell(run["pay-date"].as_str().unwrap_or_default()),
-            cell(run["created-by"].as_str().unwrap_or_default()),
-            cell(run["approved-by"].as_str().unwrap_or_default()),
-            match run["ledger-entry"].as_str() {
-                Some(e) => link(
-                    e,
-                    format!(
-                        "/console/t/{tenant_id}/p/ledger/get-entry?id={}&_run=1",
-                        pct(e)
-                    ),
-                ),
-                None => cell(""),
-            },
-        ],
-        actions: if status == "draft" && can(&t, &cx.session.principal, PLUGIN, "approve-run") {
-            vec![approve_action(tenant_id, &id)]
-        } else {
-            Vec::new()
-        },
+        cells,
+        actions: approve_actions(may_approve, &status, tenant_id, &id),
         ..Row::default()
     });
     r.push_table(facts);
     // Each country pays in one currency; take it from the payslips.
     let mut currency_of: BTreeMap<String, String> = BTreeMap::new();
-    let mut slips_table = Table {
-        caption: "Payslips".into(),
-        headers: headers![
+    let mut slips_table = Table::new(
+        "Payslips",
+        &[
             "Employee",
             "Name",
             "Country",
@@ -207,8 +192,7 @@ async fn run(
             "Employer contributions",
             "Net",
         ],
-        ..Table::default()
-    };
+    );
     for s in slips["payslips"].as_array().into_iter().flatten() {
         let cur = s["currency"].as_str().unwrap_or_default();
         let country = s["country"].as_str().unwrap_or_default();
@@ -238,17 +222,16 @@ async fn run(
         });
     }
     let mut bars = Vec::new();
-    let mut cost_table = Table {
-        caption: "Cost per country".into(),
-        headers: headers![
+    let mut cost_table = Table::new(
+        "Cost per country",
+        &[
             "Country",
             "Employees",
             "Gross",
             "Employer contributions",
             "Employer cost",
         ],
-        ..Table::default()
-    };
+    );
     for (country, tot) in run["countries"].as_object().into_iter().flatten() {
         let cur = currency_of.get(country).cloned().unwrap_or_default();
         let cost = tot["employer-cost"].as_i64().unwrap_or(0);
