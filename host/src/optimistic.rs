@@ -36,10 +36,10 @@ use std::sync::Arc;
 use crate::audit;
 use crate::runtime::Quotas;
 use crate::store::{
-    AuditAnchor, AuditQuery, AuditRecord, DeliveryRecord, Enablement, EventFilter, EventRecord,
-    Finish, JobFilter, JobRecord, JobRun, LoginThrottle, NewEvent, PackageRecord, QueueKind,
-    Result, RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError, Tenant, TokenRecord,
-    Transaction, TrustedKey, UserRecord,
+    AuditAnchor, AuditQuery, AuditRecord, ClaimedDelivery, DeliveryRecord, Enablement, EventFilter,
+    EventRecord, Finish, JobFilter, JobRecord, JobRun, Lease, LoginThrottle, NewEvent,
+    PackageRecord, QueueKind, Result, RoleRecord, ScanPage, ScanQuery, Scope, Storage, StoreError,
+    Tenant, TokenRecord, Transaction, TrustedKey, UserRecord,
 };
 use crate::store::{DayUsage, KvUsage};
 
@@ -728,11 +728,11 @@ impl WorkStore for OptimisticTx {
         fn job_resume_once(&mut self, tenant: &str, plugin: &str) -> Result<()>;
         fn job_delete_plugin(&mut self, plugin: &str) -> Result<()>;
         fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>;
-        fn job_claim(&mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32) -> Result<Vec<(JobRecord, i64)>>;
+        fn job_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>>;
         fn job_finish(&mut self, id: i64, run_id: i64, owner: &str, duration_ms: i64, finish: &Finish) -> Result<bool>;
         fn job_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
         fn event_fan_out(&mut self, event: &EventRecord, subscribers: &[String], now_ms: i64) -> Result<()>;
-        fn delivery_claim(&mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32) -> Result<Vec<(DeliveryRecord, EventRecord)>>;
+        fn delivery_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>>;
         fn delivery_finish(&mut self, id: i64, owner: &str, now_ms: i64, finish: &Finish) -> Result<bool>;
         fn delivery_retry(&mut self, id: i64, now_ms: i64) -> Result<bool>;
     }

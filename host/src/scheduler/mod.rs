@@ -237,18 +237,17 @@ impl Host {
             ..WorkReport::default()
         };
         let now = self.clock.now_ms();
-        let lease_until = now + ms(self.worker.config.lease);
         let owner = self.worker.owner.clone();
+        let lease = Lease::new(now, now + ms(self.worker.config.lease), &owner);
         // Hosts sharing a database claim one at a time (each row once per lease).
         let mut tx = self.begin_scoped(scope.unwrap_or("work:claim"))?;
-        let deliveries = tx.delivery_claim(now, lease_until, &owner, BATCH)?;
-        let jobs = tx.job_claim(now, lease_until, &owner, BATCH)?;
+        let deliveries = tx.delivery_claim(&lease, BATCH)?;
+        let jobs = tx.job_claim(&lease, BATCH)?;
         // Never more than the free sender threads of the tenant's share, nor more to
         // one endpoint than its share: a claimed attempt starts at once. A claim that
         // leaves due deliveries behind grows the tenant's share (`webhooks/pool.rs`).
         let mut room = self.webhook_room(scope);
         let webhooks = if room.limit > 0 {
-            let lease = Lease::new(now, lease_until, &owner);
             let claimed = tx.webhook_claim(&lease, &mut room)?;
             self.webhook_adapt(scope, room.left_behind > 0);
             claimed
@@ -257,13 +256,13 @@ impl Host {
         };
         let free = self.mail_capacity(scope);
         let mails = if free > 0 {
-            tx.notify_claim(now, lease_until, &owner, free)?
+            tx.notify_claim(&lease, free)?
         } else {
             Vec::new()
         };
         let free = self.outbound.capacity(scope);
         let requests = if free > 0 {
-            tx.http_claim(now, lease_until, &owner, free)?
+            tx.http_claim(&lease, free)?
         } else {
             Vec::new()
         };

@@ -620,15 +620,9 @@ pub trait WorkStore: Send {
     /// Cancel a pending one-off run of this tenant and plugin; whether it was pending.
     fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>;
 
-    /// Lease up to `limit` due jobs to `owner`, counting an attempt and opening a
-    /// `running` history row each; returns the jobs and their run ids.
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>>;
+    /// Lease up to `limit` due jobs by `lease`'s terms, counting an attempt and
+    /// opening a `running` history row each; returns the jobs and their run ids.
+    fn job_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>>;
 
     /// Record the outcome (and duration) of run `run_id` of job `id` leased by
     /// `owner`; false when the lease was lost meanwhile.
@@ -668,16 +662,10 @@ pub trait WorkStore: Send {
         now_ms: i64,
     ) -> Result<()>;
 
-    /// Lease up to `limit` due deliveries to `owner`, counting an attempt; never one
-    /// whose subscriber still has an earlier pending event of the same tenant and
-    /// topic, so each subscriber sees a topic in emit order.
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Lease up to `limit` due deliveries by `lease`'s terms, counting an attempt;
+    /// never one whose subscriber still has an earlier pending event of the same
+    /// tenant and topic, so each subscriber sees a topic in emit order.
+    fn delivery_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>>;
 
     /// Record the outcome of a delivery leased by `owner`; false when the lease was lost.
     fn delivery_finish(

@@ -44,15 +44,9 @@ pub trait QueueStore<K: QueueKind> {
     /// Queue a row; its id.
     fn queue_insert(&mut self, new: &K::New) -> Result<i64>;
 
-    /// Lease up to `limit` due rows to `owner`, counting an attempt.
-    fn queue_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<K>> {
-        let _ = (now_ms, lease_until_ms, owner, limit);
+    /// Lease up to `limit` due rows by `lease`'s terms, counting an attempt.
+    fn queue_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<K>> {
+        let _ = (lease, limit);
         Ok(Vec::new())
     }
 
@@ -134,12 +128,10 @@ macro_rules! queue_names {
             /// [`QueueStore::queue_claim`](crate::QueueStore::queue_claim).
             fn $claim(
                 &mut self,
-                now_ms: i64,
-                lease_until_ms: i64,
-                owner: &str,
+                lease: &$crate::Lease<'_>,
                 limit: u32,
             ) -> $crate::Result<Vec<$row>> {
-                self.queue_claim(now_ms, lease_until_ms, owner, limit)
+                self.queue_claim(lease, limit)
             }
             /// [`QueueStore::queue_finish`](crate::QueueStore::queue_finish).
             fn $finish(
@@ -338,17 +330,11 @@ impl<B: Backend, K: QueueSql> QueueStore<K> for B {
         K::insert(self.sql_conn()?, new)
     }
 
-    fn queue_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<K>> {
+    fn queue_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<K>> {
         lease_due(
             self.sql_conn()?,
             (K::SQL.claim_select, K::SQL.claim_update),
-            (&Lease::new(now_ms, lease_until_ms, owner), limit),
+            (lease, limit),
             |r| K::row(r),
             K::leased,
         )
@@ -416,9 +402,8 @@ impl<K: QueueSql> QueueStore<K> for RoutedTx {
     route! {
         for QueueStore<K>;
         fn queue_insert(&mut self, new: &K::New) -> Result<i64> => tenant_mut(K::tenant(new));
-        fn queue_claim(
-            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
-        ) -> Result<Vec<K>> => gather(limit) |tx, limit|;
+        fn queue_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<K>>
+            => gather(limit) |tx, limit|;
         fn queue_finish(
             &mut self, tenant: &str, id: i64, owner: &str, attempt: &K::Attempt, finish: &Finish
         ) -> Result<bool> => tenant_mut(tenant);

@@ -45,7 +45,10 @@ use super::{
     Tenant, TokenRecord, Transaction, TrustedKey, UserRecord, sqlite_events, sqlite_identity,
     sqlite_trust, sqlite_work,
 };
-use super::{ClaimRoom, ClaimedWebhook, Lease, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use super::{
+    ClaimRoom, ClaimedDelivery, ClaimedWebhook, Lease, WebhookAttempt, WebhookDelivery,
+    WebhookEndpoint,
+};
 use super::{DayUsage, KvUsage};
 
 /// Folder of the tenant files inside the data directory.
@@ -1075,14 +1078,12 @@ impl WorkStore for RoutedTx {
             => tenant(tenant) or_default;
         fn job_cancel(&mut self, tenant: &str, plugin: &str, id: i64) -> Result<bool>
             => tenant(tenant) or_default;
-        fn job_claim(
-            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
-        ) -> Result<Vec<(JobRecord, i64)>> => gather(limit) |tx, limit|;
+        fn job_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>>
+            => gather(limit) |tx, limit|;
         fn event_unfanned(&mut self, limit: u32) -> Result<Vec<EventRecord>>
             => gather(limit) |tx, limit|;
-        fn delivery_claim(
-            &mut self, now_ms: i64, lease_until_ms: i64, owner: &str, limit: u32
-        ) -> Result<Vec<(DeliveryRecord, EventRecord)>> => gather(limit) |tx, limit|;
+        fn delivery_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>>
+            => gather(limit) |tx, limit|;
         fn job_get(&mut self, id: i64) -> Result<Option<JobRecord>> => find_by_id(id) |tx|;
         fn job_finish(
             &mut self, id: i64, run_id: i64, owner: &str, duration_ms: i64, finish: &Finish

@@ -509,10 +509,12 @@ pub fn jobs_are_leased_once_and_taken_over_after_expiry(storage: &dyn Storage) {
         "re-arming a cron job keeps one row: {jobs:?}"
     );
     assert!(
-        tx.job_claim(100, 10_000, "a", 10).unwrap().is_empty(),
+        tx.job_claim(&Lease::new(100, 10_000, "a"), 10)
+            .unwrap()
+            .is_empty(),
         "nothing due yet"
     );
-    let claimed = tx.job_claim(1_000, 5_000, "a", 10).unwrap();
+    let claimed = tx.job_claim(&Lease::new(1_000, 5_000, "a"), 10).unwrap();
     tx.commit().unwrap();
     assert_eq!(claimed.len(), 2);
     assert_eq!(claimed[0].0.job, "nightly", "earliest due first");
@@ -524,8 +526,12 @@ pub fn jobs_are_leased_once_and_taken_over_after_expiry(storage: &dyn Storage) {
 
     // Another worker finds nothing while the lease holds, and takes over after.
     let mut tx = storage.begin().unwrap();
-    assert!(tx.job_claim(4_999, 9_000, "b", 10).unwrap().is_empty());
-    let taken = tx.job_claim(5_000, 9_000, "b", 1).unwrap();
+    assert!(
+        tx.job_claim(&Lease::new(4_999, 9_000, "b"), 10)
+            .unwrap()
+            .is_empty()
+    );
+    let taken = tx.job_claim(&Lease::new(5_000, 9_000, "b"), 1).unwrap();
     tx.commit().unwrap();
     assert_eq!(taken.len(), 1, "limit respected");
     let (job, run) = &taken[0];
@@ -614,7 +620,7 @@ pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
     tx.commit().unwrap();
 
     let mut tx = storage.begin().unwrap();
-    let claimed = tx.delivery_claim(10, 1_000, "a", 10).unwrap();
+    let claimed = tx.delivery_claim(&Lease::new(10, 1_000, "a"), 10).unwrap();
     tx.commit().unwrap();
     let got: Vec<(i64, &str)> = claimed
         .iter()
@@ -626,7 +632,9 @@ pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
 
     let mut tx = storage.begin().unwrap();
     assert!(
-        tx.delivery_claim(10, 1_000, "b", 10).unwrap().is_empty(),
+        tx.delivery_claim(&Lease::new(10, 1_000, "b"), 10)
+            .unwrap()
+            .is_empty(),
         "all leased"
     );
     for (d, _) in &claimed {
@@ -642,7 +650,7 @@ pub fn deliveries_run_in_emit_order_per_subscriber(storage: &dyn Storage) {
     tx.commit().unwrap();
 
     let mut tx = storage.begin().unwrap();
-    let next = tx.delivery_claim(30, 1_000, "b", 10).unwrap();
+    let next = tx.delivery_claim(&Lease::new(30, 1_000, "b"), 10).unwrap();
     // e1 is done for reports and dead for audit: neither blocks e2 any longer.
     let mut ids: Vec<(i64, String)> = next
         .iter()
@@ -708,14 +716,14 @@ pub fn work_depth_counts_what_waits(storage: &dyn Storage) {
         "{fanned:?}"
     );
     let mut tx = storage.begin().unwrap();
-    let claimed = tx.delivery_claim(20, 1_000, "a", 1).unwrap();
+    let claimed = tx.delivery_claim(&Lease::new(20, 1_000, "a"), 1).unwrap();
     let (delivery, _) = &claimed[0];
     let dead = Finish::Dead {
         error: "boom".into(),
     };
     assert!(tx.delivery_finish(delivery.id, "a", 30, &dead).unwrap());
     // The due acme run fails for good: a dead letter, no longer due.
-    let jobs = tx.job_claim(2_000, 10_000, "a", 10).unwrap();
+    let jobs = tx.job_claim(&Lease::new(2_000, 10_000, "a"), 10).unwrap();
     let (job, run) = jobs.iter().find(|(j, _)| j.id == due).unwrap();
     assert!(tx.job_finish(job.id, *run, "a", 1, &dead).unwrap());
     tx.commit().unwrap();

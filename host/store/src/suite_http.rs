@@ -7,7 +7,7 @@
 )]
 
 use super::suite::{dead_row_is_retried_by_hand, the_dead_row};
-use super::{Finish, HttpAttempt, HttpRequest, NewEvent, NewHttpRequest, Storage};
+use super::{Finish, HttpAttempt, HttpRequest, Lease, NewEvent, NewHttpRequest, Storage};
 
 fn request(tenant: &str, url: &str, at: i64) -> NewHttpRequest {
     NewHttpRequest {
@@ -74,7 +74,9 @@ pub fn http_requests_are_leased_recorded_and_retried(storage: &dyn Storage) {
     // Not due before it was queued; leased once; a second claim finds nothing.
     let claim = |now: i64, owner: &str| {
         let mut tx = storage.begin_scoped("acme").unwrap();
-        let got = tx.http_claim(now, now + 60_000, owner, 10).unwrap();
+        let got = tx
+            .http_claim(&Lease::new(now, now + 60_000, owner), 10)
+            .unwrap();
         tx.commit().unwrap();
         got.into_iter()
             .filter(|r| r.tenant == "acme")

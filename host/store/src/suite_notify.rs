@@ -9,7 +9,7 @@
 
 use super::suite::{dead_row_is_retried_by_hand, the_dead_row};
 use super::{
-    Finish, NewNotification, Notification, NotifyAttempt, RoleRecord, Storage, UserRecord,
+    Finish, Lease, NewNotification, Notification, NotifyAttempt, RoleRecord, Storage, UserRecord,
 };
 
 fn user(name: &str, disabled: bool) -> UserRecord {
@@ -103,7 +103,9 @@ pub fn notifications_are_leased_recorded_and_retried(storage: &dyn Storage) {
     // Not due before it was queued; leased once; a second claim finds nothing.
     let claim = |now: i64, owner: &str| {
         let mut tx = storage.begin_scoped("acme").unwrap();
-        let got = tx.notify_claim(now, now + 60_000, owner, 10).unwrap();
+        let got = tx
+            .notify_claim(&Lease::new(now, now + 60_000, owner), 10)
+            .unwrap();
         tx.commit().unwrap();
         got
     };

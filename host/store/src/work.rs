@@ -393,15 +393,8 @@ where
         Ok(self.sql_conn()?.execute(sql::JOB_CANCEL, &args)? > 0)
     }
 
-    fn job_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<(JobRecord, i64)>> {
-        self.sql_conn()?
-            .claim_jobs(&Lease::new(now_ms, lease_until_ms, owner), limit)
+    fn job_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<(JobRecord, i64)>> {
+        self.sql_conn()?.claim_jobs(lease, limit)
     }
 
     fn job_finish(
@@ -491,15 +484,8 @@ where
         Ok(())
     }
 
-    fn delivery_claim(
-        &mut self,
-        now_ms: i64,
-        lease_until_ms: i64,
-        owner: &str,
-        limit: u32,
-    ) -> Result<Vec<ClaimedDelivery>> {
-        self.sql_conn()?
-            .claim_deliveries(&Lease::new(now_ms, lease_until_ms, owner), limit)
+    fn delivery_claim(&mut self, lease: &Lease<'_>, limit: u32) -> Result<Vec<ClaimedDelivery>> {
+        self.sql_conn()?.claim_deliveries(lease, limit)
     }
 
     fn delivery_finish(
